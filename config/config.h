@@ -1,0 +1,84 @@
+#pragma once
+// The configuration model of sosproxy and its loader.
+// Plain values: every other library reads them, none of them sees YAML.
+// Loaded once at start-up (and on reload) on whichever thread asks; immutable afterwards.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace sos::config {
+
+enum class Transport { Udp, Tcp };
+
+// How an emergency call leaves on a PSAP trunk (issue 4 gives these their behaviour).
+enum class TrunkMode {
+  Plain,  // relay as is (the carrier trunk for ordinary calls)
+  Pidf,   // PIDF-LO by value in a multipart body
+  Elin,   // the location's ELIN as From/P-Asserted-Identity
+  Both,   // PIDF-LO and ELIN together
+};
+
+struct Trunk {
+  std::string name;
+  std::string host;  // numeric address: trunks are never resolved through DNS on the call path
+  uint16_t port = 5060;
+  Transport transport = Transport::Udp;
+  TrunkMode mode = TrunkMode::Plain;
+};
+
+struct Site {
+  std::string name;
+  std::string country;                   // ISO 3166 alpha-2, upper case
+  std::vector<std::string> dialStrings;  // e.g. "911"; with the outside-line prefix too
+  std::string outsideLinePrefix;         // e.g. "9": "9911" is then an emergency call as well
+  std::vector<std::string> testNumbers;  // e.g. "933"
+  // Which callers belong to this site until the user store knows them (issue 3):
+  // extension patterns ("1001", or a prefix ending in '*': "1*") and caller networks (CIDR).
+  std::vector<std::string> extensions;
+  std::vector<std::string> networks;
+  std::vector<std::string> psapRoute;  // trunk names in the order they are tried
+};
+
+struct Listen {
+  std::string address = "127.0.0.1";
+  uint16_t port = 5060;
+  std::vector<Transport> transports{Transport::Udp, Transport::Tcp};
+};
+
+enum class LogFormat { Text, Json };
+
+struct Logging {
+  std::string level = "info";    // trace, debug, info, warn, error
+  LogFormat format = LogFormat::Text;
+  std::string routingLog = "-";  // path of the routing log; "-" is standard output
+};
+
+struct Config {
+  std::string sourcePath;  // the file it came from, for messages
+  Listen listen;
+  std::vector<std::string> trustedNetworks;  // CIDR, IPv4 or IPv6
+  std::string carrierTrunk;                  // name of the trunk for ordinary calls
+  std::vector<Trunk> trunks;
+  std::vector<Site> sites;  // the first one is the default site
+  Logging logging;
+
+  const Trunk* findTrunk(std::string_view name) const;
+  const Site* findSite(std::string_view name) const;
+};
+
+// Reads and validates a YAML file. On failure the Error's message has one line per problem,
+// each "FILE:LINE:COLUMN: KEY: what is wrong" (line and column 1-based), code "config.invalid"
+// (or "config.unreadable" when the file cannot be read).
+Result<Config> loadConfig(const std::string& path);
+
+// Same, from text already in memory; `sourceName` stands for the file name in messages.
+Result<Config> parseConfig(const std::string& yamlText, const std::string& sourceName);
+
+std::string_view toString(Transport t);
+std::string_view toString(TrunkMode m);
+
+}  // namespace sos::config

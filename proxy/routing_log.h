@@ -1,0 +1,51 @@
+#pragma once
+// The routing log: one line per call decision and one per outcome, for operators to
+// `tail -f` and `grep`. Text is key=value pairs (values with spaces are double-quoted);
+// JSON is one object per line. Written from the SIP thread; flushed line by line.
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sos::proxy {
+
+struct RoutingLogEntry {
+  std::string event;    // "route" (decision taken, INVITE sent on) or "final" (outcome known)
+  std::string callId;   // Call-ID of the caller's leg
+  std::string caller;   // From/PAI user, e.g. "1001"
+  std::string dialed;   // as received, e.g. "9911" or "urn:service:sos.fire"
+  bool emergency = false;
+  bool test = false;
+  bool alarm = false;   // emergency call from an untrusted source
+  std::string site;
+  std::string source;     // packet source "127.0.0.1:5071/udp"
+  std::string trunk;      // chosen trunk name, empty when rejected
+  std::string outcome;    // route: "routed" | "rejected"; final: "answered" | "failed" |
+                          // "cancelled" | "timeout"
+  int status = 0;         // SIP status of the outcome (final) or of the rejection
+  double addedMs = -1;    // time sosproxy added: INVITE in -> INVITE out (route events)
+  double durationMs = -1; // INVITE in -> final response (final events)
+  std::string reason;     // why, in a few words
+};
+
+std::string formatText(const RoutingLogEntry& e);
+std::string formatJson(const RoutingLogEntry& e);
+
+class RoutingLog {
+ public:
+  // `path` "-" writes to standard output. Creates parent directories. Throws on an unwritable
+  // path (start-up only).
+  RoutingLog(const std::string& path, config::LogFormat format);
+  void write(const RoutingLogEntry& e);
+
+ private:
+  config::LogFormat format_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace sos::proxy

@@ -1,0 +1,25 @@
+#pragma once
+// What routing needs to know about an incoming INVITE, as plain values.
+// The SIP edge (proxy/sip_edge) builds it from Sofia's sip_t; nothing here knows Sofia.
+
+#include <string>
+#include <vector>
+
+namespace sos::routing {
+
+struct CallRequest {
+  std::string callId;
+  std::string requestUri;  // as received, e.g. "sip:911@10.0.0.5", "tel:911", "urn:service:sos"
+  std::string fromUri;     // e.g. "sip:1001@pbx.example"
+  std::string fromUser;    // user part of From, e.g. "1001"
+  std::string fromDisplay;
+  std::string paiUri;         // first P-Asserted-Identity URI, empty if none
+  std::string paiUser;        // its user part
+  std::string contactHost;    // host of the first Contact (the phone's address, issue 3)
+  std::string sourceAddress;  // address the packet came from (IPv4 or IPv6, no port)
+  std::string transport;      // "udp" or "tcp"
+  std::string pAccessNetworkInfo;        // raw header value(s), joined by ", "
+  std::vector<std::string> geolocation;  // raw Geolocation header values
+};
+
+}  // namespace sos::routing

@@ -1,0 +1,56 @@
+#pragma once
+// The routing decision for a new INVITE: reject (untrusted source), relay to the carrier, or
+// route as an emergency call to its site's PSAP route. Pure: decide() does no I/O.
+// A Router is immutable once built and shared between threads behind a shared_ptr.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "config/config.h"
+#include "routing/call_request.h"
+#include "routing/dial_plan.h"
+#include "routing/networks.h"
+
+namespace sos::routing {
+
+enum class Action {
+  Reject,          // answer `rejectStatus` (403: source outside the trusted networks)
+  RelayOrdinary,   // relay to the carrier trunk
+  RouteEmergency,  // route to the PSAP trunks of the caller's site, in order
+};
+
+struct RouteDecision {
+  Action action = Action::Reject;
+  int rejectStatus = 0;
+  std::string reason;  // one phrase for the routing log, e.g. "source 192.0.2.9 not trusted"
+  bool trusted = false;
+  bool alarm = false;  // an emergency call from outside the trusted networks
+  EmergencyMatch match;
+  const config::Site* site = nullptr;           // the caller's site (never null after decide)
+  std::vector<const config::Trunk*> trunks;     // ordered; [0] is tried first
+  std::string requestUser;  // user part for the outgoing Request-URI ("911" without prefix)
+};
+
+class Router {
+ public:
+  // Validates the networks of the configuration; errors are configuration errors.
+  static Result<std::shared_ptr<const Router>> create(std::shared_ptr<const config::Config> cfg);
+
+  RouteDecision decide(const CallRequest& request) const;
+
+  // Site of a caller: first site whose extension patterns match the From/PAI user, else whose
+  // networks contain the Contact host, else the first site.
+  const config::Site& siteOf(const CallRequest& request) const;
+
+  const config::Config& config() const { return *config_; }
+
+ private:
+  Router() = default;
+  std::shared_ptr<const config::Config> config_;
+  NetworkSet trusted_;
+  std::vector<NetworkSet> siteNetworks_;  // parallel to config_->sites
+};
+
+}  // namespace sos::routing
