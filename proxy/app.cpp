@@ -1,1 +1,194 @@
-// placeholder
+#include "proxy/app.h"
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/routing_log.h"
+#include "proxy/server.h"
+#include "proxy/sofia.h"
+#include "routing/router.h"
+
+namespace sos::proxy {
+
+namespace {
+
+constexpr char const* kUsage = R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
+
+Usage:
+  sosproxy --config FILE [options]   run the proxy
+  sosproxy check-config FILE         validate FILE and exit (0 valid, 2 invalid)
+  sosproxy --help | --version
+
+Options:
+  -c, --config FILE        YAML configuration (see config/examples/demo.yaml)
+      --log-format FORMAT  routing log as "text" (key=value) or "json" (one object per line);
+                           overrides logging.format
+      --routing-log PATH   where the routing log goes ("-" for standard output);
+                           overrides logging.routing_log
+      --log-level LEVEL    trace, debug, info, warn or error; overrides logging.level
+
+Signals: SIGTERM or SIGINT stop the proxy.
+Exit status: 0 stopped normally, 1 could not start (e.g. address in use), 2 bad command line
+or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).
+)";
+
+struct Options {
+  std::string command = "run";
+  std::string configPath;
+  std::optional<std::string> logFormat, routingLog, logLevel;
+};
+
+int usageError(std::string const& message) {
+  std::cerr << "sosproxy: " << message << "\nTry 'sosproxy --help'.\n";
+  return 2;
+}
+
+// Returns an exit status when the command line is done with (help, errors).
+std::optional<int> parse(int argc, char** argv, Options& o) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string const& a = args[i];
+    auto value = [&](std::string const& name) -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      (void)name;
+      return args[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a == "--version") {
+      std::cout << "sosproxy 0.1.0\n";
+      return 0;
+    }
+    if (a == "check-config" && i == 0) {
+      o.command = "check-config";
+      auto v = value(a);
+      if (!v) return usageError("check-config needs a FILE");
+      o.configPath = *v;
+      continue;
+    }
+    std::optional<std::string>* target = nullptr;
+    if (a == "-c" || a == "--config") {
+      auto v = value(a);
+      if (!v) return usageError(a + " needs a FILE");
+      o.configPath = *v;
+      continue;
+    }
+    if (a == "--log-format") target = &o.logFormat;
+    else if (a == "--routing-log") target = &o.routingLog;
+    else if (a == "--log-level") target = &o.logLevel;
+    else return usageError("unknown argument '" + a + "'");
+    auto v = value(a);
+    if (!v) return usageError(a + " needs a value");
+    *target = *v;
+  }
+  if (o.configPath.empty()) return usageError("no configuration given (--config FILE)");
+  if (o.logFormat && *o.logFormat != "text" && *o.logFormat != "json")
+    return usageError("--log-format must be text or json, not '" + *o.logFormat + "'");
+  if (o.logLevel && spdlog::level::from_str(*o.logLevel) == spdlog::level::off &&
+      *o.logLevel != "off")
+    return usageError("--log-level must be trace, debug, info, warn or error");
+  return std::nullopt;
+}
+
+int waitForStopSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return 1;
+    if (sig == SIGHUP) {
+      spdlog::warn("SIGHUP: configuration reload is not available yet; keeping the running one");
+      continue;
+    }
+    spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return 0;
+  }
+}
+
+}  // namespace
+
+int runApp(int argc, char** argv) {
+  Options opts;
+  if (auto done = parse(argc, argv, opts)) return *done;
+
+  auto loaded = config::loadConfig(opts.configPath);
+  if (!loaded.ok()) {
+    std::cerr << loaded.error().message << "\n";
+    return 2;
+  }
+  auto cfg = std::make_shared<config::Config>(std::move(loaded).value());
+  auto router = routing::Router::create(cfg);
+  if (!router.ok()) {
+    std::cerr << opts.configPath << ": " << router.error().message << "\n";
+    return 2;
+  }
+  if (opts.command == "check-config") {
+    std::cout << opts.configPath << ": OK (" << cfg->trunks.size() << " trunks, "
+              << cfg->sites.size() << " sites)\n";
+    return 0;
+  }
+  if (opts.logFormat)
+    cfg->logging.format = *opts.logFormat == "json" ? config::LogFormat::Json
+                                                    : config::LogFormat::Text;
+  if (opts.routingLog) cfg->logging.routingLog = *opts.routingLog;
+  if (opts.logLevel) cfg->logging.level = *opts.logLevel;
+
+  // Operational messages go to standard error; the routing log has its own destination.
+  auto console = spdlog::stderr_color_mt("sosproxy");
+  spdlog::set_default_logger(console);
+  spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
+
+  std::unique_ptr<RoutingLog> routingLog;
+  try {
+    routingLog = std::make_unique<RoutingLog>(cfg->logging.routingLog, cfg->logging.format);
+  } catch (std::exception const& e) {
+    std::cerr << "sosproxy: cannot open the routing log: " << e.what() << "\n";
+    return 2;
+  }
+
+  // Signals are taken by sigwait on this thread only; every thread started later inherits
+  // the mask, so none of them is interrupted.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  su_init();
+  // P-Asserted-Identity and the other extension headers parse only with the extended class.
+  sip_update_default_mclass(sip_extend_mclass(nullptr));
+
+  Server server(cfg, router.value(), *routingLog);
+  if (auto error = server.start()) {
+    std::cerr << "sosproxy: " << *error << "\n";
+    su_deinit();
+    return 1;
+  }
+  std::cout << "sosproxy ready: SIP on " << server.listening() << "; config "
+            << opts.configPath << "; routing log "
+            << (cfg->logging.routingLog == "-" ? "standard output" : cfg->logging.routingLog)
+            << std::endl;
+
+  int status = waitForStopSignal();
+  server.stop();
+  su_deinit();
+  return status;
+}
+
+}  // namespace sos::proxy

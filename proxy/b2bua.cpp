@@ -1,1 +1,573 @@
-// placeholder
+#include "proxy/b2bua.h"
+
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <cstdio>
+
+#include "proxy/sip_edge.h"
+
+namespace sos::proxy {
+
+namespace {
+
+constexpr unsigned long kDefaultMaxForwards = 70;  // RFC 3261 8.1.1.6
+constexpr su_duration_t kReapIntervalMs = 10;
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+char const* methodName(sip_t const* sip) {
+  return sip && sip->sip_request ? sip->sip_request->rq_method_name : "?";
+}
+
+// Requests and responses that establish or refresh a dialog's remote target carry a Contact
+// (RFC 3261 12.1, 12.2 and RFC 3311 5.1).
+bool needsContact(sip_method_t m) {
+  return m == sip_method_invite || m == sip_method_update || m == sip_method_subscribe ||
+         m == sip_method_notify || m == sip_method_refer;
+}
+
+bool insert(msg_t* msg, void* header) {
+  return header != nullptr &&
+         msg_header_insert(msg, reinterpret_cast<msg_pub_t*>(sip_object(msg)),
+                           static_cast<msg_header_t*>(header)) >= 0;
+}
+
+// Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
+std::string uriHost(std::string const& host) {
+  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+}
+
+std::string nextHopFor(config::Trunk const& t) {
+  return "sip:" + uriHost(t.host) + ":" + std::to_string(t.port) +
+         ";transport=" + std::string(config::toString(t.transport));
+}
+
+}  // namespace
+
+B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
+             RoutingLog& log, Contacts contacts)
+    : agent_(agent), root_(root), router_(std::move(router)), log_(log),
+      contacts_(std::move(contacts)) {
+  default_.owner = this;
+  reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
+}
+
+B2bua::~B2bua() {
+  for (auto& [id, call] : calls_) destroy(call.get());
+  calls_.clear();
+  if (reaper_) su_timer_destroy(reaper_);
+}
+
+std::string const& B2bua::contactFor(std::string const& transport) const {
+  return transport == "tcp" ? contacts_.tcp : contacts_.udp;
+}
+
+// ---- Sofia entry points: nothing may unwind through Sofia's C frames. ----
+
+int B2bua::onRequest(Leg* leg, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+  try {
+    if (leg->call == nullptr) return leg->owner->newRequest(irq, sip);
+    return leg->call->owner->inDialog(*leg, irq, sip);
+  } catch (std::exception const& e) {
+    spdlog::error("request {}: internal error: {}", methodName(sip), e.what());
+  } catch (...) {
+    spdlog::error("request {}: internal error", methodName(sip));
+  }
+  return 500;
+}
+
+int B2bua::onResponse(Txn* txn, nta_outgoing_t* orq, sip_t const* sip) {
+  try {
+    txn->call->owner->response(*txn, orq, sip);
+  } catch (std::exception const& e) {
+    spdlog::error("response handling: internal error: {}", e.what());
+  } catch (...) {
+    spdlog::error("response handling: internal error");
+  }
+  return 0;
+}
+
+int B2bua::onAckOrCancel(Txn* txn, nta_incoming_t*, sip_t const* sip) {
+  try {
+    txn->call->owner->ackOrCancel(*txn, sip);
+  } catch (std::exception const& e) {
+    spdlog::error("ACK/CANCEL handling: internal error: {}", e.what());
+  } catch (...) {
+    spdlog::error("ACK/CANCEL handling: internal error");
+  }
+  return 0;
+}
+
+// ---- Requests outside any dialog ----
+
+int B2bua::newRequest(nta_incoming_t* irq, sip_t const* sip) {
+  if (!sip->sip_request || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq)
+    return 400;
+  switch (sip->sip_request->rq_method) {
+    case sip_method_invite:
+      // An INVITE with a To-tag belongs to a dialog we do not know (RFC 3261 12.2.2).
+      if (sip->sip_to->a_tag) return 481;
+      return newInvite(irq, sip);
+    case sip_method_options:
+      return 200;  // keep-alive probes from PBXs and trunks
+    case sip_method_ack:
+      nta_incoming_destroy(irq);  // an ACK for a transaction that is gone: nothing to answer
+      return 0;
+    case sip_method_bye:
+    case sip_method_cancel:
+    case sip_method_update:
+    case sip_method_info:
+    case sip_method_prack:
+      return 481;
+    default:
+      return 405;
+  }
+}
+
+Call* B2bua::createCall() {
+  auto call = std::make_unique<Call>();
+  call->id = nextId_++;
+  call->owner = this;
+  call->home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
+  call->a = Leg{this, call.get(), Side::A, nullptr, {}};
+  call->b = Leg{this, call.get(), Side::B, nullptr, {}};
+  Call* raw = call.get();
+  calls_.emplace(raw->id, std::move(call));
+  ++counters_.active;
+  return raw;
+}
+
+int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
+  auto const received = std::chrono::steady_clock::now();
+  msg_t* msg = nta_incoming_getrequest(irq);
+  routing::CallRequest const req = toCallRequest(msg, sip);
+  unsigned port = 0;
+  std::string const source = sourceAddress(msg, &port);
+  ++counters_.calls;
+
+  RoutingLogEntry entry;
+  entry.event = "route";
+  entry.callId = req.callId;
+  entry.caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+  entry.source = uriHost(source) + ":" + std::to_string(port) + "/" + req.transport;
+
+  unsigned long const maxForwards =
+      sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : kDefaultMaxForwards;
+  routing::RouteDecision decision = router_->decide(req);
+  entry.dialed = decision.match.dialed;
+  entry.emergency = decision.match.emergency;
+  entry.test = decision.match.test;
+  entry.alarm = decision.alarm;
+  entry.site = decision.site ? decision.site->name : "";
+
+  auto reject = [&](int status, std::string reason) {
+    entry.outcome = "rejected";
+    entry.status = status;
+    entry.reason = std::move(reason);
+    entry.addedMs = msSince(received);
+    log_.write(entry);
+    ++counters_.rejected;
+    msg_destroy(msg);
+    return status;
+  };
+
+  // RFC 3261 16.3 step 2: a request that has used up its hops goes no further.
+  if (maxForwards == 0) return reject(483, "Max-Forwards is 0");
+
+  if (decision.action == routing::Action::Reject) {
+    if (decision.alarm)
+      spdlog::error("ALARM: emergency call {} from untrusted source {} refused: {}", req.callId,
+                    source, decision.reason);
+    else
+      spdlog::warn("call {} from untrusted source {} refused: {}", req.callId, source,
+                   decision.reason);
+    return reject(decision.rejectStatus, decision.reason);
+  }
+  if (decision.trunks.empty() || decision.trunks.front() == nullptr)
+    return reject(503, "no trunk configured for this call");  // configuration forbids this
+  config::Trunk const& trunk = *decision.trunks.front();
+  entry.trunk = trunk.name;
+  entry.reason = decision.reason;
+  if (decision.match.emergency) ++counters_.emergencyCalls;
+
+  Call* call = createCall();
+  call->received = received;
+  call->a.contact = contactFor(req.transport);
+  call->b.contact = contactFor(std::string(config::toString(trunk.transport)));
+
+  // Leg A: the caller's dialog, with our To-tag (RFC 3261 12.1.1).
+  call->a.leg = nta_leg_tcreate(agent_, onRequest, &call->a, SIPTAG_CALL_ID(sip->sip_call_id),
+                                SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+                                NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
+  auto txn = std::make_unique<Txn>();
+  txn->call = call;
+  txn->from = Side::A;
+  txn->irq = irq;
+  txn->method = sip_method_invite;
+  txn->initial = true;
+  call->invite = txn.get();
+  call->txns.push_back(std::move(txn));
+  Txn& invite = *call->invite;
+  call->log = entry;
+
+  if (call->a.leg == nullptr) {
+    msg_destroy(msg);
+    nta_incoming_treply(irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+    invite.finished = true;
+    finishInvite(*call, "failed", 500, "could not create the caller's dialog");
+    endCall(*call);
+    return 0;
+  }
+  nta_leg_tag(call->a.leg, nta_incoming_tag(irq, nullptr));
+  nta_leg_server_route(call->a.leg, sip->sip_record_route, sip->sip_contact);
+  nta_incoming_bind(irq, onAckOrCancel, &invite);
+  // In UA mode nta leaves 100 Trying to the application (RFC 3261 16.2: send it at once).
+  nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+
+  // Leg B: a new dialog toward the trunk: new Call-ID, new From-tag.
+  sip_from_t* from = sip_from_create(call->home, reinterpret_cast<url_string_t const*>(
+                                                     sip->sip_from->a_url));
+  sip_to_t* to =
+      sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
+  if (from && sip->sip_from->a_display) from->a_display = su_strdup(call->home, sip->sip_from->a_display);
+  if (to && sip->sip_to->a_display) to->a_display = su_strdup(call->home, sip->sip_to->a_display);
+  call->b.leg = nta_leg_tcreate(agent_, onRequest, &call->b, SIPTAG_FROM(from), SIPTAG_TO(to),
+                                TAG_END());
+  if (call->b.leg) nta_leg_tag(call->b.leg, nullptr);
+
+  // The Request-URI names the dialed number at the trunk; a urn (RFC 5031) is kept as the
+  // service identifier, with the trunk as next hop (Sofia cannot route to a urn itself).
+  std::string const requestUri =
+      decision.match.normalized.rfind("urn:", 0) == 0
+          ? decision.match.normalized
+          : "sip:" + decision.requestUser + "@" + uriHost(trunk.host) + ":" +
+                std::to_string(trunk.port);
+  std::string const nextHop = nextHopFor(trunk);
+  invite.orq = call->b.leg ? send(call->b, &invite, sip_method_invite, "INVITE", msg,
+                                  URL_STRING_MAKE(requestUri.c_str()),
+                                  URL_STRING_MAKE(nextHop.c_str()), maxForwards - 1)
+                           : nullptr;
+  msg_destroy(msg);
+  if (invite.orq == nullptr) {
+    spdlog::error("call {}: could not send the INVITE to trunk {}", req.callId, trunk.name);
+    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+    invite.finished = true;
+    finishInvite(*call, "failed", 503, "could not send to trunk " + trunk.name);
+    endCall(*call);
+    return 0;
+  }
+  invite.outCseq = nta_outgoing_cseq(invite.orq);
+
+  call->log.outcome = "routed";
+  call->log.addedMs = msSince(received);
+  log_.write(call->log);
+  return 0;
+}
+
+// ---- Sending ----
+
+nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name,
+                            msg_t* src, url_string_t const* requestUri,
+                            url_string_t const* nextHop, unsigned long maxForwards) {
+  msg_t* msg = nta_msg_create(agent_, 0);
+  if (msg == nullptr) return nullptr;
+  sip_t* sip = sip_object(msg);
+  su_home_t* home = msg_home(msg);
+  char mf[24];
+  std::snprintf(mf, sizeof mf, "%lu", maxForwards);
+  bool ok = copyEndToEnd(msg, sip, src) && insert(msg, sip_max_forwards_make(home, mf));
+  if (ok && needsContact(method)) ok = insert(msg, sip_contact_make(home, to.contact.c_str()));
+  if (ok) ok = nta_msg_request_complete(msg, to.leg, method, name, requestUri) >= 0;
+  nta_outgoing_t* orq =
+      ok ? nta_outgoing_mcreate(agent_, onResponse, txn, nextHop, msg, TAG_END()) : nullptr;
+  if (orq == nullptr) msg_destroy(msg);
+  return orq;
+}
+
+void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase) {
+  if (txn.irq == nullptr || nta_incoming_status(txn.irq) >= 200) return;  // already answered
+  if (src == nullptr) {
+    nta_incoming_treply(txn.irq, status, phrase, TAG_END());
+    return;
+  }
+  msg_t* msg = nta_incoming_create_response(txn.irq, status, phrase);
+  bool ok = msg != nullptr && copyEndToEnd(msg, sip_object(msg), src);
+  if (ok && status > 100 && status < 300 && needsContact(txn.method))
+    ok = insert(msg, sip_contact_make(msg_home(msg), to.contact.c_str()));
+  if (ok) {
+    if (nta_incoming_mreply(txn.irq, msg) < 0)
+      spdlog::warn("call {}: could not relay {} to the {} leg", txn.call->log.callId, status,
+                   to.side == Side::A ? "caller's" : "trunk's");
+    return;
+  }
+  if (msg) msg_destroy(msg);
+  nta_incoming_treply(txn.irq, status, phrase, TAG_END());  // at least the status goes back
+}
+
+void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack) {
+  if (to.leg == nullptr) return;
+  msg_t* msg = nta_msg_create(agent_, 0);
+  if (msg == nullptr) return;
+  su_home_t* home = msg_home(msg);
+  // The ACK carries the INVITE's CSeq number (RFC 3261 13.2.2.4), not the leg's latest.
+  bool ok = insert(msg, sip_cseq_create(home, cseq, SIP_METHOD_ACK));
+  if (ok && ack && ack->sip_payload) {  // late offer: the SDP answer rides on the ACK
+    if (ack->sip_content_type) ok = insert(msg, sip_content_type_dup(home, ack->sip_content_type));
+    if (ok) ok = insert(msg, sip_payload_dup(home, ack->sip_payload));
+  }
+  if (ok) ok = nta_msg_request_complete(msg, to.leg, SIP_METHOD_ACK, nullptr) >= 0;
+  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg, TAG_END())
+                           : nullptr;
+  if (orq == nullptr) {
+    msg_destroy(msg);
+    spdlog::warn("call {}: could not send ACK", call.log.callId);
+    return;
+  }
+  nta_outgoing_destroy(orq);  // ACK has no transaction to wait for
+}
+
+void B2bua::sendBye(Call& call, Leg& to) {
+  auto txn = std::make_unique<Txn>();
+  txn->call = &call;
+  txn->from = to.side == Side::A ? Side::B : Side::A;
+  txn->method = sip_method_bye;
+  txn->orq = send(to, txn.get(), SIP_METHOD_BYE, nullptr, nullptr, nullptr, kDefaultMaxForwards);
+  call.state = CallState::Ending;
+  if (txn->orq == nullptr) {
+    endCall(call);
+    return;
+  }
+  call.txns.push_back(std::move(txn));
+}
+
+// ---- Responses from the other leg ----
+
+void B2bua::response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip) {
+  Call& call = *txn.call;
+  int const status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+  if (txn.initial) {
+    inviteResponse(txn, sip, status);
+    return;
+  }
+  if (txn.irq == nullptr) {  // a request of our own (BYE to end a leg)
+    if (status >= 200 && txn.method == sip_method_bye) endCall(call);
+    return;
+  }
+  Leg& back = txn.from == Side::A ? call.a : call.b;
+  if (status < 200) {
+    if (status > 100 && txn.method == sip_method_invite) {
+      msg_t* src = nta_outgoing_getresponse(orq);
+      relayResponse(txn, back, src, status, sip ? sip->sip_status->st_phrase : nullptr);
+      if (src) msg_destroy(src);
+    }
+    return;
+  }
+  // A 2xx to a target-refresh request may move the far end (RFC 3261 12.2.1.2).
+  Leg& far = other(call, txn.from);
+  if (status < 300 && sip && sip->sip_contact && needsContact(txn.method) && far.leg)
+    nta_leg_client_reroute(far.leg, nullptr, sip->sip_contact, 0);
+  msg_t* src = sip ? nta_outgoing_getresponse(orq) : nullptr;
+  relayResponse(txn, back, src, status, sip ? sip->sip_status->st_phrase : nullptr);
+  if (src) msg_destroy(src);
+  txn.finished = true;
+  // RFC 3261 15.1.2: whatever the answer to a BYE, the session is over.
+  if (txn.method == sip_method_bye) endCall(call);
+}
+
+void B2bua::inviteResponse(Txn& txn, sip_t const* sip, int status) {
+  Call& call = *txn.call;
+  char const* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
+  if (status < 200) {
+    if (status == 100 || call.cancelled || txn.finished) return;  // our own 100 went already
+    msg_t* src = nta_outgoing_getresponse(txn.orq);
+    relayResponse(txn, call.a, src, status, phrase);
+    if (src) msg_destroy(src);
+    return;
+  }
+  if (status < 300) {
+    if (call.state != CallState::Proceeding) return;  // a retransmitted or forked 2xx
+    if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(call.b.leg, sip->sip_to->a_tag);
+    if (sip) nta_leg_client_reroute(call.b.leg, sip->sip_record_route, sip->sip_contact, 1);
+    if (call.cancelled || txn.finished) {
+      // The caller gave up while the trunk answered: confirm the trunk's dialog, then end it.
+      sendAck(call, call.b, txn.outCseq, nullptr);
+      sendBye(call, call.b);
+      return;
+    }
+    msg_t* src = nta_outgoing_getresponse(txn.orq);
+    relayResponse(txn, call.a, src, status, phrase);
+    if (src) msg_destroy(src);
+    txn.finished = true;
+    call.state = CallState::Answered;
+    finishInvite(call, "answered", status, "");
+    return;
+  }
+  // A final failure: nta has already ACKed the trunk (RFC 3261 17.1.1.3).
+  if (!call.cancelled && !txn.finished) {
+    msg_t* src = sip ? nta_outgoing_getresponse(txn.orq) : nullptr;
+    relayResponse(txn, call.a, src, status, phrase);
+    if (src) msg_destroy(src);
+    txn.finished = true;
+    bool const noAnswer = sip == nullptr && status == 408;
+    finishInvite(call, noAnswer ? "timeout" : "failed", status,
+                 noAnswer ? "no response from trunk" : (phrase ? phrase : ""));
+  }
+  endCall(call);
+}
+
+// ---- ACK and CANCEL from the side that sent an INVITE ----
+
+void B2bua::ackOrCancel(Txn& txn, sip_t const* sip) {
+  Call& call = *txn.call;
+  if (sip == nullptr || sip->sip_request == nullptr) {
+    // Timer H: our 2xx was never ACKed (RFC 3261 13.3.1.4). Close the other leg too.
+    if (txn.initial && call.state == CallState::Answered) {
+      spdlog::warn("call {}: caller never ACKed the answer; hanging up the trunk leg",
+                   call.log.callId);
+      sendAck(call, call.b, txn.outCseq, nullptr);
+      sendBye(call, call.b);
+    }
+    return;
+  }
+  if (sip->sip_request->rq_method == sip_method_cancel) {
+    if (txn.finished) return;  // too late: the final response has gone
+    txn.finished = true;
+    if (txn.initial) {
+      call.cancelled = true;
+      finishInvite(call, "cancelled", 487, "caller cancelled");
+    }
+    // nta answers the CANCEL with 200 and the INVITE with 487 (NTATAG_CANCEL_487); the CANCEL
+    // toward the trunk waits, inside nta, for the trunk's first provisional (RFC 3261 9.1).
+    if (txn.orq) nta_outgoing_tcancel(txn.orq, nullptr, nullptr, TAG_END());
+    return;
+  }
+  if (sip->sip_request->rq_method == sip_method_ack) {
+    Leg& to = other(call, txn.from);
+    sendAck(call, to, txn.outCseq, sip);
+    if (txn.initial && call.state == CallState::Answered) call.state = CallState::Confirmed;
+  }
+}
+
+// ---- Requests inside a dialog ----
+
+int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip) {
+  Call& call = *leg.call;
+  if (call.state == CallState::Ended) return 481;
+  sip_method_t const method = sip->sip_request->rq_method;
+  if (method == sip_method_ack) {  // a stray ACK: its INVITE transaction is gone
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  if (method == sip_method_bye) {
+    if (call.state == CallState::Proceeding && leg.side == Side::A) {
+      // The caller hangs up in the early dialog: treat as a CANCEL of the pending INVITE.
+      Txn& invite = *call.invite;
+      if (!invite.finished) {
+        nta_incoming_treply(invite.irq, SIP_487_REQUEST_CANCELLED, TAG_END());
+        invite.finished = true;
+        call.cancelled = true;
+        finishInvite(call, "cancelled", 487, "caller hung up before the answer");
+        if (invite.orq) nta_outgoing_tcancel(invite.orq, nullptr, nullptr, TAG_END());
+      }
+      return 200;
+    }
+    if (call.state == CallState::Ending) return 200;  // both sides hung up at once
+    call.state = CallState::Ending;
+  } else if (method == sip_method_invite) {
+    // Glare (RFC 3261 14.2): one INVITE at a time on a dialog.
+    if (call.state == CallState::Proceeding || call.state == CallState::Answered) return 491;
+    for (auto const& t : call.txns)
+      if (!t->initial && t->method == sip_method_invite && !t->finished) return 491;
+  }
+  return relayInDialog(call, leg, other(call, leg.side), irq, sip);
+}
+
+int B2bua::relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip) {
+  unsigned long const maxForwards =
+      sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : kDefaultMaxForwards;
+  if (maxForwards == 0) return 483;
+  if (to.leg == nullptr) return 481;
+  auto txn = std::make_unique<Txn>();
+  txn->call = &call;
+  txn->from = from.side;
+  txn->irq = irq;
+  txn->method = sip->sip_request->rq_method;
+  msg_t* src = nta_incoming_getrequest(irq);
+  txn->orq = send(to, txn.get(), txn->method, sip->sip_request->rq_method_name, src, nullptr,
+                  nullptr, maxForwards - 1);
+  if (src) msg_destroy(src);
+  if (txn->orq == nullptr) {
+    spdlog::warn("call {}: could not relay {}", call.log.callId, methodName(sip));
+    if (txn->method == sip_method_bye) {
+      endCall(call);
+      return 200;
+    }
+    return 500;
+  }
+  txn->outCseq = nta_outgoing_cseq(txn->orq);
+  if (txn->method == sip_method_invite) nta_incoming_bind(irq, onAckOrCancel, txn.get());
+  call.txns.push_back(std::move(txn));
+  return 0;
+}
+
+// ---- Call ends ----
+
+void B2bua::finishInvite(Call& call, std::string outcome, int status, std::string reason) {
+  RoutingLogEntry e = call.log;
+  e.event = "final";
+  e.outcome = std::move(outcome);
+  e.status = status;
+  e.reason = std::move(reason);
+  e.addedMs = -1;
+  e.durationMs = msSince(call.received);
+  log_.write(e);
+  if (e.outcome == "answered") ++counters_.answered;
+  else if (e.outcome == "cancelled") ++counters_.cancelled;
+  else ++counters_.failed;
+}
+
+void B2bua::endCall(Call& call) {
+  if (call.state == CallState::Ended) return;
+  call.state = CallState::Ended;
+  ended_.push_back(&call);
+  --counters_.active;
+  // Destroying Sofia objects from inside their own callbacks is unsafe: reap a moment later.
+  if (!reapArmed_)
+    reapArmed_ = su_timer_set(reaper_, reap, reinterpret_cast<su_timer_arg_t*>(this)) == 0;
+}
+
+void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  auto* self = reinterpret_cast<B2bua*>(arg);
+  self->reapArmed_ = false;
+  try {
+    std::list<Call*> ended;
+    ended.swap(self->ended_);
+    for (Call* call : ended) {
+      uint64_t const id = call->id;
+      self->destroy(call);
+      self->calls_.erase(id);
+    }
+  } catch (...) {
+    spdlog::error("reaping ended calls: internal error");
+  }
+}
+
+void B2bua::destroy(Call* call) {
+  for (auto& t : call->txns) {
+    // An unanswered server transaction gets a 500 from nta when destroyed.
+    if (t->irq) nta_incoming_destroy(t->irq);
+    if (t->orq) nta_outgoing_destroy(t->orq);
+    t->irq = nullptr;
+    t->orq = nullptr;
+  }
+  if (call->a.leg) nta_leg_destroy(call->a.leg);
+  if (call->b.leg) nta_leg_destroy(call->b.leg);
+  call->a.leg = call->b.leg = nullptr;
+  if (call->home) su_home_unref(call->home);
+  call->home = nullptr;
+}
+
+}  // namespace sos::proxy

@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "proxy/app.h"
+
+int main(int argc, char** argv) { return sos::proxy::runApp(argc, argv); }

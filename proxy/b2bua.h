@@ -1,0 +1,142 @@
+#pragma once
+// The back-to-back user agent: every call is two dialogs (legs) with their own Call-ID, tags
+// and CSeq. Leg A faces the caller (PBX or phone), leg B the trunk routing chose.
+// Lives on the SIP thread; every method is called from there (Sofia callbacks included).
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/routing_log.h"
+#include "proxy/sofia.h"
+#include "routing/router.h"
+
+namespace sos::proxy {
+
+class B2bua;
+struct Call;
+
+enum class Side { A, B };
+
+// One dialog of a call, or (with call == nullptr) the agent's default leg.
+struct Leg {
+  B2bua* owner = nullptr;
+  Call* call = nullptr;
+  Side side = Side::A;
+  nta_leg_t* leg = nullptr;
+  std::string contact;  // our Contact toward this leg's peer
+};
+
+// A request relayed from one leg to the other: the server transaction it came in on and the
+// client transaction it went out as.
+struct Txn {
+  Call* call = nullptr;
+  Side from = Side::A;  // the side that sent the request
+  nta_incoming_t* irq = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  sip_method_t method = sip_method_unknown;
+  bool initial = false;    // the INVITE that created the call
+  bool finished = false;   // a final response has gone back on `irq`
+  uint32_t outCseq = 0;    // CSeq of the relayed INVITE, for its ACK (RFC 3261 13.2.2.4)
+};
+
+// Where a call is (RFC 3261 13 and 15, from the caller's side).
+enum class CallState {
+  Proceeding,  // INVITE sent on leg B; no final response yet
+  Answered,    // 2xx relayed to A; waiting for A's ACK (RFC 3261 13.3.1.4)
+  Confirmed,   // ACKed on both legs: the session is up
+  Ending,      // a BYE is being relayed
+  Ended,       // nothing left to do; freed on the next reap
+};
+
+struct Call {
+  uint64_t id = 0;
+  B2bua* owner = nullptr;
+  Leg a, b;
+  CallState state = CallState::Proceeding;
+  bool cancelled = false;  // A cancelled the INVITE
+  Txn* invite = nullptr;   // the initial INVITE, owned by txns
+  std::list<std::unique_ptr<Txn>> txns;
+  su_home_t* home = nullptr;
+  std::chrono::steady_clock::time_point received;
+  RoutingLogEntry log;  // the decision, completed with the outcome
+};
+
+struct B2buaCounters {
+  uint64_t calls = 0;
+  uint64_t emergencyCalls = 0;
+  uint64_t rejected = 0;
+  uint64_t answered = 0;
+  uint64_t failed = 0;
+  uint64_t cancelled = 0;
+  uint64_t active = 0;
+};
+
+class B2bua {
+ public:
+  struct Contacts {
+    std::string udp;  // "sip:127.0.0.1:5060"
+    std::string tcp;  // "sip:127.0.0.1:5060;transport=tcp"
+  };
+
+  B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
+        RoutingLog& log, Contacts contacts);
+  ~B2bua();
+  B2bua(const B2bua&) = delete;
+  B2bua& operator=(const B2bua&) = delete;
+
+  // The agent's default leg: requests outside any dialog.
+  Leg* defaultLeg() { return &default_; }
+
+  const B2buaCounters& counters() const { return counters_; }
+
+  // Sofia callbacks (C linkage-compatible static functions).
+  static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);
+  static int onResponse(Txn* txn, nta_outgoing_t* orq, sip_t const* sip);
+  static int onAckOrCancel(Txn* txn, nta_incoming_t* irq, sip_t const* sip);
+
+ private:
+  int newRequest(nta_incoming_t* irq, sip_t const* sip);
+  int newInvite(nta_incoming_t* irq, sip_t const* sip);
+  int inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip);
+  void response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip);
+  void inviteResponse(Txn& txn, sip_t const* sip, int status);
+  void ackOrCancel(Txn& txn, sip_t const* sip);
+
+  // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
+  nta_outgoing_t* send(Leg& to, Txn* txn, sip_method_t method, char const* methodName,
+                       msg_t* src, url_string_t const* requestUri, url_string_t const* nextHop,
+                       unsigned long maxForwards);
+  // Relays the response `src` (from the other leg) on `irq`; a fabricated status when null.
+  void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase);
+  void sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack);
+  void sendBye(Call& call, Leg& to);
+  int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip);
+
+  Call* createCall();
+  void finishInvite(Call& call, std::string outcome, int status, std::string reason);
+  void endCall(Call& call);
+  static void reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void destroy(Call* call);
+
+  Leg& other(Call& call, Side side) { return side == Side::A ? call.b : call.a; }
+  std::string const& contactFor(std::string const& transport) const;
+
+  nta_agent_t* agent_;
+  su_root_t* root_;
+  std::shared_ptr<const routing::Router> router_;
+  RoutingLog& log_;
+  Contacts contacts_;
+  Leg default_;
+  uint64_t nextId_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;
+  std::list<Call*> ended_;
+  su_timer_t* reaper_ = nullptr;
+  bool reapArmed_ = false;
+  B2buaCounters counters_;
+};
+
+}  // namespace sos::proxy

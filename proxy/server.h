@@ -1,0 +1,47 @@
+#pragma once
+// The SIP thread: owns the Sofia root, the nta agent with its UDP/TCP transports, and the
+// B2BUA. start() and stop() are called from the main thread; everything else runs on the SIP
+// thread.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "config/config.h"
+#include "proxy/routing_log.h"
+#include "routing/router.h"
+
+struct su_root_s;
+
+namespace sos::proxy {
+
+class Server {
+ public:
+  Server(std::shared_ptr<const config::Config> config,
+         std::shared_ptr<const routing::Router> router, RoutingLog& log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts the SIP thread and returns once it listens; or why it cannot (port in use, ...).
+  std::optional<std::string> start();
+  // Stops the SIP thread and waits for it. Safe to call twice.
+  void stop();
+
+  // "udp:127.0.0.1:5060 tcp:127.0.0.1:5060"
+  const std::string& listening() const { return listening_; }
+
+ private:
+  struct State;
+  void run(std::shared_ptr<State> state);
+
+  std::shared_ptr<const config::Config> config_;
+  std::shared_ptr<const routing::Router> router_;
+  RoutingLog& log_;
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+  std::string listening_;
+};
+
+}  // namespace sos::proxy

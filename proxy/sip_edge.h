@@ -1,0 +1,33 @@
+#pragma once
+// The edge between Sofia-SIP and the rest: turns a received request into a plain
+// routing::CallRequest, and copies end-to-end headers from one leg's message to the other's.
+// SIP thread only.
+
+#include <string>
+
+#include "proxy/sofia.h"
+#include "routing/call_request.h"
+
+namespace sos::proxy {
+
+// Builds the plain value routing decides on. `msg` is the request as received (for the source
+// address and transport), `sip` its parsed form.
+routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip);
+
+// "sip:911@10.0.0.5" from a parsed URL; empty for null.
+std::string urlToString(url_t const* url);
+
+// Source address of a received message, "127.0.0.1" or "::1" (no port), and its port.
+std::string sourceAddress(msg_t* msg, unsigned* port = nullptr);
+// "udp" or "tcp" for a received message.
+std::string sourceTransport(msg_t* msg);
+
+// Which headers go across the B2BUA. Hop-by-hop and dialog headers (Via, Route,
+// Record-Route, Contact, Call-ID, CSeq, From, To, Max-Forwards, Content-Length) are the legs'
+// own; the rest travels end to end. 100rel and its headers are not passed on: each leg would
+// need its own PRACK exchange, and sosproxy answers without it.
+// Copies every end-to-end header of `src` (with its body and Content-Type) into `dst`.
+// Returns false when a header could not be copied (out of memory).
+bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src);
+
+}  // namespace sos::proxy

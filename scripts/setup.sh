@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sosproxy needs to build, run and test, when any is missing.
+# Idempotent; needs root (or sudo) only when something has to be installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libsofia-sip-ua-dev      # SIP stack (nta transaction layer)
+  libyaml-cpp-dev          # configuration
+  libspdlog-dev libfmt-dev # logging
+  nlohmann-json3-dev       # JSON routing log
+  libboost-dev             # Asio/Beast (admin server, notifications)
+  libsqlite3-dev           # location store
+  libgtest-dev libgmock-dev libbenchmark-dev
+  sip-tester               # sipp: integration and load tests
+  libxml2-utils            # xmllint: PIDF-LO schema checks
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
