@@ -1,1 +1,599 @@
-// placeholder
+// Loads the YAML configuration into plain values and validates all of it before anything starts,
+// so a bad file is refused at start-up with every problem listed at once, never half-applied.
+// yaml-cpp stays inside this file: no other library sees a YAML node.
+
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <utility>
+
+namespace sos::config {
+namespace {
+
+// A node, the dotted key that leads to it ("trunks[1].port") and the place to blame for it.
+// An empty value ("port:") is blamed on its key: yaml-cpp marks a null at the next token,
+// which is often on a later line.
+struct Value {
+  YAML::Node node;
+  std::string key;
+  YAML::Mark mark;
+};
+
+// A mapping's entries by key, first occurrence only.
+using Fields = std::map<std::string, Value, std::less<>>;
+
+// The first item that used each trunk or site name.
+using NamesSeen = std::map<std::string, const Value*, std::less<>>;
+
+// A trunk name used somewhere else (carrier_trunk, psap_route), checked once all trunks are read.
+struct TrunkReference {
+  std::string name;
+  Value where;
+};
+
+struct Problem {
+  int line;
+  int column;
+  std::string text;
+};
+
+std::string childKey(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// "a, b and c": `last` joins the final pair.
+template <class Range>
+std::string joined(const Range& words, std::string_view last) {
+  std::string out;
+  size_t i = 0;
+  for (std::string_view w : words) {
+    out += i == 0 ? "" : (i + 1 == std::size(words) ? last : ", ");
+    out += w;
+    ++i;
+  }
+  return out;
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  // One row of the Levenshtein table at a time; keys are short.
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean "x"?" naming the candidate a typo most likely meant (within two edits), or "".
+template <class Range>
+std::string didYouMean(std::string_view word, const Range& candidates) {
+  std::string_view best;
+  size_t bestDistance = 3;
+  for (std::string_view c : candidates) {
+    if (size_t d = editDistance(word, c); d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return bestDistance <= 2 ? "; did you mean " + quoted(best) + "?" : "";
+}
+
+bool isDigits(std::string_view s, std::string_view alsoAllowed = {}) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= '0' && c <= '9') || alsoAllowed.find(c) != std::string_view::npos;
+  });
+}
+
+// 32 for IPv4, 128 for IPv6, 0 when `text` is not a numeric address. inet_pton refuses
+// hostnames, so nothing here can trigger a DNS lookup.
+int addressBits(std::string_view text) {
+  std::string s(text);  // inet_pton wants a terminated string
+  in6_addr buffer{};
+  if (inet_pton(AF_INET, s.c_str(), &buffer) == 1) {
+    return 32;
+  }
+  return inet_pton(AF_INET6, s.c_str(), &buffer) == 1 ? 128 : 0;
+}
+
+// A check returns what is wrong with a value (the text after the quoted value), or "" if nothing.
+using Check = std::string (*)(std::string_view);
+
+std::string expecting(bool ok, std::string_view expected) {
+  return ok ? "" : " is not valid; expected " + std::string(expected);
+}
+
+std::string anyText(std::string_view) { return ""; }
+
+std::string checkCountry(std::string_view s) {
+  bool ok =
+      s.size() == 2 && std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return expecting(ok, "two upper-case letters (ISO 3166), e.g. \"US\"");
+}
+
+std::string checkDialString(std::string_view s) {
+  return expecting(isDigits(s, "*#"), "digits, '*' or '#', e.g. \"911\"");
+}
+
+std::string checkPrefix(std::string_view s) { return expecting(isDigits(s), "digits, e.g. \"9\""); }
+
+std::string checkTestNumber(std::string_view s) {
+  return expecting(isDigits(s), "digits, e.g. \"933\"");
+}
+
+std::string checkExtension(std::string_view s) {
+  bool star = !s.empty() && s.back() == '*';
+  return expecting(isDigits(s.substr(0, s.size() - (star ? 1 : 0))),
+                   "digits, optionally ending in '*', e.g. \"1001\" or \"1*\"");
+}
+
+// Numeric only: a DNS lookup on an emergency call's path can stall it for seconds.
+std::string checkHost(std::string_view s) {
+  return expecting(addressBits(s) != 0,
+                   "a numeric IPv4 or IPv6 address (trunks are not resolved by DNS)");
+}
+
+// "10.0.0.0/8", "2001:db8::/32", or a bare address (a host route). Checked here rather than with
+// the routing library's parser so that config depends on nothing but base.
+std::string checkNetwork(std::string_view text) {
+  const std::string notNetwork = " is not a network in CIDR form: ";
+  size_t slash = text.find('/');
+  std::string_view address = text.substr(0, slash);
+  int bits = addressBits(address);
+  if (bits == 0) {
+    return notNetwork + quoted(address) + " is not an IPv4 or IPv6 address";
+  }
+  if (slash == std::string_view::npos) {
+    return "";
+  }
+  std::string_view prefix = text.substr(slash + 1);
+  int length = 0;
+  auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), length);
+  bool ok = isDigits(prefix) && ec == std::errc() && end == prefix.data() + prefix.size() &&
+            length <= bits;
+  return ok ? ""
+            : notNetwork + "prefix length " + quoted(prefix) + " is not within 0.." +
+                  std::to_string(bits);
+}
+
+// The words the file uses for each enumeration; toString() prints the same ones.
+template <class E, size_t N>
+using Names = std::array<std::pair<std::string_view, E>, N>;
+
+constexpr Names<Transport, 2> kTransports{{{"udp", Transport::Udp}, {"tcp", Transport::Tcp}}};
+constexpr Names<TrunkMode, 4> kModes{{{"plain", TrunkMode::Plain},
+                                      {"pidf", TrunkMode::Pidf},
+                                      {"elin", TrunkMode::Elin},
+                                      {"both", TrunkMode::Both}}};
+constexpr Names<LogFormat, 2> kFormats{{{"text", LogFormat::Text}, {"json", LogFormat::Json}}};
+constexpr Names<std::string_view, 5> kLevels{{{"trace", "trace"},
+                                              {"debug", "debug"},
+                                              {"info", "info"},
+                                              {"warn", "warn"},
+                                              {"error", "error"}}};
+
+template <class E, size_t N>
+std::string_view nameOf(const Names<E, N>& names, E value) {
+  auto it =
+      std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.second == value; });
+  return it == names.end() ? "?" : it->first;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  Result<Config> run(const std::string& text) {
+    config_.sourcePath = source_;
+    try {
+      std::vector<YAML::Node> documents = YAML::LoadAll(text);
+      if (documents.empty() || documents[0].IsNull()) {
+        report(YAML::Mark::null_mark(), "",
+               "the file is empty; expected a mapping with carrier_trunk, trunks and sites");
+      } else {
+        for (size_t i = 1; i < documents.size(); ++i) {
+          report(documents[i].Mark(), "", "a second YAML document; the file must hold exactly one");
+        }
+        readTop(Value{documents[0], "", documents[0].Mark()});
+      }
+    } catch (const YAML::Exception& e) {
+      // yaml-cpp stops at the first syntax error, so that is the only problem reported.
+      bool syntax = dynamic_cast<const YAML::ParserException*>(&e) != nullptr;
+      report(e.mark, syntax ? "syntax error" : "", e.msg);
+    }
+    if (problems_.empty()) {
+      return std::move(config_);
+    }
+    // In file order, whatever order the checks found them in.
+    std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    std::string message;
+    for (const auto& p : problems_) {
+      message += (message.empty() ? "" : "\n") + p.text;
+    }
+    return Error{"config.invalid", std::move(message)};
+  }
+
+ private:
+  void report(const YAML::Mark& mark, const std::string& key, const std::string& what) {
+    // A null mark (an empty document) has no better place than the start of the file.
+    int line = mark.is_null() ? 1 : mark.line + 1;
+    int column = mark.is_null() ? 1 : mark.column + 1;
+    problems_.push_back({line, column,
+                         source_ + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                             ": " + (key.empty() ? "(top level)" : key) + ": " + what});
+  }
+
+  // Checks that `v` is a mapping whose keys are all known and appear once.
+  std::optional<Fields> fields(const Value& v, std::initializer_list<std::string_view> known) {
+    if (!v.node.IsMap()) {
+      report(v.mark, v.key, "expected a mapping with keys " + joined(known, " and "));
+      return std::nullopt;
+    }
+    Fields out;
+    for (const auto& entry : v.node) {
+      const YAML::Node& keyNode = entry.first;
+      const YAML::Node& valueNode = entry.second;
+      std::string name = keyNode.IsScalar() ? keyNode.Scalar() : "";
+      std::string key = childKey(v.key, name);
+      auto first = out.find(name);
+      if (!keyNode.IsScalar()) {
+        report(keyNode.Mark(), v.key, "a key must be a plain word");
+      } else if (std::find(known.begin(), known.end(), name) == known.end()) {
+        // Typo protection: a misspelt optional key would otherwise silently keep its default.
+        std::string suggestion = didYouMean(name, known);
+        report(keyNode.Mark(), key,
+               "unknown key" +
+                   (suggestion.empty() ? "; expected " + joined(known, " or ") : suggestion));
+      } else if (first != out.end()) {
+        report(keyNode.Mark(), key,
+               "duplicate key (first at line " + std::to_string(first->second.mark.line + 1) + ")");
+      } else {
+        YAML::Mark mark = valueNode.IsNull() ? keyNode.Mark() : valueNode.Mark();
+        out.emplace(name, Value{valueNode, key, mark});
+      }
+    }
+    return out;
+  }
+
+  // A missing key is reported only when `required`, and blamed on the mapping that should hold it.
+  std::optional<Value> get(const Fields& f, const Value& parent, std::string_view name,
+                           bool required = false) {
+    auto it = f.find(name);
+    if (it != f.end()) {
+      return it->second;
+    }
+    if (required) {
+      report(parent.mark, childKey(parent.key, name), "required key is missing");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> text(const Value& v) {
+    if (v.node.IsScalar()) {
+      return v.node.Scalar();
+    }
+    report(v.mark, v.key, v.node.IsNull() ? "has no value" : "expected a single value");
+    return std::nullopt;
+  }
+
+  // A non-empty string that passes `check`.
+  std::optional<std::string> checked(const Value& v, Check check = anyText) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    std::string problem = s->empty() ? expecting(false, "a non-empty string") : check(*s);
+    if (!problem.empty()) {
+      report(v.mark, v.key, quoted(*s) + problem);
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::string nonEmpty(const Value& v) { return checked(v).value_or(""); }
+
+  std::vector<Value> list(const Value& v, bool mayBeEmpty) {
+    std::vector<Value> items;
+    if (!v.node.IsSequence() || (v.node.size() == 0 && !mayBeEmpty)) {
+      report(v.mark, v.key, v.node.IsSequence() ? "must not be empty" : "expected a list");
+      return items;
+    }
+    for (const auto& item : v.node) {
+      // An empty item is blamed on the list: its own mark is the next token's.
+      std::string key = v.key + "[" + std::to_string(items.size()) + "]";
+      items.push_back(Value{item, key, item.IsNull() ? v.mark : item.Mark()});
+    }
+    return items;
+  }
+
+  std::vector<std::string> checkedList(const Value& v, bool mayBeEmpty, Check check) {
+    std::vector<std::string> out;
+    for (const auto& item : list(v, mayBeEmpty)) {
+      if (auto s = checked(item, check)) {
+        out.push_back(std::move(*s));
+      }
+    }
+    return out;
+  }
+
+  std::optional<uint16_t> port(const Value& v) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    std::string_view digits = *s;
+    bool negative = !digits.empty() && digits.front() == '-';
+    digits.remove_prefix(negative ? 1 : 0);
+    unsigned long long number = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+    if (!isDigits(digits)) {
+      report(v.mark, v.key,
+             quoted(*s) + " is not a port number; expected an integer from 1 to 65535");
+    } else if (negative || ec != std::errc() || number < 1 || number > 65535) {
+      report(v.mark, v.key, "port " + *s + " is out of range; expected 1 to 65535");
+    } else {
+      return static_cast<uint16_t>(number);
+    }
+    return std::nullopt;
+  }
+
+  // One of a fixed set of words, with a suggestion for a near miss.
+  template <class E, size_t N>
+  std::optional<E> choice(const Value& v, const Names<E, N>& names) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    std::vector<std::string_view> words;
+    for (const auto& [word, value] : names) {
+      if (word == *s) {
+        return value;
+      }
+      words.push_back(word);
+    }
+    report(v.mark, v.key,
+           quoted(*s) + " is not one of " + joined(words, ", ") + didYouMean(*s, words));
+    return std::nullopt;
+  }
+
+  // Trunks are referred to by name and sites appear in the routing log by name: one each.
+  std::string uniqueName(const Value& name, const Value& item, NamesSeen& seen,
+                         std::string_view kind) {
+    std::string s = nonEmpty(name);
+    auto [first, fresh] = seen.emplace(s, &item);
+    if (!s.empty() && !fresh) {
+      report(name.mark, name.key,
+             "duplicate " + std::string(kind) + " name " + quoted(s) + " (also " +
+                 first->second->key + ", line " + std::to_string(first->second->mark.line + 1) +
+                 ")");
+    }
+    return s;
+  }
+
+  void readTop(const Value& root) {
+    auto f =
+        fields(root, {"listen", "trusted_networks", "carrier_trunk", "trunks", "sites", "logging"});
+    if (!f) {
+      return;
+    }
+    if (auto v = get(*f, root, "listen")) {
+      readListen(*v);
+    }
+    // Absent means nothing is trusted: sosproxy then answers every call with 403, never relays.
+    if (auto v = get(*f, root, "trusted_networks")) {
+      config_.trustedNetworks = checkedList(*v, true, checkNetwork);
+    }
+    if (auto v = get(*f, root, "carrier_trunk", true)) {
+      config_.carrierTrunk = nonEmpty(*v);
+      references_.push_back({config_.carrierTrunk, *v});
+    }
+    if (auto v = get(*f, root, "trunks", true)) {
+      readTrunks(*v);
+    }
+    if (auto v = get(*f, root, "sites", true)) {
+      readSites(*v);
+    }
+    if (auto v = get(*f, root, "logging")) {
+      readLogging(*v);
+    }
+    checkReferences();
+  }
+
+  void readListen(const Value& v) {
+    auto f = fields(v, {"address", "port", "transports"});
+    if (!f) {
+      return;
+    }
+    Listen& listen = config_.listen;
+    if (auto a = get(*f, v, "address")) {
+      listen.address = nonEmpty(*a);
+    }
+    if (auto p = get(*f, v, "port")) {
+      listen.port = port(*p).value_or(listen.port);
+    }
+    if (auto t = get(*f, v, "transports")) {
+      listen.transports.clear();
+      for (const auto& item : list(*t, false)) {
+        auto transport = choice(item, kTransports);
+        auto& have = listen.transports;
+        if (transport && std::find(have.begin(), have.end(), *transport) != have.end()) {
+          report(item.mark, item.key, quoted(toString(*transport)) + " is listed twice");
+        } else if (transport) {
+          have.push_back(*transport);
+        }
+      }
+    }
+  }
+
+  void readTrunks(const Value& v) {
+    NamesSeen seen;
+    for (const auto& item : list(v, false)) {
+      auto f = fields(item, {"name", "host", "port", "transport", "mode"});
+      if (!f) {
+        continue;
+      }
+      Trunk trunk;
+      if (auto name = get(*f, item, "name", true)) {
+        trunk.name = uniqueName(*name, item, seen, "trunk");
+      }
+      if (auto host = get(*f, item, "host", true)) {
+        trunk.host = checked(*host, checkHost).value_or("");
+      }
+      if (auto p = get(*f, item, "port")) {
+        trunk.port = port(*p).value_or(trunk.port);
+      }
+      if (auto t = get(*f, item, "transport")) {
+        trunk.transport = choice(*t, kTransports).value_or(trunk.transport);
+      }
+      if (auto m = get(*f, item, "mode")) {
+        trunk.mode = choice(*m, kModes).value_or(trunk.mode);
+      }
+      config_.trunks.push_back(std::move(trunk));
+    }
+  }
+
+  void readSites(const Value& v) {
+    NamesSeen seen;
+    for (const auto& item : list(v, false)) {
+      auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix",
+                             "test_numbers", "extensions", "networks", "psap_route"});
+      if (!f) {
+        continue;
+      }
+      Site site;
+      if (auto name = get(*f, item, "name", true)) {
+        site.name = uniqueName(*name, item, seen, "site");
+      }
+      if (auto c = get(*f, item, "country", true)) {
+        site.country = checked(*c, checkCountry).value_or("");
+      }
+      if (auto d = get(*f, item, "dial_strings", true)) {
+        site.dialStrings = checkedList(*d, false, checkDialString);
+      }
+      if (auto p = get(*f, item, "outside_line_prefix")) {
+        site.outsideLinePrefix = checked(*p, checkPrefix).value_or("");
+      }
+      if (auto t = get(*f, item, "test_numbers")) {
+        site.testNumbers = checkedList(*t, true, checkTestNumber);
+      }
+      if (auto e = get(*f, item, "extensions")) {
+        site.extensions = checkedList(*e, true, checkExtension);
+      }
+      if (auto n = get(*f, item, "networks")) {
+        site.networks = checkedList(*n, true, checkNetwork);
+      }
+      if (auto r = get(*f, item, "psap_route", true)) {
+        for (const auto& entry : list(*r, false)) {
+          site.psapRoute.push_back(nonEmpty(entry));
+          references_.push_back({site.psapRoute.back(), entry});
+        }
+      }
+      config_.sites.push_back(std::move(site));
+    }
+  }
+
+  void readLogging(const Value& v) {
+    auto f = fields(v, {"level", "format", "routing_log"});
+    if (!f) {
+      return;
+    }
+    Logging& logging = config_.logging;
+    if (auto l = get(*f, v, "level")) {
+      logging.level = std::string(choice(*l, kLevels).value_or(logging.level));
+    }
+    if (auto fmt = get(*f, v, "format")) {
+      logging.format = choice(*fmt, kFormats).value_or(logging.format);
+    }
+    if (auto r = get(*f, v, "routing_log")) {
+      logging.routingLog = nonEmpty(*r);
+    }
+  }
+
+  // After every trunk is read, so a route may name a trunk defined further down.
+  void checkReferences() {
+    std::vector<std::string> names;
+    for (const auto& t : config_.trunks) {
+      names.push_back(t.name);
+    }
+    for (const auto& ref : references_) {
+      // An empty name was already reported where it was read.
+      if (!ref.name.empty() && std::find(names.begin(), names.end(), ref.name) == names.end()) {
+        report(ref.where.mark, ref.where.key,
+               "no trunk is named " + quoted(ref.name) + didYouMean(ref.name, names));
+      }
+    }
+  }
+
+  std::string source_;
+  Config config_;
+  std::vector<TrunkReference> references_;
+  std::vector<Problem> problems_;
+};
+
+}  // namespace
+
+const Trunk* Config::findTrunk(std::string_view name) const {
+  auto it =
+      std::find_if(trunks.begin(), trunks.end(), [&](const Trunk& t) { return t.name == name; });
+  return it == trunks.end() ? nullptr : &*it;
+}
+
+const Site* Config::findSite(std::string_view name) const {
+  auto it = std::find_if(sites.begin(), sites.end(), [&](const Site& s) { return s.name == name; });
+  return it == sites.end() ? nullptr : &*it;
+}
+
+Result<Config> loadConfig(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return Error{"config.unreadable", path + ": cannot read: " + std::strerror(errno)};
+  }
+  std::string text;
+  std::array<char, 8192> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
+    text.append(buffer.data(), n);
+  }
+  // fopen succeeds on a directory on Linux; the read is what fails (EISDIR).
+  int readError = std::ferror(file) != 0 ? errno : 0;
+  std::fclose(file);
+  if (readError != 0) {
+    return Error{"config.unreadable", path + ": cannot read: " + std::strerror(readError)};
+  }
+  return parseConfig(text, path);
+}
+
+Result<Config> parseConfig(const std::string& yamlText, const std::string& sourceName) {
+  return Parser(sourceName).run(yamlText);
+}
+
+std::string_view toString(Transport t) { return nameOf(kTransports, t); }
+
+std::string_view toString(TrunkMode m) { return nameOf(kModes, m); }
+
+}  // namespace sos::config

@@ -1,1 +1,379 @@
-// placeholder
+// The configuration loader: the demo file loads as documented, and each kind of mistake is
+// refused with a message that points at the exact file, line, column and key.
+
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace sos::config {
+namespace {
+
+const std::string kSource = SOS_SOURCE_DIR;
+
+// A small valid file; tests replace one numbered line to make it wrong in one place.
+const std::vector<std::string> kValid = {
+    "carrier_trunk: carrier",       // 1
+    "trunks:",                      // 2
+    "  - name: carrier",            // 3
+    "    host: 192.0.2.1",          // 4
+    "    port: 5080",               // 5
+    "  - name: psap",               // 6
+    "    host: 2001:db8::5",        // 7
+    "    port: 5090",               // 8
+    "    mode: pidf",               // 9
+    "sites:",                       // 10
+    "  - name: HQ",                 // 11
+    "    country: US",              // 12
+    "    dial_strings: [\"911\"]",  // 13
+    "    psap_route: [psap]",       // 14
+};
+
+std::string text(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    out += l + "\n";
+  }
+  return out;
+}
+
+// The valid file with line `number` (1-based) replaced.
+std::string withLine(size_t number, const std::string& replacement) {
+  auto lines = kValid;
+  lines.at(number - 1) = replacement;
+  return text(lines);
+}
+
+std::vector<std::string> problems(const Result<Config>& r) {
+  std::vector<std::string> out;
+  if (r.ok()) {
+    return out;
+  }
+  std::istringstream in(r.error().message);
+  for (std::string line; std::getline(in, line);) {
+    out.push_back(line);
+  }
+  return out;
+}
+
+// The file is refused with exactly one problem, whose message starts with `prefix`.
+void expectOnlyProblem(const Result<Config>& r, const std::string& prefix) {
+  ASSERT_FALSE(r.ok()) << "expected the configuration to be refused";
+  EXPECT_EQ(r.error().code, "config.invalid");
+  auto lines = problems(r);
+  ASSERT_EQ(lines.size(), 1u) << r.error().message;
+  EXPECT_EQ(lines[0].substr(0, prefix.size()), prefix) << lines[0];
+}
+
+TEST(ConfigTest, ValidBaseFileLoads) {
+  auto r = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().sourcePath, "t.yaml");
+  ASSERT_NE(r.value().findTrunk("psap"), nullptr);
+  EXPECT_EQ(r.value().findTrunk("psap")->host, "2001:db8::5");
+}
+
+TEST(ConfigTest, DemoLoadsWithItsTrunksAndSites) {
+  const std::string path = kSource + "/config/examples/demo.yaml";
+  auto r = loadConfig(path);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  EXPECT_EQ(c.sourcePath, path);
+
+  EXPECT_EQ(c.listen.address, "127.0.0.1");
+  EXPECT_EQ(c.listen.port, 5060);
+  EXPECT_EQ(c.listen.transports, (std::vector<Transport>{Transport::Udp, Transport::Tcp}));
+  EXPECT_EQ(c.trustedNetworks, std::vector<std::string>{"127.0.0.0/8"});
+  EXPECT_EQ(c.carrierTrunk, "carrier");
+
+  struct Expected {
+    const char* name;
+    uint16_t port;
+    TrunkMode mode;
+  };
+  const std::vector<Expected> trunks = {{"carrier", 5080, TrunkMode::Plain},
+                                        {"il-psap-a", 5090, TrunkMode::Pidf},
+                                        {"il-psap-b", 5091, TrunkMode::Elin},
+                                        {"erc", 5092, TrunkMode::Both},
+                                        {"uk-999", 5093, TrunkMode::Elin}};
+  ASSERT_EQ(c.trunks.size(), trunks.size());
+  for (size_t i = 0; i < trunks.size(); ++i) {
+    SCOPED_TRACE(trunks[i].name);
+    EXPECT_EQ(c.trunks[i].name, trunks[i].name);
+    EXPECT_EQ(c.trunks[i].host, "127.0.0.1");
+    EXPECT_EQ(c.trunks[i].port, trunks[i].port);
+    EXPECT_EQ(c.trunks[i].transport, Transport::Udp);
+    EXPECT_EQ(c.trunks[i].mode, trunks[i].mode);
+  }
+
+  ASSERT_EQ(c.sites.size(), 2u);
+  const Site* hq = c.findSite("HQ");
+  ASSERT_EQ(hq, &c.sites[0]);  // the first site is the default one
+  EXPECT_EQ(hq->country, "US");
+  EXPECT_EQ(hq->dialStrings, std::vector<std::string>{"911"});
+  EXPECT_EQ(hq->outsideLinePrefix, "9");
+  EXPECT_EQ(hq->testNumbers, std::vector<std::string>{"933"});
+  EXPECT_EQ(hq->extensions, std::vector<std::string>{"1*"});
+  EXPECT_EQ(hq->networks, std::vector<std::string>{"10.1.0.0/16"});
+  EXPECT_EQ(hq->psapRoute, (std::vector<std::string>{"il-psap-a", "il-psap-b", "erc"}));
+
+  const Site* london = c.findSite("London");
+  ASSERT_NE(london, nullptr);
+  EXPECT_EQ(london->country, "GB");
+  EXPECT_EQ(london->dialStrings, (std::vector<std::string>{"999", "112"}));
+  EXPECT_EQ(london->outsideLinePrefix, "");
+  EXPECT_TRUE(london->testNumbers.empty());
+  EXPECT_EQ(london->psapRoute, (std::vector<std::string>{"uk-999", "erc"}));
+
+  EXPECT_EQ(c.logging.level, "info");
+  EXPECT_EQ(c.logging.format, LogFormat::Text);
+  EXPECT_EQ(c.logging.routingLog, "-");
+}
+
+TEST(ConfigTest, AbsentOptionalSectionsTakeTheirDefaults) {
+  auto r = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  EXPECT_EQ(c.listen.address, "127.0.0.1");
+  EXPECT_EQ(c.listen.port, 5060);
+  EXPECT_EQ(c.listen.transports, (std::vector<Transport>{Transport::Udp, Transport::Tcp}));
+  EXPECT_TRUE(c.trustedNetworks.empty());  // nothing trusted: every call is refused
+  EXPECT_EQ(c.trunks[0].transport, Transport::Udp);
+  EXPECT_EQ(c.trunks[0].mode, TrunkMode::Plain);
+  EXPECT_EQ(c.logging.level, "info");
+  EXPECT_EQ(c.logging.format, LogFormat::Text);
+  EXPECT_EQ(c.logging.routingLog, "-");
+}
+
+TEST(ConfigTest, FindTrunkAndSiteReturnNullForUnknownNames) {
+  auto r = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().findTrunk("nope"), nullptr);
+  EXPECT_EQ(r.value().findSite("nope"), nullptr);
+  EXPECT_EQ(toString(Transport::Tcp), "tcp");
+  EXPECT_EQ(toString(TrunkMode::Both), "both");
+}
+
+TEST(ConfigTest, UnknownKeyIsRefusedWithASuggestion) {
+  expectOnlyProblem(parseConfig(withLine(8, "    prot: 5090"), "t.yaml"),
+                    "t.yaml:8:5: trunks[1].prot: unknown key; did you mean \"port\"?");
+}
+
+TEST(ConfigTest, UnknownKeyFarFromAnyKnownOneListsTheKnownKeys) {
+  auto lines = kValid;
+  lines.push_back("    colour: red");
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:15:5: sites[0].colour: unknown key; expected name, country,");
+}
+
+TEST(ConfigTest, DuplicateKeyIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(9, "    port: 5091"), "t.yaml"),
+                    "t.yaml:9:5: trunks[1].port: duplicate key (first at line 8)");
+}
+
+TEST(ConfigTest, NonNumericPortIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(5, "    port: 50x0"), "t.yaml"),
+                    "t.yaml:5:11: trunks[0].port: \"50x0\" is not a port number");
+}
+
+TEST(ConfigTest, PortOutOfRangeIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(8, "    port: 70000"), "t.yaml"),
+                    "t.yaml:8:11: trunks[1].port: port 70000 is out of range");
+  expectOnlyProblem(parseConfig(withLine(8, "    port: 0"), "t.yaml"),
+                    "t.yaml:8:11: trunks[1].port: port 0 is out of range");
+  expectOnlyProblem(parseConfig(withLine(8, "    port: -5"), "t.yaml"),
+                    "t.yaml:8:11: trunks[1].port: port -5 is out of range");
+}
+
+TEST(ConfigTest, EmptyValueIsBlamedOnItsKey) {
+  expectOnlyProblem(parseConfig(withLine(8, "    port:"), "t.yaml"),
+                    "t.yaml:8:5: trunks[1].port: has no value");
+}
+
+TEST(ConfigTest, UnknownTrunkInPsapRouteIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(14, "    psap_route: [psap, psapp]"), "t.yaml"),
+                    "t.yaml:14:24: sites[0].psap_route[1]: no trunk is named \"psapp\"; "
+                    "did you mean \"psap\"?");
+  auto r = parseConfig(withLine(14, "    psap_route: [psap, nowhere]"), "t.yaml");
+  expectOnlyProblem(r, "t.yaml:14:24: sites[0].psap_route[1]: no trunk is named \"nowhere\"");
+  EXPECT_EQ(problems(r)[0].find("did you mean"), std::string::npos);
+}
+
+TEST(ConfigTest, EmptyPsapRouteIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(14, "    psap_route: []"), "t.yaml"),
+                    "t.yaml:14:17: sites[0].psap_route: must not be empty");
+}
+
+TEST(ConfigTest, UnknownCarrierTrunkIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(1, "carrier_trunk: carier"), "t.yaml"),
+                    "t.yaml:1:16: carrier_trunk: no trunk is named \"carier\"; "
+                    "did you mean \"carrier\"?");
+}
+
+TEST(ConfigTest, DuplicateTrunkNameIsRefused) {
+  auto lines = kValid;
+  lines[5] = "  - name: carrier";
+  lines[13] = "    psap_route: [carrier]";
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:6:11: trunks[1].name: duplicate trunk name \"carrier\" "
+                    "(also trunks[0], line 3)");
+}
+
+TEST(ConfigTest, DuplicateSiteNameIsRefused) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"  - name: HQ", "    country: US", "    dial_strings: [\"911\"]",
+                             "    psap_route: [psap]"});
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:15:11: sites[1].name: duplicate site name \"HQ\"");
+}
+
+TEST(ConfigTest, BadCidrIsRefused) {
+  auto lines = kValid;
+  lines.insert(lines.begin(), {"trusted_networks:", "  - 10.0.0.0/8", "  - 10.0.0.0/33",
+                               "  - 2001:db8::/129", "  - 10.1.0/16", "  - 2001:db8::1"});
+  auto r = parseConfig(text(lines), "t.yaml");
+  auto found = problems(r);
+  ASSERT_EQ(found.size(), 3u) << (r.ok() ? "" : r.error().message);
+  EXPECT_EQ(found[0].rfind("t.yaml:3:5: trusted_networks[1]: \"10.0.0.0/33\" is not a network", 0),
+            0u)
+      << found[0];
+  EXPECT_NE(found[0].find("prefix length \"33\" is not within 0..32"), std::string::npos);
+  EXPECT_EQ(found[1].rfind("t.yaml:4:5: trusted_networks[2]: ", 0), 0u) << found[1];
+  EXPECT_NE(found[1].find("not within 0..128"), std::string::npos);
+  EXPECT_EQ(found[2].rfind("t.yaml:5:5: trusted_networks[3]: \"10.1.0/16\" is not a network", 0),
+            0u)
+      << found[2];
+
+  auto site = kValid;
+  site.push_back("    networks: [10.44.0.0/16, bogus]");
+  expectOnlyProblem(parseConfig(text(site), "t.yaml"),
+                    "t.yaml:15:30: sites[0].networks[1]: \"bogus\" is not a network");
+}
+
+TEST(ConfigTest, HostnameInsteadOfAddressIsRefused) {
+  expectOnlyProblem(parseConfig(withLine(4, "    host: sip.carrier.example"), "t.yaml"),
+                    "t.yaml:4:11: trunks[0].host: \"sip.carrier.example\" is not valid; "
+                    "expected a numeric IPv4 or IPv6 address");
+}
+
+TEST(ConfigTest, BadTransportAndModeAreRefused) {
+  expectOnlyProblem(parseConfig(withLine(9, "    transport: sctp"), "t.yaml"),
+                    "t.yaml:9:16: trunks[1].transport: \"sctp\" is not one of udp, tcp");
+  expectOnlyProblem(parseConfig(withLine(9, "    mode: pidff"), "t.yaml"),
+                    "t.yaml:9:11: trunks[1].mode: \"pidff\" is not one of plain, pidf, elin, both; "
+                    "did you mean \"pidf\"?");
+}
+
+TEST(ConfigTest, ListenTransportsMustBeANonEmptySetOfUdpAndTcp) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"listen:", "  transports: []"});
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:16:15: listen.transports: must not be empty");
+  lines.back() = "  transports: [udp, tls, udp]";
+  auto r = parseConfig(text(lines), "t.yaml");
+  auto found = problems(r);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].rfind("t.yaml:16:21: listen.transports[1]: \"tls\" is not one of", 0), 0u);
+  EXPECT_EQ(found[1], "t.yaml:16:26: listen.transports[2]: \"udp\" is listed twice");
+}
+
+TEST(ConfigTest, SiteFieldsAreChecked) {
+  auto lines = kValid;
+  lines[11] = "    country: usa";
+  lines[12] = "    dial_strings: [\"911\", \"9-1-1\"]";
+  lines.insert(lines.end(), {"    outside_line_prefix: \"9a\"", "    test_numbers: [\"933\", x]",
+                             "    extensions: [\"1*\", \"1*2\", \"*\"]"});
+  auto found = problems(parseConfig(text(lines), "t.yaml"));
+  std::vector<std::string> prefixes = {
+      "t.yaml:12:14: sites[0].country: \"usa\" is not valid",
+      "t.yaml:13:27: sites[0].dial_strings[1]: \"9-1-1\" is not valid",
+      "t.yaml:15:26: sites[0].outside_line_prefix: \"9a\" is not valid",
+      "t.yaml:16:27: sites[0].test_numbers[1]: \"x\" is not valid",
+      "t.yaml:17:24: sites[0].extensions[1]: \"1*2\" is not valid",
+      "t.yaml:17:31: sites[0].extensions[2]: \"*\" is not valid",
+  };
+  ASSERT_EQ(found.size(), prefixes.size());
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    EXPECT_EQ(found[i].rfind(prefixes[i], 0), 0u) << found[i];
+  }
+}
+
+TEST(ConfigTest, DialStringsMayHoldStarAndHash) {
+  auto r = parseConfig(withLine(13, "    dial_strings: [\"911\", \"*911#\"]"), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().sites[0].dialStrings, (std::vector<std::string>{"911", "*911#"}));
+}
+
+TEST(ConfigTest, LoggingValuesAreChecked) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"logging:", "  level: wran", "  format: xml", "  routing_log: \"\""});
+  auto found = problems(parseConfig(text(lines), "t.yaml"));
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0],
+            "t.yaml:16:10: logging.level: \"wran\" is not one of trace, debug, info, "
+            "warn, error; did you mean \"warn\"?");
+  EXPECT_EQ(found[1].rfind("t.yaml:17:11: logging.format: \"xml\" is not one of text, json", 0),
+            0u);
+  EXPECT_EQ(found[2].rfind("t.yaml:18:16: logging.routing_log: \"\" is not valid", 0), 0u);
+}
+
+TEST(ConfigTest, YamlSyntaxErrorGivesItsPosition) {
+  expectOnlyProblem(parseConfig(withLine(13, "    dial_strings: [\"911\""), "t.yaml"),
+                    "t.yaml:14:5: syntax error: ");
+}
+
+TEST(ConfigTest, MissingSitesIsBlamedOnTheTopLevelMapping) {
+  auto lines = kValid;
+  lines.resize(9);
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:1:1: sites: required key is missing");
+}
+
+TEST(ConfigTest, MissingKeyIsBlamedOnItsParentMapping) {
+  auto lines = kValid;
+  lines.erase(lines.begin() + 6);  // host of the second trunk
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:6:5: trunks[1].host: required key is missing");
+}
+
+TEST(ConfigTest, EmptyFileIsRefused) {
+  expectOnlyProblem(parseConfig("# nothing here\n", "t.yaml"), "t.yaml:1:1: (top level): ");
+}
+
+TEST(ConfigTest, SeveralErrorsAreReportedTogetherInFileOrder) {
+  const std::string path = kSource + "/tests/config/data/several_errors.yaml";
+  auto r = loadConfig(path);
+  auto found = problems(r);
+  std::vector<std::string> prefixes = {
+      path + ":3:9: listen.port: port 0 is out of range",
+      path + ":7:11: trunks[0].host: \"carrier.example.net\" is not valid",
+      path + ":8:16: trunks[0].transport: \"sctp\" is not one of udp, tcp",
+      path + ":11:14: sites[0].country: \"us\" is not valid",
+      path + ":13:18: sites[0].psap_route[0]: no trunk is named \"psap\"",
+  };
+  ASSERT_EQ(found.size(), prefixes.size()) << (r.ok() ? "" : r.error().message);
+  EXPECT_EQ(r.error().code, "config.invalid");
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    EXPECT_EQ(found[i].rfind(prefixes[i], 0), 0u) << found[i];
+  }
+}
+
+TEST(ConfigTest, UnreadableFileIsRefusedWithTheReason) {
+  const std::string missing = kSource + "/tests/config/data/no-such-file.yaml";
+  auto r = loadConfig(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "config.unreadable");
+  EXPECT_EQ(r.error().message, missing + ": cannot read: No such file or directory");
+
+  const std::string directory = kSource + "/tests/config/data";
+  auto d = loadConfig(directory);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, "config.unreadable");
+  EXPECT_EQ(d.error().message, directory + ": cannot read: Is a directory");
+}
+
+}  // namespace
+}  // namespace sos::config
