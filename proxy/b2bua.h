@@ -78,8 +78,8 @@ struct B2buaCounters {
 class B2bua {
  public:
   struct Contacts {
-    std::string udp;  // "sip:127.0.0.1:5060"
-    std::string tcp;  // "sip:127.0.0.1:5060;transport=tcp"
+    std::string udp;  // "<sip:127.0.0.1:5060>"
+    std::string tcp;  // "<sip:127.0.0.1:5060;transport=tcp>"
   };
 
   B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,

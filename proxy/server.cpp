@@ -89,9 +89,10 @@ void Server::run(std::shared_ptr<State> state) {
     return;
   }
 
+  // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
   std::string const base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
-  auto b2bua = std::make_unique<B2bua>(agent, root, router_, log_,
-                                       B2bua::Contacts{base, base + ";transport=tcp"});
+  auto b2bua = std::make_unique<B2bua>(
+      agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"});
   nta_leg_t* dflt = nta_leg_tcreate(agent, B2bua::onRequest, b2bua->defaultLeg(),
                                     NTATAG_NO_DIALOG(1), TAG_END());
   if (dflt == nullptr) {
