@@ -3,6 +3,7 @@
 // `tail -f` and `grep`. Text is key=value pairs (values with spaces are double-quoted);
 // JSON is one object per line. Written from the SIP thread; flushed line by line.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -33,8 +34,12 @@ struct RoutingLogEntry {
   std::string reason;     // why, in a few words
 };
 
+// Each line carries its own timestamp ("ts", ISO 8601 UTC with milliseconds). The one-argument
+// forms stamp the current time; the others take it, so tests can pin it.
 std::string formatText(const RoutingLogEntry& e);
 std::string formatJson(const RoutingLogEntry& e);
+std::string formatText(const RoutingLogEntry& e, std::chrono::system_clock::time_point ts);
+std::string formatJson(const RoutingLogEntry& e, std::chrono::system_clock::time_point ts);
 
 class RoutingLog {
  public:

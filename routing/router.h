@@ -51,6 +51,10 @@ class Router {
   std::shared_ptr<const config::Config> config_;
   NetworkSet trusted_;
   std::vector<NetworkSet> siteNetworks_;  // parallel to config_->sites
+  // Trunks resolved once by create(), so decide() never looks a name up and never meets a
+  // missing trunk. They point into *config_, which the Router keeps alive.
+  const config::Trunk* carrier_ = nullptr;
+  std::vector<std::vector<const config::Trunk*>> siteRoutes_;  // parallel to config_->sites
 };
 
 }  // namespace sos::routing
