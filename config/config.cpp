@@ -14,8 +14,10 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -55,7 +57,8 @@ std::string childKey(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+// Not "quoted": std::quoted, which <filesystem> brings in, would win overload resolution by ADL.
+std::string inQuotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // "a, b and c": `last` joins the final pair.
 template <class Range>
@@ -99,7 +102,7 @@ std::string didYouMean(std::string_view word, const Range& candidates) {
       best = c;
     }
   }
-  return bestDistance <= 2 ? "; did you mean " + quoted(best) + "?" : "";
+  return bestDistance <= 2 ? "; did you mean " + inQuotes(best) + "?" : "";
 }
 
 bool isDigits(std::string_view s, std::string_view alsoAllowed = {}) {
@@ -127,6 +130,10 @@ std::string expecting(bool ok, std::string_view expected) {
 }
 
 std::string anyText(std::string_view) { return ""; }
+
+std::string checkAddress(std::string_view s) {
+  return expecting(addressBits(s) != 0, "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"");
+}
 
 std::string checkCountry(std::string_view s) {
   bool ok =
@@ -164,7 +171,7 @@ std::string checkNetwork(std::string_view text) {
   std::string_view address = text.substr(0, slash);
   int bits = addressBits(address);
   if (bits == 0) {
-    return notNetwork + quoted(address) + " is not an IPv4 or IPv6 address";
+    return notNetwork + inQuotes(address) + " is not an IPv4 or IPv6 address";
   }
   if (slash == std::string_view::npos) {
     return "";
@@ -175,7 +182,7 @@ std::string checkNetwork(std::string_view text) {
   bool ok = isDigits(prefix) && ec == std::errc() && end == prefix.data() + prefix.size() &&
             length <= bits;
   return ok ? ""
-            : notNetwork + "prefix length " + quoted(prefix) + " is not within 0.." +
+            : notNetwork + "prefix length " + inQuotes(prefix) + " is not within 0.." +
                   std::to_string(bits);
 }
 
@@ -194,6 +201,20 @@ constexpr Names<std::string_view, 5> kLevels{{{"trace", "trace"},
                                               {"info", "info"},
                                               {"warn", "warn"},
                                               {"error", "error"}}};
+
+// The location signals, in routing::toString(Signal)'s words (config does not link routing).
+constexpr Names<std::string_view, 9> kSignals{{{"device-supplied", "device-supplied"},
+                                               {"bssid", "bssid"},
+                                               {"chassis-port", "chassis-port"},
+                                               {"chassis", "chassis"},
+                                               {"subnet", "subnet"},
+                                               {"personal-network", "personal-network"},
+                                               {"personal-confirmed", "personal-confirmed"},
+                                               {"site-default", "site-default"},
+                                               {"account-default", "account-default"}}};
+
+// Routing turns seconds into milliseconds; anything larger would overflow there.
+constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
 
 template <class E, size_t N>
 std::string_view nameOf(const Names<E, N>& names, E value) {
@@ -309,7 +330,7 @@ class Parser {
     }
     std::string problem = s->empty() ? expecting(false, "a non-empty string") : check(*s);
     if (!problem.empty()) {
-      report(v.mark, v.key, quoted(*s) + problem);
+      report(v.mark, v.key, inQuotes(*s) + problem);
       return std::nullopt;
     }
     return s;
@@ -353,13 +374,57 @@ class Parser {
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
     if (!isDigits(digits)) {
       report(v.mark, v.key,
-             quoted(*s) + " is not a port number; expected an integer from 1 to 65535");
+             inQuotes(*s) + " is not a port number; expected an integer from 1 to 65535");
     } else if (negative || ec != std::errc() || number < 1 || number > 65535) {
       report(v.mark, v.key, "port " + *s + " is out of range; expected 1 to 65535");
     } else {
       return static_cast<uint16_t>(number);
     }
     return std::nullopt;
+  }
+
+  // A whole number from 1 to kMaxSeconds.
+  std::optional<int64_t> seconds(const Value& v) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    int64_t number = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), number);
+    if (isDigits(*s) && ec == std::errc::result_out_of_range) {
+      number = kMaxSeconds + 1;
+    } else if (!isDigits(*s) || ec != std::errc() || number == 0) {
+      report(v.mark, v.key,
+             inQuotes(*s) + expecting(false, "a whole number of seconds, at least 1"));
+      return std::nullopt;
+    }
+    if (number > kMaxSeconds) {
+      report(v.mark, v.key,
+             inQuotes(*s) + " is too large; expected at most " + std::to_string(kMaxSeconds));
+      return std::nullopt;
+    }
+    return number;
+  }
+
+  // YAML 1.2's two words only: "yes"/"on" are the kind of YAML 1.1 surprise a reader misreads.
+  std::optional<bool> boolean(const Value& v) {
+    auto s = text(v);
+    if (s && (*s == "true" || *s == "false")) {
+      return *s == "true";
+    }
+    if (s) {
+      report(v.mark, v.key, inQuotes(*s) + expecting(false, "true or false"));
+    }
+    return std::nullopt;
+  }
+
+  // Relative to the configuration file's directory, not to wherever sosproxy was started.
+  std::string besideSource(const std::string& path) const {
+    std::filesystem::path p(path);
+    if (path.empty() || p.is_absolute()) {
+      return path;
+    }
+    return (std::filesystem::path(source_).parent_path() / p).lexically_normal().string();
   }
 
   // One of a fixed set of words, with a suggestion for a near miss.
@@ -377,7 +442,7 @@ class Parser {
       words.push_back(word);
     }
     report(v.mark, v.key,
-           quoted(*s) + " is not one of " + joined(words, ", ") + didYouMean(*s, words));
+           inQuotes(*s) + " is not one of " + joined(words, ", ") + didYouMean(*s, words));
     return std::nullopt;
   }
 
@@ -388,7 +453,7 @@ class Parser {
     auto [first, fresh] = seen.emplace(s, &item);
     if (!s.empty() && !fresh) {
       report(name.mark, name.key,
-             "duplicate " + std::string(kind) + " name " + quoted(s) + " (also " +
+             "duplicate " + std::string(kind) + " name " + inQuotes(s) + " (also " +
                  first->second->key + ", line " + std::to_string(first->second->mark.line + 1) +
                  ")");
     }
@@ -396,8 +461,8 @@ class Parser {
   }
 
   void readTop(const Value& root) {
-    auto f =
-        fields(root, {"listen", "trusted_networks", "carrier_trunk", "trunks", "sites", "logging"});
+    auto f = fields(root, {"listen", "trusted_networks", "carrier_trunk", "trunks", "sites",
+                           "logging", "store", "location", "admin"});
     if (!f) {
       return;
     }
@@ -421,6 +486,15 @@ class Parser {
     if (auto v = get(*f, root, "logging")) {
       readLogging(*v);
     }
+    if (auto v = get(*f, root, "store")) {
+      readStore(*v);
+    }
+    if (auto v = get(*f, root, "location")) {
+      readLocation(*v);
+    }
+    if (auto v = get(*f, root, "admin")) {
+      readAdmin(*v);
+    }
     checkReferences();
   }
 
@@ -442,7 +516,7 @@ class Parser {
         auto transport = choice(item, kTransports);
         auto& have = listen.transports;
         if (transport && std::find(have.begin(), have.end(), *transport) != have.end()) {
-          report(item.mark, item.key, quoted(toString(*transport)) + " is listed twice");
+          report(item.mark, item.key, inQuotes(toString(*transport)) + " is listed twice");
         } else if (transport) {
           have.push_back(*transport);
         }
@@ -534,6 +608,60 @@ class Parser {
     }
   }
 
+  void readStore(const Value& v) {
+    auto f = fields(v, {"path", "seed"});
+    if (!f) {
+      return;
+    }
+    if (auto p = get(*f, v, "path")) {
+      config_.store.path = besideSource(nonEmpty(*p));
+    }
+    if (auto s = get(*f, v, "seed")) {
+      config_.store.seed = besideSource(nonEmpty(*s));
+    }
+  }
+
+  void readLocation(const Value& v) {
+    auto f = fields(v, {"precedence", "stale_after_s"});
+    if (!f) {
+      return;
+    }
+    LocationSettings& location = config_.location;
+    if (auto p = get(*f, v, "precedence")) {
+      location.precedence.clear();
+      for (const auto& item : list(*p, false)) {
+        auto signal = choice(item, kSignals);
+        auto& have = location.precedence;
+        // A signal listed twice would only ever be tried at its first place: surely a slip.
+        if (signal && std::find(have.begin(), have.end(), *signal) != have.end()) {
+          report(item.mark, item.key, inQuotes(*signal) + " is listed twice");
+        } else if (signal) {
+          have.emplace_back(*signal);
+        }
+      }
+    }
+    if (auto s = get(*f, v, "stale_after_s")) {
+      location.staleAfterSeconds = seconds(*s).value_or(location.staleAfterSeconds);
+    }
+  }
+
+  void readAdmin(const Value& v) {
+    auto f = fields(v, {"address", "port", "enabled"});
+    if (!f) {
+      return;
+    }
+    Admin& admin = config_.admin;
+    if (auto a = get(*f, v, "address")) {
+      admin.address = checked(*a, checkAddress).value_or(admin.address);
+    }
+    if (auto p = get(*f, v, "port")) {
+      admin.port = port(*p).value_or(admin.port);
+    }
+    if (auto e = get(*f, v, "enabled")) {
+      admin.enabled = boolean(*e).value_or(admin.enabled);
+    }
+  }
+
   // After every trunk is read, so a route may name a trunk defined further down.
   void checkReferences() {
     std::vector<std::string> names;
@@ -544,7 +672,7 @@ class Parser {
       // An empty name was already reported where it was read.
       if (!ref.name.empty() && std::find(names.begin(), names.end(), ref.name) == names.end()) {
         report(ref.where.mark, ref.where.key,
-               "no trunk is named " + quoted(ref.name) + didYouMean(ref.name, names));
+               "no trunk is named " + inQuotes(ref.name) + didYouMean(ref.name, names));
       }
     }
   }

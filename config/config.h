@@ -57,6 +57,37 @@ struct Logging {
   std::string routingLog = "-";  // path of the routing log; "-" is standard output
 };
 
+// The SQLite store (store/). Both paths are resolved at load: an absolute path stays as written,
+// a relative one is taken from the configuration file's directory, so the same file works
+// whatever directory sosproxy is started from.
+struct Store {
+  std::string path;  // the database file; empty: no database, data lives in memory only
+  std::string seed;  // YAML location data loaded into an empty store; empty: none
+};
+
+// How the caller's location is chosen (routing::ResolverSettings is built from this).
+struct LocationSettings {
+  // Signal names, most trusted first. Kept as words here so config depends on base alone;
+  // routing converts them. The default is the documented order (DESIGN.md, step 3).
+  std::vector<std::string> precedence{"device-supplied",
+                                      "bssid",
+                                      "chassis-port",
+                                      "chassis",
+                                      "subnet",
+                                      "personal-network",
+                                      "personal-confirmed",
+                                      "site-default",
+                                      "account-default"};
+  int64_t staleAfterSeconds = 86400;  // device reports older than this are ignored
+};
+
+// The admin HTTP server: API, dashboard and /metrics.
+struct Admin {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;
+  bool enabled = true;
+};
+
 struct Config {
   std::string sourcePath;  // the file it came from, for messages
   Listen listen;
@@ -65,6 +96,9 @@ struct Config {
   std::vector<Trunk> trunks;
   std::vector<Site> sites;  // the first one is the default site
   Logging logging;
+  Store store;
+  LocationSettings location;
+  Admin admin;
 
   const Trunk* findTrunk(std::string_view name) const;
   const Site* findSite(std::string_view name) const;
@@ -75,7 +109,8 @@ struct Config {
 // (or "config.unreadable" when the file cannot be read).
 Result<Config> loadConfig(const std::string& path);
 
-// Same, from text already in memory; `sourceName` stands for the file name in messages.
+// Same, from text already in memory; `sourceName` stands for the file name in messages, and its
+// directory is the one relative store paths are resolved against.
 Result<Config> parseConfig(const std::string& yamlText, const std::string& sourceName);
 
 std::string_view toString(Transport t);

@@ -361,6 +361,137 @@ TEST(ConfigTest, SeveralErrorsAreReportedTogetherInFileOrder) {
   }
 }
 
+TEST(ConfigTest, DemoNamesItsStoreLocationOrderAndAdminPort) {
+  auto r = loadConfig(kSource + "/config/examples/demo.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  // Relative to config/examples/, whatever the working directory is.
+  EXPECT_EQ(c.store.path, kSource + "/var/demo.db");
+  EXPECT_EQ(c.store.seed, kSource + "/config/examples/demo-locations.yaml");
+  EXPECT_EQ(c.location.precedence,
+            (std::vector<std::string>{"device-supplied", "bssid", "chassis-port", "chassis",
+                                      "subnet", "personal-network", "personal-confirmed",
+                                      "site-default", "account-default"}));
+  EXPECT_EQ(c.location.staleAfterSeconds, 86400);
+  EXPECT_EQ(c.admin.address, "127.0.0.1");
+  EXPECT_EQ(c.admin.port, 8080);
+  EXPECT_TRUE(c.admin.enabled);
+}
+
+TEST(ConfigTest, AbsentStoreLocationAndAdminTakeTheirDefaults) {
+  auto r = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  EXPECT_EQ(c.store.path, "");  // no database: in memory only
+  EXPECT_EQ(c.store.seed, "");
+  EXPECT_EQ(c.location.precedence.size(), 9u);
+  EXPECT_EQ(c.location.precedence.front(), "device-supplied");
+  EXPECT_EQ(c.location.precedence.back(), "account-default");
+  EXPECT_EQ(c.location.staleAfterSeconds, 86400);
+  EXPECT_EQ(c.admin.address, "127.0.0.1");
+  EXPECT_EQ(c.admin.port, 8080);
+  EXPECT_TRUE(c.admin.enabled);
+}
+
+TEST(ConfigTest, StorePathsAreResolvedAgainstTheConfigDirectory) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"store:", "  path: var/sos.db", "  seed: ../seed/locations.yaml"});
+  auto r = parseConfig(text(lines), "/etc/sosproxy/main.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().store.path, "/etc/sosproxy/var/sos.db");
+  EXPECT_EQ(r.value().store.seed, "/etc/seed/locations.yaml");
+
+  lines[15] = "  path: /srv/sos.db";
+  r = parseConfig(text(lines), "/etc/sosproxy/main.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().store.path, "/srv/sos.db");
+
+  // A configuration named relative to the working directory keeps its paths relative too.
+  lines[15] = "  path: var/sos.db";
+  r = parseConfig(text(lines), "conf/main.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().store.path, "conf/var/sos.db");
+}
+
+TEST(ConfigTest, StoreKeysAreChecked) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"store:", "  path: \"\"", "  seeds: x.yaml"});
+  auto found = problems(parseConfig(text(lines), "t.yaml"));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].rfind("t.yaml:16:9: store.path: \"\" is not valid", 0), 0u) << found[0];
+  EXPECT_EQ(found[1], "t.yaml:17:3: store.seeds: unknown key; did you mean \"seed\"?");
+}
+
+TEST(ConfigTest, PrecedenceNamesAreCheckedAndUnique) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"location:", "  precedence: [bssid, subnet, subnett, bssid, gps]"});
+  auto found = problems(parseConfig(text(lines), "t.yaml"));
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0].rfind("t.yaml:16:31: location.precedence[2]: \"subnett\" is not one of "
+                           "device-supplied, bssid, ",
+                           0),
+            0u)
+      << found[0];
+  EXPECT_NE(found[0].find("did you mean \"subnet\"?"), std::string::npos) << found[0];
+  EXPECT_EQ(found[1], "t.yaml:16:40: location.precedence[3]: \"bssid\" is listed twice");
+  EXPECT_EQ(found[2].rfind("t.yaml:16:47: location.precedence[4]: \"gps\" is not one of", 0), 0u)
+      << found[2];
+
+  lines.back() = "  precedence: []";
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:16:15: location.precedence: must not be empty");
+
+  lines.back() = "  precedence: [subnet, site-default]";
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().location.precedence, (std::vector<std::string>{"subnet", "site-default"}));
+}
+
+TEST(ConfigTest, StaleAfterMustBeAPositiveWholeNumberOfSeconds) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"location:", "  stale_after_s: 3600"});
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().location.staleAfterSeconds, 3600);
+
+  for (const std::string bad : {"0", "-5", "1.5", "a day", "1e3"}) {
+    SCOPED_TRACE(bad);
+    lines.back() = "  stale_after_s: " + bad;
+    expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                      "t.yaml:16:18: location.stale_after_s: \"" + bad +
+                          "\" is not valid; expected a whole number of seconds, at least 1");
+  }
+  lines.back() = "  stale_after_s: 99999999999999999999";
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:16:18: location.stale_after_s: \"99999999999999999999\" is too large");
+  lines.back() = "  stale_after_s: 9223372036854776";  // seconds that overflow as milliseconds
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:16:18: location.stale_after_s: \"9223372036854776\" is too large");
+}
+
+TEST(ConfigTest, AdminValuesAreChecked) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"admin:", "  address: localhost", "  port: 80800", "  enabled: yes"});
+  auto found = problems(parseConfig(text(lines), "t.yaml"));
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0].rfind("t.yaml:16:12: admin.address: \"localhost\" is not valid; expected a "
+                           "numeric IPv4 or IPv6 address",
+                           0),
+            0u)
+      << found[0];
+  EXPECT_EQ(found[1].rfind("t.yaml:17:9: admin.port: port 80800 is out of range", 0), 0u);
+  EXPECT_EQ(found[2], "t.yaml:18:12: admin.enabled: \"yes\" is not valid; expected true or false");
+
+  lines[15] = "  address: \"::1\"";
+  lines[16] = "  port: 9090";
+  lines[17] = "  enabled: false";
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().admin.address, "::1");
+  EXPECT_EQ(r.value().admin.port, 9090);
+  EXPECT_FALSE(r.value().admin.enabled);
+}
+
 TEST(ConfigTest, UnreadableFileIsRefusedWithTheReason) {
   const std::string missing = kSource + "/tests/config/data/no-such-file.yaml";
   auto r = loadConfig(missing);

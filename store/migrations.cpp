@@ -1,0 +1,206 @@
+// The schema, as numbered migrations applied in order, each in its own transaction, and
+// recorded in schema_migrations. A shipped migration is never edited: a change to the schema
+// is a new migration appended to kMigrations, so every database reaches the same schema
+// whatever version it started from.
+
+#include <array>
+#include <string>
+
+#include "store/db.h"
+
+namespace sos::store {
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;  // DDL only: no values, so no binding is needed
+};
+
+// Child tables cascade when their parent goes away (a deleted location takes its ELINs and
+// network map with it), except the defaults: deleting the location a site falls back to must
+// fail rather than leave the site without a default. Every foreign key column is indexed so
+// that such a delete does not scan the child table. Absent text is NULL, never ''.
+constexpr const char* kSchema1 = R"sql(
+CREATE TABLE sites (
+  name    TEXT PRIMARY KEY,
+  country TEXT NOT NULL CHECK (length(country) = 2)
+);
+
+CREATE TABLE locations (
+  key  TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  site TEXT REFERENCES sites(name) ON UPDATE CASCADE,
+  kind TEXT NOT NULL DEFAULT 'company'
+       CHECK (kind IN ('company', 'site-default', 'account-default')),
+  country TEXT, a1 TEXT, a2 TEXT, a3 TEXT, a4 TEXT, a5 TEXT, a6 TEXT,
+  prm TEXT, prd TEXT, rd TEXT, sts TEXT, pod TEXT, pom TEXT, rdsec TEXT, rdbr TEXT, rdsubbr TEXT,
+  hno TEXT, hns TEXT, lmk TEXT, loc TEXT, flr TEXT, nam TEXT, pc TEXT, bld TEXT, unit TEXT,
+  room TEXT, seat TEXT, plc TEXT, pcn TEXT, pobox TEXT, addcode TEXT,
+  latitude  REAL CHECK (latitude BETWEEN -90 AND 90),
+  longitude REAL CHECK (longitude BETWEEN -180 AND 180)
+);
+CREATE INDEX locations_site ON locations(site);
+
+-- An ELIN names one location to the PSAP's ALI database, hence unique.
+CREATE TABLE location_elins (
+  location_key TEXT NOT NULL REFERENCES locations(key) ON DELETE CASCADE ON UPDATE CASCADE,
+  elin         TEXT NOT NULL UNIQUE,
+  position     INTEGER NOT NULL,
+  PRIMARY KEY (location_key, position)
+);
+
+CREATE TABLE subnets (
+  cidr         TEXT PRIMARY KEY,
+  location_key TEXT NOT NULL REFERENCES locations(key) ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX subnets_location ON subnets(location_key);
+
+-- Lower case with ':' separators ("00:11:22:33:44:5*"), so equal BSSIDs are equal keys.
+CREATE TABLE bssids (
+  bssid        TEXT PRIMARY KEY,
+  location_key TEXT NOT NULL REFERENCES locations(key) ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX bssids_location ON bssids(location_key);
+
+-- port '' is the whole chassis ('' rather than NULL: NULLs would never collide in the key).
+CREATE TABLE switches (
+  chassis      TEXT NOT NULL,
+  port         TEXT NOT NULL DEFAULT '',
+  location_key TEXT NOT NULL REFERENCES locations(key) ON DELETE CASCADE ON UPDATE CASCADE,
+  PRIMARY KEY (chassis, port)
+);
+CREATE INDEX switches_location ON switches(location_key);
+
+CREATE TABLE users (
+  extension           TEXT PRIMARY KEY,
+  did                 TEXT UNIQUE,
+  name                TEXT NOT NULL DEFAULT '',
+  site                TEXT REFERENCES sites(name) ON UPDATE CASCADE,
+  nomadic             INTEGER NOT NULL DEFAULT 0 CHECK (nomadic IN (0, 1)),
+  location_permission INTEGER NOT NULL DEFAULT 1 CHECK (location_permission IN (0, 1))
+);
+CREATE INDEX users_site ON users(site);
+
+CREATE TABLE devices (
+  mac       TEXT PRIMARY KEY,
+  extension TEXT NOT NULL REFERENCES users(extension) ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX devices_extension ON devices(extension);
+
+CREATE TABLE personal_locations (
+  key       TEXT PRIMARY KEY,
+  extension TEXT NOT NULL REFERENCES users(extension) ON DELETE CASCADE ON UPDATE CASCADE,
+  name      TEXT NOT NULL,
+  confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+  country TEXT, a1 TEXT, a2 TEXT, a3 TEXT, a4 TEXT, a5 TEXT, a6 TEXT,
+  prm TEXT, prd TEXT, rd TEXT, sts TEXT, pod TEXT, pom TEXT, rdsec TEXT, rdbr TEXT, rdsubbr TEXT,
+  hno TEXT, hns TEXT, lmk TEXT, loc TEXT, flr TEXT, nam TEXT, pc TEXT, bld TEXT, unit TEXT,
+  room TEXT, seat TEXT, plc TEXT, pcn TEXT, pobox TEXT, addcode TEXT,
+  latitude  REAL CHECK (latitude BETWEEN -90 AND 90),
+  longitude REAL CHECK (longitude BETWEEN -180 AND 180),
+  elin      TEXT
+);
+CREATE INDEX personal_locations_extension ON personal_locations(extension);
+
+CREATE TABLE personal_location_networks (
+  personal_key TEXT NOT NULL
+               REFERENCES personal_locations(key) ON DELETE CASCADE ON UPDATE CASCADE,
+  network      TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('ip', 'bssid')),
+  PRIMARY KEY (personal_key, network)
+);
+
+CREATE TABLE site_defaults (
+  site         TEXT PRIMARY KEY REFERENCES sites(name) ON DELETE CASCADE ON UPDATE CASCADE,
+  location_key TEXT NOT NULL REFERENCES locations(key) ON UPDATE CASCADE
+);
+CREATE INDEX site_defaults_location ON site_defaults(location_key);
+
+CREATE TABLE account (
+  id                   INTEGER PRIMARY KEY CHECK (id = 1),
+  default_location_key TEXT REFERENCES locations(key) ON UPDATE CASCADE
+);
+CREATE INDEX account_location ON account(default_location_key);
+
+-- A history, kept when a user is deleted (no foreign key): call records may point at it.
+CREATE TABLE device_reports (
+  id             INTEGER PRIMARY KEY,
+  extension      TEXT NOT NULL,
+  mac            TEXT,
+  ip             TEXT,
+  bssid          TEXT,
+  chassis        TEXT,
+  port           TEXT,
+  reported_at_ms INTEGER NOT NULL
+);
+CREATE INDEX device_reports_mac ON device_reports(mac, reported_at_ms);
+CREATE INDEX device_reports_extension ON device_reports(extension, reported_at_ms);
+
+-- Networks each user has reported from, to tell a new one (the user is asked to confirm where
+-- they are) from a known one.
+CREATE TABLE user_networks (
+  extension     TEXT NOT NULL REFERENCES users(extension) ON DELETE CASCADE ON UPDATE CASCADE,
+  network       TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (extension, network)
+);
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "locations, network map, users, devices and reports", kSchema1},
+}};
+
+}  // namespace
+
+int currentSchemaVersion(sqlite3* db) {
+  Statement s(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  return s.row() ? static_cast<int>(s.columnInt(0)) : 0;
+}
+
+Result<int> migrate(sqlite3* db, const std::string& path) {
+  auto failure = [&](const std::string& what, const std::string& why) {
+    return Error{"store.migration", path + ": " + what + ": " + why};
+  };
+  std::string error;
+  if (!exec(db,
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            &error)) {
+    return failure("cannot create schema_migrations", error);
+  }
+  int latest = kMigrations.back().version;
+  if (int current = currentSchemaVersion(db); current > latest) {
+    // An older sosproxy must not write to a schema it does not know.
+    return failure(
+        "schema version " + std::to_string(current),
+        "newer than this program knows (" + std::to_string(latest) + "); run a newer sosproxy");
+  }
+  for (const Migration& m : kMigrations) {
+    const std::string what = "migration " + std::to_string(m.version) + " (" + m.description + ")";
+    Transaction tx(db, Transaction::Kind::Write);
+    if (!tx.begun()) {
+      return failure(what, tx.error());
+    }
+    // Read inside the write transaction: another process opening the same file may have
+    // applied it while this one waited for the lock.
+    if (currentSchemaVersion(db) >= m.version) {
+      continue;
+    }
+    if (!exec(db, m.sql, &error)) {
+      return failure(what, error);
+    }
+    Statement record(db,
+                     "INSERT INTO schema_migrations (version, applied_at) "
+                     "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+    if (!record.integer(1, m.version).run()) {
+      return failure(what, record.error());
+    }
+    if (!tx.commit()) {
+      return failure(what, tx.error());
+    }
+  }
+  return currentSchemaVersion(db);
+}
+
+}  // namespace sos::store

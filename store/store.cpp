@@ -1,0 +1,363 @@
+// Store: opening the database, seeding it, reading the routing data and recording device
+// reports. Every value reaches SQLite as a bound parameter; the only text spliced into
+// statements is column names from kCivicFields.
+
+#include "store/store.h"
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+
+#include "store/db.h"
+#include "store/seed.h"
+
+namespace sos::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 2000;
+
+routing::LocationKind kindFromName(std::string_view name) {
+  if (name == "site-default") {
+    return routing::LocationKind::SiteDefault;
+  }
+  return name == "account-default" ? routing::LocationKind::AccountDefault
+                                   : routing::LocationKind::Company;
+}
+
+void readCivic(const Statement& s, int first, routing::CivicAddress& civic) {
+  for (const auto& field : kCivicFields) {
+    civic.*(field.member) = s.columnText(first++);
+  }
+}
+
+// What identifies "where the device is" for the new-network question: the most specific
+// signal the report has. A readable string, since the admin dashboard shows it.
+std::string networkIdentity(const std::string& bssid, const std::string& chassis,
+                            const std::string& port, const std::string& ip) {
+  if (!bssid.empty()) {
+    return "bssid " + bssid;
+  }
+  if (!chassis.empty()) {
+    return "switch " + chassis + (port.empty() ? "" : " port " + port);
+  }
+  return ip.empty() ? "" : "ip " + ip;
+}
+
+bool readFile(const std::string& path, std::string& text, std::string& error) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    error = std::strerror(errno);
+    return false;
+  }
+  std::array<char, 8192> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
+    text.append(buffer.data(), n);
+  }
+  // fopen succeeds on a directory; the read is what fails (EISDIR).
+  int readError = std::ferror(file) != 0 ? errno : 0;
+  std::fclose(file);
+  error = readError != 0 ? std::strerror(readError) : "";
+  return readError == 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  auto failure = [&](const std::string& why) { return Error{"store.open", path + ": " + why}; };
+  if (path.empty()) {
+    return failure("no database path given");
+  }
+  bool special = path == ":memory:" || path.rfind("file:", 0) == 0;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!special && !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return failure("cannot create directory " + parent.string() + ": " + ec.message());
+    }
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+  // Owned from here, even when opening failed (SQLite still allocates the handle).
+  std::unique_ptr<Store> store(new Store(db, path));
+  if (rc != SQLITE_OK) {
+    return failure(db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // WAL lets the snapshot reader run while the I/O thread writes; NORMAL is durable enough in
+  // WAL mode (a power cut may lose the last commits, never corrupt). These are also the first
+  // statements to read the file, so a file that is not a database fails here.
+  std::string error;
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    if (!exec(db, pragma, &error)) {
+      return failure(error);
+    }
+  }
+  auto migrated = migrate(db, path);
+  if (!migrated.ok()) {
+    return migrated.error();
+  }
+  return store;
+}
+
+Store::~Store() { sqlite3_close_v2(db_); }
+
+int Store::schemaVersion() const { return currentSchemaVersion(db_); }
+
+Result<bool> Store::seedIfEmpty(const std::string& seedPath) {
+  {
+    Statement any(db_, "SELECT EXISTS (SELECT 1 FROM locations)");
+    if (!any.row()) {
+      return Error{"store.read", path_ + ": " + any.error()};
+    }
+    if (any.columnInt(0) != 0) {
+      return false;  // seeded before, or edited since: the seed never overwrites
+    }
+  }
+  std::string text, error;
+  if (!readFile(seedPath, text, error)) {
+    return Error{"store.seed-unreadable", seedPath + ": cannot read: " + error};
+  }
+  auto seed = parseSeed(text, seedPath);
+  if (!seed.ok()) {
+    return seed.error();
+  }
+  // One transaction: a seed either lands whole or not at all.
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return Error{"store.write", path_ + ": " + tx.error()};
+  }
+  if (auto failed = writeSeed(db_, seed.value(), seedPath)) {
+    return *failed;
+  }
+  if (!tx.commit()) {
+    return Error{"store.write", path_ + ": " + tx.error()};
+  }
+  return true;
+}
+
+Result<routing::LocationData> Store::loadLocationData() {
+  // One read transaction: the snapshot sees a single state even while the writer commits.
+  Transaction tx(db_, Transaction::Kind::Read);
+  if (!tx.begun()) {
+    return Error{"store.read", path_ + ": " + tx.error()};
+  }
+  routing::LocationData data;
+  std::string firstError;
+  auto check = [&](const Statement& s) {
+    if (s.failed() && firstError.empty()) {
+      firstError = s.error();
+    }
+  };
+  const std::string civic = civicColumns();
+
+  std::unordered_map<std::string, size_t> locationIndex;
+  Statement locations(db_, "SELECT key, name, site, kind, latitude, longitude, " + civic +
+                               " FROM locations ORDER BY key");
+  while (locations.row()) {
+    routing::Location l;
+    l.key = locations.columnText(0);
+    l.name = locations.columnText(1);
+    l.site = locations.columnText(2);
+    l.kind = kindFromName(locations.columnText(3));
+    l.latitude = locations.columnReal(4);
+    l.longitude = locations.columnReal(5);
+    readCivic(locations, 6, l.civic);
+    locationIndex.emplace(l.key, data.locations.size());
+    data.locations.push_back(std::move(l));
+  }
+  check(locations);
+  Statement elins(db_,
+                  "SELECT location_key, elin FROM location_elins ORDER BY location_key, position");
+  while (elins.row()) {
+    if (auto it = locationIndex.find(elins.columnText(0)); it != locationIndex.end()) {
+      data.locations[it->second].elins.push_back(elins.columnText(1));
+    }
+  }
+  check(elins);
+
+  Statement subnets(db_, "SELECT cidr, location_key FROM subnets ORDER BY cidr");
+  while (subnets.row()) {
+    data.subnets.push_back({subnets.columnText(0), subnets.columnText(1)});
+  }
+  check(subnets);
+  Statement bssids(db_, "SELECT bssid, location_key FROM bssids ORDER BY bssid");
+  while (bssids.row()) {
+    data.bssids.push_back({bssids.columnText(0), bssids.columnText(1)});
+  }
+  check(bssids);
+  Statement switches(db_,
+                     "SELECT chassis, port, location_key FROM switches ORDER BY chassis, port");
+  while (switches.row()) {
+    data.switches.push_back(
+        {switches.columnText(0), switches.columnText(1), switches.columnText(2)});
+  }
+  check(switches);
+
+  std::unordered_map<std::string, size_t> userIndex;
+  Statement users(db_,
+                  "SELECT extension, did, name, site, nomadic, location_permission FROM users "
+                  "ORDER BY extension");
+  while (users.row()) {
+    routing::UserRow u;
+    u.extension = users.columnText(0);
+    u.did = users.columnText(1);
+    u.name = users.columnText(2);
+    u.site = users.columnText(3);
+    u.nomadic = users.columnInt(4) != 0;
+    u.locationPermission = users.columnInt(5) != 0;
+    userIndex.emplace(u.extension, data.users.size());
+    data.users.push_back(std::move(u));
+  }
+  check(users);
+  Statement devices(db_, "SELECT extension, mac FROM devices ORDER BY extension, mac");
+  while (devices.row()) {
+    if (auto it = userIndex.find(devices.columnText(0)); it != userIndex.end()) {
+      data.users[it->second].macs.push_back(devices.columnText(1));
+    }
+  }
+  check(devices);
+
+  std::unordered_map<std::string, size_t> personalIndex;
+  Statement personal(db_, "SELECT key, extension, name, confirmed, latitude, longitude, elin, " +
+                              civic + " FROM personal_locations ORDER BY extension, key");
+  while (personal.row()) {
+    routing::PersonalLocationRow p;
+    p.location.key = personal.columnText(0);
+    p.extension = personal.columnText(1);
+    p.location.name = personal.columnText(2);
+    p.location.kind = routing::LocationKind::Personal;
+    p.location.confirmed = personal.columnInt(3) != 0;
+    p.location.latitude = personal.columnReal(4);
+    p.location.longitude = personal.columnReal(5);
+    if (std::string elin = personal.columnText(6); !elin.empty()) {
+      p.location.elins.push_back(std::move(elin));
+    }
+    readCivic(personal, 7, p.location.civic);
+    personalIndex.emplace(p.location.key, data.personal.size());
+    data.personal.push_back(std::move(p));
+  }
+  check(personal);
+  Statement networks(db_,
+                     "SELECT personal_key, network, kind FROM personal_location_networks "
+                     "ORDER BY personal_key, network");
+  while (networks.row()) {
+    if (auto it = personalIndex.find(networks.columnText(0)); it != personalIndex.end()) {
+      auto& row = data.personal[it->second];
+      (networks.columnText(2) == "bssid" ? row.matchBssids : row.matchNetworks)
+          .push_back(networks.columnText(1));
+    }
+  }
+  check(networks);
+
+  Statement defaults(db_, "SELECT site, location_key FROM site_defaults ORDER BY site");
+  while (defaults.row()) {
+    data.siteDefaults.push_back({defaults.columnText(0), defaults.columnText(1)});
+  }
+  check(defaults);
+  Statement account(db_, "SELECT default_location_key FROM account WHERE id = 1");
+  if (account.row()) {
+    data.accountDefaultKey = account.columnText(0);
+  }
+  check(account);
+
+  // The latest report of each device: by MAC, or by extension for reports that name no MAC
+  // (a softphone that cannot read its own). Ties on time go to the later insert.
+  Statement reports(db_,
+                    "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms FROM ("
+                    "  SELECT *, row_number() OVER ("
+                    "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension)"
+                    "    ORDER BY reported_at_ms DESC, id DESC) AS newest"
+                    "  FROM device_reports)"
+                    " WHERE newest = 1 ORDER BY extension, mac");
+  while (reports.row()) {
+    data.reports.push_back({reports.columnText(0), reports.columnText(1), reports.columnText(2),
+                            reports.columnText(3), reports.columnText(4), reports.columnText(5),
+                            reports.columnInt(6)});
+  }
+  check(reports);
+
+  if (!firstError.empty()) {
+    return Error{"store.read", path_ + ": " + firstError};
+  }
+  return data;
+}
+
+Result<Store::ReportOutcome> Store::saveReport(routing::DeviceReport& report) {
+  // Stored normalized so the same device and access point are one key however they were
+  // written; the caller's report keeps its own spelling.
+  std::string mac, bssid;
+  for (auto [given, normal, what] :
+       {std::tuple{&report.mac, &mac, "mac"}, std::tuple{&report.bssid, &bssid, "bssid"}}) {
+    if (!given->empty()) {
+      auto n = normalizeHardwareAddress(*given, false);
+      if (!n) {
+        return Error{"store.invalid-report",
+                     std::string(what) + " \"" + *given + "\" is not a MAC address"};
+      }
+      *normal = *n;
+    }
+  }
+  std::string chassis = normalizeChassis(report.chassis);
+  if (report.extension.empty() && mac.empty()) {
+    return Error{"store.invalid-report", "a report names no extension and no MAC"};
+  }
+
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return Error{"store.write", path_ + ": " + tx.error()};
+  }
+  auto dbError = [&](const Statement& s) { return Error{"store.write", path_ + ": " + s.error()}; };
+  std::string extension = report.extension;
+  if (extension.empty()) {
+    Statement owner(db_, "SELECT extension FROM devices WHERE mac = ?");
+    if (owner.text(1, mac).row()) {
+      extension = owner.columnText(0);
+    } else if (owner.failed()) {
+      return dbError(owner);
+    } else {
+      return Error{"store.unknown-device", "no user has a device with MAC " + mac};
+    }
+  } else {
+    Statement user(db_, "SELECT 1 FROM users WHERE extension = ?");
+    if (!user.text(1, extension).row()) {
+      return user.failed() ? dbError(user)
+                           : Error{"store.unknown-user", "no user with extension " + extension};
+    }
+  }
+
+  Statement insert(db_,
+                   "INSERT INTO device_reports (extension, mac, ip, bssid, chassis, port, "
+                   "reported_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  insert.text(1, extension).textOrNull(2, mac).textOrNull(3, report.ip).textOrNull(4, bssid);
+  insert.textOrNull(5, chassis).textOrNull(6, report.port).integer(7, report.reportedAtMs);
+  if (!insert.run()) {
+    return dbError(insert);
+  }
+  ReportOutcome outcome;
+  if (std::string network = networkIdentity(bssid, chassis, report.port, report.ip);
+      !network.empty()) {
+    Statement seen(db_,
+                   "INSERT INTO user_networks (extension, network, first_seen_ms) "
+                   "VALUES (?, ?, ?) ON CONFLICT (extension, network) DO NOTHING");
+    if (!seen.text(1, extension).text(2, network).integer(3, report.reportedAtMs).run()) {
+      return dbError(seen);
+    }
+    outcome.newNetwork = sqlite3_changes(db_) == 1;
+  }
+  if (!tx.commit()) {
+    return Error{"store.write", path_ + ": " + tx.error()};
+  }
+  report.extension = extension;
+  return outcome;
+}
+
+}  // namespace sos::store

@@ -1,0 +1,511 @@
+// The SQLite store: migrations, seeding from YAML (all or nothing, errors at file:line:column),
+// device reports and the data a routing snapshot is built from. Each test works in its own
+// temporary directory and checks the rows through a second, plain SQLite connection.
+
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace sos::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kDemoSeed = std::string(SOS_SOURCE_DIR) + "/config/examples/demo-locations.yaml";
+
+// A small valid seed; tests replace one numbered line to make it wrong in one place.
+const std::vector<std::string> kSmallSeed = {
+    "sites:",                                // 1
+    "  - name: HQ",                          // 2
+    "    country: US",                       // 3
+    "locations:",                            // 4
+    "  - key: hq-lobby",                     // 5
+    "    name: HQ Lobby",                    // 6
+    "    site: HQ",                          // 7
+    "    civic: {country: US, FLR: \"1\"}",  // 8
+    "    elins: [\"+12175550100\"]",         // 9
+    "site_defaults:",                        // 10
+    "  HQ: hq-lobby",                        // 11
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::path(::testing::TempDir()) / "store_test.XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = (dir_ / "var" / "sos.db").string();  // var/ does not exist yet: open() creates it
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Store> open() {
+    auto r = Store::open(path_);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+
+  std::unique_ptr<Store> openSeeded() {
+    auto store = open();
+    auto seeded = store->seedIfEmpty(kDemoSeed);
+    EXPECT_TRUE(seeded.ok()) << seeded.error().message;
+    return store;
+  }
+
+  std::string writeFile(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::string seedWithLine(size_t number, const std::string& replacement) {
+    auto lines = kSmallSeed;
+    lines.at(number - 1) = replacement;
+    return writeFile("seed.yaml", joinLines(lines));
+  }
+
+  static std::string joinLines(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& l : lines) {
+      out += l + "\n";
+    }
+    return out;
+  }
+
+  // Each row of `sql`'s result as its columns joined by '|' (NULL as "NULL"), through a second
+  // connection, as another process would see the file.
+  std::vector<std::string> rows(const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::vector<std::string> out;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const unsigned char* text = sqlite3_column_text(stmt, i);
+        row += (i == 0 ? "" : "|") +
+               (text == nullptr ? std::string("NULL") : reinterpret_cast<const char*>(text));
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  std::string one(const std::string& sql) {
+    auto r = rows(sql);
+    return r.empty() ? "(no row)" : r.front();
+  }
+
+  void execute(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  // Nothing of a refused seed may remain.
+  void expectNoSeedRows() {
+    for (const char* table : {"sites", "locations", "location_elins", "subnets", "bssids",
+                              "switches", "users", "devices", "personal_locations",
+                              "personal_location_networks", "site_defaults", "account"}) {
+      EXPECT_EQ(one(std::string("SELECT COUNT(*) FROM ") + table), "0") << table;
+    }
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+const routing::Location* findLocation(const routing::LocationData& d, const std::string& key) {
+  auto it = std::find_if(d.locations.begin(), d.locations.end(),
+                         [&](const routing::Location& l) { return l.key == key; });
+  return it == d.locations.end() ? nullptr : &*it;
+}
+
+const routing::PersonalLocationRow* findPersonal(const routing::LocationData& d,
+                                                 const std::string& extension) {
+  auto it = std::find_if(d.personal.begin(), d.personal.end(),
+                         [&](const auto& p) { return p.extension == extension; });
+  return it == d.personal.end() ? nullptr : &*it;
+}
+
+TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->schemaVersion(), 1);
+  }
+  EXPECT_TRUE(fs::exists(path_));
+  EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
+  auto applied = rows("SELECT version FROM schema_migrations");
+  EXPECT_EQ(applied, std::vector<std::string>{"1"});
+
+  auto again = open();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->schemaVersion(), 1);
+  EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
+}
+
+TEST_F(StoreTest, ASchemaNewerThanTheProgramIsRefused) {
+  open().reset();
+  execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')");
+  auto r = Store::open(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.migration");
+  EXPECT_NE(r.error().message.find("schema version 99"), std::string::npos) << r.error().message;
+}
+
+TEST_F(StoreTest, AFileThatIsNotADatabaseIsAnErrorNotACrash) {
+  fs::create_directories(fs::path(path_).parent_path());
+  std::ofstream(path_) << std::string(8192, 'x') << "this is not SQLite";
+  auto r = Store::open(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.open");
+  EXPECT_EQ(r.error().message, path_ + ": file is not a database");
+}
+
+TEST_F(StoreTest, AParentThatCannotBeADirectoryIsAnError) {
+  std::string blocker = writeFile("plain-file", "x");
+  auto r = Store::open(blocker + "/sos.db");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.open");
+  EXPECT_EQ(r.error().message.rfind(blocker + "/sos.db: cannot create directory", 0), 0u)
+      << r.error().message;
+}
+
+TEST_F(StoreTest, DemoSeedWritesTheDemoRows) {
+  auto store = open();
+  auto seeded = store->seedIfEmpty(kDemoSeed);
+  ASSERT_TRUE(seeded.ok()) << seeded.error().message;
+  EXPECT_TRUE(seeded.value());
+
+  EXPECT_EQ(rows("SELECT name, country FROM sites ORDER BY name"),
+            (std::vector<std::string>{"HQ|US", "London|GB"}));
+  EXPECT_EQ(rows("SELECT key, kind, site FROM locations ORDER BY key"),
+            (std::vector<std::string>{"hq-floor-2|company|HQ", "hq-floor-3|company|HQ",
+                                      "hq-lobby|site-default|HQ", "hq-room-301|company|HQ",
+                                      "london-office|site-default|London"}));
+  EXPECT_EQ(rows("SELECT cidr, location_key FROM subnets ORDER BY cidr"),
+            (std::vector<std::string>{"10.1.2.0/24|hq-floor-2", "10.1.3.0/24|hq-floor-3",
+                                      "10.44.0.0/16|london-office"}));
+  EXPECT_EQ(rows("SELECT bssid, location_key FROM bssids"),
+            std::vector<std::string>{"00:11:22:33:44:55|hq-room-301"});
+  EXPECT_EQ(rows("SELECT chassis, port, location_key FROM switches"),
+            std::vector<std::string>{"00:aa:bb:cc:dd:ee|7|hq-floor-2"});
+  EXPECT_EQ(rows("SELECT elin FROM location_elins WHERE location_key = 'hq-floor-2' "
+                 "ORDER BY position"),
+            (std::vector<std::string>{"+12175550102", "+12175550112"}));
+  EXPECT_EQ(one("SELECT country, a1, a2, a3, hno, rd, sts, pc, flr, room FROM locations "
+                "WHERE key = 'hq-lobby'"),
+            "US|IL|Sangamon|Springfield|100|Main|St|62701|1|NULL");
+  EXPECT_EQ(rows("SELECT extension, did, site, nomadic FROM users ORDER BY extension"),
+            (std::vector<std::string>{"1001|+12175551001|HQ|0", "1002|+12175551002|HQ|1",
+                                      "1003|+12175551003|HQ|0", "2001|+442079460001|London|0"}));
+  EXPECT_EQ(rows("SELECT mac, extension FROM devices"),
+            std::vector<std::string>{"00:04:f2:00:10:01|1001"});
+  EXPECT_EQ(rows("SELECT site, location_key FROM site_defaults ORDER BY site"),
+            (std::vector<std::string>{"HQ|hq-lobby", "London|london-office"}));
+  EXPECT_EQ(one("SELECT default_location_key FROM account"), "hq-lobby");
+  EXPECT_EQ(one("SELECT extension, confirmed, hno, rd, sts, a3, pc, elin FROM personal_locations "
+                "WHERE extension = '1003'"),
+            "1003|1|742|Evergreen|Terrace|Springfield|62704|NULL");
+  EXPECT_EQ(rows("SELECT n.network, n.kind FROM personal_location_networks n "
+                 "JOIN personal_locations p ON p.key = n.personal_key WHERE p.extension = '1003'"),
+            std::vector<std::string>{"203.0.113.7|ip"});
+  EXPECT_EQ(one("SELECT a3, elin, confirmed FROM personal_locations WHERE extension = '2001'"),
+            "Manchester|+441619460001|1");
+
+  // The same data as routing sees it.
+  auto loaded = store->loadLocationData();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const routing::LocationData& d = loaded.value();
+  EXPECT_EQ(d.locations.size(), 5u);
+  const routing::Location* lobby = findLocation(d, "hq-lobby");
+  ASSERT_NE(lobby, nullptr);
+  EXPECT_EQ(lobby->kind, routing::LocationKind::SiteDefault);
+  EXPECT_EQ(lobby->name, "HQ Lobby");
+  EXPECT_EQ(lobby->civic.a2, "Sangamon");
+  EXPECT_EQ(lobby->elins, std::vector<std::string>{"+12175550100"});
+  EXPECT_FALSE(lobby->latitude.has_value());
+  const routing::Location* floor2 = findLocation(d, "hq-floor-2");
+  ASSERT_NE(floor2, nullptr);
+  EXPECT_EQ(floor2->kind, routing::LocationKind::Company);
+  EXPECT_EQ(floor2->elins, (std::vector<std::string>{"+12175550102", "+12175550112"}));
+  const routing::Location* room = findLocation(d, "hq-room-301");
+  ASSERT_NE(room, nullptr);
+  EXPECT_EQ(room->civic.room, "301");
+  EXPECT_EQ(room->civic.flr, "3");
+  const routing::Location* london = findLocation(d, "london-office");
+  ASSERT_NE(london, nullptr);
+  EXPECT_EQ(london->civic.pc, "EC1A 1AA");
+  EXPECT_EQ(london->civic.country, "GB");
+
+  EXPECT_EQ(d.subnets.size(), 3u);
+  ASSERT_EQ(d.bssids.size(), 1u);
+  EXPECT_EQ(d.bssids[0].bssid, "00:11:22:33:44:55");
+  ASSERT_EQ(d.switches.size(), 1u);
+  EXPECT_EQ(d.switches[0].port, "7");
+  ASSERT_EQ(d.users.size(), 4u);
+  EXPECT_EQ(d.users[0].macs, std::vector<std::string>{"00:04:f2:00:10:01"});
+  EXPECT_TRUE(d.users[1].nomadic);
+  EXPECT_TRUE(d.users[1].locationPermission);
+  EXPECT_EQ(d.users[3].site, "London");
+
+  const auto* home = findPersonal(d, "1003");
+  ASSERT_NE(home, nullptr);
+  EXPECT_EQ(home->location.kind, routing::LocationKind::Personal);
+  EXPECT_TRUE(home->location.confirmed);
+  EXPECT_EQ(home->location.civic.hno, "742");
+  EXPECT_EQ(home->matchNetworks, std::vector<std::string>{"203.0.113.7"});
+  EXPECT_TRUE(home->matchBssids.empty());
+  EXPECT_TRUE(home->location.elins.empty());
+  const auto* manchester = findPersonal(d, "2001");
+  ASSERT_NE(manchester, nullptr);
+  EXPECT_EQ(manchester->location.elins, std::vector<std::string>{"+441619460001"});
+  EXPECT_EQ(manchester->location.civic.a3, "Manchester");
+
+  ASSERT_EQ(d.siteDefaults.size(), 2u);
+  EXPECT_EQ(d.siteDefaults[0].site, "HQ");
+  EXPECT_EQ(d.siteDefaults[0].locationKey, "hq-lobby");
+  EXPECT_EQ(d.accountDefaultKey, "hq-lobby");
+  EXPECT_TRUE(d.reports.empty());
+}
+
+TEST_F(StoreTest, SeedingTwiceDoesNothingTheSecondTime) {
+  auto store = openSeeded();
+  auto before = rows("SELECT key, name FROM locations ORDER BY key");
+  auto again = store->seedIfEmpty(kDemoSeed);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE(again.value());
+  EXPECT_EQ(rows("SELECT key, name FROM locations ORDER BY key"), before);
+  EXPECT_EQ(one("SELECT COUNT(*) FROM subnets"), "3");
+
+  // Once seeded the file is not even read: a broken or missing seed cannot stop a start.
+  auto missing = store->seedIfEmpty((dir_ / "no-such-seed.yaml").string());
+  ASSERT_TRUE(missing.ok()) << missing.error().message;
+  EXPECT_FALSE(missing.value());
+}
+
+TEST_F(StoreTest, AMissingSeedFileIsAnError) {
+  auto store = open();
+  std::string missing = (dir_ / "no-such-seed.yaml").string();
+  auto r = store->seedIfEmpty(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.seed-unreadable");
+  EXPECT_EQ(r.error().message, missing + ": cannot read: No such file or directory");
+}
+
+TEST_F(StoreTest, SeedWithAnUnknownKeyIsRefusedAtItsPlace) {
+  auto store = open();
+  std::string seed = seedWithLine(9, "    elinss: [\"+12175550100\"]");
+  auto r = store->seedIfEmpty(seed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.seed-invalid");
+  EXPECT_EQ(r.error().message,
+            seed + ":9:5: locations[0].elinss: unknown key; did you mean \"elins\"?");
+  expectNoSeedRows();
+}
+
+TEST_F(StoreTest, SeedWithAnUnknownLocationReferenceIsRefusedAtItsPlace) {
+  auto store = open();
+  std::string seed = seedWithLine(11, "  HQ: hq-lobbby");
+  auto r = store->seedIfEmpty(seed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, seed +
+                                   ":11:7: site_defaults.HQ: no location is keyed "
+                                   "\"hq-lobbby\"; did you mean \"hq-lobby\"?");
+  expectNoSeedRows();
+
+  // The refused seed left nothing behind that would stop the corrected one.
+  auto fixed = store->seedIfEmpty(writeFile("fixed.yaml", joinLines(kSmallSeed)));
+  ASSERT_TRUE(fixed.ok()) << fixed.error().message;
+  EXPECT_TRUE(fixed.value());
+  EXPECT_EQ(one("SELECT location_key FROM site_defaults WHERE site = 'HQ'"), "hq-lobby");
+}
+
+TEST_F(StoreTest, SeedProblemsAreAllReportedInFileOrder) {
+  auto lines = kSmallSeed;
+  lines[7] = "    civic: {FLR: \"1\"}";
+  lines[8] = "    elins: [\"2175550100\"]";
+  lines.insert(lines.end(), {"users:", "  - extension: \"1001\"", "    site: HQQ",
+                             "    macs: [\"00:04:f2:00:10\"]", "    nomadic: yes"});
+  std::string seed = writeFile("seed.yaml", joinLines(lines));
+  auto store = open();
+  auto r = store->seedIfEmpty(seed);
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> found;
+  std::istringstream in(r.error().message);
+  for (std::string line; std::getline(in, line);) {
+    found.push_back(line);
+  }
+  std::vector<std::string> expected = {
+      seed + ":8:12: locations[0].civic: country is missing",
+      seed + ":9:13: locations[0].elins[0]: \"2175550100\" is not valid; expected an E.164",
+      seed + ":14:11: users[0].site: no site is named \"HQQ\" under sites; did you mean \"HQ\"?",
+      seed + ":15:12: users[0].macs[0]: \"00:04:f2:00:10\" is not valid; expected a MAC",
+      seed + ":16:14: users[0].nomadic: \"yes\" is not valid; expected true or false",
+  };
+  ASSERT_EQ(found.size(), expected.size()) << r.error().message;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(found[i].rfind(expected[i], 0), 0u) << found[i];
+  }
+  expectNoSeedRows();
+}
+
+TEST_F(StoreTest, DuplicatesAcrossTheSeedAreRefused) {
+  auto lines = kSmallSeed;
+  lines.insert(lines.end() - 2,
+               {"  - key: hq-floor-2", "    name: HQ Floor 2", "    site: HQ",
+                "    civic: {country: US, FLR: \"2\"}", "    elins: [\"+12175550100\"]",
+                "    bssids: [\"00-11-22-33-44-55\"]", "  - key: hq-lobby", "    name: Again",
+                "    site: HQ", "    civic: {country: US}", "    bssids: [\"001122334455\"]"});
+  std::string seed = writeFile("seed.yaml", joinLines(lines));
+  auto store = open();
+  auto r = store->seedIfEmpty(seed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            seed +
+                ":14:13: locations[1].elins[0]: duplicate ELIN \"+12175550100\" (also "
+                "locations[0].elins[0], line 9)\n" +
+                seed +
+                ":16:10: locations[2].key: duplicate location key \"hq-lobby\" (also "
+                "locations[0].key, line 5)\n" +
+                seed +
+                ":20:14: locations[2].bssids[0]: duplicate BSSID \"00:11:22:33:44:55\" "
+                "(also locations[1].bssids[0], line 15)");
+  expectNoSeedRows();
+}
+
+TEST_F(StoreTest, ASeedTheDatabaseRefusesHalfwayLeavesNothingBehind) {
+  auto store = open();
+  // Stands for any failure after the first rows are in (a full disk, a constraint).
+  execute(
+      "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.extension = '2001' "
+      "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END");
+  auto r = store->seedIfEmpty(kDemoSeed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.seed-failed");
+  // Blamed on the user's entry in the file.
+  std::ifstream file(kDemoSeed);
+  int line = 0, at = 0;
+  for (std::string text; std::getline(file, text) && at == 0;) {
+    ++line;
+    at = text.find("- extension: \"2001\"") != std::string::npos ? line : 0;
+  }
+  EXPECT_EQ(r.error().message,
+            kDemoSeed + ":" + std::to_string(at) + ":5: users[3]: cannot store: disk trouble");
+  expectNoSeedRows();
+}
+
+TEST_F(StoreTest, ReportsTellANewNetworkFromAKnownOne) {
+  auto store = openSeeded();
+  routing::DeviceReport home{"1003", "", "203.0.113.7", "", "", "", 1000};
+  auto first = store->saveReport(home);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first.value().newNetwork);
+  home.reportedAtMs = 2000;
+  auto second = store->saveReport(home);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_FALSE(second.value().newNetwork);
+  routing::DeviceReport cafe{"1003", "", "198.51.100.9", "", "", "", 3000};
+  EXPECT_TRUE(store->saveReport(cafe).value().newNetwork);
+
+  // A switch port is the network, whatever address the phone has on it.
+  routing::DeviceReport desk{"1002", "", "10.1.2.45", "", "00:AA:BB:CC:DD:EE", "7", 4000};
+  EXPECT_TRUE(store->saveReport(desk).value().newNetwork);
+  desk.ip = "10.1.2.46";
+  EXPECT_FALSE(store->saveReport(desk).value().newNetwork);
+  // The same network is new for another user.
+  desk.extension = "1001";
+  EXPECT_TRUE(store->saveReport(desk).value().newNetwork);
+
+  EXPECT_EQ(one("SELECT COUNT(*) FROM device_reports"), "6");
+  EXPECT_EQ(one("SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms "
+                "FROM device_reports ORDER BY id LIMIT 1"),
+            "1003|NULL|203.0.113.7|NULL|NULL|NULL|1000");
+  EXPECT_EQ(one("SELECT chassis FROM device_reports WHERE extension = '1002' LIMIT 1"),
+            "00:aa:bb:cc:dd:ee");
+}
+
+TEST_F(StoreTest, AReportByMacFindsItsUser) {
+  auto store = openSeeded();
+  routing::DeviceReport report{"", "00-04-F2-00-10-01", "10.1.3.20", "001122334455", "", "", 5000};
+  auto r = store->saveReport(report);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r.value().newNetwork);
+  EXPECT_EQ(report.extension, "1001");
+  EXPECT_EQ(report.mac, "00-04-F2-00-10-01");  // the caller's spelling is left alone
+  EXPECT_EQ(one("SELECT extension, mac, ip, bssid FROM device_reports"),
+            "1001|00:04:f2:00:10:01|10.1.3.20|00:11:22:33:44:55");
+  // Same access point, different address: a known network.
+  report.ip = "10.1.3.21";
+  EXPECT_FALSE(store->saveReport(report).value().newNetwork);
+}
+
+TEST_F(StoreTest, AReportFromNobodyKnownIsRefusedAndNotWritten) {
+  auto store = openSeeded();
+  routing::DeviceReport stranger{"", "00:04:f2:99:99:99", "10.1.2.9", "", "", "", 1000};
+  auto r = store->saveReport(stranger);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.unknown-device");
+  EXPECT_EQ(r.error().message, "no user has a device with MAC 00:04:f2:99:99:99");
+  EXPECT_EQ(stranger.extension, "");
+
+  routing::DeviceReport ghost{"9999", "", "10.1.2.9", "", "", "", 1000};
+  auto g = store->saveReport(ghost);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error().code, "store.unknown-user");
+
+  routing::DeviceReport garbled{"1001", "not-a-mac", "10.1.2.9", "", "", "", 1000};
+  auto b = store->saveReport(garbled);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code, "store.invalid-report");
+
+  EXPECT_EQ(one("SELECT COUNT(*) FROM device_reports"), "0");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM user_networks"), "0");
+}
+
+TEST_F(StoreTest, LoadedDataHoldsTheLatestReportOfEachDevice) {
+  auto store = openSeeded();
+  // Out of order on purpose: the latest by report time wins, not the last written.
+  using Sent = std::vector<std::pair<std::string, int64_t>>;
+  for (const auto& [ip, at] : Sent{{"10.1.2.45", 1000}, {"10.1.3.9", 3000}, {"10.1.2.46", 2000}}) {
+    routing::DeviceReport r{"", "00:04:f2:00:10:01", ip, "", "", "", at};
+    ASSERT_TRUE(store->saveReport(r).ok());
+  }
+  // A softphone that names no MAC: its reports are kept per extension.
+  for (const auto& [ip, at] : Sent{{"192.0.2.1", 500}, {"192.0.2.2", 700}}) {
+    routing::DeviceReport r{"1002", "", ip, "", "", "", at};
+    ASSERT_TRUE(store->saveReport(r).ok());
+  }
+  auto loaded = store->loadLocationData();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const auto& reports = loaded.value().reports;
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].extension, "1001");
+  EXPECT_EQ(reports[0].mac, "00:04:f2:00:10:01");
+  EXPECT_EQ(reports[0].ip, "10.1.3.9");
+  EXPECT_EQ(reports[0].reportedAtMs, 3000);
+  EXPECT_EQ(reports[1].extension, "1002");
+  EXPECT_EQ(reports[1].mac, "");
+  EXPECT_EQ(reports[1].ip, "192.0.2.2");
+  EXPECT_EQ(reports[1].reportedAtMs, 700);
+}
+
+}  // namespace
+}  // namespace sos::store
