@@ -11,7 +11,16 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <thread>
+
+#include "admin/http_server.h"
+#include "admin/location_api.h"
 #include "config/config.h"
+#include "proxy/b2bua.h"
+#include "proxy/location_service.h"
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
@@ -175,17 +184,67 @@ int runApp(int argc, char** argv) {
   sip_update_default_mclass(sip_extend_mclass(nullptr));
 
   Server server(cfg, router.value(), *routingLog);
+
+  // Location data: loaded before the first call can arrive; later snapshots are built on the
+  // I/O thread and handed to the SIP thread.
+  LocationService locations(cfg, [&server](std::shared_ptr<const routing::LocationSnapshot> s) {
+    server.post([s](B2bua& b) { b.setLocations(s); });
+  });
+  locations.start();
+  server.setInitialLocations(locations.snapshot());
+
+  // The I/O thread: admin API now; notifications and the store writer later.
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::unique_ptr<admin::HttpServer> http;
+  admin::LocationApi locationApi(admin::LocationApi::Deps{
+      [&locations](routing::DeviceReport& r) { return locations.saveReport(r); },
+      [&locations] { return locations.snapshot(); },
+      [&server](routing::DeviceReport const& r) {
+        server.post([r](B2bua& b) { b.addReport(r); });
+      },
+      [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      }});
+  if (cfg->admin.enabled) {
+    try {
+      http = std::make_unique<admin::HttpServer>(
+          io, cfg->admin.address, cfg->admin.port, [&locationApi](admin::HttpRequest const& r) {
+            std::string_view path(r.target);
+            path = path.substr(0, path.find('?'));
+            if (path == admin::LocationApi::kPath) return locationApi.handle(r);
+            if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
+            return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
+          });
+    } catch (std::exception const& e) {
+      std::cerr << "sosproxy: " << e.what() << "\n";
+      su_deinit();
+      return 1;
+    }
+  }
+
   if (auto error = server.start()) {
     std::cerr << "sosproxy: " << *error << "\n";
     su_deinit();
     return 1;
   }
-  std::cout << "sosproxy ready: SIP on " << server.listening() << "; config "
-            << opts.configPath << "; routing log "
+  if (http) http->start();
+  std::thread ioThread([&io] { io.run(); });
+
+  std::cout << "sosproxy ready: SIP on " << server.listening();
+  if (http) std::cout << "; admin http://" << cfg->admin.address << ":" << http->port();
+  std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg->logging.routingLog == "-" ? "standard output" : cfg->logging.routingLog)
             << std::endl;
 
   int status = waitForStopSignal();
+  // The I/O thread stops first, so nothing is posted to a SIP thread that is going away.
+  if (http) http->stop();
+  work.reset();
+  io.stop();
+  ioThread.join();
   server.stop();
   su_deinit();
   return status;

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "proxy/sip_edge.h"
+#include "routing/access_network_info.h"
 
 namespace sos::proxy {
 
@@ -143,7 +144,13 @@ Call* B2bua::createCall() {
 int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   auto const received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
-  routing::CallRequest const req = toCallRequest(msg, sip);
+  routing::CallRequest req = toCallRequest(msg, sip);
+  routing::UserRow const* user = nullptr;
+  if (locations_) {
+    user = locations_->findUser(!req.paiUser.empty() ? req.paiUser : req.fromUser);
+    if (user == nullptr && !req.paiUser.empty()) user = locations_->findUser(req.fromUser);
+    if (user) req.userSite = user->site;
+  }
   unsigned port = 0;
   std::string const source = sourceAddress(msg, &port);
   ++counters_.calls;
@@ -191,7 +198,10 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   config::Trunk const& trunk = *decision.trunks.front();
   entry.trunk = trunk.name;
   entry.reason = decision.reason;
-  if (decision.match.emergency) ++counters_.emergencyCalls;
+  if (decision.match.emergency) {
+    ++counters_.emergencyCalls;
+    locate(req, sip, entry.site, entry);
+  }
 
   Call* call = createCall();
   call->received = received;
@@ -267,6 +277,68 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   return 0;
 }
 
+// ---- Location ----
+
+void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
+  if (!snapshot) return;
+  for (auto const& r : snapshot->data().reports) {
+    auto& held = reports_[r.extension];
+    if (r.reportedAtMs >= held.reportedAtMs) held = r;
+  }
+  locations_ = std::move(snapshot);
+}
+
+void B2bua::addReport(const routing::DeviceReport& report) {
+  if (report.extension.empty()) return;
+  auto& held = reports_[report.extension];
+  if (report.reportedAtMs >= held.reportedAtMs) held = report;
+}
+
+void B2bua::locate(routing::CallRequest const& req, sip_t const*, std::string const& site,
+                   RoutingLogEntry& entry) {
+  if (!locations_) {  // cannot happen after start-up; still, the call goes on
+    entry.location = "unknown";
+    entry.locationBy = "no location data loaded";
+    ++counters_.locationFallbacks;
+    return;
+  }
+  routing::CallNetworkData net;
+  net.extension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+  if (auto const* u = locations_->findUser(net.extension)) net.extension = u->extension;
+  else if (auto const* f = locations_->findUser(req.fromUser)) net.extension = f->extension;
+  net.site = site;
+  net.contactHost = req.contactHost;
+  // A BSSID the network vouches for beats one the phone wrote (RFC 7315 5.4 network-provided).
+  for (auto const& info : routing::parseAccessNetworkInfo(req.pAccessNetworkInfo)) {
+    if (info.wlanNodeId.empty()) continue;
+    if (net.bssid.empty() || (info.networkProvided && !net.bssidNetworkProvided)) {
+      net.bssid = info.wlanNodeId;
+      net.bssidNetworkProvided = info.networkProvided;
+    }
+  }
+  net.deviceSuppliedLocation = req.hasPidfBody || !req.geolocation.empty();
+  auto it = reports_.find(net.extension);
+  if (it != reports_.end()) net.report = &it->second;
+
+  int64_t const nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  routing::Resolution res = locations_->resolve(net, nowMs);
+  entry.location = res.location ? res.location->name : "unknown";
+  entry.locationBy = std::string(routing::toString(res.signal));
+  if (!res.evidence.empty()) entry.locationBy += ": " + res.evidence;
+  entry.locationAgeMs = static_cast<double>(res.ageMs);
+  entry.locationConflict = res.conflict;
+  if (res.signal == routing::Signal::SiteDefault ||
+      res.signal == routing::Signal::AccountDefault) {
+    ++counters_.locationFallbacks;
+    spdlog::warn("call {}: no network data places caller {}; using the {} ({})", req.callId,
+                 net.extension, routing::toString(res.signal), entry.location);
+  }
+  if (res.conflict)
+    spdlog::warn("call {}: location signals disagree; {} won", req.callId, entry.locationBy);
+}
+
 // ---- Sending ----
 
 nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name,
@@ -295,6 +367,14 @@ void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const*
   }
   msg_t* msg = nta_incoming_create_response(txn.irq, status, phrase);
   bool ok = msg != nullptr && copyEndToEnd(msg, sip_object(msg), src);
+  // Our To-tag identifies the dialog on this leg (RFC 3261 12.1.1); nta leaves it out of a
+  // response built from a message, so put it in.
+  sip_t* out = msg ? sip_object(msg) : nullptr;
+  char const* tag = nta_incoming_gettag(txn.irq);
+  if (ok && out && out->sip_to && !out->sip_to->a_tag && tag) {
+    sip_to_t* to = sip_to_dup(msg_home(msg), out->sip_to);
+    ok = to && sip_to_tag(msg_home(msg), to, tag) >= 0 && insert(msg, to);
+  }
   if (ok && status > 100 && status < 300 && needsContact(txn.method))
     ok = insert(msg, sip_contact_make(msg_home(msg), to.contact.c_str()));
   if (ok) {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "proxy/routing_log.h"
+#include "routing/location_resolver.h"
 #include "proxy/sofia.h"
 #include "routing/router.h"
 
@@ -73,6 +74,7 @@ struct B2buaCounters {
   uint64_t failed = 0;
   uint64_t cancelled = 0;
   uint64_t active = 0;
+  uint64_t locationFallbacks = 0;  // emergency calls placed at a site or account default
 };
 
 class B2bua {
@@ -92,6 +94,12 @@ class B2bua {
   Leg* defaultLeg() { return &default_; }
 
   const B2buaCounters& counters() const { return counters_; }
+
+  // A new location snapshot (built on the I/O thread). Reports it carries that are newer than
+  // the ones already held are taken over.
+  void setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot);
+  // A device's latest network report, as the location-report API accepted it.
+  void addReport(const routing::DeviceReport& report);
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);
@@ -116,6 +124,9 @@ class B2bua {
   void sendBye(Call& call, Leg& to);
   int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip);
 
+  // Where is the caller? Fills the location fields of the routing-log entry.
+  void locate(const routing::CallRequest& req, sip_t const* sip, std::string const& site,
+              RoutingLogEntry& entry);
   Call* createCall();
   void finishInvite(Call& call, std::string outcome, int status, std::string reason);
   void endCall(Call& call);
@@ -137,6 +148,8 @@ class B2bua {
   su_timer_t* reaper_ = nullptr;
   bool reapArmed_ = false;
   B2buaCounters counters_;
+  std::shared_ptr<const routing::LocationSnapshot> locations_;
+  std::unordered_map<std::string, routing::DeviceReport> reports_;  // by extension
 };
 
 }  // namespace sos::proxy

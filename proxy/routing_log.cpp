@@ -119,6 +119,10 @@ std::string formatText(const RoutingLogEntry& e, std::chrono::system_clock::time
   if (e.alarm) l.add("alarm", "yes");
   l.add("site", e.site);
   l.add("source", e.source);
+  l.add("location", e.location);
+  l.add("location_by", e.locationBy);
+  if (e.locationAgeMs >= 0) l.add("location_age_s", formatMs(e.locationAgeMs / 1000.0));
+  if (e.locationConflict) l.add("location_conflict", "yes");
   l.add("trunk", e.trunk);
   l.add("outcome", e.outcome);
   if (e.status != 0) l.add("status", std::to_string(e.status));
@@ -143,6 +147,10 @@ std::string formatJson(const RoutingLogEntry& e, std::chrono::system_clock::time
   j["alarm"] = e.alarm;
   addString("site", e.site);
   addString("source", e.source);
+  addString("location", e.location);
+  addString("location_by", e.locationBy);
+  if (e.locationAgeMs >= 0) j["location_age_s"] = roundMs(e.locationAgeMs / 1000.0);
+  if (!e.location.empty()) j["location_conflict"] = e.locationConflict;
   addString("trunk", e.trunk);
   addString("outcome", e.outcome);
   if (e.status != 0) j["status"] = e.status;

@@ -25,6 +25,10 @@ struct RoutingLogEntry {
   bool alarm = false;   // emergency call from an untrusted source
   std::string site;
   std::string source;     // packet source "127.0.0.1:5071/udp"
+  std::string location;     // resolved location name (emergency calls), e.g. "HQ Floor 2"
+  std::string locationBy;   // the signal and its evidence: "subnet 10.1.2.0/24 (Contact 10.1.2.45)"
+  double locationAgeMs = -1;  // age of the data the location came from
+  bool locationConflict = false;  // another signal pointed elsewhere
   std::string trunk;      // chosen trunk name, empty when rejected
   std::string outcome;    // route: "routed" | "rejected"; final: "answered" | "failed" |
                           // "cancelled" | "timeout"

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstring>
 #include <future>
 
@@ -15,6 +16,8 @@ namespace sos::proxy {
 struct Server::State {
   std::promise<std::optional<std::string>> ready;
   su_root_t* root = nullptr;
+  B2bua* b2bua = nullptr;  // SIP thread only
+  std::atomic<bool> running{false};
 };
 
 namespace {
@@ -25,6 +28,27 @@ std::string hostForUri(std::string const& host) {
 
 void breakRoot(su_root_magic_t*, su_msg_r, su_msg_arg_t* arg) {
   su_root_break(*static_cast<su_root_t**>(static_cast<void*>(arg)));
+}
+
+// A closure crossing into the SIP thread (su_msg is Sofia's thread-safe queue).
+struct Posted {
+  std::function<void(B2bua&)>* fn;
+  B2bua** target;
+};
+
+void runPosted(su_root_magic_t*, su_msg_r, su_msg_arg_t* arg) {
+  auto* p = static_cast<Posted*>(static_cast<void*>(arg));
+  try {
+    if (*p->target) (*p->fn)(**p->target);
+  } catch (std::exception const& e) {
+    spdlog::error("posted work on the SIP thread failed: {}", e.what());
+  }
+}
+
+void freePosted(su_msg_arg_t* arg) {
+  auto* p = static_cast<Posted*>(static_cast<void*>(arg));
+  delete p->fn;
+  p->fn = nullptr;
 }
 
 }  // namespace
@@ -60,6 +84,18 @@ void Server::stop() {
     su_msg_send(m);
   }
   thread_.join();
+}
+
+bool Server::post(std::function<void(B2bua&)> fn) {
+  if (!state_ || !state_->running) return false;
+  su_msg_r m = SU_MSG_R_INIT;
+  if (su_msg_create(m, su_root_task(state_->root), su_task_null, runPosted, sizeof(Posted)) != 0)
+    return false;
+  auto* p = static_cast<Posted*>(static_cast<void*>(su_msg_data(m)));
+  p->fn = new std::function<void(B2bua&)>(std::move(fn));
+  p->target = &state_->b2bua;
+  su_msg_deinitializer(m, freePosted);
+  return su_msg_send(m) == 0;
 }
 
 void Server::run(std::shared_ptr<State> state) {
@@ -102,11 +138,16 @@ void Server::run(std::shared_ptr<State> state) {
     state->ready.set_value("cannot create the default SIP leg");
     return;
   }
+  b2bua->setLocations(initialLocations_);
+  state->b2bua = b2bua.get();
   state->root = root;
+  state->running = true;
   state->ready.set_value(std::nullopt);
 
   su_root_run(root);
 
+  state->running = false;
+  state->b2bua = nullptr;
   spdlog::info("SIP thread stopping; {} calls active", b2bua->counters().active);
   nta_leg_destroy(dflt);
   b2bua.reset();  // releases the calls' legs and transactions while the agent still exists

@@ -3,6 +3,7 @@
 // B2BUA. start() and stop() are called from the main thread; everything else runs on the SIP
 // thread.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,11 +11,14 @@
 
 #include "config/config.h"
 #include "proxy/routing_log.h"
+#include "routing/location_resolver.h"
 #include "routing/router.h"
 
 struct su_root_s;
 
 namespace sos::proxy {
+
+class B2bua;
 
 class Server {
  public:
@@ -29,6 +33,14 @@ class Server {
   // Stops the SIP thread and waits for it. Safe to call twice.
   void stop();
 
+  // The location snapshot calls start with (call before start()).
+  void setInitialLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
+    initialLocations_ = std::move(snapshot);
+  }
+  // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
+  // running (the closure is then dropped).
+  bool post(std::function<void(B2bua&)> fn);
+
   // "udp:127.0.0.1:5060 tcp:127.0.0.1:5060"
   const std::string& listening() const { return listening_; }
 
@@ -42,6 +54,7 @@ class Server {
   std::shared_ptr<State> state_;
   std::thread thread_;
   std::string listening_;
+  std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
 };
 
 }  // namespace sos::proxy

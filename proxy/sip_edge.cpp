@@ -5,7 +5,9 @@
 #include <strings.h>
 
 #include <array>
+#include <cctype>
 #include <cstring>
+#include <string_view>
 
 namespace sos::proxy {
 
@@ -113,6 +115,21 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
     r.paiUser = str(pai->paid_url->url_user);
   }
   if (sip->sip_contact) r.contactHost = str(sip->sip_contact->m_url->url_host);
+  // A location the device put in the request itself (RFC 6442): kept as the caller's own.
+  if (sip->sip_content_type && sip->sip_content_type->c_type && sip->sip_payload) {
+    std::string_view type(sip->sip_content_type->c_type);
+    std::string_view body(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    auto lower = [](std::string_view v) {
+      std::string out(v);
+      for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return out;
+    };
+    std::string const t = lower(type);
+    r.hasPidfBody = t == "application/pidf+xml" ||
+                    (t.rfind("multipart/", 0) == 0 &&
+                     lower(body.substr(0, 64 * 1024)).find("application/pidf+xml") !=
+                         std::string::npos);
+  }
   r.sourceAddress = sourceAddress(msg);
   r.transport = sourceTransport(msg);
   for (sip_unknown_t const* u = sip->sip_unknown; u; u = u->un_next) {

@@ -20,6 +20,8 @@ struct CallRequest {
   std::string transport;      // "udp" or "tcp"
   std::string pAccessNetworkInfo;        // raw header value(s), joined by ", "
   std::vector<std::string> geolocation;  // raw Geolocation header values
+  bool hasPidfBody = false;              // an application/pidf+xml body (part) is present
+  std::string userSite;  // the caller's site according to the user store; empty if unknown
 };
 
 }  // namespace sos::routing

@@ -98,6 +98,10 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
 
 const config::Site& Router::siteOf(const CallRequest& request) const {
   const auto& sites = config_->sites;
+  // The user store knows the caller's site best (issue 3).
+  if (!request.userSite.empty()) {
+    if (const config::Site* site = config_->findSite(request.userSite)) return *site;
+  }
   // P-Asserted-Identity first: the PBX vouches for it (RFC 3325), while From is whatever the
   // phone wrote.
   for (const std::string* user : {&request.paiUser, &request.fromUser}) {

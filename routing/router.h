@@ -40,7 +40,8 @@ class Router {
 
   RouteDecision decide(const CallRequest& request) const;
 
-  // Site of a caller: first site whose extension patterns match the From/PAI user, else whose
+  // Site of a caller: the user store's site (CallRequest::userSite) when it names a configured
+  // site; else the first site whose extension patterns match the From/PAI user, else whose
   // networks contain the Contact host, else the first site.
   const config::Site& siteOf(const CallRequest& request) const;
 

@@ -1,0 +1,150 @@
+#include "admin/http_server.h"
+
+#include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+
+namespace sos::admin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+
+// One connection: read a request, answer it, repeat while the client keeps it alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpHandler const> handler)
+      : stream_(std::move(socket)), handler_(std::move(handler)) {}
+
+  void run() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(HttpServer::kMaxBodyBytes);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->onRead(ec);
+                     });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::body_limit) return reply(errorResponse(413, "body over 64 KiB"), false);
+    if (ec) return;  // timeout or reset: nothing to answer
+    auto const& req = parser_->get();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.contentType = std::string(req[http::field::content_type]);
+    r.body = req.body();
+    beast::error_code pe;
+    auto peer = stream_.socket().remote_endpoint(pe);
+    if (!pe) r.peerAddress = peer.address().to_string();
+    HttpResponse out;
+    try {
+      out = (*handler_)(r);
+    } catch (std::exception const& e) {
+      out = errorResponse(500, e.what());
+    }
+    reply(std::move(out), req.keep_alive());
+  }
+
+  static HttpResponse errorResponse(int status, std::string const& message) {
+    HttpResponse r;
+    r.status = status;
+    r.body = "{\"error\":\"" + message + "\"}\n";
+    return r;
+  }
+
+  void reply(HttpResponse out, bool keepAlive) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->result(static_cast<unsigned>(out.status));
+    res->version(11);
+    res->set(http::field::server, "sosproxy");
+    res->set(http::field::content_type, out.contentType);
+    res->keep_alive(keepAlive);
+    res->body() = std::move(out.body);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        if (keepAlive) self->read();
+                        else self->close();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpHandler const> handler_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, HttpHandler h)
+      : io(io), acceptor(io), handler(std::make_shared<HttpHandler const>(std::move(h))) {}
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io),
+                          [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+                            if (ec == asio::error::operation_aborted) return;
+                            if (!ec) std::make_shared<Session>(std::move(s), self->handler)->run();
+                            if (self->acceptor.is_open()) self->accept();
+                          });
+  }
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  std::shared_ptr<HttpHandler const> handler;
+};
+
+HttpServer::HttpServer(asio::io_context& io, std::string const& address, uint16_t port,
+                       HttpHandler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(handler))) {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(address, ec);
+  if (ec) throw std::runtime_error("admin address '" + address + "' is not an IP address");
+  tcp::endpoint ep(addr, port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen for the admin API on " + address + ":" +
+                             std::to_string(port) + ": " + ec.message());
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() { impl_->accept(); }
+
+void HttpServer::stop() {
+  beast::error_code ec;
+  if (impl_ && impl_->acceptor.is_open()) impl_->acceptor.close(ec);
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+}  // namespace sos::admin

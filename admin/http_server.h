@@ -1,0 +1,49 @@
+#pragma once
+// A small HTTP/1.1 server (Boost.Beast) for the admin API: one handler function decides, the
+// server only moves bytes (the shape of Beast's own examples). Runs on the I/O thread's
+// io_context; the handler is called there too.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sos::admin {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // "/api/v1/location-reports?x=y"
+  std::string contentType;
+  std::string body;
+  std::string peerAddress;  // the client's IP address as seen on the socket
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+class HttpServer {
+ public:
+  // Binds at once (so a port in use is reported at start-up); serves once start() is called.
+  // Throws std::runtime_error naming the address on failure.
+  HttpServer(boost::asio::io_context& io, const std::string& address, uint16_t port,
+             HttpHandler handler);
+  ~HttpServer();
+  void start();
+  void stop();
+  uint16_t port() const;  // the bound port (useful with port 0)
+
+  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sos::admin

@@ -1,0 +1,147 @@
+#include "admin/location_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "routing/networks.h"
+
+namespace sos::admin {
+
+namespace {
+
+using nlohmann::json;
+
+HttpResponse error(int status, std::string const& reason) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json{{"error", reason}}.dump() + "\n";
+  return r;
+}
+
+bool isDigits(std::string const& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Reads an optional string field; false (with `why`) when present but not a short string.
+bool stringField(json const& body, char const* name, size_t maxLen, std::string& out,
+                 std::string& why) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return true;
+  if (!it->is_string()) {
+    why = std::string("field '") + name + "' must be a string";
+    return false;
+  }
+  out = it->get<std::string>();
+  if (out.size() > maxLen) {
+    why = std::string("field '") + name + "' is longer than " + std::to_string(maxLen);
+    return false;
+  }
+  return true;
+}
+
+bool detectable(routing::Signal s) {
+  using routing::Signal;
+  return s == Signal::Bssid || s == Signal::ChassisPort || s == Signal::Chassis ||
+         s == Signal::Subnet || s == Signal::PersonalNetwork;
+}
+
+// Finds the user a report belongs to in the snapshot: by extension, else by device MAC.
+const routing::UserRow* findUser(routing::LocationSnapshot const& snap,
+                                 routing::DeviceReport const& r) {
+  if (!r.extension.empty()) return snap.findUser(r.extension);
+  for (auto const& u : snap.data().users)
+    for (auto const& mac : u.macs)
+      if (routing::normalizeMac(mac) == routing::normalizeMac(r.mac)) return &u;
+  return nullptr;
+}
+
+}  // namespace
+
+HttpResponse LocationApi::handle(HttpRequest const& request) {
+  if (request.method != "POST") {
+    auto r = error(405, "use POST");
+    return r;
+  }
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return error(400, "body is not valid JSON");
+  if (!body.is_object()) return error(400, "body must be a JSON object");
+
+  static std::set<std::string> const known{"extension", "mac", "ip", "bssid", "chassis", "port"};
+  for (auto const& [key, value] : body.items())
+    if (!known.count(key)) return error(400, "unknown field '" + key + "'");
+
+  routing::DeviceReport report;
+  std::string why;
+  if (!stringField(body, "extension", 32, report.extension, why) ||
+      !stringField(body, "mac", 32, report.mac, why) ||
+      !stringField(body, "ip", 64, report.ip, why) ||
+      !stringField(body, "bssid", 32, report.bssid, why) ||
+      !stringField(body, "chassis", 64, report.chassis, why) ||
+      !stringField(body, "port", 32, report.port, why))
+    return error(400, why);
+
+  if (report.extension.empty() && report.mac.empty())
+    return error(400, "give 'extension' or 'mac' to say whose device this is");
+  if (!report.extension.empty() && !isDigits(report.extension))
+    return error(400, "field 'extension' must be digits");
+  if (!report.mac.empty()) {
+    auto mac = routing::normalizeMac(report.mac);
+    if (!mac) return error(400, "field 'mac' is not a MAC address");
+  }
+  if (!report.bssid.empty() && !routing::normalizeMac(report.bssid))
+    return error(400, "field 'bssid' is not a MAC address");
+  if (!report.port.empty() && report.chassis.empty())
+    return error(400, "field 'port' needs 'chassis'");
+  // The device's address as the API sees it stands in when the device does not say (for a
+  // home worker that is the home's public IP, which personal locations are matched to).
+  if (report.ip.empty()) report.ip = request.peerAddress;
+  if (!report.ip.empty() && !routing::parseIpAddress(report.ip))
+    return error(400, "field 'ip' is not an IP address");
+  report.reportedAtMs = deps_.nowMs();
+
+  auto snapshot = deps_.snapshot();
+  if (!snapshot) return error(503, "location data is not loaded yet");
+  auto const* user = findUser(*snapshot, report);
+  if (user == nullptr)
+    return error(404, report.extension.empty() ? "no user has a device with MAC " + report.mac
+                                               : "no user with extension " + report.extension);
+  report.extension = user->extension;
+
+  json out;
+  auto saved = deps_.save(report);
+  if (saved.ok()) {
+    out["new_network"] = saved.value().newNetwork;
+    out["saved"] = true;
+  } else {
+    // The store being down must not cost the caller: the report still reaches the call path.
+    spdlog::warn("location report for {} not saved: {}", report.extension,
+                 saved.error().message);
+    out["new_network"] = nullptr;
+    out["saved"] = false;
+  }
+  deps_.publish(report);
+
+  auto res = snapshot->resolveReport(report, report.reportedAtMs);
+  out["extension"] = report.extension;
+  if (res.location && detectable(res.signal)) {
+    out["status"] = "detectable";
+    out["matched"] = std::string(routing::toString(res.signal));
+    out["location"] = {{"key", res.location->key},
+                       {"name", res.location->name},
+                       {"address", res.location->civic.oneLine()}};
+    out["prompt"] = "Are you at " + res.location->name + " (" + res.location->civic.oneLine() +
+                    ")? Confirm or correct it.";
+  } else {
+    out["status"] = "undetectable";
+    out["prompt"] = "sosproxy does not know this network: add the address where you are now.";
+  }
+  if (!res.ignored.empty()) out["ignored"] = res.ignored;
+  HttpResponse r;
+  r.body = out.dump() + "\n";
+  return r;
+}
+
+}  // namespace sos::admin

@@ -1,0 +1,42 @@
+#pragma once
+// The location-report API (issue 3): a device posts the network it sees; the answer says
+// whether sosproxy can place it ("detectable", with the location to confirm) or not
+// ("undetectable": the user must add an address), and whether the network is new for the user.
+// Runs on the I/O thread.
+
+#include <functional>
+#include <memory>
+
+#include "admin/http_server.h"
+#include "base/result.h"
+#include "routing/location_resolver.h"
+#include "store/store.h"
+
+namespace sos::admin {
+
+class LocationApi {
+ public:
+  struct Deps {
+    // Writes the report (all or nothing); fills in the extension from the MAC when needed.
+    std::function<Result<store::Store::ReportOutcome>(routing::DeviceReport&)> save;
+    // The snapshot in force (users, network map) for answering.
+    std::function<std::shared_ptr<const routing::LocationSnapshot>()> snapshot;
+    // Hands the accepted report to the call path (the SIP thread keeps each device's latest).
+    std::function<void(const routing::DeviceReport&)> publish;
+    std::function<int64_t()> nowMs;
+  };
+
+  explicit LocationApi(Deps deps) : deps_(std::move(deps)) {}
+
+  static constexpr char const* kPath = "/api/v1/location-reports";
+
+  // POST kPath with a JSON object: {"extension"|"mac" (one at least), "ip", "bssid",
+  // "chassis", "port"}. 400 with the reason for bad JSON or fields, 404 for an unknown user or
+  // device, 405 for another method.
+  HttpResponse handle(const HttpRequest& request);
+
+ private:
+  Deps deps_;
+};
+
+}  // namespace sos::admin

@@ -1,0 +1,101 @@
+#include "proxy/location_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sos::proxy {
+
+LocationService::LocationService(std::shared_ptr<const config::Config> config, Publish publish)
+    : config_(std::move(config)), publish_(std::move(publish)) {}
+
+LocationService::~LocationService() = default;
+
+routing::ResolverSettings LocationService::settingsFrom(config::Config const& config) {
+  routing::ResolverSettings s;
+  if (!config.location.precedence.empty()) {
+    s.order.clear();
+    for (auto const& name : config.location.precedence)
+      if (auto sig = routing::signalFromString(name)) s.order.push_back(*sig);
+  }
+  s.staleAfterMs = config.location.staleAfterSeconds * 1000;
+  return s;
+}
+
+bool LocationService::openStore(std::string const& path) {
+  auto opened = store::Store::open(path);
+  if (!opened.ok()) {
+    spdlog::warn("location store {}: {}", path, opened.error().message);
+    return false;
+  }
+  store_ = std::move(opened).value();
+  if (!config_->store.seed.empty()) {
+    auto seeded = store_->seedIfEmpty(config_->store.seed);
+    if (!seeded.ok()) {
+      spdlog::error("location seed {} not loaded:\n{}", config_->store.seed,
+                    seeded.error().message);
+    } else if (seeded.value()) {
+      spdlog::info("location store {} seeded from {}", path, config_->store.seed);
+    }
+  }
+  return true;
+}
+
+void LocationService::start() {
+  std::string const& path = config_->store.path;
+  bool ok = !path.empty() && openStore(path);
+  if (!ok) {
+    if (!path.empty()) {
+      ++counters_.storeFallbacks;
+      spdlog::warn("location store unusable: running on the seed data in memory");
+    }
+    ok = openStore(":memory:");
+  }
+  rebuild();
+}
+
+void LocationService::rebuild() {
+  routing::LocationData data;
+  if (store_) {
+    auto loaded = store_->loadLocationData();
+    if (!loaded.ok()) {
+      ++counters_.rebuildFailures;
+      spdlog::warn("location data not reloaded ({}); the snapshot in force stays",
+                   loaded.error().message);
+      if (snapshot()) return;
+    } else {
+      data = std::move(loaded).value();
+    }
+  }
+  auto snap = routing::LocationSnapshot::build(std::move(data), settingsFrom(*config_));
+  for (auto const& w : snap->warnings()) spdlog::warn("location data: {}", w);
+  spdlog::info("location snapshot: {} locations, {} subnets, {} BSSIDs, {} switch ports, {} users",
+               snap->data().locations.size(), snap->data().subnets.size(),
+               snap->data().bssids.size(), snap->data().switches.size(),
+               snap->data().users.size());
+  publish(std::move(snap));
+}
+
+void LocationService::publish(std::shared_ptr<const routing::LocationSnapshot> snap) {
+  {
+    std::lock_guard lock(mutex_);
+    snapshot_ = snap;
+  }
+  if (publish_) publish_(std::move(snap));
+}
+
+std::shared_ptr<const routing::LocationSnapshot> LocationService::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+Result<store::Store::ReportOutcome> LocationService::saveReport(routing::DeviceReport& report) {
+  if (!store_) {
+    ++counters_.reportsNotSaved;
+    return Error{"store.unavailable", "no location store"};
+  }
+  auto r = store_->saveReport(report);
+  if (r.ok()) ++counters_.reportsSaved;
+  else ++counters_.reportsNotSaved;
+  return r;
+}
+
+}  // namespace sos::proxy

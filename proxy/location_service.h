@@ -1,0 +1,58 @@
+#pragma once
+// Keeps the location data: opens the store, seeds it, builds routing snapshots off the SIP
+// thread and hands each new one over (publish), records device reports. Runs on the I/O
+// thread (start() on the main thread before any other thread uses it).
+//
+// Fallbacks (the emergency path never depends on the database):
+// - the database cannot be opened or read: an in-memory store seeded from the seed file;
+// - that fails too: a snapshot with no data, whose account default is "unknown location";
+// - a rebuild fails: the previous snapshot stays in force.
+// Each logs a warning and bumps a counter.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "config/config.h"
+#include "routing/location_resolver.h"
+#include "store/store.h"
+
+namespace sos::proxy {
+
+struct LocationCounters {
+  std::atomic<uint64_t> storeFallbacks{0};   // database unusable at start: ran on seed data
+  std::atomic<uint64_t> rebuildFailures{0};  // snapshot rebuilds that kept the old one
+  std::atomic<uint64_t> reportsSaved{0};
+  std::atomic<uint64_t> reportsNotSaved{0};  // store write failed; report used in memory only
+};
+
+class LocationService {
+ public:
+  using Publish = std::function<void(std::shared_ptr<const routing::LocationSnapshot>)>;
+
+  LocationService(std::shared_ptr<const config::Config> config, Publish publish);
+  ~LocationService();
+
+  void start();
+  void rebuild();
+
+  std::shared_ptr<const routing::LocationSnapshot> snapshot() const;
+  Result<store::Store::ReportOutcome> saveReport(routing::DeviceReport& report);
+  const LocationCounters& counters() const { return counters_; }
+
+  static routing::ResolverSettings settingsFrom(const config::Config& config);
+
+ private:
+  bool openStore(const std::string& path);
+  void publish(std::shared_ptr<const routing::LocationSnapshot> snap);
+
+  std::shared_ptr<const config::Config> config_;
+  Publish publish_;
+  std::unique_ptr<store::Store> store_;
+  mutable std::mutex mutex_;  // guards snapshot_ (read by the admin API, written by rebuilds)
+  std::shared_ptr<const routing::LocationSnapshot> snapshot_;
+  LocationCounters counters_;
+};
+
+}  // namespace sos::proxy

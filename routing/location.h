@@ -1,0 +1,109 @@
+#pragma once
+// Locations and the network data that points at them (issue 3). Plain values, no I/O:
+// store/ reads them from SQLite, routing/ indexes them, pidf/ turns a Location into PIDF-LO.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sos::routing {
+
+// RFC 5139 civic address. Empty fields are absent. Members are declared in the order of the
+// schema's sequence (country, A1..A6, PRM, PRD, RD, STS, POD, POM, RDSEC, RDBR, RDSUBBR, HNO,
+// HNS, LMK, LOC, FLR, NAM, PC, BLD, UNIT, ROOM, SEAT, PLC, PCN, POBOX, ADDCODE).
+struct CivicAddress {
+  std::string country, a1, a2, a3, a4, a5, a6;
+  std::string prm, prd, rd, sts, pod, pom, rdsec, rdbr, rdsubbr;
+  std::string hno, hns, lmk, loc, flr, nam, pc, bld, unit, room, seat, plc, pcn, pobox, addcode;
+
+  // One line for people and logs: "100 Main St, FLR 2, ROOM 301, Springfield, IL 62701, US".
+  std::string oneLine() const;
+  bool operator==(const CivicAddress&) const = default;
+};
+
+enum class LocationKind {
+  Company,         // a place of the enterprise (floor, room, office)
+  Personal,        // a user's own address (home), confirmed or not
+  SiteDefault,     // the site's fallback
+  AccountDefault,  // the last resort for the whole account
+};
+
+struct Location {
+  std::string key;   // stable identifier, e.g. "hq-floor-2"
+  std::string name;  // "HQ Floor 2"
+  std::string site;  // site name; empty for personal and account locations
+  LocationKind kind = LocationKind::Company;
+  CivicAddress civic;
+  std::optional<double> latitude, longitude;  // WGS 84, when known
+  std::vector<std::string> elins;             // E.164, least recently used first (issue 4)
+  bool confirmed = true;                      // personal locations: confirmed by the user
+};
+
+// ---- What the store holds, as rows (the snapshot builder indexes them) ----
+
+struct SubnetRow {
+  std::string cidr;  // IPv4 or IPv6
+  std::string locationKey;
+};
+
+struct BssidRow {
+  // "00:11:22:33:44:55"; a trailing '*' in place of the last hex digit matches the 16 BSSIDs
+  // one access point announces ("00:11:22:33:44:5*"). Separators ':' '-' '.' or none.
+  std::string bssid;
+  std::string locationKey;
+};
+
+struct SwitchRow {
+  std::string chassis;  // LLDP chassis ID, usually a MAC
+  std::string port;     // empty: the whole chassis
+  std::string locationKey;
+};
+
+struct UserRow {
+  std::string extension;  // "1001"
+  std::string did;        // "+12175551001"
+  std::string name;
+  std::string site;
+  std::vector<std::string> macs;
+  bool nomadic = false;             // nomadic emergency services enabled
+  bool locationPermission = true;   // may sosproxy use the device's network data
+};
+
+struct PersonalLocationRow {
+  std::string extension;  // whose
+  Location location;      // kind Personal
+  // Networks that identify "I am here": a public IP or CIDR seen by the report API, or a BSSID.
+  std::vector<std::string> matchNetworks;
+  std::vector<std::string> matchBssids;
+};
+
+struct DeviceReport {
+  std::string extension;  // the user the device belongs to
+  std::string mac;
+  std::string ip;  // as seen by the report API (for a home worker: the home's public IP)
+  std::string bssid;
+  std::string chassis;
+  std::string port;
+  int64_t reportedAtMs = 0;  // Unix time, milliseconds
+};
+
+struct SiteDefaultRow {
+  std::string site;
+  std::string locationKey;
+};
+
+// Everything a snapshot is built from.
+struct LocationData {
+  std::vector<Location> locations;  // company, site-default and account-default locations
+  std::vector<SubnetRow> subnets;
+  std::vector<BssidRow> bssids;
+  std::vector<SwitchRow> switches;
+  std::vector<UserRow> users;
+  std::vector<PersonalLocationRow> personal;
+  std::vector<SiteDefaultRow> siteDefaults;
+  std::string accountDefaultKey;
+  std::vector<DeviceReport> reports;  // the latest report of each device
+};
+
+}  // namespace sos::routing

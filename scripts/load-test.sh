@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Load test: sosproxy between a SIPp caller and a SIPp trunk, on loopback, with free ports.
+#
+#   scripts/load-test.sh [SOSPROXY_BIN] [--rate CPS] [--seconds N] [--transport udp|tcp]
+#                        [--emergency] [--keep]
+#
+# SOSPROXY_BIN defaults to build/proxy/sosproxy (relative to the repository root). Builds
+# nothing. Places rate*seconds calls (INVITE, 200, ACK, BYE, 200) at --rate per second, to the
+# carrier trunk, or with --emergency 911 calls to the PSAP trunk il-psap-a, then prints the
+# figures. Timing is reported, never judged: the exit status is non-zero only when the run could
+# not be done (sosproxy or SIPp would not start, bad arguments).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+scenarios="$root/sipp-scenarios"
+
+bin="$root/build/proxy/sosproxy"
+rate=200
+seconds=10
+transport=udp
+emergency=0
+keep=0
+
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "load-test: $*" >&2; exit 2; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
+    --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
+    --transport) transport="${2:?--transport needs a value}"; shift 2 ;;
+    --emergency) emergency=1; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --*) usage >&2; die "unknown option $1" ;;
+    *) bin="$1"; shift ;;
+  esac
+done
+[[ "$rate" =~ ^[0-9]+$ && "$rate" -gt 0 ]] || die "--rate must be a positive integer"
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
+case "$transport" in
+  udp) sipp_t=u1 ;;
+  tcp) sipp_t=t1 ;;
+  *) die "--transport must be udp or tcp" ;;
+esac
+[[ -x "$bin" ]] || die "no sosproxy binary at $bin (build it first, or pass its path)"
+command -v sipp >/dev/null || die "sipp is not on PATH"
+
+calls=$((rate * seconds))
+work="$(mktemp -d "${TMPDIR:-/tmp}/sosproxy-load.XXXXXX")"
+
+# Every process this script starts, stopped by PID on the way out (SIGTERM, then SIGKILL).
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ "$keep" -eq 1 ]]; then echo "files kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# Is PORT bound on UDP (any socket) or TCP (listening)? Reads /proc/net, ports in hex.
+port_bound() {
+  local hex
+  hex="$(printf ':%04X' "$1")"
+  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
+  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p && $4 == "0A" { found = 1 }
+                   END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+given=" "
+free_port() {
+  local p
+  for _ in $(seq 1000); do
+    p=$((20000 + RANDOM % 12000))
+    [[ "$given" == *" $p "* ]] && continue
+    port_bound "$p" && continue
+    given+="$p "
+    echo "$p"
+    return 0
+  done
+  die "no free port"
+}
+# wait_until SECONDS COMMAND...: polls every 50 ms.
+wait_until() {
+  local limit=$(( $1 * 20 )); shift
+  for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+
+proxy_port="$(free_port)"
+trunk_port="$(free_port)"
+other_ports=()
+for _ in 1 2 3 4; do other_ports+=("$(free_port)"); done
+admin_port="$(free_port)"
+if [[ "$emergency" -eq 1 ]]; then
+  carrier_port="${other_ports[0]}"; psap_a_port="$trunk_port"; dialed=911
+else
+  carrier_port="$trunk_port"; psap_a_port="${other_ports[0]}"; dialed=5551234
+fi
+
+cat > "$work/sosproxy.yaml" <<YAML
+# Written by scripts/load-test.sh: the demo enterprise on free ports.
+listen:
+  address: 127.0.0.1
+  port: $proxy_port
+  transports: [udp, tcp]
+trusted_networks:
+  - 127.0.0.0/8
+carrier_trunk: carrier
+trunks:
+  - {name: carrier, host: 127.0.0.1, port: $carrier_port, transport: $transport, mode: plain}
+  - {name: il-psap-a, host: 127.0.0.1, port: $psap_a_port, transport: $transport, mode: pidf}
+  - {name: il-psap-b, host: 127.0.0.1, port: ${other_ports[1]}, transport: $transport, mode: elin}
+  - {name: erc, host: 127.0.0.1, port: ${other_ports[2]}, transport: $transport, mode: both}
+  - {name: uk-999, host: 127.0.0.1, port: ${other_ports[3]}, transport: $transport, mode: elin}
+sites:
+  - name: HQ
+    country: US
+    dial_strings: ["911"]
+    outside_line_prefix: "9"
+    test_numbers: ["933"]
+    extensions: ["1*"]
+    networks: [10.1.0.0/16]
+    psap_route: [il-psap-a, il-psap-b, erc]
+  - name: London
+    country: GB
+    dial_strings: ["999", "112"]
+    extensions: ["2*"]
+    networks: [10.44.0.0/16]
+    psap_route: [uk-999, erc]
+admin:
+  address: 127.0.0.1
+  port: $admin_port
+logging:
+  level: warn
+  format: text
+  routing_log: "$work/routing.log"
+YAML
+
+"$bin" --config "$work/sosproxy.yaml" </dev/null >"$work/sosproxy.stdout" 2>"$work/sosproxy.stderr" &
+proxy_pid=$!
+pids+=("$proxy_pid")
+proxy_ready() { grep -q '^sosproxy ready:' "$work/sosproxy.stdout" || ! kill -0 "$proxy_pid" 2>/dev/null; }
+if ! wait_until 20 proxy_ready || ! kill -0 "$proxy_pid" 2>/dev/null; then
+  cat "$work/sosproxy.stdout" "$work/sosproxy.stderr" >&2
+  die "sosproxy did not get ready"
+fi
+
+# Both SIPp runs end by themselves: -m bounds the calls, -timeout the time.
+limit=$((seconds * 3 + 60))
+sipp -sf "$scenarios/uas-load-answer.xml" -i 127.0.0.1 -p "$trunk_port" -t "$sipp_t" \
+  -m "$calls" -cp "$(free_port)" -mp "$(free_port)" -nostdin -timeout "${limit}s" -timeout_error \
+  -trace_err -error_file "$work/uas.errors" -trace_stat -stf "$work/uas.csv" -fd 1 \
+  -max_socket 4096 </dev/null >"$work/uas.stdout" 2>&1 &
+uas_pid=$!
+pids+=("$uas_pid")
+uas_ready() { port_bound "$trunk_port" || ! kill -0 "$uas_pid" 2>/dev/null; }
+if ! wait_until 10 uas_ready || ! kill -0 "$uas_pid" 2>/dev/null; then
+  cat "$work/uas.stdout" >&2
+  die "the SIPp trunk did not start"
+fi
+
+echo "load-test: $calls $( [[ $emergency -eq 1 ]] && echo "911" || echo "ordinary") calls at $rate/s over $transport via sosproxy on 127.0.0.1:$proxy_port"
+start_ns="$(date +%s%N)"
+set +e
+sipp -sf "$scenarios/uac-load-call.xml" "127.0.0.1:$proxy_port" -i 127.0.0.1 -p "$(free_port)" \
+  -t "$sipp_t" -s "$dialed" -r "$rate" -m "$calls" -cp "$(free_port)" -mp "$(free_port)" \
+  -nostdin -timeout "${limit}s" -timeout_error -trace_stat -stf "$work/uac.csv" -fd 1 \
+  -trace_err -error_file "$work/uac.errors" -max_socket 4096 \
+  </dev/null >"$work/uac.stdout" 2>&1 &
+uac_pid=$!
+pids+=("$uac_pid")
+wait "$uac_pid"
+uac_rc=$?
+set -e
+end_ns="$(date +%s%N)"
+
+# sosproxy's figures, read before it is stopped.
+clk_tck="$(getconf CLK_TCK)"
+cpu_seconds="$(awk -v hz="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$proxy_pid/stat" 2>/dev/null || echo "?")"
+max_rss="$(awk '/^VmHWM:/ { print $2 " " $3 }' "/proc/$proxy_pid/status" 2>/dev/null || echo "?")"
+
+# The trunk finishes its last calls shortly after the caller; give it a bounded moment.
+uas_done() { ! kill -0 "$uas_pid" 2>/dev/null; }
+wait_until 15 uas_done || true
+
+# The last line of SIPp's statistics CSV holds the cumulative counters.
+[[ -s "$work/uac.csv" ]] || { cat "$work/uac.stdout" >&2; die "the SIPp caller produced no statistics (exit $uac_rc)"; }
+stat() { # stat NAME [FILE]
+  awk -F';' -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) col = i; next }
+                          { last = $col } END { print (col ? last : "?") }' "${2:-$work/uac.csv}" 2>/dev/null || echo "?"
+}
+attempted="$(stat 'OutgoingCall(C)')"
+successful="$(stat 'SuccessfulCall(C)')"
+failed="$(stat 'FailedCall(C)')"
+retrans="$(stat 'Retransmissions(C)')"
+trunk_received="$(stat 'IncomingCall(C)' "$work/uas.csv")"
+trunk_successful="$(stat 'SuccessfulCall(C)' "$work/uas.csv")"
+trunk_failed="$(stat 'FailedCall(C)' "$work/uas.csv")"
+elapsed="$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+achieved="$(awk -v n="$successful" -v t="$elapsed" 'BEGIN { if (t > 0 && n ~ /^[0-9]+$/) printf "%.1f", n / t; else print "?" }')"
+
+cat <<REPORT
+calls attempted          $attempted
+calls successful         $successful
+calls failed             $failed
+retransmissions          $retrans (seen by the caller)
+trunk calls received     $trunk_received (successful $trunk_successful, failed $trunk_failed)
+elapsed seconds          $elapsed
+achieved calls/second    $achieved (asked $rate)
+sosproxy CPU seconds     $cpu_seconds
+sosproxy max RSS         $max_rss
+REPORT
+if [[ "$uac_rc" -ne 0 || "$trunk_failed" != "0" ]]; then
+  echo "(some calls failed: see uac.errors and uas.errors in the work directory, kept with --keep)"
+fi
+exit 0

@@ -1,0 +1,196 @@
+// The location-report API: validation, answers, and the store-down fallback.
+#include "admin/location_api.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "admin/http_server.h"
+
+namespace sos::admin {
+namespace {
+
+using nlohmann::json;
+
+routing::LocationData demoData() {
+  routing::LocationData d;
+  routing::Location lobby;
+  lobby.key = "hq-lobby";
+  lobby.name = "HQ Lobby";
+  lobby.site = "HQ";
+  lobby.kind = routing::LocationKind::SiteDefault;
+  lobby.civic.country = "US";
+  lobby.civic.a1 = "IL";
+  lobby.civic.a3 = "Springfield";
+  lobby.civic.hno = "100";
+  lobby.civic.rd = "Main";
+  lobby.civic.sts = "St";
+  lobby.civic.flr = "1";
+  routing::Location floor2 = lobby;
+  floor2.key = "hq-floor-2";
+  floor2.name = "HQ Floor 2";
+  floor2.kind = routing::LocationKind::Company;
+  floor2.civic.flr = "2";
+  d.locations = {lobby, floor2};
+  d.subnets = {{"10.1.2.0/24", "hq-floor-2"}};
+  routing::UserRow u;
+  u.extension = "1001";
+  u.did = "+12175551001";
+  u.site = "HQ";
+  u.macs = {"00:04:f2:00:10:01"};
+  d.users = {u};
+  d.siteDefaults = {{"HQ", "hq-lobby"}};
+  d.accountDefaultKey = "hq-lobby";
+  return d;
+}
+
+struct Fixture : ::testing::Test {
+  std::shared_ptr<const routing::LocationSnapshot> snap =
+      routing::LocationSnapshot::build(demoData());
+  std::vector<routing::DeviceReport> saved, published;
+  bool storeDown = false;
+  bool seenBefore = false;
+
+  LocationApi api{LocationApi::Deps{
+      [this](routing::DeviceReport& r) -> Result<store::Store::ReportOutcome> {
+        if (storeDown) return Error{"store.io", "database is locked"};
+        saved.push_back(r);
+        return store::Store::ReportOutcome{!seenBefore};
+      },
+      [this] { return snap; },
+      [this](routing::DeviceReport const& r) { published.push_back(r); },
+      [] { return int64_t{1'700'000'000'000}; }}};
+
+  HttpResponse post(std::string body, std::string peer = "10.1.2.45") {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = LocationApi::kPath;
+    r.body = std::move(body);
+    r.peerAddress = std::move(peer);
+    return api.handle(r);
+  }
+};
+
+TEST_F(Fixture, SubnetReportIsDetectableAndNewNetwork) {
+  auto res = post(R"({"extension":"1001","ip":"10.1.2.45"})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto j = json::parse(res.body);
+  EXPECT_EQ(j["status"], "detectable");
+  EXPECT_EQ(j["matched"], "subnet");
+  EXPECT_EQ(j["location"]["key"], "hq-floor-2");
+  EXPECT_EQ(j["new_network"], true);
+  EXPECT_EQ(j["saved"], true);
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved[0].ip, "10.1.2.45");
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].extension, "1001");
+}
+
+TEST_F(Fixture, UnknownNetworkIsUndetectable) {
+  seenBefore = true;
+  auto j = json::parse(post(R"({"extension":"1001","ip":"192.0.2.1"})").body);
+  EXPECT_EQ(j["status"], "undetectable");
+  EXPECT_EQ(j["new_network"], false);
+}
+
+TEST_F(Fixture, PeerAddressStandsInForMissingIp) {
+  auto j = json::parse(post(R"({"mac":"00-04-F2-00-10-01"})", "10.1.2.9").body);
+  EXPECT_EQ(j["status"], "detectable");
+  EXPECT_EQ(j["extension"], "1001");
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved[0].ip, "10.1.2.9");
+}
+
+TEST_F(Fixture, StoreDownStillReachesTheCallPath) {
+  storeDown = true;
+  auto res = post(R"({"extension":"1001","ip":"10.1.2.45"})");
+  ASSERT_EQ(res.status, 200);
+  auto j = json::parse(res.body);
+  EXPECT_EQ(j["saved"], false);
+  EXPECT_TRUE(j["new_network"].is_null());
+  EXPECT_EQ(published.size(), 1u);
+}
+
+struct BadBody {
+  const char* name;
+  const char* body;
+  int status;
+  const char* reason;
+};
+
+class BadBodies : public Fixture, public ::testing::WithParamInterface<BadBody> {};
+
+TEST_P(BadBodies, AreRefusedWithTheReasonAndNothingWritten) {
+  auto const& p = GetParam();
+  auto res = post(p.body);
+  EXPECT_EQ(res.status, p.status) << res.body;
+  EXPECT_NE(res.body.find(p.reason), std::string::npos) << res.body;
+  EXPECT_TRUE(saved.empty());
+  EXPECT_TRUE(published.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    LocationApi, BadBodies,
+    ::testing::Values(
+        BadBody{"not_json", "{nope", 400, "not valid JSON"},
+        BadBody{"array", "[1,2]", 400, "JSON object"},
+        BadBody{"unknown_field", R"({"extension":"1001","floor":2})", 400, "unknown field 'floor'"},
+        BadBody{"no_owner", R"({"ip":"10.1.2.3"})", 400, "'extension' or 'mac'"},
+        BadBody{"extension_not_digits", R"({"extension":"10a1"})", 400, "must be digits"},
+        BadBody{"extension_number", R"({"extension":1001})", 400, "must be a string"},
+        BadBody{"bad_ip", R"({"extension":"1001","ip":"10.1.2"})", 400, "not an IP address"},
+        BadBody{"bad_bssid", R"({"extension":"1001","bssid":"zz:11"})", 400, "'bssid'"},
+        BadBody{"bad_mac", R"({"mac":"00:11"})", 400, "'mac'"},
+        BadBody{"port_without_chassis", R"({"extension":"1001","port":"7"})", 400, "needs 'chassis'"},
+        BadBody{"unknown_user", R"({"extension":"9999"})", 404, "no user with extension 9999"},
+        BadBody{"unknown_mac", R"({"mac":"02:00:00:00:00:01"})", 404, "no user has a device"}),
+    [](auto const& info) { return std::string(info.param.name); });
+
+TEST_F(Fixture, GetIsNotAllowed) {
+  HttpRequest r;
+  r.method = "GET";
+  EXPECT_EQ(api.handle(r).status, 405);
+}
+
+// The server itself, over a real socket on loopback.
+TEST(HttpServer, ServesAPostOverLoopback) {
+  boost::asio::io_context io;
+  std::string seenPeer;
+  HttpServer server(io, "127.0.0.1", 0, [&](HttpRequest const& r) {
+    seenPeer = r.peerAddress;
+    HttpResponse out;
+    out.body = "{\"echo\":\"" + r.method + " " + r.target + " " + r.body + "\"}";
+    return out;
+  });
+  server.start();
+  std::thread t([&] { io.run(); });
+
+  boost::asio::ip::tcp::socket s(io);
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  std::string req =
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi";
+  boost::asio::write(s, boost::asio::buffer(req));
+  std::string reply;
+  boost::system::error_code ec;
+  char buf[1024];
+  for (;;) {
+    size_t n = s.read_some(boost::asio::buffer(buf), ec);
+    reply.append(buf, n);
+    if (ec) break;
+  }
+  server.stop();
+  io.stop();
+  t.join();
+  EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("POST /x hi"), std::string::npos) << reply;
+  EXPECT_EQ(seenPeer, "127.0.0.1");
+}
+
+}  // namespace
+}  // namespace sos::admin

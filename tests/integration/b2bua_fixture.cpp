@@ -1,0 +1,108 @@
+#include "b2bua_fixture.h"
+
+#include <algorithm>
+
+#ifndef SOSPROXY_BIN
+#error "SOSPROXY_BIN must be defined by the build"
+#endif
+
+namespace sos::itest {
+
+B2buaTest::B2buaTest()
+    : dir_("sosproxy-it"),
+      ports_(pickDemoPorts()),
+      configPath_(dir_.path() / "sosproxy.yaml"),
+      routingLogPath_(dir_.path() / "routing.log") {}
+
+void B2buaTest::startProxy(const std::string& trunkTransport) {
+  ports_.trunkTransport = trunkTransport;
+  writeFile(configPath_, demoConfigYaml(ports_, routingLogPath_));
+  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_))
+      << proxy_->lastError() << "\n--- config:\n" << readFile(configPath_);
+}
+
+std::unique_ptr<Sipp> B2buaTest::startTrunk(const std::string& scenario, uint16_t port,
+                                            const std::string& name, const std::string& transport,
+                                            std::vector<std::pair<std::string, std::string>> sets,
+                                            int timeoutSeconds) {
+  SippOptions o;
+  o.scenario = scenario;
+  o.name = name;
+  o.port = port;
+  o.transport = transport;
+  o.sets = std::move(sets);
+  o.timeoutSeconds = timeoutSeconds;
+  auto sipp = std::make_unique<Sipp>(o, dir_.path());
+  EXPECT_TRUE(sipp->start()) << "SIPp UAS " << name << " did not bind port " << port << "\n"
+                             << readFile(dir_.path() / (name + ".stderr"))
+                             << readFile(dir_.path() / (name + ".stdout"));
+  return sipp;
+}
+
+std::unique_ptr<Sipp> B2buaTest::startCaller(const std::string& scenario, const std::string& name,
+                                             const std::string& service,
+                                             const std::string& transport,
+                                             const std::string& localIp, int timeoutSeconds) {
+  SippOptions o;
+  o.scenario = scenario;
+  o.name = name;
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  o.localIp = localIp;
+  o.transport = transport;
+  o.service = service;
+  o.timeoutSeconds = timeoutSeconds;
+  auto sipp = std::make_unique<Sipp>(o, dir_.path());
+  EXPECT_TRUE(sipp->start()) << "SIPp UAC " << name << " did not start";
+  return sipp;
+}
+
+RoutingLogLine B2buaTest::waitForLogLine(
+    const std::vector<std::pair<std::string, std::string>>& match, milliseconds timeout) {
+  RoutingLogLine found;
+  waitFor(
+      [&] {
+        for (auto& line : readRoutingLog(routingLogPath_)) {
+          const bool all = std::all_of(match.begin(), match.end(), [&](const auto& kv) {
+            return line.get(kv.first) == kv.second;
+          });
+          if (all) {
+            found = std::move(line);
+            return true;
+          }
+        }
+        return false;
+      },
+      timeout);
+  return found;
+}
+
+std::string B2buaTest::routingLogText() const { return readFile(routingLogPath_); }
+
+std::string B2buaTest::report(std::initializer_list<const Sipp*> peers) const {
+  std::string r = "=== test dir " + dir_.path().string() + " (set SOS_KEEP_TEST_DIRS=1 to keep it)\n";
+  r += "=== routing log:\n" + routingLogText();
+  for (const Sipp* p : peers)
+    if (p != nullptr) r += "=== " + p->report();
+  if (proxy_) r += "=== " + proxy_->output();
+  return r;
+}
+
+std::string findMessage(const Sipp& sipp, bool received, const std::string& prefix) {
+  for (const auto& m : traceMessages(sipp.messages(), received))
+    if (m.rfind(prefix, 0) == 0) return m;
+  return "";
+}
+
+int countMessages(const Sipp& sipp, bool received, const std::string& prefix) {
+  int n = 0;
+  for (const auto& m : traceMessages(sipp.messages(), received))
+    if (m.rfind(prefix, 0) == 0) ++n;
+  return n;
+}
+
+std::string inviteCallId(const Sipp& sipp, bool received) {
+  return headerValue(findMessage(sipp, received, "INVITE "), "Call-ID");
+}
+
+}  // namespace sos::itest

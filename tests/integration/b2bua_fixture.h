@@ -1,0 +1,57 @@
+#pragma once
+// The fixture shared by the integration tests: a temp dir, the demo configuration on free ports,
+// a running sosproxy, and helpers to run SIPp peers against it and read what they saw.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace sos::itest {
+
+class B2buaTest : public ::testing::Test {
+ protected:
+  B2buaTest();
+
+  // Writes the configuration (every trunk on `trunkTransport`) and starts sosproxy; a failure
+  // to start fails the test with sosproxy's output.
+  void startProxy(const std::string& trunkTransport = "udp");
+
+  // A SIPp UAS standing in for a trunk, already listening on `port` when this returns.
+  std::unique_ptr<Sipp> startTrunk(const std::string& scenario, uint16_t port,
+                                   const std::string& name, const std::string& transport = "u1",
+                                   std::vector<std::pair<std::string, std::string>> sets = {},
+                                   int timeoutSeconds = 40);
+  // A SIPp UAC sending to sosproxy (started, not waited for).
+  std::unique_ptr<Sipp> startCaller(const std::string& scenario, const std::string& name,
+                                    const std::string& service, const std::string& transport = "u1",
+                                    const std::string& localIp = "127.0.0.1",
+                                    int timeoutSeconds = 30);
+
+  // Waits for the routing log to hold a line with all these key=value pairs; returns it, or an
+  // empty line (raw == "") after `timeout`.
+  RoutingLogLine waitForLogLine(const std::vector<std::pair<std::string, std::string>>& match,
+                                milliseconds timeout = milliseconds(10000));
+  std::string routingLogText() const;
+
+  // A report of everything, for failure messages.
+  std::string report(std::initializer_list<const Sipp*> peers) const;
+
+  TempDir dir_;
+  DemoPorts ports_;
+  std::filesystem::path configPath_;
+  std::filesystem::path routingLogPath_;
+  std::unique_ptr<Sosproxy> proxy_;
+};
+
+// The Call-ID of the first INVITE a SIPp sent (received = false) or received (received = true).
+std::string inviteCallId(const Sipp& sipp, bool received);
+// The first message in the trace whose start line begins with `prefix`, or "".
+std::string findMessage(const Sipp& sipp, bool received, const std::string& prefix);
+// How many messages in the trace start with `prefix`.
+int countMessages(const Sipp& sipp, bool received, const std::string& prefix);
+
+}  // namespace sos::itest

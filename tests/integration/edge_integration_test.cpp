@@ -1,0 +1,119 @@
+// What sosproxy answers by itself: untrusted sources, loops (Max-Forwards), OPTIONS pings, and
+// the check-config command.
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "b2bua_fixture.h"
+
+#ifndef SOS_SOURCE_DIR
+#error "SOS_SOURCE_DIR must be defined by the build"
+#endif
+
+namespace sos::itest {
+namespace {
+
+using EdgeTest = B2buaTest;
+
+TEST_F(EdgeTest, OrdinaryCallFromUntrustedSourceGets403) {
+  startProxy();
+  auto carrier = startTrunk("uas-answer-expect-bye.xml", ports_.carrier, "carrier", "u1", {}, 120);
+  // 127.0.0.2 is outside trusted_networks (127.0.0.1/32 in the test configuration).
+  auto caller = startCaller("uac-call-expect-403.xml", "caller", "5551234", "u1", "127.0.0.2");
+  EXPECT_EQ(caller->wait(), 0) << report({caller.get()});
+  const std::string cid = inviteCallId(*caller, false);
+  const auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  ASSERT_FALSE(line.raw.empty()) << "no route line for " << cid << "\n" << routingLogText();
+  EXPECT_EQ(line.get("outcome"), "rejected") << line.raw;
+  EXPECT_EQ(line.get("status"), "403") << line.raw;
+  EXPECT_EQ(line.get("emergency"), "no") << line.raw;
+  EXPECT_EQ(line.get("source").rfind("127.0.0.2:", 0), 0u) << line.raw;
+  carrier->process()->stop();
+  EXPECT_EQ(countMessages(*carrier, true, "INVITE "), 0)
+      << "an untrusted call reached the carrier\n" << report({carrier.get()});
+}
+
+TEST_F(EdgeTest, InviteWithMaxForwardsZeroGets483) {
+  startProxy();
+  auto carrier = startTrunk("uas-answer-expect-bye.xml", ports_.carrier, "carrier", "u1", {}, 120);
+  auto caller = startCaller("uac-invite-mf0-expect-483.xml", "caller", "5551234");
+  EXPECT_EQ(caller->wait(), 0) << report({caller.get()});
+  EXPECT_EQ(countMessages(*caller, true, "SIP/2.0 483"), 1) << report({caller.get()});
+  carrier->process()->stop();
+  EXPECT_EQ(countMessages(*carrier, true, "INVITE "), 0)
+      << "a Max-Forwards 0 INVITE went on to the carrier\n" << report({carrier.get()});
+}
+
+TEST_F(EdgeTest, OptionsToProxyGets200) {
+  startProxy();
+  auto caller = startCaller("uac-options-expect-200.xml", "monitor", "");
+  EXPECT_EQ(caller->wait(), 0) << report({caller.get()});
+  EXPECT_EQ(countMessages(*caller, true, "SIP/2.0 200"), 1) << report({caller.get()});
+}
+
+TEST_F(EdgeTest, OptionsToProxyGets200OverTcp) {
+  startProxy();
+  auto caller = startCaller("uac-options-expect-200.xml", "monitor", "", "t1");
+  EXPECT_EQ(caller->wait(), 0) << report({caller.get()});
+}
+
+struct CheckConfigRun {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+CheckConfigRun checkConfig(const std::filesystem::path& dir, const std::filesystem::path& file) {
+  Process p({SOSPROXY_BIN, "check-config", file.string()}, dir / "check.stdout",
+            dir / "check.stderr");
+  CheckConfigRun r;
+  r.rc = p.wait(milliseconds(20000)).value_or(-1);
+  r.out = readFile(dir / "check.stdout");
+  r.err = readFile(dir / "check.stderr");
+  return r;
+}
+
+TEST(CheckConfig, DemoConfigIsValid) {
+  TempDir dir("sosproxy-check");
+  const std::filesystem::path demo =
+      std::filesystem::path(SOS_SOURCE_DIR) / "config" / "examples" / "demo.yaml";
+  const auto r = checkConfig(dir.path(), demo);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("demo.yaml: OK"), std::string::npos) << r.out << r.err;
+}
+
+TEST(CheckConfig, BadPortIsReportedWithFileLineColumn) {
+  TempDir dir("sosproxy-check");
+  DemoPorts ports = pickDemoPorts();
+  std::string yaml = demoConfigYaml(ports, dir.path() / "routing.log");
+  // Break the listen port and remember on which line it is.
+  const std::string portLine = "  port: " + std::to_string(ports.proxy) + "\n";
+  const auto at = yaml.find(portLine);
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, portLine.size(), "  port: not-a-port\n");
+  const int line = 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + at, '\n'));
+  const auto bad = dir.path() / "bad.yaml";
+  writeFile(bad, yaml);
+
+  const auto r = checkConfig(dir.path(), bad);
+  EXPECT_EQ(r.rc, 2) << r.out << r.err;
+  const std::regex want(".*bad\\.yaml:" + std::to_string(line) + ":[0-9]+: [^:]*port[^:]*: .+");
+  bool found = false;
+  std::istringstream lines(r.err);
+  for (std::string l; std::getline(lines, l);) found = found || std::regex_match(l, want);
+  EXPECT_TRUE(found) << "expected FILE:" << line << ":COL: ...port...: message on stderr, got:\n"
+                     << r.err;
+}
+
+TEST(CheckConfig, StartWithBadConfigExits2) {
+  TempDir dir("sosproxy-check");
+  const auto bad = dir.path() / "bad.yaml";
+  writeFile(bad, "listen:\n  port: [not, a, port]\n");
+  Process p({SOSPROXY_BIN, "--config", bad.string()}, dir.path() / "out", dir.path() / "err");
+  EXPECT_EQ(p.wait(milliseconds(20000)).value_or(-1), 2) << readFile(dir.path() / "err");
+}
+
+}  // namespace
+}  // namespace sos::itest

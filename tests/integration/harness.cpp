@@ -1,0 +1,475 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+#ifndef SIPP_SCENARIOS_DIR
+#error "SIPP_SCENARIOS_DIR must be defined by the build"
+#endif
+
+namespace sos::itest {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Process
+
+Process::Process(const std::vector<std::string>& argv, const fs::path& stdoutPath,
+                 const fs::path& stderrPath)
+    : argv_(argv), stdoutPath_(stdoutPath), stderrPath_(stderrPath) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // No stdin: SIPp and sosproxy must behave as they do under CI, where there is no terminal.
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdoutPath.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderrPath.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc == 0) {
+    pid_ = pid;
+  } else {
+    writeFile(stderrPath, "posix_spawnp " + argv.front() + ": " + std::strerror(rc) + "\n");
+  }
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !exitCode_) stop();
+}
+
+std::string Process::commandLine() const {
+  std::string s;
+  for (const auto& a : argv_) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  return s;
+}
+
+namespace {
+int decodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+}  // namespace
+
+std::optional<int> Process::wait(milliseconds timeout) {
+  if (exitCode_) return exitCode_;
+  if (pid_ <= 0) return -1;
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exitCode_ = decodeStatus(status);
+      return exitCode_;
+    }
+    if (r < 0 && errno != EINTR) {
+      exitCode_ = -1;
+      return exitCode_;
+    }
+    if (Clock::now() >= deadline) return std::nullopt;
+    sleepBrief();
+  }
+}
+
+bool Process::running() { return pid_ > 0 && !wait(milliseconds(0)).has_value(); }
+
+std::optional<int> Process::stop(milliseconds grace) {
+  if (pid_ <= 0 || exitCode_) return exitCode_;
+  kill(pid_, SIGTERM);
+  if (auto rc = wait(grace)) return rc;
+  kill(pid_, SIGKILL);
+  return wait(milliseconds(5000));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports
+
+void sleepBrief() { std::this_thread::sleep_for(milliseconds(20)); }
+
+namespace {
+
+bool canBind(uint16_t port, int type) {
+  const int fd = socket(AF_INET, type, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+uint16_t pickFreePort() {
+  // Ports handed out by this process: a test asks for several before anything binds them.
+  static std::set<uint16_t> given;
+  static std::mt19937 rng(static_cast<unsigned>(getpid()) ^
+                          static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  // Stay below the usual ephemeral range (32768-60999) so that outgoing sockets of other
+  // programs do not take a port between our check and SIPp's bind.
+  std::uniform_int_distribution<int> dist(20000, 32000);
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    const auto port = static_cast<uint16_t>(dist(rng));
+    if (given.count(port) != 0) continue;
+    if (portBound(port, false) || portBound(port, true)) continue;
+    if (!canBind(port, SOCK_DGRAM) || !canBind(port, SOCK_STREAM)) continue;
+    given.insert(port);
+    return port;
+  }
+  throw std::runtime_error("no free port found");
+}
+
+bool portBound(uint16_t port, bool tcp) {
+  // /proc/net/{udp,tcp}[6]: "sl local_address rem_address st ...", local as HEXIP:HEXPORT.
+  // A TCP socket counts once it listens (state 0A).
+  const char* files[] = {tcp ? "/proc/net/tcp" : "/proc/net/udp",
+                         tcp ? "/proc/net/tcp6" : "/proc/net/udp6"};
+  for (const char* f : files) {
+    std::ifstream in(f);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state;
+      if (!(fields >> sl >> local >> remote >> state)) continue;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos) continue;
+      const unsigned long p = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
+      if (p != port) continue;
+      if (!tcp || state == "0A") return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void writeFile(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("SOS_KEEP_TEST_DIRS") != nullptr) return;
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+DemoPorts pickDemoPorts() {
+  DemoPorts p;
+  p.proxy = pickFreePort();
+  p.carrier = pickFreePort();
+  p.psapA = pickFreePort();
+  p.psapB = pickFreePort();
+  p.erc = pickFreePort();
+  p.uk999 = pickFreePort();
+  p.admin = pickFreePort();
+  return p;
+}
+
+std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog) {
+  std::ostringstream y;
+  const auto trunk = [&](const char* name, uint16_t port, const char* mode) {
+    y << "  - name: " << name << "\n"
+      << "    host: 127.0.0.1\n"
+      << "    port: " << port << "\n"
+      << "    transport: " << ports.trunkTransport << "\n"
+      << "    mode: " << mode << "\n";
+  };
+  y << "# Written by the integration tests: the demo enterprise on free ports.\n"
+    << "listen:\n"
+    << "  address: 127.0.0.1\n"
+    << "  port: " << ports.proxy << "\n"
+    << "  transports: [udp, tcp]\n"
+    << "trusted_networks:\n"
+    << "  - 127.0.0.1/32\n"
+    << "carrier_trunk: carrier\n"
+    << "trunks:\n";
+  trunk("carrier", ports.carrier, "plain");
+  trunk("il-psap-a", ports.psapA, "pidf");
+  trunk("il-psap-b", ports.psapB, "elin");
+  trunk("erc", ports.erc, "both");
+  trunk("uk-999", ports.uk999, "elin");
+  y << "sites:\n"
+    << "  - name: HQ\n"
+    << "    country: US\n"
+    << "    dial_strings: [\"911\"]\n"
+    << "    outside_line_prefix: \"9\"\n"
+    << "    test_numbers: [\"933\"]\n"
+    << "    extensions: [\"1*\"]\n"
+    << "    networks: [10.1.0.0/16]\n"
+    << "    psap_route: [il-psap-a, il-psap-b, erc]\n"
+    << "  - name: London\n"
+    << "    country: GB\n"
+    << "    dial_strings: [\"999\", \"112\"]\n"
+    << "    extensions: [\"2*\"]\n"
+    << "    networks: [10.44.0.0/16]\n"
+    << "    psap_route: [uk-999, erc]\n"
+    << "admin:\n"
+    << "  address: 127.0.0.1\n"
+    << "  port: " << ports.admin << "\n"
+    << "logging:\n"
+    << "  level: debug\n"
+    << "  format: text\n"
+    << "  routing_log: \"" << routingLog.string() << "\"\n";
+  return y.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing log
+
+std::string RoutingLogLine::get(const std::string& key) const {
+  for (const auto& [k, v] : fields)
+    if (k == key) return v;
+  return "";
+}
+
+bool RoutingLogLine::has(const std::string& key) const {
+  return std::any_of(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
+}
+
+RoutingLogLine parseRoutingLogLine(const std::string& line) {
+  RoutingLogLine out;
+  out.raw = line;
+  size_t i = 0;
+  const size_t n = line.size();
+  while (i < n) {
+    // A key is a run of [a-z_] followed by '='; anything else (a timestamp prefix) is skipped.
+    while (i < n && line[i] == ' ') ++i;
+    size_t k = i;
+    while (k < n && (std::islower(static_cast<unsigned char>(line[k])) || line[k] == '_')) ++k;
+    if (k == i || k >= n || line[k] != '=') {
+      while (i < n && line[i] != ' ') ++i;
+      continue;
+    }
+    std::string key = line.substr(i, k - i);
+    i = k + 1;
+    std::string value;
+    if (i < n && line[i] == '"') {
+      ++i;
+      while (i < n && line[i] != '"') {
+        if (line[i] == '\\' && i + 1 < n) ++i;
+        value += line[i++];
+      }
+      ++i;
+    } else {
+      while (i < n && line[i] != ' ') value += line[i++];
+    }
+    out.fields.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
+
+std::vector<RoutingLogLine> readRoutingLog(const fs::path& path) {
+  std::vector<RoutingLogLine> out;
+  std::istringstream in(readFile(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("event=") == std::string::npos) continue;
+    out.push_back(parseRoutingLogLine(line));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sosproxy
+
+Sosproxy::Sosproxy(fs::path binary, fs::path dir) : binary_(std::move(binary)), dir_(std::move(dir)) {}
+
+bool Sosproxy::start(const fs::path& config, milliseconds timeout) {
+  process_.emplace(std::vector<std::string>{binary_.string(), "--config", config.string()},
+                   dir_ / "sosproxy.stdout", dir_ / "sosproxy.stderr");
+  if (!process_->started()) {
+    lastError_ = "could not start " + binary_.string() + ": " + readFile(dir_ / "sosproxy.stderr");
+    return false;
+  }
+  bool exited = false;
+  const bool ready = waitFor(
+      [&] {
+        if (readFile(process_->stdoutPath()).find("sosproxy ready:") != std::string::npos)
+          return true;
+        if (!process_->running()) {
+          exited = true;
+          return true;
+        }
+        return false;
+      },
+      timeout);
+  if (ready && !exited) return true;
+  lastError_ = exited ? "sosproxy exited with " + std::to_string(process_->wait(milliseconds(0)).value_or(-1)) +
+                            " before it was ready"
+                      : "sosproxy printed no ready line within the timeout";
+  lastError_ += "\n" + output();
+  return false;
+}
+
+std::string Sosproxy::output() const {
+  return "--- sosproxy stdout:\n" + readFile(dir_ / "sosproxy.stdout") +
+         "--- sosproxy stderr:\n" + readFile(dir_ / "sosproxy.stderr");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIPp
+
+Sipp::Sipp(SippOptions options, fs::path dir) : options_(std::move(options)), dir_(std::move(dir)) {
+  if (options_.port == 0) options_.port = pickFreePort();
+  if (options_.name.empty()) options_.name = options_.scenario;
+}
+
+fs::path Sipp::file(const std::string& suffix) const { return dir_ / (options_.name + suffix); }
+
+std::string Sipp::address() const { return options_.localIp + ":" + std::to_string(options_.port); }
+
+bool Sipp::start(milliseconds readyTimeout) {
+  std::vector<std::string> argv{"sipp", "-sf",
+                                (fs::path(SIPP_SCENARIOS_DIR) / options_.scenario).string()};
+  if (!options_.remote.empty()) argv.push_back(options_.remote);
+  const auto add = [&](std::initializer_list<std::string> a) { argv.insert(argv.end(), a); };
+  add({"-i", options_.localIp, "-p", std::to_string(options_.port), "-t", options_.transport,
+       "-m", std::to_string(options_.calls), "-cp", std::to_string(pickFreePort()),
+       // Media is not exercised; keep SIPp's RTP echo port away from its default 6000 too.
+       "-mp", std::to_string(pickFreePort()), "-nostdin", "-timeout",
+       std::to_string(options_.timeoutSeconds) + "s", "-timeout_error", "-trace_msg",
+       "-message_file", file(".messages").string(), "-trace_err", "-error_file",
+       file(".errors").string(), "-trace_logs", "-log_file", file(".log").string()});
+  if (!options_.service.empty()) add({"-s", options_.service});
+  for (const auto& [name, value] : options_.sets) add({"-set", name, value});
+  argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
+  process_.emplace(argv, file(".stdout"), file(".stderr"));
+  if (!process_->started()) return false;
+  if (!options_.remote.empty()) return true;
+  const bool tcp = options_.transport[0] == 't';
+  return waitFor([&] { return portBound(options_.port, tcp) || !process_->running(); },
+                 readyTimeout) &&
+         process_->running();
+}
+
+int Sipp::wait() {
+  if (!process_) return -1;
+  // SIPp ends by itself at -timeout; the margin covers a loaded machine.
+  const auto limit = milliseconds((options_.timeoutSeconds + 15) * 1000);
+  if (auto rc = process_->wait(limit)) return *rc;
+  process_->stop();
+  return -1;
+}
+
+std::string Sipp::messages() const { return readFile(file(".messages")); }
+std::string Sipp::logs() const { return readFile(file(".log")); }
+std::string Sipp::errors() const { return readFile(file(".errors")); }
+
+std::string Sipp::report() const {
+  std::string r = "--- " + options_.name + ": " + (process_ ? process_->commandLine() : "") + "\n";
+  r += "--- errors:\n" + errors() + "\n--- scenario log:\n" + logs();
+  std::string trace = messages();
+  if (trace.size() > 6000) trace = "...\n" + trace.substr(trace.size() - 6000);
+  r += "--- message trace:\n" + trace + "\n";
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traces
+
+std::vector<std::string> traceMessages(const std::string& trace, bool received) {
+  // Each entry: "-----...- TIMESTAMP\n" then "UDP message received [N] bytes :\n\n<message>" or
+  // "UDP message sent (N bytes):\n\n<message>".
+  std::vector<std::string> out;
+  const std::string sep = "\n-----------------------------------------------";
+  size_t pos = 0;
+  const std::string text = "\n" + trace;
+  while ((pos = text.find(sep, pos)) != std::string::npos) {
+    const size_t headerStart = text.find('\n', pos + 1);
+    if (headerStart == std::string::npos) break;
+    const size_t headerEnd = text.find('\n', headerStart + 1);
+    if (headerEnd == std::string::npos) break;
+    const std::string header = text.substr(headerStart + 1, headerEnd - headerStart - 1);
+    size_t next = text.find(sep, headerEnd);
+    std::string body = text.substr(headerEnd + 1,
+                                   (next == std::string::npos ? text.size() : next) - headerEnd - 1);
+    while (!body.empty() && (body.front() == '\n' || body.front() == '\r')) body.erase(0, 1);
+    const bool isReceived = header.find("received") != std::string::npos;
+    const bool isSent = header.find("sent") != std::string::npos;
+    if ((received && isReceived) || (!received && isSent)) out.push_back(body);
+    pos = headerEnd;
+  }
+  return out;
+}
+
+std::vector<std::string> traceStartLines(const std::string& trace, bool received) {
+  std::vector<std::string> out;
+  for (const auto& m : traceMessages(trace, received)) {
+    std::string first = m.substr(0, m.find('\n'));
+    if (!first.empty() && first.back() == '\r') first.pop_back();
+    out.push_back(first);
+  }
+  return out;
+}
+
+std::string headerValue(const std::string& message, const std::string& header) {
+  std::istringstream in(message);
+  std::string line;
+  const auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  const std::string want = lower(header) + ":";
+  std::getline(in, line);  // start line
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) break;  // end of headers
+    if (lower(line.substr(0, want.size())) == want) {
+      std::string v = line.substr(want.size());
+      const auto b = v.find_first_not_of(" \t");
+      return b == std::string::npos ? "" : v.substr(b);
+    }
+  }
+  return "";
+}
+
+}  // namespace sos::itest

@@ -1,0 +1,194 @@
+#pragma once
+// Test harness for the integration tests: the real sosproxy binary and real SIPp peers on
+// loopback. Everything here runs on the test's thread; no helper keeps a thread of its own.
+//
+// Readiness is always observed (a "sosproxy ready:" line, a bound port), never assumed after a
+// fixed sleep, and every wait has a deadline so that a broken proxy fails a test instead of
+// hanging it.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sos::itest {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// A child process started with posix_spawn, stdout and stderr going to files, stdin from
+// /dev/null. The destructor stops it by PID: SIGTERM, then SIGKILL if it is still there after
+// a grace period.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::filesystem::path& stdoutPath,
+          const std::filesystem::path& stderrPath);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool started() const { return pid_ > 0; }
+  const std::filesystem::path& stdoutPath() const { return stdoutPath_; }
+  const std::filesystem::path& stderrPath() const { return stderrPath_; }
+  // The command line, for failure messages.
+  std::string commandLine() const;
+
+  // Waits until the process ends or the deadline passes. Returns the exit code (128 + signal
+  // number when killed by a signal), or nullopt on timeout (the process is then still running).
+  std::optional<int> wait(milliseconds timeout);
+  // Is it still running (not yet reaped)?
+  bool running();
+  // SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit code as wait() does.
+  std::optional<int> stop(milliseconds grace = milliseconds(5000));
+
+ private:
+  std::vector<std::string> argv_;
+  std::filesystem::path stdoutPath_;
+  std::filesystem::path stderrPath_;
+  pid_t pid_ = -1;
+  std::optional<int> exitCode_;
+};
+
+// A port that is free for both UDP and TCP on 127.0.0.1 at the time of the call. Ports handed
+// out by one test process are never handed out twice.
+uint16_t pickFreePort();
+
+// Is something bound to `port` on 127.0.0.1 (or any address) for UDP or TCP (listening)?
+// Reads /proc/net/udp and /proc/net/tcp.
+bool portBound(uint16_t port, bool tcp);
+
+// Sleeps one polling interval (20 ms).
+void sleepBrief();
+
+// Polls `pred` every 20 ms until it holds or the timeout passes.
+template <typename Pred>
+bool waitFor(Pred pred, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    sleepBrief();
+  }
+}
+
+std::string readFile(const std::filesystem::path& path);
+void writeFile(const std::filesystem::path& path, const std::string& text);
+
+// A fresh directory under the system temp dir, removed in the destructor unless the
+// environment variable SOS_KEEP_TEST_DIRS is set (for looking at traces after a failure).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Ports and transports for a configuration like config/examples/demo.yaml.
+struct DemoPorts {
+  uint16_t proxy = 0;
+  uint16_t carrier = 0;
+  uint16_t psapA = 0;
+  uint16_t psapB = 0;
+  uint16_t erc = 0;
+  uint16_t uk999 = 0;
+  uint16_t admin = 0;  // admin HTTP (API, dashboard, /metrics)
+  std::string trunkTransport = "udp";  // of every trunk
+};
+
+DemoPorts pickDemoPorts();
+
+// The demo enterprise (docs: demo-site.md) with the given ports, trusted_networks 127.0.0.1/32
+// only (so a SIPp bound to 127.0.0.2 is an untrusted source) and the routing log at
+// `routingLog`.
+std::string demoConfigYaml(const DemoPorts& ports, const std::filesystem::path& routingLog);
+
+// One routing-log line, parsed: key=value pairs, values optionally double-quoted.
+struct RoutingLogLine {
+  std::string raw;
+  std::vector<std::pair<std::string, std::string>> fields;
+  // Value of `key`, or "" when absent.
+  std::string get(const std::string& key) const;
+  bool has(const std::string& key) const;
+};
+
+std::vector<RoutingLogLine> readRoutingLog(const std::filesystem::path& path);
+RoutingLogLine parseRoutingLogLine(const std::string& line);
+
+// A running sosproxy. The constructor writes nothing; start() spawns it and waits for its
+// ready line.
+class Sosproxy {
+ public:
+  Sosproxy(std::filesystem::path binary, std::filesystem::path dir);
+  // Starts `sosproxy --config CONFIG` and waits up to `timeout` for "sosproxy ready:" in its
+  // stdout. Returns false (with the reason in lastError()) when it exits or never gets ready.
+  bool start(const std::filesystem::path& config, milliseconds timeout = milliseconds(20000));
+  Process* process() { return process_ ? &*process_ : nullptr; }
+  std::string lastError() const { return lastError_; }
+  // stdout and stderr of the process, for failure messages.
+  std::string output() const;
+
+ private:
+  std::filesystem::path binary_;
+  std::filesystem::path dir_;
+  std::optional<Process> process_;
+  std::string lastError_;
+};
+
+// One SIPp run: a UAS (listening on `port`) or a UAC (sending to `remote`).
+struct SippOptions {
+  std::string scenario;           // file name in SIPP_SCENARIOS_DIR
+  std::string name;               // for the trace files: DIR/NAME.messages etc.
+  std::string localIp = "127.0.0.1";
+  uint16_t port = 0;              // local port; 0 picks a free one
+  std::string remote;             // "127.0.0.1:5060" for a UAC; empty for a UAS
+  std::string transport = "u1";   // SIPp -t: u1 or t1
+  std::string service;            // -s
+  std::vector<std::pair<std::string, std::string>> sets;  // -set NAME VALUE
+  int calls = 1;                  // -m
+  int timeoutSeconds = 30;        // -timeout (and -timeout_error)
+  std::vector<std::string> extraArgs;
+};
+
+class Sipp {
+ public:
+  Sipp(SippOptions options, std::filesystem::path dir);
+  // Spawns SIPp. For a UAS also waits until its port is bound.
+  bool start(milliseconds readyTimeout = milliseconds(10000));
+  // Waits for SIPp to finish (bounded by -timeout plus a margin); returns its exit code, or -1
+  // when it had to be killed.
+  int wait();
+  uint16_t port() const { return options_.port; }
+  std::string address() const;
+  // Message trace (-trace_msg), the scenario's log actions (-trace_logs), errors (-trace_err).
+  std::string messages() const;
+  std::string logs() const;
+  std::string errors() const;
+  // Everything useful for a failure message.
+  std::string report() const;
+  Process* process() { return process_ ? &*process_ : nullptr; }
+
+ private:
+  std::filesystem::path file(const std::string& suffix) const;
+  SippOptions options_;
+  std::filesystem::path dir_;
+  std::optional<Process> process_;
+};
+
+// The messages of a SIPp message trace, one string each (start line, headers, body).
+std::vector<std::string> traceMessages(const std::string& trace, bool received);
+// The first line of each received or sent message ("INVITE sip:911@... SIP/2.0", "SIP/2.0 200 OK").
+std::vector<std::string> traceStartLines(const std::string& trace, bool received);
+// The value of `header` in `message` (first occurrence, full name, case-insensitive), or "".
+std::string headerValue(const std::string& message, const std::string& header);
+
+}  // namespace sos::itest
