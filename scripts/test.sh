@@ -15,4 +15,4 @@ for flavour in release asan; do
   ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
 done
 echo "=== load script, quick mode ==="
-scripts/load-test.sh --binary build/proxy/sosproxy --rate 50 --seconds 2
+scripts/load-test.sh build/proxy/sosproxy --rate 50 --seconds 2

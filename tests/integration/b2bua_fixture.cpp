@@ -14,9 +14,14 @@ B2buaTest::B2buaTest()
       configPath_(dir_.path() / "sosproxy.yaml"),
       routingLogPath_(dir_.path() / "routing.log") {}
 
-void B2buaTest::startProxy(const std::string& trunkTransport) {
+void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations) {
   ports_.trunkTransport = trunkTransport;
-  writeFile(configPath_, demoConfigYaml(ports_, routingLogPath_));
+  writeFile(configPath_,
+            withLocations
+                ? demoConfigYaml(ports_, routingLogPath_, storePath(),
+                                 std::filesystem::path(SOS_SOURCE_DIR) / "config" / "examples" /
+                                     "demo-locations.yaml")
+                : demoConfigYaml(ports_, routingLogPath_));
   proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
   ASSERT_TRUE(proxy_->start(configPath_))
       << proxy_->lastError() << "\n--- config:\n" << readFile(configPath_);

@@ -18,7 +18,10 @@ class B2buaTest : public ::testing::Test {
 
   // Writes the configuration (every trunk on `trunkTransport`) and starts sosproxy; a failure
   // to start fails the test with sosproxy's output.
-  void startProxy(const std::string& trunkTransport = "udp");
+  // With `withLocations`, the store is a file in the test's directory, seeded with the demo
+  // enterprise's location data (config/examples/demo-locations.yaml).
+  void startProxy(const std::string& trunkTransport = "udp", bool withLocations = false);
+  std::filesystem::path storePath() const { return dir_.path() / "sosproxy.db"; }
 
   // A SIPp UAS standing in for a trunk, already listening on `port` when this returns.
   std::unique_ptr<Sipp> startTrunk(const std::string& scenario, uint16_t port,

@@ -214,7 +214,8 @@ DemoPorts pickDemoPorts() {
   return p;
 }
 
-std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog) {
+std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
+                           const fs::path& storeDb, const fs::path& seed) {
   std::ostringstream y;
   const auto trunk = [&](const char* name, uint16_t port, const char* mode) {
     y << "  - name: " << name << "\n"
@@ -255,6 +256,9 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog) {
     << "admin:\n"
     << "  address: 127.0.0.1\n"
     << "  port: " << ports.admin << "\n"
+    << (storeDb.empty() ? std::string()
+                        : "store:\n  path: \"" + storeDb.string() + "\"\n  seed: \"" +
+                              seed.string() + "\"\n")
     << "logging:\n"
     << "  level: debug\n"
     << "  format: text\n"

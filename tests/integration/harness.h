@@ -110,7 +110,10 @@ DemoPorts pickDemoPorts();
 // The demo enterprise (docs: demo-site.md) with the given ports, trusted_networks 127.0.0.1/32
 // only (so a SIPp bound to 127.0.0.2 is an untrusted source) and the routing log at
 // `routingLog`.
-std::string demoConfigYaml(const DemoPorts& ports, const std::filesystem::path& routingLog);
+// With `storeDb`, the location store lives there and is seeded from `seed` (issue 3).
+std::string demoConfigYaml(const DemoPorts& ports, const std::filesystem::path& routingLog,
+                           const std::filesystem::path& storeDb = {},
+                           const std::filesystem::path& seed = {});
 
 // One routing-log line, parsed: key=value pairs, values optionally double-quoted.
 struct RoutingLogLine {

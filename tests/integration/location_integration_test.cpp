@@ -1,0 +1,158 @@
+// Where is the caller? Emergency calls on the demo enterprise, located from the network data in
+// the INVITE and from the device's report to the location-report API (issue 3). Each test reads
+// the routing log line sosproxy wrote for the call.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "b2bua_fixture.h"
+
+namespace sos::itest {
+namespace {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// A one-shot HTTP/1.1 POST on loopback (Connection: close), enough for the admin API.
+HttpReply httpPost(uint16_t port, const std::string& path, const std::string& json) {
+  HttpReply reply;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return reply;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " +
+                    "application/json\r\nContent-Length: " + std::to_string(json.size()) +
+                    "\r\nConnection: close\r\n\r\n" + json;
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return reply;
+  }
+  std::string raw;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, size_t(n));
+  ::close(fd);
+  if (raw.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::atoi(raw.c_str() + 9);
+  auto bodyAt = raw.find("\r\n\r\n");
+  if (bodyAt != std::string::npos) reply.body = raw.substr(bodyAt + 4);
+  return reply;
+}
+
+class LocatedCall : public B2buaTest {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true)); }
+
+  // Places a 911 from `caller` with this network data; returns sosproxy's route line.
+  RoutingLogLine call911(const std::string& caller, const std::string& contactHost,
+                         const std::string& pani) {
+    auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
+    SippOptions o;
+    o.scenario = "uac-911-from-network-expect-200.xml";
+    o.name = "caller-" + caller + "-" + std::to_string(++calls_);
+    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+    o.sets = {{"caller", caller}, {"contact_host", contactHost}, {"pani", pani}};
+    Sipp uac(o, dir_.path());
+    EXPECT_TRUE(uac.start());
+    EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+    EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+    const std::string cid = inviteCallId(uac, false);
+    auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+    EXPECT_FALSE(line.raw.empty()) << "no route line for " << cid << "\n" << routingLogText();
+    EXPECT_EQ(line.get("emergency"), "yes") << line.raw;
+    EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
+    return line;
+  }
+
+  int calls_ = 0;
+};
+
+TEST_F(LocatedCall, ContactInFloor2SubnetResolvesToHqFloor2) {
+  auto line = call911("1001", "10.1.2.45", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("subnet", 0), 0u) << line.raw;
+  EXPECT_NE(line.get("location_by").find("10.1.2.45"), std::string::npos) << line.raw;
+}
+
+TEST_F(LocatedCall, Room301BssidInAccessNetworkInfoResolvesToRoom301) {
+  auto line = call911("1002", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455");
+  EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("bssid", 0), 0u) << line.raw;
+}
+
+TEST_F(LocatedCall, HomeWorkerResolvesToHomeAfterAReportFromHomeIp) {
+  auto res = httpPost(ports_.admin, "/api/v1/location-reports",
+                      R"({"extension":"1003","ip":"203.0.113.7"})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_NE(res.body.find("\"status\":\"detectable\""), std::string::npos) << res.body;
+  EXPECT_NE(res.body.find("Carol's home"), std::string::npos) << res.body;
+  // No network data in the INVITE: the phone's Contact is a loopback address nothing maps.
+  auto line = call911("1003", "127.0.0.1", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "Carol's home") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("personal-network", 0), 0u) << line.raw;
+  EXPECT_TRUE(line.has("location_age_s")) << line.raw;
+}
+
+TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
+  auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("site-default", 0), 0u) << line.raw;
+}
+
+TEST_F(LocatedCall, ReportApiRefusesBadJsonWithTheReason) {
+  auto res = httpPost(ports_.admin, "/api/v1/location-reports", "{\"extension\":");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("not valid JSON"), std::string::npos) << res.body;
+}
+
+// The database goes away under a running sosproxy: calls are located from the snapshot in
+// memory as before.
+TEST_F(LocatedCall, DeletedDatabaseChangesNothingForCalls) {
+  ASSERT_TRUE(std::filesystem::exists(storePath()));
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(storePath().string() + suffix);
+  auto line = call911("1001", "10.1.2.45", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+}
+
+// Another process holds an exclusive lock on the database: calls still resolve and route, and
+// a device report still reaches the call path although it cannot be saved.
+TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
+  const auto lockOut = dir_.path() / "locker.stdout";
+  Process locker({"python3", "-c",
+                  "import sqlite3, sys, time\n"
+                  "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)\n"
+                  "c.execute('BEGIN EXCLUSIVE')\n"
+                  "print('locked', flush=True)\n"
+                  "time.sleep(120)\n",
+                  storePath().string()},
+                 lockOut, dir_.path() / "locker.stderr");
+  ASSERT_TRUE(waitFor([&] { return readFile(lockOut).find("locked") != std::string::npos; },
+                      milliseconds(15000)))
+      << readFile(dir_.path() / "locker.stderr");
+
+  auto line = call911("1001", "10.1.2.45", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+
+  auto res = httpPost(ports_.admin, "/api/v1/location-reports",
+                      R"({"extension":"1002","bssid":"00:11:22:33:44:55"})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_NE(res.body.find("\"saved\":false"), std::string::npos) << res.body;
+  auto fromReport = call911("1002", "192.0.2.10", "IEEE-802.3");
+  EXPECT_EQ(fromReport.get("location"), "HQ Room 301") << fromReport.raw;
+  locker.stop();
+}
+
+}  // namespace
+}  // namespace sos::itest
