@@ -270,3 +270,28 @@ TEST(RouterCreate, DemoConfigurationRoutesAsDocumented) {
 
 }  // namespace
 }  // namespace sos::routing
+
+namespace sos::routing {
+namespace {
+
+// The user store's word on the caller's site beats extension patterns (issue 3); an unknown
+// site name from the store is ignored rather than trusted.
+TEST(RouterSiteOf, UserStoreSiteWins) {
+  auto cfg = std::make_shared<config::Config>(config::loadConfig(
+      std::string(SOS_SOURCE_DIR) + "/config/examples/demo.yaml").value());
+  auto router = Router::create(cfg).value();
+  CallRequest req;
+  req.requestUri = "sip:999@h";
+  req.fromUser = "1001";  // an HQ extension pattern
+  req.sourceAddress = "127.0.0.1";
+  req.userSite = "London";
+  EXPECT_EQ(router->siteOf(req).name, "London");
+  auto d = router->decide(req);
+  ASSERT_FALSE(d.trunks.empty());
+  EXPECT_EQ(d.trunks.front()->name, "uk-999");
+  req.userSite = "Atlantis";
+  EXPECT_EQ(router->siteOf(req).name, "HQ");
+}
+
+}  // namespace
+}  // namespace sos::routing
