@@ -52,10 +52,7 @@ bool detectable(routing::Signal s) {
 const routing::UserRow* findUser(routing::LocationSnapshot const& snap,
                                  routing::DeviceReport const& r) {
   if (!r.extension.empty()) return snap.findUser(r.extension);
-  for (auto const& u : snap.data().users)
-    for (auto const& mac : u.macs)
-      if (routing::normalizeMac(mac) == routing::normalizeMac(r.mac)) return &u;
-  return nullptr;
+  return snap.findUserByMac(r.mac);
 }
 
 }  // namespace

@@ -14,13 +14,7 @@ constexpr size_t kMaxEntries = 16;
 // "'" / "~").
 bool isTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
+  return c != '\0' && std::string_view("-.!%*_+`'~").find(c) != std::string_view::npos;
 }
 
 bool isToken(std::string_view s) {

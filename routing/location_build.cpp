@@ -102,10 +102,9 @@ class Builder {
     unknown.kind = LocationKind::AccountDefault;
     ix_.accountDefault = static_cast<uint32_t>(d_.locations.size());
     d_.locations.push_back(std::move(unknown));
-    (void)ix_.locationByKey.insert(d_.locations.back().key, ix_.accountDefault,
-                                   [this](uint32_t v) {
-                                     return std::string_view(d_.locations[v].key);
-                                   });
+    (void)ix_.locationByKey.insert(d_.locations.back().key, ix_.accountDefault, [this](uint32_t v) {
+      return std::string_view(d_.locations[v].key);
+    });
   }
 
   // Interned site and civic values for the conflict rule. Views into d_ are safe: nothing
@@ -175,8 +174,8 @@ class Builder {
       uint32_t previous;
       if (c.network.v4) {
         const auto& b = c.network.bytes;
-        uint32_t net = (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) |
-                       (uint32_t{b[14]} << 8) | b[15];
+        uint32_t net =
+            (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
         previous = ix_.v4.insert((uint64_t(c.prefixLength) << 32) | net, loc);
         if (previous == kNone && c.prefixLength >= 16) {
           ix_.v4Under16[net >> 16] |= 1u << (c.prefixLength - 16);
@@ -192,8 +191,8 @@ class Builder {
         v6Lengths.insert(static_cast<uint8_t>(c.prefixLength));
       }
       if (previous != kNone) {
-        warn_.add(what + " is mapped twice; the first row (" +
-                  quoted(d_.locations[previous].key) + ") is used");
+        warn_.add(what + " is mapped twice; the first row (" + quoted(d_.locations[previous].key) +
+                  ") is used");
       }
     }
     ix_.v6Lengths.assign(v6Lengths.begin(), v6Lengths.end());
@@ -217,8 +216,8 @@ class Builder {
       }
       auto& table = mac.wildcard ? ix_.bssidWildcard : ix_.bssidExact;
       if (uint32_t previous = table.insert(mac.value, loc); previous != kNone) {
-        warn_.add(what + " is mapped twice; the first row (" +
-                  quoted(d_.locations[previous].key) + ") is used");
+        warn_.add(what + " is mapped twice; the first row (" + quoted(d_.locations[previous].key) +
+                  ") is used");
       }
     }
   }
@@ -318,8 +317,8 @@ class Builder {
         if (cidr) {
           e.networks.push_back(cidr.value());
         } else {
-          warn_.add("personal location " + quoted(p.location.key) + ": " +
-                    cidr.error().message + "; that network is not matched");
+          warn_.add("personal location " + quoted(p.location.key) + ": " + cidr.error().message +
+                    "; that network is not matched");
         }
       }
       for (const auto& b : p.matchBssids) {
@@ -333,8 +332,8 @@ class Builder {
         }
       }
       entries.push_back(std::move(e));
-      (void)ix_.personalByExtension.insert(p.extension,
-                                           static_cast<uint32_t>(entries.size() - 1), keyOf);
+      (void)ix_.personalByExtension.insert(p.extension, static_cast<uint32_t>(entries.size() - 1),
+                                           keyOf);
     }
   }
 

@@ -51,7 +51,7 @@ class FlatMap {
   uint32_t insert(const Key& key, uint32_t value) {
     if (slots_.empty() || 2 * (size_ + 1) > slots_.size()) rehash(tableCapacity(size_ + 1));
     size_t mask = slots_.size() - 1;
-    for (size_t i = Hash{}(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = Hash{}(key)&mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.value == kNone) {
         s.key = key;
@@ -65,7 +65,7 @@ class FlatMap {
   uint32_t find(const Key& key) const {
     if (size_ == 0) return kNone;
     size_t mask = slots_.size() - 1;
-    for (size_t i = Hash{}(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = Hash{}(key)&mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
       if (s.value == kNone) return kNone;
       if (s.key == key) return s.value;
@@ -171,9 +171,7 @@ class StringIndex {
     uint32_t tag = 0;
     uint32_t value = kNone;
   };
-  static uint64_t hashOf(std::string_view key) {
-    return mix64(std::hash<std::string_view>{}(key));
-  }
+  static uint64_t hashOf(std::string_view key) { return mix64(std::hash<std::string_view>{}(key)); }
   void rehash(size_t capacity, const KeyOf& keyOf) {
     std::vector<Slot> old(capacity);
     old.swap(slots_);
@@ -244,10 +242,10 @@ struct LocationIndexes {
   // account default always ranks last, whatever the order says.
   std::array<int, kSignalCount> rank{};
 
-  StringIndex locationByKey;  // -> locations
+  StringIndex locationByKey;         // -> locations
   std::vector<Place> locationPlace;  // parallel to LocationData::locations
   std::vector<Place> personalPlace;  // parallel to LocationData::personal
-  StringIndex personalByKey;  // -> personal (findLocation's fallback)
+  StringIndex personalByKey;         // -> personal (findLocation's fallback)
 
   // IPv4: one table keyed (length << 32 | network), walked longest prefix first over only the
   // lengths present. Lengths 16..32 are recorded per /16 (bit length-16 of v4Under16[top 16

@@ -18,8 +18,8 @@ namespace {
 using detail::kNone;
 
 constexpr std::array<std::string_view, detail::kSignalCount> kSignalNames{
-    "device-supplied", "bssid",     "chassis-port", "chassis",        "subnet",
-    "personal-network", "personal-confirmed", "site-default", "account-default"};
+    "device-supplied",    "bssid",        "chassis-port",   "chassis", "subnet", "personal-network",
+    "personal-confirmed", "site-default", "account-default"};
 
 size_t index(Signal s) { return static_cast<size_t>(s); }
 
@@ -81,10 +81,14 @@ std::string age(int64_t ms) {
 
 std::string_view from(Source s) {
   switch (s) {
-    case Source::Invite: return " from INVITE";
-    case Source::Contact: return " from Contact";
-    case Source::Report: return " from device report";
-    case Source::None: break;
+    case Source::Invite:
+      return " from INVITE";
+    case Source::Contact:
+      return " from Contact";
+    case Source::Report:
+      return " from device report";
+    case Source::None:
+      break;
   }
   return "";
 }
@@ -129,8 +133,9 @@ std::string describe(const Found& f, const Context& c) {
       break;
     case Signal::PersonalNetwork:
     case Signal::PersonalConfirmed:
-      out += f.signal == Signal::PersonalNetwork ? "personal location '" : "confirmed personal "
-                                                                            "location '";
+      out += f.signal == Signal::PersonalNetwork ? "personal location '"
+                                                 : "confirmed personal "
+                                                   "location '";
       out += f.location->name;
       out += "' of ";
       out += c.extension;
@@ -195,6 +200,15 @@ bool differentPlace(const detail::Place* a, const detail::Place* b) {
   return false;
 }
 
+// Untrusted text quoted in a note: bounded, so a hostile header cannot bloat the routing log.
+std::string clip(std::string_view text) {
+  constexpr size_t kMax = 64;
+  std::string out = "'";
+  out.append(text.substr(0, kMax));
+  if (text.size() > kMax) out += "...";
+  return out + "'";
+}
+
 // A MAC from the call or the report, vetted: unparsable and placeholder values are noted and
 // dropped (REFERENCE.md: placeholders are not evidence of anything).
 std::optional<uint64_t> vetMac(std::string_view text, std::string_view where,
@@ -202,8 +216,7 @@ std::optional<uint64_t> vetMac(std::string_view text, std::string_view where,
   if (text.empty()) return std::nullopt;
   detail::MacBits m;
   if (!detail::parseMacBits(text, false, m)) {
-    ignored.push_back("BSSID '" + std::string(text) + "'" + std::string(where) +
-                      " is not a MAC address");
+    ignored.push_back("BSSID " + clip(text) + std::string(where) + " is not a MAC address");
     return std::nullopt;
   }
   if (m.value == 0 || m.value == 0xffffffffffffULL) {
@@ -220,7 +233,7 @@ std::optional<IpAddress> vetIp(std::string_view text, std::string_view what,
                                std::vector<std::string>& ignored) {
   if (text.empty()) return std::nullopt;
   auto ip = parseIpAddress(text);
-  if (!ip) ignored.push_back(std::string(what) + " '" + std::string(text) + "' is not an IP address");
+  if (!ip) ignored.push_back(std::string(what) + " " + clip(text) + " is not an IP address");
   return ip;
 }
 
@@ -238,7 +251,8 @@ std::optional<Signal> signalFromString(std::string_view s) {
     if (name.size() != s.size()) continue;
     bool same = true;
     for (size_t k = 0; k < s.size() && same; ++k) {
-      char c = s[k] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(s[k])));
+      char c =
+          s[k] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(s[k])));
       same = c == name[k];
     }
     if (same) return static_cast<Signal>(i);
@@ -255,6 +269,9 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
   if (user != nullptr && !user->extension.empty()) ext = user->extension;
 
   // ---- Which data may be used ----
+  // Without location permission the device's network data (its reports, its address) is not
+  // looked at. What the INVITE itself declares (P-Access-Network-Info, a PIDF-LO) is the
+  // caller's own statement for this emergency call and stays usable.
   const DeviceReport* report = call.report;
   bool useContact = true;
   if (user != nullptr && !user->locationPermission &&
@@ -310,37 +327,45 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
     }
   }
   if (enabled(Signal::Bssid)) {
-    for (auto [mac, source] : {std::pair{inviteMac, Source::Invite},
-                               std::pair{reportMac, Source::Report}}) {
+    for (auto [mac, source] :
+         {std::pair{inviteMac, Source::Invite}, std::pair{reportMac, Source::Report}}) {
       if (!mac) continue;
       bool wildcard = false;
       uint32_t loc = ix.findBssid(*mac, wildcard);
       if (loc == kNone) continue;
-      add(Found{.signal = Signal::Bssid, .source = source, .location = &locations[loc],
-                .place = &ix.locationPlace[loc], .mac = *mac, .viaWildcard = wildcard});
+      add(Found{.signal = Signal::Bssid,
+                .source = source,
+                .location = &locations[loc],
+                .place = &ix.locationPlace[loc],
+                .mac = *mac,
+                .viaWildcard = wildcard});
     }
   }
   std::array<char, 520> buf;
   std::string_view key;
-  bool hasPort = report != nullptr &&
-                 report->port.find_first_not_of(" \t") != std::string::npos;
+  bool hasPort = report != nullptr && report->port.find_first_not_of(" \t") != std::string::npos;
   if (report != nullptr && !report->chassis.empty() &&
       (enabled(Signal::ChassisPort) || enabled(Signal::Chassis)) &&
       detail::switchKey(report->chassis, report->port, hasPort, buf, key)) {
     auto keyOf = [&](uint32_t v) { return std::string_view(ix.switchEntries[v].key); };
     auto addSwitch = [&](Signal signal, uint32_t e) {
       uint32_t loc = ix.switchEntries[e].location;
-      add(Found{.signal = signal, .source = Source::Report, .location = &locations[loc],
-                .place = &ix.locationPlace[loc], .text = report->chassis,
+      add(Found{.signal = signal,
+                .source = Source::Report,
+                .location = &locations[loc],
+                .place = &ix.locationPlace[loc],
+                .text = report->chassis,
                 .text2 = report->port});
     };
     if (enabled(Signal::ChassisPort) && hasPort) {
-      if (uint32_t e = ix.chassisPort.find(key, keyOf); e != kNone) addSwitch(Signal::ChassisPort, e);
+      if (uint32_t e = ix.chassisPort.find(key, keyOf); e != kNone)
+        addSwitch(Signal::ChassisPort, e);
     }
     // The chassis key is the chassis+port key up to its separator.
     std::string_view chassisKey = key.substr(0, key.find('\0'));
     if (enabled(Signal::Chassis)) {
-      if (uint32_t e = ix.chassis.find(chassisKey, keyOf); e != kNone) addSwitch(Signal::Chassis, e);
+      if (uint32_t e = ix.chassis.find(chassisKey, keyOf); e != kNone)
+        addSwitch(Signal::Chassis, e);
     }
   }
   if (enabled(Signal::Subnet)) {
@@ -376,7 +401,8 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
                  return detail::macMatches(b, *mac);
                });
       };
-      Found f{.signal = Signal::PersonalNetwork, .location = &data_.personal[p.row].location,
+      Found f{.signal = Signal::PersonalNetwork,
+              .location = &data_.personal[p.row].location,
               .place = &ix.personalPlace[p.row]};
       if (macHit(inviteMac)) {
         f.source = Source::Invite;
@@ -403,7 +429,8 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
     for (uint32_t e = group; e < ix.personal.size() && personalKey(e) == ext; ++e) {
       const Location& l = data_.personal[ix.personal[e].row].location;
       if (!l.confirmed) continue;
-      add(Found{.signal = Signal::PersonalConfirmed, .location = &l,
+      add(Found{.signal = Signal::PersonalConfirmed,
+                .location = &l,
                 .place = &ix.personalPlace[ix.personal[e].row]});
       break;
     }
@@ -417,11 +444,13 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
       if (l != nullptr) site = call.site;
     }
     if (l != nullptr) {
-      add(Found{.signal = Signal::SiteDefault, .location = l,
+      add(Found{.signal = Signal::SiteDefault,
+                .location = l,
                 .place = &ix.locationPlace[static_cast<size_t>(l - locations.data())]});
     }
   }
-  add(Found{.signal = Signal::AccountDefault, .location = accountDefault_,
+  add(Found{.signal = Signal::AccountDefault,
+            .location = accountDefault_,
             .place = &ix.locationPlace[ix.accountDefault]});
 
   // ---- Rank them: precedence first, then INVITE before report ----
@@ -429,12 +458,13 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
             [](const Found& a, const Found& b) {
               return a.rank != b.rank ? a.rank < b.rank : a.seq < b.seq;
             });
-  Context ctx{data_, user, ext, site, enabled(Signal::SiteDefault),
-              call.bssidNetworkProvided, reportAge};
+  Context ctx{data_,    user, ext, site, enabled(Signal::SiteDefault), call.bssidNetworkProvided,
+              reportAge};
   size_t w = 0;
   if (found[0].signal == Signal::DeviceSupplied) {
-    // The device's own PIDF-LO goes to the PSAP untouched (RFC 6442 section 3: an intermediary
-    // does not replace it); routing still needs a place, which the next match gives.
+    // The device's own PIDF-LO goes to the PSAP untouched (RFC 6442: an intermediary should not
+    // add location to a request that already carries one); routing still needs a place, which
+    // the next match gives.
     w = 1;
     res.deviceSupplied = true;
     res.signal = Signal::DeviceSupplied;

@@ -38,6 +38,7 @@ struct ResolverSettings {
                             Signal::Chassis,        Signal::Subnet,          Signal::PersonalNetwork,
                             Signal::PersonalConfirmed, Signal::SiteDefault, Signal::AccountDefault};
   int64_t staleAfterMs = 24LL * 3600 * 1000;  // device reports older than this are ignored
+                                              // (0 or less: reports never go stale)
 };
 
 // What the call itself says, plus the device's latest report.
@@ -98,7 +99,7 @@ class LocationSnapshot {
 
  private:
   LocationSnapshot() = default;
-  // Implementation-defined indexes (see location_resolver.cpp).
+  // Implementation-defined indexes (see location_index.h; built by location_build.cpp).
   struct Indexes;
   std::shared_ptr<const Indexes> idx_;
   LocationData data_;

@@ -14,6 +14,12 @@ B2buaTest::B2buaTest()
       configPath_(dir_.path() / "sosproxy.yaml"),
       routingLogPath_(dir_.path() / "routing.log") {}
 
+void B2buaTest::TearDown() {
+  if (!proxy_ || !proxy_->process()) return;
+  const auto rc = proxy_->process()->stop(milliseconds(20000));
+  EXPECT_EQ(rc, std::optional<int>(0)) << "sosproxy did not exit cleanly\n" << proxy_->output();
+}
+
 void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations) {
   ports_.trunkTransport = trunkTransport;
   writeFile(configPath_,

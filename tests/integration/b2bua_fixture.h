@@ -15,6 +15,9 @@ namespace sos::itest {
 class B2buaTest : public ::testing::Test {
  protected:
   B2buaTest();
+  // Stops sosproxy with SIGTERM and expects a clean exit (0): under the sanitizer build a leak
+  // or undefined behaviour found at any point makes it fail.
+  void TearDown() override;
 
   // Writes the configuration (every trunk on `trunkTransport`) and starts sosproxy; a failure
   // to start fails the test with sosproxy's output.

@@ -107,8 +107,8 @@ TEST(AccessNetworkInfo, QuoteLeftOpenSwallowsTheRest) {
 }
 
 TEST(AccessNetworkInfo, Garbage) {
-  for (std::string_view s : {"", ",", ",,,,", ";;;", "\"", "\"\"", "=", ";i-wlan-node-id=1",
-                             "\\", "\xff\xfe\x00\x01", "IEEE-802.11\"x\"; y"}) {
+  for (std::string_view s : {"", ",", ",,,,", ";;;", "\"", "\"\"", "=", ";i-wlan-node-id=1", "\\",
+                             "\xff\xfe\x00\x01", "IEEE-802.11\"x\"; y"}) {
     auto v = parseAccessNetworkInfo(s);
     for (const auto& e : v) EXPECT_FALSE(e.accessType.empty()) << s;
   }
@@ -117,7 +117,8 @@ TEST(AccessNetworkInfo, Garbage) {
 
 TEST(AccessNetworkInfo, AtMostSixteenEntries) {
   std::string many;
-  for (int i = 0; i < 100; ++i) many += "IEEE-802.11; i-wlan-node-id=00112233445" + std::to_string(i % 10) + ",";
+  for (int i = 0; i < 100; ++i)
+    many += "IEEE-802.11; i-wlan-node-id=00112233445" + std::to_string(i % 10) + ",";
   EXPECT_EQ(parseAccessNetworkInfo(many).size(), 16u);
 }
 

@@ -14,17 +14,24 @@ constexpr int64_t kNow = 1'700'000'000'000;  // a fixed "now" (ms); time is inje
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 
-CivicAddress hqCivic(std::string floor, std::string room = "") {
+// A civic address from its commonest RFC 5139 parts.
+CivicAddress street(std::string country, std::string a1, std::string a3, std::string hno,
+                    std::string rd, std::string sts, std::string pc, std::string flr = "") {
   CivicAddress c;
-  c.country = "US";
-  c.a1 = "IL";
+  c.country = std::move(country);
+  c.a1 = std::move(a1);
+  c.a3 = std::move(a3);
+  c.hno = std::move(hno);
+  c.rd = std::move(rd);
+  c.sts = std::move(sts);
+  c.pc = std::move(pc);
+  c.flr = std::move(flr);
+  return c;
+}
+
+CivicAddress hqCivic(std::string floor, std::string room = "") {
+  CivicAddress c = street("US", "IL", "Springfield", "100", "Main", "St", "62701", floor);
   c.a2 = "Sangamon";
-  c.a3 = "Springfield";
-  c.hno = "100";
-  c.rd = "Main";
-  c.sts = "St";
-  c.pc = "62701";
-  c.flr = std::move(floor);
   c.room = std::move(room);
   return c;
 }
@@ -52,14 +59,7 @@ UserRow user(std::string ext, std::string did, std::string site, bool nomadic = 
 
 LocationData demoData() {
   LocationData d;
-  CivicAddress london;
-  london.country = "GB";
-  london.a3 = "London";
-  london.hno = "1";
-  london.rd = "Example";
-  london.sts = "Street";
-  london.pc = "EC1A 1AA";
-  london.flr = "4";
+  CivicAddress london = street("GB", "", "London", "1", "Example", "Street", "EC1A 1AA", "4");
   CivicAddress registered = hqCivic("");
   d.locations = {
       location("hq-lobby", "HQ Lobby", "HQ", hqCivic("1"), LocationKind::SiteDefault),
@@ -72,9 +72,9 @@ LocationData demoData() {
   };
   d.locations[0].elins = {"+12175550100"};
   d.locations[1].elins = {"+12175550102", "+12175550112"};
-  d.subnets = {{"10.1.2.0/24", "hq-floor-2"},          {"10.1.3.0/24", "hq-floor-3"},
-               {"10.44.0.0/16", "london-office"},      {"10.1.0.0/16", "hq-lobby"},
-               {"2001:db8:1::/48", "hq-floor-2"},      {"2001:db8:1:3::/64", "hq-floor-3"}};
+  d.subnets = {{"10.1.2.0/24", "hq-floor-2"},     {"10.1.3.0/24", "hq-floor-3"},
+               {"10.44.0.0/16", "london-office"}, {"10.1.0.0/16", "hq-lobby"},
+               {"2001:db8:1::/48", "hq-floor-2"}, {"2001:db8:1:3::/64", "hq-floor-3"}};
   d.bssids = {{"00:11:22:33:44:55", "hq-room-301"},
               {"00-11-22-33-44-6*", "hq-floor-2"},  // one AP's 16 BSSIDs
               {"0011.2233.446a", "hq-floor-3"}};    // an exact row beats the wildcard
@@ -86,25 +86,12 @@ LocationData demoData() {
   d.users[0].macs = {"00:04:f2:00:10:01"};
   PersonalLocationRow home;
   home.extension = "1003";
-  CivicAddress evergreen;
-  evergreen.country = "US";
-  evergreen.a1 = "IL";
-  evergreen.a3 = "Springfield";
-  evergreen.hno = "742";
-  evergreen.rd = "Evergreen";
-  evergreen.sts = "Terrace";
-  evergreen.pc = "62704";
+  auto evergreen = street("US", "IL", "Springfield", "742", "Evergreen", "Terrace", "62704");
   home.location = location("home-1003", "Home of 1003", "", evergreen, LocationKind::Personal);
   home.matchNetworks = {"203.0.113.7"};
   PersonalLocationRow manchester;
   manchester.extension = "2001";
-  CivicAddress mcr;
-  mcr.country = "GB";
-  mcr.a3 = "Manchester";
-  mcr.hno = "5";
-  mcr.rd = "Oxford";
-  mcr.sts = "Road";
-  mcr.pc = "M1 5AN";
+  auto mcr = street("GB", "", "Manchester", "5", "Oxford", "Road", "M1 5AN");
   manchester.location =
       location("manchester-2001", "Manchester flat", "", mcr, LocationKind::Personal);
   manchester.location.elins = {"+441619460001"};
@@ -156,14 +143,14 @@ TEST(SignalNames, RoundTripAndLeniency) {
 }
 
 TEST(Mac, NormalizesEveryWrittenForm) {
-  for (const char* s : {"00:11:22:33:44:55", "00-11-22-33-44-55", "0011.2233.4455",
-                        "001122334455", " 00:11:22:33:44:55 ", "0:11:22:33:44:55"}) {
+  for (const char* s : {"00:11:22:33:44:55", "00-11-22-33-44-55", "0011.2233.4455", "001122334455",
+                        " 00:11:22:33:44:55 ", "0:11:22:33:44:55"}) {
     EXPECT_EQ(normalizeMac(s), "001122334455") << s;
   }
   EXPECT_EQ(normalizeMac("AA:BB:CC:DD:EE:FF"), "aabbccddeeff");
-  for (const char* s : {"", "00:11:22:33:44", "00:11:22:33:44:55:66", "00:11-22:33:44:55",
-                        "0011223344556", "00:11:22:33:44:5*", "zz:11:22:33:44:55", "001:1:22:33:44:55",
-                        "00::11:22:33:44"}) {
+  for (const char* s :
+       {"", "00:11:22:33:44", "00:11:22:33:44:55:66", "00:11-22:33:44:55", "0011223344556",
+        "00:11:22:33:44:5*", "zz:11:22:33:44:55", "001:1:22:33:44:55", "00::11:22:33:44"}) {
     EXPECT_FALSE(normalizeMac(s)) << s;
   }
   EXPECT_TRUE(isPlaceholderMac("ffffffffffff"));
@@ -173,7 +160,8 @@ TEST(Mac, NormalizesEveryWrittenForm) {
 }
 
 TEST(CivicAddressText, OneLine) {
-  EXPECT_EQ(hqCivic("3", "301").oneLine(), "100 Main St, FLR 3, ROOM 301, Springfield, IL 62701, US");
+  EXPECT_EQ(hqCivic("3", "301").oneLine(),
+            "100 Main St, FLR 3, ROOM 301, Springfield, IL 62701, US");
   auto d = demoData();
   EXPECT_EQ(d.locations[4].civic.oneLine(), "1 Example Street, FLR 4, London EC1A 1AA, GB");
   EXPECT_EQ(CivicAddress{}.oneLine(), "");
@@ -269,7 +257,9 @@ TEST_F(Resolver, SubnetLongestPrefixWins) {
 }
 
 TEST_F(Resolver, SubnetIpv6AndMapped) {
-  EXPECT_EQ(key(call("1001", "[2001:db8:1:3::45]")), "hq-floor-3");
+  auto r = call("1001", "[2001:db8:1:3::45]");
+  EXPECT_EQ(key(r), "hq-floor-3");
+  EXPECT_EQ(r.evidence, "ip [2001:db8:1:3::45] from Contact in subnet 2001:db8:1:3::/64");
   EXPECT_EQ(key(call("1001", "2001:db8:1:9::1")), "hq-floor-2");
   EXPECT_EQ(call("1001", "2001:db8:2::1").signal, Signal::SiteDefault);
   EXPECT_EQ(key(call("1001", "::ffff:10.1.2.45")), "hq-floor-2");
@@ -396,6 +386,9 @@ TEST_F(Resolver, PlaceholderBssidsAreIgnored) {
   r = call("1001", "", "not-a-mac");
   EXPECT_TRUE(anyIgnored(r, "'not-a-mac' from INVITE is not a MAC address"));
   EXPECT_EQ(r.signal, Signal::SiteDefault);
+  r = call("1001", "", std::string(10000, 'x'));  // hostile input is quoted, not copied whole
+  ASSERT_EQ(r.ignored.size(), 1u);
+  EXPECT_LT(r.ignored[0].size(), 120u);
 }
 
 TEST_F(Resolver, StaleReportsAreIgnored) {
@@ -443,8 +436,9 @@ TEST_F(Resolver, NoLocationPermission) {
   auto r = s->resolve(c, kNow);
   EXPECT_EQ(r.signal, Signal::SiteDefault);
   ASSERT_FALSE(r.ignored.empty());
-  EXPECT_EQ(r.ignored[0], "location permission is off for 1005: device report and Contact "
-                          "address not used");
+  EXPECT_EQ(r.ignored[0],
+            "location permission is off for 1005: device report and Contact "
+            "address not used");
   c.bssid = "00:11:22:33:44:55";  // what the INVITE itself says is still the call's own data
   EXPECT_EQ(s->resolve(c, kNow).signal, Signal::Bssid);
 }
@@ -463,6 +457,14 @@ TEST_F(Resolver, DeviceSuppliedLocationIsKept) {
   r = snap->resolve(c, kNow);
   EXPECT_TRUE(r.deviceSupplied);
   EXPECT_EQ(key(r), "hq-lobby");
+  // Ranked below the BSSID by configuration: the BSSID wins and the PIDF-LO is noted.
+  ResolverSettings settings;
+  settings.order = {Signal::Bssid, Signal::DeviceSupplied, Signal::SiteDefault};
+  c.bssid = "00:11:22:33:44:55";
+  r = LocationSnapshot::build(demoData(), settings)->resolve(c, kNow);
+  EXPECT_EQ(r.signal, Signal::Bssid);
+  EXPECT_FALSE(r.deviceSupplied);
+  EXPECT_TRUE(anyIgnored(r, "device-supplied location ranked below bssid"));
 }
 
 TEST_F(Resolver, CustomOrder) {
