@@ -35,6 +35,27 @@ TEST_F(EdgeTest, OrdinaryCallFromUntrustedSourceGets403) {
       << "an untrusted call reached the carrier\n" << report({carrier.get()});
 }
 
+// sosproxy is never an open relay, not even for 911; but an emergency call refused that way is
+// an alarm an operator must see (routing log and error log).
+TEST_F(EdgeTest, EmergencyCallFromUntrustedSourceGets403AndAnAlarm) {
+  startProxy();
+  auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a", "u1", {}, 120);
+  auto caller = startCaller("uac-call-expect-403.xml", "caller", "911", "u1", "127.0.0.2");
+  EXPECT_EQ(caller->wait(), 0) << report({caller.get()});
+  const std::string cid = inviteCallId(*caller, false);
+  const auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  ASSERT_FALSE(line.raw.empty()) << "no route line for " << cid << "\n" << routingLogText();
+  EXPECT_EQ(line.get("outcome"), "rejected") << line.raw;
+  EXPECT_EQ(line.get("status"), "403") << line.raw;
+  EXPECT_EQ(line.get("emergency"), "yes") << line.raw;
+  EXPECT_EQ(line.get("alarm"), "yes") << line.raw;
+  EXPECT_TRUE(waitFor([&] { return proxy_->output().find("ALARM") != std::string::npos; },
+                      milliseconds(5000)))
+      << proxy_->output();
+  psap->process()->stop();
+  EXPECT_EQ(countMessages(*psap, true, "INVITE "), 0) << report({psap.get()});
+}
+
 TEST_F(EdgeTest, InviteWithMaxForwardsZeroGets483) {
   startProxy();
   auto carrier = startTrunk("uas-answer-expect-bye.xml", ports_.carrier, "carrier", "u1", {}, 120);
