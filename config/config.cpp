@@ -4,6 +4,8 @@
 
 #include "config/config.h"
 
+#include "base/text.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
@@ -71,55 +73,6 @@ std::string joined(const Range& words, std::string_view last) {
     ++i;
   }
   return out;
-}
-
-size_t editDistance(std::string_view a, std::string_view b) {
-  // One row of the Levenshtein table at a time; keys are short.
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// "; did you mean "x"?" naming the candidate a typo most likely meant (within two edits), or "".
-template <class Range>
-std::string didYouMean(std::string_view word, const Range& candidates) {
-  std::string_view best;
-  size_t bestDistance = 3;
-  for (std::string_view c : candidates) {
-    if (size_t d = editDistance(word, c); d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  return bestDistance <= 2 ? "; did you mean " + inQuotes(best) + "?" : "";
-}
-
-bool isDigits(std::string_view s, std::string_view alsoAllowed = {}) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
-    return (c >= '0' && c <= '9') || alsoAllowed.find(c) != std::string_view::npos;
-  });
-}
-
-// 32 for IPv4, 128 for IPv6, 0 when `text` is not a numeric address. inet_pton refuses
-// hostnames, so nothing here can trigger a DNS lookup.
-int addressBits(std::string_view text) {
-  std::string s(text);  // inet_pton wants a terminated string
-  in6_addr buffer{};
-  if (inet_pton(AF_INET, s.c_str(), &buffer) == 1) {
-    return 32;
-  }
-  return inet_pton(AF_INET6, s.c_str(), &buffer) == 1 ? 128 : 0;
 }
 
 // A check returns what is wrong with a value (the text after the quoted value), or "" if nothing.
@@ -697,23 +650,9 @@ const Site* Config::findSite(std::string_view name) const {
 }
 
 Result<Config> loadConfig(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return Error{"config.unreadable", path + ": cannot read: " + std::strerror(errno)};
-  }
-  std::string text;
-  std::array<char, 8192> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
-    text.append(buffer.data(), n);
-  }
-  // fopen succeeds on a directory on Linux; the read is what fails (EISDIR).
-  int readError = std::ferror(file) != 0 ? errno : 0;
-  std::fclose(file);
-  if (readError != 0) {
-    return Error{"config.unreadable", path + ": cannot read: " + std::strerror(readError)};
-  }
-  return parseConfig(text, path);
+  auto text = readWholeFile(path);
+  if (!text.ok()) return Error{"config.unreadable", path + ": cannot read: " + text.error().message};
+  return parseConfig(text.value(), path);
 }
 
 Result<Config> parseConfig(const std::string& yamlText, const std::string& sourceName) {

@@ -4,6 +4,8 @@
 
 #include "store/store.h"
 
+#include "base/text.h"
+
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -46,24 +48,6 @@ std::string networkIdentity(const std::string& bssid, const std::string& chassis
     return "switch " + chassis + (port.empty() ? "" : " port " + port);
   }
   return ip.empty() ? "" : "ip " + ip;
-}
-
-bool readFile(const std::string& path, std::string& text, std::string& error) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    error = std::strerror(errno);
-    return false;
-  }
-  std::array<char, 8192> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
-    text.append(buffer.data(), n);
-  }
-  // fopen succeeds on a directory; the read is what fails (EISDIR).
-  int readError = std::ferror(file) != 0 ? errno : 0;
-  std::fclose(file);
-  error = readError != 0 ? std::strerror(readError) : "";
-  return readError == 0;
 }
 
 }  // namespace
@@ -122,11 +106,11 @@ Result<bool> Store::seedIfEmpty(const std::string& seedPath) {
       return false;  // seeded before, or edited since: the seed never overwrites
     }
   }
-  std::string text, error;
-  if (!readFile(seedPath, text, error)) {
-    return Error{"store.seed-unreadable", seedPath + ": cannot read: " + error};
+  auto text = readWholeFile(seedPath);
+  if (!text.ok()) {
+    return Error{"store.seed-unreadable", seedPath + ": cannot read: " + text.error().message};
   }
-  auto seed = parseSeed(text, seedPath);
+  auto seed = parseSeed(text.value(), seedPath);
   if (!seed.ok()) {
     return seed.error();
   }

@@ -1,5 +1,5 @@
-// YamlReader and the value checks of yaml_reader.h. The same rules as the configuration loader
-// (config/config.cpp), which keeps its own copy because config/ must not depend on store/.
+// YamlReader and the value checks of yaml_reader.h, with the same rules and error style as the
+// configuration loader; the small checks both need live in base/text.h.
 
 #include "store/yaml_reader.h"
 
@@ -11,44 +11,10 @@
 #include <cmath>
 #include <tuple>
 
+#include "base/text.h"
 #include "store/db.h"
 
 namespace sos::store {
-namespace {
-
-size_t editDistance(std::string_view a, std::string_view b) {
-  // One row of the Levenshtein table at a time; keys are short.
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-bool isDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// 32 for IPv4, 128 for IPv6, 0 otherwise. inet_pton refuses hostnames: no DNS lookup here.
-int addressBits(std::string_view text) {
-  std::string s(text);
-  in6_addr buffer{};
-  if (inet_pton(AF_INET, s.c_str(), &buffer) == 1) {
-    return 32;
-  }
-  return inet_pton(AF_INET6, s.c_str(), &buffer) == 1 ? 128 : 0;
-}
-
-}  // namespace
 
 std::string childKey(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
@@ -62,18 +28,6 @@ std::string joined(const std::vector<std::string_view>& words) {
     out += (out.empty() ? "" : ", ") + std::string(w);
   }
   return out;
-}
-
-std::string didYouMean(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  size_t bestDistance = 3;
-  for (std::string_view c : candidates) {
-    if (size_t d = editDistance(word, c); d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  return bestDistance <= 2 ? "; did you mean " + inQuotes(best) + "?" : "";
 }
 
 std::string expecting(bool ok, std::string_view expected) {

@@ -14,9 +14,12 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/text.h"
 #include "store/seed.h"
 
 namespace sos::store {
+
+using sos::didYouMean;  // base/text.h, shared with the configuration loader
 
 // A node, the dotted key that leads to it ("locations[1].elins[0]") and the place to blame.
 // An empty value is blamed on its key: yaml-cpp marks a null at the next token, which is often
@@ -36,8 +39,6 @@ using Check = std::string (*)(std::string_view);
 std::string childKey(const std::string& parent, std::string_view key);
 std::string inQuotes(std::string_view s);
 std::string joined(const std::vector<std::string_view>& words);  // "a, b, c"
-// "; did you mean "x"?" naming the candidate a typo most likely meant, or "".
-std::string didYouMean(std::string_view word, const std::vector<std::string_view>& candidates);
 std::string expecting(bool ok, std::string_view expected);
 
 std::string anyText(std::string_view);

@@ -1,0 +1,58 @@
+#include "base/text.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace sos {
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  // One row of the table at a time.
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+bool isDigits(std::string_view s, std::string_view alsoAllowed) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= '0' && c <= '9') || alsoAllowed.find(c) != std::string_view::npos;
+  });
+}
+
+int addressBits(std::string_view text) {
+  std::string s(text);  // inet_pton wants a terminated string
+  in6_addr buffer{};
+  if (inet_pton(AF_INET, s.c_str(), &buffer) == 1) return 32;
+  return inet_pton(AF_INET6, s.c_str(), &buffer) == 1 ? 128 : 0;
+}
+
+Result<std::string> readWholeFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return Error{"file.unreadable", std::strerror(errno)};
+  std::string text;
+  std::array<char, 8192> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) text.append(buffer.data(), n);
+  // fopen succeeds on a directory on Linux; the read is what fails (EISDIR).
+  int readError = std::ferror(file) != 0 ? errno : 0;
+  std::fclose(file);
+  if (readError != 0) return Error{"file.unreadable", std::strerror(readError)};
+  return text;
+}
+
+}  // namespace sos
