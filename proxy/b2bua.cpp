@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <cstdio>
+#include <map>
 
 #include "proxy/sip_edge.h"
 #include "routing/access_network_info.h"
@@ -53,6 +54,13 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
     : agent_(agent), root_(root), router_(std::move(router)), log_(log),
       contacts_(std::move(contacts)) {
   default_.owner = this;
+  // Our address as the Contact says it: "<sip:HOST:PORT>" -> HOST.
+  host_ = contacts_.udp;
+  if (auto at = host_.find("sip:"); at != std::string::npos) host_ = host_.substr(at + 4);
+  if (auto end = host_.rfind(':'); end != std::string::npos && host_.front() != '[')
+    host_ = host_.substr(0, end);
+  else if (host_.front() == '[')
+    host_ = host_.substr(0, host_.find(']') + 1);
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
 }
 
@@ -198,10 +206,14 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   config::Trunk const& trunk = *decision.trunks.front();
   entry.trunk = trunk.name;
   entry.reason = decision.reason;
+  std::optional<routing::Resolution> where;
   if (decision.match.emergency) {
     ++counters_.emergencyCalls;
-    locate(req, sip, entry.site, entry);
+    where = locate(req, entry.site, entry);
   }
+  EmergencyInvite rewrite;
+  if (decision.match.emergency && trunk.mode != config::TrunkMode::Plain)
+    rewrite = planInvite(trunk, req, where ? &*where : nullptr, entry);
 
   Call* call = createCall();
   call->received = received;
@@ -243,6 +255,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   sip_to_t* to =
       sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
   if (from && sip->sip_from->a_display) from->a_display = su_strdup(call->home, sip->sip_from->a_display);
+  // ELIN mode: the PSAP sees the location's ELIN as the caller (its callback number).
+  if (from && !rewrite.elin.empty()) from->a_url->url_user = su_strdup(call->home, rewrite.elin.c_str());
   if (to && sip->sip_to->a_display) to->a_display = su_strdup(call->home, sip->sip_to->a_display);
   call->b.leg = nta_leg_tcreate(agent_, onRequest, &call->b, SIPTAG_FROM(from), SIPTAG_TO(to),
                                 TAG_END());
@@ -258,7 +272,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   std::string const nextHop = nextHopFor(trunk);
   invite.orq = call->b.leg ? send(call->b, &invite, sip_method_invite, "INVITE", msg,
                                   URL_STRING_MAKE(requestUri.c_str()),
-                                  URL_STRING_MAKE(nextHop.c_str()), maxForwards - 1)
+                                  URL_STRING_MAKE(nextHop.c_str()), maxForwards - 1, &rewrite)
                            : nullptr;
   msg_destroy(msg);
   if (invite.orq == nullptr) {
@@ -285,6 +299,14 @@ void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapsh
     auto& held = reports_[r.extension];
     if (r.reportedAtMs >= held.reportedAtMs) held = r;
   }
+  // Site default ELINs come with the data; the callback mappings carry over.
+  std::map<std::string, std::string, std::less<>> defaults;
+  for (auto const& row : snapshot->data().siteDefaults)
+    if (auto const* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
+      defaults[row.site] = loc->elins.front();
+  auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults));
+  if (elins_) next->callbacks().restore(elins_->callbacks().snapshot());
+  elins_ = std::move(next);
   locations_ = std::move(snapshot);
 }
 
@@ -294,13 +316,14 @@ void B2bua::addReport(const routing::DeviceReport& report) {
   if (report.reportedAtMs >= held.reportedAtMs) held = report;
 }
 
-void B2bua::locate(routing::CallRequest const& req, sip_t const*, std::string const& site,
-                   RoutingLogEntry& entry) {
+std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req,
+                                                 std::string const& site,
+                                                 RoutingLogEntry& entry) {
   if (!locations_) {  // cannot happen after start-up; still, the call goes on
     entry.location = "unknown";
     entry.locationBy = "no location data loaded";
     ++counters_.locationFallbacks;
-    return;
+    return std::nullopt;
   }
   routing::CallNetworkData net;
   net.extension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
@@ -337,20 +360,73 @@ void B2bua::locate(routing::CallRequest const& req, sip_t const*, std::string co
   }
   if (res.conflict)
     spdlog::warn("call {}: location signals disagree; {} won", req.callId, entry.locationBy);
+  return res;
+}
+
+EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallRequest const& req,
+                                  routing::Resolution const* where, RoutingLogEntry& entry) {
+  int64_t const nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  EmergencyInputs in;
+  in.mode = trunk.mode;
+  in.location = where ? where->location : nullptr;
+  in.request = &req;
+  in.host = host_;
+  std::string const caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+  in.entity = "pres:" + (caller.empty() ? std::string("caller") : caller) + "@" + host_;
+  in.method = where && where->signal == routing::Signal::Bssid ? "802.11" : "Manual";
+  in.nowMs = nowMs;
+  in.seed = (static_cast<uint64_t>(nowMs) << 20) ^ nextId_;
+  bool const elinMode =
+      trunk.mode == config::TrunkMode::Elin || trunk.mode == config::TrunkMode::Both;
+  if (elinMode && elins_ && in.location) {
+    routing::CallerIdentity who;
+    who.extension = where && where->user ? where->user->extension : caller;
+    who.did = where && where->user ? where->user->did : "";
+    who.contact = req.contactHost;
+    who.callId = req.callId;
+    routing::ElinChoice choice = elins_->assign(*in.location, who, nowMs);
+    if (choice.reusedLive)
+      spdlog::warn("call {}: every ELIN of {} is in its callback window; reused {} (callback to "
+                   "the earlier caller is lost)",
+                   req.callId, in.location->name, choice.elin);
+    if (choice.fromFallback)
+      spdlog::warn("call {}: {}", req.callId, choice.fallbackReason);
+    // No ELIN at all: the caller's own DID is the best callback number left.
+    in.elin = !choice.elin.empty() ? choice.elin : who.did;
+  }
+  EmergencyInvite plan = planEmergencyInvite(in);
+  entry.elin = plan.elin;
+  entry.pidf = plan.pidf;
+  return plan;
 }
 
 // ---- Sending ----
 
 nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name,
                             msg_t* src, url_string_t const* requestUri,
-                            url_string_t const* nextHop, unsigned long maxForwards) {
+                            url_string_t const* nextHop, unsigned long maxForwards,
+                            EmergencyInvite const* rewrite) {
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return nullptr;
   sip_t* sip = sip_object(msg);
   su_home_t* home = msg_home(msg);
   char mf[24];
   std::snprintf(mf, sizeof mf, "%lu", maxForwards);
-  bool ok = copyEndToEnd(msg, sip, src) && insert(msg, sip_max_forwards_make(home, mf));
+  unsigned const skip = rewrite ? rewrite->skip : kCopyAll;
+  bool ok = copyEndToEnd(msg, sip, src, skip) && insert(msg, sip_max_forwards_make(home, mf));
+  if (ok && rewrite && (skip & kSkipBody)) {
+    ok = insert(msg, sip_content_type_make(home, rewrite->contentType.c_str())) &&
+         insert(msg, sip_payload_make(home, rewrite->body.c_str()));
+  }
+  if (ok && rewrite && !rewrite->elin.empty()) {
+    std::string const pai = "<sip:" + rewrite->elin + "@" + host_ + ">";
+    ok = msg_header_add_make(msg, reinterpret_cast<msg_pub_t*>(sip),
+                             sip_p_asserted_identity_class, pai.c_str()) >= 0;
+  }
+  if (ok && rewrite && !rewrite->extraHeaders.empty())
+    ok = sip_add_tl(msg, sip, SIPTAG_HEADER_STR(rewrite->extraHeaders.c_str()), TAG_END()) >= 0;
   if (ok && needsContact(method)) ok = insert(msg, sip_contact_make(home, to.contact.c_str()));
   if (ok) ok = nta_msg_request_complete(msg, to.leg, method, name, requestUri) >= 0;
   nta_outgoing_t* orq =

@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "proxy/routing_log.h"
+#include "proxy/emergency_invite.h"
+#include "routing/elin.h"
 #include "routing/location_resolver.h"
 #include "proxy/sofia.h"
 #include "routing/router.h"
@@ -115,9 +118,10 @@ class B2bua {
   void ackOrCancel(Txn& txn, sip_t const* sip);
 
   // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
+  // With `rewrite`, what it names replaces what the caller sent (emergency INVITE, issue 4).
   nta_outgoing_t* send(Leg& to, Txn* txn, sip_method_t method, char const* methodName,
                        msg_t* src, url_string_t const* requestUri, url_string_t const* nextHop,
-                       unsigned long maxForwards);
+                       unsigned long maxForwards, EmergencyInvite const* rewrite = nullptr);
   // Relays the response `src` (from the other leg) on `irq`; a fabricated status when null.
   void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase);
   void sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack);
@@ -125,8 +129,11 @@ class B2bua {
   int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip);
 
   // Where is the caller? Fills the location fields of the routing-log entry.
-  void locate(const routing::CallRequest& req, sip_t const* sip, std::string const& site,
-              RoutingLogEntry& entry);
+  std::optional<routing::Resolution> locate(const routing::CallRequest& req,
+                                            std::string const& site, RoutingLogEntry& entry);
+  // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
+  EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
+                             const routing::Resolution* where, RoutingLogEntry& entry);
   Call* createCall();
   void finishInvite(Call& call, std::string outcome, int status, std::string reason);
   void endCall(Call& call);
@@ -150,6 +157,9 @@ class B2bua {
   B2buaCounters counters_;
   std::shared_ptr<const routing::LocationSnapshot> locations_;
   std::unordered_map<std::string, routing::DeviceReport> reports_;  // by extension
+  // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
+  std::unique_ptr<routing::ElinAllocator> elins_;
+  std::string host_;  // our address, for loc-src and Content-IDs
 };
 
 }  // namespace sos::proxy

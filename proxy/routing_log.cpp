@@ -123,6 +123,8 @@ std::string formatText(const RoutingLogEntry& e, std::chrono::system_clock::time
   l.add("location_by", e.locationBy);
   if (e.locationAgeMs >= 0) l.add("location_age_s", formatMs(e.locationAgeMs / 1000.0));
   if (e.locationConflict) l.add("location_conflict", "yes");
+  l.add("elin", e.elin);
+  l.add("pidf", e.pidf);
   l.add("trunk", e.trunk);
   l.add("outcome", e.outcome);
   if (e.status != 0) l.add("status", std::to_string(e.status));
@@ -151,6 +153,8 @@ std::string formatJson(const RoutingLogEntry& e, std::chrono::system_clock::time
   addString("location_by", e.locationBy);
   if (e.locationAgeMs >= 0) j["location_age_s"] = roundMs(e.locationAgeMs / 1000.0);
   if (!e.location.empty()) j["location_conflict"] = e.locationConflict;
+  addString("elin", e.elin);
+  addString("pidf", e.pidf);
   addString("trunk", e.trunk);
   addString("outcome", e.outcome);
   if (e.status != 0) j["status"] = e.status;

@@ -29,6 +29,8 @@ struct RoutingLogEntry {
   std::string locationBy;   // the signal and its evidence: "subnet 10.1.2.0/24 (Contact 10.1.2.45)"
   double locationAgeMs = -1;  // age of the data the location came from
   bool locationConflict = false;  // another signal pointed elsewhere
+  std::string elin;       // ELIN sent as the caller (elin / both trunks)
+  std::string pidf;       // PIDF-LO: "added", "device-kept", "device-by-reference", or ""
   std::string trunk;      // chosen trunk name, empty when rejected
   std::string outcome;    // route: "routed" | "rejected"; final: "answered" | "failed" |
                           // "cancelled" | "timeout"

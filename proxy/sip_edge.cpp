@@ -72,20 +72,30 @@ bool skipped(msg_header_t const* h) {
   return c == sip_authorization_class || c == sip_proxy_authorization_class;
 }
 
+bool skippedToo(msg_header_t const* h, unsigned skip) {
+  if ((skip & kSkipIdentity) && h->sh_class == sip_p_asserted_identity_class) return true;
+  if ((skip & kSkipGeolocation) && h->sh_class == sip_unknown_class) {
+    char const* name = reinterpret_cast<sip_unknown_t const*>(h)->un_name;
+    return name && (strcasecmp(name, "Geolocation") == 0 ||
+                    strcasecmp(name, "Geolocation-Routing") == 0);
+  }
+  return false;
+}
+
 }  // namespace
 
-bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src) {
+bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip) {
   if (src == nullptr) return true;
   su_home_t* home = msg_home(dst);
   sip_t const* srcSip = sip_object(src);
   for (msg_header_t* h = *msg_chain_head(src); h != nullptr; h = h->sh_succ) {
-    if (skipped(h)) continue;
+    if (skipped(h) || skippedToo(h, skip)) continue;
     // Unknown headers (Geolocation, P-Access-Network-Info, ...) travel as they came.
     msg_header_t* copy = msg_header_dup_one(home, h);
     if (copy == nullptr || msg_header_insert(dst, reinterpret_cast<msg_pub_t*>(dstSip), copy) < 0)
       return false;
   }
-  if (srcSip && srcSip->sip_payload) {
+  if (srcSip && srcSip->sip_payload && !(skip & kSkipBody)) {
     auto* ct = srcSip->sip_content_type
                    ? sip_content_type_dup(home, srcSip->sip_content_type)
                    : nullptr;
@@ -101,6 +111,52 @@ bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src) {
   return true;
 }
 
+namespace {
+
+bool typeIs(msg_content_type_t const* ct, char const* type) {
+  return ct && ct->c_type && strcasecmp(ct->c_type, type) == 0;
+}
+
+std::string unbracket(char const* id) {
+  std::string s = str(id);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// Splits the body into SDP and PIDF-LO parts. Sofia parses the multipart; a multipart type
+// without a body crashes Debian's Sofia (msg_multipart_parse with no payload), hence the check.
+void splitBody(sip_t const* sip, routing::CallRequest& r) {
+  sip_payload_t const* pl = sip->sip_payload;
+  msg_content_type_t const* ct = sip->sip_content_type;
+  if (pl == nullptr || pl->pl_len == 0 || ct == nullptr || ct->c_type == nullptr) return;
+  if (typeIs(ct, "application/sdp")) {
+    r.sdpContentType = ct->c_type;
+    r.sdp.assign(pl->pl_data, pl->pl_len);
+    return;
+  }
+  if (typeIs(ct, "application/pidf+xml")) {
+    r.pidfParts.push_back({"", std::string(pl->pl_data, pl->pl_len)});
+    return;
+  }
+  if (strncasecmp(ct->c_type, "multipart/", 10) != 0) return;
+  su_home_t home[1] = {SU_HOME_INIT(home)};
+  for (msg_multipart_t* part = msg_multipart_parse(home, ct, const_cast<sip_payload_t*>(pl));
+       part != nullptr; part = part->mp_next) {
+    if (part->mp_payload == nullptr) continue;
+    std::string text(part->mp_payload->pl_data, part->mp_payload->pl_len);
+    if (typeIs(part->mp_content_type, "application/sdp") && r.sdp.empty()) {
+      r.sdpContentType = part->mp_content_type->c_type;
+      r.sdp = std::move(text);
+    } else if (typeIs(part->mp_content_type, "application/pidf+xml")) {
+      r.pidfParts.push_back(
+          {part->mp_content_id ? unbracket(part->mp_content_id->g_string) : "", std::move(text)});
+    }
+  }
+  su_home_deinit(home);
+}
+
+}  // namespace
+
 routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
   routing::CallRequest r;
   if (sip->sip_call_id) r.callId = str(sip->sip_call_id->i_id);
@@ -115,21 +171,8 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
     r.paiUser = str(pai->paid_url->url_user);
   }
   if (sip->sip_contact) r.contactHost = str(sip->sip_contact->m_url->url_host);
-  // A location the device put in the request itself (RFC 6442): kept as the caller's own.
-  if (sip->sip_content_type && sip->sip_content_type->c_type && sip->sip_payload) {
-    std::string_view type(sip->sip_content_type->c_type);
-    std::string_view body(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-    auto lower = [](std::string_view v) {
-      std::string out(v);
-      for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      return out;
-    };
-    std::string const t = lower(type);
-    r.hasPidfBody = t == "application/pidf+xml" ||
-                    (t.rfind("multipart/", 0) == 0 &&
-                     lower(body.substr(0, 64 * 1024)).find("application/pidf+xml") !=
-                         std::string::npos);
-  }
+  splitBody(sip, r);
+  r.hasPidfBody = !r.pidfParts.empty();
   r.sourceAddress = sourceAddress(msg);
   r.transport = sourceTransport(msg);
   for (sip_unknown_t const* u = sip->sip_unknown; u; u = u->un_next) {
@@ -139,6 +182,8 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
       r.pAccessNetworkInfo += u->un_value;
     } else if (strcasecmp(u->un_name, "Geolocation") == 0) {
       r.geolocation.emplace_back(u->un_value);
+    } else if (strcasecmp(u->un_name, "Geolocation-Routing") == 0) {
+      r.geolocationRouting = u->un_value;
     }
   }
   return r;

@@ -21,6 +21,16 @@ struct CallRequest {
   std::string pAccessNetworkInfo;        // raw header value(s), joined by ", "
   std::vector<std::string> geolocation;  // raw Geolocation header values
   bool hasPidfBody = false;              // an application/pidf+xml body (part) is present
+  std::string geolocationRouting;        // Geolocation-Routing value, "" when absent
+  // The body split into what an emergency INVITE needs (RFC 6442 section 3): the session
+  // description and any PIDF-LO parts the device sent by value.
+  std::string sdpContentType;  // "application/sdp", empty when there is no SDP
+  std::string sdp;
+  struct BodyPart {
+    std::string contentId;  // without angle brackets
+    std::string text;
+  };
+  std::vector<BodyPart> pidfParts;
   std::string userSite;  // the caller's site according to the user store; empty if unknown
 };
 

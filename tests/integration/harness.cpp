@@ -234,7 +234,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << "carrier_trunk: carrier\n"
     << "trunks:\n";
   trunk("carrier", ports.carrier, "plain");
-  trunk("il-psap-a", ports.psapA, "pidf");
+  trunk("il-psap-a", ports.psapA, ports.psapAMode.c_str());
   trunk("il-psap-b", ports.psapB, "elin");
   trunk("erc", ports.erc, "both");
   trunk("uk-999", ports.uk999, "elin");

@@ -103,6 +103,7 @@ struct DemoPorts {
   uint16_t uk999 = 0;
   uint16_t admin = 0;  // admin HTTP (API, dashboard, /metrics)
   std::string trunkTransport = "udp";  // of every trunk
+  std::string psapAMode = "pidf";      // il-psap-a's mode (a test may make it an ELIN trunk)
 };
 
 DemoPorts pickDemoPorts();

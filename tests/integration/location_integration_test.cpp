@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <regex>
+
 #include "b2bua_fixture.h"
 
 namespace sos::itest {
@@ -54,25 +56,37 @@ class LocatedCall : public B2buaTest {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true)); }
 
-  // Places a 911 from `caller` with this network data; returns sosproxy's route line.
-  RoutingLogLine call911(const std::string& caller, const std::string& contactHost,
-                         const std::string& pani) {
-    auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
+  // Places an emergency call from `caller` with this network data, answered by a SIPp PSAP
+  // running `psapScenario` on `psapPort`; returns sosproxy's route line. `psapInvite`, when
+  // given, receives the INVITE the PSAP got.
+  RoutingLogLine callEmergency(const std::string& caller, const std::string& contactHost,
+                               const std::string& pani, const std::string& dialed = "911",
+                               const std::string& psapScenario = "uas-psap-answer.xml",
+                               uint16_t psapPort = 0, const std::string& trunk = "il-psap-a",
+                               std::string* psapInvite = nullptr) {
+    auto psap = startTrunk(psapScenario, psapPort ? psapPort : ports_.psapA, trunk);
     SippOptions o;
     o.scenario = "uac-911-from-network-expect-200.xml";
     o.name = "caller-" + caller + "-" + std::to_string(++calls_);
     o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+    o.service = dialed;
     o.sets = {{"caller", caller}, {"contact_host", contactHost}, {"pani", pani}};
     Sipp uac(o, dir_.path());
     EXPECT_TRUE(uac.start());
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+    if (psapInvite) *psapInvite = findMessage(*psap, true, "INVITE ");
     const std::string cid = inviteCallId(uac, false);
     auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
     EXPECT_FALSE(line.raw.empty()) << "no route line for " << cid << "\n" << routingLogText();
     EXPECT_EQ(line.get("emergency"), "yes") << line.raw;
-    EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
+    EXPECT_EQ(line.get("trunk"), trunk) << line.raw;
     return line;
+  }
+
+  RoutingLogLine call911(const std::string& caller, const std::string& contactHost,
+                         const std::string& pani) {
+    return callEmergency(caller, contactHost, pani);
   }
 
   int calls_ = 0;
@@ -152,6 +166,56 @@ TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
   auto fromReport = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(fromReport.get("location"), "HQ Room 301") << fromReport.raw;
   locker.stop();
+}
+
+// What the PSAP receives (issue 4): the Room 301 call reaches il-psap-a (PIDF-LO mode) with a
+// multipart body whose PIDF-LO says FLR 3, ROOM 301, and a Geolocation header pointing at it.
+TEST_F(LocatedCall, Room301CallCarriesPidfLoWithFloorAndRoom) {
+  std::string invite;
+  auto line = callEmergency("1001", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
+                            "uas-psap-expect-pidf.xml", 0, "il-psap-a", &invite);
+  EXPECT_EQ(line.get("pidf"), "added") << line.raw;
+  EXPECT_NE(invite.find("multipart/mixed"), std::string::npos) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>3</([a-z]+:)?FLR>"))) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?ROOM>301</([a-z]+:)?ROOM>")))
+      << invite;
+  std::smatch cid;
+  ASSERT_TRUE(std::regex_search(invite, cid, std::regex("Geolocation: *<cid:([^>]+)>"))) << invite;
+  EXPECT_NE(invite.find("Content-ID: <" + cid[1].str() + ">"), std::string::npos) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("m=audio"))) << invite;
+}
+
+class ElinTrunk : public LocatedCall {
+ protected:
+  void SetUp() override {
+    ports_.psapAMode = "elin";  // il-psap-a as an ELIN-only trunk for this test
+    ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  }
+};
+
+// To an ELIN-mode trunk the Room 301 call shows the room's ELIN as the caller.
+TEST_F(ElinTrunk, Room301CallShowsTheRoomsElin) {
+  std::string invite;
+  auto line = callEmergency("1001", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
+                            "uas-psap-expect-elin.xml", 0, "il-psap-a", &invite);
+  EXPECT_EQ(line.get("elin"), "+12175550131") << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("From:[^\r\n]*sip:\\+12175550131@")))
+      << invite;
+  EXPECT_TRUE(
+      std::regex_search(invite, std::regex("P-Asserted-Identity:[^\r\n]*sip:\\+12175550131@")))
+      << invite;
+  EXPECT_EQ(invite.find("multipart/mixed"), std::string::npos) << "ELIN only\n" << invite;
+}
+
+// A 999 from 2001 at home (Manchester) reaches uk-999 with the home's own ELIN.
+TEST_F(LocatedCall, LondonUserAtHomeReachesUk999WithHomeElin) {
+  std::string invite;
+  auto line = callEmergency("2001", "192.0.2.77", "IEEE-802.3", "999", "uas-psap-expect-elin.xml",
+                            ports_.uk999, "uk-999", &invite);
+  EXPECT_EQ(line.get("site"), "London") << line.raw;
+  EXPECT_EQ(line.get("elin"), "+441619460001") << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("From:[^\r\n]*sip:\\+441619460001@")))
+      << invite;
 }
 
 }  // namespace

@@ -1,0 +1,163 @@
+#include "pidf/geolocation.h"
+
+#include <algorithm>
+
+namespace sos::pidf {
+
+namespace {
+
+// Bounds like P-Access-Network-Info's: a phone cannot make the SIP thread walk forever.
+constexpr size_t kMaxInput = 4096;
+constexpr size_t kMaxValues = 16;
+
+bool isLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && isLws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isLws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// RFC 2392 section 2: a cid URL is a URL-encoded addr-spec; the Content-ID header is not.
+std::string percentDecoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    int hi = 0;
+    int lo = 0;
+    if (s[i] == '%' && i + 2 < s.size() && (hi = hexValue(s[i + 1])) >= 0 &&
+        (lo = hexValue(s[i + 2])) >= 0) {
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Splits at commas that are outside <...> and outside quoted strings (RFC 3261 section 25.1).
+std::vector<std::string_view> splitValues(std::string_view s) {
+  std::vector<std::string_view> out;
+  bool quoted = false;
+  bool bracket = false;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '<') {
+      bracket = true;
+    } else if (c == '>') {
+      bracket = false;
+    } else if (c == ',' && !bracket) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  out.push_back(s.substr(start));
+  return out;
+}
+
+std::string unquoted(std::string_view v) {
+  v = trim(v);
+  if (v.size() < 2 || v.front() != '"' || v.back() != '"') return std::string(v);
+  std::string out;
+  for (size_t i = 1; i + 1 < v.size(); ++i) {
+    if (v[i] == '\\' && i + 2 < v.size()) ++i;
+    out += v[i];
+  }
+  return out;
+}
+
+// locationValue = LAQUOT locationURI RAQUOT *(SEMI geoloc-param) (RFC 6442 section 4.1). Some
+// phones leave out the angle brackets; the URI then ends at the first ';'.
+bool parseOne(std::string_view s, GeolocationValue& out) {
+  s = trim(s);
+  std::string_view params;
+  if (!s.empty() && s.front() == '<') {
+    size_t close = s.find('>');
+    if (close == std::string_view::npos) return false;
+    out.uri = std::string(trim(s.substr(1, close - 1)));
+    params = s.substr(close + 1);
+  } else {
+    size_t semi = s.find(';');
+    out.uri = std::string(trim(s.substr(0, semi)));
+    params = semi == std::string_view::npos ? std::string_view() : s.substr(semi);
+  }
+  if (out.uri.empty() || out.uri.find_first_of(" \t\"<") != std::string::npos) return false;
+  size_t colon = out.uri.find(':');
+  if (colon == std::string::npos || colon == 0) return false;  // not an absolute URI
+  out.isCid = iequals(std::string_view(out.uri).substr(0, colon), "cid");
+  if (out.isCid) {
+    out.cid = percentDecoded(std::string_view(out.uri).substr(colon + 1));
+    if (out.cid.empty()) return false;
+  }
+
+  // Parameters; a quoted value may contain ';'.
+  while (!params.empty()) {
+    params = trim(params);
+    if (params.empty() || params.front() != ';') break;
+    params.remove_prefix(1);
+    size_t end = 0;
+    bool quoted = false;
+    for (; end < params.size(); ++end) {
+      if (quoted && params[end] == '\\') {
+        ++end;
+      } else if (params[end] == '"') {
+        quoted = !quoted;
+      } else if (!quoted && params[end] == ';') {
+        break;
+      }
+    }
+    std::string_view param = params.substr(0, std::min(end, params.size()));
+    params = params.substr(std::min(end, params.size()));
+    size_t eq = param.find('=');
+    std::string_view name = trim(param.substr(0, eq));
+    if (iequals(name, "loc-src") && eq != std::string_view::npos) {
+      out.locSrc = unquoted(param.substr(eq + 1));
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<GeolocationValue> parseGeolocation(std::string_view value) {
+  std::vector<GeolocationValue> out;
+  if (value.size() > kMaxInput) value = value.substr(0, kMaxInput);
+  for (std::string_view part : splitValues(value)) {
+    if (out.size() >= kMaxValues) break;
+    GeolocationValue v;
+    if (parseOne(part, v)) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool geolocationRoutingAllowed(std::string_view headerValue) {
+  return iequals(trim(headerValue), "yes");
+}
+
+}  // namespace sos::pidf
