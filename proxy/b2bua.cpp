@@ -255,8 +255,6 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   sip_to_t* to =
       sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
   if (from && sip->sip_from->a_display) from->a_display = su_strdup(call->home, sip->sip_from->a_display);
-  // ELIN mode: the PSAP sees the location's ELIN as the caller (its callback number).
-  if (from && !rewrite.elin.empty()) from->a_url->url_user = su_strdup(call->home, rewrite.elin.c_str());
   if (to && sip->sip_to->a_display) to->a_display = su_strdup(call->home, sip->sip_to->a_display);
   call->b.leg = nta_leg_tcreate(agent_, onRequest, &call->b, SIPTAG_FROM(from), SIPTAG_TO(to),
                                 TAG_END());
@@ -284,6 +282,21 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     return 0;
   }
   invite.outCseq = nta_outgoing_cseq(invite.orq);
+  if (rewrite.pidf == "added" && where && where->location) {
+    auto retry = std::make_unique<Call::Retry>();
+    retry->request = nta_incoming_getrequest(irq);  // a reference of its own
+    retry->req = req;
+    retry->snapshot = locations_;
+    retry->location = where->location;
+    retry->who.extension = where->user ? where->user->extension : entry.caller;
+    retry->who.did = where->user ? where->user->did : "";
+    retry->who.contact = req.contactHost;
+    retry->who.callId = req.callId;
+    retry->requestUri = requestUri;
+    retry->nextHop = nextHop;
+    retry->maxForwards = maxForwards - 1;
+    call->retry = std::move(retry);
+  }
 
   call->log.outcome = "routed";
   call->log.addedMs = msSince(received);
@@ -416,7 +429,7 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
   std::snprintf(mf, sizeof mf, "%lu", maxForwards);
   unsigned const skip = rewrite ? rewrite->skip : kCopyAll;
   bool ok = copyEndToEnd(msg, sip, src, skip) && insert(msg, sip_max_forwards_make(home, mf));
-  if (ok && rewrite && (skip & kSkipBody)) {
+  if (ok && rewrite && (skip & kSkipBody) && !rewrite->body.empty()) {
     ok = insert(msg, sip_content_type_make(home, rewrite->contentType.c_str())) &&
          insert(msg, sip_payload_make(home, rewrite->body.c_str()));
   }
@@ -429,6 +442,11 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
     ok = sip_add_tl(msg, sip, SIPTAG_HEADER_STR(rewrite->extraHeaders.c_str()), TAG_END()) >= 0;
   if (ok && needsContact(method)) ok = insert(msg, sip_contact_make(home, to.contact.c_str()));
   if (ok) ok = nta_msg_request_complete(msg, to.leg, method, name, requestUri) >= 0;
+  if (ok && rewrite && !rewrite->elin.empty() && sip->sip_from) {
+    // ELIN mode: the PSAP sees the location's ELIN as the caller (its callback number).
+    sip->sip_from->a_url->url_user = su_strdup(home, rewrite->elin.c_str());
+    sip_fragment_clear(sip->sip_from->a_common);
+  }
   nta_outgoing_t* orq =
       ok ? nta_outgoing_mcreate(agent_, onResponse, txn, nextHop, msg, TAG_END()) : nullptr;
   if (orq == nullptr) msg_destroy(msg);
@@ -562,6 +580,7 @@ void B2bua::inviteResponse(Txn& txn, sip_t const* sip, int status) {
     return;
   }
   // A final failure: nta has already ACKed the trunk (RFC 3261 17.1.1.3).
+  if (status == 424 && !call.cancelled && !txn.finished && retryWithElinOnly(call)) return;
   if (!call.cancelled && !txn.finished) {
     msg_t* src = sip ? nta_outgoing_getresponse(txn.orq) : nullptr;
     relayResponse(txn, call.a, src, status, phrase);
@@ -572,6 +591,46 @@ void B2bua::inviteResponse(Txn& txn, sip_t const* sip, int status) {
                  noAnswer ? "no response from trunk" : (phrase ? phrase : ""));
   }
   endCall(call);
+}
+
+bool B2bua::retryWithElinOnly(Call& call) {
+  if (!call.retry || call.retry->done || !elins_) return false;
+  Call::Retry& r = *call.retry;
+  r.done = true;
+  int64_t const nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  routing::ElinChoice choice = elins_->assign(*r.location, r.who, nowMs);
+  EmergencyInvite plan;
+  plan.elin = !choice.elin.empty() ? choice.elin : r.who.did;
+  // No location body and no Geolocation this time: the SDP alone, the ELIN as the caller.
+  plan.skip = kSkipBody | kSkipGeolocation | (plan.elin.empty() ? 0u : unsigned{kSkipIdentity});
+  plan.contentType = r.req.sdpContentType;
+  plan.body = r.req.sdp;
+
+  // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
+  // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
+  call.retiredOrqs.push_back(call.invite->orq);
+  Txn& invite = *call.invite;
+  invite.orq = send(call.b, &invite, sip_method_invite, "INVITE", r.request,
+                    URL_STRING_MAKE(r.requestUri.c_str()), URL_STRING_MAKE(r.nextHop.c_str()),
+                    r.maxForwards, &plan);
+  if (invite.orq == nullptr) return false;
+  invite.outCseq = nta_outgoing_cseq(invite.orq);
+  RoutingLogEntry e = call.log;
+  e.event = "retry";
+  e.outcome = "routed";
+  e.status = 424;
+  e.elin = plan.elin;
+  e.pidf = "";
+  e.addedMs = -1;
+  e.reason = "424 Bad Location Information: same trunk again with ELIN only";
+  log_.write(e);
+  call.log.elin = plan.elin;
+  call.log.pidf = "";
+  spdlog::warn("call {}: trunk {} refused the location (424); retrying with ELIN {} only",
+               call.log.callId, call.log.trunk, plan.elin);
+  return true;
 }
 
 // ---- ACK and CANCEL from the side that sent an INVITE ----
@@ -719,6 +778,11 @@ void B2bua::destroy(Call* call) {
     t->irq = nullptr;
     t->orq = nullptr;
   }
+  for (auto* orq : call->retiredOrqs)
+    if (orq) nta_outgoing_destroy(orq);
+  call->retiredOrqs.clear();
+  if (call->retry && call->retry->request) msg_destroy(call->retry->request);
+  call->retry.reset();
   if (call->a.leg) nta_leg_destroy(call->a.leg);
   if (call->b.leg) nta_leg_destroy(call->b.leg);
   call->a.leg = call->b.leg = nullptr;

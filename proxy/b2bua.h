@@ -67,6 +67,21 @@ struct Call {
   su_home_t* home = nullptr;
   std::chrono::steady_clock::time_point received;
   RoutingLogEntry log;  // the decision, completed with the outcome
+
+  // What a retry on the same trunk needs (a 424 Bad Location Information to the PIDF-LO we
+  // inserted: once more with ELIN only, RFC 6442 section 4.3). Set only for such calls.
+  struct Retry {
+    msg_t* request = nullptr;  // the caller's INVITE (a reference of our own)
+    routing::CallRequest req;
+    std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `location` alive
+    const routing::Location* location = nullptr;
+    routing::CallerIdentity who;
+    std::string requestUri, nextHop;
+    unsigned long maxForwards = 70;
+    bool done = false;
+  };
+  std::unique_ptr<Retry> retry;
+  std::vector<nta_outgoing_t*> retiredOrqs;  // earlier leg-B INVITEs, destroyed with the call
 };
 
 struct B2buaCounters {
@@ -134,6 +149,9 @@ class B2bua {
   // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
   EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
                              const routing::Resolution* where, RoutingLogEntry& entry);
+  // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
+  // there is nothing to retry (the 424 then goes back to the caller).
+  bool retryWithElinOnly(Call& call);
   Call* createCall();
   void finishInvite(Call& call, std::string outcome, int status, std::string reason);
   void endCall(Call& call);

@@ -14,5 +14,7 @@ for flavour in release asan; do
   echo "=== $flavour tests ==="
   ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
 done
+echo "=== fuzz targets, bounded ==="
+scripts/fuzz.sh 15
 echo "=== load script, quick mode ==="
 scripts/load-test.sh build/proxy/sosproxy --rate 50 --seconds 2

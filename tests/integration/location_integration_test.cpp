@@ -63,7 +63,8 @@ class LocatedCall : public B2buaTest {
                                const std::string& pani, const std::string& dialed = "911",
                                const std::string& psapScenario = "uas-psap-answer.xml",
                                uint16_t psapPort = 0, const std::string& trunk = "il-psap-a",
-                               std::string* psapInvite = nullptr) {
+                               std::string* psapInvite = nullptr,
+                               std::vector<std::string>* psapInvites = nullptr) {
     auto psap = startTrunk(psapScenario, psapPort ? psapPort : ports_.psapA, trunk);
     SippOptions o;
     o.scenario = "uac-911-from-network-expect-200.xml";
@@ -76,6 +77,9 @@ class LocatedCall : public B2buaTest {
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
     if (psapInvite) *psapInvite = findMessage(*psap, true, "INVITE ");
+    if (psapInvites)
+      for (auto const& m : traceMessages(psap->messages(), true))
+        if (m.rfind("INVITE ", 0) == 0) psapInvites->push_back(m);
     const std::string cid = inviteCallId(uac, false);
     auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
     EXPECT_FALSE(line.raw.empty()) << "no route line for " << cid << "\n" << routingLogText();
@@ -183,6 +187,28 @@ TEST_F(LocatedCall, Room301CallCarriesPidfLoWithFloorAndRoom) {
   ASSERT_TRUE(std::regex_search(invite, cid, std::regex("Geolocation: *<cid:([^>]+)>"))) << invite;
   EXPECT_NE(invite.find("Content-ID: <" + cid[1].str() + ">"), std::string::npos) << invite;
   EXPECT_TRUE(std::regex_search(invite, std::regex("m=audio"))) << invite;
+}
+
+// A PIDF-LO trunk that answers 424 to the location we inserted gets the call once more, same
+// trunk, with the ELIN only (RFC 6442 section 4.3).
+TEST_F(LocatedCall, Bad424LocationIsRetriedWithElinOnly) {
+  std::string firstInvite;
+  std::vector<std::string> invites;
+  auto line = callEmergency("1001", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
+                            "uas-psap-424-then-expect-elin.xml", 0, "il-psap-a", &firstInvite,
+                            &invites);
+  EXPECT_NE(firstInvite.find("multipart/mixed"), std::string::npos) << firstInvite;
+  ASSERT_EQ(invites.size(), 2u);
+  EXPECT_EQ(invites[1].find("Geolocation"), std::string::npos) << invites[1];
+  EXPECT_TRUE(std::regex_search(invites[1], std::regex("From:[^\r\n]*sip:\\+12175550131@")))
+      << invites[1];
+  EXPECT_EQ(headerValue(invites[0], "Call-ID"), headerValue(invites[1], "Call-ID"));
+  const auto retry = waitForLogLine({{"event", "retry"}, {"call_id", line.get("call_id")}});
+  ASSERT_FALSE(retry.raw.empty()) << routingLogText();
+  EXPECT_EQ(retry.get("elin"), "+12175550131") << retry.raw;
+  EXPECT_EQ(retry.get("status"), "424") << retry.raw;
+  const auto final = waitForLogLine({{"event", "final"}, {"call_id", line.get("call_id")}});
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
 }
 
 class ElinTrunk : public LocatedCall {
