@@ -13,7 +13,9 @@ packages=(
   libsqlite3-dev           # location store
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
+  libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)
   libxml2-utils            # xmllint: PIDF-LO schema checks
+  clang libclang-rt-14-dev # libFuzzer for the parser fuzz targets
   python3
 )
 
