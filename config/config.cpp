@@ -118,6 +118,24 @@ std::string checkHost(std::string_view s) {
 
 // "10.0.0.0/8", "2001:db8::/32", or a bare address (a host route). Checked here rather than with
 // the routing library's parser so that config depends on nothing but base.
+// "sip:user@host:port" with a numeric host (no DNS on the call path).
+std::string checkSipTarget(std::string_view s) {
+  bool ok = s.rfind("sip:", 0) == 0;
+  if (ok) {
+    std::string_view rest = s.substr(4);
+    rest = rest.substr(rest.find('@') == std::string_view::npos ? 0 : rest.find('@') + 1);
+    rest = rest.substr(0, rest.find(';'));
+    std::string_view host = rest;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+    ok = addressBits(host) != 0;
+  }
+  return expecting(ok, "a SIP URI with a numeric host, e.g. \"sip:security-desk@127.0.0.1:5094\"");
+}
+
 std::string checkNetwork(std::string_view text) {
   const std::string notNetwork = " is not a network in CIDR form: ";
   size_t slash = text.find('/');
@@ -508,7 +526,8 @@ class Parser {
     NamesSeen seen;
     for (const auto& item : list(v, false)) {
       auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix",
-                             "test_numbers", "extensions", "networks", "psap_route"});
+                             "test_numbers", "extensions", "networks", "psap_route",
+                             "security_desk"});
       if (!f) {
         continue;
       }
@@ -539,6 +558,9 @@ class Parser {
           site.psapRoute.push_back(nonEmpty(entry));
           references_.push_back({site.psapRoute.back(), entry});
         }
+      }
+      if (auto d = get(*f, item, "security_desk")) {
+        site.securityDesk = checked(*d, checkSipTarget).value_or("");
       }
       config_.sites.push_back(std::move(site));
     }
@@ -575,7 +597,7 @@ class Parser {
   }
 
   void readLocation(const Value& v) {
-    auto f = fields(v, {"precedence", "stale_after_s"});
+    auto f = fields(v, {"precedence", "stale_after_s", "callback_window_s"});
     if (!f) {
       return;
     }
@@ -595,6 +617,9 @@ class Parser {
     }
     if (auto s = get(*f, v, "stale_after_s")) {
       location.staleAfterSeconds = seconds(*s).value_or(location.staleAfterSeconds);
+    }
+    if (auto s = get(*f, v, "callback_window_s")) {
+      location.callbackWindowSeconds = seconds(*s).value_or(location.callbackWindowSeconds);
     }
   }
 

@@ -41,6 +41,9 @@ struct Site {
   std::vector<std::string> extensions;
   std::vector<std::string> networks;
   std::vector<std::string> psapRoute;  // trunk names in the order they are tried
+  // Where a PSAP callback goes when no caller holds the dialed ELIN any more (issue 4):
+  // "sip:security-desk@127.0.0.1:5094". Empty: the first site's desk.
+  std::string securityDesk;
 };
 
 struct Listen {
@@ -79,6 +82,9 @@ struct LocationSettings {
                                       "site-default",
                                       "account-default"};
   int64_t staleAfterSeconds = 86400;  // device reports older than this are ignored
+  // How long the ELIN -> caller mapping of an emergency call routes a PSAP's callback to that
+  // caller (issue 4); one product uses 3 hours.
+  int64_t callbackWindowSeconds = 3 * 3600;
 };
 
 // The admin HTTP server: API, dashboard and /metrics.

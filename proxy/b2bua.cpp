@@ -8,6 +8,7 @@
 
 #include "proxy/sip_edge.h"
 #include "routing/access_network_info.h"
+#include "routing/dial_plan.h"
 
 namespace sos::proxy {
 
@@ -201,11 +202,33 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
                    decision.reason);
     return reject(decision.rejectStatus, decision.reason);
   }
+  // PSAP callback (issue 4): to the caller who used the dialed ELIN, or the security desk.
+  config::Trunk callbackHop;
+  if (!decision.match.emergency) {
+    std::string const target = callbackTarget(req, entry);
+    url_t* u = target.empty() ? nullptr : url_make(msg_home(msg), target.c_str());
+    if (u && u->url_host) {
+      callbackHop.name = "callback";
+      callbackHop.host = u->url_host;
+      if (callbackHop.host.size() > 2 && callbackHop.host.front() == '[')
+        callbackHop.host = callbackHop.host.substr(1, callbackHop.host.size() - 2);
+      callbackHop.port = static_cast<uint16_t>(u->url_port ? std::atoi(u->url_port) : 5060);
+      char transport[16] = "";
+      bool tcp = url_param(u->url_params, "transport", transport, sizeof transport) > 0 &&
+                 strcasecmp(transport, "tcp") == 0;
+      callbackHop.transport = tcp ? config::Transport::Tcp : config::Transport::Udp;
+      decision.trunks = {&callbackHop};
+      decision.requestUser = u->url_user ? u->url_user : "";
+      entry.trunk = "callback";
+    }
+  }
   if (decision.trunks.empty() || decision.trunks.front() == nullptr)
     return reject(503, "no trunk configured for this call");  // configuration forbids this
   config::Trunk const& trunk = *decision.trunks.front();
-  entry.trunk = trunk.name;
-  entry.reason = decision.reason;
+  if (entry.trunk.empty()) {
+    entry.trunk = trunk.name;
+    entry.reason = decision.reason;
+  }
   std::optional<routing::Resolution> where;
   if (decision.match.emergency) {
     ++counters_.emergencyCalls;
@@ -290,7 +313,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     retry->location = where->location;
     retry->who.extension = where->user ? where->user->extension : entry.caller;
     retry->who.did = where->user ? where->user->did : "";
-    retry->who.contact = req.contactHost;
+    retry->who.contact = req.contactUri;
     retry->who.callId = req.callId;
     retry->requestUri = requestUri;
     retry->nextHop = nextHop;
@@ -302,6 +325,45 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   call->log.addedMs = msSince(received);
   log_.write(call->log);
   return 0;
+}
+
+// ---- PSAP callbacks ----
+
+std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEntry& entry) {
+  if (!elins_ || !locations_) return {};
+  std::string const dialed = routing::parseDialed(req.requestUri).user;
+  int64_t const nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  if (auto hit = elins_->callbacks().lookup(dialed, nowMs); hit && !hit->caller.contact.empty()) {
+    entry.reason = "PSAP callback via ELIN " + hit->elin + " to " + hit->caller.extension +
+                   " (emergency call " + hit->caller.callId + ", " +
+                   std::to_string((nowMs - hit->assignedAtMs) / 1000) + " s ago)";
+    return hit->caller.contact;
+  }
+  // One of our ELINs with no live mapping (or a PSAP that says it is calling back): the
+  // security desk of the ELIN's site answers instead of a guessed person.
+  std::string const key = routing::normalizeDialedNumber(dialed);
+  config::Site const* site = nullptr;
+  for (auto const& loc : locations_->data().locations)
+    for (auto const& elin : loc.elins)
+      if (!key.empty() && routing::normalizeDialedNumber(elin) == key)
+        site = router_->config().findSite(loc.site);
+  bool ourElin = site != nullptr;
+  for (auto const& p : locations_->data().personal)
+    for (auto const& elin : p.location.elins)
+      if (!key.empty() && routing::normalizeDialedNumber(elin) == key) ourElin = true;
+  if (!ourElin && !req.psapCallback) return {};
+  if (site == nullptr || site->securityDesk.empty()) site = &router_->config().sites.front();
+  if (site->securityDesk.empty()) {
+    spdlog::warn("PSAP callback {} to {}: no security desk configured; relayed as dialed",
+                 req.callId, dialed);
+    return {};
+  }
+  entry.reason = "PSAP callback to " + dialed + " with no caller in the callback window: " +
+                 site->name + " security desk";
+  spdlog::warn("call {}: {}", req.callId, entry.reason);
+  return site->securityDesk;
 }
 
 // ---- Location ----
@@ -317,7 +379,8 @@ void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapsh
   for (auto const& row : snapshot->data().siteDefaults)
     if (auto const* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
       defaults[row.site] = loc->elins.front();
-  auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults));
+  callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
+  auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults), callbackWindowMs_);
   if (elins_) next->callbacks().restore(elins_->callbacks().snapshot());
   elins_ = std::move(next);
   locations_ = std::move(snapshot);
@@ -397,7 +460,7 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
     routing::CallerIdentity who;
     who.extension = where && where->user ? where->user->extension : caller;
     who.did = where && where->user ? where->user->did : "";
-    who.contact = req.contactHost;
+    who.contact = req.contactUri;
     who.callId = req.callId;
     routing::ElinChoice choice = elins_->assign(*in.location, who, nowMs);
     if (choice.reusedLive)

@@ -152,6 +152,9 @@ class B2bua {
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
   // there is nothing to retry (the 424 then goes back to the caller).
   bool retryWithElinOnly(Call& call);
+  // A PSAP calling an ELIN back (or saying Priority: psap-callback): the caller who used the
+  // ELIN within its window, else the security desk of the ELIN's site. Empty: not a callback.
+  std::string callbackTarget(const routing::CallRequest& req, RoutingLogEntry& entry);
   Call* createCall();
   void finishInvite(Call& call, std::string outcome, int status, std::string reason);
   void endCall(Call& call);
@@ -178,6 +181,7 @@ class B2bua {
   // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
   std::unique_ptr<routing::ElinAllocator> elins_;
   std::string host_;  // our address, for loc-src and Content-IDs
+  int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
 };
 
 }  // namespace sos::proxy

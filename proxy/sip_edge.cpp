@@ -170,7 +170,12 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
     r.paiUri = urlToString(pai->paid_url);
     r.paiUser = str(pai->paid_url->url_user);
   }
-  if (sip->sip_contact) r.contactHost = str(sip->sip_contact->m_url->url_host);
+  if (sip->sip_contact) {
+    r.contactHost = str(sip->sip_contact->m_url->url_host);
+    r.contactUri = urlToString(sip->sip_contact->m_url);
+  }
+  r.psapCallback = sip->sip_priority && sip->sip_priority->g_string &&
+                   strcasecmp(sip->sip_priority->g_string, "psap-callback") == 0;
   splitBody(sip, r);
   r.hasPidfBody = !r.pidfParts.empty();
   r.sourceAddress = sourceAddress(msg);

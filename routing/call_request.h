@@ -16,6 +16,8 @@ struct CallRequest {
   std::string paiUri;         // first P-Asserted-Identity URI, empty if none
   std::string paiUser;        // its user part
   std::string contactHost;    // host of the first Contact (the phone's address, issue 3)
+  std::string contactUri;     // the first Contact URI, for calling the caller back (issue 4)
+  bool psapCallback = false;  // Priority: psap-callback (RFC 7090)
   std::string sourceAddress;  // address the packet came from (IPv4 or IPv6, no port)
   std::string transport;      // "udp" or "tcp"
   std::string pAccessNetworkInfo;        // raw header value(s), joined by ", "

@@ -211,6 +211,7 @@ DemoPorts pickDemoPorts() {
   p.erc = pickFreePort();
   p.uk999 = pickFreePort();
   p.admin = pickFreePort();
+  p.securityDesk = pickFreePort();
   return p;
 }
 
@@ -247,18 +248,24 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << "    extensions: [\"1*\"]\n"
     << "    networks: [10.1.0.0/16]\n"
     << "    psap_route: [il-psap-a, il-psap-b, erc]\n"
+    << "    security_desk: \"sip:security-desk@127.0.0.1:" << ports.securityDesk << "\"\n"
     << "  - name: London\n"
     << "    country: GB\n"
     << "    dial_strings: [\"999\", \"112\"]\n"
     << "    extensions: [\"2*\"]\n"
     << "    networks: [10.44.0.0/16]\n"
     << "    psap_route: [uk-999, erc]\n"
+    << "    security_desk: \"sip:security-desk@127.0.0.1:" << ports.securityDesk << "\"\n"
     << "admin:\n"
     << "  address: 127.0.0.1\n"
     << "  port: " << ports.admin << "\n"
     << (storeDb.empty() ? std::string()
                         : "store:\n  path: \"" + storeDb.string() + "\"\n  seed: \"" +
                               seed.string() + "\"\n")
+    << (ports.callbackWindowSeconds > 0
+            ? "location:\n  callback_window_s: " + std::to_string(ports.callbackWindowSeconds) +
+                  "\n"
+            : std::string())
     << "logging:\n"
     << "  level: debug\n"
     << "  format: text\n"

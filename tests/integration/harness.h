@@ -104,6 +104,8 @@ struct DemoPorts {
   uint16_t admin = 0;  // admin HTTP (API, dashboard, /metrics)
   std::string trunkTransport = "udp";  // of every trunk
   std::string psapAMode = "pidf";      // il-psap-a's mode (a test may make it an ELIN trunk)
+  uint16_t securityDesk = 0;           // the sites' security desk (PSAP callbacks, issue 4)
+  int callbackWindowSeconds = 0;       // 0: the default window
 };
 
 DemoPorts pickDemoPorts();

@@ -64,14 +64,18 @@ class LocatedCall : public B2buaTest {
                                const std::string& psapScenario = "uas-psap-answer.xml",
                                uint16_t psapPort = 0, const std::string& trunk = "il-psap-a",
                                std::string* psapInvite = nullptr,
-                               std::vector<std::string>* psapInvites = nullptr) {
+                               std::vector<std::string>* psapInvites = nullptr,
+                               uint16_t contactPort = 5060) {
     auto psap = startTrunk(psapScenario, psapPort ? psapPort : ports_.psapA, trunk);
     SippOptions o;
     o.scenario = "uac-911-from-network-expect-200.xml";
     o.name = "caller-" + caller + "-" + std::to_string(++calls_);
     o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
     o.service = dialed;
-    o.sets = {{"caller", caller}, {"contact_host", contactHost}, {"pani", pani}};
+    o.sets = {{"caller", caller},
+              {"contact_host", contactHost},
+              {"contact_port", std::to_string(contactPort)},
+              {"pani", pani}};
     Sipp uac(o, dir_.path());
     EXPECT_TRUE(uac.start());
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
@@ -231,6 +235,59 @@ TEST_F(ElinTrunk, Room301CallShowsTheRoomsElin) {
       std::regex_search(invite, std::regex("P-Asserted-Identity:[^\r\n]*sip:\\+12175550131@")))
       << invite;
   EXPECT_EQ(invite.find("multipart/mixed"), std::string::npos) << "ELIN only\n" << invite;
+}
+
+// PSAP callbacks (issue 4): the PSAP dials the ELIN it was shown. Within the callback window
+// the caller's phone rings; after it, the site's security desk.
+class Callback : public ElinTrunk {
+ protected:
+  // 911 from 1001 in Room 301 whose phone listens on `phonePort`; returns the ELIN shown.
+  std::string emergencyFrom1001(uint16_t phonePort) {
+    auto line = callEmergency("1001", "127.0.0.1", "IEEE-802.11; i-wlan-node-id=001122334455",
+                              "911", "uas-psap-expect-elin.xml", 0, "il-psap-a", nullptr, nullptr,
+                              phonePort);
+    return line.get("elin");
+  }
+
+  // The PSAP calls `elin` back; `answerer` (listening on `port`) must get the INVITE.
+  RoutingLogLine callBack(const std::string& elin, uint16_t port, const std::string& answerer) {
+    auto phone = startTrunk("uas-answer-expect-bye.xml", port, answerer);
+    auto psap = startCaller("uac-call-caller-hangs-up.xml", "psap-callback", elin);
+    EXPECT_EQ(psap->wait(), 0) << report({psap.get(), phone.get()});
+    EXPECT_EQ(phone->wait(), 0) << report({psap.get(), phone.get()});
+    EXPECT_EQ(countMessages(*phone, true, "INVITE "), 1) << report({phone.get()});
+    const std::string cid = inviteCallId(*psap, false);
+    auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+    EXPECT_EQ(line.get("trunk"), "callback") << line.raw << "\n" << routingLogText();
+    return line;
+  }
+};
+
+TEST_F(Callback, WithinTheWindowTheCallersPhoneRings) {
+  const uint16_t phonePort = pickFreePort();
+  const std::string elin = emergencyFrom1001(phonePort);
+  ASSERT_EQ(elin, "+12175550131");
+  auto line = callBack(elin, phonePort, "phone-1001");
+  EXPECT_NE(line.get("reason").find("to 1001"), std::string::npos) << line.raw;
+}
+
+class CallbackShortWindow : public Callback {
+ protected:
+  void SetUp() override {
+    ports_.callbackWindowSeconds = 1;
+    Callback::SetUp();
+  }
+};
+
+TEST_F(CallbackShortWindow, AfterTheWindowTheSecurityDeskRings) {
+  const uint16_t phonePort = pickFreePort();
+  const std::string elin = emergencyFrom1001(phonePort);
+  ASSERT_EQ(elin, "+12175550131");
+  // The window is one second: wait until it has certainly passed (a minimum, not a race).
+  const auto passed = Clock::now() + milliseconds(1500);
+  waitFor([&] { return Clock::now() >= passed; }, milliseconds(5000));
+  auto line = callBack(elin, ports_.securityDesk, "security-desk");
+  EXPECT_NE(line.get("reason").find("security desk"), std::string::npos) << line.raw;
 }
 
 // A 999 from 2001 at home (Manchester) reaches uk-999 with the home's own ELIN.
