@@ -41,6 +41,24 @@ int addressBits(std::string_view text) {
   return inet_pton(AF_INET6, s.c_str(), &buffer) == 1 ? 128 : 0;
 }
 
+namespace {
+bool isLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+std::string_view trimLws(std::string_view s) {
+  while (!s.empty() && isLws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isLws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool equalsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
+  return true;
+}
+
 Result<std::string> readWholeFile(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) return Error{"file.unreadable", std::strerror(errno)};

@@ -31,6 +31,11 @@ bool isDigits(std::string_view s, std::string_view alsoAllowed = {});
 // 32 for a numeric IPv4 address, 128 for IPv6, 0 otherwise. Never resolves a name.
 int addressBits(std::string_view text);
 
+// SIP linear white space (space, tab, CR, LF: RFC 3261 LWS with folding) at either end removed.
+std::string_view trimLws(std::string_view s);
+// ASCII case-insensitive comparison (header and parameter names, tokens).
+bool equalsNoCase(std::string_view a, std::string_view b);
+
 // The whole file; Error code "file.unreadable" with strerror's words (a directory too).
 Result<std::string> readWholeFile(const std::string& path);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/text.h"
+
 namespace sos::pidf {
 
 namespace {
@@ -10,23 +12,11 @@ namespace {
 constexpr size_t kMaxInput = 4096;
 constexpr size_t kMaxValues = 16;
 
-bool isLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isLws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isLws(s.back())) s.remove_suffix(1);
-  return s;
-}
+using sos::trimLws;
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+std::string_view trim(std::string_view s) { return trimLws(s); }
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -110,7 +100,7 @@ bool parseOne(std::string_view s, GeolocationValue& out) {
   if (out.uri.empty() || out.uri.find_first_of(" \t\"<") != std::string::npos) return false;
   size_t colon = out.uri.find(':');
   if (colon == std::string::npos || colon == 0) return false;  // not an absolute URI
-  out.isCid = iequals(std::string_view(out.uri).substr(0, colon), "cid");
+  out.isCid = equalsNoCase(std::string_view(out.uri).substr(0, colon), "cid");
   if (out.isCid) {
     out.cid = percentDecoded(std::string_view(out.uri).substr(colon + 1));
     if (out.cid.empty()) return false;
@@ -136,7 +126,7 @@ bool parseOne(std::string_view s, GeolocationValue& out) {
     params = params.substr(std::min(end, params.size()));
     size_t eq = param.find('=');
     std::string_view name = trim(param.substr(0, eq));
-    if (iequals(name, "loc-src") && eq != std::string_view::npos) {
+    if (equalsNoCase(name, "loc-src") && eq != std::string_view::npos) {
       out.locSrc = unquoted(param.substr(eq + 1));
     }
   }
@@ -157,7 +147,7 @@ std::vector<GeolocationValue> parseGeolocation(std::string_view value) {
 }
 
 bool geolocationRoutingAllowed(std::string_view headerValue) {
-  return iequals(trim(headerValue), "yes");
+  return equalsNoCase(trim(headerValue), "yes");
 }
 
 }  // namespace sos::pidf

@@ -1,5 +1,7 @@
 #include "routing/access_network_info.h"
 
+#include "base/text.h"
+
 #include <cstddef>
 
 namespace sos::routing {
@@ -25,24 +27,9 @@ bool isToken(std::string_view s) {
   return true;
 }
 
-// Linear white space (RFC 3261 LWS, including folded lines) around separators.
-bool isLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+using sos::trimLws;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isLws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isLws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+std::string_view trim(std::string_view s) { return trimLws(s); }
 
 // Calls f(piece) for each part of `s` between separators `sep` that are outside quoted strings
 // (RFC 3261 quoted-string, where a backslash escapes the next character). An unterminated quote
