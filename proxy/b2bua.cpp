@@ -193,18 +193,13 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   // RFC 3261 16.3 step 2: a request that has used up its hops goes no further.
   if (maxForwards == 0) return reject(483, "Max-Forwards is 0");
 
-  if (decision.action == routing::Action::Reject) {
-    if (decision.alarm)
-      spdlog::error("ALARM: emergency call {} from untrusted source {} refused: {}", req.callId,
-                    source, decision.reason);
-    else
-      spdlog::warn("call {} from untrusted source {} refused: {}", req.callId, source,
-                   decision.reason);
-    return reject(decision.rejectStatus, decision.reason);
-  }
   // PSAP callback (issue 4): to the caller who used the dialed ELIN, or the security desk.
   config::Trunk callbackHop;
-  if (!decision.match.emergency) {
+  // A PSAP calls back from its trunk, which need not be inside trusted_networks: a callback
+  // is accepted from a trusted source or from the address of a configured trunk.
+  bool fromTrunk = false;
+  for (auto const& t : router_->config().trunks) fromTrunk = fromTrunk || t.host == source;
+  if (!decision.match.emergency && (decision.trusted || fromTrunk)) {
     std::string const target = callbackTarget(req, entry);
     url_t* u = target.empty() ? nullptr : url_make(msg_home(msg), target.c_str());
     if (u && u->url_host) {
@@ -218,9 +213,19 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
                  strcasecmp(transport, "tcp") == 0;
       callbackHop.transport = tcp ? config::Transport::Tcp : config::Transport::Udp;
       decision.trunks = {&callbackHop};
+      decision.action = routing::Action::RelayOrdinary;
       decision.requestUser = u->url_user ? u->url_user : "";
       entry.trunk = "callback";
     }
+  }
+  if (decision.action == routing::Action::Reject) {
+    if (decision.alarm)
+      spdlog::error("ALARM: emergency call {} from untrusted source {} refused: {}", req.callId,
+                    source, decision.reason);
+    else
+      spdlog::warn("call {} from untrusted source {} refused: {}", req.callId, source,
+                   decision.reason);
+    return reject(decision.rejectStatus, decision.reason);
   }
   if (decision.trunks.empty() || decision.trunks.front() == nullptr)
     return reject(503, "no trunk configured for this call");  // configuration forbids this
