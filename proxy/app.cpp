@@ -13,7 +13,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "admin/http_server.h"
@@ -225,6 +227,16 @@ int runApp(int argc, char** argv) {
     }
   }
 
+  // ELIN -> caller mappings: saved on the I/O thread after each emergency call, reloaded here.
+  server.setElinPersistence(
+      [&io, &locations](std::vector<routing::CallbackTarget> mappings) {
+        boost::asio::post(io, [&locations, m = std::move(mappings)] {
+          if (auto r = locations.saveElinMappings(m); !r.ok())
+            spdlog::warn("ELIN callback mappings not saved: {}", r.error().message);
+        });
+      },
+      locations.loadElinMappings());
+
   if (auto error = server.start()) {
     std::cerr << "sosproxy: " << *error << "\n";
     su_deinit();
@@ -240,8 +252,12 @@ int runApp(int argc, char** argv) {
             << std::endl;
 
   int status = waitForStopSignal();
-  // The I/O thread stops first, so nothing is posted to a SIP thread that is going away.
+  // The I/O thread finishes what is queued (the last ELIN mappings) and stops before the SIP
+  // thread, so nothing is posted to a SIP thread that is going away.
   if (http) http->stop();
+  std::promise<void> drained;
+  boost::asio::post(io, [&drained] { drained.set_value(); });
+  drained.get_future().wait_for(std::chrono::seconds(5));
   work.reset();
   io.stop();
   ioThread.join();

@@ -334,6 +334,12 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
 
 // ---- PSAP callbacks ----
 
+void B2bua::persistElins(int64_t nowMs) {
+  if (!elinSink_ || !elins_) return;
+  elins_->callbacks().expire(nowMs);  // what is written is only what can still be called back
+  elinSink_(elins_->callbacks().snapshot());
+}
+
 std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEntry& entry) {
   if (!elins_ || !locations_) return {};
   std::string const dialed = routing::parseDialed(req.requestUri).user;
@@ -386,7 +392,12 @@ void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapsh
       defaults[row.site] = loc->elins.front();
   callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
   auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults), callbackWindowMs_);
-  if (elins_) next->callbacks().restore(elins_->callbacks().snapshot());
+  if (elins_) {
+    next->callbacks().restore(elins_->callbacks().snapshot());
+  } else if (!initialElins_.empty()) {
+    next->callbacks().restore(std::move(initialElins_));  // saved before a restart
+    initialElins_.clear();
+  }
   elins_ = std::move(next);
   locations_ = std::move(snapshot);
 }
@@ -476,6 +487,7 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
       spdlog::warn("call {}: {}", req.callId, choice.fallbackReason);
     // No ELIN at all: the caller's own DID is the best callback number left.
     in.elin = !choice.elin.empty() ? choice.elin : who.did;
+    if (!choice.elin.empty()) persistElins(nowMs);
   }
   EmergencyInvite plan = planEmergencyInvite(in);
   entry.elin = plan.elin;
@@ -669,6 +681,7 @@ bool B2bua::retryWithElinOnly(Call& call) {
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
   routing::ElinChoice choice = elins_->assign(*r.location, r.who, nowMs);
+  if (!choice.elin.empty()) persistElins(nowMs);
   EmergencyInvite plan;
   plan.elin = !choice.elin.empty() ? choice.elin : r.who.did;
   // No location body and no Geolocation this time: the SDP alone, the ELIN as the caller.

@@ -4,6 +4,7 @@
 // Lives on the SIP thread; every method is called from there (Sofia callbacks included).
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -116,6 +117,13 @@ class B2bua {
   // A new location snapshot (built on the I/O thread). Reports it carries that are newer than
   // the ones already held are taken over.
   void setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot);
+  // Where ELIN -> caller mappings go after each assignment (the store, via the I/O thread), and
+  // the ones saved before a restart.
+  using ElinSink = std::function<void(std::vector<routing::CallbackTarget>)>;
+  void setElinPersistence(ElinSink sink, std::vector<routing::CallbackTarget> initial) {
+    elinSink_ = std::move(sink);
+    initialElins_ = std::move(initial);
+  }
   // A device's latest network report, as the location-report API accepted it.
   void addReport(const routing::DeviceReport& report);
 
@@ -182,6 +190,9 @@ class B2bua {
   std::unique_ptr<routing::ElinAllocator> elins_;
   std::string host_;  // our address, for loc-src and Content-IDs
   int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
+  ElinSink elinSink_;
+  std::vector<routing::CallbackTarget> initialElins_;
+  void persistElins(int64_t nowMs);
 };
 
 }  // namespace sos::proxy

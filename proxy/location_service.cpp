@@ -98,4 +98,22 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(routing::DeviceR
   return r;
 }
 
+Result<bool> LocationService::saveElinMappings(
+    std::vector<routing::CallbackTarget> const& mappings) {
+  if (!store_) return Error{"store.unavailable", "no location store"};
+  return store_->saveElinMappings(mappings);
+}
+
+std::vector<routing::CallbackTarget> LocationService::loadElinMappings() {
+  if (!store_) return {};
+  auto loaded = store_->loadElinMappings();
+  if (!loaded.ok()) {
+    spdlog::warn("ELIN callback mappings not loaded ({}); PSAP callbacks go to the security desk "
+                 "until new calls are made",
+                 loaded.error().message);
+    return {};
+  }
+  return std::move(loaded).value();
+}
+
 }  // namespace sos::proxy

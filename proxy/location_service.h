@@ -39,6 +39,9 @@ class LocationService {
 
   std::shared_ptr<const routing::LocationSnapshot> snapshot() const;
   Result<store::Store::ReportOutcome> saveReport(routing::DeviceReport& report);
+  // ELIN -> caller mappings (issue 4): written after every assignment, read at start-up.
+  Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
+  std::vector<routing::CallbackTarget> loadElinMappings();
   const LocationCounters& counters() const { return counters_; }
 
   static routing::ResolverSettings settingsFrom(const config::Config& config);

@@ -138,6 +138,7 @@ void Server::run(std::shared_ptr<State> state) {
     state->ready.set_value("cannot create the default SIP leg");
     return;
   }
+  b2bua->setElinPersistence(elinSink_, std::move(initialElins_));
   b2bua->setLocations(initialLocations_);
   state->b2bua = b2bua.get();
   state->root = root;

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "proxy/routing_log.h"
+#include "routing/elin.h"
 #include "routing/location_resolver.h"
 #include "routing/router.h"
 
@@ -37,6 +38,12 @@ class Server {
   void setInitialLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
     initialLocations_ = std::move(snapshot);
   }
+  // ELIN mappings: where they are saved, and the ones saved before (call before start()).
+  void setElinPersistence(std::function<void(std::vector<routing::CallbackTarget>)> sink,
+                          std::vector<routing::CallbackTarget> initial) {
+    elinSink_ = std::move(sink);
+    initialElins_ = std::move(initial);
+  }
   // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
@@ -55,6 +62,8 @@ class Server {
   std::thread thread_;
   std::string listening_;
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
+  std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
+  std::vector<routing::CallbackTarget> initialElins_;
 };
 
 }  // namespace sos::proxy

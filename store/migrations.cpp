@@ -147,8 +147,23 @@ CREATE TABLE user_networks (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// ELIN -> caller mappings of emergency calls (issue 4), so a PSAP's callback reaches the caller
+// after a restart too. One row per ELIN: the latest caller holds it.
+constexpr const char* kSchema2 = R"sql(
+CREATE TABLE elin_mappings (
+  elin          TEXT PRIMARY KEY,
+  extension     TEXT NOT NULL,
+  did           TEXT NOT NULL,
+  contact       TEXT NOT NULL,
+  call_id       TEXT NOT NULL,
+  assigned_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
+    {2, "ELIN callback mappings", kSchema2},
 }};
 
 }  // namespace

@@ -344,4 +344,57 @@ Result<Store::ReportOutcome> Store::saveReport(routing::DeviceReport& report) {
   return outcome;
 }
 
+Result<bool> Store::saveElinMappings(const std::vector<routing::CallbackTarget>& mappings) {
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return Error{"store.write", path_ + ": " + tx.error()};
+  }
+  Statement clear(db_, "DELETE FROM elin_mappings");
+  if (!clear.run()) {
+    return Error{"store.write", path_ + ": " + clear.error()};
+  }
+  Statement insert(db_,
+                   "INSERT INTO elin_mappings (elin, extension, did, contact, call_id, "
+                   "assigned_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& m : mappings) {
+    insert.reset();
+    insert.text(1, m.elin)
+        .text(2, m.caller.extension)
+        .text(3, m.caller.did)
+        .text(4, m.caller.contact)
+        .text(5, m.caller.callId)
+        .integer(6, m.assignedAtMs)
+        .integer(7, m.expiresAtMs);
+    if (!insert.run()) {
+      return Error{"store.write", path_ + ": " + insert.error()};
+    }
+  }
+  if (!tx.commit()) {
+    return Error{"store.write", path_ + ": " + tx.error()};
+  }
+  return true;
+}
+
+Result<std::vector<routing::CallbackTarget>> Store::loadElinMappings() {
+  std::vector<routing::CallbackTarget> out;
+  Statement s(db_,
+              "SELECT elin, extension, did, contact, call_id, assigned_at_ms, expires_at_ms "
+              "FROM elin_mappings ORDER BY elin");
+  while (s.row()) {
+    routing::CallbackTarget t;
+    t.elin = s.columnText(0);
+    t.caller.extension = s.columnText(1);
+    t.caller.did = s.columnText(2);
+    t.caller.contact = s.columnText(3);
+    t.caller.callId = s.columnText(4);
+    t.assignedAtMs = s.columnInt(5);
+    t.expiresAtMs = s.columnInt(6);
+    out.push_back(std::move(t));
+  }
+  if (s.failed()) {
+    return Error{"store.read", path_ + ": " + s.error()};
+  }
+  return out;
+}
+
 }  // namespace sos::store

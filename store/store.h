@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "routing/elin.h"
 #include "routing/location.h"
 
 struct sqlite3;
@@ -41,6 +42,11 @@ class Store {
   // Records a device report (all or nothing). The user is found by extension, or by the MAC
   // of one of their devices when the extension is empty; the report's extension is filled in.
   Result<ReportOutcome> saveReport(routing::DeviceReport& report);
+
+  // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
+  // row per ELIN, so the set is small), and read back at start-up.
+  Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
+  Result<std::vector<routing::CallbackTarget>> loadElinMappings();
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <regex>
 
 #include "b2bua_fixture.h"
@@ -268,6 +270,36 @@ TEST_F(Callback, WithinTheWindowTheCallersPhoneRings) {
   const std::string elin = emergencyFrom1001(phonePort);
   ASSERT_EQ(elin, "+12175550131");
   auto line = callBack(elin, phonePort, "phone-1001");
+  EXPECT_NE(line.get("reason").find("to 1001"), std::string::npos) << line.raw;
+}
+
+// The ELIN -> caller mapping is on disk moments after the emergency call: a crash (kill -9)
+// and a restart later, the PSAP's callback still reaches the caller.
+TEST_F(Callback, MappingSurvivesACrashAndRestart) {
+  const uint16_t phonePort = pickFreePort();
+  const std::string elin = emergencyFrom1001(phonePort);
+  ASSERT_EQ(elin, "+12175550131");
+  const auto out = dir_.path() / "query.stdout";
+  const bool saved = waitFor(
+      [&] {
+        Process q({"python3", "-c",
+                   "import sqlite3, sys\n"
+                   "c = sqlite3.connect(sys.argv[1], timeout=5)\n"
+                   "print(c.execute(\"SELECT extension FROM elin_mappings WHERE elin = ?\",\n"
+                   "                (sys.argv[2],)).fetchall())\n",
+                   storePath().string(), elin},
+                  out, dir_.path() / "query.stderr");
+        return q.wait(milliseconds(10000)) == 0 && readFile(out).find("1001") != std::string::npos;
+      },
+      milliseconds(10000));
+  ASSERT_TRUE(saved) << readFile(out) << readFile(dir_.path() / "query.stderr");
+
+  ::kill(proxy_->process()->pid(), SIGKILL);
+  proxy_->process()->wait(milliseconds(10000));
+  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+
+  auto line = callBack(elin, phonePort, "phone-1001-after-restart");
   EXPECT_NE(line.get("reason").find("to 1001"), std::string::npos) << line.raw;
 }
 

@@ -148,17 +148,39 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 1);
+    EXPECT_EQ(store->schemaVersion(), 2);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, std::vector<std::string>{"1"});
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 1);
+  EXPECT_EQ(again->schemaVersion(), 2);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
+}
+
+// ELIN -> caller mappings survive a restart (issue 4): saved as a whole, read back as saved.
+TEST_F(StoreTest, ElinMappingsAreReplacedAsAWholeAndReadBack) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  routing::CallbackTarget a;
+  a.elin = "+12175550131";
+  a.caller = {"1001", "+12175551001", "sip:1001@10.1.3.20:5060", "call-1"};
+  a.assignedAtMs = 1000;
+  a.expiresAtMs = 1000 + 10800000;
+  routing::CallbackTarget b = a;
+  b.elin = "+12175550102";
+  b.caller.extension = "1002";
+  ASSERT_TRUE(store->saveElinMappings({a, b}).ok());
+  ASSERT_TRUE(store->saveElinMappings({a}).ok());  // b's window ended: gone from the table
+  auto loaded = store->loadElinMappings();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 1u);
+  EXPECT_EQ(loaded.value()[0].elin, "+12175550131");
+  EXPECT_EQ(loaded.value()[0].caller.contact, "sip:1001@10.1.3.20:5060");
+  EXPECT_EQ(loaded.value()[0].expiresAtMs, a.expiresAtMs);
 }
 
 TEST_F(StoreTest, ASchemaNewerThanTheProgramIsRefused) {
