@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
+#include "proxy/metrics.h"
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
@@ -213,11 +214,15 @@ int runApp(int argc, char** argv) {
   if (cfg->admin.enabled) {
     try {
       http = std::make_unique<admin::HttpServer>(
-          io, cfg->admin.address, cfg->admin.port, [&locationApi](admin::HttpRequest const& r) {
+          io, cfg->admin.address, cfg->admin.port,
+          [&locationApi, &server, &locations](admin::HttpRequest const& r) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
             if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
+            if (path == "/metrics")
+              return admin::HttpResponse{200, "text/plain; version=0.0.4",
+                                         prometheusText(server.counters(), locations.counters())};
             return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
           });
     } catch (std::exception const& e) {

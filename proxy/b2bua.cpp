@@ -51,9 +51,9 @@ std::string nextHopFor(config::Trunk const& t) {
 }  // namespace
 
 B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
-             RoutingLog& log, Contacts contacts)
+             RoutingLog& log, Contacts contacts, B2buaCounters& counters)
     : agent_(agent), root_(root), router_(std::move(router)), log_(log),
-      contacts_(std::move(contacts)) {
+      contacts_(std::move(contacts)), counters_(counters) {
   default_.owner = this;
   // Our address as the Contact says it: "<sip:HOST:PORT>" -> HOST.
   host_ = contacts_.udp;
@@ -350,6 +350,7 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
     entry.reason = "PSAP callback via ELIN " + hit->elin + " to " + hit->caller.extension +
                    " (emergency call " + hit->caller.callId + ", " +
                    std::to_string((nowMs - hit->assignedAtMs) / 1000) + " s ago)";
+    ++counters_.callbacksToCaller;
     return hit->caller.contact;
   }
   // One of our ELINs with no live mapping (or a PSAP that says it is calling back): the
@@ -374,6 +375,7 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
   entry.reason = "PSAP callback to " + dialed + " with no caller in the callback window: " +
                  site->name + " security desk";
   spdlog::warn("call {}: {}", req.callId, entry.reason);
+  ++counters_.callbacksToDesk;
   return site->securityDesk;
 }
 
@@ -479,6 +481,8 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
     who.contact = req.contactUri;
     who.callId = req.callId;
     routing::ElinChoice choice = elins_->assign(*in.location, who, nowMs);
+    if (choice.reusedLive) ++counters_.elinReusedLive;
+    if (choice.fromFallback) ++counters_.elinFallbacks;
     if (choice.reusedLive)
       spdlog::warn("call {}: every ELIN of {} is in its callback window; reused {} (callback to "
                    "the earlier caller is lost)",
@@ -706,6 +710,7 @@ bool B2bua::retryWithElinOnly(Call& call) {
   e.pidf = "";
   e.addedMs = -1;
   e.reason = "424 Bad Location Information: same trunk again with ELIN only";
+  ++counters_.locationRetries424;
   log_.write(e);
   call.log.elin = plan.elin;
   call.log.pidf = "";

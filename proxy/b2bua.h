@@ -3,6 +3,7 @@
 // and CSeq. Leg A faces the caller (PBX or phone), leg B the trunk routing chose.
 // Lives on the SIP thread; every method is called from there (Sofia callbacks included).
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <cstdint>
@@ -85,15 +86,22 @@ struct Call {
   std::vector<nta_outgoing_t*> retiredOrqs;  // earlier leg-B INVITEs, destroyed with the call
 };
 
+// Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
+// synchronisation). Owned by the Server so they outlive any one B2bua.
 struct B2buaCounters {
-  uint64_t calls = 0;
-  uint64_t emergencyCalls = 0;
-  uint64_t rejected = 0;
-  uint64_t answered = 0;
-  uint64_t failed = 0;
-  uint64_t cancelled = 0;
-  uint64_t active = 0;
-  uint64_t locationFallbacks = 0;  // emergency calls placed at a site or account default
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> emergencyCalls{0};
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> answered{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> cancelled{0};
+  std::atomic<int64_t> active{0};
+  std::atomic<uint64_t> locationFallbacks{0};  // emergency calls placed at a site/account default
+  std::atomic<uint64_t> elinReusedLive{0};     // an ELIN handed out while another caller held it
+  std::atomic<uint64_t> elinFallbacks{0};      // no ELIN of the location: site default or DID
+  std::atomic<uint64_t> locationRetries424{0};  // 424 to our PIDF-LO: retried with ELIN only
+  std::atomic<uint64_t> callbacksToCaller{0};
+  std::atomic<uint64_t> callbacksToDesk{0};
 };
 
 class B2bua {
@@ -104,7 +112,7 @@ class B2bua {
   };
 
   B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
-        RoutingLog& log, Contacts contacts);
+        RoutingLog& log, Contacts contacts, B2buaCounters& counters);
   ~B2bua();
   B2bua(const B2bua&) = delete;
   B2bua& operator=(const B2bua&) = delete;
@@ -183,7 +191,7 @@ class B2bua {
   std::list<Call*> ended_;
   su_timer_t* reaper_ = nullptr;
   bool reapArmed_ = false;
-  B2buaCounters counters_;
+  B2buaCounters& counters_;
   std::shared_ptr<const routing::LocationSnapshot> locations_;
   std::unordered_map<std::string, routing::DeviceReport> reports_;  // by extension
   // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).

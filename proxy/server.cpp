@@ -55,7 +55,10 @@ void freePosted(su_msg_arg_t* arg) {
 
 Server::Server(std::shared_ptr<const config::Config> config,
                std::shared_ptr<const routing::Router> router, RoutingLog& log)
-    : config_(std::move(config)), router_(std::move(router)), log_(log) {}
+    : config_(std::move(config)),
+      router_(std::move(router)),
+      log_(log),
+      counters_(std::make_unique<B2buaCounters>()) {}
 
 Server::~Server() { stop(); }
 
@@ -128,7 +131,8 @@ void Server::run(std::shared_ptr<State> state) {
   // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
   std::string const base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
   auto b2bua = std::make_unique<B2bua>(
-      agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"});
+      agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"},
+      *counters_);
   nta_leg_t* dflt = nta_leg_tcreate(agent, B2bua::onRequest, b2bua->defaultLeg(),
                                     NTATAG_NO_DIALOG(1), TAG_END());
   if (dflt == nullptr) {
@@ -149,7 +153,7 @@ void Server::run(std::shared_ptr<State> state) {
 
   state->running = false;
   state->b2bua = nullptr;
-  spdlog::info("SIP thread stopping; {} calls active", b2bua->counters().active);
+  spdlog::info("SIP thread stopping; {} calls active", counters_->active.load());
   nta_leg_destroy(dflt);
   b2bua.reset();  // releases the calls' legs and transactions while the agent still exists
   nta_agent_destroy(agent);

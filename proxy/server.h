@@ -20,6 +20,7 @@ struct su_root_s;
 namespace sos::proxy {
 
 class B2bua;
+struct B2buaCounters;
 
 class Server {
  public:
@@ -48,6 +49,8 @@ class Server {
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
 
+  const B2buaCounters& counters() const { return *counters_; }
+
   // "udp:127.0.0.1:5060 tcp:127.0.0.1:5060"
   const std::string& listening() const { return listening_; }
 
@@ -62,6 +65,7 @@ class Server {
   std::thread thread_;
   std::string listening_;
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
+  std::unique_ptr<B2buaCounters> counters_;
   std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
   std::vector<routing::CallbackTarget> initialElins_;
 };

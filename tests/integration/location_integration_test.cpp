@@ -22,8 +22,9 @@ struct HttpReply {
   std::string body;
 };
 
-// A one-shot HTTP/1.1 POST on loopback (Connection: close), enough for the admin API.
-HttpReply httpPost(uint16_t port, const std::string& path, const std::string& json) {
+// A one-shot HTTP/1.1 request on loopback (Connection: close), enough for the admin API.
+HttpReply httpRequest(const std::string& method, uint16_t port, const std::string& path,
+                      const std::string& json) {
   HttpReply reply;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return reply;
@@ -37,7 +38,7 @@ HttpReply httpPost(uint16_t port, const std::string& path, const std::string& js
     ::close(fd);
     return reply;
   }
-  std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " +
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " +
                     "application/json\r\nContent-Length: " + std::to_string(json.size()) +
                     "\r\nConnection: close\r\n\r\n" + json;
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
@@ -52,6 +53,10 @@ HttpReply httpPost(uint16_t port, const std::string& path, const std::string& js
   auto bodyAt = raw.find("\r\n\r\n");
   if (bodyAt != std::string::npos) reply.body = raw.substr(bodyAt + 4);
   return reply;
+}
+
+HttpReply httpPost(uint16_t port, const std::string& path, const std::string& json) {
+  return httpRequest("POST", port, path, json);
 }
 
 class LocatedCall : public B2buaTest {
@@ -320,6 +325,21 @@ TEST_F(CallbackShortWindow, AfterTheWindowTheSecurityDeskRings) {
   waitFor([&] { return Clock::now() >= passed; }, milliseconds(5000));
   auto line = callBack(elin, ports_.securityDesk, "security-desk");
   EXPECT_NE(line.get("reason").find("security desk"), std::string::npos) << line.raw;
+}
+
+// The counters an operator scrapes: the emergency call, the ELIN handed out, the callback.
+TEST_F(Callback, MetricsCountEmergencyCallsAndCallbacks) {
+  const uint16_t phonePort = pickFreePort();
+  const std::string elin = emergencyFrom1001(phonePort);
+  callBack(elin, phonePort, "phone-1001");
+  auto metrics = httpRequest("GET", ports_.admin, "/metrics", "");
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_NE(metrics.body.find("\nsosproxy_emergency_calls_total 1\n"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("\nsosproxy_psap_callbacks_to_caller_total 1\n"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("# TYPE sosproxy_active_calls gauge"), std::string::npos);
 }
 
 // A 999 from 2001 at home (Manchester) reaches uk-999 with the home's own ELIN.

@@ -1,0 +1,55 @@
+#include "proxy/metrics.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace sos::proxy {
+
+namespace {
+
+template <class T>
+void metric(std::string& out, char const* name, char const* type, char const* help,
+            std::atomic<T> const& value) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+         name + " " + std::to_string(value.load(std::memory_order_relaxed)) + "\n";
+}
+
+}  // namespace
+
+std::string prometheusText(B2buaCounters const& c, LocationCounters const& l) {
+  std::string out;
+  metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
+  metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
+         c.emergencyCalls);
+  metric(out, "sosproxy_rejected_calls_total", "counter", "calls refused (403, 483)", c.rejected);
+  metric(out, "sosproxy_answered_calls_total", "counter", "calls answered", c.answered);
+  metric(out, "sosproxy_failed_calls_total", "counter", "calls that failed or timed out",
+         c.failed);
+  metric(out, "sosproxy_cancelled_calls_total", "counter", "calls the caller cancelled",
+         c.cancelled);
+  metric(out, "sosproxy_active_calls", "gauge", "calls in progress", c.active);
+  metric(out, "sosproxy_location_fallbacks_total", "counter",
+         "emergency calls placed at a site or account default location", c.locationFallbacks);
+  metric(out, "sosproxy_elin_reused_live_total", "counter",
+         "ELINs handed out while another caller's callback window was open", c.elinReusedLive);
+  metric(out, "sosproxy_elin_fallbacks_total", "counter",
+         "emergency calls whose location had no ELIN (site default or caller DID)",
+         c.elinFallbacks);
+  metric(out, "sosproxy_location_424_retries_total", "counter",
+         "424 Bad Location Information answers retried with ELIN only", c.locationRetries424);
+  metric(out, "sosproxy_psap_callbacks_to_caller_total", "counter",
+         "PSAP callbacks routed to the caller who used the ELIN", c.callbacksToCaller);
+  metric(out, "sosproxy_psap_callbacks_to_desk_total", "counter",
+         "PSAP callbacks routed to a security desk", c.callbacksToDesk);
+  metric(out, "sosproxy_store_fallbacks_total", "counter",
+         "starts on seed data in memory because the database was unusable", l.storeFallbacks);
+  metric(out, "sosproxy_location_rebuild_failures_total", "counter",
+         "location snapshot rebuilds that kept the previous snapshot", l.rebuildFailures);
+  metric(out, "sosproxy_location_reports_saved_total", "counter", "device reports saved",
+         l.reportsSaved);
+  metric(out, "sosproxy_location_reports_not_saved_total", "counter",
+         "device reports used in memory only (store unavailable)", l.reportsNotSaved);
+  return out;
+}
+
+}  // namespace sos::proxy

@@ -1,0 +1,14 @@
+#pragma once
+// Prometheus text exposition (format 0.0.4) of sosproxy's counters, for GET /metrics on the
+// admin port. Called on the I/O thread; the counters are atomics written by other threads.
+
+#include <string>
+
+#include "proxy/b2bua.h"
+#include "proxy/location_service.h"
+
+namespace sos::proxy {
+
+std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations);
+
+}  // namespace sos::proxy
