@@ -118,6 +118,25 @@ std::string checkHost(std::string_view s) {
 
 // "10.0.0.0/8", "2001:db8::/32", or a bare address (a host route). Checked here rather than with
 // the routing library's parser so that config depends on nothing but base.
+// RFC 1123 host name: dot-separated labels of letters, digits and '-', not starting or ending
+// with '-'.
+std::string checkHostName(std::string_view s) {
+  bool ok = !s.empty() && s.size() <= 253;
+  size_t label = 0;
+  for (size_t i = 0; ok && i < s.size(); ++i) {
+    char c = s[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (c == '.') {
+      ok = label > 0 && s[i - 1] != '-';
+      label = 0;
+    } else {
+      ok = (alnum || (c == '-' && label > 0)) && ++label <= 63;
+    }
+  }
+  ok = ok && label > 0 && s.back() != '-';
+  return expecting(ok, "a host name, e.g. \"sosproxy.example.com\"");
+}
+
 // "sip:user@host:port" with a numeric host (no DNS on the call path).
 std::string checkSipTarget(std::string_view s) {
   bool ok = s.rfind("sip:", 0) == 0;
@@ -470,11 +489,14 @@ class Parser {
   }
 
   void readListen(const Value& v) {
-    auto f = fields(v, {"address", "port", "transports"});
+    auto f = fields(v, {"host_name", "address", "port", "transports"});
     if (!f) {
       return;
     }
     Listen& listen = config_.listen;
+    if (auto h = get(*f, v, "host_name")) {
+      listen.hostName = checked(*h, checkHostName).value_or("");
+    }
     if (auto a = get(*f, v, "address")) {
       listen.address = nonEmpty(*a);
     }

@@ -47,6 +47,9 @@ struct Site {
 };
 
 struct Listen {
+  // Our host name as others should see it: loc-src of the Geolocation values we insert
+  // (RFC 8787 wants a host name, not an address). Empty: the listen address.
+  std::string hostName;
   std::string address = "127.0.0.1";
   uint16_t port = 5060;
   std::vector<Transport> transports{Transport::Udp, Transport::Tcp};

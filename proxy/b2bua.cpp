@@ -62,6 +62,7 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
     host_ = host_.substr(0, end);
   else if (host_.front() == '[')
     host_ = host_.substr(0, host_.find(']') + 1);
+  locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
 }
 
@@ -467,6 +468,7 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
   in.location = where ? where->location : nullptr;
   in.request = &req;
   in.host = host_;
+  in.locSrc = locSrc_;
   std::string const caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
   in.entity = "pres:" + (caller.empty() ? std::string("caller") : caller) + "@" + host_;
   in.method = where && where->signal == routing::Signal::Bssid ? "802.11" : "Manual";

@@ -196,7 +196,8 @@ class B2bua {
   std::unordered_map<std::string, routing::DeviceReport> reports_;  // by extension
   // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
   std::unique_ptr<routing::ElinAllocator> elins_;
-  std::string host_;  // our address, for loc-src and Content-IDs
+  std::string host_;    // our address, for Content-IDs and P-Asserted-Identity
+  std::string locSrc_;  // our host name for loc-src (RFC 8787)
   int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
   ElinSink elinSink_;
   std::vector<routing::CallbackTarget> initialElins_;

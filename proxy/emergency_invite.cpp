@@ -80,7 +80,7 @@ EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
   out.body = std::move(body);
 
   // Ours first, marked as inserted by us (RFC 8787 section 4); the device's values after it.
-  std::string geo = "<cid:" + contentId + ">;loc-src=" + in.host;
+  std::string geo = "<cid:" + contentId + ">;loc-src=" + (in.locSrc.empty() ? in.host : in.locSrc);
   for (auto const& v : req.geolocation) geo += ", " + v;
   // An intermediary may lower Geolocation-Routing to "no", never raise it (RFC 6442 4.2).
   std::string routing = "yes";

@@ -506,5 +506,29 @@ TEST(ConfigTest, UnreadableFileIsRefusedWithTheReason) {
   EXPECT_EQ(d.error().message, directory + ": cannot read: Is a directory");
 }
 
+// Issue 4 additions: our host name for loc-src, the security desk, the callback window.
+TEST(ConfigTest, HostNameSecurityDeskAndCallbackWindow) {
+  auto lines = kValid;
+  lines.push_back("    security_desk: \"sip:desk@192.0.2.9:5094\"");
+  lines.push_back("listen:");
+  lines.push_back("  host_name: sosproxy.hq.example");
+  lines.push_back("location:");
+  lines.push_back("  callback_window_s: 600");
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().listen.hostName, "sosproxy.hq.example");
+  EXPECT_EQ(r.value().sites[0].securityDesk, "sip:desk@192.0.2.9:5094");
+  EXPECT_EQ(r.value().location.callbackWindowSeconds, 600);
+
+  auto badHost = kValid;
+  badHost.push_back("listen:");
+  badHost.push_back("  host_name: -bad-.example");
+  expectOnlyProblem(parseConfig(text(badHost), "t.yaml"), "t.yaml:16:14: listen.host_name:");
+
+  auto badDesk = kValid;
+  badDesk.push_back("    security_desk: \"sip:desk@desk.example:5094\"");
+  expectOnlyProblem(parseConfig(text(badDesk), "t.yaml"), "t.yaml:15:20: sites[0].security_desk:");
+}
+
 }  // namespace
 }  // namespace sos::config

@@ -227,6 +227,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
   };
   y << "# Written by the integration tests: the demo enterprise on free ports.\n"
     << "listen:\n"
+    << "  host_name: sosproxy.test\n"
     << "  address: 127.0.0.1\n"
     << "  port: " << ports.proxy << "\n"
     << "  transports: [udp, tcp]\n"

@@ -196,6 +196,7 @@ TEST_F(LocatedCall, Room301CallCarriesPidfLoWithFloorAndRoom) {
       << invite;
   std::smatch cid;
   ASSERT_TRUE(std::regex_search(invite, cid, std::regex("Geolocation: *<cid:([^>]+)>"))) << invite;
+  EXPECT_NE(invite.find(";loc-src=sosproxy.test"), std::string::npos) << invite;
   EXPECT_NE(invite.find("Content-ID: <" + cid[1].str() + ">"), std::string::npos) << invite;
   EXPECT_TRUE(std::regex_search(invite, std::regex("m=audio"))) << invite;
 }
