@@ -1,0 +1,230 @@
+// The emergency side of the B2BUA (issues 3 and 4): where the caller is, what the PSAP receives
+// (PIDF-LO, ELIN), the 424 retry, and PSAP callbacks. SIP thread only, like the rest of B2bua.
+
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <map>
+
+#include "proxy/b2bua.h"
+#include "proxy/sip_edge.h"
+#include "routing/access_network_info.h"
+#include "routing/dial_plan.h"
+
+namespace sos::proxy {
+
+namespace {
+
+int64_t unixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// ---- PSAP callbacks ----
+
+void B2bua::persistElins(int64_t nowMs) {
+  if (!elinSink_ || !elins_) return;
+  elins_->callbacks().expire(nowMs);  // what is written is only what can still be called back
+  elinSink_(elins_->callbacks().snapshot());
+}
+
+std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEntry& entry) {
+  if (!elins_ || !locations_) return {};
+  std::string const dialed = routing::parseDialed(req.requestUri).user;
+  int64_t const nowMs = unixMsNow();
+  if (auto hit = elins_->callbacks().lookup(dialed, nowMs); hit && !hit->caller.contact.empty()) {
+    entry.reason = "PSAP callback via ELIN " + hit->elin + " to " + hit->caller.extension +
+                   " (emergency call " + hit->caller.callId + ", " +
+                   std::to_string((nowMs - hit->assignedAtMs) / 1000) + " s ago)";
+    ++counters_.callbacksToCaller;
+    return hit->caller.contact;
+  }
+  // One of our ELINs with no live mapping (or a PSAP that says it is calling back): the
+  // security desk of the ELIN's site answers instead of a guessed person.
+  std::string const key = routing::normalizeDialedNumber(dialed);
+  config::Site const* site = nullptr;
+  for (auto const& loc : locations_->data().locations)
+    for (auto const& elin : loc.elins)
+      if (!key.empty() && routing::normalizeDialedNumber(elin) == key)
+        site = router_->config().findSite(loc.site);
+  bool ourElin = site != nullptr;
+  for (auto const& p : locations_->data().personal)
+    for (auto const& elin : p.location.elins)
+      if (!key.empty() && routing::normalizeDialedNumber(elin) == key) ourElin = true;
+  if (!ourElin && !req.psapCallback) return {};
+  if (site == nullptr || site->securityDesk.empty()) site = &router_->config().sites.front();
+  if (site->securityDesk.empty()) {
+    spdlog::warn("PSAP callback {} to {}: no security desk configured; relayed as dialed",
+                 req.callId, dialed);
+    return {};
+  }
+  entry.reason = "PSAP callback to " + dialed + " with no caller in the callback window: " +
+                 site->name + " security desk";
+  spdlog::warn("call {}: {}", req.callId, entry.reason);
+  ++counters_.callbacksToDesk;
+  return site->securityDesk;
+}
+
+// ---- Location ----
+
+void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
+  if (!snapshot) return;
+  for (auto const& r : snapshot->data().reports) {
+    auto& held = reports_[r.extension];
+    if (r.reportedAtMs >= held.reportedAtMs) held = r;
+  }
+  // Site default ELINs come with the data; the callback mappings carry over.
+  std::map<std::string, std::string, std::less<>> defaults;
+  for (auto const& row : snapshot->data().siteDefaults)
+    if (auto const* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
+      defaults[row.site] = loc->elins.front();
+  callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
+  auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults), callbackWindowMs_);
+  if (elins_) {
+    next->callbacks().restore(elins_->callbacks().snapshot());
+  } else if (!initialElins_.empty()) {
+    next->callbacks().restore(std::move(initialElins_));  // saved before a restart
+    initialElins_.clear();
+  }
+  elins_ = std::move(next);
+  locations_ = std::move(snapshot);
+}
+
+void B2bua::addReport(const routing::DeviceReport& report) {
+  if (report.extension.empty()) return;
+  auto& held = reports_[report.extension];
+  if (report.reportedAtMs >= held.reportedAtMs) held = report;
+}
+
+std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req,
+                                                 std::string const& site,
+                                                 RoutingLogEntry& entry) {
+  if (!locations_) {  // cannot happen after start-up; still, the call goes on
+    entry.location = "unknown";
+    entry.locationBy = "no location data loaded";
+    ++counters_.locationFallbacks;
+    return std::nullopt;
+  }
+  routing::CallNetworkData net;
+  net.extension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+  if (auto const* u = locations_->findUser(net.extension)) net.extension = u->extension;
+  else if (auto const* f = locations_->findUser(req.fromUser)) net.extension = f->extension;
+  net.site = site;
+  net.contactHost = req.contactHost;
+  // A BSSID the network vouches for beats one the phone wrote (RFC 7315 5.4 network-provided).
+  for (auto const& info : routing::parseAccessNetworkInfo(req.pAccessNetworkInfo)) {
+    if (info.wlanNodeId.empty()) continue;
+    if (net.bssid.empty() || (info.networkProvided && !net.bssidNetworkProvided)) {
+      net.bssid = info.wlanNodeId;
+      net.bssidNetworkProvided = info.networkProvided;
+    }
+  }
+  net.deviceSuppliedLocation = req.hasPidfBody || !req.geolocation.empty();
+  auto it = reports_.find(net.extension);
+  if (it != reports_.end()) net.report = &it->second;
+
+  int64_t const nowMs = unixMsNow();
+  routing::Resolution res = locations_->resolve(net, nowMs);
+  entry.location = res.location ? res.location->name : "unknown";
+  entry.locationBy = std::string(routing::toString(res.signal));
+  if (!res.evidence.empty()) entry.locationBy += ": " + res.evidence;
+  entry.locationAgeMs = static_cast<double>(res.ageMs);
+  entry.locationConflict = res.conflict;
+  if (res.signal == routing::Signal::SiteDefault ||
+      res.signal == routing::Signal::AccountDefault) {
+    ++counters_.locationFallbacks;
+    spdlog::warn("call {}: no network data places caller {}; using the {} ({})", req.callId,
+                 net.extension, routing::toString(res.signal), entry.location);
+  }
+  if (res.conflict)
+    spdlog::warn("call {}: location signals disagree; {} won", req.callId, entry.locationBy);
+  return res;
+}
+
+EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallRequest const& req,
+                                  routing::Resolution const* where, RoutingLogEntry& entry) {
+  int64_t const nowMs = unixMsNow();
+  EmergencyInputs in;
+  in.mode = trunk.mode;
+  in.location = where ? where->location : nullptr;
+  in.request = &req;
+  in.host = host_;
+  in.locSrc = locSrc_;
+  std::string const caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+  in.entity = "pres:" + (caller.empty() ? std::string("caller") : caller) + "@" + host_;
+  in.method = where && where->signal == routing::Signal::Bssid ? "802.11" : "Manual";
+  in.nowMs = nowMs;
+  in.seed = (static_cast<uint64_t>(nowMs) << 20) ^ nextId_;
+  bool const elinMode =
+      trunk.mode == config::TrunkMode::Elin || trunk.mode == config::TrunkMode::Both;
+  if (elinMode && elins_ && in.location) {
+    routing::CallerIdentity who;
+    who.extension = where && where->user ? where->user->extension : caller;
+    who.did = where && where->user ? where->user->did : "";
+    who.contact = req.contactUri;
+    who.callId = req.callId;
+    routing::ElinChoice choice = elins_->assign(*in.location, who, nowMs);
+    if (choice.reusedLive) ++counters_.elinReusedLive;
+    if (choice.fromFallback) ++counters_.elinFallbacks;
+    if (choice.reusedLive)
+      spdlog::warn("call {}: every ELIN of {} is in its callback window; reused {} (callback to "
+                   "the earlier caller is lost)",
+                   req.callId, in.location->name, choice.elin);
+    if (choice.fromFallback)
+      spdlog::warn("call {}: {}", req.callId, choice.fallbackReason);
+    // No ELIN at all: the caller's own DID is the best callback number left.
+    in.elin = !choice.elin.empty() ? choice.elin : who.did;
+    if (!choice.elin.empty()) persistElins(nowMs);
+  }
+  EmergencyInvite plan = planEmergencyInvite(in);
+  entry.elin = plan.elin;
+  entry.pidf = plan.pidf;
+  return plan;
+}
+
+
+bool B2bua::retryWithElinOnly(Call& call) {
+  if (!call.retry || call.retry->done || !elins_) return false;
+  Call::Retry& r = *call.retry;
+  r.done = true;
+  int64_t const nowMs = unixMsNow();
+  routing::ElinChoice choice = elins_->assign(*r.location, r.who, nowMs);
+  if (!choice.elin.empty()) persistElins(nowMs);
+  EmergencyInvite plan;
+  plan.elin = !choice.elin.empty() ? choice.elin : r.who.did;
+  // No location body and no Geolocation this time: the SDP alone, the ELIN as the caller.
+  plan.skip = kSkipBody | kSkipGeolocation | (plan.elin.empty() ? 0u : unsigned{kSkipIdentity});
+  plan.contentType = r.req.sdpContentType;
+  plan.body = r.req.sdp;
+
+  // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
+  // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
+  call.retiredOrqs.push_back(call.invite->orq);
+  Txn& invite = *call.invite;
+  invite.orq = send(call.b, &invite, sip_method_invite, "INVITE", r.request,
+                    URL_STRING_MAKE(r.requestUri.c_str()), URL_STRING_MAKE(r.nextHop.c_str()),
+                    r.maxForwards, &plan);
+  if (invite.orq == nullptr) return false;
+  invite.outCseq = nta_outgoing_cseq(invite.orq);
+  RoutingLogEntry e = call.log;
+  e.event = "retry";
+  e.outcome = "routed";
+  e.status = 424;
+  e.elin = plan.elin;
+  e.pidf = "";
+  e.addedMs = -1;
+  e.reason = "424 Bad Location Information: same trunk again with ELIN only";
+  ++counters_.locationRetries424;
+  log_.write(e);
+  call.log.elin = plan.elin;
+  call.log.pidf = "";
+  spdlog::warn("call {}: trunk {} refused the location (424); retrying with ELIN {} only",
+               call.log.callId, call.log.trunk, plan.elin);
+  return true;
+}
+
+
+}  // namespace sos::proxy
