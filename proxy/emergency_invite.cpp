@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "pidf/pidf.h"
-#include "proxy/sip_edge.h"
+#include "proxy/copy_skip.h"
 
 namespace sos::proxy {
 

@@ -19,7 +19,7 @@
 namespace sos::proxy {
 
 struct EmergencyInvite {
-  unsigned skip = 0;  // CopySkip flags of proxy/sip_edge.h: what is not copied from the caller
+  unsigned skip = 0;  // CopySkip flags (proxy/copy_skip.h): what is not copied from the caller
   std::string contentType;   // with kSkipBody: the new body's type
   std::string body;          // with kSkipBody
   std::string extraHeaders;  // CRLF-separated header lines to add ("Geolocation: ...")

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "proxy/copy_skip.h"
 #include "proxy/sofia.h"
 #include "routing/call_request.h"
 
@@ -26,13 +27,6 @@ std::string sourceTransport(msg_t* msg);
 // Record-Route, Contact, Call-ID, CSeq, From, To, Max-Forwards, Content-Length) are the legs'
 // own; the rest travels end to end. 100rel and its headers are not passed on: each leg would
 // need its own PRACK exchange, and sosproxy answers without it.
-// What an emergency INVITE replaces instead of copying (issue 4).
-enum CopySkip : unsigned {
-  kCopyAll = 0,
-  kSkipBody = 1u << 0,         // Content-Type and body: a new (multipart) body goes in
-  kSkipIdentity = 1u << 1,     // P-Asserted-Identity: the ELIN stands in
-  kSkipGeolocation = 1u << 2,  // Geolocation and Geolocation-Routing: rewritten (RFC 6442)
-};
 
 // Copies every end-to-end header of `src` (with its body and Content-Type) into `dst`, less
 // what `skip` names. Returns false when a header could not be copied (out of memory).
