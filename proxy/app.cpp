@@ -215,14 +215,15 @@ int runApp(int argc, char** argv) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
-          [&locationApi, &server, &locations](admin::HttpRequest const& r) {
+          [&locationApi, &server, &locations, &routingLog](admin::HttpRequest const& r) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
             if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
             if (path == "/metrics")
               return admin::HttpResponse{200, "text/plain; version=0.0.4",
-                                         prometheusText(server.counters(), locations.counters())};
+                                         prometheusText(server.counters(), locations.counters(),
+                                                        routingLog->dropped())};
             return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
           });
     } catch (std::exception const& e) {

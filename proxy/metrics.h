@@ -2,6 +2,7 @@
 // Prometheus text exposition (format 0.0.4) of sosproxy's counters, for GET /metrics on the
 // admin port. Called on the I/O thread; the counters are atomics written by other threads.
 
+#include <cstdint>
 #include <string>
 
 #include "proxy/b2bua.h"
@@ -9,6 +10,8 @@
 
 namespace sos::proxy {
 
-std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations);
+// `routingLogDropped`: routing-log lines lost because the disk fell behind (RoutingLog::dropped).
+std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
+                           uint64_t routingLogDropped);
 
 }  // namespace sos::proxy

@@ -1,5 +1,7 @@
 #include "proxy/routing_log.h"
 
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -195,11 +197,24 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format) : form
       throw std::runtime_error("routing log " + path + ": cannot open for writing: " + ex.what());
     }
   }
-  logger_ = std::make_shared<spdlog::logger>(nextLoggerName(), std::move(sink));
+  // The SIP thread only queues the line; a thread of the log's own writes it. A slow or full
+  // disk then costs log lines (counted), never the SIP thread's time (the rule above all).
+  pool_ = std::make_shared<spdlog::details::thread_pool>(kQueueLines, 1);
+  logger_ = std::make_shared<spdlog::async_logger>(nextLoggerName(), std::move(sink), pool_,
+                                                   spdlog::async_overflow_policy::overrun_oldest);
   logger_->set_pattern("%v");  // each line carries its own timestamp
   logger_->set_level(spdlog::level::trace);
   logger_->flush_on(spdlog::level::trace);  // `tail -f` sees every line as it happens
 }
+
+RoutingLog::~RoutingLog() {
+  // Everything queued is written before the pool's thread ends (its destructor drains it).
+  logger_->flush();
+  logger_.reset();
+  pool_.reset();
+}
+
+uint64_t RoutingLog::dropped() const { return pool_ ? pool_->overrun_counter() : 0; }
 
 void RoutingLog::write(const RoutingLogEntry& e) {
   auto now = std::chrono::system_clock::now();

@@ -1,9 +1,11 @@
 #pragma once
 // The routing log: one line per call decision and one per outcome, for operators to
 // `tail -f` and `grep`. Text is key=value pairs (values with spaces are double-quoted);
-// JSON is one object per line. Written from the SIP thread; flushed line by line.
+// JSON is one object per line. Queued from the SIP thread, written and flushed line by line by
+// the log's own thread.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -11,7 +13,10 @@
 
 namespace spdlog {
 class logger;
+namespace details {
+class thread_pool;
 }
+}  // namespace spdlog
 
 namespace sos::proxy {
 
@@ -52,10 +57,18 @@ class RoutingLog {
   // `path` "-" writes to standard output. Creates parent directories. Throws on an unwritable
   // path (start-up only).
   RoutingLog(const std::string& path, config::LogFormat format);
+  ~RoutingLog();
+  RoutingLog(const RoutingLog&) = delete;
+  RoutingLog& operator=(const RoutingLog&) = delete;
+  // Queues the line (never blocks: when the writer falls behind, the oldest queued lines go).
   void write(const RoutingLogEntry& e);
+  uint64_t dropped() const;  // lines lost that way
+
+  static constexpr size_t kQueueLines = 65536;
 
  private:
   config::LogFormat format_;
+  std::shared_ptr<spdlog::details::thread_pool> pool_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -1,6 +1,9 @@
 #include "proxy/routing_log.h"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <unistd.h>
 
 #include <filesystem>
@@ -157,10 +160,20 @@ class RoutingLogFile : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  static std::vector<std::string> lines(const std::filesystem::path& p) {
+  static std::vector<std::string> readLines(const std::filesystem::path& p) {
     std::ifstream in(p);
     std::vector<std::string> out;
     for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  // The log's own thread writes the line: wait (bounded) until `count` lines are there.
+  static std::vector<std::string> lines(const std::filesystem::path& p, size_t count = 1) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto out = readLines(p);
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      out = readLines(p);
+    }
     return out;
   }
 
@@ -218,9 +231,11 @@ TEST_F(RoutingLogFile, UnwritablePathThrowsWithThePath) {
 }
 
 TEST(RoutingLogStdout, DashWritesToStandardOutput) {
-  RoutingLog log("-", config::LogFormat::Text);
   ::testing::internal::CaptureStdout();
-  log.write(routedEmergency());
+  {
+    RoutingLog log("-", config::LogFormat::Text);
+    log.write(routedEmergency());
+  }  // written by the log's own thread; closing the log drains it
   std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("event=route"), std::string::npos) << out;
   EXPECT_EQ(out.back(), '\n');
