@@ -33,10 +33,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(HttpServer::kMaxBodyBytes);
     stream_.expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->onRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
   }
 
   void onRead(beast::error_code ec) {
@@ -80,8 +79,10 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
                         if (ec) return;
-                        if (keepAlive) self->read();
-                        else self->close();
+                        if (keepAlive)
+                          self->read();
+                        else
+                          self->close();
                       });
   }
 

@@ -114,8 +114,7 @@ HttpResponse LocationApi::handle(HttpRequest const& request) {
     out["saved"] = true;
   } else {
     // The store being down must not cost the caller: the report still reaches the call path.
-    spdlog::warn("location report for {} not saved: {}", report.extension,
-                 saved.error().message);
+    spdlog::warn("location report for {} not saved: {}", report.extension, saved.error().message);
     out["new_network"] = nullptr;
     out["saved"] = false;
   }

@@ -547,9 +547,9 @@ class Parser {
   void readSites(const Value& v) {
     NamesSeen seen;
     for (const auto& item : list(v, false)) {
-      auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix",
-                             "test_numbers", "extensions", "networks", "psap_route",
-                             "security_desk"});
+      auto f =
+          fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
+                        "extensions", "networks", "psap_route", "security_desk"});
       if (!f) {
         continue;
       }
@@ -698,7 +698,8 @@ const Site* Config::findSite(std::string_view name) const {
 
 Result<Config> loadConfig(const std::string& path) {
   auto text = readWholeFile(path);
-  if (!text.ok()) return Error{"config.unreadable", path + ": cannot read: " + text.error().message};
+  if (!text.ok())
+    return Error{"config.unreadable", path + ": cannot read: " + text.error().message};
   return parseConfig(text.value(), path);
 }
 

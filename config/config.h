@@ -58,7 +58,7 @@ struct Listen {
 enum class LogFormat { Text, Json };
 
 struct Logging {
-  std::string level = "info";    // trace, debug, info, warn, error
+  std::string level = "info";  // trace, debug, info, warn, error
   LogFormat format = LogFormat::Text;
   std::string routingLog = "-";  // path of the routing log; "-" is standard output
 };

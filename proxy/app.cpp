@@ -33,7 +33,8 @@ namespace sos::proxy {
 
 namespace {
 
-constexpr char const* kUsage = R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
+constexpr char const* kUsage =
+    R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
 
 Usage:
   sosproxy --config FILE [options]   run the proxy
@@ -96,10 +97,14 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       o.configPath = *v;
       continue;
     }
-    if (a == "--log-format") target = &o.logFormat;
-    else if (a == "--routing-log") target = &o.routingLog;
-    else if (a == "--log-level") target = &o.logLevel;
-    else return usageError("unknown argument '" + a + "'");
+    if (a == "--log-format")
+      target = &o.logFormat;
+    else if (a == "--routing-log")
+      target = &o.routingLog;
+    else if (a == "--log-level")
+      target = &o.logLevel;
+    else
+      return usageError("unknown argument '" + a + "'");
     auto v = value(a);
     if (!v) return usageError(a + " needs a value");
     *target = *v;
@@ -154,8 +159,8 @@ int runApp(int argc, char** argv) {
     return 0;
   }
   if (opts.logFormat)
-    cfg->logging.format = *opts.logFormat == "json" ? config::LogFormat::Json
-                                                    : config::LogFormat::Text;
+    cfg->logging.format =
+        *opts.logFormat == "json" ? config::LogFormat::Json : config::LogFormat::Text;
   if (opts.routingLog) cfg->logging.routingLog = *opts.routingLog;
   if (opts.logLevel) cfg->logging.level = *opts.logLevel;
 
@@ -203,9 +208,7 @@ int runApp(int argc, char** argv) {
   admin::LocationApi locationApi(admin::LocationApi::Deps{
       [&locations](routing::DeviceReport& r) { return locations.saveReport(r); },
       [&locations] { return locations.snapshot(); },
-      [&server](routing::DeviceReport const& r) {
-        server.post([r](B2bua& b) { b.addReport(r); });
-      },
+      [&server](routing::DeviceReport const& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
       [] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -221,9 +224,9 @@ int runApp(int argc, char** argv) {
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
             if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
             if (path == "/metrics")
-              return admin::HttpResponse{200, "text/plain; version=0.0.4",
-                                         prometheusText(server.counters(), locations.counters(),
-                                                        routingLog->dropped())};
+              return admin::HttpResponse{
+                  200, "text/plain; version=0.0.4",
+                  prometheusText(server.counters(), locations.counters(), routingLog->dropped())};
             return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
           });
     } catch (std::exception const& e) {

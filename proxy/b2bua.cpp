@@ -33,9 +33,8 @@ bool needsContact(sip_method_t m) {
 }
 
 bool insert(msg_t* msg, void* header) {
-  return header != nullptr &&
-         msg_header_insert(msg, reinterpret_cast<msg_pub_t*>(sip_object(msg)),
-                           static_cast<msg_header_t*>(header)) >= 0;
+  return header != nullptr && msg_header_insert(msg, reinterpret_cast<msg_pub_t*>(sip_object(msg)),
+                                                static_cast<msg_header_t*>(header)) >= 0;
 }
 
 // Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
@@ -52,8 +51,12 @@ std::string nextHopFor(config::Trunk const& t) {
 
 B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
              RoutingLog& log, Contacts contacts, B2buaCounters& counters)
-    : agent_(agent), root_(root), router_(std::move(router)), log_(log),
-      contacts_(std::move(contacts)), counters_(counters) {
+    : agent_(agent),
+      root_(root),
+      router_(std::move(router)),
+      log_(log),
+      contacts_(std::move(contacts)),
+      counters_(counters) {
   default_.owner = this;
   // Our address as the Contact says it: "<sip:HOST:PORT>" -> HOST.
   host_ = contacts_.udp;
@@ -279,23 +282,23 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
   // Leg B: a new dialog toward the trunk: new Call-ID, new From-tag.
-  sip_from_t* from = sip_from_create(call->home, reinterpret_cast<url_string_t const*>(
-                                                     sip->sip_from->a_url));
+  sip_from_t* from =
+      sip_from_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_from->a_url));
   sip_to_t* to =
       sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
-  if (from && sip->sip_from->a_display) from->a_display = su_strdup(call->home, sip->sip_from->a_display);
+  if (from && sip->sip_from->a_display)
+    from->a_display = su_strdup(call->home, sip->sip_from->a_display);
   if (to && sip->sip_to->a_display) to->a_display = su_strdup(call->home, sip->sip_to->a_display);
-  call->b.leg = nta_leg_tcreate(agent_, onRequest, &call->b, SIPTAG_FROM(from), SIPTAG_TO(to),
-                                TAG_END());
+  call->b.leg =
+      nta_leg_tcreate(agent_, onRequest, &call->b, SIPTAG_FROM(from), SIPTAG_TO(to), TAG_END());
   if (call->b.leg) nta_leg_tag(call->b.leg, nullptr);
 
   // The Request-URI names the dialed number at the trunk; a urn (RFC 5031) is kept as the
   // service identifier, with the trunk as next hop (Sofia cannot route to a urn itself).
-  std::string const requestUri =
-      decision.match.normalized.rfind("urn:", 0) == 0
-          ? decision.match.normalized
-          : "sip:" + decision.requestUser + "@" + uriHost(trunk.host) + ":" +
-                std::to_string(trunk.port);
+  std::string const requestUri = decision.match.normalized.rfind("urn:", 0) == 0
+                                     ? decision.match.normalized
+                                     : "sip:" + decision.requestUser + "@" + uriHost(trunk.host) +
+                                           ":" + std::to_string(trunk.port);
   std::string const nextHop = nextHopFor(trunk);
   invite.orq = call->b.leg ? send(call->b, &invite, sip_method_invite, "INVITE", msg,
                                   URL_STRING_MAKE(requestUri.c_str()),
@@ -335,10 +338,9 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
 
 // ---- Sending ----
 
-nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name,
-                            msg_t* src, url_string_t const* requestUri,
-                            url_string_t const* nextHop, unsigned long maxForwards,
-                            EmergencyInvite const* rewrite) {
+nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name, msg_t* src,
+                            url_string_t const* requestUri, url_string_t const* nextHop,
+                            unsigned long maxForwards, EmergencyInvite const* rewrite) {
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return nullptr;
   sip_t* sip = sip_object(msg);
@@ -353,8 +355,8 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
   }
   if (ok && rewrite && !rewrite->elin.empty()) {
     std::string const pai = "<sip:" + rewrite->elin + "@" + host_ + ">";
-    ok = msg_header_add_make(msg, reinterpret_cast<msg_pub_t*>(sip),
-                             sip_p_asserted_identity_class, pai.c_str()) >= 0;
+    ok = msg_header_add_make(msg, reinterpret_cast<msg_pub_t*>(sip), sip_p_asserted_identity_class,
+                             pai.c_str()) >= 0;
   }
   if (ok && rewrite && !rewrite->extraHeaders.empty())
     ok = sip_add_tl(msg, sip, SIPTAG_HEADER_STR(rewrite->extraHeaders.c_str()), TAG_END()) >= 0;
@@ -411,8 +413,8 @@ void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack) {
     if (ok) ok = insert(msg, sip_payload_dup(home, ack->sip_payload));
   }
   if (ok) ok = nta_msg_request_complete(msg, to.leg, SIP_METHOD_ACK, nullptr) >= 0;
-  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg, TAG_END())
-                           : nullptr;
+  nta_outgoing_t* orq =
+      ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg, TAG_END()) : nullptr;
   if (orq == nullptr) {
     msg_destroy(msg);
     spdlog::warn("call {}: could not send ACK", call.log.callId);
@@ -617,9 +619,12 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
   e.addedMs = -1;
   e.durationMs = msSince(call.received);
   log_.write(e);
-  if (e.outcome == "answered") ++counters_.answered;
-  else if (e.outcome == "cancelled") ++counters_.cancelled;
-  else ++counters_.failed;
+  if (e.outcome == "answered")
+    ++counters_.answered;
+  else if (e.outcome == "cancelled")
+    ++counters_.cancelled;
+  else
+    ++counters_.failed;
 }
 
 void B2bua::endCall(Call& call) {

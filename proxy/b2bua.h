@@ -5,19 +5,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
-#include "proxy/routing_log.h"
 #include "proxy/emergency_invite.h"
+#include "proxy/routing_log.h"
+#include "proxy/sofia.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
-#include "proxy/sofia.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
@@ -44,9 +44,9 @@ struct Txn {
   nta_incoming_t* irq = nullptr;
   nta_outgoing_t* orq = nullptr;
   sip_method_t method = sip_method_unknown;
-  bool initial = false;    // the INVITE that created the call
-  bool finished = false;   // a final response has gone back on `irq`
-  uint32_t outCseq = 0;    // CSeq of the relayed INVITE, for its ACK (RFC 3261 13.2.2.4)
+  bool initial = false;   // the INVITE that created the call
+  bool finished = false;  // a final response has gone back on `irq`
+  uint32_t outCseq = 0;   // CSeq of the relayed INVITE, for its ACK (RFC 3261 13.2.2.4)
 };
 
 // Where a call is (RFC 3261 13 and 15, from the caller's side).
@@ -96,9 +96,9 @@ struct B2buaCounters {
   std::atomic<uint64_t> failed{0};
   std::atomic<uint64_t> cancelled{0};
   std::atomic<int64_t> active{0};
-  std::atomic<uint64_t> locationFallbacks{0};  // emergency calls placed at a site/account default
-  std::atomic<uint64_t> elinReusedLive{0};     // an ELIN handed out while another caller held it
-  std::atomic<uint64_t> elinFallbacks{0};      // no ELIN of the location: site default or DID
+  std::atomic<uint64_t> locationFallbacks{0};   // emergency calls placed at a site/account default
+  std::atomic<uint64_t> elinReusedLive{0};      // an ELIN handed out while another caller held it
+  std::atomic<uint64_t> elinFallbacks{0};       // no ELIN of the location: site default or DID
   std::atomic<uint64_t> locationRetries424{0};  // 424 to our PIDF-LO: retried with ELIN only
   std::atomic<uint64_t> callbacksToCaller{0};
   std::atomic<uint64_t> callbacksToDesk{0};
@@ -150,8 +150,8 @@ class B2bua {
 
   // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
   // With `rewrite`, what it names replaces what the caller sent (emergency INVITE, issue 4).
-  nta_outgoing_t* send(Leg& to, Txn* txn, sip_method_t method, char const* methodName,
-                       msg_t* src, url_string_t const* requestUri, url_string_t const* nextHop,
+  nta_outgoing_t* send(Leg& to, Txn* txn, sip_method_t method, char const* methodName, msg_t* src,
+                       url_string_t const* requestUri, url_string_t const* nextHop,
                        unsigned long maxForwards, EmergencyInvite const* rewrite = nullptr);
   // Relays the response `src` (from the other leg) on `irq`; a fabricated status when null.
   void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase);

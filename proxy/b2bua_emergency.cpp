@@ -61,8 +61,8 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
                  req.callId, dialed);
     return {};
   }
-  entry.reason = "PSAP callback to " + dialed + " with no caller in the callback window: " +
-                 site->name + " security desk";
+  entry.reason = "PSAP callback to " + dialed +
+                 " with no caller in the callback window: " + site->name + " security desk";
   spdlog::warn("call {}: {}", req.callId, entry.reason);
   ++counters_.callbacksToDesk;
   return site->securityDesk;
@@ -100,8 +100,7 @@ void B2bua::addReport(const routing::DeviceReport& report) {
 }
 
 std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req,
-                                                 std::string const& site,
-                                                 RoutingLogEntry& entry) {
+                                                 std::string const& site, RoutingLogEntry& entry) {
   if (!locations_) {  // cannot happen after start-up; still, the call goes on
     entry.location = "unknown";
     entry.locationBy = "no location data loaded";
@@ -110,8 +109,10 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
   }
   routing::CallNetworkData net;
   net.extension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
-  if (auto const* u = locations_->findUser(net.extension)) net.extension = u->extension;
-  else if (auto const* f = locations_->findUser(req.fromUser)) net.extension = f->extension;
+  if (auto const* u = locations_->findUser(net.extension))
+    net.extension = u->extension;
+  else if (auto const* f = locations_->findUser(req.fromUser))
+    net.extension = f->extension;
   net.site = site;
   net.contactHost = req.contactHost;
   // A BSSID the network vouches for beats one the phone wrote (RFC 7315 5.4 network-provided).
@@ -133,8 +134,7 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
   if (!res.evidence.empty()) entry.locationBy += ": " + res.evidence;
   entry.locationAgeMs = static_cast<double>(res.ageMs);
   entry.locationConflict = res.conflict;
-  if (res.signal == routing::Signal::SiteDefault ||
-      res.signal == routing::Signal::AccountDefault) {
+  if (res.signal == routing::Signal::SiteDefault || res.signal == routing::Signal::AccountDefault) {
     ++counters_.locationFallbacks;
     spdlog::warn("call {}: no network data places caller {}; using the {} ({})", req.callId,
                  net.extension, routing::toString(res.signal), entry.location);
@@ -170,11 +170,11 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
     if (choice.reusedLive) ++counters_.elinReusedLive;
     if (choice.fromFallback) ++counters_.elinFallbacks;
     if (choice.reusedLive)
-      spdlog::warn("call {}: every ELIN of {} is in its callback window; reused {} (callback to "
-                   "the earlier caller is lost)",
-                   req.callId, in.location->name, choice.elin);
-    if (choice.fromFallback)
-      spdlog::warn("call {}: {}", req.callId, choice.fallbackReason);
+      spdlog::warn(
+          "call {}: every ELIN of {} is in its callback window; reused {} (callback to "
+          "the earlier caller is lost)",
+          req.callId, in.location->name, choice.elin);
+    if (choice.fromFallback) spdlog::warn("call {}: {}", req.callId, choice.fallbackReason);
     // No ELIN at all: the caller's own DID is the best callback number left.
     in.elin = !choice.elin.empty() ? choice.elin : who.did;
     if (!choice.elin.empty()) persistElins(nowMs);
@@ -184,7 +184,6 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
   entry.pidf = plan.pidf;
   return plan;
 }
-
 
 bool B2bua::retryWithElinOnly(Call& call) {
   if (!call.retry || call.retry->done || !elins_) return false;
@@ -225,6 +224,5 @@ bool B2bua::retryWithElinOnly(Call& call) {
                call.log.callId, call.log.trunk, plan.elin);
   return true;
 }
-
 
 }  // namespace sos::proxy

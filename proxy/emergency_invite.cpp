@@ -62,10 +62,10 @@ EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
   std::string const xml = pidf::buildPidfLo(*in.location, opts);
 
   std::string const boundary = pidf::makeBoundary(in.seed);
-  std::string body = req.sdp.empty()
-                         ? pidfPart(boundary, contentId, xml) + "--" + boundary + "--\r\n"
-                         : pidf::buildMultipartMixed(boundary, req.sdpContentType, req.sdp,
-                                                     contentId, xml);
+  std::string body =
+      req.sdp.empty()
+          ? pidfPart(boundary, contentId, xml) + "--" + boundary + "--\r\n"
+          : pidf::buildMultipartMixed(boundary, req.sdpContentType, req.sdp, contentId, xml);
   // The device's own (unusable) PIDF-LO parts stay, after ours, with their Content-IDs, so its
   // Geolocation values still point at something (RFC 6442 section 3: keep what the UA sent).
   if (!req.pidfParts.empty()) {

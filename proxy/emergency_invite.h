@@ -31,13 +31,13 @@ struct EmergencyInputs {
   config::TrunkMode mode = config::TrunkMode::Plain;
   const routing::Location* location = nullptr;  // from the resolver; null only without data
   const routing::CallRequest* request = nullptr;
-  std::string elin;       // chosen by the ELIN allocator (elin / both modes); may be empty
-  std::string host;       // our host name or address, for the Content-ID
-  std::string locSrc;     // our host name, for loc-src (RFC 8787); `host` when empty
-  std::string entity;     // PIDF presence entity, "pres:1001@host"
-  std::string method;     // location method token for gp:method
+  std::string elin;    // chosen by the ELIN allocator (elin / both modes); may be empty
+  std::string host;    // our host name or address, for the Content-ID
+  std::string locSrc;  // our host name, for loc-src (RFC 8787); `host` when empty
+  std::string entity;  // PIDF presence entity, "pres:1001@host"
+  std::string method;  // location method token for gp:method
   int64_t nowMs = 0;
-  uint64_t seed = 0;      // makes the boundary and Content-ID unique per call
+  uint64_t seed = 0;  // makes the boundary and Content-ID unique per call
 };
 
 EmergencyInvite planEmergencyInvite(const EmergencyInputs& in);

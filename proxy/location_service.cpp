@@ -69,8 +69,7 @@ void LocationService::rebuild() {
   for (auto const& w : snap->warnings()) spdlog::warn("location data: {}", w);
   spdlog::info("location snapshot: {} locations, {} subnets, {} BSSIDs, {} switch ports, {} users",
                snap->data().locations.size(), snap->data().subnets.size(),
-               snap->data().bssids.size(), snap->data().switches.size(),
-               snap->data().users.size());
+               snap->data().bssids.size(), snap->data().switches.size(), snap->data().users.size());
   publish(std::move(snap));
 }
 
@@ -93,8 +92,10 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(routing::DeviceR
     return Error{"store.unavailable", "no location store"};
   }
   auto r = store_->saveReport(report);
-  if (r.ok()) ++counters_.reportsSaved;
-  else ++counters_.reportsNotSaved;
+  if (r.ok())
+    ++counters_.reportsSaved;
+  else
+    ++counters_.reportsNotSaved;
   return r;
 }
 
@@ -108,9 +109,10 @@ std::vector<routing::CallbackTarget> LocationService::loadElinMappings() {
   if (!store_) return {};
   auto loaded = store_->loadElinMappings();
   if (!loaded.ok()) {
-    spdlog::warn("ELIN callback mappings not loaded ({}); PSAP callbacks go to the security desk "
-                 "until new calls are made",
-                 loaded.error().message);
+    spdlog::warn(
+        "ELIN callback mappings not loaded ({}); PSAP callbacks go to the security desk "
+        "until new calls are made",
+        loaded.error().message);
     return {};
   }
   return std::move(loaded).value();

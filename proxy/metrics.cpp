@@ -24,8 +24,7 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          c.emergencyCalls);
   metric(out, "sosproxy_rejected_calls_total", "counter", "calls refused (403, 483)", c.rejected);
   metric(out, "sosproxy_answered_calls_total", "counter", "calls answered", c.answered);
-  metric(out, "sosproxy_failed_calls_total", "counter", "calls that failed or timed out",
-         c.failed);
+  metric(out, "sosproxy_failed_calls_total", "counter", "calls that failed or timed out", c.failed);
   metric(out, "sosproxy_cancelled_calls_total", "counter", "calls the caller cancelled",
          c.cancelled);
   metric(out, "sosproxy_active_calls", "gauge", "calls in progress", c.active);

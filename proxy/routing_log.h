@@ -21,28 +21,28 @@ class thread_pool;
 namespace sos::proxy {
 
 struct RoutingLogEntry {
-  std::string event;    // "route" (decision taken, INVITE sent on) or "final" (outcome known)
-  std::string callId;   // Call-ID of the caller's leg
-  std::string caller;   // From/PAI user, e.g. "1001"
-  std::string dialed;   // as received, e.g. "9911" or "urn:service:sos.fire"
+  std::string event;   // "route" (decision taken, INVITE sent on) or "final" (outcome known)
+  std::string callId;  // Call-ID of the caller's leg
+  std::string caller;  // From/PAI user, e.g. "1001"
+  std::string dialed;  // as received, e.g. "9911" or "urn:service:sos.fire"
   bool emergency = false;
   bool test = false;
-  bool alarm = false;   // emergency call from an untrusted source
+  bool alarm = false;  // emergency call from an untrusted source
   std::string site;
-  std::string source;     // packet source "127.0.0.1:5071/udp"
-  std::string location;     // resolved location name (emergency calls), e.g. "HQ Floor 2"
-  std::string locationBy;   // the signal and its evidence: "subnet 10.1.2.0/24 (Contact 10.1.2.45)"
-  double locationAgeMs = -1;  // age of the data the location came from
+  std::string source;      // packet source "127.0.0.1:5071/udp"
+  std::string location;    // resolved location name (emergency calls), e.g. "HQ Floor 2"
+  std::string locationBy;  // the signal and its evidence: "subnet 10.1.2.0/24 (Contact 10.1.2.45)"
+  double locationAgeMs = -1;      // age of the data the location came from
   bool locationConflict = false;  // another signal pointed elsewhere
-  std::string elin;       // ELIN sent as the caller (elin / both trunks)
-  std::string pidf;       // PIDF-LO: "added", "device-kept", "device-by-reference", or ""
-  std::string trunk;      // chosen trunk name, empty when rejected
-  std::string outcome;    // route: "routed" | "rejected"; final: "answered" | "failed" |
-                          // "cancelled" | "timeout"
-  int status = 0;         // SIP status of the outcome (final) or of the rejection
-  double addedMs = -1;    // time sosproxy added: INVITE in -> INVITE out (route events)
-  double durationMs = -1; // INVITE in -> final response (final events)
-  std::string reason;     // why, in a few words
+  std::string elin;               // ELIN sent as the caller (elin / both trunks)
+  std::string pidf;               // PIDF-LO: "added", "device-kept", "device-by-reference", or ""
+  std::string trunk;              // chosen trunk name, empty when rejected
+  std::string outcome;            // route: "routed" | "rejected"; final: "answered" | "failed" |
+                                  // "cancelled" | "timeout"
+  int status = 0;                 // SIP status of the outcome (final) or of the rejection
+  double addedMs = -1;            // time sosproxy added: INVITE in -> INVITE out (route events)
+  double durationMs = -1;         // INVITE in -> final response (final events)
+  std::string reason;             // why, in a few words
 };
 
 // Each line carries its own timestamp ("ts", ISO 8601 UTC with milliseconds). The one-argument

@@ -81,8 +81,8 @@ std::optional<std::string> Server::start() {
 void Server::stop() {
   if (!thread_.joinable()) return;
   su_msg_r m = SU_MSG_R_INIT;
-  if (su_msg_create(m, su_root_task(state_->root), su_task_null, breakRoot,
-                    sizeof(su_root_t*)) == 0) {
+  if (su_msg_create(m, su_root_task(state_->root), su_task_null, breakRoot, sizeof(su_root_t*)) ==
+      0) {
     *static_cast<su_root_t**>(static_cast<void*>(su_msg_data(m))) = state_->root;
     su_msg_send(m);
   }
@@ -116,10 +116,10 @@ void Server::run(std::shared_ptr<State> state) {
 
   nta_agent_t* agent = nta_agent_create(
       root, URL_STRING_MAKE(url.c_str()), nullptr, nullptr,
-      NTATAG_UA(1),                          // nta retransmits 2xx until ACK (RFC 3261 13.3.1.4)
+      NTATAG_UA(1),  // nta retransmits 2xx until ACK (RFC 3261 13.3.1.4)
       NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
-      NTATAG_UDP_MTU(65535),                 // never move a big INVITE silently to TCP
-      NTATAG_BAD_REQ_MASK(sip_mask_request), // odd headers reach us instead of an automatic 400
+      NTATAG_UDP_MTU(65535),                   // never move a big INVITE silently to TCP
+      NTATAG_BAD_REQ_MASK(sip_mask_request),   // odd headers reach us instead of an automatic 400
       NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0),  // trunks are numeric: no DNS on the call path
       NTATAG_EXTRA_100(0), TPTAG_UDP_RMEM(4 << 20), TPTAG_UDP_WMEM(4 << 20), TAG_END());
   if (agent == nullptr) {
@@ -133,8 +133,8 @@ void Server::run(std::shared_ptr<State> state) {
   auto b2bua = std::make_unique<B2bua>(
       agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"},
       *counters_);
-  nta_leg_t* dflt = nta_leg_tcreate(agent, B2bua::onRequest, b2bua->defaultLeg(),
-                                    NTATAG_NO_DIALOG(1), TAG_END());
+  nta_leg_t* dflt =
+      nta_leg_tcreate(agent, B2bua::onRequest, b2bua->defaultLeg(), NTATAG_NO_DIALOG(1), TAG_END());
   if (dflt == nullptr) {
     b2bua.reset();
     nta_agent_destroy(agent);

@@ -76,8 +76,8 @@ bool skippedToo(msg_header_t const* h, unsigned skip) {
   if ((skip & kSkipIdentity) && h->sh_class == sip_p_asserted_identity_class) return true;
   if ((skip & kSkipGeolocation) && h->sh_class == sip_unknown_class) {
     char const* name = reinterpret_cast<sip_unknown_t const*>(h)->un_name;
-    return name && (strcasecmp(name, "Geolocation") == 0 ||
-                    strcasecmp(name, "Geolocation-Routing") == 0);
+    return name &&
+           (strcasecmp(name, "Geolocation") == 0 || strcasecmp(name, "Geolocation-Routing") == 0);
   }
   return false;
 }
@@ -96,9 +96,8 @@ bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip) {
       return false;
   }
   if (srcSip && srcSip->sip_payload && !(skip & kSkipBody)) {
-    auto* ct = srcSip->sip_content_type
-                   ? sip_content_type_dup(home, srcSip->sip_content_type)
-                   : nullptr;
+    auto* ct =
+        srcSip->sip_content_type ? sip_content_type_dup(home, srcSip->sip_content_type) : nullptr;
     auto* pl = sip_payload_dup(home, srcSip->sip_payload);
     if (pl == nullptr) return false;
     if (ct && msg_header_insert(dst, reinterpret_cast<msg_pub_t*>(dstSip),

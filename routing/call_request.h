@@ -13,14 +13,14 @@ struct CallRequest {
   std::string fromUri;     // e.g. "sip:1001@pbx.example"
   std::string fromUser;    // user part of From, e.g. "1001"
   std::string fromDisplay;
-  std::string paiUri;         // first P-Asserted-Identity URI, empty if none
-  std::string paiUser;        // its user part
-  std::string contactHost;    // host of the first Contact (the phone's address, issue 3)
-  std::string contactUri;     // the first Contact URI, for calling the caller back (issue 4)
-  bool psapCallback = false;  // Priority: psap-callback (RFC 7090)
-  std::string sourceAddress;  // address the packet came from (IPv4 or IPv6, no port)
-  std::string transport;      // "udp" or "tcp"
-  std::string pAccessNetworkInfo;        // raw header value(s), joined by ", "
+  std::string paiUri;              // first P-Asserted-Identity URI, empty if none
+  std::string paiUser;             // its user part
+  std::string contactHost;         // host of the first Contact (the phone's address, issue 3)
+  std::string contactUri;          // the first Contact URI, for calling the caller back (issue 4)
+  bool psapCallback = false;       // Priority: psap-callback (RFC 7090)
+  std::string sourceAddress;       // address the packet came from (IPv4 or IPv6, no port)
+  std::string transport;           // "udp" or "tcp"
+  std::string pAccessNetworkInfo;  // raw header value(s), joined by ", "
   std::vector<std::string> geolocation;  // raw Geolocation header values
   bool hasPidfBody = false;              // an application/pidf+xml body (part) is present
   std::string geolocationRouting;        // Geolocation-Routing value, "" when absent

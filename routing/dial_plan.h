@@ -22,10 +22,10 @@ DialedNumber parseDialed(std::string_view requestUri);
 
 struct EmergencyMatch {
   bool emergency = false;
-  bool test = false;           // a test call (933, urn:service:test.sos)
-  std::string dialed;          // the dialed string as received (user part or urn)
-  std::string normalized;      // what was matched: "911" (prefix removed), "urn:service:sos.fire"
-  std::string matchedSite;     // the site whose dial string matched; empty for urn
+  bool test = false;        // a test call (933, urn:service:test.sos)
+  std::string dialed;       // the dialed string as received (user part or urn)
+  std::string normalized;   // what was matched: "911" (prefix removed), "urn:service:sos.fire"
+  std::string matchedSite;  // the site whose dial string matched; empty for urn
 };
 
 // `callerSite` is tried first; other sites' dial strings count too (a visitor dialing the

@@ -66,8 +66,8 @@ struct UserRow {
   std::string name;
   std::string site;
   std::vector<std::string> macs;
-  bool nomadic = false;             // nomadic emergency services enabled
-  bool locationPermission = true;   // may sosproxy use the device's network data
+  bool nomadic = false;            // nomadic emergency services enabled
+  bool locationPermission = true;  // may sosproxy use the device's network data
 };
 
 struct PersonalLocationRow {

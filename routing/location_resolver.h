@@ -34,8 +34,8 @@ std::optional<Signal> signalFromString(std::string_view s);
 
 struct ResolverSettings {
   // Default precedence (RFC-agnostic; one product's documented order, REFERENCE.md).
-  std::vector<Signal> order{Signal::DeviceSupplied, Signal::Bssid,           Signal::ChassisPort,
-                            Signal::Chassis,        Signal::Subnet,          Signal::PersonalNetwork,
+  std::vector<Signal> order{Signal::DeviceSupplied,    Signal::Bssid,       Signal::ChassisPort,
+                            Signal::Chassis,           Signal::Subnet,      Signal::PersonalNetwork,
                             Signal::PersonalConfirmed, Signal::SiteDefault, Signal::AccountDefault};
   int64_t staleAfterMs = 24LL * 3600 * 1000;  // device reports older than this are ignored
                                               // (0 or less: reports never go stale)
@@ -43,13 +43,13 @@ struct ResolverSettings {
 
 // What the call itself says, plus the device's latest report.
 struct CallNetworkData {
-  std::string extension;     // caller (PAI or From user)
-  std::string site;          // the caller's site as routing determined it (used when the
-                             // caller is not a known user, or the user's site has no default)
-  std::string contactHost;   // Contact host of the INVITE ("10.1.2.45")
-  std::string bssid;         // from P-Access-Network-Info, any separator form
-  bool bssidNetworkProvided = false;  // the network, not the phone, wrote it (more trust)
-  bool deviceSuppliedLocation = false;  // the INVITE carries its own PIDF-LO / Geolocation
+  std::string extension;    // caller (PAI or From user)
+  std::string site;         // the caller's site as routing determined it (used when the
+                            // caller is not a known user, or the user's site has no default)
+  std::string contactHost;  // Contact host of the INVITE ("10.1.2.45")
+  std::string bssid;        // from P-Access-Network-Info, any separator form
+  bool bssidNetworkProvided = false;     // the network, not the phone, wrote it (more trust)
+  bool deviceSuppliedLocation = false;   // the INVITE carries its own PIDF-LO / Geolocation
   const DeviceReport* report = nullptr;  // latest report of the caller's device, if any
 };
 
@@ -68,10 +68,10 @@ struct Resolution {
   // Other signals that also matched, in precedence order. The site and account defaults, which
   // match every call, are listed only when they win.
   std::vector<Candidate> losers;
-  bool conflict = false;              // a loser points at a different place than the winner
-  std::vector<std::string> ignored;   // "placeholder BSSID ffffffffffff", "report 3 d old"
-  bool deviceSupplied = false;        // the winner is the device's own PIDF-LO
-  const UserRow* user = nullptr;      // the caller, when known
+  bool conflict = false;             // a loser points at a different place than the winner
+  std::vector<std::string> ignored;  // "placeholder BSSID ffffffffffff", "report 3 d old"
+  bool deviceSupplied = false;       // the winner is the device's own PIDF-LO
+  const UserRow* user = nullptr;     // the caller, when known
 };
 
 class LocationSnapshot {

@@ -25,7 +25,7 @@ struct IpAddress {
 std::optional<IpAddress> parseIpAddress(std::string_view text);
 
 struct Cidr {
-  IpAddress network;  // host bits cleared
+  IpAddress network;     // host bits cleared
   int prefixLength = 0;  // in the address's own family: 0..32 for IPv4, 0..128 for IPv6
   bool contains(const IpAddress& a) const;
 };

@@ -28,8 +28,8 @@ struct RouteDecision {
   bool trusted = false;
   bool alarm = false;  // an emergency call from outside the trusted networks
   EmergencyMatch match;
-  const config::Site* site = nullptr;           // the caller's site (never null after decide)
-  std::vector<const config::Trunk*> trunks;     // ordered; [0] is tried first
+  const config::Site* site = nullptr;        // the caller's site (never null after decide)
+  std::vector<const config::Trunk*> trunks;  // ordered; [0] is tried first
   std::string requestUser;  // user part for the outgoing Request-URI ("911" without prefix)
 };
 

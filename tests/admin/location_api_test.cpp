@@ -63,8 +63,7 @@ struct Fixture : ::testing::Test {
         saved.push_back(r);
         return store::Store::ReportOutcome{!seenBefore};
       },
-      [this] { return snap; },
-      [this](routing::DeviceReport const& r) { published.push_back(r); },
+      [this] { return snap; }, [this](routing::DeviceReport const& r) { published.push_back(r); },
       [] { return int64_t{1'700'000'000'000}; }}};
 
   HttpResponse post(std::string body, std::string peer = "10.1.2.45") {
@@ -147,7 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"bad_ip", R"({"extension":"1001","ip":"10.1.2"})", 400, "not an IP address"},
         BadBody{"bad_bssid", R"({"extension":"1001","bssid":"zz:11"})", 400, "'bssid'"},
         BadBody{"bad_mac", R"({"mac":"00:11"})", 400, "'mac'"},
-        BadBody{"port_without_chassis", R"({"extension":"1001","port":"7"})", 400, "needs 'chassis'"},
+        BadBody{"port_without_chassis", R"({"extension":"1001","port":"7"})", 400,
+                "needs 'chassis'"},
         BadBody{"unknown_user", R"({"extension":"9999"})", 404, "no user with extension 9999"},
         BadBody{"unknown_mac", R"({"mac":"02:00:00:00:00:01"})", 404, "no user has a device"}),
     [](auto const& info) { return std::string(info.param.name); });

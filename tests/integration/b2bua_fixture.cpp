@@ -22,15 +22,14 @@ void B2buaTest::TearDown() {
 
 void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations) {
   ports_.trunkTransport = trunkTransport;
-  writeFile(configPath_,
-            withLocations
-                ? demoConfigYaml(ports_, routingLogPath_, storePath(),
-                                 std::filesystem::path(SOS_SOURCE_DIR) / "config" / "examples" /
-                                     "demo-locations.yaml")
-                : demoConfigYaml(ports_, routingLogPath_));
+  writeFile(configPath_, withLocations
+                             ? demoConfigYaml(ports_, routingLogPath_, storePath(),
+                                              std::filesystem::path(SOS_SOURCE_DIR) / "config" /
+                                                  "examples" / "demo-locations.yaml")
+                             : demoConfigYaml(ports_, routingLogPath_));
   proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
-  ASSERT_TRUE(proxy_->start(configPath_))
-      << proxy_->lastError() << "\n--- config:\n" << readFile(configPath_);
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError() << "\n--- config:\n"
+                                          << readFile(configPath_);
 }
 
 std::unique_ptr<Sipp> B2buaTest::startTrunk(const std::string& scenario, uint16_t port,
@@ -91,7 +90,8 @@ RoutingLogLine B2buaTest::waitForLogLine(
 std::string B2buaTest::routingLogText() const { return readFile(routingLogPath_); }
 
 std::string B2buaTest::report(std::initializer_list<const Sipp*> peers) const {
-  std::string r = "=== test dir " + dir_.path().string() + " (set SOS_KEEP_TEST_DIRS=1 to keep it)\n";
+  std::string r =
+      "=== test dir " + dir_.path().string() + " (set SOS_KEEP_TEST_DIRS=1 to keep it)\n";
   r += "=== routing log:\n" + routingLogText();
   for (const Sipp* p : peers)
     if (p != nullptr) r += "=== " + p->report();

@@ -16,8 +16,8 @@ class OrdinaryCall : public B2buaTest {
   // Runs caller and carrier scenarios to the end; both must exit 0.
   void runCall(const std::string& uacScenario, const std::string& uasScenario,
                const std::string& transport = "u1") {
-    carrier_ = startTrunk(uasScenario, ports_.carrier, "carrier", transport,
-                          {{"expect_user", kDialed}});
+    carrier_ =
+        startTrunk(uasScenario, ports_.carrier, "carrier", transport, {{"expect_user", kDialed}});
     ASSERT_FALSE(HasFailure());
     caller_ = startCaller(uacScenario, "caller", kDialed, transport);
     const int uacRc = caller_->wait();
@@ -34,10 +34,10 @@ class OrdinaryCall : public B2buaTest {
     ASSERT_FALSE(trunkCid.empty()) << report({carrier_.get()});
     EXPECT_NE(callerCid, trunkCid) << "the trunk leg reused the caller's Call-ID";
     const std::string ruri = findMessage(*carrier_, true, "INVITE ");
-    EXPECT_EQ(ruri.substr(0, ruri.find('\n')).rfind(
-                  "INVITE sip:" + std::string(kDialed) + "@127.0.0.1:" +
-                      std::to_string(ports_.carrier),
-                  0),
+    EXPECT_EQ(ruri.substr(0, ruri.find('\n'))
+                  .rfind("INVITE sip:" + std::string(kDialed) +
+                             "@127.0.0.1:" + std::to_string(ports_.carrier),
+                         0),
               0u)
         << ruri;
   }
@@ -96,13 +96,15 @@ TEST_F(OrdinaryCall, TrunkBusyIsRelayed) {
   EXPECT_EQ(countMessages(*carrier_, true, "ACK "), 1) << report({carrier_.get()});
   expectSeparateLegs();
   expectRouted("failed");
-  const auto final = waitForLogLine({{"event", "final"}, {"call_id", inviteCallId(*caller_, false)}});
+  const auto final =
+      waitForLogLine({{"event", "final"}, {"call_id", inviteCallId(*caller_, false)}});
   EXPECT_EQ(final.get("status"), "486") << final.raw;
 }
 
 TEST_F(OrdinaryCall, ReInviteFromCaller) {
   startProxy();
-  ASSERT_NO_FATAL_FAILURE(runCall("uac-reinvite-after-answer.xml", "uas-answer-accept-reinvite.xml"));
+  ASSERT_NO_FATAL_FAILURE(
+      runCall("uac-reinvite-after-answer.xml", "uas-answer-accept-reinvite.xml"));
   EXPECT_EQ(countMessages(*carrier_, true, "INVITE "), 2) << report({carrier_.get()});
   expectSeparateLegs();
 }
@@ -133,7 +135,8 @@ TEST_F(OrdinaryCall, AnsweredAndHungUpByCallerOverTcp) {
   ASSERT_NO_FATAL_FAILURE(
       runCall("uac-call-caller-hangs-up.xml", "uas-answer-expect-bye.xml", "t1"));
   EXPECT_NE(findMessage(*carrier_, true, "INVITE ").find("SIP/2.0/TCP"), std::string::npos)
-      << "the trunk leg did not use TCP\n" << report({carrier_.get()});
+      << "the trunk leg did not use TCP\n"
+      << report({carrier_.get()});
   expectSeparateLegs();
   expectRouted("answered");
 }

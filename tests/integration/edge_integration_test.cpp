@@ -33,14 +33,15 @@ class EdgeTest : public B2buaTest {
     EXPECT_EQ(line.get("source").rfind("127.0.0.2:", 0), 0u) << line.raw;
     trunk->process()->stop();
     EXPECT_EQ(countMessages(*trunk, true, "INVITE "), 0)
-        << "an untrusted call reached " << trunkName << "\n" << report({trunk.get()});
+        << "an untrusted call reached " << trunkName << "\n"
+        << report({trunk.get()});
     return line;
   }
 };
 
 TEST_F(EdgeTest, OrdinaryCallFromUntrustedSourceGets403) {
-  auto line = expectRefusedFromUntrusted("5551234", "uas-answer-expect-bye.xml", ports_.carrier,
-                                         "carrier");
+  auto line =
+      expectRefusedFromUntrusted("5551234", "uas-answer-expect-bye.xml", ports_.carrier, "carrier");
   EXPECT_EQ(line.get("emergency"), "no") << line.raw;
   EXPECT_FALSE(line.has("alarm")) << line.raw;
 }
@@ -64,7 +65,8 @@ TEST_F(EdgeTest, InviteWithMaxForwardsZeroGets483) {
   EXPECT_EQ(countMessages(*caller, true, "SIP/2.0 483"), 1) << report({caller.get()});
   carrier->process()->stop();
   EXPECT_EQ(countMessages(*carrier, true, "INVITE "), 0)
-      << "a Max-Forwards 0 INVITE went on to the carrier\n" << report({carrier.get()});
+      << "a Max-Forwards 0 INVITE went on to the carrier\n"
+      << report({carrier.get()});
 }
 
 TEST_F(EdgeTest, OptionsToProxyGets200) {

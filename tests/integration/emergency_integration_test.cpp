@@ -16,8 +16,8 @@ class EmergencyCall : public B2buaTest {
                     const std::string& transport = "u1") {
     psap_ = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a", transport);
     // The carrier must stay silent; it would time out long after this test.
-    carrier_ = startTrunk("uas-answer-expect-bye.xml", ports_.carrier, "carrier", transport, {},
-                          120);
+    carrier_ =
+        startTrunk("uas-answer-expect-bye.xml", ports_.carrier, "carrier", transport, {}, 120);
     ASSERT_FALSE(HasFailure());
     caller_ = startCaller(uacScenario, "caller", service, transport);
     const int uacRc = caller_->wait();
@@ -26,7 +26,8 @@ class EmergencyCall : public B2buaTest {
     EXPECT_EQ(psapRc, 0) << report({caller_.get(), psap_.get()});
     carrier_->process()->stop();
     EXPECT_EQ(countMessages(*carrier_, true, "INVITE "), 0)
-        << "the emergency call reached the carrier\n" << report({carrier_.get()});
+        << "the emergency call reached the carrier\n"
+        << report({carrier_.get()});
     EXPECT_NE(inviteCallId(*caller_, false), inviteCallId(*psap_, true));
   }
 
@@ -84,7 +85,8 @@ TEST_F(EmergencyCall, Dial911ReachesPsapAOverTcp) {
   startProxy("tcp");
   ASSERT_NO_FATAL_FAILURE(runEmergency("uac-911-expect-200.xml", "", "t1"));
   EXPECT_NE(findMessage(*psap_, true, "INVITE ").find("SIP/2.0/TCP"), std::string::npos)
-      << "the PSAP leg did not use TCP\n" << report({psap_.get()});
+      << "the PSAP leg did not use TCP\n"
+      << report({psap_.get()});
   expectRoutedToPsapA("911");
 }
 

@@ -260,13 +260,12 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << "admin:\n"
     << "  address: 127.0.0.1\n"
     << "  port: " << ports.admin << "\n"
-    << (storeDb.empty() ? std::string()
-                        : "store:\n  path: \"" + storeDb.string() + "\"\n  seed: \"" +
-                              seed.string() + "\"\n")
-    << (ports.callbackWindowSeconds > 0
-            ? "location:\n  callback_window_s: " + std::to_string(ports.callbackWindowSeconds) +
-                  "\n"
-            : std::string())
+    << (storeDb.empty()
+            ? std::string()
+            : "store:\n  path: \"" + storeDb.string() + "\"\n  seed: \"" + seed.string() + "\"\n")
+    << (ports.callbackWindowSeconds > 0 ? "location:\n  callback_window_s: " +
+                                              std::to_string(ports.callbackWindowSeconds) + "\n"
+                                        : std::string())
     << "logging:\n"
     << "  level: debug\n"
     << "  format: text\n"
@@ -333,7 +332,8 @@ std::vector<RoutingLogLine> readRoutingLog(const fs::path& path) {
 // ---------------------------------------------------------------------------------------------
 // sosproxy
 
-Sosproxy::Sosproxy(fs::path binary, fs::path dir) : binary_(std::move(binary)), dir_(std::move(dir)) {}
+Sosproxy::Sosproxy(fs::path binary, fs::path dir)
+    : binary_(std::move(binary)), dir_(std::move(dir)) {}
 
 bool Sosproxy::start(const fs::path& config, milliseconds timeout) {
   process_.emplace(std::vector<std::string>{binary_.string(), "--config", config.string()},
@@ -355,7 +355,8 @@ bool Sosproxy::start(const fs::path& config, milliseconds timeout) {
       },
       timeout);
   if (ready && !exited) return true;
-  lastError_ = exited ? "sosproxy exited with " + std::to_string(process_->wait(milliseconds(0)).value_or(-1)) +
+  lastError_ = exited ? "sosproxy exited with " +
+                            std::to_string(process_->wait(milliseconds(0)).value_or(-1)) +
                             " before it was ready"
                       : "sosproxy printed no ready line within the timeout";
   lastError_ += "\n" + output();
@@ -363,8 +364,8 @@ bool Sosproxy::start(const fs::path& config, milliseconds timeout) {
 }
 
 std::string Sosproxy::output() const {
-  return "--- sosproxy stdout:\n" + readFile(dir_ / "sosproxy.stdout") +
-         "--- sosproxy stderr:\n" + readFile(dir_ / "sosproxy.stderr");
+  return "--- sosproxy stdout:\n" + readFile(dir_ / "sosproxy.stdout") + "--- sosproxy stderr:\n" +
+         readFile(dir_ / "sosproxy.stderr");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,8 +385,8 @@ bool Sipp::start(milliseconds readyTimeout) {
                                 (fs::path(SIPP_SCENARIOS_DIR) / options_.scenario).string()};
   if (!options_.remote.empty()) argv.push_back(options_.remote);
   const auto add = [&](std::initializer_list<std::string> a) { argv.insert(argv.end(), a); };
-  add({"-i", options_.localIp, "-p", std::to_string(options_.port), "-t", options_.transport,
-       "-m", std::to_string(options_.calls), "-cp", std::to_string(pickFreePort()),
+  add({"-i", options_.localIp, "-p", std::to_string(options_.port), "-t", options_.transport, "-m",
+       std::to_string(options_.calls), "-cp", std::to_string(pickFreePort()),
        // Media is not exercised; keep SIPp's RTP echo port away from its default 6000 too.
        "-mp", std::to_string(pickFreePort()), "-nostdin", "-timeout",
        std::to_string(options_.timeoutSeconds) + "s", "-timeout_error", "-trace_msg",
@@ -442,8 +443,8 @@ std::vector<std::string> traceMessages(const std::string& trace, bool received) 
     if (headerEnd == std::string::npos) break;
     const std::string header = text.substr(headerStart + 1, headerEnd - headerStart - 1);
     size_t next = text.find(sep, headerEnd);
-    std::string body = text.substr(headerEnd + 1,
-                                   (next == std::string::npos ? text.size() : next) - headerEnd - 1);
+    std::string body = text.substr(
+        headerEnd + 1, (next == std::string::npos ? text.size() : next) - headerEnd - 1);
     while (!body.empty() && (body.front() == '\n' || body.front() == '\r')) body.erase(0, 1);
     const bool isReceived = header.find("received") != std::string::npos;
     const bool isSent = header.find("sent") != std::string::npos;

@@ -101,7 +101,7 @@ struct DemoPorts {
   uint16_t psapB = 0;
   uint16_t erc = 0;
   uint16_t uk999 = 0;
-  uint16_t admin = 0;  // admin HTTP (API, dashboard, /metrics)
+  uint16_t admin = 0;                  // admin HTTP (API, dashboard, /metrics)
   std::string trunkTransport = "udp";  // of every trunk
   std::string psapAMode = "pidf";      // il-psap-a's mode (a test may make it an ELIN trunk)
   uint16_t securityDesk = 0;           // the sites' security desk (PSAP callbacks, issue 4)
@@ -152,16 +152,16 @@ class Sosproxy {
 
 // One SIPp run: a UAS (listening on `port`) or a UAC (sending to `remote`).
 struct SippOptions {
-  std::string scenario;           // file name in SIPP_SCENARIOS_DIR
-  std::string name;               // for the trace files: DIR/NAME.messages etc.
+  std::string scenario;  // file name in SIPP_SCENARIOS_DIR
+  std::string name;      // for the trace files: DIR/NAME.messages etc.
   std::string localIp = "127.0.0.1";
-  uint16_t port = 0;              // local port; 0 picks a free one
-  std::string remote;             // "127.0.0.1:5060" for a UAC; empty for a UAS
-  std::string transport = "u1";   // SIPp -t: u1 or t1
-  std::string service;            // -s
+  uint16_t port = 0;             // local port; 0 picks a free one
+  std::string remote;            // "127.0.0.1:5060" for a UAC; empty for a UAS
+  std::string transport = "u1";  // SIPp -t: u1 or t1
+  std::string service;           // -s
   std::vector<std::pair<std::string, std::string>> sets;  // -set NAME VALUE
-  int calls = 1;                  // -m
-  int timeoutSeconds = 30;        // -timeout (and -timeout_error)
+  int calls = 1;                                          // -m
+  int timeoutSeconds = 30;                                // -timeout (and -timeout_error)
   std::vector<std::string> extraArgs;
 };
 

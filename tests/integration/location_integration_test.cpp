@@ -206,9 +206,9 @@ TEST_F(LocatedCall, Room301CallCarriesPidfLoWithFloorAndRoom) {
 TEST_F(LocatedCall, Bad424LocationIsRetriedWithElinOnly) {
   std::string firstInvite;
   std::vector<std::string> invites;
-  auto line = callEmergency("1001", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
-                            "uas-psap-424-then-expect-elin.xml", 0, "il-psap-a", &firstInvite,
-                            &invites);
+  auto line =
+      callEmergency("1001", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
+                    "uas-psap-424-then-expect-elin.xml", 0, "il-psap-a", &firstInvite, &invites);
   EXPECT_NE(firstInvite.find("multipart/mixed"), std::string::npos) << firstInvite;
   ASSERT_EQ(invites.size(), 2u);
   EXPECT_EQ(invites[1].find("Geolocation"), std::string::npos) << invites[1];
@@ -237,8 +237,7 @@ TEST_F(ElinTrunk, Room301CallShowsTheRoomsElin) {
   auto line = callEmergency("1001", "10.1.3.20", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
                             "uas-psap-expect-elin.xml", 0, "il-psap-a", &invite);
   EXPECT_EQ(line.get("elin"), "+12175550131") << line.raw;
-  EXPECT_TRUE(std::regex_search(invite, std::regex("From:[^\r\n]*sip:\\+12175550131@")))
-      << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("From:[^\r\n]*sip:\\+12175550131@"))) << invite;
   EXPECT_TRUE(
       std::regex_search(invite, std::regex("P-Asserted-Identity:[^\r\n]*sip:\\+12175550131@")))
       << invite;
@@ -251,9 +250,9 @@ class Callback : public ElinTrunk {
  protected:
   // 911 from 1001 in Room 301 whose phone listens on `phonePort`; returns the ELIN shown.
   std::string emergencyFrom1001(uint16_t phonePort) {
-    auto line = callEmergency("1001", "127.0.0.1", "IEEE-802.11; i-wlan-node-id=001122334455",
-                              "911", "uas-psap-expect-elin.xml", 0, "il-psap-a", nullptr, nullptr,
-                              phonePort);
+    auto line =
+        callEmergency("1001", "127.0.0.1", "IEEE-802.11; i-wlan-node-id=001122334455", "911",
+                      "uas-psap-expect-elin.xml", 0, "il-psap-a", nullptr, nullptr, phonePort);
     return line.get("elin");
   }
 
@@ -337,8 +336,7 @@ TEST_F(Callback, MetricsCountEmergencyCallsAndCallbacks) {
   ASSERT_EQ(metrics.status, 200) << metrics.body;
   EXPECT_NE(metrics.body.find("\nsosproxy_emergency_calls_total 1\n"), std::string::npos)
       << metrics.body;
-  EXPECT_NE(metrics.body.find("\nsosproxy_psap_callbacks_to_caller_total 1\n"),
-            std::string::npos)
+  EXPECT_NE(metrics.body.find("\nsosproxy_psap_callbacks_to_caller_total 1\n"), std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("# TYPE sosproxy_active_calls gauge"), std::string::npos);
 }
@@ -350,8 +348,7 @@ TEST_F(LocatedCall, LondonUserAtHomeReachesUk999WithHomeElin) {
                             ports_.uk999, "uk-999", &invite);
   EXPECT_EQ(line.get("site"), "London") << line.raw;
   EXPECT_EQ(line.get("elin"), "+441619460001") << line.raw;
-  EXPECT_TRUE(std::regex_search(invite, std::regex("From:[^\r\n]*sip:\\+441619460001@")))
-      << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("From:[^\r\n]*sip:\\+441619460001@"))) << invite;
 }
 
 }  // namespace

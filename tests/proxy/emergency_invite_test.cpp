@@ -27,8 +27,9 @@ routing::Location room301() {
   return l;
 }
 
-constexpr char const* kSdp = "v=0\r\no=a 1 1 IN IP4 10.1.3.20\r\ns=-\r\nc=IN IP4 10.1.3.20\r\n"
-                             "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+constexpr char const* kSdp =
+    "v=0\r\no=a 1 1 IN IP4 10.1.3.20\r\ns=-\r\nc=IN IP4 10.1.3.20\r\n"
+    "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 
 struct Fixture : ::testing::Test {
   routing::Location location = room301();

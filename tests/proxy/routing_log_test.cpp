@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <thread>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -77,14 +77,12 @@ TEST(FormatText, QuotesAndEscapes) {
     const char* value;
     const char* written;
   };
-  for (const Case& c : {Case{"plain", "caller=plain"},
-                        Case{"two words", "caller=\"two words\""},
-                        Case{"say \"hi\"", "caller=\"say \\\"hi\\\"\""},
-                        Case{"a=b", "caller=\"a=b\""},
-                        Case{"back\\slash", "caller=\"back\\\\slash\""},
-                        Case{"line\nforged=1", "caller=\"line\\nforged=1\""},
-                        Case{"cr\rtab\t", "caller=\"cr\\rtab\\t\""},
-                        Case{"bell\x07", "caller=\"bell\\x07\""}}) {
+  for (const Case& c :
+       {Case{"plain", "caller=plain"}, Case{"two words", "caller=\"two words\""},
+        Case{"say \"hi\"", "caller=\"say \\\"hi\\\"\""}, Case{"a=b", "caller=\"a=b\""},
+        Case{"back\\slash", "caller=\"back\\\\slash\""},
+        Case{"line\nforged=1", "caller=\"line\\nforged=1\""},
+        Case{"cr\rtab\t", "caller=\"cr\\rtab\\t\""}, Case{"bell\x07", "caller=\"bell\\x07\""}}) {
     RoutingLogEntry e;
     e.caller = c.value;
     std::string line = formatText(e, fixedTime());
@@ -154,8 +152,8 @@ TEST(FormatJson, OmitsEmptyFieldsAndSurvivesHostileText) {
 class RoutingLogFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("routing_log_test_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("routing_log_test_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

@@ -25,9 +25,9 @@ TEST(ParseIpAddress, Ipv6WithAndWithoutBrackets) {
 }
 
 TEST(ParseIpAddress, RejectsWhatIsNotAnAddress) {
-  for (const char* text : {"", "[]", "[", "pbx.example", "10.1.2", "10.1.2.256", "10.1.2.3.4",
-                           "1.2.3.4 ", "2001:db8::1::2", "2001:db8::1%eth0", "10.1.2.3/8",
-                           "[10.1.2.3", "::ffff:10.1.2.3]"}) {
+  for (const char* text :
+       {"", "[]", "[", "pbx.example", "10.1.2", "10.1.2.256", "10.1.2.3.4", "1.2.3.4 ",
+        "2001:db8::1::2", "2001:db8::1%eth0", "10.1.2.3/8", "[10.1.2.3", "::ffff:10.1.2.3]"}) {
     EXPECT_FALSE(parseIpAddress(text)) << text;
   }
   // An embedded NUL must not let the part before it through.
