@@ -239,13 +239,24 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     entry.reason = decision.reason;
   }
   std::optional<routing::Resolution> where;
+  EmergencyInvite rewrite;
   if (decision.match.emergency) {
     ++counters_.emergencyCalls;
-    where = locate(req, entry.site, entry);
+    // Locating the caller and building the PIDF-LO must never cost the call: if either fails
+    // unexpectedly, the INVITE still goes to the PSAP trunk, as the caller sent it.
+    try {
+      where = locate(req, entry.site, entry);
+      if (trunk.mode != config::TrunkMode::Plain)
+        rewrite = planInvite(trunk, req, where ? &*where : nullptr, entry);
+    } catch (std::exception const& e) {
+      ++counters_.emergencyDegraded;
+      spdlog::error("call {}: location/PIDF-LO failed ({}); routing without them", req.callId,
+                    e.what());
+      where.reset();
+      rewrite = EmergencyInvite{};
+      entry.pidf = "failed";
+    }
   }
-  EmergencyInvite rewrite;
-  if (decision.match.emergency && trunk.mode != config::TrunkMode::Plain)
-    rewrite = planInvite(trunk, req, where ? &*where : nullptr, entry);
 
   Call* call = createCall();
   call->received = received;

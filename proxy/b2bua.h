@@ -102,6 +102,7 @@ struct B2buaCounters {
   std::atomic<uint64_t> locationRetries424{0};  // 424 to our PIDF-LO: retried with ELIN only
   std::atomic<uint64_t> callbacksToCaller{0};
   std::atomic<uint64_t> callbacksToDesk{0};
+  std::atomic<uint64_t> emergencyDegraded{0};  // location or PIDF-LO failed: routed without
 };
 
 class B2bua {

@@ -41,6 +41,9 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          "PSAP callbacks routed to the caller who used the ELIN", c.callbacksToCaller);
   metric(out, "sosproxy_psap_callbacks_to_desk_total", "counter",
          "PSAP callbacks routed to a security desk", c.callbacksToDesk);
+  metric(out, "sosproxy_emergency_degraded_total", "counter",
+         "emergency calls routed without location because locating or PIDF-LO building failed",
+         c.emergencyDegraded);
   metric(out, "sosproxy_store_fallbacks_total", "counter",
          "starts on seed data in memory because the database was unusable", l.storeFallbacks);
   metric(out, "sosproxy_location_rebuild_failures_total", "counter",
