@@ -1,6 +1,7 @@
 #include "proxy/app.h"
 
 #include <signal.h>
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -165,7 +166,10 @@ int runApp(int argc, char** argv) {
   if (opts.logLevel) cfg->logging.level = *opts.logLevel;
 
   // Operational messages go to standard error; the routing log has its own destination.
-  auto console = spdlog::stderr_color_mt("sosproxy");
+  // Written by spdlog's own thread: a warning on the SIP thread never waits on a slow stderr
+  // (a full pipe, a stalled journal); when the writer falls behind, the oldest lines go.
+  spdlog::init_thread_pool(8192, 1);
+  auto console = spdlog::create_async_nb<spdlog::sinks::stderr_color_sink_mt>("sosproxy");
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
 
@@ -272,6 +276,7 @@ int runApp(int argc, char** argv) {
   ioThread.join();
   server.stop();
   su_deinit();
+  spdlog::shutdown();  // drains the queued lines
   return status;
 }
 
