@@ -28,6 +28,48 @@ struct Trunk {
   uint16_t port = 5060;
   Transport transport = Transport::Udp;
   TrunkMode mode = TrunkMode::Plain;
+  // Failover on emergency routes (issue 5), far shorter than SIP Timer B's 32 s:
+  int responseTimeoutMs = 2000;  // no response at all (not even 100 Trying): next trunk
+  int ringTimeoutMs = 30000;     // a provisional response but no answer: CANCEL, next trunk
+  // OPTIONS keep-alive probe period; 0: not probed. A trunk that does not answer its probe
+  // within responseTimeoutMs (or answers 408/503) is down and skipped until it answers again.
+  int optionsIntervalMs = 0;
+};
+
+// A civic routing rule: a location whose address has every non-empty field of `match` (compared
+// case-insensitively) is routed to `route`. The rule with the most fields set wins; of equally
+// specific rules, the first in the file.
+struct CivicRule {
+  std::string country, a1, a2, a3, pc;  // RFC 5139 country, A1 (state), A2, A3 (city), PC
+  std::vector<std::string> route;       // trunk names, in order
+};
+
+// A geodetic service boundary: a location with coordinates inside `polygon` is routed to
+// `route`. Points are (latitude, longitude) in WGS 84 degrees; the polygon closes itself.
+struct Boundary {
+  std::string name;
+  std::vector<std::pair<double, double>> polygon;  // at least 3 points
+  std::vector<std::string> route;
+};
+
+// How an emergency call's route is chosen from the caller's location (issue 5). In order: the
+// location's own PSAP override (location data), the most specific civic rule, the first
+// boundary that contains the location's coordinates, the site's psap_route. An unknown or
+// unconfirmed location goes to the ERC. Every route ends with the ERC.
+struct EmergencyRouting {
+  std::string erc;              // trunk of the emergency response centre; empty: none
+  std::string testDestination;  // trunk for test calls (933, urn:service:test.sos); empty:
+                                // test calls take the emergency route, flagged as tests
+  std::vector<CivicRule> civicRules;
+  std::vector<Boundary> boundaries;
+};
+
+// Limits on ordinary calls. Emergency calls from the trusted networks are exempt from all of
+// them. 0 means no limit.
+struct Limits {
+  int ordinaryCallsPerSecond = 0;  // new ordinary calls accepted per second (token bucket)
+  int ordinaryBurst = 0;           // bucket size; 0: one second's worth
+  int maxOrdinaryCalls = 0;        // ordinary calls in progress at once
 };
 
 struct Site {
@@ -108,6 +150,8 @@ struct Config {
   Store store;
   LocationSettings location;
   Admin admin;
+  EmergencyRouting emergencyRouting;
+  Limits limits;
 
   const Trunk* findTrunk(std::string_view name) const;
   const Site* findSite(std::string_view name) const;

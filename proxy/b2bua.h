@@ -123,6 +123,10 @@ class B2bua {
 
   const B2buaCounters& counters() const { return counters_; }
 
+  // A reloaded configuration's router (SIGHUP, admin reload). New calls use it; calls in
+  // progress finish with the router they started with (each Call holds its own reference).
+  void setRouter(std::shared_ptr<const routing::Router> router);
+
   // A new location snapshot (built on the I/O thread). Reports it carries that are newer than
   // the ones already held are taken over.
   void setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot);

@@ -38,6 +38,9 @@ struct Location {
   std::optional<double> latitude, longitude;  // WGS 84, when known
   std::vector<std::string> elins;             // E.164, least recently used first (issue 4)
   bool confirmed = true;                      // personal locations: confirmed by the user
+  // The location's own PSAP route (trunk names, in order), overriding civic rules, boundaries
+  // and the site route (issue 5). Empty: no override.
+  std::vector<std::string> psapRoute;
 };
 
 // ---- What the store holds, as rows (the snapshot builder indexes them) ----

@@ -12,6 +12,7 @@
 #include "routing/call_request.h"
 #include "routing/dial_plan.h"
 #include "routing/networks.h"
+#include "routing/psap_router.h"
 
 namespace sos::routing {
 
@@ -46,6 +47,10 @@ class Router {
   const config::Site& siteOf(const CallRequest& request) const;
 
   const config::Config& config() const { return *config_; }
+  // Route selection from the caller's location (issue 5); built and checked by create().
+  const PsapRouter& psap() const { return *psap_; }
+  // The configuration as shared: calls in progress keep the one they started with.
+  const std::shared_ptr<const config::Config>& sharedConfig() const { return config_; }
 
  private:
   Router() = default;
@@ -56,6 +61,7 @@ class Router {
   // missing trunk. They point into *config_, which the Router keeps alive.
   const config::Trunk* carrier_ = nullptr;
   std::vector<std::vector<const config::Trunk*>> siteRoutes_;  // parallel to config_->sites
+  std::shared_ptr<const PsapRouter> psap_;
 };
 
 }  // namespace sos::routing

@@ -1,0 +1,71 @@
+#pragma once
+// Which PSAP trunks serve an emergency caller's location (DESIGN.md, step 4). Pure: route()
+// does no I/O and never fails; immutable once built, so the SIP thread reads it freely.
+//
+// The route is chosen, first match wins:
+//   1. the location's own PSAP override (Location::psapRoute, from the location data);
+//   2. the most specific civic rule (config emergency_routing.civic_rules);
+//   3. the first geodetic boundary whose polygon contains the location's coordinates;
+//   4. the caller's site's psap_route.
+// An unknown location (none, or only the account-wide default) and an unconfirmed personal
+// location go to the emergency response centre (ERC) alone. Every route ends with the ERC when
+// one is configured. Test calls go to the configured test destination and nowhere else.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "config/config.h"
+#include "routing/location.h"
+
+namespace sos::routing {
+
+struct RouteQuery {
+  const Location* location = nullptr;  // the resolved location; null: unknown
+  const config::Site* site = nullptr;  // the caller's site (never null in a real call)
+  bool test = false;                   // a test call (933, urn:service:test.sos)
+  // A location the device sent by value and allows routing by (Geolocation-Routing: yes).
+  // When usable it is routed on instead of `location` (its override aside: a device location
+  // has none).
+  const CivicAddress* deviceCivic = nullptr;
+  std::optional<std::pair<double, double>> deviceGeo;  // (latitude, longitude)
+};
+
+struct PsapRoute {
+  std::vector<const config::Trunk*> trunks;  // in the order they are tried; never empty when
+                                             // the configuration has a site route or an ERC
+  // Why this route, for the routing log: "location override (hq-floor-2)", "civic rule
+  // US/IL", "boundary Springfield, IL", "site default HQ", "ERC: location unknown",
+  // "ERC: personal location not confirmed", "test destination psap-test".
+  std::string basis;
+  bool ercOnly = false;  // routed to the ERC because the location is unknown or unconfirmed
+  // Problems met on the way that did not stop routing ("location hq-x: psap_route names no
+  // trunk 'gone'; ignored"), for a warning log line.
+  std::vector<std::string> warnings;
+};
+
+class PsapRouter {
+ public:
+  // Checks every trunk name, rule and polygon of the configuration; problems are listed one
+  // per line ("emergency_routing.civic_rules[1].route[0]: no trunk named 'x'"), code
+  // "config.invalid". Keeps `config` alive: the trunks returned point into it.
+  static Result<std::shared_ptr<const PsapRouter>> create(
+      std::shared_ptr<const config::Config> config);
+
+  PsapRoute route(const RouteQuery& query) const;
+
+ private:
+  PsapRouter() = default;
+  struct Impl;
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Point in polygon (even-odd rule) on (latitude, longitude) pairs; a point on an edge counts
+// as inside. Polygons are small (a city or county) so plain planar geometry is accurate enough.
+bool pointInPolygon(std::pair<double, double> point,
+                    const std::vector<std::pair<double, double>>& polygon);
+
+}  // namespace sos::routing
