@@ -14,6 +14,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -206,6 +207,53 @@ constexpr Names<std::string_view, 9> kSignals{{{"device-supplied", "device-suppl
 // Routing turns seconds into milliseconds; anything larger would overflow there.
 constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
 
+// Failover timers of a PSAP trunk: five minutes is already far longer than anybody waits for a
+// PSAP to answer. OPTIONS probes: a probe less than hourly would not notice an outage in time.
+constexpr int64_t kMaxTimeoutMs = 300 * 1000;
+constexpr int64_t kMaxProbeIntervalMs = 3600 * 1000;
+
+// Limits on ordinary calls: far above what one proxy carries, and far from int overflow.
+constexpr int kMaxCount = 1000000;
+
+// The civic fields a routing rule may match on, in RFC 5139's spelling (the file may use any
+// case: "a1" is A1).
+constexpr std::array<std::pair<std::string_view, std::string CivicRule::*>, 5> kMatchFields{{
+    {"country", &CivicRule::country},
+    {"A1", &CivicRule::a1},
+    {"A2", &CivicRule::a2},
+    {"A3", &CivicRule::a3},
+    {"PC", &CivicRule::pc},
+}};
+
+std::string upperCase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  }
+  return out;
+}
+
+// Seconds as written in the file ("2", "0.5", "0.25") in whole milliseconds; nullopt unless it
+// is plain decimal notation with at most three decimals (no sign, no exponent: "1e3" is more
+// likely a slip than a duration).
+std::optional<int64_t> millisecondsOf(std::string_view s) {
+  size_t dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : s.substr(dot + 1);
+  if (!isDigits(whole) || whole.size() > 9 ||
+      (dot != std::string_view::npos && (!isDigits(fraction) || fraction.size() > 3))) {
+    return std::nullopt;
+  }
+  int64_t ms = 0;
+  for (char c : whole) {
+    ms = ms * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    ms = ms * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  return ms;
+}
+
 template <class E, size_t N>
 std::string_view nameOf(const Names<E, N>& names, E value) {
   auto it =
@@ -396,6 +444,91 @@ class Parser {
     return number;
   }
 
+  // A failover timer of a PSAP trunk: seconds, decimals allowed ("0.5"), kept in milliseconds.
+  std::optional<int> timeoutMs(const Value& v) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    auto ms = millisecondsOf(*s);
+    if (ms && *ms >= 1 && *ms <= kMaxTimeoutMs) {
+      return static_cast<int>(*ms);
+    }
+    report(v.mark, v.key,
+           inQuotes(*s) + expecting(false, "seconds from 0.001 to 300, e.g. 2 or 0.5"));
+    return std::nullopt;
+  }
+
+  // The OPTIONS probe period: 0 (not probed) or at least a second, so that probes never pile
+  // up on a trunk that takes its time to answer.
+  std::optional<int> probeIntervalMs(const Value& v) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    auto ms = millisecondsOf(*s);
+    if (ms && (*ms == 0 || (*ms >= 1000 && *ms <= kMaxProbeIntervalMs))) {
+      return static_cast<int>(*ms);
+    }
+    report(v.mark, v.key,
+           inQuotes(*s) + expecting(false, "0 (not probed) or seconds from 1 to 3600, e.g. 30"));
+    return std::nullopt;
+  }
+
+  // A whole number from 0 to kMaxCount.
+  std::optional<int> count(const Value& v) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    int number = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), number);
+    if (!isDigits(*s)) {
+      report(v.mark, v.key, inQuotes(*s) + expecting(false, "a whole number, 0 or more"));
+    } else if (ec != std::errc() || number > kMaxCount) {
+      report(v.mark, v.key,
+             inQuotes(*s) + " is too large; expected at most " + std::to_string(kMaxCount));
+    } else {
+      return number;
+    }
+    return std::nullopt;
+  }
+
+  // A latitude (limit 90) or longitude (limit 180) in decimal degrees.
+  std::optional<double> degrees(const Value& v, double limit, std::string_view what) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    double number = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), number);
+    if (!s->empty() && ec == std::errc() && end == s->data() + s->size() && std::isfinite(number) &&
+        std::fabs(number) <= limit) {
+      return number;
+    }
+    std::string bound = std::to_string(static_cast<int>(limit));
+    report(v.mark, v.key,
+           inQuotes(*s) +
+               expecting(false, std::string(what) + " in degrees from -" + bound + " to " + bound));
+    return std::nullopt;
+  }
+
+  // A trunk name, checked against the trunks once they are all read.
+  std::string trunkReference(const Value& v) {
+    std::string name = nonEmpty(v);
+    references_.push_back({name, v});
+    return name;
+  }
+
+  // The trunks an emergency call tries, in order.
+  std::vector<std::string> route(const Value& v) {
+    std::vector<std::string> names;
+    for (const auto& entry : list(v, false)) {
+      names.push_back(trunkReference(entry));
+    }
+    return names;
+  }
+
   // YAML 1.2's two words only: "yes"/"on" are the kind of YAML 1.1 surprise a reader misreads.
   std::optional<bool> boolean(const Value& v) {
     auto s = text(v);
@@ -452,7 +585,7 @@ class Parser {
 
   void readTop(const Value& root) {
     auto f = fields(root, {"listen", "trusted_networks", "carrier_trunk", "trunks", "sites",
-                           "logging", "store", "location", "admin"});
+                           "emergency_routing", "limits", "logging", "store", "location", "admin"});
     if (!f) {
       return;
     }
@@ -472,6 +605,12 @@ class Parser {
     }
     if (auto v = get(*f, root, "sites", true)) {
       readSites(*v);
+    }
+    if (auto v = get(*f, root, "emergency_routing")) {
+      readEmergencyRouting(*v);
+    }
+    if (auto v = get(*f, root, "limits")) {
+      readLimits(*v);
     }
     if (auto v = get(*f, root, "logging")) {
       readLogging(*v);
@@ -520,7 +659,8 @@ class Parser {
   void readTrunks(const Value& v) {
     NamesSeen seen;
     for (const auto& item : list(v, false)) {
-      auto f = fields(item, {"name", "host", "port", "transport", "mode"});
+      auto f = fields(item, {"name", "host", "port", "transport", "mode", "response_timeout_s",
+                             "ring_timeout_s", "options_interval_s"});
       if (!f) {
         continue;
       }
@@ -539,6 +679,15 @@ class Parser {
       }
       if (auto m = get(*f, item, "mode")) {
         trunk.mode = choice(*m, kModes).value_or(trunk.mode);
+      }
+      if (auto t = get(*f, item, "response_timeout_s")) {
+        trunk.responseTimeoutMs = timeoutMs(*t).value_or(trunk.responseTimeoutMs);
+      }
+      if (auto t = get(*f, item, "ring_timeout_s")) {
+        trunk.ringTimeoutMs = timeoutMs(*t).value_or(trunk.ringTimeoutMs);
+      }
+      if (auto t = get(*f, item, "options_interval_s")) {
+        trunk.optionsIntervalMs = probeIntervalMs(*t).value_or(trunk.optionsIntervalMs);
       }
       config_.trunks.push_back(std::move(trunk));
     }
@@ -576,10 +725,7 @@ class Parser {
         site.networks = checkedList(*n, true, checkNetwork);
       }
       if (auto r = get(*f, item, "psap_route", true)) {
-        for (const auto& entry : list(*r, false)) {
-          site.psapRoute.push_back(nonEmpty(entry));
-          references_.push_back({site.psapRoute.back(), entry});
-        }
+        site.psapRoute = route(*r);
       }
       if (auto d = get(*f, item, "security_desk")) {
         site.securityDesk = checked(*d, checkSipTarget).value_or("");
@@ -659,6 +805,187 @@ class Parser {
     }
     if (auto e = get(*f, v, "enabled")) {
       admin.enabled = boolean(*e).value_or(admin.enabled);
+    }
+  }
+
+  void readEmergencyRouting(const Value& v) {
+    auto f = fields(v, {"erc", "test_destination", "civic_rules", "boundaries"});
+    if (!f) {
+      return;
+    }
+    EmergencyRouting& routing = config_.emergencyRouting;
+    if (auto e = get(*f, v, "erc")) {
+      routing.erc = trunkReference(*e);
+    }
+    if (auto t = get(*f, v, "test_destination")) {
+      routing.testDestination = trunkReference(*t);
+    }
+    if (auto r = get(*f, v, "civic_rules")) {
+      std::vector<Value> matches;  // of the rules read so far, parallel to civicRules
+      for (const auto& item : list(*r, true)) {
+        readCivicRule(item, matches);
+      }
+    }
+    if (auto b = get(*f, v, "boundaries")) {
+      NamesSeen seen;
+      for (const auto& item : list(*b, true)) {
+        readBoundary(item, seen);
+      }
+    }
+  }
+
+  void readCivicRule(const Value& item, std::vector<Value>& matches) {
+    auto f = fields(item, {"match", "route"});
+    if (!f) {
+      return;
+    }
+    CivicRule rule;
+    auto m = get(*f, item, "match", true);
+    if (m) {
+      readMatch(*m, rule);
+    }
+    if (auto r = get(*f, item, "route", true)) {
+      rule.route = route(*r);
+    }
+    // Of two rules with the same match the first always wins: the second is surely a slip.
+    auto& rules = config_.emergencyRouting.civicRules;
+    for (size_t i = 0; m && i < rules.size(); ++i) {
+      bool same = std::all_of(kMatchFields.begin(), kMatchFields.end(), [&](const auto& field) {
+        return equalsNoCase(rule.*field.second, rules[i].*field.second);
+      });
+      if (same && !(rule.country + rule.a1 + rule.a2 + rule.a3 + rule.pc).empty()) {
+        report(m->mark, m->key,
+               "the same match as " + matches[i].key + " (line " +
+                   std::to_string(matches[i].mark.line + 1) +
+                   "), which always wins; this rule would never be used");
+        break;
+      }
+    }
+    matches.push_back(m.value_or(item));
+    rules.push_back(std::move(rule));
+  }
+
+  // "{country: US, A1: IL}": RFC 5139 element names, in any case.
+  void readMatch(const Value& v, CivicRule& rule) {
+    std::vector<std::string_view> names;
+    for (const auto& field : kMatchFields) {
+      names.push_back(field.first);
+    }
+    if (!v.node.IsMap() || v.node.size() == 0) {
+      report(v.mark, v.key,
+             v.node.IsMap() ? "must name at least one of " + joined(names, " or ")
+                            : "expected a mapping of " + joined(names, ", ") +
+                                  " (RFC 5139), e.g. {country: US, A1: IL}");
+      return;
+    }
+    std::map<std::string_view, YAML::Mark> seen;
+    for (const auto& entry : v.node) {
+      const YAML::Node& keyNode = entry.first;
+      std::string name = keyNode.IsScalar() ? keyNode.Scalar() : "";
+      std::string key = childKey(v.key, name);
+      auto field = std::find_if(kMatchFields.begin(), kMatchFields.end(),
+                                [&](const auto& f) { return equalsNoCase(f.first, name); });
+      if (!keyNode.IsScalar()) {
+        report(keyNode.Mark(), v.key, "a key must be a plain word");
+      } else if (field == kMatchFields.end()) {
+        // Compared without case, as the names are. Two-letter names get a suggestion only one
+        // edit away, and never A4..A6: those are real RFC 5139 elements that rules do not
+        // match on, not typos of A1..A3.
+        std::string_view best;
+        size_t bestDistance = 3;
+        bool otherElement = name.size() == 2 && (name[0] == 'A' || name[0] == 'a') &&
+                            name[1] >= '4' && name[1] <= '6';
+        for (std::string_view candidate : names) {
+          size_t d = editDistance(upperCase(name), upperCase(candidate));
+          if (!otherElement && d <= (candidate.size() > 2 ? 2u : 1u) && d < bestDistance) {
+            best = candidate;
+            bestDistance = d;
+          }
+        }
+        report(keyNode.Mark(), key,
+               "unknown key" + (best.empty() ? "; a rule matches on " + joined(names, " and ")
+                                             : "; did you mean " + inQuotes(best) + "?"));
+      } else if (auto first = seen.find(field->first); first != seen.end()) {
+        report(keyNode.Mark(), key,
+               "duplicate key (first at line " + std::to_string(first->second.line + 1) + ")");
+      } else {
+        seen.emplace(field->first, keyNode.Mark());
+        Value value{entry.second, key,
+                    entry.second.IsNull() ? keyNode.Mark() : entry.second.Mark()};
+        auto s = checked(value);
+        if (s && field->first == "country") {
+          // Country codes are upper case wherever sosproxy keeps them.
+          std::string upper = upperCase(*s);
+          if (checkCountry(upper).empty()) {
+            rule.country = upper;
+          } else {
+            report(value.mark, value.key,
+                   inQuotes(*s) + expecting(false, "two letters (ISO 3166), e.g. \"US\""));
+          }
+        } else if (s) {
+          rule.*field->second = *s;
+        }
+      }
+    }
+  }
+
+  void readBoundary(const Value& item, NamesSeen& seen) {
+    auto f = fields(item, {"name", "polygon", "route"});
+    if (!f) {
+      return;
+    }
+    Boundary boundary;
+    if (auto n = get(*f, item, "name", true)) {
+      boundary.name = uniqueName(*n, item, seen, "boundary");
+    }
+    if (auto p = get(*f, item, "polygon", true)) {
+      boundary.polygon = polygon(*p);
+    }
+    if (auto r = get(*f, item, "route", true)) {
+      boundary.route = route(*r);
+    }
+    config_.emergencyRouting.boundaries.push_back(std::move(boundary));
+  }
+
+  // "[[39.70, -89.75], [39.90, -89.75], ...]": (latitude, longitude) points; the polygon closes
+  // itself.
+  std::vector<std::pair<double, double>> polygon(const Value& v) {
+    std::vector<std::pair<double, double>> points;
+    auto items = list(v, false);
+    if (!items.empty() && items.size() < 3) {
+      report(v.mark, v.key,
+             "has " + std::to_string(items.size()) + " point" + (items.size() == 1 ? "" : "s") +
+                 "; a polygon needs at least 3");
+    }
+    for (const auto& item : items) {
+      if (!item.node.IsSequence() || item.node.size() != 2) {
+        report(item.mark, item.key, "expected a point [latitude, longitude], e.g. [39.78, -89.65]");
+        continue;
+      }
+      auto coordinates = list(item, false);
+      auto latitude = degrees(coordinates[0], 90, "a latitude");
+      auto longitude = degrees(coordinates[1], 180, "a longitude");
+      if (latitude && longitude) {
+        points.emplace_back(*latitude, *longitude);
+      }
+    }
+    return points;
+  }
+
+  void readLimits(const Value& v) {
+    auto f = fields(v, {"ordinary_calls_per_second", "ordinary_burst", "max_ordinary_calls"});
+    if (!f) {
+      return;
+    }
+    Limits& limits = config_.limits;
+    if (auto r = get(*f, v, "ordinary_calls_per_second")) {
+      limits.ordinaryCallsPerSecond = count(*r).value_or(limits.ordinaryCallsPerSecond);
+    }
+    if (auto b = get(*f, v, "ordinary_burst")) {
+      limits.ordinaryBurst = count(*b).value_or(limits.ordinaryBurst);
+    }
+    if (auto m = get(*f, v, "max_ordinary_calls")) {
+      limits.maxOrdinaryCalls = count(*m).value_or(limits.maxOrdinaryCalls);
     }
   }
 

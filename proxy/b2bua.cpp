@@ -37,16 +37,6 @@ bool insert(msg_t* msg, void* header) {
                                                 static_cast<msg_header_t*>(header)) >= 0;
 }
 
-// Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
-std::string uriHost(std::string const& host) {
-  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
-}
-
-std::string nextHopFor(config::Trunk const& t) {
-  return "sip:" + uriHost(t.host) + ":" + std::to_string(t.port) +
-         ";transport=" + std::string(config::toString(t.transport));
-}
-
 }  // namespace
 
 B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
@@ -67,12 +57,29 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
     host_ = host_.substr(0, host_.find(']') + 1);
   locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
+  startProbes();
 }
 
 B2bua::~B2bua() {
+  stopProbes();
   for (auto& [id, call] : calls_) destroy(call.get());
   calls_.clear();
+  for (auto& br : orphans_) destroyBranch(*br);
+  orphans_.clear();
+  for (auto& p : probes_) {
+    if (p->deadline) su_timer_destroy(p->deadline);
+    if (p->orq) nta_outgoing_destroy(p->orq);
+  }
+  probes_.clear();
   if (reaper_) su_timer_destroy(reaper_);
+}
+
+void B2bua::setRouter(std::shared_ptr<const routing::Router> router) {
+  if (!router) return;
+  router_ = std::move(router);
+  locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
+  callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
+  startProbes();  // the probed trunks, their intervals and addresses may have changed
 }
 
 std::string const& B2bua::contactFor(std::string const& transport) const {
@@ -231,37 +238,67 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
                    decision.reason);
     return reject(decision.rejectStatus, decision.reason);
   }
-  if (decision.trunks.empty() || decision.trunks.front() == nullptr)
-    return reject(503, "no trunk configured for this call");  // configuration forbids this
-  config::Trunk const& trunk = *decision.trunks.front();
-  if (entry.trunk.empty()) {
-    entry.trunk = trunk.name;
-    entry.reason = decision.reason;
+  bool const callback = !entry.trunk.empty();  // a PSAP callback, routed above
+  if (decision.action == routing::Action::RelayOrdinary && !callback && !admitOrdinary()) {
+    // Over the ordinary-call limits: refused at once, cheaply, so that the SIP thread stays
+    // free for emergency calls (which never reach this line).
+    ++counters_.ordinaryLimited;
+    msg_destroy(msg);
+    entry.outcome = "rejected";
+    entry.status = 503;
+    entry.reason = "ordinary-call limit reached";
+    entry.addedMs = msSince(received);
+    log_.write(entry);
+    ++counters_.rejected;
+    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+    return 0;
   }
-  std::optional<routing::Resolution> where;
-  EmergencyInvite rewrite;
+
+  auto plan = std::make_unique<Call::Plan>();
+  plan->req = std::move(req);
+  plan->emergency = decision.match.emergency;
+  plan->maxForwards = maxForwards - 1;
+  plan->requestUser = decision.requestUser;
+  // A urn (RFC 5031) is kept as the service identifier, with the trunk as next hop (Sofia
+  // cannot route to a urn itself).
+  plan->urn = decision.match.normalized.rfind("urn:", 0) == 0;
+  if (plan->urn) plan->requestUser = decision.match.normalized;
+  if (callback) {
+    plan->callbackHop = callbackHop;
+    plan->route = {&plan->callbackHop};
+  } else {
+    plan->route = decision.trunks;
+  }
+  if (!callback) entry.reason = decision.reason;
   if (decision.match.emergency) {
     ++counters_.emergencyCalls;
-    // Locating the caller and building the PIDF-LO must never cost the call: if either fails
-    // unexpectedly, the INVITE still goes to the PSAP trunk, as the caller sent it.
+    // Locating the caller must never cost the call: if it fails unexpectedly, the INVITE still
+    // goes to the site's route, as the caller sent it.
     try {
-      where = locate(req, entry.site, entry);
-      if (trunk.mode != config::TrunkMode::Plain)
-        rewrite = planInvite(trunk, req, where ? &*where : nullptr, entry);
+      plan->where = locate(plan->req, entry.site, entry);
+      plan->snapshot = locations_;
     } catch (std::exception const& e) {
       ++counters_.emergencyDegraded;
-      spdlog::error("call {}: location/PIDF-LO failed ({}); routing without them", req.callId,
-                    e.what());
-      where.reset();
-      rewrite = EmergencyInvite{};
+      spdlog::error("call {}: locating the caller failed ({}); routing without a location",
+                    plan->req.callId, e.what());
+      plan->where.reset();
       entry.pidf = "failed";
     }
+    plan->route =
+        emergencyRoute(decision, plan->req, plan->where ? &*plan->where : nullptr, entry);
+  }
+  if (plan->route.empty() || plan->route.front() == nullptr) {
+    // The configuration check forbids this; still, an answer rather than silence.
+    spdlog::error("call {}: no trunk to send it to", plan->req.callId);
+    return reject(503, "no trunk configured for this call");
   }
 
   Call* call = createCall();
   call->received = received;
-  call->a.contact = contactFor(req.transport);
-  call->b.contact = contactFor(std::string(config::toString(trunk.transport)));
+  call->router = router_;
+  call->ordinary = decision.action == routing::Action::RelayOrdinary && !callback;
+  if (call->ordinary) ++ordinaryActive_;
+  call->a.contact = contactFor(plan->req.transport);
 
   // Leg A: the caller's dialog, with our To-tag (RFC 3261 12.1.1).
   call->a.leg = nta_leg_tcreate(agent_, onRequest, &call->a, SIPTAG_CALL_ID(sip->sip_call_id),
@@ -292,55 +329,29 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   // In UA mode nta leaves 100 Trying to the application (RFC 3261 16.2: send it at once).
   nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
-  // Leg B: a new dialog toward the trunk: new Call-ID, new From-tag.
-  sip_from_t* from =
+  // Leg B is a new dialog toward the trunk (new Call-ID, new From-tag) per attempt; its From
+  // and To are the caller's, without tags.
+  plan->from =
       sip_from_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_from->a_url));
-  sip_to_t* to =
-      sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
-  if (from && sip->sip_from->a_display)
-    from->a_display = su_strdup(call->home, sip->sip_from->a_display);
-  if (to && sip->sip_to->a_display) to->a_display = su_strdup(call->home, sip->sip_to->a_display);
-  call->b.leg =
-      nta_leg_tcreate(agent_, onRequest, &call->b, SIPTAG_FROM(from), SIPTAG_TO(to), TAG_END());
-  if (call->b.leg) nta_leg_tag(call->b.leg, nullptr);
+  plan->to = sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
+  if (plan->from && sip->sip_from->a_display)
+    plan->from->a_display = su_strdup(call->home, sip->sip_from->a_display);
+  if (plan->to && sip->sip_to->a_display)
+    plan->to->a_display = su_strdup(call->home, sip->sip_to->a_display);
+  plan->request = msg;  // our reference, released with the call
+  call->plan = std::move(plan);
 
-  // The Request-URI names the dialed number at the trunk; a urn (RFC 5031) is kept as the
-  // service identifier, with the trunk as next hop (Sofia cannot route to a urn itself).
-  std::string const requestUri = decision.match.normalized.rfind("urn:", 0) == 0
-                                     ? decision.match.normalized
-                                     : "sip:" + decision.requestUser + "@" + uriHost(trunk.host) +
-                                           ":" + std::to_string(trunk.port);
-  std::string const nextHop = nextHopFor(trunk);
-  invite.orq = call->b.leg ? send(call->b, &invite, sip_method_invite, "INVITE", msg,
-                                  URL_STRING_MAKE(requestUri.c_str()),
-                                  URL_STRING_MAKE(nextHop.c_str()), maxForwards - 1, &rewrite)
-                           : nullptr;
-  msg_destroy(msg);
-  if (invite.orq == nullptr) {
-    spdlog::error("call {}: could not send the INVITE to trunk {}", req.callId, trunk.name);
+  if (!tryNextTrunk(*call, 0, "")) {
+    // Not one trunk of the route would take the INVITE (nta refused every send).
+    spdlog::error("call {}: could not send the INVITE to any trunk ({})", call->log.callId,
+                  call->attempts);
     nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
     invite.finished = true;
-    finishInvite(*call, "failed", 503, "could not send to trunk " + trunk.name);
+    call->log.attempts = call->attempts;
+    finishInvite(*call, "failed", 503, "could not send to any trunk");
     endCall(*call);
     return 0;
   }
-  invite.outCseq = nta_outgoing_cseq(invite.orq);
-  if (rewrite.pidf == "added" && where && where->location) {
-    auto retry = std::make_unique<Call::Retry>();
-    retry->request = nta_incoming_getrequest(irq);  // a reference of its own
-    retry->req = req;
-    retry->snapshot = locations_;
-    retry->location = where->location;
-    retry->who.extension = where->user ? where->user->extension : entry.caller;
-    retry->who.did = where->user ? where->user->did : "";
-    retry->who.contact = req.contactUri;
-    retry->who.callId = req.callId;
-    retry->requestUri = requestUri;
-    retry->nextHop = nextHop;
-    retry->maxForwards = maxForwards - 1;
-    call->retry = std::move(retry);
-  }
-
   call->log.outcome = "routed";
   call->log.addedMs = msSince(received);
   log_.write(call->log);
@@ -351,7 +362,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
 
 nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name, msg_t* src,
                             url_string_t const* requestUri, url_string_t const* nextHop,
-                            unsigned long maxForwards, EmergencyInvite const* rewrite) {
+                            unsigned long maxForwards, EmergencyInvite const* rewrite,
+                            nta_response_f* callback) {
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return nullptr;
   sip_t* sip = sip_object(msg);
@@ -379,7 +391,9 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
     sip_fragment_clear(sip->sip_from->a_common);
   }
   nta_outgoing_t* orq =
-      ok ? nta_outgoing_mcreate(agent_, onResponse, txn, nextHop, msg, TAG_END()) : nullptr;
+      ok ? nta_outgoing_mcreate(agent_, callback ? callback : onResponse, txn, nextHop, msg,
+                                TAG_END())
+         : nullptr;
   if (orq == nullptr) msg_destroy(msg);
   return orq;
 }
@@ -453,10 +467,6 @@ void B2bua::sendBye(Call& call, Leg& to) {
 void B2bua::response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip) {
   Call& call = *txn.call;
   int const status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
-  if (txn.initial) {
-    inviteResponse(txn, sip, status);
-    return;
-  }
   if (txn.irq == nullptr) {  // a request of our own (BYE to end a leg)
     if (status >= 200 && txn.method == sip_method_bye) endCall(call);
     return;
@@ -482,27 +492,32 @@ void B2bua::response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip) {
   if (txn.method == sip_method_bye) endCall(call);
 }
 
-void B2bua::inviteResponse(Txn& txn, sip_t const* sip, int status) {
-  Call& call = *txn.call;
+void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status) {
+  Call& call = *br.call;
+  Txn& txn = *call.invite;
   char const* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
   if (status < 200) {
     if (status == 100 || call.cancelled || txn.finished) return;  // our own 100 went already
-    msg_t* src = nta_outgoing_getresponse(txn.orq);
+    msg_t* src = nta_outgoing_getresponse(orq);
     relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
+    call.ringingSent = true;
     return;
   }
   if (status < 300) {
     if (call.state != CallState::Proceeding) return;  // a retransmitted or forked 2xx
-    if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(call.b.leg, sip->sip_to->a_tag);
-    if (sip) nta_leg_client_reroute(call.b.leg, sip->sip_record_route, sip->sip_contact, 1);
+    txn.outCseq = br.cseq;
+    if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
+    if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);
+    call.attempts += (call.attempts.empty() ? "" : " ") + br.trunk + ":" + std::to_string(status);
+    call.log.attempts = call.attempts;
     if (call.cancelled || txn.finished) {
       // The caller gave up while the trunk answered: confirm the trunk's dialog, then end it.
-      sendAck(call, call.b, txn.outCseq, nullptr);
+      sendAck(call, call.b, br.cseq, nullptr);
       sendBye(call, call.b);
       return;
     }
-    msg_t* src = nta_outgoing_getresponse(txn.orq);
+    msg_t* src = nta_outgoing_getresponse(orq);
     relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
     txn.finished = true;
@@ -511,15 +526,20 @@ void B2bua::inviteResponse(Txn& txn, sip_t const* sip, int status) {
     return;
   }
   // A final failure: nta has already ACKed the trunk (RFC 3261 17.1.1.3).
-  if (status == 424 && !call.cancelled && !txn.finished && retryWithElinOnly(call)) return;
+  if (status == 424 && !call.cancelled && !txn.finished && retryWithElinOnly(call, br)) return;
+  bool const noAnswer = sip == nullptr && status == 408;
+  std::string const why = noAnswer ? "no response" : (phrase ? phrase : "");
   if (!call.cancelled && !txn.finished) {
-    msg_t* src = sip ? nta_outgoing_getresponse(txn.orq) : nullptr;
+    // An emergency call moves on to the next trunk of its route (issue 5); an ordinary call has
+    // only the one.
+    if (tryNextTrunk(call, status, why)) return;
+    msg_t* src = sip ? nta_outgoing_getresponse(orq) : nullptr;
     relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
     txn.finished = true;
-    bool const noAnswer = sip == nullptr && status == 408;
+    call.log.attempts = call.attempts;
     finishInvite(call, noAnswer ? "timeout" : "failed", status,
-                 noAnswer ? "no response from trunk" : (phrase ? phrase : ""));
+                 noAnswer ? "no response from trunk" : why);
   }
   endCall(call);
 }
@@ -547,7 +567,10 @@ void B2bua::ackOrCancel(Txn& txn, sip_t const* sip) {
     }
     // nta answers the CANCEL with 200 and the INVITE with 487 (NTATAG_CANCEL_487); the CANCEL
     // toward the trunk waits, inside nta, for the trunk's first provisional (RFC 3261 9.1).
-    if (txn.orq) nta_outgoing_tcancel(txn.orq, nullptr, nullptr, TAG_END());
+    if (txn.initial)
+      cancelBranches(call);
+    else if (txn.orq)
+      nta_outgoing_tcancel(txn.orq, nullptr, nullptr, TAG_END());
     return;
   }
   if (sip->sip_request->rq_method == sip_method_ack) {
@@ -576,7 +599,7 @@ int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip) {
         invite.finished = true;
         call.cancelled = true;
         finishInvite(call, "cancelled", 487, "caller hung up before the answer");
-        if (invite.orq) nta_outgoing_tcancel(invite.orq, nullptr, nullptr, TAG_END());
+        cancelBranches(call);
       }
       return 200;
     }
@@ -659,6 +682,7 @@ void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
       self->destroy(call);
       self->calls_.erase(id);
     }
+    self->reapBranchesAndProbes();
   } catch (...) {
     spdlog::error("reaping ended calls: internal error");
   }
@@ -672,13 +696,12 @@ void B2bua::destroy(Call* call) {
     t->irq = nullptr;
     t->orq = nullptr;
   }
-  for (auto* orq : call->retiredOrqs)
-    if (orq) nta_outgoing_destroy(orq);
-  call->retiredOrqs.clear();
-  if (call->retry && call->retry->request) msg_destroy(call->retry->request);
-  call->retry.reset();
+  releaseBranches(*call);  // owns leg B's legs
+  if (call->plan && call->plan->request) msg_destroy(call->plan->request);
+  call->plan.reset();
+  if (call->ordinary) --ordinaryActive_;
+  call->ordinary = false;
   if (call->a.leg) nta_leg_destroy(call->a.leg);
-  if (call->b.leg) nta_leg_destroy(call->b.leg);
   call->a.leg = call->b.leg = nullptr;
   if (call->home) su_home_unref(call->home);
   call->home = nullptr;

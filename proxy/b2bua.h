@@ -58,32 +58,90 @@ enum class CallState {
   Ended,       // nothing left to do; freed on the next reap
 };
 
+// One attempt to reach a trunk with the caller's INVITE (issue 5). An emergency call moves to
+// the next trunk of its route when this one refuses, times out or cannot be reached. A branch
+// owns its dialog leg and INVITE transaction; the current one is the call's leg B. A branch
+// still waiting for a final response when its call ends is kept (orphaned, call == nullptr)
+// until that response arrives, so nta never sees a transaction destroyed under it.
+struct Branch {
+  B2bua* owner = nullptr;
+  Call* call = nullptr;
+  std::string trunk;  // trunk name (the Trunk itself may go with a reloaded configuration)
+  config::Trunk const* trunkConfig = nullptr;  // valid while `call` is set
+  nta_leg_t* leg = nullptr;
+  nta_outgoing_t* orq = nullptr;        // the INVITE in force
+  std::vector<nta_outgoing_t*> oldOrqs;  // earlier INVITEs of this branch (424 retry)
+  nta_outgoing_t* bye = nullptr;         // BYE of a late answer we do not want
+  su_timer_t* timer = nullptr;           // response or ring timeout
+  uint32_t cseq = 0;
+  std::chrono::steady_clock::time_point sent;
+  std::string requestUri, nextHop;
+  bool pidfAdded = false;    // our PIDF-LO went in the body: a 424 may retry with ELIN only
+  bool provisional = false;  // any 1xx came back
+  bool final = false;        // a final response came back (or the INVITE was never sent)
+  bool abandoned = false;    // timed out: a later answer is hung up
+  bool cancelSent = false;
+  bool byeDone = false;
+  // Still in nta's hands: an INVITE without its final response, or our BYE unanswered.
+  bool pending() const { return (!final && orq != nullptr) || (bye != nullptr && !byeDone); }
+};
+
 struct Call {
   uint64_t id = 0;
   B2bua* owner = nullptr;
-  Leg a, b;
+  Leg a, b;  // b.leg is the current branch's leg (owned by the branch)
   CallState state = CallState::Proceeding;
   bool cancelled = false;  // A cancelled the INVITE
-  Txn* invite = nullptr;   // the initial INVITE, owned by txns
+  bool ordinary = false;   // counted against the ordinary-call limits
+  bool ringingSent = false;  // a 18x has gone to the caller
+  Txn* invite = nullptr;     // the initial INVITE (server side), owned by txns
   std::list<std::unique_ptr<Txn>> txns;
   su_home_t* home = nullptr;
   std::chrono::steady_clock::time_point received;
   RoutingLogEntry log;  // the decision, completed with the outcome
+  // The configuration the call started with stays alive until it ends, whatever reloads do.
+  std::shared_ptr<const routing::Router> router;
 
-  // What a retry on the same trunk needs (a 424 Bad Location Information to the PIDF-LO we
-  // inserted: once more with ELIN only, RFC 6442 section 4.3). Set only for such calls.
-  struct Retry {
+  // What each attempt needs: the caller's INVITE, where the caller is, the route.
+  struct Plan {
     msg_t* request = nullptr;  // the caller's INVITE (a reference of our own)
     routing::CallRequest req;
-    std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `location` alive
-    const routing::Location* location = nullptr;
-    routing::CallerIdentity who;
-    std::string requestUri, nextHop;
+    std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `where` alive
+    std::optional<routing::Resolution> where;
+    std::string requestUser;  // "911" (prefix removed), or the service urn
+    bool urn = false;
+    bool emergency = false;
     unsigned long maxForwards = 70;
-    bool done = false;
+    sip_from_t* from = nullptr;  // leg B's From and To (in the call's home), tags left out
+    sip_to_t* to = nullptr;
+    std::vector<config::Trunk const*> route;
+    size_t next = 0;             // index in `route` of the next trunk to try
+    config::Trunk callbackHop;   // a PSAP callback's target, when route points at it
+    bool elinRetryDone = false;  // the 424 retry is made once
   };
-  std::unique_ptr<Retry> retry;
-  std::vector<nta_outgoing_t*> retiredOrqs;  // earlier leg-B INVITEs, destroyed with the call
+  std::unique_ptr<Plan> plan;
+  std::vector<std::unique_ptr<Branch>> branches;
+  Branch* current = nullptr;
+  std::string attempts;  // "il-psap-a:408(no response in 2000 ms) il-psap-b:200"
+};
+
+// How a probed trunk is doing (OPTIONS keep-alive, issue 5). Unprobed trunks are always up.
+struct TrunkHealth {
+  bool probed = false;
+  bool up = true;
+  std::string why;                 // the last reason it went down
+  su_timer_t* interval = nullptr;  // fires every optionsIntervalMs
+  int intervalMs = 0;
+};
+
+// One OPTIONS probe in flight.
+struct Probe {
+  B2bua* owner = nullptr;
+  std::string trunk;
+  nta_outgoing_t* orq = nullptr;
+  su_timer_t* deadline = nullptr;
+  bool timedOut = false;
+  bool done = false;
 };
 
 // Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
@@ -103,6 +161,12 @@ struct B2buaCounters {
   std::atomic<uint64_t> callbacksToCaller{0};
   std::atomic<uint64_t> callbacksToDesk{0};
   std::atomic<uint64_t> emergencyDegraded{0};  // location or PIDF-LO failed: routed without
+  std::atomic<uint64_t> failovers{0};          // an emergency call moved to its next trunk
+  std::atomic<uint64_t> trunkSkips{0};         // a trunk skipped because its probe said down
+  std::atomic<uint64_t> probeFailures{0};      // OPTIONS probes unanswered or refused
+  std::atomic<int64_t> trunksDown{0};          // probed trunks down right now
+  std::atomic<uint64_t> ordinaryLimited{0};    // ordinary calls refused by the limits (503)
+  std::atomic<uint64_t> ercOnly{0};            // emergency calls sent to the ERC: location unknown
 };
 
 class B2bua {
@@ -150,19 +214,49 @@ class B2bua {
   int newInvite(nta_incoming_t* irq, sip_t const* sip);
   int inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip);
   void response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip);
-  void inviteResponse(Txn& txn, sip_t const* sip, int status);
+  void inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status);
   void ackOrCancel(Txn& txn, sip_t const* sip);
 
   // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
   // With `rewrite`, what it names replaces what the caller sent (emergency INVITE, issue 4).
   nta_outgoing_t* send(Leg& to, Txn* txn, sip_method_t method, char const* methodName, msg_t* src,
                        url_string_t const* requestUri, url_string_t const* nextHop,
-                       unsigned long maxForwards, EmergencyInvite const* rewrite = nullptr);
+                       unsigned long maxForwards, EmergencyInvite const* rewrite = nullptr,
+                       nta_response_f* callback = nullptr);
   // Relays the response `src` (from the other leg) on `irq`; a fabricated status when null.
   void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase);
   void sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack);
   void sendBye(Call& call, Leg& to);
   int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip);
+
+  // ---- Branches and failover (b2bua_failover.cpp) ----
+  static int onBranchResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static int onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip);
+  static void onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip);
+  void lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status);
+  void branchTimeout(Branch& br);
+  // Sends the INVITE to the next trunk of the plan that can be tried (skipping trunks that
+  // are down unless all are). False when none is left. `why` says why the previous one failed.
+  bool tryNextTrunk(Call& call, int failedStatus, std::string const& why);
+  bool startBranch(Call& call, config::Trunk const& trunk);
+  void abandon(Branch& br);
+  void cancelBranches(Call& call);
+  void releaseBranches(Call& call);
+  void destroyBranch(Branch& br);
+  void scheduleReap();
+  void reapBranchesAndProbes();
+  // Ordinary-call limits (config limits:): true when this ordinary call may go on.
+  bool admitOrdinary();
+  // OPTIONS probing.
+  void startProbes();
+  void stopProbes();
+  void sendProbe(std::string const& trunk);
+  static int onProbeResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static void onProbeTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  static void onProbeDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void setTrunkUp(std::string const& trunk, bool up, std::string const& why);
+  bool trunkUp(std::string const& trunk) const;
 
   // Where is the caller? Fills the location fields of the routing-log entry.
   std::optional<routing::Resolution> locate(const routing::CallRequest& req,
@@ -171,8 +265,14 @@ class B2bua {
   EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
                              const routing::Resolution* where, RoutingLogEntry& entry);
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
-  // there is nothing to retry (the 424 then goes back to the caller).
-  bool retryWithElinOnly(Call& call);
+  // there is nothing to retry (the call then moves to its next trunk).
+  bool retryWithElinOnly(Call& call, Branch& br);
+  // The PSAP route for the caller's location (issue 5): override, civic rule, boundary, site,
+  // or the ERC; fills the routing-log entry's route basis.
+  std::vector<config::Trunk const*> emergencyRoute(routing::RouteDecision const& decision,
+                                                    routing::CallRequest const& req,
+                                                    routing::Resolution const* where,
+                                                    RoutingLogEntry& entry);
   // A PSAP calling an ELIN back (or saying Priority: psap-callback): the caller who used the
   // ELIN within its window, else the security desk of the ELIN's site. Empty: not a callback.
   std::string callbackTarget(const routing::CallRequest& req, RoutingLogEntry& entry);
@@ -206,6 +306,15 @@ class B2bua {
   int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
   ElinSink elinSink_;
   std::vector<routing::CallbackTarget> initialElins_;
+  std::list<std::unique_ptr<Branch>> orphans_;  // branches whose call has ended
+  std::unordered_map<std::string, TrunkHealth> health_;  // by trunk name
+  std::list<std::unique_ptr<Probe>> probes_;
+  std::vector<std::unique_ptr<std::pair<B2bua*, std::string>>> probeTargets_;  // timer args
+  uint32_t probeCseq_ = 1;
+  // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point tokensAt_{};
+  int64_t ordinaryActive_ = 0;
   void persistElins(int64_t nowMs);
 };
 

@@ -9,7 +9,10 @@
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
 #include "routing/access_network_info.h"
+#include "base/text.h"
+#include "pidf/pidf.h"
 #include "routing/dial_plan.h"
+#include "routing/psap_router.h"
 
 namespace sos::proxy {
 
@@ -185,29 +188,39 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
   return plan;
 }
 
-bool B2bua::retryWithElinOnly(Call& call) {
-  if (!call.retry || call.retry->done || !elins_) return false;
-  Call::Retry& r = *call.retry;
-  r.done = true;
+bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
+  if (!call.plan || call.plan->elinRetryDone || !br.pidfAdded || !elins_) return false;
+  Call::Plan& p = *call.plan;
+  if (!p.where || !p.where->location) return false;
+  p.elinRetryDone = true;
+  routing::CallerIdentity who;
+  who.extension = p.where->user ? p.where->user->extension : call.log.caller;
+  who.did = p.where->user ? p.where->user->did : "";
+  who.contact = p.req.contactUri;
+  who.callId = p.req.callId;
   int64_t const nowMs = unixMsNow();
-  routing::ElinChoice choice = elins_->assign(*r.location, r.who, nowMs);
+  routing::ElinChoice choice = elins_->assign(*p.where->location, who, nowMs);
   if (!choice.elin.empty()) persistElins(nowMs);
   EmergencyInvite plan;
-  plan.elin = !choice.elin.empty() ? choice.elin : r.who.did;
+  plan.elin = !choice.elin.empty() ? choice.elin : who.did;
   // No location body and no Geolocation this time: the SDP alone, the ELIN as the caller.
   plan.skip = kSkipBody | kSkipGeolocation | (plan.elin.empty() ? 0u : unsigned{kSkipIdentity});
-  plan.contentType = r.req.sdpContentType;
-  plan.body = r.req.sdp;
+  plan.contentType = p.req.sdpContentType;
+  plan.body = p.req.sdp;
 
   // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
   // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
-  call.retiredOrqs.push_back(call.invite->orq);
-  Txn& invite = *call.invite;
-  invite.orq = send(call.b, &invite, sip_method_invite, "INVITE", r.request,
-                    URL_STRING_MAKE(r.requestUri.c_str()), URL_STRING_MAKE(r.nextHop.c_str()),
-                    r.maxForwards, &plan);
-  if (invite.orq == nullptr) return false;
-  invite.outCseq = nta_outgoing_cseq(invite.orq);
+  nta_outgoing_t* orq = send(call.b, reinterpret_cast<Txn*>(&br), sip_method_invite, "INVITE",
+                             p.request, URL_STRING_MAKE(br.requestUri.c_str()),
+                             URL_STRING_MAKE(br.nextHop.c_str()), p.maxForwards, &plan,
+                             onBranchResponse);
+  if (orq == nullptr) return false;
+  br.oldOrqs.push_back(br.orq);
+  br.orq = orq;
+  br.cseq = nta_outgoing_cseq(orq);
+  br.pidfAdded = false;
+  br.final = false;
+  call.invite->outCseq = br.cseq;
   RoutingLogEntry e = call.log;
   e.event = "retry";
   e.outcome = "routed";
@@ -220,9 +233,49 @@ bool B2bua::retryWithElinOnly(Call& call) {
   log_.write(e);
   call.log.elin = plan.elin;
   call.log.pidf = "";
+  call.attempts += (call.attempts.empty() ? "" : " ") + br.trunk + ":424";
   spdlog::warn("call {}: trunk {} refused the location (424); retrying with ELIN {} only",
-               call.log.callId, call.log.trunk, plan.elin);
+               call.log.callId, br.trunk, plan.elin);
   return true;
+}
+
+// ---- Which PSAP ----
+
+std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision const& decision,
+                                                        routing::CallRequest const& req,
+                                                        routing::Resolution const* where,
+                                                        RoutingLogEntry& entry) {
+  routing::RouteQuery q;
+  q.site = decision.site;
+  q.test = decision.match.test;
+  q.location = where ? where->location : nullptr;
+  // The device's own location routes the call only when it says so (RFC 6442 section 4.2:
+  // Geolocation-Routing "yes"); it is parsed here, leniently, and only then.
+  std::optional<pidf::DeviceLocation> device;
+  if (where && where->deviceSupplied && equalsNoCase(trimLws(req.geolocationRouting), "yes") &&
+      !req.pidfParts.empty()) {
+    device = pidf::parsePidfLo(req.pidfParts.front().text);
+    if (device->usable) {
+      if (device->civic) q.deviceCivic = &*device->civic;
+      if (device->latitude && device->longitude)
+        q.deviceGeo = std::make_pair(*device->latitude, *device->longitude);
+    }
+  }
+  routing::PsapRoute route = router_->psap().route(q);
+  for (auto const& w : route.warnings) spdlog::warn("call {}: {}", req.callId, w);
+  if (route.ercOnly) {
+    ++counters_.ercOnly;
+    spdlog::warn("call {}: {}; routed to the emergency response centre", req.callId,
+                 route.basis);
+  }
+  if (route.trunks.empty()) {
+    // Only a configuration with neither site route nor ERC gets here (the check refuses it).
+    route.trunks = decision.trunks;
+    route.basis += route.basis.empty() ? "site route" : "; site route";
+  }
+  entry.route = route.basis + ":";
+  for (auto const* t : route.trunks) entry.route += " " + t->name;
+  return std::move(route.trunks);
 }
 
 }  // namespace sos::proxy

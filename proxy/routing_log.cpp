@@ -138,6 +138,8 @@ std::string formatText(const RoutingLogEntry& e, std::chrono::system_clock::time
   l.add("elin", e.elin);
   l.add("pidf", e.pidf);
   l.add("trunk", e.trunk);
+  l.add("route", e.route);
+  l.add("attempts", e.attempts);
   l.add("outcome", e.outcome);
   if (e.status != 0) l.add("status", std::to_string(e.status));
   if (e.addedMs >= 0) l.add("added_ms", formatMs(e.addedMs));
@@ -168,6 +170,8 @@ std::string formatJson(const RoutingLogEntry& e, std::chrono::system_clock::time
   addString("elin", e.elin);
   addString("pidf", e.pidf);
   addString("trunk", e.trunk);
+  addString("route", e.route);
+  addString("attempts", e.attempts);
   addString("outcome", e.outcome);
   if (e.status != 0) j["status"] = e.status;
   if (e.addedMs >= 0) j["added_ms"] = roundMs(e.addedMs);

@@ -21,7 +21,10 @@ class thread_pool;
 namespace sos::proxy {
 
 struct RoutingLogEntry {
-  std::string event;   // "route" (decision taken, INVITE sent on) or "final" (outcome known)
+  // "route" (decision taken, INVITE sent on), "failover" (the INVITE moved to the next trunk;
+  // added_ms is then the time from the caller's INVITE to this one), "retry" (424: same trunk,
+  // ELIN only) or "final" (outcome known)
+  std::string event;
   std::string callId;  // Call-ID of the caller's leg
   std::string caller;  // From/PAI user, e.g. "1001"
   std::string dialed;  // as received, e.g. "9911" or "urn:service:sos.fire"
@@ -37,6 +40,11 @@ struct RoutingLogEntry {
   std::string elin;               // ELIN sent as the caller (elin / both trunks)
   std::string pidf;               // PIDF-LO: "added", "device-kept", "device-by-reference", or ""
   std::string trunk;              // chosen trunk name, empty when rejected
+  // Emergency calls: why this PSAP route ("civic rule US/IL", "ERC: location unknown") and its
+  // trunks ("il-psap-a il-psap-b erc"); on failover and final lines, each attempt so far with
+  // its result ("il-psap-a:408(no response in 2000 ms) il-psap-b:200").
+  std::string route;
+  std::string attempts;
   std::string outcome;            // route: "routed" | "rejected"; final: "answered" | "failed" |
                                   // "cancelled" | "timeout"
   int status = 0;                 // SIP status of the outcome (final) or of the rejection

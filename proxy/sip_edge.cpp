@@ -193,4 +193,13 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
   return r;
 }
 
+std::string uriHost(std::string const& host) {
+  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+}
+
+std::string nextHopFor(config::Trunk const& t) {
+  return "sip:" + uriHost(t.host) + ":" + std::to_string(t.port) +
+         ";transport=" + std::string(config::toString(t.transport));
+}
+
 }  // namespace sos::proxy

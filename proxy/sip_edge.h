@@ -7,6 +7,7 @@
 
 #include "proxy/copy_skip.h"
 #include "proxy/sofia.h"
+#include "config/config.h"
 #include "routing/call_request.h"
 
 namespace sos::proxy {
@@ -22,6 +23,11 @@ std::string urlToString(url_t const* url);
 std::string sourceAddress(msg_t* msg, unsigned* port = nullptr);
 // "udp" or "tcp" for a received message.
 std::string sourceTransport(msg_t* msg);
+
+// Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
+std::string uriHost(std::string const& host);
+// Where requests to a trunk go: "sip:127.0.0.1:5090;transport=udp".
+std::string nextHopFor(config::Trunk const& trunk);
 
 // Which headers go across the B2BUA. Hop-by-hop and dialog headers (Via, Route,
 // Record-Route, Contact, Call-ID, CSeq, From, To, Max-Forwards, Content-Length) are the legs'

@@ -3,13 +3,22 @@
 // does no I/O and never fails; immutable once built, so the SIP thread reads it freely.
 //
 // The route is chosen, first match wins:
-//   1. the location's own PSAP override (Location::psapRoute, from the location data);
-//   2. the most specific civic rule (config emergency_routing.civic_rules);
-//   3. the first geodetic boundary whose polygon contains the location's coordinates;
-//   4. the caller's site's psap_route.
-// An unknown location (none, or only the account-wide default) and an unconfirmed personal
-// location go to the emergency response centre (ERC) alone. Every route ends with the ERC when
-// one is configured. Test calls go to the configured test destination and nowhere else.
+//   0. a test call goes to the configured test destination and nowhere else (not even the
+//      ERC); without one it is routed as below, its basis prefixed "test call: ";
+//   1. the resolved location's own PSAP override (Location::psapRoute, from the location data),
+//      unless that location is unknown or unconfirmed; names that are no trunk are skipped
+//      with a warning, and an override left with none falls through;
+//   2. the device's own location (RouteQuery::deviceCivic, then deviceGeo): the most specific
+//      civic rule, then the first boundary containing it ("... (device location)");
+//   3. an unknown location (none, or only the account-wide default) or an unconfirmed personal
+//      location: the emergency response centre (ERC) alone, ercOnly set; with no ERC
+//      configured, a warning and on to step 5 (its address is not trusted for step 4);
+//   4. the resolved location's address: the most specific civic rule (config
+//      emergency_routing.civic_rules; most fields set wins, ties go to the first in the file),
+//      then the first boundary whose polygon contains its coordinates (both needed);
+//   5. the caller's site's psap_route.
+// Every route ends with the ERC when one is configured (an earlier mention of it is dropped so
+// it is tried once, last), and a trunk named twice is tried once, at its first place.
 
 #include <memory>
 #include <optional>
@@ -28,8 +37,8 @@ struct RouteQuery {
   const config::Site* site = nullptr;  // the caller's site (never null in a real call)
   bool test = false;                   // a test call (933, urn:service:test.sos)
   // A location the device sent by value and allows routing by (Geolocation-Routing: yes).
-  // When usable it is routed on instead of `location` (its override aside: a device location
-  // has none).
+  // When set it is routed on before `location`'s address (not before its override: a device
+  // location has none), and `location` is used when it matches no rule or boundary.
   const CivicAddress* deviceCivic = nullptr;
   std::optional<std::pair<double, double>> deviceGeo;  // (latitude, longitude)
 };
@@ -49,9 +58,11 @@ struct PsapRoute {
 
 class PsapRouter {
  public:
-  // Checks every trunk name, rule and polygon of the configuration; problems are listed one
+  // Checks every trunk name, rule and polygon of emergency_routing; problems are listed one
   // per line ("emergency_routing.civic_rules[1].route[0]: no trunk named 'x'"), code
-  // "config.invalid". Keeps `config` alive: the trunks returned point into it.
+  // "config.invalid". The sites' psap_route names are Router::create's to check; a name that
+  // is no trunk is left out of the site route here. Keeps `config` alive: the trunks returned
+  // point into it.
   static Result<std::shared_ptr<const PsapRouter>> create(
       std::shared_ptr<const config::Config> config);
 
@@ -64,7 +75,8 @@ class PsapRouter {
 };
 
 // Point in polygon (even-odd rule) on (latitude, longitude) pairs; a point on an edge counts
-// as inside. Polygons are small (a city or county) so plain planar geometry is accurate enough.
+// as inside. Polygons are small (a city or county) so plain planar geometry is accurate enough;
+// a polygon must not cross the antimeridian (longitude 180). Fewer than 3 points: never inside.
 bool pointInPolygon(std::pair<double, double> point,
                     const std::vector<std::pair<double, double>>& polygon);
 

@@ -1,6 +1,7 @@
 #include "routing/router.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace sos::routing {
 
@@ -81,6 +82,19 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
       }
     }
     router->siteRoutes_.push_back(std::move(route));
+  }
+
+  // Route selection by location: its problems (emergency_routing) are configuration errors too.
+  auto psap = PsapRouter::create(cfg);
+  if (psap) {
+    router->psap_ = std::move(psap).value();
+  } else {
+    std::string_view lines = psap.error().message;
+    while (!lines.empty()) {
+      size_t end = std::min(lines.find('\n'), lines.size());
+      problems.emplace_back(lines.substr(0, end));
+      lines.remove_prefix(std::min(end + 1, lines.size()));
+    }
   }
 
   if (!problems.empty()) {

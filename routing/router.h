@@ -36,7 +36,8 @@ struct RouteDecision {
 
 class Router {
  public:
-  // Validates the networks of the configuration; errors are configuration errors.
+  // Validates the networks, trunk names and emergency routing (PsapRouter::create) of the
+  // configuration; errors are configuration errors, one per line.
   static Result<std::shared_ptr<const Router>> create(std::shared_ptr<const config::Config> cfg);
 
   RouteDecision decide(const CallRequest& request) const;

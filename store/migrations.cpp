@@ -161,9 +161,17 @@ CREATE TABLE elin_mappings (
 );
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// A location's own PSAP route (issue 5): trunk names in the order they are tried, separated by
+// single spaces (trunk names hold no spaces). '' rather than NULL for none, because a column
+// added to a table with rows needs a default, and no override is what those rows have.
+constexpr const char* kSchema3 = R"sql(
+ALTER TABLE locations ADD COLUMN psap_route TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
+    {3, "PSAP route override of a location", kSchema3},
 }};
 
 }  // namespace

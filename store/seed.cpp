@@ -134,7 +134,7 @@ class Parser : private YamlReader {
 
   void readLocation(const YamlValue& item) {
     auto f = fields(item, {"key", "name", "kind", "site", "civic", "latitude", "longitude", "elins",
-                           "subnets", "bssids", "switches"});
+                           "subnets", "bssids", "switches", "psap_route"});
     if (!f) {
       return;
     }
@@ -158,6 +158,9 @@ class Parser : private YamlReader {
     if (auto s = get(*f, item, "site", needsSite)) {
       location.site = checked(*s).value_or("");
       siteReferences_.push_back({location.site, *s});
+    }
+    if (auto r = get(*f, item, "psap_route")) {
+      readPsapRoute(*r, location);
     }
     if (auto e = get(*f, item, "elins")) {
       for (const auto& v : list(*e)) {
@@ -198,6 +201,26 @@ class Parser : private YamlReader {
       }
     }
     seed_.locations.push_back({std::move(location), place(item)});
+  }
+
+  // The location's own PSAP route: trunk names of the configuration, which the store does not
+  // see; a name that is no trunk is skipped with a warning when a call is routed.
+  void readPsapRoute(const YamlValue& v, routing::Location& location) {
+    if (location.kind == routing::LocationKind::AccountDefault) {
+      report(v,
+             "an account-default location stands for an unknown location, which is routed to the "
+             "ERC; give the override to a company or site-default location");
+      return;
+    }
+    auto items = list(v);
+    if (items.empty() && v.node.IsSequence()) {
+      report(v, "must not be empty; leave psap_route out for no override");
+    }
+    for (const auto& item : items) {
+      if (auto name = checked(item, checkTrunkName)) {
+        location.psapRoute.push_back(*name);
+      }
+    }
   }
 
   void readUser(const YamlValue& item) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "store/db.h"
 #include "store/seed.h"
@@ -30,6 +31,15 @@ constexpr std::string_view kindName(routing::LocationKind kind) {
   }
 }
 
+// The psap_route column: trunk names separated by single spaces (migration 3).
+std::string joinRoute(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    out += (out.empty() ? "" : " ") + name;
+  }
+  return out;
+}
+
 // Binds the civic columns from parameter `first` on, in kCivicFields order.
 void bindCivic(Statement& s, int first, const routing::CivicAddress& civic) {
   for (const auto& field : kCivicFields) {
@@ -46,8 +56,10 @@ class SeedWriter {
     std::string civic = civicColumns();
     size_t civicCount = kCivicFields.size();
     Statement site(db_, "INSERT INTO sites (name, country) VALUES (?, ?)");
-    Statement location(db_, "INSERT INTO locations (key, name, site, kind, latitude, longitude, " +
-                                civic + ") VALUES (" + placeholders(6 + civicCount) + ")");
+    Statement location(db_,
+                       "INSERT INTO locations (key, name, site, kind, latitude, longitude, "
+                       "psap_route, " +
+                           civic + ") VALUES (" + placeholders(7 + civicCount) + ")");
     Statement elin(db_,
                    "INSERT INTO location_elins (location_key, elin, position) VALUES (?, ?, ?)");
     Statement subnet(db_, "INSERT INTO subnets (cidr, location_key) VALUES (?, ?)");
@@ -78,8 +90,8 @@ class SeedWriter {
           .text(2, row.name)
           .textOrNull(3, row.site)
           .text(4, kindName(row.kind));
-      location.real(5, row.latitude).real(6, row.longitude);
-      bindCivic(location, 7, row.civic);
+      location.real(5, row.latitude).real(6, row.longitude).text(7, joinRoute(row.psapRoute));
+      bindCivic(location, 8, row.civic);
       if (!done(location, at)) {
         return error_;
       }

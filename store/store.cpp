@@ -6,14 +6,17 @@
 
 #include "base/text.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "store/db.h"
 #include "store/seed.h"
@@ -35,6 +38,19 @@ void readCivic(const Statement& s, int first, routing::CivicAddress& civic) {
   for (const auto& field : kCivicFields) {
     civic.*(field.member) = s.columnText(first++);
   }
+}
+
+// The psap_route column (migration 3): trunk names separated by single spaces; '' is none.
+std::vector<std::string> splitRoute(std::string_view text) {
+  std::vector<std::string> names;
+  while (!text.empty()) {
+    size_t space = std::min(text.find(' '), text.size());
+    if (space > 0) {
+      names.emplace_back(text.substr(0, space));
+    }
+    text.remove_prefix(std::min(space + 1, text.size()));
+  }
+  return names;
 }
 
 // What identifies "where the device is" for the new-network question: the most specific
@@ -144,8 +160,8 @@ Result<routing::LocationData> Store::loadLocationData() {
   const std::string civic = civicColumns();
 
   std::unordered_map<std::string, size_t> locationIndex;
-  Statement locations(db_, "SELECT key, name, site, kind, latitude, longitude, " + civic +
-                               " FROM locations ORDER BY key");
+  Statement locations(db_, "SELECT key, name, site, kind, latitude, longitude, psap_route, " +
+                               civic + " FROM locations ORDER BY key");
   while (locations.row()) {
     routing::Location l;
     l.key = locations.columnText(0);
@@ -154,7 +170,8 @@ Result<routing::LocationData> Store::loadLocationData() {
     l.kind = kindFromName(locations.columnText(3));
     l.latitude = locations.columnReal(4);
     l.longitude = locations.columnReal(5);
-    readCivic(locations, 6, l.civic);
+    l.psapRoute = splitRoute(locations.columnText(6));
+    readCivic(locations, 7, l.civic);
     locationIndex.emplace(l.key, data.locations.size());
     data.locations.push_back(std::move(l));
   }

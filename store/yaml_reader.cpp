@@ -86,6 +86,14 @@ std::string checkNetwork(std::string_view text) {
                    "an IPv4 or IPv6 address or network in CIDR form, e.g. \"10.1.2.0/24\"");
 }
 
+// Stored space-separated (locations.psap_route), so a name must hold no white space.
+std::string checkTrunkName(std::string_view s) {
+  bool ok = std::none_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  });
+  return expecting(ok, "a trunk name without spaces, e.g. \"il-psap-a\"");
+}
+
 std::optional<Error> YamlReader::read(const std::string& text, const std::string& errorCode,
                                       const std::function<void(const YamlValue&)>& readRoot) {
   try {

@@ -47,8 +47,9 @@ std::string checkKey(std::string_view s);        // a location key: "hq-floor-2"
 std::string checkExtension(std::string_view s);  // digits
 std::string checkE164(std::string_view s);       // "+12175550100"
 std::string checkMac(std::string_view s);
-std::string checkBssid(std::string_view s);    // a MAC, or one ending in '*'
-std::string checkNetwork(std::string_view s);  // an address or a CIDR network, v4 or v6
+std::string checkBssid(std::string_view s);      // a MAC, or one ending in '*'
+std::string checkNetwork(std::string_view s);    // an address or a CIDR network, v4 or v6
+std::string checkTrunkName(std::string_view s);  // one word: "il-psap-a"
 
 class YamlReader {
  public:

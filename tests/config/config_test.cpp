@@ -94,11 +94,10 @@ TEST(ConfigTest, DemoLoadsWithItsTrunksAndSites) {
     uint16_t port;
     TrunkMode mode;
   };
-  const std::vector<Expected> trunks = {{"carrier", 5080, TrunkMode::Plain},
-                                        {"il-psap-a", 5090, TrunkMode::Pidf},
-                                        {"il-psap-b", 5091, TrunkMode::Elin},
-                                        {"erc", 5092, TrunkMode::Both},
-                                        {"uk-999", 5093, TrunkMode::Elin}};
+  const std::vector<Expected> trunks = {
+      {"carrier", 5080, TrunkMode::Plain},  {"il-psap-a", 5090, TrunkMode::Pidf},
+      {"il-psap-b", 5091, TrunkMode::Elin}, {"erc", 5092, TrunkMode::Both},
+      {"uk-999", 5093, TrunkMode::Elin},    {"psap-test", 5095, TrunkMode::Both}};
   ASSERT_EQ(c.trunks.size(), trunks.size());
   for (size_t i = 0; i < trunks.size(); ++i) {
     SCOPED_TRACE(trunks[i].name);
@@ -528,6 +527,349 @@ TEST(ConfigTest, HostNameSecurityDeskAndCallbackWindow) {
   auto badDesk = kValid;
   badDesk.push_back("    security_desk: \"sip:desk@desk.example:5094\"");
   expectOnlyProblem(parseConfig(text(badDesk), "t.yaml"), "t.yaml:15:20: sites[0].security_desk:");
+}
+
+// Issue 5: failover timers and OPTIONS probing per trunk, route selection by location, limits
+// on ordinary calls.
+
+TEST(ConfigTest, DemoHasTimersEmergencyRoutingAndLimits) {
+  auto r = loadConfig(kSource + "/config/examples/demo.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  const Trunk* a = c.findTrunk("il-psap-a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->responseTimeoutMs, 2000);
+  EXPECT_EQ(a->ringTimeoutMs, 8000);
+  EXPECT_EQ(a->optionsIntervalMs, 0);
+  const Trunk* erc = c.findTrunk("erc");
+  ASSERT_NE(erc, nullptr);
+  EXPECT_EQ(erc->ringTimeoutMs, 30000);  // the default
+
+  const EmergencyRouting& er = c.emergencyRouting;
+  EXPECT_EQ(er.erc, "erc");
+  EXPECT_EQ(er.testDestination, "psap-test");
+  ASSERT_EQ(er.civicRules.size(), 2u);
+  EXPECT_EQ(er.civicRules[0].country, "US");
+  EXPECT_EQ(er.civicRules[0].a1, "IL");
+  EXPECT_EQ(er.civicRules[0].route, (std::vector<std::string>{"il-psap-a", "il-psap-b"}));
+  EXPECT_EQ(er.civicRules[1].country, "GB");
+  EXPECT_EQ(er.civicRules[1].a1, "");
+  EXPECT_EQ(er.civicRules[1].route, std::vector<std::string>{"uk-999"});
+  ASSERT_EQ(er.boundaries.size(), 1u);
+  EXPECT_EQ(er.boundaries[0].name, "Springfield, IL");
+  ASSERT_EQ(er.boundaries[0].polygon.size(), 4u);
+  EXPECT_EQ(er.boundaries[0].polygon[0], (std::pair<double, double>{39.70, -89.75}));
+  EXPECT_EQ(er.boundaries[0].polygon[2], (std::pair<double, double>{39.90, -89.55}));
+  EXPECT_EQ(er.boundaries[0].route, (std::vector<std::string>{"il-psap-a", "il-psap-b"}));
+
+  EXPECT_EQ(c.limits.ordinaryCallsPerSecond, 0);
+  EXPECT_EQ(c.limits.ordinaryBurst, 0);
+  EXPECT_EQ(c.limits.maxOrdinaryCalls, 0);
+}
+
+TEST(ConfigTest, AbsentTimersRoutingAndLimitsTakeTheirDefaults) {
+  auto r = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  EXPECT_EQ(c.trunks[1].responseTimeoutMs, 2000);
+  EXPECT_EQ(c.trunks[1].ringTimeoutMs, 30000);
+  EXPECT_EQ(c.trunks[1].optionsIntervalMs, 0);
+  EXPECT_EQ(c.emergencyRouting.erc, "");
+  EXPECT_EQ(c.emergencyRouting.testDestination, "");
+  EXPECT_TRUE(c.emergencyRouting.civicRules.empty());
+  EXPECT_TRUE(c.emergencyRouting.boundaries.empty());
+  EXPECT_EQ(c.limits.ordinaryCallsPerSecond, 0);
+  EXPECT_EQ(c.limits.ordinaryBurst, 0);
+  EXPECT_EQ(c.limits.maxOrdinaryCalls, 0);
+}
+
+TEST(ConfigTest, TrunkTimersAreSecondsKeptAsMilliseconds) {
+  struct Case {
+    const char* line;  // replaces line 9 (the second trunk's mode)
+    int responseMs, ringMs, optionsMs;
+  };
+  // clang-format off: one row per case reads as a table
+  const Case cases[] = {
+      {"    response_timeout_s: 0.5", 500, 30000, 0},
+      {"    response_timeout_s: 2", 2000, 30000, 0},
+      {"    response_timeout_s: 0.001", 1, 30000, 0},
+      {"    response_timeout_s: 300", 300000, 30000, 0},
+      {"    response_timeout_s: 1.25", 1250, 30000, 0},
+      {"    ring_timeout_s: 8", 2000, 8000, 0},
+      {"    ring_timeout_s: 300.000", 2000, 300000, 0},
+      {"    options_interval_s: 0", 2000, 30000, 0},
+      {"    options_interval_s: 1", 2000, 30000, 1000},
+      {"    options_interval_s: 30.5", 2000, 30000, 30500},
+      {"    options_interval_s: 3600", 2000, 30000, 3600000},
+  };
+  // clang-format on
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    auto r = parseConfig(withLine(9, c.line), "t.yaml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().trunks[1].responseTimeoutMs, c.responseMs);
+    EXPECT_EQ(r.value().trunks[1].ringTimeoutMs, c.ringMs);
+    EXPECT_EQ(r.value().trunks[1].optionsIntervalMs, c.optionsMs);
+  }
+}
+
+TEST(ConfigTest, TrunkTimersOutOfRangeAreRefused) {
+  const std::string timeout = "\" is not valid; expected seconds from 0.001 to 300, e.g. 2 or 0.5";
+  const std::string probe =
+      "\" is not valid; expected 0 (not probed) or seconds from 1 to 3600, e.g. 30";
+  struct Case {
+    const char* line;  // replaces line 9
+    std::string problem;
+  };
+  // clang-format off: one row per case reads as a table
+  const Case cases[] = {
+      {"    response_timeout_s: 0", "t.yaml:9:25: trunks[1].response_timeout_s: \"0" + timeout},
+      {"    response_timeout_s: 0.0", "t.yaml:9:25: trunks[1].response_timeout_s: \"0.0" + timeout},
+      {"    response_timeout_s: 300.001",
+       "t.yaml:9:25: trunks[1].response_timeout_s: \"300.001" + timeout},
+      {"    response_timeout_s: -1", "t.yaml:9:25: trunks[1].response_timeout_s: \"-1" + timeout},
+      {"    response_timeout_s: 0.0005",
+       "t.yaml:9:25: trunks[1].response_timeout_s: \"0.0005" + timeout},
+      {"    response_timeout_s: 1e3", "t.yaml:9:25: trunks[1].response_timeout_s: \"1e3" + timeout},
+      {"    response_timeout_s: 2s", "t.yaml:9:25: trunks[1].response_timeout_s: \"2s" + timeout},
+      {"    response_timeout_s: .5", "t.yaml:9:25: trunks[1].response_timeout_s: \".5" + timeout},
+      {"    response_timeout_s:", "t.yaml:9:5: trunks[1].response_timeout_s: has no value"},
+      {"    ring_timeout_s: 301", "t.yaml:9:21: trunks[1].ring_timeout_s: \"301" + timeout},
+      {"    ring_timeout_s: 99999999999",
+       "t.yaml:9:21: trunks[1].ring_timeout_s: \"99999999999" + timeout},
+      {"    options_interval_s: 0.5", "t.yaml:9:25: trunks[1].options_interval_s: \"0.5" + probe},
+      {"    options_interval_s: 3601", "t.yaml:9:25: trunks[1].options_interval_s: \"3601" + probe},
+      {"    options_interval_s: -30", "t.yaml:9:25: trunks[1].options_interval_s: \"-30" + probe},
+      {"    options_interval_s: [30]",
+       "t.yaml:9:25: trunks[1].options_interval_s: expected a single value"},
+      {"    ring_timeout: 8",
+       "t.yaml:9:5: trunks[1].ring_timeout: unknown key; did you mean \"ring_timeout_s\"?"},
+  };
+  // clang-format on
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    auto r = parseConfig(withLine(9, c.line), "t.yaml");
+    auto found = problems(r);
+    ASSERT_EQ(found.size(), 1u) << (r.ok() ? "accepted" : r.error().message);
+    EXPECT_EQ(found[0], c.problem);
+  }
+}
+
+// The valid file with an emergency_routing section (from line 15 on).
+std::string withRouting(const std::vector<std::string>& section) {
+  auto lines = kValid;
+  lines.push_back("emergency_routing:");
+  lines.insert(lines.end(), section.begin(), section.end());
+  return text(lines);
+}
+
+TEST(ConfigTest, EmergencyRoutingIsRead) {
+  auto r = parseConfig(withRouting({
+                           "  erc: psap",                                          // 16
+                           "  test_destination: carrier",                          // 17
+                           "  civic_rules:",                                       // 18
+                           "    - match: {Country: us, a1: il, A3: Springfield}",  // 19
+                           "      route: [psap, carrier]",                         // 20
+                           "    - match: {COUNTRY: GB, pc: \"EC1A 1AA\"}",         // 21
+                           "      route: [carrier]",                               // 22
+                           "  boundaries:",                                        // 23
+                           "    - name: Springfield, IL",                          // 24
+                           "      polygon: [[39.7, -89.75], [39.9, -89.75], [39.9, -89.55]]",
+                           "      route: [psap]",                              // 26
+                           "    - name: poles",                                // 27
+                           "      polygon: [[90, -180], [-90, 180], [0, 0]]",  // 28
+                           "      route: [carrier, psap]",                     // 29
+                       }),
+                       "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const EmergencyRouting& er = r.value().emergencyRouting;
+  EXPECT_EQ(er.erc, "psap");
+  EXPECT_EQ(er.testDestination, "carrier");  // any trunk may be named, as in psap_route
+  ASSERT_EQ(er.civicRules.size(), 2u);
+  // Keys in any case; the country upper-cased, the other values kept as written.
+  EXPECT_EQ(er.civicRules[0].country, "US");
+  EXPECT_EQ(er.civicRules[0].a1, "il");
+  EXPECT_EQ(er.civicRules[0].a2, "");
+  EXPECT_EQ(er.civicRules[0].a3, "Springfield");
+  EXPECT_EQ(er.civicRules[0].route, (std::vector<std::string>{"psap", "carrier"}));
+  EXPECT_EQ(er.civicRules[1].country, "GB");
+  EXPECT_EQ(er.civicRules[1].pc, "EC1A 1AA");
+  ASSERT_EQ(er.boundaries.size(), 2u);
+  EXPECT_EQ(er.boundaries[0].name, "Springfield, IL");
+  EXPECT_EQ(er.boundaries[0].polygon, (std::vector<std::pair<double, double>>{
+                                          {39.7, -89.75}, {39.9, -89.75}, {39.9, -89.55}}));
+  EXPECT_EQ(er.boundaries[1].polygon,
+            (std::vector<std::pair<double, double>>{{90, -180}, {-90, 180}, {0, 0}}));
+  EXPECT_EQ(er.boundaries[1].route, (std::vector<std::string>{"carrier", "psap"}));
+
+  // Empty lists are allowed: no rules, no boundaries.
+  auto empty = parseConfig(withRouting({"  civic_rules: []", "  boundaries: []"}), "t.yaml");
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_TRUE(empty.value().emergencyRouting.civicRules.empty());
+}
+
+TEST(ConfigTest, EmergencyRoutingTrunkNamesAreChecked) {
+  auto r = parseConfig(withRouting({
+                           "  erc: ercc",                              // 16
+                           "  test_destination: psapp",                // 17
+                           "  civic_rules:",                           // 18
+                           "    - match: {country: US}",               // 19
+                           "      route: [psap, pasp]",                // 20
+                           "  boundaries:",                            // 21
+                           "    - name: b",                            // 22
+                           "      polygon: [[0, 0], [0, 1], [1, 1]]",  // 23
+                           "      route: [\"\", carier]",              // 24
+                       }),
+                       "t.yaml");
+  EXPECT_EQ(problems(r),
+            (std::vector<std::string>{
+                "t.yaml:16:8: emergency_routing.erc: no trunk is named \"ercc\"",
+                "t.yaml:17:21: emergency_routing.test_destination: no trunk is named "
+                "\"psapp\"; did you mean \"psap\"?",
+                "t.yaml:20:21: emergency_routing.civic_rules[0].route[1]: no trunk is named "
+                "\"pasp\"; did you mean \"psap\"?",
+                "t.yaml:24:15: emergency_routing.boundaries[0].route[0]: \"\" is not valid; "
+                "expected a non-empty string",
+                "t.yaml:24:19: emergency_routing.boundaries[0].route[1]: no trunk is named "
+                "\"carier\"; did you mean \"carrier\"?",
+            }));
+}
+
+TEST(ConfigTest, CivicRuleMistakesAreRefused) {
+  struct Case {
+    std::vector<std::string> section;  // from line 16 on
+    std::string problem;
+  };
+  const std::string rules = "  civic_rules:";  // line 16; the first rule starts on line 17
+  // clang-format off: one row per case reads as a table
+  const Case cases[] = {
+      {{rules, "    - match: {}", "      route: [psap]"},
+       "t.yaml:17:14: emergency_routing.civic_rules[0].match: must name at least one of country, "
+       "A1, A2, A3 or PC"},
+      {{rules, "    - match: US", "      route: [psap]"},
+       "t.yaml:17:14: emergency_routing.civic_rules[0].match: expected a mapping of country, A1, "
+       "A2, A3, PC (RFC 5139), e.g. {country: US, A1: IL}"},
+      {{rules, "    - match: {country: US}", "      route: []"},
+       "t.yaml:18:14: emergency_routing.civic_rules[0].route: must not be empty"},
+      {{rules, "    - route: [psap]"},
+       "t.yaml:17:7: emergency_routing.civic_rules[0].match: required key is missing"},
+      {{rules, "    - match: {country: US}"},
+       "t.yaml:17:7: emergency_routing.civic_rules[0].route: required key is missing"},
+      {{rules, "    - match: {contry: US}", "      route: [psap]"},
+       "t.yaml:17:15: emergency_routing.civic_rules[0].match.contry: unknown key; did you mean "
+       "\"country\"?"},
+      {{rules, "    - match: {country: US, A4: x}", "      route: [psap]"},
+       "t.yaml:17:28: emergency_routing.civic_rules[0].match.A4: unknown key; a rule matches on "
+       "country, A1, A2, A3 and PC"},
+      {{rules, "    - match: {country: US, A1: IL, a1: IN}", "      route: [psap]"},
+       "t.yaml:17:36: emergency_routing.civic_rules[0].match.a1: duplicate key (first at line 17)"},
+      {{rules, "    - match: {country: USA}", "      route: [psap]"},
+       "t.yaml:17:24: emergency_routing.civic_rules[0].match.country: \"USA\" is not valid; "
+       "expected two letters (ISO 3166), e.g. \"US\""},
+      {{rules, "    - match: {country: US, A1:}", "      route: [psap]"},
+       "t.yaml:17:28: emergency_routing.civic_rules[0].match.A1: has no value"},
+      {{rules, "    - match: {country: US, a1: IL}", "      route: [psap]",
+        "    - match: {A1: il, Country: us}", "      route: [carrier]"},
+       "t.yaml:19:14: emergency_routing.civic_rules[1].match: the same match as "
+       "emergency_routing.civic_rules[0].match (line 17), which always wins; this rule would "
+       "never be used"},
+      {{rules, "    - {match: {country: US}, route: [psap], via: x}"},
+       "t.yaml:17:45: emergency_routing.civic_rules[0].via: unknown key; expected match or route"},
+      {{"  civic_rule: []"},
+       "t.yaml:16:3: emergency_routing.civic_rule: unknown key; did you mean \"civic_rules\"?"},
+  };
+  // clang-format on
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.section[1 < c.section.size() ? 1 : 0]);
+    auto r = parseConfig(withRouting(c.section), "t.yaml");
+    auto found = problems(r);
+    ASSERT_EQ(found.size(), 1u) << (r.ok() ? "accepted" : r.error().message);
+    EXPECT_EQ(found[0], c.problem);
+  }
+}
+
+TEST(ConfigTest, BoundaryMistakesAreRefused) {
+  struct Case {
+    std::vector<std::string> boundary;  // from line 17 on
+    std::string problem;
+  };
+  const std::string latitude = " is not valid; expected a latitude in degrees from -90 to 90";
+  const std::string longitude = " is not valid; expected a longitude in degrees from -180 to 180";
+  const std::string route = "      route: [psap]";
+  // clang-format off: one row per case reads as a table
+  const Case cases[] = {
+      {{"    - name: b", "      polygon: [[0, 0], [0, 1]]", route},
+       "t.yaml:18:16: emergency_routing.boundaries[0].polygon: has 2 points; a polygon needs at "
+       "least 3"},
+      {{"    - name: b", "      polygon: []", route},
+       "t.yaml:18:16: emergency_routing.boundaries[0].polygon: must not be empty"},
+      {{"    - name: b", "      polygon: [[0, 0], [0, 1, 2], [1, 1]]", route},
+       "t.yaml:18:25: emergency_routing.boundaries[0].polygon[1]: expected a point [latitude, "
+       "longitude], e.g. [39.78, -89.65]"},
+      {{"    - name: b", "      polygon: [[0, 0], 5, [1, 1]]", route},
+       "t.yaml:18:25: emergency_routing.boundaries[0].polygon[1]: expected a point [latitude, "
+       "longitude], e.g. [39.78, -89.65]"},
+      {{"    - name: b", "      polygon: [[0, 0], [90.5, 1], [1, 1]]", route},
+       "t.yaml:18:26: emergency_routing.boundaries[0].polygon[1][0]: \"90.5\"" + latitude},
+      {{"    - name: b", "      polygon: [[0, 0], [0, -180.01], [1, 1]]", route},
+       "t.yaml:18:29: emergency_routing.boundaries[0].polygon[1][1]: \"-180.01\"" + longitude},
+      {{"    - name: b", "      polygon: [[0, 0], [north, 1], [1, 1]]", route},
+       "t.yaml:18:26: emergency_routing.boundaries[0].polygon[1][0]: \"north\"" + latitude},
+      {{"    - name: b", "      polygon: [[0, 0], [nan, 1], [1, 1]]", route},
+       "t.yaml:18:26: emergency_routing.boundaries[0].polygon[1][0]: \"nan\"" + latitude},
+      {{"    - polygon: [[0, 0], [0, 1], [1, 1]]", route},
+       "t.yaml:17:7: emergency_routing.boundaries[0].name: required key is missing"},
+      {{"    - name: b", route},
+       "t.yaml:17:7: emergency_routing.boundaries[0].polygon: required key is missing"},
+      {{"    - name: b", "      polygon: [[0, 0], [0, 1], [1, 1]]", "      route: []"},
+       "t.yaml:19:14: emergency_routing.boundaries[0].route: must not be empty"},
+      {{"    - name: b", "      polygon: [[0, 0], [0, 1], [1, 1]]", route, "    - name: b",
+        "      polygon: [[0, 0], [0, 1], [1, 1]]", route},
+       "t.yaml:20:13: emergency_routing.boundaries[1].name: duplicate boundary name \"b\" (also "
+       "emergency_routing.boundaries[0], line 17)"},
+  };
+  // clang-format on
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.boundary[c.boundary.size() > 1 ? 1 : 0]);
+    std::vector<std::string> section{"  boundaries:"};
+    section.insert(section.end(), c.boundary.begin(), c.boundary.end());
+    auto r = parseConfig(withRouting(section), "t.yaml");
+    auto found = problems(r);
+    ASSERT_EQ(found.size(), 1u) << (r.ok() ? "accepted" : r.error().message);
+    EXPECT_EQ(found[0], c.problem);
+  }
+}
+
+TEST(ConfigTest, LimitsAreNonNegativeWholeNumbers) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"limits:", "  ordinary_calls_per_second: 50", "  ordinary_burst: 100",
+                             "  max_ordinary_calls: 0"});
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().limits.ordinaryCallsPerSecond, 50);
+  EXPECT_EQ(r.value().limits.ordinaryBurst, 100);
+  EXPECT_EQ(r.value().limits.maxOrdinaryCalls, 0);
+
+  lines[15] = "  ordinary_calls_per_second: -1";
+  lines[16] = "  ordinary_burst: 1.5";
+  lines[17] = "  max_ordinary_calls: 99999999999";
+  lines.push_back("  max_ordinary_call: 5");
+  EXPECT_EQ(problems(parseConfig(text(lines), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:16:30: limits.ordinary_calls_per_second: \"-1\" is not valid; expected a "
+                "whole number, 0 or more",
+                "t.yaml:17:19: limits.ordinary_burst: \"1.5\" is not valid; expected a whole "
+                "number, 0 or more",
+                "t.yaml:18:23: limits.max_ordinary_calls: \"99999999999\" is too large; expected "
+                "at most 1000000",
+                "t.yaml:19:3: limits.max_ordinary_call: unknown key; did you mean "
+                "\"max_ordinary_calls\"?",
+            }));
+
+  lines.resize(16);
+  lines[15] = "  ordinary_calls_per_second: 1000001";
+  expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
+                    "t.yaml:16:30: limits.ordinary_calls_per_second: \"1000001\" is too large");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Emergency calls from HQ through sosproxy: they must reach the first PSAP trunk of HQ's route
-// (il-psap-a) and never the carrier. The carrier trunk is a live SIPp UAS during these tests,
+// (il-psap-a, by the civic rule for Illinois) and never the carrier; without any location data
+// they go to the emergency response centre. The carrier trunk is a live SIPp UAS during these tests,
 // so a misrouted INVITE would show in its trace.
 
 #include <gtest/gtest.h>
@@ -57,7 +58,7 @@ class EmergencyCall : public B2buaTest {
 };
 
 TEST_F(EmergencyCall, Dial911ReachesPsapA) {
-  startProxy();
+  startProxy("udp", /*withLocations=*/true);
   ASSERT_NO_FATAL_FAILURE(runEmergency("uac-911-expect-200.xml", ""));
   EXPECT_EQ(psapRequestLine().rfind("INVITE sip:911@127.0.0.1:" + std::to_string(ports_.psapA), 0),
             0u)
@@ -66,14 +67,14 @@ TEST_F(EmergencyCall, Dial911ReachesPsapA) {
 }
 
 TEST_F(EmergencyCall, ServiceUrnSosFireIsEmergency) {
-  startProxy();
+  startProxy("udp", /*withLocations=*/true);
   ASSERT_NO_FATAL_FAILURE(runEmergency("uac-sos-fire-expect-200.xml", ""));
   EXPECT_EQ(psapRequestLine().rfind("INVITE urn:service:sos.fire ", 0), 0u) << psapRequestLine();
   expectRoutedToPsapA("urn:service:sos.fire");
 }
 
 TEST_F(EmergencyCall, OutsideLinePrefix9911ReachesPsapAs911) {
-  startProxy();
+  startProxy("udp", /*withLocations=*/true);
   ASSERT_NO_FATAL_FAILURE(runEmergency("uac-call-caller-hangs-up.xml", "9911"));
   EXPECT_EQ(psapRequestLine().rfind("INVITE sip:911@127.0.0.1:" + std::to_string(ports_.psapA), 0),
             0u)
@@ -82,12 +83,30 @@ TEST_F(EmergencyCall, OutsideLinePrefix9911ReachesPsapAs911) {
 }
 
 TEST_F(EmergencyCall, Dial911ReachesPsapAOverTcp) {
-  startProxy("tcp");
+  startProxy("tcp", /*withLocations=*/true);
   ASSERT_NO_FATAL_FAILURE(runEmergency("uac-911-expect-200.xml", "", "t1"));
   EXPECT_NE(findMessage(*psap_, true, "INVITE ").find("SIP/2.0/TCP"), std::string::npos)
       << "the PSAP leg did not use TCP\n"
       << report({psap_.get()});
   expectRoutedToPsapA("911");
+}
+
+// No location data at all (no store, no seed): the caller's location is unknown, so the call goes
+// to the ERC, whose call takers can ask where the caller is (and never to nowhere).
+TEST_F(EmergencyCall, WithoutLocationDataTheErcTakesTheCall) {
+  startProxy();
+  psap_ = startTrunk("uas-psap-answer.xml", ports_.erc, "erc");
+  ASSERT_FALSE(HasFailure());
+  caller_ = startCaller("uac-911-expect-200.xml", "caller", "");
+  EXPECT_EQ(caller_->wait(), 0) << report({caller_.get(), psap_.get()});
+  EXPECT_EQ(psap_->wait(), 0) << report({caller_.get(), psap_.get()});
+  const std::string cid = inviteCallId(*caller_, false);
+  const auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  EXPECT_EQ(route.get("trunk"), "erc") << route.raw;
+  EXPECT_EQ(route.get("location"), "Unknown location") << route.raw;
+  EXPECT_EQ(route.get("route"), "ERC: location unknown: erc") << route.raw;
+  EXPECT_NE(proxy_->output().find("routed to the emergency response centre"), std::string::npos)
+      << proxy_->output();
 }
 
 }  // namespace

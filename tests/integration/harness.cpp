@@ -212,18 +212,67 @@ DemoPorts pickDemoPorts() {
   p.uk999 = pickFreePort();
   p.admin = pickFreePort();
   p.securityDesk = pickFreePort();
+  p.psapTest = pickFreePort();
   return p;
+}
+
+UdpBlackHole::UdpBlackHole(uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd_ < 0) return;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
+  // A short receive timeout lets the reader notice stop_ without any signal.
+  timeval tv{0, 100 * 1000};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  thread_ = std::thread([this] {
+    char buf[65536];
+    while (!stop_.load()) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      std::string text(buf, static_cast<size_t>(n));
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (firstLine_.empty()) firstLine_ = text.substr(0, text.find("\r\n"));
+      ++received_;
+    }
+  });
+}
+
+UdpBlackHole::~UdpBlackHole() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string UdpBlackHole::firstLine() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return firstLine_;
 }
 
 std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
                            const fs::path& storeDb, const fs::path& seed) {
   std::ostringstream y;
-  const auto trunk = [&](const char* name, uint16_t port, const char* mode) {
+  const auto trunk = [&](const char* name, uint16_t port, const char* mode,
+                         bool psap = true) {
+    const bool a = std::string(name) == "il-psap-a";
     y << "  - name: " << name << "\n"
       << "    host: 127.0.0.1\n"
       << "    port: " << port << "\n"
-      << "    transport: " << ports.trunkTransport << "\n"
+      << "    transport: "
+      << (a && !ports.psapATransport.empty() ? ports.psapATransport : ports.trunkTransport)
+      << "\n"
       << "    mode: " << mode << "\n";
+    if (psap)
+      y << "    response_timeout_s: " << ports.responseTimeout << "\n"
+        << "    ring_timeout_s: " << ports.ringTimeout << "\n";
+    if (a && !ports.psapAOptionsInterval.empty())
+      y << "    options_interval_s: " << ports.psapAOptionsInterval << "\n";
   };
   y << "# Written by the integration tests: the demo enterprise on free ports.\n"
     << "listen:\n"
@@ -235,11 +284,20 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << "  - 127.0.0.1/32\n"
     << "carrier_trunk: carrier\n"
     << "trunks:\n";
-  trunk("carrier", ports.carrier, "plain");
+  trunk("carrier", ports.carrier, "plain", false);
   trunk("il-psap-a", ports.psapA, ports.psapAMode.c_str());
   trunk("il-psap-b", ports.psapB, "elin");
   trunk("erc", ports.erc, "both");
   trunk("uk-999", ports.uk999, "elin");
+  trunk("psap-test", ports.psapTest, "both");
+  y << "emergency_routing:\n"
+    << "  erc: erc\n"
+    << "  test_destination: psap-test\n"
+    << "  civic_rules:\n"
+    << "    - match: {country: US, A1: IL}\n"
+    << "      route: [il-psap-a, il-psap-b]\n"
+    << "    - match: {country: GB}\n"
+    << "      route: [uk-999]\n";
   y << "sites:\n"
     << "  - name: HQ\n"
     << "    country: US\n"
@@ -266,6 +324,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << (ports.callbackWindowSeconds > 0 ? "location:\n  callback_window_s: " +
                                               std::to_string(ports.callbackWindowSeconds) + "\n"
                                         : std::string())
+    << ports.extraYaml
     << "logging:\n"
     << "  level: debug\n"
     << "  format: text\n"

@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sos::itest {
@@ -106,9 +109,39 @@ struct DemoPorts {
   std::string psapAMode = "pidf";      // il-psap-a's mode (a test may make it an ELIN trunk)
   uint16_t securityDesk = 0;           // the sites' security desk (PSAP callbacks, issue 4)
   int callbackWindowSeconds = 0;       // 0: the default window
+  // Issue 5: the test destination, and how the PSAP trunks fail over. The demo's 2 s response
+  // timeout; a shorter ring timeout than the demo's 8 s keeps the ringing test short.
+  uint16_t psapTest = 0;
+  std::string responseTimeout = "2";   // response_timeout_s of the PSAP trunks
+  std::string ringTimeout = "4";       // ring_timeout_s of the PSAP trunks
+  std::string psapATransport;          // il-psap-a's transport; empty: trunkTransport
+  std::string psapAOptionsInterval;    // options_interval_s of il-psap-a; empty: not probed
+  std::string extraYaml;               // appended to the configuration as is (limits: ...)
 };
 
 DemoPorts pickDemoPorts();
+
+// A UDP port that takes datagrams and never answers: a trunk that has gone silent. Counts what
+// it receives (for "the INVITE did get there").
+class UdpBlackHole {
+ public:
+  explicit UdpBlackHole(uint16_t port);
+  ~UdpBlackHole();
+  UdpBlackHole(const UdpBlackHole&) = delete;
+  UdpBlackHole& operator=(const UdpBlackHole&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  int received() const { return received_.load(); }
+  // The first datagram's start line ("INVITE sip:911@... SIP/2.0"), once one came.
+  std::string firstLine() const;
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> received_{0};
+  mutable std::mutex mutex_;
+  std::string firstLine_;
+  std::thread thread_;
+};
 
 // The demo enterprise (docs: demo-site.md) with the given ports, trusted_networks 127.0.0.1/32
 // only (so a SIPp bound to 127.0.0.2 is an untrusted source) and the routing log at

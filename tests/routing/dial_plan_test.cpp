@@ -95,7 +95,9 @@ TEST(Classify, Table) {
       {"sip:933@h", "London", false, false, "", ""},
       // Service URNs (RFC 5031), any case, known or unknown sub-service.
       {"urn:service:sos", "HQ", true, false, "urn:service:sos", ""},
+      {"urn:service:sos.fire", "HQ", true, false, "urn:service:sos.fire", ""},
       {"URN:SERVICE:SOS.FIRE", "HQ", true, false, "urn:service:sos.fire", ""},
+      {"urn:service:SOS.Police", "London", true, false, "urn:service:sos.police", ""},
       {"urn:service:sos.unknownthing", "London", true, false, "urn:service:sos.unknownthing", ""},
       {"urn:service:test.sos", "HQ", true, true, "urn:service:test.sos", ""},
       {"urn:service:test.sos.fire", "HQ", true, true, "urn:service:test.sos.fire", ""},
@@ -104,6 +106,7 @@ TEST(Classify, Table) {
       {"urn:service:test", "HQ", false, false, "", ""},
       // Longer numbers never match a short code.
       {"sip:9112345@h", "HQ", false, false, "", ""},
+      {"sip:9111@h", "HQ", false, false, "", ""},
       {"sip:19911@h", "HQ", false, false, "", ""},
       {"sip:99911@h", "HQ", false, false, "", ""},
       {"sip:91@h", "HQ", false, false, "", ""},

@@ -148,16 +148,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 2);
+    EXPECT_EQ(store->schemaVersion(), 3);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 2);
+  EXPECT_EQ(again->schemaVersion(), 3);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -235,6 +235,7 @@ TEST_F(StoreTest, DemoSeedWritesTheDemoRows) {
   EXPECT_EQ(one("SELECT country, a1, a2, a3, hno, rd, sts, pc, flr, room FROM locations "
                 "WHERE key = 'hq-lobby'"),
             "US|IL|Sangamon|Springfield|100|Main|St|62701|1|NULL");
+  EXPECT_EQ(rows("SELECT DISTINCT psap_route FROM locations"), std::vector<std::string>{""});
   EXPECT_EQ(rows("SELECT extension, did, site, nomadic FROM users ORDER BY extension"),
             (std::vector<std::string>{"1001|+12175551001|HQ|0", "1002|+12175551002|HQ|1",
                                       "1003|+12175551003|HQ|0", "2001|+442079460001|London|0"}));
@@ -527,6 +528,100 @@ TEST_F(StoreTest, LoadedDataHoldsTheLatestReportOfEachDevice) {
   EXPECT_EQ(reports[1].mac, "");
   EXPECT_EQ(reports[1].ip, "192.0.2.2");
   EXPECT_EQ(reports[1].reportedAtMs, 700);
+}
+
+// Issue 5: a location's own PSAP route, from the seed to the database and back.
+TEST_F(StoreTest, ALocationsPsapRouteRoundTripsThroughTheDatabase) {
+  auto lines = kSmallSeed;
+  lines.insert(lines.begin() + 9,
+               {"    psap_route: [il-psap-a, erc]", "  - key: hq-floor-2", "    name: HQ Floor 2",
+                "    site: HQ", "    civic: {country: US, FLR: \"2\"}"});
+  auto store = open();
+  auto seeded = store->seedIfEmpty(writeFile("seed.yaml", joinLines(lines)));
+  ASSERT_TRUE(seeded.ok()) << seeded.error().message;
+  // Trunk names separated by single spaces; '' for no override.
+  EXPECT_EQ(rows("SELECT key, psap_route FROM locations ORDER BY key"),
+            (std::vector<std::string>{"hq-floor-2|", "hq-lobby|il-psap-a erc"}));
+
+  auto loaded = store->loadLocationData();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const routing::Location* lobby = findLocation(loaded.value(), "hq-lobby");
+  ASSERT_NE(lobby, nullptr);
+  EXPECT_EQ(lobby->psapRoute, (std::vector<std::string>{"il-psap-a", "erc"}));
+  const routing::Location* floor2 = findLocation(loaded.value(), "hq-floor-2");
+  ASSERT_NE(floor2, nullptr);
+  EXPECT_TRUE(floor2->psapRoute.empty());
+}
+
+TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->seedIfEmpty(writeFile("seed.yaml", joinLines(kSmallSeed))).ok());
+  }
+  // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
+  execute(
+      "ALTER TABLE locations DROP COLUMN psap_route;"
+      "DELETE FROM schema_migrations WHERE version = 3");
+  ASSERT_EQ(one("SELECT MAX(version) FROM schema_migrations"), "2");
+  ASSERT_EQ(one("SELECT COUNT(*) FROM pragma_table_info('locations') WHERE name = 'psap_route'"),
+            "0");
+
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schemaVersion(), 3);
+  EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
+            (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
+  auto loaded = store->loadLocationData();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().locations.size(), 1u);
+  EXPECT_TRUE(loaded.value().locations[0].psapRoute.empty());
+  EXPECT_EQ(loaded.value().locations[0].elins, std::vector<std::string>{"+12175550100"});
+
+  // The new column is used at once.
+  execute("UPDATE locations SET psap_route = 'uk-999 erc' WHERE key = 'hq-lobby'");
+  loaded = store->loadLocationData();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded.value().locations[0].psapRoute, (std::vector<std::string>{"uk-999", "erc"}));
+}
+
+TEST_F(StoreTest, PsapRouteMistakesInTheSeedAreRefusedAtTheirPlace) {
+  struct Case {
+    std::vector<std::string> extra;  // inserted after line 9 of the small seed
+    std::string problem;             // after "SEED:"
+  };
+  // clang-format off: one row per case reads as a table
+  const std::vector<Case> cases = {
+      {{"    psap_route: []"},
+       "10:17: locations[0].psap_route: must not be empty; leave psap_route out for no override"},
+      {{"    psap_route: il-psap-a"}, "10:17: locations[0].psap_route: expected a list"},
+      {{"    psap_route: [il-psap-a, \"il psap b\"]"},
+       "10:29: locations[0].psap_route[1]: \"il psap b\" is not valid; expected a trunk name "
+       "without spaces, e.g. \"il-psap-a\""},
+      {{"    psap_route: [il-psap-a, \"\"]"},
+       "10:29: locations[0].psap_route[1]: \"\" is not valid; expected a non-empty string"},
+      {{"    psap_rout: [il-psap-a]"},
+       "10:5: locations[0].psap_rout: unknown key; did you mean \"psap_route\"?"},
+      {{"    psap_route: [il-psap-a]", "  - key: everywhere", "    name: Everywhere",
+        "    kind: account-default", "    civic: {country: US}", "    psap_route: [erc]"},
+       "15:17: locations[1].psap_route: an account-default location stands for an unknown "
+       "location, which is routed to the ERC; give the override to a company or site-default "
+       "location"},
+  };
+  // clang-format on
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.extra.back());
+    auto lines = kSmallSeed;
+    lines.insert(lines.begin() + 9, c.extra.begin(), c.extra.end());
+    std::string seed = writeFile("seed.yaml", joinLines(lines));
+    auto store = open();
+    auto r = store->seedIfEmpty(seed);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store.seed-invalid");
+    EXPECT_EQ(r.error().message, seed + ":" + c.problem);
+    expectNoSeedRows();
+  }
 }
 
 }  // namespace

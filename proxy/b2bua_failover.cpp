@@ -1,0 +1,523 @@
+// Branches, failover, OPTIONS probing and the ordinary-call limits of the B2BUA (issue 5).
+// SIP thread only, like the rest of B2bua.
+//
+// An emergency call is sent to the trunks of its route one after the other. Each attempt (a
+// Branch) has its own timer: `response_timeout_s` until the trunk says anything at all, then
+// `ring_timeout_s` until it answers. A timeout, 408, 5xx, 6xx or any other refusal, or a
+// transport failure (nta reports 503 when a TCP connection is refused) moves the call to the
+// next trunk; the abandoned branch is cancelled once it has a provisional response (RFC 3261
+// 9.1), and an answer that still comes from it is ACKed and hung up. The caller hears 180
+// Ringing from the first failover on, never a failure while a trunk remains. The last trunk
+// (the ERC) keeps the full SIP timers: there is nothing left to move to.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "proxy/b2bua.h"
+#include "proxy/sip_edge.h"
+
+namespace sos::proxy {
+
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+
+Branch* asBranch(Txn* magic) { return reinterpret_cast<Branch*>(magic); }
+Txn* asMagic(Branch* br) { return reinterpret_cast<Txn*>(br); }
+
+}  // namespace
+
+// ---- Sofia entry points ----
+
+int B2bua::onBranchResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) {
+  Branch* br = asBranch(magic);
+  try {
+    br->owner->branchResponse(*br, orq, sip);
+  } catch (std::exception const& e) {
+    spdlog::error("trunk {} response: internal error: {}", br->trunk, e.what());
+  } catch (...) {
+    spdlog::error("trunk {} response: internal error", br->trunk);
+  }
+  return 0;
+}
+
+// Requests on the dialog of a branch we gave up (or of an ended call): nothing to relay them to.
+int B2bua::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+  if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
+    nta_incoming_destroy(irq);
+    return 0;
+  }
+  if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_bye) return 200;
+  return 481;
+}
+
+void B2bua::onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  Branch* br = reinterpret_cast<Branch*>(arg);
+  try {
+    br->owner->branchTimeout(*br);
+  } catch (std::exception const& e) {
+    spdlog::error("trunk {} timer: internal error: {}", br->trunk, e.what());
+  } catch (...) {
+    spdlog::error("trunk {} timer: internal error", br->trunk);
+  }
+}
+
+// ---- Attempts ----
+
+bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
+  if (!call.plan) return false;
+  Call::Plan& p = *call.plan;
+  Branch* failed = call.current;
+  if (failed) {
+    call.attempts += (call.attempts.empty() ? "" : " ") + failed->trunk + ":" +
+                     std::to_string(failedStatus) + (why.empty() ? "" : "(" + why + ")");
+  }
+  // Trunks whose probe says they are down are skipped, unless every trunk left is down: then
+  // they are all tried anyway, in order (a probe can be wrong; no attempt is worse).
+  bool anyUp = false;
+  for (size_t i = p.next; i < p.route.size(); ++i) anyUp = anyUp || trunkUp(p.route[i]->name);
+  std::string skipped;
+  while (p.next < p.route.size()) {
+    config::Trunk const& trunk = *p.route[p.next++];
+    if (anyUp && !trunkUp(trunk.name)) {
+      ++counters_.trunkSkips;
+      skipped += (skipped.empty() ? "" : ", ") + trunk.name;
+      call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":skipped(down)";
+      continue;
+    }
+    if (failed && !call.ringingSent && !call.invite->finished) {
+      // The caller hears ringing while the call moves on, never a failure.
+      nta_incoming_treply(call.invite->irq, SIP_180_RINGING,
+                          SIPTAG_CONTACT_STR(call.a.contact.c_str()), TAG_END());
+      call.ringingSent = true;
+    }
+    if (!startBranch(call, trunk)) {
+      spdlog::error("call {}: could not send the INVITE to trunk {}", call.log.callId,
+                    trunk.name);
+      call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":not-sent";
+      continue;
+    }
+    std::string const note = skipped.empty() ? "" : " (skipped, down: " + skipped + ")";
+    if (failed) {
+      ++counters_.failovers;
+      RoutingLogEntry e = call.log;
+      e.event = "failover";
+      e.outcome = "routed";
+      e.status = failedStatus;
+      e.attempts = call.attempts;
+      e.addedMs = msSince(call.received);  // caller's INVITE in -> this INVITE out
+      e.reason = failed->trunk + ": " + (why.empty() ? std::to_string(failedStatus) : why) +
+                 "; trying " + trunk.name + note;
+      log_.write(e);
+      spdlog::warn("call {}: {}", call.log.callId, e.reason);
+    } else if (!note.empty()) {
+      call.log.reason += note;
+    }
+    return true;
+  }
+  call.current = nullptr;
+  return false;
+}
+
+bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
+  Call::Plan& p = *call.plan;
+  auto br = std::make_unique<Branch>();
+  br->owner = this;
+  br->call = &call;
+  br->trunk = trunk.name;
+  br->trunkConfig = &trunk;
+  br->leg = nta_leg_tcreate(agent_, onRequest, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to),
+                            TAG_END());
+  if (br->leg == nullptr) return false;
+  nta_leg_tag(br->leg, nullptr);
+
+  EmergencyInvite rewrite;
+  if (p.emergency && trunk.mode != config::TrunkMode::Plain) {
+    // The PIDF-LO or ELIN for this trunk's mode. Building them must never cost the call: on an
+    // unexpected failure the INVITE goes as the caller sent it.
+    try {
+      rewrite = planInvite(trunk, p.req, p.where ? &*p.where : nullptr, call.log);
+    } catch (std::exception const& e) {
+      ++counters_.emergencyDegraded;
+      spdlog::error("call {}: PIDF-LO/ELIN for trunk {} failed ({}); sending without them",
+                    p.req.callId, trunk.name, e.what());
+      rewrite = EmergencyInvite{};
+      call.log.pidf = "failed";
+      call.log.elin.clear();
+    }
+  } else if (p.emergency) {
+    call.log.pidf.clear();
+    call.log.elin.clear();
+  }
+  br->requestUri = p.urn ? p.requestUser
+                         : "sip:" + p.requestUser + "@" + uriHost(trunk.host) + ":" +
+                               std::to_string(trunk.port);
+  br->nextHop = nextHopFor(trunk);
+  br->pidfAdded = rewrite.pidf == "added";
+
+  nta_leg_t* const previousLeg = call.b.leg;
+  std::string const previousContact = call.b.contact;
+  call.b.leg = br->leg;
+  call.b.contact = contactFor(std::string(config::toString(trunk.transport)));
+  br->orq = send(call.b, asMagic(br.get()), sip_method_invite, "INVITE", p.request,
+                 URL_STRING_MAKE(br->requestUri.c_str()), URL_STRING_MAKE(br->nextHop.c_str()),
+                 p.maxForwards, &rewrite, onBranchResponse);
+  if (br->orq == nullptr) {
+    nta_leg_destroy(br->leg);
+    call.b.leg = previousLeg;
+    call.b.contact = previousContact;
+    return false;
+  }
+  br->cseq = nta_outgoing_cseq(br->orq);
+  br->sent = std::chrono::steady_clock::now();
+  call.invite->outCseq = br->cseq;
+  call.log.trunk = trunk.name;
+  // A timer only when there is somewhere else to go: the last trunk keeps SIP's own timers.
+  if (p.next < p.route.size()) {
+    br->timer = su_timer_create(su_root_task(root_), trunk.responseTimeoutMs);
+    if (br->timer)
+      su_timer_set(br->timer, onBranchTimer, reinterpret_cast<su_timer_arg_t*>(br.get()));
+  }
+  call.current = br.get();
+  call.branches.push_back(std::move(br));
+  return true;
+}
+
+void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
+  int const status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+  if (orq == br.bye) {  // our BYE of an answer that came too late
+    if (status >= 200) {
+      br.byeDone = true;
+      if (br.call == nullptr) scheduleReap();
+    }
+    return;
+  }
+  if (br.call == nullptr || br.abandoned || orq != br.orq) {
+    if (orq == br.orq || br.call == nullptr) lateResponse(br, orq, sip, status);
+    return;  // else: an earlier INVITE of this branch (before a 424 retry), already handled
+  }
+  if (status < 200) {
+    if (!br.provisional) {
+      br.provisional = true;
+      // The trunk is alive: from now on it has ring_timeout_s to answer.
+      if (br.timer && br.trunkConfig)
+        su_timer_set_interval(br.timer, onBranchTimer, reinterpret_cast<su_timer_arg_t*>(&br),
+                              br.trunkConfig->ringTimeoutMs);
+    }
+    inviteResponse(br, orq, sip, status);
+    return;
+  }
+  br.final = true;
+  if (br.timer) su_timer_reset(br.timer);
+  if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && sip == nullptr) {
+    // nta's own 408/503: no response at all, or the transport failed (connection refused).
+    setTrunkUp(br.trunk, false,
+               status == 503 ? "transport failure" : "no response to an INVITE");
+  }
+  inviteResponse(br, orq, sip, status);
+}
+
+void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status) {
+  if (status < 200) {
+    // A provisional at last: now the abandoned INVITE can be cancelled (RFC 3261 9.1).
+    if (!br.cancelSent && orq == br.orq) {
+      br.cancelSent = true;
+      nta_outgoing_tcancel(orq, nullptr, nullptr, TAG_END());
+    }
+    return;
+  }
+  if (orq == br.orq) br.final = true;
+  if (status < 300 && br.leg && br.bye == nullptr) {
+    // The trunk answered after the call moved on (or ended): confirm and hang up its dialog.
+    spdlog::warn("trunk {} answered an INVITE that was given up; hanging it up", br.trunk);
+    if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
+    if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);
+    msg_t* ack = nta_msg_create(agent_, 0);
+    if (ack && sip_add_tl(ack, sip_object(ack),
+                          SIPTAG_CSEQ(sip_cseq_create(msg_home(ack), br.cseq, SIP_METHOD_ACK)),
+                          TAG_END()) >= 0 &&
+        nta_msg_request_complete(ack, br.leg, SIP_METHOD_ACK, nullptr) >= 0) {
+      if (nta_outgoing_t* a = nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack,
+                                                   TAG_END()))
+        nta_outgoing_destroy(a);
+      else
+        msg_destroy(ack);
+    } else if (ack) {
+      msg_destroy(ack);
+    }
+    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, asMagic(&br), nullptr,
+                                  SIP_METHOD_BYE, nullptr, TAG_END());
+    return;
+  }
+  if (br.call == nullptr) scheduleReap();
+}
+
+void B2bua::branchTimeout(Branch& br) {
+  if (br.call == nullptr || br.final || br.abandoned) return;
+  Call& call = *br.call;
+  if (call.current != &br) return;
+  std::string const why = br.provisional ? "no answer after " +
+                                               std::to_string(br.trunkConfig->ringTimeoutMs) +
+                                               " ms of ringing"
+                                         : "no response within " +
+                                               std::to_string(br.trunkConfig->responseTimeoutMs) +
+                                               " ms";
+  if (!br.provisional) setTrunkUp(br.trunk, false, "no response to an INVITE");
+  abandon(br);
+  if (call.cancelled || call.invite->finished) return;
+  if (tryNextTrunk(call, 408, why)) return;
+  // Nothing left (cannot happen: the last trunk has no timer); still, answer the caller.
+  nta_incoming_treply(call.invite->irq, SIP_408_REQUEST_TIMEOUT, TAG_END());
+  call.invite->finished = true;
+  call.log.attempts = call.attempts;
+  finishInvite(call, "timeout", 408, why);
+  endCall(call);
+}
+
+void B2bua::abandon(Branch& br) {
+  br.abandoned = true;
+  if (br.timer) su_timer_reset(br.timer);
+  // Requests on its dialog no longer concern the call.
+  if (br.leg) nta_leg_bind(br.leg, onStrayLegRequest, nullptr);
+  if (br.provisional && !br.cancelSent && br.orq) {
+    br.cancelSent = true;
+    nta_outgoing_tcancel(br.orq, nullptr, nullptr, TAG_END());
+  }
+  // Without a provisional there is nothing to CANCEL yet (RFC 3261 9.1): lateResponse()
+  // cancels when one arrives, and hangs up an answer.
+}
+
+void B2bua::cancelBranches(Call& call) {
+  for (auto& br : call.branches) {
+    if (br->final || br->cancelSent || br->orq == nullptr) continue;
+    if (br->timer) su_timer_reset(br->timer);
+    br->cancelSent = true;
+    // nta holds the CANCEL until the branch's first provisional (RFC 3261 9.1).
+    nta_outgoing_tcancel(br->orq, nullptr, nullptr, TAG_END());
+  }
+}
+
+void B2bua::releaseBranches(Call& call) {
+  for (auto& br : call.branches) {
+    if (br->timer) {
+      su_timer_destroy(br->timer);
+      br->timer = nullptr;
+    }
+    br->trunkConfig = nullptr;
+    bool const pending = br->pending();
+    if (pending && br->bye == nullptr && !br->cancelSent && br->provisional) {
+      br->cancelSent = true;
+      nta_outgoing_tcancel(br->orq, nullptr, nullptr, TAG_END());
+    }
+    if (pending) {
+      // Its INVITE (or BYE) is still in nta's hands: keep it until the final response.
+      br->call = nullptr;
+      if (br->leg) nta_leg_bind(br->leg, onStrayLegRequest, nullptr);
+      orphans_.push_back(std::move(br));
+    } else {
+      destroyBranch(*br);
+    }
+  }
+  call.branches.clear();
+  call.current = nullptr;
+}
+
+void B2bua::destroyBranch(Branch& br) {
+  if (br.timer) su_timer_destroy(br.timer);
+  br.timer = nullptr;
+  for (auto* orq : br.oldOrqs)
+    if (orq) nta_outgoing_destroy(orq);
+  br.oldOrqs.clear();
+  if (br.orq) nta_outgoing_destroy(br.orq);
+  if (br.bye) nta_outgoing_destroy(br.bye);
+  br.orq = br.bye = nullptr;
+  if (br.leg) nta_leg_destroy(br.leg);
+  br.leg = nullptr;
+}
+
+void B2bua::scheduleReap() {
+  // Branches and probes are destroyed on the next reap, never inside the callback of their
+  // own transaction.
+  if (!reapArmed_)
+    reapArmed_ = su_timer_set(reaper_, reap, reinterpret_cast<su_timer_arg_t*>(this)) == 0;
+}
+
+void B2bua::reapBranchesAndProbes() {
+  for (auto it = orphans_.begin(); it != orphans_.end();) {
+    if ((*it)->pending()) {
+      ++it;
+      continue;
+    }
+    destroyBranch(**it);
+    it = orphans_.erase(it);
+  }
+  for (auto it = probes_.begin(); it != probes_.end();) {
+    Probe& p = **it;
+    if (!p.done) {
+      ++it;
+      continue;
+    }
+    if (p.deadline) su_timer_destroy(p.deadline);
+    if (p.orq) nta_outgoing_destroy(p.orq);
+    it = probes_.erase(it);
+  }
+}
+
+// ---- Ordinary-call limits ----
+
+bool B2bua::admitOrdinary() {
+  config::Limits const& limits = router_->config().limits;
+  if (limits.maxOrdinaryCalls > 0 && ordinaryActive_ >= limits.maxOrdinaryCalls) return false;
+  if (limits.ordinaryCallsPerSecond <= 0) return true;
+  double const rate = limits.ordinaryCallsPerSecond;
+  double const burst = limits.ordinaryBurst > 0 ? limits.ordinaryBurst : rate;
+  auto const now = std::chrono::steady_clock::now();
+  if (tokensAt_ == std::chrono::steady_clock::time_point{}) tokens_ = burst;
+  tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - tokensAt_).count());
+  tokensAt_ = now;
+  if (tokens_ < 1.0) return false;
+  tokens_ -= 1.0;
+  return true;
+}
+
+// ---- OPTIONS probing ----
+
+int B2bua::onProbeResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) {
+  auto* probe = reinterpret_cast<Probe*>(magic);
+  try {
+    int const status =
+        sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200) return 0;
+    B2bua& self = *probe->owner;
+    if (probe->deadline) su_timer_reset(probe->deadline);
+    if (!probe->timedOut) {
+      // Any answer but "overloaded" or nta's own timeout means the trunk is there.
+      bool const up = !(status == 503 || (status == 408 && sip == nullptr));
+      if (!up) ++self.counters_.probeFailures;
+      self.setTrunkUp(probe->trunk, up, "OPTIONS answered " + std::to_string(status));
+    }
+    probe->done = true;
+    self.scheduleReap();
+  } catch (...) {
+    spdlog::error("OPTIONS probe of {}: internal error", probe->trunk);
+  }
+  return 0;
+}
+
+void B2bua::onProbeDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  auto* probe = reinterpret_cast<Probe*>(arg);
+  try {
+    if (probe->done) return;
+    probe->timedOut = true;
+    ++probe->owner->counters_.probeFailures;
+    probe->owner->setTrunkUp(probe->trunk, false, "no answer to OPTIONS");
+  } catch (...) {
+    spdlog::error("OPTIONS probe of {}: internal error", probe->trunk);
+  }
+}
+
+void B2bua::onProbeTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  auto* health = reinterpret_cast<std::pair<B2bua*, std::string>*>(arg);
+  try {
+    health->first->sendProbe(health->second);
+  } catch (...) {
+    spdlog::error("OPTIONS probe of {}: internal error", health->second);
+  }
+}
+
+void B2bua::startProbes() {
+  stopProbes();
+  for (auto const& t : router_->config().trunks) {
+    if (t.optionsIntervalMs <= 0) continue;
+    TrunkHealth& h = health_[t.name];
+    h.probed = true;
+    h.intervalMs = t.optionsIntervalMs;
+    h.interval = su_timer_create(su_root_task(root_), t.optionsIntervalMs);
+    probeTargets_.push_back(std::make_unique<std::pair<B2bua*, std::string>>(this, t.name));
+    if (h.interval)
+      su_timer_set_for_ever(h.interval, onProbeTick,
+                            reinterpret_cast<su_timer_arg_t*>(probeTargets_.back().get()));
+    sendProbe(t.name);  // know at once, not one interval later
+  }
+  // Trunks no longer probed (a reload) count as up again.
+  for (auto& [name, h] : health_) {
+    if (h.probed || h.up) continue;
+    h.up = true;
+    --counters_.trunksDown;
+  }
+}
+
+void B2bua::stopProbes() {
+  for (auto& [name, h] : health_) {
+    if (h.interval) su_timer_destroy(h.interval);
+    h.interval = nullptr;
+    h.probed = false;
+  }
+  probeTargets_.clear();
+}
+
+void B2bua::sendProbe(std::string const& trunkName) {
+  config::Trunk const* trunk = router_->config().findTrunk(trunkName);
+  if (trunk == nullptr) return;
+  std::string const target = "sip:" + uriHost(trunk->host) + ":" + std::to_string(trunk->port);
+  std::string const nextHop = nextHopFor(*trunk);
+  msg_t* msg = nta_msg_create(agent_, 0);
+  if (msg == nullptr) return;
+  su_home_t* home = msg_home(msg);
+  std::string const from = "<sip:sosproxy@" + host_ + ">;tag=" + nta_agent_newtag(home, "%s", agent_);
+  bool ok =
+      sip_add_tl(msg, sip_object(msg),
+                 SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
+                                                   URL_STRING_MAKE(target.c_str()), nullptr)),
+                 SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(("<" + target + ">").c_str()),
+                 SIPTAG_CALL_ID(sip_call_id_create(home, nullptr)),
+                 SIPTAG_CSEQ(sip_cseq_create(home, probeCseq_++, SIP_METHOD_OPTIONS)),
+                 SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) >= 0;
+  auto probe = std::make_unique<Probe>();
+  probe->owner = this;
+  probe->trunk = trunkName;
+  probe->orq = ok ? nta_outgoing_mcreate(agent_, onProbeResponse,
+                                         reinterpret_cast<Txn*>(probe.get()),
+                                         URL_STRING_MAKE(nextHop.c_str()), msg, TAG_END())
+                  : nullptr;
+  if (probe->orq == nullptr) {
+    msg_destroy(msg);
+    ++counters_.probeFailures;
+    setTrunkUp(trunkName, false, "OPTIONS could not be sent");
+    return;
+  }
+  probe->deadline = su_timer_create(su_root_task(root_), trunk->responseTimeoutMs);
+  if (probe->deadline)
+    su_timer_set(probe->deadline, onProbeDeadline, reinterpret_cast<su_timer_arg_t*>(probe.get()));
+  probes_.push_back(std::move(probe));
+}
+
+void B2bua::setTrunkUp(std::string const& trunk, bool up, std::string const& why) {
+  auto it = health_.find(trunk);
+  // Only probed trunks have a state: an unprobed trunk marked down would never come back.
+  if (it == health_.end() || !it->second.probed) return;
+  TrunkHealth& h = it->second;
+  if (h.up == up) return;
+  h.up = up;
+  h.why = why;
+  if (up) {
+    --counters_.trunksDown;
+    spdlog::info("trunk {} is up ({})", trunk, why);
+  } else {
+    ++counters_.trunksDown;
+    spdlog::warn("trunk {} is down ({}); emergency calls skip it while another trunk is up",
+                 trunk, why);
+  }
+}
+
+bool B2bua::trunkUp(std::string const& trunk) const {
+  auto it = health_.find(trunk);
+  return it == health_.end() || !it->second.probed || it->second.up;
+}
+
+}  // namespace sos::proxy

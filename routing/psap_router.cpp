@@ -1,0 +1,365 @@
+// Route selection from the caller's location. create() resolves every trunk name once, so that
+// route() on the SIP thread looks up nothing by name except a location's own override (location
+// data changes without a configuration reload) and builds one vector and one string per call.
+
+#include "routing/psap_router.h"
+
+#include "base/text.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <string_view>
+
+namespace sos::routing {
+
+namespace {
+
+using Trunks = std::vector<const config::Trunk*>;
+using Point = std::pair<double, double>;
+
+// The civic fields rules match on, each in the rule and in the address, with its name for
+// messages.
+struct MatchField {
+  std::string config::CivicRule::*rule;
+  std::string CivicAddress::*address;
+};
+constexpr std::array<MatchField, 5> kMatchFields{{
+    {&config::CivicRule::country, &CivicAddress::country},
+    {&config::CivicRule::a1, &CivicAddress::a1},
+    {&config::CivicRule::a2, &CivicAddress::a2},
+    {&config::CivicRule::a3, &CivicAddress::a3},
+    {&config::CivicRule::pc, &CivicAddress::pc},
+}};
+
+// A distance below which a point counts as on an edge: about 0.1 mm, far below what any
+// location is known to, and far above the rounding of a few products of degrees.
+constexpr double kEdgeTolerance = 1e-9;
+
+bool onSegment(Point p, Point a, Point b) {
+  auto [y, x] = p;
+  auto [ya, xa] = a;
+  auto [yb, xb] = b;
+  if (x < std::min(xa, xb) - kEdgeTolerance || x > std::max(xa, xb) + kEdgeTolerance ||
+      y < std::min(ya, yb) - kEdgeTolerance || y > std::max(ya, yb) + kEdgeTolerance) {
+    return false;
+  }
+  // |cross| is the segment's length times the point's distance from its line.
+  double cross = (xb - xa) * (y - ya) - (yb - ya) * (x - xa);
+  return std::fabs(cross) <= kEdgeTolerance * std::hypot(xb - xa, yb - ya);
+}
+
+std::string quotedName(std::string_view name) { return "'" + std::string(name) + "'"; }
+
+std::string number(double d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", d);
+  return text;
+}
+
+}  // namespace
+
+bool pointInPolygon(std::pair<double, double> point,
+                    const std::vector<std::pair<double, double>>& polygon) {
+  const size_t n = polygon.size();
+  if (n < 3) {
+    return false;
+  }
+  auto [y, x] = point;
+  bool inside = false;
+  for (size_t i = 0, j = n - 1; i < n; j = i++) {
+    if (onSegment(point, polygon[j], polygon[i])) {
+      return true;
+    }
+    auto [yi, xi] = polygon[i];
+    auto [yj, xj] = polygon[j];
+    // Edges that straddle the point's latitude (one end strictly above, half-open so a vertex
+    // on the ray counts once) and cross the ray east of the point flip the parity.
+    if ((yi > y) != (yj > y)) {
+      double crossingX = xi + (y - yi) * (xj - xi) / (yj - yi);
+      if (x < crossingX) {
+        inside = !inside;
+      }
+    }
+  }
+  return inside;
+}
+
+struct PsapRouter::Impl {
+  struct Rule {
+    const config::CivicRule* rule;
+    int specificity;  // match fields set
+    Trunks route;
+    std::string basis;  // "civic rule US/IL"
+  };
+  struct Area {
+    const config::Boundary* boundary;
+    Point low, high;  // bounding box, to skip most polygons with four comparisons
+    Trunks route;
+    std::string basis;  // "boundary Springfield, IL"
+  };
+  struct SiteRoute {
+    Trunks route;
+    std::string basis;  // "site default HQ"
+  };
+
+  std::shared_ptr<const config::Config> config;
+  const config::Trunk* erc = nullptr;
+  const config::Trunk* testDestination = nullptr;
+  std::string testBasis;  // "test destination psap-test"
+  std::vector<Rule> rules;
+  std::vector<Area> areas;
+  std::vector<SiteRoute> sites;  // parallel to config->sites
+
+  const Rule* civicMatch(const CivicAddress& civic) const;
+  const Area* boundaryMatch(Point point) const;
+  const SiteRoute* siteRoute(const config::Site* site) const;
+  // The route's trunks: each once, in order, the ERC (if any) last.
+  void fill(PsapRoute& out, const Trunks& route) const;
+};
+
+const PsapRouter::Impl::Rule* PsapRouter::Impl::civicMatch(const CivicAddress& civic) const {
+  const Rule* best = nullptr;
+  for (const Rule& r : rules) {
+    // Strictly more specific only: of equally specific rules the first wins.
+    if (best != nullptr && r.specificity <= best->specificity) {
+      continue;
+    }
+    bool all = std::all_of(kMatchFields.begin(), kMatchFields.end(), [&](const MatchField& f) {
+      const std::string& wanted = r.rule->*f.rule;
+      return wanted.empty() || equalsNoCase(wanted, civic.*f.address);
+    });
+    if (all) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
+const PsapRouter::Impl::Area* PsapRouter::Impl::boundaryMatch(Point point) const {
+  for (const Area& a : areas) {
+    bool inBox = point.first >= a.low.first - kEdgeTolerance &&
+                 point.first <= a.high.first + kEdgeTolerance &&
+                 point.second >= a.low.second - kEdgeTolerance &&
+                 point.second <= a.high.second + kEdgeTolerance;
+    if (inBox && pointInPolygon(point, a.boundary->polygon)) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+const PsapRouter::Impl::SiteRoute* PsapRouter::Impl::siteRoute(const config::Site* site) const {
+  if (site == nullptr) {
+    return nullptr;
+  }
+  const auto& all = config->sites;
+  if (site >= all.data() && site < all.data() + all.size()) {
+    return &sites[static_cast<size_t>(site - all.data())];
+  }
+  // A site of another copy of the configuration (a call that started before a reload): the
+  // same name is the same site.
+  const config::Site* same = config->findSite(site->name);
+  return same == nullptr ? nullptr : &sites[static_cast<size_t>(same - all.data())];
+}
+
+void PsapRouter::Impl::fill(PsapRoute& out, const Trunks& route) const {
+  out.trunks.reserve(route.size() + 1);
+  for (const config::Trunk* t : route) {
+    if (t != erc && std::find(out.trunks.begin(), out.trunks.end(), t) == out.trunks.end()) {
+      out.trunks.push_back(t);
+    }
+  }
+  if (erc != nullptr) {
+    out.trunks.push_back(erc);
+  }
+}
+
+Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
+    std::shared_ptr<const config::Config> config) {
+  if (!config) {
+    return Error{"config.invalid", "no configuration"};
+  }
+  auto impl = std::make_shared<Impl>();
+  const config::Config& cfg = *config;
+  const config::EmergencyRouting& er = cfg.emergencyRouting;
+  std::vector<std::string> problems;
+  const std::string prefix = "emergency_routing.";
+
+  auto trunk = [&](const std::string& name, const std::string& where) -> const config::Trunk* {
+    const config::Trunk* t = cfg.findTrunk(name);
+    if (t == nullptr) {
+      problems.push_back(where + ": no trunk named " + quotedName(name));
+    }
+    return t;
+  };
+  auto route = [&](const std::vector<std::string>& names, const std::string& where) {
+    Trunks out;
+    if (names.empty()) {
+      problems.push_back(where + ": empty; a route needs at least one trunk");
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (const config::Trunk* t = trunk(names[i], where + "[" + std::to_string(i) + "]")) {
+        out.push_back(t);
+      }
+    }
+    return out;
+  };
+
+  if (!er.erc.empty()) {
+    impl->erc = trunk(er.erc, prefix + "erc");
+  }
+  if (!er.testDestination.empty()) {
+    impl->testDestination = trunk(er.testDestination, prefix + "test_destination");
+    impl->testBasis = "test destination " + er.testDestination;
+  }
+
+  for (size_t i = 0; i < er.civicRules.size(); ++i) {
+    const config::CivicRule& rule = er.civicRules[i];
+    const std::string where = prefix + "civic_rules[" + std::to_string(i) + "]";
+    Impl::Rule r{&rule, 0, route(rule.route, where + ".route"), "civic rule "};
+    for (const MatchField& f : kMatchFields) {
+      if (const std::string& wanted = rule.*f.rule; !wanted.empty()) {
+        r.basis += (r.specificity++ == 0 ? "" : "/") + wanted;
+      }
+    }
+    if (r.specificity == 0) {
+      problems.push_back(where +
+                         ".match: empty; a rule must match on at least one of country, "
+                         "A1, A2, A3 or PC");
+    }
+    impl->rules.push_back(std::move(r));
+  }
+
+  for (size_t i = 0; i < er.boundaries.size(); ++i) {
+    const config::Boundary& b = er.boundaries[i];
+    const std::string where = prefix + "boundaries[" + std::to_string(i) + "]";
+    Impl::Area a{
+        &b, {90, 180}, {-90, -180}, route(b.route, where + ".route"), "boundary " + b.name};
+    if (b.polygon.size() < 3) {
+      problems.push_back(where + ".polygon: " + std::to_string(b.polygon.size()) +
+                         " points; a polygon needs at least 3");
+    }
+    for (size_t p = 0; p < b.polygon.size(); ++p) {
+      auto [lat, lon] = b.polygon[p];
+      if (!(std::fabs(lat) <= 90 && std::fabs(lon) <= 180)) {  // NaN fails too
+        problems.push_back(where + ".polygon[" + std::to_string(p) + "]: [" + number(lat) + ", " +
+                           number(lon) +
+                           "] is not [latitude, longitude] in degrees within [-90, 90] and "
+                           "[-180, 180]");
+      }
+      a.low = {std::min(a.low.first, lat), std::min(a.low.second, lon)};
+      a.high = {std::max(a.high.first, lat), std::max(a.high.second, lon)};
+    }
+    impl->areas.push_back(std::move(a));
+  }
+
+  // Site routes are checked by Router::create (they predate this class); a name it refuses is
+  // left out here rather than reported twice.
+  for (const config::Site& site : cfg.sites) {
+    Impl::SiteRoute s{{}, "site default " + site.name};
+    for (const std::string& name : site.psapRoute) {
+      if (const config::Trunk* t = cfg.findTrunk(name)) {
+        s.route.push_back(t);
+      }
+    }
+    impl->sites.push_back(std::move(s));
+  }
+
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& p : problems) {
+      message += (message.empty() ? "" : "\n") + p;
+    }
+    return Error{"config.invalid", std::move(message)};
+  }
+  impl->config = std::move(config);
+  std::shared_ptr<PsapRouter> router(new PsapRouter());
+  router->impl_ = std::move(impl);
+  return std::shared_ptr<const PsapRouter>(std::move(router));
+}
+
+PsapRoute PsapRouter::route(const RouteQuery& query) const {
+  const Impl& im = *impl_;
+  PsapRoute out;
+
+  if (query.test && im.testDestination != nullptr) {
+    // Never the ERC: a test must not reach a dispatcher.
+    out.trunks.push_back(im.testDestination);
+    out.basis = im.testBasis;
+    return out;
+  }
+  // A test call without a test destination takes the emergency route, said so in its basis.
+  auto done = [&](const Trunks& route, std::string_view basis, std::string_view suffix = {}) {
+    im.fill(out, route);
+    out.basis.reserve((query.test ? 11 : 0) + basis.size() + suffix.size());
+    out.basis.append(query.test ? "test call: " : "").append(basis).append(suffix);
+    return std::move(out);
+  };
+
+  const Location* location = query.location;
+  const bool unknown = location == nullptr || location->kind == LocationKind::AccountDefault;
+  const bool unconfirmed =
+      !unknown && location->kind == LocationKind::Personal && !location->confirmed;
+
+  // 1. The location's own override (names looked up now: location data changes without a
+  // configuration reload). Only for a location known to be right.
+  if (!unknown && !unconfirmed && !location->psapRoute.empty()) {
+    Trunks own;
+    for (const std::string& name : location->psapRoute) {
+      if (const config::Trunk* t = im.config->findTrunk(name)) {
+        own.push_back(t);
+      } else {
+        out.warnings.push_back("location " + location->key + ": psap_route names no trunk " +
+                               quotedName(name) + "; ignored");
+      }
+    }
+    if (!own.empty()) {
+      return done(own, "location override (" + location->key + ")");
+    }
+  }
+
+  // 2. Where the device says it is, when it allows routing by it.
+  if (query.deviceCivic != nullptr) {
+    if (const Impl::Rule* r = im.civicMatch(*query.deviceCivic)) {
+      return done(r->route, r->basis, " (device location)");
+    }
+  }
+  if (query.deviceGeo) {
+    if (const Impl::Area* a = im.boundaryMatch(*query.deviceGeo)) {
+      return done(a->route, a->basis, " (device location)");
+    }
+  }
+
+  // 3. Nowhere known, or a home address the user never confirmed: the ERC locates the caller.
+  if (unknown || unconfirmed) {
+    std::string_view why = unknown ? "location unknown" : "personal location not confirmed";
+    if (im.erc != nullptr) {
+      out.ercOnly = true;
+      return done({}, "ERC: ", why);
+    }
+    out.warnings.push_back(std::string(why) + " and no ERC configured; the site route is used");
+  }
+
+  // 4. The resolved location's address and coordinates.
+  if (!unknown && !unconfirmed) {
+    if (const Impl::Rule* r = im.civicMatch(location->civic)) {
+      return done(r->route, r->basis);
+    }
+    if (location->latitude && location->longitude) {
+      if (const Impl::Area* a = im.boundaryMatch({*location->latitude, *location->longitude})) {
+        return done(a->route, a->basis);
+      }
+    }
+  }
+
+  // 5. The caller's site.
+  if (const Impl::SiteRoute* s = im.siteRoute(query.site)) {
+    return done(s->route, s->basis);
+  }
+  out.warnings.push_back("caller's site unknown: no site route to fall back on");
+  return done({}, "no site route");
+}
+
+}  // namespace sos::routing

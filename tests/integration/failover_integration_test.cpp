@@ -1,0 +1,217 @@
+// An answer every time (issue 5): a 911 from HQ Floor 2 whose first PSAP trunk (il-psap-a) is
+// silent, refusing, unreachable or ringing without answer moves on to il-psap-b, and to the ERC
+// when every PSAP trunk is dead. Each test prints the failover time sosproxy measured (the
+// caller's INVITE in -> the INVITE out to the next trunk, `added_ms` of the failover line) and
+// checks it against what the configuration allows: response_timeout_s 2 and ring_timeout_s 4
+// here (harness.h, DemoPorts).
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "b2bua_fixture.h"
+
+namespace sos::itest {
+namespace {
+
+constexpr double kResponseTimeoutMs = 2000;
+constexpr double kRingTimeoutMs = 4000;
+
+class Failover : public B2buaTest {
+ protected:
+  // A 911 (or `dialed`) from extension 1001 on HQ Floor 2's subnet, started, not waited for.
+  std::unique_ptr<Sipp> call(const std::string& dialed = "911") {
+    SippOptions o;
+    o.scenario = "uac-911-from-network-expect-200.xml";
+    o.name = "caller";
+    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+    o.service = dialed;
+    o.sets = {{"caller", "1001"},
+              {"contact_host", "10.1.2.45"},
+              {"contact_port", "5060"},
+              {"pani", "IEEE-802.3"}};
+    auto uac = std::make_unique<Sipp>(o, dir_.path());
+    EXPECT_TRUE(uac->start());
+    return uac;
+  }
+
+  // The failover line of the call, its figure printed for the record.
+  RoutingLogLine failoverLine(const std::string& callId, const std::string& toTrunk) {
+    auto line = waitForLogLine({{"event", "failover"}, {"call_id", callId}, {"trunk", toTrunk}});
+    EXPECT_FALSE(line.raw.empty()) << "no failover to " << toTrunk << "\n" << routingLogText();
+    std::printf("[ measured ] failover to %s after %s ms (%s)\n", toTrunk.c_str(),
+                line.get("added_ms").c_str(), line.get("reason").c_str());
+    return line;
+  }
+
+  static double ms(const RoutingLogLine& line) { return std::atof(line.get("added_ms").c_str()); }
+
+  RoutingLogLine finalLine(const std::string& callId) {
+    auto line = waitForLogLine({{"event", "final"}, {"call_id", callId}});
+    EXPECT_FALSE(line.raw.empty()) << routingLogText();
+    return line;
+  }
+};
+
+TEST_F(Failover, SilentPsapAMovesToPsapBWithinItsResponseTimeout) {
+  UdpBlackHole silent(ports_.psapA);
+  ASSERT_TRUE(silent.ok());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapB.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+
+  EXPECT_GE(silent.received(), 1) << "the INVITE never reached il-psap-a";
+  EXPECT_EQ(silent.firstLine().rfind("INVITE sip:911@", 0), 0u) << silent.firstLine();
+  const std::string cid = inviteCallId(*uac, false);
+  auto line = failoverLine(cid, "il-psap-b");
+  EXPECT_EQ(line.get("status"), "408") << line.raw;
+  // The configured timeout, not SIP Timer B's 32 s, and no sooner.
+  EXPECT_GE(ms(line), kResponseTimeoutMs - 50) << line.raw;
+  EXPECT_LT(ms(line), kResponseTimeoutMs + 500) << line.raw;
+  // While the call moved on, the caller heard ringing from sosproxy, then il-psap-b's own.
+  EXPECT_GE(countMessages(*uac, true, "SIP/2.0 180"), 2) << report({uac.get()});
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  EXPECT_NE(final.get("attempts").find("il-psap-a:408"), std::string::npos) << final.raw;
+  EXPECT_NE(final.get("attempts").find("il-psap-b:200"), std::string::npos) << final.raw;
+}
+
+TEST_F(Failover, PsapAAnswering503MovesOnAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get(), psapB.get()});
+  EXPECT_EQ(psapA->wait(), 0) << report({psapA.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+
+  const std::string cid = inviteCallId(*uac, false);
+  auto line = failoverLine(cid, "il-psap-b");
+  EXPECT_EQ(line.get("status"), "503") << line.raw;
+  // Moved on at the 503, without waiting for any timer.
+  EXPECT_LT(ms(line), kResponseTimeoutMs) << line.raw;
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  EXPECT_NE(final.get("attempts").find("il-psap-a:503"), std::string::npos) << final.raw;
+}
+
+TEST_F(Failover, TcpConnectionRefusedMovesOnAtOnce) {
+  // il-psap-a is a TCP trunk on a port where nothing listens.
+  ports_.psapATransport = "tcp";
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapB.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+
+  const std::string cid = inviteCallId(*uac, false);
+  auto line = failoverLine(cid, "il-psap-b");
+  EXPECT_LT(ms(line), kResponseTimeoutMs) << line.raw;
+  EXPECT_EQ(finalLine(cid).get("outcome"), "answered") << routingLogText();
+}
+
+TEST_F(Failover, RingingWithoutAnswerIsCancelledAfterTheRingTimeout) {
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  // il-psap-a rings and waits for the CANCEL (its scenario fails without one).
+  auto psapA = startTrunk("uas-ring-expect-cancel.xml", ports_.psapA, "il-psap-a");
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get(), psapB.get()});
+  EXPECT_EQ(psapA->wait(), 0) << "il-psap-a was not cancelled\n" << report({psapA.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+
+  const std::string cid = inviteCallId(*uac, false);
+  auto line = failoverLine(cid, "il-psap-b");
+  EXPECT_GE(ms(line), kRingTimeoutMs - 50) << line.raw;
+  EXPECT_LT(ms(line), kRingTimeoutMs + 500) << line.raw;
+  EXPECT_NE(line.get("reason").find("ringing"), std::string::npos) << line.raw;
+  EXPECT_EQ(finalLine(cid).get("outcome"), "answered") << routingLogText();
+}
+
+TEST_F(Failover, EveryPsapTrunkDeadTheErcAnswers) {
+  UdpBlackHole silentB(ports_.psapB);
+  ASSERT_TRUE(silentB.ok());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
+  auto erc = startTrunk("uas-psap-answer.xml", ports_.erc, "erc");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get(), erc.get()});
+  EXPECT_EQ(erc->wait(), 0) << report({uac.get(), erc.get()});
+
+  const std::string cid = inviteCallId(*uac, false);
+  auto toB = failoverLine(cid, "il-psap-b");
+  auto toErc = failoverLine(cid, "erc");
+  EXPECT_LT(ms(toB), kResponseTimeoutMs) << toB.raw;
+  EXPECT_LT(ms(toErc), ms(toB) + kResponseTimeoutMs + 500) << toErc.raw;
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  EXPECT_EQ(final.get("trunk"), "erc") << final.raw;
+  const std::string attempts = final.get("attempts");
+  EXPECT_NE(attempts.find("il-psap-a:503"), std::string::npos) << final.raw;
+  EXPECT_NE(attempts.find("il-psap-b:408"), std::string::npos) << final.raw;
+  EXPECT_NE(attempts.find("erc:200"), std::string::npos) << final.raw;
+  // The ERC gets what a "both" trunk gets: the PIDF-LO and the ELIN.
+  const std::string invite = findMessage(*erc, true, "INVITE ");
+  EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
+}
+
+TEST_F(Failover, ATrunkDownByItsProbeIsSkipped) {
+  UdpBlackHole dead(ports_.psapA);
+  ASSERT_TRUE(dead.ok());
+  ports_.psapAOptionsInterval = "1";
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  // The probe goes unanswered: il-psap-a is marked down.
+  ASSERT_TRUE(waitFor([&] { return proxy_->output().find("trunk il-psap-a is down") !=
+                                   std::string::npos; },
+                      milliseconds(15000)))
+      << proxy_->output();
+  EXPECT_EQ(dead.firstLine().rfind("OPTIONS sip:127.0.0.1:", 0), 0u) << dead.firstLine();
+  const int probesSoFar = dead.received();
+
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapB.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+  const std::string cid = inviteCallId(*uac, false);
+  auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  EXPECT_EQ(route.get("trunk"), "il-psap-b") << route.raw;
+  EXPECT_NE(route.get("reason").find("skipped, down: il-psap-a"), std::string::npos) << route.raw;
+  std::printf("[ measured ] INVITE to il-psap-b %s ms after the caller's (il-psap-a skipped)\n",
+              route.get("added_ms").c_str());
+  EXPECT_LT(std::atof(route.get("added_ms").c_str()), kResponseTimeoutMs) << route.raw;
+  // No INVITE went to the dead trunk: only probes (a datagram or so a second).
+  EXPECT_EQ(dead.firstLine().rfind("OPTIONS", 0), 0u);
+  EXPECT_LE(dead.received() - probesSoFar, 30);
+}
+
+TEST_F(Failover, TestCall933GoesToTheTestDestinationMarkedAsATest) {
+  UdpBlackHole psapA(ports_.psapA);
+  ASSERT_TRUE(psapA.ok());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto test = startTrunk("uas-psap-expect-elin.xml", ports_.psapTest, "psap-test");
+  auto uac = call("933");
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), test.get()});
+  EXPECT_EQ(test->wait(), 0) << report({uac.get(), test.get()});
+
+  const std::string cid = inviteCallId(*uac, false);
+  auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  EXPECT_EQ(route.get("test"), "yes") << route.raw;
+  EXPECT_EQ(route.get("emergency"), "yes") << route.raw;
+  EXPECT_EQ(route.get("trunk"), "psap-test") << route.raw;
+  EXPECT_EQ(route.get("route").rfind("test destination psap-test", 0), 0u) << route.raw;
+  EXPECT_EQ(route.get("location"), "HQ Floor 2") << route.raw;
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("test"), "yes") << final.raw;
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  // The test destination reads the location back: PIDF-LO and ELIN both (mode both).
+  const std::string invite = findMessage(*test, true, "INVITE ");
+  EXPECT_EQ(invite.rfind("INVITE sip:933@", 0), 0u) << invite;
+  EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
+  EXPECT_EQ(psapA.received(), 0) << "a test call reached a PSAP: " << psapA.firstLine();
+}
+
+}  // namespace
+}  // namespace sos::itest
