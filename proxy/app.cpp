@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
+#include "proxy/reload.h"
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
@@ -33,6 +35,8 @@
 namespace sos::proxy {
 
 namespace {
+
+constexpr char const* kReloadPath = "/api/v1/admin/reload";
 
 constexpr char const* kUsage =
     R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
@@ -50,7 +54,12 @@ Options:
                            overrides logging.routing_log
       --log-level LEVEL    trace, debug, info, warn or error; overrides logging.level
 
-Signals: SIGTERM or SIGINT stop the proxy.
+Signals: SIGTERM or SIGINT stop the proxy. SIGHUP reloads FILE (with the options above) and
+the location data without dropping a call: trunks, sites, trusted networks, location settings
+and the log level take effect for new calls; a file with errors is refused, every problem
+logged, and the running configuration kept. Listen address, port and transports, the admin
+server, the store and the routing log's path and format need a restart.
+POST /api/v1/admin/reload on the admin port does the same as SIGHUP.
 Exit status: 0 stopped normally, 1 could not start (e.g. address in use), 2 bad command line
 or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).
 )";
@@ -58,7 +67,7 @@ or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).
 struct Options {
   std::string command = "run";
   std::string configPath;
-  std::optional<std::string> logFormat, routingLog, logLevel;
+  ConfigOverrides overrides;
 };
 
 int usageError(std::string const& message) {
@@ -99,11 +108,11 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       continue;
     }
     if (a == "--log-format")
-      target = &o.logFormat;
+      target = &o.overrides.logFormat;
     else if (a == "--routing-log")
-      target = &o.routingLog;
+      target = &o.overrides.routingLog;
     else if (a == "--log-level")
-      target = &o.logLevel;
+      target = &o.overrides.logLevel;
     else
       return usageError("unknown argument '" + a + "'");
     auto v = value(a);
@@ -111,15 +120,17 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     *target = *v;
   }
   if (o.configPath.empty()) return usageError("no configuration given (--config FILE)");
-  if (o.logFormat && *o.logFormat != "text" && *o.logFormat != "json")
-    return usageError("--log-format must be text or json, not '" + *o.logFormat + "'");
-  if (o.logLevel && spdlog::level::from_str(*o.logLevel) == spdlog::level::off &&
-      *o.logLevel != "off")
+  auto const& v = o.overrides;
+  if (v.logFormat && *v.logFormat != "text" && *v.logFormat != "json")
+    return usageError("--log-format must be text or json, not '" + *v.logFormat + "'");
+  if (v.logLevel && spdlog::level::from_str(*v.logLevel) == spdlog::level::off &&
+      *v.logLevel != "off")
     return usageError("--log-level must be trace, debug, info, warn or error");
   return std::nullopt;
 }
 
-int waitForStopSignal() {
+// SIGHUP calls `reload` (which only queues the work) and waits on.
+int waitForStopSignal(std::function<void()> const& reload) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -129,7 +140,8 @@ int waitForStopSignal() {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) return 1;
     if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP: configuration reload is not available yet; keeping the running one");
+      spdlog::info("SIGHUP received: reloading the configuration");
+      reload();
       continue;
     }
     spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -143,27 +155,19 @@ int runApp(int argc, char** argv) {
   Options opts;
   if (auto done = parse(argc, argv, opts)) return *done;
 
-  auto loaded = config::loadConfig(opts.configPath);
+  // The same function reads the file again on SIGHUP, overrides included.
+  auto loaded = loadRunnable(opts.configPath, opts.overrides);
   if (!loaded.ok()) {
     std::cerr << loaded.error().message << "\n";
     return 2;
   }
-  auto cfg = std::make_shared<config::Config>(std::move(loaded).value());
-  auto router = routing::Router::create(cfg);
-  if (!router.ok()) {
-    std::cerr << opts.configPath << ": " << router.error().message << "\n";
-    return 2;
-  }
+  auto cfg = loaded.value().config;
+  auto router = loaded.value().router;
   if (opts.command == "check-config") {
     std::cout << opts.configPath << ": OK (" << cfg->trunks.size() << " trunks, "
               << cfg->sites.size() << " sites)\n";
     return 0;
   }
-  if (opts.logFormat)
-    cfg->logging.format =
-        *opts.logFormat == "json" ? config::LogFormat::Json : config::LogFormat::Text;
-  if (opts.routingLog) cfg->logging.routingLog = *opts.routingLog;
-  if (opts.logLevel) cfg->logging.level = *opts.logLevel;
 
   // Operational messages go to standard error; the routing log has its own destination.
   // Written by spdlog's own thread: a warning on the SIP thread never waits on a slow stderr
@@ -195,7 +199,7 @@ int runApp(int argc, char** argv) {
   // P-Asserted-Identity and the other extension headers parse only with the extended class.
   sip_update_default_mclass(sip_extend_mclass(nullptr));
 
-  Server server(cfg, router.value(), *routingLog);
+  Server server(cfg, router, *routingLog);
 
   // Location data: loaded before the first call can arrive; later snapshots are built on the
   // I/O thread and handed to the SIP thread.
@@ -205,9 +209,22 @@ int runApp(int argc, char** argv) {
   locations.start();
   server.setInitialLocations(locations.snapshot());
 
-  // The I/O thread: admin API now; notifications and the store writer later.
+  // The I/O thread: admin API, configuration reloads, the store writer.
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
+
+  // Reloads run on the I/O thread only (SIGHUP is posted there, the admin API runs there), so
+  // two never overlap and none runs on the SIP thread.
+  ConfigReloader reloader(
+      opts.configPath, opts.overrides, cfg,
+      ConfigReloader::Apply{[&server](std::shared_ptr<const routing::Router> r) {
+                              if (!server.setRouter(std::move(r)))
+                                spdlog::warn(
+                                    "the SIP thread has not taken the reloaded routing yet");
+                            },
+                            [&locations](std::shared_ptr<const config::Config> c) {
+                              locations.reload(std::move(c));
+                            }});
   std::unique_ptr<admin::HttpServer> http;
   admin::LocationApi locationApi(admin::LocationApi::Deps{
       [&locations](routing::DeviceReport& r) { return locations.saveReport(r); },
@@ -222,7 +239,7 @@ int runApp(int argc, char** argv) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
-          [&locationApi, &server, &locations, &routingLog](admin::HttpRequest const& r) {
+          [&locationApi, &server, &locations, &routingLog, &reloader](admin::HttpRequest const& r) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
@@ -230,7 +247,16 @@ int runApp(int argc, char** argv) {
             if (path == "/metrics")
               return admin::HttpResponse{
                   200, "text/plain; version=0.0.4",
-                  prometheusText(server.counters(), locations.counters(), routingLog->dropped())};
+                  prometheusText(server.counters(), locations.counters(), reloader.counters(),
+                                 routingLog->dropped())};
+            if (path == kReloadPath) {
+              if (r.method != "POST")
+                return admin::HttpResponse{405, "application/json",
+                                           "{\"error\":\"use POST to reload\"}\n"};
+              auto result = reloader.reload();
+              return admin::HttpResponse{result.reloaded ? 200 : 422, "application/json",
+                                         toJson(result)};
+            }
             return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
           });
     } catch (std::exception const& e) {
@@ -264,7 +290,8 @@ int runApp(int argc, char** argv) {
             << (cfg->logging.routingLog == "-" ? "standard output" : cfg->logging.routingLog)
             << std::endl;
 
-  int status = waitForStopSignal();
+  int status = waitForStopSignal(
+      [&io, &reloader] { boost::asio::post(io, [&reloader] { (void)reloader.reload(); }); });
   // The I/O thread finishes what is queued (the last ELIN mappings) and stops before the SIP
   // thread, so nothing is posted to a SIP thread that is going away.
   if (http) http->stop();

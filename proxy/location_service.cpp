@@ -73,6 +73,11 @@ void LocationService::rebuild() {
   publish(std::move(snap));
 }
 
+void LocationService::reload(std::shared_ptr<const config::Config> config) {
+  if (config) config_ = std::move(config);
+  rebuild();
+}
+
 void LocationService::publish(std::shared_ptr<const routing::LocationSnapshot> snap) {
   {
     std::lock_guard lock(mutex_);

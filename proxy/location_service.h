@@ -36,6 +36,10 @@ class LocationService {
 
   void start();
   void rebuild();
+  // A reloaded configuration: its location settings (precedence, staleness) apply from the
+  // snapshot rebuilt now. The store stays the one opened at start. A failed rebuild keeps the
+  // snapshot in force.
+  void reload(std::shared_ptr<const config::Config> config);
 
   std::shared_ptr<const routing::LocationSnapshot> snapshot() const;
   Result<store::Store::ReportOutcome> saveReport(routing::DeviceReport& report);

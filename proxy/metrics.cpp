@@ -17,7 +17,7 @@ void metric(std::string& out, char const* name, char const* type, char const* he
 }  // namespace
 
 std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
-                           uint64_t routingLogDropped) {
+                           ReloadCounters const& r, uint64_t routingLogDropped) {
   std::string out;
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
   metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
@@ -52,6 +52,10 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          l.reportsSaved);
   metric(out, "sosproxy_location_reports_not_saved_total", "counter",
          "device reports used in memory only (store unavailable)", l.reportsNotSaved);
+  metric(out, "sosproxy_config_reloads_total", "counter",
+         "configuration reloads that took effect (SIGHUP, admin reload)", r.reloads);
+  metric(out, "sosproxy_config_reload_failures_total", "counter",
+         "configuration reloads refused because of errors (the running one stayed)", r.failures);
   std::atomic<uint64_t> const dropped{routingLogDropped};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);

@@ -7,11 +7,12 @@
 
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
+#include "proxy/reload.h"
 
 namespace sos::proxy {
 
 // `routingLogDropped`: routing-log lines lost because the disk fell behind (RoutingLog::dropped).
 std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
-                           uint64_t routingLogDropped);
+                           const ReloadCounters& reloads, uint64_t routingLogDropped);
 
 }  // namespace sos::proxy

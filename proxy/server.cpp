@@ -101,6 +101,24 @@ bool Server::post(std::function<void(B2bua&)> fn) {
   return su_msg_send(m) == 0;
 }
 
+bool Server::setRouter(std::shared_ptr<const routing::Router> router,
+                       std::chrono::milliseconds timeout) {
+  auto taken = std::make_shared<std::promise<void>>();
+  auto done = taken->get_future();
+  if (!post([router = std::move(router), taken](B2bua& b) {
+        b.setRouter(router);
+        taken->set_value();
+      }))
+    return false;
+  if (done.wait_for(timeout) != std::future_status::ready) return false;
+  try {
+    done.get();  // a closure dropped unrun (the SIP thread stopped) breaks the promise
+    return true;
+  } catch (std::future_error const&) {
+    return false;
+  }
+}
+
 void Server::run(std::shared_ptr<State> state) {
   su_root_t* root = su_root_create(nullptr);  // created on the thread that runs it
   if (root == nullptr) {

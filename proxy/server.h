@@ -3,6 +3,7 @@
 // B2BUA. start() and stop() are called from the main thread; everything else runs on the SIP
 // thread.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,6 +49,12 @@ class Server {
   // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
+
+  // A reloaded configuration's Router for new calls. Any thread but the SIP thread: waits up
+  // to `timeout` for the SIP thread to take it, so that a call arriving after this returns
+  // true is routed with it. False: not taken yet (the SIP thread is busy or not running).
+  bool setRouter(std::shared_ptr<const routing::Router> router,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
   const B2buaCounters& counters() const { return *counters_; }
 

@@ -2,13 +2,16 @@
 # Load test: sosproxy between a SIPp caller and a SIPp trunk, on loopback, with free ports.
 #
 #   scripts/load-test.sh [SOSPROXY_BIN] [--rate CPS] [--seconds N] [--transport udp|tcp]
-#                        [--emergency] [--keep]
+#                        [--emergency] [--sighup-every SECONDS] [--keep]
 #
 # SOSPROXY_BIN defaults to build/proxy/sosproxy (relative to the repository root). Builds
 # nothing. Places rate*seconds calls (INVITE, 200, ACK, BYE, 200) at --rate per second, to the
 # carrier trunk, or with --emergency 911 calls to the PSAP trunk il-psap-a, then prints the
-# figures. Timing is reported, never judged: the exit status is non-zero only when the run could
-# not be done (sosproxy or SIPp would not start, bad arguments).
+# figures. --sighup-every S sends the sosproxy it started a SIGHUP every S seconds (0.5 works)
+# while the calls run, so each reloads its configuration under load, and prints how many
+# reloads took effect and how many were refused (from /metrics) next to the call figures.
+# Timing is reported, never judged: the exit status is non-zero only when the run could not be
+# done (sosproxy or SIPp would not start, bad arguments).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,9 +23,10 @@ rate=200
 seconds=10
 transport=udp
 emergency=0
+sighup_every=""
 keep=0
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "load-test: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -31,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
     --transport) transport="${2:?--transport needs a value}"; shift 2 ;;
     --emergency) emergency=1; shift ;;
+    --sighup-every) sighup_every="${2:?--sighup-every needs a value}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --*) usage >&2; die "unknown option $1" ;;
@@ -39,6 +44,10 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$rate" =~ ^[0-9]+$ && "$rate" -gt 0 ]] || die "--rate must be a positive integer"
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
+if [[ -n "$sighup_every" ]]; then
+  [[ "$sighup_every" =~ ^[0-9]+(\.[0-9]+)?$ && "$sighup_every" =~ [1-9] ]] ||
+    die "--sighup-every must be a positive number of seconds"
+fi
 case "$transport" in
   udp) sipp_t=u1 ;;
   tcp) sipp_t=t1 ;;
@@ -87,6 +96,23 @@ free_port() {
     return 0
   done
   die "no free port"
+}
+# sosproxy's /metrics (admin port), with curl or bash's /dev/tcp.
+metrics() {
+  if command -v curl >/dev/null; then
+    curl -s --max-time 5 "http://127.0.0.1:$admin_port/metrics"
+    return
+  fi
+  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  timeout 5 cat <&3
+  exec 3<&-
+}
+# metric NAME: its value, or "?".
+metric() {
+  local v
+  v="$(metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }')"
+  echo "${v:-?}"
 }
 # wait_until SECONDS COMMAND...: polls every 50 ms.
 wait_until() {
@@ -178,6 +204,16 @@ sipp -sf "$scenarios/uac-load-call.xml" "127.0.0.1:$proxy_port" -i 127.0.0.1 -p 
   </dev/null >"$work/uac.stdout" 2>&1 &
 uac_pid=$!
 pids+=("$uac_pid")
+if [[ -n "$sighup_every" ]]; then
+  # One line in sighups.sent per SIGHUP, sent while the caller runs.
+  : >"$work/sighups.sent"
+  (
+    while sleep "$sighup_every" && kill -0 "$uac_pid" 2>/dev/null; do
+      kill -HUP "$proxy_pid" 2>/dev/null && echo hup >>"$work/sighups.sent"
+    done
+  ) &
+  pids+=("$!")
+fi
 wait "$uac_pid"
 uac_rc=$?
 set -e
@@ -191,6 +227,20 @@ max_rss="$(awk '/^VmHWM:/ { print $2 " " $3 }' "/proc/$proxy_pid/status" 2>/dev/
 # The trunk finishes its last calls shortly after the caller; give it a bounded moment.
 uas_done() { ! kill -0 "$uas_pid" 2>/dev/null; }
 wait_until 15 uas_done || true
+
+reload_report=""
+if [[ -n "$sighup_every" ]]; then
+  sent="$(wc -l <"$work/sighups.sent")"
+  # The last SIGHUP may still be reloading: wait (bounded) until each one is accounted for.
+  reloads_done() {
+    local ok bad
+    ok="$(metric sosproxy_config_reloads_total)"
+    bad="$(metric sosproxy_config_reload_failures_total)"
+    [[ "$ok" =~ ^[0-9]+$ && "$bad" =~ ^[0-9]+$ && $((ok + bad)) -ge "$sent" ]]
+  }
+  wait_until 10 reloads_done || true
+  reload_report="config reloads           $(metric sosproxy_config_reloads_total) done, $(metric sosproxy_config_reload_failures_total) refused ($sent SIGHUPs sent, one every ${sighup_every} s)"
+fi
 
 # The last line of SIPp's statistics CSV holds the cumulative counters.
 [[ -s "$work/uac.csv" ]] || { cat "$work/uac.stdout" >&2; die "the SIPp caller produced no statistics (exit $uac_rc)"; }
@@ -214,7 +264,8 @@ calls successful         $successful
 calls failed             $failed
 retransmissions          $retrans (seen by the caller)
 trunk calls received     $trunk_received (successful $trunk_successful, failed $trunk_failed)
-elapsed seconds          $elapsed
+${reload_report:+$reload_report
+}elapsed seconds          $elapsed
 achieved calls/second    $achieved (asked $rate)
 sosproxy CPU seconds     $cpu_seconds
 sosproxy max RSS         $max_rss
