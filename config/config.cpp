@@ -973,7 +973,8 @@ class Parser {
   }
 
   void readLimits(const Value& v) {
-    auto f = fields(v, {"ordinary_calls_per_second", "ordinary_burst", "max_ordinary_calls"});
+    auto f = fields(v, {"ordinary_calls_per_second", "ordinary_burst", "max_ordinary_calls",
+                        "overload_lag_ms"});
     if (!f) {
       return;
     }
@@ -986,6 +987,9 @@ class Parser {
     }
     if (auto m = get(*f, v, "max_ordinary_calls")) {
       limits.maxOrdinaryCalls = count(*m).value_or(limits.maxOrdinaryCalls);
+    }
+    if (auto l = get(*f, v, "overload_lag_ms")) {
+      limits.overloadLagMs = count(*l).value_or(limits.overloadLagMs);
     }
   }
 

@@ -70,6 +70,10 @@ struct Limits {
   int ordinaryCallsPerSecond = 0;  // new ordinary calls accepted per second (token bucket)
   int ordinaryBurst = 0;           // bucket size; 0: one second's worth
   int maxOrdinaryCalls = 0;        // ordinary calls in progress at once
+  // Overload shedding: when the SIP thread falls this far behind (its event loop late by more
+  // than this), or callers start retransmitting because answers come slowly, new ordinary calls
+  // get 503 for the next second, so that emergency calls are still served at once. 0: never.
+  int overloadLagMs = 100;
 };
 
 struct Site {

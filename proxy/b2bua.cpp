@@ -57,6 +57,7 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
     host_ = host_.substr(0, host_.find(']') + 1);
   locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
+  startLoadWatch();
   startProbes();
 }
 
@@ -72,6 +73,7 @@ B2bua::~B2bua() {
   }
   probes_.clear();
   if (reaper_) su_timer_destroy(reaper_);
+  if (loadTimer_) su_timer_destroy(loadTimer_);
 }
 
 void B2bua::setRouter(std::shared_ptr<const routing::Router> router) {
@@ -239,18 +241,22 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     return reject(decision.rejectStatus, decision.reason);
   }
   bool const callback = !entry.trunk.empty();  // a PSAP callback, routed above
-  if (decision.action == routing::Action::RelayOrdinary && !callback && !admitOrdinary()) {
-    // Over the ordinary-call limits: refused at once, cheaply, so that the SIP thread stays
-    // free for emergency calls (which never reach this line).
+  char const* limited = decision.action == routing::Action::RelayOrdinary && !callback
+                            ? admitOrdinary()
+                            : nullptr;
+  if (limited) {
+    // Over the ordinary-call limits or overloaded: refused at once, cheaply, so that the SIP
+    // thread stays free for emergency calls (which never reach this line).
     ++counters_.ordinaryLimited;
     msg_destroy(msg);
     entry.outcome = "rejected";
     entry.status = 503;
-    entry.reason = "ordinary-call limit reached";
+    entry.reason = limited;
     entry.addedMs = msSince(received);
     log_.write(entry);
     ++counters_.rejected;
     nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+    nta_incoming_destroy(irq);  // answered: nta keeps it only for its own timers
     return 0;
   }
 

@@ -167,6 +167,7 @@ struct B2buaCounters {
   std::atomic<int64_t> trunksDown{0};          // probed trunks down right now
   std::atomic<uint64_t> ordinaryLimited{0};    // ordinary calls refused by the limits (503)
   std::atomic<uint64_t> ercOnly{0};            // emergency calls sent to the ERC: location unknown
+  std::atomic<uint64_t> overloads{0};          // times ordinary-call shedding began
 };
 
 class B2bua {
@@ -246,8 +247,8 @@ class B2bua {
   void destroyBranch(Branch& br);
   void scheduleReap();
   void reapBranchesAndProbes();
-  // Ordinary-call limits (config limits:): true when this ordinary call may go on.
-  bool admitOrdinary();
+  // Ordinary-call limits (config limits:): empty when this ordinary call may go on, else why not.
+  char const* admitOrdinary();
   // OPTIONS probing.
   void startProbes();
   void stopProbes();
@@ -315,6 +316,16 @@ class B2bua {
   double tokens_ = 0;
   std::chrono::steady_clock::time_point tokensAt_{};
   int64_t ordinaryActive_ = 0;
+  // Overload shedding: a timer that should fire every kLoadTickMs; how late it fires is how far
+  // behind the SIP thread is.
+  su_timer_t* loadTimer_ = nullptr;
+  std::chrono::steady_clock::time_point loadTickDue_{};
+  std::chrono::steady_clock::time_point sheddingUntil_{};
+  bool shedding_ = false;
+  static void onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void startLoadWatch();
+  void checkLoad();
+  usize_t loadRequests_ = 0, loadRetries_ = 0;  // nta's counters at the last tick
   void persistElins(int64_t nowMs);
 };
 

@@ -44,6 +44,23 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_emergency_degraded_total", "counter",
          "emergency calls routed without location because locating or PIDF-LO building failed",
          c.emergencyDegraded);
+  metric(out, "sosproxy_failovers_total", "counter",
+         "emergency calls moved to the next trunk of their route (timeout, refusal, transport)",
+         c.failovers);
+  metric(out, "sosproxy_trunk_skips_total", "counter",
+         "trunks skipped on an emergency route because their OPTIONS probe said down",
+         c.trunkSkips);
+  metric(out, "sosproxy_trunk_probe_failures_total", "counter",
+         "OPTIONS probes unanswered, refused with 503, or not sent", c.probeFailures);
+  metric(out, "sosproxy_trunks_down", "gauge", "probed trunks that are down now", c.trunksDown);
+  metric(out, "sosproxy_emergency_to_erc_total", "counter",
+         "emergency calls sent to the ERC because the location was unknown or unconfirmed",
+         c.ercOnly);
+  metric(out, "sosproxy_ordinary_limited_total", "counter",
+         "ordinary calls refused with 503 by the limits or because sosproxy was overloaded",
+         c.ordinaryLimited);
+  metric(out, "sosproxy_overloads_total", "counter",
+         "times sosproxy began refusing ordinary calls because it could not keep up", c.overloads);
   metric(out, "sosproxy_store_fallbacks_total", "counter",
          "starts on seed data in memory because the database was unusable", l.storeFallbacks);
   metric(out, "sosproxy_location_rebuild_failures_total", "counter",

@@ -59,67 +59,8 @@ command -v sipp >/dev/null || die "sipp is not on PATH"
 calls=$((rate * seconds))
 work="$(mktemp -d "${TMPDIR:-/tmp}/sosproxy-load.XXXXXX")"
 
-# Every process this script starts, stopped by PID on the way out (SIGTERM, then SIGKILL).
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ "$keep" -eq 1 ]]; then echo "files kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-# Is PORT bound on UDP (any socket) or TCP (listening)? Reads /proc/net, ports in hex.
-port_bound() {
-  local hex
-  hex="$(printf ':%04X' "$1")"
-  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
-    /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
-  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p && $4 == "0A" { found = 1 }
-                   END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-given=" "
-free_port() {
-  local p
-  for _ in $(seq 1000); do
-    p=$((20000 + RANDOM % 12000))
-    [[ "$given" == *" $p "* ]] && continue
-    port_bound "$p" && continue
-    given+="$p "
-    echo "$p"
-    return 0
-  done
-  die "no free port"
-}
-# sosproxy's /metrics (admin port), with curl or bash's /dev/tcp.
-metrics() {
-  if command -v curl >/dev/null; then
-    curl -s --max-time 5 "http://127.0.0.1:$admin_port/metrics"
-    return
-  fi
-  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
-  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
-  timeout 5 cat <&3
-  exec 3<&-
-}
-# metric NAME: its value, or "?".
-metric() {
-  local v
-  v="$(metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }')"
-  echo "${v:-?}"
-}
-# wait_until SECONDS COMMAND...: polls every 50 ms.
-wait_until() {
-  local limit=$(( $1 * 20 )); shift
-  for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
-  return 1
-}
+# shellcheck source=lib/run.sh
+source "$here/lib/run.sh"
 
 proxy_port="$(free_port)"
 trunk_port="$(free_port)"
@@ -162,6 +103,14 @@ sites:
     extensions: ["2*"]
     networks: [10.44.0.0/16]
     psap_route: [uk-999, erc]
+emergency_routing:
+  erc: erc
+  civic_rules:
+    - {match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}
+    - {match: {country: GB}, route: [uk-999]}
+# The demo's locations, in memory: a 911 from 1001 is placed at HQ and routed to il-psap-a.
+store:
+  seed: "$root/config/examples/demo-locations.yaml"
 admin:
   address: 127.0.0.1
   port: $admin_port
@@ -171,28 +120,12 @@ logging:
   routing_log: "$work/routing.log"
 YAML
 
-"$bin" --config "$work/sosproxy.yaml" </dev/null >"$work/sosproxy.stdout" 2>"$work/sosproxy.stderr" &
-proxy_pid=$!
-pids+=("$proxy_pid")
-proxy_ready() { grep -q '^sosproxy ready:' "$work/sosproxy.stdout" || ! kill -0 "$proxy_pid" 2>/dev/null; }
-if ! wait_until 20 proxy_ready || ! kill -0 "$proxy_pid" 2>/dev/null; then
-  cat "$work/sosproxy.stdout" "$work/sosproxy.stderr" >&2
-  die "sosproxy did not get ready"
-fi
+start_sosproxy "$bin" "$work/sosproxy.yaml"
 
 # Both SIPp runs end by themselves: -m bounds the calls, -timeout the time.
 limit=$((seconds * 3 + 60))
-sipp -sf "$scenarios/uas-load-answer.xml" -i 127.0.0.1 -p "$trunk_port" -t "$sipp_t" \
-  -m "$calls" -cp "$(free_port)" -mp "$(free_port)" -nostdin -timeout "${limit}s" -timeout_error \
-  -trace_err -error_file "$work/uas.errors" -trace_stat -stf "$work/uas.csv" -fd 1 \
-  -max_socket 4096 </dev/null >"$work/uas.stdout" 2>&1 &
-uas_pid=$!
-pids+=("$uas_pid")
-uas_ready() { port_bound "$trunk_port" || ! kill -0 "$uas_pid" 2>/dev/null; }
-if ! wait_until 10 uas_ready || ! kill -0 "$uas_pid" 2>/dev/null; then
-  cat "$work/uas.stdout" >&2
-  die "the SIPp trunk did not start"
-fi
+start_sipp_uas uas uas-load-answer.xml "$trunk_port" "$sipp_t" "$calls" "$limit"
+uas_pid="$uas_pid_uas"
 
 echo "load-test: $calls $( [[ $emergency -eq 1 ]] && echo "911" || echo "ordinary") calls at $rate/s over $transport via sosproxy on 127.0.0.1:$proxy_port"
 start_ns="$(date +%s%N)"
@@ -220,9 +153,8 @@ set -e
 end_ns="$(date +%s%N)"
 
 # sosproxy's figures, read before it is stopped.
-clk_tck="$(getconf CLK_TCK)"
-cpu_seconds="$(awk -v hz="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$proxy_pid/stat" 2>/dev/null || echo "?")"
-max_rss="$(awk '/^VmHWM:/ { print $2 " " $3 }' "/proc/$proxy_pid/status" 2>/dev/null || echo "?")"
+cpu_seconds="$(proxy_cpu_seconds)"
+max_rss="$(proxy_max_rss)"
 
 # The trunk finishes its last calls shortly after the caller; give it a bounded moment.
 uas_done() { ! kill -0 "$uas_pid" 2>/dev/null; }
@@ -244,14 +176,10 @@ fi
 
 # The last line of SIPp's statistics CSV holds the cumulative counters.
 [[ -s "$work/uac.csv" ]] || { cat "$work/uac.stdout" >&2; die "the SIPp caller produced no statistics (exit $uac_rc)"; }
-stat() { # stat NAME [FILE]
-  awk -F';' -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) col = i; next }
-                          { last = $col } END { print (col ? last : "?") }' "${2:-$work/uac.csv}" 2>/dev/null || echo "?"
-}
-attempted="$(stat 'OutgoingCall(C)')"
-successful="$(stat 'SuccessfulCall(C)')"
-failed="$(stat 'FailedCall(C)')"
-retrans="$(stat 'Retransmissions(C)')"
+attempted="$(stat 'OutgoingCall(C)' "$work/uac.csv")"
+successful="$(stat 'SuccessfulCall(C)' "$work/uac.csv")"
+failed="$(stat 'FailedCall(C)' "$work/uac.csv")"
+retrans="$(stat 'Retransmissions(C)' "$work/uac.csv")"
 trunk_received="$(stat 'IncomingCall(C)' "$work/uas.csv")"
 trunk_successful="$(stat 'SuccessfulCall(C)' "$work/uas.csv")"
 trunk_failed="$(stat 'FailedCall(C)' "$work/uas.csv")"

@@ -324,6 +324,11 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << (ports.callbackWindowSeconds > 0 ? "location:\n  callback_window_s: " +
                                               std::to_string(ports.callbackWindowSeconds) + "\n"
                                         : std::string())
+    << (ports.extraYaml.find("limits:") == std::string::npos
+            // Overload shedding off: a sanitizer build on a busy machine can stall the SIP
+            // thread long enough to refuse an ordinary call the test expects to go through.
+            ? "limits:\n  overload_lag_ms: 0\n"
+            : "")
     << ports.extraYaml
     << "logging:\n"
     << "  level: debug\n"

@@ -1,0 +1,111 @@
+# Shared by the load scripts (sourced, not run): free ports, bounded waits, processes stopped by
+# PID on exit, and SIPp's statistics. The sourcing script sets `work` (its directory) and `keep`
+# (1 keeps that directory) before the first process starts.
+
+# Every process a script starts, stopped by PID on the way out (SIGTERM, then SIGKILL).
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ "${keep:-0}" -eq 1 ]]; then echo "files kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# Is PORT bound on UDP (any socket) or TCP (listening)? Reads /proc/net, ports in hex.
+port_bound() {
+  local hex
+  hex="$(printf ':%04X' "$1")"
+  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
+  awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p && $4 == "0A" { found = 1 }
+                   END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+given=" "
+free_port() {
+  local p
+  for _ in $(seq 1000); do
+    p=$((20000 + RANDOM % 12000))
+    [[ "$given" == *" $p "* ]] && continue
+    port_bound "$p" && continue
+    given+="$p "
+    echo "$p"
+    return 0
+  done
+  die "no free port"
+}
+
+# wait_until SECONDS COMMAND...: polls every 50 ms.
+wait_until() {
+  local limit=$(( $1 * 20 )); shift
+  for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+
+# start_sosproxy BIN CONFIG: starts it in the background and waits for "sosproxy ready:";
+# sets proxy_pid.
+start_sosproxy() {
+  "$1" --config "$2" </dev/null >"$work/sosproxy.stdout" 2>"$work/sosproxy.stderr" &
+  proxy_pid=$!
+  pids+=("$proxy_pid")
+  proxy_ready() { grep -q '^sosproxy ready:' "$work/sosproxy.stdout" || ! kill -0 "$proxy_pid" 2>/dev/null; }
+  if ! wait_until 20 proxy_ready || ! kill -0 "$proxy_pid" 2>/dev/null; then
+    cat "$work/sosproxy.stdout" "$work/sosproxy.stderr" >&2
+    die "sosproxy did not get ready"
+  fi
+}
+
+# start_sipp_uas NAME SCENARIO PORT SIPP_TRANSPORT CALLS LIMIT_SECONDS: a SIPp trunk, waited
+# for until it listens; its pid goes to pids and to the variable uas_pid_NAME.
+start_sipp_uas() {
+  local name="$1" scenario="$2" port="$3" t="$4" calls="$5" limit="$6"
+  sipp -sf "$scenarios/$scenario" -i 127.0.0.1 -p "$port" -t "$t" \
+    -m "$calls" -cp "$(free_port)" -mp "$(free_port)" -nostdin -timeout "${limit}s" -timeout_error \
+    -trace_err -error_file "$work/$name.errors" -trace_stat -stf "$work/$name.csv" -fd 1 \
+    -max_socket 4096 </dev/null >"$work/$name.stdout" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  printf -v "uas_pid_$name" '%s' "$pid"
+  uas_ready() { port_bound "$port" || ! kill -0 "$pid" 2>/dev/null; }
+  if ! wait_until 10 uas_ready || ! kill -0 "$pid" 2>/dev/null; then
+    cat "$work/$name.stdout" >&2
+    die "the SIPp trunk $name did not start"
+  fi
+}
+
+# sosproxy's CPU seconds and peak resident memory, read before it is stopped.
+proxy_cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+    "/proc/$proxy_pid/stat" 2>/dev/null || echo "?"
+}
+proxy_max_rss() { awk '/^VmHWM:/ { print $2 " " $3 }' "/proc/$proxy_pid/status" 2>/dev/null || echo "?"; }
+
+# sosproxy's /metrics on \$admin_port, with curl or bash's /dev/tcp.
+metrics() {
+  if command -v curl >/dev/null; then
+    curl -s --max-time 5 "http://127.0.0.1:$admin_port/metrics"
+    return
+  fi
+  exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
+  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  timeout 5 cat <&3
+  exec 3<&-
+}
+# metric NAME: its value, or "?".
+metric() {
+  local v
+  v="$(metrics 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }')"
+  echo "${v:-?}"
+}
+# stat NAME FILE: the last value of column NAME in a SIPp statistics CSV (cumulative counters).
+stat() {
+  awk -F';' -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) col = i; next }
+                          { last = $col } END { print (col ? last : "?") }' "$2" 2>/dev/null || echo "?"
+}
