@@ -241,9 +241,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     return reject(decision.rejectStatus, decision.reason);
   }
   bool const callback = !entry.trunk.empty();  // a PSAP callback, routed above
-  char const* limited = decision.action == routing::Action::RelayOrdinary && !callback
-                            ? admitOrdinary()
-                            : nullptr;
+  char const* limited =
+      decision.action == routing::Action::RelayOrdinary && !callback ? admitOrdinary() : nullptr;
   if (limited) {
     // Over the ordinary-call limits or overloaded: refused at once, cheaply, so that the SIP
     // thread stays free for emergency calls (which never reach this line).
@@ -290,8 +289,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
       plan->where.reset();
       entry.pidf = "failed";
     }
-    plan->route =
-        emergencyRoute(decision, plan->req, plan->where ? &*plan->where : nullptr, entry);
+    plan->route = emergencyRoute(decision, plan->req, plan->where ? &*plan->where : nullptr, entry);
   }
   if (plan->route.empty() || plan->route.front() == nullptr) {
     // The configuration check forbids this; still, an answer rather than silence.
@@ -396,10 +394,9 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
     sip->sip_from->a_url->url_user = su_strdup(home, rewrite->elin.c_str());
     sip_fragment_clear(sip->sip_from->a_common);
   }
-  nta_outgoing_t* orq =
-      ok ? nta_outgoing_mcreate(agent_, callback ? callback : onResponse, txn, nextHop, msg,
-                                TAG_END())
-         : nullptr;
+  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, callback ? callback : onResponse, txn,
+                                                  nextHop, msg, TAG_END())
+                           : nullptr;
   if (orq == nullptr) msg_destroy(msg);
   return orq;
 }

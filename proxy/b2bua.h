@@ -69,7 +69,7 @@ struct Branch {
   std::string trunk;  // trunk name (the Trunk itself may go with a reloaded configuration)
   config::Trunk const* trunkConfig = nullptr;  // valid while `call` is set
   nta_leg_t* leg = nullptr;
-  nta_outgoing_t* orq = nullptr;        // the INVITE in force
+  nta_outgoing_t* orq = nullptr;         // the INVITE in force
   std::vector<nta_outgoing_t*> oldOrqs;  // earlier INVITEs of this branch (424 retry)
   nta_outgoing_t* bye = nullptr;         // BYE of a late answer we do not want
   su_timer_t* timer = nullptr;           // response or ring timeout
@@ -91,8 +91,8 @@ struct Call {
   B2bua* owner = nullptr;
   Leg a, b;  // b.leg is the current branch's leg (owned by the branch)
   CallState state = CallState::Proceeding;
-  bool cancelled = false;  // A cancelled the INVITE
-  bool ordinary = false;   // counted against the ordinary-call limits
+  bool cancelled = false;    // A cancelled the INVITE
+  bool ordinary = false;     // counted against the ordinary-call limits
   bool ringingSent = false;  // a 18x has gone to the caller
   Txn* invite = nullptr;     // the initial INVITE (server side), owned by txns
   std::list<std::unique_ptr<Txn>> txns;
@@ -271,9 +271,9 @@ class B2bua {
   // The PSAP route for the caller's location (issue 5): override, civic rule, boundary, site,
   // or the ERC; fills the routing-log entry's route basis.
   std::vector<config::Trunk const*> emergencyRoute(routing::RouteDecision const& decision,
-                                                    routing::CallRequest const& req,
-                                                    routing::Resolution const* where,
-                                                    RoutingLogEntry& entry);
+                                                   routing::CallRequest const& req,
+                                                   routing::Resolution const* where,
+                                                   RoutingLogEntry& entry);
   // A PSAP calling an ELIN back (or saying Priority: psap-callback): the caller who used the
   // ELIN within its window, else the security desk of the ELIN's site. Empty: not a callback.
   std::string callbackTarget(const routing::CallRequest& req, RoutingLogEntry& entry);
@@ -307,7 +307,7 @@ class B2bua {
   int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
   ElinSink elinSink_;
   std::vector<routing::CallbackTarget> initialElins_;
-  std::list<std::unique_ptr<Branch>> orphans_;  // branches whose call has ended
+  std::list<std::unique_ptr<Branch>> orphans_;           // branches whose call has ended
   std::unordered_map<std::string, TrunkHealth> health_;  // by trunk name
   std::list<std::unique_ptr<Probe>> probes_;
   std::vector<std::unique_ptr<std::pair<B2bua*, std::string>>> probeTargets_;  // timer args

@@ -6,11 +6,11 @@
 
 #include <map>
 
+#include "base/text.h"
+#include "pidf/pidf.h"
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
 #include "routing/access_network_info.h"
-#include "base/text.h"
-#include "pidf/pidf.h"
 #include "routing/dial_plan.h"
 #include "routing/psap_router.h"
 
@@ -210,10 +210,10 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
 
   // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
   // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
-  nta_outgoing_t* orq = send(call.b, reinterpret_cast<Txn*>(&br), sip_method_invite, "INVITE",
-                             p.request, URL_STRING_MAKE(br.requestUri.c_str()),
-                             URL_STRING_MAKE(br.nextHop.c_str()), p.maxForwards, &plan,
-                             onBranchResponse);
+  nta_outgoing_t* orq =
+      send(call.b, reinterpret_cast<Txn*>(&br), sip_method_invite, "INVITE", p.request,
+           URL_STRING_MAKE(br.requestUri.c_str()), URL_STRING_MAKE(br.nextHop.c_str()),
+           p.maxForwards, &plan, onBranchResponse);
   if (orq == nullptr) return false;
   br.oldOrqs.push_back(br.orq);
   br.orq = orq;
@@ -265,8 +265,7 @@ std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision c
   for (auto const& w : route.warnings) spdlog::warn("call {}: {}", req.callId, w);
   if (route.ercOnly) {
     ++counters_.ercOnly;
-    spdlog::warn("call {}: {}; routed to the emergency response centre", req.callId,
-                 route.basis);
+    spdlog::warn("call {}: {}; routed to the emergency response centre", req.callId, route.basis);
   }
   if (route.trunks.empty()) {
     // Only a configuration with neither site route nor ERC gets here (the check refuses it).

@@ -26,7 +26,6 @@ double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-
 Branch* asBranch(Txn* magic) { return reinterpret_cast<Branch*>(magic); }
 Txn* asMagic(Branch* br) { return reinterpret_cast<Txn*>(br); }
 
@@ -97,8 +96,7 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
       call.ringingSent = true;
     }
     if (!startBranch(call, trunk)) {
-      spdlog::error("call {}: could not send the INVITE to trunk {}", call.log.callId,
-                    trunk.name);
+      spdlog::error("call {}: could not send the INVITE to trunk {}", call.log.callId, trunk.name);
       call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":not-sent";
       continue;
     }
@@ -131,8 +129,8 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
   br->call = &call;
   br->trunk = trunk.name;
   br->trunkConfig = &trunk;
-  br->leg = nta_leg_tcreate(agent_, onRequest, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to),
-                            TAG_END());
+  br->leg =
+      nta_leg_tcreate(agent_, onRequest, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to), TAG_END());
   if (br->leg == nullptr) return false;
   nta_leg_tag(br->leg, nullptr);
 
@@ -154,9 +152,9 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
     call.log.pidf.clear();
     call.log.elin.clear();
   }
-  br->requestUri = p.urn ? p.requestUser
-                         : "sip:" + p.requestUser + "@" + uriHost(trunk.host) + ":" +
-                               std::to_string(trunk.port);
+  br->requestUri =
+      p.urn ? p.requestUser
+            : "sip:" + p.requestUser + "@" + uriHost(trunk.host) + ":" + std::to_string(trunk.port);
   br->nextHop = nextHopFor(trunk);
   br->pidfAdded = rewrite.pidf == "added";
 
@@ -216,8 +214,7 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
   if (br.timer) su_timer_reset(br.timer);
   if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && sip == nullptr) {
     // nta's own 408/503: no response at all, or the transport failed (connection refused).
-    setTrunkUp(br.trunk, false,
-               status == 503 ? "transport failure" : "no response to an INVITE");
+    setTrunkUp(br.trunk, false, status == 503 ? "transport failure" : "no response to an INVITE");
   }
   inviteResponse(br, orq, sip, status);
 }
@@ -238,20 +235,21 @@ void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int 
     if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
     if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);
     msg_t* ack = nta_msg_create(agent_, 0);
-    if (ack && sip_add_tl(ack, sip_object(ack),
-                          SIPTAG_CSEQ(sip_cseq_create(msg_home(ack), br.cseq, SIP_METHOD_ACK)),
-                          TAG_END()) >= 0 &&
+    if (ack &&
+        sip_add_tl(ack, sip_object(ack),
+                   SIPTAG_CSEQ(sip_cseq_create(msg_home(ack), br.cseq, SIP_METHOD_ACK)),
+                   TAG_END()) >= 0 &&
         nta_msg_request_complete(ack, br.leg, SIP_METHOD_ACK, nullptr) >= 0) {
-      if (nta_outgoing_t* a = nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack,
-                                                   TAG_END()))
+      if (nta_outgoing_t* a =
+              nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack, TAG_END()))
         nta_outgoing_destroy(a);
       else
         msg_destroy(ack);
     } else if (ack) {
       msg_destroy(ack);
     }
-    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, asMagic(&br), nullptr,
-                                  SIP_METHOD_BYE, nullptr, TAG_END());
+    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, asMagic(&br), nullptr, SIP_METHOD_BYE,
+                                  nullptr, TAG_END());
     return;
   }
   if (br.call == nullptr) scheduleReap();
@@ -261,12 +259,10 @@ void B2bua::branchTimeout(Branch& br) {
   if (br.call == nullptr || br.final || br.abandoned) return;
   Call& call = *br.call;
   if (call.current != &br) return;
-  std::string const why = br.provisional ? "no answer after " +
-                                               std::to_string(br.trunkConfig->ringTimeoutMs) +
-                                               " ms of ringing"
-                                         : "no response within " +
-                                               std::to_string(br.trunkConfig->responseTimeoutMs) +
-                                               " ms";
+  std::string const why =
+      br.provisional
+          ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) + " ms of ringing"
+          : "no response within " + std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
   if (!br.provisional) setTrunkUp(br.trunk, false, "no response to an INVITE");
   abandon(br);
   if (call.cancelled || call.invite->finished) return;
@@ -374,7 +370,7 @@ namespace {
 constexpr su_duration_t kLoadTickMs = 100;
 constexpr usize_t kRetriesPerTick = 3;  // fewer retransmissions per tick are normal UDP loss
 constexpr auto kShedFor = std::chrono::seconds(2);
-}
+}  // namespace
 
 char const* B2bua::admitOrdinary() {
   config::Limits const& limits = router_->config().limits;
@@ -386,7 +382,8 @@ char const* B2bua::admitOrdinary() {
   double const rate = limits.ordinaryCallsPerSecond;
   double const burst = limits.ordinaryBurst > 0 ? limits.ordinaryBurst : rate;
   if (tokensAt_ == std::chrono::steady_clock::time_point{}) tokens_ = burst;
-  tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - tokensAt_).count());
+  tokens_ =
+      std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - tokensAt_).count());
   tokensAt_ = now;
   if (tokens_ < 1.0) return "ordinary-call limit reached";
   tokens_ -= 1.0;
@@ -417,8 +414,8 @@ void B2bua::checkLoad() {
   int const threshold = router_->config().limits.overloadLagMs;
   auto const now = std::chrono::steady_clock::now();
   usize_t requests = 0, retries = 0;
-  nta_agent_get_stats(agent_, NTATAG_S_RECV_REQUEST_REF(requests),
-                      NTATAG_S_RECV_RETRY_REF(retries), TAG_END());
+  nta_agent_get_stats(agent_, NTATAG_S_RECV_REQUEST_REF(requests), NTATAG_S_RECV_RETRY_REF(retries),
+                      TAG_END());
   usize_t const newRequests = requests - loadRequests_, newRetries = retries - loadRetries_;
   loadRequests_ = requests;
   loadRetries_ = retries;
@@ -430,12 +427,12 @@ void B2bua::checkLoad() {
   if (late || retransmitting) {
     if (!shedding_) {
       ++counters_.overloads;
-      spdlog::warn("overloaded ({}): refusing new ordinary calls (503) for 2 s; emergency "
-                   "calls are not affected",
-                   late ? "event loop " + std::to_string(lateMs) + " ms late"
-                        : std::to_string(newRetries) + " of " + std::to_string(newRequests) +
-                              " requests in " + std::to_string(kLoadTickMs) +
-                              " ms were retransmissions");
+      spdlog::warn(
+          "overloaded ({}): refusing new ordinary calls (503) for 2 s; emergency "
+          "calls are not affected",
+          late ? "event loop " + std::to_string(lateMs) + " ms late"
+               : std::to_string(newRetries) + " of " + std::to_string(newRequests) +
+                     " requests in " + std::to_string(kLoadTickMs) + " ms were retransmissions");
     }
     shedding_ = true;
     sheddingUntil_ = now + kShedFor;
@@ -529,22 +526,22 @@ void B2bua::sendProbe(std::string const& trunkName) {
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return;
   su_home_t* home = msg_home(msg);
-  std::string const from = "<sip:sosproxy@" + host_ + ">;tag=" + nta_agent_newtag(home, "%s", agent_);
-  bool ok =
-      sip_add_tl(msg, sip_object(msg),
-                 SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
-                                                   URL_STRING_MAKE(target.c_str()), nullptr)),
-                 SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(("<" + target + ">").c_str()),
-                 SIPTAG_CALL_ID(sip_call_id_create(home, nullptr)),
-                 SIPTAG_CSEQ(sip_cseq_create(home, probeCseq_++, SIP_METHOD_OPTIONS)),
-                 SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) >= 0;
+  std::string const from =
+      "<sip:sosproxy@" + host_ + ">;tag=" + nta_agent_newtag(home, "%s", agent_);
+  bool ok = sip_add_tl(msg, sip_object(msg),
+                       SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
+                                                         URL_STRING_MAKE(target.c_str()), nullptr)),
+                       SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(("<" + target + ">").c_str()),
+                       SIPTAG_CALL_ID(sip_call_id_create(home, nullptr)),
+                       SIPTAG_CSEQ(sip_cseq_create(home, probeCseq_++, SIP_METHOD_OPTIONS)),
+                       SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) >= 0;
   auto probe = std::make_unique<Probe>();
   probe->owner = this;
   probe->trunk = trunkName;
-  probe->orq = ok ? nta_outgoing_mcreate(agent_, onProbeResponse,
-                                         reinterpret_cast<Txn*>(probe.get()),
-                                         URL_STRING_MAKE(nextHop.c_str()), msg, TAG_END())
-                  : nullptr;
+  probe->orq =
+      ok ? nta_outgoing_mcreate(agent_, onProbeResponse, reinterpret_cast<Txn*>(probe.get()),
+                                URL_STRING_MAKE(nextHop.c_str()), msg, TAG_END())
+         : nullptr;
   if (probe->orq == nullptr) {
     msg_destroy(msg);
     ++counters_.probeFailures;
@@ -570,8 +567,8 @@ void B2bua::setTrunkUp(std::string const& trunk, bool up, std::string const& why
     spdlog::info("trunk {} is up ({})", trunk, why);
   } else {
     ++counters_.trunksDown;
-    spdlog::warn("trunk {} is down ({}); emergency calls skip it while another trunk is up",
-                 trunk, why);
+    spdlog::warn("trunk {} is down ({}); emergency calls skip it while another trunk is up", trunk,
+                 why);
   }
 }
 

@@ -45,12 +45,12 @@ struct RoutingLogEntry {
   // its result ("il-psap-a:408(no response in 2000 ms) il-psap-b:200").
   std::string route;
   std::string attempts;
-  std::string outcome;            // route: "routed" | "rejected"; final: "answered" | "failed" |
-                                  // "cancelled" | "timeout"
-  int status = 0;                 // SIP status of the outcome (final) or of the rejection
-  double addedMs = -1;            // time sosproxy added: INVITE in -> INVITE out (route events)
-  double durationMs = -1;         // INVITE in -> final response (final events)
-  std::string reason;             // why, in a few words
+  std::string outcome;     // route: "routed" | "rejected"; final: "answered" | "failed" |
+                           // "cancelled" | "timeout"
+  int status = 0;          // SIP status of the outcome (final) or of the rejection
+  double addedMs = -1;     // time sosproxy added: INVITE in -> INVITE out (route events)
+  double durationMs = -1;  // INVITE in -> final response (final events)
+  std::string reason;      // why, in a few words
 };
 
 // Each line carries its own timestamp ("ts", ISO 8601 UTC with milliseconds). The one-argument

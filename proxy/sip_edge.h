@@ -5,9 +5,9 @@
 
 #include <string>
 
+#include "config/config.h"
 #include "proxy/copy_skip.h"
 #include "proxy/sofia.h"
-#include "config/config.h"
 #include "routing/call_request.h"
 
 namespace sos::proxy {

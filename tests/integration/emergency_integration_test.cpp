@@ -1,7 +1,7 @@
 // Emergency calls from HQ through sosproxy: they must reach the first PSAP trunk of HQ's route
 // (il-psap-a, by the civic rule for Illinois) and never the carrier; without any location data
-// they go to the emergency response centre. The carrier trunk is a live SIPp UAS during these tests,
-// so a misrouted INVITE would show in its trace.
+// they go to the emergency response centre. The carrier trunk is a live SIPp UAS during these
+// tests, so a misrouted INVITE would show in its trace.
 
 #include <gtest/gtest.h>
 

@@ -164,9 +164,9 @@ TEST_F(Failover, ATrunkDownByItsProbeIsSkipped) {
   ports_.psapAOptionsInterval = "1";
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   // The probe goes unanswered: il-psap-a is marked down.
-  ASSERT_TRUE(waitFor([&] { return proxy_->output().find("trunk il-psap-a is down") !=
-                                   std::string::npos; },
-                      milliseconds(15000)))
+  ASSERT_TRUE(
+      waitFor([&] { return proxy_->output().find("trunk il-psap-a is down") != std::string::npos; },
+              milliseconds(15000)))
       << proxy_->output();
   EXPECT_EQ(dead.firstLine().rfind("OPTIONS sip:127.0.0.1:", 0), 0u) << dead.firstLine();
   const int probesSoFar = dead.received();
@@ -211,6 +211,37 @@ TEST_F(Failover, TestCall933GoesToTheTestDestinationMarkedAsATest) {
   EXPECT_EQ(invite.rfind("INVITE sip:933@", 0), 0u) << invite;
   EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
   EXPECT_EQ(psapA.received(), 0) << "a test call reached a PSAP: " << psapA.firstLine();
+}
+
+// Ordinary calls over the configured rate get 503 at once; an emergency call right after is
+// exempt and goes through.
+TEST_F(Failover, OrdinaryCallsOverTheLimitGet503EmergencyCallsDoNot) {
+  ports_.extraYaml =
+      "limits:\n  ordinary_calls_per_second: 1\n  ordinary_burst: 1\n  overload_lag_ms: 0\n";
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto carrier = startTrunk("uas-load-answer.xml", ports_.carrier, "carrier");
+  SippOptions o;
+  o.scenario = "uac-flood-call.xml";  // takes 200 and 503 alike
+  o.name = "ordinary";
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  o.service = "5551234";
+  o.calls = 3;
+  o.extraArgs = {"-r", "50"};  // three calls within 60 ms: one token only
+  Sipp ordinary(o, dir_.path());
+  ASSERT_TRUE(ordinary.start());
+  EXPECT_EQ(ordinary.wait(), 0) << report({&ordinary, carrier.get()});
+  EXPECT_EQ(carrier->wait(), 0) << report({&ordinary, carrier.get()});
+  EXPECT_EQ(countMessages(ordinary, true, "SIP/2.0 503"), 2) << report({&ordinary});
+  auto refused = waitForLogLine({{"outcome", "rejected"}, {"status", "503"}});
+  EXPECT_EQ(refused.get("reason"), "ordinary-call limit reached") << refused.raw;
+
+  auto psapA = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get()});
+  EXPECT_EQ(psapA->wait(), 0) << report({uac.get(), psapA.get()});
+  EXPECT_EQ(finalLine(inviteCallId(*uac, false)).get("outcome"), "answered") << routingLogText();
+  const std::string metrics = httpRequest("GET", ports_.admin, "/metrics").body;
+  EXPECT_NE(metrics.find("\nsosproxy_ordinary_limited_total 2\n"), std::string::npos) << metrics;
 }
 
 }  // namespace

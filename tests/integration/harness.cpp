@@ -216,6 +216,38 @@ DemoPorts pickDemoPorts() {
   return p;
 }
 
+HttpReply httpRequest(const std::string& method, uint16_t port, const std::string& path,
+                      const std::string& body) {
+  HttpReply reply;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return reply;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return reply;
+  }
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!body.empty()) req += "Content-Type: application/json\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return reply;
+  }
+  std::string raw;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, size_t(n));
+  ::close(fd);
+  if (raw.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::atoi(raw.c_str() + 9);
+  const auto bodyAt = raw.find("\r\n\r\n");
+  if (bodyAt != std::string::npos) reply.body = raw.substr(bodyAt + 4);
+  return reply;
+}
+
 UdpBlackHole::UdpBlackHole(uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
   if (fd_ < 0) return;
@@ -258,15 +290,13 @@ std::string UdpBlackHole::firstLine() const {
 std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
                            const fs::path& storeDb, const fs::path& seed) {
   std::ostringstream y;
-  const auto trunk = [&](const char* name, uint16_t port, const char* mode,
-                         bool psap = true) {
+  const auto trunk = [&](const char* name, uint16_t port, const char* mode, bool psap = true) {
     const bool a = std::string(name) == "il-psap-a";
     y << "  - name: " << name << "\n"
       << "    host: 127.0.0.1\n"
       << "    port: " << port << "\n"
       << "    transport: "
-      << (a && !ports.psapATransport.empty() ? ports.psapATransport : ports.trunkTransport)
-      << "\n"
+      << (a && !ports.psapATransport.empty() ? ports.psapATransport : ports.trunkTransport) << "\n"
       << "    mode: " << mode << "\n";
     if (psap)
       y << "    response_timeout_s: " << ports.responseTimeout << "\n"
@@ -329,8 +359,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
             // thread long enough to refuse an ordinary call the test expects to go through.
             ? "limits:\n  overload_lag_ms: 0\n"
             : "")
-    << ports.extraYaml
-    << "logging:\n"
+    << ports.extraYaml << "logging:\n"
     << "  level: debug\n"
     << "  format: text\n"
     << "  routing_log: \"" << routingLog.string() << "\"\n";

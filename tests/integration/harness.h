@@ -8,12 +8,12 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <optional>
-#include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -112,14 +112,23 @@ struct DemoPorts {
   // Issue 5: the test destination, and how the PSAP trunks fail over. The demo's 2 s response
   // timeout; a shorter ring timeout than the demo's 8 s keeps the ringing test short.
   uint16_t psapTest = 0;
-  std::string responseTimeout = "2";   // response_timeout_s of the PSAP trunks
-  std::string ringTimeout = "4";       // ring_timeout_s of the PSAP trunks
-  std::string psapATransport;          // il-psap-a's transport; empty: trunkTransport
-  std::string psapAOptionsInterval;    // options_interval_s of il-psap-a; empty: not probed
-  std::string extraYaml;               // appended to the configuration as is (limits: ...)
+  std::string responseTimeout = "2";  // response_timeout_s of the PSAP trunks
+  std::string ringTimeout = "4";      // ring_timeout_s of the PSAP trunks
+  std::string psapATransport;         // il-psap-a's transport; empty: trunkTransport
+  std::string psapAOptionsInterval;   // options_interval_s of il-psap-a; empty: not probed
+  std::string extraYaml;              // appended to the configuration as is (limits: ...)
 };
 
 DemoPorts pickDemoPorts();
+
+// A one-shot HTTP/1.1 request on loopback (Connection: close), enough for the admin API. A JSON
+// `body` goes with Content-Type application/json. Status 0 when nothing answered.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+HttpReply httpRequest(const std::string& method, uint16_t port, const std::string& path,
+                      const std::string& body = "");
 
 // A UDP port that takes datagrams and never answers: a trunk that has gone silent. Counts what
 // it receives (for "the INVITE did get there").
