@@ -656,6 +656,7 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
   e.addedMs = -1;
   e.durationMs = msSince(call.received);
   log_.write(e);
+  if (recordSink_) recordSink_(e);
   if (e.outcome == "answered")
     ++counters_.answered;
   else if (e.outcome == "cancelled")

@@ -202,6 +202,10 @@ class B2bua {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
+  // Where a call's record goes once its INVITE has an outcome (answered, failed, cancelled):
+  // the routing log's final entry, attempts included. Must not block.
+  using RecordSink = std::function<void(RoutingLogEntry)>;
+  void setCallRecordSink(RecordSink sink) { recordSink_ = std::move(sink); }
   // A device's latest network report, as the location-report API accepted it.
   void addReport(const routing::DeviceReport& report);
 
@@ -306,6 +310,7 @@ class B2bua {
   std::string locSrc_;  // our host name for loc-src (RFC 8787)
   int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
   ElinSink elinSink_;
+  RecordSink recordSink_;
   std::vector<routing::CallbackTarget> initialElins_;
   std::list<std::unique_ptr<Branch>> orphans_;           // branches whose call has ended
   std::unordered_map<std::string, TrunkHealth> health_;  // by trunk name

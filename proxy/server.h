@@ -46,6 +46,11 @@ class Server {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
+  // Where each call's record goes when its INVITE has its outcome (the store, via the I/O
+  // thread). Called on the SIP thread; must not block (call before start()).
+  void setCallRecordSink(std::function<void(RoutingLogEntry)> sink) {
+    recordSink_ = std::move(sink);
+  }
   // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
@@ -74,6 +79,7 @@ class Server {
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
   std::unique_ptr<B2buaCounters> counters_;
   std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
+  std::function<void(RoutingLogEntry)> recordSink_;
   std::vector<routing::CallbackTarget> initialElins_;
 };
 
