@@ -72,7 +72,7 @@ struct Limits {
   int maxOrdinaryCalls = 0;        // ordinary calls in progress at once
   // Overload shedding: when the SIP thread falls this far behind (its event loop late by more
   // than this), or callers start retransmitting because answers come slowly, new ordinary calls
-  // get 503 for the next second, so that emergency calls are still served at once. 0: never.
+  // get 503 for the next 2 s, so that emergency calls are still served at once. 0: never.
   int overloadLagMs = 100;
 };
 
