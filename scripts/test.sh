@@ -18,3 +18,5 @@ echo "=== fuzz targets, bounded ==="
 scripts/fuzz.sh 15
 echo "=== load script, quick mode ==="
 scripts/load-test.sh build/proxy/sosproxy --rate 50 --seconds 2
+echo "=== flood script, quick mode ==="
+scripts/flood-test.sh build/proxy/sosproxy --seconds 2 --flood-rate 400 --emergency-rate 2
