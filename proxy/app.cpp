@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -129,6 +130,12 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
   return std::nullopt;
 }
 
+int64_t unixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // SIGHUP calls `reload` (which only queues the work) and waits on.
 int waitForStopSignal(std::function<void()> const& reload) {
   sigset_t set;
@@ -230,11 +237,7 @@ int runApp(int argc, char** argv) {
       [&locations](routing::DeviceReport& r) { return locations.saveReport(r); },
       [&locations] { return locations.snapshot(); },
       [&server](routing::DeviceReport const& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
-      [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
-      }});
+      [] { return unixMsNow(); }});
   if (cfg->admin.enabled) {
     try {
       http = std::make_unique<admin::HttpServer>(
@@ -276,6 +279,18 @@ int runApp(int argc, char** argv) {
       },
       locations.loadElinMappings());
 
+  // Call records: the SIP thread stamps the end of each call and hands its final entry over;
+  // the I/O thread writes it, so a slow or locked database never holds up a call. A record that
+  // cannot be written is still in the routing log.
+  server.setCallRecordSink([&io, &locations](RoutingLogEntry e) {
+    int64_t const endedAtMs = unixMsNow();
+    boost::asio::post(io, [&locations, e = std::move(e), endedAtMs] {
+      if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok())
+        spdlog::warn("call record of call {} ({} {}) not saved: {}", e.callId, e.outcome, e.status,
+                     r.error().message);
+    });
+  });
+
   if (auto error = server.start()) {
     std::cerr << "sosproxy: " << *error << "\n";
     su_deinit();
@@ -292,8 +307,8 @@ int runApp(int argc, char** argv) {
 
   int status = waitForStopSignal(
       [&io, &reloader] { boost::asio::post(io, [&reloader] { (void)reloader.reload(); }); });
-  // The I/O thread finishes what is queued (the last ELIN mappings) and stops before the SIP
-  // thread, so nothing is posted to a SIP thread that is going away.
+  // The I/O thread finishes what is queued (the last ELIN mappings and call records) and stops
+  // before the SIP thread, so nothing is posted to a SIP thread that is going away.
   if (http) http->stop();
   std::promise<void> drained;
   boost::asio::post(io, [&drained] { drained.set_value(); });

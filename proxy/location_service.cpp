@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace sos::proxy {
 
 LocationService::LocationService(std::shared_ptr<const config::Config> config, Publish publish)
@@ -48,6 +51,7 @@ void LocationService::start() {
       spdlog::warn("location store unusable: running on the seed data in memory");
     }
     ok = openStore(":memory:");
+    inMemory_ = true;
   }
   rebuild();
 }
@@ -121,6 +125,54 @@ std::vector<routing::CallbackTarget> LocationService::loadElinMappings() {
     return {};
   }
   return std::move(loaded).value();
+}
+
+store::CallRecord callRecordFrom(RoutingLogEntry const& e, int64_t endedAtMs) {
+  store::CallRecord r;
+  r.callId = e.callId;
+  // A duration below 0 is "not measured": the record then starts and ends at once.
+  r.durationMs = std::max(e.durationMs, 0.0);
+  r.endedAtMs = endedAtMs;
+  r.startedAtMs = endedAtMs - std::llround(r.durationMs);
+  r.caller = e.caller;
+  r.dialed = e.dialed;
+  r.emergency = e.emergency;
+  r.test = e.test;
+  r.site = e.site;
+  r.location = e.location;
+  r.locationBy = e.locationBy;
+  r.elin = e.elin;
+  r.pidf = e.pidf;
+  r.trunk = e.trunk;
+  r.route = e.route;
+  r.attempts = e.attempts;
+  r.outcome = e.outcome;
+  r.status = e.status;
+  r.reason = e.reason;
+  return r;
+}
+
+Result<int64_t> LocationService::saveCallRecord(store::CallRecord const& record) {
+  if (!store_) {
+    ++counters_.callRecordsNotSaved;
+    return Error{"store.unavailable", "no location store"};
+  }
+  auto r = store_->saveCallRecord(record);
+  if (r.ok())
+    ++counters_.callRecordsSaved;
+  else
+    ++counters_.callRecordsNotSaved;
+  // Without a database file the records live in memory: only the newest are kept.
+  if (r.ok() && inMemory_ && r.value() % kPruneEvery == 0) {
+    if (auto p = store_->pruneCallRecords(kRecordsInMemory); !p.ok())
+      spdlog::warn("call records in memory not pruned: {}", p.error().message);
+  }
+  return r;
+}
+
+Result<std::vector<store::CallRecord>> LocationService::loadCallRecords(size_t limit) {
+  if (!store_) return Error{"store.unavailable", "no location store"};
+  return store_->loadCallRecords(limit);
 }
 
 }  // namespace sos::proxy

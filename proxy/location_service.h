@@ -1,7 +1,7 @@
 #pragma once
 // Keeps the location data: opens the store, seeds it, builds routing snapshots off the SIP
-// thread and hands each new one over (publish), records device reports. Runs on the I/O
-// thread (start() on the main thread before any other thread uses it).
+// thread and hands each new one over (publish), records device reports and call records. Runs on
+// the I/O thread (start() on the main thread before any other thread uses it).
 //
 // Fallbacks (the emergency path never depends on the database):
 // - the database cannot be opened or read: an in-memory store seeded from the seed file;
@@ -10,11 +10,14 @@
 // Each logs a warning and bumps a counter.
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 
 #include "config/config.h"
+#include "proxy/routing_log.h"
 #include "routing/location_resolver.h"
 #include "store/store.h"
 
@@ -25,7 +28,13 @@ struct LocationCounters {
   std::atomic<uint64_t> rebuildFailures{0};  // snapshot rebuilds that kept the old one
   std::atomic<uint64_t> reportsSaved{0};
   std::atomic<uint64_t> reportsNotSaved{0};  // store write failed; report used in memory only
+  std::atomic<uint64_t> callRecordsSaved{0};
+  std::atomic<uint64_t> callRecordsNotSaved{0};  // store write failed; the routing log has it
 };
+
+// A call's record from its final routing-log entry. `endedAtMs` (Unix ms) is when the outcome
+// was known; the start is that minus the entry's duration, so both come from one clock reading.
+store::CallRecord callRecordFrom(const RoutingLogEntry& e, int64_t endedAtMs);
 
 class LocationService {
  public:
@@ -46,6 +55,10 @@ class LocationService {
   // ELIN -> caller mappings (issue 4): written after every assignment, read at start-up.
   Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
   std::vector<routing::CallbackTarget> loadElinMappings();
+  // Call records: one per call whose INVITE had its outcome, written to the store in force (the
+  // in-memory one when there is no database file), counted saved or not saved.
+  Result<int64_t> saveCallRecord(const store::CallRecord& record);
+  Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
   const LocationCounters& counters() const { return counters_; }
 
   static routing::ResolverSettings settingsFrom(const config::Config& config);
@@ -59,6 +72,9 @@ class LocationService {
   std::unique_ptr<store::Store> store_;
   mutable std::mutex mutex_;  // guards snapshot_ (read by the admin API, written by rebuilds)
   std::shared_ptr<const routing::LocationSnapshot> snapshot_;
+  bool inMemory_ = false;  // no database file: call records are pruned to the newest
+  static constexpr size_t kRecordsInMemory = 10000;
+  static constexpr int64_t kPruneEvery = 1000;
   LocationCounters counters_;
 };
 

@@ -69,6 +69,11 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          l.reportsSaved);
   metric(out, "sosproxy_location_reports_not_saved_total", "counter",
          "device reports used in memory only (store unavailable)", l.reportsNotSaved);
+  metric(out, "sosproxy_call_records_saved_total", "counter",
+         "call records written to the store (one per call with an outcome)", l.callRecordsSaved);
+  metric(out, "sosproxy_call_records_not_saved_total", "counter",
+         "call records the store could not write (the routing log still has the call)",
+         l.callRecordsNotSaved);
   metric(out, "sosproxy_config_reloads_total", "counter",
          "configuration reloads that took effect (SIGHUP, admin reload)", r.reloads);
   metric(out, "sosproxy_config_reload_failures_total", "counter",

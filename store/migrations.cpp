@@ -168,10 +168,43 @@ constexpr const char* kSchema3 = R"sql(
 ALTER TABLE locations ADD COLUMN psap_route TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// One row per call whose INVITE had its outcome: the routing log's final line, every trunk
+// attempt included, for audits and the admin API. A history like device_reports: no foreign
+// keys, names as they were at the time of the call. Times are Unix milliseconds; started_at is
+// what the records are listed by, call_id what a routing-log line is matched with (not unique:
+// a Call-ID is the caller's choice).
+constexpr const char* kSchema4 = R"sql(
+CREATE TABLE call_records (
+  id          INTEGER PRIMARY KEY,
+  call_id     TEXT NOT NULL,
+  started_at  INTEGER NOT NULL,
+  ended_at    INTEGER NOT NULL,
+  caller      TEXT,
+  dialed      TEXT,
+  emergency   INTEGER NOT NULL CHECK (emergency IN (0, 1)),
+  test        INTEGER NOT NULL CHECK (test IN (0, 1)),
+  site        TEXT,
+  location    TEXT,
+  location_by TEXT,
+  elin        TEXT,
+  pidf        TEXT,
+  trunk       TEXT,
+  route       TEXT,
+  attempts    TEXT,
+  outcome     TEXT NOT NULL,
+  status      INTEGER NOT NULL,
+  duration_ms REAL NOT NULL,
+  reason      TEXT
+);
+CREATE INDEX call_records_started_at ON call_records(started_at);
+CREATE INDEX call_records_call_id ON call_records(call_id);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
+    {4, "call records", kSchema4},
 }};
 
 }  // namespace

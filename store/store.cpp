@@ -1,6 +1,6 @@
-// Store: opening the database, seeding it, reading the routing data and recording device
-// reports. Every value reaches SQLite as a bound parameter; the only text spliced into
-// statements is column names from kCivicFields.
+// Store: opening the database, seeding it, reading the routing data, recording device
+// reports and keeping call records. Every value reaches SQLite as a bound parameter; the only
+// text spliced into statements is column names from kCivicFields.
 
 #include "store/store.h"
 
@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -407,6 +409,83 @@ Result<std::vector<routing::CallbackTarget>> Store::loadElinMappings() {
     t.assignedAtMs = s.columnInt(5);
     t.expiresAtMs = s.columnInt(6);
     out.push_back(std::move(t));
+  }
+  if (s.failed()) {
+    return Error{"store.read", path_ + ": " + s.error()};
+  }
+  return out;
+}
+
+Result<bool> Store::pruneCallRecords(size_t keep) {
+  Statement prune(db_,
+                  "DELETE FROM call_records WHERE id <= (SELECT max(id) FROM call_records) - ?");
+  prune.integer(1, static_cast<int64_t>(keep));
+  if (!prune.run()) return Error{"store.write", path_ + ": pruning call records: " + prune.error()};
+  return true;
+}
+
+Result<int64_t> Store::saveCallRecord(const CallRecord& r) {
+  // One statement, so its own transaction: a record lands whole or not at all.
+  Statement insert(db_,
+                   "INSERT INTO call_records (call_id, started_at, ended_at, caller, dialed, "
+                   "emergency, test, site, location, location_by, elin, pidf, trunk, route, "
+                   "attempts, outcome, status, duration_ms, reason) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.text(1, r.callId)
+      .integer(2, r.startedAtMs)
+      .integer(3, r.endedAtMs)
+      .textOrNull(4, r.caller)
+      .textOrNull(5, r.dialed)
+      .integer(6, r.emergency ? 1 : 0)
+      .integer(7, r.test ? 1 : 0)
+      .textOrNull(8, r.site)
+      .textOrNull(9, r.location)
+      .textOrNull(10, r.locationBy)
+      .textOrNull(11, r.elin)
+      .textOrNull(12, r.pidf)
+      .textOrNull(13, r.trunk)
+      .textOrNull(14, r.route)
+      .textOrNull(15, r.attempts)
+      .text(16, r.outcome)
+      .integer(17, r.status)
+      .real(18, r.durationMs)
+      .textOrNull(19, r.reason);
+  if (!insert.run()) {
+    return Error{"store.write", path_ + ": call record " + r.callId + ": " + insert.error()};
+  }
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<std::vector<CallRecord>> Store::loadCallRecords(size_t limit) {
+  std::vector<CallRecord> out;
+  Statement s(db_,
+              "SELECT id, call_id, started_at, ended_at, caller, dialed, emergency, test, site, "
+              "location, location_by, elin, pidf, trunk, route, attempts, outcome, status, "
+              "duration_ms, reason FROM call_records ORDER BY started_at DESC, id DESC LIMIT ?");
+  s.integer(1, static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  while (s.row()) {
+    CallRecord r;
+    r.id = s.columnInt(0);
+    r.callId = s.columnText(1);
+    r.startedAtMs = s.columnInt(2);
+    r.endedAtMs = s.columnInt(3);
+    r.caller = s.columnText(4);
+    r.dialed = s.columnText(5);
+    r.emergency = s.columnInt(6) != 0;
+    r.test = s.columnInt(7) != 0;
+    r.site = s.columnText(8);
+    r.location = s.columnText(9);
+    r.locationBy = s.columnText(10);
+    r.elin = s.columnText(11);
+    r.pidf = s.columnText(12);
+    r.trunk = s.columnText(13);
+    r.route = s.columnText(14);
+    r.attempts = s.columnText(15);
+    r.outcome = s.columnText(16);
+    r.status = static_cast<int>(s.columnInt(17));
+    r.durationMs = s.columnReal(18).value_or(0);
+    r.reason = s.columnText(19);
+    out.push_back(std::move(r));
   }
   if (s.failed()) {
     return Error{"store.read", path_ + ": " + s.error()};

@@ -1,17 +1,21 @@
 #pragma once
 // The SQLite store (WAL mode, versioned migrations): sites' locations, the network map, users
-// and devices, device network reports, personal locations. Reads the whole LocationData for a
-// routing snapshot and writes what the admin API receives.
+// and devices, device network reports, personal locations, ELIN mappings and call records.
+// Reads the whole LocationData for a routing snapshot and writes what the admin API receives.
 // Lives on the I/O thread: one Store object is used from one thread at a time. The SIP thread
 // never touches it (it reads the in-memory snapshot only).
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "routing/elin.h"
 #include "routing/location.h"
+#include "store/call_record.h"
 
 struct sqlite3;
 
@@ -47,6 +51,14 @@ class Store {
   // row per ELIN, so the set is small), and read back at start-up.
   Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
   Result<std::vector<routing::CallbackTarget>> loadElinMappings();
+
+  // Call records: one row per call, appended when its INVITE has its outcome. Returns the new
+  // row's id (also the insertion order, which breaks ties on started_at).
+  Result<int64_t> saveCallRecord(const CallRecord& record);
+  // The `limit` most recent records, newest (latest started_at) first.
+  Result<std::vector<CallRecord>> loadCallRecords(size_t limit);
+  // Deletes all but the newest `keep` call records (a store in memory must not grow for ever).
+  Result<bool> pruneCallRecords(size_t keep);
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

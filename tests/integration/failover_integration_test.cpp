@@ -6,9 +6,14 @@
 // here (harness.h, DemoPorts).
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 
 #include "b2bua_fixture.h"
 
@@ -17,6 +22,47 @@ namespace {
 
 constexpr double kResponseTimeoutMs = 2000;
 constexpr double kRingTimeoutMs = 4000;
+
+// The newest call_records row of `callId` in the database at `path`, column name -> text (NULL
+// as ""), read as another process would: a read-only connection beside sosproxy's writer (WAL
+// lets it read while sosproxy writes). Empty when there is no such row yet; `error` gets
+// SQLite's message when the file cannot be read.
+std::map<std::string, std::string> callRecord(const std::filesystem::path& path,
+                                              const std::string& callId, std::string& error) {
+  std::map<std::string, std::string> row;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    error = db != nullptr ? sqlite3_errmsg(db) : "cannot open";
+    sqlite3_close(db);
+    return row;
+  }
+  sqlite3_busy_timeout(db, 1000);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT * FROM call_records WHERE call_id = ? ORDER BY id DESC LIMIT 1",
+                         -1, &stmt, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+  } else {
+    sqlite3_bind_text(stmt, 1, callId.c_str(), -1, SQLITE_TRANSIENT);
+    if (int rc = sqlite3_step(stmt); rc == SQLITE_ROW) {
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const unsigned char* text = sqlite3_column_text(stmt, i);
+        row[sqlite3_column_name(stmt, i)] = text ? reinterpret_cast<const char*>(text) : "";
+      }
+    } else if (rc != SQLITE_DONE) {
+      error = sqlite3_errmsg(db);
+    }
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return row;
+}
+
+int64_t unixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 class Failover : public B2buaTest {
  protected:
@@ -96,6 +142,71 @@ TEST_F(Failover, PsapAAnswering503MovesOnAtOnce) {
   auto final = finalLine(cid);
   EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
   EXPECT_NE(final.get("attempts").find("il-psap-a:503"), std::string::npos) << final.raw;
+}
+
+// Every attempt appears in the routing log and in the call record: il-psap-a refuses with 503,
+// il-psap-b answers, and the call's row in the database names both, written off the SIP thread
+// shortly after the call.
+TEST_F(Failover, EveryAttemptIsInTheCallRecord) {
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  const int64_t beforeMs = unixMsNow();
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get(), psapB.get()});
+  EXPECT_EQ(psapA->wait(), 0) << report({psapA.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+
+  // The record's call_id is the caller's Call-ID, as on the routing-log lines.
+  const std::string cid = inviteCallId(*uac, false);
+  ASSERT_FALSE(cid.empty()) << report({uac.get()});
+  auto final = finalLine(cid);
+  std::map<std::string, std::string> row;
+  std::string error;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        row = callRecord(storePath(), cid, error);
+        return !row.empty();
+      },
+      milliseconds(10000)))
+      << "no call record for " << cid << " in " << storePath() << " (" << error << ")\n"
+      << routingLogText() << proxy_->output();
+  const int64_t afterMs = unixMsNow();
+
+  const std::string& attempts = row["attempts"];
+  EXPECT_NE(attempts.find("il-psap-a:503"), std::string::npos) << attempts;
+  EXPECT_NE(attempts.find("il-psap-b:200"), std::string::npos) << attempts;
+  EXPECT_EQ(attempts, final.get("attempts")) << final.raw;
+  EXPECT_EQ(row["trunk"], "il-psap-b");
+  EXPECT_EQ(row["outcome"], "answered");
+  EXPECT_EQ(row["status"], "200");
+  EXPECT_EQ(row["emergency"], "1");
+  EXPECT_EQ(row["test"], "0");
+  EXPECT_EQ(row["caller"], "1001");
+  EXPECT_EQ(row["dialed"], "911");
+  EXPECT_EQ(row["location"], "HQ Floor 2");
+  EXPECT_EQ(row["route"], final.get("route")) << final.raw;
+  // Wall-clock Unix milliseconds around the call; the start is the end less the duration.
+  const int64_t started = std::atoll(row["started_at"].c_str());
+  const int64_t ended = std::atoll(row["ended_at"].c_str());
+  const double durationMs = std::atof(row["duration_ms"].c_str());
+  EXPECT_LE(beforeMs, started) << row["started_at"];
+  EXPECT_LE(started, ended);
+  EXPECT_LE(ended, afterMs) << row["ended_at"];
+  EXPECT_LE(std::fabs(static_cast<double>(ended - started) - durationMs), 1.0)
+      << row["started_at"] << " " << row["ended_at"] << " " << row["duration_ms"];
+  EXPECT_LE(std::fabs(durationMs - std::atof(final.get("duration_ms").c_str())), 1.0) << final.raw;
+
+  std::string metrics;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        metrics = httpRequest("GET", ports_.admin, "/metrics").body;
+        return metrics.find("\nsosproxy_call_records_saved_total 1\n") != std::string::npos;
+      },
+      milliseconds(5000)))
+      << metrics;
+  EXPECT_NE(metrics.find("\nsosproxy_call_records_not_saved_total 0\n"), std::string::npos)
+      << metrics;
 }
 
 TEST_F(Failover, TcpConnectionRefusedMovesOnAtOnce) {

@@ -149,6 +149,27 @@ uint16_t pickFreePort() {
   throw std::runtime_error("no free port found");
 }
 
+// SIPp binds its media echo port and the ports after it (audio RTP and RTCP, video RTP and
+// RTCP: -mp P takes P..P+3). They come from their own range, apart from pickFreePort's, so
+// that a SIPp of another test running in parallel cannot be handed one of them as its SIP port.
+uint16_t pickFreeMediaPorts() {
+  static std::set<uint16_t> given;
+  static std::mt19937 rng(static_cast<unsigned>(getpid()) * 7919u ^
+                          static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int> dist(3000, 4749);  // blocks of 4 in 12000-18999
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    const auto first = static_cast<uint16_t>(dist(rng) * 4);
+    if (given.count(first) != 0) continue;
+    bool free = true;
+    for (uint16_t p = first; free && p < first + 4; ++p)
+      free = !portBound(p, false) && !portBound(p, true) && canBind(p, SOCK_DGRAM);
+    if (!free) continue;
+    given.insert(first);
+    return first;
+  }
+  throw std::runtime_error("no free media ports found");
+}
+
 bool portBound(uint16_t port, bool tcp) {
   // /proc/net/{udp,tcp}[6]: "sl local_address rem_address st ...", local as HEXIP:HEXPORT.
   // A TCP socket counts once it listens (state 0A).
@@ -481,7 +502,7 @@ bool Sipp::start(milliseconds readyTimeout) {
   add({"-i", options_.localIp, "-p", std::to_string(options_.port), "-t", options_.transport, "-m",
        std::to_string(options_.calls), "-cp", std::to_string(pickFreePort()),
        // Media is not exercised; keep SIPp's RTP echo port away from its default 6000 too.
-       "-mp", std::to_string(pickFreePort()), "-nostdin", "-timeout",
+       "-mp", std::to_string(pickFreeMediaPorts()), "-nostdin", "-timeout",
        std::to_string(options_.timeoutSeconds) + "s", "-timeout_error", "-trace_msg",
        "-message_file", file(".messages").string(), "-trace_err", "-error_file",
        file(".errors").string(), "-trace_logs", "-log_file", file(".log").string()});

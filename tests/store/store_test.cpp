@@ -1,6 +1,6 @@
 // The SQLite store: migrations, seeding from YAML (all or nothing, errors at file:line:column),
-// device reports and the data a routing snapshot is built from. Each test works in its own
-// temporary directory and checks the rows through a second, plain SQLite connection.
+// device reports, call records and the data a routing snapshot is built from. Each test works
+// in its own temporary directory and checks the rows through a second, plain SQLite connection.
 
 #include "store/store.h"
 
@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sos::store {
@@ -148,16 +149,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 3);
+    EXPECT_EQ(store->schemaVersion(), 4);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 3);
+  EXPECT_EQ(again->schemaVersion(), 4);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -561,17 +562,18 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
+      "DROP TABLE call_records;"
       "ALTER TABLE locations DROP COLUMN psap_route;"
-      "DELETE FROM schema_migrations WHERE version = 3");
+      "DELETE FROM schema_migrations WHERE version >= 3");
   ASSERT_EQ(one("SELECT MAX(version) FROM schema_migrations"), "2");
   ASSERT_EQ(one("SELECT COUNT(*) FROM pragma_table_info('locations') WHERE name = 'psap_route'"),
             "0");
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 3);
+  EXPECT_EQ(store->schemaVersion(), 4);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3"}));
+            (std::vector<std::string>{"1", "2", "3", "4"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -584,6 +586,138 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   EXPECT_EQ(loaded.value().locations[0].psapRoute, (std::vector<std::string>{"uk-999", "erc"}));
+}
+
+// A failed-over emergency call as the proxy records it.
+CallRecord failedOverCall() {
+  CallRecord r;
+  r.callId = "1-4242@127.0.0.1";
+  r.startedAtMs = 1700000000000;
+  r.endedAtMs = 1700000000212;
+  r.caller = "1001";
+  r.dialed = "911";
+  r.emergency = true;
+  r.site = "HQ";
+  r.location = "HQ Floor 2";
+  r.locationBy = "subnet 10.1.2.0/24 (Contact 10.1.2.45)";
+  r.elin = "+12175550102";
+  r.pidf = "added";
+  r.trunk = "il-psap-b";
+  r.route = "civic rule US/IL: il-psap-a il-psap-b erc";
+  r.attempts = "il-psap-a:503 il-psap-b:200";
+  r.outcome = "answered";
+  r.status = 200;
+  r.durationMs = 211.5;
+  return r;
+}
+
+TEST_F(StoreTest, ACallRecordRoundTripsThroughTheDatabase) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  const CallRecord saved = failedOverCall();
+  auto id = store->saveCallRecord(saved);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_GT(id.value(), 0);
+  // As another process sees it: booleans as 0/1, times as Unix ms, absent text as NULL.
+  EXPECT_EQ(one("SELECT call_id, started_at, ended_at, emergency, test, trunk, attempts, "
+                "outcome, status, duration_ms, reason FROM call_records"),
+            "1-4242@127.0.0.1|1700000000000|1700000000212|1|0|il-psap-b|"
+            "il-psap-a:503 il-psap-b:200|answered|200|211.5|NULL");
+
+  auto loaded = store->loadCallRecords(10);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 1u);
+  const CallRecord& r = loaded.value()[0];
+  EXPECT_EQ(r.id, id.value());
+  EXPECT_EQ(r.callId, saved.callId);
+  EXPECT_EQ(r.startedAtMs, saved.startedAtMs);
+  EXPECT_EQ(r.endedAtMs, saved.endedAtMs);
+  EXPECT_EQ(r.caller, saved.caller);
+  EXPECT_EQ(r.dialed, saved.dialed);
+  EXPECT_TRUE(r.emergency);
+  EXPECT_FALSE(r.test);
+  EXPECT_EQ(r.site, saved.site);
+  EXPECT_EQ(r.location, saved.location);
+  EXPECT_EQ(r.locationBy, saved.locationBy);
+  EXPECT_EQ(r.elin, saved.elin);
+  EXPECT_EQ(r.pidf, saved.pidf);
+  EXPECT_EQ(r.trunk, saved.trunk);
+  EXPECT_EQ(r.route, saved.route);
+  EXPECT_EQ(r.attempts, saved.attempts);
+  EXPECT_EQ(r.outcome, saved.outcome);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_DOUBLE_EQ(r.durationMs, 211.5);
+  EXPECT_EQ(r.reason, "");
+}
+
+TEST_F(StoreTest, CallRecordsAreListedNewestFirstUpToTheLimit) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  // Saved out of order (a long call ends after a short one that started later); the tie on
+  // started_at goes to the later insert.
+  for (auto [callId, startedAtMs] :
+       {std::pair{"b", 2000}, std::pair{"a", 1000}, std::pair{"c", 3000}, std::pair{"c2", 3000}}) {
+    CallRecord r = failedOverCall();
+    r.callId = callId;
+    r.startedAtMs = startedAtMs;
+    r.endedAtMs = startedAtMs + 100;
+    ASSERT_TRUE(store->saveCallRecord(r).ok());
+  }
+  auto callIds = [&](size_t limit) {
+    std::vector<std::string> out;
+    auto loaded = store->loadCallRecords(limit);
+    EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+    if (loaded.ok()) {
+      for (const auto& r : loaded.value()) {
+        out.push_back(r.callId);
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(callIds(10), (std::vector<std::string>{"c2", "c", "b", "a"}));
+  EXPECT_EQ(callIds(2), (std::vector<std::string>{"c2", "c"}));
+  EXPECT_TRUE(callIds(0).empty());
+
+  // Pruning keeps the newest records by insertion order: "c" and "c2" were saved last.
+  ASSERT_TRUE(store->pruneCallRecords(2).ok());
+  EXPECT_EQ(callIds(10), (std::vector<std::string>{"c2", "c"}));
+  ASSERT_TRUE(store->pruneCallRecords(5).ok());
+  EXPECT_EQ(callIds(10).size(), 2u);
+}
+
+TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->seedIfEmpty(writeFile("seed.yaml", joinLines(kSmallSeed))).ok());
+    CallRecord r = failedOverCall();
+    ASSERT_TRUE(store->saveCallRecord(r).ok());
+  }
+  // Back to the schema version 3 wrote, as an older sosproxy left it.
+  execute(
+      "DROP TABLE call_records;"
+      "DELETE FROM schema_migrations WHERE version = 4");
+  ASSERT_EQ(one("SELECT MAX(version) FROM schema_migrations"), "3");
+  ASSERT_EQ(one("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'call_records%'"), "0");
+
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schemaVersion(), 4);
+  EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
+            (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
+            (std::vector<std::string>{"call_records", "call_records_call_id",
+                                      "call_records_started_at"}));
+  // The rows of version 3 are kept, and the new table is empty and usable at once.
+  EXPECT_EQ(one("SELECT key, name FROM locations"), "hq-lobby|HQ Lobby");
+  auto none = store->loadCallRecords(10);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none.value().empty());
+  ASSERT_TRUE(store->saveCallRecord(failedOverCall()).ok());
+  auto saved = store->loadCallRecords(10);
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  ASSERT_EQ(saved.value().size(), 1u);
+  EXPECT_EQ(saved.value()[0].attempts, "il-psap-a:503 il-psap-b:200");
 }
 
 TEST_F(StoreTest, PsapRouteMistakesInTheSeedAreRefusedAtTheirPlace) {

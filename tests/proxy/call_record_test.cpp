@@ -1,0 +1,106 @@
+// Call records on the proxy's side: the record made from a call's final routing-log entry, and
+// LocationService writing it to whichever store is in force (the database file, or the
+// in-memory store when there is no file or it is unusable), counted saved or not saved.
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "proxy/location_service.h"
+
+namespace sos::proxy {
+namespace {
+
+RoutingLogEntry finalFailedOver() {
+  RoutingLogEntry e;
+  e.event = "final";
+  e.callId = "1-4242@127.0.0.1";
+  e.caller = "1001";
+  e.dialed = "911";
+  e.emergency = true;
+  e.site = "HQ";
+  e.source = "127.0.0.1:5071/udp";
+  e.location = "HQ Floor 2";
+  e.locationBy = "subnet 10.1.2.0/24 (Contact 10.1.2.45)";
+  e.elin = "+12175550102";
+  e.pidf = "added";
+  e.trunk = "il-psap-b";
+  e.route = "civic rule US/IL: il-psap-a il-psap-b erc";
+  e.attempts = "il-psap-a:503 il-psap-b:200";
+  e.outcome = "answered";
+  e.status = 200;
+  e.durationMs = 211.6;
+  return e;
+}
+
+std::unique_ptr<LocationService> startedService(const std::string& storePath) {
+  auto config = std::make_shared<config::Config>();
+  config->store.path = storePath;
+  auto service = std::make_unique<LocationService>(config, nullptr);
+  service->start();
+  return service;
+}
+
+TEST(CallRecord, IsTheFinalEntryStartingItsDurationBeforeItsEnd) {
+  const auto r = callRecordFrom(finalFailedOver(), 1700000000500);
+  EXPECT_EQ(r.callId, "1-4242@127.0.0.1");
+  EXPECT_EQ(r.endedAtMs, 1700000000500);
+  EXPECT_EQ(r.startedAtMs, 1700000000500 - 212);  // rounded to the millisecond
+  EXPECT_DOUBLE_EQ(r.durationMs, 211.6);
+  EXPECT_TRUE(r.emergency);
+  EXPECT_FALSE(r.test);
+  EXPECT_EQ(r.location, "HQ Floor 2");
+  EXPECT_EQ(r.trunk, "il-psap-b");
+  EXPECT_EQ(r.attempts, "il-psap-a:503 il-psap-b:200");
+  EXPECT_EQ(r.outcome, "answered");
+  EXPECT_EQ(r.status, 200);
+
+  RoutingLogEntry unmeasured = finalFailedOver();
+  unmeasured.durationMs = -1;
+  const auto u = callRecordFrom(unmeasured, 1000);
+  EXPECT_EQ(u.startedAtMs, 1000);
+  EXPECT_DOUBLE_EQ(u.durationMs, 0);
+}
+
+// No database file: records go to the in-memory store, like the location data and reports.
+TEST(CallRecord, WithoutADatabaseFileGoesToTheInMemoryStore) {
+  auto service = startedService("");
+  auto saved = service->saveCallRecord(callRecordFrom(finalFailedOver(), 5000));
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  auto loaded = service->loadCallRecords(10);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 1u);
+  EXPECT_EQ(loaded.value()[0].attempts, "il-psap-a:503 il-psap-b:200");
+  EXPECT_EQ(service->counters().callRecordsSaved.load(), 1u);
+  EXPECT_EQ(service->counters().callRecordsNotSaved.load(), 0u);
+  EXPECT_EQ(service->counters().storeFallbacks.load(), 0u);
+}
+
+// An unusable database file: the in-memory fallback takes the records too.
+TEST(CallRecord, AnUnusableDatabaseFallsBackToTheInMemoryStore) {
+  auto service = startedService("/dev/null/sosproxy.db");
+  EXPECT_EQ(service->counters().storeFallbacks.load(), 1u);
+  ASSERT_TRUE(service->saveCallRecord(callRecordFrom(finalFailedOver(), 5000)).ok());
+  EXPECT_EQ(service->counters().callRecordsSaved.load(), 1u);
+}
+
+// Both are counted for /metrics (sosproxy_call_records_saved_total and _not_saved_total).
+TEST(CallRecord, AWriteTheStoreRefusesIsCountedAsNotSaved) {
+  auto service = startedService("");
+  ASSERT_TRUE(service->saveCallRecord(callRecordFrom(finalFailedOver(), 5000)).ok());
+  // SQLite binds a NaN as NULL, which duration_ms does not take.
+  auto refused = callRecordFrom(finalFailedOver(), 6000);
+  refused.durationMs = std::numeric_limits<double>::quiet_NaN();
+  auto r = service->saveCallRecord(refused);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.write");
+  EXPECT_NE(r.error().message.find("call record 1-4242@127.0.0.1"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(service->counters().callRecordsSaved.load(), 1u);
+  EXPECT_EQ(service->counters().callRecordsNotSaved.load(), 1u);
+}
+
+}  // namespace
+}  // namespace sos::proxy
