@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev       # JSON routing log
   libboost-dev             # Asio/Beast (admin server, notifications)
   libsqlite3-dev           # location store
+  sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
   libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)
