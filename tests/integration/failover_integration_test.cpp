@@ -125,6 +125,27 @@ TEST_F(Failover, SilentPsapAMovesToPsapBWithinItsResponseTimeout) {
   EXPECT_NE(final.get("attempts").find("il-psap-b:200"), std::string::npos) << final.raw;
 }
 
+// il-psap-a answers after the call has moved on to il-psap-b: sosproxy ACKs that answer and hangs
+// it up at once, so no PSAP line is left open; the caller stays with il-psap-b.
+TEST_F(Failover, ALateAnswerFromAGivenUpTrunkIsHungUp) {
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psapA = startTrunk("uas-psap-late-answer.xml", ports_.psapA, "il-psap-a");
+  auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+  auto uac = call();
+  EXPECT_EQ(psapA->wait(), 0) << "il-psap-a's late answer was not ACKed and hung up\n"
+                              << report({psapA.get()});
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapB.get()});
+  EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()});
+  const std::string cid = inviteCallId(*uac, false);
+  EXPECT_EQ(failoverLine(cid, "il-psap-b").get("status"), "408") << routingLogText();
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("trunk"), "il-psap-b") << final.raw;
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  EXPECT_NE(proxy_->output().find("trunk il-psap-a answered an INVITE that was given up"),
+            std::string::npos)
+      << proxy_->output();
+}
+
 TEST_F(Failover, PsapAAnswering503MovesOnAtOnce) {
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
