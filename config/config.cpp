@@ -138,6 +138,34 @@ std::string checkHostName(std::string_view s) {
   return expecting(ok, "a host name, e.g. \"sosproxy.example.com\"");
 }
 
+// "http://HOST[:PORT]/PATH" with a numeric host: alerts never wait on DNS either.
+std::string checkWebhookUrl(std::string_view s) {
+  bool ok = s.rfind("http://", 0) == 0;
+  if (ok) {
+    std::string_view rest = s.substr(7);
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view host = authority;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+    ok = addressBits(host) != 0 &&
+         std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c < 0x21; });
+  }
+  return expecting(ok, "an http:// URL with a numeric host, e.g. \"http://127.0.0.1:8089/alerts\"");
+}
+
+// An e-mail address as an SMTP envelope takes it: local@domain, no spaces or angle brackets.
+std::string checkEmail(std::string_view s) {
+  auto at = s.find('@');
+  bool ok = at != std::string_view::npos && at > 0 && at + 1 < s.size() &&
+            s.find('@', at + 1) == std::string_view::npos &&
+            std::none_of(s.begin(), s.end(),
+                         [](char c) { return c <= ' ' || c == '<' || c == '>' || c == 0x7f; });
+  return expecting(ok, "an e-mail address, e.g. \"security@hq.example\"");
+}
+
 // "sip:user@host:port" with a numeric host (no DNS on the call path).
 std::string checkSipTarget(std::string_view s) {
   bool ok = s.rfind("sip:", 0) == 0;
@@ -214,6 +242,7 @@ constexpr int64_t kMaxProbeIntervalMs = 3600 * 1000;
 
 // Limits on ordinary calls: far above what one proxy carries, and far from int overflow.
 constexpr int kMaxCount = 1000000;
+constexpr int kMaxTier = 9;  // escalation tiers a site can have
 
 // The civic fields a routing rule may match on, in RFC 5139's spelling (the file may use any
 // case: "a1" is A1).
@@ -585,7 +614,8 @@ class Parser {
 
   void readTop(const Value& root) {
     auto f = fields(root, {"listen", "trusted_networks", "carrier_trunk", "trunks", "sites",
-                           "emergency_routing", "limits", "logging", "store", "location", "admin"});
+                           "emergency_routing", "limits", "notifications", "logging", "store",
+                           "location", "admin"});
     if (!f) {
       return;
     }
@@ -611,6 +641,9 @@ class Parser {
     }
     if (auto v = get(*f, root, "limits")) {
       readLimits(*v);
+    }
+    if (auto v = get(*f, root, "notifications")) {
+      readNotifications(*v);
     }
     if (auto v = get(*f, root, "logging")) {
       readLogging(*v);
@@ -698,7 +731,7 @@ class Parser {
     for (const auto& item : list(v, false)) {
       auto f =
           fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
-                        "extensions", "networks", "psap_route", "security_desk"});
+                        "extensions", "networks", "psap_route", "security_desk", "responders"});
       if (!f) {
         continue;
       }
@@ -730,7 +763,104 @@ class Parser {
       if (auto d = get(*f, item, "security_desk")) {
         site.securityDesk = checked(*d, checkSipTarget).value_or("");
       }
+      if (auto r = get(*f, item, "responders")) {
+        site.responders = responders(*r);
+      }
       config_.sites.push_back(std::move(site));
+    }
+  }
+
+  // Each responder names exactly one channel: {webhook: URL, secret: KEY}, {email: ADDRESS} or
+  // {sip: URI}, with an optional tier (1 = alerted at once).
+  std::vector<Responder> responders(const Value& v) {
+    std::vector<Responder> out;
+    for (const auto& item : list(v, true)) {
+      auto f = fields(item, {"webhook", "email", "sip", "secret", "tier"});
+      if (!f) {
+        continue;
+      }
+      Responder r;
+      int channels = 0;
+      if (auto w = get(*f, item, "webhook")) {
+        ++channels;
+        r.channel = Responder::Channel::Webhook;
+        r.target = checked(*w, checkWebhookUrl).value_or("");
+      }
+      if (auto e = get(*f, item, "email")) {
+        ++channels;
+        r.channel = Responder::Channel::Email;
+        r.target = checked(*e, checkEmail).value_or("");
+      }
+      if (auto sip = get(*f, item, "sip")) {
+        ++channels;
+        r.channel = Responder::Channel::Sip;
+        r.target = checked(*sip, checkSipTarget).value_or("");
+      }
+      if (channels != 1) {
+        report(item.mark, item.key,
+               channels == 0 ? "a responder needs one of webhook, email or sip"
+                             : "a responder has one channel: webhook, email or sip, not several");
+      }
+      if (auto k = get(*f, item, "secret")) {
+        r.secret = nonEmpty(*k);
+        if (r.channel != Responder::Channel::Webhook) {
+          report(k->mark, k->key, "only a webhook responder has a secret");
+        }
+      }
+      if (auto t = get(*f, item, "tier")) {
+        auto tier = count(*t);
+        if (tier && (*tier < 1 || *tier > kMaxTier)) {
+          report(t->mark, t->key,
+                 inQuotes(std::to_string(*tier)) +
+                     expecting(false, "a tier from 1 to " + std::to_string(kMaxTier)));
+        } else if (tier) {
+          r.tier = *tier;
+        }
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  void readNotifications(const Value& v) {
+    auto f = fields(v, {"smtp", "escalate_after_s", "timeout_s", "max_attempts", "retry_initial_s",
+                        "retry_max_s"});
+    if (!f) {
+      return;
+    }
+    Notifications& n = config_.notifications;
+    if (auto smtp = get(*f, v, "smtp")) {
+      if (auto sf = fields(*smtp, {"host", "port", "from"})) {
+        if (auto h = get(*sf, *smtp, "host")) {
+          n.smtpHost = checked(*h, checkAddress).value_or(n.smtpHost);
+        }
+        if (auto p = get(*sf, *smtp, "port")) {
+          n.smtpPort = port(*p).value_or(n.smtpPort);
+        }
+        if (auto from = get(*sf, *smtp, "from")) {
+          n.mailFrom = checked(*from, checkEmail).value_or(n.mailFrom);
+        }
+      }
+    }
+    if (auto e = get(*f, v, "escalate_after_s")) {
+      n.escalateAfterSeconds = static_cast<int>(seconds(*e).value_or(n.escalateAfterSeconds));
+    }
+    if (auto t = get(*f, v, "timeout_s")) {
+      n.timeoutMs = timeoutMs(*t).value_or(n.timeoutMs);
+    }
+    if (auto m = get(*f, v, "max_attempts")) {
+      auto attempts = count(*m);
+      if (attempts && *attempts < 1) {
+        report(m->mark, m->key, "\"0\"" + expecting(false, "at least 1 attempt"));
+      } else if (attempts) {
+        n.maxAttempts = *attempts;
+      }
+    }
+    if (auto r = get(*f, v, "retry_initial_s")) {
+      n.retryInitialMs = timeoutMs(*r).value_or(n.retryInitialMs);
+    }
+    if (auto r = get(*f, v, "retry_max_s")) {
+      n.retryMaxMs = timeoutMs(*r).value_or(n.retryMaxMs);
     }
   }
 
@@ -1041,5 +1171,17 @@ Result<Config> parseConfig(const std::string& yamlText, const std::string& sourc
 std::string_view toString(Transport t) { return nameOf(kTransports, t); }
 
 std::string_view toString(TrunkMode m) { return nameOf(kModes, m); }
+
+std::string_view toString(Responder::Channel c) {
+  switch (c) {
+    case Responder::Channel::Webhook:
+      return "webhook";
+    case Responder::Channel::Email:
+      return "email";
+    case Responder::Channel::Sip:
+      return "sip";
+  }
+  return "?";
+}
 
 }  // namespace sos::config

@@ -76,6 +76,15 @@ struct Limits {
   int overloadLagMs = 100;
 };
 
+// Somebody of a site's safety team to alert when an emergency call is made (issue 6; Kari's Law).
+struct Responder {
+  enum class Channel { Webhook, Email, Sip };
+  Channel channel = Channel::Webhook;
+  std::string target;  // http://host:port/path, an e-mail address, or a SIP URI
+  std::string secret;  // webhook only: HMAC-SHA256 key for the signature header
+  int tier = 1;        // 1 is alerted at once; tier N+1 when tier N has not acknowledged in time
+};
+
 struct Site {
   std::string name;
   std::string country;                   // ISO 3166 alpha-2, upper case
@@ -90,6 +99,7 @@ struct Site {
   // Where a PSAP callback goes when no caller holds the dialed ELIN any more (issue 4):
   // "sip:security-desk@127.0.0.1:5094". Empty: the first site's desk.
   std::string securityDesk;
+  std::vector<Responder> responders;  // alerted on every emergency call from the site
 };
 
 struct Listen {
@@ -143,6 +153,19 @@ struct Admin {
   bool enabled = true;
 };
 
+// How responder alerts are delivered (issue 6). They are queued in the store's outbox and sent
+// from the I/O thread; a call never waits for them.
+struct Notifications {
+  std::string smtpHost = "127.0.0.1";  // numeric address: no DNS
+  uint16_t smtpPort = 25;
+  std::string mailFrom = "sosproxy@localhost";
+  int escalateAfterSeconds = 120;  // no acknowledgement by then: the next tier is alerted
+  int timeoutMs = 5000;            // per delivery attempt (connect + send + answer)
+  int maxAttempts = 8;             // then the job is given up (logged, counted)
+  int retryInitialMs = 1000;       // backoff doubles from here ...
+  int retryMaxMs = 60000;          // ... up to this
+};
+
 struct Config {
   std::string sourcePath;  // the file it came from, for messages
   Listen listen;
@@ -156,6 +179,7 @@ struct Config {
   Admin admin;
   EmergencyRouting emergencyRouting;
   Limits limits;
+  Notifications notifications;
 
   const Trunk* findTrunk(std::string_view name) const;
   const Site* findSite(std::string_view name) const;
@@ -172,5 +196,6 @@ Result<Config> parseConfig(const std::string& yamlText, const std::string& sourc
 
 std::string_view toString(Transport t);
 std::string_view toString(TrunkMode m);
+std::string_view toString(Responder::Channel c);  // "webhook", "email", "sip"
 
 }  // namespace sos::config

@@ -1,15 +1,18 @@
 #include "proxy/app.h"
+#include "base/clock.h"
 
 #include <signal.h>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +27,7 @@
 #include "admin/http_server.h"
 #include "admin/location_api.h"
 #include "config/config.h"
+#include "notify/notifier.h"
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
@@ -130,12 +134,6 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
   return std::nullopt;
 }
 
-int64_t unixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // SIGHUP calls `reload` (which only queues the work) and waits on.
 int waitForStopSignal(std::function<void()> const& reload) {
   sigset_t set;
@@ -154,6 +152,49 @@ int waitForStopSignal(std::function<void()> const& reload) {
     spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     return 0;
   }
+}
+
+// POST /api/v1/calls/CALL-ID/acknowledge {"by": "guard 1"}: a responder has the call in hand.
+struct Acknowledgement {
+  std::string callId, by;
+};
+constexpr std::string_view kCallsPath = "/api/v1/calls/";
+constexpr std::string_view kAckSuffix = "/acknowledge";
+
+std::string percentDecoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::optional<Acknowledgement> acknowledgement(admin::HttpRequest const& r, std::string_view path) {
+  if (r.method != "POST" || path.rfind(kCallsPath, 0) != 0 || path.size() <= kCallsPath.size() ||
+      path.substr(path.size() - std::min(path.size(), kAckSuffix.size())) != kAckSuffix)
+    return std::nullopt;
+  std::string_view id = path.substr(kCallsPath.size());
+  id = id.substr(0, id.size() - kAckSuffix.size());
+  if (id.empty()) return std::nullopt;
+  Acknowledgement a;
+  a.callId = percentDecoded(id);
+  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_object() && body.contains("by") && body["by"].is_string())
+    a.by = body["by"].get<std::string>();
+  if (a.by.empty()) a.by = r.peerAddress;
+  return a;
+}
+
+std::string jsonError(std::string const& message) {
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace
@@ -220,6 +261,27 @@ int runApp(int argc, char** argv) {
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
 
+  // Responder alerts (issue 6): an outbox in the same store, worked by the I/O thread. SIP
+  // MESSAGEs go out through the SIP thread; their answers come back here.
+  std::unique_ptr<notify::Notifier> notifier;
+  if (locations.store()) {
+    notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
+      auto shared = std::make_shared<notify::Done>(std::move(done));
+      bool const posted = server.post([r = std::move(r), shared, &io](B2bua& b) mutable {
+        b.sendMessage(std::move(r), [shared, &io](Result<bool> result) {
+          boost::asio::post(
+              io, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+        });
+      });
+      if (!posted) (*shared)(Error{"sip.down", "the SIP thread is not running"});
+    };
+    notifier = std::make_unique<notify::Notifier>(io, *locations.store(), cfg, std::move(sip));
+  }
+  // The SIP thread posts an event once the INVITE toward the PSAP has left; the call never waits.
+  server.setEventSink([&notifier](notify::CallEvent e) {
+    if (notifier) notifier->post(std::move(e));
+  });
+
   // Reloads run on the I/O thread only (SIGHUP is posted there, the admin API runs there), so
   // two never overlap and none runs on the SIP thread.
   ConfigReloader reloader(
@@ -229,7 +291,8 @@ int runApp(int argc, char** argv) {
                                 spdlog::warn(
                                     "the SIP thread has not taken the reloaded routing yet");
                             },
-                            [&locations](std::shared_ptr<const config::Config> c) {
+                            [&locations, &notifier](std::shared_ptr<const config::Config> c) {
+                              if (notifier) notifier->setConfig(c);
                               locations.reload(std::move(c));
                             }});
   std::unique_ptr<admin::HttpServer> http;
@@ -242,7 +305,8 @@ int runApp(int argc, char** argv) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
-          [&locationApi, &server, &locations, &routingLog, &reloader](admin::HttpRequest const& r) {
+          [&locationApi, &server, &locations, &routingLog, &reloader,
+           &notifier](admin::HttpRequest const& r) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
@@ -251,7 +315,21 @@ int runApp(int argc, char** argv) {
               return admin::HttpResponse{
                   200, "text/plain; version=0.0.4",
                   prometheusText(server.counters(), locations.counters(), reloader.counters(),
-                                 routingLog->dropped())};
+                                 routingLog->dropped(),
+                                 notifier ? &notifier->counters() : nullptr)};
+            if (auto ack = acknowledgement(r, path); ack) {
+              if (!notifier)
+                return admin::HttpResponse{503, "application/json",
+                                           "{\"error\":\"responder alerts are not running\"}\n"};
+              auto done = notifier->acknowledge(ack->callId, ack->by);
+              if (!done.ok())
+                return admin::HttpResponse{500, "application/json",
+                                           jsonError(done.error().message)};
+              if (!done.value())
+                return admin::HttpResponse{404, "application/json",
+                                           jsonError("no alerted call with that Call-ID")};
+              return admin::HttpResponse{200, "application/json", "{\"acknowledged\":true}\n"};
+            }
             if (path == kReloadPath) {
               if (r.method != "POST")
                 return admin::HttpResponse{405, "application/json",
@@ -297,6 +375,8 @@ int runApp(int argc, char** argv) {
     return 1;
   }
   if (http) http->start();
+  // Alerts a previous run left pending go out first (nothing is lost to a crash).
+  if (notifier) boost::asio::post(io, [&notifier] { notifier->start(); });
   std::thread ioThread([&io] { io.run(); });
 
   std::cout << "sosproxy ready: SIP on " << server.listening();
@@ -311,7 +391,11 @@ int runApp(int argc, char** argv) {
   // before the SIP thread, so nothing is posted to a SIP thread that is going away.
   if (http) http->stop();
   std::promise<void> drained;
-  boost::asio::post(io, [&drained] { drained.set_value(); });
+  boost::asio::post(io, [&drained, &notifier] {
+    // Jobs still pending stay in the outbox for the next start.
+    if (notifier) notifier->stop();
+    drained.set_value();
+  });
   drained.get_future().wait_for(std::chrono::seconds(5));
   work.reset();
   io.stop();

@@ -72,6 +72,7 @@ B2bua::~B2bua() {
     if (p->orq) nta_outgoing_destroy(p->orq);
   }
   probes_.clear();
+  destroyMessages();
   if (reaper_) su_timer_destroy(reaper_);
   if (loadTimer_) su_timer_destroy(loadTimer_);
 }
@@ -359,6 +360,10 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   call->log.outcome = "routed";
   call->log.addedMs = msSince(received);
   log_.write(call->log);
+  // The INVITE has left: now, and not before, the responders may hear of it.
+  call->alerting = decision.match.emergency || callback;
+  alert(*call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
+        callback ? call->log.reason : "");
   return 0;
 }
 
@@ -657,6 +662,8 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
   e.durationMs = msSince(call.received);
   log_.write(e);
   if (recordSink_) recordSink_(e);
+  call.outcome = e.outcome;
+  if (e.outcome == "answered") alert(call, notify::EventKind::Answered);
   if (e.outcome == "answered")
     ++counters_.answered;
   else if (e.outcome == "cancelled")
@@ -668,6 +675,7 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
 void B2bua::endCall(Call& call) {
   if (call.state == CallState::Ended) return;
   call.state = CallState::Ended;
+  alert(call, notify::EventKind::Ended, call.outcome.empty() ? "ended" : call.outcome);
   ended_.push_back(&call);
   --counters_.active;
   // Destroying Sofia objects from inside their own callbacks is unsafe: reap a moment later.
@@ -687,6 +695,7 @@ void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
       self->calls_.erase(id);
     }
     self->reapBranchesAndProbes();
+    self->reapMessages();
   } catch (...) {
     spdlog::error("reaping ended calls: internal error");
   }

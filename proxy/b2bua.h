@@ -13,6 +13,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "notify/channels.h"
+#include "notify/event.h"
 #include "proxy/emergency_invite.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
@@ -122,7 +124,9 @@ struct Call {
   std::unique_ptr<Plan> plan;
   std::vector<std::unique_ptr<Branch>> branches;
   Branch* current = nullptr;
-  std::string attempts;  // "il-psap-a:408(no response in 2000 ms) il-psap-b:200"
+  std::string attempts;   // "il-psap-a:408(no response in 2000 ms) il-psap-b:200"
+  std::string outcome;    // of the INVITE, once known: "answered", "failed", "cancelled", ...
+  bool alerting = false;  // an emergency call whose events go to the site's responders
 };
 
 // How a probed trunk is doing (OPTIONS keep-alive, issue 5). Unprobed trunks are always up.
@@ -132,6 +136,16 @@ struct TrunkHealth {
   std::string why;                 // the last reason it went down
   su_timer_t* interval = nullptr;  // fires every optionsIntervalMs
   int intervalMs = 0;
+};
+
+// A SIP MESSAGE to a responder in flight (issue 6).
+struct OutgoingMessage {
+  B2bua* owner = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  su_timer_t* deadline = nullptr;
+  notify::Done done;      // reset once called
+  bool finished = false;  // the transaction has its final response: may be destroyed
+  int timeoutMs = 0;
 };
 
 // One OPTIONS probe in flight.
@@ -206,6 +220,13 @@ class B2bua {
   // the routing log's final entry, attempts included. Must not block.
   using RecordSink = std::function<void(RoutingLogEntry)>;
   void setCallRecordSink(RecordSink sink) { recordSink_ = std::move(sink); }
+  // Where emergency-call events go (responder alerts, issue 6): called on the SIP thread after
+  // the INVITE toward the PSAP has left; must not block (the sink posts to the I/O thread).
+  using EventSink = std::function<void(notify::CallEvent)>;
+  void setEventSink(EventSink sink) { eventSink_ = std::move(sink); }
+  // Sends a SIP MESSAGE (RFC 3428) with a text/plain body; `done` gets Ok once a 2xx came back,
+  // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
+  void sendMessage(notify::SipMessageRequest request, notify::Done done);
   // A device's latest network report, as the location-report API accepted it.
   void addReport(const routing::DeviceReport& report);
 
@@ -311,6 +332,14 @@ class B2bua {
   int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
   ElinSink elinSink_;
   RecordSink recordSink_;
+  EventSink eventSink_;
+  // Emergency-call events for the responders (b2bua_notify.cpp).
+  void alert(Call& call, notify::EventKind kind, std::string detail = "");
+  std::list<std::unique_ptr<OutgoingMessage>> messages_;
+  static int onMessageResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static void onMessageDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void reapMessages();
+  void destroyMessages();
   std::vector<routing::CallbackTarget> initialElins_;
   std::list<std::unique_ptr<Branch>> orphans_;           // branches whose call has ended
   std::unordered_map<std::string, TrunkHealth> health_;  // by trunk name

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "base/clock.h"
 #include "base/text.h"
 #include "pidf/pidf.h"
 #include "proxy/b2bua.h"
@@ -15,16 +16,6 @@
 #include "routing/psap_router.h"
 
 namespace sos::proxy {
-
-namespace {
-
-int64_t unixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 // ---- PSAP callbacks ----
 

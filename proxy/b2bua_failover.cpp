@@ -113,6 +113,7 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
                  "; trying " + trunk.name + note;
       log_.write(e);
       spdlog::warn("call {}: {}", call.log.callId, e.reason);
+      alert(call, notify::EventKind::FailedOver, e.reason);
     } else if (!note.empty()) {
       call.log.reason += note;
     }

@@ -60,6 +60,9 @@ class LocationService {
   Result<int64_t> saveCallRecord(const store::CallRecord& record);
   Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
   const LocationCounters& counters() const { return counters_; }
+  // The open store (a database file, or memory), for the other I/O-thread users of it: the
+  // responder-alert outbox. Null only before start().
+  store::Store* store() { return store_.get(); }
 
   static routing::ResolverSettings settingsFrom(const config::Config& config);
 

@@ -17,7 +17,8 @@ void metric(std::string& out, char const* name, char const* type, char const* he
 }  // namespace
 
 std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
-                           ReloadCounters const& r, uint64_t routingLogDropped) {
+                           ReloadCounters const& r, uint64_t routingLogDropped,
+                           notify::NotifyCounters const* n) {
   std::string out;
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
   metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
@@ -78,6 +79,22 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          "configuration reloads that took effect (SIGHUP, admin reload)", r.reloads);
   metric(out, "sosproxy_config_reload_failures_total", "counter",
          "configuration reloads refused because of errors (the running one stayed)", r.failures);
+  if (n) {
+    metric(out, "sosproxy_alerts_queued_total", "counter",
+           "responder alert jobs written to the outbox", n->queued);
+    metric(out, "sosproxy_alerts_delivered_total", "counter", "responder alerts a channel accepted",
+           n->delivered);
+    metric(out, "sosproxy_alert_retries_total", "counter",
+           "responder alert attempts that failed and were scheduled again", n->retries);
+    metric(out, "sosproxy_alerts_given_up_total", "counter",
+           "responder alerts that ran out of attempts", n->givenUp);
+    metric(out, "sosproxy_alert_escalations_total", "counter",
+           "calls not acknowledged in time: the next tier was alerted", n->escalations);
+    metric(out, "sosproxy_alerts_acknowledged_total", "counter", "calls a responder acknowledged",
+           n->acknowledged);
+    metric(out, "sosproxy_alerts_not_queued_total", "counter",
+           "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
+  }
   std::atomic<uint64_t> const dropped{routingLogDropped};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);

@@ -1,4 +1,6 @@
 #pragma once
+
+#include "notify/notifier.h"
 // Prometheus text exposition (format 0.0.4) of sosproxy's counters, for GET /metrics on the
 // admin port. Called on the I/O thread; the counters are atomics written by other threads.
 
@@ -12,7 +14,9 @@
 namespace sos::proxy {
 
 // `routingLogDropped`: routing-log lines lost because the disk fell behind (RoutingLog::dropped).
+// `alerts` is null when responder alerts are not running.
 std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
-                           const ReloadCounters& reloads, uint64_t routingLogDropped);
+                           const ReloadCounters& reloads, uint64_t routingLogDropped,
+                           const notify::NotifyCounters* alerts = nullptr);
 
 }  // namespace sos::proxy

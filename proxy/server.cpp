@@ -162,6 +162,7 @@ void Server::run(std::shared_ptr<State> state) {
   }
   b2bua->setElinPersistence(elinSink_, std::move(initialElins_));
   b2bua->setCallRecordSink(recordSink_);
+  b2bua->setEventSink(eventSink_);
   b2bua->setLocations(initialLocations_);
   state->b2bua = b2bua.get();
   state->root = root;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "notify/event.h"
 #include "proxy/routing_log.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
@@ -51,6 +52,8 @@ class Server {
   void setCallRecordSink(std::function<void(RoutingLogEntry)> sink) {
     recordSink_ = std::move(sink);
   }
+  // Where emergency-call events go (responder alerts); same rules as the record sink.
+  void setEventSink(std::function<void(notify::CallEvent)> sink) { eventSink_ = std::move(sink); }
   // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
@@ -80,6 +83,7 @@ class Server {
   std::unique_ptr<B2buaCounters> counters_;
   std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
   std::function<void(RoutingLogEntry)> recordSink_;
+  std::function<void(notify::CallEvent)> eventSink_;
   std::vector<routing::CallbackTarget> initialElins_;
 };
 

@@ -200,11 +200,57 @@ CREATE INDEX call_records_started_at ON call_records(started_at);
 CREATE INDEX call_records_call_id ON call_records(call_id);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// The outbox of responder alerts (issue 6). A job is written before it is tried, so a crash
+// loses none: every 'pending' row is tried again at start-up (at least once; receivers drop
+// repeats by delivery_id). payload is the exact text to deliver, so a resend needs no event.
+// call_alerts holds one row per alerted emergency call: when its next tier is due (escalate_at,
+// NULL when no tier is left), and who acknowledged it (which stops the escalation). A history
+// like call_records: no foreign keys. Times are Unix milliseconds.
+constexpr const char* kSchema5 = R"sql(
+CREATE TABLE notification_jobs (
+  id              INTEGER PRIMARY KEY,
+  delivery_id     TEXT NOT NULL UNIQUE,
+  call_id         TEXT NOT NULL,
+  event           TEXT NOT NULL CHECK (event IN ('started', 'answered', 'ended', 'failed_over',
+                                                 'callback', 'escalation')),
+  tier            INTEGER NOT NULL CHECK (tier >= 1),
+  channel         TEXT NOT NULL CHECK (channel IN ('webhook', 'email', 'sip')),
+  target          TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'delivered', 'given_up')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  last_error      TEXT,
+  test            INTEGER NOT NULL CHECK (test IN (0, 1))
+);
+-- Start-up reads the pending jobs only; delivered ones are history.
+CREATE INDEX notification_jobs_pending ON notification_jobs(next_attempt_at)
+  WHERE state = 'pending';
+CREATE INDEX notification_jobs_call_id ON notification_jobs(call_id);
+
+CREATE TABLE call_alerts (
+  call_id         TEXT PRIMARY KEY,
+  site            TEXT,
+  first_event_at  INTEGER NOT NULL,
+  escalate_at     INTEGER,
+  escalated_tier  INTEGER NOT NULL DEFAULT 1,
+  acknowledged_by TEXT,
+  acknowledged_at INTEGER,
+  details         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX call_alerts_escalate_at ON call_alerts(escalate_at)
+  WHERE acknowledged_at IS NULL AND escalate_at IS NOT NULL;
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
     {4, "call records", kSchema4},
+    {5, "responder alert outbox and call alerts", kSchema5},
 }};
 
 }  // namespace

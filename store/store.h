@@ -1,7 +1,8 @@
 #pragma once
 // The SQLite store (WAL mode, versioned migrations): sites' locations, the network map, users
 // and devices, device network reports, personal locations, ELIN mappings and call records.
-// Reads the whole LocationData for a routing snapshot and writes what the admin API receives.
+// Reads the whole LocationData for a routing snapshot and writes what the admin API receives,
+// and keeps the outbox of responder alerts.
 // Lives on the I/O thread: one Store object is used from one thread at a time. The SIP thread
 // never touches it (it reads the in-memory snapshot only).
 
@@ -16,6 +17,7 @@
 #include "routing/elin.h"
 #include "routing/location.h"
 #include "store/call_record.h"
+#include "store/notification_job.h"
 
 struct sqlite3;
 
@@ -59,6 +61,31 @@ class Store {
   Result<std::vector<CallRecord>> loadCallRecords(size_t limit);
   // Deletes all but the newest `keep` call records (a store in memory must not grow for ever).
   Result<bool> pruneCallRecords(size_t keep);
+
+  // The outbox of responder alerts (issue 6). Writes `jobs` (their ids filled in) and, when
+  // given, upserts `alert` (see upsertCallAlert), in one transaction: all or nothing.
+  Result<bool> insertNotificationJobs(std::vector<NotificationJob>& jobs,
+                                      const CallAlert* alert = nullptr);
+  // Pending jobs whose next attempt is due by `untilMs`, earliest first (INT64_MAX: all).
+  Result<std::vector<NotificationJob>> loadDueNotificationJobs(int64_t untilMs);
+  // Every job of a call, in the order written.
+  Result<std::vector<NotificationJob>> loadNotificationJobs(const std::string& callId);
+  // Each records the outcome of one attempt (attempts + 1). False when no pending job has
+  // that id (delivered or given up already, or never written).
+  Result<bool> markNotificationDelivered(int64_t id, int64_t atMs);
+  Result<bool> markNotificationRetry(int64_t id, int64_t nextAttemptAtMs, const std::string& error);
+  Result<bool> markNotificationGivenUp(int64_t id, const std::string& error);
+
+  // Writes a call's alert; a call alerted before keeps its first_event_at and acknowledgement
+  // (only acknowledgeCallAlert writes those).
+  Result<bool> upsertCallAlert(const CallAlert& alert);
+  Result<std::optional<CallAlert>> loadCallAlert(const std::string& callId);
+  // Records who acknowledged the call and stops its escalation. False when no call has that
+  // id; true, keeping the first one, when it was acknowledged before.
+  Result<bool> acknowledgeCallAlert(const std::string& callId, const std::string& by, int64_t atMs);
+  // Unacknowledged alerts whose next tier is due by `untilMs`, earliest first (INT64_MAX: all
+  // that still have a tier to escalate to).
+  Result<std::vector<CallAlert>> loadEscalationsDue(int64_t untilMs);
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -873,4 +873,58 @@ TEST(ConfigTest, LimitsAreNonNegativeWholeNumbers) {
 }
 
 }  // namespace
+TEST(ConfigTest, RespondersAndNotifications) {
+  auto lines = kValid;
+  lines.insert(lines.end(),
+               {"    responders:",                                                     // 15
+                "      - {webhook: \"http://127.0.0.1:8089/alerts\", secret: \"k\"}",  // 16
+                "      - {email: \"security@hq.example\"}",                            // 17
+                "      - {sip: \"sip:desk@127.0.0.1:5094\", tier: 2}",                 // 18
+                "notifications:",                                                      // 19
+                "  smtp: {host: 127.0.0.1, port: 2525, from: \"sos@hq.example\"}",     // 20
+                "  escalate_after_s: 30",                                              // 21
+                "  timeout_s: 0.5",                                                    // 22
+                "  max_attempts: 3"});                                                 // 23
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& resp = r.value().sites[0].responders;
+  ASSERT_EQ(resp.size(), 3u);
+  EXPECT_EQ(resp[0].channel, Responder::Channel::Webhook);
+  EXPECT_EQ(resp[0].target, "http://127.0.0.1:8089/alerts");
+  EXPECT_EQ(resp[0].secret, "k");
+  EXPECT_EQ(resp[0].tier, 1);
+  EXPECT_EQ(resp[1].channel, Responder::Channel::Email);
+  EXPECT_EQ(resp[2].channel, Responder::Channel::Sip);
+  EXPECT_EQ(resp[2].tier, 2);
+  const Notifications& n = r.value().notifications;
+  EXPECT_EQ(n.smtpHost, "127.0.0.1");
+  EXPECT_EQ(n.smtpPort, 2525);
+  EXPECT_EQ(n.mailFrom, "sos@hq.example");
+  EXPECT_EQ(n.escalateAfterSeconds, 30);
+  EXPECT_EQ(n.timeoutMs, 500);
+  EXPECT_EQ(n.maxAttempts, 3);
+
+  auto bad = lines;
+  bad[15] = "      - {webhook: \"http://alerts.example/x\", email: \"a@b\"}";
+  bad[16] = "      - {email: \"not an address\", secret: \"k\"}";
+  bad[17] = "      - {sip: \"sip:desk@127.0.0.1\", tier: 0}";
+  bad[19] = "  smtp: {host: mail.example, port: 2525, from: \"sos@hq.example\"}";
+  EXPECT_EQ(problems(parseConfig(text(bad), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:16:9: sites[0].responders[0]: a responder has one channel: webhook, "
+                "email or sip, not several",
+                "t.yaml:16:19: sites[0].responders[0].webhook: \"http://alerts.example/x\" is "
+                "not valid; expected an http:// URL with a numeric host, e.g. "
+                "\"http://127.0.0.1:8089/alerts\"",
+                "t.yaml:17:17: sites[0].responders[1].email: \"not an address\" is not valid; "
+                "expected an e-mail address, e.g. \"security@hq.example\"",
+                "t.yaml:17:43: sites[0].responders[1].secret: only a webhook responder has a "
+                "secret",
+                "t.yaml:18:43: sites[0].responders[2].tier: \"0\" is not valid; expected a tier "
+                "from 1 to 9",
+                "t.yaml:20:16: notifications.smtp.host: \"mail.example\" is not valid; expected "
+                "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"",
+            }));
+}
+
 }  // namespace sos::config

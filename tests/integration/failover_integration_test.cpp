@@ -16,6 +16,7 @@
 #include <string>
 
 #include "b2bua_fixture.h"
+#include "base/clock.h"
 
 namespace sos::itest {
 namespace {
@@ -56,12 +57,6 @@ std::map<std::string, std::string> callRecord(const std::filesystem::path& path,
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return row;
-}
-
-int64_t unixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 class Failover : public B2buaTest {

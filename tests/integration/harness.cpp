@@ -18,12 +18,16 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
 
 #ifndef SIPP_SCENARIOS_DIR
 #error "SIPP_SCENARIOS_DIR must be defined by the build"
+#endif
+#ifndef SOS_TEST_TOOLS_DIR
+#error "SOS_TEST_TOOLS_DIR must be defined by the build"
 #endif
 
 namespace sos::itest {
@@ -107,6 +111,12 @@ std::optional<int> Process::stop(milliseconds grace) {
   if (auto rc = wait(grace)) return rc;
   kill(pid_, SIGKILL);
   return wait(milliseconds(5000));
+}
+
+bool Process::sendSignal(int signal) {
+  // Never signal a PID that has been reaped: it may have been given to another process.
+  if (pid_ <= 0 || exitCode_) return false;
+  return ::kill(pid_, signal) == 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,6 +244,8 @@ DemoPorts pickDemoPorts() {
   p.admin = pickFreePort();
   p.securityDesk = pickFreePort();
   p.psapTest = pickFreePort();
+  p.webhook = pickFreePort();
+  p.smtp = pickFreePort();
   return p;
 }
 
@@ -359,6 +371,17 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << "    networks: [10.1.0.0/16]\n"
     << "    psap_route: [il-psap-a, il-psap-b, erc]\n"
     << "    security_desk: \"sip:security-desk@127.0.0.1:" << ports.securityDesk << "\"\n"
+    << (ports.responders
+            ? "    responders:\n"
+              "      - {webhook: \"http://127.0.0.1:" +
+                  std::to_string(ports.webhook) + "/alerts\", secret: \"" + ports.webhookSecret +
+                  "\"}\n"
+                  "      - {email: \"security@hq.example\"}\n"
+                  "      - {sip: \"sip:security-desk@127.0.0.1:" +
+                  std::to_string(ports.securityDesk) +
+                  "\"}\n"
+                  "      - {email: \"facilities@hq.example\", tier: 2}\n"
+            : std::string())
     << "  - name: London\n"
     << "    country: GB\n"
     << "    dial_strings: [\"999\", \"112\"]\n"
@@ -380,7 +403,13 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
             // thread long enough to refuse an ordinary call the test expects to go through.
             ? "limits:\n  overload_lag_ms: 0\n"
             : "")
-    << ports.extraYaml << "logging:\n"
+    << ports.extraYaml
+    << (ports.responders
+            ? "notifications:\n  smtp: {host: 127.0.0.1, port: " + std::to_string(ports.smtp) +
+                  ", from: \"sosproxy@hq.example\"}\n  escalate_after_s: " + ports.escalateAfter +
+                  "\n  timeout_s: 1\n  retry_initial_s: 0.2\n  retry_max_s: 1\n"
+            : std::string())
+    << "logging:\n"
     << "  level: debug\n"
     << "  format: text\n"
     << "  routing_log: \"" << routingLog.string() << "\"\n";
@@ -597,6 +626,326 @@ std::string headerValue(const std::string& message, const std::string& header) {
     }
   }
   return "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python tools (tests/integration/tools)
+
+PythonTool::PythonTool(std::string script, std::vector<std::string> args, fs::path dir,
+                       std::string name, fs::path outPath)
+    : script_(std::move(script)),
+      args_(std::move(args)),
+      dir_(std::move(dir)),
+      name_(std::move(name)),
+      outPath_(std::move(outPath)) {}
+
+PythonTool::~PythonTool() {
+  // Process's destructor would do the same; stopping here keeps the order explicit.
+  stop();
+}
+
+bool PythonTool::start(milliseconds readyTimeout) {
+  std::vector<std::string> argv{"python3", (fs::path(SOS_TEST_TOOLS_DIR) / script_).string()};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  process_.emplace(argv, dir_ / (name_ + ".stdout"), dir_ / (name_ + ".stderr"));
+  if (!process_->started()) {
+    lastError_ = "could not start " + process_->commandLine() + "\n" + report();
+    return false;
+  }
+  const auto isReady = [&] {
+    std::istringstream in(readFile(process_->stdoutPath()));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line == "ready" && !in.eof()) return true;  // a whole line, newline included
+    }
+    return false;
+  };
+  bool exited = false;
+  const bool done = waitFor(
+      [&] {
+        if (isReady()) return true;
+        if (!process_->running()) {
+          exited = true;
+          return true;
+        }
+        return false;
+      },
+      readyTimeout);
+  if (done && !exited) return true;
+  lastError_ = exited ? name_ + " exited with " +
+                            std::to_string(process_->wait(milliseconds(0)).value_or(-1)) +
+                            " before it was ready"
+                      : name_ + " printed no ready line within the timeout";
+  lastError_ += "\n" + report();
+  return false;
+}
+
+std::optional<int> PythonTool::stop(milliseconds grace) {
+  if (!process_) return std::nullopt;
+  return process_->stop(grace);
+}
+
+bool PythonTool::running() { return process_ && process_->running(); }
+
+std::vector<std::string> PythonTool::lines() const {
+  std::vector<std::string> out;
+  if (outPath_.empty()) return out;
+  const std::string text = readFile(outPath_);
+  size_t begin = 0;
+  for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
+    std::string line = text.substr(begin, end - begin);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out.push_back(std::move(line));
+  }
+  // Whatever follows the last newline is a line still being written: left for the next call.
+  return out;
+}
+
+bool PythonTool::waitForLines(size_t count, milliseconds timeout) const {
+  return waitFor([&] { return lines().size() >= count; }, timeout);
+}
+
+std::string PythonTool::report() const {
+  std::string r = "--- " + name_ + ": " + (process_ ? process_->commandLine() : "(not started)");
+  r += "\n--- stdout:\n" + readFile(dir_ / (name_ + ".stdout"));
+  r += "--- stderr:\n" + readFile(dir_ / (name_ + ".stderr"));
+  if (!outPath_.empty()) {
+    std::string out = readFile(outPath_);
+    if (out.size() > 6000) out = "...\n" + out.substr(out.size() - 6000);
+    r += "--- " + outPath_.filename().string() + ":\n" + out;
+  }
+  return r + "\n";
+}
+
+namespace {
+
+uint16_t portOrFree(uint16_t port) { return port != 0 ? port : pickFreePort(); }
+
+std::vector<std::string> webhookArgs(uint16_t port, const std::string& secret, int status,
+                                     bool blackhole, const fs::path& out) {
+  std::vector<std::string> a{"--port", std::to_string(port), "--secret", secret,
+                             "--out",  out.string(),         "--status", std::to_string(status)};
+  if (blackhole) a.push_back("--blackhole");
+  return a;
+}
+
+}  // namespace
+
+WebhookReceiver::WebhookReceiver(fs::path dir, std::string secret, uint16_t port, int status,
+                                 bool blackhole, std::string name)
+    : WebhookReceiver(std::move(dir), std::move(secret), portOrFree(port), status, blackhole,
+                      std::move(name), 0) {}
+
+WebhookReceiver::WebhookReceiver(fs::path dir, std::string secret, uint16_t port, int status,
+                                 bool blackhole, std::string name, int)
+    : PythonTool("webhook_receiver.py",
+                 webhookArgs(port, secret, status, blackhole, dir / (name + ".jsonl")), dir, name,
+                 dir / (name + ".jsonl")),
+      port_(port) {}
+
+std::string WebhookReceiver::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name)
+    : SmtpReceiver(std::move(dir), portOrFree(port), refuse, std::move(name), 0) {}
+
+SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name, int)
+    : PythonTool("smtp_receiver.py",
+                 refuse ? std::vector<std::string>{"--port", std::to_string(port), "--out",
+                                                   (dir / (name + ".jsonl")).string(), "--refuse"}
+                        : std::vector<std::string>{"--port", std::to_string(port), "--out",
+                                                   (dir / (name + ".jsonl")).string()},
+                 dir, name, dir / (name + ".jsonl")),
+      port_(port) {}
+
+// ---------------------------------------------------------------------------------------------
+// JSON, just enough for the tools' lines
+
+namespace {
+
+class JsonScanner {
+ public:
+  explicit JsonScanner(const std::string& s) : s_(s) {}
+
+  void skipSpace() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+      ++i_;
+  }
+  bool peek(char c) {
+    skipSpace();
+    return i_ < s_.size() && s_[i_] == c;
+  }
+  bool eat(char c) {
+    if (!peek(c)) return false;
+    ++i_;
+    return true;
+  }
+
+  // A string at the current position, decoded into `out`.
+  bool string(std::string& out) {
+    if (!eat('"')) return false;
+    out.clear();
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (i_ >= s_.size()) return false;
+      const char e = s_[i_++];
+      switch (e) {
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          unsigned cp = 0;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF && s_.compare(i_, 2, "\\u") == 0) {
+            i_ += 2;
+            unsigned low = 0;
+            if (!hex4(low)) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          appendUtf8(out, cp);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  // Any value: a string decoded, anything else as its JSON text.
+  bool value(std::string& out) {
+    skipSpace();
+    if (i_ >= s_.size()) return false;
+    if (s_[i_] == '"') return string(out);
+    const size_t begin = i_;
+    if (s_[i_] == '{' || s_[i_] == '[') {
+      int depth = 0;
+      std::string ignored;
+      while (i_ < s_.size()) {
+        const char c = s_[i_];
+        if (c == '"') {
+          if (!string(ignored)) return false;
+          continue;
+        }
+        ++i_;
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && --depth == 0) break;
+      }
+      if (depth != 0) return false;
+    } else {
+      while (i_ < s_.size() && std::string_view(",}] \t\r\n").find(s_[i_]) == std::string::npos)
+        ++i_;
+      if (i_ == begin) return false;
+    }
+    out = s_.substr(begin, i_ - begin);
+    return true;
+  }
+
+ private:
+  bool hex4(unsigned& cp) {
+    if (i_ + 4 > s_.size()) return false;
+    cp = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = s_[i_++];
+      cp <<= 4;
+      if (h >= '0' && h <= '9')
+        cp |= unsigned(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        cp |= unsigned(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        cp |= unsigned(h - 'A' + 10);
+      else
+        return false;
+    }
+    return true;
+  }
+  static void appendUtf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += char(cp);
+    } else if (cp < 0x800) {
+      out += char(0xC0 | (cp >> 6));
+      out += char(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += char(0xE0 | (cp >> 12));
+      out += char(0x80 | ((cp >> 6) & 0x3F));
+      out += char(0x80 | (cp & 0x3F));
+    } else {
+      out += char(0xF0 | (cp >> 18));
+      out += char(0x80 | ((cp >> 12) & 0x3F));
+      out += char(0x80 | ((cp >> 6) & 0x3F));
+      out += char(0x80 | (cp & 0x3F));
+    }
+  }
+
+  const std::string& s_;
+  size_t i_ = 0;
+};
+
+// The top-level member `key` of the object `json`, if there is one.
+std::optional<std::string> findMember(const std::string& json, const std::string& key) {
+  JsonScanner in(json);
+  if (!in.eat('{')) return std::nullopt;
+  if (in.eat('}')) return std::nullopt;
+  std::string name, value;
+  while (true) {
+    if (!in.string(name) || !in.eat(':') || !in.value(value)) return std::nullopt;
+    if (name == key) return value;
+    if (in.eat(',')) continue;
+    return std::nullopt;  // '}' or malformed
+  }
+}
+
+}  // namespace
+
+std::string jsonField(const std::string& json, const std::string& key) {
+  return findMember(json, key).value_or("");
+}
+
+bool jsonHas(const std::string& json, const std::string& key) {
+  return findMember(json, key).has_value();
+}
+
+std::vector<std::string> jsonArrayItems(const std::string& json) {
+  std::vector<std::string> out;
+  JsonScanner in(json);
+  if (!in.eat('[')) return out;
+  if (in.eat(']')) return out;
+  std::string value;
+  while (in.value(value)) {
+    out.push_back(value);
+    if (in.eat(',')) continue;
+    if (!in.eat(']')) out.clear();  // malformed
+    return out;
+  }
+  return {};
 }
 
 }  // namespace sos::itest

@@ -48,6 +48,10 @@ class Process {
   bool running();
   // SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit code as wait() does.
   std::optional<int> stop(milliseconds grace = milliseconds(5000));
+  // Sends `signal` (SIGKILL, SIGHUP, ...) to the process by PID and returns at once; follow with
+  // wait() to reap it. False when it never started or has already been reaped (its PID may
+  // belong to another process by now) or kill(2) failed.
+  bool sendSignal(int signal);
 
  private:
   std::vector<std::string> argv_;
@@ -117,6 +121,13 @@ struct DemoPorts {
   std::string psapATransport;         // il-psap-a's transport; empty: trunkTransport
   std::string psapAOptionsInterval;   // options_interval_s of il-psap-a; empty: not probed
   std::string extraYaml;              // appended to the configuration as is (limits: ...)
+  // Issue 6: HQ's responders (webhook, email, SIP MESSAGE to the security desk; tier 2 email),
+  // only when a test asks for them: other tests' SIPp peers would not expect the alerts.
+  bool responders = false;
+  uint16_t webhook = 0;               // the webhook receiver (http://127.0.0.1:PORT/alerts)
+  uint16_t smtp = 0;                  // the SMTP server
+  std::string escalateAfter = "120";  // notifications.escalate_after_s
+  std::string webhookSecret = "test-webhook-secret";
 };
 
 DemoPorts pickDemoPorts();
@@ -151,6 +162,97 @@ class UdpBlackHole {
   std::string firstLine_;
   std::thread thread_;
 };
+
+// A helper script of tests/integration/tools run as `python3 TOOLS_DIR/SCRIPT ARGS...`, its stdout
+// and stderr in DIR/NAME.stdout and DIR/NAME.stderr. It is ready once it prints a line "ready".
+// The receivers among them append one JSON object per line to an --out file (`outPath`),
+// flushed line by line, so that lines() can be read while the script runs. The destructor stops
+// it by PID (SIGTERM, then SIGKILL after a grace period).
+class PythonTool {
+ public:
+  PythonTool(std::string script, std::vector<std::string> args, std::filesystem::path dir,
+             std::string name, std::filesystem::path outPath = {});
+  virtual ~PythonTool();
+  PythonTool(const PythonTool&) = delete;
+  PythonTool& operator=(const PythonTool&) = delete;
+
+  // Spawns it and waits up to `readyTimeout` for its "ready" line. False (with the reason in
+  // lastError()) when it cannot be started, exits first (a port already taken) or never gets
+  // ready.
+  bool start(milliseconds readyTimeout = milliseconds(10000));
+  // SIGTERM, then SIGKILL after `grace`; the exit code as Process::wait() gives it (0: a clean
+  // exit). nullopt when it was never started.
+  std::optional<int> stop(milliseconds grace = milliseconds(5000));
+  bool running();
+
+  // The complete lines (ended by a newline) of the --out file so far, empty ones left out.
+  std::vector<std::string> lines() const;
+  // Waits until lines() holds at least `count` lines; false on timeout.
+  bool waitForLines(size_t count, milliseconds timeout = milliseconds(10000)) const;
+
+  const std::filesystem::path& outPath() const { return outPath_; }
+  const std::string& name() const { return name_; }
+  Process* process() { return process_ ? &*process_ : nullptr; }
+  std::string lastError() const { return lastError_; }
+  // Command line, stdout, stderr and the --out file, for failure messages.
+  std::string report() const;
+
+ private:
+  std::string script_;
+  std::vector<std::string> args_;
+  std::filesystem::path dir_;
+  std::string name_;
+  std::filesystem::path outPath_;
+  std::optional<Process> process_;
+  std::string lastError_;
+};
+
+// tools/webhook_receiver.py on 127.0.0.1:`port` (0 picks a free one): records every POST in
+// DIR/NAME.jsonl as {"path", "delivery", "signature_ok", "body", "method", "content_type",
+// "signature", "status"} ("body" is the JSON body itself, or a string when it is not JSON;
+// "signature_ok" says whether X-Sosproxy-Signature is sha256=HMAC-SHA256(secret, body)) and
+// answers `status`. With `blackhole` it reads and records requests ("status": null) but never
+// answers, keeping the connection open.
+class WebhookReceiver : public PythonTool {
+ public:
+  WebhookReceiver(std::filesystem::path dir, std::string secret, uint16_t port = 0,
+                  int status = 200, bool blackhole = false, std::string name = "webhook");
+  uint16_t port() const { return port_; }
+  // "http://127.0.0.1:PORT" + path.
+  std::string url(const std::string& path = "/alerts") const;
+
+ private:
+  WebhookReceiver(std::filesystem::path dir, std::string secret, uint16_t port, int status,
+                  bool blackhole, std::string name, int);  // `port` already chosen
+  uint16_t port_;
+};
+
+// tools/smtp_receiver.py on 127.0.0.1:`port` (0 picks a free one): an SMTP server recording every
+// message accepted in DIR/NAME.jsonl as {"from", "to": [...], "data", "helo", "esmtp",
+// "bare_lf"} ("data": the message text, dot-stuffing undone, line ends as sent). With `refuse`
+// it answers every RCPT TO with 550.
+class SmtpReceiver : public PythonTool {
+ public:
+  SmtpReceiver(std::filesystem::path dir, uint16_t port = 0, bool refuse = false,
+               std::string name = "smtp");
+  uint16_t port() const { return port_; }
+
+ private:
+  SmtpReceiver(std::filesystem::path dir, uint16_t port, bool refuse, std::string name,
+               int);  // `port` already chosen
+  uint16_t port_;
+};
+
+// Enough JSON for the receivers' lines. The value of `key` among the top-level members of the
+// JSON object `json`: a string decoded (escapes undone), any other value as its JSON text
+// ("true", "null", "17", "{...}", "[...]"), so objects can be looked into with another call.
+// "" when the key is absent or `json` is not an object.
+std::string jsonField(const std::string& json, const std::string& key);
+// Is `key` a top-level member of the JSON object `json`?
+bool jsonHas(const std::string& json, const std::string& key);
+// The elements of the JSON array `json`, each as jsonField gives a value; empty when `json` is
+// not an array.
+std::vector<std::string> jsonArrayItems(const std::string& json);
 
 // The demo enterprise (docs: demo-site.md) with the given ports, trusted_networks 127.0.0.1/32
 // only (so a SIPp bound to 127.0.0.2 is an untrusted source) and the routing log at

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -149,16 +150,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 4);
+    EXPECT_EQ(store->schemaVersion(), 5);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 4);
+  EXPECT_EQ(again->schemaVersion(), 5);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -562,6 +563,8 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
+      "DROP TABLE notification_jobs;"
+      "DROP TABLE call_alerts;"
       "DROP TABLE call_records;"
       "ALTER TABLE locations DROP COLUMN psap_route;"
       "DELETE FROM schema_migrations WHERE version >= 3");
@@ -571,9 +574,9 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 4);
+  EXPECT_EQ(store->schemaVersion(), 5);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -695,16 +698,18 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE notification_jobs;"
+      "DROP TABLE call_alerts;"
       "DROP TABLE call_records;"
-      "DELETE FROM schema_migrations WHERE version = 4");
+      "DELETE FROM schema_migrations WHERE version >= 4");
   ASSERT_EQ(one("SELECT MAX(version) FROM schema_migrations"), "3");
   ASSERT_EQ(one("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'call_records%'"), "0");
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 4);
+  EXPECT_EQ(store->schemaVersion(), 5);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -718,6 +723,281 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   ASSERT_TRUE(saved.ok()) << saved.error().message;
   ASSERT_EQ(saved.value().size(), 1u);
   EXPECT_EQ(saved.value()[0].attempts, "il-psap-a:503 il-psap-b:200");
+}
+
+TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->saveCallRecord(failedOverCall()).ok());
+  }
+  // Back to the schema version 4 wrote, as an older sosproxy left it.
+  execute(
+      "DROP TABLE notification_jobs;"
+      "DROP TABLE call_alerts;"
+      "DELETE FROM schema_migrations WHERE version = 5");
+  ASSERT_EQ(one("SELECT MAX(version) FROM schema_migrations"), "4");
+
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schemaVersion(), 5);
+  EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
+            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
+                 "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
+            (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
+                                      "notification_jobs_call_id", "notification_jobs_pending"}));
+  // The rows of version 4 are kept, and the outbox is empty and usable at once.
+  EXPECT_EQ(one("SELECT call_id, outcome FROM call_records"), "1-4242@127.0.0.1|answered");
+  auto due = store->loadDueNotificationJobs(INT64_MAX);
+  ASSERT_TRUE(due.ok()) << due.error().message;
+  EXPECT_TRUE(due.value().empty());
+  std::vector<NotificationJob> jobs(1);
+  jobs[0].deliveryId = "d-1";
+  jobs[0].callId = "c-1";
+  jobs[0].event = "started";
+  jobs[0].channel = "sip";
+  jobs[0].target = "sip:security-desk@127.0.0.1:5094";
+  jobs[0].payload = "911 call";
+  auto written = store->insertNotificationJobs(jobs);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_GT(jobs[0].id, 0);
+}
+
+// Three jobs of a started 911 call, as the notifier writes them.
+std::vector<NotificationJob> startedJobs() {
+  std::vector<NotificationJob> jobs;
+  const std::vector<std::pair<std::string, std::string>> responders = {
+      {"webhook", "http://127.0.0.1:8089/alerts"},
+      {"email", "guard@example.com"},
+      {"sip", "sip:security-desk@127.0.0.1:5094"}};
+  for (const auto& [channel, target] : responders) {
+    NotificationJob j;
+    j.deliveryId = "d-" + channel;
+    j.callId = "1-4242@127.0.0.1";
+    j.event = "started";
+    j.channel = channel;
+    j.target = target;
+    j.payload = channel == "webhook" ? R"({"event":"started","call_id":"1-4242@127.0.0.1"})"
+                                     : "Emergency call 911 from 1001\nFLR 2";
+    j.nextAttemptAtMs = 1700000000000;
+    j.createdAtMs = 1700000000000;
+    jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+CallAlert startedAlert() {
+  CallAlert a;
+  a.callId = "1-4242@127.0.0.1";
+  a.site = "HQ";
+  a.firstEventAtMs = 1700000000000;
+  a.escalateAtMs = 1700000120000;
+  a.details = R"({"dialed":"911"})";
+  return a;
+}
+
+TEST_F(StoreTest, NotificationJobsRoundTripWithTheirCallAlert) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto jobs = startedJobs();
+  jobs[1].test = true;
+  const CallAlert alert = startedAlert();
+  auto written = store->insertNotificationJobs(jobs, &alert);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  ASSERT_GT(jobs[0].id, 0);
+  EXPECT_LT(jobs[0].id, jobs[1].id);
+  EXPECT_LT(jobs[1].id, jobs[2].id);
+  // As another process sees them: pending, no attempt yet, absent times and errors as NULL.
+  EXPECT_EQ(
+      rows("SELECT delivery_id, event, tier, channel, state, attempts, next_attempt_at, "
+           "delivered_at, last_error, test FROM notification_jobs ORDER BY id"),
+      (std::vector<std::string>{"d-webhook|started|1|webhook|pending|0|1700000000000|NULL|NULL|0",
+                                "d-email|started|1|email|pending|0|1700000000000|NULL|NULL|1",
+                                "d-sip|started|1|sip|pending|0|1700000000000|NULL|NULL|0"}));
+  EXPECT_EQ(one("SELECT call_id, site, first_event_at, escalate_at, escalated_tier, "
+                "acknowledged_by, acknowledged_at, details FROM call_alerts"),
+            "1-4242@127.0.0.1|HQ|1700000000000|1700000120000|1|NULL|NULL|{\"dialed\":\"911\"}");
+
+  auto loaded = store->loadNotificationJobs("1-4242@127.0.0.1");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 3u);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const NotificationJob& r = loaded.value()[i];
+    SCOPED_TRACE(jobs[i].channel);
+    EXPECT_EQ(r.id, jobs[i].id);
+    EXPECT_EQ(r.deliveryId, jobs[i].deliveryId);
+    EXPECT_EQ(r.callId, jobs[i].callId);
+    EXPECT_EQ(r.event, "started");
+    EXPECT_EQ(r.tier, 1);
+    EXPECT_EQ(r.channel, jobs[i].channel);
+    EXPECT_EQ(r.target, jobs[i].target);
+    EXPECT_EQ(r.payload, jobs[i].payload);
+    EXPECT_EQ(r.state, "pending");
+    EXPECT_EQ(r.attempts, 0);
+    EXPECT_EQ(r.nextAttemptAtMs, 1700000000000);
+    EXPECT_EQ(r.createdAtMs, 1700000000000);
+    EXPECT_EQ(r.deliveredAtMs, 0);
+    EXPECT_EQ(r.lastError, "");
+    EXPECT_EQ(r.test, i == 1);
+  }
+  auto other = store->loadNotificationJobs("another call");
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EXPECT_TRUE(other.value().empty());
+
+  auto read = store->loadCallAlert(alert.callId);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_TRUE(read.value().has_value());
+  EXPECT_EQ(read.value()->site, "HQ");
+  EXPECT_EQ(read.value()->firstEventAtMs, alert.firstEventAtMs);
+  EXPECT_EQ(read.value()->escalateAtMs, alert.escalateAtMs);
+  EXPECT_EQ(read.value()->escalatedTier, 1);
+  EXPECT_EQ(read.value()->acknowledgedAtMs, 0);
+  EXPECT_EQ(read.value()->details, alert.details);
+  auto unknown = store->loadCallAlert("another call");
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  EXPECT_FALSE(unknown.value().has_value());
+}
+
+TEST_F(StoreTest, JobsAreWrittenAllOrNothing) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto first = startedJobs();
+  ASSERT_TRUE(store->insertNotificationJobs(first).ok());
+  // The second batch repeats a delivery id in its last job: none of it lands, the alert neither.
+  auto second = startedJobs();
+  second[0].deliveryId = "d-new-1";
+  second[1].deliveryId = "d-new-2";
+  const CallAlert alert = startedAlert();
+  auto refused = store->insertNotificationJobs(second, &alert);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "store.write");
+  EXPECT_NE(refused.error().message.find("UNIQUE"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(one("SELECT COUNT(*) FROM notification_jobs"), "3");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM call_alerts"), "0");
+  for (const auto& j : second) {
+    EXPECT_EQ(j.id, 0);
+  }
+}
+
+TEST_F(StoreTest, AJobsAttemptsAreRecordedUntilItIsDeliveredOrGivenUp) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto jobs = startedJobs();
+  ASSERT_TRUE(store->insertNotificationJobs(jobs).ok());
+  auto dueIds = [&](int64_t untilMs) {
+    std::vector<int64_t> ids;
+    auto due = store->loadDueNotificationJobs(untilMs);
+    EXPECT_TRUE(due.ok()) << due.error().message;
+    if (due.ok()) {
+      for (const auto& j : due.value()) {
+        ids.push_back(j.id);
+      }
+    }
+    return ids;
+  };
+  const int64_t t0 = 1700000000000;
+  EXPECT_TRUE(dueIds(t0 - 1).empty());
+  EXPECT_EQ(dueIds(t0), (std::vector<int64_t>{jobs[0].id, jobs[1].id, jobs[2].id}));
+
+  // The webhook fails once and is due again 1 s later; the others are delivered or given up.
+  auto retry = store->markNotificationRetry(jobs[0].id, t0 + 1000, "webhook.status: HTTP 500");
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_TRUE(retry.value());
+  ASSERT_TRUE(store->markNotificationDelivered(jobs[1].id, t0 + 40).ok());
+  ASSERT_TRUE(store->markNotificationGivenUp(jobs[2].id, "timeout: no answer").ok());
+  EXPECT_TRUE(dueIds(t0 + 999).empty());
+  EXPECT_EQ(dueIds(INT64_MAX), std::vector<int64_t>{jobs[0].id});
+  EXPECT_EQ(rows("SELECT state, attempts, next_attempt_at, delivered_at, last_error "
+                 "FROM notification_jobs ORDER BY id"),
+            (std::vector<std::string>{"pending|1|1700000001000|NULL|webhook.status: HTTP 500",
+                                      "delivered|1|1700000000000|1700000000040|NULL",
+                                      "given_up|1|1700000000000|NULL|timeout: no answer"}));
+
+  // A second attempt delivers it; a late report on a finished job changes nothing.
+  ASSERT_TRUE(store->markNotificationDelivered(jobs[0].id, t0 + 1050).ok());
+  auto late = store->markNotificationRetry(jobs[1].id, t0 + 2000, "late");
+  ASSERT_TRUE(late.ok()) << late.error().message;
+  EXPECT_FALSE(late.value());
+  auto again = store->markNotificationDelivered(jobs[0].id, t0 + 3000);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE(again.value());
+  auto none = store->markNotificationGivenUp(12345, "no such job");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_FALSE(none.value());
+  EXPECT_TRUE(dueIds(INT64_MAX).empty());
+  auto loaded = store->loadNotificationJobs(jobs[0].callId);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded.value().size(), 3u);
+  EXPECT_EQ(loaded.value()[0].state, "delivered");
+  EXPECT_EQ(loaded.value()[0].attempts, 2);
+  EXPECT_EQ(loaded.value()[0].deliveredAtMs, t0 + 1050);
+  EXPECT_EQ(loaded.value()[0].lastError, "webhook.status: HTTP 500");
+  EXPECT_EQ(loaded.value()[2].state, "given_up");
+}
+
+TEST_F(StoreTest, ACallAlertEscalatesUntilAcknowledged) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  CallAlert alert = startedAlert();
+  ASSERT_TRUE(store->upsertCallAlert(alert).ok());
+  CallAlert other = startedAlert();
+  other.callId = "later";
+  other.firstEventAtMs += 5000;
+  other.escalateAtMs += 5000;
+  ASSERT_TRUE(store->upsertCallAlert(other).ok());
+  auto dueCalls = [&](int64_t untilMs) {
+    std::vector<std::string> out;
+    auto due = store->loadEscalationsDue(untilMs);
+    EXPECT_TRUE(due.ok()) << due.error().message;
+    if (due.ok()) {
+      for (const auto& a : due.value()) {
+        out.push_back(a.callId + ":" + std::to_string(a.escalatedTier));
+      }
+    }
+    return out;
+  };
+  EXPECT_TRUE(dueCalls(alert.escalateAtMs - 1).empty());
+  EXPECT_EQ(dueCalls(alert.escalateAtMs), std::vector<std::string>{"1-4242@127.0.0.1:1"});
+  EXPECT_EQ(dueCalls(INT64_MAX), (std::vector<std::string>{"1-4242@127.0.0.1:1", "later:1"}));
+
+  // Tier 2 alerted; the upsert keeps the first event's time.
+  alert.escalatedTier = 2;
+  alert.escalateAtMs += 120000;
+  alert.firstEventAtMs += 99;
+  alert.details = R"({"dialed":"911","trunk":"il-psap-b"})";
+  ASSERT_TRUE(store->upsertCallAlert(alert).ok());
+  EXPECT_EQ(one("SELECT first_event_at, escalate_at, escalated_tier, details FROM call_alerts "
+                "WHERE call_id = '1-4242@127.0.0.1'"),
+            "1700000000000|1700000240000|2|{\"dialed\":\"911\",\"trunk\":\"il-psap-b\"}");
+
+  // Acknowledged: never due again, and the first acknowledgement is the one kept.
+  auto ack = store->acknowledgeCallAlert("1-4242@127.0.0.1", "guard-1", 1700000030000);
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_TRUE(ack.value());
+  auto twice = store->acknowledgeCallAlert("1-4242@127.0.0.1", "guard-2", 1700000040000);
+  ASSERT_TRUE(twice.ok()) << twice.error().message;
+  EXPECT_TRUE(twice.value());
+  auto unknown = store->acknowledgeCallAlert("no such call", "guard-1", 1700000040000);
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  EXPECT_FALSE(unknown.value());
+  EXPECT_EQ(dueCalls(INT64_MAX), std::vector<std::string>{"later:1"});
+  // A later upsert (another event of the call) does not undo the acknowledgement.
+  ASSERT_TRUE(store->upsertCallAlert(alert).ok());
+  EXPECT_EQ(dueCalls(INT64_MAX), std::vector<std::string>{"later:1"});
+  auto read = store->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_TRUE(read.value().has_value());
+  EXPECT_EQ(read.value()->acknowledgedBy, "guard-1");
+  EXPECT_EQ(read.value()->acknowledgedAtMs, 1700000030000);
+  EXPECT_EQ(read.value()->escalatedTier, 2);
+
+  // No tier left: escalate_at 0 is stored as NULL and the alert is no longer due.
+  other.escalatedTier = 3;
+  other.escalateAtMs = 0;
+  ASSERT_TRUE(store->upsertCallAlert(other).ok());
+  EXPECT_EQ(one("SELECT escalate_at FROM call_alerts WHERE call_id = 'later'"), "NULL");
+  EXPECT_TRUE(dueCalls(INT64_MAX).empty());
 }
 
 TEST_F(StoreTest, PsapRouteMistakesInTheSeedAreRefusedAtTheirPlace) {

@@ -1,0 +1,620 @@
+#include "notify/channels.h"
+
+#include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "base/text.h"
+
+namespace sos::notify {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+// What the other end may make us hold in memory: a webhook answer's body (only a few bytes of it
+// are ever shown) and one SMTP reply, all its lines together.
+constexpr size_t kMaxResponseBody = 64 * 1024;
+constexpr size_t kMaxSmtpReply = 64 * 1024;
+// The most of the other end's words an Error carries: they end up in one log line.
+constexpr size_t kMaxDetail = 300;
+// RFC 5322 2.1.1: no line may be longer than this (without its CRLF).
+constexpr size_t kMaxMailLine = 998;
+
+// Text from the other end, fit for one log line: controls and non-ASCII bytes become '?'.
+std::string printable(std::string_view s, size_t max = kMaxDetail) {
+  std::string out;
+  for (unsigned char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? char(c) : '?';
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+std::string endpointText(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// The delivery of an Error found before any I/O: through `io` too, so that `done` never runs
+// inside postWebhook or sendMail, where the caller may not expect it.
+void reportLater(asio::io_context& io, Done done, Error e) {
+  asio::post(io, [done = std::move(done), e = std::move(e)]() mutable { done(std::move(e)); });
+}
+
+// What both channels share: one connection, one deadline for the whole attempt, and `done`
+// called once by whichever comes first, the end of the dialogue or the deadline. Everything runs
+// on a strand, so that the deadline and the I/O never race even when several threads run the
+// io_context. Each pending handler holds the attempt alive; finish() closes the socket and
+// cancels the timer, so that all of them complete (aborted) and the attempt goes away.
+class Attempt : public std::enable_shared_from_this<Attempt> {
+ public:
+  virtual ~Attempt() = default;
+
+ protected:
+  Attempt(asio::io_context& io, tcp::endpoint peer, std::chrono::milliseconds timeout, Done done)
+      : strand_(asio::make_strand(io)),
+        socket_(strand_),
+        timer_(strand_),
+        peer_(peer),
+        timeout_(timeout),
+        done_(std::move(done)) {}
+
+  // Starts the deadline and the connection; onConnected() follows. Posted to the strand, as the
+  // caller's thread is not the strand's.
+  void begin() {
+    asio::post(strand_, [self = shared_from_this()] { self->start(); });
+  }
+
+  virtual void onConnected() = 0;
+
+  // What the deadline reports.
+  virtual Result<bool> onDeadline() {
+    return Error{"timeout",
+                 "no answer within " + std::to_string(timeout_.count()) + " ms (" + stage_ + ")"};
+  }
+
+  void finish(Result<bool> result) {
+    if (finished_) return;
+    finished_ = true;
+    timer_.cancel();
+    error_code ignored;
+    socket_.close(ignored);
+    auto done = std::exchange(done_, nullptr);
+    if (done) done(std::move(result));
+  }
+
+  bool finished() const { return finished_; }
+
+  template <class Derived>
+  std::shared_ptr<Derived> self() {
+    return std::static_pointer_cast<Derived>(shared_from_this());
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::socket socket_;
+  std::string stage_;  // what the attempt waits for, for the timeout's message
+
+ private:
+  void start() {
+    stage_ = "connecting to " + endpointText(peer_);
+    timer_.expires_after(timeout_);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      // A timer cancelled by finish() completes with an error; one that expired just before
+      // finish() may still come with success, and finish() then ignores it.
+      if (!ec) self->finish(self->onDeadline());
+    });
+    socket_.async_connect(peer_, [self = shared_from_this()](error_code ec) {
+      if (self->finished_) return;
+      if (ec)
+        return self->finish(Error{
+            "connect", "cannot connect to " + endpointText(self->peer_) + ": " + ec.message()});
+      self->onConnected();
+    });
+  }
+
+  asio::steady_timer timer_;
+  tcp::endpoint peer_;
+  std::chrono::milliseconds timeout_;
+  Done done_;
+  bool finished_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Webhook
+
+struct HttpUrl {
+  tcp::endpoint endpoint;
+  std::string authority;  // as written: the Host header
+  std::string target;     // "/alerts?x=1"
+};
+
+// http://HOST[:PORT][/PATH][?QUERY], HOST a numeric IPv4 address or a bracketed IPv6 one. A name
+// is refused rather than looked up: a DNS lookup is one more thing that can hang or fail while
+// an emergency is going on, and the configuration can say the address.
+Result<HttpUrl> parseHttpUrl(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return Error{"webhook.url", "'" + printable(url) + "': " + why};
+  };
+  constexpr std::string_view kScheme = "http://";
+  if (url.size() < kScheme.size() ||
+      !equalsNoCase(std::string_view(url).substr(0, kScheme.size()), kScheme))
+    return bad("only http:// URLs are supported (no TLS)");
+  for (unsigned char c : url)
+    if (c <= 0x20 || c >= 0x7f) return bad("spaces, controls and non-ASCII must be %-encoded");
+  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  if (auto hash = rest.find('#'); hash != rest.npos) rest = rest.substr(0, hash);
+  size_t end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, end);
+  std::string target(end == rest.npos ? "/" : rest.substr(end));
+  if (target[0] == '?') target.insert(0, "/");
+  // Said without the URL, which would carry a password into the log.
+  if (authority.find('@') != authority.npos)
+    return Error{"webhook.url", "user information in a webhook URL is not supported"};
+
+  std::string_view host = authority, port;
+  bool hasPort = false;
+  bool bracketed = !authority.empty() && authority[0] == '[';
+  if (bracketed) {
+    size_t close = authority.find(']');
+    if (close == authority.npos) return bad("']' missing after the IPv6 address");
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after[0] != ':') return bad("unexpected text after ']'");
+    hasPort = !after.empty();
+    if (hasPort) port = after.substr(1);
+  } else if (size_t colon = authority.find(':'); colon != authority.npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    hasPort = true;
+  }
+  if (host.empty()) return bad("no host");
+  unsigned long portNumber = 80;
+  if (hasPort) {
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos)
+      return bad("the port is not a number");
+    portNumber = std::stoul(std::string(port));
+    if (portNumber == 0 || portNumber > 65535) return bad("the port is out of range");
+  }
+  error_code ec;
+  std::string hostText(host);
+  asio::ip::address address = bracketed
+                                  ? asio::ip::address(asio::ip::make_address_v6(hostText, ec))
+                                  : asio::ip::address(asio::ip::make_address_v4(hostText, ec));
+  if (ec) return bad("'" + hostText + "' is not a numeric address (names are not looked up)");
+  return HttpUrl{tcp::endpoint(address, static_cast<uint16_t>(portNumber)), std::string(authority),
+                 std::move(target)};
+}
+
+class WebhookAttempt final : public Attempt {
+ public:
+  WebhookAttempt(asio::io_context& io, HttpUrl url, WebhookRequest r, std::string signature,
+                 Done done)
+      : Attempt(io, url.endpoint, r.timeout, std::move(done)) {
+    request_.method(http::verb::post);
+    request_.target(url.target);
+    request_.version(11);
+    request_.set(http::field::host, url.authority);
+    request_.set(http::field::user_agent, "sosproxy");
+    request_.set(http::field::content_type, "application/json");
+    if (!signature.empty()) request_.set(kSignatureHeader, "sha256=" + signature);
+    if (!r.delivery.empty()) request_.set(kDeliveryHeader, r.delivery);
+    // One request per connection: nothing to keep, and no stale connection to find dead later.
+    request_.keep_alive(false);
+    request_.body() = std::move(r.body);
+    request_.prepare_payload();
+  }
+
+  void run() { begin(); }
+
+ private:
+  void onConnected() override {
+    stage_ = "sending the request";
+    http::async_write(socket_, request_, [self = self<WebhookAttempt>()](error_code ec, size_t) {
+      self->onWritten(ec);
+    });
+  }
+
+  void onWritten(error_code ec) {
+    if (finished()) return;
+    if (ec) return finish(Error{"webhook.io", "sending the request failed: " + ec.message()});
+    stage_ = "waiting for the answer";
+    read();
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(kMaxResponseBody);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = self<WebhookAttempt>()](error_code ec, size_t) { self->onRead(ec); });
+  }
+
+  void onRead(error_code ec) {
+    if (finished()) return;
+    // The status line decides; a body cut short or too long changes nothing about it.
+    if (ec && !parser_->is_header_done())
+      return finish(Error{"webhook.io", "no HTTP answer: " + ec.message()});
+    const auto& response = parser_->get();
+    unsigned status = response.result_int();
+    // An interim answer (100 Continue, 102 Processing): the final one follows.
+    if (!ec && status >= 100 && status < 200 && status != 101) return read();
+    if (status >= 200 && status < 300) return finish(true);
+    std::string message = "HTTP " + std::to_string(status);
+    if (!response.reason().empty())
+      message += " " + printable({response.reason().data(), response.reason().size()});
+    if (!ec && !response.body().empty()) message += ": " + printable(response.body(), 200);
+    finish(Error{"webhook.status", message});
+  }
+
+  http::request<http::string_body> request_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Mail
+
+// An address fit for the envelope and the headers as they are: plain ASCII, no spaces, no angle
+// brackets, no line end (which would let the text inject SMTP commands or headers).
+bool plainAddress(const std::string& a) {
+  if (a.empty() || a.size() > 320) return false;
+  for (unsigned char c : a)
+    if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>') return false;
+  return true;
+}
+
+// "a\r\nb\rc\nd" -> a, b, c, d; a line end at the very end adds no empty line.
+std::vector<std::string_view> splitLines(std::string_view s) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\r' && s[i] != '\n') continue;
+    lines.push_back(s.substr(start, i - start));
+    if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    start = i + 1;
+  }
+  if (start < s.size()) lines.push_back(s.substr(start));
+  return lines;
+}
+
+std::string hexByte(unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  return {kHex[c >> 4], kHex[c & 15]};
+}
+
+// RFC 2045 6.7 quoted-printable of one line (without its line end), with soft line breaks so
+// that no encoded line is longer than 76 characters.
+void appendQuotedPrintable(std::string& out, std::string_view line) {
+  size_t column = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    unsigned char c = line[i];
+    bool last = i + 1 == line.size();
+    // Trailing white space is encoded: relays may strip it.
+    bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
+    std::string piece = literal ? std::string(1, char(c)) : "=" + hexByte(c);
+    // Leave room for the soft break's '=' unless this piece ends the line.
+    if (column + piece.size() > (last ? 76 : 75)) {
+      out += "=\r\n";
+      column = 0;
+    }
+    out += piece;
+    column += piece.size();
+  }
+}
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return out;
+}
+
+// The Subject header's value. Control characters (a caller's display name is in it, and a line
+// end there would start a header of the caller's choosing) become spaces. Non-ASCII text, and
+// text too long for one header line, is sent as RFC 2047 encoded words (UTF-8, base64), each of
+// whole characters and at most 75 long, on folded lines.
+std::string subjectValue(std::string_view subject) {
+  std::string clean;
+  bool ascii = true;
+  for (unsigned char c : subject) {
+    clean += (c < 0x20 || c == 0x7f) ? ' ' : char(c);
+    if (c >= 0x80) ascii = false;
+  }
+  if (ascii && clean.size() <= 900) return clean;
+  // "=?UTF-8?B?" + 60 characters of base64 (45 bytes) + "?=" is 72.
+  constexpr size_t kChunk = 45;
+  std::string out;
+  size_t start = 0;
+  while (start < clean.size()) {
+    size_t end = std::min(start + kChunk, clean.size());
+    // Back off to the start of a UTF-8 character (continuation bytes are 10xxxxxx).
+    while (end < clean.size() && end > start + 1 &&
+           (static_cast<unsigned char>(clean[end]) & 0xC0) == 0x80)
+      --end;
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + base64(std::string_view(clean).substr(start, end - start)) + "?=";
+    start = end;
+  }
+  return out;
+}
+
+// RFC 5322 3.3, in UTC; names written out rather than taken from the C locale.
+std::string mailDate(std::chrono::system_clock::time_point t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[64];
+  std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday],
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return text;
+}
+
+// The given Message-ID when it is one header token, else a made-up one: a malformed id must not
+// cost the alert.
+std::string messageIdValue(const std::string& id) {
+  bool usable = id.size() >= 3 && id.size() <= 900 && id.front() == '<' && id.back() == '>';
+  for (unsigned char c : id)
+    if (c <= 0x20 || c >= 0x7f) usable = false;
+  if (usable) return id;
+  static std::atomic<uint64_t> counter{0};
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return "<" + std::to_string(ms) + "." + std::to_string(++counter) + "@sosproxy>";
+}
+
+// What follows DATA: headers, body with CRLF line ends, dot-stuffed (RFC 5321 4.5.2), and the
+// final ".". A body that is not plain short-lined ASCII goes quoted-printable, which every relay
+// carries (8BITMIME is not everywhere) and which also breaks lines too long for RFC 5322.
+std::string mailContent(const MailRequest& r) {
+  auto lines = splitLines(r.body);
+  bool quoted = false;
+  for (auto line : lines) {
+    if (line.size() > kMaxMailLine) quoted = true;
+    for (unsigned char c : line)
+      if ((c < 0x20 && c != '\t') || c >= 0x7f) quoted = true;
+  }
+  std::string text = "Date: " + mailDate(std::chrono::system_clock::now()) + "\r\n";
+  text += "From: " + r.from + "\r\n";
+  text += "To: " + r.to + "\r\n";
+  text += "Subject: " + subjectValue(r.subject) + "\r\n";
+  text += "Message-ID: " + messageIdValue(r.messageId) + "\r\n";
+  text += "MIME-Version: 1.0\r\n";
+  text += "Content-Type: text/plain; charset=utf-8\r\n";
+  text += std::string("Content-Transfer-Encoding: ") + (quoted ? "quoted-printable" : "7bit") +
+          "\r\n\r\n";
+  for (auto line : lines) {
+    if (quoted)
+      appendQuotedPrintable(text, line);
+    else
+      text += line;
+    text += "\r\n";
+  }
+  std::string stuffed;
+  stuffed.reserve(text.size() + 16);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '.' && (i == 0 || text[i - 1] == '\n')) stuffed += '.';
+    stuffed += text[i];
+  }
+  return stuffed + ".\r\n";
+}
+
+class MailAttempt final : public Attempt {
+ public:
+  MailAttempt(asio::io_context& io, tcp::endpoint server, MailRequest r, Done done)
+      : Attempt(io, server, r.timeout, std::move(done)), request_(std::move(r)) {}
+
+  void run() { begin(); }
+
+ private:
+  enum class Step { Greeting, Ehlo, Helo, MailFrom, RcptTo, Data, Content, Quit };
+
+  static const char* name(Step s) {
+    switch (s) {
+      case Step::Greeting:
+        return "the greeting";
+      case Step::Ehlo:
+        return "EHLO";
+      case Step::Helo:
+        return "HELO";
+      case Step::MailFrom:
+        return "MAIL FROM";
+      case Step::RcptTo:
+        return "RCPT TO";
+      case Step::Data:
+        return "DATA";
+      case Step::Content:
+        return "the message";
+      case Step::Quit:
+        return "QUIT";
+    }
+    return "?";
+  }
+
+  void onConnected() override {
+    step_ = Step::Greeting;
+    readReply();
+  }
+
+  // Once the message is accepted it is delivered, whatever QUIT brings; before, the refusal
+  // already recorded is the better news than "timeout".
+  Result<bool> onDeadline() override { return outcome_ ? *outcome_ : Attempt::onDeadline(); }
+
+  void send(Step step, std::string text) {
+    step_ = step;
+    stage_ = std::string("sending ") + name(step);
+    out_ = std::move(text);
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = self<MailAttempt>()](error_code ec, size_t) {
+                        if (self->finished()) return;
+                        if (ec) return self->lost(ec);
+                        self->readReply();
+                      });
+  }
+
+  void readReply() {
+    stage_ = std::string("waiting for the answer to ") + name(step_);
+    if (step_ == Step::Greeting) stage_ = "waiting for the greeting";
+    reply_.clear();
+    readLine();
+  }
+
+  void readLine() {
+    asio::async_read_until(
+        socket_, asio::dynamic_buffer(in_, kMaxSmtpReply), '\n',
+        [self = self<MailAttempt>()](error_code ec, size_t n) { self->onLine(ec, n); });
+  }
+
+  // RFC 5321 4.2: "250-first", "250-more", "250 last"; a reply is whole at its last line.
+  void onLine(error_code ec, size_t n) {
+    if (finished()) return;
+    if (ec == asio::error::not_found) return protocolError("a reply line over 64 KiB");
+    if (ec) return lost(ec);
+    std::string line = in_.substr(0, n);
+    in_.erase(0, n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    bool coded = line.size() >= 3 && line.find_first_not_of("0123456789") >= 3 &&
+                 (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+    if (!coded) return protocolError("not an SMTP reply: '" + printable(line) + "'");
+    if (!reply_.empty()) reply_ += " / ";
+    reply_ += line;
+    if (reply_.size() > kMaxSmtpReply) return protocolError("a reply over 64 KiB");
+    if (line.size() > 3 && line[3] == '-') return readLine();
+    onReply(std::stoi(line.substr(0, 3)));
+  }
+
+  void onReply(int code) {
+    if (step_ == Step::Quit) return finish(*outcome_);
+    int expected = 250;
+    if (step_ == Step::Greeting) expected = 220;
+    if (step_ == Step::Data) expected = 354;
+    if (code == expected || (step_ == Step::RcptTo && code == 251)) return next();
+    // Servers that know no ESMTP answer EHLO with 500 or 502 and take HELO.
+    if (step_ == Step::Ehlo && code >= 500) return send(Step::Helo, "HELO sosproxy\r\n");
+    if (code >= 400)
+      outcome_ = Error{"smtp.refused", printable(reply_) + " (answer to " + name(step_) + ")"};
+    else
+      outcome_ = Error{"smtp.protocol", "unexpected answer to " + std::string(name(step_)) + ": " +
+                                            printable(reply_)};
+    quit();
+  }
+
+  void next() {
+    switch (step_) {
+      case Step::Greeting:
+        return send(Step::Ehlo, "EHLO sosproxy\r\n");
+      case Step::Ehlo:
+      case Step::Helo:
+        return send(Step::MailFrom, "MAIL FROM:<" + request_.from + ">\r\n");
+      case Step::MailFrom:
+        return send(Step::RcptTo, "RCPT TO:<" + request_.to + ">\r\n");
+      case Step::RcptTo:
+        return send(Step::Data, "DATA\r\n");
+      case Step::Data:
+        return send(Step::Content, mailContent(request_));
+      case Step::Content:
+        outcome_ = Result<bool>(true);
+        return quit();
+      case Step::Quit:
+        return;
+    }
+  }
+
+  // RFC 5321 4.1.1.10: the client ends the session with QUIT, after a refusal too.
+  void quit() { send(Step::Quit, "QUIT\r\n"); }
+
+  void lost(error_code ec) {
+    if (outcome_) return finish(*outcome_);
+    finish(Error{"smtp.io", "connection lost " + stage_ + ": " + ec.message()});
+  }
+
+  void protocolError(const std::string& what) {
+    if (outcome_) return finish(*outcome_);
+    finish(Error{"smtp.protocol", std::string(name(step_)) + ": " + what});
+  }
+
+  MailRequest request_;
+  Step step_ = Step::Greeting;
+  std::string in_, out_, reply_;
+  std::optional<Result<bool>> outcome_;  // set once the server has decided
+};
+
+}  // namespace
+
+std::string hmacSha256Hex(const std::string& secret, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+            reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &length))
+    return {};
+  std::string hex;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned i = 0; i < length; ++i) {
+    hex += kHex[mac[i] >> 4];
+    hex += kHex[mac[i] & 15];
+  }
+  return hex;
+}
+
+void postWebhook(asio::io_context& io, WebhookRequest request, Done done) {
+  auto url = parseHttpUrl(request.url);
+  if (!url) return reportLater(io, std::move(done), url.error());
+  std::string signature;
+  if (!request.secret.empty()) {
+    signature = hmacSha256Hex(request.secret, request.body);
+    if (signature.empty())
+      return reportLater(io, std::move(done), Error{"webhook.sign", "HMAC-SHA256 failed"});
+  }
+  for (unsigned char c : request.delivery)
+    if (c < 0x20 || c == 0x7f)
+      return reportLater(io, std::move(done),
+                         Error{"webhook.delivery", "control character in the delivery id"});
+  std::make_shared<WebhookAttempt>(io, std::move(url).value(), std::move(request),
+                                   std::move(signature), std::move(done))
+      ->run();
+}
+
+void sendMail(asio::io_context& io, MailRequest request, Done done) {
+  error_code ec;
+  auto address = asio::ip::make_address(request.host, ec);
+  if (ec || request.port == 0)
+    return reportLater(
+        io, std::move(done),
+        Error{"smtp.host", "'" + printable(request.host) + ":" + std::to_string(request.port) +
+                               "' is not a numeric address and port (names are "
+                               "not looked up)"});
+  for (const auto* a : {&request.from, &request.to})
+    if (!plainAddress(*a))
+      return reportLater(
+          io, std::move(done),
+          Error{"smtp.address", "'" + printable(*a) + "' is not a plain ASCII mail address"});
+  tcp::endpoint server(address, request.port);
+  std::make_shared<MailAttempt>(io, server, std::move(request), std::move(done))->run();
+}
+
+}  // namespace sos::notify

@@ -1,0 +1,76 @@
+#pragma once
+// The delivery channels of responder alerts (issue 6), each one attempt, asynchronous on the
+// I/O thread's io_context, bounded by a timeout, reporting through `done` exactly once. Retries
+// are the outbox's business (notify/notifier.h), not theirs. SIP MESSAGE is sent by the SIP
+// thread; the notifier reaches it through a function it is given.
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+
+namespace sos::notify {
+
+// Ok(true) delivered; an Error says why not ("webhook.status": "HTTP 500", "smtp.refused":
+// "550 ...", "timeout": "no answer within 5000 ms", "connect": "connection refused").
+//
+// Every code: "webhook.url" (not http://NUMERIC-HOST[:PORT][/PATH]), "webhook.sign",
+// "webhook.delivery" (a control character in the id), "webhook.io" (the connection failed
+// before an answer), "webhook.status" (an answer other than 2xx), "smtp.host" (not a numeric
+// address), "smtp.address" (from or to not a plain ASCII address), "smtp.io" (the connection
+// failed mid-dialogue), "smtp.protocol" (not an SMTP reply, or one that makes no sense),
+// "smtp.refused" (a 4xx or 5xx reply), "connect", "timeout".
+//
+// `done` is called exactly once, on a thread running the io_context, and never from inside
+// postWebhook or sendMail (a bad URL or address is reported through the io_context too). The
+// timeout covers the whole attempt: connecting, sending and every answer. A stopped io_context
+// only delays `done` until it runs again; an io_context destroyed with the attempt in flight
+// destroys the attempt with its pending handlers, and `done` is then never called.
+using Done = std::function<void(Result<bool>)>;
+
+// HMAC-SHA256 of `body` keyed with `secret`, lower-case hex (the signature header's value is
+// "sha256=" + this). Empty only if OpenSSL fails.
+std::string hmacSha256Hex(const std::string& secret, const std::string& body);
+
+// The header carrying the signature, and the one carrying the delivery's id (for receivers that
+// want to drop a repeat after a retry).
+inline constexpr const char* kSignatureHeader = "X-Sosproxy-Signature";
+inline constexpr const char* kDeliveryHeader = "X-Sosproxy-Delivery";
+
+struct WebhookRequest {
+  std::string url;       // "http://127.0.0.1:8089/alerts" (http only; numeric host, no DNS)
+  std::string secret;    // empty: no signature header
+  std::string body;      // JSON
+  std::string delivery;  // unique id of this job, sent as kDeliveryHeader
+  std::chrono::milliseconds timeout{5000};
+};
+// POSTs `body` as application/json. 2xx is delivered; anything else is an Error.
+void postWebhook(boost::asio::io_context& io, WebhookRequest request, Done done);
+
+// The subject's control characters become spaces (a line end there would start a header);
+// a non-ASCII or very long subject is sent as RFC 2047 encoded words (UTF-8). A body that is
+// not plain ASCII with lines of at most 998 bytes is sent quoted-printable, which needs no
+// 8BITMIME from the relay. Addresses are plain ASCII, without display name (no SMTPUTF8).
+struct MailRequest {
+  std::string host;  // numeric address of the SMTP server
+  uint16_t port = 25;
+  std::string from, to, subject, body;  // body: plain text, any line ends (sent as CRLF)
+  std::string messageId;                // "<job-17@sosproxy>", sent as Message-ID
+  std::chrono::milliseconds timeout{5000};
+};
+// One SMTP session (RFC 5321: EHLO or HELO, MAIL FROM, RCPT TO, DATA with dot-stuffing, QUIT),
+// no TLS, no authentication (a relay on the local network). A 4xx/5xx reply is an Error.
+void sendMail(boost::asio::io_context& io, MailRequest request, Done done);
+
+// SIP MESSAGE (RFC 3428): sent by the SIP thread; `done` is called back on the I/O thread.
+struct SipMessageRequest {
+  std::string uri;   // "sip:security-desk@127.0.0.1:5094"
+  std::string body;  // text/plain
+  std::chrono::milliseconds timeout{5000};
+};
+using SipSender = std::function<void(SipMessageRequest, Done)>;
+
+}  // namespace sos::notify

@@ -1,0 +1,104 @@
+#pragma once
+// Responder alerts (issue 6): for each emergency-call event, one job per responder of the
+// caller's site goes into a persistent outbox (SQLite), and each job is delivered on its
+// channel with retries and backoff. Runs on the I/O thread; the SIP thread only posts events.
+//
+// - The call never waits: events are posted after the INVITE toward the PSAP has left.
+// - A job is written before it is tried, and marked delivered after its channel says so; after
+//   a crash, pending jobs are resumed (at least once; a receiver can drop repeats by the
+//   delivery id).
+// - Tier 1 responders are alerted on every event; when nobody acknowledges the call within
+//   escalate_after_s, tier 2 is alerted (and so on). The call's last known details are kept
+//   with its alert in the store (call_alerts.details), so an escalation after a restart still
+//   says who called, from where, and how to call back.
+// - A dead channel costs other channels nothing: every job has its own timeout and backoff.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "config/config.h"
+#include "notify/channels.h"
+#include "notify/event.h"
+
+namespace sos::store {
+class Store;
+}
+
+namespace sos::notify {
+
+struct NotifyCounters {
+  std::atomic<uint64_t> queued{0};     // jobs written to the outbox
+  std::atomic<uint64_t> delivered{0};  // jobs a channel accepted
+  std::atomic<uint64_t> retries{0};    // attempts that failed and were scheduled again
+  std::atomic<uint64_t> givenUp{0};    // jobs that ran out of attempts
+  std::atomic<uint64_t> escalations{0};
+  std::atomic<uint64_t> acknowledged{0};
+  std::atomic<uint64_t> notQueued{0};  // events that could not be written (store unusable)
+};
+
+class Notifier {
+ public:
+  // `store` is the outbox (the same database as the location data, or in memory); used on the
+  // I/O thread only. `sip` sends SIP MESSAGEs through the SIP thread.
+  Notifier(boost::asio::io_context& io, store::Store& store,
+           std::shared_ptr<const config::Config> config, SipSender sip);
+
+  // What jobs are delivered through: the constructor above uses postWebhook, sendMail and its
+  // `sip`. Each reports through its Done once, from any thread (the report is taken over to the
+  // I/O thread). `escalateAfter` replaces notifications.escalateAfterSeconds, for tests that
+  // cannot wait minutes.
+  struct Channels {
+    std::function<void(boost::asio::io_context&, WebhookRequest, Done)> webhook;
+    std::function<void(boost::asio::io_context&, MailRequest, Done)> mail;
+    SipSender sip;
+  };
+  Notifier(boost::asio::io_context& io, store::Store& store,
+           std::shared_ptr<const config::Config> config, Channels channels,
+           std::optional<std::chrono::milliseconds> escalateAfter = std::nullopt);
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  // Resumes the jobs a previous run left pending, and the escalation timers of unacknowledged
+  // calls. Call once on the I/O thread before events arrive (jobs of events that came first are
+  // not tried twice).
+  void start();
+  // I/O thread: no further attempts or escalations in this run; what is pending stays in the
+  // outbox for the next start(). Events posted later are still written, not tried.
+  void stop();
+
+  // Any thread: queues the event's jobs (on the I/O thread).
+  void post(CallEvent event);
+
+  // A responder acknowledges the call (admin API, I/O thread): no further tier is alerted.
+  // Returns false when no alerted call has that id; true again for a call acknowledged before
+  // (the first acknowledgement is the one kept).
+  Result<bool> acknowledge(const std::string& callId, const std::string& by);
+
+  void setConfig(std::shared_ptr<const config::Config> config);  // reload, I/O thread
+  const NotifyCounters& counters() const { return counters_; }
+
+ private:
+  struct Impl;
+  NotifyCounters counters_;  // before impl_, which counts into it: built first, destroyed last
+  // Shared so that timers and channel reports that come back after the notifier is gone find
+  // it gone (they hold weak references) rather than a dangling one.
+  std::shared_ptr<Impl> impl_;
+};
+
+// The texts a responder receives, pure (exposed for tests). Tier 1 is alerted of the event
+// itself; a higher tier only by escalation, so its texts say that nobody has acknowledged the
+// call yet (webhook "event": "escalation"), with the call's last known details.
+std::string webhookJson(const CallEvent& e, int tier, const std::string& deliveryId);
+std::string mailSubject(const CallEvent& e, int tier = 1);  // one line
+std::string plainText(const CallEvent& e, int tier = 1);    // email body and SIP MESSAGE body
+
+}  // namespace sos::notify

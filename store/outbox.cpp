@@ -1,0 +1,266 @@
+// Store: the outbox of responder alerts (migration 5). Jobs and call alerts are plain rows here;
+// what they say and when they are tried is notify/'s business. Every value is bound.
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/db.h"
+
+namespace sos::store {
+namespace {
+
+constexpr const char* kJobColumns =
+    "id, delivery_id, call_id, event, tier, channel, target, payload, state, attempts, "
+    "next_attempt_at, created_at, delivered_at, last_error, test";
+
+NotificationJob readJob(const Statement& s) {
+  NotificationJob j;
+  j.id = s.columnInt(0);
+  j.deliveryId = s.columnText(1);
+  j.callId = s.columnText(2);
+  j.event = s.columnText(3);
+  j.tier = static_cast<int>(s.columnInt(4));
+  j.channel = s.columnText(5);
+  j.target = s.columnText(6);
+  j.payload = s.columnText(7);
+  j.state = s.columnText(8);
+  j.attempts = static_cast<int>(s.columnInt(9));
+  j.nextAttemptAtMs = s.columnInt(10);
+  j.createdAtMs = s.columnInt(11);
+  j.deliveredAtMs = s.columnInt(12);
+  j.lastError = s.columnText(13);
+  j.test = s.columnInt(14) != 0;
+  return j;
+}
+
+constexpr const char* kAlertColumns =
+    "call_id, site, first_event_at, escalate_at, escalated_tier, acknowledged_by, "
+    "acknowledged_at, details";
+
+CallAlert readAlert(const Statement& s) {
+  CallAlert a;
+  a.callId = s.columnText(0);
+  a.site = s.columnText(1);
+  a.firstEventAtMs = s.columnInt(2);
+  a.escalateAtMs = s.columnInt(3);
+  a.escalatedTier = static_cast<int>(s.columnInt(4));
+  a.acknowledgedBy = s.columnText(5);
+  a.acknowledgedAtMs = s.columnInt(6);
+  a.details = s.columnText(7);
+  return a;
+}
+
+// Times of 0 mean "none" in the value types and NULL in the table.
+constexpr const char* kUpsertAlert =
+    "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
+    "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
+    "ON CONFLICT (call_id) DO UPDATE SET site = excluded.site, "
+    "first_event_at = min(first_event_at, excluded.first_event_at), "
+    "escalate_at = excluded.escalate_at, escalated_tier = excluded.escalated_tier, "
+    "details = excluded.details";
+
+void bindAlert(Statement& s, const CallAlert& a) {
+  s.text(1, a.callId)
+      .textOrNull(2, a.site)
+      .integer(3, a.firstEventAtMs)
+      .integer(4, a.escalateAtMs)
+      .integer(5, a.escalatedTier)
+      .text(6, a.details);
+}
+
+}  // namespace
+
+Result<bool> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
+                                           const CallAlert* alert) {
+  auto failure = [&](const std::string& why) {
+    // The ids handed out are void with the transaction.
+    for (auto& j : jobs) {
+      j.id = 0;
+    }
+    return Error{"store.write", path_ + ": responder alerts: " + why};
+  };
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return failure(tx.error());
+  }
+  Statement insert(db_,
+                   "INSERT INTO notification_jobs (delivery_id, call_id, event, tier, channel, "
+                   "target, payload, state, attempts, next_attempt_at, created_at, "
+                   "delivered_at, last_error, test) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)");
+  for (auto& j : jobs) {
+    insert.reset();
+    insert.text(1, j.deliveryId)
+        .text(2, j.callId)
+        .text(3, j.event)
+        .integer(4, j.tier)
+        .text(5, j.channel)
+        .text(6, j.target)
+        .text(7, j.payload)
+        .text(8, j.state)
+        .integer(9, j.attempts)
+        .integer(10, j.nextAttemptAtMs)
+        .integer(11, j.createdAtMs)
+        .integer(12, j.deliveredAtMs)
+        .textOrNull(13, j.lastError)
+        .integer(14, j.test ? 1 : 0);
+    if (!insert.run()) {
+      return failure("job for " + j.target + ": " + insert.error());
+    }
+    j.id = sqlite3_last_insert_rowid(db_);
+  }
+  if (alert != nullptr) {
+    Statement upsert(db_, kUpsertAlert);
+    bindAlert(upsert, *alert);
+    if (!upsert.run()) {
+      return failure("call " + alert->callId + ": " + upsert.error());
+    }
+  }
+  if (!tx.commit()) {
+    return failure(tx.error());
+  }
+  return true;
+}
+
+Result<std::vector<NotificationJob>> Store::loadDueNotificationJobs(int64_t untilMs) {
+  std::vector<NotificationJob> out;
+  Statement s(db_, std::string("SELECT ") + kJobColumns +
+                       " FROM notification_jobs WHERE state = 'pending' AND next_attempt_at <= ? "
+                       "ORDER BY next_attempt_at, id");
+  s.integer(1, untilMs);
+  while (s.row()) {
+    out.push_back(readJob(s));
+  }
+  if (s.failed()) {
+    return Error{"store.read", path_ + ": responder alerts: " + s.error()};
+  }
+  return out;
+}
+
+Result<std::vector<NotificationJob>> Store::loadNotificationJobs(const std::string& callId) {
+  std::vector<NotificationJob> out;
+  Statement s(db_, std::string("SELECT ") + kJobColumns +
+                       " FROM notification_jobs WHERE call_id = ? ORDER BY id");
+  s.text(1, callId);
+  while (s.row()) {
+    out.push_back(readJob(s));
+  }
+  if (s.failed()) {
+    return Error{"store.read", path_ + ": responder alerts: " + s.error()};
+  }
+  return out;
+}
+
+Result<bool> Store::markNotificationDelivered(int64_t id, int64_t atMs) {
+  Statement s(db_,
+              "UPDATE notification_jobs SET state = 'delivered', attempts = attempts + 1, "
+              "delivered_at = ? WHERE id = ? AND state = 'pending'");
+  s.integer(1, atMs).integer(2, id);
+  if (!s.run()) {
+    return Error{"store.write",
+                 path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
+  }
+  return sqlite3_changes(db_) > 0;
+}
+
+Result<bool> Store::markNotificationRetry(int64_t id, int64_t nextAttemptAtMs,
+                                          const std::string& error) {
+  Statement s(db_,
+              "UPDATE notification_jobs SET attempts = attempts + 1, next_attempt_at = ?, "
+              "last_error = ? WHERE id = ? AND state = 'pending'");
+  s.integer(1, nextAttemptAtMs).textOrNull(2, error).integer(3, id);
+  if (!s.run()) {
+    return Error{"store.write",
+                 path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
+  }
+  return sqlite3_changes(db_) > 0;
+}
+
+Result<bool> Store::markNotificationGivenUp(int64_t id, const std::string& error) {
+  Statement s(db_,
+              "UPDATE notification_jobs SET state = 'given_up', attempts = attempts + 1, "
+              "last_error = ? WHERE id = ? AND state = 'pending'");
+  s.textOrNull(1, error).integer(2, id);
+  if (!s.run()) {
+    return Error{"store.write",
+                 path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
+  }
+  return sqlite3_changes(db_) > 0;
+}
+
+Result<bool> Store::upsertCallAlert(const CallAlert& alert) {
+  Statement s(db_, kUpsertAlert);
+  bindAlert(s, alert);
+  if (!s.run()) {
+    return Error{"store.write", path_ + ": alert of call " + alert.callId + ": " + s.error()};
+  }
+  return true;
+}
+
+Result<std::optional<CallAlert>> Store::loadCallAlert(const std::string& callId) {
+  Statement s(db_, std::string("SELECT ") + kAlertColumns + " FROM call_alerts WHERE call_id = ?");
+  s.text(1, callId);
+  if (s.row()) {
+    return std::optional<CallAlert>(readAlert(s));
+  }
+  if (s.failed()) {
+    return Error{"store.read", path_ + ": alert of call " + callId + ": " + s.error()};
+  }
+  return std::optional<CallAlert>();
+}
+
+Result<bool> Store::acknowledgeCallAlert(const std::string& callId, const std::string& by,
+                                         int64_t atMs) {
+  auto failure = [&](const std::string& why) {
+    return Error{"store.write", path_ + ": acknowledgement of call " + callId + ": " + why};
+  };
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return failure(tx.error());
+  }
+  // The first acknowledgement is the one that counts: a second one neither moves its time nor
+  // changes who it was.
+  Statement ack(db_,
+                "UPDATE call_alerts SET acknowledged_by = ?, acknowledged_at = ?, "
+                "escalate_at = NULL WHERE call_id = ? AND acknowledged_at IS NULL");
+  ack.text(1, by).integer(2, atMs).text(3, callId);
+  if (!ack.run()) {
+    return failure(ack.error());
+  }
+  bool known = sqlite3_changes(db_) > 0;
+  if (!known) {
+    Statement exists(db_, "SELECT EXISTS (SELECT 1 FROM call_alerts WHERE call_id = ?)");
+    exists.text(1, callId);
+    if (!exists.row()) {
+      return failure(exists.error());
+    }
+    known = exists.columnInt(0) != 0;
+  }
+  if (!tx.commit()) {
+    return failure(tx.error());
+  }
+  return known;
+}
+
+Result<std::vector<CallAlert>> Store::loadEscalationsDue(int64_t untilMs) {
+  std::vector<CallAlert> out;
+  Statement s(db_, std::string("SELECT ") + kAlertColumns +
+                       " FROM call_alerts WHERE acknowledged_at IS NULL AND escalate_at IS NOT "
+                       "NULL AND escalate_at <= ? ORDER BY escalate_at, call_id");
+  s.integer(1, untilMs);
+  while (s.row()) {
+    out.push_back(readAlert(s));
+  }
+  if (s.failed()) {
+    return Error{"store.read", path_ + ": call alerts: " + s.error()};
+  }
+  return out;
+}
+
+}  // namespace sos::store

@@ -1,0 +1,254 @@
+// The safety team knows at once (issue 6): a 911 from extension 1001 on HQ Floor 2 alerts HQ's
+// responders on all three channels, each received by a real peer on loopback: a webhook
+// receiver that checks the HMAC signature, an SMTP server, and SIPp taking the SIP MESSAGE. A
+// dead webhook costs the call and the other channels nothing; a kill -9 loses no alert; a call
+// nobody acknowledges reaches tier 2.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "b2bua_fixture.h"
+
+namespace sos::itest {
+namespace {
+
+// 1001's DID: the callback number when the trunk gets no ELIN (il-psap-a is a PIDF-LO trunk).
+constexpr const char* kCallback = "+12175551001";
+constexpr const char* kStreet = "100 Main St";
+constexpr const char* kFloor = "FLR 2";
+
+class Alerts : public B2buaTest {
+ protected:
+  Alerts() {
+    ports_.responders = true;
+    webhook_ = std::make_unique<WebhookReceiver>(dir_.path(), ports_.webhookSecret, ports_.webhook);
+    smtp_ = std::make_unique<SmtpReceiver>(dir_.path(), ports_.smtp);
+  }
+
+  void startReceivers() {
+    ASSERT_TRUE(webhook_->start()) << webhook_->lastError();
+    ASSERT_TRUE(smtp_->start()) << smtp_->lastError();
+    // The desk takes every MESSAGE of the call (started, answered, ended).
+    // Takes the MESSAGEs of every call (started, answered, ended) until the test ends.
+    SippOptions o;
+    o.scenario = "uas-message-receive.xml";
+    o.name = "desk";
+    o.port = ports_.securityDesk;
+    o.calls = 50;
+    o.timeoutSeconds = 90;
+    desk_ = std::make_unique<Sipp>(o, dir_.path());
+    ASSERT_TRUE(desk_->start()) << desk_->report();
+  }
+
+  // 911 from 1001 at 10.1.2.45 (HQ Floor 2), answered by il-psap-a; returns the caller's Call-ID.
+  std::string call911(std::unique_ptr<Sipp>* psapOut = nullptr) {
+    auto psap =
+        startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a-" + std::to_string(++n_));
+    SippOptions o;
+    o.scenario = "uac-911-from-network-expect-200.xml";
+    o.name = "caller-" + std::to_string(n_);
+    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+    o.service = "911";
+    o.sets = {{"caller", "1001"},
+              {"contact_host", "10.1.2.45"},
+              {"contact_port", "5060"},
+              {"pani", "IEEE-802.3"}};
+    Sipp uac(o, dir_.path());
+    EXPECT_TRUE(uac.start());
+    EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+    EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+    if (psapOut) *psapOut = std::move(psap);
+    return inviteCallId(uac, false);
+  }
+
+  // The receiver lines of `event` for this call.
+  std::vector<std::string> webhookLines(const std::string& callId, const std::string& event) {
+    std::vector<std::string> out;
+    for (const auto& l : webhook_->lines()) {
+      const std::string body = jsonField(l, "body");
+      if (jsonField(body, "call_id") == callId && jsonField(body, "event") == event)
+        out.push_back(l);
+    }
+    return out;
+  }
+  std::vector<std::string> mails(const std::string& to, const std::string& callId) {
+    std::vector<std::string> out;
+    for (const auto& l : smtp_->lines()) {
+      auto rcpts = jsonArrayItems(jsonField(l, "to"));
+      bool forTo = false;
+      for (const auto& r : rcpts) forTo = forTo || r.find(to) != std::string::npos;
+      if (forTo && jsonField(l, "data").find(callId) != std::string::npos) out.push_back(l);
+    }
+    return out;
+  }
+
+  std::string metrics() { return httpRequest("GET", ports_.admin, "/metrics").body; }
+
+  std::unique_ptr<WebhookReceiver> webhook_;
+  std::unique_ptr<SmtpReceiver> smtp_;
+  std::unique_ptr<Sipp> desk_;
+  int n_ = 0;
+};
+
+TEST_F(Alerts, A911AlertsEveryChannelWithCallerCallbackAndAddress) {
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string cid = call911();
+
+  // Webhook: signed, with the caller, the callback number and the dispatchable address.
+  ASSERT_TRUE(waitFor([&] { return !webhookLines(cid, "started").empty(); }, milliseconds(15000)))
+      << webhook_->report() << proxy_->output();
+  const std::string hook = webhookLines(cid, "started").front();
+  EXPECT_EQ(jsonField(hook, "signature_ok"), "true") << hook;
+  const std::string body = jsonField(hook, "body");
+  EXPECT_EQ(jsonField(jsonField(body, "caller"), "extension"), "1001") << body;
+  EXPECT_EQ(jsonField(body, "callback_number"), kCallback) << body;
+  const std::string address = jsonField(jsonField(body, "location"), "address");
+  EXPECT_NE(address.find(kStreet), std::string::npos) << body;
+  EXPECT_NE(address.find(kFloor), std::string::npos) << body;
+  EXPECT_EQ(jsonField(jsonField(body, "location"), "name"), "HQ Floor 2") << body;
+  EXPECT_EQ(jsonField(body, "psap_trunk"), "il-psap-a") << body;
+
+  // Email to security@hq.example.
+  ASSERT_TRUE(
+      waitFor([&] { return !mails("security@hq.example", cid).empty(); }, milliseconds(15000)))
+      << smtp_->report() << proxy_->output();
+  const std::string mail = jsonField(mails("security@hq.example", cid).front(), "data");
+  for (const char* want : {"1001", kCallback, kStreet, kFloor, "HQ Floor 2"})
+    EXPECT_NE(mail.find(want), std::string::npos) << want << " missing from\n" << mail;
+
+  // SIP MESSAGE to the security desk.
+  ASSERT_TRUE(
+      waitFor([&] { return countMessages(*desk_, true, "MESSAGE ") >= 1; }, milliseconds(15000)))
+      << report({desk_.get()}) << proxy_->output();
+  const std::string message = findMessage(*desk_, true, "MESSAGE ");
+  EXPECT_EQ(message.rfind("MESSAGE sip:security-desk@127.0.0.1:", 0), 0u) << message;
+  for (const char* want : {"1001", kCallback, kStreet, kFloor})
+    EXPECT_NE(message.find(want), std::string::npos) << want << " missing from\n" << message;
+}
+
+TEST_F(Alerts, ADeadWebhookCostsTheCallAndTheOtherChannelsNothing) {
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string first = call911();
+  ASSERT_TRUE(
+      waitFor([&] { return !webhookLines(first, "started").empty(); }, milliseconds(15000)));
+  const double baseline =
+      std::atof(waitForLogLine({{"event", "route"}, {"call_id", first}}).get("added_ms").c_str());
+
+  // The webhook endpoint now takes connections and never answers.
+  ASSERT_TRUE(webhook_->stop().has_value());
+  webhook_ = std::make_unique<WebhookReceiver>(dir_.path(), ports_.webhookSecret, ports_.webhook,
+                                               200, /*blackhole=*/true, "blackhole");
+  ASSERT_TRUE(webhook_->start()) << webhook_->lastError();
+  const std::string second = call911();
+  const double blackholed =
+      std::atof(waitForLogLine({{"event", "route"}, {"call_id", second}}).get("added_ms").c_str());
+  std::printf(
+      "[ measured ] caller's INVITE in -> PSAP INVITE out: %.3f ms with the webhook "
+      "answering, %.3f ms with it blackholed\n",
+      baseline, blackholed);
+  // Far below the webhook's 1 s timeout: the INVITE never waited for it.
+  EXPECT_LT(blackholed, 500.0);
+
+  // Email and MESSAGE still arrive for the second call.
+  EXPECT_TRUE(
+      waitFor([&] { return !mails("security@hq.example", second).empty(); }, milliseconds(15000)))
+      << smtp_->report();
+  EXPECT_TRUE(waitFor([&] { return desk_->messages().find(second) != std::string::npos; },
+                      milliseconds(15000)))
+      << report({desk_.get()});
+  // The webhook attempt was made and is being retried, visible in the counters.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto m = metrics();
+        auto at = m.find("\nsosproxy_alert_retries_total ");
+        return at != std::string::npos && std::atoi(m.c_str() + at + 30) >= 1;
+      },
+      milliseconds(15000)))
+      << metrics();
+}
+
+// Rows of the outbox in `state`, read from the database file as an operator would.
+int outboxJobs(const std::filesystem::path& db, const std::string& state) {
+  sqlite3* h = nullptr;
+  int n = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(h, 2000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM notification_jobs WHERE state = ?", -1, &st,
+                           nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, state.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return n;
+}
+
+TEST_F(Alerts, AKill9LosesNoAlertAndRepeatsNone) {
+  // No receiver is up yet: every alert of the call stays pending in the outbox.
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string cid = call911();
+  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") >= 3; }, milliseconds(15000)))
+      << proxy_->output();
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
+  EXPECT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
+  const int pending = outboxJobs(storePath(), "pending");
+  std::printf("[ measured ] %d alert jobs pending in the outbox at kill -9\n", pending);
+
+  // The receivers come up, sosproxy starts again on the same database.
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") == 0; }, milliseconds(30000)))
+      << proxy_->output();
+  EXPECT_EQ(outboxJobs(storePath(), "given_up"), 0);
+
+  // Exactly once per channel: one "started" alert on each.
+  EXPECT_EQ(webhookLines(cid, "started").size(), 1u) << webhook_->report();
+  // Every job delivered once: as many deliveries in all as jobs in the outbox.
+  const int delivered = outboxJobs(storePath(), "delivered");
+  const int messages = countMessages(*desk_, true, "MESSAGE ");
+  const int hooks = static_cast<int>(webhook_->lines().size());
+  const int mailsIn = static_cast<int>(smtp_->lines().size());
+  EXPECT_EQ(hooks + mailsIn + messages, delivered)
+      << hooks << " webhooks, " << mailsIn << " mails, " << messages << " MESSAGEs\n"
+      << webhook_->report() << smtp_->report();
+}
+
+TEST_F(Alerts, NoAcknowledgementInTimeAlertsTheSecondTier) {
+  ports_.escalateAfter = "2";
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string cid = call911();
+  ASSERT_TRUE(
+      waitFor([&] { return !mails("facilities@hq.example", cid).empty(); }, milliseconds(20000)))
+      << smtp_->report() << proxy_->output();
+  // Tier 1 first, tier 2 only after the escalation time.
+  EXPECT_FALSE(mails("security@hq.example", cid).empty());
+  EXPECT_NE(metrics().find("\nsosproxy_alert_escalations_total 1\n"), std::string::npos)
+      << metrics();
+}
+
+TEST_F(Alerts, AnAcknowledgementIsRecordedOnTheCall) {
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string cid = call911();
+  ASSERT_TRUE(waitFor([&] { return !webhookLines(cid, "started").empty(); }, milliseconds(15000)));
+  auto ack = httpRequest("POST", ports_.admin, "/api/v1/calls/" + cid + "/acknowledge",
+                         "{\"by\":\"guard-7\"}");
+  EXPECT_EQ(ack.status, 200) << ack.body;
+  auto unknown = httpRequest("POST", ports_.admin, "/api/v1/calls/no-such-call/acknowledge", "{}");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(metrics().find("\nsosproxy_alerts_acknowledged_total 1\n"), std::string::npos)
+      << metrics();
+}
+
+}  // namespace
+}  // namespace sos::itest

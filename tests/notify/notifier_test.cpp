@@ -1,0 +1,697 @@
+// The outbox of responder alerts: jobs per responder, retries with backoff, giving up,
+// escalation and acknowledgement, and what a restart resumes. The channels are fakes that answer
+// as each test scripts them; the store is SQLite in memory (a file where a test breaks it). No
+// test sleeps: the io_context runs until what is awaited has happened, within a deadline.
+
+#include "notify/notifier.h"
+
+#include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.h"
+
+namespace sos::notify {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::string kWebhook = "http://127.0.0.1:8089/alerts";
+const std::string kGuardMail = "guard@example.com";
+const std::string kDesk = "sip:security-desk@127.0.0.1:5094";
+const std::string kManagers = "http://127.0.0.1:8089/managers";  // tier 2
+const std::string kDirector = "sip:director@127.0.0.1:5096";     // tier 3
+
+config::Responder responder(config::Responder::Channel channel, std::string target, int tier = 1,
+                            std::string secret = "") {
+  config::Responder r;
+  r.channel = channel;
+  r.target = std::move(target);
+  r.tier = tier;
+  r.secret = std::move(secret);
+  return r;
+}
+
+std::shared_ptr<config::Config> makeConfig(bool withHigherTiers = false) {
+  auto cfg = std::make_shared<config::Config>();
+  config::Site hq;
+  hq.name = "HQ";
+  hq.country = "US";
+  hq.dialStrings = {"911"};
+  using Channel = config::Responder::Channel;
+  hq.responders = {responder(Channel::Webhook, kWebhook, 1, "s3cret"),
+                   responder(Channel::Email, kGuardMail), responder(Channel::Sip, kDesk)};
+  if (withHigherTiers) {
+    hq.responders.push_back(responder(Channel::Webhook, kManagers, 2));
+    hq.responders.push_back(responder(Channel::Sip, kDirector, 3));
+  }
+  config::Site london;
+  london.name = "London";
+  london.country = "GB";
+  london.responders = {responder(Channel::Email, "london-desk@example.com")};
+  cfg->sites = {hq, london};
+  cfg->notifications.smtpHost = "127.0.0.1";
+  cfg->notifications.smtpPort = 2525;
+  cfg->notifications.mailFrom = "sosproxy@example.com";
+  cfg->notifications.timeoutMs = 2000;
+  cfg->notifications.maxAttempts = 4;
+  cfg->notifications.retryInitialMs = 30;
+  cfg->notifications.retryMaxMs = 1000;
+  return cfg;
+}
+
+CallEvent started(const std::string& callId = "1-4242@127.0.0.1") {
+  CallEvent e;
+  e.kind = EventKind::Started;
+  e.callId = callId;
+  e.atMs = 1700000000123;  // 2023-11-14T22:13:20.123Z
+  e.site = "HQ";
+  e.dialed = "911";
+  e.callerExtension = "1001";
+  e.callerName = "Alice Smith";
+  e.callbackNumber = "+12175550102";
+  e.location = "HQ Floor 2";
+  e.address = "100 Main St, FLR 2, ROOM 210, Springfield, IL 62701, US";
+  e.locationBy = "subnet 10.1.2.0/24 (Contact 10.1.2.45)";
+  e.trunk = "il-psap-a";
+  return e;
+}
+
+// What a channel was asked to deliver.
+struct Sent {
+  std::string channel, target, body, delivery, secret, subject, messageId, host, from;
+  uint16_t port = 0;
+  std::chrono::milliseconds timeout{0};
+  Clock::time_point at;
+};
+
+// Channels that answer as scripted per target: each attempt takes the next outcome of its
+// target's script, and Ok when the script is used up.
+class FakeChannels {
+ public:
+  enum class Outcome { Ok, Fail, Hold };  // Hold: keep `done` and report nothing (yet)
+
+  std::vector<Sent> sent;
+  std::map<std::string, std::deque<Outcome>> script;
+  std::vector<Done> held;
+  bool sipReportsFromAnotherThread = false;  // as the SIP thread does
+
+  ~FakeChannels() {
+    for (auto& t : threads_) {
+      t.join();
+    }
+  }
+
+  Notifier::Channels channels() {
+    Notifier::Channels c;
+    c.webhook = [this](boost::asio::io_context&, WebhookRequest r, Done done) {
+      Sent s;
+      s.channel = "webhook";
+      s.target = r.url;
+      s.body = r.body;
+      s.delivery = r.delivery;
+      s.secret = r.secret;
+      s.timeout = r.timeout;
+      answer(std::move(s), std::move(done));
+    };
+    c.mail = [this](boost::asio::io_context&, MailRequest r, Done done) {
+      Sent s;
+      s.channel = "email";
+      s.target = r.to;
+      s.body = r.body;
+      s.subject = r.subject;
+      s.messageId = r.messageId;
+      s.host = r.host;
+      s.port = r.port;
+      s.from = r.from;
+      s.timeout = r.timeout;
+      answer(std::move(s), std::move(done));
+    };
+    c.sip = [this](SipMessageRequest r, Done done) {
+      Sent s;
+      s.channel = "sip";
+      s.target = r.uri;
+      s.body = r.body;
+      s.timeout = r.timeout;
+      answer(std::move(s), std::move(done), sipReportsFromAnotherThread);
+    };
+    return c;
+  }
+
+  size_t count(const std::string& target) const {
+    return std::count_if(sent.begin(), sent.end(),
+                         [&](const Sent& s) { return s.target == target; });
+  }
+  std::vector<const Sent*> to(const std::string& target) const {
+    std::vector<const Sent*> out;
+    for (const auto& s : sent) {
+      if (s.target == target) {
+        out.push_back(&s);
+      }
+    }
+    return out;
+  }
+
+ private:
+  void answer(Sent s, Done done, bool fromAnotherThread = false) {
+    s.at = Clock::now();
+    Outcome outcome = Outcome::Ok;
+    if (auto& queue = script[s.target]; !queue.empty()) {
+      outcome = queue.front();
+      queue.pop_front();
+    }
+    const std::string target = s.target;
+    sent.push_back(std::move(s));
+    Result<bool> result = true;
+    if (outcome == Outcome::Hold) {
+      held.push_back(std::move(done));
+      return;
+    }
+    if (outcome == Outcome::Fail) {
+      result = Error{"webhook.status", "HTTP 503 from " + target};
+    }
+    // Reports at once, from inside the call: the notifier must not mind.
+    if (fromAnotherThread) {
+      threads_.emplace_back([done = std::move(done), result]() { done(result); });
+    } else {
+      done(result);
+    }
+  }
+  std::vector<std::thread> threads_;
+};
+
+class NotifierTest : public ::testing::Test {
+ protected:
+  NotifierTest() : work_(boost::asio::make_work_guard(io_)) {
+    auto opened = store::Store::open(":memory:");
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+  }
+
+  std::unique_ptr<Notifier> make(std::shared_ptr<const config::Config> cfg,
+                                 std::optional<std::chrono::milliseconds> escalateAfter = {}) {
+    return std::make_unique<Notifier>(io_, *store_, std::move(cfg), fake_.channels(),
+                                      escalateAfter);
+  }
+
+  // Runs the I/O thread's work here until `condition` holds; false when it did not in time.
+  bool runUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+    const auto deadline = Clock::now() + limit;
+    while (!condition()) {
+      if (Clock::now() > deadline) {
+        return false;
+      }
+      io_.run_one_for(10ms);
+    }
+    return true;
+  }
+
+  std::vector<store::NotificationJob> jobsOf(const std::string& callId) {
+    auto jobs = store_->loadNotificationJobs(callId);
+    EXPECT_TRUE(jobs.ok()) << jobs.error().message;
+    return jobs.ok() ? jobs.value() : std::vector<store::NotificationJob>{};
+  }
+
+  const store::NotificationJob* jobTo(const std::vector<store::NotificationJob>& jobs,
+                                      const std::string& target) {
+    for (const auto& j : jobs) {
+      if (j.target == target) {
+        return &j;
+      }
+    }
+    return nullptr;
+  }
+
+  size_t deliveredJobs(const std::string& callId) {
+    auto jobs = jobsOf(callId);
+    return std::count_if(jobs.begin(), jobs.end(),
+                         [](const auto& j) { return j.state == "delivered"; });
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::unique_ptr<store::Store> store_;
+  FakeChannels fake_;  // before the notifiers: they hold its channels
+};
+
+// ---- Texts ----
+
+TEST(NotifyTexts, EventKindsHaveTheirWireNames) {
+  EXPECT_EQ(toString(EventKind::Started), "started");
+  EXPECT_EQ(toString(EventKind::Answered), "answered");
+  EXPECT_EQ(toString(EventKind::Ended), "ended");
+  EXPECT_EQ(toString(EventKind::FailedOver), "failed_over");
+  EXPECT_EQ(toString(EventKind::Callback), "callback");
+}
+
+TEST(NotifyTexts, TheWebhookJsonCarriesEveryDetailOfTheCall) {
+  auto j = nlohmann::json::parse(webhookJson(started(), 1, "d-17"));
+  const nlohmann::json expected = {
+      {"event", "started"},
+      {"call_id", "1-4242@127.0.0.1"},
+      {"test", false},
+      {"time", "2023-11-14T22:13:20.123Z"},
+      {"site", "HQ"},
+      {"dialed", "911"},
+      {"caller", {{"extension", "1001"}, {"name", "Alice Smith"}}},
+      {"callback_number", "+12175550102"},
+      {"location",
+       {{"name", "HQ Floor 2"},
+        {"address", "100 Main St, FLR 2, ROOM 210, Springfield, IL 62701, US"},
+        {"found_by", "subnet 10.1.2.0/24 (Contact 10.1.2.45)"}}},
+      {"psap_trunk", "il-psap-a"},
+      {"detail", ""},
+      {"tier", 1},
+      {"delivery_id", "d-17"}};
+  EXPECT_EQ(j, expected);
+
+  CallEvent failedOver = started();
+  failedOver.kind = EventKind::FailedOver;
+  failedOver.test = true;
+  failedOver.detail = "il-psap-a: 503";
+  j = nlohmann::json::parse(webhookJson(failedOver, 1, "d-18"));
+  EXPECT_EQ(j["event"], "failed_over");
+  EXPECT_EQ(j["test"], true);
+  EXPECT_EQ(j["detail"], "il-psap-a: 503");
+  // A higher tier hears of the call only because nobody acknowledged it.
+  j = nlohmann::json::parse(webhookJson(started(), 2, "d-19"));
+  EXPECT_EQ(j["event"], "escalation");
+  EXPECT_EQ(j["tier"], 2);
+}
+
+TEST(NotifyTexts, InvalidUtf8FromThePhoneIsReplacedNotThrown) {
+  CallEvent e = started();
+  e.callerName = "Al\xff\xfe";
+  std::string text;
+  ASSERT_NO_THROW(text = webhookJson(e, 1, "d-1"));
+  EXPECT_EQ(nlohmann::json::parse(text)["caller"]["name"], "Al\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST(NotifyTexts, TheMailSubjectSaysWhatHappenedOnOneLine) {
+  CallEvent e = started();
+  EXPECT_EQ(mailSubject(e), "Emergency call 911 from 1001 (HQ Floor 2)");
+  e.test = true;
+  e.dialed = "933";
+  EXPECT_EQ(mailSubject(e), "[TEST] Emergency call 933 from 1001 (HQ Floor 2)");
+  e = started();
+  e.kind = EventKind::Answered;
+  EXPECT_EQ(mailSubject(e), "Emergency call 911 from 1001 (HQ Floor 2): answered by the PSAP");
+  e.kind = EventKind::Ended;
+  e.detail = "answered";
+  EXPECT_EQ(mailSubject(e), "Emergency call 911 from 1001 (HQ Floor 2): ended (answered)");
+  e.kind = EventKind::FailedOver;
+  e.trunk = "il-psap-b";
+  EXPECT_EQ(mailSubject(e),
+            "Emergency call 911 from 1001 (HQ Floor 2): moved to PSAP trunk "
+            "il-psap-b");
+  EXPECT_EQ(mailSubject(started(), 2),
+            "NOT ACKNOWLEDGED: emergency call 911 from 1001 (HQ Floor 2) (tier 2)");
+  // A line end in what the caller sent cannot start a header of its own.
+  e = started();
+  e.location = "HQ\r\nBcc: someone@example.com";
+  EXPECT_EQ(mailSubject(e).find_first_of("\r\n"), std::string::npos);
+}
+
+TEST(NotifyTexts, ThePlainTextTellsAGuardWhoWhereAndHowToCallBack) {
+  const std::string text = plainText(started());
+  // Kari's Law: that a 911 call was made, the callback number, the location.
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "EMERGENCY CALL: Alice Smith (extension 1001) dialed 911.");
+  for (const char* line :
+       {"Caller: Alice Smith, extension 1001\n", "Callback number: +12175550102\n",
+        "Location: HQ Floor 2\n",
+        "Address: 100 Main St, FLR 2, ROOM 210, Springfield, IL 62701, US\n",
+        "Found by: subnet 10.1.2.0/24 (Contact 10.1.2.45)\n", "PSAP trunk: il-psap-a\n",
+        "Time: 2023-11-14 22:13:20 UTC\n", "Call-ID: 1-4242@127.0.0.1\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in:\n" << text;
+  }
+  EXPECT_EQ(text.find("TEST"), std::string::npos);
+
+  CallEvent test = started();
+  test.test = true;
+  EXPECT_EQ(plainText(test).rfind("TEST CALL", 0), 0u) << plainText(test);
+
+  CallEvent unknown;
+  unknown.callId = "c-1";
+  unknown.dialed = "911";
+  const std::string sparse = plainText(unknown);
+  EXPECT_NE(sparse.find("Callback number: unknown\n"), std::string::npos) << sparse;
+  EXPECT_NE(sparse.find("Address: unknown\n"), std::string::npos) << sparse;
+
+  const std::string escalation = plainText(started(), 2);
+  EXPECT_EQ(escalation.rfind("ESCALATION (tier 2): nobody has acknowledged", 0), 0u) << escalation;
+  EXPECT_NE(escalation.find("Callback number: +12175550102\n"), std::string::npos);
+}
+
+// ---- The outbox ----
+
+TEST_F(NotifierTest, AStartedCallQueuesOneJobPerTier1ResponderAndDeliversThem) {
+  fake_.sipReportsFromAnotherThread = true;
+  auto notifier = make(makeConfig(true));
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  ASSERT_EQ(jobs.size(), 3u);  // tier 1 only: tiers 2 and 3 wait for an escalation
+  for (const auto& j : jobs) {
+    SCOPED_TRACE(j.target);
+    EXPECT_EQ(j.event, "started");
+    EXPECT_EQ(j.tier, 1);
+    EXPECT_EQ(j.state, "delivered");
+    EXPECT_EQ(j.attempts, 1);
+    EXPECT_GT(j.deliveredAtMs, 0);
+    EXPECT_FALSE(j.test);
+    EXPECT_FALSE(j.deliveryId.empty());
+  }
+  const auto* webhook = jobTo(jobs, kWebhook);
+  const auto* mail = jobTo(jobs, kGuardMail);
+  const auto* sip = jobTo(jobs, kDesk);
+  ASSERT_TRUE(webhook && mail && sip);
+  EXPECT_EQ(webhook->channel, "webhook");
+  EXPECT_EQ(mail->channel, "email");
+  EXPECT_EQ(sip->channel, "sip");
+  EXPECT_NE(webhook->deliveryId, mail->deliveryId);
+
+  // The webhook: the stored JSON as it went out, signed with its responder's secret.
+  ASSERT_EQ(fake_.count(kWebhook), 1u);
+  const Sent& hook = *fake_.to(kWebhook)[0];
+  EXPECT_EQ(hook.body, webhook->payload);
+  EXPECT_EQ(hook.secret, "s3cret");
+  EXPECT_EQ(hook.delivery, webhook->deliveryId);
+  EXPECT_EQ(hook.timeout, 2000ms);
+  auto json = nlohmann::json::parse(hook.body);
+  EXPECT_EQ(json["event"], "started");
+  EXPECT_EQ(json["delivery_id"], webhook->deliveryId);
+  EXPECT_EQ(json["caller"]["extension"], "1001");
+  EXPECT_EQ(json["callback_number"], "+12175550102");
+
+  // The e-mail: subject and body from the payload, through the configured relay.
+  ASSERT_EQ(fake_.count(kGuardMail), 1u);
+  const Sent& m = *fake_.to(kGuardMail)[0];
+  EXPECT_EQ(m.subject, "Emergency call 911 from 1001 (HQ Floor 2)");
+  EXPECT_EQ(m.body, plainText(started()));
+  EXPECT_EQ(mail->payload, m.subject + "\n" + m.body);
+  EXPECT_EQ(m.host, "127.0.0.1");
+  EXPECT_EQ(m.port, 2525);
+  EXPECT_EQ(m.from, "sosproxy@example.com");
+  EXPECT_EQ(m.messageId, "<" + mail->deliveryId + "@sosproxy>");
+
+  // The SIP MESSAGE: the plain text, which has what a guard needs at a glance.
+  ASSERT_EQ(fake_.count(kDesk), 1u);
+  const Sent& message = *fake_.to(kDesk)[0];
+  EXPECT_EQ(message.body, sip->payload);
+  EXPECT_NE(message.body.find("Alice Smith"), std::string::npos);
+  EXPECT_NE(message.body.find("Callback number: +12175550102"), std::string::npos);
+  EXPECT_NE(message.body.find("FLR 2, ROOM 210"), std::string::npos);
+
+  // The call is waiting for its acknowledgement.
+  auto alert = store_->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->site, "HQ");
+  EXPECT_EQ(alert.value()->escalatedTier, 1);
+  EXPECT_EQ(alert.value()->escalateAtMs - alert.value()->firstEventAtMs, 120000);
+  EXPECT_EQ(alert.value()->acknowledgedAtMs, 0);
+  EXPECT_EQ(notifier->counters().queued, 3u);
+  EXPECT_EQ(notifier->counters().retries, 0u);
+  EXPECT_EQ(notifier->counters().notQueued, 0u);
+}
+
+TEST_F(NotifierTest, LaterEventsGoToTier1OfTheCallersSiteOnly) {
+  auto notifier = make(makeConfig(true));
+  notifier->start();
+  CallEvent answered = started();
+  answered.kind = EventKind::Answered;
+  notifier->post(answered);
+  CallEvent london = started("2-1@127.0.0.1");
+  london.kind = EventKind::Ended;
+  london.site = "London";
+  london.detail = "answered";
+  notifier->post(london);
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 4; }));
+  auto hq = jobsOf("1-4242@127.0.0.1");
+  ASSERT_EQ(hq.size(), 3u);
+  EXPECT_EQ(hq[0].event, "answered");
+  auto uk = jobsOf("2-1@127.0.0.1");
+  ASSERT_EQ(uk.size(), 1u);
+  EXPECT_EQ(uk[0].target, "london-desk@example.com");
+  EXPECT_EQ(uk[0].event, "ended");
+  // Only a started call waits for an acknowledgement.
+  auto alert = store_->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(alert.ok());
+  EXPECT_FALSE(alert.value().has_value());
+}
+
+TEST_F(NotifierTest, AFailingChannelIsRetriedWithGrowingDelaysWhileTheOthersAreDeliveredAtOnce) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.retryInitialMs = 50;
+  fake_.script[kWebhook] = {O::Fail, O::Fail, O::Ok};
+  auto notifier = make(cfg);
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+
+  auto tries = fake_.to(kWebhook);
+  ASSERT_EQ(tries.size(), 3u);
+  // retry_initial_ms, then twice that.
+  EXPECT_GE(tries[1]->at - tries[0]->at, 50ms);
+  EXPECT_GE(tries[2]->at - tries[1]->at, 100ms);
+  // The mail and the MESSAGE did not wait for the webhook's retries.
+  ASSERT_EQ(fake_.count(kGuardMail), 1u);
+  ASSERT_EQ(fake_.count(kDesk), 1u);
+  EXPECT_LT(fake_.to(kGuardMail)[0]->at, tries[1]->at);
+  EXPECT_LT(fake_.to(kDesk)[0]->at, tries[1]->at);
+  // The same delivery every time: a receiver can drop repeats.
+  EXPECT_EQ(tries[0]->delivery, tries[2]->delivery);
+  EXPECT_EQ(tries[0]->body, tries[2]->body);
+
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  const auto* webhook = jobTo(jobs, kWebhook);
+  ASSERT_NE(webhook, nullptr);
+  EXPECT_EQ(webhook->state, "delivered");
+  EXPECT_EQ(webhook->attempts, 3);
+  EXPECT_EQ(webhook->lastError, "webhook.status: HTTP 503 from " + kWebhook);
+  EXPECT_GE(webhook->nextAttemptAtMs - webhook->createdAtMs, 150);  // 50 + 100
+  EXPECT_EQ(jobTo(jobs, kGuardMail)->attempts, 1);
+  EXPECT_EQ(notifier->counters().retries, 2u);
+  EXPECT_EQ(notifier->counters().givenUp, 0u);
+}
+
+TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.maxAttempts = 3;
+  cfg->notifications.retryInitialMs = 10;
+  cfg->notifications.retryMaxMs = 15;  // 10 then 15, not 20
+  fake_.script[kDesk] = {O::Fail, O::Fail, O::Fail, O::Fail, O::Fail};
+  auto notifier = make(cfg);
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().givenUp == 1; }));
+  io_.poll();  // anything ready to run still (there must be nothing for the desk)
+  EXPECT_EQ(fake_.count(kDesk), 3u);
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  const auto* desk = jobTo(jobs, kDesk);
+  ASSERT_NE(desk, nullptr);
+  EXPECT_EQ(desk->state, "given_up");
+  EXPECT_EQ(desk->attempts, 3);
+  EXPECT_EQ(desk->lastError, "webhook.status: HTTP 503 from " + kDesk);
+  EXPECT_EQ(notifier->counters().retries, 2u);
+  EXPECT_EQ(notifier->counters().delivered, 2u);
+  auto due = store_->loadDueNotificationJobs(INT64_MAX);
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(due.value().empty());
+}
+
+TEST_F(NotifierTest, AReportThatNeverComesFailsTheAttemptAtItsDeadline) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.timeoutMs = 20;  // the deadline is this plus a second of grace
+  fake_.script[kDesk] = {O::Hold};
+  auto notifier = make(cfg);
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kDesk) == 2; }));
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  EXPECT_EQ(jobTo(jobs, kDesk)->lastError, "timeout: no report within 20 ms");
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  // The report of the abandoned attempt, late: it changes nothing.
+  ASSERT_EQ(fake_.held.size(), 1u);
+  fake_.held[0](Error{"timeout", "late"});
+  io_.poll();
+  EXPECT_EQ(jobTo(jobsOf("1-4242@127.0.0.1"), kDesk)->state, "delivered");
+  EXPECT_EQ(notifier->counters().givenUp, 0u);
+  EXPECT_EQ(notifier->counters().retries, 1u);
+}
+
+TEST_F(NotifierTest, AnUnacknowledgedCallEscalatesTierByTier) {
+  auto notifier = make(makeConfig(true), 100ms);
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().escalations == 1; }));
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  EXPECT_EQ(fake_.count(kDirector), 0u);
+  auto json = nlohmann::json::parse(fake_.to(kManagers)[0]->body);
+  EXPECT_EQ(json["event"], "escalation");
+  EXPECT_EQ(json["tier"], 2);
+  EXPECT_EQ(json["caller"]["name"], "Alice Smith");
+  EXPECT_EQ(json["location"]["address"], started().address);
+  EXPECT_EQ(fake_.to(kManagers)[0]->secret, "");
+
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().escalations == 2; }));
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kDirector) == 1; }));
+  EXPECT_EQ(fake_.to(kDirector)[0]->body.rfind("ESCALATION (tier 3)", 0), 0u);
+
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  ASSERT_EQ(jobs.size(), 5u);
+  EXPECT_EQ(jobTo(jobs, kManagers)->event, "escalation");
+  EXPECT_EQ(jobTo(jobs, kManagers)->tier, 2);
+  EXPECT_EQ(jobTo(jobs, kDirector)->tier, 3);
+  auto alert = store_->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->escalatedTier, 3);
+  EXPECT_EQ(alert.value()->escalateAtMs, 0);  // no tier left
+
+  // Tier 1 still hears of the call's events; the escalated tiers do not.
+  CallEvent ended = started();
+  ended.kind = EventKind::Ended;
+  ended.detail = "answered";
+  notifier->post(ended);
+  ASSERT_TRUE(runUntil([&] { return jobsOf("1-4242@127.0.0.1").size() == 8; }));
+  EXPECT_EQ(fake_.count(kManagers), 1u);
+  EXPECT_EQ(fake_.count(kDirector), 1u);
+}
+
+TEST_F(NotifierTest, AnAcknowledgedCallIsNotEscalated) {
+  auto notifier = make(makeConfig(true), 80ms);
+  notifier->start();
+  notifier->post(started("acked"));
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  auto ack = notifier->acknowledge("acked", "guard-7");
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_TRUE(ack.value());
+  auto again = notifier->acknowledge("acked", "guard-8");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again.value());
+  auto unknown = notifier->acknowledge("never alerted", "guard-7");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown.value());
+  EXPECT_EQ(notifier->counters().acknowledged, 1u);
+
+  // A second call, started later with the same delay: once it has escalated, the first one
+  // would have too.
+  notifier->post(started("not acked"));
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  EXPECT_EQ(notifier->counters().escalations, 1u);
+  EXPECT_EQ(jobsOf("acked").size(), 3u);
+  EXPECT_EQ(jobsOf("not acked").size(), 4u);
+  auto alert = store_->loadCallAlert("acked");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->acknowledgedBy, "guard-7");
+  EXPECT_EQ(alert.value()->escalatedTier, 1);
+}
+
+TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
+  using O = FakeChannels::Outcome;
+  // First run: the mail is delivered; the webhook is in flight and the desk waits for a retry
+  // when the process dies.
+  fake_.script[kWebhook] = {O::Hold};
+  fake_.script[kDesk] = {O::Fail};
+  auto cfg = makeConfig(true);
+  cfg->notifications.retryInitialMs = 60000;
+  cfg->notifications.retryMaxMs = 60000;
+  auto first = make(cfg, std::chrono::milliseconds(3600 * 1000));
+  first->start();
+  first->post(started());
+  ASSERT_TRUE(runUntil([&] {
+    return first->counters().delivered == 1 && first->counters().retries == 1 &&
+           fake_.held.size() == 1;
+  }));
+  first.reset();
+  // The call's escalation was due while the process was down.
+  auto alert = store_->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  store::CallAlert overdue = *alert.value();
+  overdue.escalateAtMs = overdue.firstEventAtMs;
+  ASSERT_TRUE(store_->upsertCallAlert(overdue).ok());
+  const std::string webhookDelivery = fake_.to(kWebhook)[0]->delivery;
+  fake_.sent.clear();
+
+  // Second run: an event that arrives before start() is tried once, not again by start() (its
+  // webhook is still in flight then).
+  auto second = make(makeConfig(true), std::chrono::milliseconds(3600 * 1000));
+  fake_.script[kWebhook] = {O::Hold, O::Ok};  // the new event's, then the resumed job
+  second->post(started("2-7@127.0.0.1"));
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kGuardMail) == 1; }));
+  second->start();
+  // The desk's retry was due in a minute: start() tries it then, not now.
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  ASSERT_TRUE(runUntil([&] { return second->counters().delivered == 4; }));
+  io_.poll();
+
+  EXPECT_EQ(fake_.count(kGuardMail), 1u);  // the new call's; the first call's was delivered
+  EXPECT_EQ(fake_.count(kWebhook), 2u);    // the resumed one and the new call's
+  EXPECT_EQ(fake_.count(kDesk), 1u);       // the new call's only: the old one is not due yet
+  EXPECT_EQ(fake_.to(kWebhook)[1]->delivery, webhookDelivery);
+  EXPECT_EQ(second->counters().escalations, 1u);
+
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  ASSERT_EQ(jobs.size(), 4u);
+  EXPECT_EQ(jobTo(jobs, kWebhook)->state, "delivered");
+  EXPECT_EQ(jobTo(jobs, kWebhook)->attempts, 1);  // the attempt lost in the crash is not one
+  EXPECT_EQ(jobTo(jobs, kGuardMail)->state, "delivered");
+  EXPECT_EQ(jobTo(jobs, kDesk)->state, "pending");
+  EXPECT_EQ(jobTo(jobs, kManagers)->state, "delivered");
+  auto json = nlohmann::json::parse(fake_.to(kManagers)[0]->body);
+  EXPECT_EQ(json["callback_number"], "+12175550102");  // the details survived the restart
+
+  // The first run's in-flight report arrives after all: nobody listens any more.
+  ASSERT_EQ(fake_.held.size(), 2u);
+  fake_.held[0](Error{"timeout", "late"});
+  io_.poll();
+  EXPECT_EQ(jobTo(jobsOf("1-4242@127.0.0.1"), kWebhook)->state, "delivered");
+}
+
+TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
+  std::string dir = (std::filesystem::path(::testing::TempDir()) / "notifier_test.XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/sos.db";
+  auto opened = store::Store::open(path);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  store_ = std::move(opened).value();
+  // Another hand breaks the outbox under the running store.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE notification_jobs", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto notifier = make(makeConfig());
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  EXPECT_EQ(notifier->counters().notQueued, 1u);
+  EXPECT_EQ(notifier->counters().queued, 0u);
+  EXPECT_EQ(fake_.count(kWebhook), 1u);
+  notifier.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sos::notify
