@@ -15,6 +15,7 @@ packages=(
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
+  kamailio                 # the comparison router of bench/compare.sh (never started otherwise)
   libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)
   libxml2-utils            # xmllint: PIDF-LO schema checks
   clang libclang-rt-14-dev # libFuzzer for the parser fuzz targets
@@ -39,3 +40,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -q
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Kamailio is here only as the comparison in bench/compare.sh, which starts its own instance:
+# a service the package may have started would hold the demo's port 5060.
+if [[ " ${missing[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null &&
+   systemctl is-active --quiet kamailio 2>/dev/null; then
+  "${sudo_cmd[@]}" systemctl disable --now kamailio || true
+fi

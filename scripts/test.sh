@@ -20,3 +20,5 @@ echo "=== load script, quick mode ==="
 scripts/load-test.sh build/proxy/sosproxy --rate 50 --seconds 2
 echo "=== flood script, quick mode ==="
 scripts/flood-test.sh build/proxy/sosproxy --seconds 2 --flood-rate 400 --emergency-rate 2
+echo "=== comparison harness, quick mode ==="
+bench/compare.sh build/proxy/sosproxy --quick

@@ -105,7 +105,13 @@ TEST_F(EmergencyCall, WithoutLocationDataTheErcTakesTheCall) {
   EXPECT_EQ(route.get("trunk"), "erc") << route.raw;
   EXPECT_EQ(route.get("location"), "Unknown location") << route.raw;
   EXPECT_EQ(route.get("route"), "ERC: location unknown: erc") << route.raw;
-  EXPECT_NE(proxy_->output().find("routed to the emergency response centre"), std::string::npos)
+  // The operational log is written by its own thread: wait for the line, do not race it.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("routed to the emergency response centre") !=
+               std::string::npos;
+      },
+      milliseconds(10000)))
       << proxy_->output();
 }
 

@@ -136,8 +136,13 @@ TEST_F(Failover, ALateAnswerFromAGivenUpTrunkIsHungUp) {
   auto final = finalLine(cid);
   EXPECT_EQ(final.get("trunk"), "il-psap-b") << final.raw;
   EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
-  EXPECT_NE(proxy_->output().find("trunk il-psap-a answered an INVITE that was given up"),
-            std::string::npos)
+  // The operational log is written by its own thread: wait for the line, do not race it.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("trunk il-psap-a answered an INVITE that was given up") !=
+               std::string::npos;
+      },
+      milliseconds(10000)))
       << proxy_->output();
 }
 

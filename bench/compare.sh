@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# sosproxy side by side with Kamailio and with SIPp alone, on loopback, with free ports.
+#
+#   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--rates "R1 R2 ..."]
+#                    [--kamailio-children N] [--keep]
+#
+# Five series, each a ramp over --rates (calls per second; default "200 400 800 1200 1600
+# 2000") that stops at the first rate where a call fails. Every step is a fresh process under
+# test and fresh SIPp peers, placing rate * --seconds calls (default 10 s) from bench/uac-e911.xml
+# with the callers of bench/callers.csv, answered by bench/uas-answer.xml (200, then the BYE):
+#   sipp-direct   SIPp caller straight to the SIPp answerer (the load generator's own ceiling)
+#   kam-e911      911 through Kamailio with bench/kamailio/kamailio.cfg (ELIN, PIDF-LO, relay)
+#   sos-e911      911 through sosproxy on the demo enterprise (located by BSSID or subnet,
+#                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
+#   kam-plain     an ordinary number through Kamailio (relayed unchanged)
+#   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
+# --quick: rates "200 400" at 2 s each (what CI runs, so the harness cannot rot).
+# --kamailio-children: Kamailio's UDP workers (-n, default 1: its best on 2 cores in the anchor's
+# measurements). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
+# missing kamailio prints its series as "not installed". Reports, never judges: the exit status
+# is non-zero only when the run could not be done.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+bin="$root/build/proxy/sosproxy"
+rates="200 400 800 1200 1600 2000"
+seconds=10
+quick=0
+kam_children=1
+keep=0
+rates_given=0
+seconds_given=0
+
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "compare: $*" >&2; exit 2; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick=1; shift ;;
+    --seconds) seconds="${2:?--seconds needs a value}"; seconds_given=1; shift 2 ;;
+    --rates) rates="${2:?--rates needs a value}"; rates_given=1; shift 2 ;;
+    --kamailio-children) kam_children="${2:?--kamailio-children needs a value}"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --*) usage >&2; die "unknown option $1" ;;
+    *) bin="$1"; shift ;;
+  esac
+done
+if [[ "$quick" -eq 1 ]]; then
+  [[ "$rates_given" -eq 1 ]] || rates="200 400"
+  [[ "$seconds_given" -eq 1 ]] || seconds=2
+fi
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
+[[ "$kam_children" =~ ^[0-9]+$ && "$kam_children" -gt 0 ]] || die "--kamailio-children must be a positive integer"
+for r in $rates; do [[ "$r" =~ ^[0-9]+$ && "$r" -gt 0 ]] || die "--rates must be positive integers"; done
+[[ -n "${rates// /}" ]] || die "--rates is empty"
+[[ -x "$bin" ]] || die "no sosproxy binary at $bin (build it first, or pass its path)"
+command -v sipp >/dev/null || die "sipp is not on PATH"
+have_kamailio=0
+command -v kamailio >/dev/null && have_kamailio=1
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/sosproxy-compare.XXXXXX")"
+# shellcheck source=../scripts/lib/run.sh
+source "$root/scripts/lib/run.sh"
+
+hz="$(getconf CLK_TCK)"
+
+# stop_pid PID: SIGTERM, then SIGKILL after 5 s; forgotten by the exit cleanup afterwards.
+stop_pid() {
+  local pid="$1" keep_pids=() p
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${pids[@]}"; do [[ "$p" == "$pid" ]] || keep_pids+=("$p"); done
+  pids=("${keep_pids[@]}")
+}
+# media_port: a free port whose next three are free too (SIPp opens its media sockets there).
+media_port() {
+  local p
+  for _ in $(seq 100); do
+    p="$(free_port)"
+    if ! port_bound $((p + 1)) && ! port_bound $((p + 2)) && ! port_bound $((p + 3)) &&
+       [[ "$given" != *" $((p + 1)) "* && "$given" != *" $((p + 2)) "* && "$given" != *" $((p + 3)) "* ]]; then
+      given+="$((p + 1)) $((p + 2)) $((p + 3)) "
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free media ports"
+}
+# The process and its direct children (Kamailio forks its workers).
+tree() { echo "$1"; ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true; }
+# ticks PID...: utime + stime, summed.
+ticks() {
+  local t=0 v p
+  for p in "$@"; do
+    v="$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)"
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+# peak_rss_kb PID...: the largest VmHWM among them.
+peak_rss_kb() {
+  local m=0 v p
+  for p in "$@"; do
+    v="$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)"
+    [[ "${v:-0}" -gt "$m" ]] && m="$v"
+  done
+  echo "$m"
+}
+# percentiles FILE: p50/p90/p99 of SIPp's -trace_rtt response times (whole milliseconds).
+percentiles() {
+  local f
+  f="$(ls "$1"/*_rtt.csv 2>/dev/null | head -1)"
+  [[ -n "$f" ]] || { echo "?/?/?"; return; }
+  awk -F';' 'NR > 1 && $3 == 1 { print $2 }' "$f" | sort -n |
+    awk '{ v[NR] = $1 } END {
+           if (NR == 0) { print "?/?/?"; exit }
+           i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+           i90 = int(NR * 0.90); if (i90 < 1) i90 = 1
+           i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+           printf "%s/%s/%s", v[i50], v[i90], v[i99] }'
+}
+
+# added_percentiles ROUTING_LOG: p50/p90/p99 of added_ms, sosproxy's own INVITE in -> INVITE out
+# time per call in its routing log.
+added_percentiles() {
+  grep -o ' event=route .* added_ms=[0-9.]*' "$1" 2>/dev/null | sed 's/.*added_ms=//' | sort -g |
+    awk '{ v[NR] = $1 } END {
+           if (NR == 0) { print "?/?/?"; exit }
+           i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+           i90 = int(NR * 0.90); if (i90 < 1) i90 = 1
+           i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+           printf "%s/%s/%s", v[i50], v[i90], v[i99] }'
+}
+
+# sosproxy's configuration for one step: the demo enterprise (as scripts/load-test.sh writes
+# it), the demo locations as seed, in memory (no store.path), logging at warn.
+write_sosproxy_config() { # FILE PROXY_PORT CARRIER_PORT PSAP_A_PORT
+  local b c d e
+  b="$(free_port)"; c="$(free_port)"; d="$(free_port)"; e="$(free_port)"
+  cat > "$1" <<YAML
+# Written by bench/compare.sh: the demo enterprise on free ports, locations in memory.
+listen: {address: 127.0.0.1, port: $2, transports: [udp]}
+trusted_networks: [127.0.0.0/8]
+carrier_trunk: carrier
+trunks:
+  - {name: carrier, host: 127.0.0.1, port: $3, transport: udp, mode: plain}
+  - {name: il-psap-a, host: 127.0.0.1, port: $4, transport: udp, mode: pidf}
+  - {name: il-psap-b, host: 127.0.0.1, port: $b, transport: udp, mode: elin}
+  - {name: erc, host: 127.0.0.1, port: $c, transport: udp, mode: both}
+  - {name: uk-999, host: 127.0.0.1, port: $d, transport: udp, mode: elin}
+  - {name: psap-test, host: 127.0.0.1, port: $e, transport: udp, mode: both}
+sites:
+  - {name: HQ, country: US, dial_strings: ["911"], outside_line_prefix: "9", test_numbers: ["933"],
+     extensions: ["1*"], networks: [10.1.0.0/16], psap_route: [il-psap-a, il-psap-b, erc]}
+  - {name: London, country: GB, dial_strings: ["999", "112"], extensions: ["2*"],
+     networks: [10.44.0.0/16], psap_route: [uk-999, erc]}
+emergency_routing:
+  erc: erc
+  test_destination: psap-test
+  civic_rules:
+    - {match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}
+    - {match: {country: GB}, route: [uk-999]}
+store:
+  seed: "$root/config/examples/demo-locations.yaml"
+logging: {level: warn, format: text, routing_log: "$(dirname "$1")/routing.log"}
+YAML
+}
+
+# run_step SERIES RATE: one step; prints its line, sets step_* and returns 0 when no call failed.
+run_step() {
+  local series="$1" rate="$2" kind dial target calls dir uas_port uac_pid uas_pid rc
+  local tpid="" tpids=() t0 t1 start_ns end_ns limit
+  kind="${series%%-*}"
+  case "$series" in *-plain) dial=5551234 ;; *) dial=911 ;; esac
+  calls=$((rate * seconds))
+  limit=$((seconds * 3 + 30))
+  dir="$work/$series-$rate"
+  mkdir -p "$dir"
+  uas_port="$(free_port)"
+
+  case "$kind" in
+    sipp) target="127.0.0.1:$uas_port" ;;
+    kam)
+      local kp; kp="$(free_port)"
+      sed -e "s/127\.0\.0\.1:5070/127.0.0.1:$kp/g" \
+          -e "s/^#!define UAS_ADDR .*/#!define UAS_ADDR \"127.0.0.1:$uas_port\"/" \
+          "$here/kamailio/kamailio.cfg" > "$dir/kamailio.cfg"
+      kamailio -f "$dir/kamailio.cfg" -DD -E -m 256 -M 16 -n "$kam_children" \
+        -P "$dir/kamailio.pid" </dev/null >"$dir/kamailio.log" 2>&1 &
+      tpid=$!
+      pids+=("$tpid")
+      kam_ready() { { grep -q 'htable preloaded' "$dir/kamailio.log" && port_bound "$kp"; } || ! kill -0 "$tpid" 2>/dev/null; }
+      if ! wait_until 20 kam_ready || ! kill -0 "$tpid" 2>/dev/null; then
+        tail -20 "$dir/kamailio.log" >&2
+        die "kamailio did not start"
+      fi
+      target="127.0.0.1:$kp" ;;
+    sos)
+      local sp; sp="$(free_port)"
+      if [[ "$dial" == 911 ]]; then
+        write_sosproxy_config "$dir/sosproxy.yaml" "$sp" "$(free_port)" "$uas_port"
+      else
+        write_sosproxy_config "$dir/sosproxy.yaml" "$sp" "$uas_port" "$(free_port)"
+      fi
+      start_sosproxy "$bin" "$dir/sosproxy.yaml"
+      tpid="$proxy_pid"
+      target="127.0.0.1:$sp" ;;
+  esac
+
+  local p1 p2 p3 p4 p5
+  p1="$(free_port)"; p2="$(media_port)"; p3="$(free_port)"; p4="$(free_port)"; p5="$(media_port)"
+  ( cd "$dir" && exec sipp -sf "$here/uas-answer.xml" -i 127.0.0.1 -p "$uas_port" -t u1 \
+      -m "$calls" -cp "$p1" -mp "$p2" -nostdin -timeout "${limit}s" \
+      -buff_size 4194304 -trace_err -error_file "$dir/uas.errors" -trace_stat -stf "$dir/uas.csv" \
+      -fd 1 </dev/null >"$dir/uas.stdout" 2>&1 ) &
+  uas_pid=$!
+  pids+=("$uas_pid")
+  uas_up() { port_bound "$uas_port" || ! kill -0 "$uas_pid" 2>/dev/null; }
+  wait_until 10 uas_up && kill -0 "$uas_pid" 2>/dev/null || { cat "$dir/uas.stdout" >&2; die "the SIPp answerer did not start"; }
+
+  [[ -n "$tpid" ]] && mapfile -t tpids < <(tree "$tpid")
+  t0="$(ticks "${tpids[@]}")"
+  start_ns="$(date +%s%N)"
+  ( cd "$dir" && exec sipp -sf "$here/uac-e911.xml" -inf "$here/callers.csv" "$target" \
+      -i 127.0.0.1 -p "$p3" -t u1 -s "$dial" -r "$rate" -m "$calls" \
+      -cp "$p4" -mp "$p5" -nostdin -timeout "${limit}s" -timeout_error \
+      -buff_size 4194304 -max_socket 4096 -trace_rtt -rtt_freq 100 -trace_stat -stf "$dir/uac.csv" \
+      -fd 1 -trace_err -error_file "$dir/uac.errors" </dev/null >"$dir/uac.stdout" 2>&1 ) &
+  uac_pid=$!
+  pids+=("$uac_pid")
+  set +e; wait "$uac_pid"; rc=$?; set -e
+  end_ns="$(date +%s%N)"
+  # Kamailio may have forked more workers after start: take the tree again.
+  [[ -n "$tpid" ]] && mapfile -t tpids < <(tree "$tpid")
+  t1="$(ticks "${tpids[@]}")"
+  step_cpu="-"; step_rss="-"
+  if [[ -n "$tpid" ]]; then
+    step_cpu="$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+    step_rss="$(awk -v k="$(peak_rss_kb "${tpids[@]}")" 'BEGIN { printf "%.0f", k / 1024 }')"
+  fi
+  uas_done() { ! kill -0 "$uas_pid" 2>/dev/null; }
+  wait_until 5 uas_done || true
+  stop_pid "$uas_pid"
+  [[ -n "$tpid" ]] && stop_pid "$tpid"
+  stop_pid "$uac_pid"
+
+  local ok failed retrans placed elapsed achieved
+  placed="$(stat 'OutgoingCall(C)' "$dir/uac.csv")"
+  ok="$(stat 'SuccessfulCall(C)' "$dir/uac.csv")"
+  failed="$(stat 'FailedCall(C)' "$dir/uac.csv")"
+  retrans="$(stat 'Retransmissions(C)' "$dir/uac.csv")"
+  elapsed="$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+  achieved="$(awk -v n="$ok" -v t="$elapsed" 'BEGIN { if (t > 0 && n ~ /^[0-9]+$/) printf "%.0f", n / t; else print "?" }')"
+  # Another program took a port between our check and SIPp's bind: the step did not run.
+  if grep -q 'Unable to bind' "$dir/uac.stdout" "$dir/uas.stdout" 2>/dev/null; then
+    echo "  $series $rate/s: a port was taken meanwhile (SIPp could not bind), trying the step again"
+    mv "$dir" "$dir.not-run"
+    return 2
+  fi
+  step_rtd="$(percentiles "$dir")"
+  step_added="-"
+  [[ "$kind" == sos ]] && step_added="$(added_percentiles "$dir/routing.log")"
+  # A step passes when every call was placed and completed, none failed, SIPp exited 0, and the
+  # calls came at 90% of the rate asked or more (SIPp could keep up).
+  local verdict=FAIL
+  if [[ "$rc" -eq 0 && "$failed" == 0 && "$ok" == "$calls" && "$achieved" =~ ^[0-9]+$ &&
+        "$achieved" -ge $((rate * 9 / 10)) ]]; then
+    verdict=PASS
+  fi
+  printf '  %-11s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s, CPU %s s, peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
+    "$series" "$rate" "$ok" "$calls" "$failed" "$retrans" "$achieved" "$elapsed" "$step_cpu" \
+    "$step_rss" "$step_rtd" "$step_added" "$verdict"
+  [[ "$verdict" == PASS ]]
+}
+
+declare -A best_rate best_cpu best_rss best_rtd best_added first_fail
+all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain"
+top_rate=0
+for r in $rates; do [[ "$r" -gt "$top_rate" ]] && top_rate="$r"; done
+
+echo "compare: rates \"$rates\" calls/s, $seconds s per step, UDP on 127.0.0.1; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo "compare: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1); sosproxy $bin; $( [[ $have_kamailio -eq 1 ]] && kamailio -v 2>/dev/null | head -1 | awk '{ print $2, $3 }' || echo "kamailio not installed")"
+for s in $all_series; do
+  best_rate[$s]=0; first_fail[$s]="-"; best_cpu[$s]="-"; best_rss[$s]="-"; best_rtd[$s]="-"; best_added[$s]="-"
+  if [[ "$s" == kam-* && "$have_kamailio" -eq 0 ]]; then
+    echo "series $s: not installed (no kamailio on PATH)"
+    best_rate[$s]="not installed"
+    continue
+  fi
+  echo "series $s:"
+  for r in $rates; do
+    step_rc=0
+    run_step "$s" "$r" || step_rc=$?
+    [[ "$step_rc" -eq 2 ]] && { step_rc=0; run_step "$s" "$r" || step_rc=$?; }
+    if [[ "$step_rc" -eq 0 ]]; then
+      best_rate[$s]="$r"; best_cpu[$s]="$step_cpu"; best_rss[$s]="$step_rss"; best_rtd[$s]="$step_rtd"
+      best_added[$s]="$step_added"
+    else
+      first_fail[$s]="$r"
+      break
+    fi
+  done
+done
+
+what() {
+  case "$1" in
+    sipp-direct) echo "SIPp caller -> SIPp answerer, 911, no proxy" ;;
+    kam-e911) echo "911 via Kamailio ($kam_children worker$( [[ $kam_children -gt 1 ]] && echo s))" ;;
+    sos-e911) echo "911 via sosproxy (BSSID/subnet, PIDF-LO)" ;;
+    kam-plain) echo "ordinary via Kamailio" ;;
+    sos-plain) echo "ordinary via sosproxy" ;;
+  esac
+}
+echo
+echo "Highest rate with zero failed calls (steps of $seconds s; '+': no failure up to the highest rate tried)."
+echo "CPU: user+system seconds of the process under test (Kamailio: all its processes) while the"
+echo "caller ran at that rate. RSS: its peak resident memory (Kamailio: its largest process, which"
+echo "includes the shared memory it touched). INVITE->200: SIPp's response times at that rate, from"
+echo "-trace_rtt, whole milliseconds (0 = under 1 ms); through a proxy they include the answerer"
+echo "and both proxy hops; sipp-direct is the floor without a proxy. SIPp's clock advances once per"
+echo "pass of its event loop, so its figures come in coarse steps. sosproxy added: added_ms of its"
+echo "routing log (INVITE in -> INVITE out, sosproxy's own measure), milliseconds."
+echo
+printf '| %-11s | %-44s | %-11s | %-8s | %-5s | %-11s | %-23s | %-24s |\n' series what "max calls/s" "fails at" "CPU s" "peak RSS MB" "INVITE->200 p50/p90/p99" "sosproxy added p50/p90/p99"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-------------" "----------------------------------------------" "-------------" "----------" "-------" "-------------" "-------------------------" "--------------------------"
+for s in $all_series; do
+  m="${best_rate[$s]}"
+  [[ "$m" =~ ^[0-9]+$ && "$m" -eq "$top_rate" ]] && m="$m+"
+  rtd="${best_rtd[$s]}"; [[ "$rtd" == "-" ]] || rtd="$rtd ms"
+  added="${best_added[$s]}"; [[ "$added" == "-" ]] || added="$added ms"
+  printf '| %-11s | %-44s | %-11s | %-8s | %-5s | %-11s | %-23s | %-24s |\n' "$s" "$(what "$s")" "$m" \
+    "${first_fail[$s]}" "${best_cpu[$s]}" "${best_rss[$s]}" "$rtd" "$added"
+done
+echo
+ratio() { # ratio SOS KAM LABEL TARGET
+  local a="${best_rate[$1]}" b="${best_rate[$2]}" note=""
+  if ! [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ && "$b" -gt 0 ]]; then
+    echo "$3: sosproxy/Kamailio = n/a ($1 ${a}, $2 ${b}; target >= $4)"
+    return
+  fi
+  [[ "$a" -eq "$top_rate" || "$b" -eq "$top_rate" ]] && note=" (a series reached the highest rate tried: raise --rates for a real ratio)"
+  echo "$3: sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b calls/s; target >= $4)$note"
+}
+ratio sos-e911 kam-e911 "emergency calls" 1.0
+ratio sos-plain kam-plain "ordinary calls " 1.2
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+exit 0
