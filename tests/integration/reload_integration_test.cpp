@@ -212,8 +212,13 @@ TEST_F(Reload, AdminEndpointAnswers200ForAGoodFileAnd422ForABadOne) {
   EXPECT_NE(ok.body.find("\"trunks\":" + figures.substr(0, figures.find(' '))), std::string::npos)
       << ok.body << "\n(" << figures << ")";
   EXPECT_NE(ok.body.find("\"restart_needed\":[\"admin.port\"]"), std::string::npos) << ok.body;
-  EXPECT_NE(operationalLog().find("admin.port changed: takes effect after a restart"),
-            std::string::npos)
+  // The operational log is written by its own thread: wait for the line, do not race it.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return operationalLog().find("admin.port changed: takes effect after a restart") !=
+               std::string::npos;
+      },
+      milliseconds(10000)))
       << operationalLog();
 
   const std::string broken =
