@@ -1,0 +1,180 @@
+// The pieces of an emergency call's hot path, one at a time (issue 7): the SIP edge turning a
+// parsed INVITE into a CallRequest, the dial-plan match, the PSAP route choice, the PIDF-LO and
+// the multipart body. The demo enterprise's values throughout. Figures, not a gate.
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "config/config.h"
+#include "pidf/pidf.h"
+#include "proxy/sip_edge.h"
+#include "proxy/sofia.h"
+#include "routing/dial_plan.h"
+#include "routing/psap_router.h"
+
+namespace sos {
+namespace {
+
+std::shared_ptr<const config::Config> demoConfig() {
+  auto cfg = std::make_shared<config::Config>();
+  for (auto [name, port, mode] : {std::tuple{"carrier", 5080, config::TrunkMode::Plain},
+                                  std::tuple{"il-psap-a", 5090, config::TrunkMode::Pidf},
+                                  std::tuple{"il-psap-b", 5091, config::TrunkMode::Elin},
+                                  std::tuple{"erc", 5092, config::TrunkMode::Both},
+                                  std::tuple{"uk-999", 5093, config::TrunkMode::Elin}}) {
+    config::Trunk t;
+    t.name = name;
+    t.host = "127.0.0.1";
+    t.port = static_cast<uint16_t>(port);
+    t.mode = mode;
+    cfg->trunks.push_back(t);
+  }
+  config::Site hq;
+  hq.name = "HQ";
+  hq.country = "US";
+  hq.dialStrings = {"911"};
+  hq.outsideLinePrefix = "9";
+  hq.testNumbers = {"933"};
+  hq.psapRoute = {"il-psap-a", "il-psap-b", "erc"};
+  config::Site london;
+  london.name = "London";
+  london.country = "GB";
+  london.dialStrings = {"999", "112"};
+  london.psapRoute = {"uk-999", "erc"};
+  cfg->sites = {hq, london};
+  cfg->carrierTrunk = "carrier";
+  cfg->emergencyRouting.erc = "erc";
+  config::CivicRule il;
+  il.country = "US";
+  il.a1 = "IL";
+  il.route = {"il-psap-a", "il-psap-b"};
+  config::CivicRule gb;
+  gb.country = "GB";
+  gb.route = {"uk-999"};
+  cfg->emergencyRouting.civicRules = {il, gb};
+  return cfg;
+}
+
+routing::Location hqFloor2() {
+  routing::Location l;
+  l.key = "hq-floor-2";
+  l.name = "HQ Floor 2";
+  l.site = "HQ";
+  l.civic.country = "US";
+  l.civic.a1 = "IL";
+  l.civic.a2 = "Sangamon";
+  l.civic.a3 = "Springfield";
+  l.civic.hno = "100";
+  l.civic.rd = "Main";
+  l.civic.sts = "St";
+  l.civic.pc = "62701";
+  l.civic.flr = "2";
+  l.elins = {"+12175550102", "+12175550112"};
+  return l;
+}
+
+constexpr const char* kSdp =
+    "v=0\r\no=caller 53655765 2353687637 IN IP4 10.1.2.45\r\ns=-\r\nc=IN IP4 10.1.2.45\r\n"
+    "t=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+void DialPlanEmergency(benchmark::State& state) {
+  auto cfg = demoConfig();
+  for (auto _ : state) {
+    auto m = routing::classify("sip:9911@10.0.0.5;user=phone", cfg->sites[0], *cfg);
+    benchmark::DoNotOptimize(m);
+  }
+}
+BENCHMARK(DialPlanEmergency);
+
+void DialPlanOrdinary(benchmark::State& state) {
+  auto cfg = demoConfig();
+  for (auto _ : state) {
+    auto m = routing::classify("sip:9112345@10.0.0.5", cfg->sites[0], *cfg);
+    benchmark::DoNotOptimize(m);
+  }
+}
+BENCHMARK(DialPlanOrdinary);
+
+void PsapRouteByCivicRule(benchmark::State& state) {
+  auto cfg = demoConfig();
+  auto router = routing::PsapRouter::create(cfg);
+  if (!router.ok()) {
+    state.SkipWithError(router.error().message.c_str());
+    return;
+  }
+  const routing::Location loc = hqFloor2();
+  routing::RouteQuery q;
+  q.location = &loc;
+  q.site = &cfg->sites[0];
+  for (auto _ : state) {
+    auto r = router.value()->route(q);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(PsapRouteByCivicRule);
+
+void PidfLoBuild(benchmark::State& state) {
+  const routing::Location loc = hqFloor2();
+  pidf::PidfOptions o;
+  o.entity = "pres:1001@sosproxy.hq.example";
+  o.deviceId = "d1001";
+  o.deviceUri = "mac:0004f2001001";
+  o.method = "Manual";
+  o.timestampMs = 1'700'000'000'000;
+  for (auto _ : state) {
+    auto xml = pidf::buildPidfLo(loc, o);
+    benchmark::DoNotOptimize(xml);
+  }
+}
+BENCHMARK(PidfLoBuild);
+
+void MultipartAssembly(benchmark::State& state) {
+  pidf::PidfOptions o;
+  o.entity = "pres:1001@sosproxy.hq.example";
+  o.timestampMs = 1'700'000'000'000;
+  const std::string xml = pidf::buildPidfLo(hqFloor2(), o);
+  uint64_t seed = 1;
+  for (auto _ : state) {
+    auto body = pidf::buildMultipartMixed(pidf::makeBoundary(++seed), "application/sdp", kSdp,
+                                          "loc1@sosproxy.hq.example", xml);
+    benchmark::DoNotOptimize(body);
+  }
+}
+BENCHMARK(MultipartAssembly);
+
+void SipEdgeToCallRequest(benchmark::State& state) {
+  static bool const extended = (sip_update_default_mclass(sip_extend_mclass(nullptr)), true);
+  (void)extended;
+  const std::string sdp = kSdp;
+  const std::string text =
+      "INVITE sip:911@127.0.0.1:5060 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bK-1-1\r\n"
+      "From: \"Phone 1001\" <sip:1001@127.0.0.1:5071>;tag=1\r\n"
+      "To: <sip:911@127.0.0.1:5060>\r\n"
+      "Call-ID: 1-1@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
+      "Contact: <sip:1001@10.1.2.45:5060;transport=udp>\r\n"
+      "Max-Forwards: 70\r\n"
+      "P-Asserted-Identity: <sip:1001@pbx.hq.example>\r\n"
+      "P-Access-Network-Info: IEEE-802.11; i-wlan-node-id=001122334455\r\n"
+      "Content-Type: application/sdp\r\nContent-Length: " +
+      std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+  for (auto _ : state) {
+    msg_t* msg = msg_make(sip_default_mclass(), 0, text.data(), static_cast<isize_t>(text.size()));
+    if (msg == nullptr) {
+      state.SkipWithError("the INVITE did not parse");
+      return;
+    }
+    auto req = proxy::toCallRequest(msg, sip_object(msg));
+    benchmark::DoNotOptimize(req);
+    msg_destroy(msg);
+  }
+}
+BENCHMARK(SipEdgeToCallRequest);
+
+}  // namespace
+}  // namespace sos
+
+BENCHMARK_MAIN();
