@@ -2,7 +2,7 @@
 # sosproxy side by side with Kamailio and with SIPp alone, on loopback, with free ports.
 #
 #   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--rates "R1 R2 ..."]
-#                    [--kamailio-children N] [--keep]
+#                    [--series "S1 S2 ..."] [--kamailio-children N] [--keep]
 #
 # Five series, each a ramp over --rates (calls per second; default "200 400 800 1200 1600
 # 2000") that stops at the first rate where a call fails. Every step is a fresh process under
@@ -14,7 +14,8 @@
 #                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
 #   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
-# --quick: rates "200 400" at 2 s each (what CI runs, so the harness cannot rot).
+# --quick: rates "200 400" at 2 s each (what CI runs, so the harness cannot rot). --series: only
+# these of the five (e.g. "sos-e911 sos-plain" to compare two sosproxy builds).
 # --kamailio-children: Kamailio's UDP workers (-n, default 1: its best on 2 cores in the anchor's
 # measurements). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
 # missing kamailio prints its series as "not installed". Reports, never judges: the exit status
@@ -31,9 +32,10 @@ quick=0
 kam_children=1
 keep=0
 rates_given=0
+only_series=""
 seconds_given=0
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -41,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --quick) quick=1; shift ;;
     --seconds) seconds="${2:?--seconds needs a value}"; seconds_given=1; shift 2 ;;
     --rates) rates="${2:?--rates needs a value}"; rates_given=1; shift 2 ;;
+    --series) only_series="${2:?--series needs a value}"; shift 2 ;;
     --kamailio-children) kam_children="${2:?--kamailio-children needs a value}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -64,33 +67,11 @@ command -v kamailio >/dev/null && have_kamailio=1
 work="$(mktemp -d "${TMPDIR:-/tmp}/sosproxy-compare.XXXXXX")"
 # shellcheck source=../scripts/lib/run.sh
 source "$root/scripts/lib/run.sh"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 hz="$(getconf CLK_TCK)"
 
-# stop_pid PID: SIGTERM, then SIGKILL after 5 s; forgotten by the exit cleanup afterwards.
-stop_pid() {
-  local pid="$1" keep_pids=() p
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${pids[@]}"; do [[ "$p" == "$pid" ]] || keep_pids+=("$p"); done
-  pids=("${keep_pids[@]}")
-}
-# media_port: a free port whose next three are free too (SIPp opens its media sockets there).
-media_port() {
-  local p
-  for _ in $(seq 100); do
-    p="$(free_port)"
-    if ! port_bound $((p + 1)) && ! port_bound $((p + 2)) && ! port_bound $((p + 3)) &&
-       [[ "$given" != *" $((p + 1)) "* && "$given" != *" $((p + 2)) "* && "$given" != *" $((p + 3)) "* ]]; then
-      given+="$((p + 1)) $((p + 2)) $((p + 3)) "
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no free media ports"
-}
 # The process and its direct children (Kamailio forks its workers).
 tree() { echo "$1"; ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true; }
 # ticks PID...: utime + stime, summed.
@@ -137,40 +118,6 @@ added_percentiles() {
            printf "%s/%s/%s", v[i50], v[i90], v[i99] }'
 }
 
-# sosproxy's configuration for one step: the demo enterprise (as scripts/load-test.sh writes
-# it), the demo locations as seed, in memory (no store.path), logging at warn.
-write_sosproxy_config() { # FILE PROXY_PORT CARRIER_PORT PSAP_A_PORT
-  local b c d e
-  b="$(free_port)"; c="$(free_port)"; d="$(free_port)"; e="$(free_port)"
-  cat > "$1" <<YAML
-# Written by bench/compare.sh: the demo enterprise on free ports, locations in memory.
-listen: {address: 127.0.0.1, port: $2, transports: [udp]}
-trusted_networks: [127.0.0.0/8]
-carrier_trunk: carrier
-trunks:
-  - {name: carrier, host: 127.0.0.1, port: $3, transport: udp, mode: plain}
-  - {name: il-psap-a, host: 127.0.0.1, port: $4, transport: udp, mode: pidf}
-  - {name: il-psap-b, host: 127.0.0.1, port: $b, transport: udp, mode: elin}
-  - {name: erc, host: 127.0.0.1, port: $c, transport: udp, mode: both}
-  - {name: uk-999, host: 127.0.0.1, port: $d, transport: udp, mode: elin}
-  - {name: psap-test, host: 127.0.0.1, port: $e, transport: udp, mode: both}
-sites:
-  - {name: HQ, country: US, dial_strings: ["911"], outside_line_prefix: "9", test_numbers: ["933"],
-     extensions: ["1*"], networks: [10.1.0.0/16], psap_route: [il-psap-a, il-psap-b, erc]}
-  - {name: London, country: GB, dial_strings: ["999", "112"], extensions: ["2*"],
-     networks: [10.44.0.0/16], psap_route: [uk-999, erc]}
-emergency_routing:
-  erc: erc
-  test_destination: psap-test
-  civic_rules:
-    - {match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}
-    - {match: {country: GB}, route: [uk-999]}
-store:
-  seed: "$root/config/examples/demo-locations.yaml"
-logging: {level: warn, format: text, routing_log: "$(dirname "$1")/routing.log"}
-YAML
-}
-
 # run_step SERIES RATE: one step; prints its line, sets step_* and returns 0 when no call failed.
 run_step() {
   local series="$1" rate="$2" kind dial target calls dir uas_port uac_pid uas_pid rc
@@ -212,16 +159,9 @@ run_step() {
       target="127.0.0.1:$sp" ;;
   esac
 
-  local p1 p2 p3 p4 p5
-  p1="$(free_port)"; p2="$(media_port)"; p3="$(free_port)"; p4="$(free_port)"; p5="$(media_port)"
-  ( cd "$dir" && exec sipp -sf "$here/uas-answer.xml" -i 127.0.0.1 -p "$uas_port" -t u1 \
-      -m "$calls" -cp "$p1" -mp "$p2" -nostdin -timeout "${limit}s" \
-      -buff_size 4194304 -trace_err -error_file "$dir/uas.errors" -trace_stat -stf "$dir/uas.csv" \
-      -fd 1 </dev/null >"$dir/uas.stdout" 2>&1 ) &
-  uas_pid=$!
-  pids+=("$uas_pid")
-  uas_up() { port_bound "$uas_port" || ! kill -0 "$uas_pid" 2>/dev/null; }
-  wait_until 10 uas_up && kill -0 "$uas_pid" 2>/dev/null || { cat "$dir/uas.stdout" >&2; die "the SIPp answerer did not start"; }
+  local p3 p4 p5
+  p3="$(free_port)"; p4="$(free_port)"; p5="$(media_port)"
+  start_answerer "$dir" "$uas_port" "$calls" "$limit"
 
   [[ -n "$tpid" ]] && mapfile -t tpids < <(tree "$tpid")
   t0="$(ticks "${tpids[@]}")"
@@ -280,6 +220,12 @@ run_step() {
 
 declare -A best_rate best_cpu best_rss best_rtd best_added first_fail
 all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain"
+if [[ -n "$only_series" ]]; then
+  for s in $only_series; do
+    [[ " $all_series " == *" $s "* ]] || die "--series: unknown series $s (of: $all_series)"
+  done
+  all_series="$only_series"
+fi
 top_rate=0
 for r in $rates; do [[ "$r" -gt "$top_rate" ]] && top_rate="$r"; done
 
@@ -338,7 +284,8 @@ for s in $all_series; do
 done
 echo
 ratio() { # ratio SOS KAM LABEL TARGET
-  local a="${best_rate[$1]}" b="${best_rate[$2]}" note=""
+  local a="${best_rate[$1]:-}" b="${best_rate[$2]:-}" note=""
+  [[ -n "$a" && -n "$b" ]] || return 0  # a series left out with --series
   if ! [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ && "$b" -gt 0 ]]; then
     echo "$3: sosproxy/Kamailio = n/a ($1 ${a}, $2 ${b}; target >= $4)"
     return

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -16,6 +17,8 @@ namespace {
 
 constexpr unsigned long kDefaultMaxForwards = 70;  // RFC 3261 8.1.1.6
 constexpr su_duration_t kReapIntervalMs = 10;
+// 64*T1 with T1 = 500 ms (RFC 3261 17.1.1.1): how long a call's set-up transactions are kept.
+constexpr auto kSettleAfter = std::chrono::milliseconds(64 * 500);
 
 double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -360,8 +363,12 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   call->log.outcome = "routed";
   call->log.addedMs = msSince(received);
   log_.write(call->log);
-  // The INVITE has left: now, and not before, the responders may hear of it.
-  call->alerting = decision.match.emergency || callback;
+  // The INVITE has left: now, and not before, the responders may hear of it. With no
+  // responder configured anywhere there is nobody to tell, and nothing leaves the SIP thread.
+  auto const& sites = call->router->config().sites;
+  call->alerting = (decision.match.emergency || callback) &&
+                   std::any_of(sites.begin(), sites.end(),
+                               [](config::Site const& s) { return !s.responders.empty(); });
   alert(*call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
         callback ? call->log.reason : "");
   return 0;
@@ -584,7 +591,34 @@ void B2bua::ackOrCancel(Txn& txn, sip_t const* sip) {
   if (sip->sip_request->rq_method == sip_method_ack) {
     Leg& to = other(call, txn.from);
     sendAck(call, to, txn.outCseq, sip);
-    if (txn.initial && call.state == CallState::Answered) call.state = CallState::Confirmed;
+    if (txn.initial && call.state == CallState::Answered) {
+      call.state = CallState::Confirmed;
+      settling_.emplace_back(std::chrono::steady_clock::now() + kSettleAfter, call.id);
+    }
+  }
+}
+
+void B2bua::settleCalls(std::chrono::steady_clock::time_point now) {
+  while (!settling_.empty() && settling_.front().first <= now) {
+    auto const it = calls_.find(settling_.front().second);
+    settling_.pop_front();
+    if (it == calls_.end() || it->second->state != CallState::Confirmed) continue;
+    Call& call = *it->second;
+    if (call.invite && call.invite->irq && call.invite->finished) {
+      nta_incoming_destroy(call.invite->irq);
+      call.invite->irq = nullptr;
+    }
+    if (Branch* br = call.current; br && br->final && br->bye == nullptr) {
+      for (nta_outgoing_t* old : br->oldOrqs) nta_outgoing_destroy(old);
+      br->oldOrqs.clear();
+      if (br->orq) nta_outgoing_destroy(br->orq);
+      br->orq = nullptr;
+    }
+    if (call.plan && call.plan->request) {
+      msg_destroy(call.plan->request);
+      call.plan->request = nullptr;
+    }
+    counters_.settled.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

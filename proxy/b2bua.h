@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -182,6 +183,7 @@ struct B2buaCounters {
   std::atomic<uint64_t> ordinaryLimited{0};    // ordinary calls refused by the limits (503)
   std::atomic<uint64_t> ercOnly{0};            // emergency calls sent to the ERC: location unknown
   std::atomic<uint64_t> overloads{0};          // times ordinary-call shedding began
+  std::atomic<uint64_t> settled{0};  // held calls that let go of their set-up transactions
 };
 
 class B2bua {
@@ -361,6 +363,11 @@ class B2bua {
   void checkLoad();
   usize_t loadRequests_ = 0, loadRetries_ = 0;  // nta's counters at the last tick
   void persistElins(int64_t nowMs);
+  // What a call needed to get set up (the caller's INVITE and our answer, our INVITE and the
+  // trunk's answer) is let go once the call has been confirmed for 64*T1: no retransmission of
+  // either can come after that (RFC 3261 17.1.1.2, 17.2.1). A held call keeps its two dialogs.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, uint64_t>> settling_;
+  void settleCalls(std::chrono::steady_clock::time_point now);
 };
 
 }  // namespace sos::proxy

@@ -400,8 +400,9 @@ void B2bua::onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   auto* self = reinterpret_cast<B2bua*>(arg);
   try {
     self->checkLoad();
+    self->settleCalls(std::chrono::steady_clock::now());
   } catch (...) {
-    spdlog::error("overload check: internal error");
+    spdlog::error("overload check or call settling: internal error");
   }
   self->loadTickDue_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLoadTickMs);
   su_timer_set(self->loadTimer_, onLoadTick, arg);

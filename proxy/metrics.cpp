@@ -1,5 +1,7 @@
 #include "proxy/metrics.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -29,6 +31,8 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_cancelled_calls_total", "counter", "calls the caller cancelled",
          c.cancelled);
   metric(out, "sosproxy_active_calls", "gauge", "calls in progress", c.active);
+  metric(out, "sosproxy_calls_settled_total", "counter",
+         "calls up longer than 64*T1 that let go of their set-up transactions", c.settled);
   metric(out, "sosproxy_location_fallbacks_total", "counter",
          "emergency calls placed at a site or account default location", c.locationFallbacks);
   metric(out, "sosproxy_elin_reused_live_total", "counter",
@@ -98,6 +102,12 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   std::atomic<uint64_t> const dropped{routingLogDropped};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);
+  // What the process's heap holds live (glibc's count), against resident memory: the difference
+  // is memory freed but kept by the allocator for reuse.
+  struct mallinfo2 const heap = mallinfo2();
+  std::atomic<uint64_t> const inUse{heap.uordblks + heap.hblkhd};
+  metric(out, "sosproxy_heap_in_use_bytes", "gauge",
+         "heap memory in use (allocated and not freed), all threads", inUse);
   return out;
 }
 

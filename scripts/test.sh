@@ -22,3 +22,5 @@ echo "=== flood script, quick mode ==="
 scripts/flood-test.sh build/proxy/sosproxy --seconds 2 --flood-rate 400 --emergency-rate 2
 echo "=== comparison harness, quick mode ==="
 bench/compare.sh build/proxy/sosproxy --quick
+echo "=== established-calls memory script, quick mode ==="
+bench/hold-calls.sh build/proxy/sosproxy --quick

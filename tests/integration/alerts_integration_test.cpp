@@ -86,7 +86,6 @@ class Alerts : public B2buaTest {
     return out;
   }
 
-  std::string metrics() { return httpRequest("GET", ports_.admin, "/metrics").body; }
 
   std::unique_ptr<WebhookReceiver> webhook_;
   std::unique_ptr<SmtpReceiver> smtp_;

@@ -67,6 +67,19 @@ std::unique_ptr<Sipp> B2buaTest::startCaller(const std::string& scenario, const 
   return sipp;
 }
 
+std::string B2buaTest::metrics() {
+  auto m = httpRequest("GET", ports_.admin, "/metrics");
+  EXPECT_EQ(m.status, 200) << m.body;
+  return m.body;
+}
+
+long B2buaTest::metric(const std::string& name) {
+  const std::string body = "\n" + metrics();
+  const auto at = body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::atol(body.c_str() + at + name.size() + 2);
+}
+
 RoutingLogLine B2buaTest::waitForLogLine(
     const std::vector<std::pair<std::string, std::string>>& match, milliseconds timeout) {
   RoutingLogLine found;

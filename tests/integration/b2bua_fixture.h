@@ -43,6 +43,10 @@ class B2buaTest : public ::testing::Test {
                                 milliseconds timeout = milliseconds(10000));
   std::string routingLogText() const;
 
+  // sosproxy's /metrics (expects 200), and the value of one unlabelled metric there (-1: absent).
+  std::string metrics();
+  long metric(const std::string& name);
+
   // A report of everything, for failure messages.
   std::string report(std::initializer_list<const Sipp*> peers) const;
 

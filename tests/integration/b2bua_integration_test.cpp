@@ -129,6 +129,43 @@ TEST_F(OrdinaryCall, UpdateInfoOptionsInDialog) {
   expectSeparateLegs();
 }
 
+// A call up longer than 64*T1 (32 s) lets go of what set it up (the caller's INVITE and our
+// answer, our INVITE and the trunk's answer: no retransmission of them can come any more); its
+// two dialogs carry on: a re-INVITE and then the BYE still cross both legs.
+TEST_F(OrdinaryCall, HeldPastItsSetUp) {
+  startProxy();
+  carrier_ = startTrunk("uas-answer-accept-reinvite.xml", ports_.carrier, "carrier", "u1",
+                        {{"expect_user", kDialed}}, 90);
+  ASSERT_FALSE(HasFailure());
+  SippOptions o;
+  o.scenario = "uac-reinvite-after-answer.xml";
+  o.name = "caller";
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  o.service = kDialed;
+  o.timeoutSeconds = 80;
+  o.extraArgs = {"-d", "36000"};  // the re-INVITE comes 36 s after the ACK
+  caller_ = std::make_unique<Sipp>(o, dir_.path());
+  ASSERT_TRUE(caller_->start());
+
+  EXPECT_EQ(metric("sosproxy_calls_settled_total"), 0) << metrics();
+  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_calls_settled_total") == 1; },
+                      milliseconds(45000)))
+      << metrics() << report({caller_.get(), carrier_.get()});
+  EXPECT_EQ(metric("sosproxy_active_calls"), 1) << "the call ended before it settled\n"
+                                                << report({caller_.get(), carrier_.get()});
+
+  const int uacRc = caller_->wait();
+  const int uasRc = carrier_->wait();
+  EXPECT_EQ(uacRc, 0) << report({caller_.get(), carrier_.get()});
+  EXPECT_EQ(uasRc, 0) << report({caller_.get(), carrier_.get()});
+  EXPECT_EQ(countMessages(*carrier_, true, "INVITE "), 2) << report({carrier_.get()});
+  EXPECT_EQ(countMessages(*carrier_, true, "BYE "), 1) << report({carrier_.get()});
+  expectSeparateLegs();
+  expectRouted("answered");
+  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_active_calls") == 0; }, milliseconds(10000)))
+      << metrics();
+}
+
 // Over TCP: the caller, sosproxy and the carrier trunk all on TCP.
 TEST_F(OrdinaryCall, AnsweredAndHungUpByCallerOverTcp) {
   startProxy("tcp");

@@ -74,19 +74,6 @@ class Reload : public B2buaTest {
                    milliseconds(20000));
   }
 
-  std::string metrics() {
-    auto m = httpRequest("GET", ports_.admin, "/metrics");
-    EXPECT_EQ(m.status, 200) << m.body;
-    return m.body;
-  }
-  // The value of an unlabelled metric, or -1.
-  long metric(const std::string& name) {
-    const std::string body = "\n" + metrics();
-    const auto at = body.find("\n" + name + " ");
-    if (at == std::string::npos) return -1;
-    return std::atol(body.c_str() + at + name.size() + 2);
-  }
-
   // An ordinary call from a SIPp caller to a SIPp carrier trunk on `carrierPort`; both must end
   // with exit 0. Returns the INVITE the carrier received.
   std::string ordinaryCall(uint16_t carrierPort, const std::string& name) {
