@@ -453,8 +453,12 @@ void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack) {
     if (ok) ok = insert(msg, sip_payload_dup(home, ack->sip_payload));
   }
   if (ok) ok = nta_msg_request_complete(msg, to.leg, SIP_METHOD_ACK, nullptr) >= 0;
+  // Stateless: an ACK to a 2xx has no transaction (RFC 3261 17.1.1.3), and a stateful one would
+  // sit in nta's trying queue, its message with it, for 64*T1.
   nta_outgoing_t* orq =
-      ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg, TAG_END()) : nullptr;
+      ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg, NTATAG_STATELESS(1),
+                                TAG_END())
+         : nullptr;
   if (orq == nullptr) {
     msg_destroy(msg);
     spdlog::warn("call {}: could not send ACK", call.log.callId);

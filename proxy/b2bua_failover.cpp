@@ -242,7 +242,8 @@ void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int 
                    TAG_END()) >= 0 &&
         nta_msg_request_complete(ack, br.leg, SIP_METHOD_ACK, nullptr) >= 0) {
       if (nta_outgoing_t* a =
-              nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack, TAG_END()))
+              nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack,
+                                   NTATAG_STATELESS(1), TAG_END()))
         nta_outgoing_destroy(a);
       else
         msg_destroy(ack);
