@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # sosproxy side by side with Kamailio and with SIPp alone, on loopback, with free ports.
 #
-#   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--rates "R1 R2 ..."]
+#   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--rates "R1 R2 ..."] [--bisect N]
 #                    [--series "S1 S2 ..."] [--kamailio-children N] [--keep]
 #
-# Five series, each a ramp over --rates (calls per second; default "200 400 800 1200 1600
-# 2000") that stops at the first rate where a call fails. Every step is a fresh process under
+# Five series, each a ramp over --rates (calls per second; default "400 800 1200 1600 2000 2400
+# 2800 3200") that stops at the first rate where a call fails, then --bisect more steps (default
+# 2) halving the gap between the last rate that passed and the first that failed. Every step is a fresh process under
 # test and fresh SIPp peers, placing rate * --seconds calls (default 10 s) from bench/uac-e911.xml
 # with the callers of bench/callers.csv, answered by bench/uas-answer.xml (200, then the BYE):
 #   sipp-direct   SIPp caller straight to the SIPp answerer (the load generator's own ceiling)
@@ -14,7 +15,7 @@
 #                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
 #   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
-# --quick: rates "200 400" at 2 s each (what CI runs, so the harness cannot rot). --series: only
+# --quick: rates "200 400" at 2 s each, no bisection (what CI runs, so the harness cannot rot). --series: only
 # these of the five (e.g. "sos-e911 sos-plain" to compare two sosproxy builds).
 # --kamailio-children: Kamailio's UDP workers (-n, default 1: its best on 2 cores in the anchor's
 # measurements). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
@@ -26,16 +27,18 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
 bin="$root/build/proxy/sosproxy"
-rates="200 400 800 1200 1600 2000"
+rates="400 800 1200 1600 2000 2400 2800 3200"
 seconds=10
+bisect=2
 quick=0
 kam_children=1
 keep=0
 rates_given=0
 only_series=""
+bisect_given=0
 seconds_given=0
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -44,6 +47,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="${2:?--seconds needs a value}"; seconds_given=1; shift 2 ;;
     --rates) rates="${2:?--rates needs a value}"; rates_given=1; shift 2 ;;
     --series) only_series="${2:?--series needs a value}"; shift 2 ;;
+    --bisect) bisect="${2:?--bisect needs a value}"; bisect_given=1; shift 2 ;;
     --kamailio-children) kam_children="${2:?--kamailio-children needs a value}"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -54,8 +58,10 @@ done
 if [[ "$quick" -eq 1 ]]; then
   [[ "$rates_given" -eq 1 ]] || rates="200 400"
   [[ "$seconds_given" -eq 1 ]] || seconds=2
+  [[ "$bisect_given" -eq 1 ]] || bisect=0
 fi
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
+[[ "$bisect" =~ ^[0-9]+$ ]] || die "--bisect must be a number of steps (0 or more)"
 [[ "$kam_children" =~ ^[0-9]+$ && "$kam_children" -gt 0 ]] || die "--kamailio-children must be a positive integer"
 for r in $rates; do [[ "$r" =~ ^[0-9]+$ && "$r" -gt 0 ]] || die "--rates must be positive integers"; done
 [[ -n "${rates// /}" ]] || die "--rates is empty"
@@ -205,6 +211,7 @@ run_step() {
   step_rtd="$(percentiles "$dir")"
   step_added="-"
   [[ "$kind" == sos ]] && step_added="$(added_percentiles "$dir/routing.log")"
+  step_results["$series $rate"]="$step_added|$step_rtd"
   # A step passes when every call was placed and completed, none failed, SIPp exited 0, and the
   # calls came at 90% of the rate asked or more (SIPp could keep up).
   local verdict=FAIL
@@ -218,7 +225,7 @@ run_step() {
   [[ "$verdict" == PASS ]]
 }
 
-declare -A best_rate best_cpu best_rss best_rtd best_added first_fail
+declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results
 all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
@@ -249,6 +256,24 @@ for s in $all_series; do
     else
       first_fail[$s]="$r"
       break
+    fi
+  done
+  # Bisection between the last rate that passed and the first that failed (steps of 50 calls/s).
+  lo="${best_rate[$s]}"; hi="${first_fail[$s]}"
+  for ((i = 0; i < bisect; i++)); do
+    [[ "$lo" =~ ^[0-9]+$ && "$hi" =~ ^[0-9]+$ ]] || break
+    mid=$(( (lo + hi) / 2 / 50 * 50 ))
+    (( mid > lo && mid < hi )) || break
+    step_rc=0
+    run_step "$s" "$mid" || step_rc=$?
+    [[ "$step_rc" -eq 2 ]] && { step_rc=0; run_step "$s" "$mid" || step_rc=$?; }
+    if [[ "$step_rc" -eq 0 ]]; then
+      lo="$mid"
+      best_rate[$s]="$mid"; best_cpu[$s]="$step_cpu"; best_rss[$s]="$step_rss"; best_rtd[$s]="$step_rtd"
+      best_added[$s]="$step_added"
+    else
+      hi="$mid"
+      first_fail[$s]="$mid"
     fi
   done
 done
@@ -295,5 +320,19 @@ ratio() { # ratio SOS KAM LABEL TARGET
 }
 ratio sos-e911 kam-e911 "emergency calls" 1.0
 ratio sos-plain kam-plain "ordinary calls " 1.2
+# The latency target is set at half of sosproxy's highest rate: the step closest to it at or below.
+for s in sos-e911 sos-plain; do
+  m="${best_rate[$s]:-}"
+  [[ "$m" =~ ^[0-9]+$ && "$m" -gt 0 ]] || continue
+  half=0
+  for key in "${!step_results[@]}"; do
+    [[ "$key" == "$s "* ]] || continue
+    r="${key#* }"
+    (( r <= m / 2 && r > half )) && half="$r"
+  done
+  [[ "$half" -gt 0 ]] || continue
+  v="${step_results["$s $half"]}"
+  echo "$s at $half calls/s (half of $m or less): sosproxy added p50/p90/p99 ${v%%|*} ms, INVITE->200 p50/p90/p99 ${v#*|} ms (target: added p99 under 2 ms)"
+done
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 exit 0
