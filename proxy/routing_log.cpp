@@ -1,14 +1,9 @@
 #include "proxy/routing_log.h"
 
-#include <spdlog/async.h>
-#include <spdlog/async_logger.h>
-#include <spdlog/logger.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-
-#include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -109,13 +104,6 @@ class TextLine {
 
 const char* yesNo(bool b) { return b ? "yes" : "no"; }
 
-// The logger is never registered with spdlog, but spdlog still wants a name: a unique one keeps
-// two RoutingLogs (a reload opening the new file before the old one closes) apart in messages.
-std::string nextLoggerName() {
-  static std::atomic<unsigned> counter{0};
-  return "sos.routing_log." + std::to_string(counter.fetch_add(1));
-}
-
 }  // namespace
 
 std::string formatText(const RoutingLogEntry& e, std::chrono::system_clock::time_point ts) {
@@ -190,10 +178,11 @@ std::string formatJson(const RoutingLogEntry& e) {
   return formatJson(e, std::chrono::system_clock::now());
 }
 
-RoutingLog::RoutingLog(const std::string& path, config::LogFormat format) : format_(format) {
-  spdlog::sink_ptr sink;
+RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t queueLines,
+                       std::chrono::milliseconds flushEvery)
+    : format_(format), queueLines_(queueLines > 0 ? queueLines : 1), flushEvery_(flushEvery) {
   if (path == "-") {
-    sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    out_ = stdout;
   } else {
     std::filesystem::path p(path);
     if (p.has_parent_path()) {
@@ -204,36 +193,72 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format) : form
                                  p.parent_path().string() + ": " + ec.message());
       }
     }
-    try {
-      // Append: a restart must not wipe the record of earlier calls.
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
-    } catch (const std::exception& ex) {
-      throw std::runtime_error("routing log " + path + ": cannot open for writing: " + ex.what());
+    // Append: a restart must not wipe the record of earlier calls.
+    out_ = std::fopen(path.c_str(), "a");
+    if (out_ == nullptr) {
+      throw std::runtime_error("routing log " + path + ": cannot open for writing: " +
+                               std::strerror(errno));
     }
+    ownsOut_ = true;
   }
   // The SIP thread only queues the line; a thread of the log's own writes it. A slow or full
   // disk then costs log lines (counted), never the SIP thread's time (the rule above all).
-  pool_ = std::make_shared<spdlog::details::thread_pool>(kQueueLines, 1);
-  logger_ = std::make_shared<spdlog::async_logger>(nextLoggerName(), std::move(sink), pool_,
-                                                   spdlog::async_overflow_policy::overrun_oldest);
-  logger_->set_pattern("%v");  // each line carries its own timestamp
-  logger_->set_level(spdlog::level::trace);
-  logger_->flush_on(spdlog::level::trace);  // `tail -f` sees every line as it happens
+  writer_ = std::thread([this] { run(); });
 }
 
 RoutingLog::~RoutingLog() {
-  // Everything queued is written before the pool's thread ends (its destructor drains it).
-  logger_->flush();
-  logger_.reset();
-  pool_.reset();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  stopRequested_.notify_one();
+  writer_.join();  // it writes everything still queued before it returns
+  if (ownsOut_) std::fclose(out_);
 }
 
-uint64_t RoutingLog::dropped() const { return pool_ ? pool_->overrun_counter() : 0; }
+uint64_t RoutingLog::dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 void RoutingLog::write(const RoutingLogEntry& e) {
   auto now = std::chrono::system_clock::now();
   std::string line = format_ == config::LogFormat::Json ? formatJson(e, now) : formatText(e, now);
-  logger_->info("{}", line);
+  line.push_back('\n');
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (queue_.size() >= queueLines_) {
+    queue_.pop_front();
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  queue_.push_back(std::move(line));
+  // No notify: the writer comes round every flushEvery_ on its own, so a line costs the SIP
+  // thread no wake-up of another thread.
+}
+
+void RoutingLog::run() {
+  std::deque<std::string> batch;
+  std::string block;
+  for (;;) {
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      stopRequested_.wait_for(lock, flushEvery_, [this] { return stop_; });
+      batch.swap(queue_);
+      stopping = stop_;
+    }
+    if (!batch.empty()) {
+      block.clear();
+      for (auto const& l : batch) block += l;
+      if (std::fwrite(block.data(), 1, block.size(), out_) != block.size() ||
+          std::fflush(out_) != 0) {
+        // The disk refused them (full, gone): counted, and the next batch tries again.
+        std::clearerr(out_);
+        dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+      }
+      batch.clear();
+    }
+    if (stopping) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_.empty()) return;
+    }
+  }
 }
 
 }  // namespace sos::proxy

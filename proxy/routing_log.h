@@ -1,22 +1,20 @@
 #pragma once
 // The routing log: one line per call decision and one per outcome, for operators to
 // `tail -f` and `grep`. Text is key=value pairs (values with spaces are double-quoted);
-// JSON is one object per line. Queued from the SIP thread, written and flushed line by line by
-// the log's own thread.
+// JSON is one object per line. Queued from the SIP thread; the log's own thread writes and
+// flushes what is queued every RoutingLog::kFlushEvery.
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
-#include <memory>
+#include <cstdio>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "config/config.h"
-
-namespace spdlog {
-class logger;
-namespace details {
-class thread_pool;
-}
-}  // namespace spdlog
 
 namespace sos::proxy {
 
@@ -62,22 +60,37 @@ std::string formatJson(const RoutingLogEntry& e, std::chrono::system_clock::time
 
 class RoutingLog {
  public:
-  // `path` "-" writes to standard output. Creates parent directories. Throws on an unwritable
-  // path (start-up only).
-  RoutingLog(const std::string& path, config::LogFormat format);
-  ~RoutingLog();
-  RoutingLog(const RoutingLog&) = delete;
-  RoutingLog& operator=(const RoutingLog&) = delete;
-  // Queues the line (never blocks: when the writer falls behind, the oldest queued lines go).
-  void write(const RoutingLogEntry& e);
-  uint64_t dropped() const;  // lines lost that way
-
+  // How long a line may wait in memory before the writer thread writes it: `tail -f` sees a
+  // call within this, and the SIP thread never has to wake the writer.
+  static constexpr std::chrono::milliseconds kFlushEvery{20};
   static constexpr size_t kQueueLines = 65536;
 
+  // `path` "-" writes to standard output. Creates parent directories. Throws on an unwritable
+  // path (start-up only). `queueLines` and `flushEvery` are for tests.
+  RoutingLog(const std::string& path, config::LogFormat format, size_t queueLines = kQueueLines,
+             std::chrono::milliseconds flushEvery = kFlushEvery);
+  ~RoutingLog();  // writes what is still queued
+  RoutingLog(const RoutingLog&) = delete;
+  RoutingLog& operator=(const RoutingLog&) = delete;
+  // Queues the line (never blocks on the disk: when the writer falls behind by `queueLines`
+  // lines, the oldest queued lines go).
+  void write(const RoutingLogEntry& e);
+  uint64_t dropped() const;  // lines lost that way, or because the disk refused them
+
  private:
+  void run();
+
   config::LogFormat format_;
-  std::shared_ptr<spdlog::details::thread_pool> pool_;
-  std::shared_ptr<spdlog::logger> logger_;
+  std::FILE* out_ = nullptr;
+  bool ownsOut_ = false;
+  size_t queueLines_;
+  std::chrono::milliseconds flushEvery_;
+  std::mutex mutex_;
+  std::condition_variable stopRequested_;
+  std::deque<std::string> queue_;  // guarded by mutex_
+  bool stop_ = false;              // guarded by mutex_
+  std::atomic<uint64_t> dropped_{0};
+  std::thread writer_;
 };
 
 }  // namespace sos::proxy

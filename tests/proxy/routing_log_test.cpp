@@ -183,7 +183,7 @@ TEST_F(RoutingLogFile, WritesEachLineAtOnceAndAppends) {
   {
     RoutingLog log(path.string(), config::LogFormat::Text);
     log.write(routedEmergency());
-    // Flushed per line: readable while the log is still open, as `tail -f` needs.
+    // Flushed within kFlushEvery: readable while the log is still open, as `tail -f` needs.
     auto now = lines(path);
     ASSERT_EQ(now.size(), 1u);
     EXPECT_NE(now[0].find("event=route call_id=a84b4c76e66710@pc33"), std::string::npos);
@@ -196,6 +196,27 @@ TEST_F(RoutingLogFile, WritesEachLineAtOnceAndAppends) {
   auto all = lines(path);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(nlohmann::json::parse(all[1])["trunk"], "il-psap-a");
+}
+
+// The writer never keeps up (it comes round once an hour here): past its queue, the oldest
+// lines go, each one counted; closing the log writes what is left, in order.
+TEST_F(RoutingLogFile, FallingBehindDropsTheOldestAndCountsThem) {
+  auto path = dir_ / "routing.log";
+  {
+    RoutingLog log(path.string(), config::LogFormat::Text, 3, std::chrono::hours(1));
+    for (int i = 1; i <= 5; ++i) {
+      auto e = routedEmergency();
+      e.callId = "call-" + std::to_string(i);
+      log.write(e);
+    }
+    EXPECT_EQ(log.dropped(), 2u);
+    EXPECT_TRUE(readLines(path).empty()) << "written before the writer came round";
+  }
+  auto all = readLines(path);
+  ASSERT_EQ(all.size(), 3u);
+  for (size_t i = 0; i < all.size(); ++i)
+    EXPECT_NE(all[i].find("call_id=call-" + std::to_string(i + 3) + " "), std::string::npos)
+        << all[i];
 }
 
 TEST_F(RoutingLogFile, TwoLogsDoNotClash) {
