@@ -2,8 +2,6 @@
 #include "base/clock.h"
 
 #include <signal.h>
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -31,6 +29,7 @@
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
+#include "proxy/queued_sink.h"
 #include "proxy/reload.h"
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
@@ -218,10 +217,11 @@ int runApp(int argc, char** argv) {
   }
 
   // Operational messages go to standard error; the routing log has its own destination.
-  // Written by spdlog's own thread: a warning on the SIP thread never waits on a slow stderr
-  // (a full pipe, a stalled journal); when the writer falls behind, the oldest lines go.
-  spdlog::init_thread_pool(8192, 1);
-  auto console = spdlog::create_async_nb<spdlog::sinks::stderr_color_sink_mt>("sosproxy");
+  // Written by a thread of the log's own every 20 ms: a warning on the SIP thread never waits on
+  // a slow stderr (a full pipe, a stalled journal) nor wakes another thread; when the writer
+  // falls 8192 lines behind, the oldest lines go.
+  auto console = std::make_shared<spdlog::logger>(
+      "sosproxy", std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery));
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
 
@@ -402,7 +402,8 @@ int runApp(int argc, char** argv) {
   ioThread.join();
   server.stop();
   su_deinit();
-  spdlog::shutdown();  // drains the queued lines
+  spdlog::shutdown();
+  console.reset();  // the last reference: its writer writes the queued lines and ends
   return status;
 }
 

@@ -180,10 +180,9 @@ std::string formatJson(const RoutingLogEntry& e) {
 
 RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t queueLines,
                        std::chrono::milliseconds flushEvery)
-    : format_(format), queueLines_(queueLines > 0 ? queueLines : 1), flushEvery_(flushEvery) {
-  if (path == "-") {
-    out_ = stdout;
-  } else {
+    : format_(format) {
+  std::FILE* out = stdout;
+  if (path != "-") {
     std::filesystem::path p(path);
     if (p.has_parent_path()) {
       std::error_code ec;
@@ -194,71 +193,22 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t
       }
     }
     // Append: a restart must not wipe the record of earlier calls.
-    out_ = std::fopen(path.c_str(), "a");
-    if (out_ == nullptr) {
+    out = std::fopen(path.c_str(), "a");
+    if (out == nullptr) {
       throw std::runtime_error("routing log " + path + ": cannot open for writing: " +
                                std::strerror(errno));
     }
-    ownsOut_ = true;
   }
   // The SIP thread only queues the line; a thread of the log's own writes it. A slow or full
   // disk then costs log lines (counted), never the SIP thread's time (the rule above all).
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::make_unique<LineWriter>(out, out != stdout, queueLines, flushEvery);
 }
-
-RoutingLog::~RoutingLog() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
-  stopRequested_.notify_one();
-  writer_.join();  // it writes everything still queued before it returns
-  if (ownsOut_) std::fclose(out_);
-}
-
-uint64_t RoutingLog::dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 void RoutingLog::write(const RoutingLogEntry& e) {
   auto now = std::chrono::system_clock::now();
   std::string line = format_ == config::LogFormat::Json ? formatJson(e, now) : formatText(e, now);
   line.push_back('\n');
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (queue_.size() >= queueLines_) {
-    queue_.pop_front();
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-  }
-  queue_.push_back(std::move(line));
-  // No notify: the writer comes round every flushEvery_ on its own, so a line costs the SIP
-  // thread no wake-up of another thread.
-}
-
-void RoutingLog::run() {
-  std::deque<std::string> batch;
-  std::string block;
-  for (;;) {
-    bool stopping = false;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      stopRequested_.wait_for(lock, flushEvery_, [this] { return stop_; });
-      batch.swap(queue_);
-      stopping = stop_;
-    }
-    if (!batch.empty()) {
-      block.clear();
-      for (auto const& l : batch) block += l;
-      if (std::fwrite(block.data(), 1, block.size(), out_) != block.size() ||
-          std::fflush(out_) != 0) {
-        // The disk refused them (full, gone): counted, and the next batch tries again.
-        std::clearerr(out_);
-        dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-      }
-      batch.clear();
-    }
-    if (stopping) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (queue_.empty()) return;
-    }
-  }
+  writer_->push(std::move(line));
 }
 
 }  // namespace sos::proxy

@@ -4,17 +4,13 @@
 // JSON is one object per line. Queued from the SIP thread; the log's own thread writes and
 // flushes what is queued every RoutingLog::kFlushEvery.
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <cstdio>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
 
 #include "config/config.h"
+#include "proxy/line_writer.h"
 
 namespace sos::proxy {
 
@@ -69,28 +65,17 @@ class RoutingLog {
   // path (start-up only). `queueLines` and `flushEvery` are for tests.
   RoutingLog(const std::string& path, config::LogFormat format, size_t queueLines = kQueueLines,
              std::chrono::milliseconds flushEvery = kFlushEvery);
-  ~RoutingLog();  // writes what is still queued
+  ~RoutingLog() = default;  // writes what is still queued
   RoutingLog(const RoutingLog&) = delete;
   RoutingLog& operator=(const RoutingLog&) = delete;
   // Queues the line (never blocks on the disk: when the writer falls behind by `queueLines`
   // lines, the oldest queued lines go).
   void write(const RoutingLogEntry& e);
-  uint64_t dropped() const;  // lines lost that way, or because the disk refused them
+  uint64_t dropped() const { return writer_->dropped(); }  // that way, or refused by the disk
 
  private:
-  void run();
-
   config::LogFormat format_;
-  std::FILE* out_ = nullptr;
-  bool ownsOut_ = false;
-  size_t queueLines_;
-  std::chrono::milliseconds flushEvery_;
-  std::mutex mutex_;
-  std::condition_variable stopRequested_;
-  std::deque<std::string> queue_;  // guarded by mutex_
-  bool stop_ = false;              // guarded by mutex_
-  std::atomic<uint64_t> dropped_{0};
-  std::thread writer_;
+  std::unique_ptr<LineWriter> writer_;
 };
 
 }  // namespace sos::proxy

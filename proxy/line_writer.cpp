@@ -1,0 +1,62 @@
+#include "proxy/line_writer.h"
+
+namespace sos::proxy {
+
+LineWriter::LineWriter(std::FILE* out, bool ownsOut, size_t queueLines,
+                       std::chrono::milliseconds flushEvery)
+    : out_(out),
+      ownsOut_(ownsOut),
+      queueLines_(queueLines > 0 ? queueLines : 1),
+      flushEvery_(flushEvery),
+      writer_([this] { run(); }) {}
+
+LineWriter::~LineWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  stopRequested_.notify_one();
+  writer_.join();  // it writes everything still queued before it returns
+  if (ownsOut_) std::fclose(out_);
+}
+
+void LineWriter::push(std::string line) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (queue_.size() >= queueLines_) {
+    queue_.pop_front();
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+  queue_.push_back(std::move(line));
+  // No notify: the writer comes round every flushEvery_ on its own.
+}
+
+void LineWriter::run() {
+  std::deque<std::string> batch;
+  std::string block;
+  for (;;) {
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      stopRequested_.wait_for(lock, flushEvery_, [this] { return stop_; });
+      batch.swap(queue_);
+      stopping = stop_;
+    }
+    if (!batch.empty()) {
+      block.clear();
+      for (auto const& l : batch) block += l;
+      if (std::fwrite(block.data(), 1, block.size(), out_) != block.size() ||
+          std::fflush(out_) != 0) {
+        // The file refused them (disk full, pipe gone): counted; the next batch tries again.
+        std::clearerr(out_);
+        dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+      }
+      batch.clear();
+    }
+    if (stopping) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_.empty()) return;
+    }
+  }
+}
+
+}  // namespace sos::proxy
