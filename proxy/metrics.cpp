@@ -1,5 +1,6 @@
 #include "proxy/metrics.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <atomic>
@@ -8,6 +9,23 @@
 namespace sos::proxy {
 
 namespace {
+
+// Heap in use, from whichever allocator the process runs on: jemalloc (linked or preloaded) has
+// mallctl and its own statistics; glibc's malloc has mallinfo2.
+uint64_t heapInUse() {
+  using Mallctl = int (*)(char const*, void*, size_t*, void*, size_t);
+  static auto const mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (mallctl != nullptr) {
+    uint64_t epoch = 1;
+    size_t size = sizeof epoch;
+    mallctl("epoch", &epoch, &size, &epoch, size);  // refreshes the statistics below
+    size_t allocated = 0;
+    size = sizeof allocated;
+    if (mallctl("stats.allocated", &allocated, &size, nullptr, 0) == 0) return allocated;
+  }
+  struct mallinfo2 const heap = mallinfo2();
+  return heap.uordblks + heap.hblkhd;
+}
 
 template <class T>
 void metric(std::string& out, char const* name, char const* type, char const* help,
@@ -102,10 +120,9 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   std::atomic<uint64_t> const dropped{routingLogDropped};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);
-  // What the process's heap holds live (glibc's count), against resident memory: the difference
-  // is memory freed but kept by the allocator for reuse.
-  struct mallinfo2 const heap = mallinfo2();
-  std::atomic<uint64_t> const inUse{heap.uordblks + heap.hblkhd};
+  // What the process's heap holds live, against resident memory: the difference is memory freed
+  // but kept by the allocator for reuse.
+  std::atomic<uint64_t> const inUse{heapInUse()};
   metric(out, "sosproxy_heap_in_use_bytes", "gauge",
          "heap memory in use (allocated and not freed), all threads", inUse);
   return out;

@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev       # JSON routing log
   libboost-dev             # Asio/Beast (admin server, notifications)
   libsqlite3-dev           # location store
+  libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
   libssl-dev               # HMAC-SHA256 signatures of webhook alerts (libcrypto)
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
