@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "proxy/allocator.h"
 #include "proxy/sip_edge.h"
 #include "routing/access_network_info.h"
 #include "routing/dial_plan.h"
@@ -168,6 +169,9 @@ Call* B2bua::createCall() {
 }
 
 int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
+  // What is built here stays with the call; the messages sent on the way (send(), the 100 and
+  // relayed responses) switch back to the transactions' arena themselves.
+  allocator::Scope const keep(allocator::Lifetime::Call);
   auto const received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
   routing::CallRequest req = toCallRequest(msg, sip);
@@ -335,7 +339,10 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   nta_leg_server_route(call->a.leg, sip->sip_record_route, sip->sip_contact);
   nta_incoming_bind(irq, onAckOrCancel, &invite);
   // In UA mode nta leaves 100 Trying to the application (RFC 3261 16.2: send it at once).
-  nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+  {
+    allocator::Scope const message(allocator::Lifetime::Transaction);
+    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+  }
 
   // Leg B is a new dialog toward the trunk (new Call-ID, new From-tag) per attempt; its From
   // and To are the caller's, without tags.
@@ -380,6 +387,7 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
                             url_string_t const* requestUri, url_string_t const* nextHop,
                             unsigned long maxForwards, EmergencyInvite const* rewrite,
                             nta_response_f* callback) {
+  allocator::Scope const message(allocator::Lifetime::Transaction);
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return nullptr;
   sip_t* sip = sip_object(msg);
@@ -414,6 +422,7 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
 }
 
 void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase) {
+  allocator::Scope const message(allocator::Lifetime::Transaction);
   if (txn.irq == nullptr || nta_incoming_status(txn.irq) >= 200) return;  // already answered
   if (src == nullptr) {
     nta_incoming_treply(txn.irq, status, phrase, TAG_END());
@@ -525,6 +534,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, in
   }
   if (status < 300) {
     if (call.state != CallState::Proceeding) return;  // a retransmitted or forked 2xx
+    allocator::Scope const keep(allocator::Lifetime::Call);  // the dialog's tag and route set
     txn.outCseq = br.cseq;
     if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
     if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);

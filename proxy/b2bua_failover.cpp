@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "proxy/allocator.h"
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
 
@@ -124,6 +125,8 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
 }
 
 bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
+  // The branch and its dialog live as long as the call; its INVITE is a transaction (send()).
+  allocator::Scope const keep(allocator::Lifetime::Call);
   Call::Plan& p = *call.plan;
   auto br = std::make_unique<Branch>();
   br->owner = this;

@@ -1,7 +1,6 @@
 #include "proxy/metrics.h"
 
-#include <dlfcn.h>
-#include <malloc.h>
+#include "proxy/allocator.h"
 
 #include <atomic>
 #include <cstdint>
@@ -9,23 +8,6 @@
 namespace sos::proxy {
 
 namespace {
-
-// Heap in use, from whichever allocator the process runs on: jemalloc (linked or preloaded) has
-// mallctl and its own statistics; glibc's malloc has mallinfo2.
-uint64_t heapInUse() {
-  using Mallctl = int (*)(char const*, void*, size_t*, void*, size_t);
-  static auto const mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
-  if (mallctl != nullptr) {
-    uint64_t epoch = 1;
-    size_t size = sizeof epoch;
-    mallctl("epoch", &epoch, &size, &epoch, size);  // refreshes the statistics below
-    size_t allocated = 0;
-    size = sizeof allocated;
-    if (mallctl("stats.allocated", &allocated, &size, nullptr, 0) == 0) return allocated;
-  }
-  struct mallinfo2 const heap = mallinfo2();
-  return heap.uordblks + heap.hblkhd;
-}
 
 template <class T>
 void metric(std::string& out, char const* name, char const* type, char const* help,
@@ -122,7 +104,7 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          "routing-log lines lost because the log's disk fell behind", dropped);
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
-  std::atomic<uint64_t> const inUse{heapInUse()};
+  std::atomic<uint64_t> const inUse{allocator::heapInUse()};
   metric(out, "sosproxy_heap_in_use_bytes", "gauge",
          "heap memory in use (allocated and not freed), all threads", inUse);
   return out;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 
+#include "proxy/allocator.h"
 #include "proxy/b2bua.h"
 #include "proxy/sofia.h"
 
@@ -120,6 +121,8 @@ bool Server::setRouter(std::shared_ptr<const routing::Router> router,
 }
 
 void Server::run(std::shared_ptr<State> state) {
+  if (allocator::prepareSipThread())
+    spdlog::debug("SIP thread: call state and transactions in jemalloc arenas of their own");
   su_root_t* root = su_root_create(nullptr);  // created on the thread that runs it
   if (root == nullptr) {
     state->ready.set_value("cannot create the SIP event loop");
