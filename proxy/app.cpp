@@ -220,8 +220,8 @@ int runApp(int argc, char** argv) {
   // Written by a thread of the log's own every 20 ms: a warning on the SIP thread never waits on
   // a slow stderr (a full pipe, a stalled journal) nor wakes another thread; when the writer
   // falls 8192 lines behind, the oldest lines go.
-  auto console = std::make_shared<spdlog::logger>(
-      "sosproxy", std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery));
+  auto consoleSink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery);
+  auto console = std::make_shared<spdlog::logger>("sosproxy", consoleSink);
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
 
@@ -305,8 +305,8 @@ int runApp(int argc, char** argv) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
-          [&locationApi, &server, &locations, &routingLog, &reloader,
-           &notifier](admin::HttpRequest const& r) {
+          [&locationApi, &server, &locations, &routingLog, &reloader, &notifier,
+           &consoleSink](admin::HttpRequest const& r) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
@@ -315,7 +315,7 @@ int runApp(int argc, char** argv) {
               return admin::HttpResponse{
                   200, "text/plain; version=0.0.4",
                   prometheusText(server.counters(), locations.counters(), reloader.counters(),
-                                 routingLog->dropped(),
+                                 LogLoss{routingLog->dropped(), consoleSink->dropped()},
                                  notifier ? &notifier->counters() : nullptr)};
             if (auto ack = acknowledgement(r, path); ack) {
               if (!notifier)

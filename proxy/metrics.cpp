@@ -19,7 +19,7 @@ void metric(std::string& out, char const* name, char const* type, char const* he
 }  // namespace
 
 std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
-                           ReloadCounters const& r, uint64_t routingLogDropped,
+                           ReloadCounters const& r, LogLoss logLoss,
                            notify::NotifyCounters const* n) {
   std::string out;
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
@@ -99,9 +99,12 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
     metric(out, "sosproxy_alerts_not_queued_total", "counter",
            "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
   }
-  std::atomic<uint64_t> const dropped{routingLogDropped};
+  std::atomic<uint64_t> const dropped{logLoss.routing};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);
+  std::atomic<uint64_t> const operationalDropped{logLoss.operational};
+  metric(out, "sosproxy_log_dropped_total", "counter",
+         "operational-log lines lost because standard error fell behind", operationalDropped);
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
   std::atomic<uint64_t> const inUse{allocator::heapInUse()};

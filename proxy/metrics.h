@@ -13,10 +13,16 @@
 
 namespace sos::proxy {
 
-// `routingLogDropped`: routing-log lines lost because the disk fell behind (RoutingLog::dropped).
+// Log lines lost because their writer fell behind (or the disk refused them): the routing log's
+// (RoutingLog::dropped) and the operational log's (QueuedSink::dropped).
+struct LogLoss {
+  uint64_t routing = 0;
+  uint64_t operational = 0;
+};
+
 // `alerts` is null when responder alerts are not running.
 std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
-                           const ReloadCounters& reloads, uint64_t routingLogDropped,
+                           const ReloadCounters& reloads, LogLoss logLoss,
                            const notify::NotifyCounters* alerts = nullptr);
 
 }  // namespace sos::proxy
