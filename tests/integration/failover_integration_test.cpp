@@ -319,6 +319,46 @@ TEST_F(Failover, ATrunkDownByItsProbeIsSkipped) {
   EXPECT_LE(dead.received() - probesSoFar, 30);
 }
 
+TEST_F(Failover, EveryTrunkLeftDownIsTriedAnywayInOrder) {
+  // Every trunk of HQ's route is probed and none answers: all three are marked down. A probe can
+  // be wrong, and no attempt is worse than a wrong one, so the 911 still goes to each in order.
+  UdpBlackHole deadA(ports_.psapA), deadB(ports_.psapB), deadErc(ports_.erc);
+  ASSERT_TRUE(deadA.ok() && deadB.ok() && deadErc.ok());
+  ports_.psapAOptionsInterval = "1";
+  ports_.otherPsapOptionsInterval = "1";
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  for (const char* trunk : {"il-psap-a", "il-psap-b", "erc"}) {
+    const std::string down = std::string("trunk ") + trunk + " is down";
+    ASSERT_TRUE(waitFor([&] { return proxy_->output().find(down) != std::string::npos; },
+                        milliseconds(15000)))
+        << "no \"" << down << "\"\n"
+        << proxy_->output();
+  }
+  EXPECT_EQ(metric("sosproxy_trunks_down"), 3);
+
+  auto uac = call();
+  auto route = waitForLogLine({{"event", "route"}, {"caller", "1001"}});
+  ASSERT_FALSE(route.raw.empty()) << routingLogText();
+  const std::string cid = route.get("call_id");
+  EXPECT_EQ(route.get("trunk"), "il-psap-a") << route.raw;
+  EXPECT_EQ(route.get("reason").find("skipped"), std::string::npos) << route.raw;
+  EXPECT_TRUE(waitFor([&] { return deadA.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
+      << "no INVITE reached il-psap-a";
+  // Each silent trunk gets its response timeout, then the next one its INVITE.
+  auto toB = failoverLine(cid, "il-psap-b");
+  EXPECT_EQ(toB.get("reason").find("skipped"), std::string::npos) << toB.raw;
+  EXPECT_GE(ms(toB), kResponseTimeoutMs - 100) << toB.raw;
+  EXPECT_LT(ms(toB), kResponseTimeoutMs + 1000) << toB.raw;
+  auto toErc = failoverLine(cid, "erc");
+  EXPECT_EQ(toErc.get("attempts").find("skipped"), std::string::npos) << toErc.raw;
+  EXPECT_TRUE(waitFor([&] { return deadB.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
+      << "no INVITE reached il-psap-b";
+  EXPECT_TRUE(
+      waitFor([&] { return deadErc.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
+      << "no INVITE reached the ERC";
+  EXPECT_EQ(metric("sosproxy_trunk_skips_total"), 0);
+}
+
 TEST_F(Failover, TestCall933GoesToTheTestDestinationMarkedAsATest) {
   UdpBlackHole psapA(ports_.psapA);
   ASSERT_TRUE(psapA.ok());

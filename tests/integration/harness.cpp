@@ -303,7 +303,9 @@ UdpBlackHole::UdpBlackHole(uint16_t port) {
       if (n <= 0) continue;
       std::string text(buf, static_cast<size_t>(n));
       std::lock_guard<std::mutex> lock(mutex_);
-      if (firstLine_.empty()) firstLine_ = text.substr(0, text.find("\r\n"));
+      std::string line = text.substr(0, text.find("\r\n"));
+      if (firstLine_.empty()) firstLine_ = line;
+      if (startLines_.size() < 1000) startLines_.push_back(std::move(line));
       ++received_;
     }
   });
@@ -320,6 +322,13 @@ std::string UdpBlackHole::firstLine() const {
   return firstLine_;
 }
 
+int UdpBlackHole::receivedStartingWith(const std::string& prefix) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int n = 0;
+  for (const auto& line : startLines_) n += line.rfind(prefix, 0) == 0 ? 1 : 0;
+  return n;
+}
+
 std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
                            const fs::path& storeDb, const fs::path& seed) {
   std::ostringstream y;
@@ -334,8 +343,10 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     if (psap)
       y << "    response_timeout_s: " << ports.responseTimeout << "\n"
         << "    ring_timeout_s: " << ports.ringTimeout << "\n";
-    if (a && !ports.psapAOptionsInterval.empty())
-      y << "    options_interval_s: " << ports.psapAOptionsInterval << "\n";
+    const std::string& interval = a ? ports.psapAOptionsInterval : ports.otherPsapOptionsInterval;
+    if (psap && !interval.empty() && std::string(name) != "psap-test" &&
+        std::string(name) != "uk-999")
+      y << "    options_interval_s: " << interval << "\n";
   };
   y << "# Written by the integration tests: the demo enterprise on free ports.\n"
     << "listen:\n"

@@ -120,6 +120,8 @@ struct DemoPorts {
   std::string ringTimeout = "4";      // ring_timeout_s of the PSAP trunks
   std::string psapATransport;         // il-psap-a's transport; empty: trunkTransport
   std::string psapAOptionsInterval;   // options_interval_s of il-psap-a; empty: not probed
+  std::string otherPsapOptionsInterval;  // options_interval_s of il-psap-b and the ERC; empty: not
+                                         // probed
   std::string extraYaml;              // appended to the configuration as is (limits: ...)
   // Issue 6: HQ's responders (webhook, email, SIP MESSAGE to the security desk; tier 2 email),
   // only when a test asks for them: other tests' SIPp peers would not expect the alerts.
@@ -153,6 +155,8 @@ class UdpBlackHole {
   int received() const { return received_.load(); }
   // The first datagram's start line ("INVITE sip:911@... SIP/2.0"), once one came.
   std::string firstLine() const;
+  // How many datagrams so far had a start line beginning with `prefix` ("INVITE ", "OPTIONS ").
+  int receivedStartingWith(const std::string& prefix) const;
 
  private:
   int fd_ = -1;
@@ -160,6 +164,7 @@ class UdpBlackHole {
   std::atomic<int> received_{0};
   mutable std::mutex mutex_;
   std::string firstLine_;
+  std::vector<std::string> startLines_;  // the first 1000 datagrams'
   std::thread thread_;
 };
 
