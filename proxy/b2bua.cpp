@@ -262,7 +262,12 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     entry.addedMs = msSince(received);
     log_.write(entry);
     ++counters_.rejected;
-    nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+    {
+      // nta keeps the 503 until its timers end: a transaction's memory, not a call's.
+      allocator::Scope const message(allocator::Lifetime::Transaction);
+      nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"),
+                          TAG_END());
+    }
     nta_incoming_destroy(irq);  // answered: nta keeps it only for its own timers
     return 0;
   }

@@ -303,9 +303,7 @@ UdpBlackHole::UdpBlackHole(uint16_t port) {
       if (n <= 0) continue;
       std::string text(buf, static_cast<size_t>(n));
       std::lock_guard<std::mutex> lock(mutex_);
-      std::string line = text.substr(0, text.find("\r\n"));
-      if (firstLine_.empty()) firstLine_ = line;
-      if (startLines_.size() < 1000) startLines_.push_back(std::move(line));
+      if (startLines_.size() < 1000) startLines_.push_back(text.substr(0, text.find("\r\n")));
       ++received_;
     }
   });
@@ -319,7 +317,7 @@ UdpBlackHole::~UdpBlackHole() {
 
 std::string UdpBlackHole::firstLine() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return firstLine_;
+  return startLines_.empty() ? std::string() : startLines_.front();
 }
 
 int UdpBlackHole::receivedStartingWith(const std::string& prefix) const {
@@ -343,10 +341,11 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     if (psap)
       y << "    response_timeout_s: " << ports.responseTimeout << "\n"
         << "    ring_timeout_s: " << ports.ringTimeout << "\n";
-    const std::string& interval = a ? ports.psapAOptionsInterval : ports.otherPsapOptionsInterval;
-    if (psap && !interval.empty() && std::string(name) != "psap-test" &&
-        std::string(name) != "uk-999")
-      y << "    options_interval_s: " << interval << "\n";
+    const bool other = std::string(name) == "il-psap-b" || std::string(name) == "erc";
+    const std::string none;
+    const std::string& interval =
+        a ? ports.psapAOptionsInterval : (other ? ports.otherPsapOptionsInterval : none);
+    if (!interval.empty()) y << "    options_interval_s: " << interval << "\n";
   };
   y << "# Written by the integration tests: the demo enterprise on free ports.\n"
     << "listen:\n"

@@ -163,8 +163,7 @@ class UdpBlackHole {
   std::atomic<bool> stop_{false};
   std::atomic<int> received_{0};
   mutable std::mutex mutex_;
-  std::string firstLine_;
-  std::vector<std::string> startLines_;  // the first 1000 datagrams'
+  std::vector<std::string> startLines_;  // of the first 1000 datagrams
   std::thread thread_;
 };
 
