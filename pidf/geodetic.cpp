@@ -79,8 +79,14 @@ struct LatLon {
 };
 
 // Consecutive (lat, lon[, alt]) tuples from a list of coordinates.
+// Every token must be a number and the count a whole number of positions: a list such as
+// "0 0 xxxxxxx" (seen in a conformance suite's deliberately broken documents) says nothing, and
+// is not a position at 0 N 0 E.
 std::vector<LatLon> toPositions(const std::vector<std::string_view>& tokens, size_t dimension) {
   std::vector<LatLon> out;
+  if (dimension < 2 || tokens.empty() || tokens.size() % dimension != 0) return out;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (i % dimension >= 2 && !toDouble(tokens[i])) return out;  // altitude
   for (size_t i = 0; i + 1 < tokens.size(); i += dimension) {
     auto a = toCoordinate(tokens[i]);
     auto b = toCoordinate(tokens[i + 1]);
@@ -135,9 +141,16 @@ void collectPositions(const xmlNode* n, size_t dimension, std::vector<LatLon>& o
     std::string_view name = str(c->name);
     if (isGml(c) && (name == "pos" || name == "posList")) {
       std::string text = tokenText(c);
+      auto tokens = split(text, " \t\r\n");
       size_t dim = attribute(c, "srsDimension") == "3" ? 3 : dimension;
-      auto positions = toPositions(split(text, " "), name == "pos" ? 2 : dim);
-      if (name == "pos" && !positions.empty()) positions.resize(1);
+      // One gml:pos is one position: 2 numbers, or 3 with an altitude whatever srsName says.
+      if (name == "pos") dim = tokens.size() == 3 ? 3 : 2;
+      auto positions = toPositions(tokens, dim);
+      if (name == "pos" && positions.size() > 1) positions.clear();
+      if (positions.empty()) {
+        dl.problems.push_back("gml:" + std::string(name) + " \"" + text.substr(0, 60) +
+                              "\" is not a position");
+      }
       out.insert(out.end(), positions.begin(), positions.end());
     } else if (isGml(c) && name == "coordinates") {
       dl.problems.push_back("GML 3.0 gml:coordinates; tolerated");
@@ -223,6 +236,12 @@ void readGeodetic(xmlNode* info, DeviceLocation& out) {
     out.radiusMeters = radiusOf(shape, out);
   } else if (name != "Point") {
     out.problems.push_back(std::string(name) + " reduced to its centre");
+  }
+  if (where.lat == 0 && where.lon == 0) {
+    // Null Island: what a device writes when it has no fix, never where a caller is.
+    out.problems.push_back("position 0 0 is no position");
+    out.radiusMeters.reset();
+    return;
   }
   if (!(where.lat >= -90 && where.lat <= 90)) {
     out.problems.push_back("latitude out of range");

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pidf/multipart.h"
 #include "routing/location.h"
 
 namespace sos::pidf {
@@ -46,17 +47,6 @@ std::string buildPidfLo(const routing::Location& location, const PidfOptions& op
 
 // RFC 3339 UTC timestamp ("2024-05-01T12:00:00.123Z") for xs:dateTime fields.
 std::string formatTimestamp(int64_t unixMs);
-
-// multipart/mixed body carrying SDP and the PIDF-LO by value (RFC 6442 section 3, RFC 2046
-// section 5.1): CRLF line ends, a Content-Type per part, the PIDF-LO part with its Content-ID
-// and "Content-Disposition: by-reference;handling=optional", then the closing delimiter.
-// contentId is given without angle brackets ("loc1@sosproxy").
-std::string buildMultipartMixed(std::string_view boundary, std::string_view sdpContentType,
-                                std::string_view sdp, std::string_view contentId,
-                                std::string_view pidf);
-
-// A boundary that cannot occur in SDP or in our XML (RFC 2046 section 5.1.1: 1..70 bchars).
-std::string makeBoundary(uint64_t seed);
 
 // ---- Parsing ----
 

@@ -166,12 +166,6 @@ void appendGeodetic(std::string& out, const routing::Location& l, std::optional<
   }
 }
 
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 }  // namespace
 
@@ -261,38 +255,6 @@ std::string buildPidfLo(const routing::Location& location, const PidfOptions& op
   out += "</" + element + ">\n";
   out += "</presence>\n";
   return out;
-}
-
-std::string buildMultipartMixed(std::string_view boundary, std::string_view sdpContentType,
-                                std::string_view sdp, std::string_view contentId,
-                                std::string_view pidf) {
-  // RFC 2046 section 5.1.1: the CRLF before "--boundary" belongs to the delimiter, so each part's
-  // content is kept byte for byte and followed by CRLF.
-  std::string b(boundary);
-  std::string out;
-  out += "--" + b + "\r\n";
-  out += "Content-Type: " + std::string(sdpContentType) + "\r\n\r\n";
-  out += sdp;
-  out += "\r\n--" + b + "\r\n";
-  out += "Content-Type: application/pidf+xml\r\n";
-  out += "Content-ID: <" + std::string(contentId) + ">\r\n";
-  // RFC 6442 section 3: the location is referenced from the Geolocation header, and a UA that
-  // cannot read it must not fail the call because of it.
-  out += "Content-Disposition: by-reference;handling=optional\r\n\r\n";
-  out += pidf;
-  out += "\r\n--" + b + "--\r\n";
-  return out;
-}
-
-std::string makeBoundary(uint64_t seed) {
-  // Letters, digits and '-' only: valid bchars that need no quoting in Content-Type (RFC 2045
-  // section 5.1 tspecials), and "--sos-" cannot start a line of SDP (RFC 4566: "<letter>=").
-  uint64_t state = seed;
-  std::array<char, 48> buf{};
-  std::snprintf(buf.data(), buf.size(), "sos-%016llx%016llx",
-                static_cast<unsigned long long>(splitmix64(state)),
-                static_cast<unsigned long long>(splitmix64(state)));
-  return buf.data();
 }
 
 }  // namespace sos::pidf

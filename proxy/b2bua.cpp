@@ -293,7 +293,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     // Locating the caller must never cost the call: if it fails unexpectedly, the INVITE still
     // goes to the site's route, as the caller sent it.
     try {
-      plan->where = locate(plan->req, entry.site, entry);
+      plan->device = checkDeviceLocation(plan->req);
+      plan->where = locate(plan->req, plan->device, entry.site, entry);
       plan->snapshot = locations_;
     } catch (std::exception const& e) {
       ++counters_.emergencyDegraded;
@@ -302,7 +303,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
       plan->where.reset();
       entry.pidf = "failed";
     }
-    plan->route = emergencyRoute(decision, plan->req, plan->where ? &*plan->where : nullptr, entry);
+    plan->route = emergencyRoute(decision, plan->req, plan->device,
+                                 plan->where ? &*plan->where : nullptr, entry);
   }
   if (plan->route.empty() || plan->route.front() == nullptr) {
     // The configuration check forbids this; still, an answer rather than silence.
@@ -403,7 +405,8 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
   bool ok = copyEndToEnd(msg, sip, src, skip) && insert(msg, sip_max_forwards_make(home, mf));
   if (ok && rewrite && (skip & kSkipBody) && !rewrite->body.empty()) {
     ok = insert(msg, sip_content_type_make(home, rewrite->contentType.c_str())) &&
-         insert(msg, sip_payload_make(home, rewrite->body.c_str()));
+         insert(msg, sip_payload_create(home, rewrite->body.data(),
+                                        static_cast<isize_t>(rewrite->body.size())));
   }
   if (ok && rewrite && !rewrite->elin.empty()) {
     std::string const pai = "<sip:" + rewrite->elin + "@" + host_ + ">";

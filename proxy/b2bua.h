@@ -111,6 +111,7 @@ struct Call {
     routing::CallRequest req;
     std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `where` alive
     std::optional<routing::Resolution> where;
+    pidf::DeviceLocationCheck device;  // the location the caller sent, parsed once
     std::string requestUser;  // "911" (prefix removed), or the service urn
     bool urn = false;
     bool emergency = false;
@@ -176,6 +177,7 @@ struct B2buaCounters {
   std::atomic<uint64_t> callbacksToCaller{0};
   std::atomic<uint64_t> callbacksToDesk{0};
   std::atomic<uint64_t> emergencyDegraded{0};  // location or PIDF-LO failed: routed without
+  std::atomic<uint64_t> deviceLocationUnusable{0};  // the caller sent a location that says nothing
   std::atomic<uint64_t> failovers{0};          // an emergency call moved to its next trunk
   std::atomic<uint64_t> trunkSkips{0};         // a trunk skipped because its probe said down
   std::atomic<uint64_t> probeFailures{0};      // OPTIONS probes unanswered or refused
@@ -288,9 +290,13 @@ class B2bua {
 
   // Where is the caller? Fills the location fields of the routing-log entry.
   std::optional<routing::Resolution> locate(const routing::CallRequest& req,
+                                            const pidf::DeviceLocationCheck& device,
                                             std::string const& site, RoutingLogEntry& entry);
+  // Reads the Geolocation values and PIDF-LO parts of the caller's INVITE, each document once.
+  static pidf::DeviceLocationCheck checkDeviceLocation(const routing::CallRequest& req);
   // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
   EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
+                             const pidf::DeviceLocationCheck& device,
                              const routing::Resolution* where, RoutingLogEntry& entry);
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
   // there is nothing to retry (the call then moves to its next trunk).
@@ -299,6 +305,7 @@ class B2bua {
   // or the ERC; fills the routing-log entry's route basis.
   std::vector<config::Trunk const*> emergencyRoute(routing::RouteDecision const& decision,
                                                    routing::CallRequest const& req,
+                                                   pidf::DeviceLocationCheck const& device,
                                                    routing::Resolution const* where,
                                                    RoutingLogEntry& entry);
   // A PSAP calling an ELIN back (or saying Priority: psap-callback): the caller who used the

@@ -93,7 +93,18 @@ void B2bua::addReport(const routing::DeviceReport& report) {
   if (report.reportedAtMs >= held.reportedAtMs) held = report;
 }
 
+pidf::DeviceLocationCheck B2bua::checkDeviceLocation(routing::CallRequest const& req) {
+  std::vector<pidf::GeolocationValue> values;
+  for (auto const& header : req.geolocation)
+    for (auto& v : pidf::parseGeolocation(header)) values.push_back(std::move(v));
+  std::vector<pidf::LocationPart> parts;
+  parts.reserve(req.pidfParts.size());
+  for (auto const& p : req.pidfParts) parts.push_back({p.contentId, p.text});
+  return pidf::checkDeviceLocation(values, parts);
+}
+
 std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req,
+                                                 pidf::DeviceLocationCheck const& device,
                                                  std::string const& site, RoutingLogEntry& entry) {
   if (!locations_) {  // cannot happen after start-up; still, the call goes on
     entry.location = "unknown";
@@ -117,7 +128,10 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
       net.bssidNetworkProvided = info.networkProvided;
     }
   }
-  net.deviceSuppliedLocation = req.hasPidfBody || !req.geolocation.empty();
+  // Only a location that names a place is the device's: one that says nothing (garbled, empty,
+  // "0 0", a reference not fetched) does not beat the network data, and ours goes beside it.
+  net.deviceSuppliedLocation = device.state == pidf::DeviceLocationState::Usable;
+  net.deviceLocation = device.summary;
   auto it = reports_.find(net.extension);
   if (it != reports_.end()) net.report = &it->second;
 
@@ -128,6 +142,12 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
   if (!res.evidence.empty()) entry.locationBy += ": " + res.evidence;
   entry.locationAgeMs = static_cast<double>(res.ageMs);
   entry.locationConflict = res.conflict;
+  if (device.state == pidf::DeviceLocationState::Unusable) {
+    entry.locationBy += "; device location unusable: " + device.summary;
+    ++counters_.deviceLocationUnusable;
+    spdlog::warn("call {}: the location the caller sent is unusable ({}); located by {}",
+                 req.callId, device.summary, routing::toString(res.signal));
+  }
   if (res.signal == routing::Signal::SiteDefault || res.signal == routing::Signal::AccountDefault) {
     ++counters_.locationFallbacks;
     spdlog::warn("call {}: no network data places caller {}; using the {} ({})", req.callId,
@@ -139,12 +159,14 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
 }
 
 EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallRequest const& req,
+                                  pidf::DeviceLocationCheck const& device,
                                   routing::Resolution const* where, RoutingLogEntry& entry) {
   int64_t const nowMs = unixMsNow();
   EmergencyInputs in;
   in.mode = trunk.mode;
   in.location = where ? where->location : nullptr;
   in.request = &req;
+  in.device = &device;
   in.host = host_;
   in.locSrc = locSrc_;
   std::string const caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
@@ -195,7 +217,8 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
   EmergencyInvite plan;
   plan.elin = !choice.elin.empty() ? choice.elin : who.did;
   // No location body and no Geolocation this time: the SDP alone, the ELIN as the caller.
-  plan.skip = kSkipBody | kSkipGeolocation | (plan.elin.empty() ? 0u : unsigned{kSkipIdentity});
+  plan.skip = kSkipBody | kSkipBodyHeaders | kSkipGeolocation |
+              (plan.elin.empty() ? 0u : unsigned{kSkipIdentity});
   plan.contentType = p.req.sdpContentType;
   plan.body = p.req.sdp;
 
@@ -234,6 +257,7 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
 
 std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision const& decision,
                                                         routing::CallRequest const& req,
+                                                        pidf::DeviceLocationCheck const& device,
                                                         routing::Resolution const* where,
                                                         RoutingLogEntry& entry) {
   routing::RouteQuery q;
@@ -241,16 +265,12 @@ std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision c
   q.test = decision.match.test;
   q.location = where ? where->location : nullptr;
   // The device's own location routes the call only when it says so (RFC 6442 section 4.2:
-  // Geolocation-Routing "yes"); it is parsed here, leniently, and only then.
-  std::optional<pidf::DeviceLocation> device;
-  if (where && where->deviceSupplied && equalsNoCase(trimLws(req.geolocationRouting), "yes") &&
-      !req.pidfParts.empty()) {
-    device = pidf::parsePidfLo(req.pidfParts.front().text);
-    if (device->usable) {
-      if (device->civic) q.deviceCivic = &*device->civic;
-      if (device->latitude && device->longitude)
-        q.deviceGeo = std::make_pair(*device->latitude, *device->longitude);
-    }
+  // Geolocation-Routing "yes"), and only a usable one.
+  if (where && where->deviceSupplied && device.state == pidf::DeviceLocationState::Usable &&
+      pidf::geolocationRoutingAllowed(req.geolocationRouting)) {
+    if (device.location.civic) q.deviceCivic = &*device.location.civic;
+    if (device.location.latitude && device.location.longitude)
+      q.deviceGeo = std::make_pair(*device.location.latitude, *device.location.longitude);
   }
   routing::PsapRoute route = router_->psap().route(q);
   for (auto const& w : route.warnings) spdlog::warn("call {}: {}", req.callId, w);

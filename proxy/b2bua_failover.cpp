@@ -143,7 +143,7 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
     // The PIDF-LO or ELIN for this trunk's mode. Building them must never cost the call: on an
     // unexpected failure the INVITE goes as the caller sent it.
     try {
-      rewrite = planInvite(trunk, p.req, p.where ? &*p.where : nullptr, call.log);
+      rewrite = planInvite(trunk, p.req, p.device, p.where ? &*p.where : nullptr, call.log);
     } catch (std::exception const& e) {
       ++counters_.emergencyDegraded;
       spdlog::error("call {}: PIDF-LO/ELIN for trunk {} failed ({}); sending without them",

@@ -9,6 +9,8 @@ enum CopySkip : unsigned {
   kSkipBody = 1u << 0,         // Content-Type and body: a new (multipart) body goes in
   kSkipIdentity = 1u << 1,     // P-Asserted-Identity: the ELIN stands in
   kSkipGeolocation = 1u << 2,  // Geolocation and Geolocation-Routing: rewritten (RFC 6442)
+  kSkipBodyHeaders = 1u << 3,  // Content-Disposition, -Encoding, -Language: they went into the
+                               // part that wraps the caller's body
 };
 
 }  // namespace sos::proxy

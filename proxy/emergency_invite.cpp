@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/text.h"
+#include "pidf/multipart.h"
 #include "pidf/pidf.h"
 #include "proxy/copy_skip.h"
 
@@ -16,13 +18,48 @@ bool wantsElin(config::TrunkMode m) {
   return m == config::TrunkMode::Elin || m == config::TrunkMode::Both;
 }
 
-// One body part carrying a PIDF-LO (RFC 6442 section 3).
-std::string pidfPart(std::string const& boundary, std::string const& contentId,
-                     std::string const& xml) {
-  std::string part = "--" + boundary + "\r\nContent-Type: application/pidf+xml\r\n";
-  if (!contentId.empty()) part += "Content-ID: <" + contentId + ">\r\n";
-  part += "Content-Disposition: by-reference;handling=optional\r\n\r\n" + xml + "\r\n";
-  return part;
+// The caller's body with our part in it. Every byte the caller sent is kept: a well-formed
+// multipart/mixed gets our part before its close delimiter (RFC 2046 section 5.1.1); a multipart
+// whose end is missing is rebuilt from the parts it has; anything else (SDP alone, a
+// multipart/alternative, a bare PIDF-LO) becomes the first part of a new multipart/mixed.
+// Sets the body, its type and what the message no longer carries as its own.
+void addOurPart(routing::CallRequest const& req, std::string const& ours, uint64_t seed,
+                EmergencyInvite& out) {
+  out.skip |= kSkipBody;
+  std::string const type = pidf::mediaType(req.bodyContentType);
+  if (req.body.empty()) {
+    std::string const boundary = pidf::makeBoundary(seed, ours);
+    out.contentType = "multipart/mixed;boundary=" + boundary;
+    out.body = pidf::buildMultipart(boundary, {ours});
+    return;
+  }
+  if (type == "multipart/mixed") {
+    std::string const boundary = pidf::contentTypeParam(req.bodyContentType, "boundary");
+    std::string appended =
+        boundary.empty() ? std::string() : pidf::appendParts(req.body, boundary, {ours});
+    if (!appended.empty()) {
+      out.contentType = req.bodyContentType;
+      out.body = std::move(appended);
+      return;
+    }
+    pidf::MimeEntity const broken = pidf::parseBody(req.bodyContentType, req.body);
+    if (!broken.parts.empty()) {
+      std::vector<std::string> parts;
+      for (auto const& p : broken.parts) parts.push_back(p.raw);
+      parts.push_back(ours);
+      std::string const fresh = pidf::makeBoundary(seed, req.body + ours);
+      out.contentType = "multipart/mixed;boundary=" + fresh;
+      out.body = pidf::buildMultipart(fresh, parts);
+      return;
+    }
+  }
+  std::string headers;
+  if (!req.bodyContentType.empty()) headers = "Content-Type: " + req.bodyContentType + "\r\n";
+  headers += req.bodyHeaders;  // Content-Disposition & co. describe the body: they go with it
+  out.skip |= kSkipBodyHeaders;
+  std::string const boundary = pidf::makeBoundary(seed, req.body + ours);
+  out.contentType = "multipart/mixed;boundary=" + boundary;
+  out.body = pidf::buildMultipart(boundary, {pidf::makePart(headers, req.body), ours});
 }
 
 }  // namespace
@@ -36,17 +73,10 @@ EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
   }
   if (!wantsPidf(in.mode) || in.location == nullptr) return out;
 
-  // A location the device sent is the caller's own: never overridden (RFC 6442 section 3,
-  // RFC 8787 section 3). By-reference values cannot be checked here, so they are kept too.
-  bool deviceUsable = false;
-  for (auto const& part : req.pidfParts)
-    if (pidf::parsePidfLo(part.text).usable) deviceUsable = true;
-  if (deviceUsable) {
+  // A usable location the device sent is the caller's own: it reaches the PSAP untouched.
+  auto const state = in.device ? in.device->state : pidf::DeviceLocationState::None;
+  if (state == pidf::DeviceLocationState::Usable) {
     out.pidf = "device-kept";
-    return out;
-  }
-  if (req.pidfParts.empty() && !req.geolocation.empty()) {
-    out.pidf = "device-by-reference";
     return out;
   }
 
@@ -59,36 +89,20 @@ EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
   opts.method = in.method;
   opts.retransmissionAllowed = false;
   opts.timestampMs = in.nowMs;
-  std::string const xml = pidf::buildPidfLo(*in.location, opts);
+  std::string const ours = pidf::pidfPart(contentId, pidf::buildPidfLo(*in.location, opts));
+  addOurPart(req, ours, in.seed, out);
+  out.skip |= kSkipGeolocation;
 
-  std::string const boundary = pidf::makeBoundary(in.seed);
-  std::string body =
-      req.sdp.empty()
-          ? pidfPart(boundary, contentId, xml) + "--" + boundary + "--\r\n"
-          : pidf::buildMultipartMixed(boundary, req.sdpContentType, req.sdp, contentId, xml);
-  // The device's own (unusable) PIDF-LO parts stay, after ours, with their Content-IDs, so its
-  // Geolocation values still point at something (RFC 6442 section 3: keep what the UA sent).
-  if (!req.pidfParts.empty()) {
-    std::string const closing = "--" + boundary + "--";
-    auto at = body.rfind(closing);
-    std::string theirs;
-    for (auto const& part : req.pidfParts) theirs += pidfPart(boundary, part.contentId, part.text);
-    if (at != std::string::npos) body.insert(at, theirs);
-  }
-  out.skip |= kSkipBody | kSkipGeolocation;
-  out.contentType = "multipart/mixed;boundary=" + boundary;
-  out.body = std::move(body);
-
-  // Ours first, marked as inserted by us (RFC 8787 section 4); the device's values after it.
+  // Ours first, marked as inserted by us (RFC 8787 section 4); the device's values after it, so
+  // that what it sent still points at its own parts.
   std::string geo = "<cid:" + contentId + ">;loc-src=" + (in.locSrc.empty() ? in.host : in.locSrc);
   for (auto const& v : req.geolocation) geo += ", " + v;
   // An intermediary may lower Geolocation-Routing to "no", never raise it (RFC 6442 4.2).
-  std::string routing = "yes";
-  if (!req.geolocationRouting.empty() && req.geolocationRouting != "yes" &&
-      req.geolocationRouting != "Yes" && req.geolocationRouting != "YES")
-    routing = "no";
-  out.extraHeaders = "Geolocation: " + geo + "\r\nGeolocation-Routing: " + routing;
-  out.pidf = "added";
+  bool const deviceSaysNo = !req.geolocationRouting.empty() &&
+                            !equalsNoCase(trimLws(req.geolocationRouting), "yes");
+  out.extraHeaders = "Geolocation: " + geo +
+                     "\r\nGeolocation-Routing: " + (deviceSaysNo ? "no" : "yes");
+  out.pidf = state == pidf::DeviceLocationState::Unusable ? "added-beside-device" : "added";
   return out;
 }
 

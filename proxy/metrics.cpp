@@ -49,6 +49,10 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_emergency_degraded_total", "counter",
          "emergency calls routed without location because locating or PIDF-LO building failed",
          c.emergencyDegraded);
+  metric(out, "sosproxy_device_location_unusable_total", "counter",
+         "emergency calls whose own location (PIDF-LO or Geolocation) said nothing usable; "
+         "sosproxy's PIDF-LO was added beside it",
+         c.deviceLocationUnusable);
   metric(out, "sosproxy_failovers_total", "counter",
          "emergency calls moved to the next trunk of their route (timeout, refusal, transport)",
          c.failovers);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "pidf/multipart.h"
+
 namespace sos::proxy {
 
 std::string urlToString(url_t const* url) {
@@ -74,6 +76,10 @@ bool skipped(msg_header_t const* h) {
 
 bool skippedToo(msg_header_t const* h, unsigned skip) {
   if ((skip & kSkipIdentity) && h->sh_class == sip_p_asserted_identity_class) return true;
+  if ((skip & kSkipBodyHeaders) && (h->sh_class == sip_content_disposition_class ||
+                                    h->sh_class == sip_content_encoding_class ||
+                                    h->sh_class == sip_content_language_class))
+    return true;
   if ((skip & kSkipGeolocation) && h->sh_class == sip_unknown_class) {
     char const* name = reinterpret_cast<sip_unknown_t const*>(h)->un_name;
     return name &&
@@ -112,46 +118,60 @@ bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip) {
 
 namespace {
 
-bool typeIs(msg_content_type_t const* ct, char const* type) {
-  return ct && ct->c_type && strcasecmp(ct->c_type, type) == 0;
+// One header as it would be written, without its name and line end ("multipart/mixed;
+// boundary=b1"), or the whole line with `withName` ("Content-Disposition: session\r\n").
+std::string encoded(msg_header_t const* h, bool withName) {
+  if (h == nullptr) return {};
+  std::array<char, 512> buf{};
+  isize_t n = msg_header_e(buf.data(), buf.size(), h, 0);
+  std::string line;
+  if (n > 0 && static_cast<size_t>(n) < buf.size()) {
+    line.assign(buf.data(), static_cast<size_t>(n));
+  } else if (n > 0) {
+    line.resize(static_cast<size_t>(n) + 1);
+    msg_header_e(line.data(), line.size(), h, 0);
+    line.resize(static_cast<size_t>(n));
+  }
+  if (withName) return line;
+  size_t colon = line.find(':');
+  std::string_view v = colon == std::string::npos ? std::string_view(line)
+                                                  : std::string_view(line).substr(colon + 1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+  return std::string(v);
 }
 
-std::string unbracket(char const* id) {
-  std::string s = str(id);
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-  return s;
-}
-
-// Splits the body into SDP and PIDF-LO parts. Sofia parses the multipart; a multipart type
-// without a body crashes Debian's Sofia (msg_multipart_parse with no payload), hence the check.
+// Keeps the body as it came and finds in it the SDP and any PIDF-LO parts, nested multiparts
+// included (pidf/multipart.h; Sofia's own multipart parser empties the message's payload).
 void splitBody(sip_t const* sip, routing::CallRequest& r) {
   sip_payload_t const* pl = sip->sip_payload;
+  if (pl == nullptr || pl->pl_data == nullptr || pl->pl_len == 0) return;
+  r.body.assign(pl->pl_data, pl->pl_len);
+  for (auto const* h : {reinterpret_cast<msg_header_t const*>(sip->sip_content_disposition),
+                        reinterpret_cast<msg_header_t const*>(sip->sip_content_encoding),
+                        reinterpret_cast<msg_header_t const*>(sip->sip_content_language)})
+    r.bodyHeaders += encoded(h, true);
   msg_content_type_t const* ct = sip->sip_content_type;
-  if (pl == nullptr || pl->pl_len == 0 || ct == nullptr || ct->c_type == nullptr) return;
-  if (typeIs(ct, "application/sdp")) {
-    r.sdpContentType = ct->c_type;
-    r.sdp.assign(pl->pl_data, pl->pl_len);
+  if (ct == nullptr || ct->c_type == nullptr) return;
+  r.bodyContentType = encoded(reinterpret_cast<msg_header_t const*>(ct), false);
+  if (strcasecmp(ct->c_type, "application/sdp") == 0) {  // the common case, without a copy more
+    r.sdpContentType = "application/sdp";
+    r.sdp = r.body;
     return;
   }
-  if (typeIs(ct, "application/pidf+xml")) {
-    r.pidfParts.push_back({"", std::string(pl->pl_data, pl->pl_len)});
-    return;
-  }
-  if (strncasecmp(ct->c_type, "multipart/", 10) != 0) return;
-  su_home_t home[1] = {SU_HOME_INIT(home)};
-  for (msg_multipart_t* part = msg_multipart_parse(home, ct, const_cast<sip_payload_t*>(pl));
-       part != nullptr; part = part->mp_next) {
-    if (part->mp_payload == nullptr) continue;
-    std::string text(part->mp_payload->pl_data, part->mp_payload->pl_len);
-    if (typeIs(part->mp_content_type, "application/sdp") && r.sdp.empty()) {
-      r.sdpContentType = part->mp_content_type->c_type;
-      r.sdp = std::move(text);
-    } else if (typeIs(part->mp_content_type, "application/pidf+xml")) {
-      r.pidfParts.push_back(
-          {part->mp_content_id ? unbracket(part->mp_content_id->g_string) : "", std::move(text)});
+  pidf::MimeEntity const root = pidf::parseBody(r.bodyContentType, r.body);
+  for (pidf::MimeEntity const* e : pidf::flatten(root)) {
+    if (e->multipart) {
+      if (!e->wellFormed && r.bodyProblem.empty()) r.bodyProblem = e->problem;
+      continue;
+    }
+    if (e->contentType == "application/sdp" && r.sdp.empty()) {
+      r.sdpContentType = e->contentType;
+      r.sdp = pidf::decodedContent(*e);
+    } else if (e->contentType == "application/pidf+xml") {
+      r.pidfParts.push_back({e->contentId, pidf::decodedContent(*e)});
     }
   }
-  su_home_deinit(home);
 }
 
 }  // namespace
@@ -176,7 +196,6 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
   r.psapCallback = sip->sip_priority && sip->sip_priority->g_string &&
                    strcasecmp(sip->sip_priority->g_string, "psap-callback") == 0;
   splitBody(sip, r);
-  r.hasPidfBody = !r.pidfParts.empty();
   r.sourceAddress = sourceAddress(msg);
   r.transport = sourceTransport(msg);
   for (sip_unknown_t const* u = sip->sip_unknown; u; u = u->un_next) {

@@ -22,10 +22,16 @@ struct CallRequest {
   std::string transport;           // "udp" or "tcp"
   std::string pAccessNetworkInfo;  // raw header value(s), joined by ", "
   std::vector<std::string> geolocation;  // raw Geolocation header values
-  bool hasPidfBody = false;              // an application/pidf+xml body (part) is present
   std::string geolocationRouting;        // Geolocation-Routing value, "" when absent
-  // The body split into what an emergency INVITE needs (RFC 6442 section 3): the session
-  // description and any PIDF-LO parts the device sent by value.
+  // The body as received, byte for byte: a location object sosproxy did not create is relayed
+  // unaltered (RFC 6442 section 3), and an ordinary call's body is the caller's business.
+  std::string bodyContentType;  // the Content-Type value, "multipart/mixed;boundary=b1"
+  std::string body;
+  // The message's own Content-Disposition, Content-Encoding and Content-Language lines (each
+  // ending in CRLF): they describe the body, and go with it into a part when it is wrapped.
+  std::string bodyHeaders;
+  // What an emergency INVITE needs from the body, found at any depth of a multipart (RFC 5621)
+  // with its transfer encoding undone: the session description and every PIDF-LO part.
   std::string sdpContentType;  // "application/sdp", empty when there is no SDP
   std::string sdp;
   struct BodyPart {
@@ -33,6 +39,7 @@ struct CallRequest {
     std::string text;
   };
   std::vector<BodyPart> pidfParts;
+  std::string bodyProblem;  // a multipart that does not parse: what is wrong with it
   std::string userSite;  // the caller's site according to the user store; empty if unknown
 };
 

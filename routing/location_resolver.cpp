@@ -468,7 +468,9 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
     w = 1;
     res.deviceSupplied = true;
     res.signal = Signal::DeviceSupplied;
-    res.evidence = "location supplied by the device in the INVITE (kept); routed by ";
+    res.evidence = "location supplied by the device in the INVITE";
+    if (!call.deviceLocation.empty()) res.evidence += ": " + call.deviceLocation;
+    res.evidence += " (kept); routed by ";
     res.evidence += describe(found[w], ctx);
   } else {
     res.signal = found[0].signal;

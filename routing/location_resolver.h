@@ -49,7 +49,8 @@ struct CallNetworkData {
   std::string contactHost;  // Contact host of the INVITE ("10.1.2.45")
   std::string bssid;        // from P-Access-Network-Info, any separator form
   bool bssidNetworkProvided = false;     // the network, not the phone, wrote it (more trust)
-  bool deviceSuppliedLocation = false;   // the INVITE carries its own PIDF-LO / Geolocation
+  bool deviceSuppliedLocation = false;   // the INVITE carries its own usable PIDF-LO
+  std::string deviceLocation;            // what it says ("civic US, IL, ... in part <id>")
   const DeviceReport* report = nullptr;  // latest report of the caller's device, if any
 };
 
