@@ -54,11 +54,11 @@ DeviceLocationCheck checkDeviceLocation(const std::vector<GeolocationValue>& geo
     if (!parsed[i]) parsed[i] = parsePidfLo(parts[i].text);
     return *parsed[i];
   };
-  auto usable = [&](size_t i, std::string const& how) {
+  auto usable = [&](size_t i) {
     out.state = DeviceLocationState::Usable;
     out.location = parse(i);
     out.contentId = parts[i].contentId;
-    out.summary = describe(out.location) + " in " + partName(parts[i].contentId) + how;
+    out.summary = describe(out.location) + " in " + partName(parts[i].contentId);
     return out;
   };
 
@@ -80,14 +80,17 @@ DeviceLocationCheck checkDeviceLocation(const std::vector<GeolocationValue>& geo
       continue;
     }
     named[found] = true;
-    if (parse(found).usable) return usable(found, "");
+    if (parse(found).usable) return usable(found);
     reasons.push_back(partName(parts[found].contentId) + ": " + whyUnusable(parse(found)));
   }
+  // A part no Geolocation value names is not a location conveyed to the PSAP (RFC 6442 section
+  // 3: the header is how a recipient finds it), however good its content: it stays in the body,
+  // and ours, named by the header, goes beside it.
   for (size_t i = 0; i < parts.size(); ++i) {
     if (named[i]) continue;
-    if (parse(i).usable) return usable(i, geolocation.empty() ? " (no Geolocation header)"
-                                                              : " (not named by Geolocation)");
-    reasons.push_back(partName(parts[i].contentId) + ": " + whyUnusable(parse(i)));
+    reasons.push_back(partName(parts[i].contentId) + ": " +
+                      (parse(i).usable ? "no Geolocation value names it"
+                                       : whyUnusable(parse(i))));
   }
   out.state = DeviceLocationState::Unusable;
   for (auto const& r : reasons) {

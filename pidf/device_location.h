@@ -34,8 +34,9 @@ struct DeviceLocationCheck {
   std::string contentId;    // of the usable part
 };
 
-// The first usable location named by a cid: value of the Geolocation header (header order),
-// else the first usable PIDF-LO part that no value names. Each document is parsed once.
+// The first usable location named by a cid: value of the Geolocation header, in header order.
+// A PIDF-LO part that no value names is not conveyed to the PSAP (RFC 6442 section 3) and does
+// not count, however good. Each document is parsed once.
 DeviceLocationCheck checkDeviceLocation(const std::vector<GeolocationValue>& geolocation,
                                         const std::vector<LocationPart>& parts);
 

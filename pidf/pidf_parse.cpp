@@ -171,8 +171,10 @@ DeviceLocation interpret(xmlDoc* doc) {
   xmlNode* root = xmlDocGetRootElement(doc);
   if (!root) return unusable("not well-formed: no root element");
   if (maxDepth(root, 1) > kMaxPidfDepth) return unusable("too deep");
+  // Another document sent as application/pidf+xml (a HELD locationResponse, say) is not what a
+  // PSAP's PIDF-LO reader takes, whatever it holds: ours goes beside it.
+  if (!isElement(root, kNsPidf, "presence")) return unusable("root is not a PIDF presence");
   std::vector<std::string> notes;
-  if (!isElement(root, kNsPidf, "presence")) notes.push_back("root is not a PIDF presence");
 
   std::vector<xmlNode*> geoprivs;
   if (isElement(root, kNsGeopriv, "geopriv")) geoprivs.push_back(root);

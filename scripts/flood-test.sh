@@ -91,8 +91,8 @@ YAML
 
 start_sosproxy "$bin" "$work/sosproxy.yaml"
 limit_s=$((seconds * 3 + 60))
-start_sipp_uas carrier uas-load-answer.xml "$carrier_port" u1 "$flood_calls" "$limit_s"
-start_sipp_uas psap uas-load-answer.xml "$psap_a_port" u1 "$emergency_calls" "$limit_s"
+start_sipp_uas carrier uas-load-answer-any-invite.xml "$carrier_port" u1 "$flood_calls" "$limit_s"
+start_sipp_uas psap uas-load-answer-any-invite.xml "$psap_a_port" u1 "$emergency_calls" "$limit_s"
 
 echo "flood-test: $flood_calls ordinary calls at $flood_rate/s from $flood_callers callers (limit ${limit/#0/none}/s) and $emergency_calls 911 calls at $emergency_rate/s, over udp via sosproxy on 127.0.0.1:$proxy_port"
 start_ns="$(date +%s%N)"

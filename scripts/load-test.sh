@@ -124,7 +124,7 @@ start_sosproxy "$bin" "$work/sosproxy.yaml"
 
 # Both SIPp runs end by themselves: -m bounds the calls, -timeout the time.
 limit=$((seconds * 3 + 60))
-start_sipp_uas uas uas-load-answer.xml "$trunk_port" "$sipp_t" "$calls" "$limit"
+start_sipp_uas uas uas-load-answer-any-invite.xml "$trunk_port" "$sipp_t" "$calls" "$limit"
 uas_pid="$uas_pid_uas"
 
 echo "load-test: $calls $( [[ $emergency -eq 1 ]] && echo "911" || echo "ordinary") calls at $rate/s over $transport via sosproxy on 127.0.0.1:$proxy_port"

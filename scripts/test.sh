@@ -14,6 +14,10 @@ for flavour in release asan; do
   echo "=== $flavour tests ==="
   ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
 done
+echo "=== PIDF-LO corpus: what reaches the PSAP for each document (tests/data/pidf-corpus) ==="
+build/tests/integration/b2bua_integration_test --gtest_filter='BodyRelay.PidfLoCorpus*' |
+  sed -n '/^document |/,/^\[/p' | sed '$d'
+
 echo "=== fuzz targets, bounded ==="
 scripts/fuzz.sh 15
 echo "=== load script, quick mode ==="

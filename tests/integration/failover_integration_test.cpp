@@ -124,7 +124,7 @@ TEST_F(Failover, SilentPsapAMovesToPsapBWithinItsResponseTimeout) {
 // it up at once, so no PSAP line is left open; the caller stays with il-psap-b.
 TEST_F(Failover, ALateAnswerFromAGivenUpTrunkIsHungUp) {
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
-  auto psapA = startTrunk("uas-psap-late-answer.xml", ports_.psapA, "il-psap-a");
+  auto psapA = startTrunk("uas-psap-late-answer-any-invite.xml", ports_.psapA, "il-psap-a");
   auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
   auto uac = call();
   EXPECT_EQ(psapA->wait(), 0) << "il-psap-a's late answer was not ACKed and hung up\n"
@@ -148,7 +148,7 @@ TEST_F(Failover, ALateAnswerFromAGivenUpTrunkIsHungUp) {
 
 TEST_F(Failover, PsapAAnswering503MovesOnAtOnce) {
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
-  auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
+  auto psapA = startTrunk("uas-psap-503-any-invite.xml", ports_.psapA, "il-psap-a");
   auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
   auto uac = call();
   EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get(), psapB.get()});
@@ -170,7 +170,7 @@ TEST_F(Failover, PsapAAnswering503MovesOnAtOnce) {
 // shortly after the call.
 TEST_F(Failover, EveryAttemptIsInTheCallRecord) {
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
-  auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
+  auto psapA = startTrunk("uas-psap-503-any-invite.xml", ports_.psapA, "il-psap-a");
   auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
   const int64_t beforeMs = unixMsNow();
   auto uac = call();
@@ -267,7 +267,7 @@ TEST_F(Failover, EveryPsapTrunkDeadTheErcAnswers) {
   UdpBlackHole silentB(ports_.psapB);
   ASSERT_TRUE(silentB.ok());
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
-  auto psapA = startTrunk("uas-psap-503.xml", ports_.psapA, "il-psap-a");
+  auto psapA = startTrunk("uas-psap-503-any-invite.xml", ports_.psapA, "il-psap-a");
   auto erc = startTrunk("uas-psap-answer.xml", ports_.erc, "erc");
   auto uac = call();
   EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get(), erc.get()});
@@ -391,7 +391,7 @@ TEST_F(Failover, OrdinaryCallsOverTheLimitGet503EmergencyCallsDoNot) {
   ports_.extraYaml =
       "limits:\n  ordinary_calls_per_second: 1\n  ordinary_burst: 1\n  overload_lag_ms: 0\n";
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
-  auto carrier = startTrunk("uas-load-answer.xml", ports_.carrier, "carrier");
+  auto carrier = startTrunk("uas-load-answer-any-invite.xml", ports_.carrier, "carrier");
   SippOptions o;
   o.scenario = "uac-flood-call.xml";  // takes 200 and 503 alike
   o.name = "ordinary";

@@ -77,7 +77,15 @@ TEST(DeviceLocation, WhatSaysNothingIsUnusableAndSaysWhy) {
       {"pos 0 0", "<cid:l@p>", {{"l@p", pointDoc("0 0")}}, "0 0 is no position"},
       {"pos one number", "<cid:l@p>", {{"l@p", pointDoc("41.88")}}, "is not a position"},
       {"latitude out of range", "<cid:l@p>", {{"l@p", pointDoc("91 10")}}, "latitude out of range"},
-      {"not pidf at all", "<cid:l@p>", {{"l@p", "<html><body>hi</body></html>"}}, "no geopriv"},
+      {"not pidf at all", "<cid:l@p>", {{"l@p", "<html><body>hi</body></html>"}},
+       "root is not a PIDF presence"},
+      {"a PIDF-LO inside another document", "<cid:l@p>",
+       {{"l@p", "<locationResponse xmlns=\"urn:ietf:params:xml:ns:geopriv:held\">" + kUsable +
+                    "</locationResponse>"}},
+       "root is not a PIDF presence"},
+      {"presence without geopriv", "<cid:l@p>",
+       {{"l@p", "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:a@b\"/>"}},
+       "no geopriv"},
   };
   for (auto const& row : rows) {
     auto c = checkDeviceLocation(geo(row.header), row.parts);
@@ -86,13 +94,17 @@ TEST(DeviceLocation, WhatSaysNothingIsUnusableAndSaysWhy) {
   }
 }
 
-TEST(DeviceLocation, AUsablePartNoHeaderNamesStillCounts) {
+TEST(DeviceLocation, AUsablePartThatNoGeolocationValueNamesDoesNotCount) {
+  // The PSAP finds a location through the Geolocation header (RFC 6442 section 3): a part that
+  // nothing names is not conveyed, and ours goes beside it.
   auto c = checkDeviceLocation({}, {{"l@p", kUsable}});
-  EXPECT_EQ(c.state, DeviceLocationState::Usable);
-  EXPECT_NE(c.summary.find("no Geolocation header"), std::string::npos) << c.summary;
-  auto named = checkDeviceLocation(geo("<cid:other@p>"), {{"x@p", "<broken"}, {"l@p", kUsable}});
-  EXPECT_EQ(named.state, DeviceLocationState::Usable);
-  EXPECT_NE(named.summary.find("not named by Geolocation"), std::string::npos) << named.summary;
+  EXPECT_EQ(c.state, DeviceLocationState::Unusable);
+  EXPECT_NE(c.summary.find("part <l@p>: no Geolocation value names it"), std::string::npos)
+      << c.summary;
+  auto other = checkDeviceLocation(geo("<cid:other@p>"), {{"l@p", kUsable}});
+  EXPECT_EQ(other.state, DeviceLocationState::Unusable);
+  EXPECT_NE(other.summary.find("cid:other@p names no PIDF-LO body part"), std::string::npos)
+      << other.summary;
 }
 
 TEST(DeviceLocation, EveryReasonIsGivenWhenNothingIsUsable) {
