@@ -731,7 +731,8 @@ class Parser {
     for (const auto& item : list(v, false)) {
       auto f =
           fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
-                        "extensions", "networks", "psap_route", "security_desk", "responders"});
+                        "extensions", "networks", "psap_route", "last_resort", "security_desk",
+                        "responders"});
       if (!f) {
         continue;
       }
@@ -759,6 +760,9 @@ class Parser {
       }
       if (auto r = get(*f, item, "psap_route", true)) {
         site.psapRoute = route(*r);
+      }
+      if (auto l = get(*f, item, "last_resort")) {
+        site.lastResort = trunkReference(*l);
       }
       if (auto d = get(*f, item, "security_desk")) {
         site.securityDesk = checked(*d, checkSipTarget).value_or("");
@@ -939,7 +943,7 @@ class Parser {
   }
 
   void readEmergencyRouting(const Value& v) {
-    auto f = fields(v, {"erc", "test_destination", "civic_rules", "boundaries"});
+    auto f = fields(v, {"erc", "test_destination", "civic_rules", "boundaries", "last_resort"});
     if (!f) {
       return;
     }
@@ -949,6 +953,9 @@ class Parser {
     }
     if (auto t = get(*f, v, "test_destination")) {
       routing.testDestination = trunkReference(*t);
+    }
+    if (auto l = get(*f, v, "last_resort")) {
+      routing.lastResort = trunkReference(*l);
     }
     if (auto r = get(*f, v, "civic_rules")) {
       std::vector<Value> matches;  // of the rules read so far, parallel to civicRules

@@ -55,13 +55,18 @@ struct Boundary {
 // How an emergency call's route is chosen from the caller's location (issue 5). In order: the
 // location's own PSAP override (location data), the most specific civic rule, the first
 // boundary that contains the location's coordinates, the site's psap_route. An unknown or
-// unconfirmed location goes to the ERC. Every route ends with the ERC.
+// unconfirmed location goes to the ERC. Every route ends with the ERC, then the rest of the
+// site's route, then the last resort (issue 14: never a failure while a trunk could take it).
 struct EmergencyRouting {
   std::string erc;              // trunk of the emergency response centre; empty: none
   std::string testDestination;  // trunk for test calls (933, urn:service:test.sos); empty:
                                 // test calls take the emergency route, flagged as tests
   std::vector<CivicRule> civicRules;
   std::vector<Boundary> boundaries;
+  // The trunk tried after everything else of an emergency route (the ERC, the site's route): a
+  // carrier that routes the dialed emergency number itself. Empty: none; a site may set its
+  // own (Site::lastResort).
+  std::string lastResort;
 };
 
 // Limits on ordinary calls. Emergency calls from the trusted networks are exempt from all of
@@ -96,6 +101,7 @@ struct Site {
   std::vector<std::string> extensions;
   std::vector<std::string> networks;
   std::vector<std::string> psapRoute;  // trunk names in the order they are tried
+  std::string lastResort;  // this site's last resort; empty: emergency_routing.last_resort
   // Where a PSAP callback goes when no caller holds the dialed ELIN any more (issue 4):
   // "sip:security-desk@127.0.0.1:5094". Empty: the first site's desk.
   std::string securityDesk;

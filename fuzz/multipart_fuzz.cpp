@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto* e : all) {
     if (e->parts.size() > sos::pidf::kMaxMimeParts) std::abort();
     if (e != &root && body.find(e->raw) == std::string_view::npos) std::abort();
-    if (e->raw.size() < e->content.size()) std::abort();
+    if (e != &root && e->raw.size() < e->content.size()) std::abort();
     std::string decoded = sos::pidf::decodedContent(*e);
     if (decoded.size() > e->content.size()) std::abort();  // decoding never grows
     if (e->contentType == "application/pidf+xml") locations.push_back({e->contentId, decoded});

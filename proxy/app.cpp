@@ -213,6 +213,8 @@ int runApp(int argc, char** argv) {
   if (opts.command == "check-config") {
     std::cout << opts.configPath << ": OK (" << cfg->trunks.size() << " trunks, "
               << cfg->sites.size() << " sites)\n";
+    for (auto const& w : router->psap().warnings())
+      std::cout << opts.configPath << ": warning: " << w << "\n";
     return 0;
   }
 
@@ -224,6 +226,7 @@ int runApp(int argc, char** argv) {
   auto console = std::make_shared<spdlog::logger>("sosproxy", consoleSink);
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
+  for (auto const& w : router->psap().warnings()) spdlog::warn("configuration: {}", w);
 
   std::unique_ptr<RoutingLog> routingLog;
   try {

@@ -80,7 +80,8 @@ struct Branch {
   std::chrono::steady_clock::time_point sent;
   std::string requestUri, nextHop;
   bool pidfAdded = false;    // our PIDF-LO went in the body: a 424 may retry with ELIN only
-  bool provisional = false;  // any 1xx came back
+  bool provisional = false;  // any 1xx came back (a CANCEL may be sent)
+  bool ringing = false;      // a 1xx other than 100 came back: the ring timeout runs
   bool final = false;        // a final response came back (or the INVITE was never sent)
   bool abandoned = false;    // timed out: a later answer is hung up
   bool cancelSent = false;

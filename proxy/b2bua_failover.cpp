@@ -7,8 +7,9 @@
 // transport failure (nta reports 503 when a TCP connection is refused) moves the call to the
 // next trunk; the abandoned branch is cancelled once it has a provisional response (RFC 3261
 // 9.1), and an answer that still comes from it is ACKed and hung up. The caller hears 180
-// Ringing from the first failover on, never a failure while a trunk remains. The last trunk
-// (the ERC) keeps the full SIP timers: there is nothing left to move to.
+// Ringing from the first failover on, never a failure while a trunk remains. A 100 Trying does
+// not stop the response timer (a PSAP's SBC may say 100 and then nothing); the last trunk has
+// the same timers, and when they run out the caller gets 408 (issue 14: no call waits forever).
 
 #include <spdlog/spdlog.h>
 
@@ -179,8 +180,10 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
   br->sent = std::chrono::steady_clock::now();
   call.invite->outCseq = br->cseq;
   call.log.trunk = trunk.name;
-  // A timer only when there is somewhere else to go: the last trunk keeps SIP's own timers.
-  if (p.next < p.route.size()) {
+  // Every attempt of an emergency call is bounded, the last one's too (issue 14: a PSAP behind
+  // an SBC may answer 100 and then nothing, and nta keeps an INVITE open without Timer C). An
+  // ordinary call keeps SIP's own timers: a carrier may take its time to reach the callee.
+  if (p.emergency) {
     br->timer = su_timer_create(su_root_task(root_), trunk.responseTimeoutMs);
     if (br->timer)
       su_timer_set(br->timer, onBranchTimer, reinterpret_cast<su_timer_arg_t*>(br.get()));
@@ -204,9 +207,11 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
     return;  // else: an earlier INVITE of this branch (before a 424 retry), already handled
   }
   if (status < 200) {
-    if (!br.provisional) {
-      br.provisional = true;
-      // The trunk is alive: from now on it has ring_timeout_s to answer.
+    br.provisional = true;  // a CANCEL may now be sent (RFC 3261 9.1)
+    if (status > 100 && !br.ringing) {
+      br.ringing = true;
+      // The far end is alerting: from now on it has ring_timeout_s to answer (Timer C, RFC 3261
+      // 16.8, shortened). A 100 Trying alone proves only that the next hop got the INVITE.
       if (br.timer && br.trunkConfig)
         su_timer_set_interval(br.timer, onBranchTimer, reinterpret_cast<su_timer_arg_t*>(&br),
                               br.trunkConfig->ringTimeoutMs);
@@ -264,15 +269,20 @@ void B2bua::branchTimeout(Branch& br) {
   if (br.call == nullptr || br.final || br.abandoned) return;
   Call& call = *br.call;
   if (call.current != &br) return;
+  // nta keeps a 100 Trying to itself; its status says whether one came.
+  if (br.orq && nta_outgoing_status(br.orq) >= 100) br.provisional = true;
   std::string const why =
-      br.provisional
-          ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) + " ms of ringing"
-          : "no response within " + std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
-  if (!br.provisional) setTrunkUp(br.trunk, false, "no response to an INVITE");
+      br.ringing ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) +
+                       " ms of ringing"
+                 : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +
+                       std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
+  if (!br.ringing) setTrunkUp(br.trunk, false, "no response to an INVITE");
   abandon(br);
   if (call.cancelled || call.invite->finished) return;
   if (tryNextTrunk(call, 408, why)) return;
-  // Nothing left (cannot happen: the last trunk has no timer); still, answer the caller.
+  // The last trunk of the route timed out too: the caller gets a final answer, never silence.
+  spdlog::error("call {}: every trunk of the emergency route failed ({}); answering 408",
+                call.log.callId, call.attempts);
   nta_incoming_treply(call.invite->irq, SIP_408_REQUEST_TIMEOUT, TAG_END());
   call.invite->finished = true;
   call.log.attempts = call.attempts;

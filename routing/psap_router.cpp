@@ -102,6 +102,7 @@ struct PsapRouter::Impl {
   struct SiteRoute {
     Trunks route;
     std::string basis;  // "site default HQ"
+    const config::Trunk* lastResort = nullptr;  // the site's own, else emergency_routing's
   };
 
   std::shared_ptr<const config::Config> config;
@@ -115,8 +116,11 @@ struct PsapRouter::Impl {
   const Rule* civicMatch(const CivicAddress& civic) const;
   const Area* boundaryMatch(Point point) const;
   const SiteRoute* siteRoute(const config::Site* site) const;
-  // The route's trunks: each once, in order, the ERC (if any) last.
-  void fill(PsapRoute& out, const Trunks& route) const;
+  std::vector<std::string> warnings;  // of the configuration, for check-config
+
+  // The route's trunks, each once, in order, then the tail: the ERC, the rest of the caller's
+  // site route, the last resort.
+  void fill(PsapRoute& out, const Trunks& route, const SiteRoute* site) const;
 };
 
 const PsapRouter::Impl::Rule* PsapRouter::Impl::civicMatch(const CivicAddress& civic) const {
@@ -164,15 +168,28 @@ const PsapRouter::Impl::SiteRoute* PsapRouter::Impl::siteRoute(const config::Sit
   return same == nullptr ? nullptr : &sites[static_cast<size_t>(same - all.data())];
 }
 
-void PsapRouter::Impl::fill(PsapRoute& out, const Trunks& route) const {
-  out.trunks.reserve(route.size() + 1);
-  for (const config::Trunk* t : route) {
-    if (t != erc && std::find(out.trunks.begin(), out.trunks.end(), t) == out.trunks.end()) {
+void PsapRouter::Impl::fill(PsapRoute& out, const Trunks& route, const SiteRoute* site) const {
+  out.trunks.reserve(route.size() + 2 + (site ? site->route.size() : 0));
+  auto add = [&](const config::Trunk* t) {
+    if (t != nullptr && std::find(out.trunks.begin(), out.trunks.end(), t) == out.trunks.end()) {
       out.trunks.push_back(t);
     }
+  };
+  for (const config::Trunk* t : route) {
+    if (t != erc) {
+      add(t);
+    }
   }
-  if (erc != nullptr) {
-    out.trunks.push_back(erc);
+  out.tailFrom = out.trunks.size();
+  // Issue 14: a route that has failed so far still has trunks that could take the call. The
+  // ERC first (it takes any location), then the site's own PSAPs (a route chosen by the
+  // location may have left them out), then a carrier that routes the dialed number itself.
+  add(erc);
+  if (site != nullptr) {
+    for (const config::Trunk* t : site->route) {
+      add(t);
+    }
+    add(site->lastResort);
   }
 }
 
@@ -257,12 +274,26 @@ Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
 
   // Site routes are checked by Router::create (they predate this class); a name it refuses is
   // left out here rather than reported twice.
-  for (const config::Site& site : cfg.sites) {
-    Impl::SiteRoute s{{}, "site default " + site.name};
+  const config::Trunk* lastResort = nullptr;
+  if (!er.lastResort.empty()) {
+    lastResort = trunk(er.lastResort, prefix + "last_resort");
+  }
+  for (size_t i = 0; i < cfg.sites.size(); ++i) {
+    const config::Site& site = cfg.sites[i];
+    Impl::SiteRoute s{{}, "site default " + site.name, lastResort};
     for (const std::string& name : site.psapRoute) {
       if (const config::Trunk* t = cfg.findTrunk(name)) {
         s.route.push_back(t);
       }
+    }
+    if (!site.lastResort.empty()) {
+      s.lastResort = trunk(site.lastResort, "sites[" + std::to_string(i) + "].last_resort");
+    }
+    if (s.lastResort == nullptr) {
+      impl->warnings.push_back(
+          "site " + site.name +
+          " has no last resort (sites[].last_resort or emergency_routing.last_resort): when "
+          "every trunk of an emergency route fails, its caller gets the failure");
     }
     impl->sites.push_back(std::move(s));
   }
@@ -280,6 +311,8 @@ Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
   return std::shared_ptr<const PsapRouter>(std::move(router));
 }
 
+const std::vector<std::string>& PsapRouter::warnings() const { return impl_->warnings; }
+
 PsapRoute PsapRouter::route(const RouteQuery& query) const {
   const Impl& im = *impl_;
   PsapRoute out;
@@ -287,12 +320,14 @@ PsapRoute PsapRouter::route(const RouteQuery& query) const {
   if (query.test && im.testDestination != nullptr) {
     // Never the ERC: a test must not reach a dispatcher.
     out.trunks.push_back(im.testDestination);
+    out.tailFrom = out.trunks.size();  // no tail either
     out.basis = im.testBasis;
     return out;
   }
   // A test call without a test destination takes the emergency route, said so in its basis.
+  const Impl::SiteRoute* site = im.siteRoute(query.site);
   auto done = [&](const Trunks& route, std::string_view basis, std::string_view suffix = {}) {
-    im.fill(out, route);
+    im.fill(out, route, site);
     out.basis.reserve((query.test ? 11 : 0) + basis.size() + suffix.size());
     out.basis.append(query.test ? "test call: " : "").append(basis).append(suffix);
     return std::move(out);
@@ -355,8 +390,8 @@ PsapRoute PsapRouter::route(const RouteQuery& query) const {
   }
 
   // 5. The caller's site.
-  if (const Impl::SiteRoute* s = im.siteRoute(query.site)) {
-    return done(s->route, s->basis);
+  if (site != nullptr) {
+    return done(site->route, site->basis);
   }
   out.warnings.push_back("caller's site unknown: no site route to fall back on");
   return done({}, "no site route");

@@ -17,8 +17,11 @@
 //      emergency_routing.civic_rules; most fields set wins, ties go to the first in the file),
 //      then the first boundary whose polygon contains its coordinates (both needed);
 //   5. the caller's site's psap_route.
-// Every route ends with the ERC when one is configured (an earlier mention of it is dropped so
-// it is tried once, last), and a trunk named twice is tried once, at its first place.
+// Every route then goes on with its tail (issue 14: an emergency call is never answered with a
+// failure while a trunk could take it): the ERC when one is configured, then the trunks of the
+// caller's site route not tried yet, then the site's last resort (sites[].last_resort, else
+// emergency_routing.last_resort: a carrier that routes the dialed number itself). A trunk
+// named twice is tried once, at its first place (the ERC's place is always the tail's first).
 
 #include <memory>
 #include <optional>
@@ -51,6 +54,7 @@ struct PsapRoute {
   // "ERC: personal location not confirmed", "test destination psap-test".
   std::string basis;
   bool ercOnly = false;  // routed to the ERC because the location is unknown or unconfirmed
+  size_t tailFrom = 0;   // trunks[tailFrom..] are the tail: ERC, rest of the site, last resort
   // Problems met on the way that did not stop routing ("location hq-x: psap_route names no
   // trunk 'gone'; ignored"), for a warning log line.
   std::vector<std::string> warnings;
@@ -67,6 +71,10 @@ class PsapRouter {
       std::shared_ptr<const config::Config> config);
 
   PsapRoute route(const RouteQuery& query) const;
+
+  // What the configuration lacks without being wrong, one line each: sites without a last
+  // resort. check-config prints them; the process logs them at start.
+  const std::vector<std::string>& warnings() const;
 
  private:
   PsapRouter() = default;

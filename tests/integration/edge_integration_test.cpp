@@ -105,6 +105,22 @@ TEST(CheckConfig, DemoConfigIsValid) {
   const auto r = checkConfig(dir.path(), demo);
   EXPECT_EQ(r.rc, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("demo.yaml: OK"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;  // the demo has a last resort
+}
+
+// Issue 14: a site whose emergency route can run out of trunks is pointed out (valid, exit 0).
+TEST(CheckConfig, ASiteWithoutALastResortIsWarnedAbout) {
+  TempDir dir("sosproxy-check");
+  DemoPorts ports = pickDemoPorts();
+  const auto file = dir.path() / "no-last-resort.yaml";
+  std::string yaml = demoConfigYaml(ports, dir.path() / "routing.log");
+  const std::string line = "  last_resort: carrier\n";
+  if (auto at = yaml.find(line); at != std::string::npos) yaml.erase(at, line.size());
+  writeFile(file, yaml);
+  const auto r = checkConfig(dir.path(), file);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(": warning: site HQ has no last resort"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(": warning: site London has no last resort"), std::string::npos) << r.out;
 }
 
 TEST(CheckConfig, BadPortIsReportedWithFileLineColumn) {

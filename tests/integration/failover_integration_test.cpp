@@ -290,6 +290,66 @@ TEST_F(Failover, EveryPsapTrunkDeadTheErcAnswers) {
   EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
 }
 
+// Issue 14, "what it must show" 1: with no location data the call goes to the ERC; the ERC is
+// dead, and the route's tail (the site's own PSAP trunks) takes the call.
+TEST_F(Failover, UnknownLocationWithTheErcDeadIsAnsweredByTheNextTrunk) {
+  UdpBlackHole deadErc(ports_.erc);
+  ASSERT_TRUE(deadErc.ok());
+  ASSERT_NO_FATAL_FAILURE(startProxy());  // no location store: every location is unknown
+  auto psapA = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
+  auto uac = call();
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get()});
+  EXPECT_EQ(psapA->wait(), 0) << report({uac.get(), psapA.get()});
+  EXPECT_GE(deadErc.received(), 1) << "the INVITE never went to the ERC first";
+  const std::string cid = inviteCallId(*uac, false);
+  const auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  EXPECT_EQ(route.get("route").rfind("ERC: location unknown: erc il-psap-a il-psap-b", 0), 0u)
+      << route.raw;
+  auto toA = failoverLine(cid, "il-psap-a");
+  EXPECT_LT(ms(toA), kResponseTimeoutMs + 500) << toA.raw;
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  EXPECT_EQ(final.get("trunk"), "il-psap-a") << final.raw;
+  EXPECT_NE(final.get("attempts").find("erc:408"), std::string::npos) << final.raw;
+}
+
+// Issue 14, "what it must show" 1: every trunk of the route says 100 Trying and then nothing.
+// A 100 alone does not stop a trunk's response timeout, the last trunk's neither: the caller
+// gets a final answer (408) within the sum of the response timeouts plus a second.
+TEST_F(Failover, EveryTrunkAnswers100ThenNothingTheCallerStillGetsAFinalAnswer) {
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  std::vector<std::unique_ptr<Sipp>> trunks;
+  for (auto [port, name] : {std::pair{ports_.psapA, "il-psap-a"}, {ports_.psapB, "il-psap-b"},
+                            {ports_.erc, "erc"}})
+    trunks.push_back(startTrunk("uas-psap-100-then-silence-any-invite.xml", port, name));
+  ASSERT_FALSE(HasFailure());
+  SippOptions o;
+  o.scenario = "uac-911-expect-408.xml";
+  o.name = "caller";
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  auto uac = std::make_unique<Sipp>(o, dir_.path());
+  ASSERT_TRUE(uac->start());
+  EXPECT_EQ(uac->wait(), 0) << report({uac.get()});
+  const std::string cid = inviteCallId(*uac, false);
+  auto final = finalLine(cid);
+  EXPECT_EQ(final.get("outcome"), "timeout") << final.raw;
+  EXPECT_EQ(final.get("status"), "408") << final.raw;
+  const double sum = 3 * kResponseTimeoutMs;
+  std::printf("[ measured ] every trunk 100 then silent: final answer after %s ms (bound %.0f)\n",
+              final.get("duration_ms").c_str(), sum + 1000);
+  EXPECT_LT(std::atof(final.get("duration_ms").c_str()), sum + 1000) << final.raw;
+  EXPECT_GE(std::atof(final.get("duration_ms").c_str()), sum - 100) << final.raw;
+  EXPECT_NE(final.get("attempts").find("il-psap-a:408(100 Trying, then nothing for 2000 ms)"),
+            std::string::npos)
+      << final.raw;
+  EXPECT_NE(final.get("attempts").find("erc:408"), std::string::npos) << final.raw;
+  // Each silent trunk was cancelled (its scenario ends only after the CANCEL and the ACK).
+  for (auto& t : trunks) {
+    EXPECT_EQ(t->wait(), 0) << report({t.get()});
+    EXPECT_EQ(countMessages(*t, true, "CANCEL "), 1) << report({t.get()});
+  }
+}
+
 TEST_F(Failover, ATrunkDownByItsProbeIsSkipped) {
   UdpBlackHole dead(ports_.psapA);
   ASSERT_TRUE(dead.ok());

@@ -95,7 +95,22 @@ Fixture make(config::Config c = routingConfig()) {
   return f;
 }
 
+// The route chosen for the location and its ERC: the trunks before the tail, and the tail's
+// first when it is the ERC (what the tests below check; the tail has tests of its own).
 Names names(const PsapRoute& r) {
+  Names out;
+  for (size_t i = 0; i < r.trunks.size(); ++i) {
+    const auto* t = r.trunks[i];
+    if (i > r.tailFrom || (i == r.tailFrom && (t == nullptr || t->name != "erc"))) {
+      break;
+    }
+    out.push_back(t ? t->name : "(null)");
+  }
+  return out;
+}
+
+// Every trunk, tail included.
+Names everything(const PsapRoute& r) {
   Names out;
   for (const auto* t : r.trunks) {
     out.push_back(t ? t->name : "(null)");
@@ -394,6 +409,59 @@ TEST(PsapRouter, ErcIsTriedOnceAndLastAndEveryTrunkOnce) {
   EXPECT_EQ(names(Query(f, &override).route()), (Names{"chicago-u", "erc"}));
   override.psapRoute = {"erc"};
   EXPECT_EQ(names(Query(f, &override).route()), kErc);
+}
+
+// Issue 14: after the chosen route and the ERC, the caller's site route (what is not tried yet),
+// then the last resort: an emergency call never ends with a failure while a trunk could take it.
+TEST(PsapRouter, TheTailIsTheErcThenTheRestOfTheSiteRouteThenTheLastResort) {
+  config::Config c = routingConfig();
+  c.emergencyRouting.lastResort = "carrier";
+  auto f = make(c);
+  const config::Site* hq = &f.config->sites[0];
+  RouteQuery q;
+  q.site = hq;
+  Location springfield = company("hq-x", civic("US", "IL", "", "Springfield"));
+  q.location = &springfield;
+  auto r = f.router->route(q);
+  EXPECT_EQ(everything(r), (Names{"springfield", "erc", "il-psap-a", "il-psap-b", "carrier"}));
+  EXPECT_EQ(r.tailFrom, 1u);
+  // An unknown location: the ERC first, and when it is down the site's PSAPs, then the carrier.
+  q.location = nullptr;
+  r = f.router->route(q);
+  EXPECT_TRUE(r.ercOnly);
+  EXPECT_EQ(everything(r), (Names{"erc", "il-psap-a", "il-psap-b", "carrier"}));
+  EXPECT_EQ(r.tailFrom, 0u);
+  // London's own route, then its last resort (a site's own beats the global one).
+  c.sites[1].lastResort = "us-national";
+  f = make(c);
+  q.site = &f.config->sites[1];
+  Location london = company("london", civic("GB"));
+  q.location = &london;
+  r = f.router->route(q);
+  EXPECT_EQ(everything(r), (Names{"uk-999", "erc", "us-national"}));
+  // A test call never gets a tail: nothing but the test destination.
+  q.test = true;
+  r = f.router->route(q);
+  EXPECT_EQ(everything(r), (Names{"psap-test"}));
+}
+
+TEST(PsapRouter, SitesWithoutALastResortAreNamedInTheWarnings) {
+  auto none = make();
+  ASSERT_EQ(none.router->warnings().size(), 2u);
+  EXPECT_NE(none.router->warnings()[0].find("site HQ has no last resort"), std::string::npos);
+  config::Config c = routingConfig();
+  c.sites[1].lastResort = "carrier";
+  auto one = make(c);
+  ASSERT_EQ(one.router->warnings().size(), 1u);
+  EXPECT_NE(one.router->warnings()[0].find("site HQ"), std::string::npos);
+  c.emergencyRouting.lastResort = "carrier";
+  EXPECT_TRUE(make(c).router->warnings().empty());
+  c.emergencyRouting.lastResort = "nowhere";
+  auto bad = PsapRouter::create(std::make_shared<const config::Config>(c));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("emergency_routing.last_resort: no trunk named 'nowhere'"),
+            std::string::npos)
+      << bad.error().message;
 }
 
 TEST(PsapRouter, TestCallGoesToTheTestDestinationOnly) {
