@@ -613,7 +613,8 @@ class Parser {
   }
 
   void readTop(const Value& root) {
-    auto f = fields(root, {"listen", "trusted_networks", "carrier_trunk", "trunks", "sites",
+    auto f = fields(root, {"listen", "trusted_networks", "pbx_sources", "network_sources",
+                           "carrier_trunk", "trunks", "sites",
                            "emergency_routing", "limits", "notifications", "logging", "store",
                            "location", "admin"});
     if (!f) {
@@ -625,6 +626,12 @@ class Parser {
     // Absent means nothing is trusted: sosproxy then answers every call with 403, never relays.
     if (auto v = get(*f, root, "trusted_networks")) {
       config_.trustedNetworks = checkedList(*v, true, checkNetwork);
+    }
+    if (auto v = get(*f, root, "pbx_sources")) {
+      config_.pbxSources = checkedList(*v, true, checkNetwork);
+    }
+    if (auto v = get(*f, root, "network_sources")) {
+      config_.networkSources = checkedList(*v, true, checkNetwork);
     }
     if (auto v = get(*f, root, "carrier_trunk", true)) {
       config_.carrierTrunk = nonEmpty(*v);

@@ -176,6 +176,11 @@ struct Config {
   std::string sourcePath;  // the file it came from, for messages
   Listen listen;
   std::vector<std::string> trustedNetworks;  // CIDR, IPv4 or IPv6
+  // Who may vouch for what (issue 14). A source in trusted_networks may place calls; only one
+  // in pbx_sources may assert the caller's identity (P-Asserted-Identity), and only one in
+  // network_sources may mark access-network data as network-provided. Absent: nobody.
+  std::vector<std::string> pbxSources;
+  std::vector<std::string> networkSources;
   std::string carrierTrunk;                  // name of the trunk for ordinary calls
   std::vector<Trunk> trunks;
   std::vector<Site> sites;  // the first one is the default site

@@ -175,6 +175,10 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   auto const received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
   routing::CallRequest req = toCallRequest(msg, sip);
+  // Issue 14: what the source may not vouch for decides nothing and does not go on as sent.
+  routing::Router::Vouched const vouched = router_->applySourceRights(req);
+  if (vouched.identityDropped) ++counters_.identityNotVouched;
+  if (vouched.networkMarkDropped) ++counters_.networkMarkNotVouched;
   routing::UserRow const* user = nullptr;
   if (locations_) {
     user = locations_->findUser(!req.paiUser.empty() ? req.paiUser : req.fromUser);
@@ -272,7 +276,18 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     return 0;
   }
 
+  if (vouched.identityDropped || vouched.networkMarkDropped)
+    spdlog::warn("call {} from {}: {}{}", req.callId, source,
+                 vouched.identityDropped
+                     ? "P-Asserted-Identity ignored and removed (source not in pbx_sources)"
+                     : "",
+                 vouched.networkMarkDropped
+                     ? std::string(vouched.identityDropped ? "; " : "") +
+                           "network-provided mark of P-Access-Network-Info ignored and removed "
+                           "(source not in network_sources)"
+                     : "");
   auto plan = std::make_unique<Call::Plan>();
+  plan->vouched = vouched;
   plan->req = std::move(req);
   plan->emergency = decision.match.emergency;
   plan->maxForwards = maxForwards - 1;

@@ -113,6 +113,7 @@ struct Call {
     std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `where` alive
     std::optional<routing::Resolution> where;
     pidf::DeviceLocationCheck device;  // the location the caller sent, parsed once
+    routing::Router::Vouched vouched;  // what the source asserted without the right to
     std::string requestUser;  // "911" (prefix removed), or the service urn
     bool urn = false;
     bool emergency = false;
@@ -179,6 +180,8 @@ struct B2buaCounters {
   std::atomic<uint64_t> callbacksToDesk{0};
   std::atomic<uint64_t> emergencyDegraded{0};  // location or PIDF-LO failed: routed without
   std::atomic<uint64_t> deviceLocationUnusable{0};  // the caller sent a location that says nothing
+  std::atomic<uint64_t> identityNotVouched{0};  // P-Asserted-Identity from outside pbx_sources
+  std::atomic<uint64_t> networkMarkNotVouched{0};  // network-provided from outside network_sources
   std::atomic<uint64_t> failovers{0};          // an emergency call moved to its next trunk
   std::atomic<uint64_t> trunkSkips{0};         // a trunk skipped because its probe said down
   std::atomic<uint64_t> probeFailures{0};      // OPTIONS probes unanswered or refused

@@ -18,6 +18,7 @@
 
 #include "proxy/allocator.h"
 #include "proxy/b2bua.h"
+#include "proxy/copy_skip.h"
 #include "proxy/sip_edge.h"
 
 namespace sos::proxy {
@@ -156,6 +157,15 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
   } else if (p.emergency) {
     call.log.pidf.clear();
     call.log.elin.clear();
+  }
+  // What the source could not vouch for leaves without it (issue 14): no P-Asserted-Identity,
+  // the access-network data without its network-provided mark.
+  if (p.vouched.identityDropped) rewrite.skip |= kSkipIdentity;
+  if (p.vouched.networkMarkDropped) {
+    rewrite.skip |= kSkipAccessNetworkInfo;
+    if (!p.req.pAccessNetworkInfo.empty())
+      rewrite.extraHeaders += (rewrite.extraHeaders.empty() ? "" : "\r\n") +
+                              std::string("P-Access-Network-Info: ") + p.req.pAccessNetworkInfo;
   }
   br->requestUri =
       p.urn ? p.requestUser

@@ -3,14 +3,17 @@
 
 namespace sos::proxy {
 
-// What an emergency INVITE replaces instead of copying (issue 4).
+// What an INVITE toward a trunk replaces instead of copying (issues 4 and 14).
 enum CopySkip : unsigned {
   kCopyAll = 0,
   kSkipBody = 1u << 0,         // Content-Type and body: a new (multipart) body goes in
-  kSkipIdentity = 1u << 1,     // P-Asserted-Identity: the ELIN stands in
+  kSkipIdentity = 1u << 1,     // P-Asserted-Identity: the ELIN stands in, or the source may
+                               // not assert one (pbx_sources)
   kSkipGeolocation = 1u << 2,  // Geolocation and Geolocation-Routing: rewritten (RFC 6442)
   kSkipBodyHeaders = 1u << 3,  // Content-Disposition, -Encoding, -Language: they went into the
                                // part that wraps the caller's body
+  kSkipAccessNetworkInfo = 1u << 4,  // P-Access-Network-Info: rewritten without a
+                                     // network-provided mark the source may not make (issue 14)
 };
 
 }  // namespace sos::proxy

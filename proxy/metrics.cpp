@@ -53,6 +53,13 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          "emergency calls whose own location (PIDF-LO or Geolocation) said nothing usable; "
          "sosproxy's PIDF-LO was added beside it",
          c.deviceLocationUnusable);
+  metric(out, "sosproxy_identity_not_vouched_total", "counter",
+         "calls whose P-Asserted-Identity came from a source outside pbx_sources (ignored, removed)",
+         c.identityNotVouched);
+  metric(out, "sosproxy_network_mark_not_vouched_total", "counter",
+         "calls whose P-Access-Network-Info said network-provided from a source outside "
+         "network_sources (ignored, removed)",
+         c.networkMarkNotVouched);
   metric(out, "sosproxy_failovers_total", "counter",
          "emergency calls moved to the next trunk of their route (timeout, refusal, transport)",
          c.failovers);

@@ -80,10 +80,13 @@ bool skippedToo(msg_header_t const* h, unsigned skip) {
                                     h->sh_class == sip_content_encoding_class ||
                                     h->sh_class == sip_content_language_class))
     return true;
-  if ((skip & kSkipGeolocation) && h->sh_class == sip_unknown_class) {
+  if (h->sh_class == sip_unknown_class && (skip & (kSkipGeolocation | kSkipAccessNetworkInfo))) {
     char const* name = reinterpret_cast<sip_unknown_t const*>(h)->un_name;
-    return name &&
-           (strcasecmp(name, "Geolocation") == 0 || strcasecmp(name, "Geolocation-Routing") == 0);
+    if (name == nullptr) return false;
+    if ((skip & kSkipGeolocation) &&
+        (strcasecmp(name, "Geolocation") == 0 || strcasecmp(name, "Geolocation-Routing") == 0))
+      return true;
+    return (skip & kSkipAccessNetworkInfo) && strcasecmp(name, "P-Access-Network-Info") == 0;
   }
   return false;
 }

@@ -2,6 +2,7 @@
 
 #include "base/text.h"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace sos::routing {
@@ -148,6 +149,27 @@ std::vector<AccessNetworkInfo> parseAccessNetworkInfo(std::string_view value) {
     if (parseEntry(entry, info)) result.push_back(std::move(info));
   }
   return result;
+}
+
+std::string withoutNetworkProvided(std::string_view value) {
+  std::string out;
+  splitOutsideQuotes(value.substr(0, std::min(value.size(), kMaxInput)), ',',
+                     [&](std::string_view entry) {
+                       std::string kept;
+                       splitOutsideQuotes(entry, ';', [&](std::string_view param) {
+                         if (!equalsNoCase(trim(param), "network-provided")) {
+                           if (!kept.empty()) kept += ";";
+                           kept += param;
+                         }
+                         return true;
+                       });
+                       if (!trim(kept).empty()) {
+                         if (!out.empty()) out += ",";
+                         out += kept;
+                       }
+                       return true;
+                     });
+  return std::string(trim(out));
 }
 
 }  // namespace sos::routing

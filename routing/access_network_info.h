@@ -20,4 +20,9 @@ struct AccessNetworkInfo {
 // Malformed parts are skipped; at most 16 entries and 4 KiB of input are considered.
 std::vector<AccessNetworkInfo> parseAccessNetworkInfo(std::string_view value);
 
+// The value with every `network-provided` parameter taken out (any case, outside quoted
+// strings), the rest as written: what is relayed for a source that may not vouch for the
+// network (issue 14, network_sources). Empty entries that are left are dropped.
+std::string withoutNetworkProvided(std::string_view value);
+
 }  // namespace sos::routing

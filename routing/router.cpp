@@ -1,5 +1,7 @@
 #include "routing/router.h"
 
+#include "routing/access_network_info.h"
+
 #include <algorithm>
 #include <string_view>
 
@@ -43,6 +45,20 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
     }
   }
   router->trusted_ = NetworkSet(std::move(trusted));
+  auto networks = [&](const std::vector<std::string>& list, const std::string& key) {
+    std::vector<Cidr> out;
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto c = parseCidr(list[i]);
+      if (c) {
+        out.push_back(c.value());
+      } else {
+        problems.push_back(key + "[" + std::to_string(i) + "]: " + c.error().message);
+      }
+    }
+    return NetworkSet(std::move(out));
+  };
+  router->pbxSources_ = networks(cfg->pbxSources, "pbx_sources");
+  router->networkSources_ = networks(cfg->networkSources, "network_sources");
 
   // The first site is the default for callers nobody recognizes (siteOf), so there must be one.
   if (cfg->sites.empty()) problems.push_back("sites: at least one site is needed");
@@ -132,6 +148,23 @@ const config::Site& Router::siteOf(const CallRequest& request) const {
     }
   }
   return sites.front();
+}
+
+Router::Vouched Router::applySourceRights(CallRequest& request) const {
+  Vouched v;
+  if (!request.paiUri.empty() && !pbxSources_.contains(request.sourceAddress)) {
+    request.paiUri.clear();
+    request.paiUser.clear();
+    v.identityDropped = true;
+  }
+  if (!request.pAccessNetworkInfo.empty() && !networkSources_.contains(request.sourceAddress)) {
+    std::string plain = withoutNetworkProvided(request.pAccessNetworkInfo);
+    if (plain != request.pAccessNetworkInfo) {
+      request.pAccessNetworkInfo = std::move(plain);
+      v.networkMarkDropped = true;
+    }
+  }
+  return v;
 }
 
 RouteDecision Router::decide(const CallRequest& request) const {

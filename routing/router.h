@@ -42,6 +42,17 @@ class Router {
 
   RouteDecision decide(const CallRequest& request) const;
 
+  // What the packet's source may vouch for (issue 14): the caller's identity (pbx_sources) and
+  // network-provided access data (network_sources). Removes from `request` what it may not
+  // assert — P-Asserted-Identity, the network-provided mark of P-Access-Network-Info — so that
+  // neither decides the location; the result says what was removed, for the edge to strip or
+  // rewrite toward the trunks.
+  struct Vouched {
+    bool identityDropped = false;  // a P-Asserted-Identity from outside pbx_sources
+    bool networkMarkDropped = false;  // "network-provided" from outside network_sources
+  };
+  Vouched applySourceRights(CallRequest& request) const;
+
   // Site of a caller: the user store's site (CallRequest::userSite) when it names a configured
   // site; else the first site whose extension patterns match the From/PAI user, else whose
   // networks contain the Contact host, else the first site.
@@ -57,6 +68,8 @@ class Router {
   Router() = default;
   std::shared_ptr<const config::Config> config_;
   NetworkSet trusted_;
+  NetworkSet pbxSources_;
+  NetworkSet networkSources_;
   std::vector<NetworkSet> siteNetworks_;  // parallel to config_->sites
   // Trunks resolved once by create(), so decide() never looks a name up and never meets a
   // missing trunk. They point into *config_, which the Router keeps alive.

@@ -355,6 +355,9 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << "  transports: [udp, tcp]\n"
     << "trusted_networks:\n"
     << "  - 127.0.0.1/32\n"
+    << "  - 127.0.0.3/32\n"  // a phone: may call, may not vouch for identity or network
+    << "pbx_sources: [127.0.0.1/32]\n"
+    << "network_sources: [127.0.0.1/32]\n"
     << "carrier_trunk: carrier\n"
     << "trunks:\n";
   trunk("carrier", ports.carrier, "plain", false);

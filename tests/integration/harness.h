@@ -259,7 +259,9 @@ bool jsonHas(const std::string& json, const std::string& key);
 std::vector<std::string> jsonArrayItems(const std::string& json);
 
 // The demo enterprise (docs: demo-site.md) with the given ports, trusted_networks 127.0.0.1/32
-// only (so a SIPp bound to 127.0.0.2 is an untrusted source) and the routing log at
+// and 127.0.0.3/32 (so a SIPp bound to 127.0.0.2 is an untrusted source, and one on 127.0.0.3
+// a phone that may call but is neither in pbx_sources nor in network_sources, which hold
+// 127.0.0.1/32) and the routing log at
 // `routingLog`.
 // With `storeDb`, the location store lives there and is seeded from `seed` (issue 3).
 std::string demoConfigYaml(const DemoPorts& ports, const std::filesystem::path& routingLog,

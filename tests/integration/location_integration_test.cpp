@@ -82,6 +82,75 @@ TEST_F(LocatedCall, Room301BssidInAccessNetworkInfoResolvesToRoom301) {
   EXPECT_EQ(line.get("location_by").rfind("bssid", 0), 0u) << line.raw;
 }
 
+// Issue 14, "what it must show" 3: a phone in trusted_networks but not in pbx_sources or
+// network_sources asserts another user's identity and a network-provided BSSID (Room 301).
+// Neither decides the location (its own unknown BSSID loses to nothing; its subnet places it on
+// Floor 2), neither reaches the PSAP as sent, and both are counted.
+TEST_F(LocatedCall, APhoneCannotVouchForIdentityOrNetwork) {
+  auto psap = startTrunk("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a");
+  SippOptions o;
+  o.scenario = "uac-911-phone-asserts-identity-expect-200.xml";
+  o.name = "forging-phone";
+  o.localIp = "127.0.0.3";
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  o.service = "911";
+  o.sets = {{"caller", "1001"},
+            {"contact_host", "10.1.2.45"},
+            {"pai", "<sip:1003@pbx.hq.example>"},
+            {"pani", "IEEE-802.11; i-wlan-node-id=aabbccddeeff"},
+            {"forged_pani", "IEEE-802.11; i-wlan-node-id=001122334455; network-provided"}};
+  Sipp uac(o, dir_.path());
+  ASSERT_TRUE(uac.start());
+  EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+  EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+  const std::string cid = inviteCallId(uac, false);
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  EXPECT_EQ(line.get("caller"), "1001") << line.raw;  // From, not the asserted 1003
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("subnet:", 0), 0u) << line.raw;
+  const std::string invite = findMessage(*psap, true, "INVITE ");
+  EXPECT_EQ(headerValue(invite, "P-Asserted-Identity"), "") << invite;
+  EXPECT_EQ(invite.find("1003"), std::string::npos) << invite;
+  EXPECT_EQ(invite.find("network-provided"), std::string::npos) << invite;
+  EXPECT_NE(invite.find("P-Access-Network-Info: IEEE-802.11; i-wlan-node-id=aabbccddeeff, "
+                        "IEEE-802.11; i-wlan-node-id=001122334455"),
+            std::string::npos)
+      << invite;
+  EXPECT_EQ(metric("sosproxy_identity_not_vouched_total"), 1);
+  EXPECT_EQ(metric("sosproxy_network_mark_not_vouched_total"), 1);
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("P-Asserted-Identity ignored and removed (source not in "
+                                     "pbx_sources)") != std::string::npos;
+      },
+      milliseconds(10000)))
+      << proxy_->output();
+}
+
+// The same data from the PBX (127.0.0.1, in pbx_sources and network_sources) is believed: the
+// asserted identity is the caller, and the network-provided BSSID beats the phone's own.
+TEST_F(LocatedCall, ThePbxVouchesForIdentityAndNetwork) {
+  auto psap = startTrunk("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a");
+  SippOptions o;
+  o.scenario = "uac-911-phone-asserts-identity-expect-200.xml";
+  o.name = "pbx";
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  o.service = "911";
+  o.sets = {{"caller", "1001"},
+            {"contact_host", "10.1.2.45"},
+            {"pai", "<sip:1002@pbx.hq.example>"},
+            {"pani", "IEEE-802.11; i-wlan-node-id=aabbccddeeff"},
+            {"forged_pani", "IEEE-802.11; i-wlan-node-id=001122334455; network-provided"}};
+  Sipp uac(o, dir_.path());
+  ASSERT_TRUE(uac.start());
+  EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+  EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", inviteCallId(uac, false)}});
+  EXPECT_EQ(line.get("caller"), "1002") << line.raw;
+  EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
+  EXPECT_EQ(metric("sosproxy_identity_not_vouched_total"), 0);
+}
+
 TEST_F(LocatedCall, HomeWorkerResolvesToHomeAfterAReportFromHomeIp) {
   auto res = httpPost(ports_.admin, "/api/v1/location-reports",
                       R"({"extension":"1003","ip":"203.0.113.7"})");

@@ -147,5 +147,19 @@ TEST(AccessNetworkInfo, RandomInputNeverCrashes) {
   }
 }
 
+TEST(AccessNetworkInfo, NetworkProvidedMarkIsTakenOutAndTheRestKept) {
+  EXPECT_EQ(withoutNetworkProvided("IEEE-802.11; i-wlan-node-id=001122334455; network-provided"),
+            "IEEE-802.11; i-wlan-node-id=001122334455");
+  EXPECT_EQ(withoutNetworkProvided("IEEE-802.11;Network-Provided;i-wlan-node-id=00112233"),
+            "IEEE-802.11;i-wlan-node-id=00112233");
+  EXPECT_EQ(withoutNetworkProvided("IEEE-802.3, IEEE-802.11; network-provided"),
+            "IEEE-802.3, IEEE-802.11");
+  // Inside a quoted string it is a value, not the mark.
+  EXPECT_EQ(withoutNetworkProvided("IEEE-802.11; x=\"a;network-provided\""),
+            "IEEE-802.11; x=\"a;network-provided\"");
+  EXPECT_EQ(withoutNetworkProvided("network-provided"), "");
+  EXPECT_EQ(withoutNetworkProvided("IEEE-802.3"), "IEEE-802.3");
+}
+
 }  // namespace
 }  // namespace sos::routing

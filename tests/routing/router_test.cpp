@@ -295,5 +295,41 @@ TEST(RouterSiteOf, UserStoreSiteWins) {
   EXPECT_EQ(router->siteOf(req).name, "HQ");
 }
 
+// Issue 14: who may vouch for the caller's identity and for the access network.
+TEST(SourceRights, OnlyPbxSourcesAssertIdentityAndOnlyNetworkSourcesTheNetwork) {
+  config::Config cfg = demoConfig();
+  cfg.pbxSources = {"10.0.0.10/32"};
+  cfg.networkSources = {"10.0.0.20/32"};
+  auto r = Router::create(std::make_shared<const config::Config>(std::move(cfg)));
+  ASSERT_TRUE(r) << r.error().message;
+  struct Row {
+    const char* source;
+    bool identityKept, markKept;
+  };
+  for (auto row : {Row{"10.0.0.10", true, false}, Row{"10.0.0.20", false, true},
+                   Row{"10.0.0.99", false, false}}) {
+    CallRequest req;
+    req.sourceAddress = row.source;
+    req.paiUri = "sip:1003@pbx";
+    req.paiUser = "1003";
+    req.pAccessNetworkInfo = "IEEE-802.11; i-wlan-node-id=001122334455; network-provided";
+    auto v = r.value()->applySourceRights(req);
+    EXPECT_EQ(v.identityDropped, !row.identityKept) << row.source;
+    EXPECT_EQ(req.paiUser.empty(), !row.identityKept) << row.source;
+    EXPECT_EQ(v.networkMarkDropped, !row.markKept) << row.source;
+    EXPECT_EQ(req.pAccessNetworkInfo,
+              row.markKept ? "IEEE-802.11; i-wlan-node-id=001122334455; network-provided"
+                           : "IEEE-802.11; i-wlan-node-id=001122334455")
+        << row.source;
+  }
+  // Nothing to drop: nothing reported.
+  CallRequest plain;
+  plain.sourceAddress = "10.0.0.99";
+  plain.pAccessNetworkInfo = "IEEE-802.3";
+  auto v = r.value()->applySourceRights(plain);
+  EXPECT_FALSE(v.identityDropped || v.networkMarkDropped);
+  EXPECT_EQ(plain.pAccessNetworkInfo, "IEEE-802.3");
+}
+
 }  // namespace
 }  // namespace sos::routing
