@@ -1118,7 +1118,7 @@ class Parser {
 
   void readLimits(const Value& v) {
     auto f = fields(v, {"ordinary_calls_per_second", "ordinary_burst", "max_ordinary_calls",
-                        "overload_lag_ms"});
+                        "overload_lag_ms", "drain_s"});
     if (!f) {
       return;
     }
@@ -1134,6 +1134,9 @@ class Parser {
     }
     if (auto l = get(*f, v, "overload_lag_ms")) {
       limits.overloadLagMs = count(*l).value_or(limits.overloadLagMs);
+    }
+    if (auto d = get(*f, v, "drain_s")) {
+      limits.drainSeconds = count(*d).value_or(limits.drainSeconds);
     }
   }
 

@@ -79,6 +79,9 @@ struct Limits {
   // than this), or callers start retransmitting because answers come slowly, new ordinary calls
   // get 503 for the next 2 s, so that emergency calls are still served at once. 0: never.
   int overloadLagMs = 100;
+  // On SIGTERM or SIGINT, how long calls in progress are given to end (issue 14): meanwhile new
+  // ordinary calls get 503, emergency calls and PSAP callbacks are still routed. 0: stop at once.
+  int drainSeconds = 30;
 };
 
 // Somebody of a site's safety team to alert when an emergency call is made (issue 6; Kari's Law).

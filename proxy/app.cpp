@@ -153,6 +153,36 @@ int waitForStopSignal(std::function<void()> const& reload) {
   }
 }
 
+// Issue 14: a stop is a drain. New ordinary calls are refused, emergency calls still routed,
+// and calls in progress get up to `seconds` to end; a second SIGTERM or SIGINT stops at once.
+void drain(Server& server, int seconds) {
+  int64_t const active = server.counters().active.load();
+  if (seconds <= 0 || active == 0) return;
+  if (!server.post([](B2bua& b) { b.startDraining(); })) return;
+  spdlog::warn("draining: {} calls in progress get up to {} s to end; new ordinary calls get "
+               "503, emergency calls are still routed",
+               active, seconds);
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  timespec const tick{0, 100'000'000};
+  auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (server.counters().active.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn("drain time over: stopping with {} calls in progress",
+                   server.counters().active.load());
+      return;
+    }
+    if (sigtimedwait(&stop, nullptr, &tick) > 0) {
+      spdlog::warn("second stop signal: stopping with {} calls in progress",
+                   server.counters().active.load());
+      return;
+    }
+  }
+  spdlog::info("drained: every call has ended");
+}
+
 // POST /api/v1/calls/CALL-ID/acknowledge {"by": "guard 1"}: a responder has the call in hand.
 struct Acknowledgement {
   std::string callId, by;
@@ -390,6 +420,7 @@ int runApp(int argc, char** argv) {
 
   int status = waitForStopSignal(
       [&io, &reloader] { boost::asio::post(io, [&reloader] { (void)reloader.reload(); }); });
+  drain(server, cfg->limits.drainSeconds);
   // The I/O thread finishes what is queued (the last ELIN mappings and call records) and stops
   // before the SIP thread, so nothing is posted to a SIP thread that is going away.
   if (http) http->stop();

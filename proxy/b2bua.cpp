@@ -8,6 +8,7 @@
 #include <map>
 
 #include "proxy/allocator.h"
+#include "proxy/sdp_shield.h"
 #include "proxy/sip_edge.h"
 #include "routing/access_network_info.h"
 #include "routing/dial_plan.h"
@@ -286,7 +287,19 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
                            "network-provided mark of P-Access-Network-Info ignored and removed "
                            "(source not in network_sources)"
                      : "");
+  // The PSAP's shield (issue 14): a session description that leaves is well-formed. The call
+  // never waits on it: an SDP that cannot be made whole goes as a minimal offer, or none.
+  ShieldedBody shielded = shieldBody(req.bodyContentType, req.body);
+  if (shielded.changed) {
+    ++counters_.sdpShielded;
+    for (auto const& n : shielded.notes) spdlog::warn("call {} from {}: {}", req.callId, source, n);
+    req.body = std::move(shielded.body);
+    req.bodyContentType = std::move(shielded.contentType);
+    req.sdp = std::move(shielded.sdp);
+    if (req.sdp.empty()) req.sdpContentType.clear();
+  }
   auto plan = std::make_unique<Call::Plan>();
+  plan->bodyShielded = shielded.changed;
   plan->vouched = vouched;
   plan->req = std::move(req);
   plan->emergency = decision.match.emergency;
@@ -417,7 +430,10 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
   char mf[24];
   std::snprintf(mf, sizeof mf, "%lu", maxForwards);
   unsigned const skip = rewrite ? rewrite->skip : kCopyAll;
-  bool ok = copyEndToEnd(msg, sip, src, skip) && insert(msg, sip_max_forwards_make(home, mf));
+  size_t dropped = 0;
+  bool ok = copyEndToEnd(msg, sip, src, skip, &dropped) &&
+            insert(msg, sip_max_forwards_make(home, mf));
+  if (dropped) counters_.headersDropped.fetch_add(dropped, std::memory_order_relaxed);
   if (ok && rewrite && (skip & kSkipBody) && !rewrite->body.empty()) {
     ok = insert(msg, sip_content_type_make(home, rewrite->contentType.c_str())) &&
          insert(msg, sip_payload_create(home, rewrite->body.data(),
@@ -704,8 +720,25 @@ int B2bua::relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, si
   txn->irq = irq;
   txn->method = sip->sip_request->rq_method;
   msg_t* src = nta_incoming_getrequest(irq);
+  // The shield holds for a session description sent in a dialog too (re-INVITE, UPDATE, ...)
+  // toward the trunk.
+  EmergencyInvite rewrite;
+  if (to.side == Side::B && sip->sip_payload && sip->sip_content_type &&
+      sip->sip_content_type->c_type) {
+    ShieldedBody shielded =
+        shieldBody(sip->sip_content_type->c_type,
+                   std::string_view(sip->sip_payload->pl_data, sip->sip_payload->pl_len));
+    if (shielded.changed) {
+      ++counters_.sdpShielded;
+      for (auto const& n : shielded.notes)
+        spdlog::warn("call {}: {} {}", call.log.callId, methodName(sip), n);
+      rewrite.skip = kSkipBody | kSkipBodyHeaders;
+      rewrite.contentType = std::move(shielded.contentType);
+      rewrite.body = std::move(shielded.body);
+    }
+  }
   txn->orq = send(to, txn.get(), txn->method, sip->sip_request->rq_method_name, src, nullptr,
-                  nullptr, maxForwards - 1);
+                  nullptr, maxForwards - 1, rewrite.skip ? &rewrite : nullptr);
   if (src) msg_destroy(src);
   if (txn->orq == nullptr) {
     spdlog::warn("call {}: could not relay {}", call.log.callId, methodName(sip));

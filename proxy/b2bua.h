@@ -114,6 +114,7 @@ struct Call {
     std::optional<routing::Resolution> where;
     pidf::DeviceLocationCheck device;  // the location the caller sent, parsed once
     routing::Router::Vouched vouched;  // what the source asserted without the right to
+    bool bodyShielded = false;  // req.body is the caller's with its SDP made well-formed
     std::string requestUser;  // "911" (prefix removed), or the service urn
     bool urn = false;
     bool emergency = false;
@@ -181,6 +182,8 @@ struct B2buaCounters {
   std::atomic<uint64_t> emergencyDegraded{0};  // location or PIDF-LO failed: routed without
   std::atomic<uint64_t> deviceLocationUnusable{0};  // the caller sent a location that says nothing
   std::atomic<uint64_t> identityNotVouched{0};  // P-Asserted-Identity from outside pbx_sources
+  std::atomic<uint64_t> sdpShielded{0};         // calls whose SDP was cleaned or replaced
+  std::atomic<uint64_t> headersDropped{0};      // malformed or unknown headers not relayed
   std::atomic<uint64_t> networkMarkNotVouched{0};  // network-provided from outside network_sources
   std::atomic<uint64_t> failovers{0};          // an emergency call moved to its next trunk
   std::atomic<uint64_t> trunkSkips{0};         // a trunk skipped because its probe said down
@@ -237,6 +240,9 @@ class B2bua {
   void sendMessage(notify::SipMessageRequest request, notify::Done done);
   // A device's latest network report, as the location-report API accepted it.
   void addReport(const routing::DeviceReport& report);
+  // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
+  // and PSAP callbacks are still routed, calls in progress go on.
+  void startDraining() { draining_ = true; }
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);
@@ -363,6 +369,7 @@ class B2bua {
   double tokens_ = 0;
   std::chrono::steady_clock::time_point tokensAt_{};
   int64_t ordinaryActive_ = 0;
+  bool draining_ = false;
   // Overload shedding: a timer that should fire every kLoadTickMs; how late it fires is how far
   // behind the SIP thread is.
   su_timer_t* loadTimer_ = nullptr;

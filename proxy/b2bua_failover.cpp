@@ -158,6 +158,13 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
     call.log.pidf.clear();
     call.log.elin.clear();
   }
+  // A shielded body replaces the caller's (the PSAP's shield, issue 14); a location of ours has
+  // already been added to it.
+  if (p.bodyShielded && !(rewrite.skip & kSkipBody)) {
+    rewrite.skip |= kSkipBody;
+    rewrite.contentType = p.req.bodyContentType;
+    rewrite.body = p.req.body;
+  }
   // What the source could not vouch for leaves without it (issue 14): no P-Asserted-Identity,
   // the access-network data without its network-provided mark.
   if (p.vouched.identityDropped) rewrite.skip |= kSkipIdentity;
@@ -400,6 +407,7 @@ constexpr auto kShedFor = std::chrono::seconds(2);
 char const* B2bua::admitOrdinary() {
   config::Limits const& limits = router_->config().limits;
   auto const now = std::chrono::steady_clock::now();
+  if (draining_) return "sosproxy shutting down";
   if (shedding_ && now < sheddingUntil_) return "sosproxy overloaded";
   if (limits.maxOrdinaryCalls > 0 && ordinaryActive_ >= limits.maxOrdinaryCalls)
     return "ordinary-call limit reached (calls in progress)";

@@ -53,6 +53,12 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
          "emergency calls whose own location (PIDF-LO or Geolocation) said nothing usable; "
          "sosproxy's PIDF-LO was added beside it",
          c.deviceLocationUnusable);
+  metric(out, "sosproxy_sdp_shielded_total", "counter",
+         "calls whose SDP had malformed lines left out, or was replaced by a minimal offer or none",
+         c.sdpShielded);
+  metric(out, "sosproxy_headers_dropped_total", "counter",
+         "headers not relayed: malformed, oversized, or unknown and not on the allow-list",
+         c.headersDropped);
   metric(out, "sosproxy_identity_not_vouched_total", "counter",
          "calls whose P-Asserted-Identity came from a source outside pbx_sources (ignored, removed)",
          c.identityNotVouched);

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
@@ -93,12 +94,67 @@ bool skippedToo(msg_header_t const* h, unsigned skip) {
 
 }  // namespace
 
-bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip) {
+namespace {
+
+// Headers Sofia does not parse itself that are relayed (issue 14: what leaves toward a PSAP or
+// the carrier comes from an explicit list). Headers Sofia parses are relayed when they parsed
+// (a header that did not is of sip_error_class and never copied), written anew by Sofia.
+constexpr std::array<std::string_view, 24> kRelayedUnknown{
+    "Geolocation",         "Geolocation-Routing",      "Geolocation-Error",
+    "P-Access-Network-Info", "P-Preferred-Identity",   "P-Charging-Vector",
+    "P-Called-Party-ID",   "P-Early-Media",            "P-Emergency-Info",
+    "History-Info",        "Diversion",                "Resource-Priority",
+    "Accept-Resource-Priority", "Session-ID",          "User-to-User",
+    "Identity",            "Identity-Info",            "Feature-Caps",
+    "Recv-Info",           "Info-Package",             "Privacy",
+    "Reason",              "Call-Info",                "Alert-Info"};
+
+constexpr size_t kMaxHeaderBytes = 2048;  // a longer header is not relayed
+
+bool tokenName(char const* name) {
+  if (name == nullptr || *name == '\0') return false;
+  for (char const* c = name; *c; ++c) {
+    unsigned char const u = static_cast<unsigned char>(*c);
+    if (!std::isalnum(u) && std::string_view("-.!%*_+`'~").find(*c) == std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
+// An unknown header goes on when its name is on the list or starts with "X-", the name is a
+// token, and the value is printable text of a sane length (RFC 3261 25.1: no control characters
+// but tab).
+bool relayedUnknown(sip_unknown_t const* u) {
+  if (!tokenName(u->un_name) || u->un_value == nullptr) return false;
+  std::string_view const name(u->un_name);
+  bool const listed =
+      (name.size() > 2 && (name[0] == 'X' || name[0] == 'x') && name[1] == '-') ||
+      std::any_of(kRelayedUnknown.begin(), kRelayedUnknown.end(),
+                  [&](std::string_view n) { return strcasecmp(n.data(), u->un_name) == 0; });
+  if (!listed) return false;
+  size_t length = 0;
+  for (char const* c = u->un_value; *c; ++c, ++length) {
+    unsigned char const ch = static_cast<unsigned char>(*c);
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f || length > kMaxHeaderBytes) return false;
+  }
+  return name.size() + length <= kMaxHeaderBytes;
+}
+
+}  // namespace
+
+bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip, size_t* dropped) {
   if (src == nullptr) return true;
   su_home_t* home = msg_home(dst);
   sip_t const* srcSip = sip_object(src);
   for (msg_header_t* h = *msg_chain_head(src); h != nullptr; h = h->sh_succ) {
     if (skipped(h) || skippedToo(h, skip)) continue;
+    // The PSAP's shield: unknown headers from the list only, nothing oversized.
+    bool const unknown = h->sh_class == sip_unknown_class;
+    if ((unknown && !relayedUnknown(reinterpret_cast<sip_unknown_t const*>(h))) ||
+        (!unknown && h->sh_len > kMaxHeaderBytes)) {
+      if (dropped) ++*dropped;
+      continue;
+    }
     // Unknown headers (Geolocation, P-Access-Network-Info, ...) travel as they came.
     msg_header_t* copy = msg_header_dup_one(home, h);
     if (copy == nullptr || msg_header_insert(dst, reinterpret_cast<msg_pub_t*>(dstSip), copy) < 0)

@@ -35,7 +35,12 @@ std::string nextHopFor(config::Trunk const& trunk);
 // need its own PRACK exchange, and sosproxy answers without it.
 
 // Copies every end-to-end header of `src` (with its body and Content-Type) into `dst`, less
-// what `skip` names. Returns false when a header could not be copied (out of memory).
-bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip = kCopyAll);
+// what `skip` names and what the PSAP's shield keeps back (issue 14): a header Sofia could not
+// parse, one longer than 2 KiB, and an unknown header that is neither on the list of relayed
+// extensions (Geolocation, P-Access-Network-Info, History-Info, Resource-Priority, ...) nor an
+// "X-" header, or whose value holds control characters. `dropped` counts those kept back.
+// Returns false when a header could not be copied (out of memory).
+bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip = kCopyAll,
+                  size_t* dropped = nullptr);
 
 }  // namespace sos::proxy

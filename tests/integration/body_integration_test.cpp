@@ -296,9 +296,9 @@ TEST_F(BodyRelay, LocationByReferenceOnlyGetsOursByValue) {
   EXPECT_NE(geo.find(">;loc-src=sosproxy.test, <https://lis.example/loc/1>"), std::string::npos)
       << geo;
   const std::string got = bodyOf(invite);
-  // The caller's SDP is the first part, byte for byte.
-  const std::string sdp = bodyOf(findMessage(*caller_, false, "INVITE "));
-  EXPECT_NE(got.find("\r\nContent-Type: application/sdp\r\n\r\n" + sdp + "\r\n--"),
+  // The caller's SDP is the first part, byte for byte (without the empty line SIPp ends a
+  // file's body with, which the shield leaves out).
+  EXPECT_NE(got.find("\r\nContent-Type: application/sdp\r\n\r\n" + std::string(kSdp) + "\r\n--"),
             std::string::npos)
       << got;
   const auto route =
@@ -359,6 +359,41 @@ TEST_F(BodyRelay, InDialogBodiesCrossInBothDirections) {
     ASSERT_NO_FATAL_FAILURE(expectRelayed(*psap_, *caller_, "SIP/2.0 200", "UPDATE"));
     ASSERT_NO_FATAL_FAILURE(expectRelayed(*caller_, *psap_, "INFO ", "INFO"));
   }
+}
+
+// Issue 14, "what it must show" 5: the PSAP's shield. A trusted phone's INVITE with a malformed
+// SDP attribute and a mangled unknown header reaches the PSAP with the SDP well-formed (the bad
+// line left out, every other byte as sent) and without that header; the call completes.
+TEST_F(BodyRelay, MalformedSdpAndMangledHeaderNeverReachThePsap) {
+  startProxy("udp", /*withLocations=*/true);
+  psap_ = startTrunk("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a");
+  ASSERT_FALSE(HasFailure());
+  std::string sdp = kSdp;
+  const std::string anchorLine = "a=rtpmap:8 PCMA/8000\r\n";
+  sdp.insert(sdp.find(anchorLine) + anchorLine.size(), "a=rtpmap:eight PCMA\r\n");
+  caller_ = call("911", "caller", sdp, "application/sdp",
+                 "<cid:x@y>\r\nMangled-Header: <<<;;;>>> %%%");
+  ASSERT_NO_FATAL_FAILURE(finish(*caller_, *psap_));
+  const std::string sent = findMessage(*caller_, false, "INVITE ");
+  ASSERT_NE(sent.find("Mangled-Header: "), std::string::npos) << "the caller did not send it";
+  const std::string invite = findMessage(*psap_, true, "INVITE ");
+  EXPECT_EQ(invite.find("Mangled-Header"), std::string::npos) << invite;
+  EXPECT_EQ(invite.find("rtpmap:eight"), std::string::npos) << invite;
+  // The SDP part is the caller's SDP without the bad line, byte for byte.
+  EXPECT_NE(bodyOf(invite).find("Content-Type: application/sdp\r\n\r\n" + std::string(kSdp) +
+                                "\r\n--"),
+            std::string::npos)
+      << invite;
+  EXPECT_EQ(headerValue(invite, "X-Test-Case"), "caller");  // an X- header is relayed
+  EXPECT_EQ(metric("sosproxy_sdp_shielded_total"), 1);
+  EXPECT_GE(metric("sosproxy_headers_dropped_total"), 1);
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("SDP cleaned: line 9: a=rtpmap:eight PCMA (rtpmap not") !=
+               std::string::npos;
+      },
+      milliseconds(10000)))
+      << proxy_->output();
 }
 
 // ---- The PIDF-LO corpus (tests/data/pidf-corpus, "what it must show" 4) ----

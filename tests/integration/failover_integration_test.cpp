@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <map>
 #include <string>
 
@@ -347,6 +348,50 @@ TEST_F(Failover, EveryTrunkAnswers100ThenNothingTheCallerStillGetsAFinalAnswer) 
   for (auto& t : trunks) {
     EXPECT_EQ(t->wait(), 0) << report({t.get()});
     EXPECT_EQ(countMessages(*t, true, "CANCEL "), 1) << report({t.get()});
+  }
+}
+
+// Issue 14, "what it must show" 6: SIGTERM while a 911 is being set up is a drain. The call in
+// set-up completes, a 911 placed during the drain is routed and answered, an ordinary call gets
+// 503, and sosproxy exits cleanly once the calls have ended.
+TEST_F(Failover, SigtermDuringA911SetUpDrains) {
+  ports_.extraYaml = "limits:\n  overload_lag_ms: 0\n  drain_s: 20\n";
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  SippOptions p;
+  p.scenario = "uas-psap-ring-then-answer.xml";
+  p.name = "il-psap-a";
+  p.port = ports_.psapA;
+  p.calls = 2;
+  auto psap = std::make_unique<Sipp>(p, dir_.path());
+  ASSERT_TRUE(psap->start());
+  auto first = call();
+  const auto seen = waitFor([&] { return countMessages(*psap, true, "INVITE ") >= 1; },
+                            milliseconds(10000));
+  ASSERT_TRUE(seen) << report({first.get(), psap.get()});
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGTERM));
+  ASSERT_TRUE(waitFor([&] { return proxy_->output().find("draining: ") != std::string::npos; },
+                      milliseconds(5000)))
+      << proxy_->output();
+  SippOptions second;
+  second.scenario = "uac-911-expect-200.xml";
+  second.name = "second-911";
+  second.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  auto during = std::make_unique<Sipp>(second, dir_.path());
+  ASSERT_TRUE(during->start());
+  auto ordinary = startCaller("uac-call-expect-503.xml", "ordinary", "5551234");
+  EXPECT_EQ(ordinary->wait(), 0) << report({ordinary.get()});
+  EXPECT_EQ(first->wait(), 0) << report({first.get(), psap.get()});
+  EXPECT_EQ(during->wait(), 0) << report({during.get(), psap.get()});
+  EXPECT_EQ(psap->wait(), 0) << report({psap.get()});
+  EXPECT_EQ(proxy_->process()->wait(milliseconds(15000)), 0) << proxy_->output();
+  EXPECT_NE(proxy_->output().find("drained: every call has ended"), std::string::npos)
+      << proxy_->output();
+  auto refused = waitForLogLine({{"event", "route"}, {"call_id", inviteCallId(*ordinary, false)}});
+  EXPECT_EQ(refused.get("status"), "503") << refused.raw;
+  EXPECT_EQ(refused.get("reason"), "sosproxy shutting down") << refused.raw;
+  for (auto* uac : {first.get(), during.get()}) {
+    auto final = finalLine(inviteCallId(*uac, false));
+    EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
   }
 }
 
