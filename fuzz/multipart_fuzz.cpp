@@ -1,8 +1,9 @@
 // libFuzzer target: a caller's body as the SIP edge reads it (pidf/multipart.h), then what the
-// emergency path decides from it (pidf/device_location.h). Input: the Content-Type value up to
-// the first newline, the body after it.
-// Checks the documented bounds, that every part found lies in the body as it was, and that adding
-// a part to a well-formed multipart keeps every byte before its close delimiter.
+// emergency path decides from it (pidf/device_location.h) and what the PSAP's shield makes of
+// its SDP (proxy/sdp_shield.h). Input: the Content-Type value up to the first newline, the body
+// after it. Checks the documented bounds, that every part found lies in the body as it was,
+// that adding a part to a well-formed multipart keeps every byte before its close delimiter,
+// and that the shield's output needs no shielding.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "pidf/device_location.h"
 #include "pidf/multipart.h"
+#include "proxy/sdp_shield.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -37,6 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (added.empty()) std::abort();
     if (added.size() != body.size() + ours.size() + root.boundary.size() + 6) std::abort();
   }
+  // The shield's output is well-formed: shielding it again changes nothing.
+  auto shielded = sos::proxy::shieldBody(type, body);
+  if (shielded.changed && !shielded.sdp.empty() &&
+      sos::proxy::shieldSdp(shielded.sdp).kind != sos::proxy::ShieldedSdp::Kind::Unchanged)
+    std::abort();
   auto check = sos::pidf::checkDeviceLocation({}, locations);
   if (check.state == sos::pidf::DeviceLocationState::Usable) std::abort();  // nothing names it
   return 0;
