@@ -19,6 +19,10 @@ struct Server::State {
   su_root_t* root = nullptr;
   B2bua* b2bua = nullptr;  // SIP thread only
   std::atomic<bool> running{false};
+  // Set by stop() once its message has been sent. su_msg_send wakes the root by writing to a
+  // socket after it has queued the message, so the SIP thread can see the message (and stop)
+  // before the write is done; it must not close that socket (su_root_destroy) until then.
+  std::promise<void> stopSent;
 };
 
 namespace {
@@ -87,6 +91,7 @@ void Server::stop() {
     *static_cast<su_root_t**>(static_cast<void*>(su_msg_data(m))) = state_->root;
     su_msg_send(m);
   }
+  state_->stopSent.set_value();
   thread_.join();
 }
 
@@ -173,6 +178,7 @@ void Server::run(std::shared_ptr<State> state) {
   state->ready.set_value(std::nullopt);
 
   su_root_run(root);
+  state->stopSent.get_future().wait_for(std::chrono::seconds(5));
 
   state->running = false;
   state->b2bua = nullptr;

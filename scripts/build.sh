@@ -2,6 +2,7 @@
 # Configures and builds one flavour of sosproxy.
 #   scripts/build.sh            release build in build/
 #   scripts/build.sh asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+#   scripts/build.sh tsan       ThreadSanitizer build in build-tsan/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
@@ -9,7 +10,8 @@ jobs=$(nproc)
 case "$flavour" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   asan)    dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSOS_SANITIZE=ON -DSOS_BUILD_BENCH=OFF) ;;
-  *) echo "build: unknown flavour '$flavour' (release or asan)" >&2; exit 2 ;;
+  tsan)    dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOS_TSAN=ON -DSOS_BUILD_BENCH=OFF) ;;
+  *) echo "build: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds sosproxy twice (release, then ASan+UBSan) and runs every unit and integration test
-# in both. This is the README's test command and what CI runs.
+# Builds sosproxy three times (release, ASan+UBSan, ThreadSanitizer) and runs every unit and
+# integration test in each. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}
 
-for flavour in release asan; do
+for flavour in release asan tsan; do
   echo "=== $flavour build ==="
   scripts/build.sh "$flavour"
-  dir=build; [ "$flavour" = asan ] && dir=build-asan
+  dir=build; [ "$flavour" != release ] && dir=build-$flavour
   echo "=== $flavour tests ==="
   ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
 done
