@@ -8,6 +8,7 @@
 
 #include "proxy/allocator.h"
 #include "proxy/b2bua.h"
+#include "proxy/dns_guard.h"
 #include "proxy/sofia.h"
 
 namespace sos::proxy {
@@ -148,6 +149,8 @@ void Server::run(std::shared_ptr<State> state) {
     state->ready.set_value("cannot listen on " + url + ": " + std::string(strerror(errno)));
     return;
   }
+  // From here on this thread never waits on DNS (proxy/dns_guard.h).
+  dns_guard::markSipThread();
 
   // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
   std::string const base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
