@@ -16,6 +16,7 @@
 
 #include "notify/channels.h"
 #include "notify/event.h"
+#include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
@@ -186,6 +187,7 @@ struct B2buaCounters {
   std::atomic<uint64_t> ercOnly{0};            // emergency calls sent to the ERC: location unknown
   std::atomic<uint64_t> overloads{0};          // times ordinary-call shedding began
   std::atomic<uint64_t> settled{0};  // held calls that let go of their set-up transactions
+  EdgeCounters edge;                 // what the SIP edge refused, dropped and closed (issue 14)
 };
 
 class B2bua {
@@ -220,6 +222,12 @@ class B2bua {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
+  // The routing in force for new calls (the SIP edge decides trust and limits with it).
+  std::shared_ptr<const routing::Router> const& router() const { return router_; }
+  // An emergency call the edge refused because its source is untrusted (issue 14): the
+  // responders are alerted all the same. False when there is nobody to alert.
+  bool alertUntrusted(routing::CallRequest const& req, routing::RouteDecision const& decision,
+                      std::string const& source, bool answered);
   // Where a call's record goes once its INVITE has an outcome (answered, failed, cancelled):
   // the routing log's final entry, attempts included. Must not block.
   using RecordSink = std::function<void(RoutingLogEntry)>;
