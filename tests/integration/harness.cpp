@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -281,14 +282,14 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
   return reply;
 }
 
-UdpBlackHole::UdpBlackHole(uint16_t port) {
+UdpBlackHole::UdpBlackHole(uint16_t port, const std::string& address) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
   if (fd_ < 0) return;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd_);
     fd_ = -1;
     return;
@@ -489,8 +490,9 @@ Sosproxy::Sosproxy(fs::path binary, fs::path dir)
     : binary_(std::move(binary)), dir_(std::move(dir)) {}
 
 bool Sosproxy::start(const fs::path& config, milliseconds timeout) {
-  process_.emplace(std::vector<std::string>{binary_.string(), "--config", config.string()},
-                   dir_ / "sosproxy.stdout", dir_ / "sosproxy.stderr");
+  std::vector<std::string> argv = launcher_;
+  argv.insert(argv.end(), {binary_.string(), "--config", config.string()});
+  process_.emplace(argv, dir_ / "sosproxy.stdout", dir_ / "sosproxy.stderr");
   if (!process_->started()) {
     lastError_ = "could not start " + binary_.string() + ": " + readFile(dir_ / "sosproxy.stderr");
     return false;

@@ -147,7 +147,8 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
 // it receives (for "the INVITE did get there").
 class UdpBlackHole {
  public:
-  explicit UdpBlackHole(uint16_t port);
+  // On 127.0.0.1, or `address` (another loopback address: a DNS server on 127.53.0.1:53).
+  explicit UdpBlackHole(uint16_t port, const std::string& address = "127.0.0.1");
   ~UdpBlackHole();
   UdpBlackHole(const UdpBlackHole&) = delete;
   UdpBlackHole& operator=(const UdpBlackHole&) = delete;
@@ -283,6 +284,8 @@ RoutingLogLine parseRoutingLogLine(const std::string& line);
 class Sosproxy {
  public:
   Sosproxy(std::filesystem::path binary, std::filesystem::path dir);
+  // Runs it as `PREFIX... BINARY --config CONFIG` (under unshare, say); call before start().
+  void setLauncher(std::vector<std::string> prefix) { launcher_ = std::move(prefix); }
   // Starts `sosproxy --config CONFIG` and waits up to `timeout` for "sosproxy ready:" in its
   // stdout. Returns false (with the reason in lastError()) when it exits or never gets ready.
   bool start(const std::filesystem::path& config, milliseconds timeout = milliseconds(20000));
@@ -294,6 +297,7 @@ class Sosproxy {
  private:
   std::filesystem::path binary_;
   std::filesystem::path dir_;
+  std::vector<std::string> launcher_;
   std::optional<Process> process_;
   std::string lastError_;
 };
