@@ -316,6 +316,11 @@ UdpBlackHole::~UdpBlackHole() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::vector<std::string> UdpBlackHole::startLines() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return startLines_;
+}
+
 std::string UdpBlackHole::firstLine() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return startLines_.empty() ? std::string() : startLines_.front();

@@ -158,6 +158,8 @@ class UdpBlackHole {
   std::string firstLine() const;
   // How many datagrams so far had a start line beginning with `prefix` ("INVITE ", "OPTIONS ").
   int receivedStartingWith(const std::string& prefix) const;
+  // The start lines of the first 1000 datagrams, in order.
+  std::vector<std::string> startLines() const;
 
  private:
   int fd_ = -1;

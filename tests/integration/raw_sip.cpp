@@ -100,7 +100,9 @@ std::string RawTcp::receive(milliseconds timeout) {
   std::string out;
   auto const deadline = Clock::now() + timeout;
   while (fd_ >= 0 && Clock::now() < deadline) {
-    if (!readable(fd_, std::chrono::duration_cast<milliseconds>(deadline - Clock::now()))) break;
+    auto wait = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (out.find("\r\n\r\n") != std::string::npos) wait = std::min(wait, milliseconds(100));
+    if (!readable(fd_, wait)) break;
     char buf[4096];
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) break;

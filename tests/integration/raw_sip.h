@@ -46,7 +46,8 @@ class RawTcp {
   RawTcp& operator=(const RawTcp&) = delete;
   bool ok() const { return fd_ >= 0; }
   bool send(const std::string& bytes);
-  // What arrives within `timeout` (until the peer closes, or the time is up).
+  // What arrives within `timeout`: until the peer closes, or the time is up, or a message's
+  // header section is complete and nothing more comes for 100 ms.
   std::string receive(milliseconds timeout);
   // Has the peer closed the connection (end of stream or reset) within `timeout`?
   bool closedByPeer(milliseconds timeout);
