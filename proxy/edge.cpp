@@ -142,7 +142,8 @@ tport_t* tcpPrimary(nta_agent_t* agent) {
   return nullptr;
 }
 
-bool closeConnection(tport_t* primary, std::string const& address, uint16_t port) {
+// Sofia's connection to a peer, by address and port; null when it has none.
+tport_t* connectionTo(tport_t* primary, std::string const& address, uint16_t port) {
   std::string const portText = std::to_string(port);
   tp_name_t tpn{};
   tpn.tpn_proto = "tcp";
@@ -150,9 +151,21 @@ bool closeConnection(tport_t* primary, std::string const& address, uint16_t port
   tpn.tpn_host = address.c_str();
   tpn.tpn_port = portText.c_str();
   tport_t* tp = tport_by_name(primary, &tpn);
-  if (tp == nullptr || !tport_is_secondary(tp)) return false;
+  return tp != nullptr && tport_is_secondary(tp) ? tp : nullptr;
+}
+
+bool closeConnection(tport_t* primary, std::string const& address, uint16_t port) {
+  tport_t* tp = connectionTo(primary, address, port);
+  if (tp == nullptr) return false;
   tport_shutdown(tp, 2);  // closes it; Sofia frees it once no transaction holds it
   return true;
+}
+
+// Sofia arms a connection's idle timer only after it has sent, received or been released
+// (tport.c): one accepted and never used would never time out. Releasing a reference arms it,
+// from the time of the accept.
+void armIdleTimer(tport_t* primary, std::string const& address, uint16_t port) {
+  if (tport_t* tp = connectionTo(primary, address, port)) tport_unref(tport_ref(tp));
 }
 
 std::string suppressedNote(uint64_t n) {
@@ -454,16 +467,18 @@ void Edge::sweep() {
   std::shared_ptr<const routing::Router> const router = b2bua_->router();
   std::vector<TcpPeer> const peers = establishedPeers(sipPort_);
   int64_t open = static_cast<int64_t>(peers.size());
-  counters_.tcpConnections.store(open, std::memory_order_relaxed);
 
   // Strangers' connections: they can send nothing sosproxy would take. Each is closed at the
   // sweep after the one that first saw it.
-  std::set<std::pair<std::string, uint16_t>> untrusted;
+  std::set<std::pair<std::string, uint16_t>> untrusted, seen;
   std::map<std::string, std::vector<uint16_t>> trusted;  // by peer address
   uint64_t closed = 0;
   for (TcpPeer const& p : peers) {
     if (router->trusts(p.address) || fromTrunk(p.address)) {
       trusted[p.address].push_back(p.port);
+      auto key = std::make_pair(p.address, p.port);
+      if (!trustedSeen_.count(key)) armIdleTimer(primary, p.address, p.port);
+      seen.insert(std::move(key));
       continue;
     }
     auto key = std::make_pair(p.address, p.port);
@@ -475,6 +490,7 @@ void Edge::sweep() {
     }
   }
   untrustedSeen_ = std::move(untrusted);
+  trustedSeen_ = std::move(seen);
   if (closed) counters_.tcpClosedUntrusted.fetch_add(closed, std::memory_order_relaxed);
 
   // Above the cap, the busiest trusted peers give up connections first, each keeping one.
@@ -492,6 +508,7 @@ void Edge::sweep() {
     busiest->second.pop_back();
   }
   if (overCap) counters_.tcpClosedOverCap.fetch_add(overCap, std::memory_order_relaxed);
+  counters_.tcpConnections.store(open, std::memory_order_relaxed);  // what this sweep left open
   uint64_t suppressed = 0;
   if ((closed || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed))
     spdlog::warn("edge: closed {} TCP connection(s) of untrusted sources and {} above "

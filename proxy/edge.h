@@ -86,6 +86,8 @@ class Edge {
   // Untrusted peers' connections seen by the last sweep ("ip port"): closed at the next one, so
   // that each has had a second to receive its answer.
   std::set<std::pair<std::string, uint16_t>> untrustedSeen_;
+  // Trusted peers' connections seen by the last sweep: a new one gets its idle timer armed.
+  std::set<std::pair<std::string, uint16_t>> trustedSeen_;
 };
 
 }  // namespace sos::proxy
