@@ -305,7 +305,12 @@ class B2bua {
   // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
   EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
                              const pidf::DeviceLocationCheck& device,
-                             const routing::Resolution* where, RoutingLogEntry& entry);
+                             const routing::Resolution* where, RoutingLogEntry& entry,
+                             std::string const* elin = nullptr);
+  // A request too large for one UDP datagram toward a UDP trunk (issue 14, b2bua_oversize.cpp):
+  // true when it goes over TCP (the trunk's tcp_fallback); otherwise an emergency INVITE's
+  // `rewrite` is trimmed to what the PSAP needs so that it fits.
+  bool sendOverTcp(Call& call, config::Trunk const& trunk, EmergencyInvite& rewrite);
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
   // there is nothing to retry (the call then moves to its next trunk).
   bool retryWithElinOnly(Call& call, Branch& br);

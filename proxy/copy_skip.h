@@ -11,6 +11,10 @@ enum CopySkip : unsigned {
   kSkipGeolocation = 1u << 2,  // Geolocation and Geolocation-Routing: rewritten (RFC 6442)
   kSkipBodyHeaders = 1u << 3,  // Content-Disposition, -Encoding, -Language: they went into the
                                // part that wraps the caller's body
+  kSkipLongUnknown = 1u << 4,  // unknown headers over kLongHeader bytes: an INVITE trimmed to
+                               // fit one UDP datagram (issue 14)
 };
+
+inline constexpr unsigned kLongHeader = 1024;
 
 }  // namespace sos::proxy

@@ -352,6 +352,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     const std::string& interval =
         a ? ports.psapAOptionsInterval : (other ? ports.otherPsapOptionsInterval : none);
     if (!interval.empty()) y << "    options_interval_s: " << interval << "\n";
+    if (a && ports.psapATcpFallback) y << "    tcp_fallback: true\n";
   };
   y << "# Written by the integration tests: the demo enterprise on free ports.\n"
     << "listen:\n"

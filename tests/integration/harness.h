@@ -119,6 +119,7 @@ struct DemoPorts {
   std::string responseTimeout = "2";  // response_timeout_s of the PSAP trunks
   std::string ringTimeout = "4";      // ring_timeout_s of the PSAP trunks
   std::string psapATransport;         // il-psap-a's transport; empty: trunkTransport
+  bool psapATcpFallback = false;      // il-psap-a takes large requests over TCP (issue 14)
   std::string psapAOptionsInterval;   // options_interval_s of il-psap-a; empty: not probed
   std::string otherPsapOptionsInterval;  // options_interval_s of il-psap-b and the ERC; empty: not
                                          // probed

@@ -123,6 +123,56 @@ bool RawTcp::closedByPeer(milliseconds timeout) {
   return false;
 }
 
+RawTcpServer::RawTcpServer(uint16_t port) {
+  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (listener_ < 0) return;
+  int one = 1;
+  ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a = address("127.0.0.1", port);
+  if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(listener_, 8) != 0) {
+    ::close(listener_);
+    listener_ = -1;
+  }
+}
+
+RawTcpServer::~RawTcpServer() {
+  if (connection_ >= 0) ::close(connection_);
+  if (listener_ >= 0) ::close(listener_);
+}
+
+std::optional<std::string> RawTcpServer::receiveMessage(milliseconds timeout) {
+  auto const deadline = Clock::now() + timeout;
+  auto left = [&] { return std::chrono::duration_cast<milliseconds>(deadline - Clock::now()); };
+  if (connection_ < 0) {
+    if (listener_ < 0 || !readable(listener_, left())) return std::nullopt;
+    connection_ = ::accept(listener_, nullptr, nullptr);
+    if (connection_ < 0) return std::nullopt;
+  }
+  while (true) {
+    size_t const end = buffer_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      size_t const length =
+          static_cast<size_t>(std::atol(rawHeader(buffer_.substr(0, end + 4), "Content-Length").c_str()));
+      if (buffer_.size() >= end + 4 + length) {
+        std::string message = buffer_.substr(0, end + 4 + length);
+        buffer_.erase(0, end + 4 + length);
+        return message;
+      }
+    }
+    if (left().count() <= 0 || !readable(connection_, left())) return std::nullopt;
+    char buf[65536];
+    ssize_t n = ::recv(connection_, buf, sizeof buf, 0);
+    if (n <= 0) return std::nullopt;
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool RawTcpServer::send(const std::string& bytes) {
+  return connection_ >= 0 && ::send(connection_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                                 static_cast<ssize_t>(bytes.size());
+}
+
 std::string startLine(const std::string& message) {
   return message.substr(0, message.find("\r\n"));
 }

@@ -56,6 +56,26 @@ class RawTcp {
   int fd_ = -1;
 };
 
+// A TCP listener on 127.0.0.1:`port` taking one connection: a trunk's stand-in for messages
+// SIPp cannot read (SIPp reads at most 64 KB at a time).
+class RawTcpServer {
+ public:
+  explicit RawTcpServer(uint16_t port);
+  ~RawTcpServer();
+  RawTcpServer(const RawTcpServer&) = delete;
+  RawTcpServer& operator=(const RawTcpServer&) = delete;
+  bool ok() const { return listener_ >= 0; }
+  // The first whole message (headers and Content-Length bytes of body) on the first connection,
+  // within `timeout`.
+  std::optional<std::string> receiveMessage(milliseconds timeout);
+  bool send(const std::string& bytes);
+
+ private:
+  int listener_ = -1;
+  int connection_ = -1;
+  std::string buffer_;
+};
+
 // The start line of a message ("SIP/2.0 403 Forbidden"), or "" for none.
 std::string startLine(const std::string& message);
 // The status code of a response, or 0.
