@@ -1,8 +1,14 @@
 #include "proxy/edge.h"
 
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +18,7 @@
 
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
+#include "proxy/sofia_log.h"
 
 namespace sos::proxy {
 
@@ -75,65 +82,79 @@ bool dropMaddr(sip_t* sip) {
   return true;
 }
 
-// One established TCP connection to our SIP port, from /proc/net/tcp{,6}.
+// One established TCP connection to our SIP port.
 struct TcpPeer {
   std::string address;
   uint16_t port = 0;
 };
 
-// Reads the kernel's connection table: Sofia's own list of connections cannot be walked whole
-// through its public interface (tport_secondary() gives the root of a search tree). The files
-// are in memory; reading them takes about a millisecond for thousands of connections.
-std::vector<TcpPeer> establishedPeers(uint16_t localPort) {
-  std::vector<TcpPeer> out;
-  for (char const* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    FILE* f = std::fopen(path, "re");
-    if (f == nullptr) continue;
-    char line[512];
-    bool header = true;
-    while (std::fgets(line, sizeof line, f)) {
-      if (header) {
-        header = false;
-        continue;
+// Asks the kernel for the established TCP connections whose local port is `localPort`
+// (NETLINK_SOCK_DIAG, filtered in the kernel): Sofia's own list of connections cannot be walked
+// whole through its public interface (tport_secondary() gives the root of a search tree), and
+// /proc/net/tcp costs milliseconds per thousand sockets, TIME_WAIT ones included. This answers
+// in well under a millisecond for thousands of connections. False when the kernel refuses.
+bool establishedPeers(uint16_t localPort, std::vector<TcpPeer>& out) {
+  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return false;
+  bool ok = true;
+  for (int family : {AF_INET, AF_INET6}) {
+    // Bytecode: source port >= P and <= P, else reject (a jump 4 bytes past the end).
+    struct {
+      nlmsghdr nlh;
+      inet_diag_req_v2 req;
+      nlattr attr;
+      inet_diag_bc_op ops[4];
+    } msg{};
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = static_cast<uint8_t>(family);
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = 1u << 1;  // TCP_ESTABLISHED
+    msg.attr.nla_len = sizeof msg.attr + sizeof msg.ops;
+    msg.attr.nla_type = INET_DIAG_REQ_BYTECODE;
+    msg.ops[0] = {INET_DIAG_BC_S_GE, 8, 20};
+    msg.ops[1] = {0, 0, localPort};
+    msg.ops[2] = {INET_DIAG_BC_S_LE, 8, 12};
+    msg.ops[3] = {0, 0, localPort};
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+      ok = false;
+      break;
+    }
+    bool done = false;
+    alignas(nlmsghdr) char buf[32768];
+    while (!done) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        ok = false;
+        break;
       }
-      char local[64], remote[64];
-      unsigned state = 0;
-      if (std::sscanf(line, "%*s %63s %63s %x", local, remote, &state) != 3) continue;
-      if (state != 1) continue;  // TCP_ESTABLISHED
-      char* lc = std::strchr(local, ':');
-      char* rc = std::strchr(remote, ':');
-      if (lc == nullptr || rc == nullptr) continue;
-      if (std::strtoul(lc + 1, nullptr, 16) != localPort) continue;
-      *rc = '\0';
-      TcpPeer p;
-      p.port = static_cast<uint16_t>(std::strtoul(rc + 1, nullptr, 16));
-      char text[INET6_ADDRSTRLEN] = "";
-      size_t const hex = std::strlen(remote);
-      if (hex == 8) {
-        in_addr a{};
-        a.s_addr = static_cast<uint32_t>(std::strtoul(remote, nullptr, 16));
-        inet_ntop(AF_INET, &a, text, sizeof text);
-      } else if (hex == 32) {
-        in6_addr a{};
-        for (int w = 0; w < 4; ++w) {
-          char word[9] = {};
-          std::memcpy(word, remote + 8 * w, 8);
-          uint32_t v = static_cast<uint32_t>(std::strtoul(word, nullptr, 16));
-          std::memcpy(reinterpret_cast<char*>(&a) + 4 * w, &v, 4);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
+           h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_type == NLMSG_DONE) {
+          done = true;
+          break;
         }
-        inet_ntop(AF_INET6, &a, text, sizeof text);
-        // An IPv4 peer of a dual-stack socket: Sofia names it by its IPv4 form too.
+        if (h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+          ok = false;
+          break;
+        }
+        auto const* d = static_cast<inet_diag_msg const*>(NLMSG_DATA(h));
+        char text[INET6_ADDRSTRLEN] = "";
+        inet_ntop(d->idiag_family, d->id.idiag_dst, text, sizeof text);
+        // An IPv4 peer of a dual-stack socket: Sofia names it by its IPv4 form.
         if (std::strncmp(text, "::ffff:", 7) == 0 && std::strchr(text + 7, '.'))
           std::memmove(text, text + 7, std::strlen(text + 7) + 1);
-      } else {
-        continue;
+        out.push_back({text, ntohs(d->id.idiag_dport)});
       }
-      p.address = text;
-      out.push_back(std::move(p));
     }
-    std::fclose(f);
+    if (!ok) break;
   }
-  return out;
+  ::close(fd);
+  return ok;
 }
 
 tport_t* tcpPrimary(nta_agent_t* agent) {
@@ -459,13 +480,22 @@ void Edge::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
 
 void Edge::sweep() {
   applySettings();
+  sofia_log::flush();
   usize_t irqs = 0;
   nta_agent_get_stats(agent_, NTATAG_S_IRQ_HASH_USED_REF(irqs), TAG_END());
   counters_.serverTransactions.store(static_cast<int64_t>(irqs), std::memory_order_relaxed);
   tport_t* primary = tcpPrimary(agent_);
   if (primary == nullptr) return;
   std::shared_ptr<const routing::Router> const router = b2bua_->router();
-  std::vector<TcpPeer> const peers = establishedPeers(sipPort_);
+  std::vector<TcpPeer> peers;
+  if (!establishedPeers(sipPort_, peers)) {
+    uint64_t suppressed = 0;
+    if (tcpLog_.shouldLog(EdgeClock::now(), suppressed))
+      spdlog::warn("edge: the kernel did not list the TCP connections (sock_diag: {}); "
+                   "connections are not counted or capped this time",
+                   std::strerror(errno));
+    return;
+  }
   int64_t open = static_cast<int64_t>(peers.size());
 
   // Strangers' connections: they can send nothing sosproxy would take. Each is closed at the

@@ -3,6 +3,7 @@
 #include "admin/http_server.h"
 #include "proxy/allocator.h"
 #include "proxy/dns_guard.h"
+#include "proxy/sofia_log.h"
 
 #include <atomic>
 #include <cstdint>
@@ -159,6 +160,9 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_dns_refused_total", "counter",
          "host names not looked up on the SIP thread (the message needing them was not sent)",
          dnsRefused);
+  std::atomic<uint64_t> const sofiaSuppressed{sofia_log::suppressed()};
+  metric(out, "sosproxy_sofia_log_suppressed_total", "counter",
+         "lines of Sofia-SIP's own log not written (more than 10 a second)", sofiaSuppressed);
   std::atomic<uint64_t> const acceptErrors{admin::HttpServer::acceptErrors()};
   metric(out, "sosproxy_admin_accept_errors_total", "counter",
          "admin HTTP accept failures (the server waited before accepting again)", acceptErrors);

@@ -10,6 +10,7 @@
 #include "proxy/b2bua.h"
 #include "proxy/dns_guard.h"
 #include "proxy/edge.h"
+#include "proxy/sofia_log.h"
 #include "proxy/sofia.h"
 
 namespace sos::proxy {
@@ -140,6 +141,7 @@ void Server::run(std::shared_ptr<State> state) {
   std::string url = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
   if (udp != tcp) url += udp ? ";transport=udp" : ";transport=tcp";
 
+  sofia_log::redirect();  // Sofia's own diagnostics: to the operational log, rate-limited
   // Requests outside any dialog meet the edge first, through nta's stateless message callback
   // (no default leg): it refuses strangers without a transaction and hands the rest on.
   auto edge = std::make_unique<Edge>(root, log_, counters_->edge);
