@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <random>
 #include <thread>
 
@@ -298,6 +300,13 @@ TEST_F(SipEdge, AnswersLikeARealElement) {
   EXPECT_EQ(statusOf(*maddrAnswer), 200);
   EXPECT_EQ(metric("sosproxy_edge_maddr_ignored_total"), 1) << metrics();
   EXPECT_EQ(metric("sosproxy_dns_refused_total"), 0) << metrics();
+
+  // The descriptor limit was raised to the hard limit at start (sosproxy inherits the test's).
+  rlimit lim{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+  if (lim.rlim_max != RLIM_INFINITY) {
+    EXPECT_EQ(metric("sosproxy_descriptor_limit"), static_cast<long>(lim.rlim_max)) << metrics();
+  }
 }
 
 // edge.max_server_transactions: beyond it an ordinary call gets 503 at once (no transaction),
