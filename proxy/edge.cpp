@@ -353,7 +353,7 @@ void Edge::message(msg_t* msg, sip_t* sip) {
   reply(msg, sip, v.status);
 }
 
-void Edge::refuseUntrusted(msg_t* msg, sip_t const* sip, EdgeVerdict const& v,
+void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
                            routing::RouteDecision const& d, routing::CallRequest const& req) {
   auto const now = EdgeClock::now();
   unsigned port = 0;
@@ -414,8 +414,8 @@ void Edge::refuseUntrusted(msg_t* msg, sip_t const* sip, EdgeVerdict const& v,
   msg_destroy(msg);
 }
 
-void Edge::reply(msg_t* msg, sip_t const* sip, int status, bool closeAfter) {
-  if (dropMaddr(const_cast<sip_t*>(sip)))
+void Edge::reply(msg_t* msg, sip_t* sip, int status, bool closeAfter) {
+  if (dropMaddr(sip))
     counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
   char const* phrase = sip_status_phrase(status);
   bool const stream = closeAfter && tport_is_stream(tport_delivered_by(nta_agent_tports(agent_), msg));

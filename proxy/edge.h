@@ -49,9 +49,10 @@ class Edge {
 
  private:
   void message(msg_t* msg, sip_t* sip);
-  void refuseUntrusted(msg_t* msg, sip_t const* sip, EdgeVerdict const& v,
+  void refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
                        routing::RouteDecision const& d, routing::CallRequest const& req);
-  void reply(msg_t* msg, sip_t const* sip, int status, bool closeAfter = false);
+  // Answers `msg` without a transaction (nta_msg_treply takes `msg`).
+  void reply(msg_t* msg, sip_t* sip, int status, bool closeAfter = false);
   void accept(msg_t* msg, sip_t* sip, EdgeVerdict const& v, routing::CallRequest const& req);
   // The configuration in force changed (a reload): rates and TCP timers follow it.
   void applySettings();

@@ -28,6 +28,11 @@ int lowestFreeDescriptor() {
 }
 
 TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' runtime probes memory through a pipe of its own: with no descriptor left it
+  // reports errors that are not there, so the condition cannot be made under it.
+  GTEST_SKIP() << "not under the sanitizers (they need free descriptors themselves)";
+#endif
   boost::asio::io_context io;
   HttpServer server(io, "127.0.0.1", 0, [](HttpRequest const&) {
     return HttpResponse{200, "text/plain", "ok\n"};
