@@ -13,9 +13,9 @@
 // gethostbyname() itself (the executable's definitions come first in the dynamic lookup, so
 // libsofia-sip-ua's calls land here) and, on the thread marked as the SIP thread, lets through
 // numeric addresses only. A host name there fails at once as "name unknown" (EAI_NONAME /
-// HOST_NOT_FOUND): the message that needed it is not sent, which is what an error answer to a
-// malformed request may do (it goes to the packet's source or nowhere). Every other thread
-// resolves as usual. Requests that reach sosproxy's own code have their Via's maddr removed
+// HOST_NOT_FOUND): the message that needed it is not sent, so such an error answer to a
+// malformed request goes nowhere (one whose Via names a numeric address still goes there).
+// Every other thread resolves as usual. Requests that reach sosproxy's own code have their Via's maddr removed
 // first, so their answers go to the address they came from (proxy/edge.cpp).
 
 #include <cstdint>

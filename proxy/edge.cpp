@@ -25,6 +25,9 @@ namespace sos::proxy {
 namespace {
 
 constexpr su_duration_t kSweepMs = 1000;
+// Connections closed at most kClosesPerTick every kCloseTickMs: 500 a second, about 15 ms of
+// the SIP thread's time in slices of 1.5 ms.
+constexpr su_duration_t kCloseTickMs = 100;
 constexpr auto kCauseLogEvery = std::chrono::seconds(10);
 
 EdgeMethod methodOf(sip_t const* sip) {
@@ -231,6 +234,7 @@ Edge::Edge(su_root_t* root, RoutingLog& log, EdgeCounters& counters)
 
 Edge::~Edge() {
   if (sweepTimer_) su_timer_destroy(sweepTimer_);
+  if (closeTimer_) su_timer_destroy(closeTimer_);
 }
 
 void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
@@ -240,6 +244,9 @@ void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
   applySettings();
   sweepTimer_ = su_timer_create(su_root_task(root_), kSweepMs);
   if (sweepTimer_) su_timer_set_for_ever(sweepTimer_, onSweep, reinterpret_cast<su_timer_arg_t*>(this));
+  closeTimer_ = su_timer_create(su_root_task(root_), kCloseTickMs);
+  if (closeTimer_)
+    su_timer_set_for_ever(closeTimer_, onCloseTick, reinterpret_cast<su_timer_arg_t*>(this));
 }
 
 int Edge::onMessage(Edge* edge, nta_agent_t*, msg_t* msg, sip_t* sip) {
@@ -496,54 +503,75 @@ void Edge::sweep() {
                    std::strerror(errno));
     return;
   }
-  int64_t open = static_cast<int64_t>(peers.size());
+  counters_.tcpConnections.store(static_cast<int64_t>(peers.size()), std::memory_order_relaxed);
 
-  // Strangers' connections: they can send nothing sosproxy would take. Each is closed at the
-  // sweep after the one that first saw it.
+  // What to close is decided here and done a few at a time (closeSome), so that the SIP thread
+  // never spends long on it: closing a connection costs Sofia tens of microseconds, and an
+  // attacker can open thousands a second.
+  closing_.clear();
+  closingNext_ = 0;
+  // Strangers' connections: they can send nothing sosproxy would take. Each is closed once a
+  // sweep has seen it before, so that it has had a second to receive its answer.
   std::set<std::pair<std::string, uint16_t>> untrusted, seen;
   std::map<std::string, std::vector<uint16_t>> trusted;  // by peer address
-  uint64_t closed = 0;
+  size_t trustedOpen = 0;
   for (TcpPeer const& p : peers) {
+    auto key = std::make_pair(p.address, p.port);
     if (router->trusts(p.address) || fromTrunk(p.address)) {
       trusted[p.address].push_back(p.port);
-      auto key = std::make_pair(p.address, p.port);
+      ++trustedOpen;
       if (!trustedSeen_.count(key)) armIdleTimer(primary, p.address, p.port);
       seen.insert(std::move(key));
       continue;
     }
-    auto key = std::make_pair(p.address, p.port);
-    if (untrustedSeen_.count(key) && closeConnection(primary, p.address, p.port)) {
-      ++closed;
-      --open;
-    } else {
-      untrusted.insert(std::move(key));
-    }
+    if (untrustedSeen_.count(key)) closing_.push_back({p.address, p.port, false});
+    untrusted.insert(std::move(key));
   }
   untrustedSeen_ = std::move(untrusted);
   trustedSeen_ = std::move(seen);
-  if (closed) counters_.tcpClosedUntrusted.fetch_add(closed, std::memory_order_relaxed);
 
   // Above the cap, the busiest trusted peers give up connections first, each keeping one.
-  int64_t const cap = settings_.maxTcpConnections;
-  uint64_t overCap = 0;
-  while (cap > 0 && open - static_cast<int64_t>(untrustedSeen_.size()) > cap) {
+  size_t const cap = static_cast<size_t>(std::max(settings_.maxTcpConnections, 0));
+  while (cap > 0 && trustedOpen > cap) {
     auto busiest = std::max_element(trusted.begin(), trusted.end(), [](auto const& a, auto const& b) {
       return a.second.size() < b.second.size();
     });
     if (busiest == trusted.end() || busiest->second.size() <= 1) break;
-    if (closeConnection(primary, busiest->first, busiest->second.back())) {
-      ++overCap;
-      --open;
-    }
+    closing_.push_back({busiest->first, busiest->second.back(), true});
     busiest->second.pop_back();
+    --trustedOpen;
   }
+  closeSome();
+}
+
+void Edge::onCloseTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  try {
+    reinterpret_cast<Edge*>(arg)->closeSome();
+  } catch (...) {
+    spdlog::error("edge: closing connections failed");
+  }
+}
+
+void Edge::closeSome() {
+  if (closingNext_ >= closing_.size()) return;
+  tport_t* primary = tcpPrimary(agent_);
+  if (primary == nullptr) return;
+  uint64_t untrusted = 0, overCap = 0;
+  size_t const end = std::min(closing_.size(), closingNext_ + kClosesPerTick);
+  for (; closingNext_ < end; ++closingNext_) {
+    PendingClose const& c = closing_[closingNext_];
+    if (!closeConnection(primary, c.address, c.port)) continue;  // gone already
+    ++(c.overCap ? overCap : untrusted);
+    counters_.tcpConnections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (untrusted) counters_.tcpClosedUntrusted.fetch_add(untrusted, std::memory_order_relaxed);
   if (overCap) counters_.tcpClosedOverCap.fetch_add(overCap, std::memory_order_relaxed);
-  counters_.tcpConnections.store(open, std::memory_order_relaxed);  // what this sweep left open
   uint64_t suppressed = 0;
-  if ((closed || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed))
-    spdlog::warn("edge: closed {} TCP connection(s) of untrusted sources and {} above "
-                 "edge.max_tcp_connections ({}); {} open{}",
-                 closed, overCap, cap, open, suppressedNote(suppressed));
+  if ((untrusted || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed))
+    spdlog::warn("edge: closing TCP connections of untrusted sources ({} now) and above "
+                 "edge.max_tcp_connections {} ({} now); {} open{}",
+                 untrusted, settings_.maxTcpConnections, overCap,
+                 counters_.tcpConnections.load(), suppressedNote(suppressed));
 }
 
 }  // namespace sos::proxy

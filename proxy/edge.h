@@ -5,8 +5,8 @@
 // with screen() (proxy/edge_policy.h), answers strangers and mistakes without keeping a
 // transaction (a 403 to an untrusted source lives no 32 s in nta's tables), and hands the rest
 // to the B2BUA as a new server transaction. Once a second it also reads the SIP transaction
-// count and the TCP connections to our port, closes untrusted peers' connections and, above
-// edge.max_tcp_connections, those of the busiest peers.
+// count and the TCP connections to our port, and chooses untrusted peers' connections and,
+// above edge.max_tcp_connections, those of the busiest peers to close, a few every 100 ms.
 //
 // SIP thread only (constructed on it too). Requests reach it only once su_root_run has begun,
 // after attach().
@@ -61,6 +61,8 @@ class Edge {
 
   static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void sweep();
+  static void onCloseTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void closeSome();
 
   su_root_t* root_;
   RoutingLog& log_;
@@ -69,6 +71,16 @@ class Edge {
   B2bua* b2bua_ = nullptr;
   uint16_t sipPort_ = 0;
   su_timer_t* sweepTimer_ = nullptr;
+  su_timer_t* closeTimer_ = nullptr;
+  // Connections the last sweep chose to close, closed kClosesPerTick at a time.
+  struct PendingClose {
+    std::string address;
+    uint16_t port = 0;
+    bool overCap = false;  // else: an untrusted peer's
+  };
+  static constexpr size_t kClosesPerTick = 50;
+  std::vector<PendingClose> closing_;
+  size_t closingNext_ = 0;
   routing::Router const* appliedFor_ = nullptr;  // the router whose settings are in force
   config::Edge settings_;
   std::vector<routing::IpAddress> trunkAddresses_;
