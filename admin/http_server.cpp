@@ -2,12 +2,15 @@
 
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
+
+#include <spdlog/spdlog.h>
 
 namespace sos::admin {
 
@@ -19,6 +22,12 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
+// After a failed accept (EMFILE, ENFILE, ENOBUFS, ...) the listening socket stays readable: an
+// accept loop that retried at once would spin on the I/O thread (issue 14).
+constexpr auto kFirstBackoff = std::chrono::milliseconds(10);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+constexpr auto kAcceptLogEvery = std::chrono::seconds(60);
+std::atomic<uint64_t> gAcceptErrors{0};
 
 // One connection: read a request, answer it, repeat while the client keeps it alive.
 class Session : public std::enable_shared_from_this<Session> {
@@ -101,19 +110,47 @@ class Session : public std::enable_shared_from_this<Session> {
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, HttpHandler h)
-      : io(io), acceptor(io), handler(std::make_shared<HttpHandler const>(std::move(h))) {}
+      : io(io),
+        acceptor(io),
+        retry(io),
+        handler(std::make_shared<HttpHandler const>(std::move(h))) {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io),
                           [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
                             if (ec == asio::error::operation_aborted) return;
-                            if (!ec) std::make_shared<Session>(std::move(s), self->handler)->run();
+                            if (ec) return self->failed(ec);
+                            self->backoff = std::chrono::milliseconds(0);
+                            std::make_shared<Session>(std::move(s), self->handler)->run();
                             if (self->acceptor.is_open()) self->accept();
                           });
   }
 
+  // Waits before the next accept, longer after each failure in a row; one log line a minute.
+  void failed(beast::error_code ec) {
+    uint64_t const total = gAcceptErrors.fetch_add(1, std::memory_order_relaxed) + 1;
+    backoff = backoff.count() == 0 ? kFirstBackoff : std::min(backoff * 2, kMaxBackoff);
+    auto const now = std::chrono::steady_clock::now();
+    if (!logged || now - lastLog >= kAcceptLogEvery) {
+      spdlog::warn("admin HTTP server: accept failed ({}); accepting again in {} ms ({} failures "
+                   "so far)",
+                   ec.message(), backoff.count(), total);
+      logged = true;
+      lastLog = now;
+    }
+    if (!acceptor.is_open()) return;
+    retry.expires_after(backoff);
+    retry.async_wait([self = shared_from_this()](beast::error_code wait) {
+      if (!wait && self->acceptor.is_open()) self->accept();
+    });
+  }
+
   asio::io_context& io;
   tcp::acceptor acceptor;
+  asio::steady_timer retry;
+  std::chrono::milliseconds backoff{0};
+  std::chrono::steady_clock::time_point lastLog{};
+  bool logged = false;
   std::shared_ptr<HttpHandler const> handler;
 };
 
@@ -142,6 +179,8 @@ void HttpServer::stop() {
   beast::error_code ec;
   if (impl_ && impl_->acceptor.is_open()) impl_->acceptor.close(ec);
 }
+
+uint64_t HttpServer::acceptErrors() { return gAcceptErrors.load(std::memory_order_relaxed); }
 
 uint16_t HttpServer::port() const {
   beast::error_code ec;

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,9 @@ class HttpServer {
   void start();
   void stop();
   uint16_t port() const;  // the bound port (useful with port 0)
+  // Accept failures of all admin servers of the process (descriptors exhausted, ...): after
+  // each the server waits, 10 ms doubling to 1 s, before it accepts again.
+  static uint64_t acceptErrors();
 
   static constexpr size_t kMaxBodyBytes = 64 * 1024;
 

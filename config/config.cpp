@@ -214,6 +214,8 @@ constexpr Names<TrunkMode, 4> kModes{{{"plain", TrunkMode::Plain},
                                       {"pidf", TrunkMode::Pidf},
                                       {"elin", TrunkMode::Elin},
                                       {"both", TrunkMode::Both}}};
+constexpr Names<UntrustedPolicy, 2> kUntrustedPolicies{
+    {{"reject", UntrustedPolicy::Reject}, {"drop", UntrustedPolicy::Drop}}};
 constexpr Names<LogFormat, 2> kFormats{{{"text", LogFormat::Text}, {"json", LogFormat::Json}}};
 constexpr Names<std::string_view, 5> kLevels{{{"trace", "trace"},
                                               {"debug", "debug"},
@@ -616,7 +618,7 @@ class Parser {
     auto f = fields(root, {"listen", "trusted_networks", "pbx_sources", "network_sources",
                            "carrier_trunk", "trunks", "sites",
                            "emergency_routing", "limits", "notifications", "logging", "store",
-                           "location", "admin"});
+                           "location", "admin", "edge"});
     if (!f) {
       return;
     }
@@ -664,6 +666,9 @@ class Parser {
     if (auto v = get(*f, root, "admin")) {
       readAdmin(*v);
     }
+    if (auto v = get(*f, root, "edge")) {
+      readEdge(*v);
+    }
     checkReferences();
   }
 
@@ -700,7 +705,7 @@ class Parser {
     NamesSeen seen;
     for (const auto& item : list(v, false)) {
       auto f = fields(item, {"name", "host", "port", "transport", "mode", "response_timeout_s",
-                             "ring_timeout_s", "options_interval_s"});
+                             "ring_timeout_s", "options_interval_s", "tcp_fallback"});
       if (!f) {
         continue;
       }
@@ -728,6 +733,12 @@ class Parser {
       }
       if (auto t = get(*f, item, "options_interval_s")) {
         trunk.optionsIntervalMs = probeIntervalMs(*t).value_or(trunk.optionsIntervalMs);
+      }
+      if (auto t = get(*f, item, "tcp_fallback")) {
+        trunk.tcpFallback = boolean(*t).value_or(trunk.tcpFallback);
+        if (trunk.tcpFallback && trunk.transport == Transport::Tcp) {
+          report(t->mark, t->key, "applies to a UDP trunk only; this one already uses TCP");
+        }
       }
       config_.trunks.push_back(std::move(trunk));
     }
@@ -1140,6 +1151,56 @@ class Parser {
     }
   }
 
+  void readEdge(const Value& v) {
+    auto f = fields(v, {"untrusted", "untrusted_replies_per_source", "untrusted_replies_per_second",
+                        "max_server_transactions", "max_tcp_connections", "tcp_idle_timeout_s",
+                        "tcp_message_timeout_s"});
+    if (!f) {
+      return;
+    }
+    Edge& edge = config_.edge;
+    if (auto u = get(*f, v, "untrusted")) {
+      edge.untrusted = choice(*u, kUntrustedPolicies).value_or(edge.untrusted);
+    }
+    if (auto r = get(*f, v, "untrusted_replies_per_source")) {
+      edge.untrustedRepliesPerSource = count(*r).value_or(edge.untrustedRepliesPerSource);
+    }
+    if (auto r = get(*f, v, "untrusted_replies_per_second")) {
+      edge.untrustedRepliesPerSecond = count(*r).value_or(edge.untrustedRepliesPerSecond);
+    }
+    if (auto m = get(*f, v, "max_server_transactions")) {
+      edge.maxServerTransactions = count(*m).value_or(edge.maxServerTransactions);
+    }
+    if (auto m = get(*f, v, "max_tcp_connections")) {
+      edge.maxTcpConnections = count(*m).value_or(edge.maxTcpConnections);
+    }
+    // Sofia counts these in milliseconds and needs at least 100 ms (tport.c).
+    if (auto t = get(*f, v, "tcp_idle_timeout_s")) {
+      edge.tcpIdleTimeoutMs = idleTimeoutMs(*t).value_or(edge.tcpIdleTimeoutMs);
+    }
+    if (auto t = get(*f, v, "tcp_message_timeout_s")) {
+      edge.tcpMessageTimeoutMs = timeoutMs(*t).value_or(edge.tcpMessageTimeoutMs);
+      if (edge.tcpMessageTimeoutMs < 100) {
+        report(t->mark, t->key, inQuotes(t->node.Scalar()) + expecting(false, "at least 0.1"));
+        edge.tcpMessageTimeoutMs = 100;
+      }
+    }
+  }
+
+  // An idle connection's lifetime: 0.1 s to a day.
+  std::optional<int> idleTimeoutMs(const Value& v) {
+    auto s = text(v);
+    if (!s) {
+      return std::nullopt;
+    }
+    auto ms = millisecondsOf(*s);
+    if (ms && *ms >= 100 && *ms <= 86400 * 1000) {
+      return static_cast<int>(*ms);
+    }
+    report(v.mark, v.key, inQuotes(*s) + expecting(false, "seconds from 0.1 to 86400, e.g. 600"));
+    return std::nullopt;
+  }
+
   // After every trunk is read, so a route may name a trunk defined further down.
   void checkReferences() {
     std::vector<std::string> names;
@@ -1188,6 +1249,8 @@ Result<Config> parseConfig(const std::string& yamlText, const std::string& sourc
 std::string_view toString(Transport t) { return nameOf(kTransports, t); }
 
 std::string_view toString(TrunkMode m) { return nameOf(kModes, m); }
+
+std::string_view toString(UntrustedPolicy p) { return nameOf(kUntrustedPolicies, p); }
 
 std::string_view toString(Responder::Channel c) {
   switch (c) {

@@ -34,6 +34,10 @@ struct Trunk {
   // OPTIONS keep-alive probe period; 0: not probed. A trunk that does not answer its probe
   // within responseTimeoutMs (or answers 408/503) is down and skipped until it answers again.
   int optionsIntervalMs = 0;
+  // A UDP trunk that also takes TCP on the same port: a request too large for one UDP datagram
+  // goes there over TCP (RFC 3261 18.1.1). Without it, such an emergency INVITE is trimmed to
+  // what the PSAP needs (issue 14).
+  bool tcpFallback = false;
 };
 
 // A civic routing rule: a location whose address has every non-empty field of `match` (compared
@@ -82,6 +86,24 @@ struct Limits {
   // On SIGTERM or SIGINT, how long calls in progress are given to end (issue 14): meanwhile new
   // ordinary calls get 503, emergency calls and PSAP callbacks are still routed. 0: stop at once.
   int drainSeconds = 30;
+};
+
+// The SIP edge (issue 14): what sources outside the trusted networks get, and the caps that
+// keep a flood from costing the calls. Emergency calls from the trusted networks are never
+// refused by any of them. 0 means no cap.
+enum class UntrustedPolicy {
+  Reject,  // a 403 sent without keeping a transaction, rate-limited per source
+  Drop,    // no answer at all
+};
+
+struct Edge {
+  UntrustedPolicy untrusted = UntrustedPolicy::Reject;
+  int untrustedRepliesPerSource = 5;    // answers per second to one source address, then dropped
+  int untrustedRepliesPerSecond = 200;  // answers per second to all untrusted sources together
+  int maxServerTransactions = 100000;   // beyond: new ordinary calls get 503, other requests none
+  int maxTcpConnections = 4096;         // beyond: connections of the busiest peers are closed
+  int tcpIdleTimeoutMs = 600000;        // a connection no transaction uses is closed after this
+  int tcpMessageTimeoutMs = 10000;      // a message begun and not finished within this: closed
 };
 
 // Somebody of a site's safety team to alert when an emergency call is made (issue 6; Kari's Law).
@@ -194,6 +216,7 @@ struct Config {
   EmergencyRouting emergencyRouting;
   Limits limits;
   Notifications notifications;
+  Edge edge;
 
   const Trunk* findTrunk(std::string_view name) const;
   const Site* findSite(std::string_view name) const;
@@ -211,5 +234,6 @@ Result<Config> parseConfig(const std::string& yamlText, const std::string& sourc
 std::string_view toString(Transport t);
 std::string_view toString(TrunkMode m);
 std::string_view toString(Responder::Channel c);  // "webhook", "email", "sip"
+std::string_view toString(UntrustedPolicy p);     // "reject", "drop"
 
 }  // namespace sos::config

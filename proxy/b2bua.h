@@ -16,6 +16,7 @@
 
 #include "notify/channels.h"
 #include "notify/event.h"
+#include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
@@ -193,6 +194,7 @@ struct B2buaCounters {
   std::atomic<uint64_t> ercOnly{0};            // emergency calls sent to the ERC: location unknown
   std::atomic<uint64_t> overloads{0};          // times ordinary-call shedding began
   std::atomic<uint64_t> settled{0};  // held calls that let go of their set-up transactions
+  EdgeCounters edge;                 // what the SIP edge refused, dropped and closed (issue 14)
 };
 
 class B2bua {
@@ -227,6 +229,12 @@ class B2bua {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
+  // The routing in force for new calls (the SIP edge decides trust and limits with it).
+  std::shared_ptr<const routing::Router> const& router() const { return router_; }
+  // An emergency call the edge refused because its source is untrusted (issue 14): the
+  // responders are alerted all the same. False when there is nobody to alert.
+  bool alertUntrusted(routing::CallRequest const& req, routing::RouteDecision const& decision,
+                      std::string const& source, bool answered);
   // Where a call's record goes once its INVITE has an outcome (answered, failed, cancelled):
   // the routing log's final entry, attempts included. Must not block.
   using RecordSink = std::function<void(RoutingLogEntry)>;
@@ -307,7 +315,12 @@ class B2bua {
   // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
   EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
                              const pidf::DeviceLocationCheck& device,
-                             const routing::Resolution* where, RoutingLogEntry& entry);
+                             const routing::Resolution* where, RoutingLogEntry& entry,
+                             std::string const* elin = nullptr);
+  // A request too large for one UDP datagram toward a UDP trunk (issue 14, b2bua_oversize.cpp):
+  // true when it goes over TCP (the trunk's tcp_fallback); otherwise an emergency INVITE's
+  // `rewrite` is trimmed to what the PSAP needs so that it fits.
+  bool sendOverTcp(Call& call, config::Trunk const& trunk, EmergencyInvite& rewrite);
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
   // there is nothing to retry (the call then moves to its next trunk).
   bool retryWithElinOnly(Call& call, Branch& br);

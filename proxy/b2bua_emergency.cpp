@@ -160,7 +160,8 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
 
 EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallRequest const& req,
                                   pidf::DeviceLocationCheck const& device,
-                                  routing::Resolution const* where, RoutingLogEntry& entry) {
+                                  routing::Resolution const* where, RoutingLogEntry& entry,
+                                  std::string const* elin) {
   int64_t const nowMs = unixMsNow();
   EmergencyInputs in;
   in.mode = trunk.mode;
@@ -176,7 +177,9 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
   in.seed = (static_cast<uint64_t>(nowMs) << 20) ^ nextId_;
   bool const elinMode =
       trunk.mode == config::TrunkMode::Elin || trunk.mode == config::TrunkMode::Both;
-  if (elinMode && elins_ && in.location) {
+  if (elin) {
+    in.elin = *elin;  // chosen before, for the same attempt
+  } else if (elinMode && elins_ && in.location) {
     routing::CallerIdentity who;
     who.extension = where && where->user ? where->user->extension : caller;
     who.did = where && where->user ? where->user->did : "";

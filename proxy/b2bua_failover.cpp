@@ -174,16 +174,19 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
       rewrite.extraHeaders += (rewrite.extraHeaders.empty() ? "" : "\r\n") +
                               std::string("P-Access-Network-Info: ") + p.req.pAccessNetworkInfo;
   }
+  // Too large for one UDP datagram: over TCP when the trunk takes it, else trimmed (issue 14).
+  config::Trunk hop = trunk;
+  if (sendOverTcp(call, trunk, rewrite)) hop.transport = config::Transport::Tcp;
   br->requestUri =
       p.urn ? p.requestUser
             : "sip:" + p.requestUser + "@" + uriHost(trunk.host) + ":" + std::to_string(trunk.port);
-  br->nextHop = nextHopFor(trunk);
+  br->nextHop = nextHopFor(hop);
   br->pidfAdded = rewrite.pidf == "added";
 
   nta_leg_t* const previousLeg = call.b.leg;
   std::string const previousContact = call.b.contact;
   call.b.leg = br->leg;
-  call.b.contact = contactFor(std::string(config::toString(trunk.transport)));
+  call.b.contact = contactFor(std::string(config::toString(hop.transport)));
   br->orq = send(call.b, asMagic(br.get()), sip_method_invite, "INVITE", p.request,
                  URL_STRING_MAKE(br->requestUri.c_str()), URL_STRING_MAKE(br->nextHop.c_str()),
                  p.maxForwards, &rewrite, onBranchResponse);

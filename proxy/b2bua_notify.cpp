@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "base/clock.h"
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
@@ -41,6 +43,38 @@ void B2bua::alert(Call& call, notify::EventKind kind, std::string detail) {
     // An alert that cannot be queued must not cost the call; the notifier counts its own losses.
     spdlog::error("call {}: responder alert not queued: {}", call.log.callId, ex.what());
   }
+}
+
+bool B2bua::alertUntrusted(routing::CallRequest const& req, routing::RouteDecision const& decision,
+                           std::string const& source, bool answered) {
+  if (!eventSink_) return false;
+  auto const& sites = router_->config().sites;
+  if (std::none_of(sites.begin(), sites.end(),
+                   [](config::Site const& s) { return !s.responders.empty(); }))
+    return false;
+  // A "started" alert like any emergency call's (so it escalates until acknowledged), saying
+  // plainly that the call was refused and reached no PSAP.
+  notify::CallEvent e;
+  e.kind = notify::EventKind::Started;
+  e.callId = req.callId;
+  e.atMs = unixMsNow();
+  e.test = decision.match.test;
+  e.site = decision.site ? decision.site->name : "";
+  e.dialed = decision.match.dialed;
+  e.callerExtension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+  e.callerName = req.fromDisplay;
+  e.location = "unknown: untrusted source " + source;
+  e.locationBy = "none (the call came from outside trusted_networks)";
+  e.detail = "REFUSED at the edge: emergency call from untrusted source " + source +
+             (answered ? ", answered 403" : ", not answered (dropped)") +
+             "; it reached no PSAP. Someone may need help at an unknown place.";
+  try {
+    eventSink_(std::move(e));
+  } catch (std::exception const& ex) {
+    spdlog::error("call {}: responder alert not queued: {}", req.callId, ex.what());
+    return false;
+  }
+  return true;
 }
 
 // ---- SIP MESSAGE ----

@@ -1,6 +1,9 @@
 #include "proxy/metrics.h"
 
+#include "admin/http_server.h"
 #include "proxy/allocator.h"
+#include "proxy/dns_guard.h"
+#include "proxy/sofia_log.h"
 
 #include <atomic>
 #include <cstdint>
@@ -25,7 +28,9 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
   metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
          c.emergencyCalls);
-  metric(out, "sosproxy_rejected_calls_total", "counter", "calls refused (403, 483)", c.rejected);
+  metric(out, "sosproxy_rejected_calls_total", "counter",
+         "calls refused by routing (483, 503 limits, 403 to a trunk address that is no callback)",
+         c.rejected);
   metric(out, "sosproxy_answered_calls_total", "counter", "calls answered", c.answered);
   metric(out, "sosproxy_failed_calls_total", "counter", "calls that failed or timed out", c.failed);
   metric(out, "sosproxy_cancelled_calls_total", "counter", "calls the caller cancelled",
@@ -116,6 +121,64 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
     metric(out, "sosproxy_alerts_not_queued_total", "counter",
            "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
   }
+  // The SIP edge (issue 14): what strangers and mistakes got, without a transaction.
+  EdgeCounters const& e = c.edge;
+  metric(out, "sosproxy_edge_untrusted_refused_total", "counter",
+         "requests from untrusted sources answered 403 without a transaction", e.untrustedRefused);
+  metric(out, "sosproxy_edge_untrusted_dropped_total", "counter",
+         "requests from untrusted sources not answered (edge.untrusted: drop, or the answers' "
+         "rate limit)",
+         e.untrustedDropped);
+  metric(out, "sosproxy_edge_untrusted_emergency_total", "counter",
+         "emergency calls from untrusted sources (ALARM)", e.untrustedEmergency);
+  metric(out, "sosproxy_edge_untrusted_alerts_total", "counter",
+         "responder alerts raised for emergency calls from untrusted sources", e.untrustedAlerts);
+  metric(out, "sosproxy_edge_unknown_method_total", "counter", "requests answered 501",
+         e.unknownMethod);
+  metric(out, "sosproxy_edge_method_not_allowed_total", "counter",
+         "requests answered 405 (REGISTER, SUBSCRIBE, ... outside a dialog)", e.notAllowed);
+  metric(out, "sosproxy_edge_unknown_scheme_total", "counter",
+         "requests answered 416 (unknown Request-URI scheme)", e.unknownScheme);
+  metric(out, "sosproxy_edge_options_total", "counter", "OPTIONS answered 200", e.options);
+  metric(out, "sosproxy_edge_no_dialog_total", "counter",
+         "requests for no known dialog or transaction answered 481", e.noDialog);
+  metric(out, "sosproxy_edge_stray_acks_total", "counter", "ACKs matching nothing, dropped",
+         e.strayAcks);
+  metric(out, "sosproxy_edge_stray_responses_total", "counter",
+         "responses matching no transaction, dropped", e.strayResponses);
+  metric(out, "sosproxy_edge_transaction_cap_total", "counter",
+         "ordinary calls answered 503 because edge.max_server_transactions was reached",
+         e.transactionCap);
+  metric(out, "sosproxy_edge_emergency_over_cap_total", "counter",
+         "emergency calls taken although edge.max_server_transactions was reached",
+         e.emergencyOverCap);
+  metric(out, "sosproxy_edge_maddr_ignored_total", "counter",
+         "requests whose Via maddr was ignored: the answer went to the source", e.maddrIgnored);
+  metric(out, "sosproxy_server_transactions", "gauge", "SIP server transactions held now",
+         e.serverTransactions);
+  metric(out, "sosproxy_tcp_connections", "gauge", "TCP connections to the SIP port now",
+         e.tcpConnections);
+  metric(out, "sosproxy_edge_tcp_closed_untrusted_total", "counter",
+         "TCP connections of untrusted sources closed", e.tcpClosedUntrusted);
+  metric(out, "sosproxy_edge_tcp_closed_over_cap_total", "counter",
+         "TCP connections closed above edge.max_tcp_connections", e.tcpClosedOverCap);
+  metric(out, "sosproxy_descriptor_limit", "gauge", "open-file limit in force (RLIMIT_NOFILE)",
+         e.descriptorLimit);
+  metric(out, "sosproxy_udp_oversize_over_tcp_total", "counter",
+         "requests too large for a UDP datagram sent to their trunk over TCP", e.oversizeOverTcp);
+  metric(out, "sosproxy_udp_oversize_trimmed_total", "counter",
+         "emergency INVITEs too large for a UDP datagram trimmed to what the PSAP needs",
+         e.oversizeTrimmed);
+  std::atomic<uint64_t> const dnsRefused{dns_guard::refused()};
+  metric(out, "sosproxy_dns_refused_total", "counter",
+         "host names not looked up on the SIP thread (the message needing them was not sent)",
+         dnsRefused);
+  std::atomic<uint64_t> const sofiaSuppressed{sofia_log::suppressed()};
+  metric(out, "sosproxy_sofia_log_suppressed_total", "counter",
+         "lines of Sofia-SIP's own log not written (more than 10 a second)", sofiaSuppressed);
+  std::atomic<uint64_t> const acceptErrors{admin::HttpServer::acceptErrors()};
+  metric(out, "sosproxy_admin_accept_errors_total", "counter",
+         "admin HTTP accept failures (the server waited before accepting again)", acceptErrors);
   std::atomic<uint64_t> const dropped{logLoss.routing};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);

@@ -8,6 +8,9 @@
 
 #include "proxy/allocator.h"
 #include "proxy/b2bua.h"
+#include "proxy/dns_guard.h"
+#include "proxy/edge.h"
+#include "proxy/sofia_log.h"
 #include "proxy/sofia.h"
 
 namespace sos::proxy {
@@ -68,6 +71,9 @@ Server::Server(std::shared_ptr<const config::Config> config,
 Server::~Server() { stop(); }
 
 std::optional<std::string> Server::start() {
+  // Every connection and transaction needs descriptors: the soft default (often 1024) is too
+  // few for a flood of TCP connections (issue 14).
+  counters_->edge.descriptorLimit = raiseDescriptorLimit();
   state_ = std::make_shared<State>();
   auto ready = state_->ready.get_future();
   thread_ = std::thread([this, state = state_] { run(state); });
@@ -140,34 +146,39 @@ void Server::run(std::shared_ptr<State> state) {
   std::string url = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
   if (udp != tcp) url += udp ? ";transport=udp" : ";transport=tcp";
 
+  sofia_log::redirect();  // Sofia's own diagnostics: to the operational log, rate-limited
+  // Requests outside any dialog meet the edge first, through nta's stateless message callback
+  // (no default leg): it refuses strangers without a transaction and hands the rest on.
+  auto edge = std::make_unique<Edge>(root, log_, counters_->edge);
+  config::Edge const& limits = config_->edge;
   nta_agent_t* agent = nta_agent_create(
-      root, URL_STRING_MAKE(url.c_str()), nullptr, nullptr,
+      root, URL_STRING_MAKE(url.c_str()), Edge::onMessage, edge.get(),
       NTATAG_UA(1),  // nta retransmits 2xx until ACK (RFC 3261 13.3.1.4)
-      NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+      // Answers go back to the address and port each request came from (RFC 3581 for every
+      // client, not only those that asked with rport): never to a name that needs DNS.
+      NTATAG_SERVER_RPORT(2), NTATAG_CLIENT_RPORT(1),
       NTATAG_UDP_MTU(65535),                   // never move a big INVITE silently to TCP
       NTATAG_BAD_REQ_MASK(sip_mask_request),   // odd headers reach us instead of an automatic 400
       NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0),  // trunks are numeric: no DNS on the call path
-      NTATAG_EXTRA_100(0), TPTAG_UDP_RMEM(4 << 20), TPTAG_UDP_WMEM(4 << 20), TAG_END());
+      NTATAG_EXTRA_100(0), TPTAG_UDP_RMEM(4 << 20), TPTAG_UDP_WMEM(4 << 20),
+      // TCP: a listen backlog of 1000 (Sofia's largest; its default is 64), idle connections
+      // closed, and a message begun but not finished in time closes its connection.
+      TPTAG_QUEUESIZE(1000), TPTAG_IDLE(static_cast<unsigned>(limits.tcpIdleTimeoutMs)),
+      TPTAG_TIMEOUT(static_cast<unsigned>(limits.tcpMessageTimeoutMs)), TAG_END());
   if (agent == nullptr) {
     su_root_destroy(root);
     state->ready.set_value("cannot listen on " + url + ": " + std::string(strerror(errno)));
     return;
   }
+  // From here on this thread never waits on DNS (proxy/dns_guard.h).
+  dns_guard::markSipThread();
 
   // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
   std::string const base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
   auto b2bua = std::make_unique<B2bua>(
       agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"},
       *counters_);
-  nta_leg_t* dflt =
-      nta_leg_tcreate(agent, B2bua::onRequest, b2bua->defaultLeg(), NTATAG_NO_DIALOG(1), TAG_END());
-  if (dflt == nullptr) {
-    b2bua.reset();
-    nta_agent_destroy(agent);
-    su_root_destroy(root);
-    state->ready.set_value("cannot create the default SIP leg");
-    return;
-  }
+  edge->attach(agent, b2bua.get(), l.port);
   b2bua->setElinPersistence(elinSink_, std::move(initialElins_));
   b2bua->setCallRecordSink(recordSink_);
   b2bua->setEventSink(eventSink_);
@@ -183,7 +194,7 @@ void Server::run(std::shared_ptr<State> state) {
   state->running = false;
   state->b2bua = nullptr;
   spdlog::info("SIP thread stopping; {} calls active", counters_->active.load());
-  nta_leg_destroy(dflt);
+  edge.reset();
   b2bua.reset();  // releases the calls' legs and transactions while the agent still exists
   nta_agent_destroy(agent);
   su_root_destroy(root);

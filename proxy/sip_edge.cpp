@@ -76,6 +76,10 @@ bool skipped(msg_header_t const* h) {
 }
 
 bool skippedToo(msg_header_t const* h, unsigned skip) {
+  if ((skip & kSkipLongUnknown) && h->sh_class == sip_unknown_class) {
+    auto const* u = reinterpret_cast<sip_unknown_t const*>(h);
+    if (u->un_value && std::strlen(u->un_value) > kLongHeader) return true;
+  }
   if ((skip & kSkipIdentity) && h->sh_class == sip_p_asserted_identity_class) return true;
   if ((skip & kSkipBodyHeaders) && (h->sh_class == sip_content_disposition_class ||
                                     h->sh_class == sip_content_encoding_class ||

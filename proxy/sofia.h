@@ -8,16 +8,19 @@
 namespace sos::proxy {
 struct Leg;
 struct Txn;
+class Edge;
 }  // namespace sos::proxy
 
 #define NTA_LEG_MAGIC_T ::sos::proxy::Leg
 #define NTA_OUTGOING_MAGIC_T ::sos::proxy::Txn
 #define NTA_INCOMING_MAGIC_T ::sos::proxy::Txn
+#define NTA_AGENT_MAGIC_T ::sos::proxy::Edge
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/msg_mime.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_extra.h>
 #include <sofia-sip/sip_header.h>
@@ -27,5 +30,6 @@ struct Txn;
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>

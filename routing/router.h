@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -41,6 +42,8 @@ class Router {
   static Result<std::shared_ptr<const Router>> create(std::shared_ptr<const config::Config> cfg);
 
   RouteDecision decide(const CallRequest& request) const;
+  // Is `address` ("10.1.2.45", "::1") inside trusted_networks?
+  bool trusts(std::string_view address) const { return trusted_.contains(address); }
 
   // What the packet's source may vouch for (issue 14): the caller's identity (pbx_sources) and
   // network-provided access data (network_sources). Removes from `request` what it may not

@@ -19,12 +19,18 @@ echo "=== PIDF-LO corpus: what reaches the PSAP for each document (tests/data/pi
 build/tests/integration/b2bua_integration_test --gtest_filter='BodyRelay.PidfLoCorpus*' |
   sed -n '/^document |/,/^\[/p' | sed '$d'
 
+echo "=== RFC 4475 torture messages: what sosproxy answers to each (tests/data/sip-torture) ==="
+build/tests/integration/b2bua_integration_test --gtest_filter='Torture.*' |
+  sed -n '/^message |/,/^\[/p' | sed '$d'
+
 echo "=== fuzz targets, bounded ==="
 scripts/fuzz.sh 15
 echo "=== load script, quick mode ==="
 scripts/load-test.sh build/proxy/sosproxy --rate 50 --seconds 2
 echo "=== flood script, quick mode ==="
 scripts/flood-test.sh build/proxy/sosproxy --seconds 2 --flood-rate 400 --emergency-rate 2
+echo "=== edge flood script, quick mode ==="
+scripts/edge-flood.sh build/proxy/sosproxy --quick
 echo "=== comparison harness, quick mode ==="
 bench/compare.sh build/proxy/sosproxy --quick
 echo "=== established-calls memory script, quick mode ==="

@@ -927,4 +927,62 @@ TEST(ConfigTest, RespondersAndNotifications) {
             }));
 }
 
+// Issue 14: the SIP edge's settings, and a UDP trunk's TCP fallback for oversized requests.
+TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
+  auto c = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c.value().edge.untrusted, UntrustedPolicy::Reject);
+  EXPECT_EQ(c.value().edge.untrustedRepliesPerSource, 5);
+  EXPECT_EQ(c.value().edge.untrustedRepliesPerSecond, 200);
+  EXPECT_EQ(c.value().edge.maxServerTransactions, 100000);
+  EXPECT_EQ(c.value().edge.maxTcpConnections, 4096);
+  EXPECT_EQ(c.value().edge.tcpIdleTimeoutMs, 600000);
+  EXPECT_EQ(c.value().edge.tcpMessageTimeoutMs, 10000);
+  EXPECT_FALSE(c.value().trunks[0].tcpFallback);
+
+  auto lines = kValid;
+  lines.insert(lines.begin() + 5, "    tcp_fallback: true");  // line 6, the carrier
+  lines.insert(lines.end(), {"edge:",                                  // 16
+                             "  untrusted: drop",                      // 17
+                             "  untrusted_replies_per_source: 2",      // 18
+                             "  untrusted_replies_per_second: 50",     // 19
+                             "  max_server_transactions: 0",           // 20
+                             "  max_tcp_connections: 100",             // 21
+                             "  tcp_idle_timeout_s: 30",               // 22
+                             "  tcp_message_timeout_s: 0.5"});         // 23
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  Edge const& e = r.value().edge;
+  EXPECT_EQ(e.untrusted, UntrustedPolicy::Drop);
+  EXPECT_EQ(e.untrustedRepliesPerSource, 2);
+  EXPECT_EQ(e.untrustedRepliesPerSecond, 50);
+  EXPECT_EQ(e.maxServerTransactions, 0);
+  EXPECT_EQ(e.maxTcpConnections, 100);
+  EXPECT_EQ(e.tcpIdleTimeoutMs, 30000);
+  EXPECT_EQ(e.tcpMessageTimeoutMs, 500);
+  EXPECT_TRUE(r.value().trunks[0].tcpFallback);
+  EXPECT_EQ(toString(e.untrusted), "drop");
+
+  auto bad = lines;
+  bad[5] = "    tcp_fallback: yes";
+  bad[16] = "  untrusted: refuse";
+  bad[21] = "  tcp_idle_timeout_s: 0";
+  bad[22] = "  tcp_message_timeout_s: 0.05";
+  EXPECT_EQ(problems(parseConfig(text(bad), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:6:19: trunks[0].tcp_fallback: \"yes\" is not valid; expected true or "
+                "false",
+                "t.yaml:17:14: edge.untrusted: \"refuse\" is not one of reject, drop",
+                "t.yaml:22:23: edge.tcp_idle_timeout_s: \"0\" is not valid; expected seconds "
+                "from 0.1 to 86400, e.g. 600",
+                "t.yaml:23:26: edge.tcp_message_timeout_s: \"0.05\" is not valid; expected at "
+                "least 0.1",
+            }));
+
+  auto tcpTrunk = lines;
+  tcpTrunk.insert(tcpTrunk.begin() + 5, "    transport: tcp");
+  expectOnlyProblem(parseConfig(text(tcpTrunk), "t.yaml"),
+                    "t.yaml:7:19: trunks[0].tcp_fallback: applies to a UDP trunk only");
+}
+
 }  // namespace sos::config

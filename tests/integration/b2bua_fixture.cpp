@@ -28,6 +28,7 @@ void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations
                                                   "examples" / "demo-locations.yaml")
                              : demoConfigYaml(ports_, routingLogPath_));
   proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  proxy_->setLauncher(proxyLauncher_);
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError() << "\n--- config:\n"
                                           << readFile(configPath_);
 }

@@ -55,6 +55,7 @@ class B2buaTest : public ::testing::Test {
   std::filesystem::path configPath_;
   std::filesystem::path routingLogPath_;
   std::unique_ptr<Sosproxy> proxy_;
+  std::vector<std::string> proxyLauncher_;  // startProxy runs sosproxy under it (setLauncher)
 };
 
 // The Call-ID of the first INVITE a SIPp sent (received = false) or received (received = true).

@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -281,14 +282,14 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
   return reply;
 }
 
-UdpBlackHole::UdpBlackHole(uint16_t port) {
+UdpBlackHole::UdpBlackHole(uint16_t port, const std::string& address) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
   if (fd_ < 0) return;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd_);
     fd_ = -1;
     return;
@@ -313,6 +314,11 @@ UdpBlackHole::~UdpBlackHole() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<std::string> UdpBlackHole::startLines() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return startLines_;
 }
 
 std::string UdpBlackHole::firstLine() const {
@@ -346,6 +352,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     const std::string& interval =
         a ? ports.psapAOptionsInterval : (other ? ports.otherPsapOptionsInterval : none);
     if (!interval.empty()) y << "    options_interval_s: " << interval << "\n";
+    if (a && ports.psapATcpFallback) y << "    tcp_fallback: true\n";
   };
   y << "# Written by the integration tests: the demo enterprise on free ports.\n"
     << "listen:\n"
@@ -414,7 +421,9 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     << (ports.extraYaml.find("limits:") == std::string::npos
             // Overload shedding off: a sanitizer build on a busy machine can stall the SIP
             // thread long enough to refuse an ordinary call the test expects to go through.
-            ? "limits:\n  overload_lag_ms: 0\n"
+            // A short drain: a test that stops sosproxy with calls still up gets it back in
+            // 2 s, within the stop's grace.
+            ? "limits:\n  overload_lag_ms: 0\n  drain_s: 2\n"
             : "")
     << ports.extraYaml
     << (ports.responders
@@ -492,8 +501,9 @@ Sosproxy::Sosproxy(fs::path binary, fs::path dir)
     : binary_(std::move(binary)), dir_(std::move(dir)) {}
 
 bool Sosproxy::start(const fs::path& config, milliseconds timeout) {
-  process_.emplace(std::vector<std::string>{binary_.string(), "--config", config.string()},
-                   dir_ / "sosproxy.stdout", dir_ / "sosproxy.stderr");
+  std::vector<std::string> argv = launcher_;
+  argv.insert(argv.end(), {binary_.string(), "--config", config.string()});
+  process_.emplace(argv, dir_ / "sosproxy.stdout", dir_ / "sosproxy.stderr");
   if (!process_->started()) {
     lastError_ = "could not start " + binary_.string() + ": " + readFile(dir_ / "sosproxy.stderr");
     return false;

@@ -119,6 +119,7 @@ struct DemoPorts {
   std::string responseTimeout = "2";  // response_timeout_s of the PSAP trunks
   std::string ringTimeout = "4";      // ring_timeout_s of the PSAP trunks
   std::string psapATransport;         // il-psap-a's transport; empty: trunkTransport
+  bool psapATcpFallback = false;      // il-psap-a takes large requests over TCP (issue 14)
   std::string psapAOptionsInterval;   // options_interval_s of il-psap-a; empty: not probed
   std::string otherPsapOptionsInterval;  // options_interval_s of il-psap-b and the ERC; empty: not
                                          // probed
@@ -147,7 +148,8 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
 // it receives (for "the INVITE did get there").
 class UdpBlackHole {
  public:
-  explicit UdpBlackHole(uint16_t port);
+  // On 127.0.0.1, or `address` (another loopback address: a DNS server on 127.53.0.1:53).
+  explicit UdpBlackHole(uint16_t port, const std::string& address = "127.0.0.1");
   ~UdpBlackHole();
   UdpBlackHole(const UdpBlackHole&) = delete;
   UdpBlackHole& operator=(const UdpBlackHole&) = delete;
@@ -157,6 +159,8 @@ class UdpBlackHole {
   std::string firstLine() const;
   // How many datagrams so far had a start line beginning with `prefix` ("INVITE ", "OPTIONS ").
   int receivedStartingWith(const std::string& prefix) const;
+  // The start lines of the first 1000 datagrams, in order.
+  std::vector<std::string> startLines() const;
 
  private:
   int fd_ = -1;
@@ -285,6 +289,8 @@ RoutingLogLine parseRoutingLogLine(const std::string& line);
 class Sosproxy {
  public:
   Sosproxy(std::filesystem::path binary, std::filesystem::path dir);
+  // Runs it as `PREFIX... BINARY --config CONFIG` (under unshare, say); call before start().
+  void setLauncher(std::vector<std::string> prefix) { launcher_ = std::move(prefix); }
   // Starts `sosproxy --config CONFIG` and waits up to `timeout` for "sosproxy ready:" in its
   // stdout. Returns false (with the reason in lastError()) when it exits or never gets ready.
   bool start(const std::filesystem::path& config, milliseconds timeout = milliseconds(20000));
@@ -296,6 +302,7 @@ class Sosproxy {
  private:
   std::filesystem::path binary_;
   std::filesystem::path dir_;
+  std::vector<std::string> launcher_;
   std::optional<Process> process_;
   std::string lastError_;
 };

@@ -33,5 +33,28 @@ TEST(Metrics, CountersAppearWithTheirValues) {
       << "no alert counters when alerts are not running";
 }
 
+// Issue 14: what the SIP edge refused, dropped and closed, under their documented names.
+TEST(Metrics, EdgeCountersAppearWithTheirValues) {
+  B2buaCounters calls;
+  calls.edge.untrustedRefused = 54;
+  calls.edge.untrustedDropped = 99945;
+  calls.edge.untrustedEmergency = 1000;
+  calls.edge.unknownScheme = 2;
+  calls.edge.tcpConnections = 12;
+  calls.edge.oversizeTrimmed = 1;
+  calls.edge.descriptorLimit = 20000;
+  std::string const text =
+      prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
+  for (char const* sample :
+       {"sosproxy_edge_untrusted_refused_total 54", "sosproxy_edge_untrusted_dropped_total 99945",
+        "sosproxy_edge_untrusted_emergency_total 1000", "sosproxy_edge_unknown_scheme_total 2",
+        "sosproxy_tcp_connections 12", "sosproxy_udp_oversize_trimmed_total 1",
+        "sosproxy_descriptor_limit 20000", "sosproxy_edge_transaction_cap_total 0",
+        "sosproxy_dns_refused_total 0", "sosproxy_admin_accept_errors_total 0",
+        "sosproxy_sofia_log_suppressed_total 0"})
+    EXPECT_TRUE(hasSample(text, sample)) << sample << "\n" << text;
+  EXPECT_NE(text.find("# TYPE sosproxy_tcp_connections gauge\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sos::proxy

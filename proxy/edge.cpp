@@ -1,0 +1,577 @@
+#include "proxy/edge.h"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "proxy/b2bua.h"
+#include "proxy/sip_edge.h"
+#include "proxy/sofia_log.h"
+
+namespace sos::proxy {
+
+namespace {
+
+constexpr su_duration_t kSweepMs = 1000;
+// Connections closed at most kClosesPerTick every kCloseTickMs: 500 a second, about 15 ms of
+// the SIP thread's time in slices of 1.5 ms.
+constexpr su_duration_t kCloseTickMs = 100;
+constexpr auto kCauseLogEvery = std::chrono::seconds(10);
+
+EdgeMethod methodOf(sip_t const* sip) {
+  switch (sip->sip_request->rq_method) {
+    case sip_method_invite:
+      return EdgeMethod::Invite;
+    case sip_method_ack:
+      return EdgeMethod::Ack;
+    case sip_method_options:
+      return EdgeMethod::Options;
+    case sip_method_bye:
+    case sip_method_cancel:
+    case sip_method_update:
+    case sip_method_info:
+    case sip_method_prack:
+      return EdgeMethod::NoDialog;
+    case sip_method_register:
+    case sip_method_message:
+    case sip_method_subscribe:
+    case sip_method_notify:
+    case sip_method_publish:
+    case sip_method_refer:
+      return EdgeMethod::NotAllowed;
+    default:
+      return EdgeMethod::Unknown;
+  }
+}
+
+// The plain values the edge decides on: who sent it, to what. No body: trust is decided
+// before anything of it is read (issue 14).
+routing::CallRequest headersOnly(msg_t* msg, sip_t const* sip) {
+  routing::CallRequest r;
+  if (sip->sip_call_id && sip->sip_call_id->i_id) r.callId = sip->sip_call_id->i_id;
+  r.requestUri = urlToString(sip->sip_request->rq_url);
+  if (sip->sip_from) {
+    r.fromUri = urlToString(sip->sip_from->a_url);
+    if (sip->sip_from->a_url->url_user) r.fromUser = sip->sip_from->a_url->url_user;
+    if (sip->sip_from->a_display) r.fromDisplay = sip->sip_from->a_display;
+  }
+  if (auto* pai = sip_p_asserted_identity(sip); pai && pai->paid_url->url_user)
+    r.paiUser = pai->paid_url->url_user;
+  if (sip->sip_contact && sip->sip_contact->m_url->url_host)
+    r.contactHost = sip->sip_contact->m_url->url_host;
+  r.sourceAddress = sourceAddress(msg);
+  r.transport = sourceTransport(msg);
+  return r;
+}
+
+// RFC 3261 18.2.2 sends responses to a Via's maddr; RFC 3581 to where the request came from.
+// sosproxy answers the source: a maddr naming a host would make Sofia resolve it on the SIP
+// thread, and one naming another address would make us reflect answers at it.
+bool dropMaddr(sip_t* sip) {
+  if (sip->sip_via == nullptr || sip->sip_via->v_maddr == nullptr) return false;
+  msg_header_remove_param(sip->sip_via->v_common, "maddr");
+  return true;
+}
+
+// One established TCP connection to our SIP port.
+struct TcpPeer {
+  std::string address;
+  uint16_t port = 0;
+};
+
+// Asks the kernel for the established TCP connections whose local port is `localPort`
+// (NETLINK_SOCK_DIAG, filtered in the kernel): Sofia's own list of connections cannot be walked
+// whole through its public interface (tport_secondary() gives the root of a search tree), and
+// /proc/net/tcp costs milliseconds per thousand sockets, TIME_WAIT ones included. This answers
+// in well under a millisecond for thousands of connections. False when the kernel refuses.
+bool establishedPeers(uint16_t localPort, std::vector<TcpPeer>& out) {
+  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return false;
+  bool ok = true;
+  for (int family : {AF_INET, AF_INET6}) {
+    // Bytecode: source port >= P and <= P, else reject (a jump 4 bytes past the end).
+    struct {
+      nlmsghdr nlh;
+      inet_diag_req_v2 req;
+      nlattr attr;
+      inet_diag_bc_op ops[4];
+    } msg{};
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.req.sdiag_family = static_cast<uint8_t>(family);
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = 1u << 1;  // TCP_ESTABLISHED
+    msg.attr.nla_len = sizeof msg.attr + sizeof msg.ops;
+    msg.attr.nla_type = INET_DIAG_REQ_BYTECODE;
+    msg.ops[0] = {INET_DIAG_BC_S_GE, 8, 20};
+    msg.ops[1] = {0, 0, localPort};
+    msg.ops[2] = {INET_DIAG_BC_S_LE, 8, 12};
+    msg.ops[3] = {0, 0, localPort};
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+      ok = false;
+      break;
+    }
+    bool done = false;
+    alignas(nlmsghdr) char buf[32768];
+    while (!done) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
+           h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_type == NLMSG_DONE) {
+          done = true;
+          break;
+        }
+        if (h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+          ok = false;
+          break;
+        }
+        auto const* d = static_cast<inet_diag_msg const*>(NLMSG_DATA(h));
+        char text[INET6_ADDRSTRLEN] = "";
+        inet_ntop(d->idiag_family, d->id.idiag_dst, text, sizeof text);
+        // An IPv4 peer of a dual-stack socket: Sofia names it by its IPv4 form.
+        if (std::strncmp(text, "::ffff:", 7) == 0 && std::strchr(text + 7, '.'))
+          std::memmove(text, text + 7, std::strlen(text + 7) + 1);
+        out.push_back({text, ntohs(d->id.idiag_dport)});
+      }
+    }
+    if (!ok) break;
+  }
+  ::close(fd);
+  return ok;
+}
+
+tport_t* tcpPrimary(nta_agent_t* agent) {
+  for (tport_t* tp = tport_primaries(nta_agent_tports(agent)); tp; tp = tport_next(tp))
+    if (tport_is_tcp(tp)) return tp;
+  return nullptr;
+}
+
+// Sofia's connection to a peer, by address and port; null when it has none.
+tport_t* connectionTo(tport_t* primary, std::string const& address, uint16_t port) {
+  std::string const portText = std::to_string(port);
+  tp_name_t tpn{};
+  tpn.tpn_proto = "tcp";
+  tpn.tpn_canon = address.c_str();
+  tpn.tpn_host = address.c_str();
+  tpn.tpn_port = portText.c_str();
+  tport_t* tp = tport_by_name(primary, &tpn);
+  return tp != nullptr && tport_is_secondary(tp) ? tp : nullptr;
+}
+
+bool closeConnection(tport_t* primary, std::string const& address, uint16_t port) {
+  tport_t* tp = connectionTo(primary, address, port);
+  if (tp == nullptr) return false;
+  tport_shutdown(tp, 2);  // closes it; Sofia frees it once no transaction holds it
+  return true;
+}
+
+// Sofia arms a connection's idle timer only after it has sent, received or been released
+// (tport.c): one accepted and never used would never time out. Releasing a reference arms it,
+// from the time of the accept.
+void armIdleTimer(tport_t* primary, std::string const& address, uint16_t port) {
+  if (tport_t* tp = connectionTo(primary, address, port)) tport_unref(tport_ref(tp));
+}
+
+std::string suppressedNote(uint64_t n) {
+  return n == 0 ? "" : " (" + std::to_string(n) + " more since the last such line)";
+}
+
+}  // namespace
+
+int64_t raiseDescriptorLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    spdlog::warn("cannot read the descriptor limit: {}", std::strerror(errno));
+    return -1;
+  }
+  rlim_t const before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      spdlog::warn("cannot raise the descriptor limit from {} to {}: {}", before, lim.rlim_max,
+                   std::strerror(errno));
+      lim.rlim_cur = before;
+    } else {
+      spdlog::info("descriptor limit raised from {} to {} (the hard limit)", before, lim.rlim_cur);
+    }
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? INT64_MAX : static_cast<int64_t>(lim.rlim_cur);
+}
+
+Edge::Edge(su_root_t* root, RoutingLog& log, EdgeCounters& counters)
+    : root_(root),
+      log_(log),
+      counters_(counters),
+      replies_(5, 5, 200),
+      refusalLines_(0.1, 1, 10),   // a routing-log line per source per 10 s, 10 a second in all
+      alarms_(0.1, 1, 10),         // an ALARM line per source per 10 s
+      alerts_(1.0 / 60, 1, 0.2) {  // an alert per source per minute, 12 a minute in all
+  for (EdgeCause c : {EdgeCause::Untrusted, EdgeCause::StrayAck, EdgeCause::UnknownMethod,
+                      EdgeCause::NotAllowed, EdgeCause::UnknownScheme, EdgeCause::NoDialog,
+                      EdgeCause::TransactionCap})
+    causeLogs_.emplace_back(c, LogLimiter(kCauseLogEvery));
+}
+
+Edge::~Edge() {
+  if (sweepTimer_) su_timer_destroy(sweepTimer_);
+  if (closeTimer_) su_timer_destroy(closeTimer_);
+}
+
+void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
+  agent_ = agent;
+  b2bua_ = b2bua;
+  sipPort_ = sipPort;
+  applySettings();
+  sweepTimer_ = su_timer_create(su_root_task(root_), kSweepMs);
+  if (sweepTimer_) su_timer_set_for_ever(sweepTimer_, onSweep, reinterpret_cast<su_timer_arg_t*>(this));
+  closeTimer_ = su_timer_create(su_root_task(root_), kCloseTickMs);
+  if (closeTimer_)
+    su_timer_set_for_ever(closeTimer_, onCloseTick, reinterpret_cast<su_timer_arg_t*>(this));
+}
+
+int Edge::onMessage(Edge* edge, nta_agent_t*, msg_t* msg, sip_t* sip) {
+  try {
+    edge->message(msg, sip);
+  } catch (std::exception const& e) {
+    // message() hands `msg` on only as its last step, after everything that could throw.
+    spdlog::error("edge: internal error: {}", e.what());
+    msg_destroy(msg);
+  } catch (...) {
+    spdlog::error("edge: internal error");
+    msg_destroy(msg);
+  }
+  return 0;
+}
+
+void Edge::applySettings() {
+  auto const& router = b2bua_->router();
+  if (router.get() == appliedFor_) return;
+  appliedFor_ = router.get();
+  config::Config const& cfg = router->config();
+  settings_ = cfg.edge;
+  replies_.setRates(settings_.untrustedRepliesPerSource, settings_.untrustedRepliesPerSource,
+                    settings_.untrustedRepliesPerSecond);
+  trunkAddresses_.clear();
+  for (auto const& t : cfg.trunks)
+    if (auto a = routing::parseIpAddress(t.host)) trunkAddresses_.push_back(*a);
+  // Connection timers: the primaries' parameters are their connections' too (tport.c).
+  for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp))
+    if (tport_is_tcp(tp))
+      tport_set_params(tp, TPTAG_IDLE(static_cast<unsigned>(settings_.tcpIdleTimeoutMs)),
+                       TPTAG_TIMEOUT(static_cast<unsigned>(settings_.tcpMessageTimeoutMs)),
+                       TAG_END());
+}
+
+bool Edge::fromTrunk(std::string const& source) const {
+  auto a = routing::parseIpAddress(source);
+  return a && std::find(trunkAddresses_.begin(), trunkAddresses_.end(), *a) != trunkAddresses_.end();
+}
+
+void Edge::logCause(EdgeCause cause, std::string const& detail) {
+  for (auto& [c, limiter] : causeLogs_) {
+    if (c != cause) continue;
+    uint64_t suppressed = 0;
+    if (limiter.shouldLog(EdgeClock::now(), suppressed))
+      spdlog::warn("edge: {}: {}{}", toString(cause), detail, suppressedNote(suppressed));
+    return;
+  }
+}
+
+void Edge::message(msg_t* msg, sip_t* sip) {
+  if (sip == nullptr || sip->sip_request == nullptr) {
+    // A response that matched no client transaction (nta found none): nothing to relay it to.
+    counters_.strayResponses.fetch_add(1, std::memory_order_relaxed);
+    msg_destroy(msg);
+    return;
+  }
+  applySettings();
+  std::shared_ptr<const routing::Router> const router = b2bua_->router();
+  routing::CallRequest const req = headersOnly(msg, sip);
+  routing::RouteDecision const d = router->decide(req);
+
+  EdgeFacts f;
+  f.method = methodOf(sip);
+  f.toTag = sip->sip_to && sip->sip_to->a_tag;
+  f.trusted = d.trusted;
+  f.fromTrunk = !d.trusted && fromTrunk(req.sourceAddress);
+  f.emergency = f.method == EdgeMethod::Invite && d.match.emergency;
+  f.knownScheme = knownUriScheme(req.requestUri);
+  if (f.method == EdgeMethod::Invite && (f.trusted || f.fromTrunk)) {
+    usize_t irqs = 0;
+    nta_agent_get_stats(agent_, NTATAG_S_IRQ_HASH_USED_REF(irqs), TAG_END());
+    f.serverTransactions = irqs;
+  }
+  EdgeVerdict const v = screen(f, settings_);
+
+  if (v.cause == EdgeCause::Untrusted) return refuseUntrusted(msg, sip, v, d, req);
+  if (v.action == EdgeVerdict::Action::Accept) return accept(msg, sip, v, req);
+  char const* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
+  logCause(v.cause, std::string(method) + " " + req.requestUri + " from " + req.sourceAddress +
+                        (v.status ? " answered " + std::to_string(v.status) : " dropped"));
+  switch (v.cause) {
+    case EdgeCause::StrayAck:
+      counters_.strayAcks.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case EdgeCause::UnknownMethod:
+      counters_.unknownMethod.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case EdgeCause::NotAllowed:
+      counters_.notAllowed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case EdgeCause::UnknownScheme:
+      counters_.unknownScheme.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case EdgeCause::Options:
+      counters_.options.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case EdgeCause::NoDialog:
+      counters_.noDialog.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case EdgeCause::TransactionCap:
+      counters_.transactionCap.fetch_add(1, std::memory_order_relaxed);
+      break;
+    default:
+      break;
+  }
+  if (v.action == EdgeVerdict::Action::Drop) {
+    msg_destroy(msg);
+    return;
+  }
+  reply(msg, sip, v.status);
+}
+
+void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
+                           routing::RouteDecision const& d, routing::CallRequest const& req) {
+  auto const now = EdgeClock::now();
+  unsigned port = 0;
+  (void)sourceAddress(msg, &port);
+  std::string const source =
+      uriHost(req.sourceAddress) + ":" + std::to_string(port) + "/" + req.transport;
+  bool const answer = v.action == EdgeVerdict::Action::Reply && replies_.allow(req.sourceAddress, now);
+  char const* const how = answer ? "refused with 403"
+                                 : (v.action == EdgeVerdict::Action::Reply
+                                        ? "dropped (answers to this source are rate-limited)"
+                                        : "dropped (edge.untrusted: drop)");
+  bool routingLine = false;
+  if (v.alarm) {
+    counters_.untrustedEmergency.fetch_add(1, std::memory_order_relaxed);
+    if (alarms_.allow(req.sourceAddress, now)) {
+      routingLine = true;
+      spdlog::error("ALARM: emergency call {} (dialed {}) from untrusted source {} {}: {}{}",
+                    req.callId, d.match.dialed, source, how, d.reason,
+                    suppressedNote(alarmsSuppressed_));
+      alarmsSuppressed_ = 0;
+    } else {
+      ++alarmsSuppressed_;
+    }
+    // Somebody is calling for help from a place sosproxy does not know: the responders hear
+    // of it whatever the SIP answer was.
+    if (alerts_.allow(req.sourceAddress, now) && b2bua_->alertUntrusted(req, d, source, answer))
+      counters_.untrustedAlerts.fetch_add(1, std::memory_order_relaxed);
+  } else if (sip->sip_request->rq_method == sip_method_invite) {
+    routingLine = refusalLines_.allow(req.sourceAddress, now);
+  }
+  if (routingLine) {
+    RoutingLogEntry e;
+    e.event = "route";
+    e.callId = req.callId;
+    e.caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
+    e.dialed = d.match.dialed;
+    e.emergency = d.match.emergency;
+    e.test = d.match.test;
+    e.alarm = v.alarm;
+    e.site = d.site ? d.site->name : "";
+    e.source = source;
+    e.outcome = "rejected";
+    e.status = answer ? 403 : 0;
+    e.reason = d.reason + (answer ? "" : std::string("; ") + how);
+    e.addedMs = 0;
+    log_.write(e);
+  }
+  char const* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
+  logCause(EdgeCause::Untrusted, std::string(method) + " from " + source + " " + how);
+  if (answer) {
+    counters_.untrustedRefused.fetch_add(1, std::memory_order_relaxed);
+    reply(msg, sip, 403, true);
+    return;
+  }
+  counters_.untrustedDropped.fetch_add(1, std::memory_order_relaxed);
+  tport_t* tp = tport_delivered_by(nta_agent_tports(agent_), msg);
+  if (tp && tport_is_secondary(tp)) tport_shutdown(tp, 2);  // a stranger's connection: closed
+  msg_destroy(msg);
+}
+
+void Edge::reply(msg_t* msg, sip_t* sip, int status, bool closeAfter) {
+  if (dropMaddr(sip))
+    counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
+  char const* phrase = sip_status_phrase(status);
+  bool const stream = closeAfter && tport_is_stream(tport_delivered_by(nta_agent_tports(agent_), msg));
+  // nta_msg_treply answers without a transaction and takes `msg` whatever happens.
+  switch (status) {
+    case 200:  // OPTIONS (RFC 3261 11.2)
+      nta_msg_treply(agent_, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow),
+                     SIPTAG_ACCEPT_STR(kAccept), SIPTAG_ACCEPT_ENCODING_STR("identity"),
+                     SIPTAG_HEADER_STR("Supported: "), TAG_END());
+      break;
+    case 405:
+    case 501:
+      nta_msg_treply(agent_, msg, status, phrase, SIPTAG_ALLOW_STR(kAllow), TAG_END());
+      break;
+    case 503:
+      nta_msg_treply(agent_, msg, status, phrase, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+      break;
+    default:
+      nta_msg_treply(agent_, msg, status, phrase, TAG_IF(stream, TPTAG_SDWN_AFTER(1)), TAG_END());
+      break;
+  }
+}
+
+void Edge::accept(msg_t* msg, sip_t* sip, EdgeVerdict const& v, routing::CallRequest const& req) {
+  if (dropMaddr(sip)) counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
+  if (v.overCap) {
+    counters_.emergencyOverCap.fetch_add(1, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (capLog_.shouldLog(EdgeClock::now(), suppressed))
+      spdlog::warn("edge: emergency call {} taken although {} server transactions are open "
+                   "(edge.max_server_transactions {}): emergency calls are never refused{}",
+                   req.callId, counters_.serverTransactions.load(), settings_.maxServerTransactions,
+                   suppressedNote(suppressed));
+  }
+  sip_method_t const method = sip->sip_request->rq_method;
+  // From here nta owns `msg`, also when it cannot make the transaction.
+  nta_incoming_t* irq = nta_incoming_create(agent_, nullptr, msg, sip, TAG_END());
+  if (irq == nullptr) {
+    spdlog::error("edge: no server transaction could be made for {} {} (out of memory?)",
+                  req.callId, req.requestUri);
+    return;
+  }
+  // What nta does with a request its default leg takes (nta.c, leg_recv): the callback's
+  // status is the answer, 0 leaves the transaction to the B2BUA.
+  int status = B2bua::onRequest(b2bua_->defaultLeg(), nullptr, irq, sip);
+  if (status == 0) return;
+  if (status < 100 || status > 699 || (method == sip_method_invite && status >= 200 && status < 300))
+    status = 500;
+  if (nta_incoming_status(irq) < 200) nta_incoming_treply(irq, status, nullptr, TAG_END());
+  if (status >= 200) nta_incoming_destroy(irq);
+}
+
+void Edge::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  try {
+    reinterpret_cast<Edge*>(arg)->sweep();
+  } catch (std::exception const& e) {
+    spdlog::error("edge: connection sweep failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("edge: connection sweep failed");
+  }
+}
+
+void Edge::sweep() {
+  applySettings();
+  sofia_log::flush();
+  usize_t irqs = 0;
+  nta_agent_get_stats(agent_, NTATAG_S_IRQ_HASH_USED_REF(irqs), TAG_END());
+  counters_.serverTransactions.store(static_cast<int64_t>(irqs), std::memory_order_relaxed);
+  tport_t* primary = tcpPrimary(agent_);
+  if (primary == nullptr) return;
+  std::shared_ptr<const routing::Router> const router = b2bua_->router();
+  std::vector<TcpPeer> peers;
+  if (!establishedPeers(sipPort_, peers)) {
+    uint64_t suppressed = 0;
+    if (tcpLog_.shouldLog(EdgeClock::now(), suppressed))
+      spdlog::warn("edge: the kernel did not list the TCP connections (sock_diag: {}); "
+                   "connections are not counted or capped this time",
+                   std::strerror(errno));
+    return;
+  }
+  counters_.tcpConnections.store(static_cast<int64_t>(peers.size()), std::memory_order_relaxed);
+
+  // What to close is decided here and done a few at a time (closeSome), so that the SIP thread
+  // never spends long on it: closing a connection costs Sofia tens of microseconds, and an
+  // attacker can open thousands a second.
+  closing_.clear();
+  closingNext_ = 0;
+  // Strangers' connections: they can send nothing sosproxy would take. Each is closed once a
+  // sweep has seen it before, so that it has had a second to receive its answer.
+  std::set<std::pair<std::string, uint16_t>> untrusted, seen;
+  std::map<std::string, std::vector<uint16_t>> trusted;  // by peer address
+  size_t trustedOpen = 0;
+  for (TcpPeer const& p : peers) {
+    auto key = std::make_pair(p.address, p.port);
+    if (router->trusts(p.address) || fromTrunk(p.address)) {
+      trusted[p.address].push_back(p.port);
+      ++trustedOpen;
+      if (!trustedSeen_.count(key)) armIdleTimer(primary, p.address, p.port);
+      seen.insert(std::move(key));
+      continue;
+    }
+    if (untrustedSeen_.count(key)) closing_.push_back({p.address, p.port, false});
+    untrusted.insert(std::move(key));
+  }
+  untrustedSeen_ = std::move(untrusted);
+  trustedSeen_ = std::move(seen);
+
+  // Above the cap, the busiest trusted peers give up connections first, each keeping one.
+  size_t const cap = static_cast<size_t>(std::max(settings_.maxTcpConnections, 0));
+  while (cap > 0 && trustedOpen > cap) {
+    auto busiest = std::max_element(trusted.begin(), trusted.end(), [](auto const& a, auto const& b) {
+      return a.second.size() < b.second.size();
+    });
+    if (busiest == trusted.end() || busiest->second.size() <= 1) break;
+    closing_.push_back({busiest->first, busiest->second.back(), true});
+    busiest->second.pop_back();
+    --trustedOpen;
+  }
+  closeSome();
+}
+
+void Edge::onCloseTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+  try {
+    reinterpret_cast<Edge*>(arg)->closeSome();
+  } catch (...) {
+    spdlog::error("edge: closing connections failed");
+  }
+}
+
+void Edge::closeSome() {
+  if (closingNext_ >= closing_.size()) return;
+  tport_t* primary = tcpPrimary(agent_);
+  if (primary == nullptr) return;
+  uint64_t untrusted = 0, overCap = 0;
+  size_t const end = std::min(closing_.size(), closingNext_ + kClosesPerTick);
+  for (; closingNext_ < end; ++closingNext_) {
+    PendingClose const& c = closing_[closingNext_];
+    if (!closeConnection(primary, c.address, c.port)) continue;  // gone already
+    ++(c.overCap ? overCap : untrusted);
+    counters_.tcpConnections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (untrusted) counters_.tcpClosedUntrusted.fetch_add(untrusted, std::memory_order_relaxed);
+  if (overCap) counters_.tcpClosedOverCap.fetch_add(overCap, std::memory_order_relaxed);
+  uint64_t suppressed = 0;
+  if ((untrusted || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed))
+    spdlog::warn("edge: closing TCP connections of untrusted sources ({} now) and above "
+                 "edge.max_tcp_connections {} ({} now); {} open{}",
+                 untrusted, settings_.maxTcpConnections, overCap,
+                 counters_.tcpConnections.load(), suppressedNote(suppressed));
+}
+
+}  // namespace sos::proxy
