@@ -34,6 +34,7 @@
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
+#include "proxy/version.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
@@ -64,6 +65,7 @@ and the log level take effect for new calls; a file with errors is refused, ever
 logged, and the running configuration kept. Listen address, port and transports, the admin
 server, the store and the routing log's path and format need a restart.
 POST /api/v1/admin/reload on the admin port does the same as SIGHUP.
+--version prints the version and the commit it was built from.
 Exit status: 0 stopped normally, 1 could not start (e.g. address in use), 2 bad command line
 or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).
 )";
@@ -94,7 +96,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       return 0;
     }
     if (a == "--version") {
-      std::cout << "sosproxy 0.1.0\n";
+      std::cout << "sosproxy " << buildVersion() << " (commit " << buildCommit() << ")\n";
       return 0;
     }
     if (a == "check-config" && i == 0) {
