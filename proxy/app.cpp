@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "notify/notifier.h"
 #include "proxy/b2bua.h"
+#include "proxy/health.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
 #include "proxy/queued_sink.h"
@@ -34,6 +35,7 @@
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
+#include "proxy/systemd.h"
 #include "proxy/version.h"
 #include "routing/router.h"
 
@@ -222,6 +224,20 @@ std::optional<Acknowledgement> acknowledgement(admin::HttpRequest const& r, std:
   return a;
 }
 
+// /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
+// store and the running configuration's sites. On the I/O thread, like the store.
+Readiness checkReadiness(Server& server, LocationService& locations,
+                         ConfigReloader const& reloader) {
+  ReadinessFacts facts;
+  facts.sip = server.health().view();
+  facts.live = liveness(facts.sip, std::chrono::steady_clock::now());
+  auto const snapshot = locations.snapshot();
+  facts.snapshotLoaded = snapshot != nullptr;
+  facts.locations = snapshot ? snapshot->data().locations.size() : 0;
+  facts.storeProblem = locations.storeProblem();
+  return readiness(facts, *reloader.running());
+}
+
 std::string jsonError(std::string const& message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
                                                  nlohmann::json::error_handler_t::replace) +
@@ -254,8 +270,12 @@ int runApp(int argc, char** argv) {
   // Written by a thread of the log's own every 20 ms: a warning on the SIP thread never waits on
   // a slow stderr (a full pipe, a stalled journal) nor wakes another thread; when the writer
   // falls 8192 lines behind, the oldest lines go.
-  auto consoleSink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery);
+  // Under systemd, standard error is the journal: each line carries its syslog priority, and
+  // the journal stamps the time itself.
+  bool const journal = stderrIsJournal();
+  auto consoleSink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery, journal);
   auto console = std::make_shared<spdlog::logger>("sosproxy", consoleSink);
+  if (journal) console->set_pattern("[%l] %v");
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
   for (auto const& w : router->psap().warnings()) spdlog::warn("configuration: {}", w);
@@ -283,6 +303,9 @@ int runApp(int argc, char** argv) {
   sip_update_default_mclass(sip_extend_mclass(nullptr));
 
   Server server(cfg, router, *routingLog);
+  // Readiness and the watchdog for systemd (Type=notify); nothing outside it.
+  SystemdNotifier const systemd = SystemdNotifier::fromEnvironment();
+  server.setSystemd(&systemd);
 
   // Location data: loaded before the first call can arrive; later snapshots are built on the
   // I/O thread and handed to the SIP thread.
@@ -345,7 +368,13 @@ int runApp(int argc, char** argv) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
-            if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
+            if (path == "/healthz" || path == "/readyz") {
+              auto const a = path == "/healthz"
+                                 ? healthzAnswer(liveness(server.health().view(),
+                                                          std::chrono::steady_clock::now()))
+                                 : readyzAnswer(checkReadiness(server, locations, reloader));
+              return admin::HttpResponse{a.status, a.contentType, a.body};
+            }
             if (path == "/metrics")
               return admin::HttpResponse{
                   200, "text/plain; version=0.0.4",
@@ -419,9 +448,13 @@ int runApp(int argc, char** argv) {
   std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg->logging.routingLog == "-" ? "standard output" : cfg->logging.routingLog)
             << std::endl;
+  // After the ready line: the SIP sockets listen and the admin server accepts.
+  systemd.notify("READY=1\nSTATUS=SIP on " + server.listening());
 
   int status = waitForStopSignal(
       [&io, &reloader] { boost::asio::post(io, [&reloader] { (void)reloader.reload(); }); });
+  systemd.notify("STOPPING=1");
+  server.health().setStopping();
   drain(server, cfg->limits.drainSeconds);
   // The I/O thread finishes what is queued (the last ELIN mappings and call records) and stops
   // before the SIP thread, so nothing is posted to a SIP thread that is going away.

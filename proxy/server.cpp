@@ -8,6 +8,7 @@
 
 #include "proxy/allocator.h"
 #include "proxy/b2bua.h"
+#include "proxy/sip_heartbeat.h"
 #include "proxy/sofia.h"
 
 namespace sos::proxy {
@@ -59,7 +60,8 @@ Server::Server(std::shared_ptr<const config::Config> config,
     : config_(std::move(config)),
       router_(std::move(router)),
       log_(log),
-      counters_(std::make_unique<B2buaCounters>()) {}
+      counters_(std::make_unique<B2buaCounters>()),
+      health_(std::make_unique<SipHealth>()) {}
 
 Server::~Server() { stop(); }
 
@@ -170,10 +172,15 @@ void Server::run(std::shared_ptr<State> state) {
   state->b2bua = b2bua.get();
   state->root = root;
   state->running = true;
+  auto heartbeat = std::make_unique<SipHeartbeat>(
+      root, *health_, [b = b2bua.get()] { return b->downTrunks(); }, systemd_);
+  health_->setListening(true);
   state->ready.set_value(std::nullopt);
 
   su_root_run(root);
 
+  health_->setListening(false);
+  heartbeat.reset();
   state->running = false;
   state->b2bua = nullptr;
   spdlog::info("SIP thread stopping; {} calls active", counters_->active.load());
