@@ -66,7 +66,8 @@ the location data without dropping a call: trunks, sites, trusted networks, loca
 and the log level take effect for new calls; a file with errors is refused, every problem
 logged, and the running configuration kept. Listen address, port and transports, the admin
 server, the store and the routing log's path and format need a restart.
-POST /api/v1/admin/reload on the admin port does the same as SIGHUP.
+POST /api/v1/admin/reload on the admin port does the same as SIGHUP. SIGHUP also opens the
+routing log file again by its name (after logrotate has moved it away).
 --version prints the version and the commit it was built from.
 Exit status: 0 stopped normally, 1 could not start (e.g. address in use), 2 bad command line
 or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).
@@ -379,7 +380,8 @@ int runApp(int argc, char** argv) {
               return admin::HttpResponse{
                   200, "text/plain; version=0.0.4",
                   prometheusText(server.counters(), locations.counters(), reloader.counters(),
-                                 LogLoss{routingLog->dropped(), consoleSink->dropped()},
+                                 LogLoss{routingLog->dropped(), consoleSink->dropped(),
+                                         routingLog->reopenFailures()},
                                  notifier ? &notifier->counters() : nullptr)};
             if (auto ack = acknowledgement(r, path); ack) {
               if (!notifier)
@@ -451,8 +453,10 @@ int runApp(int argc, char** argv) {
   // After the ready line: the SIP sockets listen and the admin server accepts.
   systemd.notify("READY=1\nSTATUS=SIP on " + server.listening());
 
-  int status = waitForStopSignal(
-      [&io, &reloader] { boost::asio::post(io, [&reloader] { (void)reloader.reload(); }); });
+  int status = waitForStopSignal([&io, &reloader, &routingLog] {
+    routingLog->reopen();  // logrotate: the writer thread opens the file by its name again
+    boost::asio::post(io, [&reloader] { (void)reloader.reload(); });
+  });
   systemd.notify("STOPPING=1");
   server.health().setStopping();
   drain(server, cfg->limits.drainSeconds);

@@ -144,6 +144,10 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   std::atomic<uint64_t> const operationalDropped{logLoss.operational};
   metric(out, "sosproxy_log_dropped_total", "counter",
          "operational-log lines lost because standard error fell behind", operationalDropped);
+  std::atomic<uint64_t> const reopenFailures{logLoss.routingReopenFailures};
+  metric(out, "sosproxy_routing_log_reopen_failures_total", "counter",
+         "SIGHUPs after which the routing log could not be opened again (the old file kept)",
+         reopenFailures);
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
   std::atomic<uint64_t> const inUse{allocator::heapInUse()};
