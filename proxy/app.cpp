@@ -303,9 +303,10 @@ int runApp(int argc, char** argv) {
   // P-Asserted-Identity and the other extension headers parse only with the extended class.
   sip_update_default_mclass(sip_extend_mclass(nullptr));
 
-  Server server(cfg, router, *routingLog);
-  // Readiness and the watchdog for systemd (Type=notify); nothing outside it.
+  // Readiness and the watchdog for systemd (Type=notify); nothing outside it. Declared before
+  // the Server, whose SIP thread pings through it, so that it outlives that thread.
   SystemdNotifier const systemd = SystemdNotifier::fromEnvironment();
+  Server server(cfg, router, *routingLog);
   server.setSystemd(&systemd);
 
   // Location data: loaded before the first call can arrive; later snapshots are built on the
