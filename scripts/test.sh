@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds sosproxy twice (release, then ASan+UBSan) and runs every unit and integration test
-# in both. This is the README's test command and what CI runs.
+# in both, then builds and tests the Debian package, and runs the fuzz, load, flood and
+# benchmark scripts in quick mode. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,6 +18,9 @@ done
 echo "=== PIDF-LO corpus: what reaches the PSAP for each document (tests/data/pidf-corpus) ==="
 build/tests/integration/b2bua_integration_test --gtest_filter='BodyRelay.PidfLoCorpus*' |
   sed -n '/^document |/,/^\[/p' | sed '$d'
+
+echo "=== Debian package: build, unpack, verify the unit, start it (tests/package) ==="
+tests/package/package_test.sh
 
 echo "=== fuzz targets, bounded ==="
 scripts/fuzz.sh 15
