@@ -26,8 +26,8 @@ SipHealth::View SipHealth::view() const {
   v.listening = listening_;
   v.stopping = stopping_;
   if (int64_t ns = lastBeatNs_.load(std::memory_order_relaxed); ns != 0)
-    v.lastBeat = SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(
-        std::chrono::nanoseconds(ns)));
+    v.lastBeat =
+        SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(std::chrono::nanoseconds(ns)));
   std::lock_guard<std::mutex> lock(mutex_);
   v.downTrunks = downTrunks_;
   return v;
@@ -89,8 +89,8 @@ Readiness readiness(ReadinessFacts const& facts, config::Config const& config) {
     std::string const& erc = config.emergencyRouting.erc;
     if (!erc.empty() && std::find(route.begin(), route.end(), erc) == route.end())
       route.push_back(erc);
-    if (route.empty() || std::any_of(route.begin(), route.end(),
-                                     [&down](std::string const& t) { return !down(t); }))
+    if (route.empty() ||
+        std::any_of(route.begin(), route.end(), [&down](std::string const& t) { return !down(t); }))
       continue;
     problem("routes", "site " + site.name + ": every trunk of its route is down: " + joined(route));
   }
@@ -104,7 +104,8 @@ HealthAnswer healthzAnswer(Liveness const& live) {
 
 HealthAnswer readyzAnswer(Readiness const& ready) {
   nlohmann::ordered_json problems = nlohmann::ordered_json::array();
-  for (auto const& p : ready.notReady) problems.push_back({{"check", p.check}, {"reason", p.reason}});
+  for (auto const& p : ready.notReady)
+    problems.push_back({{"check", p.check}, {"reason", p.reason}});
   nlohmann::ordered_json body{{"ready", ready.ready()}, {"not_ready", std::move(problems)}};
   return {ready.ready() ? 200 : 503, "application/json",
           body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};

@@ -69,7 +69,7 @@ struct ReadinessFacts {
   SipHealth::View sip;
   Liveness live;  // a SIP thread that is not live is not ready either
   bool snapshotLoaded = false;
-  size_t locations = 0;                    // in the snapshot in force
+  size_t locations = 0;                     // in the snapshot in force
   std::optional<std::string> storeProblem;  // why the store cannot be written; none: it can
 };
 

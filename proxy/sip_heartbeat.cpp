@@ -20,8 +20,8 @@ SipHeartbeat::SipHeartbeat(su_root_t* root, SipHealth& health, DownTrunks downTr
       every_(interval(systemd ? systemd->watchdog() : std::chrono::microseconds(0))) {
   if (systemd_ && systemd_->watchdog().count() > 0) pingEvery_ = systemd_->watchdog() / 4;
   timer_ = su_timer_create(su_root_task(root), static_cast<su_duration_t>(every_.count()));
-  if (timer_ == nullptr) spdlog::error("SIP heartbeat: cannot create its timer; /healthz will "
-                                       "report the SIP thread as not live");
+  if (timer_ == nullptr)
+    spdlog::error("SIP heartbeat: no timer; /healthz will say the SIP thread is not live");
   tick();
 }
 

@@ -36,9 +36,9 @@ std::chrono::microseconds watchdogFromEnvironment(char const* usec, char const* 
 
 SystemdNotifier SystemdNotifier::fromEnvironment() {
   char const* socket = std::getenv("NOTIFY_SOCKET");
-  return SystemdNotifier(socket != nullptr ? socket : "",
-                         watchdogFromEnvironment(std::getenv("WATCHDOG_USEC"),
-                                                 std::getenv("WATCHDOG_PID")));
+  return SystemdNotifier(
+      socket != nullptr ? socket : "",
+      watchdogFromEnvironment(std::getenv("WATCHDOG_USEC"), std::getenv("WATCHDOG_PID")));
 }
 
 SystemdNotifier::SystemdNotifier(std::string const& socketPath, std::chrono::microseconds watchdog)
@@ -74,9 +74,8 @@ SystemdNotifier& SystemdNotifier::operator=(SystemdNotifier&& other) noexcept {
 
 bool SystemdNotifier::notify(std::string_view state) const {
   if (fd_ < 0) return false;
-  ssize_t const sent =
-      ::sendto(fd_, state.data(), state.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-               reinterpret_cast<sockaddr const*>(&address_), addressLength_);
+  ssize_t const sent = ::sendto(fd_, state.data(), state.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                                reinterpret_cast<sockaddr const*>(&address_), addressLength_);
   return sent == static_cast<ssize_t>(state.size());
 }
 
@@ -84,7 +83,7 @@ bool isJournalStream(char const* journalStream, int fd) {
   if (journalStream == nullptr) return false;
   unsigned long long device = 0, inode = 0;
   if (std::sscanf(journalStream, "%llu:%llu", &device, &inode) != 2) return false;
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return false;
   return static_cast<unsigned long long>(st.st_dev) == device &&
          static_cast<unsigned long long>(st.st_ino) == inode;

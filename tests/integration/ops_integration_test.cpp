@@ -158,7 +158,8 @@ TEST_F(Ops, VersionPrintsTheVersionAndTheCommitThatMetricsShow) {
   ASSERT_EQ(version.wait(10000ms), std::optional<int>(0));
   const std::string out = readFile(dir_.path() / "version.stdout");
   std::smatch m;
-  ASSERT_TRUE(std::regex_match(out, m, std::regex("sosproxy ([0-9.]+) \\(commit ([A-Za-z0-9._+-]+)\\)\n")))
+  ASSERT_TRUE(
+      std::regex_match(out, m, std::regex("sosproxy ([0-9.]+) \\(commit ([A-Za-z0-9._+-]+)\\)\n")))
       << out;
   EXPECT_EQ(m[1].str(), SOS_PROJECT_VERSION);
   const std::string commit = m[2].str();
@@ -167,8 +168,8 @@ TEST_F(Ops, VersionPrintsTheVersionAndTheCommitThatMetricsShow) {
   }
 
   ASSERT_NO_FATAL_FAILURE(startProxy());
-  const std::string sample = "\nsosproxy_build_info{version=\"" + m[1].str() + "\",commit=\"" +
-                             commit + "\"} 1\n";
+  const std::string sample =
+      "\nsosproxy_build_info{version=\"" + m[1].str() + "\",commit=\"" + commit + "\"} 1\n";
   EXPECT_NE(metrics().find(sample), std::string::npos) << metrics();
 }
 
@@ -182,9 +183,9 @@ TEST_F(Ops, AfterTheRoutingLogIsMovedAwaySighupStartsANewOne) {
   ASSERT_TRUE(proxy_->process()->sendSignal(SIGHUP));
   ASSERT_TRUE(waitFor(
       [&] {
-        return readFile(proxy_->process()->stderrPath()).find("routing log " +
-                                                              routingLogPath_.string() +
-                                                              " reopened") != std::string::npos;
+        return readFile(proxy_->process()->stderrPath())
+                   .find("routing log " + routingLogPath_.string() + " reopened") !=
+               std::string::npos;
       },
       10000ms))
       << proxy_->output();
@@ -236,9 +237,13 @@ TEST_F(Ops, NotReadyWhileEveryTrunkOfASitesRouteIsDownByItsProbe) {
   EXPECT_EQ(get("/healthz").status, 200) << "not ready is not dead";
 
   deadErc.reset();
-  Sipp ercUp({"uas-options-answer-200.xml", "erc-options", "127.0.0.1", ports_.erc, "", "u1", "",
-              {}, 1000, 60, {}},
-             dir_.path());
+  SippOptions o;  // the ERC's SBC, back: it answers every probe
+  o.scenario = "uas-options-answer-200.xml";
+  o.name = "erc-options";
+  o.port = ports_.erc;
+  o.calls = 1000;
+  o.timeoutSeconds = 60;
+  Sipp ercUp(o, dir_.path());
   ASSERT_TRUE(ercUp.start()) << ercUp.report();
   EXPECT_TRUE(waitFor(
       [&] {
@@ -295,10 +300,9 @@ TEST_F(Ops, SystemdHearsReadyAfterTheReadyLineThenWatchdogPingsAndStopping) {
   EXPECT_EQ(httpRequest("GET", ports_.admin, "/healthz").status, 200);
 
   int pings = 0;
-  EXPECT_FALSE(systemd
-                   .until([&](const std::string& m) { return m == "WATCHDOG=1" && ++pings == 5; },
-                          5000ms)
-                   .empty())
+  EXPECT_FALSE(
+      systemd.until([&](const std::string& m) { return m == "WATCHDOG=1" && ++pings == 5; }, 5000ms)
+          .empty())
       << pings << " watchdog pings after READY=1";
 
   ASSERT_TRUE(proxy.sendSignal(SIGTERM));

@@ -111,11 +111,11 @@ TEST(SystemdNotifier, WatchdogIntervalIsForThisProcessOnly) {
 }
 
 TEST(Journal, StandardErrorIsTheJournalOnlyWhenDeviceAndInodeMatch) {
-  auto const path = std::filesystem::temp_directory_path() /
-                    ("sos-journal-" + std::to_string(::getpid()));
+  auto const path =
+      std::filesystem::temp_directory_path() / ("sos-journal-" + std::to_string(::getpid()));
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::fstat(fd, &st), 0);
   std::string const same = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
   std::string const other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
