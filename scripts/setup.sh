@@ -48,6 +48,7 @@ build=(
   python3
   dpkg-dev                 # dpkg-shlibdeps: the .deb's dependencies (scripts/package.sh)
   groff-base               # the package test renders sosproxy(8)
+  logrotate                # ... and rotates the routing log with the packaged snippet
 )
 if [ "$mode" = runtime ]; then packages=("${runtime[@]}"); else packages=("${build[@]}"); fi
 
