@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "notify/notifier.h"
 #include "proxy/b2bua.h"
+#include "proxy/health.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
 #include "proxy/queued_sink.h"
@@ -34,6 +35,8 @@
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
+#include "proxy/systemd.h"
+#include "proxy/version.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
@@ -63,7 +66,9 @@ the location data without dropping a call: trunks, sites, trusted networks, loca
 and the log level take effect for new calls; a file with errors is refused, every problem
 logged, and the running configuration kept. Listen address, port and transports, the admin
 server, the store and the routing log's path and format need a restart.
-POST /api/v1/admin/reload on the admin port does the same as SIGHUP.
+POST /api/v1/admin/reload on the admin port does the same as SIGHUP. SIGHUP also opens the
+routing log file again by its name (after logrotate has moved it away).
+--version prints the version and the commit it was built from.
 Exit status: 0 stopped normally, 1 could not start (e.g. address in use), 2 bad command line
 or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).
 )";
@@ -94,7 +99,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       return 0;
     }
     if (a == "--version") {
-      std::cout << "sosproxy 0.1.0\n";
+      std::cout << "sosproxy " << buildVersion() << " (commit " << buildCommit() << ")\n";
       return 0;
     }
     if (a == "check-config" && i == 0) {
@@ -220,6 +225,20 @@ std::optional<Acknowledgement> acknowledgement(admin::HttpRequest const& r, std:
   return a;
 }
 
+// /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
+// store and the running configuration's sites. On the I/O thread, like the store.
+Readiness checkReadiness(Server& server, LocationService& locations,
+                         ConfigReloader const& reloader) {
+  ReadinessFacts facts;
+  facts.sip = server.health().view();
+  facts.live = liveness(facts.sip, std::chrono::steady_clock::now());
+  auto const snapshot = locations.snapshot();
+  facts.snapshotLoaded = snapshot != nullptr;
+  facts.locations = snapshot ? snapshot->data().locations.size() : 0;
+  facts.storeProblem = locations.storeProblem();
+  return readiness(facts, *reloader.running());
+}
+
 std::string jsonError(std::string const& message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
                                                  nlohmann::json::error_handler_t::replace) +
@@ -252,8 +271,12 @@ int runApp(int argc, char** argv) {
   // Written by a thread of the log's own every 20 ms: a warning on the SIP thread never waits on
   // a slow stderr (a full pipe, a stalled journal) nor wakes another thread; when the writer
   // falls 8192 lines behind, the oldest lines go.
-  auto consoleSink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery);
+  // Under systemd, standard error is the journal: each line carries its syslog priority, and
+  // the journal stamps the time itself.
+  bool const journal = stderrIsJournal();
+  auto consoleSink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery, journal);
   auto console = std::make_shared<spdlog::logger>("sosproxy", consoleSink);
+  if (journal) console->set_pattern("[%l] %v");
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
   for (auto const& w : router->psap().warnings()) spdlog::warn("configuration: {}", w);
@@ -280,7 +303,11 @@ int runApp(int argc, char** argv) {
   // P-Asserted-Identity and the other extension headers parse only with the extended class.
   sip_update_default_mclass(sip_extend_mclass(nullptr));
 
+  // Readiness and the watchdog for systemd (Type=notify); nothing outside it. Declared before
+  // the Server, whose SIP thread pings through it, so that it outlives that thread.
+  SystemdNotifier const systemd = SystemdNotifier::fromEnvironment();
   Server server(cfg, router, *routingLog);
+  server.setSystemd(&systemd);
 
   // Location data: loaded before the first call can arrive; later snapshots are built on the
   // I/O thread and handed to the SIP thread.
@@ -343,12 +370,19 @@ int runApp(int argc, char** argv) {
             std::string_view path(r.target);
             path = path.substr(0, path.find('?'));
             if (path == admin::LocationApi::kPath) return locationApi.handle(r);
-            if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
+            if (path == "/healthz" || path == "/readyz") {
+              auto const a = path == "/healthz"
+                                 ? healthzAnswer(liveness(server.health().view(),
+                                                          std::chrono::steady_clock::now()))
+                                 : readyzAnswer(checkReadiness(server, locations, reloader));
+              return admin::HttpResponse{a.status, a.contentType, a.body};
+            }
             if (path == "/metrics")
               return admin::HttpResponse{
                   200, "text/plain; version=0.0.4",
                   prometheusText(server.counters(), locations.counters(), reloader.counters(),
-                                 LogLoss{routingLog->dropped(), consoleSink->dropped()},
+                                 LogLoss{routingLog->dropped(), consoleSink->dropped(),
+                                         routingLog->reopenFailures()},
                                  notifier ? &notifier->counters() : nullptr)};
             if (auto ack = acknowledgement(r, path); ack) {
               if (!notifier)
@@ -417,9 +451,15 @@ int runApp(int argc, char** argv) {
   std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg->logging.routingLog == "-" ? "standard output" : cfg->logging.routingLog)
             << std::endl;
+  // After the ready line: the SIP sockets listen and the admin server accepts.
+  systemd.notify("READY=1\nSTATUS=SIP on " + server.listening());
 
-  int status = waitForStopSignal(
-      [&io, &reloader] { boost::asio::post(io, [&reloader] { (void)reloader.reload(); }); });
+  int status = waitForStopSignal([&io, &reloader, &routingLog] {
+    routingLog->reopen();  // logrotate: the writer thread opens the file by its name again
+    boost::asio::post(io, [&reloader] { (void)reloader.reload(); });
+  });
+  systemd.notify("STOPPING=1");
+  server.health().setStopping();
   drain(server, cfg->limits.drainSeconds);
   // The I/O thread finishes what is queued (the last ELIN mappings and call records) and stops
   // before the SIP thread, so nothing is posted to a SIP thread that is going away.

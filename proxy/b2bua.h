@@ -251,6 +251,8 @@ class B2bua {
   // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
   // and PSAP callbacks are still routed, calls in progress go on.
   void startDraining() { draining_ = true; }
+  // The probed trunks that are down now, by name (sorted), for /readyz.
+  std::vector<std::string> downTrunks() const;
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);

@@ -614,4 +614,12 @@ bool B2bua::trunkUp(std::string const& trunk) const {
   return it == health_.end() || !it->second.probed || it->second.up;
 }
 
+std::vector<std::string> B2bua::downTrunks() const {
+  std::vector<std::string> down;
+  for (auto const& [name, h] : health_)
+    if (h.probed && !h.up) down.push_back(name);
+  std::sort(down.begin(), down.end());
+  return down;
+}
+
 }  // namespace sos::proxy

@@ -1,5 +1,8 @@
 #include "proxy/line_writer.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace sos::proxy {
 
 LineWriter::LineWriter(std::FILE* out, bool ownsOut, size_t queueLines,
@@ -30,16 +33,27 @@ void LineWriter::push(std::string line) {
   // No notify: the writer comes round every flushEvery_ on its own.
 }
 
+void LineWriter::reopen(std::string path, ReopenDone done) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reopenPath_ = std::move(path);
+  reopenDone_ = std::move(done);
+  // No notify: the writer comes round within flushEvery_, and the caller does not wait.
+}
+
 void LineWriter::run() {
   std::deque<std::string> batch;
   std::string block;
   for (;;) {
     bool stopping = false;
+    std::string reopenPath;
+    ReopenDone reopenDone;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       stopRequested_.wait_for(lock, flushEvery_, [this] { return stop_; });
       batch.swap(queue_);
       stopping = stop_;
+      reopenPath.swap(reopenPath_);
+      reopenDone.swap(reopenDone_);
     }
     if (!batch.empty()) {
       block.clear();
@@ -51,6 +65,18 @@ void LineWriter::run() {
         dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
       }
       batch.clear();
+    }
+    // After the batch: what was queued before the request went to the old file.
+    if (!reopenPath.empty() && ownsOut_) {
+      std::FILE* next = std::fopen(reopenPath.c_str(), "ae");
+      std::string error;
+      if (next == nullptr) {
+        error = std::strerror(errno);
+      } else {
+        std::fclose(out_);
+        out_ = next;
+      }
+      if (reopenDone) reopenDone(error);
     }
     if (stopping) {
       std::lock_guard<std::mutex> lock(mutex_);

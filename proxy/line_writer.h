@@ -4,6 +4,8 @@
 // the writer: a line costs the thread that logs it a format, a lock and a move. When the writer
 // falls `queueLines` lines behind (a stalled disk, a full pipe), the oldest queued lines go,
 // counted, as are lines the file refused.
+// reopen() has the writer thread open the file by its path again (logrotate moved it away):
+// lines queued before the request are written to the old file, later ones to the new.
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,6 +29,11 @@ class LineWriter {
   LineWriter& operator=(const LineWriter&) = delete;
 
   void push(std::string line);  // `line` ends with '\n'
+  // Asks the writer thread to open `path` for appending in place of the file it writes (only
+  // when it owns its file). Returns at once; `done` is called on the writer thread with "" once
+  // the new file is in use, or with why it could not be opened (the old file is kept then).
+  using ReopenDone = std::function<void(std::string const& error)>;
+  void reopen(std::string path, ReopenDone done);
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
@@ -39,6 +47,8 @@ class LineWriter {
   std::condition_variable stopRequested_;
   std::deque<std::string> queue_;  // guarded by mutex_
   bool stop_ = false;              // guarded by mutex_
+  std::string reopenPath_;         // guarded by mutex_; empty: no reopen asked
+  ReopenDone reopenDone_;          // guarded by mutex_
   std::atomic<uint64_t> dropped_{0};
   std::thread writer_;
 };

@@ -56,6 +56,17 @@ void LocationService::start() {
   rebuild();
 }
 
+std::optional<std::string> LocationService::storeProblem() {
+  std::string const& path = config_->store.path;
+  if (path.empty()) return std::nullopt;
+  if (inMemory_ || !store_)
+    return "the database " + path +
+           " could not be opened at start: running on the seed data in memory";
+  auto writable = store_->checkWritable();
+  if (!writable.ok()) return writable.error().message;
+  return std::nullopt;
+}
+
 void LocationService::rebuild() {
   routing::LocationData data;
   if (store_) {

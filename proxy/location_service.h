@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "config/config.h"
 #include "proxy/routing_log.h"
@@ -60,6 +62,11 @@ class LocationService {
   Result<int64_t> saveCallRecord(const store::CallRecord& record);
   Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
   const LocationCounters& counters() const { return counters_; }
+  // Why the store cannot take a write now (for /readyz), or none when it can: the database of
+  // store.path could not be opened at start (running on the seed data in memory), or
+  // Store::checkWritable() failed. A configuration without store.path keeps its data in memory
+  // by choice: nothing to report.
+  std::optional<std::string> storeProblem();
   // The open store (a database file, or memory), for the other I/O-thread users of it: the
   // responder-alert outbox. Null only before start().
   store::Store* store() { return store_.get(); }

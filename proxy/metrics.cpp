@@ -4,9 +4,11 @@
 #include "proxy/allocator.h"
 #include "proxy/dns_guard.h"
 #include "proxy/sofia_log.h"
+#include "proxy/version.h"
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 namespace sos::proxy {
 
@@ -19,12 +21,32 @@ void metric(std::string& out, char const* name, char const* type, char const* he
          name + " " + std::to_string(value.load(std::memory_order_relaxed)) + "\n";
 }
 
+// A label value as the text format wants it: backslash, double quote and line feed escaped
+// (a commit given to CMake by hand could hold anything).
+std::string labelValue(std::string_view v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
                            ReloadCounters const& r, LogLoss logLoss,
                            notify::NotifyCounters const* n) {
-  std::string out;
+  // The Prometheus convention for what is running: a constant 1 whose labels say which build.
+  std::string out =
+      "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
+      "# TYPE sosproxy_build_info gauge\n"
+      "sosproxy_build_info{version=\"" + labelValue(buildVersion()) + "\",commit=\"" +
+      labelValue(buildCommit()) + "\"} 1\n";
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
   metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
          c.emergencyCalls);
@@ -185,6 +207,10 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   std::atomic<uint64_t> const operationalDropped{logLoss.operational};
   metric(out, "sosproxy_log_dropped_total", "counter",
          "operational-log lines lost because standard error fell behind", operationalDropped);
+  std::atomic<uint64_t> const reopenFailures{logLoss.routingReopenFailures};
+  metric(out, "sosproxy_routing_log_reopen_failures_total", "counter",
+         "SIGHUPs after which the routing log could not be opened again (the old file kept)",
+         reopenFailures);
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
   std::atomic<uint64_t> const inUse{allocator::heapInUse()};

@@ -18,6 +18,7 @@ namespace sos::proxy {
 struct LogLoss {
   uint64_t routing = 0;
   uint64_t operational = 0;
+  uint64_t routingReopenFailures = 0;  // SIGHUPs after which the routing log kept its old file
 };
 
 // `alerts` is null when responder alerts are not running.

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <system_error>
 
@@ -180,7 +181,7 @@ std::string formatJson(const RoutingLogEntry& e) {
 
 RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t queueLines,
                        std::chrono::milliseconds flushEvery)
-    : format_(format) {
+    : path_(path), format_(format) {
   std::FILE* out = stdout;
   if (path != "-") {
     std::filesystem::path p(path);
@@ -193,7 +194,7 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t
       }
     }
     // Append: a restart must not wipe the record of earlier calls.
-    out = std::fopen(path.c_str(), "a");
+    out = std::fopen(path.c_str(), "ae");
     if (out == nullptr) {
       throw std::runtime_error("routing log " + path + ": cannot open for writing: " +
                                std::strerror(errno));
@@ -202,6 +203,21 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t
   // The SIP thread only queues the line; a thread of the log's own writes it. A slow or full
   // disk then costs log lines (counted), never the SIP thread's time (the rule above all).
   writer_ = std::make_unique<LineWriter>(out, out != stdout, queueLines, flushEvery);
+}
+
+void RoutingLog::reopen() {
+  if (path_ == "-") return;
+  writer_->reopen(path_, [this](std::string const& error) {
+    if (!error.empty()) reopenFailures_.fetch_add(1, std::memory_order_relaxed);
+    // On the log's thread, possibly while the process stops: the operational log may be gone.
+    auto const log = spdlog::default_logger();
+    if (!log) return;
+    if (error.empty())
+      log->info("routing log {} reopened", path_);
+    else
+      log->warn("routing log {} not reopened ({}): lines go on to the file open before", path_,
+                error);
+  });
 }
 
 void RoutingLog::write(const RoutingLogEntry& e) {

@@ -4,6 +4,7 @@
 // JSON is one object per line. Queued from the SIP thread; the log's own thread writes and
 // flushes what is queued every RoutingLog::kFlushEvery.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -72,8 +73,17 @@ class RoutingLog {
   // lines, the oldest queued lines go).
   void write(const RoutingLogEntry& e);
   uint64_t dropped() const { return writer_->dropped(); }  // that way, or refused by the disk
+  // SIGHUP (issue 21): the log's thread opens the file by its path again, so that after
+  // logrotate's `mv routing.log routing.log.1` new lines go to a new routing.log. Returns at
+  // once: neither the caller nor the SIP thread waits for the disk. A file that cannot be
+  // opened keeps the old one in use, with a warning, counted in reopenFailures(). No-op for
+  // standard output.
+  void reopen();
+  uint64_t reopenFailures() const { return reopenFailures_.load(std::memory_order_relaxed); }
 
  private:
+  std::string path_;
+  std::atomic<uint64_t> reopenFailures_{0};
   config::LogFormat format_;
   std::unique_ptr<LineWriter> writer_;
 };

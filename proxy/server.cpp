@@ -1,5 +1,6 @@
 #include "proxy/server.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include "proxy/dns_guard.h"
 #include "proxy/edge.h"
 #include "proxy/sofia_log.h"
+#include "proxy/sip_heartbeat.h"
 #include "proxy/sofia.h"
 
 namespace sos::proxy {
@@ -66,7 +68,8 @@ Server::Server(std::shared_ptr<const config::Config> config,
     : config_(std::move(config)),
       router_(std::move(router)),
       log_(log),
-      counters_(std::make_unique<B2buaCounters>()) {}
+      counters_(std::make_unique<B2buaCounters>()),
+      health_(std::make_unique<SipHealth>()) {}
 
 Server::~Server() { stop(); }
 
@@ -132,6 +135,7 @@ bool Server::setRouter(std::shared_ptr<const routing::Router> router,
 }
 
 void Server::run(std::shared_ptr<State> state) {
+  pthread_setname_np(pthread_self(), "sos-sip");  // top -H, gdb; the health tests find it so
   if (allocator::prepareSipThread())
     spdlog::debug("SIP thread: call state and transactions in jemalloc arenas of their own");
   su_root_t* root = su_root_create(nullptr);  // created on the thread that runs it
@@ -186,11 +190,16 @@ void Server::run(std::shared_ptr<State> state) {
   state->b2bua = b2bua.get();
   state->root = root;
   state->running = true;
+  auto heartbeat = std::make_unique<SipHeartbeat>(
+      root, *health_, [b = b2bua.get()] { return b->downTrunks(); }, systemd_);
+  health_->setListening(true);
   state->ready.set_value(std::nullopt);
 
   su_root_run(root);
   state->stopSent.get_future().wait_for(std::chrono::seconds(5));
 
+  health_->setListening(false);
+  heartbeat.reset();
   state->running = false;
   state->b2bua = nullptr;
   spdlog::info("SIP thread stopping; {} calls active", counters_->active.load());

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "notify/event.h"
+#include "proxy/health.h"
 #include "proxy/routing_log.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
@@ -23,6 +24,7 @@ namespace sos::proxy {
 
 class B2bua;
 struct B2buaCounters;
+class SystemdNotifier;
 
 class Server {
  public:
@@ -65,6 +67,11 @@ class Server {
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
   const B2buaCounters& counters() const { return *counters_; }
+  // The SIP thread's heartbeat and the trunks it found down (/healthz, /readyz; issue 21).
+  SipHealth& health() { return *health_; }
+  // Where the heartbeat sends systemd's WATCHDOG=1, when a watchdog was asked for (call before
+  // start(); `systemd` must outlive the Server).
+  void setSystemd(SystemdNotifier const* systemd) { systemd_ = systemd; }
 
   // "udp:127.0.0.1:5060 tcp:127.0.0.1:5060"
   const std::string& listening() const { return listening_; }
@@ -81,6 +88,8 @@ class Server {
   std::string listening_;
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
   std::unique_ptr<B2buaCounters> counters_;
+  std::unique_ptr<SipHealth> health_;
+  SystemdNotifier const* systemd_ = nullptr;
   std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
   std::function<void(RoutingLogEntry)> recordSink_;
   std::function<void(notify::CallEvent)> eventSink_;

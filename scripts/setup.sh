@@ -1,9 +1,34 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sosproxy needs to build, run and test, when any is missing.
-# Idempotent; needs root (or sudo) only when something has to be installed.
+# Installs the Debian packages sosproxy needs, when any is missing.
+#
+#   scripts/setup.sh            everything to build, test and benchmark sosproxy and build its
+#                               .deb (what scripts/test.sh and scripts/run-demo.sh run)
+#   scripts/setup.sh --runtime  only what a production host needs to run it: the shared
+#                               libraries sosproxy links, adduser and logrotate (the .deb's
+#                               maintainer scripts and logrotate snippet) and the sqlite3 shell
+#                               (to read call records). No compiler, no Kamailio, clang,
+#                               benchmarks or SIPp. `dpkg -i sosproxy_*.deb` then finds every
+#                               dependency in place.
+#
+# Idempotent; needs root (or sudo) only when something has to be installed. The package names
+# are Debian 12's.
 set -euo pipefail
 
-packages=(
+mode=all
+case "${1:-}" in
+  "") ;;
+  --runtime) mode=runtime ;;
+  -h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  *) echo "setup: unknown option '$1' (none, or --runtime)" >&2; exit 2 ;;
+esac
+
+runtime=(
+  libsofia-sip-ua0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsqlite3-0 libjemalloc2 libssl3
+  libxml2
+  adduser logrotate        # the .deb's postinst (system user) and /etc/logrotate.d/sosproxy
+  sqlite3                  # the sqlite3 shell, to read call records by hand
+)
+build=(
   build-essential cmake ninja-build pkg-config
   libsofia-sip-ua-dev      # SIP stack (nta transaction layer)
   libyaml-cpp-dev          # configuration
@@ -21,14 +46,18 @@ packages=(
   libxml2-utils            # xmllint: PIDF-LO schema checks
   clang libclang-rt-14-dev # libFuzzer for the parser fuzz targets
   python3
+  dpkg-dev                 # dpkg-shlibdeps: the .deb's dependencies (scripts/package.sh)
+  groff-base               # the package test renders sosproxy(8)
+  logrotate                # ... and rotates the routing log with the packaged snippet
 )
+if [ "$mode" = runtime ]; then packages=("${runtime[@]}"); else packages=("${build[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#packages[@]} packages present"
+  echo "setup: all ${#packages[@]} packages present ($mode)"
   exit 0
 fi
 

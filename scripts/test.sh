@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds sosproxy three times (release, ASan+UBSan, ThreadSanitizer) and runs every unit and
-# integration test in each. This is the README's test command and what CI runs.
+# integration test in each, then builds and tests the Debian package, and runs the fuzz, load,
+# flood and benchmark scripts in quick mode. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -22,6 +23,8 @@ build/tests/integration/b2bua_integration_test --gtest_filter='BodyRelay.PidfLoC
 echo "=== RFC 4475 torture messages: what sosproxy answers to each (tests/data/sip-torture) ==="
 build/tests/integration/b2bua_integration_test --gtest_filter='Torture.*' |
   sed -n '/^message |/,/^\[/p' | sed '$d'
+echo "=== Debian package: build, unpack, verify the unit, start it (tests/package) ==="
+tests/package/package_test.sh
 
 echo "=== fuzz targets, bounded ==="
 scripts/fuzz.sh 15

@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "store/db.h"
 #include "store/seed.h"
 
@@ -27,6 +29,13 @@ namespace sos::store {
 namespace {
 
 constexpr int kBusyTimeoutMs = 2000;
+
+// (device, inode) of the file at `path`, or none when there is no file there.
+std::optional<std::pair<uint64_t, uint64_t>> fileIdentity(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+}
 
 routing::LocationKind kindFromName(std::string_view name) {
   if (name == "site-default") {
@@ -107,7 +116,22 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   if (!migrated.ok()) {
     return migrated.error();
   }
+  if (!special) store->fileId_ = fileIdentity(path);
   return store;
+}
+
+Result<bool> Store::checkWritable() {
+  auto failure = [&](const std::string& why) { return Error{"store.unwritable", path_ + ": " + why}; };
+  if (fileId_) {
+    auto now = fileIdentity(path_);
+    if (!now) return failure("the database file is gone (deleted while open): writes would be lost");
+    if (*now != *fileId_)
+      return failure("the database file was replaced while open: writes go to the old one");
+  }
+  if (sqlite3_db_readonly(db_, "main") == 1) return failure("the database is read-only");
+  Transaction probe(db_, Transaction::Kind::Write);
+  if (!probe.begun()) return failure(probe.error());
+  return true;  // the destructor rolls back: nothing was written
 }
 
 Store::~Store() { sqlite3_close_v2(db_); }

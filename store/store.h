@@ -34,6 +34,13 @@ class Store {
 
   int schemaVersion() const;
 
+  // Could a write be made now (for /readyz, issue 21)? Checked without writing anything: the
+  // file at the path is still the one opened (not deleted or replaced underneath), the
+  // connection is not read-only, and the write lock can be taken (BEGIN IMMEDIATE, then
+  // ROLLBACK; another writer holding it is waited for up to the busy timeout). The Error says
+  // which of these failed. A store in memory is always writable.
+  Result<bool> checkWritable();
+
   // Loads the seed file (YAML, format in config/examples/demo-locations.yaml) when the store
   // holds no locations yet; returns true if it seeded. All or nothing (one transaction).
   // Errors are "FILE:LINE:COLUMN: KEY: message" like the configuration's.
@@ -91,6 +98,8 @@ class Store {
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  // The database file's identity once opened (device, inode); none for a store in memory.
+  std::optional<std::pair<uint64_t, uint64_t>> fileId_;
 };
 
 }  // namespace sos::store

@@ -283,7 +283,8 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
 }
 
 UdpBlackHole::UdpBlackHole(uint16_t port, const std::string& address) {
-  fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+  // Close-on-exec: a sosproxy started later must not hold this port open after the test closes it.
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return;
   sockaddr_in a{};
   a.sin_family = AF_INET;

@@ -21,12 +21,13 @@ TEST(Metrics, CountersAppearWithTheirValues) {
   calls.active = 1;
   LocationCounters locations;
   ReloadCounters reloads;
-  std::string const text = prometheusText(calls, locations, reloads, LogLoss{3, 7});
+  std::string const text = prometheusText(calls, locations, reloads, LogLoss{3, 7, 0});
   EXPECT_TRUE(hasSample(text, "sosproxy_calls_total 5")) << text;
   EXPECT_TRUE(hasSample(text, "sosproxy_emergency_calls_total 2"));
   EXPECT_TRUE(hasSample(text, "sosproxy_active_calls 1"));
   EXPECT_TRUE(hasSample(text, "sosproxy_routing_log_dropped_total 3"));
   EXPECT_TRUE(hasSample(text, "sosproxy_log_dropped_total 7"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_routing_log_reopen_failures_total 0"));
   EXPECT_NE(text.find("# TYPE sosproxy_log_dropped_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("\nsosproxy_heap_in_use_bytes "), std::string::npos);
   EXPECT_EQ(text.find("sosproxy_alerts_queued_total"), std::string::npos)

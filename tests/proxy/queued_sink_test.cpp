@@ -57,5 +57,33 @@ TEST(QueuedSink, WritesEveryLineInOrderFromSeveralThreads) {
   EXPECT_EQ(other, 100);
 }
 
+// Under systemd (issue 21): each line, and each line of a multi-line message, starts with its
+// syslog priority, which journald takes as the entry's priority.
+TEST(QueuedSink, SyslogPrefixesGiveEachLineItsPriority) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("sos-queued-sink-journal-" + std::to_string(::getpid()) + ".log");
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  ASSERT_NE(out, nullptr);
+  {
+    auto sink = std::make_shared<QueuedSink>(out, 1000, std::chrono::milliseconds(20), true);
+    spdlog::logger log("ops", sink);
+    log.set_level(spdlog::level::trace);
+    log.set_pattern("[%l] %v");
+    log.critical("c");
+    log.error("e");
+    log.warn("w");
+    log.info("i");
+    log.debug("d");
+    log.error("seed not loaded:\nline 1\nline 2");
+  }
+  std::fclose(out);
+  auto lines = readLines(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(lines, (std::vector<std::string>{"<2>[critical] c", "<3>[error] e", "<4>[warning] w",
+                                             "<6>[info] i", "<7>[debug] d",
+                                             "<3>[error] seed not loaded:", "<3>line 1",
+                                             "<3>line 2"}));
+}
+
 }  // namespace
 }  // namespace sos::proxy

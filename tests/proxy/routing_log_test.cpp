@@ -249,6 +249,56 @@ TEST_F(RoutingLogFile, UnwritablePathThrowsWithThePath) {
   }
 }
 
+// logrotate (issue 21): the file is moved away, then SIGHUP makes the log's thread open the
+// path again. Lines written before the reopen stay in the moved file, later ones go to a new
+// file at the path.
+TEST_F(RoutingLogFile, ReopenAfterTheFileWasMovedWritesANewFile) {
+  auto path = dir_ / "routing.log";
+  auto rotated = dir_ / "routing.log.1";
+  RoutingLog log(path.string(), config::LogFormat::Text);
+  auto first = routedEmergency();
+  first.callId = "before-rotation";
+  log.write(first);
+  ASSERT_EQ(lines(path).size(), 1u);
+  std::filesystem::rename(path, rotated);
+  log.reopen();
+  // The writer opens the new file on its next round; until then nothing exists at the path.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto second = routedEmergency();
+  second.callId = "after-rotation";
+  log.write(second);
+  auto now = lines(path);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_NE(now[0].find("call_id=after-rotation"), std::string::npos) << now[0];
+  auto old = readLines(rotated);
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_NE(old[0].find("call_id=before-rotation"), std::string::npos) << old[0];
+  EXPECT_EQ(log.reopenFailures(), 0u);
+}
+
+// The path cannot be opened any more (its directory is gone): the old file stays in use and
+// the failure is counted; nothing is lost.
+TEST_F(RoutingLogFile, AReopenThatFailsKeepsTheOldFileAndCountsIt) {
+  auto sub = dir_ / "sub";
+  auto path = sub / "routing.log";
+  auto kept = dir_ / "kept.log";
+  RoutingLog log(path.string(), config::LogFormat::Text);
+  log.write(routedEmergency());
+  ASSERT_EQ(lines(path).size(), 1u);
+  std::filesystem::rename(path, kept);
+  std::filesystem::remove(sub);
+  log.reopen();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (log.reopenFailures() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(log.reopenFailures(), 1u);
+  log.write(routedEmergency());
+  EXPECT_EQ(lines(kept, 2).size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST(RoutingLogStdout, DashWritesToStandardOutput) {
   ::testing::internal::CaptureStdout();
   {

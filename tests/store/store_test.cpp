@@ -212,6 +212,58 @@ TEST_F(StoreTest, AParentThatCannotBeADirectoryIsAnError) {
       << r.error().message;
 }
 
+// /readyz asks whether a write could be made now (issue 21), without writing anything.
+TEST_F(StoreTest, AnOpenStoreIsWritableAndTheCheckWritesNothing) {
+  auto store = openSeeded();
+  ASSERT_NE(store, nullptr);
+  std::string const before = one("SELECT count(*) FROM call_records");
+  auto r = store->checkWritable();
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(one("SELECT count(*) FROM call_records"), before);
+  auto memory = Store::open(":memory:");
+  ASSERT_TRUE(memory.ok());
+  EXPECT_TRUE(memory.value()->checkWritable().ok());
+}
+
+TEST_F(StoreTest, ADatabaseDeletedOrReplacedWhileOpenIsNotWritable) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  fs::remove(path_);
+  auto gone = store->checkWritable();
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, "store.unwritable");
+  EXPECT_EQ(gone.error().message,
+            path_ + ": the database file is gone (deleted while open): writes would be lost");
+  open().reset();  // another database now at the path
+  auto replaced = store->checkWritable();
+  ASSERT_FALSE(replaced.ok());
+  EXPECT_EQ(replaced.error().message,
+            path_ + ": the database file was replaced while open: writes go to the old one");
+}
+
+TEST_F(StoreTest, ADatabaseAnotherWriterHoldsIsNotWritable) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &other, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto locked = store->checkWritable();  // after the store's busy timeout
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  ASSERT_FALSE(locked.ok());
+  EXPECT_EQ(locked.error().message, path_ + ": database is locked");
+  EXPECT_TRUE(store->checkWritable().ok()) << "writable again once the other writer is done";
+}
+
+TEST_F(StoreTest, AReadOnlyDatabaseIsNotWritable) {
+  open().reset();
+  auto ro = Store::open("file:" + path_ + "?mode=ro");
+  ASSERT_TRUE(ro.ok()) << ro.error().message;
+  auto r = ro.value()->checkWritable();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "file:" + path_ + "?mode=ro: the database is read-only");
+}
+
 TEST_F(StoreTest, DemoSeedWritesTheDemoRows) {
   auto store = open();
   auto seeded = store->seedIfEmpty(kDemoSeed);
