@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "notify/channels.h"
+#include "proxy/admission.h"
 #include "notify/event.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
@@ -250,7 +251,7 @@ class B2bua {
   void addReport(const routing::DeviceReport& report);
   // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
   // and PSAP callbacks are still routed, calls in progress go on.
-  void startDraining() { draining_ = true; }
+  void startDraining() { admission_.startDraining(); }
   // The probed trunks that are down now, by name (sorted), for /readyz.
   std::vector<std::string> downTrunks() const;
 
@@ -381,16 +382,12 @@ class B2bua {
   std::vector<std::unique_ptr<std::pair<B2bua*, std::string>>> probeTargets_;  // timer args
   uint32_t probeCseq_ = 1;
   // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point tokensAt_{};
+  Admission admission_;  // the ordinary-call limits, overload shedding and the drain
   int64_t ordinaryActive_ = 0;
-  bool draining_ = false;
   // Overload shedding: a timer that should fire every kLoadTickMs; how late it fires is how far
   // behind the SIP thread is.
   su_timer_t* loadTimer_ = nullptr;
   std::chrono::steady_clock::time_point loadTickDue_{};
-  std::chrono::steady_clock::time_point sheddingUntil_{};
-  bool shedding_ = false;
   static void onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void startLoadWatch();
   void checkLoad();

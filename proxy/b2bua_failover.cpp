@@ -399,35 +399,15 @@ void B2bua::reapBranchesAndProbes() {
   }
 }
 
-// ---- Ordinary-call limits ----
-
-namespace {
-constexpr su_duration_t kLoadTickMs = 100;
-constexpr usize_t kRetriesPerTick = 3;  // fewer retransmissions per tick are normal UDP loss
-constexpr auto kShedFor = std::chrono::seconds(2);
-}  // namespace
+// ---- Ordinary-call limits and overload (the rules are Admission's, proxy/admission.h) ----
 
 char const* B2bua::admitOrdinary() {
-  config::Limits const& limits = router_->config().limits;
-  auto const now = std::chrono::steady_clock::now();
-  if (draining_) return "sosproxy shutting down";
-  if (shedding_ && now < sheddingUntil_) return "sosproxy overloaded";
-  if (limits.maxOrdinaryCalls > 0 && ordinaryActive_ >= limits.maxOrdinaryCalls)
-    return "ordinary-call limit reached (calls in progress)";
-  if (limits.ordinaryCallsPerSecond <= 0) return nullptr;
-  double const rate = limits.ordinaryCallsPerSecond;
-  double const burst = limits.ordinaryBurst > 0 ? limits.ordinaryBurst : rate;
-  if (tokensAt_ == std::chrono::steady_clock::time_point{}) tokens_ = burst;
-  tokens_ =
-      std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - tokensAt_).count());
-  tokensAt_ = now;
-  if (tokens_ < 1.0) return "ordinary-call limit reached";
-  tokens_ -= 1.0;
-  return nullptr;
+  admission_.setLimits(router_->config().limits);
+  return admission_.admit(std::chrono::steady_clock::now(), ordinaryActive_);
 }
 
 void B2bua::startLoadWatch() {
-  loadTimer_ = su_timer_create(su_root_task(root_), kLoadTickMs);
+  loadTimer_ = su_timer_create(su_root_task(root_), Admission::kTick.count());
   if (loadTimer_) su_timer_set(loadTimer_, onLoadTick, reinterpret_cast<su_timer_arg_t*>(this));
 }
 
@@ -439,16 +419,11 @@ void B2bua::onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   } catch (...) {
     spdlog::error("overload check or call settling: internal error");
   }
-  self->loadTickDue_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLoadTickMs);
+  self->loadTickDue_ = std::chrono::steady_clock::now() + Admission::kTick;
   su_timer_set(self->loadTimer_, onLoadTick, arg);
 }
 
-// Two signs that the SIP thread cannot keep up, checked every tick: the event loop runs late
-// (a timer fires more than overload_lag_ms after it was due), or callers retransmit their
-// requests because our answers come too slowly (RFC 3261 timer A/E: 500 ms). The second one
-// shows a full socket queue that a punctual event loop cannot see.
 void B2bua::checkLoad() {
-  int const threshold = router_->config().limits.overloadLagMs;
   auto const now = std::chrono::steady_clock::now();
   usize_t requests = 0, retries = 0;
   nta_agent_get_stats(agent_, NTATAG_S_RECV_REQUEST_REF(requests), NTATAG_S_RECV_RETRY_REF(retries),
@@ -456,25 +431,18 @@ void B2bua::checkLoad() {
   usize_t const newRequests = requests - loadRequests_, newRetries = retries - loadRetries_;
   loadRequests_ = requests;
   loadRetries_ = retries;
-  if (threshold <= 0 || loadTickDue_ == std::chrono::steady_clock::time_point{}) return;
-  auto const lateMs =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now - loadTickDue_).count();
-  bool const late = lateMs > threshold;
-  bool const retransmitting = newRetries >= kRetriesPerTick && newRetries * 20 >= newRequests;
-  if (late || retransmitting) {
-    if (!shedding_) {
-      ++counters_.overloads;
-      spdlog::warn(
-          "overloaded ({}): refusing new ordinary calls (503) for 2 s; emergency "
-          "calls are not affected",
-          late ? "event loop " + std::to_string(lateMs) + " ms late"
-               : std::to_string(newRetries) + " of " + std::to_string(newRequests) +
-                     " requests in " + std::to_string(kLoadTickMs) + " ms were retransmissions");
-    }
-    shedding_ = true;
-    sheddingUntil_ = now + kShedFor;
-  } else if (shedding_ && now >= sheddingUntil_) {
-    shedding_ = false;
+  if (loadTickDue_ == std::chrono::steady_clock::time_point{}) return;  // the first tick
+  admission_.setLimits(router_->config().limits);
+  auto const change = admission_.observe(
+      now, std::chrono::duration_cast<std::chrono::milliseconds>(now - loadTickDue_).count(),
+      newRequests, newRetries);
+  if (change.kind == Admission::Change::Kind::Began) {
+    ++counters_.overloads;
+    spdlog::warn(
+        "overloaded ({}): refusing new ordinary calls (503) for 2 s; emergency calls are not "
+        "affected",
+        change.why);
+  } else if (change.kind == Admission::Change::Kind::Ended) {
     spdlog::info("caught up: ordinary calls accepted again");
   }
 }
