@@ -63,20 +63,16 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
   locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
   startLoadWatch();
-  startProbes();
+  trunks_ = std::make_unique<TrunkMonitor>(agent_, root_, counters_, host_);
+  trunks_->start(router_->sharedConfig());
 }
 
 B2bua::~B2bua() {
-  stopProbes();
+  trunks_.reset();
   for (auto& [id, call] : calls_) destroy(call.get());
   calls_.clear();
   for (auto& br : orphans_) destroyBranch(*br);
   orphans_.clear();
-  for (auto& p : probes_) {
-    if (p->deadline) su_timer_destroy(p->deadline);
-    if (p->orq) nta_outgoing_destroy(p->orq);
-  }
-  probes_.clear();
   destroyMessages();
   if (reaper_) su_timer_destroy(reaper_);
   if (loadTimer_) su_timer_destroy(loadTimer_);
@@ -87,7 +83,7 @@ void B2bua::setRouter(std::shared_ptr<const routing::Router> router) {
   router_ = std::move(router);
   locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
   callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
-  startProbes();  // the probed trunks, their intervals and addresses may have changed
+  trunks_->start(router_->sharedConfig());  // probed trunks, intervals, addresses may change
 }
 
 std::string const& B2bua::contactFor(std::string const& transport) const {
@@ -108,7 +104,8 @@ int B2bua::onRequest(Leg* leg, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip
   return 500;
 }
 
-int B2bua::onResponse(Txn* txn, nta_outgoing_t* orq, sip_t const* sip) {
+int B2bua::onResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
+  auto* txn = static_cast<Txn*>(magic);
   try {
     txn->call->owner->response(*txn, orq, sip);
   } catch (std::exception const& e) {
@@ -119,7 +116,8 @@ int B2bua::onResponse(Txn* txn, nta_outgoing_t* orq, sip_t const* sip) {
   return 0;
 }
 
-int B2bua::onAckOrCancel(Txn* txn, nta_incoming_t*, sip_t const* sip) {
+int B2bua::onAckOrCancel(TxnMagic* magic, nta_incoming_t*, sip_t const* sip) {
+  auto* txn = static_cast<Txn*>(magic);
   try {
     txn->call->owner->ackOrCancel(*txn, sip);
   } catch (std::exception const& e) {
@@ -418,7 +416,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
 
 // ---- Sending ----
 
-nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* name, msg_t* src,
+nta_outgoing_t* B2bua::send(Leg& to, TxnMagic* magic, sip_method_t method, char const* name, msg_t* src,
                             url_string_t const* requestUri, url_string_t const* nextHop,
                             unsigned long maxForwards, EmergencyInvite const* rewrite,
                             nta_response_f* callback) {
@@ -453,7 +451,7 @@ nta_outgoing_t* B2bua::send(Leg& to, Txn* txn, sip_method_t method, char const* 
     sip->sip_from->a_url->url_user = su_strdup(home, rewrite->elin.c_str());
     sip_fragment_clear(sip->sip_from->a_common);
   }
-  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, callback ? callback : onResponse, txn,
+  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, callback ? callback : onResponse, magic,
                                                   nextHop, msg, TAG_END())
                            : nullptr;
   if (orq == nullptr) msg_destroy(msg);
@@ -784,11 +782,11 @@ void B2bua::endCall(Call& call) {
   --counters_.active;
   // Destroying Sofia objects from inside their own callbacks is unsafe: reap a moment later.
   if (!reapArmed_)
-    reapArmed_ = su_timer_set(reaper_, reap, reinterpret_cast<su_timer_arg_t*>(this)) == 0;
+    reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
 }
 
 void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  auto* self = reinterpret_cast<B2bua*>(arg);
+  auto* self = static_cast<B2bua*>(arg);
   self->reapArmed_ = false;
   try {
     std::list<Call*> ended;
@@ -798,7 +796,7 @@ void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
       self->destroy(call);
       self->calls_.erase(id);
     }
-    self->reapBranchesAndProbes();
+    self->reapBranches();
     self->reapMessages();
   } catch (...) {
     spdlog::error("reaping ended calls: internal error");

@@ -16,6 +16,7 @@
 
 #include "notify/channels.h"
 #include "proxy/admission.h"
+#include "proxy/trunk_monitor.h"
 #include "notify/event.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
@@ -43,7 +44,7 @@ struct Leg {
 
 // A request relayed from one leg to the other: the server transaction it came in on and the
 // client transaction it went out as.
-struct Txn {
+struct Txn : TxnMagic {
   Call* call = nullptr;
   Side from = Side::A;  // the side that sent the request
   nta_incoming_t* irq = nullptr;
@@ -68,7 +69,7 @@ enum class CallState {
 // owns its dialog leg and INVITE transaction; the current one is the call's leg B. A branch
 // still waiting for a final response when its call ends is kept (orphaned, call == nullptr)
 // until that response arrives, so nta never sees a transaction destroyed under it.
-struct Branch {
+struct Branch : TxnMagic {
   B2bua* owner = nullptr;
   Call* call = nullptr;
   std::string trunk;  // trunk name (the Trunk itself may go with a reloaded configuration)
@@ -136,33 +137,14 @@ struct Call {
   bool alerting = false;  // an emergency call whose events go to the site's responders
 };
 
-// How a probed trunk is doing (OPTIONS keep-alive, issue 5). Unprobed trunks are always up.
-struct TrunkHealth {
-  bool probed = false;
-  bool up = true;
-  std::string why;                 // the last reason it went down
-  su_timer_t* interval = nullptr;  // fires every optionsIntervalMs
-  int intervalMs = 0;
-};
-
 // A SIP MESSAGE to a responder in flight (issue 6).
-struct OutgoingMessage {
+struct OutgoingMessage : TxnMagic {
   B2bua* owner = nullptr;
   nta_outgoing_t* orq = nullptr;
   su_timer_t* deadline = nullptr;
   notify::Done done;      // reset once called
   bool finished = false;  // the transaction has its final response: may be destroyed
   int timeoutMs = 0;
-};
-
-// One OPTIONS probe in flight.
-struct Probe {
-  B2bua* owner = nullptr;
-  std::string trunk;
-  nta_outgoing_t* orq = nullptr;
-  su_timer_t* deadline = nullptr;
-  bool timedOut = false;
-  bool done = false;
 };
 
 // Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
@@ -253,12 +235,12 @@ class B2bua {
   // and PSAP callbacks are still routed, calls in progress go on.
   void startDraining() { admission_.startDraining(); }
   // The probed trunks that are down now, by name (sorted), for /readyz.
-  std::vector<std::string> downTrunks() const;
+  std::vector<std::string> downTrunks() const { return trunks_->down(); }
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);
-  static int onResponse(Txn* txn, nta_outgoing_t* orq, sip_t const* sip);
-  static int onAckOrCancel(Txn* txn, nta_incoming_t* irq, sip_t const* sip);
+  static int onResponse(TxnMagic* txn, nta_outgoing_t* orq, sip_t const* sip);
+  static int onAckOrCancel(TxnMagic* txn, nta_incoming_t* irq, sip_t const* sip);
 
  private:
   int newRequest(nta_incoming_t* irq, sip_t const* sip);
@@ -270,7 +252,7 @@ class B2bua {
 
   // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
   // With `rewrite`, what it names replaces what the caller sent (emergency INVITE, issue 4).
-  nta_outgoing_t* send(Leg& to, Txn* txn, sip_method_t method, char const* methodName, msg_t* src,
+  nta_outgoing_t* send(Leg& to, TxnMagic* magic, sip_method_t method, char const* methodName, msg_t* src,
                        url_string_t const* requestUri, url_string_t const* nextHop,
                        unsigned long maxForwards, EmergencyInvite const* rewrite = nullptr,
                        nta_response_f* callback = nullptr);
@@ -281,7 +263,7 @@ class B2bua {
   int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip);
 
   // ---- Branches and failover (b2bua_failover.cpp) ----
-  static int onBranchResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static int onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip);
   static int onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip);
   static void onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip);
@@ -296,18 +278,9 @@ class B2bua {
   void releaseBranches(Call& call);
   void destroyBranch(Branch& br);
   void scheduleReap();
-  void reapBranchesAndProbes();
+  void reapBranches();
   // Ordinary-call limits (config limits:): empty when this ordinary call may go on, else why not.
   char const* admitOrdinary();
-  // OPTIONS probing.
-  void startProbes();
-  void stopProbes();
-  void sendProbe(std::string const& trunk);
-  static int onProbeResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip);
-  static void onProbeTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  static void onProbeDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  void setTrunkUp(std::string const& trunk, bool up, std::string const& why);
-  bool trunkUp(std::string const& trunk) const;
 
   // Where is the caller? Fills the location fields of the routing-log entry.
   std::optional<routing::Resolution> locate(const routing::CallRequest& req,
@@ -371,16 +344,13 @@ class B2bua {
   // Emergency-call events for the responders (b2bua_notify.cpp).
   void alert(Call& call, notify::EventKind kind, std::string detail = "");
   std::list<std::unique_ptr<OutgoingMessage>> messages_;
-  static int onMessageResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static int onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip);
   static void onMessageDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void reapMessages();
   void destroyMessages();
   std::vector<routing::CallbackTarget> initialElins_;
   std::list<std::unique_ptr<Branch>> orphans_;           // branches whose call has ended
-  std::unordered_map<std::string, TrunkHealth> health_;  // by trunk name
-  std::list<std::unique_ptr<Probe>> probes_;
-  std::vector<std::unique_ptr<std::pair<B2bua*, std::string>>> probeTargets_;  // timer args
-  uint32_t probeCseq_ = 1;
+  std::unique_ptr<TrunkMonitor> trunks_;  // OPTIONS probing: which trunks are up
   // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.
   Admission admission_;  // the ordinary-call limits, overload shedding and the drain
   int64_t ordinaryActive_ = 0;

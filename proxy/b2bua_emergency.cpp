@@ -234,7 +234,7 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
   // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
   // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
   nta_outgoing_t* orq =
-      send(call.b, reinterpret_cast<Txn*>(&br), sip_method_invite, "INVITE", p.request,
+      send(call.b, &br, sip_method_invite, "INVITE", p.request,
            URL_STRING_MAKE(br.requestUri.c_str()), URL_STRING_MAKE(br.nextHop.c_str()),
            p.maxForwards, &plan, onBranchResponse);
   if (orq == nullptr) return false;

@@ -29,14 +29,13 @@ double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-Branch* asBranch(Txn* magic) { return reinterpret_cast<Branch*>(magic); }
-Txn* asMagic(Branch* br) { return reinterpret_cast<Txn*>(br); }
+Branch* asBranch(TxnMagic* magic) { return static_cast<Branch*>(magic); }
 
 }  // namespace
 
 // ---- Sofia entry points ----
 
-int B2bua::onBranchResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) {
+int B2bua::onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
   Branch* br = asBranch(magic);
   try {
     br->owner->branchResponse(*br, orq, sip);
@@ -59,7 +58,7 @@ int B2bua::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, sip_t const*
 }
 
 void B2bua::onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  Branch* br = reinterpret_cast<Branch*>(arg);
+  Branch* br = static_cast<Branch*>(arg);
   try {
     br->owner->branchTimeout(*br);
   } catch (std::exception const& e) {
@@ -82,11 +81,11 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
   // Trunks whose probe says they are down are skipped, unless every trunk left is down: then
   // they are all tried anyway, in order (a probe can be wrong; no attempt is worse).
   bool anyUp = false;
-  for (size_t i = p.next; i < p.route.size(); ++i) anyUp = anyUp || trunkUp(p.route[i]->name);
+  for (size_t i = p.next; i < p.route.size(); ++i) anyUp = anyUp || trunks_->up(p.route[i]->name);
   std::string skipped;
   while (p.next < p.route.size()) {
     config::Trunk const& trunk = *p.route[p.next++];
-    if (anyUp && !trunkUp(trunk.name)) {
+    if (anyUp && !trunks_->up(trunk.name)) {
       ++counters_.trunkSkips;
       skipped += (skipped.empty() ? "" : ", ") + trunk.name;
       call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":skipped(down)";
@@ -187,7 +186,7 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
   std::string const previousContact = call.b.contact;
   call.b.leg = br->leg;
   call.b.contact = contactFor(std::string(config::toString(hop.transport)));
-  br->orq = send(call.b, asMagic(br.get()), sip_method_invite, "INVITE", p.request,
+  br->orq = send(call.b, br.get(), sip_method_invite, "INVITE", p.request,
                  URL_STRING_MAKE(br->requestUri.c_str()), URL_STRING_MAKE(br->nextHop.c_str()),
                  p.maxForwards, &rewrite, onBranchResponse);
   if (br->orq == nullptr) {
@@ -206,7 +205,7 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
   if (p.emergency) {
     br->timer = su_timer_create(su_root_task(root_), trunk.responseTimeoutMs);
     if (br->timer)
-      su_timer_set(br->timer, onBranchTimer, reinterpret_cast<su_timer_arg_t*>(br.get()));
+      su_timer_set(br->timer, onBranchTimer, br.get());
   }
   call.current = br.get();
   call.branches.push_back(std::move(br));
@@ -233,7 +232,7 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
       // The far end is alerting: from now on it has ring_timeout_s to answer (Timer C, RFC 3261
       // 16.8, shortened). A 100 Trying alone proves only that the next hop got the INVITE.
       if (br.timer && br.trunkConfig)
-        su_timer_set_interval(br.timer, onBranchTimer, reinterpret_cast<su_timer_arg_t*>(&br),
+        su_timer_set_interval(br.timer, onBranchTimer, &br,
                               br.trunkConfig->ringTimeoutMs);
     }
     inviteResponse(br, orq, sip, status);
@@ -243,7 +242,7 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
   if (br.timer) su_timer_reset(br.timer);
   if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && sip == nullptr) {
     // nta's own 408/503: no response at all, or the transport failed (connection refused).
-    setTrunkUp(br.trunk, false, status == 503 ? "transport failure" : "no response to an INVITE");
+    trunks_->setUp(br.trunk, false, status == 503 ? "transport failure" : "no response to an INVITE");
   }
   inviteResponse(br, orq, sip, status);
 }
@@ -278,7 +277,7 @@ void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int 
     } else if (ack) {
       msg_destroy(ack);
     }
-    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, asMagic(&br), nullptr, SIP_METHOD_BYE,
+    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, &br, nullptr, SIP_METHOD_BYE,
                                   nullptr, TAG_END());
     return;
   }
@@ -296,7 +295,7 @@ void B2bua::branchTimeout(Branch& br) {
                        " ms of ringing"
                  : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +
                        std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
-  if (!br.ringing) setTrunkUp(br.trunk, false, "no response to an INVITE");
+  if (!br.ringing) trunks_->setUp(br.trunk, false, "no response to an INVITE");
   abandon(br);
   if (call.cancelled || call.invite->finished) return;
   if (tryNextTrunk(call, 408, why)) return;
@@ -375,10 +374,10 @@ void B2bua::scheduleReap() {
   // Branches and probes are destroyed on the next reap, never inside the callback of their
   // own transaction.
   if (!reapArmed_)
-    reapArmed_ = su_timer_set(reaper_, reap, reinterpret_cast<su_timer_arg_t*>(this)) == 0;
+    reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
 }
 
-void B2bua::reapBranchesAndProbes() {
+void B2bua::reapBranches() {
   for (auto it = orphans_.begin(); it != orphans_.end();) {
     if ((*it)->pending()) {
       ++it;
@@ -387,16 +386,7 @@ void B2bua::reapBranchesAndProbes() {
     destroyBranch(**it);
     it = orphans_.erase(it);
   }
-  for (auto it = probes_.begin(); it != probes_.end();) {
-    Probe& p = **it;
-    if (!p.done) {
-      ++it;
-      continue;
-    }
-    if (p.deadline) su_timer_destroy(p.deadline);
-    if (p.orq) nta_outgoing_destroy(p.orq);
-    it = probes_.erase(it);
-  }
+  trunks_->reap();
 }
 
 // ---- Ordinary-call limits and overload (the rules are Admission's, proxy/admission.h) ----
@@ -408,11 +398,11 @@ char const* B2bua::admitOrdinary() {
 
 void B2bua::startLoadWatch() {
   loadTimer_ = su_timer_create(su_root_task(root_), Admission::kTick.count());
-  if (loadTimer_) su_timer_set(loadTimer_, onLoadTick, reinterpret_cast<su_timer_arg_t*>(this));
+  if (loadTimer_) su_timer_set(loadTimer_, onLoadTick, this);
 }
 
 void B2bua::onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  auto* self = reinterpret_cast<B2bua*>(arg);
+  auto* self = static_cast<B2bua*>(arg);
   try {
     self->checkLoad();
     self->settleCalls(std::chrono::steady_clock::now());
@@ -445,149 +435,6 @@ void B2bua::checkLoad() {
   } else if (change.kind == Admission::Change::Kind::Ended) {
     spdlog::info("caught up: ordinary calls accepted again");
   }
-}
-
-// ---- OPTIONS probing ----
-
-int B2bua::onProbeResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) {
-  auto* probe = reinterpret_cast<Probe*>(magic);
-  try {
-    int const status =
-        sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
-    if (status < 200) return 0;
-    B2bua& self = *probe->owner;
-    if (probe->deadline) su_timer_reset(probe->deadline);
-    if (!probe->timedOut) {
-      // Any answer but "overloaded" or nta's own timeout means the trunk is there.
-      bool const up = !(status == 503 || (status == 408 && sip == nullptr));
-      if (!up) ++self.counters_.probeFailures;
-      self.setTrunkUp(probe->trunk, up, "OPTIONS answered " + std::to_string(status));
-    }
-    probe->done = true;
-    self.scheduleReap();
-  } catch (...) {
-    spdlog::error("OPTIONS probe of {}: internal error", probe->trunk);
-  }
-  return 0;
-}
-
-void B2bua::onProbeDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  auto* probe = reinterpret_cast<Probe*>(arg);
-  try {
-    if (probe->done) return;
-    probe->timedOut = true;
-    ++probe->owner->counters_.probeFailures;
-    probe->owner->setTrunkUp(probe->trunk, false, "no answer to OPTIONS");
-  } catch (...) {
-    spdlog::error("OPTIONS probe of {}: internal error", probe->trunk);
-  }
-}
-
-void B2bua::onProbeTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  auto* health = reinterpret_cast<std::pair<B2bua*, std::string>*>(arg);
-  try {
-    health->first->sendProbe(health->second);
-  } catch (...) {
-    spdlog::error("OPTIONS probe of {}: internal error", health->second);
-  }
-}
-
-void B2bua::startProbes() {
-  stopProbes();
-  for (auto const& t : router_->config().trunks) {
-    if (t.optionsIntervalMs <= 0) continue;
-    TrunkHealth& h = health_[t.name];
-    h.probed = true;
-    h.intervalMs = t.optionsIntervalMs;
-    h.interval = su_timer_create(su_root_task(root_), t.optionsIntervalMs);
-    probeTargets_.push_back(std::make_unique<std::pair<B2bua*, std::string>>(this, t.name));
-    if (h.interval)
-      su_timer_set_for_ever(h.interval, onProbeTick,
-                            reinterpret_cast<su_timer_arg_t*>(probeTargets_.back().get()));
-    sendProbe(t.name);  // know at once, not one interval later
-  }
-  // Trunks no longer probed (a reload) count as up again.
-  for (auto& [name, h] : health_) {
-    if (h.probed || h.up) continue;
-    h.up = true;
-    --counters_.trunksDown;
-  }
-}
-
-void B2bua::stopProbes() {
-  for (auto& [name, h] : health_) {
-    if (h.interval) su_timer_destroy(h.interval);
-    h.interval = nullptr;
-    h.probed = false;
-  }
-  probeTargets_.clear();
-}
-
-void B2bua::sendProbe(std::string const& trunkName) {
-  config::Trunk const* trunk = router_->config().findTrunk(trunkName);
-  if (trunk == nullptr) return;
-  std::string const target = "sip:" + uriHost(trunk->host) + ":" + std::to_string(trunk->port);
-  std::string const nextHop = nextHopFor(*trunk);
-  msg_t* msg = nta_msg_create(agent_, 0);
-  if (msg == nullptr) return;
-  su_home_t* home = msg_home(msg);
-  std::string const from =
-      "<sip:sosproxy@" + host_ + ">;tag=" + nta_agent_newtag(home, "%s", agent_);
-  bool ok = sip_add_tl(msg, sip_object(msg),
-                       SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,
-                                                         URL_STRING_MAKE(target.c_str()), nullptr)),
-                       SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(("<" + target + ">").c_str()),
-                       SIPTAG_CALL_ID(sip_call_id_create(home, nullptr)),
-                       SIPTAG_CSEQ(sip_cseq_create(home, probeCseq_++, SIP_METHOD_OPTIONS)),
-                       SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) >= 0;
-  auto probe = std::make_unique<Probe>();
-  probe->owner = this;
-  probe->trunk = trunkName;
-  probe->orq =
-      ok ? nta_outgoing_mcreate(agent_, onProbeResponse, reinterpret_cast<Txn*>(probe.get()),
-                                URL_STRING_MAKE(nextHop.c_str()), msg, TAG_END())
-         : nullptr;
-  if (probe->orq == nullptr) {
-    msg_destroy(msg);
-    ++counters_.probeFailures;
-    setTrunkUp(trunkName, false, "OPTIONS could not be sent");
-    return;
-  }
-  probe->deadline = su_timer_create(su_root_task(root_), trunk->responseTimeoutMs);
-  if (probe->deadline)
-    su_timer_set(probe->deadline, onProbeDeadline, reinterpret_cast<su_timer_arg_t*>(probe.get()));
-  probes_.push_back(std::move(probe));
-}
-
-void B2bua::setTrunkUp(std::string const& trunk, bool up, std::string const& why) {
-  auto it = health_.find(trunk);
-  // Only probed trunks have a state: an unprobed trunk marked down would never come back.
-  if (it == health_.end() || !it->second.probed) return;
-  TrunkHealth& h = it->second;
-  if (h.up == up) return;
-  h.up = up;
-  h.why = why;
-  if (up) {
-    --counters_.trunksDown;
-    spdlog::info("trunk {} is up ({})", trunk, why);
-  } else {
-    ++counters_.trunksDown;
-    spdlog::warn("trunk {} is down ({}); emergency calls skip it while another trunk is up", trunk,
-                 why);
-  }
-}
-
-bool B2bua::trunkUp(std::string const& trunk) const {
-  auto it = health_.find(trunk);
-  return it == health_.end() || !it->second.probed || it->second.up;
-}
-
-std::vector<std::string> B2bua::downTrunks() const {
-  std::vector<std::string> down;
-  for (auto const& [name, h] : health_)
-    if (h.probed && !h.up) down.push_back(name);
-  std::sort(down.begin(), down.end());
-  return down;
 }
 
 }  // namespace sos::proxy

@@ -102,7 +102,7 @@ void B2bua::sendMessage(notify::SipMessageRequest request, notify::Done done) {
          sip_object(msg)->sip_request != nullptr;
   }
   // The request URI is numeric (the configuration refuses names): nta sends straight to it.
-  m->orq = ok ? nta_outgoing_mcreate(agent_, onMessageResponse, reinterpret_cast<Txn*>(m.get()),
+  m->orq = ok ? nta_outgoing_mcreate(agent_, onMessageResponse, m.get(),
                                      nullptr, msg, TAG_END())
               : nullptr;
   if (m->orq == nullptr) {
@@ -112,12 +112,12 @@ void B2bua::sendMessage(notify::SipMessageRequest request, notify::Done done) {
   }
   m->deadline = su_timer_create(su_root_task(root_), m->timeoutMs > 0 ? m->timeoutMs : 5000);
   if (m->deadline)
-    su_timer_set(m->deadline, onMessageDeadline, reinterpret_cast<su_timer_arg_t*>(m.get()));
+    su_timer_set(m->deadline, onMessageDeadline, m.get());
   messages_.push_back(std::move(m));
 }
 
-int B2bua::onMessageResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) {
-  auto* m = reinterpret_cast<OutgoingMessage*>(magic);
+int B2bua::onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
+  auto* m = static_cast<OutgoingMessage*>(magic);
   try {
     int const status =
         sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
@@ -143,7 +143,7 @@ int B2bua::onMessageResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) 
 }
 
 void B2bua::onMessageDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  auto* m = reinterpret_cast<OutgoingMessage*>(arg);
+  auto* m = static_cast<OutgoingMessage*>(arg);
   try {
     if (!m->done) return;
     auto done = std::move(m->done);

@@ -7,13 +7,19 @@
 
 namespace sos::proxy {
 struct Leg;
-struct Txn;
 class Edge;
+// What nta hands back to a transaction's callback: one typed base for everything sosproxy keeps
+// per transaction (a relayed request, a branch of an emergency call, an OPTIONS probe, a SIP
+// MESSAGE), so each callback gets its own kind back with a static_cast from this base, never a
+// reinterpret_cast of an unrelated pointer.
+struct TxnMagic {
+  virtual ~TxnMagic() = default;
+};
 }  // namespace sos::proxy
 
 #define NTA_LEG_MAGIC_T ::sos::proxy::Leg
-#define NTA_OUTGOING_MAGIC_T ::sos::proxy::Txn
-#define NTA_INCOMING_MAGIC_T ::sos::proxy::Txn
+#define NTA_OUTGOING_MAGIC_T ::sos::proxy::TxnMagic
+#define NTA_INCOMING_MAGIC_T ::sos::proxy::TxnMagic
 #define NTA_AGENT_MAGIC_T ::sos::proxy::Edge
 
 #include <sofia-sip/msg_addr.h>

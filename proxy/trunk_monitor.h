@@ -1,0 +1,65 @@
+#pragma once
+// OPTIONS probing of trunks (issue 5; a class of its own since issue 15). A trunk with
+// options_interval_s gets an OPTIONS at start, on each reload and once per interval; it is down
+// when a probe is not answered within its response_timeout_s, is answered 503, or cannot be
+// sent, and when an emergency INVITE to it gets no response or its transport fails (the B2BUA
+// says so through setUp()). Any other answer brings it back up. Unprobed trunks are always up.
+// Lives on the SIP thread; every method is called from there.
+
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/sofia.h"
+
+namespace sos::proxy {
+
+struct B2buaCounters;
+
+class TrunkMonitor {
+ public:
+  // `host` is our address for the probes' From; `counters` gets probe failures and the number
+  // of trunks down.
+  TrunkMonitor(nta_agent_t* agent, su_root_t* root, B2buaCounters& counters, std::string host);
+  ~TrunkMonitor();
+  TrunkMonitor(const TrunkMonitor&) = delete;
+  TrunkMonitor& operator=(const TrunkMonitor&) = delete;
+
+  // (Re)starts probing the trunks of `config` that ask for it; trunks no longer probed count as
+  // up again. Keeps `config` alive.
+  void start(std::shared_ptr<const config::Config> config);
+  void stop();
+
+  // A probed trunk goes up or down; an unprobed one has no state (it would never come back).
+  void setUp(std::string const& trunk, bool up, std::string const& why);
+  bool up(std::string const& trunk) const;
+  // The probed trunks that are down now, by name (sorted), for /readyz.
+  std::vector<std::string> down() const;
+  // Lets go of the probes that have their answer (from the B2BUA's reaper: never from inside a
+  // probe's own callback).
+  void reap();
+
+ private:
+  struct Health;
+  struct Probe;
+  struct Target;
+  static int onResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static void onTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  static void onDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+  void send(std::string const& trunk);
+
+  nta_agent_t* agent_;
+  su_root_t* root_;
+  B2buaCounters& counters_;
+  std::string host_;
+  std::shared_ptr<const config::Config> config_;
+  std::unordered_map<std::string, std::unique_ptr<Health>> health_;  // by trunk name
+  std::list<std::unique_ptr<Probe>> probes_;
+  std::vector<std::unique_ptr<Target>> targets_;  // the interval timers' arguments
+  uint32_t cseq_ = 1;
+};
+
+}  // namespace sos::proxy
