@@ -38,7 +38,7 @@ class Warnings {
   size_t dropped_ = 0;
 };
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string inQuotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 class Builder {
  public:
@@ -69,9 +69,9 @@ class Builder {
     for (uint32_t i = 0; i < d_.locations.size(); ++i) {
       const Location& l = d_.locations[i];
       if (l.key.empty()) {
-        warn_.add("location " + quoted(l.name) + " has no key; skipped");
+        warn_.add("location " + inQuotes(l.name) + " has no key; skipped");
       } else if (ix_.locationByKey.insert(l.key, i, keyOf) != kNone) {
-        warn_.add("location key " + quoted(l.key) + " appears twice; the first one is used");
+        warn_.add("location key " + inQuotes(l.key) + " appears twice; the first one is used");
       }
     }
     auto personalKey = [this](uint32_t v) { return std::string_view(d_.personal[v].location.key); };
@@ -93,7 +93,7 @@ class Builder {
     }
     warn_.add(d_.accountDefaultKey.empty()
                   ? std::string("no account default location; using 'unknown location'")
-                  : "account default " + quoted(d_.accountDefaultKey) +
+                  : "account default " + inQuotes(d_.accountDefaultKey) +
                         " is not a known location; using 'unknown location'");
     Location unknown;
     unknown.key = "unknown-location";
@@ -141,12 +141,12 @@ class Builder {
     for (const auto& r : d_.siteDefaults) {
       uint32_t loc = location(r.locationKey);
       if (r.site.empty()) {
-        warn_.add("site default " + quoted(r.locationKey) + " names no site; skipped");
+        warn_.add("site default " + inQuotes(r.locationKey) + " names no site; skipped");
       } else if (loc == kNone) {
-        warn_.add("site " + quoted(r.site) + ": default location " + quoted(r.locationKey) +
+        warn_.add("site " + inQuotes(r.site) + ": default location " + inQuotes(r.locationKey) +
                   " is not a known location; skipped");
       } else if (!add(r.site, loc)) {
-        warn_.add("site " + quoted(r.site) + " has two default locations; the first one is used");
+        warn_.add("site " + inQuotes(r.site) + " has two default locations; the first one is used");
       }
     }
     // A location marked SiteDefault stands in for a missing row: the intent is plain.
@@ -162,7 +162,7 @@ class Builder {
     std::set<uint8_t, std::greater<>> v6Lengths;
     for (uint32_t i = 0; i < d_.subnets.size(); ++i) {
       const SubnetRow& r = d_.subnets[i];
-      std::string what = "subnet " + quoted(r.cidr);
+      std::string what = "subnet " + inQuotes(r.cidr);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
       auto cidr = parseCidr(r.cidr);
@@ -191,7 +191,7 @@ class Builder {
         v6Lengths.insert(static_cast<uint8_t>(c.prefixLength));
       }
       if (previous != kNone) {
-        warn_.add(what + " is mapped twice; the first row (" + quoted(d_.locations[previous].key) +
+        warn_.add(what + " is mapped twice; the first row (" + inQuotes(d_.locations[previous].key) +
                   ") is used");
       }
     }
@@ -202,7 +202,7 @@ class Builder {
     ix_.bssidExact.reserve(d_.bssids.size());
     for (uint32_t i = 0; i < d_.bssids.size(); ++i) {
       const BssidRow& r = d_.bssids[i];
-      std::string what = "BSSID " + quoted(r.bssid);
+      std::string what = "BSSID " + inQuotes(r.bssid);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
       MacBits mac;
@@ -216,7 +216,7 @@ class Builder {
       }
       auto& table = mac.wildcard ? ix_.bssidWildcard : ix_.bssidExact;
       if (uint32_t previous = table.insert(mac.value, loc); previous != kNone) {
-        warn_.add(what + " is mapped twice; the first row (" + quoted(d_.locations[previous].key) +
+        warn_.add(what + " is mapped twice; the first row (" + inQuotes(d_.locations[previous].key) +
                   ") is used");
       }
     }
@@ -229,7 +229,7 @@ class Builder {
     std::array<char, 520> buf;
     for (uint32_t i = 0; i < d_.switches.size(); ++i) {
       const SwitchRow& r = d_.switches[i];
-      std::string what = "switch " + quoted(r.chassis) + (r.port.empty() ? "" : " port " + r.port);
+      std::string what = "switch " + inQuotes(r.chassis) + (r.port.empty() ? "" : " port " + r.port);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
       bool withPort = r.port.find_first_not_of(" \t") != std::string::npos;
@@ -244,7 +244,7 @@ class Builder {
       if (uint32_t previous = table.insert(entries.back().key, at, keyOf); previous != kNone) {
         entries.pop_back();
         warn_.add(what + " is mapped twice; the first row (" +
-                  quoted(d_.switches[entries[previous].row].locationKey) + ") is used");
+                  inQuotes(d_.switches[entries[previous].row].locationKey) + ") is used");
       }
     }
   }
@@ -260,21 +260,21 @@ class Builder {
     for (uint32_t i = 0; i < users.size(); ++i) {
       const UserRow& u = users[i];
       if (u.extension.empty() && u.did.empty()) {
-        warn_.add("user " + quoted(u.name) + " has neither extension nor DID; skipped");
+        warn_.add("user " + inQuotes(u.name) + " has neither extension nor DID; skipped");
         continue;
       }
       if (!u.extension.empty() && ix_.userByExtension.insert(u.extension, i, byExt) != kNone) {
-        warn_.add("extension " + quoted(u.extension) + " belongs to two users; the first is used");
+        warn_.add("extension " + inQuotes(u.extension) + " belongs to two users; the first is used");
       }
       if (!u.did.empty() && ix_.userByDid.insert(u.did, i, byDid) != kNone) {
-        warn_.add("DID " + quoted(u.did) + " belongs to two users; the first is used");
+        warn_.add("DID " + inQuotes(u.did) + " belongs to two users; the first is used");
       }
       for (const auto& m : u.macs) {
         MacBits mac;
         if (!detail::parseMacBits(m, false, mac)) {
-          warn_.add("user " + quoted(u.extension) + ": MAC " + quoted(m) + " is not a MAC");
+          warn_.add("user " + inQuotes(u.extension) + ": MAC " + inQuotes(m) + " is not a MAC");
         } else if (ix_.userByMac.insert(mac.value, i) != kNone) {
-          warn_.add("MAC " + quoted(m) + " belongs to two users; the first is used");
+          warn_.add("MAC " + inQuotes(m) + " belongs to two users; the first is used");
         }
       }
       if (!u.site.empty() && sitesWithoutDefault.size() < 100 &&
@@ -282,7 +282,7 @@ class Builder {
             return std::string_view(ix_.siteEntries[v].site);
           }) == kNone) {
         if (sitesWithoutDefault.insert(u.site).second) {
-          warn_.add("site " + quoted(u.site) + " (user " + quoted(u.extension) +
+          warn_.add("site " + inQuotes(u.site) + " (user " + inQuotes(u.extension) +
                     ") has no default location; its callers fall back to the account default");
         }
       }
@@ -294,7 +294,7 @@ class Builder {
     rows.reserve(d_.personal.size());
     for (uint32_t i = 0; i < d_.personal.size(); ++i) {
       if (d_.personal[i].extension.empty()) {
-        warn_.add("personal location " + quoted(d_.personal[i].location.key) +
+        warn_.add("personal location " + inQuotes(d_.personal[i].location.key) +
                   " belongs to no extension; skipped");
       } else {
         rows.push_back(i);
@@ -317,7 +317,7 @@ class Builder {
         if (cidr) {
           e.networks.push_back(cidr.value());
         } else {
-          warn_.add("personal location " + quoted(p.location.key) + ": " + cidr.error().message +
+          warn_.add("personal location " + inQuotes(p.location.key) + ": " + cidr.error().message +
                     "; that network is not matched");
         }
       }
@@ -327,7 +327,7 @@ class Builder {
             mac.value != 0xffffffffffffULL) {
           e.bssids.push_back(mac);
         } else {
-          warn_.add("personal location " + quoted(p.location.key) + ": BSSID " + quoted(b) +
+          warn_.add("personal location " + inQuotes(p.location.key) + ": BSSID " + inQuotes(b) +
                     " is not usable; not matched");
         }
       }
@@ -357,7 +357,7 @@ class Builder {
   }
   uint32_t rowLocation(const std::string& what, const std::string& key) {
     uint32_t loc = location(key);
-    if (loc == kNone) warn_.add(what + " points at unknown location " + quoted(key) + "; skipped");
+    if (loc == kNone) warn_.add(what + " points at unknown location " + inQuotes(key) + "; skipped");
     return loc;
   }
 

@@ -3,9 +3,13 @@
 #   scripts/build.sh            release build in build/
 #   scripts/build.sh asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
 #   scripts/build.sh tsan       ThreadSanitizer build in build-tsan/
+#   scripts/build.sh FLAVOUR TARGET...   only those targets (and what they need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
+shift || true
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 jobs=$(nproc)
 case "$flavour" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
@@ -14,4 +18,4 @@ case "$flavour" in
   *) echo "build: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
-cmake --build "$dir" -j "$jobs"
+cmake --build "$dir" -j "$jobs" "${targets[@]}"

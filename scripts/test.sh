@@ -1,40 +1,60 @@
 #!/usr/bin/env bash
-# Builds sosproxy three times (release, ASan+UBSan, ThreadSanitizer) and runs every unit and
-# integration test in each, then builds and tests the Debian package, and runs the fuzz, load,
-# flood and benchmark scripts in quick mode. This is the README's test command and what CI runs.
+# The README's test command and what CI runs. Three builds of sosproxy, each with the tests it
+# is there for:
+#   ASan+UBSan (build-asan/)  every unit and integration test;
+#   ThreadSanitizer (build-tsan/)  the tests whose code runs on more than one thread (label
+#                              "threads": the integration tests and the threaded libraries);
+#   release (build/)          the integration tests on the binary that ships, then the Debian
+#                              package built from it and tested, and the fuzz, load, flood and
+#                              comparison scripts in quick mode.
+# Each phase prints how long the run has taken so far.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+phase() { phase "$* ($((SECONDS - started)) s)"; }
 scripts/setup.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}
 
-for flavour in release asan tsan; do
-  echo "=== $flavour build ==="
-  scripts/build.sh "$flavour"
-  dir=build; [ "$flavour" != release ] && dir=build-$flavour
-  echo "=== $flavour tests ==="
-  ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
-done
-echo "=== PIDF-LO corpus: what reaches the PSAP for each document (tests/data/pidf-corpus) ==="
+phase "asan build"
+scripts/build.sh asan
+phase "asan tests: all"
+ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300
+
+phase "tsan build"
+scripts/build.sh tsan sosproxy b2bua_integration_test store_test admin_test proxy_test notify_test
+phase "tsan tests: label threads"
+ctest --test-dir build-tsan --output-on-failure -j 2 --timeout 300 -L threads
+
+phase "release build"
+release_targets=(sosproxy b2bua_integration_test)
+grep -q '^SOS_BUILD_BENCH:BOOL=OFF' build/CMakeCache.txt 2>/dev/null ||
+  release_targets+=(location_resolve_bench hot_path_bench)
+scripts/build.sh release "${release_targets[@]}"
+phase "release tests: label integration"
+ctest --test-dir build --output-on-failure -j 2 --timeout 300 -L integration
+
+phase "PIDF-LO corpus: what reaches the PSAP for each document (tests/data/pidf-corpus)"
 build/tests/integration/b2bua_integration_test --gtest_filter='BodyRelay.PidfLoCorpus*' |
   sed -n '/^document |/,/^\[/p' | sed '$d'
 
-echo "=== RFC 4475 torture messages: what sosproxy answers to each (tests/data/sip-torture) ==="
+phase "RFC 4475 torture messages: what sosproxy answers to each (tests/data/sip-torture)"
 build/tests/integration/b2bua_integration_test --gtest_filter='Torture.*' |
   sed -n '/^message |/,/^\[/p' | sed '$d'
-echo "=== Debian package: build, unpack, verify the unit, start it (tests/package) ==="
-tests/package/package_test.sh
+phase "Debian package from the release build: pack, unpack, verify the unit, start it (tests/package)"
+SOS_PACKAGE_DIR=build SOS_PACKAGE_REUSE=1 tests/package/package_test.sh
 
-echo "=== fuzz targets, bounded ==="
+phase "fuzz targets, bounded"
 scripts/fuzz.sh 15
-echo "=== load script, quick mode ==="
+phase "load script, quick mode"
 scripts/load-test.sh build/proxy/sosproxy --rate 50 --seconds 2
-echo "=== flood script, quick mode ==="
+phase "flood script, quick mode"
 scripts/flood-test.sh build/proxy/sosproxy --seconds 2 --flood-rate 400 --emergency-rate 2
-echo "=== edge flood script, quick mode ==="
+phase "edge flood script, quick mode"
 scripts/edge-flood.sh build/proxy/sosproxy --quick
-echo "=== comparison harness, quick mode ==="
+phase "comparison harness, quick mode"
 bench/compare.sh build/proxy/sosproxy --quick
-echo "=== established-calls memory script, quick mode ==="
+phase "established-calls memory script, quick mode"
 bench/hold-calls.sh build/proxy/sosproxy --quick
+phase "all passed"

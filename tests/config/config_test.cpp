@@ -658,7 +658,7 @@ TEST(ConfigTest, TrunkTimersOutOfRangeAreRefused) {
 // The valid file with an emergency_routing section (from line 15 on).
 std::string withRouting(const std::vector<std::string>& section) {
   auto lines = kValid;
-  lines.push_back("emergency_routing:");
+  lines.emplace_back("emergency_routing:");
   lines.insert(lines.end(), section.begin(), section.end());
   return text(lines);
 }
