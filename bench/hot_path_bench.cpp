@@ -72,7 +72,8 @@ routing::Location hqFloor2() {
   l.civic.sts = "St";
   l.civic.pc = "62701";
   l.civic.flr = "2";
-  l.elins = {"+12175550102", "+12175550112"};
+  l.elins.emplace_back("+12175550102");
+  l.elins.emplace_back("+12175550112");
   return l;
 }
 

@@ -2,6 +2,8 @@
 # Configures and builds one flavour of sosproxy.
 #   scripts/build.sh            release build in build/
 #   scripts/build.sh asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+# Both treat warnings as errors (SOS_WERROR): the project's own builds stay warning-free, while a
+# plain `cmake -S . -B build` of a user or a distribution only prints them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
@@ -11,5 +13,5 @@ case "$flavour" in
   asan)    dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSOS_SANITIZE=ON -DSOS_BUILD_BENCH=OFF) ;;
   *) echo "build: unknown flavour '$flavour' (release or asan)" >&2; exit 2 ;;
 esac
-cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+cmake -S . -B "$dir" -G Ninja -DSOS_WERROR=ON "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"

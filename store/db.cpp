@@ -172,7 +172,8 @@ std::optional<std::string> normalizeHardwareAddress(std::string_view text, bool 
   }
   std::string out;
   for (size_t i = 0; i < digits.size(); i += 2) {
-    out += (i == 0 ? "" : ":") + digits.substr(i, 2);
+    if (i > 0) out += ':';
+    out.append(digits, i, 2);
   }
   return out;
 }

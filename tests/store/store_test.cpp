@@ -95,8 +95,8 @@ class StoreTest : public ::testing::Test {
       std::string row;
       for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
         const unsigned char* text = sqlite3_column_text(stmt, i);
-        row += (i == 0 ? "" : "|") +
-               (text == nullptr ? std::string("NULL") : reinterpret_cast<const char*>(text));
+        if (i > 0) row += '|';
+        row += text == nullptr ? "NULL" : reinterpret_cast<const char*>(text);
       }
       out.push_back(row);
     }
