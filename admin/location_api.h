@@ -18,11 +18,11 @@ class LocationApi {
  public:
   struct Deps {
     // Writes the report (all or nothing); fills in the extension from the MAC when needed.
-    std::function<Result<store::Store::ReportOutcome>(routing::DeviceReport&)> save;
+    std::function<Result<store::Store::ReportOutcome>(model::DeviceReport&)> save;
     // The snapshot in force (users, network map) for answering.
     std::function<std::shared_ptr<const routing::LocationSnapshot>()> snapshot;
     // Hands the accepted report to the call path (the SIP thread keeps each device's latest).
-    std::function<void(const routing::DeviceReport&)> publish;
+    std::function<void(const model::DeviceReport&)> publish;
     std::function<int64_t()> nowMs;
   };
 

@@ -58,8 +58,8 @@ std::shared_ptr<const config::Config> demoConfig() {
   return cfg;
 }
 
-routing::Location hqFloor2() {
-  routing::Location l;
+model::Location hqFloor2() {
+  model::Location l;
   l.key = "hq-floor-2";
   l.name = "HQ Floor 2";
   l.site = "HQ";
@@ -106,7 +106,7 @@ void PsapRouteByCivicRule(benchmark::State& state) {
     state.SkipWithError(router.error().message.c_str());
     return;
   }
-  const routing::Location loc = hqFloor2();
+  const model::Location loc = hqFloor2();
   routing::RouteQuery q;
   q.location = &loc;
   q.site = &cfg->sites[0];
@@ -118,7 +118,7 @@ void PsapRouteByCivicRule(benchmark::State& state) {
 BENCHMARK(PsapRouteByCivicRule);
 
 void PidfLoBuild(benchmark::State& state) {
-  const routing::Location loc = hqFloor2();
+  const model::Location loc = hqFloor2();
   pidf::PidfOptions o;
   o.entity = "pres:1001@sosproxy.hq.example";
   o.deviceId = "d1001";

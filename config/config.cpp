@@ -5,6 +5,7 @@
 #include "config/config.h"
 
 #include "base/text.h"
+#include "model/network.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -86,7 +87,7 @@ std::string expecting(bool ok, std::string_view expected) {
 std::string anyText(std::string_view) { return ""; }
 
 std::string checkAddress(std::string_view s) {
-  return expecting(addressBits(s) != 0, "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"");
+  return expecting(model::addressBits(s) != 0, "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"");
 }
 
 std::string checkCountry(std::string_view s) {
@@ -113,12 +114,10 @@ std::string checkExtension(std::string_view s) {
 
 // Numeric only: a DNS lookup on an emergency call's path can stall it for seconds.
 std::string checkHost(std::string_view s) {
-  return expecting(addressBits(s) != 0,
+  return expecting(model::addressBits(s) != 0,
                    "a numeric IPv4 or IPv6 address (trunks are not resolved by DNS)");
 }
 
-// "10.0.0.0/8", "2001:db8::/32", or a bare address (a host route). Checked here rather than with
-// the routing library's parser so that config depends on nothing but base.
 // RFC 1123 host name: dot-separated labels of letters, digits and '-', not starting or ending
 // with '-'.
 std::string checkHostName(std::string_view s) {
@@ -150,7 +149,7 @@ std::string checkWebhookUrl(std::string_view s) {
     } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
       host = host.substr(0, colon);
     }
-    ok = addressBits(host) != 0 &&
+    ok = model::addressBits(host) != 0 &&
          std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c < 0x21; });
   }
   return expecting(ok, "an http:// URL with a numeric host, e.g. \"http://127.0.0.1:8089/alerts\"");
@@ -179,30 +178,14 @@ std::string checkSipTarget(std::string_view s) {
     } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
       host = host.substr(0, colon);
     }
-    ok = addressBits(host) != 0;
+    ok = model::addressBits(host) != 0;
   }
   return expecting(ok, "a SIP URI with a numeric host, e.g. \"sip:security-desk@127.0.0.1:5094\"");
 }
 
 std::string checkNetwork(std::string_view text) {
-  const std::string notNetwork = " is not a network in CIDR form: ";
-  size_t slash = text.find('/');
-  std::string_view address = text.substr(0, slash);
-  int bits = addressBits(address);
-  if (bits == 0) {
-    return notNetwork + inQuotes(address) + " is not an IPv4 or IPv6 address";
-  }
-  if (slash == std::string_view::npos) {
-    return "";
-  }
-  std::string_view prefix = text.substr(slash + 1);
-  int length = 0;
-  auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), length);
-  bool ok = isDigits(prefix) && ec == std::errc() && end == prefix.data() + prefix.size() &&
-            length <= bits;
-  return ok ? ""
-            : notNetwork + "prefix length " + inQuotes(prefix) + " is not within 0.." +
-                  std::to_string(bits);
+  std::string problem = model::cidrProblem(text);
+  return problem.empty() ? "" : " is not a network in CIDR form: " + problem;
 }
 
 // The words the file uses for each enumeration; toString() prints the same ones.

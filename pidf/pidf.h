@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "routing/location.h"
+#include "model/location.h"
 
 namespace sos::pidf {
 
@@ -42,7 +42,7 @@ bool isRegisteredMethod(std::string_view token);
 // usage-rules, method; then dm:deviceID and dm:timestamp). The civic address carries only its
 // non-empty fields, in schema order; coordinates, when the location has both, become a
 // gml:Point or (with radiusMeters) a gs:Circle in WGS 84, latitude first (RFC 5491 section 5.2).
-std::string buildPidfLo(const routing::Location& location, const PidfOptions& options);
+std::string buildPidfLo(const model::Location& location, const PidfOptions& options);
 
 // RFC 3339 UTC timestamp ("2024-05-01T12:00:00.123Z") for xs:dateTime fields.
 std::string formatTimestamp(int64_t unixMs);
@@ -62,7 +62,7 @@ std::string makeBoundary(uint64_t seed);
 
 struct DeviceLocation {
   bool usable = false;  // a civic address with country and one more field, or a valid lat/lon
-  std::optional<routing::CivicAddress> civic;
+  std::optional<model::CivicAddress> civic;
   std::optional<double> latitude, longitude, radiusMeters;
   std::string method;
   std::optional<bool> retransmissionAllowed;

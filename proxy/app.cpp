@@ -297,9 +297,9 @@ int runApp(int argc, char** argv) {
                             }});
   std::unique_ptr<admin::HttpServer> http;
   admin::LocationApi locationApi(admin::LocationApi::Deps{
-      [&locations](routing::DeviceReport& r) { return locations.saveReport(r); },
+      [&locations](model::DeviceReport& r) { return locations.saveReport(r); },
       [&locations] { return locations.snapshot(); },
-      [&server](routing::DeviceReport const& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
+      [&server](model::DeviceReport const& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
       [] { return unixMsNow(); }});
   if (cfg->admin.enabled) {
     try {
@@ -349,7 +349,7 @@ int runApp(int argc, char** argv) {
 
   // ELIN -> caller mappings: saved on the I/O thread after each emergency call, reloaded here.
   server.setElinPersistence(
-      [&io, &locations](std::vector<routing::CallbackTarget> mappings) {
+      [&io, &locations](std::vector<model::CallbackTarget> mappings) {
         boost::asio::post(io, [&locations, m = std::move(mappings)] {
           if (auto r = locations.saveElinMappings(m); !r.ok())
             spdlog::warn("ELIN callback mappings not saved: {}", r.error().message);

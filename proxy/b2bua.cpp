@@ -175,7 +175,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   auto const received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
   routing::CallRequest req = toCallRequest(msg, sip);
-  routing::UserRow const* user = nullptr;
+  model::UserRow const* user = nullptr;
   if (locations_) {
     user = locations_->findUser(!req.paiUser.empty() ? req.paiUser : req.fromUser);
     if (user == nullptr && !req.paiUser.empty()) user = locations_->findUser(req.fromUser);

@@ -213,8 +213,8 @@ class B2bua {
   void setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot);
   // Where ELIN -> caller mappings go after each assignment (the store, via the I/O thread), and
   // the ones saved before a restart.
-  using ElinSink = std::function<void(std::vector<routing::CallbackTarget>)>;
-  void setElinPersistence(ElinSink sink, std::vector<routing::CallbackTarget> initial) {
+  using ElinSink = std::function<void(std::vector<model::CallbackTarget>)>;
+  void setElinPersistence(ElinSink sink, std::vector<model::CallbackTarget> initial) {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
@@ -230,7 +230,7 @@ class B2bua {
   // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
   void sendMessage(notify::SipMessageRequest request, notify::Done done);
   // A device's latest network report, as the location-report API accepted it.
-  void addReport(const routing::DeviceReport& report);
+  void addReport(const model::DeviceReport& report);
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);
@@ -326,7 +326,7 @@ class B2bua {
   bool reapArmed_ = false;
   B2buaCounters& counters_;
   std::shared_ptr<const routing::LocationSnapshot> locations_;
-  std::unordered_map<std::string, routing::DeviceReport> reports_;  // by extension
+  std::unordered_map<std::string, model::DeviceReport> reports_;  // by extension
   // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
   std::unique_ptr<routing::ElinAllocator> elins_;
   std::string host_;    // our address, for Content-IDs and P-Asserted-Identity
@@ -342,7 +342,7 @@ class B2bua {
   static void onMessageDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void reapMessages();
   void destroyMessages();
-  std::vector<routing::CallbackTarget> initialElins_;
+  std::vector<model::CallbackTarget> initialElins_;
   std::list<std::unique_ptr<Branch>> orphans_;           // branches whose call has ended
   std::unordered_map<std::string, TrunkHealth> health_;  // by trunk name
   std::list<std::unique_ptr<Probe>> probes_;

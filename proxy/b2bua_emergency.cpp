@@ -38,16 +38,16 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
   }
   // One of our ELINs with no live mapping (or a PSAP that says it is calling back): the
   // security desk of the ELIN's site answers instead of a guessed person.
-  std::string const key = routing::normalizeDialedNumber(dialed);
+  std::string const key = model::normalizeDialedNumber(dialed);
   config::Site const* site = nullptr;
   for (auto const& loc : locations_->data().locations)
     for (auto const& elin : loc.elins)
-      if (!key.empty() && routing::normalizeDialedNumber(elin) == key)
+      if (!key.empty() && model::normalizeDialedNumber(elin) == key)
         site = router_->config().findSite(loc.site);
   bool ourElin = site != nullptr;
   for (auto const& p : locations_->data().personal)
     for (auto const& elin : p.location.elins)
-      if (!key.empty() && routing::normalizeDialedNumber(elin) == key) ourElin = true;
+      if (!key.empty() && model::normalizeDialedNumber(elin) == key) ourElin = true;
   if (!ourElin && !req.psapCallback) return {};
   if (site == nullptr || site->securityDesk.empty()) site = &router_->config().sites.front();
   if (site->securityDesk.empty()) {
@@ -87,7 +87,7 @@ void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapsh
   locations_ = std::move(snapshot);
 }
 
-void B2bua::addReport(const routing::DeviceReport& report) {
+void B2bua::addReport(const model::DeviceReport& report) {
   if (report.extension.empty()) return;
   auto& held = reports_[report.extension];
   if (report.reportedAtMs >= held.reportedAtMs) held = report;
@@ -155,7 +155,7 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
   bool const elinMode =
       trunk.mode == config::TrunkMode::Elin || trunk.mode == config::TrunkMode::Both;
   if (elinMode && elins_ && in.location) {
-    routing::CallerIdentity who;
+    model::CallerIdentity who;
     who.extension = where && where->user ? where->user->extension : caller;
     who.did = where && where->user ? where->user->did : "";
     who.contact = req.contactUri;
@@ -184,7 +184,7 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
   Call::Plan& p = *call.plan;
   if (!p.where || !p.where->location) return false;
   p.elinRetryDone = true;
-  routing::CallerIdentity who;
+  model::CallerIdentity who;
   who.extension = p.where->user ? p.where->user->extension : call.log.caller;
   who.did = p.where->user ? p.where->user->did : "";
   who.contact = p.req.contactUri;

@@ -29,7 +29,7 @@ struct EmergencyInvite {
 
 struct EmergencyInputs {
   config::TrunkMode mode = config::TrunkMode::Plain;
-  const routing::Location* location = nullptr;  // from the resolver; null only without data
+  const model::Location* location = nullptr;  // from the resolver; null only without data
   const routing::CallRequest* request = nullptr;
   std::string elin;    // chosen by the ELIN allocator (elin / both modes); may be empty
   std::string host;    // our host name or address, for the Content-ID

@@ -57,7 +57,7 @@ void LocationService::start() {
 }
 
 void LocationService::rebuild() {
-  routing::LocationData data;
+  model::LocationData data;
   if (store_) {
     auto loaded = store_->loadLocationData();
     if (!loaded.ok()) {
@@ -95,7 +95,7 @@ std::shared_ptr<const routing::LocationSnapshot> LocationService::snapshot() con
   return snapshot_;
 }
 
-Result<store::Store::ReportOutcome> LocationService::saveReport(routing::DeviceReport& report) {
+Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceReport& report) {
   if (!store_) {
     ++counters_.reportsNotSaved;
     return Error{"store.unavailable", "no location store"};
@@ -109,12 +109,12 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(routing::DeviceR
 }
 
 Result<bool> LocationService::saveElinMappings(
-    std::vector<routing::CallbackTarget> const& mappings) {
+    std::vector<model::CallbackTarget> const& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
   return store_->saveElinMappings(mappings);
 }
 
-std::vector<routing::CallbackTarget> LocationService::loadElinMappings() {
+std::vector<model::CallbackTarget> LocationService::loadElinMappings() {
   if (!store_) return {};
   auto loaded = store_->loadElinMappings();
   if (!loaded.ok()) {

@@ -42,8 +42,8 @@ class Server {
     initialLocations_ = std::move(snapshot);
   }
   // ELIN mappings: where they are saved, and the ones saved before (call before start()).
-  void setElinPersistence(std::function<void(std::vector<routing::CallbackTarget>)> sink,
-                          std::vector<routing::CallbackTarget> initial) {
+  void setElinPersistence(std::function<void(std::vector<model::CallbackTarget>)> sink,
+                          std::vector<model::CallbackTarget> initial) {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
@@ -81,10 +81,10 @@ class Server {
   std::string listening_;
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
   std::unique_ptr<B2buaCounters> counters_;
-  std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
+  std::function<void(std::vector<model::CallbackTarget>)> elinSink_;
   std::function<void(RoutingLogEntry)> recordSink_;
   std::function<void(notify::CallEvent)> eventSink_;
-  std::vector<routing::CallbackTarget> initialElins_;
+  std::vector<model::CallbackTarget> initialElins_;
 };
 
 }  // namespace sos::proxy

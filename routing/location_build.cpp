@@ -10,11 +10,20 @@
 
 namespace sos::routing {
 
+using model::BssidRow;
+using model::Cidr;
+using model::Location;
+using model::LocationData;
+using model::LocationKind;
+using model::PersonalLocationRow;
+using model::SubnetRow;
+using model::SwitchRow;
+using model::UserRow;
+
 namespace {
 
 using detail::kNone;
 using detail::LocationIndexes;
-using detail::MacBits;
 
 // A bulk import with thousands of bad rows should not make a thousand-line log at every
 // rebuild: the first ones are spelled out, the rest counted.
@@ -165,7 +174,7 @@ class Builder {
       std::string what = "subnet " + quoted(r.cidr);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
-      auto cidr = parseCidr(r.cidr);
+      auto cidr = model::parseCidr(r.cidr);
       if (!cidr) {
         warn_.add(cidr.error().message + "; subnet row skipped");
         continue;
@@ -205,17 +214,17 @@ class Builder {
       std::string what = "BSSID " + quoted(r.bssid);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
-      MacBits mac;
-      if (!detail::parseMacBits(r.bssid, true, mac)) {
+      auto mac = model::parseMac(r.bssid, true);
+      if (!mac) {
         warn_.add(what + " is not a BSSID (12 hex digits, '*' allowed as the last); skipped");
         continue;
       }
-      if (!mac.wildcard && (mac.value == 0 || mac.value == 0xffffffffffffULL)) {
+      if (!mac->wildcard && model::isPlaceholderMac(mac->value)) {
         warn_.add(what + " is a placeholder, not an access point; skipped");
         continue;
       }
-      auto& table = mac.wildcard ? ix_.bssidWildcard : ix_.bssidExact;
-      if (uint32_t previous = table.insert(mac.value, loc); previous != kNone) {
+      auto& table = mac->wildcard ? ix_.bssidWildcard : ix_.bssidExact;
+      if (uint32_t previous = table.insert(mac->value, loc); previous != kNone) {
         warn_.add(what + " is mapped twice; the first row (" + quoted(d_.locations[previous].key) +
                   ") is used");
       }
@@ -270,10 +279,10 @@ class Builder {
         warn_.add("DID " + quoted(u.did) + " belongs to two users; the first is used");
       }
       for (const auto& m : u.macs) {
-        MacBits mac;
-        if (!detail::parseMacBits(m, false, mac)) {
+        auto mac = model::parseMac(m);
+        if (!mac) {
           warn_.add("user " + quoted(u.extension) + ": MAC " + quoted(m) + " is not a MAC");
-        } else if (ix_.userByMac.insert(mac.value, i) != kNone) {
+        } else if (ix_.userByMac.insert(mac->value, i) != kNone) {
           warn_.add("MAC " + quoted(m) + " belongs to two users; the first is used");
         }
       }
@@ -313,7 +322,7 @@ class Builder {
       detail::PersonalEntry e;
       e.row = row;
       for (const auto& n : p.matchNetworks) {
-        auto cidr = parseCidr(n);
+        auto cidr = model::parseCidr(n);
         if (cidr) {
           e.networks.push_back(cidr.value());
         } else {
@@ -322,10 +331,9 @@ class Builder {
         }
       }
       for (const auto& b : p.matchBssids) {
-        MacBits mac;
-        if (detail::parseMacBits(b, true, mac) && mac.value != 0 &&
-            mac.value != 0xffffffffffffULL) {
-          e.bssids.push_back(mac);
+        auto mac = model::parseMac(b, true);
+        if (mac && !model::isPlaceholderMac(mac->value)) {
+          e.bssids.push_back(*mac);
         } else {
           warn_.add("personal location " + quoted(p.location.key) + ": BSSID " + quoted(b) +
                     " is not usable; not matched");

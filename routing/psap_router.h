@@ -28,18 +28,18 @@
 
 #include "base/result.h"
 #include "config/config.h"
-#include "routing/location.h"
+#include "model/location.h"
 
 namespace sos::routing {
 
 struct RouteQuery {
-  const Location* location = nullptr;  // the resolved location; null: unknown
-  const config::Site* site = nullptr;  // the caller's site (never null in a real call)
-  bool test = false;                   // a test call (933, urn:service:test.sos)
+  const model::Location* location = nullptr;  // the resolved location; null: unknown
+  const config::Site* site = nullptr;         // the caller's site (never null in a real call)
+  bool test = false;                          // a test call (933, urn:service:test.sos)
   // A location the device sent by value and allows routing by (Geolocation-Routing: yes).
   // When set it is routed on before `location`'s address (not before its override: a device
   // location has none), and `location` is used when it matches no rule or boundary.
-  const CivicAddress* deviceCivic = nullptr;
+  const model::CivicAddress* deviceCivic = nullptr;
   std::optional<std::pair<double, double>> deviceGeo;  // (latitude, longitude)
 };
 

@@ -33,16 +33,16 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
   std::vector<std::string> problems;
   std::shared_ptr<Router> router(new Router());
 
-  std::vector<Cidr> trusted;
+  std::vector<model::Cidr> trusted;
   for (size_t i = 0; i < cfg->trustedNetworks.size(); ++i) {
-    auto c = parseCidr(cfg->trustedNetworks[i]);
+    auto c = model::parseCidr(cfg->trustedNetworks[i]);
     if (c) {
       trusted.push_back(c.value());
     } else {
       problems.push_back("trusted_networks[" + std::to_string(i) + "]: " + c.error().message);
     }
   }
-  router->trusted_ = NetworkSet(std::move(trusted));
+  router->trusted_ = model::NetworkSet(std::move(trusted));
 
   // The first site is the default for callers nobody recognizes (siteOf), so there must be one.
   if (cfg->sites.empty()) problems.push_back("sites: at least one site is needed");
@@ -54,9 +54,9 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
 
   for (size_t s = 0; s < cfg->sites.size(); ++s) {
     const config::Site& site = cfg->sites[s];
-    std::vector<Cidr> nets;
+    std::vector<model::Cidr> nets;
     for (size_t i = 0; i < site.networks.size(); ++i) {
-      auto c = parseCidr(site.networks[i]);
+      auto c = model::parseCidr(site.networks[i]);
       if (c) {
         nets.push_back(c.value());
       } else {
@@ -126,7 +126,7 @@ const config::Site& Router::siteOf(const CallRequest& request) const {
   }
   // Calls usually come through a PBX, so the packet source says nothing about the phone; the
   // Contact host is the phone's own address (issue 3).
-  if (auto contact = parseIpAddress(request.contactHost)) {
+  if (auto contact = model::parseIpAddress(request.contactHost)) {
     for (size_t i = 0; i < sites.size(); ++i) {
       if (siteNetworks_[i].contains(*contact)) return sites[i];
     }

@@ -9,9 +9,9 @@
 
 #include "base/result.h"
 #include "config/config.h"
+#include "model/network.h"
 #include "routing/call_request.h"
 #include "routing/dial_plan.h"
-#include "routing/networks.h"
 #include "routing/psap_router.h"
 
 namespace sos::routing {
@@ -56,8 +56,8 @@ class Router {
  private:
   Router() = default;
   std::shared_ptr<const config::Config> config_;
-  NetworkSet trusted_;
-  std::vector<NetworkSet> siteNetworks_;  // parallel to config_->sites
+  model::NetworkSet trusted_;
+  std::vector<model::NetworkSet> siteNetworks_;  // parallel to config_->sites
   // Trunks resolved once by create(), so decide() never looks a name up and never meets a
   // missing trunk. They point into *config_, which the Router keeps alive.
   const config::Trunk* carrier_ = nullptr;

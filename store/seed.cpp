@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "model/mac.h"
 #include "store/db.h"
 #include "store/yaml_reader.h"
 
@@ -75,7 +76,7 @@ class Parser : private YamlReader {
   }
 
   // Fields shared by company and personal locations.
-  void readPlace(const YamlFields& f, const YamlValue& item, routing::Location& location) {
+  void readPlace(const YamlFields& f, const YamlValue& item, model::Location& location) {
     if (auto k = get(f, item, "key", true)) {
       location.key = checked(*k, checkKey).value_or("");
       if (!location.key.empty()) {
@@ -97,7 +98,7 @@ class Parser : private YamlReader {
     }
   }
 
-  void readCivic(const YamlValue& v, routing::CivicAddress& civic) {
+  void readCivic(const YamlValue& v, model::CivicAddress& civic) {
     if (!v.node.IsMap()) {
       report(v, "expected a mapping of RFC 5139 elements, e.g. {country: US, A1: IL, RD: Main}");
       return;
@@ -138,7 +139,7 @@ class Parser : private YamlReader {
     if (!f) {
       return;
     }
-    routing::Location location;
+    model::Location location;
     readPlace(*f, item, location);
     companyKeys_.insert(location.key);
     if (auto k = get(*f, item, "kind")) {
@@ -148,13 +149,13 @@ class Parser : private YamlReader {
         report(*k,
                inQuotes(*kind) + " is not one of " + joined(kKinds) + didYouMean(*kind, kKinds));
       } else if (kind) {
-        location.kind = *kind == "site-default"      ? routing::LocationKind::SiteDefault
-                        : *kind == "account-default" ? routing::LocationKind::AccountDefault
-                                                     : routing::LocationKind::Company;
+        location.kind = *kind == "site-default"      ? model::LocationKind::SiteDefault
+                        : *kind == "account-default" ? model::LocationKind::AccountDefault
+                                                     : model::LocationKind::Company;
       }
     }
     // The account's last resort serves every site; anything else belongs to one.
-    bool needsSite = location.kind != routing::LocationKind::AccountDefault;
+    bool needsSite = location.kind != model::LocationKind::AccountDefault;
     if (auto s = get(*f, item, "site", needsSite)) {
       location.site = checked(*s).value_or("");
       siteReferences_.push_back({location.site, *s});
@@ -179,7 +180,7 @@ class Parser : private YamlReader {
     if (auto b = get(*f, item, "bssids")) {
       for (const auto& v : list(*b)) {
         if (auto bssid = checked(v, checkBssid)) {
-          std::string normal = *normalizeHardwareAddress(*bssid, true);
+          std::string normal = *storedMac(*bssid, true);
           if (unique(bssids_, normal, v, "BSSID")) {
             seed_.bssids.push_back({{normal, location.key}, place(v)});
           }
@@ -189,7 +190,8 @@ class Parser : private YamlReader {
     if (auto s = get(*f, item, "switches")) {
       for (const auto& v : list(*s)) {
         if (auto sw = fields(v, {"chassis", "port"})) {
-          routing::SwitchRow row{normalizeChassis(required(*sw, v, "chassis")), "", location.key};
+          model::SwitchRow row{model::normalizeChassis(required(*sw, v, "chassis")), "",
+                               location.key};
           if (auto p = get(*sw, v, "port")) {
             row.port = checked(*p).value_or("");
           }
@@ -205,8 +207,8 @@ class Parser : private YamlReader {
 
   // The location's own PSAP route: trunk names of the configuration, which the store does not
   // see; a name that is no trunk is skipped with a warning when a call is routed.
-  void readPsapRoute(const YamlValue& v, routing::Location& location) {
-    if (location.kind == routing::LocationKind::AccountDefault) {
+  void readPsapRoute(const YamlValue& v, model::Location& location) {
+    if (location.kind == model::LocationKind::AccountDefault) {
       report(v,
              "an account-default location stands for an unknown location, which is routed to the "
              "ERC; give the override to a company or site-default location");
@@ -229,7 +231,7 @@ class Parser : private YamlReader {
     if (!f) {
       return;
     }
-    routing::UserRow user;
+    model::UserRow user;
     if (auto e = get(*f, item, "extension", true)) {
       user.extension = checked(*e, checkExtension).value_or("");
       if (!user.extension.empty()) {
@@ -252,7 +254,7 @@ class Parser : private YamlReader {
     if (auto m = get(*f, item, "macs")) {
       for (const auto& v : list(*m)) {
         if (auto mac = checked(v, checkMac)) {
-          std::string normal = *normalizeHardwareAddress(*mac, false);
+          std::string normal = *storedMac(*mac, false);
           if (unique(macs_, normal, v, "MAC")) {
             seed_.devices.push_back({{normal, user.extension}, place(v)});
           }
@@ -279,9 +281,9 @@ class Parser : private YamlReader {
     if (!f) {
       return;
     }
-    routing::PersonalLocationRow row;
+    model::PersonalLocationRow row;
     row.extension = extension;
-    row.location.kind = routing::LocationKind::Personal;
+    row.location.kind = model::LocationKind::Personal;
     // Unconfirmed unless the file says so: an address the user never confirmed must not be
     // sent to a PSAP as if it were certain.
     row.location.confirmed = false;
@@ -306,7 +308,7 @@ class Parser : private YamlReader {
     if (auto b = get(*f, item, "bssids")) {
       for (const auto& v : list(*b)) {
         if (auto bssid = checked(v, checkBssid)) {
-          std::string normal = *normalizeHardwareAddress(*bssid, true);
+          std::string normal = *storedMac(*bssid, true);
           if (unique(networks, normal, v, "BSSID")) {
             row.matchBssids.push_back(normal);
           }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "routing/location.h"
+#include "model/location.h"
 
 struct sqlite3;
 
@@ -39,14 +39,14 @@ struct SeedDevice {
 
 struct Seed {
   std::vector<Placed<SeedSite>> sites;
-  std::vector<Placed<routing::Location>> locations;  // elins in pool order
-  std::vector<Placed<routing::SubnetRow>> subnets;
-  std::vector<Placed<routing::BssidRow>> bssids;  // normalized
-  std::vector<Placed<routing::SwitchRow>> switches;
-  std::vector<Placed<routing::UserRow>> users;  // macs are written from `devices`
+  std::vector<Placed<model::Location>> locations;  // elins in pool order
+  std::vector<Placed<model::SubnetRow>> subnets;
+  std::vector<Placed<model::BssidRow>> bssids;  // normalized
+  std::vector<Placed<model::SwitchRow>> switches;
+  std::vector<Placed<model::UserRow>> users;  // macs are written from `devices`
   std::vector<Placed<SeedDevice>> devices;
-  std::vector<Placed<routing::PersonalLocationRow>> personal;
-  std::vector<Placed<routing::SiteDefaultRow>> siteDefaults;
+  std::vector<Placed<model::PersonalLocationRow>> personal;
+  std::vector<Placed<model::SiteDefaultRow>> siteDefaults;
   std::vector<Placed<std::string>> accountDefault;  // none or one location key
 };
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "routing/elin.h"
-#include "routing/location.h"
+#include "model/callback.h"
+#include "model/location.h"
 #include "store/call_record.h"
 #include "store/notification_job.h"
 
@@ -40,19 +40,19 @@ class Store {
   Result<bool> seedIfEmpty(const std::string& seedPath);
 
   // Everything a routing snapshot is built from, including each device's latest report.
-  Result<routing::LocationData> loadLocationData();
+  Result<model::LocationData> loadLocationData();
 
   struct ReportOutcome {
     bool newNetwork = false;  // this user has not reported from this network before
   };
   // Records a device report (all or nothing). The user is found by extension, or by the MAC
   // of one of their devices when the extension is empty; the report's extension is filled in.
-  Result<ReportOutcome> saveReport(routing::DeviceReport& report);
+  Result<ReportOutcome> saveReport(model::DeviceReport& report);
 
   // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
   // row per ELIN, so the set is small), and read back at start-up.
-  Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
-  Result<std::vector<routing::CallbackTarget>> loadElinMappings();
+  Result<bool> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
+  Result<std::vector<model::CallbackTarget>> loadElinMappings();
 
   // Call records: one row per call, appended when its INVITE has its outcome. Returns the new
   // row's id (also the insertion order, which breaks ties on started_at).

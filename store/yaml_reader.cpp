@@ -12,6 +12,8 @@
 #include <tuple>
 
 #include "base/text.h"
+#include "model/e164.h"
+#include "model/network.h"
 #include "store/db.h"
 
 namespace sos::store {
@@ -60,34 +62,22 @@ std::string checkExtension(std::string_view s) {
   return expecting(isDigits(s), "digits, e.g. \"1001\"");
 }
 
-// E.164: '+', a country code that does not start with 0, at most 15 digits in all.
 std::string checkE164(std::string_view s) {
-  bool ok = s.size() >= 3 && s.size() <= 16 && s[0] == '+' && s[1] != '0' && isDigits(s.substr(1));
-  return expecting(ok, "an E.164 number, e.g. \"+12175550100\"");
+  return expecting(model::isE164(s), "an E.164 number, e.g. \"+12175550100\"");
 }
 
 std::string checkMac(std::string_view s) {
-  return expecting(normalizeHardwareAddress(s, false).has_value(),
+  return expecting(storedMac(s, false).has_value(),
                    "a MAC address, e.g. \"00:04:f2:00:10:01\"");
 }
 
 std::string checkBssid(std::string_view s) {
-  return expecting(normalizeHardwareAddress(s, true).has_value(),
+  return expecting(storedMac(s, true).has_value(),
                    "a BSSID, e.g. \"00:11:22:33:44:55\" or \"00:11:22:33:44:5*\"");
 }
 
 std::string checkNetwork(std::string_view text) {
-  size_t slash = text.find('/');
-  int bits = addressBits(text.substr(0, slash));
-  int length = -1;
-  if (bits != 0 && slash != std::string_view::npos) {
-    std::string_view prefix = text.substr(slash + 1);
-    auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), length);
-    if (!isDigits(prefix) || ec != std::errc() || end != prefix.data() + prefix.size()) {
-      length = bits + 1;
-    }
-  }
-  return expecting(bits != 0 && length <= bits,
+  return expecting(model::cidrProblem(text).empty(),
                    "an IPv4 or IPv6 address or network in CIDR form, e.g. \"10.1.2.0/24\"");
 }
 

@@ -18,13 +18,13 @@ namespace {
 
 using nlohmann::json;
 
-routing::LocationData demoData() {
-  routing::LocationData d;
-  routing::Location lobby;
+model::LocationData demoData() {
+  model::LocationData d;
+  model::Location lobby;
   lobby.key = "hq-lobby";
   lobby.name = "HQ Lobby";
   lobby.site = "HQ";
-  lobby.kind = routing::LocationKind::SiteDefault;
+  lobby.kind = model::LocationKind::SiteDefault;
   lobby.civic.country = "US";
   lobby.civic.a1 = "IL";
   lobby.civic.a3 = "Springfield";
@@ -32,14 +32,14 @@ routing::LocationData demoData() {
   lobby.civic.rd = "Main";
   lobby.civic.sts = "St";
   lobby.civic.flr = "1";
-  routing::Location floor2 = lobby;
+  model::Location floor2 = lobby;
   floor2.key = "hq-floor-2";
   floor2.name = "HQ Floor 2";
-  floor2.kind = routing::LocationKind::Company;
+  floor2.kind = model::LocationKind::Company;
   floor2.civic.flr = "2";
   d.locations = {lobby, floor2};
   d.subnets = {{"10.1.2.0/24", "hq-floor-2"}};
-  routing::UserRow u;
+  model::UserRow u;
   u.extension = "1001";
   u.did = "+12175551001";
   u.site = "HQ";
@@ -53,17 +53,17 @@ routing::LocationData demoData() {
 struct Fixture : ::testing::Test {
   std::shared_ptr<const routing::LocationSnapshot> snap =
       routing::LocationSnapshot::build(demoData());
-  std::vector<routing::DeviceReport> saved, published;
+  std::vector<model::DeviceReport> saved, published;
   bool storeDown = false;
   bool seenBefore = false;
 
   LocationApi api{LocationApi::Deps{
-      [this](routing::DeviceReport& r) -> Result<store::Store::ReportOutcome> {
+      [this](model::DeviceReport& r) -> Result<store::Store::ReportOutcome> {
         if (storeDown) return Error{"store.io", "database is locked"};
         saved.push_back(r);
         return store::Store::ReportOutcome{!seenBefore};
       },
-      [this] { return snap; }, [this](routing::DeviceReport const& r) { published.push_back(r); },
+      [this] { return snap; }, [this](model::DeviceReport const& r) { published.push_back(r); },
       [] { return int64_t{1'700'000'000'000}; }}};
 
   HttpResponse post(std::string body, std::string peer = "10.1.2.45") {

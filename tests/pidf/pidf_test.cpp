@@ -18,8 +18,8 @@
 namespace sos::pidf {
 namespace {
 
-using routing::CivicAddress;
-using routing::Location;
+using model::CivicAddress;
+using model::Location;
 
 struct Command {
   int status = -1;

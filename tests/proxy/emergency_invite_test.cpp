@@ -9,8 +9,8 @@
 namespace sos::proxy {
 namespace {
 
-routing::Location room301() {
-  routing::Location l;
+model::Location room301() {
+  model::Location l;
   l.key = "hq-room-301";
   l.name = "HQ Room 301";
   l.site = "HQ";
@@ -32,7 +32,7 @@ constexpr char const* kSdp =
     "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 
 struct Fixture : ::testing::Test {
-  routing::Location location = room301();
+  model::Location location = room301();
   routing::CallRequest req;
   EmergencyInputs in;
   Fixture() {
@@ -50,7 +50,7 @@ struct Fixture : ::testing::Test {
   }
   // A device PIDF-LO part, usable or not.
   routing::CallRequest::BodyPart devicePart(bool usable) {
-    routing::Location own = location;
+    model::Location own = location;
     own.civic.room = "302";
     pidf::PidfOptions o;
     o.entity = "pres:phone@example";

@@ -10,6 +10,11 @@
 namespace sos::routing {
 namespace {
 
+using model::CallbackTarget;
+using model::CallerIdentity;
+using model::Location;
+using model::LocationKind;
+
 constexpr int64_t kT0 = 1'700'000'000'000;  // an arbitrary Unix time in ms
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
