@@ -38,16 +38,9 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
   }
   // One of our ELINs with no live mapping (or a PSAP that says it is calling back): the
   // security desk of the ELIN's site answers instead of a guessed person.
-  std::string const key = model::normalizeDialedNumber(dialed);
-  config::Site const* site = nullptr;
-  for (auto const& loc : locations_->data().locations)
-    for (auto const& elin : loc.elins)
-      if (!key.empty() && model::normalizeDialedNumber(elin) == key)
-        site = router_->config().findSite(loc.site);
-  bool ourElin = site != nullptr;
-  for (auto const& p : locations_->data().personal)
-    for (auto const& elin : p.location.elins)
-      if (!key.empty() && model::normalizeDialedNumber(elin) == key) ourElin = true;
+  model::Location const* held = locations_->findElin(model::normalizeDialedNumber(dialed));
+  config::Site const* site = held ? router_->config().findSite(held->site) : nullptr;
+  bool ourElin = site != nullptr || (held && held->kind == model::LocationKind::Personal);
   if (!ourElin && !req.psapCallback) return {};
   if (site == nullptr || site->securityDesk.empty()) site = &router_->config().sites.front();
   if (site->securityDesk.empty()) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "model/e164.h"
 #include "routing/location_index.h"
 
 namespace sos::routing {
@@ -345,6 +346,39 @@ class Builder {
     }
   }
 
+  // Every ELIN of every pool, so that a PSAP callback (or any INVITE to one of our numbers) is
+  // recognised with one lookup instead of a scan of all locations.
+  void elins() {
+    auto& entries = ix_.elinEntries;
+    auto keyOf = [&entries](uint32_t v) { return std::string_view(entries[v].number); };
+    auto add = [&](const Location& l) {
+      for (const auto& elin : l.elins) {
+        std::string number = model::normalizeDialedNumber(elin);
+        if (number.empty()) {
+          warn_.add("location " + quoted(l.key) + ": ELIN " + quoted(elin) +
+                    " is not a telephone number; not recognised on callbacks");
+          continue;
+        }
+        entries.push_back({std::move(number), &l});
+        auto at = static_cast<uint32_t>(entries.size() - 1);
+        if (uint32_t previous = ix_.elinByNumber.insert(entries.back().number, at, keyOf);
+            previous != kNone) {
+          warn_.add("ELIN " + quoted(elin) + " is in the pools of " +
+                    quoted(entries[previous].location->key) + " and " + quoted(l.key) +
+                    "; callbacks count it as the first one's");
+          entries.pop_back();
+        }
+      }
+    };
+    size_t total = 0;
+    for (const auto& l : d_.locations) total += l.elins.size();
+    for (const auto& p : d_.personal) total += p.location.elins.size();
+    entries.reserve(total);
+    ix_.elinByNumber.reserve(total, keyOf);
+    for (const auto& l : d_.locations) add(l);
+    for (const auto& p : d_.personal) add(p.location);
+  }
+
   void reports() {
     auto& reports = d_.reports;
     auto keyOf = [&reports](uint32_t v) { return std::string_view(reports[v].extension); };
@@ -394,6 +428,7 @@ std::shared_ptr<const LocationSnapshot> LocationSnapshot::build(LocationData dat
   b.switches();
   b.users();
   b.personal();
+  b.elins();
   b.reports();
   warn.finish();
   snap->accountDefault_ = &snap->data_.locations[idx->accountDefault];

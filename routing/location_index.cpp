@@ -161,8 +161,10 @@ size_t LocationIndexes::memoryBytes() const {
              chassis.memoryBytes() + userByExtension.memoryBytes() + userByDid.memoryBytes() +
              userByMac.memoryBytes() + personal.capacity() * sizeof(PersonalEntry) +
              personalByExtension.memoryBytes() + siteEntries.capacity() * sizeof(SiteEntry) +
-             siteDefault.memoryBytes() + reportByExtension.memoryBytes();
+             siteDefault.memoryBytes() + reportByExtension.memoryBytes() +
+             elinEntries.capacity() * sizeof(ElinEntry) + elinByNumber.memoryBytes();
   for (const auto& e : switchEntries) n += e.key.capacity() > 15 ? e.key.capacity() + 1 : 0;
+  for (const auto& e : elinEntries) n += e.number.capacity() > 15 ? e.number.capacity() + 1 : 0;
   for (const auto& p : personal) {
     n += p.networks.capacity() * sizeof(model::Cidr) + p.bssids.capacity() * sizeof(model::Mac);
   }
@@ -212,6 +214,14 @@ const Location* LocationSnapshot::siteDefault(std::string_view site) const {
   uint32_t i =
       idx_->siteDefault.find(site, [&](uint32_t v) { return std::string_view(entries[v].site); });
   return i == detail::kNone ? nullptr : &data_.locations[entries[i].location];
+}
+
+const Location* LocationSnapshot::findElin(std::string_view normalized) const {
+  if (normalized.empty()) return nullptr;
+  const auto& entries = idx_->elinEntries;
+  uint32_t i = idx_->elinByNumber.find(
+      normalized, [&](uint32_t v) { return std::string_view(entries[v].number); });
+  return i == detail::kNone ? nullptr : entries[i].location;
 }
 
 namespace {

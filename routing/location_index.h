@@ -206,6 +206,12 @@ struct SwitchEntry {
   uint32_t location = kNone;
 };
 
+// An ELIN of some location's pool, in model::normalizeDialedNumber's form ("+12175550102").
+struct ElinEntry {
+  std::string number;
+  const model::Location* location = nullptr;  // into LocationData::locations or ::personal
+};
+
 struct SiteEntry {
   std::string site;
   uint32_t location = kNone;
@@ -268,6 +274,9 @@ struct LocationIndexes {
   StringIndex siteDefault;  // -> siteEntries
 
   StringIndex reportByExtension;  // -> reports (the newest per extension)
+
+  std::vector<ElinEntry> elinEntries;
+  StringIndex elinByNumber;  // -> elinEntries (PSAP callbacks: is a dialed number our ELIN?)
 
   uint32_t accountDefault = kNone;  // -> locations
 

@@ -88,6 +88,10 @@ class LocationSnapshot {
   const model::DeviceReport* latestReport(std::string_view extension) const;
   const model::Location* findLocation(std::string_view key) const;
   const model::Location* siteDefault(std::string_view site) const;
+  // The location whose ELIN pool holds `normalized` (a number in model::normalizeDialedNumber's
+  // form: "+12175550102"): a company, site-default or personal location; null when none of
+  // our ELINs is that number. Indexed when the snapshot is built, so no call scans the pools.
+  const model::Location* findElin(std::string_view normalized) const;
   const model::Location* accountDefault() const { return accountDefault_; }
   // Match network data alone (the location-report API's "detectable?" question).
   Resolution resolveReport(const model::DeviceReport& report, int64_t nowMs) const;
