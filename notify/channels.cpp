@@ -88,12 +88,12 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   virtual void onConnected() = 0;
 
   // What the deadline reports.
-  virtual Result<bool> onDeadline() {
+  virtual Result<void> onDeadline() {
     return Error{"timeout",
                  "no answer within " + std::to_string(timeout_.count()) + " ms (" + stage_ + ")"};
   }
 
-  void finish(Result<bool> result) {
+  void finish(Result<void> result) {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
@@ -257,7 +257,7 @@ class WebhookAttempt final : public Attempt {
     unsigned status = response.result_int();
     // An interim answer (100 Continue, 102 Processing): the final one follows.
     if (!ec && status >= 100 && status < 200 && status != 101) return read();
-    if (status >= 200 && status < 300) return finish(true);
+    if (status >= 200 && status < 300) return finish(Result<void>{});
     std::string message = "HTTP " + std::to_string(status);
     if (!response.reason().empty())
       message += " " + printable({response.reason().data(), response.reason().size()});
@@ -463,7 +463,7 @@ class MailAttempt final : public Attempt {
 
   // Once the message is accepted it is delivered, whatever QUIT brings; before, the refusal
   // already recorded is the better news than "timeout".
-  Result<bool> onDeadline() override { return outcome_ ? *outcome_ : Attempt::onDeadline(); }
+  Result<void> onDeadline() override { return outcome_ ? *outcome_ : Attempt::onDeadline(); }
 
   void send(Step step, std::string text) {
     step_ = step;
@@ -538,7 +538,7 @@ class MailAttempt final : public Attempt {
       case Step::Data:
         return send(Step::Content, mailContent(request_));
       case Step::Content:
-        outcome_ = Result<bool>(true);
+        outcome_ = Result<void>{};
         return quit();
       case Step::Quit:
         return;
@@ -561,7 +561,7 @@ class MailAttempt final : public Attempt {
   MailRequest request_;
   Step step_ = Step::Greeting;
   std::string in_, out_, reply_;
-  std::optional<Result<bool>> outcome_;  // set once the server has decided
+  std::optional<Result<void>> outcome_;  // set once the server has decided
 };
 
 }  // namespace

@@ -575,7 +575,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     // Whoever calls it and from wherever, the report is handled later on the I/O thread: never
     // inside this function, never on another thread (which only posts; the io_context outlives
     // the notifier, while the notifier must not be locked, and so perhaps destroyed, there).
-    const Done done = [&io = io, weak = weak_from_this(), key, number](Result<bool> result) {
+    const Done done = [&io = io, weak = weak_from_this(), key, number](Result<void> result) {
       boost::asio::post(io, [weak, key, number, result = std::move(result)]() mutable {
         auto self = weak.lock();
         if (!self) {
@@ -637,7 +637,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     return "";
   }
 
-  void finish(int64_t key, uint64_t number, Result<bool> result) {
+  void finish(int64_t key, uint64_t number, Result<void> result) {
     auto it = jobs.find(key);
     if (it == jobs.end() || it->second.attempt != number || !it->second.inFlight) {
       return;  // a stale report: the deadline came first, or stop() has been

@@ -268,7 +268,7 @@ int runApp(int argc, char** argv) {
     notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
       auto shared = std::make_shared<notify::Done>(std::move(done));
       bool const posted = server.post([r = std::move(r), shared, &io](B2bua& b) mutable {
-        b.sendMessage(std::move(r), [shared, &io](Result<bool> result) {
+        b.sendMessage(std::move(r), [shared, &io](Result<void> result) {
           boost::asio::post(
               io, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
         });

@@ -94,7 +94,7 @@ int B2bua::onMessageResponse(Txn* magic, nta_outgoing_t* orq, sip_t const* sip) 
       auto done = std::move(m->done);
       m->done = nullptr;
       if (status < 300)
-        done(true);
+        done(Result<void>{});
       else
         done(Error{"sip.status", std::to_string(status) + " " +
                                      (sip && sip->sip_status && sip->sip_status->st_phrase

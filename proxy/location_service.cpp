@@ -108,7 +108,7 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
   return r;
 }
 
-Result<bool> LocationService::saveElinMappings(
+Result<void> LocationService::saveElinMappings(
     std::vector<model::CallbackTarget> const& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
   return store_->saveElinMappings(mappings);

@@ -364,7 +364,7 @@ Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
   return outcome;
 }
 
-Result<bool> Store::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
+Result<void> Store::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
   Transaction tx(db_, Transaction::Kind::Write);
   if (!tx.begun()) {
     return Error{"store.write", path_ + ": " + tx.error()};
@@ -392,7 +392,7 @@ Result<bool> Store::saveElinMappings(const std::vector<model::CallbackTarget>& m
   if (!tx.commit()) {
     return Error{"store.write", path_ + ": " + tx.error()};
   }
-  return true;
+  return {};
 }
 
 Result<std::vector<model::CallbackTarget>> Store::loadElinMappings() {
@@ -417,12 +417,12 @@ Result<std::vector<model::CallbackTarget>> Store::loadElinMappings() {
   return out;
 }
 
-Result<bool> Store::pruneCallRecords(size_t keep) {
+Result<void> Store::pruneCallRecords(size_t keep) {
   Statement prune(db_,
                   "DELETE FROM call_records WHERE id <= (SELECT max(id) FROM call_records) - ?");
   prune.integer(1, static_cast<int64_t>(keep));
   if (!prune.run()) return Error{"store.write", path_ + ": pruning call records: " + prune.error()};
-  return true;
+  return {};
 }
 
 Result<int64_t> Store::saveCallRecord(const CallRecord& r) {

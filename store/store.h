@@ -51,7 +51,7 @@ class Store {
 
   // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
   // row per ELIN, so the set is small), and read back at start-up.
-  Result<bool> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
+  Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
   Result<std::vector<model::CallbackTarget>> loadElinMappings();
 
   // Call records: one row per call, appended when its INVITE has its outcome. Returns the new
@@ -60,11 +60,11 @@ class Store {
   // The `limit` most recent records, newest (latest started_at) first.
   Result<std::vector<CallRecord>> loadCallRecords(size_t limit);
   // Deletes all but the newest `keep` call records (a store in memory must not grow for ever).
-  Result<bool> pruneCallRecords(size_t keep);
+  Result<void> pruneCallRecords(size_t keep);
 
   // The outbox of responder alerts (issue 6). Writes `jobs` (their ids filled in) and, when
   // given, upserts `alert` (see upsertCallAlert), in one transaction: all or nothing.
-  Result<bool> insertNotificationJobs(std::vector<NotificationJob>& jobs,
+  Result<void> insertNotificationJobs(std::vector<NotificationJob>& jobs,
                                       const CallAlert* alert = nullptr);
   // Pending jobs whose next attempt is due by `untilMs`, earliest first (INT64_MAX: all).
   Result<std::vector<NotificationJob>> loadDueNotificationJobs(int64_t untilMs);
@@ -78,7 +78,7 @@ class Store {
 
   // Writes a call's alert; a call alerted before keeps its first_event_at and acknowledgement
   // (only acknowledgeCallAlert writes those).
-  Result<bool> upsertCallAlert(const CallAlert& alert);
+  Result<void> upsertCallAlert(const CallAlert& alert);
   Result<std::optional<CallAlert>> loadCallAlert(const std::string& callId);
   // Records who acknowledged the call and stops its escalation. False when no call has that
   // id; true, keeping the first one, when it was acknowledged before.

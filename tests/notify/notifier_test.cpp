@@ -177,7 +177,7 @@ class FakeChannels {
     }
     const std::string target = s.target;
     sent.push_back(std::move(s));
-    Result<bool> result = true;
+    Result<void> result;
     if (outcome == Outcome::Hold) {
       held.push_back(std::move(done));
       return;
