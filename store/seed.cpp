@@ -9,12 +9,59 @@
 #include <map>
 #include <set>
 
+#include "base/text.h"
+#include "model/e164.h"
 #include "model/mac.h"
 #include "store/db.h"
-#include "store/yaml_reader.h"
 
 namespace sos::store {
 namespace {
+
+using config::anyText;
+using config::checkCountry;
+using config::checkNetwork;
+using config::childKey;
+using config::expecting;
+using config::inQuotes;
+using config::joined;
+using config::YamlFields;
+using config::YamlPlace;
+using config::YamlReader;
+using config::YamlValue;
+
+// Keys appear in admin URLs and logs: one plain word.
+std::string checkKey(std::string_view s) {
+  bool ok =
+      s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+      });
+  return expecting(ok, "lower-case letters, digits, '-', '_' or '.', e.g. \"hq-floor-2\"");
+}
+
+std::string checkExtension(std::string_view s) {
+  return expecting(isDigits(s), "digits, e.g. \"1001\"");
+}
+
+std::string checkE164(std::string_view s) {
+  return expecting(model::isE164(s), "an E.164 number, e.g. \"+12175550100\"");
+}
+
+std::string checkMac(std::string_view s) {
+  return expecting(storedMac(s, false).has_value(), "a MAC address, e.g. \"00:04:f2:00:10:01\"");
+}
+
+std::string checkBssid(std::string_view s) {
+  return expecting(storedMac(s, true).has_value(),
+                   "a BSSID, e.g. \"00:11:22:33:44:55\" or \"00:11:22:33:44:5*\"");
+}
+
+// Stored space-separated (locations.psap_route), so a name must hold no white space.
+std::string checkTrunkName(std::string_view s) {
+  bool ok = std::none_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  });
+  return expecting(ok, "a trunk name without spaces, e.g. \"il-psap-a\"");
+}
 
 const std::vector<std::string_view> kKinds{"company", "site-default", "account-default"};
 
@@ -23,8 +70,8 @@ class Parser : private YamlReader {
   explicit Parser(const std::string& source) : YamlReader(source) {}
 
   Result<Seed> run(const std::string& text) {
-    if (auto problems =
-            read(text, "store.seed-invalid", [this](const YamlValue& root) { readTop(root); })) {
+    if (auto problems = read(text, "store.seed-invalid", "",
+                             [this](const YamlValue& root) { readTop(root); })) {
       return *problems;
     }
     return std::move(seed_);
@@ -93,8 +140,8 @@ class Parser : private YamlReader {
       const YamlValue& given = lat ? *lat : *lon;
       report(given, std::string("needs ") + (lat ? "longitude" : "latitude") + " as well");
     } else if (lat) {
-      location.latitude = degrees(*lat, 90);
-      location.longitude = degrees(*lon, 180);
+      location.latitude = degrees(*lat, 90, "a latitude");
+      location.longitude = degrees(*lon, 180, "a longitude");
     }
   }
 
@@ -118,7 +165,7 @@ class Parser : private YamlReader {
         std::string suggestion = didYouMean(name, names);
         report(entry.first.Mark(), key,
                "not an RFC 5139 element" +
-                   (suggestion.empty() ? "; expected one of " + joined(names) : suggestion));
+                   (suggestion.empty() ? "; expected one of " + joined(names, ", ") : suggestion));
       } else if (!seen.insert(name).second) {
         report(entry.first.Mark(), key, "duplicate key");
       } else {
@@ -146,8 +193,8 @@ class Parser : private YamlReader {
       auto kind = checked(*k);
       auto it = kind ? std::find(kKinds.begin(), kKinds.end(), *kind) : kKinds.end();
       if (kind && it == kKinds.end()) {
-        report(*k,
-               inQuotes(*kind) + " is not one of " + joined(kKinds) + didYouMean(*kind, kKinds));
+        report(*k, inQuotes(*kind) + " is not one of " + joined(kKinds, ", ") +
+                       didYouMean(*kind, kKinds));
       } else if (kind) {
         location.kind = *kind == "site-default"      ? model::LocationKind::SiteDefault
                         : *kind == "account-default" ? model::LocationKind::AccountDefault
@@ -297,7 +344,7 @@ class Parser : private YamlReader {
         row.location.elins.push_back(*elin);
       }
     }
-    std::map<std::string, SeedPlace> networks;  // unique within this location only
+    Seen networks;  // unique within this location only
     if (auto n = get(*f, item, "networks")) {
       for (const auto& v : list(*n)) {
         if (auto net = checked(v, checkNetwork); net && unique(networks, *net, v, "network")) {
@@ -324,7 +371,7 @@ class Parser : private YamlReader {
       report(v, "expected a mapping of site name to location key, e.g. {HQ: hq-lobby}");
       return;
     }
-    std::map<std::string, SeedPlace> seen;
+    Seen seen;
     for (const auto& entry : v.node) {
       std::string site = entry.first.IsScalar() ? entry.first.Scalar() : "";
       YamlValue siteValue{entry.first, childKey(v.key, site), entry.first.Mark()};
@@ -365,19 +412,12 @@ class Parser : private YamlReader {
   }
 
   Seed seed_;
-  std::map<std::string, SeedPlace> siteNames_, locationKeys_, elins_, subnets_, bssids_, switches_,
-      extensions_, dids_, macs_;
+  Seen siteNames_, locationKeys_, elins_, subnets_, bssids_, switches_, extensions_, dids_, macs_;
   std::set<std::string> companyKeys_, personalKeys_;
   std::vector<std::pair<std::string, YamlValue>> siteReferences_, locationReferences_;
 };
 
 }  // namespace
-
-std::string seedProblem(const std::string& sourceName, const SeedPlace& at,
-                        const std::string& what) {
-  return sourceName + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
-         (at.key.empty() ? "(top level)" : at.key) + ": " + what;
-}
 
 Result<Seed> parseSeed(const std::string& yamlText, const std::string& sourceName) {
   return Parser(sourceName).run(yamlText);

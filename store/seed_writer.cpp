@@ -164,11 +164,11 @@ class SeedWriter {
  private:
   // Runs one insert; a refusal (a constraint the parser did not foresee, a full disk) is
   // reported at the row it came from.
-  bool done(Statement& s, const SeedPlace& at) {
+  bool done(Statement& s, const config::YamlPlace& at) {
     bool ok = s.run();
     s.reset();
     if (!ok) {
-      error_ = Error{"store.seed-failed", seedProblem(source_, at, "cannot store: " + s.error())};
+      error_ = Error{"store.seed-failed", config::yamlProblem(source_, at, "cannot store: " + s.error())};
     }
     return ok;
   }
