@@ -5,8 +5,8 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
-#include <tuple>
 
 #include "config/config.h"
 #include "pidf/pidf.h"
@@ -18,44 +18,11 @@
 namespace sos {
 namespace {
 
+// config/examples/demo.yaml itself: the bench measures the demo enterprise, not a copy of it.
 std::shared_ptr<const config::Config> demoConfig() {
-  auto cfg = std::make_shared<config::Config>();
-  for (auto [name, port, mode] : {std::tuple{"carrier", 5080, config::TrunkMode::Plain},
-                                  std::tuple{"il-psap-a", 5090, config::TrunkMode::Pidf},
-                                  std::tuple{"il-psap-b", 5091, config::TrunkMode::Elin},
-                                  std::tuple{"erc", 5092, config::TrunkMode::Both},
-                                  std::tuple{"uk-999", 5093, config::TrunkMode::Elin}}) {
-    config::Trunk t;
-    t.name = name;
-    t.host = "127.0.0.1";
-    t.port = static_cast<uint16_t>(port);
-    t.mode = mode;
-    cfg->trunks.push_back(t);
-  }
-  config::Site hq;
-  hq.name = "HQ";
-  hq.country = "US";
-  hq.dialStrings = {"911"};
-  hq.outsideLinePrefix = "9";
-  hq.testNumbers = {"933"};
-  hq.psapRoute = {"il-psap-a", "il-psap-b", "erc"};
-  config::Site london;
-  london.name = "London";
-  london.country = "GB";
-  london.dialStrings = {"999", "112"};
-  london.psapRoute = {"uk-999", "erc"};
-  cfg->sites = {hq, london};
-  cfg->carrierTrunk = "carrier";
-  cfg->emergencyRouting.erc = "erc";
-  config::CivicRule il;
-  il.country = "US";
-  il.a1 = "IL";
-  il.route = {"il-psap-a", "il-psap-b"};
-  config::CivicRule gb;
-  gb.country = "GB";
-  gb.route = {"uk-999"};
-  cfg->emergencyRouting.civicRules = {il, gb};
-  return cfg;
+  auto cfg = config::loadConfig(std::string(SOS_SOURCE_DIR) + "/config/examples/demo.yaml");
+  if (!cfg.ok()) throw std::runtime_error(cfg.error().message);
+  return std::make_shared<const config::Config>(std::move(cfg.value()));
 }
 
 model::Location hqFloor2() {

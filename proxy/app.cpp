@@ -24,7 +24,9 @@
 
 #include "admin/http_server.h"
 #include "admin/location_api.h"
+#include "base/text.h"
 #include "config/config.h"
+#include "config/config_edit.h"
 #include "notify/notifier.h"
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
@@ -48,6 +50,9 @@ constexpr char const* kUsage =
 Usage:
   sosproxy --config FILE [options]   run the proxy
   sosproxy check-config FILE         validate FILE and exit (0 valid, 2 invalid)
+  sosproxy print-config FILE [--set PATH=VALUE]...
+                                     print FILE with values changed (e.g. the demo on other
+                                     ports), if the result is valid (else exit 2)
   sosproxy --help | --version
 
 Options:
@@ -57,6 +62,9 @@ Options:
       --routing-log PATH   where the routing log goes ("-" for standard output);
                            overrides logging.routing_log
       --log-level LEVEL    trace, debug, info, warn or error; overrides logging.level
+      --set PATH=VALUE     (print-config) the value at PATH, written as the file would, e.g.
+                           listen.port=5070, trunks[il-psap-a].port=5090 (a list item by
+                           name or position), sites[HQ].responders=[], store={}
 
 Signals: SIGTERM or SIGINT stop the proxy. SIGHUP reloads FILE (with the options above) and
 the location data without dropping a call: trunks, sites, trusted networks, location settings
@@ -72,6 +80,7 @@ struct Options {
   std::string command = "run";
   std::string configPath;
   ConfigOverrides overrides;
+  std::vector<config::ConfigChange> changes;  // print-config --set
 };
 
 int usageError(std::string const& message) {
@@ -97,11 +106,19 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       std::cout << "sosproxy 0.1.0\n";
       return 0;
     }
-    if (a == "check-config" && i == 0) {
-      o.command = "check-config";
+    if ((a == "check-config" || a == "print-config") && i == 0) {
+      o.command = a;
       auto v = value(a);
-      if (!v) return usageError("check-config needs a FILE");
+      if (!v) return usageError(a + " needs a FILE");
       o.configPath = *v;
+      continue;
+    }
+    if (a == "--set") {
+      auto v = value(a);
+      if (!v) return usageError("--set needs PATH=VALUE");
+      auto change = config::parseConfigChange(*v);
+      if (!change.ok()) return usageError("--set " + change.error().message);
+      o.changes.push_back(std::move(change.value()));
       continue;
     }
     std::optional<std::string>* target = nullptr;
@@ -124,6 +141,8 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
     *target = *v;
   }
   if (o.configPath.empty()) return usageError("no configuration given (--config FILE)");
+  if (!o.changes.empty() && o.command != "print-config")
+    return usageError("--set changes the file print-config prints; it does not apply to a run");
   auto const& v = o.overrides;
   if (v.logFormat && *v.logFormat != "text" && *v.logFormat != "json")
     return usageError("--log-format must be text or json, not '" + *v.logFormat + "'");
@@ -196,11 +215,35 @@ std::string jsonError(std::string const& message) {
          "\n";
 }
 
+// `sosproxy print-config FILE --set ...`: a variant of FILE on standard output, only when it is
+// a valid configuration (the scripts and tests that derive theirs from the demo fail early).
+int printConfig(Options const& opts) {
+  auto text = readWholeFile(opts.configPath);
+  if (!text.ok()) {
+    std::cerr << opts.configPath << ": cannot read: " << text.error().message << "\n";
+    return 2;
+  }
+  auto edited = config::editConfig(text.value(), opts.configPath, opts.changes);
+  if (!edited.ok()) {
+    std::cerr << "sosproxy: --set " << edited.error().message << "\n";
+    return 2;
+  }
+  // Problems name the printed text's lines: the changed file is what would be loaded.
+  auto checked = config::parseConfig(edited.value(), opts.configPath + " (as printed)");
+  if (!checked.ok()) {
+    std::cerr << checked.error().message << "\n";
+    return 2;
+  }
+  std::cout << edited.value();
+  return 0;
+}
+
 }  // namespace
 
 int runApp(int argc, char** argv) {
   Options opts;
   if (auto done = parse(argc, argv, opts)) return *done;
+  if (opts.command == "print-config") return printConfig(opts);
 
   // The same function reads the file again on SIGHUP, overrides included.
   auto loaded = loadRunnable(opts.configPath, opts.overrides);

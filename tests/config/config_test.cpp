@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -89,24 +90,29 @@ TEST(ConfigTest, DemoLoadsWithItsTrunksAndSites) {
   EXPECT_EQ(c.trustedNetworks, std::vector<std::string>{"127.0.0.0/8"});
   EXPECT_EQ(c.carrierTrunk, "carrier");
 
+  // The trunks as the README describes them. Their ports are written once, in demo.yaml (the
+  // scripts and tests derive theirs from it); the README's hand-placed calls rely on the
+  // carrier at 5080 and il-psap-a at 5090, and every trunk has a port of its own.
   struct Expected {
     const char* name;
-    uint16_t port;
     TrunkMode mode;
   };
   const std::vector<Expected> trunks = {
-      {"carrier", 5080, TrunkMode::Plain},  {"il-psap-a", 5090, TrunkMode::Pidf},
-      {"il-psap-b", 5091, TrunkMode::Elin}, {"erc", 5092, TrunkMode::Both},
-      {"uk-999", 5093, TrunkMode::Elin},    {"psap-test", 5095, TrunkMode::Both}};
+      {"carrier", TrunkMode::Plain},  {"il-psap-a", TrunkMode::Pidf},
+      {"il-psap-b", TrunkMode::Elin}, {"erc", TrunkMode::Both},
+      {"uk-999", TrunkMode::Elin},    {"psap-test", TrunkMode::Both}};
   ASSERT_EQ(c.trunks.size(), trunks.size());
+  std::set<uint16_t> ports{c.listen.port, c.admin.port};
   for (size_t i = 0; i < trunks.size(); ++i) {
     SCOPED_TRACE(trunks[i].name);
     EXPECT_EQ(c.trunks[i].name, trunks[i].name);
     EXPECT_EQ(c.trunks[i].host, "127.0.0.1");
-    EXPECT_EQ(c.trunks[i].port, trunks[i].port);
+    EXPECT_TRUE(ports.insert(c.trunks[i].port).second) << "port " << c.trunks[i].port << " twice";
     EXPECT_EQ(c.trunks[i].transport, Transport::Udp);
     EXPECT_EQ(c.trunks[i].mode, trunks[i].mode);
   }
+  EXPECT_EQ(c.findTrunk("carrier")->port, 5080);
+  EXPECT_EQ(c.findTrunk("il-psap-a")->port, 5090);
 
   ASSERT_EQ(c.sites.size(), 2u);
   const Site* hq = c.findSite("HQ");
