@@ -4,13 +4,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +22,7 @@
 
 #include "admin/http_server.h"
 #include "admin/location_api.h"
+#include "admin/routes.h"
 #include "base/text.h"
 #include "config/config.h"
 #include "config/config_edit.h"
@@ -41,8 +40,6 @@
 namespace sos::proxy {
 
 namespace {
-
-constexpr char const* kReloadPath = "/api/v1/admin/reload";
 
 constexpr char const* kUsage =
     R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
@@ -170,49 +167,6 @@ int waitForStopSignal(std::function<void()> const& reload) {
     spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     return 0;
   }
-}
-
-// POST /api/v1/calls/CALL-ID/acknowledge {"by": "guard 1"}: a responder has the call in hand.
-struct Acknowledgement {
-  std::string callId, by;
-};
-constexpr std::string_view kCallsPath = "/api/v1/calls/";
-constexpr std::string_view kAckSuffix = "/acknowledge";
-
-std::string percentDecoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::optional<Acknowledgement> acknowledgement(admin::HttpRequest const& r, std::string_view path) {
-  if (r.method != "POST" || path.rfind(kCallsPath, 0) != 0 || path.size() <= kCallsPath.size() ||
-      path.substr(path.size() - std::min(path.size(), kAckSuffix.size())) != kAckSuffix)
-    return std::nullopt;
-  std::string_view id = path.substr(kCallsPath.size());
-  id = id.substr(0, id.size() - kAckSuffix.size());
-  if (id.empty()) return std::nullopt;
-  Acknowledgement a;
-  a.callId = percentDecoded(id);
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
-  if (body.is_object() && body.contains("by") && body["by"].is_string())
-    a.by = body["by"].get<std::string>();
-  if (a.by.empty()) a.by = r.peerAddress;
-  return a;
-}
-
-std::string jsonError(std::string const& message) {
-  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace) +
-         "\n";
 }
 
 // `sosproxy print-config FILE --set ...`: a variant of FILE on standard output, only when it is
@@ -344,45 +298,26 @@ int runApp(int argc, char** argv) {
       [&locations] { return locations.snapshot(); },
       [&server](model::DeviceReport const& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
       [] { return unixMsNow(); }});
+  admin::AdminRoutes routes(admin::AdminRoutes::Handlers{
+      &locationApi,
+      [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier] {
+        return prometheusText(server.counters(), locations.counters(), reloader.counters(),
+                              LogLoss{routingLog->dropped(), consoleSink->dropped()},
+                              notifier ? &notifier->counters() : nullptr);
+      },
+      notifier ? std::function([&notifier](std::string const& callId, std::string const& by) {
+        return notifier->acknowledge(callId, by);
+      })
+               : nullptr,
+      [&reloader] {
+        auto result = reloader.reload();
+        return admin::AdminRoutes::ReloadOutcome{result.reloaded, toJson(result)};
+      }});
   if (cfg->admin.enabled) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
-          [&locationApi, &server, &locations, &routingLog, &reloader, &notifier,
-           &consoleSink](admin::HttpRequest const& r) {
-            std::string_view path(r.target);
-            path = path.substr(0, path.find('?'));
-            if (path == admin::LocationApi::kPath) return locationApi.handle(r);
-            if (path == "/healthz") return admin::HttpResponse{200, "text/plain", "ok\n"};
-            if (path == "/metrics")
-              return admin::HttpResponse{
-                  200, "text/plain; version=0.0.4",
-                  prometheusText(server.counters(), locations.counters(), reloader.counters(),
-                                 LogLoss{routingLog->dropped(), consoleSink->dropped()},
-                                 notifier ? &notifier->counters() : nullptr)};
-            if (auto ack = acknowledgement(r, path); ack) {
-              if (!notifier)
-                return admin::HttpResponse{503, "application/json",
-                                           "{\"error\":\"responder alerts are not running\"}\n"};
-              auto done = notifier->acknowledge(ack->callId, ack->by);
-              if (!done.ok())
-                return admin::HttpResponse{500, "application/json",
-                                           jsonError(done.error().message)};
-              if (!done.value())
-                return admin::HttpResponse{404, "application/json",
-                                           jsonError("no alerted call with that Call-ID")};
-              return admin::HttpResponse{200, "application/json", "{\"acknowledged\":true}\n"};
-            }
-            if (path == kReloadPath) {
-              if (r.method != "POST")
-                return admin::HttpResponse{405, "application/json",
-                                           "{\"error\":\"use POST to reload\"}\n"};
-              auto result = reloader.reload();
-              return admin::HttpResponse{result.reloaded ? 200 : 422, "application/json",
-                                         toJson(result)};
-            }
-            return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
-          });
+          [&routes](admin::HttpRequest const& r) { return routes.handle(r); });
     } catch (std::exception const& e) {
       std::cerr << "sosproxy: " << e.what() << "\n";
       su_deinit();
