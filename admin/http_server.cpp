@@ -79,10 +79,11 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
                         if (ec) return;
-                        if (keepAlive)
+                        if (keepAlive) {
                           self->read();
-                        else
+                        } else {
                           self->close();
+                        }
                       });
   }
 
@@ -129,9 +130,10 @@ HttpServer::HttpServer(asio::io_context& io, std::string const& address, uint16_
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
+  if (ec) {
     throw std::runtime_error("cannot listen for the admin API on " + address + ":" +
                              std::to_string(port) + ": " + ec.message());
+  }
 }
 
 HttpServer::~HttpServer() { stop(); }

@@ -39,7 +39,7 @@ class HttpServer {
   void stop();
   uint16_t port() const;  // the bound port (useful with port 0)
 
-  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+  static constexpr size_t kMaxBodyBytes = size_t{64} * 1024;
 
  private:
   struct Impl;

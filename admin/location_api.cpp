@@ -48,7 +48,7 @@ bool detectable(routing::Signal s) {
 
 // Finds the user a report belongs to in the snapshot: by extension, else by device MAC.
 const model::UserRow* findUser(routing::LocationSnapshot const& snap,
-                                 model::DeviceReport const& r) {
+                               model::DeviceReport const& r) {
   if (!r.extension.empty()) return snap.findUser(r.extension);
   return snap.findUserByMac(r.mac);
 }
@@ -100,9 +100,10 @@ HttpResponse LocationApi::handle(HttpRequest const& request) {
   auto snapshot = deps_.snapshot();
   if (!snapshot) return error(503, "location data is not loaded yet");
   auto const* user = findUser(*snapshot, report);
-  if (user == nullptr)
+  if (user == nullptr) {
     return error(404, report.extension.empty() ? "no user has a device with MAC " + report.mac
                                                : "no user with extension " + report.extension);
+  }
   report.extension = user->extension;
 
   json out;

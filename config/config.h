@@ -143,7 +143,7 @@ struct LocationSettings {
   int64_t staleAfterSeconds = 86400;  // device reports older than this are ignored
   // How long the ELIN -> caller mapping of an emergency call routes a PSAP's callback to that
   // caller (issue 4); one product uses 3 hours.
-  int64_t callbackWindowSeconds = 3 * 3600;
+  int64_t callbackWindowSeconds = int64_t{3} * 3600;
 };
 
 // The admin HTTP server: API, dashboard and /metrics.

@@ -61,8 +61,8 @@ inline constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 100
 
 // Failover timers of a PSAP trunk: five minutes is already far longer than anybody waits for a
 // PSAP to answer. OPTIONS probes: a probe less than hourly would not notice an outage in time.
-inline constexpr int64_t kMaxTimeoutMs = 300 * 1000;
-inline constexpr int64_t kMaxProbeIntervalMs = 3600 * 1000;
+inline constexpr int64_t kMaxTimeoutMs = int64_t{300} * 1000;
+inline constexpr int64_t kMaxProbeIntervalMs = int64_t{3600} * 1000;
 
 // Limits on ordinary calls: far above what one proxy carries, and far from int overflow.
 inline constexpr int kMaxCount = 1000000;

@@ -69,6 +69,7 @@ void Parser::readCivicRule(const YamlValue& item, std::vector<YamlValue>& matche
 // "{country: US, A1: IL}": RFC 5139 element names, in any case.
 void Parser::readMatch(const YamlValue& v, CivicRule& rule) {
   std::vector<std::string_view> names;
+  names.reserve(kMatchFields.size());
   for (const auto& field : kMatchFields) {
     names.push_back(field.first);
   }

@@ -85,7 +85,7 @@ bool macMatches(const Mac& pattern, uint64_t mac) {
 bool isPlaceholderMac(uint64_t mac) { return mac == 0 || mac == 0xffffffffffffULL; }
 
 void formatMac(uint64_t mac, char (&out)[17]) {
-  for (int byte = 0; byte < 6; ++byte) {
+  for (size_t byte = 0; byte < 6; ++byte) {
     auto b = static_cast<unsigned>((mac >> (8 * (5 - byte))) & 0xff);
     out[byte * 3] = kHex[b >> 4];
     out[byte * 3 + 1] = kHex[b & 0xf];

@@ -323,7 +323,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
         if (!self) {
           return;
         }
-        self->guarded("delivery report", [&] { self->finish(key, number, std::move(result)); });
+        self->guarded("delivery report", [&] { self->finish(key, number, result); });
       });
     };
 
@@ -379,7 +379,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     return "";
   }
 
-  void finish(int64_t key, uint64_t number, Result<void> result) {
+  void finish(int64_t key, uint64_t number, const Result<void>& result) {
     auto it = jobs.find(key);
     if (it == jobs.end() || it->second.attempt != number || !it->second.inFlight) {
       return;  // a stale report: the deadline came first, or stop() has been

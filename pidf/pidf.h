@@ -69,7 +69,7 @@ struct DeviceLocation {
   std::vector<std::string> problems;  // why it is not usable, and what was tolerated
 };
 
-inline constexpr size_t kMaxPidfBytes = 64 * 1024;
+inline constexpr size_t kMaxPidfBytes = size_t{64} * 1024;
 inline constexpr int kMaxPidfDepth = 32;
 
 // Never throws. No DTD, no entities, no network; bodies over kMaxPidfBytes or nested deeper

@@ -71,7 +71,7 @@ bool startHolder(unsigned arena) {
   std::pair<unsigned, sem_t*> bound{arena, &ready};
   pthread_attr_t attributes;
   pthread_attr_init(&attributes);
-  pthread_attr_setstacksize(&attributes, 64 * 1024);
+  pthread_attr_setstacksize(&attributes, size_t{64} * 1024);
   pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
   pthread_t thread;
   bool const started = pthread_create(&thread, &attributes, holdArena, &bound) == 0;

@@ -125,14 +125,15 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       o.configPath = *v;
       continue;
     }
-    if (a == "--log-format")
+    if (a == "--log-format") {
       target = &o.overrides.logFormat;
-    else if (a == "--routing-log")
+    } else if (a == "--routing-log") {
       target = &o.overrides.routingLog;
-    else if (a == "--log-level")
+    } else if (a == "--log-level") {
       target = &o.overrides.logLevel;
-    else
+    } else {
       return usageError("unknown argument '" + a + "'");
+    }
     auto v = value(a);
     if (!v) return usageError(a + " needs a value");
     *target = *v;
@@ -248,9 +249,10 @@ int runApp(int argc, char** argv) {
 
   // Location data: loaded before the first call can arrive; later snapshots are built on the
   // I/O thread and handed to the SIP thread.
-  LocationService locations(cfg, [&server](std::shared_ptr<const routing::LocationSnapshot> s) {
-    server.post([s](B2bua& b) { b.setLocations(s); });
-  });
+  LocationService locations(cfg,
+                            [&server](const std::shared_ptr<const routing::LocationSnapshot>& s) {
+                              server.post([s](B2bua& b) { b.setLocations(s); });
+                            });
   locations.start();
   server.setInitialLocations(locations.snapshot());
 
@@ -284,9 +286,10 @@ int runApp(int argc, char** argv) {
   ConfigReloader reloader(
       opts.configPath, opts.overrides, cfg,
       ConfigReloader::Apply{[&server](std::shared_ptr<const routing::Router> r) {
-                              if (!server.setRouter(std::move(r)))
+                              if (!server.setRouter(std::move(r))) {
                                 spdlog::warn(
                                     "the SIP thread has not taken the reloaded routing yet");
+                              }
                             },
                             [&locations, &notifier](std::shared_ptr<const config::Config> c) {
                               if (notifier) notifier->setConfig(c);
@@ -341,9 +344,10 @@ int runApp(int argc, char** argv) {
   server.setCallRecordSink([&io, &locations](RoutingLogEntry e) {
     int64_t const endedAtMs = unixMsNow();
     boost::asio::post(io, [&locations, e = std::move(e), endedAtMs] {
-      if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok())
+      if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok()) {
         spdlog::warn("call record of call {} ({} {}) not saved: {}", e.callId, e.outcome, e.status,
                      r.error().message);
+      }
     });
   });
 

@@ -101,15 +101,15 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
     return Error{"store.unavailable", "no location store"};
   }
   auto r = store_->saveReport(report);
-  if (r.ok())
+  if (r.ok()) {
     ++counters_.reportsSaved;
-  else
+  } else {
     ++counters_.reportsNotSaved;
+  }
   return r;
 }
 
-Result<void> LocationService::saveElinMappings(
-    std::vector<model::CallbackTarget> const& mappings) {
+Result<void> LocationService::saveElinMappings(std::vector<model::CallbackTarget> const& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
   return store_->saveElinMappings(mappings);
 }
@@ -158,10 +158,11 @@ Result<int64_t> LocationService::saveCallRecord(store::CallRecord const& record)
     return Error{"store.unavailable", "no location store"};
   }
   auto r = store_->saveCallRecord(record);
-  if (r.ok())
+  if (r.ok()) {
     ++counters_.callRecordsSaved;
-  else
+  } else {
     ++counters_.callRecordsNotSaved;
+  }
   // Without a database file the records live in memory: only the newest are kept.
   if (r.ok() && inMemory_ && r.value() % kPruneEvery == 0) {
     if (auto p = store_->pruneCallRecords(kRecordsInMemory); !p.ok())

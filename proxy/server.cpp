@@ -73,9 +73,10 @@ std::optional<std::string> Server::start() {
     return error;
   }
   auto const& l = config_->listen;
-  for (auto t : l.transports)
+  for (auto t : l.transports) {
     listening_ += (listening_.empty() ? "" : " ") + std::string(config::toString(t)) + ":" +
                   hostForUri(l.address) + ":" + std::to_string(l.port);
+  }
   return std::nullopt;
 }
 
@@ -120,7 +121,7 @@ bool Server::setRouter(std::shared_ptr<const routing::Router> router,
   }
 }
 
-void Server::run(std::shared_ptr<State> state) {
+void Server::run(const std::shared_ptr<State>& state) {
   if (allocator::prepareSipThread())
     spdlog::debug("SIP thread: call state and transactions in jemalloc arenas of their own");
   su_root_t* root = su_root_create(nullptr);  // created on the thread that runs it

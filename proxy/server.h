@@ -71,7 +71,7 @@ class Server {
 
  private:
   struct State;
-  void run(std::shared_ptr<State> state);
+  void run(const std::shared_ptr<State>& state);
 
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const routing::Router> router_;

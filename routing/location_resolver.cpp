@@ -404,9 +404,8 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
                                  [&](const Cidr& c) { return c.contains(*ip); });
       };
       auto macHit = [&](const std::optional<uint64_t>& mac) {
-        return mac && std::any_of(p.bssids.begin(), p.bssids.end(), [&](const model::Mac& b) {
-                 return model::macMatches(b, *mac);
-               });
+        return mac && std::any_of(p.bssids.begin(), p.bssids.end(),
+                                  [&](const model::Mac& b) { return model::macMatches(b, *mac); });
       };
       Found f{.signal = Signal::PersonalNetwork,
               .location = &data_.personal[p.row].location,

@@ -168,7 +168,8 @@ class SeedWriter {
     bool ok = s.run();
     s.reset();
     if (!ok) {
-      error_ = Error{"store.seed-failed", config::yamlProblem(source_, at, "cannot store: " + s.error())};
+      error_ = Error{"store.seed-failed",
+                     config::yamlProblem(source_, at, "cannot store: " + s.error())};
     }
     return ok;
   }

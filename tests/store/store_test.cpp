@@ -140,7 +140,7 @@ const model::Location* findLocation(const model::LocationData& d, const std::str
 }
 
 const model::PersonalLocationRow* findPersonal(const model::LocationData& d,
-                                                 const std::string& extension) {
+                                               const std::string& extension) {
   auto it = std::find_if(d.personal.begin(), d.personal.end(),
                          [&](const auto& p) { return p.extension == extension; });
   return it == d.personal.end() ? nullptr : &*it;
