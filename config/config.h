@@ -130,7 +130,8 @@ struct Store {
 // How the caller's location is chosen (routing::ResolverSettings is built from this).
 struct LocationSettings {
   // Signal names, most trusted first. Kept as words here so config depends on base alone;
-  // routing converts them. The default is the documented order (DESIGN.md, step 3).
+  // routing converts them. The default is the documented order (README, "The life of a call",
+  // step 4).
   std::vector<std::string> precedence{"device-supplied",
                                       "bssid",
                                       "chassis-port",

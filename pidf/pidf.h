@@ -5,7 +5,7 @@
 // Emit strictly, parse leniently: what buildPidfLo() writes validates against the official
 // schemas (pidf/schemas/pidf-lo-all.xsd); parsePidfLo() accepts the schema-invalid bodies real
 // phones send and turns a hostile or broken one into "no usable device location", never into an
-// error that could refuse the call (DESIGN.md, "the one rule above all others").
+// error that could refuse the call (docs/ARCHITECTURE.md, "The one rule above all others").
 // Pure functions, no I/O, no shared state: callable from any thread.
 
 #include <cstdint>

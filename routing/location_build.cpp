@@ -1,6 +1,6 @@
 // LocationSnapshot::build: validates the rows and indexes them (issue 3). Bad rows are skipped
 // with a warning each, never fatal: an emergency call must still find the rest of the data
-// (DESIGN.md, "The one rule above all others").
+// (docs/ARCHITECTURE.md, "The one rule above all others").
 
 #include <algorithm>
 #include <set>

@@ -1,4 +1,4 @@
-// resolve(): where is the caller? (issue 3; DESIGN.md "Life of an emergency call", step 3).
+// resolve(): where is the caller? (issue 3; docs/ARCHITECTURE.md, "The life of a call", step 6).
 // Every signal the call and the device's report offer is looked up, the matches are ranked by
 // the configured precedence, and the first wins; the others are kept as the explanation. Runs
 // on the SIP thread for every emergency call: no locks, no I/O, and no allocation beyond the

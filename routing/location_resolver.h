@@ -1,7 +1,7 @@
 #pragma once
 // Where is the caller right now? An immutable index over LocationData (LocationSnapshot) and a
 // pure resolve() that walks the signals in precedence order and never comes back empty
-// (DESIGN.md, "Life of an emergency call", step 3). Built off the SIP thread; read by it.
+// (docs/ARCHITECTURE.md, "The life of a call", step 6). Built off the SIP thread; read by it.
 
 #include <array>
 #include <cstdint>

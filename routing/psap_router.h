@@ -1,6 +1,7 @@
 #pragma once
-// Which PSAP trunks serve an emergency caller's location (DESIGN.md, step 4). Pure: route()
-// does no I/O and never fails; immutable once built, so the SIP thread reads it freely.
+// Which PSAP trunks serve an emergency caller's location (docs/ARCHITECTURE.md, "The life of a
+// call", step 7). Pure: route() does no I/O and never fails; immutable once built, so the SIP
+// thread reads it freely.
 //
 // The route is chosen, first match wins:
 //   0. a test call goes to the configured test destination and nowhere else (not even the

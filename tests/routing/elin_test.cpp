@@ -1,4 +1,4 @@
-// ELIN pools and PSAP callback (issue 4), on the demo enterprise of demo-site.md.
+// ELIN pools and PSAP callback (issue 4), on the demo enterprise of config/examples.
 
 #include "routing/elin.h"
 

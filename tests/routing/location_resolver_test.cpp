@@ -1,5 +1,5 @@
-// Location resolution over the demo enterprise (shared/demo-site.md): each precedence step, each
-// fallback, and the data that must be ignored.
+// Location resolution over the demo enterprise (config/examples/demo-locations.yaml): each
+// precedence step, each fallback, and the data that must be ignored.
 
 #include "routing/location_resolver.h"
 
