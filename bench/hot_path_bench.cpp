@@ -38,7 +38,7 @@ model::Location hqFloor2() {
   l.civic.rd = "Main";
   l.civic.sts = "St";
   l.civic.pc = "62701";
-  l.civic.flr = "2";
+  l.civic.flr.push_back('2');  // not = "2": GCC 12 at -O3 warns (-Wrestrict, a false positive)
   l.elins.emplace_back("+12175550102");
   l.elins.emplace_back("+12175550112");
   return l;

@@ -139,7 +139,10 @@ void anchorStorePaths(YAML::Node root, const std::string& sourcePath) {
 Result<ConfigChange> parseConfigChange(std::string_view assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string_view::npos) {
-    return Error{"config.edit", "'" + std::string(assignment) + "' is not PATH=VALUE"};
+    std::string message = "'";
+    message += assignment;
+    message += "' is not PATH=VALUE";
+    return Error{"config.edit", std::move(message)};
   }
   return ConfigChange{std::string(assignment.substr(0, eq)),
                       std::string(assignment.substr(eq + 1))};
