@@ -32,7 +32,7 @@ std::atomic<uint64_t> gAcceptErrors{0};
 // One connection: read a request, answer it, repeat while the client keeps it alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpHandler const> handler)
+  Session(tcp::socket socket, std::shared_ptr<const HttpHandler> handler)
       : stream_(std::move(socket)), handler_(std::move(handler)) {}
 
   void run() { read(); }
@@ -51,7 +51,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream) return close();
     if (ec == http::error::body_limit) return reply(errorResponse(413, "body over 64 KiB"), false);
     if (ec) return;  // timeout or reset: nothing to answer
-    auto const& req = parser_->get();
+    const auto& req = parser_->get();
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -63,13 +63,13 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpResponse out;
     try {
       out = (*handler_)(r);
-    } catch (std::exception const& e) {
+    } catch (const std::exception& e) {
       out = errorResponse(500, e.what());
     }
     reply(std::move(out), req.keep_alive());
   }
 
-  static HttpResponse errorResponse(int status, std::string const& message) {
+  static HttpResponse errorResponse(int status, const std::string& message) {
     HttpResponse r;
     r.status = status;
     r.body = "{\"error\":\"" + message + "\"}\n";
@@ -88,10 +88,11 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
                         if (ec) return;
-                        if (keepAlive)
+                        if (keepAlive) {
                           self->read();
-                        else
+                        } else {
                           self->close();
+                        }
                       });
   }
 
@@ -103,7 +104,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpHandler const> handler_;
+  std::shared_ptr<const HttpHandler> handler_;
 };
 
 }  // namespace
@@ -113,7 +114,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       : io(io),
         acceptor(io),
         retry(io),
-        handler(std::make_shared<HttpHandler const>(std::move(h))) {}
+        handler(std::make_shared<const HttpHandler>(std::move(h))) {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io),
@@ -128,13 +129,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // Waits before the next accept, longer after each failure in a row; one log line a minute.
   void failed(beast::error_code ec) {
-    uint64_t const total = gAcceptErrors.fetch_add(1, std::memory_order_relaxed) + 1;
+    const uint64_t total = gAcceptErrors.fetch_add(1, std::memory_order_relaxed) + 1;
     backoff = backoff.count() == 0 ? kFirstBackoff : std::min(backoff * 2, kMaxBackoff);
-    auto const now = std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
     if (!logged || now - lastLog >= kAcceptLogEvery) {
-      spdlog::warn("admin HTTP server: accept failed ({}); accepting again in {} ms ({} failures "
-                   "so far)",
-                   ec.message(), backoff.count(), total);
+      spdlog::warn(
+          "admin HTTP server: accept failed ({}); accepting again in {} ms ({} failures "
+          "so far)",
+          ec.message(), backoff.count(), total);
       logged = true;
       lastLog = now;
     }
@@ -151,10 +153,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::chrono::milliseconds backoff{0};
   std::chrono::steady_clock::time_point lastLog{};
   bool logged = false;
-  std::shared_ptr<HttpHandler const> handler;
+  std::shared_ptr<const HttpHandler> handler;
 };
 
-HttpServer::HttpServer(asio::io_context& io, std::string const& address, uint16_t port,
+HttpServer::HttpServer(asio::io_context& io, const std::string& address, uint16_t port,
                        HttpHandler handler)
     : impl_(std::make_shared<Impl>(io, std::move(handler))) {
   beast::error_code ec;
@@ -166,9 +168,10 @@ HttpServer::HttpServer(asio::io_context& io, std::string const& address, uint16_
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
+  if (ec) {
     throw std::runtime_error("cannot listen for the admin API on " + address + ":" +
                              std::to_string(port) + ": " + ec.message());
+  }
 }
 
 HttpServer::~HttpServer() { stop(); }

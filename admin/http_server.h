@@ -3,9 +3,9 @@
 // server only moves bytes (the shape of Beast's own examples). Runs on the I/O thread's
 // io_context; the handler is called there too.
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,7 +43,7 @@ class HttpServer {
   // each the server waits, 10 ms doubling to 1 s, before it accepts again.
   static uint64_t acceptErrors();
 
-  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+  static constexpr size_t kMaxBodyBytes = size_t{64} * 1024;
 
  private:
   struct Impl;

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "routing/networks.h"
+#include "base/text.h"
+#include "model/mac.h"
+#include "model/network.h"
 
 namespace sos::admin {
 
@@ -14,19 +16,15 @@ namespace {
 
 using nlohmann::json;
 
-HttpResponse error(int status, std::string const& reason) {
+HttpResponse error(int status, const std::string& reason) {
   HttpResponse r;
   r.status = status;
   r.body = json{{"error", reason}}.dump() + "\n";
   return r;
 }
 
-bool isDigits(std::string const& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // Reads an optional string field; false (with `why`) when present but not a short string.
-bool stringField(json const& body, char const* name, size_t maxLen, std::string& out,
+bool stringField(const json& body, const char* name, size_t maxLen, std::string& out,
                  std::string& why) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return true;
@@ -49,15 +47,15 @@ bool detectable(routing::Signal s) {
 }
 
 // Finds the user a report belongs to in the snapshot: by extension, else by device MAC.
-const routing::UserRow* findUser(routing::LocationSnapshot const& snap,
-                                 routing::DeviceReport const& r) {
+const model::UserRow* findUser(const routing::LocationSnapshot& snap,
+                               const model::DeviceReport& r) {
   if (!r.extension.empty()) return snap.findUser(r.extension);
   return snap.findUserByMac(r.mac);
 }
 
 }  // namespace
 
-HttpResponse LocationApi::handle(HttpRequest const& request) {
+HttpResponse LocationApi::handle(const HttpRequest& request) {
   if (request.method != "POST") {
     auto r = error(405, "use POST");
     return r;
@@ -66,11 +64,11 @@ HttpResponse LocationApi::handle(HttpRequest const& request) {
   if (body.is_discarded()) return error(400, "body is not valid JSON");
   if (!body.is_object()) return error(400, "body must be a JSON object");
 
-  static std::set<std::string> const known{"extension", "mac", "ip", "bssid", "chassis", "port"};
-  for (auto const& [key, value] : body.items())
+  static const std::set<std::string> known{"extension", "mac", "ip", "bssid", "chassis", "port"};
+  for (const auto& [key, value] : body.items())
     if (!known.count(key)) return error(400, "unknown field '" + key + "'");
 
-  routing::DeviceReport report;
+  model::DeviceReport report;
   std::string why;
   if (!stringField(body, "extension", 32, report.extension, why) ||
       !stringField(body, "mac", 32, report.mac, why) ||
@@ -85,26 +83,27 @@ HttpResponse LocationApi::handle(HttpRequest const& request) {
   if (!report.extension.empty() && !isDigits(report.extension))
     return error(400, "field 'extension' must be digits");
   if (!report.mac.empty()) {
-    auto mac = routing::normalizeMac(report.mac);
+    auto mac = model::normalizeMac(report.mac);
     if (!mac) return error(400, "field 'mac' is not a MAC address");
   }
-  if (!report.bssid.empty() && !routing::normalizeMac(report.bssid))
+  if (!report.bssid.empty() && !model::normalizeMac(report.bssid))
     return error(400, "field 'bssid' is not a MAC address");
   if (!report.port.empty() && report.chassis.empty())
     return error(400, "field 'port' needs 'chassis'");
   // The device's address as the API sees it stands in when the device does not say (for a
   // home worker that is the home's public IP, which personal locations are matched to).
   if (report.ip.empty()) report.ip = request.peerAddress;
-  if (!report.ip.empty() && !routing::parseIpAddress(report.ip))
+  if (!report.ip.empty() && !model::parseIpAddress(report.ip))
     return error(400, "field 'ip' is not an IP address");
   report.reportedAtMs = deps_.nowMs();
 
   auto snapshot = deps_.snapshot();
   if (!snapshot) return error(503, "location data is not loaded yet");
-  auto const* user = findUser(*snapshot, report);
-  if (user == nullptr)
+  const auto* user = findUser(*snapshot, report);
+  if (user == nullptr) {
     return error(404, report.extension.empty() ? "no user has a device with MAC " + report.mac
                                                : "no user with extension " + report.extension);
+  }
   report.extension = user->extension;
 
   json out;

@@ -18,17 +18,17 @@ class LocationApi {
  public:
   struct Deps {
     // Writes the report (all or nothing); fills in the extension from the MAC when needed.
-    std::function<Result<store::Store::ReportOutcome>(routing::DeviceReport&)> save;
+    std::function<Result<store::Store::ReportOutcome>(model::DeviceReport&)> save;
     // The snapshot in force (users, network map) for answering.
     std::function<std::shared_ptr<const routing::LocationSnapshot>()> snapshot;
     // Hands the accepted report to the call path (the SIP thread keeps each device's latest).
-    std::function<void(const routing::DeviceReport&)> publish;
+    std::function<void(const model::DeviceReport&)> publish;
     std::function<int64_t()> nowMs;
   };
 
   explicit LocationApi(Deps deps) : deps_(std::move(deps)) {}
 
-  static constexpr char const* kPath = "/api/v1/location-reports";
+  static constexpr const char* kPath = "/api/v1/location-reports";
 
   // POST kPath with a JSON object: {"extension"|"mac" (one at least), "ip", "bssid",
   // "chassis", "port"}. 400 with the reason for bad JSON or fields, 404 for an unknown user or

@@ -1,6 +1,8 @@
 #pragma once
-// A value or an Error, returned at module edges (GCC 12 in C++20 has no std::expected).
+// A value or an Error, returned at module edges (GCC 12 in C++20 has no std::expected);
+// Result<void> when there is no value.
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -28,6 +30,23 @@ class [[nodiscard]] Result {
 
  private:
   std::variant<T, Error> v_;
+};
+
+// Success or an Error, for an operation with nothing to hand back (a write, a delivery):
+// `return {};` succeeds, `return Error{...};` fails. A Result<bool> whose value is always true
+// would make every caller wonder what false means.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return *error_; }
+
+ private:
+  std::optional<Error> error_;
 };
 
 }  // namespace sos

@@ -1,8 +1,5 @@
 #include "base/text.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -32,13 +29,6 @@ bool isDigits(std::string_view s, std::string_view alsoAllowed) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
     return (c >= '0' && c <= '9') || alsoAllowed.find(c) != std::string_view::npos;
   });
-}
-
-int addressBits(std::string_view text) {
-  std::string s(text);  // inet_pton wants a terminated string
-  in6_addr buffer{};
-  if (inet_pton(AF_INET, s.c_str(), &buffer) == 1) return 32;
-  return inet_pton(AF_INET6, s.c_str(), &buffer) == 1 ? 128 : 0;
 }
 
 namespace {

@@ -28,9 +28,6 @@ std::string didYouMean(std::string_view word, const Range& candidates) {
 // Non-empty and only digits (or characters of `alsoAllowed`).
 bool isDigits(std::string_view s, std::string_view alsoAllowed = {});
 
-// 32 for a numeric IPv4 address, 128 for IPv6, 0 otherwise. Never resolves a name.
-int addressBits(std::string_view text);
-
 // SIP linear white space (space, tab, CR, LF: RFC 3261 LWS with folding) at either end removed.
 std::string_view trimLws(std::string_view s);
 // ASCII case-insensitive comparison (header and parameter names, tokens).

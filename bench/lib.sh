@@ -24,42 +24,13 @@ media_port() {
   done
   die "no free media ports"
 }
-# write_sosproxy_config FILE PROXY_PORT CARRIER_PORT PSAP_A_PORT [ADMIN_PORT]: sosproxy on the
-# demo enterprise (as scripts/load-test.sh writes it), the demo locations as seed, in memory (no
-# store.path), logging at warn; with ADMIN_PORT, its admin API (and /metrics) there.
+# write_sosproxy_config FILE PROXY_PORT CARRIER_PORT PSAP_A_PORT [ADMIN_PORT]: sosproxy ($bin) on
+# the demo enterprise as the load scripts run it (write_demo_config in scripts/lib/run.sh), over
+# UDP only, with its admin API (and /metrics) on ADMIN_PORT, or on a free port.
 write_sosproxy_config() {
-  local b c d e
-  b="$(free_port)"; c="$(free_port)"; d="$(free_port)"; e="$(free_port)"
-  cat > "$1" <<YAML
-# Written by bench/lib.sh: the demo enterprise on free ports, locations in memory.
-listen: {address: 127.0.0.1, port: $2, transports: [udp]}
-trusted_networks: [127.0.0.0/8]
-carrier_trunk: carrier
-trunks:
-  - {name: carrier, host: 127.0.0.1, port: $3, transport: udp, mode: plain}
-  - {name: il-psap-a, host: 127.0.0.1, port: $4, transport: udp, mode: pidf}
-  - {name: il-psap-b, host: 127.0.0.1, port: $b, transport: udp, mode: elin}
-  - {name: erc, host: 127.0.0.1, port: $c, transport: udp, mode: both}
-  - {name: uk-999, host: 127.0.0.1, port: $d, transport: udp, mode: elin}
-  - {name: psap-test, host: 127.0.0.1, port: $e, transport: udp, mode: both}
-sites:
-  - {name: HQ, country: US, dial_strings: ["911"], outside_line_prefix: "9", test_numbers: ["933"],
-     extensions: ["1*"], networks: [10.1.0.0/16], psap_route: [il-psap-a, il-psap-b, erc]}
-  - {name: London, country: GB, dial_strings: ["999", "112"], extensions: ["2*"],
-     networks: [10.44.0.0/16], psap_route: [uk-999, erc]}
-emergency_routing:
-  erc: erc
-  test_destination: psap-test
-  civic_rules:
-    - {match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}
-    - {match: {country: GB}, route: [uk-999]}
-store:
-  seed: "$root/config/examples/demo-locations.yaml"
-logging: {level: warn, format: text, routing_log: "$(dirname "$1")/routing.log"}
-YAML
-  if [[ -n "${5:-}" ]]; then
-    echo "admin: {address: 127.0.0.1, port: $5}" >> "$1"
-  fi
+  local proxy_port="$2" admin_port="${5:-$(free_port)}"
+  local -A trunk_ports=([carrier]="$3" [il-psap-a]="$4")
+  write_demo_config "$bin" "$1" udp --set "listen.transports=[udp]"
 }
 
 # start_answerer DIR PORT CALLS LIMIT_SECONDS: bench/uas-answer.xml listening on PORT (UDP), its

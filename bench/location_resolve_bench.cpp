@@ -20,6 +20,13 @@
 namespace sos::routing {
 namespace {
 
+using model::DeviceReport;
+using model::Location;
+using model::LocationData;
+using model::LocationKind;
+using model::PersonalLocationRow;
+using model::UserRow;
+
 constexpr int kUsers = 1'000'000;
 constexpr int kSubnets = 200'000;
 constexpr int kBssids = 100'000;

@@ -161,7 +161,8 @@ struct Store {
 // How the caller's location is chosen (routing::ResolverSettings is built from this).
 struct LocationSettings {
   // Signal names, most trusted first. Kept as words here so config depends on base alone;
-  // routing converts them. The default is the documented order (DESIGN.md, step 3).
+  // routing converts them. The default is the documented order (README, "The life of a call",
+  // step 4).
   std::vector<std::string> precedence{"device-supplied",
                                       "bssid",
                                       "chassis-port",
@@ -174,7 +175,7 @@ struct LocationSettings {
   int64_t staleAfterSeconds = 86400;  // device reports older than this are ignored
   // How long the ELIN -> caller mapping of an emergency call routes a PSAP's callback to that
   // caller (issue 4); one product uses 3 hours.
-  int64_t callbackWindowSeconds = 3 * 3600;
+  int64_t callbackWindowSeconds = int64_t{3} * 3600;
 };
 
 // The admin HTTP server: API, dashboard and /metrics.
@@ -206,7 +207,7 @@ struct Config {
   // network_sources may mark access-network data as network-provided. Absent: nobody.
   std::vector<std::string> pbxSources;
   std::vector<std::string> networkSources;
-  std::string carrierTrunk;                  // name of the trunk for ordinary calls
+  std::string carrierTrunk;  // name of the trunk for ordinary calls
   std::vector<Trunk> trunks;
   std::vector<Site> sites;  // the first one is the default site
   Logging logging;

@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
-  uint8_t const who = data[0] % 3;  // 0: trusted phone, 1: a trunk's address, 2: a stranger
+  const uint8_t who = data[0] % 3;  // 0: trusted phone, 1: a trunk's address, 2: a stranger
   msg_t* msg = msg_make(sip_default_mclass(), 0, data + 1, static_cast<ssize_t>(size - 1));
   if (msg == nullptr) return 0;
   sockaddr_in from{};

@@ -35,8 +35,8 @@ namespace {
 
 // What the other end may make us hold in memory: a webhook answer's body (only a few bytes of it
 // are ever shown) and one SMTP reply, all its lines together.
-constexpr size_t kMaxResponseBody = 64 * 1024;
-constexpr size_t kMaxSmtpReply = 64 * 1024;
+constexpr size_t kMaxResponseBody = size_t{64} * 1024;
+constexpr size_t kMaxSmtpReply = size_t{64} * 1024;
 // The most of the other end's words an Error carries: they end up in one log line.
 constexpr size_t kMaxDetail = 300;
 // RFC 5322 2.1.1: no line may be longer than this (without its CRLF).
@@ -75,7 +75,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       : strand_(asio::make_strand(io)),
         socket_(strand_),
         timer_(strand_),
-        peer_(peer),
+        peer_(std::move(peer)),
         timeout_(timeout),
         done_(std::move(done)) {}
 
@@ -88,12 +88,12 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   virtual void onConnected() = 0;
 
   // What the deadline reports.
-  virtual Result<bool> onDeadline() {
+  virtual Result<void> onDeadline() {
     return Error{"timeout",
                  "no answer within " + std::to_string(timeout_.count()) + " ms (" + stage_ + ")"};
   }
 
-  void finish(Result<bool> result) {
+  void finish(Result<void> result) {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
@@ -125,9 +125,10 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     });
     socket_.async_connect(peer_, [self = shared_from_this()](error_code ec) {
       if (self->finished_) return;
-      if (ec)
+      if (ec) {
         return self->finish(Error{
             "connect", "cannot connect to " + endpointText(self->peer_) + ": " + ec.message()});
+      }
       self->onConnected();
     });
   }
@@ -207,8 +208,8 @@ Result<HttpUrl> parseHttpUrl(const std::string& url) {
 
 class WebhookAttempt final : public Attempt {
  public:
-  WebhookAttempt(asio::io_context& io, HttpUrl url, WebhookRequest r, std::string signature,
-                 Done done)
+  WebhookAttempt(asio::io_context& io, const HttpUrl& url, WebhookRequest r,
+                 const std::string& signature, Done done)
       : Attempt(io, url.endpoint, r.timeout, std::move(done)) {
     request_.method(http::verb::post);
     request_.target(url.target);
@@ -257,7 +258,7 @@ class WebhookAttempt final : public Attempt {
     unsigned status = response.result_int();
     // An interim answer (100 Continue, 102 Processing): the final one follows.
     if (!ec && status >= 100 && status < 200 && status != 101) return read();
-    if (status >= 200 && status < 300) return finish(true);
+    if (status >= 200 && status < 300) return finish(Result<void>{});
     std::string message = "HTTP " + std::to_string(status);
     if (!response.reason().empty())
       message += " " + printable({response.reason().data(), response.reason().size()});
@@ -409,10 +410,11 @@ std::string mailContent(const MailRequest& r) {
   text += std::string("Content-Transfer-Encoding: ") + (quoted ? "quoted-printable" : "7bit") +
           "\r\n\r\n";
   for (auto line : lines) {
-    if (quoted)
+    if (quoted) {
       appendQuotedPrintable(text, line);
-    else
+    } else {
       text += line;
+    }
     text += "\r\n";
   }
   std::string stuffed;
@@ -427,7 +429,7 @@ std::string mailContent(const MailRequest& r) {
 class MailAttempt final : public Attempt {
  public:
   MailAttempt(asio::io_context& io, tcp::endpoint server, MailRequest r, Done done)
-      : Attempt(io, server, r.timeout, std::move(done)), request_(std::move(r)) {}
+      : Attempt(io, std::move(server), r.timeout, std::move(done)), request_(std::move(r)) {}
 
   void run() { begin(); }
 
@@ -463,7 +465,7 @@ class MailAttempt final : public Attempt {
 
   // Once the message is accepted it is delivered, whatever QUIT brings; before, the refusal
   // already recorded is the better news than "timeout".
-  Result<bool> onDeadline() override { return outcome_ ? *outcome_ : Attempt::onDeadline(); }
+  Result<void> onDeadline() override { return outcome_ ? *outcome_ : Attempt::onDeadline(); }
 
   void send(Step step, std::string text) {
     step_ = step;
@@ -516,11 +518,12 @@ class MailAttempt final : public Attempt {
     if (code == expected || (step_ == Step::RcptTo && code == 251)) return next();
     // Servers that know no ESMTP answer EHLO with 500 or 502 and take HELO.
     if (step_ == Step::Ehlo && code >= 500) return send(Step::Helo, "HELO sosproxy\r\n");
-    if (code >= 400)
+    if (code >= 400) {
       outcome_ = Error{"smtp.refused", printable(reply_) + " (answer to " + name(step_) + ")"};
-    else
+    } else {
       outcome_ = Error{"smtp.protocol", "unexpected answer to " + std::string(name(step_)) + ": " +
                                             printable(reply_)};
+    }
     quit();
   }
 
@@ -538,7 +541,7 @@ class MailAttempt final : public Attempt {
       case Step::Data:
         return send(Step::Content, mailContent(request_));
       case Step::Content:
-        outcome_ = Result<bool>(true);
+        outcome_ = Result<void>{};
         return quit();
       case Step::Quit:
         return;
@@ -561,7 +564,7 @@ class MailAttempt final : public Attempt {
   MailRequest request_;
   Step step_ = Step::Greeting;
   std::string in_, out_, reply_;
-  std::optional<Result<bool>> outcome_;  // set once the server has decided
+  std::optional<Result<void>> outcome_;  // set once the server has decided
 };
 
 }  // namespace
@@ -587,13 +590,16 @@ void postWebhook(asio::io_context& io, WebhookRequest request, Done done) {
   std::string signature;
   if (!request.secret.empty()) {
     signature = hmacSha256Hex(request.secret, request.body);
-    if (signature.empty())
+    if (signature.empty()) {
       return reportLater(io, std::move(done), Error{"webhook.sign", "HMAC-SHA256 failed"});
+    }
   }
-  for (unsigned char c : request.delivery)
-    if (c < 0x20 || c == 0x7f)
+  for (unsigned char c : request.delivery) {
+    if (c < 0x20 || c == 0x7f) {
       return reportLater(io, std::move(done),
                          Error{"webhook.delivery", "control character in the delivery id"});
+    }
+  }
   std::make_shared<WebhookAttempt>(io, std::move(url).value(), std::move(request),
                                    std::move(signature), std::move(done))
       ->run();
@@ -602,17 +608,20 @@ void postWebhook(asio::io_context& io, WebhookRequest request, Done done) {
 void sendMail(asio::io_context& io, MailRequest request, Done done) {
   error_code ec;
   auto address = asio::ip::make_address(request.host, ec);
-  if (ec || request.port == 0)
+  if (ec || request.port == 0) {
     return reportLater(
         io, std::move(done),
         Error{"smtp.host", "'" + printable(request.host) + ":" + std::to_string(request.port) +
                                "' is not a numeric address and port (names are "
                                "not looked up)"});
-  for (const auto* a : {&request.from, &request.to})
-    if (!plainAddress(*a))
+  }
+  for (const auto* a : {&request.from, &request.to}) {
+    if (!plainAddress(*a)) {
       return reportLater(
           io, std::move(done),
           Error{"smtp.address", "'" + printable(*a) + "' is not a plain ASCII mail address"});
+    }
+  }
   tcp::endpoint server(address, request.port);
   std::make_shared<MailAttempt>(io, server, std::move(request), std::move(done))->run();
 }

@@ -29,7 +29,7 @@ namespace sos::notify {
 // timeout covers the whole attempt: connecting, sending and every answer. A stopped io_context
 // only delays `done` until it runs again; an io_context destroyed with the attempt in flight
 // destroys the attempt with its pending handlers, and `done` is then never called.
-using Done = std::function<void(Result<bool>)>;
+using Done = std::function<void(Result<void>)>;
 
 // HMAC-SHA256 of `body` keyed with `secret`, lower-case hex (the signature header's value is
 // "sha256=" + this). Empty only if OpenSSL fails.

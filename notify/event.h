@@ -1,6 +1,7 @@
 #pragma once
 // What happened to an emergency call, as plain values: the B2BUA (SIP thread) builds one per
-// event and hands it to the notifier on the I/O thread. Nothing here knows Sofia or SQLite.
+// event and hands it to the notifier on the I/O thread, which keeps its stored form with the
+// call's alert. Nothing here knows Sofia or SQLite.
 
 #include <cstdint>
 #include <string>
@@ -16,15 +17,16 @@ enum class EventKind {
   Callback,    // a PSAP called an ELIN back
 };
 
-std::string_view toString(EventKind k);  // "started", "answered", "ended", "failed_over", "callback"
+std::string_view toString(
+    EventKind k);  // "started", "answered", "ended", "failed_over", "callback"
 
 struct CallEvent {
   EventKind kind = EventKind::Started;
-  std::string callId;  // the caller's Call-ID: one call, many events
-  int64_t atMs = 0;    // Unix time, milliseconds
-  bool test = false;   // a test call (933, urn:service:test.sos): flagged everywhere
-  std::string site;    // the caller's site: its responders are alerted
-  std::string dialed;  // "911", "urn:service:sos"
+  std::string callId;           // the caller's Call-ID: one call, many events
+  int64_t atMs = 0;             // Unix time, milliseconds
+  bool test = false;            // a test call (933, urn:service:test.sos): flagged everywhere
+  std::string site;             // the caller's site: its responders are alerted
+  std::string dialed;           // "911", "urn:service:sos"
   std::string callerExtension;  // "1001"
   std::string callerName;       // "Alice Smith", may be empty
   std::string callbackNumber;   // what the PSAP calls back: the ELIN sent, else the caller's DID
@@ -35,5 +37,15 @@ struct CallEvent {
   std::string trunk;            // the PSAP trunk (for FailedOver: the one the call moved to)
   std::string detail;           // FailedOver: why; Ended: outcome; Callback: who it reached
 };
+
+// The event as stored with its call's alert (call_alerts.details), so that an escalation, even
+// after a restart, carries the call's last known details. eventFromJson never throws: details
+// that cannot be read leave the fields empty ("unknown" in the texts).
+std::string eventToJson(const CallEvent& e);
+CallEvent eventFromJson(const std::string& text, const std::string& callId);
+
+// The call's last known details: a later event's fields over the earlier ones, except where it
+// has none (an Ended event may not repeat the location).
+CallEvent merged(CallEvent known, const CallEvent& later);
 
 }  // namespace sos::notify

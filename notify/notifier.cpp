@@ -5,7 +5,6 @@
 // finds nothing to change: its job stays pending in the outbox for the next start.
 
 #include "notify/notifier.h"
-#include "base/clock.h"
 
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
@@ -13,285 +12,28 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <cstdio>
-#include <ctime>
 #include <exception>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
 
+#include "base/clock.h"
+#include "notify/messages.h"
 #include "store/store.h"
 
 namespace sos::notify {
 namespace {
 
 using std::chrono::milliseconds;
-using Json = nlohmann::ordered_json;
-
-constexpr std::string_view kEscalation = "escalation";
 
 // A report that never comes (a channel that breaks its promise, a SIP thread that stopped) must
 // not leave a job in flight for ever: past its timeout and this grace, the attempt has failed.
 constexpr milliseconds kReportGrace{1000};
 
-std::tm utc(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return tm;
-}
-
-// RFC 3339 in UTC with milliseconds: "2023-11-14T22:13:20.123Z".
-std::string rfc3339(int64_t ms) {
-  std::tm tm = utc(ms);
-  char buffer[80];  // room for any int the compiler can imagine in each field
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buffer;
-}
-
-// For people: "2023-11-14 22:13:20 UTC".
-std::string readableTime(int64_t ms) {
-  std::tm tm = utc(ms);
-  char buffer[80];  // room for any int the compiler can imagine in each field
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buffer;
-}
-
-// Invalid UTF-8 (a caller's display name is whatever the phone sent) becomes U+FFFD instead of
-// an exception.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-// Caller-supplied text on one line: a line break in a display name must not split a mail header
-// or forge a line of the alert.
-std::string oneLine(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      c = ' ';
-    }
-  }
-  return out;
-}
-
-std::string orUnknown(std::string_view s) { return s.empty() ? "unknown" : oneLine(s); }
-
-// "Alice Smith (extension 1001)", "extension 1001" or "an unknown caller".
-std::string callerOf(const CallEvent& e) {
-  if (!e.callerName.empty() && !e.callerExtension.empty()) {
-    return oneLine(e.callerName) + " (extension " + oneLine(e.callerExtension) + ")";
-  }
-  if (!e.callerName.empty()) {
-    return oneLine(e.callerName);
-  }
-  return e.callerExtension.empty() ? "an unknown caller"
-                                   : "extension " + oneLine(e.callerExtension);
-}
-
-// "the emergency call (911) of Alice Smith (extension 1001)"
-std::string theCall(const CallEvent& e) {
-  return "the emergency call" + (e.dialed.empty() ? "" : " (" + oneLine(e.dialed) + ")") + " of " +
-         callerOf(e);
-}
-
-// The event as stored with its call's alert (call_alerts.details), so that an escalation, even
-// after a restart, carries the call's last known details.
-std::string eventToJson(const CallEvent& e) {
-  Json j;
-  j["kind"] = std::string(toString(e.kind));
-  j["call_id"] = e.callId;
-  j["at_ms"] = e.atMs;
-  j["test"] = e.test;
-  j["site"] = e.site;
-  j["dialed"] = e.dialed;
-  j["caller_extension"] = e.callerExtension;
-  j["caller_name"] = e.callerName;
-  j["callback_number"] = e.callbackNumber;
-  j["location"] = e.location;
-  j["address"] = e.address;
-  j["location_by"] = e.locationBy;
-  j["trunk"] = e.trunk;
-  j["detail"] = e.detail;
-  return dump(j);
-}
-
-// Never throws: details that cannot be read leave the fields empty ("unknown" in the texts).
-CallEvent eventFromJson(const std::string& text, const std::string& callId) {
-  CallEvent e;
-  e.callId = callId;
-  Json j = Json::parse(text, nullptr, false);
-  if (!j.is_object()) {
-    return e;
-  }
-  auto str = [&](const char* key, std::string& into) {
-    if (auto it = j.find(key); it != j.end() && it->is_string()) {
-      into = it->get<std::string>();
-    }
-  };
-  for (EventKind k : {EventKind::Started, EventKind::Answered, EventKind::Ended,
-                      EventKind::FailedOver, EventKind::Callback}) {
-    if (j.value("kind", "") == toString(k)) {
-      e.kind = k;
-    }
-  }
-  if (auto it = j.find("at_ms"); it != j.end() && it->is_number_integer()) {
-    e.atMs = it->get<int64_t>();
-  }
-  if (auto it = j.find("test"); it != j.end() && it->is_boolean()) {
-    e.test = it->get<bool>();
-  }
-  str("site", e.site);
-  str("dialed", e.dialed);
-  str("caller_extension", e.callerExtension);
-  str("caller_name", e.callerName);
-  str("callback_number", e.callbackNumber);
-  str("location", e.location);
-  str("address", e.address);
-  str("location_by", e.locationBy);
-  str("trunk", e.trunk);
-  str("detail", e.detail);
-  return e;
-}
-
-// The call's last known details: a later event's fields over the earlier ones, except where it
-// has none (an Ended event may not repeat the location).
-CallEvent merged(CallEvent known, const CallEvent& later) {
-  known.kind = later.kind;
-  known.atMs = later.atMs;
-  known.test = known.test || later.test;
-  for (auto member :
-       {&CallEvent::site, &CallEvent::dialed, &CallEvent::callerExtension, &CallEvent::callerName,
-        &CallEvent::callbackNumber, &CallEvent::location, &CallEvent::address,
-        &CallEvent::locationBy, &CallEvent::trunk, &CallEvent::detail}) {
-    if (!(later.*member).empty()) {
-      known.*member = later.*member;
-    }
-  }
-  return known;
-}
-
 std::string channelName(config::Responder::Channel c) { return std::string(config::toString(c)); }
 
-// The exact text a responder of `channel` receives. An e-mail's is its subject line, a line
-// feed, then its body (the subject has no line break: see oneLine).
-std::string payloadFor(config::Responder::Channel channel, const CallEvent& e, int tier,
-                       const std::string& deliveryId) {
-  switch (channel) {
-    case config::Responder::Channel::Webhook:
-      return webhookJson(e, tier, deliveryId);
-    case config::Responder::Channel::Email:
-      return mailSubject(e, tier) + "\n" + plainText(e, tier);
-    case config::Responder::Channel::Sip:
-      return plainText(e, tier);
-  }
-  return plainText(e, tier);
-}
-
 }  // namespace
-
-std::string webhookJson(const CallEvent& e, int tier, const std::string& deliveryId) {
-  Json j;
-  j["event"] = tier > 1 ? std::string(kEscalation) : std::string(toString(e.kind));
-  j["call_id"] = e.callId;
-  j["test"] = e.test;
-  j["time"] = rfc3339(e.atMs);
-  j["site"] = e.site;
-  j["dialed"] = e.dialed;
-  j["caller"] = {{"extension", e.callerExtension}, {"name", e.callerName}};
-  j["callback_number"] = e.callbackNumber;
-  j["location"] = {{"name", e.location}, {"address", e.address}, {"found_by", e.locationBy}};
-  j["psap_trunk"] = e.trunk;
-  j["detail"] = e.detail;
-  j["tier"] = tier;
-  j["delivery_id"] = deliveryId;
-  return dump(j);
-}
-
-std::string mailSubject(const CallEvent& e, int tier) {
-  std::string subject = e.test ? "[TEST] " : "";
-  std::string call =
-      "mergency call" + (e.dialed.empty() ? "" : " " + oneLine(e.dialed)) + " from " +
-      (e.callerExtension.empty() ? orUnknown(e.callerName) : oneLine(e.callerExtension)) +
-      (e.location.empty() ? "" : " (" + oneLine(e.location) + ")");
-  if (tier > 1) {
-    return subject + "NOT ACKNOWLEDGED: e" + call + " (tier " + std::to_string(tier) + ")";
-  }
-  switch (e.kind) {
-    case EventKind::Started:
-      return subject + "E" + call;
-    case EventKind::Answered:
-      return subject + "E" + call + ": answered by the PSAP";
-    case EventKind::Ended:
-      return subject + "E" + call + ": ended" +
-             (e.detail.empty() ? "" : " (" + oneLine(e.detail) + ")");
-    case EventKind::FailedOver:
-      return subject + "E" + call + ": moved to PSAP trunk " + orUnknown(e.trunk);
-    case EventKind::Callback:
-      return subject + "PSAP callback" + (e.dialed.empty() ? "" : " to " + oneLine(e.dialed)) +
-             (e.detail.empty() ? "" : ": " + oneLine(e.detail));
-  }
-  return subject + "E" + call;
-}
-
-std::string plainText(const CallEvent& e, int tier) {
-  std::vector<std::string> lines;
-  if (e.test) {
-    lines.push_back("TEST CALL - not a real emergency.");
-  }
-  // The first line says what happened, so a glance is enough; Kari's Law wants that a 911 call
-  // was made, the callback number and the location, which are the lines right after it.
-  bool detailSaid = false;
-  if (tier > 1) {
-    lines.push_back("ESCALATION (tier " + std::to_string(tier) + "): nobody has acknowledged " +
-                    theCall(e) + " yet.");
-  } else {
-    switch (e.kind) {
-      case EventKind::Started:
-        lines.push_back("EMERGENCY CALL: " + callerOf(e) + " dialed " + orUnknown(e.dialed) + ".");
-        break;
-      case EventKind::Answered:
-        lines.push_back("The PSAP answered " + theCall(e) + ".");
-        break;
-      case EventKind::Ended:
-        lines.push_back("Ended: " + theCall(e) +
-                        (e.detail.empty() ? "." : " (" + oneLine(e.detail) + ")."));
-        detailSaid = true;
-        break;
-      case EventKind::FailedOver:
-        lines.push_back("Moved to PSAP trunk " + orUnknown(e.trunk) + ": " + theCall(e) +
-                        (e.detail.empty() ? "." : " (" + oneLine(e.detail) + ")."));
-        detailSaid = true;
-        break;
-      case EventKind::Callback:
-        lines.push_back("PSAP CALLBACK" + (e.dialed.empty() ? "" : " to " + oneLine(e.dialed)) +
-                        (e.detail.empty() ? "." : ": " + oneLine(e.detail)));
-        detailSaid = true;
-        break;
-    }
-  }
-  lines.push_back("Caller: " + (e.callerName.empty() ? "" : oneLine(e.callerName) + ", ") +
-                  "extension " + orUnknown(e.callerExtension));
-  lines.push_back("Callback number: " + orUnknown(e.callbackNumber));
-  lines.push_back("Location: " + orUnknown(e.location));
-  lines.push_back("Address: " + orUnknown(e.address));
-  lines.push_back("Found by: " + orUnknown(e.locationBy));
-  lines.push_back("PSAP trunk: " + orUnknown(e.trunk));
-  if (!detailSaid && !e.detail.empty()) {
-    lines.push_back("Detail: " + oneLine(e.detail));
-  }
-  lines.push_back("Site: " + orUnknown(e.site));
-  lines.push_back("Time: " + readableTime(e.atMs));
-  lines.push_back("Call-ID: " + orUnknown(e.callId));
-  std::string text;
-  for (const auto& line : lines) {
-    text += line + "\n";
-  }
-  return text;
-}
 
 // ---- The outbox at work ----
 
@@ -396,7 +138,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
       j.tier = tier;
       j.channel = channelName(r.channel);
       j.target = r.target;
-      j.payload = payloadFor(r.channel, e, tier, j.deliveryId);
+      j.payload = alertText(r.channel, e, tier, j.deliveryId);
       j.nextAttemptAtMs = nowMs;
       j.createdAtMs = nowMs;
       j.test = e.test;
@@ -530,7 +272,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     e.detail = "not acknowledged " +
                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited).count()) +
                " s after the first alert";
-    auto batch = jobsFor(*site, e, kEscalation, tier, now);
+    auto batch = jobsFor(*site, e, kEscalationEvent, tier, now);
     row.escalatedTier = tier;
     row.escalateAtMs = nextTier(*site, tier) != 0 ? now + escalateAfter().count() : 0;
     counters.escalations.fetch_add(1, std::memory_order_relaxed);
@@ -575,13 +317,13 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     // Whoever calls it and from wherever, the report is handled later on the I/O thread: never
     // inside this function, never on another thread (which only posts; the io_context outlives
     // the notifier, while the notifier must not be locked, and so perhaps destroyed, there).
-    const Done done = [&io = io, weak = weak_from_this(), key, number](Result<bool> result) {
+    const Done done = [&io = io, weak = weak_from_this(), key, number](Result<void> result) {
       boost::asio::post(io, [weak, key, number, result = std::move(result)]() mutable {
         auto self = weak.lock();
         if (!self) {
           return;
         }
-        self->guarded("delivery report", [&] { self->finish(key, number, std::move(result)); });
+        self->guarded("delivery report", [&] { self->finish(key, number, result); });
       });
     };
 
@@ -637,7 +379,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     return "";
   }
 
-  void finish(int64_t key, uint64_t number, Result<bool> result) {
+  void finish(int64_t key, uint64_t number, const Result<void>& result) {
     auto it = jobs.find(key);
     if (it == jobs.end() || it->second.attempt != number || !it->second.inFlight) {
       return;  // a stale report: the deadline came first, or stop() has been

@@ -12,6 +12,7 @@
 //   with its alert in the store (call_alerts.details), so an escalation after a restart still
 //   says who called, from where, and how to call back.
 // - A dead channel costs other channels nothing: every job has its own timeout and backoff.
+// What an alert says is messages.h's; this is the worker that delivers it.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -93,12 +94,5 @@ class Notifier {
   // it gone (they hold weak references) rather than a dangling one.
   std::shared_ptr<Impl> impl_;
 };
-
-// The texts a responder receives, pure (exposed for tests). Tier 1 is alerted of the event
-// itself; a higher tier only by escalation, so its texts say that nobody has acknowledged the
-// call yet (webhook "event": "escalation"), with the call's last known details.
-std::string webhookJson(const CallEvent& e, int tier, const std::string& deliveryId);
-std::string mailSubject(const CallEvent& e, int tier = 1);  // one line
-std::string plainText(const CallEvent& e, int tier = 1);    // email body and SIP MESSAGE body
 
 }  // namespace sos::notify

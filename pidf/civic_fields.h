@@ -1,22 +1,22 @@
 #pragma once
 // The RFC 5139 civic address elements, in the order of the schema's xs:sequence (section 4),
-// paired with the routing::CivicAddress member that holds each. Internal to pidf/: the builder
+// paired with the model::CivicAddress member that holds each. Internal to pidf/: the builder
 // walks it to emit elements in schema order, the parser to look elements up by local name.
 
 #include <array>
 #include <string>
 #include <string_view>
 
-#include "routing/location.h"
+#include "model/location.h"
 
 namespace sos::pidf::detail {
 
 struct CivicField {
-  std::string_view element;                    // local name in the civicAddr namespace
-  std::string routing::CivicAddress::*member;  // where the value lives
+  std::string_view element;                  // local name in the civicAddr namespace
+  std::string model::CivicAddress::*member;  // where the value lives
 };
 
-using CA = routing::CivicAddress;
+using CA = model::CivicAddress;
 
 inline constexpr std::array<CivicField, 31> kCivicFields{{
     {"country", &CA::country}, {"A1", &CA::a1},       {"A2", &CA::a2},

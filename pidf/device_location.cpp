@@ -11,7 +11,7 @@ namespace {
 // The problems that made a document unusable, without the notes on what was tolerated.
 std::string whyUnusable(const DeviceLocation& d) {
   std::string out;
-  for (auto const& p : d.problems) {
+  for (const auto& p : d.problems) {
     if (p.find("tolerated") != std::string::npos || p.find("assumed") != std::string::npos ||
         p.find("ignored") != std::string::npos || p.find("reduced to") != std::string::npos)
       continue;
@@ -21,7 +21,7 @@ std::string whyUnusable(const DeviceLocation& d) {
   return out.empty() ? "no location" : out;
 }
 
-std::string partName(std::string const& contentId) {
+std::string partName(const std::string& contentId) {
   return contentId.empty() ? "a part without Content-ID" : "part <" + contentId + ">";
 }
 
@@ -50,7 +50,7 @@ DeviceLocationCheck checkDeviceLocation(const std::vector<GeolocationValue>& geo
   std::vector<std::string> reasons;
   std::vector<bool> named(parts.size(), false);
   std::vector<std::optional<DeviceLocation>> parsed(parts.size());
-  auto parse = [&](size_t i) -> DeviceLocation const& {
+  auto parse = [&](size_t i) -> const DeviceLocation& {
     if (!parsed[i]) parsed[i] = parsePidfLo(parts[i].text);
     return *parsed[i];
   };
@@ -62,7 +62,7 @@ DeviceLocationCheck checkDeviceLocation(const std::vector<GeolocationValue>& geo
     return out;
   };
 
-  for (auto const& value : geolocation) {
+  for (const auto& value : geolocation) {
     if (!value.isCid) {
       // RFC 6442 section 3.2: a reference the recipient may dereference. sosproxy does not fetch
       // (that would make an emergency call wait on the network), so it proves nothing here.
@@ -89,11 +89,10 @@ DeviceLocationCheck checkDeviceLocation(const std::vector<GeolocationValue>& geo
   for (size_t i = 0; i < parts.size(); ++i) {
     if (named[i]) continue;
     reasons.push_back(partName(parts[i].contentId) + ": " +
-                      (parse(i).usable ? "no Geolocation value names it"
-                                       : whyUnusable(parse(i))));
+                      (parse(i).usable ? "no Geolocation value names it" : whyUnusable(parse(i))));
   }
   out.state = DeviceLocationState::Unusable;
-  for (auto const& r : reasons) {
+  for (const auto& r : reasons) {
     if (!out.summary.empty()) out.summary += "; ";
     out.summary += r;
   }

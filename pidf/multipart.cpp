@@ -88,8 +88,8 @@ void readPart(std::string_view raw, MimeEntity& part) {
     if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {
       headers.back().value += " " + std::string(trimLws(line));
     } else if (size_t colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
-      headers.push_back({lowered(trimLws(line.substr(0, colon))),
-                         std::string(trimLws(line.substr(colon + 1)))});
+      headers.push_back(
+          {lowered(trimLws(line.substr(0, colon))), std::string(trimLws(line.substr(colon + 1)))});
     } else {
       // Not a header line: a part without headers that forgot its blank line. All of it is
       // content (RFC 2046 section 5.1.1: text/plain by default).
@@ -103,7 +103,7 @@ void readPart(std::string_view raw, MimeEntity& part) {
   if (!headersEnded) contentAt = raw.size();  // header lines only
   part.raw = std::string(raw);
   part.content = std::string(raw.substr(contentAt));
-  for (auto const& h : headers) {
+  for (const auto& h : headers) {
     if (h.name == "content-type" && part.contentTypeValue.empty()) {
       part.contentTypeValue = h.value;
     } else if (h.name == "content-id" && part.contentId.empty()) {
@@ -116,7 +116,8 @@ void readPart(std::string_view raw, MimeEntity& part) {
       part.disposition = h.value;
     }
   }
-  part.contentType = part.contentTypeValue.empty() ? "text/plain" : mediaType(part.contentTypeValue);
+  part.contentType =
+      part.contentTypeValue.empty() ? "text/plain" : mediaType(part.contentTypeValue);
 }
 
 void split(MimeEntity& entity, int depth) {
@@ -140,7 +141,7 @@ void split(MimeEntity& entity, int depth) {
       entity.problem = "more than " + std::to_string(kMaxMimeParts) + " parts";
       return;
     }
-    size_t const begin = delimiters[i].end;
+    const size_t begin = delimiters[i].end;
     size_t end = body.size();
     if (i + 1 < delimiters.size()) {
       end = lineBreakBefore(body, delimiters[i + 1].start);
@@ -216,9 +217,8 @@ std::string contentTypeParam(std::string_view value, std::string_view name) {
       next = value.find(';', i);
     } else {
       next = value.find(';', v);
-      parsed = std::string(trimLws(value.substr(v, next == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : next - v)));
+      parsed = std::string(trimLws(
+          value.substr(v, next == std::string_view::npos ? std::string_view::npos : next - v)));
     }
     if (equalsNoCase(key, name)) return parsed;
     p = next;
@@ -236,7 +236,7 @@ MimeEntity parseBody(std::string_view contentTypeValue, std::string_view body) {
 }
 
 std::string decodedContent(const MimeEntity& entity) {
-  std::string const& in = entity.content;
+  const std::string& in = entity.content;
   if (entity.transferEncoding == "base64") {
     std::string out;
     uint32_t bits = 0;
@@ -292,7 +292,7 @@ std::vector<const MimeEntity*> flatten(const MimeEntity& root) {
   for (size_t i = 0; i < out.size(); ++i) {
     // Depth first: a part's children come right after it.
     std::vector<const MimeEntity*> children;
-    for (auto const& p : out[i]->parts) children.push_back(&p);
+    for (const auto& p : out[i]->parts) children.push_back(&p);
     out.insert(out.begin() + static_cast<std::ptrdiff_t>(i) + 1, children.begin(), children.end());
   }
   return out;
@@ -320,11 +320,11 @@ std::string appendParts(std::string_view body, std::string_view boundary,
                         const std::vector<std::string>& parts) {
   auto delimiters = findDelimiters(body, boundary);
   if (delimiters.empty() || !delimiters.back().close) return {};
-  size_t const closeAt = delimiters.back().start;
-  size_t const breakAt = lineBreakBefore(body, closeAt);
+  const size_t closeAt = delimiters.back().start;
+  const size_t breakAt = lineBreakBefore(body, closeAt);
   std::string out(body.substr(0, breakAt));
   std::string const b(boundary);
-  for (auto const& part : parts) {
+  for (const auto& part : parts) {
     // The delimiter's own CRLF, unless the close delimiter was the body's first line (no parts).
     out += (breakAt == closeAt && &part == &parts.front() ? "--" : "\r\n--") + b + "\r\n";
     out += part;

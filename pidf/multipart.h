@@ -34,8 +34,8 @@ struct MimeEntity {
   std::string problem;
 };
 
-inline constexpr int kMaxMimeDepth = 8;       // multipart inside multipart, at most
-inline constexpr size_t kMaxMimeParts = 64;   // parts of one multipart, at most
+inline constexpr int kMaxMimeDepth = 8;      // multipart inside multipart, at most
+inline constexpr size_t kMaxMimeParts = 64;  // parts of one multipart, at most
 
 // Parses `body` whose Content-Type is `contentTypeValue`. Never throws; a multipart that cannot be
 // split comes back with wellFormed = false and whatever parts were found.

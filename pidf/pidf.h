@@ -5,7 +5,7 @@
 // Emit strictly, parse leniently: what buildPidfLo() writes validates against the official
 // schemas (pidf/schemas/pidf-lo-all.xsd); parsePidfLo() accepts the schema-invalid bodies real
 // phones send and turns a hostile or broken one into "no usable device location", never into an
-// error that could refuse the call (DESIGN.md, "the one rule above all others").
+// error that could refuse the call (docs/ARCHITECTURE.md, "The one rule above all others").
 // Pure functions, no I/O, no shared state: callable from any thread.
 
 #include <cstdint>
@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/location.h"
 #include "pidf/multipart.h"
-#include "routing/location.h"
 
 namespace sos::pidf {
 
@@ -43,7 +43,7 @@ bool isRegisteredMethod(std::string_view token);
 // usage-rules, method; then dm:deviceID and dm:timestamp). The civic address carries only its
 // non-empty fields, in schema order; coordinates, when the location has both, become a
 // gml:Point or (with radiusMeters) a gs:Circle in WGS 84, latitude first (RFC 5491 section 5.2).
-std::string buildPidfLo(const routing::Location& location, const PidfOptions& options);
+std::string buildPidfLo(const model::Location& location, const PidfOptions& options);
 
 // RFC 3339 UTC timestamp ("2024-05-01T12:00:00.123Z") for xs:dateTime fields.
 std::string formatTimestamp(int64_t unixMs);
@@ -52,14 +52,14 @@ std::string formatTimestamp(int64_t unixMs);
 
 struct DeviceLocation {
   bool usable = false;  // a civic address with country and one more field, or a valid lat/lon
-  std::optional<routing::CivicAddress> civic;
+  std::optional<model::CivicAddress> civic;
   std::optional<double> latitude, longitude, radiusMeters;
   std::string method;
   std::optional<bool> retransmissionAllowed;
   std::vector<std::string> problems;  // why it is not usable, and what was tolerated
 };
 
-inline constexpr size_t kMaxPidfBytes = 64 * 1024;
+inline constexpr size_t kMaxPidfBytes = size_t{64} * 1024;
 inline constexpr int kMaxPidfDepth = 32;
 
 // Never throws. No DTD, no entities, no network; bodies over kMaxPidfBytes or nested deeper

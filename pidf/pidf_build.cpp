@@ -125,7 +125,7 @@ std::string normalizedCountry(std::string_view c) {
 // xs:token collapses white space; an all-blank field would become an empty element, so skip it.
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
-void appendCivic(std::string& out, const routing::CivicAddress& civic) {
+void appendCivic(std::string& out, const model::CivicAddress& civic) {
   std::string body;
   for (const auto& f : kCivicFields) {
     std::string value = civic.*f.member;
@@ -143,14 +143,14 @@ void appendCivic(std::string& out, const routing::CivicAddress& civic) {
   out += "      <ca:civicAddress>\n" + body + "      </ca:civicAddress>\n";
 }
 
-bool validCoordinates(const routing::Location& l) {
+bool validCoordinates(const model::Location& l) {
   return l.latitude && l.longitude && std::isfinite(*l.latitude) && std::isfinite(*l.longitude) &&
          *l.latitude >= -90 && *l.latitude <= 90 && *l.longitude >= -180 && *l.longitude <= 180;
 }
 
 // RFC 5491 section 5.2.1 (Point) and 5.2.3 (Circle): WGS 84, latitude then longitude, radius in
 // metres.
-void appendGeodetic(std::string& out, const routing::Location& l, std::optional<double> radius) {
+void appendGeodetic(std::string& out, const model::Location& l, std::optional<double> radius) {
   std::string pos = number(*l.latitude) + " " + number(*l.longitude);
   std::string srs(detail::kSrsWgs84_2d);
   if (radius && std::isfinite(*radius) && *radius > 0) {
@@ -165,7 +165,6 @@ void appendGeodetic(std::string& out, const routing::Location& l, std::optional<
     out += "      </gml:Point>\n";
   }
 }
-
 
 }  // namespace
 
@@ -211,7 +210,7 @@ std::string formatTimestamp(int64_t unixMs) {
   return out + "Z";
 }
 
-std::string buildPidfLo(const routing::Location& location, const PidfOptions& options) {
+std::string buildPidfLo(const model::Location& location, const PidfOptions& options) {
   // Without a device URI the schema cannot be satisfied by dm:device (dm:deviceID is required,
   // RFC 4479 section 3.2); dm:person needs none and RFC 5491 section 3 allows it.
   bool device = !options.deviceUri.empty();

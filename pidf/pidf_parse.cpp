@@ -31,7 +31,7 @@ int maxDepth(const xmlNode* n, int depth) {
 // ---- civic ----
 
 void readCivic(const xmlNode* ca, DeviceLocation& out) {
-  routing::CivicAddress civic;
+  model::CivicAddress civic;
   bool any = false;
   bool ordered = true;
   size_t lastIndex = 0;
@@ -58,11 +58,11 @@ void readCivic(const xmlNode* ca, DeviceLocation& out) {
   if (any && !out.civic) out.civic = std::move(civic);
 }
 
-bool civicUsable(const routing::CivicAddress& c) {
+bool civicUsable(const model::CivicAddress& c) {
   if (c.country.empty()) return false;
-  routing::CivicAddress rest = c;
+  model::CivicAddress rest = c;
   rest.country.clear();
-  return !(rest == routing::CivicAddress{});
+  return !(rest == model::CivicAddress{});
 }
 
 // ---- one <geopriv> ----

@@ -4,20 +4,21 @@
 
 namespace sos::proxy {
 
-char const* Admission::admit(TimePoint now, int64_t inProgress) {
+const char* Admission::admit(TimePoint now, int64_t inProgress) {
   if (draining_) return "sosproxy shutting down";
   if (shedding_ && now < sheddingUntil_) return "sosproxy overloaded";
   if (limits_.maxOrdinaryCalls > 0 && inProgress >= limits_.maxOrdinaryCalls)
     return "ordinary-call limit reached (calls in progress)";
   if (limits_.ordinaryCallsPerSecond <= 0) return nullptr;
-  double const rate = limits_.ordinaryCallsPerSecond;
-  double const burst = limits_.ordinaryBurst > 0 ? limits_.ordinaryBurst : rate;
+  const double rate = limits_.ordinaryCallsPerSecond;
+  const double burst = limits_.ordinaryBurst > 0 ? limits_.ordinaryBurst : rate;
   if (!started_) {
     tokens_ = burst;
     tokensAt_ = now;
     started_ = true;
   }
-  tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - tokensAt_).count());
+  tokens_ =
+      std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - tokensAt_).count());
   tokensAt_ = now;
   if (tokens_ < 1.0) return "ordinary-call limit reached";
   tokens_ -= 1.0;
@@ -31,14 +32,14 @@ char const* Admission::admit(TimePoint now, int64_t inProgress) {
 Admission::Change Admission::observe(TimePoint now, int64_t lateMs, uint64_t requests,
                                      uint64_t retransmissions) {
   Change change;
-  int const threshold = limits_.overloadLagMs;
+  const int threshold = limits_.overloadLagMs;
   if (threshold <= 0) {
     if (shedding_) change.kind = Change::Kind::Ended;
     shedding_ = false;
     return change;
   }
-  bool const late = lateMs > threshold;
-  bool const retransmitting =
+  const bool late = lateMs > threshold;
+  const bool retransmitting =
       retransmissions >= kRetriesPerTick && retransmissions * 20 >= requests;
   if (late || retransmitting) {
     if (!shedding_) {

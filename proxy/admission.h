@@ -17,9 +17,9 @@ namespace sos::proxy {
 class Admission {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
-  static constexpr std::chrono::milliseconds kTick{100};    // how often observe() is called
-  static constexpr std::chrono::seconds kShedFor{2};        // shedding lasts past the last sign
-  static constexpr uint64_t kRetriesPerTick = 3;            // fewer are ordinary UDP loss
+  static constexpr std::chrono::milliseconds kTick{100};  // how often observe() is called
+  static constexpr std::chrono::seconds kShedFor{2};      // shedding lasts past the last sign
+  static constexpr uint64_t kRetriesPerTick = 3;          // fewer are ordinary UDP loss
 
   explicit Admission(config::Limits limits = {}) : limits_(limits) {}
   // A reloaded configuration's limits; the bucket and shedding carry on.
@@ -27,7 +27,7 @@ class Admission {
 
   // Why a new ordinary call may not go on at `now` with `inProgress` ordinary calls up, or
   // nullptr when it may (and then it has taken its token).
-  char const* admit(TimePoint now, int64_t inProgress);
+  const char* admit(TimePoint now, int64_t inProgress);
 
   // One overload check, every kTick: `lateMs` is how late the check's timer fired, `requests`
   // and `retransmissions` how many came in since the last check.

@@ -18,9 +18,9 @@ namespace {
 
 // jemalloc's control interface, found at run time: the proxy library is linked into binaries
 // that run on other allocators.
-using Mallctl = int (*)(char const*, void*, size_t*, void*, size_t);
-using NameToMib = int (*)(char const*, size_t*, size_t*);
-using ByMib = int (*)(size_t const*, size_t, void*, size_t*, void*, size_t);
+using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+using NameToMib = int (*)(const char*, size_t*, size_t*);
+using ByMib = int (*)(const size_t*, size_t, void*, size_t*, void*, size_t);
 
 struct Jemalloc {
   Mallctl ctl = nullptr;
@@ -28,8 +28,8 @@ struct Jemalloc {
   ByMib byMib = nullptr;
 };
 
-Jemalloc const& jemalloc() {
-  static Jemalloc const j{reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl")),
+const Jemalloc& jemalloc() {
+  static const Jemalloc j{reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl")),
                           reinterpret_cast<NameToMib>(dlsym(RTLD_DEFAULT, "mallctlnametomib")),
                           reinterpret_cast<ByMib>(dlsym(RTLD_DEFAULT, "mallctlbymib"))};
   return j;
@@ -71,10 +71,10 @@ bool startHolder(unsigned arena) {
   std::pair<unsigned, sem_t*> bound{arena, &ready};
   pthread_attr_t attributes;
   pthread_attr_init(&attributes);
-  pthread_attr_setstacksize(&attributes, 64 * 1024);
+  pthread_attr_setstacksize(&attributes, size_t{64} * 1024);
   pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
   pthread_t thread;
-  bool const started = pthread_create(&thread, &attributes, holdArena, &bound) == 0;
+  const bool started = pthread_create(&thread, &attributes, holdArena, &bound) == 0;
   pthread_attr_destroy(&attributes);
   if (started) {
     pthread_setname_np(thread, "sos-arena");
@@ -86,7 +86,7 @@ bool startHolder(unsigned arena) {
 }
 
 Arenas makeArenas() {
-  Jemalloc const& j = jemalloc();
+  const Jemalloc& j = jemalloc();
   Arenas made;
   if (j.ctl == nullptr || j.nameToMib == nullptr || j.byMib == nullptr) return made;
   for (unsigned& arena : made.index) {
@@ -105,8 +105,8 @@ Arenas makeArenas() {
   return made;
 }
 
-Arenas const& arenas() {
-  static Arenas const made = makeArenas();
+const Arenas& arenas() {
+  static const Arenas made = makeArenas();
   return made;
 }
 
@@ -114,7 +114,7 @@ unsigned arenaFor(Lifetime lifetime) { return arenas().index[lifetime == Lifetim
 
 // Swaps the calling thread's arena; returns the previous one through `previous`.
 bool switchArena(unsigned next, unsigned* previous) {
-  Arenas const& a = arenas();
+  const Arenas& a = arenas();
   size_t size = sizeof *previous;
   return jemalloc().byMib(a.threadArenaMib.data(), a.threadArenaMibLength, previous, &size, &next,
                           sizeof next) == 0;
@@ -123,7 +123,7 @@ bool switchArena(unsigned next, unsigned* previous) {
 }  // namespace
 
 uint64_t heapInUse() {
-  if (Mallctl const ctl = jemalloc().ctl) {
+  if (const Mallctl ctl = jemalloc().ctl) {
     uint64_t epoch = 1;
     size_t size = sizeof epoch;
     ctl("epoch", &epoch, &size, &epoch, size);  // refreshes the statistics below
@@ -131,7 +131,7 @@ uint64_t heapInUse() {
     size = sizeof allocated;
     if (ctl("stats.allocated", &allocated, &size, nullptr, 0) == 0) return allocated;
   }
-  struct mallinfo2 const heap = mallinfo2();
+  const struct mallinfo2 heap = mallinfo2();
   return heap.uordblks + heap.hblkhd;
 }
 
@@ -147,8 +147,8 @@ bool prepareSipThread() {
   return true;
 }
 
-int arenaOf(void const* p) {
-  Mallctl const ctl = jemalloc().ctl;
+int arenaOf(const void* p) {
+  const Mallctl ctl = jemalloc().ctl;
   if (ctl == nullptr || p == nullptr) return -1;
   unsigned arena = 0;
   size_t size = sizeof arena;

@@ -28,7 +28,7 @@ enum class Lifetime {
 };
 
 // The jemalloc arena `p` was allocated from, or -1 (another allocator). For tests and diagnosis.
-int arenaOf(void const* p);
+int arenaOf(const void* p);
 
 // The arena prepareSipThread() gives `lifetime`, or -1 when it has none (another allocator).
 int arenaIndex(Lifetime lifetime);
@@ -39,8 +39,8 @@ class Scope {
  public:
   explicit Scope(Lifetime lifetime);
   ~Scope();
-  Scope(Scope const&) = delete;
-  Scope& operator=(Scope const&) = delete;
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
 
  private:
   unsigned previous_ = 0;

@@ -4,13 +4,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +22,10 @@
 
 #include "admin/http_server.h"
 #include "admin/location_api.h"
+#include "admin/routes.h"
+#include "base/text.h"
 #include "config/config.h"
+#include "config/config_edit.h"
 #include "notify/notifier.h"
 #include "proxy/b2bua.h"
 #include "proxy/health.h"
@@ -43,14 +44,15 @@ namespace sos::proxy {
 
 namespace {
 
-constexpr char const* kReloadPath = "/api/v1/admin/reload";
-
-constexpr char const* kUsage =
+constexpr const char* kUsage =
     R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
 
 Usage:
   sosproxy --config FILE [options]   run the proxy
   sosproxy check-config FILE         validate FILE and exit (0 valid, 2 invalid)
+  sosproxy print-config FILE [--set PATH=VALUE]...
+                                     print FILE with values changed (e.g. the demo on other
+                                     ports), if the result is valid (else exit 2)
   sosproxy --help | --version
 
 Options:
@@ -60,6 +62,9 @@ Options:
       --routing-log PATH   where the routing log goes ("-" for standard output);
                            overrides logging.routing_log
       --log-level LEVEL    trace, debug, info, warn or error; overrides logging.level
+      --set PATH=VALUE     (print-config) the value at PATH, written as the file would, e.g.
+                           listen.port=5070, trunks[il-psap-a].port=5090 (a list item by
+                           name or position), sites[HQ].responders=[], store={}
 
 Signals: SIGTERM or SIGINT stop the proxy. SIGHUP reloads FILE (with the options above) and
 the location data without dropping a call: trunks, sites, trusted networks, location settings
@@ -77,9 +82,10 @@ struct Options {
   std::string command = "run";
   std::string configPath;
   ConfigOverrides overrides;
+  std::vector<config::ConfigChange> changes;  // print-config --set
 };
 
-int usageError(std::string const& message) {
+int usageError(const std::string& message) {
   std::cerr << "sosproxy: " << message << "\nTry 'sosproxy --help'.\n";
   return 2;
 }
@@ -88,8 +94,8 @@ int usageError(std::string const& message) {
 std::optional<int> parse(int argc, char** argv, Options& o) {
   std::vector<std::string> args(argv + 1, argv + argc);
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string const& a = args[i];
-    auto value = [&](std::string const& name) -> std::optional<std::string> {
+    const std::string& a = args[i];
+    auto value = [&](const std::string& name) -> std::optional<std::string> {
       if (i + 1 >= args.size()) return std::nullopt;
       (void)name;
       return args[++i];
@@ -102,11 +108,19 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       std::cout << "sosproxy " << buildVersion() << " (commit " << buildCommit() << ")\n";
       return 0;
     }
-    if (a == "check-config" && i == 0) {
-      o.command = "check-config";
+    if ((a == "check-config" || a == "print-config") && i == 0) {
+      o.command = a;
       auto v = value(a);
-      if (!v) return usageError("check-config needs a FILE");
+      if (!v) return usageError(a + " needs a FILE");
       o.configPath = *v;
+      continue;
+    }
+    if (a == "--set") {
+      auto v = value(a);
+      if (!v) return usageError("--set needs PATH=VALUE");
+      auto change = config::parseConfigChange(*v);
+      if (!change.ok()) return usageError("--set " + change.error().message);
+      o.changes.push_back(std::move(change.value()));
       continue;
     }
     std::optional<std::string>* target = nullptr;
@@ -116,20 +130,23 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       o.configPath = *v;
       continue;
     }
-    if (a == "--log-format")
+    if (a == "--log-format") {
       target = &o.overrides.logFormat;
-    else if (a == "--routing-log")
+    } else if (a == "--routing-log") {
       target = &o.overrides.routingLog;
-    else if (a == "--log-level")
+    } else if (a == "--log-level") {
       target = &o.overrides.logLevel;
-    else
+    } else {
       return usageError("unknown argument '" + a + "'");
+    }
     auto v = value(a);
     if (!v) return usageError(a + " needs a value");
     *target = *v;
   }
   if (o.configPath.empty()) return usageError("no configuration given (--config FILE)");
-  auto const& v = o.overrides;
+  if (!o.changes.empty() && o.command != "print-config")
+    return usageError("--set changes the file print-config prints; it does not apply to a run");
+  const auto& v = o.overrides;
   if (v.logFormat && *v.logFormat != "text" && *v.logFormat != "json")
     return usageError("--log-format must be text or json, not '" + *v.logFormat + "'");
   if (v.logLevel && spdlog::level::from_str(*v.logLevel) == spdlog::level::off &&
@@ -139,7 +156,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
 }
 
 // SIGHUP calls `reload` (which only queues the work) and waits on.
-int waitForStopSignal(std::function<void()> const& reload) {
+int waitForStopSignal(const std::function<void()>& reload) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -161,18 +178,19 @@ int waitForStopSignal(std::function<void()> const& reload) {
 // Issue 14: a stop is a drain. New ordinary calls are refused, emergency calls still routed,
 // and calls in progress get up to `seconds` to end; a second SIGTERM or SIGINT stops at once.
 void drain(Server& server, int seconds) {
-  int64_t const active = server.counters().active.load();
+  const int64_t active = server.counters().active.load();
   if (seconds <= 0 || active == 0) return;
   if (!server.post([](B2bua& b) { b.startDraining(); })) return;
-  spdlog::warn("draining: {} calls in progress get up to {} s to end; new ordinary calls get "
-               "503, emergency calls are still routed",
-               active, seconds);
+  spdlog::warn(
+      "draining: {} calls in progress get up to {} s to end; new ordinary calls get "
+      "503, emergency calls are still routed",
+      active, seconds);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
-  timespec const tick{0, 100'000'000};
-  auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  const timespec tick{0, 100'000'000};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (server.counters().active.load() > 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
       spdlog::warn("drain time over: stopping with {} calls in progress",
@@ -188,61 +206,41 @@ void drain(Server& server, int seconds) {
   spdlog::info("drained: every call has ended");
 }
 
-// POST /api/v1/calls/CALL-ID/acknowledge {"by": "guard 1"}: a responder has the call in hand.
-struct Acknowledgement {
-  std::string callId, by;
-};
-constexpr std::string_view kCallsPath = "/api/v1/calls/";
-constexpr std::string_view kAckSuffix = "/acknowledge";
-
-std::string percentDecoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::optional<Acknowledgement> acknowledgement(admin::HttpRequest const& r, std::string_view path) {
-  if (r.method != "POST" || path.rfind(kCallsPath, 0) != 0 || path.size() <= kCallsPath.size() ||
-      path.substr(path.size() - std::min(path.size(), kAckSuffix.size())) != kAckSuffix)
-    return std::nullopt;
-  std::string_view id = path.substr(kCallsPath.size());
-  id = id.substr(0, id.size() - kAckSuffix.size());
-  if (id.empty()) return std::nullopt;
-  Acknowledgement a;
-  a.callId = percentDecoded(id);
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
-  if (body.is_object() && body.contains("by") && body["by"].is_string())
-    a.by = body["by"].get<std::string>();
-  if (a.by.empty()) a.by = r.peerAddress;
-  return a;
-}
-
 // /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
 // store and the running configuration's sites. On the I/O thread, like the store.
 Readiness checkReadiness(Server& server, LocationService& locations,
-                         ConfigReloader const& reloader) {
+                         const ConfigReloader& reloader) {
   ReadinessFacts facts;
   facts.sip = server.health().view();
   facts.live = liveness(facts.sip, std::chrono::steady_clock::now());
-  auto const snapshot = locations.snapshot();
+  const auto snapshot = locations.snapshot();
   facts.snapshotLoaded = snapshot != nullptr;
   facts.locations = snapshot ? snapshot->data().locations.size() : 0;
   facts.storeProblem = locations.storeProblem();
   return readiness(facts, *reloader.running());
 }
 
-std::string jsonError(std::string const& message) {
-  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace) +
-         "\n";
+// `sosproxy print-config FILE --set ...`: a variant of FILE on standard output, only when it is
+// a valid configuration (the scripts and tests that derive theirs from the demo fail early).
+int printConfig(const Options& opts) {
+  auto text = readWholeFile(opts.configPath);
+  if (!text.ok()) {
+    std::cerr << opts.configPath << ": cannot read: " << text.error().message << "\n";
+    return 2;
+  }
+  auto edited = config::editConfig(text.value(), opts.configPath, opts.changes);
+  if (!edited.ok()) {
+    std::cerr << "sosproxy: --set " << edited.error().message << "\n";
+    return 2;
+  }
+  // Problems name the printed text's lines: the changed file is what would be loaded.
+  auto checked = config::parseConfig(edited.value(), opts.configPath + " (as printed)");
+  if (!checked.ok()) {
+    std::cerr << checked.error().message << "\n";
+    return 2;
+  }
+  std::cout << edited.value();
+  return 0;
 }
 
 }  // namespace
@@ -250,6 +248,7 @@ std::string jsonError(std::string const& message) {
 int runApp(int argc, char** argv) {
   Options opts;
   if (auto done = parse(argc, argv, opts)) return *done;
+  if (opts.command == "print-config") return printConfig(opts);
 
   // The same function reads the file again on SIGHUP, overrides included.
   auto loaded = loadRunnable(opts.configPath, opts.overrides);
@@ -262,7 +261,7 @@ int runApp(int argc, char** argv) {
   if (opts.command == "check-config") {
     std::cout << opts.configPath << ": OK (" << cfg->trunks.size() << " trunks, "
               << cfg->sites.size() << " sites)\n";
-    for (auto const& w : router->psap().warnings())
+    for (const auto& w : router->psap().warnings())
       std::cout << opts.configPath << ": warning: " << w << "\n";
     return 0;
   }
@@ -273,18 +272,18 @@ int runApp(int argc, char** argv) {
   // falls 8192 lines behind, the oldest lines go.
   // Under systemd, standard error is the journal: each line carries its syslog priority, and
   // the journal stamps the time itself.
-  bool const journal = stderrIsJournal();
+  const bool journal = stderrIsJournal();
   auto consoleSink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery, journal);
   auto console = std::make_shared<spdlog::logger>("sosproxy", consoleSink);
   if (journal) console->set_pattern("[%l] %v");
   spdlog::set_default_logger(console);
   spdlog::set_level(spdlog::level::from_str(cfg->logging.level));
-  for (auto const& w : router->psap().warnings()) spdlog::warn("configuration: {}", w);
+  for (const auto& w : router->psap().warnings()) spdlog::warn("configuration: {}", w);
 
   std::unique_ptr<RoutingLog> routingLog;
   try {
     routingLog = std::make_unique<RoutingLog>(cfg->logging.routingLog, cfg->logging.format);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     std::cerr << "sosproxy: cannot open the routing log: " << e.what() << "\n";
     return 2;
   }
@@ -305,15 +304,16 @@ int runApp(int argc, char** argv) {
 
   // Readiness and the watchdog for systemd (Type=notify); nothing outside it. Declared before
   // the Server, whose SIP thread pings through it, so that it outlives that thread.
-  SystemdNotifier const systemd = SystemdNotifier::fromEnvironment();
+  const SystemdNotifier systemd = SystemdNotifier::fromEnvironment();
   Server server(cfg, router, *routingLog);
   server.setSystemd(&systemd);
 
   // Location data: loaded before the first call can arrive; later snapshots are built on the
   // I/O thread and handed to the SIP thread.
-  LocationService locations(cfg, [&server](std::shared_ptr<const routing::LocationSnapshot> s) {
-    server.post([s](B2bua& b) { b.setLocations(s); });
-  });
+  LocationService locations(cfg,
+                            [&server](const std::shared_ptr<const routing::LocationSnapshot>& s) {
+                              server.post([s](B2bua& b) { b.setLocations(s); });
+                            });
   locations.start();
   server.setInitialLocations(locations.snapshot());
 
@@ -328,7 +328,7 @@ int runApp(int argc, char** argv) {
     notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
       auto shared = std::make_shared<notify::Done>(std::move(done));
       bool const posted = server.post([r = std::move(r), shared, &io](B2bua& b) mutable {
-        b.sendMessage(std::move(r), [shared, &io](Result<bool> result) {
+        b.sendMessage(std::move(r), [shared, &io](Result<void> result) {
           boost::asio::post(
               io, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
         });
@@ -347,9 +347,10 @@ int runApp(int argc, char** argv) {
   ConfigReloader reloader(
       opts.configPath, opts.overrides, cfg,
       ConfigReloader::Apply{[&server](std::shared_ptr<const routing::Router> r) {
-                              if (!server.setRouter(std::move(r)))
+                              if (!server.setRouter(std::move(r))) {
                                 spdlog::warn(
                                     "the SIP thread has not taken the reloaded routing yet");
+                              }
                             },
                             [&locations, &notifier](std::shared_ptr<const config::Config> c) {
                               if (notifier) notifier->setConfig(c);
@@ -357,57 +358,41 @@ int runApp(int argc, char** argv) {
                             }});
   std::unique_ptr<admin::HttpServer> http;
   admin::LocationApi locationApi(admin::LocationApi::Deps{
-      [&locations](routing::DeviceReport& r) { return locations.saveReport(r); },
+      [&locations](model::DeviceReport& r) { return locations.saveReport(r); },
       [&locations] { return locations.snapshot(); },
-      [&server](routing::DeviceReport const& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
+      [&server](const model::DeviceReport& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
       [] { return unixMsNow(); }});
+  admin::AdminRoutes routes(admin::AdminRoutes::Handlers{
+      &locationApi,
+      [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier] {
+        return prometheusText(
+            server.counters(), locations.counters(), reloader.counters(),
+            LogLoss{routingLog->dropped(), consoleSink->dropped(), routingLog->reopenFailures()},
+            notifier ? &notifier->counters() : nullptr);
+      },
+      [&server] {
+        auto const a =
+            healthzAnswer(liveness(server.health().view(), std::chrono::steady_clock::now()));
+        return admin::HttpResponse{a.status, a.contentType, a.body};
+      },
+      [&server, &locations, &reloader] {
+        auto const a = readyzAnswer(checkReadiness(server, locations, reloader));
+        return admin::HttpResponse{a.status, a.contentType, a.body};
+      },
+      notifier ? std::function([&notifier](const std::string& callId, const std::string& by) {
+        return notifier->acknowledge(callId, by);
+      })
+               : nullptr,
+      [&reloader] {
+        auto result = reloader.reload();
+        return admin::AdminRoutes::ReloadOutcome{result.reloaded, toJson(result)};
+      }});
   if (cfg->admin.enabled) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
-          [&locationApi, &server, &locations, &routingLog, &reloader, &notifier,
-           &consoleSink](admin::HttpRequest const& r) {
-            std::string_view path(r.target);
-            path = path.substr(0, path.find('?'));
-            if (path == admin::LocationApi::kPath) return locationApi.handle(r);
-            if (path == "/healthz" || path == "/readyz") {
-              auto const a = path == "/healthz"
-                                 ? healthzAnswer(liveness(server.health().view(),
-                                                          std::chrono::steady_clock::now()))
-                                 : readyzAnswer(checkReadiness(server, locations, reloader));
-              return admin::HttpResponse{a.status, a.contentType, a.body};
-            }
-            if (path == "/metrics")
-              return admin::HttpResponse{
-                  200, "text/plain; version=0.0.4",
-                  prometheusText(server.counters(), locations.counters(), reloader.counters(),
-                                 LogLoss{routingLog->dropped(), consoleSink->dropped(),
-                                         routingLog->reopenFailures()},
-                                 notifier ? &notifier->counters() : nullptr)};
-            if (auto ack = acknowledgement(r, path); ack) {
-              if (!notifier)
-                return admin::HttpResponse{503, "application/json",
-                                           "{\"error\":\"responder alerts are not running\"}\n"};
-              auto done = notifier->acknowledge(ack->callId, ack->by);
-              if (!done.ok())
-                return admin::HttpResponse{500, "application/json",
-                                           jsonError(done.error().message)};
-              if (!done.value())
-                return admin::HttpResponse{404, "application/json",
-                                           jsonError("no alerted call with that Call-ID")};
-              return admin::HttpResponse{200, "application/json", "{\"acknowledged\":true}\n"};
-            }
-            if (path == kReloadPath) {
-              if (r.method != "POST")
-                return admin::HttpResponse{405, "application/json",
-                                           "{\"error\":\"use POST to reload\"}\n"};
-              auto result = reloader.reload();
-              return admin::HttpResponse{result.reloaded ? 200 : 422, "application/json",
-                                         toJson(result)};
-            }
-            return admin::HttpResponse{404, "application/json", "{\"error\":\"no such path\"}\n"};
-          });
-    } catch (std::exception const& e) {
+          [&routes](const admin::HttpRequest& r) { return routes.handle(r); });
+    } catch (const std::exception& e) {
       std::cerr << "sosproxy: " << e.what() << "\n";
       su_deinit();
       return 1;
@@ -416,7 +401,7 @@ int runApp(int argc, char** argv) {
 
   // ELIN -> caller mappings: saved on the I/O thread after each emergency call, reloaded here.
   server.setElinPersistence(
-      [&io, &locations](std::vector<routing::CallbackTarget> mappings) {
+      [&io, &locations](std::vector<model::CallbackTarget> mappings) {
         boost::asio::post(io, [&locations, m = std::move(mappings)] {
           if (auto r = locations.saveElinMappings(m); !r.ok())
             spdlog::warn("ELIN callback mappings not saved: {}", r.error().message);
@@ -430,9 +415,10 @@ int runApp(int argc, char** argv) {
   server.setCallRecordSink([&io, &locations](RoutingLogEntry e) {
     int64_t const endedAtMs = unixMsNow();
     boost::asio::post(io, [&locations, e = std::move(e), endedAtMs] {
-      if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok())
+      if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok()) {
         spdlog::warn("call record of call {} ({} {}) not saved: {}", e.callId, e.outcome, e.status,
                      r.error().message);
+      }
     });
   });
 

@@ -26,7 +26,7 @@ double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-char const* methodName(sip_t const* sip) {
+const char* methodName(const sip_t* sip) {
   return sip && sip->sip_request ? sip->sip_request->rq_method_name : "?";
 }
 
@@ -86,17 +86,17 @@ void B2bua::setRouter(std::shared_ptr<const routing::Router> router) {
   trunks_->start(router_->sharedConfig());  // probed trunks, intervals, addresses may change
 }
 
-std::string const& B2bua::contactFor(std::string const& transport) const {
+const std::string& B2bua::contactFor(const std::string& transport) const {
   return transport == "tcp" ? contacts_.tcp : contacts_.udp;
 }
 
 // ---- Sofia entry points: nothing may unwind through Sofia's C frames. ----
 
-int B2bua::onRequest(Leg* leg, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+int B2bua::onRequest(Leg* leg, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) {
   try {
     if (leg->call == nullptr) return leg->owner->newRequest(irq, sip);
     return leg->call->owner->inDialog(*leg, irq, sip);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("request {}: internal error: {}", methodName(sip), e.what());
   } catch (...) {
     spdlog::error("request {}: internal error", methodName(sip));
@@ -104,11 +104,11 @@ int B2bua::onRequest(Leg* leg, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip
   return 500;
 }
 
-int B2bua::onResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
+int B2bua::onResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip) {
   auto* txn = static_cast<Txn*>(magic);
   try {
     txn->call->owner->response(*txn, orq, sip);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("response handling: internal error: {}", e.what());
   } catch (...) {
     spdlog::error("response handling: internal error");
@@ -116,11 +116,11 @@ int B2bua::onResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
   return 0;
 }
 
-int B2bua::onAckOrCancel(TxnMagic* magic, nta_incoming_t*, sip_t const* sip) {
+int B2bua::onAckOrCancel(TxnMagic* magic, nta_incoming_t*, const sip_t* sip) {
   auto* txn = static_cast<Txn*>(magic);
   try {
     txn->call->owner->ackOrCancel(*txn, sip);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("ACK/CANCEL handling: internal error: {}", e.what());
   } catch (...) {
     spdlog::error("ACK/CANCEL handling: internal error");
@@ -130,7 +130,7 @@ int B2bua::onAckOrCancel(TxnMagic* magic, nta_incoming_t*, sip_t const* sip) {
 
 // ---- Requests outside any dialog ----
 
-int B2bua::newRequest(nta_incoming_t* irq, sip_t const* sip) {
+int B2bua::newRequest(nta_incoming_t* irq, const sip_t* sip) {
   if (!sip->sip_request || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq)
     return 400;
   switch (sip->sip_request->rq_method) {
@@ -167,18 +167,18 @@ Call* B2bua::createCall() {
   return raw;
 }
 
-int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
+int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   // What is built here stays with the call; the messages sent on the way (send(), the 100 and
   // relayed responses) switch back to the transactions' arena themselves.
   allocator::Scope const keep(allocator::Lifetime::Call);
-  auto const received = std::chrono::steady_clock::now();
+  const auto received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
   routing::CallRequest req = toCallRequest(msg, sip);
   // Issue 14: what the source may not vouch for decides nothing and does not go on as sent.
   routing::Router::Vouched const vouched = router_->applySourceRights(req);
   if (vouched.identityDropped) ++counters_.identityNotVouched;
   if (vouched.networkMarkDropped) ++counters_.networkMarkNotVouched;
-  routing::UserRow const* user = nullptr;
+  const model::UserRow* user = nullptr;
   if (locations_) {
     user = locations_->findUser(!req.paiUser.empty() ? req.paiUser : req.fromUser);
     if (user == nullptr && !req.paiUser.empty()) user = locations_->findUser(req.fromUser);
@@ -194,7 +194,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   entry.caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
   entry.source = uriHost(source) + ":" + std::to_string(port) + "/" + req.transport;
 
-  unsigned long const maxForwards =
+  const unsigned long maxForwards =
       sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : kDefaultMaxForwards;
   routing::RouteDecision decision = router_->decide(req);
   entry.dialed = decision.match.dialed;
@@ -222,7 +222,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   // A PSAP calls back from its trunk, which need not be inside trusted_networks: a callback
   // is accepted from a trusted source or from the address of a configured trunk.
   bool fromTrunk = false;
-  for (auto const& t : router_->config().trunks) fromTrunk = fromTrunk || t.host == source;
+  for (const auto& t : router_->config().trunks) fromTrunk = fromTrunk || t.host == source;
   if (!decision.match.emergency && (decision.trusted || fromTrunk)) {
     std::string const target = callbackTarget(req, entry);
     url_t* u = target.empty() ? nullptr : url_make(msg_home(msg), target.c_str());
@@ -251,8 +251,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
                    decision.reason);
     return reject(decision.rejectStatus, decision.reason);
   }
-  bool const callback = !entry.trunk.empty();  // a PSAP callback, routed above
-  char const* limited =
+  const bool callback = !entry.trunk.empty();  // a PSAP callback, routed above
+  const char* limited =
       decision.action == routing::Action::RelayOrdinary && !callback ? admitOrdinary() : nullptr;
   if (limited) {
     // Over the ordinary-call limits or overloaded: refused at once, cheaply, so that the SIP
@@ -268,8 +268,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
     {
       // nta keeps the 503 until its timers end: a transaction's memory, not a call's.
       allocator::Scope const message(allocator::Lifetime::Transaction);
-      nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"),
-                          TAG_END());
+      nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
     }
     nta_incoming_destroy(irq);  // answered: nta keeps it only for its own timers
     return 0;
@@ -290,7 +289,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   ShieldedBody shielded = shieldBody(req.bodyContentType, req.body);
   if (shielded.changed) {
     ++counters_.sdpShielded;
-    for (auto const& n : shielded.notes) spdlog::warn("call {} from {}: {}", req.callId, source, n);
+    for (const auto& n : shielded.notes) spdlog::warn("call {} from {}: {}", req.callId, source, n);
     req.body = std::move(shielded.body);
     req.bodyContentType = std::move(shielded.contentType);
     req.sdp = std::move(shielded.sdp);
@@ -322,7 +321,7 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
       plan->device = checkDeviceLocation(plan->req);
       plan->where = locate(plan->req, plan->device, entry.site, entry);
       plan->snapshot = locations_;
-    } catch (std::exception const& e) {
+    } catch (const std::exception& e) {
       ++counters_.emergencyDegraded;
       spdlog::error("call {}: locating the caller failed ({}); routing without a location",
                     plan->req.callId, e.what());
@@ -380,8 +379,8 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   // Leg B is a new dialog toward the trunk (new Call-ID, new From-tag) per attempt; its From
   // and To are the caller's, without tags.
   plan->from =
-      sip_from_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_from->a_url));
-  plan->to = sip_to_create(call->home, reinterpret_cast<url_string_t const*>(sip->sip_to->a_url));
+      sip_from_create(call->home, reinterpret_cast<const url_string_t*>(sip->sip_from->a_url));
+  plan->to = sip_to_create(call->home, reinterpret_cast<const url_string_t*>(sip->sip_to->a_url));
   if (plan->from && sip->sip_from->a_display)
     plan->from->a_display = su_strdup(call->home, sip->sip_from->a_display);
   if (plan->to && sip->sip_to->a_display)
@@ -405,10 +404,10 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
   log_.write(call->log);
   // The INVITE has left: now, and not before, the responders may hear of it. With no
   // responder configured anywhere there is nobody to tell, and nothing leaves the SIP thread.
-  auto const& sites = call->router->config().sites;
+  const auto& sites = call->router->config().sites;
   call->alerting = (decision.match.emergency || callback) &&
                    std::any_of(sites.begin(), sites.end(),
-                               [](config::Site const& s) { return !s.responders.empty(); });
+                               [](const config::Site& s) { return !s.responders.empty(); });
   alert(*call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
         callback ? call->log.reason : "");
   return 0;
@@ -416,9 +415,9 @@ int B2bua::newInvite(nta_incoming_t* irq, sip_t const* sip) {
 
 // ---- Sending ----
 
-nta_outgoing_t* B2bua::send(Leg& to, TxnMagic* magic, sip_method_t method, char const* name, msg_t* src,
-                            url_string_t const* requestUri, url_string_t const* nextHop,
-                            unsigned long maxForwards, EmergencyInvite const* rewrite,
+nta_outgoing_t* B2bua::send(Leg& to, TxnMagic* magic, sip_method_t method, const char* name,
+                            msg_t* src, const url_string_t* requestUri, const url_string_t* nextHop,
+                            unsigned long maxForwards, const EmergencyInvite* rewrite,
                             nta_response_f* callback) {
   allocator::Scope const message(allocator::Lifetime::Transaction);
   msg_t* msg = nta_msg_create(agent_, 0);
@@ -427,10 +426,10 @@ nta_outgoing_t* B2bua::send(Leg& to, TxnMagic* magic, sip_method_t method, char 
   su_home_t* home = msg_home(msg);
   char mf[24];
   std::snprintf(mf, sizeof mf, "%lu", maxForwards);
-  unsigned const skip = rewrite ? rewrite->skip : kCopyAll;
+  const unsigned skip = rewrite ? rewrite->skip : kCopyAll;
   size_t dropped = 0;
-  bool ok = copyEndToEnd(msg, sip, src, skip, &dropped) &&
-            insert(msg, sip_max_forwards_make(home, mf));
+  bool ok =
+      copyEndToEnd(msg, sip, src, skip, &dropped) && insert(msg, sip_max_forwards_make(home, mf));
   if (dropped) counters_.headersDropped.fetch_add(dropped, std::memory_order_relaxed);
   if (ok && rewrite && (skip & kSkipBody) && !rewrite->body.empty()) {
     ok = insert(msg, sip_content_type_make(home, rewrite->contentType.c_str())) &&
@@ -458,7 +457,7 @@ nta_outgoing_t* B2bua::send(Leg& to, TxnMagic* magic, sip_method_t method, char 
   return orq;
 }
 
-void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase) {
+void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, const char* phrase) {
   allocator::Scope const message(allocator::Lifetime::Transaction);
   if (txn.irq == nullptr || nta_incoming_status(txn.irq) >= 200) return;  // already answered
   if (src == nullptr) {
@@ -470,7 +469,7 @@ void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const*
   // Our To-tag identifies the dialog on this leg (RFC 3261 12.1.1); nta leaves it out of a
   // response built from a message, so put it in.
   sip_t* out = msg ? sip_object(msg) : nullptr;
-  char const* tag = nta_incoming_gettag(txn.irq);
+  const char* tag = nta_incoming_gettag(txn.irq);
   if (ok && out && out->sip_to && !out->sip_to->a_tag && tag) {
     sip_to_t* to = sip_to_dup(msg_home(msg), out->sip_to);
     ok = to && sip_to_tag(msg_home(msg), to, tag) >= 0 && insert(msg, to);
@@ -487,7 +486,7 @@ void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const*
   nta_incoming_treply(txn.irq, status, phrase, TAG_END());  // at least the status goes back
 }
 
-void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack) {
+void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, const sip_t* ack) {
   if (to.leg == nullptr) return;
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return;
@@ -501,10 +500,9 @@ void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack) {
   if (ok) ok = nta_msg_request_complete(msg, to.leg, SIP_METHOD_ACK, nullptr) >= 0;
   // Stateless: an ACK to a 2xx has no transaction (RFC 3261 17.1.1.3), and a stateful one would
   // sit in nta's trying queue, its message with it, for 64*T1.
-  nta_outgoing_t* orq =
-      ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg, NTATAG_STATELESS(1),
-                                TAG_END())
-         : nullptr;
+  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg,
+                                                  NTATAG_STATELESS(1), TAG_END())
+                           : nullptr;
   if (orq == nullptr) {
     msg_destroy(msg);
     spdlog::warn("call {}: could not send ACK", call.log.callId);
@@ -529,9 +527,9 @@ void B2bua::sendBye(Call& call, Leg& to) {
 
 // ---- Responses from the other leg ----
 
-void B2bua::response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip) {
+void B2bua::response(Txn& txn, nta_outgoing_t* orq, const sip_t* sip) {
   Call& call = *txn.call;
-  int const status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+  const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
   if (txn.irq == nullptr) {  // a request of our own (BYE to end a leg)
     if (status >= 200 && txn.method == sip_method_bye) endCall(call);
     return;
@@ -557,10 +555,10 @@ void B2bua::response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip) {
   if (txn.method == sip_method_bye) endCall(call);
 }
 
-void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status) {
+void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status) {
   Call& call = *br.call;
   Txn& txn = *call.invite;
-  char const* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
+  const char* phrase = sip && sip->sip_status ? sip->sip_status->st_phrase : nullptr;
   if (status < 200) {
     if (status == 100 || call.cancelled || txn.finished) return;  // our own 100 went already
     msg_t* src = nta_outgoing_getresponse(orq);
@@ -570,7 +568,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, in
     return;
   }
   if (status < 300) {
-    if (call.state != CallState::Proceeding) return;  // a retransmitted or forked 2xx
+    if (call.state != CallState::Proceeding) return;         // a retransmitted or forked 2xx
     allocator::Scope const keep(allocator::Lifetime::Call);  // the dialog's tag and route set
     txn.outCseq = br.cseq;
     if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
@@ -593,7 +591,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, in
   }
   // A final failure: nta has already ACKed the trunk (RFC 3261 17.1.1.3).
   if (status == 424 && !call.cancelled && !txn.finished && retryWithElinOnly(call, br)) return;
-  bool const noAnswer = sip == nullptr && status == 408;
+  const bool noAnswer = sip == nullptr && status == 408;
   std::string const why = noAnswer ? "no response" : (phrase ? phrase : "");
   if (!call.cancelled && !txn.finished) {
     // An emergency call moves on to the next trunk of its route (issue 5); an ordinary call has
@@ -612,7 +610,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, in
 
 // ---- ACK and CANCEL from the side that sent an INVITE ----
 
-void B2bua::ackOrCancel(Txn& txn, sip_t const* sip) {
+void B2bua::ackOrCancel(Txn& txn, const sip_t* sip) {
   Call& call = *txn.call;
   if (sip == nullptr || sip->sip_request == nullptr) {
     // Timer H: our 2xx was never ACKed (RFC 3261 13.3.1.4). Close the other leg too.
@@ -651,7 +649,7 @@ void B2bua::ackOrCancel(Txn& txn, sip_t const* sip) {
 
 void B2bua::settleCalls(std::chrono::steady_clock::time_point now) {
   while (!settling_.empty() && settling_.front().first <= now) {
-    auto const it = calls_.find(settling_.front().second);
+    const auto it = calls_.find(settling_.front().second);
     settling_.pop_front();
     if (it == calls_.end() || it->second->state != CallState::Confirmed) continue;
     Call& call = *it->second;
@@ -675,10 +673,10 @@ void B2bua::settleCalls(std::chrono::steady_clock::time_point now) {
 
 // ---- Requests inside a dialog ----
 
-int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip) {
+int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
   Call& call = *leg.call;
   if (call.state == CallState::Ended) return 481;
-  sip_method_t const method = sip->sip_request->rq_method;
+  const sip_method_t method = sip->sip_request->rq_method;
   if (method == sip_method_ack) {  // a stray ACK: its INVITE transaction is gone
     nta_incoming_destroy(irq);
     return 0;
@@ -701,14 +699,14 @@ int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip) {
   } else if (method == sip_method_invite) {
     // Glare (RFC 3261 14.2): one INVITE at a time on a dialog.
     if (call.state == CallState::Proceeding || call.state == CallState::Answered) return 491;
-    for (auto const& t : call.txns)
+    for (const auto& t : call.txns)
       if (!t->initial && t->method == sip_method_invite && !t->finished) return 491;
   }
   return relayInDialog(call, leg, other(call, leg.side), irq, sip);
 }
 
-int B2bua::relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip) {
-  unsigned long const maxForwards =
+int B2bua::relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, const sip_t* sip) {
+  const unsigned long maxForwards =
       sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : kDefaultMaxForwards;
   if (maxForwards == 0) return 483;
   if (to.leg == nullptr) return 481;
@@ -728,7 +726,7 @@ int B2bua::relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, si
                    std::string_view(sip->sip_payload->pl_data, sip->sip_payload->pl_len));
     if (shielded.changed) {
       ++counters_.sdpShielded;
-      for (auto const& n : shielded.notes)
+      for (const auto& n : shielded.notes)
         spdlog::warn("call {}: {} {}", call.log.callId, methodName(sip), n);
       rewrite.skip = kSkipBody | kSkipBodyHeaders;
       rewrite.contentType = std::move(shielded.contentType);
@@ -781,8 +779,7 @@ void B2bua::endCall(Call& call) {
   ended_.push_back(&call);
   --counters_.active;
   // Destroying Sofia objects from inside their own callbacks is unsafe: reap a moment later.
-  if (!reapArmed_)
-    reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
+  if (!reapArmed_) reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
 }
 
 void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
@@ -792,7 +789,7 @@ void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
     std::list<Call*> ended;
     ended.swap(self->ended_);
     for (Call* call : ended) {
-      uint64_t const id = call->id;
+      const uint64_t id = call->id;
       self->destroy(call);
       self->calls_.erase(id);
     }

@@ -15,13 +15,13 @@
 #include <unordered_map>
 
 #include "notify/channels.h"
-#include "proxy/admission.h"
-#include "proxy/trunk_monitor.h"
 #include "notify/event.h"
+#include "proxy/admission.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
+#include "proxy/trunk_monitor.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
 #include "routing/router.h"
@@ -73,7 +73,7 @@ struct Branch : TxnMagic {
   B2bua* owner = nullptr;
   Call* call = nullptr;
   std::string trunk;  // trunk name (the Trunk itself may go with a reloaded configuration)
-  config::Trunk const* trunkConfig = nullptr;  // valid while `call` is set
+  const config::Trunk* trunkConfig = nullptr;  // valid while `call` is set
   nta_leg_t* leg = nullptr;
   nta_outgoing_t* orq = nullptr;         // the INVITE in force
   std::vector<nta_outgoing_t*> oldOrqs;  // earlier INVITEs of this branch (424 retry)
@@ -117,14 +117,14 @@ struct Call {
     std::optional<routing::Resolution> where;
     pidf::DeviceLocationCheck device;  // the location the caller sent, parsed once
     routing::Router::Vouched vouched;  // what the source asserted without the right to
-    bool bodyShielded = false;  // req.body is the caller's with its SDP made well-formed
-    std::string requestUser;  // "911" (prefix removed), or the service urn
+    bool bodyShielded = false;         // req.body is the caller's with its SDP made well-formed
+    std::string requestUser;           // "911" (prefix removed), or the service urn
     bool urn = false;
     bool emergency = false;
     unsigned long maxForwards = 70;
     sip_from_t* from = nullptr;  // leg B's From and To (in the call's home), tags left out
     sip_to_t* to = nullptr;
-    std::vector<config::Trunk const*> route;
+    std::vector<const config::Trunk*> route;
     size_t next = 0;             // index in `route` of the next trunk to try
     config::Trunk callbackHop;   // a PSAP callback's target, when route points at it
     bool elinRetryDone = false;  // the 424 retry is made once
@@ -163,21 +163,21 @@ struct B2buaCounters {
   std::atomic<uint64_t> locationRetries424{0};  // 424 to our PIDF-LO: retried with ELIN only
   std::atomic<uint64_t> callbacksToCaller{0};
   std::atomic<uint64_t> callbacksToDesk{0};
-  std::atomic<uint64_t> emergencyDegraded{0};  // location or PIDF-LO failed: routed without
+  std::atomic<uint64_t> emergencyDegraded{0};       // location or PIDF-LO failed: routed without
   std::atomic<uint64_t> deviceLocationUnusable{0};  // the caller sent a location that says nothing
-  std::atomic<uint64_t> identityNotVouched{0};  // P-Asserted-Identity from outside pbx_sources
-  std::atomic<uint64_t> sdpShielded{0};         // calls whose SDP was cleaned or replaced
-  std::atomic<uint64_t> headersDropped{0};      // malformed or unknown headers not relayed
-  std::atomic<uint64_t> networkMarkNotVouched{0};  // network-provided from outside network_sources
-  std::atomic<uint64_t> failovers{0};          // an emergency call moved to its next trunk
-  std::atomic<uint64_t> trunkSkips{0};         // a trunk skipped because its probe said down
-  std::atomic<uint64_t> probeFailures{0};      // OPTIONS probes unanswered or refused
-  std::atomic<int64_t> trunksDown{0};          // probed trunks down right now
-  std::atomic<uint64_t> ordinaryLimited{0};    // ordinary calls refused by the limits (503)
-  std::atomic<uint64_t> ercOnly{0};            // emergency calls sent to the ERC: location unknown
-  std::atomic<uint64_t> overloads{0};          // times ordinary-call shedding began
-  std::atomic<uint64_t> settled{0};  // held calls that let go of their set-up transactions
-  EdgeCounters edge;                 // what the SIP edge refused, dropped and closed (issue 14)
+  std::atomic<uint64_t> identityNotVouched{0};      // P-Asserted-Identity from outside pbx_sources
+  std::atomic<uint64_t> sdpShielded{0};             // calls whose SDP was cleaned or replaced
+  std::atomic<uint64_t> headersDropped{0};          // malformed or unknown headers not relayed
+  std::atomic<uint64_t> networkMarkNotVouched{0};   // network-provided from outside network_sources
+  std::atomic<uint64_t> failovers{0};               // an emergency call moved to its next trunk
+  std::atomic<uint64_t> trunkSkips{0};              // a trunk skipped because its probe said down
+  std::atomic<uint64_t> probeFailures{0};           // OPTIONS probes unanswered or refused
+  std::atomic<int64_t> trunksDown{0};               // probed trunks down right now
+  std::atomic<uint64_t> ordinaryLimited{0};         // ordinary calls refused by the limits (503)
+  std::atomic<uint64_t> ercOnly{0};    // emergency calls sent to the ERC: location unknown
+  std::atomic<uint64_t> overloads{0};  // times ordinary-call shedding began
+  std::atomic<uint64_t> settled{0};    // held calls that let go of their set-up transactions
+  EdgeCounters edge;                   // what the SIP edge refused, dropped and closed (issue 14)
 };
 
 class B2bua {
@@ -207,17 +207,17 @@ class B2bua {
   void setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot);
   // Where ELIN -> caller mappings go after each assignment (the store, via the I/O thread), and
   // the ones saved before a restart.
-  using ElinSink = std::function<void(std::vector<routing::CallbackTarget>)>;
-  void setElinPersistence(ElinSink sink, std::vector<routing::CallbackTarget> initial) {
+  using ElinSink = std::function<void(std::vector<model::CallbackTarget>)>;
+  void setElinPersistence(ElinSink sink, std::vector<model::CallbackTarget> initial) {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
   // The routing in force for new calls (the SIP edge decides trust and limits with it).
-  std::shared_ptr<const routing::Router> const& router() const { return router_; }
+  const std::shared_ptr<const routing::Router>& router() const { return router_; }
   // An emergency call the edge refused because its source is untrusted (issue 14): the
   // responders are alerted all the same. False when there is nobody to alert.
-  bool alertUntrusted(routing::CallRequest const& req, routing::RouteDecision const& decision,
-                      std::string const& source, bool answered);
+  bool alertUntrusted(const routing::CallRequest& req, const routing::RouteDecision& decision,
+                      const std::string& source, bool answered);
   // Where a call's record goes once its INVITE has an outcome (answered, failed, cancelled):
   // the routing log's final entry, attempts included. Must not block.
   using RecordSink = std::function<void(RoutingLogEntry)>;
@@ -230,7 +230,7 @@ class B2bua {
   // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
   void sendMessage(notify::SipMessageRequest request, notify::Done done);
   // A device's latest network report, as the location-report API accepted it.
-  void addReport(const routing::DeviceReport& report);
+  void addReport(const model::DeviceReport& report);
   // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
   // and PSAP callbacks are still routed, calls in progress go on.
   void startDraining() { admission_.startDraining(); }
@@ -238,41 +238,41 @@ class B2bua {
   std::vector<std::string> downTrunks() const { return trunks_->down(); }
 
   // Sofia callbacks (C linkage-compatible static functions).
-  static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, sip_t const* sip);
-  static int onResponse(TxnMagic* txn, nta_outgoing_t* orq, sip_t const* sip);
-  static int onAckOrCancel(TxnMagic* txn, nta_incoming_t* irq, sip_t const* sip);
+  static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, const sip_t* sip);
+  static int onResponse(TxnMagic* txn, nta_outgoing_t* orq, const sip_t* sip);
+  static int onAckOrCancel(TxnMagic* txn, nta_incoming_t* irq, const sip_t* sip);
 
  private:
-  int newRequest(nta_incoming_t* irq, sip_t const* sip);
-  int newInvite(nta_incoming_t* irq, sip_t const* sip);
-  int inDialog(Leg& leg, nta_incoming_t* irq, sip_t const* sip);
-  void response(Txn& txn, nta_outgoing_t* orq, sip_t const* sip);
-  void inviteResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status);
-  void ackOrCancel(Txn& txn, sip_t const* sip);
+  int newRequest(nta_incoming_t* irq, const sip_t* sip);
+  int newInvite(nta_incoming_t* irq, const sip_t* sip);
+  int inDialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  void response(Txn& txn, nta_outgoing_t* orq, const sip_t* sip);
+  void inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status);
+  void ackOrCancel(Txn& txn, const sip_t* sip);
 
   // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
   // With `rewrite`, what it names replaces what the caller sent (emergency INVITE, issue 4).
-  nta_outgoing_t* send(Leg& to, TxnMagic* magic, sip_method_t method, char const* methodName, msg_t* src,
-                       url_string_t const* requestUri, url_string_t const* nextHop,
-                       unsigned long maxForwards, EmergencyInvite const* rewrite = nullptr,
+  nta_outgoing_t* send(Leg& to, TxnMagic* magic, sip_method_t method, const char* methodName,
+                       msg_t* src, const url_string_t* requestUri, const url_string_t* nextHop,
+                       unsigned long maxForwards, const EmergencyInvite* rewrite = nullptr,
                        nta_response_f* callback = nullptr);
   // Relays the response `src` (from the other leg) on `irq`; a fabricated status when null.
-  void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, char const* phrase);
-  void sendAck(Call& call, Leg& to, uint32_t cseq, sip_t const* ack);
+  void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, const char* phrase);
+  void sendAck(Call& call, Leg& to, uint32_t cseq, const sip_t* ack);
   void sendBye(Call& call, Leg& to);
-  int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, sip_t const* sip);
+  int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, const sip_t* sip);
 
   // ---- Branches and failover (b2bua_failover.cpp) ----
-  static int onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip);
-  static int onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip);
+  static int onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip);
+  static int onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip);
   static void onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  void branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip);
-  void lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status);
+  void branchResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip);
+  void lateResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status);
   void branchTimeout(Branch& br);
   // Sends the INVITE to the next trunk of the plan that can be tried (skipping trunks that
   // are down unless all are). False when none is left. `why` says why the previous one failed.
-  bool tryNextTrunk(Call& call, int failedStatus, std::string const& why);
-  bool startBranch(Call& call, config::Trunk const& trunk);
+  bool tryNextTrunk(Call& call, int failedStatus, const std::string& why);
+  bool startBranch(Call& call, const config::Trunk& trunk);
   void abandon(Branch& br);
   void cancelBranches(Call& call);
   void releaseBranches(Call& call);
@@ -280,32 +280,32 @@ class B2bua {
   void scheduleReap();
   void reapBranches();
   // Ordinary-call limits (config limits:): empty when this ordinary call may go on, else why not.
-  char const* admitOrdinary();
+  const char* admitOrdinary();
 
   // Where is the caller? Fills the location fields of the routing-log entry.
   std::optional<routing::Resolution> locate(const routing::CallRequest& req,
                                             const pidf::DeviceLocationCheck& device,
-                                            std::string const& site, RoutingLogEntry& entry);
+                                            const std::string& site, RoutingLogEntry& entry);
   // Reads the Geolocation values and PIDF-LO parts of the caller's INVITE, each document once.
   static pidf::DeviceLocationCheck checkDeviceLocation(const routing::CallRequest& req);
   // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
   EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
                              const pidf::DeviceLocationCheck& device,
                              const routing::Resolution* where, RoutingLogEntry& entry,
-                             std::string const* elin = nullptr);
+                             const std::string* elin = nullptr);
   // A request too large for one UDP datagram toward a UDP trunk (issue 14, b2bua_oversize.cpp):
   // true when it goes over TCP (the trunk's tcp_fallback); otherwise an emergency INVITE's
   // `rewrite` is trimmed to what the PSAP needs so that it fits.
-  bool sendOverTcp(Call& call, config::Trunk const& trunk, EmergencyInvite& rewrite);
+  bool sendOverTcp(Call& call, const config::Trunk& trunk, EmergencyInvite& rewrite);
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
   // there is nothing to retry (the call then moves to its next trunk).
   bool retryWithElinOnly(Call& call, Branch& br);
   // The PSAP route for the caller's location (issue 5): override, civic rule, boundary, site,
   // or the ERC; fills the routing-log entry's route basis.
-  std::vector<config::Trunk const*> emergencyRoute(routing::RouteDecision const& decision,
-                                                   routing::CallRequest const& req,
-                                                   pidf::DeviceLocationCheck const& device,
-                                                   routing::Resolution const* where,
+  std::vector<const config::Trunk*> emergencyRoute(const routing::RouteDecision& decision,
+                                                   const routing::CallRequest& req,
+                                                   const pidf::DeviceLocationCheck& device,
+                                                   const routing::Resolution* where,
                                                    RoutingLogEntry& entry);
   // A PSAP calling an ELIN back (or saying Priority: psap-callback): the caller who used the
   // ELIN within its window, else the security desk of the ELIN's site. Empty: not a callback.
@@ -317,7 +317,7 @@ class B2bua {
   void destroy(Call* call);
 
   Leg& other(Call& call, Side side) { return side == Side::A ? call.b : call.a; }
-  std::string const& contactFor(std::string const& transport) const;
+  const std::string& contactFor(const std::string& transport) const;
 
   nta_agent_t* agent_;
   su_root_t* root_;
@@ -332,7 +332,7 @@ class B2bua {
   bool reapArmed_ = false;
   B2buaCounters& counters_;
   std::shared_ptr<const routing::LocationSnapshot> locations_;
-  std::unordered_map<std::string, routing::DeviceReport> reports_;  // by extension
+  std::unordered_map<std::string, model::DeviceReport> reports_;  // by extension
   // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
   std::unique_ptr<routing::ElinAllocator> elins_;
   std::string host_;    // our address, for Content-IDs and P-Asserted-Identity
@@ -344,13 +344,13 @@ class B2bua {
   // Emergency-call events for the responders (b2bua_notify.cpp).
   void alert(Call& call, notify::EventKind kind, std::string detail = "");
   std::list<std::unique_ptr<OutgoingMessage>> messages_;
-  static int onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static int onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip);
   static void onMessageDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void reapMessages();
   void destroyMessages();
-  std::vector<routing::CallbackTarget> initialElins_;
-  std::list<std::unique_ptr<Branch>> orphans_;           // branches whose call has ended
-  std::unique_ptr<TrunkMonitor> trunks_;  // OPTIONS probing: which trunks are up
+  std::vector<model::CallbackTarget> initialElins_;
+  std::list<std::unique_ptr<Branch>> orphans_;  // branches whose call has ended
+  std::unique_ptr<TrunkMonitor> trunks_;        // OPTIONS probing: which trunks are up
   // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.
   Admission admission_;  // the ordinary-call limits, overload shedding and the drain
   int64_t ordinaryActive_ = 0;

@@ -25,10 +25,10 @@ void B2bua::persistElins(int64_t nowMs) {
   elinSink_(elins_->callbacks().snapshot());
 }
 
-std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEntry& entry) {
+std::string B2bua::callbackTarget(const routing::CallRequest& req, RoutingLogEntry& entry) {
   if (!elins_ || !locations_) return {};
   std::string const dialed = routing::parseDialed(req.requestUri).user;
-  int64_t const nowMs = unixMsNow();
+  const int64_t nowMs = unixMsNow();
   if (auto hit = elins_->callbacks().lookup(dialed, nowMs); hit && !hit->caller.contact.empty()) {
     entry.reason = "PSAP callback via ELIN " + hit->elin + " to " + hit->caller.extension +
                    " (emergency call " + hit->caller.callId + ", " +
@@ -38,16 +38,9 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
   }
   // One of our ELINs with no live mapping (or a PSAP that says it is calling back): the
   // security desk of the ELIN's site answers instead of a guessed person.
-  std::string const key = routing::normalizeDialedNumber(dialed);
-  config::Site const* site = nullptr;
-  for (auto const& loc : locations_->data().locations)
-    for (auto const& elin : loc.elins)
-      if (!key.empty() && routing::normalizeDialedNumber(elin) == key)
-        site = router_->config().findSite(loc.site);
-  bool ourElin = site != nullptr;
-  for (auto const& p : locations_->data().personal)
-    for (auto const& elin : p.location.elins)
-      if (!key.empty() && routing::normalizeDialedNumber(elin) == key) ourElin = true;
+  const model::Location* held = locations_->findElin(model::normalizeDialedNumber(dialed));
+  const config::Site* site = held ? router_->config().findSite(held->site) : nullptr;
+  bool ourElin = site != nullptr || (held && held->kind == model::LocationKind::Personal);
   if (!ourElin && !req.psapCallback) return {};
   if (site == nullptr || site->securityDesk.empty()) site = &router_->config().sites.front();
   if (site->securityDesk.empty()) {
@@ -66,14 +59,14 @@ std::string B2bua::callbackTarget(routing::CallRequest const& req, RoutingLogEnt
 
 void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
   if (!snapshot) return;
-  for (auto const& r : snapshot->data().reports) {
+  for (const auto& r : snapshot->data().reports) {
     auto& held = reports_[r.extension];
     if (r.reportedAtMs >= held.reportedAtMs) held = r;
   }
   // Site default ELINs come with the data; the callback mappings carry over.
   std::map<std::string, std::string, std::less<>> defaults;
-  for (auto const& row : snapshot->data().siteDefaults)
-    if (auto const* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
+  for (const auto& row : snapshot->data().siteDefaults)
+    if (const auto* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
       defaults[row.site] = loc->elins.front();
   callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
   auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults), callbackWindowMs_);
@@ -87,25 +80,25 @@ void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapsh
   locations_ = std::move(snapshot);
 }
 
-void B2bua::addReport(const routing::DeviceReport& report) {
+void B2bua::addReport(const model::DeviceReport& report) {
   if (report.extension.empty()) return;
   auto& held = reports_[report.extension];
   if (report.reportedAtMs >= held.reportedAtMs) held = report;
 }
 
-pidf::DeviceLocationCheck B2bua::checkDeviceLocation(routing::CallRequest const& req) {
+pidf::DeviceLocationCheck B2bua::checkDeviceLocation(const routing::CallRequest& req) {
   std::vector<pidf::GeolocationValue> values;
-  for (auto const& header : req.geolocation)
+  for (const auto& header : req.geolocation)
     for (auto& v : pidf::parseGeolocation(header)) values.push_back(std::move(v));
   std::vector<pidf::LocationPart> parts;
   parts.reserve(req.pidfParts.size());
-  for (auto const& p : req.pidfParts) parts.push_back({p.contentId, p.text});
+  for (const auto& p : req.pidfParts) parts.push_back({p.contentId, p.text});
   return pidf::checkDeviceLocation(values, parts);
 }
 
-std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req,
-                                                 pidf::DeviceLocationCheck const& device,
-                                                 std::string const& site, RoutingLogEntry& entry) {
+std::optional<routing::Resolution> B2bua::locate(const routing::CallRequest& req,
+                                                 const pidf::DeviceLocationCheck& device,
+                                                 const std::string& site, RoutingLogEntry& entry) {
   if (!locations_) {  // cannot happen after start-up; still, the call goes on
     entry.location = "unknown";
     entry.locationBy = "no location data loaded";
@@ -114,14 +107,14 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
   }
   routing::CallNetworkData net;
   net.extension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
-  if (auto const* u = locations_->findUser(net.extension))
+  if (const auto* u = locations_->findUser(net.extension))
     net.extension = u->extension;
-  else if (auto const* f = locations_->findUser(req.fromUser))
+  else if (const auto* f = locations_->findUser(req.fromUser))
     net.extension = f->extension;
   net.site = site;
   net.contactHost = req.contactHost;
   // A BSSID the network vouches for beats one the phone wrote (RFC 7315 5.4 network-provided).
-  for (auto const& info : routing::parseAccessNetworkInfo(req.pAccessNetworkInfo)) {
+  for (const auto& info : routing::parseAccessNetworkInfo(req.pAccessNetworkInfo)) {
     if (info.wlanNodeId.empty()) continue;
     if (net.bssid.empty() || (info.networkProvided && !net.bssidNetworkProvided)) {
       net.bssid = info.wlanNodeId;
@@ -135,7 +128,7 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
   auto it = reports_.find(net.extension);
   if (it != reports_.end()) net.report = &it->second;
 
-  int64_t const nowMs = unixMsNow();
+  const int64_t nowMs = unixMsNow();
   routing::Resolution res = locations_->resolve(net, nowMs);
   entry.location = res.location ? res.location->name : "unknown";
   entry.locationBy = std::string(routing::toString(res.signal));
@@ -158,11 +151,11 @@ std::optional<routing::Resolution> B2bua::locate(routing::CallRequest const& req
   return res;
 }
 
-EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallRequest const& req,
-                                  pidf::DeviceLocationCheck const& device,
-                                  routing::Resolution const* where, RoutingLogEntry& entry,
-                                  std::string const* elin) {
-  int64_t const nowMs = unixMsNow();
+EmergencyInvite B2bua::planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
+                                  const pidf::DeviceLocationCheck& device,
+                                  const routing::Resolution* where, RoutingLogEntry& entry,
+                                  const std::string* elin) {
+  const int64_t nowMs = unixMsNow();
   EmergencyInputs in;
   in.mode = trunk.mode;
   in.location = where ? where->location : nullptr;
@@ -175,12 +168,12 @@ EmergencyInvite B2bua::planInvite(config::Trunk const& trunk, routing::CallReque
   in.method = where && where->signal == routing::Signal::Bssid ? "802.11" : "Manual";
   in.nowMs = nowMs;
   in.seed = (static_cast<uint64_t>(nowMs) << 20) ^ nextId_;
-  bool const elinMode =
+  const bool elinMode =
       trunk.mode == config::TrunkMode::Elin || trunk.mode == config::TrunkMode::Both;
   if (elin) {
     in.elin = *elin;  // chosen before, for the same attempt
   } else if (elinMode && elins_ && in.location) {
-    routing::CallerIdentity who;
+    model::CallerIdentity who;
     who.extension = where && where->user ? where->user->extension : caller;
     who.did = where && where->user ? where->user->did : "";
     who.contact = req.contactUri;
@@ -209,12 +202,12 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
   Call::Plan& p = *call.plan;
   if (!p.where || !p.where->location) return false;
   p.elinRetryDone = true;
-  routing::CallerIdentity who;
+  model::CallerIdentity who;
   who.extension = p.where->user ? p.where->user->extension : call.log.caller;
   who.did = p.where->user ? p.where->user->did : "";
   who.contact = p.req.contactUri;
   who.callId = p.req.callId;
-  int64_t const nowMs = unixMsNow();
+  const int64_t nowMs = unixMsNow();
   routing::ElinChoice choice = elins_->assign(*p.where->location, who, nowMs);
   if (!choice.elin.empty()) persistElins(nowMs);
   EmergencyInvite plan;
@@ -233,10 +226,9 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
 
   // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
   // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
-  nta_outgoing_t* orq =
-      send(call.b, &br, sip_method_invite, "INVITE", p.request,
-           URL_STRING_MAKE(br.requestUri.c_str()), URL_STRING_MAKE(br.nextHop.c_str()),
-           p.maxForwards, &plan, onBranchResponse);
+  nta_outgoing_t* orq = send(
+      call.b, &br, sip_method_invite, "INVITE", p.request, URL_STRING_MAKE(br.requestUri.c_str()),
+      URL_STRING_MAKE(br.nextHop.c_str()), p.maxForwards, &plan, onBranchResponse);
   if (orq == nullptr) return false;
   br.oldOrqs.push_back(br.orq);
   br.orq = orq;
@@ -264,10 +256,10 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
 
 // ---- Which PSAP ----
 
-std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision const& decision,
-                                                        routing::CallRequest const& req,
-                                                        pidf::DeviceLocationCheck const& device,
-                                                        routing::Resolution const* where,
+std::vector<const config::Trunk*> B2bua::emergencyRoute(const routing::RouteDecision& decision,
+                                                        const routing::CallRequest& req,
+                                                        const pidf::DeviceLocationCheck& device,
+                                                        const routing::Resolution* where,
                                                         RoutingLogEntry& entry) {
   routing::RouteQuery q;
   q.site = decision.site;
@@ -282,7 +274,7 @@ std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision c
       q.deviceGeo = std::make_pair(*device.location.latitude, *device.location.longitude);
   }
   routing::PsapRoute route = router_->psap().route(q);
-  for (auto const& w : route.warnings) spdlog::warn("call {}: {}", req.callId, w);
+  for (const auto& w : route.warnings) spdlog::warn("call {}: {}", req.callId, w);
   if (route.ercOnly) {
     ++counters_.ercOnly;
     spdlog::warn("call {}: {}; routed to the emergency response centre", req.callId, route.basis);
@@ -293,7 +285,7 @@ std::vector<config::Trunk const*> B2bua::emergencyRoute(routing::RouteDecision c
     route.basis += route.basis.empty() ? "site route" : "; site route";
   }
   entry.route = route.basis + ":";
-  for (auto const* t : route.trunks) entry.route += " " + t->name;
+  for (const auto* t : route.trunks) entry.route += " " + t->name;
   return std::move(route.trunks);
 }
 

@@ -35,11 +35,11 @@ Branch* asBranch(TxnMagic* magic) { return static_cast<Branch*>(magic); }
 
 // ---- Sofia entry points ----
 
-int B2bua::onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
+int B2bua::onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip) {
   Branch* br = asBranch(magic);
   try {
     br->owner->branchResponse(*br, orq, sip);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("trunk {} response: internal error: {}", br->trunk, e.what());
   } catch (...) {
     spdlog::error("trunk {} response: internal error", br->trunk);
@@ -48,7 +48,7 @@ int B2bua::onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* s
 }
 
 // Requests on the dialog of a branch we gave up (or of an ended call): nothing to relay them to.
-int B2bua::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+int B2bua::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) {
   if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
     nta_incoming_destroy(irq);
     return 0;
@@ -61,7 +61,7 @@ void B2bua::onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   Branch* br = static_cast<Branch*>(arg);
   try {
     br->owner->branchTimeout(*br);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("trunk {} timer: internal error: {}", br->trunk, e.what());
   } catch (...) {
     spdlog::error("trunk {} timer: internal error", br->trunk);
@@ -70,7 +70,7 @@ void B2bua::onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
 
 // ---- Attempts ----
 
-bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
+bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
   if (!call.plan) return false;
   Call::Plan& p = *call.plan;
   Branch* failed = call.current;
@@ -84,7 +84,7 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
   for (size_t i = p.next; i < p.route.size(); ++i) anyUp = anyUp || trunks_->up(p.route[i]->name);
   std::string skipped;
   while (p.next < p.route.size()) {
-    config::Trunk const& trunk = *p.route[p.next++];
+    const config::Trunk& trunk = *p.route[p.next++];
     if (anyUp && !trunks_->up(trunk.name)) {
       ++counters_.trunkSkips;
       skipped += (skipped.empty() ? "" : ", ") + trunk.name;
@@ -125,7 +125,7 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, std::string const& why) {
   return false;
 }
 
-bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
+bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
   // The branch and its dialog live as long as the call; its INVITE is a transaction (send()).
   allocator::Scope const keep(allocator::Lifetime::Call);
   Call::Plan& p = *call.plan;
@@ -145,7 +145,7 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
     // unexpected failure the INVITE goes as the caller sent it.
     try {
       rewrite = planInvite(trunk, p.req, p.device, p.where ? &*p.where : nullptr, call.log);
-    } catch (std::exception const& e) {
+    } catch (const std::exception& e) {
       ++counters_.emergencyDegraded;
       spdlog::error("call {}: PIDF-LO/ELIN for trunk {} failed ({}); sending without them",
                     p.req.callId, trunk.name, e.what());
@@ -204,16 +204,15 @@ bool B2bua::startBranch(Call& call, config::Trunk const& trunk) {
   // ordinary call keeps SIP's own timers: a carrier may take its time to reach the callee.
   if (p.emergency) {
     br->timer = su_timer_create(su_root_task(root_), trunk.responseTimeoutMs);
-    if (br->timer)
-      su_timer_set(br->timer, onBranchTimer, br.get());
+    if (br->timer) su_timer_set(br->timer, onBranchTimer, br.get());
   }
   call.current = br.get();
   call.branches.push_back(std::move(br));
   return true;
 }
 
-void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
-  int const status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip) {
+  const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
   if (orq == br.bye) {  // our BYE of an answer that came too late
     if (status >= 200) {
       br.byeDone = true;
@@ -232,8 +231,7 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
       // The far end is alerting: from now on it has ring_timeout_s to answer (Timer C, RFC 3261
       // 16.8, shortened). A 100 Trying alone proves only that the next hop got the INVITE.
       if (br.timer && br.trunkConfig)
-        su_timer_set_interval(br.timer, onBranchTimer, &br,
-                              br.trunkConfig->ringTimeoutMs);
+        su_timer_set_interval(br.timer, onBranchTimer, &br, br.trunkConfig->ringTimeoutMs);
     }
     inviteResponse(br, orq, sip, status);
     return;
@@ -242,12 +240,13 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip) {
   if (br.timer) su_timer_reset(br.timer);
   if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && sip == nullptr) {
     // nta's own 408/503: no response at all, or the transport failed (connection refused).
-    trunks_->setUp(br.trunk, false, status == 503 ? "transport failure" : "no response to an INVITE");
+    trunks_->setUp(br.trunk, false,
+                   status == 503 ? "transport failure" : "no response to an INVITE");
   }
   inviteResponse(br, orq, sip, status);
 }
 
-void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int status) {
+void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status) {
   if (status < 200) {
     // A provisional at last: now the abandoned INVITE can be cancelled (RFC 3261 9.1).
     if (!br.cancelSent && orq == br.orq) {
@@ -268,17 +267,16 @@ void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, sip_t const* sip, int 
                    SIPTAG_CSEQ(sip_cseq_create(msg_home(ack), br.cseq, SIP_METHOD_ACK)),
                    TAG_END()) >= 0 &&
         nta_msg_request_complete(ack, br.leg, SIP_METHOD_ACK, nullptr) >= 0) {
-      if (nta_outgoing_t* a =
-              nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack,
-                                   NTATAG_STATELESS(1), TAG_END()))
+      if (nta_outgoing_t* a = nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack,
+                                                   NTATAG_STATELESS(1), TAG_END()))
         nta_outgoing_destroy(a);
       else
         msg_destroy(ack);
     } else if (ack) {
       msg_destroy(ack);
     }
-    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, &br, nullptr, SIP_METHOD_BYE,
-                                  nullptr, TAG_END());
+    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, &br, nullptr, SIP_METHOD_BYE, nullptr,
+                                  TAG_END());
     return;
   }
   if (br.call == nullptr) scheduleReap();
@@ -291,10 +289,10 @@ void B2bua::branchTimeout(Branch& br) {
   // nta keeps a 100 Trying to itself; its status says whether one came.
   if (br.orq && nta_outgoing_status(br.orq) >= 100) br.provisional = true;
   std::string const why =
-      br.ringing ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) +
-                       " ms of ringing"
-                 : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +
-                       std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
+      br.ringing
+          ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) + " ms of ringing"
+          : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +
+                std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
   if (!br.ringing) trunks_->setUp(br.trunk, false, "no response to an INVITE");
   abandon(br);
   if (call.cancelled || call.invite->finished) return;
@@ -339,7 +337,7 @@ void B2bua::releaseBranches(Call& call) {
       br->timer = nullptr;
     }
     br->trunkConfig = nullptr;
-    bool const pending = br->pending();
+    const bool pending = br->pending();
     if (pending && br->bye == nullptr && !br->cancelSent && br->provisional) {
       br->cancelSent = true;
       nta_outgoing_tcancel(br->orq, nullptr, nullptr, TAG_END());
@@ -373,8 +371,7 @@ void B2bua::destroyBranch(Branch& br) {
 void B2bua::scheduleReap() {
   // Branches and probes are destroyed on the next reap, never inside the callback of their
   // own transaction.
-  if (!reapArmed_)
-    reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
+  if (!reapArmed_) reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
 }
 
 void B2bua::reapBranches() {
@@ -391,7 +388,7 @@ void B2bua::reapBranches() {
 
 // ---- Ordinary-call limits and overload (the rules are Admission's, proxy/admission.h) ----
 
-char const* B2bua::admitOrdinary() {
+const char* B2bua::admitOrdinary() {
   admission_.setLimits(router_->config().limits);
   return admission_.admit(std::chrono::steady_clock::now(), ordinaryActive_);
 }
@@ -414,16 +411,16 @@ void B2bua::onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
 }
 
 void B2bua::checkLoad() {
-  auto const now = std::chrono::steady_clock::now();
+  const auto now = std::chrono::steady_clock::now();
   usize_t requests = 0, retries = 0;
   nta_agent_get_stats(agent_, NTATAG_S_RECV_REQUEST_REF(requests), NTATAG_S_RECV_RETRY_REF(retries),
                       TAG_END());
-  usize_t const newRequests = requests - loadRequests_, newRetries = retries - loadRetries_;
+  const usize_t newRequests = requests - loadRequests_, newRetries = retries - loadRetries_;
   loadRequests_ = requests;
   loadRetries_ = retries;
   if (loadTickDue_ == std::chrono::steady_clock::time_point{}) return;  // the first tick
   admission_.setLimits(router_->config().limits);
-  auto const change = admission_.observe(
+  const auto change = admission_.observe(
       now, std::chrono::duration_cast<std::chrono::milliseconds>(now - loadTickDue_).count(),
       newRequests, newRetries);
   if (change.kind == Admission::Change::Kind::Began) {

@@ -28,7 +28,7 @@ void B2bua::alert(Call& call, notify::EventKind kind, std::string detail) {
   e.detail = std::move(detail);
   e.callbackNumber = call.log.elin;
   if (call.plan && call.plan->where) {
-    routing::Resolution const& where = *call.plan->where;
+    const routing::Resolution& where = *call.plan->where;
     if (where.location) e.address = where.location->civic.oneLine();
     if (where.user) {
       e.callerName = where.user->name;
@@ -39,18 +39,18 @@ void B2bua::alert(Call& call, notify::EventKind kind, std::string detail) {
   }
   try {
     eventSink_(std::move(e));
-  } catch (std::exception const& ex) {
+  } catch (const std::exception& ex) {
     // An alert that cannot be queued must not cost the call; the notifier counts its own losses.
     spdlog::error("call {}: responder alert not queued: {}", call.log.callId, ex.what());
   }
 }
 
-bool B2bua::alertUntrusted(routing::CallRequest const& req, routing::RouteDecision const& decision,
-                           std::string const& source, bool answered) {
+bool B2bua::alertUntrusted(const routing::CallRequest& req, const routing::RouteDecision& decision,
+                           const std::string& source, bool answered) {
   if (!eventSink_) return false;
-  auto const& sites = router_->config().sites;
+  const auto& sites = router_->config().sites;
   if (std::none_of(sites.begin(), sites.end(),
-                   [](config::Site const& s) { return !s.responders.empty(); }))
+                   [](const config::Site& s) { return !s.responders.empty(); }))
     return false;
   // A "started" alert like any emergency call's (so it escalates until acknowledged), saying
   // plainly that the call was refused and reached no PSAP.
@@ -70,7 +70,7 @@ bool B2bua::alertUntrusted(routing::CallRequest const& req, routing::RouteDecisi
              "; it reached no PSAP. Someone may need help at an unknown place.";
   try {
     eventSink_(std::move(e));
-  } catch (std::exception const& ex) {
+  } catch (const std::exception& ex) {
     spdlog::error("call {}: responder alert not queued: {}", req.callId, ex.what());
     return false;
   }
@@ -102,8 +102,7 @@ void B2bua::sendMessage(notify::SipMessageRequest request, notify::Done done) {
          sip_object(msg)->sip_request != nullptr;
   }
   // The request URI is numeric (the configuration refuses names): nta sends straight to it.
-  m->orq = ok ? nta_outgoing_mcreate(agent_, onMessageResponse, m.get(),
-                                     nullptr, msg, TAG_END())
+  m->orq = ok ? nta_outgoing_mcreate(agent_, onMessageResponse, m.get(), nullptr, msg, TAG_END())
               : nullptr;
   if (m->orq == nullptr) {
     if (msg) msg_destroy(msg);
@@ -111,15 +110,14 @@ void B2bua::sendMessage(notify::SipMessageRequest request, notify::Done done) {
     return;
   }
   m->deadline = su_timer_create(su_root_task(root_), m->timeoutMs > 0 ? m->timeoutMs : 5000);
-  if (m->deadline)
-    su_timer_set(m->deadline, onMessageDeadline, m.get());
+  if (m->deadline) su_timer_set(m->deadline, onMessageDeadline, m.get());
   messages_.push_back(std::move(m));
 }
 
-int B2bua::onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
+int B2bua::onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip) {
   auto* m = static_cast<OutgoingMessage*>(magic);
   try {
-    int const status =
+    const int status =
         sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
     if (status < 200) return 0;
     m->finished = true;
@@ -128,7 +126,7 @@ int B2bua::onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* 
       auto done = std::move(m->done);
       m->done = nullptr;
       if (status < 300)
-        done(true);
+        done(Result<void>{});
       else
         done(Error{"sip.status", std::to_string(status) + " " +
                                      (sip && sip->sip_status && sip->sip_status->st_phrase

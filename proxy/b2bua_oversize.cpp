@@ -30,21 +30,21 @@ constexpr size_t kTcpAbove = 1300;
 // sosproxy writes itself (Via, Contact, Max-Forwards, identity).
 constexpr size_t kUdpLimit = 65507 - 1024;
 
-bool longUnknown(msg_header_t const* h) {
+bool longUnknown(const msg_header_t* h) {
   if (h->sh_class != sip_unknown_class) return false;
-  auto const* u = reinterpret_cast<sip_unknown_t const*>(h);
+  const auto* u = reinterpret_cast<const sip_unknown_t*>(h);
   return u->un_value && std::strlen(u->un_value) > kLongHeader;
 }
 
 // The size of the INVITE send() would build from the caller's `request` and `rewrite`, within
 // a few hundred bytes: the caller's header lines as received, its body unless replaced, and
 // what the rewrite adds.
-size_t estimatedSize(msg_t* request, EmergencyInvite const& rewrite) {
+size_t estimatedSize(msg_t* request, const EmergencyInvite& rewrite) {
   size_t n = 0;
   if (request) {
-    for (msg_header_t const* h = *msg_chain_head(request); h; h = h->sh_succ) {
+    for (const msg_header_t* h = *msg_chain_head(request); h; h = h->sh_succ) {
       if (h->sh_class == sip_payload_class) {
-        if (!(rewrite.skip & kSkipBody)) n += reinterpret_cast<sip_payload_t const*>(h)->pl_len;
+        if (!(rewrite.skip & kSkipBody)) n += reinterpret_cast<const sip_payload_t*>(h)->pl_len;
         continue;
       }
       if ((rewrite.skip & kSkipLongUnknown) && longUnknown(h)) continue;
@@ -56,10 +56,10 @@ size_t estimatedSize(msg_t* request, EmergencyInvite const& rewrite) {
 
 }  // namespace
 
-bool B2bua::sendOverTcp(Call& call, config::Trunk const& trunk, EmergencyInvite& rewrite) {
+bool B2bua::sendOverTcp(Call& call, const config::Trunk& trunk, EmergencyInvite& rewrite) {
   if (trunk.transport != config::Transport::Udp || !call.plan) return false;
   Call::Plan& p = *call.plan;
-  size_t const size = estimatedSize(p.request, rewrite);
+  const size_t size = estimatedSize(p.request, rewrite);
   if (trunk.tcpFallback && size > kTcpAbove) {
     counters_.edge.oversizeOverTcp.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("call {}: INVITE of about {} bytes to {} goes over TCP (tcp_fallback)",
@@ -68,9 +68,10 @@ bool B2bua::sendOverTcp(Call& call, config::Trunk const& trunk, EmergencyInvite&
   }
   if (size <= kUdpLimit) return false;
   if (!p.emergency) {
-    spdlog::warn("call {}: INVITE of about {} bytes cannot go to UDP trunk {} in one datagram "
-                 "and the trunk has no tcp_fallback",
-                 call.log.callId, size, trunk.name);
+    spdlog::warn(
+        "call {}: INVITE of about {} bytes cannot go to UDP trunk {} in one datagram "
+        "and the trunk has no tcp_fallback",
+        call.log.callId, size, trunk.name);
     return false;
   }
   // The caller's body goes, ours stays: the request as if the caller had sent the SDP alone.
@@ -90,15 +91,14 @@ bool B2bua::sendOverTcp(Call& call, config::Trunk const& trunk, EmergencyInvite&
     trimmed.contentType = p.req.sdpContentType;
     trimmed.body = p.req.sdp;
   }
-  size_t const after = estimatedSize(p.request, trimmed);
+  const size_t after = estimatedSize(p.request, trimmed);
   rewrite = std::move(trimmed);
   counters_.edge.oversizeTrimmed.fetch_add(1, std::memory_order_relaxed);
-  std::string const note = "INVITE of about " + std::to_string(size / 1024) +
-                           " KB too large for UDP trunk " + trunk.name +
-                           " (no tcp_fallback): trimmed to about " + std::to_string(after / 1024) +
-                           " KB (SDP" +
-                           (rewrite.pidf.empty() ? std::string() : ", sosproxy's PIDF-LO") +
-                           (rewrite.elin.empty() ? std::string() : ", ELIN") + ")";
+  std::string const note =
+      "INVITE of about " + std::to_string(size / 1024) + " KB too large for UDP trunk " +
+      trunk.name + " (no tcp_fallback): trimmed to about " + std::to_string(after / 1024) +
+      " KB (SDP" + (rewrite.pidf.empty() ? std::string() : ", sosproxy's PIDF-LO") +
+      (rewrite.elin.empty() ? std::string() : ", ELIN") + ")";
   spdlog::warn("call {}: {}", call.log.callId, note);
   call.log.reason += (call.log.reason.empty() ? "" : "; ") + note;
   return false;

@@ -14,8 +14,8 @@ enum CopySkip : unsigned {
                                // part that wraps the caller's body
   kSkipAccessNetworkInfo = 1u << 4,  // P-Access-Network-Info: rewritten without a
                                      // network-provided mark the source may not make (issue 14)
-  kSkipLongUnknown = 1u << 5,  // unknown headers over kLongHeader bytes: an INVITE trimmed to
-                               // fit one UDP datagram (issue 14)
+  kSkipLongUnknown = 1u << 5,        // unknown headers over kLongHeader bytes: an INVITE trimmed to
+                                     // fit one UDP datagram (issue 14)
 };
 
 inline constexpr unsigned kLongHeader = 1024;

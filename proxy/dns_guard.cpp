@@ -26,20 +26,20 @@ std::atomic<uint64_t> gUnlogged{0};
 std::atomic<int64_t> gLastLogMs{-1000000};
 constexpr int64_t kLogEveryMs = 10000;
 
-bool numeric(char const* host) {
+bool numeric(const char* host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-void noteRefused(char const* what, char const* name) {
+void noteRefused(const char* what, const char* name) {
   gRefused.fetch_add(1, std::memory_order_relaxed);
   gUnlogged.fetch_add(1, std::memory_order_relaxed);
-  int64_t const now = std::chrono::duration_cast<std::chrono::milliseconds>(
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
   int64_t last = gLastLogMs.load(std::memory_order_relaxed);
   if (now - last < kLogEveryMs || !gLastLogMs.compare_exchange_strong(last, now)) return;
-  uint64_t const n = gUnlogged.exchange(0, std::memory_order_relaxed);
+  const uint64_t n = gUnlogged.exchange(0, std::memory_order_relaxed);
   try {
     spdlog::warn(
         "no DNS on the SIP thread: {} of \"{}\" refused, the message addressed to it not sent "
@@ -51,7 +51,7 @@ void noteRefused(char const* what, char const* name) {
 }
 
 template <class Fn>
-Fn next(char const* name) {
+Fn next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
@@ -67,32 +67,32 @@ using sos::proxy::dns_guard::tSipThread;
 
 extern "C" {
 
-int getaddrinfo(char const* node, char const* service, addrinfo const* hints, addrinfo** res) {
-  using Fn = int (*)(char const*, char const*, addrinfo const*, addrinfo**);
-  static Fn const real = sos::proxy::dns_guard::next<Fn>("getaddrinfo");
+int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
+  using Fn = int (*)(const char*, const char*, const addrinfo*, addrinfo**);
+  static const Fn real = sos::proxy::dns_guard::next<Fn>("getaddrinfo");
   if (real == nullptr) return EAI_SYSTEM;
   if (!tSipThread || node == nullptr) return real(node, service, hints, res);
   addrinfo numericOnly{};
   if (hints) numericOnly = *hints;
   numericOnly.ai_flags |= AI_NUMERICHOST;
-  int const rc = real(node, service, &numericOnly, res);
+  const int rc = real(node, service, &numericOnly, res);
   if (rc == EAI_NONAME) sos::proxy::dns_guard::noteRefused("getaddrinfo", node);
   return rc;
 }
 
-int getnameinfo(sockaddr const* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
+int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
                 socklen_t servlen, int flags) {
-  using Fn = int (*)(sockaddr const*, socklen_t, char*, socklen_t, char*, socklen_t, int);
-  static Fn const real = sos::proxy::dns_guard::next<Fn>("getnameinfo");
+  using Fn = int (*)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
+  static const Fn real = sos::proxy::dns_guard::next<Fn>("getnameinfo");
   if (real == nullptr) return EAI_SYSTEM;
   // A reverse lookup waits on DNS just the same: the SIP thread gets the address as text.
   if (tSipThread) flags |= NI_NUMERICHOST | NI_NUMERICSERV;
   return real(sa, salen, host, hostlen, serv, servlen, flags);
 }
 
-hostent* gethostbyname(char const* name) {
-  using Fn = hostent* (*)(char const*);
-  static Fn const real = sos::proxy::dns_guard::next<Fn>("gethostbyname");
+hostent* gethostbyname(const char* name) {
+  using Fn = hostent* (*)(const char*);
+  static const Fn real = sos::proxy::dns_guard::next<Fn>("gethostbyname");
   if (real == nullptr) return nullptr;
   if (tSipThread && name != nullptr && !sos::proxy::dns_guard::numeric(name)) {
     sos::proxy::dns_guard::noteRefused("gethostbyname", name);

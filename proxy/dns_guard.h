@@ -15,8 +15,8 @@
 // numeric addresses only. A host name there fails at once as "name unknown" (EAI_NONAME /
 // HOST_NOT_FOUND): the message that needed it is not sent, so such an error answer to a
 // malformed request goes nowhere (one whose Via names a numeric address still goes there).
-// Every other thread resolves as usual. Requests that reach sosproxy's own code have their Via's maddr removed
-// first, so their answers go to the address they came from (proxy/edge.cpp).
+// Every other thread resolves as usual. Requests that reach sosproxy's own code have their Via's
+// maddr removed first, so their answers go to the address they came from (proxy/edge.cpp).
 
 #include <cstdint>
 

@@ -30,7 +30,7 @@ constexpr su_duration_t kSweepMs = 1000;
 constexpr su_duration_t kCloseTickMs = 100;
 constexpr auto kCauseLogEvery = std::chrono::seconds(10);
 
-EdgeMethod methodOf(sip_t const* sip) {
+EdgeMethod methodOf(const sip_t* sip) {
   switch (sip->sip_request->rq_method) {
     case sip_method_invite:
       return EdgeMethod::Invite;
@@ -58,7 +58,7 @@ EdgeMethod methodOf(sip_t const* sip) {
 
 // The plain values the edge decides on: who sent it, to what. No body: trust is decided
 // before anything of it is read (issue 14).
-routing::CallRequest headersOnly(msg_t* msg, sip_t const* sip) {
+routing::CallRequest headersOnly(msg_t* msg, const sip_t* sip) {
   routing::CallRequest r;
   if (sip->sip_call_id && sip->sip_call_id->i_id) r.callId = sip->sip_call_id->i_id;
   r.requestUri = urlToString(sip->sip_request->rq_url);
@@ -122,7 +122,8 @@ bool establishedPeers(uint16_t localPort, std::vector<TcpPeer>& out) {
     msg.ops[3] = {0, 0, localPort};
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+    if (::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) <
+        0) {
       ok = false;
       break;
     }
@@ -145,7 +146,7 @@ bool establishedPeers(uint16_t localPort, std::vector<TcpPeer>& out) {
           ok = false;
           break;
         }
-        auto const* d = static_cast<inet_diag_msg const*>(NLMSG_DATA(h));
+        const auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
         char text[INET6_ADDRSTRLEN] = "";
         inet_ntop(d->idiag_family, d->id.idiag_dst, text, sizeof text);
         // An IPv4 peer of a dual-stack socket: Sofia names it by its IPv4 form.
@@ -167,7 +168,7 @@ tport_t* tcpPrimary(nta_agent_t* agent) {
 }
 
 // Sofia's connection to a peer, by address and port; null when it has none.
-tport_t* connectionTo(tport_t* primary, std::string const& address, uint16_t port) {
+tport_t* connectionTo(tport_t* primary, const std::string& address, uint16_t port) {
   std::string const portText = std::to_string(port);
   tp_name_t tpn{};
   tpn.tpn_proto = "tcp";
@@ -178,7 +179,7 @@ tport_t* connectionTo(tport_t* primary, std::string const& address, uint16_t por
   return tp != nullptr && tport_is_secondary(tp) ? tp : nullptr;
 }
 
-bool closeConnection(tport_t* primary, std::string const& address, uint16_t port) {
+bool closeConnection(tport_t* primary, const std::string& address, uint16_t port) {
   tport_t* tp = connectionTo(primary, address, port);
   if (tp == nullptr) return false;
   tport_shutdown(tp, 2);  // closes it; Sofia frees it once no transaction holds it
@@ -188,7 +189,7 @@ bool closeConnection(tport_t* primary, std::string const& address, uint16_t port
 // Sofia arms a connection's idle timer only after it has sent, received or been released
 // (tport.c): one accepted and never used would never time out. Releasing a reference arms it,
 // from the time of the accept.
-void armIdleTimer(tport_t* primary, std::string const& address, uint16_t port) {
+void armIdleTimer(tport_t* primary, const std::string& address, uint16_t port) {
   if (tport_t* tp = connectionTo(primary, address, port)) tport_unref(tport_ref(tp));
 }
 
@@ -204,7 +205,7 @@ int64_t raiseDescriptorLimit() {
     spdlog::warn("cannot read the descriptor limit: {}", std::strerror(errno));
     return -1;
   }
-  rlim_t const before = lim.rlim_cur;
+  const rlim_t before = lim.rlim_cur;
   if (lim.rlim_cur < lim.rlim_max) {
     lim.rlim_cur = lim.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
@@ -226,9 +227,9 @@ Edge::Edge(su_root_t* root, RoutingLog& log, EdgeCounters& counters)
       refusalLines_(0.1, 1, 10),   // a routing-log line per source per 10 s, 10 a second in all
       alarms_(0.1, 1, 10),         // an ALARM line per source per 10 s
       alerts_(1.0 / 60, 1, 0.2) {  // an alert per source per minute, 12 a minute in all
-  for (EdgeCause c : {EdgeCause::Untrusted, EdgeCause::StrayAck, EdgeCause::UnknownMethod,
-                      EdgeCause::NotAllowed, EdgeCause::UnknownScheme, EdgeCause::NoDialog,
-                      EdgeCause::TransactionCap})
+  for (EdgeCause c :
+       {EdgeCause::Untrusted, EdgeCause::StrayAck, EdgeCause::UnknownMethod, EdgeCause::NotAllowed,
+        EdgeCause::UnknownScheme, EdgeCause::NoDialog, EdgeCause::TransactionCap})
     causeLogs_.emplace_back(c, LogLimiter(kCauseLogEvery));
 }
 
@@ -243,7 +244,8 @@ void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
   sipPort_ = sipPort;
   applySettings();
   sweepTimer_ = su_timer_create(su_root_task(root_), kSweepMs);
-  if (sweepTimer_) su_timer_set_for_ever(sweepTimer_, onSweep, reinterpret_cast<su_timer_arg_t*>(this));
+  if (sweepTimer_)
+    su_timer_set_for_ever(sweepTimer_, onSweep, reinterpret_cast<su_timer_arg_t*>(this));
   closeTimer_ = su_timer_create(su_root_task(root_), kCloseTickMs);
   if (closeTimer_)
     su_timer_set_for_ever(closeTimer_, onCloseTick, reinterpret_cast<su_timer_arg_t*>(this));
@@ -252,7 +254,7 @@ void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
 int Edge::onMessage(Edge* edge, nta_agent_t*, msg_t* msg, sip_t* sip) {
   try {
     edge->message(msg, sip);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     // message() hands `msg` on only as its last step, after everything that could throw.
     spdlog::error("edge: internal error: {}", e.what());
     msg_destroy(msg);
@@ -264,16 +266,16 @@ int Edge::onMessage(Edge* edge, nta_agent_t*, msg_t* msg, sip_t* sip) {
 }
 
 void Edge::applySettings() {
-  auto const& router = b2bua_->router();
+  const auto& router = b2bua_->router();
   if (router.get() == appliedFor_) return;
   appliedFor_ = router.get();
-  config::Config const& cfg = router->config();
+  const config::Config& cfg = router->config();
   settings_ = cfg.edge;
   replies_.setRates(settings_.untrustedRepliesPerSource, settings_.untrustedRepliesPerSource,
                     settings_.untrustedRepliesPerSecond);
   trunkAddresses_.clear();
-  for (auto const& t : cfg.trunks)
-    if (auto a = routing::parseIpAddress(t.host)) trunkAddresses_.push_back(*a);
+  for (const auto& t : cfg.trunks)
+    if (auto a = model::parseIpAddress(t.host)) trunkAddresses_.push_back(*a);
   // Connection timers: the primaries' parameters are their connections' too (tport.c).
   for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp))
     if (tport_is_tcp(tp))
@@ -282,12 +284,13 @@ void Edge::applySettings() {
                        TAG_END());
 }
 
-bool Edge::fromTrunk(std::string const& source) const {
-  auto a = routing::parseIpAddress(source);
-  return a && std::find(trunkAddresses_.begin(), trunkAddresses_.end(), *a) != trunkAddresses_.end();
+bool Edge::fromTrunk(const std::string& source) const {
+  auto a = model::parseIpAddress(source);
+  return a &&
+         std::find(trunkAddresses_.begin(), trunkAddresses_.end(), *a) != trunkAddresses_.end();
 }
 
-void Edge::logCause(EdgeCause cause, std::string const& detail) {
+void Edge::logCause(EdgeCause cause, const std::string& detail) {
   for (auto& [c, limiter] : causeLogs_) {
     if (c != cause) continue;
     uint64_t suppressed = 0;
@@ -305,7 +308,7 @@ void Edge::message(msg_t* msg, sip_t* sip) {
     return;
   }
   applySettings();
-  std::shared_ptr<const routing::Router> const router = b2bua_->router();
+  const std::shared_ptr<const routing::Router> router = b2bua_->router();
   routing::CallRequest const req = headersOnly(msg, sip);
   routing::RouteDecision const d = router->decide(req);
 
@@ -321,11 +324,11 @@ void Edge::message(msg_t* msg, sip_t* sip) {
     nta_agent_get_stats(agent_, NTATAG_S_IRQ_HASH_USED_REF(irqs), TAG_END());
     f.serverTransactions = irqs;
   }
-  EdgeVerdict const v = screen(f, settings_);
+  const EdgeVerdict v = screen(f, settings_);
 
   if (v.cause == EdgeCause::Untrusted) return refuseUntrusted(msg, sip, v, d, req);
   if (v.action == EdgeVerdict::Action::Accept) return accept(msg, sip, v, req);
-  char const* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
+  const char* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
   logCause(v.cause, std::string(method) + " " + req.requestUri + " from " + req.sourceAddress +
                         (v.status ? " answered " + std::to_string(v.status) : " dropped"));
   switch (v.cause) {
@@ -360,15 +363,16 @@ void Edge::message(msg_t* msg, sip_t* sip) {
   reply(msg, sip, v.status);
 }
 
-void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
-                           routing::RouteDecision const& d, routing::CallRequest const& req) {
-  auto const now = EdgeClock::now();
+void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, const EdgeVerdict& v,
+                           const routing::RouteDecision& d, const routing::CallRequest& req) {
+  const auto now = EdgeClock::now();
   unsigned port = 0;
   (void)sourceAddress(msg, &port);
   std::string const source =
       uriHost(req.sourceAddress) + ":" + std::to_string(port) + "/" + req.transport;
-  bool const answer = v.action == EdgeVerdict::Action::Reply && replies_.allow(req.sourceAddress, now);
-  char const* const how = answer ? "refused with 403"
+  const bool answer =
+      v.action == EdgeVerdict::Action::Reply && replies_.allow(req.sourceAddress, now);
+  const char* const how = answer ? "refused with 403"
                                  : (v.action == EdgeVerdict::Action::Reply
                                         ? "dropped (answers to this source are rate-limited)"
                                         : "dropped (edge.untrusted: drop)");
@@ -408,7 +412,7 @@ void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
     e.addedMs = 0;
     log_.write(e);
   }
-  char const* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
+  const char* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
   logCause(EdgeCause::Untrusted, std::string(method) + " from " + source + " " + how);
   if (answer) {
     counters_.untrustedRefused.fetch_add(1, std::memory_order_relaxed);
@@ -422,10 +426,10 @@ void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
 }
 
 void Edge::reply(msg_t* msg, sip_t* sip, int status, bool closeAfter) {
-  if (dropMaddr(sip))
-    counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
-  char const* phrase = sip_status_phrase(status);
-  bool const stream = closeAfter && tport_is_stream(tport_delivered_by(nta_agent_tports(agent_), msg));
+  if (dropMaddr(sip)) counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
+  const char* phrase = sip_status_phrase(status);
+  const bool stream =
+      closeAfter && tport_is_stream(tport_delivered_by(nta_agent_tports(agent_), msg));
   // nta_msg_treply answers without a transaction and takes `msg` whatever happens.
   switch (status) {
     case 200:  // OPTIONS (RFC 3261 11.2)
@@ -446,18 +450,19 @@ void Edge::reply(msg_t* msg, sip_t* sip, int status, bool closeAfter) {
   }
 }
 
-void Edge::accept(msg_t* msg, sip_t* sip, EdgeVerdict const& v, routing::CallRequest const& req) {
+void Edge::accept(msg_t* msg, sip_t* sip, const EdgeVerdict& v, const routing::CallRequest& req) {
   if (dropMaddr(sip)) counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
   if (v.overCap) {
     counters_.emergencyOverCap.fetch_add(1, std::memory_order_relaxed);
     uint64_t suppressed = 0;
     if (capLog_.shouldLog(EdgeClock::now(), suppressed))
-      spdlog::warn("edge: emergency call {} taken although {} server transactions are open "
-                   "(edge.max_server_transactions {}): emergency calls are never refused{}",
-                   req.callId, counters_.serverTransactions.load(), settings_.maxServerTransactions,
-                   suppressedNote(suppressed));
+      spdlog::warn(
+          "edge: emergency call {} taken although {} server transactions are open "
+          "(edge.max_server_transactions {}): emergency calls are never refused{}",
+          req.callId, counters_.serverTransactions.load(), settings_.maxServerTransactions,
+          suppressedNote(suppressed));
   }
-  sip_method_t const method = sip->sip_request->rq_method;
+  const sip_method_t method = sip->sip_request->rq_method;
   // From here nta owns `msg`, also when it cannot make the transaction.
   nta_incoming_t* irq = nta_incoming_create(agent_, nullptr, msg, sip, TAG_END());
   if (irq == nullptr) {
@@ -469,7 +474,8 @@ void Edge::accept(msg_t* msg, sip_t* sip, EdgeVerdict const& v, routing::CallReq
   // status is the answer, 0 leaves the transaction to the B2BUA.
   int status = B2bua::onRequest(b2bua_->defaultLeg(), nullptr, irq, sip);
   if (status == 0) return;
-  if (status < 100 || status > 699 || (method == sip_method_invite && status >= 200 && status < 300))
+  if (status < 100 || status > 699 ||
+      (method == sip_method_invite && status >= 200 && status < 300))
     status = 500;
   if (nta_incoming_status(irq) < 200) nta_incoming_treply(irq, status, nullptr, TAG_END());
   if (status >= 200) nta_incoming_destroy(irq);
@@ -478,7 +484,7 @@ void Edge::accept(msg_t* msg, sip_t* sip, EdgeVerdict const& v, routing::CallReq
 void Edge::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   try {
     reinterpret_cast<Edge*>(arg)->sweep();
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("edge: connection sweep failed: {}", e.what());
   } catch (...) {
     spdlog::error("edge: connection sweep failed");
@@ -493,14 +499,15 @@ void Edge::sweep() {
   counters_.serverTransactions.store(static_cast<int64_t>(irqs), std::memory_order_relaxed);
   tport_t* primary = tcpPrimary(agent_);
   if (primary == nullptr) return;
-  std::shared_ptr<const routing::Router> const router = b2bua_->router();
+  const std::shared_ptr<const routing::Router> router = b2bua_->router();
   std::vector<TcpPeer> peers;
   if (!establishedPeers(sipPort_, peers)) {
     uint64_t suppressed = 0;
     if (tcpLog_.shouldLog(EdgeClock::now(), suppressed))
-      spdlog::warn("edge: the kernel did not list the TCP connections (sock_diag: {}); "
-                   "connections are not counted or capped this time",
-                   std::strerror(errno));
+      spdlog::warn(
+          "edge: the kernel did not list the TCP connections (sock_diag: {}); "
+          "connections are not counted or capped this time",
+          std::strerror(errno));
     return;
   }
   counters_.tcpConnections.store(static_cast<int64_t>(peers.size()), std::memory_order_relaxed);
@@ -515,7 +522,7 @@ void Edge::sweep() {
   std::set<std::pair<std::string, uint16_t>> untrusted, seen;
   std::map<std::string, std::vector<uint16_t>> trusted;  // by peer address
   size_t trustedOpen = 0;
-  for (TcpPeer const& p : peers) {
+  for (const TcpPeer& p : peers) {
     auto key = std::make_pair(p.address, p.port);
     if (router->trusts(p.address) || fromTrunk(p.address)) {
       trusted[p.address].push_back(p.port);
@@ -531,11 +538,11 @@ void Edge::sweep() {
   trustedSeen_ = std::move(seen);
 
   // Above the cap, the busiest trusted peers give up connections first, each keeping one.
-  size_t const cap = static_cast<size_t>(std::max(settings_.maxTcpConnections, 0));
+  const size_t cap = static_cast<size_t>(std::max(settings_.maxTcpConnections, 0));
   while (cap > 0 && trustedOpen > cap) {
-    auto busiest = std::max_element(trusted.begin(), trusted.end(), [](auto const& a, auto const& b) {
-      return a.second.size() < b.second.size();
-    });
+    auto busiest = std::max_element(
+        trusted.begin(), trusted.end(),
+        [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
     if (busiest == trusted.end() || busiest->second.size() <= 1) break;
     closing_.push_back({busiest->first, busiest->second.back(), true});
     busiest->second.pop_back();
@@ -557,9 +564,9 @@ void Edge::closeSome() {
   tport_t* primary = tcpPrimary(agent_);
   if (primary == nullptr) return;
   uint64_t untrusted = 0, overCap = 0;
-  size_t const end = std::min(closing_.size(), closingNext_ + kClosesPerTick);
+  const size_t end = std::min(closing_.size(), closingNext_ + kClosesPerTick);
   for (; closingNext_ < end; ++closingNext_) {
-    PendingClose const& c = closing_[closingNext_];
+    const PendingClose& c = closing_[closingNext_];
     if (!closeConnection(primary, c.address, c.port)) continue;  // gone already
     ++(c.overCap ? overCap : untrusted);
     counters_.tcpConnections.fetch_sub(1, std::memory_order_relaxed);
@@ -568,10 +575,11 @@ void Edge::closeSome() {
   if (overCap) counters_.tcpClosedOverCap.fetch_add(overCap, std::memory_order_relaxed);
   uint64_t suppressed = 0;
   if ((untrusted || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed))
-    spdlog::warn("edge: closing TCP connections of untrusted sources ({} now) and above "
-                 "edge.max_tcp_connections {} ({} now); {} open{}",
-                 untrusted, settings_.maxTcpConnections, overCap,
-                 counters_.tcpConnections.load(), suppressedNote(suppressed));
+    spdlog::warn(
+        "edge: closing TCP connections of untrusted sources ({} now) and above "
+        "edge.max_tcp_connections {} ({} now); {} open{}",
+        untrusted, settings_.maxTcpConnections, overCap, counters_.tcpConnections.load(),
+        suppressedNote(suppressed));
 }
 
 }  // namespace sos::proxy

@@ -18,10 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include "model/network.h"
 #include "proxy/edge_policy.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
-#include "routing/networks.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
@@ -49,15 +49,15 @@ class Edge {
 
  private:
   void message(msg_t* msg, sip_t* sip);
-  void refuseUntrusted(msg_t* msg, sip_t* sip, EdgeVerdict const& v,
-                       routing::RouteDecision const& d, routing::CallRequest const& req);
+  void refuseUntrusted(msg_t* msg, sip_t* sip, const EdgeVerdict& v,
+                       const routing::RouteDecision& d, const routing::CallRequest& req);
   // Answers `msg` without a transaction (nta_msg_treply takes `msg`).
   void reply(msg_t* msg, sip_t* sip, int status, bool closeAfter = false);
-  void accept(msg_t* msg, sip_t* sip, EdgeVerdict const& v, routing::CallRequest const& req);
+  void accept(msg_t* msg, sip_t* sip, const EdgeVerdict& v, const routing::CallRequest& req);
   // The configuration in force changed (a reload): rates and TCP timers follow it.
   void applySettings();
-  bool fromTrunk(std::string const& source) const;
-  void logCause(EdgeCause cause, std::string const& detail);
+  bool fromTrunk(const std::string& source) const;
+  void logCause(EdgeCause cause, const std::string& detail);
 
   static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   void sweep();
@@ -81,9 +81,9 @@ class Edge {
   static constexpr size_t kClosesPerTick = 50;
   std::vector<PendingClose> closing_;
   size_t closingNext_ = 0;
-  routing::Router const* appliedFor_ = nullptr;  // the router whose settings are in force
+  const routing::Router* appliedFor_ = nullptr;  // the router whose settings are in force
   config::Edge settings_;
-  std::vector<routing::IpAddress> trunkAddresses_;
+  std::vector<model::IpAddress> trunkAddresses_;
 
   // Answers to strangers, per source; routing-log lines and ALARM lines for them, per source;
   // responder alerts for their emergency calls, per source (each also capped in total).

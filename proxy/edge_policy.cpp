@@ -8,7 +8,7 @@ namespace sos::proxy {
 namespace {
 
 bool schemeChar(char c, bool first) {
-  bool const alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   if (first) return alpha;
   return alpha || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
 }
@@ -24,7 +24,7 @@ bool equalsNoCase(std::string_view a, std::string_view b) {
 bool knownUriScheme(std::string_view uri) {
   // RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ':'. Anything
   // else before the first ':' is no scheme at all (a bare number, "911"): the dial plan's.
-  size_t const colon = uri.find(':');
+  const size_t colon = uri.find(':');
   if (colon == std::string_view::npos || colon == 0) return true;
   std::string_view const scheme = uri.substr(0, colon);
   for (size_t i = 0; i < scheme.size(); ++i)
@@ -92,7 +92,7 @@ EdgeVerdict screen(const EdgeFacts& f, const config::Edge& settings) {
   if (!f.knownScheme && !f.emergency) return reply(416, EdgeCause::UnknownScheme);
   if (f.method == EdgeMethod::Options) return reply(200, EdgeCause::Options);
   if (f.method == EdgeMethod::NoDialog || f.toTag) return reply(481, EdgeCause::NoDialog);
-  size_t const cap = static_cast<size_t>(std::max(settings.maxServerTransactions, 0));
+  const size_t cap = static_cast<size_t>(std::max(settings.maxServerTransactions, 0));
   if (cap > 0 && f.serverTransactions >= cap) {
     if (!f.emergency) return reply(503, EdgeCause::TransactionCap);
     v.overCap = true;  // an emergency call is never refused: it goes on, counted
@@ -117,7 +117,7 @@ bool SourceRateLimiter::take(Bucket& b, double rate, double burst, EdgeClock::ti
     b.tokens = burst;
     b.at = now;
   } else if (now > b.at) {
-    double const elapsed = std::chrono::duration<double>(now - b.at).count();
+    const double elapsed = std::chrono::duration<double>(now - b.at).count();
     b.tokens = std::min(burst, b.tokens + elapsed * rate);
     b.at = now;
   }

@@ -44,25 +44,25 @@ bool knownUriScheme(std::string_view requestUri);
 
 struct EdgeFacts {
   EdgeMethod method = EdgeMethod::Unknown;
-  bool toTag = false;        // the request names a dialog (To has a tag)
-  bool trusted = false;      // the source is inside trusted_networks
-  bool fromTrunk = false;    // the source is a configured trunk's address (PSAP callbacks)
-  bool emergency = false;    // an INVITE the dial plan calls an emergency call
-  bool knownScheme = true;   // knownUriScheme(Request-URI)
+  bool toTag = false;             // the request names a dialog (To has a tag)
+  bool trusted = false;           // the source is inside trusted_networks
+  bool fromTrunk = false;         // the source is a configured trunk's address (PSAP callbacks)
+  bool emergency = false;         // an INVITE the dial plan calls an emergency call
+  bool knownScheme = true;        // knownUriScheme(Request-URI)
   size_t serverTransactions = 0;  // nta's server transactions right now
 };
 
 // Why the edge answered or dropped a request; each cause is counted and logged on its own.
 enum class EdgeCause {
-  None,             // accepted
-  Untrusted,        // source outside trusted_networks
-  StrayAck,         // an ACK for nothing
-  UnknownMethod,    // 501
-  NotAllowed,       // 405
-  UnknownScheme,    // 416
-  Options,          // 200 to OPTIONS
-  NoDialog,         // 481
-  TransactionCap,   // 503: edge.max_server_transactions reached
+  None,            // accepted
+  Untrusted,       // source outside trusted_networks
+  StrayAck,        // an ACK for nothing
+  UnknownMethod,   // 501
+  NotAllowed,      // 405
+  UnknownScheme,   // 416
+  Options,         // 200 to OPTIONS
+  NoDialog,        // 481
+  TransactionCap,  // 503: edge.max_server_transactions reached
 };
 std::string_view toString(EdgeCause c);
 
@@ -71,8 +71,8 @@ struct EdgeVerdict {
   Action action = Action::Accept;
   int status = 0;  // with Reply
   EdgeCause cause = EdgeCause::None;
-  bool alarm = false;       // an emergency call from an untrusted source
-  bool overCap = false;     // accepted although the transaction cap is reached (emergency)
+  bool alarm = false;    // an emergency call from an untrusted source
+  bool overCap = false;  // accepted although the transaction cap is reached (emergency)
 };
 
 EdgeVerdict screen(const EdgeFacts& facts, const config::Edge& settings);
@@ -80,32 +80,32 @@ EdgeVerdict screen(const EdgeFacts& facts, const config::Edge& settings);
 // What the edge did, for /metrics (relaxed atomics written on the SIP thread). Kept inside
 // B2buaCounters, which the Server owns.
 struct EdgeCounters {
-  std::atomic<uint64_t> untrustedRefused{0};     // 403 sent without a transaction
-  std::atomic<uint64_t> untrustedDropped{0};     // no answer: edge.untrusted drop, or rate limit
-  std::atomic<uint64_t> untrustedEmergency{0};   // emergency calls among them (ALARM)
-  std::atomic<uint64_t> untrustedAlerts{0};      // responder alerts raised for those
-  std::atomic<uint64_t> unknownMethod{0};        // 501
-  std::atomic<uint64_t> notAllowed{0};           // 405
-  std::atomic<uint64_t> unknownScheme{0};        // 416
-  std::atomic<uint64_t> options{0};              // OPTIONS answered 200
-  std::atomic<uint64_t> noDialog{0};             // 481 outside any dialog
-  std::atomic<uint64_t> strayAcks{0};            // ACKs for nothing, dropped
-  std::atomic<uint64_t> transactionCap{0};       // 503: the transaction cap was reached
-  std::atomic<uint64_t> emergencyOverCap{0};     // emergency calls taken over the cap
-  std::atomic<uint64_t> maddrIgnored{0};         // Via maddr removed: answers go to the source
-  std::atomic<uint64_t> strayResponses{0};       // responses for no transaction, dropped
-  std::atomic<int64_t> serverTransactions{0};    // gauge: nta's server transactions
-  std::atomic<int64_t> tcpConnections{0};        // gauge: open SIP TCP connections
-  std::atomic<uint64_t> tcpClosedUntrusted{0};   // connections of untrusted peers closed
-  std::atomic<uint64_t> tcpClosedOverCap{0};     // connections closed above the cap
-  std::atomic<int64_t> descriptorLimit{0};       // gauge: RLIMIT_NOFILE in force
-  std::atomic<uint64_t> oversizeOverTcp{0};      // requests too big for UDP sent over TCP
-  std::atomic<uint64_t> oversizeTrimmed{0};      // emergency INVITEs trimmed to fit UDP
+  std::atomic<uint64_t> untrustedRefused{0};    // 403 sent without a transaction
+  std::atomic<uint64_t> untrustedDropped{0};    // no answer: edge.untrusted drop, or rate limit
+  std::atomic<uint64_t> untrustedEmergency{0};  // emergency calls among them (ALARM)
+  std::atomic<uint64_t> untrustedAlerts{0};     // responder alerts raised for those
+  std::atomic<uint64_t> unknownMethod{0};       // 501
+  std::atomic<uint64_t> notAllowed{0};          // 405
+  std::atomic<uint64_t> unknownScheme{0};       // 416
+  std::atomic<uint64_t> options{0};             // OPTIONS answered 200
+  std::atomic<uint64_t> noDialog{0};            // 481 outside any dialog
+  std::atomic<uint64_t> strayAcks{0};           // ACKs for nothing, dropped
+  std::atomic<uint64_t> transactionCap{0};      // 503: the transaction cap was reached
+  std::atomic<uint64_t> emergencyOverCap{0};    // emergency calls taken over the cap
+  std::atomic<uint64_t> maddrIgnored{0};        // Via maddr removed: answers go to the source
+  std::atomic<uint64_t> strayResponses{0};      // responses for no transaction, dropped
+  std::atomic<int64_t> serverTransactions{0};   // gauge: nta's server transactions
+  std::atomic<int64_t> tcpConnections{0};       // gauge: open SIP TCP connections
+  std::atomic<uint64_t> tcpClosedUntrusted{0};  // connections of untrusted peers closed
+  std::atomic<uint64_t> tcpClosedOverCap{0};    // connections closed above the cap
+  std::atomic<int64_t> descriptorLimit{0};      // gauge: RLIMIT_NOFILE in force
+  std::atomic<uint64_t> oversizeOverTcp{0};     // requests too big for UDP sent over TCP
+  std::atomic<uint64_t> oversizeTrimmed{0};     // emergency INVITEs trimmed to fit UDP
 };
 
 // Methods sosproxy takes (Allow) and bodies it reads (Accept), for OPTIONS, 405 and 501.
-inline constexpr char const* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
-inline constexpr char const* kAccept = "application/sdp, application/pidf+xml, multipart/mixed";
+inline constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
+inline constexpr const char* kAccept = "application/sdp, application/pidf+xml, multipart/mixed";
 
 using EdgeClock = std::chrono::steady_clock;
 

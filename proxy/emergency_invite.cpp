@@ -23,7 +23,7 @@ bool wantsElin(config::TrunkMode m) {
 // whose end is missing is rebuilt from the parts it has; anything else (SDP alone, a
 // multipart/alternative, a bare PIDF-LO) becomes the first part of a new multipart/mixed.
 // Sets the body, its type and what the message no longer carries as its own.
-void addOurPart(routing::CallRequest const& req, std::string const& ours, uint64_t seed,
+void addOurPart(const routing::CallRequest& req, const std::string& ours, uint64_t seed,
                 EmergencyInvite& out) {
   out.skip |= kSkipBody;
   std::string const type = pidf::mediaType(req.bodyContentType);
@@ -45,7 +45,7 @@ void addOurPart(routing::CallRequest const& req, std::string const& ours, uint64
     pidf::MimeEntity const broken = pidf::parseBody(req.bodyContentType, req.body);
     if (!broken.parts.empty()) {
       std::vector<std::string> parts;
-      for (auto const& p : broken.parts) parts.push_back(p.raw);
+      for (const auto& p : broken.parts) parts.push_back(p.raw);
       parts.push_back(ours);
       std::string const fresh = pidf::makeBoundary(seed, req.body + ours);
       out.contentType = "multipart/mixed;boundary=" + fresh;
@@ -64,9 +64,9 @@ void addOurPart(routing::CallRequest const& req, std::string const& ours, uint64
 
 }  // namespace
 
-EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
+EmergencyInvite planEmergencyInvite(const EmergencyInputs& in) {
   EmergencyInvite out;
-  routing::CallRequest const& req = *in.request;
+  const routing::CallRequest& req = *in.request;
   if (wantsElin(in.mode) && !in.elin.empty()) {
     out.elin = in.elin;
     out.skip |= kSkipIdentity;
@@ -74,7 +74,7 @@ EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
   if (!wantsPidf(in.mode) || in.location == nullptr) return out;
 
   // A usable location the device sent is the caller's own: it reaches the PSAP untouched.
-  auto const state = in.device ? in.device->state : pidf::DeviceLocationState::None;
+  const auto state = in.device ? in.device->state : pidf::DeviceLocationState::None;
   if (state == pidf::DeviceLocationState::Usable) {
     out.pidf = "device-kept";
     return out;
@@ -96,12 +96,12 @@ EmergencyInvite planEmergencyInvite(EmergencyInputs const& in) {
   // Ours first, marked as inserted by us (RFC 8787 section 4); the device's values after it, so
   // that what it sent still points at its own parts.
   std::string geo = "<cid:" + contentId + ">;loc-src=" + (in.locSrc.empty() ? in.host : in.locSrc);
-  for (auto const& v : req.geolocation) geo += ", " + v;
+  for (const auto& v : req.geolocation) geo += ", " + v;
   // An intermediary may lower Geolocation-Routing to "no", never raise it (RFC 6442 4.2).
-  bool const deviceSaysNo = !req.geolocationRouting.empty() &&
-                            !equalsNoCase(trimLws(req.geolocationRouting), "yes");
-  out.extraHeaders = "Geolocation: " + geo +
-                     "\r\nGeolocation-Routing: " + (deviceSaysNo ? "no" : "yes");
+  const bool deviceSaysNo =
+      !req.geolocationRouting.empty() && !equalsNoCase(trimLws(req.geolocationRouting), "yes");
+  out.extraHeaders =
+      "Geolocation: " + geo + "\r\nGeolocation-Routing: " + (deviceSaysNo ? "no" : "yes");
   out.pidf = state == pidf::DeviceLocationState::Unusable ? "added-beside-device" : "added";
   return out;
 }

@@ -34,7 +34,7 @@ struct EmergencyInvite {
 
 struct EmergencyInputs {
   config::TrunkMode mode = config::TrunkMode::Plain;
-  const routing::Location* location = nullptr;  // from the resolver; null only without data
+  const model::Location* location = nullptr;  // from the resolver; null only without data
   const routing::CallRequest* request = nullptr;
   const pidf::DeviceLocationCheck* device = nullptr;  // what the caller sent; null: nothing
   std::string elin;    // chosen by the ELIN allocator (elin / both modes); may be empty

@@ -42,26 +42,26 @@ std::string seconds(std::chrono::steady_clock::duration d) {
   return buf;
 }
 
-std::string joined(std::vector<std::string> const& names) {
+std::string joined(const std::vector<std::string>& names) {
   std::string out;
-  for (auto const& n : names) out += (out.empty() ? "" : ", ") + n;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
 
 }  // namespace
 
-Liveness liveness(SipHealth::View const& sip, SteadyTime now, std::chrono::milliseconds within) {
+Liveness liveness(const SipHealth::View& sip, SteadyTime now, std::chrono::milliseconds within) {
   if (!sip.lastBeat) return {false, "the SIP thread has not turned its event loop yet"};
-  auto const since = now - *sip.lastBeat;
+  const auto since = now - *sip.lastBeat;
   if (since > within)
     return {false, "the SIP thread last turned its event loop " + seconds(since) + " ago (limit " +
                        seconds(within) + ")"};
   return {true, "the SIP thread turned its event loop " + seconds(since) + " ago"};
 }
 
-Readiness readiness(ReadinessFacts const& facts, config::Config const& config) {
+Readiness readiness(const ReadinessFacts& facts, const config::Config& config) {
   Readiness r;
-  auto problem = [&r](char const* check, std::string reason) {
+  auto problem = [&r](const char* check, std::string reason) {
     r.notReady.push_back({check, std::move(reason)});
   };
   if (facts.sip.stopping) problem("stopping", "sosproxy is stopping (draining calls)");
@@ -78,33 +78,33 @@ Readiness readiness(ReadinessFacts const& facts, config::Config const& config) {
   // A site is served when one trunk of its emergency route (psap_route, then the ERC) is not
   // known to be down. Unprobed trunks are never down. The last resort does not count: it is a
   // carrier that routes the dialed number itself, not a PSAP.
-  auto const down = [&facts](std::string const& trunk) {
+  const auto down = [&facts](const std::string& trunk) {
     return std::find(facts.sip.downTrunks.begin(), facts.sip.downTrunks.end(), trunk) !=
            facts.sip.downTrunks.end();
   };
-  for (auto const& site : config.sites) {
+  for (const auto& site : config.sites) {
     std::vector<std::string> route;
-    for (auto const& t : site.psapRoute)
+    for (const auto& t : site.psapRoute)
       if (std::find(route.begin(), route.end(), t) == route.end()) route.push_back(t);
-    std::string const& erc = config.emergencyRouting.erc;
+    const std::string& erc = config.emergencyRouting.erc;
     if (!erc.empty() && std::find(route.begin(), route.end(), erc) == route.end())
       route.push_back(erc);
     if (route.empty() ||
-        std::any_of(route.begin(), route.end(), [&down](std::string const& t) { return !down(t); }))
+        std::any_of(route.begin(), route.end(), [&down](const std::string& t) { return !down(t); }))
       continue;
     problem("routes", "site " + site.name + ": every trunk of its route is down: " + joined(route));
   }
   return r;
 }
 
-HealthAnswer healthzAnswer(Liveness const& live) {
+HealthAnswer healthzAnswer(const Liveness& live) {
   if (live.live) return {200, "text/plain", "ok\n"};
   return {503, "text/plain", "not live: " + live.detail + "\n"};
 }
 
-HealthAnswer readyzAnswer(Readiness const& ready) {
+HealthAnswer readyzAnswer(const Readiness& ready) {
   nlohmann::ordered_json problems = nlohmann::ordered_json::array();
-  for (auto const& p : ready.notReady)
+  for (const auto& p : ready.notReady)
     problems.push_back({{"check", p.check}, {"reason", p.reason}});
   nlohmann::ordered_json body{{"ready", ready.ready()}, {"not_ready", std::move(problems)}};
   return {ready.ready() ? 200 : 503, "application/json",

@@ -57,7 +57,7 @@ void LineWriter::run() {
     }
     if (!batch.empty()) {
       block.clear();
-      for (auto const& l : batch) block += l;
+      for (const auto& l : batch) block += l;
       if (std::fwrite(block.data(), 1, block.size(), out_) != block.size() ||
           std::fflush(out_) != 0) {
         // The file refused them (disk full, pipe gone): counted; the next batch tries again.

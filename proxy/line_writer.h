@@ -32,7 +32,7 @@ class LineWriter {
   // Asks the writer thread to open `path` for appending in place of the file it writes (only
   // when it owns its file). Returns at once; `done` is called on the writer thread with "" once
   // the new file is in use, or with why it could not be opened (the old file is kept then).
-  using ReopenDone = std::function<void(std::string const& error)>;
+  using ReopenDone = std::function<void(const std::string& error)>;
   void reopen(std::string path, ReopenDone done);
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 

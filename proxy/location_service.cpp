@@ -12,18 +12,18 @@ LocationService::LocationService(std::shared_ptr<const config::Config> config, P
 
 LocationService::~LocationService() = default;
 
-routing::ResolverSettings LocationService::settingsFrom(config::Config const& config) {
+routing::ResolverSettings LocationService::settingsFrom(const config::Config& config) {
   routing::ResolverSettings s;
   if (!config.location.precedence.empty()) {
     s.order.clear();
-    for (auto const& name : config.location.precedence)
+    for (const auto& name : config.location.precedence)
       if (auto sig = routing::signalFromString(name)) s.order.push_back(*sig);
   }
   s.staleAfterMs = config.location.staleAfterSeconds * 1000;
   return s;
 }
 
-bool LocationService::openStore(std::string const& path) {
+bool LocationService::openStore(const std::string& path) {
   auto opened = store::Store::open(path);
   if (!opened.ok()) {
     spdlog::warn("location store {}: {}", path, opened.error().message);
@@ -43,7 +43,7 @@ bool LocationService::openStore(std::string const& path) {
 }
 
 void LocationService::start() {
-  std::string const& path = config_->store.path;
+  const std::string& path = config_->store.path;
   bool ok = !path.empty() && openStore(path);
   if (!ok) {
     if (!path.empty()) {
@@ -57,7 +57,7 @@ void LocationService::start() {
 }
 
 std::optional<std::string> LocationService::storeProblem() {
-  std::string const& path = config_->store.path;
+  const std::string& path = config_->store.path;
   if (path.empty()) return std::nullopt;
   if (inMemory_ || !store_)
     return "the database " + path +
@@ -68,7 +68,7 @@ std::optional<std::string> LocationService::storeProblem() {
 }
 
 void LocationService::rebuild() {
-  routing::LocationData data;
+  model::LocationData data;
   if (store_) {
     auto loaded = store_->loadLocationData();
     if (!loaded.ok()) {
@@ -81,7 +81,7 @@ void LocationService::rebuild() {
     }
   }
   auto snap = routing::LocationSnapshot::build(std::move(data), settingsFrom(*config_));
-  for (auto const& w : snap->warnings()) spdlog::warn("location data: {}", w);
+  for (const auto& w : snap->warnings()) spdlog::warn("location data: {}", w);
   spdlog::info("location snapshot: {} locations, {} subnets, {} BSSIDs, {} switch ports, {} users",
                snap->data().locations.size(), snap->data().subnets.size(),
                snap->data().bssids.size(), snap->data().switches.size(), snap->data().users.size());
@@ -106,26 +106,26 @@ std::shared_ptr<const routing::LocationSnapshot> LocationService::snapshot() con
   return snapshot_;
 }
 
-Result<store::Store::ReportOutcome> LocationService::saveReport(routing::DeviceReport& report) {
+Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceReport& report) {
   if (!store_) {
     ++counters_.reportsNotSaved;
     return Error{"store.unavailable", "no location store"};
   }
   auto r = store_->saveReport(report);
-  if (r.ok())
+  if (r.ok()) {
     ++counters_.reportsSaved;
-  else
+  } else {
     ++counters_.reportsNotSaved;
+  }
   return r;
 }
 
-Result<bool> LocationService::saveElinMappings(
-    std::vector<routing::CallbackTarget> const& mappings) {
+Result<void> LocationService::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
   return store_->saveElinMappings(mappings);
 }
 
-std::vector<routing::CallbackTarget> LocationService::loadElinMappings() {
+std::vector<model::CallbackTarget> LocationService::loadElinMappings() {
   if (!store_) return {};
   auto loaded = store_->loadElinMappings();
   if (!loaded.ok()) {
@@ -138,7 +138,7 @@ std::vector<routing::CallbackTarget> LocationService::loadElinMappings() {
   return std::move(loaded).value();
 }
 
-store::CallRecord callRecordFrom(RoutingLogEntry const& e, int64_t endedAtMs) {
+store::CallRecord callRecordFrom(const RoutingLogEntry& e, int64_t endedAtMs) {
   store::CallRecord r;
   r.callId = e.callId;
   // A duration below 0 is "not measured": the record then starts and ends at once.
@@ -163,16 +163,17 @@ store::CallRecord callRecordFrom(RoutingLogEntry const& e, int64_t endedAtMs) {
   return r;
 }
 
-Result<int64_t> LocationService::saveCallRecord(store::CallRecord const& record) {
+Result<int64_t> LocationService::saveCallRecord(const store::CallRecord& record) {
   if (!store_) {
     ++counters_.callRecordsNotSaved;
     return Error{"store.unavailable", "no location store"};
   }
   auto r = store_->saveCallRecord(record);
-  if (r.ok())
+  if (r.ok()) {
     ++counters_.callRecordsSaved;
-  else
+  } else {
     ++counters_.callRecordsNotSaved;
+  }
   // Without a database file the records live in memory: only the newest are kept.
   if (r.ok() && inMemory_ && r.value() % kPruneEvery == 0) {
     if (auto p = store_->pruneCallRecords(kRecordsInMemory); !p.ok())

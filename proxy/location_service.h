@@ -53,10 +53,10 @@ class LocationService {
   void reload(std::shared_ptr<const config::Config> config);
 
   std::shared_ptr<const routing::LocationSnapshot> snapshot() const;
-  Result<store::Store::ReportOutcome> saveReport(routing::DeviceReport& report);
+  Result<store::Store::ReportOutcome> saveReport(model::DeviceReport& report);
   // ELIN -> caller mappings (issue 4): written after every assignment, read at start-up.
-  Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
-  std::vector<routing::CallbackTarget> loadElinMappings();
+  Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
+  std::vector<model::CallbackTarget> loadElinMappings();
   // Call records: one per call whose INVITE had its outcome, written to the store in force (the
   // in-memory one when there is no database file), counted saved or not saved.
   Result<int64_t> saveCallRecord(const store::CallRecord& record);

@@ -15,8 +15,8 @@ namespace sos::proxy {
 namespace {
 
 template <class T>
-void metric(std::string& out, char const* name, char const* type, char const* help,
-            std::atomic<T> const& value) {
+void metric(std::string& out, const char* name, const char* type, const char* help,
+            const std::atomic<T>& value) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
          name + " " + std::to_string(value.load(std::memory_order_relaxed)) + "\n";
 }
@@ -38,15 +38,15 @@ std::string labelValue(std::string_view v) {
 
 }  // namespace
 
-std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
-                           ReloadCounters const& r, LogLoss logLoss,
-                           notify::NotifyCounters const* n) {
+std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
+                           const ReloadCounters& r, LogLoss logLoss,
+                           const notify::NotifyCounters* n) {
   // The Prometheus convention for what is running: a constant 1 whose labels say which build.
   std::string out =
       "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
       "# TYPE sosproxy_build_info gauge\n"
-      "sosproxy_build_info{version=\"" + labelValue(buildVersion()) + "\",commit=\"" +
-      labelValue(buildCommit()) + "\"} 1\n";
+      "sosproxy_build_info{version=\"" +
+      labelValue(buildVersion()) + "\",commit=\"" + labelValue(buildCommit()) + "\"} 1\n";
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
   metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
          c.emergencyCalls);
@@ -86,9 +86,10 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_headers_dropped_total", "counter",
          "headers not relayed: malformed, oversized, or unknown and not on the allow-list",
          c.headersDropped);
-  metric(out, "sosproxy_identity_not_vouched_total", "counter",
-         "calls whose P-Asserted-Identity came from a source outside pbx_sources (ignored, removed)",
-         c.identityNotVouched);
+  metric(
+      out, "sosproxy_identity_not_vouched_total", "counter",
+      "calls whose P-Asserted-Identity came from a source outside pbx_sources (ignored, removed)",
+      c.identityNotVouched);
   metric(out, "sosproxy_network_mark_not_vouched_total", "counter",
          "calls whose P-Access-Network-Info said network-provided from a source outside "
          "network_sources (ignored, removed)",
@@ -144,7 +145,7 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
            "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
   }
   // The SIP edge (issue 14): what strangers and mistakes got, without a transaction.
-  EdgeCounters const& e = c.edge;
+  const EdgeCounters& e = c.edge;
   metric(out, "sosproxy_edge_untrusted_refused_total", "counter",
          "requests from untrusted sources answered 403 without a transaction", e.untrustedRefused);
   metric(out, "sosproxy_edge_untrusted_dropped_total", "counter",
@@ -191,29 +192,29 @@ std::string prometheusText(B2buaCounters const& c, LocationCounters const& l,
   metric(out, "sosproxy_udp_oversize_trimmed_total", "counter",
          "emergency INVITEs too large for a UDP datagram trimmed to what the PSAP needs",
          e.oversizeTrimmed);
-  std::atomic<uint64_t> const dnsRefused{dns_guard::refused()};
+  const std::atomic<uint64_t> dnsRefused{dns_guard::refused()};
   metric(out, "sosproxy_dns_refused_total", "counter",
          "host names not looked up on the SIP thread (the message needing them was not sent)",
          dnsRefused);
-  std::atomic<uint64_t> const sofiaSuppressed{sofia_log::suppressed()};
+  const std::atomic<uint64_t> sofiaSuppressed{sofia_log::suppressed()};
   metric(out, "sosproxy_sofia_log_suppressed_total", "counter",
          "lines of Sofia-SIP's own log not written (more than 10 a second)", sofiaSuppressed);
-  std::atomic<uint64_t> const acceptErrors{admin::HttpServer::acceptErrors()};
+  const std::atomic<uint64_t> acceptErrors{admin::HttpServer::acceptErrors()};
   metric(out, "sosproxy_admin_accept_errors_total", "counter",
          "admin HTTP accept failures (the server waited before accepting again)", acceptErrors);
-  std::atomic<uint64_t> const dropped{logLoss.routing};
+  const std::atomic<uint64_t> dropped{logLoss.routing};
   metric(out, "sosproxy_routing_log_dropped_total", "counter",
          "routing-log lines lost because the log's disk fell behind", dropped);
-  std::atomic<uint64_t> const operationalDropped{logLoss.operational};
+  const std::atomic<uint64_t> operationalDropped{logLoss.operational};
   metric(out, "sosproxy_log_dropped_total", "counter",
          "operational-log lines lost because standard error fell behind", operationalDropped);
-  std::atomic<uint64_t> const reopenFailures{logLoss.routingReopenFailures};
+  const std::atomic<uint64_t> reopenFailures{logLoss.routingReopenFailures};
   metric(out, "sosproxy_routing_log_reopen_failures_total", "counter",
          "SIGHUPs after which the routing log could not be opened again (the old file kept)",
          reopenFailures);
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
-  std::atomic<uint64_t> const inUse{allocator::heapInUse()};
+  const std::atomic<uint64_t> inUse{allocator::heapInUse()};
   metric(out, "sosproxy_heap_in_use_bytes", "gauge",
          "heap memory in use (allocated and not freed), all threads", inUse);
   return out;

@@ -41,7 +41,7 @@ class QueuedSink final : public spdlog::sinks::sink {
       return;
     }
     // Every line of a multi-line message gets the prefix: journald makes each an entry.
-    char const prefix[] = {'<', static_cast<char>('0' + syslogPriority(msg.level)), '>'};
+    const char prefix[] = {'<', static_cast<char>('0' + syslogPriority(msg.level)), '>'};
     std::string line(prefix, sizeof prefix);
     for (size_t i = 0; i < buf.size(); ++i) {
       line += buf.data()[i];

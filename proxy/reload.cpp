@@ -11,7 +11,7 @@ namespace sos::proxy {
 
 namespace {
 
-std::vector<std::string> lines(std::string const& text) {
+std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
@@ -20,9 +20,9 @@ std::vector<std::string> lines(std::string const& text) {
   return out;
 }
 
-std::string joined(std::vector<std::string> const& items, char const* separator) {
+std::string joined(const std::vector<std::string>& items, const char* separator) {
   std::string out;
-  for (auto const& i : items) out += (out.empty() ? "" : separator) + i;
+  for (const auto& i : items) out += (out.empty() ? "" : separator) + i;
   return out;
 }
 
@@ -35,7 +35,7 @@ void ConfigOverrides::applyTo(config::Config& c) const {
   if (logLevel) c.logging.level = *logLevel;
 }
 
-Result<LoadedConfig> loadRunnable(std::string const& path, ConfigOverrides const& overrides) {
+Result<LoadedConfig> loadRunnable(const std::string& path, const ConfigOverrides& overrides) {
   auto loaded = config::loadConfig(path);
   if (!loaded.ok()) return loaded.error();
   auto cfg = std::make_shared<config::Config>(std::move(loaded).value());
@@ -45,10 +45,10 @@ Result<LoadedConfig> loadRunnable(std::string const& path, ConfigOverrides const
   return LoadedConfig{std::move(cfg), std::move(router).value()};
 }
 
-std::vector<std::string> restartOnlyChanges(config::Config const& running,
-                                            config::Config const& next) {
+std::vector<std::string> restartOnlyChanges(const config::Config& running,
+                                            const config::Config& next) {
   std::vector<std::string> changed;
-  auto check = [&](bool differs, char const* key) {
+  auto check = [&](bool differs, const char* key) {
     if (differs) changed.emplace_back(key);
   };
   check(running.listen.address != next.listen.address, "listen.address");
@@ -64,7 +64,7 @@ std::vector<std::string> restartOnlyChanges(config::Config const& running,
   return changed;
 }
 
-void keepRestartOnly(config::Config const& running, config::Config& next) {
+void keepRestartOnly(const config::Config& running, config::Config& next) {
   next.listen.address = running.listen.address;
   next.listen.port = running.listen.port;
   next.listen.transports = running.listen.transports;
@@ -74,7 +74,7 @@ void keepRestartOnly(config::Config const& running, config::Config& next) {
   next.logging.routingLog = running.logging.routingLog;
 }
 
-std::string toJson(ReloadResult const& r) {
+std::string toJson(const ReloadResult& r) {
   nlohmann::ordered_json j;
   j["reloaded"] = r.reloaded;
   if (r.reloaded) {
@@ -117,7 +117,7 @@ ReloadResult ConfigReloader::reload() {
         // location service logs and counts that) and does not undo the reload.
         try {
           if (apply_.locations) apply_.locations(cfg);
-        } catch (std::exception const& e) {
+        } catch (const std::exception& e) {
           spdlog::warn("location snapshot not rebuilt on reload ({}); the one in force stays",
                        e.what());
         }
@@ -127,7 +127,7 @@ ReloadResult ConfigReloader::reload() {
         out.sites = cfg->sites.size();
       }
     }
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     out.reloaded = false;
     out.errors = {path_ + ": " + e.what()};
   }
@@ -139,7 +139,7 @@ ReloadResult ConfigReloader::reload() {
                   joined(out.errors, "\n"));
     return out;
   }
-  for (auto const& key : out.restartNeeded)
+  for (const auto& key : out.restartNeeded)
     spdlog::warn("{} changed: takes effect after a restart", key);
   ++counters_.reloads;
   spdlog::info("configuration reloaded from {}: {} trunks, {} sites", path_, out.trunks, out.sites);

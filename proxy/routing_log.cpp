@@ -1,5 +1,6 @@
 #include "proxy/routing_log.h"
 
+#include <spdlog/spdlog.h>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -7,7 +8,6 @@
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <system_error>
 
@@ -196,8 +196,8 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t
     // Append: a restart must not wipe the record of earlier calls.
     out = std::fopen(path.c_str(), "ae");
     if (out == nullptr) {
-      throw std::runtime_error("routing log " + path + ": cannot open for writing: " +
-                               std::strerror(errno));
+      throw std::runtime_error("routing log " + path +
+                               ": cannot open for writing: " + std::strerror(errno));
     }
   }
   // The SIP thread only queues the line; a thread of the log's own writes it. A slow or full
@@ -207,7 +207,7 @@ RoutingLog::RoutingLog(const std::string& path, config::LogFormat format, size_t
 
 void RoutingLog::reopen() {
   if (path_ == "-") return;
-  writer_->reopen(path_, [this](std::string const& error) {
+  writer_->reopen(path_, [this](const std::string& error) {
     if (!error.empty()) reopenFailures_.fetch_add(1, std::memory_order_relaxed);
     // On the log's thread, possibly while the process stops: the operational log may be gone.
     auto const log = spdlog::default_logger();

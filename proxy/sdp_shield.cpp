@@ -57,8 +57,8 @@ std::optional<std::string> problem(char type, std::string_view v) {
     case 'v':
       return v == "0" ? std::nullopt : std::optional<std::string>("version is not 0");
     case 'o':
-      if (f.size() != 6 || !digits(f[1]) || !digits(f[2]) || f[3] != "IN" ||
-          !addressType(f[4]) || !address(f[5]))
+      if (f.size() != 6 || !digits(f[1]) || !digits(f[2]) || f[3] != "IN" || !addressType(f[4]) ||
+          !address(f[5]))
         return "origin not <user> <id> <version> IN IP4|IP6 <address>";
       return std::nullopt;
     case 'c':
@@ -77,8 +77,8 @@ std::optional<std::string> problem(char type, std::string_view v) {
       return std::nullopt;
     case 'm': {
       // proto is tokens joined by '/' (RTP/AVP, UDP/TLS/RTP/SAVPF).
-      bool proto = !f.empty() && f.size() >= 3 && !f[2].empty() && f[2].front() != '/' &&
-                   f[2].back() != '/';
+      bool proto =
+          !f.empty() && f.size() >= 3 && !f[2].empty() && f[2].front() != '/' && f[2].back() != '/';
       for (size_t i = 0, j = 0; proto && i <= f[2].size(); ++i) {
         if (i == f[2].size() || f[2][i] == '/') {
           proto = token(f[2].substr(j, i - j));
@@ -111,9 +111,8 @@ std::optional<std::string> problem(char type, std::string_view v) {
         auto r = fields(value);
         if (r.size() < 2 || !token(r[0])) return "fmtp not <format> <parameters>";
       } else if (name == "ptime" || name == "maxptime") {
-        if (!digits(value.substr(0, value.find('.')), 6)) return name == "ptime"
-                                                                 ? "ptime not a number"
-                                                                 : "maxptime not a number";
+        if (!digits(value.substr(0, value.find('.')), 6))
+          return name == "ptime" ? "ptime not a number" : "maxptime not a number";
       }
       return std::nullopt;
     }
@@ -155,22 +154,25 @@ ShieldedSdp shieldSdp(std::string_view sdp) {
   size_t at = 0;
   size_t number = 0;
   std::string_view input = sdp.substr(0, kMaxSdpBytes);
-  if (sdp.size() > kMaxSdpBytes) out.dropped.push_back("beyond " + std::to_string(kMaxSdpBytes) +
-                                                       " bytes: left out");
+  if (sdp.size() > kMaxSdpBytes)
+    out.dropped.push_back("beyond " + std::to_string(kMaxSdpBytes) + " bytes: left out");
   std::vector<std::pair<size_t, std::string>> inserts;  // (before kept index, line)
   bool emptyLines = false;
   while (at < input.size()) {
     size_t eol = input.find('\n', at);
-    std::string_view line = input.substr(at, (eol == std::string_view::npos ? input.size() : eol) - at);
+    std::string_view line =
+        input.substr(at, (eol == std::string_view::npos ? input.size() : eol) - at);
     at = eol == std::string_view::npos ? input.size() : eol + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     ++number;
     if (line.empty()) {
-      if (at < input.size()) emptyLines = true;  // a blank line that is not the very last
-      else if (input.size() >= 2 && input.substr(input.size() - 2) != "\r\n") emptyLines = true;
+      if (at < input.size())
+        emptyLines = true;  // a blank line that is not the very last
+      else if (input.size() >= 2 && input.substr(input.size() - 2) != "\r\n")
+        emptyLines = true;
       continue;
     }
-    auto drop = [&](std::string const& why) {
+    auto drop = [&](const std::string& why) {
       out.dropped.push_back("line " + std::to_string(number) + ": " + shown(line) + " (" + why +
                             ")");
     };
@@ -186,7 +188,7 @@ ShieldedSdp shieldSdp(std::string_view sdp) {
       drop("not <type>=<value>");
       continue;
     }
-    char const type = line[0];
+    const char type = line[0];
     std::string_view const value = line.substr(2);
     if (auto why = problem(type, value)) {
       drop(*why);
@@ -273,9 +275,10 @@ ShieldedSdp shieldSdp(std::string_view sdp) {
       out.sdp += "\r\n";
     }
   }
-  for (auto const& [before, line] : inserts) out.dropped.push_back(line + " added (required)");
+  for (const auto& [before, line] : inserts) out.dropped.push_back(line + " added (required)");
   out.kind = out.sdp == sdp ? ShieldedSdp::Kind::Unchanged : ShieldedSdp::Kind::Cleaned;
-  if (out.kind == ShieldedSdp::Kind::Cleaned && emptyLines) out.dropped.push_back("empty lines left out");
+  if (out.kind == ShieldedSdp::Kind::Cleaned && emptyLines)
+    out.dropped.push_back("empty lines left out");
   if (out.kind == ShieldedSdp::Kind::Cleaned && out.dropped.empty())
     out.dropped.push_back("line ends made CRLF");
   return out;
@@ -283,7 +286,7 @@ ShieldedSdp shieldSdp(std::string_view sdp) {
 
 namespace {
 
-char const* kindName(ShieldedSdp::Kind k) {
+const char* kindName(ShieldedSdp::Kind k) {
   switch (k) {
     case ShieldedSdp::Kind::Cleaned:
       return "cleaned";
@@ -296,7 +299,7 @@ char const* kindName(ShieldedSdp::Kind k) {
   }
 }
 
-void note(ShieldedBody& out, std::string const& where, ShieldedSdp const& s) {
+void note(ShieldedBody& out, const std::string& where, const ShieldedSdp& s) {
   std::string n = where + " " + kindName(s.kind);
   for (size_t i = 0; i < s.dropped.size() && i < 8; ++i) n += (i ? "; " : ": ") + s.dropped[i];
   if (s.dropped.size() > 8) n += "; and " + std::to_string(s.dropped.size() - 8) + " more";
@@ -331,9 +334,9 @@ ShieldedBody shieldBody(std::string_view contentType, std::string_view body) {
   bool removed = false;
   size_t from = 0;
   for (size_t i = 0; i < root.parts.size(); ++i) {
-    pidf::MimeEntity const& p = root.parts[i];
-    size_t const at = rebuilt.find(p.raw, from);
-    bool const plain = p.transferEncoding.empty() || p.transferEncoding == "7bit" ||
+    const pidf::MimeEntity& p = root.parts[i];
+    const size_t at = rebuilt.find(p.raw, from);
+    const bool plain = p.transferEncoding.empty() || p.transferEncoding == "7bit" ||
                        p.transferEncoding == "8bit" || p.transferEncoding == "binary";
     if (p.contentType != "application/sdp" || !plain || at == std::string::npos) {
       parts.push_back(p.raw);

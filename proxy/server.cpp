@@ -11,9 +11,9 @@
 #include "proxy/b2bua.h"
 #include "proxy/dns_guard.h"
 #include "proxy/edge.h"
-#include "proxy/sofia_log.h"
 #include "proxy/sip_heartbeat.h"
 #include "proxy/sofia.h"
+#include "proxy/sofia_log.h"
 
 namespace sos::proxy {
 
@@ -32,7 +32,7 @@ struct Server::State {
 
 namespace {
 
-std::string hostForUri(std::string const& host) {
+std::string hostForUri(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
@@ -50,7 +50,7 @@ void runPosted(su_root_magic_t*, su_msg_r, su_msg_arg_t* arg) {
   auto* p = static_cast<Posted*>(static_cast<void*>(arg));
   try {
     if (*p->target) (*p->fn)(**p->target);
-  } catch (std::exception const& e) {
+  } catch (const std::exception& e) {
     spdlog::error("posted work on the SIP thread failed: {}", e.what());
   }
 }
@@ -85,10 +85,11 @@ std::optional<std::string> Server::start() {
     thread_.join();
     return error;
   }
-  auto const& l = config_->listen;
-  for (auto t : l.transports)
+  const auto& l = config_->listen;
+  for (auto t : l.transports) {
     listening_ += (listening_.empty() ? "" : " ") + std::string(config::toString(t)) + ":" +
                   hostForUri(l.address) + ":" + std::to_string(l.port);
+  }
   return std::nullopt;
 }
 
@@ -129,12 +130,12 @@ bool Server::setRouter(std::shared_ptr<const routing::Router> router,
   try {
     done.get();  // a closure dropped unrun (the SIP thread stopped) breaks the promise
     return true;
-  } catch (std::future_error const&) {
+  } catch (const std::future_error&) {
     return false;
   }
 }
 
-void Server::run(std::shared_ptr<State> state) {
+void Server::run(const std::shared_ptr<State>& state) {
   pthread_setname_np(pthread_self(), "sos-sip");  // top -H, gdb; the health tests find it so
   if (allocator::prepareSipThread())
     spdlog::debug("SIP thread: call state and transactions in jemalloc arenas of their own");
@@ -143,7 +144,7 @@ void Server::run(std::shared_ptr<State> state) {
     state->ready.set_value("cannot create the SIP event loop");
     return;
   }
-  auto const& l = config_->listen;
+  const auto& l = config_->listen;
   bool udp = false, tcp = false;
   for (auto t : l.transports) (t == config::Transport::Udp ? udp : tcp) = true;
   // Without a transport parameter nta binds UDP and TCP both.
@@ -154,7 +155,7 @@ void Server::run(std::shared_ptr<State> state) {
   // Requests outside any dialog meet the edge first, through nta's stateless message callback
   // (no default leg): it refuses strangers without a transaction and hands the rest on.
   auto edge = std::make_unique<Edge>(root, log_, counters_->edge);
-  config::Edge const& limits = config_->edge;
+  const config::Edge& limits = config_->edge;
   nta_agent_t* agent = nta_agent_create(
       root, URL_STRING_MAKE(url.c_str()), Edge::onMessage, edge.get(),
       NTATAG_UA(1),  // nta retransmits 2xx until ACK (RFC 3261 13.3.1.4)

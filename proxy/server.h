@@ -44,8 +44,8 @@ class Server {
     initialLocations_ = std::move(snapshot);
   }
   // ELIN mappings: where they are saved, and the ones saved before (call before start()).
-  void setElinPersistence(std::function<void(std::vector<routing::CallbackTarget>)> sink,
-                          std::vector<routing::CallbackTarget> initial) {
+  void setElinPersistence(std::function<void(std::vector<model::CallbackTarget>)> sink,
+                          std::vector<model::CallbackTarget> initial) {
     elinSink_ = std::move(sink);
     initialElins_ = std::move(initial);
   }
@@ -71,14 +71,14 @@ class Server {
   SipHealth& health() { return *health_; }
   // Where the heartbeat sends systemd's WATCHDOG=1, when a watchdog was asked for (call before
   // start(); `systemd` must outlive the Server).
-  void setSystemd(SystemdNotifier const* systemd) { systemd_ = systemd; }
+  void setSystemd(const SystemdNotifier* systemd) { systemd_ = systemd; }
 
   // "udp:127.0.0.1:5060 tcp:127.0.0.1:5060"
   const std::string& listening() const { return listening_; }
 
  private:
   struct State;
-  void run(std::shared_ptr<State> state);
+  void run(const std::shared_ptr<State>& state);
 
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const routing::Router> router_;
@@ -89,11 +89,11 @@ class Server {
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
   std::unique_ptr<B2buaCounters> counters_;
   std::unique_ptr<SipHealth> health_;
-  SystemdNotifier const* systemd_ = nullptr;
-  std::function<void(std::vector<routing::CallbackTarget>)> elinSink_;
+  const SystemdNotifier* systemd_ = nullptr;
+  std::function<void(std::vector<model::CallbackTarget>)> elinSink_;
   std::function<void(RoutingLogEntry)> recordSink_;
   std::function<void(notify::CallEvent)> eventSink_;
-  std::vector<routing::CallbackTarget> initialElins_;
+  std::vector<model::CallbackTarget> initialElins_;
 };
 
 }  // namespace sos::proxy

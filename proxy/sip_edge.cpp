@@ -14,7 +14,7 @@
 
 namespace sos::proxy {
 
-std::string urlToString(url_t const* url) {
+std::string urlToString(const url_t* url) {
   if (url == nullptr) return {};
   std::array<char, 1024> buf{};
   // url_e returns the length it needs; a longer URL is rare enough to allocate for.
@@ -51,10 +51,10 @@ std::string sourceTransport(msg_t* msg) {
 
 namespace {
 
-std::string str(char const* s) { return s ? std::string(s) : std::string(); }
+std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
-bool skipped(msg_header_t const* h) {
-  msg_hclass_t const* c = h->sh_class;
+bool skipped(const msg_header_t* h) {
+  const msg_hclass_t* c = h->sh_class;
   // Not headers, or rebuilt for each message: start line, body, its length and type (the body
   // and its type are copied separately), and headers that failed to parse.
   if (c == sip_request_class || c == sip_status_class || c == sip_separator_class ||
@@ -75,18 +75,18 @@ bool skipped(msg_header_t const* h) {
   return c == sip_authorization_class || c == sip_proxy_authorization_class;
 }
 
-bool skippedToo(msg_header_t const* h, unsigned skip) {
+bool skippedToo(const msg_header_t* h, unsigned skip) {
   if ((skip & kSkipLongUnknown) && h->sh_class == sip_unknown_class) {
-    auto const* u = reinterpret_cast<sip_unknown_t const*>(h);
+    const auto* u = reinterpret_cast<const sip_unknown_t*>(h);
     if (u->un_value && std::strlen(u->un_value) > kLongHeader) return true;
   }
   if ((skip & kSkipIdentity) && h->sh_class == sip_p_asserted_identity_class) return true;
-  if ((skip & kSkipBodyHeaders) && (h->sh_class == sip_content_disposition_class ||
-                                    h->sh_class == sip_content_encoding_class ||
-                                    h->sh_class == sip_content_language_class))
+  if ((skip & kSkipBodyHeaders) &&
+      (h->sh_class == sip_content_disposition_class || h->sh_class == sip_content_encoding_class ||
+       h->sh_class == sip_content_language_class))
     return true;
   if (h->sh_class == sip_unknown_class && (skip & (kSkipGeolocation | kSkipAccessNetworkInfo))) {
-    char const* name = reinterpret_cast<sip_unknown_t const*>(h)->un_name;
+    const char* name = reinterpret_cast<const sip_unknown_t*>(h)->un_name;
     if (name == nullptr) return false;
     if ((skip & kSkipGeolocation) &&
         (strcasecmp(name, "Geolocation") == 0 || strcasecmp(name, "Geolocation-Routing") == 0))
@@ -103,22 +103,37 @@ namespace {
 // Headers Sofia does not parse itself that are relayed (issue 14: what leaves toward a PSAP or
 // the carrier comes from an explicit list). Headers Sofia parses are relayed when they parsed
 // (a header that did not is of sip_error_class and never copied), written anew by Sofia.
-constexpr std::array<std::string_view, 24> kRelayedUnknown{
-    "Geolocation",         "Geolocation-Routing",      "Geolocation-Error",
-    "P-Access-Network-Info", "P-Preferred-Identity",   "P-Charging-Vector",
-    "P-Called-Party-ID",   "P-Early-Media",            "P-Emergency-Info",
-    "History-Info",        "Diversion",                "Resource-Priority",
-    "Accept-Resource-Priority", "Session-ID",          "User-to-User",
-    "Identity",            "Identity-Info",            "Feature-Caps",
-    "Recv-Info",           "Info-Package",             "Privacy",
-    "Reason",              "Call-Info",                "Alert-Info"};
+constexpr std::array<std::string_view, 24> kRelayedUnknown{"Geolocation",
+                                                           "Geolocation-Routing",
+                                                           "Geolocation-Error",
+                                                           "P-Access-Network-Info",
+                                                           "P-Preferred-Identity",
+                                                           "P-Charging-Vector",
+                                                           "P-Called-Party-ID",
+                                                           "P-Early-Media",
+                                                           "P-Emergency-Info",
+                                                           "History-Info",
+                                                           "Diversion",
+                                                           "Resource-Priority",
+                                                           "Accept-Resource-Priority",
+                                                           "Session-ID",
+                                                           "User-to-User",
+                                                           "Identity",
+                                                           "Identity-Info",
+                                                           "Feature-Caps",
+                                                           "Recv-Info",
+                                                           "Info-Package",
+                                                           "Privacy",
+                                                           "Reason",
+                                                           "Call-Info",
+                                                           "Alert-Info"};
 
 constexpr size_t kMaxHeaderBytes = 2048;  // a longer header is not relayed
 
-bool tokenName(char const* name) {
+bool tokenName(const char* name) {
   if (name == nullptr || *name == '\0') return false;
-  for (char const* c = name; *c; ++c) {
-    unsigned char const u = static_cast<unsigned char>(*c);
+  for (const char* c = name; *c; ++c) {
+    const unsigned char u = static_cast<unsigned char>(*c);
     if (!std::isalnum(u) && std::string_view("-.!%*_+`'~").find(*c) == std::string_view::npos)
       return false;
   }
@@ -128,17 +143,17 @@ bool tokenName(char const* name) {
 // An unknown header goes on when its name is on the list or starts with "X-", the name is a
 // token, and the value is printable text of a sane length (RFC 3261 25.1: no control characters
 // but tab).
-bool relayedUnknown(sip_unknown_t const* u) {
+bool relayedUnknown(const sip_unknown_t* u) {
   if (!tokenName(u->un_name) || u->un_value == nullptr) return false;
   std::string_view const name(u->un_name);
-  bool const listed =
+  const bool listed =
       (name.size() > 2 && (name[0] == 'X' || name[0] == 'x') && name[1] == '-') ||
       std::any_of(kRelayedUnknown.begin(), kRelayedUnknown.end(),
                   [&](std::string_view n) { return strcasecmp(n.data(), u->un_name) == 0; });
   if (!listed) return false;
   size_t length = 0;
-  for (char const* c = u->un_value; *c; ++c, ++length) {
-    unsigned char const ch = static_cast<unsigned char>(*c);
+  for (const char* c = u->un_value; *c; ++c, ++length) {
+    const unsigned char ch = static_cast<unsigned char>(*c);
     if ((ch < 0x20 && ch != '\t') || ch == 0x7f || length > kMaxHeaderBytes) return false;
   }
   return name.size() + length <= kMaxHeaderBytes;
@@ -149,12 +164,12 @@ bool relayedUnknown(sip_unknown_t const* u) {
 bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip, size_t* dropped) {
   if (src == nullptr) return true;
   su_home_t* home = msg_home(dst);
-  sip_t const* srcSip = sip_object(src);
+  const sip_t* srcSip = sip_object(src);
   for (msg_header_t* h = *msg_chain_head(src); h != nullptr; h = h->sh_succ) {
     if (skipped(h) || skippedToo(h, skip)) continue;
     // The PSAP's shield: unknown headers from the list only, nothing oversized.
-    bool const unknown = h->sh_class == sip_unknown_class;
-    if ((unknown && !relayedUnknown(reinterpret_cast<sip_unknown_t const*>(h))) ||
+    const bool unknown = h->sh_class == sip_unknown_class;
+    if ((unknown && !relayedUnknown(reinterpret_cast<const sip_unknown_t*>(h))) ||
         (!unknown && h->sh_len > kMaxHeaderBytes)) {
       if (dropped) ++*dropped;
       continue;
@@ -183,7 +198,7 @@ namespace {
 
 // One header as it would be written, without its name and line end ("multipart/mixed;
 // boundary=b1"), or the whole line with `withName` ("Content-Disposition: session\r\n").
-std::string encoded(msg_header_t const* h, bool withName) {
+std::string encoded(const msg_header_t* h, bool withName) {
   if (h == nullptr) return {};
   std::array<char, 512> buf{};
   isize_t n = msg_header_e(buf.data(), buf.size(), h, 0);
@@ -206,24 +221,24 @@ std::string encoded(msg_header_t const* h, bool withName) {
 
 // Keeps the body as it came and finds in it the SDP and any PIDF-LO parts, nested multiparts
 // included (pidf/multipart.h; Sofia's own multipart parser empties the message's payload).
-void splitBody(sip_t const* sip, routing::CallRequest& r) {
-  sip_payload_t const* pl = sip->sip_payload;
+void splitBody(const sip_t* sip, routing::CallRequest& r) {
+  const sip_payload_t* pl = sip->sip_payload;
   if (pl == nullptr || pl->pl_data == nullptr || pl->pl_len == 0) return;
   r.body.assign(pl->pl_data, pl->pl_len);
-  for (auto const* h : {reinterpret_cast<msg_header_t const*>(sip->sip_content_disposition),
-                        reinterpret_cast<msg_header_t const*>(sip->sip_content_encoding),
-                        reinterpret_cast<msg_header_t const*>(sip->sip_content_language)})
+  for (const auto* h : {reinterpret_cast<const msg_header_t*>(sip->sip_content_disposition),
+                        reinterpret_cast<const msg_header_t*>(sip->sip_content_encoding),
+                        reinterpret_cast<const msg_header_t*>(sip->sip_content_language)})
     r.bodyHeaders += encoded(h, true);
-  msg_content_type_t const* ct = sip->sip_content_type;
+  const msg_content_type_t* ct = sip->sip_content_type;
   if (ct == nullptr || ct->c_type == nullptr) return;
-  r.bodyContentType = encoded(reinterpret_cast<msg_header_t const*>(ct), false);
+  r.bodyContentType = encoded(reinterpret_cast<const msg_header_t*>(ct), false);
   if (strcasecmp(ct->c_type, "application/sdp") == 0) {  // the common case, without a copy more
     r.sdpContentType = "application/sdp";
     r.sdp = r.body;
     return;
   }
   pidf::MimeEntity const root = pidf::parseBody(r.bodyContentType, r.body);
-  for (pidf::MimeEntity const* e : pidf::flatten(root)) {
+  for (const pidf::MimeEntity* e : pidf::flatten(root)) {
     if (e->multipart) {
       if (!e->wellFormed && r.bodyProblem.empty()) r.bodyProblem = e->problem;
       continue;
@@ -239,7 +254,7 @@ void splitBody(sip_t const* sip, routing::CallRequest& r) {
 
 }  // namespace
 
-routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
+routing::CallRequest toCallRequest(msg_t* msg, const sip_t* sip) {
   routing::CallRequest r;
   if (sip->sip_call_id) r.callId = str(sip->sip_call_id->i_id);
   if (sip->sip_request) r.requestUri = urlToString(sip->sip_request->rq_url);
@@ -261,7 +276,7 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
   splitBody(sip, r);
   r.sourceAddress = sourceAddress(msg);
   r.transport = sourceTransport(msg);
-  for (sip_unknown_t const* u = sip->sip_unknown; u; u = u->un_next) {
+  for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next) {
     if (!u->un_name || !u->un_value) continue;
     if (strcasecmp(u->un_name, "P-Access-Network-Info") == 0) {
       if (!r.pAccessNetworkInfo.empty()) r.pAccessNetworkInfo += ", ";
@@ -275,11 +290,11 @@ routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip) {
   return r;
 }
 
-std::string uriHost(std::string const& host) {
+std::string uriHost(const std::string& host) {
   return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
 }
 
-std::string nextHopFor(config::Trunk const& t) {
+std::string nextHopFor(const config::Trunk& t) {
   return "sip:" + uriHost(t.host) + ":" + std::to_string(t.port) +
          ";transport=" + std::string(config::toString(t.transport));
 }

@@ -14,10 +14,10 @@ namespace sos::proxy {
 
 // Builds the plain value routing decides on. `msg` is the request as received (for the source
 // address and transport), `sip` its parsed form.
-routing::CallRequest toCallRequest(msg_t* msg, sip_t const* sip);
+routing::CallRequest toCallRequest(msg_t* msg, const sip_t* sip);
 
 // "sip:911@10.0.0.5" from a parsed URL; empty for null.
-std::string urlToString(url_t const* url);
+std::string urlToString(const url_t* url);
 
 // Source address of a received message, "127.0.0.1" or "::1" (no port), and its port.
 std::string sourceAddress(msg_t* msg, unsigned* port = nullptr);
@@ -25,9 +25,9 @@ std::string sourceAddress(msg_t* msg, unsigned* port = nullptr);
 std::string sourceTransport(msg_t* msg);
 
 // Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
-std::string uriHost(std::string const& host);
+std::string uriHost(const std::string& host);
 // Where requests to a trunk go: "sip:127.0.0.1:5090;transport=udp".
-std::string nextHopFor(config::Trunk const& trunk);
+std::string nextHopFor(const config::Trunk& trunk);
 
 // Which headers go across the B2BUA. Hop-by-hop and dialog headers (Via, Route,
 // Record-Route, Contact, Call-ID, CSeq, From, To, Max-Forwards, Content-Length) are the legs'

@@ -8,12 +8,12 @@ namespace sos::proxy {
 
 std::chrono::milliseconds SipHeartbeat::interval(std::chrono::microseconds watchdog) {
   if (watchdog.count() <= 0) return kHeartbeatEvery;
-  auto const quarter = std::chrono::duration_cast<std::chrono::milliseconds>(watchdog / 4);
+  const auto quarter = std::chrono::duration_cast<std::chrono::milliseconds>(watchdog / 4);
   return std::clamp(quarter, std::chrono::milliseconds(1), kHeartbeatEvery);
 }
 
 SipHeartbeat::SipHeartbeat(su_root_t* root, SipHealth& health, DownTrunks downTrunks,
-                           SystemdNotifier const* systemd)
+                           const SystemdNotifier* systemd)
     : health_(health),
       downTrunks_(std::move(downTrunks)),
       systemd_(systemd),
@@ -34,7 +34,7 @@ void SipHeartbeat::onTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
 }
 
 void SipHeartbeat::tick() {
-  auto const now = std::chrono::steady_clock::now();
+  const auto now = std::chrono::steady_clock::now();
   health_.beat(now);
   if (downTrunks_) {
     auto down = downTrunks_();

@@ -23,7 +23,7 @@ class SipHeartbeat {
   // Beats at once, then every interval(). `systemd` may be null (no watchdog); it must outlive
   // the heartbeat.
   SipHeartbeat(su_root_t* root, SipHealth& health, DownTrunks downTrunks,
-               SystemdNotifier const* systemd);
+               const SystemdNotifier* systemd);
   ~SipHeartbeat();
   SipHeartbeat(const SipHeartbeat&) = delete;
   SipHeartbeat& operator=(const SipHeartbeat&) = delete;
@@ -37,7 +37,7 @@ class SipHeartbeat {
 
   SipHealth& health_;
   DownTrunks downTrunks_;
-  SystemdNotifier const* systemd_;
+  const SystemdNotifier* systemd_;
   std::chrono::milliseconds every_;
   std::chrono::microseconds pingEvery_{0};  // a quarter of the watchdog interval; 0: no pings
   SteadyTime lastPing_{};

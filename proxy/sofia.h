@@ -1,7 +1,7 @@
 #pragma once
 // The one place Sofia-SIP headers are included from. The magic typedefs must be set before any
 // Sofia header is seen, so every proxy/ file includes this one instead of <sofia-sip/...>.
-// Sofia types never leave proxy/ (DESIGN.md: the edge converts them to plain values).
+// Sofia types never leave proxy/ (docs/ARCHITECTURE.md: the edge converts them to plain values).
 
 #include <utility>  // before any Asio header in C++20 on Boost 1.74 (std::exchange)
 

@@ -16,7 +16,7 @@ namespace sos::proxy::sofia_log {
 namespace {
 
 std::atomic<uint64_t> gSuppressed{0};
-std::mutex gMutex;  // Sofia may log from any thread that calls into it
+std::mutex gMutex;     // Sofia may log from any thread that calls into it
 std::string gPartial;  // a line Sofia writes in pieces, until its newline
 int64_t gWindowSecond = -1;
 int gWindowLines = 0;
@@ -51,7 +51,7 @@ void write(std::string line) {
   spdlog::warn("sofia: {}", line);
 }
 
-void logger(void*, char const* fmt, va_list ap) {
+void logger(void*, const char* fmt, va_list ap) {
   char buf[1024];
   va_list copy;
   va_copy(copy, ap);
@@ -75,7 +75,7 @@ void logger(void*, char const* fmt, va_list ap) {
 }  // namespace
 
 void redirect() {
-  for (char const* v : {"SOFIA_DEBUG", "NTA_DEBUG", "TPORT_DEBUG", "TPORT_LOG"})
+  for (const char* v : {"SOFIA_DEBUG", "NTA_DEBUG", "TPORT_DEBUG", "TPORT_LOG"})
     if (std::getenv(v) != nullptr) return;
   su_log_redirect(nullptr, logger, nullptr);
 }

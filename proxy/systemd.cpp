@@ -14,7 +14,7 @@ namespace sos::proxy {
 
 namespace {
 
-bool parseUnsigned(char const* text, unsigned long long& out) {
+bool parseUnsigned(const char* text, unsigned long long& out) {
   if (text == nullptr || *text == '\0') return false;
   char* end = nullptr;
   errno = 0;
@@ -24,7 +24,7 @@ bool parseUnsigned(char const* text, unsigned long long& out) {
 
 }  // namespace
 
-std::chrono::microseconds watchdogFromEnvironment(char const* usec, char const* pid) {
+std::chrono::microseconds watchdogFromEnvironment(const char* usec, const char* pid) {
   unsigned long long value = 0;
   if (!parseUnsigned(usec, value) || value == 0) return std::chrono::microseconds{0};
   unsigned long long forPid = 0;
@@ -35,13 +35,13 @@ std::chrono::microseconds watchdogFromEnvironment(char const* usec, char const* 
 }
 
 SystemdNotifier SystemdNotifier::fromEnvironment() {
-  char const* socket = std::getenv("NOTIFY_SOCKET");
+  const char* socket = std::getenv("NOTIFY_SOCKET");
   return SystemdNotifier(
       socket != nullptr ? socket : "",
       watchdogFromEnvironment(std::getenv("WATCHDOG_USEC"), std::getenv("WATCHDOG_PID")));
 }
 
-SystemdNotifier::SystemdNotifier(std::string const& socketPath, std::chrono::microseconds watchdog)
+SystemdNotifier::SystemdNotifier(const std::string& socketPath, std::chrono::microseconds watchdog)
     : watchdog_(watchdog) {
   // Only a file system path or an abstract name (sd_notify(3)); anything else (vsock, an
   // over-long path) leaves the notifier disabled.
@@ -74,12 +74,12 @@ SystemdNotifier& SystemdNotifier::operator=(SystemdNotifier&& other) noexcept {
 
 bool SystemdNotifier::notify(std::string_view state) const {
   if (fd_ < 0) return false;
-  ssize_t const sent = ::sendto(fd_, state.data(), state.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                                reinterpret_cast<sockaddr const*>(&address_), addressLength_);
+  const ssize_t sent = ::sendto(fd_, state.data(), state.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                                reinterpret_cast<const sockaddr*>(&address_), addressLength_);
   return sent == static_cast<ssize_t>(state.size());
 }
 
-bool isJournalStream(char const* journalStream, int fd) {
+bool isJournalStream(const char* journalStream, int fd) {
   if (journalStream == nullptr) return false;
   unsigned long long device = 0, inode = 0;
   if (std::sscanf(journalStream, "%llu:%llu", &device, &inode) != 2) return false;

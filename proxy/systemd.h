@@ -24,7 +24,7 @@ class SystemdNotifier {
   static SystemdNotifier fromEnvironment();
   // `socketPath`: a file system path, or "@name" for an abstract socket; empty: disabled.
   // `watchdog`: the interval within which WATCHDOG=1 must come (0: no watchdog).
-  SystemdNotifier(std::string const& socketPath, std::chrono::microseconds watchdog);
+  SystemdNotifier(const std::string& socketPath, std::chrono::microseconds watchdog);
   SystemdNotifier() = default;  // disabled
   ~SystemdNotifier();
   SystemdNotifier(SystemdNotifier&& other) noexcept;
@@ -49,13 +49,13 @@ class SystemdNotifier {
 
 // The watchdog interval systemd asks of this process: WATCHDOG_USEC, when WATCHDOG_PID is unset
 // or is this process (the variables are inherited by children, who must ignore them). 0: none.
-std::chrono::microseconds watchdogFromEnvironment(char const* usec, char const* pid);
+std::chrono::microseconds watchdogFromEnvironment(const char* usec, const char* pid);
 
 // Is standard error the journal's stream? JOURNAL_STREAM holds "DEVICE:INODE" of the stream
 // systemd connected; it counts only when it still is our standard error (a child whose stderr
 // was redirected inherits the variable too).
 bool stderrIsJournal();
-bool isJournalStream(char const* journalStream, int fd);
+bool isJournalStream(const char* journalStream, int fd);
 
 // The syslog priority of a log level (sd-daemon(3): "<N>" in front of a line sets it):
 // critical 2, error 3, warn 4, info 6, debug and trace 7.

@@ -44,17 +44,17 @@ TrunkMonitor::~TrunkMonitor() {
   }
 }
 
-int TrunkMonitor::onResponse(TxnMagic* magic, nta_outgoing_t* orq, sip_t const* sip) {
+int TrunkMonitor::onResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip) {
   auto* probe = static_cast<Probe*>(magic);
   try {
-    int const status =
+    const int status =
         sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
     if (status < 200) return 0;
     TrunkMonitor& self = *probe->owner;
     if (probe->deadline) su_timer_reset(probe->deadline);
     if (!probe->timedOut) {
       // Any answer but "overloaded" or nta's own timeout means the trunk is there.
-      bool const up = !(status == 503 || (status == 408 && sip == nullptr));
+      const bool up = !(status == 503 || (status == 408 && sip == nullptr));
       if (!up) ++self.counters_.probeFailures;
       self.setUp(probe->trunk, up, "OPTIONS answered " + std::to_string(status));
     }
@@ -90,7 +90,7 @@ void TrunkMonitor::start(std::shared_ptr<const config::Config> config) {
   stop();
   config_ = std::move(config);
   if (!config_) return;
-  for (auto const& t : config_->trunks) {
+  for (const auto& t : config_->trunks) {
     if (t.optionsIntervalMs <= 0) continue;
     auto& slot = health_[t.name];
     if (!slot) slot = std::make_unique<Health>();
@@ -118,8 +118,8 @@ void TrunkMonitor::stop() {
   targets_.clear();
 }
 
-void TrunkMonitor::send(std::string const& trunkName) {
-  config::Trunk const* trunk = config_ ? config_->findTrunk(trunkName) : nullptr;
+void TrunkMonitor::send(const std::string& trunkName) {
+  const config::Trunk* trunk = config_ ? config_->findTrunk(trunkName) : nullptr;
   if (trunk == nullptr) return;
   std::string const target = "sip:" + uriHost(trunk->host) + ":" + std::to_string(trunk->port);
   std::string const nextHop = nextHopFor(*trunk);
@@ -152,7 +152,7 @@ void TrunkMonitor::send(std::string const& trunkName) {
   probes_.push_back(std::move(probe));
 }
 
-void TrunkMonitor::setUp(std::string const& trunk, bool up, std::string const& why) {
+void TrunkMonitor::setUp(const std::string& trunk, bool up, const std::string& why) {
   auto it = health_.find(trunk);
   // Only probed trunks have a state: an unprobed trunk marked down would never come back.
   if (it == health_.end() || !it->second->probed) return;
@@ -170,14 +170,14 @@ void TrunkMonitor::setUp(std::string const& trunk, bool up, std::string const& w
   }
 }
 
-bool TrunkMonitor::up(std::string const& trunk) const {
+bool TrunkMonitor::up(const std::string& trunk) const {
   auto it = health_.find(trunk);
   return it == health_.end() || !it->second->probed || it->second->up;
 }
 
 std::vector<std::string> TrunkMonitor::down() const {
   std::vector<std::string> names;
-  for (auto const& [name, h] : health_)
+  for (const auto& [name, h] : health_)
     if (h->probed && !h->up) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;

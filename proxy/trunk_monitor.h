@@ -34,8 +34,8 @@ class TrunkMonitor {
   void stop();
 
   // A probed trunk goes up or down; an unprobed one has no state (it would never come back).
-  void setUp(std::string const& trunk, bool up, std::string const& why);
-  bool up(std::string const& trunk) const;
+  void setUp(const std::string& trunk, bool up, const std::string& why);
+  bool up(const std::string& trunk) const;
   // The probed trunks that are down now, by name (sorted), for /readyz.
   std::vector<std::string> down() const;
   // Lets go of the probes that have their answer (from the B2BUA's reaper: never from inside a
@@ -46,10 +46,10 @@ class TrunkMonitor {
   struct Health;
   struct Probe;
   struct Target;
-  static int onResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
+  static int onResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, const sip_t* sip);
   static void onTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
   static void onDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  void send(std::string const& trunk);
+  void send(const std::string& trunk);
 
   nta_agent_t* agent_;
   su_root_t* root_;

@@ -4,7 +4,7 @@
 
 namespace sos::proxy {
 
-char const* buildVersion();  // "0.1.0"
-char const* buildCommit();   // "63054fa1b2c3", "63054fa1b2c3+dirty" or "unknown"
+const char* buildVersion();  // "0.1.0"
+const char* buildCommit();   // "63054fa1b2c3", "63054fa1b2c3+dirty" or "unknown"
 
 }  // namespace sos::proxy

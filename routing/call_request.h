@@ -40,7 +40,7 @@ struct CallRequest {
   };
   std::vector<BodyPart> pidfParts;
   std::string bodyProblem;  // a multipart that does not parse: what is wrong with it
-  std::string userSite;  // the caller's site according to the user store; empty if unknown
+  std::string userSite;     // the caller's site according to the user store; empty if unknown
 };
 
 }  // namespace sos::routing

@@ -10,23 +10,16 @@
 #include <stdexcept>
 #include <utility>
 
+#include "model/e164.h"
+
 namespace sos::routing {
 
+using model::CallbackTarget;
+using model::CallerIdentity;
+using model::Location;
+using model::normalizeDialedNumber;
+
 namespace {
-
-// E.164 (ITU-T E.164 section 6): at most 15 digits including the country code.
-constexpr size_t kMaxE164Digits = 15;
-
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
-// RFC 3966 section 5.1.1 visual separators, plus the space people and PSAP equipment write.
-bool isVisualSeparator(char c) { return c == '-' || c == '.' || c == '(' || c == ')' || c == ' '; }
 
 // Ten digits shaped NXX-NXX-XXXX (area code and exchange start with 2-9): only then can a
 // number without a country code be read as North American. This keeps e.g. a UK national
@@ -50,34 +43,6 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
 }
 
 }  // namespace
-
-std::string normalizeDialedNumber(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  for (std::string_view scheme : {"tel:", "sip:", "sips:"}) {
-    if (startsWithNoCase(text, scheme)) {
-      text.remove_prefix(scheme.size());
-      break;
-    }
-  }
-  // tel: parameters (";phone-context=...") and a SIP host say nothing about the digits.
-  text = text.substr(0, text.find_first_of(";@"));
-
-  std::string digits;
-  bool plus = false;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      digits.push_back(c);
-    } else if (c == '+' && digits.empty() && !plus) {
-      plus = true;
-    } else if (!isVisualSeparator(c)) {
-      return {};  // "security-desk", "911abc": not a number a PSAP would call back
-    }
-    if (digits.size() > kMaxE164Digits) return {};
-  }
-  if (digits.empty()) return {};
-  return plus ? "+" + digits : digits;
-}
 
 // ---- CallbackMap ----
 

@@ -21,32 +21,20 @@
 #include <unordered_map>
 #include <vector>
 
-#include "routing/location.h"
+#include "model/callback.h"
+#include "model/e164.h"
+#include "model/location.h"
 
 namespace sos::routing {
 
 inline constexpr int64_t kDefaultCallbackWindowMs = 3LL * 3600 * 1000;
-
-struct CallerIdentity {
-  std::string extension;  // "1001"; empty for an unknown caller
-  std::string did;        // "+12175551001"
-  std::string contact;    // the Contact URI of the emergency INVITE
-  std::string callId;     // of the emergency call, to tie a callback to it in the logs
-};
-
-struct CallbackTarget {
-  CallerIdentity caller;
-  std::string elin;  // as configured, E.164 ("+12175550131")
-  int64_t assignedAtMs = 0;
-  int64_t expiresAtMs = 0;  // exclusive: the mapping is live while now < expiresAtMs
-};
 
 struct ElinChoice {
   std::string elin;  // empty: no ELIN at all (see fromFallback)
   // The chosen ELIN still had a live mapping for another caller: all of the pool was busy.
   // That caller can no longer be called back through it; the proxy logs a warning.
   bool reusedLive = false;
-  std::optional<CallbackTarget> displaced;  // the mapping overwritten when reusedLive
+  std::optional<model::CallbackTarget> displaced;  // the mapping overwritten when reusedLive
   bool fromFallback = false;
   std::string fallbackReason;  // for the routing log, when fromFallback
 };
@@ -56,27 +44,20 @@ struct ElinCounters {
   uint64_t fallbacks = 0;         // the location had no usable ELIN (site default or none)
 };
 
-// Digits of a number a callback may be addressed to, or "" if it is not a telephone number.
-// Accepts a bare user part or a "tel:"/"sip:"/"sips:" URI (parameters and host dropped); keeps a
-// leading '+', which says the digits are a complete E.164 number; drops the RFC 3966 visual
-// separators '-' '.' '(' ')' and spaces. Anything else (letters, a second '+', more than 15
-// digits) makes it "not a number". Returns "+" followed by digits, or the digits alone.
-std::string normalizeDialedNumber(std::string_view text);
-
 // ELIN -> last caller, with expiry. One entry per ELIN, so memory never exceeds the number of
 // configured ELINs; expire() drops entries past their window so that caller data (contact
 // URIs) is not kept longer than a callback could need it.
 class CallbackMap {
  public:
   // The caller who last used `dialedElin`, if that mapping is live at nowMs.
-  // Matching: digits only (see normalizeDialedNumber). With a '+', the digits must equal the
+  // Matching: digits only (see model::normalizeDialedNumber). With a '+', the digits must equal the
   // ELIN's E.164 digits. Without one, the digits are tried as a full E.164 number and, when
   // they are ten digits shaped like a NANP number (NXX-NXX-XXXX), also with the country code
   // '1' in front; if both forms have a live mapping the number is ambiguous and nothing is
   // returned (the call then goes to the security desk rather than to a guessed person). So
   // "+12175550131", "12175550131", "2175550131" and "+1 (217) 555-0131" all find
   // +12175550131; "+2175550131" does not. Other national formats (UK "0...") are not mapped.
-  std::optional<CallbackTarget> lookup(std::string_view dialedElin, int64_t nowMs) const;
+  std::optional<model::CallbackTarget> lookup(std::string_view dialedElin, int64_t nowMs) const;
 
   // Drops every mapping whose window has ended at nowMs. The proxy calls it from a timer.
   void expire(int64_t nowMs);
@@ -85,21 +66,21 @@ class CallbackMap {
   size_t liveMappings() const { return byElin_.size(); }
 
   // Every mapping held, ordered by ELIN, for the proxy to persist across restarts.
-  std::vector<CallbackTarget> snapshot() const;
+  std::vector<model::CallbackTarget> snapshot() const;
   // Loads mappings persisted by snapshot(). The file is outside our control, so entries with no
   // usable ELIN or with expiry before assignment are skipped; when an ELIN appears twice (or is
   // already held), the mapping assigned last wins.
-  void restore(std::vector<CallbackTarget> mappings);
+  void restore(std::vector<model::CallbackTarget> mappings);
 
  private:
   friend class ElinAllocator;
 
   // Key: the ELIN's digits without '+'. Configured ELINs are E.164, so these are unique.
   static std::string keyOf(std::string_view elin);
-  const CallbackTarget* find(const std::string& key) const;
-  void put(const std::string& key, CallbackTarget target);
+  const model::CallbackTarget* find(const std::string& key) const;
+  void put(const std::string& key, model::CallbackTarget target);
 
-  std::unordered_map<std::string, CallbackTarget> byElin_;
+  std::unordered_map<std::string, model::CallbackTarget> byElin_;
 };
 
 class ElinAllocator {
@@ -119,7 +100,7 @@ class ElinAllocator {
   //  3. all busy: the least recently assigned one, with reusedLive set and counted.
   // A location with no usable ELIN takes its site's default ELIN (same rules), fromFallback set.
   // With no site default either, elin is empty and fromFallback set.
-  ElinChoice assign(const Location& loc, const CallerIdentity& caller, int64_t nowMs);
+  ElinChoice assign(const model::Location& loc, const model::CallerIdentity& caller, int64_t nowMs);
 
   CallbackMap& callbacks() { return callbacks_; }
   const CallbackMap& callbacks() const { return callbacks_; }
@@ -128,7 +109,7 @@ class ElinAllocator {
 
  private:
   // Picks among `pool` (configured strings) by the rules of assign() and records the mapping.
-  ElinChoice pick(const std::vector<std::string>& pool, const CallerIdentity& caller,
+  ElinChoice pick(const std::vector<std::string>& pool, const model::CallerIdentity& caller,
                   int64_t nowMs);
 
   std::map<std::string, std::string, std::less<>> siteDefaults_;

@@ -1,20 +1,30 @@
 // LocationSnapshot::build: validates the rows and indexes them (issue 3). Bad rows are skipped
 // with a warning each, never fatal: an emergency call must still find the rest of the data
-// (DESIGN.md, "The one rule above all others").
+// (docs/ARCHITECTURE.md, "The one rule above all others").
 
 #include <algorithm>
 #include <set>
 #include <unordered_map>
 
+#include "model/e164.h"
 #include "routing/location_index.h"
 
 namespace sos::routing {
+
+using model::BssidRow;
+using model::Cidr;
+using model::Location;
+using model::LocationData;
+using model::LocationKind;
+using model::PersonalLocationRow;
+using model::SubnetRow;
+using model::SwitchRow;
+using model::UserRow;
 
 namespace {
 
 using detail::kNone;
 using detail::LocationIndexes;
-using detail::MacBits;
 
 // A bulk import with thousands of bad rows should not make a thousand-line log at every
 // rebuild: the first ones are spelled out, the rest counted.
@@ -165,7 +175,7 @@ class Builder {
       std::string what = "subnet " + inQuotes(r.cidr);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
-      auto cidr = parseCidr(r.cidr);
+      auto cidr = model::parseCidr(r.cidr);
       if (!cidr) {
         warn_.add(cidr.error().message + "; subnet row skipped");
         continue;
@@ -191,8 +201,8 @@ class Builder {
         v6Lengths.insert(static_cast<uint8_t>(c.prefixLength));
       }
       if (previous != kNone) {
-        warn_.add(what + " is mapped twice; the first row (" + inQuotes(d_.locations[previous].key) +
-                  ") is used");
+        warn_.add(what + " is mapped twice; the first row (" +
+                  inQuotes(d_.locations[previous].key) + ") is used");
       }
     }
     ix_.v6Lengths.assign(v6Lengths.begin(), v6Lengths.end());
@@ -205,19 +215,19 @@ class Builder {
       std::string what = "BSSID " + inQuotes(r.bssid);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
-      MacBits mac;
-      if (!detail::parseMacBits(r.bssid, true, mac)) {
+      auto mac = model::parseMac(r.bssid, true);
+      if (!mac) {
         warn_.add(what + " is not a BSSID (12 hex digits, '*' allowed as the last); skipped");
         continue;
       }
-      if (!mac.wildcard && (mac.value == 0 || mac.value == 0xffffffffffffULL)) {
+      if (!mac->wildcard && model::isPlaceholderMac(mac->value)) {
         warn_.add(what + " is a placeholder, not an access point; skipped");
         continue;
       }
-      auto& table = mac.wildcard ? ix_.bssidWildcard : ix_.bssidExact;
-      if (uint32_t previous = table.insert(mac.value, loc); previous != kNone) {
-        warn_.add(what + " is mapped twice; the first row (" + inQuotes(d_.locations[previous].key) +
-                  ") is used");
+      auto& table = mac->wildcard ? ix_.bssidWildcard : ix_.bssidExact;
+      if (uint32_t previous = table.insert(mac->value, loc); previous != kNone) {
+        warn_.add(what + " is mapped twice; the first row (" +
+                  inQuotes(d_.locations[previous].key) + ") is used");
       }
     }
   }
@@ -229,7 +239,8 @@ class Builder {
     std::array<char, 520> buf;
     for (uint32_t i = 0; i < d_.switches.size(); ++i) {
       const SwitchRow& r = d_.switches[i];
-      std::string what = "switch " + inQuotes(r.chassis) + (r.port.empty() ? "" : " port " + r.port);
+      std::string what =
+          "switch " + inQuotes(r.chassis) + (r.port.empty() ? "" : " port " + r.port);
       uint32_t loc = rowLocation(what, r.locationKey);
       if (loc == kNone) continue;
       bool withPort = r.port.find_first_not_of(" \t") != std::string::npos;
@@ -264,16 +275,17 @@ class Builder {
         continue;
       }
       if (!u.extension.empty() && ix_.userByExtension.insert(u.extension, i, byExt) != kNone) {
-        warn_.add("extension " + inQuotes(u.extension) + " belongs to two users; the first is used");
+        warn_.add("extension " + inQuotes(u.extension) +
+                  " belongs to two users; the first is used");
       }
       if (!u.did.empty() && ix_.userByDid.insert(u.did, i, byDid) != kNone) {
         warn_.add("DID " + inQuotes(u.did) + " belongs to two users; the first is used");
       }
       for (const auto& m : u.macs) {
-        MacBits mac;
-        if (!detail::parseMacBits(m, false, mac)) {
+        auto mac = model::parseMac(m);
+        if (!mac) {
           warn_.add("user " + inQuotes(u.extension) + ": MAC " + inQuotes(m) + " is not a MAC");
-        } else if (ix_.userByMac.insert(mac.value, i) != kNone) {
+        } else if (ix_.userByMac.insert(mac->value, i) != kNone) {
           warn_.add("MAC " + inQuotes(m) + " belongs to two users; the first is used");
         }
       }
@@ -313,7 +325,7 @@ class Builder {
       detail::PersonalEntry e;
       e.row = row;
       for (const auto& n : p.matchNetworks) {
-        auto cidr = parseCidr(n);
+        auto cidr = model::parseCidr(n);
         if (cidr) {
           e.networks.push_back(cidr.value());
         } else {
@@ -322,10 +334,9 @@ class Builder {
         }
       }
       for (const auto& b : p.matchBssids) {
-        MacBits mac;
-        if (detail::parseMacBits(b, true, mac) && mac.value != 0 &&
-            mac.value != 0xffffffffffffULL) {
-          e.bssids.push_back(mac);
+        auto mac = model::parseMac(b, true);
+        if (mac && !model::isPlaceholderMac(mac->value)) {
+          e.bssids.push_back(*mac);
         } else {
           warn_.add("personal location " + inQuotes(p.location.key) + ": BSSID " + inQuotes(b) +
                     " is not usable; not matched");
@@ -335,6 +346,39 @@ class Builder {
       (void)ix_.personalByExtension.insert(p.extension, static_cast<uint32_t>(entries.size() - 1),
                                            keyOf);
     }
+  }
+
+  // Every ELIN of every pool, so that a PSAP callback (or any INVITE to one of our numbers) is
+  // recognised with one lookup instead of a scan of all locations.
+  void elins() {
+    auto& entries = ix_.elinEntries;
+    auto keyOf = [&entries](uint32_t v) { return std::string_view(entries[v].number); };
+    auto add = [&](const Location& l) {
+      for (const auto& elin : l.elins) {
+        std::string number = model::normalizeDialedNumber(elin);
+        if (number.empty()) {
+          warn_.add("location " + inQuotes(l.key) + ": ELIN " + inQuotes(elin) +
+                    " is not a telephone number; not recognised on callbacks");
+          continue;
+        }
+        entries.push_back({std::move(number), &l});
+        auto at = static_cast<uint32_t>(entries.size() - 1);
+        if (uint32_t previous = ix_.elinByNumber.insert(entries.back().number, at, keyOf);
+            previous != kNone) {
+          warn_.add("ELIN " + inQuotes(elin) + " is in the pools of " +
+                    inQuotes(entries[previous].location->key) + " and " + inQuotes(l.key) +
+                    "; callbacks count it as the first one's");
+          entries.pop_back();
+        }
+      }
+    };
+    size_t total = 0;
+    for (const auto& l : d_.locations) total += l.elins.size();
+    for (const auto& p : d_.personal) total += p.location.elins.size();
+    entries.reserve(total);
+    ix_.elinByNumber.reserve(total, keyOf);
+    for (const auto& l : d_.locations) add(l);
+    for (const auto& p : d_.personal) add(p.location);
   }
 
   void reports() {
@@ -357,7 +401,8 @@ class Builder {
   }
   uint32_t rowLocation(const std::string& what, const std::string& key) {
     uint32_t loc = location(key);
-    if (loc == kNone) warn_.add(what + " points at unknown location " + inQuotes(key) + "; skipped");
+    if (loc == kNone)
+      warn_.add(what + " points at unknown location " + inQuotes(key) + "; skipped");
     return loc;
   }
 
@@ -386,6 +431,7 @@ std::shared_ptr<const LocationSnapshot> LocationSnapshot::build(LocationData dat
   b.switches();
   b.users();
   b.personal();
+  b.elins();
   b.reports();
   warn.finish();
   snap->accountDefault_ = &snap->data_.locations[idx->accountDefault];

@@ -1,4 +1,4 @@
-// The LocationSnapshot index primitives (MAC parsing, longest-prefix match, BSSID lookup) and
+// The LocationSnapshot index primitives (switch keys, longest-prefix match, BSSID lookup) and
 // the snapshot's lookups (issue 3). Pure; the indexes are immutable once built.
 
 #include "routing/location_index.h"
@@ -12,16 +12,20 @@
 
 namespace sos::routing {
 
+using model::BssidRow;
+using model::CivicAddress;
+using model::DeviceReport;
+using model::Location;
+using model::LocationData;
+using model::PersonalLocationRow;
+using model::SiteDefaultRow;
+using model::SubnetRow;
+using model::SwitchRow;
+using model::UserRow;
+
 namespace detail {
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string_view trimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -32,7 +36,7 @@ std::string_view trimSpace(std::string_view s) {
 // Not std::tolower: no locale lookup per character on the hot path.
 char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool isMapped(const IpAddress& a) {
+bool isMapped(const model::IpAddress& a) {
   static constexpr std::array<uint8_t, 12> kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   return std::memcmp(a.bytes.data(), kMapped.data(), kMapped.size()) == 0;
 }
@@ -50,75 +54,6 @@ uint64_t v6Mask(int bits) {  // `bits` of a 64-bit half, 0..64
 
 }  // namespace
 
-// Accepted forms: 12 bare digits, six groups split by ':' or '-' (a group may drop its leading
-// zero, as ether_ntoa writes "0:11:22:33:44:55"), or three 4-digit groups split by '.' (Cisco).
-bool parseMacBits(std::string_view text, bool allowWildcard, MacBits& out) {
-  text = trimSpace(text);
-  if (text.empty() || text.size() > 17) return false;
-  char sep = 0;
-  for (char c : text) {
-    if (hexValue(c) < 0 && c != '*') {
-      sep = c;
-      break;
-    }
-  }
-  size_t width = 12;
-  int groups = 1;
-  if (sep == '.') {
-    width = 4;
-    groups = 3;
-  } else if (sep == ':' || sep == '-') {
-    width = 2;
-    groups = 6;
-  } else if (sep != 0) {
-    return false;
-  }
-  uint64_t value = 0;
-  bool wildcard = false;
-  int seen = 0;
-  size_t i = 0;
-  for (;;) {
-    size_t start = i;
-    while (i < text.size() && text[i] != sep) ++i;
-    std::string_view g = text.substr(start, i - start);
-    if (g.empty() || g.size() > width || (g.size() != width && width != 2)) return false;
-    if (++seen > groups) return false;
-    value <<= 4 * (width - g.size());
-    for (size_t k = 0; k < g.size(); ++k) {
-      if (g[k] == '*') {
-        // Only the very last digit, in a full group: "00:11:22:33:44:5*".
-        bool last = seen == groups && k + 1 == g.size() && i == text.size();
-        if (!allowWildcard || !last || g.size() != width) return false;
-        wildcard = true;
-        value <<= 4;
-        continue;
-      }
-      int h = hexValue(g[k]);
-      if (h < 0) return false;
-      value = (value << 4) | static_cast<uint64_t>(h);
-    }
-    if (i == text.size()) break;
-    ++i;
-  }
-  if (seen != groups) return false;
-  out = MacBits{value, wildcard};
-  return true;
-}
-
-bool macMatches(const MacBits& pattern, uint64_t mac) {
-  return pattern.wildcard ? (mac & ~0xFULL) == pattern.value : mac == pattern.value;
-}
-
-void formatMac(uint64_t mac, char (&out)[17]) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int byte = 0; byte < 6; ++byte) {
-    auto b = static_cast<unsigned>((mac >> (8 * (5 - byte))) & 0xff);
-    out[byte * 3] = kHex[b >> 4];
-    out[byte * 3 + 1] = kHex[b & 0xf];
-    if (byte < 5) out[byte * 3 + 2] = ':';
-  }
-}
-
 bool switchKey(std::string_view chassis, std::string_view port, bool withPort,
                std::array<char, 520>& buf, std::string_view& out) {
   // LLDP (IEEE 802.1AB) limits chassis and port IDs to 255 octets.
@@ -130,10 +65,9 @@ bool switchKey(std::string_view chassis, std::string_view port, bool withPort,
   if (chassis.find('\0') != std::string_view::npos) return false;
   if (withPort && port.find('\0') != std::string_view::npos) return false;
   size_t n = 0;
-  MacBits mac;
-  if (parseMacBits(chassis, false, mac)) {
+  if (auto mac = model::parseMac(chassis)) {
     static constexpr char kHex[] = "0123456789abcdef";
-    for (int shift = 44; shift >= 0; shift -= 4) buf[n++] = kHex[(mac.value >> shift) & 0xf];
+    for (int shift = 44; shift >= 0; shift -= 4) buf[n++] = kHex[(mac->value >> shift) & 0xf];
   } else {
     for (char c : chassis) buf[n++] = lowerAscii(c);
   }
@@ -145,14 +79,19 @@ bool switchKey(std::string_view chassis, std::string_view port, bool withPort,
   return true;
 }
 
-void appendCidr(std::string& out, const Cidr& c) {
+void appendCidr(std::string& out, const model::Cidr& c) {
   const uint8_t* b = c.network.bytes.data();
   char buf[INET6_ADDRSTRLEN + 8];  // the address, '/', up to three digits
   char* end = buf;
   if (c.network.v4) {
-    // By hand: inet_ntop formats IPv4 through sprintf, a third of a subnet hit's time.
+    // By hand: inet_ntop formats IPv4 through sprintf, a third of a subnet hit's time. Digit by
+    // digit rather than with std::to_chars, whose end pointer GCC 12 cannot bound at -O3
+    // (-Wstringop-overflow on the '.' written after it).
     for (int i = 12; i < 16; ++i) {
-      end = std::to_chars(end, buf + sizeof buf, b[i]).ptr;
+      unsigned v = b[i];
+      if (v >= 100) *end++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *end++ = static_cast<char>('0' + v / 10 % 10);
+      *end++ = static_cast<char>('0' + v % 10);
       *end++ = i < 15 ? '.' : '/';
     }
   } else {
@@ -164,7 +103,7 @@ void appendCidr(std::string& out, const Cidr& c) {
   out.append(buf, end);
 }
 
-uint32_t LocationIndexes::findSubnet(const IpAddress& a, Cidr& matched) const {
+uint32_t LocationIndexes::findSubnet(const model::IpAddress& a, model::Cidr& matched) const {
   auto hit = [&](uint32_t location, int length, bool v4) {
     matched.network = a;
     matched.network.v4 = v4;
@@ -222,33 +161,17 @@ size_t LocationIndexes::memoryBytes() const {
              chassis.memoryBytes() + userByExtension.memoryBytes() + userByDid.memoryBytes() +
              userByMac.memoryBytes() + personal.capacity() * sizeof(PersonalEntry) +
              personalByExtension.memoryBytes() + siteEntries.capacity() * sizeof(SiteEntry) +
-             siteDefault.memoryBytes() + reportByExtension.memoryBytes();
+             siteDefault.memoryBytes() + reportByExtension.memoryBytes() +
+             elinEntries.capacity() * sizeof(ElinEntry) + elinByNumber.memoryBytes();
   for (const auto& e : switchEntries) n += e.key.capacity() > 15 ? e.key.capacity() + 1 : 0;
+  for (const auto& e : elinEntries) n += e.number.capacity() > 15 ? e.number.capacity() + 1 : 0;
   for (const auto& p : personal) {
-    n += p.networks.capacity() * sizeof(Cidr) + p.bssids.capacity() * sizeof(MacBits);
+    n += p.networks.capacity() * sizeof(model::Cidr) + p.bssids.capacity() * sizeof(model::Mac);
   }
   return n;
 }
 
 }  // namespace detail
-
-std::optional<std::string> normalizeMac(std::string_view text) {
-  detail::MacBits mac;
-  if (!detail::parseMacBits(text, false, mac)) return std::nullopt;
-  std::string out(12, '0');
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 12; ++i) out[i] = kHex[(mac.value >> (44 - 4 * i)) & 0xf];
-  return out;
-}
-
-// All-zero and all-ones are what phones and PBXs write when they have no BSSID (REFERENCE.md).
-// Locally administered BSSIDs are deliberately not placeholders: access points derive one per
-// extra SSID by setting that bit, so they are real, mappable evidence.
-bool isPlaceholderMac(std::string_view normalized) {
-  detail::MacBits mac;
-  if (!detail::parseMacBits(normalized, false, mac)) return false;
-  return mac.value == 0 || mac.value == 0xffffffffffffULL;
-}
 
 const UserRow* LocationSnapshot::findUser(std::string_view extensionOrDid) const {
   if (extensionOrDid.empty()) return nullptr;
@@ -263,9 +186,9 @@ const UserRow* LocationSnapshot::findUser(std::string_view extensionOrDid) const
 }
 
 const UserRow* LocationSnapshot::findUserByMac(std::string_view mac) const {
-  detail::MacBits bits;
-  if (!detail::parseMacBits(mac, false, bits)) return nullptr;
-  uint32_t i = idx_->userByMac.find(bits.value);
+  auto bits = model::parseMac(mac);
+  if (!bits) return nullptr;
+  uint32_t i = idx_->userByMac.find(bits->value);
   return i == detail::kNone ? nullptr : &data_.users[i];
 }
 
@@ -291,6 +214,14 @@ const Location* LocationSnapshot::siteDefault(std::string_view site) const {
   uint32_t i =
       idx_->siteDefault.find(site, [&](uint32_t v) { return std::string_view(entries[v].site); });
   return i == detail::kNone ? nullptr : &data_.locations[entries[i].location];
+}
+
+const Location* LocationSnapshot::findElin(std::string_view normalized) const {
+  if (normalized.empty()) return nullptr;
+  const auto& entries = idx_->elinEntries;
+  uint32_t i = idx_->elinByNumber.find(
+      normalized, [&](uint32_t v) { return std::string_view(entries[v].number); });
+  return i == detail::kNone ? nullptr : entries[i].location;
 }
 
 namespace {

@@ -15,8 +15,9 @@
 #include <string_view>
 #include <vector>
 
+#include "model/mac.h"
+#include "model/network.h"
 #include "routing/location_resolver.h"
-#include "routing/networks.h"
 
 namespace sos::routing::detail {
 
@@ -184,17 +185,8 @@ class StringIndex {
   size_t size_ = 0;
 };
 
-// A MAC parsed to its 48 bits. `wildcard`: the last hex digit was '*' (value holds 0 there).
-struct MacBits {
-  uint64_t value = 0;
-  bool wildcard = false;
-};
-bool parseMacBits(std::string_view text, bool allowWildcard, MacBits& out);
-bool macMatches(const MacBits& pattern, uint64_t mac);
-// "00:11:22:33:44:55" into out[0..16].
-void formatMac(uint64_t mac, char (&out)[17]);
 // "10.1.2.0/24", "2001:db8::/32".
-void appendCidr(std::string& out, const Cidr& c);
+void appendCidr(std::string& out, const model::Cidr& c);
 
 // The form switch keys are compared in: a MAC chassis ID as 12 lower-case hex digits, any other
 // chassis ID (LLDP also allows names and addresses) and every port ID lower-cased and trimmed.
@@ -204,14 +196,20 @@ bool switchKey(std::string_view chassis, std::string_view port, bool withPort,
 
 struct PersonalEntry {
   uint32_t row = 0;  // into LocationData::personal
-  std::vector<Cidr> networks;
-  std::vector<MacBits> bssids;
+  std::vector<model::Cidr> networks;
+  std::vector<model::Mac> bssids;
 };
 
 struct SwitchEntry {
   std::string key;  // switchKey() form
   uint32_t row = 0;
   uint32_t location = kNone;
+};
+
+// An ELIN of some location's pool, in model::normalizeDialedNumber's form ("+12175550102").
+struct ElinEntry {
+  std::string number;
+  const model::Location* location = nullptr;  // into LocationData::locations or ::personal
 };
 
 struct SiteEntry {
@@ -221,10 +219,11 @@ struct SiteEntry {
 
 // The civic fields the conflict rule compares (location_resolver.cpp, differentPlace): the
 // street address, the building and the floor.
-inline constexpr std::array<std::string CivicAddress::*, 11> kPlaceFields{
-    &CivicAddress::country, &CivicAddress::a1,  &CivicAddress::a2,  &CivicAddress::a3,
-    &CivicAddress::rd,      &CivicAddress::sts, &CivicAddress::hno, &CivicAddress::hns,
-    &CivicAddress::pc,      &CivicAddress::bld, &CivicAddress::flr};
+inline constexpr std::array<std::string model::CivicAddress::*, 11> kPlaceFields{
+    &model::CivicAddress::country, &model::CivicAddress::a1,  &model::CivicAddress::a2,
+    &model::CivicAddress::a3,      &model::CivicAddress::rd,  &model::CivicAddress::sts,
+    &model::CivicAddress::hno,     &model::CivicAddress::hns, &model::CivicAddress::pc,
+    &model::CivicAddress::bld,     &model::CivicAddress::flr};
 
 // A location reduced to what the conflict rule compares, as interned ids (0: empty). Dense, so
 // comparing two matches does not pull two kilobyte-sized Location objects into the cache.
@@ -276,10 +275,13 @@ struct LocationIndexes {
 
   StringIndex reportByExtension;  // -> reports (the newest per extension)
 
+  std::vector<ElinEntry> elinEntries;
+  StringIndex elinByNumber;  // -> elinEntries (PSAP callbacks: is a dialed number our ELIN?)
+
   uint32_t accountDefault = kNone;  // -> locations
 
   // Longest-prefix match: the location (kNone if no subnet holds `a`) and the network matched.
-  uint32_t findSubnet(const IpAddress& a, Cidr& matched) const;
+  uint32_t findSubnet(const model::IpAddress& a, model::Cidr& matched) const;
   // Exact BSSID first, then the wildcard rows. Returns the location or kNone.
   uint32_t findBssid(uint64_t mac, bool& viaWildcard) const;
   size_t memoryBytes() const;

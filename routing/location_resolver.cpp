@@ -1,4 +1,4 @@
-// resolve(): where is the caller? (issue 3; DESIGN.md "Life of an emergency call", step 3).
+// resolve(): where is the caller? (issue 3; docs/ARCHITECTURE.md, "The life of a call", step 6).
 // Every signal the call and the device's report offer is looked up, the matches are ranked by
 // the configured precedence, and the first wins; the others are kept as the explanation. Runs
 // on the SIP thread for every emergency call: no locks, no I/O, and no allocation beyond the
@@ -12,6 +12,13 @@
 #include "routing/location_index.h"
 
 namespace sos::routing {
+
+using model::Cidr;
+using model::DeviceReport;
+using model::IpAddress;
+using model::Location;
+using model::LocationData;
+using model::UserRow;
 
 namespace {
 
@@ -95,7 +102,7 @@ std::string_view from(Source s) {
 
 void appendMac(std::string& out, uint64_t mac) {
   char buf[17];
-  detail::formatMac(mac, buf);
+  model::formatMac(mac, buf);
   out.append(buf, sizeof buf);
 }
 
@@ -214,25 +221,25 @@ std::string clip(std::string_view text) {
 std::optional<uint64_t> vetMac(std::string_view text, std::string_view where,
                                std::vector<std::string>& ignored) {
   if (text.empty()) return std::nullopt;
-  detail::MacBits m;
-  if (!detail::parseMacBits(text, false, m)) {
+  auto m = model::parseMac(text);
+  if (!m) {
     ignored.push_back("BSSID " + clip(text) + std::string(where) + " is not a MAC address");
     return std::nullopt;
   }
-  if (m.value == 0 || m.value == 0xffffffffffffULL) {
+  if (model::isPlaceholderMac(m->value)) {
     std::string note = "placeholder BSSID ";
-    note += m.value == 0 ? "000000000000" : "ffffffffffff";
+    note += m->value == 0 ? "000000000000" : "ffffffffffff";
     note += where;
     ignored.push_back(std::move(note));
     return std::nullopt;
   }
-  return m.value;
+  return m->value;
 }
 
 std::optional<IpAddress> vetIp(std::string_view text, std::string_view what,
                                std::vector<std::string>& ignored) {
   if (text.empty()) return std::nullopt;
-  auto ip = parseIpAddress(text);
+  auto ip = model::parseIpAddress(text);
   if (!ip) ignored.push_back(std::string(what) + " " + clip(text) + " is not an IP address");
   return ip;
 }
@@ -397,9 +404,8 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
                                  [&](const Cidr& c) { return c.contains(*ip); });
       };
       auto macHit = [&](const std::optional<uint64_t>& mac) {
-        return mac && std::any_of(p.bssids.begin(), p.bssids.end(), [&](const detail::MacBits& b) {
-                 return detail::macMatches(b, *mac);
-               });
+        return mac && std::any_of(p.bssids.begin(), p.bssids.end(),
+                                  [&](const model::Mac& b) { return model::macMatches(b, *mac); });
       };
       Found f{.signal = Signal::PersonalNetwork,
               .location = &data_.personal[p.row].location,

@@ -1,7 +1,7 @@
 #pragma once
 // Where is the caller right now? An immutable index over LocationData (LocationSnapshot) and a
 // pure resolve() that walks the signals in precedence order and never comes back empty
-// (DESIGN.md, "Life of an emergency call", step 3). Built off the SIP thread; read by it.
+// (docs/ARCHITECTURE.md, "The life of a call", step 6). Built off the SIP thread; read by it.
 
 #include <array>
 #include <cstdint>
@@ -12,8 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "routing/location.h"
-#include "routing/networks.h"
+#include "model/location.h"
 
 namespace sos::routing {
 
@@ -48,54 +47,58 @@ struct CallNetworkData {
                             // caller is not a known user, or the user's site has no default)
   std::string contactHost;  // Contact host of the INVITE ("10.1.2.45")
   std::string bssid;        // from P-Access-Network-Info, any separator form
-  bool bssidNetworkProvided = false;     // the network, not the phone, wrote it (more trust)
-  bool deviceSuppliedLocation = false;   // the INVITE carries its own usable PIDF-LO
-  std::string deviceLocation;            // what it says ("civic US, IL, ... in part <id>")
-  const DeviceReport* report = nullptr;  // latest report of the caller's device, if any
+  bool bssidNetworkProvided = false;            // the network, not the phone, wrote it (more trust)
+  bool deviceSuppliedLocation = false;          // the INVITE carries its own usable PIDF-LO
+  std::string deviceLocation;                   // what it says ("civic US, IL, ... in part <id>")
+  const model::DeviceReport* report = nullptr;  // latest report of the caller's device, if any
 };
 
 struct Candidate {
   Signal signal;
-  const Location* location;
+  const model::Location* location;
   std::string evidence;  // "bssid 00:11:22:33:44:55 from INVITE (network-provided)"
   int64_t ageMs = 0;     // how old the data behind it is (0 for data in the INVITE)
 };
 
 struct Resolution {
-  const Location* location = nullptr;  // never null once resolved (account default at worst)
+  const model::Location* location = nullptr;  // never null once resolved (account default at worst)
   Signal signal = Signal::AccountDefault;
   std::string evidence;
   int64_t ageMs = 0;
   // Other signals that also matched, in precedence order. The site and account defaults, which
   // match every call, are listed only when they win.
   std::vector<Candidate> losers;
-  bool conflict = false;             // a loser points at a different place than the winner
-  std::vector<std::string> ignored;  // "placeholder BSSID ffffffffffff", "report 3 d old"
-  bool deviceSupplied = false;       // the winner is the device's own PIDF-LO
-  const UserRow* user = nullptr;     // the caller, when known
+  bool conflict = false;                 // a loser points at a different place than the winner
+  std::vector<std::string> ignored;      // "placeholder BSSID ffffffffffff", "report 3 d old"
+  bool deviceSupplied = false;           // the winner is the device's own PIDF-LO
+  const model::UserRow* user = nullptr;  // the caller, when known
 };
 
 class LocationSnapshot {
  public:
   // Indexes `data`. Rows that do not parse or point at unknown locations are skipped and
   // reported in warnings() (bad data never stops the rest from being used).
-  static std::shared_ptr<const LocationSnapshot> build(LocationData data,
+  static std::shared_ptr<const LocationSnapshot> build(model::LocationData data,
                                                        ResolverSettings settings = {});
 
   Resolution resolve(const CallNetworkData& call, int64_t nowMs) const;
 
-  const UserRow* findUser(std::string_view extensionOrDid) const;
-  const UserRow* findUserByMac(std::string_view mac) const;  // any separator form
+  const model::UserRow* findUser(std::string_view extensionOrDid) const;
+  const model::UserRow* findUserByMac(std::string_view mac) const;  // any separator form
   // The newest of data().reports for a user (by extension), or null.
-  const DeviceReport* latestReport(std::string_view extension) const;
-  const Location* findLocation(std::string_view key) const;
-  const Location* siteDefault(std::string_view site) const;
-  const Location* accountDefault() const { return accountDefault_; }
+  const model::DeviceReport* latestReport(std::string_view extension) const;
+  const model::Location* findLocation(std::string_view key) const;
+  const model::Location* siteDefault(std::string_view site) const;
+  // The location whose ELIN pool holds `normalized` (a number in model::normalizeDialedNumber's
+  // form: "+12175550102"): a company, site-default or personal location; null when none of
+  // our ELINs is that number. Indexed when the snapshot is built, so no call scans the pools.
+  const model::Location* findElin(std::string_view normalized) const;
+  const model::Location* accountDefault() const { return accountDefault_; }
   // Match network data alone (the location-report API's "detectable?" question).
-  Resolution resolveReport(const DeviceReport& report, int64_t nowMs) const;
+  Resolution resolveReport(const model::DeviceReport& report, int64_t nowMs) const;
 
   const std::vector<std::string>& warnings() const { return warnings_; }
-  const LocationData& data() const { return data_; }
+  const model::LocationData& data() const { return data_; }
   size_t memoryBytes() const;  // approximate heap use of the indexes and data
 
  private:
@@ -103,15 +106,10 @@ class LocationSnapshot {
   // Implementation-defined indexes (see location_index.h; built by location_build.cpp).
   struct Indexes;
   std::shared_ptr<const Indexes> idx_;
-  LocationData data_;
+  model::LocationData data_;
   ResolverSettings settings_;
-  const Location* accountDefault_ = nullptr;
+  const model::Location* accountDefault_ = nullptr;
   std::vector<std::string> warnings_;
 };
-
-// Normalizes a MAC/BSSID to 12 lower-case hex digits ("00:11:22:33:44:55" -> "001122334455").
-// Nullopt if it is not one. A placeholder (all 0 or all f) normalizes but isPlaceholderMac says so.
-std::optional<std::string> normalizeMac(std::string_view text);
-bool isPlaceholderMac(std::string_view normalized);
 
 }  // namespace sos::routing

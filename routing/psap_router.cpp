@@ -23,14 +23,14 @@ using Point = std::pair<double, double>;
 // messages.
 struct MatchField {
   std::string config::CivicRule::*rule;
-  std::string CivicAddress::*address;
+  std::string model::CivicAddress::*address;
 };
 constexpr std::array<MatchField, 5> kMatchFields{{
-    {&config::CivicRule::country, &CivicAddress::country},
-    {&config::CivicRule::a1, &CivicAddress::a1},
-    {&config::CivicRule::a2, &CivicAddress::a2},
-    {&config::CivicRule::a3, &CivicAddress::a3},
-    {&config::CivicRule::pc, &CivicAddress::pc},
+    {&config::CivicRule::country, &model::CivicAddress::country},
+    {&config::CivicRule::a1, &model::CivicAddress::a1},
+    {&config::CivicRule::a2, &model::CivicAddress::a2},
+    {&config::CivicRule::a3, &model::CivicAddress::a3},
+    {&config::CivicRule::pc, &model::CivicAddress::pc},
 }};
 
 // A distance below which a point counts as on an edge: about 0.1 mm, far below what any
@@ -50,7 +50,14 @@ bool onSegment(Point p, Point a, Point b) {
   return std::fabs(cross) <= kEdgeTolerance * std::hypot(xb - xa, yb - ya);
 }
 
-std::string quotedName(std::string_view name) { return "'" + std::string(name) + "'"; }
+// Appended, not `"'" + std::string(name)`: GCC 12 at -O3 warns about that form (-Wrestrict, a
+// false positive).
+std::string quotedName(std::string_view name) {
+  std::string out = "'";
+  out += name;
+  out += '\'';
+  return out;
+}
 
 std::string number(double d) {
   char text[32];
@@ -101,7 +108,7 @@ struct PsapRouter::Impl {
   };
   struct SiteRoute {
     Trunks route;
-    std::string basis;  // "site default HQ"
+    std::string basis;                          // "site default HQ"
     const config::Trunk* lastResort = nullptr;  // the site's own, else emergency_routing's
   };
 
@@ -113,7 +120,7 @@ struct PsapRouter::Impl {
   std::vector<Area> areas;
   std::vector<SiteRoute> sites;  // parallel to config->sites
 
-  const Rule* civicMatch(const CivicAddress& civic) const;
+  const Rule* civicMatch(const model::CivicAddress& civic) const;
   const Area* boundaryMatch(Point point) const;
   const SiteRoute* siteRoute(const config::Site* site) const;
   std::vector<std::string> warnings;  // of the configuration, for check-config
@@ -123,7 +130,7 @@ struct PsapRouter::Impl {
   void fill(PsapRoute& out, const Trunks& route, const SiteRoute* site) const;
 };
 
-const PsapRouter::Impl::Rule* PsapRouter::Impl::civicMatch(const CivicAddress& civic) const {
+const PsapRouter::Impl::Rule* PsapRouter::Impl::civicMatch(const model::CivicAddress& civic) const {
   const Rule* best = nullptr;
   for (const Rule& r : rules) {
     // Strictly more specific only: of equally specific rules the first wins.
@@ -333,10 +340,10 @@ PsapRoute PsapRouter::route(const RouteQuery& query) const {
     return std::move(out);
   };
 
-  const Location* location = query.location;
-  const bool unknown = location == nullptr || location->kind == LocationKind::AccountDefault;
+  const model::Location* location = query.location;
+  const bool unknown = location == nullptr || location->kind == model::LocationKind::AccountDefault;
   const bool unconfirmed =
-      !unknown && location->kind == LocationKind::Personal && !location->confirmed;
+      !unknown && location->kind == model::LocationKind::Personal && !location->confirmed;
 
   // 1. The location's own override (names looked up now: location data changes without a
   // configuration reload). Only for a location known to be right.

@@ -1,6 +1,7 @@
 #pragma once
-// Which PSAP trunks serve an emergency caller's location (DESIGN.md, step 4). Pure: route()
-// does no I/O and never fails; immutable once built, so the SIP thread reads it freely.
+// Which PSAP trunks serve an emergency caller's location (docs/ARCHITECTURE.md, "The life of a
+// call", step 7). Pure: route() does no I/O and never fails; immutable once built, so the SIP
+// thread reads it freely.
 //
 // The route is chosen, first match wins:
 //   0. a test call goes to the configured test destination and nowhere else (not even the
@@ -31,18 +32,18 @@
 
 #include "base/result.h"
 #include "config/config.h"
-#include "routing/location.h"
+#include "model/location.h"
 
 namespace sos::routing {
 
 struct RouteQuery {
-  const Location* location = nullptr;  // the resolved location; null: unknown
-  const config::Site* site = nullptr;  // the caller's site (never null in a real call)
-  bool test = false;                   // a test call (933, urn:service:test.sos)
+  const model::Location* location = nullptr;  // the resolved location; null: unknown
+  const config::Site* site = nullptr;         // the caller's site (never null in a real call)
+  bool test = false;                          // a test call (933, urn:service:test.sos)
   // A location the device sent by value and allows routing by (Geolocation-Routing: yes).
   // When set it is routed on before `location`'s address (not before its override: a device
   // location has none), and `location` is used when it matches no rule or boundary.
-  const CivicAddress* deviceCivic = nullptr;
+  const model::CivicAddress* deviceCivic = nullptr;
   std::optional<std::pair<double, double>> deviceGeo;  // (latitude, longitude)
 };
 

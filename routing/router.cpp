@@ -35,27 +35,27 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
   std::vector<std::string> problems;
   std::shared_ptr<Router> router(new Router());
 
-  std::vector<Cidr> trusted;
+  std::vector<model::Cidr> trusted;
   for (size_t i = 0; i < cfg->trustedNetworks.size(); ++i) {
-    auto c = parseCidr(cfg->trustedNetworks[i]);
+    auto c = model::parseCidr(cfg->trustedNetworks[i]);
     if (c) {
       trusted.push_back(c.value());
     } else {
       problems.push_back("trusted_networks[" + std::to_string(i) + "]: " + c.error().message);
     }
   }
-  router->trusted_ = NetworkSet(std::move(trusted));
+  router->trusted_ = model::NetworkSet(std::move(trusted));
   auto networks = [&](const std::vector<std::string>& list, const std::string& key) {
-    std::vector<Cidr> out;
+    std::vector<model::Cidr> out;
     for (size_t i = 0; i < list.size(); ++i) {
-      auto c = parseCidr(list[i]);
+      auto c = model::parseCidr(list[i]);
       if (c) {
         out.push_back(c.value());
       } else {
         problems.push_back(key + "[" + std::to_string(i) + "]: " + c.error().message);
       }
     }
-    return NetworkSet(std::move(out));
+    return model::NetworkSet(std::move(out));
   };
   router->pbxSources_ = networks(cfg->pbxSources, "pbx_sources");
   router->networkSources_ = networks(cfg->networkSources, "network_sources");
@@ -70,9 +70,9 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
 
   for (size_t s = 0; s < cfg->sites.size(); ++s) {
     const config::Site& site = cfg->sites[s];
-    std::vector<Cidr> nets;
+    std::vector<model::Cidr> nets;
     for (size_t i = 0; i < site.networks.size(); ++i) {
-      auto c = parseCidr(site.networks[i]);
+      auto c = model::parseCidr(site.networks[i]);
       if (c) {
         nets.push_back(c.value());
       } else {
@@ -142,7 +142,7 @@ const config::Site& Router::siteOf(const CallRequest& request) const {
   }
   // Calls usually come through a PBX, so the packet source says nothing about the phone; the
   // Contact host is the phone's own address (issue 3).
-  if (auto contact = parseIpAddress(request.contactHost)) {
+  if (auto contact = model::parseIpAddress(request.contactHost)) {
     for (size_t i = 0; i < sites.size(); ++i) {
       if (siteNetworks_[i].contains(*contact)) return sites[i];
     }

@@ -10,9 +10,9 @@
 
 #include "base/result.h"
 #include "config/config.h"
+#include "model/network.h"
 #include "routing/call_request.h"
 #include "routing/dial_plan.h"
-#include "routing/networks.h"
 #include "routing/psap_router.h"
 
 namespace sos::routing {
@@ -51,7 +51,7 @@ class Router {
   // neither decides the location; the result says what was removed, for the edge to strip or
   // rewrite toward the trunks.
   struct Vouched {
-    bool identityDropped = false;  // a P-Asserted-Identity from outside pbx_sources
+    bool identityDropped = false;     // a P-Asserted-Identity from outside pbx_sources
     bool networkMarkDropped = false;  // "network-provided" from outside network_sources
   };
   Vouched applySourceRights(CallRequest& request) const;
@@ -70,10 +70,10 @@ class Router {
  private:
   Router() = default;
   std::shared_ptr<const config::Config> config_;
-  NetworkSet trusted_;
-  NetworkSet pbxSources_;
-  NetworkSet networkSources_;
-  std::vector<NetworkSet> siteNetworks_;  // parallel to config_->sites
+  model::NetworkSet trusted_;
+  model::NetworkSet pbxSources_;
+  model::NetworkSet networkSources_;
+  std::vector<model::NetworkSet> siteNetworks_;  // parallel to config_->sites
   // Trunks resolved once by create(), so decide() never looks a name up and never meets a
   // missing trunk. They point into *config_, which the Router keeps alive.
   const config::Trunk* carrier_ = nullptr;

@@ -4,6 +4,8 @@
 #   scripts/build.sh asan       AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
 #   scripts/build.sh tsan       ThreadSanitizer build in build-tsan/
 #   scripts/build.sh FLAVOUR TARGET...   only those targets (and what they need)
+# Each treats warnings as errors (SOS_WERROR): the project's own builds stay warning-free, while
+# a plain `cmake -S . -B build` of a user or a distribution only prints them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
@@ -17,5 +19,5 @@ case "$flavour" in
   tsan)    dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOS_TSAN=ON -DSOS_BUILD_BENCH=OFF) ;;
   *) echo "build: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
 esac
-cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+cmake -S . -B "$dir" -G Ninja -DSOS_WERROR=ON "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs" "${targets[@]}"

@@ -57,37 +57,11 @@ source "$here/lib/run.sh"
 flood_calls=$((flood_rate * seconds))
 emergency_calls=$((emergency_rate * seconds))
 proxy_port="$(free_port)"; carrier_port="$(free_port)"; psap_a_port="$(free_port)"
-psap_b_port="$(free_port)"; erc_port="$(free_port)"; uk_port="$(free_port)"
 admin_port="$(free_port)"
-
-cat > "$work/sosproxy.yaml" <<YAML
-# Written by scripts/flood-test.sh: the demo enterprise on free ports, with a limit on ordinary
-# calls.
-listen: {address: 127.0.0.1, port: $proxy_port, transports: [udp]}
-trusted_networks: [127.0.0.0/8]
-carrier_trunk: carrier
-trunks:
-  - {name: carrier, host: 127.0.0.1, port: $carrier_port, transport: udp, mode: plain}
-  - {name: il-psap-a, host: 127.0.0.1, port: $psap_a_port, transport: udp, mode: pidf}
-  - {name: il-psap-b, host: 127.0.0.1, port: $psap_b_port, transport: udp, mode: elin}
-  - {name: erc, host: 127.0.0.1, port: $erc_port, transport: udp, mode: both}
-  - {name: uk-999, host: 127.0.0.1, port: $uk_port, transport: udp, mode: elin}
-sites:
-  - {name: HQ, country: US, dial_strings: ["911"], outside_line_prefix: "9", extensions: ["1*"],
-     networks: [10.1.0.0/16], psap_route: [il-psap-a, il-psap-b, erc]}
-  - {name: London, country: GB, dial_strings: ["999", "112"], extensions: ["2*"],
-     networks: [10.44.0.0/16], psap_route: [uk-999, erc]}
-emergency_routing:
-  erc: erc
-  civic_rules:
-    - {match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}
-limits:
-  ordinary_calls_per_second: $limit
-store:
-  seed: "$root/config/examples/demo-locations.yaml"
-admin: {address: 127.0.0.1, port: $admin_port}
-logging: {level: error, format: text, routing_log: "$work/routing.log"}
-YAML
+# The demo enterprise on free ports, over UDP, with a limit on ordinary calls.
+declare -A trunk_ports=([carrier]="$carrier_port" [il-psap-a]="$psap_a_port")
+write_demo_config "$bin" "$work/sosproxy.yaml" udp --set "listen.transports=[udp]" \
+  --set "limits.ordinary_calls_per_second=$limit" --set "logging.level=error"
 
 start_sosproxy "$bin" "$work/sosproxy.yaml"
 limit_s=$((seconds * 3 + 60))

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOS_WERROR=ON \
   -DSOS_FUZZ=ON -DSOS_BUILD_TESTS=OFF -DSOS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j 2 --target pidf_parse_fuzz headers_fuzz multipart_fuzz sip_edge_fuzz
 

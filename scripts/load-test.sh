@@ -64,61 +64,15 @@ source "$here/lib/run.sh"
 
 proxy_port="$(free_port)"
 trunk_port="$(free_port)"
-other_ports=()
-for _ in 1 2 3 4; do other_ports+=("$(free_port)"); done
 admin_port="$(free_port)"
+# The demo enterprise on free ports: a 911 from 1001 is placed at HQ and routed to il-psap-a.
+declare -A trunk_ports
 if [[ "$emergency" -eq 1 ]]; then
-  carrier_port="${other_ports[0]}"; psap_a_port="$trunk_port"; dialed=911
+  trunk_ports[il-psap-a]="$trunk_port"; dialed=911
 else
-  carrier_port="$trunk_port"; psap_a_port="${other_ports[0]}"; dialed=5551234
+  trunk_ports[carrier]="$trunk_port"; dialed=5551234
 fi
-
-cat > "$work/sosproxy.yaml" <<YAML
-# Written by scripts/load-test.sh: the demo enterprise on free ports.
-listen:
-  address: 127.0.0.1
-  port: $proxy_port
-  transports: [udp, tcp]
-trusted_networks:
-  - 127.0.0.0/8
-carrier_trunk: carrier
-trunks:
-  - {name: carrier, host: 127.0.0.1, port: $carrier_port, transport: $transport, mode: plain}
-  - {name: il-psap-a, host: 127.0.0.1, port: $psap_a_port, transport: $transport, mode: pidf}
-  - {name: il-psap-b, host: 127.0.0.1, port: ${other_ports[1]}, transport: $transport, mode: elin}
-  - {name: erc, host: 127.0.0.1, port: ${other_ports[2]}, transport: $transport, mode: both}
-  - {name: uk-999, host: 127.0.0.1, port: ${other_ports[3]}, transport: $transport, mode: elin}
-sites:
-  - name: HQ
-    country: US
-    dial_strings: ["911"]
-    outside_line_prefix: "9"
-    test_numbers: ["933"]
-    extensions: ["1*"]
-    networks: [10.1.0.0/16]
-    psap_route: [il-psap-a, il-psap-b, erc]
-  - name: London
-    country: GB
-    dial_strings: ["999", "112"]
-    extensions: ["2*"]
-    networks: [10.44.0.0/16]
-    psap_route: [uk-999, erc]
-emergency_routing:
-  erc: erc
-  civic_rules:
-    - {match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}
-    - {match: {country: GB}, route: [uk-999]}
-# The demo's locations, in memory: a 911 from 1001 is placed at HQ and routed to il-psap-a.
-store:
-  seed: "$root/config/examples/demo-locations.yaml"
-admin:
-  address: 127.0.0.1
-  port: $admin_port
-logging:
-  level: warn
-  format: text
-  routing_log: "$work/routing.log"
-YAML
+write_demo_config "$bin" "$work/sosproxy.yaml" "$transport"
 
 start_sosproxy "$bin" "$work/sosproxy.yaml"
 

@@ -45,6 +45,7 @@ build=(
   libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)
   libxml2-utils            # xmllint: PIDF-LO schema checks
   clang libclang-rt-14-dev # libFuzzer for the parser fuzz targets
+  clang-format clang-tidy  # scripts/check-style.sh
   python3
   dpkg-dev                 # dpkg-shlibdeps: the .deb's dependencies (scripts/package.sh)
   groff-base               # the package test renders sosproxy(8)

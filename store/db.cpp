@@ -6,6 +6,8 @@
 #include <cctype>
 #include <climits>
 
+#include "model/mac.h"
+
 namespace sos::store {
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
@@ -154,32 +156,10 @@ std::string civicColumns() {
   return out;
 }
 
-std::optional<std::string> normalizeHardwareAddress(std::string_view text, bool wildcard) {
-  std::string digits;
-  for (char c : text) {
-    if (c == ':' || c == '-' || c == '.') {
-      continue;
-    }
-    bool hex = std::isxdigit(static_cast<unsigned char>(c)) != 0;
-    bool star = c == '*' && wildcard && digits.size() == 11;
-    if ((!hex && !star) || digits.size() == 12) {
-      return std::nullopt;
-    }
-    digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (digits.size() != 12) {
-    return std::nullopt;
-  }
-  std::string out;
-  for (size_t i = 0; i < digits.size(); i += 2) {
-    out += (i == 0 ? "" : ":") + digits.substr(i, 2);
-  }
-  return out;
-}
-
-std::string normalizeChassis(std::string_view text) {
-  auto mac = normalizeHardwareAddress(text, false);
-  return mac ? *mac : std::string(text);
+std::optional<std::string> storedMac(std::string_view text, bool wildcard) {
+  auto mac = model::parseMac(text, wildcard);
+  if (!mac) return std::nullopt;
+  return model::colonForm(*mac);
 }
 
 }  // namespace sos::store

@@ -1,6 +1,5 @@
 #pragma once
-// Internal to store/: thin RAII wrappers over the SQLite C API, the civic-address column table
-// and the hardware-address normalization every table that holds a MAC agrees on.
+// Internal to store/: thin RAII wrappers over the SQLite C API and the civic-address column table.
 // Not installed and not included outside store/; same thread rules as Store.
 
 #include <sqlite3.h>
@@ -12,7 +11,7 @@
 #include <string_view>
 
 #include "base/result.h"
-#include "routing/location.h"
+#include "model/location.h"
 
 namespace sos::store {
 
@@ -85,9 +84,9 @@ int currentSchemaVersion(sqlite3* db);
 struct CivicField {
   std::string_view name;
   std::string_view column;
-  std::string routing::CivicAddress::*member;
+  std::string model::CivicAddress::*member;
 };
-using Civic = routing::CivicAddress;
+using Civic = model::CivicAddress;
 inline constexpr std::array<CivicField, 31> kCivicFields{{
     {"country", "country", &Civic::country},
     {"A1", "a1", &Civic::a1},
@@ -125,13 +124,9 @@ inline constexpr std::array<CivicField, 31> kCivicFields{{
 // "country, a1, ..., addcode": column names only (constants), for building statement text.
 std::string civicColumns();
 
-// "00:11:22:33:44:55" from any of "001122334455", "00-11-22-33-44-55", "0011.2233.4455", in
-// either case. With `wildcard`, a '*' may stand for the last hex digit (a BSSID that matches
-// the 16 addresses one access point announces). Nullopt when it is not such an address.
-std::optional<std::string> normalizeHardwareAddress(std::string_view text, bool wildcard);
-
-// A switch chassis ID is usually a MAC (normalized as above) but LLDP allows other forms,
-// which are kept as written.
-std::string normalizeChassis(std::string_view text);
+// The form every table that holds a MAC or BSSID keeps it in (model::colonForm:
+// "00:11:22:33:44:55", "00:11:22:33:44:5*"); nullopt when `text` is no such address. With
+// `wildcard`, a '*' may stand for the last hex digit.
+std::optional<std::string> storedMac(std::string_view text, bool wildcard);
 
 }  // namespace sos::store

@@ -76,7 +76,7 @@ void bindAlert(Statement& s, const CallAlert& a) {
 
 }  // namespace
 
-Result<bool> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
+Result<void> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
                                            const CallAlert* alert) {
   auto failure = [&](const std::string& why) {
     // The ids handed out are void with the transaction.
@@ -125,7 +125,7 @@ Result<bool> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
   if (!tx.commit()) {
     return failure(tx.error());
   }
-  return true;
+  return {};
 }
 
 Result<std::vector<NotificationJob>> Store::loadDueNotificationJobs(int64_t untilMs) {
@@ -194,13 +194,13 @@ Result<bool> Store::markNotificationGivenUp(int64_t id, const std::string& error
   return sqlite3_changes(db_) > 0;
 }
 
-Result<bool> Store::upsertCallAlert(const CallAlert& alert) {
+Result<void> Store::upsertCallAlert(const CallAlert& alert) {
   Statement s(db_, kUpsertAlert);
   bindAlert(s, alert);
   if (!s.run()) {
     return Error{"store.write", path_ + ": alert of call " + alert.callId + ": " + s.error()};
   }
-  return true;
+  return {};
 }
 
 Result<std::optional<CallAlert>> Store::loadCallAlert(const std::string& callId) {

@@ -9,11 +9,59 @@
 #include <map>
 #include <set>
 
+#include "base/text.h"
+#include "model/e164.h"
+#include "model/mac.h"
 #include "store/db.h"
-#include "store/yaml_reader.h"
 
 namespace sos::store {
 namespace {
+
+using config::anyText;
+using config::checkCountry;
+using config::checkNetwork;
+using config::childKey;
+using config::expecting;
+using config::inQuotes;
+using config::joined;
+using config::YamlFields;
+using config::YamlPlace;
+using config::YamlReader;
+using config::YamlValue;
+
+// Keys appear in admin URLs and logs: one plain word.
+std::string checkKey(std::string_view s) {
+  bool ok =
+      s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+      });
+  return expecting(ok, "lower-case letters, digits, '-', '_' or '.', e.g. \"hq-floor-2\"");
+}
+
+std::string checkExtension(std::string_view s) {
+  return expecting(isDigits(s), "digits, e.g. \"1001\"");
+}
+
+std::string checkE164(std::string_view s) {
+  return expecting(model::isE164(s), "an E.164 number, e.g. \"+12175550100\"");
+}
+
+std::string checkMac(std::string_view s) {
+  return expecting(storedMac(s, false).has_value(), "a MAC address, e.g. \"00:04:f2:00:10:01\"");
+}
+
+std::string checkBssid(std::string_view s) {
+  return expecting(storedMac(s, true).has_value(),
+                   "a BSSID, e.g. \"00:11:22:33:44:55\" or \"00:11:22:33:44:5*\"");
+}
+
+// Stored space-separated (locations.psap_route), so a name must hold no white space.
+std::string checkTrunkName(std::string_view s) {
+  bool ok = std::none_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  });
+  return expecting(ok, "a trunk name without spaces, e.g. \"il-psap-a\"");
+}
 
 const std::vector<std::string_view> kKinds{"company", "site-default", "account-default"};
 
@@ -22,8 +70,8 @@ class Parser : private YamlReader {
   explicit Parser(const std::string& source) : YamlReader(source) {}
 
   Result<Seed> run(const std::string& text) {
-    if (auto problems =
-            read(text, "store.seed-invalid", [this](const YamlValue& root) { readTop(root); })) {
+    if (auto problems = read(text, "store.seed-invalid", "",
+                             [this](const YamlValue& root) { readTop(root); })) {
       return *problems;
     }
     return std::move(seed_);
@@ -75,7 +123,7 @@ class Parser : private YamlReader {
   }
 
   // Fields shared by company and personal locations.
-  void readPlace(const YamlFields& f, const YamlValue& item, routing::Location& location) {
+  void readPlace(const YamlFields& f, const YamlValue& item, model::Location& location) {
     if (auto k = get(f, item, "key", true)) {
       location.key = checked(*k, checkKey).value_or("");
       if (!location.key.empty()) {
@@ -92,12 +140,12 @@ class Parser : private YamlReader {
       const YamlValue& given = lat ? *lat : *lon;
       report(given, std::string("needs ") + (lat ? "longitude" : "latitude") + " as well");
     } else if (lat) {
-      location.latitude = degrees(*lat, 90);
-      location.longitude = degrees(*lon, 180);
+      location.latitude = degrees(*lat, 90, "a latitude");
+      location.longitude = degrees(*lon, 180, "a longitude");
     }
   }
 
-  void readCivic(const YamlValue& v, routing::CivicAddress& civic) {
+  void readCivic(const YamlValue& v, model::CivicAddress& civic) {
     if (!v.node.IsMap()) {
       report(v, "expected a mapping of RFC 5139 elements, e.g. {country: US, A1: IL, RD: Main}");
       return;
@@ -117,7 +165,7 @@ class Parser : private YamlReader {
         std::string suggestion = didYouMean(name, names);
         report(entry.first.Mark(), key,
                "not an RFC 5139 element" +
-                   (suggestion.empty() ? "; expected one of " + joined(names) : suggestion));
+                   (suggestion.empty() ? "; expected one of " + joined(names, ", ") : suggestion));
       } else if (!seen.insert(name).second) {
         report(entry.first.Mark(), key, "duplicate key");
       } else {
@@ -138,23 +186,23 @@ class Parser : private YamlReader {
     if (!f) {
       return;
     }
-    routing::Location location;
+    model::Location location;
     readPlace(*f, item, location);
     companyKeys_.insert(location.key);
     if (auto k = get(*f, item, "kind")) {
       auto kind = checked(*k);
       auto it = kind ? std::find(kKinds.begin(), kKinds.end(), *kind) : kKinds.end();
       if (kind && it == kKinds.end()) {
-        report(*k,
-               inQuotes(*kind) + " is not one of " + joined(kKinds) + didYouMean(*kind, kKinds));
+        report(*k, inQuotes(*kind) + " is not one of " + joined(kKinds, ", ") +
+                       didYouMean(*kind, kKinds));
       } else if (kind) {
-        location.kind = *kind == "site-default"      ? routing::LocationKind::SiteDefault
-                        : *kind == "account-default" ? routing::LocationKind::AccountDefault
-                                                     : routing::LocationKind::Company;
+        location.kind = *kind == "site-default"      ? model::LocationKind::SiteDefault
+                        : *kind == "account-default" ? model::LocationKind::AccountDefault
+                                                     : model::LocationKind::Company;
       }
     }
     // The account's last resort serves every site; anything else belongs to one.
-    bool needsSite = location.kind != routing::LocationKind::AccountDefault;
+    bool needsSite = location.kind != model::LocationKind::AccountDefault;
     if (auto s = get(*f, item, "site", needsSite)) {
       location.site = checked(*s).value_or("");
       siteReferences_.push_back({location.site, *s});
@@ -179,7 +227,7 @@ class Parser : private YamlReader {
     if (auto b = get(*f, item, "bssids")) {
       for (const auto& v : list(*b)) {
         if (auto bssid = checked(v, checkBssid)) {
-          std::string normal = *normalizeHardwareAddress(*bssid, true);
+          std::string normal = *storedMac(*bssid, true);
           if (unique(bssids_, normal, v, "BSSID")) {
             seed_.bssids.push_back({{normal, location.key}, place(v)});
           }
@@ -189,7 +237,8 @@ class Parser : private YamlReader {
     if (auto s = get(*f, item, "switches")) {
       for (const auto& v : list(*s)) {
         if (auto sw = fields(v, {"chassis", "port"})) {
-          routing::SwitchRow row{normalizeChassis(required(*sw, v, "chassis")), "", location.key};
+          model::SwitchRow row{model::normalizeChassis(required(*sw, v, "chassis")), "",
+                               location.key};
           if (auto p = get(*sw, v, "port")) {
             row.port = checked(*p).value_or("");
           }
@@ -205,8 +254,8 @@ class Parser : private YamlReader {
 
   // The location's own PSAP route: trunk names of the configuration, which the store does not
   // see; a name that is no trunk is skipped with a warning when a call is routed.
-  void readPsapRoute(const YamlValue& v, routing::Location& location) {
-    if (location.kind == routing::LocationKind::AccountDefault) {
+  void readPsapRoute(const YamlValue& v, model::Location& location) {
+    if (location.kind == model::LocationKind::AccountDefault) {
       report(v,
              "an account-default location stands for an unknown location, which is routed to the "
              "ERC; give the override to a company or site-default location");
@@ -229,7 +278,7 @@ class Parser : private YamlReader {
     if (!f) {
       return;
     }
-    routing::UserRow user;
+    model::UserRow user;
     if (auto e = get(*f, item, "extension", true)) {
       user.extension = checked(*e, checkExtension).value_or("");
       if (!user.extension.empty()) {
@@ -252,7 +301,7 @@ class Parser : private YamlReader {
     if (auto m = get(*f, item, "macs")) {
       for (const auto& v : list(*m)) {
         if (auto mac = checked(v, checkMac)) {
-          std::string normal = *normalizeHardwareAddress(*mac, false);
+          std::string normal = *storedMac(*mac, false);
           if (unique(macs_, normal, v, "MAC")) {
             seed_.devices.push_back({{normal, user.extension}, place(v)});
           }
@@ -279,9 +328,9 @@ class Parser : private YamlReader {
     if (!f) {
       return;
     }
-    routing::PersonalLocationRow row;
+    model::PersonalLocationRow row;
     row.extension = extension;
-    row.location.kind = routing::LocationKind::Personal;
+    row.location.kind = model::LocationKind::Personal;
     // Unconfirmed unless the file says so: an address the user never confirmed must not be
     // sent to a PSAP as if it were certain.
     row.location.confirmed = false;
@@ -295,7 +344,7 @@ class Parser : private YamlReader {
         row.location.elins.push_back(*elin);
       }
     }
-    std::map<std::string, SeedPlace> networks;  // unique within this location only
+    Seen networks;  // unique within this location only
     if (auto n = get(*f, item, "networks")) {
       for (const auto& v : list(*n)) {
         if (auto net = checked(v, checkNetwork); net && unique(networks, *net, v, "network")) {
@@ -306,7 +355,7 @@ class Parser : private YamlReader {
     if (auto b = get(*f, item, "bssids")) {
       for (const auto& v : list(*b)) {
         if (auto bssid = checked(v, checkBssid)) {
-          std::string normal = *normalizeHardwareAddress(*bssid, true);
+          std::string normal = *storedMac(*bssid, true);
           if (unique(networks, normal, v, "BSSID")) {
             row.matchBssids.push_back(normal);
           }
@@ -322,7 +371,7 @@ class Parser : private YamlReader {
       report(v, "expected a mapping of site name to location key, e.g. {HQ: hq-lobby}");
       return;
     }
-    std::map<std::string, SeedPlace> seen;
+    Seen seen;
     for (const auto& entry : v.node) {
       std::string site = entry.first.IsScalar() ? entry.first.Scalar() : "";
       YamlValue siteValue{entry.first, childKey(v.key, site), entry.first.Mark()};
@@ -363,19 +412,12 @@ class Parser : private YamlReader {
   }
 
   Seed seed_;
-  std::map<std::string, SeedPlace> siteNames_, locationKeys_, elins_, subnets_, bssids_, switches_,
-      extensions_, dids_, macs_;
+  Seen siteNames_, locationKeys_, elins_, subnets_, bssids_, switches_, extensions_, dids_, macs_;
   std::set<std::string> companyKeys_, personalKeys_;
   std::vector<std::pair<std::string, YamlValue>> siteReferences_, locationReferences_;
 };
 
 }  // namespace
-
-std::string seedProblem(const std::string& sourceName, const SeedPlace& at,
-                        const std::string& what) {
-  return sourceName + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
-         (at.key.empty() ? "(top level)" : at.key) + ": " + what;
-}
 
 Result<Seed> parseSeed(const std::string& yamlText, const std::string& sourceName) {
   return Parser(sourceName).run(yamlText);

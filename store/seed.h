@@ -9,22 +9,17 @@
 #include <vector>
 
 #include "base/result.h"
-#include "routing/location.h"
+#include "config/yaml_reader.h"
+#include "model/location.h"
 
 struct sqlite3;
 
 namespace sos::store {
 
-struct SeedPlace {
-  int line = 0;     // 1-based
-  int column = 0;   // 1-based
-  std::string key;  // "locations[1].subnets[0]"
-};
-
 template <class Row>
 struct Placed {
   Row row;
-  SeedPlace at;
+  config::YamlPlace at;
 };
 
 struct SeedSite {
@@ -39,14 +34,14 @@ struct SeedDevice {
 
 struct Seed {
   std::vector<Placed<SeedSite>> sites;
-  std::vector<Placed<routing::Location>> locations;  // elins in pool order
-  std::vector<Placed<routing::SubnetRow>> subnets;
-  std::vector<Placed<routing::BssidRow>> bssids;  // normalized
-  std::vector<Placed<routing::SwitchRow>> switches;
-  std::vector<Placed<routing::UserRow>> users;  // macs are written from `devices`
+  std::vector<Placed<model::Location>> locations;  // elins in pool order
+  std::vector<Placed<model::SubnetRow>> subnets;
+  std::vector<Placed<model::BssidRow>> bssids;  // normalized
+  std::vector<Placed<model::SwitchRow>> switches;
+  std::vector<Placed<model::UserRow>> users;  // macs are written from `devices`
   std::vector<Placed<SeedDevice>> devices;
-  std::vector<Placed<routing::PersonalLocationRow>> personal;
-  std::vector<Placed<routing::SiteDefaultRow>> siteDefaults;
+  std::vector<Placed<model::PersonalLocationRow>> personal;
+  std::vector<Placed<model::SiteDefaultRow>> siteDefaults;
   std::vector<Placed<std::string>> accountDefault;  // none or one location key
 };
 
@@ -58,9 +53,5 @@ Result<Seed> parseSeed(const std::string& yamlText, const std::string& sourceNam
 // refuses (a constraint the parser did not foresee, a full disk) returns that problem, code
 // "store.seed-failed", at the row's place in the file; the caller then rolls back.
 std::optional<Error> writeSeed(sqlite3* db, const Seed& seed, const std::string& sourceName);
-
-// "SOURCE:LINE:COLUMN: KEY: what" for a problem found after parsing.
-std::string seedProblem(const std::string& sourceName, const SeedPlace& at,
-                        const std::string& what);
 
 }  // namespace sos::store

@@ -20,11 +20,11 @@ std::string placeholders(size_t n) {
   return out;
 }
 
-constexpr std::string_view kindName(routing::LocationKind kind) {
+constexpr std::string_view kindName(model::LocationKind kind) {
   switch (kind) {
-    case routing::LocationKind::SiteDefault:
+    case model::LocationKind::SiteDefault:
       return "site-default";
-    case routing::LocationKind::AccountDefault:
+    case model::LocationKind::AccountDefault:
       return "account-default";
     default:
       return "company";
@@ -41,7 +41,7 @@ std::string joinRoute(const std::vector<std::string>& names) {
 }
 
 // Binds the civic columns from parameter `first` on, in kCivicFields order.
-void bindCivic(Statement& s, int first, const routing::CivicAddress& civic) {
+void bindCivic(Statement& s, int first, const model::CivicAddress& civic) {
   for (const auto& field : kCivicFields) {
     s.textOrNull(first++, civic.*(field.member));
   }
@@ -131,7 +131,7 @@ class SeedWriter {
       }
     }
     for (const auto& [row, at] : seed.personal) {
-      const routing::Location& l = row.location;
+      const model::Location& l = row.location;
       personal.text(1, l.key).text(2, row.extension).text(3, l.name).integer(4, l.confirmed);
       personal.real(5, l.latitude).real(6, l.longitude);
       personal.textOrNull(7, l.elins.empty() ? "" : l.elins.front());
@@ -164,11 +164,12 @@ class SeedWriter {
  private:
   // Runs one insert; a refusal (a constraint the parser did not foresee, a full disk) is
   // reported at the row it came from.
-  bool done(Statement& s, const SeedPlace& at) {
+  bool done(Statement& s, const config::YamlPlace& at) {
     bool ok = s.run();
     s.reset();
     if (!ok) {
-      error_ = Error{"store.seed-failed", seedProblem(source_, at, "cannot store: " + s.error())};
+      error_ = Error{"store.seed-failed",
+                     config::yamlProblem(source_, at, "cannot store: " + s.error())};
     }
     return ok;
   }

@@ -22,6 +22,7 @@
 
 #include <sys/stat.h>
 
+#include "model/mac.h"
 #include "store/db.h"
 #include "store/seed.h"
 
@@ -32,20 +33,20 @@ constexpr int kBusyTimeoutMs = 2000;
 
 // (device, inode) of the file at `path`, or none when there is no file there.
 std::optional<std::pair<uint64_t, uint64_t>> fileIdentity(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
   return std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
 }
 
-routing::LocationKind kindFromName(std::string_view name) {
+model::LocationKind kindFromName(std::string_view name) {
   if (name == "site-default") {
-    return routing::LocationKind::SiteDefault;
+    return model::LocationKind::SiteDefault;
   }
-  return name == "account-default" ? routing::LocationKind::AccountDefault
-                                   : routing::LocationKind::Company;
+  return name == "account-default" ? model::LocationKind::AccountDefault
+                                   : model::LocationKind::Company;
 }
 
-void readCivic(const Statement& s, int first, routing::CivicAddress& civic) {
+void readCivic(const Statement& s, int first, model::CivicAddress& civic) {
   for (const auto& field : kCivicFields) {
     civic.*(field.member) = s.columnText(first++);
   }
@@ -121,10 +122,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
 }
 
 Result<bool> Store::checkWritable() {
-  auto failure = [&](const std::string& why) { return Error{"store.unwritable", path_ + ": " + why}; };
+  auto failure = [&](const std::string& why) {
+    return Error{"store.unwritable", path_ + ": " + why};
+  };
   if (fileId_) {
     auto now = fileIdentity(path_);
-    if (!now) return failure("the database file is gone (deleted while open): writes would be lost");
+    if (!now)
+      return failure("the database file is gone (deleted while open): writes would be lost");
     if (*now != *fileId_)
       return failure("the database file was replaced while open: writes go to the old one");
   }
@@ -170,13 +174,13 @@ Result<bool> Store::seedIfEmpty(const std::string& seedPath) {
   return true;
 }
 
-Result<routing::LocationData> Store::loadLocationData() {
+Result<model::LocationData> Store::loadLocationData() {
   // One read transaction: the snapshot sees a single state even while the writer commits.
   Transaction tx(db_, Transaction::Kind::Read);
   if (!tx.begun()) {
     return Error{"store.read", path_ + ": " + tx.error()};
   }
-  routing::LocationData data;
+  model::LocationData data;
   std::string firstError;
   auto check = [&](const Statement& s) {
     if (s.failed() && firstError.empty()) {
@@ -189,7 +193,7 @@ Result<routing::LocationData> Store::loadLocationData() {
   Statement locations(db_, "SELECT key, name, site, kind, latitude, longitude, psap_route, " +
                                civic + " FROM locations ORDER BY key");
   while (locations.row()) {
-    routing::Location l;
+    model::Location l;
     l.key = locations.columnText(0);
     l.name = locations.columnText(1);
     l.site = locations.columnText(2);
@@ -234,7 +238,7 @@ Result<routing::LocationData> Store::loadLocationData() {
                   "SELECT extension, did, name, site, nomadic, location_permission FROM users "
                   "ORDER BY extension");
   while (users.row()) {
-    routing::UserRow u;
+    model::UserRow u;
     u.extension = users.columnText(0);
     u.did = users.columnText(1);
     u.name = users.columnText(2);
@@ -257,11 +261,11 @@ Result<routing::LocationData> Store::loadLocationData() {
   Statement personal(db_, "SELECT key, extension, name, confirmed, latitude, longitude, elin, " +
                               civic + " FROM personal_locations ORDER BY extension, key");
   while (personal.row()) {
-    routing::PersonalLocationRow p;
+    model::PersonalLocationRow p;
     p.location.key = personal.columnText(0);
     p.extension = personal.columnText(1);
     p.location.name = personal.columnText(2);
-    p.location.kind = routing::LocationKind::Personal;
+    p.location.kind = model::LocationKind::Personal;
     p.location.confirmed = personal.columnInt(3) != 0;
     p.location.latitude = personal.columnReal(4);
     p.location.longitude = personal.columnReal(5);
@@ -318,14 +322,14 @@ Result<routing::LocationData> Store::loadLocationData() {
   return data;
 }
 
-Result<Store::ReportOutcome> Store::saveReport(routing::DeviceReport& report) {
+Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
   // Stored normalized so the same device and access point are one key however they were
   // written; the caller's report keeps its own spelling.
   std::string mac, bssid;
   for (auto [given, normal, what] :
        {std::tuple{&report.mac, &mac, "mac"}, std::tuple{&report.bssid, &bssid, "bssid"}}) {
     if (!given->empty()) {
-      auto n = normalizeHardwareAddress(*given, false);
+      auto n = storedMac(*given, false);
       if (!n) {
         return Error{"store.invalid-report",
                      std::string(what) + " \"" + *given + "\" is not a MAC address"};
@@ -333,7 +337,7 @@ Result<Store::ReportOutcome> Store::saveReport(routing::DeviceReport& report) {
       *normal = *n;
     }
   }
-  std::string chassis = normalizeChassis(report.chassis);
+  std::string chassis = model::normalizeChassis(report.chassis);
   if (report.extension.empty() && mac.empty()) {
     return Error{"store.invalid-report", "a report names no extension and no MAC"};
   }
@@ -387,7 +391,7 @@ Result<Store::ReportOutcome> Store::saveReport(routing::DeviceReport& report) {
   return outcome;
 }
 
-Result<bool> Store::saveElinMappings(const std::vector<routing::CallbackTarget>& mappings) {
+Result<void> Store::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
   Transaction tx(db_, Transaction::Kind::Write);
   if (!tx.begun()) {
     return Error{"store.write", path_ + ": " + tx.error()};
@@ -415,16 +419,16 @@ Result<bool> Store::saveElinMappings(const std::vector<routing::CallbackTarget>&
   if (!tx.commit()) {
     return Error{"store.write", path_ + ": " + tx.error()};
   }
-  return true;
+  return {};
 }
 
-Result<std::vector<routing::CallbackTarget>> Store::loadElinMappings() {
-  std::vector<routing::CallbackTarget> out;
+Result<std::vector<model::CallbackTarget>> Store::loadElinMappings() {
+  std::vector<model::CallbackTarget> out;
   Statement s(db_,
               "SELECT elin, extension, did, contact, call_id, assigned_at_ms, expires_at_ms "
               "FROM elin_mappings ORDER BY elin");
   while (s.row()) {
-    routing::CallbackTarget t;
+    model::CallbackTarget t;
     t.elin = s.columnText(0);
     t.caller.extension = s.columnText(1);
     t.caller.did = s.columnText(2);
@@ -440,12 +444,12 @@ Result<std::vector<routing::CallbackTarget>> Store::loadElinMappings() {
   return out;
 }
 
-Result<bool> Store::pruneCallRecords(size_t keep) {
+Result<void> Store::pruneCallRecords(size_t keep) {
   Statement prune(db_,
                   "DELETE FROM call_records WHERE id <= (SELECT max(id) FROM call_records) - ?");
   prune.integer(1, static_cast<int64_t>(keep));
   if (!prune.run()) return Error{"store.write", path_ + ": pruning call records: " + prune.error()};
-  return true;
+  return {};
 }
 
 Result<int64_t> Store::saveCallRecord(const CallRecord& r) {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "routing/elin.h"
-#include "routing/location.h"
+#include "model/callback.h"
+#include "model/location.h"
 #include "store/call_record.h"
 #include "store/notification_job.h"
 
@@ -47,19 +47,19 @@ class Store {
   Result<bool> seedIfEmpty(const std::string& seedPath);
 
   // Everything a routing snapshot is built from, including each device's latest report.
-  Result<routing::LocationData> loadLocationData();
+  Result<model::LocationData> loadLocationData();
 
   struct ReportOutcome {
     bool newNetwork = false;  // this user has not reported from this network before
   };
   // Records a device report (all or nothing). The user is found by extension, or by the MAC
   // of one of their devices when the extension is empty; the report's extension is filled in.
-  Result<ReportOutcome> saveReport(routing::DeviceReport& report);
+  Result<ReportOutcome> saveReport(model::DeviceReport& report);
 
   // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
   // row per ELIN, so the set is small), and read back at start-up.
-  Result<bool> saveElinMappings(const std::vector<routing::CallbackTarget>& mappings);
-  Result<std::vector<routing::CallbackTarget>> loadElinMappings();
+  Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
+  Result<std::vector<model::CallbackTarget>> loadElinMappings();
 
   // Call records: one row per call, appended when its INVITE has its outcome. Returns the new
   // row's id (also the insertion order, which breaks ties on started_at).
@@ -67,11 +67,11 @@ class Store {
   // The `limit` most recent records, newest (latest started_at) first.
   Result<std::vector<CallRecord>> loadCallRecords(size_t limit);
   // Deletes all but the newest `keep` call records (a store in memory must not grow for ever).
-  Result<bool> pruneCallRecords(size_t keep);
+  Result<void> pruneCallRecords(size_t keep);
 
   // The outbox of responder alerts (issue 6). Writes `jobs` (their ids filled in) and, when
   // given, upserts `alert` (see upsertCallAlert), in one transaction: all or nothing.
-  Result<bool> insertNotificationJobs(std::vector<NotificationJob>& jobs,
+  Result<void> insertNotificationJobs(std::vector<NotificationJob>& jobs,
                                       const CallAlert* alert = nullptr);
   // Pending jobs whose next attempt is due by `untilMs`, earliest first (INT64_MAX: all).
   Result<std::vector<NotificationJob>> loadDueNotificationJobs(int64_t untilMs);
@@ -85,7 +85,7 @@ class Store {
 
   // Writes a call's alert; a call alerted before keeps its first_event_at and acknowledgement
   // (only acknowledgeCallAlert writes those).
-  Result<bool> upsertCallAlert(const CallAlert& alert);
+  Result<void> upsertCallAlert(const CallAlert& alert);
   Result<std::optional<CallAlert>> loadCallAlert(const std::string& callId);
   // Records who acknowledged the call and stops its escalation. False when no call has that
   // id; true, keeping the first one, when it was acknowledged before.

@@ -49,6 +49,32 @@ wait_until() {
   return 1
 }
 
+# write_demo_config BIN FILE TRANSPORT [--set PATH=VALUE]...: writes to FILE the demo enterprise
+# of config/examples/demo.yaml (the one copy of it) as the load scripts run it, derived by
+# `BIN print-config`: sosproxy on $proxy_port and its admin server on $admin_port; each trunk
+# on the port trunk_ports[NAME] gives (an associative array the caller declares), or on a free
+# one, over TRANSPORT; the demo's locations in memory (its seed, no database file); no
+# responders (an alert per 911 call would load the I/O thread, and nobody is there to answer);
+# the routing log beside FILE (routing.log) at level warn. Further --set arguments come last, so
+# they win. Dies when BIN cannot derive a valid configuration.
+write_demo_config() {
+  local bin="$1" file="$2" transport="$3"
+  shift 3
+  local demo="$root/config/examples/demo.yaml" name sets=()
+  declare -p trunk_ports >/dev/null 2>&1 || declare -gA trunk_ports=()
+  sets+=(--set "listen.port=$proxy_port" --set "admin.port=$admin_port")
+  # The trunk names, read from the demo as print-config writes it ("  - name: X" under trunks).
+  for name in $("$bin" print-config "$demo" |
+                awk '/^[^ #]/ { trunks = /^trunks:/; next } trunks && /^  - name: / { print $3 }'); do
+    sets+=(--set "trunks[$name].port=${trunk_ports[$name]:-$(free_port)}")
+  done
+  sets+=(--set "trunks[*].transport=$transport" --set "sites[*].responders=[]"
+         --set "store={seed: demo-locations.yaml}"
+         --set "logging={level: warn, format: text, routing_log: \"$(dirname "$file")/routing.log\"}")
+  "$bin" print-config "$demo" "${sets[@]}" "$@" >"$file" ||
+    die "could not derive a configuration from $demo"
+}
+
 # start_sosproxy BIN CONFIG: starts it in the background and waits for "sosproxy ready:";
 # sets proxy_pid.
 start_sosproxy() {

@@ -5,9 +5,9 @@
 #include "admin/http_server.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -34,7 +34,7 @@ TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
   GTEST_SKIP() << "not under the sanitizers (they need free descriptors themselves)";
 #endif
   boost::asio::io_context io;
-  HttpServer server(io, "127.0.0.1", 0, [](HttpRequest const&) {
+  HttpServer server(io, "127.0.0.1", 0, [](const HttpRequest&) {
     return HttpResponse{200, "text/plain", "ok\n"};
   });
   server.start();
@@ -48,14 +48,14 @@ TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
   rlimit tight = saved;
   tight.rlim_cur = static_cast<rlim_t>(lowestFreeDescriptor());
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
-  uint64_t const before = HttpServer::acceptErrors();
+  const uint64_t before = HttpServer::acceptErrors();
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(server.port());
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  uint64_t const failures = HttpServer::acceptErrors() - before;
+  const uint64_t failures = HttpServer::acceptErrors() - before;
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
 
   // 10, 20, 40, 80, 160 ms between attempts: a handful in 400 ms, not a spinning loop's
@@ -70,7 +70,8 @@ TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
   setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   std::string answer;
   char buf[512];
-  for (ssize_t n; (n = recv(client, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = recv(client, buf, sizeof buf, 0)) > 0;)
+    answer.append(buf, static_cast<size_t>(n));
   close(client);
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
 

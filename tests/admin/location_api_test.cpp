@@ -18,13 +18,13 @@ namespace {
 
 using nlohmann::json;
 
-routing::LocationData demoData() {
-  routing::LocationData d;
-  routing::Location lobby;
+model::LocationData demoData() {
+  model::LocationData d;
+  model::Location lobby;
   lobby.key = "hq-lobby";
   lobby.name = "HQ Lobby";
   lobby.site = "HQ";
-  lobby.kind = routing::LocationKind::SiteDefault;
+  lobby.kind = model::LocationKind::SiteDefault;
   lobby.civic.country = "US";
   lobby.civic.a1 = "IL";
   lobby.civic.a3 = "Springfield";
@@ -32,14 +32,14 @@ routing::LocationData demoData() {
   lobby.civic.rd = "Main";
   lobby.civic.sts = "St";
   lobby.civic.flr = "1";
-  routing::Location floor2 = lobby;
+  model::Location floor2 = lobby;
   floor2.key = "hq-floor-2";
   floor2.name = "HQ Floor 2";
-  floor2.kind = routing::LocationKind::Company;
+  floor2.kind = model::LocationKind::Company;
   floor2.civic.flr = "2";
   d.locations = {lobby, floor2};
   d.subnets = {{"10.1.2.0/24", "hq-floor-2"}};
-  routing::UserRow u;
+  model::UserRow u;
   u.extension = "1001";
   u.did = "+12175551001";
   u.site = "HQ";
@@ -53,17 +53,17 @@ routing::LocationData demoData() {
 struct Fixture : ::testing::Test {
   std::shared_ptr<const routing::LocationSnapshot> snap =
       routing::LocationSnapshot::build(demoData());
-  std::vector<routing::DeviceReport> saved, published;
+  std::vector<model::DeviceReport> saved, published;
   bool storeDown = false;
   bool seenBefore = false;
 
   LocationApi api{LocationApi::Deps{
-      [this](routing::DeviceReport& r) -> Result<store::Store::ReportOutcome> {
+      [this](model::DeviceReport& r) -> Result<store::Store::ReportOutcome> {
         if (storeDown) return Error{"store.io", "database is locked"};
         saved.push_back(r);
         return store::Store::ReportOutcome{!seenBefore};
       },
-      [this] { return snap; }, [this](routing::DeviceReport const& r) { published.push_back(r); },
+      [this] { return snap; }, [this](const model::DeviceReport& r) { published.push_back(r); },
       [] { return int64_t{1'700'000'000'000}; }}};
 
   HttpResponse post(std::string body, std::string peer = "10.1.2.45") {
@@ -126,7 +126,7 @@ struct BadBody {
 class BadBodies : public Fixture, public ::testing::WithParamInterface<BadBody> {};
 
 TEST_P(BadBodies, AreRefusedWithTheReasonAndNothingWritten) {
-  auto const& p = GetParam();
+  const auto& p = GetParam();
   auto res = post(p.body);
   EXPECT_EQ(res.status, p.status) << res.body;
   EXPECT_NE(res.body.find(p.reason), std::string::npos) << res.body;
@@ -150,7 +150,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "needs 'chassis'"},
         BadBody{"unknown_user", R"({"extension":"9999"})", 404, "no user with extension 9999"},
         BadBody{"unknown_mac", R"({"mac":"02:00:00:00:00:01"})", 404, "no user has a device"}),
-    [](auto const& info) { return std::string(info.param.name); });
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(Fixture, GetIsNotAllowed) {
   HttpRequest r;
@@ -162,7 +162,7 @@ TEST_F(Fixture, GetIsNotAllowed) {
 TEST(HttpServer, ServesAPostOverLoopback) {
   boost::asio::io_context io;
   std::string seenPeer;
-  HttpServer server(io, "127.0.0.1", 0, [&](HttpRequest const& r) {
+  HttpServer server(io, "127.0.0.1", 0, [&](const HttpRequest& r) {
     seenPeer = r.peerAddress;
     HttpResponse out;
     out.body = "{\"echo\":\"" + r.method + " " + r.target + " " + r.body + "\"}";

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -89,24 +90,29 @@ TEST(ConfigTest, DemoLoadsWithItsTrunksAndSites) {
   EXPECT_EQ(c.trustedNetworks, std::vector<std::string>{"127.0.0.0/8"});
   EXPECT_EQ(c.carrierTrunk, "carrier");
 
+  // The trunks as the README describes them. Their ports are written once, in demo.yaml (the
+  // scripts and tests derive theirs from it); the README's hand-placed calls rely on the
+  // carrier at 5080 and il-psap-a at 5090, and every trunk has a port of its own.
   struct Expected {
     const char* name;
-    uint16_t port;
     TrunkMode mode;
   };
   const std::vector<Expected> trunks = {
-      {"carrier", 5080, TrunkMode::Plain},  {"il-psap-a", 5090, TrunkMode::Pidf},
-      {"il-psap-b", 5091, TrunkMode::Elin}, {"erc", 5092, TrunkMode::Both},
-      {"uk-999", 5093, TrunkMode::Elin},    {"psap-test", 5095, TrunkMode::Both}};
+      {"carrier", TrunkMode::Plain},  {"il-psap-a", TrunkMode::Pidf},
+      {"il-psap-b", TrunkMode::Elin}, {"erc", TrunkMode::Both},
+      {"uk-999", TrunkMode::Elin},    {"psap-test", TrunkMode::Both}};
   ASSERT_EQ(c.trunks.size(), trunks.size());
+  std::set<uint16_t> ports{c.listen.port, c.admin.port};
   for (size_t i = 0; i < trunks.size(); ++i) {
     SCOPED_TRACE(trunks[i].name);
     EXPECT_EQ(c.trunks[i].name, trunks[i].name);
     EXPECT_EQ(c.trunks[i].host, "127.0.0.1");
-    EXPECT_EQ(c.trunks[i].port, trunks[i].port);
+    EXPECT_TRUE(ports.insert(c.trunks[i].port).second) << "port " << c.trunks[i].port << " twice";
     EXPECT_EQ(c.trunks[i].transport, Transport::Udp);
     EXPECT_EQ(c.trunks[i].mode, trunks[i].mode);
   }
+  EXPECT_EQ(c.findTrunk("carrier")->port, 5080);
+  EXPECT_EQ(c.findTrunk("il-psap-a")->port, 5090);
 
   ASSERT_EQ(c.sites.size(), 2u);
   const Site* hq = c.findSite("HQ");
@@ -239,9 +245,9 @@ TEST(ConfigTest, BadCidrIsRefused) {
   EXPECT_EQ(found[0].rfind("t.yaml:3:5: trusted_networks[1]: \"10.0.0.0/33\" is not a network", 0),
             0u)
       << found[0];
-  EXPECT_NE(found[0].find("prefix length \"33\" is not within 0..32"), std::string::npos);
+  EXPECT_NE(found[0].find("prefix length 33 is over 32"), std::string::npos);
   EXPECT_EQ(found[1].rfind("t.yaml:4:5: trusted_networks[2]: ", 0), 0u) << found[1];
-  EXPECT_NE(found[1].find("not within 0..128"), std::string::npos);
+  EXPECT_NE(found[1].find("prefix length 129 is over 128"), std::string::npos);
   EXPECT_EQ(found[2].rfind("t.yaml:5:5: trusted_networks[3]: \"10.1.0/16\" is not a network", 0),
             0u)
       << found[2];
@@ -941,18 +947,18 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   EXPECT_FALSE(c.value().trunks[0].tcpFallback);
 
   auto lines = kValid;
-  lines.insert(lines.begin() + 5, "    tcp_fallback: true");  // line 6, the carrier
-  lines.insert(lines.end(), {"edge:",                                  // 16
-                             "  untrusted: drop",                      // 17
-                             "  untrusted_replies_per_source: 2",      // 18
-                             "  untrusted_replies_per_second: 50",     // 19
-                             "  max_server_transactions: 0",           // 20
-                             "  max_tcp_connections: 100",             // 21
-                             "  tcp_idle_timeout_s: 30",               // 22
-                             "  tcp_message_timeout_s: 0.5"});         // 23
+  lines.insert(lines.begin() + 5, "    tcp_fallback: true");        // line 6, the carrier
+  lines.insert(lines.end(), {"edge:",                               // 16
+                             "  untrusted: drop",                   // 17
+                             "  untrusted_replies_per_source: 2",   // 18
+                             "  untrusted_replies_per_second: 50",  // 19
+                             "  max_server_transactions: 0",        // 20
+                             "  max_tcp_connections: 100",          // 21
+                             "  tcp_idle_timeout_s: 30",            // 22
+                             "  tcp_message_timeout_s: 0.5"});      // 23
   auto r = parseConfig(text(lines), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  Edge const& e = r.value().edge;
+  const Edge& e = r.value().edge;
   EXPECT_EQ(e.untrusted, UntrustedPolicy::Drop);
   EXPECT_EQ(e.untrustedRepliesPerSource, 2);
   EXPECT_EQ(e.untrustedRepliesPerSecond, 50);

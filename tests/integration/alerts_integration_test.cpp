@@ -86,7 +86,6 @@ class Alerts : public B2buaTest {
     return out;
   }
 
-
   std::unique_ptr<WebhookReceiver> webhook_;
   std::unique_ptr<SmtpReceiver> smtp_;
   std::unique_ptr<Sipp> desk_;

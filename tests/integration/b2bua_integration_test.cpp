@@ -148,8 +148,8 @@ TEST_F(OrdinaryCall, HeldPastItsSetUp) {
   ASSERT_TRUE(caller_->start());
 
   EXPECT_EQ(metric("sosproxy_calls_settled_total"), 0) << metrics();
-  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_calls_settled_total") == 1; },
-                      milliseconds(45000)))
+  EXPECT_TRUE(
+      waitFor([&] { return metric("sosproxy_calls_settled_total") == 1; }, milliseconds(45000)))
       << metrics() << report({caller_.get(), carrier_.get()});
   EXPECT_EQ(metric("sosproxy_active_calls"), 1) << "the call ended before it settled\n"
                                                 << report({caller_.get(), carrier_.get()});

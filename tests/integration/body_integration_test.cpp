@@ -114,11 +114,11 @@ class BodyRelay : public B2buaTest {
     o.name = name;
     o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
     o.service = service;
-    o.sets = {{"bodyfile", writeBody(name, body).string()},
-              {"ctype_line", "Content-Type: " + contentType},
-              {"geo_line", geolocation.empty() ? "X-Geolocation: none"
-                                               : "Geolocation: " + geolocation},
-              {"case", name}};
+    o.sets = {
+        {"bodyfile", writeBody(name, body).string()},
+        {"ctype_line", "Content-Type: " + contentType},
+        {"geo_line", geolocation.empty() ? "X-Geolocation: none" : "Geolocation: " + geolocation},
+        {"case", name}};
     auto sipp = std::make_unique<Sipp>(o, dir_.path());
     EXPECT_TRUE(sipp->start()) << "SIPp UAC " << name << " did not start";
     return sipp;
@@ -182,9 +182,10 @@ TEST_F(BodyRelay, DevicePidfLoReachesThePsapByteForByte) {
   const auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
   EXPECT_EQ(route.get("trunk"), "il-psap-a") << route.raw;
   EXPECT_EQ(route.get("pidf"), "device-kept") << route.raw;
-  EXPECT_EQ(route.get("location_by").rfind("device-supplied: location supplied by the device in "
-                                           "the INVITE: civic 301 Capitol Ave, FLR 5",
-                                           0),
+  EXPECT_EQ(route.get("location_by")
+                .rfind("device-supplied: location supplied by the device in "
+                       "the INVITE: civic 301 Capitol Ave, FLR 5",
+                       0),
             0u)
       << route.raw;
 }
@@ -212,8 +213,8 @@ TEST_F(BodyRelay, GarbledDevicePidfLoGetsOursBesideIt) {
   EXPECT_EQ(got.substr(0, theirs), sent.substr(0, theirs)) << got;
   EXPECT_EQ(got.substr(got.size() - (sent.size() - theirs)), sent.substr(theirs)) << got;
   const std::string ours = got.substr(theirs, got.size() - sent.size());
-  EXPECT_EQ(ours.rfind("\r\n--dev-bnd-42\r\nContent-Type: application/pidf+xml\r\nContent-ID: <", 0),
-            0u)
+  EXPECT_EQ(
+      ours.rfind("\r\n--dev-bnd-42\r\nContent-Type: application/pidf+xml\r\nContent-ID: <", 0), 0u)
       << ours;
   EXPECT_NE(ours.find("<ca:HNO>100</ca:HNO>"), std::string::npos) << ours;
   EXPECT_NE(ours.find("<ca:RD>Main</ca:RD>"), std::string::npos) << ours;
@@ -229,8 +230,9 @@ TEST_F(BodyRelay, GarbledDevicePidfLoGetsOursBesideIt) {
       waitForLogLine({{"event", "route"}, {"call_id", inviteCallId(*caller_, false)}});
   EXPECT_EQ(route.get("location"), "HQ Floor 2") << route.raw;
   EXPECT_EQ(route.get("pidf"), "added-beside-device") << route.raw;
-  EXPECT_NE(route.get("location_by").find("device location unusable: part <loc1@phone.example>: "
-                                          "not well-formed"),
+  EXPECT_NE(route.get("location_by")
+                .find("device location unusable: part <loc1@phone.example>: "
+                      "not well-formed"),
             std::string::npos)
       << route.raw;
   EXPECT_EQ(metric("sosproxy_device_location_unusable_total"), 1);
@@ -371,8 +373,8 @@ TEST_F(BodyRelay, MalformedSdpAndMangledHeaderNeverReachThePsap) {
   std::string sdp = kSdp;
   const std::string anchorLine = "a=rtpmap:8 PCMA/8000\r\n";
   sdp.insert(sdp.find(anchorLine) + anchorLine.size(), "a=rtpmap:eight PCMA\r\n");
-  caller_ = call("911", "caller", sdp, "application/sdp",
-                 "<cid:x@y>\r\nMangled-Header: <<<;;;>>> %%%");
+  caller_ =
+      call("911", "caller", sdp, "application/sdp", "<cid:x@y>\r\nMangled-Header: <<<;;;>>> %%%");
   ASSERT_NO_FATAL_FAILURE(finish(*caller_, *psap_));
   const std::string sent = findMessage(*caller_, false, "INVITE ");
   ASSERT_NE(sent.find("Mangled-Header: "), std::string::npos) << "the caller did not send it";
@@ -380,9 +382,9 @@ TEST_F(BodyRelay, MalformedSdpAndMangledHeaderNeverReachThePsap) {
   EXPECT_EQ(invite.find("Mangled-Header"), std::string::npos) << invite;
   EXPECT_EQ(invite.find("rtpmap:eight"), std::string::npos) << invite;
   // The SDP part is the caller's SDP without the bad line, byte for byte.
-  EXPECT_NE(bodyOf(invite).find("Content-Type: application/sdp\r\n\r\n" + std::string(kSdp) +
-                                "\r\n--"),
-            std::string::npos)
+  EXPECT_NE(
+      bodyOf(invite).find("Content-Type: application/sdp\r\n\r\n" + std::string(kSdp) + "\r\n--"),
+      std::string::npos)
       << invite;
   EXPECT_EQ(headerValue(invite, "X-Test-Case"), "caller");  // an X- header is relayed
   EXPECT_EQ(metric("sosproxy_sdp_shielded_total"), 1);
@@ -425,7 +427,8 @@ std::vector<CorpusCase> readManifest(const std::filesystem::path& dir) {
 // PSAP must receive: the caller's body byte for byte, then, when the document says nothing a PSAP
 // can use, our PIDF-LO for HQ Floor 2 beside it. The test prints one row per document.
 TEST_F(BodyRelay, PidfLoCorpusEachDocumentAsTheDevicesLocation) {
-  const std::filesystem::path corpus = std::filesystem::path(SOS_SOURCE_DIR) / "tests/data/pidf-corpus";
+  const std::filesystem::path corpus =
+      std::filesystem::path(SOS_SOURCE_DIR) / "tests/data/pidf-corpus";
   const auto cases = readManifest(corpus);
   ASSERT_GE(cases.size(), 30u) << "corpus manifest missing or short";
   startProxy("udp", /*withLocations=*/true);
@@ -437,11 +440,10 @@ TEST_F(BodyRelay, PidfLoCorpusEachDocumentAsTheDevicesLocation) {
     const std::string doc = readFile(corpus / cases[i].file);
     ASSERT_EQ(doc.find(boundary), std::string::npos) << cases[i].file;
     sentDocs[cases[i].file] = doc;
-    std::string body = "--" + boundary + "\r\nContent-Type: application/sdp\r\n\r\n" + kSdp +
-                       "\r\n--" + boundary +
-                       "\r\nContent-Type: application/pidf+xml\r\nContent-ID: <doc" +
-                       std::to_string(i) + "@phone.example>\r\n\r\n" + doc + "\r\n--" + boundary +
-                       "--\r\n";
+    std::string body =
+        "--" + boundary + "\r\nContent-Type: application/sdp\r\n\r\n" + kSdp + "\r\n--" + boundary +
+        "\r\nContent-Type: application/pidf+xml\r\nContent-ID: <doc" + std::to_string(i) +
+        "@phone.example>\r\n\r\n" + doc + "\r\n--" + boundary + "--\r\n";
     inf += writeBody("corpus-" + std::to_string(i), body).string() + ";" + cases[i].file + ";" +
            boundary + ";doc" + std::to_string(i) + "@phone.example\n";
   }
@@ -487,8 +489,8 @@ TEST_F(BodyRelay, PidfLoCorpusEachDocumentAsTheDevicesLocation) {
   row("document", "manifest", "located by", "routed to", "parts at the PSAP");
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file + " (" + c.why + ")");
-    const auto route = waitForLogLine({{"event", "route"}, {"call_id", callIdOf[c.file]}},
-                                      milliseconds(2000));
+    const auto route =
+        waitForLogLine({{"event", "route"}, {"call_id", callIdOf[c.file]}}, milliseconds(2000));
     const std::string& invite = receivedOf[c.file];
     const std::string got = bodyOf(invite);
     const std::string& sent = sentBodyOf[c.file];
@@ -500,8 +502,8 @@ TEST_F(BodyRelay, PidfLoCorpusEachDocumentAsTheDevicesLocation) {
       EXPECT_EQ(got.substr(0, theirs), sent.substr(0, theirs));
       EXPECT_NE(got.find(sentDocs[c.file]), std::string::npos) << "document not intact";
       EXPECT_EQ(headerValue(invite, "Content-Length"), std::to_string(got.size()));
-      const bool ours = got.size() > sent.size() &&
-                        got.find("Content-ID: <loc-", theirs) != std::string::npos;
+      const bool ours =
+          got.size() > sent.size() && got.find("Content-ID: <loc-", theirs) != std::string::npos;
       parts = ours ? "sdp, device, ours" : (got == sent ? "sdp, device" : "changed!");
       if (c.usable) {
         EXPECT_EQ(got, sent) << "a usable document must reach the PSAP unchanged";

@@ -10,9 +10,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <csignal>
 #include <map>
 #include <string>
 
@@ -320,8 +320,8 @@ TEST_F(Failover, UnknownLocationWithTheErcDeadIsAnsweredByTheNextTrunk) {
 TEST_F(Failover, EveryTrunkAnswers100ThenNothingTheCallerStillGetsAFinalAnswer) {
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   std::vector<std::unique_ptr<Sipp>> trunks;
-  for (auto [port, name] : {std::pair{ports_.psapA, "il-psap-a"}, {ports_.psapB, "il-psap-b"},
-                            {ports_.erc, "erc"}})
+  for (auto [port, name] :
+       {std::pair{ports_.psapA, "il-psap-a"}, {ports_.psapB, "il-psap-b"}, {ports_.erc, "erc"}})
     trunks.push_back(startTrunk("uas-psap-100-then-silence-any-invite.xml", port, name));
   ASSERT_FALSE(HasFailure());
   SippOptions o;
@@ -365,8 +365,8 @@ TEST_F(Failover, SigtermDuringA911SetUpDrains) {
   auto psap = std::make_unique<Sipp>(p, dir_.path());
   ASSERT_TRUE(psap->start());
   auto first = call();
-  const auto seen = waitFor([&] { return countMessages(*psap, true, "INVITE ") >= 1; },
-                            milliseconds(10000));
+  const auto seen =
+      waitFor([&] { return countMessages(*psap, true, "INVITE ") >= 1; }, milliseconds(10000));
   ASSERT_TRUE(seen) << report({first.get(), psap.get()});
   ASSERT_TRUE(proxy_->process()->sendSignal(SIGTERM));
   ASSERT_TRUE(waitFor([&] { return proxy_->output().find("draining: ") != std::string::npos; },
@@ -447,7 +447,8 @@ TEST_F(Failover, EveryTrunkLeftDownIsTriedAnywayInOrder) {
   const std::string cid = route.get("call_id");
   EXPECT_EQ(route.get("trunk"), "il-psap-a") << route.raw;
   EXPECT_EQ(route.get("reason").find("skipped"), std::string::npos) << route.raw;
-  EXPECT_TRUE(waitFor([&] { return deadA.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
+  EXPECT_TRUE(
+      waitFor([&] { return deadA.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
       << "no INVITE reached il-psap-a";
   // Each silent trunk gets its response timeout, then the next one its INVITE.
   auto toB = failoverLine(cid, "il-psap-b");
@@ -456,7 +457,8 @@ TEST_F(Failover, EveryTrunkLeftDownIsTriedAnywayInOrder) {
   EXPECT_LT(ms(toB), kResponseTimeoutMs + 1000) << toB.raw;
   auto toErc = failoverLine(cid, "erc");
   EXPECT_EQ(toErc.get("attempts").find("skipped"), std::string::npos) << toErc.raw;
-  EXPECT_TRUE(waitFor([&] { return deadB.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
+  EXPECT_TRUE(
+      waitFor([&] { return deadB.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))
       << "no INVITE reached il-psap-b";
   EXPECT_TRUE(
       waitFor([&] { return deadErc.receivedStartingWith("INVITE ") > 0; }, milliseconds(5000)))

@@ -21,6 +21,9 @@
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <utility>
+
+#include "config/config_edit.h"
 
 extern char** environ;
 
@@ -29,6 +32,9 @@ extern char** environ;
 #endif
 #ifndef SOS_TEST_TOOLS_DIR
 #error "SOS_TEST_TOOLS_DIR must be defined by the build"
+#endif
+#ifndef SOS_SOURCE_DIR
+#error "SOS_SOURCE_DIR must be defined by the build"
 #endif
 
 namespace sos::itest {
@@ -334,109 +340,104 @@ int UdpBlackHole::receivedStartingWith(const std::string& prefix) const {
   return n;
 }
 
+namespace {
+
+// A YAML double-quoted string: paths and URLs go into the file whatever they hold.
+std::string yamlQuoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
 std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
                            const fs::path& storeDb, const fs::path& seed) {
-  std::ostringstream y;
-  const auto trunk = [&](const char* name, uint16_t port, const char* mode, bool psap = true) {
-    const bool a = std::string(name) == "il-psap-a";
-    y << "  - name: " << name << "\n"
-      << "    host: 127.0.0.1\n"
-      << "    port: " << port << "\n"
-      << "    transport: "
-      << (a && !ports.psapATransport.empty() ? ports.psapATransport : ports.trunkTransport) << "\n"
-      << "    mode: " << mode << "\n";
-    if (psap)
-      y << "    response_timeout_s: " << ports.responseTimeout << "\n"
-        << "    ring_timeout_s: " << ports.ringTimeout << "\n";
-    const bool other = std::string(name) == "il-psap-b" || std::string(name) == "erc";
-    const std::string none;
-    const std::string& interval =
-        a ? ports.psapAOptionsInterval : (other ? ports.otherPsapOptionsInterval : none);
-    if (!interval.empty()) y << "    options_interval_s: " << interval << "\n";
-    if (a && ports.psapATcpFallback) y << "    tcp_fallback: true\n";
+  std::vector<config::ConfigChange> changes;
+  const auto set = [&](std::string path, std::string value) {
+    changes.push_back({std::move(path), std::move(value)});
   };
-  y << "# Written by the integration tests: the demo enterprise on free ports.\n"
-    << "listen:\n"
-    << "  host_name: sosproxy.test\n"
-    << "  address: 127.0.0.1\n"
-    << "  port: " << ports.proxy << "\n"
-    << "  transports: [udp, tcp]\n"
-    << "trusted_networks:\n"
-    << "  - 127.0.0.1/32\n"
-    << "  - 127.0.0.3/32\n"  // a phone: may call, may not vouch for identity or network
-    << "pbx_sources: [127.0.0.1/32]\n"
-    << "network_sources: [127.0.0.1/32]\n"
-    << "carrier_trunk: carrier\n"
-    << "trunks:\n";
-  trunk("carrier", ports.carrier, "plain", false);
-  trunk("il-psap-a", ports.psapA, ports.psapAMode.c_str());
-  trunk("il-psap-b", ports.psapB, "elin");
-  trunk("erc", ports.erc, "both");
-  trunk("uk-999", ports.uk999, "elin");
-  trunk("psap-test", ports.psapTest, "both");
-  y << "emergency_routing:\n"
-    << "  erc: erc\n"
-    << "  test_destination: psap-test\n"
-    << "  civic_rules:\n"
-    << "    - match: {country: US, A1: IL}\n"
-    << "      route: [il-psap-a, il-psap-b]\n"
-    << "    - match: {country: GB}\n"
-    << "      route: [uk-999]\n";
-  y << "sites:\n"
-    << "  - name: HQ\n"
-    << "    country: US\n"
-    << "    dial_strings: [\"911\"]\n"
-    << "    outside_line_prefix: \"9\"\n"
-    << "    test_numbers: [\"933\"]\n"
-    << "    extensions: [\"1*\"]\n"
-    << "    networks: [10.1.0.0/16]\n"
-    << "    psap_route: [il-psap-a, il-psap-b, erc]\n"
-    << "    security_desk: \"sip:security-desk@127.0.0.1:" << ports.securityDesk << "\"\n"
-    << (ports.responders
-            ? "    responders:\n"
-              "      - {webhook: \"http://127.0.0.1:" +
-                  std::to_string(ports.webhook) + "/alerts\", secret: \"" + ports.webhookSecret +
-                  "\"}\n"
-                  "      - {email: \"security@hq.example\"}\n"
-                  "      - {sip: \"sip:security-desk@127.0.0.1:" +
-                  std::to_string(ports.securityDesk) +
-                  "\"}\n"
-                  "      - {email: \"facilities@hq.example\", tier: 2}\n"
-            : std::string())
-    << "  - name: London\n"
-    << "    country: GB\n"
-    << "    dial_strings: [\"999\", \"112\"]\n"
-    << "    extensions: [\"2*\"]\n"
-    << "    networks: [10.44.0.0/16]\n"
-    << "    psap_route: [uk-999, erc]\n"
-    << "    security_desk: \"sip:security-desk@127.0.0.1:" << ports.securityDesk << "\"\n"
-    << "admin:\n"
-    << "  address: 127.0.0.1\n"
-    << "  port: " << ports.admin << "\n"
-    << (storeDb.empty()
-            ? std::string()
-            : "store:\n  path: \"" + storeDb.string() + "\"\n  seed: \"" + seed.string() + "\"\n")
-    << (ports.callbackWindowSeconds > 0 ? "location:\n  callback_window_s: " +
-                                              std::to_string(ports.callbackWindowSeconds) + "\n"
-                                        : std::string())
-    << (ports.extraYaml.find("limits:") == std::string::npos
-            // Overload shedding off: a sanitizer build on a busy machine can stall the SIP
-            // thread long enough to refuse an ordinary call the test expects to go through.
-            // A short drain: a test that stops sosproxy with calls still up gets it back in
-            // 2 s, within the stop's grace.
-            ? "limits:\n  overload_lag_ms: 0\n  drain_s: 2\n"
-            : "")
-    << ports.extraYaml
-    << (ports.responders
-            ? "notifications:\n  smtp: {host: 127.0.0.1, port: " + std::to_string(ports.smtp) +
-                  ", from: \"sosproxy@hq.example\"}\n  escalate_after_s: " + ports.escalateAfter +
-                  "\n  timeout_s: 1\n  retry_initial_s: 0.2\n  retry_max_s: 1\n"
-            : std::string())
-    << "logging:\n"
-    << "  level: debug\n"
-    << "  format: text\n"
-    << "  routing_log: \"" << routingLog.string() << "\"\n";
-  return y.str();
+  const std::string desk =
+      yamlQuoted("sip:security-desk@127.0.0.1:" + std::to_string(ports.securityDesk));
+  set("listen.host_name", "sosproxy.test");
+  set("listen.port", std::to_string(ports.proxy));
+  // 127.0.0.3: a phone that may call but is neither in pbx_sources nor in network_sources (the
+  // demo's, 127.0.0.1/32 each); 127.0.0.2 is an untrusted source.
+  set("trusted_networks", "[127.0.0.1/32, 127.0.0.3/32]");
+  const std::pair<const char*, uint16_t> trunks[] = {
+      {"carrier", ports.carrier}, {"il-psap-a", ports.psapA}, {"il-psap-b", ports.psapB},
+      {"erc", ports.erc},         {"uk-999", ports.uk999},    {"psap-test", ports.psapTest}};
+  for (const auto& [name, port] : trunks) {
+    const std::string trunk = std::string("trunks[") + name + "].";
+    const bool a = std::string(name) == "il-psap-a";
+    set(trunk + "port", std::to_string(port));
+    set(trunk + "transport",
+        a && !ports.psapATransport.empty() ? ports.psapATransport : ports.trunkTransport);
+    if (std::string(name) == "carrier") continue;
+    set(trunk + "response_timeout_s", ports.responseTimeout);
+    set(trunk + "ring_timeout_s", ports.ringTimeout);
+  }
+  set("trunks[il-psap-a].mode", ports.psapAMode);
+  if (ports.psapATcpFallback) set("trunks[il-psap-a].tcp_fallback", "true");
+  if (!ports.psapAOptionsInterval.empty()) {
+    set("trunks[il-psap-a].options_interval_s", ports.psapAOptionsInterval);
+  }
+  if (!ports.otherPsapOptionsInterval.empty()) {
+    set("trunks[il-psap-b].options_interval_s", ports.otherPsapOptionsInterval);
+    set("trunks[erc].options_interval_s", ports.otherPsapOptionsInterval);
+  }
+  // Routes come from the civic rules and the sites; no test places a call by its coordinates
+  // (no boundaries). No last resort: the tests of a route's end see the route's own trunks give up
+  // (the demo's carrier would answer them).
+  set("emergency_routing",
+      "{erc: erc, test_destination: psap-test, boundaries: [], civic_rules: ["
+      "{match: {country: US, A1: IL}, route: [il-psap-a, il-psap-b]}, "
+      "{match: {country: GB}, route: [uk-999]}]}");
+  set("sites[HQ].security_desk", desk);
+  set("sites[London].security_desk", desk);
+  // Responders only when a test asks for them: other tests' SIPp peers would not expect alerts.
+  set("sites[London].responders", "[]");
+  if (ports.responders) {
+    set("sites[HQ].responders[0].webhook",
+        yamlQuoted("http://127.0.0.1:" + std::to_string(ports.webhook) + "/alerts"));
+    set("sites[HQ].responders[0].secret", yamlQuoted(ports.webhookSecret));
+    set("sites[HQ].responders[2].sip", desk);
+    set("notifications",
+        "{smtp: {host: 127.0.0.1, port: " + std::to_string(ports.smtp) +
+            ", from: \"sosproxy@hq.example\"}, escalate_after_s: " + ports.escalateAfter +
+            ", timeout_s: 1, retry_initial_s: 0.2, retry_max_s: 1}");
+  } else {
+    set("sites[HQ].responders", "[]");
+    set("notifications", "{}");
+  }
+  set("admin.port", std::to_string(ports.admin));
+  set("store", storeDb.empty() ? "{}"
+                               : "{path: " + yamlQuoted(storeDb.string()) +
+                                     ", seed: " + yamlQuoted(seed.string()) + "}");
+  if (ports.callbackWindowSeconds > 0) {
+    set("location.callback_window_s", std::to_string(ports.callbackWindowSeconds));
+  }
+  // Overload shedding off unless a test sets limits itself: a sanitizer build on a busy
+  // machine can stall the SIP thread long enough to refuse an ordinary call a test expects to
+  // go through. A short drain: a test that stops sosproxy with calls still up gets it back in
+  // 2 s, within the stop's grace.
+  if (ports.extraYaml.find("limits:") == std::string::npos) {
+    set("limits", "{overload_lag_ms: 0, drain_s: 2}");
+  }
+  if (!ports.extraYaml.empty()) set("", ports.extraYaml);
+  set("logging",
+      "{level: debug, format: text, routing_log: " + yamlQuoted(routingLog.string()) + "}");
+
+  const fs::path demo = fs::path(SOS_SOURCE_DIR) / "config" / "examples" / "demo.yaml";
+  const std::string text = readFile(demo);
+  auto yaml = config::editConfig(text, demo.string(), changes);
+  if (!yaml.ok())
+    throw std::runtime_error("cannot derive the test configuration: " + yaml.error().message);
+  return yaml.value();
 }
 
 // ---------------------------------------------------------------------------------------------

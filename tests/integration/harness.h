@@ -116,14 +116,14 @@ struct DemoPorts {
   // Issue 5: the test destination, and how the PSAP trunks fail over. The demo's 2 s response
   // timeout; a shorter ring timeout than the demo's 8 s keeps the ringing test short.
   uint16_t psapTest = 0;
-  std::string responseTimeout = "2";  // response_timeout_s of the PSAP trunks
-  std::string ringTimeout = "4";      // ring_timeout_s of the PSAP trunks
-  std::string psapATransport;         // il-psap-a's transport; empty: trunkTransport
-  bool psapATcpFallback = false;      // il-psap-a takes large requests over TCP (issue 14)
-  std::string psapAOptionsInterval;   // options_interval_s of il-psap-a; empty: not probed
+  std::string responseTimeout = "2";     // response_timeout_s of the PSAP trunks
+  std::string ringTimeout = "4";         // ring_timeout_s of the PSAP trunks
+  std::string psapATransport;            // il-psap-a's transport; empty: trunkTransport
+  bool psapATcpFallback = false;         // il-psap-a takes large requests over TCP (issue 14)
+  std::string psapAOptionsInterval;      // options_interval_s of il-psap-a; empty: not probed
   std::string otherPsapOptionsInterval;  // options_interval_s of il-psap-b and the ERC; empty: not
                                          // probed
-  std::string extraYaml;              // appended to the configuration as is (limits: ...)
+  std::string extraYaml;  // top-level sections that replace the demo's ("limits: ...")
   // Issue 6: HQ's responders (webhook, email, SIP MESSAGE to the security desk; tier 2 email),
   // only when a test asks for them: other tests' SIPp peers would not expect the alerts.
   bool responders = false;
@@ -262,12 +262,13 @@ bool jsonHas(const std::string& json, const std::string& key);
 // not an array.
 std::vector<std::string> jsonArrayItems(const std::string& json);
 
-// The demo enterprise (docs: demo-site.md) with the given ports, trusted_networks 127.0.0.1/32
-// and 127.0.0.3/32 (so a SIPp bound to 127.0.0.2 is an untrusted source, and one on 127.0.0.3
-// a phone that may call but is neither in pbx_sources nor in network_sources, which hold
-// 127.0.0.1/32) and the routing log at
-// `routingLog`.
-// With `storeDb`, the location store lives there and is seeded from `seed` (issue 3).
+// The demo enterprise, config/examples/demo.yaml itself with the given ports (config_edit.h),
+// trusted_networks 127.0.0.1/32 and 127.0.0.3/32 (so a SIPp bound to 127.0.0.2 is an untrusted
+// source, and one on 127.0.0.3 a phone that may call but is neither in pbx_sources nor in
+// network_sources, which hold 127.0.0.1/32), no coordinates-based routing (boundaries) and no
+// last resort, responders only when asked for, and the routing log at `routingLog`. With
+// `storeDb`, the location store lives there and is seeded from `seed` (issue 3); without, there
+// is no store. Throws std::runtime_error if the demo cannot be read or changed so.
 std::string demoConfigYaml(const DemoPorts& ports, const std::filesystem::path& routingLog,
                            const std::filesystem::path& storeDb = {},
                            const std::filesystem::path& seed = {});

@@ -51,7 +51,7 @@ class LocatedCall : public B2buaTest {
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
     if (psapInvite) *psapInvite = findMessage(*psap, true, "INVITE ");
     if (psapInvites)
-      for (auto const& m : traceMessages(psap->messages(), true))
+      for (const auto& m : traceMessages(psap->messages(), true))
         if (m.rfind("INVITE ", 0) == 0) psapInvites->push_back(m);
     const std::string cid = inviteCallId(uac, false);
     auto line = waitForLogLine({{"event", "route"}, {"call_id", cid}});
@@ -120,8 +120,9 @@ TEST_F(LocatedCall, APhoneCannotVouchForIdentityOrNetwork) {
   EXPECT_EQ(metric("sosproxy_network_mark_not_vouched_total"), 1);
   EXPECT_TRUE(waitFor(
       [&] {
-        return proxy_->output().find("P-Asserted-Identity ignored and removed (source not in "
-                                     "pbx_sources)") != std::string::npos;
+        return proxy_->output().find(
+                   "P-Asserted-Identity ignored and removed (source not in "
+                   "pbx_sources)") != std::string::npos;
       },
       milliseconds(10000)))
       << proxy_->output();

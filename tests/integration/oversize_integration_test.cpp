@@ -52,9 +52,9 @@ std::string deviceBody(size_t padding) {
 }
 
 // The message that starts with `prefix` among what `tcp` received, waiting up to `timeout`.
-std::string awaitOn(RawTcp& tcp, std::string& seen, std::string const& prefix,
+std::string awaitOn(RawTcp& tcp, std::string& seen, const std::string& prefix,
                     milliseconds timeout) {
-  auto const deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   while (true) {
     size_t at = seen.find(prefix);
     if (at != std::string::npos && seen.find("\r\n\r\n", at) != std::string::npos)
@@ -128,12 +128,12 @@ TEST_F(Oversize, EmergencyInviteTooLargeForUdpIsTrimmedAndAnswered) {
       << headerValue(invite, "Geolocation");
 
   std::string const cid = "oversize-911";
-  auto const route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
+  const auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
   EXPECT_EQ(route.get("trunk"), "il-psap-a") << route.raw;
   EXPECT_NE(route.get("reason").find("too large for UDP trunk il-psap-a"), std::string::npos)
       << route.raw;
   EXPECT_EQ(route.get("pidf"), "added") << route.raw;
-  auto const final = waitForLogLine({{"event", "final"}, {"call_id", cid}});
+  const auto final = waitForLogLine({{"event", "final"}, {"call_id", cid}});
   EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
   EXPECT_EQ(final.get("attempts"), "il-psap-a:200") << final.raw;
   EXPECT_EQ(metric("sosproxy_udp_oversize_trimmed_total"), 1) << metrics();
@@ -152,7 +152,7 @@ TEST_F(Oversize, TcpFallbackTrunkGetsTheWholeInviteOverTcp) {
   bool answered = false;
   std::thread phone([&] { call911(70 * 1024, answered); });
 
-  auto const invite = psapA.receiveMessage(milliseconds(10000));
+  const auto invite = psapA.receiveMessage(milliseconds(10000));
   if (!invite) phone.join();
   ASSERT_TRUE(invite) << "nothing reached il-psap-a over TCP\n" << report({psapB.get()});
   EXPECT_EQ(startLine(*invite).rfind("INVITE sip:911@", 0), 0u) << startLine(*invite);
@@ -162,8 +162,9 @@ TEST_F(Oversize, TcpFallbackTrunkGetsTheWholeInviteOverTcp) {
   EXPECT_NE(invite->find(std::string(70 * 1024, 'x')), std::string::npos)
       << "the caller's location did not reach il-psap-a whole";
   std::string refusal = "SIP/2.0 503 Service Unavailable\r\n";
-  for (char const* h : {"Via", "From", "To", "Call-ID", "CSeq"})
-    refusal += std::string(h) + ": " + rawHeader(*invite, h) + (std::string(h) == "To" ? ";tag=psap-a" : "") + "\r\n";
+  for (const char* h : {"Via", "From", "To", "Call-ID", "CSeq"})
+    refusal += std::string(h) + ": " + rawHeader(*invite, h) +
+               (std::string(h) == "To" ? ";tag=psap-a" : "") + "\r\n";
   refusal += "Content-Length: 0\r\n\r\n";
   EXPECT_TRUE(psapA.send(refusal));
   phone.join();
@@ -171,10 +172,9 @@ TEST_F(Oversize, TcpFallbackTrunkGetsTheWholeInviteOverTcp) {
   EXPECT_TRUE(answered) << report({psapB.get()});
   EXPECT_EQ(psapB->wait(), 0) << report({psapB.get()});
   EXPECT_LT(findMessage(*psapB, true, "INVITE ").size(), 65507u);
-  auto const final = waitForLogLine({{"event", "final"}, {"call_id", "oversize-911"}});
+  const auto final = waitForLogLine({{"event", "final"}, {"call_id", "oversize-911"}});
   EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
-  EXPECT_EQ(final.get("attempts"), "il-psap-a:503(Service Unavailable) il-psap-b:200")
-      << final.raw;
+  EXPECT_EQ(final.get("attempts"), "il-psap-a:503(Service Unavailable) il-psap-b:200") << final.raw;
   EXPECT_EQ(metric("sosproxy_udp_oversize_over_tcp_total"), 1) << metrics();
   EXPECT_EQ(metric("sosproxy_udp_oversize_trimmed_total"), 1) << metrics();
 }

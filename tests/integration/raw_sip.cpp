@@ -25,7 +25,7 @@ sockaddr_in address(const std::string& ip, uint16_t port) {
 
 bool readable(int fd, milliseconds timeout) {
   pollfd p{fd, POLLIN, 0};
-  int const ms = static_cast<int>(std::max<int64_t>(timeout.count(), 0));
+  const int ms = static_cast<int>(std::max<int64_t>(timeout.count(), 0));
   return ::poll(&p, 1, ms) > 0;
 }
 
@@ -65,8 +65,8 @@ std::optional<std::string> RawUdp::receive(milliseconds timeout) {
 }
 
 std::optional<std::string> RawUdp::receiveStarting(const std::string& prefix,
-                                                  milliseconds timeout) {
-  auto const deadline = Clock::now() + timeout;
+                                                   milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     auto m = receive(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
     if (!m) return std::nullopt;
@@ -92,13 +92,13 @@ RawTcp::~RawTcp() {
 }
 
 bool RawTcp::send(const std::string& bytes) {
-  return fd_ >= 0 &&
-         ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  return fd_ >= 0 && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                         static_cast<ssize_t>(bytes.size());
 }
 
 std::string RawTcp::receive(milliseconds timeout) {
   std::string out;
-  auto const deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   while (fd_ >= 0 && Clock::now() < deadline) {
     auto wait = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (out.find("\r\n\r\n") != std::string::npos) wait = std::min(wait, milliseconds(100));
@@ -112,7 +112,7 @@ std::string RawTcp::receive(milliseconds timeout) {
 }
 
 bool RawTcp::closedByPeer(milliseconds timeout) {
-  auto const deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   while (fd_ >= 0 && Clock::now() < deadline) {
     if (!readable(fd_, std::chrono::duration_cast<milliseconds>(deadline - Clock::now())))
       return false;
@@ -142,7 +142,7 @@ RawTcpServer::~RawTcpServer() {
 }
 
 std::optional<std::string> RawTcpServer::receiveMessage(milliseconds timeout) {
-  auto const deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   auto left = [&] { return std::chrono::duration_cast<milliseconds>(deadline - Clock::now()); };
   if (connection_ < 0) {
     if (listener_ < 0 || !readable(listener_, left())) return std::nullopt;
@@ -150,10 +150,10 @@ std::optional<std::string> RawTcpServer::receiveMessage(milliseconds timeout) {
     if (connection_ < 0) return std::nullopt;
   }
   while (true) {
-    size_t const end = buffer_.find("\r\n\r\n");
+    const size_t end = buffer_.find("\r\n\r\n");
     if (end != std::string::npos) {
-      size_t const length =
-          static_cast<size_t>(std::atol(rawHeader(buffer_.substr(0, end + 4), "Content-Length").c_str()));
+      const size_t length = static_cast<size_t>(
+          std::atol(rawHeader(buffer_.substr(0, end + 4), "Content-Length").c_str()));
       if (buffer_.size() >= end + 4 + length) {
         std::string message = buffer_.substr(0, end + 4 + length);
         buffer_.erase(0, end + 4 + length);
@@ -205,17 +205,17 @@ std::string sdpOffer(const std::string& ip) {
 }
 
 std::string rawHeader(const std::string& message, const std::string& name) {
-  size_t const end = message.find("\r\n\r\n");
+  const size_t end = message.find("\r\n\r\n");
   std::string const head = message.substr(0, end);
   size_t pos = 0;
   while ((pos = head.find("\r\n", pos)) != std::string::npos) {
     pos += 2;
     if (head.size() - pos > name.size() && head[pos + name.size()] == ':' &&
         strncasecmp(head.c_str() + pos, name.c_str(), name.size()) == 0) {
-      size_t const eol = head.find("\r\n", pos);
-      std::string v = head.substr(pos + name.size() + 1,
-                                  eol == std::string::npos ? std::string::npos
-                                                           : eol - pos - name.size() - 1);
+      const size_t eol = head.find("\r\n", pos);
+      std::string v =
+          head.substr(pos + name.size() + 1,
+                      eol == std::string::npos ? std::string::npos : eol - pos - name.size() - 1);
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
       return v;
     }

@@ -91,8 +91,8 @@ struct RawRequest {
   std::string callId;
   std::string branch;
   int cseq = 1;
-  std::string toUri;       // empty: the Request-URI
-  std::string toTag;       // for in-dialog requests
+  std::string toUri;  // empty: the Request-URI
+  std::string toTag;  // for in-dialog requests
   std::string extra;
   std::string contentType = "application/sdp";
   std::string body;

@@ -26,8 +26,7 @@ std::string torture(const std::string& name) {
 
 // The 200 to an INVITE sent by `phone`, then ACK and BYE as the caller hangs up; true when the
 // BYE got its 200.
-bool answerAndHangUp(RawUdp& phone, uint16_t proxyPort, RawRequest invite,
-                     std::string const& ok) {
+bool answerAndHangUp(RawUdp& phone, uint16_t proxyPort, RawRequest invite, const std::string& ok) {
   std::string contact = rawHeader(ok, "Contact");
   contact = contact.substr(contact.find('<') + 1);
   contact = contact.substr(0, contact.find('>'));
@@ -51,7 +50,7 @@ bool answerAndHangUp(RawUdp& phone, uint16_t proxyPort, RawRequest invite,
 
 class SipEdge : public B2buaTest {
  protected:
-  RawRequest emergencyInvite(std::string const& callId, std::string const& ip = "127.0.0.1") {
+  RawRequest emergencyInvite(const std::string& callId, const std::string& ip = "127.0.0.1") {
     RawRequest r;
     r.requestUri = "sip:911@127.0.0.1:" + std::to_string(ports_.proxy);
     r.callId = callId;
@@ -81,9 +80,9 @@ TEST_F(SipEdge, MalformedRequestNamingAHostDoesNotDelayTheNextEmergencyCall) {
   std::string dnsAddress;
   auto dns = silentDnsServer(dnsAddress);
   ASSERT_TRUE(dns) << "no loopback address with UDP port 53 free";
-  auto const resolvConf = dir_.path() / "resolv.conf";
+  const auto resolvConf = dir_.path() / "resolv.conf";
   writeFile(resolvConf, "nameserver " + dnsAddress + "\noptions timeout:5 attempts:2\n");
-  std::vector<std::string> const launcher = {
+  const std::vector<std::string> launcher = {
       "unshare", "--mount", "sh", "-c",
       "mount --bind '" + resolvConf.string() + "' /etc/resolv.conf && exec \"$0\" \"$@\""};
 
@@ -105,23 +104,23 @@ TEST_F(SipEdge, MalformedRequestNamingAHostDoesNotDelayTheNextEmergencyCall) {
   startProxy("udp", /*withLocations=*/true);
   auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
   ASSERT_FALSE(HasFailure());
-  int const queriesBefore = dns->received();
+  const int queriesBefore = dns->received();
 
   RawUdp phone;  // 127.0.0.1: a trusted phone
   ASSERT_TRUE(phone.ok());
   ASSERT_TRUE(phone.send(torture("badvers.dat"), ports_.proxy));
   std::this_thread::sleep_for(milliseconds(50));  // the 911 comes 50 ms after it
   RawRequest invite = emergencyInvite("edge-silent-dns-911");
-  auto const sent = Clock::now();
+  const auto sent = Clock::now();
   ASSERT_TRUE(phone.send(buildRequest(invite, phone.ip(), phone.port()), ports_.proxy));
-  auto const first = phone.receive(milliseconds(15000));
-  auto const tookMs = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+  const auto first = phone.receive(milliseconds(15000));
+  const auto tookMs = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
   ASSERT_TRUE(first) << "no answer to the 911 within 15 s\n" << report({psap.get()});
   EXPECT_EQ(startLine(*first), "SIP/2.0 100 Trying");
   EXPECT_LT(tookMs, 100.0) << "the 911's first response came " << tookMs << " ms after it";
 
   // The call itself is unharmed: answered by the PSAP, then hung up.
-  auto const ok = phone.receiveStarting("SIP/2.0 200", milliseconds(10000));
+  const auto ok = phone.receiveStarting("SIP/2.0 200", milliseconds(10000));
   ASSERT_TRUE(ok) << report({psap.get()});
   EXPECT_TRUE(answerAndHangUp(phone, ports_.proxy, invite, *ok)) << report({psap.get()});
   EXPECT_EQ(psap->wait(), 0) << report({psap.get()});
@@ -134,7 +133,6 @@ TEST_F(SipEdge, MalformedRequestNamingAHostDoesNotDelayTheNextEmergencyCall) {
       << proxy_->output();
 }
 
-
 // A request from outside trusted_networks is refused with a 403 that leaves no transaction
 // behind (nta used to keep each one 32 s), however often it comes. The transaction gauge is
 // read by the edge once a second: two ordinary calls from a trusted phone (their INVITEs wait
@@ -144,7 +142,7 @@ TEST_F(SipEdge, UntrustedRequestsAreRefusedWithoutATransaction) {
   ASSERT_TRUE(carrier.ok());
   startProxy();
   RawUdp phone;
-  auto ordinary = [&](std::string const& callId) {
+  auto ordinary = [&](const std::string& callId) {
     RawRequest r = emergencyInvite(callId);
     r.requestUri = "sip:5551234@127.0.0.1:" + std::to_string(ports_.proxy);
     EXPECT_TRUE(phone.send(buildRequest(r, phone.ip(), phone.port()), ports_.proxy));
@@ -153,8 +151,8 @@ TEST_F(SipEdge, UntrustedRequestsAreRefusedWithoutATransaction) {
     EXPECT_EQ(statusOf(*trying), 100);
   };
   ordinary("edge-trusted-1");
-  ASSERT_TRUE(waitFor([&] { return metric("sosproxy_server_transactions") == 1; },
-                      milliseconds(5000)))
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_server_transactions") == 1; }, milliseconds(5000)))
       << metrics();
 
   RawUdp stranger("127.0.0.2");
@@ -176,12 +174,12 @@ TEST_F(SipEdge, UntrustedRequestsAreRefusedWithoutATransaction) {
   EXPECT_EQ(statusOf(*answer), 403);
 
   ordinary("edge-trusted-2");
-  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_server_transactions") == 2; },
-                      milliseconds(5000)))
+  EXPECT_TRUE(
+      waitFor([&] { return metric("sosproxy_server_transactions") == 2; }, milliseconds(5000)))
       << "the strangers' requests left transactions behind\n"
       << metrics();
   EXPECT_EQ(metric("sosproxy_edge_untrusted_refused_total"), 4) << metrics();
-  for (auto const& line : readRoutingLog(routingLogPath_))
+  for (const auto& line : readRoutingLog(routingLogPath_))
     if (line.get("call_id").rfind("edge-untrusted-", 0) == 0) {
       EXPECT_EQ(line.get("outcome"), "rejected") << line.raw;
     }
@@ -199,13 +197,16 @@ TEST_F(SipEdge, AnswersToAStrangerAreRateLimited) {
     r.requestUri = "sip:127.0.0.1:" + std::to_string(ports_.proxy);
     r.callId = "edge-limit-" + std::to_string(i);
     r.branch = "z9hG4bK-limit-" + std::to_string(i);
-    ASSERT_TRUE(sockets.back()->send(buildRequest(r, "127.0.0.2", sockets.back()->port()),
-                                     ports_.proxy));
+    ASSERT_TRUE(
+        sockets.back()->send(buildRequest(r, "127.0.0.2", sockets.back()->port()), ports_.proxy));
   }
-  ASSERT_TRUE(waitFor([&] { return metric("sosproxy_edge_untrusted_dropped_total") +
-                                       metric("sosproxy_edge_untrusted_refused_total") ==
-                                   20; },
-                      milliseconds(5000)))
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return metric("sosproxy_edge_untrusted_dropped_total") +
+                   metric("sosproxy_edge_untrusted_refused_total") ==
+               20;
+      },
+      milliseconds(5000)))
       << metrics();
   int answered = 0;
   for (auto& s : sockets)
@@ -232,7 +233,7 @@ TEST_F(SipEdge, DroppedEmergencyCallFromAStrangerStillAlertsTheResponders) {
     ASSERT_TRUE(stranger.send(buildRequest(invite, stranger.ip(), stranger.port()), ports_.proxy));
   EXPECT_FALSE(stranger.receive(milliseconds(1000))) << "a dropped request was answered";
 
-  auto const line = waitForLogLine({{"event", "route"}, {"call_id", "edge-stranger-911"}});
+  const auto line = waitForLogLine({{"event", "route"}, {"call_id", "edge-stranger-911"}});
   EXPECT_EQ(line.get("alarm"), "yes") << line.raw;
   EXPECT_EQ(line.get("outcome"), "rejected") << line.raw;
   EXPECT_NE(line.get("reason").find("dropped"), std::string::npos) << line.raw;
@@ -240,7 +241,7 @@ TEST_F(SipEdge, DroppedEmergencyCallFromAStrangerStillAlertsTheResponders) {
       << proxy_->output();
 
   ASSERT_TRUE(webhook.waitForLines(1, milliseconds(10000))) << webhook.report();
-  auto const body = jsonField(webhook.lines().front(), "body");
+  const auto body = jsonField(webhook.lines().front(), "body");
   EXPECT_EQ(jsonField(body, "call_id"), "edge-stranger-911") << body;
   EXPECT_EQ(jsonField(body, "event"), "started") << body;
   EXPECT_NE(jsonField(body, "detail").find("REFUSED"), std::string::npos) << body;
@@ -257,7 +258,7 @@ TEST_F(SipEdge, DroppedEmergencyCallFromAStrangerStillAlertsTheResponders) {
 TEST_F(SipEdge, AnswersLikeARealElement) {
   startProxy();
   RawUdp phone;
-  auto ask = [&](std::string const& method, std::string const& uri) {
+  auto ask = [&](const std::string& method, const std::string& uri) {
     RawRequest r;
     r.method = method;
     r.requestUri = uri;
@@ -283,7 +284,8 @@ TEST_F(SipEdge, AnswersLikeARealElement) {
   EXPECT_FALSE(rawHeader(unknown, "Allow").empty()) << unknown;
   EXPECT_EQ(startLine(ask("OPTIONS", "nobodyknowsthisscheme:totallyopaquecontent")),
             "SIP/2.0 416 Unsupported URI Scheme");
-  EXPECT_EQ(startLine(ask("INVITE", "http://example.com/call")), "SIP/2.0 416 Unsupported URI Scheme");
+  EXPECT_EQ(startLine(ask("INVITE", "http://example.com/call")),
+            "SIP/2.0 416 Unsupported URI Scheme");
   EXPECT_EQ(metric("sosproxy_edge_unknown_scheme_total"), 2) << metrics();
   EXPECT_EQ(metric("sosproxy_edge_unknown_method_total"), 1) << metrics();
   EXPECT_EQ(metric("sosproxy_edge_method_not_allowed_total"), 1) << metrics();
@@ -295,7 +297,7 @@ TEST_F(SipEdge, AnswersLikeARealElement) {
   viaMaddr.callId = "edge-maddr";
   viaMaddr.branch = "z9hG4bK-edge-maddr;maddr=somewhere.example.com";
   ASSERT_TRUE(phone.send(buildRequest(viaMaddr, phone.ip(), phone.port()), ports_.proxy));
-  auto const maddrAnswer = phone.receive(milliseconds(5000));
+  const auto maddrAnswer = phone.receive(milliseconds(5000));
   ASSERT_TRUE(maddrAnswer) << "the answer went to the maddr, or nowhere";
   EXPECT_EQ(statusOf(*maddrAnswer), 200);
   EXPECT_EQ(metric("sosproxy_edge_maddr_ignored_total"), 1) << metrics();
@@ -328,14 +330,14 @@ TEST_F(SipEdge, TransactionCapRefusesOrdinaryCallsNeverEmergencyCalls) {
   second.callId = "edge-cap-2";
   second.branch = "z9hG4bK-edge-cap-2";
   ASSERT_TRUE(phone.send(buildRequest(second, phone.ip(), phone.port()), ports_.proxy));
-  auto const refused = phone.receive(milliseconds(5000));
+  const auto refused = phone.receive(milliseconds(5000));
   ASSERT_TRUE(refused);
   EXPECT_EQ(startLine(*refused), "SIP/2.0 503 Service Unavailable");
   EXPECT_EQ(rawHeader(*refused, "Retry-After"), "5") << *refused;
 
   RawRequest call = emergencyInvite("edge-cap-911");
   ASSERT_TRUE(phone.send(buildRequest(call, phone.ip(), phone.port()), ports_.proxy));
-  auto const ok = phone.receiveStarting("SIP/2.0 200", milliseconds(10000));
+  const auto ok = phone.receiveStarting("SIP/2.0 200", milliseconds(10000));
   ASSERT_TRUE(ok) << report({psap.get()});
   EXPECT_TRUE(answerAndHangUp(phone, ports_.proxy, call, *ok)) << report({psap.get()});
   EXPECT_EQ(psap->wait(), 0) << report({psap.get()});

@@ -26,11 +26,11 @@ constexpr int kNoAnswer = 0;
 constexpr int kNotSent = -1;
 
 struct TortureRow {
-  char const* file;
-  char const* section;  // RFC 4475
+  const char* file;
+  const char* section;  // RFC 4475
   int udp;              // first status over UDP, or kNoAnswer
   int tcp;              // over TCP (only when the top Via names TCP), or kNotSent
-  char const* why;
+  const char* why;
 };
 
 // clang-format off
@@ -118,13 +118,13 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
   // Over UDP, all at once, each from its own socket.
   std::vector<std::unique_ptr<RawUdp>> sockets;
   std::vector<std::vector<std::string>> got(std::size(kRows));
-  for (TortureRow const& row : kRows) {
+  for (const TortureRow& row : kRows) {
     sockets.push_back(std::make_unique<RawUdp>());
     std::string const bytes = readFile(dir / row.file);
     ASSERT_FALSE(bytes.empty()) << row.file;
     ASSERT_TRUE(sockets.back()->send(bytes, ports_.proxy)) << row.file;
   }
-  auto const sent = Clock::now();
+  const auto sent = Clock::now();
   waitFor(
       [&] {
         bool all = true;
@@ -154,9 +154,9 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
 
   std::string table = "message | RFC 4475 | UDP: expected / got | TCP: expected / got | why\n";
   for (size_t i = 0; i < std::size(kRows); ++i) {
-    TortureRow const& row = kRows[i];
-    int const udp = got[i].empty() ? kNoAnswer : statusOf(got[i].front());
-    int const tcp = row.tcp == kNotSent ? kNotSent : statusOf(tcpGot[i]);
+    const TortureRow& row = kRows[i];
+    const int udp = got[i].empty() ? kNoAnswer : statusOf(got[i].front());
+    const int tcp = row.tcp == kNotSent ? kNotSent : statusOf(tcpGot[i]);
     table += std::string(row.file) + " | " + row.section + " | " + statusText(row.udp) + " / " +
              statusText(udp) + " | " + statusText(row.tcp) + " / " + statusText(tcp) + " | " +
              row.why + "\n";
@@ -175,12 +175,12 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
   // What reached the carrier: one INVITE per relayed message (UDP and TCP), each with a
   // Request-URI sosproxy wrote (user@trunk), never the odd ones of the torture messages.
   int relayed = 0;
-  for (TortureRow const& row : kRows) relayed += (row.udp == 100) + (row.tcp == 100);
+  for (const TortureRow& row : kRows) relayed += (row.udp == 100) + (row.tcp == 100);
   EXPECT_TRUE(waitFor([&] { return carrier.receivedStartingWith("INVITE ") >= relayed; },
                       milliseconds(5000)))
       << carrier.receivedStartingWith("INVITE ") << " of " << relayed;
   std::regex const clean("INVITE sip:[^ ?<>;]*@127\\.0\\.0\\.1:[0-9]+ SIP/2\\.0");
-  for (std::string const& line : carrier.startLines())
+  for (const std::string& line : carrier.startLines())
     if (line.rfind("INVITE ", 0) == 0) {
       EXPECT_TRUE(std::regex_match(line, clean)) << line;
     }
@@ -193,7 +193,7 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
   options.callId = "torture-after";
   options.branch = "z9hG4bK-torture-after";
   ASSERT_TRUE(monitor.send(buildRequest(options, monitor.ip(), monitor.port()), ports_.proxy));
-  auto const ok = monitor.receive(milliseconds(5000));
+  const auto ok = monitor.receive(milliseconds(5000));
   ASSERT_TRUE(ok);
   EXPECT_EQ(statusOf(*ok), 200);
 }

@@ -23,10 +23,14 @@
 #include <thread>
 #include <vector>
 
+#include "notify/messages.h"
+#include "sample_event.h"
 #include "store/store.h"
 
 namespace sos::notify {
 namespace {
+
+using test::started;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -73,23 +77,6 @@ std::shared_ptr<config::Config> makeConfig(bool withHigherTiers = false) {
   cfg->notifications.retryInitialMs = 30;
   cfg->notifications.retryMaxMs = 1000;
   return cfg;
-}
-
-CallEvent started(const std::string& callId = "1-4242@127.0.0.1") {
-  CallEvent e;
-  e.kind = EventKind::Started;
-  e.callId = callId;
-  e.atMs = 1700000000123;  // 2023-11-14T22:13:20.123Z
-  e.site = "HQ";
-  e.dialed = "911";
-  e.callerExtension = "1001";
-  e.callerName = "Alice Smith";
-  e.callbackNumber = "+12175550102";
-  e.location = "HQ Floor 2";
-  e.address = "100 Main St, FLR 2, ROOM 210, Springfield, IL 62701, US";
-  e.locationBy = "subnet 10.1.2.0/24 (Contact 10.1.2.45)";
-  e.trunk = "il-psap-a";
-  return e;
 }
 
 // What a channel was asked to deliver.
@@ -177,7 +164,7 @@ class FakeChannels {
     }
     const std::string target = s.target;
     sent.push_back(std::move(s));
-    Result<bool> result = true;
+    Result<void> result;
     if (outcome == Outcome::Hold) {
       held.push_back(std::move(done));
       return;
@@ -250,115 +237,6 @@ class NotifierTest : public ::testing::Test {
 };
 
 // ---- Texts ----
-
-TEST(NotifyTexts, EventKindsHaveTheirWireNames) {
-  EXPECT_EQ(toString(EventKind::Started), "started");
-  EXPECT_EQ(toString(EventKind::Answered), "answered");
-  EXPECT_EQ(toString(EventKind::Ended), "ended");
-  EXPECT_EQ(toString(EventKind::FailedOver), "failed_over");
-  EXPECT_EQ(toString(EventKind::Callback), "callback");
-}
-
-TEST(NotifyTexts, TheWebhookJsonCarriesEveryDetailOfTheCall) {
-  auto j = nlohmann::json::parse(webhookJson(started(), 1, "d-17"));
-  const nlohmann::json expected = {
-      {"event", "started"},
-      {"call_id", "1-4242@127.0.0.1"},
-      {"test", false},
-      {"time", "2023-11-14T22:13:20.123Z"},
-      {"site", "HQ"},
-      {"dialed", "911"},
-      {"caller", {{"extension", "1001"}, {"name", "Alice Smith"}}},
-      {"callback_number", "+12175550102"},
-      {"location",
-       {{"name", "HQ Floor 2"},
-        {"address", "100 Main St, FLR 2, ROOM 210, Springfield, IL 62701, US"},
-        {"found_by", "subnet 10.1.2.0/24 (Contact 10.1.2.45)"}}},
-      {"psap_trunk", "il-psap-a"},
-      {"detail", ""},
-      {"tier", 1},
-      {"delivery_id", "d-17"}};
-  EXPECT_EQ(j, expected);
-
-  CallEvent failedOver = started();
-  failedOver.kind = EventKind::FailedOver;
-  failedOver.test = true;
-  failedOver.detail = "il-psap-a: 503";
-  j = nlohmann::json::parse(webhookJson(failedOver, 1, "d-18"));
-  EXPECT_EQ(j["event"], "failed_over");
-  EXPECT_EQ(j["test"], true);
-  EXPECT_EQ(j["detail"], "il-psap-a: 503");
-  // A higher tier hears of the call only because nobody acknowledged it.
-  j = nlohmann::json::parse(webhookJson(started(), 2, "d-19"));
-  EXPECT_EQ(j["event"], "escalation");
-  EXPECT_EQ(j["tier"], 2);
-}
-
-TEST(NotifyTexts, InvalidUtf8FromThePhoneIsReplacedNotThrown) {
-  CallEvent e = started();
-  e.callerName = "Al\xff\xfe";
-  std::string text;
-  ASSERT_NO_THROW(text = webhookJson(e, 1, "d-1"));
-  EXPECT_EQ(nlohmann::json::parse(text)["caller"]["name"], "Al\xEF\xBF\xBD\xEF\xBF\xBD");
-}
-
-TEST(NotifyTexts, TheMailSubjectSaysWhatHappenedOnOneLine) {
-  CallEvent e = started();
-  EXPECT_EQ(mailSubject(e), "Emergency call 911 from 1001 (HQ Floor 2)");
-  e.test = true;
-  e.dialed = "933";
-  EXPECT_EQ(mailSubject(e), "[TEST] Emergency call 933 from 1001 (HQ Floor 2)");
-  e = started();
-  e.kind = EventKind::Answered;
-  EXPECT_EQ(mailSubject(e), "Emergency call 911 from 1001 (HQ Floor 2): answered by the PSAP");
-  e.kind = EventKind::Ended;
-  e.detail = "answered";
-  EXPECT_EQ(mailSubject(e), "Emergency call 911 from 1001 (HQ Floor 2): ended (answered)");
-  e.kind = EventKind::FailedOver;
-  e.trunk = "il-psap-b";
-  EXPECT_EQ(mailSubject(e),
-            "Emergency call 911 from 1001 (HQ Floor 2): moved to PSAP trunk "
-            "il-psap-b");
-  EXPECT_EQ(mailSubject(started(), 2),
-            "NOT ACKNOWLEDGED: emergency call 911 from 1001 (HQ Floor 2) (tier 2)");
-  // A line end in what the caller sent cannot start a header of its own.
-  e = started();
-  e.location = "HQ\r\nBcc: someone@example.com";
-  EXPECT_EQ(mailSubject(e).find_first_of("\r\n"), std::string::npos);
-}
-
-TEST(NotifyTexts, ThePlainTextTellsAGuardWhoWhereAndHowToCallBack) {
-  const std::string text = plainText(started());
-  // Kari's Law: that a 911 call was made, the callback number, the location.
-  EXPECT_EQ(text.substr(0, text.find('\n')),
-            "EMERGENCY CALL: Alice Smith (extension 1001) dialed 911.");
-  for (const char* line :
-       {"Caller: Alice Smith, extension 1001\n", "Callback number: +12175550102\n",
-        "Location: HQ Floor 2\n",
-        "Address: 100 Main St, FLR 2, ROOM 210, Springfield, IL 62701, US\n",
-        "Found by: subnet 10.1.2.0/24 (Contact 10.1.2.45)\n", "PSAP trunk: il-psap-a\n",
-        "Time: 2023-11-14 22:13:20 UTC\n", "Call-ID: 1-4242@127.0.0.1\n"}) {
-    EXPECT_NE(text.find(line), std::string::npos) << line << " in:\n" << text;
-  }
-  EXPECT_EQ(text.find("TEST"), std::string::npos);
-
-  CallEvent test = started();
-  test.test = true;
-  EXPECT_EQ(plainText(test).rfind("TEST CALL", 0), 0u) << plainText(test);
-
-  CallEvent unknown;
-  unknown.callId = "c-1";
-  unknown.dialed = "911";
-  const std::string sparse = plainText(unknown);
-  EXPECT_NE(sparse.find("Callback number: unknown\n"), std::string::npos) << sparse;
-  EXPECT_NE(sparse.find("Address: unknown\n"), std::string::npos) << sparse;
-
-  const std::string escalation = plainText(started(), 2);
-  EXPECT_EQ(escalation.rfind("ESCALATION (tier 2): nobody has acknowledged", 0), 0u) << escalation;
-  EXPECT_NE(escalation.find("Callback number: +12175550102\n"), std::string::npos);
-}
-
-// ---- The outbox ----
 
 TEST_F(NotifierTest, AStartedCallQueuesOneJobPerTier1ResponderAndDeliversThem) {
   fake_.sipReportsFromAnotherThread = true;

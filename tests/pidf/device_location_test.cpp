@@ -7,7 +7,7 @@
 namespace sos::pidf {
 namespace {
 
-std::string civicDoc(std::string const& fields) {
+std::string civicDoc(const std::string& fields) {
   return "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
          "xmlns:gp=\"urn:ietf:params:xml:ns:pidf:geopriv10\" "
          "xmlns:ca=\"urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr\" entity=\"pres:a@b\">"
@@ -17,7 +17,7 @@ std::string civicDoc(std::string const& fields) {
          "</presence>";
 }
 
-std::string pointDoc(std::string const& pos) {
+std::string pointDoc(const std::string& pos) {
   return "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
          "xmlns:gp=\"urn:ietf:params:xml:ns:pidf:geopriv10\" "
          "xmlns:gml=\"http://www.opengis.net/gml\" entity=\"pres:a@b\">"
@@ -28,9 +28,10 @@ std::string pointDoc(std::string const& pos) {
          "</tuple></presence>";
 }
 
-const std::string kUsable = civicDoc("<ca:country>US</ca:country><ca:A1>IL</ca:A1><ca:HNO>100</ca:HNO>");
+const std::string kUsable =
+    civicDoc("<ca:country>US</ca:country><ca:A1>IL</ca:A1><ca:HNO>100</ca:HNO>");
 
-std::vector<GeolocationValue> geo(std::string const& header) { return parseGeolocation(header); }
+std::vector<GeolocationValue> geo(const std::string& header) { return parseGeolocation(header); }
 
 TEST(DeviceLocation, NothingSentIsNone) {
   EXPECT_EQ(checkDeviceLocation({}, {}).state, DeviceLocationState::None);
@@ -57,14 +58,14 @@ TEST(DeviceLocation, ContentIdsCompareWithoutCaseWhenNothingMatchesExactly) {
 }
 
 struct UnusableRow {
-  char const* name;
+  const char* name;
   std::string header;
   std::vector<LocationPart> parts;
-  char const* why;  // a piece of the summary
+  const char* why;  // a piece of the summary
 };
 
 TEST(DeviceLocation, WhatSaysNothingIsUnusableAndSaysWhy) {
-  std::vector<UnusableRow> const rows = {
+  const std::vector<UnusableRow> rows = {
       {"garbled", "<cid:l@p>", {{"l@p", "<presence><tuple"}}, "not well-formed"},
       {"empty part", "<cid:l@p>", {{"l@p", ""}}, "empty body"},
       {"cid names nothing", "<cid:other@p>", {{"l@p", "<x/>"}}, "cid:other@p names no PIDF-LO"},
@@ -77,17 +78,21 @@ TEST(DeviceLocation, WhatSaysNothingIsUnusableAndSaysWhy) {
       {"pos 0 0", "<cid:l@p>", {{"l@p", pointDoc("0 0")}}, "0 0 is no position"},
       {"pos one number", "<cid:l@p>", {{"l@p", pointDoc("41.88")}}, "is not a position"},
       {"latitude out of range", "<cid:l@p>", {{"l@p", pointDoc("91 10")}}, "latitude out of range"},
-      {"not pidf at all", "<cid:l@p>", {{"l@p", "<html><body>hi</body></html>"}},
+      {"not pidf at all",
+       "<cid:l@p>",
+       {{"l@p", "<html><body>hi</body></html>"}},
        "root is not a PIDF presence"},
-      {"a PIDF-LO inside another document", "<cid:l@p>",
+      {"a PIDF-LO inside another document",
+       "<cid:l@p>",
        {{"l@p", "<locationResponse xmlns=\"urn:ietf:params:xml:ns:geopriv:held\">" + kUsable +
                     "</locationResponse>"}},
        "root is not a PIDF presence"},
-      {"presence without geopriv", "<cid:l@p>",
+      {"presence without geopriv",
+       "<cid:l@p>",
        {{"l@p", "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:a@b\"/>"}},
        "no geopriv"},
   };
-  for (auto const& row : rows) {
+  for (const auto& row : rows) {
     auto c = checkDeviceLocation(geo(row.header), row.parts);
     EXPECT_EQ(c.state, DeviceLocationState::Unusable) << row.name << ": " << c.summary;
     EXPECT_NE(c.summary.find(row.why), std::string::npos) << row.name << ": " << c.summary;

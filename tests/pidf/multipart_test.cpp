@@ -7,9 +7,10 @@
 namespace sos::pidf {
 namespace {
 
-constexpr char const* kSdp = "v=0\r\no=- 1 1 IN IP4 10.1.2.45\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+constexpr const char* kSdp =
+    "v=0\r\no=- 1 1 IN IP4 10.1.2.45\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 
-std::string twoParts(std::string const& boundary = "b1") {
+std::string twoParts(const std::string& boundary = "b1") {
   return "--" + boundary + "\r\nContent-Type: application/sdp\r\n\r\n" + kSdp + "\r\n--" +
          boundary +
          "\r\nContent-Type: application/pidf+xml\r\nContent-ID: <loc1@phone.example>\r\n"
@@ -66,7 +67,8 @@ TEST(MimeParse, BareLineFeedsAreAccepted) {
 }
 
 TEST(MimeParse, TextThatOnlyStartsLikeTheBoundaryIsContent) {
-  std::string body = "--b1\r\nContent-Type: text/plain\r\n\r\nline\r\n--b1x not a delimiter\r\n--b1--";
+  std::string body =
+      "--b1\r\nContent-Type: text/plain\r\n\r\nline\r\n--b1x not a delimiter\r\n--b1--";
   auto e = parseBody("multipart/mixed;boundary=b1", body);
   ASSERT_EQ(e.parts.size(), 1u);
   EXPECT_EQ(e.parts[0].content, "line\r\n--b1x not a delimiter");
@@ -74,10 +76,12 @@ TEST(MimeParse, TextThatOnlyStartsLikeTheBoundaryIsContent) {
 }
 
 TEST(MimeParse, NestedMultipartIsSplitToo) {
-  std::string inner = "--in\r\nContent-Type: application/pidf+xml\r\nContent-ID: <x@y>\r\n\r\n<p/>\r\n--in--";
-  std::string body = "--out\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--out\r\n"
-                     "Content-Type: multipart/mixed;boundary=in\r\n\r\n" +
-                     inner + "\r\n--out--\r\n";
+  std::string inner =
+      "--in\r\nContent-Type: application/pidf+xml\r\nContent-ID: <x@y>\r\n\r\n<p/>\r\n--in--";
+  std::string body =
+      "--out\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--out\r\n"
+      "Content-Type: multipart/mixed;boundary=in\r\n\r\n" +
+      inner + "\r\n--out--\r\n";
   auto e = parseBody("multipart/mixed;boundary=out", body);
   ASSERT_EQ(e.parts.size(), 2u);
   EXPECT_TRUE(e.parts[1].multipart);
@@ -122,7 +126,8 @@ TEST(MimeParse, DepthAndPartCountAreBounded) {
   std::string deep = "x";
   for (int i = 0; i < 20; ++i) {
     std::string b = "d" + std::to_string(i);
-    deep = "--" + b + "\r\nContent-Type: " + (i == 0 ? "text/plain" : "multipart/mixed;boundary=d" + std::to_string(i - 1)) +
+    deep = "--" + b + "\r\nContent-Type: " +
+           (i == 0 ? "text/plain" : "multipart/mixed;boundary=d" + std::to_string(i - 1)) +
            "\r\n\r\n" + deep + "\r\n--" + b + "--";
   }
   auto d = parseBody("multipart/mixed;boundary=d19", deep);  // never recurses without end

@@ -1,7 +1,7 @@
-// Building PIDF-LO: every demo location (docs: demo-site.md) is turned into a PIDF-LO and checked
-// by xmllint against the official schemas (pidf/schemas, see PROVENANCE.md there), plus the
-// namespace check of VALIDATE.md: a schema-valid document can still carry content the lax
-// wildcards skipped, which a PSAP would not read.
+// Building PIDF-LO: every demo location (config/examples/demo-locations.yaml) is turned into a
+// PIDF-LO and checked by xmllint against the official schemas (pidf/schemas, see PROVENANCE.md
+// there), plus the namespace check of VALIDATE.md: a schema-valid document can still carry
+// content the lax wildcards skipped, which a PSAP would not read.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -18,8 +18,8 @@
 namespace sos::pidf {
 namespace {
 
-using routing::CivicAddress;
-using routing::Location;
+using model::CivicAddress;
+using model::Location;
 
 struct Command {
   int status = -1;

@@ -19,7 +19,7 @@ config::Limits limits(int perSecond, int burst = 0, int maxCalls = 0, int lagMs 
   return l;
 }
 
-std::string answer(char const* why) { return why ? why : "admitted"; }
+std::string answer(const char* why) { return why ? why : "admitted"; }
 
 TEST(Admission, NoLimitsAdmitsEverything) {
   Admission a(limits(0));
@@ -36,7 +36,8 @@ TEST(Admission, TheBucketHoldsABurstAndRefillsAtTheRate) {
   EXPECT_EQ(answer(a.admit(t0 + milliseconds(100), 0)), "admitted");  // 10/s: one per 100 ms
   EXPECT_EQ(answer(a.admit(t0 + milliseconds(150), 0)), "ordinary-call limit reached");
   // A long pause fills the bucket to its burst, no more.
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(answer(a.admit(t0 + std::chrono::seconds(60), 0)), "admitted");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(answer(a.admit(t0 + std::chrono::seconds(60), 0)), "admitted");
   EXPECT_EQ(answer(a.admit(t0 + std::chrono::seconds(60), 0)), "ordinary-call limit reached");
 }
 

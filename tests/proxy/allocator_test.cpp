@@ -104,7 +104,7 @@ TEST(Allocator, MemoryOfOneLifetimeMayBeFreedAnywhere) {
 }
 
 TEST(Allocator, HeapInUseCountsWhatIsAllocated) {
-  uint64_t const before = heapInUse();
+  const uint64_t before = heapInUse();
   auto block = std::make_unique<char[]>(8 << 20);
   block[0] = 1;
   EXPECT_GE(heapInUse(), before + (8 << 20) - 4096);

@@ -15,11 +15,11 @@
 namespace sos::proxy {
 namespace {
 
-int lookup(char const* host) {
+int lookup(const char* host) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* res = nullptr;
-  int const rc = getaddrinfo(host, "5060", &hints, &res);
+  const int rc = getaddrinfo(host, "5060", &hints, &res);
   if (res) freeaddrinfo(res);
   return rc;
 }

@@ -12,18 +12,18 @@ using Action = EdgeVerdict::Action;
 using std::chrono::milliseconds;
 
 TEST(EdgePolicy, UriSchemes) {
-  for (char const* known : {"sip:911@10.0.0.5", "SIP:911@x", "sips:a@b", "tel:911",
-                            "urn:service:sos", "URN:service:sos.fire", "911", "", ":x",
-                            "192.0.2.1:5060", "9 11:x"})
+  for (const char* known :
+       {"sip:911@10.0.0.5", "SIP:911@x", "sips:a@b", "tel:911", "urn:service:sos",
+        "URN:service:sos.fire", "911", "", ":x", "192.0.2.1:5060", "9 11:x"})
     EXPECT_TRUE(knownUriScheme(known)) << known;
-  for (char const* unknown : {"nobodyknowsthisscheme:totallyopaquecontent",
-                              "soap.beep://192.0.2.103:3002", "http://example.com/", "im:a@b",
-                              "mailto:a@b"})
+  for (const char* unknown :
+       {"nobodyknowsthisscheme:totallyopaquecontent", "soap.beep://192.0.2.103:3002",
+        "http://example.com/", "im:a@b", "mailto:a@b"})
     EXPECT_FALSE(knownUriScheme(unknown)) << unknown;
 }
 
 struct Row {
-  char const* what;
+  const char* what;
   EdgeFacts facts;
   config::UntrustedPolicy policy;
   Action action;
@@ -63,7 +63,8 @@ TEST(EdgePolicy, EachRequestGetsItsAnswerBeforeATransactionExists) {
       {"911 from a stranger: 403 and an alarm", facts(EdgeMethod::Invite, false, true), P::Reject,
        Action::Reply, 403, EdgeCause::Untrusted, true},
       {"911 from a stranger, drop policy: no answer, still an alarm",
-       facts(EdgeMethod::Invite, false, true), P::Drop, Action::Drop, 0, EdgeCause::Untrusted, true},
+       facts(EdgeMethod::Invite, false, true), P::Drop, Action::Drop, 0, EdgeCause::Untrusted,
+       true},
       {"OPTIONS from a stranger: refused like the rest", facts(EdgeMethod::Options, false),
        P::Reject, Action::Reply, 403, EdgeCause::Untrusted, false},
       {"ACK from a stranger: never answered", facts(EdgeMethod::Ack, false), P::Reject,
@@ -115,7 +116,7 @@ TEST(EdgePolicy, EachRequestGetsItsAnswerBeforeATransactionExists) {
 }
 
 TEST(EdgePolicy, RateLimiterHoldsEachSourceAndAllSources) {
-  auto const t0 = EdgeClock::time_point{} + std::chrono::hours(1);
+  const auto t0 = EdgeClock::time_point{} + std::chrono::hours(1);
   SourceRateLimiter limit(5, 5, 8);
   int a = 0, b = 0;
   for (int i = 0; i < 10; ++i) a += limit.allow("192.0.2.1", t0);
@@ -136,7 +137,7 @@ TEST(EdgePolicy, RateLimiterHoldsEachSourceAndAllSources) {
 }
 
 TEST(EdgePolicy, LogLimiterWritesOneLinePerIntervalAndCountsTheRest) {
-  auto const t0 = EdgeClock::time_point{} + std::chrono::hours(1);
+  const auto t0 = EdgeClock::time_point{} + std::chrono::hours(1);
   LogLimiter log(std::chrono::seconds(10));
   uint64_t suppressed = 99;
   EXPECT_TRUE(log.shouldLog(t0, suppressed));

@@ -11,8 +11,8 @@
 namespace sos::proxy {
 namespace {
 
-routing::Location room301() {
-  routing::Location l;
+model::Location room301() {
+  model::Location l;
   l.key = "hq-room-301";
   l.name = "HQ Room 301";
   l.site = "HQ";
@@ -29,12 +29,12 @@ routing::Location room301() {
   return l;
 }
 
-constexpr char const* kSdp =
+constexpr const char* kSdp =
     "v=0\r\no=a 1 1 IN IP4 10.1.3.20\r\ns=-\r\nc=IN IP4 10.1.3.20\r\n"
     "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
 
 struct Fixture : ::testing::Test {
-  routing::Location location = room301();
+  model::Location location = room301();
   routing::CallRequest req;
   pidf::DeviceLocationCheck device;
   EmergencyInputs in;
@@ -56,7 +56,7 @@ struct Fixture : ::testing::Test {
   }
   // A device PIDF-LO document, usable or not.
   std::string deviceXml(bool usable) {
-    routing::Location own = location;
+    model::Location own = location;
     own.civic.room = "302";
     pidf::PidfOptions o;
     o.entity = "pres:phone@example";
@@ -66,7 +66,7 @@ struct Fixture : ::testing::Test {
   }
   // The caller's body: multipart/mixed with the SDP and the device's PIDF-LO (RFC 6442 section 3),
   // referenced by its Geolocation header, as the edge gives it.
-  void sendDeviceBody(bool usable, std::string const& preamble = "") {
+  void sendDeviceBody(bool usable, const std::string& preamble = "") {
     std::string const xml = deviceXml(usable);
     req.bodyContentType = "multipart/mixed;boundary=dev-b1";
     req.body = preamble + "--dev-b1\r\nContent-Type: application/sdp\r\n\r\n" + kSdp +
@@ -79,10 +79,10 @@ struct Fixture : ::testing::Test {
   }
   void check() {
     std::vector<pidf::GeolocationValue> values;
-    for (auto const& h : req.geolocation)
+    for (const auto& h : req.geolocation)
       for (auto& v : pidf::parseGeolocation(h)) values.push_back(v);
     std::vector<pidf::LocationPart> parts;
-    for (auto const& p : req.pidfParts) parts.push_back({p.contentId, p.text});
+    for (const auto& p : req.pidfParts) parts.push_back({p.contentId, p.text});
     device = pidf::checkDeviceLocation(values, parts);
   }
 };
@@ -127,7 +127,7 @@ TEST_F(Fixture, UnusableDeviceLocationStaysByteForByteAndOursIsAddedBesideIt) {
   EXPECT_EQ(out.contentType, req.bodyContentType);  // the caller's multipart, its boundary
   // Everything before the caller's close delimiter is theirs, unchanged.
   std::string const close = "\r\n--dev-b1--\r\n";
-  size_t const theirs = req.body.size() - close.size();
+  const size_t theirs = req.body.size() - close.size();
   EXPECT_EQ(out.body.substr(0, theirs), req.body.substr(0, theirs));
   EXPECT_EQ(out.body.substr(out.body.size() - close.size()), close);
   auto body = pidf::parseBody(out.contentType, out.body);
@@ -197,8 +197,8 @@ TEST_F(Fixture, NestedMultipartIsRelayedWithEveryPartAndOursAddedAtTheTop) {
 
 TEST_F(Fixture, AnotherMultipartTypeIsWrappedWhole) {
   req.bodyContentType = "multipart/alternative;boundary=alt";
-  req.body = "--alt\r\nContent-Type: application/sdp\r\n\r\n" + std::string(kSdp) +
-             "\r\n--alt--\r\n";
+  req.body =
+      "--alt\r\nContent-Type: application/sdp\r\n\r\n" + std::string(kSdp) + "\r\n--alt--\r\n";
   auto out = planEmergencyInvite(in);
   auto body = pidf::parseBody(out.contentType, out.body);
   ASSERT_EQ(body.parts.size(), 2u) << out.body;

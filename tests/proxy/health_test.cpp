@@ -42,22 +42,22 @@ ReadinessFacts fine() {
   return f;
 }
 
-std::vector<std::string> reasons(Readiness const& r) {
+std::vector<std::string> reasons(const Readiness& r) {
   std::vector<std::string> out;
-  for (auto const& p : r.notReady) out.push_back(p.check + ": " + p.reason);
+  for (const auto& p : r.notReady) out.push_back(p.check + ": " + p.reason);
   return out;
 }
 
 TEST(Liveness, TheSipThreadMustHaveBeatenWithinTheLimit) {
   SipHealth health;
-  auto const never = liveness(health.view(), at(1000ms));
+  const auto never = liveness(health.view(), at(1000ms));
   EXPECT_FALSE(never.live);
   EXPECT_EQ(never.detail, "the SIP thread has not turned its event loop yet");
 
   health.beat(at(10'000ms));
   EXPECT_TRUE(liveness(health.view(), at(10'400ms)).live);
   EXPECT_TRUE(liveness(health.view(), at(15'000ms)).live) << "exactly at the limit";
-  auto const wedged = liveness(health.view(), at(16'200ms));
+  const auto wedged = liveness(health.view(), at(16'200ms));
   EXPECT_FALSE(wedged.live);
   EXPECT_EQ(wedged.detail, "the SIP thread last turned its event loop 6.2 s ago (limit 5.0 s)");
 
@@ -66,19 +66,19 @@ TEST(Liveness, TheSipThreadMustHaveBeatenWithinTheLimit) {
 }
 
 TEST(Liveness, HealthzAnswers200OkOr503WithTheReason) {
-  auto const ok = healthzAnswer({true, "the SIP thread turned its event loop 0.1 s ago"});
+  const auto ok = healthzAnswer({true, "the SIP thread turned its event loop 0.1 s ago"});
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.body, "ok\n");
-  auto const down = healthzAnswer({false, "the SIP thread last turned its event loop 9.0 s ago"});
+  const auto down = healthzAnswer({false, "the SIP thread last turned its event loop 9.0 s ago"});
   EXPECT_EQ(down.status, 503);
   EXPECT_EQ(down.body, "not live: the SIP thread last turned its event loop 9.0 s ago\n");
   EXPECT_EQ(down.contentType, "text/plain");
 }
 
 TEST(Readiness, ReadyWhenEverythingIsInPlace) {
-  auto const r = readiness(fine(), twoSites());
+  const auto r = readiness(fine(), twoSites());
   EXPECT_TRUE(r.ready()) << ::testing::PrintToString(reasons(r));
-  auto const a = readyzAnswer(r);
+  const auto a = readyzAnswer(r);
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, "{\"ready\":true,\"not_ready\":[]}\n");
 }
@@ -86,11 +86,11 @@ TEST(Readiness, ReadyWhenEverythingIsInPlace) {
 // Each fact that is not in place is named, on its own, with its check.
 TEST(Readiness, EachProblemIsNamed) {
   struct Case {
-    char const* name;
+    const char* name;
     void (*spoil)(ReadinessFacts&);
     std::string expected;
   };
-  std::vector<Case> const cases = {
+  const std::vector<Case> cases = {
       {"not listening", [](ReadinessFacts& f) { f.sip.listening = false; },
        "sip: the SIP sockets are not listening"},
       {"stopping", [](ReadinessFacts& f) { f.sip.stopping = true; },
@@ -105,10 +105,10 @@ TEST(Readiness, EachProblemIsNamed) {
       {"store", [](ReadinessFacts& f) { f.storeProblem = "db: the database is read-only"; },
        "store: db: the database is read-only"},
   };
-  for (auto const& c : cases) {
+  for (const auto& c : cases) {
     auto facts = fine();
     c.spoil(facts);
-    auto const r = readiness(facts, twoSites());
+    const auto r = readiness(facts, twoSites());
     EXPECT_EQ(reasons(r), std::vector<std::string>{c.expected}) << c.name;
   }
 }
@@ -120,7 +120,7 @@ TEST(Readiness, ASiteWithEveryTrunkOfItsRouteDownIsNamed) {
     std::vector<std::string> down;
     std::vector<std::string> expected;
   };
-  std::vector<Case> const cases = {
+  const std::vector<Case> cases = {
       {{"il-psap-a"}, {}},
       {{"il-psap-a", "il-psap-b"}, {}},  // the ERC still serves HQ
       {{"il-psap-a", "il-psap-b", "erc"},
@@ -130,7 +130,7 @@ TEST(Readiness, ASiteWithEveryTrunkOfItsRouteDownIsNamed) {
        {"routes: site HQ: every trunk of its route is down: il-psap-a, il-psap-b, erc",
         "routes: site London: every trunk of its route is down: uk-999, erc"}},
   };
-  for (auto const& c : cases) {
+  for (const auto& c : cases) {
     auto facts = fine();
     facts.sip.downTrunks = c.down;
     EXPECT_EQ(reasons(readiness(facts, twoSites())), c.expected)
@@ -142,10 +142,10 @@ TEST(Readiness, ReadyzAnswers503WithEveryProblemAsJson) {
   auto facts = fine();
   facts.storeProblem = "db: database is locked";
   facts.sip.downTrunks = {"il-psap-a", "il-psap-b", "erc"};
-  auto const a = readyzAnswer(readiness(facts, twoSites()));
+  const auto a = readyzAnswer(readiness(facts, twoSites()));
   EXPECT_EQ(a.status, 503);
   EXPECT_EQ(a.contentType, "application/json");
-  auto const body = nlohmann::json::parse(a.body);
+  const auto body = nlohmann::json::parse(a.body);
   EXPECT_EQ(body["ready"], false);
   ASSERT_EQ(body["not_ready"].size(), 2u) << a.body;
   EXPECT_EQ(body["not_ready"][0]["check"], "store");
@@ -161,7 +161,7 @@ TEST(SipHealthState, TheViewHoldsWhatWasSet) {
   health.setDownTrunks({"erc"});
   health.beat(at(1234ms));
   health.setStopping();
-  auto const v = health.view();
+  const auto v = health.view();
   EXPECT_TRUE(v.listening);
   EXPECT_TRUE(v.stopping);
   EXPECT_EQ(v.lastBeat, at(1234ms));

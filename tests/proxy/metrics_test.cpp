@@ -10,7 +10,7 @@
 namespace sos::proxy {
 namespace {
 
-bool hasSample(std::string const& text, std::string const& sample) {
+bool hasSample(const std::string& text, const std::string& sample) {
   return text.find("\n" + sample + "\n") != std::string::npos;
 }
 
@@ -46,7 +46,7 @@ TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   calls.edge.descriptorLimit = 20000;
   std::string const text =
       prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
-  for (char const* sample :
+  for (const char* sample :
        {"sosproxy_edge_untrusted_refused_total 54", "sosproxy_edge_untrusted_dropped_total 99945",
         "sosproxy_edge_untrusted_emergency_total 1000", "sosproxy_edge_unknown_scheme_total 2",
         "sosproxy_tcp_connections 12", "sosproxy_udp_oversize_trimmed_total 1",

@@ -44,7 +44,7 @@ TEST(QueuedSink, WritesEveryLineInOrderFromSeveralThreads) {
   std::filesystem::remove(path);
   ASSERT_EQ(lines.size(), 200u);
   int sip = 0, other = 0;
-  for (auto const& l : lines) {
+  for (const auto& l : lines) {
     if (l == "[warning] sip " + std::to_string(sip)) {
       ++sip;
     } else if (l == "[info] other " + std::to_string(other)) {
@@ -79,10 +79,9 @@ TEST(QueuedSink, SyslogPrefixesGiveEachLineItsPriority) {
   std::fclose(out);
   auto lines = readLines(path);
   std::filesystem::remove(path);
-  EXPECT_EQ(lines, (std::vector<std::string>{"<2>[critical] c", "<3>[error] e", "<4>[warning] w",
-                                             "<6>[info] i", "<7>[debug] d",
-                                             "<3>[error] seed not loaded:", "<3>line 1",
-                                             "<3>line 2"}));
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "<2>[critical] c", "<3>[error] e", "<4>[warning] w", "<6>[info] i",
+                       "<7>[debug] d", "<3>[error] seed not loaded:", "<3>line 1", "<3>line 2"}));
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string configText(int carrierPort, int listenPort = 5060,
-                       std::string const& carrier = "carrier") {
+                       const std::string& carrier = "carrier") {
   return "listen:\n  address: 127.0.0.1\n  port: " + std::to_string(listenPort) +
          "\ntrusted_networks: [127.0.0.1/32]\n"
          "carrier_trunk: " +
@@ -36,7 +36,7 @@ class ReloaderTest : public ::testing::Test {
   ReloaderTest() : path_(fs::temp_directory_path() / ("reload-" + std::to_string(getpid()))) {}
   ~ReloaderTest() override { fs::remove(path_); }
 
-  void write(std::string const& text) { std::ofstream(path_, std::ios::trunc) << text; }
+  void write(const std::string& text) { std::ofstream(path_, std::ios::trunc) << text; }
 
   // A reloader running the file as written now.
   std::unique_ptr<ConfigReloader> start(ConfigOverrides overrides = {}) {
@@ -85,7 +85,7 @@ TEST_F(ReloaderTest, BadFileChangesNothingAndListsEveryProblem) {
   auto r = reloader->reload();
   EXPECT_FALSE(r.reloaded);
   ASSERT_GE(r.errors.size(), 2u);
-  for (auto const& e : r.errors) EXPECT_EQ(e.rfind(path_.string() + ":", 0), 0u) << e;
+  for (const auto& e : r.errors) EXPECT_EQ(e.rfind(path_.string() + ":", 0), 0u) << e;
   EXPECT_TRUE(routers_.empty());
   EXPECT_TRUE(locations_.empty());
   EXPECT_EQ(reloader->running(), running);

@@ -7,7 +7,7 @@
 namespace sos::proxy {
 namespace {
 
-constexpr char const* kGood =
+constexpr const char* kGood =
     "v=0\r\n"
     "o=phone 2890844526 2890844526 IN IP4 10.1.2.45\r\n"
     "s=-\r\n"
@@ -29,8 +29,8 @@ TEST(SdpShield, AWellFormedDescriptionIsLeftAsItIs) {
 
 TEST(SdpShield, MalformedLinesAreLeftOutAndTheRestKeptInOrder) {
   struct Row {
-    char const* bad;   // a line inserted after a=rtpmap:0
-    char const* why;   // a piece of the reason
+    const char* bad;  // a line inserted after a=rtpmap:0
+    const char* why;  // a piece of the reason
   };
   for (auto row : {Row{"a=rtpmap:xyz PCMU", "rtpmap not"}, Row{"a=rtpmap:0 PCMU", "rtpmap not"},
                    Row{"a=fmtp:101", "fmtp not"}, Row{"a=ptime:fast", "ptime not"},
@@ -84,8 +84,10 @@ TEST(SdpShield, SizesAreBounded) {
 TEST(SdpShield, InAMultipartOnlyTheSdpPartChangesEveryOtherByteStays) {
   std::string const pidf = "<presence/>";
   std::string body = std::string("preamble\r\n--b1\r\nContent-Type: application/sdp\r\n\r\n") +
-                     kGood + "a=rtpmap:bad\r\n\r\n--b1\r\nContent-Type: application/pidf+xml\r\n"
-                     "Content-ID: <l@p>\r\n\r\n" + pidf + "\r\n--b1--\r\n";
+                     kGood +
+                     "a=rtpmap:bad\r\n\r\n--b1\r\nContent-Type: application/pidf+xml\r\n"
+                     "Content-ID: <l@p>\r\n\r\n" +
+                     pidf + "\r\n--b1--\r\n";
   auto out = shieldBody("multipart/mixed;boundary=b1", body);
   ASSERT_TRUE(out.changed);
   std::string expected = body;
@@ -103,11 +105,13 @@ TEST(SdpShield, ABodyWithNothingUsableIsLeftOut) {
   EXPECT_TRUE(single.changed);
   EXPECT_TRUE(single.body.empty());
   EXPECT_TRUE(single.contentType.empty());
-  std::string body = "--b1\r\nContent-Type: application/sdp\r\n\r\nnonsense\r\n--b1\r\n"
-                     "Content-Type: application/pidf+xml\r\n\r\n<presence/>\r\n--b1--\r\n";
+  std::string body =
+      "--b1\r\nContent-Type: application/sdp\r\n\r\nnonsense\r\n--b1\r\n"
+      "Content-Type: application/pidf+xml\r\n\r\n<presence/>\r\n--b1--\r\n";
   auto multi = shieldBody("multipart/mixed;boundary=b1", body);
   EXPECT_TRUE(multi.changed);
-  EXPECT_EQ(multi.body, "--b1\r\nContent-Type: application/pidf+xml\r\n\r\n<presence/>\r\n--b1--\r\n");
+  EXPECT_EQ(multi.body,
+            "--b1\r\nContent-Type: application/pidf+xml\r\n\r\n<presence/>\r\n--b1--\r\n");
   EXPECT_TRUE(multi.sdp.empty());
 }
 

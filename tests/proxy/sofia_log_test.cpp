@@ -13,16 +13,16 @@ namespace sos::proxy {
 namespace {
 
 TEST(SofiaLog, AFloodOfLinesIsCutToTenASecondAndCounted) {
-  for (char const* v : {"SOFIA_DEBUG", "NTA_DEBUG", "TPORT_DEBUG", "TPORT_LOG"})
+  for (const char* v : {"SOFIA_DEBUG", "NTA_DEBUG", "TPORT_DEBUG", "TPORT_LOG"})
     if (std::getenv(v)) GTEST_SKIP() << v << " is set: Sofia's log is left as it is";
   sofia_log::redirect();
-  uint64_t const before = sofia_log::suppressed();
+  const uint64_t before = sofia_log::suppressed();
   // Written in pieces, as Sofia does: each line ends at its newline.
   for (int i = 0; i < 25; ++i) {
     su_llog(su_log_default, 0, "nta_agent: tport: %s", "Connection reset");
     su_llog(su_log_default, 0, " by peer (%d)\n", i);
   }
-  uint64_t const left = sofia_log::suppressed() - before;
+  const uint64_t left = sofia_log::suppressed() - before;
   // All 25 in one second: 15 left out; across a second's turn, at most 5 more written.
   EXPECT_GE(left, 5u);
   EXPECT_LE(left, 15u);

@@ -30,13 +30,13 @@ using namespace std::chrono_literals;
 // A datagram socket standing in for systemd's notification socket.
 class NotifySocket {
  public:
-  explicit NotifySocket(std::string const& name) : name_(name) {
+  explicit NotifySocket(const std::string& name) : name_(name) {
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::memcpy(a.sun_path, name.data(), name.size());
     if (name[0] == '@') a.sun_path[0] = '\0';
-    socklen_t const len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() +
+    const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() +
                                                  (name[0] == '@' ? 0 : 1));
     if (name[0] == '/') ::unlink(name.c_str());
     bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) == 0;
@@ -111,7 +111,7 @@ TEST(SystemdNotifier, WatchdogIntervalIsForThisProcessOnly) {
 }
 
 TEST(Journal, StandardErrorIsTheJournalOnlyWhenDeviceAndInodeMatch) {
-  auto const path =
+  const auto path =
       std::filesystem::temp_directory_path() / ("sos-journal-" + std::to_string(::getpid()));
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
@@ -166,10 +166,10 @@ TEST(SipHeartbeat, StampsHealthAndPingsTheWatchdogFromItsLoop) {
     EXPECT_TRUE(health.view().lastBeat.has_value());
     EXPECT_EQ(health.view().downTrunks, std::vector<std::string>{"il-psap-a"});
     EXPECT_EQ(systemd.receive(), "WATCHDOG=1");
-    auto const first = *health.view().lastBeat;
+    const auto first = *health.view().lastBeat;
     // Then one per turn of the loop that is due.
     int pings = 0;
-    auto const deadline = std::chrono::steady_clock::now() + 5s;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (pings < 3 && std::chrono::steady_clock::now() < deadline) {
       su_root_step(root, 20);
       if (systemd.receive(0ms) == "WATCHDOG=1") ++pings;

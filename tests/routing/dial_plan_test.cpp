@@ -5,7 +5,7 @@
 namespace sos::routing {
 namespace {
 
-// The two sites of the demo enterprise (docs: demo-site.md), as far as dialing goes.
+// The two sites of the demo enterprise (config/examples/demo.yaml), as far as dialing goes.
 config::Config sitesOnly() {
   config::Config c;
   config::Site hq;

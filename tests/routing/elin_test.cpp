@@ -1,4 +1,4 @@
-// ELIN pools and PSAP callback (issue 4), on the demo enterprise of demo-site.md.
+// ELIN pools and PSAP callback (issue 4), on the demo enterprise of config/examples.
 
 #include "routing/elin.h"
 
@@ -9,6 +9,11 @@
 
 namespace sos::routing {
 namespace {
+
+using model::CallbackTarget;
+using model::CallerIdentity;
+using model::Location;
+using model::LocationKind;
 
 constexpr int64_t kT0 = 1'700'000'000'000;  // an arbitrary Unix time in ms
 constexpr int64_t kMinute = 60'000;

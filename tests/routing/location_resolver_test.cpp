@@ -1,5 +1,5 @@
-// Location resolution over the demo enterprise (shared/demo-site.md): each precedence step, each
-// fallback, and the data that must be ignored.
+// Location resolution over the demo enterprise (config/examples/demo-locations.yaml): each
+// precedence step, each fallback, and the data that must be ignored.
 
 #include "routing/location_resolver.h"
 
@@ -9,6 +9,14 @@
 
 namespace sos::routing {
 namespace {
+
+using model::CivicAddress;
+using model::DeviceReport;
+using model::Location;
+using model::LocationData;
+using model::LocationKind;
+using model::PersonalLocationRow;
+using model::UserRow;
 
 constexpr int64_t kNow = 1'700'000'000'000;  // a fixed "now" (ms); time is injected
 constexpr int64_t kMinute = 60'000;
@@ -140,23 +148,6 @@ TEST(SignalNames, RoundTripAndLeniency) {
   EXPECT_EQ(signalFromString("Chassis_Port"), Signal::ChassisPort);
   EXPECT_FALSE(signalFromString("gps"));
   EXPECT_FALSE(signalFromString(""));
-}
-
-TEST(Mac, NormalizesEveryWrittenForm) {
-  for (const char* s : {"00:11:22:33:44:55", "00-11-22-33-44-55", "0011.2233.4455", "001122334455",
-                        " 00:11:22:33:44:55 ", "0:11:22:33:44:55"}) {
-    EXPECT_EQ(normalizeMac(s), "001122334455") << s;
-  }
-  EXPECT_EQ(normalizeMac("AA:BB:CC:DD:EE:FF"), "aabbccddeeff");
-  for (const char* s :
-       {"", "00:11:22:33:44", "00:11:22:33:44:55:66", "00:11-22:33:44:55", "0011223344556",
-        "00:11:22:33:44:5*", "zz:11:22:33:44:55", "001:1:22:33:44:55", "00::11:22:33:44"}) {
-    EXPECT_FALSE(normalizeMac(s)) << s;
-  }
-  EXPECT_TRUE(isPlaceholderMac("ffffffffffff"));
-  EXPECT_TRUE(isPlaceholderMac("000000000000"));
-  EXPECT_FALSE(isPlaceholderMac("001122334455"));
-  EXPECT_FALSE(isPlaceholderMac("021122334455"));  // locally administered: a real AP's BSSID
 }
 
 TEST(CivicAddressText, OneLine) {

@@ -16,6 +16,10 @@
 namespace sos::routing {
 namespace {
 
+using model::CivicAddress;
+using model::Location;
+using model::LocationKind;
+
 using Names = std::vector<std::string>;
 using Polygon = std::vector<std::pair<double, double>>;
 

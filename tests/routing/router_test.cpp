@@ -5,41 +5,13 @@
 namespace sos::routing {
 namespace {
 
-config::Trunk trunk(const char* name, uint16_t port, config::TrunkMode mode) {
-  config::Trunk t;
-  t.name = name;
-  t.host = "127.0.0.1";
-  t.port = port;
-  t.mode = mode;
-  return t;
-}
-
 // The demo enterprise of config/examples/demo.yaml, plus an IPv6 PBX network.
 config::Config demoConfig() {
-  using config::TrunkMode;
-  config::Config c;
-  c.trustedNetworks = {"127.0.0.0/8", "2001:db8:5::/48"};
-  c.carrierTrunk = "carrier";
-  c.trunks = {trunk("carrier", 5080, TrunkMode::Plain), trunk("il-psap-a", 5090, TrunkMode::Pidf),
-              trunk("il-psap-b", 5091, TrunkMode::Elin), trunk("erc", 5092, TrunkMode::Both),
-              trunk("uk-999", 5093, TrunkMode::Elin)};
-  config::Site hq;
-  hq.name = "HQ";
-  hq.country = "US";
-  hq.dialStrings = {"911"};
-  hq.outsideLinePrefix = "9";
-  hq.testNumbers = {"933"};
-  hq.extensions = {"1*"};
-  hq.networks = {"10.1.0.0/16"};
-  hq.psapRoute = {"il-psap-a", "il-psap-b", "erc"};
-  config::Site london;
-  london.name = "London";
-  london.country = "GB";
-  london.dialStrings = {"999", "112"};
-  london.extensions = {"2*"};
-  london.networks = {"10.44.0.0/16"};
-  london.psapRoute = {"uk-999", "erc"};
-  c.sites = {hq, london};
+  auto loaded = config::loadConfig(std::string(SOS_SOURCE_DIR) + "/config/examples/demo.yaml");
+  EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+  if (!loaded.ok()) return {};
+  config::Config c = std::move(loaded.value());
+  c.trustedNetworks.push_back("2001:db8:5::/48");
   return c;
 }
 
@@ -115,27 +87,107 @@ TEST(RouterDecide, Table) {
       {"tel:911", "tel:911", "1001", "127.0.0.1", E, 0, false, true, false, "HQ", kHqRoute, "911"},
       {"user params", "sip:911;phone-context=x@h", "1001", "127.0.0.1", E, 0, false, true, false,
        "HQ", kHqRoute, "911"},
-      {"9112345 is ordinary", "sip:9112345@127.0.0.1", "1001", "127.0.0.1", O, 0, false, false,
-       false, "HQ", {"carrier"}, "9112345"},
-      {"19911 is ordinary", "sip:19911@127.0.0.1", "1001", "127.0.0.1", O, 0, false, false, false,
-       "HQ", {"carrier"}, "19911"},
-      {"ordinary", "sip:5551234@127.0.0.1", "1001", "127.0.0.1", O, 0, false, false, false, "HQ",
-       {"carrier"}, "5551234"},
-      {"untrusted 911 raises an alarm", "sip:911@198.51.100.1", "1001", "192.0.2.9", R, 403, true,
-       true, false, "HQ", {}, ""},
-      {"untrusted ordinary is only refused", "sip:5551234@198.51.100.1", "1001", "192.0.2.9", R,
-       403, false, false, false, "HQ", {}, ""},
-      {"untrusted IPv6", "sip:911@h", "1001", "2001:db8:6::1", R, 403, true, true, false, "HQ",
-       {}, ""},
+      {"9112345 is ordinary",
+       "sip:9112345@127.0.0.1",
+       "1001",
+       "127.0.0.1",
+       O,
+       0,
+       false,
+       false,
+       false,
+       "HQ",
+       {"carrier"},
+       "9112345"},
+      {"19911 is ordinary",
+       "sip:19911@127.0.0.1",
+       "1001",
+       "127.0.0.1",
+       O,
+       0,
+       false,
+       false,
+       false,
+       "HQ",
+       {"carrier"},
+       "19911"},
+      {"ordinary",
+       "sip:5551234@127.0.0.1",
+       "1001",
+       "127.0.0.1",
+       O,
+       0,
+       false,
+       false,
+       false,
+       "HQ",
+       {"carrier"},
+       "5551234"},
+      {"untrusted 911 raises an alarm",
+       "sip:911@198.51.100.1",
+       "1001",
+       "192.0.2.9",
+       R,
+       403,
+       true,
+       true,
+       false,
+       "HQ",
+       {},
+       ""},
+      {"untrusted ordinary is only refused",
+       "sip:5551234@198.51.100.1",
+       "1001",
+       "192.0.2.9",
+       R,
+       403,
+       false,
+       false,
+       false,
+       "HQ",
+       {},
+       ""},
+      {"untrusted IPv6",
+       "sip:911@h",
+       "1001",
+       "2001:db8:6::1",
+       R,
+       403,
+       true,
+       true,
+       false,
+       "HQ",
+       {},
+       ""},
       {"trusted IPv6 network", "sip:911@h", "1001", "2001:db8:5:1::10", E, 0, false, true, false,
        "HQ", kHqRoute, "911"},
-      {"trusted IPv6 ordinary", "sip:5551234@h", "2001", "[2001:db8:5::1]", O, 0, false, false,
-       false, "London", {"carrier"}, "5551234"},
+      {"trusted IPv6 ordinary",
+       "sip:5551234@h",
+       "2001",
+       "[2001:db8:5::1]",
+       O,
+       0,
+       false,
+       false,
+       false,
+       "London",
+       {"carrier"},
+       "5551234"},
       {"mapped IPv4 source", "sip:911@h", "1001", "::ffff:127.0.0.1", E, 0, false, true, false,
        "HQ", kHqRoute, "911"},
       {"no source at all", "sip:911@h", "1001", "", R, 403, true, true, false, "HQ", {}, ""},
-      {"junk source", "sip:911@h", "1001", "not-an-address", R, 403, true, true, false, "HQ",
-       {}, ""},
+      {"junk source",
+       "sip:911@h",
+       "1001",
+       "not-an-address",
+       R,
+       403,
+       true,
+       true,
+       false,
+       "HQ",
+       {},
+       ""},
   };
   // clang-format on
   for (const DecideCase& c : cases) {

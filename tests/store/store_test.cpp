@@ -95,8 +95,8 @@ class StoreTest : public ::testing::Test {
       std::string row;
       for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
         const unsigned char* text = sqlite3_column_text(stmt, i);
-        row += (i == 0 ? "" : "|") +
-               (text == nullptr ? std::string("NULL") : reinterpret_cast<const char*>(text));
+        if (i > 0) row += '|';
+        row += text == nullptr ? "NULL" : reinterpret_cast<const char*>(text);
       }
       out.push_back(row);
     }
@@ -133,14 +133,14 @@ class StoreTest : public ::testing::Test {
   std::string path_;
 };
 
-const routing::Location* findLocation(const routing::LocationData& d, const std::string& key) {
+const model::Location* findLocation(const model::LocationData& d, const std::string& key) {
   auto it = std::find_if(d.locations.begin(), d.locations.end(),
-                         [&](const routing::Location& l) { return l.key == key; });
+                         [&](const model::Location& l) { return l.key == key; });
   return it == d.locations.end() ? nullptr : &*it;
 }
 
-const routing::PersonalLocationRow* findPersonal(const routing::LocationData& d,
-                                                 const std::string& extension) {
+const model::PersonalLocationRow* findPersonal(const model::LocationData& d,
+                                               const std::string& extension) {
   auto it = std::find_if(d.personal.begin(), d.personal.end(),
                          [&](const auto& p) { return p.extension == extension; });
   return it == d.personal.end() ? nullptr : &*it;
@@ -167,12 +167,12 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
 TEST_F(StoreTest, ElinMappingsAreReplacedAsAWholeAndReadBack) {
   auto store = open();
   ASSERT_NE(store, nullptr);
-  routing::CallbackTarget a;
+  model::CallbackTarget a;
   a.elin = "+12175550131";
   a.caller = {"1001", "+12175551001", "sip:1001@10.1.3.20:5060", "call-1"};
   a.assignedAtMs = 1000;
   a.expiresAtMs = 1000 + 10800000;
-  routing::CallbackTarget b = a;
+  model::CallbackTarget b = a;
   b.elin = "+12175550102";
   b.caller.extension = "1002";
   ASSERT_TRUE(store->saveElinMappings({a, b}).ok());
@@ -310,24 +310,24 @@ TEST_F(StoreTest, DemoSeedWritesTheDemoRows) {
   // The same data as routing sees it.
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  const routing::LocationData& d = loaded.value();
+  const model::LocationData& d = loaded.value();
   EXPECT_EQ(d.locations.size(), 5u);
-  const routing::Location* lobby = findLocation(d, "hq-lobby");
+  const model::Location* lobby = findLocation(d, "hq-lobby");
   ASSERT_NE(lobby, nullptr);
-  EXPECT_EQ(lobby->kind, routing::LocationKind::SiteDefault);
+  EXPECT_EQ(lobby->kind, model::LocationKind::SiteDefault);
   EXPECT_EQ(lobby->name, "HQ Lobby");
   EXPECT_EQ(lobby->civic.a2, "Sangamon");
   EXPECT_EQ(lobby->elins, std::vector<std::string>{"+12175550100"});
   EXPECT_FALSE(lobby->latitude.has_value());
-  const routing::Location* floor2 = findLocation(d, "hq-floor-2");
+  const model::Location* floor2 = findLocation(d, "hq-floor-2");
   ASSERT_NE(floor2, nullptr);
-  EXPECT_EQ(floor2->kind, routing::LocationKind::Company);
+  EXPECT_EQ(floor2->kind, model::LocationKind::Company);
   EXPECT_EQ(floor2->elins, (std::vector<std::string>{"+12175550102", "+12175550112"}));
-  const routing::Location* room = findLocation(d, "hq-room-301");
+  const model::Location* room = findLocation(d, "hq-room-301");
   ASSERT_NE(room, nullptr);
   EXPECT_EQ(room->civic.room, "301");
   EXPECT_EQ(room->civic.flr, "3");
-  const routing::Location* london = findLocation(d, "london-office");
+  const model::Location* london = findLocation(d, "london-office");
   ASSERT_NE(london, nullptr);
   EXPECT_EQ(london->civic.pc, "EC1A 1AA");
   EXPECT_EQ(london->civic.country, "GB");
@@ -345,7 +345,7 @@ TEST_F(StoreTest, DemoSeedWritesTheDemoRows) {
 
   const auto* home = findPersonal(d, "1003");
   ASSERT_NE(home, nullptr);
-  EXPECT_EQ(home->location.kind, routing::LocationKind::Personal);
+  EXPECT_EQ(home->location.kind, model::LocationKind::Personal);
   EXPECT_TRUE(home->location.confirmed);
   EXPECT_EQ(home->location.civic.hno, "742");
   EXPECT_EQ(home->matchNetworks, std::vector<std::string>{"203.0.113.7"});
@@ -491,7 +491,7 @@ TEST_F(StoreTest, ASeedTheDatabaseRefusesHalfwayLeavesNothingBehind) {
 
 TEST_F(StoreTest, ReportsTellANewNetworkFromAKnownOne) {
   auto store = openSeeded();
-  routing::DeviceReport home{"1003", "", "203.0.113.7", "", "", "", 1000};
+  model::DeviceReport home{"1003", "", "203.0.113.7", "", "", "", 1000};
   auto first = store->saveReport(home);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_TRUE(first.value().newNetwork);
@@ -499,11 +499,11 @@ TEST_F(StoreTest, ReportsTellANewNetworkFromAKnownOne) {
   auto second = store->saveReport(home);
   ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_FALSE(second.value().newNetwork);
-  routing::DeviceReport cafe{"1003", "", "198.51.100.9", "", "", "", 3000};
+  model::DeviceReport cafe{"1003", "", "198.51.100.9", "", "", "", 3000};
   EXPECT_TRUE(store->saveReport(cafe).value().newNetwork);
 
   // A switch port is the network, whatever address the phone has on it.
-  routing::DeviceReport desk{"1002", "", "10.1.2.45", "", "00:AA:BB:CC:DD:EE", "7", 4000};
+  model::DeviceReport desk{"1002", "", "10.1.2.45", "", "00:AA:BB:CC:DD:EE", "7", 4000};
   EXPECT_TRUE(store->saveReport(desk).value().newNetwork);
   desk.ip = "10.1.2.46";
   EXPECT_FALSE(store->saveReport(desk).value().newNetwork);
@@ -521,7 +521,7 @@ TEST_F(StoreTest, ReportsTellANewNetworkFromAKnownOne) {
 
 TEST_F(StoreTest, AReportByMacFindsItsUser) {
   auto store = openSeeded();
-  routing::DeviceReport report{"", "00-04-F2-00-10-01", "10.1.3.20", "001122334455", "", "", 5000};
+  model::DeviceReport report{"", "00-04-F2-00-10-01", "10.1.3.20", "001122334455", "", "", 5000};
   auto r = store->saveReport(report);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r.value().newNetwork);
@@ -536,19 +536,19 @@ TEST_F(StoreTest, AReportByMacFindsItsUser) {
 
 TEST_F(StoreTest, AReportFromNobodyKnownIsRefusedAndNotWritten) {
   auto store = openSeeded();
-  routing::DeviceReport stranger{"", "00:04:f2:99:99:99", "10.1.2.9", "", "", "", 1000};
+  model::DeviceReport stranger{"", "00:04:f2:99:99:99", "10.1.2.9", "", "", "", 1000};
   auto r = store->saveReport(stranger);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store.unknown-device");
   EXPECT_EQ(r.error().message, "no user has a device with MAC 00:04:f2:99:99:99");
   EXPECT_EQ(stranger.extension, "");
 
-  routing::DeviceReport ghost{"9999", "", "10.1.2.9", "", "", "", 1000};
+  model::DeviceReport ghost{"9999", "", "10.1.2.9", "", "", "", 1000};
   auto g = store->saveReport(ghost);
   ASSERT_FALSE(g.ok());
   EXPECT_EQ(g.error().code, "store.unknown-user");
 
-  routing::DeviceReport garbled{"1001", "not-a-mac", "10.1.2.9", "", "", "", 1000};
+  model::DeviceReport garbled{"1001", "not-a-mac", "10.1.2.9", "", "", "", 1000};
   auto b = store->saveReport(garbled);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().code, "store.invalid-report");
@@ -562,12 +562,12 @@ TEST_F(StoreTest, LoadedDataHoldsTheLatestReportOfEachDevice) {
   // Out of order on purpose: the latest by report time wins, not the last written.
   using Sent = std::vector<std::pair<std::string, int64_t>>;
   for (const auto& [ip, at] : Sent{{"10.1.2.45", 1000}, {"10.1.3.9", 3000}, {"10.1.2.46", 2000}}) {
-    routing::DeviceReport r{"", "00:04:f2:00:10:01", ip, "", "", "", at};
+    model::DeviceReport r{"", "00:04:f2:00:10:01", ip, "", "", "", at};
     ASSERT_TRUE(store->saveReport(r).ok());
   }
   // A softphone that names no MAC: its reports are kept per extension.
   for (const auto& [ip, at] : Sent{{"192.0.2.1", 500}, {"192.0.2.2", 700}}) {
-    routing::DeviceReport r{"1002", "", ip, "", "", "", at};
+    model::DeviceReport r{"1002", "", ip, "", "", "", at};
     ASSERT_TRUE(store->saveReport(r).ok());
   }
   auto loaded = store->loadLocationData();
@@ -599,10 +599,10 @@ TEST_F(StoreTest, ALocationsPsapRouteRoundTripsThroughTheDatabase) {
 
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  const routing::Location* lobby = findLocation(loaded.value(), "hq-lobby");
+  const model::Location* lobby = findLocation(loaded.value(), "hq-lobby");
   ASSERT_NE(lobby, nullptr);
   EXPECT_EQ(lobby->psapRoute, (std::vector<std::string>{"il-psap-a", "erc"}));
-  const routing::Location* floor2 = findLocation(loaded.value(), "hq-floor-2");
+  const model::Location* floor2 = findLocation(loaded.value(), "hq-floor-2");
   ASSERT_NE(floor2, nullptr);
   EXPECT_TRUE(floor2->psapRoute.empty());
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Sets of IPv4/IPv6 networks (CIDR) and the membership test used for trusted sources and
-// site networks. Pure; thread-agnostic once built.
+// IP addresses and networks (CIDR): the one parser every library uses, for trusted sources,
+// site networks, subnet rows, personal networks and configuration checks alike. Pure;
+// thread-agnostic once built.
 
 #include <array>
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 #include "base/result.h"
 
-namespace sos::routing {
+namespace sos::model {
 
 // An IPv4 address is held as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) so one
 // comparison serves both families.
@@ -24,6 +25,10 @@ struct IpAddress {
 // Parses "10.1.2.45", "2001:db8::1", "[2001:db8::1]" (brackets allowed). Nullopt if not an address.
 std::optional<IpAddress> parseIpAddress(std::string_view text);
 
+// 32 for a numeric IPv4 address, 128 for IPv6, 0 otherwise (brackets included: a configured
+// host is written bare). Never resolves a name.
+int addressBits(std::string_view text);
+
 struct Cidr {
   IpAddress network;     // host bits cleared
   int prefixLength = 0;  // in the address's own family: 0..32 for IPv4, 0..128 for IPv6
@@ -31,8 +36,13 @@ struct Cidr {
 };
 
 // Parses "10.0.0.0/8", "2001:db8::/32"; a bare address is a host route (/32 or /128).
-// Errors name what is wrong ("prefix length 33 is over 32").
+// Errors (code "network.invalid") read "'TEXT': what is wrong", e.g.
+// "'10.0.0.0/33': prefix length 33 is over 32".
 Result<Cidr> parseCidr(std::string_view text);
+
+// What parseCidr would find wrong with `text` ("prefix length 33 is over 32"), or "" when it is
+// a network. For messages that name the value themselves (the YAML loaders).
+std::string cidrProblem(std::string_view text);
 
 class NetworkSet {
  public:
@@ -48,4 +58,4 @@ class NetworkSet {
   std::vector<Cidr> nets_;
 };
 
-}  // namespace sos::routing
+}  // namespace sos::model

@@ -1,8 +1,11 @@
-#include "routing/networks.h"
+// The one IP address and CIDR parser (model/network.h), used by configuration checks, trusted
+// sources, site networks, subnet rows and personal networks alike.
+
+#include "model/network.h"
 
 #include <gtest/gtest.h>
 
-namespace sos::routing {
+namespace sos::model {
 namespace {
 
 TEST(ParseIpAddress, Ipv4IsHeldMapped) {
@@ -154,5 +157,26 @@ TEST(NetworkSet, EmptySetContainsNothing) {
   EXPECT_FALSE(s.contains("127.0.0.1"));
 }
 
+// The YAML loaders name the value themselves and want only the reason, the same one
+// parseCidr gives after the quoted value.
+TEST(CidrProblem, SameReasonsAsParseCidr) {
+  EXPECT_EQ(cidrProblem("10.0.0.0/8"), "");
+  EXPECT_EQ(cidrProblem("2001:db8::1"), "");
+  EXPECT_EQ(cidrProblem("10.0.0.0/33"), "prefix length 33 is over 32");
+  EXPECT_EQ(cidrProblem("bogus"), "'bogus' is not an IPv4 or IPv6 address");
+  EXPECT_EQ(parseCidr("10.0.0.0/33").error().message, "'10.0.0.0/33': prefix length 33 is over 32");
+}
+
+TEST(AddressBits, NumericAddressesOnly) {
+  EXPECT_EQ(addressBits("127.0.0.1"), 32);
+  EXPECT_EQ(addressBits("2001:db8::5"), 128);
+  EXPECT_EQ(addressBits("::ffff:10.1.2.3"), 128);
+  // A configured host is written bare; brackets belong in a SIP URI, which sosproxy writes.
+  EXPECT_EQ(addressBits("[2001:db8::5]"), 0);
+  EXPECT_EQ(addressBits("sip.carrier.example"), 0);
+  EXPECT_EQ(addressBits(std::string_view("10.1.2.3\0junk", 13)), 0);
+  EXPECT_EQ(addressBits(""), 0);
+}
+
 }  // namespace
-}  // namespace sos::routing
+}  // namespace sos::model

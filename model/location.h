@@ -1,13 +1,14 @@
 #pragma once
 // Locations and the network data that points at them (issue 3). Plain values, no I/O:
-// store/ reads them from SQLite, routing/ indexes them, pidf/ turns a Location into PIDF-LO.
+// store/ reads them from SQLite and the seed file, routing/ indexes them, pidf/ turns a Location
+// into PIDF-LO and reads a device's civic address back into a CivicAddress.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace sos::routing {
+namespace sos::model {
 
 // RFC 5139 civic address. Empty fields are absent. Members are declared in the order of the
 // schema's sequence (country, A1..A6, PRM, PRD, RD, STS, POD, POM, RDSEC, RDBR, RDSUBBR, HNO,
@@ -109,4 +110,4 @@ struct LocationData {
   std::vector<DeviceReport> reports;  // the latest report of each device
 };
 
-}  // namespace sos::routing
+}  // namespace sos::model

@@ -1,8 +1,8 @@
-#include "routing/location.h"
+#include "model/location.h"
 
 #include <initializer_list>
 
-namespace sos::routing {
+namespace sos::model {
 
 namespace {
 
@@ -65,4 +65,4 @@ std::string CivicAddress::oneLine() const {
   return out;
 }
 
-}  // namespace sos::routing
+}  // namespace sos::model

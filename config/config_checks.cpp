@@ -1,0 +1,131 @@
+// The value checks of the configuration file (config_checks.h).
+
+#include "config/config_checks.h"
+
+#include <algorithm>
+
+#include "base/text.h"
+#include "config/yaml_reader.h"
+#include "model/network.h"
+
+namespace sos::config::detail {
+
+std::string checkAddress(std::string_view s) {
+  return expecting(model::addressBits(s) != 0,
+                   "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"");
+}
+
+std::string checkDialString(std::string_view s) {
+  return expecting(isDigits(s, "*#"), "digits, '*' or '#', e.g. \"911\"");
+}
+
+std::string checkPrefix(std::string_view s) { return expecting(isDigits(s), "digits, e.g. \"9\""); }
+
+std::string checkTestNumber(std::string_view s) {
+  return expecting(isDigits(s), "digits, e.g. \"933\"");
+}
+
+std::string checkExtension(std::string_view s) {
+  bool star = !s.empty() && s.back() == '*';
+  return expecting(isDigits(s.substr(0, s.size() - (star ? 1 : 0))),
+                   "digits, optionally ending in '*', e.g. \"1001\" or \"1*\"");
+}
+
+// Numeric only: a DNS lookup on an emergency call's path can stall it for seconds.
+std::string checkHost(std::string_view s) {
+  return expecting(model::addressBits(s) != 0,
+                   "a numeric IPv4 or IPv6 address (trunks are not resolved by DNS)");
+}
+
+// RFC 1123 host name: dot-separated labels of letters, digits and '-', not starting or ending
+// with '-'.
+std::string checkHostName(std::string_view s) {
+  bool ok = !s.empty() && s.size() <= 253;
+  size_t label = 0;
+  for (size_t i = 0; ok && i < s.size(); ++i) {
+    char c = s[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (c == '.') {
+      ok = label > 0 && s[i - 1] != '-';
+      label = 0;
+    } else {
+      ok = (alnum || (c == '-' && label > 0)) && ++label <= 63;
+    }
+  }
+  ok = ok && label > 0 && s.back() != '-';
+  return expecting(ok, "a host name, e.g. \"sosproxy.example.com\"");
+}
+
+// "http://HOST[:PORT]/PATH" with a numeric host: alerts never wait on DNS either.
+std::string checkWebhookUrl(std::string_view s) {
+  bool ok = s.rfind("http://", 0) == 0;
+  if (ok) {
+    std::string_view rest = s.substr(7);
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view host = authority;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+    ok = model::addressBits(host) != 0 &&
+         std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c < 0x21; });
+  }
+  return expecting(ok, "an http:// URL with a numeric host, e.g. \"http://127.0.0.1:8089/alerts\"");
+}
+
+// An e-mail address as an SMTP envelope takes it: local@domain, no spaces or angle brackets.
+std::string checkEmail(std::string_view s) {
+  auto at = s.find('@');
+  bool ok = at != std::string_view::npos && at > 0 && at + 1 < s.size() &&
+            s.find('@', at + 1) == std::string_view::npos &&
+            std::none_of(s.begin(), s.end(),
+                         [](char c) { return c <= ' ' || c == '<' || c == '>' || c == 0x7f; });
+  return expecting(ok, "an e-mail address, e.g. \"security@hq.example\"");
+}
+
+// "sip:user@host:port" with a numeric host (no DNS on the call path).
+std::string checkSipTarget(std::string_view s) {
+  bool ok = s.rfind("sip:", 0) == 0;
+  if (ok) {
+    std::string_view rest = s.substr(4);
+    rest = rest.substr(rest.find('@') == std::string_view::npos ? 0 : rest.find('@') + 1);
+    rest = rest.substr(0, rest.find(';'));
+    std::string_view host = rest;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+    ok = model::addressBits(host) != 0;
+  }
+  return expecting(ok, "a SIP URI with a numeric host, e.g. \"sip:security-desk@127.0.0.1:5094\"");
+}
+
+std::string upperCase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  }
+  return out;
+}
+
+std::optional<int64_t> millisecondsOf(std::string_view s) {
+  size_t dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : s.substr(dot + 1);
+  if (!isDigits(whole) || whole.size() > 9 ||
+      (dot != std::string_view::npos && (!isDigits(fraction) || fraction.size() > 3))) {
+    return std::nullopt;
+  }
+  int64_t ms = 0;
+  for (char c : whole) {
+    ms = ms * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    ms = ms * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  return ms;
+}
+
+}  // namespace sos::config::detail
