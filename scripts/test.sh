@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
-phase() { phase "$* ($((SECONDS - started)) s)"; }
+phase() { echo "=== $* ($((SECONDS - started)) s) ==="; }
 scripts/setup.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
