@@ -6,7 +6,8 @@
 # then `dpkg -i`); README: Install as a service.
 #   SOS_PACKAGE_DIR=DIR   build in DIR instead of build-package
 #   SOS_PACKAGE_REUSE=1   DIR is an existing release build (scripts/build.sh's build/): keep its
-#                         settings, set only the install prefix, build sosproxy and pack it
+#                         settings, set only the install prefix, build sosproxy and its manual
+#                         page and pack them
 #   SOS_GIT_COMMIT=HASH   the commit --version reports, for a tree without git (a tarball)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ if [ -n "${SOS_PACKAGE_REUSE:-}" ]; then
     ! grep -q '^SOS_TSAN:BOOL=ON' "$dir/CMakeCache.txt" ||
     { echo "package: $dir is a sanitizer build" >&2; exit 1; }
   cmake -S . -B "$dir" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
-  cmake --build "$dir" -j "$(nproc)" --target sosproxy
+  cmake --build "$dir" -j "$(nproc)" --target sosproxy sosproxy_man
 else
   cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
   cmake --build "$dir" -j "$(nproc)"
