@@ -64,6 +64,7 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
   startLoadWatch();
   trunks_ = std::make_unique<TrunkMonitor>(agent_, root_, counters_, host_);
+  messages_ = std::make_unique<MessageSender>(agent_, root_, host_, [this] { scheduleReap(); });
   trunks_->start(router_->sharedConfig());
 }
 
@@ -73,7 +74,7 @@ B2bua::~B2bua() {
   calls_.clear();
   for (auto& br : orphans_) destroyBranch(*br);
   orphans_.clear();
-  destroyMessages();
+  messages_.reset();
   if (reaper_) su_timer_destroy(reaper_);
   if (loadTimer_) su_timer_destroy(loadTimer_);
 }
@@ -794,7 +795,7 @@ void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
       self->calls_.erase(id);
     }
     self->reapBranches();
-    self->reapMessages();
+    self->messages_->reap();
   } catch (...) {
     spdlog::error("reaping ended calls: internal error");
   }

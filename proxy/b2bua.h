@@ -19,6 +19,7 @@
 #include "proxy/admission.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
+#include "proxy/message_sender.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
 #include "proxy/trunk_monitor.h"
@@ -137,16 +138,6 @@ struct Call {
   bool alerting = false;  // an emergency call whose events go to the site's responders
 };
 
-// A SIP MESSAGE to a responder in flight (issue 6).
-struct OutgoingMessage : TxnMagic {
-  B2bua* owner = nullptr;
-  nta_outgoing_t* orq = nullptr;
-  su_timer_t* deadline = nullptr;
-  notify::Done done;      // reset once called
-  bool finished = false;  // the transaction has its final response: may be destroyed
-  int timeoutMs = 0;
-};
-
 // Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
 // synchronisation). Owned by the Server so they outlive any one B2bua.
 struct B2buaCounters {
@@ -228,7 +219,9 @@ class B2bua {
   void setEventSink(EventSink sink) { eventSink_ = std::move(sink); }
   // Sends a SIP MESSAGE (RFC 3428) with a text/plain body; `done` gets Ok once a 2xx came back,
   // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
-  void sendMessage(notify::SipMessageRequest request, notify::Done done);
+  void sendMessage(notify::SipMessageRequest request, notify::Done done) {
+    messages_->send(std::move(request), std::move(done));
+  }
   // A device's latest network report, as the location-report API accepted it.
   void addReport(const model::DeviceReport& report);
   // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
@@ -343,11 +336,7 @@ class B2bua {
   EventSink eventSink_;
   // Emergency-call events for the responders (b2bua_notify.cpp).
   void alert(Call& call, notify::EventKind kind, std::string detail = "");
-  std::list<std::unique_ptr<OutgoingMessage>> messages_;
-  static int onMessageResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip);
-  static void onMessageDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  void reapMessages();
-  void destroyMessages();
+  std::unique_ptr<MessageSender> messages_;
   std::vector<model::CallbackTarget> initialElins_;
   std::list<std::unique_ptr<Branch>> orphans_;  // branches whose call has ended
   std::unique_ptr<TrunkMonitor> trunks_;        // OPTIONS probing: which trunks are up
