@@ -178,7 +178,7 @@ struct LocationSettings {
   int64_t callbackWindowSeconds = int64_t{3} * 3600;
 };
 
-// The admin HTTP server: API, dashboard and /metrics.
+// The admin HTTP server: the location-report API, health, /metrics, reload and acknowledgements.
 struct Admin {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;

@@ -66,7 +66,8 @@ std::vector<std::string> splitRoute(std::string_view text) {
 }
 
 // What identifies "where the device is" for the new-network question: the most specific
-// signal the report has. A readable string, since the admin dashboard shows it.
+// signal the report has, as a readable string: the key of user_networks (each network a user
+// was seen on).
 std::string networkIdentity(const std::string& bssid, const std::string& chassis,
                             const std::string& port, const std::string& ip) {
   if (!bssid.empty()) {

@@ -108,7 +108,7 @@ struct DemoPorts {
   uint16_t psapB = 0;
   uint16_t erc = 0;
   uint16_t uk999 = 0;
-  uint16_t admin = 0;                  // admin HTTP (API, dashboard, /metrics)
+  uint16_t admin = 0;                  // admin HTTP (API, health, /metrics)
   std::string trunkTransport = "udp";  // of every trunk
   std::string psapAMode = "pidf";      // il-psap-a's mode (a test may make it an ELIN trunk)
   uint16_t securityDesk = 0;           // the sites' security desk (PSAP callbacks, issue 4)
