@@ -49,28 +49,6 @@ emergency_routing:
 
 std::shared_ptr<const sos::routing::Router> gRouter;
 
-sos::proxy::EdgeMethod methodOf(sip_method_t m) {
-  using sos::proxy::EdgeMethod;
-  switch (m) {
-    case sip_method_invite:
-      return EdgeMethod::Invite;
-    case sip_method_ack:
-      return EdgeMethod::Ack;
-    case sip_method_options:
-      return EdgeMethod::Options;
-    case sip_method_bye:
-    case sip_method_cancel:
-    case sip_method_update:
-    case sip_method_info:
-    case sip_method_prack:
-      return EdgeMethod::NoDialog;
-    case sip_method_unknown:
-      return EdgeMethod::Unknown;
-    default:
-      return EdgeMethod::NotAllowed;
-  }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -111,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
 
     sos::proxy::EdgeFacts f;
-    f.method = methodOf(sip->sip_request->rq_method);
+    f.method = sos::proxy::edgeMethod(sip->sip_request->rq_method);
     f.toTag = sip->sip_to->a_tag != nullptr;
     f.trusted = d.trusted;
     f.fromTrunk = who == 1;

@@ -30,32 +30,6 @@ constexpr su_duration_t kSweepMs = 1000;
 constexpr su_duration_t kCloseTickMs = 100;
 constexpr auto kCauseLogEvery = std::chrono::seconds(10);
 
-EdgeMethod methodOf(const sip_t* sip) {
-  switch (sip->sip_request->rq_method) {
-    case sip_method_invite:
-      return EdgeMethod::Invite;
-    case sip_method_ack:
-      return EdgeMethod::Ack;
-    case sip_method_options:
-      return EdgeMethod::Options;
-    case sip_method_bye:
-    case sip_method_cancel:
-    case sip_method_update:
-    case sip_method_info:
-    case sip_method_prack:
-      return EdgeMethod::NoDialog;
-    case sip_method_register:
-    case sip_method_message:
-    case sip_method_subscribe:
-    case sip_method_notify:
-    case sip_method_publish:
-    case sip_method_refer:
-      return EdgeMethod::NotAllowed;
-    default:
-      return EdgeMethod::Unknown;
-  }
-}
-
 // The plain values the edge decides on: who sent it, to what. No body: trust is decided
 // before anything of it is read (issue 14).
 routing::CallRequest headersOnly(msg_t* msg, const sip_t* sip) {
@@ -313,7 +287,7 @@ void Edge::message(msg_t* msg, sip_t* sip) {
   routing::RouteDecision const d = router->decide(req);
 
   EdgeFacts f;
-  f.method = methodOf(sip);
+  f.method = edgeMethod(sip->sip_request->rq_method);
   f.toTag = sip->sip_to && sip->sip_to->a_tag;
   f.trusted = d.trusted;
   f.fromTrunk = !d.trusted && fromTrunk(req.sourceAddress);

@@ -299,4 +299,30 @@ std::string nextHopFor(const config::Trunk& t) {
          ";transport=" + std::string(config::toString(t.transport));
 }
 
+EdgeMethod edgeMethod(sip_method_t method) {
+  switch (method) {
+    case sip_method_invite:
+      return EdgeMethod::Invite;
+    case sip_method_ack:
+      return EdgeMethod::Ack;
+    case sip_method_options:
+      return EdgeMethod::Options;
+    case sip_method_bye:
+    case sip_method_cancel:
+    case sip_method_update:
+    case sip_method_info:
+    case sip_method_prack:
+      return EdgeMethod::NoDialog;
+    case sip_method_register:
+    case sip_method_message:
+    case sip_method_subscribe:
+    case sip_method_notify:
+    case sip_method_publish:
+    case sip_method_refer:
+      return EdgeMethod::NotAllowed;
+    default:
+      return EdgeMethod::Unknown;
+  }
+}
+
 }  // namespace sos::proxy

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "proxy/copy_skip.h"
+#include "proxy/edge_policy.h"
 #include "proxy/sofia.h"
 #include "routing/call_request.h"
 
@@ -42,5 +43,9 @@ std::string nextHopFor(const config::Trunk& trunk);
 // Returns false when a header could not be copied (out of memory).
 bool copyEndToEnd(msg_t* dst, sip_t* dstSip, msg_t* src, unsigned skip = kCopyAll,
                   size_t* dropped = nullptr);
+
+// What the edge's rules (edge_policy.h) make of a request's method; the edge and its fuzz target
+// share it.
+EdgeMethod edgeMethod(sip_method_t method);
 
 }  // namespace sos::proxy
