@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace sos::admin {
@@ -29,6 +31,18 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
 constexpr auto kAcceptLogEvery = std::chrono::seconds(60);
 std::atomic<uint64_t> gAcceptErrors{0};
 
+}  // namespace
+
+HttpResponse jsonError(int status, const std::string& message) {
+  return HttpResponse{status, "application/json",
+                      nlohmann::json{{"error", message}}.dump(
+                          -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                          "\n",
+                      {}};
+}
+
+namespace {
+
 // One connection: read a request, answer it, repeat while the client keeps it alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -41,6 +55,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     parser_.emplace();
     parser_->body_limit(HttpServer::kMaxBodyBytes);
+    parser_->header_limit(static_cast<uint32_t>(HttpServer::kMaxHeaderBytes));
     stream_.expires_after(kIdleTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -49,13 +64,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return close();
-    if (ec == http::error::body_limit) return reply(errorResponse(413, "body over 64 KiB"), false);
+    if (ec == http::error::body_limit) return reply(jsonError(413, "body over 64 KiB"), false);
+    if (ec == http::error::header_limit) {
+      return reply(jsonError(431, "request line and headers over 16 KiB"), false);
+    }
+    if (ec == http::error::bad_target || ec == http::error::bad_method ||
+        ec == http::error::bad_version || ec == http::error::bad_field ||
+        ec == http::error::bad_value || ec == http::error::bad_line_ending) {
+      return reply(jsonError(400, "malformed HTTP request: " + ec.message()), false);
+    }
     if (ec) return;  // timeout or reset: nothing to answer
     const auto& req = parser_->get();
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     r.contentType = std::string(req[http::field::content_type]);
+    r.authorization = std::string(req[http::field::authorization]);
+    r.host = std::string(req[http::field::host]);
     r.body = req.body();
     beast::error_code pe;
     auto peer = stream_.socket().remote_endpoint(pe);
@@ -64,16 +89,9 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       out = (*handler_)(r);
     } catch (const std::exception& e) {
-      out = errorResponse(500, e.what());
+      out = jsonError(500, e.what());
     }
     reply(std::move(out), req.keep_alive());
-  }
-
-  static HttpResponse errorResponse(int status, const std::string& message) {
-    HttpResponse r;
-    r.status = status;
-    r.body = "{\"error\":\"" + message + "\"}\n";
-    return r;
   }
 
   void reply(HttpResponse out, bool keepAlive) {
@@ -82,6 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->version(11);
     res->set(http::field::server, "sosproxy");
     res->set(http::field::content_type, out.contentType);
+    for (const auto& [name, value] : out.headers) res->set(name, value);
     res->keep_alive(keepAlive);
     res->body() = std::move(out.body);
     res->prepare_payload();

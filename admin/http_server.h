@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sos::admin {
 
@@ -17,6 +19,8 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // "/api/v1/location-reports?x=y"
   std::string contentType;
+  std::string authorization;  // the Authorization header, as sent
+  std::string host;           // the Host header, as sent ("" when absent)
   std::string body;
   std::string peerAddress;  // the client's IP address as seen on the socket
 };
@@ -25,7 +29,13 @@ struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
+  // Further headers ("Allow", "WWW-Authenticate", ...), written as given.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// {"error": message} and a line feed: the body of every error answer. Messages may quote what a
+// client sent: invalid UTF-8 is replaced, never an exception.
+HttpResponse jsonError(int status, const std::string& message);
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -44,6 +54,8 @@ class HttpServer {
   static uint64_t acceptErrors();
 
   static constexpr size_t kMaxBodyBytes = size_t{64} * 1024;
+  // The request line and headers together; more is answered 431.
+  static constexpr size_t kMaxHeaderBytes = size_t{16} * 1024;
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "base/text.h"
@@ -53,9 +54,38 @@ const model::UserRow* findUser(const routing::LocationSnapshot& snap,
   return snap.findUserByMac(r.mac);
 }
 
+// Why `who` may not report for `user`'s device, or nullopt when it may.
+std::optional<std::string> refusal(const Principal& who, const model::DeviceReport& r,
+                                   const model::UserRow& user) {
+  switch (who.role) {
+    case Role::SuperAdmin:
+    case Role::NetworkReporter:
+      return std::nullopt;
+    case Role::SiteAdmin:
+      if (who.coversSite(user.site)) return std::nullopt;
+      return "user " + user.extension + " is not of your sites";
+    case Role::Device: {
+      if (isDigits(who.subject)) {
+        if (user.extension == who.subject) return std::nullopt;
+        return "this token reports for extension " + who.subject + " only";
+      }
+      // A MAC token: the report names that MAC, and the MAC is the user's.
+      const auto mac = model::normalizeMac(r.mac);
+      const bool owned = std::any_of(user.macs.begin(), user.macs.end(), [&](const auto& m) {
+        return model::normalizeMac(m) == mac;
+      });
+      if (mac && *mac == who.subject && owned) return std::nullopt;
+      return "this token reports for its own device's MAC only";
+    }
+    case Role::Responder:
+      break;
+  }
+  return "a responder token does not send location reports";
+}
+
 }  // namespace
 
-HttpResponse LocationApi::handle(const HttpRequest& request) {
+HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& who) {
   if (request.method != "POST") {
     auto r = error(405, "use POST");
     return r;
@@ -104,7 +134,9 @@ HttpResponse LocationApi::handle(const HttpRequest& request) {
     return error(404, report.extension.empty() ? "no user has a device with MAC " + report.mac
                                                : "no user with extension " + report.extension);
   }
+  if (auto why = refusal(who, report, *user)) return error(403, *why);
   report.extension = user->extension;
+  report.networkProvided = who.role == Role::NetworkReporter;
 
   json out;
   auto saved = deps_.save(report);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "admin/auth.h"
 #include "admin/http_server.h"
 #include "base/result.h"
 #include "routing/location_resolver.h"
@@ -32,8 +33,11 @@ class LocationApi {
 
   // POST kPath with a JSON object: {"extension"|"mac" (one at least), "ip", "bssid",
   // "chassis", "port"}. 400 with the reason for bad JSON or fields, 404 for an unknown user or
-  // device, 405 for another method.
-  HttpResponse handle(const HttpRequest& request);
+  // device, 405 for another method. 403 when `who` may not report for that device: a device
+  // token reports for its own extension or MAC only, a site-admin for its sites' users; a
+  // network-reporter's report is kept as network-provided. Nothing is written or published
+  // for a refused report.
+  HttpResponse handle(const HttpRequest& request, const Principal& who);
 
  private:
   Deps deps_;

@@ -2,13 +2,21 @@
 
 #include "admin/routes.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "base/text.h"
 
 namespace sos::admin {
 
 namespace {
+
+using nlohmann::json;
 
 std::string percentDecoded(std::string_view s) {
   std::string out;
@@ -24,61 +32,370 @@ std::string percentDecoded(std::string_view s) {
   return out;
 }
 
-// Messages may quote what a client sent: invalid UTF-8 is replaced, never an exception.
-HttpResponse jsonError(int status, const std::string& message) {
-  return HttpResponse{status, "application/json",
-                      nlohmann::json{{"error", message}}.dump(
-                          -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                          "\n"};
+std::string dumped(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+HttpResponse jsonOk(int status, const json& j) {
+  return HttpResponse{status, "application/json", dumped(j), {}};
+}
+
+// The host part of a Host header: "[::1]:8080" -> "::1", "name:8080" -> "name".
+std::string_view hostName(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto end = host.find(']');
+    return end == std::string_view::npos ? host : host.substr(1, end - 1);
+  }
+  const auto colon = host.find(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+// A Host that is an IP address cannot come from DNS rebinding (the page's origin is that very
+// address); a name must be one we answer to.
+bool hostAllowed(std::string_view host, const std::vector<std::string>& allowed) {
+  const std::string_view name = hostName(host);
+  if (name.empty()) return false;
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(name), ec);
+  if (!ec) return true;
+  if (equalsNoCase(name, "localhost")) return true;
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& a) { return equalsNoCase(name, a); });
+}
+
+bool isJson(std::string_view contentType) {
+  contentType = trimLws(contentType.substr(0, contentType.find(';')));
+  return equalsNoCase(contentType, "application/json");
+}
+
+// The methods a known path takes ("" for a path that is not one of ours).
+std::string_view allowedMethods(std::string_view path) {
+  using R = AdminRoutes;
+  if (path == R::kHealthPath || path == R::kReadyPath || path == R::kMetricsPath ||
+      path == R::kWhoamiPath || path == R::kAuditPath) {
+    return "GET";
+  }
+  if (path == LocationApi::kPath || path == R::kReloadPath) return "POST";
+  if (path == R::kTokensPath) return "GET, POST";
+  if (path.rfind(R::kTokensPath, 0) == 0 && path.size() > R::kTokensPath.size() + 1 &&
+      path[R::kTokensPath.size()] == '/') {
+    return "DELETE";
+  }
+  if (path.rfind(R::kCallsPath, 0) == 0 && path.size() > R::kCallsPath.size() + R::kAckSuffix.size() &&
+      path.substr(path.size() - R::kAckSuffix.size()) == R::kAckSuffix) {
+    return "POST";
+  }
+  return "";
+}
+
+bool methodIn(std::string_view method, std::string_view allowed) {
+  while (!allowed.empty()) {
+    const auto comma = allowed.find(',');
+    if (trimLws(allowed.substr(0, comma)) == method) return true;
+    if (comma == std::string_view::npos) break;
+    allowed.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+json tokenJson(const store::ApiToken& t) {
+  json j{{"name", t.name}, {"role", t.role}, {"sites", t.sites}, {"created_at_ms", t.createdAtMs}};
+  if (!t.subject.empty()) j["subject"] = t.subject;
+  j["revoked_at_ms"] = t.revokedAtMs == 0 ? json(nullptr) : json(t.revokedAtMs);
+  return j;
+}
+
+std::optional<int64_t> queryNumber(std::string_view target, std::string_view key) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    if (pair.size() > key.size() && pair.substr(0, key.size()) == key && pair[key.size()] == '=') {
+      std::string_view v = pair.substr(key.size() + 1);
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < 0) return -1;
+      return n;
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<AdminRoutes::Acknowledgement> AdminRoutes::acknowledgement(const HttpRequest& r,
-                                                                         std::string_view path) {
-  if (r.method != "POST" || path.rfind(kCallsPath, 0) != 0 || path.size() <= kCallsPath.size() ||
-      path.substr(path.size() - std::min(path.size(), kAckSuffix.size())) != kAckSuffix) {
-    return std::nullopt;
-  }
-  std::string_view id = path.substr(kCallsPath.size());
-  id = id.substr(0, id.size() - kAckSuffix.size());
-  if (id.empty()) return std::nullopt;
-  Acknowledgement a;
-  a.callId = percentDecoded(id);
-  auto body = nlohmann::json::parse(r.body, nullptr, false);
-  if (body.is_object() && body.contains("by") && body["by"].is_string()) {
-    a.by = body["by"].get<std::string>();
-  }
-  if (a.by.empty()) a.by = r.peerAddress;
-  return a;
-}
-
 HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   std::string_view path(r.target);
   path = path.substr(0, path.find('?'));
-  if (path == LocationApi::kPath && handlers_.locationApi != nullptr) {
-    return handlers_.locationApi->handle(r);
+  const bool probe = path == kHealthPath || path == kReadyPath;
+  if (!probe && !hostAllowed(r.host, settings_.allowedHosts)) {
+    counters_.badHost.fetch_add(1, std::memory_order_relaxed);
+    return jsonError(421, r.host.empty() ? "a Host header is required"
+                                         : "Host \"" + r.host +
+                                               "\" is not a name of this server (admin.allowed_hosts)");
   }
+
+  const bool api = path.rfind(kApiPrefix, 0) == 0;
+  const bool needsToken = api || (path == kMetricsPath && !settings_.metricsPublic);
+  std::optional<Principal> who;
+  if (needsToken) {
+    const std::string token = bearerToken(r.authorization);
+    std::optional<store::ApiToken> found;
+    if (!token.empty()) {
+      bool unavailable = false;
+      found = lookUp(tokenHash(token), unavailable);
+      if (unavailable) return jsonError(503, "tokens cannot be read now");
+    }
+    if (!found) {
+      counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
+      auto out = jsonError(401, token.empty() ? "give a token: Authorization: Bearer TOKEN"
+                                              : "unknown or revoked token");
+      out.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sosproxy\"");
+      return out;
+    }
+    who = principalOf(*found);
+  }
+
+  const std::string_view allowed = allowedMethods(path);
+  if (allowed.empty()) return jsonError(404, "no such path");
+  if (!methodIn(r.method, allowed)) {
+    auto out = jsonError(405, "use " + std::string(allowed));
+    out.headers.emplace_back("Allow", std::string(allowed));
+    return out;
+  }
+  if (!r.body.empty() && !isJson(r.contentType)) {
+    return jsonError(415, "send the body as application/json");
+  }
+  return route(r, path, who ? &*who : nullptr);
+}
+
+std::optional<store::ApiToken> AdminRoutes::lookUp(const std::string& hash,
+                                                  bool& unavailable) const {
+  if (!handlers_.tokens.find) return std::nullopt;
+  auto read = handlers_.tokens.find(hash);
+  if (read.ok()) {
+    if (read.value()) {
+      constexpr size_t kMaxRemembered = 4096;
+      if (lastRead_.size() >= kMaxRemembered) lastRead_.clear();
+      lastRead_[hash] = *read.value();
+    } else {
+      lastRead_.erase(hash);
+    }
+    return std::move(read.value());
+  }
+  auto it = lastRead_.find(hash);
+  if (it == lastRead_.end()) {
+    spdlog::error("admin API: tokens cannot be read ({}); a token not read before is refused",
+                  read.error().message);
+    unavailable = true;
+    return std::nullopt;
+  }
+  counters_.tokenStoreFallbacks.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("admin API: tokens cannot be read ({}); token \"{}\" taken as last read",
+               read.error().message, it->second.name);
+  return it->second;
+}
+
+HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
+                                const Principal* who) const {
   if (path == kHealthPath) {
-    return handlers_.healthz ? handlers_.healthz() : HttpResponse{200, "text/plain", "ok\n"};
+    return handlers_.healthz ? handlers_.healthz() : HttpResponse{200, "text/plain", "ok\n", {}};
   }
-  if (path == kReadyPath && handlers_.readyz) return handlers_.readyz();
-  if (path == kMetricsPath && handlers_.metrics) {
-    return HttpResponse{200, "text/plain; version=0.0.4", handlers_.metrics()};
+  if (path == kReadyPath) {
+    return handlers_.readyz ? handlers_.readyz() : HttpResponse{200, "text/plain", "ready\n", {}};
   }
-  if (auto ack = acknowledgement(r, path)) {
-    if (!handlers_.acknowledge) return jsonError(503, "responder alerts are not running");
-    auto done = handlers_.acknowledge(ack->callId, ack->by);
-    if (!done.ok()) return jsonError(500, done.error().message);
-    if (!done.value()) return jsonError(404, "no alerted call with that Call-ID");
-    return HttpResponse{200, "application/json", "{\"acknowledged\":true}\n"};
+  if (path == kMetricsPath) {
+    if (!handlers_.metrics) return jsonError(404, "no metrics");
+    return HttpResponse{200, "text/plain; version=0.0.4", handlers_.metrics(), {}};
   }
-  if (path == kReloadPath && handlers_.reload) {
-    if (r.method != "POST") return jsonError(405, "use POST to reload");
+  // Every path below is under /api/v1: `who` is set.
+  if (path == kWhoamiPath) {
+    json j{{"name", who->name}, {"role", toString(who->role)}, {"sites", who->sites}};
+    if (!who->subject.empty()) j["subject"] = who->subject;
+    return jsonOk(200, j);
+  }
+  if (path == LocationApi::kPath) {
+    if (who->role == Role::Responder) {
+      return forbidden(r, *who, "a responder token does not send location reports");
+    }
+    if (handlers_.locationApi == nullptr) return jsonError(503, "location reports are not taken");
+    auto out = handlers_.locationApi->handle(r, *who);
+    if (out.status == 403) {
+      counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("admin API: location report refused for token \"{}\" ({}) from {}: {}",
+                   who->name, toString(who->role), r.peerAddress, out.body.substr(0, 200));
+    }
+    return out;
+  }
+  if (path.rfind(kCallsPath, 0) == 0) {
+    std::string_view id = path.substr(kCallsPath.size());
+    return acknowledge(r, id.substr(0, id.size() - kAckSuffix.size()), *who);
+  }
+  if (path == kReloadPath) {
+    if (who->role != Role::SuperAdmin) return forbidden(r, *who, "reload needs a super-admin");
+    if (!handlers_.reload) return jsonError(503, "reload is not available");
     auto outcome = handlers_.reload();
-    return HttpResponse{outcome.reloaded ? 200 : 422, "application/json", outcome.json};
+    record(*who, "config.reload", "config", "", "", outcome.reloaded ? "reloaded" : "refused");
+    return HttpResponse{outcome.reloaded ? 200 : 422, "application/json", outcome.json, {}};
   }
+  if (path.rfind(kTokensPath, 0) == 0) return tokens(r, path, *who);
+  if (path == kAuditPath) return audit(r, *who);
   return jsonError(404, "no such path");
+}
+
+HttpResponse AdminRoutes::acknowledge(const HttpRequest& r, std::string_view callIdEncoded,
+                                      const Principal& who) const {
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin &&
+      who.role != Role::Responder) {
+    return forbidden(r, who, "acknowledging needs a responder, site-admin or super-admin");
+  }
+  if (!handlers_.acknowledge) return jsonError(503, "responder alerts are not running");
+  const std::string callId = percentDecoded(callIdEncoded);
+  std::string by;
+  auto body = json::parse(r.body, nullptr, false);
+  if (!r.body.empty() && !body.is_object()) return jsonError(400, "body must be a JSON object");
+  if (body.is_object() && body.contains("by")) {
+    if (!body["by"].is_string()) return jsonError(400, "field 'by' must be a string");
+    by = body["by"].get<std::string>();
+  }
+  if (by.empty()) by = who.name;
+  std::string site;
+  if (who.role != Role::SuperAdmin) {
+    // A scoped token learns nothing of another site's calls: unknown and foreign look alike.
+    if (!handlers_.callSite) return jsonError(503, "call sites cannot be read");
+    auto s = handlers_.callSite(callId);
+    if (!s.ok()) return jsonError(500, s.error().message);
+    if (!s.value() || !who.coversSite(*s.value())) {
+      return forbidden(r, who, "no call of your sites has that Call-ID");
+    }
+    site = *s.value();
+  } else if (handlers_.callSite) {
+    if (auto s = handlers_.callSite(callId); s.ok() && s.value()) site = *s.value();
+  }
+  auto done = handlers_.acknowledge(callId, by);
+  if (!done.ok()) return jsonError(500, done.error().message);
+  if (!done.value()) return jsonError(404, "no alerted call with that Call-ID");
+  record(who, "call.acknowledge", "call:" + callId, site, "", dumped(json{{"by", by}}));
+  return HttpResponse{200, "application/json", "{\"acknowledged\":true}\n", {}};
+}
+
+HttpResponse AdminRoutes::tokens(const HttpRequest& r, std::string_view path,
+                                 const Principal& who) const {
+  if (who.role != Role::SuperAdmin) return forbidden(r, who, "tokens are a super-admin's");
+  const auto& t = handlers_.tokens;
+  if (!t.list || !t.create || !t.revoke) return jsonError(503, "tokens are not kept");
+  if (r.method == "GET") {
+    auto all = t.list();
+    if (!all.ok()) return jsonError(500, all.error().message);
+    json list = json::array();
+    for (const auto& token : all.value()) list.push_back(tokenJson(token));
+    return jsonOk(200, json{{"tokens", list}});
+  }
+  if (r.method == "DELETE") {
+    const std::string name = percentDecoded(path.substr(kTokensPath.size() + 1));
+    store::AuditEntry e{0, handlers_.nowMs(), who.name, std::string(toString(who.role)),
+                        "token.revoke", "token:" + name, "", "", ""};
+    auto revoked = t.revoke(name, e);
+    if (!revoked.ok()) return jsonError(500, revoked.error().message);
+    if (!revoked.value()) return jsonError(404, "no token in force is named \"" + name + "\"");
+    spdlog::info("admin API: token \"{}\" revoked by \"{}\"", name, who.name);
+    return jsonOk(200, json{{"revoked", name}});
+  }
+  auto body = json::parse(r.body, nullptr, false);
+  if (!body.is_object()) return jsonError(400, "body must be a JSON object");
+  static const std::vector<std::string> kKnown{"name", "role", "sites", "user", "mac"};
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
+      return jsonError(400, "unknown field '" + key + "'");
+    }
+    if (key == "sites") {
+      if (!value.is_array() || !std::all_of(value.begin(), value.end(),
+                                            [](const json& s) { return s.is_string(); })) {
+        return jsonError(400, "field 'sites' must be an array of site names");
+      }
+    } else if (!value.is_string()) {
+      return jsonError(400, "field '" + key + "' must be a string");
+    }
+  }
+  auto str = [&](const char* k) { return body.contains(k) ? body[k].get<std::string>() : ""; };
+  if (body.contains("user") && body.contains("mac")) {
+    return jsonError(400, "give 'user' or 'mac', not both");
+  }
+  std::vector<std::string> sites;
+  if (body.contains("sites")) sites = body["sites"].get<std::vector<std::string>>();
+  auto row = tokenRow(str("name"), str("role"), sites, str("user") + str("mac"), settings_.sites,
+                      handlers_.nowMs());
+  if (!row.ok()) return jsonError(400, row.error().message);
+  const std::string secret = newToken();
+  store::ApiToken token = row.value();
+  token.hash = tokenHash(secret);
+  store::AuditEntry e{0,  token.createdAtMs, who.name, std::string(toString(who.role)),
+                      "token.create", "token:" + token.name, "", "", dumped(tokenJson(token))};
+  if (auto made = t.create(token, e); !made.ok()) {
+    return jsonError(made.error().code == "store.conflict" ? 409 : 500, made.error().message);
+  }
+  spdlog::info("admin API: token \"{}\" ({}) created by \"{}\"", token.name, token.role, who.name);
+  json out = tokenJson(token);
+  out["token"] = secret;
+  return jsonOk(201, out);
+}
+
+HttpResponse AdminRoutes::audit(const HttpRequest& r, const Principal& who) const {
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin) {
+    return forbidden(r, who, "the audit trail is an admin's");
+  }
+  if (!handlers_.tokens.loadAudit) return jsonError(503, "the audit trail is not kept");
+  store::AuditQuery q;
+  auto limit = queryNumber(r.target, "limit");
+  auto before = queryNumber(r.target, "before");
+  if ((limit && (*limit < 1 || *limit > 1000)) || (before && *before < 0)) {
+    return jsonError(400, "limit is 1 to 1000 and before an entry id");
+  }
+  q.limit = static_cast<size_t>(limit.value_or(100));
+  q.beforeId = before.value_or(0);
+  if (who.role == Role::SiteAdmin) q.sites = who.sites;
+  auto entries = handlers_.tokens.loadAudit(q);
+  if (!entries.ok()) return jsonError(500, entries.error().message);
+  json list = json::array();
+  for (const auto& e : entries.value()) {
+    json j{{"id", e.id},         {"at_ms", e.atMs},   {"actor", e.actor},
+           {"role", e.role},     {"action", e.action}, {"object", e.object}};
+    j["site"] = e.site.empty() ? json(nullptr) : json(e.site);
+    j["before"] = e.before.empty() ? json(nullptr) : json(e.before);
+    j["after"] = e.after.empty() ? json(nullptr) : json(e.after);
+    list.push_back(std::move(j));
+  }
+  return jsonOk(200, json{{"entries", list}});
+}
+
+HttpResponse AdminRoutes::forbidden(const HttpRequest& r, const Principal& who,
+                                    const std::string& why) const {
+  counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("admin API: {} {} refused for token \"{}\" ({}) from {}: {}", r.method, r.target,
+               who.name, toString(who.role), r.peerAddress, why);
+  return jsonError(403, why);
+}
+
+void AdminRoutes::record(const Principal& who, std::string action, std::string object,
+                         std::string site, std::string before, std::string after) const {
+  store::AuditEntry e{0,
+                      handlers_.nowMs ? handlers_.nowMs() : 0,
+                      who.name,
+                      std::string(toString(who.role)),
+                      std::move(action),
+                      std::move(object),
+                      std::move(site),
+                      std::move(before),
+                      std::move(after)};
+  spdlog::info("audit: {} {} by \"{}\" ({})", e.action, e.object, e.actor, e.role);
+  if (!handlers_.tokens.audit) return;
+  if (auto r = handlers_.tokens.audit(e); !r.ok()) {
+    spdlog::error("audit entry {} {} by \"{}\" not saved: {}", e.action, e.object, e.actor,
+                  r.error().message);
+  }
 }
 
 }  // namespace sos::admin

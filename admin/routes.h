@@ -1,27 +1,61 @@
 #pragma once
-// The admin HTTP API's route table: which path answers what, and the answers' status codes and
-// JSON. The handlers behind it are given by whoever runs the server (proxy/app.cpp), so admin/
-// knows nothing of the SIP side, the notifier or the reloader. Runs on the I/O thread, as the
-// HttpServer's handler.
+// The admin HTTP API's route table: which path answers what, who may call it, and the answers'
+// status codes and JSON. The handlers behind it are given by whoever runs the server
+// (proxy/app.cpp), so admin/ knows nothing of the SIP side, the notifier or the reloader. Runs
+// on the I/O thread, as the HttpServer's handler.
 //
-//   POST /api/v1/location-reports               the location-report API (location_api.h)
-//   GET  /healthz                               live: the SIP thread turns (proxy/health.h)
-//   GET  /readyz                                ready: routing, store and trunks can serve
-//   GET  /metrics                               Prometheus text
-//   POST /api/v1/calls/CALL-ID/acknowledge      a responder has the call in hand; JSON body
-//                                               {"by": "guard 1"} (default: the peer address)
-//   POST /api/v1/admin/reload                   read the configuration file again
+//   GET    /healthz                            open: live (the SIP thread turns)
+//   GET    /readyz                             open: routing, store and trunks can serve
+//   GET    /metrics                            Prometheus text; open unless
+//                                              admin.metrics_public is false (then any token)
+//   GET    /api/v1/whoami                      any token: its name, role, sites and subject
+//   POST   /api/v1/location-reports            super-admin; site-admin (its sites' users);
+//                                              device (its subject); network-reporter (any
+//                                              device, marked network-provided)
+//   POST   /api/v1/calls/CALL-ID/acknowledge   super-admin; site-admin or responder of the
+//                                              call's site. JSON body {"by": "guard 1"}
+//                                              (default: the token's name)
+//   POST   /api/v1/admin/reload                super-admin: read the configuration file again
+//   GET    /api/v1/tokens                      super-admin: every token (never the secret)
+//   POST   /api/v1/tokens                      super-admin: {"name", "role", "sites", "user" |
+//                                              "mac"}; 201 with the token, shown this once
+//   DELETE /api/v1/tokens/NAME                 super-admin: revoke
+//   GET    /api/v1/audit?limit=N&before=ID     super-admin (every entry); site-admin (its
+//                                              sites'), newest first
+//
+// Before any route: a Host header that names a host (not an IP address) must be one of
+// admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415); a method
+// the path does not take gets 405 with Allow. Every /api/v1 path needs a token: none, an
+// unknown or a revoked one gets 401 (an unknown path too, so nothing is learned without one);
+// a token whose role or sites do not cover the request gets 403. Error bodies are
+// {"error": "..."}. Tokens are read from the store at every request, so a new or revoked token
+// counts at once; when the store cannot be read, a token read before is taken as it was then.
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
+#include "admin/auth.h"
 #include "admin/http_server.h"
 #include "admin/location_api.h"
 #include "base/result.h"
+#include "store/api_token.h"
 
 namespace sos::admin {
+
+struct RouteCounters {
+  std::atomic<uint64_t> unauthenticated{0};  // 401: no token, or an unknown or revoked one
+  std::atomic<uint64_t> forbidden{0};        // 403: a token outside its role or sites
+  std::atomic<uint64_t> badHost{0};          // 421: a Host naming no host of ours
+  // Requests let in on a token as last read from the store, because the store could not be
+  // read (a token never read before gets 503 then).
+  std::atomic<uint64_t> tokenStoreFallbacks{0};
+};
 
 class AdminRoutes {
  public:
@@ -29,6 +63,15 @@ class AdminRoutes {
   struct ReloadOutcome {
     bool reloaded = false;
     std::string json;
+  };
+  // Where tokens and the audit trail are kept (the store, on the I/O thread).
+  struct Tokens {
+    std::function<Result<std::optional<store::ApiToken>>(const std::string& hash)> find;
+    std::function<Result<std::vector<store::ApiToken>>()> list;
+    std::function<Result<void>(store::ApiToken&, const store::AuditEntry&)> create;
+    std::function<Result<bool>(const std::string& name, const store::AuditEntry&)> revoke;
+    std::function<Result<int64_t>(const store::AuditEntry&)> audit;
+    std::function<Result<std::vector<store::AuditEntry>>(const store::AuditQuery&)> loadAudit;
   };
   struct Handlers {
     LocationApi* locationApi = nullptr;
@@ -38,30 +81,61 @@ class AdminRoutes {
     // Records the acknowledgement: false when no alerted call has that Call-ID. Empty when
     // responder alerts are not running (503).
     std::function<Result<bool>(const std::string& callId, const std::string& by)> acknowledge;
+    // The site of an alerted call ("" when it has none), or nullopt when no alerted call has
+    // that Call-ID.
+    std::function<Result<std::optional<std::string>>(const std::string& callId)> callSite;
     std::function<ReloadOutcome()> reload;
+    Tokens tokens;
+    std::function<int64_t()> nowMs;
+  };
+  // What the configuration says about the API (admin.*); replaced on reload.
+  struct Settings {
+    std::vector<std::string> allowedHosts;  // names a Host header may give, beside localhost
+    bool metricsPublic = true;
+    std::vector<std::string> sites;  // the configuration's sites, for tokens' --site
   };
 
   static constexpr std::string_view kHealthPath = "/healthz";
   static constexpr std::string_view kReadyPath = "/readyz";
   static constexpr std::string_view kMetricsPath = "/metrics";
+  static constexpr std::string_view kApiPrefix = "/api/v1/";
+  static constexpr std::string_view kWhoamiPath = "/api/v1/whoami";
   static constexpr std::string_view kReloadPath = "/api/v1/admin/reload";
   static constexpr std::string_view kCallsPath = "/api/v1/calls/";
   static constexpr std::string_view kAckSuffix = "/acknowledge";
+  static constexpr std::string_view kTokensPath = "/api/v1/tokens";
+  static constexpr std::string_view kAuditPath = "/api/v1/audit";
 
-  explicit AdminRoutes(Handlers handlers) : handlers_(std::move(handlers)) {}
+  AdminRoutes(Handlers handlers, Settings settings)
+      : handlers_(std::move(handlers)), settings_(std::move(settings)) {}
 
-  // Any path but those above: 404. The query string is ignored.
   HttpResponse handle(const HttpRequest& request) const;
+  void setSettings(Settings settings) { settings_ = std::move(settings); }
+  const RouteCounters& counters() const { return counters_; }
 
  private:
-  struct Acknowledgement {
-    std::string callId, by;
-  };
-  // A POST to kCallsPath + CALL-ID + kAckSuffix (the Call-ID percent-decoded), else nullopt.
-  static std::optional<Acknowledgement> acknowledgement(const HttpRequest& r,
-                                                        std::string_view path);
+  // The answer to a request that passed the Host, method and body checks and, on /api/v1,
+  // carries a token in force.
+  HttpResponse route(const HttpRequest& r, std::string_view path, const Principal* who) const;
+  HttpResponse acknowledge(const HttpRequest& r, std::string_view callIdEncoded,
+                           const Principal& who) const;
+  HttpResponse tokens(const HttpRequest& r, std::string_view path, const Principal& who) const;
+  HttpResponse audit(const HttpRequest& r, const Principal& who) const;
+  // 403, counted and logged (a refused location report may be a spoofing attempt).
+  HttpResponse forbidden(const HttpRequest& r, const Principal& who, const std::string& why) const;
+  void record(const Principal& who, std::string action, std::string object, std::string site,
+              std::string before, std::string after) const;
+
+  // The token a request presents, from the store; when the store cannot be read, as it was last
+  // read (by hash). nullopt with `unavailable` set: unreadable and never read.
+  std::optional<store::ApiToken> lookUp(const std::string& hash, bool& unavailable) const;
 
   Handlers handlers_;
+  Settings settings_;
+  mutable RouteCounters counters_;
+  // Tokens as last read from the store, by hash: a database that cannot be read for a moment
+  // does not lock out the responders (a revoked token is dropped at its next successful read).
+  mutable std::unordered_map<std::string, store::ApiToken> lastRead_;
 };
 
 }  // namespace sos::admin

@@ -178,11 +178,17 @@ struct LocationSettings {
   int64_t callbackWindowSeconds = int64_t{3} * 3600;
 };
 
-// The admin HTTP server: the location-report API, health, /metrics, reload and acknowledgements.
+// The admin HTTP server: the location-report API, health, /metrics, reload, acknowledgements,
+// API tokens and the audit trail. Every /api/v1 route needs a token (admin/routes.h).
 struct Admin {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;
   bool enabled = true;
+  // Host names a request's Host header may give (an IP address and "localhost" always may):
+  // a browser page of another name that resolves to us (DNS rebinding) is refused.
+  std::vector<std::string> allowedHosts;
+  // /metrics without a token (counters only, no personal data); false: any token.
+  bool metricsPublic = true;
 };
 
 // How responder alerts are delivered (issue 6). They are queued in the store's outbox and sent

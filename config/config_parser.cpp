@@ -475,11 +475,20 @@ void Parser::readLocation(const YamlValue& v) {
 }
 
 void Parser::readAdmin(const YamlValue& v) {
-  auto f = fields(v, {"address", "port", "enabled"});
+  auto f = fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public"});
   if (!f) {
     return;
   }
   Admin& admin = config_.admin;
+  if (auto h = get(*f, v, "allowed_hosts")) {
+    admin.allowedHosts.clear();
+    for (const auto& entry : list(*h, true)) {
+      if (std::string name = nonEmpty(entry); !name.empty()) admin.allowedHosts.push_back(name);
+    }
+  }
+  if (auto m = get(*f, v, "metrics_public")) {
+    admin.metricsPublic = boolean(*m).value_or(admin.metricsPublic);
+  }
   if (auto a = get(*f, v, "address")) {
     admin.address = checked(*a, checkAddress).value_or(admin.address);
   }

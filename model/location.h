@@ -90,6 +90,9 @@ struct DeviceReport {
   std::string chassis;
   std::string port;
   int64_t reportedAtMs = 0;  // Unix time, milliseconds
+  // Sent by the network (a WLAN controller, an LLDP collector: the API's network-reporter
+  // role) rather than by the phone itself.
+  bool networkProvided = false;
 };
 
 struct SiteDefaultRow {

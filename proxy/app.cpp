@@ -37,6 +37,7 @@
 #include "proxy/server.h"
 #include "proxy/sofia.h"
 #include "proxy/systemd.h"
+#include "proxy/token_cli.h"
 #include "proxy/version.h"
 #include "routing/router.h"
 
@@ -44,7 +45,7 @@ namespace sos::proxy {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kUsageHead =
     R"(sosproxy - SIP emergency-call routing proxy (back-to-back user agent)
 
 Usage:
@@ -53,7 +54,9 @@ Usage:
   sosproxy print-config FILE [--set PATH=VALUE]...
                                      print FILE with values changed (e.g. the demo on other
                                      ports), if the result is valid (else exit 2)
-  sosproxy --help | --version
+)";
+constexpr const char* kUsage =
+    R"(  sosproxy --help | --version
 
 Options:
   -c, --config FILE        YAML configuration (see config/examples/demo.yaml)
@@ -101,7 +104,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       return args[++i];
     };
     if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
+      std::cout << kUsageHead << kTokenUsage << kUsage;
       return 0;
     }
     if (a == "--version") {
@@ -243,9 +246,20 @@ int printConfig(const Options& opts) {
   return 0;
 }
 
+admin::AdminRoutes::Settings adminSettings(const config::Config& c) {
+  admin::AdminRoutes::Settings s;
+  s.allowedHosts = c.admin.allowedHosts;
+  s.metricsPublic = c.admin.metricsPublic;
+  for (const auto& site : c.sites) s.sites.push_back(site.name);
+  return s;
+}
+
 }  // namespace
 
 int runApp(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "token") {
+    return runTokenCommand(std::vector<std::string>(argv + 2, argv + argc));
+  }
   Options opts;
   if (auto done = parse(argc, argv, opts)) return *done;
   if (opts.command == "print-config") return printConfig(opts);
@@ -342,6 +356,8 @@ int runApp(int argc, char** argv) {
     if (notifier) notifier->post(std::move(e));
   });
 
+  // The admin route table, once built below (reloads replace its settings).
+  admin::AdminRoutes* routesPtr = nullptr;
   // Reloads run on the I/O thread only (SIGHUP is posted there, the admin API runs there), so
   // two never overlap and none runs on the SIP thread.
   ConfigReloader reloader(
@@ -352,8 +368,9 @@ int runApp(int argc, char** argv) {
                                     "the SIP thread has not taken the reloaded routing yet");
                               }
                             },
-                            [&locations, &notifier](std::shared_ptr<const config::Config> c) {
+                            [&locations, &notifier, &routesPtr](std::shared_ptr<const config::Config> c) {
                               if (notifier) notifier->setConfig(c);
+                              if (routesPtr != nullptr) routesPtr->setSettings(adminSettings(*c));
                               locations.reload(std::move(c));
                             }});
   std::unique_ptr<admin::HttpServer> http;
@@ -362,31 +379,57 @@ int runApp(int argc, char** argv) {
       [&locations] { return locations.snapshot(); },
       [&server](const model::DeviceReport& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
       [] { return unixMsNow(); }});
-  admin::AdminRoutes routes(admin::AdminRoutes::Handlers{
+  store::Store* const db = locations.store();
+  admin::AdminRoutes::Tokens tokens;
+  if (db != nullptr) {
+    tokens.find = [db](const std::string& hash) { return db->findTokenByHash(hash); };
+    tokens.list = [db] { return db->listTokens(); };
+    tokens.create = [db](store::ApiToken& t, const store::AuditEntry& e) {
+      return db->createToken(t, &e);
+    };
+    tokens.revoke = [db](const std::string& name, const store::AuditEntry& e) {
+      return db->revokeToken(name, e.atMs, &e);
+    };
+    tokens.audit = [db](const store::AuditEntry& e) { return db->appendAudit(e); };
+    tokens.loadAudit = [db](const store::AuditQuery& q) { return db->loadAudit(q); };
+  }
+  admin::AdminRoutes::Handlers handlers{
       &locationApi,
-      [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier] {
+      [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr] {
         return prometheusText(
             server.counters(), locations.counters(), reloader.counters(),
             LogLoss{routingLog->dropped(), consoleSink->dropped(), routingLog->reopenFailures()},
-            notifier ? &notifier->counters() : nullptr);
+            notifier ? &notifier->counters() : nullptr,
+            routesPtr != nullptr ? &routesPtr->counters() : nullptr);
       },
       [&server] {
         auto const a =
             healthzAnswer(liveness(server.health().view(), std::chrono::steady_clock::now()));
-        return admin::HttpResponse{a.status, a.contentType, a.body};
+        return admin::HttpResponse{a.status, a.contentType, a.body, {}};
       },
       [&server, &locations, &reloader] {
         auto const a = readyzAnswer(checkReadiness(server, locations, reloader));
-        return admin::HttpResponse{a.status, a.contentType, a.body};
+        return admin::HttpResponse{a.status, a.contentType, a.body, {}};
       },
       notifier ? std::function([&notifier](const std::string& callId, const std::string& by) {
         return notifier->acknowledge(callId, by);
       })
                : nullptr,
+      [db](const std::string& callId) -> Result<std::optional<std::string>> {
+        if (db == nullptr) return std::optional<std::string>{};
+        auto alert = db->loadCallAlert(callId);
+        if (!alert.ok()) return alert.error();
+        if (!alert.value()) return std::optional<std::string>{};
+        return std::optional<std::string>{alert.value()->site};
+      },
       [&reloader] {
         auto result = reloader.reload();
         return admin::AdminRoutes::ReloadOutcome{result.reloaded, toJson(result)};
-      }});
+      },
+      std::move(tokens),
+      [] { return unixMsNow(); }};
+  admin::AdminRoutes routes(std::move(handlers), adminSettings(*cfg));
+  routesPtr = &routes;
   if (cfg->admin.enabled) {
     try {
       http = std::make_unique<admin::HttpServer>(

@@ -40,7 +40,7 @@ std::string labelValue(std::string_view v) {
 
 std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
                            const ReloadCounters& r, LogLoss logLoss,
-                           const notify::NotifyCounters* n) {
+                           const notify::NotifyCounters* n, const admin::RouteCounters* api) {
   // The Prometheus convention for what is running: a constant 1 whose labels say which build.
   std::string out =
       "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
@@ -212,6 +212,19 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
   metric(out, "sosproxy_routing_log_reopen_failures_total", "counter",
          "SIGHUPs after which the routing log could not be opened again (the old file kept)",
          reopenFailures);
+  if (api != nullptr) {
+    metric(out, "sosproxy_admin_unauthenticated_total", "counter",
+           "admin API requests refused 401 (no token, or an unknown or revoked one)",
+           api->unauthenticated);
+    metric(out, "sosproxy_admin_forbidden_total", "counter",
+           "admin API requests refused 403 (a token outside its role or sites)", api->forbidden);
+    metric(out, "sosproxy_admin_bad_host_total", "counter",
+           "admin API requests refused 421 (a Host that names no host of this server)",
+           api->badHost);
+    metric(out, "sosproxy_admin_token_store_fallbacks_total", "counter",
+           "admin API requests let in on a token as last read (the store could not be read)",
+           api->tokenStoreFallbacks);
+  }
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
   const std::atomic<uint64_t> inUse{allocator::heapInUse()};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "admin/routes.h"
 #include "proxy/b2bua.h"
 #include "proxy/location_service.h"
 #include "proxy/reload.h"
@@ -21,9 +22,10 @@ struct LogLoss {
   uint64_t routingReopenFailures = 0;  // SIGHUPs after which the routing log kept its old file
 };
 
-// `alerts` is null when responder alerts are not running.
+// `alerts` is null when responder alerts are not running, `api` when there is no admin server.
 std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
                            const ReloadCounters& reloads, LogLoss logLoss,
-                           const notify::NotifyCounters* alerts = nullptr);
+                           const notify::NotifyCounters* alerts = nullptr,
+                           const admin::RouteCounters* api = nullptr);
 
 }  // namespace sos::proxy

@@ -69,7 +69,10 @@ void keepRestartOnly(const config::Config& running, config::Config& next) {
   next.listen.port = running.listen.port;
   next.listen.transports = running.listen.transports;
   next.store = running.store;
-  next.admin = running.admin;
+  // admin.allowed_hosts and admin.metrics_public take effect at once.
+  next.admin.address = running.admin.address;
+  next.admin.port = running.admin.port;
+  next.admin.enabled = running.admin.enabled;
   next.logging.format = running.logging.format;
   next.logging.routingLog = running.logging.routingLog;
 }

@@ -245,12 +245,55 @@ CREATE INDEX call_alerts_escalate_at ON call_alerts(escalate_at)
   WHERE acknowledged_at IS NULL AND escalate_at IS NOT NULL;
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations{{
+// The management API (issue 16). api_tokens: who may call it; only a token's SHA-256 is kept
+// (the token itself is shown once, at creation). A site-admin or responder token is scoped to
+// the sites of api_token_sites; a device token to one subject (an extension or a MAC). A revoked
+// token keeps its row (revoked_at set), so the audit trail can still name it. audit_log: every
+// change made through the API or the CLI, with the token that made it and the object's JSON
+// before and after. A history: no foreign keys. Times are Unix milliseconds.
+constexpr const char* kSchema6 = R"sql(
+CREATE TABLE api_tokens (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  role       TEXT NOT NULL CHECK (role IN ('super-admin', 'site-admin', 'responder', 'device',
+                                           'network-reporter')),
+  subject    TEXT,
+  hash       TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
+CREATE TABLE api_token_sites (
+  token_id INTEGER NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,
+  site     TEXT NOT NULL,
+  PRIMARY KEY (token_id, site)
+);
+
+CREATE TABLE audit_log (
+  id        INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  role      TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  object    TEXT NOT NULL,
+  site      TEXT,
+  before    TEXT,
+  after     TEXT
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE INDEX audit_log_site ON audit_log(site, at);
+
+ALTER TABLE device_reports ADD COLUMN network_provided INTEGER NOT NULL DEFAULT 0
+  CHECK (network_provided IN (0, 1));
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
     {4, "call records", kSchema4},
     {5, "responder alert outbox and call alerts", kSchema5},
+    {6, "API tokens, their sites, audit log; network-provided device reports", kSchema6},
 }};
 
 }  // namespace

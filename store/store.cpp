@@ -304,7 +304,8 @@ Result<model::LocationData> Store::loadLocationData() {
   // The latest report of each device: by MAC, or by extension for reports that name no MAC
   // (a softphone that cannot read its own). Ties on time go to the later insert.
   Statement reports(db_,
-                    "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms FROM ("
+                    "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
+                    "FROM ("
                     "  SELECT *, row_number() OVER ("
                     "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension)"
                     "    ORDER BY reported_at_ms DESC, id DESC) AS newest"
@@ -313,7 +314,7 @@ Result<model::LocationData> Store::loadLocationData() {
   while (reports.row()) {
     data.reports.push_back({reports.columnText(0), reports.columnText(1), reports.columnText(2),
                             reports.columnText(3), reports.columnText(4), reports.columnText(5),
-                            reports.columnInt(6)});
+                            reports.columnInt(6), reports.columnInt(7) != 0});
   }
   check(reports);
 
@@ -368,9 +369,10 @@ Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
 
   Statement insert(db_,
                    "INSERT INTO device_reports (extension, mac, ip, bssid, chassis, port, "
-                   "reported_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                   "reported_at_ms, network_provided) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   insert.text(1, extension).textOrNull(2, mac).textOrNull(3, report.ip).textOrNull(4, bssid);
   insert.textOrNull(5, chassis).textOrNull(6, report.port).integer(7, report.reportedAtMs);
+  insert.integer(8, report.networkProvided ? 1 : 0);
   if (!insert.run()) {
     return dbError(insert);
   }

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "model/callback.h"
 #include "model/location.h"
+#include "store/api_token.h"
 #include "store/call_record.h"
 #include "store/notification_job.h"
 
@@ -93,6 +94,21 @@ class Store {
   // Unacknowledged alerts whose next tier is due by `untilMs`, earliest first (INT64_MAX: all
   // that still have a tier to escalate to).
   Result<std::vector<CallAlert>> loadEscalationsDue(int64_t untilMs);
+
+  // API tokens (issue 16). createToken fills in the id; a name already used (even by a revoked
+  // token) is refused ("store.conflict"). `audit`, when given, is written in the same
+  // transaction.
+  Result<void> createToken(ApiToken& token, const AuditEntry* audit = nullptr);
+  // The token in force with that hash, or none (unknown or revoked).
+  Result<std::optional<ApiToken>> findTokenByHash(const std::string& hash);
+  // Every token, revoked ones included, in creation order.
+  Result<std::vector<ApiToken>> listTokens();
+  // False when no token in force has that name.
+  Result<bool> revokeToken(const std::string& name, int64_t atMs, const AuditEntry* audit = nullptr);
+
+  // The audit trail: appended to, read newest first.
+  Result<int64_t> appendAudit(const AuditEntry& entry);
+  Result<std::vector<AuditEntry>> loadAudit(const AuditQuery& query);
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -35,7 +35,7 @@ TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
 #endif
   boost::asio::io_context io;
   HttpServer server(io, "127.0.0.1", 0, [](const HttpRequest&) {
-    return HttpResponse{200, "text/plain", "ok\n"};
+    return HttpResponse{200, "text/plain", "ok\n", {}};
   });
   server.start();
   std::thread ioThread([&io] { io.run(); });

@@ -44,7 +44,12 @@ model::LocationData demoData() {
   u.did = "+12175551001";
   u.site = "HQ";
   u.macs = {"00:04:f2:00:10:01"};
-  d.users = {u};
+  model::UserRow london = u;
+  london.extension = "2001";
+  london.did = "+442075552001";
+  london.site = "London";
+  london.macs = {"00:04:f2:00:20:01"};
+  d.users = {u, london};
   d.siteDefaults = {{"HQ", "hq-lobby"}};
   d.accountDefaultKey = "hq-lobby";
   return d;
@@ -66,15 +71,74 @@ struct Fixture : ::testing::Test {
       [this] { return snap; }, [this](const model::DeviceReport& r) { published.push_back(r); },
       [] { return int64_t{1'700'000'000'000}; }}};
 
-  HttpResponse post(std::string body, std::string peer = "10.1.2.45") {
+  static Principal superAdmin() { return Principal{"ops", Role::SuperAdmin, {}, ""}; }
+
+  HttpResponse post(std::string body, std::string peer = "10.1.2.45",
+                    const Principal& who = superAdmin()) {
     HttpRequest r;
     r.method = "POST";
     r.target = LocationApi::kPath;
     r.body = std::move(body);
     r.peerAddress = std::move(peer);
-    return api.handle(r);
+    return api.handle(r, who);
   }
 };
+
+// Who may report for whom: a spoofed report moves a user's next 911, so every refusal writes
+// nothing and reaches nothing.
+struct Scope {
+  const char* name;
+  Principal who;
+  const char* body;
+  int status;
+};
+
+class Scopes : public Fixture, public ::testing::WithParamInterface<Scope> {};
+
+TEST_P(Scopes, DecideWhoMayReportForWhom) {
+  const auto& p = GetParam();
+  auto res = post(p.body, "10.1.2.45", p.who);
+  EXPECT_EQ(res.status, p.status) << res.body;
+  EXPECT_EQ(saved.size(), p.status == 200 ? 1u : 0u);
+  EXPECT_EQ(published.size(), p.status == 200 ? 1u : 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    LocationApi, Scopes,
+    ::testing::Values(
+        Scope{"device_own_extension", {"d", Role::Device, {}, "1001"}, R"({"extension":"1001"})",
+              200},
+        Scope{"device_other_extension", {"d", Role::Device, {}, "1002"}, R"({"extension":"1001"})",
+              403},
+        Scope{"device_other_by_mac", {"d", Role::Device, {}, "1002"},
+              R"({"mac":"00:04:f2:00:10:01"})", 403},
+        Scope{"device_own_mac", {"d", Role::Device, {}, "0004f2001001"},
+              R"({"mac":"00-04-F2-00-10-01"})", 200},
+        Scope{"device_mac_token_names_the_extension_only", {"d", Role::Device, {}, "0004f2001001"},
+              R"({"extension":"1001"})", 403},
+        Scope{"device_mac_token_other_mac", {"d", Role::Device, {}, "0004f2001001"},
+              R"({"mac":"00:04:f2:00:20:01"})", 403},
+        Scope{"site_admin_own_site", {"a", Role::SiteAdmin, {"HQ"}, ""}, R"({"extension":"1001"})",
+              200},
+        Scope{"site_admin_other_site", {"a", Role::SiteAdmin, {"HQ"}, ""},
+              R"({"extension":"2001"})", 403},
+        Scope{"network_reporter_any", {"n", Role::NetworkReporter, {}, ""},
+              R"({"mac":"00:04:f2:00:20:01","bssid":"00:11:22:33:44:55"})", 200},
+        Scope{"responder", {"r", Role::Responder, {"HQ"}, ""}, R"({"extension":"1001"})", 403}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(Fixture, ANetworkReportersReportIsMarkedNetworkProvidedAPhonesIsNot) {
+  ASSERT_EQ(post(R"({"extension":"1001"})", "10.1.2.45",
+                 Principal{"wlc", Role::NetworkReporter, {}, ""})
+                .status,
+            200);
+  ASSERT_EQ(post(R"({"extension":"1001"})", "10.1.2.45", Principal{"d", Role::Device, {}, "1001"})
+                .status,
+            200);
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_TRUE(saved[0].networkProvided);
+  EXPECT_FALSE(saved[1].networkProvided);
+}
 
 TEST_F(Fixture, SubnetReportIsDetectableAndNewNetwork) {
   auto res = post(R"({"extension":"1001","ip":"10.1.2.45"})");
@@ -155,7 +219,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(Fixture, GetIsNotAllowed) {
   HttpRequest r;
   r.method = "GET";
-  EXPECT_EQ(api.handle(r).status, 405);
+  EXPECT_EQ(api.handle(r, superAdmin()).status, 405);
 }
 
 // The server itself, over a real socket on loopback.

@@ -474,6 +474,26 @@ TEST(ConfigTest, StaleAfterMustBeAPositiveWholeNumberOfSeconds) {
                     "t.yaml:16:18: location.stale_after_s: \"9223372036854776\" is too large");
 }
 
+TEST(ConfigTest, AdminAllowedHostsAndMetricsPublicAreRead) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"admin:", "  allowed_hosts: [sosproxy.hq.example, admin.hq.example]",
+                             "  metrics_public: false"});
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().admin.allowedHosts,
+            (std::vector<std::string>{"sosproxy.hq.example", "admin.hq.example"}));
+  EXPECT_FALSE(r.value().admin.metricsPublic);
+  EXPECT_TRUE(parseConfig(text(kValid), "t.yaml").value().admin.metricsPublic);
+  lines[15] = "  allowed_hosts: sosproxy.hq.example";
+  lines[16] = "  metrics_public: sometimes";
+  auto found = problems(parseConfig(text(lines), "t.yaml"));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].rfind("t.yaml:16:18: admin.allowed_hosts: ", 0), 0u) << found[0];
+  EXPECT_EQ(found[1].rfind("t.yaml:17:19: admin.metrics_public: \"sometimes\" is not valid", 0),
+            0u)
+      << found[1];
+}
+
 TEST(ConfigTest, AdminValuesAreChecked) {
   auto lines = kValid;
   lines.insert(lines.end(), {"admin:", "  address: localhost", "  port: 80800", "  enabled: yes"});

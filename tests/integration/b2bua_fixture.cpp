@@ -26,7 +26,7 @@ void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations
                              ? demoConfigYaml(ports_, routingLogPath_, storePath(),
                                               std::filesystem::path(SOS_SOURCE_DIR) / "config" /
                                                   "examples" / "demo-locations.yaml")
-                             : demoConfigYaml(ports_, routingLogPath_));
+                             : demoConfigYaml(ports_, routingLogPath_, storePath()));
   proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
   proxy_->setLauncher(proxyLauncher_);
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError() << "\n--- config:\n"
@@ -66,6 +66,26 @@ std::unique_ptr<Sipp> B2buaTest::startCaller(const std::string& scenario, const 
   auto sipp = std::make_unique<Sipp>(o, dir_.path());
   EXPECT_TRUE(sipp->start()) << "SIPp UAC " << name << " did not start";
   return sipp;
+}
+
+std::string B2buaTest::makeToken(const std::string& name, const std::vector<std::string>& args) {
+  std::vector<std::string> all{"--name", name};
+  all.insert(all.end(), args.begin(), args.end());
+  std::string error;
+  std::string token = createApiToken(SOSPROXY_BIN, configPath_, dir_.path(), all, &error);
+  EXPECT_FALSE(token.empty()) << error;
+  return token;
+}
+
+const std::string& B2buaTest::adminToken() {
+  if (adminToken_.empty()) adminToken_ = makeToken("test-admin", {"--role", "super-admin"});
+  return adminToken_;
+}
+
+HttpReply B2buaTest::api(const std::string& method, const std::string& path,
+                         const std::string& body) {
+  return httpRequest(method, ports_.admin, path, body,
+                     {{"Authorization", "Bearer " + adminToken()}});
 }
 
 std::string B2buaTest::metrics() {

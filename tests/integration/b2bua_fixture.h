@@ -24,7 +24,16 @@ class B2buaTest : public ::testing::Test {
   // With `withLocations`, the store is a file in the test's directory, seeded with the demo
   // enterprise's location data (config/examples/demo-locations.yaml).
   void startProxy(const std::string& trunkTransport = "udp", bool withLocations = false);
+  // Without `withLocations` the store is that file too, holding no locations.
   std::filesystem::path storePath() const { return dir_.path() / "sosproxy.db"; }
+
+  // The admin API as a super-admin: the token is made once per test by `sosproxy token create`
+  // (after startProxy, which writes the configuration).
+  HttpReply api(const std::string& method, const std::string& path, const std::string& body = "");
+  const std::string& adminToken();
+  // A token of another role, e.g. {"--role", "device", "--user", "1002"}; fails the test when
+  // the CLI refuses it.
+  std::string makeToken(const std::string& name, const std::vector<std::string>& args);
 
   // A SIPp UAS standing in for a trunk, already listening on `port` when this returns.
   std::unique_ptr<Sipp> startTrunk(const std::string& scenario, uint16_t port,
@@ -55,6 +64,7 @@ class B2buaTest : public ::testing::Test {
   std::filesystem::path configPath_;
   std::filesystem::path routingLogPath_;
   std::unique_ptr<Sosproxy> proxy_;
+  std::string adminToken_;
   std::vector<std::string> proxyLauncher_;  // startProxy runs sosproxy under it (setLauncher)
 };
 

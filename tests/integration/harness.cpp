@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,7 +258,7 @@ DemoPorts pickDemoPorts() {
 }
 
 HttpReply httpRequest(const std::string& method, uint16_t port, const std::string& path,
-                      const std::string& body) {
+                      const std::string& body, const std::vector<HttpHeader>& headers) {
   HttpReply reply;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return reply;
@@ -271,8 +272,14 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
     ::close(fd);
     return reply;
   }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (!body.empty()) req += "Content-Type: application/json\r\n";
+  const auto given = [&](const char* name) {
+    return std::any_of(headers.begin(), headers.end(),
+                       [&](const HttpHeader& h) { return strcasecmp(h.name.c_str(), name) == 0; });
+  };
+  std::string req = method + " " + path + " HTTP/1.1\r\n";
+  if (!given("Host")) req += "Host: 127.0.0.1\r\n";
+  if (!body.empty() && !given("Content-Type")) req += "Content-Type: application/json\r\n";
+  for (const auto& h : headers) req += h.name + ": " + h.value + "\r\n";
   req += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     ::close(fd);
@@ -284,8 +291,28 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
   ::close(fd);
   if (raw.rfind("HTTP/1.1 ", 0) == 0) reply.status = std::atoi(raw.c_str() + 9);
   const auto bodyAt = raw.find("\r\n\r\n");
-  if (bodyAt != std::string::npos) reply.body = raw.substr(bodyAt + 4);
+  if (bodyAt != std::string::npos) {
+    reply.body = raw.substr(bodyAt + 4);
+    reply.headers = raw.substr(0, bodyAt);
+  }
   return reply;
+}
+
+std::string createApiToken(const fs::path& binary, const fs::path& config, const fs::path& dir,
+                           const std::vector<std::string>& args, std::string* error) {
+  static int n = 0;
+  const std::string name = "token-create-" + std::to_string(++n);
+  std::vector<std::string> argv{binary.string(), "token", "create", "--config", config.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process p(argv, dir / (name + ".stdout"), dir / (name + ".stderr"));
+  const auto rc = p.wait(milliseconds(20000));
+  std::string out = readFile(dir / (name + ".stdout"));
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (rc != std::optional<int>(0) || out.empty()) {
+    if (error) *error = p.commandLine() + ": " + readFile(dir / (name + ".stderr"));
+    return "";
+  }
+  return out;
 }
 
 UdpBlackHole::UdpBlackHole(uint16_t port, const std::string& address) {
@@ -416,6 +443,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
   }
   set("admin.port", std::to_string(ports.admin));
   set("store", storeDb.empty() ? "{}"
+               : seed.empty()  ? "{path: " + yamlQuoted(storeDb.string()) + "}"
                                : "{path: " + yamlQuoted(storeDb.string()) +
                                      ", seed: " + yamlQuoted(seed.string()) + "}");
   if (ports.callbackWindowSeconds > 0) {

@@ -140,9 +140,22 @@ DemoPorts pickDemoPorts();
 struct HttpReply {
   int status = 0;
   std::string body;
+  std::string headers;  // the status line and headers, as received
+};
+// One HTTP/1.1 request to 127.0.0.1:`port`. `headers` are added as given; without a "Host" or
+// "Content-Type" among them, "Host: 127.0.0.1" and (for a body) "Content-Type: application/json"
+// are sent. The reply's headers are in `headers`, as received.
+struct HttpHeader {
+  std::string name, value;
 };
 HttpReply httpRequest(const std::string& method, uint16_t port, const std::string& path,
-                      const std::string& body = "");
+                      const std::string& body = "", const std::vector<HttpHeader>& headers = {});
+
+// Runs `sosproxy token create --config CONFIG ARGS...` and returns the token it printed, or ""
+// (with the command's output in `error`) when it failed.
+std::string createApiToken(const std::filesystem::path& binary, const std::filesystem::path& config,
+                           const std::filesystem::path& dir, const std::vector<std::string>& args,
+                           std::string* error = nullptr);
 
 // A UDP port that takes datagrams and never answers: a trunk that has gone silent. Counts what
 // it receives (for "the INVITE did get there").

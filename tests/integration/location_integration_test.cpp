@@ -17,10 +17,6 @@
 namespace sos::itest {
 namespace {
 
-HttpReply httpPost(uint16_t port, const std::string& path, const std::string& json) {
-  return httpRequest("POST", port, path, json);
-}
-
 class LocatedCall : public B2buaTest {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true)); }
@@ -153,7 +149,7 @@ TEST_F(LocatedCall, ThePbxVouchesForIdentityAndNetwork) {
 }
 
 TEST_F(LocatedCall, HomeWorkerResolvesToHomeAfterAReportFromHomeIp) {
-  auto res = httpPost(ports_.admin, "/api/v1/location-reports",
+  auto res = api("POST", "/api/v1/location-reports",
                       R"({"extension":"1003","ip":"203.0.113.7"})");
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_NE(res.body.find("\"status\":\"detectable\""), std::string::npos) << res.body;
@@ -165,6 +161,28 @@ TEST_F(LocatedCall, HomeWorkerResolvesToHomeAfterAReportFromHomeIp) {
   EXPECT_TRUE(line.has("location_age_s")) << line.raw;
 }
 
+// Issue 16: a spoofed report can misdirect a 911. The phone of 1002 (a device token for 1002)
+// says 1001 is in Room 301: refused, and 1001's next 911 from an unknown network still goes
+// out with the site default; the same report for 1002 itself moves 1002's.
+TEST_F(LocatedCall, AReportForAnotherUserIsRefusedAndDoesNotMoveTheirNext911) {
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  auto report = [&](const std::string& extension) {
+    return httpRequest("POST", ports_.admin, "/api/v1/location-reports",
+                       R"({"extension":")" + extension + R"(","bssid":"00:11:22:33:44:55"})",
+                       {{"Authorization", "Bearer " + phone}});
+  };
+  auto spoofed = report("1001");
+  EXPECT_EQ(spoofed.status, 403) << spoofed.body;
+  auto line = call911("1001", "192.0.2.10", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("site-default", 0), 0u) << line.raw;
+
+  auto own = report("1002");
+  EXPECT_EQ(own.status, 200) << own.body;
+  auto moved = call911("1002", "192.0.2.10", "IEEE-802.3");
+  EXPECT_EQ(moved.get("location"), "HQ Room 301") << moved.raw;
+}
+
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
   auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
@@ -172,7 +190,7 @@ TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
 }
 
 TEST_F(LocatedCall, ReportApiRefusesBadJsonWithTheReason) {
-  auto res = httpPost(ports_.admin, "/api/v1/location-reports", "{\"extension\":");
+  auto res = api("POST", "/api/v1/location-reports", "{\"extension\":");
   EXPECT_EQ(res.status, 400);
   EXPECT_NE(res.body.find("not valid JSON"), std::string::npos) << res.body;
 }
@@ -190,6 +208,7 @@ TEST_F(LocatedCall, DeletedDatabaseChangesNothingForCalls) {
 // Another process holds an exclusive lock on the database: calls still resolve and route, and
 // a device report still reaches the call path although it cannot be saved.
 TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
+  ASSERT_FALSE(adminToken().empty());  // written before the lock is taken
   const auto lockOut = dir_.path() / "locker.stdout";
   Process locker({"python3", "-c",
                   "import sqlite3, sys, time\n"
@@ -206,7 +225,7 @@ TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
   auto line = call911("1001", "10.1.2.45", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
 
-  auto res = httpPost(ports_.admin, "/api/v1/location-reports",
+  auto res = api("POST", "/api/v1/location-reports",
                       R"({"extension":"1002","bssid":"00:11:22:33:44:55"})");
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_NE(res.body.find("\"saved\":false"), std::string::npos) << res.body;

@@ -58,12 +58,16 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 class Reload : public B2buaTest {
  protected:
-  void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy()); }
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(startProxy());
+    // Made now, while the configuration file is the one the proxy started with.
+    ASSERT_FALSE(adminToken().empty());
+  }
 
   std::string operationalLog() const { return readFile(dir_.path() / "sosproxy.stderr"); }
 
   // The configuration file as the fixture writes it, with the current ports_.
-  std::string configText() const { return demoConfigYaml(ports_, routingLogPath_); }
+  std::string configText() const { return demoConfigYaml(ports_, routingLogPath_, storePath()); }
 
   // Sends SIGHUP and waits for the outcome's log line (one more than before): "configuration
   // reloaded" or "configuration not reloaded".
@@ -142,7 +146,7 @@ TEST_F(Reload, ValidChangeBySighupTakesEffect) {
 TEST_F(Reload, YamlErrorIsRefusedAndTheRunningConfigurationKeepsRouting) {
   DemoPorts moved = ports_;
   moved.carrier = pickFreePort();
-  const std::string good = demoConfigYaml(moved, routingLogPath_);
+  const std::string good = demoConfigYaml(moved, routingLogPath_, storePath());
   const std::string broken =
       replaced(good, "carrier_trunk: carrier\n", "carrier_trunk: [carrier\n");
   // yaml-cpp reports where it gave up on the sequence, which is after the line with the '['.
@@ -178,7 +182,7 @@ TEST_F(Reload, YamlErrorIsRefusedAndTheRunningConfigurationKeepsRouting) {
 TEST_F(Reload, UnknownTrunkNameIsRefusedAndTheRunningConfigurationKeepsRouting) {
   DemoPorts moved = ports_;
   moved.carrier = pickFreePort();
-  const std::string broken = replaced(demoConfigYaml(moved, routingLogPath_),
+  const std::string broken = replaced(demoConfigYaml(moved, routingLogPath_, storePath()),
                                       "psap_route: [uk-999, erc]", "psap_route: [uk-999, erx]");
   const int line = lineOf(broken, "psap_route: [uk-999, erx]");
   ASSERT_GT(line, 0);
@@ -191,11 +195,11 @@ TEST_F(Reload, AdminEndpointAnswers200ForAGoodFileAnd422ForABadOne) {
   DemoPorts changed = ports_;
   changed.carrier = pickFreePort();
   changed.admin = pickFreePort();  // needs a restart: the server stays where it is
-  writeFile(configPath_, demoConfigYaml(changed, routingLogPath_));
-  auto ok = httpRequest("POST", ports_.admin, "/api/v1/admin/reload");
+  writeFile(configPath_, demoConfigYaml(changed, routingLogPath_, storePath()));
+  auto ok = api("POST", "/api/v1/admin/reload");
   EXPECT_EQ(ok.status, 200) << ok.body << "\n" << operationalLog();
   EXPECT_NE(ok.body.find("\"reloaded\":true"), std::string::npos) << ok.body;
-  const std::string figures = trunksAndSites(demoConfigYaml(changed, routingLogPath_));
+  const std::string figures = trunksAndSites(demoConfigYaml(changed, routingLogPath_, storePath()));
   EXPECT_NE(ok.body.find("\"trunks\":" + figures.substr(0, figures.find(' '))), std::string::npos)
       << ok.body << "\n(" << figures << ")";
   EXPECT_NE(ok.body.find("\"restart_needed\":[\"admin.port\"]"), std::string::npos) << ok.body;
@@ -209,11 +213,11 @@ TEST_F(Reload, AdminEndpointAnswers200ForAGoodFileAnd422ForABadOne) {
       << operationalLog();
 
   const std::string broken =
-      replaced(replaced(demoConfigYaml(changed, routingLogPath_), "psap_route: [uk-999, erc]",
+      replaced(replaced(demoConfigYaml(changed, routingLogPath_, storePath()), "psap_route: [uk-999, erc]",
                         "psap_route: [uk-999, erx]"),
                "carrier_trunk: carrier", "carrier_trunk: carier");
   writeFile(configPath_, broken);
-  auto refused = httpRequest("POST", ports_.admin, "/api/v1/admin/reload");
+  auto refused = api("POST", "/api/v1/admin/reload");
   EXPECT_EQ(refused.status, 422) << refused.body;
   EXPECT_NE(refused.body.find("\"reloaded\":false"), std::string::npos) << refused.body;
   for (const char* bad : {"carrier_trunk: carier", "psap_route: [uk-999, erx]"}) {
@@ -223,7 +227,7 @@ TEST_F(Reload, AdminEndpointAnswers200ForAGoodFileAnd422ForABadOne) {
                                                            << refused.body;
   }
 
-  EXPECT_EQ(httpRequest("GET", ports_.admin, "/api/v1/admin/reload").status, 405);
+  EXPECT_EQ(api("GET", "/api/v1/admin/reload").status, 405);
   EXPECT_EQ(metric("sosproxy_config_reloads_total"), 1) << metrics();
   EXPECT_EQ(metric("sosproxy_config_reload_failures_total"), 1) << metrics();
 

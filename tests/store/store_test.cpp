@@ -150,16 +150,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 5);
+    EXPECT_EQ(store->schemaVersion(), 6);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 5);
+  EXPECT_EQ(again->schemaVersion(), 6);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -615,6 +615,8 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
+      "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
+      "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
       "DROP TABLE call_alerts;"
       "DROP TABLE call_records;"
@@ -626,9 +628,9 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 5);
+  EXPECT_EQ(store->schemaVersion(), 6);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -750,6 +752,8 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
+      "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
       "DROP TABLE call_alerts;"
       "DROP TABLE call_records;"
@@ -759,9 +763,9 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 5);
+  EXPECT_EQ(store->schemaVersion(), 6);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -785,16 +789,18 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
   }
   // Back to the schema version 4 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
+      "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
       "DROP TABLE call_alerts;"
-      "DELETE FROM schema_migrations WHERE version = 5");
+      "DELETE FROM schema_migrations WHERE version >= 5");
   ASSERT_EQ(one("SELECT MAX(version) FROM schema_migrations"), "4");
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 5);
+  EXPECT_EQ(store->schemaVersion(), 6);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1088,6 +1094,72 @@ TEST_F(StoreTest, PsapRouteMistakesInTheSeedAreRefusedAtTheirPlace) {
     EXPECT_EQ(r.error().message, seed + ":" + c.problem);
     expectNoSeedRows();
   }
+}
+
+// API tokens (issue 16): only the hash is kept, a name is used once, a revoked token is found
+// no more but stays listed, and each change is in the audit trail of the same transaction.
+TEST_F(StoreTest, TokensAreFoundByHashUntilRevokedAndEveryChangeIsAudited) {
+  auto store = open();
+  ApiToken t;
+  t.name = "hq-it";
+  t.role = "site-admin";
+  t.sites = {"HQ", "London"};
+  t.hash = std::string(64, 'a');
+  t.createdAtMs = 1000;
+  AuditEntry made{0, 1000, "cli:ops", "cli", "token.create", "token:hq-it", "", "", "site-admin"};
+  ASSERT_TRUE(store->createToken(t, &made).ok());
+  EXPECT_GT(t.id, 0);
+
+  auto found = store->findTokenByHash(std::string(64, 'a'));
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_TRUE(found.value().has_value());
+  EXPECT_EQ(found.value()->name, "hq-it");
+  EXPECT_EQ(found.value()->sites, (std::vector<std::string>{"HQ", "London"}));
+  EXPECT_FALSE(store->findTokenByHash(std::string(64, 'b')).value().has_value());
+
+  ApiToken again = t;
+  again.hash = std::string(64, 'c');
+  auto dup = store->createToken(again);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, "store.conflict");
+
+  AuditEntry gone{0, 2000, "ops", "super-admin", "token.revoke", "token:hq-it", "", "", ""};
+  EXPECT_TRUE(store->revokeToken("hq-it", 2000, &gone).value());
+  EXPECT_FALSE(store->revokeToken("hq-it", 3000).value());
+  EXPECT_FALSE(store->findTokenByHash(std::string(64, 'a')).value().has_value());
+  auto all = store->listTokens();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all.value().size(), 1u);
+  EXPECT_EQ(all.value()[0].revokedAtMs, 2000);
+
+  auto trail = store->loadAudit({});
+  ASSERT_TRUE(trail.ok());
+  ASSERT_EQ(trail.value().size(), 2u);
+  EXPECT_EQ(trail.value()[0].action, "token.revoke");  // newest first
+  EXPECT_EQ(trail.value()[1].actor, "cli:ops");
+}
+
+TEST_F(StoreTest, TheAuditTrailPagesBackwardsAndFiltersBySite) {
+  auto store = open();
+  for (int i = 1; i <= 5; ++i) {
+    AuditEntry e{0, i, "ops", "super-admin", "call.acknowledge", "call:" + std::to_string(i),
+                 i % 2 == 0 ? "London" : "HQ", "", "{}"};
+    ASSERT_TRUE(store->appendAudit(e).ok());
+  }
+  AuditQuery q;
+  q.limit = 2;
+  auto page = store->loadAudit(q).value();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].object, "call:5");
+  q.beforeId = page[1].id;
+  auto next = store->loadAudit(q).value();
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].object, "call:3");
+  AuditQuery london;
+  london.sites = {"London"};
+  auto onlyLondon = store->loadAudit(london).value();
+  ASSERT_EQ(onlyLondon.size(), 2u);
+  for (const auto& e : onlyLondon) EXPECT_EQ(e.site, "London");
 }
 
 }  // namespace

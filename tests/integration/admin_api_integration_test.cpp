@@ -1,0 +1,189 @@
+// No one gets in where they don't belong (issue 16), against the real binary: tokens made and
+// revoked by `sosproxy token` while it runs; no token is 401 on every /api/v1 route; a token
+// outside its role or sites is 403 and changes nothing (a refused location report is not
+// written and does not move the user's next 911); a text/plain body is 415; a foreign Host is
+// 421; what a token did is in the audit trail under its name.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+#include "b2bua_fixture.h"
+
+namespace sos::itest {
+namespace {
+
+using nlohmann::json;
+
+// One number from sosproxy's database, read-only (-1 when it cannot be read).
+long long countRows(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  long long n = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(h, 5000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return n;
+}
+
+class AdminApi : public B2buaTest {
+ protected:
+  void SetUp() override {
+    // Responders on (no receiver runs: their alerts stay pending), so a 911 has an alert whose
+    // site decides who may acknowledge it.
+    ports_.responders = true;
+    ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  }
+
+  HttpReply as(const std::string& token, const std::string& method, const std::string& path,
+               const std::string& body = "", std::vector<HttpHeader> headers = {}) {
+    if (!token.empty()) headers.push_back({"Authorization", "Bearer " + token});
+    return httpRequest(method, ports_.admin, path, body, headers);
+  }
+
+  // A 911 from 1001 on HQ Floor 2 (10.1.2.45), answered by il-psap-a; returns its Call-ID as
+  // sosproxy's alert knows it (the caller's).
+  std::string call911() {
+    auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
+    SippOptions o;
+    o.scenario = "uac-911-from-network-expect-200.xml";
+    o.name = "caller";
+    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+    o.service = "911";
+    o.sets = {{"caller", "1001"},
+              {"contact_host", "10.1.2.45"},
+              {"contact_port", "5060"},
+              {"pani", "IEEE-802.3"}};
+    Sipp uac(o, dir_.path());
+    EXPECT_TRUE(uac.start());
+    EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+    EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+    return inviteCallId(uac, false);
+  }
+};
+
+TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
+  const std::vector<std::pair<std::string, std::string>> routes{
+      {"GET", "/api/v1/whoami"},       {"POST", "/api/v1/location-reports"},
+      {"POST", "/api/v1/admin/reload"}, {"POST", "/api/v1/calls/x/acknowledge"},
+      {"GET", "/api/v1/tokens"},       {"POST", "/api/v1/tokens"},
+      {"DELETE", "/api/v1/tokens/a"},  {"GET", "/api/v1/audit"}};
+  for (const auto& [method, path] : routes) {
+    for (const std::string token : {"", "sos_not-a-token"}) {
+      auto r = as(token, method, path, method == "POST" ? "{}" : "");
+      EXPECT_EQ(r.status, 401) << method << " " << path << " token '" << token << "': " << r.body;
+      EXPECT_NE(r.headers.find("WWW-Authenticate: Bearer"), std::string::npos) << r.headers;
+    }
+  }
+  // Probes and (by default) metrics stay open.
+  EXPECT_EQ(as("", "GET", "/healthz").status, 200);
+  EXPECT_EQ(as("", "GET", "/metrics").status, 200);
+  EXPECT_EQ(metric("sosproxy_admin_unauthenticated_total"), static_cast<long>(routes.size() * 2));
+}
+
+TEST_F(AdminApi, ADeviceTokenOf1002CannotReportFor1001) {
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  const auto before = countRows(storePath(), "SELECT COUNT(*) FROM device_reports");
+  ASSERT_GE(before, 0);
+  auto refused = as(phone, "POST", "/api/v1/location-reports",
+                    R"({"extension":"1001","ip":"10.2.1.20"})");
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"], "this token reports for extension 1002 only");
+  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM device_reports"), before);
+  // Its own report is taken.
+  auto own = as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1002"})");
+  EXPECT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM device_reports"), before + 1);
+  EXPECT_EQ(metric("sosproxy_admin_forbidden_total"), 1);
+  // The refusal is logged with the token's name (the log is written by a thread of its own).
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("location report refused for token \"phone-1002\"") !=
+               std::string::npos;
+      },
+      milliseconds(5000)))
+      << proxy_->output();
+}
+
+TEST_F(AdminApi, ASiteAdminOfHqCannotReportForLondonOrAcknowledgeForIt) {
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
+  auto foreign = as(hq, "POST", "/api/v1/location-reports", R"({"extension":"2001"})");
+  EXPECT_EQ(foreign.status, 403) << foreign.body;
+  EXPECT_EQ(as(hq, "POST", "/api/v1/location-reports", R"({"extension":"1001"})").status, 200);
+
+  const std::string cid = call911();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE site = 'HQ'") == 1;
+      },
+      milliseconds(15000)))
+      << proxy_->output();
+  const std::string ack = "/api/v1/calls/" + cid + "/acknowledge";
+  auto notYours = as(london, "POST", ack, R"({"by":"london guard"})");
+  EXPECT_EQ(notYours.status, 403) << notYours.body;
+  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by IS NULL"),
+            1);
+  auto yours = as(hq, "POST", ack, R"({"by":"hq guard"})");
+  EXPECT_EQ(yours.status, 200) << yours.body;
+  EXPECT_EQ(countRows(storePath(),
+                      "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by = 'hq guard'"),
+            1);
+
+  // The audit trail names the token; HQ's admin sees HQ's entries, London's none of them.
+  auto trail = as(hq, "GET", "/api/v1/audit");
+  ASSERT_EQ(trail.status, 200) << trail.body;
+  const json entries = json::parse(trail.body)["entries"];
+  ASSERT_EQ(entries.size(), 1u) << trail.body;
+  EXPECT_EQ(entries[0]["actor"], "hq-it");
+  EXPECT_EQ(entries[0]["action"], "call.acknowledge");
+  EXPECT_EQ(entries[0]["object"], "call:" + cid);
+  EXPECT_EQ(entries[0]["site"], "HQ");
+  EXPECT_EQ(json::parse(as(london, "GET", "/api/v1/audit").body)["entries"].size(), 0u);
+}
+
+TEST_F(AdminApi, ATextBodyIs415AndAForeignHostIs421) {
+  auto text = as(adminToken(), "POST", "/api/v1/location-reports", "extension=1001",
+                 {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(text.status, 415) << text.body;
+  auto rebinding = as(adminToken(), "GET", "/api/v1/whoami", "",
+                      {{"Host", "attacker.example:" + std::to_string(ports_.admin)}});
+  EXPECT_EQ(rebinding.status, 421) << rebinding.body;
+  auto byAddress = as(adminToken(), "GET", "/api/v1/whoami", "",
+                      {{"Host", "127.0.0.1:" + std::to_string(ports_.admin)}});
+  EXPECT_EQ(byAddress.status, 200) << byAddress.body;
+  EXPECT_EQ(json::parse(byAddress.body)["role"], "super-admin");
+}
+
+TEST_F(AdminApi, ATokenRevokedByTheCliStopsAtItsNextRequest) {
+  const std::string desk = makeToken("desk", {"--role", "responder", "--site", "HQ"});
+  EXPECT_EQ(as(desk, "GET", "/api/v1/whoami").status, 200);
+  Process revoke({SOSPROXY_BIN, "token", "revoke", "--config", configPath_.string(), "desk"},
+                 dir_.path() / "revoke.stdout", dir_.path() / "revoke.stderr");
+  ASSERT_EQ(revoke.wait(milliseconds(20000)), std::optional<int>(0))
+      << readFile(dir_.path() / "revoke.stderr");
+  EXPECT_EQ(as(desk, "GET", "/api/v1/whoami").status, 401);
+  // Listed still, with when it was revoked; the secret appears nowhere.
+  auto list = api("GET", "/api/v1/tokens");
+  ASSERT_EQ(list.status, 200);
+  bool found = false;
+  const json listed = json::parse(list.body);
+  for (const auto& t : listed["tokens"]) {
+    if (t["name"] == "desk") {
+      found = true;
+      EXPECT_TRUE(t["revoked_at_ms"].is_number()) << t;
+    }
+  }
+  EXPECT_TRUE(found) << list.body;
+  EXPECT_EQ(list.body.find(desk), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sos::itest
