@@ -76,7 +76,12 @@ std::string_view allowedMethods(std::string_view path) {
     return "GET";
   }
   if (path == LocationApi::kPath || path == R::kReloadPath) return "POST";
-  if (path == R::kTokensPath) return "GET, POST";
+  if (path == R::kTokensPath || path == LocationsApi::kPath) return "GET, POST";
+  if (path.rfind(LocationsApi::kPath, 0) == 0 && path.size() > LocationsApi::kPath.size() + 1 &&
+      path[LocationsApi::kPath.size()] == '/' &&
+      path.find('/', LocationsApi::kPath.size() + 1) == std::string_view::npos) {
+    return "GET, PUT, DELETE";
+  }
   if (path.rfind(R::kTokensPath, 0) == 0 && path.size() > R::kTokensPath.size() + 1 &&
       path[R::kTokensPath.size()] == '/') {
     return "DELETE";
@@ -242,6 +247,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     return HttpResponse{outcome.reloaded ? 200 : 422, "application/json", outcome.json, {}};
   }
   if (path.rfind(kTokensPath, 0) == 0) return tokens(r, path, *who);
+  if (path.rfind(LocationsApi::kPath, 0) == 0) {
+    if (handlers_.locationsApi == nullptr) return jsonError(503, "locations are not kept");
+    auto out = handlers_.locationsApi->handle(r, path, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
   if (path == kAuditPath) return audit(r, *who);
   return jsonError(404, "no such path");
 }

@@ -22,6 +22,9 @@
 //   DELETE /api/v1/tokens/NAME                 super-admin: revoke
 //   GET    /api/v1/audit?limit=N&before=ID     super-admin (every entry); site-admin (its
 //                                              sites'), newest first
+//   GET, POST /api/v1/locations; GET, PUT, DELETE /api/v1/locations/KEY
+//                                              super-admin; site-admin (its sites):
+//                                              locations_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415); a method
@@ -43,6 +46,7 @@
 #include "admin/auth.h"
 #include "admin/http_server.h"
 #include "admin/location_api.h"
+#include "admin/locations_api.h"
 #include "base/result.h"
 #include "store/api_token.h"
 
@@ -75,6 +79,7 @@ class AdminRoutes {
   };
   struct Handlers {
     LocationApi* locationApi = nullptr;
+    LocationsApi* locationsApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;

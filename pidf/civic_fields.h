@@ -1,36 +1,18 @@
 #pragma once
-// The RFC 5139 civic address elements, in the order of the schema's xs:sequence (section 4),
-// paired with the model::CivicAddress member that holds each. Internal to pidf/: the builder
-// walks it to emit elements in schema order, the parser to look elements up by local name.
+// Internal to pidf/: the RFC 5139 civic address elements (the builder walks them to emit
+// elements in schema order, the parser looks elements up by local name) and the namespaces.
 
 #include <array>
 #include <string>
 #include <string_view>
 
-#include "model/location.h"
+#include "model/civic_fields.h"
 
 namespace sos::pidf::detail {
 
-struct CivicField {
-  std::string_view element;                  // local name in the civicAddr namespace
-  std::string model::CivicAddress::*member;  // where the value lives
-};
-
-using CA = model::CivicAddress;
-
-inline constexpr std::array<CivicField, 31> kCivicFields{{
-    {"country", &CA::country}, {"A1", &CA::a1},       {"A2", &CA::a2},
-    {"A3", &CA::a3},           {"A4", &CA::a4},       {"A5", &CA::a5},
-    {"A6", &CA::a6},           {"PRM", &CA::prm},     {"PRD", &CA::prd},
-    {"RD", &CA::rd},           {"STS", &CA::sts},     {"POD", &CA::pod},
-    {"POM", &CA::pom},         {"RDSEC", &CA::rdsec}, {"RDBR", &CA::rdbr},
-    {"RDSUBBR", &CA::rdsubbr}, {"HNO", &CA::hno},     {"HNS", &CA::hns},
-    {"LMK", &CA::lmk},         {"LOC", &CA::loc},     {"FLR", &CA::flr},
-    {"NAM", &CA::nam},         {"PC", &CA::pc},       {"BLD", &CA::bld},
-    {"UNIT", &CA::unit},       {"ROOM", &CA::room},   {"SEAT", &CA::seat},
-    {"PLC", &CA::plc},         {"PCN", &CA::pcn},     {"POBOX", &CA::pobox},
-    {"ADDCODE", &CA::addcode},
-}};
+// The element table is the model's (model/civic_fields.h).
+using model::CivicField;
+using model::kCivicFields;
 
 // Namespaces (RFC 3863, 4479, 4119, 5139; OGC GML 3.1.1 and the PIDF-LO shape profile).
 inline constexpr std::string_view kNsPidf = "urn:ietf:params:xml:ns:pidf";

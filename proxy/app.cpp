@@ -393,8 +393,25 @@ int runApp(int argc, char** argv) {
     tokens.audit = [db](const store::AuditEntry& e) { return db->appendAudit(e); };
     tokens.loadAudit = [db](const store::AuditQuery& q) { return db->loadAudit(q); };
   }
+  admin::LocationsApi locationsApi(admin::LocationsApi::Deps{
+      [&locations] { return locations.snapshot(); },
+      [db, &locations](const std::string& text, const std::string& key,
+                       const store::AuditEntry& audit) -> Result<store::Store::LocationWrite> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        auto written = db->putLocation(text, key, audit);
+        if (written.ok()) locations.rebuild();  // the next call sees it
+        return written;
+      },
+      [db, &locations](const std::string& key, const store::AuditEntry& audit) -> Result<bool> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        auto removed = db->deleteLocation(key, audit);
+        if (removed.ok() && removed.value()) locations.rebuild();
+        return removed;
+      },
+      [] { return unixMsNow(); }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
+      &locationsApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr] {
         return prometheusText(
             server.counters(), locations.counters(), reloader.counters(),

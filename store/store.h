@@ -106,6 +106,25 @@ class Store {
   // False when no token in force has that name.
   Result<bool> revokeToken(const std::string& name, int64_t atMs, const AuditEntry* audit = nullptr);
 
+  // A company location written through the API (issue 16): `text` is one location as the seed
+  // file writes one under `locations:` (JSON is YAML too), checked by the seed's own rules
+  // against the sites in the store, then written with its ELINs, subnets, BSSIDs and switch
+  // ports replacing whatever it had, in one transaction with `audit`. `key` "" creates (an
+  // existing key is "store.conflict"); else the location keyed `key` is replaced (absent:
+  // "store.not-found", a body with another key: "store.invalid-location"). Problems in the
+  // text: "store.invalid-location", one per line, "LINE:COLUMN: FIELD: what" in the text. An
+  // ELIN, subnet, BSSID or switch port another location has: "store.conflict".
+  struct LocationWrite {
+    std::string key;
+    std::string site;
+    bool created = false;
+  };
+  Result<LocationWrite> putLocation(const std::string& text, const std::string& key,
+                                    const AuditEntry& audit);
+  // Deletes the location with its ELINs and networks. False when no location has that key;
+  // "store.conflict" when it is a site's or the account's default.
+  Result<bool> deleteLocation(const std::string& key, const AuditEntry& audit);
+
   // The audit trail: appended to, read newest first.
   Result<int64_t> appendAudit(const AuditEntry& entry);
   Result<std::vector<AuditEntry>> loadAudit(const AuditQuery& query);

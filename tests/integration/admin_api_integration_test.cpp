@@ -74,7 +74,9 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"GET", "/api/v1/whoami"},       {"POST", "/api/v1/location-reports"},
       {"POST", "/api/v1/admin/reload"}, {"POST", "/api/v1/calls/x/acknowledge"},
       {"GET", "/api/v1/tokens"},       {"POST", "/api/v1/tokens"},
-      {"DELETE", "/api/v1/tokens/a"},  {"GET", "/api/v1/audit"}};
+      {"DELETE", "/api/v1/tokens/a"},  {"GET", "/api/v1/audit"},
+      {"GET", "/api/v1/locations"},    {"POST", "/api/v1/locations"},
+      {"PUT", "/api/v1/locations/hq-lobby"}, {"DELETE", "/api/v1/locations/hq-lobby"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "sos_not-a-token"}) {
       auto r = as(token, method, path, method == "POST" ? "{}" : "");
@@ -117,6 +119,16 @@ TEST_F(AdminApi, ASiteAdminOfHqCannotReportForLondonOrAcknowledgeForIt) {
   const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
   auto foreign = as(hq, "POST", "/api/v1/location-reports", R"({"extension":"2001"})");
   EXPECT_EQ(foreign.status, 403) << foreign.body;
+  // London's locations: not listed, not read, not deleted.
+  auto listed = as(hq, "GET", "/api/v1/locations");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const json hqLocations = json::parse(listed.body)["locations"];
+  EXPECT_FALSE(hqLocations.empty());
+  for (const auto& l : hqLocations) EXPECT_EQ(l["site"], "HQ") << l;
+  const std::string londonKey = "london-office";
+  EXPECT_EQ(as(london, "GET", "/api/v1/locations/" + londonKey).status, 200);
+  EXPECT_EQ(as(hq, "GET", "/api/v1/locations/" + londonKey).status, 403);
+  EXPECT_EQ(as(hq, "DELETE", "/api/v1/locations/" + londonKey).status, 403);
   EXPECT_EQ(as(hq, "POST", "/api/v1/location-reports", R"({"extension":"1001"})").status, 200);
 
   const std::string cid = call911();

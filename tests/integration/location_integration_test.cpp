@@ -183,6 +183,65 @@ TEST_F(LocatedCall, AReportForAnotherUserIsRefusedAndDoesNotMoveTheirNext911) {
   EXPECT_EQ(moved.get("location"), "HQ Room 301") << moved.raw;
 }
 
+// Issue 16: a location created through the API routes the very next 911, without a restart,
+// and once deleted the next call falls back to the site's default.
+TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) {
+  const std::string floor4 = R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
+    "civic": {"country": "US", "A1": "IL", "A3": "Springfield", "HNO": "100", "RD": "Main",
+              "STS": "St", "FLR": "4", "PC": "62701"},
+    "elins": ["+12175550104"], "subnets": ["10.1.4.0/24"]})";
+  auto made = api("POST", "/api/v1/locations", floor4);
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_NE(made.body.find("\"subnets\":[\"10.1.4.0/24\"]"), std::string::npos) << made.body;
+
+  // il-psap-a (PIDF-LO) gets Floor 4's civic address by value.
+  std::string invite;
+  auto line = callEmergency("1001", "10.1.4.20", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml",
+                            0, "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "HQ Floor 4") << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>4</([a-z]+:)?FLR>"))) << invite;
+
+  // il-psap-b (ELIN) gets Floor 4's ELIN as the caller, when il-psap-a refuses.
+  {
+    auto psapA = startTrunk("uas-psap-503-any-invite.xml", ports_.psapA, "il-psap-a-503");
+    auto psapB = startTrunk("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b");
+    SippOptions o;
+    o.scenario = "uac-911-from-network-expect-200.xml";
+    o.name = "caller-elin";
+    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+    o.service = "911";
+    o.sets = {{"caller", "1001"},
+              {"contact_host", "10.1.4.20"},
+              {"contact_port", "5060"},
+              {"pani", "IEEE-802.3"}};
+    Sipp uac(o, dir_.path());
+    ASSERT_TRUE(uac.start());
+    EXPECT_EQ(uac.wait(), 0) << report({&uac, psapA.get(), psapB.get()});
+    EXPECT_EQ(psapB->wait(), 0) << report({&uac, psapB.get()});
+    const std::string elinInvite = findMessage(*psapB, true, "INVITE ");
+    EXPECT_TRUE(std::regex_search(elinInvite, std::regex("From:[^\r\n]*sip:\\+12175550104@")))
+        << elinInvite;
+  }
+
+  // An unknown field is refused with its place, and nothing changes.
+  auto bad = api("PUT", "/api/v1/locations/hq-floor-4",
+                 R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ", "elinss": []})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("elinss: unknown key"), std::string::npos) << bad.body;
+
+  auto gone = api("DELETE", "/api/v1/locations/hq-floor-4");
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  auto after = call911("1001", "10.1.4.20", "IEEE-802.3");
+  EXPECT_EQ(after.get("location"), "HQ Lobby") << after.raw;
+  EXPECT_EQ(after.get("location_by").rfind("site-default", 0), 0u) << after.raw;
+
+  // Both changes are in the audit trail under the token's name.
+  auto trail = api("GET", "/api/v1/audit");
+  EXPECT_NE(trail.body.find("\"action\":\"location.create\""), std::string::npos) << trail.body;
+  EXPECT_NE(trail.body.find("\"action\":\"location.delete\""), std::string::npos) << trail.body;
+  EXPECT_NE(trail.body.find("\"actor\":\"test-admin\""), std::string::npos) << trail.body;
+}
+
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
   auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;

@@ -1162,5 +1162,69 @@ TEST_F(StoreTest, TheAuditTrailPagesBackwardsAndFiltersBySite) {
   for (const auto& e : onlyLondon) EXPECT_EQ(e.site, "London");
 }
 
+// Issue 16: a company location written through the API passes the seed's checks, replaces its
+// ELINs and networks whole, and is audited in the same transaction.
+TEST_F(StoreTest, ALocationIsCreatedReplacedAndDeletedByTheSeedsRules) {
+  auto store = openSeeded();
+  const AuditEntry audit{0, 1, "ops", "super-admin", "location.create", "location:hq-floor-4",
+                         "", "", "{}"};
+  const std::string floor4 =
+      R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
+          "civic": {"country": "US", "FLR": "4"}, "elins": ["+12175550104"],
+          "subnets": ["10.1.4.0/24"], "bssids": ["00:11:22:33:44:6*"]})";
+  auto made = store->putLocation(floor4, "", audit);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_TRUE(made.value().created);
+  EXPECT_EQ(made.value().site, "HQ");
+  EXPECT_EQ(one("SELECT location_key FROM subnets WHERE cidr = '10.1.4.0/24'"), "hq-floor-4");
+  EXPECT_EQ(one("SELECT elin FROM location_elins WHERE location_key = 'hq-floor-4'"),
+            "+12175550104");
+
+  auto again = store->putLocation(floor4, "", audit);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "store.conflict");
+
+  // Replaced whole: the BSSID is gone, the subnet changed.
+  auto replaced = store->putLocation(
+      R"({"key": "hq-floor-4", "name": "HQ Floor 4 East", "site": "HQ",
+          "civic": {"country": "US", "FLR": "4"}, "subnets": ["10.1.5.0/24"]})",
+      "hq-floor-4", audit);
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_FALSE(replaced.value().created);
+  EXPECT_EQ(rows("SELECT cidr FROM subnets WHERE location_key = 'hq-floor-4'"),
+            std::vector<std::string>{"10.1.5.0/24"});
+  EXPECT_EQ(one("SELECT COUNT(*) FROM bssids WHERE location_key = 'hq-floor-4'"), "0");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM location_elins WHERE location_key = 'hq-floor-4'"), "0");
+
+  // The seed's checks and messages, placed in the text.
+  auto typo = store->putLocation("{\"key\": \"hq-floor-9\", \"name\": \"X\",\n \"site\": \"HQQ\"}",
+                                 "", audit);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.error().code, "store.invalid-location");
+  EXPECT_EQ(typo.error().message,
+            "1:1: civic: required key is missing\n"
+            "2:10: site: no site is named \"HQQ\" under sites; did you mean \"HQ\"?");
+  // Another location's subnet: a conflict, nothing written.
+  auto taken = store->putLocation(
+      R"({"key": "hq-annex", "name": "Annex", "site": "HQ", "civic": {"country": "US"},
+          "subnets": ["10.1.5.0/24"]})",
+      "", audit);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, "store.conflict") << taken.error().message;
+  EXPECT_EQ(one("SELECT COUNT(*) FROM locations WHERE key = 'hq-annex'"), "0");
+  auto wrongKey = store->putLocation(floor4, "hq-lobby", audit);
+  ASSERT_FALSE(wrongKey.ok());
+  EXPECT_EQ(wrongKey.error().code, "store.invalid-location");
+
+  // A site's default stays; a company location goes with its networks.
+  auto lobby = store->deleteLocation("hq-lobby", audit);
+  ASSERT_FALSE(lobby.ok());
+  EXPECT_EQ(lobby.error().code, "store.conflict");
+  EXPECT_TRUE(store->deleteLocation("hq-floor-4", audit).value());
+  EXPECT_FALSE(store->deleteLocation("hq-floor-4", audit).value());
+  EXPECT_EQ(one("SELECT COUNT(*) FROM subnets WHERE location_key = 'hq-floor-4'"), "0");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM audit_log"), "3");  // create, replace, delete
+}
+
 }  // namespace
 }  // namespace sos::store

@@ -1,0 +1,158 @@
+// Company locations over the admin API (locations_api.h).
+
+#include "admin/locations_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/civic_fields.h"
+
+namespace sos::admin {
+namespace {
+
+using nlohmann::json;
+
+std::string_view kindName(model::LocationKind k) {
+  switch (k) {
+    case model::LocationKind::SiteDefault:
+      return "site-default";
+    case model::LocationKind::AccountDefault:
+      return "account-default";
+    default:
+      return "company";
+  }
+}
+
+// The location as the seed writes it (what a PUT takes back), with its networks.
+json locationJson(const model::LocationData& data, const model::Location& l) {
+  json j{{"key", l.key}, {"name", l.name}, {"kind", kindName(l.kind)}};
+  if (!l.site.empty()) j["site"] = l.site;
+  json civic = json::object();
+  for (const auto& f : model::kCivicFields) {
+    if (!(l.civic.*f.member).empty()) civic[std::string(f.element)] = l.civic.*f.member;
+  }
+  j["civic"] = civic;
+  if (l.latitude) j["latitude"] = *l.latitude;
+  if (l.longitude) j["longitude"] = *l.longitude;
+  if (!l.elins.empty()) j["elins"] = l.elins;
+  json subnets = json::array(), bssids = json::array(), switches = json::array();
+  for (const auto& s : data.subnets)
+    if (s.locationKey == l.key) subnets.push_back(s.cidr);
+  for (const auto& b : data.bssids)
+    if (b.locationKey == l.key) bssids.push_back(b.bssid);
+  for (const auto& s : data.switches) {
+    if (s.locationKey != l.key) continue;
+    json sw{{"chassis", s.chassis}};
+    if (!s.port.empty()) sw["port"] = s.port;
+    switches.push_back(std::move(sw));
+  }
+  if (!subnets.empty()) j["subnets"] = subnets;
+  if (!bssids.empty()) j["bssids"] = bssids;
+  if (!switches.empty()) j["switches"] = switches;
+  if (!l.psapRoute.empty()) j["psap_route"] = l.psapRoute;
+  return j;
+}
+
+std::string dumped(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+const model::Location* find(const model::LocationData& data, const std::string& key) {
+  for (const auto& l : data.locations)
+    if (l.key == key) return &l;
+  return nullptr;
+}
+
+std::string querySite(std::string_view target) {
+  const auto q = target.find("?site=");
+  if (q == std::string_view::npos) return "";
+  std::string_view v = target.substr(q + 6);
+  return std::string(v.substr(0, v.find('&')));
+}
+
+HttpResponse writeError(const Error& e) {
+  int status = 500;
+  if (e.code == "store.invalid-location") status = 400;
+  if (e.code == "store.conflict") status = 409;
+  if (e.code == "store.not-found") status = 404;
+  if (status == 500) spdlog::error("admin API: location not written: {}", e.message);
+  return jsonError(status, e.message);
+}
+
+}  // namespace
+
+HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
+                                  const Principal& who) {
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin) {
+    return jsonError(403, "locations are an admin's");
+  }
+  auto snapshot = deps_.snapshot();
+  if (!snapshot) return jsonError(503, "location data is not loaded yet");
+  const model::LocationData& data = snapshot->data();
+  const std::string key =
+      path.size() > kPath.size() ? std::string(path.substr(kPath.size() + 1)) : "";
+  const model::Location* existing = key.empty() ? nullptr : find(data, key);
+
+  if (r.method == "GET") {
+    if (key.empty()) {
+      const std::string site = querySite(r.target);
+      json list = json::array();
+      for (const auto& l : data.locations) {
+        if ((site.empty() || l.site == site) && who.coversSite(l.site)) {
+          list.push_back(locationJson(data, l));
+        }
+      }
+      return HttpResponse{200, "application/json", dumped(json{{"locations", list}}), {}};
+    }
+    if (existing == nullptr) return jsonError(404, "no location is keyed \"" + key + "\"");
+    if (!who.coversSite(existing->site)) {
+      return jsonError(403, "location \"" + key + "\" is not of your sites");
+    }
+    return HttpResponse{200, "application/json", dumped(locationJson(data, *existing)), {}};
+  }
+
+  if (!key.empty() && existing == nullptr) {
+    return jsonError(404, "no location is keyed \"" + key + "\"");
+  }
+  if (existing != nullptr && !who.coversSite(existing->site)) {
+    return jsonError(403, "location \"" + key + "\" is not of your sites");
+  }
+  const std::string before = existing ? dumped(locationJson(data, *existing)) : "";
+  store::AuditEntry audit{0, deps_.nowMs(), who.name, std::string(toString(who.role)), "", "",
+                          existing ? existing->site : "", before, ""};
+  if (r.method == "DELETE") {
+    audit.action = "location.delete";
+    audit.object = "location:" + key;
+    auto removed = deps_.remove(key, audit);
+    if (!removed.ok()) return writeError(removed.error());
+    if (!removed.value()) return jsonError(404, "no location is keyed \"" + key + "\"");
+    spdlog::info("admin API: location {} deleted by \"{}\"", key, who.name);
+    return HttpResponse{200, "application/json", dumped(json{{"deleted", key}}), {}};
+  }
+
+  // POST or PUT: one JSON object, whose site the caller must cover.
+  json body = json::parse(r.body, nullptr, false);
+  if (!body.is_object()) return jsonError(400, "body must be a JSON object: one location");
+  const std::string site = body.contains("site") && body["site"].is_string()
+                               ? body["site"].get<std::string>()
+                               : "";
+  if (who.role != Role::SuperAdmin && !who.coversSite(site)) {
+    return jsonError(403, "site \"" + site + "\" is not one of your sites");
+  }
+  audit.action = key.empty() ? "location.create" : "location.replace";
+  audit.object = "location:" + (key.empty() && body.contains("key") && body["key"].is_string()
+                                    ? body["key"].get<std::string>()
+                                    : key);
+  audit.after = dumped(body);
+  auto written = deps_.put(r.body, key, audit);
+  if (!written.ok()) return writeError(written.error());
+  spdlog::info("admin API: location {} {} by \"{}\"", written.value().key,
+               written.value().created ? "created" : "replaced", who.name);
+  auto now = deps_.snapshot();
+  const model::Location* saved = now ? find(now->data(), written.value().key) : nullptr;
+  json out = saved ? locationJson(now->data(), *saved) : json{{"key", written.value().key}};
+  return HttpResponse{written.value().created ? 201 : 200, "application/json", dumped(out), {}};
+}
+
+}  // namespace sos::admin
