@@ -81,6 +81,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.contentType = std::string(req[http::field::content_type]);
     r.authorization = std::string(req[http::field::authorization]);
     r.host = std::string(req[http::field::host]);
+    r.ifMatch = std::string(req[http::field::if_match]);
     r.body = req.body();
     beast::error_code pe;
     auto peer = stream_.socket().remote_endpoint(pe);

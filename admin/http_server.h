@@ -21,6 +21,7 @@ struct HttpRequest {
   std::string contentType;
   std::string authorization;  // the Authorization header, as sent
   std::string host;           // the Host header, as sent ("" when absent)
+  std::string ifMatch;        // the If-Match header, as sent
   std::string body;
   std::string peerAddress;  // the client's IP address as seen on the socket
 };

@@ -71,6 +71,14 @@ std::string querySite(std::string_view target) {
   return std::string(v.substr(0, v.find('&')));
 }
 
+// The version a client read: a strong ETag of the location's JSON as GET shows it.
+std::string etagOf(const json& location) { return "\"" + tokenHash(dumped(location)).substr(0, 20) + "\""; }
+
+HttpResponse withEtag(HttpResponse r, const json& location) {
+  r.headers.emplace_back("ETag", etagOf(location));
+  return r;
+}
+
 HttpResponse writeError(const Error& e) {
   int status = 500;
   if (e.code == "store.invalid-location") status = 400;
@@ -109,7 +117,8 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
     if (!who.coversSite(existing->site)) {
       return jsonError(403, "location \"" + key + "\" is not of your sites");
     }
-    return HttpResponse{200, "application/json", dumped(locationJson(data, *existing)), {}};
+    const json j = locationJson(data, *existing);
+    return withEtag(HttpResponse{200, "application/json", dumped(j), {}}, j);
   }
 
   if (!key.empty() && existing == nullptr) {
@@ -117,6 +126,20 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   }
   if (existing != nullptr && !who.coversSite(existing->site)) {
     return jsonError(403, "location \"" + key + "\" is not of your sites");
+  }
+  if (existing != nullptr) {
+    // Lost updates are refused: a change names the version it was made from.
+    const std::string current = etagOf(locationJson(data, *existing));
+    if (r.ifMatch.empty()) {
+      auto out = jsonError(428, "send If-Match with the ETag of the location as read (GET)");
+      out.headers.emplace_back("ETag", current);
+      return out;
+    }
+    if (r.ifMatch != current && r.ifMatch != "*") {
+      auto out = jsonError(412, "the location changed since it was read: read it again");
+      out.headers.emplace_back("ETag", current);
+      return out;
+    }
   }
   const std::string before = existing ? dumped(locationJson(data, *existing)) : "";
   store::AuditEntry audit{0, deps_.nowMs(), who.name, std::string(toString(who.role)), "", "",
@@ -152,7 +175,8 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   auto now = deps_.snapshot();
   const model::Location* saved = now ? find(now->data(), written.value().key) : nullptr;
   json out = saved ? locationJson(now->data(), *saved) : json{{"key", written.value().key}};
-  return HttpResponse{written.value().created ? 201 : 200, "application/json", dumped(out), {}};
+  return withEtag(
+      HttpResponse{written.value().created ? 201 : 200, "application/json", dumped(out), {}}, out);
 }
 
 }  // namespace sos::admin

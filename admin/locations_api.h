@@ -10,7 +10,9 @@
 //   PUT    /api/v1/locations/KEY           replaces it whole: ELINs and networks as given
 //   DELETE /api/v1/locations/KEY           409 for a site's or the account's default
 // A site-admin reads and writes locations of its sites only (a location moved between sites
-// needs both), else 403; other roles get 403.
+// needs both), else 403; other roles get 403. Lost updates are refused: GET and every write
+// answer with the location's ETag, and PUT and DELETE must send it back as If-Match (428
+// without one, 412 when the location has changed since).
 
 #include <functional>
 #include <memory>

@@ -50,7 +50,8 @@ constexpr const char* kUsageHead =
 
 Usage:
   sosproxy --config FILE [options]   run the proxy
-  sosproxy check-config FILE         validate FILE and exit (0 valid, 2 invalid)
+  sosproxy check-config FILE         validate FILE and its location seed (store.seed) and
+                                     exit (0 valid, 2 invalid)
   sosproxy print-config FILE [--set PATH=VALUE]...
                                      print FILE with values changed (e.g. the demo on other
                                      ports), if the result is valid (else exit 2)
@@ -273,8 +274,17 @@ int runApp(int argc, char** argv) {
   auto cfg = loaded.value().config;
   auto router = loaded.value().router;
   if (opts.command == "check-config") {
+    // The location seed is part of what a start reads: checked too (nothing is written).
+    if (!cfg->store.seed.empty()) {
+      if (auto seed = store::Store::checkSeed(cfg->store.seed); !seed.ok()) {
+        std::cerr << seed.error().message << "\n";
+        return 2;
+      }
+    }
     std::cout << opts.configPath << ": OK (" << cfg->trunks.size() << " trunks, "
-              << cfg->sites.size() << " sites)\n";
+              << cfg->sites.size() << " sites"
+              << (cfg->store.seed.empty() ? "" : "; location seed " + cfg->store.seed + " OK")
+              << ")\n";
     for (const auto& w : router->psap().warnings())
       std::cout << opts.configPath << ": warning: " << w << "\n";
     return 0;

@@ -175,6 +175,16 @@ Result<bool> Store::seedIfEmpty(const std::string& seedPath) {
   return true;
 }
 
+Result<void> Store::checkSeed(const std::string& seedPath) {
+  auto text = readWholeFile(seedPath);
+  if (!text.ok()) {
+    return Error{"store.seed-unreadable", seedPath + ": cannot read: " + text.error().message};
+  }
+  auto seed = parseSeed(text.value(), seedPath);
+  if (!seed.ok()) return seed.error();
+  return {};
+}
+
 Result<model::LocationData> Store::loadLocationData() {
   // One read transaction: the snapshot sees a single state even while the writer commits.
   Transaction tx(db_, Transaction::Kind::Read);

@@ -47,6 +47,10 @@ class Store {
   // Errors are "FILE:LINE:COLUMN: KEY: message" like the configuration's.
   Result<bool> seedIfEmpty(const std::string& seedPath);
 
+  // Reads and checks the seed file as seedIfEmpty would, writing nothing anywhere (for
+  // check-config). Errors as seedIfEmpty's.
+  static Result<void> checkSeed(const std::string& seedPath);
+
   // Everything a routing snapshot is built from, including each device's latest report.
   Result<model::LocationData> loadLocationData();
 

@@ -49,11 +49,12 @@ struct Locations : ::testing::Test {
       [] { return int64_t{42}; }}};
 
   HttpResponse call(const std::string& method, const std::string& target, const Principal& who,
-                    const std::string& body = "") {
+                    const std::string& body = "", std::string ifMatch = "*") {
     HttpRequest r;
     r.method = method;
     r.target = target;
     r.body = body;
+    r.ifMatch = std::move(ifMatch);
     std::string_view path(r.target);
     return api.handle(r, path.substr(0, path.find('?')), who);
   }
@@ -96,6 +97,19 @@ TEST_F(Locations, ASiteAdminWritesItsOwnSitesOnly) {
   EXPECT_EQ(puts[0].second.object, "location:hq-4");
   EXPECT_EQ(call("DELETE", "/api/v1/locations/hq-floor-2", hq).status, 200);
   EXPECT_EQ(removed, std::vector<std::string>{"hq-floor-2"});
+}
+
+TEST_F(Locations, AChangeMustNameTheVersionItWasMadeFrom) {
+  HttpResponse read = call("GET", "/api/v1/locations/hq-floor-2", ops);
+  ASSERT_EQ(read.status, 200);
+  ASSERT_EQ(read.headers.size(), 1u);
+  EXPECT_EQ(read.headers[0].first, "ETag");
+  const std::string etag = read.headers[0].second;
+  EXPECT_EQ(call("DELETE", "/api/v1/locations/hq-floor-2", ops, "", "").status, 428);
+  EXPECT_EQ(call("DELETE", "/api/v1/locations/hq-floor-2", ops, "", "\"0123\"").status, 412);
+  EXPECT_TRUE(removed.empty());
+  EXPECT_EQ(call("DELETE", "/api/v1/locations/hq-floor-2", ops, "", etag).status, 200);
+  EXPECT_EQ(removed.size(), 1u);
 }
 
 TEST_F(Locations, OtherRolesAreRefused) {

@@ -123,6 +123,39 @@ TEST(CheckConfig, ASiteWithoutALastResortIsWarnedAbout) {
   EXPECT_NE(r.out.find(": warning: site London has no last resort"), std::string::npos) << r.out;
 }
 
+// Issue 16: the location seed a start would read is checked too, with its own file:line:column.
+TEST(CheckConfig, ABadLocationSeedIsReportedAtItsPlace) {
+  TempDir dir("sosproxy-check");
+  const std::filesystem::path source =
+      std::filesystem::path(SOS_SOURCE_DIR) / "config" / "examples" / "demo-locations.yaml";
+  std::string seed = readFile(source);
+  const std::string from = "    site: London\n";
+  const auto at = seed.find(from);
+  ASSERT_NE(at, std::string::npos);
+  seed.replace(at, from.size(), "    site: Lodnon\n");
+  const int line = 1 + static_cast<int>(std::count(seed.begin(), seed.begin() + at, '\n'));
+  const auto seedFile = dir.path() / "locations.yaml";
+  writeFile(seedFile, seed);
+  DemoPorts ports = pickDemoPorts();
+  const auto config = dir.path() / "sosproxy.yaml";
+  writeFile(config, demoConfigYaml(ports, dir.path() / "routing.log", dir.path() / "s.db", seedFile));
+
+  const auto r = checkConfig(dir.path(), config);
+  EXPECT_EQ(r.rc, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(seedFile.string() + ":" + std::to_string(line) +
+                       ":11: locations[4].site: no site is named \"Lodnon\" under sites; did you "
+                       "mean \"London\"?"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "s.db")) << "check-config wrote a database";
+
+  writeFile(seedFile, readFile(source));
+  const auto ok = checkConfig(dir.path(), config);
+  EXPECT_EQ(ok.rc, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("; location seed " + seedFile.string() + " OK)"), std::string::npos)
+      << ok.out;
+}
+
 TEST(CheckConfig, BadPortIsReportedWithFileLineColumn) {
   TempDir dir("sosproxy-check");
   DemoPorts ports = pickDemoPorts();

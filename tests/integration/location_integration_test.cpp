@@ -223,13 +223,28 @@ TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) 
         << elinInvite;
   }
 
+  // A change names the version it was made from (ETag / If-Match): none is 428, an old one 412.
+  std::smatch tag;
+  ASSERT_TRUE(std::regex_search(made.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")))
+      << made.headers;
+  const std::string etag = tag[1];
+  auto withVersion = [&](const std::string& method, const std::string& body,
+                         const std::string& version) {
+    std::vector<HttpHeader> h{{"Authorization", "Bearer " + adminToken()}};
+    if (!version.empty()) h.push_back({"If-Match", version});
+    return httpRequest(method, ports_.admin, "/api/v1/locations/hq-floor-4", body, h);
+  };
+  EXPECT_EQ(withVersion("DELETE", "", "").status, 428);
   // An unknown field is refused with its place, and nothing changes.
-  auto bad = api("PUT", "/api/v1/locations/hq-floor-4",
-                 R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ", "elinss": []})");
+  auto bad = withVersion("PUT", R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ", "elinss": []})", etag);
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("elinss: unknown key"), std::string::npos) << bad.body;
+  auto renamed = withVersion("PUT", std::regex_replace(floor4, std::regex("HQ Floor 4"), "HQ Floor 4 East"), etag);
+  ASSERT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_EQ(withVersion("DELETE", "", etag).status, 412);  // the version before the rename
 
-  auto gone = api("DELETE", "/api/v1/locations/hq-floor-4");
+  ASSERT_TRUE(std::regex_search(renamed.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")));
+  auto gone = withVersion("DELETE", "", tag[1]);
   ASSERT_EQ(gone.status, 200) << gone.body;
   auto after = call911("1001", "10.1.4.20", "IEEE-802.3");
   EXPECT_EQ(after.get("location"), "HQ Lobby") << after.raw;
