@@ -10,6 +10,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "admin/openapi.h"
 #include "base/text.h"
 
 namespace sos::admin {
@@ -68,31 +69,6 @@ bool isJson(std::string_view contentType) {
   return equalsNoCase(contentType, "application/json");
 }
 
-// The methods a known path takes ("" for a path that is not one of ours).
-std::string_view allowedMethods(std::string_view path) {
-  using R = AdminRoutes;
-  if (path == R::kHealthPath || path == R::kReadyPath || path == R::kMetricsPath ||
-      path == R::kWhoamiPath || path == R::kAuditPath) {
-    return "GET";
-  }
-  if (path == LocationApi::kPath || path == R::kReloadPath) return "POST";
-  if (path == R::kTokensPath || path == LocationsApi::kPath) return "GET, POST";
-  if (path.rfind(LocationsApi::kPath, 0) == 0 && path.size() > LocationsApi::kPath.size() + 1 &&
-      path[LocationsApi::kPath.size()] == '/' &&
-      path.find('/', LocationsApi::kPath.size() + 1) == std::string_view::npos) {
-    return "GET, PUT, DELETE";
-  }
-  if (path.rfind(R::kTokensPath, 0) == 0 && path.size() > R::kTokensPath.size() + 1 &&
-      path[R::kTokensPath.size()] == '/') {
-    return "DELETE";
-  }
-  if (path.rfind(R::kCallsPath, 0) == 0 && path.size() > R::kCallsPath.size() + R::kAckSuffix.size() &&
-      path.substr(path.size() - R::kAckSuffix.size()) == R::kAckSuffix) {
-    return "POST";
-  }
-  return "";
-}
-
 bool methodIn(std::string_view method, std::string_view allowed) {
   while (!allowed.empty()) {
     const auto comma = allowed.find(',');
@@ -132,6 +108,25 @@ std::optional<int64_t> queryNumber(std::string_view target, std::string_view key
 
 }  // namespace
 
+const RouteSpec* AdminRoutes::findRoute(std::string_view path) {
+  for (const auto& route : kRouteTable) {
+    const std::string_view t = route.path;
+    const auto open = t.find('{');
+    if (open == std::string_view::npos) {
+      if (path == t) return &route;
+      continue;
+    }
+    // One "{name}" part: the path has the text before and after it, and something between.
+    const std::string_view before = t.substr(0, open);
+    const std::string_view after = t.substr(t.find('}', open) + 1);
+    if (path.size() > before.size() + after.size() && path.substr(0, before.size()) == before &&
+        path.substr(path.size() - after.size()) == after) {
+      return &route;
+    }
+  }
+  return nullptr;
+}
+
 HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   std::string_view path(r.target);
   path = path.substr(0, path.find('?'));
@@ -164,8 +159,9 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
     who = principalOf(*found);
   }
 
-  const std::string_view allowed = allowedMethods(path);
-  if (allowed.empty()) return jsonError(404, "no such path");
+  const RouteSpec* spec = findRoute(path);
+  if (spec == nullptr) return jsonError(404, "no such path");
+  const std::string_view allowed = spec->methods;
   if (!methodIn(r.method, allowed)) {
     auto out = jsonError(405, "use " + std::string(allowed));
     out.headers.emplace_back("Allow", std::string(allowed));
@@ -217,6 +213,9 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     return HttpResponse{200, "text/plain; version=0.0.4", handlers_.metrics(), {}};
   }
   // Every path below is under /api/v1: `who` is set.
+  if (path == kOpenApiPath) {
+    return HttpResponse{200, "application/json", std::string(kOpenApiJson), {}};
+  }
   if (path == kWhoamiPath) {
     json j{{"name", who->name}, {"role", toString(who->role)}, {"sites", who->sites}};
     if (!who->subject.empty()) j["subject"] = who->subject;

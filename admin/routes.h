@@ -8,6 +8,7 @@
 //   GET    /readyz                             open: routing, store and trunks can serve
 //   GET    /metrics                            Prometheus text; open unless
 //                                              admin.metrics_public is false (then any token)
+//   GET    /api/v1/openapi.json                any token: the OpenAPI 3 document of this API
 //   GET    /api/v1/whoami                      any token: its name, role, sites and subject
 //   POST   /api/v1/location-reports            super-admin; site-admin (its sites' users);
 //                                              device (its subject); network-reporter (any
@@ -34,6 +35,7 @@
 // {"error": "..."}. Tokens are read from the store at every request, so a new or revoked token
 // counts at once; when the store cannot be read, a token read before is taken as it was then.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -59,6 +61,14 @@ struct RouteCounters {
   // Requests let in on a token as last read from the store, because the store could not be
   // read (a token never read before gets 503 then).
   std::atomic<uint64_t> tokenStoreFallbacks{0};
+};
+
+// One path the server answers and the methods it takes. A "{name}" part stands for one
+// non-empty value (percent-encoded by the client); the table is the OpenAPI document's list of
+// paths (admin/openapi.json), which a test holds it to.
+struct RouteSpec {
+  std::string_view path;
+  std::string_view methods;  // "GET, POST"
 };
 
 class AdminRoutes {
@@ -110,6 +120,25 @@ class AdminRoutes {
   static constexpr std::string_view kAckSuffix = "/acknowledge";
   static constexpr std::string_view kTokensPath = "/api/v1/tokens";
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
+  static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
+
+  static constexpr std::array<RouteSpec, 13> kRouteTable{{
+      {"/healthz", "GET"},
+      {"/readyz", "GET"},
+      {"/metrics", "GET"},
+      {"/api/v1/openapi.json", "GET"},
+      {"/api/v1/whoami", "GET"},
+      {"/api/v1/location-reports", "POST"},
+      {"/api/v1/calls/{callId}/acknowledge", "POST"},
+      {"/api/v1/admin/reload", "POST"},
+      {"/api/v1/tokens", "GET, POST"},
+      {"/api/v1/tokens/{name}", "DELETE"},
+      {"/api/v1/audit", "GET"},
+      {"/api/v1/locations", "GET, POST"},
+      {"/api/v1/locations/{key}", "GET, PUT, DELETE"},
+  }};
+  // The entry of kRouteTable `path` falls under, or null.
+  static const RouteSpec* findRoute(std::string_view path);
 
   AdminRoutes(Handlers handlers, Settings settings)
       : handlers_(std::move(handlers)), settings_(std::move(settings)) {}

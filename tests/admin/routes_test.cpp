@@ -4,9 +4,13 @@
 
 #include "admin/routes.h"
 
+#include "admin/openapi.h"
+
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -406,6 +410,56 @@ TEST_F(Routes, TheAuditTrailIsScopedToASiteAdminsSites) {
   EXPECT_EQ(r.handle(request("GET", "/api/v1/audit", "", "hq-desk")).status, 403);
   EXPECT_EQ(r.handle(request("GET", "/api/v1/audit?limit=0")).status, 400);
   EXPECT_EQ(r.handle(request("GET", "/api/v1/audit?limit=x")).status, 400);
+}
+
+// Issue 16: the OpenAPI document lists exactly the paths and methods the server answers, and
+// every /api/v1 operation says what a missing token gets.
+TEST(OpenApi, TheDocumentDescribesEveryRouteTheServerAnswersAndNoOther) {
+  const json doc = json::parse(kOpenApiJson);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  const json& paths = doc["paths"];
+  std::set<std::string> documented;
+  for (const auto& [path, item] : paths.items()) {
+    for (const auto& [method, op] : item.items()) {
+      if (method == "parameters") continue;
+      documented.insert(method + " " + path);
+      if (path.rfind("/api/v1/", 0) == 0) {
+        EXPECT_TRUE(op["responses"].contains("401")) << method << " " << path;
+      }
+    }
+  }
+  std::set<std::string> answered;
+  for (const auto& route : AdminRoutes::kRouteTable) {
+    std::string_view methods = route.methods;
+    while (!methods.empty()) {
+      const auto comma = methods.find(',');
+      std::string m(methods.substr(0, comma));
+      m.erase(0, m.find_first_not_of(' '));
+      for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      answered.insert(m + " " + std::string(route.path));
+      if (comma == std::string_view::npos) break;
+      methods.remove_prefix(comma + 1);
+    }
+  }
+  EXPECT_EQ(documented, answered);
+}
+
+TEST(OpenApi, TemplatesMatchOnePartAndTheDocumentIsServedToAnyToken) {
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/locations/hq-lobby")->path, "/api/v1/locations/{key}");
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/locations")->path, "/api/v1/locations");
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/calls/a%2Fb@h/acknowledge")->path,
+            "/api/v1/calls/{callId}/acknowledge");
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/calls//acknowledge"), nullptr);
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/tokens/"), nullptr);
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/nothing"), nullptr);
+}
+
+TEST_F(Routes, TheOpenApiDocumentIsServedToAnyToken) {
+  auto r = routes();
+  EXPECT_EQ(r.handle(request("GET", "/api/v1/openapi.json", "", "")).status, 401);
+  HttpResponse doc = r.handle(request("GET", "/api/v1/openapi.json", "", "phone-1002"));
+  EXPECT_EQ(doc.status, 200);
+  EXPECT_EQ(json::parse(doc.body)["info"]["title"], "sosproxy admin API");
 }
 
 }  // namespace
