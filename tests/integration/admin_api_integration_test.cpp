@@ -76,7 +76,8 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"GET", "/api/v1/tokens"},       {"POST", "/api/v1/tokens"},
       {"DELETE", "/api/v1/tokens/a"},  {"GET", "/api/v1/audit"},
       {"GET", "/api/v1/locations"},    {"POST", "/api/v1/locations"},
-      {"PUT", "/api/v1/locations/hq-lobby"}, {"DELETE", "/api/v1/locations/hq-lobby"}};
+      {"PUT", "/api/v1/locations/hq-lobby"}, {"DELETE", "/api/v1/locations/hq-lobby"},
+      {"GET", "/api/v1/openapi.json"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "sos_not-a-token"}) {
       auto r = as(token, method, path, method == "POST" ? "{}" : "");
@@ -172,6 +173,15 @@ TEST_F(AdminApi, ATextBodyIs415AndAForeignHostIs421) {
                       {{"Host", "127.0.0.1:" + std::to_string(ports_.admin)}});
   EXPECT_EQ(byAddress.status, 200) << byAddress.body;
   EXPECT_EQ(json::parse(byAddress.body)["role"], "super-admin");
+}
+
+TEST_F(AdminApi, AnyTokenReadsTheOpenApiDocument) {
+  const std::string phone = makeToken("phone-1003", {"--role", "device", "--user", "1003"});
+  auto doc = as(phone, "GET", "/api/v1/openapi.json");
+  ASSERT_EQ(doc.status, 200) << doc.body;
+  const json parsed = json::parse(doc.body);
+  EXPECT_EQ(parsed["openapi"], "3.0.3");
+  EXPECT_TRUE(parsed["paths"].contains("/api/v1/locations/{key}"));
 }
 
 TEST_F(AdminApi, ATokenRevokedByTheCliStopsAtItsNextRequest) {
