@@ -121,7 +121,11 @@ const RouteSpec* AdminRoutes::findRoute(std::string_view path) {
     const std::string_view after = t.substr(t.find('}', open) + 1);
     if (path.size() > before.size() + after.size() && path.substr(0, before.size()) == before &&
         path.substr(path.size() - after.size()) == after) {
-      return &route;
+      // A value may hold '/' (a Call-ID can), but not at either end: "calls//acknowledge" is no
+      // Call-ID.
+      const std::string_view value =
+          path.substr(before.size(), path.size() - before.size() - after.size());
+      if (value.front() != '/' && value.back() != '/') return &route;
     }
   }
   return nullptr;
@@ -234,9 +238,15 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     }
     return out;
   }
-  if (path.rfind(kCallsPath, 0) == 0) {
+  if (path.rfind(kCallsPath, 0) == 0 && r.method == "POST") {
     std::string_view id = path.substr(kCallsPath.size());
     return acknowledge(r, id.substr(0, id.size() - kAckSuffix.size()), *who);
+  }
+  if (path.rfind(CallsApi::kPath, 0) == 0) {
+    if (handlers_.callsApi == nullptr) return jsonError(503, "call records are not kept");
+    auto out = handlers_.callsApi->handle(r, path, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
   }
   if (path == kReloadPath) {
     if (who->role != Role::SuperAdmin) return forbidden(r, *who, "reload needs a super-admin");

@@ -16,6 +16,7 @@
 //   POST   /api/v1/calls/CALL-ID/acknowledge   super-admin; site-admin or responder of the
 //                                              call's site. JSON body {"by": "guard 1"}
 //                                              (default: the token's name)
+//   GET    /api/v1/calls, /api/v1/calls/CALL-ID  call records: calls_api.h
 //   POST   /api/v1/admin/reload                super-admin: read the configuration file again
 //   GET    /api/v1/tokens                      super-admin: every token (never the secret)
 //   POST   /api/v1/tokens                      super-admin: {"name", "role", "sites", "user" |
@@ -46,6 +47,7 @@
 #include <vector>
 
 #include "admin/auth.h"
+#include "admin/calls_api.h"
 #include "admin/http_server.h"
 #include "admin/location_api.h"
 #include "admin/locations_api.h"
@@ -64,7 +66,7 @@ struct RouteCounters {
 };
 
 // One path the server answers and the methods it takes. A "{name}" part stands for one
-// non-empty value (percent-encoded by the client); the table is the OpenAPI document's list of
+// non-empty value that neither starts nor ends with '/' (percent-encoded by the client); the table is the OpenAPI document's list of
 // paths (admin/openapi.json), which a test holds it to.
 struct RouteSpec {
   std::string_view path;
@@ -90,6 +92,7 @@ class AdminRoutes {
   struct Handlers {
     LocationApi* locationApi = nullptr;
     LocationsApi* locationsApi = nullptr;
+    CallsApi* callsApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -122,7 +125,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 13> kRouteTable{{
+  static constexpr std::array<RouteSpec, 15> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -130,6 +133,8 @@ class AdminRoutes {
       {"/api/v1/whoami", "GET"},
       {"/api/v1/location-reports", "POST"},
       {"/api/v1/calls/{callId}/acknowledge", "POST"},
+      {"/api/v1/calls", "GET"},
+      {"/api/v1/calls/{callId}", "GET"},
       {"/api/v1/admin/reload", "POST"},
       {"/api/v1/tokens", "GET, POST"},
       {"/api/v1/tokens/{name}", "DELETE"},

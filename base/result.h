@@ -25,7 +25,9 @@ class [[nodiscard]] Result {
 
   T& value() & { return std::get<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  // By value: `for (auto& x : f().value())` then iterates a value that lives through the loop,
+  // not a reference into a temporary Result that is gone before the first iteration.
+  T value() && { return std::get<T>(std::move(v_)); }
   const Error& error() const { return std::get<Error>(v_); }
 
  private:

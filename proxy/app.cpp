@@ -419,9 +419,23 @@ int runApp(int argc, char** argv) {
         return removed;
       },
       [] { return unixMsNow(); }});
+  admin::CallsApi callsApi(admin::CallsApi::Deps{
+      [db](const store::CallQuery& q) -> Result<std::vector<store::CallRecord>> {
+        if (db == nullptr) return std::vector<store::CallRecord>{};
+        return db->findCallRecords(q);
+      },
+      [db](const std::string& callId) -> Result<std::optional<store::CallAlert>> {
+        if (db == nullptr) return std::optional<store::CallAlert>{};
+        return db->loadCallAlert(callId);
+      },
+      [db](const std::string& callId) -> Result<std::vector<store::NotificationJob>> {
+        if (db == nullptr) return std::vector<store::NotificationJob>{};
+        return db->loadNotificationJobs(callId);
+      }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
       &locationsApi,
+      &callsApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr] {
         return prometheusText(
             server.counters(), locations.counters(), reloader.counters(),

@@ -3,8 +3,11 @@
 // outcome, kept in the store for audits and the admin API. A plain value: store/ knows nothing
 // of the proxy that fills it in.
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace sos::store {
 
@@ -29,6 +32,19 @@ struct CallRecord {
   int status = 0;          // SIP status of the outcome
   double durationMs = 0;   // INVITE in -> final response
   std::string reason;
+};
+
+// Which call records to read (the admin API's filters); every field left at its default
+// filters nothing.
+struct CallQuery {
+  int64_t sinceMs = 0;             // started at or after (Unix ms)
+  int64_t untilMs = 0;             // started before; 0: no end
+  std::vector<std::string> sites;  // empty: every site
+  std::optional<bool> emergency;
+  std::string outcome;  // "answered", "failed", ...
+  std::string callId;
+  size_t limit = 100;
+  int64_t beforeId = 0;  // paging: records older than this one (newest first)
 };
 
 }  // namespace sos::store

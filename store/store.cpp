@@ -497,40 +497,78 @@ Result<int64_t> Store::saveCallRecord(const CallRecord& r) {
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
+namespace {
+
+constexpr const char* kCallColumns =
+    "SELECT id, call_id, started_at, ended_at, caller, dialed, emergency, test, site, location, "
+    "location_by, elin, pidf, trunk, route, attempts, outcome, status, duration_ms, reason "
+    "FROM call_records";
+
+CallRecord callRecordFrom(const Statement& s) {
+  CallRecord r;
+  r.id = s.columnInt(0);
+  r.callId = s.columnText(1);
+  r.startedAtMs = s.columnInt(2);
+  r.endedAtMs = s.columnInt(3);
+  r.caller = s.columnText(4);
+  r.dialed = s.columnText(5);
+  r.emergency = s.columnInt(6) != 0;
+  r.test = s.columnInt(7) != 0;
+  r.site = s.columnText(8);
+  r.location = s.columnText(9);
+  r.locationBy = s.columnText(10);
+  r.elin = s.columnText(11);
+  r.pidf = s.columnText(12);
+  r.trunk = s.columnText(13);
+  r.route = s.columnText(14);
+  r.attempts = s.columnText(15);
+  r.outcome = s.columnText(16);
+  r.status = static_cast<int>(s.columnInt(17));
+  r.durationMs = s.columnReal(18).value_or(0);
+  r.reason = s.columnText(19);
+  return r;
+}
+
+int64_t asLimit(size_t limit) {
+  return static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max()));
+}
+
+}  // namespace
+
 Result<std::vector<CallRecord>> Store::loadCallRecords(size_t limit) {
   std::vector<CallRecord> out;
-  Statement s(db_,
-              "SELECT id, call_id, started_at, ended_at, caller, dialed, emergency, test, site, "
-              "location, location_by, elin, pidf, trunk, route, attempts, outcome, status, "
-              "duration_ms, reason FROM call_records ORDER BY started_at DESC, id DESC LIMIT ?");
-  s.integer(1, static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
-  while (s.row()) {
-    CallRecord r;
-    r.id = s.columnInt(0);
-    r.callId = s.columnText(1);
-    r.startedAtMs = s.columnInt(2);
-    r.endedAtMs = s.columnInt(3);
-    r.caller = s.columnText(4);
-    r.dialed = s.columnText(5);
-    r.emergency = s.columnInt(6) != 0;
-    r.test = s.columnInt(7) != 0;
-    r.site = s.columnText(8);
-    r.location = s.columnText(9);
-    r.locationBy = s.columnText(10);
-    r.elin = s.columnText(11);
-    r.pidf = s.columnText(12);
-    r.trunk = s.columnText(13);
-    r.route = s.columnText(14);
-    r.attempts = s.columnText(15);
-    r.outcome = s.columnText(16);
-    r.status = static_cast<int>(s.columnInt(17));
-    r.durationMs = s.columnReal(18).value_or(0);
-    r.reason = s.columnText(19);
-    out.push_back(std::move(r));
-  }
+  Statement s(db_, std::string(kCallColumns) + " ORDER BY started_at DESC, id DESC LIMIT ?");
+  s.integer(1, asLimit(limit));
+  while (s.row()) out.push_back(callRecordFrom(s));
   if (s.failed()) {
     return Error{"store.read", path_ + ": " + s.error()};
   }
+  return out;
+}
+
+Result<std::vector<CallRecord>> Store::findCallRecords(const CallQuery& q) {
+  // Every filter is bound, never spliced: "? = 0 OR ..." switches one off.
+  std::string sql = std::string(kCallColumns) +
+                    " WHERE started_at >= ? AND (? = 0 OR started_at < ?)"
+                    " AND (? = 0 OR id < ?) AND (? = '' OR outcome = ?) AND (? = '' OR call_id = ?)"
+                    " AND (? = -1 OR emergency = ?)";
+  if (!q.sites.empty()) {
+    sql += " AND site IN (";
+    for (size_t i = 0; i < q.sites.size(); ++i) sql += i == 0 ? "?" : ", ?";
+    sql += ")";
+  }
+  sql += " ORDER BY id DESC LIMIT ?";
+  Statement s(db_, sql);
+  const int64_t emergency = q.emergency ? (*q.emergency ? 1 : 0) : -1;
+  s.integer(1, q.sinceMs).integer(2, q.untilMs).integer(3, q.untilMs);
+  s.integer(4, q.beforeId).integer(5, q.beforeId).text(6, q.outcome).text(7, q.outcome);
+  s.text(8, q.callId).text(9, q.callId).integer(10, emergency).integer(11, emergency);
+  int i = 12;
+  for (const auto& site : q.sites) s.text(i++, site);
+  s.integer(i, asLimit(q.limit));
+  std::vector<CallRecord> out;
+  while (s.row()) out.push_back(callRecordFrom(s));
+  if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
   return out;
 }
 

@@ -71,6 +71,8 @@ class Store {
   Result<int64_t> saveCallRecord(const CallRecord& record);
   // The `limit` most recent records, newest (latest started_at) first.
   Result<std::vector<CallRecord>> loadCallRecords(size_t limit);
+  // The records `query` selects, newest first (by id, the order they were written).
+  Result<std::vector<CallRecord>> findCallRecords(const CallQuery& query);
   // Deletes all but the newest `keep` call records (a store in memory must not grow for ever).
   Result<void> pruneCallRecords(size_t keep);
 

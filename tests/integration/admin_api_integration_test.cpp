@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "b2bua_fixture.h"
 
@@ -149,6 +150,31 @@ TEST_F(AdminApi, ASiteAdminOfHqCannotReportForLondonOrAcknowledgeForIt) {
   EXPECT_EQ(countRows(storePath(),
                       "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by = 'hq guard'"),
             1);
+
+  // The call's record: HQ's admin reads it (JSON and CSV), London's admin may not.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return countRows(storePath(), "SELECT COUNT(*) FROM call_records WHERE call_id = '" + cid +
+                                          "'") == 1;
+      },
+      milliseconds(15000)));
+  auto record = as(hq, "GET", "/api/v1/calls/" + cid);
+  ASSERT_EQ(record.status, 200) << record.body;
+  const json call = json::parse(record.body);
+  EXPECT_EQ(call["records"][0]["location"], "HQ Floor 2") << record.body;
+  EXPECT_EQ(call["records"][0]["trunk"], "il-psap-a");
+  EXPECT_EQ(call["alert"]["acknowledged_by"], "hq guard");
+  // "started" went to each of HQ's three responder channels (webhook, e-mail, SIP MESSAGE).
+  std::set<std::string> startedChannels;
+  for (const auto& d : call["deliveries"]) {
+    if (d["event"] == "started") startedChannels.insert(d["channel"].get<std::string>());
+  }
+  EXPECT_EQ(startedChannels, (std::set<std::string>{"email", "sip", "webhook"})) << record.body;
+  EXPECT_EQ(as(london, "GET", "/api/v1/calls/" + cid).status, 403);
+  auto csv = as(hq, "GET", "/api/v1/calls?emergency=yes&format=csv");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_NE(csv.body.find("," + cid + ","), std::string::npos) << csv.body;
+  EXPECT_EQ(csv.body.find("London"), std::string::npos) << csv.body;
 
   // The audit trail names the token; HQ's admin sees HQ's entries, London's none of them.
   auto trail = as(hq, "GET", "/api/v1/audit");

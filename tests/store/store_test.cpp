@@ -1226,5 +1226,48 @@ TEST_F(StoreTest, ALocationIsCreatedReplacedAndDeletedByTheSeedsRules) {
   EXPECT_EQ(one("SELECT COUNT(*) FROM audit_log"), "3");  // create, replace, delete
 }
 
+// Issue 16: call records as the API asks for them: by time, site, kind, outcome, Call-ID, and
+// paged backwards.
+TEST_F(StoreTest, CallRecordsAreFoundByEachFilterNewestFirst) {
+  auto store = open();
+  for (int i = 0; i < 6; ++i) {
+    CallRecord r = failedOverCall();
+    r.callId = "call-" + std::to_string(i);
+    r.startedAtMs = 1000 + i;
+    r.site = i % 2 == 0 ? "HQ" : "London";
+    r.emergency = i < 4;
+    r.outcome = i == 5 ? "failed" : "answered";
+    ASSERT_TRUE(store->saveCallRecord(r).ok());
+  }
+  auto ids = [&](const CallQuery& q) {
+    std::vector<std::string> out;
+    for (const auto& r : store->findCallRecords(q).value()) out.push_back(r.callId);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids({}), (V{"call-5", "call-4", "call-3", "call-2", "call-1", "call-0"}));
+  CallQuery window;
+  window.sinceMs = 1002;
+  window.untilMs = 1004;
+  EXPECT_EQ(ids(window), (V{"call-3", "call-2"}));
+  CallQuery london;
+  london.sites = {"London"};
+  EXPECT_EQ(ids(london), (V{"call-5", "call-3", "call-1"}));
+  CallQuery ordinary;
+  ordinary.emergency = false;
+  EXPECT_EQ(ids(ordinary), (V{"call-5", "call-4"}));
+  CallQuery failed;
+  failed.outcome = "failed";
+  EXPECT_EQ(ids(failed), (V{"call-5"}));
+  CallQuery one;
+  one.callId = "call-2";
+  EXPECT_EQ(ids(one), (V{"call-2"}));
+  CallQuery page;
+  page.limit = 2;
+  auto first = store->findCallRecords(page).value();
+  page.beforeId = first.back().id;
+  EXPECT_EQ(ids(page), (V{"call-3", "call-2"}));
+}
+
 }  // namespace
 }  // namespace sos::store
