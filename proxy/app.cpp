@@ -322,7 +322,10 @@ int runApp(int argc, char** argv) {
   auto work = boost::asio::make_work_guard(io);
 
   // Responder alerts (issue 6): an outbox in the same store, worked by the I/O thread. SIP
-  // MESSAGEs go out through the SIP thread; their answers come back here.
+  // MESSAGEs go out through the SIP thread; their answers come back here. Issue 14: each event's
+  // jobs are written by the outbox's own writer thread, on a connection of its own to the
+  // database file, the moment the SIP thread hands it over. A store in memory cannot be shared
+  // with a second connection: its jobs are written by the I/O thread.
   std::unique_ptr<notify::Notifier> notifier;
   if (locations.store()) {
     notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
@@ -336,6 +339,7 @@ int runApp(int argc, char** argv) {
       if (!posted) (*shared)(Error{"sip.down", "the SIP thread is not running"});
     };
     notifier = std::make_unique<notify::Notifier>(io, *locations.store(), cfg, std::move(sip));
+    notifier->setOutbox({locations.store()->fileName()});
   }
   // The SIP thread posts an event once the INVITE toward the PSAP has left; the call never waits.
   server.setEventSink([&notifier](notify::CallEvent e) {

@@ -57,6 +57,14 @@ CallAlert readAlert(const Statement& s) {
 }
 
 // Times of 0 mean "none" in the value types and NULL in the table.
+// A new call's alert, or the details of one alerted before (a later event of the call): its
+// tier, escalation and acknowledgement are written by the I/O thread, perhaps on another
+// connection at the same moment, and are not this statement's to overwrite.
+constexpr const char* kInsertAlert =
+    "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
+    "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
+    "ON CONFLICT (call_id) DO UPDATE SET details = excluded.details";
+
 constexpr const char* kUpsertAlert =
     "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
     "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
@@ -125,10 +133,10 @@ Result<void> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
     return failure(*failed);
   }
   if (alert != nullptr) {
-    Statement upsert(db_, kUpsertAlert);
-    bindAlert(upsert, *alert);
-    if (!upsert.run()) {
-      return failure("call " + alert->callId + ": " + upsert.error());
+    Statement insert(db_, kInsertAlert);
+    bindAlert(insert, *alert);
+    if (!insert.run()) {
+      return failure("call " + alert->callId + ": " + insert.error());
     }
   }
   if (!tx.commit()) {

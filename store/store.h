@@ -85,7 +85,10 @@ class Store {
   Result<void> pruneCallRecords(size_t keep);
 
   // The outbox of responder alerts (issue 6). Writes `jobs` (their ids filled in) and, when
-  // given, upserts `alert` (see upsertCallAlert), in one transaction: all or nothing.
+  // given, `alert`, in one transaction: all or nothing. A call that has its alert already keeps
+  // it; only its details are replaced by `alert`'s (its tier, escalation time and
+  // acknowledgement are recordEscalation's and acknowledgeCallAlert's to write, on another
+  // connection perhaps).
   Result<void> insertNotificationJobs(std::vector<NotificationJob>& jobs,
                                       const CallAlert* alert = nullptr);
   // Writes an escalation's `jobs` (their ids filled in) and the call's new tier and next
@@ -102,8 +105,8 @@ class Store {
   Result<bool> markNotificationRetry(int64_t id, int64_t nextAttemptAtMs, const std::string& error);
   Result<bool> markNotificationGivenUp(int64_t id, const std::string& error);
 
-  // Writes a call's alert; a call alerted before keeps its first_event_at and acknowledgement
-  // (only acknowledgeCallAlert writes those).
+  // Writes a call's alert whole; a call alerted before keeps its first_event_at and
+  // acknowledgement (only acknowledgeCallAlert writes those).
   Result<void> upsertCallAlert(const CallAlert& alert);
   Result<std::optional<CallAlert>> loadCallAlert(const std::string& callId);
   // Records who acknowledged the call and stops its escalation. False when no call has that

@@ -1,25 +1,32 @@
 // The outbox of responder alerts: jobs per responder, retries with backoff, giving up,
-// escalation and acknowledgement, and what a restart resumes. The channels are fakes that answer
-// as each test scripts them; the store is SQLite in memory (a file where a test breaks it). No
-// test sleeps: the io_context runs until what is awaited has happened, within a deadline.
+// escalation and acknowledgement, what a restart resumes and the outbox's own writer thread. The
+// channels are fakes that answer as each test scripts them; the store is SQLite in memory (a
+// file where a test breaks it or the writer thread needs one). No test sleeps: the io_context
+// runs until what is awaited has happened, within a deadline.
 
 #include "notify/notifier.h"
 
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/sink.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -190,6 +197,25 @@ class NotifierTest : public ::testing::Test {
     store_ = std::move(opened).value();
   }
 
+  ~NotifierTest() override {
+    store_.reset();
+    if (!dir_.empty()) {
+      std::filesystem::remove_all(dir_);
+    }
+  }
+
+  // Replaces the store in memory by a database file in a directory of its own (removed at the
+  // end); returns the file's path.
+  std::string useDatabaseFile() {
+    dir_ = (std::filesystem::path(::testing::TempDir()) / "notifier_test.XXXXXX").string();
+    EXPECT_NE(mkdtemp(dir_.data()), nullptr);
+    const std::string path = dir_ + "/sos.db";
+    auto opened = store::Store::open(path);
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+    return path;
+  }
+
   std::unique_ptr<Notifier> make(std::shared_ptr<const config::Config> cfg,
                                  std::optional<std::chrono::milliseconds> escalateAfter = {}) {
     return std::make_unique<Notifier>(io_, *store_, std::move(cfg), fake_.channels(),
@@ -230,6 +256,7 @@ class NotifierTest : public ::testing::Test {
                          [](const auto& j) { return j.state == "delivered"; });
   }
 
+  std::string dir_;  // of a database file, when a test uses one
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<store::Store> store_;
@@ -547,12 +574,7 @@ TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
 }
 
 TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
-  std::string dir = (std::filesystem::path(::testing::TempDir()) / "notifier_test.XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
-  const std::string path = dir + "/sos.db";
-  auto opened = store::Store::open(path);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  store_ = std::move(opened).value();
+  const std::string path = useDatabaseFile();
   // Another hand breaks the outbox under the running store.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -566,9 +588,131 @@ TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
   EXPECT_EQ(notifier->counters().notQueued, 1u);
   EXPECT_EQ(notifier->counters().queued, 0u);
   EXPECT_EQ(fake_.count(kWebhook), 1u);
-  notifier.reset();
-  store_.reset();
-  std::filesystem::remove_all(dir);
+}
+
+// ---- The outbox's own writer (issue 14) ----
+
+// A log sink that holds the thread that logs a line containing `text` until release(). The
+// writer thread logs an event's "alerting" line between writing its jobs and handing them over.
+class HoldingSink : public spdlog::sinks::sink {
+ public:
+  explicit HoldingSink(std::string text) : text_(std::move(text)) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    if (std::string_view(msg.payload.data(), msg.payload.size()).find(text_) ==
+        std::string_view::npos) {
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    held_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return released_; });
+  }
+  void flush() override {}
+  void set_pattern(const std::string&) override {}
+  void set_formatter(std::unique_ptr<spdlog::formatter>) override {}
+
+  bool waitUntilHeld(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit, [this] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  const std::string text_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
+// Puts `logger` in as the default logger for the test's life.
+struct DefaultLogger {
+  explicit DefaultLogger(std::shared_ptr<spdlog::logger> logger)
+      : previous(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~DefaultLogger() { spdlog::set_default_logger(previous); }
+  std::shared_ptr<spdlog::logger> previous;
+};
+
+// With the outbox in a database file, an event's jobs are written by the outbox's writer thread
+// the moment the event is posted: they are in the database before the I/O thread has run at
+// all. A job is tried once in a run, even when start() reads it from the outbox and delivers it
+// before the writer has handed it over.
+TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) {
+  const std::string path = useDatabaseFile();
+  auto hold = std::make_shared<HoldingSink>("call first: started: alerting");
+  DefaultLogger logger(std::make_shared<spdlog::logger>("notifier_test", hold));
+  auto notifier = make(makeConfig());
+  struct Release {  // whatever fails, the writer thread is let go before the notifier joins it
+    std::shared_ptr<HoldingSink> sink;
+    ~Release() { sink->release(); }
+  } release{hold};
+  notifier->setOutbox({path});
+  notifier->post(started("first"));
+  // The writer thread has written the jobs and is held before handing them over; nothing here
+  // has run the I/O thread's work.
+  ASSERT_TRUE(hold->waitUntilHeld(10s));
+  ASSERT_EQ(jobsOf("first").size(), 3u);
+  EXPECT_TRUE(fake_.sent.empty());
+  auto alert = store_->loadCallAlert("first");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());  // in the same transaction
+
+  // start() finds them pending in the outbox and delivers them; their handover comes after.
+  notifier->start();
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  hold->release();
+  notifier->post(started("second"));  // handed over after the first's
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 6; }));
+  io_.poll();
+  EXPECT_EQ(deliveredJobs("first"), 3u);
+  EXPECT_EQ(deliveredJobs("second"), 3u);
+  ASSERT_EQ(fake_.count(kWebhook), 2u);
+  EXPECT_NE(fake_.to(kWebhook)[0]->delivery, fake_.to(kWebhook)[1]->delivery);
+  EXPECT_EQ(fake_.count(kGuardMail), 2u);
+  EXPECT_EQ(fake_.count(kDesk), 2u);
+  EXPECT_EQ(notifier->counters().queued, 6u);
+}
+
+// Escalations and acknowledgements are the I/O thread's, on its own connection, while the writer
+// thread writes the calls' events: an escalation says the call's latest details (a failover
+// written by the writer after the first alert), and an acknowledged call is not escalated.
+TEST_F(NotifierTest, WithTheWriterThreadCallsEscalateWithTheirLatestDetailsUnlessAcknowledged) {
+  const std::string path = useDatabaseFile();
+  auto notifier = make(makeConfig(true), 300ms);
+  notifier->setOutbox({path});
+  notifier->start();
+  notifier->post(started("acked"));
+  ASSERT_TRUE(runUntil([&] { return deliveredJobs("acked") == 3; }));
+  auto ack = notifier->acknowledge("acked", "guard-7");
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_TRUE(ack.value());
+
+  notifier->post(started());
+  CallEvent moved = started();
+  moved.kind = EventKind::FailedOver;
+  moved.trunk = "il-psap-b";
+  moved.detail = "il-psap-a did not answer";
+  notifier->post(moved);
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  auto json = nlohmann::json::parse(fake_.to(kManagers)[0]->body);
+  EXPECT_EQ(json["event"], "escalation");
+  EXPECT_EQ(json["call_id"], "1-4242@127.0.0.1");
+  EXPECT_EQ(json["psap_trunk"], "il-psap-b");
+  EXPECT_EQ(json["callback_number"], "+12175550102");
+
+  // The acknowledged call, alerted first, would have escalated by now.
+  EXPECT_EQ(jobsOf("acked").size(), 3u);
+  EXPECT_EQ(notifier->counters().escalations, 1u);
+  auto alert = store_->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->escalatedTier, 2);
+  EXPECT_GT(alert.value()->escalateAtMs, alert.value()->firstEventAtMs);  // tier 3 is next
+  EXPECT_NE(alert.value()->details.find("il-psap-b"), std::string::npos);
 }
 
 }  // namespace
