@@ -176,6 +176,7 @@ void Notifier::Impl::escalate(const std::string& callId) {
 void Notifier::Impl::start() {
   stopped = false;
   const int64_t now = unixMsNow();
+  const int maxAttempts = std::max(settings().maxAttempts, 1);
   size_t resumed = 0;
   if (auto due = store.loadDueNotificationJobs(std::numeric_limits<int64_t>::max()); due.ok()) {
     for (auto& j : due.value()) {
@@ -188,6 +189,9 @@ void Notifier::Impl::start() {
       Active& a = jobs[key];
       a.job = std::move(j);
       a.timer = std::make_unique<boost::asio::steady_timer>(io);
+      if (a.job.attempts >= maxAttempts && !a.job.test) {
+        setFailing(a, true);
+      }
       waitThenAttempt(key, delay);
       ++resumed;
     }
@@ -222,6 +226,7 @@ void Notifier::Impl::stop() {
   // Timers are cancelled with their owners; reports still on their way find no job.
   jobs.clear();
   alerts.clear();
+  counters.failing.store(0, std::memory_order_relaxed);
 }
 
 Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::string& by) {

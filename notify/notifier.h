@@ -13,6 +13,9 @@
 // - A job is written before it is tried, and marked delivered after its channel says so; after
 //   a crash, pending jobs are resumed (at least once; a receiver can drop repeats by the
 //   delivery id). In one run no job is tried twice.
+// - An emergency call's alert is never given up: after max_attempts it is still retried, every
+//   retry_max_s, until delivered, with an error line for each failure and the `failing` gauge
+//   above 0. Only a test call's alert is given up then.
 // - Tier 1 responders are alerted on every event; when nobody acknowledges the call within
 //   escalate_after_s, tier 2 is alerted (and so on). The call's last known details are kept
 //   with its alert in the store (call_alerts.details), so an escalation after a restart still
@@ -47,7 +50,11 @@ struct NotifyCounters {
   std::atomic<uint64_t> queued{0};     // jobs written to the outbox
   std::atomic<uint64_t> delivered{0};  // jobs a channel accepted
   std::atomic<uint64_t> retries{0};    // attempts that failed and were scheduled again
-  std::atomic<uint64_t> givenUp{0};    // jobs that ran out of attempts
+  // Jobs that failed max_attempts times: an emergency call's is still retried (and failing
+  // until delivered), a test call's is given up.
+  std::atomic<uint64_t> pastMaxAttempts{0};
+  std::atomic<uint64_t> givenUp{0};  // test calls' jobs that ran out of attempts
+  std::atomic<uint64_t> failing{0};  // gauge: jobs past max_attempts, not delivered yet
   std::atomic<uint64_t> escalations{0};
   std::atomic<uint64_t> acknowledged{0};
   std::atomic<uint64_t> notQueued{0};  // events that could not be written (store unusable)

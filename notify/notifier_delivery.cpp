@@ -1,5 +1,6 @@
 // Responder alerts: delivering the outbox's jobs, on the I/O thread (see notifier.h). Each job
-// is tried on its channel with a deadline; a failure is retried with backoff.
+// is tried on its channel with a deadline; a failure is retried with backoff, an emergency
+// call's until it is delivered (issue 14).
 
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
@@ -126,8 +127,9 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
   const int maxAttempts = std::max(settings().maxAttempts, 1);
   if (result.ok()) {
     counters.delivered.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("call {}: {} alert delivered by {} to {} (attempt {})", job.callId, job.event,
-                  job.channel, job.target, attempts);
+    spdlog::log(a.failing ? spdlog::level::warn : spdlog::level::debug,
+                "call {}: {} alert delivered by {} to {} (attempt {})", job.callId, job.event,
+                job.channel, job.target, attempts);
     if (stored) {
       if (auto r = store.markNotificationDelivered(key, unixMsNow()); !r.ok()) {
         spdlog::error(
@@ -136,31 +138,49 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
             job.callId, key, r.error().message);
       }
     }
+    setFailing(a, false);
     jobs.erase(it);
     return;
   }
   const std::string error = result.error().code + ": " + result.error().message;
-  if (attempts >= maxAttempts) {
+  if (attempts == maxAttempts) {
+    counters.pastMaxAttempts.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (attempts >= maxAttempts && job.test) {
+    // A test call's alert: nobody is in danger, and a receiver that is down for good must
+    // not have its alerts retried for ever.
     counters.givenUp.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("call {}: {} alert by {} to {} given up after {} attempts: {}", job.callId,
-                  job.event, job.channel, job.target, attempts, error);
+    spdlog::error("call {}: {} alert of a test call by {} to {} given up after {} attempts: {}",
+                  job.callId, job.event, job.channel, job.target, attempts, error);
     if (stored) {
       if (auto r = store.markNotificationGivenUp(key, error); !r.ok()) {
         spdlog::error("call {}: giving up alert {} not written: {}", job.callId, key,
                       r.error().message);
       }
     }
+    setFailing(a, false);
     jobs.erase(it);
     return;
   }
+  // An emergency call's alert is never given up (issue 14): past max_attempts it is retried
+  // every retry_max_s (the backoff's cap) until delivered, and failing until then.
   const milliseconds delay = backoff(attempts);
   job.attempts = attempts;
   job.nextAttemptAtMs = unixMsNow() + delay.count();
   job.lastError = error;
   counters.retries.fetch_add(1, std::memory_order_relaxed);
-  spdlog::warn("call {}: {} alert by {} to {} failed (attempt {} of {}), next in {} ms: {}",
-               job.callId, job.event, job.channel, job.target, attempts, maxAttempts, delay.count(),
-               error);
+  if (attempts >= maxAttempts) {
+    setFailing(a, true);
+    spdlog::error(
+        "call {}: {} alert by {} to {} still failing after {} attempts (max_attempts {}), "
+        "next in {} ms; an emergency call's alert is retried until delivered: {}",
+        job.callId, job.event, job.channel, job.target, attempts, maxAttempts, delay.count(),
+        error);
+  } else {
+    spdlog::warn("call {}: {} alert by {} to {} failed (attempt {} of {}), next in {} ms: {}",
+                 job.callId, job.event, job.channel, job.target, attempts, maxAttempts,
+                 delay.count(), error);
+  }
   if (stored) {
     if (auto r = store.markNotificationRetry(key, job.nextAttemptAtMs, error); !r.ok()) {
       spdlog::error("call {}: retry of alert {} not written: {}", job.callId, key,
@@ -168,6 +188,18 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
     }
   }
   waitThenAttempt(key, delay);
+}
+
+// The failing gauge counts the jobs of this run past max_attempts.
+void Notifier::Impl::setFailing(Active& a, bool failing) {
+  if (a.failing != failing) {
+    a.failing = failing;
+    if (failing) {
+      counters.failing.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      counters.failing.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
 }
 
 // retryInitialMs doubled for each failed attempt after the first, at most retryMaxMs.

@@ -80,6 +80,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     std::unique_ptr<boost::asio::steady_timer> timer;  // next attempt, or the report's deadline
     uint64_t attempt = 0;  // numbers the attempts: a report of an earlier one is stale
     bool inFlight = false;
+    bool failing = false;  // past max_attempts: counted in the failing gauge
   };
   // An unacknowledged call with a tier left to alert.
   struct Alert {
@@ -133,6 +134,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   void attempt(int64_t key);
   std::string webhookSecret(const std::string& url) const;
   void finish(int64_t key, uint64_t number, const Result<void>& result);
+  void setFailing(Active& a, bool failing);
   milliseconds backoff(int failedAttempts) const;
   void waitThenAttempt(int64_t key, milliseconds delay);
 };

@@ -100,7 +100,8 @@ class Store {
   // Every job of a call, in the order written.
   Result<std::vector<NotificationJob>> loadNotificationJobs(const std::string& callId);
   // Each records the outcome of one attempt (attempts + 1). False when no pending job has
-  // that id (delivered or given up already, or never written).
+  // that id (delivered or given up already, or never written). Only a test call's alert is
+  // ever given up (issue 14): an emergency call's is retried until delivered.
   Result<bool> markNotificationDelivered(int64_t id, int64_t atMs);
   Result<bool> markNotificationRetry(int64_t id, int64_t nextAttemptAtMs, const std::string& error);
   Result<bool> markNotificationGivenUp(int64_t id, const std::string& error);

@@ -1,8 +1,8 @@
-// The outbox of responder alerts: jobs per responder, retries with backoff, giving up,
-// escalation and acknowledgement, what a restart resumes and the outbox's own writer thread. The
-// channels are fakes that answer as each test scripts them; the store is SQLite in memory (a
-// file where a test breaks it or the writer thread needs one). No test sleeps: the io_context
-// runs until what is awaited has happened, within a deadline.
+// The outbox of responder alerts: jobs per responder, retries with backoff (never giving up an
+// emergency call's), escalation and acknowledgement, what a restart resumes and the outbox's own
+// writer thread. The channels are fakes that answer as each test scripts them; the store is
+// SQLite in memory (a file where a test breaks it or the writer thread needs one). No test
+// sleeps: the io_context runs until what is awaited has happened, within a deadline.
 
 #include "notify/notifier.h"
 
@@ -398,7 +398,51 @@ TEST_F(NotifierTest, AFailingChannelIsRetriedWithGrowingDelaysWhileTheOthersAreD
   EXPECT_EQ(notifier->counters().givenUp, 0u);
 }
 
-TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
+// Issue 14: an emergency call's alert is never given up. Past max_attempts it is retried every
+// retry_max_s (the backoff's cap), and failing, in the gauge, until it is delivered.
+TEST_F(NotifierTest, AnEmergencyAlertIsNeverGivenUpAndFailsLoudlyUntilDelivered) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.maxAttempts = 3;
+  cfg->notifications.retryInitialMs = 10;
+  cfg->notifications.retryMaxMs = 40;  // 10, 20, then 40 each time
+  fake_.script[kDesk] = {O::Fail, O::Fail, O::Fail, O::Fail, O::Fail, O::Fail};
+  auto notifier = make(cfg);
+  notifier->start();
+  notifier->post(started());
+
+  // The third failure reaches max_attempts: still pending, now failing.
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kDesk) == 4; }));
+  EXPECT_EQ(notifier->counters().failing, 1u);
+  EXPECT_EQ(notifier->counters().pastMaxAttempts, 1u);
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  ASSERT_NE(jobTo(jobs, kDesk), nullptr);
+  EXPECT_EQ(jobTo(jobs, kDesk)->state, "pending");
+  auto due = store_->loadDueNotificationJobs(INT64_MAX);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(due.value().size(), 1u);  // what a restart would resume
+
+  // The seventh attempt gets through.
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  EXPECT_EQ(fake_.count(kDesk), 7u);
+  auto tries = fake_.to(kDesk);
+  for (size_t i = 3; i < tries.size(); ++i) {
+    EXPECT_GE(tries[i]->at - tries[i - 1]->at, 40ms) << "attempt " << i + 1;
+  }
+  jobs = jobsOf("1-4242@127.0.0.1");
+  const auto* desk = jobTo(jobs, kDesk);
+  ASSERT_NE(desk, nullptr);
+  EXPECT_EQ(desk->state, "delivered");
+  EXPECT_EQ(desk->attempts, 7);
+  EXPECT_GE(desk->nextAttemptAtMs - desk->createdAtMs, 10 + 20 + 40 * 4);
+  EXPECT_EQ(notifier->counters().failing, 0u);
+  EXPECT_EQ(notifier->counters().pastMaxAttempts, 1u);
+  EXPECT_EQ(notifier->counters().givenUp, 0u);
+  EXPECT_EQ(notifier->counters().retries, 6u);
+}
+
+// A test call (933) endangers nobody: its alert is given up after max_attempts.
+TEST_F(NotifierTest, ATestCallsAlertIsGivenUpAfterMaxAttempts) {
   using O = FakeChannels::Outcome;
   auto cfg = makeConfig();
   cfg->notifications.maxAttempts = 3;
@@ -407,7 +451,10 @@ TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
   fake_.script[kDesk] = {O::Fail, O::Fail, O::Fail, O::Fail, O::Fail};
   auto notifier = make(cfg);
   notifier->start();
-  notifier->post(started());
+  CallEvent test = started();
+  test.test = true;
+  test.dialed = "933";
+  notifier->post(test);
   ASSERT_TRUE(runUntil([&] { return notifier->counters().givenUp == 1; }));
   io_.poll();  // anything ready to run still (there must be nothing for the desk)
   EXPECT_EQ(fake_.count(kDesk), 3u);
@@ -419,9 +466,36 @@ TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
   EXPECT_EQ(desk->lastError, "webhook.status: HTTP 503 from " + kDesk);
   EXPECT_EQ(notifier->counters().retries, 2u);
   EXPECT_EQ(notifier->counters().delivered, 2u);
+  EXPECT_EQ(notifier->counters().pastMaxAttempts, 1u);
+  EXPECT_EQ(notifier->counters().failing, 0u);
   auto due = store_->loadDueNotificationJobs(INT64_MAX);
   ASSERT_TRUE(due.ok());
   EXPECT_TRUE(due.value().empty());
+}
+
+// A job a previous run left pending past max_attempts is failing from the start.
+TEST_F(NotifierTest, AResumedJobPastMaxAttemptsIsFailingUntilDelivered) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.maxAttempts = 2;
+  auto jobs = std::vector<store::NotificationJob>(1);
+  jobs[0].deliveryId = "d-1";
+  jobs[0].callId = "old call";
+  jobs[0].event = "started";
+  jobs[0].channel = "sip";
+  jobs[0].target = kDesk;
+  jobs[0].payload = "911 call";
+  jobs[0].attempts = 5;
+  ASSERT_TRUE(store_->insertNotificationJobs(jobs).ok());
+  fake_.script[kDesk] = {O::Hold};
+  auto notifier = make(cfg);
+  notifier->start();
+  EXPECT_EQ(notifier->counters().failing, 1u);
+  ASSERT_TRUE(runUntil([&] { return fake_.held.size() == 1; }));
+  fake_.held[0](Result<void>{});
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 1; }));
+  EXPECT_EQ(notifier->counters().failing, 0u);
+  EXPECT_EQ(jobsOf("old call")[0].state, "delivered");
 }
 
 TEST_F(NotifierTest, AReportThatNeverComesFailsTheAttemptAtItsDeadline) {

@@ -57,5 +57,19 @@ TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   EXPECT_NE(text.find("# TYPE sosproxy_tcp_connections gauge\n"), std::string::npos);
 }
 
+// Issue 14: an alert failing past max_attempts is an alarm a scraper can see, as a gauge.
+TEST(Metrics, AlertAlarmsAreGauges) {
+  notify::NotifyCounters alerts;
+  alerts.failing = 2;
+  alerts.pastMaxAttempts = 3;
+  std::string const text =
+      prometheusText(B2buaCounters{}, LocationCounters{}, ReloadCounters{}, LogLoss{}, &alerts);
+  for (const char* sample :
+       {"sosproxy_alert_jobs_failing 2", "sosproxy_alerts_past_max_attempts_total 3",
+        "sosproxy_alerts_given_up_total 0"})
+    EXPECT_TRUE(hasSample(text, sample)) << sample << "\n" << text;
+  EXPECT_NE(text.find("# TYPE sosproxy_alert_jobs_failing gauge\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sos::proxy
