@@ -44,7 +44,10 @@ WrittenEvent Notifier::Recorder::write(store::Store& store, const CallEvent& e, 
             .count();
     spdlog::info("call {}: {}: alerting {} responder(s) of {}{} ({} {:.1f} ms after routing)",
                  e.callId, toString(e.kind), w.jobs.size(), w.site, e.test ? " (test call)" : "",
-                 w.stored ? "in the outbox" : "not written,", ms);
+                 !w.stored    ? "not written,"
+                 : persisted_ ? "in the outbox"
+                              : "in memory only,",
+                 ms);
   }
   return w;
 }
@@ -59,6 +62,9 @@ void Notifier::Recorder::count(const WrittenEvent& w) const {
     return;
   }
   counters_.queued.fetch_add(w.jobs.size(), std::memory_order_relaxed);
+  if (!persisted_) {
+    counters_.notPersisted.fetch_add(w.jobs.size(), std::memory_order_relaxed);
+  }
 }
 
 // ---- Events and escalations (I/O thread) ----
@@ -219,6 +225,31 @@ void Notifier::Impl::start() {
     spdlog::info("responder alerts: resuming {} pending job(s) and {} escalation(s)", resumed,
                  resumedEscalations);
   }
+  if (!outboxProblem.empty()) {
+    alarm = std::make_unique<boost::asio::steady_timer>(io);
+    repeatAlarm();
+  }
+}
+
+// The outbox could not be opened: said at start (setOutbox) and again every alarmEvery, as
+// long as this run lasts (only a restart opens the database again).
+void Notifier::Impl::raiseAlarm(const std::string& problem) {
+  spdlog::error(
+      "ALARM: responder alerts: {}; alerts are kept in memory only (a restart loses those not "
+      "yet delivered) until sosproxy is restarted on a working database",
+      problem);
+}
+
+void Notifier::Impl::repeatAlarm() {
+  alarm->expires_after(alarmEvery);
+  alarm->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!self || ec || self->stopped) {
+      return;
+    }
+    raiseAlarm(self->outboxProblem);
+    self->repeatAlarm();
+  });
 }
 
 void Notifier::Impl::stop() {
@@ -226,6 +257,7 @@ void Notifier::Impl::stop() {
   // Timers are cancelled with their owners; reports still on their way find no job.
   jobs.clear();
   alerts.clear();
+  alarm.reset();
   counters.failing.store(0, std::memory_order_relaxed);
 }
 
@@ -274,6 +306,13 @@ Notifier::~Notifier() {
 }
 
 void Notifier::setOutbox(Outbox outbox) {
+  impl_->outboxProblem = outbox.problem;
+  impl_->alarmEvery = std::max(outbox.alarmEvery, std::chrono::milliseconds(1));
+  impl_->recorder->setPersisted(outbox.problem.empty());
+  counters_.outboxUp.store(outbox.problem.empty() ? 1 : 0, std::memory_order_relaxed);
+  if (!outbox.problem.empty()) {
+    Impl::raiseAlarm(outbox.problem);
+  }
   if (outbox.path.empty()) {
     return;
   }
@@ -300,6 +339,13 @@ void Notifier::setOutbox(Outbox outbox) {
     return;
   }
   writer_ = std::move(started).value();
+}
+
+std::optional<std::string> Notifier::outboxProblem() const {
+  if (impl_->outboxProblem.empty()) {
+    return std::nullopt;
+  }
+  return impl_->outboxProblem;
 }
 
 void Notifier::start() {

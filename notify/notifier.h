@@ -21,6 +21,9 @@
 //   with its alert in the store (call_alerts.details), so an escalation after a restart still
 //   says who called, from where, and how to call back.
 // - A dead channel costs other channels nothing: every job has its own timeout and backoff.
+// - An outbox that could not be opened where the configuration puts it is an alarm (a log line
+//   at start and every minute, the outboxUp gauge at 0, /readyz not ready), and alerts are
+//   still delivered, from memory.
 // What an alert says is messages.h's; what jobs an event makes is outbox_jobs.h's; this is the
 // worker that delivers them.
 
@@ -58,6 +61,10 @@ struct NotifyCounters {
   std::atomic<uint64_t> escalations{0};
   std::atomic<uint64_t> acknowledged{0};
   std::atomic<uint64_t> notQueued{0};  // events that could not be written (store unusable)
+  // Jobs written to an outbox in memory because the database could not be opened: a restart
+  // loses those not yet delivered.
+  std::atomic<uint64_t> notPersisted{0};
+  std::atomic<uint64_t> outboxUp{1};  // gauge: 0 while the outbox could not be opened
 };
 
 class Notifier {
@@ -86,13 +93,19 @@ class Notifier {
   // Where the outbox is. `path`: the database file `store` has open, for the outbox's own
   // writer (a connection and a thread of its own); empty when the store is in memory, which no
   // other connection can share: events are then written on the I/O thread through `store`.
+  // `problem`: why the outbox is not where the configuration puts it (its database could not be
+  // opened, `store` is in memory instead); the alarm is raised then, every `alarmEvery`.
   struct Outbox {
     std::string path;
+    std::string problem;
+    std::chrono::milliseconds alarmEvery{60000};
   };
   // Main thread, once, before start() and before the first event. Without it, events are written
   // on the I/O thread. When the writer cannot open its connection, that is logged as an error
   // and events are written on the I/O thread (still to the database file).
   void setOutbox(Outbox outbox);
+  // Why the outbox is not where the configuration puts it (for /readyz), or none.
+  std::optional<std::string> outboxProblem() const;
 
   // Resumes the jobs a previous run left pending, and the escalation timers of unacknowledged
   // calls. Call once on the I/O thread, before or after the first events arrive: a job is

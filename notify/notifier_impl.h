@@ -48,6 +48,9 @@ class Notifier::Recorder {
   milliseconds escalateAfter(const config::Config& config) const {
     return escalateAfterOf(config, escalateAfter_);
   }
+  // Set before the first event (Notifier::setOutbox), read after.
+  void setPersisted(bool persisted) { persisted_ = persisted; }
+
   // Writes `e` through `store` (the thread's own), then counts and logs what was written.
   WrittenEvent write(store::Store& store, const CallEvent& e, DeliveryIds& ids,
                      SteadyTime queuedAt);
@@ -59,6 +62,7 @@ class Notifier::Recorder {
   std::shared_ptr<const config::Config> config_;  // guarded by mutex_
   const std::optional<milliseconds> escalateAfter_;
   NotifyCounters& counters_;
+  bool persisted_ = true;
 };
 
 // The outbox at work, on the I/O thread.
@@ -106,6 +110,9 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // read it and still be handing them over, and they must not be tried twice.
   std::set<int64_t> resumedJobs;
   std::set<std::string> resumedAlerts;
+  std::string outboxProblem;  // set before start(); see Notifier::Outbox
+  milliseconds alarmEvery{60000};
+  std::unique_ptr<boost::asio::steady_timer> alarm;
 
   const config::Notifications& settings() const { return config->notifications; }
 
@@ -127,6 +134,8 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   void scheduleEscalation(const std::string& callId);
   void escalate(const std::string& callId);
   void start();
+  static void raiseAlarm(const std::string& problem);
+  void repeatAlarm();
   void stop();
   Result<bool> acknowledge(const std::string& callId, const std::string& by);
 

@@ -152,6 +152,14 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
            n->acknowledged);
     metric(out, "sosproxy_alerts_not_queued_total", "counter",
            "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
+    metric(out, "sosproxy_alert_outbox_up", "gauge",
+           "1: responder alerts are written to the outbox's database before they are tried; 0: "
+           "it could not be opened, they are kept in memory only (ALARM)",
+           n->outboxUp);
+    metric(out, "sosproxy_alerts_not_persisted_total", "counter",
+           "responder alerts kept in memory only because the outbox's database could not be "
+           "opened",
+           n->notPersisted);
   }
   // The SIP edge (issue 14): what strangers and mistakes got, without a transaction.
   const EdgeCounters& e = c.edge;

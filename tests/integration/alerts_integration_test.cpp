@@ -2,7 +2,8 @@
 // responders on all three channels, each received by a real peer on loopback: a webhook
 // receiver that checks the HMAC signature, an SMTP server, and SIPp taking the SIP MESSAGE. A
 // dead webhook costs the call and the other channels nothing; a kill -9 loses no alert; a call
-// nobody acknowledges reaches tier 2.
+// nobody acknowledges reaches tier 2; an outbox that cannot be opened is an alarm, and the call
+// and its alerts still go through (issue 14).
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -218,6 +219,39 @@ TEST_F(Alerts, AKill9LosesNoAlertAndRepeatsNone) {
   EXPECT_EQ(hooks + mailsIn + messages, delivered)
       << hooks << " webhooks, " << mailsIn << " mails, " << messages << " MESSAGEs\n"
       << webhook_->report() << smtp_->report();
+}
+
+// Issue 14: a database that cannot be opened leaves the alerts in memory, where a restart would
+// lose them. That is a loud alarm, not a quiet fallback: an ALARM line, sosproxy_alert_outbox_up
+// at 0 and /readyz not ready for it; and the 911 call and its alerts still go through.
+TEST_F(Alerts, AnOutboxThatCannotOpenIsAnAlarmAndTheCallAndItsAlertsStillGoThrough) {
+  writeFile(storePath(), std::string(4096, 'x'));  // no SQLite database
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string problem =
+      "the outbox's database could not be opened at start: " + storePath().string() +
+      ": file is not a database";
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("ALARM: responder alerts: " + problem) != std::string::npos;
+      },
+      milliseconds(5000)))
+      << proxy_->output();
+  EXPECT_EQ(metric("sosproxy_alert_outbox_up"), 0);
+  const auto ready = httpRequest("GET", ports_.admin, "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("{\"check\":\"alerts\",\"reason\":\"" + problem + "\"}"),
+            std::string::npos)
+      << ready.body;
+
+  const std::string cid = call911();  // answered by the PSAP, as always
+  EXPECT_TRUE(waitFor([&] { return !webhookLines(cid, "started").empty(); }, milliseconds(15000)))
+      << webhook_->report() << proxy_->output();
+  EXPECT_TRUE(
+      waitFor([&] { return !mails("security@hq.example", cid).empty(); }, milliseconds(15000)))
+      << smtp_->report();
+  EXPECT_GE(metric("sosproxy_alerts_not_persisted_total"), 3);
+  EXPECT_EQ(metric("sosproxy_alert_outbox_up"), 0);
 }
 
 TEST_F(Alerts, NoAcknowledgementInTimeAlertsTheSecondTier) {

@@ -1,8 +1,9 @@
 // The outbox of responder alerts: jobs per responder, retries with backoff (never giving up an
-// emergency call's), escalation and acknowledgement, what a restart resumes and the outbox's own
-// writer thread. The channels are fakes that answer as each test scripts them; the store is
-// SQLite in memory (a file where a test breaks it or the writer thread needs one). No test
-// sleeps: the io_context runs until what is awaited has happened, within a deadline.
+// emergency call's), escalation and acknowledgement, what a restart resumes, the outbox's own
+// writer thread and the alarm of an outbox that could not be opened. The channels are fakes that
+// answer as each test scripts them; the store is SQLite in memory (a file where a test breaks it
+// or the writer thread needs one). No test sleeps: the io_context runs until what is awaited has
+// happened, within a deadline.
 
 #include "notify/notifier.h"
 
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -726,7 +728,9 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
     std::shared_ptr<HoldingSink> sink;
     ~Release() { sink->release(); }
   } release{hold};
-  notifier->setOutbox({path});
+  notifier->setOutbox({path, "", 60000ms});
+  EXPECT_EQ(notifier->counters().outboxUp, 1u);
+  EXPECT_FALSE(notifier->outboxProblem().has_value());
   notifier->post(started("first"));
   // The writer thread has written the jobs and is held before handing them over; nothing here
   // has run the I/O thread's work.
@@ -750,6 +754,7 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
   EXPECT_EQ(fake_.count(kGuardMail), 2u);
   EXPECT_EQ(fake_.count(kDesk), 2u);
   EXPECT_EQ(notifier->counters().queued, 6u);
+  EXPECT_EQ(notifier->counters().notPersisted, 0u);
 }
 
 // Escalations and acknowledgements are the I/O thread's, on its own connection, while the writer
@@ -758,7 +763,7 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
 TEST_F(NotifierTest, WithTheWriterThreadCallsEscalateWithTheirLatestDetailsUnlessAcknowledged) {
   const std::string path = useDatabaseFile();
   auto notifier = make(makeConfig(true), 300ms);
-  notifier->setOutbox({path});
+  notifier->setOutbox({path, "", 60000ms});
   notifier->start();
   notifier->post(started("acked"));
   ASSERT_TRUE(runUntil([&] { return deliveredJobs("acked") == 3; }));
@@ -787,6 +792,41 @@ TEST_F(NotifierTest, WithTheWriterThreadCallsEscalateWithTheirLatestDetailsUnles
   EXPECT_EQ(alert.value()->escalatedTier, 2);
   EXPECT_GT(alert.value()->escalateAtMs, alert.value()->firstEventAtMs);  // tier 3 is next
   EXPECT_NE(alert.value()->details.find("il-psap-b"), std::string::npos);
+}
+
+// An outbox that could not be opened where the configuration puts it is an alarm: said at once,
+// again every alarmEvery while it lasts, a gauge at 0 and a reason for /readyz. The alerts still
+// go out, from memory, counted.
+TEST_F(NotifierTest, AnOutboxThatCouldNotBeOpenedIsAnAlarmAndTheAlertsStillGoOut) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200);
+  DefaultLogger logger(std::make_shared<spdlog::logger>("notifier_test", sink));
+  auto alarms = [&] {
+    auto lines = sink->last_formatted();
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.find(
+                 "ALARM: responder alerts: the outbox's database could not be opened at "
+                 "start: /var/lib/sosproxy/sos.db: file is not a database") != std::string::npos;
+    });
+  };
+
+  auto notifier = make(makeConfig());
+  notifier->setOutbox({"",
+                       "the outbox's database could not be opened at start: "
+                       "/var/lib/sosproxy/sos.db: file is not a database",
+                       30ms});
+  EXPECT_EQ(alarms(), 1);
+  EXPECT_EQ(notifier->counters().outboxUp, 0u);
+  ASSERT_TRUE(notifier->outboxProblem().has_value());
+  EXPECT_EQ(*notifier->outboxProblem(),
+            "the outbox's database could not be opened at start: /var/lib/sosproxy/sos.db: file "
+            "is not a database");
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  EXPECT_EQ(notifier->counters().notPersisted, 3u);
+  EXPECT_EQ(fake_.count(kWebhook), 1u);
+  ASSERT_TRUE(runUntil([&] { return alarms() >= 3; }));
+  notifier->stop();
 }
 
 }  // namespace
