@@ -192,16 +192,18 @@ struct Admin {
 };
 
 // How responder alerts are delivered (issue 6). They are queued in the store's outbox and sent
-// from the I/O thread; a call never waits for them.
+// from the I/O thread; a call never waits for them. An emergency call's alert is never given up
+// (issue 14): past maxAttempts it is retried every retryMaxMs until delivered.
 struct Notifications {
   std::string smtpHost = "127.0.0.1";  // numeric address: no DNS
   uint16_t smtpPort = 25;
   std::string mailFrom = "sosproxy@localhost";
   int escalateAfterSeconds = 120;  // no acknowledgement by then: the next tier is alerted
   int timeoutMs = 5000;            // per delivery attempt (connect + send + answer)
-  int maxAttempts = 8;             // then the job is given up (logged, counted)
+  int maxAttempts = 8;             // then the job is failing (error lines, a gauge); a test call's
+                                   // is given up
   int retryInitialMs = 1000;       // backoff doubles from here ...
-  int retryMaxMs = 60000;          // ... up to this
+  int retryMaxMs = 60000;          // ... up to this (at most 300 s), the cap past maxAttempts too
 };
 
 struct Config {

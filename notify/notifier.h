@@ -1,18 +1,31 @@
 #pragma once
 // Responder alerts (issue 6): for each emergency-call event, one job per responder of the
 // caller's site goes into a persistent outbox (SQLite), and each job is delivered on its
-// channel with retries and backoff. Runs on the I/O thread; the SIP thread only posts events.
+// channel with retries and backoff.
+//
+// Threads (issue 14): the SIP thread hands events over with post(), which never waits. With the
+// outbox in a database file, the outbox's own writer thread (outbox_writer.h) writes each
+// event's jobs the moment it arrives, on a connection of its own with synchronous=FULL, and
+// hands them to the I/O thread, which delivers them. Everything else (attempts, escalations,
+// acknowledgements, resuming at start) runs on the I/O thread with the Store it was given.
 //
 // - The call never waits: events are posted after the INVITE toward the PSAP has left.
 // - A job is written before it is tried, and marked delivered after its channel says so; after
 //   a crash, pending jobs are resumed (at least once; a receiver can drop repeats by the
-//   delivery id).
+//   delivery id). In one run no job is tried twice.
+// - An emergency call's alert is never given up: after max_attempts it is still retried, every
+//   retry_max_s, until delivered, with an error line for each failure and the `failing` gauge
+//   above 0. Only a test call's alert is given up then.
 // - Tier 1 responders are alerted on every event; when nobody acknowledges the call within
 //   escalate_after_s, tier 2 is alerted (and so on). The call's last known details are kept
 //   with its alert in the store (call_alerts.details), so an escalation after a restart still
 //   says who called, from where, and how to call back.
 // - A dead channel costs other channels nothing: every job has its own timeout and backoff.
-// What an alert says is messages.h's; this is the worker that delivers it.
+// - An outbox that could not be opened where the configuration puts it is an alarm (a log line
+//   at start and every minute, the outboxUp gauge at 0, /readyz not ready), and alerts are
+//   still delivered, from memory.
+// What an alert says is messages.h's; what jobs an event makes is outbox_jobs.h's; this is the
+// worker that delivers them.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -28,6 +41,7 @@
 #include "config/config.h"
 #include "notify/channels.h"
 #include "notify/event.h"
+#include "notify/outbox_writer.h"
 
 namespace sos::store {
 class Store;
@@ -39,10 +53,18 @@ struct NotifyCounters {
   std::atomic<uint64_t> queued{0};     // jobs written to the outbox
   std::atomic<uint64_t> delivered{0};  // jobs a channel accepted
   std::atomic<uint64_t> retries{0};    // attempts that failed and were scheduled again
-  std::atomic<uint64_t> givenUp{0};    // jobs that ran out of attempts
+  // Jobs that failed max_attempts times: an emergency call's is still retried (and failing
+  // until delivered), a test call's is given up.
+  std::atomic<uint64_t> pastMaxAttempts{0};
+  std::atomic<uint64_t> givenUp{0};  // test calls' jobs that ran out of attempts
+  std::atomic<uint64_t> failing{0};  // gauge: jobs past max_attempts, not delivered yet
   std::atomic<uint64_t> escalations{0};
   std::atomic<uint64_t> acknowledged{0};
   std::atomic<uint64_t> notQueued{0};  // events that could not be written (store unusable)
+  // Jobs written to an outbox in memory because the database could not be opened: a restart
+  // loses those not yet delivered.
+  std::atomic<uint64_t> notPersisted{0};
+  std::atomic<uint64_t> outboxUp{1};  // gauge: 0 while the outbox could not be opened
 };
 
 class Notifier {
@@ -68,15 +90,33 @@ class Notifier {
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
+  // Where the outbox is. `path`: the database file `store` has open, for the outbox's own
+  // writer (a connection and a thread of its own); empty when the store is in memory, which no
+  // other connection can share: events are then written on the I/O thread through `store`.
+  // `problem`: why the outbox is not where the configuration puts it (its database could not be
+  // opened, `store` is in memory instead); the alarm is raised then, every `alarmEvery`.
+  struct Outbox {
+    std::string path;
+    std::string problem;
+    std::chrono::milliseconds alarmEvery{60000};
+  };
+  // Main thread, once, before start() and before the first event. Without it, events are written
+  // on the I/O thread. When the writer cannot open its connection, that is logged as an error
+  // and events are written on the I/O thread (still to the database file).
+  void setOutbox(Outbox outbox);
+  // Why the outbox is not where the configuration puts it (for /readyz), or none.
+  std::optional<std::string> outboxProblem() const;
+
   // Resumes the jobs a previous run left pending, and the escalation timers of unacknowledged
-  // calls. Call once on the I/O thread before events arrive (jobs of events that came first are
-  // not tried twice).
+  // calls. Call once on the I/O thread, before or after the first events arrive: a job is
+  // tried once in a run, whether start() or its event's writing handed it over first.
   void start();
   // I/O thread: no further attempts or escalations in this run; what is pending stays in the
   // outbox for the next start(). Events posted later are still written, not tried.
   void stop();
 
-  // Any thread: queues the event's jobs (on the I/O thread).
+  // Any thread, never waiting: the event's jobs are written by the outbox's writer (or on the
+  // I/O thread), then delivered on the I/O thread.
   void post(CallEvent event);
 
   // A responder acknowledges the call (admin API, I/O thread): no further tier is alerted.
@@ -89,10 +129,12 @@ class Notifier {
 
  private:
   struct Impl;
+  class Recorder;
   NotifyCounters counters_;  // before impl_, which counts into it: built first, destroyed last
   // Shared so that timers and channel reports that come back after the notifier is gone find
   // it gone (they hold weak references) rather than a dangling one.
   std::shared_ptr<Impl> impl_;
+  std::unique_ptr<OutboxWriter> writer_;  // none: events are written on the I/O thread
 };
 
 }  // namespace sos::notify

@@ -211,9 +211,10 @@ void drain(Server& server, int seconds) {
 }
 
 // /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
-// store and the running configuration's sites. On the I/O thread, like the store.
-Readiness checkReadiness(Server& server, LocationService& locations,
-                         const ConfigReloader& reloader) {
+// store, the alerts' outbox and the running configuration's sites. On the I/O thread, like the
+// store.
+Readiness checkReadiness(Server& server, LocationService& locations, const ConfigReloader& reloader,
+                         const notify::Notifier* notifier) {
   ReadinessFacts facts;
   facts.sip = server.health().view();
   facts.live = liveness(facts.sip, std::chrono::steady_clock::now());
@@ -221,6 +222,7 @@ Readiness checkReadiness(Server& server, LocationService& locations,
   facts.snapshotLoaded = snapshot != nullptr;
   facts.locations = snapshot ? snapshot->data().locations.size() : 0;
   facts.storeProblem = locations.storeProblem();
+  if (notifier) facts.alertsProblem = notifier->outboxProblem();
   return readiness(facts, *reloader.running());
 }
 
@@ -346,7 +348,12 @@ int runApp(int argc, char** argv) {
   auto work = boost::asio::make_work_guard(io);
 
   // Responder alerts (issue 6): an outbox in the same store, worked by the I/O thread. SIP
-  // MESSAGEs go out through the SIP thread; their answers come back here.
+  // MESSAGEs go out through the SIP thread; their answers come back here. Issue 14: each event's
+  // jobs are written by the outbox's own writer thread, on a connection of its own to the
+  // database file, the moment the SIP thread hands it over. A store in memory cannot be shared
+  // with a second connection: its jobs are written by the I/O thread. In memory because the
+  // database of store.path could not be opened is an alarm (the alerts would not survive a
+  // restart); without store.path it is the configuration's choice.
   std::unique_ptr<notify::Notifier> notifier;
   if (locations.store()) {
     notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
@@ -360,6 +367,12 @@ int runApp(int argc, char** argv) {
       if (!posted) (*shared)(Error{"sip.down", "the SIP thread is not running"});
     };
     notifier = std::make_unique<notify::Notifier>(io, *locations.store(), cfg, std::move(sip));
+    notify::Notifier::Outbox outbox;
+    outbox.path = locations.store()->fileName();
+    if (!locations.openError().empty())
+      outbox.problem =
+          "the outbox's database could not be opened at start: " + locations.openError();
+    notifier->setOutbox(std::move(outbox));
   }
   // The SIP thread posts an event once the INVITE toward the PSAP has left; the call never waits.
   server.setEventSink([&notifier](notify::CallEvent e) {
@@ -448,8 +461,8 @@ int runApp(int argc, char** argv) {
             healthzAnswer(liveness(server.health().view(), std::chrono::steady_clock::now()));
         return admin::HttpResponse{a.status, a.contentType, a.body, {}};
       },
-      [&server, &locations, &reloader] {
-        auto const a = readyzAnswer(checkReadiness(server, locations, reloader));
+      [&server, &locations, &reloader, &notifier] {
+        auto const a = readyzAnswer(checkReadiness(server, locations, reloader, notifier.get()));
         return admin::HttpResponse{a.status, a.contentType, a.body, {}};
       },
       notifier ? std::function([&notifier](const std::string& callId, const std::string& by) {

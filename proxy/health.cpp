@@ -74,6 +74,7 @@ Readiness readiness(const ReadinessFacts& facts, const config::Config& config) {
             "the location snapshot holds no locations: emergency calls would go out with the "
             "location unknown");
   if (facts.storeProblem) problem("store", *facts.storeProblem);
+  if (facts.alertsProblem) problem("alerts", *facts.alertsProblem);
 
   // A site is served when one trunk of its emergency route (psap_route, then the ERC) is not
   // known to be down. Unprobed trunks are never down. The last resort does not count: it is a

@@ -5,8 +5,9 @@
 // (proxy/sip_heartbeat.h), a Sofia timer on that loop, stamps SipHealth; a SIP thread that is
 // wedged stops stamping, whatever the other threads do.
 // Ready (/readyz): SIP sockets bound, a location snapshot loaded with locations in it, the store
-// writable, and for every site at least one trunk of its emergency route (its psap_route and the
-// ERC) not found down by its OPTIONS probe; and not stopping.
+// writable, the responder alerts' outbox opened where the configuration puts it (issue 14), and
+// for every site at least one trunk of its emergency route (its psap_route and the ERC) not found
+// down by its OPTIONS probe; and not stopping.
 //
 // SipHealth is written by the SIP thread and the main thread and read by the admin server on the
 // I/O thread. liveness() and readiness() are pure decisions over what was read.
@@ -71,11 +72,14 @@ struct ReadinessFacts {
   bool snapshotLoaded = false;
   size_t locations = 0;                     // in the snapshot in force
   std::optional<std::string> storeProblem;  // why the store cannot be written; none: it can
+  // Why responder alerts are kept in memory only (their outbox could not be opened); none: they
+  // are written to the database before they are tried.
+  std::optional<std::string> alertsProblem;
 };
 
 struct Readiness {
   struct Problem {
-    std::string check;   // "sip", "stopping", "locations", "store", "routes"
+    std::string check;   // "sip", "stopping", "locations", "store", "alerts", "routes"
     std::string reason;  // "site HQ: every trunk of its route is down: il-psap-a, il-psap-b, erc"
   };
   std::vector<Problem> notReady;  // empty: ready

@@ -27,6 +27,7 @@ bool LocationService::openStore(const std::string& path) {
   auto opened = store::Store::open(path);
   if (!opened.ok()) {
     spdlog::warn("location store {}: {}", path, opened.error().message);
+    openError_ = opened.error().message;
     return false;
   }
   store_ = std::move(opened).value();

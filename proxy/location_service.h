@@ -67,6 +67,9 @@ class LocationService {
   // Store::checkWritable() failed. A configuration without store.path keeps its data in memory
   // by choice: nothing to report.
   std::optional<std::string> storeProblem();
+  // Why the database of store.path could not be opened at start (its path and SQLite's
+  // message), so that the data lives in memory; "" when it was opened, or there is none.
+  const std::string& openError() const { return openError_; }
   // The open store (a database file, or memory), for the other I/O-thread users of it: the
   // responder-alert outbox. Null only before start().
   store::Store* store() { return store_.get(); }
@@ -83,6 +86,7 @@ class LocationService {
   mutable std::mutex mutex_;  // guards snapshot_ (read by the admin API, written by rebuilds)
   std::shared_ptr<const routing::LocationSnapshot> snapshot_;
   bool inMemory_ = false;  // no database file: call records are pruned to the newest
+  std::string openError_;
   static constexpr size_t kRecordsInMemory = 10000;
   static constexpr int64_t kPruneEvery = 1000;
   LocationCounters counters_;

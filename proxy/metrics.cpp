@@ -135,14 +135,31 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
            n->delivered);
     metric(out, "sosproxy_alert_retries_total", "counter",
            "responder alert attempts that failed and were scheduled again", n->retries);
+    metric(out, "sosproxy_alerts_past_max_attempts_total", "counter",
+           "responder alerts that failed max_attempts times (an emergency call's is still "
+           "retried until delivered)",
+           n->pastMaxAttempts);
     metric(out, "sosproxy_alerts_given_up_total", "counter",
-           "responder alerts that ran out of attempts", n->givenUp);
+           "test calls' responder alerts given up after max_attempts (an emergency call's never "
+           "is)",
+           n->givenUp);
+    metric(out, "sosproxy_alert_jobs_failing", "gauge",
+           "responder alerts past max_attempts and not delivered yet (ALARM while above 0)",
+           n->failing);
     metric(out, "sosproxy_alert_escalations_total", "counter",
            "calls not acknowledged in time: the next tier was alerted", n->escalations);
     metric(out, "sosproxy_alerts_acknowledged_total", "counter", "calls a responder acknowledged",
            n->acknowledged);
     metric(out, "sosproxy_alerts_not_queued_total", "counter",
            "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
+    metric(out, "sosproxy_alert_outbox_up", "gauge",
+           "1: responder alerts are written to the outbox's database before they are tried; 0: "
+           "it could not be opened, they are kept in memory only (ALARM)",
+           n->outboxUp);
+    metric(out, "sosproxy_alerts_not_persisted_total", "counter",
+           "responder alerts kept in memory only because the outbox's database could not be "
+           "opened",
+           n->notPersisted);
   }
   // The SIP edge (issue 14): what strangers and mistakes got, without a transaction.
   const EdgeCounters& e = c.edge;

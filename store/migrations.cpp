@@ -205,7 +205,9 @@ CREATE INDEX call_records_call_id ON call_records(call_id);
 // repeats by delivery_id). payload is the exact text to deliver, so a resend needs no event.
 // call_alerts holds one row per alerted emergency call: when its next tier is due (escalate_at,
 // NULL when no tier is left), and who acknowledged it (which stops the escalation). A history
-// like call_records: no foreign keys. Times are Unix milliseconds.
+// like call_records: no foreign keys. Times are Unix milliseconds. Since issue 14 only a test
+// call's job becomes 'given_up' (after notifications.max_attempts); an emergency call's stays
+// 'pending' and is retried until it is delivered.
 constexpr const char* kSchema5 = R"sql(
 CREATE TABLE notification_jobs (
   id              INTEGER PRIMARY KEY,

@@ -57,6 +57,14 @@ CallAlert readAlert(const Statement& s) {
 }
 
 // Times of 0 mean "none" in the value types and NULL in the table.
+// A new call's alert, or the details of one alerted before (a later event of the call): its
+// tier, escalation and acknowledgement are written by the I/O thread, perhaps on another
+// connection at the same moment, and are not this statement's to overwrite.
+constexpr const char* kInsertAlert =
+    "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
+    "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
+    "ON CONFLICT (call_id) DO UPDATE SET details = excluded.details";
+
 constexpr const char* kUpsertAlert =
     "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
     "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
@@ -74,22 +82,10 @@ void bindAlert(Statement& s, const CallAlert& a) {
       .text(6, a.details);
 }
 
-}  // namespace
-
-Result<void> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
-                                           const CallAlert* alert) {
-  auto failure = [&](const std::string& why) {
-    // The ids handed out are void with the transaction.
-    for (auto& j : jobs) {
-      j.id = 0;
-    }
-    return Error{"store.write", path_ + ": responder alerts: " + why};
-  };
-  Transaction tx(db_, Transaction::Kind::Write);
-  if (!tx.begun()) {
-    return failure(tx.error());
-  }
-  Statement insert(db_,
+// Inserts `jobs` (filling in their ids) inside the caller's transaction; the error when one
+// could not be.
+std::optional<std::string> insertJobs(sqlite3* db, std::vector<NotificationJob>& jobs) {
+  Statement insert(db,
                    "INSERT INTO notification_jobs (delivery_id, call_id, event, tier, channel, "
                    "target, payload, state, attempts, next_attempt_at, created_at, "
                    "delivered_at, last_error, test) "
@@ -111,16 +107,65 @@ Result<void> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
         .textOrNull(13, j.lastError)
         .integer(14, j.test ? 1 : 0);
     if (!insert.run()) {
-      return failure("job for " + j.target + ": " + insert.error());
+      return "job for " + j.target + ": " + insert.error();
     }
-    j.id = sqlite3_last_insert_rowid(db_);
+    j.id = sqlite3_last_insert_rowid(db);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<void> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
+                                           const CallAlert* alert) {
+  auto failure = [&](const std::string& why) {
+    // The ids handed out are void with the transaction.
+    for (auto& j : jobs) {
+      j.id = 0;
+    }
+    return Error{"store.write", path_ + ": responder alerts: " + why};
+  };
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return failure(tx.error());
+  }
+  if (auto failed = insertJobs(db_, jobs)) {
+    return failure(*failed);
   }
   if (alert != nullptr) {
-    Statement upsert(db_, kUpsertAlert);
-    bindAlert(upsert, *alert);
-    if (!upsert.run()) {
-      return failure("call " + alert->callId + ": " + upsert.error());
+    Statement insert(db_, kInsertAlert);
+    bindAlert(insert, *alert);
+    if (!insert.run()) {
+      return failure("call " + alert->callId + ": " + insert.error());
     }
+  }
+  if (!tx.commit()) {
+    return failure(tx.error());
+  }
+  return {};
+}
+
+Result<void> Store::recordEscalation(std::vector<NotificationJob>& jobs, const std::string& callId,
+                                     int tier, int64_t escalateAtMs) {
+  auto failure = [&](const std::string& why) {
+    for (auto& j : jobs) {
+      j.id = 0;
+    }
+    return Error{"store.write", path_ + ": escalation of call " + callId + ": " + why};
+  };
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) {
+    return failure(tx.error());
+  }
+  if (auto failed = insertJobs(db_, jobs)) {
+    return failure(*failed);
+  }
+  Statement update(db_,
+                   "UPDATE call_alerts SET escalated_tier = ?, escalate_at = NULLIF(?, 0) "
+                   "WHERE call_id = ?");
+  update.integer(1, tier).integer(2, escalateAtMs).text(3, callId);
+  if (!update.run()) {
+    return failure(update.error());
   }
   if (!tx.commit()) {
     return failure(tx.error());

@@ -4,8 +4,11 @@
 // Reads the whole LocationData for a routing snapshot and writes what the admin API receives,
 // and keeps the outbox of responder alerts.
 // Lives on the I/O thread: one Store object is used from one thread at a time. The SIP thread
-// never touches it (it reads the in-memory snapshot only).
+// never touches it (it reads the in-memory snapshot only). The outbox's writer thread has a
+// Store of its own, a second connection to the same database file (issue 14); SQLite's locks
+// and the busy timeout keep the two connections' writes apart.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,14 +29,26 @@ namespace sos::store {
 
 class Store {
  public:
+  // When a commit is on the disk (SQLite's PRAGMA synchronous, per connection). Normal: in WAL
+  // mode a power cut may lose the last commits, never corrupt the file (a crash of the process
+  // loses nothing). Full: the WAL is synced at every commit, so a commit that returned survives a
+  // power cut too; the outbox's own writer (notify/outbox_writer.h) uses it.
+  enum class Synchronous { Normal, Full };
+
   // Opens (creating if needed) the database at `path`, sets WAL and a busy timeout, and applies
   // pending migrations in one transaction each. Errors name the path and SQLite's message.
-  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  static Result<std::unique_ptr<Store>> open(const std::string& path,
+                                             Synchronous synchronous = Synchronous::Normal);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   int schemaVersion() const;
+  // What this connection does at a commit (read back from SQLite).
+  Synchronous synchronous() const;
+  // The database file's absolute name, for a second connection to the same database; "" for a
+  // store in memory, which no other connection can see.
+  std::string fileName() const;
 
   // Could a write be made now (for /readyz, issue 21)? Checked without writing anything: the
   // file at the path is still the one opened (not deleted or replaced underneath), the
@@ -77,21 +92,29 @@ class Store {
   Result<void> pruneCallRecords(size_t keep);
 
   // The outbox of responder alerts (issue 6). Writes `jobs` (their ids filled in) and, when
-  // given, upserts `alert` (see upsertCallAlert), in one transaction: all or nothing.
+  // given, `alert`, in one transaction: all or nothing. A call that has its alert already keeps
+  // it; only its details are replaced by `alert`'s (its tier, escalation time and
+  // acknowledgement are recordEscalation's and acknowledgeCallAlert's to write, on another
+  // connection perhaps).
   Result<void> insertNotificationJobs(std::vector<NotificationJob>& jobs,
                                       const CallAlert* alert = nullptr);
+  // Writes an escalation's `jobs` (their ids filled in) and the call's new tier and next
+  // escalation time (0: none) in one transaction; the alert's details are left as they are.
+  Result<void> recordEscalation(std::vector<NotificationJob>& jobs, const std::string& callId,
+                                int tier, int64_t escalateAtMs);
   // Pending jobs whose next attempt is due by `untilMs`, earliest first (INT64_MAX: all).
   Result<std::vector<NotificationJob>> loadDueNotificationJobs(int64_t untilMs);
   // Every job of a call, in the order written.
   Result<std::vector<NotificationJob>> loadNotificationJobs(const std::string& callId);
   // Each records the outcome of one attempt (attempts + 1). False when no pending job has
-  // that id (delivered or given up already, or never written).
+  // that id (delivered or given up already, or never written). Only a test call's alert is
+  // ever given up (issue 14): an emergency call's is retried until delivered.
   Result<bool> markNotificationDelivered(int64_t id, int64_t atMs);
   Result<bool> markNotificationRetry(int64_t id, int64_t nextAttemptAtMs, const std::string& error);
   Result<bool> markNotificationGivenUp(int64_t id, const std::string& error);
 
-  // Writes a call's alert; a call alerted before keeps its first_event_at and acknowledgement
-  // (only acknowledgeCallAlert writes those).
+  // Writes a call's alert whole; a call alerted before keeps its first_event_at and
+  // acknowledgement (only acknowledgeCallAlert writes those).
   Result<void> upsertCallAlert(const CallAlert& alert);
   Result<std::optional<CallAlert>> loadCallAlert(const std::string& callId);
   // Records who acknowledged the call and stops its escalation. False when no call has that
@@ -137,8 +160,10 @@ class Store {
 
  private:
   explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static int waitForLock(void* store, int tries);
   sqlite3* db_;
   std::string path_;
+  std::chrono::steady_clock::time_point waitingSince_;  // of the lock waitForLock waits for
   // The database file's identity once opened (device, inode); none for a store in memory.
   std::optional<std::pair<uint64_t, uint64_t>> fileId_;
 };

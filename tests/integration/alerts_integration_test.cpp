@@ -1,8 +1,9 @@
 // The safety team knows at once (issue 6): a 911 from extension 1001 on HQ Floor 2 alerts HQ's
 // responders on all three channels, each received by a real peer on loopback: a webhook
 // receiver that checks the HMAC signature, an SMTP server, and SIPp taking the SIP MESSAGE. A
-// dead webhook costs the call and the other channels nothing; a kill -9 loses no alert; a call
-// nobody acknowledges reaches tier 2.
+// dead webhook costs the call and the other channels nothing; a kill -9 loses no alert, even
+// the moment the call is routed (issue 14); a call nobody acknowledges reaches tier 2; an outbox
+// that cannot be opened is an alarm, and the call and its alerts still go through.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -20,6 +21,17 @@ namespace {
 constexpr const char* kCallback = "+12175551001";
 constexpr const char* kStreet = "100 Main St";
 constexpr const char* kFloor = "FLR 2";
+
+// How long after routing a call's "started" jobs were in the outbox (committed, synchronous=FULL),
+// from sosproxy's log line "call ID: started: alerting N responder(s) of SITE (in the outbox X ms
+// after routing)"; -1 when the line is not there.
+double outboxLatencyMs(const std::string& log, const std::string& callId) {
+  const auto at = log.find("call " + callId + ": started: alerting ");
+  if (at == std::string::npos) return -1;
+  const auto in = log.find("(in the outbox ", at);
+  if (in == std::string::npos || in > log.find('\n', at)) return -1;
+  return std::atof(log.c_str() + in + std::string("(in the outbox ").size());
+}
 
 class Alerts : public B2buaTest {
  protected:
@@ -44,10 +56,8 @@ class Alerts : public B2buaTest {
     ASSERT_TRUE(desk_->start()) << desk_->report();
   }
 
-  // 911 from 1001 at 10.1.2.45 (HQ Floor 2), answered by il-psap-a; returns the caller's Call-ID.
-  std::string call911(std::unique_ptr<Sipp>* psapOut = nullptr) {
-    auto psap =
-        startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a-" + std::to_string(++n_));
+  // The 911 caller: 1001 at 10.1.2.45 (HQ Floor 2).
+  SippOptions caller911() {
     SippOptions o;
     o.scenario = "uac-911-from-network-expect-200.xml";
     o.name = "caller-" + std::to_string(n_);
@@ -57,7 +67,14 @@ class Alerts : public B2buaTest {
               {"contact_host", "10.1.2.45"},
               {"contact_port", "5060"},
               {"pani", "IEEE-802.3"}};
-    Sipp uac(o, dir_.path());
+    return o;
+  }
+
+  // 911 from 1001 at 10.1.2.45 (HQ Floor 2), answered by il-psap-a; returns the caller's Call-ID.
+  std::string call911(std::unique_ptr<Sipp>* psapOut = nullptr) {
+    auto psap =
+        startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a-" + std::to_string(++n_));
+    Sipp uac(caller911(), dir_.path());
     EXPECT_TRUE(uac.start());
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
@@ -127,6 +144,20 @@ TEST_F(Alerts, A911AlertsEveryChannelWithCallerCallbackAndAddress) {
   EXPECT_EQ(message.rfind("MESSAGE sip:security-desk@127.0.0.1:", 0), 0u) << message;
   for (const char* want : {"1001", kCallback, kStreet, kFloor})
     EXPECT_NE(message.find(want), std::string::npos) << want << " missing from\n" << message;
+
+  // Issue 14: the jobs were on the disk before any of this, written by the outbox's own writer.
+  double durable = -1;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        durable = outboxLatencyMs(proxy_->output(), cid);
+        return durable >= 0;
+      },
+      milliseconds(5000)))
+      << proxy_->output();
+  std::printf(
+      "[ measured ] 911 routed -> its 3 alert jobs durable in the outbox (own writer thread, "
+      "synchronous=FULL): %.1f ms\n",
+      durable);
 }
 
 TEST_F(Alerts, ADeadWebhookCostsTheCallAndTheOtherChannelsNothing) {
@@ -218,6 +249,102 @@ TEST_F(Alerts, AKill9LosesNoAlertAndRepeatsNone) {
   EXPECT_EQ(hooks + mailsIn + messages, delivered)
       << hooks << " webhooks, " << mailsIn << " mails, " << messages << " MESSAGEs\n"
       << webhook_->report() << smtp_->report();
+}
+
+// Issue 14: kill -9 right after the 911 is routed: the PSAP has the INVITE and has not answered
+// it, and no alert could be delivered (no receiver is up). The alerts were written by the
+// outbox's own writer the moment the call was routed. On restart, with the receivers up, every
+// tier-1 responder of HQ gets the "started" alert exactly once.
+// The kill waits for the jobs to be in the database file as well: between routing and the
+// writer's commit (a few ms, measured in A911AlertsEveryChannelWithCallerCallbackAndAddress) an
+// event exists only in memory, and a crash inside that window loses it. The line printed gives
+// that window as sosproxy measured it, and how long after the PSAP had the INVITE the test saw
+// the jobs in the file (0 ms: at the first look).
+TEST_F(Alerts, AKill9RightAfterRoutingLosesNoAlertAndRepeatsNone) {
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psap = startTrunk("uas-psap-100-then-silence-any-invite.xml", ports_.psapA,
+                         "il-psap-a-" + std::to_string(++n_));
+  auto uac = std::make_unique<Sipp>(caller911(), dir_.path());
+  ASSERT_TRUE(uac->start()) << uac->report();
+  ASSERT_TRUE(
+      waitFor([&] { return countMessages(*psap, true, "INVITE ") >= 1; }, milliseconds(15000)))
+      << report({uac.get(), psap.get()});
+  const auto psapHadIt = Clock::now();
+  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") >= 3; }, milliseconds(15000)))
+      << report({uac.get(), psap.get()});
+  const auto durable = Clock::now();
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
+  EXPECT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
+  const std::string firstRun = proxy_->output();
+  const std::string cid = inviteCallId(*uac, false);
+  ASSERT_FALSE(cid.empty()) << report({uac.get(), psap.get()});
+  EXPECT_EQ(countMessages(*psap, false, "SIP/2.0 200"), 0) << "the PSAP answered before the kill";
+  // The caller goes away too: its INVITE, sent again, would be a second call of the next run.
+  uac->process()->stop();
+  psap->process()->stop();
+  // HQ's tier 1: the webhook, security@hq.example and the security desk, none delivered.
+  EXPECT_EQ(outboxJobs(storePath(), "pending"), 3) << firstRun;
+  // sosproxy's own measure, when its log line left the process before the kill.
+  const double written = outboxLatencyMs(firstRun, cid);
+  char routedToDurable[64] = "(its log line was lost with the process)";
+  if (written >= 0) std::snprintf(routedToDurable, sizeof routedToDurable, "%.1f ms", written);
+  std::printf(
+      "[ measured ] kill -9 right after routing: the 3 alert jobs durable %s after routing "
+      "(sosproxy's log); seen in the outbox file %lld ms after the PSAP had the INVITE (polled "
+      "every 20 ms)\n",
+      routedToDurable,
+      static_cast<long long>(
+          std::chrono::duration_cast<milliseconds>(durable - psapHadIt).count()));
+
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") == 0; }, milliseconds(30000)))
+      << proxy_->output();
+  EXPECT_EQ(outboxJobs(storePath(), "delivered"), 3);
+  // Exactly once on each channel, and nothing else.
+  EXPECT_EQ(webhookLines(cid, "started").size(), 1u) << webhook_->report();
+  EXPECT_EQ(mails("security@hq.example", cid).size(), 1u) << smtp_->report();
+  ASSERT_TRUE(
+      waitFor([&] { return countMessages(*desk_, true, "MESSAGE ") >= 1; }, milliseconds(5000)));
+  const std::string message = findMessage(*desk_, true, "MESSAGE ");
+  EXPECT_NE(message.find(cid), std::string::npos) << message;
+  EXPECT_EQ(countMessages(*desk_, true, "MESSAGE "), 1) << report({desk_.get()});
+  EXPECT_EQ(webhook_->lines().size(), 1u) << webhook_->report();
+  EXPECT_EQ(smtp_->lines().size(), 1u) << smtp_->report();
+}
+
+// Issue 14: a database that cannot be opened leaves the alerts in memory, where a restart would
+// lose them. That is a loud alarm, not a quiet fallback: an ALARM line, sosproxy_alert_outbox_up
+// at 0 and /readyz not ready for it; and the 911 call and its alerts still go through.
+TEST_F(Alerts, AnOutboxThatCannotOpenIsAnAlarmAndTheCallAndItsAlertsStillGoThrough) {
+  writeFile(storePath(), std::string(4096, 'x'));  // no SQLite database
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string problem =
+      "the outbox's database could not be opened at start: " + storePath().string() +
+      ": file is not a database";
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("ALARM: responder alerts: " + problem) != std::string::npos;
+      },
+      milliseconds(5000)))
+      << proxy_->output();
+  EXPECT_EQ(metric("sosproxy_alert_outbox_up"), 0);
+  const auto ready = httpRequest("GET", ports_.admin, "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("{\"check\":\"alerts\",\"reason\":\"" + problem + "\"}"),
+            std::string::npos)
+      << ready.body;
+
+  const std::string cid = call911();  // answered by the PSAP, as always
+  EXPECT_TRUE(waitFor([&] { return !webhookLines(cid, "started").empty(); }, milliseconds(15000)))
+      << webhook_->report() << proxy_->output();
+  EXPECT_TRUE(
+      waitFor([&] { return !mails("security@hq.example", cid).empty(); }, milliseconds(15000)))
+      << smtp_->report();
+  EXPECT_GE(metric("sosproxy_alerts_not_persisted_total"), 3);
+  EXPECT_EQ(metric("sosproxy_alert_outbox_up"), 0);
 }
 
 TEST_F(Alerts, NoAcknowledgementInTimeAlertsTheSecondTier) {

@@ -1,25 +1,34 @@
-// The outbox of responder alerts: jobs per responder, retries with backoff, giving up,
-// escalation and acknowledgement, and what a restart resumes. The channels are fakes that answer
-// as each test scripts them; the store is SQLite in memory (a file where a test breaks it). No
-// test sleeps: the io_context runs until what is awaited has happened, within a deadline.
+// The outbox of responder alerts: jobs per responder, retries with backoff (never giving up an
+// emergency call's), escalation and acknowledgement, what a restart resumes, the outbox's own
+// writer thread and the alarm of an outbox that could not be opened. The channels are fakes that
+// answer as each test scripts them; the store is SQLite in memory (a file where a test breaks it
+// or the writer thread needs one). No test sleeps: the io_context runs until what is awaited has
+// happened, within a deadline.
 
 #include "notify/notifier.h"
 
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/sinks/sink.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -190,6 +199,25 @@ class NotifierTest : public ::testing::Test {
     store_ = std::move(opened).value();
   }
 
+  ~NotifierTest() override {
+    store_.reset();
+    if (!dir_.empty()) {
+      std::filesystem::remove_all(dir_);
+    }
+  }
+
+  // Replaces the store in memory by a database file in a directory of its own (removed at the
+  // end); returns the file's path.
+  std::string useDatabaseFile() {
+    dir_ = (std::filesystem::path(::testing::TempDir()) / "notifier_test.XXXXXX").string();
+    EXPECT_NE(mkdtemp(dir_.data()), nullptr);
+    const std::string path = dir_ + "/sos.db";
+    auto opened = store::Store::open(path);
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+    return path;
+  }
+
   std::unique_ptr<Notifier> make(std::shared_ptr<const config::Config> cfg,
                                  std::optional<std::chrono::milliseconds> escalateAfter = {}) {
     return std::make_unique<Notifier>(io_, *store_, std::move(cfg), fake_.channels(),
@@ -230,6 +258,7 @@ class NotifierTest : public ::testing::Test {
                          [](const auto& j) { return j.state == "delivered"; });
   }
 
+  std::string dir_;  // of a database file, when a test uses one
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<store::Store> store_;
@@ -371,7 +400,51 @@ TEST_F(NotifierTest, AFailingChannelIsRetriedWithGrowingDelaysWhileTheOthersAreD
   EXPECT_EQ(notifier->counters().givenUp, 0u);
 }
 
-TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
+// Issue 14: an emergency call's alert is never given up. Past max_attempts it is retried every
+// retry_max_s (the backoff's cap), and failing, in the gauge, until it is delivered.
+TEST_F(NotifierTest, AnEmergencyAlertIsNeverGivenUpAndFailsLoudlyUntilDelivered) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.maxAttempts = 3;
+  cfg->notifications.retryInitialMs = 10;
+  cfg->notifications.retryMaxMs = 40;  // 10, 20, then 40 each time
+  fake_.script[kDesk] = {O::Fail, O::Fail, O::Fail, O::Fail, O::Fail, O::Fail};
+  auto notifier = make(cfg);
+  notifier->start();
+  notifier->post(started());
+
+  // The third failure reaches max_attempts: still pending, now failing.
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kDesk) == 4; }));
+  EXPECT_EQ(notifier->counters().failing, 1u);
+  EXPECT_EQ(notifier->counters().pastMaxAttempts, 1u);
+  auto jobs = jobsOf("1-4242@127.0.0.1");
+  ASSERT_NE(jobTo(jobs, kDesk), nullptr);
+  EXPECT_EQ(jobTo(jobs, kDesk)->state, "pending");
+  auto due = store_->loadDueNotificationJobs(INT64_MAX);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(due.value().size(), 1u);  // what a restart would resume
+
+  // The seventh attempt gets through.
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  EXPECT_EQ(fake_.count(kDesk), 7u);
+  auto tries = fake_.to(kDesk);
+  for (size_t i = 3; i < tries.size(); ++i) {
+    EXPECT_GE(tries[i]->at - tries[i - 1]->at, 40ms) << "attempt " << i + 1;
+  }
+  jobs = jobsOf("1-4242@127.0.0.1");
+  const auto* desk = jobTo(jobs, kDesk);
+  ASSERT_NE(desk, nullptr);
+  EXPECT_EQ(desk->state, "delivered");
+  EXPECT_EQ(desk->attempts, 7);
+  EXPECT_GE(desk->nextAttemptAtMs - desk->createdAtMs, 10 + 20 + 40 * 4);
+  EXPECT_EQ(notifier->counters().failing, 0u);
+  EXPECT_EQ(notifier->counters().pastMaxAttempts, 1u);
+  EXPECT_EQ(notifier->counters().givenUp, 0u);
+  EXPECT_EQ(notifier->counters().retries, 6u);
+}
+
+// A test call (933) endangers nobody: its alert is given up after max_attempts.
+TEST_F(NotifierTest, ATestCallsAlertIsGivenUpAfterMaxAttempts) {
   using O = FakeChannels::Outcome;
   auto cfg = makeConfig();
   cfg->notifications.maxAttempts = 3;
@@ -380,7 +453,10 @@ TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
   fake_.script[kDesk] = {O::Fail, O::Fail, O::Fail, O::Fail, O::Fail};
   auto notifier = make(cfg);
   notifier->start();
-  notifier->post(started());
+  CallEvent test = started();
+  test.test = true;
+  test.dialed = "933";
+  notifier->post(test);
   ASSERT_TRUE(runUntil([&] { return notifier->counters().givenUp == 1; }));
   io_.poll();  // anything ready to run still (there must be nothing for the desk)
   EXPECT_EQ(fake_.count(kDesk), 3u);
@@ -392,9 +468,36 @@ TEST_F(NotifierTest, AJobIsGivenUpAfterMaxAttempts) {
   EXPECT_EQ(desk->lastError, "webhook.status: HTTP 503 from " + kDesk);
   EXPECT_EQ(notifier->counters().retries, 2u);
   EXPECT_EQ(notifier->counters().delivered, 2u);
+  EXPECT_EQ(notifier->counters().pastMaxAttempts, 1u);
+  EXPECT_EQ(notifier->counters().failing, 0u);
   auto due = store_->loadDueNotificationJobs(INT64_MAX);
   ASSERT_TRUE(due.ok());
   EXPECT_TRUE(due.value().empty());
+}
+
+// A job a previous run left pending past max_attempts is failing from the start.
+TEST_F(NotifierTest, AResumedJobPastMaxAttemptsIsFailingUntilDelivered) {
+  using O = FakeChannels::Outcome;
+  auto cfg = makeConfig();
+  cfg->notifications.maxAttempts = 2;
+  auto jobs = std::vector<store::NotificationJob>(1);
+  jobs[0].deliveryId = "d-1";
+  jobs[0].callId = "old call";
+  jobs[0].event = "started";
+  jobs[0].channel = "sip";
+  jobs[0].target = kDesk;
+  jobs[0].payload = "911 call";
+  jobs[0].attempts = 5;
+  ASSERT_TRUE(store_->insertNotificationJobs(jobs).ok());
+  fake_.script[kDesk] = {O::Hold};
+  auto notifier = make(cfg);
+  notifier->start();
+  EXPECT_EQ(notifier->counters().failing, 1u);
+  ASSERT_TRUE(runUntil([&] { return fake_.held.size() == 1; }));
+  fake_.held[0](Result<void>{});
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 1; }));
+  EXPECT_EQ(notifier->counters().failing, 0u);
+  EXPECT_EQ(jobsOf("old call")[0].state, "delivered");
 }
 
 TEST_F(NotifierTest, AReportThatNeverComesFailsTheAttemptAtItsDeadline) {
@@ -547,12 +650,7 @@ TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
 }
 
 TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
-  std::string dir = (std::filesystem::path(::testing::TempDir()) / "notifier_test.XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
-  const std::string path = dir + "/sos.db";
-  auto opened = store::Store::open(path);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  store_ = std::move(opened).value();
+  const std::string path = useDatabaseFile();
   // Another hand breaks the outbox under the running store.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -566,9 +664,169 @@ TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
   EXPECT_EQ(notifier->counters().notQueued, 1u);
   EXPECT_EQ(notifier->counters().queued, 0u);
   EXPECT_EQ(fake_.count(kWebhook), 1u);
-  notifier.reset();
-  store_.reset();
-  std::filesystem::remove_all(dir);
+}
+
+// ---- The outbox's own writer (issue 14) ----
+
+// A log sink that holds the thread that logs a line containing `text` until release(). The
+// writer thread logs an event's "alerting" line between writing its jobs and handing them over.
+class HoldingSink : public spdlog::sinks::sink {
+ public:
+  explicit HoldingSink(std::string text) : text_(std::move(text)) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    if (std::string_view(msg.payload.data(), msg.payload.size()).find(text_) ==
+        std::string_view::npos) {
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    held_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return released_; });
+  }
+  void flush() override {}
+  void set_pattern(const std::string&) override {}
+  void set_formatter(std::unique_ptr<spdlog::formatter>) override {}
+
+  bool waitUntilHeld(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit, [this] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  const std::string text_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
+// Puts `logger` in as the default logger for the test's life.
+struct DefaultLogger {
+  explicit DefaultLogger(std::shared_ptr<spdlog::logger> logger)
+      : previous(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::move(logger));
+  }
+  ~DefaultLogger() { spdlog::set_default_logger(previous); }
+  std::shared_ptr<spdlog::logger> previous;
+};
+
+// With the outbox in a database file, an event's jobs are written by the outbox's writer thread
+// the moment the event is posted: they are in the database before the I/O thread has run at
+// all. A job is tried once in a run, even when start() reads it from the outbox and delivers it
+// before the writer has handed it over.
+TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) {
+  const std::string path = useDatabaseFile();
+  auto hold = std::make_shared<HoldingSink>("call first: started: alerting");
+  DefaultLogger logger(std::make_shared<spdlog::logger>("notifier_test", hold));
+  auto notifier = make(makeConfig());
+  struct Release {  // whatever fails, the writer thread is let go before the notifier joins it
+    std::shared_ptr<HoldingSink> sink;
+    ~Release() { sink->release(); }
+  } release{hold};
+  notifier->setOutbox({path, "", 60000ms});
+  EXPECT_EQ(notifier->counters().outboxUp, 1u);
+  EXPECT_FALSE(notifier->outboxProblem().has_value());
+  notifier->post(started("first"));
+  // The writer thread has written the jobs and is held before handing them over; nothing here
+  // has run the I/O thread's work.
+  ASSERT_TRUE(hold->waitUntilHeld(10s));
+  ASSERT_EQ(jobsOf("first").size(), 3u);
+  EXPECT_TRUE(fake_.sent.empty());
+  auto alert = store_->loadCallAlert("first");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());  // in the same transaction
+
+  // start() finds them pending in the outbox and delivers them; their handover comes after.
+  notifier->start();
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  hold->release();
+  notifier->post(started("second"));  // handed over after the first's
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 6; }));
+  io_.poll();
+  EXPECT_EQ(deliveredJobs("first"), 3u);
+  EXPECT_EQ(deliveredJobs("second"), 3u);
+  ASSERT_EQ(fake_.count(kWebhook), 2u);
+  EXPECT_NE(fake_.to(kWebhook)[0]->delivery, fake_.to(kWebhook)[1]->delivery);
+  EXPECT_EQ(fake_.count(kGuardMail), 2u);
+  EXPECT_EQ(fake_.count(kDesk), 2u);
+  EXPECT_EQ(notifier->counters().queued, 6u);
+  EXPECT_EQ(notifier->counters().notPersisted, 0u);
+}
+
+// Escalations and acknowledgements are the I/O thread's, on its own connection, while the writer
+// thread writes the calls' events: an escalation says the call's latest details (a failover
+// written by the writer after the first alert), and an acknowledged call is not escalated.
+TEST_F(NotifierTest, WithTheWriterThreadCallsEscalateWithTheirLatestDetailsUnlessAcknowledged) {
+  const std::string path = useDatabaseFile();
+  auto notifier = make(makeConfig(true), 300ms);
+  notifier->setOutbox({path, "", 60000ms});
+  notifier->start();
+  notifier->post(started("acked"));
+  ASSERT_TRUE(runUntil([&] { return deliveredJobs("acked") == 3; }));
+  auto ack = notifier->acknowledge("acked", "guard-7");
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_TRUE(ack.value());
+
+  notifier->post(started());
+  CallEvent moved = started();
+  moved.kind = EventKind::FailedOver;
+  moved.trunk = "il-psap-b";
+  moved.detail = "il-psap-a did not answer";
+  notifier->post(moved);
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  auto json = nlohmann::json::parse(fake_.to(kManagers)[0]->body);
+  EXPECT_EQ(json["event"], "escalation");
+  EXPECT_EQ(json["call_id"], "1-4242@127.0.0.1");
+  EXPECT_EQ(json["psap_trunk"], "il-psap-b");
+  EXPECT_EQ(json["callback_number"], "+12175550102");
+
+  // The acknowledged call, alerted first, would have escalated by now.
+  EXPECT_EQ(jobsOf("acked").size(), 3u);
+  EXPECT_EQ(notifier->counters().escalations, 1u);
+  auto alert = store_->loadCallAlert("1-4242@127.0.0.1");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->escalatedTier, 2);
+  EXPECT_GT(alert.value()->escalateAtMs, alert.value()->firstEventAtMs);  // tier 3 is next
+  EXPECT_NE(alert.value()->details.find("il-psap-b"), std::string::npos);
+}
+
+// An outbox that could not be opened where the configuration puts it is an alarm: said at once,
+// again every alarmEvery while it lasts, a gauge at 0 and a reason for /readyz. The alerts still
+// go out, from memory, counted.
+TEST_F(NotifierTest, AnOutboxThatCouldNotBeOpenedIsAnAlarmAndTheAlertsStillGoOut) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200);
+  DefaultLogger logger(std::make_shared<spdlog::logger>("notifier_test", sink));
+  auto alarms = [&] {
+    auto lines = sink->last_formatted();
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.find(
+                 "ALARM: responder alerts: the outbox's database could not be opened at "
+                 "start: /var/lib/sosproxy/sos.db: file is not a database") != std::string::npos;
+    });
+  };
+
+  auto notifier = make(makeConfig());
+  notifier->setOutbox({"",
+                       "the outbox's database could not be opened at start: "
+                       "/var/lib/sosproxy/sos.db: file is not a database",
+                       30ms});
+  EXPECT_EQ(alarms(), 1);
+  EXPECT_EQ(notifier->counters().outboxUp, 0u);
+  ASSERT_TRUE(notifier->outboxProblem().has_value());
+  EXPECT_EQ(*notifier->outboxProblem(),
+            "the outbox's database could not be opened at start: /var/lib/sosproxy/sos.db: file "
+            "is not a database");
+  notifier->start();
+  notifier->post(started());
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  EXPECT_EQ(notifier->counters().notPersisted, 3u);
+  EXPECT_EQ(fake_.count(kWebhook), 1u);
+  ASSERT_TRUE(runUntil([&] { return alarms() >= 3; }));
+  notifier->stop();
 }
 
 }  // namespace

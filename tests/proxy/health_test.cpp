@@ -104,6 +104,13 @@ TEST(Readiness, EachProblemIsNamed) {
        "the location unknown"},
       {"store", [](ReadinessFacts& f) { f.storeProblem = "db: the database is read-only"; },
        "store: db: the database is read-only"},
+      {"alerts",
+       [](ReadinessFacts& f) {
+         f.alertsProblem =
+             "the outbox's database could not be opened at start: db: file is "
+             "not a database";
+       },
+       "alerts: the outbox's database could not be opened at start: db: file is not a database"},
   };
   for (const auto& c : cases) {
     auto facts = fine();

@@ -57,5 +57,24 @@ TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   EXPECT_NE(text.find("# TYPE sosproxy_tcp_connections gauge\n"), std::string::npos);
 }
 
+// Issue 14: an alert failing past max_attempts and an outbox that could not be opened are alarms
+// a scraper can see, as gauges.
+TEST(Metrics, AlertAlarmsAreGauges) {
+  notify::NotifyCounters alerts;
+  alerts.failing = 2;
+  alerts.pastMaxAttempts = 3;
+  alerts.outboxUp = 0;
+  alerts.notPersisted = 6;
+  std::string const text =
+      prometheusText(B2buaCounters{}, LocationCounters{}, ReloadCounters{}, LogLoss{}, &alerts);
+  for (const char* sample :
+       {"sosproxy_alert_jobs_failing 2", "sosproxy_alerts_past_max_attempts_total 3",
+        "sosproxy_alerts_given_up_total 0", "sosproxy_alert_outbox_up 0",
+        "sosproxy_alerts_not_persisted_total 6"})
+    EXPECT_TRUE(hasSample(text, sample)) << sample << "\n" << text;
+  EXPECT_NE(text.find("# TYPE sosproxy_alert_jobs_failing gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE sosproxy_alert_outbox_up gauge\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sos::proxy

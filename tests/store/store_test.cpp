@@ -1058,6 +1058,105 @@ TEST_F(StoreTest, ACallAlertEscalatesUntilAcknowledged) {
   EXPECT_TRUE(dueCalls(INT64_MAX).empty());
 }
 
+// Issue 14: the outbox's writer and the I/O thread write the same alert on two connections. A
+// later event brings only the details up to date; an escalation only the tier and the next
+// escalation time; neither undoes what the other (or an acknowledgement) wrote.
+TEST_F(StoreTest, EventsAndEscalationsWriteTheirOwnPartsOfACallAlert) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto jobs = startedJobs();
+  const CallAlert alert = startedAlert();
+  ASSERT_TRUE(store->insertNotificationJobs(jobs, &alert).ok());
+
+  std::vector<NotificationJob> tier2(1);
+  tier2[0].deliveryId = "d-tier-2";
+  tier2[0].callId = alert.callId;
+  tier2[0].event = "escalation";
+  tier2[0].tier = 2;
+  tier2[0].channel = "email";
+  tier2[0].target = "facilities@hq.example";
+  tier2[0].payload = "NOT ACKNOWLEDGED";
+  auto escalated = store->recordEscalation(tier2, alert.callId, 2, 1700000240000);
+  ASSERT_TRUE(escalated.ok()) << escalated.error().message;
+  EXPECT_GT(tier2[0].id, jobs[2].id);
+
+  // A later event of the call, written with the alert as its writer knew it at first.
+  auto answered = startedJobs();
+  for (auto& j : answered) {
+    j.deliveryId += "-answered";
+    j.event = "answered";
+  }
+  CallAlert later = alert;
+  later.firstEventAtMs += 500;
+  later.details = R"({"dialed":"911","trunk":"il-psap-b"})";
+  ASSERT_TRUE(store->insertNotificationJobs(answered, &later).ok());
+  EXPECT_EQ(one("SELECT first_event_at, escalate_at, escalated_tier, details FROM call_alerts"),
+            "1700000000000|1700000240000|2|{\"dialed\":\"911\",\"trunk\":\"il-psap-b\"}");
+
+  // The last tier: no further escalation (NULL), and the details stay.
+  ASSERT_TRUE(store->acknowledgeCallAlert(alert.callId, "guard-1", 1700000250000).ok());
+  std::vector<NotificationJob> none;
+  ASSERT_TRUE(store->recordEscalation(none, alert.callId, 3, 0).ok());
+  EXPECT_EQ(one("SELECT escalate_at, escalated_tier, acknowledged_by, details FROM call_alerts"),
+            "NULL|3|guard-1|{\"dialed\":\"911\",\"trunk\":\"il-psap-b\"}");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM notification_jobs"), "7");
+}
+
+TEST_F(StoreTest, AnEscalationIsWrittenAllOrNothing) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto jobs = startedJobs();
+  const CallAlert alert = startedAlert();
+  ASSERT_TRUE(store->insertNotificationJobs(jobs, &alert).ok());
+  auto again = startedJobs();  // the same delivery ids: refused
+  auto refused = store->recordEscalation(again, alert.callId, 2, 1700000240000);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "store.write");
+  EXPECT_EQ(one("SELECT escalate_at, escalated_tier FROM call_alerts"), "1700000120000|1");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM notification_jobs"), "3");
+  for (const auto& j : again) {
+    EXPECT_EQ(j.id, 0);
+  }
+
+  // Written: the jobs, the tier and the next escalation time; the details stay as they were.
+  std::vector<NotificationJob> tier2(1);
+  tier2[0].deliveryId = "d-tier-2";
+  tier2[0].callId = alert.callId;
+  tier2[0].event = "escalation";
+  tier2[0].tier = 2;
+  tier2[0].channel = "email";
+  tier2[0].target = "facilities@hq.example";
+  tier2[0].payload = "NOT ACKNOWLEDGED";
+  auto escalated = store->recordEscalation(tier2, alert.callId, 2, 1700000240000);
+  ASSERT_TRUE(escalated.ok()) << escalated.error().message;
+  EXPECT_GT(tier2[0].id, jobs[2].id);
+  EXPECT_EQ(one("SELECT escalate_at, escalated_tier, details FROM call_alerts"),
+            "1700000240000|2|{\"dialed\":\"911\"}");
+}
+
+// The outbox's writer opens a second connection to the file (by the name the first one gives)
+// whose commits are synced to the disk (synchronous=FULL); the first keeps NORMAL. A store in
+// memory has no file another connection could open.
+TEST_F(StoreTest, ASecondConnectionForTheOutboxSyncsEveryCommit) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->synchronous(), Store::Synchronous::Normal);
+  EXPECT_TRUE(fs::equivalent(store->fileName(), path_)) << store->fileName();
+  auto writer = Store::open(store->fileName(), Store::Synchronous::Full);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  EXPECT_EQ(writer.value()->synchronous(), Store::Synchronous::Full);
+  EXPECT_EQ(store->synchronous(), Store::Synchronous::Normal);
+  auto jobs = startedJobs();
+  ASSERT_TRUE(writer.value()->insertNotificationJobs(jobs).ok());
+  auto seen = store->loadNotificationJobs(jobs[0].callId);
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_EQ(seen.value().size(), 3u);
+
+  auto memory = Store::open(":memory:");
+  ASSERT_TRUE(memory.ok()) << memory.error().message;
+  EXPECT_EQ(memory.value()->fileName(), "");
+}
+
 TEST_F(StoreTest, PsapRouteMistakesInTheSeedAreRefusedAtTheirPlace) {
   struct Case {
     std::vector<std::string> extra;  // inserted after line 9 of the small seed

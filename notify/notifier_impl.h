@@ -1,0 +1,151 @@
+#pragma once
+// Internal to notify/: the notifier's parts, shared by notifier.cpp (events, escalations, start
+// and stop) and notifier_delivery.cpp (attempts, retries, reports). Not included elsewhere.
+
+#include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "notify/notifier.h"
+#include "notify/outbox_jobs.h"
+#include "store/notification_job.h"
+
+namespace sos::notify {
+
+using std::chrono::milliseconds;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// notifications.escalate_after_s of `config`, unless a test replaces it.
+milliseconds escalateAfterOf(const config::Config& config, std::optional<milliseconds> override);
+
+// What both threads that write share: the configuration in force (replaced by a reload on the
+// I/O thread, read by the writer thread), and how writes are counted and logged.
+class Notifier::Recorder {
+ public:
+  Recorder(std::shared_ptr<const config::Config> config, std::optional<milliseconds> escalateAfter,
+           NotifyCounters& counters)
+      : config_(std::move(config)), escalateAfter_(escalateAfter), counters_(counters) {}
+
+  void setConfig(std::shared_ptr<const config::Config> config) {
+    std::lock_guard lock(mutex_);
+    config_ = std::move(config);
+  }
+  std::shared_ptr<const config::Config> config() const {
+    std::lock_guard lock(mutex_);
+    return config_;
+  }
+  milliseconds escalateAfter(const config::Config& config) const {
+    return escalateAfterOf(config, escalateAfter_);
+  }
+  // Set before the first event (Notifier::setOutbox), read after.
+  void setPersisted(bool persisted) { persisted_ = persisted; }
+
+  // Writes `e` through `store` (the thread's own), then counts and logs what was written.
+  WrittenEvent write(store::Store& store, const CallEvent& e, DeliveryIds& ids,
+                     SteadyTime queuedAt);
+  // Counts what was written (or not) and logs what was not.
+  void count(const WrittenEvent& w) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const config::Config> config_;  // guarded by mutex_
+  const std::optional<milliseconds> escalateAfter_;
+  NotifyCounters& counters_;
+  bool persisted_ = true;
+};
+
+// The outbox at work, on the I/O thread.
+struct Notifier::Impl : std::enable_shared_from_this<Impl> {
+  Impl(boost::asio::io_context& io, store::Store& store,
+       std::shared_ptr<const config::Config> config, Channels channels,
+       std::optional<milliseconds> escalateAfter, NotifyCounters& counters)
+      : io(io),
+        store(store),
+        config(config),
+        recorder(std::make_shared<Recorder>(std::move(config), escalateAfter, counters)),
+        channels(std::move(channels)),
+        escalateAfterOverride(escalateAfter),
+        counters(counters) {}
+
+  // A job of this run: pending, waiting for its next attempt or for its channel's report.
+  struct Active {
+    store::NotificationJob job;
+    std::unique_ptr<boost::asio::steady_timer> timer;  // next attempt, or the report's deadline
+    uint64_t attempt = 0;  // numbers the attempts: a report of an earlier one is stale
+    bool inFlight = false;
+    bool failing = false;  // past max_attempts: counted in the failing gauge
+  };
+  // An unacknowledged call with a tier left to alert.
+  struct Alert {
+    store::CallAlert row;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+
+  boost::asio::io_context& io;
+  store::Store& store;
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<Recorder> recorder;  // shared with the writer thread
+  Channels channels;
+  std::optional<milliseconds> escalateAfterOverride;
+  NotifyCounters& counters;
+  DeliveryIds ids;  // this thread's: escalations, and events when there is no writer
+  bool stopped = false;
+  // Keyed by job id; a job the store could not take is still tried, under a negative key and
+  // without bookkeeping in the store.
+  std::map<int64_t, Active> jobs;
+  int64_t nextUnstoredKey = -1;
+  std::map<std::string, Alert> alerts;  // by Call-ID
+  // What start() took from the outbox: the writer thread may have written them before start()
+  // read it and still be handing them over, and they must not be tried twice.
+  std::set<int64_t> resumedJobs;
+  std::set<std::string> resumedAlerts;
+  std::string outboxProblem;  // set before start(); see Notifier::Outbox
+  milliseconds alarmEvery{60000};
+  std::unique_ptr<boost::asio::steady_timer> alarm;
+
+  const config::Notifications& settings() const { return config->notifications; }
+
+  // Runs `f` as a handler of the I/O thread: nothing it throws may stop the io_context.
+  template <class F>
+  void guarded(const char* what, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::error("responder alerts: {}: internal error: {}", what, e.what());
+    } catch (...) {
+      spdlog::error("responder alerts: {}: internal error", what);
+    }
+  }
+
+  // Events and escalations (notifier.cpp).
+  void onEvent(const CallEvent& e, SteadyTime queuedAt);
+  void track(WrittenEvent w);
+  void scheduleEscalation(const std::string& callId);
+  void escalate(const std::string& callId);
+  void start();
+  static void raiseAlarm(const std::string& problem);
+  void repeatAlarm();
+  void stop();
+  Result<bool> acknowledge(const std::string& callId, const std::string& by);
+
+  // Delivery (notifier_delivery.cpp).
+  void attempt(int64_t key);
+  std::string webhookSecret(const std::string& url) const;
+  void finish(int64_t key, uint64_t number, const Result<void>& result);
+  void setFailing(Active& a, bool failing);
+  milliseconds backoff(int failedAttempts) const;
+  void waitThenAttempt(int64_t key, milliseconds delay);
+};
+
+}  // namespace sos::notify
