@@ -558,6 +558,9 @@ int runApp(int argc, char** argv) {
   io.stop();
   ioThread.join();
   server.stop();
+  // No event comes any more (the SIP thread is gone): the outbox writer writes what it still
+  // holds and its thread ends, before the loggers it logs to go away.
+  notifier.reset();
   su_deinit();
   spdlog::shutdown();
   console.reset();  // the last reference: its writer writes the queued lines and ends
