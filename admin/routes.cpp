@@ -134,6 +134,10 @@ const RouteSpec* AdminRoutes::findRoute(std::string_view path) {
 HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   std::string_view path(r.target);
   path = path.substr(0, path.find('?'));
+  const auto& only = settings_.onlyPaths;
+  if (!only.empty() && std::find(only.begin(), only.end(), path) == only.end()) {
+    return jsonError(404, "no such path on this listener");
+  }
   const bool probe = path == kHealthPath || path == kReadyPath;
   if (!probe && !hostAllowed(r.host, settings_.allowedHosts)) {
     counters_.badHost.fetch_add(1, std::memory_order_relaxed);

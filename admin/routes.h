@@ -111,6 +111,8 @@ class AdminRoutes {
     std::vector<std::string> allowedHosts;  // names a Host header may give, beside localhost
     bool metricsPublic = true;
     std::vector<std::string> sites;  // the configuration's sites, for tokens' --site
+    // Only these paths are served (others: 404), e.g. the device listener's; empty: all.
+    std::vector<std::string> onlyPaths;
   };
 
   static constexpr std::string_view kHealthPath = "/healthz";

@@ -189,6 +189,10 @@ struct Admin {
   std::vector<std::string> allowedHosts;
   // /metrics without a token (counters only, no personal data); false: any token.
   bool metricsPublic = true;
+  // A second listener that serves the location-report API only (and /healthz), so phones can
+  // reach it while the rest of the API stays on a management network. Port 0: none.
+  std::string deviceAddress = "127.0.0.1";
+  uint16_t devicePort = 0;
 };
 
 // How responder alerts are delivered (issue 6). They are queued in the store's outbox and sent

@@ -475,11 +475,22 @@ void Parser::readLocation(const YamlValue& v) {
 }
 
 void Parser::readAdmin(const YamlValue& v) {
-  auto f = fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public"});
+  auto f = fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public",
+                      "device_listen"});
   if (!f) {
     return;
   }
   Admin& admin = config_.admin;
+  if (auto d = get(*f, v, "device_listen")) {
+    if (auto df = fields(*d, {"address", "port"})) {
+      if (auto a = get(*df, *d, "address")) {
+        admin.deviceAddress = checked(*a, checkAddress).value_or(admin.deviceAddress);
+      }
+      if (auto p = get(*df, *d, "port", true)) {
+        admin.devicePort = port(*p).value_or(admin.devicePort);
+      }
+    }
+  }
   if (auto h = get(*f, v, "allowed_hosts")) {
     admin.allowedHosts.clear();
     for (const auto& entry : list(*h, true)) {

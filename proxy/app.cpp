@@ -257,6 +257,13 @@ admin::AdminRoutes::Settings adminSettings(const config::Config& c) {
   return s;
 }
 
+admin::AdminRoutes::Settings deviceSettings(const config::Config& c) {
+  admin::AdminRoutes::Settings s = adminSettings(c);
+  s.onlyPaths = {std::string(admin::LocationApi::kPath),
+                 std::string(admin::AdminRoutes::kHealthPath)};
+  return s;
+}
+
 }  // namespace
 
 int runApp(int argc, char** argv) {
@@ -381,6 +388,7 @@ int runApp(int argc, char** argv) {
 
   // The admin route table, once built below (reloads replace its settings).
   admin::AdminRoutes* routesPtr = nullptr;
+  admin::AdminRoutes* deviceRoutesPtr = nullptr;
   // Reloads run on the I/O thread only (SIGHUP is posted there, the admin API runs there), so
   // two never overlap and none runs on the SIP thread.
   ConfigReloader reloader(
@@ -391,9 +399,12 @@ int runApp(int argc, char** argv) {
                                     "the SIP thread has not taken the reloaded routing yet");
                               }
                             },
-                            [&locations, &notifier, &routesPtr](std::shared_ptr<const config::Config> c) {
+                            [&locations, &notifier, &routesPtr, &deviceRoutesPtr](std::shared_ptr<const config::Config> c) {
                               if (notifier) notifier->setConfig(c);
                               if (routesPtr != nullptr) routesPtr->setSettings(adminSettings(*c));
+                              if (deviceRoutesPtr != nullptr) {
+                                deviceRoutesPtr->setSettings(deviceSettings(*c));
+                              }
                               locations.reload(std::move(c));
                             }});
   std::unique_ptr<admin::HttpServer> http;
@@ -482,13 +493,22 @@ int runApp(int argc, char** argv) {
       },
       std::move(tokens),
       [] { return unixMsNow(); }};
+  // Phones' own listener (admin.device_listen): the location-report API and /healthz only.
+  admin::AdminRoutes deviceRoutes(handlers, deviceSettings(*cfg));
   admin::AdminRoutes routes(std::move(handlers), adminSettings(*cfg));
   routesPtr = &routes;
+  deviceRoutesPtr = &deviceRoutes;
+  std::unique_ptr<admin::HttpServer> deviceHttp;
   if (cfg->admin.enabled) {
     try {
       http = std::make_unique<admin::HttpServer>(
           io, cfg->admin.address, cfg->admin.port,
           [&routes](const admin::HttpRequest& r) { return routes.handle(r); });
+      if (cfg->admin.devicePort != 0) {
+        deviceHttp = std::make_unique<admin::HttpServer>(
+            io, cfg->admin.deviceAddress, cfg->admin.devicePort,
+            [&deviceRoutes](const admin::HttpRequest& r) { return deviceRoutes.handle(r); });
+      }
     } catch (const std::exception& e) {
       std::cerr << "sosproxy: " << e.what() << "\n";
       su_deinit();
@@ -525,12 +545,17 @@ int runApp(int argc, char** argv) {
     return 1;
   }
   if (http) http->start();
+  if (deviceHttp) deviceHttp->start();
   // Alerts a previous run left pending go out first (nothing is lost to a crash).
   if (notifier) boost::asio::post(io, [&notifier] { notifier->start(); });
   std::thread ioThread([&io] { io.run(); });
 
   std::cout << "sosproxy ready: SIP on " << server.listening();
   if (http) std::cout << "; admin http://" << cfg->admin.address << ":" << http->port();
+  if (deviceHttp) {
+    std::cout << "; device reports http://" << cfg->admin.deviceAddress << ":"
+              << deviceHttp->port();
+  }
   std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg->logging.routingLog == "-" ? "standard output" : cfg->logging.routingLog)
             << std::endl;

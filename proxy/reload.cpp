@@ -59,6 +59,9 @@ std::vector<std::string> restartOnlyChanges(const config::Config& running,
   check(running.admin.address != next.admin.address, "admin.address");
   check(running.admin.port != next.admin.port, "admin.port");
   check(running.admin.enabled != next.admin.enabled, "admin.enabled");
+  check(running.admin.deviceAddress != next.admin.deviceAddress ||
+            running.admin.devicePort != next.admin.devicePort,
+        "admin.device_listen");
   check(running.logging.format != next.logging.format, "logging.format");
   check(running.logging.routingLog != next.logging.routingLog, "logging.routing_log");
   return changed;
@@ -73,6 +76,8 @@ void keepRestartOnly(const config::Config& running, config::Config& next) {
   next.admin.address = running.admin.address;
   next.admin.port = running.admin.port;
   next.admin.enabled = running.admin.enabled;
+  next.admin.deviceAddress = running.admin.deviceAddress;
+  next.admin.devicePort = running.admin.devicePort;
   next.logging.format = running.logging.format;
   next.logging.routingLog = running.logging.routingLog;
 }

@@ -210,6 +210,40 @@ TEST_F(AdminApi, AnyTokenReadsTheOpenApiDocument) {
   EXPECT_TRUE(parsed["paths"].contains("/api/v1/locations/{key}"));
 }
 
+// admin.device_listen: phones reach the location-report API on a listener of its own, which
+// serves nothing else; the same tokens and checks apply there.
+class DeviceListener : public AdminApi {
+ protected:
+  void SetUp() override {
+    ports_.deviceReports = pickFreePort();
+    AdminApi::SetUp();
+  }
+};
+
+TEST_F(DeviceListener, ServesLocationReportsAndNothingElse) {
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  auto report = [&](const std::string& token, const std::string& extension) {
+    return httpRequest("POST", ports_.deviceReports, "/api/v1/location-reports",
+                       R"({"extension":")" + extension + "\"}",
+                       {{"Authorization", "Bearer " + token}});
+  };
+  EXPECT_EQ(report(phone, "1002").status, 200);
+  EXPECT_EQ(report(phone, "1001").status, 403);
+  EXPECT_EQ(report("", "1002").status, 401);
+  EXPECT_EQ(httpRequest("GET", ports_.deviceReports, "/healthz").status, 200);
+  for (const auto& path : {"/api/v1/tokens", "/api/v1/locations", "/metrics", "/api/v1/whoami"}) {
+    EXPECT_EQ(httpRequest("GET", ports_.deviceReports, path, "",
+                          {{"Authorization", "Bearer " + adminToken()}})
+                  .status,
+              404)
+        << path;
+  }
+  EXPECT_NE(proxy_->output().find("; device reports http://127.0.0.1:" +
+                                  std::to_string(ports_.deviceReports)),
+            std::string::npos)
+      << proxy_->output();
+}
+
 TEST_F(AdminApi, ATokenRevokedByTheCliStopsAtItsNextRequest) {
   const std::string desk = makeToken("desk", {"--role", "responder", "--site", "HQ"});
   EXPECT_EQ(as(desk, "GET", "/api/v1/whoami").status, 200);
