@@ -26,8 +26,8 @@ namespace {
 using detail::kNone;
 using detail::LocationIndexes;
 
-// A bulk import with thousands of bad rows should not make a thousand-line log at every
-// rebuild: the first ones are spelled out, the rest counted.
+// A store with thousands of bad rows should not make a thousand-line log at every rebuild:
+// the first ones are spelled out, the rest counted.
 class Warnings {
  public:
   explicit Warnings(std::vector<std::string>& out) : out_(out) {}
