@@ -33,9 +33,9 @@ constexpr size_t kRandomBytes = 32;
 
 bool validName(std::string_view n) {
   return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-         });
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
 }
 
 }  // namespace
@@ -126,7 +126,8 @@ Result<store::ApiToken> tokenRow(const std::string& name, const std::string& rol
   auto r = parseRole(role);
   if (!r) return invalid("--role \"" + role + "\" is not a role (" + roleNames() + ")");
   const bool scoped = *r == Role::SiteAdmin || *r == Role::Responder;
-  if (scoped && sites.empty()) return invalid("--role " + role + " needs --site SITE (one or more)");
+  if (scoped && sites.empty())
+    return invalid("--role " + role + " needs --site SITE (one or more)");
   if (!scoped && !sites.empty()) {
     return invalid("--site is for site-admin and responder tokens, not " + role);
   }

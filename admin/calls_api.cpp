@@ -107,8 +107,7 @@ std::string CallsApi::csv(const std::vector<store::CallRecord>& records) {
 }
 
 HttpResponse CallsApi::handle(const HttpRequest& r, std::string_view path, const Principal& who) {
-  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin &&
-      who.role != Role::Responder) {
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin && who.role != Role::Responder) {
     return jsonError(403, "call records are for admins and responders");
   }
   store::CallQuery q;
@@ -130,14 +129,13 @@ HttpResponse CallsApi::handle(const HttpRequest& r, std::string_view path, const
     auto alert = deps_.alert(q.callId);
     if (alert.ok() && alert.value()) {
       const auto& a = *alert.value();
-      out["alert"] = {{"site", a.site},
-                      {"first_event_at_ms", a.firstEventAtMs},
-                      {"escalated_tier", a.escalatedTier},
-                      {"acknowledged_by", a.acknowledgedBy.empty() ? json(nullptr)
-                                                                   : json(a.acknowledgedBy)},
-                      {"acknowledged_at_ms", a.acknowledgedAtMs == 0
-                                                 ? json(nullptr)
-                                                 : json(a.acknowledgedAtMs)}};
+      out["alert"] = {
+          {"site", a.site},
+          {"first_event_at_ms", a.firstEventAtMs},
+          {"escalated_tier", a.escalatedTier},
+          {"acknowledged_by", a.acknowledgedBy.empty() ? json(nullptr) : json(a.acknowledgedBy)},
+          {"acknowledged_at_ms",
+           a.acknowledgedAtMs == 0 ? json(nullptr) : json(a.acknowledgedAtMs)}};
     } else {
       out["alert"] = nullptr;
     }

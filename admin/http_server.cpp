@@ -34,7 +34,8 @@ std::atomic<uint64_t> gAcceptErrors{0};
 }  // namespace
 
 HttpResponse jsonError(int status, const std::string& message) {
-  return HttpResponse{status, "application/json",
+  return HttpResponse{status,
+                      "application/json",
                       nlohmann::json{{"error", message}}.dump(
                           -1, ' ', false, nlohmann::json::error_handler_t::replace) +
                           "\n",

@@ -71,9 +71,8 @@ std::optional<std::string> refusal(const Principal& who, const model::DeviceRepo
       }
       // A MAC token: the report names that MAC, and the MAC is the user's.
       const auto mac = model::normalizeMac(r.mac);
-      const bool owned = std::any_of(user.macs.begin(), user.macs.end(), [&](const auto& m) {
-        return model::normalizeMac(m) == mac;
-      });
+      const bool owned = std::any_of(user.macs.begin(), user.macs.end(),
+                                     [&](const auto& m) { return model::normalizeMac(m) == mac; });
       if (mac && *mac == who.subject && owned) return std::nullopt;
       return "this token reports for its own device's MAC only";
     }

@@ -72,7 +72,9 @@ std::string querySite(std::string_view target) {
 }
 
 // The version a client read: a strong ETag of the location's JSON as GET shows it.
-std::string etagOf(const json& location) { return "\"" + tokenHash(dumped(location)).substr(0, 20) + "\""; }
+std::string etagOf(const json& location) {
+  return "\"" + tokenHash(dumped(location)).substr(0, 20) + "\"";
+}
 
 HttpResponse withEtag(HttpResponse r, const json& location) {
   r.headers.emplace_back("ETag", etagOf(location));
@@ -142,8 +144,15 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
     }
   }
   const std::string before = existing ? dumped(locationJson(data, *existing)) : "";
-  store::AuditEntry audit{0, deps_.nowMs(), who.name, std::string(toString(who.role)), "", "",
-                          existing ? existing->site : "", before, ""};
+  store::AuditEntry audit{0,
+                          deps_.nowMs(),
+                          who.name,
+                          std::string(toString(who.role)),
+                          "",
+                          "",
+                          existing ? existing->site : "",
+                          before,
+                          ""};
   if (r.method == "DELETE") {
     audit.action = "location.delete";
     audit.object = "location:" + key;
@@ -157,9 +166,8 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   // POST or PUT: one JSON object, whose site the caller must cover.
   json body = json::parse(r.body, nullptr, false);
   if (!body.is_object()) return jsonError(400, "body must be a JSON object: one location");
-  const std::string site = body.contains("site") && body["site"].is_string()
-                               ? body["site"].get<std::string>()
-                               : "";
+  const std::string site =
+      body.contains("site") && body["site"].is_string() ? body["site"].get<std::string>() : "";
   if (who.role != Role::SuperAdmin && !who.coversSite(site)) {
     return jsonError(403, "site \"" + site + "\" is not one of your sites");
   }

@@ -31,9 +31,8 @@ class LocationsApi {
   struct Deps {
     std::function<std::shared_ptr<const routing::LocationSnapshot>()> snapshot;
     // Writes and rebuilds the snapshot (store::Store::putLocation, deleteLocation).
-    std::function<Result<store::Store::LocationWrite>(const std::string& text,
-                                                      const std::string& key,
-                                                      const store::AuditEntry&)>
+    std::function<Result<store::Store::LocationWrite>(
+        const std::string& text, const std::string& key, const store::AuditEntry&)>
         put;
     std::function<Result<bool>(const std::string& key, const store::AuditEntry&)> remove;
     std::function<int64_t()> nowMs;

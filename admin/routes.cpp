@@ -141,9 +141,10 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   const bool probe = path == kHealthPath || path == kReadyPath;
   if (!probe && !hostAllowed(r.host, settings_.allowedHosts)) {
     counters_.badHost.fetch_add(1, std::memory_order_relaxed);
-    return jsonError(421, r.host.empty() ? "a Host header is required"
-                                         : "Host \"" + r.host +
-                                               "\" is not a name of this server (admin.allowed_hosts)");
+    return jsonError(
+        421, r.host.empty()
+                 ? "a Host header is required"
+                 : "Host \"" + r.host + "\" is not a name of this server (admin.allowed_hosts)");
   }
 
   const bool api = path.rfind(kApiPrefix, 0) == 0;
@@ -182,7 +183,7 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
 }
 
 std::optional<store::ApiToken> AdminRoutes::lookUp(const std::string& hash,
-                                                  bool& unavailable) const {
+                                                   bool& unavailable) const {
   if (!handlers_.tokens.find) return std::nullopt;
   auto read = handlers_.tokens.find(hash);
   if (read.ok()) {
@@ -272,8 +273,7 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
 
 HttpResponse AdminRoutes::acknowledge(const HttpRequest& r, std::string_view callIdEncoded,
                                       const Principal& who) const {
-  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin &&
-      who.role != Role::Responder) {
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin && who.role != Role::Responder) {
     return forbidden(r, who, "acknowledging needs a responder, site-admin or super-admin");
   }
   if (!handlers_.acknowledge) return jsonError(503, "responder alerts are not running");
@@ -320,8 +320,15 @@ HttpResponse AdminRoutes::tokens(const HttpRequest& r, std::string_view path,
   }
   if (r.method == "DELETE") {
     const std::string name = percentDecoded(path.substr(kTokensPath.size() + 1));
-    store::AuditEntry e{0, handlers_.nowMs(), who.name, std::string(toString(who.role)),
-                        "token.revoke", "token:" + name, "", "", ""};
+    store::AuditEntry e{0,
+                        handlers_.nowMs(),
+                        who.name,
+                        std::string(toString(who.role)),
+                        "token.revoke",
+                        "token:" + name,
+                        "",
+                        "",
+                        ""};
     auto revoked = t.revoke(name, e);
     if (!revoked.ok()) return jsonError(500, revoked.error().message);
     if (!revoked.value()) return jsonError(404, "no token in force is named \"" + name + "\"");
@@ -336,8 +343,8 @@ HttpResponse AdminRoutes::tokens(const HttpRequest& r, std::string_view path,
       return jsonError(400, "unknown field '" + key + "'");
     }
     if (key == "sites") {
-      if (!value.is_array() || !std::all_of(value.begin(), value.end(),
-                                            [](const json& s) { return s.is_string(); })) {
+      if (!value.is_array() ||
+          !std::all_of(value.begin(), value.end(), [](const json& s) { return s.is_string(); })) {
         return jsonError(400, "field 'sites' must be an array of site names");
       }
     } else if (!value.is_string()) {
@@ -356,8 +363,15 @@ HttpResponse AdminRoutes::tokens(const HttpRequest& r, std::string_view path,
   const std::string secret = newToken();
   store::ApiToken token = row.value();
   token.hash = tokenHash(secret);
-  store::AuditEntry e{0,  token.createdAtMs, who.name, std::string(toString(who.role)),
-                      "token.create", "token:" + token.name, "", "", dumped(tokenJson(token))};
+  store::AuditEntry e{0,
+                      token.createdAtMs,
+                      who.name,
+                      std::string(toString(who.role)),
+                      "token.create",
+                      "token:" + token.name,
+                      "",
+                      "",
+                      dumped(tokenJson(token))};
   if (auto made = t.create(token, e); !made.ok()) {
     return jsonError(made.error().code == "store.conflict" ? 409 : 500, made.error().message);
   }
@@ -385,8 +399,8 @@ HttpResponse AdminRoutes::audit(const HttpRequest& r, const Principal& who) cons
   if (!entries.ok()) return jsonError(500, entries.error().message);
   json list = json::array();
   for (const auto& e : entries.value()) {
-    json j{{"id", e.id},         {"at_ms", e.atMs},   {"actor", e.actor},
-           {"role", e.role},     {"action", e.action}, {"object", e.object}};
+    json j{{"id", e.id},     {"at_ms", e.atMs},    {"actor", e.actor},
+           {"role", e.role}, {"action", e.action}, {"object", e.object}};
     j["site"] = e.site.empty() ? json(nullptr) : json(e.site);
     j["before"] = e.before.empty() ? json(nullptr) : json(e.before);
     j["after"] = e.after.empty() ? json(nullptr) : json(e.after);

@@ -66,8 +66,8 @@ struct RouteCounters {
 };
 
 // One path the server answers and the methods it takes. A "{name}" part stands for one
-// non-empty value that neither starts nor ends with '/' (percent-encoded by the client); the table is the OpenAPI document's list of
-// paths (admin/openapi.json), which a test holds it to.
+// non-empty value that neither starts nor ends with '/' (percent-encoded by the client); the table
+// is the OpenAPI document's list of paths (admin/openapi.json), which a test holds it to.
 struct RouteSpec {
   std::string_view path;
   std::string_view methods;  // "GET, POST"

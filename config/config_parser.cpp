@@ -475,8 +475,8 @@ void Parser::readLocation(const YamlValue& v) {
 }
 
 void Parser::readAdmin(const YamlValue& v) {
-  auto f = fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public",
-                      "device_listen"});
+  auto f =
+      fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public", "device_listen"});
   if (!f) {
     return;
   }

@@ -12,7 +12,7 @@
 namespace sos::model {
 
 struct CivicField {
-  std::string_view element;            // local name in the civicAddr namespace
+  std::string_view element;           // local name in the civicAddr namespace
   std::string CivicAddress::*member;  // where the value lives
 };
 

@@ -399,7 +399,8 @@ int runApp(int argc, char** argv) {
                                     "the SIP thread has not taken the reloaded routing yet");
                               }
                             },
-                            [&locations, &notifier, &routesPtr, &deviceRoutesPtr](std::shared_ptr<const config::Config> c) {
+                            [&locations, &notifier, &routesPtr,
+                             &deviceRoutesPtr](std::shared_ptr<const config::Config> c) {
                               if (notifier) notifier->setConfig(c);
                               if (routesPtr != nullptr) routesPtr->setSettings(adminSettings(*c));
                               if (deviceRoutesPtr != nullptr) {

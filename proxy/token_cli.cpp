@@ -193,8 +193,9 @@ int runTokenCommand(const std::vector<std::string>& args) {
   }
   store::ApiToken token = row.value();
   token.hash = admin::tokenHash(secret);
-  store::AuditEntry e{0, token.createdAtMs, actor, "cli", "token.create", "token:" + token.name,
-                      "", "", token.role};
+  store::AuditEntry e{
+      0,  token.createdAtMs, actor, "cli", "token.create", "token:" + token.name, "",
+      "", token.role};
   if (auto made = db.createToken(token, &e); !made.ok()) {
     std::cerr << "sosproxy token: " << made.error().message << "\n";
     return made.error().code == "store.conflict" ? 2 : 1;

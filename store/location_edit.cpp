@@ -85,9 +85,9 @@ Result<Store::LocationWrite> Store::putLocation(const std::string& text, const s
                  "set in the seed"};
   }
   if (!key.empty() && location.key != key) {
-    return Error{"store.invalid-location",
-                 "key: \"" + location.key + "\" is not the location being replaced (\"" + key +
-                     "\"); a key is not changed by an edit"};
+    return Error{"store.invalid-location", "key: \"" + location.key +
+                                               "\" is not the location being replaced (\"" + key +
+                                               "\"); a key is not changed by an edit"};
   }
   bool exists = false;
   {
@@ -112,8 +112,7 @@ Result<Store::LocationWrite> Store::putLocation(const std::string& text, const s
   if (auto refused = writeSeed(db_, seed, kSource)) {
     const std::string& m = refused->message;
     if (m.find("UNIQUE constraint failed") != std::string::npos) {
-      return Error{"store.conflict",
-                   asTextProblems(m) + " (another location has it already)"};
+      return Error{"store.conflict", asTextProblems(m) + " (another location has it already)"};
     }
     return Error{refused->code, asTextProblems(m)};
   }

@@ -133,7 +133,8 @@ class Store {
   // Every token, revoked ones included, in creation order.
   Result<std::vector<ApiToken>> listTokens();
   // False when no token in force has that name.
-  Result<bool> revokeToken(const std::string& name, int64_t atMs, const AuditEntry* audit = nullptr);
+  Result<bool> revokeToken(const std::string& name, int64_t atMs,
+                           const AuditEntry* audit = nullptr);
 
   // A company location written through the API (issue 16): `text` is one location as the seed
   // file writes one under `locations:` (JSON is YAML too), checked by the seed's own rules

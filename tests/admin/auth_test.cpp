@@ -15,9 +15,9 @@ TEST(Token, IsPrefixedBase64UrlOf32RandomBytesAndNeverRepeats) {
     const std::string t = newToken();
     ASSERT_EQ(t.size(), 4u + 43u) << t;
     EXPECT_EQ(t.substr(0, 4), "sos_");
-    EXPECT_EQ(t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-                                  4),
-              std::string::npos)
+    EXPECT_EQ(
+        t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 4),
+        std::string::npos)
         << t;
     EXPECT_TRUE(seen.insert(t).second) << "repeated: " << t;
   }
@@ -104,8 +104,8 @@ TEST(Principal, CoversTheSitesItsRoleGives) {
 }
 
 TEST(Role, NamesRoundTrip) {
-  for (Role r : {Role::SuperAdmin, Role::SiteAdmin, Role::Responder, Role::Device,
-                 Role::NetworkReporter}) {
+  for (Role r :
+       {Role::SuperAdmin, Role::SiteAdmin, Role::Responder, Role::Device, Role::NetworkReporter}) {
     EXPECT_EQ(parseRole(toString(r)), r);
   }
   EXPECT_EQ(parseRole("root"), std::nullopt);

@@ -34,8 +34,8 @@ struct Calls : ::testing::Test {
         last = q;
         std::vector<store::CallRecord> out;
         for (const auto& r : records) {
-          const bool siteOk = q.sites.empty() ||
-                              std::find(q.sites.begin(), q.sites.end(), r.site) != q.sites.end();
+          const bool siteOk =
+              q.sites.empty() || std::find(q.sites.begin(), q.sites.end(), r.site) != q.sites.end();
           if (siteOk && (q.callId.empty() || q.callId == r.callId)) out.push_back(r);
         }
         return out;
@@ -81,9 +81,9 @@ TEST_F(Calls, AResponderReadsItsSitesCallsOnly) {
 }
 
 TEST_F(Calls, FiltersReachTheStoreAndBadOnesAre400) {
-  EXPECT_EQ(get("/api/v1/calls?since=5&until=9&emergency=no&outcome=failed&limit=7&before=3", ops)
-                .status,
-            200);
+  EXPECT_EQ(
+      get("/api/v1/calls?since=5&until=9&emergency=no&outcome=failed&limit=7&before=3", ops).status,
+      200);
   EXPECT_EQ(last.sinceMs, 5);
   EXPECT_EQ(last.untilMs, 9);
   EXPECT_EQ(last.emergency, std::optional<bool>(false));

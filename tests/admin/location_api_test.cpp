@@ -106,35 +106,53 @@ TEST_P(Scopes, DecideWhoMayReportForWhom) {
 INSTANTIATE_TEST_SUITE_P(
     LocationApi, Scopes,
     ::testing::Values(
-        Scope{"device_own_extension", {"d", Role::Device, {}, "1001"}, R"({"extension":"1001"})",
+        Scope{"device_own_extension",
+              {"d", Role::Device, {}, "1001"},
+              R"({"extension":"1001"})",
               200},
-        Scope{"device_other_extension", {"d", Role::Device, {}, "1002"}, R"({"extension":"1001"})",
+        Scope{"device_other_extension",
+              {"d", Role::Device, {}, "1002"},
+              R"({"extension":"1001"})",
               403},
-        Scope{"device_other_by_mac", {"d", Role::Device, {}, "1002"},
-              R"({"mac":"00:04:f2:00:10:01"})", 403},
-        Scope{"device_own_mac", {"d", Role::Device, {}, "0004f2001001"},
-              R"({"mac":"00-04-F2-00-10-01"})", 200},
-        Scope{"device_mac_token_names_the_extension_only", {"d", Role::Device, {}, "0004f2001001"},
-              R"({"extension":"1001"})", 403},
-        Scope{"device_mac_token_other_mac", {"d", Role::Device, {}, "0004f2001001"},
-              R"({"mac":"00:04:f2:00:20:01"})", 403},
-        Scope{"site_admin_own_site", {"a", Role::SiteAdmin, {"HQ"}, ""}, R"({"extension":"1001"})",
+        Scope{"device_other_by_mac",
+              {"d", Role::Device, {}, "1002"},
+              R"({"mac":"00:04:f2:00:10:01"})",
+              403},
+        Scope{"device_own_mac",
+              {"d", Role::Device, {}, "0004f2001001"},
+              R"({"mac":"00-04-F2-00-10-01"})",
               200},
-        Scope{"site_admin_other_site", {"a", Role::SiteAdmin, {"HQ"}, ""},
-              R"({"extension":"2001"})", 403},
-        Scope{"network_reporter_any", {"n", Role::NetworkReporter, {}, ""},
-              R"({"mac":"00:04:f2:00:20:01","bssid":"00:11:22:33:44:55"})", 200},
+        Scope{"device_mac_token_names_the_extension_only",
+              {"d", Role::Device, {}, "0004f2001001"},
+              R"({"extension":"1001"})",
+              403},
+        Scope{"device_mac_token_other_mac",
+              {"d", Role::Device, {}, "0004f2001001"},
+              R"({"mac":"00:04:f2:00:20:01"})",
+              403},
+        Scope{"site_admin_own_site",
+              {"a", Role::SiteAdmin, {"HQ"}, ""},
+              R"({"extension":"1001"})",
+              200},
+        Scope{"site_admin_other_site",
+              {"a", Role::SiteAdmin, {"HQ"}, ""},
+              R"({"extension":"2001"})",
+              403},
+        Scope{"network_reporter_any",
+              {"n", Role::NetworkReporter, {}, ""},
+              R"({"mac":"00:04:f2:00:20:01","bssid":"00:11:22:33:44:55"})",
+              200},
         Scope{"responder", {"r", Role::Responder, {"HQ"}, ""}, R"({"extension":"1001"})", 403}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(Fixture, ANetworkReportersReportIsMarkedNetworkProvidedAPhonesIsNot) {
-  ASSERT_EQ(post(R"({"extension":"1001"})", "10.1.2.45",
-                 Principal{"wlc", Role::NetworkReporter, {}, ""})
-                .status,
-            200);
-  ASSERT_EQ(post(R"({"extension":"1001"})", "10.1.2.45", Principal{"d", Role::Device, {}, "1001"})
-                .status,
-            200);
+  ASSERT_EQ(
+      post(R"({"extension":"1001"})", "10.1.2.45", Principal{"wlc", Role::NetworkReporter, {}, ""})
+          .status,
+      200);
+  ASSERT_EQ(
+      post(R"({"extension":"1001"})", "10.1.2.45", Principal{"d", Role::Device, {}, "1001"}).status,
+      200);
   ASSERT_EQ(saved.size(), 2u);
   EXPECT_TRUE(saved[0].networkProvided);
   EXPECT_FALSE(saved[1].networkProvided);

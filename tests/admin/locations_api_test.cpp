@@ -35,18 +35,18 @@ struct Locations : ::testing::Test {
   std::vector<std::string> removed;
   Result<store::Store::LocationWrite> putResult = store::Store::LocationWrite{"x", "HQ", true};
 
-  LocationsApi api{LocationsApi::Deps{
-      [this] { return snap; },
-      [this](const std::string& text, const std::string& key, const store::AuditEntry& a)
-          -> Result<store::Store::LocationWrite> {
-        puts.push_back({key.empty() ? text : key, a});
-        return putResult;
-      },
-      [this](const std::string& key, const store::AuditEntry&) -> Result<bool> {
-        removed.push_back(key);
-        return true;
-      },
-      [] { return int64_t{42}; }}};
+  LocationsApi api{
+      LocationsApi::Deps{[this] { return snap; },
+                         [this](const std::string& text, const std::string& key,
+                                const store::AuditEntry& a) -> Result<store::Store::LocationWrite> {
+                           puts.push_back({key.empty() ? text : key, a});
+                           return putResult;
+                         },
+                         [this](const std::string& key, const store::AuditEntry&) -> Result<bool> {
+                           removed.push_back(key);
+                           return true;
+                         },
+                         [] { return int64_t{42}; }}};
 
   HttpResponse call(const std::string& method, const std::string& target, const Principal& who,
                     const std::string& body = "", std::string ifMatch = "*") {
@@ -79,14 +79,14 @@ TEST_F(Locations, ASiteAdminListsAndReadsItsOwnSitesOnly) {
 
 TEST_F(Locations, ASiteAdminWritesItsOwnSitesOnly) {
   EXPECT_EQ(call("POST", "/api/v1/locations", hq, R"({"key":"l2","site":"London"})").status, 403);
-  EXPECT_EQ(call("PUT", "/api/v1/locations/london-1", hq, R"({"key":"london-1","site":"HQ"})")
-                .status,
-            403);
+  EXPECT_EQ(
+      call("PUT", "/api/v1/locations/london-1", hq, R"({"key":"london-1","site":"HQ"})").status,
+      403);
   // Moving an HQ location to London needs London too.
-  EXPECT_EQ(call("PUT", "/api/v1/locations/hq-floor-2", hq,
-                 R"({"key":"hq-floor-2","site":"London"})")
-                .status,
-            403);
+  EXPECT_EQ(
+      call("PUT", "/api/v1/locations/hq-floor-2", hq, R"({"key":"hq-floor-2","site":"London"})")
+          .status,
+      403);
   EXPECT_EQ(call("DELETE", "/api/v1/locations/london-1", hq).status, 403);
   EXPECT_TRUE(puts.empty());
   EXPECT_TRUE(removed.empty());

@@ -10,8 +10,8 @@
 
 #include <cctype>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -107,7 +107,8 @@ class Routes : public ::testing::Test {
       audit.push_back(e);
       return static_cast<int64_t>(audit.size());
     };
-    h.tokens.loadAudit = [this](const store::AuditQuery& q) -> Result<std::vector<store::AuditEntry>> {
+    h.tokens.loadAudit =
+        [this](const store::AuditQuery& q) -> Result<std::vector<store::AuditEntry>> {
       lastAuditQuery = q;
       return audit;
     };
@@ -184,8 +185,7 @@ TEST_F(Routes, EveryApiRouteRefusesAMissingUnknownOrRevokedToken) {
     for (const std::string token : {"", "nobody", "gone"}) {
       HttpRequest req = request(method, path, method == "POST" ? "{}" : "", token);
       HttpResponse out = r.handle(req);
-      EXPECT_EQ(out.status, 401) << method << " " << path << " token " << token << ": "
-                                 << out.body;
+      EXPECT_EQ(out.status, 401) << method << " " << path << " token " << token << ": " << out.body;
       EXPECT_EQ(header(out, "WWW-Authenticate"), "Bearer realm=\"sosproxy\"");
       EXPECT_TRUE(json::parse(out.body).contains("error"));
     }
@@ -345,9 +345,8 @@ TEST_F(Routes, ReloadIsASuperAdminsAndSaysWhetherItTookEffect) {
 
 TEST_F(Routes, LocationReportsAreRefusedToAResponderBeforeAnyHandler) {
   // No LocationApi is set: a 503 would mean the request got past the role check.
-  HttpResponse out =
-      routes().handle(request("POST", "/api/v1/location-reports", R"({"extension":"1001"})",
-                              "hq-desk"));
+  HttpResponse out = routes().handle(
+      request("POST", "/api/v1/location-reports", R"({"extension":"1001"})", "hq-desk"));
   EXPECT_EQ(out.status, 403);
 }
 
@@ -372,11 +371,13 @@ TEST_F(Routes, ASuperAdminCreatesListsAndRevokesTokens) {
   EXPECT_EQ(list.body.find("\"hash\""), std::string::npos);
   EXPECT_NE(list.body.find("london-it"), std::string::npos);
 
-  EXPECT_EQ(r.handle(request("POST", "/api/v1/tokens", R"({"name":"london-it","role":"super-admin"})"))
-                .status,
-            409);
-  EXPECT_EQ(r.handle(request("POST", "/api/v1/tokens", R"({"name":"x","role":"site-admin"})")).status,
-            400);
+  EXPECT_EQ(
+      r.handle(request("POST", "/api/v1/tokens", R"({"name":"london-it","role":"super-admin"})"))
+          .status,
+      409);
+  EXPECT_EQ(
+      r.handle(request("POST", "/api/v1/tokens", R"({"name":"x","role":"site-admin"})")).status,
+      400);
   EXPECT_EQ(r.handle(request("DELETE", "/api/v1/tokens/london-it")).status, 200);
   EXPECT_EQ(r.handle(who).status, 401);
   EXPECT_EQ(r.handle(request("DELETE", "/api/v1/tokens/london-it")).status, 404);

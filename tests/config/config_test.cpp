@@ -489,8 +489,7 @@ TEST(ConfigTest, AdminAllowedHostsAndMetricsPublicAreRead) {
   auto found = problems(parseConfig(text(lines), "t.yaml"));
   ASSERT_EQ(found.size(), 2u);
   EXPECT_EQ(found[0].rfind("t.yaml:16:18: admin.allowed_hosts: ", 0), 0u) << found[0];
-  EXPECT_EQ(found[1].rfind("t.yaml:17:19: admin.metrics_public: \"sometimes\" is not valid", 0),
-            0u)
+  EXPECT_EQ(found[1].rfind("t.yaml:17:19: admin.metrics_public: \"sometimes\" is not valid", 0), 0u)
       << found[1];
 }
 

@@ -72,12 +72,18 @@ class AdminApi : public B2buaTest {
 
 TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
   const std::vector<std::pair<std::string, std::string>> routes{
-      {"GET", "/api/v1/whoami"},       {"POST", "/api/v1/location-reports"},
-      {"POST", "/api/v1/admin/reload"}, {"POST", "/api/v1/calls/x/acknowledge"},
-      {"GET", "/api/v1/tokens"},       {"POST", "/api/v1/tokens"},
-      {"DELETE", "/api/v1/tokens/a"},  {"GET", "/api/v1/audit"},
-      {"GET", "/api/v1/locations"},    {"POST", "/api/v1/locations"},
-      {"PUT", "/api/v1/locations/hq-lobby"}, {"DELETE", "/api/v1/locations/hq-lobby"},
+      {"GET", "/api/v1/whoami"},
+      {"POST", "/api/v1/location-reports"},
+      {"POST", "/api/v1/admin/reload"},
+      {"POST", "/api/v1/calls/x/acknowledge"},
+      {"GET", "/api/v1/tokens"},
+      {"POST", "/api/v1/tokens"},
+      {"DELETE", "/api/v1/tokens/a"},
+      {"GET", "/api/v1/audit"},
+      {"GET", "/api/v1/locations"},
+      {"POST", "/api/v1/locations"},
+      {"PUT", "/api/v1/locations/hq-lobby"},
+      {"DELETE", "/api/v1/locations/hq-lobby"},
       {"GET", "/api/v1/openapi.json"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "sos_not-a-token"}) {
@@ -96,8 +102,8 @@ TEST_F(AdminApi, ADeviceTokenOf1002CannotReportFor1001) {
   const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
   const auto before = countRows(storePath(), "SELECT COUNT(*) FROM device_reports");
   ASSERT_GE(before, 0);
-  auto refused = as(phone, "POST", "/api/v1/location-reports",
-                    R"({"extension":"1001","ip":"10.2.1.20"})");
+  auto refused =
+      as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1001","ip":"10.2.1.20"})");
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_EQ(json::parse(refused.body)["error"], "this token reports for extension 1002 only");
   EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM device_reports"), before);
@@ -143,19 +149,19 @@ TEST_F(AdminApi, ASiteAdminOfHqCannotReportForLondonOrAcknowledgeForIt) {
   const std::string ack = "/api/v1/calls/" + cid + "/acknowledge";
   auto notYours = as(london, "POST", ack, R"({"by":"london guard"})");
   EXPECT_EQ(notYours.status, 403) << notYours.body;
-  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by IS NULL"),
-            1);
+  EXPECT_EQ(
+      countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by IS NULL"), 1);
   auto yours = as(hq, "POST", ack, R"({"by":"hq guard"})");
   EXPECT_EQ(yours.status, 200) << yours.body;
-  EXPECT_EQ(countRows(storePath(),
-                      "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by = 'hq guard'"),
-            1);
+  EXPECT_EQ(
+      countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by = 'hq guard'"),
+      1);
 
   // The call's record: HQ's admin reads it (JSON and CSV), London's admin may not.
   ASSERT_TRUE(waitFor(
       [&] {
-        return countRows(storePath(), "SELECT COUNT(*) FROM call_records WHERE call_id = '" + cid +
-                                          "'") == 1;
+        return countRows(storePath(),
+                         "SELECT COUNT(*) FROM call_records WHERE call_id = '" + cid + "'") == 1;
       },
       milliseconds(15000)));
   auto record = as(hq, "GET", "/api/v1/calls/" + cid);

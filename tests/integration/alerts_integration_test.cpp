@@ -366,8 +366,7 @@ TEST_F(Alerts, AnAcknowledgementIsRecordedOnTheCall) {
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   const std::string cid = call911();
   ASSERT_TRUE(waitFor([&] { return !webhookLines(cid, "started").empty(); }, milliseconds(15000)));
-  auto ack = api("POST", "/api/v1/calls/" + cid + "/acknowledge",
-                         "{\"by\":\"guard-7\"}");
+  auto ack = api("POST", "/api/v1/calls/" + cid + "/acknowledge", "{\"by\":\"guard-7\"}");
   EXPECT_EQ(ack.status, 200) << ack.body;
   auto unknown = api("POST", "/api/v1/calls/no-such-call/acknowledge", "{}");
   EXPECT_EQ(unknown.status, 404) << unknown.body;

@@ -138,7 +138,8 @@ TEST(CheckConfig, ABadLocationSeedIsReportedAtItsPlace) {
   writeFile(seedFile, seed);
   DemoPorts ports = pickDemoPorts();
   const auto config = dir.path() / "sosproxy.yaml";
-  writeFile(config, demoConfigYaml(ports, dir.path() / "routing.log", dir.path() / "s.db", seedFile));
+  writeFile(config,
+            demoConfigYaml(ports, dir.path() / "routing.log", dir.path() / "s.db", seedFile));
 
   const auto r = checkConfig(dir.path(), config);
   EXPECT_EQ(r.rc, 2) << r.out << r.err;

@@ -443,12 +443,13 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
   }
   set("admin.port", std::to_string(ports.admin));
   if (ports.deviceReports != 0) {
-    set("admin.device_listen", "{address: 127.0.0.1, port: " + std::to_string(ports.deviceReports) + "}");
+    set("admin.device_listen",
+        "{address: 127.0.0.1, port: " + std::to_string(ports.deviceReports) + "}");
   }
   set("store", storeDb.empty() ? "{}"
                : seed.empty()  ? "{path: " + yamlQuoted(storeDb.string()) + "}"
                                : "{path: " + yamlQuoted(storeDb.string()) +
-                                     ", seed: " + yamlQuoted(seed.string()) + "}");
+                                    ", seed: " + yamlQuoted(seed.string()) + "}");
   if (ports.callbackWindowSeconds > 0) {
     set("location.callback_window_s", std::to_string(ports.callbackWindowSeconds));
   }

@@ -109,7 +109,7 @@ struct DemoPorts {
   uint16_t erc = 0;
   uint16_t uk999 = 0;
   uint16_t admin = 0;                  // admin HTTP (API, health, /metrics)
-  uint16_t deviceReports = 0;  // admin.device_listen's port; 0: none
+  uint16_t deviceReports = 0;          // admin.device_listen's port; 0: none
   std::string trunkTransport = "udp";  // of every trunk
   std::string psapAMode = "pidf";      // il-psap-a's mode (a test may make it an ELIN trunk)
   uint16_t securityDesk = 0;           // the sites' security desk (PSAP callbacks, issue 4)

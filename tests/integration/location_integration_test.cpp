@@ -149,8 +149,7 @@ TEST_F(LocatedCall, ThePbxVouchesForIdentityAndNetwork) {
 }
 
 TEST_F(LocatedCall, HomeWorkerResolvesToHomeAfterAReportFromHomeIp) {
-  auto res = api("POST", "/api/v1/location-reports",
-                      R"({"extension":"1003","ip":"203.0.113.7"})");
+  auto res = api("POST", "/api/v1/location-reports", R"({"extension":"1003","ip":"203.0.113.7"})");
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_NE(res.body.find("\"status\":\"detectable\""), std::string::npos) << res.body;
   EXPECT_NE(res.body.find("Carol's home"), std::string::npos) << res.body;
@@ -196,8 +195,8 @@ TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) 
 
   // il-psap-a (PIDF-LO) gets Floor 4's civic address by value.
   std::string invite;
-  auto line = callEmergency("1001", "10.1.4.20", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml",
-                            0, "il-psap-a", &invite);
+  auto line = callEmergency("1001", "10.1.4.20", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                            "il-psap-a", &invite);
   EXPECT_EQ(line.get("location"), "HQ Floor 4") << line.raw;
   EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>4</([a-z]+:)?FLR>"))) << invite;
 
@@ -236,10 +235,12 @@ TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) 
   };
   EXPECT_EQ(withVersion("DELETE", "", "").status, 428);
   // An unknown field is refused with its place, and nothing changes.
-  auto bad = withVersion("PUT", R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ", "elinss": []})", etag);
+  auto bad = withVersion(
+      "PUT", R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ", "elinss": []})", etag);
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("elinss: unknown key"), std::string::npos) << bad.body;
-  auto renamed = withVersion("PUT", std::regex_replace(floor4, std::regex("HQ Floor 4"), "HQ Floor 4 East"), etag);
+  auto renamed = withVersion(
+      "PUT", std::regex_replace(floor4, std::regex("HQ Floor 4"), "HQ Floor 4 East"), etag);
   ASSERT_EQ(renamed.status, 200) << renamed.body;
   EXPECT_EQ(withVersion("DELETE", "", etag).status, 412);  // the version before the rename
 
@@ -300,7 +301,7 @@ TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
   EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
 
   auto res = api("POST", "/api/v1/location-reports",
-                      R"({"extension":"1002","bssid":"00:11:22:33:44:55"})");
+                 R"({"extension":"1002","bssid":"00:11:22:33:44:55"})");
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_NE(res.body.find("\"saved\":false"), std::string::npos) << res.body;
   auto fromReport = call911("1002", "192.0.2.10", "IEEE-802.3");

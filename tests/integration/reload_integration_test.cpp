@@ -213,8 +213,8 @@ TEST_F(Reload, AdminEndpointAnswers200ForAGoodFileAnd422ForABadOne) {
       << operationalLog();
 
   const std::string broken =
-      replaced(replaced(demoConfigYaml(changed, routingLogPath_, storePath()), "psap_route: [uk-999, erc]",
-                        "psap_route: [uk-999, erx]"),
+      replaced(replaced(demoConfigYaml(changed, routingLogPath_, storePath()),
+                        "psap_route: [uk-999, erc]", "psap_route: [uk-999, erx]"),
                "carrier_trunk: carrier", "carrier_trunk: carier");
   writeFile(configPath_, broken);
   auto refused = api("POST", "/api/v1/admin/reload");

@@ -1241,8 +1241,15 @@ TEST_F(StoreTest, TokensAreFoundByHashUntilRevokedAndEveryChangeIsAudited) {
 TEST_F(StoreTest, TheAuditTrailPagesBackwardsAndFiltersBySite) {
   auto store = open();
   for (int i = 1; i <= 5; ++i) {
-    AuditEntry e{0, i, "ops", "super-admin", "call.acknowledge", "call:" + std::to_string(i),
-                 i % 2 == 0 ? "London" : "HQ", "", "{}"};
+    AuditEntry e{0,
+                 i,
+                 "ops",
+                 "super-admin",
+                 "call.acknowledge",
+                 "call:" + std::to_string(i),
+                 i % 2 == 0 ? "London" : "HQ",
+                 "",
+                 "{}"};
     ASSERT_TRUE(store->appendAudit(e).ok());
   }
   AuditQuery q;
@@ -1265,7 +1272,7 @@ TEST_F(StoreTest, TheAuditTrailPagesBackwardsAndFiltersBySite) {
 // ELINs and networks whole, and is audited in the same transaction.
 TEST_F(StoreTest, ALocationIsCreatedReplacedAndDeletedByTheSeedsRules) {
   auto store = openSeeded();
-  const AuditEntry audit{0, 1, "ops", "super-admin", "location.create", "location:hq-floor-4",
+  const AuditEntry audit{0,  1,  "ops", "super-admin", "location.create", "location:hq-floor-4",
                          "", "", "{}"};
   const std::string floor4 =
       R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
