@@ -261,6 +261,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     return HttpResponse{outcome.reloaded ? 200 : 422, "application/json", outcome.json, {}};
   }
   if (path.rfind(kTokensPath, 0) == 0) return tokens(r, path, *who);
+  if (path == OpsApi::kTrunksPath || path == OpsApi::kElinPath) {
+    if (handlers_.opsApi == nullptr) return jsonError(503, "not available");
+    auto out = handlers_.opsApi->handle(r, path, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
   if (path.rfind(LocationsApi::kPath, 0) == 0) {
     if (handlers_.locationsApi == nullptr) return jsonError(503, "locations are not kept");
     auto out = handlers_.locationsApi->handle(r, path, *who);

@@ -24,6 +24,7 @@
 //   DELETE /api/v1/tokens/NAME                 super-admin: revoke
 //   GET    /api/v1/audit?limit=N&before=ID     super-admin (every entry); site-admin (its
 //                                              sites'), newest first
+//   GET    /api/v1/trunks, /api/v1/elin-mappings  trunk state, ELIN mappings: ops_api.h
 //   GET, POST /api/v1/locations; GET, PUT, DELETE /api/v1/locations/KEY
 //                                              super-admin; site-admin (its sites):
 //                                              locations_api.h
@@ -51,6 +52,7 @@
 #include "admin/http_server.h"
 #include "admin/location_api.h"
 #include "admin/locations_api.h"
+#include "admin/ops_api.h"
 #include "base/result.h"
 #include "store/api_token.h"
 
@@ -93,6 +95,7 @@ class AdminRoutes {
     LocationApi* locationApi = nullptr;
     LocationsApi* locationsApi = nullptr;
     CallsApi* callsApi = nullptr;
+    OpsApi* opsApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -127,7 +130,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 15> kRouteTable{{
+  static constexpr std::array<RouteSpec, 17> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -143,6 +146,8 @@ class AdminRoutes {
       {"/api/v1/audit", "GET"},
       {"/api/v1/locations", "GET, POST"},
       {"/api/v1/locations/{key}", "GET, PUT, DELETE"},
+      {"/api/v1/trunks", "GET"},
+      {"/api/v1/elin-mappings", "GET"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);

@@ -457,10 +457,20 @@ int runApp(int argc, char** argv) {
         if (db == nullptr) return std::vector<store::NotificationJob>{};
         return db->loadNotificationJobs(callId);
       }});
+  admin::OpsApi opsApi(admin::OpsApi::Deps{[&reloader] { return reloader.running(); },
+                                           [&server] { return server.health().view().downTrunks; },
+                                           [db]() -> Result<std::vector<model::CallbackTarget>> {
+                                             if (db == nullptr)
+                                               return std::vector<model::CallbackTarget>{};
+                                             return db->loadElinMappings();
+                                           },
+                                           [&locations] { return locations.snapshot(); },
+                                           [] { return unixMsNow(); }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
       &locationsApi,
       &callsApi,
+      &opsApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr] {
         return prometheusText(
             server.counters(), locations.counters(), reloader.counters(),

@@ -84,7 +84,10 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"POST", "/api/v1/locations"},
       {"PUT", "/api/v1/locations/hq-lobby"},
       {"DELETE", "/api/v1/locations/hq-lobby"},
-      {"GET", "/api/v1/openapi.json"}};
+      {"GET", "/api/v1/openapi.json"},
+      {"GET", "/api/v1/trunks"},
+      {"GET", "/api/v1/elin-mappings"},
+      {"GET", "/api/v1/calls"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "sos_not-a-token"}) {
       auto r = as(token, method, path, method == "POST" ? "{}" : "");

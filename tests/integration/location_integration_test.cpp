@@ -221,6 +221,16 @@ TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) 
     EXPECT_TRUE(std::regex_search(elinInvite, std::regex("From:[^\r\n]*sip:\\+12175550104@")))
         << elinInvite;
   }
+  // The PSAP's callback to that ELIN reaches 1001: the mapping is in force, at Floor 4.
+  auto mappings = api("GET", "/api/v1/elin-mappings");
+  ASSERT_EQ(mappings.status, 200) << mappings.body;
+  EXPECT_TRUE(std::regex_search(mappings.body,
+                                std::regex(R"("elin":"\+12175550104","expires_at_ms":[0-9]+,)"
+                                           R"("extension":"1001","location":"HQ Floor 4")")))
+      << mappings.body;
+  auto trunks = api("GET", "/api/v1/trunks");
+  ASSERT_EQ(trunks.status, 200) << trunks.body;
+  EXPECT_NE(trunks.body.find("\"name\":\"il-psap-b\""), std::string::npos) << trunks.body;
 
   // A change names the version it was made from (ETag / If-Match): none is 428, an old one 412.
   std::smatch tag;
