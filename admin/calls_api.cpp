@@ -5,46 +5,12 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "admin/request_text.h"
+
 namespace sos::admin {
 namespace {
 
 using nlohmann::json;
-
-std::string dumped(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-std::string percentDecoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
-}
-
-// The query's parameters, decoded; a repeated one keeps its last value.
-std::vector<std::pair<std::string, std::string>> queryOf(std::string_view target) {
-  std::vector<std::pair<std::string, std::string>> out;
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const auto eq = pair.find('=');
-    out.emplace_back(percentDecoded(pair.substr(0, eq)),
-                     eq == std::string_view::npos ? "" : percentDecoded(pair.substr(eq + 1)));
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return out;
-}
 
 bool number(const std::string& s, int64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -153,11 +119,11 @@ HttpResponse CallsApi::handle(const HttpRequest& r, std::string_view path, const
       }
     }
     out["deliveries"] = deliveries;
-    return HttpResponse{200, "application/json", dumped(out), {}};
+    return HttpResponse{200, "application/json", jsonText(out), {}};
   }
 
   bool csvWanted = false;
-  for (const auto& [key, value] : queryOf(r.target)) {
+  for (const auto& [key, value] : queryParameters(r.target)) {
     int64_t n = 0;
     if (key == "since" || key == "until" || key == "limit" || key == "before") {
       if (!number(value, n)) return jsonError(400, key + " must be a whole number");
@@ -192,7 +158,7 @@ HttpResponse CallsApi::handle(const HttpRequest& r, std::string_view path, const
   }
   json list = json::array();
   for (const auto& rec : found.value()) list.push_back(recordJson(rec));
-  return HttpResponse{200, "application/json", dumped(json{{"calls", list}}), {}};
+  return HttpResponse{200, "application/json", jsonText(json{{"calls", list}}), {}};
 }
 
 }  // namespace sos::admin

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/request_text.h"
 #include "model/civic_fields.h"
 
 namespace sos::admin {
@@ -54,10 +55,6 @@ json locationJson(const model::LocationData& data, const model::Location& l) {
   return j;
 }
 
-std::string dumped(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
 const model::Location* find(const model::LocationData& data, const std::string& key) {
   for (const auto& l : data.locations)
     if (l.key == key) return &l;
@@ -65,15 +62,15 @@ const model::Location* find(const model::LocationData& data, const std::string& 
 }
 
 std::string querySite(std::string_view target) {
-  const auto q = target.find("?site=");
-  if (q == std::string_view::npos) return "";
-  std::string_view v = target.substr(q + 6);
-  return std::string(v.substr(0, v.find('&')));
+  std::string site;
+  for (const auto& [k, v] : queryParameters(target))
+    if (k == "site") site = v;
+  return site;
 }
 
 // The version a client read: a strong ETag of the location's JSON as GET shows it.
 std::string etagOf(const json& location) {
-  return "\"" + tokenHash(dumped(location)).substr(0, 20) + "\"";
+  return "\"" + tokenHash(jsonText(location)).substr(0, 20) + "\"";
 }
 
 HttpResponse withEtag(HttpResponse r, const json& location) {
@@ -113,14 +110,14 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
           list.push_back(locationJson(data, l));
         }
       }
-      return HttpResponse{200, "application/json", dumped(json{{"locations", list}}), {}};
+      return HttpResponse{200, "application/json", jsonText(json{{"locations", list}}), {}};
     }
     if (existing == nullptr) return jsonError(404, "no location is keyed \"" + key + "\"");
     if (!who.coversSite(existing->site)) {
       return jsonError(403, "location \"" + key + "\" is not of your sites");
     }
     const json j = locationJson(data, *existing);
-    return withEtag(HttpResponse{200, "application/json", dumped(j), {}}, j);
+    return withEtag(HttpResponse{200, "application/json", jsonText(j), {}}, j);
   }
 
   if (!key.empty() && existing == nullptr) {
@@ -143,7 +140,7 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
       return out;
     }
   }
-  const std::string before = existing ? dumped(locationJson(data, *existing)) : "";
+  const std::string before = existing ? jsonText(locationJson(data, *existing)) : "";
   store::AuditEntry audit{0,
                           deps_.nowMs(),
                           who.name,
@@ -160,7 +157,7 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
     if (!removed.ok()) return writeError(removed.error());
     if (!removed.value()) return jsonError(404, "no location is keyed \"" + key + "\"");
     spdlog::info("admin API: location {} deleted by \"{}\"", key, who.name);
-    return HttpResponse{200, "application/json", dumped(json{{"deleted", key}}), {}};
+    return HttpResponse{200, "application/json", jsonText(json{{"deleted", key}}), {}};
   }
 
   // POST or PUT: one JSON object, whose site the caller must cover.
@@ -175,7 +172,7 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   audit.object = "location:" + (key.empty() && body.contains("key") && body["key"].is_string()
                                     ? body["key"].get<std::string>()
                                     : key);
-  audit.after = dumped(body);
+  audit.after = jsonText(body);
   auto written = deps_.put(r.body, key, audit);
   if (!written.ok()) return writeError(written.error());
   spdlog::info("admin API: location {} {} by \"{}\"", written.value().key,
@@ -184,7 +181,8 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   const model::Location* saved = now ? find(now->data(), written.value().key) : nullptr;
   json out = saved ? locationJson(now->data(), *saved) : json{{"key", written.value().key}};
   return withEtag(
-      HttpResponse{written.value().created ? 201 : 200, "application/json", dumped(out), {}}, out);
+      HttpResponse{written.value().created ? 201 : 200, "application/json", jsonText(out), {}},
+      out);
 }
 
 }  // namespace sos::admin

@@ -5,14 +5,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "admin/request_text.h"
+
 namespace sos::admin {
 namespace {
 
 using nlohmann::json;
-
-std::string dumped(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
 
 }  // namespace
 
@@ -38,7 +36,7 @@ HttpResponse OpsApi::handle(const HttpRequest&, std::string_view path, const Pri
                                 : isDown ? "down"
                                          : "up"}});
     }
-    return HttpResponse{200, "application/json", dumped(json{{"trunks", list}}), {}};
+    return HttpResponse{200, "application/json", jsonText(json{{"trunks", list}}), {}};
   }
 
   auto mappings = deps_.elinMappings();
@@ -70,7 +68,7 @@ HttpResponse OpsApi::handle(const HttpRequest&, std::string_view path, const Pri
                     {"assigned_at_ms", m.assignedAtMs},
                     {"expires_at_ms", m.expiresAtMs}});
   }
-  return HttpResponse{200, "application/json", dumped(json{{"mappings", list}}), {}};
+  return HttpResponse{200, "application/json", jsonText(json{{"mappings", list}}), {}};
 }
 
 }  // namespace sos::admin

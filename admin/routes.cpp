@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/openapi.h"
+#include "admin/request_text.h"
 #include "base/text.h"
 
 namespace sos::admin {
@@ -19,26 +20,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string percentDecoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::string dumped(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
 HttpResponse jsonOk(int status, const json& j) {
-  return HttpResponse{status, "application/json", dumped(j), {}};
+  return HttpResponse{status, "application/json", jsonText(j), {}};
 }
 
 // The host part of a Host header: "[::1]:8080" -> "::1", "name:8080" -> "name".
@@ -87,23 +70,14 @@ json tokenJson(const store::ApiToken& t) {
 }
 
 std::optional<int64_t> queryNumber(std::string_view target, std::string_view key) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return std::nullopt;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    if (pair.size() > key.size() && pair.substr(0, key.size()) == key && pair[key.size()] == '=') {
-      std::string_view v = pair.substr(key.size() + 1);
-      int64_t n = 0;
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || end != v.data() + v.size() || n < 0) return -1;
-      return n;
-    }
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
+  std::optional<int64_t> found;
+  for (const auto& [k, v] : queryParameters(target)) {
+    if (k != key) continue;
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    found = ec != std::errc() || end != v.data() + v.size() || n < 0 ? -1 : n;
   }
-  return std::nullopt;
+  return found;
 }
 
 }  // namespace
@@ -308,7 +282,7 @@ HttpResponse AdminRoutes::acknowledge(const HttpRequest& r, std::string_view cal
   auto done = handlers_.acknowledge(callId, by);
   if (!done.ok()) return jsonError(500, done.error().message);
   if (!done.value()) return jsonError(404, "no alerted call with that Call-ID");
-  record(who, "call.acknowledge", "call:" + callId, site, "", dumped(json{{"by", by}}));
+  record(who, "call.acknowledge", "call:" + callId, site, "", jsonText(json{{"by", by}}));
   return HttpResponse{200, "application/json", "{\"acknowledged\":true}\n", {}};
 }
 
@@ -377,7 +351,7 @@ HttpResponse AdminRoutes::tokens(const HttpRequest& r, std::string_view path,
                       "token:" + token.name,
                       "",
                       "",
-                      dumped(tokenJson(token))};
+                      jsonText(tokenJson(token))};
   if (auto made = t.create(token, e); !made.ok()) {
     return jsonError(made.error().code == "store.conflict" ? 409 : 500, made.error().message);
   }

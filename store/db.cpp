@@ -162,4 +162,20 @@ std::optional<std::string> storedMac(std::string_view text, bool wildcard) {
   return model::colonForm(*mac);
 }
 
+std::string placeholders(size_t n) {
+  std::string out = "?";
+  for (size_t i = 1; i < n; ++i) out += ", ?";
+  return out;
+}
+
+Result<void> insertAudit(sqlite3* db, const AuditEntry& e, const std::string& path) {
+  Statement s(db,
+              "INSERT INTO audit_log (at, actor, role, action, object, site, before, after) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  s.integer(1, e.atMs).text(2, e.actor).text(3, e.role).text(4, e.action).text(5, e.object);
+  s.textOrNull(6, e.site).textOrNull(7, e.before).textOrNull(8, e.after);
+  if (!s.run()) return Error{"store.write", path + ": audit: " + s.error()};
+  return {};
+}
+
 }  // namespace sos::store

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "model/location.h"
+#include "store/api_token.h"
 
 namespace sos::store {
 
@@ -72,6 +73,12 @@ class Transaction {
   bool active_ = false;
   std::string error_;
 };
+
+// "?, ?, ?": `n` bound values, for an IN list or a VALUES row (n >= 1).
+std::string placeholders(size_t n);
+
+// Appends one audit-trail row in the caller's transaction (tokens, location edits).
+Result<void> insertAudit(sqlite3* db, const AuditEntry& entry, const std::string& path);
 
 // Applies pending migrations, each in its own transaction; returns the schema version reached.
 // `path` is for messages only.

@@ -116,13 +116,9 @@ Result<Store::LocationWrite> Store::putLocation(const std::string& text, const s
     }
     return Error{refused->code, asTextProblems(m)};
   }
-  Statement log(db_,
-                "INSERT INTO audit_log (at, actor, role, action, object, site, before, after) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  log.integer(1, audit.atMs).text(2, audit.actor).text(3, audit.role).text(4, audit.action);
-  log.text(5, audit.object).textOrNull(6, location.site).textOrNull(7, audit.before);
-  log.textOrNull(8, audit.after);
-  if (!log.run()) return failure("audit: " + log.error());
+  AuditEntry entry = audit;
+  entry.site = location.site;
+  if (auto logged = insertAudit(db_, entry, path_); !logged.ok()) return logged.error();
   if (!tx.commit()) return failure(tx.error());
   return LocationWrite{location.key, location.site, !exists};
 }
@@ -144,13 +140,7 @@ Result<bool> Store::deleteLocation(const std::string& key, const AuditEntry& aud
   Statement remove(db_, "DELETE FROM locations WHERE key = ?");
   if (!remove.text(1, key).run()) return failure(remove.error());
   if (sqlite3_changes(db_) == 0) return false;
-  Statement log(db_,
-                "INSERT INTO audit_log (at, actor, role, action, object, site, before, after) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  log.integer(1, audit.atMs).text(2, audit.actor).text(3, audit.role).text(4, audit.action);
-  log.text(5, audit.object).textOrNull(6, audit.site).textOrNull(7, audit.before);
-  log.textOrNull(8, audit.after);
-  if (!log.run()) return failure("audit: " + log.error());
+  if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
   if (!tx.commit()) return failure(tx.error());
   return true;
 }

@@ -12,14 +12,6 @@
 namespace sos::store {
 namespace {
 
-std::string placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += i == 0 ? "?" : ", ?";
-  }
-  return out;
-}
-
 constexpr std::string_view kindName(model::LocationKind kind) {
   switch (kind) {
     case model::LocationKind::SiteDefault:

@@ -584,11 +584,7 @@ Result<std::vector<CallRecord>> Store::findCallRecords(const CallQuery& q) {
                     " WHERE started_at >= ? AND (? = 0 OR started_at < ?)"
                     " AND (? = 0 OR id < ?) AND (? = '' OR outcome = ?) AND (? = '' OR call_id = ?)"
                     " AND (? = -1 OR emergency = ?)";
-  if (!q.sites.empty()) {
-    sql += " AND site IN (";
-    for (size_t i = 0; i < q.sites.size(); ++i) sql += i == 0 ? "?" : ", ?";
-    sql += ")";
-  }
+  if (!q.sites.empty()) sql += " AND site IN (" + placeholders(q.sites.size()) + ")";
   sql += " ORDER BY id DESC LIMIT ?";
   Statement s(db_, sql);
   const int64_t emergency = q.emergency ? (*q.emergency ? 1 : 0) : -1;

@@ -8,16 +8,6 @@
 namespace sos::store {
 namespace {
 
-Result<void> insertAudit(sqlite3* db, const AuditEntry& e, const std::string& path) {
-  Statement s(db,
-              "INSERT INTO audit_log (at, actor, role, action, object, site, before, after) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  s.integer(1, e.atMs).text(2, e.actor).text(3, e.role).text(4, e.action).text(5, e.object);
-  s.textOrNull(6, e.site).textOrNull(7, e.before).textOrNull(8, e.after);
-  if (!s.run()) return Error{"store.write", path + ": audit: " + s.error()};
-  return {};
-}
-
 // The sites of every token, read in one pass.
 Result<void> fillSites(sqlite3* db, std::vector<ApiToken>& tokens, const std::string& path) {
   for (auto& t : tokens) {
@@ -125,11 +115,7 @@ Result<std::vector<AuditEntry>> Store::loadAudit(const AuditQuery& q) {
   std::string sql =
       "SELECT id, at, actor, role, action, object, site, before, after FROM audit_log WHERE "
       "(? = 0 OR id < ?)";
-  if (!q.sites.empty()) {
-    sql += " AND site IN (";
-    for (size_t i = 0; i < q.sites.size(); ++i) sql += i == 0 ? "?" : ", ?";
-    sql += ")";
-  }
+  if (!q.sites.empty()) sql += " AND site IN (" + placeholders(q.sites.size()) + ")";
   sql += " ORDER BY id DESC LIMIT ?";
   Statement s(db_, sql);
   s.integer(1, q.beforeId).integer(2, q.beforeId);

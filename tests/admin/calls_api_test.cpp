@@ -105,6 +105,15 @@ TEST_F(Calls, OneCallHasItsAlertAndDeliveries) {
   EXPECT_EQ(j["deliveries"][0]["state"], "delivered");
 }
 
+// A '+' in a path is itself (a Call-ID may hold one); only a query's '+' is a space.
+TEST_F(Calls, APlusInTheCallIdIsKept) {
+  records.push_back(record(3, "a+b@h", "HQ"));
+  EXPECT_EQ(get("/api/v1/calls/a+b%40h", ops).status, 200);
+  EXPECT_EQ(last.callId, "a+b@h");
+  EXPECT_EQ(get("/api/v1/calls?outcome=no+answer", ops).status, 200);
+  EXPECT_EQ(last.outcome, "no answer");
+}
+
 TEST_F(Calls, TheCsvExportQuotesWhatNeedsIt) {
   records[1].reason = "said \"no\", twice";
   auto out = get("/api/v1/calls?format=csv", ops);

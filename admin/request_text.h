@@ -1,0 +1,23 @@
+#pragma once
+// Internal to admin/: the text handling every API handler shares — percent-decoding a path part
+// or a query, reading the query's parameters, and writing a JSON answer.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sos::admin {
+
+// "%40" -> "@". In a query (`plusIsSpace`), '+' is a space too; in a path it is itself (a
+// Call-ID may hold one).
+std::string percentDecoded(std::string_view s, bool plusIsSpace = false);
+
+// The parameters of the target's query, decoded, in the order given.
+std::vector<std::pair<std::string, std::string>> queryParameters(std::string_view target);
+
+// The JSON text of an answer, with a line feed; invalid UTF-8 (quoted from a client) replaced.
+std::string jsonText(const nlohmann::json& j);
+
+}  // namespace sos::admin
