@@ -111,6 +111,9 @@ struct LocationData {
   std::vector<SiteDefaultRow> siteDefaults;
   std::string accountDefaultKey;
   std::vector<DeviceReport> reports;  // the latest report of each device
+  // The store's count of changes to this data when it was read (0: not from a store), so a
+  // reader can tell whether the data has changed since.
+  int64_t version = 0;
 };
 
 }  // namespace sos::model

@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -559,6 +560,18 @@ int runApp(int argc, char** argv) {
   if (deviceHttp) deviceHttp->start();
   // Alerts a previous run left pending go out first (nothing is lost to a crash).
   if (notifier) boost::asio::post(io, [&notifier] { notifier->start(); });
+  // Location data another process changed (the CLI's import, issue 16) is looked for once a
+  // second; the next call after a change sees it.
+  boost::asio::steady_timer dataPoll(io);
+  std::function<void()> pollData = [&dataPoll, &locations, &pollData] {
+    dataPoll.expires_after(std::chrono::seconds(1));
+    dataPoll.async_wait([&locations, &pollData](const boost::system::error_code& ec) {
+      if (ec) return;
+      locations.rebuildIfChanged();
+      pollData();
+    });
+  };
+  pollData();
   std::thread ioThread([&io] { io.run(); });
 
   std::cout << "sosproxy ready: SIP on " << server.listening();

@@ -89,6 +89,17 @@ void LocationService::rebuild() {
   publish(std::move(snap));
 }
 
+void LocationService::rebuildIfChanged() {
+  if (!store_) return;
+  auto version = store_->dataVersion();
+  if (!version.ok()) return;
+  const auto current = snapshot();
+  if (current && current->data().version == version.value()) return;
+  spdlog::info("location data changed in the store (version {}); rebuilding the snapshot",
+               version.value());
+  rebuild();
+}
+
 void LocationService::reload(std::shared_ptr<const config::Config> config) {
   if (config) config_ = std::move(config);
   rebuild();

@@ -47,6 +47,11 @@ class LocationService {
 
   void start();
   void rebuild();
+  // Rebuilds when the store's data version differs from the snapshot's: another process (the
+  // CLI's import) or connection committed a change. Cheap when nothing changed (one read);
+  // called about once a second by the I/O thread. A store that cannot be read is left alone
+  // (the snapshot in force stays; the next poll tries again).
+  void rebuildIfChanged();
   // A reloaded configuration: its location settings (precedence, staleness) apply from the
   // snapshot rebuilt now. The store stays the one opened at start. A failed rebuild keeps the
   // snapshot in force.

@@ -178,4 +178,10 @@ Result<void> insertAudit(sqlite3* db, const AuditEntry& e, const std::string& pa
   return {};
 }
 
+Result<void> bumpDataVersion(sqlite3* db, const std::string& path) {
+  Statement s(db, "UPDATE data_version SET version = version + 1 WHERE id = 1");
+  if (!s.run()) return Error{"store.write", path + ": data version: " + s.error()};
+  return {};
+}
+
 }  // namespace sos::store

@@ -80,6 +80,10 @@ std::string placeholders(size_t n);
 // Appends one audit-trail row in the caller's transaction (tokens, location edits).
 Result<void> insertAudit(sqlite3* db, const AuditEntry& entry, const std::string& path);
 
+// Counts one more change of the routing data (migration 7: data_version), in the caller's
+// transaction. Every writer of locations, networks, users, devices or sites calls it.
+Result<void> bumpDataVersion(sqlite3* db, const std::string& path);
+
 // Applies pending migrations, each in its own transaction; returns the schema version reached.
 // `path` is for messages only.
 Result<int> migrate(sqlite3* db, const std::string& path);

@@ -119,6 +119,7 @@ Result<Store::LocationWrite> Store::putLocation(const std::string& text, const s
   AuditEntry entry = audit;
   entry.site = location.site;
   if (auto logged = insertAudit(db_, entry, path_); !logged.ok()) return logged.error();
+  if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
   if (!tx.commit()) return failure(tx.error());
   return LocationWrite{location.key, location.site, !exists};
 }
@@ -141,6 +142,7 @@ Result<bool> Store::deleteLocation(const std::string& key, const AuditEntry& aud
   if (!remove.text(1, key).run()) return failure(remove.error());
   if (sqlite3_changes(db_) == 0) return false;
   if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
+  if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
   if (!tx.commit()) return failure(tx.error());
   return true;
 }

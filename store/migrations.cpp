@@ -289,13 +289,34 @@ ALTER TABLE device_reports ADD COLUMN network_provided INTEGER NOT NULL DEFAULT 
   CHECK (network_provided IN (0, 1));
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations{{
+// Desk phones and the routing data's version (issue 16). A device gains the brand and model an
+// operator inventories it by, and whether it is a common-area phone (a lobby or a hallway
+// phone: its extension is a line, not a person). data_version counts the commits that changed
+// what a routing snapshot is built from (locations, networks, users, devices, personal
+// locations, sites); every writer of those tables adds one in its transaction, and a running
+// sosproxy rebuilds its snapshot when it sees a new number, whichever process wrote it (the
+// CLI's import, another node).
+constexpr const char* kSchema7 = R"sql(
+ALTER TABLE devices ADD COLUMN brand TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN model TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN common_area INTEGER NOT NULL DEFAULT 0
+  CHECK (common_area IN (0, 1));
+
+CREATE TABLE data_version (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT INTO data_version (id, version) VALUES (1, 1);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
     {4, "call records", kSchema4},
     {5, "responder alert outbox and call alerts", kSchema5},
     {6, "API tokens, their sites, audit log; network-provided device reports", kSchema6},
+    {7, "desk phone brand, model and common area; routing data version", kSchema7},
 }};
 
 }  // namespace

@@ -200,6 +200,7 @@ Result<bool> Store::seedIfEmpty(const std::string& seedPath) {
   if (auto failed = writeSeed(db_, seed.value(), seedPath)) {
     return *failed;
   }
+  if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
   if (!tx.commit()) {
     return Error{"store.write", path_ + ": " + tx.error()};
   }
@@ -216,6 +217,15 @@ Result<void> Store::checkSeed(const std::string& seedPath) {
   return {};
 }
 
+Result<int64_t> Store::dataVersion() {
+  Statement version(db_, "SELECT version FROM data_version WHERE id = 1");
+  if (!version.row()) {
+    return Error{"store.read", path_ + ": data version: " +
+                                   (version.failed() ? version.error() : "no row")};
+  }
+  return version.columnInt(0);
+}
+
 Result<model::LocationData> Store::loadLocationData() {
   // One read transaction: the snapshot sees a single state even while the writer commits.
   Transaction tx(db_, Transaction::Kind::Read);
@@ -230,6 +240,11 @@ Result<model::LocationData> Store::loadLocationData() {
     }
   };
   const std::string civic = civicColumns();
+  {
+    Statement version(db_, "SELECT version FROM data_version WHERE id = 1");
+    if (version.row()) data.version = version.columnInt(0);
+    check(version);
+  }
 
   std::unordered_map<std::string, size_t> locationIndex;
   Statement locations(db_, "SELECT key, name, site, kind, latitude, longitude, psap_route, " +

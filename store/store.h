@@ -66,8 +66,12 @@ class Store {
   // check-config). Errors as seedIfEmpty's.
   static Result<void> checkSeed(const std::string& seedPath);
 
-  // Everything a routing snapshot is built from, including each device's latest report.
+  // Everything a routing snapshot is built from, including each device's latest report, and
+  // the data version it was read at.
   Result<model::LocationData> loadLocationData();
+  // The count of committed changes to what loadLocationData reads (migration 7), by this or any
+  // other connection: one cheap read, for a reader that polls for changes.
+  Result<int64_t> dataVersion();
 
   struct ReportOutcome {
     bool newNetwork = false;  // this user has not reported from this network before

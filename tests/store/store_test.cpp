@@ -150,16 +150,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 6);
+    EXPECT_EQ(store->schemaVersion(), 7);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 6);
+  EXPECT_EQ(again->schemaVersion(), 7);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -628,9 +628,9 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 6);
+  EXPECT_EQ(store->schemaVersion(), 7);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -763,9 +763,9 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 6);
+  EXPECT_EQ(store->schemaVersion(), 7);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -798,9 +798,9 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 6);
+  EXPECT_EQ(store->schemaVersion(), 7);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1278,8 +1278,13 @@ TEST_F(StoreTest, ALocationIsCreatedReplacedAndDeletedByTheSeedsRules) {
       R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
           "civic": {"country": "US", "FLR": "4"}, "elins": ["+12175550104"],
           "subnets": ["10.1.4.0/24"], "bssids": ["00:11:22:33:44:6*"]})";
+  // Every committed change counts one more data version (a running proxy rebuilds on it); a
+  // refused one counts nothing.
+  const int64_t seeded = store->dataVersion().value();
+  EXPECT_EQ(store->loadLocationData().value().version, seeded);
   auto made = store->putLocation(floor4, "", audit);
   ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(store->dataVersion().value(), seeded + 1);
   EXPECT_TRUE(made.value().created);
   EXPECT_EQ(made.value().site, "HQ");
   EXPECT_EQ(one("SELECT location_key FROM subnets WHERE cidr = '10.1.4.0/24'"), "hq-floor-4");
@@ -1289,6 +1294,7 @@ TEST_F(StoreTest, ALocationIsCreatedReplacedAndDeletedByTheSeedsRules) {
   auto again = store->putLocation(floor4, "", audit);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, "store.conflict");
+  EXPECT_EQ(store->dataVersion().value(), seeded + 1);
 
   // Replaced whole: the BSSID is gone, the subnet changed.
   auto replaced = store->putLocation(
