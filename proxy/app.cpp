@@ -38,6 +38,7 @@
 #include "proxy/server.h"
 #include "proxy/sofia.h"
 #include "proxy/systemd.h"
+#include "proxy/data_cli.h"
 #include "proxy/token_cli.h"
 #include "proxy/version.h"
 #include "routing/router.h"
@@ -106,7 +107,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       return args[++i];
     };
     if (a == "-h" || a == "--help") {
-      std::cout << kUsageHead << kTokenUsage << kUsage;
+      std::cout << kUsageHead << kTokenUsage << kDataUsage << kUsage;
       return 0;
     }
     if (a == "--version") {
@@ -270,6 +271,12 @@ admin::AdminRoutes::Settings deviceSettings(const config::Config& c) {
 int runApp(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "token") {
     return runTokenCommand(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "import") {
+    return runImportCommand(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "export") {
+    return runExportCommand(std::vector<std::string>(argv + 2, argv + argc));
   }
   Options opts;
   if (auto done = parse(argc, argv, opts)) return *done;

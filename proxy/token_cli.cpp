@@ -2,8 +2,7 @@
 
 #include "proxy/token_cli.h"
 
-#include <chrono>
-#include <cstdlib>
+#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -11,6 +10,7 @@
 
 #include "admin/auth.h"
 #include "config/config.h"
+#include "proxy/cli_store.h"
 #include "store/store.h"
 
 namespace sos::proxy {
@@ -29,16 +29,7 @@ const char* const kTokenUsage =
 
 namespace {
 
-int tokenUsageError(const std::string& message) {
-  std::cerr << "sosproxy token: " << message << "\nTry 'sosproxy --help'.\n";
-  return 2;
-}
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int tokenUsageError(const std::string& message) { return cliUsageError("token", message); }
 
 std::string isoTime(int64_t ms) {
   if (ms == 0) return "-";
@@ -48,12 +39,6 @@ std::string isoTime(int64_t ms) {
   std::ostringstream out;
   out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
   return out.str();
-}
-
-// Who ran the command, for the audit trail.
-std::string cliActor() {
-  const char* user = std::getenv("USER");
-  return std::string("cli:") + (user != nullptr && *user != '\0' ? user : "unknown");
 }
 
 struct TokenArgs {
@@ -146,24 +131,16 @@ int runTokenCommand(const std::vector<std::string>& args) {
     std::cerr << cfg.error().message << "\n";
     return 2;
   }
-  if (cfg.value().store.path.empty()) {
-    std::cerr << "sosproxy token: " << t.configPath
-              << ": store.path is not set, so the data lives in memory and tokens cannot be "
-                 "kept; set store.path to a database file\n";
-    return 2;
-  }
-  auto store = store::Store::open(cfg.value().store.path);
-  if (!store.ok()) {
-    std::cerr << "sosproxy token: " << store.error().message << "\n";
-    return 1;
-  }
-  auto& db = *store.value();
+  int status = 0;
+  auto store = openConfiguredStore(t.configPath, "token", status);
+  if (!store) return status;
+  auto& db = *store;
   if (t.action == "list") return listTokens(db);
 
   const std::string actor = cliActor();
   if (t.action == "revoke") {
     const std::string& name = t.positional[0];
-    store::AuditEntry e{0, nowMs(), actor, "cli", "token.revoke", "token:" + name, "", "", ""};
+    store::AuditEntry e{0, cliNowMs(), actor, "cli", "token.revoke", "token:" + name, "", "", ""};
     auto revoked = db.revokeToken(name, e.atMs, &e);
     if (!revoked.ok()) {
       std::cerr << "sosproxy token: " << revoked.error().message << "\n";
@@ -179,7 +156,7 @@ int runTokenCommand(const std::vector<std::string>& args) {
 
   std::vector<std::string> sites;
   for (const auto& s : cfg.value().sites) sites.push_back(s.name);
-  auto row = admin::tokenRow(t.name, t.role, t.sites, t.subject, sites, nowMs());
+  auto row = admin::tokenRow(t.name, t.role, t.sites, t.subject, sites, cliNowMs());
   if (!row.ok()) {
     std::cerr << "sosproxy token: " << row.error().message << "\n";
     return 2;

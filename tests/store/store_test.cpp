@@ -615,6 +615,8 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
+      "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
+      "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -752,6 +754,8 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
+      "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -789,6 +793,8 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
   }
   // Back to the schema version 4 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
+      "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -1379,6 +1385,230 @@ TEST_F(StoreTest, CallRecordsAreFoundByEachFilterNewestFirst) {
   auto first = store->findCallRecords(page).value();
   page.beforeId = first.back().id;
   EXPECT_EQ(ids(page), (V{"call-3", "call-2"}));
+}
+
+// ---- Issue 16: users, desk phones and locations from CSV ----
+
+namespace {
+
+ImportRequest csvRequest(const std::string& text, bool replace = false, bool dryRun = false) {
+  auto input = readCsvInput(text, "in.csv");
+  EXPECT_TRUE(input.ok()) << input.error().message;
+  ImportRequest r;
+  r.kind = input.value().kind;
+  r.records = input.value().records;
+  r.replace = replace;
+  r.dryRun = dryRun;
+  r.source = "in.csv";
+  r.actor = "ops";
+  r.role = "super-admin";
+  r.atMs = 1000;
+  return r;
+}
+
+}  // namespace
+
+TEST_F(StoreTest, AnExportImportedBackChangesNothing) {
+  auto store = openSeeded();
+  for (DataKind kind : {DataKind::Users, DataKind::Devices, DataKind::Locations}) {
+    auto csv = store->exportCsv(kind);
+    ASSERT_TRUE(csv.ok()) << csv.error().message;
+    auto result = store->applyRecords(csvRequest(csv.value(), /*replace=*/true));
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_TRUE(result.value().changes.empty()) << diffText(result.value());
+    EXPECT_FALSE(result.value().written);
+    EXPECT_EQ(result.value().unchanged, store->loadRecords(kind).value().size());
+  }
+  // What the demo's users file looks like (the README documents these columns).
+  const std::string head =
+      "extension,did,name,site,nomadic,location_permission\r\n"
+      "1001,+12175551001,Alice Adams,HQ,no,yes\r\n";
+  EXPECT_EQ(store->exportCsv(DataKind::Users).value().substr(0, head.size()), head);
+}
+
+TEST_F(StoreTest, MergeAddsAndUpdatesByKeyADryRunWritesNothingReplaceDeletesTheRest) {
+  auto store = openSeeded();
+  const int64_t version = store->dataVersion().value();
+  const std::string csv =
+      "extension,name,site,nomadic\n"
+      "1001,Alice Abel,HQ,no\n"
+      "1005,\"Ames, Dana\",London,yes\n";
+  auto dry = store->applyRecords(csvRequest(csv, false, /*dryRun=*/true));
+  ASSERT_TRUE(dry.ok()) << dry.error().message;
+  EXPECT_EQ(diffText(dry.value()),
+            "users: 1 added, 1 changed, 0 removed, 0 unchanged\n"
+            "~ 1001: name \"Alice Adams\" -> \"Alice Abel\"\n"
+            "+ 1005: name \"Ames, Dana\", site \"London\", nomadic \"yes\", location_permission "
+            "\"yes\"\n");
+  EXPECT_FALSE(dry.value().written);
+  EXPECT_EQ(one("SELECT name FROM users WHERE extension = '1001'"), "Alice Adams");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM users"), "4");
+  EXPECT_EQ(store->dataVersion().value(), version);
+
+  auto merged = store->applyRecords(csvRequest(csv));
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_TRUE(merged.value().written);
+  EXPECT_EQ(store->dataVersion().value(), version + 1);
+  // An update keeps what hangs off the user: the DID the file did not give, the desk phone.
+  EXPECT_EQ(one("SELECT name, did, site FROM users WHERE extension = '1001'"),
+            "Alice Abel|+12175551001|HQ");
+  EXPECT_EQ(one("SELECT extension FROM devices WHERE mac = '00:04:f2:00:10:01'"), "1001");
+  EXPECT_EQ(one("SELECT name, did, nomadic, location_permission FROM users "
+                "WHERE extension = '1005'"),
+            "Ames, Dana|NULL|1|1");
+  // Every record changed is in the audit trail with who changed it, before and after.
+  EXPECT_EQ(rows("SELECT action, object, site, actor FROM audit_log ORDER BY id"),
+            (std::vector<std::string>{"user.update|user:1001|HQ|ops",
+                                      "user.create|user:1005|London|ops"}));
+  EXPECT_EQ(one("SELECT before FROM audit_log WHERE object = 'user:1001'").find("Alice Adams") !=
+                std::string::npos,
+            true);
+
+  // Replace: the file is the whole list, so 1002, 1003 and 2001 go (with their personal data).
+  auto replaced = store->applyRecords(csvRequest(csv, /*replace=*/true));
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_EQ(diffText(replaced.value()),
+            "users: 0 added, 0 changed, 3 removed, 2 unchanged\n- 1002\n- 1003\n- 2001\n");
+  EXPECT_EQ(rows("SELECT extension FROM users ORDER BY extension"),
+            (std::vector<std::string>{"1001", "1005"}));
+  EXPECT_EQ(one("SELECT COUNT(*) FROM personal_locations WHERE extension = '1003'"), "0");
+}
+
+TEST_F(StoreTest, OneBadRowWritesNothingAndEveryProblemIsNamedByLineColumnAndField) {
+  auto store = openSeeded();
+  const std::string csv =
+      "extension,did,name,site,nomadic\n"
+      "1001,+12175551001,Alice,HQ,no\n"
+      "10x2,,Bob,HQ,no\n"
+      "1007,+12175551001,Gus,HQ,no\n"
+      "1008,,Hal,HQQ,perhaps\n"
+      "1009,,Ida,,no\n";
+  auto result = store->applyRecords(csvRequest(csv));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "import.invalid");
+  EXPECT_EQ(result.error().message,
+            "in.csv:3:1: extension: \"10x2\" is not valid; expected digits, e.g. \"1001\"\n"
+            "in.csv:5:5: nomadic: \"perhaps\" is not valid; expected yes or no\n"
+            "in.csv:6:4: site: required");
+  // Problems between records are found once each record is fine on its own.
+  auto clash = store->applyRecords(csvRequest(
+      "extension,did,name,site\n1001,+12175551001,Alice,HQ\n1007,+12175551001,Gus,HQ\n"
+      "1008,,Hal,HQQ\n"));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().message,
+            "in.csv:3:2: did: DID \"+12175551001\" is 1001's already (line 2)\n"
+            "in.csv:4:4: site: no site is named \"HQQ\"; did you mean \"HQ\"?");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM users"), "4");
+  EXPECT_EQ(one("SELECT name FROM users WHERE extension = '1001'"), "Alice Adams");
+
+  auto header = readCsvInput("extension,nmae\n1001,x\n", "in.csv");
+  ASSERT_FALSE(header.ok());
+  const std::string typo =
+      "in.csv:1:2: (header): \"nmae\" is not a column of users; did you mean \"name\"?";
+  EXPECT_EQ(header.error().message.substr(0, typo.size()), typo);
+  auto ragged = readCsvInput("extension,name\n1001\n", "in.csv");
+  ASSERT_FALSE(ragged.ok());
+  EXPECT_EQ(ragged.error().message, "in.csv:2:2: (row): 1 fields; the header has 2");
+}
+
+TEST_F(StoreTest, LocationsImportWithTheirNetworksAndTheSnapshotSeesThem) {
+  auto store = openSeeded();
+  // An ELIN moves from Floor 3 to a new Floor 4 in one file; Floor 3 keeps its subnet.
+  const std::string csv =
+      "key,name,site,country,FLR,elins,subnets,bssids,switches,latitude,longitude\n"
+      "hq-floor-3,HQ Floor 3,HQ,US,3,,10.1.3.0/24,,,,\n"
+      "hq-floor-4,HQ Floor 4,HQ,US,4,+12175550103;+12175550104,10.1.4.0/24;2001:db8:4::/48,"
+      "00-11-22-33-44-6*,00:AA:BB:CC:DD:01 Gi1/0/4,39.8,-89.65\n";
+  auto result = store->applyRecords(csvRequest(csv));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result.value().added, 1u);
+  EXPECT_EQ(result.value().changed, 1u);
+  auto data = store->loadLocationData().value();
+  auto floor4 = std::find_if(data.locations.begin(), data.locations.end(),
+                             [](const auto& l) { return l.key == "hq-floor-4"; });
+  ASSERT_NE(floor4, data.locations.end());
+  EXPECT_EQ(floor4->elins, (std::vector<std::string>{"+12175550103", "+12175550104"}));
+  EXPECT_EQ(floor4->civic.flr, "4");
+  EXPECT_EQ(floor4->latitude, 39.8);
+  EXPECT_EQ(one("SELECT location_key FROM subnets WHERE cidr = '2001:db8:4::/48'"), "hq-floor-4");
+  EXPECT_EQ(one("SELECT bssid FROM bssids WHERE location_key = 'hq-floor-4'"),
+            "00:11:22:33:44:6*");
+  EXPECT_EQ(one("SELECT chassis, port FROM switches WHERE location_key = 'hq-floor-4'"),
+            "00:aa:bb:cc:dd:01|Gi1/0/4");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM location_elins WHERE location_key = 'hq-floor-3'"), "0");
+  // Exported and imported back: nothing changes (normalized spellings included).
+  auto again = store->applyRecords(csvRequest(store->exportCsv(DataKind::Locations).value()));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again.value().changes.empty()) << diffText(again.value());
+
+  // A network another location keeps is refused; a site's default is never deleted.
+  auto taken = store->applyRecords(
+      csvRequest("key,name,site,country,subnets\nhq-annex,Annex,HQ,US,10.1.2.0/24\n"));
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().message,
+            "in.csv:2:5: subnets: subnet \"10.1.2.0/24\" is hq-floor-2's already");
+  auto lobby = store->applyRecords(
+      csvRequest("key,name,site,country\nhq-floor-2,HQ Floor 2,HQ,US\n", /*replace=*/true));
+  ASSERT_FALSE(lobby.ok());
+  EXPECT_NE(lobby.error().message.find("\"hq-lobby\" is a site's or the account's default"),
+            std::string::npos)
+      << lobby.error().message;
+  auto missingCountry =
+      store->applyRecords(csvRequest("key,name,site\nhq-floor-9,Nine,HQ\n"));
+  ASSERT_FALSE(missingCountry.ok());
+  EXPECT_EQ(missingCountry.error().message,
+            "in.csv:2: country: required: a PSAP cannot place an address without the country");
+}
+
+TEST_F(StoreTest, ASiteAdminsImportStaysInsideItsSites) {
+  auto store = openSeeded();
+  auto request = csvRequest("extension,name,site\n1001,Alice,HQ\n2001,David,London\n");
+  request.sites = {"HQ"};
+  auto refused = store->applyRecords(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "import.forbidden");
+  EXPECT_EQ(refused.error().message,
+            "in.csv:3:3: site: \"London\" is not one of the sites this token may change");
+  // Replace within HQ: London's user is outside the file's reach and stays.
+  auto hq = csvRequest("extension,name,site\n1001,Alice,HQ\n", /*replace=*/true);
+  hq.sites = {"HQ"};
+  auto replaced = store->applyRecords(hq);
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_EQ(rows("SELECT extension FROM users ORDER BY extension"),
+            (std::vector<std::string>{"1001", "2001"}));
+  EXPECT_EQ(store->exportCsv(DataKind::Users, {"London"}).value(),
+            "extension,did,name,site,nomadic,location_permission\r\n"
+            "2001,+442079460001,David Davies,London,no,yes\r\n");
+}
+
+TEST_F(StoreTest, DeskPhonesNameTheirUserBrandModelAndCommonArea) {
+  auto store = openSeeded();
+  auto result = store->applyRecords(
+      csvRequest("mac,extension,brand,model,common_area\n"
+                 "00-04-F2-00-10-01,1001,Poly,VVX 450,no\n"
+                 "00:04:f2:00:20:02,1002,Yealink,T54W,yes\n"
+                 "00:04:f2:00:20:03,1999,Yealink,T54W,no\n"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, "in.csv:4:2: extension: no user has extension \"1999\"");
+  result = store->applyRecords(
+      csvRequest("mac,extension,brand,model,common_area\n"
+                 "00-04-F2-00-10-01,1001,Poly,VVX 450,no\n"
+                 "00:04:f2:00:20:02,1002,Yealink,T54W,yes\n"));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(diffText(result.value()),
+            "devices: 1 added, 1 changed, 0 removed, 0 unchanged\n"
+            "~ 00:04:f2:00:10:01: brand \"\" -> \"Poly\", model \"\" -> \"VVX 450\"\n"
+            "+ 00:04:f2:00:20:02: extension \"1002\", brand \"Yealink\", model \"T54W\", "
+            "common_area \"yes\"\n");
+  EXPECT_EQ(one("SELECT extension, brand, model, common_area FROM devices "
+                "WHERE mac = '00:04:f2:00:20:02'"),
+            "1002|Yealink|T54W|1");
+  // The user's phones are what the snapshot matches reports by.
+  auto data = store->loadLocationData().value();
+  auto bob = std::find_if(data.users.begin(), data.users.end(),
+                          [](const auto& u) { return u.extension == "1002"; });
+  ASSERT_NE(bob, data.users.end());
+  EXPECT_EQ(bob->macs, std::vector<std::string>{"00:04:f2:00:20:02"});
 }
 
 }  // namespace

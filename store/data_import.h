@@ -1,0 +1,106 @@
+#pragma once
+// Bulk and single-record changes of the location data (issue 16): users, desk phones and
+// company locations with their networks, as tables of named text fields. A CSV file, an API
+// body or one record edited over the API is read into `InputRecord`s; the store checks them by
+// the seed's rules (the same words), works out the exact difference from what it holds, and
+// writes all of it or nothing. Plain values; Store::applyRecords does the work.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace sos::store {
+
+enum class DataKind { Users, Devices, Locations };
+
+// "users", "devices", "locations"; parsed back by dataKindNamed (nullopt for another word).
+std::string_view dataKindName(DataKind kind);
+std::optional<DataKind> dataKindNamed(std::string_view name);
+
+// The columns of a kind, the key first, in the order an export writes them:
+//   users:     extension, did, name, site, nomadic, location_permission
+//   devices:   mac, extension, brand, model, common_area
+//   locations: key, name, site, kind, the RFC 5139 elements (country ... ADDCODE), latitude,
+//              longitude, elins, subnets, bssids, switches, psap_route
+// Lists are separated by ';'; a switch is "CHASSIS" or "CHASSIS PORT"; booleans are yes / no.
+const std::vector<std::string>& dataColumns(DataKind kind);
+
+// How the API's JSON shows a column's value: a string, true / false, or an array of strings.
+enum class ColumnShape { Text, Boolean, List };
+ColumnShape columnShape(DataKind kind, std::string_view column);
+
+// One record as given: its fields by column name, each with where it came from (a CSV file's
+// line and column number, or 0), so a problem is reported at its place. A column the input did
+// not give keeps the stored value (or its default, for a new record).
+struct InputField {
+  std::string column;
+  std::string value;
+  int columnNumber = 0;  // from 1; 0 when the input has no columns (a JSON body)
+};
+struct InputRecord {
+  int line = 0;  // from 1; 0 when the input has no lines
+  std::vector<InputField> fields;
+};
+
+// A CSV file (a header row of column names, then one record per row) as input records. The
+// kind is told by the first column of the header when not given (extension: users, mac:
+// devices, key: locations). Errors "import.invalid" with "SOURCE:LINE:COLUMN: what".
+struct CsvInput {
+  DataKind kind = DataKind::Users;
+  std::vector<InputRecord> records;
+};
+Result<CsvInput> readCsvInput(std::string_view text, const std::string& source,
+                              std::optional<DataKind> kind = std::nullopt);
+
+struct ImportRequest {
+  DataKind kind = DataKind::Users;
+  std::vector<InputRecord> records;
+  // Replace: what the input lacks is deleted (of the sites in scope). Merge (the default):
+  // records are added or updated by key; nothing is deleted.
+  bool replace = false;
+  // Keys to delete (the API's DELETE of one record); none of them may also be in `records`.
+  std::vector<std::string> remove;
+  bool dryRun = false;     // work out and return the difference; write nothing
+  std::string source;      // for messages: the file's name, or "request"
+  std::vector<std::string> sites;  // the sites the caller may change; empty: all
+  // Who makes the change (the audit trail's actor and role) and when.
+  std::string actor, role;
+  int64_t atMs = 0;
+};
+
+struct FieldChange {
+  std::string column, before, after;
+};
+struct RecordChange {
+  enum class Op { Added, Changed, Removed } op = Op::Added;
+  std::string key;
+  std::string site;
+  std::vector<FieldChange> fields;  // added: every non-empty field; changed: those that differ
+};
+struct ImportResult {
+  DataKind kind = DataKind::Users;
+  std::vector<RecordChange> changes;  // in input order, removals last
+  size_t added = 0, changed = 0, removed = 0, unchanged = 0;
+  bool written = false;  // false for a dry run or when nothing changed
+};
+
+// The difference as a person reads it, one line per record:
+//   + 1005: name "Dana Ames", site "HQ", ...
+//   ~ 1001: name "Alice Able" -> "Alice Abel"
+//   - 1009
+// after a summary line "users: 1 added, 1 changed, 1 removed, 9997 unchanged".
+std::string diffText(const ImportResult& result);
+
+// One stored record of a kind, for an API read: its key, its site and its fields in
+// dataColumns order.
+struct DataRecord {
+  std::string key;
+  std::string site;
+  std::vector<std::string> values;
+};
+
+}  // namespace sos::store
