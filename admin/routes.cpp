@@ -47,9 +47,9 @@ bool hostAllowed(std::string_view host, const std::vector<std::string>& allowed)
                      [&](const std::string& a) { return equalsNoCase(name, a); });
 }
 
-bool isJson(std::string_view contentType) {
+bool isMediaType(std::string_view contentType, std::string_view type) {
   contentType = trimLws(contentType.substr(0, contentType.find(';')));
-  return equalsNoCase(contentType, "application/json");
+  return equalsNoCase(contentType, type);
 }
 
 bool methodIn(std::string_view method, std::string_view allowed) {
@@ -150,8 +150,10 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
     out.headers.emplace_back("Allow", std::string(allowed));
     return out;
   }
-  if (!r.body.empty() && !isJson(r.contentType)) {
-    return jsonError(415, "send the body as application/json");
+  // An import's body is the CSV file itself; every other body is JSON.
+  const bool csv = path.rfind(RecordsApi::kImportPath, 0) == 0;
+  if (!r.body.empty() && !isMediaType(r.contentType, csv ? "text/csv" : "application/json")) {
+    return jsonError(415, csv ? "send the file as text/csv" : "send the body as application/json");
   }
   return route(r, path, who ? &*who : nullptr);
 }
@@ -244,6 +246,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
   if (path.rfind(LocationsApi::kPath, 0) == 0) {
     if (handlers_.locationsApi == nullptr) return jsonError(503, "locations are not kept");
     auto out = handlers_.locationsApi->handle(r, path, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
+  if (RecordsApi::serves(path)) {
+    if (handlers_.recordsApi == nullptr) return jsonError(503, "records are not kept");
+    auto out = handlers_.recordsApi->handle(r, path, *who);
     if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
     return out;
   }

@@ -28,9 +28,14 @@
 //   GET, POST /api/v1/locations; GET, PUT, DELETE /api/v1/locations/KEY
 //                                              super-admin; site-admin (its sites):
 //                                              locations_api.h
+//   GET /api/v1/users, /api/v1/devices; GET, PUT, DELETE /api/v1/users/EXT, /api/v1/devices/MAC;
+//   POST /api/v1/import/KIND (text/csv); GET /api/v1/export/KIND
+//                                              super-admin; site-admin (its sites):
+//                                              records_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
-// admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415); a method
+// admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
+// import's is text/csv); a method
 // the path does not take gets 405 with Allow. Every /api/v1 path needs a token: none, an
 // unknown or a revoked one gets 401 (an unknown path too, so nothing is learned without one);
 // a token whose role or sites do not cover the request gets 403. Error bodies are
@@ -53,6 +58,7 @@
 #include "admin/location_api.h"
 #include "admin/locations_api.h"
 #include "admin/ops_api.h"
+#include "admin/records_api.h"
 #include "base/result.h"
 #include "store/api_token.h"
 
@@ -96,6 +102,7 @@ class AdminRoutes {
     LocationsApi* locationsApi = nullptr;
     CallsApi* callsApi = nullptr;
     OpsApi* opsApi = nullptr;
+    RecordsApi* recordsApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -130,7 +137,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 17> kRouteTable{{
+  static constexpr std::array<RouteSpec, 23> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -148,6 +155,12 @@ class AdminRoutes {
       {"/api/v1/locations/{key}", "GET, PUT, DELETE"},
       {"/api/v1/trunks", "GET"},
       {"/api/v1/elin-mappings", "GET"},
+      {"/api/v1/users", "GET"},
+      {"/api/v1/users/{extension}", "GET, PUT, DELETE"},
+      {"/api/v1/devices", "GET"},
+      {"/api/v1/devices/{mac}", "GET, PUT, DELETE"},
+      {"/api/v1/import/{kind}", "POST"},
+      {"/api/v1/export/{kind}", "GET"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);

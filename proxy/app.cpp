@@ -474,11 +474,28 @@ int runApp(int argc, char** argv) {
                                            },
                                            [&locations] { return locations.snapshot(); },
                                            [] { return unixMsNow(); }});
+  admin::RecordsApi recordsApi(admin::RecordsApi::Deps{
+      [db](store::DataKind kind) -> Result<std::vector<store::DataRecord>> {
+        if (db == nullptr) return Error{"store.read", "no store is open"};
+        return db->loadRecords(kind);
+      },
+      [db, &locations](const store::ImportRequest& request) -> Result<store::ImportResult> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        auto applied = db->applyRecords(request);
+        if (applied.ok() && applied.value().written) locations.rebuild();  // the next call
+        return applied;
+      },
+      [db](store::DataKind kind, const std::vector<std::string>& sites) -> Result<std::string> {
+        if (db == nullptr) return Error{"store.read", "no store is open"};
+        return db->exportCsv(kind, sites);
+      },
+      [] { return unixMsNow(); }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
       &locationsApi,
       &callsApi,
       &opsApi,
+      &recordsApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr] {
         return prometheusText(
             server.counters(), locations.counters(), reloader.counters(),

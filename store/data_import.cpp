@@ -342,6 +342,11 @@ const std::vector<std::string>& dataColumns(DataKind kind) {
   return names.at(kind);
 }
 
+std::string normalizedKey(DataKind kind, std::string_view key) {
+  Canonical c = canonical(schemaOf(kind).columns[0].type, key);
+  return c.problem.empty() ? c.value : std::string(key);
+}
+
 ColumnShape columnShape(DataKind kind, std::string_view column) {
   const Schema& schema = schemaOf(kind);
   int i = columnIndex(schema, column);

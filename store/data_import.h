@@ -29,6 +29,10 @@ std::optional<DataKind> dataKindNamed(std::string_view name);
 // Lists are separated by ';'; a switch is "CHASSIS" or "CHASSIS PORT"; booleans are yes / no.
 const std::vector<std::string>& dataColumns(DataKind kind);
 
+// A key in the form the store keeps it (a MAC in colon form, lower case); as given when it is
+// not a valid key of the kind.
+std::string normalizedKey(DataKind kind, std::string_view key);
+
 // How the API's JSON shows a column's value: a string, true / false, or an array of strings.
 enum class ColumnShape { Text, Boolean, List };
 ColumnShape columnShape(DataKind kind, std::string_view column);

@@ -1,0 +1,305 @@
+// Users, desk phones, and CSV import and export over the admin API (records_api.h).
+
+#include "admin/records_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "admin/request_text.h"
+
+namespace sos::admin {
+namespace {
+
+using nlohmann::json;
+using store::ColumnShape;
+using store::DataKind;
+
+constexpr size_t kDefaultPage = 100;
+constexpr size_t kMaxPage = 1000;
+
+std::string singular(DataKind kind) { return kind == DataKind::Users ? "user" : "device"; }
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    size_t cut = std::min(text.find(';', start), text.size());
+    out.push_back(text.substr(start, cut - start));
+    start = cut + 1;
+  }
+  return out;
+}
+
+json recordJson(DataKind kind, const store::DataRecord& r) {
+  const auto& columns = store::dataColumns(kind);
+  json j = json::object();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    switch (store::columnShape(kind, columns[i])) {
+      case ColumnShape::Boolean:
+        j[columns[i]] = r.values[i] == "yes";
+        break;
+      case ColumnShape::List:
+        j[columns[i]] = splitList(r.values[i]);
+        break;
+      default:
+        j[columns[i]] = r.values[i];
+    }
+  }
+  return j;
+}
+
+std::string etagOf(const json& record) {
+  return "\"" + tokenHash(jsonText(record)).substr(0, 20) + "\"";
+}
+
+HttpResponse withEtag(int status, const json& record) {
+  HttpResponse out{status, "application/json", jsonText(record), {}};
+  out.headers.emplace_back("ETag", etagOf(record));
+  return out;
+}
+
+// A JSON body as input fields: strings as given, true/false as yes/no, numbers as written,
+// arrays of strings joined by ';'. nullopt (with `why`) for any other shape.
+std::optional<store::InputRecord> inputOf(const json& body, std::string& why) {
+  store::InputRecord record;
+  for (const auto& [name, value] : body.items()) {
+    std::string text;
+    if (value.is_string()) {
+      text = value.get<std::string>();
+    } else if (value.is_boolean()) {
+      text = value.get<bool>() ? "yes" : "no";
+    } else if (value.is_number()) {
+      text = value.dump();
+    } else if (value.is_null()) {
+      text = "";
+    } else if (value.is_array()) {
+      for (const auto& item : value) {
+        if (!item.is_string()) {
+          why = "field '" + name + "': a list holds strings";
+          return std::nullopt;
+        }
+        text += (text.empty() ? "" : ";") + item.get<std::string>();
+      }
+    } else {
+      why = "field '" + name + "': expected a string, true / false, a number or a list";
+      return std::nullopt;
+    }
+    record.fields.push_back({name, text, 0});
+  }
+  return record;
+}
+
+json changesJson(const store::ImportResult& result) {
+  json changes = json::array();
+  static const char* const kOps[] = {"added", "changed", "removed"};
+  for (const auto& c : result.changes) {
+    json fields = json::array();
+    for (const auto& f : c.fields) {
+      fields.push_back({{"column", f.column}, {"before", f.before}, {"after", f.after}});
+    }
+    changes.push_back(
+        {{"op", kOps[static_cast<int>(c.op)]}, {"key", c.key}, {"site", c.site}, {"fields", fields}});
+  }
+  return json{{"kind", store::dataKindName(result.kind)},
+              {"added", result.added},
+              {"changed", result.changed},
+              {"removed", result.removed},
+              {"unchanged", result.unchanged},
+              {"written", result.written},
+              {"changes", changes}};
+}
+
+HttpResponse applyError(const Error& e) {
+  if (e.code == "import.invalid" || e.code == "csv.invalid") {
+    json problems = json::array();
+    size_t start = 0;
+    while (start < e.message.size()) {
+      size_t end = std::min(e.message.find('\n', start), e.message.size());
+      problems.push_back(e.message.substr(start, end - start));
+      start = end + 1;
+    }
+    json j{{"error", "nothing written: " + std::to_string(problems.size()) + " problem" +
+                         (problems.size() == 1 ? "" : "s")},
+           {"problems", problems}};
+    return HttpResponse{400, "application/json", jsonText(j), {}};
+  }
+  if (e.code == "import.forbidden") return jsonError(403, e.message);
+  if (e.code == "store.not-found") return jsonError(404, e.message);
+  spdlog::error("admin API: records not written: {}", e.message);
+  return jsonError(500, e.message);
+}
+
+std::optional<size_t> pageSize(std::string_view target) {
+  size_t limit = kDefaultPage;
+  for (const auto& [k, v] : queryParameters(target)) {
+    if (k != "limit") continue;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+    if (ec != std::errc() || end != v.data() + v.size() || limit == 0) return std::nullopt;
+  }
+  return std::min(limit, kMaxPage);
+}
+
+}  // namespace
+
+bool RecordsApi::serves(std::string_view path) {
+  auto under = [&](std::string_view base) {
+    return path == base || (path.size() > base.size() + 1 && path.rfind(base, 0) == 0 &&
+                            path[base.size()] == '/');
+  };
+  return under(kUsersPath) || under(kDevicesPath) || path.rfind(kImportPath, 0) == 0 ||
+         path.rfind(kExportPath, 0) == 0;
+}
+
+store::ImportRequest RecordsApi::request(DataKind kind, const Principal& who) const {
+  store::ImportRequest req;
+  req.kind = kind;
+  req.source = "request";
+  if (who.role != Role::SuperAdmin) req.sites = who.sites;
+  req.actor = who.name;
+  req.role = std::string(toString(who.role));
+  req.atMs = deps_.nowMs();
+  return req;
+}
+
+HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path,
+                                const Principal& who) {
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin) {
+    return jsonError(403, "users, desk phones and imports are an admin's");
+  }
+  for (std::string_view prefix : {kImportPath, kExportPath}) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    auto kind = store::dataKindNamed(path.substr(prefix.size()));
+    if (!kind) return jsonError(404, "import and export take users, devices or locations");
+    if (prefix == kImportPath) return import(r, *kind, who);
+    auto csv = deps_.exportCsv(*kind, who.role == Role::SuperAdmin ? std::vector<std::string>{}
+                                                                   : who.sites);
+    if (!csv.ok()) return jsonError(500, csv.error().message);
+    return HttpResponse{200, "text/csv; charset=utf-8", csv.value(), {}};
+  }
+  const DataKind kind =
+      path.rfind(kUsersPath, 0) == 0 ? DataKind::Users : DataKind::Devices;
+  const std::string_view base = kind == DataKind::Users ? kUsersPath : kDevicesPath;
+  if (path.size() == base.size()) return list(r, kind, who);
+  return one(r, kind, percentDecoded(path.substr(base.size() + 1)), who);
+}
+
+HttpResponse RecordsApi::list(const HttpRequest& r, DataKind kind, const Principal& who) {
+  auto limit = pageSize(r.target);
+  if (!limit) return jsonError(400, "limit must be a whole number from 1");
+  std::string site, after;
+  for (const auto& [k, v] : queryParameters(r.target)) {
+    if (k == "site") site = v;
+    if (k == "after") after = v;
+  }
+  auto all = deps_.load(kind);
+  if (!all.ok()) return jsonError(500, all.error().message);
+  json page = json::array();
+  std::string next;
+  for (const auto& record : all.value()) {
+    if (!after.empty() && record.key <= after) continue;
+    if (!site.empty() && record.site != site) continue;
+    if (!who.coversSite(record.site)) continue;
+    if (page.size() == *limit) {
+      next = page.back()[store::dataColumns(kind)[0]].get<std::string>();
+      break;
+    }
+    page.push_back(recordJson(kind, record));
+  }
+  json out{{std::string(store::dataKindName(kind)), page}};
+  out["next"] = next.empty() ? json(nullptr) : json(next);
+  return HttpResponse{200, "application/json", jsonText(out), {}};
+}
+
+HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::string& given,
+                             const Principal& who) {
+  const std::string key = store::normalizedKey(kind, given);
+  const std::string what = singular(kind) + " \"" + key + "\"";
+  auto all = deps_.load(kind);
+  if (!all.ok()) return jsonError(500, all.error().message);
+  auto found = std::find_if(all.value().begin(), all.value().end(),
+                            [&](const store::DataRecord& d) { return d.key == key; });
+  const store::DataRecord* existing = found == all.value().end() ? nullptr : &*found;
+  if (existing != nullptr && !who.coversSite(existing->site)) {
+    return jsonError(403, what + " is not of your sites");
+  }
+  if (r.method == "GET") {
+    if (existing == nullptr) return jsonError(404, "no " + what);
+    return withEtag(200, recordJson(kind, *existing));
+  }
+  if (r.method == "DELETE" && existing == nullptr) return jsonError(404, "no " + what);
+  if (existing != nullptr) {
+    // Lost updates are refused: a change names the version it was made from.
+    const std::string current = etagOf(recordJson(kind, *existing));
+    if (r.ifMatch.empty() || (r.ifMatch != current && r.ifMatch != "*")) {
+      auto out = r.ifMatch.empty()
+                     ? jsonError(428, "send If-Match with the ETag of the " + singular(kind) +
+                                          " as read (GET)")
+                     : jsonError(412, "the " + singular(kind) + " changed since it was read: "
+                                                                "read it again");
+      out.headers.emplace_back("ETag", current);
+      return out;
+    }
+  }
+  store::ImportRequest req = request(kind, who);
+  if (r.method == "DELETE") {
+    req.remove.push_back(key);
+  } else {
+    json body = json::parse(r.body, nullptr, false);
+    if (!body.is_object()) return jsonError(400, "body must be a JSON object: one " + singular(kind));
+    std::string why;
+    auto input = inputOf(body, why);
+    if (!input) return jsonError(400, why);
+    const std::string keyColumn = store::dataColumns(kind)[0];
+    auto keyField = std::find_if(input->fields.begin(), input->fields.end(),
+                                 [&](const store::InputField& f) { return f.column == keyColumn; });
+    if (keyField == input->fields.end()) {
+      input->fields.insert(input->fields.begin(), {keyColumn, key, 0});
+    } else if (store::normalizedKey(kind, keyField->value) != key) {
+      return jsonError(400, keyColumn + ": \"" + keyField->value + "\" is not the " +
+                                singular(kind) + " of the path (\"" + key + "\")");
+    }
+    req.records.push_back(std::move(*input));
+  }
+  auto applied = deps_.apply(req);
+  if (!applied.ok()) return applyError(applied.error());
+  spdlog::info("admin API: {} {} by \"{}\"", what,
+               r.method == "DELETE" ? "deleted" : existing ? "updated" : "created", who.name);
+  if (r.method == "DELETE") {
+    return HttpResponse{200, "application/json", jsonText(json{{"deleted", key}}), {}};
+  }
+  auto now = deps_.load(kind);
+  if (!now.ok()) return jsonError(500, now.error().message);
+  for (const auto& d : now.value()) {
+    if (d.key == key) return withEtag(existing ? 200 : 201, recordJson(kind, d));
+  }
+  return jsonError(500, what + " was written but cannot be read back");
+}
+
+HttpResponse RecordsApi::import(const HttpRequest& r, DataKind kind, const Principal& who) {
+  if (r.method != "POST") return jsonError(405, "use POST");
+  store::ImportRequest req = request(kind, who);
+  for (const auto& [k, v] : queryParameters(r.target)) {
+    if (k == "mode") {
+      if (v != "merge" && v != "replace") return jsonError(400, "mode is merge or replace");
+      req.replace = v == "replace";
+    } else if (k == "dry_run") {
+      if (v != "true" && v != "false") return jsonError(400, "dry_run is true or false");
+      req.dryRun = v == "true";
+    }
+  }
+  auto input = store::readCsvInput(r.body, "request", kind);
+  if (!input.ok()) return applyError(Error{"import.invalid", input.error().message});
+  req.records = std::move(input.value().records);
+  auto applied = deps_.apply(req);
+  if (!applied.ok()) return applyError(applied.error());
+  const auto& result = applied.value();
+  spdlog::info("admin API: {} import by \"{}\"{}: {} added, {} changed, {} removed, {} unchanged",
+               store::dataKindName(kind), who.name, req.dryRun ? " (dry run)" : "", result.added,
+               result.changed, result.removed, result.unchanged);
+  return HttpResponse{200, "application/json", jsonText(changesJson(result)), {}};
+}
+
+}  // namespace sos::admin
