@@ -100,8 +100,10 @@ json changesJson(const store::ImportResult& result) {
     for (const auto& f : c.fields) {
       fields.push_back({{"column", f.column}, {"before", f.before}, {"after", f.after}});
     }
-    changes.push_back(
-        {{"op", kOps[static_cast<int>(c.op)]}, {"key", c.key}, {"site", c.site}, {"fields", fields}});
+    changes.push_back({{"op", kOps[static_cast<int>(c.op)]},
+                       {"key", c.key},
+                       {"site", c.site},
+                       {"fields", fields}});
   }
   return json{{"kind", store::dataKindName(result.kind)},
               {"added", result.added},
@@ -146,8 +148,8 @@ std::optional<size_t> pageSize(std::string_view target) {
 
 bool RecordsApi::serves(std::string_view path) {
   auto under = [&](std::string_view base) {
-    return path == base || (path.size() > base.size() + 1 && path.rfind(base, 0) == 0 &&
-                            path[base.size()] == '/');
+    return path == base ||
+           (path.size() > base.size() + 1 && path.rfind(base, 0) == 0 && path[base.size()] == '/');
   };
   return under(kUsersPath) || under(kDevicesPath) || path.rfind(kImportPath, 0) == 0 ||
          path.rfind(kExportPath, 0) == 0;
@@ -164,8 +166,7 @@ store::ImportRequest RecordsApi::request(DataKind kind, const Principal& who) co
   return req;
 }
 
-HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path,
-                                const Principal& who) {
+HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path, const Principal& who) {
   if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin) {
     return jsonError(403, "users, desk phones and imports are an admin's");
   }
@@ -174,13 +175,12 @@ HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path,
     auto kind = store::dataKindNamed(path.substr(prefix.size()));
     if (!kind) return jsonError(404, "import and export take users, devices or locations");
     if (prefix == kImportPath) return import(r, *kind, who);
-    auto csv = deps_.exportCsv(*kind, who.role == Role::SuperAdmin ? std::vector<std::string>{}
-                                                                   : who.sites);
+    auto csv = deps_.exportCsv(
+        *kind, who.role == Role::SuperAdmin ? std::vector<std::string>{} : who.sites);
     if (!csv.ok()) return jsonError(500, csv.error().message);
     return HttpResponse{200, "text/csv; charset=utf-8", csv.value(), {}};
   }
-  const DataKind kind =
-      path.rfind(kUsersPath, 0) == 0 ? DataKind::Users : DataKind::Devices;
+  const DataKind kind = path.rfind(kUsersPath, 0) == 0 ? DataKind::Users : DataKind::Devices;
   const std::string_view base = kind == DataKind::Users ? kUsersPath : kDevicesPath;
   if (path.size() == base.size()) return list(r, kind, who);
   return one(r, kind, percentDecoded(path.substr(base.size() + 1)), who);
@@ -234,11 +234,11 @@ HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::str
     // Lost updates are refused: a change names the version it was made from.
     const std::string current = etagOf(recordJson(kind, *existing));
     if (r.ifMatch.empty() || (r.ifMatch != current && r.ifMatch != "*")) {
-      auto out = r.ifMatch.empty()
-                     ? jsonError(428, "send If-Match with the ETag of the " + singular(kind) +
-                                          " as read (GET)")
-                     : jsonError(412, "the " + singular(kind) + " changed since it was read: "
-                                                                "read it again");
+      auto out = r.ifMatch.empty() ? jsonError(428, "send If-Match with the ETag of the " +
+                                                        singular(kind) + " as read (GET)")
+                                   : jsonError(412, "the " + singular(kind) +
+                                                        " changed since it was read: "
+                                                        "read it again");
       out.headers.emplace_back("ETag", current);
       return out;
     }
@@ -248,7 +248,8 @@ HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::str
     req.remove.push_back(key);
   } else {
     json body = json::parse(r.body, nullptr, false);
-    if (!body.is_object()) return jsonError(400, "body must be a JSON object: one " + singular(kind));
+    if (!body.is_object())
+      return jsonError(400, "body must be a JSON object: one " + singular(kind));
     std::string why;
     auto input = inputOf(body, why);
     if (!input) return jsonError(400, why);
@@ -266,7 +267,10 @@ HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::str
   auto applied = deps_.apply(req);
   if (!applied.ok()) return applyError(applied.error());
   spdlog::info("admin API: {} {} by \"{}\"", what,
-               r.method == "DELETE" ? "deleted" : existing ? "updated" : "created", who.name);
+               r.method == "DELETE" ? "deleted"
+               : existing           ? "updated"
+                                    : "created",
+               who.name);
   if (r.method == "DELETE") {
     return HttpResponse{200, "application/json", jsonText(json{{"deleted", key}}), {}};
   }

@@ -70,8 +70,9 @@ std::optional<int> parseDataArgs(const std::string& command, const std::vector<s
   }
   if (d.configPath.empty()) return cliUsageError(command, "no configuration given (--config FILE)");
   if (d.positional.size() != 1) {
-    return cliUsageError(command, command == "import" ? "give one CSV file ('-': standard input)"
-                                                      : "give one KIND: users, devices or locations");
+    return cliUsageError(command, command == "import"
+                                      ? "give one CSV file ('-': standard input)"
+                                      : "give one KIND: users, devices or locations");
   }
   if (d.mode != "merge" && d.mode != "replace") {
     return cliUsageError(command, "--mode is merge or replace, not '" + d.mode + "'");

@@ -31,22 +31,22 @@ using config::expecting;
 using config::inQuotes;
 
 enum class Type {
-  Text,          // anything, "" allowed
-  Key,           // a location key
-  Extension,     // digits
-  E164,          // "" or an E.164 number
-  Site,          // a site's name (checked against the sites table)
-  Boolean,       // yes / no
-  Mac,           // normalized
-  Kind,          // company, site-default, account-default
-  Country,       // ISO 3166 alpha-2
-  Latitude,      // degrees, "" for none
-  Longitude,     // degrees, "" for none
-  E164List,      // ';'-separated
-  NetworkList,   // CIDR, ';'-separated
-  BssidList,     // normalized, ';'-separated
-  SwitchList,    // "CHASSIS" or "CHASSIS PORT", ';'-separated
-  TrunkList,     // trunk names, ';'-separated
+  Text,         // anything, "" allowed
+  Key,          // a location key
+  Extension,    // digits
+  E164,         // "" or an E.164 number
+  Site,         // a site's name (checked against the sites table)
+  Boolean,      // yes / no
+  Mac,          // normalized
+  Kind,         // company, site-default, account-default
+  Country,      // ISO 3166 alpha-2
+  Latitude,     // degrees, "" for none
+  Longitude,    // degrees, "" for none
+  E164List,     // ';'-separated
+  NetworkList,  // CIDR, ';'-separated
+  BssidList,    // normalized, ';'-separated
+  SwitchList,   // "CHASSIS" or "CHASSIS PORT", ';'-separated
+  TrunkList,    // trunk names, ';'-separated
 };
 
 struct Column {
@@ -371,8 +371,10 @@ Result<CsvInput> readCsvInput(std::string_view text, const std::string& source,
   auto parsed = parseCsv(text);
   if (!parsed.ok()) return Error{"import.invalid", source + ":" + parsed.error().message};
   auto& rows = parsed.value();
-  if (rows.empty()) return Error{"import.invalid", source + ": the file is empty; expected a "
-                                                            "header row of column names first"};
+  if (rows.empty())
+    return Error{"import.invalid", source +
+                                       ": the file is empty; expected a "
+                                       "header row of column names first"};
   const CsvRecord& header = rows.front();
   if (!kind) {
     std::string first = trimmed(header.fields.front());
@@ -480,7 +482,8 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
                 "SELECT extension, did, name, site, nomadic, location_permission FROM users "
                 "ORDER BY extension");
     while (s.row()) {
-      out.push_back({s.columnText(0), s.columnText(3),
+      out.push_back({s.columnText(0),
+                     s.columnText(3),
                      {s.columnText(0), s.columnText(1), s.columnText(2), s.columnText(3),
                       yes(s.columnInt(4)), yes(s.columnInt(5))}});
     }
@@ -492,7 +495,8 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
                 "SELECT d.mac, d.extension, d.brand, d.model, d.common_area, u.site FROM devices d "
                 "JOIN users u ON u.extension = d.extension ORDER BY d.mac");
     while (s.row()) {
-      out.push_back({s.columnText(0), s.columnText(5),
+      out.push_back({s.columnText(0),
+                     s.columnText(5),
                      {s.columnText(0), s.columnText(1), s.columnText(2), s.columnText(3),
                       yes(s.columnInt(4))}});
     }
@@ -530,14 +534,14 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
     if (children.failed()) return failed(children);
     return {};
   };
-  for (auto [sql, column] : {
-           std::pair{"SELECT location_key, elin FROM location_elins ORDER BY location_key, position",
-                     "elins"},
-           {"SELECT location_key, cidr FROM subnets ORDER BY rowid", "subnets"},
-           {"SELECT location_key, bssid FROM bssids ORDER BY rowid", "bssids"},
-           {"SELECT location_key, chassis || CASE port WHEN '' THEN '' ELSE ' ' || port END "
-            "FROM switches ORDER BY rowid",
-            "switches"}}) {
+  for (auto [sql, column] :
+       {std::pair{"SELECT location_key, elin FROM location_elins ORDER BY location_key, position",
+                  "elins"},
+        {"SELECT location_key, cidr FROM subnets ORDER BY rowid", "subnets"},
+        {"SELECT location_key, bssid FROM bssids ORDER BY rowid", "bssids"},
+        {"SELECT location_key, chassis || CASE port WHEN '' THEN '' ELSE ' ' || port END "
+         "FROM switches ORDER BY rowid",
+         "switches"}}) {
     if (auto r = append(sql, column); !r.ok()) return r.error();
   }
   return out;
@@ -546,7 +550,10 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
 class DataImport {
  public:
   DataImport(sqlite3* db, const std::string& path, const ImportRequest& request)
-      : db_(db), path_(path), request_(request), schema_(schemaOf(request.kind)),
+      : db_(db),
+        path_(path),
+        request_(request),
+        schema_(schemaOf(request.kind)),
         problems_(request.source) {}
 
   Result<ImportResult> run() {
@@ -560,8 +567,8 @@ class DataImport {
     ImportResult result = difference();
     if (!scopeProblems_.empty()) return scopeProblems_.error("import.forbidden");
     if (!missing_.empty()) {
-      return Error{"store.not-found", "no " + schema_.singular + " has the key " +
-                                          inQuotes(missing_.front())};
+      return Error{"store.not-found",
+                   "no " + schema_.singular + " has the key " + inQuotes(missing_.front())};
     }
     if (request_.dryRun || result.changes.empty()) return result;
     if (auto written = write(result); !written.ok()) return written.error();
@@ -629,9 +636,9 @@ class DataImport {
         continue;
       }
       if (auto [it, fresh] = firstLine.emplace(key.value, in.line); !fresh) {
-        problems_.add(in.line, keyField->columnNumber, keyField->column,
-                      inQuotes(key.value) + " is given twice (also line " +
-                          std::to_string(it->second) + ")");
+        problems_.add(
+            in.line, keyField->columnNumber, keyField->column,
+            inQuotes(key.value) + " is given twice (also line " + std::to_string(it->second) + ")");
         continue;
       }
       auto old = stored_.find(key.value);
@@ -661,7 +668,8 @@ class DataImport {
           fine = false;
           continue;
         }
-        if (c.value.empty() && !schema_.columns[i].initial.empty()) c.value = schema_.columns[i].initial;
+        if (c.value.empty() && !schema_.columns[i].initial.empty())
+          c.value = schema_.columns[i].initial;
         row.values[i] = c.value;
         row.columnNumbers[i] = f.columnNumber;
       }
@@ -801,9 +809,9 @@ class DataImport {
         claim(key, row, column, item, what);
         if (column == columnIndex(schema_, "elins") && row.fromInput) {
           if (auto p = personalElins_.find(item); p != personalElins_.end()) {
-            problems_.add(row.line, row.columnNumbers[column], name,
-                          "ELIN " + inQuotes(item) + " is personal location " + p->second +
-                              "'s already");
+            problems_.add(
+                row.line, row.columnNumbers[column], name,
+                "ELIN " + inQuotes(item) + " is personal location " + p->second + "'s already");
           }
         }
       }
@@ -835,10 +843,7 @@ class DataImport {
                 {schema_.columns[i].name, old->second.values[i], row.values[i]});
           }
         }
-        if (change.fields.empty()) {
-          ++out.unchanged;
-          continue;
-        }
+        if (change.fields.empty()) continue;
         std::string oldSite = siteOf(schema_, old->second, userSites_);
         if (oldSite != site && !inScope(oldSite)) scopeProblem(row, oldSite);
       }
@@ -856,12 +861,14 @@ class DataImport {
     for (const auto& key : request_.remove) {
       if (stored_.count(key) == 0) missing_.push_back(key);
     }
+    // Every stored record kept as it was, named in the input or not.
+    out.unchanged = stored_.size() - out.changed - out.removed;
     return out;
   }
 
   void scopeProblem(const Row& row, const std::string& site) {
-    int column = schema_.siteColumn >= 0 && row.fromInput ? row.columnNumbers[schema_.siteColumn]
-                                                          : 0;
+    int column =
+        schema_.siteColumn >= 0 && row.fromInput ? row.columnNumbers[schema_.siteColumn] : 0;
     scopeProblems_.add(row.line, column, "site",
                        (site.empty() ? std::string("a record of no site") : inQuotes(site)) +
                            " is not one of the sites this token may change");
@@ -895,7 +902,8 @@ Result<void> DataImport::write(const ImportResult& result) {
     if (auto old = stored_.find(c.key); old != stored_.end()) {
       e.before = recordJson(schema_, old->second.values).dump();
     }
-    if (c.op != RecordChange::Op::Removed) e.after = recordJson(schema_, current(c.key).values).dump();
+    if (c.op != RecordChange::Op::Removed)
+      e.after = recordJson(schema_, current(c.key).values).dump();
     return insertAudit(db_, e, path_);
   };
   auto flag = [](const std::string& v) { return v == "yes" ? 1 : 0; };

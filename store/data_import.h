@@ -68,8 +68,8 @@ struct ImportRequest {
   bool replace = false;
   // Keys to delete (the API's DELETE of one record); none of them may also be in `records`.
   std::vector<std::string> remove;
-  bool dryRun = false;     // work out and return the difference; write nothing
-  std::string source;      // for messages: the file's name, or "request"
+  bool dryRun = false;             // work out and return the difference; write nothing
+  std::string source;              // for messages: the file's name, or "request"
   std::vector<std::string> sites;  // the sites the caller may change; empty: all
   // Who makes the change (the audit trail's actor and role) and when.
   std::string actor, role;
@@ -88,6 +88,7 @@ struct RecordChange {
 struct ImportResult {
   DataKind kind = DataKind::Users;
   std::vector<RecordChange> changes;  // in input order, removals last
+  // unchanged: stored records kept as they were, whether the input named them or not.
   size_t added = 0, changed = 0, removed = 0, unchanged = 0;
   bool written = false;  // false for a dry run or when nothing changed
 };

@@ -220,8 +220,8 @@ Result<void> Store::checkSeed(const std::string& seedPath) {
 Result<int64_t> Store::dataVersion() {
   Statement version(db_, "SELECT version FROM data_version WHERE id = 1");
   if (!version.row()) {
-    return Error{"store.read", path_ + ": data version: " +
-                                   (version.failed() ? version.error() : "no row")};
+    return Error{"store.read",
+                 path_ + ": data version: " + (version.failed() ? version.error() : "no row")};
   }
   return version.columnInt(0);
 }

@@ -41,8 +41,8 @@ TEST(Csv, AnUnclosedQuoteOrTextAfterAQuoteIsPlaced) {
 }
 
 TEST(Csv, WrittenFieldsReadBackTheSame) {
-  const std::vector<std::string> values{"plain", "with, comma", "a \"quote\"", " padded ", "",
-                                        "two\nlines"};
+  const std::vector<std::string> values{"plain", "with, comma", "a \"quote\"", " padded ",
+                                        "",      "two\nlines"};
   std::string line = csvLine(values);
   EXPECT_EQ(line, "plain,\"with, comma\",\"a \"\"quote\"\"\",\" padded \",,\"two\nlines\"\r\n");
   EXPECT_EQ(fields(line), (std::vector<std::vector<std::string>>{values}));

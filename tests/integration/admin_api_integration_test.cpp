@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "b2bua_fixture.h"
@@ -87,10 +88,15 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"GET", "/api/v1/openapi.json"},
       {"GET", "/api/v1/trunks"},
       {"GET", "/api/v1/elin-mappings"},
-      {"GET", "/api/v1/calls"}};
+      {"GET", "/api/v1/calls"},
+      {"GET", "/api/v1/users"},
+      {"PUT", "/api/v1/users/1001"},
+      {"DELETE", "/api/v1/devices/00:04:f2:00:10:01"},
+      {"POST", "/api/v1/import/users"},
+      {"GET", "/api/v1/export/locations"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "sos_not-a-token"}) {
-      auto r = as(token, method, path, method == "POST" ? "{}" : "");
+      auto r = as(token, method, path, method == "POST" || method == "PUT" ? "{}" : "");
       EXPECT_EQ(r.status, 401) << method << " " << path << " token '" << token << "': " << r.body;
       EXPECT_NE(r.headers.find("WWW-Authenticate: Bearer"), std::string::npos) << r.headers;
     }
@@ -274,6 +280,96 @@ TEST_F(AdminApi, ATokenRevokedByTheCliStopsAtItsNextRequest) {
   }
   EXPECT_TRUE(found) << list.body;
   EXPECT_EQ(list.body.find(desk), std::string::npos);
+}
+
+// Users and desk phones over the API, and a CSV import: a site-admin of HQ reads and writes HQ's
+// only (a London row refuses the whole file), a bad row is answered with its line and column
+// and writes nothing, lost updates are refused, and every change is audited under the token.
+TEST_F(AdminApi, UsersDeskPhonesAndImportsStayInsideASiteAdminsSites) {
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  const std::vector<HttpHeader> csv{{"Content-Type", "text/csv"}};
+  auto users = as(hq, "GET", "/api/v1/users");
+  ASSERT_EQ(users.status, 200) << users.body;
+  EXPECT_NE(users.body.find(R"("extension":"1001")"), std::string::npos) << users.body;
+  EXPECT_EQ(users.body.find(R"("extension":"2001")"), std::string::npos) << users.body;
+  EXPECT_EQ(as(hq, "GET", "/api/v1/users/2001").status, 403);
+  auto page = as(hq, "GET", "/api/v1/users?limit=2");
+  EXPECT_NE(page.body.find(R"("next":"1002")"), std::string::npos) << page.body;
+
+  auto london = as(hq, "POST", "/api/v1/import/users",
+                   "extension,name,site\n1005,Dana Ames,HQ\n2005,Ed,London\n", csv);
+  EXPECT_EQ(london.status, 403) << london.body;
+  EXPECT_NE(london.body.find("request:3:3: site: \\\"London\\\" is not one of the sites"),
+            std::string::npos)
+      << london.body;
+  EXPECT_EQ(as(hq, "POST", "/api/v1/import/users", "extension,name,site\n1005,Dana,HQ\n").status,
+            415);  // sent as JSON
+  auto bad = as(hq, "POST", "/api/v1/import/users",
+                "extension,name,site,did\n1005,Dana Ames,HQ,555\n1006,Eve,HQ,\n", csv);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find(R"(request:2:4: did: \"555\" is not valid; expected an E.164 number)"),
+            std::string::npos)
+      << bad.body;
+  auto dry = as(hq, "POST", "/api/v1/import/users?dry_run=true",
+                "extension,name,site\n1005,Dana Ames,HQ\n", csv);
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  EXPECT_NE(dry.body.find(R"("added":1)"), std::string::npos) << dry.body;
+  EXPECT_NE(dry.body.find(R"("written":false)"), std::string::npos) << dry.body;
+  EXPECT_EQ(as(hq, "GET", "/api/v1/users/1005").status, 404);  // nothing written so far
+  EXPECT_EQ(
+      countRows(storePath(), "SELECT COUNT(*) FROM users WHERE extension IN ('1005', '1006')"), 0);
+
+  auto imported =
+      as(hq, "POST", "/api/v1/import/users", "extension,name,site\n1005,Dana Ames,HQ\n", csv);
+  ASSERT_EQ(imported.status, 200) << imported.body;
+  EXPECT_NE(imported.body.find(R"("written":true)"), std::string::npos) << imported.body;
+  auto dana = as(hq, "GET", "/api/v1/users/1005");
+  ASSERT_EQ(dana.status, 200) << dana.body;
+  EXPECT_EQ(json::parse(dana.body),
+            json::parse(R"({"extension":"1005","did":"","name":"Dana Ames","site":"HQ",
+                            "nomadic":false,"location_permission":true})"));
+
+  // An update names the version it was made from.
+  std::smatch tag;
+  ASSERT_TRUE(std::regex_search(dana.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")));
+  const std::string etag = tag[1];
+  EXPECT_EQ(as(hq, "PUT", "/api/v1/users/1005", R"({"nomadic": true})").status, 428);
+  auto nomadic = as(hq, "PUT", "/api/v1/users/1005", R"({"nomadic": true})", {{"If-Match", etag}});
+  ASSERT_EQ(nomadic.status, 200) << nomadic.body;
+  EXPECT_NE(nomadic.body.find(R"("nomadic":true)"), std::string::npos) << nomadic.body;
+  EXPECT_EQ(as(hq, "PUT", "/api/v1/users/1005", R"({"name": "D"})", {{"If-Match", etag}}).status,
+            412);
+  EXPECT_EQ(
+      as(hq, "PUT", "/api/v1/users/1005", R"({"site": "London"})", {{"If-Match", "*"}}).status,
+      403);
+
+  // Her desk phone, by any spelling of its MAC.
+  auto phone = as(hq, "PUT", "/api/v1/devices/00-04-F2-00-10-05",
+                  R"({"extension": "1005", "brand": "Poly", "model": "VVX 450"})");
+  ASSERT_EQ(phone.status, 201) << phone.body;
+  EXPECT_EQ(json::parse(phone.body),
+            json::parse(R"({"mac":"00:04:f2:00:10:05","extension":"1005","brand":"Poly",
+                            "model":"VVX 450","common_area":false})"));
+  auto exported = as(hq, "GET", "/api/v1/export/devices");
+  ASSERT_EQ(exported.status, 200);
+  EXPECT_EQ(exported.body,
+            "mac,extension,brand,model,common_area\r\n"
+            "00:04:f2:00:10:01,1001,,,no\r\n"
+            "00:04:f2:00:10:05,1005,Poly,VVX 450,no\r\n");
+
+  // Deleting the user takes her phone along.
+  auto now = as(hq, "GET", "/api/v1/users/1005");
+  ASSERT_TRUE(std::regex_search(now.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")));
+  EXPECT_EQ(as(hq, "DELETE", "/api/v1/users/1005", "", {{"If-Match", tag[1]}}).status, 200);
+  EXPECT_EQ(as(hq, "GET", "/api/v1/devices/00:04:f2:00:10:05").status, 404);
+
+  auto trail = as(hq, "GET", "/api/v1/audit");
+  for (const std::string action : {"user.create", "user.update", "device.create", "user.delete"}) {
+    EXPECT_NE(trail.body.find("\"action\":\"" + action + "\""), std::string::npos)
+        << action << ": " << trail.body;
+  }
+  EXPECT_NE(trail.body.find(R"("actor":"hq-it")"), std::string::npos) << trail.body;
+  EXPECT_EQ(trail.body.find("London"), std::string::npos) << trail.body;
 }
 
 }  // namespace

@@ -77,6 +77,12 @@ std::string B2buaTest::makeToken(const std::string& name, const std::vector<std:
   return token;
 }
 
+CommandRun B2buaTest::sosproxyCommand(std::vector<std::string> args) {
+  args.insert(args.begin(), SOSPROXY_BIN);
+  args.insert(args.end(), {"--config", configPath_.string()});
+  return runCommand(args, dir_.path());
+}
+
 const std::string& B2buaTest::adminToken() {
   if (adminToken_.empty()) adminToken_ = makeToken("test-admin", {"--role", "super-admin"});
   return adminToken_;

@@ -35,6 +35,9 @@ class B2buaTest : public ::testing::Test {
   // the CLI refuses it.
   std::string makeToken(const std::string& name, const std::vector<std::string>& args);
 
+  // `sosproxy ARGS... --config CONFIG` (import, export, token ...) run to its end.
+  CommandRun sosproxyCommand(std::vector<std::string> args);
+
   // A SIPp UAS standing in for a trunk, already listening on `port` when this returns.
   std::unique_ptr<Sipp> startTrunk(const std::string& scenario, uint16_t port,
                                    const std::string& name, const std::string& transport = "u1",

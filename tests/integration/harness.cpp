@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -298,18 +299,31 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
   return reply;
 }
 
+CommandRun runCommand(const std::vector<std::string>& argv, const fs::path& dir,
+                      milliseconds timeout) {
+  static std::atomic<int> n{0};
+  const std::string name = "command-" + std::to_string(++n);
+  CommandRun run;
+  {
+    Process p(argv, dir / (name + ".stdout"), dir / (name + ".stderr"));
+    run.commandLine = p.commandLine();
+    run.status = p.wait(timeout);
+    if (!run.status) p.stop();
+  }
+  run.out = readFile(dir / (name + ".stdout"));
+  run.err = readFile(dir / (name + ".stderr"));
+  return run;
+}
+
 std::string createApiToken(const fs::path& binary, const fs::path& config, const fs::path& dir,
                            const std::vector<std::string>& args, std::string* error) {
-  static int n = 0;
-  const std::string name = "token-create-" + std::to_string(++n);
   std::vector<std::string> argv{binary.string(), "token", "create", "--config", config.string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  Process p(argv, dir / (name + ".stdout"), dir / (name + ".stderr"));
-  const auto rc = p.wait(milliseconds(20000));
-  std::string out = readFile(dir / (name + ".stdout"));
+  CommandRun run = runCommand(argv, dir, milliseconds(20000));
+  std::string out = run.out;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  if (rc != std::optional<int>(0) || out.empty()) {
-    if (error) *error = p.commandLine() + ": " + readFile(dir / (name + ".stderr"));
+  if (run.status != std::optional<int>(0) || out.empty()) {
+    if (error) *error = run.commandLine + ": " + run.err;
     return "";
   }
   return out;

@@ -152,6 +152,15 @@ struct HttpHeader {
 HttpReply httpRequest(const std::string& method, uint16_t port, const std::string& path,
                       const std::string& body = "", const std::vector<HttpHeader>& headers = {});
 
+// A command run to its end (or killed at the deadline: status nullopt), with what it printed.
+struct CommandRun {
+  std::optional<int> status;
+  std::string out, err;
+  std::string commandLine;
+};
+CommandRun runCommand(const std::vector<std::string>& argv, const std::filesystem::path& dir,
+                      milliseconds timeout = milliseconds(60000));
+
 // Runs `sosproxy token create --config CONFIG ARGS...` and returns the token it printed, or ""
 // (with the command's output in `error`) when it failed.
 std::string createApiToken(const std::filesystem::path& binary, const std::filesystem::path& config,

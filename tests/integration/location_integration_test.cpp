@@ -8,9 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 
+#include <optional>
 #include <regex>
+#include <thread>
 
 #include "b2bua_fixture.h"
 
@@ -266,6 +269,70 @@ TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) 
   EXPECT_NE(trail.body.find("\"action\":\"location.create\""), std::string::npos) << trail.body;
   EXPECT_NE(trail.body.find("\"action\":\"location.delete\""), std::string::npos) << trail.body;
   EXPECT_NE(trail.body.find("\"actor\":\"test-admin\""), std::string::npos) << trail.body;
+}
+
+// Issue 16: a locations file imported by the CLI while sosproxy runs routes the next 911 (the
+// proxy sees the store's new data version; no restart, no reload). A dry run prints the
+// difference and writes nothing; one bad row writes nothing and names its line and column; an
+// export imported back changes nothing.
+TEST_F(LocatedCall, ALocationsFileImportedByTheCliRoutesTheNextCallWithoutARestart) {
+  const auto file = dir_.path() / "floor4.csv";
+  writeFile(file,
+            "key,name,site,country,A1,A3,HNO,RD,STS,FLR,PC,elins,subnets\n"
+            "hq-floor-4,HQ Floor 4,HQ,US,IL,Springfield,100,Main,St,4,62701,+12175550104,"
+            "10.1.4.0/24\n");
+  auto dry = sosproxyCommand({"import", "--dry-run", file.string()});
+  ASSERT_EQ(dry.status, std::optional<int>(0)) << dry.commandLine << ": " << dry.err;
+  EXPECT_NE(dry.out.find("locations: 1 added, 0 changed, 0 removed, 5 unchanged\n"
+                         "+ hq-floor-4: name \"HQ Floor 4\", site \"HQ\", kind \"company\", "
+                         "country \"US\", A1 \"IL\", A3 \"Springfield\""),
+            std::string::npos)
+      << dry.out;
+  EXPECT_NE(dry.out.find("dry run: nothing written"), std::string::npos) << dry.out;
+  EXPECT_EQ(api("GET", "/api/v1/locations/hq-floor-4").status, 404);
+
+  auto done = sosproxyCommand({"import", file.string()});
+  ASSERT_EQ(done.status, std::optional<int>(0)) << done.commandLine << ": " << done.err;
+  // The running proxy rebuilds its snapshot once it sees the change (it looks every second).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (api("GET", "/api/v1/locations/hq-floor-4").status != 200 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(api("GET", "/api/v1/locations/hq-floor-4").status, 200);
+  std::string invite;
+  auto line = callEmergency("1001", "10.1.4.20", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                            "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "HQ Floor 4") << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>4</([a-z]+:)?FLR>"))) << invite;
+
+  const auto bad = dir_.path() / "bad.csv";
+  writeFile(bad,
+            "key,name,site,country,subnets\n"
+            "hq-floor-5,HQ Floor 5,HQ,US,10.1.5.0/24\n"
+            "hq-floor-6,HQ Floor 6,HQ,US,10.1.6.0/33\n");
+  auto refused = sosproxyCommand({"import", bad.string()});
+  EXPECT_EQ(refused.status, std::optional<int>(3)) << refused.err;
+  EXPECT_NE(refused.err.find(bad.string() +
+                             ":3:5: subnets: \"10.1.6.0/33\" is not a network in CIDR form"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("nothing written"), std::string::npos) << refused.err;
+
+  const auto all = dir_.path() / "all.csv";
+  auto exported = sosproxyCommand({"export", "locations", "--output", all.string()});
+  ASSERT_EQ(exported.status, std::optional<int>(0)) << exported.err;
+  auto again = sosproxyCommand({"import", "--mode", "replace", all.string()});
+  ASSERT_EQ(again.status, std::optional<int>(0)) << again.err;
+  EXPECT_NE(again.out.find("locations: 0 added, 0 changed, 0 removed, 6 unchanged\n"),
+            std::string::npos)
+      << again.out;
+  EXPECT_EQ(api("GET", "/api/v1/locations/hq-floor-5").status, 404);
+
+  auto trail = api("GET", "/api/v1/audit");
+  EXPECT_NE(trail.body.find(R"("action":"location.create")"), std::string::npos) << trail.body;
+  EXPECT_NE(trail.body.find(R"("object":"location:hq-floor-4")"), std::string::npos) << trail.body;
+  EXPECT_NE(trail.body.find(R"("actor":"cli:)"), std::string::npos) << trail.body;
 }
 
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {

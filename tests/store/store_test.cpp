@@ -1436,7 +1436,7 @@ TEST_F(StoreTest, MergeAddsAndUpdatesByKeyADryRunWritesNothingReplaceDeletesTheR
   auto dry = store->applyRecords(csvRequest(csv, false, /*dryRun=*/true));
   ASSERT_TRUE(dry.ok()) << dry.error().message;
   EXPECT_EQ(diffText(dry.value()),
-            "users: 1 added, 1 changed, 0 removed, 0 unchanged\n"
+            "users: 1 added, 1 changed, 0 removed, 3 unchanged\n"
             "~ 1001: name \"Alice Adams\" -> \"Alice Abel\"\n"
             "+ 1005: name \"Ames, Dana\", site \"London\", nomadic \"yes\", location_permission "
             "\"yes\"\n");
@@ -1491,9 +1491,9 @@ TEST_F(StoreTest, OneBadRowWritesNothingAndEveryProblemIsNamedByLineColumnAndFie
             "in.csv:5:5: nomadic: \"perhaps\" is not valid; expected yes or no\n"
             "in.csv:6:4: site: required");
   // Problems between records are found once each record is fine on its own.
-  auto clash = store->applyRecords(csvRequest(
-      "extension,did,name,site\n1001,+12175551001,Alice,HQ\n1007,+12175551001,Gus,HQ\n"
-      "1008,,Hal,HQQ\n"));
+  auto clash = store->applyRecords(
+      csvRequest("extension,did,name,site\n1001,+12175551001,Alice,HQ\n1007,+12175551001,Gus,HQ\n"
+                 "1008,,Hal,HQQ\n"));
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().message,
             "in.csv:3:2: did: DID \"+12175551001\" is 1001's already (line 2)\n"
@@ -1531,8 +1531,7 @@ TEST_F(StoreTest, LocationsImportWithTheirNetworksAndTheSnapshotSeesThem) {
   EXPECT_EQ(floor4->civic.flr, "4");
   EXPECT_EQ(floor4->latitude, 39.8);
   EXPECT_EQ(one("SELECT location_key FROM subnets WHERE cidr = '2001:db8:4::/48'"), "hq-floor-4");
-  EXPECT_EQ(one("SELECT bssid FROM bssids WHERE location_key = 'hq-floor-4'"),
-            "00:11:22:33:44:6*");
+  EXPECT_EQ(one("SELECT bssid FROM bssids WHERE location_key = 'hq-floor-4'"), "00:11:22:33:44:6*");
   EXPECT_EQ(one("SELECT chassis, port FROM switches WHERE location_key = 'hq-floor-4'"),
             "00:aa:bb:cc:dd:01|Gi1/0/4");
   EXPECT_EQ(one("SELECT COUNT(*) FROM location_elins WHERE location_key = 'hq-floor-3'"), "0");
@@ -1553,8 +1552,7 @@ TEST_F(StoreTest, LocationsImportWithTheirNetworksAndTheSnapshotSeesThem) {
   EXPECT_NE(lobby.error().message.find("\"hq-lobby\" is a site's or the account's default"),
             std::string::npos)
       << lobby.error().message;
-  auto missingCountry =
-      store->applyRecords(csvRequest("key,name,site\nhq-floor-9,Nine,HQ\n"));
+  auto missingCountry = store->applyRecords(csvRequest("key,name,site\nhq-floor-9,Nine,HQ\n"));
   ASSERT_FALSE(missingCountry.ok());
   EXPECT_EQ(missingCountry.error().message,
             "in.csv:2: country: required: a PSAP cannot place an address without the country");
@@ -1583,17 +1581,17 @@ TEST_F(StoreTest, ASiteAdminsImportStaysInsideItsSites) {
 
 TEST_F(StoreTest, DeskPhonesNameTheirUserBrandModelAndCommonArea) {
   auto store = openSeeded();
-  auto result = store->applyRecords(
-      csvRequest("mac,extension,brand,model,common_area\n"
-                 "00-04-F2-00-10-01,1001,Poly,VVX 450,no\n"
-                 "00:04:f2:00:20:02,1002,Yealink,T54W,yes\n"
-                 "00:04:f2:00:20:03,1999,Yealink,T54W,no\n"));
+  auto result =
+      store->applyRecords(csvRequest("mac,extension,brand,model,common_area\n"
+                                     "00-04-F2-00-10-01,1001,Poly,VVX 450,no\n"
+                                     "00:04:f2:00:20:02,1002,Yealink,T54W,yes\n"
+                                     "00:04:f2:00:20:03,1999,Yealink,T54W,no\n"));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().message, "in.csv:4:2: extension: no user has extension \"1999\"");
-  result = store->applyRecords(
-      csvRequest("mac,extension,brand,model,common_area\n"
-                 "00-04-F2-00-10-01,1001,Poly,VVX 450,no\n"
-                 "00:04:f2:00:20:02,1002,Yealink,T54W,yes\n"));
+  result =
+      store->applyRecords(csvRequest("mac,extension,brand,model,common_area\n"
+                                     "00-04-F2-00-10-01,1001,Poly,VVX 450,no\n"
+                                     "00:04:f2:00:20:02,1002,Yealink,T54W,yes\n"));
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(diffText(result.value()),
             "devices: 1 added, 1 changed, 0 removed, 0 unchanged\n"
