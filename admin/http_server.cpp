@@ -55,9 +55,28 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(HttpServer::kMaxBodyBytes);
+    // Beast checks a Content-Length against the limit as the headers are read, before the
+    // path is known: the larger limit first, the path's own once the headers are in.
+    parser_->body_limit(HttpServer::kMaxUploadBytes);
     parser_->header_limit(static_cast<uint32_t>(HttpServer::kMaxHeaderBytes));
     stream_.expires_after(kIdleTimeout);
+    // The headers first: an import (a whole CSV file) may have a larger body than the rest.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->onRead(ec);
+                              self->readBody();
+                            });
+  }
+
+  void readBody() {
+    const auto target = parser_->get().target();
+    if (!std::string_view(target.data(), target.size()).starts_with(HttpServer::kUploadPrefix)) {
+      const auto length = parser_->content_length();
+      if (length && *length > HttpServer::kMaxBodyBytes) {
+        return onRead(http::error::body_limit);
+      }
+      parser_->body_limit(HttpServer::kMaxBodyBytes);  // a chunked body
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
@@ -65,7 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return close();
-    if (ec == http::error::body_limit) return reply(jsonError(413, "body over 64 KiB"), false);
+    if (ec == http::error::body_limit) {
+      return reply(jsonError(413, "body over 64 KiB (16 MiB for an import)"), false);
+    }
     if (ec == http::error::header_limit) {
       return reply(jsonError(431, "request line and headers over 16 KiB"), false);
     }

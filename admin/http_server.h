@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,9 @@ class HttpServer {
   static uint64_t acceptErrors();
 
   static constexpr size_t kMaxBodyBytes = size_t{64} * 1024;
+  // Paths under this prefix take a whole file (a CSV import) up to this size.
+  static constexpr std::string_view kUploadPrefix = "/api/v1/import/";
+  static constexpr size_t kMaxUploadBytes = size_t{16} * 1024 * 1024;
   // The request line and headers together; more is answered 431.
   static constexpr size_t kMaxHeaderBytes = size_t{16} * 1024;
 

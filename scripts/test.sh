@@ -61,4 +61,6 @@ phase "comparison harness, quick mode"
 bench/compare.sh build/proxy/sosproxy --quick
 phase "established-calls memory script, quick mode"
 bench/hold-calls.sh build/proxy/sosproxy --quick
+phase "import benchmark, quick mode"
+bench/import-bench.sh build/proxy/sosproxy --quick
 phase "all passed"

@@ -372,5 +372,24 @@ TEST_F(AdminApi, UsersDeskPhonesAndImportsStayInsideASiteAdminsSites) {
   EXPECT_EQ(trail.body.find("London"), std::string::npos) << trail.body;
 }
 
+// A body is at most 64 KiB, except an import's file (16 MiB): 3,000 users in one request.
+TEST_F(AdminApi, ABodyOver64KiBIs413ExceptAnImportsFile) {
+  auto big =
+      api("POST", "/api/v1/locations", "{\"name\": \"" + std::string(70 * 1024, 'x') + "\"}");
+  EXPECT_EQ(big.status, 413) << big.body;
+  std::string csv = "extension,name,site\n";
+  for (int i = 0; i < 3000; ++i) {
+    csv += std::to_string(400000 + i) + ",Someone with a rather long name number " +
+           std::to_string(i) + ",HQ\n";
+  }
+  ASSERT_GT(csv.size(), 64u * 1024);
+  auto imported =
+      httpRequest("POST", ports_.admin, "/api/v1/import/users?dry_run=true", csv,
+                  {{"Authorization", "Bearer " + adminToken()}, {"Content-Type", "text/csv"}});
+  ASSERT_EQ(imported.status, 200) << imported.body.substr(0, 300);
+  EXPECT_NE(imported.body.find(R"("added":3000)"), std::string::npos)
+      << imported.body.substr(0, 300);
+}
+
 }  // namespace
 }  // namespace sos::itest
