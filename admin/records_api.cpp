@@ -20,8 +20,6 @@ using store::DataKind;
 constexpr size_t kDefaultPage = 100;
 constexpr size_t kMaxPage = 1000;
 
-std::string singular(DataKind kind) { return kind == DataKind::Users ? "user" : "device"; }
-
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -151,8 +149,9 @@ bool RecordsApi::serves(std::string_view path) {
     return path == base ||
            (path.size() > base.size() + 1 && path.rfind(base, 0) == 0 && path[base.size()] == '/');
   };
-  return under(kUsersPath) || under(kDevicesPath) || path.rfind(kImportPath, 0) == 0 ||
-         path.rfind(kExportPath, 0) == 0;
+  return std::any_of(std::begin(kCollections), std::end(kCollections),
+                     [&](const Collection& c) { return under(c.path); }) ||
+         path.rfind(kImportPath, 0) == 0 || path.rfind(kExportPath, 0) == 0;
 }
 
 store::ImportRequest RecordsApi::request(DataKind kind, const Principal& who) const {
@@ -168,22 +167,29 @@ store::ImportRequest RecordsApi::request(DataKind kind, const Principal& who) co
 
 HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path, const Principal& who) {
   if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin) {
-    return jsonError(403, "users, desk phones and imports are an admin's");
+    return jsonError(403,
+                     "users, desk phones, personal locations, sites and imports are an admin's");
   }
   for (std::string_view prefix : {kImportPath, kExportPath}) {
     if (path.rfind(prefix, 0) != 0) continue;
     auto kind = store::dataKindNamed(path.substr(prefix.size()));
-    if (!kind) return jsonError(404, "import and export take users, devices or locations");
+    if (!kind) {
+      return jsonError(
+          404, "import and export take users, devices, locations, personal-locations or sites");
+    }
     if (prefix == kImportPath) return import(r, *kind, who);
     auto csv = deps_.exportCsv(
         *kind, who.role == Role::SuperAdmin ? std::vector<std::string>{} : who.sites);
     if (!csv.ok()) return jsonError(500, csv.error().message);
     return HttpResponse{200, "text/csv; charset=utf-8", csv.value(), {}};
   }
-  const DataKind kind = path.rfind(kUsersPath, 0) == 0 ? DataKind::Users : DataKind::Devices;
-  const std::string_view base = kind == DataKind::Users ? kUsersPath : kDevicesPath;
-  if (path.size() == base.size()) return list(r, kind, who);
-  return one(r, kind, percentDecoded(path.substr(base.size() + 1)), who);
+  for (const Collection& c : kCollections) {
+    if (path.rfind(c.path, 0) != 0) continue;
+    if (path.size() == c.path.size()) return list(r, c.kind, who);
+    if (path[c.path.size()] != '/') continue;  // "/api/v1/sitesX" is not a site
+    return one(r, c, percentDecoded(path.substr(c.path.size() + 1)), who);
+  }
+  return jsonError(404, "no such path");
 }
 
 HttpResponse RecordsApi::list(const HttpRequest& r, DataKind kind, const Principal& who) {
@@ -213,10 +219,12 @@ HttpResponse RecordsApi::list(const HttpRequest& r, DataKind kind, const Princip
   return HttpResponse{200, "application/json", jsonText(out), {}};
 }
 
-HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::string& given,
+HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const std::string& given,
                              const Principal& who) {
+  const DataKind kind = c.kind;
+  const std::string singular(c.singular);
   const std::string key = store::normalizedKey(kind, given);
-  const std::string what = singular(kind) + " \"" + key + "\"";
+  const std::string what = singular + " \"" + key + "\"";
   auto all = deps_.load(kind);
   if (!all.ok()) return jsonError(500, all.error().message);
   auto found = std::find_if(all.value().begin(), all.value().end(),
@@ -234,11 +242,12 @@ HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::str
     // Lost updates are refused: a change names the version it was made from.
     const std::string current = etagOf(recordJson(kind, *existing));
     if (r.ifMatch.empty() || (r.ifMatch != current && r.ifMatch != "*")) {
-      auto out = r.ifMatch.empty() ? jsonError(428, "send If-Match with the ETag of the " +
-                                                        singular(kind) + " as read (GET)")
-                                   : jsonError(412, "the " + singular(kind) +
-                                                        " changed since it was read: "
-                                                        "read it again");
+      auto out =
+          r.ifMatch.empty()
+              ? jsonError(428, "send If-Match with the ETag of the " + singular + " as read (GET)")
+              : jsonError(412, "the " + singular +
+                                   " changed since it was read: "
+                                   "read it again");
       out.headers.emplace_back("ETag", current);
       return out;
     }
@@ -248,8 +257,7 @@ HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::str
     req.remove.push_back(key);
   } else {
     json body = json::parse(r.body, nullptr, false);
-    if (!body.is_object())
-      return jsonError(400, "body must be a JSON object: one " + singular(kind));
+    if (!body.is_object()) return jsonError(400, "body must be a JSON object: one " + singular);
     std::string why;
     auto input = inputOf(body, why);
     if (!input) return jsonError(400, why);
@@ -259,8 +267,8 @@ HttpResponse RecordsApi::one(const HttpRequest& r, DataKind kind, const std::str
     if (keyField == input->fields.end()) {
       input->fields.insert(input->fields.begin(), {keyColumn, key, 0});
     } else if (store::normalizedKey(kind, keyField->value) != key) {
-      return jsonError(400, keyColumn + ": \"" + keyField->value + "\" is not the " +
-                                singular(kind) + " of the path (\"" + key + "\")");
+      return jsonError(400, keyColumn + ": \"" + keyField->value + "\" is not the " + singular +
+                                " of the path (\"" + key + "\")");
     }
     req.records.push_back(std::move(*input));
   }

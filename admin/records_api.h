@@ -1,26 +1,32 @@
 #pragma once
-// Users and desk phones over the admin API, and CSV import and export of users, desk phones and
-// company locations (issue 16). Every write goes through store::Store::applyRecords: the seed's
-// checks with the same words, all or nothing, one audit entry per record changed, and a rebuilt
-// routing snapshot, so the very next 911 sees it. Runs on the I/O thread.
+// Users, desk phones, personal locations and sites over the admin API, and CSV import and
+// export of those and of company locations (issue 16). Every write goes through
+// store::Store::applyRecords: the seed's checks with the same words, all or nothing, one audit
+// entry per record changed, and a rebuilt routing snapshot, so the very next 911 sees it. Runs on
+// the I/O thread.
 //
-//   GET    /api/v1/users[?site=S&limit=N&after=KEY]   a page of users, key order; "next" is the
-//   GET    /api/v1/devices[?site=S&limit=N&after=KEY]   key to ask `after` for the next page
-//   GET    /api/v1/users/EXT, /api/v1/devices/MAC      one record, with its ETag
-//   PUT    /api/v1/users/EXT, /api/v1/devices/MAC      creates (201) or updates (200): the fields
+//   GET    /api/v1/COLLECTION[?site=S&limit=N&after=KEY]  a page in key order; "next" is the
+//                                                      key to ask `after` for the next page
+//   GET    /api/v1/COLLECTION/KEY                      one record, with its ETag
+//   PUT    /api/v1/COLLECTION/KEY                      creates (201) or updates (200): the fields
 //                                                      given change, the others stay; an update
 //                                                      needs If-Match (428 without, 412 stale)
-//   DELETE /api/v1/users/EXT, /api/v1/devices/MAC      needs If-Match; a user's desk phones and
-//                                                      personal locations go with the user
+//   DELETE /api/v1/COLLECTION/KEY                      needs If-Match; a user's desk phones and
+//                                                      personal locations go with the user; a
+//                                                      site still in use stays (400)
+// COLLECTION and KEY: users/EXTENSION, devices/MAC, personal-locations/KEY (a user's own
+// addresses with the networks that say "I am here"), sites/NAME (its country and default
+// location).
 //   POST   /api/v1/import/KIND?mode=merge|replace&dry_run=true
 //                                                      a CSV body (Content-Type text/csv);
 //                                                      answers the difference; 400 with every
 //                                                      problem at its line and column
 //   GET    /api/v1/export/KIND                         text/csv, what import takes back
-// KIND is users, devices or locations. A record's JSON has one member per column
-// (store::dataColumns): yes/no columns as true/false, lists as arrays of strings. super-admin:
-// everything; site-admin: its sites' records only (a record of another site is 403, a list
-// shows none of them, replace deletes within its sites); other roles: 403.
+// KIND is users, devices, locations, personal-locations or sites. A record's JSON has one member
+// per column (store::dataColumns): yes/no columns as true/false, lists as arrays of strings.
+// super-admin: everything; site-admin: its sites' records only (a desk phone's and a personal
+// location's site is its user's; a record of another site is 403, a list shows none of them,
+// replace deletes within its sites); other roles: 403.
 
 #include <functional>
 #include <string>
@@ -45,8 +51,18 @@ class RecordsApi {
     std::function<int64_t()> nowMs;
   };
 
-  static constexpr std::string_view kUsersPath = "/api/v1/users";
-  static constexpr std::string_view kDevicesPath = "/api/v1/devices";
+  // The collections of records, each at its path.
+  struct Collection {
+    std::string_view path;
+    store::DataKind kind;
+    std::string_view singular;  // for messages: "user", "desk phone", ...
+  };
+  static constexpr Collection kCollections[] = {
+      {"/api/v1/users", store::DataKind::Users, "user"},
+      {"/api/v1/devices", store::DataKind::Devices, "desk phone"},
+      {"/api/v1/personal-locations", store::DataKind::PersonalLocations, "personal location"},
+      {"/api/v1/sites", store::DataKind::Sites, "site"},
+  };
   static constexpr std::string_view kImportPath = "/api/v1/import/";
   static constexpr std::string_view kExportPath = "/api/v1/export/";
 
@@ -58,7 +74,7 @@ class RecordsApi {
   HttpResponse handle(const HttpRequest& request, std::string_view path, const Principal& who);
 
  private:
-  HttpResponse one(const HttpRequest& r, store::DataKind kind, const std::string& key,
+  HttpResponse one(const HttpRequest& r, const Collection& c, const std::string& key,
                    const Principal& who);
   HttpResponse list(const HttpRequest& r, store::DataKind kind, const Principal& who);
   HttpResponse import(const HttpRequest& r, store::DataKind kind, const Principal& who);

@@ -28,7 +28,9 @@
 //   GET, POST /api/v1/locations; GET, PUT, DELETE /api/v1/locations/KEY
 //                                              super-admin; site-admin (its sites):
 //                                              locations_api.h
-//   GET /api/v1/users, /api/v1/devices; GET, PUT, DELETE /api/v1/users/EXT, /api/v1/devices/MAC;
+//   GET /api/v1/users, /api/v1/devices, /api/v1/personal-locations, /api/v1/sites; GET, PUT,
+//   DELETE /api/v1/users/EXT, /api/v1/devices/MAC, /api/v1/personal-locations/KEY,
+//   /api/v1/sites/NAME;
 //   POST /api/v1/import/KIND (text/csv); GET /api/v1/export/KIND
 //                                              super-admin; site-admin (its sites):
 //                                              records_api.h
@@ -137,7 +139,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 23> kRouteTable{{
+  static constexpr std::array<RouteSpec, 27> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -159,6 +161,10 @@ class AdminRoutes {
       {"/api/v1/users/{extension}", "GET, PUT, DELETE"},
       {"/api/v1/devices", "GET"},
       {"/api/v1/devices/{mac}", "GET, PUT, DELETE"},
+      {"/api/v1/personal-locations", "GET"},
+      {"/api/v1/personal-locations/{key}", "GET, PUT, DELETE"},
+      {"/api/v1/sites", "GET"},
+      {"/api/v1/sites/{name}", "GET, PUT, DELETE"},
       {"/api/v1/import/{kind}", "POST"},
       {"/api/v1/export/{kind}", "GET"},
   }};

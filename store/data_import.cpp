@@ -60,7 +60,7 @@ struct Schema {
   DataKind kind;
   std::string singular;  // "user": the audit trail's "user.create", "user:1001"
   std::vector<Column> columns;
-  int siteColumn = -1;  // users, locations: their own; devices: their user's
+  int siteColumn = -1;  // users, locations, sites: their own; devices, personal: their user's
 };
 
 const Schema& schemaOf(DataKind kind) {
@@ -81,6 +81,12 @@ const Schema& schemaOf(DataKind kind) {
                                {"model", Type::Text, ""},
                                {"common_area", Type::Boolean, "no"}},
                               -1};
+  static const auto civicColumns = [](Schema& s) {
+    for (const auto& f : kCivicFields) {
+      bool country = f.name == "country";
+      s.columns.push_back({std::string(f.name), country ? Type::Country : Type::Text, "", country});
+    }
+  };
   static const Schema locations = [] {
     Schema s{DataKind::Locations,
              "location",
@@ -89,10 +95,7 @@ const Schema& schemaOf(DataKind kind) {
               {"site", Type::Site, ""},
               {"kind", Type::Kind, "company"}},
              2};
-    for (const auto& f : kCivicFields) {
-      bool country = f.name == "country";
-      s.columns.push_back({std::string(f.name), country ? Type::Country : Type::Text, "", country});
-    }
+    civicColumns(s);
     for (auto [name, type] : {std::pair{"latitude", Type::Latitude},
                               {"longitude", Type::Longitude},
                               {"elins", Type::E164List},
@@ -104,11 +107,41 @@ const Schema& schemaOf(DataKind kind) {
     }
     return s;
   }();
+  static const Schema personal = [] {
+    // Unconfirmed unless the input says so: an address the user never confirmed must not be
+    // sent to a PSAP as if it were certain.
+    Schema s{DataKind::PersonalLocations,
+             "personal-location",
+             {{"key", Type::Key, "", true},
+              {"extension", Type::Extension, "", true},
+              {"name", Type::Text, "", true},
+              {"confirmed", Type::Boolean, "no"}},
+             -1};
+    civicColumns(s);
+    for (auto [name, type] : {std::pair{"latitude", Type::Latitude},
+                              {"longitude", Type::Longitude},
+                              {"elin", Type::E164},
+                              {"networks", Type::NetworkList},
+                              {"bssids", Type::BssidList}}) {
+      s.columns.push_back({name, type, ""});
+    }
+    return s;
+  }();
+  static const Schema sites{DataKind::Sites,
+                            "site",
+                            {{"name", Type::Text, "", true},
+                             {"country", Type::Country, "", true},
+                             {"default_location", Type::Key, ""}},
+                            0};
   switch (kind) {
     case DataKind::Users:
       return users;
     case DataKind::Devices:
       return devices;
+    case DataKind::PersonalLocations:
+      return personal;
+    case DataKind::Sites:
+      return sites;
     default:
       return locations;
   }
@@ -150,6 +183,12 @@ std::string degreesText(double value) {
   char buffer[32];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
+}
+
+// A checked latitude or longitude as the database keeps it (none for "").
+std::optional<double> degreesValue(const std::string& v) {
+  if (v.empty()) return std::nullopt;
+  return std::strtod(v.c_str(), nullptr);
 }
 
 // A value in its stored form, or what is wrong with it (the words after the quoted value, as
@@ -319,13 +358,17 @@ std::string_view dataKindName(DataKind kind) {
       return "users";
     case DataKind::Devices:
       return "devices";
+    case DataKind::PersonalLocations:
+      return "personal-locations";
+    case DataKind::Sites:
+      return "sites";
     default:
       return "locations";
   }
 }
 
 std::optional<DataKind> dataKindNamed(std::string_view name) {
-  for (DataKind k : {DataKind::Users, DataKind::Devices, DataKind::Locations}) {
+  for (DataKind k : kAllDataKinds) {
     if (dataKindName(k) == name) return k;
   }
   return std::nullopt;
@@ -334,7 +377,7 @@ std::optional<DataKind> dataKindNamed(std::string_view name) {
 const std::vector<std::string>& dataColumns(DataKind kind) {
   static const auto names = [] {
     std::map<DataKind, std::vector<std::string>> out;
-    for (DataKind k : {DataKind::Users, DataKind::Devices, DataKind::Locations}) {
+    for (DataKind k : kAllDataKinds) {
       for (const auto& c : schemaOf(k).columns) out[k].push_back(c.name);
     }
     return out;
@@ -380,12 +423,19 @@ Result<CsvInput> readCsvInput(std::string_view text, const std::string& source,
     std::string first = trimmed(header.fields.front());
     if (first == "extension") kind = DataKind::Users;
     if (first == "mac") kind = DataKind::Devices;
-    if (first == "key") kind = DataKind::Locations;
+    if (first == "name") kind = DataKind::Sites;
+    if (first == "key") {
+      bool hasExtension =
+          std::any_of(header.fields.begin(), header.fields.end(),
+                      [](const std::string& f) { return trimmed(f) == "extension"; });
+      kind = hasExtension ? DataKind::PersonalLocations : DataKind::Locations;
+    }
     if (!kind) {
       return Error{"import.invalid",
                    source + ":" + std::to_string(header.line) + ":1: " + inQuotes(first) +
                        " is not a key column: a users file starts with extension, a desk-phone "
-                       "file with mac, a locations file with key"};
+                       "file with mac, a sites file with name, a locations or personal-locations "
+                       "file with key"};
     }
   }
   const Schema& schema = schemaOf(*kind);
@@ -503,26 +553,22 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
     if (s.failed()) return failed(s);
     return out;
   }
-  const Schema& schema = schemaOf(DataKind::Locations);
-  Statement s(db, "SELECT key, name, site, kind, " + civicColumns() +
-                      ", latitude, longitude, psap_route FROM locations ORDER BY key");
+  if (kind == DataKind::Sites) {
+    Statement s(db,
+                "SELECT s.name, s.country, d.location_key FROM sites s "
+                "LEFT JOIN site_defaults d ON d.site = s.name ORDER BY s.name");
+    while (s.row()) {
+      out.push_back(
+          {s.columnText(0), s.columnText(0), {s.columnText(0), s.columnText(1), s.columnText(2)}});
+    }
+    if (s.failed()) return failed(s);
+    return out;
+  }
+  const Schema& schema = schemaOf(kind);
   std::unordered_map<std::string, size_t> index;
   const int civicCount = static_cast<int>(kCivicFields.size());
-  while (s.row()) {
-    DataRecord r{s.columnText(0), s.columnText(2), {}};
-    for (int i = 0; i < 4 + civicCount; ++i) r.values.push_back(s.columnText(i));
-    for (int i : {4 + civicCount, 5 + civicCount}) {
-      auto v = s.columnReal(i);
-      r.values.push_back(v ? degreesText(*v) : "");
-    }
-    std::string route = s.columnText(6 + civicCount);
-    std::replace(route.begin(), route.end(), ' ', ';');
-    r.values.insert(r.values.end(), {"", "", "", "", route});
-    index.emplace(r.key, out.size());
-    out.push_back(std::move(r));
-  }
-  if (s.failed()) return failed(s);
-  auto append = [&](const char* sql, const char* column) -> Result<void> {
+  // Each child row's value appended to its record's list column.
+  auto append = [&](const std::string& sql, const char* column) -> Result<void> {
     const int at = columnIndex(schema, column);
     Statement children(db, sql);
     while (children.row()) {
@@ -534,6 +580,49 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
     if (children.failed()) return failed(children);
     return {};
   };
+  auto degreesOf = [](const Statement& s, int column) {
+    auto v = s.columnReal(column);
+    return v ? degreesText(*v) : std::string();
+  };
+  if (kind == DataKind::PersonalLocations) {
+    Statement s(db, "SELECT p.key, p.extension, p.name, p.confirmed, " + civicColumns() +
+                        ", p.latitude, p.longitude, p.elin, u.site FROM personal_locations p "
+                        "JOIN users u ON u.extension = p.extension ORDER BY p.key");
+    while (s.row()) {
+      DataRecord r{s.columnText(0), s.columnText(7 + civicCount), {}};
+      for (int i = 0; i < 3; ++i) r.values.push_back(s.columnText(i));
+      r.values.push_back(yes(s.columnInt(3)));
+      for (int i = 4; i < 4 + civicCount; ++i) r.values.push_back(s.columnText(i));
+      r.values.push_back(degreesOf(s, 4 + civicCount));
+      r.values.push_back(degreesOf(s, 5 + civicCount));
+      r.values.insert(r.values.end(), {s.columnText(6 + civicCount), "", ""});
+      index.emplace(r.key, out.size());
+      out.push_back(std::move(r));
+    }
+    if (s.failed()) return failed(s);
+    for (auto [networkKind, column] : {std::pair{"ip", "networks"}, {"bssid", "bssids"}}) {
+      auto r = append(std::string("SELECT personal_key, network FROM personal_location_networks "
+                                  "WHERE kind = '") +
+                          networkKind + "' ORDER BY rowid",
+                      column);
+      if (!r.ok()) return r.error();
+    }
+    return out;
+  }
+  Statement s(db, "SELECT key, name, site, kind, " + civicColumns() +
+                      ", latitude, longitude, psap_route FROM locations ORDER BY key");
+  while (s.row()) {
+    DataRecord r{s.columnText(0), s.columnText(2), {}};
+    for (int i = 0; i < 4 + civicCount; ++i) r.values.push_back(s.columnText(i));
+    r.values.push_back(degreesOf(s, 4 + civicCount));
+    r.values.push_back(degreesOf(s, 5 + civicCount));
+    std::string route = s.columnText(6 + civicCount);
+    std::replace(route.begin(), route.end(), ' ', ';');
+    r.values.insert(r.values.end(), {"", "", "", "", route});
+    index.emplace(r.key, out.size());
+    out.push_back(std::move(r));
+  }
+  if (s.failed()) return failed(s);
   for (auto [sql, column] :
        {std::pair{"SELECT location_key, elin FROM location_elins ORDER BY location_key, position",
                   "elins"},
@@ -598,17 +687,50 @@ class DataImport {
       order_.push_back(r.key);
       stored_.emplace(r.key, Row{std::move(r.values), 0, {}, false});
     }
+    // What the other kinds hold that a record of this kind may collide with or point at.
+    auto read = [&](const char* sql, auto&& take) -> Result<void> {
+      Statement st(db_, sql);
+      while (st.row()) take(st);
+      if (st.failed()) return failure(st.error());
+      return {};
+    };
+    std::vector<Result<void>> reads;
     if (request_.kind == DataKind::Locations) {
-      Statement defaults(db_,
-                         "SELECT location_key FROM site_defaults UNION "
-                         "SELECT default_location_key FROM account WHERE default_location_key "
-                         "IS NOT NULL");
-      while (defaults.row()) defaults_.insert(defaults.columnText(0));
-      Statement personal(db_, "SELECT elin, key FROM personal_locations WHERE elin IS NOT NULL");
-      while (personal.row()) personalElins_[personal.columnText(0)] = personal.columnText(1);
-      if (defaults.failed() || personal.failed()) {
-        return failure(defaults.failed() ? defaults.error() : personal.error());
-      }
+      reads.push_back(
+          read("SELECT location_key FROM site_defaults UNION SELECT default_location_key FROM "
+               "account WHERE default_location_key IS NOT NULL",
+               [&](const Statement& st) { defaults_.insert(st.columnText(0)); }));
+      reads.push_back(read("SELECT elin, key FROM personal_locations WHERE elin IS NOT NULL",
+                           [&](const Statement& st) {
+                             otherElins_[st.columnText(0)] =
+                                 "personal location " + st.columnText(1);
+                           }));
+      reads.push_back(read("SELECT key FROM personal_locations", [&](const Statement& st) {
+        otherKeys_[st.columnText(0)] = "a personal location";
+      }));
+    }
+    if (request_.kind == DataKind::PersonalLocations) {
+      reads.push_back(
+          read("SELECT elin, location_key FROM location_elins", [&](const Statement& st) {
+            otherElins_[st.columnText(0)] = "location " + st.columnText(1);
+          }));
+      reads.push_back(read("SELECT key FROM locations", [&](const Statement& st) {
+        otherKeys_[st.columnText(0)] = "a company location";
+      }));
+    }
+    if (request_.kind == DataKind::Sites) {
+      reads.push_back(read("SELECT key, kind FROM locations", [&](const Statement& st) {
+        locationKinds_[st.columnText(0)] = st.columnText(1);
+      }));
+      reads.push_back(
+          read("SELECT site, COUNT(*) FROM locations WHERE site IS NOT NULL GROUP BY site",
+               [&](const Statement& st) { siteUses_[st.columnText(0)].first = st.columnInt(1); }));
+      reads.push_back(
+          read("SELECT site, COUNT(*) FROM users WHERE site IS NOT NULL GROUP BY site",
+               [&](const Statement& st) { siteUses_[st.columnText(0)].second = st.columnInt(1); }));
+    }
+    for (auto& r : reads) {
+      if (!r.ok()) return r.error();
     }
     return {};
   }
@@ -754,7 +876,7 @@ class DataImport {
         continue;
       }
       auto at = [&](int column) { return row.columnNumbers[column]; };
-      if (schema_.siteColumn >= 0) {
+      if (schema_.siteColumn >= 0 && request_.kind != DataKind::Sites) {
         const std::string& site = row.values[schema_.siteColumn];
         bool account = request_.kind == DataKind::Locations && row.values[3] == "account-default";
         if (site.empty() && !account) {
@@ -764,17 +886,36 @@ class DataImport {
                         "no site is named " + inQuotes(site) + didYouMean(site, siteNames));
         }
       }
-      if (request_.kind == DataKind::Devices && userSites_.count(row.values[1]) == 0) {
+      const bool ofUser =
+          request_.kind == DataKind::Devices || request_.kind == DataKind::PersonalLocations;
+      if (ofUser && userSites_.count(row.values[1]) == 0) {
         problems_.add(row.line, at(1), "extension",
                       "no user has extension " + inQuotes(row.values[1]));
       }
-      if (request_.kind == DataKind::Locations) {
-        int lat = columnIndex(schema_, "latitude"), lon = columnIndex(schema_, "longitude");
+      if (auto other = otherKeys_.find(key); other != otherKeys_.end()) {
+        problems_.add(row.line, at(0), "key", inQuotes(key) + " is " + other->second + "'s key");
+      }
+      if (int lat = columnIndex(schema_, "latitude"); lat >= 0) {
+        const int lon = lat + 1;
         if (row.values[lat].empty() != row.values[lon].empty()) {
           bool hasLat = !row.values[lat].empty();
           problems_.add(row.line, at(hasLat ? lat : lon), hasLat ? "latitude" : "longitude",
                         std::string("needs ") + (hasLat ? "longitude" : "latitude") + " as well");
         }
+      }
+      if (request_.kind == DataKind::Sites && !row.values[2].empty()) {
+        auto target = locationKinds_.find(row.values[2]);
+        if (target == locationKinds_.end()) {
+          problems_.add(row.line, at(2), "default_location",
+                        "no location is keyed " + inQuotes(row.values[2]));
+        } else if (target->second == "account-default") {
+          problems_.add(row.line, at(2), "default_location",
+                        inQuotes(row.values[2]) +
+                            " is the account's default; a site's default is a company or "
+                            "site-default location");
+        }
+      }
+      if (request_.kind == DataKind::Locations) {
         if (row.values[3] == "account-default" &&
             !row.values[columnIndex(schema_, "psap_route")].empty()) {
           problems_.add(row.line, at(columnIndex(schema_, "psap_route")), "psap_route",
@@ -786,9 +927,19 @@ class DataImport {
       claimAll(key, row, claim);
     }
     for (const auto& key : order_) {
-      if (removed(key) && defaults_.count(key) != 0) {
+      if (!removed(key)) continue;
+      if (defaults_.count(key) != 0) {
         problems_.add(0, 0, "key",
                       inQuotes(key) + " is a site's or the account's default location: it stays");
+      }
+      if (auto uses = siteUses_.find(key); uses != siteUses_.end()) {
+        auto count = [](int64_t n, const char* what) {
+          return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+        };
+        problems_.add(0, 0, "name",
+                      "site " + inQuotes(key) + " still has " +
+                          count(uses->second.first, "location") + " and " +
+                          count(uses->second.second, "user") + ": move or delete them first");
       }
     }
   }
@@ -799,19 +950,23 @@ class DataImport {
       if (!row.values[1].empty()) claim(key, row, 1, row.values[1], "DID");
       return;
     }
-    if (request_.kind != DataKind::Locations) return;
+    if (request_.kind != DataKind::Locations && request_.kind != DataKind::PersonalLocations) {
+      return;
+    }
     for (auto [name, what] : {std::pair{"elins", "ELIN"},
+                              {"elin", "ELIN"},
                               {"subnets", "subnet"},
                               {"bssids", "BSSID"},
                               {"switches", "switch port"}}) {
-      int column = columnIndex(schema_, name);
+      const int column = columnIndex(schema_, name);
+      // A personal location's networks are its own ("I am home"): two may share one.
+      if (column < 0 || (request_.kind == DataKind::PersonalLocations && what != "ELIN")) continue;
       for (const auto& item : listItems(row.values[column])) {
         claim(key, row, column, item, what);
-        if (column == columnIndex(schema_, "elins") && row.fromInput) {
-          if (auto p = personalElins_.find(item); p != personalElins_.end()) {
-            problems_.add(
-                row.line, row.columnNumbers[column], name,
-                "ELIN " + inQuotes(item) + " is personal location " + p->second + "'s already");
+        if (what == std::string_view("ELIN") && row.fromInput) {
+          if (auto other = otherElins_.find(item); other != otherElins_.end()) {
+            problems_.add(row.line, row.columnNumbers[column], name,
+                          "ELIN " + inQuotes(item) + " is " + other->second + "'s already");
           }
         }
       }
@@ -874,7 +1029,10 @@ class DataImport {
                            " is not one of the sites this token may change");
   }
 
+  using Changes = std::vector<const RecordChange*>;
   Result<void> write(const ImportResult& result);
+  Result<void> writePersonal(const Changes& added, const Changes& changed, const Changes& gone);
+  Result<void> writeSites(const Changes& added, const Changes& changed, const Changes& gone);
 
   sqlite3* db_;
   const std::string path_;
@@ -883,7 +1041,11 @@ class DataImport {
   Problems problems_;
   Problems scopeProblems_{request_.source};
   std::set<std::string> sites_, defaults_;
-  std::unordered_map<std::string, std::string> userSites_, personalElins_;
+  // ELINs and keys of the other kind of location (company <-> personal), with whose they are.
+  std::unordered_map<std::string, std::string> userSites_, otherElins_, otherKeys_;
+  std::unordered_map<std::string, std::string> locationKinds_;  // sites: what a default may be
+  // sites: how many locations and users each has
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> siteUses_;
   std::unordered_map<std::string, Row> stored_, result_;
   std::vector<std::string> order_, inputOrder_, missing_;
 };
@@ -963,6 +1125,10 @@ Result<void> DataImport::write(const ImportResult& result) {
         s.reset();
       }
     }
+  } else if (request_.kind == DataKind::PersonalLocations) {
+    if (auto r = writePersonal(added, changed, gone); !r.ok()) return r;
+  } else if (request_.kind == DataKind::Sites) {
+    if (auto r = writeSites(added, changed, gone); !r.ok()) return r;
   } else {
     std::string error;
     // A default's row is deleted and written back in one transaction: checked at commit.
@@ -1001,17 +1167,13 @@ Result<void> DataImport::write(const ImportResult& result) {
     Statement bssid(db_, "INSERT INTO bssids (bssid, location_key) VALUES (?, ?)");
     Statement sw(db_, "INSERT INTO switches (chassis, port, location_key) VALUES (?, ?, ?)");
     const int lat = columnIndex(schema_, "latitude");
-    auto degrees = [](const std::string& v) -> std::optional<double> {
-      if (v.empty()) return std::nullopt;
-      return std::strtod(v.c_str(), nullptr);
-    };
     for (const auto& list : {changed, added}) {
       for (const auto* c : list) {
         const auto& v = current(c->key).values;
         Statement& s = list == added ? insert : update;
         s.text(1, v[0]).text(2, v[1]).textOrNull(3, v[2]).text(4, v[3].empty() ? "company" : v[3]);
         for (int i = 0; i < civicCount; ++i) s.textOrNull(5 + i, v[4 + i]);
-        s.real(5 + civicCount, degrees(v[lat])).real(6 + civicCount, degrees(v[lat + 1]));
+        s.real(5 + civicCount, degreesValue(v[lat])).real(6 + civicCount, degreesValue(v[lat + 1]));
         s.text(7 + civicCount, joinList(listItems(v[lat + 6]), " "));
         if (!s.run()) return refused(s);
         s.reset();
@@ -1041,6 +1203,92 @@ Result<void> DataImport::write(const ImportResult& result) {
   }
   for (const auto& c : result.changes) {
     if (auto logged = audit(c); !logged.ok()) return logged.error();
+  }
+  return {};
+}
+
+Result<void> DataImport::writePersonal(const Changes& added, const Changes& changed,
+                                       const Changes& gone) {
+  auto refused = [&](const Statement& st) { return failure(st.error()); };
+  Statement networks(db_, "DELETE FROM personal_location_networks WHERE personal_key = ?");
+  for (const auto& list : {changed, gone}) {
+    for (const auto* c : list) {
+      if (!networks.text(1, c->key).run()) return refused(networks);
+      networks.reset();
+    }
+  }
+  Statement remove(db_, "DELETE FROM personal_locations WHERE key = ?");
+  for (const auto* c : gone) {
+    if (!remove.text(1, c->key).run()) return refused(remove);
+    remove.reset();
+  }
+  const int civicCount = static_cast<int>(kCivicFields.size());
+  std::string set = "extension = ?2, name = ?3, confirmed = ?4";
+  std::string columns = "key, extension, name, confirmed";
+  int p = 5;
+  for (const auto& f : kCivicFields) {
+    set += ", " + std::string(f.column) + " = ?" + std::to_string(p++);
+    columns += ", " + std::string(f.column);
+  }
+  set += ", latitude = ?" + std::to_string(p) + ", longitude = ?" + std::to_string(p + 1) +
+         ", elin = ?" + std::to_string(p + 2);
+  columns += ", latitude, longitude, elin";
+  Statement update(db_, "UPDATE personal_locations SET " + set + " WHERE key = ?1");
+  Statement insert(db_, "INSERT INTO personal_locations (" + columns + ") VALUES (" +
+                            placeholders(7 + civicCount) + ")");
+  Statement network(db_,
+                    "INSERT INTO personal_location_networks (personal_key, network, kind) "
+                    "VALUES (?, ?, ?)");
+  const int lat = columnIndex(schema_, "latitude");
+  for (const auto& list : {changed, added}) {
+    for (const auto* c : list) {
+      const auto& v = current(c->key).values;
+      Statement& st = list == added ? insert : update;
+      st.text(1, v[0]).text(2, v[1]).text(3, v[2]).integer(4, v[3] == "yes" ? 1 : 0);
+      for (int i = 0; i < civicCount; ++i) st.textOrNull(5 + i, v[4 + i]);
+      st.real(5 + civicCount, degreesValue(v[lat])).real(6 + civicCount, degreesValue(v[lat + 1]));
+      st.textOrNull(7 + civicCount, v[lat + 2]);
+      if (!st.run()) return refused(st);
+      st.reset();
+      for (auto [column, kind] : {std::pair{lat + 3, "ip"}, {lat + 4, "bssid"}}) {
+        for (const auto& n : listItems(v[column])) {
+          if (!network.text(1, c->key).text(2, n).text(3, kind).run()) return refused(network);
+          network.reset();
+        }
+      }
+    }
+  }
+  return {};
+}
+
+Result<void> DataImport::writeSites(const Changes& added, const Changes& changed,
+                                    const Changes& gone) {
+  auto refused = [&](const Statement& st) { return failure(st.error()); };
+  Statement clearDefault(db_, "DELETE FROM site_defaults WHERE site = ?");
+  Statement setDefault(db_, "INSERT INTO site_defaults (site, location_key) VALUES (?, ?)");
+  Statement remove(db_, "DELETE FROM sites WHERE name = ?");
+  Statement update(db_, "UPDATE sites SET country = ?2 WHERE name = ?1");
+  Statement insert(db_, "INSERT INTO sites (name, country) VALUES (?1, ?2)");
+  for (const auto& list : {gone, changed}) {
+    for (const auto* c : list) {
+      if (!clearDefault.text(1, c->key).run()) return refused(clearDefault);
+      clearDefault.reset();
+    }
+  }
+  for (const auto* c : gone) {
+    if (!remove.text(1, c->key).run()) return refused(remove);
+    remove.reset();
+  }
+  for (const auto& list : {changed, added}) {
+    for (const auto* c : list) {
+      const auto& v = current(c->key).values;
+      Statement& st = list == added ? insert : update;
+      if (!st.text(1, v[0]).text(2, v[1]).run()) return refused(st);
+      st.reset();
+      if (v[2].empty()) continue;
+      if (!setDefault.text(1, v[0]).text(2, v[2]).run()) return refused(setDefault);
+      setDefault.reset();
+    }
   }
   return {};
 }

@@ -1,9 +1,9 @@
 #pragma once
-// Bulk and single-record changes of the location data (issue 16): users, desk phones and
-// company locations with their networks, as tables of named text fields. A CSV file, an API
-// body or one record edited over the API is read into `InputRecord`s; the store checks them by
-// the seed's rules (the same words), works out the exact difference from what it holds, and
-// writes all of it or nothing. Plain values; Store::applyRecords does the work.
+// Bulk and single-record changes of the location data (issue 16): users, desk phones, company
+// locations with their networks, personal locations and sites, as tables of named text fields. A
+// CSV file, an API body or one record edited over the API is read into `InputRecord`s; the store
+// checks them by the seed's rules (the same words), works out the exact difference from what it
+// holds, and writes all of it or nothing. Plain values; Store::applyRecords does the work.
 
 #include <cstdint>
 #include <optional>
@@ -15,9 +15,13 @@
 
 namespace sos::store {
 
-enum class DataKind { Users, Devices, Locations };
+enum class DataKind { Users, Devices, Locations, PersonalLocations, Sites };
+inline constexpr DataKind kAllDataKinds[] = {DataKind::Users, DataKind::Devices,
+                                             DataKind::Locations, DataKind::PersonalLocations,
+                                             DataKind::Sites};
 
-// "users", "devices", "locations"; parsed back by dataKindNamed (nullopt for another word).
+// "users", "devices", "locations", "personal-locations", "sites"; parsed back by dataKindNamed
+// (nullopt for another word).
 std::string_view dataKindName(DataKind kind);
 std::optional<DataKind> dataKindNamed(std::string_view name);
 
@@ -26,6 +30,9 @@ std::optional<DataKind> dataKindNamed(std::string_view name);
 //   devices:   mac, extension, brand, model, common_area
 //   locations: key, name, site, kind, the RFC 5139 elements (country ... ADDCODE), latitude,
 //              longitude, elins, subnets, bssids, switches, psap_route
+//   personal-locations: key, extension (whose), name, confirmed, the RFC 5139 elements,
+//              latitude, longitude, elin, networks (public IPs or CIDRs), bssids
+//   sites:     name, country, default_location (a location key)
 // Lists are separated by ';'; a switch is "CHASSIS" or "CHASSIS PORT"; booleans are yes / no.
 const std::vector<std::string>& dataColumns(DataKind kind);
 
@@ -51,8 +58,9 @@ struct InputRecord {
 };
 
 // A CSV file (a header row of column names, then one record per row) as input records. The
-// kind is told by the first column of the header when not given (extension: users, mac:
-// devices, key: locations). Errors "import.invalid" with "SOURCE:LINE:COLUMN: what".
+// kind is told by the header when not given: its first column (extension: users, mac: devices,
+// name: sites, key: locations, or personal locations when an extension column follows). Errors
+// "import.invalid" with "SOURCE:LINE:COLUMN: what".
 struct CsvInput {
   DataKind kind = DataKind::Users;
   std::vector<InputRecord> records;

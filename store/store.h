@@ -160,14 +160,14 @@ class Store {
   // "store.conflict" when it is a site's or the account's default.
   Result<bool> deleteLocation(const std::string& key, const AuditEntry& audit);
 
-  // Users, desk phones or company locations added, changed or deleted (issue 16: a CSV import,
-  // an API edit). The records are checked by the seed's rules and against each other and the
-  // store (sites, users, unique DIDs, ELINs and networks, defaults that stay); any problem
-  // writes nothing: "import.invalid" with one line per problem at its place ("SOURCE:LINE:
-  // COLUMN: FIELD: what"), "import.forbidden" when a record's site is outside request.sites,
-  // "store.not-found" for a key to delete that is not there. Otherwise the difference from the
-  // stored records is returned and, unless a dry run, written in one transaction with one audit
-  // entry per record changed and the data version counted.
+  // Users, desk phones, company or personal locations or sites added, changed or deleted
+  // (issue 16: a CSV import, an API edit). The records are checked by the seed's rules and against
+  // each other and the store (sites, users, unique DIDs, ELINs and networks, defaults that stay);
+  // any problem writes nothing: "import.invalid" with one line per problem at its place
+  // ("SOURCE:LINE: COLUMN: FIELD: what"), "import.forbidden" when a record's site is outside
+  // request.sites, "store.not-found" for a key to delete that is not there. Otherwise the
+  // difference from the stored records is returned and, unless a dry run, written in one
+  // transaction with one audit entry per record changed and the data version counted.
   Result<ImportResult> applyRecords(const ImportRequest& request);
   // Every stored record of a kind, in key order, values as an export writes them.
   Result<std::vector<DataRecord>> loadRecords(DataKind kind);

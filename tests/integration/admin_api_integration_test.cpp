@@ -93,6 +93,8 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"PUT", "/api/v1/users/1001"},
       {"DELETE", "/api/v1/devices/00:04:f2:00:10:01"},
       {"POST", "/api/v1/import/users"},
+      {"GET", "/api/v1/personal-locations/carol-home"},
+      {"PUT", "/api/v1/sites/Paris"},
       {"GET", "/api/v1/export/locations"}};
   for (const auto& [method, path] : routes) {
     for (const std::string token : {"", "sos_not-a-token"}) {
@@ -293,6 +295,10 @@ TEST_F(AdminApi, UsersDeskPhonesAndImportsStayInsideASiteAdminsSites) {
   EXPECT_NE(users.body.find(R"("extension":"1001")"), std::string::npos) << users.body;
   EXPECT_EQ(users.body.find(R"("extension":"2001")"), std::string::npos) << users.body;
   EXPECT_EQ(as(hq, "GET", "/api/v1/users/2001").status, 403);
+  EXPECT_EQ(as(hq, "GET", "/api/v1/sites/London").status, 403);
+  EXPECT_EQ(as(hq, "PUT", "/api/v1/sites/Paris", R"({"country": "FR"})").status, 403);
+  auto sites = as(hq, "GET", "/api/v1/sites");
+  EXPECT_EQ(json::parse(sites.body)["sites"].size(), 1u) << sites.body;  // HQ only
   auto page = as(hq, "GET", "/api/v1/users?limit=2");
   EXPECT_NE(page.body.find(R"("next":"1002")"), std::string::npos) << page.body;
 

@@ -335,6 +335,45 @@ TEST_F(LocatedCall, ALocationsFileImportedByTheCliRoutesTheNextCallWithoutAResta
   EXPECT_NE(trail.body.find(R"("actor":"cli:)"), std::string::npos) << trail.body;
 }
 
+// Issue 16: a personal location added over the API, with the network that says "I am home",
+// locates the user's next 911 after a report from that network; a site's default changed over
+// the API is what an unknown network falls back to from the next call on.
+TEST_F(LocatedCall, APersonalLocationAndASiteDefaultSetOverTheApiRouteTheNextCall) {
+  auto home = api("PUT", "/api/v1/personal-locations/bob-home",
+                  R"({"extension": "1002", "name": "Bob's home", "confirmed": true,
+                      "country": "US", "A1": "IL", "A3": "Springfield", "HNO": "12", "RD": "Elm",
+                      "networks": ["198.51.100.7"]})");
+  ASSERT_EQ(home.status, 201) << home.body;
+  EXPECT_NE(home.body.find(R"("networks":["198.51.100.7"])"), std::string::npos) << home.body;
+  auto report =
+      api("POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"198.51.100.7"})");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_NE(report.body.find("Bob's home"), std::string::npos) << report.body;
+  auto line = call911("1002", "127.0.0.1", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "Bob's home") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("personal-network", 0), 0u) << line.raw;
+
+  auto hq = api("GET", "/api/v1/sites/HQ");
+  ASSERT_EQ(hq.status, 200) << hq.body;
+  EXPECT_NE(hq.body.find(R"("default_location":"hq-lobby")"), std::string::npos) << hq.body;
+  std::smatch tag;
+  ASSERT_TRUE(std::regex_search(hq.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")));
+  auto moved =
+      httpRequest("PUT", ports_.admin, "/api/v1/sites/HQ", R"({"default_location": "hq-floor-3"})",
+                  {{"Authorization", "Bearer " + adminToken()}, {"If-Match", tag[1]}});
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  auto fallback = call911("1001", "192.0.2.10", "IEEE-802.3");
+  EXPECT_EQ(fallback.get("location"), "HQ Floor 3") << fallback.raw;
+  EXPECT_EQ(fallback.get("location_by").rfind("site-default", 0), 0u) << fallback.raw;
+  // A site still in use is not deleted.
+  auto london = api("GET", "/api/v1/sites/London");
+  ASSERT_TRUE(std::regex_search(london.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")));
+  auto kept = httpRequest("DELETE", ports_.admin, "/api/v1/sites/London", "",
+                          {{"Authorization", "Bearer " + adminToken()}, {"If-Match", tag[1]}});
+  EXPECT_EQ(kept.status, 400) << kept.body;
+  EXPECT_NE(kept.body.find("still has 1 location and 1 user"), std::string::npos) << kept.body;
+}
+
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
   auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;

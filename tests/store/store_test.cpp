@@ -1609,5 +1609,71 @@ TEST_F(StoreTest, DeskPhonesNameTheirUserBrandModelAndCommonArea) {
   EXPECT_EQ(bob->macs, std::vector<std::string>{"00:04:f2:00:20:02"});
 }
 
+TEST_F(StoreTest, PersonalLocationsImportWithTheirNetworksAndStayClearOfCompanyOnes) {
+  auto store = openSeeded();
+  const std::string header =
+      "key,extension,name,confirmed,country,A1,A3,HNO,RD,PC,elin,networks,bssids\n";
+  auto result =
+      store->applyRecords(csvRequest(
+          header + "bob-home,1002,Bob's home,yes,US,IL,Springfield,12,Elm,62704,,198.51.100.7;"
+                   "198.51.100.0/28,00:11:22:33:44:77\n"));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result.value().kind, DataKind::PersonalLocations);
+  auto data = store->loadLocationData().value();
+  auto bob = std::find_if(data.personal.begin(), data.personal.end(),
+                          [](const auto& p) { return p.location.key == "bob-home"; });
+  ASSERT_NE(bob, data.personal.end());
+  EXPECT_EQ(bob->extension, "1002");
+  EXPECT_TRUE(bob->location.confirmed);
+  EXPECT_EQ(bob->location.civic.rd, "Elm");
+  EXPECT_EQ(bob->matchNetworks, (std::vector<std::string>{"198.51.100.0/28", "198.51.100.7"}));
+  EXPECT_EQ(bob->matchBssids, std::vector<std::string>{"00:11:22:33:44:77"});
+  // Exported and imported back: nothing changes (Carol's home from the seed included).
+  auto again =
+      store->applyRecords(csvRequest(store->exportCsv(DataKind::PersonalLocations).value()));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again.value().changes.empty()) << diffText(again.value());
+
+  // A company location's key or ELIN, or a user that does not exist, is refused.
+  auto clash =
+      store->applyRecords(csvRequest(header + "hq-lobby,1002,Lobby,no,US,,,,,,,,\n"
+                                              "bob-cabin,1002,Cabin,no,US,,,,,,+12175550100,,\n"
+                                              "eve-home,1999,Eve,no,US,,,,,,,,\n"));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().message,
+            "in.csv:2:1: key: \"hq-lobby\" is a company location's key\n"
+            "in.csv:3:11: elin: ELIN \"+12175550100\" is location hq-lobby's already\n"
+            "in.csv:4:2: extension: no user has extension \"1999\"");
+}
+
+TEST_F(StoreTest, SitesAreAddedWithADefaultAndOneInUseIsNotDeleted) {
+  auto store = openSeeded();
+  auto added = store->applyRecords(
+      csvRequest("name,country,default_location\nParis,FR,\nHQ,US,hq-floor-2\n"));
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(diffText(added.value()),
+            "sites: 1 added, 1 changed, 0 removed, 1 unchanged\n"
+            "+ Paris: country \"FR\"\n"
+            "~ HQ: default_location \"hq-lobby\" -> \"hq-floor-2\"\n");
+  EXPECT_EQ(one("SELECT location_key FROM site_defaults WHERE site = 'HQ'"), "hq-floor-2");
+  // A location of the new site is accepted from now on.
+  auto paris = store->applyRecords(csvRequest("key,name,site,country\nparis-1,Paris 1,Paris,FR\n"));
+  ASSERT_TRUE(paris.ok()) << paris.error().message;
+
+  ImportRequest remove;
+  remove.kind = DataKind::Sites;
+  remove.remove = {"London"};
+  remove.source = "request";
+  auto london = store->applyRecords(remove);
+  ASSERT_FALSE(london.ok());
+  EXPECT_EQ(london.error().message,
+            "name: site \"London\" still has 1 location and 1 user: move or delete them first");
+  auto bad = store->applyRecords(csvRequest("name,country,default_location\nRome,it,nowhere\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "in.csv:2:2: country: \"it\" is not valid; expected two upper-case letters (ISO "
+            "3166), e.g. \"US\"");
+}
+
 }  // namespace
 }  // namespace sos::store
