@@ -110,7 +110,7 @@ struct LocationData {
   std::vector<PersonalLocationRow> personal;
   std::vector<SiteDefaultRow> siteDefaults;
   std::string accountDefaultKey;
-  std::vector<DeviceReport> reports;  // the latest report of each device
+  std::vector<DeviceReport> reports;  // each device's latest report of each kind (phone, network)
   // The store's count of changes to this data when it was read (0: not from a store), so a
   // reader can tell whether the data has changed since.
   int64_t version = 0;

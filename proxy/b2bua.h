@@ -222,7 +222,8 @@ class B2bua {
   void sendMessage(notify::SipMessageRequest request, notify::Done done) {
     messages_->send(std::move(request), std::move(done));
   }
-  // A device's latest network report, as the location-report API accepted it.
+  // A device's network report, as the location-report API accepted it: held when it is the one
+  // its user's calls should be located by (routing::preferredReport).
   void addReport(const model::DeviceReport& report);
   // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
   // and PSAP callbacks are still routed, calls in progress go on.
@@ -326,6 +327,7 @@ class B2bua {
   B2buaCounters& counters_;
   std::shared_ptr<const routing::LocationSnapshot> locations_;
   std::unordered_map<std::string, model::DeviceReport> reports_;  // by extension
+  void holdReport(const model::DeviceReport& report);
   // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
   std::unique_ptr<routing::ElinAllocator> elins_;
   std::string host_;    // our address, for Content-IDs and P-Asserted-Identity

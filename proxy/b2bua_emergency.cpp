@@ -59,10 +59,7 @@ std::string B2bua::callbackTarget(const routing::CallRequest& req, RoutingLogEnt
 
 void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
   if (!snapshot) return;
-  for (const auto& r : snapshot->data().reports) {
-    auto& held = reports_[r.extension];
-    if (r.reportedAtMs >= held.reportedAtMs) held = r;
-  }
+  for (const auto& r : snapshot->data().reports) holdReport(r);
   // Site default ELINs come with the data; the callback mappings carry over.
   std::map<std::string, std::string, std::less<>> defaults;
   for (const auto& row : snapshot->data().siteDefaults)
@@ -80,10 +77,14 @@ void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapsh
   locations_ = std::move(snapshot);
 }
 
-void B2bua::addReport(const model::DeviceReport& report) {
+void B2bua::addReport(const model::DeviceReport& report) { holdReport(report); }
+
+// The report a call of this user is located by: a fresh network-provided one beats the phone's
+// own (routing::preferredReport).
+void B2bua::holdReport(const model::DeviceReport& report) {
   if (report.extension.empty()) return;
-  auto& held = reports_[report.extension];
-  if (report.reportedAtMs >= held.reportedAtMs) held = report;
+  auto [it, fresh] = reports_.try_emplace(report.extension, report);
+  if (!fresh && &routing::preferredReport(it->second, report) == &report) it->second = report;
 }
 
 pidf::DeviceLocationCheck B2bua::checkDeviceLocation(const routing::CallRequest& req) {

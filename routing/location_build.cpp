@@ -387,7 +387,7 @@ class Builder {
     for (uint32_t i = 0; i < reports.size(); ++i) {
       if (reports[i].extension.empty()) continue;
       uint32_t previous = ix_.reportByExtension.insert(reports[i].extension, i, keyOf);
-      if (previous != kNone && reports[i].reportedAtMs > reports[previous].reportedAtMs) {
+      if (previous != kNone && &preferredReport(reports[previous], reports[i]) == &reports[i]) {
         (void)ix_.reportByExtension.replace(reports[i].extension, i, keyOf);
       }
     }

@@ -58,6 +58,7 @@ struct Context {
   bool siteDefaultWanted;
   bool networkProvided;
   int64_t reportAgeMs;
+  bool reportNetworkProvided;  // the report came from the network, not the phone
 };
 
 // "5 min", "25 h", "3 d": written in place, since report-based evidence is on the hot path.
@@ -179,7 +180,7 @@ std::string describe(const Found& f, const Context& c) {
       break;
   }
   if (f.source == Source::Report) {
-    out += " (reported ";
+    out += c.reportNetworkProvided ? " (network-provided, reported " : " (reported ";
     appendAge(out, c.reportAgeMs);
     out += " ago)";
   }
@@ -464,8 +465,14 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
             [](const Found& a, const Found& b) {
               return a.rank != b.rank ? a.rank < b.rank : a.seq < b.seq;
             });
-  Context ctx{data_,    user, ext, site, enabled(Signal::SiteDefault), call.bssidNetworkProvided,
-              reportAge};
+  Context ctx{data_,
+              user,
+              ext,
+              site,
+              enabled(Signal::SiteDefault),
+              call.bssidNetworkProvided,
+              reportAge,
+              report != nullptr && report->networkProvided};
   size_t w = 0;
   if (found[0].signal == Signal::DeviceSupplied) {
     // The device's own PIDF-LO goes to the PSAP untouched (RFC 6442: an intermediary should not
@@ -507,6 +514,15 @@ Resolution LocationSnapshot::resolveReport(const DeviceReport& report, int64_t n
   call.extension = report.extension;
   call.report = &report;
   return resolve(call, nowMs);
+}
+
+const model::DeviceReport& preferredReport(const model::DeviceReport& a,
+                                           const model::DeviceReport& b, int64_t networkHoldMs) {
+  const model::DeviceReport& later = a.reportedAtMs > b.reportedAtMs ? a : b;
+  if (a.networkProvided == b.networkProvided) return later;
+  const model::DeviceReport& network = a.networkProvided ? a : b;
+  const model::DeviceReport& phone = a.networkProvided ? b : a;
+  return phone.reportedAtMs - network.reportedAtMs > networkHoldMs ? phone : network;
 }
 
 }  // namespace sos::routing

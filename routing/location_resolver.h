@@ -40,6 +40,18 @@ struct ResolverSettings {
                                               // (0 or less: reports never go stale)
 };
 
+// Which of two reports of one user's device a call should be located by (issue 16). A report the
+// network sent (a WLAN controller, an LLDP collector: the API's network-reporter role) beats one
+// the phone sent itself, unless the phone's came more than `networkHoldMs` later: a phone cannot
+// talk its way out of where the network has just seen it, and a network report that has not
+// been repeated since the phone moved (a laptop taken home) does not hold the user in the
+// office for ever. Between two of the same kind, the later wins (ties: `b`). Order-independent:
+// folding a user's reports in any order gives the same one.
+inline constexpr int64_t kNetworkReportHoldMs = 10 * 60 * 1000;
+const model::DeviceReport& preferredReport(const model::DeviceReport& a,
+                                           const model::DeviceReport& b,
+                                           int64_t networkHoldMs = kNetworkReportHoldMs);
+
 // What the call itself says, plus the device's latest report.
 struct CallNetworkData {
   std::string extension;    // caller (PAI or From user)

@@ -357,17 +357,18 @@ Result<model::LocationData> Store::loadLocationData() {
   }
   check(account);
 
-  // The latest report of each device: by MAC, or by extension for reports that name no MAC
-  // (a softphone that cannot read its own). Ties on time go to the later insert.
+  // The latest report of each device, of each kind (the phone's own and the network's, which
+  // routing::preferredReport weighs): by MAC, or by extension for reports that name no MAC (a
+  // softphone that cannot read its own). Ties on time go to the later insert.
   Statement reports(
       db_,
       "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
       "FROM ("
       "  SELECT *, row_number() OVER ("
-      "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension)"
+      "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension), network_provided"
       "    ORDER BY reported_at_ms DESC, id DESC) AS newest"
       "  FROM device_reports)"
-      " WHERE newest = 1 ORDER BY extension, mac");
+      " WHERE newest = 1 ORDER BY extension, mac, reported_at_ms");
   while (reports.row()) {
     data.reports.push_back({reports.columnText(0), reports.columnText(1), reports.columnText(2),
                             reports.columnText(3), reports.columnText(4), reports.columnText(5),

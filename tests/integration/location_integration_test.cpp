@@ -374,6 +374,27 @@ TEST_F(LocatedCall, APersonalLocationAndASiteDefaultSetOverTheApiRouteTheNextCal
   EXPECT_NE(kept.body.find("still has 1 location and 1 user"), std::string::npos) << kept.body;
 }
 
+// Issue 16: what the network saw beats what the phone says. A WLAN controller (a
+// network-reporter token) reports 1002's phone on Room 301's access point; the phone itself
+// then claims Floor 2's subnet: 1002's 911 goes out from Room 301, and the routing log says the
+// report was network-provided.
+TEST_F(LocatedCall, ANetworkReportBeatsThePhonesOwnLaterReport) {
+  const std::string wlan = makeToken("wlan-controller", {"--role", "network-reporter"});
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  auto post = [&](const std::string& token, const std::string& body) {
+    return httpRequest("POST", ports_.admin, "/api/v1/location-reports", body,
+                       {{"Authorization", "Bearer " + token}});
+  };
+  auto seen = post(wlan, R"({"extension":"1002","bssid":"00:11:22:33:44:55"})");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  auto claimed = post(phone, R"({"extension":"1002","ip":"10.1.2.77"})");
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  auto line = call911("1002", "127.0.0.1", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
+  EXPECT_NE(line.get("location_by").find("from device report (network-provided"), std::string::npos)
+      << line.raw;
+}
+
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
   auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;

@@ -592,5 +592,52 @@ TEST(LocationSnapshotBuild, ManyBadRowsAreCountedNotListed) {
   EXPECT_NE(s->warnings().back().find("800 more problems"), std::string::npos);
 }
 
+// Issue 16: which report a call is located by. Each row: two reports of one device (who sent
+// it, when), and the one that must win, in either order.
+TEST(PreferredReport, TheNetworksReportBeatsThePhonesOwnUnlessThePhonesCameMuchLater) {
+  struct Row {
+    bool aNetwork;
+    int64_t aAtMs;
+    bool bNetwork;
+    int64_t bAtMs;
+    char wins;
+    const char* why;
+  };
+  const int64_t hold = kNetworkReportHoldMs;
+  const Row rows[] = {
+      {false, 0, false, 1000, 'b', "two of the phone's: the later"},
+      {true, 1000, true, 0, 'a', "two of the network's: the later"},
+      {true, 0, false, 60'000, 'a', "the phone's a minute after the network's: the network's"},
+      {true, 0, false, hold, 'a', "the phone's at the end of the hold: still the network's"},
+      {true, 0, false, hold + 1, 'b', "the phone's after the hold (it moved since): the phone's"},
+      {false, 0, true, 1000, 'b', "the network's after the phone's: the network's"},
+      {false, 5, false, 5, 'b', "a tie: the one given second"},
+  };
+  for (const Row& row : rows) {
+    DeviceReport a, b;
+    a.extension = b.extension = "1002";
+    a.networkProvided = row.aNetwork;
+    a.reportedAtMs = row.aAtMs;
+    a.ip = "a";
+    b.networkProvided = row.bNetwork;
+    b.reportedAtMs = row.bAtMs;
+    b.ip = "b";
+    EXPECT_EQ(preferredReport(a, b).ip, std::string(1, row.wins)) << row.why;
+    if (row.aAtMs != row.bAtMs) {
+      EXPECT_EQ(preferredReport(b, a).ip, std::string(1, row.wins)) << row.why << " (swapped)";
+    }
+  }
+}
+
+TEST_F(Resolver, ANetworkProvidedReportSaysSoInTheEvidence) {
+  DeviceReport r = report("1002");
+  r.bssid = "00:11:22:33:44:55";
+  r.networkProvided = true;
+  auto res = call("1002", "", "", &r);
+  EXPECT_EQ(key(res), "hq-room-301");
+  EXPECT_EQ(res.evidence,
+            "bssid 00:11:22:33:44:55 from device report (network-provided, reported 5 min ago)");
+}
+
 }  // namespace
 }  // namespace sos::routing
