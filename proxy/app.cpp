@@ -496,12 +496,16 @@ int runApp(int argc, char** argv) {
       &callsApi,
       &opsApi,
       &recordsApi,
-      [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr] {
+      [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr,
+       &deviceRoutesPtr] {
+        // Both listeners' refusals count together: a spoofing attempt on the phones' listener
+        // is one like any other.
         return prometheusText(
             server.counters(), locations.counters(), reloader.counters(),
             LogLoss{routingLog->dropped(), consoleSink->dropped(), routingLog->reopenFailures()},
             notifier ? &notifier->counters() : nullptr,
-            routesPtr != nullptr ? &routesPtr->counters() : nullptr);
+            routesPtr != nullptr ? &routesPtr->counters() : nullptr,
+            deviceRoutesPtr != nullptr ? &deviceRoutesPtr->counters() : nullptr);
       },
       [&server] {
         auto const a =

@@ -40,7 +40,8 @@ std::string labelValue(std::string_view v) {
 
 std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
                            const ReloadCounters& r, LogLoss logLoss,
-                           const notify::NotifyCounters* n, const admin::RouteCounters* api) {
+                           const notify::NotifyCounters* n, const admin::RouteCounters* api,
+                           const admin::RouteCounters* deviceApi) {
   // The Prometheus convention for what is running: a constant 1 whose labels say which build.
   std::string out =
       "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
@@ -230,17 +231,25 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
          "SIGHUPs after which the routing log could not be opened again (the old file kept)",
          reopenFailures);
   if (api != nullptr) {
+    auto both = [deviceApi, api](const std::atomic<uint64_t> admin::RouteCounters::*field) {
+      uint64_t n = (api->*field).load(std::memory_order_relaxed);
+      if (deviceApi != nullptr) n += (deviceApi->*field).load(std::memory_order_relaxed);
+      return n;
+    };
+    const std::atomic<uint64_t> unauthenticated{both(&admin::RouteCounters::unauthenticated)};
+    const std::atomic<uint64_t> forbidden{both(&admin::RouteCounters::forbidden)};
+    const std::atomic<uint64_t> badHost{both(&admin::RouteCounters::badHost)};
+    const std::atomic<uint64_t> fallbacks{both(&admin::RouteCounters::tokenStoreFallbacks)};
     metric(out, "sosproxy_admin_unauthenticated_total", "counter",
            "admin API requests refused 401 (no token, or an unknown or revoked one)",
-           api->unauthenticated);
+           unauthenticated);
     metric(out, "sosproxy_admin_forbidden_total", "counter",
-           "admin API requests refused 403 (a token outside its role or sites)", api->forbidden);
+           "admin API requests refused 403 (a token outside its role or sites)", forbidden);
     metric(out, "sosproxy_admin_bad_host_total", "counter",
-           "admin API requests refused 421 (a Host that names no host of this server)",
-           api->badHost);
+           "admin API requests refused 421 (a Host that names no host of this server)", badHost);
     metric(out, "sosproxy_admin_token_store_fallbacks_total", "counter",
            "admin API requests let in on a token as last read (the store could not be read)",
-           api->tokenStoreFallbacks);
+           fallbacks);
   }
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.

@@ -23,9 +23,11 @@ struct LogLoss {
 };
 
 // `alerts` is null when responder alerts are not running, `api` when there is no admin server.
+// `deviceApi`, the phones' own listener's (admin.device_listen), is added to `api`'s counts.
 std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
                            const ReloadCounters& reloads, LogLoss logLoss,
                            const notify::NotifyCounters* alerts = nullptr,
-                           const admin::RouteCounters* api = nullptr);
+                           const admin::RouteCounters* api = nullptr,
+                           const admin::RouteCounters* deviceApi = nullptr);
 
 }  // namespace sos::proxy

@@ -247,6 +247,9 @@ TEST_F(DeviceListener, ServesLocationReportsAndNothingElse) {
   EXPECT_EQ(report(phone, "1002").status, 200);
   EXPECT_EQ(report(phone, "1001").status, 403);
   EXPECT_EQ(report("", "1002").status, 401);
+  // Refusals on the phones' listener are counted with the admin API's.
+  EXPECT_EQ(metric("sosproxy_admin_forbidden_total"), 1);
+  EXPECT_EQ(metric("sosproxy_admin_unauthenticated_total"), 1);
   EXPECT_EQ(httpRequest("GET", ports_.deviceReports, "/healthz").status, 200);
   for (const auto& path : {"/api/v1/tokens", "/api/v1/locations", "/metrics", "/api/v1/whoami"}) {
     EXPECT_EQ(httpRequest("GET", ports_.deviceReports, path, "",
