@@ -103,14 +103,24 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
 
   if (r.method == "GET") {
     if (key.empty()) {
+      // A page in key order (the snapshot keeps the locations so).
       const std::string site = querySite(r.target);
+      auto page = pageOf(r.target);
+      if (!page) return jsonError(400, "limit must be a whole number from 1");
       json list = json::array();
+      std::string next;
       for (const auto& l : data.locations) {
-        if ((site.empty() || l.site == site) && who.coversSite(l.site)) {
-          list.push_back(locationJson(data, l));
+        if (!page->after.empty() && l.key <= page->after) continue;
+        if ((!site.empty() && l.site != site) || !who.coversSite(l.site)) continue;
+        if (list.size() == page->limit) {
+          next = list.back()["key"].get<std::string>();
+          break;
         }
+        list.push_back(locationJson(data, l));
       }
-      return HttpResponse{200, "application/json", jsonText(json{{"locations", list}}), {}};
+      json out{{"locations", list}};
+      out["next"] = next.empty() ? json(nullptr) : json(next);
+      return HttpResponse{200, "application/json", jsonText(out), {}};
     }
     if (existing == nullptr) return jsonError(404, "no location is keyed \"" + key + "\"");
     if (!who.coversSite(existing->site)) {

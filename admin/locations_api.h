@@ -4,7 +4,8 @@
 // JSON, and passes the seed's checks; a write swaps in a rebuilt routing snapshot, so the very
 // next 911 sees it (calls in progress keep theirs). Runs on the I/O thread.
 //
-//   GET    /api/v1/locations[?site=SITE]   super-admin (all), site-admin (its sites)
+//   GET    /api/v1/locations[?site=SITE&limit=N&after=KEY]  super-admin (all), site-admin (its
+//                                          sites); a page in key order, "next" the key to go on
 //   GET    /api/v1/locations/KEY
 //   POST   /api/v1/locations               201; 409 when the key, an ELIN or a network is taken
 //   PUT    /api/v1/locations/KEY           replaces it whole: ELINs and networks as given

@@ -17,9 +17,6 @@ using nlohmann::json;
 using store::ColumnShape;
 using store::DataKind;
 
-constexpr size_t kDefaultPage = 100;
-constexpr size_t kMaxPage = 1000;
-
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -132,16 +129,6 @@ HttpResponse applyError(const Error& e) {
   return jsonError(500, e.message);
 }
 
-std::optional<size_t> pageSize(std::string_view target) {
-  size_t limit = kDefaultPage;
-  for (const auto& [k, v] : queryParameters(target)) {
-    if (k != "limit") continue;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
-    if (ec != std::errc() || end != v.data() + v.size() || limit == 0) return std::nullopt;
-  }
-  return std::min(limit, kMaxPage);
-}
-
 }  // namespace
 
 bool RecordsApi::serves(std::string_view path) {
@@ -193,28 +180,27 @@ HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path, con
 }
 
 HttpResponse RecordsApi::list(const HttpRequest& r, DataKind kind, const Principal& who) {
-  auto limit = pageSize(r.target);
-  if (!limit) return jsonError(400, "limit must be a whole number from 1");
-  std::string site, after;
+  auto page = pageOf(r.target);
+  if (!page) return jsonError(400, "limit must be a whole number from 1");
+  std::string site;
   for (const auto& [k, v] : queryParameters(r.target)) {
     if (k == "site") site = v;
-    if (k == "after") after = v;
   }
   auto all = deps_.load(kind);
   if (!all.ok()) return jsonError(500, all.error().message);
-  json page = json::array();
+  json records = json::array();
   std::string next;
   for (const auto& record : all.value()) {
-    if (!after.empty() && record.key <= after) continue;
+    if (!page->after.empty() && record.key <= page->after) continue;
     if (!site.empty() && record.site != site) continue;
     if (!who.coversSite(record.site)) continue;
-    if (page.size() == *limit) {
-      next = page.back()[store::dataColumns(kind)[0]].get<std::string>();
+    if (records.size() == page->limit) {
+      next = records.back()[store::dataColumns(kind)[0]].get<std::string>();
       break;
     }
-    page.push_back(recordJson(kind, record));
+    records.push_back(recordJson(kind, record));
   }
-  json out{{std::string(store::dataKindName(kind)), page}};
+  json out{{std::string(store::dataKindName(kind)), records}};
   out["next"] = next.empty() ? json(nullptr) : json(next);
   return HttpResponse{200, "application/json", jsonText(out), {}};
 }

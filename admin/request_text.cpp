@@ -2,7 +2,9 @@
 
 #include "admin/request_text.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace sos::admin {
 
@@ -35,6 +37,19 @@ std::vector<std::pair<std::string, std::string>> queryParameters(std::string_vie
     rest.remove_prefix(amp + 1);
   }
   return out;
+}
+
+std::optional<Page> pageOf(std::string_view target) {
+  constexpr size_t kMaxPage = 1000;
+  Page page;
+  for (const auto& [k, v] : queryParameters(target)) {
+    if (k == "after") page.after = v;
+    if (k != "limit") continue;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), page.limit);
+    if (ec != std::errc() || end != v.data() + v.size() || page.limit == 0) return std::nullopt;
+  }
+  page.limit = std::min(page.limit, kMaxPage);
+  return page;
 }
 
 std::string jsonText(const nlohmann::json& j) {

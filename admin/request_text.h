@@ -3,6 +3,7 @@
 // or a query, reading the query's parameters, and writing a JSON answer.
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,14 @@ std::string percentDecoded(std::string_view s, bool plusIsSpace = false);
 
 // The parameters of the target's query, decoded, in the order given.
 std::vector<std::pair<std::string, std::string>> queryParameters(std::string_view target);
+
+// A list's page as the query asks for it: `limit` (1 to 1000, default 100) records after the key
+// `after` ("" for the first page). nullopt when limit is not a whole number from 1.
+struct Page {
+  size_t limit = 100;
+  std::string after;
+};
+std::optional<Page> pageOf(std::string_view target);
 
 // The JSON text of an answer, with a line feed; invalid UTF-8 (quoted from a client) replaced.
 std::string jsonText(const nlohmann::json& j);

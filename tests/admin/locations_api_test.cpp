@@ -72,6 +72,16 @@ TEST_F(Locations, ASiteAdminListsAndReadsItsOwnSitesOnly) {
   EXPECT_EQ(mine[0]["civic"], json::parse(R"({"country":"US","FLR":"2"})"));
   EXPECT_EQ(call("GET", "/api/v1/locations?site=London", ops).body.find("hq-floor-2"),
             std::string::npos);
+  // Pages in key order: "next" names the key to go on after.
+  auto first = json::parse(call("GET", "/api/v1/locations?limit=1", ops).body);
+  ASSERT_EQ(first["locations"].size(), 1u);
+  EXPECT_EQ(first["next"], first["locations"][0]["key"]);
+  auto second = json::parse(
+      call("GET", "/api/v1/locations?limit=1&after=" + first["next"].get<std::string>(), ops).body);
+  ASSERT_EQ(second["locations"].size(), 1u);
+  EXPECT_NE(second["locations"][0]["key"], first["locations"][0]["key"]);
+  EXPECT_TRUE(second["next"].is_null());
+  EXPECT_EQ(call("GET", "/api/v1/locations?limit=0", ops).status, 400);
   EXPECT_EQ(call("GET", "/api/v1/locations/london-1", hq).status, 403);
   EXPECT_EQ(call("GET", "/api/v1/locations/nowhere", hq).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/locations/hq-floor-2", hq).status, 200);
