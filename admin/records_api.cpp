@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/request_text.h"
+#include "base/text.h"
 
 namespace sos::admin {
 namespace {
@@ -141,6 +142,25 @@ bool RecordsApi::serves(std::string_view path) {
          path.rfind(kImportPath, 0) == 0 || path.rfind(kExportPath, 0) == 0;
 }
 
+std::string RecordsApi::ownExtension(const Principal& who) const {
+  if (who.role != Role::Device) return "";
+  if (isDigits(who.subject)) return who.subject;
+  auto devices = deps_.load(DataKind::Devices);
+  if (!devices.ok()) return "";
+  const std::string mac = store::normalizedKey(DataKind::Devices, who.subject);
+  for (const auto& d : devices.value()) {
+    if (d.key == mac) return d.values[1];
+  }
+  return "";
+}
+
+bool RecordsApi::covers(const Principal& who, DataKind kind, const store::DataRecord& r) const {
+  if (who.role == Role::Device) {
+    return kind == DataKind::PersonalLocations && r.values[1] == ownExtension(who);
+  }
+  return who.coversSite(r.site);
+}
+
 store::ImportRequest RecordsApi::request(DataKind kind, const Principal& who) const {
   store::ImportRequest req;
   req.kind = kind;
@@ -153,9 +173,14 @@ store::ImportRequest RecordsApi::request(DataKind kind, const Principal& who) co
 }
 
 HttpResponse RecordsApi::handle(const HttpRequest& r, std::string_view path, const Principal& who) {
-  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin) {
+  const bool admin = who.role == Role::SuperAdmin || who.role == Role::SiteAdmin;
+  const std::string_view personal = kCollections[2].path;
+  const bool own = who.role == Role::Device && path.rfind(personal, 0) == 0 &&
+                   (path.size() == personal.size() || path[personal.size()] == '/');
+  if (!admin && !own) {
     return jsonError(403,
-                     "users, desk phones, personal locations, sites and imports are an admin's");
+                     "users, desk phones, personal locations, sites and imports are an admin's "
+                     "(a device token may change its own user's personal locations)");
   }
   for (std::string_view prefix : {kImportPath, kExportPath}) {
     if (path.rfind(prefix, 0) != 0) continue;
@@ -193,7 +218,7 @@ HttpResponse RecordsApi::list(const HttpRequest& r, DataKind kind, const Princip
   for (const auto& record : all.value()) {
     if (!page->after.empty() && record.key <= page->after) continue;
     if (!site.empty() && record.site != site) continue;
-    if (!who.coversSite(record.site)) continue;
+    if (!covers(who, kind, record)) continue;
     if (records.size() == page->limit) {
       next = records.back()[store::dataColumns(kind)[0]].get<std::string>();
       break;
@@ -216,7 +241,7 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
   auto found = std::find_if(all.value().begin(), all.value().end(),
                             [&](const store::DataRecord& d) { return d.key == key; });
   const store::DataRecord* existing = found == all.value().end() ? nullptr : &*found;
-  if (existing != nullptr && !who.coversSite(existing->site)) {
+  if (existing != nullptr && !covers(who, kind, *existing)) {
     return jsonError(403, what + " is not of your sites");
   }
   if (r.method == "GET") {
@@ -250,6 +275,17 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
     const std::string keyColumn = store::dataColumns(kind)[0];
     auto keyField = std::find_if(input->fields.begin(), input->fields.end(),
                                  [&](const store::InputField& f) { return f.column == keyColumn; });
+    if (who.role == Role::Device) {
+      // A user's own personal location: whose it is is not theirs to say.
+      const std::string mine = ownExtension(who);
+      for (const auto& f : input->fields) {
+        if (f.column == "extension" && f.value != mine) {
+          return jsonError(403, "a device token writes its own user's (" + mine + ") only");
+        }
+      }
+      if (mine.empty()) return jsonError(404, "this token's user is not known");
+      input->fields.push_back({"extension", mine, 0});
+    }
     if (keyField == input->fields.end()) {
       input->fields.insert(input->fields.begin(), {keyColumn, key, 0});
     } else if (store::normalizedKey(kind, keyField->value) != key) {

@@ -79,6 +79,11 @@ class RecordsApi {
   HttpResponse list(const HttpRequest& r, store::DataKind kind, const Principal& who);
   HttpResponse import(const HttpRequest& r, store::DataKind kind, const Principal& who);
   store::ImportRequest request(store::DataKind kind, const Principal& who) const;
+  // May `who` see and change this record? An admin: of its sites; a device token: its own
+  // user's personal locations.
+  bool covers(const Principal& who, store::DataKind kind, const store::DataRecord& r) const;
+  // The extension a device token acts for (its subject, or its MAC's user); "" for another role.
+  std::string ownExtension(const Principal& who) const;
   Deps deps_;
 };
 

@@ -32,8 +32,11 @@
 //   DELETE /api/v1/users/EXT, /api/v1/devices/MAC, /api/v1/personal-locations/KEY,
 //   /api/v1/sites/NAME;
 //   POST /api/v1/import/KIND (text/csv); GET /api/v1/export/KIND
-//                                              super-admin; site-admin (its sites):
+//                                              super-admin; site-admin (its sites); device
+//                                              (its own user's personal locations):
 //                                              records_api.h
+//   GET, PUT /api/v1/me; POST /api/v1/me/prompt-answer
+//                                              device: the user's own side, me_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
@@ -59,6 +62,7 @@
 #include "admin/http_server.h"
 #include "admin/location_api.h"
 #include "admin/locations_api.h"
+#include "admin/me_api.h"
 #include "admin/ops_api.h"
 #include "admin/records_api.h"
 #include "base/result.h"
@@ -105,6 +109,7 @@ class AdminRoutes {
     CallsApi* callsApi = nullptr;
     OpsApi* opsApi = nullptr;
     RecordsApi* recordsApi = nullptr;
+    MeApi* meApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -139,7 +144,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 27> kRouteTable{{
+  static constexpr std::array<RouteSpec, 29> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -167,6 +172,8 @@ class AdminRoutes {
       {"/api/v1/sites/{name}", "GET, PUT, DELETE"},
       {"/api/v1/import/{kind}", "POST"},
       {"/api/v1/export/{kind}", "GET"},
+      {"/api/v1/me", "GET, PUT"},
+      {"/api/v1/me/prompt-answer", "POST"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);

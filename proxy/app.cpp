@@ -474,28 +474,40 @@ int runApp(int argc, char** argv) {
                                            },
                                            [&locations] { return locations.snapshot(); },
                                            [] { return unixMsNow(); }});
+  // Users, desk phones, locations, personal locations and sites written by the API: checked and
+  // written by the store, then the snapshot rebuilt, so the next call sees the change.
+  auto applyRecords =
+      [db, &locations](const store::ImportRequest& request) -> Result<store::ImportResult> {
+    if (db == nullptr) return Error{"store.write", "no store is open"};
+    auto applied = db->applyRecords(request);
+    if (applied.ok() && applied.value().written) locations.rebuild();
+    return applied;
+  };
   admin::RecordsApi recordsApi(admin::RecordsApi::Deps{
       [db](store::DataKind kind) -> Result<std::vector<store::DataRecord>> {
         if (db == nullptr) return Error{"store.read", "no store is open"};
         return db->loadRecords(kind);
       },
-      [db, &locations](const store::ImportRequest& request) -> Result<store::ImportResult> {
-        if (db == nullptr) return Error{"store.write", "no store is open"};
-        auto applied = db->applyRecords(request);
-        if (applied.ok() && applied.value().written) locations.rebuild();  // the next call
-        return applied;
-      },
+      applyRecords,
       [db](store::DataKind kind, const std::vector<std::string>& sites) -> Result<std::string> {
         if (db == nullptr) return Error{"store.read", "no store is open"};
         return db->exportCsv(kind, sites);
       },
       [] { return unixMsNow(); }});
+  admin::MeApi meApi(admin::MeApi::Deps{
+      [&locations] { return locations.snapshot(); },
+      [db](const std::string& extension) -> Result<std::optional<model::DeviceReport>> {
+        if (db == nullptr) return std::optional<model::DeviceReport>{};
+        return db->latestReport(extension);
+      },
+      applyRecords, [] { return unixMsNow(); }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
       &locationsApi,
       &callsApi,
       &opsApi,
       &recordsApi,
+      &meApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr,
        &deviceRoutesPtr] {
         // Both listeners' refusals count together: a spoofing attempt on the phones' listener

@@ -717,6 +717,12 @@ class DataImport {
       reads.push_back(read("SELECT key FROM locations", [&](const Statement& st) {
         otherKeys_[st.columnText(0)] = "a company location";
       }));
+      // The sites whose default location has ELINs: a pool a call can take a callback number
+      // from, good in the site's own country.
+      reads.push_back(read(
+          "SELECT s.name, s.country FROM sites s JOIN site_defaults d ON d.site = s.name "
+          "WHERE EXISTS (SELECT 1 FROM location_elins e WHERE e.location_key = d.location_key)",
+          [&](const Statement& st) { elinPools_[st.columnText(0)] = st.columnText(1); }));
     }
     if (request_.kind == DataKind::Sites) {
       reads.push_back(read("SELECT key, kind FROM locations", [&](const Statement& st) {
@@ -903,6 +909,7 @@ class DataImport {
                         std::string("needs ") + (hasLat ? "longitude" : "latitude") + " as well");
         }
       }
+      if (request_.kind == DataKind::PersonalLocations) checkPersonalElin(row);
       if (request_.kind == DataKind::Sites && !row.values[2].empty()) {
         auto target = locationKinds_.find(row.values[2]);
         if (target == locationKinds_.end()) {
@@ -942,6 +949,24 @@ class DataImport {
                           count(uses->second.second, "user") + ": move or delete them first");
       }
     }
+  }
+
+  // Outside the US and Canada a PSAP calls back the number the call gave, so an address there
+  // needs an ELIN of its own, unless the user's site has a pool in that very country.
+  void checkPersonalElin(const Row& row) {
+    const int country = columnIndex(schema_, "country"), elin = columnIndex(schema_, "elin");
+    const std::string& where = row.values[country];
+    if (where == "US" || where == "CA" || !row.values[elin].empty()) return;
+    auto site = userSites_.find(row.values[1]);
+    auto pool = site == userSites_.end() ? elinPools_.end() : elinPools_.find(site->second);
+    if (pool != elinPools_.end() && pool->second == where) return;
+    problems_.add(row.line, row.columnNumbers[elin] > 0 ? row.columnNumbers[elin] : 0, "elin",
+                  "an address in " + where +
+                      " needs an ELIN: outside the US and Canada a PSAP calls back the number "
+                      "the call gave, and " +
+                      (site == userSites_.end() ? std::string("the user's site")
+                                                : "site " + inQuotes(site->second)) +
+                      " has no ELINs in " + where + "; give the address its own elin");
   }
 
   template <class Claim>
@@ -1044,6 +1069,7 @@ class DataImport {
   // ELINs and keys of the other kind of location (company <-> personal), with whose they are.
   std::unordered_map<std::string, std::string> userSites_, otherElins_, otherKeys_;
   std::unordered_map<std::string, std::string> locationKinds_;  // sites: what a default may be
+  std::unordered_map<std::string, std::string> elinPools_;  // site -> its country, if it has ELINs
   // sites: how many locations and users each has
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> siteUses_;
   std::unordered_map<std::string, Row> stored_, result_;

@@ -382,6 +382,21 @@ Result<model::LocationData> Store::loadLocationData() {
   return data;
 }
 
+Result<std::optional<model::DeviceReport>> Store::latestReport(const std::string& extension) {
+  Statement s(db_,
+              "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
+              "FROM device_reports WHERE extension = ? ORDER BY reported_at_ms DESC, id DESC "
+              "LIMIT 1");
+  s.text(1, extension);
+  if (!s.row()) {
+    if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+    return std::optional<model::DeviceReport>{};
+  }
+  return std::optional<model::DeviceReport>{
+      model::DeviceReport{s.columnText(0), s.columnText(1), s.columnText(2), s.columnText(3),
+                          s.columnText(4), s.columnText(5), s.columnInt(6), s.columnInt(7) != 0}};
+}
+
 Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
   // Stored normalized so the same device and access point are one key however they were
   // written; the caller's report keeps its own spelling.

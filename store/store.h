@@ -81,6 +81,9 @@ class Store {
   // of one of their devices when the extension is empty; the report's extension is filled in.
   Result<ReportOutcome> saveReport(model::DeviceReport& report);
 
+  // The latest report of any of this user's devices (the network's or the phone's), or none.
+  Result<std::optional<model::DeviceReport>> latestReport(const std::string& extension);
+
   // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
   // row per ELIN, so the set is small), and read back at start-up.
   Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);

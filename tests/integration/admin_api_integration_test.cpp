@@ -93,7 +93,9 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"PUT", "/api/v1/users/1001"},
       {"DELETE", "/api/v1/devices/00:04:f2:00:10:01"},
       {"POST", "/api/v1/import/users"},
-      {"GET", "/api/v1/personal-locations/carol-home"},
+      {"GET", "/api/v1/personal-locations/1003-home"},
+      {"GET", "/api/v1/me"},
+      {"POST", "/api/v1/me/prompt-answer"},
       {"PUT", "/api/v1/sites/Paris"},
       {"GET", "/api/v1/export/locations"}};
   for (const auto& [method, path] : routes) {

@@ -395,6 +395,57 @@ TEST_F(LocatedCall, ANetworkReportBeatsThePhonesOwnLaterReport) {
       << line.raw;
 }
 
+// Issue 17: the user's loop. 1002's phone reports from a network sosproxy does not know; the
+// answer is undetectable; the user saves "12 Oak Ave, Springfield IL" as the address of this
+// network; the next 911 from 1002 there carries that address as a PIDF-LO and goes by the civic
+// rule for Illinois to il-psap-a. An address in GB without an ELIN is refused with the reason,
+// and another user's personal address is not the phone's to read.
+TEST_F(LocatedCall, AUserSavesTheAddressOfAnUnknownNetworkAndTheNext911CarriesIt) {
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  auto as = [&](const std::string& method, const std::string& path, const std::string& body = "") {
+    return httpRequest(method, ports_.admin, path, body, {{"Authorization", "Bearer " + phone}});
+  };
+  auto report =
+      as("POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"198.51.100.20"})");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_NE(report.body.find(R"("status":"undetectable")"), std::string::npos) << report.body;
+
+  auto abroad =
+      as("POST", "/api/v1/me/prompt-answer",
+         R"({"choice": "save-personal", "name": "Flat", "country": "GB", "A3": "London"})");
+  EXPECT_EQ(abroad.status, 400) << abroad.body;
+  EXPECT_NE(abroad.body.find("elin: an address in GB needs an ELIN"), std::string::npos)
+      << abroad.body;
+
+  auto saved = as("POST", "/api/v1/me/prompt-answer",
+                  R"({"choice": "save-personal", "name": "Home", "country": "US", "A1": "IL",
+                      "A3": "Springfield", "HNO": "12", "RD": "Oak", "STS": "Ave",
+                      "PC": "62704"})");
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  EXPECT_NE(saved.body.find(R"("networks":["198.51.100.20"])"), std::string::npos) << saved.body;
+  auto me = as("GET", "/api/v1/me");
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_NE(me.body.find(R"("address":"12 Oak Ave, Springfield, IL 62704, US")"), std::string::npos)
+      << me.body;
+
+  std::string invite;
+  auto line = callEmergency("1002", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                            "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "Home") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("personal", 0), 0u) << line.raw;
+  EXPECT_NE(line.get("route").find("civic rule US/IL"), std::string::npos) << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?HNO>12</([a-z]+:)?HNO>"))) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?RD>Oak</([a-z]+:)?RD>"))) << invite;
+
+  // Its own addresses only.
+  auto mine = as("GET", "/api/v1/personal-locations");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_NE(mine.body.find(R"("name":"Home")"), std::string::npos) << mine.body;
+  EXPECT_EQ(mine.body.find("1003-home"), std::string::npos) << mine.body;
+  EXPECT_EQ(as("GET", "/api/v1/personal-locations/1003-home").status, 403);
+  EXPECT_EQ(as("GET", "/api/v1/users").status, 403);
+}
+
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
   auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;

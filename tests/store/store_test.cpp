@@ -1675,5 +1675,23 @@ TEST_F(StoreTest, SitesAreAddedWithADefaultAndOneInUseIsNotDeleted) {
             "3166), e.g. \"US\"");
 }
 
+TEST_F(StoreTest, APersonalAddressOutsideTheUsAndCanadaNeedsAnElin) {
+  auto store = openSeeded();
+  const std::string header = "key,extension,name,country,A3,elin\n";
+  // Bob's site (HQ) has ELINs, but in the US: a flat in Paris needs its own.
+  auto refused = store->applyRecords(csvRequest(header + "bob-paris,1002,Paris flat,FR,Paris,\n"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "in.csv:2:6: elin: an address in FR needs an ELIN: outside the US and Canada a PSAP "
+            "calls back the number the call gave, and site \"HQ\" has no ELINs in FR; give the "
+            "address its own elin");
+  EXPECT_TRUE(store->applyRecords(csvRequest(header + "bob-paris,1002,Paris flat,FR,Paris,"
+                                                      "+33140000001\n"))
+                  .ok());
+  EXPECT_TRUE(store->applyRecords(csvRequest(header + "bob-ottawa,1002,Ottawa,CA,Ottawa,\n")).ok());
+  // David's site (London) has a pool in GB: his London flat may take its ELIN from there.
+  EXPECT_TRUE(store->applyRecords(csvRequest(header + "david-flat,2001,Flat,GB,London,\n")).ok());
+}
+
 }  // namespace
 }  // namespace sos::store

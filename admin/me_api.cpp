@@ -1,0 +1,201 @@
+// The user's own side of the API (me_api.h).
+
+#include "admin/me_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "admin/request_text.h"
+#include "base/text.h"
+
+namespace sos::admin {
+namespace {
+
+using nlohmann::json;
+
+// What the answer to a save-personal may hold: the personal location's own fields; whose it
+// is, its key, networks and confirmation are sosproxy's to fill in.
+bool userField(const std::string& column) {
+  return column != "key" && column != "extension" && column != "confirmed" &&
+         column != "networks" && column != "bssids";
+}
+
+HttpResponse writeError(const Error& e) {
+  if (e.code == "import.invalid") {
+    json problems = json::array();
+    size_t start = 0;
+    while (start < e.message.size()) {
+      size_t end = std::min(e.message.find('\n', start), e.message.size());
+      problems.push_back(e.message.substr(start, end - start));
+      start = end + 1;
+    }
+    return HttpResponse{
+        400,
+        "application/json",
+        jsonText(json{{"error", problems.front().get<std::string>()}, {"problems", problems}}),
+        {}};
+  }
+  spdlog::error("admin API: the user's change not written: {}", e.message);
+  return jsonError(e.code == "import.forbidden" ? 403 : 500, e.message);
+}
+
+}  // namespace
+
+const model::UserRow* userOf(const Principal& who, const routing::LocationSnapshot& snapshot) {
+  if (who.role != Role::Device || who.subject.empty()) return nullptr;
+  return isDigits(who.subject) ? snapshot.findUser(who.subject)
+                               : snapshot.findUserByMac(who.subject);
+}
+
+store::ImportRequest MeApi::request(store::DataKind kind, const Principal& who) const {
+  store::ImportRequest req;
+  req.kind = kind;
+  req.source = "request";
+  req.actor = who.name;
+  req.role = std::string(toString(who.role));
+  req.atMs = deps_.nowMs();
+  return req;
+}
+
+HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Principal& who) {
+  if (who.role != Role::Device) {
+    return jsonError(403, "/api/v1/me is a user's own: use the user's device token");
+  }
+  auto snapshot = deps_.snapshot();
+  if (!snapshot) return jsonError(503, "location data is not loaded yet");
+  const model::UserRow* user = userOf(who, *snapshot);
+  if (user == nullptr) return jsonError(404, "this token's user is not known");
+  if (path == kAnswerPath) return answer(r, *user, who);
+
+  if (r.method == "PUT") {
+    json body = json::parse(r.body, nullptr, false);
+    if (!body.is_object() || body.size() != 1 || !body.contains("location_permission") ||
+        !body["location_permission"].is_boolean()) {
+      return jsonError(400,
+                       "send {\"location_permission\": true or false}: the only setting that is "
+                       "the user's to change");
+    }
+    store::ImportRequest req = request(store::DataKind::Users, who);
+    req.records.push_back(
+        {0,
+         {{"extension", user->extension, 0},
+          {"location_permission", body["location_permission"].get<bool>() ? "yes" : "no", 0}}});
+    auto applied = deps_.apply(req);
+    if (!applied.ok()) return writeError(applied.error());
+    snapshot = deps_.snapshot();
+    user = snapshot ? snapshot->findUser(user->extension) : nullptr;
+    if (user == nullptr) return jsonError(500, "the user cannot be read back");
+  }
+
+  json out{{"extension", user->extension},
+           {"name", user->name},
+           {"site", user->site},
+           {"nomadic", user->nomadic},
+           {"location_permission", user->locationPermission}};
+  auto latest = deps_.latestReport(user->extension);
+  model::DeviceReport report;
+  report.extension = user->extension;
+  report.reportedAtMs = deps_.nowMs();
+  if (latest.ok() && latest.value()) {
+    report = *latest.value();
+    out["report"] = {{"ip", report.ip},
+                     {"bssid", report.bssid},
+                     {"chassis", report.chassis},
+                     {"port", report.port},
+                     {"network_provided", report.networkProvided},
+                     {"reported_at_ms", report.reportedAtMs}};
+  } else {
+    out["report"] = nullptr;
+  }
+  // Where a 911 placed now would say the user is, as far as the report tells.
+  auto res = snapshot->resolveReport(report, deps_.nowMs());
+  if (res.location != nullptr) {
+    out["location"] = {{"key", res.location->key},
+                       {"name", res.location->name},
+                       {"address", res.location->civic.oneLine()},
+                       {"found_by", std::string(routing::toString(res.signal))},
+                       {"evidence", res.evidence}};
+  } else {
+    out["location"] = nullptr;
+  }
+  return HttpResponse{200, "application/json", jsonText(out), {}};
+}
+
+HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, const Principal& who) {
+  if (r.method != "POST") return jsonError(405, "use POST");
+  json body = json::parse(r.body, nullptr, false);
+  if (!body.is_object() || !body.contains("choice") || !body["choice"].is_string()) {
+    return jsonError(400, "send {\"choice\": \"confirm\" | \"save-personal\", ...}");
+  }
+  const std::string choice = body["choice"].get<std::string>();
+  auto latest = deps_.latestReport(user.extension);
+  if (!latest.ok()) return jsonError(503, "the latest report cannot be read now");
+  if (!latest.value()) {
+    return jsonError(409, "no report from this user's device yet: send a location report first");
+  }
+  const model::DeviceReport& report = *latest.value();
+  auto snapshot = deps_.snapshot();
+  if (!snapshot) return jsonError(503, "location data is not loaded yet");
+
+  if (choice == "confirm") {
+    auto res = snapshot->resolveReport(report, deps_.nowMs());
+    if (res.location == nullptr || res.location->kind != model::LocationKind::Personal ||
+        res.location->confirmed) {
+      return HttpResponse{
+          200,
+          "application/json",
+          jsonText(json{{"confirmed", res.location ? res.location->key : ""}, {"changed", false}}),
+          {}};
+    }
+    store::ImportRequest req = request(store::DataKind::PersonalLocations, who);
+    req.records.push_back({0, {{"key", res.location->key, 0}, {"confirmed", "yes", 0}}});
+    auto applied = deps_.apply(req);
+    if (!applied.ok()) return writeError(applied.error());
+    spdlog::info("admin API: {} confirmed personal location {}", user.extension, res.location->key);
+    return HttpResponse{200,
+                        "application/json",
+                        jsonText(json{{"confirmed", res.location->key}, {"changed", true}}),
+                        {}};
+  }
+  if (choice != "save-personal") {
+    return jsonError(400, "choice must be \"confirm\" or \"save-personal\"");
+  }
+  // The address as given, tied to the network the device last reported from.
+  store::InputRecord record;
+  const std::string key = user.extension + "-" + std::to_string(deps_.nowMs());
+  record.fields.push_back({"key", key, 0});
+  record.fields.push_back({"extension", user.extension, 0});
+  record.fields.push_back({"confirmed", "yes", 0});
+  if (!report.ip.empty()) record.fields.push_back({"networks", report.ip, 0});
+  if (!report.bssid.empty()) record.fields.push_back({"bssids", report.bssid, 0});
+  for (const auto& [name, value] : body.items()) {
+    if (name == "choice") continue;
+    const auto& columns = store::dataColumns(store::DataKind::PersonalLocations);
+    if (std::find(columns.begin(), columns.end(), name) == columns.end() || !userField(name)) {
+      return jsonError(400, "field '" + name +
+                                "' is not one of a personal address's: name, country, the RFC "
+                                "5139 elements, latitude, longitude, elin");
+    }
+    if (!value.is_string() && !value.is_number()) {
+      return jsonError(400, "field '" + name + "' must be a string");
+    }
+    record.fields.push_back({name, value.is_string() ? value.get<std::string>() : value.dump(), 0});
+  }
+  store::ImportRequest req = request(store::DataKind::PersonalLocations, who);
+  req.records.push_back(std::move(record));
+  auto applied = deps_.apply(req);
+  if (!applied.ok()) return writeError(applied.error());
+  spdlog::info("admin API: {} saved personal location {} for network {}", user.extension, key,
+               report.ip.empty() ? report.bssid : report.ip);
+  return HttpResponse{
+      201,
+      "application/json",
+      jsonText(
+          json{{"saved", key},
+               {"networks", report.ip.empty() ? json::array() : json::array({report.ip})},
+               {"bssids", report.bssid.empty() ? json::array() : json::array({report.bssid})}}),
+      {}};
+}
+
+}  // namespace sos::admin

@@ -1,0 +1,64 @@
+#pragma once
+// The user's own side of the API (issue 17), for a `device` token (the user's phone or
+// softphone; a token for a MAC acts for the user that MAC belongs to). Runs on the I/O thread.
+//
+//   GET  /api/v1/me                 the user, their location sharing permission, and where their
+//                                   next 911 would say they are now and how that was found (from
+//                                   their latest report)
+//   PUT  /api/v1/me                 {"location_permission": true | false}: may sosproxy use the
+//                                   device's network data
+//   POST /api/v1/me/prompt-answer   the user's answer to the report's prompt:
+//        {"choice": "confirm"}      "yes, I am there": a personal address of theirs that matched
+//                                   is marked confirmed (sent to a PSAP as certain from then on)
+//        {"choice": "save-personal", "name": ..., "country": ..., RFC 5139 elements ...,
+//         "latitude", "longitude", "elin"}
+//                                   "I am at this address": saved as a confirmed personal address
+//                                   tied to the network of their latest report (its IP and
+//                                   BSSID), so their next 911 from there carries it
+// A user's personal addresses themselves are at /api/v1/personal-locations (records_api.h),
+// where a device token sees and changes its own user's only. Every other role gets 403 here.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "admin/auth.h"
+#include "admin/http_server.h"
+#include "base/result.h"
+#include "routing/location_resolver.h"
+#include "store/data_import.h"
+
+namespace sos::admin {
+
+class MeApi {
+ public:
+  struct Deps {
+    std::function<std::shared_ptr<const routing::LocationSnapshot>()> snapshot;
+    // The user's latest report (the store's), or none.
+    std::function<Result<std::optional<model::DeviceReport>>(const std::string& extension)>
+        latestReport;
+    // Checks and writes, then rebuilds the routing snapshot (store::Store::applyRecords).
+    std::function<Result<store::ImportResult>(const store::ImportRequest&)> apply;
+    std::function<int64_t()> nowMs;
+  };
+
+  static constexpr std::string_view kPath = "/api/v1/me";
+  static constexpr std::string_view kAnswerPath = "/api/v1/me/prompt-answer";
+
+  explicit MeApi(Deps deps) : deps_(std::move(deps)) {}
+
+  HttpResponse handle(const HttpRequest& request, std::string_view path, const Principal& who);
+
+ private:
+  HttpResponse answer(const HttpRequest& r, const model::UserRow& user, const Principal& who);
+  store::ImportRequest request(store::DataKind kind, const Principal& who) const;
+  Deps deps_;
+};
+
+// The user a device token acts for: its extension, or the user its MAC belongs to; null when
+// the token is no device token or names no user of the snapshot.
+const model::UserRow* userOf(const Principal& who, const routing::LocationSnapshot& snapshot);
+
+}  // namespace sos::admin
