@@ -21,6 +21,32 @@ bool userField(const std::string& column) {
          column != "networks" && column != "bssids";
 }
 
+// A JSON value as an input field's text: strings as given, numbers as written, arrays of
+// strings joined by ';'. False (with the reason in `text`) for another shape.
+bool inputText(const json& value, std::string& text) {
+  if (value.is_string()) {
+    text = value.get<std::string>();
+    return true;
+  }
+  if (value.is_number()) {
+    text = value.dump();
+    return true;
+  }
+  if (value.is_array()) {
+    text.clear();
+    for (const auto& item : value) {
+      if (!item.is_string()) {
+        text = "a list holds strings";
+        return false;
+      }
+      text += (text.empty() ? "" : ";") + item.get<std::string>();
+    }
+    return true;
+  }
+  text = "expected a string, a number or a list of strings";
+  return false;
+}
+
 HttpResponse writeError(const Error& e) {
   if (e.code == "import.invalid") {
     json problems = json::array();
@@ -41,6 +67,23 @@ HttpResponse writeError(const Error& e) {
 }
 
 }  // namespace
+
+json requestJson(const store::LocationRequest& r) {
+  json j{{"id", r.id},
+         {"site", r.site},
+         {"extension", r.extension},
+         {"name", r.name},
+         {"state", r.state},
+         {"submitted_at_ms", r.submittedAtMs},
+         {"fields", json::parse(r.fields, nullptr, false)}};
+  if (r.decidedAtMs != 0) {
+    j["decided_at_ms"] = r.decidedAtMs;
+    j["decided_by"] = r.decidedBy;
+  }
+  if (!r.reason.empty()) j["reason"] = r.reason;
+  if (!r.locationKey.empty()) j["location"] = r.locationKey;
+  return j;
+}
 
 const model::UserRow* userOf(const Principal& who, const routing::LocationSnapshot& snapshot) {
   if (who.role != Role::Device || who.subject.empty()) return nullptr;
@@ -119,7 +162,88 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
   } else {
     out["location"] = nullptr;
   }
+  json submitted = json::array();
+  if (deps_.requests) {
+    store::LocationRequestQuery q;
+    q.extension = user->extension;
+    if (auto mine = deps_.requests(q); mine.ok()) {
+      for (const auto& lr : mine.value()) submitted.push_back(requestJson(lr));
+    }
+  }
+  out["submitted"] = submitted;
   return HttpResponse{200, "application/json", jsonText(out), {}};
+}
+
+HttpResponse MeApi::submit(const json& body, const model::UserRow& user,
+                           const model::DeviceReport& report, const Principal& who) {
+  if (!deps_.submit) return jsonError(503, "submissions are not kept");
+  // The location as the user describes it; its site is the user's, its kind company.
+  json fields = json::object();
+  const auto& columns = store::dataColumns(store::DataKind::Locations);
+  for (const auto& [name, value] : body.items()) {
+    if (name == "choice") continue;
+    if (std::find(columns.begin(), columns.end(), name) == columns.end() || name == "key" ||
+        name == "site" || name == "kind") {
+      return jsonError(400, "field '" + name +
+                                "' is not one of a company location's that a user gives: name, "
+                                "the RFC 5139 elements, latitude, longitude, subnets, bssids, "
+                                "switches");
+    }
+    std::string text;
+    if (!inputText(value, text)) return jsonError(400, "field '" + name + "': " + text);
+    fields[name] = text;
+  }
+  if (!fields.contains("name")) return jsonError(400, "name: required");
+  if (!fields.contains("subnets") && !fields.contains("bssids") && !fields.contains("switches")) {
+    if (!report.ip.empty()) fields["subnets"] = report.ip;
+    if (!report.bssid.empty()) fields["bssids"] = report.bssid;
+  }
+  fields["site"] = user.site;
+  fields["kind"] = "company";
+  // Checked now as the approval would write it, so the user hears of a problem at once.
+  store::ImportRequest check = request(store::DataKind::Locations, who);
+  check.dryRun = true;
+  store::InputRecord record{0, {{"key", "submitted-location", 0}}};
+  for (const auto& [name, value] : fields.items()) {
+    record.fields.push_back({name, value.get<std::string>(), 0});
+  }
+  check.records.push_back(std::move(record));
+  if (auto checked = deps_.apply(check); !checked.ok()) return writeError(checked.error());
+
+  store::LocationRequest lr;
+  lr.site = user.site;
+  lr.extension = user.extension;
+  lr.name = fields["name"].get<std::string>();
+  lr.fields = fields.dump();
+  lr.submittedAtMs = deps_.nowMs();
+  store::AuditEntry audit{0,
+                          lr.submittedAtMs,
+                          who.name,
+                          std::string(toString(who.role)),
+                          "location-request.submit",
+                          "",
+                          lr.site,
+                          "",
+                          lr.fields};
+  if (auto kept = deps_.submit(lr, audit); !kept.ok()) return writeError(kept.error());
+  spdlog::info("admin API: {} submitted location \"{}\" of site {} for approval (request {})",
+               user.extension, lr.name, lr.site, lr.id);
+  if (deps_.tellApprovers) {
+    std::string text = "User " + user.extension +
+                       (user.name.empty() ? "" : " (" + user.name + ")") + " of site " + user.site +
+                       " submitted a company location for approval.\n\n";
+    for (const auto& [name, value] : fields.items()) {
+      text += name + ": " + value.get<std::string>() + "\n";
+    }
+    text += "\nApprove: POST /api/v1/location-requests/" + std::to_string(lr.id) +
+            "/approve\nReject:  POST /api/v1/location-requests/" + std::to_string(lr.id) +
+            "/reject with {\"reason\": \"...\"}\n";
+    deps_.tellApprovers(lr,
+                        "sosproxy: \"" + lr.name + "\" submitted by " + user.extension +
+                            " for approval (site " + user.site + ")",
+                        text);
+  }
+  return HttpResponse{201, "application/json", jsonText(requestJson(lr)), {}};
 }
 
 HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, const Principal& who) {
@@ -158,8 +282,9 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
                         jsonText(json{{"confirmed", res.location->key}, {"changed", true}}),
                         {}};
   }
+  if (choice == "submit-company") return submit(body, user, report, who);
   if (choice != "save-personal") {
-    return jsonError(400, "choice must be \"confirm\" or \"save-personal\"");
+    return jsonError(400, "choice must be \"confirm\", \"save-personal\" or \"submit-company\"");
   }
   // The address as given, tied to the network the device last reported from.
   store::InputRecord record;
@@ -177,10 +302,9 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
                                 "' is not one of a personal address's: name, country, the RFC "
                                 "5139 elements, latitude, longitude, elin");
     }
-    if (!value.is_string() && !value.is_number()) {
-      return jsonError(400, "field '" + name + "' must be a string");
-    }
-    record.fields.push_back({name, value.is_string() ? value.get<std::string>() : value.dump(), 0});
+    std::string text;
+    if (!inputText(value, text)) return jsonError(400, "field '" + name + "': " + text);
+    record.fields.push_back({name, text, 0});
   }
   store::ImportRequest req = request(store::DataKind::PersonalLocations, who);
   req.records.push_back(std::move(record));

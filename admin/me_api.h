@@ -15,11 +15,20 @@
 //                                   "I am at this address": saved as a confirmed personal address
 //                                   tied to the network of their latest report (its IP and
 //                                   BSSID), so their next 911 from there carries it
+//        {"choice": "submit-company", "name": ..., RFC 5139 elements ..., "subnets", "bssids",
+//         ...}                      "this is a place of the company": submitted to the site's
+//                                   admins for approval (location_requests_api.h) with the
+//                                   networks given, or else those of the latest report; the
+//                                   site's approvers are e-mailed; checked at once as the
+//                                   approval would write it
+// GET /api/v1/me also lists the user's submissions with their state (pending, approved with
+// the location made, rejected with the reason).
 // A user's personal addresses themselves are at /api/v1/personal-locations (records_api.h),
 // where a device token sees and changes its own user's only. Every other role gets 403 here.
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +37,9 @@
 #include "admin/http_server.h"
 #include "base/result.h"
 #include "routing/location_resolver.h"
+#include "store/api_token.h"
 #include "store/data_import.h"
+#include "store/location_request.h"
 
 namespace sos::admin {
 
@@ -42,6 +53,14 @@ class MeApi {
     // Checks and writes, then rebuilds the routing snapshot (store::Store::applyRecords).
     std::function<Result<store::ImportResult>(const store::ImportRequest&)> apply;
     std::function<int64_t()> nowMs;
+    // Company locations submitted for approval: kept, listed, and the site's approvers told
+    // (an e-mail each; a failed delivery is logged, the request stays listed).
+    std::function<Result<void>(store::LocationRequest&, const store::AuditEntry&)> submit;
+    std::function<Result<std::vector<store::LocationRequest>>(const store::LocationRequestQuery&)>
+        requests;
+    std::function<void(const store::LocationRequest&, const std::string& subject,
+                       const std::string& body)>
+        tellApprovers;
   };
 
   static constexpr std::string_view kPath = "/api/v1/me";
@@ -53,9 +72,14 @@ class MeApi {
 
  private:
   HttpResponse answer(const HttpRequest& r, const model::UserRow& user, const Principal& who);
+  HttpResponse submit(const nlohmann::json& body, const model::UserRow& user,
+                      const model::DeviceReport& report, const Principal& who);
   store::ImportRequest request(store::DataKind kind, const Principal& who) const;
   Deps deps_;
 };
+
+// A submission as the API shows it (GET /api/v1/me, /api/v1/location-requests).
+nlohmann::json requestJson(const store::LocationRequest& request);
 
 // The user a device token acts for: its extension, or the user its MAC belongs to; null when
 // the token is no device token or names no user of the snapshot.

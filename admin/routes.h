@@ -37,6 +37,9 @@
 //                                              records_api.h
 //   GET, PUT /api/v1/me; POST /api/v1/me/prompt-answer
 //                                              device: the user's own side, me_api.h
+//   GET /api/v1/location-requests; POST /api/v1/location-requests/ID/approve, .../reject
+//                                              super-admin; site-admin (its sites): the
+//                                              approval queue, location_requests_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
@@ -61,6 +64,7 @@
 #include "admin/calls_api.h"
 #include "admin/http_server.h"
 #include "admin/location_api.h"
+#include "admin/location_requests_api.h"
 #include "admin/locations_api.h"
 #include "admin/me_api.h"
 #include "admin/ops_api.h"
@@ -110,6 +114,7 @@ class AdminRoutes {
     OpsApi* opsApi = nullptr;
     RecordsApi* recordsApi = nullptr;
     MeApi* meApi = nullptr;
+    LocationRequestsApi* requestsApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -144,7 +149,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 29> kRouteTable{{
+  static constexpr std::array<RouteSpec, 32> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -174,6 +179,9 @@ class AdminRoutes {
       {"/api/v1/export/{kind}", "GET"},
       {"/api/v1/me", "GET, PUT"},
       {"/api/v1/me/prompt-answer", "POST"},
+      {"/api/v1/location-requests", "GET"},
+      {"/api/v1/location-requests/{id}/approve", "POST"},
+      {"/api/v1/location-requests/{id}/reject", "POST"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);

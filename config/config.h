@@ -131,6 +131,9 @@ struct Site {
   // "sip:security-desk@127.0.0.1:5094". Empty: the first site's desk.
   std::string securityDesk;
   std::vector<Responder> responders;  // alerted on every emergency call from the site
+  // E-mail addresses told when a user submits a company location of this site for approval
+  // (issue 17).
+  std::vector<std::string> approvers;
 };
 
 struct Listen {

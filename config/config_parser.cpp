@@ -281,7 +281,7 @@ void Parser::readSites(const YamlValue& v) {
   for (const auto& item : list(v, false)) {
     auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
                            "extensions", "networks", "psap_route", "last_resort", "security_desk",
-                           "responders"});
+                           "responders", "approvers"});
     if (!f) {
       continue;
     }
@@ -318,6 +318,9 @@ void Parser::readSites(const YamlValue& v) {
     }
     if (auto r = get(*f, item, "responders")) {
       site.responders = responders(*r);
+    }
+    if (auto a = get(*f, item, "approvers")) {
+      site.approvers = checkedList(*a, true, checkEmail);
     }
     config_.sites.push_back(std::move(site));
   }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -27,6 +28,7 @@
 #include "base/text.h"
 #include "config/config.h"
 #include "config/config_edit.h"
+#include "notify/channels.h"
 #include "notify/notifier.h"
 #include "proxy/b2bua.h"
 #include "proxy/data_cli.h"
@@ -259,6 +261,45 @@ admin::AdminRoutes::Settings adminSettings(const config::Config& c) {
   return s;
 }
 
+// A company location submitted for approval (issue 17): each of the site's approvers
+// (sites[].approvers) gets an e-mail through notifications.smtp. Not through the outbox: a lost
+// message loses nothing, as the request stays listed at /api/v1/location-requests until decided;
+// a failed delivery is logged.
+void tellApprovers(boost::asio::io_context& io, const config::Config& cfg,
+                   const store::LocationRequest& r, const std::string& subject,
+                   const std::string& body) {
+  const auto site = std::find_if(cfg.sites.begin(), cfg.sites.end(),
+                                 [&](const config::Site& s) { return s.name == r.site; });
+  if (site == cfg.sites.end() || site->approvers.empty()) {
+    spdlog::warn(
+        "location request {} of site {}: nobody to tell (sites[].approvers is empty); "
+        "it waits at /api/v1/location-requests",
+        r.id, r.site);
+    return;
+  }
+  int n = 0;
+  for (const auto& to : site->approvers) {
+    notify::MailRequest mail;
+    mail.host = cfg.notifications.smtpHost;
+    mail.port = cfg.notifications.smtpPort;
+    mail.from = cfg.notifications.mailFrom;
+    mail.to = to;
+    mail.subject = subject;
+    mail.body = body;
+    mail.messageId =
+        "<location-request-" + std::to_string(r.id) + "-" + std::to_string(++n) + "@sosproxy>";
+    mail.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
+    notify::sendMail(io, std::move(mail), [id = r.id, to](Result<void> sent) {
+      if (sent.ok()) {
+        spdlog::info("location request {}: {} told by e-mail", id, to);
+      } else {
+        spdlog::warn("location request {}: e-mail to {} not delivered: {}", id, to,
+                     sent.error().message);
+      }
+    });
+  }
+}
+
 admin::AdminRoutes::Settings deviceSettings(const config::Config& c) {
   admin::AdminRoutes::Settings s = adminSettings(c);
   s.onlyPaths = {std::string(admin::LocationApi::kPath),
@@ -394,6 +435,9 @@ int runApp(int argc, char** argv) {
     if (notifier) notifier->post(std::move(e));
   });
 
+  // The configuration in force, for the I/O thread's own uses (the approvers' e-mail);
+  // replaced by a reload, which runs on the I/O thread too.
+  std::shared_ptr<const config::Config> current = cfg;
   // The admin route table, once built below (reloads replace its settings).
   admin::AdminRoutes* routesPtr = nullptr;
   admin::AdminRoutes* deviceRoutesPtr = nullptr;
@@ -407,8 +451,9 @@ int runApp(int argc, char** argv) {
                                     "the SIP thread has not taken the reloaded routing yet");
                               }
                             },
-                            [&locations, &notifier, &routesPtr,
-                             &deviceRoutesPtr](std::shared_ptr<const config::Config> c) {
+                            [&locations, &notifier, &routesPtr, &deviceRoutesPtr,
+                             &current](std::shared_ptr<const config::Config> c) {
+                              current = c;
                               if (notifier) notifier->setConfig(c);
                               if (routesPtr != nullptr) routesPtr->setSettings(adminSettings(*c));
                               if (deviceRoutesPtr != nullptr) {
@@ -500,7 +545,32 @@ int runApp(int argc, char** argv) {
         if (db == nullptr) return std::optional<model::DeviceReport>{};
         return db->latestReport(extension);
       },
-      applyRecords, [] { return unixMsNow(); }});
+      applyRecords, [] { return unixMsNow(); },
+      [db](store::LocationRequest& r, const store::AuditEntry& audit) -> Result<void> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        return db->submitLocationRequest(r, audit);
+      },
+      [db](const store::LocationRequestQuery& q) -> Result<std::vector<store::LocationRequest>> {
+        if (db == nullptr) return std::vector<store::LocationRequest>{};
+        return db->loadLocationRequests(q);
+      },
+      [&io, &current](const store::LocationRequest& r, const std::string& subject,
+                      const std::string& body) { tellApprovers(io, *current, r, subject, body); }});
+  admin::LocationRequestsApi requestsApi(admin::LocationRequestsApi::Deps{
+      [db](const store::LocationRequestQuery& q) -> Result<std::vector<store::LocationRequest>> {
+        if (db == nullptr) return std::vector<store::LocationRequest>{};
+        return db->loadLocationRequests(q);
+      },
+      [db](int64_t id) -> Result<std::optional<store::LocationRequest>> {
+        if (db == nullptr) return std::optional<store::LocationRequest>{};
+        return db->loadLocationRequest(id);
+      },
+      applyRecords,
+      [db](int64_t id, const std::string& reason, const store::AuditEntry& audit) -> Result<bool> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        return db->rejectLocationRequest(id, reason, audit);
+      },
+      [] { return unixMsNow(); }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
       &locationsApi,
@@ -508,6 +578,7 @@ int runApp(int argc, char** argv) {
       &opsApi,
       &recordsApi,
       &meApi,
+      &requestsApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr,
        &deviceRoutesPtr] {
         // Both listeners' refusals count together: a spoofing attempt on the phones' listener

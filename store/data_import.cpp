@@ -661,6 +661,7 @@ class DataImport {
     }
     if (request_.dryRun || result.changes.empty()) return result;
     if (auto written = write(result); !written.ok()) return written.error();
+    if (auto marked = markApproved(); !marked.ok()) return marked.error();
     if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
     if (!tx.commit()) return failure(tx.error());
     result.written = true;
@@ -669,6 +670,24 @@ class DataImport {
 
  private:
   Error failure(const std::string& why) const { return Error{"store.write", path_ + ": " + why}; }
+
+  Result<void> markApproved() {
+    if (request_.approvesRequest == 0) return {};
+    if (request_.records.size() != 1 || inputOrder_.size() != 1) {
+      return Error{"import.invalid", "an approval writes exactly one location"};
+    }
+    Statement mark(db_,
+                   "UPDATE location_requests SET state = 'approved', decided_at_ms = ?, "
+                   "decided_by = ?, location_key = ? WHERE id = ? AND state = 'pending'");
+    mark.integer(1, request_.atMs).text(2, request_.actor).text(3, inputOrder_.front());
+    if (!mark.integer(4, request_.approvesRequest).run()) return failure(mark.error());
+    if (sqlite3_changes(db_) == 0) {
+      return Error{"store.conflict", "location request " +
+                                         std::to_string(request_.approvesRequest) +
+                                         " is not pending (decided already, or never made)"};
+    }
+    return {};
+  }
 
   Result<void> load() {
     {
@@ -770,6 +789,11 @@ class DataImport {
         continue;
       }
       auto old = stored_.find(key.value);
+      if (request_.createOnly && old != stored_.end()) {
+        problems_.add(in.line, keyField->columnNumber, keyField->column,
+                      inQuotes(key.value) + " exists already: give another key");
+        continue;
+      }
       Row row;
       row.fromInput = true;
       row.line = in.line;

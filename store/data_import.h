@@ -82,6 +82,12 @@ struct ImportRequest {
   // Who makes the change (the audit trail's actor and role) and when.
   std::string actor, role;
   int64_t atMs = 0;
+  // The pending location request (store/location_request.h) this write approves: marked
+  // approved, with the one location written, in the same transaction ("store.conflict" when it
+  // is not pending any more). 0: none.
+  int64_t approvesRequest = 0;
+  // Every record must be new: a key the store has already is a problem, nothing is updated.
+  bool createOnly = false;
 };
 
 struct FieldChange {

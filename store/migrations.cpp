@@ -309,7 +309,28 @@ CREATE TABLE data_version (
 INSERT INTO data_version (id, version) VALUES (1, 1);
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations{{
+// Company locations users submitted for approval (issue 17): pending until a site-admin of the
+// site approves (the location is created in the same transaction) or rejects them with a reason.
+// A history: no foreign keys (the user may be deleted; the request stays in the trail).
+constexpr const char* kSchema8 = R"sql(
+CREATE TABLE location_requests (
+  id              INTEGER PRIMARY KEY,
+  site            TEXT NOT NULL,
+  extension       TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  fields          TEXT NOT NULL,
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'approved', 'rejected')),
+  submitted_at_ms INTEGER NOT NULL,
+  decided_at_ms   INTEGER,
+  decided_by      TEXT,
+  reason          TEXT,
+  location_key    TEXT
+);
+CREATE INDEX location_requests_site ON location_requests(site, state);
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -317,6 +338,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, "responder alert outbox and call alerts", kSchema5},
     {6, "API tokens, their sites, audit log; network-provided device reports", kSchema6},
     {7, "desk phone brand, model and common area; routing data version", kSchema7},
+    {8, "company locations submitted for approval", kSchema8},
 }};
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "store/api_token.h"
 #include "store/call_record.h"
 #include "store/data_import.h"
+#include "store/location_request.h"
 #include "store/notification_job.h"
 
 struct sqlite3;
@@ -177,6 +178,17 @@ class Store {
   // A kind as a CSV file (a header row, then a row per record in key order): of the given sites
   // only, or of all when `sites` is empty. Imported back, it changes nothing.
   Result<std::string> exportCsv(DataKind kind, const std::vector<std::string>& sites = {});
+
+  // Company locations submitted for approval (issue 17). submit fills in the id and writes the
+  // request pending, with `audit`, in one transaction.
+  Result<void> submitLocationRequest(LocationRequest& request, const AuditEntry& audit);
+  // Newest first.
+  Result<std::vector<LocationRequest>> loadLocationRequests(const LocationRequestQuery& query);
+  Result<std::optional<LocationRequest>> loadLocationRequest(int64_t id);
+  // False when no pending request has that id. An approval is applyRecords with
+  // ImportRequest::approvesRequest.
+  Result<bool> rejectLocationRequest(int64_t id, const std::string& reason,
+                                     const AuditEntry& audit);
 
   // The audit trail: appended to, read newest first.
   Result<int64_t> appendAudit(const AuditEntry& entry);

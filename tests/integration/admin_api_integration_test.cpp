@@ -52,15 +52,15 @@ class AdminApi : public B2buaTest {
 
   // A 911 from 1001 on HQ Floor 2 (10.1.2.45), answered by il-psap-a; returns its Call-ID as
   // sosproxy's alert knows it (the caller's).
-  std::string call911() {
+  std::string call911(const std::string& contactHost = "10.1.2.45") {
     auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
     SippOptions o;
     o.scenario = "uac-911-from-network-expect-200.xml";
-    o.name = "caller";
+    o.name = "caller-" + contactHost;
     o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
     o.service = "911";
     o.sets = {{"caller", "1001"},
-              {"contact_host", "10.1.2.45"},
+              {"contact_host", contactHost},
               {"contact_port", "5060"},
               {"pani", "IEEE-802.3"}};
     Sipp uac(o, dir_.path());
@@ -96,6 +96,8 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"GET", "/api/v1/personal-locations/1003-home"},
       {"GET", "/api/v1/me"},
       {"POST", "/api/v1/me/prompt-answer"},
+      {"GET", "/api/v1/location-requests"},
+      {"POST", "/api/v1/location-requests/1/approve"},
       {"PUT", "/api/v1/sites/Paris"},
       {"GET", "/api/v1/export/locations"}};
   for (const auto& [method, path] : routes) {
@@ -400,6 +402,66 @@ TEST_F(AdminApi, ABodyOver64KiBIs413ExceptAnImportsFile) {
   ASSERT_EQ(imported.status, 200) << imported.body.substr(0, 300);
   EXPECT_NE(imported.body.find(R"("added":3000)"), std::string::npos)
       << imported.body.substr(0, 300);
+}
+
+// Issue 17: the approval queue. 1001 submits "HQ Annex" for subnet 10.1.9.0/24; HQ's
+// approvers get the e-mail at the test's SMTP server; a London admin neither sees nor approves
+// it; an HQ site-admin approves, and the next 911 from 10.1.9.20 resolves to HQ Annex; 1001 sees
+// the request approved.
+TEST_F(AdminApi, ASubmittedCompanyLocationIsMailedApprovedAndRoutesTheNextCall) {
+  SmtpReceiver smtp(dir_.path(), ports_.smtp);
+  ASSERT_TRUE(smtp.start()) << smtp.lastError();
+  const std::string phone = makeToken("phone-1001", {"--role", "device", "--user", "1001"});
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
+  auto seen =
+      as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1001","ip":"10.1.9.20"})");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_NE(seen.body.find(R"("status":"undetectable")"), std::string::npos) << seen.body;
+  auto submitted = as(phone, "POST", "/api/v1/me/prompt-answer",
+                      R"({"choice": "submit-company", "name": "HQ Annex", "country": "US",
+                          "A1": "IL", "A3": "Springfield", "HNO": "110", "RD": "Main",
+                          "STS": "St", "PC": "62701", "subnets": ["10.1.9.0/24"]})");
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  const auto id = json::parse(submitted.body)["id"].get<int64_t>();
+  EXPECT_EQ(json::parse(submitted.body)["state"], "pending");
+
+  // The approvers' mail (sites[HQ].approvers of the demo).
+  ASSERT_TRUE(smtp.waitForLines(1)) << proxy_->output();
+  const std::string mail = smtp.lines().front();
+  EXPECT_EQ(jsonArrayItems(jsonField(mail, "to")), std::vector<std::string>{"it@hq.example"});
+  const std::string text = jsonField(mail, "data");
+  EXPECT_NE(text.find("Subject: sosproxy: \"HQ Annex\" submitted by 1001 for approval (site HQ)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("subnets: 10.1.9.0/24"), std::string::npos) << text;
+  EXPECT_NE(text.find("/api/v1/location-requests/" + std::to_string(id) + "/approve"),
+            std::string::npos)
+      << text;
+
+  auto theirs = as(london, "GET", "/api/v1/location-requests");
+  ASSERT_EQ(theirs.status, 200) << theirs.body;
+  EXPECT_TRUE(json::parse(theirs.body)["requests"].empty()) << theirs.body;
+  const std::string approve = "/api/v1/location-requests/" + std::to_string(id) + "/approve";
+  EXPECT_EQ(as(london, "POST", approve, "{}").status, 403);
+  auto pending = as(hq, "GET", "/api/v1/location-requests?state=pending");
+  ASSERT_EQ(json::parse(pending.body)["requests"].size(), 1u) << pending.body;
+
+  auto approved = as(hq, "POST", approve, "{}");
+  ASSERT_EQ(approved.status, 201) << approved.body;
+  EXPECT_EQ(json::parse(approved.body)["location"], "hq-annex");
+  EXPECT_EQ(as(hq, "POST", approve, "{}").status, 409);  // decided already
+  const std::string callId = call911("10.1.9.20");
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", callId}});
+  EXPECT_EQ(line.get("location"), "HQ Annex") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("subnet", 0), 0u) << line.raw;
+
+  auto me = as(phone, "GET", "/api/v1/me");
+  auto mine = json::parse(me.body)["submitted"];
+  ASSERT_EQ(mine.size(), 1u) << me.body;
+  EXPECT_EQ(mine[0]["state"], "approved");
+  EXPECT_EQ(mine[0]["location"], "hq-annex");
+  EXPECT_EQ(mine[0]["decided_by"], "hq-it");
 }
 
 }  // namespace
