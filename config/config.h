@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/yaml_place.h"
 
 namespace sos::config {
 
@@ -38,6 +39,10 @@ struct Trunk {
   // goes there over TCP (RFC 3261 18.1.1). Without it, such an emergency INVITE is trimmed to
   // what the PSAP needs (issue 14).
   bool tcpFallback = false;
+  // options_interval_s was written out: "0" is then a decision (a PSAP that does not answer
+  // OPTIONS), not an oversight, and `sosproxy lint` accepts it.
+  bool optionsIntervalWritten = false;
+  YamlPlace at;  // the trunk's list item
 };
 
 // A civic routing rule: a location whose address has every non-empty field of `match` (compared
@@ -134,6 +139,12 @@ struct Site {
   // E-mail addresses told when a user submits a company location of this site for approval
   // (issue 17).
   std::vector<std::string> approvers;
+  // Emergency calls the site may make at once (a fire alarm: several people dial at once). Its
+  // ELINs together should be at least this many, so that every caller can be called back
+  // (`sosproxy lint` checks it). 0: not checked.
+  int expectedConcurrentEmergencyCalls = 2;
+  YamlPlace at;           // the site's list item
+  YamlPlace psapRouteAt;  // its psap_route
 };
 
 struct Listen {

@@ -242,6 +242,7 @@ void Parser::readTrunks(const YamlValue& v) {
       continue;
     }
     Trunk trunk;
+    trunk.at = place(item);
     if (auto name = get(*f, item, "name", true)) {
       trunk.name = uniqueName(*name, item, seen, "trunk");
     }
@@ -265,6 +266,7 @@ void Parser::readTrunks(const YamlValue& v) {
     }
     if (auto t = get(*f, item, "options_interval_s")) {
       trunk.optionsIntervalMs = probeIntervalMs(*t).value_or(trunk.optionsIntervalMs);
+      trunk.optionsIntervalWritten = true;
     }
     if (auto t = get(*f, item, "tcp_fallback")) {
       trunk.tcpFallback = boolean(*t).value_or(trunk.tcpFallback);
@@ -281,11 +283,12 @@ void Parser::readSites(const YamlValue& v) {
   for (const auto& item : list(v, false)) {
     auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
                            "extensions", "networks", "psap_route", "last_resort", "security_desk",
-                           "responders", "approvers"});
+                           "responders", "approvers", "expected_concurrent_emergency_calls"});
     if (!f) {
       continue;
     }
     Site site;
+    site.at = place(item);
     if (auto name = get(*f, item, "name", true)) {
       site.name = uniqueName(*name, item, seen, "site");
     }
@@ -309,6 +312,7 @@ void Parser::readSites(const YamlValue& v) {
     }
     if (auto r = get(*f, item, "psap_route", true)) {
       site.psapRoute = route(*r);
+      site.psapRouteAt = place(*r);
     }
     if (auto l = get(*f, item, "last_resort")) {
       site.lastResort = trunkReference(*l);
@@ -321,6 +325,10 @@ void Parser::readSites(const YamlValue& v) {
     }
     if (auto a = get(*f, item, "approvers")) {
       site.approvers = checkedList(*a, true, checkEmail);
+    }
+    if (auto e = get(*f, item, "expected_concurrent_emergency_calls")) {
+      site.expectedConcurrentEmergencyCalls =
+          count(*e).value_or(site.expectedConcurrentEmergencyCalls);
     }
     config_.sites.push_back(std::move(site));
   }

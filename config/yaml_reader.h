@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "base/text.h"
+#include "config/yaml_place.h"
 
 namespace sos::config {
 
@@ -32,14 +33,6 @@ struct YamlValue {
 
 // A mapping's entries by key, first occurrence only.
 using YamlFields = std::map<std::string, YamlValue, std::less<>>;
-
-// Where a value was read, 1-based, for problems found after reading (a duplicate, a row the
-// database refuses).
-struct YamlPlace {
-  int line = 0;
-  int column = 0;
-  std::string key;  // "locations[1].subnets[0]"
-};
 
 // "SOURCE:LINE:COLUMN: KEY: what" ("(top level)" for an empty key).
 std::string yamlProblem(const std::string& source, const YamlPlace& at, std::string_view what);

@@ -33,6 +33,7 @@
 #include "proxy/b2bua.h"
 #include "proxy/data_cli.h"
 #include "proxy/health.h"
+#include "proxy/lint_cli.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
 #include "proxy/queued_sink.h"
@@ -55,7 +56,8 @@ constexpr const char* kUsageHead =
 Usage:
   sosproxy --config FILE [options]   run the proxy
   sosproxy check-config FILE         validate FILE and its location seed (store.seed) and
-                                     exit (0 valid, 2 invalid)
+                                     exit (0 valid, 2 invalid); what `sosproxy lint` finds
+                                     is printed as warnings after the OK line
   sosproxy print-config FILE [--set PATH=VALUE]...
                                      print FILE with values changed (e.g. the demo on other
                                      ports), if the result is valid (else exit 2)
@@ -109,7 +111,7 @@ std::optional<int> parse(int argc, char** argv, Options& o) {
       return args[++i];
     };
     if (a == "-h" || a == "--help") {
-      std::cout << kUsageHead << kTokenUsage << kDataUsage << kUsage;
+      std::cout << kUsageHead << kLintUsage << kTokenUsage << kDataUsage << kUsage;
       return 0;
     }
     if (a == "--version") {
@@ -310,6 +312,9 @@ admin::AdminRoutes::Settings deviceSettings(const config::Config& c) {
 }  // namespace
 
 int runApp(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "lint") {
+    return runLintCommand(std::vector<std::string>(argv + 2, argv + argc));
+  }
   if (argc >= 2 && std::string_view(argv[1]) == "token") {
     return runTokenCommand(std::vector<std::string>(argv + 2, argv + argc));
   }
@@ -345,6 +350,13 @@ int runApp(int argc, char** argv) {
               << ")\n";
     for (const auto& w : router->psap().warnings())
       std::cout << opts.configPath << ": warning: " << w << "\n";
+    // The seed was read and found valid just above: an error here is a file changed meanwhile.
+    auto lint = lintLines(*cfg);
+    if (!lint.ok()) {
+      std::cerr << lint.error().message << "\n";
+      return 2;
+    }
+    for (const auto& line : lint.value()) std::cout << line << "\n";
     return 0;
   }
 
