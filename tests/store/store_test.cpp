@@ -1688,8 +1688,9 @@ TEST_F(StoreTest, APersonalAddressOutsideTheUsAndCanadaNeedsAnElin) {
             "in.csv:2:6: elin: an address in FR needs an ELIN: outside the US and Canada a PSAP "
             "calls back the number the call gave, and site \"HQ\" has no ELINs in FR; give the "
             "address its own elin");
-  EXPECT_TRUE(store->applyRecords(csvRequest(header + "bob-paris,1002,Paris flat,FR,Paris,"
-                                                      "+33140000001\n"))
+  EXPECT_TRUE(store
+                  ->applyRecords(csvRequest(header + "bob-paris,1002,Paris flat,FR,Paris,"
+                                                     "+33140000001\n"))
                   .ok());
   EXPECT_TRUE(store->applyRecords(csvRequest(header + "bob-ottawa,1002,Ottawa,CA,Ottawa,\n")).ok());
   // David's site (London) has a pool in GB: his London flat may take its ELIN from there.
