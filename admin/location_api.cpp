@@ -142,6 +142,13 @@ HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& wh
   if (saved.ok()) {
     out["new_network"] = saved.value().newNetwork;
     out["saved"] = true;
+    const auto mac = model::normalizeMac(report.mac);
+    const bool deskPhone =
+        mac && std::any_of(user->macs.begin(), user->macs.end(),
+                           [&](const auto& m) { return model::normalizeMac(m) == mac; });
+    if (saved.value().newNetwork && deskPhone && deps_.deskPhoneMoved) {
+      deps_.deskPhoneMoved(report, *user);
+    }
   } else {
     // The store being down must not cost the caller: the report still reaches the call path.
     spdlog::warn("location report for {} not saved: {}", report.extension, saved.error().message);

@@ -25,6 +25,9 @@ class LocationApi {
     // Hands the accepted report to the call path (the SIP thread keeps each device's latest).
     std::function<void(const model::DeviceReport&)> publish;
     std::function<int64_t()> nowMs;
+    // A desk phone (a report naming a MAC of the user's) reported from a network new for its
+    // user (issue 17): tell the user. Empty: nobody is told.
+    std::function<void(const model::DeviceReport&, const model::UserRow&)> deskPhoneMoved;
   };
 
   explicit LocationApi(Deps deps) : deps_(std::move(deps)) {}

@@ -249,6 +249,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
     return out;
   }
+  if (path == RetriggerApi::kPath) {
+    if (handlers_.retriggerApi == nullptr) return jsonError(503, "not available");
+    auto out = handlers_.retriggerApi->handle(r, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
   if (LocationRequestsApi::serves(path)) {
     if (handlers_.requestsApi == nullptr) return jsonError(503, "not available");
     auto out = handlers_.requestsApi->handle(r, path, *who);

@@ -40,6 +40,8 @@
 //   GET /api/v1/location-requests; POST /api/v1/location-requests/ID/approve, .../reject
 //                                              super-admin; site-admin (its sites): the
 //                                              approval queue, location_requests_api.h
+//   POST /api/v1/prompts/retrigger             super-admin; site-admin (its sites' users):
+//                                              ask users again, retrigger_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
@@ -69,6 +71,7 @@
 #include "admin/me_api.h"
 #include "admin/ops_api.h"
 #include "admin/records_api.h"
+#include "admin/retrigger_api.h"
 #include "base/result.h"
 #include "store/api_token.h"
 
@@ -115,6 +118,7 @@ class AdminRoutes {
     RecordsApi* recordsApi = nullptr;
     MeApi* meApi = nullptr;
     LocationRequestsApi* requestsApi = nullptr;
+    RetriggerApi* retriggerApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -149,7 +153,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 32> kRouteTable{{
+  static constexpr std::array<RouteSpec, 33> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -182,6 +186,7 @@ class AdminRoutes {
       {"/api/v1/location-requests", "GET"},
       {"/api/v1/location-requests/{id}/approve", "POST"},
       {"/api/v1/location-requests/{id}/reject", "POST"},
+      {"/api/v1/prompts/retrigger", "POST"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);

@@ -267,6 +267,30 @@ admin::AdminRoutes::Settings adminSettings(const config::Config& c) {
 // (sites[].approvers) gets an e-mail through notifications.smtp. Not through the outbox: a lost
 // message loses nothing, as the request stays listed at /api/v1/location-requests until decided;
 // a failed delivery is logged.
+// One e-mail through notifications.smtp, from the I/O thread; a failed delivery is logged.
+// `what` names it in the log ("location request 7").
+void sendMail(boost::asio::io_context& io, const config::Config& cfg, const std::string& to,
+              const std::string& subject, const std::string& body, const std::string& what) {
+  static uint64_t sent = 0;
+  notify::MailRequest mail;
+  mail.host = cfg.notifications.smtpHost;
+  mail.port = cfg.notifications.smtpPort;
+  mail.from = cfg.notifications.mailFrom;
+  mail.to = to;
+  mail.subject = subject;
+  mail.body = body;
+  mail.messageId =
+      "<mail-" + std::to_string(unixMsNow()) + "-" + std::to_string(++sent) + "@sosproxy>";
+  mail.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
+  notify::sendMail(io, std::move(mail), [what, to](Result<void> done) {
+    if (done.ok()) {
+      spdlog::info("{}: {} told by e-mail", what, to);
+    } else {
+      spdlog::warn("{}: e-mail to {} not delivered: {}", what, to, done.error().message);
+    }
+  });
+}
+
 void tellApprovers(boost::asio::io_context& io, const config::Config& cfg,
                    const store::LocationRequest& r, const std::string& subject,
                    const std::string& body) {
@@ -279,26 +303,8 @@ void tellApprovers(boost::asio::io_context& io, const config::Config& cfg,
         r.id, r.site);
     return;
   }
-  int n = 0;
   for (const auto& to : site->approvers) {
-    notify::MailRequest mail;
-    mail.host = cfg.notifications.smtpHost;
-    mail.port = cfg.notifications.smtpPort;
-    mail.from = cfg.notifications.mailFrom;
-    mail.to = to;
-    mail.subject = subject;
-    mail.body = body;
-    mail.messageId =
-        "<location-request-" + std::to_string(r.id) + "-" + std::to_string(++n) + "@sosproxy>";
-    mail.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
-    notify::sendMail(io, std::move(mail), [id = r.id, to](Result<void> sent) {
-      if (sent.ok()) {
-        spdlog::info("location request {}: {} told by e-mail", id, to);
-      } else {
-        spdlog::warn("location request {}: e-mail to {} not delivered: {}", id, to,
-                     sent.error().message);
-      }
-    });
+    sendMail(io, cfg, to, subject, body, "location request " + std::to_string(r.id));
   }
 }
 
@@ -474,12 +480,31 @@ int runApp(int argc, char** argv) {
                               locations.reload(std::move(c));
                             }});
   std::unique_ptr<admin::HttpServer> http;
+  store::Store* const db = locations.store();
   admin::LocationApi locationApi(admin::LocationApi::Deps{
       [&locations](model::DeviceReport& r) { return locations.saveReport(r); },
       [&locations] { return locations.snapshot(); },
       [&server](const model::DeviceReport& r) { server.post([r](B2bua& b) { b.addReport(r); }); },
-      [] { return unixMsNow(); }});
-  store::Store* const db = locations.store();
+      [] { return unixMsNow(); },
+      // A desk phone on a network new for its user: the user is e-mailed what was seen.
+      [db, &io, &current](const model::DeviceReport& r, const model::UserRow& user) {
+        auto email = db != nullptr ? db->userEmail(user.extension) : Result<std::string>("");
+        if (!email.ok() || email.value().empty()) {
+          spdlog::info("desk phone {} of {} on a new network ({}): no e-mail address to tell",
+                       r.mac, user.extension, r.ip);
+          return;
+        }
+        std::string seen = "IP " + r.ip;
+        if (!r.bssid.empty()) seen += ", BSSID " + r.bssid;
+        if (!r.chassis.empty()) seen += ", switch " + r.chassis + " port " + r.port;
+        sendMail(io, *current, email.value(), "sosproxy: your desk phone is on a new network",
+                 "Hello" + (user.name.empty() ? std::string() : " " + user.name) +
+                     ",\n\nyour desk phone (MAC " + r.mac + ", extension " + user.extension +
+                     ") now reports from a network it has not been seen on: " + seen +
+                     ".\nIf the phone has moved, confirm where it is now when it asks, so that "
+                     "an emergency call from it reports the right place.\n",
+                 "desk phone " + r.mac);
+      }});
   admin::AdminRoutes::Tokens tokens;
   if (db != nullptr) {
     tokens.find = [db](const std::string& hash) { return db->findTokenByHash(hash); };
@@ -583,6 +608,17 @@ int runApp(int argc, char** argv) {
         return db->rejectLocationRequest(id, reason, audit);
       },
       [] { return unixMsNow(); }});
+  admin::RetriggerApi retriggerApi(admin::RetriggerApi::Deps{
+      [&locations] { return locations.snapshot(); },
+      [db](const std::vector<std::string>& extensions, const store::AuditEntry& audit)
+          -> Result<std::vector<std::pair<std::string, std::string>>> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        return db->resetPrompts(extensions, audit);
+      },
+      [&io, &current](const std::string& to, const std::string& subject, const std::string& body) {
+        sendMail(io, *current, to, subject, body, "re-trigger");
+      },
+      [] { return unixMsNow(); }});
   admin::AdminRoutes::Handlers handlers{
       &locationApi,
       &locationsApi,
@@ -591,6 +627,7 @@ int runApp(int argc, char** argv) {
       &recordsApi,
       &meApi,
       &requestsApi,
+      &retriggerApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr,
        &deviceRoutesPtr] {
         // Both listeners' refusals count together: a spoofing attempt on the phones' listener

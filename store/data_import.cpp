@@ -16,6 +16,7 @@
 
 #include "base/csv.h"
 #include "base/text.h"
+#include "config/config_checks.h"
 #include "config/yaml_reader.h"
 #include "model/mac.h"
 #include "store/checks.h"
@@ -38,6 +39,7 @@ enum class Type {
   Site,         // a site's name (checked against the sites table)
   Boolean,      // yes / no
   Mac,          // normalized
+  Email,        // "" or an e-mail address
   Kind,         // company, site-default, account-default
   Country,      // ISO 3166 alpha-2
   Latitude,     // degrees, "" for none
@@ -71,7 +73,8 @@ const Schema& schemaOf(DataKind kind) {
                              {"name", Type::Text, ""},
                              {"site", Type::Site, "", true},
                              {"nomadic", Type::Boolean, "no"},
-                             {"location_permission", Type::Boolean, "yes"}},
+                             {"location_permission", Type::Boolean, "yes"},
+                             {"email", Type::Email, ""}},
                             3};
   static const Schema devices{DataKind::Devices,
                               "device",
@@ -229,6 +232,8 @@ Canonical canonical(Type type, std::string_view raw) {
       return check(checkE164);
     case Type::Country:
       return check(checkCountry);
+    case Type::Email:
+      return check(config::detail::checkEmail);
     case Type::Mac: {
       auto c = check(checkMac);
       if (c.problem.empty() && !v.empty()) c.value = *storedMac(v, false);
@@ -529,13 +534,13 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
   auto yes = [](int64_t v) { return std::string(v != 0 ? "yes" : "no"); };
   if (kind == DataKind::Users) {
     Statement s(db,
-                "SELECT extension, did, name, site, nomadic, location_permission FROM users "
+                "SELECT extension, did, name, site, nomadic, location_permission, email FROM users "
                 "ORDER BY extension");
     while (s.row()) {
       out.push_back({s.columnText(0),
                      s.columnText(3),
                      {s.columnText(0), s.columnText(1), s.columnText(2), s.columnText(3),
-                      yes(s.columnInt(4)), yes(s.columnInt(5))}});
+                      yes(s.columnInt(4)), yes(s.columnInt(5)), s.columnText(6)}});
     }
     if (s.failed()) return failed(s);
     return out;
@@ -1130,10 +1135,10 @@ Result<void> DataImport::write(const ImportResult& result) {
     Statement clear(db_, "UPDATE users SET did = NULL WHERE extension = ?");
     Statement update(db_,
                      "UPDATE users SET did = ?2, name = ?3, site = ?4, nomadic = ?5, "
-                     "location_permission = ?6 WHERE extension = ?1");
+                     "location_permission = ?6, email = ?7 WHERE extension = ?1");
     Statement insert(db_,
                      "INSERT INTO users (extension, did, name, site, nomadic, "
-                     "location_permission) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                     "location_permission, email) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     Statement remove(db_, "DELETE FROM users WHERE extension = ?");
     for (const auto* c : gone) {
       if (!remove.text(1, c->key).run()) return refused(remove);
@@ -1149,7 +1154,7 @@ Result<void> DataImport::write(const ImportResult& result) {
         const auto& v = current(c->key).values;
         Statement& s = list == added ? insert : update;
         s.text(1, v[0]).textOrNull(2, v[1]).text(3, v[2]).text(4, v[3]);
-        s.integer(5, flag(v[4])).integer(6, flag(v[5]));
+        s.integer(5, flag(v[4])).integer(6, flag(v[5])).text(7, v[6]);
         if (!s.run()) return refused(s);
         s.reset();
       }

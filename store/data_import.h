@@ -26,7 +26,7 @@ std::string_view dataKindName(DataKind kind);
 std::optional<DataKind> dataKindNamed(std::string_view name);
 
 // The columns of a kind, the key first, in the order an export writes them:
-//   users:     extension, did, name, site, nomadic, location_permission
+//   users:     extension, did, name, site, nomadic, location_permission, email
 //   devices:   mac, extension, brand, model, common_area
 //   locations: key, name, site, kind, the RFC 5139 elements (country ... ADDCODE), latitude,
 //              longitude, elins, subnets, bssids, switches, psap_route

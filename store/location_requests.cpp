@@ -1,4 +1,5 @@
-// Company locations submitted for approval (store.h, issue 17).
+// The user loop's writes (store.h, issue 17): company locations submitted for approval, prompts
+// re-triggered, users' e-mail addresses.
 
 #include <sqlite3.h>
 
@@ -89,6 +90,37 @@ Result<bool> Store::rejectLocationRequest(int64_t id, const std::string& reason,
   if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
   if (!tx.commit()) return failure(tx.error());
   return true;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::resetPrompts(
+    const std::vector<std::string>& extensions, const AuditEntry& audit) {
+  auto failure = [&](const std::string& why) { return Error{"store.write", path_ + ": " + why}; };
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) return failure(tx.error());
+  Statement user(db_, "SELECT email FROM users WHERE extension = ?");
+  Statement forget(db_, "DELETE FROM user_networks WHERE extension = ?");
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const auto& extension : extensions) {
+    user.text(1, extension);
+    if (user.row()) {
+      found.emplace_back(extension, user.columnText(0));
+      if (!forget.text(1, extension).run()) return failure(forget.error());
+      forget.reset();
+    }
+    if (user.failed()) return failure(user.error());
+    user.reset();
+  }
+  if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
+  if (!tx.commit()) return failure(tx.error());
+  return found;
+}
+
+Result<std::string> Store::userEmail(const std::string& extension) {
+  Statement s(db_, "SELECT email FROM users WHERE extension = ?");
+  s.text(1, extension);
+  if (s.row()) return s.columnText(0);
+  if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+  return std::string();
 }
 
 }  // namespace sos::store

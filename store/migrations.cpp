@@ -330,7 +330,12 @@ CREATE TABLE location_requests (
 CREATE INDEX location_requests_site ON location_requests(site, state);
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations{{
+// A user's e-mail address (issue 17): where a re-trigger and a desk phone's move are told.
+constexpr const char* kSchema9 = R"sql(
+ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -339,6 +344,7 @@ constexpr std::array<Migration, 8> kMigrations{{
     {6, "API tokens, their sites, audit log; network-provided device reports", kSchema6},
     {7, "desk phone brand, model and common area; routing data version", kSchema7},
     {8, "company locations submitted for approval", kSchema8},
+    {9, "users' e-mail addresses", kSchema9},
 }};
 
 }  // namespace

@@ -85,6 +85,15 @@ class Store {
   // The latest report of any of this user's devices (the network's or the phone's), or none.
   Result<std::optional<model::DeviceReport>> latestReport(const std::string& extension);
 
+  // Re-trigger (issue 17): these users are asked where they are again, at their next report
+  // from any network (the networks they reported from are forgotten), in one transaction with
+  // `audit`. Returns each user found with their e-mail address ("" for none); unknown
+  // extensions are left out.
+  Result<std::vector<std::pair<std::string, std::string>>> resetPrompts(
+      const std::vector<std::string>& extensions, const AuditEntry& audit);
+  // The user's e-mail address ("" for none or no such user).
+  Result<std::string> userEmail(const std::string& extension);
+
   // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
   // row per ELIN, so the set is small), and read back at start-up.
   Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);

@@ -69,7 +69,11 @@ struct Fixture : ::testing::Test {
         return store::Store::ReportOutcome{!seenBefore};
       },
       [this] { return snap; }, [this](const model::DeviceReport& r) { published.push_back(r); },
-      [] { return int64_t{1'700'000'000'000}; }}};
+      [] { return int64_t{1'700'000'000'000}; },
+      [this](const model::DeviceReport& r, const model::UserRow& u) {
+        moved.push_back(u.extension + " " + r.ip);
+      }}};
+  std::vector<std::string> moved;  // desk phones told of a new network: "EXT IP"
 
   static Principal superAdmin() { return Principal{"ops", Role::SuperAdmin, {}, ""}; }
 
@@ -272,6 +276,17 @@ TEST(HttpServer, ServesAPostOverLoopback) {
   EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
   EXPECT_NE(reply.find("POST /x hi"), std::string::npos) << reply;
   EXPECT_EQ(seenPeer, "127.0.0.1");
+}
+
+// Issue 17: a desk phone (a MAC of the user's) on a network new for its user tells the user;
+// a known network, or a report without the phone's MAC (a softphone), does not.
+TEST_F(Fixture, ADeskPhoneOnANewNetworkTellsItsUser) {
+  EXPECT_EQ(post(R"({"mac":"00-04-F2-00-10-01","ip":"10.1.3.7"})").status, 200);
+  EXPECT_EQ(moved, std::vector<std::string>{"1001 10.1.3.7"});
+  EXPECT_EQ(post(R"({"extension":"1001","ip":"10.1.3.8"})").status, 200);
+  seenBefore = true;
+  EXPECT_EQ(post(R"({"mac":"00:04:f2:00:10:01","ip":"10.1.3.7"})").status, 200);
+  EXPECT_EQ(moved.size(), 1u);
 }
 
 }  // namespace

@@ -97,6 +97,7 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
       {"GET", "/api/v1/me"},
       {"POST", "/api/v1/me/prompt-answer"},
       {"GET", "/api/v1/location-requests"},
+      {"POST", "/api/v1/prompts/retrigger"},
       {"POST", "/api/v1/location-requests/1/approve"},
       {"PUT", "/api/v1/sites/Paris"},
       {"GET", "/api/v1/export/locations"}};
@@ -462,6 +463,63 @@ TEST_F(AdminApi, ASubmittedCompanyLocationIsMailedApprovedAndRoutesTheNextCall) 
   EXPECT_EQ(mine[0]["state"], "approved");
   EXPECT_EQ(mine[0]["location"], "hq-annex");
   EXPECT_EQ(mine[0]["decided_by"], "hq-it");
+}
+
+// Issue 17: re-triggering two selected HQ users sends exactly two e-mails and resets exactly
+// their prompt state (their next report from a known network is new again, the third user's is
+// not); a desk phone (1001's MAC) reporting from 10.1.3.7 e-mails 1001.
+TEST_F(AdminApi, ARetriggerMailsAndResetsExactlyTheUsersChosenAndADeskPhoneMoveMailsItsUser) {
+  SmtpReceiver smtp(dir_.path(), ports_.smtp);
+  ASSERT_TRUE(smtp.start()) << smtp.lastError();
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  for (const auto& [ext, mail] :
+       std::vector<std::pair<std::string, std::string>>{{"1001", "alice@hq.example"},
+                                                        {"1002", "bob@hq.example"},
+                                                        {"1003", "carol@hq.example"}}) {
+    auto put =
+        as(hq, "PUT", "/api/v1/users/" + ext, R"({"email": ")" + mail + "\"}", {{"If-Match", "*"}});
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+  // Each has reported from a network before: not new any more.
+  for (const std::string ext : {"1002", "1003"}) {
+    auto first = as(hq, "POST", "/api/v1/location-reports",
+                    R"({"extension":")" + ext + R"(","ip":"10.1.2.50"})");
+    ASSERT_EQ(first.status, 200) << first.body;
+    auto again = as(hq, "POST", "/api/v1/location-reports",
+                    R"({"extension":")" + ext + R"(","ip":"10.1.2.50"})");
+    EXPECT_NE(again.body.find(R"("new_network":false)"), std::string::npos) << again.body;
+  }
+  EXPECT_EQ(as(hq, "POST", "/api/v1/prompts/retrigger", R"({"users": ["2001"]})").status, 403);
+  auto done = as(hq, "POST", "/api/v1/prompts/retrigger", R"({"users": ["1001", "1002"]})");
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(json::parse(done.body)["emailed"], json::parse(R"(["1001", "1002"])")) << done.body;
+  ASSERT_TRUE(smtp.waitForLines(2)) << proxy_->output();
+  std::set<std::string> to;
+  for (const auto& line : smtp.lines()) {
+    for (const auto& r : jsonArrayItems(jsonField(line, "to"))) to.insert(r);
+    EXPECT_NE(jsonField(line, "data").find("Subject: sosproxy: please confirm where you are"),
+              std::string::npos)
+        << line;
+  }
+  EXPECT_EQ(to, (std::set<std::string>{"alice@hq.example", "bob@hq.example"}));
+  auto bob = as(hq, "POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"10.1.2.50"})");
+  EXPECT_NE(bob.body.find(R"("new_network":true)"), std::string::npos) << bob.body;
+  auto carol =
+      as(hq, "POST", "/api/v1/location-reports", R"({"extension":"1003","ip":"10.1.2.50"})");
+  EXPECT_NE(carol.body.find(R"("new_network":false)"), std::string::npos) << carol.body;
+
+  // 1001's desk phone moves to 10.1.3.7.
+  auto moved =
+      as(hq, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01","ip":"10.1.3.7"})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  ASSERT_TRUE(smtp.waitForLines(3)) << proxy_->output();
+  const std::string mail = smtp.lines().back();
+  EXPECT_EQ(jsonArrayItems(jsonField(mail, "to")), std::vector<std::string>{"alice@hq.example"});
+  const std::string text = jsonField(mail, "data");
+  EXPECT_NE(text.find("Subject: sosproxy: your desk phone is on a new network"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("IP 10.1.3.7"), std::string::npos) << text;
+  EXPECT_EQ(smtp.lines().size(), 3u);
 }
 
 }  // namespace

@@ -150,16 +150,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 8);
+    EXPECT_EQ(store->schemaVersion(), 9);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 8);
+  EXPECT_EQ(again->schemaVersion(), 9);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -615,7 +615,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
-      "DROP TABLE location_requests;"
+      "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
@@ -631,9 +631,9 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 8);
+  EXPECT_EQ(store->schemaVersion(), 9);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -755,7 +755,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
-      "DROP TABLE location_requests;"
+      "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
@@ -769,9 +769,9 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 8);
+  EXPECT_EQ(store->schemaVersion(), 9);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -795,7 +795,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
   }
   // Back to the schema version 4 wrote, as an older sosproxy left it.
   execute(
-      "DROP TABLE location_requests;"
+      "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
@@ -807,9 +807,9 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 8);
+  EXPECT_EQ(store->schemaVersion(), 9);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1424,8 +1424,8 @@ TEST_F(StoreTest, AnExportImportedBackChangesNothing) {
   }
   // What the demo's users file looks like (the README documents these columns).
   const std::string head =
-      "extension,did,name,site,nomadic,location_permission\r\n"
-      "1001,+12175551001,Alice Adams,HQ,no,yes\r\n";
+      "extension,did,name,site,nomadic,location_permission,email\r\n"
+      "1001,+12175551001,Alice Adams,HQ,no,yes,\r\n";
   EXPECT_EQ(store->exportCsv(DataKind::Users).value().substr(0, head.size()), head);
 }
 
@@ -1578,8 +1578,8 @@ TEST_F(StoreTest, ASiteAdminsImportStaysInsideItsSites) {
   EXPECT_EQ(rows("SELECT extension FROM users ORDER BY extension"),
             (std::vector<std::string>{"1001", "2001"}));
   EXPECT_EQ(store->exportCsv(DataKind::Users, {"London"}).value(),
-            "extension,did,name,site,nomadic,location_permission\r\n"
-            "2001,+442079460001,David Davies,London,no,yes\r\n");
+            "extension,did,name,site,nomadic,location_permission,email\r\n"
+            "2001,+442079460001,David Davies,London,no,yes,\r\n");
 }
 
 TEST_F(StoreTest, DeskPhonesNameTheirUserBrandModelAndCommonArea) {
