@@ -341,7 +341,7 @@ TEST_F(AdminApi, UsersDeskPhonesAndImportsStayInsideASiteAdminsSites) {
   ASSERT_EQ(dana.status, 200) << dana.body;
   EXPECT_EQ(json::parse(dana.body),
             json::parse(R"({"extension":"1005","did":"","name":"Dana Ames","site":"HQ",
-                            "nomadic":false,"location_permission":true})"));
+                            "nomadic":false,"location_permission":true,"email":""})"));
 
   // An update names the version it was made from.
   std::smatch tag;
