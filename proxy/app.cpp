@@ -629,7 +629,14 @@ int runApp(int argc, char** argv) {
       &requestsApi,
       &retriggerApi,
       [&server, &locations, &reloader, &routingLog, &consoleSink, &notifier, &routesPtr,
-       &deviceRoutesPtr] {
+       &deviceRoutesPtr, &current] {
+        // Each probed trunk of the configuration in force, up unless its probes found it down.
+        std::vector<TrunkState> trunks;
+        const auto down = server.health().view().downTrunks;
+        for (const auto& t : current->trunks) {
+          if (t.optionsIntervalMs <= 0) continue;
+          trunks.push_back({t.name, std::find(down.begin(), down.end(), t.name) == down.end()});
+        }
         // Both listeners' refusals count together: a spoofing attempt on the phones' listener
         // is one like any other.
         return prometheusText(
@@ -637,7 +644,7 @@ int runApp(int argc, char** argv) {
             LogLoss{routingLog->dropped(), consoleSink->dropped(), routingLog->reopenFailures()},
             notifier ? &notifier->counters() : nullptr,
             routesPtr != nullptr ? &routesPtr->counters() : nullptr,
-            deviceRoutesPtr != nullptr ? &deviceRoutesPtr->counters() : nullptr);
+            deviceRoutesPtr != nullptr ? &deviceRoutesPtr->counters() : nullptr, trunks);
       },
       [&server] {
         auto const a =

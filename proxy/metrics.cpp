@@ -41,7 +41,8 @@ std::string labelValue(std::string_view v) {
 std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
                            const ReloadCounters& r, LogLoss logLoss,
                            const notify::NotifyCounters* n, const admin::RouteCounters* api,
-                           const admin::RouteCounters* deviceApi) {
+                           const admin::RouteCounters* deviceApi,
+                           const std::vector<TrunkState>& trunks) {
   // The Prometheus convention for what is running: a constant 1 whose labels say which build.
   std::string out =
       "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
@@ -104,6 +105,14 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
   metric(out, "sosproxy_trunk_probe_failures_total", "counter",
          "OPTIONS probes unanswered, refused with 503, or not sent", c.probeFailures);
   metric(out, "sosproxy_trunks_down", "gauge", "probed trunks that are down now", c.trunksDown);
+  if (!trunks.empty()) {
+    out +=
+        "# HELP sosproxy_trunk_up each probed trunk: 1 while it answers its OPTIONS probes, 0 "
+        "once they found it down\n# TYPE sosproxy_trunk_up gauge\n";
+    for (const auto& t : trunks) {
+      out += "sosproxy_trunk_up{trunk=\"" + labelValue(t.name) + "\"} " + (t.up ? "1" : "0") + "\n";
+    }
+  }
   metric(out, "sosproxy_emergency_to_erc_total", "counter",
          "emergency calls sent to the ERC because the location was unknown or unconfirmed",
          c.ercOnly);

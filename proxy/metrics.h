@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "admin/routes.h"
 #include "proxy/b2bua.h"
@@ -22,12 +23,19 @@ struct LogLoss {
   uint64_t routingReopenFailures = 0;  // SIGHUPs after which the routing log kept its old file
 };
 
+// A probed trunk's state now (issue 21): up unless its OPTIONS probes found it down.
+struct TrunkState {
+  std::string name;
+  bool up = true;
+};
+
 // `alerts` is null when responder alerts are not running, `api` when there is no admin server.
 // `deviceApi`, the phones' own listener's (admin.device_listen), is added to `api`'s counts.
 std::string prometheusText(const B2buaCounters& calls, const LocationCounters& locations,
                            const ReloadCounters& reloads, LogLoss logLoss,
                            const notify::NotifyCounters* alerts = nullptr,
                            const admin::RouteCounters* api = nullptr,
-                           const admin::RouteCounters* deviceApi = nullptr);
+                           const admin::RouteCounters* deviceApi = nullptr,
+                           const std::vector<TrunkState>& trunks = {});
 
 }  // namespace sos::proxy

@@ -440,6 +440,14 @@ TEST_F(Failover, EveryTrunkLeftDownIsTriedAnywayInOrder) {
         << proxy_->output();
   }
   EXPECT_EQ(metric("sosproxy_trunks_down"), 3);
+  // Per trunk, labelled (issue 21).
+  const std::string text = metrics();
+  for (const char* trunk : {"il-psap-a", "il-psap-b", "erc"}) {
+    EXPECT_NE(text.find(std::string("\nsosproxy_trunk_up{trunk=\"") + trunk + "\"} 0\n"),
+              std::string::npos)
+        << trunk << "\n"
+        << text;
+  }
 
   auto uac = call();
   auto route = waitForLogLine({{"event", "route"}, {"caller", "1001"}});
