@@ -402,6 +402,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   }
   call->log.outcome = "routed";
   call->log.addedMs = msSince(received);
+  counters_.added.observe(call->log.addedMs);
   log_.write(call->log);
   // The INVITE has left: now, and not before, the responders may hear of it. With no
   // responder configured anywhere there is nobody to tell, and nothing leaves the SIP thread.

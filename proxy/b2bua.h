@@ -3,6 +3,7 @@
 // and CSeq. Leg A faces the caller (PBX or phone), leg B the trunk routing chose.
 // Lives on the SIP thread; every method is called from there (Sofia callbacks included).
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -138,9 +139,27 @@ struct Call {
   bool alerting = false;  // an emergency call whose events go to the site's responders
 };
 
+// The time sosproxy adds to a call's set-up: its INVITE in -> the first INVITE toward a trunk
+// out, per routed call (issue 21), as a Prometheus histogram's buckets. Observed on the SIP
+// thread, read by /metrics.
+struct AddedLatency {
+  static constexpr std::array<double, 10> kBoundsMs{0.25, 0.5, 1, 2, 5, 10, 25, 100, 500, 2500};
+  std::array<std::atomic<uint64_t>, kBoundsMs.size()> buckets{};  // each its own, not cumulative
+  std::atomic<uint64_t> count{0};
+  std::atomic<uint64_t> sumUs{0};
+  void observe(double ms) {
+    size_t i = 0;
+    while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
+    if (i < kBoundsMs.size()) buckets[i].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    sumUs.fetch_add(static_cast<uint64_t>(ms * 1000), std::memory_order_relaxed);
+  }
+};
+
 // Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
 // synchronisation). Owned by the Server so they outlive any one B2bua.
 struct B2buaCounters {
+  AddedLatency added;
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> emergencyCalls{0};
   std::atomic<uint64_t> rejected{0};

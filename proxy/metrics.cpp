@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 namespace sos::proxy {
@@ -104,6 +105,28 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
          c.trunkSkips);
   metric(out, "sosproxy_trunk_probe_failures_total", "counter",
          "OPTIONS probes unanswered, refused with 503, or not sent", c.probeFailures);
+  {
+    // Cumulative buckets, as the text format wants them.
+    out +=
+        "# HELP sosproxy_invite_added_seconds the time sosproxy adds to a routed call: its "
+        "INVITE in -> the INVITE toward a trunk out\n# TYPE sosproxy_invite_added_seconds "
+        "histogram\n";
+    uint64_t below = 0;
+    for (size_t i = 0; i < AddedLatency::kBoundsMs.size(); ++i) {
+      below += c.added.buckets[i].load(std::memory_order_relaxed);
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", AddedLatency::kBoundsMs[i] / 1000);
+      out += std::string("sosproxy_invite_added_seconds_bucket{le=\"") + le + "\"} " +
+             std::to_string(below) + "\n";
+    }
+    const uint64_t count = c.added.count.load(std::memory_order_relaxed);
+    char sum[32];
+    std::snprintf(sum, sizeof sum, "%.6f",
+                  static_cast<double>(c.added.sumUs.load(std::memory_order_relaxed)) / 1e6);
+    out += "sosproxy_invite_added_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) +
+           "\nsosproxy_invite_added_seconds_sum " + sum + "\nsosproxy_invite_added_seconds_count " +
+           std::to_string(count) + "\n";
+  }
   metric(out, "sosproxy_trunks_down", "gauge", "probed trunks that are down now", c.trunksDown);
   if (!trunks.empty()) {
     out +=

@@ -365,6 +365,10 @@ TEST_F(LocatedCall, APersonalLocationAndASiteDefaultSetOverTheApiRouteTheNextCal
   auto fallback = call911("1001", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(fallback.get("location"), "HQ Floor 3") << fallback.raw;
   EXPECT_EQ(fallback.get("location_by").rfind("site-default", 0), 0u) << fallback.raw;
+  // The latency histogram counted both calls (issue 21).
+  EXPECT_EQ(metric("sosproxy_invite_added_seconds_count"), 2);
+  EXPECT_NE(metrics().find("\nsosproxy_invite_added_seconds_bucket{le=\"+Inf\"} 2\n"),
+            std::string::npos);
   // A site still in use is not deleted.
   auto london = api("GET", "/api/v1/sites/London");
   ASSERT_TRUE(std::regex_search(london.headers, tag, std::regex("ETag: (\"[0-9a-f]+\")")));

@@ -34,6 +34,28 @@ TEST(Metrics, CountersAppearWithTheirValues) {
       << "no alert counters when alerts are not running";
 }
 
+// Issue 21: the time sosproxy adds, as a histogram with cumulative buckets; each probed trunk's
+// state as a labelled gauge.
+TEST(Metrics, AddedLatencyIsAHistogramAndEachProbedTrunkHasItsGauge) {
+  B2buaCounters calls;
+  calls.added.observe(0.2);   // <= 0.25 ms
+  calls.added.observe(0.3);   // <= 0.5 ms
+  calls.added.observe(4000);  // past every bound
+  LocationCounters locations;
+  ReloadCounters reloads;
+  std::string const text = prometheusText(calls, locations, reloads, LogLoss{}, nullptr, nullptr,
+                                          nullptr, {{"il-psap-a", false}, {"il-psap-b", true}});
+  EXPECT_NE(text.find("# TYPE sosproxy_invite_added_seconds histogram\n"), std::string::npos);
+  EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_bucket{le=\"0.00025\"} 1")) << text;
+  EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_bucket{le=\"0.0005\"} 2"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_bucket{le=\"2.5\"} 2"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_bucket{le=\"+Inf\"} 3"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_sum 4.000500"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_count 3"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_trunk_up{trunk=\"il-psap-a\"} 0"));
+  EXPECT_TRUE(hasSample(text, "sosproxy_trunk_up{trunk=\"il-psap-b\"} 1"));
+}
+
 // Issue 14: what the SIP edge refused, dropped and closed, under their documented names.
 TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   B2buaCounters calls;
