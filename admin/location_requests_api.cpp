@@ -19,27 +19,6 @@ using nlohmann::json;
 constexpr std::string_view kApprove = "/approve";
 constexpr std::string_view kReject = "/reject";
 
-HttpResponse problemsAnswer(const Error& e) {
-  if (e.code == "import.invalid") {
-    json problems = json::array();
-    size_t start = 0;
-    while (start < e.message.size()) {
-      size_t end = std::min(e.message.find('\n', start), e.message.size());
-      problems.push_back(e.message.substr(start, end - start));
-      start = end + 1;
-    }
-    return HttpResponse{
-        400,
-        "application/json",
-        jsonText(json{{"error", problems.front().get<std::string>()}, {"problems", problems}}),
-        {}};
-  }
-  if (e.code == "store.conflict") return jsonError(409, e.message);
-  if (e.code == "import.forbidden") return jsonError(403, e.message);
-  spdlog::error("admin API: location request not decided: {}", e.message);
-  return jsonError(500, e.message);
-}
-
 }  // namespace
 
 std::string keyFromName(std::string_view name) {
@@ -179,7 +158,7 @@ HttpResponse LocationRequestsApi::handle(const HttpRequest& r, std::string_view 
   }
   req.records.push_back(std::move(record));
   auto applied = deps_.apply(req);
-  if (!applied.ok()) return problemsAnswer(applied.error());
+  if (!applied.ok()) return refusedWrite(applied.error(), "location request");
   spdlog::info("admin API: location request {} (\"{}\", {}) approved by \"{}\" as location {}", id,
                lr.name, lr.extension, who.name, key);
   return HttpResponse{

@@ -47,25 +47,6 @@ bool inputText(const json& value, std::string& text) {
   return false;
 }
 
-HttpResponse writeError(const Error& e) {
-  if (e.code == "import.invalid") {
-    json problems = json::array();
-    size_t start = 0;
-    while (start < e.message.size()) {
-      size_t end = std::min(e.message.find('\n', start), e.message.size());
-      problems.push_back(e.message.substr(start, end - start));
-      start = end + 1;
-    }
-    return HttpResponse{
-        400,
-        "application/json",
-        jsonText(json{{"error", problems.front().get<std::string>()}, {"problems", problems}}),
-        {}};
-  }
-  spdlog::error("admin API: the user's change not written: {}", e.message);
-  return jsonError(e.code == "import.forbidden" ? 403 : 500, e.message);
-}
-
 }  // namespace
 
 json requestJson(const store::LocationRequest& r) {
@@ -125,7 +106,7 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
          {{"extension", user->extension, 0},
           {"location_permission", body["location_permission"].get<bool>() ? "yes" : "no", 0}}});
     auto applied = deps_.apply(req);
-    if (!applied.ok()) return writeError(applied.error());
+    if (!applied.ok()) return refusedWrite(applied.error(), "the user's change");
     snapshot = deps_.snapshot();
     user = snapshot ? snapshot->findUser(user->extension) : nullptr;
     if (user == nullptr) return jsonError(500, "the user cannot be read back");
@@ -208,7 +189,8 @@ HttpResponse MeApi::submit(const json& body, const model::UserRow& user,
     record.fields.push_back({name, value.get<std::string>(), 0});
   }
   check.records.push_back(std::move(record));
-  if (auto checked = deps_.apply(check); !checked.ok()) return writeError(checked.error());
+  if (auto checked = deps_.apply(check); !checked.ok())
+    return refusedWrite(checked.error(), "the user's change");
 
   store::LocationRequest lr;
   lr.site = user.site;
@@ -225,7 +207,8 @@ HttpResponse MeApi::submit(const json& body, const model::UserRow& user,
                           lr.site,
                           "",
                           lr.fields};
-  if (auto kept = deps_.submit(lr, audit); !kept.ok()) return writeError(kept.error());
+  if (auto kept = deps_.submit(lr, audit); !kept.ok())
+    return refusedWrite(kept.error(), "the user's change");
   spdlog::info("admin API: {} submitted location \"{}\" of site {} for approval (request {})",
                user.extension, lr.name, lr.site, lr.id);
   if (deps_.tellApprovers) {
@@ -275,7 +258,7 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
     store::ImportRequest req = request(store::DataKind::PersonalLocations, who);
     req.records.push_back({0, {{"key", res.location->key, 0}, {"confirmed", "yes", 0}}});
     auto applied = deps_.apply(req);
-    if (!applied.ok()) return writeError(applied.error());
+    if (!applied.ok()) return refusedWrite(applied.error(), "the user's change");
     spdlog::info("admin API: {} confirmed personal location {}", user.extension, res.location->key);
     return HttpResponse{200,
                         "application/json",
@@ -309,7 +292,7 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
   store::ImportRequest req = request(store::DataKind::PersonalLocations, who);
   req.records.push_back(std::move(record));
   auto applied = deps_.apply(req);
-  if (!applied.ok()) return writeError(applied.error());
+  if (!applied.ok()) return refusedWrite(applied.error(), "the user's change");
   spdlog::info("admin API: {} saved personal location {} for network {}", user.extension, key,
                report.ip.empty() ? report.bssid : report.ip);
   return HttpResponse{

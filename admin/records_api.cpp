@@ -110,26 +110,6 @@ json changesJson(const store::ImportResult& result) {
               {"changes", changes}};
 }
 
-HttpResponse applyError(const Error& e) {
-  if (e.code == "import.invalid" || e.code == "csv.invalid") {
-    json problems = json::array();
-    size_t start = 0;
-    while (start < e.message.size()) {
-      size_t end = std::min(e.message.find('\n', start), e.message.size());
-      problems.push_back(e.message.substr(start, end - start));
-      start = end + 1;
-    }
-    json j{{"error", "nothing written: " + std::to_string(problems.size()) + " problem" +
-                         (problems.size() == 1 ? "" : "s")},
-           {"problems", problems}};
-    return HttpResponse{400, "application/json", jsonText(j), {}};
-  }
-  if (e.code == "import.forbidden") return jsonError(403, e.message);
-  if (e.code == "store.not-found") return jsonError(404, e.message);
-  spdlog::error("admin API: records not written: {}", e.message);
-  return jsonError(500, e.message);
-}
-
 }  // namespace
 
 bool RecordsApi::serves(std::string_view path) {
@@ -154,9 +134,10 @@ std::string RecordsApi::ownExtension(const Principal& who) const {
   return "";
 }
 
-bool RecordsApi::covers(const Principal& who, DataKind kind, const store::DataRecord& r) const {
+bool RecordsApi::covers(const Principal& who, DataKind kind, const store::DataRecord& r,
+                        const std::string& own) const {
   if (who.role == Role::Device) {
-    return kind == DataKind::PersonalLocations && r.values[1] == ownExtension(who);
+    return kind == DataKind::PersonalLocations && !own.empty() && r.values[1] == own;
   }
   return who.coversSite(r.site);
 }
@@ -213,12 +194,13 @@ HttpResponse RecordsApi::list(const HttpRequest& r, DataKind kind, const Princip
   }
   auto all = deps_.load(kind);
   if (!all.ok()) return jsonError(500, all.error().message);
+  const std::string own = ownExtension(who);  // once: a MAC token's user is looked up
   json records = json::array();
   std::string next;
   for (const auto& record : all.value()) {
     if (!page->after.empty() && record.key <= page->after) continue;
     if (!site.empty() && record.site != site) continue;
-    if (!covers(who, kind, record)) continue;
+    if (!covers(who, kind, record, own)) continue;
     if (records.size() == page->limit) {
       next = records.back()[store::dataColumns(kind)[0]].get<std::string>();
       break;
@@ -236,12 +218,13 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
   const std::string singular(c.singular);
   const std::string key = store::normalizedKey(kind, given);
   const std::string what = singular + " \"" + key + "\"";
+  const std::string own = ownExtension(who);
   auto all = deps_.load(kind);
   if (!all.ok()) return jsonError(500, all.error().message);
   auto found = std::find_if(all.value().begin(), all.value().end(),
                             [&](const store::DataRecord& d) { return d.key == key; });
   const store::DataRecord* existing = found == all.value().end() ? nullptr : &*found;
-  if (existing != nullptr && !covers(who, kind, *existing)) {
+  if (existing != nullptr && !covers(who, kind, *existing, own)) {
     return jsonError(403, what + " is not of your sites");
   }
   if (r.method == "GET") {
@@ -277,14 +260,13 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
                                  [&](const store::InputField& f) { return f.column == keyColumn; });
     if (who.role == Role::Device) {
       // A user's own personal location: whose it is is not theirs to say.
-      const std::string mine = ownExtension(who);
       for (const auto& f : input->fields) {
-        if (f.column == "extension" && f.value != mine) {
-          return jsonError(403, "a device token writes its own user's (" + mine + ") only");
+        if (f.column == "extension" && f.value != own) {
+          return jsonError(403, "a device token writes its own user's (" + own + ") only");
         }
       }
-      if (mine.empty()) return jsonError(404, "this token's user is not known");
-      input->fields.push_back({"extension", mine, 0});
+      if (own.empty()) return jsonError(404, "this token's user is not known");
+      input->fields.push_back({"extension", own, 0});
     }
     if (keyField == input->fields.end()) {
       input->fields.insert(input->fields.begin(), {keyColumn, key, 0});
@@ -295,7 +277,7 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
     req.records.push_back(std::move(*input));
   }
   auto applied = deps_.apply(req);
-  if (!applied.ok()) return applyError(applied.error());
+  if (!applied.ok()) return refusedWrite(applied.error(), "records");
   spdlog::info("admin API: {} {} by \"{}\"", what,
                r.method == "DELETE" ? "deleted"
                : existing           ? "updated"
@@ -325,10 +307,10 @@ HttpResponse RecordsApi::import(const HttpRequest& r, DataKind kind, const Princ
     }
   }
   auto input = store::readCsvInput(r.body, "request", kind);
-  if (!input.ok()) return applyError(Error{"import.invalid", input.error().message});
+  if (!input.ok()) return refusedWrite(Error{"import.invalid", input.error().message}, "records");
   req.records = std::move(input.value().records);
   auto applied = deps_.apply(req);
-  if (!applied.ok()) return applyError(applied.error());
+  if (!applied.ok()) return refusedWrite(applied.error(), "records");
   const auto& result = applied.value();
   spdlog::info("admin API: {} import by \"{}\"{}: {} added, {} changed, {} removed, {} unchanged",
                store::dataKindName(kind), who.name, req.dryRun ? " (dry run)" : "", result.added,

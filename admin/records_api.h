@@ -81,7 +81,9 @@ class RecordsApi {
   store::ImportRequest request(store::DataKind kind, const Principal& who) const;
   // May `who` see and change this record? An admin: of its sites; a device token: its own
   // user's personal locations.
-  bool covers(const Principal& who, store::DataKind kind, const store::DataRecord& r) const;
+  // `own`: ownExtension(who), worked out once per request.
+  bool covers(const Principal& who, store::DataKind kind, const store::DataRecord& r,
+              const std::string& own) const;
   // The extension a device token acts for (its subject, or its MAC's user); "" for another role.
   std::string ownExtension(const Principal& who) const;
   Deps deps_;

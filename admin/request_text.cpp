@@ -2,6 +2,8 @@
 
 #include "admin/request_text.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -50,6 +52,27 @@ std::optional<Page> pageOf(std::string_view target) {
   }
   page.limit = std::min(page.limit, kMaxPage);
   return page;
+}
+
+HttpResponse refusedWrite(const Error& e, std::string_view what) {
+  if (e.code == "import.invalid" || e.code == "csv.invalid") {
+    nlohmann::json problems = nlohmann::json::array();
+    size_t start = 0;
+    while (start < e.message.size()) {
+      const size_t end = std::min(e.message.find('\n', start), e.message.size());
+      problems.push_back(e.message.substr(start, end - start));
+      start = end + 1;
+    }
+    nlohmann::json j{{"error", "nothing written: " + std::to_string(problems.size()) + " problem" +
+                                   (problems.size() == 1 ? "" : "s")},
+                     {"problems", problems}};
+    return HttpResponse{400, "application/json", jsonText(j), {}};
+  }
+  if (e.code == "import.forbidden") return jsonError(403, e.message);
+  if (e.code == "store.not-found") return jsonError(404, e.message);
+  if (e.code == "store.conflict") return jsonError(409, e.message);
+  spdlog::error("admin API: {} not written: {}", what, e.message);
+  return jsonError(500, e.message);
 }
 
 std::string jsonText(const nlohmann::json& j) {

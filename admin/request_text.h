@@ -1,6 +1,6 @@
 #pragma once
 // Internal to admin/: the text handling every API handler shares — percent-decoding a path part
-// or a query, reading the query's parameters, and writing a JSON answer.
+// or a query, reading the query's parameters and its page, and writing a JSON answer.
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -8,6 +8,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "admin/http_server.h"
+#include "base/result.h"
 
 namespace sos::admin {
 
@@ -25,6 +28,12 @@ struct Page {
   std::string after;
 };
 std::optional<Page> pageOf(std::string_view target);
+
+// The answer to a store write that was refused (Store::applyRecords and what builds on it): the
+// problems of a refused input as 400 {"error", "problems": ["request:LINE:COLUMN: FIELD: what",
+// ...]}, outside the caller's sites 403, not found 404, a conflict 409, anything else 500
+// (logged with `what`).
+HttpResponse refusedWrite(const Error& e, std::string_view what);
 
 // The JSON text of an answer, with a line feed; invalid UTF-8 (quoted from a client) replaced.
 std::string jsonText(const nlohmann::json& j);

@@ -490,6 +490,11 @@ TEST_F(AdminApi, ARetriggerMailsAndResetsExactlyTheUsersChosenAndADeskPhoneMoveM
     EXPECT_NE(again.body.find(R"("new_network":false)"), std::string::npos) << again.body;
   }
   EXPECT_EQ(as(hq, "POST", "/api/v1/prompts/retrigger", R"({"users": ["2001"]})").status, 403);
+  // Only admins re-trigger; /api/v1/me is a device token's only.
+  const std::string desk = makeToken("hq-desk", {"--role", "responder", "--site", "HQ"});
+  EXPECT_EQ(as(desk, "POST", "/api/v1/prompts/retrigger", R"({"users": ["1001"]})").status, 403);
+  EXPECT_EQ(as(hq, "GET", "/api/v1/me").status, 403);
+  EXPECT_EQ(as(desk, "GET", "/api/v1/location-requests").status, 403);
   auto done = as(hq, "POST", "/api/v1/prompts/retrigger", R"({"users": ["1001", "1002"]})");
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(json::parse(done.body)["emailed"], json::parse(R"(["1001", "1002"])")) << done.body;
