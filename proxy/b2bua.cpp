@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "base/clock.h"
 #include "proxy/allocator.h"
 #include "proxy/sdp_shield.h"
 #include "proxy/sip_edge.h"
@@ -168,42 +169,18 @@ Call* B2bua::createCall() {
   return raw;
 }
 
+// A new INVITE: the planner decides (routing::CallPlanner), the B2BUA applies the ordinary-call
+// limits, opens leg A, sends leg B to the first trunk of the plan and tells the responders.
 int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   // What is built here stays with the call; the messages sent on the way (send(), the 100 and
   // relayed responses) switch back to the transactions' arena themselves.
   allocator::Scope const keep(allocator::Lifetime::Call);
   const auto received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
-  routing::CallRequest req = toCallRequest(msg, sip);
-  // Issue 14: what the source may not vouch for decides nothing and does not go on as sent.
-  routing::Router::Vouched const vouched = router_->applySourceRights(req);
-  if (vouched.identityDropped) ++counters_.identityNotVouched;
-  if (vouched.networkMarkDropped) ++counters_.networkMarkNotVouched;
-  const model::UserRow* user = nullptr;
-  if (locations_) {
-    user = locations_->findUser(!req.paiUser.empty() ? req.paiUser : req.fromUser);
-    if (user == nullptr && !req.paiUser.empty()) user = locations_->findUser(req.fromUser);
-    if (user) req.userSite = user->site;
-  }
-  unsigned port = 0;
-  std::string const source = sourceAddress(msg, &port);
   ++counters_.calls;
-
-  RoutingLogEntry entry;
-  entry.event = "route";
-  entry.callId = req.callId;
-  entry.caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
-  entry.source = uriHost(source) + ":" + std::to_string(port) + "/" + req.transport;
-
-  const unsigned long maxForwards =
-      sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : kDefaultMaxForwards;
-  routing::RouteDecision decision = router_->decide(req);
-  entry.dialed = decision.match.dialed;
-  entry.emergency = decision.match.emergency;
-  entry.test = decision.match.test;
-  entry.alarm = decision.alarm;
-  entry.site = decision.site ? decision.site->name : "";
-
+  routing::CallPlan decided = planner().plan(toCallRequest(msg, sip), unixMsNow());
+  count(decided.tally);
+  RoutingLogEntry entry = logEntry(decided, msg);
   auto reject = [&](int status, std::string reason) {
     entry.outcome = "rejected";
     entry.status = status;
@@ -214,187 +191,43 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
     msg_destroy(msg);
     return status;
   };
-
-  // RFC 3261 16.3 step 2: a request that has used up its hops goes no further.
-  if (maxForwards == 0) return reject(483, "Max-Forwards is 0");
-
-  // PSAP callback (issue 4): to the caller who used the dialed ELIN, or the security desk.
-  config::Trunk callbackHop;
-  // A PSAP calls back from its trunk, which need not be inside trusted_networks: a callback
-  // is accepted from a trusted source or from the address of a configured trunk.
-  bool fromTrunk = false;
-  for (const auto& t : router_->config().trunks) fromTrunk = fromTrunk || t.host == source;
-  if (!decision.match.emergency && (decision.trusted || fromTrunk)) {
-    std::string const target = callbackTarget(req, entry);
-    url_t* u = target.empty() ? nullptr : url_make(msg_home(msg), target.c_str());
-    if (u && u->url_host) {
-      callbackHop.name = "callback";
-      callbackHop.host = u->url_host;
-      if (callbackHop.host.size() > 2 && callbackHop.host.front() == '[')
-        callbackHop.host = callbackHop.host.substr(1, callbackHop.host.size() - 2);
-      callbackHop.port = static_cast<uint16_t>(u->url_port ? std::atoi(u->url_port) : 5060);
-      char transport[16] = "";
-      bool tcp = url_param(u->url_params, "transport", transport, sizeof transport) > 0 &&
-                 strcasecmp(transport, "tcp") == 0;
-      callbackHop.transport = tcp ? config::Transport::Tcp : config::Transport::Udp;
-      decision.trunks = {&callbackHop};
-      decision.action = routing::Action::RelayOrdinary;
-      decision.requestUser = u->url_user ? u->url_user : "";
-      entry.trunk = "callback";
-    }
+  if (decided.kind == routing::CallKind::Reject) {
+    writeNotes(decided.notes);
+    return reject(decided.rejectStatus, decided.why.reason);
   }
-  if (decision.action == routing::Action::Reject) {
-    if (decision.alarm)
-      spdlog::error("ALARM: emergency call {} from untrusted source {} refused: {}", req.callId,
-                    source, decision.reason);
-    else
-      spdlog::warn("call {} from untrusted source {} refused: {}", req.callId, source,
-                   decision.reason);
-    return reject(decision.rejectStatus, decision.reason);
-  }
-  const bool callback = !entry.trunk.empty();  // a PSAP callback, routed above
-  const char* limited =
-      decision.action == routing::Action::RelayOrdinary && !callback ? admitOrdinary() : nullptr;
-  if (limited) {
-    // Over the ordinary-call limits or overloaded: refused at once, cheaply, so that the SIP
-    // thread stays free for emergency calls (which never reach this line).
-    ++counters_.ordinaryLimited;
-    msg_destroy(msg);
-    entry.outcome = "rejected";
-    entry.status = 503;
-    entry.reason = limited;
-    entry.addedMs = msSince(received);
-    log_.write(entry);
-    ++counters_.rejected;
-    {
+  if (decided.kind == routing::CallKind::Ordinary) {
+    if (const char* limited = admitOrdinary()) {
+      // Over the ordinary-call limits or overloaded: refused at once, cheaply, so that the SIP
+      // thread stays free for emergency calls (which never reach this line).
+      ++counters_.ordinaryLimited;
+      reject(503, limited);
       // nta keeps the 503 until its timers end: a transaction's memory, not a call's.
       allocator::Scope const message(allocator::Lifetime::Transaction);
       nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+      nta_incoming_destroy(irq);  // answered: nta keeps it only for its own timers
+      return 0;
     }
-    nta_incoming_destroy(irq);  // answered: nta keeps it only for its own timers
-    return 0;
   }
-
-  if (vouched.identityDropped || vouched.networkMarkDropped)
-    spdlog::warn("call {} from {}: {}{}", req.callId, source,
-                 vouched.identityDropped
-                     ? "P-Asserted-Identity ignored and removed (source not in pbx_sources)"
-                     : "",
-                 vouched.networkMarkDropped
-                     ? std::string(vouched.identityDropped ? "; " : "") +
-                           "network-provided mark of P-Access-Network-Info ignored and removed "
-                           "(source not in network_sources)"
-                     : "");
-  // The PSAP's shield (issue 14): a session description that leaves is well-formed. The call
-  // never waits on it: an SDP that cannot be made whole goes as a minimal offer, or none.
-  ShieldedBody shielded = shieldBody(req.bodyContentType, req.body);
-  if (shielded.changed) {
-    ++counters_.sdpShielded;
-    for (const auto& n : shielded.notes) spdlog::warn("call {} from {}: {}", req.callId, source, n);
-    req.body = std::move(shielded.body);
-    req.bodyContentType = std::move(shielded.contentType);
-    req.sdp = std::move(shielded.sdp);
-    if (req.sdp.empty()) req.sdpContentType.clear();
-  }
-  auto plan = std::make_unique<Call::Plan>();
-  plan->bodyShielded = shielded.changed;
-  plan->vouched = vouched;
-  plan->req = std::move(req);
-  plan->emergency = decision.match.emergency;
-  plan->maxForwards = maxForwards - 1;
-  plan->requestUser = decision.requestUser;
-  // A urn (RFC 5031) is kept as the service identifier, with the trunk as next hop (Sofia
-  // cannot route to a urn itself).
-  plan->urn = decision.match.normalized.rfind("urn:", 0) == 0;
-  if (plan->urn) plan->requestUser = decision.match.normalized;
-  if (callback) {
-    plan->callbackHop = callbackHop;
-    plan->route = {&plan->callbackHop};
-  } else {
-    plan->route = decision.trunks;
-  }
-  if (!callback) entry.reason = decision.reason;
-  if (decision.match.emergency) {
-    ++counters_.emergencyCalls;
-    // Locating the caller must never cost the call: if it fails unexpectedly, the INVITE still
-    // goes to the site's route, as the caller sent it.
-    try {
-      plan->device = checkDeviceLocation(plan->req);
-      plan->where = locate(plan->req, plan->device, entry.site, entry);
-      plan->snapshot = locations_;
-    } catch (const std::exception& e) {
-      ++counters_.emergencyDegraded;
-      spdlog::error("call {}: locating the caller failed ({}); routing without a location",
-                    plan->req.callId, e.what());
-      plan->where.reset();
-      entry.pidf = "failed";
-    }
-    plan->route = emergencyRoute(decision, plan->req, plan->device,
-                                 plan->where ? &*plan->where : nullptr, entry);
-  }
-  if (plan->route.empty() || plan->route.front() == nullptr) {
+  writeNotes(decided.notes);
+  if (decided.route.empty() || decided.route.front() == nullptr) {
     // The configuration check forbids this; still, an answer rather than silence.
-    spdlog::error("call {}: no trunk to send it to", plan->req.callId);
+    spdlog::error("call {}: no trunk to send it to", decided.req.callId);
     return reject(503, "no trunk configured for this call");
   }
-
-  Call* call = createCall();
-  call->received = received;
-  call->router = router_;
-  call->ordinary = decision.action == routing::Action::RelayOrdinary && !callback;
-  if (call->ordinary) ++ordinaryActive_;
-  call->a.contact = contactFor(plan->req.transport);
-
-  // Leg A: the caller's dialog, with our To-tag (RFC 3261 12.1.1).
-  call->a.leg = nta_leg_tcreate(agent_, onRequest, &call->a, SIPTAG_CALL_ID(sip->sip_call_id),
-                                SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
-                                NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
-  auto txn = std::make_unique<Txn>();
-  txn->call = call;
-  txn->from = Side::A;
-  txn->irq = irq;
-  txn->method = sip_method_invite;
-  txn->initial = true;
-  call->invite = txn.get();
-  call->txns.push_back(std::move(txn));
-  Txn& invite = *call->invite;
-  call->log = entry;
-
-  if (call->a.leg == nullptr) {
-    msg_destroy(msg);
-    nta_incoming_treply(irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
-    invite.finished = true;
-    finishInvite(*call, "failed", 500, "could not create the caller's dialog");
-    endCall(*call);
-    return 0;
+  auto plan = std::make_unique<Call::Plan>(std::move(decided));
+  if (plan->emergency()) {
+    ++counters_.emergencyCalls;
+    plan->snapshot = locations_;  // keeps `where` and `user` alive
   }
-  nta_leg_tag(call->a.leg, nta_incoming_tag(irq, nullptr));
-  nta_leg_server_route(call->a.leg, sip->sip_record_route, sip->sip_contact);
-  nta_incoming_bind(irq, onAckOrCancel, &invite);
-  // In UA mode nta leaves 100 Trying to the application (RFC 3261 16.2: send it at once).
-  {
-    allocator::Scope const message(allocator::Lifetime::Transaction);
-    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
-  }
-
-  // Leg B is a new dialog toward the trunk (new Call-ID, new From-tag) per attempt; its From
-  // and To are the caller's, without tags.
-  plan->from =
-      sip_from_create(call->home, reinterpret_cast<const url_string_t*>(sip->sip_from->a_url));
-  plan->to = sip_to_create(call->home, reinterpret_cast<const url_string_t*>(sip->sip_to->a_url));
-  if (plan->from && sip->sip_from->a_display)
-    plan->from->a_display = su_strdup(call->home, sip->sip_from->a_display);
-  if (plan->to && sip->sip_to->a_display)
-    plan->to->a_display = su_strdup(call->home, sip->sip_to->a_display);
-  plan->request = msg;  // our reference, released with the call
-  call->plan = std::move(plan);
-
+  shield(*plan, entry.source);
+  Call* call = openCall(irq, sip, msg, std::move(plan), std::move(entry), received);
+  if (call == nullptr) return 0;
   if (!tryNextTrunk(*call, 0, "")) {
     // Not one trunk of the route would take the INVITE (nta refused every send).
     spdlog::error("call {}: could not send the INVITE to any trunk ({})", call->log.callId,
                   call->attempts);
     nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
-    invite.finished = true;
+    call->invite->finished = true;
     call->log.attempts = call->attempts;
     finishInvite(*call, "failed", 503, "could not send to any trunk");
     endCall(*call);
@@ -406,13 +239,138 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   log_.write(call->log);
   // The INVITE has left: now, and not before, the responders may hear of it. With no
   // responder configured anywhere there is nobody to tell, and nothing leaves the SIP thread.
+  const bool callback = call->plan->kind == routing::CallKind::Callback;
   const auto& sites = call->router->config().sites;
-  call->alerting = (decision.match.emergency || callback) &&
+  call->alerting = (call->plan->emergency() || callback) &&
                    std::any_of(sites.begin(), sites.end(),
                                [](const config::Site& s) { return !s.responders.empty(); });
   alert(*call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
         callback ? call->log.reason : "");
   return 0;
+}
+
+routing::CallPlanner B2bua::planner() const {
+  routing::PlannerInputs in;
+  in.router = router_.get();
+  in.locations = locations_.get();
+  in.reports = &reports_;
+  in.callbacks = elins_ ? &elins_->callbacks() : nullptr;
+  return routing::CallPlanner(in);
+}
+
+void B2bua::count(const routing::PlanTally& t) {
+  auto add = [](std::atomic<uint64_t>& counter, bool happened) {
+    if (happened) counter.fetch_add(1, std::memory_order_relaxed);
+  };
+  add(counters_.identityNotVouched, t.identityNotVouched);
+  add(counters_.networkMarkNotVouched, t.networkMarkNotVouched);
+  add(counters_.callbacksToCaller, t.callbackToCaller);
+  add(counters_.callbacksToDesk, t.callbackToDesk);
+  add(counters_.locationFallbacks, t.locationFallback);
+  add(counters_.deviceLocationUnusable, t.deviceLocationUnusable);
+  add(counters_.ercOnly, t.ercOnly);
+  add(counters_.emergencyDegraded, t.degraded);
+}
+
+void B2bua::writeNotes(const std::vector<routing::PlanNote>& notes) {
+  for (const auto& n : notes) {
+    if (n.level == routing::PlanNote::Level::Error)
+      spdlog::error("{}", n.text);
+    else
+      spdlog::warn("{}", n.text);
+  }
+}
+
+RoutingLogEntry B2bua::logEntry(const routing::CallPlan& p, msg_t* msg) {
+  RoutingLogEntry e;
+  unsigned port = 0;
+  std::string const source = sourceAddress(msg, &port);
+  e.event = "route";
+  e.callId = p.req.callId;
+  e.caller = p.caller;
+  e.source = uriHost(source) + ":" + std::to_string(port) + "/" + p.req.transport;
+  e.dialed = p.decision.match.dialed;
+  e.emergency = p.decision.match.emergency;
+  e.test = p.decision.match.test;
+  e.alarm = p.decision.alarm;
+  e.site = p.decision.site ? p.decision.site->name : "";
+  e.reason = p.why.reason;
+  e.location = p.why.location;
+  e.locationBy = p.why.locationBy;
+  e.locationAgeMs = p.why.locationAgeMs;
+  e.locationConflict = p.why.locationConflict;
+  e.route = p.why.route;
+  if (p.why.locationFailed) e.pidf = "failed";
+  if (p.kind == routing::CallKind::Callback) e.trunk = "callback";
+  return e;
+}
+
+// The PSAP's shield (issue 14): a session description that leaves is well-formed. The call
+// never waits on it: an SDP that cannot be made whole goes as a minimal offer, or none.
+void B2bua::shield(Call::Plan& plan, const std::string& source) {
+  routing::CallRequest& req = plan.req;
+  ShieldedBody shielded = shieldBody(req.bodyContentType, req.body);
+  if (!shielded.changed) return;
+  plan.bodyShielded = true;
+  ++counters_.sdpShielded;
+  for (const auto& n : shielded.notes) spdlog::warn("call {} from {}: {}", req.callId, source, n);
+  req.body = std::move(shielded.body);
+  req.bodyContentType = std::move(shielded.contentType);
+  req.sdp = std::move(shielded.sdp);
+  if (req.sdp.empty()) req.sdpContentType.clear();
+}
+
+// Leg A, the caller's dialog, with our To-tag (RFC 3261 12.1.1), and 100 Trying at once. Null
+// when the dialog could not be made (the caller has had its 500).
+Call* B2bua::openCall(nta_incoming_t* irq, const sip_t* sip, msg_t* msg,
+                      std::unique_ptr<Call::Plan> plan, RoutingLogEntry entry,
+                      std::chrono::steady_clock::time_point received) {
+  Call* call = createCall();
+  call->received = received;
+  call->router = router_;
+  call->ordinary = plan->kind == routing::CallKind::Ordinary;
+  if (call->ordinary) ++ordinaryActive_;
+  call->a.contact = contactFor(plan->req.transport);
+  call->a.leg = nta_leg_tcreate(agent_, onRequest, &call->a, SIPTAG_CALL_ID(sip->sip_call_id),
+                                SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+                                NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
+  auto txn = std::make_unique<Txn>();
+  txn->call = call;
+  txn->from = Side::A;
+  txn->irq = irq;
+  txn->method = sip_method_invite;
+  txn->initial = true;
+  call->invite = txn.get();
+  call->txns.push_back(std::move(txn));
+  call->log = std::move(entry);
+  if (call->a.leg == nullptr) {
+    msg_destroy(msg);
+    nta_incoming_treply(irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+    call->invite->finished = true;
+    finishInvite(*call, "failed", 500, "could not create the caller's dialog");
+    endCall(*call);
+    return nullptr;
+  }
+  nta_leg_tag(call->a.leg, nta_incoming_tag(irq, nullptr));
+  nta_leg_server_route(call->a.leg, sip->sip_record_route, sip->sip_contact);
+  nta_incoming_bind(irq, onAckOrCancel, call->invite);
+  // In UA mode nta leaves 100 Trying to the application (RFC 3261 16.2: send it at once).
+  {
+    allocator::Scope const message(allocator::Lifetime::Transaction);
+    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+  }
+  // Leg B is a new dialog toward the trunk (new Call-ID, new From-tag) per attempt; its From
+  // and To are the caller's, without tags.
+  plan->from =
+      sip_from_create(call->home, reinterpret_cast<const url_string_t*>(sip->sip_from->a_url));
+  plan->to = sip_to_create(call->home, reinterpret_cast<const url_string_t*>(sip->sip_to->a_url));
+  if (plan->from && sip->sip_from->a_display)
+    plan->from->a_display = su_strdup(call->home, sip->sip_from->a_display);
+  if (plan->to && sip->sip_to->a_display)
+    plan->to->a_display = su_strdup(call->home, sip->sip_to->a_display);
+  plan->request = msg;  // our reference, released with the call
+  call->plan = std::move(plan);
+  return call;
 }
 
 // ---- Sending ----

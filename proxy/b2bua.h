@@ -24,6 +24,7 @@
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
 #include "proxy/trunk_monitor.h"
+#include "routing/call_planner.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
 #include "routing/router.h"
@@ -111,24 +112,16 @@ struct Call {
   // The configuration the call started with stays alive until it ends, whatever reloads do.
   std::shared_ptr<const routing::Router> router;
 
-  // What each attempt needs: the caller's INVITE, where the caller is, the route.
-  struct Plan {
+  // What each attempt needs: the planner's decision (the request, where the caller is, the
+  // route) and the caller's INVITE with leg B's From and To.
+  struct Plan : routing::CallPlan {
+    explicit Plan(routing::CallPlan decided) : routing::CallPlan(std::move(decided)) {}
     msg_t* request = nullptr;  // the caller's INVITE (a reference of our own)
-    routing::CallRequest req;
-    std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `where` alive
-    std::optional<routing::Resolution> where;
-    pidf::DeviceLocationCheck device;  // the location the caller sent, parsed once
-    routing::Router::Vouched vouched;  // what the source asserted without the right to
-    bool bodyShielded = false;         // req.body is the caller's with its SDP made well-formed
-    std::string requestUser;           // "911" (prefix removed), or the service urn
-    bool urn = false;
-    bool emergency = false;
-    unsigned long maxForwards = 70;
+    std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `where` and `user` alive
+    bool bodyShielded = false;   // req.body is the caller's with its SDP made well-formed
     sip_from_t* from = nullptr;  // leg B's From and To (in the call's home), tags left out
     sip_to_t* to = nullptr;
-    std::vector<const config::Trunk*> route;
     size_t next = 0;             // index in `route` of the next trunk to try
-    config::Trunk callbackHop;   // a PSAP callback's target, when route points at it
     bool elinRetryDone = false;  // the 424 retry is made once
   };
   std::unique_ptr<Plan> plan;
@@ -295,17 +288,25 @@ class B2bua {
   // Ordinary-call limits (config limits:): empty when this ordinary call may go on, else why not.
   const char* admitOrdinary();
 
-  // Where is the caller? Fills the location fields of the routing-log entry.
-  std::optional<routing::Resolution> locate(const routing::CallRequest& req,
-                                            const pidf::DeviceLocationCheck& device,
-                                            const std::string& site, RoutingLogEntry& entry);
-  // Reads the Geolocation values and PIDF-LO parts of the caller's INVITE, each document once.
-  static pidf::DeviceLocationCheck checkDeviceLocation(const routing::CallRequest& req);
-  // PIDF-LO and/or ELIN for the trunk's mode; fills the log entry's elin/pidf fields.
-  EmergencyInvite planInvite(const config::Trunk& trunk, const routing::CallRequest& req,
-                             const pidf::DeviceLocationCheck& device,
-                             const routing::Resolution* where, RoutingLogEntry& entry,
+  // ---- A new INVITE (b2bua.cpp) ----
+  // The planner over what this B2BUA holds now: routing, locations, reports, callbacks.
+  routing::CallPlanner planner() const;
+  void count(const routing::PlanTally& tally);
+  static void writeNotes(const std::vector<routing::PlanNote>& notes);
+  static RoutingLogEntry logEntry(const routing::CallPlan& plan, msg_t* msg);
+  void shield(Call::Plan& plan, const std::string& source);
+  Call* openCall(nta_incoming_t* irq, const sip_t* sip, msg_t* msg,
+                 std::unique_ptr<Call::Plan> plan, RoutingLogEntry entry,
+                 std::chrono::steady_clock::time_point received);
+  // PIDF-LO and/or ELIN for the trunk's mode, for `req` (the plan's, or a trimmed one); fills
+  // the log entry's elin/pidf fields.
+  EmergencyInvite planInvite(const config::Trunk& trunk, const Call::Plan& plan,
+                             const routing::CallRequest& req,
+                             const pidf::DeviceLocationCheck& device, RoutingLogEntry& entry,
                              const std::string* elin = nullptr);
+  // The ELIN for an attempt of `plan` (routing::CallPlanner::elinFor), counted, logged and its
+  // mapping handed to the store.
+  std::string assignElin(const Call::Plan& plan);
   // A request too large for one UDP datagram toward a UDP trunk (issue 14, b2bua_oversize.cpp):
   // true when it goes over TCP (the trunk's tcp_fallback); otherwise an emergency INVITE's
   // `rewrite` is trimmed to what the PSAP needs so that it fits.
@@ -313,16 +314,6 @@ class B2bua {
   // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
   // there is nothing to retry (the call then moves to its next trunk).
   bool retryWithElinOnly(Call& call, Branch& br);
-  // The PSAP route for the caller's location (issue 5): override, civic rule, boundary, site,
-  // or the ERC; fills the routing-log entry's route basis.
-  std::vector<const config::Trunk*> emergencyRoute(const routing::RouteDecision& decision,
-                                                   const routing::CallRequest& req,
-                                                   const pidf::DeviceLocationCheck& device,
-                                                   const routing::Resolution* where,
-                                                   RoutingLogEntry& entry);
-  // A PSAP calling an ELIN back (or saying Priority: psap-callback): the caller who used the
-  // ELIN within its window, else the security desk of the ELIN's site. Empty: not a callback.
-  std::string callbackTarget(const routing::CallRequest& req, RoutingLogEntry& entry);
   Call* createCall();
   void finishInvite(Call& call, std::string outcome, int status, std::string reason);
   void endCall(Call& call);

@@ -140,11 +140,11 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
   nta_leg_tag(br->leg, nullptr);
 
   EmergencyInvite rewrite;
-  if (p.emergency && trunk.mode != config::TrunkMode::Plain) {
+  if (p.emergency() && trunk.mode != config::TrunkMode::Plain) {
     // The PIDF-LO or ELIN for this trunk's mode. Building them must never cost the call: on an
     // unexpected failure the INVITE goes as the caller sent it.
     try {
-      rewrite = planInvite(trunk, p.req, p.device, p.where ? &*p.where : nullptr, call.log);
+      rewrite = planInvite(trunk, p, p.req, p.device, call.log);
     } catch (const std::exception& e) {
       ++counters_.emergencyDegraded;
       spdlog::error("call {}: PIDF-LO/ELIN for trunk {} failed ({}); sending without them",
@@ -153,7 +153,7 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
       call.log.pidf = "failed";
       call.log.elin.clear();
     }
-  } else if (p.emergency) {
+  } else if (p.emergency()) {
     call.log.pidf.clear();
     call.log.elin.clear();
   }
@@ -202,7 +202,7 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
   // Every attempt of an emergency call is bounded, the last one's too (issue 14: a PSAP behind
   // an SBC may answer 100 and then nothing, and nta keeps an INVITE open without Timer C). An
   // ordinary call keeps SIP's own timers: a carrier may take its time to reach the callee.
-  if (p.emergency) {
+  if (p.emergency()) {
     br->timer = su_timer_create(su_root_task(root_), trunk.responseTimeoutMs);
     if (br->timer) su_timer_set(br->timer, onBranchTimer, br.get());
   }

@@ -67,7 +67,7 @@ bool B2bua::sendOverTcp(Call& call, const config::Trunk& trunk, EmergencyInvite&
     return true;
   }
   if (size <= kUdpLimit) return false;
-  if (!p.emergency) {
+  if (!p.emergency()) {
     spdlog::warn(
         "call {}: INVITE of about {} bytes cannot go to UDP trunk {} in one datagram "
         "and the trunk has no tcp_fallback",
@@ -84,8 +84,8 @@ bool B2bua::sendOverTcp(Call& call, const config::Trunk& trunk, EmergencyInvite&
   std::string const elin = rewrite.elin;  // already given to this attempt
   EmergencyInvite trimmed;
   if (trunk.mode != config::TrunkMode::Plain)
-    trimmed = planInvite(trunk, slim, pidf::DeviceLocationCheck{}, p.where ? &*p.where : nullptr,
-                         call.log, elin.empty() ? nullptr : &elin);
+    trimmed = planInvite(trunk, p, slim, pidf::DeviceLocationCheck{}, call.log,
+                         elin.empty() ? nullptr : &elin);
   trimmed.skip |= kSkipBody | kSkipBodyHeaders | kSkipGeolocation | kSkipLongUnknown;
   if (trimmed.body.empty()) {  // no location by value on this trunk: the SDP alone
     trimmed.contentType = p.req.sdpContentType;

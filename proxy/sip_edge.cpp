@@ -271,6 +271,7 @@ routing::CallRequest toCallRequest(msg_t* msg, const sip_t* sip) {
     r.contactHost = str(sip->sip_contact->m_url->url_host);
     r.contactUri = urlToString(sip->sip_contact->m_url);
   }
+  if (sip->sip_max_forwards) r.maxForwards = sip->sip_max_forwards->mf_count;
   r.psapCallback = sip->sip_priority && sip->sip_priority->g_string &&
                    strcasecmp(sip->sip_priority->g_string, "psap-callback") == 0;
   splitBody(sip, r);

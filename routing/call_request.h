@@ -18,6 +18,7 @@ struct CallRequest {
   std::string contactHost;         // host of the first Contact (the phone's address, issue 3)
   std::string contactUri;          // the first Contact URI, for calling the caller back (issue 4)
   bool psapCallback = false;       // Priority: psap-callback (RFC 7090)
+  unsigned long maxForwards = 70;  // Max-Forwards as received (RFC 3261 8.1.1.6: 70 if absent)
   std::string sourceAddress;       // address the packet came from (IPv4 or IPv6, no port)
   std::string transport;           // "udp" or "tcp"
   std::string pAccessNetworkInfo;  // raw header value(s), joined by ", "
