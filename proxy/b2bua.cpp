@@ -84,7 +84,6 @@ void B2bua::setRouter(std::shared_ptr<const routing::Router> router) {
   if (!router) return;
   router_ = std::move(router);
   locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
-  callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
   trunks_->start(router_->sharedConfig());  // probed trunks, intervals, addresses may change
 }
 
@@ -217,7 +216,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   auto plan = std::make_unique<Call::Plan>(std::move(decided));
   if (plan->emergency()) {
     ++counters_.emergencyCalls;
-    plan->snapshot = locations_;  // keeps `where` and `user` alive
+    plan->snapshot = state_.locations();  // keeps `where` and `user` alive
   }
   shield(*plan, entry.source);
   Call* call = openCall(irq, sip, msg, std::move(plan), std::move(entry), received);
@@ -250,12 +249,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
 }
 
 routing::CallPlanner B2bua::planner() const {
-  routing::PlannerInputs in;
-  in.router = router_.get();
-  in.locations = locations_.get();
-  in.reports = &reports_;
-  in.callbacks = elins_ ? &elins_->callbacks() : nullptr;
-  return routing::CallPlanner(in);
+  return routing::CallPlanner(state_.inputs(*router_));
 }
 
 void B2bua::count(const routing::PlanTally& t) {
@@ -477,7 +471,7 @@ void B2bua::sendBye(Call& call, Leg& to) {
   txn->from = to.side == Side::A ? Side::B : Side::A;
   txn->method = sip_method_bye;
   txn->orq = send(to, txn.get(), SIP_METHOD_BYE, nullptr, nullptr, nullptr, kDefaultMaxForwards);
-  call.state = CallState::Ending;
+  call.state = transition(call.state, CallEvent::Bye);
   if (txn->orq == nullptr) {
     endCall(call);
     return;
@@ -545,7 +539,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
     relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
     txn.finished = true;
-    call.state = CallState::Answered;
+    call.state = transition(call.state, CallEvent::AnswerRelayed);
     finishInvite(call, "answered", status, "");
     return;
   }
@@ -601,7 +595,7 @@ void B2bua::ackOrCancel(Txn& txn, const sip_t* sip) {
     Leg& to = other(call, txn.from);
     sendAck(call, to, txn.outCseq, sip);
     if (txn.initial && call.state == CallState::Answered) {
-      call.state = CallState::Confirmed;
+      call.state = transition(call.state, CallEvent::CallerAcked);
       settling_.emplace_back(std::chrono::steady_clock::now() + kSettleAfter, call.id);
     }
   }
@@ -635,17 +629,26 @@ void B2bua::settleCalls(std::chrono::steady_clock::time_point now) {
 
 int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
   Call& call = *leg.call;
-  if (call.state == CallState::Ended) return 481;
   const sip_method_t method = sip->sip_request->rq_method;
-  if (method == sip_method_ack) {  // a stray ACK: its INVITE transaction is gone
-    nta_incoming_destroy(irq);
+  if (method == sip_method_ack && call.state != CallState::Ended) {
+    nta_incoming_destroy(irq);  // a stray ACK: its INVITE transaction is gone
     return 0;
   }
-  if (method == sip_method_bye) {
-    if (call.state == CallState::Proceeding && leg.side == Side::A) {
-      // The caller hangs up in the early dialog: treat as a CANCEL of the pending INVITE.
-      Txn& invite = *call.invite;
-      if (!invite.finished) {
+  bool reinviteOpen = false;
+  for (const auto& t : call.txns)
+    reinviteOpen = reinviteOpen || (!t->initial && t->method == sip_method_invite && !t->finished);
+  const InDialogMethod kind = method == sip_method_bye      ? InDialogMethod::Bye
+                              : method == sip_method_invite ? InDialogMethod::Invite
+                                                            : InDialogMethod::Other;
+  switch (proxy::inDialog(call.state, kind, leg.side == Side::A, reinviteOpen)) {
+    case InDialogAction::NoDialog:
+      return 481;
+    case InDialogAction::Glare:
+      return 491;
+    case InDialogAction::AlreadyEnding:
+      return 200;  // both sides hung up at once
+    case InDialogAction::CancelInvite:
+      if (Txn& invite = *call.invite; !invite.finished) {
         nta_incoming_treply(invite.irq, SIP_487_REQUEST_CANCELLED, TAG_END());
         invite.finished = true;
         call.cancelled = true;
@@ -653,15 +656,10 @@ int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
         cancelBranches(call);
       }
       return 200;
-    }
-    if (call.state == CallState::Ending) return 200;  // both sides hung up at once
-    call.state = CallState::Ending;
-  } else if (method == sip_method_invite) {
-    // Glare (RFC 3261 14.2): one INVITE at a time on a dialog.
-    if (call.state == CallState::Proceeding || call.state == CallState::Answered) return 491;
-    for (const auto& t : call.txns)
-      if (!t->initial && t->method == sip_method_invite && !t->finished) return 491;
+    case InDialogAction::Relay:
+      break;
   }
+  if (kind == InDialogMethod::Bye) call.state = transition(call.state, CallEvent::Bye);
   return relayInDialog(call, leg, other(call, leg.side), irq, sip);
 }
 
@@ -734,7 +732,7 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
 
 void B2bua::endCall(Call& call) {
   if (call.state == CallState::Ended) return;
-  call.state = CallState::Ended;
+  call.state = transition(call.state, CallEvent::Over);
   alert(call, notify::EventKind::Ended, call.outcome.empty() ? "ended" : call.outcome);
   ended_.push_back(&call);
   --counters_.active;

@@ -18,6 +18,8 @@
 #include "notify/channels.h"
 #include "notify/event.h"
 #include "proxy/admission.h"
+#include "proxy/b2bua_counters.h"
+#include "proxy/call.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
 #include "proxy/message_sender.h"
@@ -27,161 +29,10 @@
 #include "routing/call_planner.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
+#include "routing/planner_state.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
-
-class B2bua;
-struct Call;
-
-enum class Side { A, B };
-
-// One dialog of a call, or (with call == nullptr) the agent's default leg.
-struct Leg {
-  B2bua* owner = nullptr;
-  Call* call = nullptr;
-  Side side = Side::A;
-  nta_leg_t* leg = nullptr;
-  std::string contact;  // our Contact toward this leg's peer
-};
-
-// A request relayed from one leg to the other: the server transaction it came in on and the
-// client transaction it went out as.
-struct Txn : TxnMagic {
-  Call* call = nullptr;
-  Side from = Side::A;  // the side that sent the request
-  nta_incoming_t* irq = nullptr;
-  nta_outgoing_t* orq = nullptr;
-  sip_method_t method = sip_method_unknown;
-  bool initial = false;   // the INVITE that created the call
-  bool finished = false;  // a final response has gone back on `irq`
-  uint32_t outCseq = 0;   // CSeq of the relayed INVITE, for its ACK (RFC 3261 13.2.2.4)
-};
-
-// Where a call is (RFC 3261 13 and 15, from the caller's side).
-enum class CallState {
-  Proceeding,  // INVITE sent on leg B; no final response yet
-  Answered,    // 2xx relayed to A; waiting for A's ACK (RFC 3261 13.3.1.4)
-  Confirmed,   // ACKed on both legs: the session is up
-  Ending,      // a BYE is being relayed
-  Ended,       // nothing left to do; freed on the next reap
-};
-
-// One attempt to reach a trunk with the caller's INVITE (issue 5). An emergency call moves to
-// the next trunk of its route when this one refuses, times out or cannot be reached. A branch
-// owns its dialog leg and INVITE transaction; the current one is the call's leg B. A branch
-// still waiting for a final response when its call ends is kept (orphaned, call == nullptr)
-// until that response arrives, so nta never sees a transaction destroyed under it.
-struct Branch : TxnMagic {
-  B2bua* owner = nullptr;
-  Call* call = nullptr;
-  std::string trunk;  // trunk name (the Trunk itself may go with a reloaded configuration)
-  const config::Trunk* trunkConfig = nullptr;  // valid while `call` is set
-  nta_leg_t* leg = nullptr;
-  nta_outgoing_t* orq = nullptr;         // the INVITE in force
-  std::vector<nta_outgoing_t*> oldOrqs;  // earlier INVITEs of this branch (424 retry)
-  nta_outgoing_t* bye = nullptr;         // BYE of a late answer we do not want
-  su_timer_t* timer = nullptr;           // response or ring timeout
-  uint32_t cseq = 0;
-  std::chrono::steady_clock::time_point sent;
-  std::string requestUri, nextHop;
-  bool pidfAdded = false;    // our PIDF-LO went in the body: a 424 may retry with ELIN only
-  bool provisional = false;  // any 1xx came back (a CANCEL may be sent)
-  bool ringing = false;      // a 1xx other than 100 came back: the ring timeout runs
-  bool final = false;        // a final response came back (or the INVITE was never sent)
-  bool abandoned = false;    // timed out: a later answer is hung up
-  bool cancelSent = false;
-  bool byeDone = false;
-  // Still in nta's hands: an INVITE without its final response, or our BYE unanswered.
-  bool pending() const { return (!final && orq != nullptr) || (bye != nullptr && !byeDone); }
-};
-
-struct Call {
-  uint64_t id = 0;
-  B2bua* owner = nullptr;
-  Leg a, b;  // b.leg is the current branch's leg (owned by the branch)
-  CallState state = CallState::Proceeding;
-  bool cancelled = false;    // A cancelled the INVITE
-  bool ordinary = false;     // counted against the ordinary-call limits
-  bool ringingSent = false;  // a 18x has gone to the caller
-  Txn* invite = nullptr;     // the initial INVITE (server side), owned by txns
-  std::list<std::unique_ptr<Txn>> txns;
-  su_home_t* home = nullptr;
-  std::chrono::steady_clock::time_point received;
-  RoutingLogEntry log;  // the decision, completed with the outcome
-  // The configuration the call started with stays alive until it ends, whatever reloads do.
-  std::shared_ptr<const routing::Router> router;
-
-  // What each attempt needs: the planner's decision (the request, where the caller is, the
-  // route) and the caller's INVITE with leg B's From and To.
-  struct Plan : routing::CallPlan {
-    explicit Plan(routing::CallPlan decided) : routing::CallPlan(std::move(decided)) {}
-    msg_t* request = nullptr;  // the caller's INVITE (a reference of our own)
-    std::shared_ptr<const routing::LocationSnapshot> snapshot;  // keeps `where` and `user` alive
-    bool bodyShielded = false;   // req.body is the caller's with its SDP made well-formed
-    sip_from_t* from = nullptr;  // leg B's From and To (in the call's home), tags left out
-    sip_to_t* to = nullptr;
-    size_t next = 0;             // index in `route` of the next trunk to try
-    bool elinRetryDone = false;  // the 424 retry is made once
-  };
-  std::unique_ptr<Plan> plan;
-  std::vector<std::unique_ptr<Branch>> branches;
-  Branch* current = nullptr;
-  std::string attempts;   // "il-psap-a:408(no response in 2000 ms) il-psap-b:200"
-  std::string outcome;    // of the INVITE, once known: "answered", "failed", "cancelled", ...
-  bool alerting = false;  // an emergency call whose events go to the site's responders
-};
-
-// The time sosproxy adds to a call's set-up: its INVITE in -> the first INVITE toward a trunk
-// out, per routed call (issue 21), as a Prometheus histogram's buckets. Observed on the SIP
-// thread, read by /metrics.
-struct AddedLatency {
-  static constexpr std::array<double, 10> kBoundsMs{0.25, 0.5, 1, 2, 5, 10, 25, 100, 500, 2500};
-  std::array<std::atomic<uint64_t>, kBoundsMs.size()> buckets{};  // each its own, not cumulative
-  std::atomic<uint64_t> count{0};
-  std::atomic<uint64_t> sumUs{0};
-  void observe(double ms) {
-    size_t i = 0;
-    while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
-    if (i < kBoundsMs.size()) buckets[i].fetch_add(1, std::memory_order_relaxed);
-    count.fetch_add(1, std::memory_order_relaxed);
-    sumUs.fetch_add(static_cast<uint64_t>(ms * 1000), std::memory_order_relaxed);
-  }
-};
-
-// Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
-// synchronisation). Owned by the Server so they outlive any one B2bua.
-struct B2buaCounters {
-  AddedLatency added;
-  std::atomic<uint64_t> calls{0};
-  std::atomic<uint64_t> emergencyCalls{0};
-  std::atomic<uint64_t> rejected{0};
-  std::atomic<uint64_t> answered{0};
-  std::atomic<uint64_t> failed{0};
-  std::atomic<uint64_t> cancelled{0};
-  std::atomic<int64_t> active{0};
-  std::atomic<uint64_t> locationFallbacks{0};   // emergency calls placed at a site/account default
-  std::atomic<uint64_t> elinReusedLive{0};      // an ELIN handed out while another caller held it
-  std::atomic<uint64_t> elinFallbacks{0};       // no ELIN of the location: site default or DID
-  std::atomic<uint64_t> locationRetries424{0};  // 424 to our PIDF-LO: retried with ELIN only
-  std::atomic<uint64_t> callbacksToCaller{0};
-  std::atomic<uint64_t> callbacksToDesk{0};
-  std::atomic<uint64_t> emergencyDegraded{0};       // location or PIDF-LO failed: routed without
-  std::atomic<uint64_t> deviceLocationUnusable{0};  // the caller sent a location that says nothing
-  std::atomic<uint64_t> identityNotVouched{0};      // P-Asserted-Identity from outside pbx_sources
-  std::atomic<uint64_t> sdpShielded{0};             // calls whose SDP was cleaned or replaced
-  std::atomic<uint64_t> headersDropped{0};          // malformed or unknown headers not relayed
-  std::atomic<uint64_t> networkMarkNotVouched{0};   // network-provided from outside network_sources
-  std::atomic<uint64_t> failovers{0};               // an emergency call moved to its next trunk
-  std::atomic<uint64_t> trunkSkips{0};              // a trunk skipped because its probe said down
-  std::atomic<uint64_t> probeFailures{0};           // OPTIONS probes unanswered or refused
-  std::atomic<int64_t> trunksDown{0};               // probed trunks down right now
-  std::atomic<uint64_t> ordinaryLimited{0};         // ordinary calls refused by the limits (503)
-  std::atomic<uint64_t> ercOnly{0};    // emergency calls sent to the ERC: location unknown
-  std::atomic<uint64_t> overloads{0};  // times ordinary-call shedding began
-  std::atomic<uint64_t> settled{0};    // held calls that let go of their set-up transactions
-  EdgeCounters edge;                   // what the SIP edge refused, dropped and closed (issue 14)
-};
 
 class B2bua {
  public:
@@ -213,7 +64,7 @@ class B2bua {
   using ElinSink = std::function<void(std::vector<model::CallbackTarget>)>;
   void setElinPersistence(ElinSink sink, std::vector<model::CallbackTarget> initial) {
     elinSink_ = std::move(sink);
-    initialElins_ = std::move(initial);
+    state_.restoreCallbacks(std::move(initial));
   }
   // The routing in force for new calls (the SIP edge decides trust and limits with it).
   const std::shared_ptr<const routing::Router>& router() const { return router_; }
@@ -236,7 +87,7 @@ class B2bua {
   }
   // A device's network report, as the location-report API accepted it: held when it is the one
   // its user's calls should be located by (routing::preferredReport).
-  void addReport(const model::DeviceReport& report);
+  void addReport(const model::DeviceReport& report) { state_.addReport(report); }
   // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
   // and PSAP callbacks are still routed, calls in progress go on.
   void startDraining() { admission_.startDraining(); }
@@ -335,21 +186,16 @@ class B2bua {
   su_timer_t* reaper_ = nullptr;
   bool reapArmed_ = false;
   B2buaCounters& counters_;
-  std::shared_ptr<const routing::LocationSnapshot> locations_;
-  std::unordered_map<std::string, model::DeviceReport> reports_;  // by extension
-  void holdReport(const model::DeviceReport& report);
-  // ELIN pools and the ELIN -> caller callback mappings (kept across snapshot swaps).
-  std::unique_ptr<routing::ElinAllocator> elins_;
+  // What the planner reads: the location snapshot, device reports, ELIN pools and callbacks.
+  routing::PlannerState state_;
   std::string host_;    // our address, for Content-IDs and P-Asserted-Identity
   std::string locSrc_;  // our host name for loc-src (RFC 8787)
-  int64_t callbackWindowMs_ = routing::kDefaultCallbackWindowMs;
   ElinSink elinSink_;
   RecordSink recordSink_;
   EventSink eventSink_;
   // Emergency-call events for the responders (b2bua_notify.cpp).
   void alert(Call& call, notify::EventKind kind, std::string detail = "");
   std::unique_ptr<MessageSender> messages_;
-  std::vector<model::CallbackTarget> initialElins_;
   std::list<std::unique_ptr<Branch>> orphans_;  // branches whose call has ended
   std::unique_ptr<TrunkMonitor> trunks_;        // OPTIONS probing: which trunks are up
   // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.

@@ -1,11 +1,9 @@
 // The emergency side of the B2BUA (issues 3 and 4): what the PSAP receives (PIDF-LO, ELIN), the
-// 424 retry, the location snapshot and reports the planner reads, and the ELIN callback map.
-// The decisions are routing::CallPlanner's. SIP thread only, like the rest of B2bua.
+// 424 retry, and the ELIN callback map handed to the store. The decisions are
+// routing::CallPlanner's. SIP thread only, like the rest of B2bua.
 
 #include <spdlog/spdlog.h>
 #include <strings.h>
-
-#include <map>
 
 #include "base/clock.h"
 #include "base/text.h"
@@ -14,50 +12,22 @@
 
 namespace sos::proxy {
 
-// ---- PSAP callbacks ----
-
 void B2bua::persistElins(int64_t nowMs) {
-  if (!elinSink_ || !elins_) return;
-  elins_->callbacks().expire(nowMs);  // what is written is only what can still be called back
-  elinSink_(elins_->callbacks().snapshot());
+  routing::ElinAllocator* elins = state_.elins();
+  if (!elinSink_ || elins == nullptr) return;
+  elins->callbacks().expire(nowMs);  // what is written is only what can still be called back
+  elinSink_(elins->callbacks().snapshot());
 }
-
-// ---- Location ----
 
 void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
-  if (!snapshot) return;
-  for (const auto& r : snapshot->data().reports) holdReport(r);
-  // Site default ELINs come with the data; the callback mappings carry over.
-  std::map<std::string, std::string, std::less<>> defaults;
-  for (const auto& row : snapshot->data().siteDefaults)
-    if (const auto* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
-      defaults[row.site] = loc->elins.front();
-  callbackWindowMs_ = router_->config().location.callbackWindowSeconds * 1000;
-  auto next = std::make_unique<routing::ElinAllocator>(std::move(defaults), callbackWindowMs_);
-  if (elins_) {
-    next->callbacks().restore(elins_->callbacks().snapshot());
-  } else if (!initialElins_.empty()) {
-    next->callbacks().restore(std::move(initialElins_));  // saved before a restart
-    initialElins_.clear();
-  }
-  elins_ = std::move(next);
-  locations_ = std::move(snapshot);
-}
-
-void B2bua::addReport(const model::DeviceReport& report) { holdReport(report); }
-
-// The report a call of this user is located by: a fresh network-provided one beats the phone's
-// own (routing::preferredReport).
-void B2bua::holdReport(const model::DeviceReport& report) {
-  if (report.extension.empty()) return;
-  auto [it, fresh] = reports_.try_emplace(report.extension, report);
-  if (!fresh && &routing::preferredReport(it->second, report) == &report) it->second = report;
+  state_.setLocations(std::move(snapshot), router_->config().location.callbackWindowSeconds * 1000);
 }
 
 std::string B2bua::assignElin(const Call::Plan& plan) {
-  if (!elins_) return {};
+  routing::ElinAllocator* elins = state_.elins();
+  if (elins == nullptr) return {};
   const int64_t nowMs = unixMsNow();
-  routing::ElinPlan chosen = routing::CallPlanner::elinFor(plan, *elins_, nowMs);
+  routing::ElinPlan chosen = routing::CallPlanner::elinFor(plan, *elins, nowMs);
   if (chosen.reusedLive) ++counters_.elinReusedLive;
   if (chosen.fallback) ++counters_.elinFallbacks;
   writeNotes(chosen.notes);
@@ -95,7 +65,7 @@ EmergencyInvite B2bua::planInvite(const config::Trunk& trunk, const Call::Plan& 
 }
 
 bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
-  if (!call.plan || call.plan->elinRetryDone || !br.pidfAdded || !elins_) return false;
+  if (!call.plan || call.plan->elinRetryDone || !br.pidfAdded || !state_.elins()) return false;
   Call::Plan& p = *call.plan;
   if (p.location() == nullptr) return false;
   p.elinRetryDone = true;

@@ -8,37 +8,14 @@
 
 #include "base/clock.h"
 #include "proxy/b2bua.h"
-#include "proxy/sip_edge.h"
+#include "proxy/call_events.h"
 
 namespace sos::proxy {
 
 void B2bua::alert(Call& call, notify::EventKind kind, std::string detail) {
   if (!eventSink_ || !call.alerting) return;
-  notify::CallEvent e;
-  e.kind = kind;
-  e.callId = call.log.callId;
-  e.atMs = unixMsNow();
-  e.test = call.log.test;
-  e.site = call.log.site;
-  e.dialed = call.log.dialed;
-  e.callerExtension = call.log.caller;
-  e.location = call.log.location;
-  e.locationBy = call.log.locationBy;
-  e.trunk = call.log.trunk;
-  e.detail = std::move(detail);
-  e.callbackNumber = call.log.elin;
-  if (call.plan && call.plan->where) {
-    const routing::Resolution& where = *call.plan->where;
-    if (where.location) e.address = where.location->civic.oneLine();
-    if (where.user) {
-      e.callerName = where.user->name;
-      e.callerExtension = where.user->extension;
-      // Without an ELIN the PSAP calls the caller's own number back.
-      if (e.callbackNumber.empty()) e.callbackNumber = where.user->did;
-    }
-  }
   try {
-    eventSink_(std::move(e));
+    eventSink_(callEvent(call.log, call.plan.get(), kind, std::move(detail), unixMsNow()));
   } catch (const std::exception& ex) {
     // An alert that cannot be queued must not cost the call; the notifier counts its own losses.
     spdlog::error("call {}: responder alert not queued: {}", call.log.callId, ex.what());
@@ -52,24 +29,8 @@ bool B2bua::alertUntrusted(const routing::CallRequest& req, const routing::Route
   if (std::none_of(sites.begin(), sites.end(),
                    [](const config::Site& s) { return !s.responders.empty(); }))
     return false;
-  // A "started" alert like any emergency call's (so it escalates until acknowledged), saying
-  // plainly that the call was refused and reached no PSAP.
-  notify::CallEvent e;
-  e.kind = notify::EventKind::Started;
-  e.callId = req.callId;
-  e.atMs = unixMsNow();
-  e.test = decision.match.test;
-  e.site = decision.site ? decision.site->name : "";
-  e.dialed = decision.match.dialed;
-  e.callerExtension = !req.paiUser.empty() ? req.paiUser : req.fromUser;
-  e.callerName = req.fromDisplay;
-  e.location = "unknown: untrusted source " + source;
-  e.locationBy = "none (the call came from outside trusted_networks)";
-  e.detail = "REFUSED at the edge: emergency call from untrusted source " + source +
-             (answered ? ", answered 403" : ", not answered (dropped)") +
-             "; it reached no PSAP. Someone may need help at an unknown place.";
   try {
-    eventSink_(std::move(e));
+    eventSink_(refusedEvent(req, decision, source, answered, unixMsNow()));
   } catch (const std::exception& ex) {
     spdlog::error("call {}: responder alert not queued: {}", req.callId, ex.what());
     return false;

@@ -3,6 +3,7 @@
 // check against the README. The data is the demo's as the store loads it from the seed.
 
 #include "routing/call_planner.h"
+#include "routing/planner_state.h"
 
 #include <gtest/gtest.h>
 
@@ -77,25 +78,15 @@ std::string names(const std::vector<const config::Trunk*>& route) {
 
 class CallPlannerTest : public ::testing::Test {
  protected:
-  CallPlan plan(const Invite& in, int64_t now = kNow) {
-    PlannerInputs inputs;
-    inputs.router = router_.get();
-    inputs.locations = snapshot_.get();
-    inputs.reports = &reports_;
-    inputs.callbacks = &elins_.callbacks();
-    return CallPlanner(inputs).plan(request(in), now);
+  void SetUp() override { state_.setLocations(snapshot_, 300'000); }
+  PlannerInputs inputs() const { return state_.inputs(*router_); }
+  CallPlan plan(const Invite& in, int64_t now = kNow) const {
+    return CallPlanner(inputs()).plan(request(in), now);
   }
-  static ElinAllocator allocator(const LocationSnapshot& snap) {
-    std::map<std::string, std::string, std::less<>> defaults;
-    for (const auto& row : snap.data().siteDefaults)
-      if (const auto* loc = snap.findLocation(row.locationKey); loc && !loc->elins.empty())
-        defaults[row.site] = loc->elins.front();
-    return ElinAllocator(std::move(defaults), 300'000);
-  }
+  ElinAllocator& elins() { return *state_.elins(); }
   std::shared_ptr<const Router> router_ = demoRouter();
   std::shared_ptr<const LocationSnapshot> snapshot_ = demoSnapshot();
-  std::unordered_map<std::string, model::DeviceReport> reports_;
-  ElinAllocator elins_ = allocator(*snapshot_);
+  PlannerState state_;
 };
 
 // ---- Step 3: trust, site, dial plan ----
@@ -275,7 +266,7 @@ TEST_F(CallPlannerTest, TheDevicesLastReportPlacesItByItsSwitchPort) {
   r.chassis = "00:aa:bb:cc:dd:ee";
   r.port = "7";
   r.reportedAtMs = kNow - 5 * kMinute;
-  reports_["1002"] = r;
+  state_.addReport(r);
   CallPlan p = plan(at("1002", "192.168.9.9"));
   EXPECT_EQ(p.why.location, "HQ Floor 2");
   EXPECT_EQ(p.why.locationBy.rfind("chassis-port", 0), 0u) << p.why.locationBy;
@@ -303,15 +294,14 @@ TEST_F(CallPlannerTest, AUsableLocationFromTheDeviceIsKept) {
                     "<ca:A3>Manchester</ca:A3><ca:HNO>1</ca:HNO></ca:civicAddress>"
                     "</gp:location-info><gp:usage-rules/></gp:geopriv></status></tuple>"
                     "</presence>"}};
-  PlannerInputs inputs{router_.get(), snapshot_.get(), &reports_, &elins_.callbacks()};
-  CallPlan kept = CallPlanner(inputs).plan(req, kNow);
+  CallPlan kept = CallPlanner(inputs()).plan(req, kNow);
   EXPECT_EQ(kept.device.state, pidf::DeviceLocationState::Usable);
   EXPECT_EQ(kept.why.locationBy.rfind("device-supplied", 0), 0u) << kept.why.locationBy;
   // Without Geolocation-Routing: yes it does not choose the PSAP (step 5): the site's does.
   EXPECT_EQ(names(kept.route).rfind("il-psap-a", 0), 0u) << names(kept.route);
   // With it, the device's civic address routes the call by the GB rule.
   req.geolocationRouting = "yes";
-  CallPlan routed = CallPlanner(inputs).plan(req, kNow);
+  CallPlan routed = CallPlanner(inputs()).plan(req, kNow);
   EXPECT_EQ(names(routed.route).rfind("uk-999", 0), 0u) << names(routed.route);
   EXPECT_EQ(routed.why.route.rfind("civic rule GB", 0), 0u) << routed.why.route;
 }
@@ -320,8 +310,7 @@ TEST_F(CallPlannerTest, AnUnusableLocationFromTheDeviceIsNamedAndNetworkDataWins
   CallRequest req = request(at("1002", "10.1.3.7"));
   req.geolocation = {"<cid:loc@phone>"};
   req.pidfParts = {{"loc@phone", "<presence>not a location</presence>"}};
-  PlannerInputs inputs{router_.get(), snapshot_.get(), &reports_, &elins_.callbacks()};
-  CallPlan p = CallPlanner(inputs).plan(req, kNow);
+  CallPlan p = CallPlanner(inputs()).plan(req, kNow);
   EXPECT_EQ(p.why.location, "HQ Floor 3");
   EXPECT_TRUE(p.tally.deviceLocationUnusable);
   EXPECT_NE(p.why.locationBy.find("; device location unusable: "), std::string::npos)
@@ -329,8 +318,8 @@ TEST_F(CallPlannerTest, AnUnusableLocationFromTheDeviceIsNamedAndNetworkDataWins
 }
 
 TEST_F(CallPlannerTest, WithoutASnapshotTheCallIsStillRouted) {
-  PlannerInputs inputs{router_.get(), nullptr, nullptr, nullptr};
-  CallPlan p = CallPlanner(inputs).plan(request(at("1002", "10.1.3.7")), kNow);
+  PlannerInputs bare{router_.get(), nullptr, nullptr, nullptr};
+  CallPlan p = CallPlanner(bare).plan(request(at("1002", "10.1.3.7")), kNow);
   EXPECT_EQ(p.kind, CallKind::Emergency);
   EXPECT_EQ(p.why.location, "unknown");
   EXPECT_EQ(p.why.locationBy, "no location data loaded");
@@ -383,7 +372,7 @@ TEST_F(CallPlannerTest, ACallbackToALiveElinReachesTheCaller) {
   ASSERT_NE(floor2, nullptr);
   model::CallerIdentity who{"1002", "+12175551002", "sip:1002@10.1.2.77:5062;transport=tcp",
                             "e1@pbx"};
-  ElinChoice choice = elins_.assign(*floor2, who, kNow - kMinute);
+  ElinChoice choice = elins().assign(*floor2, who, kNow - kMinute);
   ASSERT_EQ(choice.elin, "+12175550102");
   CallPlan p = plan(from("psap", "sip:+12175550102@x", "127.0.0.1"));  // a trunk's address
   ASSERT_EQ(p.kind, CallKind::Callback);
@@ -400,6 +389,36 @@ TEST_F(CallPlannerTest, ACallbackToALiveElinReachesTheCaller) {
   // The plan can be moved: its route still points at its own hop.
   CallPlan moved = std::move(p);
   EXPECT_EQ(moved.route[0]->host, "10.1.2.77");
+}
+
+TEST_F(CallPlannerTest, ACallbackMappingOutlivesASnapshotSwapAndARestart) {
+  model::CallerIdentity who{"1002", "+12175551002", "sip:1002@10.1.2.77:5062", "e1@pbx"};
+  ASSERT_EQ(elins().assign(*snapshot_->findLocation("hq-floor-2"), who, kNow).elin, "+12175550102");
+  state_.setLocations(demoSnapshot(), 300'000);  // an edit through the API: a new snapshot
+  EXPECT_EQ(plan(from("psap", "sip:+12175550102@x", "127.0.0.1")).requestUser, "1002");
+  // A restart: the saved mappings are taken over by the first snapshot's pools.
+  PlannerState restarted;
+  restarted.restoreCallbacks(state_.elins()->callbacks().snapshot());
+  restarted.setLocations(demoSnapshot(), 300'000);
+  CallPlan p = CallPlanner(restarted.inputs(*router_))
+                   .plan(request(from("psap", "sip:+12175550102@x", "127.0.0.1")), kNow);
+  EXPECT_EQ(p.requestUser, "1002");
+  EXPECT_TRUE(p.tally.callbackToCaller);
+}
+
+TEST_F(CallPlannerTest, ANetworkReportIsNotUndoneByThePhonesOwnAMinuteLater) {
+  model::DeviceReport network;
+  network.extension = "1002";
+  network.bssid = "00:11:22:33:44:55";
+  network.networkProvided = true;
+  network.reportedAtMs = kNow - 2 * kMinute;
+  model::DeviceReport phone;
+  phone.extension = "1002";
+  phone.ip = "10.1.3.9";
+  phone.reportedAtMs = kNow - kMinute;
+  state_.addReport(network);
+  state_.addReport(phone);
+  EXPECT_EQ(plan(at("1002", "192.168.9.9")).why.location, "HQ Room 301");
 }
 
 TEST_F(CallPlannerTest, ACallbackAfterTheWindowReachesTheSecurityDesk) {
@@ -425,15 +444,15 @@ TEST_F(CallPlannerTest, ANumberThatIsNoElinOfOursIsAnOrdinaryCall) {
 TEST_F(CallPlannerTest, EachCallerAtALocationGetsItsOwnElinUntilThePoolIsBusy) {
   CallPlan first = plan(at("1001", "10.1.2.45"));
   ASSERT_EQ(first.why.location, "HQ Floor 2");
-  ElinPlan a = CallPlanner::elinFor(first, elins_, kNow);
+  ElinPlan a = CallPlanner::elinFor(first, elins(), kNow);
   EXPECT_EQ(a.elin, "+12175550102");
   EXPECT_TRUE(a.recorded);
   CallPlan second = plan(at("1002", "10.1.2.46"));
-  ElinPlan b = CallPlanner::elinFor(second, elins_, kNow + 1);
+  ElinPlan b = CallPlanner::elinFor(second, elins(), kNow + 1);
   EXPECT_EQ(b.elin, "+12175550112");
   EXPECT_FALSE(b.reusedLive);
   CallPlan third = plan(at("1003", "10.1.2.47"));
-  ElinPlan c = CallPlanner::elinFor(third, elins_, kNow + 2);
+  ElinPlan c = CallPlanner::elinFor(third, elins(), kNow + 2);
   EXPECT_TRUE(c.reusedLive);
   ASSERT_EQ(c.notes.size(), 1u);
   EXPECT_NE(c.notes[0].text.find("every ELIN of HQ Floor 2 is in its callback window"),
@@ -442,9 +461,9 @@ TEST_F(CallPlannerTest, EachCallerAtALocationGetsItsOwnElinUntilThePoolIsBusy) {
 }
 
 TEST_F(CallPlannerTest, ACallWithoutALocationGetsNoElin) {
-  PlannerInputs inputs{router_.get(), nullptr, nullptr, nullptr};
-  CallPlan p = CallPlanner(inputs).plan(request(at("1002", "10.1.3.7")), kNow);
-  ElinPlan e = CallPlanner::elinFor(p, elins_, kNow);
+  PlannerInputs bare{router_.get(), nullptr, nullptr, nullptr};
+  CallPlan p = CallPlanner(bare).plan(request(at("1002", "10.1.3.7")), kNow);
+  ElinPlan e = CallPlanner::elinFor(p, elins(), kNow);
   EXPECT_TRUE(e.elin.empty());
   EXPECT_FALSE(e.recorded);
 }

@@ -1,0 +1,53 @@
+#include "proxy/call_events.h"
+
+namespace sos::proxy {
+
+notify::CallEvent callEvent(const RoutingLogEntry& log, const routing::CallPlan* plan,
+                            notify::EventKind kind, std::string detail, int64_t atMs) {
+  notify::CallEvent e;
+  e.kind = kind;
+  e.callId = log.callId;
+  e.atMs = atMs;
+  e.test = log.test;
+  e.site = log.site;
+  e.dialed = log.dialed;
+  e.callerExtension = log.caller;
+  e.location = log.location;
+  e.locationBy = log.locationBy;
+  e.trunk = log.trunk;
+  e.detail = std::move(detail);
+  e.callbackNumber = log.elin;
+  if (plan && plan->where) {
+    const routing::Resolution& where = *plan->where;
+    if (where.location) e.address = where.location->civic.oneLine();
+    if (where.user) {
+      e.callerName = where.user->name;
+      e.callerExtension = where.user->extension;
+      // Without an ELIN the PSAP calls the caller's own number back.
+      if (e.callbackNumber.empty()) e.callbackNumber = where.user->did;
+    }
+  }
+  return e;
+}
+
+notify::CallEvent refusedEvent(const routing::CallRequest& req,
+                               const routing::RouteDecision& decision, const std::string& source,
+                               bool answered, int64_t atMs) {
+  notify::CallEvent e;
+  e.kind = notify::EventKind::Started;
+  e.callId = req.callId;
+  e.atMs = atMs;
+  e.test = decision.match.test;
+  e.site = decision.site ? decision.site->name : "";
+  e.dialed = decision.match.dialed;
+  e.callerExtension = routing::callerOf(req);
+  e.callerName = req.fromDisplay;
+  e.location = "unknown: untrusted source " + source;
+  e.locationBy = "none (the call came from outside trusted_networks)";
+  e.detail = "REFUSED at the edge: emergency call from untrusted source " + source +
+             (answered ? ", answered 403" : ", not answered (dropped)") +
+             "; it reached no PSAP. Someone may need help at an unknown place.";
+  return e;
+}
+
+}  // namespace sos::proxy
