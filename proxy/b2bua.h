@@ -22,6 +22,7 @@
 #include "proxy/call.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
+#include "proxy/load_watch.h"
 #include "proxy/message_sender.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
@@ -130,6 +131,8 @@ class B2bua {
   // are down unless all are). False when none is left. `why` says why the previous one failed.
   bool tryNextTrunk(Call& call, int failedStatus, const std::string& why);
   bool startBranch(Call& call, const config::Trunk& trunk);
+  EmergencyInvite rewriteFor(Call& call, const config::Trunk& trunk);
+  static void withoutUnvouched(const Call::Plan& plan, EmergencyInvite& rewrite);
   void abandon(Branch& br);
   void cancelBranches(Call& call);
   void releaseBranches(Call& call);
@@ -201,14 +204,7 @@ class B2bua {
   // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.
   Admission admission_;  // the ordinary-call limits, overload shedding and the drain
   int64_t ordinaryActive_ = 0;
-  // Overload shedding: a timer that should fire every kLoadTickMs; how late it fires is how far
-  // behind the SIP thread is.
-  su_timer_t* loadTimer_ = nullptr;
-  std::chrono::steady_clock::time_point loadTickDue_{};
-  static void onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  void startLoadWatch();
-  void checkLoad();
-  usize_t loadRequests_ = 0, loadRetries_ = 0;  // nta's counters at the last tick
+  std::unique_ptr<LoadWatch> load_;  // how far behind the SIP thread is: overload shedding
   void persistElins(int64_t nowMs);
   // What a call needed to get set up (the caller's INVITE and our answer, our INVITE and the
   // trunk's answer) is let go once the call has been confirmed for 64*T1: no retransmission of

@@ -76,12 +76,7 @@ bool B2bua::retryWithElinOnly(Call& call, Branch& br) {
               (plan.elin.empty() ? 0u : unsigned{kSkipIdentity});
   plan.contentType = p.req.sdpContentType;
   plan.body = p.req.sdp;
-  if (p.vouched.identityDropped) plan.skip |= kSkipIdentity;
-  if (p.vouched.networkMarkDropped) {
-    plan.skip |= kSkipAccessNetworkInfo;
-    if (!p.req.pAccessNetworkInfo.empty())
-      plan.extraHeaders = "P-Access-Network-Info: " + p.req.pAccessNetworkInfo;
-  }
+  withoutUnvouched(p, plan);
 
   // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
   // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/clock.h"
 #include "proxy/allocator.h"
 #include "proxy/b2bua.h"
 #include "proxy/copy_skip.h"
@@ -24,10 +25,6 @@
 namespace sos::proxy {
 
 namespace {
-
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 Branch* asBranch(TxnMagic* magic) { return static_cast<Branch*>(magic); }
 
@@ -125,20 +122,10 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
   return false;
 }
 
-bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
-  // The branch and its dialog live as long as the call; its INVITE is a transaction (send()).
-  allocator::Scope const keep(allocator::Lifetime::Call);
+// What this attempt changes in the caller's INVITE: the PIDF-LO or ELIN for the trunk's mode,
+// the shielded body, and what the source could not vouch for taken out.
+EmergencyInvite B2bua::rewriteFor(Call& call, const config::Trunk& trunk) {
   Call::Plan& p = *call.plan;
-  auto br = std::make_unique<Branch>();
-  br->owner = this;
-  br->call = &call;
-  br->trunk = trunk.name;
-  br->trunkConfig = &trunk;
-  br->leg =
-      nta_leg_tcreate(agent_, onRequest, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to), TAG_END());
-  if (br->leg == nullptr) return false;
-  nta_leg_tag(br->leg, nullptr);
-
   EmergencyInvite rewrite;
   if (p.emergency() && trunk.mode != config::TrunkMode::Plain) {
     // The PIDF-LO or ELIN for this trunk's mode. Building them must never cost the call: on an
@@ -164,8 +151,13 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
     rewrite.contentType = p.req.bodyContentType;
     rewrite.body = p.req.body;
   }
-  // What the source could not vouch for leaves without it (issue 14): no P-Asserted-Identity,
-  // the access-network data without its network-provided mark.
+  withoutUnvouched(p, rewrite);
+  return rewrite;
+}
+
+// What the source could not vouch for leaves without it (issue 14): no P-Asserted-Identity,
+// the access-network data without its network-provided mark.
+void B2bua::withoutUnvouched(const Call::Plan& p, EmergencyInvite& rewrite) {
   if (p.vouched.identityDropped) rewrite.skip |= kSkipIdentity;
   if (p.vouched.networkMarkDropped) {
     rewrite.skip |= kSkipAccessNetworkInfo;
@@ -173,6 +165,23 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
       rewrite.extraHeaders += (rewrite.extraHeaders.empty() ? "" : "\r\n") +
                               std::string("P-Access-Network-Info: ") + p.req.pAccessNetworkInfo;
   }
+}
+
+bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
+  // The branch and its dialog live as long as the call; its INVITE is a transaction (send()).
+  allocator::Scope const keep(allocator::Lifetime::Call);
+  Call::Plan& p = *call.plan;
+  auto br = std::make_unique<Branch>();
+  br->owner = this;
+  br->call = &call;
+  br->trunk = trunk.name;
+  br->trunkConfig = &trunk;
+  br->leg =
+      nta_leg_tcreate(agent_, onRequest, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to), TAG_END());
+  if (br->leg == nullptr) return false;
+  nta_leg_tag(br->leg, nullptr);
+
+  EmergencyInvite rewrite = rewriteFor(call, trunk);
   // Too large for one UDP datagram: over TCP when the trunk takes it, else trimmed (issue 14).
   config::Trunk hop = trunk;
   if (sendOverTcp(call, trunk, rewrite)) hop.transport = config::Transport::Tcp;
@@ -391,47 +400,6 @@ void B2bua::reapBranches() {
 const char* B2bua::admitOrdinary() {
   admission_.setLimits(router_->config().limits);
   return admission_.admit(std::chrono::steady_clock::now(), ordinaryActive_);
-}
-
-void B2bua::startLoadWatch() {
-  loadTimer_ = su_timer_create(su_root_task(root_), Admission::kTick.count());
-  if (loadTimer_) su_timer_set(loadTimer_, onLoadTick, this);
-}
-
-void B2bua::onLoadTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
-  auto* self = static_cast<B2bua*>(arg);
-  try {
-    self->checkLoad();
-    self->settleCalls(std::chrono::steady_clock::now());
-  } catch (...) {
-    spdlog::error("overload check or call settling: internal error");
-  }
-  self->loadTickDue_ = std::chrono::steady_clock::now() + Admission::kTick;
-  su_timer_set(self->loadTimer_, onLoadTick, arg);
-}
-
-void B2bua::checkLoad() {
-  const auto now = std::chrono::steady_clock::now();
-  usize_t requests = 0, retries = 0;
-  nta_agent_get_stats(agent_, NTATAG_S_RECV_REQUEST_REF(requests), NTATAG_S_RECV_RETRY_REF(retries),
-                      TAG_END());
-  const usize_t newRequests = requests - loadRequests_, newRetries = retries - loadRetries_;
-  loadRequests_ = requests;
-  loadRetries_ = retries;
-  if (loadTickDue_ == std::chrono::steady_clock::time_point{}) return;  // the first tick
-  admission_.setLimits(router_->config().limits);
-  const auto change = admission_.observe(
-      now, std::chrono::duration_cast<std::chrono::milliseconds>(now - loadTickDue_).count(),
-      newRequests, newRetries);
-  if (change.kind == Admission::Change::Kind::Began) {
-    ++counters_.overloads;
-    spdlog::warn(
-        "overloaded ({}): refusing new ordinary calls (503) for 2 s; emergency calls are not "
-        "affected",
-        change.why);
-  } else if (change.kind == Admission::Change::Kind::Ended) {
-    spdlog::info("caught up: ordinary calls accepted again");
-  }
 }
 
 }  // namespace sos::proxy

@@ -39,17 +39,10 @@ std::string labelValue(std::string_view v) {
 
 }  // namespace
 
-std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
-                           const ReloadCounters& r, LogLoss logLoss,
-                           const notify::NotifyCounters* n, const admin::RouteCounters* api,
-                           const admin::RouteCounters* deviceApi,
-                           const std::vector<TrunkState>& trunks) {
-  // The Prometheus convention for what is running: a constant 1 whose labels say which build.
-  std::string out =
-      "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
-      "# TYPE sosproxy_build_info gauge\n"
-      "sosproxy_build_info{version=\"" +
-      labelValue(buildVersion()) + "\",commit=\"" + labelValue(buildCommit()) + "\"} 1\n";
+namespace {
+
+// The calls and what became of them (the SIP thread's counters).
+void callMetrics(std::string& out, const B2buaCounters& c) {
   metric(out, "sosproxy_calls_total", "counter", "INVITEs that started a call", c.calls);
   metric(out, "sosproxy_emergency_calls_total", "counter", "emergency calls routed",
          c.emergencyCalls);
@@ -105,28 +98,42 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
          c.trunkSkips);
   metric(out, "sosproxy_trunk_probe_failures_total", "counter",
          "OPTIONS probes unanswered, refused with 503, or not sent", c.probeFailures);
-  {
-    // Cumulative buckets, as the text format wants them.
-    out +=
-        "# HELP sosproxy_invite_added_seconds the time sosproxy adds to a routed call: its "
-        "INVITE in -> the INVITE toward a trunk out\n# TYPE sosproxy_invite_added_seconds "
-        "histogram\n";
-    uint64_t below = 0;
-    for (size_t i = 0; i < AddedLatency::kBoundsMs.size(); ++i) {
-      below += c.added.buckets[i].load(std::memory_order_relaxed);
-      char le[32];
-      std::snprintf(le, sizeof le, "%g", AddedLatency::kBoundsMs[i] / 1000);
-      out += std::string("sosproxy_invite_added_seconds_bucket{le=\"") + le + "\"} " +
-             std::to_string(below) + "\n";
-    }
-    const uint64_t count = c.added.count.load(std::memory_order_relaxed);
-    char sum[32];
-    std::snprintf(sum, sizeof sum, "%.6f",
-                  static_cast<double>(c.added.sumUs.load(std::memory_order_relaxed)) / 1e6);
-    out += "sosproxy_invite_added_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) +
-           "\nsosproxy_invite_added_seconds_sum " + sum + "\nsosproxy_invite_added_seconds_count " +
-           std::to_string(count) + "\n";
+  metric(out, "sosproxy_emergency_to_erc_total", "counter",
+         "emergency calls sent to the ERC because the location was unknown or unconfirmed",
+         c.ercOnly);
+  metric(out, "sosproxy_ordinary_limited_total", "counter",
+         "ordinary calls refused with 503 by the limits or because sosproxy was overloaded",
+         c.ordinaryLimited);
+  metric(out, "sosproxy_overloads_total", "counter",
+         "times sosproxy began refusing ordinary calls because it could not keep up", c.overloads);
+}
+
+// The time sosproxy adds to an INVITE (issue 21): cumulative buckets, as the text format wants
+// them.
+void addedLatencyMetrics(std::string& out, const AddedLatency& added) {
+  // Cumulative buckets, as the text format wants them.
+  out +=
+      "# HELP sosproxy_invite_added_seconds the time sosproxy adds to a routed call: its "
+      "INVITE in -> the INVITE toward a trunk out\n# TYPE sosproxy_invite_added_seconds "
+      "histogram\n";
+  uint64_t below = 0;
+  for (size_t i = 0; i < AddedLatency::kBoundsMs.size(); ++i) {
+    below += added.buckets[i].load(std::memory_order_relaxed);
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", AddedLatency::kBoundsMs[i] / 1000);
+    out += std::string("sosproxy_invite_added_seconds_bucket{le=\"") + le + "\"} " +
+           std::to_string(below) + "\n";
   }
+  const uint64_t count = added.count.load(std::memory_order_relaxed);
+  char sum[32];
+  std::snprintf(sum, sizeof sum, "%.6f",
+                static_cast<double>(added.sumUs.load(std::memory_order_relaxed)) / 1e6);
+  out += "sosproxy_invite_added_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) +
+         "\nsosproxy_invite_added_seconds_sum " + sum + "\nsosproxy_invite_added_seconds_count " +
+         std::to_string(count) + "\n";
+}
+
+void trunkMetrics(std::string& out, const B2buaCounters& c, const std::vector<TrunkState>& trunks) {
   metric(out, "sosproxy_trunks_down", "gauge", "probed trunks that are down now", c.trunksDown);
   if (!trunks.empty()) {
     out +=
@@ -136,14 +143,10 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
       out += "sosproxy_trunk_up{trunk=\"" + labelValue(t.name) + "\"} " + (t.up ? "1" : "0") + "\n";
     }
   }
-  metric(out, "sosproxy_emergency_to_erc_total", "counter",
-         "emergency calls sent to the ERC because the location was unknown or unconfirmed",
-         c.ercOnly);
-  metric(out, "sosproxy_ordinary_limited_total", "counter",
-         "ordinary calls refused with 503 by the limits or because sosproxy was overloaded",
-         c.ordinaryLimited);
-  metric(out, "sosproxy_overloads_total", "counter",
-         "times sosproxy began refusing ordinary calls because it could not keep up", c.overloads);
+}
+
+// The location data, call records and configuration reloads (the I/O thread's counters).
+void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounters& r) {
   metric(out, "sosproxy_store_fallbacks_total", "counter",
          "starts on seed data in memory because the database was unusable", l.storeFallbacks);
   metric(out, "sosproxy_location_rebuild_failures_total", "counter",
@@ -161,41 +164,44 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
          "configuration reloads that took effect (SIGHUP, admin reload)", r.reloads);
   metric(out, "sosproxy_config_reload_failures_total", "counter",
          "configuration reloads refused because of errors (the running one stayed)", r.failures);
-  if (n) {
-    metric(out, "sosproxy_alerts_queued_total", "counter",
-           "responder alert jobs written to the outbox", n->queued);
-    metric(out, "sosproxy_alerts_delivered_total", "counter", "responder alerts a channel accepted",
-           n->delivered);
-    metric(out, "sosproxy_alert_retries_total", "counter",
-           "responder alert attempts that failed and were scheduled again", n->retries);
-    metric(out, "sosproxy_alerts_past_max_attempts_total", "counter",
-           "responder alerts that failed max_attempts times (an emergency call's is still "
-           "retried until delivered)",
-           n->pastMaxAttempts);
-    metric(out, "sosproxy_alerts_given_up_total", "counter",
-           "test calls' responder alerts given up after max_attempts (an emergency call's never "
-           "is)",
-           n->givenUp);
-    metric(out, "sosproxy_alert_jobs_failing", "gauge",
-           "responder alerts past max_attempts and not delivered yet (ALARM while above 0)",
-           n->failing);
-    metric(out, "sosproxy_alert_escalations_total", "counter",
-           "calls not acknowledged in time: the next tier was alerted", n->escalations);
-    metric(out, "sosproxy_alerts_acknowledged_total", "counter", "calls a responder acknowledged",
-           n->acknowledged);
-    metric(out, "sosproxy_alerts_not_queued_total", "counter",
-           "emergency-call events whose alerts could not be written to the outbox", n->notQueued);
-    metric(out, "sosproxy_alert_outbox_up", "gauge",
-           "1: responder alerts are written to the outbox's database before they are tried; 0: "
-           "it could not be opened, they are kept in memory only (ALARM)",
-           n->outboxUp);
-    metric(out, "sosproxy_alerts_not_persisted_total", "counter",
-           "responder alerts kept in memory only because the outbox's database could not be "
-           "opened",
-           n->notPersisted);
-  }
+}
+
+void notifyMetrics(std::string& out, const notify::NotifyCounters& n) {
+  metric(out, "sosproxy_alerts_queued_total", "counter",
+         "responder alert jobs written to the outbox", n.queued);
+  metric(out, "sosproxy_alerts_delivered_total", "counter", "responder alerts a channel accepted",
+         n.delivered);
+  metric(out, "sosproxy_alert_retries_total", "counter",
+         "responder alert attempts that failed and were scheduled again", n.retries);
+  metric(out, "sosproxy_alerts_past_max_attempts_total", "counter",
+         "responder alerts that failed max_attempts times (an emergency call's is still "
+         "retried until delivered)",
+         n.pastMaxAttempts);
+  metric(out, "sosproxy_alerts_given_up_total", "counter",
+         "test calls' responder alerts given up after max_attempts (an emergency call's never "
+         "is)",
+         n.givenUp);
+  metric(out, "sosproxy_alert_jobs_failing", "gauge",
+         "responder alerts past max_attempts and not delivered yet (ALARM while above 0)",
+         n.failing);
+  metric(out, "sosproxy_alert_escalations_total", "counter",
+         "calls not acknowledged in time: the next tier was alerted", n.escalations);
+  metric(out, "sosproxy_alerts_acknowledged_total", "counter", "calls a responder acknowledged",
+         n.acknowledged);
+  metric(out, "sosproxy_alerts_not_queued_total", "counter",
+         "emergency-call events whose alerts could not be written to the outbox", n.notQueued);
+  metric(out, "sosproxy_alert_outbox_up", "gauge",
+         "1: responder alerts are written to the outbox's database before they are tried; 0: "
+         "it could not be opened, they are kept in memory only (ALARM)",
+         n.outboxUp);
+  metric(out, "sosproxy_alerts_not_persisted_total", "counter",
+         "responder alerts kept in memory only because the outbox's database could not be "
+         "opened",
+         n.notPersisted);
+}
+
+void edgeMetrics(std::string& out, const EdgeCounters& e) {
   // The SIP edge (issue 14): what strangers and mistakes got, without a transaction.
-  const EdgeCounters& e = c.edge;
   metric(out, "sosproxy_edge_untrusted_refused_total", "counter",
          "requests from untrusted sources answered 403 without a transaction", e.untrustedRefused);
   metric(out, "sosproxy_edge_untrusted_dropped_total", "counter",
@@ -242,6 +248,35 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
   metric(out, "sosproxy_udp_oversize_trimmed_total", "counter",
          "emergency INVITEs too large for a UDP datagram trimmed to what the PSAP needs",
          e.oversizeTrimmed);
+}
+
+// Both listeners' refusals count together: a spoofing attempt on the phones' listener is one
+// like any other.
+void apiMetrics(std::string& out, const admin::RouteCounters& api,
+                const admin::RouteCounters* deviceApi) {
+  auto both = [deviceApi, &api](const std::atomic<uint64_t> admin::RouteCounters::*field) {
+    uint64_t n = (api.*field).load(std::memory_order_relaxed);
+    if (deviceApi != nullptr) n += (deviceApi->*field).load(std::memory_order_relaxed);
+    return n;
+  };
+  const std::atomic<uint64_t> unauthenticated{both(&admin::RouteCounters::unauthenticated)};
+  const std::atomic<uint64_t> forbidden{both(&admin::RouteCounters::forbidden)};
+  const std::atomic<uint64_t> badHost{both(&admin::RouteCounters::badHost)};
+  const std::atomic<uint64_t> fallbacks{both(&admin::RouteCounters::tokenStoreFallbacks)};
+  metric(out, "sosproxy_admin_unauthenticated_total", "counter",
+         "admin API requests refused 401 (no token, or an unknown or revoked one)",
+         unauthenticated);
+  metric(out, "sosproxy_admin_forbidden_total", "counter",
+         "admin API requests refused 403 (a token outside its role or sites)", forbidden);
+  metric(out, "sosproxy_admin_bad_host_total", "counter",
+         "admin API requests refused 421 (a Host that names no host of this server)", badHost);
+  metric(out, "sosproxy_admin_token_store_fallbacks_total", "counter",
+         "admin API requests let in on a token as last read (the store could not be read)",
+         fallbacks);
+}
+
+// The process: lookups refused, log lines lost, the heap.
+void processMetrics(std::string& out, LogLoss logLoss) {
   const std::atomic<uint64_t> dnsRefused{dns_guard::refused()};
   metric(out, "sosproxy_dns_refused_total", "counter",
          "host names not looked up on the SIP thread (the message needing them was not sent)",
@@ -262,32 +297,34 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
   metric(out, "sosproxy_routing_log_reopen_failures_total", "counter",
          "SIGHUPs after which the routing log could not be opened again (the old file kept)",
          reopenFailures);
-  if (api != nullptr) {
-    auto both = [deviceApi, api](const std::atomic<uint64_t> admin::RouteCounters::*field) {
-      uint64_t n = (api->*field).load(std::memory_order_relaxed);
-      if (deviceApi != nullptr) n += (deviceApi->*field).load(std::memory_order_relaxed);
-      return n;
-    };
-    const std::atomic<uint64_t> unauthenticated{both(&admin::RouteCounters::unauthenticated)};
-    const std::atomic<uint64_t> forbidden{both(&admin::RouteCounters::forbidden)};
-    const std::atomic<uint64_t> badHost{both(&admin::RouteCounters::badHost)};
-    const std::atomic<uint64_t> fallbacks{both(&admin::RouteCounters::tokenStoreFallbacks)};
-    metric(out, "sosproxy_admin_unauthenticated_total", "counter",
-           "admin API requests refused 401 (no token, or an unknown or revoked one)",
-           unauthenticated);
-    metric(out, "sosproxy_admin_forbidden_total", "counter",
-           "admin API requests refused 403 (a token outside its role or sites)", forbidden);
-    metric(out, "sosproxy_admin_bad_host_total", "counter",
-           "admin API requests refused 421 (a Host that names no host of this server)", badHost);
-    metric(out, "sosproxy_admin_token_store_fallbacks_total", "counter",
-           "admin API requests let in on a token as last read (the store could not be read)",
-           fallbacks);
-  }
   // What the process's heap holds live, against resident memory: the difference is memory freed
   // but kept by the allocator for reuse.
   const std::atomic<uint64_t> inUse{allocator::heapInUse()};
   metric(out, "sosproxy_heap_in_use_bytes", "gauge",
          "heap memory in use (allocated and not freed), all threads", inUse);
+}
+
+}  // namespace
+
+std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
+                           const ReloadCounters& r, LogLoss logLoss,
+                           const notify::NotifyCounters* n, const admin::RouteCounters* api,
+                           const admin::RouteCounters* deviceApi,
+                           const std::vector<TrunkState>& trunks) {
+  // The Prometheus convention for what is running: a constant 1 whose labels say which build.
+  std::string out =
+      "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
+      "# TYPE sosproxy_build_info gauge\n"
+      "sosproxy_build_info{version=\"" +
+      labelValue(buildVersion()) + "\",commit=\"" + labelValue(buildCommit()) + "\"} 1\n";
+  callMetrics(out, c);
+  addedLatencyMetrics(out, c.added);
+  trunkMetrics(out, c, trunks);
+  dataMetrics(out, l, r);
+  if (n) notifyMetrics(out, *n);
+  edgeMetrics(out, c.edge);
+  processMetrics(out, logLoss);
+  if (api != nullptr) apiMetrics(out, *api, deviceApi);
   return out;
 }
 

@@ -111,31 +111,10 @@ std::string_view toString(CallKind k) {
 }
 
 CallPlan CallPlanner::plan(CallRequest req, int64_t nowMs) const {
-  const Router& router = *in_.router;
   CallPlan p;
-  // Step 2: what the source may not vouch for decides nothing and does not go on as sent.
-  p.vouched = router.applySourceRights(req);
-  p.tally.identityNotVouched = p.vouched.identityDropped;
-  p.tally.networkMarkNotVouched = p.vouched.networkMarkDropped;
-  if (p.vouched.identityDropped || p.vouched.networkMarkDropped) {
-    std::string what;
-    if (p.vouched.identityDropped)
-      what = "P-Asserted-Identity ignored and removed (source not in pbx_sources)";
-    if (p.vouched.networkMarkDropped)
-      what += std::string(what.empty() ? "" : "; ") +
-              "network-provided mark of P-Access-Network-Info ignored and removed (source not in "
-              "network_sources)";
-    warn(p, "call " + req.callId + " from " + req.sourceAddress + ": " + what);
-  }
-  // The caller, and its user record looked up once: by the asserted identity, else by From.
-  if (in_.locations) {
-    p.user = in_.locations->findUser(callerOf(req));
-    if (p.user == nullptr && !req.paiUser.empty()) p.user = in_.locations->findUser(req.fromUser);
-    if (p.user) req.userSite = p.user->site;
-  }
-  p.caller = callerOf(req);
+  identify(p, req);
   // Step 3: trust, site, dial plan.
-  p.decision = router.decide(req);
+  p.decision = in_.router->decide(req);
   p.requestUser = p.decision.requestUser;
   // A urn (RFC 5031) is kept as the service identifier, with the trunk as next hop.
   p.urn = p.decision.match.normalized.rfind("urn:", 0) == 0;
@@ -149,27 +128,7 @@ CallPlan CallPlanner::plan(CallRequest req, int64_t nowMs) const {
     return p;
   }
   p.maxForwards = p.req.maxForwards - 1;
-  // A PSAP calls back from its trunk, which need not be inside trusted_networks: a callback is
-  // accepted from a trusted source or from the address of a configured trunk.
-  const auto& trunks = router.config().trunks;
-  const bool fromTrunk = std::any_of(trunks.begin(), trunks.end(), [&](const config::Trunk& t) {
-    return t.host == p.req.sourceAddress;
-  });
-  if (!p.decision.match.emergency && (p.decision.trusted || fromTrunk)) {
-    std::string const target = callbackTarget(p, nowMs);
-    if (auto hop = target.empty() ? std::nullopt : parseSipHop(target)) {
-      p.callbackHop = std::make_unique<config::Trunk>();
-      p.callbackHop->name = "callback";
-      p.callbackHop->host = hop->host;
-      p.callbackHop->port = hop->port;
-      p.callbackHop->transport = hop->tcp ? config::Transport::Tcp : config::Transport::Udp;
-      p.route = {p.callbackHop.get()};
-      p.requestUser = hop->user;
-      p.urn = false;
-      p.kind = CallKind::Callback;
-      return p;
-    }
-  }
+  if (planCallback(p, nowMs)) return p;
   p.why.reason = p.decision.reason;
   if (p.decision.action == Action::Reject) {
     p.kind = CallKind::Reject;
@@ -204,6 +163,54 @@ CallPlan CallPlanner::plan(CallRequest req, int64_t nowMs) const {
   }
   routeEmergency(p);
   return p;
+}
+
+// Step 2: what the source may not vouch for decides nothing and does not go on as sent. Then
+// the caller, and its user record looked up once: by the asserted identity, else by From.
+void CallPlanner::identify(CallPlan& p, CallRequest& req) const {
+  p.vouched = in_.router->applySourceRights(req);
+  p.tally.identityNotVouched = p.vouched.identityDropped;
+  p.tally.networkMarkNotVouched = p.vouched.networkMarkDropped;
+  if (p.vouched.identityDropped || p.vouched.networkMarkDropped) {
+    std::string what;
+    if (p.vouched.identityDropped)
+      what = "P-Asserted-Identity ignored and removed (source not in pbx_sources)";
+    if (p.vouched.networkMarkDropped)
+      what += std::string(what.empty() ? "" : "; ") +
+              "network-provided mark of P-Access-Network-Info ignored and removed (source not in "
+              "network_sources)";
+    warn(p, "call " + req.callId + " from " + req.sourceAddress + ": " + what);
+  }
+  if (in_.locations) {
+    p.user = in_.locations->findUser(callerOf(req));
+    if (p.user == nullptr && !req.paiUser.empty()) p.user = in_.locations->findUser(req.fromUser);
+    if (p.user) req.userSite = p.user->site;
+  }
+  p.caller = callerOf(req);
+}
+
+// A PSAP calls back from its trunk, which need not be inside trusted_networks: a callback is
+// accepted from a trusted source or from the address of a configured trunk. True when this
+// call is one, with its hop planned.
+bool CallPlanner::planCallback(CallPlan& p, int64_t nowMs) const {
+  const auto& trunks = in_.router->config().trunks;
+  const bool fromTrunk = std::any_of(trunks.begin(), trunks.end(), [&](const config::Trunk& t) {
+    return t.host == p.req.sourceAddress;
+  });
+  if (p.decision.match.emergency || !(p.decision.trusted || fromTrunk)) return false;
+  std::string const target = callbackTarget(p, nowMs);
+  auto hop = target.empty() ? std::nullopt : parseSipHop(target);
+  if (!hop) return false;
+  p.callbackHop = std::make_unique<config::Trunk>();
+  p.callbackHop->name = "callback";
+  p.callbackHop->host = hop->host;
+  p.callbackHop->port = hop->port;
+  p.callbackHop->transport = hop->tcp ? config::Transport::Tcp : config::Transport::Udp;
+  p.route = {p.callbackHop.get()};
+  p.requestUser = hop->user;
+  p.urn = false;
+  p.kind = CallKind::Callback;
+  return true;
 }
 
 void CallPlanner::locate(CallPlan& p, int64_t nowMs) const {

@@ -140,6 +140,8 @@ class CallPlanner {
   static ElinPlan elinFor(const CallPlan& plan, ElinAllocator& elins, int64_t nowMs);
 
  private:
+  void identify(CallPlan& p, CallRequest& req) const;
+  bool planCallback(CallPlan& p, int64_t nowMs) const;
   void locate(CallPlan& p, int64_t nowMs) const;
   void routeEmergency(CallPlan& p) const;
   std::string callbackTarget(CallPlan& p, int64_t nowMs) const;

@@ -20,6 +20,8 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}
 
 phase "include graph"
 scripts/check-includes.sh
+phase "sizes (files and functions of proxy/ and routing/)"
+scripts/check-sizes.sh
 phase "format (clang-format)"
 scripts/check-style.sh --format
 

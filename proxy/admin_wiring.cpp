@@ -1,0 +1,352 @@
+#include "proxy/admin_wiring.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "base/clock.h"
+#include "notify/channels.h"
+#include "proxy/b2bua.h"
+#include "proxy/health.h"
+#include "proxy/metrics.h"
+
+namespace sos::proxy {
+
+namespace {
+
+// One e-mail through notifications.smtp, from the I/O thread; a failed delivery is logged.
+// `what` names it in the log ("location request 7"). Not through the outbox: each use is one a
+// lost message costs nothing (the request stays listed until decided, the user is asked again).
+void sendMail(boost::asio::io_context& io, const config::Config& cfg, const std::string& to,
+              const std::string& subject, const std::string& body, const std::string& what) {
+  static uint64_t sent = 0;
+  notify::MailRequest mail;
+  mail.host = cfg.notifications.smtpHost;
+  mail.port = cfg.notifications.smtpPort;
+  mail.from = cfg.notifications.mailFrom;
+  mail.to = to;
+  mail.subject = subject;
+  mail.body = body;
+  mail.messageId =
+      "<mail-" + std::to_string(unixMsNow()) + "-" + std::to_string(++sent) + "@sosproxy>";
+  mail.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
+  notify::sendMail(io, std::move(mail), [what, to](Result<void> done) {
+    if (done.ok()) {
+      spdlog::info("{}: {} told by e-mail", what, to);
+    } else {
+      spdlog::warn("{}: e-mail to {} not delivered: {}", what, to, done.error().message);
+    }
+  });
+}
+
+// A company location submitted for approval (issue 17): each of the site's approvers
+// (sites[].approvers) gets an e-mail.
+void tellApprovers(boost::asio::io_context& io, const config::Config& cfg,
+                   const store::LocationRequest& r, const std::string& subject,
+                   const std::string& body) {
+  const auto site = std::find_if(cfg.sites.begin(), cfg.sites.end(),
+                                 [&](const config::Site& s) { return s.name == r.site; });
+  if (site == cfg.sites.end() || site->approvers.empty()) {
+    spdlog::warn(
+        "location request {} of site {}: nobody to tell (sites[].approvers is empty); "
+        "it waits at /api/v1/location-requests",
+        r.id, r.site);
+    return;
+  }
+  for (const auto& to : site->approvers) {
+    sendMail(io, cfg, to, subject, body, "location request " + std::to_string(r.id));
+  }
+}
+
+// A desk phone on a network new for its user (issue 17): the user is e-mailed what was seen.
+void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model::UserRow& user) {
+  store::Store* const db = run.locations.store();
+  auto email = db != nullptr ? db->userEmail(user.extension) : Result<std::string>("");
+  if (!email.ok() || email.value().empty()) {
+    spdlog::info("desk phone {} of {} on a new network ({}): no e-mail address to tell", r.mac,
+                 user.extension, r.ip);
+    return;
+  }
+  std::string seen = "IP " + r.ip;
+  if (!r.bssid.empty()) seen += ", BSSID " + r.bssid;
+  if (!r.chassis.empty()) seen += ", switch " + r.chassis + " port " + r.port;
+  sendMail(run.io, *run.current, email.value(), "sosproxy: your desk phone is on a new network",
+           "Hello" + (user.name.empty() ? std::string() : " " + user.name) +
+               ",\n\nyour desk phone (MAC " + r.mac + ", extension " + user.extension +
+               ") now reports from a network it has not been seen on: " + seen +
+               ".\nIf the phone has moved, confirm where it is now when it asks, so that an "
+               "emergency call from it reports the right place.\n",
+           "desk phone " + r.mac);
+}
+
+// /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
+// store, the alerts' outbox and the running configuration's sites. On the I/O thread, like the
+// store.
+Readiness checkReadiness(Running& run) {
+  ReadinessFacts facts;
+  facts.sip = run.server.health().view();
+  facts.live = liveness(facts.sip, std::chrono::steady_clock::now());
+  const auto snapshot = run.locations.snapshot();
+  facts.snapshotLoaded = snapshot != nullptr;
+  facts.locations = snapshot ? snapshot->data().locations.size() : 0;
+  facts.storeProblem = run.locations.storeProblem();
+  if (run.notifier) facts.alertsProblem = run.notifier->outboxProblem();
+  return readiness(facts, *run.reloader->running());
+}
+
+// /metrics over every part's counters. Each probed trunk of the configuration in force is up
+// unless its probes found it down; both listeners' refusals count together (a spoofing attempt
+// on the phones' listener is one like any other).
+std::string metricsText(Running& run) {
+  std::vector<TrunkState> trunks;
+  const auto down = run.server.health().view().downTrunks;
+  for (const auto& t : run.current->trunks) {
+    if (t.optionsIntervalMs <= 0) continue;
+    trunks.push_back({t.name, std::find(down.begin(), down.end(), t.name) == down.end()});
+  }
+  return prometheusText(
+      run.server.counters(), run.locations.counters(), run.reloader->counters(),
+      LogLoss{run.routingLog.dropped(), run.console.dropped(), run.routingLog.reopenFailures()},
+      run.notifier ? &run.notifier->counters() : nullptr,
+      run.routes != nullptr ? &run.routes->counters() : nullptr,
+      run.deviceRoutes != nullptr ? &run.deviceRoutes->counters() : nullptr, trunks);
+}
+
+admin::AdminRoutes::Tokens tokenStore(store::Store* db) {
+  admin::AdminRoutes::Tokens tokens;
+  if (db == nullptr) return tokens;
+  tokens.find = [db](const std::string& hash) { return db->findTokenByHash(hash); };
+  tokens.list = [db] { return db->listTokens(); };
+  tokens.create = [db](store::ApiToken& t, const store::AuditEntry& e) {
+    return db->createToken(t, &e);
+  };
+  tokens.revoke = [db](const std::string& name, const store::AuditEntry& e) {
+    return db->revokeToken(name, e.atMs, &e);
+  };
+  tokens.audit = [db](const store::AuditEntry& e) { return db->appendAudit(e); };
+  tokens.loadAudit = [db](const store::AuditQuery& q) { return db->loadAudit(q); };
+  return tokens;
+}
+
+int64_t now() { return unixMsNow(); }
+
+admin::LocationApi::Deps locationDeps(Running& run) {
+  return {
+      [&run](model::DeviceReport& r) { return run.locations.saveReport(r); },
+      [&run] { return run.locations.snapshot(); },
+      [&run](const model::DeviceReport& r) { run.server.post([r](B2bua& b) { b.addReport(r); }); },
+      now,
+      [&run](const model::DeviceReport& r, const model::UserRow& user) {
+        tellDeskPhoneMoved(run, r, user);
+      }};
+}
+
+admin::LocationsApi::Deps locationsDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {[&run] { return run.locations.snapshot(); },
+          [db, &run](const std::string& text, const std::string& key,
+                     const store::AuditEntry& audit) -> Result<store::Store::LocationWrite> {
+            if (db == nullptr) return Error{"store.write", "no store is open"};
+            auto written = db->putLocation(text, key, audit);
+            if (written.ok()) run.locations.rebuild();  // the next call sees it
+            return written;
+          },
+          [db, &run](const std::string& key, const store::AuditEntry& audit) -> Result<bool> {
+            if (db == nullptr) return Error{"store.write", "no store is open"};
+            auto removed = db->deleteLocation(key, audit);
+            if (removed.ok() && removed.value()) run.locations.rebuild();
+            return removed;
+          },
+          now};
+}
+
+admin::CallsApi::Deps callsDeps(store::Store* db) {
+  return {[db](const store::CallQuery& q) -> Result<std::vector<store::CallRecord>> {
+            if (db == nullptr) return std::vector<store::CallRecord>{};
+            return db->findCallRecords(q);
+          },
+          [db](const std::string& callId) -> Result<std::optional<store::CallAlert>> {
+            if (db == nullptr) return std::optional<store::CallAlert>{};
+            return db->loadCallAlert(callId);
+          },
+          [db](const std::string& callId) -> Result<std::vector<store::NotificationJob>> {
+            if (db == nullptr) return std::vector<store::NotificationJob>{};
+            return db->loadNotificationJobs(callId);
+          }};
+}
+
+admin::OpsApi::Deps opsDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {[&run] { return run.reloader->running(); },
+          [&run] { return run.server.health().view().downTrunks; },
+          [db]() -> Result<std::vector<model::CallbackTarget>> {
+            if (db == nullptr) return std::vector<model::CallbackTarget>{};
+            return db->loadElinMappings();
+          },
+          [&run] { return run.locations.snapshot(); }, now};
+}
+
+// Users, desk phones, locations, personal locations and sites written by the API: checked and
+// written by the store, then the snapshot rebuilt, so the next call sees the change.
+using ApplyRecords = std::function<Result<store::ImportResult>(const store::ImportRequest&)>;
+ApplyRecords applyRecords(Running& run) {
+  store::Store* const db = run.locations.store();
+  return [db, &run](const store::ImportRequest& request) -> Result<store::ImportResult> {
+    if (db == nullptr) return Error{"store.write", "no store is open"};
+    auto applied = db->applyRecords(request);
+    if (applied.ok() && applied.value().written) run.locations.rebuild();
+    return applied;
+  };
+}
+
+admin::RecordsApi::Deps recordsDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {[db](store::DataKind kind) -> Result<std::vector<store::DataRecord>> {
+            if (db == nullptr) return Error{"store.read", "no store is open"};
+            return db->loadRecords(kind);
+          },
+          applyRecords(run),
+          [db](store::DataKind kind, const std::vector<std::string>& sites) -> Result<std::string> {
+            if (db == nullptr) return Error{"store.read", "no store is open"};
+            return db->exportCsv(kind, sites);
+          },
+          now};
+}
+
+std::function<Result<std::vector<store::LocationRequest>>(const store::LocationRequestQuery&)>
+loadRequests(store::Store* db) {
+  return [db](const store::LocationRequestQuery& q) -> Result<std::vector<store::LocationRequest>> {
+    if (db == nullptr) return std::vector<store::LocationRequest>{};
+    return db->loadLocationRequests(q);
+  };
+}
+
+admin::MeApi::Deps meDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {
+      [&run] { return run.locations.snapshot(); },
+      [db](const std::string& extension) -> Result<std::optional<model::DeviceReport>> {
+        if (db == nullptr) return std::optional<model::DeviceReport>{};
+        return db->latestReport(extension);
+      },
+      applyRecords(run),
+      now,
+      [db](store::LocationRequest& r, const store::AuditEntry& audit) -> Result<void> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        return db->submitLocationRequest(r, audit);
+      },
+      loadRequests(db),
+      [&run](const store::LocationRequest& r, const std::string& subject, const std::string& body) {
+        tellApprovers(run.io, *run.current, r, subject, body);
+      }};
+}
+
+admin::LocationRequestsApi::Deps requestsDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {
+      loadRequests(db),
+      [db](int64_t id) -> Result<std::optional<store::LocationRequest>> {
+        if (db == nullptr) return std::optional<store::LocationRequest>{};
+        return db->loadLocationRequest(id);
+      },
+      applyRecords(run),
+      [db](int64_t id, const std::string& reason, const store::AuditEntry& audit) -> Result<bool> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        return db->rejectLocationRequest(id, reason, audit);
+      },
+      now};
+}
+
+admin::RetriggerApi::Deps retriggerDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {[&run] { return run.locations.snapshot(); },
+          [db](const std::vector<std::string>& extensions, const store::AuditEntry& audit)
+              -> Result<std::vector<std::pair<std::string, std::string>>> {
+            if (db == nullptr) return Error{"store.write", "no store is open"};
+            return db->resetPrompts(extensions, audit);
+          },
+          [&run](const std::string& to, const std::string& subject, const std::string& body) {
+            sendMail(run.io, *run.current, to, subject, body, "re-trigger");
+          },
+          now};
+}
+
+}  // namespace
+
+std::unique_ptr<AdminApis> makeAdminApis(Running& run) {
+  return std::unique_ptr<AdminApis>(new AdminApis{
+      admin::LocationApi(locationDeps(run)), admin::LocationsApi(locationsDeps(run)),
+      admin::CallsApi(callsDeps(run.locations.store())), admin::OpsApi(opsDeps(run)),
+      admin::RecordsApi(recordsDeps(run)), admin::MeApi(meDeps(run)),
+      admin::LocationRequestsApi(requestsDeps(run)), admin::RetriggerApi(retriggerDeps(run))});
+}
+
+admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
+  store::Store* const db = run.locations.store();
+  return admin::AdminRoutes::Handlers{
+      &apis.location,
+      &apis.locations,
+      &apis.calls,
+      &apis.ops,
+      &apis.records,
+      &apis.me,
+      &apis.requests,
+      &apis.retrigger,
+      [&run] { return metricsText(run); },
+      [&run] {
+        auto const a =
+            healthzAnswer(liveness(run.server.health().view(), std::chrono::steady_clock::now()));
+        return admin::HttpResponse{a.status, a.contentType, a.body, {}};
+      },
+      [&run] {
+        auto const a = readyzAnswer(checkReadiness(run));
+        return admin::HttpResponse{a.status, a.contentType, a.body, {}};
+      },
+      run.notifier ? std::function([&run](const std::string& callId, const std::string& by) {
+        return run.notifier->acknowledge(callId, by);
+      })
+                   : nullptr,
+      [db](const std::string& callId) -> Result<std::optional<std::string>> {
+        if (db == nullptr) return std::optional<std::string>{};
+        auto alert = db->loadCallAlert(callId);
+        if (!alert.ok()) return alert.error();
+        if (!alert.value()) return std::optional<std::string>{};
+        return std::optional<std::string>{alert.value()->site};
+      },
+      [&run] {
+        auto result = run.reloader->reload();
+        return admin::AdminRoutes::ReloadOutcome{result.reloaded, toJson(result)};
+      },
+      tokenStore(db),
+      now};
+}
+
+admin::AdminRoutes::Settings adminSettings(const config::Config& c) {
+  admin::AdminRoutes::Settings s;
+  s.allowedHosts = c.admin.allowedHosts;
+  s.metricsPublic = c.admin.metricsPublic;
+  for (const auto& site : c.sites) s.sites.push_back(site.name);
+  return s;
+}
+
+admin::AdminRoutes::Settings deviceSettings(const config::Config& c) {
+  admin::AdminRoutes::Settings s = adminSettings(c);
+  s.onlyPaths = {std::string(admin::LocationApi::kPath),
+                 std::string(admin::AdminRoutes::kHealthPath)};
+  return s;
+}
+
+void applyConfig(Running& run, std::shared_ptr<const config::Config> c) {
+  run.current = c;
+  if (run.notifier) run.notifier->setConfig(c);
+  if (run.routes != nullptr) run.routes->setSettings(adminSettings(*c));
+  if (run.deviceRoutes != nullptr) run.deviceRoutes->setSettings(deviceSettings(*c));
+  run.locations.reload(std::move(c));
+}
+
+}  // namespace sos::proxy
