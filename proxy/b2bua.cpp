@@ -316,6 +316,8 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
     if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);
     call.attempts += (call.attempts.empty() ? "" : " ") + br.trunk + ":" + std::to_string(status);
     call.log.attempts = call.attempts;
+    counters_.trunkAttempts.add(br.trunk, "answered");
+    if (call.plan && call.plan->emergency()) counters_.psapAnswer.observe(msSince(br.sent));
     if (call.cancelled || txn.finished) {
       // The caller gave up while the trunk answered: confirm the trunk's dialog, then end it.
       sendAck(call, call.b, br.cseq, nullptr);
@@ -334,6 +336,8 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
   if (status == 424 && !call.cancelled && !txn.finished && retryWithElinOnly(call, br)) return;
   const bool noAnswer = sip == nullptr && status == 408;
   std::string const why = noAnswer ? "no response" : (phrase ? phrase : "");
+  // nta's own 408 or 503: no response at all, or the transport failed.
+  br.outcome = noAnswer ? "timeout" : (sip == nullptr && status == 503 ? "unreachable" : "refused");
   if (!call.cancelled && !txn.finished) {
     // An emergency call moves on to the next trunk of its route (issue 5); an ordinary call has
     // only the one.

@@ -5,32 +5,80 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "proxy/edge_policy.h"
 
 namespace sos::proxy {
 
-// The time sosproxy adds to a call's set-up: its INVITE in -> the first INVITE toward a trunk
-// out, per routed call (issue 21), as a Prometheus histogram's buckets. Observed on the SIP
-// thread, read by /metrics.
-struct AddedLatency {
-  static constexpr std::array<double, 10> kBoundsMs{0.25, 0.5, 1, 2, 5, 10, 25, 100, 500, 2500};
-  std::array<std::atomic<uint64_t>, kBoundsMs.size()> buckets{};  // each its own, not cumulative
-  std::atomic<uint64_t> count{0};
-  std::atomic<uint64_t> sumUs{0};
+// A Prometheus histogram of durations in milliseconds: its buckets' upper bounds, each bucket
+// counted on its own (not cumulative), their count and sum. Observed on the SIP thread, read by
+// /metrics (relaxed atomics: figures, not synchronisation).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> boundsMs)
+      : bounds_(std::move(boundsMs)), buckets_(bounds_.size()) {}
   void observe(double ms) {
     size_t i = 0;
-    while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
-    if (i < kBoundsMs.size()) buckets[i].fetch_add(1, std::memory_order_relaxed);
-    count.fetch_add(1, std::memory_order_relaxed);
-    sumUs.fetch_add(static_cast<uint64_t>(ms * 1000), std::memory_order_relaxed);
+    while (i < bounds_.size() && ms > bounds_[i]) ++i;
+    if (i < bounds_.size()) buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sumUs_.fetch_add(static_cast<uint64_t>(ms * 1000), std::memory_order_relaxed);
   }
+  const std::vector<double>& boundsMs() const { return bounds_; }
+  uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t sumUs() const { return sumUs_.load(std::memory_order_relaxed); }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::atomic<uint64_t>> buckets_;
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sumUs_{0};
+};
+
+// Counts by the values of one or two labels (a trunk and an attempt's outcome, a site and how
+// the caller was located), for /metrics. Added to on the SIP thread, read by the I/O thread:
+// a mutex held for one map update or one copy.
+class LabelledCounts {
+ public:
+  using Key = std::pair<std::string, std::string>;
+  void add(std::string a, std::string b = {}) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++counts_[{std::move(a), std::move(b)}];
+  }
+  std::map<Key, uint64_t> snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return counts_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<Key, uint64_t> counts_;
 };
 
 // Counted on the SIP thread, read by the admin API's /metrics (relaxed atomics: figures, not
 // synchronisation). Owned by the Server so they outlive any one B2bua.
 struct B2buaCounters {
-  AddedLatency added;
+  // The time sosproxy adds to a call's set-up: its INVITE in -> the first INVITE toward a trunk
+  // out, per routed call (issue 21).
+  Histogram added{{0.25, 0.5, 1, 2, 5, 10, 25, 100, 500, 2500}};
+  // How long a PSAP takes to answer: our INVITE to it out -> its 2xx in, per answered emergency
+  // call (issue 21).
+  Histogram psapAnswer{{500, 1000, 2000, 5000, 10000, 20000, 30000, 60000, 120000}};
+  // Each attempt toward a trunk by outcome: answered, refused, timeout, no-answer, unreachable,
+  // skipped (its probe said down), not-sent.
+  LabelledCounts trunkAttempts;
+  // Emergency calls moved to their next trunk, by what the one before did (timeout, refused,
+  // no-answer, unreachable, not-sent).
+  LabelledCounts failoverReasons;
+  // Emergency calls routed, by the caller's site and how the location was found (the signal:
+  // subnet, bssid, site-default, ...; "none" when locating failed).
+  LabelledCounts emergencyBySite;
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> emergencyCalls{0};
   std::atomic<uint64_t> rejected{0};
@@ -50,7 +98,6 @@ struct B2buaCounters {
   std::atomic<uint64_t> sdpShielded{0};             // calls whose SDP was cleaned or replaced
   std::atomic<uint64_t> headersDropped{0};          // malformed or unknown headers not relayed
   std::atomic<uint64_t> networkMarkNotVouched{0};   // network-provided from outside network_sources
-  std::atomic<uint64_t> failovers{0};               // an emergency call moved to its next trunk
   std::atomic<uint64_t> trunkSkips{0};              // a trunk skipped because its probe said down
   std::atomic<uint64_t> probeFailures{0};           // OPTIONS probes unanswered or refused
   std::atomic<int64_t> trunksDown{0};               // probed trunks down right now

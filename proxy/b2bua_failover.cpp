@@ -72,6 +72,7 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
   Call::Plan& p = *call.plan;
   Branch* failed = call.current;
   if (failed) {
+    counters_.trunkAttempts.add(failed->trunk, failed->outcome);
     call.attempts += (call.attempts.empty() ? "" : " ") + failed->trunk + ":" +
                      std::to_string(failedStatus) + (why.empty() ? "" : "(" + why + ")");
   }
@@ -84,6 +85,7 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
     const config::Trunk& trunk = *p.route[p.next++];
     if (anyUp && !trunks_->up(trunk.name)) {
       ++counters_.trunkSkips;
+      counters_.trunkAttempts.add(trunk.name, "skipped");
       skipped += (skipped.empty() ? "" : ", ") + trunk.name;
       call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":skipped(down)";
       continue;
@@ -97,11 +99,12 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
     if (!startBranch(call, trunk)) {
       spdlog::error("call {}: could not send the INVITE to trunk {}", call.log.callId, trunk.name);
       call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":not-sent";
+      counters_.trunkAttempts.add(trunk.name, "not-sent");
       continue;
     }
     std::string const note = skipped.empty() ? "" : " (skipped, down: " + skipped + ")";
     if (failed) {
-      ++counters_.failovers;
+      counters_.failoverReasons.add(failed->outcome);
       RoutingLogEntry e = call.log;
       e.event = "failover";
       e.outcome = "routed";
@@ -303,6 +306,7 @@ void B2bua::branchTimeout(Branch& br) {
           : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +
                 std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
   if (!br.ringing) trunks_->setUp(br.trunk, false, "no response to an INVITE");
+  br.outcome = br.ringing ? "no-answer" : "timeout";
   abandon(br);
   if (call.cancelled || call.invite->finished) return;
   if (tryNextTrunk(call, 408, why)) return;

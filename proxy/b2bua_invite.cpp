@@ -92,6 +92,11 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
     endCall(*call);
     return 0;
   }
+  if (call->plan->emergency()) {
+    const auto& where = call->plan->where;
+    counters_.emergencyBySite.add(call->log.site,
+                                  where ? std::string(routing::toString(where->signal)) : "none");
+  }
   call->log.outcome = "routed";
   call->log.addedMs = msSince(received);
   counters_.added.observe(call->log.addedMs);

@@ -71,6 +71,9 @@ struct Branch : TxnMagic {
   bool abandoned = false;    // timed out: a later answer is hung up
   bool cancelSent = false;
   bool byeDone = false;
+  // What became of this attempt, for sosproxy_trunk_attempts_total: "refused", "timeout",
+  // "no-answer" or "unreachable" once it failed.
+  const char* outcome = "refused";
   // Still in nta's hands: an INVITE without its final response, or our BYE unanswered.
   bool pending() const { return (!final && orq != nullptr) || (bye != nullptr && !byeDone); }
 };

@@ -90,9 +90,6 @@ void callMetrics(std::string& out, const B2buaCounters& c) {
          "calls whose P-Access-Network-Info said network-provided from a source outside "
          "network_sources (ignored, removed)",
          c.networkMarkNotVouched);
-  metric(out, "sosproxy_failovers_total", "counter",
-         "emergency calls moved to the next trunk of their route (timeout, refusal, transport)",
-         c.failovers);
   metric(out, "sosproxy_trunk_skips_total", "counter",
          "trunks skipped on an emergency route because their OPTIONS probe said down",
          c.trunkSkips);
@@ -110,27 +107,54 @@ void callMetrics(std::string& out, const B2buaCounters& c) {
 
 // The time sosproxy adds to an INVITE (issue 21): cumulative buckets, as the text format wants
 // them.
-void addedLatencyMetrics(std::string& out, const AddedLatency& added) {
-  // Cumulative buckets, as the text format wants them.
-  out +=
-      "# HELP sosproxy_invite_added_seconds the time sosproxy adds to a routed call: its "
-      "INVITE in -> the INVITE toward a trunk out\n# TYPE sosproxy_invite_added_seconds "
-      "histogram\n";
+// A histogram in seconds: cumulative buckets, as the text format wants them.
+void histogram(std::string& out, const char* name, const char* help, const Histogram& h) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
   uint64_t below = 0;
-  for (size_t i = 0; i < AddedLatency::kBoundsMs.size(); ++i) {
-    below += added.buckets[i].load(std::memory_order_relaxed);
+  for (size_t i = 0; i < h.boundsMs().size(); ++i) {
+    below += h.bucket(i);
     char le[32];
-    std::snprintf(le, sizeof le, "%g", AddedLatency::kBoundsMs[i] / 1000);
-    out += std::string("sosproxy_invite_added_seconds_bucket{le=\"") + le + "\"} " +
-           std::to_string(below) + "\n";
+    std::snprintf(le, sizeof le, "%g", h.boundsMs()[i] / 1000);
+    out += std::string(name) + "_bucket{le=\"" + le + "\"} " + std::to_string(below) + "\n";
   }
-  const uint64_t count = added.count.load(std::memory_order_relaxed);
   char sum[32];
-  std::snprintf(sum, sizeof sum, "%.6f",
-                static_cast<double>(added.sumUs.load(std::memory_order_relaxed)) / 1e6);
-  out += "sosproxy_invite_added_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) +
-         "\nsosproxy_invite_added_seconds_sum " + sum + "\nsosproxy_invite_added_seconds_count " +
-         std::to_string(count) + "\n";
+  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(h.sumUs()) / 1e6);
+  out += std::string(name) + "_bucket{le=\"+Inf\"} " + std::to_string(h.count()) + "\n" + name +
+         "_sum " + sum + "\n" + name + "_count " + std::to_string(h.count()) + "\n";
+}
+
+// A counter by label values: one line per combination seen (none before the first).
+void labelled(std::string& out, const char* name, const char* help, const LabelledCounts& counts,
+              const char* label, const char* secondLabel = nullptr) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+  for (const auto& [key, n] : counts.snapshot()) {
+    out += std::string(name) + "{" + label + "=\"" + labelValue(key.first) + "\"";
+    if (secondLabel) out += std::string(",") + secondLabel + "=\"" + labelValue(key.second) + "\"";
+    out += "} " + std::to_string(n) + "\n";
+  }
+}
+
+// The time sosproxy adds and the PSAPs take, each attempt's outcome, why calls failed over,
+// emergency calls by site and location method (issue 21).
+void callDetailMetrics(std::string& out, const B2buaCounters& c) {
+  histogram(out, "sosproxy_invite_added_seconds",
+            "the time sosproxy adds to a routed call: its INVITE in -> the INVITE toward a trunk "
+            "out",
+            c.added);
+  histogram(out, "sosproxy_psap_answer_seconds",
+            "how long PSAP trunks take to answer an emergency call: the INVITE out -> the 2xx in",
+            c.psapAnswer);
+  labelled(out, "sosproxy_trunk_attempts_total",
+           "INVITEs toward each trunk by outcome (answered, refused, timeout, no-answer, "
+           "unreachable, skipped while down, not-sent)",
+           c.trunkAttempts, "trunk", "outcome");
+  labelled(out, "sosproxy_failovers_total",
+           "emergency calls moved to the next trunk of their route, by what the trunk before "
+           "did (timeout, no-answer, refused, unreachable, not-sent)",
+           c.failoverReasons, "reason");
+  labelled(out, "sosproxy_emergency_calls_by_location_total",
+           "emergency calls routed, by the caller's site and how the location was found",
+           c.emergencyBySite, "site", "located_by");
 }
 
 void trunkMetrics(std::string& out, const B2buaCounters& c, const std::vector<TrunkState>& trunks) {
@@ -318,7 +342,7 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
       "sosproxy_build_info{version=\"" +
       labelValue(buildVersion()) + "\",commit=\"" + labelValue(buildCommit()) + "\"} 1\n";
   callMetrics(out, c);
-  addedLatencyMetrics(out, c.added);
+  callDetailMetrics(out, c);
   trunkMetrics(out, c, trunks);
   dataMetrics(out, l, r);
   if (n) notifyMetrics(out, *n);

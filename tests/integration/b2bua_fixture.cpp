@@ -108,9 +108,19 @@ long B2buaTest::metric(const std::string& name) {
   std::string line = "\n";
   line += name;
   line += ' ';
-  const auto at = body.find(line);
-  if (at == std::string::npos) return -1;
-  return std::atol(body.c_str() + at + name.size() + 2);
+  if (const auto at = body.find(line); at != std::string::npos)
+    return std::atol(body.c_str() + at + name.size() + 2);
+  // A labelled counter (sosproxy_failovers_total{reason="timeout"}): the sum of its series.
+  std::string labelled = "\n";
+  labelled += name;
+  labelled += '{';
+  long sum = -1;
+  for (auto at = body.find(labelled); at != std::string::npos; at = body.find(labelled, at + 1)) {
+    const auto value = body.find("} ", at);
+    if (value == std::string::npos) break;
+    sum = (sum < 0 ? 0 : sum) + std::atol(body.c_str() + value + 2);
+  }
+  return sum;
 }
 
 RoutingLogLine B2buaTest::waitForLogLine(

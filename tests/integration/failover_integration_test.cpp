@@ -119,6 +119,16 @@ TEST_F(Failover, SilentPsapAMovesToPsapBWithinItsResponseTimeout) {
   EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
   EXPECT_NE(final.get("attempts").find("il-psap-a:408"), std::string::npos) << final.raw;
   EXPECT_NE(final.get("attempts").find("il-psap-b:200"), std::string::npos) << final.raw;
+  // Issue 21: the same story in /metrics, by trunk, outcome and reason.
+  const std::string text = metrics();
+  for (const char* sample :
+       {"\nsosproxy_trunk_attempts_total{trunk=\"il-psap-a\",outcome=\"timeout\"} 1\n",
+        "\nsosproxy_trunk_attempts_total{trunk=\"il-psap-b\",outcome=\"answered\"} 1\n",
+        "\nsosproxy_failovers_total{reason=\"timeout\"} 1\n",
+        "\nsosproxy_psap_answer_seconds_count 1\n",
+        "\nsosproxy_emergency_calls_by_location_total{site=\"HQ\",located_by=\"subnet\"} 1\n"})
+    EXPECT_NE(text.find(sample), std::string::npos) << sample << text;
+  EXPECT_EQ(metric("sosproxy_failovers_total"), 1);
 }
 
 // il-psap-a answers after the call has moved on to il-psap-b: sosproxy ACKs that answer and hangs
@@ -164,6 +174,13 @@ TEST_F(Failover, PsapAAnswering503MovesOnAtOnce) {
   auto final = finalLine(cid);
   EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
   EXPECT_NE(final.get("attempts").find("il-psap-a:503"), std::string::npos) << final.raw;
+  const std::string text = metrics();
+  EXPECT_NE(
+      text.find("\nsosproxy_trunk_attempts_total{trunk=\"il-psap-a\",outcome=\"refused\"} 1\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nsosproxy_failovers_total{reason=\"refused\"} 1\n"), std::string::npos)
+      << text;
 }
 
 // Every attempt appears in the routing log and in the call record: il-psap-a refuses with 503,

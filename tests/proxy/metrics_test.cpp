@@ -56,6 +56,36 @@ TEST(Metrics, AddedLatencyIsAHistogramAndEachProbedTrunkHasItsGauge) {
   EXPECT_TRUE(hasSample(text, "sosproxy_trunk_up{trunk=\"il-psap-b\"} 1"));
 }
 
+// Issue 21: PSAP answer time as a histogram; attempts by trunk and outcome, failovers by
+// reason, emergency calls by site and location method as labelled counters.
+TEST(Metrics, AttemptsFailoversAndEmergencyCallsCarryTheirLabels) {
+  B2buaCounters calls;
+  calls.psapAnswer.observe(800);    // <= 1 s
+  calls.psapAnswer.observe(15000);  // <= 20 s
+  calls.trunkAttempts.add("il-psap-a", "timeout");
+  calls.trunkAttempts.add("il-psap-b", "answered");
+  calls.trunkAttempts.add("il-psap-b", "answered");
+  calls.failoverReasons.add("timeout");
+  calls.emergencyBySite.add("HQ", "subnet");
+  calls.emergencyBySite.add("London", "site-default");
+  std::string const text =
+      prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
+  for (const char* sample : {
+           "sosproxy_psap_answer_seconds_bucket{le=\"0.5\"} 0",
+           "sosproxy_psap_answer_seconds_bucket{le=\"1\"} 1",
+           "sosproxy_psap_answer_seconds_bucket{le=\"20\"} 2",
+           "sosproxy_psap_answer_seconds_count 2",
+           "sosproxy_trunk_attempts_total{trunk=\"il-psap-a\",outcome=\"timeout\"} 1",
+           "sosproxy_trunk_attempts_total{trunk=\"il-psap-b\",outcome=\"answered\"} 2",
+           "sosproxy_failovers_total{reason=\"timeout\"} 1",
+           "sosproxy_emergency_calls_by_location_total{site=\"HQ\",located_by=\"subnet\"} 1",
+           "sosproxy_emergency_calls_by_location_total{site=\"London\",located_by=\"site-default\"}"
+           " 1",
+       })
+    EXPECT_TRUE(hasSample(text, sample)) << sample << "\n" << text;
+  EXPECT_NE(text.find("# TYPE sosproxy_failovers_total counter\n"), std::string::npos);
+}
+
 // Issue 14: what the SIP edge refused, dropped and closed, under their documented names.
 TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   B2buaCounters calls;
