@@ -84,6 +84,18 @@ std::optional<std::string> refusal(const Principal& who, const model::DeviceRepo
 
 }  // namespace
 
+ReportPrompt reportPrompt(const routing::Resolution& res) {
+  if (res.location != nullptr && detectable(res.signal)) {
+    return {true,
+            "Are you at " + res.location->name + " (" + res.location->civic.oneLine() +
+                ")? Confirm or correct it.",
+            {"confirm", "save-personal", "submit-company"}};
+  }
+  return {false,
+          "sosproxy does not know this network: add the address where you are now.",
+          {"save-personal", "submit-company"}};
+}
+
 HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& who) {
   if (request.method != "POST") {
     auto r = error(405, "use POST");
@@ -159,18 +171,17 @@ HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& wh
 
   auto res = snapshot->resolveReport(report, report.reportedAtMs);
   out["extension"] = report.extension;
-  if (res.location && detectable(res.signal)) {
+  const ReportPrompt prompt = reportPrompt(res);
+  if (prompt.detectable) {
     out["status"] = "detectable";
     out["matched"] = std::string(routing::toString(res.signal));
     out["location"] = {{"key", res.location->key},
                        {"name", res.location->name},
                        {"address", res.location->civic.oneLine()}};
-    out["prompt"] = "Are you at " + res.location->name + " (" + res.location->civic.oneLine() +
-                    ")? Confirm or correct it.";
   } else {
     out["status"] = "undetectable";
-    out["prompt"] = "sosproxy does not know this network: add the address where you are now.";
   }
+  out["prompt"] = prompt.text;
   if (!res.ignored.empty()) out["ignored"] = res.ignored;
   HttpResponse r;
   r.body = out.dump() + "\n";

@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "admin/auth.h"
 #include "admin/http_server.h"
@@ -14,6 +16,17 @@
 #include "store/store.h"
 
 namespace sos::admin {
+
+// What the answer to a report asks of the user (issue 17): to confirm the location found
+// ("detectable"), or to add an address ("undetectable"), and the answers they may give
+// (POST /api/v1/me/prompt-answer's choices). The location-report API says it, and GET
+// /api/v1/me says it again for the user's latest report.
+struct ReportPrompt {
+  bool detectable = false;
+  std::string text;
+  std::vector<std::string> choices;
+};
+ReportPrompt reportPrompt(const routing::Resolution& resolution);
 
 class LocationApi {
  public:

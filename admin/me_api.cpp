@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/location_api.h"
 #include "admin/request_text.h"
 #include "base/text.h"
 
@@ -142,6 +143,19 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
                        {"evidence", res.evidence}};
   } else {
     out["location"] = nullptr;
+  }
+  // The latest report's prompt, as its answer gave it; none before the first report, nor when
+  // the report found a personal address the user has confirmed (nothing is left to ask).
+  const bool confirmedPersonal = res.location != nullptr &&
+                                 res.location->kind == model::LocationKind::Personal &&
+                                 res.location->confirmed;
+  if (latest.ok() && latest.value() && !confirmedPersonal) {
+    const ReportPrompt prompt = reportPrompt(res);
+    out["prompt"] = {{"status", prompt.detectable ? "detectable" : "undetectable"},
+                     {"text", prompt.text},
+                     {"choices", prompt.choices}};
+  } else {
+    out["prompt"] = nullptr;
   }
   json submitted = json::array();
   if (deps_.requests) {

@@ -4,7 +4,9 @@
 //
 //   GET  /api/v1/me                 the user, their location sharing permission, and where their
 //                                   next 911 would say they are now and how that was found (from
-//                                   their latest report)
+//                                   their latest report), and that report's prompt (status
+//                                   detectable or undetectable, its text, the choices below;
+//                                   none when it found a personal address the user confirmed)
 //   PUT  /api/v1/me                 {"location_permission": true | false}: may sosproxy use the
 //                                   device's network data
 //   POST /api/v1/me/prompt-answer   the user's answer to the report's prompt:

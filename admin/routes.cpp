@@ -12,6 +12,7 @@
 
 #include "admin/openapi.h"
 #include "admin/request_text.h"
+#include "admin/web_files.h"
 #include "base/text.h"
 
 namespace sos::admin {
@@ -197,6 +198,7 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     if (!handlers_.metrics) return jsonError(404, "no metrics");
     return HttpResponse{200, "text/plain; version=0.0.4", handlers_.metrics(), {}};
   }
+  if (const WebFile* file = findWebFile(path)) return webFileResponse(*file);
   // Every path below is under /api/v1: `who` is set.
   if (path == kOpenApiPath) {
     return HttpResponse{200, "application/json", std::string(kOpenApiJson), {}};

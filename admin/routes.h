@@ -8,6 +8,9 @@
 //   GET    /readyz                             open: routing, store and trunks can serve
 //   GET    /metrics                            Prometheus text; open unless
 //                                              admin.metrics_public is false (then any token)
+//   GET    /me, /me.css, /me.js                open: the self-service page "My emergency
+//                                              location" (web_files.h), which calls the API
+//                                              below with the user's token
 //   GET    /api/v1/openapi.json                any token: the OpenAPI 3 document of this API
 //   GET    /api/v1/whoami                      any token: its name, role, sites and subject
 //   POST   /api/v1/location-reports            super-admin; site-admin (its sites' users);
@@ -153,10 +156,13 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 33> kRouteTable{{
+  static constexpr std::array<RouteSpec, 36> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
+      {"/me", "GET"},
+      {"/me.css", "GET"},
+      {"/me.js", "GET"},
       {"/api/v1/openapi.json", "GET"},
       {"/api/v1/whoami", "GET"},
       {"/api/v1/location-reports", "POST"},

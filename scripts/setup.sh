@@ -7,8 +7,8 @@
 #                               libraries sosproxy links, adduser and logrotate (the .deb's
 #                               maintainer scripts and logrotate snippet) and the sqlite3 shell
 #                               (to read call records). No compiler, no Kamailio, clang,
-#                               benchmarks or SIPp. `dpkg -i sosproxy_*.deb` then finds every
-#                               dependency in place.
+#                               benchmarks, SIPp or Chromium. `dpkg -i sosproxy_*.deb` then
+#                               finds every dependency in place.
 #
 # Idempotent; needs root (or sudo) only when something has to be installed. The package names
 # are Debian 12's.
@@ -41,6 +41,7 @@ build=(
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
+  chromium chromium-driver # the self-service page's tests in headless Chromium (tests/browser)
   kamailio                 # the comparison router of bench/compare.sh (never started otherwise)
   libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)
   libxml2-utils            # xmllint: PIDF-LO schema checks

@@ -4,7 +4,8 @@
 #   ASan+UBSan (build-asan/)  every unit and integration test, and the PIDF-LO corpus and
 #                              RFC 4475 tables;
 #   ThreadSanitizer (build-tsan/)  the integration tests: the real binary with all its threads
-#                              (SIP, I/O, log writers) under load from real SIPp peers;
+#                              (SIP, I/O, log writers) under load from real SIPp peers (not the
+#                              browser tests: a page in Chromium adds no thread of sosproxy's);
 #   release (build/)          the binary that ships: packed as a .deb and tested, then the
 #                              fuzz, load, flood and comparison scripts in quick mode.
 # Each phase prints how long the run has taken so far. clang-tidy is not part of it
@@ -32,8 +33,9 @@ ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300 --no-tests=er
 
 phase "tsan build"
 scripts/build.sh tsan sosproxy b2bua_integration_test
-phase "tsan tests: label integration"
-ctest --test-dir build-tsan --output-on-failure -j 2 --timeout 300 --no-tests=error -L integration
+phase "tsan tests: label integration, not browser"
+ctest --test-dir build-tsan --output-on-failure -j 2 --timeout 300 --no-tests=error -L integration \
+  -LE browser
 
 phase "release build"
 release_targets=(sosproxy)

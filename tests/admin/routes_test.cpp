@@ -5,6 +5,7 @@
 #include "admin/routes.h"
 
 #include "admin/openapi.h"
+#include "admin/web_files.h"
 
 #include <gtest/gtest.h>
 
@@ -461,6 +462,53 @@ TEST_F(Routes, TheOpenApiDocumentIsServedToAnyToken) {
   HttpResponse doc = r.handle(request("GET", "/api/v1/openapi.json", "", "phone-1002"));
   EXPECT_EQ(doc.status, 200);
   EXPECT_EQ(json::parse(doc.body)["info"]["title"], "sosproxy admin API");
+}
+
+// Issue 17: the self-service page is public (it holds no data: the user signs in on it) and comes
+// with headers that keep a browser from caching, sniffing or framing it, or from running anything
+// that is not this origin's file.
+TEST_F(Routes, TheSelfServicePageIsServedToAnyoneWithStrictHeaders) {
+  auto r = routes();
+  const std::vector<std::pair<std::string, std::string>> files{
+      {"/me", "text/html; charset=utf-8"},
+      {"/me.css", "text/css; charset=utf-8"},
+      {"/me.js", "text/javascript; charset=utf-8"}};
+  for (const auto& [path, type] : files) {
+    HttpResponse out = r.handle(request("GET", path, "", ""));
+    EXPECT_EQ(out.status, 200) << path << ": " << out.body;
+    EXPECT_EQ(out.contentType, type) << path;
+    EXPECT_FALSE(out.body.empty()) << path;
+    EXPECT_EQ(header(out, "Cache-Control"), "no-store") << path;
+    EXPECT_EQ(header(out, "X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_EQ(header(out, "Content-Security-Policy").rfind("default-src 'self';", 0), 0u) << path;
+    EXPECT_NE(header(out, "Content-Security-Policy").find("form-action 'none'"), std::string::npos);
+  }
+  const std::string html = r.handle(request("GET", "/me", "", "")).body;
+  EXPECT_NE(html.find("<script src=\"/me.js\" defer></script>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<link rel=\"stylesheet\" href=\"/me.css\">"), std::string::npos) << html;
+  // Nothing inline: the policy would refuse it.
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_EQ(html.find("<style"), std::string::npos);
+  EXPECT_EQ(html.find(" style="), std::string::npos);
+  EXPECT_EQ(html.find(" onclick="), std::string::npos);
+  EXPECT_EQ(r.handle(request("POST", "/me", "{}", "")).status, 405);
+  EXPECT_EQ(r.handle(request("GET", "/me.html", "", "")).status, 404);
+  // A page reached through a name of an attacker's (DNS rebinding) is refused like the API.
+  HttpRequest rebound = request("GET", "/me", "", "");
+  rebound.host = "attacker.example";
+  EXPECT_EQ(r.handle(rebound).status, 421);
+}
+
+TEST(WebFiles, EveryFileIsARouteOfTheTable) {
+  ASSERT_FALSE(kWebFiles.empty());
+  for (const WebFile& file : kWebFiles) {
+    const RouteSpec* route = AdminRoutes::findRoute(file.path);
+    ASSERT_NE(route, nullptr) << file.path;
+    EXPECT_EQ(route->path, file.path);
+    EXPECT_EQ(route->methods, "GET") << file.path;
+    EXPECT_EQ(findWebFile(file.path), &file);
+  }
+  EXPECT_EQ(findWebFile("/api/v1/me"), nullptr);
 }
 
 }  // namespace

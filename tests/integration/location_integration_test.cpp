@@ -413,6 +413,12 @@ TEST_F(LocatedCall, AUserSavesTheAddressOfAnUnknownNetworkAndTheNext911CarriesIt
       as("POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"198.51.100.20"})");
   ASSERT_EQ(report.status, 200) << report.body;
   EXPECT_NE(report.body.find(R"("status":"undetectable")"), std::string::npos) << report.body;
+  // The user's own view says the same, with the answers it takes.
+  auto before = as("GET", "/api/v1/me");
+  EXPECT_NE(before.body.find(R"("prompt":{"choices":["save-personal","submit-company"],)"
+                             R"("status":"undetectable")"),
+            std::string::npos)
+      << before.body;
 
   auto abroad =
       as("POST", "/api/v1/me/prompt-answer",
@@ -431,6 +437,7 @@ TEST_F(LocatedCall, AUserSavesTheAddressOfAnUnknownNetworkAndTheNext911CarriesIt
   ASSERT_EQ(me.status, 200) << me.body;
   EXPECT_NE(me.body.find(R"("address":"12 Oak Ave, Springfield, IL 62704, US")"), std::string::npos)
       << me.body;
+  EXPECT_NE(me.body.find(R"("prompt":null)"), std::string::npos) << me.body;  // nothing to ask
 
   std::string invite;
   auto line = callEmergency("1002", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
