@@ -37,6 +37,7 @@
 #include <optional>
 #include <string>
 
+#include "base/counters.h"
 #include "base/result.h"
 #include "config/config.h"
 #include "notify/channels.h"
@@ -65,6 +66,9 @@ struct NotifyCounters {
   // loses those not yet delivered.
   std::atomic<uint64_t> notPersisted{0};
   std::atomic<uint64_t> outboxUp{1};  // gauge: 0 while the outbox could not be opened
+  // Each delivery attempt by channel (webhook, email, sip) and outcome: delivered, failed (to be
+  // tried again), given-up (a test call's, past max_attempts).
+  LabelledCounts attempts;
 };
 
 class Notifier {

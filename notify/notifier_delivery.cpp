@@ -127,6 +127,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
   const int maxAttempts = std::max(settings().maxAttempts, 1);
   if (result.ok()) {
     counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    counters.attempts.add(job.channel, "delivered");
     spdlog::log(a.failing ? spdlog::level::warn : spdlog::level::debug,
                 "call {}: {} alert delivered by {} to {} (attempt {})", job.callId, job.event,
                 job.channel, job.target, attempts);
@@ -150,6 +151,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
     // A test call's alert: nobody is in danger, and a receiver that is down for good must
     // not have its alerts retried for ever.
     counters.givenUp.fetch_add(1, std::memory_order_relaxed);
+    counters.attempts.add(job.channel, "given-up");
     spdlog::error("call {}: {} alert of a test call by {} to {} given up after {} attempts: {}",
                   job.callId, job.event, job.channel, job.target, attempts, error);
     if (stored) {
@@ -169,6 +171,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
   job.nextAttemptAtMs = unixMsNow() + delay.count();
   job.lastError = error;
   counters.retries.fetch_add(1, std::memory_order_relaxed);
+  counters.attempts.add(job.channel, "failed");
   if (attempts >= maxAttempts) {
     setFailing(a, true);
     spdlog::error(

@@ -222,6 +222,10 @@ void notifyMetrics(std::string& out, const notify::NotifyCounters& n) {
          "responder alerts kept in memory only because the outbox's database could not be "
          "opened",
          n.notPersisted);
+  labelled(out, "sosproxy_alert_attempts_total",
+           "responder alert delivery attempts by channel (webhook, email, sip) and outcome "
+           "(delivered, failed and to be tried again, given-up)",
+           n.attempts, "channel", "outcome");
 }
 
 void edgeMetrics(std::string& out, const EdgeCounters& e) {

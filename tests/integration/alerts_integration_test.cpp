@@ -158,6 +158,20 @@ TEST_F(Alerts, A911AlertsEveryChannelWithCallerCallbackAndAddress) {
       "[ measured ] 911 routed -> its 3 alert jobs durable in the outbox (own writer thread, "
       "synchronous=FULL): %.1f ms\n",
       durable);
+
+  // Issue 21: each channel's delivery in /metrics, once the channel has accepted it.
+  for (const char* channel : {"webhook", "email", "sip"}) {
+    const std::string sample = std::string("\nsosproxy_alert_attempts_total{channel=\"") + channel +
+                               "\",outcome=\"delivered\"} ";
+    std::string text;
+    EXPECT_TRUE(waitFor(
+        [&] {
+          text = metrics();
+          return text.find(sample) != std::string::npos;
+        },
+        milliseconds(5000)))
+        << sample << text;
+  }
 }
 
 TEST_F(Alerts, ADeadWebhookCostsTheCallAndTheOtherChannelsNothing) {

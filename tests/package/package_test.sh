@@ -39,7 +39,8 @@ root=$work/root
 dpkg-deb -x "$deb" "$root"
 dpkg-deb -e "$deb" "$work/control"
 for f in usr/sbin/sosproxy usr/share/man/man8/sosproxy.8.gz etc/sosproxy/sosproxy.yaml \
-         etc/sosproxy/locations.yaml etc/logrotate.d/sosproxy lib/systemd/system/sosproxy.service; do
+         etc/sosproxy/locations.yaml etc/logrotate.d/sosproxy lib/systemd/system/sosproxy.service \
+         usr/share/sosproxy/grafana/sosproxy-dashboard.json; do
   [ -f "$root/$f" ] || fail "/$f is not in the package"
 done
 [ -x "$root/usr/sbin/sosproxy" ] || fail "/usr/sbin/sosproxy is not executable"

@@ -5,7 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
+
+#include "notify/notifier.h"
 
 namespace sos::proxy {
 namespace {
@@ -126,6 +133,39 @@ TEST(Metrics, AlertAlarmsAreGauges) {
     EXPECT_TRUE(hasSample(text, sample)) << sample << "\n" << text;
   EXPECT_NE(text.find("# TYPE sosproxy_alert_jobs_failing gauge\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE sosproxy_alert_outbox_up gauge\n"), std::string::npos);
+}
+
+// Issue 21: the Grafana dashboard in the repository is valid JSON, and every metric its queries
+// name is one /metrics writes (a renamed metric would leave a panel empty without a word).
+TEST(Metrics, TheGrafanaDashboardNamesOnlyMetricsThatExist) {
+  std::ifstream file(std::string(SOS_SOURCE_DIR) + "/packaging/grafana/sosproxy-dashboard.json");
+  ASSERT_TRUE(file) << "packaging/grafana/sosproxy-dashboard.json is missing";
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  nlohmann::json dashboard = nlohmann::json::parse(buffer.str(), nullptr, false);
+  ASSERT_FALSE(dashboard.is_discarded()) << "not JSON";
+  ASSERT_TRUE(dashboard.contains("panels"));
+
+  notify::NotifyCounters alerts;
+  std::string const text = prometheusText(B2buaCounters{}, LocationCounters{}, ReloadCounters{},
+                                          LogLoss{}, &alerts, nullptr, nullptr, {{"erc", true}});
+  std::set<std::string> written;
+  const std::regex type("# TYPE (sosproxy_[a-z_0-9]+) ([a-z]+)");
+  for (std::sregex_iterator it(text.begin(), text.end(), type), end; it != end; ++it) {
+    written.insert((*it)[1]);
+    if ((*it)[2] == "histogram") written.insert(std::string((*it)[1]) + "_bucket");
+  }
+  const std::regex name("sosproxy_[a-z_0-9]+");
+  size_t queries = 0;
+  for (const auto& panel : dashboard["panels"]) {
+    for (const auto& target : panel["targets"]) {
+      const std::string expr = target["expr"];
+      ++queries;
+      for (std::sregex_iterator it(expr.begin(), expr.end(), name), end; it != end; ++it)
+        EXPECT_TRUE(written.count(it->str())) << panel["title"] << ": " << it->str();
+    }
+  }
+  EXPECT_GE(queries, 10u);
 }
 
 }  // namespace
