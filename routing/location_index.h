@@ -1,6 +1,7 @@
 #pragma once
-// Internal to routing/: the indexes behind LocationSnapshot. location_index.cpp builds them,
-// location_resolver.cpp reads them; nothing outside routing/ includes this header.
+// Internal to routing/: the indexes behind LocationSnapshot. location_build.cpp builds them,
+// location_index.cpp holds their lookups, location_resolver.cpp and location_signals.cpp read
+// them; nothing outside routing/ includes this header.
 //
 // Why not std::unordered_map: resolve() runs on the SIP thread for every emergency call and is
 // measured at a million users (issue 3: under 1 us median). A node-based map costs a pointer

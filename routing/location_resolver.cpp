@@ -1,8 +1,8 @@
 // resolve(): where is the caller? (issue 3; docs/ARCHITECTURE.md, "The life of a call", step 6).
-// Every signal the call and the device's report offer is looked up, the matches are ranked by
-// the configured precedence, and the first wins; the others are kept as the explanation. Runs
-// on the SIP thread for every emergency call: no locks, no I/O, and no allocation beyond the
-// explanation strings.
+// Every signal the call and the device's report offer is looked up (location_signals.cpp), the
+// matches are ranked by the configured precedence, and the first wins; the others are kept as
+// the explanation. Runs on the SIP thread for every emergency call: no locks, no I/O, and no
+// allocation beyond the explanation strings.
 
 #include <algorithm>
 #include <cctype>
@@ -10,45 +10,25 @@
 #include <optional>
 
 #include "routing/location_index.h"
+#include "routing/location_signals.h"
 
 namespace sos::routing {
 
-using model::Cidr;
 using model::DeviceReport;
 using model::IpAddress;
-using model::Location;
 using model::LocationData;
 using model::UserRow;
 
 namespace {
 
-using detail::kNone;
+using detail::Found;
+using detail::Source;
 
 constexpr std::array<std::string_view, detail::kSignalCount> kSignalNames{
     "device-supplied",    "bssid",        "chassis-port",   "chassis", "subnet", "personal-network",
     "personal-confirmed", "site-default", "account-default"};
 
 size_t index(Signal s) { return static_cast<size_t>(s); }
-
-// Where a value came from, for the explanation and for its age.
-enum class Source : uint8_t { None, Invite, Contact, Report };
-
-// A signal that matched, with what is needed to explain it. The explanation string is built
-// only for the candidates that are reported (the winner and the losers).
-struct Found {
-  Signal signal = Signal::AccountDefault;
-  Source source = Source::None;
-  int rank = 0;
-  uint8_t seq = 0;  // ties within a signal: INVITE data before the report's
-  const Location* location = nullptr;
-  const detail::Place* place = nullptr;  // for the conflict rule
-  int64_t ageMs = 0;
-  uint64_t mac = 0;
-  Cidr net{};  // Subnet: the network matched
-  bool viaWildcard = false;
-  bool byBssid = false;
-  std::string_view text{}, text2{};
-};
 
 struct Context {
   const LocationData& data;
@@ -245,6 +225,105 @@ std::optional<IpAddress> vetIp(std::string_view text, std::string_view what,
   return ip;
 }
 
+// Which of the device's data may be used: the report must be the caller's and recent, and
+// without location permission neither the report nor the Contact address is looked at. What the
+// INVITE itself declares (P-Access-Network-Info, a PIDF-LO) is the caller's own statement for
+// this emergency call and stays usable. Sets ev.report; returns whether the Contact address may
+// be used.
+bool admitDeviceData(const CallNetworkData& call, int64_t nowMs, int64_t staleAfterMs,
+                     detail::Evidence& ev, std::vector<std::string>& ignored) {
+  const UserRow* user = ev.user;
+  const DeviceReport* report = call.report;
+  bool useContact = true;
+  if (user != nullptr && !user->locationPermission &&
+      (report != nullptr || !call.contactHost.empty())) {
+    ignored.push_back("location permission is off for " + std::string(ev.extension) +
+                      ": device report and Contact address not used");
+    report = nullptr;
+    useContact = false;
+  }
+  if (report != nullptr && user != nullptr && !report->extension.empty() &&
+      report->extension != user->extension && report->extension != user->did) {
+    ignored.push_back("device report belongs to " + report->extension + ", not the caller");
+    report = nullptr;
+  }
+  if (report != nullptr) {
+    ev.reportAgeMs = std::max<int64_t>(0, nowMs - report->reportedAtMs);  // a clock ahead is "now"
+    if (staleAfterMs > 0 && ev.reportAgeMs > staleAfterMs) {
+      ignored.push_back("device report " + age(ev.reportAgeMs) + " old (limit " +
+                        age(staleAfterMs) + ")");
+      report = nullptr;
+    }
+  }
+  ev.report = report;
+  return useContact;
+}
+
+// The BSSIDs and addresses the call and the admitted report offer, vetted (vetMac, vetIp).
+void vetNetworkData(const CallNetworkData& call, bool useContact, detail::Evidence& ev,
+                    std::vector<std::string>& ignored) {
+  ev.inviteMac = vetMac(call.bssid, " from INVITE", ignored);
+  if (useContact) ev.contactIp = vetIp(call.contactHost, "Contact host", ignored);
+  if (ev.report != nullptr) {
+    ev.reportMac = vetMac(ev.report->bssid, " from device report", ignored);
+    // One value, one candidate.
+    if (ev.reportMac && ev.reportMac == ev.inviteMac) ev.reportMac.reset();
+    ev.reportIp = vetIp(ev.report->ip, "device report ip", ignored);
+    if (ev.reportIp && ev.contactIp && *ev.reportIp == *ev.contactIp) ev.reportIp.reset();
+  }
+}
+
+// Precedence first, then the order found (INVITE data before the report's).
+void rankMatches(detail::Matches& m) {
+  std::sort(m.found.begin(), m.found.begin() + static_cast<std::ptrdiff_t>(m.count),
+            [](const Found& a, const Found& b) {
+              return a.rank != b.rank ? a.rank < b.rank : a.seq < b.seq;
+            });
+}
+
+// The first match wins. Returns the position of the match the call is routed by.
+size_t chooseWinner(const detail::Matches& m, const CallNetworkData& call, const Context& ctx,
+                    Resolution& res) {
+  size_t w = 0;
+  if (m.found[0].signal == Signal::DeviceSupplied) {
+    // The device's own PIDF-LO goes to the PSAP untouched (RFC 6442: an intermediary should not
+    // add location to a request that already carries one); routing still needs a place, which
+    // the next match gives.
+    w = 1;
+    res.deviceSupplied = true;
+    res.signal = Signal::DeviceSupplied;
+    res.evidence = "location supplied by the device in the INVITE";
+    if (!call.deviceLocation.empty()) res.evidence += ": " + call.deviceLocation;
+    res.evidence += " (kept); routed by ";
+    res.evidence += describe(m.found[w], ctx);
+  } else {
+    res.signal = m.found[0].signal;
+    res.evidence = describe(m.found[0], ctx);
+  }
+  res.location = m.found[w].location;
+  res.ageMs = m.found[w].ageMs;
+  return w;
+}
+
+// The matches below the winner, for the explanation. The defaults match every call and are not
+// listed; a network signal pointing at a different place than the winner is a conflict.
+void listLosers(const detail::Matches& m, size_t winner, const Context& ctx, Resolution& res) {
+  const detail::Place* place = m.found[winner].place;
+  for (size_t i = winner + 1; i < m.count; ++i) {
+    const Found& f = m.found[i];
+    if (f.signal == Signal::DeviceSupplied) {
+      res.ignored.push_back("device-supplied location ranked below " +
+                            std::string(toString(res.signal)));
+      continue;
+    }
+    if (f.signal == Signal::SiteDefault || f.signal == Signal::AccountDefault) continue;
+    if (isNetworkSignal(f.signal) && differentPlace(place, f.place)) {
+      res.conflict = true;
+    }
+    res.losers.push_back(Candidate{f.signal, f.location, describe(f, ctx), f.ageMs});
+  }
+}
+
 }  // namespace
 
 std::string_view toString(Signal s) {
@@ -271,241 +350,33 @@ std::optional<Signal> signalFromString(std::string_view s) {
 Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs) const {
   const detail::LocationIndexes& ix = *idx_;
   Resolution res;
-  const UserRow* user = findUser(call.extension);
-  res.user = user;
-  std::string_view ext = call.extension;
-  if (user != nullptr && !user->extension.empty()) ext = user->extension;
+  res.user = findUser(call.extension);
 
   // ---- Which data may be used ----
-  // Without location permission the device's network data (its reports, its address) is not
-  // looked at. What the INVITE itself declares (P-Access-Network-Info, a PIDF-LO) is the
-  // caller's own statement for this emergency call and stays usable.
-  const DeviceReport* report = call.report;
-  bool useContact = true;
-  if (user != nullptr && !user->locationPermission &&
-      (report != nullptr || !call.contactHost.empty())) {
-    res.ignored.push_back("location permission is off for " + std::string(ext) +
-                          ": device report and Contact address not used");
-    report = nullptr;
-    useContact = false;
-  }
-  if (report != nullptr && user != nullptr && !report->extension.empty() &&
-      report->extension != user->extension && report->extension != user->did) {
-    res.ignored.push_back("device report belongs to " + report->extension + ", not the caller");
-    report = nullptr;
-  }
-  int64_t reportAge = 0;
-  if (report != nullptr) {
-    reportAge = std::max<int64_t>(0, nowMs - report->reportedAtMs);  // a clock ahead is "now"
-    if (settings_.staleAfterMs > 0 && reportAge > settings_.staleAfterMs) {
-      res.ignored.push_back("device report " + age(reportAge) + " old (limit " +
-                            age(settings_.staleAfterMs) + ")");
-      report = nullptr;
-    }
-  }
-
-  std::optional<uint64_t> inviteMac = vetMac(call.bssid, " from INVITE", res.ignored);
-  std::optional<uint64_t> reportMac;
-  std::optional<IpAddress> contactIp, reportIp;
-  if (useContact) contactIp = vetIp(call.contactHost, "Contact host", res.ignored);
-  if (report != nullptr) {
-    reportMac = vetMac(report->bssid, " from device report", res.ignored);
-    if (reportMac && reportMac == inviteMac) reportMac.reset();  // one value, one candidate
-    reportIp = vetIp(report->ip, "device report ip", res.ignored);
-    if (reportIp && contactIp && *reportIp == *contactIp) reportIp.reset();
-  }
+  detail::Evidence ev{.user = res.user, .extension = call.extension};
+  if (res.user != nullptr && !res.user->extension.empty()) ev.extension = res.user->extension;
+  bool useContact = admitDeviceData(call, nowMs, settings_.staleAfterMs, ev, res.ignored);
+  vetNetworkData(call, useContact, ev, res.ignored);
 
   // ---- Every signal that matches ----
-  std::array<Found, 12> found;
-  size_t n = 0;
-  auto enabled = [&](Signal s) { return ix.rank[index(s)] >= 0; };
-  auto add = [&](Found f) {
-    f.rank = ix.rank[index(f.signal)];
-    f.seq = static_cast<uint8_t>(n);
-    if (f.source == Source::Report) f.ageMs = reportAge;
-    found[n++] = f;
-  };
-  const auto& locations = data_.locations;
-
-  if (call.deviceSuppliedLocation) {
-    if (enabled(Signal::DeviceSupplied)) {
-      add(Found{.signal = Signal::DeviceSupplied, .source = Source::Invite});
-    } else {
-      res.ignored.push_back("device-supplied location: not in the precedence order");
-    }
+  detail::Matches matches{.rank = ix.rank, .reportAgeMs = ev.reportAgeMs};
+  if (call.deviceSuppliedLocation && !matches.enabled(Signal::DeviceSupplied)) {
+    res.ignored.push_back("device-supplied location: not in the precedence order");
   }
-  if (enabled(Signal::Bssid)) {
-    for (auto [mac, source] :
-         {std::pair{inviteMac, Source::Invite}, std::pair{reportMac, Source::Report}}) {
-      if (!mac) continue;
-      bool wildcard = false;
-      uint32_t loc = ix.findBssid(*mac, wildcard);
-      if (loc == kNone) continue;
-      add(Found{.signal = Signal::Bssid,
-                .source = source,
-                .location = &locations[loc],
-                .place = &ix.locationPlace[loc],
-                .mac = *mac,
-                .viaWildcard = wildcard});
-    }
-  }
-  std::array<char, 520> buf;
-  std::string_view key;
-  bool hasPort = report != nullptr && report->port.find_first_not_of(" \t") != std::string::npos;
-  if (report != nullptr && !report->chassis.empty() &&
-      (enabled(Signal::ChassisPort) || enabled(Signal::Chassis)) &&
-      detail::switchKey(report->chassis, report->port, hasPort, buf, key)) {
-    auto keyOf = [&](uint32_t v) { return std::string_view(ix.switchEntries[v].key); };
-    auto addSwitch = [&](Signal signal, uint32_t e) {
-      uint32_t loc = ix.switchEntries[e].location;
-      add(Found{.signal = signal,
-                .source = Source::Report,
-                .location = &locations[loc],
-                .place = &ix.locationPlace[loc],
-                .text = report->chassis,
-                .text2 = report->port});
-    };
-    if (enabled(Signal::ChassisPort) && hasPort) {
-      if (uint32_t e = ix.chassisPort.find(key, keyOf); e != kNone)
-        addSwitch(Signal::ChassisPort, e);
-    }
-    // The chassis key is the chassis+port key up to its separator.
-    std::string_view chassisKey = key.substr(0, key.find('\0'));
-    if (enabled(Signal::Chassis)) {
-      if (uint32_t e = ix.chassis.find(chassisKey, keyOf); e != kNone)
-        addSwitch(Signal::Chassis, e);
-    }
-  }
-  if (enabled(Signal::Subnet)) {
-    // The Contact host is the phone as of this call; the report may be hours old.
-    auto subnet = [&](const std::optional<IpAddress>& ip, Source source, std::string_view text) {
-      if (!ip) return;
-      Found f{.signal = Signal::Subnet, .source = source, .text = text};
-      if (uint32_t loc = ix.findSubnet(*ip, f.net); loc != kNone) {
-        f.location = &locations[loc];
-        f.place = &ix.locationPlace[loc];
-        add(f);
-      }
-    };
-    subnet(contactIp, Source::Contact, call.contactHost);
-    if (report != nullptr) subnet(reportIp, Source::Report, report->ip);
-  }
-
-  // The caller's personal locations: a group of entries sharing the extension.
-  auto personalKey = [&](uint32_t v) {
-    return std::string_view(data_.personal[ix.personal[v].row].extension);
-  };
-  uint32_t group = ext.empty() ? kNone : ix.personalByExtension.find(ext, personalKey);
-  if (group != kNone && enabled(Signal::PersonalNetwork) &&
-      (contactIp || reportIp || inviteMac || reportMac)) {
-    for (uint32_t e = group; e < ix.personal.size() && personalKey(e) == ext; ++e) {
-      const detail::PersonalEntry& p = ix.personal[e];
-      auto netHit = [&](const std::optional<IpAddress>& ip) {
-        return ip && std::any_of(p.networks.begin(), p.networks.end(),
-                                 [&](const Cidr& c) { return c.contains(*ip); });
-      };
-      auto macHit = [&](const std::optional<uint64_t>& mac) {
-        return mac && std::any_of(p.bssids.begin(), p.bssids.end(),
-                                  [&](const model::Mac& b) { return model::macMatches(b, *mac); });
-      };
-      Found f{.signal = Signal::PersonalNetwork,
-              .location = &data_.personal[p.row].location,
-              .place = &ix.personalPlace[p.row]};
-      if (macHit(inviteMac)) {
-        f.source = Source::Invite;
-        f.mac = *inviteMac;
-        f.byBssid = true;
-      } else if (netHit(contactIp)) {
-        f.source = Source::Contact;
-        f.text = call.contactHost;
-      } else if (macHit(reportMac)) {
-        f.source = Source::Report;
-        f.mac = *reportMac;
-        f.byBssid = true;
-      } else if (netHit(reportIp)) {
-        f.source = Source::Report;
-        f.text = report->ip;
-      } else {
-        continue;
-      }
-      add(f);
-      break;
-    }
-  }
-  if (group != kNone && enabled(Signal::PersonalConfirmed)) {
-    for (uint32_t e = group; e < ix.personal.size() && personalKey(e) == ext; ++e) {
-      const Location& l = data_.personal[ix.personal[e].row].location;
-      if (!l.confirmed) continue;
-      add(Found{.signal = Signal::PersonalConfirmed,
-                .location = &l,
-                .place = &ix.personalPlace[ix.personal[e].row]});
-      break;
-    }
-  }
-  std::string_view site = call.site;
-  if (user != nullptr && !user->site.empty()) site = user->site;
-  if (enabled(Signal::SiteDefault)) {
-    const Location* l = siteDefault(site);
-    if (l == nullptr && site != call.site && !call.site.empty()) {
-      l = siteDefault(call.site);
-      if (l != nullptr) site = call.site;
-    }
-    if (l != nullptr) {
-      add(Found{.signal = Signal::SiteDefault,
-                .location = l,
-                .place = &ix.locationPlace[static_cast<size_t>(l - locations.data())]});
-    }
-  }
-  add(Found{.signal = Signal::AccountDefault,
-            .location = accountDefault_,
-            .place = &ix.locationPlace[ix.accountDefault]});
+  detail::collectMatches(*this, ix, call, ev, matches);
 
   // ---- Rank them: precedence first, then INVITE before report ----
-  std::sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n),
-            [](const Found& a, const Found& b) {
-              return a.rank != b.rank ? a.rank < b.rank : a.seq < b.seq;
-            });
-  Context ctx{data_,
-              user,
-              ext,
-              site,
-              enabled(Signal::SiteDefault),
-              call.bssidNetworkProvided,
-              reportAge,
-              report != nullptr && report->networkProvided};
-  size_t w = 0;
-  if (found[0].signal == Signal::DeviceSupplied) {
-    // The device's own PIDF-LO goes to the PSAP untouched (RFC 6442: an intermediary should not
-    // add location to a request that already carries one); routing still needs a place, which
-    // the next match gives.
-    w = 1;
-    res.deviceSupplied = true;
-    res.signal = Signal::DeviceSupplied;
-    res.evidence = "location supplied by the device in the INVITE";
-    if (!call.deviceLocation.empty()) res.evidence += ": " + call.deviceLocation;
-    res.evidence += " (kept); routed by ";
-    res.evidence += describe(found[w], ctx);
-  } else {
-    res.signal = found[0].signal;
-    res.evidence = describe(found[0], ctx);
-  }
-  res.location = found[w].location;
-  const detail::Place* place = found[w].place;
-  res.ageMs = found[w].ageMs;
-
-  for (size_t i = w + 1; i < n; ++i) {
-    const Found& f = found[i];
-    if (f.signal == Signal::DeviceSupplied) {
-      res.ignored.push_back("device-supplied location ranked below " +
-                            std::string(toString(res.signal)));
-      continue;
-    }
-    if (f.signal == Signal::SiteDefault || f.signal == Signal::AccountDefault) continue;
-    if (isNetworkSignal(f.signal) && differentPlace(place, f.place)) {
-      res.conflict = true;
-    }
-    res.losers.push_back(Candidate{f.signal, f.location, describe(f, ctx), f.ageMs});
-  }
+  rankMatches(matches);
+  const Context ctx{data_,
+                    ev.user,
+                    ev.extension,
+                    matches.site,
+                    matches.enabled(Signal::SiteDefault),
+                    call.bssidNetworkProvided,
+                    ev.reportAgeMs,
+                    ev.report != nullptr && ev.report->networkProvided};
+  size_t winner = chooseWinner(matches, call, ctx, res);
+  listLosers(matches, winner, ctx, res);
   return res;
 }
 

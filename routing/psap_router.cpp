@@ -65,6 +65,34 @@ std::string number(double d) {
   return text;
 }
 
+constexpr std::string_view kPrefix = "emergency_routing.";
+
+// The trunk a configuration entry names; a name that is no trunk is a problem.
+const config::Trunk* findTrunk(const config::Config& cfg, const std::string& name,
+                               const std::string& where, std::vector<std::string>& problems) {
+  const config::Trunk* t = cfg.findTrunk(name);
+  if (t == nullptr) {
+    problems.push_back(where + ": no trunk named " + quotedName(name));
+  }
+  return t;
+}
+
+// A route of the configuration as trunks; an empty one is a problem.
+Trunks findRoute(const config::Config& cfg, const std::vector<std::string>& names,
+                 const std::string& where, std::vector<std::string>& problems) {
+  Trunks out;
+  if (names.empty()) {
+    problems.push_back(where + ": empty; a route needs at least one trunk");
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string entry = where + "[" + std::to_string(i) + "]";
+    if (const config::Trunk* t = findTrunk(cfg, names[i], entry, problems)) {
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool pointInPolygon(std::pair<double, double> point,
@@ -128,6 +156,22 @@ struct PsapRouter::Impl {
   // The route's trunks, each once, in order, then the tail: the ERC, the rest of the caller's
   // site route, the last resort.
   void fill(PsapRoute& out, const Trunks& route, const SiteRoute* site) const;
+
+  // A route chosen by a civic rule or a boundary, with its basis; `route` null when none matched.
+  struct Choice {
+    const Trunks* route = nullptr;
+    std::string_view basis;
+  };
+  // The most specific civic rule matching `civic`, else the first boundary holding `point`.
+  Choice byPlace(const model::CivicAddress* civic, std::optional<Point> point) const;
+  // A location's own psap_route, looked up now: names that are no trunk are warned about.
+  Trunks locationOverride(const model::Location& location,
+                          std::vector<std::string>& routeWarnings) const;
+
+  // create()'s parts: each reads one part of the configuration into this, listing its problems.
+  void addCivicRules(const config::Config& cfg, std::vector<std::string>& problems);
+  void addBoundaries(const config::Config& cfg, std::vector<std::string>& problems);
+  void addSiteRoutes(const config::Config& cfg, std::vector<std::string>& problems);
 };
 
 const PsapRouter::Impl::Rule* PsapRouter::Impl::civicMatch(const model::CivicAddress& civic) const {
@@ -200,49 +244,13 @@ void PsapRouter::Impl::fill(PsapRoute& out, const Trunks& route, const SiteRoute
   }
 }
 
-Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
-    std::shared_ptr<const config::Config> config) {
-  if (!config) {
-    return Error{"config.invalid", "no configuration"};
-  }
-  auto impl = std::make_shared<Impl>();
-  const config::Config& cfg = *config;
-  const config::EmergencyRouting& er = cfg.emergencyRouting;
-  std::vector<std::string> problems;
-  const std::string prefix = "emergency_routing.";
-
-  auto trunk = [&](const std::string& name, const std::string& where) -> const config::Trunk* {
-    const config::Trunk* t = cfg.findTrunk(name);
-    if (t == nullptr) {
-      problems.push_back(where + ": no trunk named " + quotedName(name));
-    }
-    return t;
-  };
-  auto route = [&](const std::vector<std::string>& names, const std::string& where) {
-    Trunks out;
-    if (names.empty()) {
-      problems.push_back(where + ": empty; a route needs at least one trunk");
-    }
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (const config::Trunk* t = trunk(names[i], where + "[" + std::to_string(i) + "]")) {
-        out.push_back(t);
-      }
-    }
-    return out;
-  };
-
-  if (!er.erc.empty()) {
-    impl->erc = trunk(er.erc, prefix + "erc");
-  }
-  if (!er.testDestination.empty()) {
-    impl->testDestination = trunk(er.testDestination, prefix + "test_destination");
-    impl->testBasis = "test destination " + er.testDestination;
-  }
-
-  for (size_t i = 0; i < er.civicRules.size(); ++i) {
-    const config::CivicRule& rule = er.civicRules[i];
-    const std::string where = prefix + "civic_rules[" + std::to_string(i) + "]";
-    Impl::Rule r{&rule, 0, route(rule.route, where + ".route"), "civic rule "};
+void PsapRouter::Impl::addCivicRules(const config::Config& cfg,
+                                     std::vector<std::string>& problems) {
+  const auto& civicRules = cfg.emergencyRouting.civicRules;
+  for (size_t i = 0; i < civicRules.size(); ++i) {
+    const config::CivicRule& rule = civicRules[i];
+    const std::string where = std::string(kPrefix) + "civic_rules[" + std::to_string(i) + "]";
+    Rule r{&rule, 0, findRoute(cfg, rule.route, where + ".route", problems), "civic rule "};
     for (const MatchField& f : kMatchFields) {
       if (const std::string& wanted = rule.*f.rule; !wanted.empty()) {
         r.basis += (r.specificity++ == 0 ? "" : "/") + wanted;
@@ -253,14 +261,21 @@ Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
                          ".match: empty; a rule must match on at least one of country, "
                          "A1, A2, A3 or PC");
     }
-    impl->rules.push_back(std::move(r));
+    rules.push_back(std::move(r));
   }
+}
 
-  for (size_t i = 0; i < er.boundaries.size(); ++i) {
-    const config::Boundary& b = er.boundaries[i];
-    const std::string where = prefix + "boundaries[" + std::to_string(i) + "]";
-    Impl::Area a{
-        &b, {90, 180}, {-90, -180}, route(b.route, where + ".route"), "boundary " + b.name};
+void PsapRouter::Impl::addBoundaries(const config::Config& cfg,
+                                     std::vector<std::string>& problems) {
+  const auto& boundaries = cfg.emergencyRouting.boundaries;
+  for (size_t i = 0; i < boundaries.size(); ++i) {
+    const config::Boundary& b = boundaries[i];
+    const std::string where = std::string(kPrefix) + "boundaries[" + std::to_string(i) + "]";
+    Area a{&b,
+           {90, 180},
+           {-90, -180},
+           findRoute(cfg, b.route, where + ".route", problems),
+           "boundary " + b.name};
     if (b.polygon.size() < 3) {
       problems.push_back(where + ".polygon: " + std::to_string(b.polygon.size()) +
                          " points; a polygon needs at least 3");
@@ -276,34 +291,61 @@ Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
       a.low = {std::min(a.low.first, lat), std::min(a.low.second, lon)};
       a.high = {std::max(a.high.first, lat), std::max(a.high.second, lon)};
     }
-    impl->areas.push_back(std::move(a));
+    areas.push_back(std::move(a));
   }
+}
 
+void PsapRouter::Impl::addSiteRoutes(const config::Config& cfg,
+                                     std::vector<std::string>& problems) {
   // Site routes are checked by Router::create (they predate this class); a name it refuses is
   // left out here rather than reported twice.
   const config::Trunk* lastResort = nullptr;
-  if (!er.lastResort.empty()) {
-    lastResort = trunk(er.lastResort, prefix + "last_resort");
+  if (const std::string& name = cfg.emergencyRouting.lastResort; !name.empty()) {
+    lastResort = findTrunk(cfg, name, std::string(kPrefix) + "last_resort", problems);
   }
   for (size_t i = 0; i < cfg.sites.size(); ++i) {
     const config::Site& site = cfg.sites[i];
-    Impl::SiteRoute s{{}, "site default " + site.name, lastResort};
+    SiteRoute s{{}, "site default " + site.name, lastResort};
     for (const std::string& name : site.psapRoute) {
       if (const config::Trunk* t = cfg.findTrunk(name)) {
         s.route.push_back(t);
       }
     }
     if (!site.lastResort.empty()) {
-      s.lastResort = trunk(site.lastResort, "sites[" + std::to_string(i) + "].last_resort");
+      s.lastResort =
+          findTrunk(cfg, site.lastResort, "sites[" + std::to_string(i) + "].last_resort", problems);
     }
     if (s.lastResort == nullptr) {
-      impl->warnings.push_back(
+      warnings.push_back(
           "site " + site.name +
           " has no last resort (sites[].last_resort or emergency_routing.last_resort): when "
           "every trunk of an emergency route fails, its caller gets the failure");
     }
-    impl->sites.push_back(std::move(s));
+    sites.push_back(std::move(s));
   }
+}
+
+Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
+    std::shared_ptr<const config::Config> config) {
+  if (!config) {
+    return Error{"config.invalid", "no configuration"};
+  }
+  auto impl = std::make_shared<Impl>();
+  const config::Config& cfg = *config;
+  const config::EmergencyRouting& er = cfg.emergencyRouting;
+  std::vector<std::string> problems;
+
+  if (!er.erc.empty()) {
+    impl->erc = findTrunk(cfg, er.erc, std::string(kPrefix) + "erc", problems);
+  }
+  if (!er.testDestination.empty()) {
+    impl->testDestination =
+        findTrunk(cfg, er.testDestination, std::string(kPrefix) + "test_destination", problems);
+    impl->testBasis = "test destination " + er.testDestination;
+  }
+  impl->addCivicRules(cfg, problems);
+  impl->addBoundaries(cfg, problems);
+  impl->addSiteRoutes(cfg, problems);
 
   if (!problems.empty()) {
     std::string message;
@@ -319,6 +361,35 @@ Result<std::shared_ptr<const PsapRouter>> PsapRouter::create(
 }
 
 const std::vector<std::string>& PsapRouter::warnings() const { return impl_->warnings; }
+
+PsapRouter::Impl::Choice PsapRouter::Impl::byPlace(const model::CivicAddress* civic,
+                                                   std::optional<Point> point) const {
+  if (civic != nullptr) {
+    if (const Rule* r = civicMatch(*civic)) {
+      return {&r->route, r->basis};
+    }
+  }
+  if (point) {
+    if (const Area* a = boundaryMatch(*point)) {
+      return {&a->route, a->basis};
+    }
+  }
+  return {};
+}
+
+Trunks PsapRouter::Impl::locationOverride(const model::Location& location,
+                                          std::vector<std::string>& routeWarnings) const {
+  Trunks own;
+  for (const std::string& name : location.psapRoute) {
+    if (const config::Trunk* t = config->findTrunk(name)) {
+      own.push_back(t);
+    } else {
+      routeWarnings.push_back("location " + location.key + ": psap_route names no trunk " +
+                              quotedName(name) + "; ignored");
+    }
+  }
+  return own;
+}
 
 PsapRoute PsapRouter::route(const RouteQuery& query) const {
   const Impl& im = *impl_;
@@ -348,30 +419,15 @@ PsapRoute PsapRouter::route(const RouteQuery& query) const {
   // 1. The location's own override (names looked up now: location data changes without a
   // configuration reload). Only for a location known to be right.
   if (!unknown && !unconfirmed && !location->psapRoute.empty()) {
-    Trunks own;
-    for (const std::string& name : location->psapRoute) {
-      if (const config::Trunk* t = im.config->findTrunk(name)) {
-        own.push_back(t);
-      } else {
-        out.warnings.push_back("location " + location->key + ": psap_route names no trunk " +
-                               quotedName(name) + "; ignored");
-      }
-    }
+    Trunks own = im.locationOverride(*location, out.warnings);
     if (!own.empty()) {
       return done(own, "location override (" + location->key + ")");
     }
   }
 
   // 2. Where the device says it is, when it allows routing by it.
-  if (query.deviceCivic != nullptr) {
-    if (const Impl::Rule* r = im.civicMatch(*query.deviceCivic)) {
-      return done(r->route, r->basis, " (device location)");
-    }
-  }
-  if (query.deviceGeo) {
-    if (const Impl::Area* a = im.boundaryMatch(*query.deviceGeo)) {
-      return done(a->route, a->basis, " (device location)");
-    }
+  if (Impl::Choice c = im.byPlace(query.deviceCivic, query.deviceGeo); c.route != nullptr) {
+    return done(*c.route, c.basis, " (device location)");
   }
 
   // 3. Nowhere known, or a home address the user never confirmed: the ERC locates the caller.
@@ -386,13 +442,12 @@ PsapRoute PsapRouter::route(const RouteQuery& query) const {
 
   // 4. The resolved location's address and coordinates.
   if (!unknown && !unconfirmed) {
-    if (const Impl::Rule* r = im.civicMatch(location->civic)) {
-      return done(r->route, r->basis);
-    }
+    std::optional<Point> point;
     if (location->latitude && location->longitude) {
-      if (const Impl::Area* a = im.boundaryMatch({*location->latitude, *location->longitude})) {
-        return done(a->route, a->basis);
-      }
+      point = Point{*location->latitude, *location->longitude};
+    }
+    if (Impl::Choice c = im.byPlace(&location->civic, point); c.route != nullptr) {
+      return done(*c.route, c.basis);
     }
   }
 

@@ -28,6 +28,64 @@ std::string siteLabel(size_t index, const config::Site& site) {
   return "sites[" + std::to_string(index) + "] (" + site.name + ")";
 }
 
+// The networks of a list in the configuration; each entry that is no network is a problem
+// ("pbx_sources[2]: ...").
+model::NetworkSet parseNetworks(const std::vector<std::string>& list, const std::string& key,
+                                std::vector<std::string>& problems) {
+  std::vector<model::Cidr> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto c = model::parseCidr(list[i]);
+    if (c) {
+      out.push_back(c.value());
+    } else {
+      problems.push_back(key + "[" + std::to_string(i) + "]: " + c.error().message);
+    }
+  }
+  return model::NetworkSet(std::move(out));
+}
+
+// A site's psap_route as trunks.
+std::vector<const config::Trunk*> siteRoute(const config::Config& cfg, size_t s,
+                                            std::vector<std::string>& problems) {
+  const config::Site& site = cfg.sites[s];
+  // Every emergency call must reach a PSAP or a default answering point (47 CFR 9.16): a
+  // site without a usable route is a configuration error, not a call-time surprise.
+  std::vector<const config::Trunk*> route;
+  if (site.psapRoute.empty()) {
+    problems.push_back(siteLabel(s, site) + " psap_route: empty; emergency calls need a trunk");
+  }
+  for (size_t i = 0; i < site.psapRoute.size(); ++i) {
+    const config::Trunk* t = cfg.findTrunk(site.psapRoute[i]);
+    if (t == nullptr) {
+      problems.push_back(siteLabel(s, site) + " psap_route[" + std::to_string(i) +
+                         "]: no trunk named '" + site.psapRoute[i] + "'");
+    } else {
+      route.push_back(t);
+    }
+  }
+  return route;
+}
+
+// One problem per line of `lines`.
+void addLines(std::string_view lines, std::vector<std::string>& problems) {
+  while (!lines.empty()) {
+    size_t end = std::min(lines.find('\n'), lines.size());
+    problems.emplace_back(lines.substr(0, end));
+    lines.remove_prefix(std::min(end + 1, lines.size()));
+  }
+}
+
+// The configuration's problems, one per line, each prefixed with the file they are in.
+Error configError(const config::Config& cfg, const std::vector<std::string>& problems) {
+  std::string message;
+  std::string origin = cfg.sourcePath.empty() ? "" : cfg.sourcePath + ": ";
+  for (const auto& p : problems) {
+    if (!message.empty()) message += '\n';
+    message += origin + p;
+  }
+  return Error{"config.invalid", message};
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const config::Config> cfg) {
@@ -35,30 +93,9 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
   std::vector<std::string> problems;
   std::shared_ptr<Router> router(new Router());
 
-  std::vector<model::Cidr> trusted;
-  for (size_t i = 0; i < cfg->trustedNetworks.size(); ++i) {
-    auto c = model::parseCidr(cfg->trustedNetworks[i]);
-    if (c) {
-      trusted.push_back(c.value());
-    } else {
-      problems.push_back("trusted_networks[" + std::to_string(i) + "]: " + c.error().message);
-    }
-  }
-  router->trusted_ = model::NetworkSet(std::move(trusted));
-  auto networks = [&](const std::vector<std::string>& list, const std::string& key) {
-    std::vector<model::Cidr> out;
-    for (size_t i = 0; i < list.size(); ++i) {
-      auto c = model::parseCidr(list[i]);
-      if (c) {
-        out.push_back(c.value());
-      } else {
-        problems.push_back(key + "[" + std::to_string(i) + "]: " + c.error().message);
-      }
-    }
-    return model::NetworkSet(std::move(out));
-  };
-  router->pbxSources_ = networks(cfg->pbxSources, "pbx_sources");
-  router->networkSources_ = networks(cfg->networkSources, "network_sources");
+  router->trusted_ = parseNetworks(cfg->trustedNetworks, "trusted_networks", problems);
+  router->pbxSources_ = parseNetworks(cfg->pbxSources, "pbx_sources", problems);
+  router->networkSources_ = parseNetworks(cfg->networkSources, "network_sources", problems);
 
   // The first site is the default for callers nobody recognizes (siteOf), so there must be one.
   if (cfg->sites.empty()) problems.push_back("sites: at least one site is needed");
@@ -70,34 +107,9 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
 
   for (size_t s = 0; s < cfg->sites.size(); ++s) {
     const config::Site& site = cfg->sites[s];
-    std::vector<model::Cidr> nets;
-    for (size_t i = 0; i < site.networks.size(); ++i) {
-      auto c = model::parseCidr(site.networks[i]);
-      if (c) {
-        nets.push_back(c.value());
-      } else {
-        problems.push_back(siteLabel(s, site) + " networks[" + std::to_string(i) +
-                           "]: " + c.error().message);
-      }
-    }
-    router->siteNetworks_.emplace_back(std::move(nets));
-
-    // Every emergency call must reach a PSAP or a default answering point (47 CFR 9.16): a
-    // site without a usable route is a configuration error, not a call-time surprise.
-    std::vector<const config::Trunk*> route;
-    if (site.psapRoute.empty()) {
-      problems.push_back(siteLabel(s, site) + " psap_route: empty; emergency calls need a trunk");
-    }
-    for (size_t i = 0; i < site.psapRoute.size(); ++i) {
-      const config::Trunk* t = cfg->findTrunk(site.psapRoute[i]);
-      if (t == nullptr) {
-        problems.push_back(siteLabel(s, site) + " psap_route[" + std::to_string(i) +
-                           "]: no trunk named '" + site.psapRoute[i] + "'");
-      } else {
-        route.push_back(t);
-      }
-    }
-    router->siteRoutes_.push_back(std::move(route));
+    router->siteNetworks_.push_back(
+        parseNetworks(site.networks, siteLabel(s, site) + " networks", problems));
+    router->siteRoutes_.push_back(siteRoute(*cfg, s, problems));
   }
 
   // Route selection by location: its problems (emergency_routing) are configuration errors too.
@@ -105,23 +117,10 @@ Result<std::shared_ptr<const Router>> Router::create(std::shared_ptr<const confi
   if (psap) {
     router->psap_ = std::move(psap).value();
   } else {
-    std::string_view lines = psap.error().message;
-    while (!lines.empty()) {
-      size_t end = std::min(lines.find('\n'), lines.size());
-      problems.emplace_back(lines.substr(0, end));
-      lines.remove_prefix(std::min(end + 1, lines.size()));
-    }
+    addLines(psap.error().message, problems);
   }
 
-  if (!problems.empty()) {
-    std::string message;
-    std::string origin = cfg->sourcePath.empty() ? "" : cfg->sourcePath + ": ";
-    for (const auto& p : problems) {
-      if (!message.empty()) message += '\n';
-      message += origin + p;
-    }
-    return Error{"config.invalid", message};
-  }
+  if (!problems.empty()) return configError(*cfg, problems);
   router->config_ = std::move(cfg);
   return std::shared_ptr<const Router>(std::move(router));
 }
