@@ -149,6 +149,7 @@ class B2bua {
   static void writeNotes(const std::vector<routing::PlanNote>& notes);
   static RoutingLogEntry logEntry(const routing::CallPlan& plan, msg_t* msg);
   void shield(Call::Plan& plan, const std::string& source);
+  void routed(Call& call);
   Call* openCall(nta_incoming_t* irq, const sip_t* sip, msg_t* msg,
                  std::unique_ptr<Call::Plan> plan, RoutingLogEntry entry,
                  std::chrono::steady_clock::time_point received);

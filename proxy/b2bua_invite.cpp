@@ -92,25 +92,30 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
     endCall(*call);
     return 0;
   }
-  if (call->plan->emergency()) {
-    const auto& where = call->plan->where;
-    counters_.emergencyBySite.add(call->log.site,
+  routed(*call);
+  return 0;
+}
+
+// The INVITE has left: the routing log's line, the counts, and now, and not before, the
+// responders may hear of it. With no responder configured anywhere there is nobody to tell,
+// and nothing leaves the SIP thread.
+void B2bua::routed(Call& call) {
+  if (call.plan->emergency()) {
+    const auto& where = call.plan->where;
+    counters_.emergencyBySite.add(call.log.site,
                                   where ? std::string(routing::toString(where->signal)) : "none");
   }
-  call->log.outcome = "routed";
-  call->log.addedMs = msSince(received);
-  counters_.added.observe(call->log.addedMs);
-  log_.write(call->log);
-  // The INVITE has left: now, and not before, the responders may hear of it. With no
-  // responder configured anywhere there is nobody to tell, and nothing leaves the SIP thread.
-  const bool callback = call->plan->kind == routing::CallKind::Callback;
-  const auto& sites = call->router->config().sites;
-  call->alerting = (call->plan->emergency() || callback) &&
-                   std::any_of(sites.begin(), sites.end(),
-                               [](const config::Site& s) { return !s.responders.empty(); });
-  alert(*call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
-        callback ? call->log.reason : "");
-  return 0;
+  call.log.outcome = "routed";
+  call.log.addedMs = msSince(call.received);
+  counters_.added.observe(call.log.addedMs);
+  log_.write(call.log);
+  const bool callback = call.plan->kind == routing::CallKind::Callback;
+  const auto& sites = call.router->config().sites;
+  call.alerting = (call.plan->emergency() || callback) &&
+                  std::any_of(sites.begin(), sites.end(),
+                              [](const config::Site& s) { return !s.responders.empty(); });
+  alert(call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
+        callback ? call.log.reason : "");
 }
 
 routing::CallPlanner B2bua::planner() const {
