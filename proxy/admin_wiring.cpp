@@ -258,7 +258,8 @@ admin::MeApi::Deps meDeps(Running& run) {
       loadRequests(db),
       [&run](const store::LocationRequest& r, const std::string& subject, const std::string& body) {
         tellApprovers(run.io, *run.current, r, subject, body);
-      }};
+      },
+      [&run] { return run.current->location.temporaryHoldSeconds * 1000; }};
 }
 
 admin::LocationRequestsApi::Deps requestsDeps(Running& run) {

@@ -245,6 +245,19 @@ std::optional<IpAddress> vetIp(std::string_view text, std::string_view what,
   return ip;
 }
 
+// A personal location held for one emergency (issue 17) is used before its time is over and
+// while the device's latest report is from its network (`reportedHere`); a kept one always.
+bool holdUsable(const model::PersonalLocationRow& row, bool reportedHere, int64_t nowMs,
+                std::vector<std::string>& ignored) {
+  if (row.holdUntilMs == 0) return true;
+  const bool expired = nowMs >= row.holdUntilMs;
+  if (!expired && reportedHere) return true;
+  ignored.push_back(
+      "address '" + row.location.name + "' held for one emergency: " +
+      (expired ? "its time is over" : "the device's latest report is from another network"));
+  return false;
+}
+
 }  // namespace
 
 std::string_view toString(Signal s) {
@@ -305,13 +318,16 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
   }
 
   std::optional<uint64_t> inviteMac = vetMac(call.bssid, " from INVITE", res.ignored);
-  std::optional<uint64_t> reportMac;
-  std::optional<IpAddress> contactIp, reportIp;
+  // reported*: the report's own network, kept when a candidate drops what the INVITE also gives.
+  std::optional<uint64_t> reportMac, reportedMac;
+  std::optional<IpAddress> contactIp, reportIp, reportedIp;
   if (useContact) contactIp = vetIp(call.contactHost, "Contact host", res.ignored);
   if (report != nullptr) {
     reportMac = vetMac(report->bssid, " from device report", res.ignored);
+    reportedMac = reportMac;
     if (reportMac && reportMac == inviteMac) reportMac.reset();  // one value, one candidate
     reportIp = vetIp(report->ip, "device report ip", res.ignored);
+    reportedIp = reportIp;
     if (reportIp && contactIp && *reportIp == *contactIp) reportIp.reset();
   }
 
@@ -408,6 +424,10 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
         return mac && std::any_of(p.bssids.begin(), p.bssids.end(),
                                   [&](const model::Mac& b) { return model::macMatches(b, *mac); });
       };
+      if (!holdUsable(data_.personal[p.row], netHit(reportedIp) || macHit(reportedMac), nowMs,
+                      res.ignored)) {
+        continue;
+      }
       Found f{.signal = Signal::PersonalNetwork,
               .location = &data_.personal[p.row].location,
               .place = &ix.personalPlace[p.row]};
@@ -435,7 +455,8 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
   if (group != kNone && enabled(Signal::PersonalConfirmed)) {
     for (uint32_t e = group; e < ix.personal.size() && personalKey(e) == ext; ++e) {
       const Location& l = data_.personal[ix.personal[e].row].location;
-      if (!l.confirmed) continue;
+      // A temporary hold is an address for one network, never "wherever the user is".
+      if (!l.confirmed || data_.personal[ix.personal[e].row].holdUntilMs != 0) continue;
       add(Found{.signal = Signal::PersonalConfirmed,
                 .location = &l,
                 .place = &ix.personalPlace[ix.personal[e].row]});
