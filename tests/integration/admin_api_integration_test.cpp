@@ -596,5 +596,35 @@ TEST_F(AdminApi, ARetriggerMailsAndResetsExactlyTheUsersChosenAndADeskPhoneMoveM
   EXPECT_EQ(smtp.lines().size(), 3u);
 }
 
+// Issue 17: an admin attaches the network a user reported from to an existing company
+// location. London's admin and a responder of HQ are refused and nothing changes; HQ's admin
+// attaches 10.1.9.0/24 to HQ Floor 2, the audit trail names the token, and the next 911 from
+// 10.1.9.20 resolves to HQ Floor 2.
+TEST_F(AdminApi, AnAdminOfTheSiteAttachesANetworkToALocationAndTheNext911UsesIt) {
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
+  const std::string desk = makeToken("hq-desk", {"--role", "responder", "--site", "HQ"});
+  const std::string path = "/api/v1/locations/hq-floor-2/networks";
+  const std::string subnet = R"({"subnet": "10.1.9.0/24"})";
+  EXPECT_EQ(as("", "POST", path, subnet).status, 401);
+  EXPECT_EQ(as(london, "POST", path, subnet).status, 403);
+  EXPECT_EQ(as(desk, "POST", path, subnet).status, 403);
+  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24'"), 0);
+  auto added = as(hq, "POST", path, subnet);
+  ASSERT_EQ(added.status, 200) << added.body;
+  EXPECT_NE(added.body.find(R"("10.1.9.0/24")"), std::string::npos) << added.body;
+  EXPECT_EQ(as(hq, "POST", path, subnet).status, 409);
+  EXPECT_EQ(countRows(storePath(),
+                      "SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24' "
+                      "AND location_key = 'hq-floor-2'"),
+            1);
+  auto trail = as(hq, "GET", "/api/v1/audit");
+  EXPECT_NE(trail.body.find(R"("action":"location.network-add")"), std::string::npos) << trail.body;
+  const std::string callId = call911("10.1.9.20");
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", callId}});
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("subnet", 0), 0u) << line.raw;
+}
+
 }  // namespace
 }  // namespace sos::itest
