@@ -89,11 +89,11 @@ ReportPrompt reportPrompt(const routing::Resolution& res) {
     return {true,
             "Are you at " + res.location->name + " (" + res.location->civic.oneLine() +
                 ")? Confirm or correct it.",
-            {"confirm", "save-personal", "submit-company"}};
+            {"confirm", "save-personal", "this-emergency-only", "submit-company"}};
   }
   return {false,
           "sosproxy does not know this network: add the address where you are now.",
-          {"save-personal", "submit-company"}};
+          {"save-personal", "this-emergency-only", "submit-company"}};
 }
 
 HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& who) {

@@ -109,6 +109,14 @@ HttpResponse LocationRequestsApi::handle(const HttpRequest& r, std::string_view 
       return jsonError(409, "location request " + std::to_string(id) + " is not pending any more");
     spdlog::info("admin API: location request {} (\"{}\", {}) rejected by \"{}\": {}", id, lr.name,
                  lr.extension, who.name, reason);
+    if (deps_.tellUser) {
+      deps_.tellUser(lr, "sosproxy: your company location \"" + lr.name + "\" was rejected",
+                     "Your company location \"" + lr.name + "\" (request " + std::to_string(id) +
+                         ", site " + lr.site + ") was rejected by " + who.name +
+                         ".\n\nReason: " + reason +
+                         "\n\nYour next emergency call from that network does not give it; "
+                         "answer the prompt again with an address if you are there.\n");
+    }
     return HttpResponse{
         200, "application/json", jsonText(json{{"rejected", id}, {"reason", reason}}), {}};
   }
@@ -161,6 +169,16 @@ HttpResponse LocationRequestsApi::handle(const HttpRequest& r, std::string_view 
   if (!applied.ok()) return refusedWrite(applied.error(), "location request");
   spdlog::info("admin API: location request {} (\"{}\", {}) approved by \"{}\" as location {}", id,
                lr.name, lr.extension, who.name, key);
+  if (deps_.tellUser) {
+    std::string text = "Your company location \"" + lr.name + "\" (request " + std::to_string(id) +
+                       ", site " + lr.site + ") was approved by " + who.name + " as location " +
+                       key + ".\n\n";
+    for (const auto& [name, value] : fields.items()) {
+      if (value.is_string()) text += name + ": " + value.get<std::string>() + "\n";
+    }
+    text += "\nYour next emergency call from that network gives this location.\n";
+    deps_.tellUser(lr, "sosproxy: your company location \"" + lr.name + "\" was approved", text);
+  }
   return HttpResponse{
       201, "application/json", jsonText(json{{"approved", id}, {"location", key}}), {}};
 }

@@ -11,6 +11,8 @@
 //        when the request is decided already or the key or a network is taken.
 //   POST /api/v1/location-requests/ID/reject    {"reason": "..."} (required): the user sees it
 //        in GET /api/v1/me.
+// Either way the submitting user is told by e-mail (which location, approved or rejected with
+// the reason), when they have an address.
 // super-admin: every site's; site-admin: its sites' (another site's request is 403 and not
 // listed); other roles: 403.
 
@@ -40,6 +42,11 @@ class LocationRequestsApi {
     std::function<Result<bool>(int64_t id, const std::string& reason, const store::AuditEntry&)>
         reject;
     std::function<int64_t()> nowMs;
+    // The submitting user told of the decision (an e-mail to their address, if they have one;
+    // a failed delivery is logged). May be empty.
+    std::function<void(const store::LocationRequest&, const std::string& subject,
+                       const std::string& body)>
+        tellUser;
   };
 
   static constexpr std::string_view kPath = "/api/v1/location-requests";

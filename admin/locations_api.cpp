@@ -99,6 +99,10 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   const model::LocationData& data = snapshot->data();
   const std::string key =
       path.size() > kPath.size() ? std::string(path.substr(kPath.size() + 1)) : "";
+  if (constexpr std::string_view kNetworks = "/networks";
+      key.size() > kNetworks.size() && key.ends_with(kNetworks)) {
+    return addNetwork(r, key.substr(0, key.size() - kNetworks.size()), data, who);
+  }
   const model::Location* existing = key.empty() ? nullptr : find(data, key);
 
   if (r.method == "GET") {
@@ -193,6 +197,53 @@ HttpResponse LocationsApi::handle(const HttpRequest& r, std::string_view path,
   return withEtag(
       HttpResponse{written.value().created ? 201 : 200, "application/json", jsonText(out), {}},
       out);
+}
+
+HttpResponse LocationsApi::addNetwork(const HttpRequest& r, const std::string& key,
+                                      const model::LocationData& data, const Principal& who) {
+  if (r.method != "POST") return jsonError(405, "use POST");
+  const model::Location* existing = find(data, key);
+  if (existing == nullptr) return jsonError(404, "no location is keyed \"" + key + "\"");
+  if (!who.coversSite(existing->site)) {
+    return jsonError(403, "location \"" + key + "\" is not of your sites");
+  }
+  json body = json::parse(r.body, nullptr, false);
+  if (!body.is_object() || body.size() != 1 ||
+      !((body.contains("subnet") && body["subnet"].is_string()) ||
+        (body.contains("bssid") && body["bssid"].is_string()))) {
+    return jsonError(400, "send {\"subnet\": \"CIDR\"} or {\"bssid\": \"MAC\"}");
+  }
+  const bool subnet = body.contains("subnet");
+  const std::string value = body[subnet ? "subnet" : "bssid"].get<std::string>();
+  const std::string list = subnet ? "subnets" : "bssids";
+  json location = locationJson(data, *existing);
+  const std::string before = jsonText(location);
+  if (!location.contains(list)) location[list] = json::array();
+  for (const auto& have : location[list]) {
+    if (have == value) {
+      return jsonError(409, std::string(subnet ? "subnet" : "bssid") + " " + value +
+                                " is location " + key + "'s already");
+    }
+  }
+  location[list].push_back(value);
+  const std::string after = jsonText(location);
+  store::AuditEntry audit{0,
+                          deps_.nowMs(),
+                          who.name,
+                          std::string(toString(who.role)),
+                          "location.network-add",
+                          "location:" + key,
+                          existing->site,
+                          before,
+                          after};
+  auto written = deps_.put(after, key, audit);
+  if (!written.ok()) return writeError(written.error());
+  spdlog::info("admin API: {} {} attached to location {} by \"{}\"", subnet ? "subnet" : "bssid",
+               value, key, who.name);
+  auto now = deps_.snapshot();
+  const model::Location* saved = now ? find(now->data(), key) : nullptr;
+  json out = saved ? locationJson(now->data(), *saved) : json{{"key", key}};
+  return withEtag(HttpResponse{200, "application/json", jsonText(out), {}}, out);
 }
 
 }  // namespace sos::admin

@@ -10,6 +10,11 @@
 //   POST   /api/v1/locations               201; 409 when the key, an ELIN or a network is taken
 //   PUT    /api/v1/locations/KEY           replaces it whole: ELINs and networks as given
 //   DELETE /api/v1/locations/KEY           409 for a site's or the account's default
+//   POST   /api/v1/locations/KEY/networks  {"subnet": CIDR} or {"bssid": MAC}: this network
+//                                          attached to the location as well (issue 17: a
+//                                          network a user reported from, found to be a
+//                                          company place); 409 when it is the location's
+//                                          already or another's; no If-Match (nothing is lost)
 // A site-admin reads and writes locations of its sites only (a location moved between sites
 // needs both), else 403; other roles get 403. Lost updates are refused: GET and every write
 // answer with the location's ETag, and PUT and DELETE must send it back as If-Match (428
@@ -48,6 +53,8 @@ class LocationsApi {
   HttpResponse handle(const HttpRequest& request, std::string_view path, const Principal& who);
 
  private:
+  HttpResponse addNetwork(const HttpRequest& request, const std::string& key,
+                          const model::LocationData& data, const Principal& who);
   Deps deps_;
 };
 

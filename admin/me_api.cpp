@@ -247,7 +247,9 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
   if (r.method != "POST") return jsonError(405, "use POST");
   json body = json::parse(r.body, nullptr, false);
   if (!body.is_object() || !body.contains("choice") || !body["choice"].is_string()) {
-    return jsonError(400, "send {\"choice\": \"confirm\" | \"save-personal\", ...}");
+    return jsonError(400,
+                     "send {\"choice\": \"confirm\" | \"save-personal\" | \"this-emergency-only\" "
+                     "| \"submit-company\", ...}");
   }
   const std::string choice = body["choice"].get<std::string>();
   auto latest = deps_.latestReport(user.extension);
@@ -280,17 +282,35 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
                         {}};
   }
   if (choice == "submit-company") return submit(body, user, report, who);
-  if (choice != "save-personal") {
-    return jsonError(400, "choice must be \"confirm\", \"save-personal\" or \"submit-company\"");
+  if (choice == "save-personal") return save(body, user, report, *snapshot, who, false);
+  if (choice == "this-emergency-only") return save(body, user, report, *snapshot, who, true);
+  return jsonError(400,
+                   "choice must be \"confirm\", \"save-personal\", \"this-emergency-only\" or "
+                   "\"submit-company\"");
+}
+
+// save-personal and this-emergency-only: the address as given, tied to the network the device
+// last reported from; a hold (issue 17) ends at now + location.temporary_hold_s, or sooner when
+// the device reports from another network (routing/location_resolver.cpp), and replaces the
+// user's earlier holds.
+HttpResponse MeApi::save(const json& body, const model::UserRow& user,
+                         const model::DeviceReport& report,
+                         const routing::LocationSnapshot& snapshot, const Principal& who,
+                         bool hold) {
+  if (hold && report.ip.empty() && report.bssid.empty()) {
+    return jsonError(409, "the latest report names no network to hold an address for");
   }
-  // The address as given, tied to the network the device last reported from.
   store::InputRecord record;
-  const std::string key = user.extension + "-" + std::to_string(deps_.nowMs());
+  const int64_t now = deps_.nowMs();
+  const std::string key = user.extension + (hold ? "-hold-" : "-") + std::to_string(now);
   record.fields.push_back({"key", key, 0});
   record.fields.push_back({"extension", user.extension, 0});
   record.fields.push_back({"confirmed", "yes", 0});
   if (!report.ip.empty()) record.fields.push_back({"networks", report.ip, 0});
   if (!report.bssid.empty()) record.fields.push_back({"bssids", report.bssid, 0});
+  if (hold && !body.contains("name")) {
+    record.fields.push_back({"name", "Given for this emergency", 0});
+  }
   for (const auto& [name, value] : body.items()) {
     if (name == "choice") continue;
     const auto& columns = store::dataColumns(store::DataKind::PersonalLocations);
@@ -305,18 +325,24 @@ HttpResponse MeApi::answer(const HttpRequest& r, const model::UserRow& user, con
   }
   store::ImportRequest req = request(store::DataKind::PersonalLocations, who);
   req.records.push_back(std::move(record));
+  int64_t until = 0;
+  if (hold) {
+    until = now + (deps_.holdMs ? deps_.holdMs() : int64_t{8} * 3600 * 1000);
+    req.holdUntilMs = until;
+    for (const auto& p : snapshot.data().personal) {
+      if (p.extension == user.extension && p.holdUntilMs != 0) req.remove.push_back(p.location.key);
+    }
+  }
   auto applied = deps_.apply(req);
   if (!applied.ok()) return refusedWrite(applied.error(), "the user's change");
-  spdlog::info("admin API: {} saved personal location {} for network {}", user.extension, key,
+  spdlog::info("admin API: {} {} personal location {} for network {}", user.extension,
+               hold ? "holds (this emergency only)" : "saved", key,
                report.ip.empty() ? report.bssid : report.ip);
-  return HttpResponse{
-      201,
-      "application/json",
-      jsonText(
-          json{{"saved", key},
-               {"networks", report.ip.empty() ? json::array() : json::array({report.ip})},
-               {"bssids", report.bssid.empty() ? json::array() : json::array({report.bssid})}}),
-      {}};
+  json out{{"saved", key},
+           {"networks", report.ip.empty() ? json::array() : json::array({report.ip})},
+           {"bssids", report.bssid.empty() ? json::array() : json::array({report.bssid})}};
+  if (hold) out["held_until_ms"] = until;
+  return HttpResponse{201, "application/json", jsonText(out), {}};
 }
 
 }  // namespace sos::admin

@@ -17,6 +17,11 @@
 //                                   "I am at this address": saved as a confirmed personal address
 //                                   tied to the network of their latest report (its IP and
 //                                   BSSID), so their next 911 from there carries it
+//        {"choice": "this-emergency-only", "name", "country", RFC 5139 elements ...}
+//                                   "use this address for this emergency only": held for the
+//                                   user, not kept: their next 911 carries it while their device
+//                                   reports from the same network, for location.temporary_hold_s
+//                                   at most; a new one replaces the last
 //        {"choice": "submit-company", "name": ..., RFC 5139 elements ..., "subnets", "bssids",
 //         ...}                      "this is a place of the company": submitted to the site's
 //                                   admins for approval (location_requests_api.h) with the
@@ -63,6 +68,8 @@ class MeApi {
     std::function<void(const store::LocationRequest&, const std::string& subject,
                        const std::string& body)>
         tellApprovers;
+    // How long "this emergency only" holds an address (location.temporary_hold_s, in ms).
+    std::function<int64_t()> holdMs;
   };
 
   static constexpr std::string_view kPath = "/api/v1/me";
@@ -74,6 +81,9 @@ class MeApi {
 
  private:
   HttpResponse answer(const HttpRequest& r, const model::UserRow& user, const Principal& who);
+  HttpResponse save(const nlohmann::json& body, const model::UserRow& user,
+                    const model::DeviceReport& report, const routing::LocationSnapshot& snapshot,
+                    const Principal& who, bool hold);
   HttpResponse submit(const nlohmann::json& body, const model::UserRow& user,
                       const model::DeviceReport& report, const Principal& who);
   store::ImportRequest request(store::DataKind kind, const Principal& who) const;

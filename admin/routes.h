@@ -28,7 +28,8 @@
 //   GET    /api/v1/audit?limit=N&before=ID     super-admin (every entry); site-admin (its
 //                                              sites'), newest first
 //   GET    /api/v1/trunks, /api/v1/elin-mappings  trunk state, ELIN mappings: ops_api.h
-//   GET, POST /api/v1/locations; GET, PUT, DELETE /api/v1/locations/KEY
+//   GET, POST /api/v1/locations; GET, PUT, DELETE /api/v1/locations/KEY; POST
+//   /api/v1/locations/KEY/networks
 //                                              super-admin; site-admin (its sites):
 //                                              locations_api.h
 //   GET /api/v1/users, /api/v1/devices, /api/v1/personal-locations, /api/v1/sites; GET, PUT,
@@ -156,7 +157,7 @@ class AdminRoutes {
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
 
-  static constexpr std::array<RouteSpec, 36> kRouteTable{{
+  static constexpr std::array<RouteSpec, 37> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -174,6 +175,7 @@ class AdminRoutes {
       {"/api/v1/tokens/{name}", "DELETE"},
       {"/api/v1/audit", "GET"},
       {"/api/v1/locations", "GET, POST"},
+      {"/api/v1/locations/{key}/networks", "POST"},  // before {key}, which would take it
       {"/api/v1/locations/{key}", "GET, PUT, DELETE"},
       {"/api/v1/trunks", "GET"},
       {"/api/v1/elin-mappings", "GET"},

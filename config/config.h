@@ -190,6 +190,9 @@ struct LocationSettings {
   // How long the ELIN -> caller mapping of an emergency call routes a PSAP's callback to that
   // caller (issue 4); one product uses 3 hours.
   int64_t callbackWindowSeconds = int64_t{3} * 3600;
+  // How long "use this address for this emergency only" (issue 17) holds an address for the
+  // user, unless their device reports from another network sooner.
+  int64_t temporaryHoldSeconds = int64_t{8} * 3600;
 };
 
 // The admin HTTP server: the location-report API, health, /metrics, reload, acknowledgements,

@@ -459,7 +459,7 @@ void Parser::readStore(const YamlValue& v) {
 }
 
 void Parser::readLocation(const YamlValue& v) {
-  auto f = fields(v, {"precedence", "stale_after_s", "callback_window_s"});
+  auto f = fields(v, {"precedence", "stale_after_s", "callback_window_s", "temporary_hold_s"});
   if (!f) {
     return;
   }
@@ -482,6 +482,9 @@ void Parser::readLocation(const YamlValue& v) {
   }
   if (auto s = get(*f, v, "callback_window_s")) {
     location.callbackWindowSeconds = seconds(*s).value_or(location.callbackWindowSeconds);
+  }
+  if (auto s = get(*f, v, "temporary_hold_s")) {
+    location.temporaryHoldSeconds = seconds(*s).value_or(location.temporaryHoldSeconds);
   }
 }
 

@@ -80,6 +80,10 @@ struct PersonalLocationRow {
   // Networks that identify "I am here": a public IP or CIDR seen by the report API, or a BSSID.
   std::vector<std::string> matchNetworks;
   std::vector<std::string> matchBssids;
+  // 0: kept. Otherwise a temporary hold ("use this address for this emergency only", issue
+  // 17): used until this time (Unix ms), and only while the device's latest report is from
+  // one of the networks above; never the user's confirmed address whatever the network.
+  int64_t holdUntilMs = 0;
 };
 
 struct DeviceReport {

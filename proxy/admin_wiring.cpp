@@ -84,6 +84,21 @@ void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model:
            "desk phone " + r.mac);
 }
 
+// A submitted company location decided (issue 17): its user is told by e-mail, when they have
+// an address.
+void tellRequestUser(Running& run, const store::LocationRequest& r, const std::string& subject,
+                     const std::string& body) {
+  store::Store* const db = run.locations.store();
+  auto email = db != nullptr ? db->userEmail(r.extension) : Result<std::string>("");
+  if (!email.ok() || email.value().empty()) {
+    spdlog::info("location request {} decided: {} has no e-mail address to tell", r.id,
+                 r.extension);
+    return;
+  }
+  sendMail(run.io, *run.current, email.value(), subject, body,
+           "location request " + std::to_string(r.id) + " decided");
+}
+
 // /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
 // store, the alerts' outbox and the running configuration's sites. On the I/O thread, like the
 // store.
@@ -243,7 +258,8 @@ admin::MeApi::Deps meDeps(Running& run) {
       loadRequests(db),
       [&run](const store::LocationRequest& r, const std::string& subject, const std::string& body) {
         tellApprovers(run.io, *run.current, r, subject, body);
-      }};
+      },
+      [&run] { return run.current->location.temporaryHoldSeconds * 1000; }};
 }
 
 admin::LocationRequestsApi::Deps requestsDeps(Running& run) {
@@ -259,7 +275,10 @@ admin::LocationRequestsApi::Deps requestsDeps(Running& run) {
         if (db == nullptr) return Error{"store.write", "no store is open"};
         return db->rejectLocationRequest(id, reason, audit);
       },
-      now};
+      now,
+      [&run](const store::LocationRequest& r, const std::string& subject, const std::string& body) {
+        tellRequestUser(run, r, subject, body);
+      }};
 }
 
 admin::RetriggerApi::Deps retriggerDeps(Running& run) {

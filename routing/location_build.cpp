@@ -312,8 +312,13 @@ class Builder {
         rows.push_back(i);
       }
     }
+    // A user's holds for one emergency (issue 17) first: the address they gave for this
+    // emergency beats one they keep for the same network.
     std::stable_sort(rows.begin(), rows.end(), [this](uint32_t a, uint32_t b) {
-      return d_.personal[a].extension < d_.personal[b].extension;
+      const auto& pa = d_.personal[a];
+      const auto& pb = d_.personal[b];
+      if (pa.extension != pb.extension) return pa.extension < pb.extension;
+      return (pa.holdUntilMs != 0) > (pb.holdUntilMs != 0);
     });
     auto& entries = ix_.personal;
     entries.reserve(rows.size());

@@ -266,9 +266,11 @@ void vetNetworkData(const CallNetworkData& call, bool useContact, detail::Eviden
   if (useContact) ev.contactIp = vetIp(call.contactHost, "Contact host", ignored);
   if (ev.report != nullptr) {
     ev.reportMac = vetMac(ev.report->bssid, " from device report", ignored);
+    ev.reportedMac = ev.reportMac;
     // One value, one candidate.
     if (ev.reportMac && ev.reportMac == ev.inviteMac) ev.reportMac.reset();
     ev.reportIp = vetIp(ev.report->ip, "device report ip", ignored);
+    ev.reportedIp = ev.reportIp;
     if (ev.reportIp && ev.contactIp && *ev.reportIp == *ev.contactIp) ev.reportIp.reset();
   }
 }
@@ -353,7 +355,7 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
   res.user = findUser(call.extension);
 
   // ---- Which data may be used ----
-  detail::Evidence ev{.user = res.user, .extension = call.extension};
+  detail::Evidence ev{.user = res.user, .extension = call.extension, .nowMs = nowMs};
   if (res.user != nullptr && !res.user->extension.empty()) ev.extension = res.user->extension;
   bool useContact = admitDeviceData(call, nowMs, settings_.staleAfterMs, ev, res.ignored);
   vetNetworkData(call, useContact, ev, res.ignored);
@@ -363,7 +365,7 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
   if (call.deviceSuppliedLocation && !matches.enabled(Signal::DeviceSupplied)) {
     res.ignored.push_back("device-supplied location: not in the precedence order");
   }
-  detail::collectMatches(*this, ix, call, ev, matches);
+  detail::collectMatches(*this, ix, call, ev, matches, res.ignored);
 
   // ---- Rank them: precedence first, then INVITE before report ----
   rankMatches(matches);

@@ -22,6 +22,7 @@ struct Inputs {
   const LocationIndexes& ix;
   const CallNetworkData& call;
   const Evidence& ev;
+  std::vector<std::string>& ignored;
 };
 
 void addDeviceSupplied(const Inputs& in, Matches& out) {
@@ -121,18 +122,36 @@ uint32_t personalGroup(const Inputs& in) {
                                         [&](uint32_t v) { return personalExtension(in, v); });
 }
 
+bool inNetworks(const PersonalEntry& p, const std::optional<IpAddress>& ip) {
+  return ip && std::any_of(p.networks.begin(), p.networks.end(),
+                           [&](const Cidr& c) { return c.contains(*ip); });
+}
+
+bool inBssids(const PersonalEntry& p, const std::optional<uint64_t>& mac) {
+  return mac && std::any_of(p.bssids.begin(), p.bssids.end(),
+                            [&](const model::Mac& b) { return model::macMatches(b, *mac); });
+}
+
+// A personal location held for one emergency (issue 17) is used before its time is over and
+// while the device's latest report is from its network; a kept one always.
+bool holdUsable(const Inputs& in, const PersonalEntry& p) {
+  const model::PersonalLocationRow& row = in.snapshot.data().personal[p.row];
+  if (row.holdUntilMs == 0) return true;
+  const bool expired = in.ev.nowMs >= row.holdUntilMs;
+  const bool reportedHere = inNetworks(p, in.ev.reportedIp) || inBssids(p, in.ev.reportedMac);
+  if (!expired && reportedHere) return true;
+  in.ignored.push_back(
+      "address '" + row.location.name + "' held for one emergency: " +
+      (expired ? "its time is over" : "the device's latest report is from another network"));
+  return false;
+}
+
 // Does a personal location's network or BSSID hold what the call offers? The INVITE's BSSID
 // first, then the Contact address, the report's BSSID, the report's address. Fills in `f` how.
 bool personalNetworkHit(const Inputs& in, const PersonalEntry& p, Found& f) {
   const Evidence& ev = in.ev;
-  auto netHit = [&](const std::optional<IpAddress>& ip) {
-    return ip && std::any_of(p.networks.begin(), p.networks.end(),
-                             [&](const Cidr& c) { return c.contains(*ip); });
-  };
-  auto macHit = [&](const std::optional<uint64_t>& mac) {
-    return mac && std::any_of(p.bssids.begin(), p.bssids.end(),
-                              [&](const model::Mac& b) { return model::macMatches(b, *mac); });
-  };
+  auto netHit = [&](const std::optional<IpAddress>& ip) { return inNetworks(p, ip); };
+  auto macHit = [&](const std::optional<uint64_t>& mac) { return inBssids(p, mac); };
   if (macHit(ev.inviteMac)) {
     f.source = Source::Invite;
     f.mac = *ev.inviteMac;
@@ -162,6 +181,7 @@ void addPersonalNetwork(const Inputs& in, uint32_t group, Matches& out) {
   }
   for (uint32_t e = group; inPersonalGroup(in, e); ++e) {
     const PersonalEntry& p = in.ix.personal[e];
+    if (!holdUsable(in, p)) continue;
     Found f{.signal = Signal::PersonalNetwork,
             .location = &in.snapshot.data().personal[p.row].location,
             .place = &in.ix.personalPlace[p.row]};
@@ -178,7 +198,8 @@ void addPersonalConfirmed(const Inputs& in, uint32_t group, Matches& out) {
   for (uint32_t e = group; inPersonalGroup(in, e); ++e) {
     uint32_t row = in.ix.personal[e].row;
     const Location& l = in.snapshot.data().personal[row].location;
-    if (!l.confirmed) continue;
+    // A hold for one emergency is an address for one network, never "wherever the user is".
+    if (!l.confirmed || in.snapshot.data().personal[row].holdUntilMs != 0) continue;
     out.add(Found{
         .signal = Signal::PersonalConfirmed, .location = &l, .place = &in.ix.personalPlace[row]});
     return;
@@ -213,8 +234,9 @@ void addAccountDefault(const Inputs& in, Matches& out) {
 }  // namespace
 
 void collectMatches(const LocationSnapshot& snapshot, const LocationIndexes& ix,
-                    const CallNetworkData& call, const Evidence& evidence, Matches& out) {
-  const Inputs in{snapshot, ix, call, evidence};
+                    const CallNetworkData& call, const Evidence& evidence, Matches& out,
+                    std::vector<std::string>& ignored) {
+  const Inputs in{snapshot, ix, call, evidence, ignored};
   addDeviceSupplied(in, out);
   addBssid(in, out);
   addChassisPortAndChassis(in, out);

@@ -6,7 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/network.h"
 #include "routing/location_index.h"
@@ -43,6 +45,11 @@ struct Evidence {
   int64_t reportAgeMs = 0;
   std::optional<uint64_t> inviteMac{}, reportMac{};
   std::optional<model::IpAddress> contactIp{}, reportIp{};
+  // The report's own network, kept when reportMac/reportIp drop what the INVITE also gives: a
+  // hold for one emergency (issue 17) needs the device's latest report from its network.
+  std::optional<uint64_t> reportedMac{};
+  std::optional<model::IpAddress> reportedIp{};
+  int64_t nowMs = 0;
 };
 
 // The matches of one call, in the order they were found.
@@ -66,7 +73,9 @@ struct Matches {
 
 // Every signal `call` matches, in the order of the Signal enum, into `out`. The account default
 // matches every call, so `out` is never left empty.
+// `ignored` gets what was passed over and why (a hold whose time is over, ...).
 void collectMatches(const LocationSnapshot& snapshot, const LocationIndexes& ix,
-                    const CallNetworkData& call, const Evidence& evidence, Matches& out);
+                    const CallNetworkData& call, const Evidence& evidence, Matches& out,
+                    std::vector<std::string>& ignored);
 
 }  // namespace sos::routing::detail

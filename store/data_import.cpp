@@ -1182,6 +1182,13 @@ Result<void> DataImport::write(const ImportResult& result) {
     }
   } else if (request_.kind == DataKind::PersonalLocations) {
     if (auto r = writePersonal(added, changed, gone); !r.ok()) return r;
+    if (request_.holdUntilMs > 0) {
+      Statement hold(db_, "UPDATE personal_locations SET hold_until_ms = ? WHERE key = ?");
+      for (const auto* c : added) {
+        if (!hold.integer(1, request_.holdUntilMs).text(2, c->key).run()) return refused(hold);
+        hold.reset();
+      }
+    }
   } else if (request_.kind == DataKind::Sites) {
     if (auto r = writeSites(added, changed, gone); !r.ok()) return r;
   } else {

@@ -88,6 +88,9 @@ struct ImportRequest {
   int64_t approvesRequest = 0;
   // Every record must be new: a key the store has already is a problem, nothing is updated.
   bool createOnly = false;
+  // Personal locations only: the ones this request adds are temporary holds until this time
+  // (Unix ms; model::PersonalLocationRow::holdUntilMs), written in the same transaction. 0: kept.
+  int64_t holdUntilMs = 0;
 };
 
 struct FieldChange {

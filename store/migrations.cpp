@@ -335,7 +335,15 @@ constexpr const char* kSchema9 = R"sql(
 ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations{{
+// "Use this address for this emergency only" (issue 17): a personal location held until a time
+// (Unix ms) and only while the device reports from its network; NULL: kept. The data version
+// moves so that a running sosproxy rebuilds its snapshot.
+constexpr const char* kSchema10 = R"sql(
+ALTER TABLE personal_locations ADD COLUMN hold_until_ms INTEGER;
+UPDATE data_version SET version = version + 1 WHERE id = 1;
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -345,6 +353,7 @@ constexpr std::array<Migration, 9> kMigrations{{
     {7, "desk phone brand, model and common area; routing data version", kSchema7},
     {8, "company locations submitted for approval", kSchema8},
     {9, "users' e-mail addresses", kSchema9},
+    {10, "personal locations held for one emergency", kSchema10},
 }};
 
 }  // namespace

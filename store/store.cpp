@@ -316,7 +316,9 @@ Result<model::LocationData> Store::loadLocationData() {
 
   std::unordered_map<std::string, size_t> personalIndex;
   Statement personal(db_, "SELECT key, extension, name, confirmed, latitude, longitude, elin, " +
-                              civic + " FROM personal_locations ORDER BY extension, key");
+                              civic +
+                              ", COALESCE(hold_until_ms, 0) FROM personal_locations "
+                              "ORDER BY extension, key");
   while (personal.row()) {
     model::PersonalLocationRow p;
     p.location.key = personal.columnText(0);
@@ -330,6 +332,7 @@ Result<model::LocationData> Store::loadLocationData() {
       p.location.elins.push_back(std::move(elin));
     }
     readCivic(personal, 7, p.location.civic);
+    p.holdUntilMs = personal.columnInt(7 + static_cast<int>(kCivicFields.size()));
     personalIndex.emplace(p.location.key, data.personal.size());
     data.personal.push_back(std::move(p));
   }

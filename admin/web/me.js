@@ -163,7 +163,7 @@ function showMe(me, personal) {
     $('prompt-title').textContent = prompt.status === 'undetectable' ?
         'sosproxy does not know where you are' : 'Is this where you are?';
     $('prompt-text').textContent = prompt.text;
-    for (const choice of ['confirm', 'save-personal', 'submit-company']) {
+    for (const choice of ['confirm', 'save-personal', 'this-emergency-only', 'submit-company']) {
       $('choice-' + choice).hidden = !prompt.choices.includes(choice);
     }
   }
@@ -279,6 +279,9 @@ async function saveAddress(event) {
     form.reset();
     say(choice === 'save-personal' ?
         'Saved "' + body.name + '": your next 911 from this network gives this address.' :
+        choice === 'this-emergency-only' ?
+        'Held "' + body.name + '" for this emergency: your next 911 gives it while you are ' +
+        'on this network; it is not kept.' :
         'Submitted "' + body.name + '": your site\'s administrators are asked to approve it.');
     await refresh();
   } catch (e) {
@@ -354,6 +357,7 @@ function start() {
   $('address-form').addEventListener('submit', saveAddress);
   $('choice-confirm').addEventListener('click', confirmLocation);
   $('choice-save-personal').addEventListener('click', () => choose('save-personal'));
+  $('choice-this-emergency-only').addEventListener('click', () => choose('this-emergency-only'));
   $('choice-submit-company').addEventListener('click', () => choose('submit-company'));
   if (token()) refresh();
 }

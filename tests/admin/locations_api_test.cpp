@@ -33,6 +33,7 @@ struct Locations : ::testing::Test {
   std::shared_ptr<const routing::LocationSnapshot> snap;
   std::vector<std::pair<std::string, store::AuditEntry>> puts;
   std::vector<std::string> removed;
+  std::vector<std::string> texts;  // what each put wrote
   Result<store::Store::LocationWrite> putResult = store::Store::LocationWrite{"x", "HQ", true};
 
   LocationsApi api{
@@ -40,6 +41,7 @@ struct Locations : ::testing::Test {
                          [this](const std::string& text, const std::string& key,
                                 const store::AuditEntry& a) -> Result<store::Store::LocationWrite> {
                            puts.push_back({key.empty() ? text : key, a});
+                           texts.push_back(text);
                            return putResult;
                          },
                          [this](const std::string& key, const store::AuditEntry&) -> Result<bool> {
@@ -120,6 +122,42 @@ TEST_F(Locations, AChangeMustNameTheVersionItWasMadeFrom) {
   EXPECT_TRUE(removed.empty());
   EXPECT_EQ(call("DELETE", "/api/v1/locations/hq-floor-2", ops, "", etag).status, 200);
   EXPECT_EQ(removed.size(), 1u);
+}
+
+// Issue 17: a network attached to a company location by an admin of its site. The location is
+// written back whole with the network added (the store checks it as a PUT), audited under the
+// token's name; another site's admin, a responder or device token, a network the location has
+// already and a body that is neither a subnet nor a BSSID are refused without a write.
+TEST_F(Locations, ANetworkIsAttachedByAnAdminOfTheLocationsSiteOnly) {
+  const std::string path = "/api/v1/locations/hq-floor-2/networks";
+  const Principal london{"london-it", Role::SiteAdmin, {"London"}, ""};
+  const Principal desk{"hq-desk", Role::Responder, {"HQ"}, ""};
+  const Principal phone{"phone-1002", Role::Device, {}, "1002"};
+  for (const Principal* who : {&london, &desk, &phone}) {
+    EXPECT_EQ(call("POST", path, *who, R"({"subnet": "10.1.9.0/24"})", "").status, 403)
+        << who->name;
+  }
+  EXPECT_EQ(call("POST", path, hq, R"({"subnet": "10.1.2.0/24"})", "").status, 409);
+  EXPECT_EQ(call("POST", path, hq, R"({"subnet": "10.1.9.0/24", "bssid": "x"})", "").status, 400);
+  EXPECT_EQ(call("POST", path, hq, R"({"ip": "10.1.9.1"})", "").status, 400);
+  EXPECT_EQ(call("GET", path, hq).status, 405);
+  EXPECT_EQ(call("POST", "/api/v1/locations/nowhere/networks", hq, R"({"bssid": "x"})", "").status,
+            404);
+  EXPECT_TRUE(puts.empty());
+
+  auto added = call("POST", path, hq, R"({"subnet": "10.1.9.0/24"})", "");
+  EXPECT_EQ(added.status, 200) << added.body;
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0].first, "hq-floor-2");
+  const json written = json::parse(texts[0]);
+  EXPECT_EQ(written["subnets"], json::array({"10.1.2.0/24", "10.1.9.0/24"}));
+  EXPECT_EQ(written["civic"], json::parse(R"({"country":"US","FLR":"2"})"));
+  EXPECT_EQ(puts[0].second.action, "location.network-add");
+  EXPECT_EQ(puts[0].second.actor, "hq-it");
+  EXPECT_EQ(puts[0].second.site, "HQ");
+  EXPECT_EQ(call("POST", path, ops, R"({"bssid": "00:11:22:33:44:99"})", "").status, 200);
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(json::parse(texts[1])["bssids"], json::array({"00:11:22:33:44:99"}));
 }
 
 TEST_F(Locations, OtherRolesAreRefused) {

@@ -449,6 +449,8 @@ TEST(OpenApi, TheDocumentDescribesEveryRouteTheServerAnswersAndNoOther) {
 TEST(OpenApi, TemplatesMatchOnePartAndTheDocumentIsServedToAnyToken) {
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/locations/hq-lobby")->path, "/api/v1/locations/{key}");
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/locations")->path, "/api/v1/locations");
+  EXPECT_EQ(AdminRoutes::findRoute("/api/v1/locations/hq-lobby/networks")->path,
+            "/api/v1/locations/{key}/networks");
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/calls/a%2Fb@h/acknowledge")->path,
             "/api/v1/calls/{callId}/acknowledge");
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/calls//acknowledge"), nullptr);

@@ -538,11 +538,14 @@ TEST(ConfigTest, HostNameSecurityDeskAndCallbackWindow) {
   lines.push_back("  host_name: sosproxy.hq.example");
   lines.push_back("location:");
   lines.push_back("  callback_window_s: 600");
+  lines.push_back("  temporary_hold_s: 3600");
   auto r = parseConfig(text(lines), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r.value().listen.hostName, "sosproxy.hq.example");
   EXPECT_EQ(r.value().sites[0].securityDesk, "sip:desk@192.0.2.9:5094");
   EXPECT_EQ(r.value().location.callbackWindowSeconds, 600);
+  EXPECT_EQ(r.value().location.temporaryHoldSeconds, 3600);
+  EXPECT_EQ(parseConfig(text(kValid), "t.yaml").value().location.temporaryHoldSeconds, 28800);
 
   auto badHost = kValid;
   badHost.push_back("listen:");

@@ -407,14 +407,18 @@ TEST_F(AdminApi, ABodyOver64KiBIs413ExceptAnImportsFile) {
 
 // Issue 17: the approval queue. 1001 submits "HQ Annex" for subnet 10.1.9.0/24; HQ's
 // approvers get the e-mail at the test's SMTP server; a London admin neither sees nor approves
-// it; an HQ site-admin approves, and the next 911 from 10.1.9.20 resolves to HQ Annex; 1001 sees
-// the request approved.
+// it; an HQ site-admin approves, 1001 is e-mailed that it was, and the next 911 from 10.1.9.20
+// resolves to HQ Annex; 1001 sees the request approved.
 TEST_F(AdminApi, ASubmittedCompanyLocationIsMailedApprovedAndRoutesTheNextCall) {
   SmtpReceiver smtp(dir_.path(), ports_.smtp);
   ASSERT_TRUE(smtp.start()) << smtp.lastError();
   const std::string phone = makeToken("phone-1001", {"--role", "device", "--user", "1001"});
   const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
   const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
+  // The demo's users have no e-mail address; 1001 is given one to be told the decision.
+  auto email =
+      as(hq, "PUT", "/api/v1/users/1001", R"({"email": "alice@hq.example"})", {{"If-Match", "*"}});
+  ASSERT_EQ(email.status, 200) << email.body;
   auto seen =
       as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1001","ip":"10.1.9.20"})");
   ASSERT_EQ(seen.status, 200) << seen.body;
@@ -452,6 +456,18 @@ TEST_F(AdminApi, ASubmittedCompanyLocationIsMailedApprovedAndRoutesTheNextCall) 
   ASSERT_EQ(approved.status, 201) << approved.body;
   EXPECT_EQ(json::parse(approved.body)["location"], "hq-annex");
   EXPECT_EQ(as(hq, "POST", approve, "{}").status, 409);  // decided already
+  // 1001 is told: the approvers' mail first, then the user's.
+  ASSERT_TRUE(smtp.waitForLines(2)) << proxy_->output();
+  const std::string told = smtp.lines().back();
+  EXPECT_EQ(jsonArrayItems(jsonField(told, "to")), std::vector<std::string>{"alice@hq.example"});
+  const std::string toldText = jsonField(told, "data");
+  EXPECT_NE(toldText.find("Subject: sosproxy: your company location \"HQ Annex\" was approved"),
+            std::string::npos)
+      << toldText;
+  EXPECT_NE(toldText.find("approved by hq-it as location hq-annex"), std::string::npos) << toldText;
+  EXPECT_NE(toldText.find("next emergency call from that network gives this location"),
+            std::string::npos)
+      << toldText;
   const std::string callId = call911("10.1.9.20");
   auto line = waitForLogLine({{"event", "route"}, {"call_id", callId}});
   EXPECT_EQ(line.get("location"), "HQ Annex") << line.raw;
@@ -463,6 +479,59 @@ TEST_F(AdminApi, ASubmittedCompanyLocationIsMailedApprovedAndRoutesTheNextCall) 
   EXPECT_EQ(mine[0]["state"], "approved");
   EXPECT_EQ(mine[0]["location"], "hq-annex");
   EXPECT_EQ(mine[0]["decided_by"], "hq-it");
+}
+
+// Issue 17: a rejected submission. A responder token and a London site-admin may not reject;
+// HQ's site-admin rejects without a reason (400) and then with one; 1002 is e-mailed which
+// location and why, and sees the reason at /api/v1/me; nothing routes to it.
+TEST_F(AdminApi, ARejectedCompanyLocationMailsItsUserTheReason) {
+  SmtpReceiver smtp(dir_.path(), ports_.smtp);
+  ASSERT_TRUE(smtp.start()) << smtp.lastError();
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
+  const std::string desk = makeToken("hq-desk", {"--role", "responder", "--site", "HQ"});
+  auto email =
+      as(hq, "PUT", "/api/v1/users/1002", R"({"email": "bob@hq.example"})", {{"If-Match", "*"}});
+  ASSERT_EQ(email.status, 200) << email.body;
+  auto seen =
+      as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"10.1.9.30"})");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  auto submitted = as(phone, "POST", "/api/v1/me/prompt-answer",
+                      R"({"choice": "submit-company", "name": "Bob's Shed", "country": "US",
+                          "A1": "IL", "A3": "Springfield", "HNO": "9", "RD": "Elm",
+                          "STS": "St", "PC": "62701"})");
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  const auto id = json::parse(submitted.body)["id"].get<int64_t>();
+  ASSERT_TRUE(smtp.waitForLines(1)) << proxy_->output();  // the approvers'
+
+  const std::string reject = "/api/v1/location-requests/" + std::to_string(id) + "/reject";
+  const std::string why = R"({"reason": "not a company site"})";
+  EXPECT_EQ(as(desk, "POST", reject, why).status, 403);
+  EXPECT_EQ(as(london, "POST", reject, why).status, 403);
+  EXPECT_EQ(as(phone, "POST", reject, why).status, 403);
+  EXPECT_EQ(as(hq, "POST", reject, "{}").status, 400);
+  auto rejected = as(hq, "POST", reject, why);
+  ASSERT_EQ(rejected.status, 200) << rejected.body;
+  EXPECT_EQ(as(hq, "POST", reject, why).status, 409);
+
+  ASSERT_TRUE(smtp.waitForLines(2)) << proxy_->output();
+  const std::string told = smtp.lines().back();
+  EXPECT_EQ(jsonArrayItems(jsonField(told, "to")), std::vector<std::string>{"bob@hq.example"});
+  const std::string text = jsonField(told, "data");
+  EXPECT_NE(text.find("Subject: sosproxy: your company location \"Bob's Shed\" was rejected"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Reason: not a company site"), std::string::npos) << text;
+  EXPECT_NE(text.find("rejected by hq-it"), std::string::npos) << text;
+  EXPECT_EQ(smtp.lines().size(), 2u);
+
+  auto me = as(phone, "GET", "/api/v1/me");
+  auto mine = json::parse(me.body)["submitted"];
+  ASSERT_EQ(mine.size(), 1u) << me.body;
+  EXPECT_EQ(mine[0]["state"], "rejected");
+  EXPECT_EQ(mine[0]["reason"], "not a company site");
+  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM locations WHERE name = 'Bob''s Shed'"), 0);
 }
 
 // Issue 17: re-triggering two selected HQ users sends exactly two e-mails and resets exactly
@@ -525,6 +594,36 @@ TEST_F(AdminApi, ARetriggerMailsAndResetsExactlyTheUsersChosenAndADeskPhoneMoveM
       << text;
   EXPECT_NE(text.find("IP 10.1.3.7"), std::string::npos) << text;
   EXPECT_EQ(smtp.lines().size(), 3u);
+}
+
+// Issue 17: an admin attaches the network a user reported from to an existing company
+// location. London's admin and a responder of HQ are refused and nothing changes; HQ's admin
+// attaches 10.1.9.0/24 to HQ Floor 2, the audit trail names the token, and the next 911 from
+// 10.1.9.20 resolves to HQ Floor 2.
+TEST_F(AdminApi, AnAdminOfTheSiteAttachesANetworkToALocationAndTheNext911UsesIt) {
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  const std::string london = makeToken("london-it", {"--role", "site-admin", "--site", "London"});
+  const std::string desk = makeToken("hq-desk", {"--role", "responder", "--site", "HQ"});
+  const std::string path = "/api/v1/locations/hq-floor-2/networks";
+  const std::string subnet = R"({"subnet": "10.1.9.0/24"})";
+  EXPECT_EQ(as("", "POST", path, subnet).status, 401);
+  EXPECT_EQ(as(london, "POST", path, subnet).status, 403);
+  EXPECT_EQ(as(desk, "POST", path, subnet).status, 403);
+  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24'"), 0);
+  auto added = as(hq, "POST", path, subnet);
+  ASSERT_EQ(added.status, 200) << added.body;
+  EXPECT_NE(added.body.find(R"("10.1.9.0/24")"), std::string::npos) << added.body;
+  EXPECT_EQ(as(hq, "POST", path, subnet).status, 409);
+  EXPECT_EQ(countRows(storePath(),
+                      "SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24' "
+                      "AND location_key = 'hq-floor-2'"),
+            1);
+  auto trail = as(hq, "GET", "/api/v1/audit");
+  EXPECT_NE(trail.body.find(R"("action":"location.network-add")"), std::string::npos) << trail.body;
+  const std::string callId = call911("10.1.9.20");
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", callId}});
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("subnet", 0), 0u) << line.raw;
 }
 
 }  // namespace

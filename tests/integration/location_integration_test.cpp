@@ -415,8 +415,9 @@ TEST_F(LocatedCall, AUserSavesTheAddressOfAnUnknownNetworkAndTheNext911CarriesIt
   EXPECT_NE(report.body.find(R"("status":"undetectable")"), std::string::npos) << report.body;
   // The user's own view says the same, with the answers it takes.
   auto before = as("GET", "/api/v1/me");
-  EXPECT_NE(before.body.find(R"("prompt":{"choices":["save-personal","submit-company"],)"
-                             R"("status":"undetectable")"),
+  EXPECT_NE(before.body.find(
+                R"("prompt":{"choices":["save-personal","this-emergency-only","submit-company"],)"
+                R"("status":"undetectable")"),
             std::string::npos)
       << before.body;
 
@@ -455,6 +456,53 @@ TEST_F(LocatedCall, AUserSavesTheAddressOfAnUnknownNetworkAndTheNext911CarriesIt
   EXPECT_EQ(mine.body.find("1003-home"), std::string::npos) << mine.body;
   EXPECT_EQ(as("GET", "/api/v1/personal-locations/1003-home").status, 403);
   EXPECT_EQ(as("GET", "/api/v1/users").status, 403);
+}
+
+// Issue 17, "use this address for this emergency only": 1002's phone reports from a network
+// sosproxy does not know and the user gives an address for this emergency only. The next 911
+// carries it (a confirmed personal location: the civic rule for Illinois routes it); once the
+// phone reports from another network, the next 911 no longer does. Only the user's own device
+// token may answer.
+TEST_F(LocatedCall, AnAddressForThisEmergencyOnlyIsCarriedUntilTheDeviceReportsElsewhere) {
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  auto as = [&](const std::string& token, const std::string& method, const std::string& path,
+                const std::string& body = "") {
+    return httpRequest(method, ports_.admin, path, body, {{"Authorization", "Bearer " + token}});
+  };
+  auto report =
+      as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"198.51.100.20"})");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_NE(report.body.find(R"("status":"undetectable")"), std::string::npos) << report.body;
+  const std::string answer = R"({"choice": "this-emergency-only", "name": "Lakeside Inn",
+                                 "country": "US", "A1": "IL", "A3": "Springfield", "HNO": "20",
+                                 "RD": "Lake", "STS": "St", "PC": "62701"})";
+  EXPECT_EQ(as(adminToken(), "POST", "/api/v1/me/prompt-answer", answer).status, 403);
+  auto held = as(phone, "POST", "/api/v1/me/prompt-answer", answer);
+  ASSERT_EQ(held.status, 201) << held.body;
+  EXPECT_NE(held.body.find(R"("networks":["198.51.100.20"])"), std::string::npos) << held.body;
+  EXPECT_NE(held.body.find(R"("held_until_ms":)"), std::string::npos) << held.body;
+
+  std::string invite;
+  auto line = callEmergency("1002", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                            "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "Lakeside Inn") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("personal-network", 0), 0u) << line.raw;
+  EXPECT_NE(line.get("route").find("civic rule US/IL"), std::string::npos) << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?HNO>20</([a-z]+:)?HNO>"))) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?RD>Lake</([a-z]+:)?RD>"))) << invite;
+
+  // The phone is somewhere else now: the held address is not what the next 911 says.
+  auto moved =
+      as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1002","ip":"192.0.2.10"})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  invite.clear();
+  line = callEmergency("1002", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                       "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("site-default", 0), 0u) << line.raw;
+  EXPECT_FALSE(std::regex_search(invite, std::regex("<([a-z]+:)?RD>Lake</([a-z]+:)?RD>")))
+      << invite;
+  EXPECT_EQ(invite.find("Lakeside Inn"), std::string::npos) << invite;
 }
 
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {

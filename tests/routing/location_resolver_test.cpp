@@ -332,6 +332,77 @@ TEST_F(Resolver, UnconfirmedPersonalLocationIsNotUsedAsConfirmed) {
   EXPECT_NE(r.evidence.find("(unconfirmed)"), std::string::npos);
 }
 
+// Issue 17, "use this address for this emergency only": 1003 is given a hotel address for the
+// network 198.51.100.20 until an hour from now. Their 911 carries it while the device's latest
+// report is from there (Contact or not), before a kept address for the same network; not
+// once the report is from elsewhere, nor without a report, nor after its time; and it is never
+// "the user's confirmed address wherever they are".
+TEST_F(Resolver, AnAddressHeldForOneEmergencyOnlyWhileReportedFromItsNetworkAndInTime) {
+  auto d = demoData();
+  PersonalLocationRow kept;
+  kept.extension = "1003";
+  kept.location = location("1003-0-kept", "Kept for that network", "",
+                           street("US", "IL", "Springfield", "1", "Kept", "St", "62701"),
+                           LocationKind::Personal);
+  kept.matchNetworks = {"198.51.100.20"};
+  PersonalLocationRow hotel;
+  hotel.extension = "1003";
+  hotel.location = location("1003-hold-1", "Hotel", "",
+                            street("US", "IL", "Chicago", "10", "Lake", "Shore Dr", "60601"),
+                            LocationKind::Personal);
+  hotel.matchNetworks = {"198.51.100.20"};
+  hotel.holdUntilMs = kNow + kHour;
+  PersonalLocationRow onlyHeld = hotel;
+  onlyHeld.extension = "1002";
+  onlyHeld.location.key = "1002-hold-1";
+  d.personal.push_back(kept);
+  d.personal.push_back(hotel);
+  d.personal.push_back(onlyHeld);
+  auto s = LocationSnapshot::build(std::move(d));
+  ASSERT_TRUE(s->warnings().empty());
+  auto resolve = [&](std::string ext, std::string contact, const DeviceReport* rep,
+                     int64_t now = kNow) {
+    CallNetworkData c;
+    c.extension = std::move(ext);
+    c.contactHost = std::move(contact);
+    c.report = rep;
+    return s->resolve(c, now);
+  };
+
+  auto there = report("1003");
+  there.ip = "198.51.100.20";
+  for (const std::string contact : {"198.51.100.20", ""}) {
+    auto r = resolve("1003", contact, &there);
+    EXPECT_EQ(key(r), "1003-hold-1") << contact;
+    EXPECT_EQ(r.signal, Signal::PersonalNetwork) << contact;
+    EXPECT_TRUE(r.location->confirmed);
+    EXPECT_NE(r.location->civic.oneLine().find("Chicago"), std::string::npos);
+  }
+  // The latest report is from another network: the hold is not used, even from its Contact.
+  auto elsewhere = report("1003");
+  elsewhere.ip = "192.0.2.50";
+  auto r = resolve("1003", "198.51.100.20", &elsewhere);
+  EXPECT_EQ(key(r), "1003-0-kept");
+  EXPECT_TRUE(anyIgnored(r,
+                         "'Hotel' held for one emergency: the device's latest report is from "
+                         "another network"));
+  // No report at all: nothing says the device is still there.
+  EXPECT_EQ(key(resolve("1003", "198.51.100.20", nullptr)), "1003-0-kept");
+  // Its time is over.
+  auto later = there;
+  later.reportedAtMs = kNow + 2 * kHour - 5 * kMinute;
+  r = resolve("1003", "", &later, kNow + 2 * kHour);
+  EXPECT_EQ(key(r), "1003-0-kept");
+  EXPECT_TRUE(anyIgnored(r, "'Hotel' held for one emergency: its time is over"));
+  // Not the confirmed address of a user elsewhere: 1002 has only the hold.
+  auto office = report("1002");
+  office.ip = "192.0.2.50";
+  EXPECT_EQ(resolve("1002", "", &office).signal, Signal::SiteDefault);
+  auto hotel1002 = report("1002");
+  hotel1002.ip = "198.51.100.20";
+  EXPECT_EQ(key(resolve("1002", "", &hotel1002)), "1002-hold-1");
+}
+
 TEST_F(Resolver, SiteDefaultThenAccountDefault) {
   auto r = call("1001", "192.0.2.9");
   EXPECT_EQ(key(r), "hq-lobby");

@@ -150,16 +150,16 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 9);
+    EXPECT_EQ(store->schemaVersion(), 10);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 9);
+  EXPECT_EQ(again->schemaVersion(), 10);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -615,6 +615,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
+      "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
@@ -631,9 +632,9 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 9);
+  EXPECT_EQ(store->schemaVersion(), 10);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -755,6 +756,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
+      "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
@@ -769,9 +771,9 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 9);
+  EXPECT_EQ(store->schemaVersion(), 10);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -795,6 +797,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
   }
   // Back to the schema version 4 wrote, as an older sosproxy left it.
   execute(
+      "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
@@ -807,9 +810,9 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 9);
+  EXPECT_EQ(store->schemaVersion(), 10);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1647,6 +1650,37 @@ TEST_F(StoreTest, PersonalLocationsImportWithTheirNetworksAndStayClearOfCompanyO
             "in.csv:2:1: key: \"hq-lobby\" is a company location's key\n"
             "in.csv:3:11: elin: ELIN \"+12175550100\" is location hq-lobby's already\n"
             "in.csv:4:2: extension: no user has extension \"1999\"");
+}
+
+// Issue 17, "this emergency only": a personal location written with a hold keeps its end time
+// (a kept one has none), in the same commit that moves the data version, and the hold is
+// removed with the next one.
+TEST_F(StoreTest, APersonalLocationHeldForOneEmergencyKeepsItsEndAndIsReplaced) {
+  auto store = openSeeded();
+  const std::string header = "key,extension,name,confirmed,country,A1,A3,HNO,RD,PC,networks\n";
+  const int64_t version = store->dataVersion().value();
+  auto held = csvRequest(header + "1002-hold-1,1002,Hotel,yes,US,IL,Chicago,10,Lake,60601," +
+                         "198.51.100.20\n");
+  held.holdUntilMs = 1'700'000'000'000;
+  ASSERT_TRUE(store->applyRecords(held).ok());
+  EXPECT_EQ(store->dataVersion().value(), version + 1);
+  auto kept = csvRequest(header + "1002-1,1002,Home,yes,US,IL,Springfield,12,Elm,62704,\n");
+  ASSERT_TRUE(store->applyRecords(kept).ok());
+  auto holdOf = [&](const std::string& key) -> int64_t {
+    for (const auto& p : store->loadLocationData().value().personal) {
+      if (p.location.key == key) return p.holdUntilMs;
+    }
+    return -1;
+  };
+  EXPECT_EQ(holdOf("1002-hold-1"), 1'700'000'000'000);
+  EXPECT_EQ(holdOf("1002-1"), 0);
+  auto next = csvRequest(header + "1002-hold-2,1002,Hotel 2,yes,US,IL,Chicago,11,Lake,60601," +
+                         "198.51.100.20\n");
+  next.holdUntilMs = 1'700'000'100'000;
+  next.remove = {"1002-hold-1"};
+  ASSERT_TRUE(store->applyRecords(next).ok());
+  EXPECT_EQ(holdOf("1002-hold-1"), -1);
+  EXPECT_EQ(holdOf("1002-hold-2"), 1'700'000'100'000);
 }
 
 TEST_F(StoreTest, SitesAreAddedWithADefaultAndOneInUseIsNotDeleted) {
