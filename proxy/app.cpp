@@ -282,15 +282,20 @@ int checkConfig(const Options& opts, const config::Config& cfg, const routing::R
 // falls 8192 lines behind, the oldest lines go.
 // Under systemd, standard error is the journal: each line carries its syslog priority, and
 // the journal stamps the time itself.
-std::shared_ptr<QueuedSink> startConsole(const config::Config& cfg, const routing::Router& router) {
+struct Console {
+  std::shared_ptr<QueuedSink> sink;
+  std::shared_ptr<spdlog::logger> logger;
+};
+Console startConsole(const config::Config& cfg, const routing::Router& router) {
   const bool journal = stderrIsJournal();
-  auto sink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery, journal);
-  auto console = std::make_shared<spdlog::logger>("sosproxy", sink);
-  if (journal) console->set_pattern("[%l] %v");
-  spdlog::set_default_logger(console);
+  Console c;
+  c.sink = std::make_shared<QueuedSink>(stderr, 8192, RoutingLog::kFlushEvery, journal);
+  c.logger = std::make_shared<spdlog::logger>("sosproxy", c.sink);
+  if (journal) c.logger->set_pattern("[%l] %v");
+  spdlog::set_default_logger(c.logger);
   spdlog::set_level(spdlog::level::from_str(cfg.logging.level));
   for (const auto& w : router.psap().warnings()) spdlog::warn("configuration: {}", w);
-  return sink;
+  return c;
 }
 
 // Signals are taken by sigwait on this thread only; every thread started later inherits the
@@ -530,7 +535,7 @@ int runApp(int argc, char** argv) {
   auto router = loaded.value().router;
   if (opts.command == "check-config") return checkConfig(opts, *cfg, *router);
 
-  std::shared_ptr<QueuedSink> console = startConsole(*cfg, *router);
+  Console console = startConsole(*cfg, *router);
   std::unique_ptr<RoutingLog> routingLog;
   try {
     routingLog = std::make_unique<RoutingLog>(cfg->logging.routingLog, cfg->logging.format);
@@ -542,10 +547,13 @@ int runApp(int argc, char** argv) {
   su_init();
   // P-Asserted-Identity and the other extension headers parse only with the extended class.
   sip_update_default_mclass(sip_extend_mclass(nullptr));
-  const int status = serve(opts, cfg, router, *routingLog, *console);
+  const int status = serve(opts, cfg, router, *routingLog, *console.sink);
   su_deinit();
   spdlog::shutdown();
-  console.reset();  // the last reference: its writer writes the queued lines and ends
+  // The logger's last reference is this thread's own, dropped after every other thread's (the
+  // log writers take the logger too); its sink's writer writes the queued lines and ends when
+  // `console` goes.
+  console.logger.reset();
   return status;
 }
 
