@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,6 +149,28 @@ bool canBind(uint16_t port, int type) {
   return ok;
 }
 
+// Test programs run in parallel (ctest -j), each picking ports before anything binds them: two
+// of them could draw the same port, and the second SIPp would then fail to bind it while the
+// first one's socket made it look started. A port is only handed out once this process holds an
+// exclusive lock on a file named after it in a directory shared by all test programs of this
+// user. The descriptor stays open until the process exits, when the kernel releases the lock,
+// so a test that crashes leaves nothing to clean up.
+bool reservePort(uint16_t port) {
+  static const std::string dir = [] {
+    std::string d = "/tmp/sosproxy-test-ports-" + std::to_string(getuid());
+    mkdir(d.c_str(), 0700);
+    return d;
+  }();
+  const std::string path = dir + "/" + std::to_string(port);
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;
+  }
+  return true;  // fd deliberately kept open: the lock lasts as long as this process
+}
+
 }  // namespace
 
 uint16_t pickFreePort() {
@@ -161,6 +185,7 @@ uint16_t pickFreePort() {
     const auto port = static_cast<uint16_t>(dist(rng));
     if (given.count(port) != 0) continue;
     if (portBound(port, false) || portBound(port, true)) continue;
+    if (!reservePort(port)) continue;
     if (!canBind(port, SOCK_DGRAM) || !canBind(port, SOCK_STREAM)) continue;
     given.insert(port);
     return port;
@@ -181,7 +206,8 @@ uint16_t pickFreeMediaPorts() {
     if (given.count(first) != 0) continue;
     bool free = true;
     for (uint16_t p = first; free && p < first + 4; ++p)
-      free = !portBound(p, false) && !portBound(p, true) && canBind(p, SOCK_DGRAM);
+      free = reservePort(p) && !portBound(p, false) && !portBound(p, true) &&
+             canBind(p, SOCK_DGRAM);
     if (!free) continue;
     given.insert(first);
     return first;
@@ -189,9 +215,24 @@ uint16_t pickFreeMediaPorts() {
   throw std::runtime_error("no free media ports found");
 }
 
-bool portBound(uint16_t port, bool tcp) {
-  // /proc/net/{udp,tcp}[6]: "sl local_address rem_address st ...", local as HEXIP:HEXPORT.
-  // A TCP socket counts once it listens (state 0A).
+namespace {
+
+// Does process `pid` hold the socket with this inode (a link "socket:[INODE]" in /proc/PID/fd)?
+bool holdsSocket(pid_t pid, const std::string& inode) {
+  std::error_code ec;
+  const std::string want = "socket:[" + inode + "]";
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code linkError;
+    if (fs::read_symlink(fd.path(), linkError).string() == want) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool portBound(uint16_t port, bool tcp, pid_t owner) {
+  // /proc/net/{udp,tcp}[6]: "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout
+  // inode ...", local as HEXIP:HEXPORT. A TCP socket counts once it listens (state 0A).
   const char* files[] = {tcp ? "/proc/net/tcp" : "/proc/net/udp",
                          tcp ? "/proc/net/tcp6" : "/proc/net/udp6"};
   for (const char* f : files) {
@@ -206,7 +247,12 @@ bool portBound(uint16_t port, bool tcp) {
       if (colon == std::string::npos) continue;
       const unsigned long p = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
       if (p != port) continue;
-      if (!tcp || state == "0A") return true;
+      if (tcp && state != "0A") continue;
+      if (owner < 0) return true;
+      std::string queues, timer, retransmits, uid, timeout, inode;
+      if (fields >> queues >> timer >> retransmits >> uid >> timeout >> inode &&
+          holdsSocket(owner, inode))
+        return true;
     }
   }
   return false;
@@ -613,7 +659,9 @@ bool Sipp::start(milliseconds readyTimeout) {
   if (!process_->started()) return false;
   if (!options_.remote.empty()) return true;
   const bool tcp = options_.transport[0] == 't';
-  return waitFor([&] { return portBound(options_.port, tcp) || !process_->running(); },
+  // Its own socket, not one of another program that happens to hold the port.
+  const pid_t pid = process_->pid();
+  return waitFor([&] { return portBound(options_.port, tcp, pid) || !process_->running(); },
                  readyTimeout) &&
          process_->running();
 }

@@ -61,13 +61,14 @@ class Process {
   std::optional<int> exitCode_;
 };
 
-// A port that is free for both UDP and TCP on 127.0.0.1 at the time of the call. Ports handed
-// out by one test process are never handed out twice.
+// A port that is free for both UDP and TCP on 127.0.0.1 at the time of the call. A port is
+// handed out once among all the test programs of this user running at the same time: each
+// holds a lock on it until it exits.
 uint16_t pickFreePort();
 
 // Is something bound to `port` on 127.0.0.1 (or any address) for UDP or TCP (listening)?
-// Reads /proc/net/udp and /proc/net/tcp.
-bool portBound(uint16_t port, bool tcp);
+// Reads /proc/net/udp and /proc/net/tcp. With `owner`, only a socket that process holds counts.
+bool portBound(uint16_t port, bool tcp, pid_t owner = -1);
 
 // Sleeps one polling interval (20 ms).
 void sleepBrief();
