@@ -68,11 +68,6 @@ std::string querySite(std::string_view target) {
   return site;
 }
 
-// The version a client read: a strong ETag of the location's JSON as GET shows it.
-std::string etagOf(const json& location) {
-  return "\"" + tokenHash(jsonText(location)).substr(0, 20) + "\"";
-}
-
 HttpResponse withEtag(HttpResponse r, const json& location) {
   r.headers.emplace_back("ETag", etagOf(location));
   return r;

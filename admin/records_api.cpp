@@ -47,10 +47,6 @@ json recordJson(DataKind kind, const store::DataRecord& r) {
   return j;
 }
 
-std::string etagOf(const json& record) {
-  return "\"" + tokenHash(jsonText(record)).substr(0, 20) + "\"";
-}
-
 HttpResponse withEtag(int status, const json& record) {
   HttpResponse out{status, "application/json", jsonText(record), {}};
   out.headers.emplace_back("ETag", etagOf(record));

@@ -8,20 +8,17 @@
 #include <cctype>
 #include <charconv>
 
+#include "admin/auth.h"
+#include "base/text.h"
+
 namespace sos::admin {
 
 std::string percentDecoded(std::string_view s, bool plusIsSpace) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += plusIsSpace && s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
+  if (!plusIsSpace) return sos::percentDecoded(s);
+  // A literal '+' is a space; an escaped one (%2B) is decoded after, so it stays a '+'.
+  std::string spaced(s);
+  std::replace(spaced.begin(), spaced.end(), '+', ' ');
+  return sos::percentDecoded(spaced);
 }
 
 std::vector<std::pair<std::string, std::string>> queryParameters(std::string_view target) {
@@ -77,6 +74,10 @@ HttpResponse refusedWrite(const Error& e, std::string_view what) {
 
 std::string jsonText(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string etagOf(const nlohmann::json& resource) {
+  return "\"" + tokenHash(jsonText(resource)).substr(0, 20) + "\"";
 }
 
 }  // namespace sos::admin

@@ -38,4 +38,8 @@ HttpResponse refusedWrite(const Error& e, std::string_view what);
 // The JSON text of an answer, with a line feed; invalid UTF-8 (quoted from a client) replaced.
 std::string jsonText(const nlohmann::json& j);
 
+// The version of a resource a client read, for If-Match: a strong ETag of its JSON as GET shows
+// it.
+std::string etagOf(const nlohmann::json& resource);
+
 }  // namespace sos::admin

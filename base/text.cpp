@@ -33,8 +33,37 @@ bool isDigits(std::string_view s, std::string_view alsoAllowed) {
 
 namespace {
 bool isLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool isBlank(char c) { return c == ' ' || c == '\t'; }
 }  // namespace
+
+std::string_view trimBlanks(std::string_view s) {
+  while (!s.empty() && isBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = lowerAscii(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string percentDecoded(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const int hi = s[i] == '%' && i + 2 < s.size() ? hexDigitValue(s[i + 1]) : -1;
+    const int lo = hi >= 0 ? hexDigitValue(s[i + 2]) : -1;
+    if (lo >= 0) {
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
 
 std::string_view trimLws(std::string_view s) {
   while (!s.empty() && isLws(s.front())) s.remove_prefix(1);

@@ -30,6 +30,17 @@ bool isDigits(std::string_view s, std::string_view alsoAllowed = {});
 
 // SIP linear white space (space, tab, CR, LF: RFC 3261 LWS with folding) at either end removed.
 std::string_view trimLws(std::string_view s);
+// Spaces and tabs at either end removed (a field of a CSV cell or a YAML scalar, not SIP LWS).
+std::string_view trimBlanks(std::string_view s);
+// The lower case of an ASCII letter; any other character as it is (no locale).
+constexpr char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+// The value of a hexadecimal digit (either case), or -1.
+int hexDigitValue(char c);
+// %XX escapes decoded (RFC 3986 section 2.1). A malformed escape is kept literally: the input
+// is untrusted and decoding must not fail.
+std::string percentDecoded(std::string_view s);
 // ASCII case-insensitive comparison (header and parameter names, tokens).
 bool equalsNoCase(std::string_view a, std::string_view b);
 

@@ -3,33 +3,22 @@
 
 #include "model/mac.h"
 
+#include "base/text.h"
+
 namespace sos::model {
 
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string_view trimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::optional<Mac> parseMac(std::string_view text, bool allowWildcard) {
-  text = trimSpace(text);
+  text = trimBlanks(text);
   if (text.empty() || text.size() > 17) return std::nullopt;
   char sep = 0;
   for (char c : text) {
-    if (hexValue(c) < 0 && c != '*') {
+    if (hexDigitValue(c) < 0 && c != '*') {
       sep = c;
       break;
     }
@@ -65,7 +54,7 @@ std::optional<Mac> parseMac(std::string_view text, bool allowWildcard) {
         value <<= 4;
         continue;
       }
-      int h = hexValue(g[k]);
+      int h = hexDigitValue(g[k]);
       if (h < 0) return std::nullopt;
       value = (value << 4) | static_cast<uint64_t>(h);
     }

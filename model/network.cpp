@@ -7,6 +7,8 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "base/text.h"
+
 namespace sos::model {
 
 namespace {
@@ -16,12 +18,6 @@ constexpr std::array<uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x
 
 bool isMapped(const std::array<uint8_t, 16>& bytes) {
   return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes.begin());
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // True when the first `bits` bits of a and b agree.
@@ -55,7 +51,7 @@ std::string quoted(std::string_view text) { return joined({"'", text, "'"}); }
 
 // Parses `text` into `out`; returns what is wrong, or "" when it is a network.
 std::string parseInto(std::string_view text, Cidr& out) {
-  std::string_view t = trim(text);
+  std::string_view t = trimBlanks(text);
   if (t.empty()) return "empty network";
   std::string_view addressPart = t;
   std::optional<std::string_view> prefixPart;

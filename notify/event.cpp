@@ -2,16 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "notify/json_text.h"
+
 namespace sos::notify {
 
 namespace {
-
 using Json = nlohmann::ordered_json;
-
-// Invalid UTF-8 (a caller's display name is whatever the phone sent) becomes U+FFFD instead of
-// an exception.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 }  // namespace
 
 std::string_view toString(EventKind k) {
@@ -46,7 +42,7 @@ std::string eventToJson(const CallEvent& e) {
   j["location_by"] = e.locationBy;
   j["trunk"] = e.trunk;
   j["detail"] = e.detail;
-  return dump(j);
+  return compactJson(j);
 }
 
 CallEvent eventFromJson(const std::string& text, const std::string& callId) {

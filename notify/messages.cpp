@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "notify/json_text.h"
+
 namespace sos::notify {
 namespace {
 
@@ -36,10 +38,6 @@ std::string readableTime(int64_t ms) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buffer;
 }
-
-// Invalid UTF-8 (a caller's display name is whatever the phone sent) becomes U+FFFD instead of
-// an exception.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 // Caller-supplied text on one line: a line break in a display name must not split a mail header
 // or forge a line of the alert.
@@ -90,7 +88,7 @@ std::string webhookJson(const CallEvent& e, int tier, const std::string& deliver
   j["detail"] = e.detail;
   j["tier"] = tier;
   j["delivery_id"] = deliveryId;
-  return dump(j);
+  return compactJson(j);
 }
 
 std::string mailSubject(const CallEvent& e, int tier) {

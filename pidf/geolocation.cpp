@@ -12,36 +12,6 @@ namespace {
 constexpr size_t kMaxInput = 4096;
 constexpr size_t kMaxValues = 16;
 
-using sos::trimLws;
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string_view trim(std::string_view s) { return trimLws(s); }
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// RFC 2392 section 2: a cid URL is a URL-encoded addr-spec; the Content-ID header is not.
-std::string percentDecoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    int hi = 0;
-    int lo = 0;
-    if (s[i] == '%' && i + 2 < s.size() && (hi = hexValue(s[i + 1])) >= 0 &&
-        (lo = hexValue(s[i + 2])) >= 0) {
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Splits at commas that are outside <...> and outside quoted strings (RFC 3261 section 25.1).
 std::vector<std::string_view> splitValues(std::string_view s) {
   std::vector<std::string_view> out;
@@ -72,7 +42,7 @@ std::vector<std::string_view> splitValues(std::string_view s) {
 }
 
 std::string unquoted(std::string_view v) {
-  v = trim(v);
+  v = trimLws(v);
   if (v.size() < 2 || v.front() != '"' || v.back() != '"') return std::string(v);
   std::string out;
   for (size_t i = 1; i + 1 < v.size(); ++i) {
@@ -85,16 +55,16 @@ std::string unquoted(std::string_view v) {
 // locationValue = LAQUOT locationURI RAQUOT *(SEMI geoloc-param) (RFC 6442 section 4.1). Some
 // phones leave out the angle brackets; the URI then ends at the first ';'.
 bool parseOne(std::string_view s, GeolocationValue& out) {
-  s = trim(s);
+  s = trimLws(s);
   std::string_view params;
   if (!s.empty() && s.front() == '<') {
     size_t close = s.find('>');
     if (close == std::string_view::npos) return false;
-    out.uri = std::string(trim(s.substr(1, close - 1)));
+    out.uri = std::string(trimLws(s.substr(1, close - 1)));
     params = s.substr(close + 1);
   } else {
     size_t semi = s.find(';');
-    out.uri = std::string(trim(s.substr(0, semi)));
+    out.uri = std::string(trimLws(s.substr(0, semi)));
     params = semi == std::string_view::npos ? std::string_view() : s.substr(semi);
   }
   if (out.uri.empty() || out.uri.find_first_of(" \t\"<") != std::string::npos) return false;
@@ -102,13 +72,14 @@ bool parseOne(std::string_view s, GeolocationValue& out) {
   if (colon == std::string::npos || colon == 0) return false;  // not an absolute URI
   out.isCid = equalsNoCase(std::string_view(out.uri).substr(0, colon), "cid");
   if (out.isCid) {
+    // RFC 2392 section 2: a cid URL is a URL-encoded addr-spec; the Content-ID header is not.
     out.cid = percentDecoded(std::string_view(out.uri).substr(colon + 1));
     if (out.cid.empty()) return false;
   }
 
   // Parameters; a quoted value may contain ';'.
   while (!params.empty()) {
-    params = trim(params);
+    params = trimLws(params);
     if (params.empty() || params.front() != ';') break;
     params.remove_prefix(1);
     size_t end = 0;
@@ -125,7 +96,7 @@ bool parseOne(std::string_view s, GeolocationValue& out) {
     std::string_view param = params.substr(0, std::min(end, params.size()));
     params = params.substr(std::min(end, params.size()));
     size_t eq = param.find('=');
-    std::string_view name = trim(param.substr(0, eq));
+    std::string_view name = trimLws(param.substr(0, eq));
     if (equalsNoCase(name, "loc-src") && eq != std::string_view::npos) {
       out.locSrc = unquoted(param.substr(eq + 1));
     }
@@ -147,7 +118,7 @@ std::vector<GeolocationValue> parseGeolocation(std::string_view value) {
 }
 
 bool geolocationRoutingAllowed(std::string_view headerValue) {
-  return equalsNoCase(trim(headerValue), "yes");
+  return equalsNoCase(trimLws(headerValue), "yes");
 }
 
 }  // namespace sos::pidf

@@ -9,11 +9,9 @@ namespace sos::pidf {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string lowered(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower(c);
+  for (char& c : out) c = lowerAscii(c);
   return out;
 }
 
@@ -175,13 +173,6 @@ int base64Value(char c) {
   return -1;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 uint64_t splitmix64(uint64_t& state) {
   uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -273,8 +264,8 @@ std::string decodedContent(const MimeEntity& entity) {
         i += 1;
       } else if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
         i += 2;
-      } else if (int hi = i + 2 < in.size() ? hexValue(in[i + 1]) : -1,
-                 lo = i + 2 < in.size() ? hexValue(in[i + 2]) : -1;
+      } else if (int hi = i + 2 < in.size() ? hexDigitValue(in[i + 1]) : -1,
+                 lo = i + 2 < in.size() ? hexDigitValue(in[i + 2]) : -1;
                  hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;

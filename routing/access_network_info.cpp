@@ -28,10 +28,6 @@ bool isToken(std::string_view s) {
   return true;
 }
 
-using sos::trimLws;
-
-std::string_view trim(std::string_view s) { return trimLws(s); }
-
 // Calls f(piece) for each part of `s` between separators `sep` that are outside quoted strings
 // (RFC 3261 quoted-string, where a backslash escapes the next character). An unterminated quote
 // runs to the end of the input, so a stray '"' cannot split a value in the wrong place.
@@ -88,7 +84,7 @@ bool parseEntry(std::string_view entry, AccessNetworkInfo& out) {
   bool ok = true;
   std::string value;
   splitOutsideQuotes(entry, ';', [&](std::string_view part) {
-    part = trim(part);
+    part = trimLws(part);
     if (first) {
       first = false;
       if (!isToken(part)) {
@@ -103,8 +99,8 @@ bool parseEntry(std::string_view entry, AccessNetworkInfo& out) {
     std::string_view rawValue;
     bool hasValue = false;
     if (auto eq = part.find('='); eq != std::string_view::npos) {
-      name = trim(part.substr(0, eq));
-      rawValue = trim(part.substr(eq + 1));
+      name = trimLws(part.substr(0, eq));
+      rawValue = trimLws(part.substr(eq + 1));
       hasValue = true;
     }
     if (!isToken(name)) return true;  // malformed parameter: skipped, the rest still counts
@@ -113,7 +109,7 @@ bool parseEntry(std::string_view entry, AccessNetworkInfo& out) {
       out.networkProvided = true;
     } else if (equalsNoCase(name, "i-wlan-node-id") && hasValue && out.wlanNodeId.empty()) {
       // i-wlan-node-id = "i-wlan-node-id" EQUAL (token / quoted-string). The first one counts.
-      if (parseValue(rawValue, value)) out.wlanNodeId = trim(value);
+      if (parseValue(rawValue, value)) out.wlanNodeId = trimLws(value);
     }
     return true;
   });
@@ -143,7 +139,7 @@ std::vector<AccessNetworkInfo> parseAccessNetworkInfo(std::string_view value) {
   if (truncated && !more && count > 0) --count;
 
   for (size_t i = 0; i < count; ++i) {
-    std::string_view entry = trim(entries[i]);
+    std::string_view entry = trimLws(entries[i]);
     if (entry.empty()) continue;
     AccessNetworkInfo info;
     if (parseEntry(entry, info)) result.push_back(std::move(info));
@@ -157,19 +153,19 @@ std::string withoutNetworkProvided(std::string_view value) {
                      [&](std::string_view entry) {
                        std::string kept;
                        splitOutsideQuotes(entry, ';', [&](std::string_view param) {
-                         if (!equalsNoCase(trim(param), "network-provided")) {
+                         if (!equalsNoCase(trimLws(param), "network-provided")) {
                            if (!kept.empty()) kept += ";";
                            kept += param;
                          }
                          return true;
                        });
-                       if (!trim(kept).empty()) {
+                       if (!trimLws(kept).empty()) {
                          if (!out.empty()) out += ",";
                          out += kept;
                        }
                        return true;
                      });
-  return std::string(trim(out));
+  return std::string(trimLws(out));
 }
 
 }  // namespace sos::routing

@@ -1,58 +1,22 @@
 #include "routing/dial_plan.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "base/text.h"
 
 namespace sos::routing {
 
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
 std::string toLower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
+  std::transform(out.begin(), out.end(), out.begin(), lowerAscii);
   return out;
-}
-
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 std::string_view cutAt(std::string_view s, char c) {
   auto pos = s.find(c);
   return pos == std::string_view::npos ? s : s.substr(0, pos);
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// RFC 3261 section 19.1.2: characters of the user part may arrive %-escaped ("%39%31%31" is
-// "911"). A malformed escape is kept literally: the input is untrusted and must not fail.
-std::string unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexValue(s[i + 1]);
-      int lo = hexValue(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
 }
 
 // RFC 3966 section 5.1.1: visual separators carry no meaning and are dropped before comparing.
@@ -87,7 +51,9 @@ std::string sipUser(std::string_view rest) {
   std::string_view user = rest.substr(0, at);
   user = cutAt(user, ':');
   user = cutAt(user, ';');
-  return unescape(user);
+  // RFC 3261 section 19.1.2: characters of the user part may arrive %-escaped ("%39%31%31" is
+  // "911").
+  return percentDecoded(user);
 }
 
 bool startsWith(std::string_view s, std::string_view prefix) {
@@ -122,14 +88,14 @@ const std::string* findCode(const std::string& user, const std::vector<std::stri
 }  // namespace
 
 DialedNumber parseDialed(std::string_view requestUri) {
-  std::string_view s = trim(requestUri);
-  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = trim(s.substr(1, s.size() - 2));
+  std::string_view s = trimLws(requestUri);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = trimLws(s.substr(1, s.size() - 2));
 
   DialedNumber d;
   size_t schemeLen = schemeLength(s);
   if (schemeLen == 0) {
     // A bare number, "911" or "911@10.0.0.5": whatever is before '@' and any parameters.
-    d.user = unescape(cutAt(cutAt(s, '@'), ';'));
+    d.user = percentDecoded(cutAt(cutAt(s, '@'), ';'));
     return d;
   }
   d.scheme = toLower(s.substr(0, schemeLen));
@@ -140,7 +106,7 @@ DialedNumber parseDialed(std::string_view requestUri) {
     d.user = toLower(cutAt(cutAt(s, ';'), '?'));
   } else if (d.scheme == "tel") {
     // RFC 3966 section 3: the number ends at the first parameter.
-    d.user = dropVisualSeparators(unescape(cutAt(rest, ';')));
+    d.user = dropVisualSeparators(percentDecoded(cutAt(rest, ';')));
   } else {
     // sip, sips, and for the log any other scheme with a user part ("im:", "pres:").
     d.user = sipUser(rest);

@@ -6,6 +6,10 @@
 #   scripts/build.sh FLAVOUR TARGET...   only those targets (and what they need)
 # Each treats warnings as errors (SOS_WERROR): the project's own builds stay warning-free, while
 # a plain `cmake -S . -B build` of a user or a distribution only prints them.
+# SOS_UNITY=ON builds unity translation units (CMake's UNITY_BUILD, 16 sources in each): the
+# same code in well under half the time from scratch, as the test command's fresh builds are;
+# slower to rebuild after a change to one file, so it is off by default. Switching it on or off
+# rebuilds the directory from scratch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
@@ -24,5 +28,7 @@ case "$flavour" in
                                   -DSOS_TSAN=ON -DSOS_BUILD_BENCH=OFF) ;;
   *) echo "build: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
 esac
-cmake -S . -B "$dir" -G Ninja -DSOS_WERROR=ON "${flags[@]}" >/dev/null
+unity=${SOS_UNITY:-OFF}
+cmake -S . -B "$dir" -G Ninja -DSOS_WERROR=ON "${flags[@]}" -DCMAKE_UNITY_BUILD="$unity" \
+  -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 >/dev/null
 cmake --build "$dir" -j "$jobs" "${targets[@]}"

@@ -272,7 +272,7 @@ TEST_F(DeviceListener, ServesLocationReportsAndNothingElse) {
 TEST_F(AdminApi, ATokenRevokedByTheCliStopsAtItsNextRequest) {
   const std::string desk = makeToken("desk", {"--role", "responder", "--site", "HQ"});
   EXPECT_EQ(as(desk, "GET", "/api/v1/whoami").status, 200);
-  Process revoke({SOSPROXY_BIN, "token", "revoke", "--config", configPath_.string(), "desk"},
+  Process revoke({sosproxyBinary(), "token", "revoke", "--config", configPath_.string(), "desk"},
                  dir_.path() / "revoke.stdout", dir_.path() / "revoke.stderr");
   ASSERT_EQ(revoke.wait(milliseconds(20000)), std::optional<int>(0))
       << readFile(dir_.path() / "revoke.stderr");

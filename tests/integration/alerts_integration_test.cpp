@@ -247,7 +247,7 @@ TEST_F(Alerts, AKill9LosesNoAlertAndRepeatsNone) {
 
   // The receivers come up, sosproxy starts again on the same database.
   ASSERT_NO_FATAL_FAILURE(startReceivers());
-  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
   ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") == 0; }, milliseconds(30000)))
       << proxy_->output();
@@ -311,7 +311,7 @@ TEST_F(Alerts, AKill9RightAfterRoutingLosesNoAlertAndRepeatsNone) {
           std::chrono::duration_cast<milliseconds>(durable - psapHadIt).count()));
 
   ASSERT_NO_FATAL_FAILURE(startReceivers());
-  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
   ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") == 0; }, milliseconds(30000)))
       << proxy_->output();

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 
-#ifndef SOSPROXY_BIN
-#error "SOSPROXY_BIN must be defined by the build"
-#endif
 
 namespace sos::itest {
 
@@ -27,7 +24,7 @@ void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations
                                               std::filesystem::path(SOS_SOURCE_DIR) / "config" /
                                                   "examples" / "demo-locations.yaml")
                              : demoConfigYaml(ports_, routingLogPath_, storePath()));
-  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
   proxy_->setLauncher(proxyLauncher_);
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError() << "\n--- config:\n"
                                           << readFile(configPath_);
@@ -72,13 +69,13 @@ std::string B2buaTest::makeToken(const std::string& name, const std::vector<std:
   std::vector<std::string> all{"--name", name};
   all.insert(all.end(), args.begin(), args.end());
   std::string error;
-  std::string token = createApiToken(SOSPROXY_BIN, configPath_, dir_.path(), all, &error);
+  std::string token = createApiToken(sosproxyBinary(), configPath_, dir_.path(), all, &error);
   EXPECT_FALSE(token.empty()) << error;
   return token;
 }
 
 CommandRun B2buaTest::sosproxyCommand(std::vector<std::string> args) {
-  args.insert(args.begin(), SOSPROXY_BIN);
+  args.insert(args.begin(), sosproxyBinary());
   args.insert(args.end(), {"--config", configPath_.string()});
   return runCommand(args, dir_.path());
 }

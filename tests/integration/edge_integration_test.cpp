@@ -89,7 +89,7 @@ struct CheckConfigRun {
 };
 
 CheckConfigRun checkConfig(const std::filesystem::path& dir, const std::filesystem::path& file) {
-  Process p({SOSPROXY_BIN, "check-config", file.string()}, dir / "check.stdout",
+  Process p({sosproxyBinary(), "check-config", file.string()}, dir / "check.stdout",
             dir / "check.stderr");
   CheckConfigRun r;
   r.rc = p.wait(milliseconds(20000)).value_or(-1);
@@ -184,7 +184,7 @@ TEST(CheckConfig, StartWithBadConfigExits2) {
   TempDir dir("sosproxy-check");
   const auto bad = dir.path() / "bad.yaml";
   writeFile(bad, "listen:\n  port: [not, a, port]\n");
-  Process p({SOSPROXY_BIN, "--config", bad.string()}, dir.path() / "out", dir.path() / "err");
+  Process p({sosproxyBinary(), "--config", bad.string()}, dir.path() / "out", dir.path() / "err");
   EXPECT_EQ(p.wait(milliseconds(20000)).value_or(-1), 2) << readFile(dir.path() / "err");
 }
 

@@ -31,6 +31,9 @@
 
 extern char** environ;
 
+#ifndef SOSPROXY_BIN
+#error "SOSPROXY_BIN must be defined by the build"
+#endif
 #ifndef SIPP_SCENARIOS_DIR
 #error "SIPP_SCENARIOS_DIR must be defined by the build"
 #endif
@@ -128,6 +131,11 @@ bool Process::sendSignal(int signal) {
   // Never signal a PID that has been reaped: it may have been given to another process.
   if (pid_ <= 0 || exitCode_) return false;
   return ::kill(pid_, signal) == 0;
+}
+
+std::string sosproxyBinary() {
+  const char* other = std::getenv("SOS_TEST_SOSPROXY");
+  return other != nullptr && *other != '\0' ? other : SOSPROXY_BIN;
 }
 
 // ---------------------------------------------------------------------------------------------

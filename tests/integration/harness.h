@@ -61,6 +61,11 @@ class Process {
   std::optional<int> exitCode_;
 };
 
+// The sosproxy binary the tests start: $SOS_TEST_SOSPROXY when set, else the one built with
+// them. The test command runs the sanitizer build's tests against the ThreadSanitizer binary
+// this way: the test program itself gains nothing from being built for ThreadSanitizer.
+std::string sosproxyBinary();
+
 // A port that is free for both UDP and TCP on 127.0.0.1 at the time of the call. A port is
 // handed out once among all the test programs of this user running at the same time: each
 // holds a lock on it until it exits.

@@ -68,7 +68,7 @@ void expectFindings(const std::vector<std::string>& lines) {
 TEST(Lint, TheBadExampleHasOneFindingPerProblem) {
   TempDir dir("sosproxy-lint");
   const auto r =
-      runCommand({SOSPROXY_BIN, "lint", (kExamples / "lint-bad.yaml").string()}, dir.path());
+      runCommand({sosproxyBinary(), "lint", (kExamples / "lint-bad.yaml").string()}, dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 1) << r.out << r.err;
   EXPECT_EQ(r.err, "");
@@ -77,7 +77,7 @@ TEST(Lint, TheBadExampleHasOneFindingPerProblem) {
 
 TEST(Lint, TheDemoLintsClean) {
   TempDir dir("sosproxy-lint");
-  const auto r = runCommand({SOSPROXY_BIN, "lint", "--config", (kExamples / "demo.yaml").string()},
+  const auto r = runCommand({sosproxyBinary(), "lint", "--config", (kExamples / "demo.yaml").string()},
                             dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 0) << r.out << r.err;
@@ -86,7 +86,7 @@ TEST(Lint, TheDemoLintsClean) {
 
 TEST(Lint, CheckConfigPrintsTheFindingsAsWarningsAndStaysValid) {
   TempDir dir("sosproxy-lint");
-  const auto r = runCommand({SOSPROXY_BIN, "check-config", (kExamples / "lint-bad.yaml").string()},
+  const auto r = runCommand({sosproxyBinary(), "check-config", (kExamples / "lint-bad.yaml").string()},
                             dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 0) << r.out << r.err;
@@ -101,12 +101,12 @@ TEST(Lint, AnInvalidOrMissingFileIsExitStatus2) {
   TempDir dir("sosproxy-lint");
   const fs::path bad = dir.path() / "bad.yaml";
   writeFile(bad, "carrier_trunk: carrier\ntrunks: []\n");
-  auto r = runCommand({SOSPROXY_BIN, "lint", bad.string()}, dir.path());
+  auto r = runCommand({sosproxyBinary(), "lint", bad.string()}, dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("bad.yaml:2:"), std::string::npos) << r.err;
 
-  r = runCommand({SOSPROXY_BIN, "lint", (dir.path() / "none.yaml").string()}, dir.path());
+  r = runCommand({sosproxyBinary(), "lint", (dir.path() / "none.yaml").string()}, dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("cannot read"), std::string::npos) << r.err;
@@ -114,7 +114,7 @@ TEST(Lint, AnInvalidOrMissingFileIsExitStatus2) {
 
 TEST(Lint, HelpMentionsLint) {
   TempDir dir("sosproxy-lint");
-  const auto r = runCommand({SOSPROXY_BIN, "--help"}, dir.path());
+  const auto r = runCommand({sosproxyBinary(), "--help"}, dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 0);
   EXPECT_NE(r.out.find("sosproxy lint [--config] FILE"), std::string::npos) << r.out;

@@ -674,7 +674,7 @@ TEST_F(Callback, MappingSurvivesACrashAndRestart) {
 
   ::kill(proxy_->process()->pid(), SIGKILL);
   proxy_->process()->wait(milliseconds(10000));
-  proxy_ = std::make_unique<Sosproxy>(SOSPROXY_BIN, dir_.path());
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
 
   auto line = callBack(elin, phonePort, "phone-1001-after-restart");

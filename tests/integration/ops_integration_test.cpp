@@ -153,7 +153,7 @@ class Ops : public B2buaTest {
 };
 
 TEST_F(Ops, VersionPrintsTheVersionAndTheCommitThatMetricsShow) {
-  Process version({SOSPROXY_BIN, "--version"}, dir_.path() / "version.stdout",
+  Process version({sosproxyBinary(), "--version"}, dir_.path() / "version.stdout",
                   dir_.path() / "version.stderr");
   ASSERT_EQ(version.wait(10000ms), std::optional<int>(0));
   const std::string out = readFile(dir_.path() / "version.stdout");
@@ -278,7 +278,7 @@ TEST_F(Ops, SystemdHearsReadyAfterTheReadyLineThenWatchdogPingsAndStopping) {
   ScopedEnv socket("NOTIFY_SOCKET", systemd.path().string());
   ScopedEnv watchdog("WATCHDOG_USEC", "400000");  // a ping every 100 ms
   writeFile(configPath_, demoConfigYaml(ports_, routingLogPath_));
-  Process proxy({SOSPROXY_BIN, "--config", configPath_.string()}, dir_.path() / "sosproxy.stdout",
+  Process proxy({sosproxyBinary(), "--config", configPath_.string()}, dir_.path() / "sosproxy.stdout",
                 dir_.path() / "sosproxy.stderr");
   ASSERT_TRUE(proxy.started());
 

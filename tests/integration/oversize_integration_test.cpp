@@ -14,7 +14,7 @@
 namespace sos::itest {
 namespace {
 
-constexpr const char* kSdp =
+constexpr const char* kShortSdp =
     "v=0\r\no=phone 1 1 IN IP4 10.1.2.45\r\ns=-\r\nc=IN IP4 10.1.2.45\r\nt=0 0\r\n"
     "m=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
@@ -45,7 +45,7 @@ std::string devicePidf(size_t padding) {
 }
 
 std::string deviceBody(size_t padding) {
-  return "--big-bnd\r\nContent-Type: application/sdp\r\n\r\n" + std::string(kSdp) +
+  return "--big-bnd\r\nContent-Type: application/sdp\r\n\r\n" + std::string(kShortSdp) +
          "\r\n--big-bnd\r\nContent-Type: application/pidf+xml\r\nContent-ID: <loc1@phone.example>"
          "\r\n\r\n" +
          devicePidf(padding) + "\r\n--big-bnd--\r\n";

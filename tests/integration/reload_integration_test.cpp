@@ -20,7 +20,7 @@
 namespace sos::itest {
 namespace {
 
-constexpr const char* kDialed = "5551234";
+constexpr const char* kOrdinaryDialed = "5551234";
 
 size_t countOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
@@ -82,8 +82,8 @@ class Reload : public B2buaTest {
   // with exit 0. Returns the INVITE the carrier received.
   std::string ordinaryCall(uint16_t carrierPort, const std::string& name) {
     auto carrier = startTrunk("uas-answer-expect-bye.xml", carrierPort, "carrier-" + name, "u1",
-                              {{"expect_user", kDialed}});
-    auto caller = startCaller("uac-call-caller-hangs-up.xml", "caller-" + name, kDialed);
+                              {{"expect_user", kOrdinaryDialed}});
+    auto caller = startCaller("uac-call-caller-hangs-up.xml", "caller-" + name, kOrdinaryDialed);
     const int uacRc = caller->wait();
     const int uasRc = carrier->wait();
     EXPECT_EQ(uacRc, 0) << report({caller.get(), carrier.get()});
@@ -107,7 +107,7 @@ class Reload : public B2buaTest {
         << log;
 
     const std::string invite = ordinaryCall(ports_.carrier, "after-refused-reload");
-    EXPECT_EQ(invite.rfind("INVITE sip:" + std::string(kDialed) +
+    EXPECT_EQ(invite.rfind("INVITE sip:" + std::string(kOrdinaryDialed) +
                                "@127.0.0.1:" + std::to_string(ports_.carrier),
                            0),
               0u)
@@ -130,10 +130,10 @@ TEST_F(Reload, ValidChangeBySighupTakesEffect) {
       << operationalLog();
 
   const std::string invite = ordinaryCall(ports_.carrier, "after-reload");
-  EXPECT_EQ(
-      invite.rfind(
-          "INVITE sip:" + std::string(kDialed) + "@127.0.0.1:" + std::to_string(ports_.carrier), 0),
-      0u)
+  EXPECT_EQ(invite.rfind("INVITE sip:" + std::string(kOrdinaryDialed) +
+                             "@127.0.0.1:" + std::to_string(ports_.carrier),
+                         0),
+            0u)
       << invite;
   const auto route = waitForLogLine({{"event", "route"}, {"trunk", "carrier"}});
   EXPECT_FALSE(route.raw.empty()) << routingLogText();
@@ -169,10 +169,10 @@ TEST_F(Reload, YamlErrorIsRefusedAndTheRunningConfigurationKeepsRouting) {
       << log;
 
   const std::string invite = ordinaryCall(ports_.carrier, "after-yaml-error");
-  EXPECT_EQ(
-      invite.rfind(
-          "INVITE sip:" + std::string(kDialed) + "@127.0.0.1:" + std::to_string(ports_.carrier), 0),
-      0u)
+  EXPECT_EQ(invite.rfind("INVITE sip:" + std::string(kOrdinaryDialed) +
+                             "@127.0.0.1:" + std::to_string(ports_.carrier),
+                         0),
+            0u)
       << invite;
   EXPECT_EQ(metric("sosproxy_config_reload_failures_total"), 1) << metrics();
   EXPECT_EQ(metric("sosproxy_config_reloads_total"), 0) << metrics();
@@ -239,12 +239,12 @@ TEST_F(Reload, AdminEndpointAnswers200ForAGoodFileAnd422ForABadOne) {
 // trunk the call started on, although the reloaded file moved the carrier elsewhere.
 TEST_F(Reload, CallInProgressSurvivesAReload) {
   auto carrier = startTrunk("uas-answer-expect-bye.xml", ports_.carrier, "carrier-held", "u1",
-                            {{"expect_user", kDialed}});
+                            {{"expect_user", kOrdinaryDialed}});
   SippOptions o;
   o.scenario = "uac-call-hold-caller-hangs-up.xml";
   o.name = "caller-held";
   o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
-  o.service = kDialed;
+  o.service = kOrdinaryDialed;
   // Held 5 s: far longer than a reload takes; checked below rather than assumed.
   o.extraArgs = {"-d", "5000"};
   Sipp caller(o, dir_.path());

@@ -10,12 +10,12 @@
 #include "config/config.h"
 #include "model/e164.h"
 #include "store/store.h"
+#include "tests/routing/test_time.h"
 
 namespace sos::routing {
 namespace {
 
 constexpr int64_t kNow = 1'800'000'000'000;  // a fixed "now" (ms); time is injected
-constexpr int64_t kMinute = 60'000;
 
 // The demo's configuration with the phones' 10.0.0.0/8 trusted and a PBX at 10.1.0.5 that may
 // vouch for identities and network data (the demo itself trusts only 127.0.0.0/8).

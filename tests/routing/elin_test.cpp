@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/routing/test_time.h"
+
 namespace sos::routing {
 namespace {
 
@@ -15,9 +17,7 @@ using model::CallerIdentity;
 using model::Location;
 using model::LocationKind;
 
-constexpr int64_t kT0 = 1'700'000'000'000;  // an arbitrary Unix time in ms
-constexpr int64_t kMinute = 60'000;
-constexpr int64_t kHour = 60 * kMinute;
+constexpr int64_t kT0 = 1'700'000'000'000;             // an arbitrary Unix time in ms
 constexpr int64_t kWindow = kDefaultCallbackWindowMs;  // 3 h
 
 Location company(std::string key, std::string site, std::vector<std::string> elins) {

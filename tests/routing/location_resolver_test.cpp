@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "tests/routing/test_time.h"
+
 namespace sos::routing {
 namespace {
 
@@ -19,8 +21,6 @@ using model::PersonalLocationRow;
 using model::UserRow;
 
 constexpr int64_t kNow = 1'700'000'000'000;  // a fixed "now" (ms); time is injected
-constexpr int64_t kMinute = 60'000;
-constexpr int64_t kHour = 60 * kMinute;
 
 // A civic address from its commonest RFC 5139 parts.
 CivicAddress street(std::string country, std::string a1, std::string a3, std::string hno,
