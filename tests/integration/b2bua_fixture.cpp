@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace sos::itest {
 
 B2buaTest::B2buaTest()

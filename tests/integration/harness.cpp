@@ -214,8 +214,8 @@ uint16_t pickFreeMediaPorts() {
     if (given.count(first) != 0) continue;
     bool free = true;
     for (uint16_t p = first; free && p < first + 4; ++p)
-      free = reservePort(p) && !portBound(p, false) && !portBound(p, true) &&
-             canBind(p, SOCK_DGRAM);
+      free =
+          reservePort(p) && !portBound(p, false) && !portBound(p, true) && canBind(p, SOCK_DGRAM);
     if (!free) continue;
     given.insert(first);
     return first;

@@ -77,8 +77,8 @@ TEST(Lint, TheBadExampleHasOneFindingPerProblem) {
 
 TEST(Lint, TheDemoLintsClean) {
   TempDir dir("sosproxy-lint");
-  const auto r = runCommand({sosproxyBinary(), "lint", "--config", (kExamples / "demo.yaml").string()},
-                            dir.path());
+  const auto r = runCommand(
+      {sosproxyBinary(), "lint", "--config", (kExamples / "demo.yaml").string()}, dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 0) << r.out << r.err;
   EXPECT_EQ(r.out, "");
@@ -86,8 +86,8 @@ TEST(Lint, TheDemoLintsClean) {
 
 TEST(Lint, CheckConfigPrintsTheFindingsAsWarningsAndStaysValid) {
   TempDir dir("sosproxy-lint");
-  const auto r = runCommand({sosproxyBinary(), "check-config", (kExamples / "lint-bad.yaml").string()},
-                            dir.path());
+  const auto r = runCommand(
+      {sosproxyBinary(), "check-config", (kExamples / "lint-bad.yaml").string()}, dir.path());
   ASSERT_TRUE(r.status.has_value()) << r.commandLine;
   EXPECT_EQ(*r.status, 0) << r.out << r.err;
   auto lines = linesOf(r.out);

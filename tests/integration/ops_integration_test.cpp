@@ -278,8 +278,8 @@ TEST_F(Ops, SystemdHearsReadyAfterTheReadyLineThenWatchdogPingsAndStopping) {
   ScopedEnv socket("NOTIFY_SOCKET", systemd.path().string());
   ScopedEnv watchdog("WATCHDOG_USEC", "400000");  // a ping every 100 ms
   writeFile(configPath_, demoConfigYaml(ports_, routingLogPath_));
-  Process proxy({sosproxyBinary(), "--config", configPath_.string()}, dir_.path() / "sosproxy.stdout",
-                dir_.path() / "sosproxy.stderr");
+  Process proxy({sosproxyBinary(), "--config", configPath_.string()},
+                dir_.path() / "sosproxy.stdout", dir_.path() / "sosproxy.stderr");
   ASSERT_TRUE(proxy.started());
 
   bool lineFirst = false, sipBound = false;
