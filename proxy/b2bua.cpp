@@ -1,6 +1,8 @@
 // The back-to-back user agent (proxy/b2bua.h): its start, Sofia's entry points, requests
 // outside a dialog, sending and relaying between the legs, in-dialog requests and the end of a
-// call. A new INVITE is b2bua_invite.cpp's, failover b2bua_failover.cpp's.
+// call. A new INVITE is b2bua_invite.cpp's; the attempts toward trunks are TrunkAttempts'
+// (proxy/trunk_attempts.h), what their INVITEs carry AttemptInvite's, and how each message is
+// built SipRelay's.
 
 #include "proxy/b2bua.h"
 
@@ -24,22 +26,6 @@ constexpr su_duration_t kReapIntervalMs = 10;
 // 64*T1 with T1 = 500 ms (RFC 3261 17.1.1.1): how long a call's set-up transactions are kept.
 constexpr auto kSettleAfter = std::chrono::milliseconds(64 * 500);
 
-const char* methodName(const sip_t* sip) {
-  return sip && sip->sip_request ? sip->sip_request->rq_method_name : "?";
-}
-
-// Requests and responses that establish or refresh a dialog's remote target carry a Contact
-// (RFC 3261 12.1, 12.2 and RFC 3311 5.1).
-bool needsContact(sip_method_t m) {
-  return m == sip_method_invite || m == sip_method_update || m == sip_method_subscribe ||
-         m == sip_method_notify || m == sip_method_refer;
-}
-
-bool insert(msg_t* msg, void* header) {
-  return header != nullptr && msg_header_insert(msg, reinterpret_cast<msg_pub_t*>(sip_object(msg)),
-                                                static_cast<msg_header_t*>(header)) >= 0;
-}
-
 }  // namespace
 
 B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
@@ -48,23 +34,30 @@ B2bua::B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing:
       root_(root),
       router_(std::move(router)),
       log_(log),
-      contacts_(std::move(contacts)),
-      counters_(counters) {
+      relay_(agent, std::move(contacts), counters, onResponse),
+      counters_(counters),
+      invites_(state_, counters, relay_.host()) {
   default_.owner = this;
-  // Our address as the Contact says it: "<sip:HOST:PORT>" -> HOST.
-  host_ = contacts_.udp;
-  if (auto at = host_.find("sip:"); at != std::string::npos) host_ = host_.substr(at + 4);
-  if (auto end = host_.rfind(':'); end != std::string::npos && host_.front() != '[')
-    host_ = host_.substr(0, end);
-  else if (host_.front() == '[')
-    host_ = host_.substr(0, host_.find(']') + 1);
-  locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
+  const std::string& hostName = router_->config().listen.hostName;
+  invites_.setLocSrc(hostName.empty() ? relay_.host() : hostName);
   reaper_ = su_timer_create(su_root_task(root_), kReapIntervalMs);
   load_ = std::make_unique<LoadWatch>(
       agent_, root_, admission_, counters_, [this] { return router_->config().limits; },
       [this](std::chrono::steady_clock::time_point now) { settleCalls(now); });
-  trunks_ = std::make_unique<TrunkMonitor>(agent_, root_, counters_, host_);
-  messages_ = std::make_unique<MessageSender>(agent_, root_, host_, [this] { scheduleReap(); });
+  trunks_ = std::make_unique<TrunkMonitor>(agent_, root_, counters_, relay_.host());
+  TrunkAttempts::Hooks hooks;
+  hooks.response = [this](Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status) {
+    inviteResponse(br, orq, sip, status);
+  };
+  hooks.exhausted = [this](Call& call, const std::string& why) { exhausted(call, why); };
+  hooks.failedOver = [this](Call& call, const std::string& reason) {
+    alert(call, notify::EventKind::FailedOver, reason);
+  };
+  hooks.scheduleReap = [this] { scheduleReap(); };
+  attempts_ = std::make_unique<TrunkAttempts>(agent_, root_, onRequest, relay_, invites_, *trunks_,
+                                              log_, counters_, std::move(hooks));
+  messages_ =
+      std::make_unique<MessageSender>(agent_, root_, relay_.host(), [this] { scheduleReap(); });
   trunks_->start(router_->sharedConfig());
 }
 
@@ -72,8 +65,7 @@ B2bua::~B2bua() {
   trunks_.reset();
   for (auto& [id, call] : calls_) destroy(call.get());
   calls_.clear();
-  for (auto& br : orphans_) destroyBranch(*br);
-  orphans_.clear();
+  attempts_.reset();
   messages_.reset();
   if (reaper_) su_timer_destroy(reaper_);
   load_.reset();
@@ -82,12 +74,13 @@ B2bua::~B2bua() {
 void B2bua::setRouter(std::shared_ptr<const routing::Router> router) {
   if (!router) return;
   router_ = std::move(router);
-  locSrc_ = router_->config().listen.hostName.empty() ? host_ : router_->config().listen.hostName;
+  const std::string& hostName = router_->config().listen.hostName;
+  invites_.setLocSrc(hostName.empty() ? relay_.host() : hostName);
   trunks_->start(router_->sharedConfig());  // probed trunks, intervals, addresses may change
 }
 
-const std::string& B2bua::contactFor(const std::string& transport) const {
-  return transport == "tcp" ? contacts_.tcp : contacts_.udp;
+void B2bua::setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot) {
+  state_.setLocations(std::move(snapshot), router_->config().location.callbackWindowSeconds * 1000);
 }
 
 // ---- Sofia entry points: nothing may unwind through Sofia's C frames. ----
@@ -156,100 +149,9 @@ int B2bua::newRequest(nta_incoming_t* irq, const sip_t* sip) {
 
 // ---- Sending ----
 
-nta_outgoing_t* B2bua::send(Leg& to, TxnMagic* magic, sip_method_t method, const char* name,
-                            msg_t* src, const url_string_t* requestUri, const url_string_t* nextHop,
-                            unsigned long maxForwards, const EmergencyInvite* rewrite,
-                            nta_response_f* callback) {
-  allocator::Scope const message(allocator::Lifetime::Transaction);
-  msg_t* msg = nta_msg_create(agent_, 0);
-  if (msg == nullptr) return nullptr;
-  sip_t* sip = sip_object(msg);
-  su_home_t* home = msg_home(msg);
-  char mf[24];
-  std::snprintf(mf, sizeof mf, "%lu", maxForwards);
-  const unsigned skip = rewrite ? rewrite->skip : kCopyAll;
-  size_t dropped = 0;
-  bool ok =
-      copyEndToEnd(msg, sip, src, skip, &dropped) && insert(msg, sip_max_forwards_make(home, mf));
-  if (dropped) counters_.headersDropped.fetch_add(dropped, std::memory_order_relaxed);
-  if (ok && rewrite && (skip & kSkipBody) && !rewrite->body.empty()) {
-    ok = insert(msg, sip_content_type_make(home, rewrite->contentType.c_str())) &&
-         insert(msg, sip_payload_create(home, rewrite->body.data(),
-                                        static_cast<isize_t>(rewrite->body.size())));
-  }
-  if (ok && rewrite && !rewrite->elin.empty()) {
-    std::string const pai = "<sip:" + rewrite->elin + "@" + host_ + ">";
-    ok = msg_header_add_make(msg, reinterpret_cast<msg_pub_t*>(sip), sip_p_asserted_identity_class,
-                             pai.c_str()) >= 0;
-  }
-  if (ok && rewrite && !rewrite->extraHeaders.empty())
-    ok = sip_add_tl(msg, sip, SIPTAG_HEADER_STR(rewrite->extraHeaders.c_str()), TAG_END()) >= 0;
-  if (ok && needsContact(method)) ok = insert(msg, sip_contact_make(home, to.contact.c_str()));
-  if (ok) ok = nta_msg_request_complete(msg, to.leg, method, name, requestUri) >= 0;
-  if (ok && rewrite && !rewrite->elin.empty() && sip->sip_from) {
-    // ELIN mode: the PSAP sees the location's ELIN as the caller (its callback number).
-    sip->sip_from->a_url->url_user = su_strdup(home, rewrite->elin.c_str());
-    sip_fragment_clear(sip->sip_from->a_common);
-  }
-  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, callback ? callback : onResponse, magic,
-                                                  nextHop, msg, TAG_END())
-                           : nullptr;
-  if (orq == nullptr) msg_destroy(msg);
-  return orq;
-}
-
-void B2bua::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, const char* phrase) {
-  allocator::Scope const message(allocator::Lifetime::Transaction);
-  if (txn.irq == nullptr || nta_incoming_status(txn.irq) >= 200) return;  // already answered
-  if (src == nullptr) {
-    nta_incoming_treply(txn.irq, status, phrase, TAG_END());
-    return;
-  }
-  msg_t* msg = nta_incoming_create_response(txn.irq, status, phrase);
-  bool ok = msg != nullptr && copyEndToEnd(msg, sip_object(msg), src);
-  // Our To-tag identifies the dialog on this leg (RFC 3261 12.1.1); nta leaves it out of a
-  // response built from a message, so put it in.
-  sip_t* out = msg ? sip_object(msg) : nullptr;
-  const char* tag = nta_incoming_gettag(txn.irq);
-  if (ok && out && out->sip_to && !out->sip_to->a_tag && tag) {
-    sip_to_t* to = sip_to_dup(msg_home(msg), out->sip_to);
-    ok = to && sip_to_tag(msg_home(msg), to, tag) >= 0 && insert(msg, to);
-  }
-  if (ok && status > 100 && status < 300 && needsContact(txn.method))
-    ok = insert(msg, sip_contact_make(msg_home(msg), to.contact.c_str()));
-  if (ok) {
-    if (nta_incoming_mreply(txn.irq, msg) < 0)
-      spdlog::warn("call {}: could not relay {} to the {} leg", txn.call->log.callId, status,
-                   to.side == Side::A ? "caller's" : "trunk's");
-    return;
-  }
-  if (msg) msg_destroy(msg);
-  nta_incoming_treply(txn.irq, status, phrase, TAG_END());  // at least the status goes back
-}
-
 void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, const sip_t* ack) {
-  if (to.leg == nullptr) return;
-  msg_t* msg = nta_msg_create(agent_, 0);
-  if (msg == nullptr) return;
-  su_home_t* home = msg_home(msg);
-  // The ACK carries the INVITE's CSeq number (RFC 3261 13.2.2.4), not the leg's latest.
-  bool ok = insert(msg, sip_cseq_create(home, cseq, SIP_METHOD_ACK));
-  if (ok && ack && ack->sip_payload) {  // late offer: the SDP answer rides on the ACK
-    if (ack->sip_content_type) ok = insert(msg, sip_content_type_dup(home, ack->sip_content_type));
-    if (ok) ok = insert(msg, sip_payload_dup(home, ack->sip_payload));
-  }
-  if (ok) ok = nta_msg_request_complete(msg, to.leg, SIP_METHOD_ACK, nullptr) >= 0;
-  // Stateless: an ACK to a 2xx has no transaction (RFC 3261 17.1.1.3), and a stateful one would
-  // sit in nta's trying queue, its message with it, for 64*T1.
-  nta_outgoing_t* orq = ok ? nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, msg,
-                                                  NTATAG_STATELESS(1), TAG_END())
-                           : nullptr;
-  if (orq == nullptr) {
-    msg_destroy(msg);
+  if (to.leg != nullptr && !relay_.sendAck(to.leg, cseq, ack))
     spdlog::warn("call {}: could not send ACK", call.log.callId);
-    return;
-  }
-  nta_outgoing_destroy(orq);  // ACK has no transaction to wait for
 }
 
 void B2bua::sendBye(Call& call, Leg& to) {
@@ -257,7 +159,8 @@ void B2bua::sendBye(Call& call, Leg& to) {
   txn->call = &call;
   txn->from = to.side == Side::A ? Side::B : Side::A;
   txn->method = sip_method_bye;
-  txn->orq = send(to, txn.get(), SIP_METHOD_BYE, nullptr, nullptr, nullptr, kDefaultMaxForwards);
+  txn->orq =
+      relay_.send(to, txn.get(), SIP_METHOD_BYE, nullptr, nullptr, nullptr, kDefaultMaxForwards);
   call.state = transition(call.state, CallEvent::Bye);
   if (txn->orq == nullptr) {
     endCall(call);
@@ -279,7 +182,7 @@ void B2bua::response(Txn& txn, nta_outgoing_t* orq, const sip_t* sip) {
   if (status < 200) {
     if (status > 100 && txn.method == sip_method_invite) {
       msg_t* src = nta_outgoing_getresponse(orq);
-      relayResponse(txn, back, src, status, sip ? sip->sip_status->st_phrase : nullptr);
+      relay_.relayResponse(txn, back, src, status, sip ? sip->sip_status->st_phrase : nullptr);
       if (src) msg_destroy(src);
     }
     return;
@@ -289,7 +192,7 @@ void B2bua::response(Txn& txn, nta_outgoing_t* orq, const sip_t* sip) {
   if (status < 300 && sip && sip->sip_contact && needsContact(txn.method) && far.leg)
     nta_leg_client_reroute(far.leg, nullptr, sip->sip_contact, 0);
   msg_t* src = sip ? nta_outgoing_getresponse(orq) : nullptr;
-  relayResponse(txn, back, src, status, sip ? sip->sip_status->st_phrase : nullptr);
+  relay_.relayResponse(txn, back, src, status, sip ? sip->sip_status->st_phrase : nullptr);
   if (src) msg_destroy(src);
   txn.finished = true;
   // RFC 3261 15.1.2: whatever the answer to a BYE, the session is over.
@@ -303,7 +206,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
   if (status < 200) {
     if (status == 100 || call.cancelled || txn.finished) return;  // our own 100 went already
     msg_t* src = nta_outgoing_getresponse(orq);
-    relayResponse(txn, call.a, src, status, phrase);
+    relay_.relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
     call.ringingSent = true;
     return;
@@ -325,7 +228,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
       return;
     }
     msg_t* src = nta_outgoing_getresponse(orq);
-    relayResponse(txn, call.a, src, status, phrase);
+    relay_.relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
     txn.finished = true;
     call.state = transition(call.state, CallEvent::AnswerRelayed);
@@ -333,7 +236,8 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
     return;
   }
   // A final failure: nta has already ACKed the trunk (RFC 3261 17.1.1.3).
-  if (status == 424 && !call.cancelled && !txn.finished && retryWithElinOnly(call, br)) return;
+  if (status == 424 && !call.cancelled && !txn.finished && attempts_->retryWithElinOnly(call, br))
+    return;
   const bool noAnswer = sip == nullptr && status == 408;
   std::string const why = noAnswer ? "no response" : (phrase ? phrase : "");
   // nta's own 408 or 503: no response at all, or the transport failed.
@@ -341,9 +245,9 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
   if (!call.cancelled && !txn.finished) {
     // An emergency call moves on to the next trunk of its route (issue 5); an ordinary call has
     // only the one.
-    if (tryNextTrunk(call, status, why)) return;
+    if (attempts_->tryNext(call, status, why)) return;
     msg_t* src = sip ? nta_outgoing_getresponse(orq) : nullptr;
-    relayResponse(txn, call.a, src, status, phrase);
+    relay_.relayResponse(txn, call.a, src, status, phrase);
     if (src) msg_destroy(src);
     txn.finished = true;
     call.log.attempts = call.attempts;
@@ -377,7 +281,7 @@ void B2bua::ackOrCancel(Txn& txn, const sip_t* sip) {
     // nta answers the CANCEL with 200 and the INVITE with 487 (NTATAG_CANCEL_487); the CANCEL
     // toward the trunk waits, inside nta, for the trunk's first provisional (RFC 3261 9.1).
     if (txn.initial)
-      cancelBranches(call);
+      attempts_->cancel(call);
     else if (txn.orq)
       nta_outgoing_tcancel(txn.orq, nullptr, nullptr, TAG_END());
     return;
@@ -444,7 +348,7 @@ int B2bua::inDialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
         invite.finished = true;
         call.cancelled = true;
         finishInvite(call, "cancelled", 487, "caller hung up before the answer");
-        cancelBranches(call);
+        attempts_->cancel(call);
       }
       return 200;
     case InDialogAction::Relay:
@@ -482,8 +386,8 @@ int B2bua::relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, co
       rewrite.body = std::move(shielded.body);
     }
   }
-  txn->orq = send(to, txn.get(), txn->method, sip->sip_request->rq_method_name, src, nullptr,
-                  nullptr, maxForwards - 1, rewrite.skip ? &rewrite : nullptr);
+  txn->orq = relay_.send(to, txn.get(), txn->method, sip->sip_request->rq_method_name, src, nullptr,
+                         nullptr, maxForwards - 1, rewrite.skip ? &rewrite : nullptr);
   if (src) msg_destroy(src);
   if (txn->orq == nullptr) {
     spdlog::warn("call {}: could not relay {}", call.log.callId, methodName(sip));
@@ -521,6 +425,17 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
     ++counters_.failed;
 }
 
+void B2bua::exhausted(Call& call, const std::string& why) {
+  // The last trunk of the route timed out too: the caller gets a final answer, never silence.
+  spdlog::error("call {}: every trunk of the emergency route failed ({}); answering 408",
+                call.log.callId, call.attempts);
+  nta_incoming_treply(call.invite->irq, SIP_408_REQUEST_TIMEOUT, TAG_END());
+  call.invite->finished = true;
+  call.log.attempts = call.attempts;
+  finishInvite(call, "timeout", 408, why);
+  endCall(call);
+}
+
 void B2bua::endCall(Call& call) {
   if (call.state == CallState::Ended) return;
   call.state = transition(call.state, CallEvent::Over);
@@ -528,6 +443,12 @@ void B2bua::endCall(Call& call) {
   ended_.push_back(&call);
   --counters_.active;
   // Destroying Sofia objects from inside their own callbacks is unsafe: reap a moment later.
+  scheduleReap();
+}
+
+void B2bua::scheduleReap() {
+  // Calls, branches and probes are destroyed on the next reap, never inside the callback of
+  // their own transaction.
   if (!reapArmed_) reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
 }
 
@@ -542,7 +463,8 @@ void B2bua::reap(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
       self->destroy(call);
       self->calls_.erase(id);
     }
-    self->reapBranches();
+    self->attempts_->reap();
+    self->trunks_->reap();
     self->messages_->reap();
   } catch (...) {
     spdlog::error("reaping ended calls: internal error");
@@ -557,7 +479,7 @@ void B2bua::destroy(Call* call) {
     t->irq = nullptr;
     t->orq = nullptr;
   }
-  releaseBranches(*call);  // owns leg B's legs
+  attempts_->release(*call);  // owns leg B's legs
   if (call->plan && call->plan->request) msg_destroy(call->plan->request);
   call->plan.reset();
   if (call->ordinary) --ordinaryActive_;

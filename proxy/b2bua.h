@@ -18,14 +18,18 @@
 #include "notify/channels.h"
 #include "notify/event.h"
 #include "proxy/admission.h"
+#include "proxy/attempt_invite.h"
 #include "proxy/b2bua_counters.h"
 #include "proxy/call.h"
+#include "proxy/call_events.h"
 #include "proxy/edge_policy.h"
 #include "proxy/emergency_invite.h"
 #include "proxy/load_watch.h"
 #include "proxy/message_sender.h"
 #include "proxy/routing_log.h"
+#include "proxy/sip_relay.h"
 #include "proxy/sofia.h"
+#include "proxy/trunk_attempts.h"
 #include "proxy/trunk_monitor.h"
 #include "routing/call_planner.h"
 #include "routing/elin.h"
@@ -37,10 +41,7 @@ namespace sos::proxy {
 
 class B2bua {
  public:
-  struct Contacts {
-    std::string udp;  // "<sip:127.0.0.1:5060>"
-    std::string tcp;  // "<sip:127.0.0.1:5060;transport=tcp>"
-  };
+  using Contacts = SipRelay::Contacts;
 
   B2bua(nta_agent_t* agent, su_root_t* root, std::shared_ptr<const routing::Router> router,
         RoutingLog& log, Contacts contacts, B2buaCounters& counters);
@@ -62,9 +63,9 @@ class B2bua {
   void setLocations(std::shared_ptr<const routing::LocationSnapshot> snapshot);
   // Where ELIN -> caller mappings go after each assignment (the store, via the I/O thread), and
   // the ones saved before a restart.
-  using ElinSink = std::function<void(std::vector<model::CallbackTarget>)>;
+  using ElinSink = AttemptInvite::ElinSink;
   void setElinPersistence(ElinSink sink, std::vector<model::CallbackTarget> initial) {
-    elinSink_ = std::move(sink);
+    invites_.setElinSink(std::move(sink));
     state_.restoreCallbacks(std::move(initial));
   }
   // The routing in force for new calls (the SIP edge decides trust and limits with it).
@@ -72,15 +73,17 @@ class B2bua {
   // An emergency call the edge refused because its source is untrusted (issue 14): the
   // responders are alerted all the same. False when there is nobody to alert.
   bool alertUntrusted(const routing::CallRequest& req, const routing::RouteDecision& decision,
-                      const std::string& source, bool answered);
+                      const std::string& source, bool answered) {
+    return alerts_.refused(req, decision, source, answered, router_->config().sites);
+  }
   // Where a call's record goes once its INVITE has an outcome (answered, failed, cancelled):
   // the routing log's final entry, attempts included. Must not block.
   using RecordSink = std::function<void(RoutingLogEntry)>;
   void setCallRecordSink(RecordSink sink) { recordSink_ = std::move(sink); }
   // Where emergency-call events go (responder alerts, issue 6): called on the SIP thread after
   // the INVITE toward the PSAP has left; must not block (the sink posts to the I/O thread).
-  using EventSink = std::function<void(notify::CallEvent)>;
-  void setEventSink(EventSink sink) { eventSink_ = std::move(sink); }
+  using EventSink = Alerts::Sink;
+  void setEventSink(EventSink sink) { alerts_.setSink(std::move(sink)); }
   // Sends a SIP MESSAGE (RFC 3428) with a text/plain body; `done` gets Ok once a 2xx came back,
   // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
   void sendMessage(notify::SipMessageRequest request, notify::Done done) {
@@ -108,67 +111,27 @@ class B2bua {
   void inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status);
   void ackOrCancel(Txn& txn, const sip_t* sip);
 
-  // Sends `method` on `to`, carrying the end-to-end headers and body of `src`.
-  // With `rewrite`, what it names replaces what the caller sent (emergency INVITE, issue 4).
-  nta_outgoing_t* send(Leg& to, TxnMagic* magic, sip_method_t method, const char* methodName,
-                       msg_t* src, const url_string_t* requestUri, const url_string_t* nextHop,
-                       unsigned long maxForwards, const EmergencyInvite* rewrite = nullptr,
-                       nta_response_f* callback = nullptr);
-  // Relays the response `src` (from the other leg) on `irq`; a fabricated status when null.
-  void relayResponse(Txn& txn, Leg& to, msg_t* src, int status, const char* phrase);
+  // ACK toward `to` with the INVITE's CSeq (SipRelay::sendAck), a warning when it cannot go.
   void sendAck(Call& call, Leg& to, uint32_t cseq, const sip_t* ack);
   void sendBye(Call& call, Leg& to);
   int relayInDialog(Call& call, Leg& from, Leg& to, nta_incoming_t* irq, const sip_t* sip);
 
-  // ---- Branches and failover (b2bua_failover.cpp) ----
-  static int onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip);
-  static int onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip);
-  static void onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
-  void branchResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip);
-  void lateResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status);
-  void branchTimeout(Branch& br);
-  // Sends the INVITE to the next trunk of the plan that can be tried (skipping trunks that
-  // are down unless all are). False when none is left. `why` says why the previous one failed.
-  bool tryNextTrunk(Call& call, int failedStatus, const std::string& why);
-  bool startBranch(Call& call, const config::Trunk& trunk);
-  EmergencyInvite rewriteFor(Call& call, const config::Trunk& trunk);
-  static void withoutUnvouched(const Call::Plan& plan, EmergencyInvite& rewrite);
-  void abandon(Branch& br);
-  void cancelBranches(Call& call);
-  void releaseBranches(Call& call);
-  void destroyBranch(Branch& br);
+  // The last trunk of the route timed out: 408 to the caller (TrunkAttempts' hook).
+  void exhausted(Call& call, const std::string& why);
   void scheduleReap();
-  void reapBranches();
   // Ordinary-call limits (config limits:): empty when this ordinary call may go on, else why not.
   const char* admitOrdinary();
 
-  // ---- A new INVITE (b2bua.cpp) ----
+  // ---- A new INVITE (b2bua_invite.cpp) ----
   // The planner over what this B2BUA holds now: routing, locations, reports, callbacks.
   routing::CallPlanner planner() const;
   void count(const routing::PlanTally& tally);
-  static void writeNotes(const std::vector<routing::PlanNote>& notes);
   static RoutingLogEntry logEntry(const routing::CallPlan& plan, msg_t* msg);
   void shield(Call::Plan& plan, const std::string& source);
   void routed(Call& call);
   Call* openCall(nta_incoming_t* irq, const sip_t* sip, msg_t* msg,
                  std::unique_ptr<Call::Plan> plan, RoutingLogEntry entry,
                  std::chrono::steady_clock::time_point received);
-  // PIDF-LO and/or ELIN for the trunk's mode, for `req` (the plan's, or a trimmed one); fills
-  // the log entry's elin/pidf fields.
-  EmergencyInvite planInvite(const config::Trunk& trunk, const Call::Plan& plan,
-                             const routing::CallRequest& req,
-                             const pidf::DeviceLocationCheck& device, RoutingLogEntry& entry,
-                             const std::string* elin = nullptr);
-  // The ELIN for an attempt of `plan` (routing::CallPlanner::elinFor), counted, logged and its
-  // mapping handed to the store.
-  std::string assignElin(const Call::Plan& plan);
-  // A request too large for one UDP datagram toward a UDP trunk (issue 14, b2bua_oversize.cpp):
-  // true when it goes over TCP (the trunk's tcp_fallback); otherwise an emergency INVITE's
-  // `rewrite` is trimmed to what the PSAP needs so that it fits.
-  bool sendOverTcp(Call& call, const config::Trunk& trunk, EmergencyInvite& rewrite);
-  // 424 to our PIDF-LO: sends the INVITE again on the same trunk with ELIN only. False when
-  // there is nothing to retry (the call then moves to its next trunk).
-  bool retryWithElinOnly(Call& call, Branch& br);
   Call* createCall();
   void finishInvite(Call& call, std::string outcome, int status, std::string reason);
   void endCall(Call& call);
@@ -176,13 +139,12 @@ class B2bua {
   void destroy(Call* call);
 
   Leg& other(Call& call, Side side) { return side == Side::A ? call.b : call.a; }
-  const std::string& contactFor(const std::string& transport) const;
 
   nta_agent_t* agent_;
   su_root_t* root_;
   std::shared_ptr<const routing::Router> router_;
   RoutingLog& log_;
-  Contacts contacts_;
+  SipRelay relay_;  // builds and sends each leg's messages
   Leg default_;
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;
@@ -192,21 +154,19 @@ class B2bua {
   B2buaCounters& counters_;
   // What the planner reads: the location snapshot, device reports, ELIN pools and callbacks.
   routing::PlannerState state_;
-  std::string host_;    // our address, for Content-IDs and P-Asserted-Identity
-  std::string locSrc_;  // our host name for loc-src (RFC 8787)
-  ElinSink elinSink_;
+  AttemptInvite invites_;  // what each attempt's INVITE carries (PIDF-LO, ELIN, trimmed)
   RecordSink recordSink_;
-  EventSink eventSink_;
-  // Emergency-call events for the responders (b2bua_notify.cpp).
-  void alert(Call& call, notify::EventKind kind, std::string detail = "");
+  Alerts alerts_;  // emergency-call events for the responders
+  void alert(Call& call, notify::EventKind kind, std::string detail = "") {
+    if (call.alerting) alerts_.call(call.log, call.plan.get(), kind, std::move(detail));
+  }
   std::unique_ptr<MessageSender> messages_;
-  std::list<std::unique_ptr<Branch>> orphans_;  // branches whose call has ended
-  std::unique_ptr<TrunkMonitor> trunks_;        // OPTIONS probing: which trunks are up
+  std::unique_ptr<TrunkMonitor> trunks_;     // OPTIONS probing: which trunks are up
+  std::unique_ptr<TrunkAttempts> attempts_;  // each call's attempts toward its trunks
   // Ordinary-call limits: a token bucket of new calls per second, and calls in progress.
   Admission admission_;  // the ordinary-call limits, overload shedding and the drain
   int64_t ordinaryActive_ = 0;
   std::unique_ptr<LoadWatch> load_;  // how far behind the SIP thread is: overload shedding
-  void persistElins(int64_t nowMs);
   // What a call needed to get set up (the caller's INVITE and our answer, our INVITE and the
   // trunk's answer) is let go once the call has been confirmed for 64*T1: no retransmission of
   // either can come after that (RFC 3261 17.1.1.2, 17.2.1). A held call keeps its two dialogs.

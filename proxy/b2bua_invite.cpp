@@ -31,7 +31,7 @@ Call* B2bua::createCall() {
 // A new INVITE: the planner decides (routing::CallPlanner), the B2BUA applies the ordinary-call
 // limits, opens leg A, sends leg B to the first trunk of the plan and tells the responders.
 int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
-  // What is built here stays with the call; the messages sent on the way (send(), the 100 and
+  // What is built here stays with the call; the messages sent on the way (SipRelay, the 100 and
   // relayed responses) switch back to the transactions' arena themselves.
   allocator::Scope const keep(allocator::Lifetime::Call);
   const auto received = std::chrono::steady_clock::now();
@@ -51,7 +51,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
     return status;
   };
   if (decided.kind == routing::CallKind::Reject) {
-    writeNotes(decided.notes);
+    logPlanNotes(decided.notes);
     return reject(decided.rejectStatus, decided.why.reason);
   }
   if (decided.kind == routing::CallKind::Ordinary) {
@@ -67,7 +67,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
       return 0;
     }
   }
-  writeNotes(decided.notes);
+  logPlanNotes(decided.notes);
   if (decided.route.empty() || decided.route.front() == nullptr) {
     // The configuration check forbids this; still, an answer rather than silence.
     spdlog::error("call {}: no trunk to send it to", decided.req.callId);
@@ -81,7 +81,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   shield(*plan, entry.source);
   Call* call = openCall(irq, sip, msg, std::move(plan), std::move(entry), received);
   if (call == nullptr) return 0;
-  if (!tryNextTrunk(*call, 0, "")) {
+  if (!attempts_->tryNext(*call, 0, "")) {
     // Not one trunk of the route would take the INVITE (nta refused every send).
     spdlog::error("call {}: could not send the INVITE to any trunk ({})", call->log.callId,
                   call->attempts);
@@ -118,6 +118,13 @@ void B2bua::routed(Call& call) {
         callback ? call.log.reason : "");
 }
 
+// ---- Ordinary-call limits and overload (the rules are Admission's, proxy/admission.h) ----
+
+const char* B2bua::admitOrdinary() {
+  admission_.setLimits(router_->config().limits);
+  return admission_.admit(std::chrono::steady_clock::now(), ordinaryActive_);
+}
+
 routing::CallPlanner B2bua::planner() const {
   return routing::CallPlanner(state_.inputs(*router_));
 }
@@ -134,15 +141,6 @@ void B2bua::count(const routing::PlanTally& t) {
   add(counters_.deviceLocationUnusable, t.deviceLocationUnusable);
   add(counters_.ercOnly, t.ercOnly);
   add(counters_.emergencyDegraded, t.degraded);
-}
-
-void B2bua::writeNotes(const std::vector<routing::PlanNote>& notes) {
-  for (const auto& n : notes) {
-    if (n.level == routing::PlanNote::Level::Error)
-      spdlog::error("{}", n.text);
-    else
-      spdlog::warn("{}", n.text);
-  }
 }
 
 RoutingLogEntry B2bua::logEntry(const routing::CallPlan& p, msg_t* msg) {
@@ -194,7 +192,7 @@ Call* B2bua::openCall(nta_incoming_t* irq, const sip_t* sip, msg_t* msg,
   call->router = router_;
   call->ordinary = plan->kind == routing::CallKind::Ordinary;
   if (call->ordinary) ++ordinaryActive_;
-  call->a.contact = contactFor(plan->req.transport);
+  call->a.contact = relay_.contactFor(plan->req.transport);
   call->a.leg = nta_leg_tcreate(agent_, onRequest, &call->a, SIPTAG_CALL_ID(sip->sip_call_id),
                                 SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
                                 NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());

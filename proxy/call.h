@@ -20,6 +20,7 @@
 namespace sos::proxy {
 
 class B2bua;
+class TrunkAttempts;
 struct Call;
 
 enum class Side { A, B };
@@ -52,7 +53,7 @@ struct Txn : TxnMagic {
 // still waiting for a final response when its call ends is kept (orphaned, call == nullptr)
 // until that response arrives, so nta never sees a transaction destroyed under it.
 struct Branch : TxnMagic {
-  B2bua* owner = nullptr;
+  TrunkAttempts* owner = nullptr;
   Call* call = nullptr;
   std::string trunk;  // trunk name (the Trunk itself may go with a reloaded configuration)
   const config::Trunk* trunkConfig = nullptr;  // valid while `call` is set

@@ -1,5 +1,11 @@
 #include "proxy/call_events.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "base/clock.h"
+
 namespace sos::proxy {
 
 notify::CallEvent callEvent(const RoutingLogEntry& log, const routing::CallPlan* plan,
@@ -48,6 +54,31 @@ notify::CallEvent refusedEvent(const routing::CallRequest& req,
              (answered ? ", answered 403" : ", not answered (dropped)") +
              "; it reached no PSAP. Someone may need help at an unknown place.";
   return e;
+}
+
+void Alerts::call(const RoutingLogEntry& log, const routing::CallPlan* plan, notify::EventKind kind,
+                  std::string detail) const {
+  if (!sink_) return;
+  try {
+    sink_(callEvent(log, plan, kind, std::move(detail), unixMsNow()));
+  } catch (const std::exception& ex) {
+    spdlog::error("call {}: responder alert not queued: {}", log.callId, ex.what());
+  }
+}
+
+bool Alerts::refused(const routing::CallRequest& req, const routing::RouteDecision& decision,
+                     const std::string& source, bool answered,
+                     const std::vector<config::Site>& sites) const {
+  if (!sink_ || std::none_of(sites.begin(), sites.end(),
+                             [](const config::Site& s) { return !s.responders.empty(); }))
+    return false;
+  try {
+    sink_(refusedEvent(req, decision, source, answered, unixMsNow()));
+  } catch (const std::exception& ex) {
+    spdlog::error("call {}: responder alert not queued: {}", req.callId, ex.what());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace sos::proxy

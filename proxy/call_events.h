@@ -1,10 +1,12 @@
 #pragma once
 // What the responders are told of an emergency call (issue 6): the notify::CallEvent of each
 // moment of a call, built from the call's routing-log entry and its plan, and the one for an
-// emergency call the edge refused. Pure: the B2BUA hands the events to the notifier's sink.
+// emergency call the edge refused; and Alerts, which hands them to the notifier's sink.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "notify/event.h"
 #include "proxy/routing_log.h"
@@ -23,5 +25,25 @@ notify::CallEvent callEvent(const RoutingLogEntry& log, const routing::CallPlan*
 notify::CallEvent refusedEvent(const routing::CallRequest& req,
                                const routing::RouteDecision& decision, const std::string& source,
                                bool answered, int64_t atMs);
+
+// The events' way out (issue 6): called on the SIP thread, the sink posts them to the I/O
+// thread and must not block. An event that cannot be queued never costs the call: logged and
+// dropped (the notifier counts its own losses).
+class Alerts {
+ public:
+  using Sink = std::function<void(notify::CallEvent)>;
+  void setSink(Sink sink) { sink_ = std::move(sink); }
+  // An event of a routed call (see callEvent). Nothing without a sink.
+  void call(const RoutingLogEntry& log, const routing::CallPlan* plan, notify::EventKind kind,
+            std::string detail) const;
+  // An emergency call the edge refused (see refusedEvent). False when nobody is to be told (no
+  // sink, no site with responders) or the event could not be queued.
+  bool refused(const routing::CallRequest& req, const routing::RouteDecision& decision,
+               const std::string& source, bool answered,
+               const std::vector<config::Site>& sites) const;
+
+ private:
+  Sink sink_;
+};
 
 }  // namespace sos::proxy

@@ -33,6 +33,9 @@ class B2bua;
 // Returns the limit in force afterwards. Any thread, at start-up.
 int64_t raiseDescriptorLimit();
 
+// What a rate-limited log line adds: " (N more since the last such line)", or "" for none.
+std::string suppressedNote(uint64_t n);
+
 class Edge {
  public:
   Edge(su_root_t* root, RoutingLog& log, EdgeCounters& counters);

@@ -30,9 +30,6 @@ format_pending=(
 tidy_pending=(
   pidf/geodetic.cpp
   proxy/b2bua.cpp
-  proxy/b2bua_emergency.cpp
-  proxy/b2bua_failover.cpp
-  proxy/b2bua_notify.cpp
   proxy/sip_edge.cpp
 )
 

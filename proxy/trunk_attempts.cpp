@@ -1,5 +1,4 @@
-// Branches, failover, OPTIONS probing and the ordinary-call limits of the B2BUA (issue 5).
-// SIP thread only, like the rest of B2bua.
+// The attempts of a call toward its trunks (proxy/trunk_attempts.h).
 //
 // An emergency call is sent to the trunks of its route one after the other. Each attempt (a
 // Branch) has its own timer: `response_timeout_s` until the trunk says anything at all, then
@@ -11,15 +10,14 @@
 // not stop the response timer (a PSAP's SBC may say 100 and then nothing); the last trunk has
 // the same timers, and when they run out the caller gets 408 (issue 14: no call waits forever).
 
+#include "proxy/trunk_attempts.h"
+
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cmath>
+#include <optional>
 
 #include "base/clock.h"
 #include "proxy/allocator.h"
-#include "proxy/b2bua.h"
-#include "proxy/copy_skip.h"
 #include "proxy/sip_edge.h"
 
 namespace sos::proxy {
@@ -30,12 +28,29 @@ Branch* asBranch(TxnMagic* magic) { return static_cast<Branch*>(magic); }
 
 }  // namespace
 
+TrunkAttempts::TrunkAttempts(nta_agent_t* agent, su_root_t* root, nta_request_f* onLegRequest,
+                             const SipRelay& relay, AttemptInvite& invites, TrunkMonitor& trunks,
+                             RoutingLog& log, B2buaCounters& counters, Hooks hooks)
+    : agent_(agent),
+      root_(root),
+      onLegRequest_(onLegRequest),
+      relay_(relay),
+      invites_(invites),
+      trunks_(trunks),
+      log_(log),
+      counters_(counters),
+      hooks_(std::move(hooks)) {}
+
+TrunkAttempts::~TrunkAttempts() {
+  for (auto& br : orphans_) destroy(*br);
+}
+
 // ---- Sofia entry points ----
 
-int B2bua::onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip) {
+int TrunkAttempts::onResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* sip) {
   Branch* br = asBranch(magic);
   try {
-    br->owner->branchResponse(*br, orq, sip);
+    br->owner->response(*br, orq, sip);
   } catch (const std::exception& e) {
     spdlog::error("trunk {} response: internal error: {}", br->trunk, e.what());
   } catch (...) {
@@ -45,7 +60,7 @@ int B2bua::onBranchResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* s
 }
 
 // Requests on the dialog of a branch we gave up (or of an ended call): nothing to relay them to.
-int B2bua::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) {
+int TrunkAttempts::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) {
   if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
     nta_incoming_destroy(irq);
     return 0;
@@ -54,10 +69,10 @@ int B2bua::onStrayLegRequest(Leg*, nta_leg_t*, nta_incoming_t* irq, const sip_t*
   return 481;
 }
 
-void B2bua::onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+void TrunkAttempts::onTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
   Branch* br = static_cast<Branch*>(arg);
   try {
-    br->owner->branchTimeout(*br);
+    br->owner->timeout(*br);
   } catch (const std::exception& e) {
     spdlog::error("trunk {} timer: internal error: {}", br->trunk, e.what());
   } catch (...) {
@@ -67,7 +82,7 @@ void B2bua::onBranchTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
 
 // ---- Attempts ----
 
-bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
+bool TrunkAttempts::tryNext(Call& call, int failedStatus, const std::string& why) {
   if (!call.plan) return false;
   Call::Plan& p = *call.plan;
   Branch* failed = call.current;
@@ -79,11 +94,11 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
   // Trunks whose probe says they are down are skipped, unless every trunk left is down: then
   // they are all tried anyway, in order (a probe can be wrong; no attempt is worse).
   bool anyUp = false;
-  for (size_t i = p.next; i < p.route.size(); ++i) anyUp = anyUp || trunks_->up(p.route[i]->name);
+  for (size_t i = p.next; i < p.route.size(); ++i) anyUp = anyUp || trunks_.up(p.route[i]->name);
   std::string skipped;
   while (p.next < p.route.size()) {
     const config::Trunk& trunk = *p.route[p.next++];
-    if (anyUp && !trunks_->up(trunk.name)) {
+    if (anyUp && !trunks_.up(trunk.name)) {
       ++counters_.trunkSkips;
       counters_.trunkAttempts.add(trunk.name, "skipped");
       skipped += (skipped.empty() ? "" : ", ") + trunk.name;
@@ -96,81 +111,41 @@ bool B2bua::tryNextTrunk(Call& call, int failedStatus, const std::string& why) {
                           SIPTAG_CONTACT_STR(call.a.contact.c_str()), TAG_END());
       call.ringingSent = true;
     }
-    if (!startBranch(call, trunk)) {
+    if (!start(call, trunk)) {
       spdlog::error("call {}: could not send the INVITE to trunk {}", call.log.callId, trunk.name);
       call.attempts += (call.attempts.empty() ? "" : " ") + trunk.name + ":not-sent";
       counters_.trunkAttempts.add(trunk.name, "not-sent");
       continue;
     }
-    std::string const note = skipped.empty() ? "" : " (skipped, down: " + skipped + ")";
-    if (failed) {
-      counters_.failoverReasons.add(failed->outcome);
-      RoutingLogEntry e = call.log;
-      e.event = "failover";
-      e.outcome = "routed";
-      e.status = failedStatus;
-      e.attempts = call.attempts;
-      e.addedMs = msSince(call.received);  // caller's INVITE in -> this INVITE out
-      e.reason = failed->trunk + ": " + (why.empty() ? std::to_string(failedStatus) : why) +
-                 "; trying " + trunk.name + note;
-      log_.write(e);
-      spdlog::warn("call {}: {}", call.log.callId, e.reason);
-      alert(call, notify::EventKind::FailedOver, e.reason);
-    } else if (!note.empty()) {
-      call.log.reason += note;
-    }
+    if (failed)
+      logFailover(call, *failed, failedStatus, why, trunk.name, skipped);
+    else if (!skipped.empty())
+      call.log.reason += " (skipped, down: " + skipped + ")";
     return true;
   }
   call.current = nullptr;
   return false;
 }
 
-// What this attempt changes in the caller's INVITE: the PIDF-LO or ELIN for the trunk's mode,
-// the shielded body, and what the source could not vouch for taken out.
-EmergencyInvite B2bua::rewriteFor(Call& call, const config::Trunk& trunk) {
-  Call::Plan& p = *call.plan;
-  EmergencyInvite rewrite;
-  if (p.emergency() && trunk.mode != config::TrunkMode::Plain) {
-    // The PIDF-LO or ELIN for this trunk's mode. Building them must never cost the call: on an
-    // unexpected failure the INVITE goes as the caller sent it.
-    try {
-      rewrite = planInvite(trunk, p, p.req, p.device, call.log);
-    } catch (const std::exception& e) {
-      ++counters_.emergencyDegraded;
-      spdlog::error("call {}: PIDF-LO/ELIN for trunk {} failed ({}); sending without them",
-                    p.req.callId, trunk.name, e.what());
-      rewrite = EmergencyInvite{};
-      call.log.pidf = "failed";
-      call.log.elin.clear();
-    }
-  } else if (p.emergency()) {
-    call.log.pidf.clear();
-    call.log.elin.clear();
-  }
-  // A shielded body replaces the caller's (the PSAP's shield, issue 14); a location of ours has
-  // already been added to it.
-  if (p.bodyShielded && !(rewrite.skip & kSkipBody)) {
-    rewrite.skip |= kSkipBody;
-    rewrite.contentType = p.req.bodyContentType;
-    rewrite.body = p.req.body;
-  }
-  withoutUnvouched(p, rewrite);
-  return rewrite;
+// The routing log's failover line: which trunk failed, why, and which one is tried now.
+void TrunkAttempts::logFailover(Call& call, const Branch& failed, int failedStatus,
+                                const std::string& why, const std::string& next,
+                                const std::string& skipped) {
+  counters_.failoverReasons.add(failed.outcome);
+  RoutingLogEntry e = call.log;
+  e.event = "failover";
+  e.outcome = "routed";
+  e.status = failedStatus;
+  e.attempts = call.attempts;
+  e.addedMs = msSince(call.received);  // caller's INVITE in -> this INVITE out
+  e.reason = failed.trunk + ": " + (why.empty() ? std::to_string(failedStatus) : why) +
+             "; trying " + next + (skipped.empty() ? "" : " (skipped, down: " + skipped + ")");
+  log_.write(e);
+  spdlog::warn("call {}: {}", call.log.callId, e.reason);
+  if (hooks_.failedOver) hooks_.failedOver(call, e.reason);
 }
 
-// What the source could not vouch for leaves without it (issue 14): no P-Asserted-Identity,
-// the access-network data without its network-provided mark.
-void B2bua::withoutUnvouched(const Call::Plan& p, EmergencyInvite& rewrite) {
-  if (p.vouched.identityDropped) rewrite.skip |= kSkipIdentity;
-  if (p.vouched.networkMarkDropped) {
-    rewrite.skip |= kSkipAccessNetworkInfo;
-    if (!p.req.pAccessNetworkInfo.empty())
-      rewrite.extraHeaders += (rewrite.extraHeaders.empty() ? "" : "\r\n") +
-                              std::string("P-Access-Network-Info: ") + p.req.pAccessNetworkInfo;
-  }
-}
-
-bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
+bool TrunkAttempts::start(Call& call, const config::Trunk& trunk) {
   // The branch and its dialog live as long as the call; its INVITE is a transaction (send()).
   allocator::Scope const keep(allocator::Lifetime::Call);
   Call::Plan& p = *call.plan;
@@ -179,15 +154,15 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
   br->call = &call;
   br->trunk = trunk.name;
   br->trunkConfig = &trunk;
-  br->leg =
-      nta_leg_tcreate(agent_, onRequest, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to), TAG_END());
+  br->leg = nta_leg_tcreate(agent_, onLegRequest_, &call.b, SIPTAG_FROM(p.from), SIPTAG_TO(p.to),
+                            TAG_END());
   if (br->leg == nullptr) return false;
   nta_leg_tag(br->leg, nullptr);
 
-  EmergencyInvite rewrite = rewriteFor(call, trunk);
+  EmergencyInvite rewrite = invites_.forTrunk(call, trunk);
   // Too large for one UDP datagram: over TCP when the trunk takes it, else trimmed (issue 14).
   config::Trunk hop = trunk;
-  if (sendOverTcp(call, trunk, rewrite)) hop.transport = config::Transport::Tcp;
+  if (invites_.overTcp(call, trunk, rewrite)) hop.transport = config::Transport::Tcp;
   br->requestUri =
       p.urn ? p.requestUser
             : "sip:" + p.requestUser + "@" + uriHost(trunk.host) + ":" + std::to_string(trunk.port);
@@ -197,10 +172,10 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
   nta_leg_t* const previousLeg = call.b.leg;
   std::string const previousContact = call.b.contact;
   call.b.leg = br->leg;
-  call.b.contact = contactFor(std::string(config::toString(hop.transport)));
-  br->orq = send(call.b, br.get(), sip_method_invite, "INVITE", p.request,
-                 URL_STRING_MAKE(br->requestUri.c_str()), URL_STRING_MAKE(br->nextHop.c_str()),
-                 p.maxForwards, &rewrite, onBranchResponse);
+  call.b.contact = relay_.contactFor(std::string(config::toString(hop.transport)));
+  br->orq = relay_.send(call.b, br.get(), sip_method_invite, "INVITE", p.request,
+                        URL_STRING_MAKE(br->requestUri.c_str()),
+                        URL_STRING_MAKE(br->nextHop.c_str()), p.maxForwards, &rewrite, onResponse);
   if (br->orq == nullptr) {
     nta_leg_destroy(br->leg);
     call.b.leg = previousLeg;
@@ -216,19 +191,55 @@ bool B2bua::startBranch(Call& call, const config::Trunk& trunk) {
   // ordinary call keeps SIP's own timers: a carrier may take its time to reach the callee.
   if (p.emergency()) {
     br->timer = su_timer_create(su_root_task(root_), trunk.responseTimeoutMs);
-    if (br->timer) su_timer_set(br->timer, onBranchTimer, br.get());
+    if (br->timer) su_timer_set(br->timer, onTimer, br.get());
   }
   call.current = br.get();
   call.branches.push_back(std::move(br));
   return true;
 }
 
-void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip) {
+bool TrunkAttempts::retryWithElinOnly(Call& call, Branch& br) {
+  if (!br.pidfAdded) return false;
+  std::optional<EmergencyInvite> retry = invites_.elinOnly(call);
+  if (!retry) return false;
+  EmergencyInvite& plan = *retry;
+  Call::Plan& p = *call.plan;
+  // Same dialog identifiers (Call-ID, From-tag), next CSeq: a retry of the same request
+  // (RFC 3261 8.1.3.5); send() puts the ELIN in the From user part.
+  nta_outgoing_t* orq = relay_.send(
+      call.b, &br, sip_method_invite, "INVITE", p.request, URL_STRING_MAKE(br.requestUri.c_str()),
+      URL_STRING_MAKE(br.nextHop.c_str()), p.maxForwards, &plan, onResponse);
+  if (orq == nullptr) return false;
+  br.oldOrqs.push_back(br.orq);
+  br.orq = orq;
+  br.cseq = nta_outgoing_cseq(orq);
+  br.pidfAdded = false;
+  br.final = false;
+  call.invite->outCseq = br.cseq;
+  RoutingLogEntry e = call.log;
+  e.event = "retry";
+  e.outcome = "routed";
+  e.status = 424;
+  e.elin = plan.elin;
+  e.pidf = "";
+  e.addedMs = -1;
+  e.reason = "424 Bad Location Information: same trunk again with ELIN only";
+  ++counters_.locationRetries424;
+  log_.write(e);
+  call.log.elin = plan.elin;
+  call.log.pidf = "";
+  call.attempts += (call.attempts.empty() ? "" : " ") + br.trunk + ":424";
+  spdlog::warn("call {}: trunk {} refused the location (424); retrying with ELIN {} only",
+               call.log.callId, br.trunk, plan.elin);
+  return true;
+}
+
+void TrunkAttempts::response(Branch& br, nta_outgoing_t* orq, const sip_t* sip) {
   const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
   if (orq == br.bye) {  // our BYE of an answer that came too late
     if (status >= 200) {
       br.byeDone = true;
-      if (br.call == nullptr) scheduleReap();
+      if (br.call == nullptr) hooks_.scheduleReap();
     }
     return;
   }
@@ -243,22 +254,22 @@ void B2bua::branchResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip) {
       // The far end is alerting: from now on it has ring_timeout_s to answer (Timer C, RFC 3261
       // 16.8, shortened). A 100 Trying alone proves only that the next hop got the INVITE.
       if (br.timer && br.trunkConfig)
-        su_timer_set_interval(br.timer, onBranchTimer, &br, br.trunkConfig->ringTimeoutMs);
+        su_timer_set_interval(br.timer, onTimer, &br, br.trunkConfig->ringTimeoutMs);
     }
-    inviteResponse(br, orq, sip, status);
+    hooks_.response(br, orq, sip, status);
     return;
   }
   br.final = true;
   if (br.timer) su_timer_reset(br.timer);
   if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && sip == nullptr) {
     // nta's own 408/503: no response at all, or the transport failed (connection refused).
-    trunks_->setUp(br.trunk, false,
-                   status == 503 ? "transport failure" : "no response to an INVITE");
+    trunks_.setUp(br.trunk, false,
+                  status == 503 ? "transport failure" : "no response to an INVITE");
   }
-  inviteResponse(br, orq, sip, status);
+  hooks_.response(br, orq, sip, status);
 }
 
-void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status) {
+void TrunkAttempts::lateResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int status) {
   if (status < 200) {
     // A provisional at last: now the abandoned INVITE can be cancelled (RFC 3261 9.1).
     if (!br.cancelSent && orq == br.orq) {
@@ -273,28 +284,16 @@ void B2bua::lateResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, int 
     spdlog::warn("trunk {} answered an INVITE that was given up; hanging it up", br.trunk);
     if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
     if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);
-    msg_t* ack = nta_msg_create(agent_, 0);
-    if (ack &&
-        sip_add_tl(ack, sip_object(ack),
-                   SIPTAG_CSEQ(sip_cseq_create(msg_home(ack), br.cseq, SIP_METHOD_ACK)),
-                   TAG_END()) >= 0 &&
-        nta_msg_request_complete(ack, br.leg, SIP_METHOD_ACK, nullptr) >= 0) {
-      if (nta_outgoing_t* a = nta_outgoing_mcreate(agent_, nullptr, nullptr, nullptr, ack,
-                                                   NTATAG_STATELESS(1), TAG_END()))
-        nta_outgoing_destroy(a);
-      else
-        msg_destroy(ack);
-    } else if (ack) {
-      msg_destroy(ack);
-    }
-    br.bye = nta_outgoing_tcreate(br.leg, onBranchResponse, &br, nullptr, SIP_METHOD_BYE, nullptr,
-                                  TAG_END());
+    if (!relay_.sendAck(br.leg, br.cseq, nullptr))
+      spdlog::warn("trunk {}: could not ACK the late answer", br.trunk);
+    br.bye =
+        nta_outgoing_tcreate(br.leg, onResponse, &br, nullptr, SIP_METHOD_BYE, nullptr, TAG_END());
     return;
   }
-  if (br.call == nullptr) scheduleReap();
+  if (br.call == nullptr) hooks_.scheduleReap();
 }
 
-void B2bua::branchTimeout(Branch& br) {
+void TrunkAttempts::timeout(Branch& br) {
   if (br.call == nullptr || br.final || br.abandoned) return;
   Call& call = *br.call;
   if (call.current != &br) return;
@@ -305,22 +304,15 @@ void B2bua::branchTimeout(Branch& br) {
           ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) + " ms of ringing"
           : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +
                 std::to_string(br.trunkConfig->responseTimeoutMs) + " ms";
-  if (!br.ringing) trunks_->setUp(br.trunk, false, "no response to an INVITE");
+  if (!br.ringing) trunks_.setUp(br.trunk, false, "no response to an INVITE");
   br.outcome = br.ringing ? "no-answer" : "timeout";
   abandon(br);
   if (call.cancelled || call.invite->finished) return;
-  if (tryNextTrunk(call, 408, why)) return;
-  // The last trunk of the route timed out too: the caller gets a final answer, never silence.
-  spdlog::error("call {}: every trunk of the emergency route failed ({}); answering 408",
-                call.log.callId, call.attempts);
-  nta_incoming_treply(call.invite->irq, SIP_408_REQUEST_TIMEOUT, TAG_END());
-  call.invite->finished = true;
-  call.log.attempts = call.attempts;
-  finishInvite(call, "timeout", 408, why);
-  endCall(call);
+  if (tryNext(call, 408, why)) return;
+  hooks_.exhausted(call, why);
 }
 
-void B2bua::abandon(Branch& br) {
+void TrunkAttempts::abandon(Branch& br) {
   br.abandoned = true;
   if (br.timer) su_timer_reset(br.timer);
   // Requests on its dialog no longer concern the call.
@@ -333,7 +325,7 @@ void B2bua::abandon(Branch& br) {
   // cancels when one arrives, and hangs up an answer.
 }
 
-void B2bua::cancelBranches(Call& call) {
+void TrunkAttempts::cancel(Call& call) {
   for (auto& br : call.branches) {
     if (br->final || br->cancelSent || br->orq == nullptr) continue;
     if (br->timer) su_timer_reset(br->timer);
@@ -343,7 +335,7 @@ void B2bua::cancelBranches(Call& call) {
   }
 }
 
-void B2bua::releaseBranches(Call& call) {
+void TrunkAttempts::release(Call& call) {
   for (auto& br : call.branches) {
     if (br->timer) {
       su_timer_destroy(br->timer);
@@ -361,14 +353,14 @@ void B2bua::releaseBranches(Call& call) {
       if (br->leg) nta_leg_bind(br->leg, onStrayLegRequest, nullptr);
       orphans_.push_back(std::move(br));
     } else {
-      destroyBranch(*br);
+      destroy(*br);
     }
   }
   call.branches.clear();
   call.current = nullptr;
 }
 
-void B2bua::destroyBranch(Branch& br) {
+void TrunkAttempts::destroy(Branch& br) {
   if (br.timer) su_timer_destroy(br.timer);
   br.timer = nullptr;
   for (auto* orq : br.oldOrqs)
@@ -381,29 +373,15 @@ void B2bua::destroyBranch(Branch& br) {
   br.leg = nullptr;
 }
 
-void B2bua::scheduleReap() {
-  // Branches and probes are destroyed on the next reap, never inside the callback of their
-  // own transaction.
-  if (!reapArmed_) reapArmed_ = su_timer_set(reaper_, reap, this) == 0;
-}
-
-void B2bua::reapBranches() {
+void TrunkAttempts::reap() {
   for (auto it = orphans_.begin(); it != orphans_.end();) {
     if ((*it)->pending()) {
       ++it;
       continue;
     }
-    destroyBranch(**it);
+    destroy(**it);
     it = orphans_.erase(it);
   }
-  trunks_->reap();
-}
-
-// ---- Ordinary-call limits and overload (the rules are Admission's, proxy/admission.h) ----
-
-const char* B2bua::admitOrdinary() {
-  admission_.setLimits(router_->config().limits);
-  return admission_.admit(std::chrono::steady_clock::now(), ordinaryActive_);
 }
 
 }  // namespace sos::proxy
