@@ -104,6 +104,8 @@ class Session : public std::enable_shared_from_this<Session> {
     r.authorization = std::string(req[http::field::authorization]);
     r.host = std::string(req[http::field::host]);
     r.ifMatch = std::string(req[http::field::if_match]);
+    r.cookie = std::string(req[http::field::cookie]);
+    r.csrfToken = std::string(req["X-CSRF-Token"]);
     r.body = req.body();
     beast::error_code pe;
     auto peer = stream_.socket().remote_endpoint(pe);

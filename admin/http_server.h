@@ -23,6 +23,8 @@ struct HttpRequest {
   std::string authorization;  // the Authorization header, as sent
   std::string host;           // the Host header, as sent ("" when absent)
   std::string ifMatch;        // the If-Match header, as sent
+  std::string cookie;         // the Cookie header, as sent (the dashboard's session)
+  std::string csrfToken;      // the X-CSRF-Token header, as sent
   std::string body;
   std::string peerAddress;  // the client's IP address as seen on the socket
 };

@@ -13,6 +13,7 @@
 #include "admin/openapi.h"
 #include "admin/request_text.h"
 #include "admin/web_files.h"
+#include "base/clock.h"
 #include "base/text.h"
 
 namespace sos::admin {
@@ -123,24 +124,44 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   }
 
   const bool api = path.rfind(kApiPrefix, 0) == 0;
-  const bool needsToken = api || (path == kMetricsPath && !settings_.metricsPublic);
+  const bool signIn = path == kSessionPath && r.method == "POST";
+  const bool needsToken = (api && !signIn) || (path == kMetricsPath && !settings_.metricsPublic);
   std::optional<Principal> who;
+  std::string sessionId;
+  const Sessions::Session* session = nullptr;
   if (needsToken) {
     const std::string token = bearerToken(r.authorization);
-    std::optional<store::ApiToken> found;
+    std::string hash;
     if (!token.empty()) {
+      hash = tokenHash(token);
+    } else if (api) {
+      // The dashboard's cookie stands for the token it signed in with (session.h).
+      sessionId = cookieValue(r.cookie, Sessions::kCookieName);
+      session = sessions_.find(sessionId, nowMs());
+      if (session != nullptr) hash = session->tokenHash;
+    }
+    std::optional<store::ApiToken> found;
+    if (!hash.empty()) {
       bool unavailable = false;
-      found = lookUp(tokenHash(token), unavailable);
+      found = lookUp(hash, unavailable);
       if (unavailable) return jsonError(503, "tokens cannot be read now");
     }
     if (!found) {
       counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
-      auto out = jsonError(401, token.empty() ? "give a token: Authorization: Bearer TOKEN"
-                                              : "unknown or revoked token");
+      auto out = jsonError(401, !token.empty()       ? "unknown or revoked token"
+                                : !sessionId.empty() ? "the session has ended: sign in again"
+                                                     : "give a token: Authorization: Bearer TOKEN");
       out.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sosproxy\"");
       return out;
     }
     who = principalOf(*found);
+    // A cross-site page can make the browser send the cookie, never read the session's CSRF
+    // token: without it, nothing but a read is let through.
+    if (session != nullptr && r.method != "GET" && r.method != "HEAD" &&
+        !sameSecret(r.csrfToken, session->csrf)) {
+      counters_.csrfRefused.fetch_add(1, std::memory_order_relaxed);
+      return forbidden(r, *who, "a request signed in by cookie needs the session's X-CSRF-Token");
+    }
   }
 
   const RouteSpec* spec = findRoute(path);
@@ -156,7 +177,61 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   if (!r.body.empty() && !isMediaType(r.contentType, csv ? "text/csv" : "application/json")) {
     return jsonError(415, csv ? "send the file as text/csv" : "send the body as application/json");
   }
+  if (signIn) return this->signIn(r);
+  if (path == kSessionPath) return this->session(r, *who, sessionId, session);
   return route(r, path, who ? &*who : nullptr);
+}
+
+int64_t AdminRoutes::nowMs() const { return handlers_.nowMs ? handlers_.nowMs() : unixMsNow(); }
+
+HttpResponse AdminRoutes::signIn(const HttpRequest& r) const {
+  auto body = json::parse(r.body, nullptr, false);
+  if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
+    return jsonError(400, "send {\"token\": \"sos_...\"}");
+  }
+  const std::string hash = tokenHash(body["token"].get<std::string>());
+  bool unavailable = false;
+  auto found = lookUp(hash, unavailable);
+  if (unavailable) return jsonError(503, "tokens cannot be read now");
+  if (!found) {
+    counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("admin API: dashboard sign-in with an unknown or revoked token from {}",
+                 r.peerAddress);
+    return jsonError(401, "unknown or revoked token");
+  }
+  const Principal who = principalOf(*found);
+  if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin && who.role != Role::Responder) {
+    return forbidden(r, who, "the dashboard is for super-admin, site-admin and responder tokens");
+  }
+  const auto opened = sessions_.open(hash, nowMs());
+  record(who, "session.open", "token:" + who.name, "", "", "");
+  json out{{"csrf", opened.csrf},
+           {"name", who.name},
+           {"role", toString(who.role)},
+           {"sites", who.sites}};
+  HttpResponse res = jsonOk(201, out);
+  res.headers = {{"Set-Cookie", sessionCookie(opened.id, Sessions::kLifetimeMs / 1000)},
+                 {"Cache-Control", "no-store"}};
+  return res;
+}
+
+HttpResponse AdminRoutes::session(const HttpRequest& r, const Principal& who,
+                                  const std::string& sessionId,
+                                  const Sessions::Session* session) const {
+  if (session == nullptr) return jsonError(404, "this request carries no session cookie");
+  if (r.method == "DELETE") {
+    sessions_.close(sessionId);
+    record(who, "session.close", "token:" + who.name, "", "", "");
+    HttpResponse res = jsonOk(200, json{{"signed_out", true}});
+    res.headers = {{"Set-Cookie", sessionCookie("", 0)}};
+    return res;
+  }
+  HttpResponse res = jsonOk(200, json{{"csrf", session->csrf},
+                                      {"name", who.name},
+                                      {"role", toString(who.role)},
+                                      {"sites", who.sites}});
+  res.headers = {{"Cache-Control", "no-store"}};
+  return res;
 }
 
 std::optional<store::ApiToken> AdminRoutes::lookUp(const std::string& hash,
@@ -254,6 +329,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
   if (path == RetriggerApi::kPath) {
     if (handlers_.retriggerApi == nullptr) return jsonError(503, "not available");
     auto out = handlers_.retriggerApi->handle(r, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
+  if (path == DashboardApi::kTrackingPath) {
+    if (handlers_.dashboardApi == nullptr) return jsonError(503, "not available");
+    auto out = handlers_.dashboardApi->handle(r, *who);
     if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
     return out;
   }

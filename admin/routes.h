@@ -11,6 +11,15 @@
 //   GET    /me, /me.css, /me.js                open: the self-service page "My emergency
 //                                              location" (web_files.h), which calls the API
 //                                              below with the user's token
+//   GET    /dashboard, /dashboard.css, /dashboard.js
+//                                              open: the dashboard page (web_files.h), which
+//                                              calls the API below with a session cookie
+//   POST   /api/v1/session                     open: sign in for the dashboard with {"token"}
+//                                              of a super-admin, site-admin or responder;
+//                                              201 with the session cookie (session.h) and
+//                                              {"csrf", "name", "role", "sites"}
+//   GET    /api/v1/session                     the cookie's session: the same JSON
+//   DELETE /api/v1/session                     sign out (the cookie is cleared)
 //   GET    /api/v1/openapi.json                any token: the OpenAPI 3 document of this API
 //   GET    /api/v1/whoami                      any token: its name, role, sites and subject
 //   POST   /api/v1/location-reports            super-admin; site-admin (its sites' users);
@@ -46,13 +55,18 @@
 //                                              approval queue, location_requests_api.h
 //   POST /api/v1/prompts/retrigger             super-admin; site-admin (its sites' users):
 //                                              ask users again, retrigger_api.h
+//   GET /api/v1/dashboard/location-tracking     super-admin; site-admin (its sites): the
+//                                              dashboard's figures, dashboard_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
 // import's is text/csv); a method
-// the path does not take gets 405 with Allow. Every /api/v1 path needs a token: none, an
-// unknown or a revoked one gets 401 (an unknown path too, so nothing is learned without one);
-// a token whose role or sites do not cover the request gets 403. Error bodies are
+// the path does not take gets 405 with Allow. Every /api/v1 path but the sign-in needs a token
+// (Authorization: Bearer) or a session cookie standing for one: none, an unknown or a revoked
+// one, or a session that has ended, gets 401 (an unknown path too, so nothing is learned without
+// one); a token whose role or sites do not cover the request gets 403, and so does a request
+// with the cookie, other than GET or HEAD, without the session's X-CSRF-Token header. Error bodies
+// are
 // {"error": "..."}. Tokens are read from the store at every request, so a new or revoked token
 // counts at once; when the store cannot be read, a token read before is taken as it was then.
 
@@ -68,6 +82,7 @@
 
 #include "admin/auth.h"
 #include "admin/calls_api.h"
+#include "admin/dashboard_api.h"
 #include "admin/http_server.h"
 #include "admin/location_api.h"
 #include "admin/location_requests_api.h"
@@ -76,6 +91,7 @@
 #include "admin/ops_api.h"
 #include "admin/records_api.h"
 #include "admin/retrigger_api.h"
+#include "admin/session.h"
 #include "base/result.h"
 #include "store/api_token.h"
 
@@ -84,6 +100,7 @@ namespace sos::admin {
 struct RouteCounters {
   std::atomic<uint64_t> unauthenticated{0};  // 401: no token, or an unknown or revoked one
   std::atomic<uint64_t> forbidden{0};        // 403: a token outside its role or sites
+  std::atomic<uint64_t> csrfRefused{0};      // 403: a cookie request without its CSRF token
   std::atomic<uint64_t> badHost{0};          // 421: a Host naming no host of ours
   // Requests let in on a token as last read from the store, because the store could not be
   // read (a token never read before gets 503 then).
@@ -123,6 +140,7 @@ class AdminRoutes {
     MeApi* meApi = nullptr;
     LocationRequestsApi* requestsApi = nullptr;
     RetriggerApi* retriggerApi = nullptr;
+    DashboardApi* dashboardApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -156,14 +174,19 @@ class AdminRoutes {
   static constexpr std::string_view kTokensPath = "/api/v1/tokens";
   static constexpr std::string_view kAuditPath = "/api/v1/audit";
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
+  static constexpr std::string_view kSessionPath = "/api/v1/session";
 
-  static constexpr std::array<RouteSpec, 37> kRouteTable{{
+  static constexpr std::array<RouteSpec, 42> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
       {"/me", "GET"},
       {"/me.css", "GET"},
       {"/me.js", "GET"},
+      {"/dashboard", "GET"},
+      {"/dashboard.css", "GET"},
+      {"/dashboard.js", "GET"},
+      {"/api/v1/session", "GET, POST, DELETE"},
       {"/api/v1/openapi.json", "GET"},
       {"/api/v1/whoami", "GET"},
       {"/api/v1/location-reports", "POST"},
@@ -195,6 +218,7 @@ class AdminRoutes {
       {"/api/v1/location-requests/{id}/approve", "POST"},
       {"/api/v1/location-requests/{id}/reject", "POST"},
       {"/api/v1/prompts/retrigger", "POST"},
+      {"/api/v1/dashboard/location-tracking", "GET"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);
@@ -214,6 +238,12 @@ class AdminRoutes {
                            const Principal& who) const;
   HttpResponse tokens(const HttpRequest& r, std::string_view path, const Principal& who) const;
   HttpResponse audit(const HttpRequest& r, const Principal& who) const;
+  // POST /api/v1/session: the sign-in.
+  HttpResponse signIn(const HttpRequest& r) const;
+  // GET and DELETE /api/v1/session; `sessionId` the cookie's ("" without one).
+  HttpResponse session(const HttpRequest& r, const Principal& who, const std::string& sessionId,
+                       const Sessions::Session* session) const;
+  int64_t nowMs() const;
   // 403, counted and logged (a refused location report may be a spoofing attempt).
   HttpResponse forbidden(const HttpRequest& r, const Principal& who, const std::string& why) const;
   void record(const Principal& who, std::string action, std::string object, std::string site,
@@ -229,6 +259,8 @@ class AdminRoutes {
   // Tokens as last read from the store, by hash: a database that cannot be read for a moment
   // does not lock out the responders (a revoked token is dropped at its next successful read).
   mutable std::unordered_map<std::string, store::ApiToken> lastRead_;
+  // The dashboard's signed-in browsers.
+  mutable Sessions sessions_;
 };
 
 }  // namespace sos::admin

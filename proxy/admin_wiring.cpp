@@ -295,6 +295,16 @@ admin::RetriggerApi::Deps retriggerDeps(Running& run) {
           now};
 }
 
+admin::DashboardApi::Deps dashboardDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {[&run] { return run.locations.snapshot(); },
+          [db]() -> Result<std::vector<model::DeviceReport>> {
+            if (db == nullptr) return std::vector<model::DeviceReport>{};
+            return db->latestReports();
+          },
+          now};
+}
+
 }  // namespace
 
 std::unique_ptr<AdminApis> makeAdminApis(Running& run) {
@@ -302,7 +312,8 @@ std::unique_ptr<AdminApis> makeAdminApis(Running& run) {
       admin::LocationApi(locationDeps(run)), admin::LocationsApi(locationsDeps(run)),
       admin::CallsApi(callsDeps(run.locations.store())), admin::OpsApi(opsDeps(run)),
       admin::RecordsApi(recordsDeps(run)), admin::MeApi(meDeps(run)),
-      admin::LocationRequestsApi(requestsDeps(run)), admin::RetriggerApi(retriggerDeps(run))});
+      admin::LocationRequestsApi(requestsDeps(run)), admin::RetriggerApi(retriggerDeps(run)),
+      admin::DashboardApi(dashboardDeps(run))});
 }
 
 admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
@@ -316,6 +327,7 @@ admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
       &apis.me,
       &apis.requests,
       &apis.retrigger,
+      &apis.dashboard,
       [&run] { return metricsText(run); },
       [&run] {
         auto const a =

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "admin/calls_api.h"
+#include "admin/dashboard_api.h"
 #include "admin/location_api.h"
 #include "admin/location_requests_api.h"
 #include "admin/locations_api.h"
@@ -53,6 +54,7 @@ struct AdminApis {
   admin::MeApi me;
   admin::LocationRequestsApi requests;
   admin::RetriggerApi retrigger;
+  admin::DashboardApi dashboard;
 };
 std::unique_ptr<AdminApis> makeAdminApis(Running& run);
 

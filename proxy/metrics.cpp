@@ -290,12 +290,17 @@ void apiMetrics(std::string& out, const admin::RouteCounters& api,
   const std::atomic<uint64_t> unauthenticated{both(&admin::RouteCounters::unauthenticated)};
   const std::atomic<uint64_t> forbidden{both(&admin::RouteCounters::forbidden)};
   const std::atomic<uint64_t> badHost{both(&admin::RouteCounters::badHost)};
+  const std::atomic<uint64_t> csrf{both(&admin::RouteCounters::csrfRefused)};
   const std::atomic<uint64_t> fallbacks{both(&admin::RouteCounters::tokenStoreFallbacks)};
   metric(out, "sosproxy_admin_unauthenticated_total", "counter",
          "admin API requests refused 401 (no token, or an unknown or revoked one)",
          unauthenticated);
   metric(out, "sosproxy_admin_forbidden_total", "counter",
          "admin API requests refused 403 (a token outside its role or sites)", forbidden);
+  metric(out, "sosproxy_admin_csrf_refused_total", "counter",
+         "admin API requests refused 403 for coming with the dashboard's session cookie and "
+         "without its CSRF token (counted in sosproxy_admin_forbidden_total too)",
+         csrf);
   metric(out, "sosproxy_admin_bad_host_total", "counter",
          "admin API requests refused 421 (a Host that names no host of this server)", badHost);
   metric(out, "sosproxy_admin_token_store_fallbacks_total", "counter",

@@ -85,6 +85,18 @@ std::string networkIdentity(const std::string& bssid, const std::string& chassis
   return ip.empty() ? "" : "ip " + ip;
 }
 
+// The latest report of each device, of each kind (the phone's own and the network's, which
+// routing::preferredReport weighs): by MAC, or by extension for reports that name no MAC (a
+// softphone that cannot read its own). Ties on time go to the later insert.
+constexpr const char* kLatestReportsSql =
+    "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
+    "FROM ("
+    "  SELECT *, row_number() OVER ("
+    "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension), network_provided"
+    "    ORDER BY reported_at_ms DESC, id DESC) AS newest"
+    "  FROM device_reports)"
+    " WHERE newest = 1 ORDER BY extension, mac, reported_at_ms";
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous synchronous) {
@@ -360,18 +372,8 @@ Result<model::LocationData> Store::loadLocationData() {
   }
   check(account);
 
-  // The latest report of each device, of each kind (the phone's own and the network's, which
-  // routing::preferredReport weighs): by MAC, or by extension for reports that name no MAC (a
-  // softphone that cannot read its own). Ties on time go to the later insert.
-  Statement reports(
-      db_,
-      "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
-      "FROM ("
-      "  SELECT *, row_number() OVER ("
-      "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension), network_provided"
-      "    ORDER BY reported_at_ms DESC, id DESC) AS newest"
-      "  FROM device_reports)"
-      " WHERE newest = 1 ORDER BY extension, mac, reported_at_ms");
+  // The latest report of each device, of each kind (kLatestReportsSql).
+  Statement reports(db_, kLatestReportsSql);
   while (reports.row()) {
     data.reports.push_back({reports.columnText(0), reports.columnText(1), reports.columnText(2),
                             reports.columnText(3), reports.columnText(4), reports.columnText(5),
@@ -383,6 +385,17 @@ Result<model::LocationData> Store::loadLocationData() {
     return Error{"store.read", path_ + ": " + firstError};
   }
   return data;
+}
+
+Result<std::vector<model::DeviceReport>> Store::latestReports() {
+  std::vector<model::DeviceReport> out;
+  Statement s(db_, kLatestReportsSql);
+  while (s.row()) {
+    out.push_back({s.columnText(0), s.columnText(1), s.columnText(2), s.columnText(3),
+                   s.columnText(4), s.columnText(5), s.columnInt(6), s.columnInt(7) != 0});
+  }
+  if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+  return out;
 }
 
 Result<std::optional<model::DeviceReport>> Store::latestReport(const std::string& extension) {

@@ -82,6 +82,10 @@ class Store {
   // of one of their devices when the extension is empty; the report's extension is filled in.
   Result<ReportOutcome> saveReport(model::DeviceReport& report);
 
+  // The latest report of each device, of each kind (the phone's and the network's), as
+  // loadLocationData reads them: for a reader that needs them newer than a snapshot's (device
+  // reports do not move the data version).
+  Result<std::vector<model::DeviceReport>> latestReports();
   // The latest report of any of this user's devices (the network's or the phone's), or none.
   Result<std::optional<model::DeviceReport>> latestReport(const std::string& extension);
 

@@ -474,7 +474,10 @@ TEST_F(Routes, TheSelfServicePageIsServedToAnyoneWithStrictHeaders) {
   const std::vector<std::pair<std::string, std::string>> files{
       {"/me", "text/html; charset=utf-8"},
       {"/me.css", "text/css; charset=utf-8"},
-      {"/me.js", "text/javascript; charset=utf-8"}};
+      {"/me.js", "text/javascript; charset=utf-8"},
+      {"/dashboard", "text/html; charset=utf-8"},
+      {"/dashboard.css", "text/css; charset=utf-8"},
+      {"/dashboard.js", "text/javascript; charset=utf-8"}};
   for (const auto& [path, type] : files) {
     HttpResponse out = r.handle(request("GET", path, "", ""));
     EXPECT_EQ(out.status, 200) << path << ": " << out.body;
@@ -485,14 +488,18 @@ TEST_F(Routes, TheSelfServicePageIsServedToAnyoneWithStrictHeaders) {
     EXPECT_EQ(header(out, "Content-Security-Policy").rfind("default-src 'self';", 0), 0u) << path;
     EXPECT_NE(header(out, "Content-Security-Policy").find("form-action 'none'"), std::string::npos);
   }
-  const std::string html = r.handle(request("GET", "/me", "", "")).body;
-  EXPECT_NE(html.find("<script src=\"/me.js\" defer></script>"), std::string::npos) << html;
-  EXPECT_NE(html.find("<link rel=\"stylesheet\" href=\"/me.css\">"), std::string::npos) << html;
-  // Nothing inline: the policy would refuse it.
-  EXPECT_EQ(html.find("<script>"), std::string::npos);
-  EXPECT_EQ(html.find("<style"), std::string::npos);
-  EXPECT_EQ(html.find(" style="), std::string::npos);
-  EXPECT_EQ(html.find(" onclick="), std::string::npos);
+  for (const std::string page : {"me", "dashboard"}) {
+    const std::string html = r.handle(request("GET", "/" + page, "", "")).body;
+    EXPECT_NE(html.find("<script src=\"/" + page + ".js\" defer></script>"), std::string::npos)
+        << html;
+    EXPECT_NE(html.find("<link rel=\"stylesheet\" href=\"/" + page + ".css\">"), std::string::npos)
+        << html;
+    // Nothing inline: the policy would refuse it.
+    EXPECT_EQ(html.find("<script>"), std::string::npos) << page;
+    EXPECT_EQ(html.find("<style"), std::string::npos) << page;
+    EXPECT_EQ(html.find(" style="), std::string::npos) << page;
+    EXPECT_EQ(html.find(" onclick="), std::string::npos) << page;
+  }
   EXPECT_EQ(r.handle(request("POST", "/me", "{}", "")).status, 405);
   EXPECT_EQ(r.handle(request("GET", "/me.html", "", "")).status, 404);
   // A page reached through a name of an attacker's (DNS rebinding) is refused like the API.

@@ -1,0 +1,67 @@
+// Dashboard sign-ins (session.h).
+
+#include "admin/session.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+
+#include "admin/auth.h"
+#include "base/text.h"
+
+namespace sos::admin {
+
+Sessions::Opened Sessions::open(std::string hashOfToken, int64_t nowMs) {
+  if (byIdHash_.size() >= kMaxSessions) {
+    std::erase_if(byIdHash_, [&](const auto& kv) { return kv.second.expiresAtMs <= nowMs; });
+  }
+  if (byIdHash_.size() >= kMaxSessions) {
+    auto nearest = std::min_element(byIdHash_.begin(), byIdHash_.end(), [](auto& a, auto& b) {
+      return a.second.expiresAtMs < b.second.expiresAtMs;
+    });
+    byIdHash_.erase(nearest);
+  }
+  Opened out{newToken(), newToken()};
+  byIdHash_[tokenHash(out.id)] = Session{std::move(hashOfToken), out.csrf, nowMs + kLifetimeMs};
+  return out;
+}
+
+const Sessions::Session* Sessions::find(std::string_view id, int64_t nowMs) {
+  if (id.empty()) return nullptr;
+  auto it = byIdHash_.find(tokenHash(id));
+  if (it == byIdHash_.end()) return nullptr;
+  if (it->second.expiresAtMs <= nowMs) {
+    byIdHash_.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool Sessions::close(std::string_view id) {
+  return !id.empty() && byIdHash_.erase(tokenHash(id)) > 0;
+}
+
+std::string cookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const auto semi = header.find(';');
+    std::string_view pair = trimLws(header.substr(0, semi));
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && trimLws(pair.substr(0, eq)) == name) {
+      return std::string(trimLws(pair.substr(eq + 1)));
+    }
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return "";
+}
+
+std::string sessionCookie(std::string_view id, int64_t maxAgeSeconds) {
+  return std::string(Sessions::kCookieName) + "=" + std::string(id) +
+         "; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(maxAgeSeconds);
+}
+
+bool sameSecret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace sos::admin

@@ -1,0 +1,64 @@
+#pragma once
+// Dashboard sign-ins (issue 18): a browser signs in once with an API token and is given a
+// session cookie, so the token is not kept in the page. Runs on the I/O thread (the route
+// table's own state, like the tokens it last read).
+//
+// The cookie holds a random id (newToken(), 256 bits); only its SHA-256 is kept here, with the
+// token's hash it stands for, the session's CSRF token and its end. The token is looked up at
+// every request as for a bearer token, so a revoked token ends its sessions at once. A session
+// ends 8 hours after sign-in (kLifetimeMs) whatever the browser says, at sign-out, or when the
+// process restarts (sessions live in memory).
+//
+// CSRF: the cookie is SameSite=Strict, and a request made with it that may change state (any
+// method but GET and HEAD) must also carry the session's CSRF token in the X-CSRF-Token header,
+// which only a page that read it from POST or GET /api/v1/session can know.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace sos::admin {
+
+class Sessions {
+ public:
+  static constexpr std::string_view kCookieName = "sos_session";
+  static constexpr int64_t kLifetimeMs = int64_t{8} * 3600 * 1000;
+  // Held at most; a sign-in beyond it drops the ended sessions first, then the one nearest
+  // its end.
+  static constexpr size_t kMaxSessions = 10000;
+
+  struct Session {
+    std::string tokenHash;  // the token it stands for (store::ApiToken::hash)
+    std::string csrf;       // what X-CSRF-Token must say
+    int64_t expiresAtMs = 0;
+  };
+  struct Opened {
+    std::string id;  // the cookie's value, given out this once
+    std::string csrf;
+  };
+
+  // A new session for the token whose hash is `hashOfToken`. Throws std::runtime_error if the
+  // random source fails (as newToken does).
+  Opened open(std::string hashOfToken, int64_t nowMs);
+  // The session of cookie value `id`, or null when there is none or it has ended (then it is
+  // dropped).
+  const Session* find(std::string_view id, int64_t nowMs);
+  // Ends the session of `id`; false when there was none.
+  bool close(std::string_view id);
+  size_t size() const { return byIdHash_.size(); }
+
+ private:
+  std::unordered_map<std::string, Session> byIdHash_;
+};
+
+// The value of cookie `name` in a Cookie header ("a=1; sos_session=X"), or "".
+std::string cookieValue(std::string_view cookieHeader, std::string_view name);
+// The Set-Cookie value for session `id`: HttpOnly, SameSite=Strict, for the API's paths only,
+// ending with the session. An empty `id` with `maxAgeSeconds` 0 clears the cookie.
+std::string sessionCookie(std::string_view id, int64_t maxAgeSeconds);
+// Equal, compared in time that does not depend on where they differ (CRYPTO_memcmp).
+bool sameSecret(std::string_view a, std::string_view b);
+
+}  // namespace sos::admin
