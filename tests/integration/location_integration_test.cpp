@@ -539,30 +539,29 @@ TEST_F(NomadicOffAtHq, A911FromAUserWithAPersonalAddressCarriesTheCompanyLocatio
                                  "A3": "Springfield", "HNO": "12", "RD": "Oak", "STS": "Ave")";
   for (const char* choice : {"save-personal", "this-emergency-only"}) {
     auto refused = as("POST", "/api/v1/me/prompt-answer",
-                      std::string(R"({"choice": ")") + choice + "", " + address + "
+                      std::string(R"({"choice": ")") + choice + "\", " + address + "}");
+    EXPECT_EQ(refused.status, 403) << choice << ": " << refused.body;
+    EXPECT_NE(refused.body.find("nomadic emergency services are off for site HQ"),
+              std::string::npos)
+        << refused.body;
   }
-  ");
-      EXPECT_EQ(refused.status, 403)
-      << choice << ": " << refused.body;
-  EXPECT_NE(refused.body.find("nomadic emergency services are off for site HQ"), std::string::npos)
-      << refused.body;
-}
-auto put = as("PUT", "/api/v1/personal-locations/1003-flat", "{" + address + "}");
-EXPECT_EQ(put.status, 403) << put.body;
-EXPECT_NE(put.body.find("personal addresses cannot be added"), std::string::npos) << put.body;
+  auto put = as("PUT", "/api/v1/personal-locations/1003-flat", "{" + address + "}");
+  EXPECT_EQ(put.status, 403) << put.body;
+  EXPECT_NE(put.body.find("personal addresses cannot be added"), std::string::npos) << put.body;
 
-std::string invite;
-auto line = callEmergency("1003", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
-                          "il-psap-a", &invite);
-EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
-EXPECT_EQ(line.get("location_by").rfind("site-default", 0), 0u) << line.raw;
-EXPECT_NE(line.get("location_by")
-              .find("nomadic emergency services off for site HQ: personal addresses not used"),
-          std::string::npos)
-    << line.raw;
-EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?RD>Main</([a-z]+:)?RD>"))) << invite;
-EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?HNO>100</([a-z]+:)?HNO>"))) << invite;
-EXPECT_EQ(invite.find("Evergreen"), std::string::npos) << invite;
+  std::string invite;
+  auto line = callEmergency("1003", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                            "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("site-default", 0), 0u) << line.raw;
+  EXPECT_NE(line.get("location_by")
+                .find("nomadic emergency services off for site HQ: personal addresses not used"),
+            std::string::npos)
+      << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?RD>Main</([a-z]+:)?RD>"))) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?HNO>100</([a-z]+:)?HNO>")))
+      << invite;
+  EXPECT_EQ(invite.find("Evergreen"), std::string::npos) << invite;
 }
 
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
