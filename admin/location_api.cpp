@@ -96,6 +96,12 @@ ReportPrompt reportPrompt(const routing::Resolution& res) {
           {"save-personal", "this-emergency-only", "submit-company"}};
 }
 
+std::string nomadicOffText(std::string_view site) {
+  return "nomadic emergency services are off for site " + std::string(site) +
+         ": a 911 gives the company's location, not a personal address, and personal addresses "
+         "cannot be added; ask the site's admins";
+}
+
 HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& who) {
   if (request.method != "POST") {
     auto r = error(405, "use POST");
@@ -181,7 +187,14 @@ HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& wh
   } else {
     out["status"] = "undetectable";
   }
-  out["prompt"] = prompt.text;
+  out["nomadic_services"] = snapshot->nomadicAllowed(user->site);
+  if (out["nomadic_services"].get<bool>()) {
+    out["prompt"] = prompt.text;
+  } else {
+    // Nothing to ask: the answer could not change where a 911 says the user is.
+    out["prompt"] = nullptr;
+    out["note"] = nomadicOffText(user->site);
+  }
   if (!res.ignored.empty()) out["ignored"] = res.ignored;
   HttpResponse r;
   r.body = out.dump() + "\n";

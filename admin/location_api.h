@@ -28,6 +28,10 @@ struct ReportPrompt {
 };
 ReportPrompt reportPrompt(const routing::Resolution& resolution);
 
+// Why a user of `site` is not prompted and cannot add personal addresses: nomadic emergency
+// services are off for the site (issue 17; config `sites[].nomadic`, `location.nomadic`).
+std::string nomadicOffText(std::string_view site);
+
 class LocationApi {
  public:
   struct Deps {

@@ -117,6 +117,7 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
            {"name", user->name},
            {"site", user->site},
            {"nomadic", user->nomadic},
+           {"nomadic_services", snapshot->nomadicAllowed(user->site)},
            {"location_permission", user->locationPermission}};
   auto latest = deps_.latestReport(user->extension);
   model::DeviceReport report;
@@ -149,7 +150,7 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
   const bool confirmedPersonal = res.location != nullptr &&
                                  res.location->kind == model::LocationKind::Personal &&
                                  res.location->confirmed;
-  if (latest.ok() && latest.value() && !confirmedPersonal) {
+  if (latest.ok() && latest.value() && !confirmedPersonal && snapshot->nomadicAllowed(user->site)) {
     const ReportPrompt prompt = reportPrompt(res);
     out["prompt"] = {{"status", prompt.detectable ? "detectable" : "undetectable"},
                      {"text", prompt.text},
@@ -297,6 +298,7 @@ HttpResponse MeApi::save(const json& body, const model::UserRow& user,
                          const model::DeviceReport& report,
                          const routing::LocationSnapshot& snapshot, const Principal& who,
                          bool hold) {
+  if (!snapshot.nomadicAllowed(user.site)) return jsonError(403, nomadicOffText(user.site));
   if (hold && report.ip.empty() && report.bssid.empty()) {
     return jsonError(409, "the latest report names no network to hold an address for");
   }

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "admin/location_api.h"
 #include "admin/request_text.h"
 #include "base/text.h"
 
@@ -262,6 +263,11 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
         }
       }
       if (own.empty()) return jsonError(404, "this token's user is not known");
+      if (existing == nullptr && deps_.nomadicOffSite) {
+        if (const std::string site = deps_.nomadicOffSite(own); !site.empty()) {
+          return jsonError(403, nomadicOffText(site));
+        }
+      }
       input->fields.push_back({"extension", own, 0});
     }
     if (keyField == input->fields.end()) {

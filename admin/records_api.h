@@ -49,6 +49,9 @@ class RecordsApi {
     std::function<Result<std::string>(store::DataKind, const std::vector<std::string>& sites)>
         exportCsv;
     std::function<int64_t()> nowMs;
+    // The site of `extension` when nomadic emergency services are off there (a device token
+    // may then add no personal address; issue 17), else empty. Null: never off.
+    std::function<std::string(const std::string& extension)> nomadicOffSite;
   };
 
   // The collections of records, each at its path.

@@ -27,6 +27,16 @@ const Site* Config::findSite(std::string_view name) const {
   return it == sites.end() ? nullptr : &*it;
 }
 
+bool Config::nomadicServices(std::string_view site) const {
+  const Site* s = findSite(site);
+  return s != nullptr && s->nomadic ? *s->nomadic : location.nomadic;
+}
+
+const DeskPhoneMoved& Config::deskPhoneMovedTells(std::string_view site) const {
+  const Site* s = findSite(site);
+  return s != nullptr && s->deskPhoneMoved ? *s->deskPhoneMoved : location.deskPhoneMoved;
+}
+
 Result<Config> loadConfig(const std::string& path) {
   auto text = readWholeFile(path);
   if (!text.ok())

@@ -4,6 +4,7 @@
 // Loaded once at start-up (and on reload) on whichever thread asks; immutable afterwards.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,6 +121,14 @@ struct Responder {
   int tier = 1;        // 1 is alerted at once; tier N+1 when tier N has not acknowledged in time
 };
 
+// Who is told when a desk phone (a report naming one of its user's MACs) reports from a network
+// new for its user (issue 17): what was seen, and how to confirm where the phone is.
+struct DeskPhoneMoved {
+  bool user = true;        // the phone's user, by e-mail (their user record's email)
+  bool approvers = false;  // the site's approvers (Site::approvers), by e-mail
+  bool phone = false;      // the phone: a SIP MESSAGE (text/plain) to the address it reported from
+};
+
 struct Site {
   std::string name;
   std::string country;                   // ISO 3166 alpha-2, upper case
@@ -143,6 +152,13 @@ struct Site {
   // ELINs together should be at least this many, so that every caller can be called back
   // (`sosproxy lint` checks it). 0: not checked.
   int expectedConcurrentEmergencyCalls = 2;
+  // Nomadic emergency services for the site's users (issue 17): their personal addresses are
+  // used for their emergency calls, and a report from a new network prompts them. Unset: the
+  // account's setting (LocationSettings::nomadic).
+  std::optional<bool> nomadic;
+  // Who is told of a desk phone on a new network. Unset: the account's
+  // (LocationSettings::deskPhoneMoved).
+  std::optional<DeskPhoneMoved> deskPhoneMoved;
   YamlPlace at;           // the site's list item
   YamlPlace psapRouteAt;  // its psap_route
 };
@@ -193,6 +209,14 @@ struct LocationSettings {
   // How long "use this address for this emergency only" (issue 17) holds an address for the
   // user, unless their device reports from another network sooner.
   int64_t temporaryHoldSeconds = int64_t{8} * 3600;
+  // Nomadic emergency services for the whole account (issue 17), unless a site says otherwise
+  // (Site::nomadic). Off: personal addresses are not used for 911, nobody is prompted on a new
+  // network, and users cannot add personal addresses.
+  bool nomadic = true;
+  // Who is told of a desk phone on a new network, unless its user's site says otherwise
+  // (Site::deskPhoneMoved), and the port its SIP MESSAGE goes to at the reported address.
+  DeskPhoneMoved deskPhoneMoved;
+  uint16_t phoneSipPort = 5060;
 };
 
 // The admin HTTP server: the location-report API, health, /metrics, reload, acknowledgements,
@@ -250,6 +274,12 @@ struct Config {
 
   const Trunk* findTrunk(std::string_view name) const;
   const Site* findSite(std::string_view name) const;
+  // Whether nomadic emergency services are on for the users of `site`: the site's own setting,
+  // else the account's (a site the configuration does not name takes the account's).
+  bool nomadicServices(std::string_view site) const;
+  // Who is told when a desk phone of a user of `site` reports from a new network: the site's
+  // own setting, else the account's.
+  const DeskPhoneMoved& deskPhoneMovedTells(std::string_view site) const;
 };
 
 // Reads and validates a YAML file. On failure the Error's message has one line per problem,

@@ -58,6 +58,10 @@ inline constexpr Names<std::string_view, 9> kSignals{{{"device-supplied", "devic
                                                       {"site-default", "site-default"},
                                                       {"account-default", "account-default"}}};
 
+// Who may be told of a desk phone on a new network (DeskPhoneMoved's fields).
+inline constexpr Names<std::string_view, 3> kDeskPhoneTold{
+    {{"user", "user"}, {"approvers", "approvers"}, {"phone", "phone"}}};
+
 // Routing turns seconds into milliseconds; anything larger would overflow there.
 inline constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1000;
 

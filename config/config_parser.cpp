@@ -281,9 +281,10 @@ void Parser::readTrunks(const YamlValue& v) {
 void Parser::readSites(const YamlValue& v) {
   Seen seen;
   for (const auto& item : list(v, false)) {
-    auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
-                           "extensions", "networks", "psap_route", "last_resort", "security_desk",
-                           "responders", "approvers", "expected_concurrent_emergency_calls"});
+    auto f = fields(
+        item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
+               "extensions", "networks", "psap_route", "last_resort", "security_desk", "responders",
+               "approvers", "expected_concurrent_emergency_calls", "nomadic", "desk_phone_moved"});
     if (!f) {
       continue;
     }
@@ -330,8 +331,26 @@ void Parser::readSites(const YamlValue& v) {
       site.expectedConcurrentEmergencyCalls =
           count(*e).value_or(site.expectedConcurrentEmergencyCalls);
     }
+    if (auto n = get(*f, item, "nomadic")) {
+      site.nomadic = boolean(*n);
+    }
+    if (auto d = get(*f, item, "desk_phone_moved")) {
+      site.deskPhoneMoved = deskPhoneMoved(*d);
+    }
     config_.sites.push_back(std::move(site));
   }
+}
+
+// Who is told of a desk phone on a new network: a list of user, approvers, phone; [] for nobody.
+DeskPhoneMoved Parser::deskPhoneMoved(const YamlValue& v) {
+  DeskPhoneMoved out{.user = false};
+  for (const auto& item : list(v, true)) {
+    auto who = choice(item, kDeskPhoneTold);
+    if (who == "user") out.user = true;
+    if (who == "approvers") out.approvers = true;
+    if (who == "phone") out.phone = true;
+  }
+  return out;
 }
 
 // Each responder names exactly one channel: {webhook: URL, secret: KEY}, {email: ADDRESS} or
@@ -459,7 +478,8 @@ void Parser::readStore(const YamlValue& v) {
 }
 
 void Parser::readLocation(const YamlValue& v) {
-  auto f = fields(v, {"precedence", "stale_after_s", "callback_window_s", "temporary_hold_s"});
+  auto f = fields(v, {"precedence", "stale_after_s", "callback_window_s", "temporary_hold_s",
+                      "nomadic", "desk_phone_moved", "phone_sip_port"});
   if (!f) {
     return;
   }
@@ -485,6 +505,15 @@ void Parser::readLocation(const YamlValue& v) {
   }
   if (auto s = get(*f, v, "temporary_hold_s")) {
     location.temporaryHoldSeconds = seconds(*s).value_or(location.temporaryHoldSeconds);
+  }
+  if (auto n = get(*f, v, "nomadic")) {
+    location.nomadic = boolean(*n).value_or(location.nomadic);
+  }
+  if (auto d = get(*f, v, "desk_phone_moved")) {
+    location.deskPhoneMoved = deskPhoneMoved(*d);
+  }
+  if (auto p = get(*f, v, "phone_sip_port")) {
+    location.phoneSipPort = port(*p).value_or(location.phoneSipPort);
   }
 }
 

@@ -64,6 +64,7 @@ class Parser : private YamlReader {
   void readTrunks(const YamlValue& v);
   void readSites(const YamlValue& v);
   std::vector<Responder> responders(const YamlValue& v);
+  DeskPhoneMoved deskPhoneMoved(const YamlValue& v);
   void readNotifications(const YamlValue& v);
   void readLogging(const YamlValue& v);
   void readStore(const YamlValue& v);

@@ -63,25 +63,96 @@ void tellApprovers(boost::asio::io_context& io, const config::Config& cfg,
   }
 }
 
-// A desk phone on a network new for its user (issue 17): the user is e-mailed what was seen.
-void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model::UserRow& user) {
-  store::Store* const db = run.locations.store();
-  auto email = db != nullptr ? db->userEmail(user.extension) : Result<std::string>("");
-  if (!email.ok() || email.value().empty()) {
-    spdlog::info("desk phone {} of {} on a new network ({}): no e-mail address to tell", r.mac,
-                 user.extension, r.ip);
-    return;
-  }
+// What a desk phone on a new network saw, for the messages about it: "IP 10.1.3.7, BSSID ...".
+std::string seenBy(const model::DeviceReport& r) {
   std::string seen = "IP " + r.ip;
   if (!r.bssid.empty()) seen += ", BSSID " + r.bssid;
   if (!r.chassis.empty()) seen += ", switch " + r.chassis + " port " + r.port;
-  sendMail(run.io, *run.current, email.value(), "sosproxy: your desk phone is on a new network",
-           "Hello" + (user.name.empty() ? std::string() : " " + user.name) +
-               ",\n\nyour desk phone (MAC " + r.mac + ", extension " + user.extension +
-               ") now reports from a network it has not been seen on: " + seen +
-               ".\nIf the phone has moved, confirm where it is now when it asks, so that an "
-               "emergency call from it reports the right place.\n",
-           "desk phone " + r.mac);
+  return seen;
+}
+
+// The SIP MESSAGE to a desk phone on a new network (location.desk_phone_moved: phone), sent by
+// the SIP thread to the address the phone reported from, at location.phone_sip_port. Its answer
+// (or none) is logged; nothing waits for it.
+void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::UserRow& user) {
+  const config::Config& cfg = *run.current;
+  if (r.ip.empty()) {
+    spdlog::info("desk phone {} of {} on a new network: no address to send a MESSAGE to", r.mac,
+                 user.extension);
+    return;
+  }
+  const bool v6 = r.ip.find(':') != std::string::npos;
+  notify::SipMessageRequest m;
+  m.uri = "sip:" + user.extension + "@" + (v6 ? "[" + r.ip + "]" : r.ip) + ":" +
+          std::to_string(cfg.location.phoneSipPort);
+  m.body = "sosproxy: this phone (extension " + user.extension + ", MAC " + r.mac +
+           ") is on a network it has not been seen on: " + seenBy(r) +
+           ". If it has moved, confirm where it is now at http://" + cfg.admin.address + ":" +
+           std::to_string(cfg.admin.port) +
+           "/me (My emergency location), so that an emergency call from it reports the right "
+           "place.";
+  m.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
+  const std::string what = "desk phone " + r.mac + " (MESSAGE to " + m.uri + ")";
+  auto io = &run.io;
+  auto done = [what](Result<void> result) {
+    if (result.ok()) {
+      spdlog::info("{}: delivered", what);
+    } else {
+      spdlog::warn("{}: not delivered: {}", what, result.error().message);
+    }
+  };
+  const bool posted = run.server.post([m = std::move(m), done, io](B2bua& b) mutable {
+    b.sendMessage(std::move(m), [done, io](Result<void> result) {
+      boost::asio::post(*io, [done, result = std::move(result)] { done(result); });
+    });
+  });
+  if (!posted) done(Error{"sip.down", "the SIP thread is not running"});
+}
+
+// A desk phone on a network new for its user (issue 17): whom location.desk_phone_moved (or the
+// site's own setting) names is told what was seen: the user and the site's approvers by e-mail,
+// the phone by a SIP MESSAGE.
+void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model::UserRow& user) {
+  const config::Config& cfg = *run.current;
+  const config::DeskPhoneMoved& tell = cfg.deskPhoneMovedTells(user.site);
+  const std::string seen = seenBy(r);
+  if (tell.user) {
+    store::Store* const db = run.locations.store();
+    auto email = db != nullptr ? db->userEmail(user.extension) : Result<std::string>("");
+    if (!email.ok() || email.value().empty()) {
+      spdlog::info("desk phone {} of {} on a new network ({}): no e-mail address to tell", r.mac,
+                   user.extension, r.ip);
+    } else {
+      sendMail(run.io, cfg, email.value(), "sosproxy: your desk phone is on a new network",
+               "Hello" + (user.name.empty() ? std::string() : " " + user.name) +
+                   ",\n\nyour desk phone (MAC " + r.mac + ", extension " + user.extension +
+                   ") now reports from a network it has not been seen on: " + seen +
+                   ".\nIf the phone has moved, confirm where it is now when it asks, so that an "
+                   "emergency call from it reports the right place.\n",
+               "desk phone " + r.mac);
+    }
+  }
+  if (tell.approvers) {
+    const config::Site* site = cfg.findSite(user.site);
+    if (site == nullptr || site->approvers.empty()) {
+      spdlog::info("desk phone {} of {} on a new network: site {} has no approvers to tell", r.mac,
+                   user.extension, user.site);
+    } else {
+      for (const auto& to : site->approvers) {
+        sendMail(run.io, cfg, to,
+                 "sosproxy: desk phone of " + user.extension + " is on a new network",
+                 "The desk phone of " + user.extension +
+                     (user.name.empty() ? std::string() : " (" + user.name + ")") + ", MAC " +
+                     r.mac + ", site " + user.site +
+                     ", now reports from a network it has not been seen on: " + seen +
+                     ".\nIf it has moved, its user confirms where it is now when it asks; a "
+                     "network of the company it is on can be added to a company location "
+                     "(POST /api/v1/locations/KEY/networks).\n",
+                 "desk phone " + r.mac);
+      }
+    }
+  }
+  if (tell.phone) messageDeskPhone(run, r, user);
 }
 
 // A submitted company location decided (issue 17): its user is told by e-mail, when they have
@@ -230,7 +301,13 @@ admin::RecordsApi::Deps recordsDeps(Running& run) {
             if (db == nullptr) return Error{"store.read", "no store is open"};
             return db->exportCsv(kind, sites);
           },
-          now};
+          now,
+          [&run](const std::string& extension) -> std::string {
+            const auto snapshot = run.locations.snapshot();
+            const model::UserRow* user = snapshot ? snapshot->findUser(extension) : nullptr;
+            if (user == nullptr || snapshot->nomadicAllowed(user->site)) return "";
+            return user->site;
+          }};
 }
 
 std::function<Result<std::vector<store::LocationRequest>>(const store::LocationRequestQuery&)>

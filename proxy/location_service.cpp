@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "routing/call_planner.h"
+
 namespace sos::proxy {
 
 LocationService::LocationService(std::shared_ptr<const config::Config> config, Publish publish)
@@ -13,14 +15,7 @@ LocationService::LocationService(std::shared_ptr<const config::Config> config, P
 LocationService::~LocationService() = default;
 
 routing::ResolverSettings LocationService::settingsFrom(const config::Config& config) {
-  routing::ResolverSettings s;
-  if (!config.location.precedence.empty()) {
-    s.order.clear();
-    for (const auto& name : config.location.precedence)
-      if (auto sig = routing::signalFromString(name)) s.order.push_back(*sig);
-  }
-  s.staleAfterMs = config.location.staleAfterSeconds * 1000;
-  return s;
+  return routing::resolverSettings(config);
 }
 
 bool LocationService::openStore(const std::string& path) {

@@ -213,6 +213,20 @@ bool CallPlanner::planCallback(CallPlan& p, int64_t nowMs) const {
   return true;
 }
 
+ResolverSettings resolverSettings(const config::Config& config) {
+  ResolverSettings s;
+  if (!config.location.precedence.empty()) {
+    s.order.clear();
+    for (const auto& name : config.location.precedence)
+      if (auto sig = signalFromString(name)) s.order.push_back(*sig);
+  }
+  s.staleAfterMs = config.location.staleAfterSeconds * 1000;
+  s.nomadic = config.location.nomadic;
+  for (const auto& site : config.sites)
+    if (site.nomadic) s.nomadicBySite.emplace_back(site.name, *site.nomadic);
+  return s;
+}
+
 void CallPlanner::locate(CallPlan& p, int64_t nowMs) const {
   if (in_.locations == nullptr) {  // cannot happen after start-up; still, the call goes on
     p.why.location = "unknown";

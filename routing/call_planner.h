@@ -41,6 +41,11 @@ struct SipHop {
 };
 std::optional<SipHop> parseSipHop(std::string_view uri);
 
+// How the location snapshot resolves callers under `config`: the precedence order, when reports go
+// stale, and the nomadic emergency services policy of the account and each site (issue 17).
+// Signal names that are no signal are left out (the configuration's loader refuses them).
+ResolverSettings resolverSettings(const config::Config& config);
+
 // What the planner reads; all of it owned by the caller and unchanged while plan() runs.
 struct PlannerInputs {
   const Router* router = nullptr;               // never null

@@ -379,7 +379,18 @@ Resolution LocationSnapshot::resolve(const CallNetworkData& call, int64_t nowMs)
                     ev.report != nullptr && ev.report->networkProvided};
   size_t winner = chooseWinner(matches, call, ctx, res);
   listLosers(matches, winner, ctx, res);
+  if (matches.personalSkipped) {
+    res.evidence += " (nomadic emergency services off for site ";
+    res.evidence += matches.policySite;
+    res.evidence += ": personal addresses not used)";
+  }
   return res;
+}
+
+bool LocationSnapshot::nomadicAllowed(std::string_view site) const {
+  for (const auto& [name, on] : settings_.nomadicBySite)
+    if (name == site) return on;
+  return settings_.nomadic;
 }
 
 Resolution LocationSnapshot::resolveReport(const DeviceReport& report, int64_t nowMs) const {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "model/location.h"
@@ -38,6 +39,10 @@ struct ResolverSettings {
                             Signal::PersonalConfirmed, Signal::SiteDefault, Signal::AccountDefault};
   int64_t staleAfterMs = 24LL * 3600 * 1000;  // device reports older than this are ignored
                                               // (0 or less: reports never go stale)
+  // Nomadic emergency services (issue 17): the account's setting, and the sites that set their
+  // own. Off for the caller's site: the caller's personal addresses are not looked at.
+  bool nomadic = true;
+  std::vector<std::pair<std::string, bool>> nomadicBySite;
 };
 
 // Which of two reports of one user's device a call should be located by (issue 16). A report the
@@ -106,6 +111,8 @@ class LocationSnapshot {
   // our ELINs is that number. Indexed when the snapshot is built, so no call scans the pools.
   const model::Location* findElin(std::string_view normalized) const;
   const model::Location* accountDefault() const { return accountDefault_; }
+  // Whether nomadic emergency services are on for the users of `site` (ResolverSettings).
+  bool nomadicAllowed(std::string_view site) const;
   // Match network data alone (the location-report API's "detectable?" question).
   Resolution resolveReport(const model::DeviceReport& report, int64_t nowMs) const;
 

@@ -242,6 +242,17 @@ void collectMatches(const LocationSnapshot& snapshot, const LocationIndexes& ix,
   addChassisPortAndChassis(in, out);
   addSubnet(in, out);
   uint32_t group = personalGroup(in);
+  // The policy of the user's site (the call's for a caller the store does not know; issue 17):
+  // off, the company's location is used, never the user's own address.
+  std::string_view site =
+      in.ev.user != nullptr && !in.ev.user->site.empty() ? in.ev.user->site : call.site;
+  if (group != kNone && !snapshot.nomadicAllowed(site)) {
+    out.personalSkipped = true;
+    out.policySite = site;
+    ignored.push_back("personal addresses of " + std::string(in.ev.extension) +
+                      ": nomadic emergency services are off for site " + std::string(site));
+    group = kNone;
+  }
   addPersonalNetwork(in, group, out);
   addPersonalConfirmed(in, group, out);
   addSiteDefault(in, out);

@@ -61,6 +61,10 @@ struct Matches {
   // The site whose default location was looked up (the user's, else the call's), which the
   // explanation of the defaults names.
   std::string_view site{};
+  // Nomadic emergency services are off for the caller's site and the caller has personal
+  // addresses, which were therefore not looked at (issue 17).
+  bool personalSkipped = false;
+  std::string_view policySite{};  // the site whose policy that is
 
   bool enabled(Signal s) const { return rank[static_cast<size_t>(s)] >= 0; }
   void add(Found f) {

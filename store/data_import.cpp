@@ -49,6 +49,7 @@ enum class Type {
   BssidList,    // normalized, ';'-separated
   SwitchList,   // "CHASSIS" or "CHASSIS PORT", ';'-separated
   TrunkList,    // trunk names, ';'-separated
+  UnixMs,       // a time as Unix milliseconds, "" for none
 };
 
 struct Column {
@@ -125,7 +126,11 @@ const Schema& schemaOf(DataKind kind) {
                               {"longitude", Type::Longitude},
                               {"elin", Type::E164},
                               {"networks", Type::NetworkList},
-                              {"bssids", Type::BssidList}}) {
+                              {"bssids", Type::BssidList},
+                              // An address held for one emergency (issue 17): until when. Kept
+                              // by an export, so that importing it does not make a hold a kept
+                              // address.
+                              {"hold_until_ms", Type::UnixMs}}) {
       s.columns.push_back({name, type, ""});
     }
     return s;
@@ -271,6 +276,15 @@ Canonical canonical(Type type, std::string_view raw) {
               expecting(false, std::string(type == Type::Latitude ? "a latitude" : "a longitude") +
                                    " in degrees from -" + bound + " to " + bound),
               {}};
+    }
+    case Type::UnixMs: {
+      if (v.empty()) return {"", "", {}};
+      int64_t ms = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+      if (ec == std::errc() && end == v.data() + v.size() && ms > 0) {
+        return {std::to_string(ms), "", {}};
+      }
+      return {v, expecting(false, "a time in Unix milliseconds, e.g. 1767225600000"), {}};
     }
     case Type::E164List:
       return list(checkE164, same);
@@ -591,8 +605,9 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
   };
   if (kind == DataKind::PersonalLocations) {
     Statement s(db, "SELECT p.key, p.extension, p.name, p.confirmed, " + civicColumns() +
-                        ", p.latitude, p.longitude, p.elin, u.site FROM personal_locations p "
-                        "JOIN users u ON u.extension = p.extension ORDER BY p.key");
+                        ", p.latitude, p.longitude, p.elin, u.site, p.hold_until_ms FROM "
+                        "personal_locations p JOIN users u ON u.extension = p.extension "
+                        "ORDER BY p.key");
     while (s.row()) {
       DataRecord r{s.columnText(0), s.columnText(7 + civicCount), {}};
       for (int i = 0; i < 3; ++i) r.values.push_back(s.columnText(i));
@@ -600,7 +615,8 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
       for (int i = 4; i < 4 + civicCount; ++i) r.values.push_back(s.columnText(i));
       r.values.push_back(degreesOf(s, 4 + civicCount));
       r.values.push_back(degreesOf(s, 5 + civicCount));
-      r.values.insert(r.values.end(), {s.columnText(6 + civicCount), "", ""});
+      r.values.insert(r.values.end(),
+                      {s.columnText(6 + civicCount), "", "", s.columnText(8 + civicCount)});
       index.emplace(r.key, out.size());
       out.push_back(std::move(r));
     }
@@ -1293,11 +1309,11 @@ Result<void> DataImport::writePersonal(const Changes& added, const Changes& chan
     columns += ", " + std::string(f.column);
   }
   set += ", latitude = ?" + std::to_string(p) + ", longitude = ?" + std::to_string(p + 1) +
-         ", elin = ?" + std::to_string(p + 2);
-  columns += ", latitude, longitude, elin";
+         ", elin = ?" + std::to_string(p + 2) + ", hold_until_ms = ?" + std::to_string(p + 3);
+  columns += ", latitude, longitude, elin, hold_until_ms";
   Statement update(db_, "UPDATE personal_locations SET " + set + " WHERE key = ?1");
   Statement insert(db_, "INSERT INTO personal_locations (" + columns + ") VALUES (" +
-                            placeholders(7 + civicCount) + ")");
+                            placeholders(8 + civicCount) + ")");
   Statement network(db_,
                     "INSERT INTO personal_location_networks (personal_key, network, kind) "
                     "VALUES (?, ?, ?)");
@@ -1309,7 +1325,7 @@ Result<void> DataImport::writePersonal(const Changes& added, const Changes& chan
       st.text(1, v[0]).text(2, v[1]).text(3, v[2]).integer(4, v[3] == "yes" ? 1 : 0);
       for (int i = 0; i < civicCount; ++i) st.textOrNull(5 + i, v[4 + i]);
       st.real(5 + civicCount, degreesValue(v[lat])).real(6 + civicCount, degreesValue(v[lat + 1]));
-      st.textOrNull(7 + civicCount, v[lat + 2]);
+      st.textOrNull(7 + civicCount, v[lat + 2]).textOrNull(8 + civicCount, v[lat + 5]);
       if (!st.run()) return refused(st);
       st.reset();
       for (auto [column, kind] : {std::pair{lat + 3, "ip"}, {lat + 4, "bssid"}}) {

@@ -31,7 +31,8 @@ std::optional<DataKind> dataKindNamed(std::string_view name);
 //   locations: key, name, site, kind, the RFC 5139 elements (country ... ADDCODE), latitude,
 //              longitude, elins, subnets, bssids, switches, psap_route
 //   personal-locations: key, extension (whose), name, confirmed, the RFC 5139 elements,
-//              latitude, longitude, elin, networks (public IPs or CIDRs), bssids
+//              latitude, longitude, elin, networks (public IPs or CIDRs), bssids,
+//              hold_until_ms (an address held for one emergency: until when, Unix ms)
 //   sites:     name, country, default_location (a location key)
 // Lists are separated by ';'; a switch is "CHASSIS" or "CHASSIS PORT"; booleans are yes / no.
 const std::vector<std::string>& dataColumns(DataKind kind);

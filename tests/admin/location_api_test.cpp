@@ -289,5 +289,26 @@ TEST_F(Fixture, ADeskPhoneOnANewNetworkTellsItsUser) {
   EXPECT_EQ(moved.size(), 1u);
 }
 
+// Nomadic emergency services off for a site (issue 17): its users are not prompted, and the
+// answer says why; another site's users still are.
+TEST_F(Fixture, NoPromptWhereNomadicServicesAreOff) {
+  routing::ResolverSettings settings;
+  settings.nomadicBySite = {{"HQ", false}};
+  snap = routing::LocationSnapshot::build(demoData(), settings);
+  auto j = json::parse(post(R"({"extension":"1001","ip":"192.0.2.1"})").body);
+  EXPECT_EQ(j["status"], "undetectable");
+  EXPECT_EQ(j["nomadic_services"], false);
+  EXPECT_TRUE(j["prompt"].is_null()) << j.dump();
+  EXPECT_EQ(j["note"],
+            "nomadic emergency services are off for site HQ: a 911 gives the company's location, "
+            "not a personal address, and personal addresses cannot be added; ask the site's "
+            "admins");
+  EXPECT_EQ(saved.size(), 1u);  // the report itself is kept: company networks still place them
+  j = json::parse(post(R"({"extension":"2001","ip":"192.0.2.1"})").body);
+  EXPECT_EQ(j["nomadic_services"], true);
+  EXPECT_TRUE(j["prompt"].is_string()) << j.dump();
+  EXPECT_FALSE(j.contains("note"));
+}
+
 }  // namespace
 }  // namespace sos::admin

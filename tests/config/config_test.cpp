@@ -1013,4 +1013,91 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
                     "t.yaml:7:19: trunks[0].tcp_fallback: applies to a UDP trunk only");
 }
 
+// Nomadic emergency services (issue 17): the account's setting (location.nomadic, on unless
+// said), which a site may override (sites[].nomadic); a site that does not say takes the
+// account's. A value that is no boolean is refused at its line.
+TEST(ConfigTest, NomadicServicesPerAccountAndPerSite) {
+  auto c = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c.value().location.nomadic);
+  EXPECT_FALSE(c.value().sites[0].nomadic.has_value());
+  EXPECT_TRUE(c.value().nomadicServices("HQ"));
+
+  auto lines = kValid;
+  lines.insert(lines.end(), {"    nomadic: false",           // 15
+                             "  - name: London",             // 16
+                             "    country: GB",              // 17
+                             "    dial_strings: [\"999\"]",  // 18
+                             "    psap_route: [psap]",       // 19
+                             "location:",                    // 20
+                             "  nomadic: false"});           // 21
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r.value().location.nomadic);
+  EXPECT_EQ(r.value().sites[0].nomadic, std::optional<bool>(false));
+  EXPECT_FALSE(r.value().nomadicServices("HQ"));
+  EXPECT_FALSE(r.value().nomadicServices("London"));  // the account's
+  lines[14] = "    nomadic: true";
+  lines[20] = "  nomadic: false";
+  r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r.value().nomadicServices("HQ"));  // the site's own beats the account's
+  EXPECT_FALSE(r.value().nomadicServices("London"));
+  EXPECT_FALSE(r.value().nomadicServices("Paris"));  // no such site: the account's
+
+  auto bad = lines;
+  bad[14] = "    nomadic: off-site";
+  bad[20] = "  nomadic: 0";
+  EXPECT_EQ(problems(parseConfig(text(bad), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:15:14: sites[0].nomadic: \"off-site\" is not valid; expected true or "
+                "false",
+                "t.yaml:21:12: location.nomadic: \"0\" is not valid; expected true or false",
+            }));
+}
+
+// Who is told of a desk phone on a new network (issue 17): the account's list
+// (location.desk_phone_moved, the user alone unless said), a site's own list beside it, and the
+// port a phone's SIP MESSAGE goes to. An unknown word is refused at its line.
+TEST(ConfigTest, DeskPhoneMovedTellsPerAccountAndPerSite) {
+  auto c = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const DeskPhoneMoved& d = c.value().deskPhoneMovedTells("HQ");
+  EXPECT_TRUE(d.user);
+  EXPECT_FALSE(d.approvers);
+  EXPECT_FALSE(d.phone);
+  EXPECT_EQ(c.value().location.phoneSipPort, 5060);
+
+  auto lines = kValid;
+  lines.insert(lines.end(), {"    desk_phone_moved: [approvers, phone]",  // 15
+                             "  - name: London",                          // 16
+                             "    country: GB",                           // 17
+                             "    dial_strings: [\"999\"]",               // 18
+                             "    psap_route: [psap]",                    // 19
+                             "location:",                                 // 20
+                             "  desk_phone_moved: []",                    // 21
+                             "  phone_sip_port: 5062"});                  // 22
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const DeskPhoneMoved& hq = r.value().deskPhoneMovedTells("HQ");
+  EXPECT_FALSE(hq.user);
+  EXPECT_TRUE(hq.approvers);
+  EXPECT_TRUE(hq.phone);
+  const DeskPhoneMoved& london = r.value().deskPhoneMovedTells("London");  // the account's: []
+  EXPECT_FALSE(london.user || london.approvers || london.phone);
+  EXPECT_EQ(r.value().location.phoneSipPort, 5062);
+
+  auto bad = lines;
+  bad[14] = "    desk_phone_moved: [user, admins]";
+  bad[21] = "  phone_sip_port: 70000";
+  auto problems_ = problems(parseConfig(text(bad), "t.yaml"));
+  ASSERT_EQ(problems_.size(), 2u) << ::testing::PrintToString(problems_);
+  EXPECT_EQ(problems_[0].rfind("t.yaml:15:30: sites[0].desk_phone_moved[1]: \"admins\" is not one "
+                               "of user, approvers, phone",
+                               0),
+            0u)
+      << problems_[0];
+  EXPECT_EQ(problems_[1].rfind("t.yaml:22:19: location.phone_sip_port: ", 0), 0u) << problems_[1];
+}
+
 }  // namespace sos::config

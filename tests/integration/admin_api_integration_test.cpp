@@ -7,11 +7,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
 #include "b2bua_fixture.h"
+#include "raw_sip.h"
 
 namespace sos::itest {
 namespace {
@@ -594,6 +596,85 @@ TEST_F(AdminApi, ARetriggerMailsAndResetsExactlyTheUsersChosenAndADeskPhoneMoveM
       << text;
   EXPECT_NE(text.find("IP 10.1.3.7"), std::string::npos) << text;
   EXPECT_EQ(smtp.lines().size(), 3u);
+}
+
+// Issue 17: HQ tells its approvers and the phone itself of a desk phone on a new network
+// (`sites[HQ].desk_phone_moved: [user, approvers, phone]`). 1001's desk phone reports from
+// 127.0.0.1: 1001 and HQ's approver (it@hq.example) are e-mailed, and the phone (the test's
+// UDP socket at location.phone_sip_port) gets a SIP MESSAGE saying what was seen and how to
+// confirm. London keeps the account's setting: only the user is told.
+class DeskPhoneTells : public AdminApi {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(phone_.ok());
+    ports_.sets = {{"sites[HQ].desk_phone_moved", "[user, approvers, phone]"},
+                   {"location.phone_sip_port", std::to_string(phone_.port())}};
+    AdminApi::SetUp();
+  }
+  RawUdp phone_{"127.0.0.1"};
+};
+
+TEST_F(DeskPhoneTells, TheSiteApproversByEmailAndThePhoneByASipMessage) {
+  SmtpReceiver smtp(dir_.path(), ports_.smtp);
+  ASSERT_TRUE(smtp.start()) << smtp.lastError();
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  auto put =
+      as(hq, "PUT", "/api/v1/users/1001", R"({"email": "alice@hq.example"})", {{"If-Match", "*"}});
+  ASSERT_EQ(put.status, 200) << put.body;
+
+  auto moved =
+      as(hq, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.1"})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_NE(moved.body.find(R"("new_network":true)"), std::string::npos) << moved.body;
+
+  auto message = phone_.receiveStarting("MESSAGE ", milliseconds(10000));
+  ASSERT_TRUE(message) << proxy_->output();
+  EXPECT_EQ(startLine(*message),
+            "MESSAGE sip:1001@127.0.0.1:" + std::to_string(phone_.port()) + " SIP/2.0");
+  EXPECT_EQ(rawHeader(*message, "Content-Type").rfind("text/plain", 0), 0u) << *message;
+  const std::string body = message->substr(message->find("\r\n\r\n") + 4);
+  EXPECT_NE(body.find("extension 1001, MAC 00:04:f2:00:10:01"), std::string::npos) << body;
+  EXPECT_NE(body.find("is on a network it has not been seen on: IP 127.0.0.1"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("confirm where it is now at http://127.0.0.1:" +
+                      std::to_string(ports_.admin) + "/me"),
+            std::string::npos)
+      << body;
+  // The phone answers, as a phone would.
+  const std::string ok =
+      "SIP/2.0 200 OK\r\nVia: " + rawHeader(*message, "Via") +
+      "\r\nFrom: " + rawHeader(*message, "From") + "\r\nTo: " + rawHeader(*message, "To") +
+      ";tag=phone\r\nCall-ID: " + rawHeader(*message, "Call-ID") +
+      "\r\nCSeq: " + rawHeader(*message, "CSeq") + "\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_TRUE(phone_.send(ok, ports_.proxy));
+
+  ASSERT_TRUE(smtp.waitForLines(2)) << proxy_->output();
+  std::map<std::string, std::string> mails;  // recipient -> message
+  for (const auto& line : smtp.lines()) {
+    for (const auto& r : jsonArrayItems(jsonField(line, "to"))) mails[r] = jsonField(line, "data");
+  }
+  ASSERT_EQ(mails.size(), 2u);
+  EXPECT_NE(
+      mails["alice@hq.example"].find("Subject: sosproxy: your desk phone is on a new network"),
+      std::string::npos)
+      << mails["alice@hq.example"];
+  const std::string& admins = mails["it@hq.example"];
+  EXPECT_NE(admins.find("Subject: sosproxy: desk phone of 1001 is on a new network"),
+            std::string::npos)
+      << admins;
+  EXPECT_NE(admins.find("MAC 00:04:f2:00:10:01, site HQ"), std::string::npos) << admins;
+  EXPECT_NE(admins.find("IP 127.0.0.1"), std::string::npos) << admins;
+
+  // The same network again is not new: nobody is told twice.
+  auto again =
+      as(hq, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.1"})");
+  EXPECT_NE(again.body.find(R"("new_network":false)"), std::string::npos) << again.body;
+  // (A retransmission of the first MESSAGE would carry its Call-ID; a new one would not.)
+  const std::string firstCallId = rawHeader(*message, "Call-ID");
+  while (auto more = phone_.receiveStarting("MESSAGE ", milliseconds(1500))) {
+    EXPECT_EQ(rawHeader(*more, "Call-ID"), firstCallId) << *more;
+  }
+  EXPECT_EQ(smtp.lines().size(), 2u);
 }
 
 // Issue 17: an admin attaches the network a user reported from to an existing company

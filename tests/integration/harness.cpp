@@ -529,6 +529,7 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     set("limits", "{overload_lag_ms: 0, drain_s: 2}");
   }
   if (!ports.extraYaml.empty()) set("", ports.extraYaml);
+  for (const auto& [path, value] : ports.sets) set(path, value);
   set("logging",
       "{level: debug, format: text, routing_log: " + yamlQuoted(routingLog.string()) + "}");
 

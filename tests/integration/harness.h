@@ -131,6 +131,9 @@ struct DemoPorts {
   std::string otherPsapOptionsInterval;  // options_interval_s of il-psap-b and the ERC; empty: not
                                          // probed
   std::string extraYaml;  // top-level sections that replace the demo's ("limits: ...")
+  // Further changes, each a print-config --set PATH=VALUE, applied last
+  // ({"sites[HQ].nomadic", "false"}).
+  std::vector<std::pair<std::string, std::string>> sets;
   // Issue 6: HQ's responders (webhook, email, SIP MESSAGE to the security desk; tier 2 email),
   // only when a test asks for them: other tests' SIPp peers would not expect the alerts.
   bool responders = false;

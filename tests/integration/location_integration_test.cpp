@@ -505,6 +505,65 @@ TEST_F(LocatedCall, AnAddressForThisEmergencyOnlyIsCarriedUntilTheDeviceReportsE
   EXPECT_EQ(invite.find("Lakeside Inn"), std::string::npos) << invite;
 }
 
+// Issue 17, the policy: nomadic emergency services off for HQ (`sites[HQ].nomadic: false`).
+// Carol (1003, of HQ) has a confirmed home address for her home network. Her phone's report
+// from there is answered without a prompt, saying why; she cannot add a personal address; and
+// her 911 from home carries HQ's company location (HQ Lobby) to the PSAP, not her home, with
+// the routing log's location_by saying why.
+class NomadicOffAtHq : public LocatedCall {
+ protected:
+  void SetUp() override {
+    ports_.sets = {{"sites[HQ].nomadic", "false"}};
+    LocatedCall::SetUp();
+  }
+};
+
+TEST_F(NomadicOffAtHq, A911FromAUserWithAPersonalAddressCarriesTheCompanyLocation) {
+  const std::string phone = makeToken("phone-1003", {"--role", "device", "--user", "1003"});
+  auto as = [&](const std::string& method, const std::string& path, const std::string& body = "") {
+    return httpRequest(method, ports_.admin, path, body, {{"Authorization", "Bearer " + phone}});
+  };
+  auto report =
+      as("POST", "/api/v1/location-reports", R"({"extension":"1003","ip":"203.0.113.7"})");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_NE(report.body.find(R"("prompt":null)"), std::string::npos) << report.body;
+  EXPECT_NE(report.body.find(R"("nomadic_services":false)"), std::string::npos) << report.body;
+  EXPECT_NE(report.body.find("nomadic emergency services are off for site HQ"), std::string::npos)
+      << report.body;
+  auto me = as("GET", "/api/v1/me");
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_NE(me.body.find(R"("prompt":null)"), std::string::npos) << me.body;
+  EXPECT_NE(me.body.find(R"("address":"100 Main St, FLR 1)"), std::string::npos) << me.body;
+
+  const std::string address = R"("name": "Flat", "country": "US", "A1": "IL",
+                                 "A3": "Springfield", "HNO": "12", "RD": "Oak", "STS": "Ave")";
+  for (const char* choice : {"save-personal", "this-emergency-only"}) {
+    auto refused = as("POST", "/api/v1/me/prompt-answer",
+                      std::string(R"({"choice": ")") + choice + "\", " + address + "}");
+    EXPECT_EQ(refused.status, 403) << choice << ": " << refused.body;
+    EXPECT_NE(refused.body.find("nomadic emergency services are off for site HQ"),
+              std::string::npos)
+        << refused.body;
+  }
+  auto put = as("PUT", "/api/v1/personal-locations/1003-flat", "{" + address + "}");
+  EXPECT_EQ(put.status, 403) << put.body;
+  EXPECT_NE(put.body.find("personal addresses cannot be added"), std::string::npos) << put.body;
+
+  std::string invite;
+  auto line = callEmergency("1003", "127.0.0.1", "IEEE-802.3", "911", "uas-psap-expect-pidf.xml", 0,
+                            "il-psap-a", &invite);
+  EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;
+  EXPECT_EQ(line.get("location_by").rfind("site-default", 0), 0u) << line.raw;
+  EXPECT_NE(line.get("location_by")
+                .find("nomadic emergency services off for site HQ: personal addresses not used"),
+            std::string::npos)
+      << line.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?RD>Main</([a-z]+:)?RD>"))) << invite;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?HNO>100</([a-z]+:)?HNO>")))
+      << invite;
+  EXPECT_EQ(invite.find("Evergreen"), std::string::npos) << invite;
+}
+
 TEST_F(LocatedCall, UnknownNetworkFallsBackToHqLobby) {
   auto line = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Lobby") << line.raw;

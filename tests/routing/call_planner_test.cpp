@@ -260,6 +260,62 @@ INSTANTIATE_TEST_SUITE_P(
                                 "London Office", "subnet"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Nomadic emergency services off for HQ (issue 17, `sites[].nomadic: false`): Carol (1003, of
+// HQ) has a confirmed home address and calls from her home network, yet the call carries HQ's
+// default, a fallback counted and said, and the routing log's location_by says why. London's
+// user keeps hers; with the setting back on, Carol's home is used again.
+TEST(CallPlannerNomadic, OffForASiteTheCallCarriesTheCompanyLocation) {
+  struct Row {
+    const char* what;
+    std::optional<bool> hq;  // sites[HQ].nomadic
+    bool account;            // location.nomadic
+    const char* location;
+    const char* signalWord;
+    bool policySaid;
+  };
+  const Row rows[] = {
+      {"the demo as it is", std::nullopt, true, "Carol's home", "personal-network", false},
+      {"off for HQ", false, true, "HQ Lobby", "site-default", true},
+      {"off for the account", std::nullopt, false, "HQ Lobby", "site-default", true},
+      {"off for the account, on for HQ", true, false, "Carol's home", "personal-network", false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.what);
+    auto loaded = config::loadConfig(std::string(SOS_SOURCE_DIR) + "/config/examples/demo.yaml");
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    config::Config cfg = std::move(loaded.value());
+    cfg.trustedNetworks.push_back("10.0.0.0/8");
+    cfg.trustedNetworks.push_back("203.0.113.0/24");
+    cfg.location.nomadic = row.account;
+    for (auto& site : cfg.sites)
+      if (site.name == "HQ") site.nomadic = row.hq;
+    auto router = Router::create(std::make_shared<const config::Config>(cfg));
+    ASSERT_TRUE(router.ok()) << router.error().message;
+    auto base = demoSnapshot();
+    auto snapshot = LocationSnapshot::build(base->data(), resolverSettings(cfg));
+    PlannerState state;
+    state.setLocations(snapshot, 300'000);
+    Invite in = from("1003", "sip:911@x", "203.0.113.7");
+    in.contactHost = "203.0.113.7";
+    CallPlan p = CallPlanner(state.inputs(*router.value())).plan(request(in), kNow);
+    ASSERT_EQ(p.kind, CallKind::Emergency);
+    EXPECT_EQ(p.why.location, row.location) << p.why.locationBy;
+    EXPECT_EQ(p.why.locationBy.substr(0, p.why.locationBy.find(':')), row.signalWord);
+    const bool said = p.why.locationBy.find(
+                          "nomadic emergency services off for site HQ: "
+                          "personal addresses not used") != std::string::npos;
+    EXPECT_EQ(said, row.policySaid) << p.why.locationBy;
+    EXPECT_EQ(p.tally.locationFallback, row.policySaid);
+    // London's user is not HQ's: her Manchester flat whatever HQ's setting.
+    Invite london = from("2001", "sip:999@x", "10.44.0.9");
+    london.contactHost = "198.51.100.20";
+    if (row.account || row.hq.value_or(false)) continue;  // London follows the account
+    CallPlan q = CallPlanner(state.inputs(*router.value())).plan(request(london), kNow);
+    EXPECT_EQ(q.why.locationBy.substr(0, q.why.locationBy.find(':')), "site-default")
+        << q.why.locationBy;
+  }
+}
+
 TEST_F(CallPlannerTest, TheDevicesLastReportPlacesItByItsSwitchPort) {
   model::DeviceReport r;
   r.extension = "1002";

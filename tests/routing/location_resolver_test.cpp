@@ -303,6 +303,147 @@ TEST_F(Resolver, PersonalLocationMatchedToThisNetwork) {
   EXPECT_EQ(call("1001", "203.0.113.7").signal, Signal::SiteDefault);
 }
 
+// Nomadic emergency services off for a site (issue 17): its users' personal addresses are not
+// looked at, whatever matches them; the company's location is used and its evidence says why.
+// The account's setting holds for every site that does not set its own.
+TEST(NomadicPolicy, PersonalAddressesAreUsedOnlyWhereNomadicServicesAreOn) {
+  struct Row {
+    const char* what;
+    bool account;                                     // location.nomadic
+    std::vector<std::pair<std::string, bool>> sites;  // sites[].nomadic
+    std::string ext, contact;
+    std::string key;  // the location the call gives
+    Signal signal;
+    bool policyNamed;  // the evidence says nomadic services are off
+  };
+  const std::vector<Row> rows = {
+      {"on everywhere: the home network",
+       true,
+       {},
+       "1003",
+       "203.0.113.7",
+       "home-1003",
+       Signal::PersonalNetwork,
+       false},
+      {"on everywhere: confirmed, unknown network",
+       true,
+       {},
+       "1003",
+       "198.51.100.20",
+       "home-1003",
+       Signal::PersonalConfirmed,
+       false},
+      {"off for HQ: the home network gives HQ's default",
+       true,
+       {{"HQ", false}},
+       "1003",
+       "203.0.113.7",
+       "hq-lobby",
+       Signal::SiteDefault,
+       true},
+      {"off for HQ: unknown network, HQ's default",
+       true,
+       {{"HQ", false}},
+       "1003",
+       "198.51.100.20",
+       "hq-lobby",
+       Signal::SiteDefault,
+       true},
+      {"off for HQ: in the office the subnet",
+       true,
+       {{"HQ", false}},
+       "1003",
+       "10.1.2.45",
+       "hq-floor-2",
+       Signal::Subnet,
+       true},
+      {"off for HQ: London's user keeps hers",
+       true,
+       {{"HQ", false}},
+       "2001",
+       "198.51.100.20",
+       "manchester-2001",
+       Signal::PersonalConfirmed,
+       false},
+      {"off for HQ: a user without personal addresses",
+       true,
+       {{"HQ", false}},
+       "1001",
+       "198.51.100.20",
+       "hq-lobby",
+       Signal::SiteDefault,
+       false},
+      {"off for the account: HQ's default",
+       false,
+       {},
+       "1003",
+       "203.0.113.7",
+       "hq-lobby",
+       Signal::SiteDefault,
+       true},
+      {"off for the account, on for London",
+       false,
+       {{"London", true}},
+       "2001",
+       "198.51.100.20",
+       "manchester-2001",
+       Signal::PersonalConfirmed,
+       false},
+      {"off for the account, on for London: HQ still off",
+       false,
+       {{"London", true}},
+       "1003",
+       "203.0.113.7",
+       "hq-lobby",
+       Signal::SiteDefault,
+       true},
+      {"on for the account, HQ says on",
+       true,
+       {{"HQ", true}},
+       "1003",
+       "203.0.113.7",
+       "home-1003",
+       Signal::PersonalNetwork,
+       false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.what);
+    ResolverSettings settings;
+    settings.nomadic = row.account;
+    settings.nomadicBySite = row.sites;
+    auto snap = LocationSnapshot::build(demoData(), settings);
+    CallNetworkData c;
+    c.extension = row.ext;
+    c.contactHost = row.contact;
+    auto r = snap->resolve(c, kNow);
+    EXPECT_EQ(key(r), row.key);
+    EXPECT_EQ(r.signal, row.signal);
+    const bool named =
+        r.evidence.find("nomadic emergency services off for site") != std::string::npos;
+    EXPECT_EQ(named, row.policyNamed) << r.evidence;
+    EXPECT_EQ(anyIgnored(r, "nomadic emergency services are off"), row.policyNamed);
+    // Nor is a personal address listed among the losers: it was never a candidate.
+    for (const auto& l : r.losers) {
+      if (row.policyNamed) {
+        EXPECT_NE(l.location->kind, LocationKind::Personal) << l.evidence;
+      }
+    }
+  }
+  ResolverSettings hqOff;
+  hqOff.nomadicBySite = {{"HQ", false}};
+  auto snap = LocationSnapshot::build(demoData(), hqOff);
+  EXPECT_FALSE(snap->nomadicAllowed("HQ"));
+  EXPECT_TRUE(snap->nomadicAllowed("London"));
+  EXPECT_TRUE(snap->nomadicAllowed("Elsewhere"));  // a site nobody configured: the account's
+  CallNetworkData home;
+  home.extension = "1003";
+  home.contactHost = "203.0.113.7";
+  auto r = snap->resolve(home, kNow);
+  EXPECT_EQ(r.evidence,
+            "default location of site HQ (nomadic emergency services off for site HQ: personal "
+            "addresses not used)");
+}
+
 TEST_F(Resolver, ConfirmedPersonalLocationWhenTheNetworkIsUnknown) {
   auto r = call("1003", "198.51.100.20");
   EXPECT_EQ(key(r), "home-1003");

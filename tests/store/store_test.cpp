@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -1681,6 +1682,46 @@ TEST_F(StoreTest, APersonalLocationHeldForOneEmergencyKeepsItsEndAndIsReplaced) 
   ASSERT_TRUE(store->applyRecords(next).ok());
   EXPECT_EQ(holdOf("1002-hold-1"), -1);
   EXPECT_EQ(holdOf("1002-hold-2"), 1'700'000'100'000);
+}
+
+// Issue 17: a CSV export of personal locations carries a hold's end (hold_until_ms), so that
+// importing the export into another database keeps it a hold rather than a kept address; a
+// kept address has none, and a value that is no time is refused at its place.
+TEST_F(StoreTest, AnExportOfPersonalLocationsKeepsAHoldsEnd) {
+  auto store = openSeeded();
+  const std::string header = "key,extension,name,confirmed,country,A1,A3,HNO,RD,PC,networks\n";
+  auto held = csvRequest(header + "1002-hold-1,1002,Hotel,yes,US,IL,Chicago,10,Lake,60601," +
+                         "198.51.100.20\n");
+  held.holdUntilMs = 1'700'000'000'000;
+  ASSERT_TRUE(store->applyRecords(held).ok());
+  const std::string csv = store->exportCsv(DataKind::PersonalLocations).value();
+  EXPECT_NE(csv.find(",hold_until_ms"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",1700000000000"), std::string::npos) << csv;
+  // Exported and imported back: nothing changes.
+  auto again = store->applyRecords(csvRequest(csv));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again.value().changes.empty()) << diffText(again.value());
+
+  // Into another database: the hold is a hold there too, Carol's home (from the seed) is kept.
+  auto other = Store::open((dir_ / "other.db").string());
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_TRUE(other.value()->seedIfEmpty(kDemoSeed).ok());
+  auto imported = other.value()->applyRecords(csvRequest(csv));
+  ASSERT_TRUE(imported.ok()) << imported.error().message;
+  std::map<std::string, int64_t> holds;
+  for (const auto& p : other.value()->loadLocationData().value().personal) {
+    holds[p.location.key] = p.holdUntilMs;
+  }
+  EXPECT_EQ(holds["1002-hold-1"], 1'700'000'000'000);
+  EXPECT_EQ(holds["1003-home"], 0);
+
+  auto bad = store->applyRecords(csvRequest(header.substr(0, header.size() - 1) +
+                                            ",hold_until_ms\n1002-hold-2,1002,Inn,yes,US,IL," +
+                                            "Chicago,11,Lake,60601,198.51.100.20,tomorrow\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "in.csv:2:12: hold_until_ms: \"tomorrow\" is not valid; expected a time in Unix "
+            "milliseconds, e.g. 1767225600000");
 }
 
 TEST_F(StoreTest, SitesAreAddedWithADefaultAndOneInUseIsNotDeleted) {
