@@ -16,8 +16,8 @@ media_port() {
   for _ in $(seq 100); do
     p="$(free_port)"
     if ! port_bound $((p + 1)) && ! port_bound $((p + 2)) && ! port_bound $((p + 3)) &&
-       [[ "$given" != *" $((p + 1)) "* && "$given" != *" $((p + 2)) "* && "$given" != *" $((p + 3)) "* ]]; then
-      given+="$((p + 1)) $((p + 2)) $((p + 3)) "
+       ! port_given $((p + 1)) && ! port_given $((p + 2)) && ! port_given $((p + 3)); then
+      give_port $((p + 1)); give_port $((p + 2)); give_port $((p + 3))
       echo "$p"
       return 0
     fi

@@ -15,6 +15,7 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [[ "${keep:-0}" -eq 1 ]]; then echo "files kept in $work"; else rm -rf "$work"; fi
+  rm -f "$given_file"
 }
 trap cleanup EXIT
 
@@ -28,14 +29,18 @@ port_bound() {
                    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-given=" "
+# The ports handed out so far, one a line, in a file: free_port runs as $(free_port), in a
+# subshell, where a variable it set would be lost and the same port could be handed out twice.
+given_file="$(mktemp "${TMPDIR:-/tmp}/sosproxy-ports.XXXXXX")"
+port_given() { grep -qx "$1" "$given_file"; }
+give_port() { echo "$1" >>"$given_file"; }
 free_port() {
   local p
   for _ in $(seq 1000); do
     p=$((20000 + RANDOM % 12000))
-    [[ "$given" == *" $p "* ]] && continue
+    port_given "$p" && continue
     port_bound "$p" && continue
-    given+="$p "
+    give_port "$p"
     echo "$p"
     return 0
   done
