@@ -21,33 +21,17 @@ screenshot, failure.png, in --out) when one did not. With SOS_SCREENSHOT_DIR set
 scenario writes dashboard-tracking.png there (the README's), every list opened.
 """
 
-import argparse
 import json
-import os
-import signal
 import sys
 import urllib.request
 from pathlib import Path
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webdriver import Browser  # noqa: E402
+from scenario import check, run, step, text_of  # noqa: E402
 
 TRACKING = "/api/v1/dashboard/location-tracking"
 HQ_USERS = ["1001", "1002", "1003", "Alice", "Bob", "Carol"]
-
-
-def step(text):
-    print("ok:", text, flush=True)
-
-
-def check(condition, text):
-    if not condition:
-        raise AssertionError(text)
-
-
-def text_of(browser, css):
-    return browser.find(css).text
 
 
 def api(url, token, path):
@@ -181,33 +165,5 @@ def refused(browser, url, token, _):
 SCENARIOS = {"figures": figures, "site-admin": site_admin, "refused": refused}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="sosproxy's admin server, http://HOST:PORT")
-    parser.add_argument("--token", required=True)
-    parser.add_argument("--out", help="chromedriver's log and, on a failure, failure.png")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    out = Path(args.out) if args.out else None
-    screenshots = os.environ.get("SOS_SCREENSHOT_DIR")
-    if screenshots:
-        Path(screenshots).mkdir(parents=True, exist_ok=True)
-    with Browser(log_dir=out) as browser:
-        try:
-            SCENARIOS[args.scenario](browser, args.url.rstrip("/"), args.token, screenshots)
-        except Exception as e:  # every failure: its reason, and what the page looked like
-            print(f"FAILED: {args.scenario}: {type(e).__name__}: {e}", flush=True)
-            if out:
-                try:
-                    browser.screenshot(out / "failure.png", whole_page=True)
-                    print("screenshot:", out / "failure.png", flush=True)
-                except Exception as shot:  # the page may be what failed
-                    print("no screenshot:", shot, flush=True)
-            return 1
-    print("passed:", args.scenario, flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(__doc__.split("\n\n")[0], SCENARIOS))

@@ -24,16 +24,13 @@ save-address scenario writes me-page-prompt.png (the prompt, and the address ref
 name) and me-page-saved.png there (the README's).
 """
 
-import argparse
-import os
-import signal
 import sys
 from pathlib import Path
 
 # The source tree stays as it is (no __pycache__ next to webdriver.py).
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webdriver import Browser  # noqa: E402
+from scenario import check, run, step, text_of  # noqa: E402
 
 # The demo's user 1002 at the address of issue 17's example, as the page's form takes it, and
 # as sosproxy writes it on one line.
@@ -42,19 +39,6 @@ HOME = {"HNO": "12", "RD": "Oak Ave", "A3": "Springfield", "A1": "IL", "PC": "62
 HOME_LINE = "12 Oak Ave, Springfield, IL 62704, US"
 NETWORK = "198.51.100.20"
 DATA_SECTIONS = ["#location", "#prompt", "#address", "#personal", "#submitted"]
-
-
-def step(text):
-    print("ok:", text, flush=True)
-
-
-def check(condition, text):
-    if not condition:
-        raise AssertionError(text)
-
-
-def text_of(browser, css):
-    return browser.find(css).text
 
 
 def sign_in(browser, url, token):
@@ -182,34 +166,5 @@ def refused(browser, url, token, _):
 SCENARIOS = {"save-address": save_address, "delete-address": delete_address, "refused": refused}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="sosproxy's admin server, http://HOST:PORT")
-    parser.add_argument("--token", required=True)
-    parser.add_argument("--out", help="chromedriver's log and, on a failure, failure.png")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = parser.parse_args()
-    # A test's deadline stops this script with SIGTERM: the browser is still closed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    out = Path(args.out) if args.out else None
-    screenshots = os.environ.get("SOS_SCREENSHOT_DIR")
-    if screenshots:
-        Path(screenshots).mkdir(parents=True, exist_ok=True)
-    with Browser(log_dir=out) as browser:
-        try:
-            SCENARIOS[args.scenario](browser, args.url.rstrip("/"), args.token, screenshots)
-        except Exception as e:  # every failure: its reason, and what the page looked like
-            print(f"FAILED: {args.scenario}: {type(e).__name__}: {e}", flush=True)
-            if out:
-                try:
-                    browser.screenshot(out / "failure.png", whole_page=True)
-                    print("screenshot:", out / "failure.png", flush=True)
-                except Exception as shot:  # the page may be what failed
-                    print("no screenshot:", shot, flush=True)
-            return 1
-    print("passed:", args.scenario, flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(__doc__.split("\n\n")[0], SCENARIOS))

@@ -4,24 +4,14 @@
 // as the README defines them, and the page (tests/browser/dashboard_test.py in headless
 // Chromium) shows the API's figure for each of the five metrics, to a super-admin for every
 // site and for HQ, and London's only, with no HQ user, to a London site-admin.
-//
-// Chromium and chromedriver are test packages (scripts/setup.sh). Without them the browser
-// tests fail when CI=true and are skipped elsewhere, saying why; the sign-in test needs no
-// browser.
+// The sign-in test needs no browser (browser_fixture.h says what the others do without one).
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "b2bua_fixture.h"
-
-#ifndef SOS_BROWSER_TESTS_DIR
-#error "SOS_BROWSER_TESTS_DIR must be defined by the build"
-#endif
+#include "browser_fixture.h"
 
 namespace sos::itest {
 namespace {
@@ -30,25 +20,9 @@ using nlohmann::json;
 
 constexpr const char* kTracking = "/api/v1/dashboard/location-tracking";
 
-class Dashboard : public B2buaTest {
+class Dashboard : public BrowserTest {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true)); }
-
-  // Skips (or, with CI=true, fails) the test when the browser is not installed.
-  void needBrowser() {
-    std::string missing;
-    for (const char* program : {"/usr/bin/chromium", "/usr/bin/chromedriver"}) {
-      if (::access(program, X_OK) != 0)
-        missing += std::string(missing.empty() ? "" : ", ") + program;
-    }
-    if (missing.empty()) return;
-    const char* ci = std::getenv("CI");
-    const std::string why = "the browser tests need " + missing +
-                            " (scripts/setup.sh installs them: apt-get install chromium "
-                            "chromium-driver)";
-    if (ci != nullptr && std::string(ci) == "true") FAIL() << why;
-    GTEST_SKIP() << why;
-  }
 
   void reportDevices() {
     for (const char* body : {R"({"extension":"1001","ip":"10.1.2.45"})",
@@ -61,23 +35,6 @@ class Dashboard : public B2buaTest {
 
   HttpReply as(const std::string& token, const std::string& path) {
     return httpRequest("GET", ports_.admin, path, "", {{"Authorization", "Bearer " + token}});
-  }
-
-  // Runs one scenario of tests/browser/dashboard_test.py against this sosproxy.
-  void browse(const std::string& scenario, const std::string& token) {
-    const auto out = dir_.path() / ("browser-" + scenario);
-    std::filesystem::create_directories(out);
-    CommandRun run =
-        runCommand({"python3", std::string(SOS_BROWSER_TESTS_DIR) + "/dashboard_test.py", "--url",
-                    "http://127.0.0.1:" + std::to_string(ports_.admin), "--token", token, "--out",
-                    out.string(), scenario},
-                   dir_.path(), milliseconds(120000));
-    std::cout << run.out;
-    EXPECT_EQ(run.status, std::optional<int>(0))
-        << run.commandLine << "\n"
-        << run.out << run.err << "\n--- chromedriver:\n"
-        << readFile(out / "chromedriver.log").substr(0, 4000) << "\n--- sosproxy:\n"
-        << proxy_->output();
   }
 };
 
@@ -142,7 +99,7 @@ TEST_F(Dashboard, SignInGivesACookieThatReadsButChangesNothingWithoutItsCsrfToke
 }
 
 TEST_F(Dashboard, TheDemosFiguresAreTheApisAndThePageShowsThem) {
-  ASSERT_NO_FATAL_FAILURE(needBrowser());
+  SOS_NEED_BROWSER();
   ASSERT_NO_FATAL_FAILURE(reportDevices());
   auto answer = api("GET", kTracking);
   ASSERT_EQ(answer.status, 200) << answer.body;
@@ -155,23 +112,23 @@ TEST_F(Dashboard, TheDemosFiguresAreTheApisAndThePageShowsThem) {
   EXPECT_EQ(t["personal_locations"]["detectable"], 1);  // Carol's has a network
   EXPECT_EQ(t["now"]["users"]["counts"], (json{{"company", 1}, {"personal", 1}, {"unknown", 2}}));
   EXPECT_EQ(t["now"]["phones"]["counts"], (json{{"company", 1}, {"personal", 0}, {"unknown", 0}}));
-  browse("figures", adminToken());
+  browse("dashboard_test.py", "figures", adminToken());
 }
 
 TEST_F(Dashboard, ALondonSiteAdminSeesNoHqUser) {
-  ASSERT_NO_FATAL_FAILURE(needBrowser());
+  SOS_NEED_BROWSER();
   ASSERT_NO_FATAL_FAILURE(reportDevices());
   const std::string london = makeToken("london-desk", {"--role", "site-admin", "--site", "London"});
   auto answer = as(london, kTracking);
   ASSERT_EQ(answer.status, 200) << answer.body;
   EXPECT_EQ(answer.body.find("\"HQ\""), std::string::npos) << answer.body;
   EXPECT_EQ(as(london, std::string(kTracking) + "?site=HQ").status, 403);
-  browse("site-admin", london);
+  browse("dashboard_test.py", "site-admin", london);
 }
 
 TEST_F(Dashboard, AWrongTokenIsRefusedOnThePage) {
-  ASSERT_NO_FATAL_FAILURE(needBrowser());
-  browse("refused", "sos_" + std::string(43, 'x'));
+  SOS_NEED_BROWSER();
+  browse("dashboard_test.py", "refused", "sos_" + std::string(43, 'x'));
 }
 
 }  // namespace

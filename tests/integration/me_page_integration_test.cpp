@@ -5,45 +5,24 @@
 // Springfield IL" as the address of this network; the page shows it as the location of the next
 // 911, and the next 911 from 1002 there reaches il-psap-a (the civic rule for Illinois) with that
 // address in its PIDF-LO. A wrong token gets the refusal and no data.
-//
-// Chromium and chromedriver are test packages (scripts/setup.sh). Without them these tests fail
-// when CI=true and are skipped elsewhere, saying why.
+// Without a browser: browser_fixture.h.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "b2bua_fixture.h"
-
-#ifndef SOS_BROWSER_TESTS_DIR
-#error "SOS_BROWSER_TESTS_DIR must be defined by the build"
-#endif
+#include "browser_fixture.h"
 
 namespace sos::itest {
 namespace {
 
 using nlohmann::json;
 
-class MePage : public B2buaTest {
+class MePage : public BrowserTest {
  protected:
   void SetUp() override {
-    std::string missing;
-    for (const char* program : {"/usr/bin/chromium", "/usr/bin/chromedriver"}) {
-      if (::access(program, X_OK) != 0)
-        missing += std::string(missing.empty() ? "" : ", ") + program;
-    }
-    if (!missing.empty()) {
-      const char* ci = std::getenv("CI");
-      const std::string why = "the browser tests need " + missing +
-                              " (scripts/setup.sh installs them: apt-get install chromium "
-                              "chromium-driver)";
-      if (ci != nullptr && std::string(ci) == "true") FAIL() << why;
-      GTEST_SKIP() << why;
-    }
+    SOS_NEED_BROWSER();
     ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
     phone_ = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
   }
@@ -51,23 +30,6 @@ class MePage : public B2buaTest {
   HttpReply asPhone(const std::string& method, const std::string& path,
                     const std::string& body = "") {
     return httpRequest(method, ports_.admin, path, body, {{"Authorization", "Bearer " + phone_}});
-  }
-
-  // Runs one scenario of tests/browser/me_page_test.py against this sosproxy; its steps go to
-  // the test's output.
-  void browse(const std::string& scenario, const std::string& token) {
-    const auto out = dir_.path() / ("browser-" + scenario);
-    std::filesystem::create_directories(out);
-    CommandRun run = runCommand({"python3", std::string(SOS_BROWSER_TESTS_DIR) + "/me_page_test.py",
-                                 "--url", "http://127.0.0.1:" + std::to_string(ports_.admin),
-                                 "--token", token, "--out", out.string(), scenario},
-                                dir_.path(), milliseconds(120000));
-    std::cout << run.out;
-    EXPECT_EQ(run.status, std::optional<int>(0))
-        << run.commandLine << "\n"
-        << run.out << run.err << "\n--- chromedriver:\n"
-        << readFile(out / "chromedriver.log").substr(0, 4000) << "\n--- sosproxy:\n"
-        << proxy_->output();
   }
 
   std::string phone_;
@@ -79,7 +41,7 @@ TEST_F(MePage, AUserSavesTheAddressOfAnUnknownNetworkOnThePageAndTheNext911Carri
   ASSERT_EQ(seen.status, 200) << seen.body;
   ASSERT_EQ(json::parse(seen.body)["status"], "undetectable") << seen.body;
 
-  ASSERT_NO_FATAL_FAILURE(browse("save-address", phone_));
+  ASSERT_NO_FATAL_FAILURE(browse("me_page_test.py", "save-address", phone_));
   if (HasFailure()) return;
 
   // What the page saved, as the API has it: 1002's, confirmed, for the network of the report.
@@ -128,13 +90,13 @@ TEST_F(MePage, AUserSavesTheAddressOfAnUnknownNetworkOnThePageAndTheNext911Carri
   }
 
   // The user deletes it on the page: the next 911 is the site's default location again.
-  ASSERT_NO_FATAL_FAILURE(browse("delete-address", phone_));
+  ASSERT_NO_FATAL_FAILURE(browse("me_page_test.py", "delete-address", phone_));
   auto none = asPhone("GET", "/api/v1/personal-locations");
   EXPECT_TRUE(json::parse(none.body)["personal-locations"].empty()) << none.body;
 }
 
 TEST_F(MePage, AWrongTokenIsRefusedAndShowsNoData) {
-  browse("refused", "sos_" + std::string(43, 'x'));
+  browse("me_page_test.py", "refused", "sos_" + std::string(43, 'x'));
   // The page asked the API once (GET /api/v1/me) and was refused; nothing else was asked.
   EXPECT_EQ(metric("sosproxy_admin_unauthenticated_total"), 1);
 }
