@@ -95,7 +95,7 @@ std::string tokenHash(std::string_view token) {
   }
   static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out;
-  out.reserve(size * 2);
+  out.reserve(static_cast<size_t>(size) * 2);
   for (unsigned int i = 0; i < size; ++i) {
     out += kHex[digest[i] >> 4];
     out += kHex[digest[i] & 0xf];

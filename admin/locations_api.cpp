@@ -216,8 +216,9 @@ HttpResponse LocationsApi::addNetwork(const HttpRequest& r, const std::string& k
   if (!location.contains(list)) location[list] = json::array();
   for (const auto& have : location[list]) {
     if (have == value) {
-      return jsonError(409, std::string(subnet ? "subnet" : "bssid") + " " + value +
-                                " is location " + key + "'s already");
+      std::string what = subnet ? "subnet " : "bssid ";
+      what.append(value).append(" is location ").append(key).append("'s already");
+      return jsonError(409, what);
     }
   }
   location[list].push_back(value);

@@ -621,7 +621,7 @@ std::optional<int> Parser::idleTimeoutMs(const YamlValue& v) {
     return std::nullopt;
   }
   auto ms = millisecondsOf(*s);
-  if (ms && *ms >= 100 && *ms <= 86400 * 1000) {
+  if (ms && *ms >= 100 && *ms <= int64_t{86400} * 1000) {
     return static_cast<int>(*ms);
   }
   report(v.mark, v.key, inQuotes(*s) + expecting(false, "seconds from 0.1 to 86400, e.g. 600"));

@@ -319,7 +319,7 @@ void Notifier::setOutbox(Outbox outbox) {
   // On the writer thread: write, then hand the jobs to the I/O thread, which may be gone by
   // then (a weak reference; the io_context outlives the notifier).
   auto write = [recorder = impl_->recorder, weak = std::weak_ptr<Impl>(impl_), &io = impl_->io,
-                ids = DeliveryIds()](store::Store& store, CallEvent event,
+                ids = DeliveryIds()](store::Store& store, const CallEvent& event,
                                      SteadyTime queuedAt) mutable {
     WrittenEvent w = recorder->write(store, event, ids, queuedAt);
     boost::asio::post(io, [weak, w = std::move(w)]() mutable {

@@ -103,7 +103,7 @@ std::vector<LatLon> toPositions(const std::vector<std::string_view>& tokens, siz
 // latitude first.
 enum class Srs { Wgs84_2d, Wgs84_3d, Unknown };
 
-Srs classifySrs(std::string srs, DeviceLocation& out) {
+Srs classifySrs(const std::string& srs, DeviceLocation& out) {
   if (srs.empty()) {
     out.problems.push_back("srsName missing; WGS 84 assumed");
     return Srs::Wgs84_2d;

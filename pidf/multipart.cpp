@@ -34,7 +34,7 @@ struct Delimiter {
 
 std::vector<Delimiter> findDelimiters(std::string_view body, std::string_view boundary) {
   std::vector<Delimiter> out;
-  std::string const dash = "--" + std::string(boundary);
+  const std::string dash = "--" + std::string(boundary);
   size_t from = 0;
   while (from <= body.size() && out.size() <= kMaxMimeParts + 1) {
     size_t at = body.find(dash, from);
@@ -126,7 +126,7 @@ void split(MimeEntity& entity, int depth) {
     entity.problem = "multipart without a usable boundary parameter";
     return;
   }
-  std::string_view const body = entity.content;
+  const std::string_view body = entity.content;
   auto delimiters = findDelimiters(body, entity.boundary);
   if (delimiters.empty() || delimiters.front().close) {
     entity.wellFormed = false;
@@ -297,7 +297,7 @@ std::string makePart(std::string_view headerLines, std::string_view content) {
 }
 
 std::string buildMultipart(std::string_view boundary, const std::vector<std::string>& parts) {
-  std::string const b(boundary);
+  const std::string b(boundary);
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
     out += (i == 0 ? "--" : "\r\n--") + b + "\r\n";
@@ -314,7 +314,7 @@ std::string appendParts(std::string_view body, std::string_view boundary,
   const size_t closeAt = delimiters.back().start;
   const size_t breakAt = lineBreakBefore(body, closeAt);
   std::string out(body.substr(0, breakAt));
-  std::string const b(boundary);
+  const std::string b(boundary);
   for (const auto& part : parts) {
     // The delimiter's own CRLF, unless the close delimiter was the body's first line (no parts).
     out += (breakAt == closeAt && &part == &parts.front() ? "--" : "\r\n--") + b + "\r\n";

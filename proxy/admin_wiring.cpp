@@ -102,7 +102,7 @@ void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::U
     }
   };
   const bool posted = run.server.post([m = std::move(m), done, io](B2bua& b) mutable {
-    b.sendMessage(std::move(m), [done, io](Result<void> result) {
+    b.sendMessage(m, [done, io](Result<void> result) {
       boost::asio::post(*io, [done, result = std::move(result)] { done(result); });
     });
   });
@@ -407,12 +407,12 @@ admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
       &apis.dashboard,
       [&run] { return metricsText(run); },
       [&run] {
-        auto const a =
+        const auto a =
             healthzAnswer(liveness(run.server.health().view(), std::chrono::steady_clock::now()));
         return admin::HttpResponse{a.status, a.contentType, a.body, {}};
       },
       [&run] {
-        auto const a = readyzAnswer(checkReadiness(run));
+        const auto a = readyzAnswer(checkReadiness(run));
         return admin::HttpResponse{a.status, a.contentType, a.body, {}};
       },
       run.notifier ? std::function([&run](const std::string& callId, const std::string& by) {

@@ -94,7 +94,7 @@ Arenas makeArenas() {
     if (j.ctl("arenas.create", &arena, &size, nullptr, 0) != 0 || !startHolder(arena)) return made;
   }
   long decay = kTransactionDecayMs;
-  std::string const decayName = "arena." + std::to_string(made.index[1]) + ".dirty_decay_ms";
+  const std::string decayName = "arena." + std::to_string(made.index[1]) + ".dirty_decay_ms";
   j.ctl(decayName.c_str(), nullptr, nullptr, &decay, sizeof decay);
   bool on = true;
   j.ctl("background_thread", nullptr, nullptr, &on, sizeof on);  // best effort

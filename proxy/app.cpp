@@ -170,8 +170,8 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
   if (!locations.store()) return nullptr;
   notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
     auto shared = std::make_shared<notify::Done>(std::move(done));
-    bool const posted = server.post([r = std::move(r), shared, &io](B2bua& b) mutable {
-      b.sendMessage(std::move(r), [shared, &io](Result<void> result) {
+    const bool posted = server.post([r = std::move(r), shared, &io](B2bua& b) mutable {
+      b.sendMessage(r, [shared, &io](Result<void> result) {
         boost::asio::post(
             io, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
       });
@@ -202,7 +202,7 @@ void connectStore(Server& server, LocationService& locations, boost::asio::io_co
       },
       locations.loadElinMappings());
   server.setCallRecordSink([&io, &locations](RoutingLogEntry e) {
-    int64_t const endedAtMs = unixMsNow();
+    const int64_t endedAtMs = unixMsNow();
     boost::asio::post(io, [&locations, e = std::move(e), endedAtMs] {
       if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok()) {
         spdlog::warn("call record of call {} ({} {}) not saved: {}", e.callId, e.outcome, e.status,

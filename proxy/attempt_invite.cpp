@@ -61,10 +61,11 @@ size_t estimatedSize(msg_t* request, const EmergencyInvite& rewrite) {
 
 void logPlanNotes(const std::vector<routing::PlanNote>& notes) {
   for (const auto& n : notes) {
-    if (n.level == routing::PlanNote::Level::Error)
+    if (n.level == routing::PlanNote::Level::Error) {
       spdlog::error("{}", n.text);
-    else
+    } else {
       spdlog::warn("{}", n.text);
+    }
   }
 }
 
@@ -105,9 +106,10 @@ void AttemptInvite::withoutUnvouched(const Call::Plan& p, EmergencyInvite& rewri
   if (p.vouched.identityDropped) rewrite.skip |= kSkipIdentity;
   if (p.vouched.networkMarkDropped) {
     rewrite.skip |= kSkipAccessNetworkInfo;
-    if (!p.req.pAccessNetworkInfo.empty())
+    if (!p.req.pAccessNetworkInfo.empty()) {
       rewrite.extraHeaders += (rewrite.extraHeaders.empty() ? "" : "\r\n") +
                               std::string("P-Access-Network-Info: ") + p.req.pAccessNetworkInfo;
+    }
   }
 }
 
@@ -136,11 +138,12 @@ bool AttemptInvite::overTcp(Call& call, const config::Trunk& trunk, EmergencyInv
   slim.bodyHeaders.clear();
   slim.pidfParts.clear();
   slim.geolocation.clear();
-  std::string const elin = rewrite.elin;  // already given to this attempt
+  const std::string elin = rewrite.elin;  // already given to this attempt
   EmergencyInvite trimmed;
-  if (trunk.mode != config::TrunkMode::Plain)
+  if (trunk.mode != config::TrunkMode::Plain) {
     trimmed = planInvite(trunk, p, slim, pidf::DeviceLocationCheck{}, call.log, call.id,
                          elin.empty() ? nullptr : &elin);
+  }
   trimmed.skip |= kSkipBody | kSkipBodyHeaders | kSkipGeolocation | kSkipLongUnknown;
   if (trimmed.body.empty()) {  // no location by value on this trunk: the SDP alone
     trimmed.contentType = p.req.sdpContentType;
@@ -149,7 +152,7 @@ bool AttemptInvite::overTcp(Call& call, const config::Trunk& trunk, EmergencyInv
   const size_t after = estimatedSize(p.request, trimmed);
   rewrite = std::move(trimmed);
   counters_.edge.oversizeTrimmed.fetch_add(1, std::memory_order_relaxed);
-  std::string const note =
+  const std::string note =
       "INVITE of about " + std::to_string(size / 1024) + " KB too large for UDP trunk " +
       trunk.name + " (no tcp_fallback): trimmed to about " + std::to_string(after / 1024) +
       " KB (SDP" + (rewrite.pidf.empty() ? std::string() : ", sosproxy's PIDF-LO") +
@@ -214,10 +217,11 @@ EmergencyInvite AttemptInvite::planInvite(const config::Trunk& trunk, const Call
   in.seed = (static_cast<uint64_t>(nowMs) << 20) ^ seed;
   const bool elinMode =
       trunk.mode == config::TrunkMode::Elin || trunk.mode == config::TrunkMode::Both;
-  if (elin)
+  if (elin) {
     in.elin = *elin;  // chosen before, for the same attempt
-  else if (elinMode && in.location)
+  } else if (elinMode && in.location) {
     in.elin = assignElin(plan);
+  }
   EmergencyInvite invite = planEmergencyInvite(in);
   entry.elin = invite.elin;
   entry.pidf = invite.pidf;

@@ -213,7 +213,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
   }
   if (status < 300) {
     if (call.state != CallState::Proceeding) return;         // a retransmitted or forked 2xx
-    allocator::Scope const keep(allocator::Lifetime::Call);  // the dialog's tag and route set
+    const allocator::Scope keep(allocator::Lifetime::Call);  // the dialog's tag and route set
     txn.outCseq = br.cseq;
     if (sip && sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(br.leg, sip->sip_to->a_tag);
     if (sip) nta_leg_client_reroute(br.leg, sip->sip_record_route, sip->sip_contact, 1);
@@ -239,7 +239,7 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
   if (status == 424 && !call.cancelled && !txn.finished && attempts_->retryWithElinOnly(call, br))
     return;
   const bool noAnswer = sip == nullptr && status == 408;
-  std::string const why = noAnswer ? "no response" : (phrase ? phrase : "");
+  const std::string why = noAnswer ? "no response" : (phrase ? phrase : "");
   // nta's own 408 or 503: no response at all, or the transport failed.
   br.outcome = noAnswer ? "timeout" : (sip == nullptr && status == 503 ? "unreachable" : "refused");
   if (!call.cancelled && !txn.finished) {
@@ -280,10 +280,11 @@ void B2bua::ackOrCancel(Txn& txn, const sip_t* sip) {
     }
     // nta answers the CANCEL with 200 and the INVITE with 487 (NTATAG_CANCEL_487); the CANCEL
     // toward the trunk waits, inside nta, for the trunk's first provisional (RFC 3261 9.1).
-    if (txn.initial)
+    if (txn.initial) {
       attempts_->cancel(call);
-    else if (txn.orq)
+    } else if (txn.orq) {
       nta_outgoing_tcancel(txn.orq, nullptr, nullptr, TAG_END());
+    }
     return;
   }
   if (sip->sip_request->rq_method == sip_method_ack) {
@@ -417,12 +418,13 @@ void B2bua::finishInvite(Call& call, std::string outcome, int status, std::strin
   if (recordSink_) recordSink_(e);
   call.outcome = e.outcome;
   if (e.outcome == "answered") alert(call, notify::EventKind::Answered);
-  if (e.outcome == "answered")
+  if (e.outcome == "answered") {
     ++counters_.answered;
-  else if (e.outcome == "cancelled")
+  } else if (e.outcome == "cancelled") {
     ++counters_.cancelled;
-  else
+  } else {
     ++counters_.failed;
+  }
 }
 
 void B2bua::exhausted(Call& call, const std::string& why) {

@@ -86,8 +86,8 @@ class B2bua {
   void setEventSink(EventSink sink) { alerts_.setSink(std::move(sink)); }
   // Sends a SIP MESSAGE (RFC 3428) with a text/plain body; `done` gets Ok once a 2xx came back,
   // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
-  void sendMessage(notify::SipMessageRequest request, notify::Done done) {
-    messages_->send(std::move(request), std::move(done));
+  void sendMessage(const notify::SipMessageRequest& request, notify::Done done) {
+    messages_->send(request, std::move(done));
   }
   // A device's network report, as the location-report API accepted it: held when it is the one
   // its user's calls should be located by (routing::preferredReport).

@@ -33,7 +33,7 @@ Call* B2bua::createCall() {
 int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
   // What is built here stays with the call; the messages sent on the way (SipRelay, the 100 and
   // relayed responses) switch back to the transactions' arena themselves.
-  allocator::Scope const keep(allocator::Lifetime::Call);
+  const allocator::Scope keep(allocator::Lifetime::Call);
   const auto received = std::chrono::steady_clock::now();
   msg_t* msg = nta_incoming_getrequest(irq);
   ++counters_.calls;
@@ -61,7 +61,7 @@ int B2bua::newInvite(nta_incoming_t* irq, const sip_t* sip) {
       ++counters_.ordinaryLimited;
       reject(503, limited);
       // nta keeps the 503 until its timers end: a transaction's memory, not a call's.
-      allocator::Scope const message(allocator::Lifetime::Transaction);
+      const allocator::Scope message(allocator::Lifetime::Transaction);
       nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
       nta_incoming_destroy(irq);  // answered: nta keeps it only for its own timers
       return 0;
@@ -146,7 +146,7 @@ void B2bua::count(const routing::PlanTally& t) {
 RoutingLogEntry B2bua::logEntry(const routing::CallPlan& p, msg_t* msg) {
   RoutingLogEntry e;
   unsigned port = 0;
-  std::string const source = sourceAddress(msg, &port);
+  const std::string source = sourceAddress(msg, &port);
   e.event = "route";
   e.callId = p.req.callId;
   e.caller = p.caller;
@@ -218,7 +218,7 @@ Call* B2bua::openCall(nta_incoming_t* irq, const sip_t* sip, msg_t* msg,
   nta_incoming_bind(irq, onAckOrCancel, call->invite);
   // In UA mode nta leaves 100 Trying to the application (RFC 3261 16.2: send it at once).
   {
-    allocator::Scope const message(allocator::Lifetime::Transaction);
+    const allocator::Scope message(allocator::Lifetime::Transaction);
     nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
   }
   // Leg B is a new dialog toward the trunk (new Call-ID, new From-tag) per attempt; its From

@@ -95,11 +95,13 @@ void Edge::applySettings() {
   for (const auto& t : cfg.trunks)
     if (auto a = model::parseIpAddress(t.host)) trunkAddresses_.push_back(*a);
   // Connection timers: the primaries' parameters are their connections' too (tport.c).
-  for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp))
-    if (tport_is_tcp(tp))
+  for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
+    if (tport_is_tcp(tp)) {
       tport_set_params(tp, TPTAG_IDLE(static_cast<unsigned>(settings_.tcpIdleTimeoutMs)),
                        TPTAG_TIMEOUT(static_cast<unsigned>(settings_.tcpMessageTimeoutMs)),
                        TAG_END());
+    }
+  }
 }
 
 bool Edge::fromTrunk(const std::string& source) const {
@@ -127,8 +129,8 @@ void Edge::message(msg_t* msg, sip_t* sip) {
   }
   applySettings();
   const std::shared_ptr<const routing::Router> router = b2bua_->router();
-  routing::CallRequest const req = headersOnly(msg, sip);
-  routing::RouteDecision const d = router->decide(req);
+  const routing::CallRequest req = headersOnly(msg, sip);
+  const routing::RouteDecision d = router->decide(req);
 
   EdgeFacts f;
   f.method = edgeMethod(sip->sip_request->rq_method);
@@ -186,7 +188,7 @@ void Edge::refuseUntrusted(msg_t* msg, sip_t* sip, const EdgeVerdict& v,
   const auto now = EdgeClock::now();
   unsigned port = 0;
   (void)sourceAddress(msg, &port);
-  std::string const source =
+  const std::string source =
       uriHost(req.sourceAddress) + ":" + std::to_string(port) + "/" + req.transport;
   const bool answer =
       v.action == EdgeVerdict::Action::Reply && replies_.allow(req.sourceAddress, now);
@@ -273,12 +275,13 @@ void Edge::accept(msg_t* msg, sip_t* sip, const EdgeVerdict& v, const routing::C
   if (v.overCap) {
     counters_.emergencyOverCap.fetch_add(1, std::memory_order_relaxed);
     uint64_t suppressed = 0;
-    if (capLog_.shouldLog(EdgeClock::now(), suppressed))
+    if (capLog_.shouldLog(EdgeClock::now(), suppressed)) {
       spdlog::warn(
           "edge: emergency call {} taken although {} server transactions are open "
           "(edge.max_server_transactions {}): emergency calls are never refused{}",
           req.callId, counters_.serverTransactions.load(), settings_.maxServerTransactions,
           suppressedNote(suppressed));
+    }
   }
   const sip_method_t method = sip->sip_request->rq_method;
   // From here nta owns `msg`, also when it cannot make the transaction.

@@ -114,7 +114,7 @@ tport_t* tcpPrimary(nta_agent_t* agent) {
 
 // Sofia's connection to a peer, by address and port; null when it has none.
 tport_t* connectionTo(tport_t* primary, const std::string& address, uint16_t port) {
-  std::string const portText = std::to_string(port);
+  const std::string portText = std::to_string(port);
   tp_name_t tpn{};
   tpn.tpn_proto = "tcp";
   tpn.tpn_canon = address.c_str();
@@ -195,11 +195,12 @@ void Edge::sweep() {
   std::vector<TcpPeer> peers;
   if (!establishedPeers(sipPort_, peers)) {
     uint64_t suppressed = 0;
-    if (tcpLog_.shouldLog(EdgeClock::now(), suppressed))
+    if (tcpLog_.shouldLog(EdgeClock::now(), suppressed)) {
       spdlog::warn(
           "edge: the kernel did not list the TCP connections (sock_diag: {}); "
           "connections are not counted or capped this time",
           std::strerror(errno));
+    }
     return;
   }
   counters_.tcpConnections.store(static_cast<int64_t>(peers.size()), std::memory_order_relaxed);
@@ -266,12 +267,13 @@ void Edge::closeSome() {
   if (untrusted) counters_.tcpClosedUntrusted.fetch_add(untrusted, std::memory_order_relaxed);
   if (overCap) counters_.tcpClosedOverCap.fetch_add(overCap, std::memory_order_relaxed);
   uint64_t suppressed = 0;
-  if ((untrusted || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed))
+  if ((untrusted || overCap) && tcpLog_.shouldLog(EdgeClock::now(), suppressed)) {
     spdlog::warn(
         "edge: closing TCP connections of untrusted sources ({} now) and above "
         "edge.max_tcp_connections {} ({} now); {} open{}",
         untrusted, settings_.maxTcpConnections, overCap, counters_.tcpConnections.load(),
         suppressedNote(suppressed));
+  }
 }
 
 }  // namespace sos::proxy

@@ -26,7 +26,7 @@ bool knownUriScheme(std::string_view uri) {
   // else before the first ':' is no scheme at all (a bare number, "911"): the dial plan's.
   const size_t colon = uri.find(':');
   if (colon == std::string_view::npos || colon == 0) return true;
-  std::string_view const scheme = uri.substr(0, colon);
+  const std::string_view scheme = uri.substr(0, colon);
   for (size_t i = 0; i < scheme.size(); ++i)
     if (!schemeChar(scheme[i], i == 0)) return true;
   for (std::string_view known : {"sip", "sips", "tel", "urn"})

@@ -26,15 +26,15 @@ bool wantsElin(config::TrunkMode m) {
 void addOurPart(const routing::CallRequest& req, const std::string& ours, uint64_t seed,
                 EmergencyInvite& out) {
   out.skip |= kSkipBody;
-  std::string const type = pidf::mediaType(req.bodyContentType);
+  const std::string type = pidf::mediaType(req.bodyContentType);
   if (req.body.empty()) {
-    std::string const boundary = pidf::makeBoundary(seed, ours);
+    const std::string boundary = pidf::makeBoundary(seed, ours);
     out.contentType = "multipart/mixed;boundary=" + boundary;
     out.body = pidf::buildMultipart(boundary, {ours});
     return;
   }
   if (type == "multipart/mixed") {
-    std::string const boundary = pidf::contentTypeParam(req.bodyContentType, "boundary");
+    const std::string boundary = pidf::contentTypeParam(req.bodyContentType, "boundary");
     std::string appended =
         boundary.empty() ? std::string() : pidf::appendParts(req.body, boundary, {ours});
     if (!appended.empty()) {
@@ -42,12 +42,12 @@ void addOurPart(const routing::CallRequest& req, const std::string& ours, uint64
       out.body = std::move(appended);
       return;
     }
-    pidf::MimeEntity const broken = pidf::parseBody(req.bodyContentType, req.body);
+    const pidf::MimeEntity broken = pidf::parseBody(req.bodyContentType, req.body);
     if (!broken.parts.empty()) {
       std::vector<std::string> parts;
       for (const auto& p : broken.parts) parts.push_back(p.raw);
       parts.push_back(ours);
-      std::string const fresh = pidf::makeBoundary(seed, req.body + ours);
+      const std::string fresh = pidf::makeBoundary(seed, req.body + ours);
       out.contentType = "multipart/mixed;boundary=" + fresh;
       out.body = pidf::buildMultipart(fresh, parts);
       return;
@@ -57,7 +57,7 @@ void addOurPart(const routing::CallRequest& req, const std::string& ours, uint64
   if (!req.bodyContentType.empty()) headers = "Content-Type: " + req.bodyContentType + "\r\n";
   headers += req.bodyHeaders;  // Content-Disposition & co. describe the body: they go with it
   out.skip |= kSkipBodyHeaders;
-  std::string const boundary = pidf::makeBoundary(seed, req.body + ours);
+  const std::string boundary = pidf::makeBoundary(seed, req.body + ours);
   out.contentType = "multipart/mixed;boundary=" + boundary;
   out.body = pidf::buildMultipart(boundary, {pidf::makePart(headers, req.body), ours});
 }
@@ -82,14 +82,14 @@ EmergencyInvite planEmergencyInvite(const EmergencyInputs& in) {
 
   char id[40];
   std::snprintf(id, sizeof id, "loc-%016llx", static_cast<unsigned long long>(in.seed));
-  std::string const contentId = std::string(id) + "@" + in.host;
+  const std::string contentId = std::string(id) + "@" + in.host;
   pidf::PidfOptions opts;
   opts.entity = in.entity;
   opts.deviceId = id;
   opts.method = in.method;
   opts.retransmissionAllowed = false;
   opts.timestampMs = in.nowMs;
-  std::string const ours = pidf::pidfPart(contentId, pidf::buildPidfLo(*in.location, opts));
+  const std::string ours = pidf::pidfPart(contentId, pidf::buildPidfLo(*in.location, opts));
   addOurPart(req, ours, in.seed, out);
   out.skip |= kSkipGeolocation;
 

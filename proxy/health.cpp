@@ -25,9 +25,10 @@ SipHealth::View SipHealth::view() const {
   View v;
   v.listening = listening_;
   v.stopping = stopping_;
-  if (int64_t ns = lastBeatNs_.load(std::memory_order_relaxed); ns != 0)
+  if (int64_t ns = lastBeatNs_.load(std::memory_order_relaxed); ns != 0) {
     v.lastBeat =
         SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(std::chrono::nanoseconds(ns)));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   v.downTrunks = downTrunks_;
   return v;
@@ -53,9 +54,10 @@ std::string joined(const std::vector<std::string>& names) {
 Liveness liveness(const SipHealth::View& sip, SteadyTime now, std::chrono::milliseconds within) {
   if (!sip.lastBeat) return {false, "the SIP thread has not turned its event loop yet"};
   const auto since = now - *sip.lastBeat;
-  if (since > within)
+  if (since > within) {
     return {false, "the SIP thread last turned its event loop " + seconds(since) + " ago (limit " +
                        seconds(within) + ")"};
+  }
   return {true, "the SIP thread turned its event loop " + seconds(since) + " ago"};
 }
 
@@ -67,12 +69,13 @@ Readiness readiness(const ReadinessFacts& facts, const config::Config& config) {
   if (facts.sip.stopping) problem("stopping", "sosproxy is stopping (draining calls)");
   if (!facts.sip.listening) problem("sip", "the SIP sockets are not listening");
   if (!facts.live.live) problem("sip", facts.live.detail);
-  if (!facts.snapshotLoaded)
+  if (!facts.snapshotLoaded) {
     problem("locations", "no location snapshot is loaded");
-  else if (facts.locations == 0)
+  } else if (facts.locations == 0) {
     problem("locations",
             "the location snapshot holds no locations: emergency calls would go out with the "
             "location unknown");
+  }
   if (facts.storeProblem) problem("store", *facts.storeProblem);
   if (facts.alertsProblem) problem("alerts", *facts.alertsProblem);
 

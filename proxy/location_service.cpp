@@ -55,9 +55,10 @@ void LocationService::start() {
 std::optional<std::string> LocationService::storeProblem() {
   const std::string& path = config_->store.path;
   if (path.empty()) return std::nullopt;
-  if (inMemory_ || !store_)
+  if (inMemory_ || !store_) {
     return "the database " + path +
            " could not be opened at start: running on the seed data in memory";
+  }
   auto writable = store_->checkWritable();
   if (!writable.ok()) return writable.error().message;
   return std::nullopt;

@@ -30,7 +30,7 @@ MessageSender::~MessageSender() {
   }
 }
 
-void MessageSender::send(notify::SipMessageRequest request, notify::Done done) {
+void MessageSender::send(const notify::SipMessageRequest& request, notify::Done done) {
   auto m = std::make_unique<Outgoing>();
   m->owner = this;
   m->done = std::move(done);

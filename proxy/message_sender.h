@@ -28,7 +28,7 @@ class MessageSender {
   // Sends `request`; `done` hears Result<void>{} for a 2xx, else an Error: the status
   // ("sip.status", "486 Busy Here"), no answer in time ("timeout"), or a request that could
   // not be made ("sip.send", at once).
-  void send(notify::SipMessageRequest request, notify::Done done);
+  void send(const notify::SipMessageRequest& request, notify::Done done);
 
   // Lets go of the MESSAGEs that have their final answer (never from inside their callback).
   void reap();

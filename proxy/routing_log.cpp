@@ -210,13 +210,14 @@ void RoutingLog::reopen() {
   writer_->reopen(path_, [this](const std::string& error) {
     if (!error.empty()) reopenFailures_.fetch_add(1, std::memory_order_relaxed);
     // On the log's thread, possibly while the process stops: the operational log may be gone.
-    auto const log = spdlog::default_logger();
+    const auto log = spdlog::default_logger();
     if (!log) return;
-    if (error.empty())
+    if (error.empty()) {
       log->info("routing log {} reopened", path_);
-    else
+    } else {
       log->warn("routing log {} not reopened ({}): lines go on to the file open before", path_,
                 error);
+    }
   });
 }
 

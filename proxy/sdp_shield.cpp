@@ -252,7 +252,7 @@ std::optional<std::string> takeLine(std::string_view line, Reading& r) {
 // and audio port, or none.
 void replaceWhole(const Reading& r, ShieldedSdp& out) {
   if (!r.connection.empty() && !r.audioPort.empty() && r.audioPort != "0") {
-    std::string const ip = std::string(r.connectionType) + " " + std::string(r.connection);
+    const std::string ip = std::string(r.connectionType) + " " + std::string(r.connection);
     out.kind = ShieldedSdp::Kind::Minimal;
     out.sdp = "v=0\r\no=- 0 0 IN " + ip + "\r\ns=-\r\nc=IN " + ip + "\r\nt=0 0\r\nm=audio " +
               std::string(r.audioPort) +
@@ -344,7 +344,7 @@ void note(ShieldedBody& out, const std::string& where, const ShieldedSdp& s) {
 
 ShieldedBody shieldBody(std::string_view contentType, std::string_view body) {
   ShieldedBody out;
-  std::string const type = pidf::mediaType(contentType);
+  const std::string type = pidf::mediaType(contentType);
   if (type == "application/sdp") {
     ShieldedSdp s = shieldSdp(body);
     if (s.kind == ShieldedSdp::Kind::Unchanged) {
@@ -361,7 +361,7 @@ ShieldedBody shieldBody(std::string_view contentType, std::string_view body) {
     return out;
   }
   if (type != "multipart/mixed") return out;
-  pidf::MimeEntity const root = pidf::parseBody(contentType, body);
+  const pidf::MimeEntity root = pidf::parseBody(contentType, body);
   if (!root.wellFormed) return out;  // rebuilt later, if at all; its SDP parts go as they are
   std::string rebuilt(body);
   std::vector<std::string> parts;  // for a rebuild when a part has to go
@@ -378,7 +378,7 @@ ShieldedBody shieldBody(std::string_view contentType, std::string_view body) {
       continue;
     }
     ShieldedSdp s = shieldSdp(p.content);
-    std::string const headers = p.raw.substr(0, p.raw.size() - p.content.size());
+    const std::string headers = p.raw.substr(0, p.raw.size() - p.content.size());
     if (out.sdp.empty()) out.sdp = s.kind == ShieldedSdp::Kind::Unchanged ? p.content : s.sdp;
     if (s.kind == ShieldedSdp::Kind::Unchanged) {
       parts.push_back(p.raw);
@@ -392,7 +392,7 @@ ShieldedBody shieldBody(std::string_view contentType, std::string_view body) {
       from = at + p.raw.size();
       continue;
     }
-    std::string const part = headers + s.sdp;
+    const std::string part = headers + s.sdp;
     parts.push_back(part);
     rebuilt.replace(at, p.raw.size(), part);
     from = at + part.size();

@@ -13,8 +13,8 @@
 
 namespace sos::proxy {
 
-inline constexpr size_t kMaxSdpBytes = 16 * 1024;  // longer: the rest is left out
-inline constexpr size_t kMaxSdpLine = 1024;        // a longer line is left out
+inline constexpr size_t kMaxSdpBytes = size_t{16} * 1024;  // longer: the rest is left out
+inline constexpr size_t kMaxSdpLine = 1024;                // a longer line is left out
 inline constexpr size_t kMaxSdpLines = 256;
 
 struct ShieldedSdp {

@@ -179,7 +179,7 @@ void Server::run(const std::shared_ptr<State>& state) {
   dns_guard::markSipThread();
 
   // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
-  std::string const base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
+  const std::string base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
   auto b2bua = std::make_unique<B2bua>(
       agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"},
       *counters_);

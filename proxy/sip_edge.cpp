@@ -22,7 +22,7 @@ std::string urlToString(const url_t* url) {
   if (n < 0) return {};
   if (static_cast<size_t>(n) < buf.size()) return std::string(buf.data(), static_cast<size_t>(n));
   std::string big(static_cast<size_t>(n) + 1, '\0');
-  url_e(big.data(), big.size(), url);
+  url_e(big.data(), static_cast<isize_t>(big.size()), url);
   big.resize(static_cast<size_t>(n));
   return big;
 }
@@ -145,7 +145,7 @@ bool tokenName(const char* name) {
 // but tab).
 bool relayedUnknown(const sip_unknown_t* u) {
   if (!tokenName(u->un_name) || u->un_value == nullptr) return false;
-  std::string_view const name(u->un_name);
+  const std::string_view name(u->un_name);
   const bool listed =
       (name.size() > 2 && (name[0] == 'X' || name[0] == 'x') && name[1] == '-') ||
       std::any_of(kRelayedUnknown.begin(), kRelayedUnknown.end(),
@@ -207,7 +207,7 @@ std::string encoded(const msg_header_t* h, bool withName) {
     line.assign(buf.data(), static_cast<size_t>(n));
   } else if (n > 0) {
     line.resize(static_cast<size_t>(n) + 1);
-    msg_header_e(line.data(), line.size(), h, 0);
+    msg_header_e(line.data(), static_cast<isize_t>(line.size()), h, 0);
     line.resize(static_cast<size_t>(n));
   }
   if (withName) return line;
@@ -237,7 +237,7 @@ void splitBody(const sip_t* sip, routing::CallRequest& r) {
     r.sdp = r.body;
     return;
   }
-  pidf::MimeEntity const root = pidf::parseBody(r.bodyContentType, r.body);
+  const pidf::MimeEntity root = pidf::parseBody(r.bodyContentType, r.body);
   for (const pidf::MimeEntity* e : pidf::flatten(root)) {
     if (e->multipart) {
       if (!e->wellFormed && r.bodyProblem.empty()) r.bodyProblem = e->problem;

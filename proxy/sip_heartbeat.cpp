@@ -50,9 +50,10 @@ void SipHeartbeat::tick() {
   }
   // Re-armed each time (not a periodic timer): a loop that was late does not catch up with a
   // burst of beats that would look like health.
-  if (timer_)
+  if (timer_) {
     su_timer_set_interval(timer_, onTick, reinterpret_cast<su_timer_arg_t*>(this),
                           static_cast<su_duration_t>(every_.count()));
+  }
 }
 
 }  // namespace sos::proxy

@@ -52,7 +52,7 @@ nta_outgoing_t* SipRelay::send(Leg& to, TxnMagic* magic, sip_method_t method, co
                                msg_t* src, const url_string_t* requestUri,
                                const url_string_t* nextHop, unsigned long maxForwards,
                                const EmergencyInvite* rewrite, nta_response_f* callback) const {
-  allocator::Scope const message(allocator::Lifetime::Transaction);
+  const allocator::Scope message(allocator::Lifetime::Transaction);
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return nullptr;
   sip_t* sip = sip_object(msg);
@@ -70,7 +70,7 @@ nta_outgoing_t* SipRelay::send(Leg& to, TxnMagic* magic, sip_method_t method, co
                                         static_cast<isize_t>(rewrite->body.size())));
   }
   if (ok && rewrite && !rewrite->elin.empty()) {
-    std::string const pai = "<sip:" + rewrite->elin + "@" + host_ + ">";
+    const std::string pai = "<sip:" + rewrite->elin + "@" + host_ + ">";
     ok = msg_header_add_make(msg, reinterpret_cast<msg_pub_t*>(sip), sip_p_asserted_identity_class,
                              pai.c_str()) >= 0;
   }
@@ -91,7 +91,7 @@ nta_outgoing_t* SipRelay::send(Leg& to, TxnMagic* magic, sip_method_t method, co
 }
 
 void SipRelay::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, const char* phrase) const {
-  allocator::Scope const message(allocator::Lifetime::Transaction);
+  const allocator::Scope message(allocator::Lifetime::Transaction);
   if (txn.irq == nullptr || nta_incoming_status(txn.irq) >= 200) return;  // already answered
   if (src == nullptr) {
     nta_incoming_treply(txn.irq, status, phrase, TAG_END());
@@ -110,9 +110,10 @@ void SipRelay::relayResponse(Txn& txn, Leg& to, msg_t* src, int status, const ch
   if (ok && status > 100 && status < 300 && needsContact(txn.method))
     ok = insert(msg, sip_contact_make(msg_home(msg), to.contact.c_str()));
   if (ok) {
-    if (nta_incoming_mreply(txn.irq, msg) < 0)
+    if (nta_incoming_mreply(txn.irq, msg) < 0) {
       spdlog::warn("call {}: could not relay {} to the {} leg", txn.call->log.callId, status,
                    to.side == Side::A ? "caller's" : "trunk's");
+    }
     return;
   }
   if (msg) msg_destroy(msg);

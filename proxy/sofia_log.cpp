@@ -31,9 +31,10 @@ int64_t nowSecond() {
 // A new second: the count of the last one's left-out lines, then a fresh window.
 void roll(int64_t second) {
   if (second == gWindowSecond) return;
-  if (gUnreported > 0)
+  if (gUnreported > 0) {
     spdlog::warn("sofia: {} more line(s) of Sofia's log not written (at most {} a second)",
                  gUnreported, kLinesPerSecond);
+  }
   gUnreported = 0;
   gWindowSecond = second;
   gWindowLines = 0;

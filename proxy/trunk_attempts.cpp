@@ -117,10 +117,11 @@ bool TrunkAttempts::tryNext(Call& call, int failedStatus, const std::string& why
       counters_.trunkAttempts.add(trunk.name, "not-sent");
       continue;
     }
-    if (failed)
+    if (failed) {
       logFailover(call, *failed, failedStatus, why, trunk.name, skipped);
-    else if (!skipped.empty())
+    } else if (!skipped.empty()) {
       call.log.reason += " (skipped, down: " + skipped + ")";
+    }
     return true;
   }
   call.current = nullptr;
@@ -147,7 +148,7 @@ void TrunkAttempts::logFailover(Call& call, const Branch& failed, int failedStat
 
 bool TrunkAttempts::start(Call& call, const config::Trunk& trunk) {
   // The branch and its dialog live as long as the call; its INVITE is a transaction (send()).
-  allocator::Scope const keep(allocator::Lifetime::Call);
+  const allocator::Scope keep(allocator::Lifetime::Call);
   Call::Plan& p = *call.plan;
   auto br = std::make_unique<Branch>();
   br->owner = this;
@@ -170,7 +171,7 @@ bool TrunkAttempts::start(Call& call, const config::Trunk& trunk) {
   br->pidfAdded = rewrite.pidf == "added";
 
   nta_leg_t* const previousLeg = call.b.leg;
-  std::string const previousContact = call.b.contact;
+  const std::string previousContact = call.b.contact;
   call.b.leg = br->leg;
   call.b.contact = relay_.contactFor(std::string(config::toString(hop.transport)));
   br->orq = relay_.send(call.b, br.get(), sip_method_invite, "INVITE", p.request,
@@ -299,7 +300,7 @@ void TrunkAttempts::timeout(Branch& br) {
   if (call.current != &br) return;
   // nta keeps a 100 Trying to itself; its status says whether one came.
   if (br.orq && nta_outgoing_status(br.orq) >= 100) br.provisional = true;
-  std::string const why =
+  const std::string why =
       br.ringing
           ? "no answer after " + std::to_string(br.trunkConfig->ringTimeoutMs) + " ms of ringing"
           : (br.provisional ? "100 Trying, then nothing for " : "no response within ") +

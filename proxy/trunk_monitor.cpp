@@ -121,12 +121,12 @@ void TrunkMonitor::stop() {
 void TrunkMonitor::send(const std::string& trunkName) {
   const config::Trunk* trunk = config_ ? config_->findTrunk(trunkName) : nullptr;
   if (trunk == nullptr) return;
-  std::string const target = "sip:" + uriHost(trunk->host) + ":" + std::to_string(trunk->port);
-  std::string const nextHop = nextHopFor(*trunk);
+  const std::string target = "sip:" + uriHost(trunk->host) + ":" + std::to_string(trunk->port);
+  const std::string nextHop = nextHopFor(*trunk);
   msg_t* msg = nta_msg_create(agent_, 0);
   if (msg == nullptr) return;
   su_home_t* home = msg_home(msg);
-  std::string const from =
+  const std::string from =
       "<sip:sosproxy@" + host_ + ">;tag=" + nta_agent_newtag(home, "%s", agent_);
   bool ok = sip_add_tl(msg, sip_object(msg),
                        SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_OPTIONS,

@@ -48,12 +48,13 @@ const std::string& callerOf(const CallRequest& req) {
 
 std::optional<SipHop> parseSipHop(std::string_view uri) {
   SipHop hop;
-  if (equalsNoCase(uri.substr(0, 5), "sips:"))
+  if (equalsNoCase(uri.substr(0, 5), "sips:")) {
     uri.remove_prefix(5);
-  else if (equalsNoCase(uri.substr(0, 4), "sip:"))
+  } else if (equalsNoCase(uri.substr(0, 4), "sip:")) {
     uri.remove_prefix(4);
-  else
+  } else {
     return std::nullopt;
+  }
   std::string_view params;
   if (auto semi = uri.find(';'); semi != std::string_view::npos) {
     params = uri.substr(semi);
@@ -133,13 +134,14 @@ CallPlan CallPlanner::plan(CallRequest req, int64_t nowMs) const {
   if (p.decision.action == Action::Reject) {
     p.kind = CallKind::Reject;
     p.rejectStatus = p.decision.rejectStatus;
-    if (p.decision.alarm)
+    if (p.decision.alarm) {
       p.notes.push_back({PlanNote::Level::Error,
                          "ALARM: emergency call " + p.req.callId + " from untrusted source " +
                              p.req.sourceAddress + " refused: " + p.decision.reason});
-    else
+    } else {
       warn(p, "call " + p.req.callId + " from untrusted source " + p.req.sourceAddress +
                   " refused: " + p.decision.reason);
+    }
     return p;
   }
   p.route = p.decision.trunks;
@@ -175,10 +177,11 @@ void CallPlanner::identify(CallPlan& p, CallRequest& req) const {
     std::string what;
     if (p.vouched.identityDropped)
       what = "P-Asserted-Identity ignored and removed (source not in pbx_sources)";
-    if (p.vouched.networkMarkDropped)
+    if (p.vouched.networkMarkDropped) {
       what += std::string(what.empty() ? "" : "; ") +
               "network-provided mark of P-Access-Network-Info ignored and removed (source not in "
               "network_sources)";
+    }
     warn(p, "call " + req.callId + " from " + req.sourceAddress + ": " + what);
   }
   if (in_.locations) {
@@ -198,7 +201,7 @@ bool CallPlanner::planCallback(CallPlan& p, int64_t nowMs) const {
     return t.host == p.req.sourceAddress;
   });
   if (p.decision.match.emergency || !(p.decision.trusted || fromTrunk)) return false;
-  std::string const target = callbackTarget(p, nowMs);
+  const std::string target = callbackTarget(p, nowMs);
   auto hop = target.empty() ? std::nullopt : parseSipHop(target);
   if (!hop) return false;
   p.callbackHop = std::make_unique<config::Trunk>();
@@ -305,7 +308,7 @@ void CallPlanner::routeEmergency(CallPlan& p) const {
 std::string CallPlanner::callbackTarget(CallPlan& p, int64_t nowMs) const {
   if (in_.callbacks == nullptr || in_.locations == nullptr) return {};
   const CallRequest& req = p.req;
-  std::string const dialed = parseDialed(req.requestUri).user;
+  const std::string dialed = parseDialed(req.requestUri).user;
   if (auto hit = in_.callbacks->lookup(dialed, nowMs); hit && !hit->caller.contact.empty()) {
     p.why.reason = "PSAP callback via ELIN " + hit->elin + " to " + hit->caller.extension +
                    " (emergency call " + hit->caller.callId + ", " +
@@ -346,14 +349,16 @@ ElinPlan CallPlanner::elinFor(const CallPlan& plan, ElinAllocator& elins, int64_
   ElinChoice choice = elins.assign(*location, who, nowMs);
   out.reusedLive = choice.reusedLive;
   out.fallback = choice.fromFallback;
-  if (choice.reusedLive)
+  if (choice.reusedLive) {
     out.notes.push_back(
         {PlanNote::Level::Warn, "call " + who.callId + ": every ELIN of " + location->name +
                                     " is in its callback window; reused " + choice.elin +
                                     " (callback to the earlier caller is lost)"});
-  if (choice.fromFallback)
+  }
+  if (choice.fromFallback) {
     out.notes.push_back(
         {PlanNote::Level::Warn, "call " + who.callId + ": " + choice.fallbackReason});
+  }
   // No ELIN at all: the caller's own DID is the best callback number left.
   out.recorded = !choice.elin.empty();
   out.elin = out.recorded ? std::move(choice.elin) : who.did;

@@ -52,7 +52,7 @@ struct ResolverSettings {
 // been repeated since the phone moved (a laptop taken home) does not hold the user in the
 // office for ever. Between two of the same kind, the later wins (ties: `b`). Order-independent:
 // folding a user's reports in any order gives the same one.
-inline constexpr int64_t kNetworkReportHoldMs = 10 * 60 * 1000;
+inline constexpr int64_t kNetworkReportHoldMs = int64_t{10} * 60 * 1000;
 const model::DeviceReport& preferredReport(const model::DeviceReport& a,
                                            const model::DeviceReport& b,
                                            int64_t networkHoldMs = kNetworkReportHoldMs);

@@ -10,9 +10,10 @@ void PlannerState::setLocations(std::shared_ptr<const LocationSnapshot> snapshot
   for (const auto& r : snapshot->data().reports) addReport(r);
   // Site default ELINs come with the data; the callback mappings carry over.
   std::map<std::string, std::string, std::less<>> defaults;
-  for (const auto& row : snapshot->data().siteDefaults)
+  for (const auto& row : snapshot->data().siteDefaults) {
     if (const auto* loc = snapshot->findLocation(row.locationKey); loc && !loc->elins.empty())
       defaults[row.site] = loc->elins.front();
+  }
   auto next = std::make_unique<ElinAllocator>(std::move(defaults), callbackWindowMs);
   if (elins_) {
     next->callbacks().restore(elins_->callbacks().snapshot());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command and what CI runs. First the include graph and the format of the
-# sources (no build needed), then three builds of sosproxy, each with the tests it is there for:
+# The README's test command and what CI runs. First the include graph, the sizes, the format
+# of the sources and clang-tidy (no build needed: scripts/check-style.sh), then three builds of
+# sosproxy, each with the tests it is there for:
 #   ASan+UBSan (build-asan/)  every unit and integration test, and the PIDF-LO corpus and
 #                              RFC 4475 tables;
 #   ThreadSanitizer (build-tsan/)  only the binary: the ASan build's integration tests start it
@@ -10,8 +11,7 @@
 #                              sosproxy's);
 #   release (build/)          the binary that ships: packed as a .deb and tested, then the
 #                              fuzz, load, flood and comparison scripts in quick mode.
-# Each phase prints how long the run has taken so far. clang-tidy is not part of it
-# (scripts/check-style.sh BUILD_DIR runs it).
+# Each phase prints how long the run has taken so far.
 # The builds are unity builds (scripts/build.sh): from scratch, as on a fresh clone, they take
 # well under half the time.
 set -euo pipefail
@@ -30,6 +30,8 @@ phase "sizes (files and functions of proxy/ and routing/)"
 scripts/check-sizes.sh
 phase "format (clang-format)"
 scripts/check-style.sh --format
+phase "clang-tidy (library sources, one translation unit each)"
+scripts/check-style.sh --tidy
 
 phase "asan build"
 scripts/build.sh asan

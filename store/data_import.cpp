@@ -209,7 +209,7 @@ struct Canonical {
 
 Canonical canonical(Type type, std::string_view raw) {
   std::string v = trimmed(raw);
-  auto check = [&](std::string (*f)(std::string_view), std::string normal = {}) {
+  auto check = [&](std::string (*f)(std::string_view), const std::string& normal = {}) {
     std::string problem = v.empty() ? "" : f(v);
     return Canonical{problem.empty() ? (normal.empty() ? v : normal) : v, problem, {}};
   };
@@ -301,7 +301,8 @@ Canonical canonical(Type type, std::string_view raw) {
         size_t space = item.find_first_of(" \t");
         std::string chassis = model::normalizeChassis(item.substr(0, space));
         std::string port = space == std::string::npos ? "" : trimmed(item.substr(space + 1));
-        std::string normal = port.empty() ? chassis : chassis + " " + port;
+        std::string normal = chassis;
+        if (!port.empty()) normal.append(" ").append(port);
         if (!seen.insert(normal).second) return {v, " is given twice", item};
         out.push_back(normal);
       }
@@ -433,10 +434,11 @@ Result<CsvInput> readCsvInput(std::string_view text, const std::string& source,
   auto parsed = parseCsv(text);
   if (!parsed.ok()) return Error{"import.invalid", source + ":" + parsed.error().message};
   auto& rows = parsed.value();
-  if (rows.empty())
+  if (rows.empty()) {
     return Error{"import.invalid", source +
                                        ": the file is empty; expected a "
                                        "header row of column names first"};
+  }
   const CsvRecord& header = rows.front();
   if (!kind) {
     std::string first = trimmed(header.fields.front());

@@ -41,9 +41,11 @@ std::string asTextProblems(const std::string& message) {
       const int row = std::max(1, std::stoi(m[1]) - 1);
       std::string rest = m[3];
       if (rest.rfind(": ", 0) == 0) rest = "(location)" + rest;
-      line = std::to_string(row) + ":" + m[2].str() + ": " + rest;
+      line = std::to_string(row);
+      line.append(":").append(m[2].str()).append(": ").append(rest);
     }
-    out += (out.empty() ? "" : "\n") + line;
+    if (!out.empty()) out += '\n';
+    out += line;
   }
   return out;
 }

@@ -64,7 +64,7 @@ TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
   EXPECT_LE(failures, 8u);
 
   // With descriptors again, the waiting connection is taken and answered.
-  std::string const request = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  const std::string request = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(send(client, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
   timeval timeout{5, 0};
   setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);

@@ -83,7 +83,7 @@ class Oversize : public B2buaTest {
     invite.body = deviceBody(padding);
     ASSERT_TRUE(phone.send(buildRequest(invite, "127.0.0.1", 5060)));
     std::string seen;
-    std::string const ok = awaitOn(phone, seen, "SIP/2.0 200", milliseconds(15000));
+    const std::string ok = awaitOn(phone, seen, "SIP/2.0 200", milliseconds(15000));
     ASSERT_FALSE(ok.empty()) << "no 200 to the 911: " << seen;
     std::string contact = rawHeader(ok, "Contact");
     contact = contact.substr(contact.find('<') + 1);
@@ -118,7 +118,7 @@ TEST_F(Oversize, EmergencyInviteTooLargeForUdpIsTrimmedAndAnswered) {
   EXPECT_TRUE(answered) << report({psap.get()});
   EXPECT_EQ(psap->wait(), 0) << report({psap.get()});
 
-  std::string const invite = findMessage(*psap, true, "INVITE ");
+  const std::string invite = findMessage(*psap, true, "INVITE ");
   ASSERT_FALSE(invite.empty()) << report({psap.get()});
   EXPECT_LT(invite.size(), 65507u);
   EXPECT_EQ(invite.find("xxxxxxxxxx"), std::string::npos)
@@ -127,7 +127,7 @@ TEST_F(Oversize, EmergencyInviteTooLargeForUdpIsTrimmedAndAnswered) {
   EXPECT_NE(headerValue(invite, "Geolocation").find(";loc-src=sosproxy.test"), std::string::npos)
       << headerValue(invite, "Geolocation");
 
-  std::string const cid = "oversize-911";
+  const std::string cid = "oversize-911";
   const auto route = waitForLogLine({{"event", "route"}, {"call_id", cid}});
   EXPECT_EQ(route.get("trunk"), "il-psap-a") << route.raw;
   EXPECT_NE(route.get("reason").find("too large for UDP trunk il-psap-a"), std::string::npos)

@@ -183,7 +183,7 @@ int statusOf(const std::string& message) {
 }
 
 std::string buildRequest(const RawRequest& r, const std::string& localIp, uint16_t localPort) {
-  std::string const hostPort = localIp + ":" + std::to_string(localPort);
+  const std::string hostPort = localIp + ":" + std::to_string(localPort);
   std::string m = r.method + " " + r.requestUri + " SIP/2.0\r\n";
   m += "Via: SIP/2.0/" + r.transport + " " + hostPort + ";branch=" + r.branch + "\r\n";
   m += "Max-Forwards: 70\r\n";
@@ -206,7 +206,7 @@ std::string sdpOffer(const std::string& ip) {
 
 std::string rawHeader(const std::string& message, const std::string& name) {
   const size_t end = message.find("\r\n\r\n");
-  std::string const head = message.substr(0, end);
+  const std::string head = message.substr(0, end);
   size_t pos = 0;
   while ((pos = head.find("\r\n", pos)) != std::string::npos) {
     pos += 2;

@@ -31,7 +31,7 @@ bool answerAndHangUp(RawUdp& phone, uint16_t proxyPort, RawRequest invite, const
   contact = contact.substr(contact.find('<') + 1);
   contact = contact.substr(0, contact.find('>'));
   std::string to = rawHeader(ok, "To");
-  std::string const tag = to.substr(to.find("tag=") + 4);
+  const std::string tag = to.substr(to.find("tag=") + 4);
   RawRequest ack = invite;
   ack.method = "ACK";
   ack.toUri = invite.requestUri;
@@ -267,8 +267,8 @@ TEST_F(SipEdge, AnswersLikeARealElement) {
     EXPECT_TRUE(phone.send(buildRequest(r, phone.ip(), phone.port()), ports_.proxy));
     return phone.receive(milliseconds(5000)).value_or("");
   };
-  std::string const us = "sip:127.0.0.1:" + std::to_string(ports_.proxy);
-  std::string const options = ask("OPTIONS", us);
+  const std::string us = "sip:127.0.0.1:" + std::to_string(ports_.proxy);
+  const std::string options = ask("OPTIONS", us);
   EXPECT_EQ(startLine(options), "SIP/2.0 200 OK") << options;
   EXPECT_EQ(rawHeader(options, "Allow"), "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO")
       << options;
@@ -276,10 +276,10 @@ TEST_F(SipEdge, AnswersLikeARealElement) {
       << options;
   EXPECT_NE(options.find("\r\nSupported:"), std::string::npos) << options;
 
-  std::string const reg = ask("REGISTER", us);
+  const std::string reg = ask("REGISTER", us);
   EXPECT_EQ(startLine(reg), "SIP/2.0 405 Method Not Allowed") << reg;
   EXPECT_FALSE(rawHeader(reg, "Allow").empty()) << reg;
-  std::string const unknown = ask("FROBNICATE", us);
+  const std::string unknown = ask("FROBNICATE", us);
   EXPECT_EQ(startLine(unknown), "SIP/2.0 501 Not Implemented") << unknown;
   EXPECT_FALSE(rawHeader(unknown, "Allow").empty()) << unknown;
   EXPECT_EQ(startLine(ask("OPTIONS", "nobodyknowsthisscheme:totallyopaquecontent")),
@@ -359,7 +359,7 @@ TEST_F(SipEdge, TcpConnectionsOfStrangersAndIdleOnesAreClosed) {
   invite.transport = "TCP";
   invite.requestUri = "sip:5551234@127.0.0.1:" + std::to_string(ports_.proxy);
   ASSERT_TRUE(strangerCall.send(buildRequest(invite, "127.0.0.2", 5060)));
-  std::string const answer = strangerCall.receive(milliseconds(5000));
+  const std::string answer = strangerCall.receive(milliseconds(5000));
   EXPECT_EQ(startLine(answer), "SIP/2.0 403 Forbidden") << answer;
   EXPECT_TRUE(strangerCall.closedByPeer(milliseconds(3000)))
       << "the stranger's connection stayed open after its 403";

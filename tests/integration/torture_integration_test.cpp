@@ -111,7 +111,7 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
   UdpBlackHole carrier(ports_.carrier);
   ASSERT_TRUE(carrier.ok());
   startProxy();
-  std::filesystem::path const dir =
+  const std::filesystem::path dir =
       std::filesystem::path(SOS_SOURCE_DIR) / "tests" / "data" / "sip-torture";
   EXPECT_EQ(std::size(kRows), 49u) << "every message of RFC 4475 has a row";
 
@@ -120,7 +120,7 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
   std::vector<std::vector<std::string>> got(std::size(kRows));
   for (const TortureRow& row : kRows) {
     sockets.push_back(std::make_unique<RawUdp>());
-    std::string const bytes = readFile(dir / row.file);
+    const std::string bytes = readFile(dir / row.file);
     ASSERT_FALSE(bytes.empty()) << row.file;
     ASSERT_TRUE(sockets.back()->send(bytes, ports_.proxy)) << row.file;
   }
@@ -179,7 +179,7 @@ TEST_F(Torture, EachRfc4475MessageGetsItsAnswer) {
   EXPECT_TRUE(waitFor([&] { return carrier.receivedStartingWith("INVITE ") >= relayed; },
                       milliseconds(5000)))
       << carrier.receivedStartingWith("INVITE ") << " of " << relayed;
-  std::regex const clean("INVITE sip:[^ ?<>;]*@127\\.0\\.0\\.1:[0-9]+ SIP/2\\.0");
+  const std::regex clean("INVITE sip:[^ ?<>;]*@127\\.0\\.0\\.1:[0-9]+ SIP/2\\.0");
   for (const std::string& line : carrier.startLines())
     if (line.rfind("INVITE ", 0) == 0) {
       EXPECT_TRUE(std::regex_match(line, clean)) << line;

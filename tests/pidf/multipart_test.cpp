@@ -153,7 +153,7 @@ TEST(MimeBuild, AppendedPartsLeaveEveryByteOfTheBodyInPlace) {
   std::string body = "preamble\r\n" + twoParts() + "epilogue";
   std::string part = makePart("Content-Type: text/plain\r\n", "ours");
   std::string out = appendParts(body, "b1", {part});
-  std::string const close = "\r\n--b1--\r\nepilogue";
+  const std::string close = "\r\n--b1--\r\nepilogue";
   size_t keep = body.size() - close.size();
   EXPECT_EQ(out.substr(0, keep), body.substr(0, keep));
   EXPECT_EQ(out.substr(keep), "\r\n--b1\r\nContent-Type: text/plain\r\n\r\nours" + close);

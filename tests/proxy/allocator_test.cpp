@@ -34,8 +34,8 @@ struct Block {
 TEST(Allocator, PreparedThreadAllocatesEachLifetimeFromItsOwnArena) {
   onNewThread([] {
     ASSERT_TRUE(prepareSipThread());
-    int const call = arenaIndex(Lifetime::Call);
-    int const transaction = arenaIndex(Lifetime::Transaction);
+    const int call = arenaIndex(Lifetime::Call);
+    const int transaction = arenaIndex(Lifetime::Transaction);
     ASSERT_GE(call, 0);
     ASSERT_GE(transaction, 0);
     ASSERT_NE(call, transaction);
@@ -43,14 +43,14 @@ TEST(Allocator, PreparedThreadAllocatesEachLifetimeFromItsOwnArena) {
     Block before(200);
     EXPECT_EQ(arenaOf(before.p), transaction) << "the prepared thread's default";
     {
-      Scope const keep(Lifetime::Call);
+      const Scope keep(Lifetime::Call);
       Block kept(200);
       EXPECT_EQ(arenaOf(kept.p), call);
       auto object = std::make_unique<std::string>(300, 'x');  // operator new as well as malloc
       EXPECT_EQ(arenaOf(object.get()), call);
       EXPECT_EQ(arenaOf(object->data()), call);
       {
-        Scope const message(Lifetime::Transaction);
+        const Scope message(Lifetime::Transaction);
         Block sent(200);
         EXPECT_EQ(arenaOf(sent.p), transaction) << "a nested scope";
       }
@@ -80,9 +80,9 @@ TEST(Allocator, ArenasAreMadeOnceForTheProcess) {
 TEST(Allocator, ScopeDoesNothingOnAThreadThatWasNotPrepared) {
   onNewThread([] {
     Block before(200);
-    int const usual = arenaOf(before.p);
+    const int usual = arenaOf(before.p);
     ASSERT_GE(usual, 0);
-    Scope const keep(Lifetime::Call);
+    const Scope keep(Lifetime::Call);
     Block inside(200);
     EXPECT_EQ(arenaOf(inside.p), usual);
     EXPECT_NE(arenaOf(inside.p), arenaIndex(Lifetime::Call));
@@ -93,7 +93,7 @@ TEST(Allocator, MemoryOfOneLifetimeMayBeFreedAnywhere) {
   void* kept = nullptr;
   onNewThread([&] {
     ASSERT_TRUE(prepareSipThread());
-    Scope const keep(Lifetime::Call);
+    const Scope keep(Lifetime::Call);
     kept = std::malloc(500);
   });
   ASSERT_NE(kept, nullptr);
@@ -118,7 +118,7 @@ TEST(Allocator, WithoutJemallocNothingChanges) {
     EXPECT_EQ(arenaIndex(Lifetime::Call), -1);
     Block before(200);
     EXPECT_EQ(arenaOf(before.p), -1);
-    Scope const keep(Lifetime::Call);  // harmless
+    const Scope keep(Lifetime::Call);  // harmless
     Block inside(200);
     EXPECT_NE(inside.p, nullptr);
   });

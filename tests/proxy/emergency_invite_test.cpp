@@ -67,7 +67,7 @@ struct Fixture : ::testing::Test {
   // The caller's body: multipart/mixed with the SDP and the device's PIDF-LO (RFC 6442 section 3),
   // referenced by its Geolocation header, as the edge gives it.
   void sendDeviceBody(bool usable, const std::string& preamble = "") {
-    std::string const xml = deviceXml(usable);
+    const std::string xml = deviceXml(usable);
     req.bodyContentType = "multipart/mixed;boundary=dev-b1";
     req.body = preamble + "--dev-b1\r\nContent-Type: application/sdp\r\n\r\n" + kSdp +
                "\r\n--dev-b1\r\nContent-Type: application/pidf+xml\r\n"
@@ -126,7 +126,7 @@ TEST_F(Fixture, UnusableDeviceLocationStaysByteForByteAndOursIsAddedBesideIt) {
   EXPECT_EQ(out.pidf, "added-beside-device");
   EXPECT_EQ(out.contentType, req.bodyContentType);  // the caller's multipart, its boundary
   // Everything before the caller's close delimiter is theirs, unchanged.
-  std::string const close = "\r\n--dev-b1--\r\n";
+  const std::string close = "\r\n--dev-b1--\r\n";
   const size_t theirs = req.body.size() - close.size();
   EXPECT_EQ(out.body.substr(0, theirs), req.body.substr(0, theirs));
   EXPECT_EQ(out.body.substr(out.body.size() - close.size()), close);
@@ -169,7 +169,7 @@ TEST_F(Fixture, DeviceByReferenceOnlyGetsOursByValueAndKeepsTheReference) {
 TEST_F(Fixture, NestedMultipartIsRelayedWithEveryPartAndOursAddedAtTheTop) {
   // An upstream ESRP's body (RFC 7852): SDP, then a multipart/mixed with the location and
   // additional data. The location here says nothing, so ours goes beside it.
-  std::string const inner =
+  const std::string inner =
       "--inner\r\nContent-Type: application/pidf+xml\r\nContent-ID: <esrp-loc@esrp.example>\r\n"
       "\r\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:x@y\"/>\r\n"
       "--inner\r\nContent-Type: application/EmergencyCallData.ProviderInfo+xml\r\n"

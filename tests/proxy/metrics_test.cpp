@@ -28,7 +28,7 @@ TEST(Metrics, CountersAppearWithTheirValues) {
   calls.active = 1;
   LocationCounters locations;
   ReloadCounters reloads;
-  std::string const text = prometheusText(calls, locations, reloads, LogLoss{3, 7, 0});
+  const std::string text = prometheusText(calls, locations, reloads, LogLoss{3, 7, 0});
   EXPECT_TRUE(hasSample(text, "sosproxy_calls_total 5")) << text;
   EXPECT_TRUE(hasSample(text, "sosproxy_emergency_calls_total 2"));
   EXPECT_TRUE(hasSample(text, "sosproxy_active_calls 1"));
@@ -50,7 +50,7 @@ TEST(Metrics, AddedLatencyIsAHistogramAndEachProbedTrunkHasItsGauge) {
   calls.added.observe(4000);  // past every bound
   LocationCounters locations;
   ReloadCounters reloads;
-  std::string const text = prometheusText(calls, locations, reloads, LogLoss{}, nullptr, nullptr,
+  const std::string text = prometheusText(calls, locations, reloads, LogLoss{}, nullptr, nullptr,
                                           nullptr, {{"il-psap-a", false}, {"il-psap-b", true}});
   EXPECT_NE(text.find("# TYPE sosproxy_invite_added_seconds histogram\n"), std::string::npos);
   EXPECT_TRUE(hasSample(text, "sosproxy_invite_added_seconds_bucket{le=\"0.00025\"} 1")) << text;
@@ -75,7 +75,7 @@ TEST(Metrics, AttemptsFailoversAndEmergencyCallsCarryTheirLabels) {
   calls.failoverReasons.add("timeout");
   calls.emergencyBySite.add("HQ", "subnet");
   calls.emergencyBySite.add("London", "site-default");
-  std::string const text =
+  const std::string text =
       prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
   for (const char* sample : {
            "sosproxy_psap_answer_seconds_bucket{le=\"0.5\"} 0",
@@ -103,7 +103,7 @@ TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   calls.edge.tcpConnections = 12;
   calls.edge.oversizeTrimmed = 1;
   calls.edge.descriptorLimit = 20000;
-  std::string const text =
+  const std::string text =
       prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
   for (const char* sample :
        {"sosproxy_edge_untrusted_refused_total 54", "sosproxy_edge_untrusted_dropped_total 99945",
@@ -124,7 +124,7 @@ TEST(Metrics, AlertAlarmsAreGauges) {
   alerts.pastMaxAttempts = 3;
   alerts.outboxUp = 0;
   alerts.notPersisted = 6;
-  std::string const text =
+  const std::string text =
       prometheusText(B2buaCounters{}, LocationCounters{}, ReloadCounters{}, LogLoss{}, &alerts);
   for (const char* sample :
        {"sosproxy_alert_jobs_failing 2", "sosproxy_alerts_past_max_attempts_total 3",
@@ -147,7 +147,7 @@ TEST(Metrics, TheGrafanaDashboardNamesOnlyMetricsThatExist) {
   ASSERT_TRUE(dashboard.contains("panels"));
 
   notify::NotifyCounters alerts;
-  std::string const text = prometheusText(B2buaCounters{}, LocationCounters{}, ReloadCounters{},
+  const std::string text = prometheusText(B2buaCounters{}, LocationCounters{}, ReloadCounters{},
                                           LogLoss{}, &alerts, nullptr, nullptr, {{"erc", true}});
   std::set<std::string> written;
   const std::regex type("# TYPE (sosproxy_[a-z_0-9]+) ([a-z]+)");

@@ -39,7 +39,7 @@ TEST(SdpShield, MalformedLinesAreLeftOutAndTheRestKeptInOrder) {
                    Row{"m=audio 99999 RTP/AVP 0", "media port"}, Row{"x=unknown", "not an SDP"},
                    Row{"a=ctl\x01char", "not <type>"}, Row{"v=0", "a second v="}}) {
     std::string in = kGood;
-    std::string const anchor = "a=rtpmap:0 PCMU/8000\r\n";
+    const std::string anchor = "a=rtpmap:0 PCMU/8000\r\n";
     in.insert(in.find(anchor) + anchor.size(), std::string(row.bad) + "\r\n");
     auto s = shieldSdp(in);
     EXPECT_EQ(s.kind, ShieldedSdp::Kind::Cleaned) << row.bad;
@@ -82,7 +82,7 @@ TEST(SdpShield, SizesAreBounded) {
 }
 
 TEST(SdpShield, InAMultipartOnlyTheSdpPartChangesEveryOtherByteStays) {
-  std::string const pidf = "<presence/>";
+  const std::string pidf = "<presence/>";
   std::string body = std::string("preamble\r\n--b1\r\nContent-Type: application/sdp\r\n\r\n") +
                      kGood +
                      "a=rtpmap:bad\r\n\r\n--b1\r\nContent-Type: application/pidf+xml\r\n"

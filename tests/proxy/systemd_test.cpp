@@ -79,7 +79,7 @@ TEST(SystemdNotifier, SendsEachStateAsOneDatagramToAPath) {
 }
 
 TEST(SystemdNotifier, SendsToAnAbstractSocket) {
-  std::string const name = "@sos-notify-test-" + std::to_string(::getpid());
+  const std::string name = "@sos-notify-test-" + std::to_string(::getpid());
   NotifySocket systemd(name);
   ASSERT_TRUE(systemd.bound());
   SystemdNotifier n(name, 0us);
@@ -100,7 +100,7 @@ TEST(SystemdNotifier, OutsideSystemdEverythingIsANoOp) {
 }
 
 TEST(SystemdNotifier, WatchdogIntervalIsForThisProcessOnly) {
-  std::string const me = std::to_string(::getpid());
+  const std::string me = std::to_string(::getpid());
   EXPECT_EQ(watchdogFromEnvironment("10000000", nullptr), 10s);
   EXPECT_EQ(watchdogFromEnvironment("10000000", me.c_str()), 10s);
   EXPECT_EQ(watchdogFromEnvironment("10000000", "1"), 0us) << "another process's watchdog";
@@ -117,8 +117,8 @@ TEST(Journal, StandardErrorIsTheJournalOnlyWhenDeviceAndInodeMatch) {
   ASSERT_GE(fd, 0);
   struct stat st {};
   ASSERT_EQ(::fstat(fd, &st), 0);
-  std::string const same = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-  std::string const other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
+  const std::string same = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  const std::string other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
   EXPECT_TRUE(isJournalStream(same.c_str(), fd));
   EXPECT_FALSE(isJournalStream(other.c_str(), fd));
   EXPECT_FALSE(isJournalStream(nullptr, fd));

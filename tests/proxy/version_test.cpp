@@ -28,8 +28,8 @@ TEST(Version, MetricsCarryTheBuildInfo) {
   B2buaCounters calls;
   LocationCounters locations;
   ReloadCounters reloads;
-  std::string const text = prometheusText(calls, locations, reloads, LogLoss{});
-  std::string const sample = std::string("\nsosproxy_build_info{version=\"") + buildVersion() +
+  const std::string text = prometheusText(calls, locations, reloads, LogLoss{});
+  const std::string sample = std::string("\nsosproxy_build_info{version=\"") + buildVersion() +
                              "\",commit=\"" + buildCommit() + "\"} 1\n";
   EXPECT_NE(text.find(sample), std::string::npos) << text;
   EXPECT_EQ(text.rfind("# HELP sosproxy_build_info ", 0), 0u) << text;

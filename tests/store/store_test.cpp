@@ -217,7 +217,7 @@ TEST_F(StoreTest, AParentThatCannotBeADirectoryIsAnError) {
 TEST_F(StoreTest, AnOpenStoreIsWritableAndTheCheckWritesNothing) {
   auto store = openSeeded();
   ASSERT_NE(store, nullptr);
-  std::string const before = one("SELECT count(*) FROM call_records");
+  const std::string before = one("SELECT count(*) FROM call_records");
   auto r = store->checkWritable();
   EXPECT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(one("SELECT count(*) FROM call_records"), before);
