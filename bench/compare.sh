@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # sosproxy side by side with Kamailio and with SIPp alone, on loopback, with free ports.
 #
-#   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--rates "R1 R2 ..."] [--bisect N]
-#                    [--series "S1 S2 ..."] [--kamailio-children N] [--keep]
+#   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--warmup N] [--rates "R1 R2 ..."]
+#                    [--bisect N] [--cpu-rate R] [--series "S1 S2 ..."] [--kamailio-children N]
+#                    [--kamailio-shm MB] [--keep]
 #
-# Five series, each a ramp over --rates (calls per second; default "400 800 1200 1600 2000 2400
-# 2800 3200") that stops at the first rate where a call fails, then --bisect more steps (default
-# 2) halving the gap between the last rate that passed and the first that failed. Every step is a fresh process under
-# test and fresh SIPp peers, placing rate * --seconds calls (default 10 s) from bench/uac-e911.xml
-# with the callers of bench/callers.csv, answered by bench/uas-answer.xml (200, then the BYE):
+# Five series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
+# is loaded at; 0 leaves it out) for the figure that travels between machines: CPU microseconds
+# per call. Then a ramp over --rates (calls per second; default "400 800 1200 1600 2000 2400 2800
+# 3200") that stops at the first rate where a call fails, then --bisect more steps (default 2)
+# halving the gap between the last rate that passed and the first that failed. Every step is a
+# fresh process under test and fresh SIPp peers, placing rate * (--warmup + --seconds) calls
+# (default 10 s of warm-up, then a 30 s window, as the Kamailio anchor measures) from
+# bench/uac-e911.xml with the callers of bench/callers.csv, answered by bench/uas-answer.xml (200,
+# then the BYE); CPU is counted over the window only:
 #   sipp-direct   SIPp caller straight to the SIPp answerer (the load generator's own ceiling)
 #   kam-e911      911 through Kamailio with bench/kamailio/kamailio.cfg (ELIN, PIDF-LO, relay)
 #   sos-e911      911 through sosproxy on the demo enterprise (located by BSSID or subnet,
 #                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
 #   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
-# --quick: rates "200 400" at 2 s each, no bisection (what CI runs, so the harness cannot rot). --series: only
-# these of the five (e.g. "sos-e911 sos-plain" to compare two sosproxy builds).
+# --quick: --cpu-rate 100 and rates "200 400", 2 s each with no warm-up, no bisection (what CI
+# runs, so the harness cannot rot). --series: only these of the five (e.g. "sos-e911 sos-plain"
+# to compare two sosproxy builds).
 # --kamailio-children: Kamailio's UDP workers (-n, default 1: its best on 2 cores in the anchor's
-# measurements). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
+# measurements); --kamailio-shm: its shared memory (-m, default 1024 MB, the anchor's; -M 16 MB
+# private memory per process). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
 # missing kamailio prints its series as "not installed". Reports, never judges: the exit status
 # is non-zero only when the run could not be done.
 set -euo pipefail
@@ -28,7 +35,10 @@ root="$(cd "$here/.." && pwd)"
 
 bin="$root/build/proxy/sosproxy"
 rates="400 800 1200 1600 2000 2400 2800 3200"
-seconds=10
+seconds=30
+warmup=10
+cpu_rate=300
+kam_shm=1024
 bisect=2
 quick=0
 kam_children=1
@@ -37,14 +47,19 @@ rates_given=0
 only_series=""
 bisect_given=0
 seconds_given=0
+warmup_given=0
+cpu_rate_given=0
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1; shift ;;
     --seconds) seconds="${2:?--seconds needs a value}"; seconds_given=1; shift 2 ;;
+    --warmup) warmup="${2:?--warmup needs a value}"; warmup_given=1; shift 2 ;;
+    --cpu-rate) cpu_rate="${2:?--cpu-rate needs a value}"; cpu_rate_given=1; shift 2 ;;
+    --kamailio-shm) kam_shm="${2:?--kamailio-shm needs a value}"; shift 2 ;;
     --rates) rates="${2:?--rates needs a value}"; rates_given=1; shift 2 ;;
     --series) only_series="${2:?--series needs a value}"; shift 2 ;;
     --bisect) bisect="${2:?--bisect needs a value}"; bisect_given=1; shift 2 ;;
@@ -58,9 +73,14 @@ done
 if [[ "$quick" -eq 1 ]]; then
   [[ "$rates_given" -eq 1 ]] || rates="200 400"
   [[ "$seconds_given" -eq 1 ]] || seconds=2
+  [[ "$warmup_given" -eq 1 ]] || warmup=0
+  [[ "$cpu_rate_given" -eq 1 ]] || cpu_rate=100
   [[ "$bisect_given" -eq 1 ]] || bisect=0
 fi
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
+[[ "$warmup" =~ ^[0-9]+$ ]] || die "--warmup must be a number of seconds (0 or more)"
+[[ "$cpu_rate" =~ ^[0-9]+$ ]] || die "--cpu-rate must be a number of calls per second (0: none)"
+[[ "$kam_shm" =~ ^[0-9]+$ && "$kam_shm" -gt 0 ]] || die "--kamailio-shm must be a positive number of MB"
 [[ "$bisect" =~ ^[0-9]+$ ]] || die "--bisect must be a number of steps (0 or more)"
 [[ "$kam_children" =~ ^[0-9]+$ && "$kam_children" -gt 0 ]] || die "--kamailio-children must be a positive integer"
 for r in $rates; do [[ "$r" =~ ^[0-9]+$ && "$r" -gt 0 ]] || die "--rates must be positive integers"; done
@@ -130,8 +150,8 @@ run_step() {
   local tpid="" tpids=() t0 t1 start_ns end_ns limit
   kind="${series%%-*}"
   case "$series" in *-plain) dial=5551234 ;; *) dial=911 ;; esac
-  calls=$((rate * seconds))
-  limit=$((seconds * 3 + 30))
+  calls=$((rate * (warmup + seconds)))
+  limit=$(((warmup + seconds) * 3 + 30))
   dir="$work/$series-$rate"
   mkdir -p "$dir"
   uas_port="$(free_port)"
@@ -143,7 +163,7 @@ run_step() {
       sed -e "s/127\.0\.0\.1:5070/127.0.0.1:$kp/g" \
           -e "s/^#!define UAS_ADDR .*/#!define UAS_ADDR \"127.0.0.1:$uas_port\"/" \
           "$here/kamailio/kamailio.cfg" > "$dir/kamailio.cfg"
-      kamailio -f "$dir/kamailio.cfg" -DD -E -m 256 -M 16 -n "$kam_children" \
+      kamailio -f "$dir/kamailio.cfg" -DD -E -m "$kam_shm" -M 16 -n "$kam_children" \
         -P "$dir/kamailio.pid" </dev/null >"$dir/kamailio.log" 2>&1 &
       tpid=$!
       pids+=("$tpid")
@@ -169,8 +189,6 @@ run_step() {
   p3="$(free_port)"; p4="$(free_port)"; p5="$(media_port)"
   start_answerer "$dir" "$uas_port" "$calls" "$limit"
 
-  [[ -n "$tpid" ]] && mapfile -t tpids < <(tree "$tpid")
-  t0="$(ticks "${tpids[@]}")"
   start_ns="$(date +%s%N)"
   ( cd "$dir" && exec sipp -sf "$here/uac-e911.xml" -inf "$here/callers.csv" "$target" \
       -i 127.0.0.1 -p "$p3" -t u1 -s "$dial" -r "$rate" -m "$calls" \
@@ -179,13 +197,21 @@ run_step() {
       -fd 1 -trace_err -error_file "$dir/uac.errors" </dev/null >"$dir/uac.stdout" 2>&1 ) &
   uac_pid=$!
   pids+=("$uac_pid")
+  # The window starts after the warm-up: CPU and completed calls are counted from there.
+  local window_ok=0
+  [[ "$warmup" -gt 0 ]] && sleep "$warmup"
+  [[ -n "$tpid" ]] && mapfile -t tpids < <(tree "$tpid")
+  t0="$(ticks "${tpids[@]}")"
+  [[ "$warmup" -gt 0 ]] && window_ok="$(stat 'SuccessfulCall(C)' "$dir/uac.csv")"
+  [[ "$window_ok" =~ ^[0-9]+$ ]] || window_ok=0
   set +e; wait "$uac_pid"; rc=$?; set -e
   end_ns="$(date +%s%N)"
   # Kamailio may have forked more workers after start: take the tree again.
   [[ -n "$tpid" ]] && mapfile -t tpids < <(tree "$tpid")
   t1="$(ticks "${tpids[@]}")"
-  step_cpu="-"; step_rss="-"
+  step_cpu="-"; step_rss="-"; step_cpu_ticks=""
   if [[ -n "$tpid" ]]; then
+    step_cpu_ticks=$((t1 - t0))
     step_cpu="$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
     step_rss="$(awk -v k="$(peak_rss_kb "${tpids[@]}")" 'BEGIN { printf "%.0f", k / 1024 }')"
   fi
@@ -201,6 +227,12 @@ run_step() {
   failed="$(stat 'FailedCall(C)' "$dir/uac.csv")"
   retrans="$(stat 'Retransmissions(C)' "$dir/uac.csv")"
   elapsed="$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
+  # CPU microseconds per call completed in the window (after the warm-up).
+  step_us_per_call="-"
+  if [[ -n "$step_cpu_ticks" && "$ok" =~ ^[0-9]+$ && "$ok" -gt "$window_ok" ]]; then
+    step_us_per_call="$(awk -v t="$step_cpu_ticks" -v hz="$hz" -v n="$((ok - window_ok))" \
+      'BEGIN { printf "%.0f", t / hz * 1e6 / n }')"
+  fi
   achieved="$(awk -v n="$ok" -v t="$elapsed" 'BEGIN { if (t > 0 && n ~ /^[0-9]+$/) printf "%.0f", n / t; else print "?" }')"
   # Another program took a port between our check and SIPp's bind: the step did not run.
   if grep -q 'Unable to bind' "$dir/uac.stdout" "$dir/uas.stdout" 2>/dev/null; then
@@ -219,13 +251,13 @@ run_step() {
         "$achieved" -ge $((rate * 9 / 10)) ]]; then
     verdict=PASS
   fi
-  printf '  %-11s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s, CPU %s s, peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
+  printf '  %-11s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s, CPU %s s in the window (%s us a call), peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
     "$series" "$rate" "$ok" "$calls" "$failed" "$retrans" "$achieved" "$elapsed" "$step_cpu" \
-    "$step_rss" "$step_rtd" "$step_added" "$verdict"
+    "$step_us_per_call" "$step_rss" "$step_rtd" "$step_added" "$verdict"
   [[ "$verdict" == PASS ]]
 }
 
-declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results
+declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call
 all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
@@ -236,7 +268,7 @@ fi
 top_rate=0
 for r in $rates; do [[ "$r" -gt "$top_rate" ]] && top_rate="$r"; done
 
-echo "compare: rates \"$rates\" calls/s, $seconds s per step, UDP on 127.0.0.1; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo "compare: CPU per call at $cpu_rate calls/s, then rates \"$rates\" calls/s; each step $warmup s of warm-up, then a $seconds s window; Kamailio -m $kam_shm -M 16 -n $kam_children; UDP on 127.0.0.1; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 echo "compare: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1); sosproxy $bin; $( [[ $have_kamailio -eq 1 ]] && kamailio -v 2>/dev/null | head -1 | awk '{ print $2, $3 }' || echo "kamailio not installed")"
 for s in $all_series; do
   best_rate[$s]=0; first_fail[$s]="-"; best_cpu[$s]="-"; best_rss[$s]="-"; best_rtd[$s]="-"; best_added[$s]="-"
@@ -246,6 +278,14 @@ for s in $all_series; do
     continue
   fi
   echo "series $s:"
+  cpu_per_call[$s]="-"
+  if [[ "$cpu_rate" -gt 0 ]]; then
+    step_rc=0
+    run_step "$s" "$cpu_rate" || step_rc=$?
+    [[ "$step_rc" -eq 2 ]] && { step_rc=0; run_step "$s" "$cpu_rate" || step_rc=$?; }
+    cpu_per_call[$s]="$step_us_per_call"
+    [[ "$step_rc" -eq 0 ]] || cpu_per_call[$s]="$step_us_per_call (calls failed)"
+  fi
   for r in $rates; do
     step_rc=0
     run_step "$s" "$r" || step_rc=$?
@@ -288,9 +328,26 @@ what() {
   esac
 }
 echo
-echo "Highest rate with zero failed calls (steps of $seconds s; '+': no failure up to the highest rate tried)."
-echo "CPU: user+system seconds of the process under test (Kamailio: all its processes) while the"
-echo "caller ran at that rate. RSS: its peak resident memory (Kamailio: its largest process, which"
+if [[ "$cpu_rate" -gt 0 ]]; then
+  echo "CPU per call at $cpu_rate calls/s: user+system microseconds of the process under test"
+  echo "(Kamailio: all its processes) in the $seconds s window, divided by the calls completed in it."
+  for s in $all_series; do
+    [[ "$s" == sipp-direct ]] && continue
+    printf '  %-11s %s us\n' "$s" "${cpu_per_call[$s]:--}"
+  done
+  cpu_ratio() { # cpu_ratio SOS KAM LABEL TARGET
+    local a="${cpu_per_call[$1]:-}" b="${cpu_per_call[$2]:-}"
+    [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ && "$b" -gt 0 ]] || return 0
+    echo "$3: CPU per call sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b us; target <= $4)"
+  }
+  cpu_ratio sos-e911 kam-e911 "emergency calls" 1.0
+  cpu_ratio sos-plain kam-plain "ordinary calls " 0.8
+  echo
+fi
+echo "Highest rate with zero failed calls (each step $warmup s of warm-up, then a $seconds s window;"
+echo "'+': no failure up to the highest rate tried)."
+echo "CPU: user+system seconds of the process under test (Kamailio: all its processes) in the"
+echo "window at that rate. RSS: its peak resident memory (Kamailio: its largest process, which"
 echo "includes the shared memory it touched). INVITE->200: SIPp's response times at that rate, from"
 echo "-trace_rtt, whole milliseconds (0 = under 1 ms); through a proxy they include the answerer"
 echo "and both proxy hops; sipp-direct is the floor without a proxy. SIPp's clock advances once per"
