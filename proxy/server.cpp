@@ -3,15 +3,18 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <vector>
 
 #include "proxy/allocator.h"
 #include "proxy/b2bua.h"
 #include "proxy/dns_guard.h"
 #include "proxy/edge.h"
 #include "proxy/sip_heartbeat.h"
+#include "proxy/sip_loop.h"
 #include "proxy/sofia.h"
 #include "proxy/sofia_log.h"
 
@@ -22,7 +25,8 @@ namespace sos::proxy {
 struct Server::State {
   std::promise<std::optional<std::string>> ready;
   su_root_t* root = nullptr;
-  B2bua* b2bua = nullptr;  // SIP thread only
+  B2bua* b2bua = nullptr;   // SIP thread only
+  SipLoop* loop = nullptr;  // SIP thread only
   std::atomic<bool> running{false};
   // Set by stop() once its message has been sent. su_msg_send wakes the root by writing to a
   // socket after it has queued the message, so the SIP thread can see the message (and stop)
@@ -32,12 +36,36 @@ struct Server::State {
 
 namespace {
 
+// The epoll descriptor su_root_create opened: the one in `after` that is not in `before`, when
+// there is exactly one (another thread opening one at the same moment makes it unsure: -1).
+int rootEpoll(const std::vector<int>& before, const std::vector<int>& after) {
+  int found = -1;
+  for (int fd : after) {
+    if (std::find(before.begin(), before.end(), fd) != before.end()) continue;
+    if (found >= 0) return -1;
+    found = fd;
+  }
+  return found;
+}
+
 std::string hostForUri(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// The stop message's data: the root, and where the SIP thread keeps its loop (in the State,
+// which outlives the thread).
+struct StopTarget {
+  su_root_t* root;
+  SipLoop* const* loop;
+};
+
 void breakRoot(su_root_magic_t*, su_msg_r, su_msg_arg_t* arg) {
-  su_root_break(*static_cast<su_root_t**>(static_cast<void*>(arg)));
+  const auto* target = static_cast<StopTarget*>(static_cast<void*>(arg));
+  if (*target->loop) {
+    (*target->loop)->stop();
+  } else {
+    su_root_break(target->root);
+  }
 }
 
 // A closure crossing into the SIP thread (su_msg is Sofia's thread-safe queue).
@@ -96,9 +124,9 @@ std::optional<std::string> Server::start() {
 void Server::stop() {
   if (!thread_.joinable()) return;
   su_msg_r m = SU_MSG_R_INIT;
-  if (su_msg_create(m, su_root_task(state_->root), su_task_null, breakRoot, sizeof(su_root_t*)) ==
+  if (su_msg_create(m, su_root_task(state_->root), su_task_null, breakRoot, sizeof(StopTarget)) ==
       0) {
-    *static_cast<su_root_t**>(static_cast<void*>(su_msg_data(m))) = state_->root;
+    *static_cast<StopTarget*>(static_cast<void*>(su_msg_data(m))) = {state_->root, &state_->loop};
     su_msg_send(m);
   }
   state_->stopSent.set_value();
@@ -139,6 +167,7 @@ void Server::run(const std::shared_ptr<State>& state) {
   pthread_setname_np(pthread_self(), "sos-sip");  // top -H, gdb; the health tests find it so
   if (allocator::prepareSipThread())
     spdlog::debug("SIP thread: call state and transactions in jemalloc arenas of their own");
+  const std::vector<int> epollsBefore = SipLoop::epollDescriptors();
   su_root_t* root = su_root_create(nullptr);  // created on the thread that runs it
   if (root == nullptr) {
     state->ready.set_value("cannot create the SIP event loop");
@@ -196,7 +225,10 @@ void Server::run(const std::shared_ptr<State>& state) {
   health_->setListening(true);
   state->ready.set_value(std::nullopt);
 
-  su_root_run(root);
+  SipLoop loop(root, rootEpoll(epollsBefore, SipLoop::epollDescriptors()));
+  state->loop = &loop;
+  loop.run();
+  state->loop = nullptr;
   state->stopSent.get_future().wait_for(std::chrono::seconds(5));
 
   health_->setListening(false);
