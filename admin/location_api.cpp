@@ -96,6 +96,18 @@ ReportPrompt reportPrompt(const routing::Resolution& res) {
           {"save-personal", "this-emergency-only", "submit-company"}};
 }
 
+std::string deskPhoneMessageRefusal(std::string_view reportedIp, std::string_view peer) {
+  if (reportedIp.empty()) return "the report names no IP address";
+  if (peer.empty()) return "the address the report came from is not known";
+  const auto reported = model::parseIpAddress(reportedIp);
+  const auto sender = model::parseIpAddress(peer);
+  if (!reported || !sender || reported->bytes != sender->bytes) {
+    return "the report names IP " + std::string(reportedIp) + " but came from " +
+           std::string(peer) + ": a MESSAGE goes only to the address a report came from";
+  }
+  return "";
+}
+
 std::string nomadicOffText(std::string_view site) {
   return "nomadic emergency services are off for site " + std::string(site) +
          ": a 911 gives the company's location, not a personal address, and personal addresses "
@@ -165,7 +177,7 @@ HttpResponse LocationApi::handle(const HttpRequest& request, const Principal& wh
         mac && std::any_of(user->macs.begin(), user->macs.end(),
                            [&](const auto& m) { return model::normalizeMac(m) == mac; });
     if (saved.value().newNetwork && deskPhone && deps_.deskPhoneMoved) {
-      deps_.deskPhoneMoved(report, *user);
+      deps_.deskPhoneMoved(report, *user, request.peerAddress);
     }
   } else {
     // The store being down must not cost the caller: the report still reaches the call path.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "admin/auth.h"
@@ -32,6 +33,15 @@ ReportPrompt reportPrompt(const routing::Resolution& resolution);
 // services are off for the site (issue 17; config `sites[].nomadic`, `location.nomadic`).
 std::string nomadicOffText(std::string_view site);
 
+// Why a SIP MESSAGE to a desk phone that reported from a new network (issue 17,
+// location.desk_phone_moved: phone) may not go to the IP address its report names, or "" when
+// it may. The report's body is the token holder's to write: the MESSAGE goes only to the address
+// the report came from (`peer`, the HTTP client's), and only when the report names that same
+// address (IPv4-mapped IPv6 written either way), so a device token cannot make sosproxy send
+// SIP to an address of its choosing. A report relayed by a network-reporter or an admin from
+// another address sends none.
+std::string deskPhoneMessageRefusal(std::string_view reportedIp, std::string_view peer);
+
 class LocationApi {
  public:
   struct Deps {
@@ -43,8 +53,11 @@ class LocationApi {
     std::function<void(const model::DeviceReport&)> publish;
     std::function<int64_t()> nowMs;
     // A desk phone (a report naming a MAC of the user's) reported from a network new for its
-    // user (issue 17): tell the user. Empty: nobody is told.
-    std::function<void(const model::DeviceReport&, const model::UserRow&)> deskPhoneMoved;
+    // user (issue 17): tell the user. `peer` is the address the report came from (the HTTP
+    // client's), which is not always the one the report names (deskPhoneMessageRefusal).
+    // Empty: nobody is told.
+    std::function<void(const model::DeviceReport&, const model::UserRow&, const std::string& peer)>
+        deskPhoneMoved;
   };
 
   explicit LocationApi(Deps deps) : deps_(std::move(deps)) {}

@@ -19,7 +19,7 @@ using nlohmann::json;
 // is, its key, networks and confirmation are sosproxy's to fill in.
 bool userField(const std::string& column) {
   return column != "key" && column != "extension" && column != "confirmed" &&
-         column != "networks" && column != "bssids";
+         column != "networks" && column != "bssids" && column != "hold_until_ms";
 }
 
 // A JSON value as an input field's text: strings as given, numbers as written, arrays of
@@ -101,24 +101,48 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
                        "send {\"location_permission\": true or false}: the only setting that is "
                        "the user's to change");
     }
-    store::ImportRequest req = request(store::DataKind::Users, who);
-    req.records.push_back(
-        {0,
-         {{"extension", user->extension, 0},
-          {"location_permission", body["location_permission"].get<bool>() ? "yes" : "no", 0}}});
-    auto applied = deps_.apply(req);
-    if (!applied.ok()) return refusedWrite(applied.error(), "the user's change");
+    const bool allowed = body["location_permission"].get<bool>();
+    if (deps_.answerPermission) {
+      const int64_t now = deps_.nowMs();
+      store::AuditEntry audit{0,
+                              now,
+                              who.name,
+                              std::string(toString(who.role)),
+                              "user.location-permission",
+                              "user:" + user->extension,
+                              user->site,
+                              jsonText(json{{"location_permission", user->locationPermission}}),
+                              jsonText(json{{"location_permission", allowed}})};
+      auto answered = deps_.answerPermission(user->extension, allowed, now, audit);
+      if (!answered.ok()) return refusedWrite(answered.error(), "the user's change");
+      if (!answered.value()) return jsonError(404, "this token's user is not known");
+    } else {
+      store::ImportRequest req = request(store::DataKind::Users, who);
+      req.records.push_back({0,
+                             {{"extension", user->extension, 0},
+                              {"location_permission", allowed ? "yes" : "no", 0}}});
+      auto applied = deps_.apply(req);
+      if (!applied.ok()) return refusedWrite(applied.error(), "the user's change");
+    }
+    spdlog::info("admin API: {} {} location sharing", user->extension,
+                 allowed ? "allows" : "does not allow");
     snapshot = deps_.snapshot();
     user = snapshot ? snapshot->findUser(user->extension) : nullptr;
     if (user == nullptr) return jsonError(500, "the user cannot be read back");
   }
 
-  json out{{"extension", user->extension},
-           {"name", user->name},
-           {"site", user->site},
-           {"nomadic", user->nomadic},
-           {"nomadic_services", snapshot->nomadicAllowed(user->site)},
-           {"location_permission", user->locationPermission}};
+  json out{
+      {"extension", user->extension},
+      {"name", user->name},
+      {"site", user->site},
+      {"nomadic", user->nomadic},
+      {"nomadic_services", snapshot->nomadicAllowed(user->site)},
+      {"location_permission", user->locationPermission},
+      {"location_permission_asked", user->permissionAnsweredAtMs != 0},
+      {"location_permission_answered_at_ms",
+       user->permissionAnsweredAtMs != 0 ? json(user->permissionAnsweredAtMs) : json(nullptr)}};
+  // Why the user is not asked where they are and cannot add addresses, as a report's answer says.
+  if (!snapshot->nomadicAllowed(user->site)) out["note"] = nomadicOffText(user->site);
   auto latest = deps_.latestReport(user->extension);
   model::DeviceReport report;
   report.extension = user->extension;
@@ -315,6 +339,16 @@ HttpResponse MeApi::save(const json& body, const model::UserRow& user,
   }
   for (const auto& [name, value] : body.items()) {
     if (name == "choice") continue;
+    if (name == "hold_until_ms") {
+      // How long an address is held is the choice's, not the user's (issue 17).
+      return jsonError(
+          400,
+          "field 'hold_until_ms' is not the user's to give: the choice "
+          "\"this-emergency-only\" holds an address for location."
+          "temporary_hold_s (" +
+              std::to_string((deps_.holdMs ? deps_.holdMs() : int64_t{8} * 3600 * 1000) / 1000) +
+              " s), \"save-personal\" keeps it");
+    }
     const auto& columns = store::dataColumns(store::DataKind::PersonalLocations);
     if (std::find(columns.begin(), columns.end(), name) == columns.end() || !userField(name)) {
       return jsonError(400, "field '" + name +

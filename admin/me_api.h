@@ -2,13 +2,17 @@
 // The user's own side of the API (issue 17), for a `device` token (the user's phone or
 // softphone; a token for a MAC acts for the user that MAC belongs to). Runs on the I/O thread.
 //
-//   GET  /api/v1/me                 the user, their location sharing permission, and where their
-//                                   next 911 would say they are now and how that was found (from
-//                                   their latest report), and that report's prompt (status
-//                                   detectable or undetectable, its text, the choices below;
-//                                   none when it found a personal address the user confirmed)
+//   GET  /api/v1/me                 the user, their location sharing permission and whether
+//                                   they have answered that question themselves (the page asks
+//                                   at first use), whether nomadic emergency services are on for
+//                                   their site (a `note` says why not), and where their next 911
+//                                   would say they are now and how that was found (from their
+//                                   latest report), and that report's prompt (status detectable
+//                                   or undetectable, its text, the choices below; none when it
+//                                   found a personal address the user confirmed, or when nomadic
+//                                   emergency services are off)
 //   PUT  /api/v1/me                 {"location_permission": true | false}: may sosproxy use the
-//                                   device's network data
+//                                   device's network data; the user's answer, kept with its time
 //   POST /api/v1/me/prompt-answer   the user's answer to the report's prompt:
 //        {"choice": "confirm"}      "yes, I am there": a personal address of theirs that matched
 //                                   is marked confirmed (sent to a PSAP as certain from then on)
@@ -70,6 +74,12 @@ class MeApi {
         tellApprovers;
     // How long "this emergency only" holds an address (location.temporary_hold_s, in ms).
     std::function<int64_t()> holdMs;
+    // The user's answer to the location sharing question: written with when it was given and
+    // `audit`, then the snapshot rebuilt (store::Store::answerLocationPermission). Null: written
+    // through `apply` as an admin's change would be (when it was given is not kept).
+    std::function<Result<bool>(const std::string& extension, bool allowed, int64_t atMs,
+                               const store::AuditEntry&)>
+        answerPermission;
   };
 
   static constexpr std::string_view kPath = "/api/v1/me";

@@ -109,6 +109,24 @@ json changesJson(const store::ImportResult& result) {
 
 }  // namespace
 
+std::string holdRefusal(const std::string& given, const std::string& stored, int64_t nowMs,
+                        int64_t holdMs) {
+  if (given == stored || given.empty()) return "";
+  const int64_t latest = nowMs + holdMs;
+  const std::string rule =
+      "a device token holds an address for this emergency only, for "
+      "location.temporary_hold_s (" +
+      std::to_string(holdMs / 1000) + " s) at most: until " + std::to_string(latest) +
+      " (Unix ms) at the latest; a later end is an admin's to set";
+  int64_t until = 0;
+  const auto [end, ec] = std::from_chars(given.data(), given.data() + given.size(), until);
+  if (ec != std::errc() || end != given.data() + given.size()) {
+    return "hold_until_ms: \"" + given + "\" is not a time in Unix milliseconds; " + rule;
+  }
+  if (until > latest) return "hold_until_ms: " + given + " is too late: " + rule;
+  return "";
+}
+
 bool RecordsApi::serves(std::string_view path) {
   auto under = [&](std::string_view base) {
     return path == base ||
@@ -253,8 +271,6 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
     auto input = inputOf(body, why);
     if (!input) return jsonError(400, why);
     const std::string keyColumn = store::dataColumns(kind)[0];
-    auto keyField = std::find_if(input->fields.begin(), input->fields.end(),
-                                 [&](const store::InputField& f) { return f.column == keyColumn; });
     if (who.role == Role::Device) {
       // A user's own personal location: whose it is is not theirs to say.
       for (const auto& f : input->fields) {
@@ -263,6 +279,19 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
         }
       }
       if (own.empty()) return jsonError(404, "this token's user is not known");
+      // A hold is the "this emergency only" choice's, and as short (issue 17).
+      const auto& columns = store::dataColumns(kind);
+      const auto holdColumn = std::find(columns.begin(), columns.end(), "hold_until_ms");
+      for (const auto& f : input->fields) {
+        if (f.column != "hold_until_ms" || holdColumn == columns.end()) continue;
+        const std::string stored =
+            existing == nullptr ? "" : existing->values[holdColumn - columns.begin()];
+        const int64_t holdMs = deps_.holdMs ? deps_.holdMs() : int64_t{8} * 3600 * 1000;
+        if (const std::string why = holdRefusal(f.value, stored, deps_.nowMs(), holdMs);
+            !why.empty()) {
+          return jsonError(403, why);
+        }
+      }
       if (existing == nullptr && deps_.nomadicOffSite) {
         if (const std::string site = deps_.nomadicOffSite(own); !site.empty()) {
           return jsonError(403, nomadicOffText(site));
@@ -270,6 +299,9 @@ HttpResponse RecordsApi::one(const HttpRequest& r, const Collection& c, const st
       }
       input->fields.push_back({"extension", own, 0});
     }
+    // Looked for only now: the push_back above may have moved the fields.
+    auto keyField = std::find_if(input->fields.begin(), input->fields.end(),
+                                 [&](const store::InputField& f) { return f.column == keyColumn; });
     if (keyField == input->fields.end()) {
       input->fields.insert(input->fields.begin(), {keyColumn, key, 0});
     } else if (store::normalizedKey(kind, keyField->value) != key) {

@@ -40,6 +40,15 @@
 
 namespace sos::admin {
 
+// Why a device token may not write `given` as hold_until_ms of its user's personal location
+// whose stored value is `stored` ("" for a new one), or "" when it may (issue 17). A hold is
+// the "this emergency only" choice: the user holds an address for at most `holdMs` from
+// `nowMs`. So a device token gives the stored value back unchanged, or "" (a kept address,
+// which the user may save anyway), or a time no later than nowMs + holdMs; a later end would
+// keep a "temporary" address in force, ahead of the user's kept ones, and is an admin's to set.
+std::string holdRefusal(const std::string& given, const std::string& stored, int64_t nowMs,
+                        int64_t holdMs);
+
 class RecordsApi {
  public:
   struct Deps {
@@ -52,6 +61,9 @@ class RecordsApi {
     // The site of `extension` when nomadic emergency services are off there (a device token
     // may then add no personal address; issue 17), else empty. Null: never off.
     std::function<std::string(const std::string& extension)> nomadicOffSite;
+    // How long a user may hold an address for one emergency (location.temporary_hold_s, in
+    // ms): a device token's hold_until_ms ends within this of now (holdRefusal). Null: 8 hours.
+    std::function<int64_t()> holdMs;
   };
 
   // The collections of records, each at its path.

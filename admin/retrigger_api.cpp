@@ -63,11 +63,14 @@ HttpResponse RetriggerApi::handle(const HttpRequest& r, const Principal& who) {
       continue;
     }
     const auto* user = snapshot->findUser(extension);
+    const std::string page = deps_.selfServiceUrl ? deps_.selfServiceUrl() : "";
     deps_.mail(email, "sosproxy: please confirm where you are",
                "Hello" + (user && !user->name.empty() ? " " + user->name : std::string()) +
                    ",\n\nyour administrator asks you to confirm the location your next emergency "
                    "call will report. Your phone or softphone will ask you where you are the next "
-                   "time it reports its network; answer it there.\n");
+                   "time it reports its network; answer it there" +
+                   (page.empty() ? std::string(".\n")
+                                 : ", or on the page My emergency location: " + page + "\n"));
     emailed.push_back(extension);
   }
   spdlog::info("admin API: prompts re-triggered by \"{}\" for {} users ({} e-mailed)", who.name,

@@ -36,6 +36,9 @@ class RetriggerApi {
     std::function<void(const std::string& to, const std::string& subject, const std::string& body)>
         mail;
     std::function<int64_t()> nowMs;
+    // The self-service page as users reach it (config::Config::selfServiceUrl), which the
+    // e-mail names. Empty: the e-mail names none.
+    std::function<std::string()> selfServiceUrl;
   };
 
   static constexpr std::string_view kPath = "/api/v1/prompts/retrigger";

@@ -37,6 +37,25 @@ const DeskPhoneMoved& Config::deskPhoneMovedTells(std::string_view site) const {
   return s != nullptr && s->deskPhoneMoved ? *s->deskPhoneMoved : location.deskPhoneMoved;
 }
 
+std::string Config::selfServiceUrl() const {
+  if (!admin.publicUrl.empty()) return admin.publicUrl + "/me";
+  const bool v6 = admin.address.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + admin.address + "]" : admin.address) + ":" +
+         std::to_string(admin.port) + "/me";
+}
+
+std::string publicUrlHost(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  std::string_view authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find('/'));
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    return close == std::string_view::npos ? "" : std::string(authority.substr(1, close - 1));
+  }
+  return std::string(authority.substr(0, authority.find(':')));
+}
+
 Result<Config> loadConfig(const std::string& path) {
   auto text = readWholeFile(path);
   if (!text.ok())

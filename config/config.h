@@ -234,6 +234,10 @@ struct Admin {
   // reach it while the rest of the API stays on a management network. Port 0: none.
   std::string deviceAddress = "127.0.0.1";
   uint16_t devicePort = 0;
+  // Where users reach the admin server ("https://sos.example.com", no trailing '/'): the link
+  // to the self-service page that messages to users give (Config::selfServiceUrl). Its host, when
+  // a name, is one a request's Host may give too. Empty: http://address:port.
+  std::string publicUrl;
 };
 
 // How responder alerts are delivered (issue 6). They are queued in the store's outbox and sent
@@ -280,7 +284,16 @@ struct Config {
   // Who is told when a desk phone of a user of `site` reports from a new network: the site's
   // own setting, else the account's.
   const DeskPhoneMoved& deskPhoneMovedTells(std::string_view site) const;
+  // The self-service page "My emergency location" as users reach it, for the messages that send
+  // them there: admin.public_url + "/me", else http://admin.address:admin.port/me (of no use to
+  // a phone when the admin server listens on loopback or on every address: then set
+  // admin.public_url).
+  std::string selfServiceUrl() const;
 };
+
+// The host of an admin.public_url ("sos.example.com" of "https://sos.example.com:8443/x";
+// brackets kept off an IPv6 address), or "" for an empty or malformed one.
+std::string publicUrlHost(std::string_view url);
 
 // Reads and validates a YAML file. On failure the Error's message has one line per problem,
 // each "FILE:LINE:COLUMN: KEY: what is wrong" (line and column 1-based), code "config.invalid"

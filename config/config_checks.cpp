@@ -74,6 +74,53 @@ std::string checkWebhookUrl(std::string_view s) {
   return expecting(ok, "an http:// URL with a numeric host, e.g. \"http://127.0.0.1:8089/alerts\"");
 }
 
+// Where users' browsers reach the admin server: "http://" or "https://", a host name or a
+// numeric address ("[...]" for IPv6), an optional port, an optional path; no user name,
+// query, fragment or blanks (it is written into e-mails and SIP MESSAGEs as it is).
+std::string checkPublicUrl(std::string_view s) {
+  const char* const kExpected =
+      "an http:// or https:// URL of the admin server as users reach it, without query or "
+      "fragment, e.g. \"https://sos.example.com\" or \"http://10.1.0.5:8080\"";
+  std::string_view rest;
+  if (s.rfind("https://", 0) == 0) {
+    rest = s.substr(8);
+  } else if (s.rfind("http://", 0) == 0) {
+    rest = s.substr(7);
+  } else {
+    return expecting(false, kExpected);
+  }
+  const bool clean = std::none_of(s.begin(), s.end(), [](char c) {
+    return c <= ' ' || c == 0x7f || c == '?' || c == '#' || c == '@' || c == '"' || c == '<' ||
+           c == '>' || c == '\\';
+  });
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string_view host = authority;
+  std::string_view portText;
+  bool ok = clean && !authority.empty();
+  if (ok && host.front() == '[') {
+    const auto close = host.find(']');
+    ok = close != std::string_view::npos && model::addressBits(host.substr(1, close - 1)) == 128;
+    if (ok) {
+      portText = host.substr(close + 1);
+      host = host.substr(1, close - 1);
+      ok = portText.empty() || portText.front() == ':';
+      if (!portText.empty()) portText.remove_prefix(1);
+    }
+  } else if (ok) {
+    if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+      portText = host.substr(colon + 1);
+      host = host.substr(0, colon);
+      ok = !portText.empty();
+    }
+    ok = ok && (model::addressBits(host) == 32 || checkHostName(host).empty());
+  }
+  if (ok && !portText.empty()) {
+    ok = isDigits(portText) && portText.size() <= 5 && std::stoi(std::string(portText)) >= 1 &&
+         std::stoi(std::string(portText)) <= 65535;
+  }
+  return expecting(ok, kExpected);
+}
+
 // An e-mail address as an SMTP envelope takes it: local@domain, no spaces or angle brackets.
 std::string checkEmail(std::string_view s) {
   auto at = s.find('@');

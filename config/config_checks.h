@@ -26,6 +26,7 @@ std::string checkHostName(std::string_view s);    // RFC 1123: "sosproxy.example
 std::string checkWebhookUrl(std::string_view s);  // "http://127.0.0.1:8089/alerts"
 std::string checkEmail(std::string_view s);       // "security@hq.example"
 std::string checkSipTarget(std::string_view s);   // "sip:security-desk@127.0.0.1:5094"
+std::string checkPublicUrl(std::string_view s);   // "https://sos.example.com"
 
 // The words the file uses for each enumeration; toString() prints the same ones.
 template <class E, size_t N>

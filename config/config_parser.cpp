@@ -518,8 +518,8 @@ void Parser::readLocation(const YamlValue& v) {
 }
 
 void Parser::readAdmin(const YamlValue& v) {
-  auto f =
-      fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public", "device_listen"});
+  auto f = fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public",
+                      "device_listen", "public_url"});
   if (!f) {
     return;
   }
@@ -551,6 +551,11 @@ void Parser::readAdmin(const YamlValue& v) {
   }
   if (auto e = get(*f, v, "enabled")) {
     admin.enabled = boolean(*e).value_or(admin.enabled);
+  }
+  if (auto u = get(*f, v, "public_url")) {
+    std::string url = checked(*u, checkPublicUrl).value_or("");
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    admin.publicUrl = url;
   }
 }
 

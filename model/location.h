@@ -72,6 +72,9 @@ struct UserRow {
   std::vector<std::string> macs;
   bool nomadic = false;            // nomadic emergency services enabled
   bool locationPermission = true;  // may sosproxy use the device's network data
+  // When the user answered that question themselves (Unix ms; issue 17); 0: never asked, the
+  // setting is an admin's (or the default), and the self-service page asks at first use.
+  int64_t permissionAnsweredAtMs = 0;
 };
 
 struct PersonalLocationRow {

@@ -72,24 +72,30 @@ std::string seenBy(const model::DeviceReport& r) {
 }
 
 // The SIP MESSAGE to a desk phone on a new network (location.desk_phone_moved: phone), sent by
-// the SIP thread to the address the phone reported from, at location.phone_sip_port. Its answer
-// (or none) is logged; nothing waits for it.
-void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::UserRow& user) {
+// the SIP thread to the address the report came from (`peer`), at location.phone_sip_port, and
+// only when the report names that same address (admin::deskPhoneMessageRefusal): the report's
+// body is its token holder's to write, the address it came from is not. Not sent: logged and
+// counted by reason. Its answer (or none) is logged; nothing waits for it.
+void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::UserRow& user,
+                      const std::string& peer) {
   const config::Config& cfg = *run.current;
-  if (r.ip.empty()) {
-    spdlog::info("desk phone {} of {} on a new network: no address to send a MESSAGE to", r.mac,
-                 user.extension);
+  if (const std::string why = admin::deskPhoneMessageRefusal(r.ip, peer); !why.empty()) {
+    spdlog::warn("desk phone {} of {} on a new network: no SIP MESSAGE sent: {}", r.mac,
+                 user.extension, why);
+    run.locations.counters().deskPhoneMessagesWithheld.add(r.ip.empty() ? "no-address"
+                                                                        : "reported-ip-not-sender");
     return;
   }
+  // The report's IP is the peer's address here, written as the report writes it (IPv4 where a
+  // dual-stack socket said ::ffff:...).
   const bool v6 = r.ip.find(':') != std::string::npos;
   notify::SipMessageRequest m;
   m.uri = "sip:" + user.extension + "@" + (v6 ? "[" + r.ip + "]" : r.ip) + ":" +
           std::to_string(cfg.location.phoneSipPort);
   m.body = "sosproxy: this phone (extension " + user.extension + ", MAC " + r.mac +
            ") is on a network it has not been seen on: " + seenBy(r) +
-           ". If it has moved, confirm where it is now at http://" + cfg.admin.address + ":" +
-           std::to_string(cfg.admin.port) +
-           "/me (My emergency location), so that an emergency call from it reports the right "
+           ". If it has moved, confirm where it is now at " + cfg.selfServiceUrl() +
+           " (My emergency location), so that an emergency call from it reports the right "
            "place.";
   m.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
   const std::string what = "desk phone " + r.mac + " (MESSAGE to " + m.uri + ")";
@@ -106,13 +112,15 @@ void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::U
       boost::asio::post(*io, [done, result = std::move(result)] { done(result); });
     });
   });
+  if (posted) run.locations.counters().deskPhoneMessagesSent.fetch_add(1);
   if (!posted) done(Error{"sip.down", "the SIP thread is not running"});
 }
 
 // A desk phone on a network new for its user (issue 17): whom location.desk_phone_moved (or the
 // site's own setting) names is told what was seen: the user and the site's approvers by e-mail,
 // the phone by a SIP MESSAGE.
-void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model::UserRow& user) {
+void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model::UserRow& user,
+                        const std::string& peer) {
   const config::Config& cfg = *run.current;
   const config::DeskPhoneMoved& tell = cfg.deskPhoneMovedTells(user.site);
   const std::string seen = seenBy(r);
@@ -127,8 +135,10 @@ void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model:
                "Hello" + (user.name.empty() ? std::string() : " " + user.name) +
                    ",\n\nyour desk phone (MAC " + r.mac + ", extension " + user.extension +
                    ") now reports from a network it has not been seen on: " + seen +
-                   ".\nIf the phone has moved, confirm where it is now when it asks, so that an "
-                   "emergency call from it reports the right place.\n",
+                   ".\nIf the phone has moved, confirm where it is now when it asks, or on "
+                   "the page My emergency location, " +
+                   cfg.selfServiceUrl() +
+                   ", so that an emergency call from it reports the right place.\n",
                "desk phone " + r.mac);
     }
   }
@@ -152,7 +162,7 @@ void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model:
       }
     }
   }
-  if (tell.phone) messageDeskPhone(run, r, user);
+  if (tell.phone) messageDeskPhone(run, r, user, peer);
 }
 
 // A submitted company location decided (issue 17): its user is told by e-mail, when they have
@@ -227,8 +237,8 @@ admin::LocationApi::Deps locationDeps(Running& run) {
       [&run] { return run.locations.snapshot(); },
       [&run](const model::DeviceReport& r) { run.server.post([r](B2bua& b) { b.addReport(r); }); },
       now,
-      [&run](const model::DeviceReport& r, const model::UserRow& user) {
-        tellDeskPhoneMoved(run, r, user);
+      [&run](const model::DeviceReport& r, const model::UserRow& user, const std::string& peer) {
+        tellDeskPhoneMoved(run, r, user, peer);
       }};
 }
 
@@ -307,7 +317,8 @@ admin::RecordsApi::Deps recordsDeps(Running& run) {
             const model::UserRow* user = snapshot ? snapshot->findUser(extension) : nullptr;
             if (user == nullptr || snapshot->nomadicAllowed(user->site)) return "";
             return user->site;
-          }};
+          },
+          [&run] { return run.current->location.temporaryHoldSeconds * 1000; }};
 }
 
 std::function<Result<std::vector<store::LocationRequest>>(const store::LocationRequestQuery&)>
@@ -336,7 +347,14 @@ admin::MeApi::Deps meDeps(Running& run) {
       [&run](const store::LocationRequest& r, const std::string& subject, const std::string& body) {
         tellApprovers(run.io, *run.current, r, subject, body);
       },
-      [&run] { return run.current->location.temporaryHoldSeconds * 1000; }};
+      [&run] { return run.current->location.temporaryHoldSeconds * 1000; },
+      [db, &run](const std::string& extension, bool allowed, int64_t atMs,
+                 const store::AuditEntry& audit) -> Result<bool> {
+        if (db == nullptr) return Error{"store.write", "no store is open"};
+        auto answered = db->answerLocationPermission(extension, allowed, atMs, audit);
+        if (answered.ok() && answered.value()) run.locations.rebuild();  // the next call sees it
+        return answered;
+      }};
 }
 
 admin::LocationRequestsApi::Deps requestsDeps(Running& run) {
@@ -369,7 +387,7 @@ admin::RetriggerApi::Deps retriggerDeps(Running& run) {
           [&run](const std::string& to, const std::string& subject, const std::string& body) {
             sendMail(run.io, *run.current, to, subject, body, "re-trigger");
           },
-          now};
+          now, [&run] { return run.current->selfServiceUrl(); }};
 }
 
 admin::DashboardApi::Deps dashboardDeps(Running& run) {
@@ -437,6 +455,10 @@ admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
 admin::AdminRoutes::Settings adminSettings(const config::Config& c) {
   admin::AdminRoutes::Settings s;
   s.allowedHosts = c.admin.allowedHosts;
+  // The name users reach the server by (admin.public_url) is one of its names.
+  if (const std::string host = config::publicUrlHost(c.admin.publicUrl); !host.empty()) {
+    s.allowedHosts.push_back(host);
+  }
   s.metricsPublic = c.admin.metricsPublic;
   for (const auto& site : c.sites) s.sites.push_back(site.name);
   return s;

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "base/counters.h"
 #include "config/config.h"
 #include "proxy/routing_log.h"
 #include "routing/location_resolver.h"
@@ -32,6 +33,11 @@ struct LocationCounters {
   std::atomic<uint64_t> reportsNotSaved{0};  // store write failed; report used in memory only
   std::atomic<uint64_t> callRecordsSaved{0};
   std::atomic<uint64_t> callRecordsNotSaved{0};  // store write failed; the routing log has it
+  // SIP MESSAGEs to desk phones on a new network (issue 17): handed to the SIP thread, and
+  // those not sent by reason ("reported-ip-not-sender": the report named another address than
+  // the one it came from; "no-address": it named none).
+  std::atomic<uint64_t> deskPhoneMessagesSent{0};
+  LabelledCounts deskPhoneMessagesWithheld;
 };
 
 // A call's record from its final routing-log entry. `endedAtMs` (Unix ms) is when the outcome
@@ -67,6 +73,7 @@ class LocationService {
   Result<int64_t> saveCallRecord(const store::CallRecord& record);
   Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
   const LocationCounters& counters() const { return counters_; }
+  LocationCounters& counters() { return counters_; }  // the I/O thread's own counts
   // Why the store cannot take a write now (for /readyz), or none when it can: the database of
   // store.path could not be opened at start (running on the seed data in memory), or
   // Store::checkWritable() failed. A configuration without store.path keeps its data in memory

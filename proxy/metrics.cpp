@@ -184,6 +184,15 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
   metric(out, "sosproxy_call_records_not_saved_total", "counter",
          "call records the store could not write (the routing log still has the call)",
          l.callRecordsNotSaved);
+  metric(out, "sosproxy_desk_phone_messages_total", "counter",
+         "SIP MESSAGEs to desk phones reporting from a network new for their user, sent "
+         "(location.desk_phone_moved: phone)",
+         l.deskPhoneMessagesSent);
+  labelled(out, "sosproxy_desk_phone_messages_withheld_total",
+           "SIP MESSAGEs to desk phones on a new network not sent, by reason "
+           "(reported-ip-not-sender: the report named another IP than the one it came from; "
+           "no-address: it named none)",
+           l.deskPhoneMessagesWithheld, "reason");
   metric(out, "sosproxy_config_reloads_total", "counter",
          "configuration reloads that took effect (SIGHUP, admin reload)", r.reloads);
   metric(out, "sosproxy_config_reload_failures_total", "counter",

@@ -1,5 +1,5 @@
 // The user loop's writes (store.h, issue 17): company locations submitted for approval, prompts
-// re-triggered, users' e-mail addresses.
+// re-triggered, users' e-mail addresses, their answer to the location sharing question.
 
 #include <sqlite3.h>
 
@@ -113,6 +113,24 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::resetPrompts(
   if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
   if (!tx.commit()) return failure(tx.error());
   return found;
+}
+
+Result<bool> Store::answerLocationPermission(const std::string& extension, bool allowed,
+                                             int64_t atMs, const AuditEntry& audit) {
+  auto failure = [&](const std::string& why) { return Error{"store.write", path_ + ": " + why}; };
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) return failure(tx.error());
+  Statement set(db_,
+                "UPDATE users SET location_permission = ?, location_permission_at_ms = ? "
+                "WHERE extension = ?");
+  if (!set.integer(1, allowed ? 1 : 0).integer(2, atMs).text(3, extension).run()) {
+    return failure(set.error());
+  }
+  if (sqlite3_changes(db_) == 0) return false;
+  if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
+  if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
+  if (!tx.commit()) return failure(tx.error());
+  return true;
 }
 
 Result<std::string> Store::userEmail(const std::string& extension) {

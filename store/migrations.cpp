@@ -343,7 +343,14 @@ ALTER TABLE personal_locations ADD COLUMN hold_until_ms INTEGER;
 UPDATE data_version SET version = version + 1 WHERE id = 1;
 )sql";
 
-constexpr std::array<Migration, 10> kMigrations{{
+// The user's own answer to "may sosproxy use your device's network data?" (issue 17): when they
+// gave it (Unix ms); NULL: never asked, the user record's location_permission stands as an admin
+// set it, and the self-service page asks at first use.
+constexpr const char* kSchema11 = R"sql(
+ALTER TABLE users ADD COLUMN location_permission_at_ms INTEGER;
+)sql";
+
+constexpr std::array<Migration, 11> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -354,6 +361,7 @@ constexpr std::array<Migration, 10> kMigrations{{
     {8, "company locations submitted for approval", kSchema8},
     {9, "users' e-mail addresses", kSchema9},
     {10, "personal locations held for one emergency", kSchema10},
+    {11, "when users answered the location sharing question", kSchema11},
 }};
 
 }  // namespace

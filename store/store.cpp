@@ -304,8 +304,8 @@ Result<model::LocationData> Store::loadLocationData() {
 
   std::unordered_map<std::string, size_t> userIndex;
   Statement users(db_,
-                  "SELECT extension, did, name, site, nomadic, location_permission FROM users "
-                  "ORDER BY extension");
+                  "SELECT extension, did, name, site, nomadic, location_permission, "
+                  "COALESCE(location_permission_at_ms, 0) FROM users ORDER BY extension");
   while (users.row()) {
     model::UserRow u;
     u.extension = users.columnText(0);
@@ -314,6 +314,7 @@ Result<model::LocationData> Store::loadLocationData() {
     u.site = users.columnText(3);
     u.nomadic = users.columnInt(4) != 0;
     u.locationPermission = users.columnInt(5) != 0;
+    u.permissionAnsweredAtMs = users.columnInt(6);
     userIndex.emplace(u.extension, data.users.size());
     data.users.push_back(std::move(u));
   }

@@ -97,6 +97,12 @@ class Store {
       const std::vector<std::string>& extensions, const AuditEntry& audit);
   // The user's e-mail address ("" for none or no such user).
   Result<std::string> userEmail(const std::string& extension);
+  // The user's own answer to "may sosproxy use your device's network data?" (issue 17): their
+  // location_permission and when they gave it (model::UserRow::permissionAnsweredAtMs), with
+  // `audit`, in one transaction; the routing data's version moves. False when there is no such
+  // user (nothing written).
+  Result<bool> answerLocationPermission(const std::string& extension, bool allowed, int64_t atMs,
+                                        const AuditEntry& audit);
 
   // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
   // row per ELIN, so the set is small), and read back at start-up.

@@ -1,5 +1,6 @@
 // "My emergency location" (served at /me): a user signs in with their device token and sees
-// where their next 911 would say they are, answers their latest report's prompt, adds an
+// where their next 911 would say they are, is asked at first use whether sosproxy may use their
+// device's network (and changes that later), answers their latest report's prompt, adds an
 // address and deletes their personal addresses. The page holds no data: everything comes from
 // the admin API (GET /api/v1/me, POST /api/v1/me/prompt-answer, /api/v1/personal-locations),
 // called with the token as "Authorization: Bearer". The token stays in this tab's
@@ -57,6 +58,8 @@ function explain(status, data) {
       return 'Not found (HTTP 404' + quoted + ').';
     case 409:
       return 'This cannot be done now (HTTP 409' + quoted + ').';
+    case 412:
+      return 'It changed since this page showed it (HTTP 412' + quoted + ').';
     case 400:
       return 'Not saved: sosproxy found a problem in it (HTTP 400' + quoted + ').';
     case 503:
@@ -66,8 +69,8 @@ function explain(status, data) {
   }
 }
 
-// One call to the API with the token; the answer's JSON, or an ApiError.
-async function api(method, path, body, headers) {
+// One call to the API with the token: the answer's JSON and its ETag, or an ApiError.
+async function call(method, path, body, headers) {
   const sent = Object.assign({Authorization: 'Bearer ' + token()}, headers || {});
   if (body !== undefined) sent['Content-Type'] = 'application/json';
   let response;
@@ -90,7 +93,12 @@ async function api(method, path, body, headers) {
     data = null;
   }
   if (!response.ok) throw new ApiError(response.status, explain(response.status, data), data);
-  return data;
+  return {data, etag: response.headers.get('ETag')};
+}
+
+// One call to the API with the token; the answer's JSON, or an ApiError.
+async function api(method, path, body, headers) {
+  return (await call(method, path, body, headers)).data;
 }
 
 function say(text) {
@@ -102,14 +110,15 @@ function showError(text) {
   $('error').hidden = !text;
 }
 
-const DATA_SECTIONS = ['location', 'prompt', 'address', 'personal', 'submitted'];
+const DATA_SECTIONS = ['sharing-ask', 'nomadic-off', 'location', 'sharing', 'prompt', 'address',
+  'personal', 'submitted'];
 
 // Back to the sign-in form, with nothing of the user's on the page.
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   for (const id of DATA_SECTIONS) $(id).hidden = true;
   for (const id of ['location-name', 'location-address', 'location-found-by', 'location-report',
-    'location-evidence', 'prompt-text', 'who-text']) {
+    'location-evidence', 'prompt-text', 'who-text', 'nomadic-off-text', 'sharing-state']) {
     $(id).textContent = '';
   }
   $('personal-list').replaceChildren();
@@ -143,6 +152,38 @@ function reportLine(report) {
   return line;
 }
 
+// A personal address's state in words: confirmed or not, held for one emergency until when.
+function personalState(record) {
+  let state = record.confirmed ? 'confirmed' : 'not confirmed';
+  const until = Number(record.hold_until_ms || 0);
+  if (until > 0) {
+    state += until > Date.now() ?
+        '; for this emergency only, until ' + new Date(until).toLocaleString() :
+        '; was for one emergency only, ended ' + new Date(until).toLocaleString();
+  }
+  const networks = record.networks.concat(record.bssids);
+  if (networks.length) state += '; for network ' + networks.join(', ');
+  return state;
+}
+
+// The location sharing question at first use, the control that changes the answer, and what it
+// means for the next 911.
+function showSharing(me) {
+  const asked = me.location_permission_asked;
+  const wasHidden = $('sharing-ask').hidden;
+  $('sharing-ask').hidden = asked;
+  if (!asked && wasHidden) $('sharing-ask-title').focus();
+  $('sharing-toggle').checked = me.location_permission;
+  $('sharing-state').textContent = (me.location_permission ?
+    'On: sosproxy uses the network your device reports to find where you are.' :
+    'Off: sosproxy does not use your device\'s network.') +
+      (asked ? ' You chose this on ' +
+        new Date(me.location_permission_answered_at_ms).toLocaleString() + '.' :
+        ' Your administrator\'s setting: you have not chosen yet.');
+  $('sharing').hidden = false;
+  $('sharing-off-note').hidden = me.location_permission;
+}
+
 function showMe(me, personal) {
   $('sign-in').hidden = true;
   $('who-text').textContent = 'Signed in as ' + (me.name || 'extension ' + me.extension) +
@@ -156,8 +197,25 @@ function showMe(me, personal) {
   $('location-evidence').textContent = l && l.evidence ? 'Details: ' + l.evidence : '';
   $('location-report').textContent = reportLine(me.report);
   $('location').hidden = false;
+  showSharing(me);
 
-  const prompt = me.prompt;
+  // Nomadic emergency services off for the user's site: nothing to ask, no personal address to
+  // add; a company location may still be submitted.
+  const nomadic = me.nomadic_services !== false;
+  $('nomadic-off').hidden = nomadic;
+  $('nomadic-off-text').textContent = nomadic ? '' : (me.note ||
+      'Nomadic emergency services are off for site ' + me.site + '.');
+  for (const choice of ['save-personal', 'this-emergency-only']) {
+    $('option-' + choice).hidden = !nomadic;
+    $('kind-' + choice).disabled = !nomadic;
+  }
+  if (!nomadic) $('kind-submit-company').checked = true;
+  $('address-title').textContent = nomadic ? 'Add the address where you are' :
+      'Submit a company location';
+
+  // The prompt asks about the network the device reported: without location sharing that
+  // network is not used, so there is nothing to ask.
+  const prompt = me.location_permission ? me.prompt : null;
   $('prompt').hidden = !prompt;
   if (prompt) {
     $('prompt-title').textContent = prompt.status === 'undetectable' ?
@@ -171,7 +229,8 @@ function showMe(me, personal) {
 
   const list = $('personal-list');
   list.replaceChildren();
-  for (const record of personal) {
+  for (const entry of personal) {
+    const record = entry.record;
     const item = document.createElement('li');
     const name = document.createElement('strong');
     name.textContent = record.name;
@@ -180,14 +239,12 @@ function showMe(me, personal) {
     line.textContent = civicLine(record);
     const details = document.createElement('span');
     details.className = 'hint';
-    const networks = record.networks.concat(record.bssids);
-    details.textContent = (record.confirmed ? 'confirmed' : 'not confirmed') +
-        (networks.length ? '; for network ' + networks.join(', ') : '');
+    details.textContent = personalState(record);
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = 'Delete';
     remove.setAttribute('aria-label', 'Delete ' + record.name);
-    remove.addEventListener('click', () => deletePersonal(record));
+    remove.addEventListener('click', () => deletePersonal(entry));
     const text = document.createElement('div');
     text.append(name, ' ', line, document.createElement('br'), details);
     item.append(text, remove);
@@ -210,13 +267,26 @@ function showMe(me, personal) {
   $('submitted').hidden = submitted.children.length === 0;
 }
 
-// Reads the user's side again and shows it.
+const PERSONAL = '/api/v1/personal-locations';
+
+// Reads the user's side again and shows it. Each personal address is read on its own as well,
+// for the ETag its Delete sends back as If-Match: a Delete removes the version shown, or
+// nothing when it changed since.
 async function refresh() {
   let me;
   let personal;
   try {
     me = await api('GET', '/api/v1/me');
-    personal = await api('GET', '/api/v1/personal-locations');
+    const list = (await api('GET', PERSONAL))['personal-locations'] || [];
+    personal = [];
+    for (const listed of list) {
+      try {
+        const one = await call('GET', PERSONAL + '/' + encodeURIComponent(listed.key));
+        personal.push({record: one.data, etag: one.etag});
+      } catch (e) {
+        if (e.status !== 404) throw e;  // deleted in between: not there to show
+      }
+    }
   } catch (e) {
     // Without the user's data there is nothing to show: a token that is not a user's (403) or
     // names no known user (404) is as good as refused here.
@@ -224,7 +294,7 @@ async function refresh() {
     failed(e);
     return false;
   }
-  showMe(me, personal['personal-locations'] || []);
+  showMe(me, personal);
   return true;
 }
 
@@ -313,15 +383,40 @@ function choose(choice) {
   $('field-name').focus();
 }
 
-async function deletePersonal(record) {
+async function deletePersonal(entry) {
+  const record = entry.record;
   showError('');
   try {
-    await api('DELETE', '/api/v1/personal-locations/' + encodeURIComponent(record.key),
-        undefined, {'If-Match': '*'});
+    await api('DELETE', PERSONAL + '/' + encodeURIComponent(record.key), undefined,
+        {'If-Match': entry.etag || ''});
     say('Deleted "' + record.name + '".');
     await refresh();
   } catch (e) {
     failed(e);
+    if (e.status === 412 || e.status === 404) {
+      // Someone (an admin, another device of theirs) changed it: show it as it is now.
+      const shown = $('error').textContent;
+      await refresh();
+      showError('"' + record.name + '" was not deleted: ' + shown + ' The list shows your ' +
+          'addresses as they are now; delete it again if you still want to.');
+    }
+  }
+}
+
+// The user's answer to the location sharing question (at first use, or from the control).
+async function setSharing(allowed) {
+  showError('');
+  $('sharing-toggle').disabled = true;
+  try {
+    await api('PUT', '/api/v1/me', {location_permission: allowed});
+    say(allowed ? 'Location sharing is on: sosproxy uses your device\'s network to find where ' +
+        'you are.' : 'Location sharing is off: sosproxy does not use your device\'s network.');
+    await refresh();
+  } catch (e) {
+    failed(e);
+    await refresh();
+  } finally {
+    $('sharing-toggle').disabled = false;
   }
 }
 
@@ -359,6 +454,9 @@ function start() {
   $('choice-save-personal').addEventListener('click', () => choose('save-personal'));
   $('choice-this-emergency-only').addEventListener('click', () => choose('this-emergency-only'));
   $('choice-submit-company').addEventListener('click', () => choose('submit-company'));
+  $('sharing-allow').addEventListener('click', () => setSharing(true));
+  $('sharing-deny').addEventListener('click', () => setSharing(false));
+  $('sharing-toggle').addEventListener('change', () => setSharing($('sharing-toggle').checked));
   if (token()) refresh();
 }
 

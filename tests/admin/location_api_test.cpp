@@ -70,10 +70,10 @@ struct Fixture : ::testing::Test {
       },
       [this] { return snap; }, [this](const model::DeviceReport& r) { published.push_back(r); },
       [] { return int64_t{1'700'000'000'000}; },
-      [this](const model::DeviceReport& r, const model::UserRow& u) {
-        moved.push_back(u.extension + " " + r.ip);
+      [this](const model::DeviceReport& r, const model::UserRow& u, const std::string& peer) {
+        moved.push_back(u.extension + " " + r.ip + " from " + peer);
       }}};
-  std::vector<std::string> moved;  // desk phones told of a new network: "EXT IP"
+  std::vector<std::string> moved;  // desk phones told of a new network: "EXT IP from PEER"
 
   static Principal superAdmin() { return Principal{"ops", Role::SuperAdmin, {}, ""}; }
 
@@ -282,11 +282,26 @@ TEST(HttpServer, ServesAPostOverLoopback) {
 // a known network, or a report without the phone's MAC (a softphone), does not.
 TEST_F(Fixture, ADeskPhoneOnANewNetworkTellsItsUser) {
   EXPECT_EQ(post(R"({"mac":"00-04-F2-00-10-01","ip":"10.1.3.7"})").status, 200);
-  EXPECT_EQ(moved, std::vector<std::string>{"1001 10.1.3.7"});
+  // With the address the report came from, which a MESSAGE to the phone may go to.
+  EXPECT_EQ(moved, std::vector<std::string>{"1001 10.1.3.7 from 10.1.2.45"});
   EXPECT_EQ(post(R"({"extension":"1001","ip":"10.1.3.8"})").status, 200);
   seenBefore = true;
   EXPECT_EQ(post(R"({"mac":"00:04:f2:00:10:01","ip":"10.1.3.7"})").status, 200);
   EXPECT_EQ(moved.size(), 1u);
+}
+
+// Issue 17: a SIP MESSAGE to a desk phone goes only to the address its report came from, and
+// only when the report names that same address; the body alone is the token holder's to write.
+TEST(DeskPhoneMessage, GoesOnlyToTheAddressTheReportCameFrom) {
+  EXPECT_EQ(deskPhoneMessageRefusal("10.1.3.7", "10.1.3.7"), "");
+  EXPECT_EQ(deskPhoneMessageRefusal("10.1.3.7", "::ffff:10.1.3.7"), "");  // a dual-stack socket
+  EXPECT_EQ(deskPhoneMessageRefusal("2001:db8::7", "2001:DB8:0::7"), "");
+  EXPECT_EQ(deskPhoneMessageRefusal("192.0.2.99", "10.1.3.7"),
+            "the report names IP 192.0.2.99 but came from 10.1.3.7: a MESSAGE goes only to the "
+            "address a report came from");
+  EXPECT_NE(deskPhoneMessageRefusal("10.1.3.7", ""), "");
+  EXPECT_NE(deskPhoneMessageRefusal("", "10.1.3.7"), "");
+  EXPECT_NE(deskPhoneMessageRefusal("not-an-ip", "not-an-ip"), "");
 }
 
 // Nomadic emergency services off for a site (issue 17): its users are not prompted, and the

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace sos::config {
@@ -1098,6 +1099,58 @@ TEST(ConfigTest, DeskPhoneMovedTellsPerAccountAndPerSite) {
             0u)
       << problems_[0];
   EXPECT_EQ(problems_[1].rfind("t.yaml:22:19: location.phone_sip_port: ", 0), 0u) << problems_[1];
+}
+
+}  // namespace sos::config
+
+namespace sos::config {
+
+// admin.public_url (issue 17): where users reach the self-service page, for the messages that
+// send them there. Without it the admin server's own address stands in (bracketed when IPv6).
+// Anything but an http(s) URL of a host, with an optional port and path, is refused at its line.
+TEST(ConfigTest, PublicUrlNamesTheSelfServicePage) {
+  auto c = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c.value().admin.publicUrl, "");
+  EXPECT_EQ(c.value().selfServiceUrl(), "http://127.0.0.1:8080/me");
+
+  for (const auto& [given, url, host] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"https://sos.example.com", "https://sos.example.com/me", "sos.example.com"},
+           {"https://sos.example.com/", "https://sos.example.com/me", "sos.example.com"},
+           {"http://10.1.0.5:8080", "http://10.1.0.5:8080/me", "10.1.0.5"},
+           {"https://intranet.example.com:8443/e911/", "https://intranet.example.com:8443/e911/me",
+            "intranet.example.com"},
+           {"http://[2001:db8::5]:8080", "http://[2001:db8::5]:8080/me", "2001:db8::5"}}) {
+    auto lines = kValid;
+    lines.insert(lines.end(), {"admin:", "  public_url: \"" + given + "\""});
+    auto r = parseConfig(text(lines), "t.yaml");
+    ASSERT_TRUE(r.ok()) << given << ": " << r.error().message;
+    EXPECT_EQ(r.value().selfServiceUrl(), url) << given;
+    EXPECT_EQ(publicUrlHost(r.value().admin.publicUrl), host) << given;
+  }
+
+  auto v6 = kValid;
+  v6.insert(v6.end(), {"admin:", "  address: \"::1\"", "  port: 8081"});
+  auto r = parseConfig(text(v6), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().selfServiceUrl(), "http://[::1]:8081/me");
+
+  for (const std::string bad :
+       {"sos.example.com", "ftp://sos.example.com", "https://", "https://sos.example.com?x=1",
+        "https://sos.example.com/#me", "https://user@sos.example.com",
+        "https://sos.example.com:", "https://sos.example.com:99999", "https://-sos.example.com",
+        "https://sos example.com", "http://[2001:db8::5"}) {
+    auto lines = kValid;
+    lines.insert(lines.end(), {"admin:", "  public_url: \"" + bad + "\""});
+    EXPECT_EQ(problems(parseConfig(text(lines), "t.yaml")),
+              (std::vector<std::string>{
+                  "t.yaml:16:15: admin.public_url: \"" + bad +
+                  "\" is not valid; expected an http:// or https:// URL of the admin server as "
+                  "users reach it, without query or fragment, e.g. \"https://sos.example.com\" or "
+                  "\"http://10.1.0.5:8080\""}))
+        << bad;
+  }
 }
 
 }  // namespace sos::config

@@ -607,10 +607,22 @@ class DeskPhoneTells : public AdminApi {
  protected:
   void SetUp() override {
     ASSERT_TRUE(phone_.ok());
-    ports_.sets = {{"sites[HQ].desk_phone_moved", "[user, approvers, phone]"},
-                   {"location.phone_sip_port", std::to_string(phone_.port())}};
+    ports_.sets.insert(ports_.sets.end(),
+                       {{"sites[HQ].desk_phone_moved", "[user, approvers, phone]"},
+                        {"location.phone_sip_port", std::to_string(phone_.port())}});
     AdminApi::SetUp();
   }
+
+  // The phone's answer to a MESSAGE, as a phone would give it.
+  void answer(const std::string& message) {
+    const std::string ok =
+        "SIP/2.0 200 OK\r\nVia: " + rawHeader(message, "Via") +
+        "\r\nFrom: " + rawHeader(message, "From") + "\r\nTo: " + rawHeader(message, "To") +
+        ";tag=phone\r\nCall-ID: " + rawHeader(message, "Call-ID") +
+        "\r\nCSeq: " + rawHeader(message, "CSeq") + "\r\nContent-Length: 0\r\n\r\n";
+    EXPECT_TRUE(phone_.send(ok, ports_.proxy));
+  }
+
   RawUdp phone_{"127.0.0.1"};
 };
 
@@ -640,13 +652,7 @@ TEST_F(DeskPhoneTells, TheSiteApproversByEmailAndThePhoneByASipMessage) {
                       std::to_string(ports_.admin) + "/me"),
             std::string::npos)
       << body;
-  // The phone answers, as a phone would.
-  const std::string ok =
-      "SIP/2.0 200 OK\r\nVia: " + rawHeader(*message, "Via") +
-      "\r\nFrom: " + rawHeader(*message, "From") + "\r\nTo: " + rawHeader(*message, "To") +
-      ";tag=phone\r\nCall-ID: " + rawHeader(*message, "Call-ID") +
-      "\r\nCSeq: " + rawHeader(*message, "CSeq") + "\r\nContent-Length: 0\r\n\r\n";
-  EXPECT_TRUE(phone_.send(ok, ports_.proxy));
+  answer(*message);  // as a phone would
 
   ASSERT_TRUE(smtp.waitForLines(2)) << proxy_->output();
   std::map<std::string, std::string> mails;  // recipient -> message
@@ -675,6 +681,99 @@ TEST_F(DeskPhoneTells, TheSiteApproversByEmailAndThePhoneByASipMessage) {
     EXPECT_EQ(rawHeader(*more, "Call-ID"), firstCallId) << *more;
   }
   EXPECT_EQ(smtp.lines().size(), 2u);
+}
+
+// Issue 17, where the MESSAGE goes: a report's body is its token holder's to write, the address
+// the report came from is not. 1001's own desk-phone token reports a new network naming
+// 127.0.0.2, from 127.0.0.1: no MESSAGE goes to 127.0.0.2 (a receiver listens there at the
+// phone's SIP port), the log and sosproxy_desk_phone_messages_withheld_total say why. The same
+// phone's next report, from a network new too and naming no address (the one it comes from
+// stands in), gets its MESSAGE at 127.0.0.1: the positive control (the SIP thread sends in
+// order, so a MESSAGE to 127.0.0.2 would have gone out first).
+TEST_F(DeskPhoneTells, NoMessageGoesToAnAddressTheReportOnlyNames) {
+  RawUdp elsewhere("127.0.0.2", phone_.port());
+  ASSERT_TRUE(elsewhere.ok()) << "cannot bind 127.0.0.2:" << phone_.port();
+  const std::string token =
+      makeToken("phone-1001", {"--role", "device", "--mac", "00:04:f2:00:10:01"});
+  auto spoofed = as(token, "POST", "/api/v1/location-reports",
+                    R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.2"})");
+  ASSERT_EQ(spoofed.status, 200) << spoofed.body;
+  EXPECT_NE(spoofed.body.find(R"("new_network":true)"), std::string::npos) << spoofed.body;
+  auto genuine = as(token, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01"})");
+  ASSERT_EQ(genuine.status, 200) << genuine.body;
+  EXPECT_NE(genuine.body.find(R"("new_network":true)"), std::string::npos) << genuine.body;
+
+  auto message = phone_.receiveStarting("MESSAGE ", milliseconds(10000));
+  ASSERT_TRUE(message) << proxy_->output();
+  EXPECT_EQ(startLine(*message),
+            "MESSAGE sip:1001@127.0.0.1:" + std::to_string(phone_.port()) + " SIP/2.0");
+  answer(*message);
+  EXPECT_EQ(elsewhere.receive(milliseconds(1500)), std::nullopt);
+  EXPECT_EQ(metric("sosproxy_desk_phone_messages_total"), 1);
+  const std::string text = metrics();
+  EXPECT_NE(
+      text.find("sosproxy_desk_phone_messages_withheld_total{reason=\"reported-ip-not-sender\"} 1"),
+      std::string::npos)
+      << text;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find(
+                   "desk phone 00:04:f2:00:10:01 of 1001 on a new network: no SIP MESSAGE sent: "
+                   "the report names IP 127.0.0.2 but came from 127.0.0.1") != std::string::npos;
+      },
+      milliseconds(5000)))
+      << proxy_->output();
+}
+
+// admin.public_url: where users reach the self-service page, named by the messages that send
+// them there (the desk phone's MESSAGE, its user's e-mail, a re-trigger's e-mail) instead of the
+// admin server's own address; its host is one a request's Host may give.
+class DeskPhoneTellsPublicUrl : public DeskPhoneTells {
+ protected:
+  void SetUp() override {
+    ports_.sets = {{"admin.public_url", "https://sos.example.com/"}};
+    DeskPhoneTells::SetUp();
+  }
+};
+
+TEST_F(DeskPhoneTellsPublicUrl, MessagesNameThePublicUrlOfTheSelfServicePage) {
+  SmtpReceiver smtp(dir_.path(), ports_.smtp);
+  ASSERT_TRUE(smtp.start()) << smtp.lastError();
+  const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
+  auto put =
+      as(hq, "PUT", "/api/v1/users/1001", R"({"email": "alice@hq.example"})", {{"If-Match", "*"}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto moved =
+      as(hq, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.1"})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  auto message = phone_.receiveStarting("MESSAGE ", milliseconds(10000));
+  ASSERT_TRUE(message) << proxy_->output();
+  answer(*message);
+  const std::string body = message->substr(message->find("\r\n\r\n") + 4);
+  EXPECT_NE(body.find("confirm where it is now at https://sos.example.com/me (My emergency "
+                      "location)"),
+            std::string::npos)
+      << body;
+  EXPECT_EQ(body.find("http://127.0.0.1"), std::string::npos) << body;
+
+  auto retrigger = as(hq, "POST", "/api/v1/prompts/retrigger", R"({"users": ["1001"]})");
+  ASSERT_EQ(retrigger.status, 200) << retrigger.body;
+  ASSERT_TRUE(smtp.waitForLines(3)) << proxy_->output();  // 1001, HQ's approver, the re-trigger
+  int named = 0;
+  for (const auto& line : smtp.lines()) {
+    const std::string data = jsonField(line, "data");
+    if (jsonArrayItems(jsonField(line, "to")) != std::vector<std::string>{"alice@hq.example"}) {
+      continue;
+    }
+    EXPECT_NE(data.find("https://sos.example.com/me"), std::string::npos) << data;
+    ++named;
+  }
+  EXPECT_EQ(named, 2);  // the desk phone's move and the re-trigger
+
+  // The page through the public name, as a TLS proxy in front would pass it on.
+  EXPECT_EQ(httpRequest("GET", ports_.admin, "/me", "", {{"Host", "sos.example.com"}}).status, 200);
+  EXPECT_EQ(httpRequest("GET", ports_.admin, "/me", "", {{"Host", "other.example.com"}}).status,
+            421);
 }
 
 // Issue 17: an admin attaches the network a user reported from to an existing company

@@ -31,10 +31,10 @@ bool readable(int fd, milliseconds timeout) {
 
 }  // namespace
 
-RawUdp::RawUdp(const std::string& localIp) : ip_(localIp) {
+RawUdp::RawUdp(const std::string& localIp, uint16_t localPort) : ip_(localIp) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
   if (fd_ < 0) return;
-  sockaddr_in a = address(localIp, 0);
+  sockaddr_in a = address(localIp, localPort);
   socklen_t len = sizeof a;
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {

@@ -17,7 +17,8 @@ namespace sos::itest {
 // A UDP socket bound to `localIp` on a free port.
 class RawUdp {
  public:
-  explicit RawUdp(const std::string& localIp = "127.0.0.1");
+  // Bound to `localIp` at `localPort` (0: a free one).
+  explicit RawUdp(const std::string& localIp = "127.0.0.1", uint16_t localPort = 0);
   ~RawUdp();
   RawUdp(const RawUdp&) = delete;
   RawUdp& operator=(const RawUdp&) = delete;
