@@ -13,6 +13,13 @@
 namespace sos::admin {
 namespace {
 
+// "field 'NAME': PROBLEM", the answer to a field the user's input cannot be read from.
+std::string fieldProblem(const std::string& name, const std::string& problem) {
+  std::string out = "field '";
+  out.append(name).append("': ").append(problem);
+  return out;
+}
+
 using nlohmann::json;
 
 // What the answer to a save-personal may hold: the personal location's own fields; whose it
@@ -210,7 +217,7 @@ HttpResponse MeApi::submit(const json& body, const model::UserRow& user,
                                 "switches");
     }
     std::string text;
-    if (!inputText(value, text)) return jsonError(400, "field '" + name + "': " + text);
+    if (!inputText(value, text)) return jsonError(400, fieldProblem(name, text));
     fields[name] = text;
   }
   if (!fields.contains("name")) return jsonError(400, "name: required");
@@ -356,7 +363,7 @@ HttpResponse MeApi::save(const json& body, const model::UserRow& user,
                                 "5139 elements, latitude, longitude, elin");
     }
     std::string text;
-    if (!inputText(value, text)) return jsonError(400, "field '" + name + "': " + text);
+    if (!inputText(value, text)) return jsonError(400, fieldProblem(name, text));
     record.fields.push_back({name, text, 0});
   }
   store::ImportRequest req = request(store::DataKind::PersonalLocations, who);

@@ -35,7 +35,7 @@ void sendMail(boost::asio::io_context& io, const config::Config& cfg, const std:
   mail.messageId =
       "<mail-" + std::to_string(unixMsNow()) + "-" + std::to_string(++sent) + "@sosproxy>";
   mail.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
-  notify::sendMail(io, std::move(mail), [what, to](Result<void> done) {
+  notify::sendMail(io, std::move(mail), [what, to](const Result<void>& done) {
     if (done.ok()) {
       spdlog::info("{}: {} told by e-mail", what, to);
     } else {
@@ -100,7 +100,7 @@ void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::U
   m.timeout = std::chrono::milliseconds(cfg.notifications.timeoutMs);
   const std::string what = "desk phone " + r.mac + " (MESSAGE to " + m.uri + ")";
   auto io = &run.io;
-  auto done = [what](Result<void> result) {
+  auto done = [what](const Result<void>& result) {
     if (result.ok()) {
       spdlog::info("{}: delivered", what);
     } else {
