@@ -332,6 +332,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
     if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
     return out;
   }
+  if (path == ComplianceApi::kPath) {
+    if (handlers_.complianceApi == nullptr) return jsonError(503, "not available");
+    auto out = handlers_.complianceApi->handle(r, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
   if (path == DashboardApi::kTrackingPath) {
     if (handlers_.dashboardApi == nullptr) return jsonError(503, "not available");
     auto out = handlers_.dashboardApi->handle(r, *who);

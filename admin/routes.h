@@ -57,6 +57,9 @@
 //                                              ask users again, retrigger_api.h
 //   GET /api/v1/dashboard/location-tracking     super-admin; site-admin (its sites): the
 //                                              dashboard's figures, dashboard_api.h
+//   GET /api/v1/compliance/test-calls          super-admin; site-admin and responder (their
+//                                              sites): scheduled test calls' compliance
+//                                              report, JSON or CSV, compliance_api.h
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
@@ -82,6 +85,7 @@
 
 #include "admin/auth.h"
 #include "admin/calls_api.h"
+#include "admin/compliance_api.h"
 #include "admin/dashboard_api.h"
 #include "admin/http_server.h"
 #include "admin/location_api.h"
@@ -141,6 +145,7 @@ class AdminRoutes {
     LocationRequestsApi* requestsApi = nullptr;
     RetriggerApi* retriggerApi = nullptr;
     DashboardApi* dashboardApi = nullptr;
+    ComplianceApi* complianceApi = nullptr;
     std::function<std::string()> metrics;
     std::function<HttpResponse()> healthz;
     std::function<HttpResponse()> readyz;
@@ -176,7 +181,7 @@ class AdminRoutes {
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
   static constexpr std::string_view kSessionPath = "/api/v1/session";
 
-  static constexpr std::array<RouteSpec, 42> kRouteTable{{
+  static constexpr std::array<RouteSpec, 43> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -219,6 +224,7 @@ class AdminRoutes {
       {"/api/v1/location-requests/{id}/reject", "POST"},
       {"/api/v1/prompts/retrigger", "POST"},
       {"/api/v1/dashboard/location-tracking", "GET"},
+      {"/api/v1/compliance/test-calls", "GET"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);

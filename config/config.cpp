@@ -56,6 +56,33 @@ std::string publicUrlHost(std::string_view url) {
   return std::string(authority.substr(0, authority.find(':')));
 }
 
+std::vector<std::string> Config::testCallTrunks(const Site& site) const {
+  if (site.testCalls && !site.testCalls->trunks.empty()) return site.testCalls->trunks;
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& name) {
+    if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  for (const auto& name : site.psapRoute) add(name);
+  add(emergencyRouting.erc);
+  return out;
+}
+
+std::vector<TestCallTarget> Config::testCallTargets() const {
+  std::vector<TestCallTarget> out;
+  for (const auto& site : sites) {
+    const int64_t interval = site.testCalls && site.testCalls->intervalSeconds
+                                 ? *site.testCalls->intervalSeconds
+                                 : testCalls.intervalSeconds;
+    if (interval <= 0) continue;
+    for (const auto& name : testCallTrunks(site)) {
+      const Trunk* trunk = findTrunk(name);
+      if (trunk == nullptr || trunk->testDestination.empty()) continue;
+      out.push_back({site.name, trunk->name, trunk->testDestination, interval * 1000});
+    }
+  }
+  return out;
+}
+
 Result<Config> loadConfig(const std::string& path) {
   auto text = readWholeFile(path);
   if (!text.ok())

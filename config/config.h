@@ -43,6 +43,11 @@ struct Trunk {
   // options_interval_s was written out: "0" is then a decision (a PSAP that does not answer
   // OPTIONS), not an oversight, and `sosproxy lint` accepts it.
   bool optionsIntervalWritten = false;
+  // Where a scheduled test call to this trunk goes (issue 21; RFC 5031 and RFC 6881 test-call
+  // semantics): a test service URN ("urn:service:test.sos", the Request-URI as it is), or a
+  // test number ("933": sip:933@host:port). Empty: no test call goes to this trunk. (Not
+  // EmergencyRouting::testDestination, the trunk that phones' own test calls are routed to.)
+  std::string testDestination;
   YamlPlace at;  // the trunk's list item
 };
 
@@ -129,6 +134,14 @@ struct DeskPhoneMoved {
   bool phone = false;      // the phone: a SIP MESSAGE (text/plain) to the address it reported from
 };
 
+// A site's scheduled test calls (issue 21): each trunk named is called with its test_destination,
+// carrying the site's location as a real emergency call would, every interval.
+struct SiteTestCalls {
+  std::optional<int64_t> intervalSeconds;  // unset: TestCalls::intervalSeconds; 0: none
+  std::vector<std::string> trunks;         // empty: the site's psap_route and the ERC
+  YamlPlace at;                            // the site's test_calls
+};
+
 struct Site {
   std::string name;
   std::string country;                   // ISO 3166 alpha-2, upper case
@@ -159,6 +172,8 @@ struct Site {
   // Who is told of a desk phone on a new network. Unset: the account's
   // (LocationSettings::deskPhoneMoved).
   std::optional<DeskPhoneMoved> deskPhoneMoved;
+  // Its scheduled test calls; unset: the account's interval (TestCalls) to its default trunks.
+  std::optional<SiteTestCalls> testCalls;
   YamlPlace at;           // the site's list item
   YamlPlace psapRouteAt;  // its psap_route
 };
@@ -255,6 +270,21 @@ struct Notifications {
   int retryMaxMs = 60000;          // ... up to this (at most 300 s), the cap past maxAttempts too
 };
 
+// Scheduled test calls for every site (issue 21), unless a site says otherwise
+// (Site::testCalls). A test call never takes capacity from an emergency call: it waits while
+// sosproxy sheds ordinary calls or drains, and a trunk has one test call at a time.
+struct TestCalls {
+  int64_t intervalSeconds = 0;  // 0: none, except from sites that set their own
+};
+
+// One scheduled test: this site's location, to this trunk's test destination, every interval.
+struct TestCallTarget {
+  std::string site;
+  std::string trunk;
+  std::string destination;  // the trunk's test_destination
+  int64_t intervalMs = 0;
+};
+
 struct Config {
   std::string sourcePath;  // the file it came from, for messages
   Listen listen;
@@ -275,6 +305,7 @@ struct Config {
   Limits limits;
   Notifications notifications;
   Edge edge;
+  TestCalls testCalls;
 
   const Trunk* findTrunk(std::string_view name) const;
   const Site* findSite(std::string_view name) const;
@@ -289,6 +320,13 @@ struct Config {
   // a phone when the admin server listens on loopback or on every address: then set
   // admin.public_url).
   std::string selfServiceUrl() const;
+  // The trunks `site` places test calls to: its test_calls.trunks, else its psap_route and the
+  // ERC (each once, in that order). Empty for a site the configuration does not name.
+  std::vector<std::string> testCallTrunks(const Site& site) const;
+  // Every scheduled test call, site by site in file order: sites with an interval above 0, to
+  // the trunks of testCallTrunks() that have a test destination (loading refuses a site whose
+  // trunks lack one).
+  std::vector<TestCallTarget> testCallTargets() const;
 };
 
 // The host of an admin.public_url ("sos.example.com" of "https://sos.example.com:8443/x";

@@ -3,6 +3,7 @@
 #include "config/config_checks.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "base/text.h"
 #include "config/yaml_reader.h"
@@ -23,6 +24,23 @@ std::string checkPrefix(std::string_view s) { return expecting(isDigits(s), "dig
 
 std::string checkTestNumber(std::string_view s) {
   return expecting(isDigits(s), "digits, e.g. \"933\"");
+}
+
+// RFC 5031 section 4.2: "urn:service:test." and the service tested ("sos", "sos.police"),
+// compared case-insensitively; or a test number a PSAP trunk takes ("933").
+std::string checkTestDestination(std::string_view s) {
+  constexpr std::string_view kTestUrn = "urn:service:test.";
+  bool ok = !s.empty() && s.size() <= 64 && isDigits(s, "*#");
+  if (!ok && s.size() > kTestUrn.size() && equalsNoCase(s.substr(0, kTestUrn.size()), kTestUrn)) {
+    std::string_view service = s.substr(kTestUrn.size());
+    ok = service.front() != '.' && service.back() != '.' &&
+         std::all_of(service.begin(), service.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+         });
+  }
+  return expecting(ok,
+                   "a test service URN (RFC 5031), e.g. \"urn:service:test.sos\", or a "
+                   "test number, e.g. \"933\"");
 }
 
 std::string checkExtension(std::string_view s) {

@@ -20,6 +20,8 @@ std::string checkAddress(std::string_view s);     // a numeric IPv4 or IPv6 addr
 std::string checkDialString(std::string_view s);  // "911": digits, '*', '#'
 std::string checkPrefix(std::string_view s);      // "9"
 std::string checkTestNumber(std::string_view s);  // "933"
+// A trunk's test_destination: "urn:service:test.sos" or "933".
+std::string checkTestDestination(std::string_view s);
 std::string checkExtension(std::string_view s);   // "1001" or a prefix pattern "1*"
 std::string checkHost(std::string_view s);        // a trunk's host: numeric, never DNS
 std::string checkHostName(std::string_view s);    // RFC 1123: "sosproxy.example.com"
@@ -74,6 +76,8 @@ inline constexpr int64_t kMaxProbeIntervalMs = int64_t{3600} * 1000;
 // Limits on ordinary calls: far above what one proxy carries, and far from int overflow.
 inline constexpr int kMaxCount = 1000000;
 inline constexpr int kMaxTier = 9;  // escalation tiers a site can have
+// Scheduled test calls (issue 21): at least monthly, or they prove little.
+inline constexpr int64_t kMaxTestIntervalSeconds = int64_t{31} * 86400;
 
 // The civic fields a routing rule may match on, in RFC 5139's spelling (the file may use any
 // case: "a1" is A1).

@@ -148,9 +148,10 @@ std::string Parser::uniqueName(const YamlValue& name, const YamlValue& item, See
 }
 
 void Parser::readTop(const YamlValue& root) {
-  auto f = fields(root, {"listen", "trusted_networks", "pbx_sources", "network_sources",
-                         "carrier_trunk", "trunks", "sites", "emergency_routing", "limits",
-                         "notifications", "logging", "store", "location", "admin", "edge"});
+  auto f =
+      fields(root, {"listen", "trusted_networks", "pbx_sources", "network_sources", "carrier_trunk",
+                    "trunks", "sites", "emergency_routing", "limits", "notifications", "logging",
+                    "store", "location", "admin", "edge", "test_calls"});
   if (!f) {
     return;
   }
@@ -201,7 +202,11 @@ void Parser::readTop(const YamlValue& root) {
   if (auto v = get(*f, root, "edge")) {
     readEdge(*v);
   }
+  if (auto v = get(*f, root, "test_calls")) {
+    readTestCalls(*v);
+  }
   checkReferences();
+  checkTestCalls();
 }
 
 void Parser::readListen(const YamlValue& v) {
@@ -236,8 +241,9 @@ void Parser::readListen(const YamlValue& v) {
 void Parser::readTrunks(const YamlValue& v) {
   Seen seen;
   for (const auto& item : list(v, false)) {
-    auto f = fields(item, {"name", "host", "port", "transport", "mode", "response_timeout_s",
-                           "ring_timeout_s", "options_interval_s", "tcp_fallback"});
+    auto f =
+        fields(item, {"name", "host", "port", "transport", "mode", "response_timeout_s",
+                      "ring_timeout_s", "options_interval_s", "tcp_fallback", "test_destination"});
     if (!f) {
       continue;
     }
@@ -274,6 +280,9 @@ void Parser::readTrunks(const YamlValue& v) {
         report(t->mark, t->key, "applies to a UDP trunk only; this one already uses TCP");
       }
     }
+    if (auto t = get(*f, item, "test_destination")) {
+      trunk.testDestination = checked(*t, checkTestDestination).value_or("");
+    }
     config_.trunks.push_back(std::move(trunk));
   }
 }
@@ -281,10 +290,10 @@ void Parser::readTrunks(const YamlValue& v) {
 void Parser::readSites(const YamlValue& v) {
   Seen seen;
   for (const auto& item : list(v, false)) {
-    auto f = fields(
-        item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
-               "extensions", "networks", "psap_route", "last_resort", "security_desk", "responders",
-               "approvers", "expected_concurrent_emergency_calls", "nomadic", "desk_phone_moved"});
+    auto f = fields(item, {"name", "country", "dial_strings", "outside_line_prefix", "test_numbers",
+                           "extensions", "networks", "psap_route", "last_resort", "security_desk",
+                           "responders", "approvers", "expected_concurrent_emergency_calls",
+                           "nomadic", "desk_phone_moved", "test_calls"});
     if (!f) {
       continue;
     }
@@ -336,6 +345,10 @@ void Parser::readSites(const YamlValue& v) {
     }
     if (auto d = get(*f, item, "desk_phone_moved")) {
       site.deskPhoneMoved = deskPhoneMoved(*d);
+    }
+    testCallsRead_.push_back({item, std::nullopt, {}});
+    if (auto t = get(*f, item, "test_calls")) {
+      site.testCalls = siteTestCalls(*t, testCallsRead_.size() - 1);
     }
     config_.sites.push_back(std::move(site));
   }

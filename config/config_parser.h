@@ -74,6 +74,12 @@ class Parser : private YamlReader {
   void readEdge(const YamlValue& v);
   void checkReferences();
 
+  // test_calls_parser.cpp (issue 21)
+  void readTestCalls(const YamlValue& v);
+  SiteTestCalls siteTestCalls(const YamlValue& v, size_t site);
+  std::optional<int64_t> testInterval(const YamlValue& v);
+  void checkTestCalls();
+
   // emergency_routing_parser.cpp
   void readEmergencyRouting(const YamlValue& v);
   void readCivicRule(const YamlValue& item, std::vector<YamlValue>& matches);
@@ -83,6 +89,14 @@ class Parser : private YamlReader {
 
   Config config_;
   std::vector<TrunkReference> references_;
+  // Each site's item, its test_calls and their trunk list's items, checked once the trunks and
+  // the ERC are known (checkTestCalls).
+  struct SiteTestCallsRead {
+    YamlValue site;
+    std::optional<YamlValue> where;
+    std::vector<YamlValue> trunks;
+  };
+  std::vector<SiteTestCallsRead> testCallsRead_;
 };
 
 }  // namespace sos::config::detail

@@ -22,6 +22,8 @@ std::string_view toString(EventKind k) {
       return "failed_over";
     case EventKind::Callback:
       return "callback";
+    case EventKind::TestCallFailed:
+      return "test_call_failed";
   }
   return "unknown";  // not reached: every kind is named above (-Wswitch keeps it so)
 }
@@ -58,7 +60,7 @@ CallEvent eventFromJson(const std::string& text, const std::string& callId) {
     }
   };
   for (EventKind k : {EventKind::Started, EventKind::Answered, EventKind::Ended,
-                      EventKind::FailedOver, EventKind::Callback}) {
+                      EventKind::FailedOver, EventKind::Callback, EventKind::TestCallFailed}) {
     if (j.value("kind", "") == toString(k)) {
       e.kind = k;
     }

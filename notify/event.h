@@ -15,10 +15,14 @@ enum class EventKind {
   Ended,       // the call is over (hung up, failed or cancelled)
   FailedOver,  // the call moved to the next trunk of its route
   Callback,    // a PSAP called an ELIN back
+  // Not a call of anybody's (issue 21): a PSAP trunk failed the site's scheduled test call twice
+  // in a row. `trunk` is the trunk, `dialed` its test destination, `detail` the last failure;
+  // the event is flagged `test`.
+  TestCallFailed,
 };
 
-std::string_view toString(
-    EventKind k);  // "started", "answered", "ended", "failed_over", "callback"
+std::string_view toString(EventKind k);  // "started", "answered", "ended", "failed_over",
+                                         // "callback", "test_call_failed"
 
 struct CallEvent {
   EventKind kind = EventKind::Started;

@@ -71,6 +71,26 @@ std::string theCall(const CallEvent& e) {
          callerOf(e);
 }
 
+// A trunk that failed its scheduled test calls (issue 21): not a call of anybody's, so the
+// lines say what failed, where and how to go on, not who called.
+std::string testCallText(const CallEvent& e) {
+  std::vector<std::string> lines{
+      "TEST CALL - not a real emergency.",
+      "PSAP TRUNK FAILING: trunk " + orUnknown(e.trunk) + " failed the scheduled test call of " +
+          "site " + orUnknown(e.site) + " twice in a row.",
+      std::string("Emergency calls routed to it move on to the next trunk of their route; ") +
+          "have the trunk checked with its carrier or PSAP.",
+      "Last failure: " + orUnknown(e.detail),
+      "Test destination: " + orUnknown(e.dialed),
+      "Location sent: " + orUnknown(e.location),
+      "Site: " + orUnknown(e.site),
+      "Time: " + readableTime(e.atMs),
+      "Call-ID: " + orUnknown(e.callId)};
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+
 }  // namespace
 
 std::string webhookJson(const CallEvent& e, int tier, const std::string& deliveryId) {
@@ -113,11 +133,15 @@ std::string mailSubject(const CallEvent& e, int tier) {
     case EventKind::Callback:
       return subject + "PSAP callback" + (e.dialed.empty() ? "" : " to " + oneLine(e.dialed)) +
              (e.detail.empty() ? "" : ": " + oneLine(e.detail));
+    case EventKind::TestCallFailed:
+      return subject + "PSAP trunk " + orUnknown(e.trunk) +
+             " failed its scheduled test call twice in a row (site " + orUnknown(e.site) + ")";
   }
   return subject + "E" + call;
 }
 
 std::string plainText(const CallEvent& e, int tier) {
+  if (e.kind == EventKind::TestCallFailed) return testCallText(e);
   std::vector<std::string> lines;
   if (e.test) {
     lines.push_back("TEST CALL - not a real emergency.");
@@ -150,6 +174,8 @@ std::string plainText(const CallEvent& e, int tier) {
         lines.push_back("PSAP CALLBACK" + (e.dialed.empty() ? "" : " to " + oneLine(e.dialed)) +
                         (e.detail.empty() ? "." : ": " + oneLine(e.detail)));
         detailSaid = true;
+        break;
+      case EventKind::TestCallFailed:  // testCallText(), above
         break;
     }
   }

@@ -400,6 +400,17 @@ admin::DashboardApi::Deps dashboardDeps(Running& run) {
           now};
 }
 
+admin::ComplianceApi::Deps complianceDeps(Running& run) {
+  store::Store* const db = run.locations.store();
+  return {
+      [&run] { return run.reloader->running(); },
+      [db](const std::vector<std::string>& sites) -> Result<std::vector<store::TestCallStatus>> {
+        if (db == nullptr) return std::vector<store::TestCallStatus>{};
+        return db->testCallStatuses(sites);
+      },
+      now};
+}
+
 }  // namespace
 
 std::unique_ptr<AdminApis> makeAdminApis(Running& run) {
@@ -408,7 +419,7 @@ std::unique_ptr<AdminApis> makeAdminApis(Running& run) {
       admin::CallsApi(callsDeps(run.locations.store())), admin::OpsApi(opsDeps(run)),
       admin::RecordsApi(recordsDeps(run)), admin::MeApi(meDeps(run)),
       admin::LocationRequestsApi(requestsDeps(run)), admin::RetriggerApi(retriggerDeps(run)),
-      admin::DashboardApi(dashboardDeps(run))});
+      admin::DashboardApi(dashboardDeps(run)), admin::ComplianceApi(complianceDeps(run))});
 }
 
 admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
@@ -423,6 +434,7 @@ admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
       &apis.requests,
       &apis.retrigger,
       &apis.dashboard,
+      &apis.compliance,
       [&run] { return metricsText(run); },
       [&run] {
         const auto a =

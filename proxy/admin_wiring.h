@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "admin/calls_api.h"
+#include "admin/compliance_api.h"
 #include "admin/dashboard_api.h"
 #include "admin/location_api.h"
 #include "admin/location_requests_api.h"
@@ -55,6 +56,7 @@ struct AdminApis {
   admin::LocationRequestsApi requests;
   admin::RetriggerApi retrigger;
   admin::DashboardApi dashboard;
+  admin::ComplianceApi compliance;
 };
 std::unique_ptr<AdminApis> makeAdminApis(Running& run);
 

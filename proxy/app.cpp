@@ -42,6 +42,7 @@
 #include "proxy/server.h"
 #include "proxy/sofia.h"
 #include "proxy/systemd.h"
+#include "proxy/test_call_records.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
@@ -334,6 +335,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   std::optional<Listeners> http = openListeners(io, *cfg, routes, deviceRoutes);
   if (!http) return 1;
   connectStore(server, locations, io);
+  connectTestCalls(server, locations, io, notifier);  // scheduled test calls (issue 21)
   if (auto error = server.start()) {
     std::cerr << "sosproxy: " << *error << "\n";
     return 1;

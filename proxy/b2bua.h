@@ -97,6 +97,12 @@ class B2bua {
   void startDraining() { admission_.startDraining(); }
   // The probed trunks that are down now, by name (sorted), for /readyz.
   std::vector<std::string> downTrunks() const { return trunks_->down(); }
+  // What scheduled test calls (proxy/test_caller.h) read: the location snapshot in force, and
+  // whether new work should wait (ordinary calls are shed, or sosproxy drains).
+  const std::shared_ptr<const routing::LocationSnapshot>& locations() const {
+    return state_.locations();
+  }
+  bool busy() const { return admission_.shedding() || admission_.draining(); }
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, const sip_t* sip);

@@ -28,6 +28,10 @@ struct B2buaCounters {
   // Emergency calls routed, by the caller's site and how the location was found (the signal:
   // subnet, bssid, site-default, ...; "none" when locating failed).
   LabelledCounts emergencyBySite;
+  // Scheduled test calls (issue 21) by trunk and outcome: answered, rejected, timeout,
+  // transport-error.
+  LabelledCounts testCalls;
+  std::atomic<uint64_t> testCallsPostponed{0};  // due while ordinary calls were shed or draining
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> emergencyCalls{0};
   std::atomic<uint64_t> rejected{0};

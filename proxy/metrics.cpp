@@ -155,6 +155,13 @@ void callDetailMetrics(std::string& out, const B2buaCounters& c) {
   labelled(out, "sosproxy_emergency_calls_by_location_total",
            "emergency calls routed, by the caller's site and how the location was found",
            c.emergencyBySite, "site", "located_by");
+  labelled(out, "sosproxy_test_calls_total",
+           "scheduled test calls to each PSAP trunk by outcome (answered, rejected, timeout, "
+           "transport-error)",
+           c.testCalls, "trunk", "outcome");
+  metric(out, "sosproxy_test_calls_postponed_total", "counter",
+         "scheduled test calls put off because ordinary calls were shed or sosproxy was draining",
+         c.testCallsPostponed);
 }
 
 void trunkMetrics(std::string& out, const B2buaCounters& c, const std::vector<TrunkState>& trunks) {

@@ -17,6 +17,7 @@
 #include "proxy/sip_loop.h"
 #include "proxy/sofia.h"
 #include "proxy/sofia_log.h"
+#include "proxy/test_caller.h"
 
 namespace sos::proxy {
 
@@ -87,6 +88,13 @@ void freePosted(su_msg_arg_t* arg) {
   auto* p = static_cast<Posted*>(static_cast<void*>(arg));
   delete p->fn;
   p->fn = nullptr;
+}
+
+// Scheduled test calls (issue 21) read what the B2BUA has in force: the configuration, the
+// location snapshot, and whether it sheds ordinary calls or drains.
+TestCaller::Sources testCallSources(const B2bua& b) {
+  return {[&b] { return b.router()->sharedConfig(); }, [&b] { return b.locations(); },
+          [&b] { return b.busy(); }};
 }
 
 }  // namespace
@@ -209,14 +217,16 @@ void Server::run(const std::shared_ptr<State>& state) {
 
   // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
   const std::string base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
-  auto b2bua = std::make_unique<B2bua>(
-      agent, root, router_, log_, B2bua::Contacts{"<" + base + ">", "<" + base + ";transport=tcp>"},
-      *counters_);
+  const B2bua::Contacts contacts{"<" + base + ">", "<" + base + ";transport=tcp>"};
+  auto b2bua = std::make_unique<B2bua>(agent, root, router_, log_, contacts, *counters_);
   edge->attach(agent, b2bua.get(), l.port);
   b2bua->setElinPersistence(elinSink_, std::move(initialElins_));
   b2bua->setCallRecordSink(recordSink_);
   b2bua->setEventSink(eventSink_);
   b2bua->setLocations(initialLocations_);
+  auto tests =
+      std::make_unique<TestCaller>(agent, root, contacts, *counters_, log_, testCallSources(*b2bua),
+                                   testCallSink_, testCallHistory_);
   state->b2bua = b2bua.get();
   state->root = root;
   state->running = true;
@@ -237,6 +247,7 @@ void Server::run(const std::shared_ptr<State>& state) {
   state->b2bua = nullptr;
   spdlog::info("SIP thread stopping; {} calls active", counters_->active.load());
   edge.reset();
+  tests.reset();  // reads the B2BUA: goes first
   b2bua.reset();  // releases the calls' legs and transactions while the agent still exists
   nta_agent_destroy(agent);
   su_root_destroy(root);

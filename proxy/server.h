@@ -17,6 +17,7 @@
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
 #include "routing/router.h"
+#include "store/test_call.h"
 
 struct su_root_s;
 
@@ -56,6 +57,14 @@ class Server {
   }
   // Where emergency-call events go (responder alerts); same rules as the record sink.
   void setEventSink(std::function<void(notify::CallEvent)> sink) { eventSink_ = std::move(sink); }
+  // Scheduled test calls (issue 21): where each result goes (the store, via the I/O thread; same
+  // rules as the record sink), and each site's and trunk's last test before this start (call
+  // before start()).
+  void setTestCalls(std::function<void(store::TestCallResult)> sink,
+                    std::vector<store::TestCallStatus> history) {
+    testCallSink_ = std::move(sink);
+    testCallHistory_ = std::move(history);
+  }
   // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
@@ -93,6 +102,8 @@ class Server {
   std::function<void(std::vector<model::CallbackTarget>)> elinSink_;
   std::function<void(RoutingLogEntry)> recordSink_;
   std::function<void(notify::CallEvent)> eventSink_;
+  std::function<void(store::TestCallResult)> testCallSink_;
+  std::vector<store::TestCallStatus> testCallHistory_;
   std::vector<model::CallbackTarget> initialElins_;
 };
 

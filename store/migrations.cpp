@@ -350,7 +350,76 @@ constexpr const char* kSchema11 = R"sql(
 ALTER TABLE users ADD COLUMN location_permission_at_ms INTEGER;
 )sql";
 
-constexpr std::array<Migration, 11> kMigrations{{
+// Scheduled test calls (issue 21): every result, and per site and trunk where it stands (the last
+// success and failure survive the results' pruning). The outbox takes a new event, a trunk that
+// failed its test calls: SQLite cannot change a CHECK constraint in place, so notification_jobs is
+// rebuilt with its rows (the way SQLite's ALTER TABLE documentation gives), in this migration's
+// transaction.
+constexpr const char* kSchema12 = R"sql(
+CREATE TABLE notification_jobs_12 (
+  id              INTEGER PRIMARY KEY,
+  delivery_id     TEXT NOT NULL UNIQUE,
+  call_id         TEXT NOT NULL,
+  event           TEXT NOT NULL CHECK (event IN ('started', 'answered', 'ended', 'failed_over',
+                                                 'callback', 'escalation', 'test_call_failed')),
+  tier            INTEGER NOT NULL CHECK (tier >= 1),
+  channel         TEXT NOT NULL CHECK (channel IN ('webhook', 'email', 'sip')),
+  target          TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'delivered', 'given_up')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  last_error      TEXT,
+  test            INTEGER NOT NULL CHECK (test IN (0, 1))
+);
+INSERT INTO notification_jobs_12 (id, delivery_id, call_id, event, tier, channel, target, payload,
+                                  state, attempts, next_attempt_at, created_at, delivered_at,
+                                  last_error, test)
+  SELECT id, delivery_id, call_id, event, tier, channel, target, payload, state, attempts,
+         next_attempt_at, created_at, delivered_at, last_error, test FROM notification_jobs;
+DROP TABLE notification_jobs;
+ALTER TABLE notification_jobs_12 RENAME TO notification_jobs;
+CREATE INDEX notification_jobs_pending ON notification_jobs(next_attempt_at)
+  WHERE state = 'pending';
+CREATE INDEX notification_jobs_call_id ON notification_jobs(call_id);
+
+CREATE TABLE test_calls (
+  id          INTEGER PRIMARY KEY,
+  site        TEXT NOT NULL,
+  trunk       TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  call_id     TEXT,
+  location    TEXT,
+  started_at  INTEGER NOT NULL,
+  outcome     TEXT NOT NULL
+              CHECK (outcome IN ('answered', 'rejected', 'timeout', 'transport-error')),
+  status      INTEGER NOT NULL DEFAULT 0,
+  reason      TEXT,
+  duration_ms REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX test_calls_site_trunk ON test_calls(site, trunk, id);
+
+CREATE TABLE test_call_status (
+  site                     TEXT NOT NULL,
+  trunk                    TEXT NOT NULL,
+  last_test_at             INTEGER NOT NULL,
+  last_success_at          INTEGER,
+  last_success_destination TEXT,
+  last_failure_at          INTEGER,
+  last_failure_outcome     TEXT,
+  last_failure_status      INTEGER,
+  last_failure_reason      TEXT,
+  consecutive_failures     INTEGER NOT NULL DEFAULT 0,
+  tests                    INTEGER NOT NULL DEFAULT 0,
+  failures                 INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (site, trunk)
+);
+)sql";
+
+constexpr std::array<Migration, 12> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -362,6 +431,8 @@ constexpr std::array<Migration, 11> kMigrations{{
     {9, "users' e-mail addresses", kSchema9},
     {10, "personal locations held for one emergency", kSchema10},
     {11, "when users answered the location sharing question", kSchema11},
+    {12, "scheduled test calls, where each trunk stands, and their alerts in the outbox",
+     kSchema12},
 }};
 
 }  // namespace

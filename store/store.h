@@ -24,6 +24,7 @@
 #include "store/data_import.h"
 #include "store/location_request.h"
 #include "store/notification_job.h"
+#include "store/test_call.h"
 
 struct sqlite3;
 
@@ -208,6 +209,19 @@ class Store {
   // ImportRequest::approvesRequest.
   Result<bool> rejectLocationRequest(int64_t id, const std::string& reason,
                                      const AuditEntry& audit);
+
+  // Scheduled test calls (issue 21). Saves one result and brings its site's and trunk's status
+  // up to date in one transaction; returns that status (consecutiveFailures counts this result,
+  // 0 once a test passed). Only the newest kTestCallsKept results of a site and trunk are kept;
+  // the status keeps the last success and failure whatever their age.
+  static constexpr int64_t kTestCallsKept = 1000;
+  Result<TestCallStatus> saveTestCall(const TestCallResult& result);
+  // Every site's and trunk's status (of the given sites only, unless `sites` is empty), by site
+  // and trunk.
+  Result<std::vector<TestCallStatus>> testCallStatuses(const std::vector<std::string>& sites = {});
+  // The newest `limit` results, newest first (of one site and trunk when both are given).
+  Result<std::vector<TestCallResult>> loadTestCalls(size_t limit, const std::string& site = "",
+                                                    const std::string& trunk = "");
 
   // The audit trail: appended to, read newest first.
   Result<int64_t> appendAudit(const AuditEntry& entry);

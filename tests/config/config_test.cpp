@@ -1101,6 +1101,169 @@ TEST(ConfigTest, DeskPhoneMovedTellsPerAccountAndPerSite) {
   EXPECT_EQ(problems_[1].rfind("t.yaml:22:19: location.phone_sip_port: ", 0), 0u) << problems_[1];
 }
 
+// ---- Scheduled test calls (issue 21): the account's interval, a site's own schedule and
+// trunks, each trunk's test destination; every mistake refused with its file:line:column, and a
+// trunk a site would test without a destination refused too.
+
+namespace {
+
+const std::vector<std::string> kTestCallsBase = {
+    "carrier_trunk: carrier",                      // 1
+    "trunks:",                                     // 2
+    "  - name: carrier",                           // 3
+    "    host: 192.0.2.1",                         // 4
+    "  - name: psap-a",                            // 5
+    "    host: 192.0.2.5",                         // 6
+    "    mode: pidf",                              // 7
+    "    test_destination: urn:service:test.sos",  // 8
+    "  - name: psap-b",                            // 9
+    "    host: 192.0.2.6",                         // 10
+    "    mode: elin",                              // 11
+    "    test_destination: \"933\"",               // 12
+    "  - name: erc",                               // 13
+    "    host: 192.0.2.7",                         // 14
+    "    mode: both",                              // 15
+    "sites:",                                      // 16
+    "  - name: HQ",                                // 17
+    "    country: US",                             // 18
+    "    dial_strings: [\"911\"]",                 // 19
+    "    psap_route: [psap-a, psap-b]",            // 20
+    "  - name: London",                            // 21
+    "    country: GB",                             // 22
+    "    dial_strings: [\"999\"]",                 // 23
+    "    psap_route: [psap-a]",                    // 24
+};
+
+// The base file with `extra` lines inserted after line `after` (1-based; 0: at the start).
+std::string withTestCalls(size_t after, const std::vector<std::string>& extra,
+                          const std::vector<std::string>& tail = {}) {
+  auto lines = kTestCallsBase;
+  lines.insert(lines.begin() + static_cast<long>(after), extra.begin(), extra.end());
+  lines.insert(lines.end(), tail.begin(), tail.end());
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+TEST(TestCallsConfig, NoneWithoutAnInterval) {
+  auto r = parseConfig(withTestCalls(0, {}), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().trunks[1].testDestination, "urn:service:test.sos");
+  EXPECT_EQ(r.value().trunks[2].testDestination, "933");
+  EXPECT_EQ(r.value().testCalls.intervalSeconds, 0);
+  EXPECT_TRUE(r.value().testCallTargets().empty());
+}
+
+TEST(TestCallsConfig, TheAccountIntervalTestsEverySitesRouteAndASiteMayChangeIt) {
+  auto r = parseConfig(withTestCalls(24, {"    test_calls: {interval_s: 0}"},
+                                     {"test_calls:", "  interval_s: 86400"}),
+                       "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto targets = r.value().testCallTargets();
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0].site, "HQ");
+  EXPECT_EQ(targets[0].trunk, "psap-a");
+  EXPECT_EQ(targets[0].destination, "urn:service:test.sos");
+  EXPECT_EQ(targets[0].intervalMs, 86400000);
+  EXPECT_EQ(targets[1].trunk, "psap-b");
+  EXPECT_EQ(targets[1].destination, "933");
+
+  auto own = parseConfig(
+      withTestCalls(20, {"    test_calls:", "      interval_s: 3600", "      trunks: [psap-b]"}),
+      "t.yaml");
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  const auto hq = own.value().testCallTargets();
+  ASSERT_EQ(hq.size(), 1u);
+  EXPECT_EQ(hq[0].site, "HQ");
+  EXPECT_EQ(hq[0].trunk, "psap-b");
+  EXPECT_EQ(hq[0].intervalMs, 3600000);
+  EXPECT_EQ(own.value().sites[0].testCalls->at.line, 22);  // where its mapping starts
+}
+
+TEST(TestCallsConfig, DefaultTrunksAreTheRouteThenTheErcOnce) {
+  auto r = parseConfig(withTestCalls(24, {}, {"emergency_routing: {erc: erc}"}), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Config& c = r.value();
+  EXPECT_EQ(c.testCallTrunks(c.sites[0]), (std::vector<std::string>{"psap-a", "psap-b", "erc"}));
+  EXPECT_EQ(c.testCallTrunks(c.sites[1]), (std::vector<std::string>{"psap-a", "erc"}));
+}
+
+TEST(TestCallsConfig, ATrunkTestedWithoutADestinationIsRefusedAtItsPlace) {
+  // Listed: blamed on the list item.
+  auto listed = problems(
+      parseConfig(withTestCalls(20, {"    test_calls: {interval_s: 60, trunks: [psap-a, erc]}"},
+                                {"emergency_routing: {erc: erc}"}),
+                  "t.yaml"));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].rfind("t.yaml:21:51: sites[0].test_calls.trunks[1]: trunk \"erc\" has no "
+                            "test_destination to place a test call to; give trunk \"erc\" a "
+                            "test_destination",
+                            0),
+            0u)
+      << listed[0];
+  // By default (the route and the ERC): blamed on the site's test_calls, else the site.
+  auto byDefault = problems(parseConfig(
+      withTestCalls(24, {}, {"emergency_routing: {erc: erc}", "test_calls: {interval_s: 60}"}),
+      "t.yaml"));
+  ASSERT_EQ(byDefault.size(), 2u) << byDefault[0];
+  EXPECT_EQ(byDefault[0].rfind("t.yaml:17:5: sites[0]: site \"HQ\" places test calls every 60 s "
+                               "to the trunks of its psap_route and the ERC, but trunk \"erc\" "
+                               "has no test_destination",
+                               0),
+            0u)
+      << byDefault[0];
+  EXPECT_NE(byDefault[0].find("or list the trunks to test in test_calls.trunks"),
+            std::string::npos);
+  EXPECT_EQ(byDefault[1].rfind("t.yaml:21:5: sites[1]: site \"London\"", 0), 0u) << byDefault[1];
+}
+
+TEST(TestCallsConfig, ValuesAreChecked) {
+  const std::string interval =
+      "\" is not valid; expected 0 (none) or whole seconds from 1 to 2678400 (31 days), e.g. "
+      "86400";
+  const std::string destination =
+      "\" is not valid; expected a test service URN (RFC 5031), e.g. \"urn:service:test.sos\", "
+      "or a test number, e.g. \"933\"";
+  auto found = problems(parseConfig(
+      withTestCalls(24,
+                    {"    test_calls: {interval_s: 1.5, trunks: [psap-a, psap-a, nope], every: 2}"},
+                    {"test_calls: {interval_s: 2678401}"}),
+      "t.yaml"));
+  auto destinations = problems(parseConfig(
+      withTestCalls(
+          12,
+          {"  - name: x", "    host: 192.0.2.9", "    test_destination: urn:service:sos",
+           "  - name: y", "    host: 192.0.2.9", "    test_destination: \"9 33\"", "  - name: z",
+           "    host: 192.0.2.9", "    test_destination: URN:Service:Test.sos.police"}),
+      "t.yaml"));
+  ASSERT_EQ(destinations.size(), 2u) << (destinations.empty() ? "" : destinations[0]);
+  EXPECT_EQ(destinations[0],
+            "t.yaml:15:23: trunks[3].test_destination: \"urn:service:sos" + destination);
+  EXPECT_EQ(destinations[1], "t.yaml:18:23: trunks[4].test_destination: \"9 33" + destination);
+  std::vector<std::string> want = {
+      "t.yaml:25:30: sites[1].test_calls.interval_s: \"1.5" + interval,
+      "t.yaml:25:52: sites[1].test_calls.trunks[1]: duplicate trunk \"psap-a\"",
+      "t.yaml:25:60: sites[1].test_calls.trunks[2]: no trunk is named \"nope\"",
+      "t.yaml:25:67: sites[1].test_calls.every: unknown key; expected interval_s or trunks",
+      "t.yaml:26:26: test_calls.interval_s: \"2678401" + interval,
+  };
+  ASSERT_EQ(found.size(), want.size()) << (found.empty() ? "" : found[0]);
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(found[i].rfind(want[i], 0), 0u) << found[i] << "\n  wanted " << want[i];
+}
+
+TEST(TestCallsConfig, TheDemoGivesItsPsapTrunksTestDestinations) {
+  auto r = loadConfig(std::string(SOS_SOURCE_DIR) + "/config/examples/demo.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  for (const char* name : {"il-psap-a", "il-psap-b", "erc", "uk-999"}) {
+    const Trunk* t = r.value().findTrunk(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_FALSE(t->testDestination.empty()) << name;
+  }
+}
+
+}  // namespace
+
 }  // namespace sos::config
 
 namespace sos::config {

@@ -21,6 +21,40 @@ TEST(NotifyTexts, EventKindsHaveTheirWireNames) {
   EXPECT_EQ(toString(EventKind::Ended), "ended");
   EXPECT_EQ(toString(EventKind::FailedOver), "failed_over");
   EXPECT_EQ(toString(EventKind::Callback), "callback");
+  EXPECT_EQ(toString(EventKind::TestCallFailed), "test_call_failed");
+}
+
+// Issue 21: a trunk failing its scheduled test calls is no call of anybody's: the texts say which
+// trunk failed, for which site, how, and what to do, flagged as a test.
+TEST(NotifyTexts, ATrunkFailingItsTestCallsSaysWhichTrunkAndWhy) {
+  CallEvent e;
+  e.kind = EventKind::TestCallFailed;
+  e.callId = "tc-1@127.0.0.1";
+  e.atMs = 1'700'000'000'123;
+  e.test = true;
+  e.site = "HQ";
+  e.dialed = "933";
+  e.location = "HQ Lobby";
+  e.trunk = "il-psap-b";
+  e.detail = "rejected: 503 Service Unavailable";
+  auto j = nlohmann::json::parse(webhookJson(e, 1, "d-20"));
+  EXPECT_EQ(j["event"], "test_call_failed");
+  EXPECT_EQ(j["test"], true);
+  EXPECT_EQ(j["psap_trunk"], "il-psap-b");
+  EXPECT_EQ(j["site"], "HQ");
+  EXPECT_EQ(j["detail"], "rejected: 503 Service Unavailable");
+  EXPECT_EQ(mailSubject(e),
+            "[TEST] PSAP trunk il-psap-b failed its scheduled test call twice in a row (site HQ)");
+  const std::string text = plainText(e);
+  EXPECT_EQ(text.substr(0, text.find('\n', text.find('\n') + 1)),
+            "TEST CALL - not a real emergency.\nPSAP TRUNK FAILING: trunk il-psap-b failed the "
+            "scheduled test call of site HQ twice in a row.");
+  for (const char* want : {"Last failure: rejected: 503 Service Unavailable",
+                           "Test destination: 933", "Location sent: HQ Lobby", "Site: HQ",
+                           "Time: 2023-11-14 22:13:20 UTC", "Call-ID: tc-1@127.0.0.1"})
+    EXPECT_NE(text.find(want), std::string::npos) << want << " missing from\n" << text;
+  EXPECT_EQ(text.find("Caller:"), std::string::npos) << text;
+  EXPECT_EQ(eventFromJson(eventToJson(e), e.callId).kind, EventKind::TestCallFailed);
 }
 
 TEST(NotifyTexts, TheWebhookJsonCarriesEveryDetailOfTheCall) {

@@ -93,6 +93,23 @@ TEST(Metrics, AttemptsFailoversAndEmergencyCallsCarryTheirLabels) {
   EXPECT_NE(text.find("# TYPE sosproxy_failovers_total counter\n"), std::string::npos);
 }
 
+// Issue 21: scheduled test calls by trunk and outcome, and those put off while sosproxy was busy.
+TEST(Metrics, TestCallsCarryTheirTrunkAndOutcome) {
+  B2buaCounters calls;
+  calls.testCalls.add("il-psap-a", "answered");
+  calls.testCalls.add("il-psap-b", "rejected");
+  calls.testCalls.add("il-psap-b", "rejected");
+  calls.testCallsPostponed = 3;
+  std::string const text =
+      prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
+  for (const char* sample :
+       {"sosproxy_test_calls_total{trunk=\"il-psap-a\",outcome=\"answered\"} 1",
+        "sosproxy_test_calls_total{trunk=\"il-psap-b\",outcome=\"rejected\"} 2",
+        "sosproxy_test_calls_postponed_total 3"})
+    EXPECT_TRUE(hasSample(text, sample)) << sample << "\n" << text;
+  EXPECT_NE(text.find("# TYPE sosproxy_test_calls_total counter\n"), std::string::npos);
+}
+
 // Issue 14: what the SIP edge refused, dropped and closed, under their documented names.
 TEST(Metrics, EdgeCountersAppearWithTheirValues) {
   B2buaCounters calls;

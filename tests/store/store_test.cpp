@@ -151,7 +151,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 11);
+    EXPECT_EQ(store->schemaVersion(), 12);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
@@ -161,7 +161,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 11);
+  EXPECT_EQ(again->schemaVersion(), 12);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -617,6 +617,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
+      "DROP TABLE test_calls; DROP TABLE test_call_status;"
       "ALTER TABLE users DROP COLUMN location_permission_at_ms;"
       "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
@@ -635,7 +636,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 11);
+  EXPECT_EQ(store->schemaVersion(), 12);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
@@ -759,6 +760,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE test_calls; DROP TABLE test_call_status;"
       "ALTER TABLE users DROP COLUMN location_permission_at_ms;"
       "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
@@ -775,7 +777,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 11);
+  EXPECT_EQ(store->schemaVersion(), 12);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
@@ -801,6 +803,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
   }
   // Back to the schema version 4 wrote, as an older sosproxy left it.
   execute(
+      "DROP TABLE test_calls; DROP TABLE test_call_status;"
       "ALTER TABLE users DROP COLUMN location_permission_at_ms;"
       "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
@@ -815,7 +818,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 11);
+  EXPECT_EQ(store->schemaVersion(), 12);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
