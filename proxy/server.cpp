@@ -53,6 +53,15 @@ std::string hostForUri(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// The URL nta listens on; without a transport parameter it binds UDP and TCP both.
+std::string listenUrl(const config::Listen& l) {
+  bool udp = false, tcp = false;
+  for (auto t : l.transports) (t == config::Transport::Udp ? udp : tcp) = true;
+  std::string url = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
+  if (udp != tcp) url += udp ? ";transport=udp" : ";transport=tcp";
+  return url;
+}
+
 // The stop message's data: the root, and where the SIP thread keeps its loop (in the State,
 // which outlives the thread).
 struct StopTarget {
@@ -182,11 +191,7 @@ void Server::run(const std::shared_ptr<State>& state) {
     return;
   }
   const auto& l = config_->listen;
-  bool udp = false, tcp = false;
-  for (auto t : l.transports) (t == config::Transport::Udp ? udp : tcp) = true;
-  // Without a transport parameter nta binds UDP and TCP both.
-  std::string url = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
-  if (udp != tcp) url += udp ? ";transport=udp" : ";transport=tcp";
+  const std::string url = listenUrl(l);
 
   sofia_log::redirect();  // Sofia's own diagnostics: to the operational log, rate-limited
   // Requests outside any dialog meet the edge first, through nta's stateless message callback

@@ -100,7 +100,7 @@ TEST(Metrics, TestCallsCarryTheirTrunkAndOutcome) {
   calls.testCalls.add("il-psap-b", "rejected");
   calls.testCalls.add("il-psap-b", "rejected");
   calls.testCallsPostponed = 3;
-  std::string const text =
+  const std::string text =
       prometheusText(calls, LocationCounters{}, ReloadCounters{}, LogLoss{0, 0});
   for (const char* sample :
        {"sosproxy_test_calls_total{trunk=\"il-psap-a\",outcome=\"answered\"} 1",
