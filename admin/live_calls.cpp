@@ -40,8 +40,6 @@ void merge(LiveCallEvent& known, const LiveCallEvent& later) {
   known.test = known.test || later.test;
 }
 
-json orNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(ms); }
-
 bool mayFollow(const Principal& who) {
   return who.role == Role::SuperAdmin || who.role == Role::SiteAdmin || who.role == Role::Responder;
 }
@@ -265,8 +263,8 @@ json LiveCalls::callJson(const std::string& callId, const Call& c) const {
       {"outcome", c.outcome},
       {"status", c.status},
       {"started_at_ms", c.startedAtMs},
-      {"answered_at_ms", orNull(c.answeredAtMs)},
-      {"ended_at_ms", orNull(c.endedAtMs)},
+      {"answered_at_ms", msOrNull(c.answeredAtMs)},
+      {"ended_at_ms", msOrNull(c.endedAtMs)},
       {"updated_at_ms", c.updatedAtMs},
       {"story", c.story},
       {"alerted", c.alerted},
@@ -274,7 +272,7 @@ json LiveCalls::callJson(const std::string& callId, const Call& c) const {
       {"deliveries", deliveries},
       {"escalated_tier", c.escalatedTier},
       {"acknowledged_by", c.acknowledgedBy.empty() ? json(nullptr) : json(c.acknowledgedBy)},
-      {"acknowledged_at_ms", orNull(c.acknowledgedAtMs)}};
+      {"acknowledged_at_ms", msOrNull(c.acknowledgedAtMs)}};
 }
 
 json LiveCalls::snapshotJson(const Principal& who, int64_t nowMs) const {

@@ -12,8 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-json orNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(ms); }
-
 }  // namespace
 
 json OpsApi::trunksJson() const {
@@ -39,11 +37,11 @@ json OpsApi::trunksJson() const {
                                 [&](const TrunkFacts& x) { return x.name == t.name; });
     const TrunkFacts none;
     const TrunkFacts& known = f == facts.end() ? none : *f;
-    j["changed_at_ms"] = orNull(known.changedAtMs);
+    j["changed_at_ms"] = msOrNull(known.changedAtMs);
     j["why"] = known.why;
-    j["last_probe_at_ms"] = orNull(known.lastProbeAtMs);
+    j["last_probe_at_ms"] = msOrNull(known.lastProbeAtMs);
     j["last_probe"] = known.lastProbe;
-    j["last_failover_at_ms"] = orNull(known.lastFailoverAtMs);
+    j["last_failover_at_ms"] = msOrNull(known.lastFailoverAtMs);
     j["last_failover"] = known.lastFailover;
     j["failovers"] = known.failovers;
     list.push_back(std::move(j));
