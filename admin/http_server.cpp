@@ -2,11 +2,13 @@
 
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
+#include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <stdexcept>
 
@@ -44,7 +46,9 @@ HttpResponse jsonError(int status, const std::string& message) {
 
 namespace {
 
-// One connection: read a request, answer it, repeat while the client keeps it alive.
+// One connection: read a request, answer it, repeat while the client keeps it alive. An answer
+// that stays open (HttpResponse::stream) is the connection's last: from then on the session
+// writes what it is given, as chunks, and reads only to learn that the client has gone.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<const HttpHandler> handler)
@@ -52,7 +56,42 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void run() { read(); }
 
+  // The open answer's side (EventStream, through Stream below).
+  bool streamSend(std::string text) {
+    if (ended_ || ending_ || queuedBytes_ + text.size() > EventStream::kMaxBacklog) return false;
+    queuedBytes_ += text.size();
+    queue_.push_back(std::move(text));
+    flush();
+    return true;
+  }
+  void streamEnd() {
+    if (ended_ || ending_) return;
+    ending_ = true;
+    flush();
+  }
+  bool streamEnded() const { return ended_ || ending_; }
+
  private:
+  // The handle given to whoever writes to an open answer: it does not keep the session alive.
+  class Stream final : public EventStream {
+   public:
+    explicit Stream(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+    bool send(std::string text) override {
+      auto s = session_.lock();
+      return s && s->streamSend(std::move(text));
+    }
+    void end() override {
+      if (auto s = session_.lock()) s->streamEnd();
+    }
+    bool ended() const override {
+      auto s = session_.lock();
+      return !s || s->streamEnded();
+    }
+
+   private:
+    std::weak_ptr<Session> session_;
+  };
+
   void read() {
     parser_.emplace();
     // Beast checks a Content-Length against the limit as the headers are read, before the
@@ -116,6 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       out = jsonError(500, e.what());
     }
+    if (out.stream) return open(std::move(out));
     reply(std::move(out), req.keep_alive());
   }
 
@@ -140,6 +180,77 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // An answer that stays open: its head now, then chunks as they are sent.
+  void open(HttpResponse out) {
+    auto res = std::make_shared<http::response<http::empty_body>>();
+    res->result(static_cast<unsigned>(out.status));
+    res->version(11);
+    res->set(http::field::server, "sosproxy");
+    res->set(http::field::content_type, out.contentType);
+    for (const auto& [name, value] : out.headers) res->set(name, value);
+    res->keep_alive(false);
+    res->chunked(true);
+    auto head = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    stream_.expires_never();
+    writing_ = true;
+    http::async_write_header(stream_, *head,
+                             [self = shared_from_this(), res, head](beast::error_code ec, size_t) {
+                               self->writing_ = false;
+                               if (ec) return self->failed();
+                               self->watchPeer();
+                               self->flush();
+                             });
+    out.stream(std::make_shared<Stream>(weak_from_this()));
+  }
+
+  // One write at a time: what is queued goes as one chunk; at the end, the last chunk.
+  void flush() {
+    if (writing_ || ended_) return;
+    if (queue_.empty()) {
+      if (!ending_) return;
+      ended_ = true;
+      writing_ = true;
+      asio::async_write(stream_, http::make_chunk_last(),
+                        [self = shared_from_this()](beast::error_code, size_t) {
+                          self->writing_ = false;
+                          self->close();
+                        });
+      return;
+    }
+    auto text = std::make_shared<std::string>();
+    text->reserve(queuedBytes_);
+    for (auto& part : queue_) *text += part;
+    queue_.clear();
+    queuedBytes_ = 0;
+    writing_ = true;
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*text)),
+                      [self = shared_from_this(), text](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->failed();
+                        self->flush();
+                      });
+  }
+
+  // An open answer's client sends nothing more: a read that completes says it has gone (or
+  // broke the protocol); either way the stream ends.
+  void watchPeer() {
+    stream_.async_read_some(asio::buffer(peerBytes_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->failed();
+                              self->watchPeer();
+                            });
+  }
+
+  void failed() {
+    if (ended_ && !stream_.socket().is_open()) return;
+    ended_ = true;
+    queue_.clear();
+    queuedBytes_ = 0;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -149,6 +260,13 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpHandler> handler_;
+  // An open answer's state.
+  std::deque<std::string> queue_;  // sent, not yet written
+  size_t queuedBytes_ = 0;
+  bool writing_ = false;
+  bool ending_ = false;  // end() asked: the queue goes out, then the last chunk
+  bool ended_ = false;   // nothing more goes out
+  std::array<char, 512> peerBytes_{};
 };
 
 }  // namespace

@@ -29,12 +29,34 @@ struct HttpRequest {
   std::string peerAddress;  // the client's IP address as seen on the socket
 };
 
+// A response that stays open and is written to as things happen (Server-Sent Events, the
+// dashboard's GET /api/v1/events). Used on the I/O thread only. The connection's own reads and
+// writes keep it alive; whoever holds this handle does not: once the client has gone, ended()
+// says so and send() does nothing.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Queues `text` to go out as it is. False, and nothing queued, when the stream has ended or
+  // already holds kMaxBacklog bytes its client has not taken (a client that does not keep up:
+  // the caller decides what it misses).
+  virtual bool send(std::string text) = 0;
+  // Ends the stream: what is queued goes out, then the connection is closed.
+  virtual void end() = 0;
+  virtual bool ended() const = 0;
+
+  static constexpr size_t kMaxBacklog = size_t{256} * 1024;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
   // Further headers ("Allow", "WWW-Authenticate", ...), written as given.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set for a response that stays open: the status line and headers are sent (chunked, no
+  // body of its own, the connection closed at its end), then `stream` is called once with it;
+  // `body` is not sent. The idle timeout no longer applies to that connection.
+  std::function<void(std::shared_ptr<EventStream>)> stream = nullptr;
 };
 
 // {"error": message} and a line feed: the body of every error answer. Messages may quote what a

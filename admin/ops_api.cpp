@@ -14,29 +14,48 @@ using nlohmann::json;
 
 }  // namespace
 
+json OpsApi::trunksJson() const {
+  json list = json::array();
+  auto cfg = deps_.config();
+  if (!cfg) return list;
+  const std::vector<std::string> down = deps_.downTrunks();
+  const std::vector<TrunkFacts> facts = deps_.facts ? deps_.facts() : std::vector<TrunkFacts>{};
+  for (const auto& t : cfg->trunks) {
+    const bool probed = t.optionsIntervalMs > 0;
+    const bool isDown = std::find(down.begin(), down.end(), t.name) != down.end();
+    json j{{"name", t.name},
+           {"target", t.host + ":" + std::to_string(t.port)},
+           {"transport", std::string(config::toString(t.transport))},
+           {"mode", std::string(config::toString(t.mode))},
+           {"carrier", t.name == cfg->carrierTrunk},
+           {"probed", probed},
+           {"options_interval_s", probed ? json(t.optionsIntervalMs / 1000.0) : json(nullptr)},
+           {"state", !probed  ? "not probed"
+                     : isDown ? "down"
+                              : "up"}};
+    const auto f = std::find_if(facts.begin(), facts.end(),
+                                [&](const TrunkFacts& x) { return x.name == t.name; });
+    const TrunkFacts none;
+    const TrunkFacts& known = f == facts.end() ? none : *f;
+    j["changed_at_ms"] = msOrNull(known.changedAtMs);
+    j["why"] = known.why;
+    j["last_probe_at_ms"] = msOrNull(known.lastProbeAtMs);
+    j["last_probe"] = known.lastProbe;
+    j["last_failover_at_ms"] = msOrNull(known.lastFailoverAtMs);
+    j["last_failover"] = known.lastFailover;
+    j["failovers"] = known.failovers;
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
 HttpResponse OpsApi::handle(const HttpRequest&, std::string_view path, const Principal& who) {
   if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin && who.role != Role::Responder) {
     return jsonError(403, "trunks and ELIN mappings are for admins and responders");
   }
   if (path == kTrunksPath) {
-    auto cfg = deps_.config();
-    if (!cfg) return jsonError(503, "no configuration in force");
-    const std::vector<std::string> down = deps_.downTrunks();
-    json list = json::array();
-    for (const auto& t : cfg->trunks) {
-      const bool probed = t.optionsIntervalMs > 0;
-      const bool isDown = std::find(down.begin(), down.end(), t.name) != down.end();
-      list.push_back({{"name", t.name},
-                      {"target", t.host + ":" + std::to_string(t.port)},
-                      {"transport", std::string(config::toString(t.transport))},
-                      {"mode", std::string(config::toString(t.mode))},
-                      {"carrier", t.name == cfg->carrierTrunk},
-                      {"probed", probed},
-                      {"state", !probed  ? "not probed"
-                                : isDown ? "down"
-                                         : "up"}});
-    }
-    return HttpResponse{200, "application/json", jsonText(json{{"trunks", list}}), {}};
+    if (!deps_.config()) return jsonError(503, "no configuration in force");
+    return HttpResponse{200, "application/json", jsonText(json{{"trunks", trunksJson()}}), {}};
   }
 
   auto mappings = deps_.elinMappings();

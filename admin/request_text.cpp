@@ -76,6 +76,10 @@ std::string jsonText(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+nlohmann::json msOrNull(int64_t ms) {
+  return ms == 0 ? nlohmann::json(nullptr) : nlohmann::json(ms);
+}
+
 std::string etagOf(const nlohmann::json& resource) {
   return "\"" + tokenHash(jsonText(resource)).substr(0, 20) + "\"";
 }

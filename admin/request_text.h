@@ -2,6 +2,7 @@
 // Internal to admin/: the text handling every API handler shares — percent-decoding a path part
 // or a query, reading the query's parameters and its page, and writing a JSON answer.
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ HttpResponse refusedWrite(const Error& e, std::string_view what);
 
 // The JSON text of an answer, with a line feed; invalid UTF-8 (quoted from a client) replaced.
 std::string jsonText(const nlohmann::json& j);
+
+// A time in Unix ms as an answer gives it: null for 0 (never).
+nlohmann::json msOrNull(int64_t ms);
 
 // The version of a resource a client read, for If-Match: a strong ETag of its JSON as GET shows
 // it.

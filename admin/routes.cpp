@@ -128,10 +128,10 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   const bool needsToken = (api && !signIn) || (path == kMetricsPath && !settings_.metricsPublic);
   std::optional<Principal> who;
   std::string sessionId;
+  std::string hash;
   const Sessions::Session* session = nullptr;
   if (needsToken) {
     const std::string token = bearerToken(r.authorization);
-    std::string hash;
     if (!token.empty()) {
       hash = tokenHash(token);
     } else if (api) {
@@ -179,7 +179,27 @@ HttpResponse AdminRoutes::handle(const HttpRequest& r) const {
   }
   if (signIn) return this->signIn(r);
   if (path == kSessionPath) return this->session(r, *who, sessionId, session);
+  if (path == LiveCalls::kEventsPath) return events(*who, hash, sessionId);
   return route(r, path, who ? &*who : nullptr);
+}
+
+HttpResponse AdminRoutes::events(const Principal& who, std::string hashOfToken,
+                                 std::string sessionId) const {
+  if (handlers_.liveCalls == nullptr) return jsonError(503, "live calls are not followed");
+  auto out = handlers_.liveCalls->openStream(
+      who, [this, hash = std::move(hashOfToken), session = std::move(sessionId)] {
+        return stillSignedIn(hash, session);
+      });
+  if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+bool AdminRoutes::stillSignedIn(const std::string& hashOfToken,
+                                const std::string& sessionId) const {
+  if (!sessionId.empty() && sessions_.find(sessionId, nowMs()) == nullptr) return false;
+  bool unavailable = false;
+  // A store that cannot be read now ends nobody's stream: the token as last read counts.
+  return lookUp(hashOfToken, unavailable).has_value() || unavailable;
 }
 
 int64_t AdminRoutes::nowMs() const { return handlers_.nowMs ? handlers_.nowMs() : unixMsNow(); }
@@ -335,6 +355,12 @@ HttpResponse AdminRoutes::route(const HttpRequest& r, std::string_view path,
   if (path == ComplianceApi::kPath) {
     if (handlers_.complianceApi == nullptr) return jsonError(503, "not available");
     auto out = handlers_.complianceApi->handle(r, *who);
+    if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
+  if (path == LiveCalls::kCallsPath) {
+    if (handlers_.liveCalls == nullptr) return jsonError(503, "live calls are not followed");
+    auto out = handlers_.liveCalls->snapshot(*who, nowMs());
     if (out.status == 403) counters_.forbidden.fetch_add(1, std::memory_order_relaxed);
     return out;
   }

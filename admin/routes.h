@@ -60,6 +60,10 @@
 //   GET /api/v1/compliance/test-calls          super-admin; site-admin and responder (their
 //                                              sites): scheduled test calls' compliance
 //                                              report, JSON or CSV, compliance_api.h
+//   GET /api/v1/events                          super-admin; site-admin, responder (their
+//                                              sites' calls): the live emergency calls and
+//                                              trunks as Server-Sent Events, live_calls.h
+//   GET /api/v1/dashboard/calls                 the same, as one JSON snapshot
 //
 // Before any route: a Host header that names a host (not an IP address) must be one of
 // admin.allowed_hosts or "localhost" (DNS rebinding: 421); a body must be JSON (415; an
@@ -88,6 +92,7 @@
 #include "admin/compliance_api.h"
 #include "admin/dashboard_api.h"
 #include "admin/http_server.h"
+#include "admin/live_calls.h"
 #include "admin/location_api.h"
 #include "admin/location_requests_api.h"
 #include "admin/locations_api.h"
@@ -158,6 +163,7 @@ class AdminRoutes {
     std::function<ReloadOutcome()> reload;
     Tokens tokens;
     std::function<int64_t()> nowMs;
+    LiveCalls* liveCalls = nullptr;  // the live calls and their streams; none: 503
   };
   // What the configuration says about the API (admin.*); replaced on reload.
   struct Settings {
@@ -181,7 +187,7 @@ class AdminRoutes {
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
   static constexpr std::string_view kSessionPath = "/api/v1/session";
 
-  static constexpr std::array<RouteSpec, 43> kRouteTable{{
+  static constexpr std::array<RouteSpec, 45> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -225,6 +231,8 @@ class AdminRoutes {
       {"/api/v1/prompts/retrigger", "POST"},
       {"/api/v1/dashboard/location-tracking", "GET"},
       {"/api/v1/compliance/test-calls", "GET"},
+      {"/api/v1/dashboard/calls", "GET"},
+      {"/api/v1/events", "GET"},
   }};
   // The entry of kRouteTable `path` falls under, or null.
   static const RouteSpec* findRoute(std::string_view path);
@@ -244,6 +252,11 @@ class AdminRoutes {
                            const Principal& who) const;
   HttpResponse tokens(const HttpRequest& r, std::string_view path, const Principal& who) const;
   HttpResponse audit(const HttpRequest& r, const Principal& who) const;
+  // GET /api/v1/events: a stream that ends when the token (`hashOfToken`) is revoked or the
+  // session of cookie `sessionId` ("" for a bearer token) ends.
+  HttpResponse events(const Principal& who, std::string hashOfToken, std::string sessionId) const;
+  // Is the token still in force, and the session (if any) still open?
+  bool stillSignedIn(const std::string& hashOfToken, const std::string& sessionId) const;
   // POST /api/v1/session: the sign-in.
   HttpResponse signIn(const HttpRequest& r) const;
   // GET and DELETE /api/v1/session; `sessionId` the cookie's ("" without one).

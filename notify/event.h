@@ -40,6 +40,8 @@ struct CallEvent {
   std::string locationBy;       // how it was found: "subnet 10.1.2.0/24 (Contact 10.1.2.45)"
   std::string trunk;            // the PSAP trunk (for FailedOver: the one the call moved to)
   std::string detail;           // FailedOver: why; Ended: outcome; Callback: who it reached
+  std::string attempts;         // the trunks tried so far with their results ("il-psap-a:503"), for
+                                // the dashboard; not kept with the alert
 };
 
 // The event as stored with its call's alert (call_alerts.details), so that an escalation, even

@@ -94,6 +94,7 @@ void Notifier::Impl::track(WrittenEvent w) {
     Active& a = jobs[key];
     a.job = std::move(j);
     a.timer = std::make_unique<boost::asio::steady_timer>(io);
+    tell(AlertChange::What::Queued, a.job, key);
     attempt(key);
   }
   if (w.newAlert && alerts.count(w.callId) == 0 && resumedAlerts.count(w.callId) == 0) {
@@ -282,8 +283,43 @@ Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::s
   if (first) {
     counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("call {}: acknowledged by {}", callId, by);
+    if (observer) {
+      AlertChange c;
+      c.what = AlertChange::What::Acknowledged;
+      c.callId = callId;
+      c.by = by;
+      c.atMs = unixMsNow();
+      try {
+        observer(c);
+      } catch (const std::exception& e) {
+        spdlog::error("responder alerts: the dashboard's observer failed: {}", e.what());
+      }
+    }
   }
   return true;
+}
+
+void Notifier::Impl::tell(AlertChange::What what, const store::NotificationJob& job, int64_t key,
+                          const std::string& error) {
+  if (!observer) {
+    return;
+  }
+  AlertChange c;
+  c.what = what;
+  c.callId = job.callId;
+  c.job = key;
+  c.event = job.event;
+  c.tier = job.tier;
+  c.channel = job.channel;
+  c.target = job.target;
+  c.attempts = job.attempts;
+  c.error = error;
+  c.atMs = unixMsNow();
+  try {
+    observer(c);
+  } catch (const std::exception& e) {
+    spdlog::error("responder alerts: the dashboard's observer failed: {}", e.what());
+  }
 }
 
 // ---- The notifier ----
@@ -376,6 +412,10 @@ Result<bool> Notifier::acknowledge(const std::string& callId, const std::string&
   } catch (const std::exception& e) {
     return Error{"notify.internal", e.what()};
   }
+}
+
+void Notifier::setObserver(std::function<void(const AlertChange&)> observer) {
+  impl_->observer = std::move(observer);
 }
 
 void Notifier::setConfig(std::shared_ptr<const config::Config> config) {

@@ -71,6 +71,23 @@ struct NotifyCounters {
   LabelledCounts attempts;
 };
 
+// A change to an emergency call's alerts, for the dashboard (I/O thread): a job written, its
+// delivery or a failed attempt, a test call's job given up, the call acknowledged.
+struct AlertChange {
+  enum class What { Queued, Delivered, Failed, GivenUp, Acknowledged };
+  What what = What::Queued;
+  std::string callId;
+  int64_t job = 0;  // the job's outbox id (negative: in memory only); 0 for Acknowledged
+  std::string event;
+  int tier = 1;
+  std::string channel;
+  std::string target;
+  int attempts = 0;
+  std::string error;  // Failed, GivenUp: why
+  std::string by;     // Acknowledged: who
+  int64_t atMs = 0;
+};
+
 class Notifier {
  public:
   // `store` is the outbox (the same database as the location data, or in memory); used on the
@@ -129,6 +146,9 @@ class Notifier {
   Result<bool> acknowledge(const std::string& callId, const std::string& by);
 
   void setConfig(std::shared_ptr<const config::Config> config);  // reload, I/O thread
+  // Who hears of each change to a call's alerts in this run (the dashboard's live calls); called
+  // on the I/O thread, must not throw. Set before start().
+  void setObserver(std::function<void(const AlertChange&)> observer);
   const NotifyCounters& counters() const { return counters_; }
 
  private:

@@ -139,6 +139,8 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
             job.callId, key, r.error().message);
       }
     }
+    job.attempts = attempts;
+    tell(AlertChange::What::Delivered, job, key);
     setFailing(a, false);
     jobs.erase(it);
     return;
@@ -160,6 +162,8 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
                       r.error().message);
       }
     }
+    job.attempts = attempts;
+    tell(AlertChange::What::GivenUp, job, key, error);
     setFailing(a, false);
     jobs.erase(it);
     return;
@@ -190,6 +194,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
                     r.error().message);
     }
   }
+  tell(AlertChange::What::Failed, job, key, error);
   waitThenAttempt(key, delay);
 }
 

@@ -110,7 +110,12 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // read it and still be handing them over, and they must not be tried twice.
   std::set<int64_t> resumedJobs;
   std::set<std::string> resumedAlerts;
-  std::string outboxProblem;  // set before start(); see Notifier::Outbox
+  std::string outboxProblem;                         // set before start(); see Notifier::Outbox
+  std::function<void(const AlertChange&)> observer;  // Notifier::setObserver
+
+  // Tells the observer, if any, of a change to `job`.
+  void tell(AlertChange::What what, const store::NotificationJob& job, int64_t key,
+            const std::string& error = "");
   milliseconds alarmEvery{60000};
   std::unique_ptr<boost::asio::steady_timer> alarm;
 

@@ -13,6 +13,7 @@
 #include "notify/channels.h"
 #include "proxy/b2bua.h"
 #include "proxy/health.h"
+#include "proxy/live_dashboard.h"
 #include "proxy/metrics.h"
 
 namespace sos::proxy {
@@ -210,7 +211,8 @@ std::string metricsText(Running& run) {
       LogLoss{run.routingLog.dropped(), run.console.dropped(), run.routingLog.reopenFailures()},
       run.notifier ? &run.notifier->counters() : nullptr,
       run.routes != nullptr ? &run.routes->counters() : nullptr,
-      run.deviceRoutes != nullptr ? &run.deviceRoutes->counters() : nullptr, trunks);
+      run.deviceRoutes != nullptr ? &run.deviceRoutes->counters() : nullptr, trunks,
+      run.live != nullptr ? &run.live->counters() : nullptr);
 }
 
 admin::AdminRoutes::Tokens tokenStore(store::Store* db) {
@@ -284,7 +286,9 @@ admin::OpsApi::Deps opsDeps(Running& run) {
             if (db == nullptr) return std::vector<model::CallbackTarget>{};
             return db->loadElinMappings();
           },
-          [&run] { return run.locations.snapshot(); }, now};
+          [&run] { return run.locations.snapshot(); },
+          now,
+          [&run] { return trunkFacts(run.server.health().trunks()); }};
 }
 
 // Users, desk phones, locations, personal locations and sites written by the API: checked and
@@ -414,17 +418,20 @@ admin::ComplianceApi::Deps complianceDeps(Running& run) {
 }  // namespace
 
 std::unique_ptr<AdminApis> makeAdminApis(Running& run) {
-  return std::unique_ptr<AdminApis>(new AdminApis{
+  auto apis = std::unique_ptr<AdminApis>(new AdminApis{
       admin::LocationApi(locationDeps(run)), admin::LocationsApi(locationsDeps(run)),
       admin::CallsApi(callsDeps(run.locations.store())), admin::OpsApi(opsDeps(run)),
       admin::RecordsApi(recordsDeps(run)), admin::MeApi(meDeps(run)),
       admin::LocationRequestsApi(requestsDeps(run)), admin::RetriggerApi(retriggerDeps(run)),
       admin::DashboardApi(dashboardDeps(run)), admin::ComplianceApi(complianceDeps(run))});
+  // The dashboard's snapshots list the trunks as GET /api/v1/trunks does.
+  if (run.live != nullptr) run.live->setTrunks([ops = &apis->ops] { return ops->trunksJson(); });
+  return apis;
 }
 
 admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
   store::Store* const db = run.locations.store();
-  return admin::AdminRoutes::Handlers{
+  admin::AdminRoutes::Handlers handlers{
       &apis.location,
       &apis.locations,
       &apis.calls,
@@ -462,6 +469,8 @@ admin::AdminRoutes::Handlers adminHandlers(Running& run, AdminApis& apis) {
       },
       tokenStore(db),
       now};
+  handlers.liveCalls = run.live;
+  return handlers;
 }
 
 admin::AdminRoutes::Settings adminSettings(const config::Config& c) {

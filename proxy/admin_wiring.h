@@ -12,6 +12,7 @@
 #include "admin/calls_api.h"
 #include "admin/compliance_api.h"
 #include "admin/dashboard_api.h"
+#include "admin/live_calls.h"
 #include "admin/location_api.h"
 #include "admin/location_requests_api.h"
 #include "admin/locations_api.h"
@@ -43,9 +44,10 @@ struct Running {
   ConfigReloader* reloader = nullptr;
   admin::AdminRoutes* routes = nullptr;        // the admin port's, once built
   admin::AdminRoutes* deviceRoutes = nullptr;  // the phones' listener's, once built
+  admin::LiveCalls* live = nullptr;            // the dashboard's live calls
 };
 
-// Every API of the admin server, built over `run`.
+// Every API of the admin server, built over `run` (and the trunks of `run.live`'s snapshots).
 struct AdminApis {
   admin::LocationApi location;
   admin::LocationsApi locations;

@@ -34,6 +34,7 @@
 #include "proxy/b2bua.h"
 #include "proxy/health.h"
 #include "proxy/lint_cli.h"
+#include "proxy/live_dashboard.h"
 #include "proxy/location_service.h"
 #include "proxy/metrics.h"
 #include "proxy/queued_sink.h"
@@ -192,8 +193,10 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
 // What the SIP thread hands over to be kept, written on the I/O thread so that a slow or locked
 // database never holds up a call: ELIN -> caller mappings after each emergency call (reloaded
 // here from the last run), and each call's record once its INVITE has an outcome (a record
-// that cannot be written is still in the routing log).
-void connectStore(Server& server, LocationService& locations, boost::asio::io_context& io) {
+// that cannot be written is still in the routing log), then shown to `onRecord` (the
+// dashboard's live calls).
+void connectStore(Server& server, LocationService& locations, boost::asio::io_context& io,
+                  std::function<void(const store::CallRecord&)> onRecord) {
   server.setElinPersistence(
       [&io, &locations](std::vector<model::CallbackTarget> mappings) {
         boost::asio::post(io, [&locations, m = std::move(mappings)] {
@@ -202,13 +205,15 @@ void connectStore(Server& server, LocationService& locations, boost::asio::io_co
         });
       },
       locations.loadElinMappings());
-  server.setCallRecordSink([&io, &locations](RoutingLogEntry e) {
+  server.setCallRecordSink([&io, &locations, onRecord](RoutingLogEntry e) {
     const int64_t endedAtMs = unixMsNow();
-    boost::asio::post(io, [&locations, e = std::move(e), endedAtMs] {
-      if (auto r = locations.saveCallRecord(callRecordFrom(e, endedAtMs)); !r.ok()) {
+    boost::asio::post(io, [&locations, onRecord, e = std::move(e), endedAtMs] {
+      const store::CallRecord record = callRecordFrom(e, endedAtMs);
+      if (auto r = locations.saveCallRecord(record); !r.ok()) {
         spdlog::warn("call record of call {} ({} {}) not saved: {}", e.callId, e.outcome, e.status,
                      r.error().message);
       }
+      if (onRecord) onRecord(record);
     });
   });
 }
@@ -275,9 +280,11 @@ void printReady(const Options& opts, const config::Config& cfg, const Server& se
 // still pending stay in the outbox for the next start.
 void stopIo(boost::asio::io_context& io,
             boost::asio::executor_work_guard<boost::asio::io_context::executor_type>& work,
-            std::thread& ioThread, std::unique_ptr<notify::Notifier>& notifier) {
+            std::thread& ioThread, std::unique_ptr<notify::Notifier>& notifier,
+            LiveDashboard& live) {
   std::promise<void> drained;
-  boost::asio::post(io, [&drained, &notifier] {
+  boost::asio::post(io, [&drained, &notifier, &live] {
+    live.stop();
     if (notifier) notifier->stop();
     drained.set_value();
   });
@@ -313,8 +320,11 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   server.setEventSink([&notifier](notify::CallEvent e) {
     if (notifier) notifier->post(std::move(e));
   });
+  // The dashboard's live calls (issue 18), fed by the SIP thread without waiting.
+  LiveDashboard live(io, server, notifier.get(), locations.store());
   std::shared_ptr<const config::Config> current = cfg;
   Running run{server, locations, io, notifier, current, routingLog, console};
+  run.live = &live.calls();
   // Reloads run on the I/O thread only (SIGHUP is posted there, the admin API runs there), so
   // two never overlap and none runs on the SIP thread.
   ConfigReloader reloader(
@@ -334,7 +344,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   run.deviceRoutes = &deviceRoutes;
   std::optional<Listeners> http = openListeners(io, *cfg, routes, deviceRoutes);
   if (!http) return 1;
-  connectStore(server, locations, io);
+  connectStore(server, locations, io, [&live](const store::CallRecord& r) { live.record(r); });
   connectTestCalls(server, locations, io, notifier);  // scheduled test calls (issue 21)
   if (auto error = server.start()) {
     std::cerr << "sosproxy: " << *error << "\n";
@@ -346,6 +356,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   if (notifier) boost::asio::post(io, [&notifier] { notifier->start(); });
   DataPoll poll(io, locations);
   poll.start();
+  live.start();
   std::thread ioThread([&io] { io.run(); });
   printReady(opts, *cfg, server, *http);
   // After the ready line: the SIP sockets listen and the admin server accepts.
@@ -359,7 +370,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   server.health().setStopping();
   drain(server, cfg->limits.drainSeconds);
   if (http->admin) http->admin->stop();
-  stopIo(io, work, ioThread, notifier);
+  stopIo(io, work, ioThread, notifier, live);
   server.stop();
   // No event comes any more (the SIP thread is gone): the outbox writer writes what it still
   // holds and its thread ends, before the loggers it logs to go away.

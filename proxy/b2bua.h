@@ -84,6 +84,8 @@ class B2bua {
   // the INVITE toward the PSAP has left; must not block (the sink posts to the I/O thread).
   using EventSink = Alerts::Sink;
   void setEventSink(EventSink sink) { alerts_.setSink(std::move(sink)); }
+  // Where every emergency call's events go for the dashboard (Alerts::LiveSink); same rules.
+  void setLiveSink(Alerts::LiveSink sink) { alerts_.setLiveSink(std::move(sink)); }
   // Sends a SIP MESSAGE (RFC 3428) with a text/plain body; `done` gets Ok once a 2xx came back,
   // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
   void sendMessage(const notify::SipMessageRequest& request, notify::Done done) {
@@ -103,6 +105,10 @@ class B2bua {
     return state_.locations();
   }
   bool busy() const { return admission_.shedding() || admission_.draining(); }
+  // What is known of each trunk, when it changed since `version` (TrunkMonitor::status).
+  std::optional<std::vector<TrunkStatus>> trunkStatus(uint64_t& version) const {
+    return trunks_->status(version);
+  }
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, const sip_t* sip);
@@ -164,7 +170,9 @@ class B2bua {
   RecordSink recordSink_;
   Alerts alerts_;  // emergency-call events for the responders
   void alert(Call& call, notify::EventKind kind, std::string detail = "") {
-    if (call.alerting) alerts_.call(call.log, call.plan.get(), kind, std::move(detail));
+    call.log.attempts = call.attempts;  // so far
+    if (call.alerting)
+      alerts_.call(call.log, call.plan.get(), kind, std::move(detail), call.toResponders);
   }
   std::unique_ptr<MessageSender> messages_;
   std::unique_ptr<TrunkMonitor> trunks_;     // OPTIONS probing: which trunks are up

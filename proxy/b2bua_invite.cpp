@@ -111,9 +111,10 @@ void B2bua::routed(Call& call) {
   log_.write(call.log);
   const bool callback = call.plan->kind == routing::CallKind::Callback;
   const auto& sites = call.router->config().sites;
-  call.alerting = (call.plan->emergency() || callback) &&
-                  std::any_of(sites.begin(), sites.end(),
-                              [](const config::Site& s) { return !s.responders.empty(); });
+  call.alerting = call.plan->emergency() || callback;
+  call.toResponders = call.alerting && std::any_of(sites.begin(), sites.end(), [](const auto& s) {
+                        return !s.responders.empty();
+                      });
   alert(call, callback ? notify::EventKind::Callback : notify::EventKind::Started,
         callback ? call.log.reason : "");
 }

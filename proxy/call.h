@@ -110,9 +110,10 @@ struct Call {
   std::unique_ptr<Plan> plan;
   std::vector<std::unique_ptr<Branch>> branches;
   Branch* current = nullptr;
-  std::string attempts;   // "il-psap-a:408(no response in 2000 ms) il-psap-b:200"
-  std::string outcome;    // of the INVITE, once known: "answered", "failed", "cancelled", ...
-  bool alerting = false;  // an emergency call whose events go to the site's responders
+  std::string attempts;       // "il-psap-a:408(no response in 2000 ms) il-psap-b:200"
+  std::string outcome;        // of the INVITE, once known: "answered", "failed", "cancelled", ...
+  bool alerting = false;      // an emergency call or a callback: its events are told
+  bool toResponders = false;  // ... to the responders too (some site has them)
 };
 
 }  // namespace sos::proxy

@@ -23,6 +23,7 @@ notify::CallEvent callEvent(const RoutingLogEntry& log, const routing::CallPlan*
   e.trunk = log.trunk;
   e.detail = std::move(detail);
   e.callbackNumber = log.elin;
+  e.attempts = log.attempts;
   if (plan && plan->where) {
     const routing::Resolution& where = *plan->where;
     if (where.location) e.address = where.location->civic.oneLine();
@@ -56,11 +57,23 @@ notify::CallEvent refusedEvent(const routing::CallRequest& req,
   return e;
 }
 
-void Alerts::call(const RoutingLogEntry& log, const routing::CallPlan* plan, notify::EventKind kind,
-                  std::string detail) const {
-  if (!sink_) return;
+void Alerts::tellLive(const notify::CallEvent& e, bool refused) const {
+  if (!live_) return;
   try {
-    sink_(callEvent(log, plan, kind, std::move(detail), unixMsNow()));
+    live_(e, refused);
+  } catch (const std::exception& ex) {
+    spdlog::error("call {}: event not handed to the dashboard: {}", e.callId, ex.what());
+  }
+}
+
+void Alerts::call(const RoutingLogEntry& log, const routing::CallPlan* plan, notify::EventKind kind,
+                  std::string detail, bool responders) const {
+  const bool toResponders = responders && sink_;
+  if (!toResponders && !live_) return;
+  try {
+    notify::CallEvent e = callEvent(log, plan, kind, std::move(detail), unixMsNow());
+    tellLive(e, false);
+    if (toResponders) sink_(std::move(e));
   } catch (const std::exception& ex) {
     spdlog::error("call {}: responder alert not queued: {}", log.callId, ex.what());
   }
@@ -69,11 +82,15 @@ void Alerts::call(const RoutingLogEntry& log, const routing::CallPlan* plan, not
 bool Alerts::refused(const routing::CallRequest& req, const routing::RouteDecision& decision,
                      const std::string& source, bool answered,
                      const std::vector<config::Site>& sites) const {
-  if (!sink_ || std::none_of(sites.begin(), sites.end(),
-                             [](const config::Site& s) { return !s.responders.empty(); }))
-    return false;
+  const bool toResponders =
+      sink_ && std::any_of(sites.begin(), sites.end(),
+                           [](const config::Site& s) { return !s.responders.empty(); });
+  if (!toResponders && !live_) return false;
   try {
-    sink_(refusedEvent(req, decision, source, answered, unixMsNow()));
+    notify::CallEvent e = refusedEvent(req, decision, source, answered, unixMsNow());
+    tellLive(e, true);
+    if (!toResponders) return false;
+    sink_(std::move(e));
   } catch (const std::exception& ex) {
     spdlog::error("call {}: responder alert not queued: {}", req.callId, ex.what());
     return false;

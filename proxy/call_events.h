@@ -26,24 +26,32 @@ notify::CallEvent refusedEvent(const routing::CallRequest& req,
                                const routing::RouteDecision& decision, const std::string& source,
                                bool answered, int64_t atMs);
 
-// The events' way out (issue 6): called on the SIP thread, the sink posts them to the I/O
-// thread and must not block. An event that cannot be queued never costs the call: logged and
-// dropped (the notifier counts its own losses).
+// The events' way out (issue 6): called on the SIP thread, the sinks hand them to other threads
+// and must not block. An event that cannot be queued never costs the call: logged and dropped
+// (the notifier and the dashboard's queue count their own losses).
 class Alerts {
  public:
   using Sink = std::function<void(notify::CallEvent)>;
+  // The dashboard's (issue 18): every event of every emergency call and callback, and every
+  // emergency call refused at the edge (`refused`), whether anybody is alerted or not.
+  using LiveSink = std::function<void(const notify::CallEvent&, bool refused)>;
   void setSink(Sink sink) { sink_ = std::move(sink); }
-  // An event of a routed call (see callEvent). Nothing without a sink.
+  void setLiveSink(LiveSink sink) { live_ = std::move(sink); }
+  // An event of a routed call (see callEvent): to the live sink, and to the responders' sink
+  // when `responders` (some site has responders).
   void call(const RoutingLogEntry& log, const routing::CallPlan* plan, notify::EventKind kind,
-            std::string detail) const;
-  // An emergency call the edge refused (see refusedEvent). False when nobody is to be told (no
-  // sink, no site with responders) or the event could not be queued.
+            std::string detail, bool responders) const;
+  // An emergency call the edge refused (see refusedEvent), to the live sink and the responders'.
+  // False when no responder is to be told (no sink, no site with responders) or the event could
+  // not be queued for them.
   bool refused(const routing::CallRequest& req, const routing::RouteDecision& decision,
                const std::string& source, bool answered,
                const std::vector<config::Site>& sites) const;
 
  private:
+  void tellLive(const notify::CallEvent& e, bool refused) const;
   Sink sink_;
+  LiveSink live_;
 };
 
 }  // namespace sos::proxy

@@ -17,6 +17,17 @@ void SipHealth::setDownTrunks(std::vector<std::string> trunks) {
   downTrunks_ = std::move(trunks);
 }
 
+void SipHealth::setTrunks(std::vector<TrunkStatus> trunks) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  trunks_ = std::move(trunks);
+  trunksVersion_.fetch_add(1, std::memory_order_release);
+}
+
+std::vector<TrunkStatus> SipHealth::trunks() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return trunks_;
+}
+
 void SipHealth::setListening(bool listening) { listening_ = listening; }
 
 void SipHealth::setStopping() { stopping_ = true; }

@@ -31,12 +31,34 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 inline constexpr std::chrono::milliseconds kHeartbeatEvery{500};
 inline constexpr std::chrono::milliseconds kLiveWithin{5000};
 
+// What the SIP thread knows of one trunk beyond up or down (the dashboard's trunks panel,
+// issue 18): when it last went up or down and why, its last OPTIONS probe, and the last time a
+// call moved off it.
+struct TrunkStatus {
+  std::string name;
+  bool probed = false;
+  bool up = true;
+  int64_t changedAtMs = 0;  // Unix ms; 0: not since start
+  std::string why;
+  int64_t lastProbeAtMs = 0;  // when the last probe had its outcome
+  std::string lastProbe;      // "200 OK", "503 Service Unavailable", "no answer", "not sent"
+  int64_t lastFailoverAtMs = 0;
+  std::string lastFailover;  // "call ID: 503; trying il-psap-b"
+  uint64_t failovers = 0;
+  bool operator==(const TrunkStatus&) const = default;
+};
+
 class SipHealth {
  public:
   // SIP thread: the loop turned at `now`.
   void beat(SteadyTime now);
   // SIP thread: the probed trunks that are down now (called when the set changes).
   void setDownTrunks(std::vector<std::string> trunks);
+  // SIP thread: what it knows of each trunk (called when that changed).
+  void setTrunks(std::vector<TrunkStatus> trunks);
+  // Any thread: as last handed over, and a number that changes each time.
+  std::vector<TrunkStatus> trunks() const;
+  uint64_t trunksVersion() const { return trunksVersion_.load(std::memory_order_acquire); }
   // SIP thread: its sockets listen (true) or are being closed (false).
   void setListening(bool listening);
   // Main thread: a stop has begun (drain).
@@ -56,6 +78,8 @@ class SipHealth {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::vector<std::string> downTrunks_;  // guarded by mutex_
+  std::vector<TrunkStatus> trunks_;      // guarded by mutex_
+  std::atomic<uint64_t> trunksVersion_{0};
 };
 
 struct Liveness {

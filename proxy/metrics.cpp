@@ -324,6 +324,21 @@ void apiMetrics(std::string& out, const admin::RouteCounters& api,
          fallbacks);
 }
 
+// The dashboard's live calls (issue 18): what it follows and what it could not pass on.
+void liveMetrics(std::string& out, const admin::LiveCounters& l) {
+  metric(out, "sosproxy_dashboard_streams", "gauge",
+         "dashboards following the live calls now (GET /api/v1/events)", l.streams);
+  metric(out, "sosproxy_dashboard_call_events_total", "counter",
+         "emergency-call events the dashboard's live calls took", l.events);
+  metric(out, "sosproxy_dashboard_call_events_lost_total", "counter",
+         "emergency-call events the SIP thread could not hand to the dashboard (its queue was "
+         "full; the call went on)",
+         l.eventsLost);
+  metric(out, "sosproxy_dashboard_messages_dropped_total", "counter",
+         "live messages a dashboard could not take in time (it got a fresh snapshot instead)",
+         l.slowClientDrops);
+}
+
 // The process: lookups refused, log lines lost, the heap.
 void processMetrics(std::string& out, LogLoss logLoss) {
   const std::atomic<uint64_t> dnsRefused{dns_guard::refused()};
@@ -359,7 +374,7 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
                            const ReloadCounters& r, LogLoss logLoss,
                            const notify::NotifyCounters* n, const admin::RouteCounters* api,
                            const admin::RouteCounters* deviceApi,
-                           const std::vector<TrunkState>& trunks) {
+                           const std::vector<TrunkState>& trunks, const admin::LiveCounters* live) {
   // The Prometheus convention for what is running: a constant 1 whose labels say which build.
   std::string out =
       "# HELP sosproxy_build_info the sosproxy build running: version and commit\n"
@@ -374,6 +389,7 @@ std::string prometheusText(const B2buaCounters& c, const LocationCounters& l,
   edgeMetrics(out, c.edge);
   processMetrics(out, logLoss);
   if (api != nullptr) apiMetrics(out, *api, deviceApi);
+  if (live != nullptr) liveMetrics(out, *live);
   return out;
 }
 

@@ -36,6 +36,7 @@ std::string prometheusText(const B2buaCounters& calls, const LocationCounters& l
                            const notify::NotifyCounters* alerts = nullptr,
                            const admin::RouteCounters* api = nullptr,
                            const admin::RouteCounters* deviceApi = nullptr,
-                           const std::vector<TrunkState>& trunks = {});
+                           const std::vector<TrunkState>& trunks = {},
+                           const admin::LiveCounters* live = nullptr);
 
 }  // namespace sos::proxy

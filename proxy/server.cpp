@@ -228,6 +228,8 @@ void Server::run(const std::shared_ptr<State>& state) {
   b2bua->setElinPersistence(elinSink_, std::move(initialElins_));
   b2bua->setCallRecordSink(recordSink_);
   b2bua->setEventSink(eventSink_);
+  b2bua->setLiveSink(
+      [feed = &liveFeed_](const notify::CallEvent& e, bool refused) { feed->offer(e, refused); });
   b2bua->setLocations(initialLocations_);
   auto tests =
       std::make_unique<TestCaller>(agent, root, contacts, *counters_, log_, testCallSources(*b2bua),
@@ -236,7 +238,8 @@ void Server::run(const std::shared_ptr<State>& state) {
   state->root = root;
   state->running = true;
   auto heartbeat = std::make_unique<SipHeartbeat>(
-      root, *health_, [b = b2bua.get()] { return b->downTrunks(); }, systemd_);
+      root, *health_, [b = b2bua.get()] { return b->downTrunks(); }, systemd_,
+      [b = b2bua.get()](uint64_t& version) { return b->trunkStatus(version); });
   health_->setListening(true);
   state->ready.set_value(std::nullopt);
 

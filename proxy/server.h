@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "notify/event.h"
 #include "proxy/health.h"
+#include "proxy/live_feed.h"
 #include "proxy/routing_log.h"
 #include "routing/elin.h"
 #include "routing/location_resolver.h"
@@ -65,6 +66,9 @@ class Server {
     testCallSink_ = std::move(sink);
     testCallHistory_ = std::move(history);
   }
+  // Where the SIP thread queues every emergency call's events for the dashboard (issue 18);
+  // the I/O thread drains it (proxy/live_dashboard.h).
+  LiveFeed& liveFeed() { return liveFeed_; }
   // Runs `fn` on the SIP thread with the B2BUA. Any thread; false if the SIP thread is not
   // running (the closure is then dropped).
   bool post(std::function<void(B2bua&)> fn);
@@ -98,6 +102,7 @@ class Server {
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
   std::unique_ptr<B2buaCounters> counters_;
   std::unique_ptr<SipHealth> health_;
+  LiveFeed liveFeed_;
   const SystemdNotifier* systemd_ = nullptr;
   std::function<void(std::vector<model::CallbackTarget>)> elinSink_;
   std::function<void(RoutingLogEntry)> recordSink_;

@@ -13,11 +13,12 @@ std::chrono::milliseconds SipHeartbeat::interval(std::chrono::microseconds watch
 }
 
 SipHeartbeat::SipHeartbeat(su_root_t* root, SipHealth& health, DownTrunks downTrunks,
-                           const SystemdNotifier* systemd)
+                           const SystemdNotifier* systemd, Trunks trunks)
     : health_(health),
       downTrunks_(std::move(downTrunks)),
       systemd_(systemd),
-      every_(interval(systemd ? systemd->watchdog() : std::chrono::microseconds(0))) {
+      every_(interval(systemd ? systemd->watchdog() : std::chrono::microseconds(0))),
+      trunks_(std::move(trunks)) {
   if (systemd_ && systemd_->watchdog().count() > 0) pingEvery_ = systemd_->watchdog() / 4;
   timer_ = su_timer_create(su_root_task(root), static_cast<su_duration_t>(every_.count()));
   if (timer_ == nullptr)
@@ -42,6 +43,9 @@ void SipHeartbeat::tick() {
       down_ = down;
       health_.setDownTrunks(std::move(down));
     }
+  }
+  if (trunks_) {
+    if (auto status = trunks_(trunksVersion_)) health_.setTrunks(std::move(*status));
   }
   // A late tick still pings only if the loop turned: that is the point of pinging from here.
   if (pingEvery_.count() > 0 && now - lastPing_ + every_ / 2 >= pingEvery_) {

@@ -143,6 +143,7 @@ void TrunkAttempts::logFailover(Call& call, const Branch& failed, int failedStat
              "; trying " + next + (skipped.empty() ? "" : " (skipped, down: " + skipped + ")");
   log_.write(e);
   spdlog::warn("call {}: {}", call.log.callId, e.reason);
+  trunks_.failedOver(failed.trunk, call.log.callId, e.reason);
   if (hooks_.failedOver) hooks_.failedOver(call, e.reason);
 }
 

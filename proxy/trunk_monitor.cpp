@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
 
@@ -56,6 +57,12 @@ int TrunkMonitor::onResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* 
       // Any answer but "overloaded" or nta's own timeout means the trunk is there.
       const bool up = !(status == 503 || (status == 408 && sip == nullptr));
       if (!up) ++self.counters_.probeFailures;
+      // nta answers for the trunk when the transport failed (a 503 for an ICMP refusal): the
+      // phrase says which.
+      std::string said = std::to_string(status);
+      if (sip != nullptr && sip->sip_status && sip->sip_status->st_phrase)
+        said += std::string(" ") + sip->sip_status->st_phrase;
+      self.probed(probe->trunk, sip == nullptr ? "no answer (" + said + ")" : said);
       self.setUp(probe->trunk, up, "OPTIONS answered " + std::to_string(status));
     }
     probe->done = true;
@@ -71,6 +78,7 @@ void TrunkMonitor::onDeadline(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg
     if (probe->done) return;
     probe->timedOut = true;
     ++probe->owner->counters_.probeFailures;
+    probe->owner->probed(probe->trunk, "no answer");
     probe->owner->setUp(probe->trunk, false, "no answer to OPTIONS");
   } catch (...) {
     spdlog::error("OPTIONS probe of {}: internal error", probe->trunk);
@@ -107,6 +115,7 @@ void TrunkMonitor::start(std::shared_ptr<const config::Config> config) {
     h->up = true;
     --counters_.trunksDown;
   }
+  ++version_;  // the configuration's trunks, as they are now
 }
 
 void TrunkMonitor::stop() {
@@ -144,6 +153,7 @@ void TrunkMonitor::send(const std::string& trunkName) {
   if (probe->orq == nullptr) {
     msg_destroy(msg);
     ++counters_.probeFailures;
+    probed(trunkName, "not sent");
     setUp(trunkName, false, "OPTIONS could not be sent");
     return;
   }
@@ -160,6 +170,10 @@ void TrunkMonitor::setUp(const std::string& trunk, bool up, const std::string& w
   if (h.up == up) return;
   h.up = up;
   h.why = why;
+  Facts& f = facts_[trunk];
+  f.changedAtMs = unixMsNow();
+  f.why = why;
+  ++version_;
   if (up) {
     --counters_.trunksDown;
     spdlog::info("trunk {} is up ({})", trunk, why);
@@ -181,6 +195,46 @@ std::vector<std::string> TrunkMonitor::down() const {
     if (h->probed && !h->up) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+void TrunkMonitor::probed(const std::string& trunk, std::string outcome) {
+  Facts& f = facts_[trunk];
+  f.lastProbeAtMs = unixMsNow();
+  f.lastProbe = std::move(outcome);
+  ++version_;
+}
+
+void TrunkMonitor::failedOver(const std::string& trunk, const std::string& callId,
+                              const std::string& reason) {
+  Facts& f = facts_[trunk];
+  f.lastFailoverAtMs = unixMsNow();
+  f.lastFailover = reason + " (call " + callId + ")";
+  ++f.failovers;
+  ++version_;
+}
+
+std::optional<std::vector<TrunkStatus>> TrunkMonitor::status(uint64_t& version) const {
+  if (version == version_ || !config_) return std::nullopt;
+  version = version_;
+  std::vector<TrunkStatus> out;
+  for (const auto& t : config_->trunks) {
+    TrunkStatus s;
+    s.name = t.name;
+    auto h = health_.find(t.name);
+    s.probed = h != health_.end() && h->second->probed;
+    s.up = up(t.name);
+    if (auto f = facts_.find(t.name); f != facts_.end()) {
+      s.changedAtMs = f->second.changedAtMs;
+      s.why = f->second.why;
+      s.lastProbeAtMs = f->second.lastProbeAtMs;
+      s.lastProbe = f->second.lastProbe;
+      s.lastFailoverAtMs = f->second.lastFailoverAtMs;
+      s.lastFailover = f->second.lastFailover;
+      s.failovers = f->second.failovers;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 void TrunkMonitor::reap() {

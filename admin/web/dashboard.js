@@ -1,9 +1,12 @@
-// The dashboard (served at /dashboard): an admin signs in with an API token and sees the
-// location-tracking figures of their sites (GET /api/v1/dashboard/location-tracking). The token
-// is sent once, to POST /api/v1/session, and is not kept: the browser holds the session's
-// HttpOnly cookie, and this page the session's CSRF token (in memory only), which it sends as
-// X-CSRF-Token with every request that is not a read. Plain DOM, no framework; the page's
-// Content-Security-Policy allows this origin's scripts only, so nothing here is inline.
+// The dashboard (served at /dashboard): an admin or a responder signs in with an API token and
+// sees the emergency calls of their sites live (GET /api/v1/events, Server-Sent Events: a
+// snapshot, then each change), the trunks, the location-tracking figures (admins: GET
+// /api/v1/dashboard/location-tracking) and the call history (GET /api/v1/calls). The token is
+// sent once, to POST /api/v1/session, and is not kept: the browser holds the session's HttpOnly
+// cookie, and this page the session's CSRF token (in memory only), which it sends as
+// X-CSRF-Token with every request that is not a read (an acknowledgement). Plain DOM, no
+// framework; the page's Content-Security-Policy allows this origin's scripts only, so nothing
+// here is inline.
 'use strict';
 
 const TRACKING_PATH = '/api/v1/dashboard/location-tracking';
@@ -22,6 +25,7 @@ const FOUND_BY = {
 const $ = (id) => document.getElementById(id);
 let csrf = '';
 let sitesFilled = false;
+let session = null;
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -72,12 +76,21 @@ function showError(text) {
 function signedOut() {
   csrf = '';
   sitesFilled = false;
+  session = null;
+  stopLive();
+  calls = new Map();
+  firstSnapshot = true;
+  quietAlarm();
+  renderCalls();
+  for (const id of ['sections', 'calls', 'trunks', 'history']) $(id).hidden = true;
   $('tracking').hidden = true;
   $('who').hidden = true;
   $('who-text').textContent = '';
   $('sign-in').hidden = false;
-  const select = $('site');
-  while (select.options.length > 1) select.remove(1);
+  for (const id of ['site', 'history-site']) {
+    const select = $(id);
+    while (select.options.length > 1) select.remove(1);
+  }
 }
 
 function failed(e) {
@@ -86,13 +99,21 @@ function failed(e) {
   showError(e.message);
 }
 
-function signedIn(session) {
-  csrf = session.csrf;
-  const sites = session.sites && session.sites.length ? ' of ' + session.sites.join(', ') : '';
-  $('who-text').textContent = 'Signed in as ' + session.name + ' (' + session.role + sites + ')';
+function isAdmin() {
+  return session && (session.role === 'super-admin' || session.role === 'site-admin');
+}
+
+function signedIn(s) {
+  session = s;
+  csrf = s.csrf;
+  const sites = s.sites && s.sites.length ? ' of ' + s.sites.join(', ') : '';
+  $('who-text').textContent = 'Signed in as ' + s.name + ' (' + s.role + sites + ')';
   $('who').hidden = false;
   $('sign-in').hidden = true;
-  $('tracking').hidden = false;
+  for (const id of ['sections', 'calls', 'trunks', 'history']) $(id).hidden = false;
+  // Location tracking is an admin's; a responder follows the calls.
+  $('tracking').hidden = !isAdmin();
+  $('nav-tracking').hidden = !isAdmin();
 }
 
 // A bar `part` of `whole` wide.
@@ -199,20 +220,22 @@ function show(t) {
   $('tracking-at').textContent = 'as of ' + new Date(t.at_ms).toLocaleString();
 }
 
-// The site filter: a site-admin's own sites, or a super-admin's every site.
-async function fillSites(session) {
+// The site filters: a site-admin's or responder's own sites, or a super-admin's every site.
+async function fillSites(s) {
   if (sitesFilled) return;
-  let names = session.sites || [];
-  if (session.role === 'super-admin') {
+  let names = s.sites || [];
+  if (s.role === 'super-admin') {
     const list = await api('GET', '/api/v1/sites?limit=1000');
     names = list.sites.map((r) => r.name);
   }
-  const select = $('site');
-  for (const name of names) {
-    const option = document.createElement('option');
-    option.value = name;
-    option.textContent = name;
-    select.appendChild(option);
+  for (const id of ['site', 'history-site']) {
+    const select = $(id);
+    for (const name of names) {
+      const option = document.createElement('option');
+      option.value = name;
+      option.textContent = name;
+      select.appendChild(option);
+    }
   }
   sitesFilled = true;
 }
@@ -226,15 +249,387 @@ async function refresh() {
   showError('');
 }
 
-async function start(session) {
-  signedIn(session);
+async function start(s) {
+  signedIn(s);
+  startLive();
   try {
-    await fillSites(session);
+    await fillSites(s);
   } catch (e) {
     // The filter is a convenience: the figures still load for all of the admin's sites.
     showError('The list of sites could not be read: ' + e.message);
   }
-  await refresh();
+  if (isAdmin()) await refresh();
+  await searchHistory();
+  say('');
+}
+
+// ---- Emergency calls, live (GET /api/v1/events) ----
+
+const EVENTS_PATH = '/api/v1/events';
+const RECENT_SHOWN = 100;
+const STATE_TEXT = {
+  'ringing': 'calling the PSAP',
+  'answered': 'answered: in progress',
+  'callback': 'PSAP callback',
+  'ended': 'ended',
+  'refused': 'REFUSED at the edge',
+};
+let events = null;
+let calls = new Map();  // by Call-ID, as the last message said
+const firstShown = new Map();  // by Call-ID: when this page first drew the call (Unix ms)
+let firstSnapshot = true;
+let alarmCall = null;  // the Call-ID the banner is about
+let audio = null;
+
+function clock(ms) {
+  return ms ? new Date(ms).toLocaleTimeString() : '';
+}
+
+function when(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString() : d.toLocaleString();
+}
+
+function liveStatus(text, on) {
+  $('live-status').textContent = text;
+  $('live-status').className = on ? 'live-on' : 'live-off';
+}
+
+function startLive() {
+  stopLive();
+  liveStatus('connecting…', false);
+  events = new EventSource(EVENTS_PATH);
+  events.addEventListener('open', () => liveStatus('live', true));
+  events.addEventListener('error', () => {
+    if (!events) return;
+    if (events.readyState === EventSource.CLOSED) {
+      // Refused: signed out or the token revoked (the session says so), else (too many pages
+      // follow the calls, sosproxy restarting) try again in a while.
+      liveStatus('not connected: trying again in 5 s', false);
+      api('GET', '/api/v1/session').then(() => setTimeout(() => {
+        if (session && (!events || events.readyState === EventSource.CLOSED)) startLive();
+      }, 5000), failed);
+    } else {
+      liveStatus('reconnecting…', false);
+    }
+  });
+  events.addEventListener('snapshot', (m) => onSnapshot(JSON.parse(m.data)));
+  events.addEventListener('calls', (m) => onCalls(JSON.parse(m.data).calls, true));
+  events.addEventListener('trunks', (m) => showTrunks(JSON.parse(m.data).trunks));
+  events.addEventListener('signed-out', () => {
+    stopLive();
+    signedOut();
+    showError('The session has ended: sign in again.');
+  });
+}
+
+function stopLive() {
+  if (events) events.close();
+  events = null;
+}
+
+function onSnapshot(snapshot) {
+  const known = calls;
+  calls = new Map();
+  // After a reconnection or a lost message, a call not seen before still rings the alarm.
+  onCalls(snapshot.calls, !firstSnapshot, known);
+  firstSnapshot = false;
+  showTrunks(snapshot.trunks);
+  const lost = snapshot.events_lost || 0;
+  $('live-warning').hidden = lost === 0;
+  $('live-warning').textContent = lost === 0 ? '' : lost +
+    ' call events could not be passed on since sosproxy started (it was overloaded): a call ' +
+    'may be shown out of date. The calls themselves were not affected.';
+}
+
+function onCalls(list, alarms, known = calls) {
+  const fresh = [];
+  for (const call of list) {
+    const isNew = !known.has(call.call_id);
+    calls.set(call.call_id, call);
+    if (isNew) fresh.push(call.call_id);
+    // A call that ended before this page heard of it (refused, hung up at once) rings too.
+    if (alarms && isNew && !call.acknowledged_by) alarm(call);
+    if (call.call_id === alarmCall && call.acknowledged_by) quietAlarm();
+  }
+  renderCalls(alarms ? fresh : []);
+}
+
+// The call's moments ("MS what happened"), each with its time of day.
+function storyLines(call) {
+  return call.story.map((line) => {
+    const space = line.indexOf(' ');
+    return clock(Number(line.slice(0, space))) + ' ' + line.slice(space + 1);
+  });
+}
+
+function caller(call) {
+  return call.caller.extension + (call.caller.name ? ' ' + call.caller.name : '');
+}
+
+function alarm(call) {
+  alarmCall = call.call_id;
+  $('new-call-text').textContent = (call.test ? '[TEST] ' : '') + call.dialed + ' from ' +
+    caller(call) + ' at ' + (call.location.name || 'an unknown place') + ' (' + call.site +
+    '), to ' + (call.trunk || 'no PSAP') + ' at ' + clock(call.started_at_ms);
+  $('new-call-ack').hidden = !call.alerted;
+  $('new-call-ack').disabled = false;
+  $('new-call').hidden = false;
+  document.title = '(!) Emergency call — sosproxy dashboard';
+  if ($('sound').checked) beep();
+}
+
+function quietAlarm() {
+  alarmCall = null;
+  $('new-call').hidden = true;
+  document.title = 'sosproxy dashboard';
+}
+
+// Three short tones (Web Audio: no sound file to load).
+function beep() {
+  try {
+    if (!audio) audio = new AudioContext();
+    for (let i = 0; i < 3; i++) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(audio.destination);
+      const at = audio.currentTime + i * 0.35;
+      tone.start(at);
+      tone.stop(at + 0.2);
+    }
+  } catch (e) {
+    // No sound here (no audio device): the banner is the alert.
+  }
+}
+
+function alertsText(call) {
+  if (!call.alerted) return 'no responder';
+  const a = call.alerts;
+  const all = a.pending + a.retrying + a.delivered + a.given_up;
+  let text = a.delivered + '/' + all + ' delivered';
+  if (a.retrying) text += ', ' + a.retrying + ' retrying';
+  if (a.pending) text += ', ' + a.pending + ' pending';
+  if (a.given_up) text += ', ' + a.given_up + ' given up';
+  if (call.escalated_tier > 1) text += '; tier ' + call.escalated_tier + ' alerted';
+  return text;
+}
+
+function deliveriesTitle(call) {
+  return call.deliveries.map((d) => d.event + ' tier ' + d.tier + ' ' + d.channel + ' ' +
+    d.target + ': ' + d.state + (d.last_error ? ' (' + d.last_error + ')' : '')).join('\n');
+}
+
+function mayAcknowledge() {
+  return session && ['super-admin', 'site-admin', 'responder'].includes(session.role);
+}
+
+async function acknowledge(callId, button) {
+  button.disabled = true;
+  button.textContent = 'Acknowledging…';
+  try {
+    await api('POST', '/api/v1/calls/' + encodeURIComponent(callId) + '/acknowledge', {});
+    showError('');
+    // The acknowledgement comes back as the call's next message.
+  } catch (e) {
+    button.disabled = false;
+    button.textContent = 'Acknowledge';
+    failed(e);
+  }
+}
+
+function callRow(call, fresh) {
+  const tr = document.createElement('tr');
+  tr.dataset.callId = call.call_id;
+  if (!firstShown.has(call.call_id)) firstShown.set(call.call_id, Date.now());
+  tr.dataset.shownAt = String(firstShown.get(call.call_id));
+  tr.className = (call.in_progress ? 'in-progress' : 'over') +
+    (call.acknowledged_by ? ' acknowledged' : '') + (fresh ? ' fresh' : '');
+  cell(tr, clock(call.started_at_ms));
+  cell(tr, caller(call) + (call.callback_number ? ' (callback ' + call.callback_number + ')' : ''),
+    'caller');
+  cell(tr, (call.test ? '[TEST] ' : '') + call.dialed);
+  cell(tr, call.site);
+  const where = document.createElement('td');
+  where.className = 'location';
+  where.textContent = call.location.name || 'unknown';
+  if (call.location.address) {
+    const small = document.createElement('div');
+    small.className = 'small';
+    small.textContent = call.location.address;
+    where.appendChild(small);
+  }
+  where.title = call.location.found_by ? 'found by ' + call.location.found_by : '';
+  tr.appendChild(where);
+  cell(tr, call.trunk || 'none', 'trunk');
+  // One attempt a line: "il-psap-a:503", then "il-psap-b:200".
+  cell(tr, (call.attempts || (call.trunk ? call.trunk + ': trying' : '')).split(' ').join('\n'),
+    'attempts');
+  cell(tr, (STATE_TEXT[call.state] || call.state) +
+    (call.outcome && call.state !== 'answered' ? ' (' + call.outcome + ')' : ''),
+  'state state-' + call.state);
+  const alerts = document.createElement('td');
+  alerts.className = 'alerts';
+  alerts.textContent = alertsText(call);
+  alerts.title = deliveriesTitle(call);
+  tr.appendChild(alerts);
+  const ack = document.createElement('td');
+  ack.className = 'acknowledged';
+  if (call.acknowledged_by) {
+    ack.textContent = 'by ' + call.acknowledged_by + ' at ' + clock(call.acknowledged_at_ms);
+  } else if (call.alerted && mayAcknowledge()) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'ack';
+    button.textContent = 'Acknowledge';
+    button.addEventListener('click', (event) => {
+      event.stopPropagation();
+      acknowledge(call.call_id, button);
+    });
+    ack.appendChild(button);
+  } else {
+    ack.textContent = call.alerted ? 'no' : '';
+  }
+  tr.appendChild(ack);
+  tr.title = storyLines(call).join('\n');
+  tr.addEventListener('click', () => showStory(call.call_id));
+  return tr;
+}
+
+function renderCalls(freshIds = []) {
+  const all = [...calls.values()].sort((a, b) => b.started_at_ms - a.started_at_ms);
+  const active = all.filter((c) => c.in_progress);
+  const recent = all.filter((c) => !c.in_progress).slice(0, RECENT_SHOWN);
+  // Calls beyond what is shown are let go.
+  for (const c of all.filter((x) => !x.in_progress).slice(RECENT_SHOWN)) {
+    calls.delete(c.call_id);
+    firstShown.delete(c.call_id);
+  }
+  $('calls-active').replaceChildren(...active.map((c) => callRow(c, freshIds.includes(c.call_id))));
+  $('calls-recent').replaceChildren(...recent.map((c) => callRow(c, freshIds.includes(c.call_id))));
+  $('calls-active-none').hidden = active.length > 0;
+  $('calls-recent-none').hidden = recent.length > 0;
+}
+
+// ---- Trunks ----
+
+function showTrunks(trunks) {
+  if (!trunks) return;
+  $('trunks-list').replaceChildren(...trunks.map((t) => {
+    const tr = document.createElement('tr');
+    tr.dataset.trunk = t.name;
+    if (t.state === 'down') tr.className = 'trunk-is-down';
+    cell(tr, t.name, 'name');
+    cell(tr, t.carrier ? 'carrier' : 'PSAP');
+    cell(tr, t.target + ' (' + t.transport + ', ' + t.mode + ')');
+    cell(tr, t.state, 'state trunk-' + t.state.replace(' ', '-'));
+    cell(tr, t.changed_at_ms ? when(t.changed_at_ms) + (t.why ? ': ' + t.why : '') : '');
+    cell(tr, !t.probed ? 'not probed' : t.last_probe_at_ms
+      ? when(t.last_probe_at_ms) + ': ' + t.last_probe + ' (every ' + t.options_interval_s + ' s)'
+      : 'none yet', 'probe');
+    cell(tr, t.last_failover_at_ms ? when(t.last_failover_at_ms) + ': ' + t.last_failover +
+      (t.failovers > 1 ? ' (' + t.failovers + ' since start)' : '') : 'none since start',
+    'failover');
+    return tr;
+  }));
+}
+
+// ---- Call history (GET /api/v1/calls) ----
+
+function historyPath(format) {
+  const q = new URLSearchParams();
+  const since = $('history-since').value;
+  const until = $('history-until').value;
+  if (since) q.set('since', String(new Date(since).getTime()));
+  if (until) q.set('until', String(new Date(until).getTime()));
+  for (const [id, key] of [['history-site', 'site'], ['history-emergency', 'emergency'],
+    ['history-outcome', 'outcome']]) {
+    if ($(id).value) q.set(key, $(id).value);
+  }
+  q.set('limit', '200');
+  if (format) q.set('format', format);
+  return '/api/v1/calls?' + q.toString();
+}
+
+async function searchHistory() {
+  $('history-csv').href = historyPath('csv');
+  const answer = await api('GET', historyPath());
+  $('history-list').replaceChildren(...answer.calls.map((r) => {
+    const tr = document.createElement('tr');
+    tr.dataset.callId = r.call_id;
+    cell(tr, when(r.started_at_ms));
+    cell(tr, r.caller);
+    cell(tr, (r.test ? '[TEST] ' : '') + r.dialed);
+    cell(tr, r.site);
+    cell(tr, r.emergency ? 'yes' : 'no');
+    cell(tr, r.location);
+    cell(tr, r.trunk);
+    cell(tr, r.attempts);
+    cell(tr, r.outcome + ' ' + r.status);
+    tr.addEventListener('click', () => showStory(r.call_id));
+    return tr;
+  }));
+  $('history-none').hidden = answer.calls.length > 0;
+}
+
+function fact(dl, term, value) {
+  if (value === undefined || value === null || value === '') return;
+  const dt = document.createElement('dt');
+  dt.textContent = term;
+  const dd = document.createElement('dd');
+  dd.textContent = value;
+  dl.append(dt, dd);
+}
+
+// A call's full story: its record(s), the live view's moments, its alert and every delivery.
+async function showStory(callId) {
+  const dl = $('story-record');
+  const live = calls.get(callId);
+  let answer = null;
+  try {
+    answer = await api('GET', '/api/v1/calls/' + encodeURIComponent(callId));
+  } catch (e) {
+    if (e.status !== 404 || !live) return failed(e);
+  }
+  dl.replaceChildren();
+  fact(dl, 'Call-ID', callId);
+  for (const r of answer ? answer.records : []) {
+    fact(dl, 'Started', when(r.started_at_ms));
+    fact(dl, 'Caller', r.caller + (live && live.caller.name ? ' ' + live.caller.name : ''));
+    fact(dl, 'Dialed', (r.test ? '[TEST] ' : '') + r.dialed + (r.emergency ? ' (emergency)' : ''));
+    fact(dl, 'Site', r.site);
+    fact(dl, 'Location', r.location);
+    fact(dl, 'Found by', r.location_by);
+    fact(dl, 'ELIN sent', r.elin);
+    fact(dl, 'PIDF-LO', r.pidf);
+    fact(dl, 'Route', r.route);
+    fact(dl, 'Attempts', r.attempts);
+    fact(dl, 'Outcome', r.outcome + ' ' + r.status + ' after ' + Math.round(r.duration_ms) +
+      ' ms' + (r.ended_at_ms ? ' at ' + when(r.ended_at_ms) : ''));
+    fact(dl, 'Why', r.reason);
+  }
+  if (live) {
+    fact(dl, 'Address sent', live.location.address);
+    fact(dl, 'Callback number', live.callback_number);
+    fact(dl, 'As it happened', storyLines(live).join(' · '));
+  }
+  const alert = answer ? answer.alert : null;
+  $('story-alert').textContent = !alert ? 'No responder was alerted.'
+    : 'First alert at ' + when(alert.first_event_at_ms) + '; tier ' + alert.escalated_tier +
+      ' alerted last; ' + (alert.acknowledged_by ? 'acknowledged by ' + alert.acknowledged_by +
+      ' at ' + when(alert.acknowledged_at_ms) : 'not acknowledged') + '.';
+  $('story-deliveries').replaceChildren(...(answer ? answer.deliveries : []).map((d) => {
+    const tr = document.createElement('tr');
+    for (const v of [d.event, d.tier, d.channel, d.target, d.state, d.attempts, d.last_error]) {
+      cell(tr, String(v));
+    }
+    return tr;
+  }));
+  $('story').hidden = false;
+  $('story').scrollIntoView({block: 'nearest'});
 }
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -266,6 +661,26 @@ document.addEventListener('DOMContentLoaded', () => {
     } catch (e) {
       failed(e);
     }
+  });
+  $('history-filter').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await searchHistory();
+    } catch (e) {
+      failed(e);
+    }
+  });
+  for (const id of ['history-since', 'history-until', 'history-site', 'history-emergency',
+    'history-outcome']) {
+    $(id).addEventListener('change', () => { $('history-csv').href = historyPath('csv'); });
+  }
+  $('new-call-ack').addEventListener('click', () => {
+    if (alarmCall) acknowledge(alarmCall, $('new-call-ack'));
+  });
+  $('new-call-dismiss').addEventListener('click', () => quietAlarm());
+  // Browsers let a page play sound once the user has interacted with it.
+  document.addEventListener('click', () => {
+    if (audio && audio.state === 'suspended') audio.resume();
   });
   // Already signed in (a reload of the page): the cookie's session, if it is still open.
   api('GET', '/api/v1/session').then(start, () => signedOut()).catch(failed);

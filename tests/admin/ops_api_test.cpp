@@ -71,6 +71,37 @@ TEST_F(Ops, TrunksSayUpDownOrNotProbed) {
   EXPECT_EQ(t[2]["state"], "down");
 }
 
+// Issue 18: besides up or down, what the SIP thread last said of each trunk.
+TEST_F(Ops, TrunksSaySinceWhenTheirLastProbeAndTheirLastFailover) {
+  OpsApi withFacts{OpsApi::Deps{
+      [this] { return cfg; }, [] { return std::vector<std::string>{"il-psap-b"}; },
+      [this]() -> Result<std::vector<model::CallbackTarget>> { return mappings; },
+      [this] { return snap; }, [] { return int64_t{1000}; },
+      [] {
+        return std::vector<TrunkFacts>{{"il-psap-b", 900, "no answer to OPTIONS", 950, "no answer",
+                                        800, "il-psap-b: 503; trying erc (call c1)", 2}};
+      }}};
+  HttpRequest r;
+  r.method = "GET";
+  r.target = std::string(OpsApi::kTrunksPath);
+  auto out = withFacts.handle(r, OpsApi::kTrunksPath, Principal{"ops", Role::SuperAdmin, {}, ""});
+  ASSERT_EQ(out.status, 200);
+  auto t = json::parse(out.body)["trunks"];
+  EXPECT_EQ(t[2]["name"], "il-psap-b");
+  EXPECT_EQ(t[2]["state"], "down");
+  EXPECT_EQ(t[2]["changed_at_ms"], 900);
+  EXPECT_EQ(t[2]["why"], "no answer to OPTIONS");
+  EXPECT_EQ(t[2]["last_probe_at_ms"], 950);
+  EXPECT_EQ(t[2]["last_probe"], "no answer");
+  EXPECT_EQ(t[2]["last_failover"], "il-psap-b: 503; trying erc (call c1)");
+  EXPECT_EQ(t[2]["failovers"], 2);
+  EXPECT_EQ(t[2]["options_interval_s"], 10.0);
+  // A trunk it said nothing of: nulls.
+  EXPECT_TRUE(t[1]["last_probe_at_ms"].is_null());
+  EXPECT_TRUE(t[0]["options_interval_s"].is_null());
+  EXPECT_EQ(withFacts.trunksJson(), t);
+}
+
 TEST_F(Ops, ElinMappingsInForceAreShownToTheirSiteOnly) {
   auto all = json::parse(get(OpsApi::kElinPath, Principal{"ops", Role::SuperAdmin, {}, ""}).body);
   ASSERT_EQ(all["mappings"].size(), 2u);  // the third expired at 999

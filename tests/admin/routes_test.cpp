@@ -6,6 +6,7 @@
 
 #include "admin/openapi.h"
 #include "admin/web_files.h"
+#include "base/clock.h"
 
 #include <gtest/gtest.h>
 
@@ -114,6 +115,7 @@ class Routes : public ::testing::Test {
       return audit;
     };
     h.nowMs = [] { return int64_t{1'700'000'000'000}; };
+    h.liveCalls = liveCalls;
     if (settings.sites.empty()) settings.sites = {"HQ", "London"};
     return AdminRoutes(std::move(h), std::move(settings));
   }
@@ -145,6 +147,7 @@ class Routes : public ::testing::Test {
   int reloads = 0;
   bool reloadWorks = true;
   bool storeDown = false;
+  LiveCalls* liveCalls = nullptr;
 };
 
 TEST_F(Routes, HealthAndMetricsAreOpen) {
@@ -456,6 +459,48 @@ TEST(OpenApi, TemplatesMatchOnePartAndTheDocumentIsServedToAnyToken) {
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/calls//acknowledge"), nullptr);
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/tokens/"), nullptr);
   EXPECT_EQ(AdminRoutes::findRoute("/api/v1/nothing"), nullptr);
+}
+
+// A stream that keeps what it is sent.
+struct KeptStream : EventStream {
+  bool send(std::string text) override {
+    if (over) return false;
+    sent += text;
+    return true;
+  }
+  void end() override { over = true; }
+  bool ended() const override { return over; }
+  std::string sent;
+  bool over = false;
+};
+
+// Issue 18: the live calls' stream is an admin's or a responder's (its sites' calls, live_calls.h),
+// and it ends once its token is revoked.
+TEST_F(Routes, TheLiveCallsStreamIsForAdminsAndRespondersAndEndsWithItsToken) {
+  EXPECT_EQ(routes().handle(request("GET", "/api/v1/events", "", "hq-desk")).status, 503);
+  LiveCalls live;
+  liveCalls = &live;
+  auto r = routes();
+  EXPECT_EQ(r.handle(request("GET", "/api/v1/events", "", "")).status, 401);
+  EXPECT_EQ(r.handle(request("GET", "/api/v1/events", "", "phone-1002")).status, 403);
+  EXPECT_EQ(r.handle(request("GET", "/api/v1/dashboard/calls", "", "wlc")).status, 403);
+  EXPECT_EQ(r.handle(request("POST", "/api/v1/events", "", "ops")).status, 405);
+  EXPECT_EQ(r.handle(request("GET", "/api/v1/dashboard/calls", "", "hq-desk")).status, 200);
+  HttpResponse out = r.handle(request("GET", "/api/v1/events", "", "hq-desk"));
+  ASSERT_EQ(out.status, 200);
+  EXPECT_EQ(out.contentType, "text/event-stream");
+  ASSERT_TRUE(out.stream);
+  auto stream = std::make_shared<KeptStream>();
+  out.stream(stream);
+  EXPECT_NE(stream->sent.find("event: snapshot\n"), std::string::npos) << stream->sent;
+  EXPECT_EQ(live.counters().streams.load(), 1u);
+
+  live.flush(unixMsNow() + 20000);  // checked: still in force
+  EXPECT_FALSE(stream->ended());
+  tokens[tokenHash("secret-hq-desk")].revokedAtMs = 5;
+  live.flush(unixMsNow() + 40000);
+  EXPECT_TRUE(stream->ended());
+  EXPECT_NE(stream->sent.find("event: signed-out\n"), std::string::npos) << stream->sent;
 }
 
 TEST_F(Routes, TheOpenApiDocumentIsServedToAnyToken) {

@@ -93,6 +93,12 @@ class Element:
     def _path(self, suffix=""):
         return f"/element/{self._id}{suffix}"
 
+    def find_in(self, css):
+        """The first element under this one that `css` selects."""
+        value = self._browser._session_call("POST", self._path("/element"),
+                                            {"using": "css selector", "value": css})
+        return Element(self._browser, value[ELEMENT_KEY], css)
+
     def click(self):
         self._browser._session_call("POST", self._path("/click"), {})
 
@@ -213,6 +219,20 @@ class Browser:
     def script(self, source, *args):
         """Runs `source` (a function body) in the page and returns what it returns."""
         return self._session_call("POST", "/execute/sync", {"script": source, "args": list(args)})
+
+    def cdp(self, command, params=None):
+        """A Chrome DevTools Protocol command through chromedriver (goog/cdp/execute)."""
+        return self._session_call("POST", "/goog/cdp/execute",
+                                  {"cmd": command, "params": params or {}})
+
+    def download_to(self, directory):
+        """Files the page downloads go to `directory` (headless Chromium keeps none otherwise)."""
+        try:
+            self.cdp("Browser.setDownloadBehavior",
+                     {"behavior": "allow", "downloadPath": str(directory)})
+        except WebDriverError:
+            self.cdp("Page.setDownloadBehavior",
+                     {"behavior": "allow", "downloadPath": str(directory)})
 
     def screenshot(self, path, whole_page=False):
         """A PNG of the window; with `whole_page`, of the whole page from its top (the window

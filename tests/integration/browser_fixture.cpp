@@ -28,9 +28,45 @@ bool ciRun() {
   return ci != nullptr && std::string(ci) == "true";
 }
 
+std::filesystem::path BrowserTest::browserOut(const std::string& scenario) const {
+  return dir_.path() / ("browser-" + scenario);
+}
+
+std::future<void> BrowserTest::browseAsync(const std::string& script, const std::string& scenario,
+                                           const std::string& token) {
+  std::filesystem::create_directories(browserOut(scenario));
+  return std::async(std::launch::async,
+                    [this, script, scenario, token] { browse(script, scenario, token); });
+}
+
+std::optional<std::string> BrowserTest::awaitFromBrowser(const std::string& scenario,
+                                                         const std::string& name,
+                                                         std::future<void>& script,
+                                                         milliseconds timeout) {
+  const auto file = browserOut(scenario) / name;
+  std::optional<std::string> told;
+  waitFor(
+      [&] {
+        if (std::filesystem::exists(file)) {
+          told = readFile(file);
+          return true;
+        }
+        return script.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      },
+      timeout);
+  return told;
+}
+
+void BrowserTest::tellBrowser(const std::string& scenario, const std::string& name,
+                              const std::string& text) {
+  const auto file = browserOut(scenario) / name;
+  writeFile(file.string() + ".part", text);
+  std::filesystem::rename(file.string() + ".part", file);
+}
+
 void BrowserTest::browse(const std::string& script, const std::string& scenario,
                          const std::string& token) {
-  const auto out = dir_.path() / ("browser-" + scenario);
+  const auto out = browserOut(scenario);
   std::filesystem::create_directories(out);
   CommandRun run = runCommand({"python3", std::string(SOS_BROWSER_TESTS_DIR) + "/" + script,
                                "--url", "http://127.0.0.1:" + std::to_string(ports_.admin),

@@ -6,6 +6,10 @@
 // Chromium and chromedriver are test packages (scripts/setup.sh). Without them a browser test
 // fails when CI=true and is skipped elsewhere, saying why (SOS_NEED_BROWSER()).
 
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <optional>
 #include <string>
 
 #include "b2bua_fixture.h"
@@ -23,6 +27,20 @@ class BrowserTest : public B2buaTest {
   // Runs `scenario` of tests/browser/SCRIPT with `token` against this sosproxy's admin server;
   // a failure is the script's exit status, with its output, chromedriver's log and sosproxy's.
   void browse(const std::string& script, const std::string& scenario, const std::string& token);
+
+  // A scenario that takes turns with the test (the page waits for a call the test places, the
+  // test waits for the page to be ready): browse() on a thread of its own. The two speak through
+  // files in the scenario's --out directory: tests/browser/scenario.py's tell() and await_told().
+  std::future<void> browseAsync(const std::string& script, const std::string& scenario,
+                                const std::string& token);
+  std::filesystem::path browserOut(const std::string& scenario) const;
+  // What the scenario told under `name`, once it has; nullopt after `timeout` or when the
+  // script ended first (`script` is browseAsync's future).
+  std::optional<std::string> awaitFromBrowser(const std::string& scenario, const std::string& name,
+                                              std::future<void>& script,
+                                              milliseconds timeout = milliseconds(60000));
+  // Tells the scenario `text` under `name` (written whole: the script never reads half of it).
+  void tellBrowser(const std::string& scenario, const std::string& name, const std::string& text);
 };
 
 }  // namespace sos::itest

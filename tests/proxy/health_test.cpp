@@ -175,5 +175,22 @@ TEST(SipHealthState, TheViewHoldsWhatWasSet) {
   EXPECT_EQ(v.downTrunks, std::vector<std::string>{"erc"});
 }
 
+// Issue 18: what the SIP thread knows of each trunk, with a version that changes each time it
+// hands it over (the dashboard's pump sends the trunks again then).
+TEST(SipHealthState, TrunksAreHandedOverWithAVersion) {
+  SipHealth health;
+  EXPECT_TRUE(health.trunks().empty());
+  const uint64_t before = health.trunksVersion();
+  TrunkStatus t;
+  t.name = "il-psap-a";
+  t.probed = true;
+  t.up = false;
+  t.lastProbe = "no answer";
+  health.setTrunks({t});
+  EXPECT_NE(health.trunksVersion(), before);
+  ASSERT_EQ(health.trunks().size(), 1u);
+  EXPECT_EQ(health.trunks()[0], t);
+}
+
 }  // namespace
 }  // namespace sos::proxy
