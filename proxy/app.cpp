@@ -304,8 +304,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   const SystemdNotifier systemd = SystemdNotifier::fromEnvironment();
   Server server(cfg, router, routingLog);
   server.setSystemd(&systemd);
-  // Location data: loaded before the first call can arrive; later snapshots are built on the
-  // I/O thread and handed to the SIP thread.
+  // Location data: loaded before the first call; later snapshots come from the I/O thread.
   LocationService locations(cfg,
                             [&server](const std::shared_ptr<const routing::LocationSnapshot>& s) {
                               server.post([s](B2bua& b) { b.setLocations(s); });
