@@ -45,8 +45,7 @@ void sendMail(boost::asio::io_context& io, const config::Config& cfg, const std:
   });
 }
 
-// A company location submitted for approval (issue 17): each of the site's approvers
-// (sites[].approvers) gets an e-mail.
+// A submitted company location (issue 17): each approver (sites[].approvers) gets an e-mail.
 void tellApprovers(boost::asio::io_context& io, const config::Config& cfg,
                    const store::LocationRequest& r, const std::string& subject,
                    const std::string& body) {
@@ -166,8 +165,7 @@ void tellDeskPhoneMoved(Running& run, const model::DeviceReport& r, const model:
   if (tell.phone) messageDeskPhone(run, r, user, peer);
 }
 
-// A submitted company location decided (issue 17): its user is told by e-mail, when they have
-// an address.
+// A submitted company location decided (issue 17): its user is told by e-mail, if they have one.
 void tellRequestUser(Running& run, const store::LocationRequest& r, const std::string& subject,
                      const std::string& body) {
   store::Store* const db = run.locations.store();
@@ -182,8 +180,7 @@ void tellRequestUser(Running& run, const store::LocationRequest& r, const std::s
 }
 
 // /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
-// store, the alerts' outbox and the running configuration's sites. On the I/O thread, like the
-// store.
+// store, the alerts' outbox and the running configuration's sites. On the I/O thread.
 Readiness checkReadiness(Running& run) {
   ReadinessFacts facts;
   facts.sip = run.server.health().view();
