@@ -181,7 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // An answer that stays open: its head now, then chunks as they are sent.
-  void open(HttpResponse out) {
+  void open(const HttpResponse& out) {
     auto res = std::make_shared<http::response<http::empty_body>>();
     res->result(static_cast<unsigned>(out.status));
     res->version(11);

@@ -196,7 +196,7 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
 // that cannot be written is still in the routing log), then shown to `onRecord` (the
 // dashboard's live calls).
 void connectStore(Server& server, LocationService& locations, boost::asio::io_context& io,
-                  std::function<void(const store::CallRecord&)> onRecord) {
+                  const std::function<void(const store::CallRecord&)>& onRecord) {
   server.setElinPersistence(
       [&io, &locations](std::vector<model::CallbackTarget> mappings) {
         boost::asio::post(io, [&locations, m = std::move(mappings)] {

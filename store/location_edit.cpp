@@ -40,7 +40,7 @@ std::string asTextProblems(const std::string& message) {
     if (std::regex_match(line, m, kLine)) {
       const int row = std::max(1, std::stoi(m[1]) - 1);
       std::string rest = m[3];
-      if (rest.rfind(": ", 0) == 0) rest = "(location)" + rest;
+      if (rest.rfind(": ", 0) == 0) rest.insert(0, "(location)");
       line = std::to_string(row);
       line.append(":").append(m[2].str()).append(": ").append(rest);
     }
