@@ -9,6 +9,7 @@
 
 #include "admin/request_text.h"
 #include "base/csv.h"
+#include "base/text.h"
 
 namespace sos::admin {
 namespace {
@@ -16,19 +17,8 @@ namespace {
 using nlohmann::json;
 
 // RFC 3339 in UTC, "" for 0 (never).
-std::string utcTime(int64_t ms) {
-  if (ms <= 0) return "";
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[80];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buffer;
-}
+std::string utcTime(int64_t ms) { return ms <= 0 ? "" : rfc3339(ms); }
 
-json msOrNull(int64_t ms) { return ms > 0 ? json(ms) : json(nullptr); }
 json textOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
 std::string stateOf(const ComplianceApi::Row& r) {

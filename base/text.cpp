@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 namespace sos {
@@ -90,6 +91,17 @@ Result<std::string> readWholeFile(const std::string& path) {
   std::fclose(file);
   if (readError != 0) return Error{"file.unreadable", std::strerror(readError)};
   return text;
+}
+
+std::string rfc3339(int64_t ms) {
+  const auto seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  std::array<char, 80> buffer{};  // room for any int the compiler can imagine in each field
+  std::snprintf(buffer.data(), buffer.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buffer.data();
 }
 
 }  // namespace sos

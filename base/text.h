@@ -1,6 +1,7 @@
 #pragma once
 // Small checks shared by the loaders of YAML input (configuration, location seed).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,9 @@ int hexDigitValue(char c);
 std::string percentDecoded(std::string_view s);
 // ASCII case-insensitive comparison (header and parameter names, tokens).
 bool equalsNoCase(std::string_view a, std::string_view b);
+
+// RFC 3339 in UTC with milliseconds: "2023-11-14T22:13:20.123Z" for Unix time `ms`.
+std::string rfc3339(int64_t ms);
 
 // The whole file; Error code "file.unreadable" with strerror's words (a directory too).
 Result<std::string> readWholeFile(const std::string& path);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "base/text.h"
 #include "notify/json_text.h"
 
 namespace sos::notify {
@@ -18,16 +19,6 @@ std::tm utc(int64_t ms) {
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   return tm;
-}
-
-// RFC 3339 in UTC with milliseconds: "2023-11-14T22:13:20.123Z".
-std::string rfc3339(int64_t ms) {
-  std::tm tm = utc(ms);
-  char buffer[80];  // room for any int the compiler can imagine in each field
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buffer;
 }
 
 // For people: "2023-11-14 22:13:20 UTC".

@@ -238,10 +238,11 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
   // A final failure: nta has already ACKed the trunk (RFC 3261 17.1.1.3).
   if (status == 424 && !call.cancelled && !txn.finished && attempts_->retryWithElinOnly(call, br))
     return;
-  const bool noAnswer = sip == nullptr && status == 408;
+  const bool byNta = madeByNta(sip);
+  const bool noAnswer = byNta && status == 408;
   const std::string why = noAnswer ? "no response" : (phrase ? phrase : "");
   // nta's own 408 or 503: no response at all, or the transport failed.
-  br.outcome = noAnswer ? "timeout" : (sip == nullptr && status == 503 ? "unreachable" : "refused");
+  br.outcome = noAnswer ? "timeout" : (byNta && status == 503 ? "unreachable" : "refused");
   if (!call.cancelled && !txn.finished) {
     // An emergency call moves on to the next trunk of its route (issue 5); an ordinary call has
     // only the one.

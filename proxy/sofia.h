@@ -39,3 +39,12 @@ struct TxnMagic {
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
+
+namespace sos::proxy {
+// A final response nta made itself (none came in time: 408; the transport failed: 503) rather
+// than one the far end sent. nta hands its callback such a message marked NTA_INTERNAL_MSG
+// (1 << 15 in nta_internal.h, which is not installed); no message at all counts the same.
+inline bool madeByNta(const sip_t* sip) {
+  return sip == nullptr || (sip->sip_flags & (1 << 15)) != 0;
+}
+}  // namespace sos::proxy

@@ -38,12 +38,6 @@ bool isUrn(const std::string& destination) {
   return destination.size() > 4 && strncasecmp(destination.c_str(), "urn:", 4) == 0;
 }
 
-// A final response nta made itself, because none came in time or the transport failed: nta
-// marks its message NTA_INTERNAL_MSG (1 << 15, nta_internal.h, which is not installed), so it
-// is told apart from a status the trunk sent.
-constexpr int kNtaInternalMsg = 1 << 15;
-bool madeByNta(const sip_t* sip) { return sip == nullptr || (sip->sip_flags & kNtaInternalMsg); }
-
 std::string phraseOf(const sip_t* sip) {
   return sip && sip->sip_status && sip->sip_status->st_phrase ? sip->sip_status->st_phrase : "";
 }

@@ -263,7 +263,7 @@ void TrunkAttempts::response(Branch& br, nta_outgoing_t* orq, const sip_t* sip) 
   }
   br.final = true;
   if (br.timer) su_timer_reset(br.timer);
-  if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && sip == nullptr) {
+  if (status >= 300 && br.trunkConfig && (status == 408 || status == 503) && madeByNta(sip)) {
     // nta's own 408/503: no response at all, or the transport failed (connection refused).
     trunks_.setUp(br.trunk, false,
                   status == 503 ? "transport failure" : "no response to an INVITE");

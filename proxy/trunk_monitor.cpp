@@ -55,14 +55,15 @@ int TrunkMonitor::onResponse(TxnMagic* magic, nta_outgoing_t* orq, const sip_t* 
     if (probe->deadline) su_timer_reset(probe->deadline);
     if (!probe->timedOut) {
       // Any answer but "overloaded" or nta's own timeout means the trunk is there.
-      const bool up = !(status == 503 || (status == 408 && sip == nullptr));
+      const bool up = !(status == 503 || (status == 408 && madeByNta(sip)));
       if (!up) ++self.counters_.probeFailures;
-      // nta answers for the trunk when the transport failed (a 503 for an ICMP refusal): the
-      // phrase says which.
+      // nta answers for the trunk when none came (408) or the transport failed (503, e.g. for an
+      // ICMP refusal): said so, with nta's status and phrase.
       std::string said = std::to_string(status);
       if (sip != nullptr && sip->sip_status && sip->sip_status->st_phrase)
         said += std::string(" ") + sip->sip_status->st_phrase;
-      self.probed(probe->trunk, sip == nullptr ? "no answer (" + said + ")" : said);
+      if (madeByNta(sip)) said = (status == 408 ? "no answer (" : "unreachable (") + said + ")";
+      self.probed(probe->trunk, said);
       self.setUp(probe->trunk, up, "OPTIONS answered " + std::to_string(status));
     }
     probe->done = true;

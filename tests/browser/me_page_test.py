@@ -120,6 +120,20 @@ def sign_in(browser, url, token):
     step("signed in: " + text_of(browser, "#who-text"))
 
 
+def choose(browser, choice, fields):
+    """Clicks the prompt's choice CHOICE, checks that it selected that kind and moved the focus
+    to the form, and fills the form with FIELDS (field name -> text)."""
+    browser.find("#choice-" + choice).click()
+    check(browser.find("#kind-" + choice).dom_property("checked") is True,
+          "the choice " + choice + " did not select its kind of address")
+    check(browser.script("return document.activeElement.id;") == "field-name",
+          "the choice did not move the focus to the form")
+    for field, value in fields.items():
+        element = browser.find("#field-" + field)
+        element.clear()
+        element.type(value)
+
+
 def save_address(browser, url, token, screenshots):
     sign_in(browser, url, token)
     answer_sharing_question(browser, allow=True)
@@ -139,15 +153,7 @@ def save_address(browser, url, token, screenshots):
           "the undetectable prompt's choices are save-personal and submit-company only")
     step("undetectable prompt: " + text_of(browser, "#prompt-text"))
 
-    browser.find("#choice-save-personal").click()
-    check(browser.find("#kind-save-personal").dom_property("checked") is True,
-          "the save-personal choice did not select the personal address")
-    check(browser.script("return document.activeElement.id;") == "field-name",
-          "the choice did not move the focus to the form")
-    for field, value in HOME.items():
-        element = browser.find("#field-" + field)
-        element.clear()
-        element.type(value)
+    choose(browser, "save-personal", HOME)
     # Without a name: the API's reason, next to the name field.
     browser.find("#save").click()
     browser.wait(lambda: browser.find("#error-name").displayed, "the API's reason for the name")
@@ -256,15 +262,7 @@ def emergency_only(browser, url, token, screenshots):
 
     check(browser.find("#choice-this-emergency-only").displayed,
           "the undetectable prompt has no \"this emergency only\" choice")
-    browser.find("#choice-this-emergency-only").click()
-    check(browser.find("#kind-this-emergency-only").dom_property("checked") is True,
-          "the choice did not select \"for this emergency only\"")
-    check(browser.script("return document.activeElement.id;") == "field-name",
-          "the choice did not move the focus to the form")
-    for field, value in INN.items():
-        element = browser.find("#field-" + field)
-        element.clear()
-        element.type(value)
+    choose(browser, "this-emergency-only", INN)
     browser.find("#save").click()
     browser.wait(lambda: text_of(browser, "#location-address") == INN_LINE,
                  "the next 911's address to be " + INN_LINE)

@@ -613,6 +613,16 @@ class DeskPhoneTells : public AdminApi {
     AdminApi::SetUp();
   }
 
+  // HQ's site-admin (token `hq`) gives 1001 an e-mail address, then reports 1001's desk phone
+  // from 127.0.0.1, a network new for it; the report's answer.
+  HttpReply moveDeskPhone(const std::string& hq) {
+    auto put = as(hq, "PUT", "/api/v1/users/1001", R"({"email": "alice@hq.example"})",
+                  {{"If-Match", "*"}});
+    EXPECT_EQ(put.status, 200) << put.body;
+    return as(hq, "POST", "/api/v1/location-reports",
+              R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.1"})");
+  }
+
   // The phone's answer to a MESSAGE, as a phone would give it.
   void answer(const std::string& message) {
     const std::string ok =
@@ -630,12 +640,7 @@ TEST_F(DeskPhoneTells, TheSiteApproversByEmailAndThePhoneByASipMessage) {
   SmtpReceiver smtp(dir_.path(), ports_.smtp);
   ASSERT_TRUE(smtp.start()) << smtp.lastError();
   const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
-  auto put =
-      as(hq, "PUT", "/api/v1/users/1001", R"({"email": "alice@hq.example"})", {{"If-Match", "*"}});
-  ASSERT_EQ(put.status, 200) << put.body;
-
-  auto moved =
-      as(hq, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.1"})");
+  auto moved = moveDeskPhone(hq);
   ASSERT_EQ(moved.status, 200) << moved.body;
   EXPECT_NE(moved.body.find(R"("new_network":true)"), std::string::npos) << moved.body;
 
@@ -740,11 +745,7 @@ TEST_F(DeskPhoneTellsPublicUrl, MessagesNameThePublicUrlOfTheSelfServicePage) {
   SmtpReceiver smtp(dir_.path(), ports_.smtp);
   ASSERT_TRUE(smtp.start()) << smtp.lastError();
   const std::string hq = makeToken("hq-it", {"--role", "site-admin", "--site", "HQ"});
-  auto put =
-      as(hq, "PUT", "/api/v1/users/1001", R"({"email": "alice@hq.example"})", {{"If-Match", "*"}});
-  ASSERT_EQ(put.status, 200) << put.body;
-  auto moved =
-      as(hq, "POST", "/api/v1/location-reports", R"({"mac":"00:04:f2:00:10:01","ip":"127.0.0.1"})");
+  auto moved = moveDeskPhone(hq);
   ASSERT_EQ(moved.status, 200) << moved.body;
   auto message = phone_.receiveStarting("MESSAGE ", milliseconds(10000));
   ASSERT_TRUE(message) << proxy_->output();

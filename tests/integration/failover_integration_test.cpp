@@ -261,6 +261,12 @@ TEST_F(Failover, TcpConnectionRefusedMovesOnAtOnce) {
   auto line = failoverLine(cid, "il-psap-b");
   EXPECT_LT(ms(line), kResponseTimeoutMs) << line.raw;
   EXPECT_EQ(finalLine(cid).get("outcome"), "answered") << routingLogText();
+  // nta's own 503 for the refused connection counts as unreachable, not as the trunk refusing.
+  const std::string text = metrics();
+  EXPECT_NE(
+      text.find("\nsosproxy_trunk_attempts_total{trunk=\"il-psap-a\",outcome=\"unreachable\"} 1\n"),
+      std::string::npos)
+      << text;
 }
 
 TEST_F(Failover, RingingWithoutAnswerIsCancelledAfterTheRingTimeout) {

@@ -87,26 +87,12 @@ TEST_F(MePage, AUserSavesTheAddressOfAnUnknownNetworkOnThePageAndTheNext911Carri
 
   // The next 911 from 1002 on that network (the INVITE's Contact says nothing of it: the
   // phone's report does).
-  auto psap = startTrunk("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a");
-  SippOptions o;
-  o.scenario = "uac-911-from-network-expect-200.xml";
-  o.name = "caller-1002";
-  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
-  o.service = "911";
-  o.sets = {{"caller", "1002"},
-            {"contact_host", "127.0.0.1"},
-            {"contact_port", "5060"},
-            {"pani", "IEEE-802.3"}};
-  Sipp uac(o, dir_.path());
-  ASSERT_TRUE(uac.start());
-  EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
-  EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
-  auto line = waitForLogLine({{"event", "route"}, {"call_id", inviteCallId(uac, false)}});
+  std::string invite;
+  auto line = call911(&invite);
   EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
   EXPECT_EQ(line.get("location"), "Home") << line.raw;
   EXPECT_EQ(line.get("location_by").rfind("personal", 0), 0u) << line.raw;
   EXPECT_NE(line.get("route").find("civic rule US/IL"), std::string::npos) << line.raw;
-  const std::string invite = findMessage(*psap, true, "INVITE ");
   EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
   for (const auto& [element, value] :
        std::vector<std::pair<std::string, std::string>>{{"country", "US"},
