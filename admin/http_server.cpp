@@ -155,7 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       out = jsonError(500, e.what());
     }
-    if (out.stream) return open(std::move(out));
+    if (out.stream) return open(out);
     reply(std::move(out), req.keep_alive());
   }
 
