@@ -108,7 +108,7 @@ void messageDeskPhone(Running& run, const model::DeviceReport& r, const model::U
     }
   };
   const bool posted = run.server.post([m = std::move(m), done, io](B2bua& b) mutable {
-    b.sendMessage(m, [done, io](Result<void> result) {
+    b.messages().send(m, [done, io](Result<void> result) {
       boost::asio::post(*io, [done, result = std::move(result)] { done(result); });
     });
   });
@@ -231,14 +231,14 @@ admin::AdminRoutes::Tokens tokenStore(store::Store* db) {
 int64_t now() { return unixMsNow(); }
 
 admin::LocationApi::Deps locationDeps(Running& run) {
-  return {
-      [&run](model::DeviceReport& r) { return run.locations.saveReport(r); },
-      [&run] { return run.locations.snapshot(); },
-      [&run](const model::DeviceReport& r) { run.server.post([r](B2bua& b) { b.addReport(r); }); },
-      now,
-      [&run](const model::DeviceReport& r, const model::UserRow& user, const std::string& peer) {
-        tellDeskPhoneMoved(run, r, user, peer);
-      }};
+  return {[&run](model::DeviceReport& r) { return run.locations.saveReport(r); },
+          [&run] { return run.locations.snapshot(); },
+          [&run](const model::DeviceReport& r) {
+            run.server.post([r](B2bua& b) { b.plannerState().addReport(r); });
+          },
+          now,
+          [&run](const model::DeviceReport& r, const model::UserRow& user,
+                 const std::string& peer) { tellDeskPhoneMoved(run, r, user, peer); }};
 }
 
 admin::LocationsApi::Deps locationsDeps(Running& run) {

@@ -37,9 +37,13 @@ class Admission {
   };
   Change observe(TimePoint now, int64_t lateMs, uint64_t requests, uint64_t retransmissions);
 
+  // The process is stopping (issue 14): from now on new ordinary calls get 503; emergency calls
+  // and PSAP callbacks are still routed, calls in progress go on.
   void startDraining() { draining_ = true; }
   bool draining() const { return draining_; }
   bool shedding() const { return shedding_; }
+  // Whether new work that can wait (a scheduled test call) should: shedding or draining.
+  bool busy() const { return shedding_ || draining_; }
 
  private:
   config::Limits limits_;

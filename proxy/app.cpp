@@ -75,7 +75,7 @@ int waitForStopSignal(const std::function<void()>& reload) {
 void drain(Server& server, int seconds) {
   const int64_t active = server.counters().active.load();
   if (seconds <= 0 || active == 0) return;
-  if (!server.post([](B2bua& b) { b.startDraining(); })) return;
+  if (!server.post([](B2bua& b) { b.admission().startDraining(); })) return;
   spdlog::warn(
       "draining: {} calls in progress get up to {} s to end; new ordinary calls get "
       "503, emergency calls are still routed",
@@ -173,7 +173,7 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
   notify::SipSender sip = [&server, &io](notify::SipMessageRequest r, notify::Done done) {
     auto shared = std::make_shared<notify::Done>(std::move(done));
     const bool posted = server.post([r = std::move(r), shared, &io](B2bua& b) mutable {
-      b.sendMessage(r, [shared, &io](Result<void> result) {
+      b.messages().send(r, [shared, &io](Result<void> result) {
         boost::asio::post(
             io, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
       });

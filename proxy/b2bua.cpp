@@ -303,21 +303,7 @@ void B2bua::settleCalls(std::chrono::steady_clock::time_point now) {
     const auto it = calls_.find(settling_.front().second);
     settling_.pop_front();
     if (it == calls_.end() || it->second->state != CallState::Confirmed) continue;
-    Call& call = *it->second;
-    if (call.invite && call.invite->irq && call.invite->finished) {
-      nta_incoming_destroy(call.invite->irq);
-      call.invite->irq = nullptr;
-    }
-    if (Branch* br = call.current; br && br->final && br->bye == nullptr) {
-      for (nta_outgoing_t* old : br->oldOrqs) nta_outgoing_destroy(old);
-      br->oldOrqs.clear();
-      if (br->orq) nta_outgoing_destroy(br->orq);
-      br->orq = nullptr;
-    }
-    if (call.plan && call.plan->request) {
-      msg_destroy(call.plan->request);
-      call.plan->request = nullptr;
-    }
+    releaseSetup(*it->second);
     counters_.settled.fetch_add(1, std::memory_order_relaxed);
   }
 }

@@ -86,29 +86,13 @@ class B2bua {
   void setEventSink(EventSink sink) { alerts_.setSink(std::move(sink)); }
   // Where every emergency call's events go for the dashboard (Alerts::LiveSink); same rules.
   void setLiveSink(Alerts::LiveSink sink) { alerts_.setLiveSink(std::move(sink)); }
-  // Sends a SIP MESSAGE (RFC 3428) with a text/plain body; `done` gets Ok once a 2xx came back,
-  // else an Error ("sip.status": "480 ...", "timeout"). Called exactly once, on the SIP thread.
-  void sendMessage(const notify::SipMessageRequest& request, notify::Done done) {
-    messages_->send(request, std::move(done));
-  }
-  // A device's network report, as the location-report API accepted it: held when it is the one
-  // its user's calls should be located by (routing::preferredReport).
-  void addReport(const model::DeviceReport& report) { state_.addReport(report); }
-  // The process is stopping (issue 14): from now on new ordinary calls get 503, emergency calls
-  // and PSAP callbacks are still routed, calls in progress go on.
-  void startDraining() { admission_.startDraining(); }
-  // The probed trunks that are down now, by name (sorted), for /readyz.
-  std::vector<std::string> downTrunks() const { return trunks_->down(); }
-  // What scheduled test calls (proxy/test_caller.h) read: the location snapshot in force, and
-  // whether new work should wait (ordinary calls are shed, or sosproxy drains).
-  const std::shared_ptr<const routing::LocationSnapshot>& locations() const {
-    return state_.locations();
-  }
-  bool busy() const { return admission_.shedding() || admission_.draining(); }
-  // What is known of each trunk, when it changed since `version` (TrunkMonitor::status).
-  std::optional<std::vector<TrunkStatus>> trunkStatus(uint64_t& version) const {
-    return trunks_->status(version);
-  }
+  // The parts that work from other threads reaches through the SIP thread: SIP MESSAGEs
+  // (alerts, desk phones), the planner's state (device reports the API accepted, the location
+  // snapshot scheduled test calls read), the limits (shedding, draining) and the probed trunks.
+  MessageSender& messages() { return *messages_; }
+  routing::PlannerState& plannerState() { return state_; }
+  Admission& admission() { return admission_; }
+  const TrunkMonitor& trunks() const { return *trunks_; }
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, const sip_t* sip);
@@ -181,9 +165,7 @@ class B2bua {
   Admission admission_;  // the ordinary-call limits, overload shedding and the drain
   int64_t ordinaryActive_ = 0;
   std::unique_ptr<LoadWatch> load_;  // how far behind the SIP thread is: overload shedding
-  // What a call needed to get set up (the caller's INVITE and our answer, our INVITE and the
-  // trunk's answer) is let go once the call has been confirmed for 64*T1: no retransmission of
-  // either can come after that (RFC 3261 17.1.1.2, 17.2.1). A held call keeps its two dialogs.
+  // Confirmed calls, each with the time its set-up may be let go (releaseSetup, proxy/call.h).
   std::deque<std::pair<std::chrono::steady_clock::time_point, uint64_t>> settling_;
   void settleCalls(std::chrono::steady_clock::time_point now);
 };

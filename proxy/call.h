@@ -116,4 +116,10 @@ struct Call {
   bool toResponders = false;  // ... to the responders too (some site has them)
 };
 
+// Lets go of what a confirmed call needed to get set up (the caller's INVITE and our answer, our
+// INVITE and the trunk's answer, the caller's request): once the call has been confirmed for
+// 64*T1 no retransmission of either can come (RFC 3261 17.1.1.2, 17.2.1). A held call keeps its
+// two dialogs.
+void releaseSetup(Call& call);
+
 }  // namespace sos::proxy

@@ -101,9 +101,9 @@ void freePosted(su_msg_arg_t* arg) {
 
 // Scheduled test calls (issue 21) read what the B2BUA has in force: the configuration, the
 // location snapshot, and whether it sheds ordinary calls or drains.
-TestCaller::Sources testCallSources(const B2bua& b) {
-  return {[&b] { return b.router()->sharedConfig(); }, [&b] { return b.locations(); },
-          [&b] { return b.busy(); }};
+TestCaller::Sources testCallSources(B2bua& b) {
+  return {[&b] { return b.router()->sharedConfig(); },
+          [&b] { return b.plannerState().locations(); }, [&b] { return b.admission().busy(); }};
 }
 
 }  // namespace
@@ -238,8 +238,8 @@ void Server::run(const std::shared_ptr<State>& state) {
   state->root = root;
   state->running = true;
   auto heartbeat = std::make_unique<SipHeartbeat>(
-      root, *health_, [b = b2bua.get()] { return b->downTrunks(); }, systemd_,
-      [b = b2bua.get()](uint64_t& version) { return b->trunkStatus(version); });
+      root, *health_, [b = b2bua.get()] { return b->trunks().down(); }, systemd_,
+      [b = b2bua.get()](uint64_t& version) { return b->trunks().status(version); });
   health_->setListening(true);
   state->ready.set_value(std::nullopt);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keeps the SIP side readable (issue 15): in proxy/ and routing/ no source file over 500 lines,
-# no function over 80, and the B2BUA class (proxy/b2bua.h and proxy/b2bua*.cpp) within 950 lines
+# no function over 80, and the B2BUA class (proxy/b2bua.h and proxy/b2bua*.cpp) within 900 lines
 # all told (from the line of its signature to its closing brace, in the
 # committed clang-format style, where a function's body ends with "}" alone at column 0). Reads
 # the sources only; prints each one over as FILE:LINE: what, and exits 1 if any.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 max_file=500
 max_function=80
-max_b2bua=950
+max_b2bua=900
 mapfile -t files < <(git ls-files 'proxy/*.cpp' 'proxy/*.h' 'routing/*.cpp' 'routing/*.h')
 
 status=0
