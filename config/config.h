@@ -14,7 +14,7 @@
 
 namespace sos::config {
 
-enum class Transport { Udp, Tcp };
+enum class Transport { Udp, Tcp, Tls };
 
 // How an emergency call leaves on a PSAP trunk (issue 4 gives these their behaviour).
 enum class TrunkMode {
@@ -40,6 +40,10 @@ struct Trunk {
   // goes there over TCP (RFC 3261 18.1.1). Without it, such an emergency INVITE is trimmed to
   // what the PSAP needs (issue 14).
   bool tcpFallback = false;
+  // A TLS trunk (transport: tls): the name its certificate must carry (a DNS name of its
+  // subjectAltName or its common name). Empty: the host as written. The connection still goes
+  // to `host`; no DNS is asked.
+  std::string tlsName;
   // options_interval_s was written out: "0" is then a decision (a PSAP that does not answer
   // OPTIONS), not an oversight, and `sosproxy lint` accepts it.
   bool optionsIntervalWritten = false;
@@ -178,6 +182,21 @@ struct Site {
   YamlPlace psapRouteAt;  // its psap_route
 };
 
+// SIP over TLS (listen.tls): Sofia's TLS transport, the certificate sosproxy shows and what it
+// checks of the other side's. Paths are resolved like the store's (beside the file).
+struct SipTls {
+  uint16_t port = 5061;
+  std::string certificate;  // PEM: sosproxy's certificate, to callers and (mutual TLS) to trunks
+  std::string key;          // PEM: its private key
+  std::string ca;           // PEM bundle: what trunks' and callers' certificates must chain to
+  // A trunk's certificate must name it (Trunk::tlsName, else its host): on by default.
+  bool verifyServerNames = true;
+  // Mutual TLS toward callers: a TLS connection to sosproxy must show a certificate that
+  // chains to `ca`, or it is closed.
+  bool requireClientCertificates = false;
+  YamlPlace at;  // listen.tls
+};
+
 struct Listen {
   // Our host name as others should see it: loc-src of the Geolocation values we insert
   // (RFC 8787 wants a host name, not an address). Empty: the listen address.
@@ -185,6 +204,8 @@ struct Listen {
   std::string address = "127.0.0.1";
   uint16_t port = 5060;
   std::vector<Transport> transports{Transport::Udp, Transport::Tcp};
+  // Set when listen.tls is written: needed by "tls" among the transports and by TLS trunks.
+  std::optional<SipTls> tls;
 };
 
 enum class LogFormat { Text, Json };

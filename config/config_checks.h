@@ -34,8 +34,8 @@ std::string checkPublicUrl(std::string_view s);   // "https://sos.example.com"
 template <class E, size_t N>
 using Names = std::array<std::pair<std::string_view, E>, N>;
 
-inline constexpr Names<Transport, 2> kTransports{
-    {{"udp", Transport::Udp}, {"tcp", Transport::Tcp}}};
+inline constexpr Names<Transport, 3> kTransports{
+    {{"udp", Transport::Udp}, {"tcp", Transport::Tcp}, {"tls", Transport::Tls}}};
 inline constexpr Names<TrunkMode, 4> kModes{{{"plain", TrunkMode::Plain},
                                              {"pidf", TrunkMode::Pidf},
                                              {"elin", TrunkMode::Elin},

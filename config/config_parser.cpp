@@ -207,10 +207,11 @@ void Parser::readTop(const YamlValue& root) {
   }
   checkReferences();
   checkTestCalls();
+  checkSipTls();
 }
 
 void Parser::readListen(const YamlValue& v) {
-  auto f = fields(v, {"host_name", "address", "port", "transports"});
+  auto f = fields(v, {"host_name", "address", "port", "transports", "tls"});
   if (!f) {
     return;
   }
@@ -233,17 +234,21 @@ void Parser::readListen(const YamlValue& v) {
         report(item.mark, item.key, inQuotes(toString(*transport)) + " is listed twice");
       } else if (transport) {
         have.push_back(*transport);
+        if (*transport == Transport::Tls) tlsListedAt_ = item;
       }
     }
+  }
+  if (auto t = get(*f, v, "tls")) {
+    readSipTls(*t);
   }
 }
 
 void Parser::readTrunks(const YamlValue& v) {
   Seen seen;
   for (const auto& item : list(v, false)) {
-    auto f =
-        fields(item, {"name", "host", "port", "transport", "mode", "response_timeout_s",
-                      "ring_timeout_s", "options_interval_s", "tcp_fallback", "test_destination"});
+    auto f = fields(
+        item, {"name", "host", "port", "transport", "mode", "response_timeout_s", "ring_timeout_s",
+               "options_interval_s", "tcp_fallback", "test_destination", "tls_name"});
     if (!f) {
       continue;
     }
@@ -260,6 +265,7 @@ void Parser::readTrunks(const YamlValue& v) {
     }
     if (auto t = get(*f, item, "transport")) {
       trunk.transport = choice(*t, kTransports).value_or(trunk.transport);
+      if (trunk.transport == Transport::Tls) tlsTrunksAt_.push_back(*t);
     }
     if (auto m = get(*f, item, "mode")) {
       trunk.mode = choice(*m, kModes).value_or(trunk.mode);
@@ -276,12 +282,18 @@ void Parser::readTrunks(const YamlValue& v) {
     }
     if (auto t = get(*f, item, "tcp_fallback")) {
       trunk.tcpFallback = boolean(*t).value_or(trunk.tcpFallback);
-      if (trunk.tcpFallback && trunk.transport == Transport::Tcp) {
+      if (trunk.tcpFallback && trunk.transport != Transport::Udp) {
         report(t->mark, t->key, "applies to a UDP trunk only; this one already uses TCP");
       }
     }
     if (auto t = get(*f, item, "test_destination")) {
       trunk.testDestination = checked(*t, checkTestDestination).value_or("");
+    }
+    if (auto t = get(*f, item, "tls_name")) {
+      trunk.tlsName = checked(*t, checkHostName).value_or("");
+      if (trunk.transport != Transport::Tls) {
+        report(t->mark, t->key, "applies to a TLS trunk only (transport: tls)");
+      }
     }
     config_.trunks.push_back(std::move(trunk));
   }

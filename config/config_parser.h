@@ -3,7 +3,8 @@
 // shared YamlReader, checks every value as it goes (config_checks.h) and every trunk name once
 // all trunks are read, and hands back the Config or every problem found. Its reading is split
 // by section: config_parser.cpp (top level, listen, trunks, sites, notifications, logging,
-// store, location, admin, limits, edge) and emergency_routing_parser.cpp.
+// store, location, admin, limits, edge), emergency_routing_parser.cpp, test_calls_parser.cpp
+// and sip_tls_parser.cpp.
 
 #include <cstdint>
 #include <optional>
@@ -74,6 +75,10 @@ class Parser : private YamlReader {
   void readEdge(const YamlValue& v);
   void checkReferences();
 
+  // sip_tls_parser.cpp (issue 20)
+  void readSipTls(const YamlValue& v);
+  void checkSipTls();
+
   // test_calls_parser.cpp (issue 21)
   void readTestCalls(const YamlValue& v);
   SiteTestCalls siteTestCalls(const YamlValue& v, size_t site);
@@ -97,6 +102,10 @@ class Parser : private YamlReader {
     std::vector<YamlValue> trunks;
   };
   std::vector<SiteTestCallsRead> testCallsRead_;
+  // Where TLS was asked for, checked against listen.tls once everything is read (checkSipTls).
+  std::optional<YamlValue> tlsAt_, tlsPortAt_;  // listen.tls and its port
+  std::optional<YamlValue> tlsListedAt_;        // "tls" among listen.transports
+  std::vector<YamlValue> tlsTrunksAt_;          // each TLS trunk's transport
 };
 
 }  // namespace sos::config::detail

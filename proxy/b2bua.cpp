@@ -240,9 +240,13 @@ void B2bua::inviteResponse(Branch& br, nta_outgoing_t* orq, const sip_t* sip, in
     return;
   const bool byNta = madeByNta(sip);
   const bool noAnswer = byNta && status == 408;
-  const std::string why = noAnswer ? "no response" : (phrase ? phrase : "");
-  // nta's own 408 or 503: no response at all, or the transport failed.
-  br.outcome = noAnswer ? "timeout" : (byNta && status == 503 ? "unreachable" : "refused");
+  // nta's own 408 or 503: no response at all, or the transport failed (a connection refused or
+  // closed, a TLS certificate that failed the checks).
+  const bool unreachable = byNta && status == 503;
+  const std::string why = noAnswer      ? "no response"
+                          : unreachable ? "unreachable: connection failed or closed"
+                                        : (phrase ? phrase : "");
+  br.outcome = noAnswer ? "timeout" : (unreachable ? "unreachable" : "refused");
   if (!call.cancelled && !txn.finished) {
     // An emergency call moves on to the next trunk of its route (issue 5); an ordinary call has
     // only the one.

@@ -15,6 +15,7 @@
 #include "proxy/edge.h"
 #include "proxy/sip_heartbeat.h"
 #include "proxy/sip_loop.h"
+#include "proxy/sip_tls.h"
 #include "proxy/sofia.h"
 #include "proxy/sofia_log.h"
 #include "proxy/test_caller.h"
@@ -53,13 +54,72 @@ std::string hostForUri(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
-// The URL nta listens on; without a transport parameter it binds UDP and TCP both.
+bool listed(const config::Listen& l, config::Transport t) {
+  return std::find(l.transports.begin(), l.transports.end(), t) != l.transports.end();
+}
+
+// The URL nta listens on for UDP and TCP (without a transport parameter it binds both); empty
+// when neither is listed (TLS only). TLS has a port of its own (proxy/sip_tls.h).
 std::string listenUrl(const config::Listen& l) {
-  bool udp = false, tcp = false;
-  for (auto t : l.transports) (t == config::Transport::Udp ? udp : tcp) = true;
+  const bool udp = listed(l, config::Transport::Udp), tcp = listed(l, config::Transport::Tcp);
+  if (!udp && !tcp) return "";
   std::string url = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
   if (udp != tcp) url += udp ? ";transport=udp" : ";transport=tcp";
   return url;
+}
+
+// The nta agent, listening as `config` says (UDP and TCP on listen.port, TLS on its own port),
+// its requests outside a dialog going to `edge`. Null, with why in `error`, when it cannot.
+nta_agent_t* createAgent(su_root_t* root, const config::Config& config, Edge* edge,
+                         std::string& error) {
+  const config::Listen& l = config.listen;
+  const config::Edge& limits = config.edge;
+  const std::string url = listenUrl(l);
+  // TLS only: no UDP/TCP URL (nta's documented "no transport yet"), TLS is added below.
+  const url_string_t* bindUrl =
+      url.empty() ? reinterpret_cast<const url_string_t*>(-1)  // NOLINT(performance-no-int-to-ptr)
+                  : URL_STRING_MAKE(url.c_str());
+  nta_agent_t* agent = nta_agent_create(
+      root, bindUrl, Edge::onMessage, edge,
+      NTATAG_UA(1),  // nta retransmits 2xx until ACK (RFC 3261 13.3.1.4)
+      // Answers go back to the address and port each request came from (RFC 3581 for every
+      // client, not only those that asked with rport): never to a name that needs DNS.
+      NTATAG_SERVER_RPORT(2), NTATAG_CLIENT_RPORT(1),
+      NTATAG_UDP_MTU(65535),                   // never move a big INVITE silently to TCP
+      NTATAG_BAD_REQ_MASK(sip_mask_request),   // odd headers reach us instead of an automatic 400
+      NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0),  // trunks are numeric: no DNS on the call path
+      NTATAG_EXTRA_100(0), TPTAG_UDP_RMEM(4 << 20), TPTAG_UDP_WMEM(4 << 20),
+      // TCP: a listen backlog of 1000 (Sofia's largest; its default is 64), idle connections
+      // closed, and a message begun but not finished in time closes its connection.
+      TPTAG_QUEUESIZE(1000), TPTAG_IDLE(static_cast<unsigned>(limits.tcpIdleTimeoutMs)),
+      TPTAG_TIMEOUT(static_cast<unsigned>(limits.tcpMessageTimeoutMs)), TAG_END());
+  if (agent == nullptr) {
+    error = "cannot listen on " + url + ": " + std::string(strerror(errno));
+    return nullptr;
+  }
+  if (listed(l, config::Transport::Tls) && l.tls) {
+    const std::string why = addTlsTransport(agent, hostForUri(l.address), *l.tls,
+                                            static_cast<unsigned>(limits.tcpIdleTimeoutMs),
+                                            static_cast<unsigned>(limits.tcpMessageTimeoutMs));
+    if (!why.empty()) {
+      nta_agent_destroy(agent);
+      error = "SIP over TLS: " + why;
+      return nullptr;
+    }
+  }
+  return agent;
+}
+
+// Our Contact for each transport. Angle brackets keep ";transport=tcp" a URI parameter, not a
+// header parameter.
+B2bua::Contacts contactsFor(const config::Listen& l) {
+  const std::string base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
+  B2bua::Contacts contacts{"<" + base + ">", "<" + base + ";transport=tcp>", ""};
+  if (listed(l, config::Transport::Tls) && l.tls) {
+    contacts.tls =
+        "<sip:" + hostForUri(l.address) + ":" + std::to_string(l.tls->port) + ";transport=tls>";
+  }
+  return contacts;
 }
 
 // The stop message's data: the root, and where the SIP thread keeps its loop (in the State,
@@ -132,8 +192,9 @@ std::optional<std::string> Server::start() {
   }
   const auto& l = config_->listen;
   for (auto t : l.transports) {
+    const uint16_t port = t == config::Transport::Tls && l.tls ? l.tls->port : l.port;
     listening_ += (listening_.empty() ? "" : " ") + std::string(config::toString(t)) + ":" +
-                  hostForUri(l.address) + ":" + std::to_string(l.port);
+                  hostForUri(l.address) + ":" + std::to_string(port);
   }
   return std::nullopt;
 }
@@ -191,38 +252,21 @@ void Server::run(const std::shared_ptr<State>& state) {
     return;
   }
   const auto& l = config_->listen;
-  const std::string url = listenUrl(l);
-
   sofia_log::redirect();  // Sofia's own diagnostics: to the operational log, rate-limited
   // Requests outside any dialog meet the edge first, through nta's stateless message callback
   // (no default leg): it refuses strangers without a transaction and hands the rest on.
   auto edge = std::make_unique<Edge>(root, log_, counters_->edge);
-  const config::Edge& limits = config_->edge;
-  nta_agent_t* agent = nta_agent_create(
-      root, URL_STRING_MAKE(url.c_str()), Edge::onMessage, edge.get(),
-      NTATAG_UA(1),  // nta retransmits 2xx until ACK (RFC 3261 13.3.1.4)
-      // Answers go back to the address and port each request came from (RFC 3581 for every
-      // client, not only those that asked with rport): never to a name that needs DNS.
-      NTATAG_SERVER_RPORT(2), NTATAG_CLIENT_RPORT(1),
-      NTATAG_UDP_MTU(65535),                   // never move a big INVITE silently to TCP
-      NTATAG_BAD_REQ_MASK(sip_mask_request),   // odd headers reach us instead of an automatic 400
-      NTATAG_USE_NAPTR(0), NTATAG_USE_SRV(0),  // trunks are numeric: no DNS on the call path
-      NTATAG_EXTRA_100(0), TPTAG_UDP_RMEM(4 << 20), TPTAG_UDP_WMEM(4 << 20),
-      // TCP: a listen backlog of 1000 (Sofia's largest; its default is 64), idle connections
-      // closed, and a message begun but not finished in time closes its connection.
-      TPTAG_QUEUESIZE(1000), TPTAG_IDLE(static_cast<unsigned>(limits.tcpIdleTimeoutMs)),
-      TPTAG_TIMEOUT(static_cast<unsigned>(limits.tcpMessageTimeoutMs)), TAG_END());
+  std::string error;
+  nta_agent_t* agent = createAgent(root, *config_, edge.get(), error);
   if (agent == nullptr) {
     su_root_destroy(root);
-    state->ready.set_value("cannot listen on " + url + ": " + std::string(strerror(errno)));
+    state->ready.set_value(error);
     return;
   }
   // From here on this thread never waits on DNS (proxy/dns_guard.h).
   dns_guard::markSipThread();
 
-  // Angle brackets keep ";transport=tcp" a URI parameter, not a header parameter.
-  const std::string base = "sip:" + hostForUri(l.address) + ":" + std::to_string(l.port);
-  const B2bua::Contacts contacts{"<" + base + ">", "<" + base + ";transport=tcp>"};
+  const B2bua::Contacts contacts = contactsFor(l);
   auto b2bua = std::make_unique<B2bua>(agent, root, router_, log_, contacts, *counters_);
   edge->attach(agent, b2bua.get(), l.port);
   b2bua->setElinPersistence(elinSink_, std::move(initialElins_));

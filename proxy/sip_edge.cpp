@@ -45,8 +45,13 @@ std::string sourceAddress(msg_t* msg, unsigned* port) {
 
 std::string sourceTransport(msg_t* msg) {
   su_addrinfo_t* ai = msg ? msg_addrinfo(msg) : nullptr;
-  if (ai != nullptr && ai->ai_protocol == IPPROTO_TCP) return "tcp";
-  return "udp";
+  if (ai == nullptr || ai->ai_protocol != IPPROTO_TCP) return "udp";
+  // TLS runs over TCP: the connection's sender names it in its Via (SIP/2.0/TLS). It chooses
+  // only our Contact toward it and the log's word, never trust.
+  const sip_t* sip = sip_object(msg);
+  const sip_via_t* via = sip ? sip->sip_via : nullptr;
+  if (via && via->v_protocol && strcasecmp(via->v_protocol, "SIP/2.0/TLS") == 0) return "tls";
+  return "tcp";
 }
 
 namespace {
@@ -296,6 +301,11 @@ std::string uriHost(const std::string& host) {
 }
 
 std::string nextHopFor(const config::Trunk& t) {
+  if (t.transport == config::Transport::Tls && !t.tlsName.empty()) {
+    // The certificate is checked against the URI's host, the connection goes to maddr.
+    return "sip:" + t.tlsName + ":" + std::to_string(t.port) +
+           ";transport=tls;maddr=" + uriHost(t.host);
+  }
   return "sip:" + uriHost(t.host) + ":" + std::to_string(t.port) +
          ";transport=" + std::string(config::toString(t.transport));
 }

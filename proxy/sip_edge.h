@@ -22,12 +22,13 @@ std::string urlToString(const url_t* url);
 
 // Source address of a received message, "127.0.0.1" or "::1" (no port), and its port.
 std::string sourceAddress(msg_t* msg, unsigned* port = nullptr);
-// "udp" or "tcp" for a received message.
+// "udp", "tcp" or "tls" for a received message.
 std::string sourceTransport(msg_t* msg);
 
 // Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
 std::string uriHost(const std::string& host);
-// Where requests to a trunk go: "sip:127.0.0.1:5090;transport=udp".
+// Where requests to a trunk go: "sip:127.0.0.1:5090;transport=udp"; a TLS trunk with a
+// tls_name: "sip:psap-a.example:5061;transport=tls;maddr=127.0.0.1".
 std::string nextHopFor(const config::Trunk& trunk);
 
 // Which headers go across the B2BUA. Hop-by-hop and dialog headers (Via, Route,

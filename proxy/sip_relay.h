@@ -27,6 +27,7 @@ class SipRelay {
   struct Contacts {
     std::string udp;  // "<sip:127.0.0.1:5060>"
     std::string tcp;  // "<sip:127.0.0.1:5060;transport=tcp>"
+    std::string tls;  // "<sip:127.0.0.1:5061;transport=tls>"; empty: no TLS
   };
 
   // `onResponse` gets the responses to what send() sends unless it is given another callback.
@@ -49,6 +50,7 @@ class SipRelay {
   bool sendAck(nta_leg_t* leg, uint32_t cseq, const sip_t* ack) const;
 
   const std::string& contactFor(const std::string& transport) const {
+    if (transport == "tls" && !contacts_.tls.empty()) return contacts_.tls;
     return transport == "tcp" ? contacts_.tcp : contacts_.udp;
   }
   // Our address as the UDP Contact says it ("127.0.0.1", "[::1]"): for Content-IDs and the

@@ -50,6 +50,8 @@ std::optional<SipHop> parseSipHop(std::string_view uri) {
   SipHop hop;
   if (equalsNoCase(uri.substr(0, 5), "sips:")) {
     uri.remove_prefix(5);
+    hop.tls = true;
+    hop.port = 5061;
   } else if (equalsNoCase(uri.substr(0, 4), "sip:")) {
     uri.remove_prefix(4);
   } else {
@@ -87,12 +89,13 @@ std::optional<SipHop> parseSipHop(std::string_view uri) {
       return std::nullopt;
     hop.port = static_cast<uint16_t>(value);
   }
-  // ;transport=tcp among the parameters (RFC 3261 19.1.1), any case.
+  // ;transport=tcp or tls among the parameters (RFC 3261 19.1.1), any case.
   while (!params.empty()) {
     params.remove_prefix(1);  // the ';'
     std::string_view param = params.substr(0, params.find(';'));
     params.remove_prefix(param.size());
     if (equalsNoCase(param, "transport=tcp")) hop.tcp = true;
+    if (equalsNoCase(param, "transport=tls")) hop.tls = true;
   }
   return hop;
 }
@@ -208,7 +211,9 @@ bool CallPlanner::planCallback(CallPlan& p, int64_t nowMs) const {
   p.callbackHop->name = "callback";
   p.callbackHop->host = hop->host;
   p.callbackHop->port = hop->port;
-  p.callbackHop->transport = hop->tcp ? config::Transport::Tcp : config::Transport::Udp;
+  p.callbackHop->transport = hop->tls   ? config::Transport::Tls
+                             : hop->tcp ? config::Transport::Tcp
+                                        : config::Transport::Udp;
   p.route = {p.callbackHop.get()};
   p.requestUser = hop->user;
   p.urn = false;

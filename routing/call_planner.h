@@ -32,12 +32,14 @@ namespace sos::routing {
 const std::string& callerOf(const CallRequest& req);
 
 // Where a URI points, for sending a request there: "sip:1001@10.1.2.45:5062;transport=tcp".
-// `sips:` is read like `sip:`. Nullopt for anything without a host (a tel: URI, garbage).
+// A `sips:` URI, or ;transport=tls, goes over TLS (RFC 3261 19.1.2; its default port 5061).
+// Nullopt for anything without a host (a tel: URI, garbage).
 struct SipHop {
   std::string user;
   std::string host;  // without IPv6 brackets
   uint16_t port = 5060;
   bool tcp = false;
+  bool tls = false;
 };
 std::optional<SipHop> parseSipHop(std::string_view uri);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test: sosproxy between a SIPp caller and a SIPp trunk, on loopback, with free ports.
 #
-#   scripts/load-test.sh [SOSPROXY_BIN] [--rate CPS] [--seconds N] [--transport udp|tcp]
+#   scripts/load-test.sh [SOSPROXY_BIN] [--rate CPS] [--seconds N] [--transport udp|tcp|tls]
 #                        [--emergency] [--sighup-every SECONDS] [--keep]
 #
 # SOSPROXY_BIN defaults to build/proxy/sosproxy (relative to the repository root). Builds
@@ -10,6 +10,9 @@
 # figures. --sighup-every S sends the sosproxy it started a SIGHUP every S seconds (0.5 works)
 # while the calls run, so each reloads its configuration under load, and prints how many
 # reloads took effect and how many were refused (from /metrics) next to the call figures.
+# --transport tls: sosproxy listens for SIP over TLS and every trunk is a TLS trunk, with
+# certificates made for the run by openssl; Debian's SIPp has no TLS, so each SIPp speaks TCP
+# through a socat that does the TLS (their CPU is printed beside sosproxy's).
 # Timing is reported, never judged: the exit status is non-zero only when the run could not be
 # done (sosproxy or SIPp would not start, bad arguments).
 set -euo pipefail
@@ -50,8 +53,8 @@ if [[ -n "$sighup_every" ]]; then
 fi
 case "$transport" in
   udp) sipp_t=u1 ;;
-  tcp) sipp_t=t1 ;;
-  *) die "--transport must be udp or tcp" ;;
+  tcp|tls) sipp_t=t1 ;;
+  *) die "--transport must be udp, tcp or tls" ;;
 esac
 [[ -x "$bin" ]] || die "no sosproxy binary at $bin (build it first, or pass its path)"
 command -v sipp >/dev/null || die "sipp is not on PATH"
@@ -72,19 +75,45 @@ if [[ "$emergency" -eq 1 ]]; then
 else
   trunk_ports[carrier]="$trunk_port"; dialed=5551234
 fi
-write_demo_config "$bin" "$work/sosproxy.yaml" "$transport"
+tls_sets=()
+uac_scenario="$scenarios/uac-load-call.xml"
+uas_port="$trunk_port"
+sipp_target="$proxy_port"
+if [[ "$transport" == tls ]]; then
+  command -v socat >/dev/null || die "socat is not on PATH (scripts/setup.sh installs it)"
+  make_test_certs "$work" sosproxy.test trunk.test
+  tls_port="$(free_port)"
+  uas_port="$(free_port)"     # the SIPp trunk, behind a socat on trunk_port
+  sipp_target="$(free_port)"  # the socat in front of sosproxy's TLS port
+  # nta checks that a Via names the transport the request came over: the caller's scenario
+  # with TLS in its Via and Contact, as a TLS phone sends them.
+  sed -e 's|SIP/2.0/\[transport\]|SIP/2.0/TLS|' -e 's|transport=\[transport\]|transport=tls|' \
+    "$scenarios/uac-load-call.xml" >"$work/uac-load-call-tls.xml"
+  uac_scenario="$work/uac-load-call-tls.xml"
+  tls_sets=(--set "listen.transports=[udp, tcp, tls]"
+            --set "listen.tls={port: $tls_port, certificate: $work/sosproxy.test.crt, key: $work/sosproxy.test.key, ca: $work/ca.pem}"
+            --set "trunks[*].tls_name=trunk.test")
+fi
+write_demo_config "$bin" "$work/sosproxy.yaml" "$transport" "${tls_sets[@]}"
 
 start_sosproxy "$bin" "$work/sosproxy.yaml"
 
 # Both SIPp runs end by themselves: -m bounds the calls, -timeout the time.
 limit=$((seconds * 3 + 60))
-start_sipp_uas uas uas-load-answer-any-invite.xml "$trunk_port" "$sipp_t" "$calls" "$limit"
+start_sipp_uas uas uas-load-answer-any-invite.xml "$uas_port" "$sipp_t" "$calls" "$limit"
 uas_pid="$uas_pid_uas"
+if [[ "$transport" == tls ]]; then
+  start_socat trunk "$trunk_port" \
+    "OPENSSL-LISTEN:$trunk_port,bind=127.0.0.1,reuseaddr,fork,verify=0,cert=$work/trunk.test.pem" \
+    "TCP:127.0.0.1:$uas_port"
+  start_socat caller "$sipp_target" "TCP-LISTEN:$sipp_target,bind=127.0.0.1,reuseaddr,fork" \
+    "OPENSSL:127.0.0.1:$tls_port,cafile=$work/ca.pem,commonname=sosproxy.test"
+fi
 
 echo "load-test: $calls $( [[ $emergency -eq 1 ]] && echo "911" || echo "ordinary") calls at $rate/s over $transport via sosproxy on 127.0.0.1:$proxy_port"
 start_ns="$(date +%s%N)"
 set +e
-sipp -sf "$scenarios/uac-load-call.xml" "127.0.0.1:$proxy_port" -i 127.0.0.1 -p "$(free_port)" \
+sipp -sf "$uac_scenario" "127.0.0.1:$sipp_target" -i 127.0.0.1 -p "$(free_port)" \
   -t "$sipp_t" -s "$dialed" -r "$rate" -m "$calls" -cp "$(free_port)" -mp "$(free_port)" \
   -nostdin -timeout "${limit}s" -timeout_error -trace_stat -stf "$work/uac.csv" -fd 1 \
   -trace_err -error_file "$work/uac.errors" -max_socket 4096 \
@@ -109,6 +138,10 @@ end_ns="$(date +%s%N)"
 # sosproxy's figures, read before it is stopped.
 cpu_seconds="$(proxy_cpu_seconds)"
 max_rss="$(proxy_max_rss)"
+socat_report=""
+if [[ "$transport" == tls ]]; then
+  socat_report="socat CPU seconds        $(socat_cpu_seconds "$socat_pid_caller") (caller side), $(socat_cpu_seconds "$socat_pid_trunk") (trunk side; SIPp's TLS)"
+fi
 
 # The trunk finishes its last calls shortly after the caller; give it a bounded moment.
 uas_done() { ! kill -0 "$uas_pid" 2>/dev/null; }
@@ -150,7 +183,8 @@ ${reload_report:+$reload_report
 }elapsed seconds          $elapsed
 achieved calls/second    $achieved (asked $rate)
 sosproxy CPU seconds     $cpu_seconds
-sosproxy max RSS         $max_rss
+${socat_report:+$socat_report
+}sosproxy max RSS         $max_rss
 REPORT
 if [[ "$uac_rc" -ne 0 || "$trunk_failed" != "0" ]]; then
   echo "(some calls failed: see uac.errors and uas.errors in the work directory, kept with --keep)"

@@ -37,10 +37,11 @@ build=(
   libboost-dev             # Asio/Beast (admin server, notifications)
   libsqlite3-dev           # location store
   libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
-  libssl-dev               # HMAC-SHA256 signatures of webhook alerts (libcrypto)
+  libssl-dev               # libcrypto: webhook signatures; libssl: SIP over TLS certificate checks
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
+  socat openssl            # SIP over TLS tests: TLS in front of SIPp (Debian's has none); test certificates
   chromium chromium-driver # the self-service page's tests in headless Chromium (tests/browser)
   kamailio                 # the comparison router of bench/compare.sh (never started otherwise)
   libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)

@@ -140,3 +140,42 @@ stat() {
   awk -F';' -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) col = i; next }
                           { last = $col } END { print (col ? last : "?") }' "$2" 2>/dev/null || echo "?"
 }
+
+# make_test_certs DIR NAME...: a throwaway CA (DIR/ca.pem) and, for each NAME, a certificate for
+# the DNS name NAME that it signed: DIR/NAME.crt, DIR/NAME.key and DIR/NAME.pem (both, as socat
+# takes them). EC P-256 keys, valid 2 days. For SIP over TLS runs only; never kept.
+make_test_certs() {
+  local dir="$1" name
+  shift
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 -subj "/CN=sosproxy load CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    >/dev/null 2>&1 || die "openssl could not make a test CA"
+  for name in "$@"; do
+    printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$name" >"$dir/$name.ext"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/$name.key" \
+      -out "$dir/$name.csr" -subj "/CN=$name" >/dev/null 2>&1 &&
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+      -CAcreateserial -out "$dir/$name.crt" -days 2 -extfile "$dir/$name.ext" >/dev/null 2>&1 ||
+      die "openssl could not make a certificate for $name"
+    cat "$dir/$name.crt" "$dir/$name.key" >"$dir/$name.pem"
+  done
+}
+
+# start_socat NAME PORT ADDRESS1 ADDRESS2: socat between the two (one of them listening on
+# 127.0.0.1:PORT), waited for until PORT listens; its pid goes to pids and socat_pid_NAME.
+start_socat() {
+  local name="$1" port="$2"
+  socat "$3" "$4" </dev/null >"$work/$name.stdout" 2>"$work/$name.stderr" &
+  local pid=$!
+  pids+=("$pid")
+  printf -v "socat_pid_$name" '%s' "$pid"
+  socat_up() { port_bound "$port" || ! kill -0 "$pid" 2>/dev/null; }
+  wait_until 10 socat_up && kill -0 "$pid" 2>/dev/null || die "socat $name did not listen on $port"
+}
+
+# socat_cpu_seconds PID: user + system CPU of a socat and its children so far (each connection
+# is a child with fork; /proc's cutime counts the ones that ended).
+socat_cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"
+}

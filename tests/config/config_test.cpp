@@ -4,7 +4,10 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -267,22 +270,22 @@ TEST(ConfigTest, HostnameInsteadOfAddressIsRefused) {
 
 TEST(ConfigTest, BadTransportAndModeAreRefused) {
   expectOnlyProblem(parseConfig(withLine(9, "    transport: sctp"), "t.yaml"),
-                    "t.yaml:9:16: trunks[1].transport: \"sctp\" is not one of udp, tcp");
+                    "t.yaml:9:16: trunks[1].transport: \"sctp\" is not one of udp, tcp, tls");
   expectOnlyProblem(parseConfig(withLine(9, "    mode: pidff"), "t.yaml"),
                     "t.yaml:9:11: trunks[1].mode: \"pidff\" is not one of plain, pidf, elin, both; "
                     "did you mean \"pidf\"?");
 }
 
-TEST(ConfigTest, ListenTransportsMustBeANonEmptySetOfUdpAndTcp) {
+TEST(ConfigTest, ListenTransportsMustBeANonEmptySetOfUdpTcpAndTls) {
   auto lines = kValid;
   lines.insert(lines.end(), {"listen:", "  transports: []"});
   expectOnlyProblem(parseConfig(text(lines), "t.yaml"),
                     "t.yaml:16:15: listen.transports: must not be empty");
-  lines.back() = "  transports: [udp, tls, udp]";
+  lines.back() = "  transports: [udp, ssl, udp]";
   auto r = parseConfig(text(lines), "t.yaml");
   auto found = problems(r);
   ASSERT_EQ(found.size(), 2u);
-  EXPECT_EQ(found[0].rfind("t.yaml:16:21: listen.transports[1]: \"tls\" is not one of", 0), 0u);
+  EXPECT_EQ(found[0], "t.yaml:16:21: listen.transports[1]: \"ssl\" is not one of udp, tcp, tls");
   EXPECT_EQ(found[1], "t.yaml:16:26: listen.transports[2]: \"udp\" is listed twice");
 }
 
@@ -1012,6 +1015,68 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   tcpTrunk.insert(tcpTrunk.begin() + 5, "    transport: tcp");
   expectOnlyProblem(parseConfig(text(tcpTrunk), "t.yaml"),
                     "t.yaml:7:19: trunks[0].tcp_fallback: applies to a UDP trunk only");
+}
+
+// SIP over TLS (issue 20): listen.tls with its files (read at load, beside the file when
+// relative), "tls" among the transports, TLS trunks with the name their certificate carries.
+TEST(ConfigTest, SipOverTlsNeedsListenTlsAndItsFiles) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sos-config-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"sip.crt", "sip.key", "ca.pem"}) std::ofstream(dir / f) << "PEM\n";
+  const std::string source = (dir / "t.yaml").string();
+
+  auto lines = kValid;
+  lines.insert(lines.begin() + 8, "    transport: tls");              // 9, the psap
+  lines.insert(lines.begin() + 9, "    tls_name: psap.example.net");  // 10
+  lines.insert(lines.end(), {"listen:",                               // 17
+                             "  transports: [udp, tcp, tls]",         // 18
+                             "  tls:",                                // 19
+                             "    certificate: sip.crt",              // 20
+                             "    key: sip.key",                      // 21
+                             "    ca: " + (dir / "ca.pem").string(),  // 22
+                             "    require_client_certificates: true"});
+  auto c = parseConfig(text(lines), source);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c.value().listen.tls.has_value());
+  const config::SipTls& tls = *c.value().listen.tls;
+  EXPECT_EQ(tls.port, 5061);
+  EXPECT_EQ(tls.certificate, (dir / "sip.crt").string());  // beside the file
+  EXPECT_EQ(tls.ca, (dir / "ca.pem").string());
+  EXPECT_TRUE(tls.verifyServerNames);
+  EXPECT_TRUE(tls.requireClientCertificates);
+  EXPECT_EQ(c.value().trunks[1].transport, Transport::Tls);
+  EXPECT_EQ(c.value().trunks[1].tlsName, "psap.example.net");
+  EXPECT_EQ(toString(Transport::Tls), "tls");
+
+  auto bad = lines;
+  bad[9] = "    tls_name: not a name";
+  bad[20] = "    key: missing.key";
+  bad.push_back("  port: 5061");  // listen.port, the TLS port's default
+  EXPECT_EQ(problems(parseConfig(text(bad), source)),
+            (std::vector<std::string>{
+                source + ":10:15: trunks[1].tls_name: \"not a name\" is not valid; expected a "
+                         "host name, e.g. \"sosproxy.example.com\"",
+                source + ":20:5: listen.tls: would listen on 5061 (its default), the port of UDP "
+                         "and TCP too: give listen.tls a port of its own",
+                source + ":21:10: listen.tls.key: cannot be read (" +
+                    (dir / "missing.key").string() + ")",
+            }));
+
+  auto noTls = kValid;
+  noTls.insert(noTls.begin() + 8, "    transport: tls");
+  noTls.insert(noTls.begin() + 5, "    tls_name: carrier.example.net");
+  noTls.insert(noTls.end(), {"listen:", "  transports: [udp, tls]"});
+  EXPECT_EQ(problems(parseConfig(text(noTls), source)),
+            (std::vector<std::string>{
+                source + ":6:15: trunks[0].tls_name: applies to a TLS trunk only (transport: tls)",
+                source + ":10:16: trunks[1].transport: a TLS trunk needs \"tls\" among "
+                         "listen.transports and listen.tls (whose ca its certificate must chain "
+                         "to)",
+                source + ":18:21: listen.transports[1]: \"tls\" needs listen.tls (its port, "
+                         "certificate, key and ca)",
+            }));
+  std::filesystem::remove_all(dir);
 }
 
 // Nomadic emergency services (issue 17): the account's setting (location.nomadic, on unless

@@ -542,7 +542,14 @@ TEST(ParseSipHop, TheFormsAContactOrADeskTakes) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->user, "");
   EXPECT_EQ(c->host, "desk.hq.example");
-  EXPECT_EQ(c->port, 5060);
+  EXPECT_EQ(c->port, 5061);  // sips: is TLS, whose default port is 5061 (RFC 3261 19.1.2)
+  EXPECT_TRUE(c->tls);
+  EXPECT_FALSE(a->tls);
+  auto t = parseSipHop("sip:1001@10.1.2.45:5063;transport=TLS");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->tls);
+  EXPECT_FALSE(t->tcp);
+  EXPECT_EQ(t->port, 5063);
   auto d = parseSipHop("sip:alice:secret@10.0.0.1?subject=x");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->user, "alice");
