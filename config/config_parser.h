@@ -3,7 +3,8 @@
 // shared YamlReader, checks every value as it goes (config_checks.h) and every trunk name once
 // all trunks are read, and hands back the Config or every problem found. Its reading is split
 // by section: config_parser.cpp (top level, listen, trunks, sites, notifications, logging,
-// store, location, admin, limits, edge) and emergency_routing_parser.cpp.
+// store, location, admin, limits, edge), emergency_routing_parser.cpp, test_calls_parser.cpp
+// and tls_parser.cpp (the admin server's HTTPS, the mail relay's TLS and AUTH).
 
 #include <cstdint>
 #include <optional>
@@ -73,6 +74,13 @@ class Parser : private YamlReader {
   void readLimits(const YamlValue& v);
   void readEdge(const YamlValue& v);
   void checkReferences();
+
+  // tls_parser.cpp (issue 20)
+  void readAdminTls(const YamlValue& v);
+  std::string readableFile(const YamlFields& f, const YamlValue& parent, std::string_view name);
+  void checkPlainHttp(const std::optional<YamlValue>& address, std::string_view listener);
+  void readSmtp(const YamlValue& smtp);
+  void readSmtpAuth(const YamlFields& sf, const YamlValue& smtp);
 
   // test_calls_parser.cpp (issue 21)
   void readTestCalls(const YamlValue& v);

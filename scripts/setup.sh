@@ -37,7 +37,8 @@ build=(
   libboost-dev             # Asio/Beast (admin server, notifications)
   libsqlite3-dev           # location store
   libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
-  libssl-dev               # HMAC-SHA256 signatures of webhook alerts (libcrypto)
+  libssl-dev               # HMAC-SHA256 of webhook alerts; HTTPS, TLS of webhooks and mail
+  openssl                  # the tests make their own CA and certificates (tests/integration)
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
