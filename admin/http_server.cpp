@@ -73,15 +73,14 @@ class Session : public std::enable_shared_from_this<Session<S>> {
   void run() {
     if constexpr (kTls) {
       lowest().expires_after(kTlsTimeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec) {
-                                  spdlog::debug("admin HTTPS: TLS handshake failed: {}",
-                                                ec.message());
-                                  return;
-                                }
-                                self->read();
-                              });
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) {
+              spdlog::debug("admin HTTPS: TLS handshake failed: {}", ec.message());
+              return;
+            }
+            self->read();
+          });
     } else {
       read();
     }
@@ -201,15 +200,16 @@ class Session : public std::enable_shared_from_this<Session<S>> {
     res->keep_alive(keepAlive);
     res->body() = std::move(out.body);
     res->prepare_payload();
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
-                        if (ec) return;
-                        if (keepAlive) {
-                          self->read();
-                        } else {
-                          self->close();
-                        }
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
+          if (ec) return;
+          if (keepAlive) {
+            self->read();
+          } else {
+            self->close();
+          }
+        });
   }
 
   // An answer that stays open: its head now, then chunks as they are sent.
@@ -225,13 +225,13 @@ class Session : public std::enable_shared_from_this<Session<S>> {
     auto head = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     lowest().expires_never();
     writing_ = true;
-    http::async_write_header(stream_, *head,
-                             [self = this->shared_from_this(), res, head](beast::error_code ec, size_t) {
-                               self->writing_ = false;
-                               if (ec) return self->failed();
-                               self->watchPeer();
-                               self->flush();
-                             });
+    http::async_write_header(
+        stream_, *head, [self = this->shared_from_this(), res, head](beast::error_code ec, size_t) {
+          self->writing_ = false;
+          if (ec) return self->failed();
+          self->watchPeer();
+          self->flush();
+        });
     out.stream(std::make_shared<Stream>(this->weak_from_this()));
   }
 
@@ -332,22 +332,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         handler(std::make_shared<const HttpHandler>(std::move(h))) {}
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io),
-                          [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-                            if (ec == asio::error::operation_aborted) return;
-                            if (ec) return self->failed(ec);
-                            self->backoff = std::chrono::milliseconds(0);
-                            if (self->tls) {
-                              std::make_shared<Session<TlsStream>>(std::move(s), self->tls,
-                                                                   self->handler)
-                                  ->run();
-                            } else {
-                              std::make_shared<Session<beast::tcp_stream>>(std::move(s), nullptr,
-                                                                           self->handler)
-                                  ->run();
-                            }
-                            if (self->acceptor.is_open()) self->accept();
-                          });
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                             tcp::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) return self->failed(ec);
+      self->backoff = std::chrono::milliseconds(0);
+      if (self->tls) {
+        std::make_shared<Session<TlsStream>>(std::move(s), self->tls, self->handler)->run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(s), nullptr, self->handler)->run();
+      }
+      if (self->acceptor.is_open()) self->accept();
+    });
   }
 
   // Waits before the next accept, longer after each failure in a row; one log line a minute.
@@ -377,7 +373,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::chrono::steady_clock::time_point lastLog{};
   bool logged = false;
   std::shared_ptr<const HttpHandler> handler;
-  std::optional<TlsFiles> files;     // HTTPS: where the certificate and key are read from
+  std::optional<TlsFiles> files;      // HTTPS: where the certificate and key are read from
   std::shared_ptr<ssl::context> tls;  // what new connections use; null: plain HTTP
 };
 
@@ -394,8 +390,8 @@ std::string tlsReason(const boost::system::system_error& e) {
 std::shared_ptr<ssl::context> serverContext(const TlsFiles& files) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
   try {
     context->use_certificate_chain_file(files.certFile);
   } catch (const boost::system::system_error& e) {

@@ -213,17 +213,16 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 
   void connect(const tcp::resolver::results_type& found) {
     stage_ = "connecting to " + hostPortText(host_, port_);
-    asio::async_connect(socket_, found,
-                        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
-                          if (self->finished_) return;
-                          if (ec) {
-                            return self->finish(Error{"connect", "cannot connect to " +
-                                                                     hostPortText(self->host_,
-                                                                                  self->port_) +
-                                                                     ": " + ec.message()});
-                          }
-                          self->onConnected();
-                        });
+    asio::async_connect(
+        socket_, found, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+          if (self->finished_) return;
+          if (ec) {
+            return self->finish(Error{"connect", "cannot connect to " +
+                                                     hostPortText(self->host_, self->port_) + ": " +
+                                                     ec.message()});
+          }
+          self->onConnected();
+        });
   }
 
   // A certificate refused says why (OpenSSL's verify result); anything else, the error.
@@ -243,7 +242,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   std::chrono::milliseconds timeout_;
   Done done_;
   std::string channel_;
-  std::shared_ptr<ssl::context> context_;           // before the stream that refers to it
+  std::shared_ptr<ssl::context> context_;         // before the stream that refers to it
   std::optional<ssl::stream<tcp::socket&>> tls_;  // once TLS has started
   bool finished_ = false;
 };
@@ -371,8 +370,9 @@ class WebhookAttempt final : public Attempt {
     parser_.emplace();
     parser_->body_limit(kMaxResponseBody);
     withStream([this](auto& stream) {
-      http::async_read(stream, buffer_, *parser_,
-                       [self = self<WebhookAttempt>()](error_code ec, size_t) { self->onRead(ec); });
+      http::async_read(
+          stream, buffer_, *parser_,
+          [self = self<WebhookAttempt>()](error_code ec, size_t) { self->onRead(ec); });
     });
   }
 
@@ -756,8 +756,9 @@ class MailAttempt final : public Attempt {
     }
     if (request_.username.empty()) return mailFrom();
     if (!encrypted() && tls != config::SmtpTls::Off) {
-      outcome_ = Error{"smtp.auth", "no TLS (the relay does not offer STARTTLS): the password is "
-                                    "not sent in clear"};
+      outcome_ = Error{"smtp.auth",
+                       "no TLS (the relay does not offer STARTTLS): the password is "
+                       "not sent in clear"};
       return quit();
     }
     if (offersAuth("PLAIN")) {
@@ -868,10 +869,10 @@ void postWebhook(asio::io_context& io, WebhookRequest request, Done done) {
 
 void sendMail(asio::io_context& io, MailRequest request, Done done) {
   if (request.host.empty() || request.port == 0) {
-    return reportLater(io, std::move(done),
-                       Error{"smtp.host", "'" + printable(request.host) + ":" +
-                                              std::to_string(request.port) +
-                                              "' is not a host and port"});
+    return reportLater(
+        io, std::move(done),
+        Error{"smtp.host", "'" + printable(request.host) + ":" + std::to_string(request.port) +
+                               "' is not a host and port"});
   }
   for (const auto* a : {&request.from, &request.to}) {
     if (!plainAddress(*a)) {

@@ -66,8 +66,8 @@ struct MailRequest {
   std::string host;  // the SMTP server: a name or a numeric address
   uint16_t port = 25;
   config::SmtpTls tls = config::SmtpTls::Off;
-  std::string caFile;              // the certificates trusted; empty: the system's store
-  std::string username, password;  // AUTH when username is set; the password is never logged
+  std::string caFile;                   // the certificates trusted; empty: the system's store
+  std::string username, password;       // AUTH when username is set; the password is never logged
   std::string from, to, subject, body;  // body: plain text, any line ends (sent as CRLF)
   std::string messageId;                // "<job-17@sosproxy>", sent as Message-ID
   std::chrono::milliseconds timeout{5000};

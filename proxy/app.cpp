@@ -268,8 +268,10 @@ std::optional<Listeners> openListeners(boost::asio::io_context& io, const config
   return l;
 }
 
-// A renewed certificate takes effect on SIGHUP, for connections accepted from then on.
-void reloadCertificates(Listeners& l) {
+// SIGHUP, on the I/O thread: the configuration, and the admin server's certificate (a renewed
+// one takes effect for connections accepted from then on).
+void reloadAll(ConfigReloader& reloader, Listeners& l) {
+  (void)reloader.reload();
   for (auto* server : {l.admin.get(), l.device.get()}) {
     if (server == nullptr || !server->https()) continue;
     if (auto error = server->reloadTls()) {
@@ -286,7 +288,8 @@ void printReady(const Options& opts, const config::Config& cfg, const Server& se
   const char* scheme = cfg.admin.https() ? "https://" : "http://";
   if (l.admin) std::cout << "; admin " << scheme << cfg.admin.address << ":" << l.admin->port();
   if (l.device)
-    std::cout << "; device reports " << scheme << cfg.admin.deviceAddress << ":" << l.device->port();
+    std::cout << "; device reports " << scheme << cfg.admin.deviceAddress << ":"
+              << l.device->port();
   std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg.logging.routingLog == "-" ? "standard output" : cfg.logging.routingLog)
             << std::endl;
@@ -380,10 +383,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
 
   int status = waitForStopSignal([&io, &reloader, &routingLog, &http] {
     routingLog.reopen();  // logrotate: the writer thread opens the file by its name again
-    boost::asio::post(io, [&reloader, &http] {
-      (void)reloader.reload();
-      reloadCertificates(*http);
-    });
+    boost::asio::post(io, [&reloader, &http] { reloadAll(reloader, *http); });
   });
   systemd.notify("STOPPING=1");
   server.health().setStopping();

@@ -1330,8 +1330,8 @@ TEST(ConfigTest, AdminPlainHttpBeyondLoopbackNeedsTlsOrConsent) {
     EXPECT_TRUE(parseConfig(text(lines), "t.yaml").ok()) << loopback;
   }
   auto lines = kValid;
-  lines.insert(lines.end(), {"admin:",                                    // 15
-                             "  address: 0.0.0.0",                        // 16
+  lines.insert(lines.end(), {"admin:",                                              // 15
+                             "  address: 0.0.0.0",                                  // 16
                              "  device_listen: {address: 10.0.0.5, port: 8081}"});  // 17
   EXPECT_EQ(problems(parseConfig(text(lines), "t.yaml")),
             (std::vector<std::string>{
@@ -1352,26 +1352,28 @@ TEST(ConfigTest, AdminPlainHttpBeyondLoopbackNeedsTlsOrConsent) {
   auto https = kValid;
   const std::string dir = kSource + "/tests/config/data";
   https.insert(https.end(), {"admin:", "  address: 0.0.0.0",
-                             "  tls: {cert_file: " + dir + "/tls-placeholder.txt, key_file: "
-                             "tls-placeholder.txt}"});
+                             "  tls: {cert_file: " + dir +
+                                 "/tls-placeholder.txt, key_file: "
+                                 "tls-placeholder.txt}"});
   auto withTls = parseConfig(text(https), dir + "/t.yaml");
   ASSERT_TRUE(withTls.ok()) << withTls.error().message;
   EXPECT_TRUE(withTls.value().admin.https());
   EXPECT_EQ(withTls.value().admin.tls.keyFile, dir + "/tls-placeholder.txt");
   https.back() = "  tls: {cert_file: no-such.pem}";
-  EXPECT_EQ(problems(parseConfig(text(https), dir + "/t.yaml")),
-            (std::vector<std::string>{
-                dir + "/t.yaml:17:8: admin.tls.cert_file: \"" + dir +
-                    "/no-such.pem\" cannot be read",
-                dir + "/t.yaml:17:8: admin.tls: missing required key \"key_file\""}));
+  EXPECT_EQ(
+      problems(parseConfig(text(https), dir + "/t.yaml")),
+      (std::vector<std::string>{
+          dir + "/t.yaml:17:8: admin.tls.cert_file: \"" + dir + "/no-such.pem\" cannot be read",
+          dir + "/t.yaml:17:8: admin.tls: missing required key \"key_file\""}));
 }
 
 // Issue 20: the mail relay's TLS and credentials; the password from the file, an environment
 // variable or a file, exactly one of them.
 TEST(ConfigTest, SmtpTlsAndAuthentication) {
   auto base = kValid;
-  base.insert(base.end(), {"notifications:", "  smtp: {host: smtp.example.com, tls: implicit, "
-                                             "username: alerts, password: \"pw\"}"});
+  base.insert(base.end(), {"notifications:",
+                           "  smtp: {host: smtp.example.com, tls: implicit, "
+                           "username: alerts, password: \"pw\"}"});
   auto r = parseConfig(text(base), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Notifications& n = r.value().notifications;

@@ -885,21 +885,20 @@ std::string WebhookReceiver::url(const std::string& path) const {
 
 SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name,
                            std::vector<std::string> extra)
-    : SmtpReceiver(std::move(dir), portOrFree(port), refuse, std::move(name), std::move(extra),
-                   0) {}
+    : SmtpReceiver(std::move(dir), portOrFree(port), refuse, std::move(name), std::move(extra), 0) {
+}
 
 SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name,
                            std::vector<std::string> extra, int)
-    : PythonTool("smtp_receiver.py",
-                 withExtra(refuse ? std::vector<std::string>{"--port", std::to_string(port),
-                                                             "--out",
-                                                             (dir / (name + ".jsonl")).string(),
-                                                             "--refuse"}
-                                  : std::vector<std::string>{"--port", std::to_string(port),
-                                                             "--out",
-                                                             (dir / (name + ".jsonl")).string()},
-                           std::move(extra)),
-                 dir, name, dir / (name + ".jsonl")),
+    : PythonTool(
+          "smtp_receiver.py",
+          withExtra(refuse
+                        ? std::vector<std::string>{"--port", std::to_string(port), "--out",
+                                                   (dir / (name + ".jsonl")).string(), "--refuse"}
+                        : std::vector<std::string>{"--port", std::to_string(port), "--out",
+                                                   (dir / (name + ".jsonl")).string()},
+                    std::move(extra)),
+          dir, name, dir / (name + ".jsonl")),
       port_(port) {}
 
 TestCertificates makeTestCertificates(const fs::path& dir) {
@@ -944,14 +943,11 @@ TestCertificates makeTestCertificates(const fs::path& dir) {
 HttpReply httpsRequest(const std::string& method, const std::string& url, const fs::path& caFile,
                        const fs::path& dir, const std::string& body,
                        const std::vector<HttpHeader>& headers, const std::string& until) {
-  std::vector<std::string> argv{"python3",
-                                (fs::path(SOS_TEST_TOOLS_DIR) / "https_client.py").string(),
-                                "--url",
-                                url,
-                                "--ca",
-                                caFile.string(),
-                                "--method",
-                                method};
+  std::vector<std::string> argv{
+      "python3",  (fs::path(SOS_TEST_TOOLS_DIR) / "https_client.py").string(),
+      "--url",    url,
+      "--ca",     caFile.string(),
+      "--method", method};
   for (const auto& h : headers) argv.insert(argv.end(), {"--header", h.name + ": " + h.value});
   if (!body.empty()) argv.insert(argv.end(), {"--body", body});
   if (!until.empty()) argv.insert(argv.end(), {"--until", until});

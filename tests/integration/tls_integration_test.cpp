@@ -5,6 +5,7 @@
 // and one for another name.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 
@@ -59,11 +60,10 @@ TEST_F(Tls, AdminApiOverHttpsWithToken) {
 
   // Nothing in clear on that port, and a client that trusts another CA gets no answer.
   EXPECT_EQ(httpRequest("GET", ports_.admin, "/healthz").status, 0);
-  const HttpReply untrusted = httpsRequest("GET", adminUrl("/healthz"), certs_.wrongCert,
-                                           dir_.path());
+  const HttpReply untrusted =
+      httpsRequest("GET", adminUrl("/healthz"), certs_.wrongCert, dir_.path());
   EXPECT_EQ(untrusted.status, 0);
-  EXPECT_NE(untrusted.body.find("CERTIFICATE_VERIFY_FAILED"), std::string::npos)
-      << untrusted.body;
+  EXPECT_NE(untrusted.body.find("CERTIFICATE_VERIFY_FAILED"), std::string::npos) << untrusted.body;
 
   // The dashboard's sign-in: its cookie is Secure over HTTPS.
   const HttpReply session = httpsRequest("POST", adminUrl("/api/v1/session"), certs_.ca,
@@ -77,6 +77,29 @@ TEST_F(Tls, AdminApiOverHttpsWithToken) {
   EXPECT_EQ(events.status, 200) << events.body;
   EXPECT_NE(events.body.find("event: calls\ndata: {"), std::string::npos) << events.body;
   EXPECT_NE(events.headers.find("text/event-stream"), std::string::npos) << events.headers;
+}
+
+// A renewed certificate (here: one for another name) is read on SIGHUP, without a restart.
+TEST_F(Tls, CertificateIsReadAgainOnSighup) {
+  const auto cert = dir_.path() / "admin.pem";
+  const auto key = dir_.path() / "admin.key";
+  std::filesystem::copy_file(certs_.cert, cert);
+  std::filesystem::copy_file(certs_.key, key);
+  ports_.sets.emplace_back("admin.tls",
+                           "{cert_file: " + quoted(cert) + ", key_file: " + quoted(key) + "}");
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  const HttpReply before = httpsRequest("GET", adminUrl("/healthz"), certs_.ca, dir_.path());
+  EXPECT_EQ(before.status, 200) << before.body;
+
+  std::filesystem::copy_file(certs_.wrongCert, cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(certs_.wrongKey, key,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGHUP));
+  ASSERT_TRUE(outputShows("admin HTTPS: certificate and key read again")) << proxy_->output();
+  const HttpReply after = httpsRequest("GET", adminUrl("/healthz"), certs_.ca, dir_.path());
+  EXPECT_EQ(after.status, 0) << after.body;
+  EXPECT_NE(after.body.find("Hostname mismatch"), std::string::npos) << after.body;
 }
 
 // The line of `text` (1-based) holding `needle`, 0 when none does.
@@ -108,8 +131,8 @@ TEST_F(Tls, PlainHttpBeyondLoopbackIsRefusedAtStartUp) {
   // Said on purpose, it is accepted (checked without listening).
   ports_.sets.emplace_back("admin.allow_plain_http", "true");
   writeFile(configPath_, demoConfigYaml(ports_, routingLogPath_, storePath()));
-  const CommandRun allowed = runCommand({sosproxyBinary(), "check-config", configPath_.string()},
-                                        dir_.path());
+  const CommandRun allowed =
+      runCommand({sosproxyBinary(), "check-config", configPath_.string()}, dir_.path());
   EXPECT_EQ(allowed.status, std::optional<int>(0)) << allowed.out << allowed.err;
 }
 
@@ -141,16 +164,7 @@ class TlsAlerts : public Tls {
 
   std::unique_ptr<Sipp> call911() {
     auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
-    SippOptions o;
-    o.scenario = "uac-911-from-network-expect-200.xml";
-    o.name = "caller";
-    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
-    o.service = "911";
-    o.sets = {{"caller", "1001"},
-              {"contact_host", "10.1.2.45"},
-              {"contact_port", "5060"},
-              {"pani", "IEEE-802.3"}};
-    Sipp uac(o, dir_.path());
+    Sipp uac(call911Options("1001", "10.1.2.45", "caller"), dir_.path());
     EXPECT_TRUE(uac.start());
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
@@ -202,9 +216,7 @@ TEST_F(TlsAlerts, WebhookWithCertificateForAnotherNameIsRefusedAndCounted) {
 
   const std::string failure = "webhook.tls: TLS with localhost:" + std::to_string(hook.port()) +
                               " failed: certificate not accepted: hostname mismatch";
-  ASSERT_TRUE(waitFor([&] { return proxy_->output().find(failure) != std::string::npos; },
-                      milliseconds(15000)))
-      << proxy_->output();
+  ASSERT_TRUE(outputShows(failure, milliseconds(15000))) << proxy_->output();
   EXPECT_TRUE(hook.lines().empty()) << hook.report();
   const std::string counted =
       "sosproxy_alert_errors_total{channel=\"webhook\",error=\"webhook.tls\"} ";

@@ -380,11 +380,10 @@ TEST_F(Channels, WebhookOverIpv6) {
 }
 
 TEST_F(Channels, WebhookBadUrlsAreRefusedWithoutNetwork) {
-  for (std::string url :
-       {"ftp://127.0.0.1/alerts", "127.0.0.1:8089/alerts", "http://127.0.0.1:0/",
-        "http://127.0.0.1:99999/", "http://127.0.0.1:/", "http://127.0.0.1:80x/", "http://[::1/",
-        "http://::1/", "http://user@127.0.0.1/", "http:///alerts", "http://127.0.0.1/a b",
-        "http://127.0.0.1/a\r\nX-Injected: 1"}) {
+  for (std::string url : {"ftp://127.0.0.1/alerts", "127.0.0.1:8089/alerts", "http://127.0.0.1:0/",
+                          "http://127.0.0.1:99999/", "http://127.0.0.1:/", "http://127.0.0.1:80x/",
+                          "http://[::1/", "http://::1/", "http://user@127.0.0.1/", "http:///alerts",
+                          "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX-Injected: 1"}) {
     outcome.reset();
     calls = 0;
     WebhookRequest r;
