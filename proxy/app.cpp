@@ -287,9 +287,10 @@ void printReady(const Options& opts, const config::Config& cfg, const Server& se
   std::cout << "sosproxy ready: SIP on " << server.listening();
   const char* scheme = cfg.admin.https() ? "https://" : "http://";
   if (l.admin) std::cout << "; admin " << scheme << cfg.admin.address << ":" << l.admin->port();
-  if (l.device)
+  if (l.device) {
     std::cout << "; device reports " << scheme << cfg.admin.deviceAddress << ":"
               << l.device->port();
+  }
   std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg.logging.routingLog == "-" ? "standard output" : cfg.logging.routingLog)
             << std::endl;

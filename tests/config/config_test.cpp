@@ -1363,8 +1363,8 @@ TEST(ConfigTest, AdminPlainHttpBeyondLoopbackNeedsTlsOrConsent) {
   EXPECT_EQ(
       problems(parseConfig(text(https), dir + "/t.yaml")),
       (std::vector<std::string>{
-          dir + "/t.yaml:17:8: admin.tls.cert_file: \"" + dir + "/no-such.pem\" cannot be read",
-          dir + "/t.yaml:17:8: admin.tls: missing required key \"key_file\""}));
+          dir + "/t.yaml:17:8: admin.tls.key_file: required key is missing",
+          dir + "/t.yaml:17:20: admin.tls.cert_file: \"" + dir + "/no-such.pem\" cannot be read"}));
 }
 
 // Issue 20: the mail relay's TLS and credentials; the password from the file, an environment
@@ -1397,12 +1397,12 @@ TEST(ConfigTest, SmtpTlsAndAuthentication) {
       "  smtp: {tls: sometimes, username: a, password: x, password_env: SOS_TEST_NOT_SET_AT_ALL}";
   EXPECT_EQ(problems(parseConfig(text(base), "t.yaml")),
             (std::vector<std::string>{
-                "t.yaml:16:14: notifications.smtp.tls: \"sometimes\" is not one of off, optional, "
-                "required or implicit",
-                "t.yaml:16:78: notifications.smtp.password_env: the environment variable "
-                "\"SOS_TEST_NOT_SET_AT_ALL\" is not set or empty",
                 "t.yaml:16:9: notifications.smtp: give the password once: password, "
-                "password_env or password_file"}));
+                "password_env or password_file",
+                "t.yaml:16:15: notifications.smtp.tls: \"sometimes\" is not one of off, optional, "
+                "required, implicit",
+                "t.yaml:16:66: notifications.smtp.password_env: the environment variable "
+                "\"SOS_TEST_NOT_SET_AT_ALL\" is not set or empty"}));
   base.back() = "  smtp: {username: a}";
   EXPECT_EQ(problems(parseConfig(text(base), "t.yaml")),
             (std::vector<std::string>{"t.yaml:16:20: notifications.smtp.username: a username "

@@ -73,9 +73,10 @@ TEST_F(Tls, AdminApiOverHttpsWithToken) {
   EXPECT_NE(session.headers.find("; Secure"), std::string::npos) << session.headers;
 
   // The live calls' Server-Sent Events stream over TLS: its first event comes.
-  const HttpReply events = https("GET", "/api/v1/events", adminToken(), "", "event: calls");
+  const HttpReply events =
+      https("GET", "/api/v1/events", adminToken(), "", "event: snapshot\ndata: {");
   EXPECT_EQ(events.status, 200) << events.body;
-  EXPECT_NE(events.body.find("event: calls\ndata: {"), std::string::npos) << events.body;
+  EXPECT_NE(events.body.find("event: snapshot\ndata: {"), std::string::npos) << events.body;
   EXPECT_NE(events.headers.find("text/event-stream"), std::string::npos) << events.headers;
 }
 
