@@ -228,5 +228,44 @@ TEST_F(TlsAlerts, WebhookWithCertificateForAnotherNameIsRefusedAndCounted) {
   EXPECT_EQ(proxy_->output().find("s3cret"), std::string::npos);
 }
 
+// TLS from the first byte (tls: implicit, RFC 8314) with AUTH; a wrong password is refused by
+// the relay, recorded as smtp.auth and counted, and nothing is delivered.
+TEST_F(TlsAlerts, MailOverImplicitTlsAndAWrongPasswordIsRefused) {
+  SmtpReceiver relay(dir_.path(), ports_.smtp, false, "smtp",
+                     {"--tls-cert", certs_.cert.string(), "--tls-key", certs_.key.string(),
+                      "--implicit-tls", "--auth", "alerts:s3cret pass"});
+  ASSERT_TRUE(relay.start()) << relay.lastError();
+  ports_.sets.emplace_back("sites[HQ].responders", "[{email: \"security@hq.example\"}]");
+  ports_.sets.emplace_back(
+      "notifications.smtp",
+      "{host: 127.0.0.1, port: " + std::to_string(ports_.smtp) +
+          ", from: \"sosproxy@hq.example\", tls: implicit, ca_file: " + quoted(certs_.ca) +
+          ", username: alerts, password_env: SOS_TEST_SMTP_PASSWORD}");
+  ::setenv("SOS_TEST_SMTP_PASSWORD", "s3cret pass", 1);
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  call911();
+  ASSERT_TRUE(relay.waitForLines(1, milliseconds(15000))) << relay.report() << proxy_->output();
+  EXPECT_EQ(jsonField(relay.lines().front(), "tls"), "true") << relay.lines().front();
+  EXPECT_EQ(jsonField(relay.lines().front(), "auth"), "alerts") << relay.lines().front();
+  TearDown();
+  proxy_.reset();
+  // Alerts of that call not yet delivered stay in the outbox for the next run.
+  const size_t delivered = relay.lines().size();
+
+  ::setenv("SOS_TEST_SMTP_PASSWORD", "not the password", 1);
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  call911();
+  ASSERT_TRUE(
+      outputShows("smtp.auth: 535 5.7.8 Authentication credentials invalid (answer to "
+                  "AUTH PLAIN)",
+                  milliseconds(15000)))
+      << proxy_->output();
+  EXPECT_NE(metrics().find("sosproxy_alert_errors_total{channel=\"email\",error=\"smtp.auth\"} "),
+            std::string::npos);
+  EXPECT_EQ(relay.lines().size(), delivered) << relay.report();
+  EXPECT_EQ(proxy_->output().find("not the password"), std::string::npos);
+  ::unsetenv("SOS_TEST_SMTP_PASSWORD");
+}
+
 }  // namespace
 }  // namespace sos::itest
