@@ -3,14 +3,17 @@
 #include <utility>  // before Asio in C++20 on Boost 1.74 (std::exchange)
 
 #include <array>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <deque>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -21,11 +24,15 @@ namespace sos::admin {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
+// A TLS handshake or close_notify that takes longer is given up (a client that stalls).
+constexpr auto kTlsTimeout = std::chrono::seconds(10);
 // After a failed accept (EMFILE, ENFILE, ENOBUFS, ...) the listening socket stays readable: an
 // accept loop that retried at once would spin on the I/O thread (issue 14).
 constexpr auto kFirstBackoff = std::chrono::milliseconds(10);
@@ -48,13 +55,36 @@ namespace {
 
 // One connection: read a request, answer it, repeat while the client keeps it alive. An answer
 // that stays open (HttpResponse::stream) is the connection's last: from then on the session
-// writes what it is given, as chunks, and reads only to learn that the client has gone.
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, std::shared_ptr<const HttpHandler> handler)
-      : stream_(std::move(socket)), handler_(std::move(handler)) {}
+// writes what it is given, as chunks, and reads only to learn that the client has gone. `S` is
+// beast::tcp_stream (HTTP) or TlsStream (HTTPS: a handshake first, close_notify at the end).
+template <class S>
+class Session : public std::enable_shared_from_this<Session<S>> {
+  static constexpr bool kTls = std::is_same_v<S, TlsStream>;
 
-  void run() { read(); }
+ public:
+  // `tls` is null for plain HTTP; kept by the session, so that a reload that replaces the
+  // server's context does not pull it from under a connection.
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> tls,
+          std::shared_ptr<const HttpHandler> handler)
+      : tls_(std::move(tls)),
+        stream_(makeStream(std::move(socket), tls_.get())),
+        handler_(std::move(handler)) {}
+
+  void run() {
+    if constexpr (kTls) {
+      lowest().expires_after(kTlsTimeout);
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) {
+              spdlog::debug("admin HTTPS: TLS handshake failed: {}", ec.message());
+              return;
+            }
+            self->read();
+          });
+    } else {
+      read();
+    }
+  }
 
   // The open answer's side (EventStream, through Stream below).
   bool streamSend(std::string text) {
@@ -98,10 +128,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // path is known: the larger limit first, the path's own once the headers are in.
     parser_->body_limit(HttpServer::kMaxUploadBytes);
     parser_->header_limit(static_cast<uint32_t>(HttpServer::kMaxHeaderBytes));
-    stream_.expires_after(kIdleTimeout);
+    lowest().expires_after(kIdleTimeout);
     // The headers first: an import (a whole CSV file) may have a larger body than the rest.
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->onRead(ec);
                               self->readBody();
                             });
@@ -118,7 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
   }
 
   void onRead(beast::error_code ec) {
@@ -146,8 +176,9 @@ class Session : public std::enable_shared_from_this<Session> {
     r.cookie = std::string(req[http::field::cookie]);
     r.csrfToken = std::string(req["X-CSRF-Token"]);
     r.body = req.body();
+    r.secure = kTls;
     beast::error_code pe;
-    auto peer = stream_.socket().remote_endpoint(pe);
+    auto peer = lowest().socket().remote_endpoint(pe);
     if (!pe) r.peerAddress = peer.address().to_string();
     HttpResponse out;
     try {
@@ -169,15 +200,16 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keepAlive);
     res->body() = std::move(out.body);
     res->prepare_payload();
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
-                        if (ec) return;
-                        if (keepAlive) {
-                          self->read();
-                        } else {
-                          self->close();
-                        }
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keepAlive](beast::error_code ec, size_t) {
+          if (ec) return;
+          if (keepAlive) {
+            self->read();
+          } else {
+            self->close();
+          }
+        });
   }
 
   // An answer that stays open: its head now, then chunks as they are sent.
@@ -191,16 +223,16 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(false);
     res->chunked(true);
     auto head = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    stream_.expires_never();
+    lowest().expires_never();
     writing_ = true;
-    http::async_write_header(stream_, *head,
-                             [self = shared_from_this(), res, head](beast::error_code ec, size_t) {
-                               self->writing_ = false;
-                               if (ec) return self->failed();
-                               self->watchPeer();
-                               self->flush();
-                             });
-    out.stream(std::make_shared<Stream>(weak_from_this()));
+    http::async_write_header(
+        stream_, *head, [self = this->shared_from_this(), res, head](beast::error_code ec, size_t) {
+          self->writing_ = false;
+          if (ec) return self->failed();
+          self->watchPeer();
+          self->flush();
+        });
+    out.stream(std::make_shared<Stream>(this->weak_from_this()));
   }
 
   // One write at a time: what is queued goes as one chunk; at the end, the last chunk.
@@ -211,7 +243,7 @@ class Session : public std::enable_shared_from_this<Session> {
       ended_ = true;
       writing_ = true;
       asio::async_write(stream_, http::make_chunk_last(),
-                        [self = shared_from_this()](beast::error_code, size_t) {
+                        [self = this->shared_from_this()](beast::error_code, size_t) {
                           self->writing_ = false;
                           self->close();
                         });
@@ -224,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
     queuedBytes_ = 0;
     writing_ = true;
     asio::async_write(stream_, http::make_chunk(asio::buffer(*text)),
-                      [self = shared_from_this(), text](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), text](beast::error_code ec, size_t) {
                         self->writing_ = false;
                         if (ec) return self->failed();
                         self->flush();
@@ -235,28 +267,49 @@ class Session : public std::enable_shared_from_this<Session> {
   // broke the protocol); either way the stream ends.
   void watchPeer() {
     stream_.async_read_some(asio::buffer(peerBytes_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->failed();
                               self->watchPeer();
                             });
   }
 
   void failed() {
-    if (ended_ && !stream_.socket().is_open()) return;
+    if (ended_ && !lowest().socket().is_open()) return;
     ended_ = true;
     queue_.clear();
     queuedBytes_ = 0;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
   }
 
   void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      // close_notify first: a client then knows the answer was not cut short.
+      lowest().expires_after(kTlsTimeout);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ec;
+        self->lowest().socket().close(ec);
+      });
+    } else {
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  static S makeStream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return S(std::move(socket), *tls);
+    } else {
+      (void)tls;
+      return S(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  std::shared_ptr<ssl::context> tls_;  // before the stream, which refers to it
+  S stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpHandler> handler_;
@@ -279,14 +332,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         handler(std::make_shared<const HttpHandler>(std::move(h))) {}
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io),
-                          [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-                            if (ec == asio::error::operation_aborted) return;
-                            if (ec) return self->failed(ec);
-                            self->backoff = std::chrono::milliseconds(0);
-                            std::make_shared<Session>(std::move(s), self->handler)->run();
-                            if (self->acceptor.is_open()) self->accept();
-                          });
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                             tcp::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) return self->failed(ec);
+      self->backoff = std::chrono::milliseconds(0);
+      if (self->tls) {
+        std::make_shared<Session<TlsStream>>(std::move(s), self->tls, self->handler)->run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(s), nullptr, self->handler)->run();
+      }
+      if (self->acceptor.is_open()) self->accept();
+    });
   }
 
   // Waits before the next accept, longer after each failure in a row; one log line a minute.
@@ -316,11 +373,49 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::chrono::steady_clock::time_point lastLog{};
   bool logged = false;
   std::shared_ptr<const HttpHandler> handler;
+  std::optional<TlsFiles> files;      // HTTPS: where the certificate and key are read from
+  std::shared_ptr<ssl::context> tls;  // what new connections use; null: plain HTTP
 };
 
+namespace {
+
+// What OpenSSL says went wrong, without the error queue's numbers.
+std::string tlsReason(const boost::system::system_error& e) {
+  std::string reason = e.code().message();
+  return reason.empty() ? e.what() : reason;
+}
+
+// A server context over `files`: TLS 1.2 and later, the certificate chain and its key (which
+// must match). Throws std::runtime_error naming the file that could not be used.
+std::shared_ptr<ssl::context> serverContext(const TlsFiles& files) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+  try {
+    context->use_certificate_chain_file(files.certFile);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot use the admin certificate " + files.certFile + ": " +
+                             tlsReason(e));
+  }
+  try {
+    context->use_private_key_file(files.keyFile, ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot use the admin private key " + files.keyFile +
+                             " (with the certificate " + files.certFile + "): " + tlsReason(e));
+  }
+  return context;
+}
+
+}  // namespace
+
 HttpServer::HttpServer(asio::io_context& io, const std::string& address, uint16_t port,
-                       HttpHandler handler)
+                       HttpHandler handler, std::optional<TlsFiles> tls)
     : impl_(std::make_shared<Impl>(io, std::move(handler))) {
+  if (tls) {
+    impl_->tls = serverContext(*tls);
+    impl_->files = std::move(tls);
+  }
   beast::error_code ec;
   auto addr = asio::ip::make_address(address, ec);
   if (ec) throw std::runtime_error("admin address '" + address + "' is not an IP address");
@@ -343,6 +438,18 @@ void HttpServer::start() { impl_->accept(); }
 void HttpServer::stop() {
   beast::error_code ec;
   if (impl_ && impl_->acceptor.is_open()) impl_->acceptor.close(ec);
+}
+
+bool HttpServer::https() const { return impl_->tls != nullptr; }
+
+std::optional<std::string> HttpServer::reloadTls() {
+  if (!impl_->files) return std::nullopt;
+  try {
+    impl_->tls = serverContext(*impl_->files);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
 }
 
 uint64_t HttpServer::acceptErrors() { return gAcceptErrors.load(std::memory_order_relaxed); }

@@ -1,7 +1,7 @@
 #pragma once
 // A small HTTP/1.1 server (Boost.Beast) for the admin API: one handler function decides, the
-// server only moves bytes (the shape of Beast's own examples). Runs on the I/O thread's
-// io_context; the handler is called there too.
+// server only moves bytes (the shape of Beast's own examples), over plain TCP or TLS. Runs on
+// the I/O thread's io_context; the handler is called there too.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,7 @@ struct HttpRequest {
   std::string csrfToken;      // the X-CSRF-Token header, as sent
   std::string body;
   std::string peerAddress;  // the client's IP address as seen on the socket
+  bool secure = false;      // it came over TLS (HTTPS)
 };
 
 // A response that stays open and is written to as things happen (Server-Sent Events, the
@@ -65,16 +67,28 @@ HttpResponse jsonError(int status, const std::string& message);
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// HTTPS (issue 20): the server's certificate (PEM, its chain after it) and private key (PEM).
+struct TlsFiles {
+  std::string certFile;
+  std::string keyFile;
+};
+
 class HttpServer {
  public:
   // Binds at once (so a port in use is reported at start-up); serves once start() is called.
-  // Throws std::runtime_error naming the address on failure.
+  // With `tls`, HTTPS (TLS 1.2 or later) with that certificate and key, read now. Throws
+  // std::runtime_error naming the address, or the file that cannot be used, on failure.
   HttpServer(boost::asio::io_context& io, const std::string& address, uint16_t port,
-             HttpHandler handler);
+             HttpHandler handler, std::optional<TlsFiles> tls = std::nullopt);
   ~HttpServer();
   void start();
   void stop();
   uint16_t port() const;  // the bound port (useful with port 0)
+  bool https() const;
+  // Reads the certificate and key again (a renewed certificate, on SIGHUP): connections accepted
+  // from then on use them, open ones keep theirs. On failure the server keeps what it had and
+  // the message says why. Nothing to do for plain HTTP. On the io_context's thread.
+  std::optional<std::string> reloadTls();
   // Accept failures of all admin servers of the process (descriptors exhausted, ...): after
   // each the server waits, 10 ms doubling to 1 s, before it accepts again.
   static uint64_t acceptErrors();

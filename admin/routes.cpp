@@ -230,7 +230,7 @@ HttpResponse AdminRoutes::signIn(const HttpRequest& r) const {
            {"role", toString(who.role)},
            {"sites", who.sites}};
   HttpResponse res = jsonOk(201, out);
-  res.headers = {{"Set-Cookie", sessionCookie(opened.id, Sessions::kLifetimeMs / 1000)},
+  res.headers = {{"Set-Cookie", sessionCookie(opened.id, Sessions::kLifetimeMs / 1000, r.secure)},
                  {"Cache-Control", "no-store"}};
   return res;
 }
@@ -243,7 +243,7 @@ HttpResponse AdminRoutes::session(const HttpRequest& r, const Principal& who,
     sessions_.close(sessionId);
     record(who, "session.close", "token:" + who.name, "", "", "");
     HttpResponse res = jsonOk(200, json{{"signed_out", true}});
-    res.headers = {{"Set-Cookie", sessionCookie("", 0)}};
+    res.headers = {{"Set-Cookie", sessionCookie("", 0, r.secure)}};
     return res;
   }
   HttpResponse res = jsonOk(200, json{{"csrf", session->csrf},

@@ -55,9 +55,10 @@ std::string cookieValue(std::string_view header, std::string_view name) {
   return "";
 }
 
-std::string sessionCookie(std::string_view id, int64_t maxAgeSeconds) {
+std::string sessionCookie(std::string_view id, int64_t maxAgeSeconds, bool secure) {
   return std::string(Sessions::kCookieName) + "=" + std::string(id) +
-         "; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(maxAgeSeconds);
+         "; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(maxAgeSeconds) +
+         (secure ? "; Secure" : "");
 }
 
 bool sameSecret(std::string_view a, std::string_view b) {

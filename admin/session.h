@@ -56,8 +56,9 @@ class Sessions {
 // The value of cookie `name` in a Cookie header ("a=1; sos_session=X"), or "".
 std::string cookieValue(std::string_view cookieHeader, std::string_view name);
 // The Set-Cookie value for session `id`: HttpOnly, SameSite=Strict, for the API's paths only,
-// ending with the session. An empty `id` with `maxAgeSeconds` 0 clears the cookie.
-std::string sessionCookie(std::string_view id, int64_t maxAgeSeconds);
+// ending with the session; Secure when `secure` (the server speaks HTTPS: the browser then
+// never sends it in clear). An empty `id` with `maxAgeSeconds` 0 clears the cookie.
+std::string sessionCookie(std::string_view id, int64_t maxAgeSeconds, bool secure = false);
 // Equal, compared in time that does not depend on where they differ (CRYPTO_memcmp).
 bool sameSecret(std::string_view a, std::string_view b);
 

@@ -255,6 +255,14 @@ struct LocationSettings {
   uint16_t phoneSipPort = 5060;
 };
 
+// HTTPS of the admin server (issue 20): both files set, or neither. Paths are resolved as the
+// store's are (beside the configuration file); SIGHUP reads the files again.
+struct AdminTls {
+  std::string certFile;  // PEM: the server's certificate first, then its chain
+  std::string keyFile;   // PEM: its private key
+  YamlPlace at;          // admin.tls
+};
+
 // The admin HTTP server: the location-report API, health, /metrics, reload, acknowledgements,
 // API tokens and the audit trail. Every /api/v1 route needs a token (admin/routes.h).
 struct Admin {
@@ -274,14 +282,37 @@ struct Admin {
   // to the self-service page that messages to users give (Config::selfServiceUrl). Its host, when
   // a name, is one a request's Host may give too. Empty: http://address:port.
   std::string publicUrl;
+  // HTTPS on both listeners when set (issue 20). Without it a listener on an address other than
+  // loopback is refused at load unless allowPlainHttp says plain HTTP there is meant.
+  AdminTls tls;
+  bool allowPlainHttp = false;
+  bool https() const { return !tls.certFile.empty(); }
+};
+
+// How the SMTP client protects the session (issue 20): STARTTLS off, used when the relay offers
+// it, or required; or TLS from the first byte (port 465, RFC 8314).
+enum class SmtpTls { Off, Optional, Required, Implicit };
+
+// Where the mail relay's password comes from: nowhere (no AUTH), written in the file, or read at
+// load from an environment variable or a file.
+struct SmtpAuth {
+  std::string username;  // empty: no AUTH
+  std::string password;  // never logged, never printed
 };
 
 // How responder alerts are delivered (issue 6). They are queued in the store's outbox and sent
 // from the I/O thread; a call never waits for them. An emergency call's alert is never given up
 // (issue 14): past maxAttempts it is retried every retryMaxMs until delivered.
 struct Notifications {
-  std::string smtpHost = "127.0.0.1";  // numeric address: no DNS
+  // A numeric address, or a name resolved on the I/O thread at each delivery (and then the name
+  // the relay's certificate must carry).
+  std::string smtpHost = "127.0.0.1";
   uint16_t smtpPort = 25;
+  SmtpTls smtpTls = SmtpTls::Off;
+  std::string smtpCaFile;  // certificates trusted for the relay; empty: the system's store
+  SmtpAuth smtpAuth;
+  // Certificates trusted for https:// webhooks; empty: the system's store.
+  std::string webhookCaFile;
   std::string mailFrom = "sosproxy@localhost";
   int escalateAfterSeconds = 120;  // no acknowledgement by then: the next tier is alerted
   int timeoutMs = 5000;            // per delivery attempt (connect + send + answer)
@@ -367,5 +398,6 @@ std::string_view toString(Transport t);
 std::string_view toString(TrunkMode m);
 std::string_view toString(Responder::Channel c);  // "webhook", "email", "sip"
 std::string_view toString(UntrustedPolicy p);     // "reject", "drop"
+std::string_view toString(SmtpTls t);             // "off", "optional", "required", "implicit"
 
 }  // namespace sos::config

@@ -2,6 +2,9 @@
 
 #include "config/config_checks.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -74,22 +77,45 @@ std::string checkHostName(std::string_view s) {
   return expecting(ok, "a host name, e.g. \"sosproxy.example.com\"");
 }
 
-// "http://HOST[:PORT]/PATH" with a numeric host: alerts never wait on DNS either.
+// "http://HOST[:PORT]/PATH" or "https://...": HOST a numeric address ("[...]" for IPv6) or a
+// host name, resolved on the I/O thread when the alert is sent (issue 20), never by the SIP
+// thread.
 std::string checkWebhookUrl(std::string_view s) {
-  bool ok = s.rfind("http://", 0) == 0;
+  const size_t schemeEnd = s.rfind("https://", 0) == 0 ? 8 : s.rfind("http://", 0) == 0 ? 7 : 0;
+  bool ok = schemeEnd != 0;
   if (ok) {
-    std::string_view rest = s.substr(7);
-    std::string_view authority = rest.substr(0, rest.find('/'));
+    std::string_view rest = s.substr(schemeEnd);
+    std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
     std::string_view host = authority;
     if (!host.empty() && host.front() == '[') {
       host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
-    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-      host = host.substr(0, colon);
+      ok = model::addressBits(host) == 128;
+    } else {
+      if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        host = host.substr(0, colon);
+      }
+      ok = model::addressBits(host) == 32 || checkHostName(host).empty();
     }
-    ok = model::addressBits(host) != 0 &&
-         std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c < 0x21; });
+    ok = ok && std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || c < 0x21; });
   }
-  return expecting(ok, "an http:// URL with a numeric host, e.g. \"http://127.0.0.1:8089/alerts\"");
+  return expecting(ok,
+                   "an http:// or https:// URL, e.g. \"https://alerts.example.com/hook\" or "
+                   "\"http://127.0.0.1:8089/alerts\"");
+}
+
+std::string checkMailHost(std::string_view s) {
+  return expecting(model::addressBits(s) != 0 || checkHostName(s).empty(),
+                   "a host name or a numeric address, e.g. \"smtp.example.com\"");
+}
+
+bool isLoopback(std::string_view s) {
+  const std::string text(s);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 // Where users' browsers reach the admin server: "http://" or "https://", a host name or a

@@ -29,6 +29,9 @@ std::string checkWebhookUrl(std::string_view s);  // "http://127.0.0.1:8089/aler
 std::string checkEmail(std::string_view s);       // "security@hq.example"
 std::string checkSipTarget(std::string_view s);   // "sip:security-desk@127.0.0.1:5094"
 std::string checkPublicUrl(std::string_view s);   // "https://sos.example.com"
+std::string checkMailHost(std::string_view s);    // "smtp.example.com" or "192.0.2.25"
+// Is `s` a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104)?
+bool isLoopback(std::string_view s);
 
 // The words the file uses for each enumeration; toString() prints the same ones.
 template <class E, size_t N>
@@ -42,6 +45,10 @@ inline constexpr Names<TrunkMode, 4> kModes{{{"plain", TrunkMode::Plain},
                                              {"both", TrunkMode::Both}}};
 inline constexpr Names<UntrustedPolicy, 2> kUntrustedPolicies{
     {{"reject", UntrustedPolicy::Reject}, {"drop", UntrustedPolicy::Drop}}};
+inline constexpr Names<SmtpTls, 4> kSmtpTls{{{"off", SmtpTls::Off},
+                                             {"optional", SmtpTls::Optional},
+                                             {"required", SmtpTls::Required},
+                                             {"implicit", SmtpTls::Implicit}}};
 inline constexpr Names<LogFormat, 2> kFormats{
     {{"text", LogFormat::Text}, {"json", LogFormat::Json}}};
 inline constexpr Names<std::string_view, 5> kLevels{{{"trace", "trace"},

@@ -432,23 +432,14 @@ std::vector<Responder> Parser::responders(const YamlValue& v) {
 
 void Parser::readNotifications(const YamlValue& v) {
   auto f = fields(v, {"smtp", "escalate_after_s", "timeout_s", "max_attempts", "retry_initial_s",
-                      "retry_max_s"});
+                      "retry_max_s", "webhook_ca_file"});
   if (!f) {
     return;
   }
   Notifications& n = config_.notifications;
-  if (auto smtp = get(*f, v, "smtp")) {
-    if (auto sf = fields(*smtp, {"host", "port", "from"})) {
-      if (auto h = get(*sf, *smtp, "host")) {
-        n.smtpHost = checked(*h, checkAddress).value_or(n.smtpHost);
-      }
-      if (auto p = get(*sf, *smtp, "port")) {
-        n.smtpPort = port(*p).value_or(n.smtpPort);
-      }
-      if (auto from = get(*sf, *smtp, "from")) {
-        n.mailFrom = checked(*from, checkEmail).value_or(n.mailFrom);
-      }
-    }
+  if (auto smtp = get(*f, v, "smtp")) readSmtp(*smtp);
+  if (auto c = get(*f, v, "webhook_ca_file")) {
+    n.webhookCaFile = besideSource(nonEmpty(*c));
   }
   if (auto e = get(*f, v, "escalate_after_s")) {
     n.escalateAfterSeconds = static_cast<int>(seconds(*e).value_or(n.escalateAfterSeconds));
@@ -544,15 +535,17 @@ void Parser::readLocation(const YamlValue& v) {
 
 void Parser::readAdmin(const YamlValue& v) {
   auto f = fields(v, {"address", "port", "enabled", "allowed_hosts", "metrics_public",
-                      "device_listen", "public_url"});
+                      "device_listen", "public_url", "tls", "allow_plain_http"});
   if (!f) {
     return;
   }
   Admin& admin = config_.admin;
+  std::optional<YamlValue> deviceAddress;
   if (auto d = get(*f, v, "device_listen")) {
     if (auto df = fields(*d, {"address", "port"})) {
       if (auto a = get(*df, *d, "address")) {
         admin.deviceAddress = checked(*a, checkAddress).value_or(admin.deviceAddress);
+        deviceAddress = a;
       }
       if (auto p = get(*df, *d, "port", true)) {
         admin.devicePort = port(*p).value_or(admin.devicePort);
@@ -582,6 +575,12 @@ void Parser::readAdmin(const YamlValue& v) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     admin.publicUrl = url;
   }
+  if (auto t = get(*f, v, "tls")) readAdminTls(*t);
+  if (auto p = get(*f, v, "allow_plain_http")) {
+    admin.allowPlainHttp = boolean(*p).value_or(admin.allowPlainHttp);
+  }
+  checkPlainHttp(get(*f, v, "address"), "admin API");
+  if (admin.devicePort != 0) checkPlainHttp(deviceAddress, "device reports");
 }
 
 void Parser::readLimits(const YamlValue& v) {

@@ -3,8 +3,9 @@
 // shared YamlReader, checks every value as it goes (config_checks.h) and every trunk name once
 // all trunks are read, and hands back the Config or every problem found. Its reading is split
 // by section: config_parser.cpp (top level, listen, trunks, sites, notifications, logging,
-// store, location, admin, limits, edge), emergency_routing_parser.cpp, test_calls_parser.cpp
-// and sip_tls_parser.cpp.
+// store, location, admin, limits, edge), emergency_routing_parser.cpp, test_calls_parser.cpp,
+// sip_tls_parser.cpp (SIP over TLS) and tls_parser.cpp (the admin server's HTTPS, the mail relay's
+// TLS and AUTH).
 
 #include <cstdint>
 #include <optional>
@@ -78,6 +79,12 @@ class Parser : private YamlReader {
   // sip_tls_parser.cpp (issue 20)
   void readSipTls(const YamlValue& v);
   void checkSipTls();
+  // tls_parser.cpp (issue 20)
+  void readAdminTls(const YamlValue& v);
+  std::string readableFile(const YamlFields& f, const YamlValue& parent, std::string_view name);
+  void checkPlainHttp(const std::optional<YamlValue>& address, std::string_view listener);
+  void readSmtp(const YamlValue& smtp);
+  void readSmtpAuth(const YamlFields& sf, const YamlValue& smtp);
 
   // test_calls_parser.cpp (issue 21)
   void readTestCalls(const YamlValue& v);

@@ -2,25 +2,13 @@
 // TLS trunk have it. Part of the configuration parser (config_parser.h).
 
 #include <algorithm>
-#include <fstream>
 
 #include "config/config_parser.h"
 
 namespace sos::config::detail {
 
-namespace {
-
-// A PEM file sosproxy can open now: a typo in a path is found by `sosproxy lint`, not at the
-// first TLS connection.
-std::string checkReadable(std::string_view path) {
-  std::ifstream in{std::string(path)};
-  return in ? "" : "cannot be read (" + std::string(path) + ")";
-}
-
-}  // namespace
-
 void Parser::readSipTls(const YamlValue& v) {
-  auto f = fields(v, {"port", "certificate", "key", "ca", "verify_server_names",
+  auto f = fields(v, {"port", "cert_file", "key_file", "ca_file", "verify_server_names",
                       "require_client_certificates"});
   if (!f) return;
   SipTls tls;
@@ -30,17 +18,9 @@ void Parser::readSipTls(const YamlValue& v) {
     tls.port = port(*p).value_or(tls.port);
     tlsPortAt_ = *p;
   }
-  const auto file = [&](std::string_view name) {
-    auto value = get(*f, v, name, true);
-    if (!value) return std::string();
-    std::string path = besideSource(nonEmpty(*value));
-    if (path.empty()) return path;
-    if (std::string why = checkReadable(path); !why.empty()) report(*value, why);
-    return path;
-  };
-  tls.certificate = file("certificate");
-  tls.key = file("key");
-  tls.ca = file("ca");
+  tls.certificate = readableFile(*f, v, "cert_file");
+  tls.key = readableFile(*f, v, "key_file");
+  tls.ca = readableFile(*f, v, "ca_file");
   if (auto b = get(*f, v, "verify_server_names")) {
     tls.verifyServerNames = boolean(*b).value_or(tls.verifyServerNames);
   }
@@ -55,12 +35,12 @@ void Parser::checkSipTls() {
   const std::optional<SipTls>& tls = config_.listen.tls;
   if (tls && !listed) report(*tlsAt_, "is set, but \"tls\" is not among listen.transports");
   if (listed && !tls) {
-    report(*tlsListedAt_, "\"tls\" needs listen.tls (its port, certificate, key and ca)");
+    report(*tlsListedAt_, "\"tls\" needs listen.tls (its cert_file, key_file and ca_file)");
   }
   for (const YamlValue& t : tlsTrunksAt_) {
     if (!listed || !tls) {
       report(t,
-             "a TLS trunk needs \"tls\" among listen.transports and listen.tls (whose ca "
+             "a TLS trunk needs \"tls\" among listen.transports and listen.tls (whose ca_file "
              "its certificate must chain to)");
     }
   }

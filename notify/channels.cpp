@@ -4,11 +4,15 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <atomic>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -28,6 +32,7 @@ namespace sos::notify {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -50,9 +55,10 @@ std::string printable(std::string_view s, size_t max = kMaxDetail) {
   return out;
 }
 
-std::string endpointText(const tcp::endpoint& ep) {
-  auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+// "host:port", "[v6]:port".
+std::string hostPortText(const std::string& host, uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
 }
 
 // The delivery of an Error found before any I/O: through `io` too, so that `done` never runs
@@ -61,23 +67,45 @@ void reportLater(asio::io_context& io, Done done, Error e) {
   asio::post(io, [done = std::move(done), e = std::move(e)]() mutable { done(std::move(e)); });
 }
 
+// A client context that verifies the server: against `caFile`, or the system's store when it is
+// empty. TLS 1.2 and later. Throws boost::system::system_error when the file cannot be used.
+std::shared_ptr<ssl::context> clientContext(const std::string& caFile) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  context->set_verify_mode(ssl::verify_peer);
+  if (caFile.empty()) {
+    context->set_default_verify_paths();
+  } else {
+    context->load_verify_file(caFile);
+  }
+  return context;
+}
+
 // What both channels share: one connection, one deadline for the whole attempt, and `done`
 // called once by whichever comes first, the end of the dialogue or the deadline. Everything runs
 // on a strand, so that the deadline and the I/O never race even when several threads run the
 // io_context. Each pending handler holds the attempt alive; finish() closes the socket and
-// cancels the timer, so that all of them complete (aborted) and the attempt goes away.
+// cancels the timer and the lookup, so that all of them complete (aborted) and the attempt goes
+// away. A host name is looked up by Asio's resolver, whose getaddrinfo runs on a thread of its
+// own: the I/O thread does not wait on DNS (and the SIP thread never sees it).
 class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
   virtual ~Attempt() = default;
 
  protected:
-  Attempt(asio::io_context& io, tcp::endpoint peer, std::chrono::milliseconds timeout, Done done)
+  // `channel` prefixes the TLS error code ("webhook" -> "webhook.tls").
+  Attempt(asio::io_context& io, std::string host, uint16_t port, std::chrono::milliseconds timeout,
+          Done done, std::string channel)
       : strand_(asio::make_strand(io)),
         socket_(strand_),
         timer_(strand_),
-        peer_(std::move(peer)),
+        resolver_(strand_),
+        host_(std::move(host)),
+        port_(port),
         timeout_(timeout),
-        done_(std::move(done)) {}
+        done_(std::move(done)),
+        channel_(std::move(channel)) {}
 
   // Starts the deadline and the connection; onConnected() follows. Posted to the strand, as the
   // caller's thread is not the strand's.
@@ -97,6 +125,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
+    resolver_.cancel();
     error_code ignored;
     socket_.close(ignored);
     auto done = std::exchange(done_, nullptr);
@@ -110,33 +139,111 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     return std::static_pointer_cast<Derived>(shared_from_this());
   }
 
+  // TLS over the connection, the server's certificate verified against `caFile` (the system's
+  // store when empty) and for host_ (a name: SNI and the certificate's DNS names; an address:
+  // its IP addresses). `then` follows a handshake that succeeded; a failure finishes the attempt
+  // with CHANNEL.tls.
+  void startTls(const std::string& caFile, std::function<void()> then) {
+    stage_ = "TLS handshake with " + hostPortText(host_, port_);
+    try {
+      context_ = clientContext(caFile);
+    } catch (const boost::system::system_error& e) {
+      return finish(Error{channel_ + ".tls", "cannot use the CA file '" + printable(caFile) +
+                                                 "': " + e.code().message()});
+    }
+    tls_.emplace(socket_, *context_);
+    SSL* ssl = tls_->native_handle();
+    error_code ec;
+    asio::ip::make_address(host_, ec);
+    if (ec) {
+      SSL_set_tlsext_host_name(ssl, host_.c_str());
+      SSL_set1_host(ssl, host_.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str());
+    }
+    tls_->async_handshake(ssl::stream_base::client,
+                          [self = shared_from_this(), then = std::move(then)](error_code ec) {
+                            if (self->finished_) return;
+                            if (ec) return self->finish(self->tlsError(ec));
+                            then();
+                          });
+  }
+
+  // Calls `f` with the stream the dialogue goes over now: TLS once started, else the socket.
+  template <class F>
+  void withStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
+
+  bool encrypted() const { return tls_.has_value(); }
+  const std::string& host() const { return host_; }
+
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::socket socket_;
   std::string stage_;  // what the attempt waits for, for the timeout's message
 
  private:
   void start() {
-    stage_ = "connecting to " + endpointText(peer_);
+    stage_ = "looking up " + host_;
     timer_.expires_after(timeout_);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       // A timer cancelled by finish() completes with an error; one that expired just before
       // finish() may still come with success, and finish() then ignores it.
       if (!ec) self->finish(self->onDeadline());
     });
-    socket_.async_connect(peer_, [self = shared_from_this()](error_code ec) {
-      if (self->finished_) return;
-      if (ec) {
-        return self->finish(Error{
-            "connect", "cannot connect to " + endpointText(self->peer_) + ": " + ec.message()});
-      }
-      self->onConnected();
-    });
+    error_code numeric;
+    asio::ip::make_address(host_, numeric);
+    auto flags = tcp::resolver::numeric_service;
+    if (!numeric) flags |= tcp::resolver::numeric_host;
+    resolver_.async_resolve(
+        host_, std::to_string(port_), flags,
+        [self = shared_from_this()](error_code ec, const tcp::resolver::results_type& found) {
+          if (self->finished_) return;
+          if (ec) {
+            return self->finish(
+                Error{"dns", "cannot look up '" + printable(self->host_) + "': " + ec.message()});
+          }
+          self->connect(found);
+        });
+  }
+
+  void connect(const tcp::resolver::results_type& found) {
+    stage_ = "connecting to " + hostPortText(host_, port_);
+    asio::async_connect(
+        socket_, found, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+          if (self->finished_) return;
+          if (ec) {
+            return self->finish(Error{"connect", "cannot connect to " +
+                                                     hostPortText(self->host_, self->port_) + ": " +
+                                                     ec.message()});
+          }
+          self->onConnected();
+        });
+  }
+
+  // A certificate refused says why (OpenSSL's verify result); anything else, the error.
+  Error tlsError(error_code ec) {
+    const long verify = SSL_get_verify_result(tls_->native_handle());
+    std::string why = ec.message();
+    if (verify != X509_V_OK) {
+      why = std::string("certificate not accepted: ") + X509_verify_cert_error_string(verify);
+    }
+    return Error{channel_ + ".tls", "TLS with " + hostPortText(host_, port_) + " failed: " + why};
   }
 
   asio::steady_timer timer_;
-  tcp::endpoint peer_;
+  tcp::resolver resolver_;
+  std::string host_;
+  uint16_t port_;
   std::chrono::milliseconds timeout_;
   Done done_;
+  std::string channel_;
+  std::shared_ptr<ssl::context> context_;         // before the stream that refers to it
+  std::optional<ssl::stream<tcp::socket&>> tls_;  // once TLS has started
   bool finished_ = false;
 };
 
@@ -144,30 +251,40 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 // Webhook
 
 struct HttpUrl {
-  tcp::endpoint endpoint;
+  std::string host;  // a name, or an address (without brackets)
+  uint16_t port = 80;
+  bool tls = false;       // https://
   std::string authority;  // as written: the Host header
   std::string target;     // "/alerts?x=1"
 };
 
-// http://HOST[:PORT][/PATH][?QUERY], HOST a numeric IPv4 address or a bracketed IPv6 one. A name
-// is refused rather than looked up: a DNS lookup is one more thing that can hang or fail while
-// an emergency is going on, and the configuration can say the address.
+// http[s]://HOST[:PORT][/PATH][?QUERY], HOST a name, a numeric IPv4 address or a bracketed IPv6
+// one.
 Result<HttpUrl> parseHttpUrl(const std::string& url) {
   auto bad = [&](const std::string& why) {
     return Error{"webhook.url", "'" + printable(url) + "': " + why};
   };
-  constexpr std::string_view kScheme = "http://";
-  if (url.size() < kScheme.size() ||
-      !equalsNoCase(std::string_view(url).substr(0, kScheme.size()), kScheme))
-    return bad("only http:// URLs are supported (no TLS)");
+  HttpUrl out;
+  std::string_view rest(url);
+  auto scheme = [&rest](std::string_view s) {
+    return rest.size() >= s.size() && equalsNoCase(rest.substr(0, s.size()), s);
+  };
+  if (scheme("https://")) {
+    out.tls = true;
+    out.port = 443;
+    rest.remove_prefix(8);
+  } else if (scheme("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return bad("only http:// and https:// URLs are supported");
+  }
   for (unsigned char c : url)
     if (c <= 0x20 || c >= 0x7f) return bad("spaces, controls and non-ASCII must be %-encoded");
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
   if (auto hash = rest.find('#'); hash != rest.npos) rest = rest.substr(0, hash);
   size_t end = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, end);
-  std::string target(end == rest.npos ? "/" : rest.substr(end));
-  if (target[0] == '?') target.insert(0, "/");
+  out.target = std::string(end == rest.npos ? "/" : rest.substr(end));
+  if (out.target[0] == '?') out.target.insert(0, "/");
   // Said without the URL, which would carry a password into the log.
   if (authority.find('@') != authority.npos)
     return Error{"webhook.url", "user information in a webhook URL is not supported"};
@@ -189,28 +306,28 @@ Result<HttpUrl> parseHttpUrl(const std::string& url) {
     hasPort = true;
   }
   if (host.empty()) return bad("no host");
-  unsigned long portNumber = 80;
   if (hasPort) {
     if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos)
       return bad("the port is not a number");
-    portNumber = std::stoul(std::string(port));
-    if (portNumber == 0 || portNumber > 65535) return bad("the port is out of range");
+    const unsigned long number = std::stoul(std::string(port));
+    if (number == 0 || number > 65535) return bad("the port is out of range");
+    out.port = static_cast<uint16_t>(number);
   }
+  out.host = std::string(host);
   error_code ec;
-  std::string hostText(host);
-  asio::ip::address address = bracketed
-                                  ? asio::ip::address(asio::ip::make_address_v6(hostText, ec))
-                                  : asio::ip::address(asio::ip::make_address_v4(hostText, ec));
-  if (ec) return bad("'" + hostText + "' is not a numeric address (names are not looked up)");
-  return HttpUrl{tcp::endpoint(address, static_cast<uint16_t>(portNumber)), std::string(authority),
-                 std::move(target)};
+  if (bracketed) asio::ip::make_address_v6(out.host, ec);
+  if (ec) return bad("'" + out.host + "' is not an IPv6 address");
+  out.authority = std::string(authority);
+  return out;
 }
 
 class WebhookAttempt final : public Attempt {
  public:
   WebhookAttempt(asio::io_context& io, const HttpUrl& url, WebhookRequest r,
                  const std::string& signature, Done done)
-      : Attempt(io, url.endpoint, r.timeout, std::move(done)) {
+      : Attempt(io, url.host, url.port, r.timeout, std::move(done), "webhook"),
+        https_(url.tls),
+        caFile_(r.caFile) {
     request_.method(http::verb::post);
     request_.target(url.target);
     request_.version(11);
@@ -229,9 +346,16 @@ class WebhookAttempt final : public Attempt {
 
  private:
   void onConnected() override {
+    if (!https_) return send();
+    startTls(caFile_, [self = self<WebhookAttempt>()] { self->send(); });
+  }
+
+  void send() {
     stage_ = "sending the request";
-    http::async_write(socket_, request_, [self = self<WebhookAttempt>()](error_code ec, size_t) {
-      self->onWritten(ec);
+    withStream([this](auto& stream) {
+      http::async_write(stream, request_, [self = self<WebhookAttempt>()](error_code ec, size_t) {
+        self->onWritten(ec);
+      });
     });
   }
 
@@ -245,8 +369,11 @@ class WebhookAttempt final : public Attempt {
   void read() {
     parser_.emplace();
     parser_->body_limit(kMaxResponseBody);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = self<WebhookAttempt>()](error_code ec, size_t) { self->onRead(ec); });
+    withStream([this](auto& stream) {
+      http::async_read(
+          stream, buffer_, *parser_,
+          [self = self<WebhookAttempt>()](error_code ec, size_t) { self->onRead(ec); });
+    });
   }
 
   void onRead(error_code ec) {
@@ -266,6 +393,8 @@ class WebhookAttempt final : public Attempt {
     finish(Error{"webhook.status", message});
   }
 
+  bool https_;
+  std::string caFile_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
@@ -426,15 +555,34 @@ std::string mailContent(const MailRequest& r) {
   return stuffed + ".\r\n";
 }
 
+// One SMTP session. With tls Optional or Required it says STARTTLS when the relay offers it and
+// starts again with EHLO over TLS (RFC 3207), Required failing when the relay does not offer it;
+// with Implicit the connection is TLS from the first byte (RFC 8314). With a user name it
+// authenticates (RFC 4954) with PLAIN, else LOGIN, as the relay offers, and only over TLS unless
+// tls is Off. The password goes into no message and no log.
 class MailAttempt final : public Attempt {
  public:
-  MailAttempt(asio::io_context& io, tcp::endpoint server, MailRequest r, Done done)
-      : Attempt(io, std::move(server), r.timeout, std::move(done)), request_(std::move(r)) {}
+  MailAttempt(asio::io_context& io, MailRequest r, Done done)
+      : Attempt(io, r.host, r.port, r.timeout, std::move(done), "smtp"), request_(std::move(r)) {}
 
   void run() { begin(); }
 
  private:
-  enum class Step { Greeting, Ehlo, Helo, MailFrom, RcptTo, Data, Content, Quit };
+  enum class Step {
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    AuthPlain,
+    AuthLogin,
+    AuthUser,
+    AuthPassword,
+    MailFrom,
+    RcptTo,
+    Data,
+    Content,
+    Quit
+  };
 
   static const char* name(Step s) {
     switch (s) {
@@ -444,6 +592,16 @@ class MailAttempt final : public Attempt {
         return "EHLO";
       case Step::Helo:
         return "HELO";
+      case Step::StartTls:
+        return "STARTTLS";
+      case Step::AuthPlain:
+        return "AUTH PLAIN";
+      case Step::AuthLogin:
+        return "AUTH LOGIN";
+      case Step::AuthUser:
+        return "the AUTH LOGIN user name";
+      case Step::AuthPassword:
+        return "the AUTH LOGIN password";
       case Step::MailFrom:
         return "MAIL FROM";
       case Step::RcptTo:
@@ -458,9 +616,28 @@ class MailAttempt final : public Attempt {
     return "?";
   }
 
+  static int expectedCode(Step s) {
+    switch (s) {
+      case Step::Greeting:
+      case Step::StartTls:
+        return 220;
+      case Step::AuthPlain:
+      case Step::AuthPassword:
+        return 235;
+      case Step::AuthLogin:
+      case Step::AuthUser:
+        return 334;
+      case Step::Data:
+        return 354;
+      default:
+        return 250;
+    }
+  }
+
   void onConnected() override {
     step_ = Step::Greeting;
-    readReply();
+    if (request_.tls != config::SmtpTls::Implicit) return readReply();
+    startTls(request_.caFile, [self = self<MailAttempt>()] { self->readReply(); });
   }
 
   // Once the message is accepted it is delivered, whatever QUIT brings; before, the refusal
@@ -471,25 +648,30 @@ class MailAttempt final : public Attempt {
     step_ = step;
     stage_ = std::string("sending ") + name(step);
     out_ = std::move(text);
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = self<MailAttempt>()](error_code ec, size_t) {
-                        if (self->finished()) return;
-                        if (ec) return self->lost(ec);
-                        self->readReply();
-                      });
+    withStream([this](auto& stream) {
+      asio::async_write(stream, asio::buffer(out_),
+                        [self = self<MailAttempt>()](error_code ec, size_t) {
+                          if (self->finished()) return;
+                          if (ec) return self->lost(ec);
+                          self->readReply();
+                        });
+    });
   }
 
   void readReply() {
     stage_ = std::string("waiting for the answer to ") + name(step_);
     if (step_ == Step::Greeting) stage_ = "waiting for the greeting";
     reply_.clear();
+    lines_.clear();
     readLine();
   }
 
   void readLine() {
-    asio::async_read_until(
-        socket_, asio::dynamic_buffer(in_, kMaxSmtpReply), '\n',
-        [self = self<MailAttempt>()](error_code ec, size_t n) { self->onLine(ec, n); });
+    withStream([this](auto& stream) {
+      asio::async_read_until(
+          stream, asio::dynamic_buffer(in_, kMaxSmtpReply), '\n',
+          [self = self<MailAttempt>()](error_code ec, size_t n) { self->onLine(ec, n); });
+    });
   }
 
   // RFC 5321 4.2: "250-first", "250-more", "250 last"; a reply is whole at its last line.
@@ -505,6 +687,7 @@ class MailAttempt final : public Attempt {
     if (!coded) return protocolError("not an SMTP reply: '" + printable(line) + "'");
     if (!reply_.empty()) reply_ += " / ";
     reply_ += line;
+    lines_.push_back(line.size() > 4 ? line.substr(4) : "");
     if (reply_.size() > kMaxSmtpReply) return protocolError("a reply over 64 KiB");
     if (line.size() > 3 && line[3] == '-') return readLine();
     onReply(std::stoi(line.substr(0, 3)));
@@ -512,14 +695,16 @@ class MailAttempt final : public Attempt {
 
   void onReply(int code) {
     if (step_ == Step::Quit) return finish(*outcome_);
-    int expected = 250;
-    if (step_ == Step::Greeting) expected = 220;
-    if (step_ == Step::Data) expected = 354;
-    if (code == expected || (step_ == Step::RcptTo && code == 251)) return next();
+    if (code == expectedCode(step_) || (step_ == Step::RcptTo && code == 251)) return next();
     // Servers that know no ESMTP answer EHLO with 500 or 502 and take HELO.
     if (step_ == Step::Ehlo && code >= 500) return send(Step::Helo, "HELO sosproxy\r\n");
-    if (code >= 400) {
-      outcome_ = Error{"smtp.refused", printable(reply_) + " (answer to " + name(step_) + ")"};
+    const std::string answer = printable(reply_) + " (answer to " + name(step_) + ")";
+    if (step_ == Step::StartTls) {
+      outcome_ = Error{"smtp.tls", answer};
+    } else if (step_ >= Step::AuthPlain && step_ <= Step::AuthPassword) {
+      outcome_ = Error{"smtp.auth", answer};
+    } else if (code >= 400) {
+      outcome_ = Error{"smtp.refused", answer};
     } else {
       outcome_ = Error{"smtp.protocol", "unexpected answer to " + std::string(name(step_)) + ": " +
                                             printable(reply_)};
@@ -533,7 +718,17 @@ class MailAttempt final : public Attempt {
         return send(Step::Ehlo, "EHLO sosproxy\r\n");
       case Step::Ehlo:
       case Step::Helo:
-        return send(Step::MailFrom, "MAIL FROM:<" + request_.from + ">\r\n");
+        if (step_ == Step::Ehlo) capabilities_ = lines_;
+        return afterHello();
+      case Step::StartTls:
+        return upgrade();
+      case Step::AuthLogin:
+        return send(Step::AuthUser, base64(request_.username) + "\r\n");
+      case Step::AuthUser:
+        return send(Step::AuthPassword, base64(request_.password) + "\r\n");
+      case Step::AuthPlain:
+      case Step::AuthPassword:
+        return mailFrom();
       case Step::MailFrom:
         return send(Step::RcptTo, "RCPT TO:<" + request_.to + ">\r\n");
       case Step::RcptTo:
@@ -546,6 +741,71 @@ class MailAttempt final : public Attempt {
       case Step::Quit:
         return;
     }
+  }
+
+  void mailFrom() { send(Step::MailFrom, "MAIL FROM:<" + request_.from + ">\r\n"); }
+
+  // The relay has said what it offers (EHLO) or nothing (HELO): STARTTLS, AUTH, or the mail.
+  void afterHello() {
+    const auto tls = request_.tls;
+    const bool wantTls = tls == config::SmtpTls::Optional || tls == config::SmtpTls::Required;
+    if (!encrypted() && wantTls && offers("STARTTLS")) return send(Step::StartTls, "STARTTLS\r\n");
+    if (!encrypted() && tls == config::SmtpTls::Required) {
+      outcome_ = Error{"smtp.tls", "the relay does not offer STARTTLS (tls: required)"};
+      return quit();
+    }
+    if (request_.username.empty()) return mailFrom();
+    if (!encrypted() && tls != config::SmtpTls::Off) {
+      outcome_ = Error{"smtp.auth",
+                       "no TLS (the relay does not offer STARTTLS): the password is "
+                       "not sent in clear"};
+      return quit();
+    }
+    if (offersAuth("PLAIN")) {
+      std::string credentials(1, '\0');
+      credentials += request_.username + '\0' + request_.password;
+      return send(Step::AuthPlain, "AUTH PLAIN " + base64(credentials) + "\r\n");
+    }
+    if (offersAuth("LOGIN")) return send(Step::AuthLogin, "AUTH LOGIN\r\n");
+    outcome_ = Error{"smtp.auth", "the relay offers neither AUTH PLAIN nor AUTH LOGIN"};
+    quit();
+  }
+
+  // After 220 to STARTTLS: the handshake, then EHLO again (RFC 3207 4.2: what was said before
+  // TLS is forgotten). Bytes already received past the 220 were sent before TLS by whoever sits
+  // on the path: refused rather than read as the relay's words.
+  void upgrade() {
+    if (!in_.empty()) return protocolError("data after the answer to STARTTLS");
+    capabilities_.clear();
+    startTls(request_.caFile,
+             [self = self<MailAttempt>()] { self->send(Step::Ehlo, "EHLO sosproxy\r\n"); });
+  }
+
+  // An EHLO keyword, as the first word of a line after the greeting line.
+  bool offers(std::string_view keyword) const {
+    for (size_t i = 1; i < capabilities_.size(); ++i) {
+      std::string_view line = capabilities_[i];
+      if (equalsNoCase(line.substr(0, line.find(' ')), keyword)) return true;
+    }
+    return false;
+  }
+
+  // "AUTH PLAIN LOGIN" (or the older "AUTH=PLAIN LOGIN").
+  bool offersAuth(std::string_view mechanism) const {
+    for (size_t i = 1; i < capabilities_.size(); ++i) {
+      std::string_view line = capabilities_[i];
+      if (line.size() < 5 || !equalsNoCase(line.substr(0, 4), "AUTH") ||
+          (line[4] != ' ' && line[4] != '='))
+        continue;
+      line.remove_prefix(5);
+      while (!line.empty()) {
+        const size_t space = line.find(' ');
+        if (equalsNoCase(line.substr(0, space), mechanism)) return true;
+        if (space == std::string_view::npos) break;
+        line.remove_prefix(space + 1);
+      }
+    }
+    return false;
   }
 
   // RFC 5321 4.1.1.10: the client ends the session with QUIT, after a refusal too.
@@ -564,7 +824,9 @@ class MailAttempt final : public Attempt {
   MailRequest request_;
   Step step_ = Step::Greeting;
   std::string in_, out_, reply_;
-  std::optional<Result<void>> outcome_;  // set once the server has decided
+  std::vector<std::string> lines_;         // the reply's lines, without their codes
+  std::vector<std::string> capabilities_;  // the last EHLO's lines
+  std::optional<Result<void>> outcome_;    // set once the server has decided
 };
 
 }  // namespace
@@ -606,14 +868,11 @@ void postWebhook(asio::io_context& io, WebhookRequest request, Done done) {
 }
 
 void sendMail(asio::io_context& io, MailRequest request, Done done) {
-  error_code ec;
-  auto address = asio::ip::make_address(request.host, ec);
-  if (ec || request.port == 0) {
+  if (request.host.empty() || request.port == 0) {
     return reportLater(
         io, std::move(done),
         Error{"smtp.host", "'" + printable(request.host) + ":" + std::to_string(request.port) +
-                               "' is not a numeric address and port (names are "
-                               "not looked up)"});
+                               "' is not a host and port"});
   }
   for (const auto* a : {&request.from, &request.to}) {
     if (!plainAddress(*a)) {
@@ -622,8 +881,19 @@ void sendMail(asio::io_context& io, MailRequest request, Done done) {
           Error{"smtp.address", "'" + printable(*a) + "' is not a plain ASCII mail address"});
     }
   }
-  tcp::endpoint server(address, request.port);
-  std::make_shared<MailAttempt>(io, server, std::move(request), std::move(done))->run();
+  std::make_shared<MailAttempt>(io, std::move(request), std::move(done))->run();
+}
+
+MailRequest relayRequest(const config::Notifications& n) {
+  MailRequest r;
+  r.host = n.smtpHost;
+  r.port = n.smtpPort;
+  r.tls = n.smtpTls;
+  r.caFile = n.smtpCaFile;
+  r.username = n.smtpAuth.username;
+  r.password = n.smtpAuth.password;
+  r.from = n.mailFrom;
+  return r;
 }
 
 }  // namespace sos::notify

@@ -69,6 +69,8 @@ struct NotifyCounters {
   // Each delivery attempt by channel (webhook, email, sip) and outcome: delivered, failed (to be
   // tried again), given-up (a test call's, past max_attempts).
   LabelledCounts attempts;
+  // Failed attempts by channel and error code ("webhook.tls", "smtp.auth", "timeout", ...).
+  LabelledCounts errors;
 };
 
 // A change to an emergency call's alerts, for the dashboard (I/O thread): a job written, its

@@ -69,13 +69,11 @@ void Notifier::Impl::attempt(int64_t key) {
       r.secret = webhookSecret(job.target);
       r.body = job.payload;
       r.delivery = job.deliveryId;
+      r.caFile = settings().webhookCaFile;
       r.timeout = timeout;
       channels.webhook(io, std::move(r), done);
     } else if (job.channel == "email" && channels.mail) {
-      MailRequest r;
-      r.host = settings().smtpHost;
-      r.port = settings().smtpPort;
-      r.from = settings().mailFrom;
+      MailRequest r = relayRequest(settings());
       r.to = job.target;
       size_t lineEnd = job.payload.find('\n');
       r.subject = job.payload.substr(0, lineEnd);
@@ -146,6 +144,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
     return;
   }
   const std::string error = result.error().code + ": " + result.error().message;
+  counters.errors.add(job.channel, result.error().code);
   if (attempts == maxAttempts) {
     counters.pastMaxAttempts.fetch_add(1, std::memory_order_relaxed);
   }

@@ -26,10 +26,7 @@ namespace {
 void sendMail(boost::asio::io_context& io, const config::Config& cfg, const std::string& to,
               const std::string& subject, const std::string& body, const std::string& what) {
   static uint64_t sent = 0;
-  notify::MailRequest mail;
-  mail.host = cfg.notifications.smtpHost;
-  mail.port = cfg.notifications.smtpPort;
-  mail.from = cfg.notifications.mailFrom;
+  notify::MailRequest mail = notify::relayRequest(cfg.notifications);
   mail.to = to;
   mail.subject = subject;
   mail.body = body;

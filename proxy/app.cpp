@@ -248,14 +248,18 @@ std::optional<Listeners> openListeners(boost::asio::io_context& io, const config
                                        admin::AdminRoutes& deviceRoutes) {
   Listeners l;
   if (!cfg.admin.enabled) return l;
+  // HTTPS on both when admin.tls is set (issue 20); the configuration refused plain HTTP beyond
+  // loopback unless admin.allow_plain_http.
+  std::optional<admin::TlsFiles> tls;
+  if (cfg.admin.https()) tls = admin::TlsFiles{cfg.admin.tls.certFile, cfg.admin.tls.keyFile};
   try {
     l.admin = std::make_unique<admin::HttpServer>(
         io, cfg.admin.address, cfg.admin.port,
-        [&routes](const admin::HttpRequest& r) { return routes.handle(r); });
+        [&routes](const admin::HttpRequest& r) { return routes.handle(r); }, tls);
     if (cfg.admin.devicePort != 0) {
       l.device = std::make_unique<admin::HttpServer>(
           io, cfg.admin.deviceAddress, cfg.admin.devicePort,
-          [&deviceRoutes](const admin::HttpRequest& r) { return deviceRoutes.handle(r); });
+          [&deviceRoutes](const admin::HttpRequest& r) { return deviceRoutes.handle(r); }, tls);
     }
   } catch (const std::exception& e) {
     std::cerr << "sosproxy: " << e.what() << "\n";
@@ -264,12 +268,29 @@ std::optional<Listeners> openListeners(boost::asio::io_context& io, const config
   return l;
 }
 
+// SIGHUP, on the I/O thread: the configuration, and the admin server's certificate (a renewed
+// one takes effect for connections accepted from then on).
+void reloadAll(ConfigReloader& reloader, Listeners& l) {
+  (void)reloader.reload();
+  for (auto* server : {l.admin.get(), l.device.get()}) {
+    if (server == nullptr || !server->https()) continue;
+    if (auto error = server->reloadTls()) {
+      spdlog::error("admin HTTPS: keeping the certificate in use: {}", *error);
+    } else {
+      spdlog::info("admin HTTPS: certificate and key read again");
+    }
+  }
+}
+
 void printReady(const Options& opts, const config::Config& cfg, const Server& server,
                 const Listeners& l) {
   std::cout << "sosproxy ready: SIP on " << server.listening();
-  if (l.admin) std::cout << "; admin http://" << cfg.admin.address << ":" << l.admin->port();
-  if (l.device)
-    std::cout << "; device reports http://" << cfg.admin.deviceAddress << ":" << l.device->port();
+  const char* scheme = cfg.admin.https() ? "https://" : "http://";
+  if (l.admin) std::cout << "; admin " << scheme << cfg.admin.address << ":" << l.admin->port();
+  if (l.device) {
+    std::cout << "; device reports " << scheme << cfg.admin.deviceAddress << ":"
+              << l.device->port();
+  }
   std::cout << "; config " << opts.configPath << "; routing log "
             << (cfg.logging.routingLog == "-" ? "standard output" : cfg.logging.routingLog)
             << std::endl;
@@ -361,9 +382,9 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   // After the ready line: the SIP sockets listen and the admin server accepts.
   systemd.notify("READY=1\nSTATUS=SIP on " + server.listening());
 
-  int status = waitForStopSignal([&io, &reloader, &routingLog] {
+  int status = waitForStopSignal([&io, &reloader, &routingLog, &http] {
     routingLog.reopen();  // logrotate: the writer thread opens the file by its name again
-    boost::asio::post(io, [&reloader] { (void)reloader.reload(); });
+    boost::asio::post(io, [&reloader, &http] { reloadAll(reloader, *http); });
   });
   systemd.notify("STOPPING=1");
   server.health().setStopping();

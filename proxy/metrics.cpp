@@ -242,6 +242,10 @@ void notifyMetrics(std::string& out, const notify::NotifyCounters& n) {
            "responder alert delivery attempts by channel (webhook, email, sip) and outcome "
            "(delivered, failed and to be tried again, given-up)",
            n.attempts, "channel", "outcome");
+  labelled(out, "sosproxy_alert_errors_total",
+           "responder alert attempts that failed, by channel and error (webhook.tls, smtp.auth, "
+           "connect, timeout, ...)",
+           n.errors, "channel", "error");
 }
 
 void edgeMetrics(std::string& out, const EdgeCounters& e) {

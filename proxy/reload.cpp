@@ -62,6 +62,9 @@ std::vector<std::string> restartOnlyChanges(const config::Config& running,
   check(running.admin.deviceAddress != next.admin.deviceAddress ||
             running.admin.devicePort != next.admin.devicePort,
         "admin.device_listen");
+  check(running.admin.tls.certFile != next.admin.tls.certFile ||
+            running.admin.tls.keyFile != next.admin.tls.keyFile,
+        "admin.tls");
   check(running.logging.format != next.logging.format, "logging.format");
   check(running.logging.routingLog != next.logging.routingLog, "logging.routing_log");
   return changed;
@@ -78,6 +81,7 @@ void keepRestartOnly(const config::Config& running, config::Config& next) {
   next.admin.enabled = running.admin.enabled;
   next.admin.deviceAddress = running.admin.deviceAddress;
   next.admin.devicePort = running.admin.devicePort;
+  next.admin.tls = running.admin.tls;  // SIGHUP reads the same files again
   next.logging.format = running.logging.format;
   next.logging.routingLog = running.logging.routingLog;
 }

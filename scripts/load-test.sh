@@ -91,7 +91,7 @@ if [[ "$transport" == tls ]]; then
     "$scenarios/uac-load-call.xml" >"$work/uac-load-call-tls.xml"
   uac_scenario="$work/uac-load-call-tls.xml"
   tls_sets=(--set "listen.transports=[udp, tcp, tls]"
-            --set "listen.tls={port: $tls_port, certificate: $work/sosproxy.test.crt, key: $work/sosproxy.test.key, ca: $work/ca.pem}"
+            --set "listen.tls={port: $tls_port, cert_file: $work/sosproxy.test.crt, key_file: $work/sosproxy.test.key, ca_file: $work/ca.pem}"
             --set "trunks[*].tls_name=trunk.test")
 fi
 write_demo_config "$bin" "$work/sosproxy.yaml" "$transport" "${tls_sets[@]}"

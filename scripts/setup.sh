@@ -37,11 +37,12 @@ build=(
   libboost-dev             # Asio/Beast (admin server, notifications)
   libsqlite3-dev           # location store
   libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
-  libssl-dev               # libcrypto: webhook signatures; libssl: SIP over TLS certificate checks
+  libssl-dev               # HMAC-SHA256 of webhook alerts; HTTPS, TLS of webhooks and mail; SIP over TLS certificate checks
+  openssl                  # the tests make their own CA and certificates (tests/integration)
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests
-  socat openssl            # SIP over TLS tests: TLS in front of SIPp (Debian's has none); test certificates
+  socat                    # SIP over TLS tests: TLS in front of SIPp (Debian's has none)
   chromium chromium-driver # the self-service page's tests in headless Chromium (tests/browser)
   kamailio                 # the comparison router of bench/compare.sh (never started otherwise)
   libxml2-dev              # PIDF-LO parsing (no DTDs, no entities, size and depth limits)

@@ -126,6 +126,8 @@ TEST_F(Session, SignInGivesAnHttpOnlyStrictCookieAndACsrfToken) {
   EXPECT_NE(cookie.find("; SameSite=Strict"), std::string::npos) << cookie;
   EXPECT_NE(cookie.find("; Path=/api/v1/"), std::string::npos) << cookie;
   EXPECT_NE(cookie.find("; Max-Age=28800"), std::string::npos) << cookie;
+  // Over plain HTTP (loopback) the cookie cannot be Secure: the browser would never send it back.
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos) << cookie;
   const json body = json::parse(out.body);
   EXPECT_EQ(body["name"], "london-admin");
   EXPECT_EQ(body["role"], "site-admin");
@@ -150,6 +152,27 @@ TEST_F(Session, SignInGivesAnHttpOnlyStrictCookieAndACsrfToken) {
   EXPECT_EQ(json::parse(again.body)["csrf"], csrf);
   // Two sign-ins are two sessions.
   EXPECT_NE(signIn(r, "london-admin").cookie, s.cookie);
+}
+
+// Issue 20: over HTTPS the cookie is Secure, signing in and signing out alike.
+TEST_F(Session, OverHttpsTheCookieIsSecure) {
+  auto r = routes();
+  HttpRequest in =
+      request("POST", "/api/v1/session", json{{"token", "secret-london-admin"}}.dump());
+  in.secure = true;
+  HttpResponse out = r.handle(in);
+  ASSERT_EQ(out.status, 201) << out.body;
+  const std::string cookie = header(out, "Set-Cookie");
+  EXPECT_NE(cookie.find("; HttpOnly; SameSite=Strict; Max-Age=28800; Secure"), std::string::npos)
+      << cookie;
+  HttpRequest outOf = request("DELETE", "/api/v1/session");
+  outOf.cookie = cookie.substr(0, cookie.find(';'));
+  outOf.csrfToken = json::parse(out.body).value("csrf", "");
+  outOf.secure = true;
+  const HttpResponse closed = r.handle(outOf);
+  EXPECT_EQ(closed.status, 200) << closed.body;
+  EXPECT_NE(header(closed, "Set-Cookie").find("Max-Age=0; Secure"), std::string::npos)
+      << header(closed, "Set-Cookie");
 }
 
 TEST_F(Session, AWrongOrAbsentTokenDoesNotSignIn) {

@@ -937,25 +937,25 @@ TEST(ConfigTest, RespondersAndNotifications) {
   EXPECT_EQ(n.maxAttempts, 3);
 
   auto bad = lines;
-  bad[15] = "      - {webhook: \"http://alerts.example/x\", email: \"a@b\"}";
+  bad[15] = "      - {webhook: \"ftp://alerts.example/x\", email: \"a@b\"}";
   bad[16] = "      - {email: \"not an address\", secret: \"k\"}";
   bad[17] = "      - {sip: \"sip:desk@127.0.0.1\", tier: 0}";
-  bad[19] = "  smtp: {host: mail.example, port: 2525, from: \"sos@hq.example\"}";
+  bad[19] = "  smtp: {host: mail_example, port: 2525, from: \"sos@hq.example\"}";
   EXPECT_EQ(problems(parseConfig(text(bad), "t.yaml")),
             (std::vector<std::string>{
                 "t.yaml:16:9: sites[0].responders[0]: a responder has one channel: webhook, "
                 "email or sip, not several",
-                "t.yaml:16:19: sites[0].responders[0].webhook: \"http://alerts.example/x\" is "
-                "not valid; expected an http:// URL with a numeric host, e.g. "
-                "\"http://127.0.0.1:8089/alerts\"",
+                "t.yaml:16:19: sites[0].responders[0].webhook: \"ftp://alerts.example/x\" is "
+                "not valid; expected an http:// or https:// URL, e.g. "
+                "\"https://alerts.example.com/hook\" or \"http://127.0.0.1:8089/alerts\"",
                 "t.yaml:17:17: sites[0].responders[1].email: \"not an address\" is not valid; "
                 "expected an e-mail address, e.g. \"security@hq.example\"",
                 "t.yaml:17:43: sites[0].responders[1].secret: only a webhook responder has a "
                 "secret",
                 "t.yaml:18:43: sites[0].responders[2].tier: \"0\" is not valid; expected a tier "
                 "from 1 to 9",
-                "t.yaml:20:16: notifications.smtp.host: \"mail.example\" is not valid; expected "
-                "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"",
+                "t.yaml:20:16: notifications.smtp.host: \"mail_example\" is not valid; expected "
+                "a host name or a numeric address, e.g. \"smtp.example.com\"",
             }));
 }
 
@@ -1027,14 +1027,14 @@ TEST(ConfigTest, SipOverTlsNeedsListenTlsAndItsFiles) {
   const std::string source = (dir / "t.yaml").string();
 
   auto lines = kValid;
-  lines.insert(lines.begin() + 8, "    transport: tls");              // 9, the psap
-  lines.insert(lines.begin() + 9, "    tls_name: psap.example.net");  // 10
-  lines.insert(lines.end(), {"listen:",                               // 17
-                             "  transports: [udp, tcp, tls]",         // 18
-                             "  tls:",                                // 19
-                             "    certificate: sip.crt",              // 20
-                             "    key: sip.key",                      // 21
-                             "    ca: " + (dir / "ca.pem").string(),  // 22
+  lines.insert(lines.begin() + 8, "    transport: tls");                   // 9, the psap
+  lines.insert(lines.begin() + 9, "    tls_name: psap.example.net");       // 10
+  lines.insert(lines.end(), {"listen:",                                    // 17
+                             "  transports: [udp, tcp, tls]",              // 18
+                             "  tls:",                                     // 19
+                             "    cert_file: sip.crt",                     // 20
+                             "    key_file: sip.key",                      // 21
+                             "    ca_file: " + (dir / "ca.pem").string(),  // 22
                              "    require_client_certificates: true"});
   auto c = parseConfig(text(lines), source);
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -1051,7 +1051,7 @@ TEST(ConfigTest, SipOverTlsNeedsListenTlsAndItsFiles) {
 
   auto bad = lines;
   bad[9] = "    tls_name: not a name";
-  bad[20] = "    key: missing.key";
+  bad[20] = "    key_file: missing.key";
   bad.push_back("  port: 5061");  // listen.port, the TLS port's default
   EXPECT_EQ(problems(parseConfig(text(bad), source)),
             (std::vector<std::string>{
@@ -1059,8 +1059,8 @@ TEST(ConfigTest, SipOverTlsNeedsListenTlsAndItsFiles) {
                          "host name, e.g. \"sosproxy.example.com\"",
                 source + ":20:5: listen.tls: would listen on 5061 (its default), the port of UDP "
                          "and TCP too: give listen.tls a port of its own",
-                source + ":21:10: listen.tls.key: cannot be read (" +
-                    (dir / "missing.key").string() + ")",
+                source + ":21:15: listen.tls.key_file: \"" + (dir / "missing.key").string() +
+                    "\" cannot be read",
             }));
 
   auto noTls = kValid;
@@ -1071,10 +1071,10 @@ TEST(ConfigTest, SipOverTlsNeedsListenTlsAndItsFiles) {
             (std::vector<std::string>{
                 source + ":6:15: trunks[0].tls_name: applies to a TLS trunk only (transport: tls)",
                 source + ":10:16: trunks[1].transport: a TLS trunk needs \"tls\" among "
-                         "listen.transports and listen.tls (whose ca its certificate must chain "
-                         "to)",
-                source + ":18:21: listen.transports[1]: \"tls\" needs listen.tls (its port, "
-                         "certificate, key and ca)",
+                         "listen.transports and listen.tls (whose ca_file its certificate "
+                         "must chain to)",
+                source + ":18:21: listen.transports[1]: \"tls\" needs listen.tls (its cert_file, "
+                         "key_file and ca_file)",
             }));
   std::filesystem::remove_all(dir);
 }
@@ -1379,6 +1379,99 @@ TEST(ConfigTest, PublicUrlNamesTheSelfServicePage) {
                   "\"http://10.1.0.5:8080\""}))
         << bad;
   }
+}
+
+// Issue 20: the admin server's HTTPS, and plain HTTP beyond loopback refused at its line unless
+// admin.allow_plain_http says it is meant.
+TEST(ConfigTest, AdminPlainHttpBeyondLoopbackNeedsTlsOrConsent) {
+  auto c = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c.value().admin.https());
+  EXPECT_FALSE(c.value().admin.allowPlainHttp);
+
+  for (const std::string loopback : {"127.0.0.1", "127.3.0.1", "\"::1\""}) {
+    auto lines = kValid;
+    lines.insert(lines.end(), {"admin:", "  address: " + loopback});
+    EXPECT_TRUE(parseConfig(text(lines), "t.yaml").ok()) << loopback;
+  }
+  auto lines = kValid;
+  lines.insert(lines.end(), {"admin:",                                              // 15
+                             "  address: 0.0.0.0",                                  // 16
+                             "  device_listen: {address: 10.0.0.5, port: 8081}"});  // 17
+  EXPECT_EQ(problems(parseConfig(text(lines), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:16:12: admin.address: plain HTTP for the admin API on \"0.0.0.0\", which "
+                "is not a loopback address: set admin.tls (cert_file, key_file) for HTTPS, or "
+                "admin.allow_plain_http: true if plain HTTP there is meant",
+                "t.yaml:17:28: admin.device_listen.address: plain HTTP for the device reports on "
+                "\"10.0.0.5\", which is not a loopback address: set admin.tls (cert_file, "
+                "key_file) for HTTPS, or admin.allow_plain_http: true if plain HTTP there is "
+                "meant"}));
+
+  lines.push_back("  allow_plain_http: true");
+  auto allowed = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  EXPECT_TRUE(allowed.value().admin.allowPlainHttp);
+
+  // Both files, readable, relative to the file's directory; a missing one is refused.
+  auto https = kValid;
+  const std::string dir = kSource + "/tests/config/data";
+  https.insert(https.end(), {"admin:", "  address: 0.0.0.0",
+                             "  tls: {cert_file: " + dir +
+                                 "/tls-placeholder.txt, key_file: "
+                                 "tls-placeholder.txt}"});
+  auto withTls = parseConfig(text(https), dir + "/t.yaml");
+  ASSERT_TRUE(withTls.ok()) << withTls.error().message;
+  EXPECT_TRUE(withTls.value().admin.https());
+  EXPECT_EQ(withTls.value().admin.tls.keyFile, dir + "/tls-placeholder.txt");
+  https.back() = "  tls: {cert_file: no-such.pem}";
+  EXPECT_EQ(
+      problems(parseConfig(text(https), dir + "/t.yaml")),
+      (std::vector<std::string>{
+          dir + "/t.yaml:17:8: admin.tls.key_file: required key is missing",
+          dir + "/t.yaml:17:20: admin.tls.cert_file: \"" + dir + "/no-such.pem\" cannot be read"}));
+}
+
+// Issue 20: the mail relay's TLS and credentials; the password from the file, an environment
+// variable or a file, exactly one of them.
+TEST(ConfigTest, SmtpTlsAndAuthentication) {
+  auto base = kValid;
+  base.insert(base.end(), {"notifications:",
+                           "  smtp: {host: smtp.example.com, tls: implicit, "
+                           "username: alerts, password: \"pw\"}"});
+  auto r = parseConfig(text(base), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Notifications& n = r.value().notifications;
+  EXPECT_EQ(n.smtpHost, "smtp.example.com");
+  EXPECT_EQ(n.smtpTls, SmtpTls::Implicit);
+  EXPECT_EQ(n.smtpPort, 465);
+  EXPECT_EQ(n.smtpAuth.username, "alerts");
+  EXPECT_EQ(n.smtpAuth.password, "pw");
+
+  ::setenv("SOS_TEST_SMTP_PASSWORD", "from the environment", 1);
+  base.back() =
+      "  smtp: {host: 192.0.2.25, port: 587, tls: required, username: a, password_env: "
+      "SOS_TEST_SMTP_PASSWORD}";
+  r = parseConfig(text(base), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().notifications.smtpPort, 587);
+  EXPECT_EQ(r.value().notifications.smtpTls, SmtpTls::Required);
+  EXPECT_EQ(r.value().notifications.smtpAuth.password, "from the environment");
+
+  base.back() =
+      "  smtp: {tls: sometimes, username: a, password: x, password_env: SOS_TEST_NOT_SET_AT_ALL}";
+  EXPECT_EQ(problems(parseConfig(text(base), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:16:9: notifications.smtp: give the password once: password, "
+                "password_env or password_file",
+                "t.yaml:16:15: notifications.smtp.tls: \"sometimes\" is not one of off, optional, "
+                "required, implicit",
+                "t.yaml:16:66: notifications.smtp.password_env: the environment variable "
+                "\"SOS_TEST_NOT_SET_AT_ALL\" is not set or empty"}));
+  base.back() = "  smtp: {username: a}";
+  EXPECT_EQ(problems(parseConfig(text(base), "t.yaml")),
+            (std::vector<std::string>{"t.yaml:16:20: notifications.smtp.username: a username "
+                                      "needs a password, password_env or password_file"}));
 }
 
 }  // namespace sos::config

@@ -131,12 +131,7 @@ TEST_F(AdminApi, ADeviceTokenOf1002CannotReportFor1001) {
   EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM device_reports"), before + 1);
   EXPECT_EQ(metric("sosproxy_admin_forbidden_total"), 1);
   // The refusal is logged with the token's name (the log is written by a thread of its own).
-  EXPECT_TRUE(waitFor(
-      [&] {
-        return proxy_->output().find("location report refused for token \"phone-1002\"") !=
-               std::string::npos;
-      },
-      milliseconds(5000)))
+  EXPECT_TRUE(outputShows("location report refused for token \"phone-1002\"", milliseconds(5000)))
       << proxy_->output();
 }
 

@@ -58,16 +58,7 @@ class Alerts : public B2buaTest {
 
   // The 911 caller: 1001 at 10.1.2.45 (HQ Floor 2).
   SippOptions caller911() {
-    SippOptions o;
-    o.scenario = "uac-911-from-network-expect-200.xml";
-    o.name = "caller-" + std::to_string(n_);
-    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
-    o.service = "911";
-    o.sets = {{"caller", "1001"},
-              {"contact_host", "10.1.2.45"},
-              {"contact_port", "5060"},
-              {"pani", "IEEE-802.3"}};
-    return o;
+    return call911Options("1001", "10.1.2.45", "caller-" + std::to_string(n_));
   }
 
   // 911 from 1001 at 10.1.2.45 (HQ Floor 2), answered by il-psap-a; returns the caller's Call-ID.

@@ -141,6 +141,24 @@ RoutingLogLine B2buaTest::waitForLogLine(
 
 std::string B2buaTest::routingLogText() const { return readFile(routingLogPath_); }
 
+SippOptions B2buaTest::call911Options(const std::string& caller, const std::string& contactHost,
+                                      const std::string& name) const {
+  SippOptions o;
+  o.scenario = "uac-911-from-network-expect-200.xml";
+  o.name = name;
+  o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
+  o.service = "911";
+  o.sets = {{"caller", caller},
+            {"contact_host", contactHost},
+            {"contact_port", "5060"},
+            {"pani", "IEEE-802.3"}};
+  return o;
+}
+
+bool B2buaTest::outputShows(const std::string& text, milliseconds timeout) {
+  return waitFor([&] { return proxy_->output().find(text) != std::string::npos; }, timeout);
+}
+
 std::string B2buaTest::report(std::initializer_list<const Sipp*> peers) const {
   std::string r =
       "=== test dir " + dir_.path().string() + " (set SOS_KEEP_TEST_DIRS=1 to keep it)\n";

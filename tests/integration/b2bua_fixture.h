@@ -49,6 +49,14 @@ class B2buaTest : public ::testing::Test {
                                     const std::string& localIp = "127.0.0.1",
                                     int timeoutSeconds = 30);
 
+  // A 911 from extension `caller` whose phone is at `contactHost` (its Contact, with PANI
+  // IEEE-802.3; uac-911-from-network-expect-200.xml), to sosproxy: start it with Sipp.
+  SippOptions call911Options(const std::string& caller, const std::string& contactHost,
+                             const std::string& name) const;
+
+  // Waits until sosproxy's stdout or stderr holds `text`.
+  bool outputShows(const std::string& text, milliseconds timeout = milliseconds(10000));
+
   // Waits for the routing log to hold a line with all these key=value pairs; returns it, or an
   // empty line (raw == "") after `timeout`.
   RoutingLogLine waitForLogLine(const std::vector<std::pair<std::string, std::string>>& match,

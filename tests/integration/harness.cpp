@@ -850,6 +850,11 @@ namespace {
 
 uint16_t portOrFree(uint16_t port) { return port != 0 ? port : pickFreePort(); }
 
+std::vector<std::string> withExtra(std::vector<std::string> args, std::vector<std::string> extra) {
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 std::vector<std::string> webhookArgs(uint16_t port, const std::string& secret, int status,
                                      bool blackhole, const fs::path& out) {
   std::vector<std::string> a{"--port", std::to_string(port), "--secret", secret,
@@ -861,32 +866,118 @@ std::vector<std::string> webhookArgs(uint16_t port, const std::string& secret, i
 }  // namespace
 
 WebhookReceiver::WebhookReceiver(fs::path dir, std::string secret, uint16_t port, int status,
-                                 bool blackhole, std::string name)
+                                 bool blackhole, std::string name, std::vector<std::string> extra)
     : WebhookReceiver(std::move(dir), std::move(secret), portOrFree(port), status, blackhole,
-                      std::move(name), 0) {}
+                      std::move(name), std::move(extra), 0) {}
 
 WebhookReceiver::WebhookReceiver(fs::path dir, std::string secret, uint16_t port, int status,
-                                 bool blackhole, std::string name, int)
+                                 bool blackhole, std::string name, std::vector<std::string> extra,
+                                 int)
     : PythonTool("webhook_receiver.py",
-                 webhookArgs(port, secret, status, blackhole, dir / (name + ".jsonl")), dir, name,
-                 dir / (name + ".jsonl")),
+                 withExtra(webhookArgs(port, secret, status, blackhole, dir / (name + ".jsonl")),
+                           std::move(extra)),
+                 dir, name, dir / (name + ".jsonl")),
       port_(port) {}
 
 std::string WebhookReceiver::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
 
-SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name)
-    : SmtpReceiver(std::move(dir), portOrFree(port), refuse, std::move(name), 0) {}
+SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name,
+                           std::vector<std::string> extra)
+    : SmtpReceiver(std::move(dir), portOrFree(port), refuse, std::move(name), std::move(extra), 0) {
+}
 
-SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name, int)
-    : PythonTool("smtp_receiver.py",
-                 refuse ? std::vector<std::string>{"--port", std::to_string(port), "--out",
+SmtpReceiver::SmtpReceiver(fs::path dir, uint16_t port, bool refuse, std::string name,
+                           std::vector<std::string> extra, int)
+    : PythonTool(
+          "smtp_receiver.py",
+          withExtra(refuse
+                        ? std::vector<std::string>{"--port", std::to_string(port), "--out",
                                                    (dir / (name + ".jsonl")).string(), "--refuse"}
                         : std::vector<std::string>{"--port", std::to_string(port), "--out",
                                                    (dir / (name + ".jsonl")).string()},
-                 dir, name, dir / (name + ".jsonl")),
+                    std::move(extra)),
+          dir, name, dir / (name + ".jsonl")),
       port_(port) {}
+
+namespace {
+
+const std::vector<std::string> kEcKey{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                      "-nodes"};
+
+// `openssl ARGS...`, its failure (command line and output) in `error`; nothing once `error` holds
+// an earlier one.
+void openssl(std::vector<std::string> argv, const fs::path& dir, std::string& error) {
+  if (!error.empty()) return;
+  argv.insert(argv.begin(), "openssl");
+  const CommandRun r = runCommand(argv, dir, milliseconds(30000));
+  if (r.status != std::optional<int>(0)) error = r.commandLine + ": " + r.err + r.out;
+}
+
+}  // namespace
+
+std::string signTestCertificate(const TestCertificates& ca, const fs::path& cert,
+                                const fs::path& key, const std::string& commonName,
+                                const std::string& names) {
+  std::string error;
+  const fs::path dir = cert.parent_path();
+  const fs::path csr = cert.string() + ".csr";
+  std::vector<std::string> req{"req"};
+  req.insert(req.end(), kEcKey.begin(), kEcKey.end());
+  req.insert(req.end(), {"-keyout", key.string(), "-out", csr.string(), "-subj",
+                         "/CN=" + commonName, "-addext", "subjectAltName=" + names});
+  openssl(req, dir, error);
+  openssl({"x509", "-req", "-in", csr.string(), "-CA", ca.ca.string(), "-CAkey", ca.caKey.string(),
+           "-CAcreateserial", "-out", cert.string(), "-days", "2", "-copy_extensions", "copy"},
+          dir, error);
+  return error;
+}
+
+TestCertificates makeTestCertificates(const fs::path& dir) {
+  TestCertificates c;
+  c.ca = dir / "test-ca.pem";
+  c.caKey = dir / "test-ca.key";
+  c.cert = dir / "server.pem";
+  c.key = dir / "server.key";
+  c.wrongCert = dir / "wrong-name.pem";
+  c.wrongKey = dir / "wrong-name.key";
+  std::vector<std::string> ca{"req", "-x509"};
+  ca.insert(ca.end(), kEcKey.begin(), kEcKey.end());
+  ca.insert(ca.end(), {"-keyout", c.caKey.string(), "-out", c.ca.string(), "-days", "2", "-subj",
+                       "/CN=sosproxy test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                       "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
+  openssl(ca, dir, c.error);
+  if (c.error.empty())
+    c.error = signTestCertificate(c, c.cert, c.key, "localhost", "DNS:localhost,IP:127.0.0.1");
+  if (c.error.empty())
+    c.error = signTestCertificate(c, c.wrongCert, c.wrongKey, "wrong.example", "DNS:wrong.example");
+  return c;
+}
+
+HttpReply httpsRequest(const std::string& method, const std::string& url, const fs::path& caFile,
+                       const fs::path& dir, const std::string& body,
+                       const std::vector<HttpHeader>& headers, const std::string& until) {
+  std::vector<std::string> argv{
+      "python3",  (fs::path(SOS_TEST_TOOLS_DIR) / "https_client.py").string(),
+      "--url",    url,
+      "--ca",     caFile.string(),
+      "--method", method};
+  for (const auto& h : headers) argv.insert(argv.end(), {"--header", h.name + ": " + h.value});
+  if (!body.empty()) argv.insert(argv.end(), {"--body", body});
+  if (!until.empty()) argv.insert(argv.end(), {"--until", until});
+  const CommandRun r = runCommand(argv, dir, milliseconds(30000));
+  HttpReply reply;
+  const std::string line = r.out.substr(0, r.out.find('\n'));
+  if (!jsonHas(line, "status")) {
+    reply.body = jsonHas(line, "error") ? jsonField(line, "error") : r.commandLine + ": " + r.err;
+    return reply;
+  }
+  reply.status = std::atoi(jsonField(line, "status").c_str());
+  reply.headers = jsonField(line, "headers");
+  reply.body = jsonField(line, "body");
+  return reply;
+}
 
 // ---------------------------------------------------------------------------------------------
 // JSON, just enough for the tools' lines

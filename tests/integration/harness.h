@@ -253,35 +253,66 @@ class PythonTool {
 // "signature_ok" says whether X-Sosproxy-Signature is sha256=HMAC-SHA256(secret, body)) and
 // answers `status`. With `blackhole` it reads and records requests ("status": null) but never
 // answers, keeping the connection open.
+// `extra` are further arguments of the script (--tls-cert CERT --tls-key KEY: HTTPS, and each
+// line then says "tls": true).
 class WebhookReceiver : public PythonTool {
  public:
   WebhookReceiver(std::filesystem::path dir, std::string secret, uint16_t port = 0,
-                  int status = 200, bool blackhole = false, std::string name = "webhook");
+                  int status = 200, bool blackhole = false, std::string name = "webhook",
+                  std::vector<std::string> extra = {});
   uint16_t port() const { return port_; }
   // "http://127.0.0.1:PORT" + path.
   std::string url(const std::string& path = "/alerts") const;
 
  private:
   WebhookReceiver(std::filesystem::path dir, std::string secret, uint16_t port, int status,
-                  bool blackhole, std::string name, int);  // `port` already chosen
+                  bool blackhole, std::string name, std::vector<std::string> extra,
+                  int);  // `port` already chosen
   uint16_t port_;
 };
 
 // tools/smtp_receiver.py on 127.0.0.1:`port` (0 picks a free one): an SMTP server recording every
 // message accepted in DIR/NAME.jsonl as {"from", "to": [...], "data", "helo", "esmtp",
 // "bare_lf"} ("data": the message text, dot-stuffing undone, line ends as sent). With `refuse`
-// it answers every RCPT TO with 550.
+// it answers every RCPT TO with 550. `extra` are further arguments of the script (STARTTLS
+// offered or required, TLS from the start, AUTH: its --help); each line then also says "tls",
+// "auth" (the user authenticated) and "auth_mechanism".
 class SmtpReceiver : public PythonTool {
  public:
   SmtpReceiver(std::filesystem::path dir, uint16_t port = 0, bool refuse = false,
-               std::string name = "smtp");
+               std::string name = "smtp", std::vector<std::string> extra = {});
   uint16_t port() const { return port_; }
 
  private:
   SmtpReceiver(std::filesystem::path dir, uint16_t port, bool refuse, std::string name,
-               int);  // `port` already chosen
+               std::vector<std::string> extra, int);  // `port` already chosen
   uint16_t port_;
 };
+
+// Certificates made by `openssl` for a test (issue 20), in `dir`: a CA, a server certificate
+// it signed for localhost and 127.0.0.1, and one it signed for "wrong.example" only. Nothing of
+// them is kept in the repository. `error` says what failed (empty: all made).
+struct TestCertificates {
+  std::filesystem::path ca;     // the CA's certificate (PEM)
+  std::filesystem::path caKey;  // and its key (signTestCertificate signs with it)
+  std::filesystem::path cert, key;
+  std::filesystem::path wrongCert, wrongKey;
+  std::string error;
+};
+TestCertificates makeTestCertificates(const std::filesystem::path& dir);
+// Another certificate that CA signs, for `names` ("DNS:psap-a.test"), written to `cert` with its
+// key at `key`. Empty when made, else what failed.
+std::string signTestCertificate(const TestCertificates& ca, const std::filesystem::path& cert,
+                                const std::filesystem::path& key, const std::string& commonName,
+                                const std::string& names);
+
+// One HTTPS request by tools/https_client.py, trusting `caFile` only. `until`: the body is read
+// only until it holds that text (an open answer). Status 0, and the reason in `body`, when no
+// answer came.
+HttpReply httpsRequest(const std::string& method, const std::string& url,
+                       const std::filesystem::path& caFile, const std::filesystem::path& dir,
+                       const std::string& body = "", const std::vector<HttpHeader>& headers = {},
+                       const std::string& until = "");
 
 // Enough JSON for the receivers' lines. The value of `key` among the top-level members of the
 // JSON object `json`: a string decoded (escapes undone), any other value as its JSON text

@@ -40,16 +40,8 @@ class MePage : public BrowserTest {
   // 1002's next 911 from 127.0.0.1 as the PSAP il-psap-a receives it; the routing log's line.
   RoutingLogLine call911(std::string* invite) {
     auto psap = startTrunk("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a");
-    SippOptions o;
-    o.scenario = "uac-911-from-network-expect-200.xml";
-    o.name = "caller-1002-" + std::to_string(++calls_);
-    o.remote = "127.0.0.1:" + std::to_string(ports_.proxy);
-    o.service = "911";
-    o.sets = {{"caller", "1002"},
-              {"contact_host", "127.0.0.1"},
-              {"contact_port", "5060"},
-              {"pani", "IEEE-802.3"}};
-    Sipp uac(o, dir_.path());
+    Sipp uac(call911Options("1002", "127.0.0.1", "caller-1002-" + std::to_string(++calls_)),
+             dir_.path());
     EXPECT_TRUE(uac.start());
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});

@@ -2,7 +2,8 @@
 // TLS with the PIDF-LO, and a PSAP whose certificate names another host is a failover reason
 // like a dead one. Debian's SIPp is built without TLS, so each SIPp here speaks TCP through a
 // socat that does the TLS: the caller's socat checks sosproxy's certificate against the test
-// CA, and each PSAP's socat shows its own certificate, made for the test by openssl.
+// CA, and each PSAP's socat shows its own certificate, made for the test by openssl
+// (harness.h, makeTestCertificates and signTestCertificate).
 
 #include <gtest/gtest.h>
 
@@ -15,42 +16,6 @@
 
 namespace sos::itest {
 namespace {
-
-// A test CA and certificates it signed, each for one DNS name ("psap-a.test"), in `dir`:
-// ca.pem, NAME.crt, NAME.key and NAME.pem (certificate and key, as socat takes them). EC P-256
-// keys: made in milliseconds.
-bool makeCertificates(const std::filesystem::path& dir, const std::vector<std::string>& names,
-                      std::string& error) {
-  const auto at = [&](const std::string& file) { return (dir / file).string(); };
-  const auto run = [&](const std::vector<std::string>& argv) {
-    CommandRun r = runCommand(argv, dir, milliseconds(30000));
-    if (r.status != 0) error += r.commandLine + ": " + r.err + r.out;
-    return r.status == 0;
-  };
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                       "-nodes"};
-  std::vector<std::string> ca = {"openssl", "req", "-x509"};
-  ca.insert(ca.end(), ec.begin(), ec.end());
-  ca.insert(ca.end(), {"-keyout", at("ca.key"), "-out", at("ca.pem"), "-days", "2", "-subj",
-                       "/CN=sosproxy test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-                       "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
-  if (!run(ca)) return false;
-  for (const std::string& name : names) {
-    writeFile(dir / (name + ".ext"),
-              "subjectAltName=DNS:" + name + "\nextendedKeyUsage=serverAuth,clientAuth\n");
-    std::vector<std::string> req = {"openssl", "req"};
-    req.insert(req.end(), ec.begin(), ec.end());
-    req.insert(req.end(),
-               {"-keyout", at(name + ".key"), "-out", at(name + ".csr"), "-subj", "/CN=" + name});
-    if (!run(req) || !run({"openssl", "x509", "-req", "-in", at(name + ".csr"), "-CA", at("ca.pem"),
-                           "-CAkey", at("ca.key"), "-CAcreateserial", "-CAserial", at("ca.srl"),
-                           "-out", at(name + ".crt"), "-days", "2", "-extfile", at(name + ".ext")}))
-      return false;
-    writeFile(dir / (name + ".pem"),
-              readFile(dir / (name + ".crt")) + readFile(dir / (name + ".key")));
-  }
-  return true;
-}
 
 // socat between TCP and TLS, listening on 127.0.0.1:`port` until stopped (by PID, in the
 // destructor). Ready once its port is bound.
@@ -76,26 +41,36 @@ class Socat {
 
 class SipTls : public B2buaTest {
  protected:
+  // The harness's test CA (makeTestCertificates), and certificates it signs for sosproxy and
+  // each PSAP's name.
   void SetUp() override {
-    std::string error;
-    ASSERT_TRUE(makeCertificates(
-        certs(), {"sosproxy.test", "psap-a.test", "psap-b.test", "wrong.test"}, error))
-        << error;
+    ca_ = makeTestCertificates(dir_.path());
+    ASSERT_TRUE(ca_.error.empty()) << ca_.error;
+    for (const char* name : {"sosproxy.test", "psap-a.test", "psap-b.test", "wrong.test"}) {
+      const std::string error = signTestCertificate(ca_, certs() / (std::string(name) + ".crt"),
+                                                    certs() / (std::string(name) + ".key"), name,
+                                                    std::string("DNS:") + name);
+      ASSERT_TRUE(error.empty()) << error;
+    }
     tlsPort_ = pickFreePort();
   }
 
   std::filesystem::path certs() const { return dir_.path(); }
   std::string cert(const std::string& file) const { return (certs() / file).string(); }
+  // socat's options for showing the certificate of `name`.
+  std::string shows(const std::string& name) const {
+    return ",cert=" + cert(name + ".crt") + ",key=" + cert(name + ".key");
+  }
 
   // The demo with "tls" listened on, il-psap-a and il-psap-b on TLS with the names their
   // certificates must carry.
   void startTlsProxy(bool requireClientCertificates = false) {
     ports_.sets.push_back({"listen.transports", "[udp, tcp, tls]"});
-    ports_.sets.push_back({"listen.tls", "{port: " + std::to_string(tlsPort_) +
-                                             ", certificate: " + cert("sosproxy.test.crt") +
-                                             ", key: " + cert("sosproxy.test.key") + ", ca: " +
-                                             cert("ca.pem") + ", require_client_certificates: " +
-                                             (requireClientCertificates ? "true" : "false") + "}"});
+    ports_.sets.push_back(
+        {"listen.tls", "{port: " + std::to_string(tlsPort_) + ", cert_file: " +
+                           cert("sosproxy.test.crt") + ", key_file: " + cert("sosproxy.test.key") +
+                           ", ca_file: " + ca_.ca.string() + ", require_client_certificates: " +
+                           (requireClientCertificates ? "true" : "false") + "}"});
     for (const char* trunk : {"il-psap-a", "il-psap-b"}) {
       ports_.sets.push_back({std::string("trunks[") + trunk + "].transport", "tls"});
       ports_.sets.push_back(
@@ -115,8 +90,8 @@ class SipTls : public B2buaTest {
     tunnel = std::make_unique<Socat>(
         dir_.path(), name + "-tls", port,
         std::vector<std::string>{"OPENSSL-LISTEN:" + std::to_string(port) +
-                                     ",bind=127.0.0.1,reuseaddr,fork,cert=" + cert(certificate) +
-                                     ",cafile=" + cert("ca.pem") + ",verify=1",
+                                     ",bind=127.0.0.1,reuseaddr,fork" + shows(certificate) +
+                                     ",cafile=" + ca_.ca.string() + ",verify=1",
                                  "TCP:127.0.0.1:" + std::to_string(inner)});
     EXPECT_TRUE(tunnel->ready()) << tunnel->report();
     return sipp;
@@ -131,9 +106,9 @@ class SipTls : public B2buaTest {
         dir_.path(), "caller-tls", entry,
         std::vector<std::string>{
             "TCP-LISTEN:" + std::to_string(entry) + ",bind=127.0.0.1,reuseaddr,fork",
-            "OPENSSL:127.0.0.1:" + std::to_string(tlsPort_) + ",cafile=" + cert("ca.pem") +
+            "OPENSSL:127.0.0.1:" + std::to_string(tlsPort_) + ",cafile=" + ca_.ca.string() +
                 ",commonname=sosproxy.test,verify=1" +
-                (clientCertificate.empty() ? std::string() : ",cert=" + cert(clientCertificate))});
+                (clientCertificate.empty() ? std::string() : shows(clientCertificate))});
     EXPECT_TRUE(callerTunnel_->ready()) << callerTunnel_->report();
     // nta checks that a Via names the transport the request came over: the scenario with TLS
     // in its Via and Contact, as a TLS phone sends them.
@@ -162,6 +137,7 @@ class SipTls : public B2buaTest {
     return uac;
   }
 
+  TestCertificates ca_;
   uint16_t tlsPort_ = 0;
   std::unique_ptr<Socat> callerTunnel_;
 };
@@ -169,8 +145,8 @@ class SipTls : public B2buaTest {
 TEST_F(SipTls, A911OverTlsReachesPsapAOverTlsWithThePidfLo) {
   ASSERT_NO_FATAL_FAILURE(startTlsProxy());
   std::unique_ptr<Socat> tunnel;
-  auto psapA = startTlsPsap("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a",
-                            "psap-a.test.pem", tunnel);
+  auto psapA =
+      startTlsPsap("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a", "psap-a.test", tunnel);
   auto uac = callOverTls();
   EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get()}) << callerTunnel_->report();
   EXPECT_EQ(psapA->wait(), 0) << report({uac.get(), psapA.get()}) << tunnel->report();
@@ -197,9 +173,9 @@ TEST_F(SipTls, APsapCertificateForAnotherNameFailsOverWithinTheResponseTimeout) 
   // psap-a.test. Its SIPp must see nothing.
   std::unique_ptr<Socat> tunnelA, tunnelB;
   auto psapA =
-      startTlsPsap("uas-psap-answer.xml", ports_.psapA, "il-psap-a", "wrong.test.pem", tunnelA);
-  auto psapB = startTlsPsap("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b",
-                            "psap-b.test.pem", tunnelB);
+      startTlsPsap("uas-psap-answer.xml", ports_.psapA, "il-psap-a", "wrong.test", tunnelA);
+  auto psapB =
+      startTlsPsap("uas-psap-expect-elin.xml", ports_.psapB, "il-psap-b", "psap-b.test", tunnelB);
   auto uac = callOverTls();
   EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapB.get()}) << callerTunnel_->report();
   EXPECT_EQ(psapB->wait(), 0) << report({uac.get(), psapB.get()}) << tunnelB->report();
@@ -230,15 +206,15 @@ TEST_F(SipTls, APsapCertificateForAnotherNameFailsOverWithinTheResponseTimeout) 
 TEST_F(SipTls, RequiredClientCertificatesKeepOutACallerWithoutOne) {
   ASSERT_NO_FATAL_FAILURE(startTlsProxy(/*requireClientCertificates=*/true));
   std::unique_ptr<Socat> tunnel;
-  auto psapA = startTlsPsap("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a",
-                            "psap-a.test.pem", tunnel);
+  auto psapA =
+      startTlsPsap("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a", "psap-a.test", tunnel);
   auto refused = callOverTls("", /*timeoutSeconds=*/4);
   EXPECT_NE(refused->wait(), 0) << "a caller without a certificate was answered\n"
                                 << report({refused.get()});
   EXPECT_EQ(countMessages(*refused, true, "SIP/2.0 "), 0) << report({refused.get()});
   EXPECT_EQ(countMessages(*psapA, true, "INVITE "), 0) << report({psapA.get()});
 
-  auto uac = callOverTls("psap-b.test.pem");  // any certificate the test CA signed
+  auto uac = callOverTls("psap-b.test");  // any certificate the test CA signed
   EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get()}) << callerTunnel_->report();
   EXPECT_EQ(psapA->wait(), 0) << report({uac.get(), psapA.get()});
 }
@@ -246,9 +222,9 @@ TEST_F(SipTls, RequiredClientCertificatesKeepOutACallerWithoutOne) {
 TEST_F(SipTls, AKeyThatIsNotTheCertificatesStopsTheStartWithTheReason) {
   ports_.sets.push_back({"listen.transports", "[udp, tls]"});
   ports_.sets.push_back({"listen.tls", "{port: " + std::to_string(tlsPort_) +
-                                           ", certificate: " + cert("sosproxy.test.crt") +
-                                           ", key: " + cert("psap-a.test.key") +
-                                           ", ca: " + cert("ca.pem") + "}"});
+                                           ", cert_file: " + cert("sosproxy.test.crt") +
+                                           ", key_file: " + cert("psap-a.test.key") +
+                                           ", ca_file: " + ca_.ca.string() + "}"});
   ports_.trunkTransport = "udp";
   writeFile(configPath_, demoConfigYaml(ports_, routingLogPath_, storePath()));
   Sosproxy proxy(sosproxyBinary(), dir_.path());

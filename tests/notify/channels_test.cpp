@@ -107,6 +107,7 @@ class SmtpServer {
   bool greet = true;
   bool refuseEhlo = false;
   bool refuseRcpt = false;
+  bool offerAuth = false;  // EHLO says AUTH PLAIN LOGIN, and any AUTH is taken
   int accepted = 0;
   std::vector<std::string> commands;
   std::string data;
@@ -172,11 +173,15 @@ class SmtpServer {
       // Sent in two pieces, the cut inside a line, so the client must put lines together.
       c->out = "250-test.local greets sosproxy\r\n250-8BI";
       asio::async_write(c->socket, asio::buffer(c->out), [this, c](error_code ec, size_t) {
-        if (!ec) reply(c, "TMIME\r\n250-SIZE 1000000\r\n250 HELP\r\n");
+        if (!ec) {
+          reply(c, std::string("TMIME\r\n250-SIZE 1000000\r\n") +
+                       (offerAuth ? "250-AUTH PLAIN LOGIN\r\n" : "") + "250 HELP\r\n");
+        }
       });
       return;
     }
     if (verb == "HELO") return reply(c, "250 test.local\r\n");
+    if (verb == "AUTH" && offerAuth) return reply(c, "235 2.7.0 authenticated\r\n");
     if (verb == "MAIL") return reply(c, "250 2.1.0 sender ok\r\n");
     if (verb == "RCPT" && refuseRcpt)
       return reply(c, "550 5.1.1 <desk@example.com>: mailbox unavailable\r\n");
@@ -374,13 +379,11 @@ TEST_F(Channels, WebhookOverIpv6) {
   EXPECT_EQ(server.requests[0][http::field::host], "[::1]:" + std::to_string(server.port()));
 }
 
-TEST_F(Channels, WebhookNamesAndBadUrlsAreRefusedWithoutNetwork) {
-  for (std::string url :
-       {"http://example.com/alerts", "http://localhost:8089/alerts", "https://127.0.0.1/alerts",
-        "ftp://127.0.0.1/alerts", "127.0.0.1:8089/alerts", "http://127.0.0.1:0/",
-        "http://127.0.0.1:99999/", "http://127.0.0.1:/", "http://127.0.0.1:80x/", "http://[::1/",
-        "http://::1/", "http://user@127.0.0.1/", "http:///alerts", "http://127.0.0.1/a b",
-        "http://127.0.0.1/a\r\nX-Injected: 1"}) {
+TEST_F(Channels, WebhookBadUrlsAreRefusedWithoutNetwork) {
+  for (std::string url : {"ftp://127.0.0.1/alerts", "127.0.0.1:8089/alerts", "http://127.0.0.1:0/",
+                          "http://127.0.0.1:99999/", "http://127.0.0.1:/", "http://127.0.0.1:80x/",
+                          "http://[::1/", "http://::1/", "http://user@127.0.0.1/", "http:///alerts",
+                          "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX-Injected: 1"}) {
     outcome.reset();
     calls = 0;
     WebhookRequest r;
@@ -507,6 +510,44 @@ TEST_F(Channels, MailServerWithoutGreetingTimesOut) {
   EXPECT_EQ(calls, 1);
 }
 
+// Issue 20: tls required and a relay that does not offer STARTTLS: nothing is sent in clear.
+TEST_F(Channels, MailWithTlsRequiredAndNoStartTlsOfferedSendsNothing) {
+  SmtpServer server(io);
+  auto r = mailTo(server.port());
+  r.tls = config::SmtpTls::Required;
+  auto result = mail(r);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "smtp.tls");
+  EXPECT_EQ(result.error().message, "the relay does not offer STARTTLS (tls: required)");
+  EXPECT_EQ(server.commands, (std::vector<std::string>{"EHLO sosproxy", "QUIT"}));
+  EXPECT_TRUE(server.data.empty());
+}
+
+// AUTH PLAIN in clear only when tls is off; with tls optional and no STARTTLS offered the
+// password is not sent at all.
+TEST_F(Channels, MailAuthenticatesInClearOnlyWithTlsOff) {
+  SmtpServer server(io);
+  server.offerAuth = true;
+  auto r = mailTo(server.port());
+  r.username = "alerts";
+  r.password = "pw";
+  auto result = mail(r);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_GE(server.commands.size(), 3u);
+  EXPECT_EQ(server.commands[1], "AUTH PLAIN AGFsZXJ0cwBwdw==");  // "\0alerts\0pw"
+  EXPECT_EQ(server.commands[2], "MAIL FROM:<sosproxy@localhost>");
+
+  SmtpServer optional(io);
+  optional.offerAuth = true;
+  r.port = optional.port();
+  r.tls = config::SmtpTls::Optional;
+  outcome.reset();
+  result = mail(r);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "smtp.auth");
+  EXPECT_EQ(optional.commands, (std::vector<std::string>{"EHLO sosproxy", "QUIT"}));
+}
+
 TEST_F(Channels, MailConnectionRefused) {
   auto result = mail(mailTo(closedPort(io)));
   ASSERT_FALSE(result.ok());
@@ -550,7 +591,7 @@ TEST_F(Channels, MailSubjectCannotAddHeaders) {
   EXPECT_EQ(server.data.find("\r\nBcc:"), std::string::npos);
 }
 
-TEST_F(Channels, MailNamesAndBadAddressesAreRefusedWithoutNetwork) {
+TEST_F(Channels, MailWithoutHostAndBadAddressesAreRefusedWithoutNetwork) {
   auto check = [&](MailRequest r, const std::string& code) {
     outcome.reset();
     calls = 0;
@@ -564,7 +605,7 @@ TEST_F(Channels, MailNamesAndBadAddressesAreRefusedWithoutNetwork) {
     EXPECT_EQ(calls, 1);
   };
   auto r = mailTo(25);
-  r.host = "mail.example.com";
+  r.host = "";
   check(r, "smtp.host");
   r = mailTo(0);
   check(r, "smtp.host");

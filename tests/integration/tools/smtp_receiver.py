@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
 """A minimal SMTP server (RFC 5321) for responder-alert mail, for the integration tests.
 
-    smtp_receiver.py --port P --out FILE [--refuse]
+    smtp_receiver.py --port P --out FILE [--refuse] [--tls-cert CERT --tls-key KEY
+                     [--require-tls | --implicit-tls]] [--auth USER:PASSWORD
+                     [--mechanisms "PLAIN LOGIN"]]
 
 Listens on 127.0.0.1:P. Speaks enough SMTP for a client: 220 greeting, EHLO (a multi-line 250
 reply), HELO, MAIL FROM, RCPT TO, DATA (354, then lines up to a "." alone, dot-stuffing
-undone), RSET, NOOP, VRFY, HELP, QUIT (221). Commands out of order get 503, bad syntax 501,
-unknown commands 500. No TLS, no authentication.
+undone), RSET, NOOP, VRFY, HELP, QUIT (221), and STARTTLS and AUTH when asked for. Commands out
+of order get 503, bad syntax 501, unknown commands 500.
 
 --refuse: every RCPT TO is answered 550 (and DATA then 554: no valid recipients).
+--tls-cert, --tls-key: STARTTLS is offered (RFC 3207) with this certificate and key (PEM); after
+  it the client starts again with EHLO. --require-tls: MAIL before STARTTLS is answered 530.
+  --implicit-tls: TLS from the first byte instead (RFC 8314), no STARTTLS.
+--auth USER:PASSWORD: AUTH (RFC 4954) with --mechanisms (default "PLAIN LOGIN") is offered, over
+  TLS only when TLS is required; MAIL before a successful AUTH is answered 530, wrong
+  credentials 535.
 
 Each message accepted is appended to FILE as one JSON line before the 250 that accepts it:
 
     {"from": "alerts@example.com", "to": ["desk@example.com"], "data": "<message text>",
-     "helo": <the EHLO/HELO name>, "esmtp": true, "bare_lf": false}
+     "helo": <the EHLO/HELO name>, "esmtp": true, "bare_lf": false, "tls": <over TLS>,
+     "auth": <the user authenticated, or null>, "auth_mechanism": <PLAIN, LOGIN or null>}
 
 "data" is the message as sent, line ends kept, dot-stuffing undone, without the final "."
 line; "bare_lf" says whether some line ended in LF alone instead of CRLF. Each line is flushed
@@ -24,10 +33,13 @@ Prints "ready" on stdout once listening. SIGTERM or SIGINT: exits with status 0.
 
 import argparse
 import asyncio
+import base64
+import binascii
 import json
 import os
 import re
 import signal
+import ssl
 import sys
 
 HOSTNAME = "localhost"
@@ -60,11 +72,15 @@ def parse_path(arg, keyword):
 
 
 class Conversation:
-    def __init__(self, reader, writer, recorder, refuse):
+    def __init__(self, reader, writer, recorder, options):
         self.reader = reader
         self.writer = writer
         self.recorder = recorder
-        self.refuse = refuse
+        self.refuse = options.refuse
+        self.options = options
+        self.tls = options.implicit_tls
+        self.auth_user = None
+        self.auth_mechanism = None
         self.helo = None
         self.esmtp = False
         self.reset()
@@ -113,8 +129,71 @@ class Conversation:
             return
         self.helo, self.esmtp = arg, True
         self.reset()
-        await self.reply("250-%s Hello %s" % (HOSTNAME, arg), "250-8BITMIME",
-                         "250 SIZE %d" % MAX_MESSAGE)
+        lines = ["250-%s Hello %s" % (HOSTNAME, arg), "250-8BITMIME"]
+        if self.options.tls_context and not self.tls:
+            lines.append("250-STARTTLS")
+        if self.options.auth and (self.tls or not self.options.require_tls):
+            lines.append("250-AUTH " + " ".join(self.options.mechanisms))
+        lines.append("250 SIZE %d" % MAX_MESSAGE)
+        await self.reply(*lines)
+
+    async def cmd_STARTTLS(self, arg):
+        if not self.options.tls_context or self.tls:
+            await self.reply(502 if not self.options.tls_context else 503,
+                             "5.5.1 STARTTLS not available")
+            return
+        await self.reply(220, "2.0.0 Ready to start TLS")
+        try:
+            await self.writer.start_tls(self.options.tls_context)
+        except (ssl.SSLError, ConnectionError, OSError) as e:
+            sys.stderr.write("TLS handshake failed: %s\n" % e)
+            return False
+        # RFC 3207 4.2: everything said before TLS is forgotten.
+        self.tls = True
+        self.helo, self.esmtp = None, False
+        self.auth_user = self.auth_mechanism = None
+        self.reset()
+
+    async def decoded_line(self):
+        raw = await self.read_line(MAX_LINE)
+        return base64.b64decode(raw.strip(), validate=True)
+
+    async def cmd_AUTH(self, arg):
+        if not self.options.auth:
+            await self.reply(502, "5.5.1 AUTH not available")
+            return
+        if self.helo is None or self.auth_user is not None:
+            await self.reply(503, "5.5.1 Bad sequence of commands")
+            return
+        if self.options.require_tls and not self.tls:
+            await self.reply(530, "5.7.0 Must issue a STARTTLS command first")
+            return
+        mechanism, _, initial = arg.partition(" ")
+        mechanism = mechanism.upper()
+        if mechanism not in self.options.mechanisms:
+            await self.reply(504, "5.5.4 Unrecognized authentication type")
+            return
+        try:
+            if mechanism == "PLAIN":
+                if initial:
+                    decoded = base64.b64decode(initial.strip(), validate=True)
+                else:
+                    await self.reply(334, "")
+                    decoded = await self.decoded_line()
+                _, user, password = decoded.split(b"\0", 2)
+            else:
+                await self.reply(334, "VXNlcm5hbWU6")
+                user = await self.decoded_line()
+                await self.reply(334, "UGFzc3dvcmQ6")
+                password = await self.decoded_line()
+        except (ValueError, binascii.Error):
+            await self.reply(501, "5.5.2 Cannot decode the response")
+            return
+        if (user.decode("utf-8", "replace"), password.decode("utf-8", "replace")) != self.options.auth:
+            await self.reply(535, "5.7.8 Authentication credentials invalid")
+            return
+        self.auth_user, self.auth_mechanism = user.decode("utf-8"), mechanism
+        await self.reply(235, "2.7.0 Authentication successful")
 
     async def cmd_HELO(self, arg):
         if not arg:
@@ -130,6 +209,12 @@ class Conversation:
             return
         if self.mail_from is not None:
             await self.reply(503, "5.5.1 Nested MAIL command")
+            return
+        if self.options.require_tls and not self.tls:
+            await self.reply(530, "5.7.0 Must issue a STARTTLS command first")
+            return
+        if self.options.auth and self.auth_user is None:
+            await self.reply(530, "5.7.0 Authentication required")
             return
         path = parse_path(arg, "FROM")
         if path is None:
@@ -190,6 +275,9 @@ class Conversation:
             "helo": self.helo,
             "esmtp": self.esmtp,
             "bare_lf": bare_lf,
+            "tls": self.tls,
+            "auth": self.auth_user,
+            "auth_mechanism": self.auth_mechanism,
         })
         self.reset()
         await self.reply(250, "2.0.0 OK queued")
@@ -212,15 +300,15 @@ class Conversation:
         return False
 
 
-async def serve(port, recorder, refuse):
+async def serve(port, recorder, options):
     clients = set()
 
     async def on_client(reader, writer):
         task = asyncio.current_task()
         clients.add(task)
         try:
-            await Conversation(reader, writer, recorder, refuse).run()
-        except (ConnectionError, asyncio.IncompleteReadError):
+            await Conversation(reader, writer, recorder, options).run()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         except ValueError as e:  # a text line beyond the reader's limit
             sys.stderr.write("connection dropped: %s\n" % e)
@@ -230,8 +318,9 @@ async def serve(port, recorder, refuse):
 
     try:
         # The reader's limit bounds text lines of a message; commands are checked separately.
-        server = await asyncio.start_server(on_client, "127.0.0.1", port,
-                                            reuse_address=True, limit=1024 * 1024)
+        server = await asyncio.start_server(
+            on_client, "127.0.0.1", port, reuse_address=True, limit=1024 * 1024,
+            ssl=options.tls_context if options.implicit_tls else None)
     except OSError as e:
         sys.stderr.write("cannot listen on 127.0.0.1:%d: %s\n" % (port, e))
         return 1
@@ -255,10 +344,24 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--refuse", action="store_true")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--require-tls", action="store_true")
+    parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--auth", help="USER:PASSWORD")
+    parser.add_argument("--mechanisms", default="PLAIN LOGIN")
     args = parser.parse_args()
+    args.tls_context = None
+    if args.tls_cert:
+        args.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        args.tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        args.auth = (user, password)
+    args.mechanisms = args.mechanisms.upper().split()
     recorder = Recorder(args.out)
     try:
-        return asyncio.run(serve(args.port, recorder, args.refuse))
+        return asyncio.run(serve(args.port, recorder, args))
     finally:
         recorder.close()
 

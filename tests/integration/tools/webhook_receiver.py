@@ -2,15 +2,17 @@
 """An HTTP receiver for responder-alert webhooks, for the integration tests.
 
     webhook_receiver.py --port P --secret S --out FILE [--blackhole] [--status N]
+                        [--tls-cert CERT --tls-key KEY]
 
-Listens on 127.0.0.1:P (HTTP/1.1, a thread per connection). For every POST it reads the body
+Listens on 127.0.0.1:P (HTTP/1.1, a thread per connection; HTTPS with --tls-cert and --tls-key,
+PEM files). For every POST it reads the body
 (Content-Length, or chunked), checks `X-Sosproxy-Signature: sha256=<hex>` against
 HMAC-SHA256(S, body) and appends one JSON line to FILE before it answers:
 
     {"path": "/alerts", "delivery": <X-Sosproxy-Delivery or null>, "signature_ok": true,
      "body": <the body parsed as JSON, or the raw text when it is not JSON>,
      "method": "POST", "content_type": ..., "signature": <header value or null>,
-     "status": <the status answered, null with --blackhole>}
+     "status": <the status answered, null with --blackhole>, "tls": <over HTTPS>}
 
 Each line is flushed and fsync'ed on its own, so a test can read FILE while this runs. The answer
 is --status (default 200) with an empty body.
@@ -28,6 +30,7 @@ import hmac
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,6 +110,7 @@ def make_handler(secret, recorder, status, blackhole):
                 "content_type": self.headers.get("Content-Type"),
                 "signature": signature,
                 "status": None if blackhole else status,
+                "tls": isinstance(self.connection, ssl.SSLSocket),
             })
             if blackhole:
                 self._hold()
@@ -141,6 +145,8 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--blackhole", action="store_true")
     parser.add_argument("--status", type=int, default=200)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
 
     recorder = Recorder(args.out)
@@ -152,6 +158,13 @@ def main():
         sys.stderr.write("cannot listen on 127.0.0.1:%d: %s\n" % (args.port, e))
         return 1
     server.daemon_threads = True  # a held (blackhole) connection must not delay the exit
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake is done by the connection's own thread, on its first read: a client that
+        # refuses the certificate does not hold up the accepting thread.
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
