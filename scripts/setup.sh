@@ -38,6 +38,7 @@ build=(
   libsqlite3-dev           # location store
   libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
   libssl-dev               # HMAC-SHA256 signatures of webhook alerts (libcrypto)
+  libjs-chart.js           # Chart.js, the dashboard's charts (compiled into sosproxy)
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests

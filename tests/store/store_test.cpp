@@ -151,7 +151,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 12);
+    EXPECT_EQ(store->schemaVersion(), 13);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
@@ -161,7 +161,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 12);
+  EXPECT_EQ(again->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -623,6 +623,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
+      "DROP TABLE api_token_passwords;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -636,7 +637,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 12);
+  EXPECT_EQ(store->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
@@ -766,6 +767,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
+      "DROP TABLE api_token_passwords;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -777,7 +779,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 12);
+  EXPECT_EQ(store->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
@@ -809,6 +811,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
+      "DROP TABLE api_token_passwords;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -818,7 +821,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 12);
+  EXPECT_EQ(store->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
