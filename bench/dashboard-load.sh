@@ -13,10 +13,12 @@
 # It then prints, side by side, the time sosproxy adds to each INVITE (its INVITE in -> the
 # INVITE toward the trunk out) from its own histogram in /metrics (sosproxy_invite_added_seconds:
 # p50 and p99 interpolated within its buckets, and the mean from its sum), with the calls
-# completed and failed, and what the dashboard took (sosproxy_dashboard_call_events_total,
-# sosproxy_dashboard_messages_dropped_total). SOSPROXY_BIN defaults to build/proxy/sosproxy.
-# Installs and builds nothing. Reports, never judges: the exit status is non-zero only when a run
-# could not be done (a missing program, a process that did not start).
+# answered and failed, the events the live calls took (sosproxy_dashboard_call_events_total,
+# taken whether a page follows or not) and the messages a page could not take in time
+# (sosproxy_dashboard_messages_dropped_total: it got a fresh snapshot instead).
+# SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing. Reports, never
+# judges: the exit status is non-zero only when a run could not be done (a missing program, a
+# process that did not start).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -103,6 +105,7 @@ run_once() {
   start_answerer "$dir" "$uas_port" "$calls" "$limit"
 
   if [[ "$page" -eq 1 ]]; then
+    mkdir -p "$dir/browser"
     python3 "$root/tests/browser/dashboard_test.py" --url "http://127.0.0.1:$admin_port" \
       --token "$token" --out "$dir/browser" hold </dev/null >"$dir/browser.out" 2>&1 &
     holder_pid=$!
@@ -149,7 +152,7 @@ run_once nopage 0
 run_once page 1
 
 printf '\n%-10s %10s %10s %10s %8s %8s %7s %13s %9s\n' run "p50 ms" "p99 ms" "mean ms" \
-  invites answered failed "page events" "dropped"
+  invites answered failed "live events" "dropped"
 for name in nopage page; do
   v="fig_$name"
   IFS='|' read -r figures ok failed events dropped streams rc page_said <<<"${!v}"
