@@ -50,8 +50,9 @@ Scenarios:
 Prints one line per step; exit status 0 when every step passed, 1 with the reason (and a
 screenshot, failure.png, in --out) when one did not. With SOS_SCREENSHOT_DIR set, the figures
 scenario writes dashboard-tracking.png there (the README's), every list opened, the live-call
-scenario dashboard-live-call.png (the new call ringing on the page) and the trunks scenario
-dashboard-trunks.png (il-psap-a down).
+scenario dashboard-live-call.png (the new call ringing on the page), the trunks scenario
+dashboard-trunks.png (il-psap-a down) and the actions scenario dashboard-queue.png (after its
+list actions, before its approval and rejection).
 """
 
 import json
