@@ -30,6 +30,9 @@ Scenarios:
   actions-london  (a London site-admin, the same data) the queue lists no HQ request, "ask every
               user listed" asks London's users only, and the API refuses this session an HQ
               user (403) even from the page
+  responder   (an HQ responder, the actions' data) the location tracking, its lists and their
+              actions and the approval queue are not shown; the API refuses this session a
+              re-trigger and an approval made from the page anyway (403), and nothing changes
   hold        (bench/dashboard-load.sh) sign in, wait for the live calls to connect, tell
               "ready", and keep the page open, updating, until told "stop" (at most 10 min);
               prints how many recent emergency calls the page lists then
@@ -435,6 +438,30 @@ def actions_london(browser, url, token, _):
     step("London's admin: %s; HQ refused: 403 %s" % (text_of(browser, "#retrigger-result"), body))
 
 
+def responder(browser, url, token, _):
+    browser.get(url + "/dashboard")
+    browser.wait(lambda: browser.find("#sign-in-form").displayed, "the sign-in form")
+    browser.find("#token").type(token)
+    browser.find("#sign-in-form button[type=submit]").click()
+    browser.wait(lambda: browser.find("#calls").displayed, "the live calls after sign-in")
+    step("signed in: " + text_of(browser, "#who-text"))
+    for css in ["#tracking", "#nav-tracking", "#queue", "#retrigger-selected", "#retrigger-all",
+                "#attach", "#attach-submit", "#create-submit"]:
+        check(not browser.find(css).displayed, css + " is shown to a responder")
+    shown = browser.script("return [...document.querySelectorAll('button')]"
+                           ".filter((b) => b.offsetParent !== null).map((b) => b.textContent);")
+    check(all(b in ["Sign out", "Search"] for b in shown), "a responder is offered %r" % shown)
+    step("no list action is offered; the buttons shown: %r" % shown)
+    status, body = page_post(browser, "/api/v1/prompts/retrigger", {"users": ["1002"]})
+    check(status == 403, "a responder re-triggered: %s %s" % (status, body))
+    status, body = page_post(browser, "/api/v1/location-requests/1/approve", {})
+    check(status == 403, "a responder approved: %s %s" % (status, body))
+    status, body = page_post(browser, "/api/v1/locations/hq-floor-3/networks",
+                             {"subnet": "10.1.7.0/24"})
+    check(status == 403, "a responder attached a network: %s %s" % (status, body))
+    step("the API refuses the responder's session: 403 %s" % body.strip())
+
+
 def hold(browser, url, token, _):
     sign_in(browser, url, token)
     browser.wait(lambda: text_of(browser, "#live-status") == "live", "the live calls to connect")
@@ -604,7 +631,7 @@ def history(browser, url, token, _):
 
 SCENARIOS = {"figures": figures, "site-admin": site_admin, "refused": refused,
              "password": password, "actions": actions, "actions-london": actions_london,
-             "hold": hold,
+             "responder": responder, "hold": hold,
              "live-call": live_call, "trunks": trunks, "history": history}
 
 

@@ -278,6 +278,17 @@ TEST_F(Dashboard, ALondonSiteAdminsActionsReachLondonOnly) {
   EXPECT_EQ(api("GET", "/api/v1/locations/hq-floor-3").body.find("10.1.7.0/24"), std::string::npos);
 }
 
+TEST_F(Dashboard, AResponderIsOfferedNoListActionAndTheApiRefusesThem) {
+  SOS_NEED_BROWSER();
+  ASSERT_NO_FATAL_FAILURE(listActionsData());
+  const std::string desk = makeToken("hq-desk", {"--role", "responder", "--site", "HQ"});
+  browse("dashboard_test.py", "responder", desk);
+  auto pending = json::parse(api("GET", "/api/v1/location-requests?state=pending").body);
+  EXPECT_EQ(pending["requests"].size(), 2u) << pending.dump();
+  EXPECT_EQ(api("GET", "/api/v1/locations/hq-floor-3").body.find("10.1.7.0/24"), std::string::npos);
+  EXPECT_EQ(api("GET", "/api/v1/audit").body.find("prompts.retrigger"), std::string::npos);
+}
+
 TEST_F(Dashboard, AWrongTokenIsRefusedOnThePage) {
   SOS_NEED_BROWSER();
   browse("dashboard_test.py", "refused", "sos_" + std::string(43, 'x'));
