@@ -52,6 +52,9 @@ json entry(const model::UserRow& user, const std::string& device, const model::D
          {"site", user.site},
          {"device", device},
          {"network", networkSeen(report)},
+         // What the dashboard's "attach this network" offers to attach.
+         {"ip", report == nullptr ? "" : report->ip},
+         {"bssid", report == nullptr ? "" : report->bssid},
          {"where", whereNow(res)},
          {"found_by", std::string(routing::toString(res.signal))},
          {"evidence", res.evidence}};

@@ -28,9 +28,9 @@
 //                      nothing). A user's report is the one routing would use of all their
 //                      devices' (routing::preferredReport); a desk phone's is its MAC's.
 // Each entry of the lists: user, name, site, device (MAC, "" for a report without one),
-// network (what the report saw), location (what a 911 placed now would report: key, name,
-// address), found_by and evidence (the resolver's signal and why), age_ms (of the report; null
-// without one).
+// network (what the report saw, in words; ip and bssid as reported, "" for none), location (what a
+// 911 placed now would report: key, name, address), found_by and evidence (the resolver's signal
+// and why), age_ms (of the report; null without one).
 
 #include <cstdint>
 #include <functional>

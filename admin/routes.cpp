@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/openapi.h"
+#include "admin/password.h"
 #include "admin/request_text.h"
 #include "admin/web_files.h"
 #include "base/clock.h"
@@ -69,6 +70,15 @@ json tokenJson(const store::ApiToken& t) {
   if (!t.subject.empty()) j["subject"] = t.subject;
   j["revoked_at_ms"] = t.revokedAtMs == 0 ? json(nullptr) : json(t.revokedAtMs);
   return j;
+}
+
+// A user name as the log may show it: at most 64 characters, anything but printable ASCII as '?'.
+std::string printableName(const json& name) {
+  std::string out = name.get<std::string>().substr(0, 64);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
 }
 
 std::optional<int64_t> queryNumber(std::string_view target, std::string_view key) {
@@ -206,25 +216,49 @@ int64_t AdminRoutes::nowMs() const { return handlers_.nowMs ? handlers_.nowMs() 
 
 HttpResponse AdminRoutes::signIn(const HttpRequest& r) const {
   auto body = json::parse(r.body, nullptr, false);
-  if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
-    return jsonError(400, "send {\"token\": \"sos_...\"}");
+  auto text = [&body](const char* key) {
+    return body.is_object() && body.contains(key) && body[key].is_string();
+  };
+  const bool byToken = text("token");
+  const bool byPassword = text("username") && text("password");
+  if (byToken == byPassword) {
+    return jsonError(400,
+                     "send {\"token\": \"sos_...\"} or {\"username\": ..., \"password\": ...}");
   }
-  const std::string hash = tokenHash(body["token"].get<std::string>());
+  // Checked before any password is hashed: a guessing address costs nothing more.
+  if (const int64_t waitMs = signInLimiter_.waitMs(r.peerAddress, nowMs()); waitMs > 0) {
+    counters_.signInThrottled.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("admin API: dashboard sign-in from {} refused: {} failures within {} s",
+                 r.peerAddress, SignInLimiter::kMaxFailures, SignInLimiter::kWindowMs / 1000);
+    auto out = jsonError(429, "too many failed sign-ins from this address: try again later");
+    out.headers.emplace_back("Retry-After", std::to_string((waitMs + 999) / 1000));
+    return out;
+  }
   bool unavailable = false;
-  auto found = lookUp(hash, unavailable);
+  std::string hash;
+  std::optional<store::ApiToken> found;
+  if (byToken) {
+    hash = tokenHash(body["token"].get<std::string>());
+    found = lookUp(hash, unavailable);
+  } else {
+    found = passwordUser(body["username"].get<std::string>(), body["password"].get<std::string>(),
+                         unavailable);
+    if (found) hash = found->hash;
+  }
   if (unavailable) return jsonError(503, "tokens cannot be read now");
   if (!found) {
-    counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("admin API: dashboard sign-in with an unknown or revoked token from {}",
-                 r.peerAddress);
-    return jsonError(401, "unknown or revoked token");
+    // The same answer whether the user exists or not (and passwordUser takes the same time).
+    return byToken ? signInFailed(r, "an unknown or revoked token", "unknown or revoked token")
+                   : signInFailed(r, "user \"" + printableName(body["username"]) + "\"",
+                                  "unknown user or wrong password");
   }
+  signInLimiter_.succeeded(r.peerAddress);
   const Principal who = principalOf(*found);
   if (who.role != Role::SuperAdmin && who.role != Role::SiteAdmin && who.role != Role::Responder) {
     return forbidden(r, who, "the dashboard is for super-admin, site-admin and responder tokens");
   }
   const auto opened = sessions_.open(hash, nowMs());
-  record(who, "session.open", "token:" + who.name, "", "", "");
+  record(who, "session.open", "token:" + who.name, "", "", byToken ? "token" : "password");
   json out{{"csrf", opened.csrf},
            {"name", who.name},
            {"role", toString(who.role)},
@@ -233,6 +267,33 @@ HttpResponse AdminRoutes::signIn(const HttpRequest& r) const {
   res.headers = {{"Set-Cookie", sessionCookie(opened.id, Sessions::kLifetimeMs / 1000, r.secure)},
                  {"Cache-Control", "no-store"}};
   return res;
+}
+
+std::optional<store::ApiToken> AdminRoutes::passwordUser(const std::string& name,
+                                                         std::string_view password,
+                                                         bool& unavailable) const {
+  if (!handlers_.tokens.findLogin) return std::nullopt;
+  auto read = handlers_.tokens.findLogin(name);
+  if (!read.ok()) {
+    spdlog::error("admin API: passwords cannot be read ({})", read.error().message);
+    unavailable = true;
+    return std::nullopt;
+  }
+  if (!read.value()) {
+    verifyNothing(password);
+    return std::nullopt;
+  }
+  if (!verifyPassword(password, read.value()->password)) return std::nullopt;
+  return std::move(read.value()->token);
+}
+
+HttpResponse AdminRoutes::signInFailed(const HttpRequest& r, const std::string& what,
+                                       std::string_view body) const {
+  counters_.unauthenticated.fetch_add(1, std::memory_order_relaxed);
+  counters_.signInFailures.fetch_add(1, std::memory_order_relaxed);
+  signInLimiter_.failed(r.peerAddress, nowMs());
+  spdlog::warn("admin API: dashboard sign-in refused from {}: {}", r.peerAddress, what);
+  return jsonError(401, std::string(body));
 }
 
 HttpResponse AdminRoutes::session(const HttpRequest& r, const Principal& who,

@@ -11,13 +11,15 @@
 //   GET    /me, /me.css, /me.js                open: the self-service page "My emergency
 //                                              location" (web_files.h), which calls the API
 //                                              below with the user's token
-//   GET    /dashboard, /dashboard.css, /dashboard.js
+//   GET    /dashboard, /dashboard.css, /dashboard.js, /chart.min.js (its charting library)
 //                                              open: the dashboard page (web_files.h), which
 //                                              calls the API below with a session cookie
 //   POST   /api/v1/session                     open: sign in for the dashboard with {"token"}
-//                                              of a super-admin, site-admin or responder;
-//                                              201 with the session cookie (session.h) and
-//                                              {"csrf", "name", "role", "sites"}
+//                                              of a super-admin, site-admin or responder, or
+//                                              {"username", "password"} (password.h); 201 with
+//                                              the session cookie (session.h) and {"csrf",
+//                                              "name", "role", "sites"}; 401 for a wrong one,
+//                                              429 after repeated failures from the address
 //   GET    /api/v1/session                     the cookie's session: the same JSON
 //   DELETE /api/v1/session                     sign out (the cookie is cleared)
 //   GET    /api/v1/openapi.json                any token: the OpenAPI 3 document of this API
@@ -114,6 +116,10 @@ struct RouteCounters {
   // Requests let in on a token as last read from the store, because the store could not be
   // read (a token never read before gets 503 then).
   std::atomic<uint64_t> tokenStoreFallbacks{0};
+  // Dashboard sign-ins refused 401 (a wrong token, user or password; counted in
+  // unauthenticated too), and those refused 429 for an address's repeated failures.
+  std::atomic<uint64_t> signInFailures{0};
+  std::atomic<uint64_t> signInThrottled{0};
 };
 
 // One path the server answers and the methods it takes. A "{name}" part stands for one
@@ -139,6 +145,9 @@ class AdminRoutes {
     std::function<Result<bool>(const std::string& name, const store::AuditEntry&)> revoke;
     std::function<Result<int64_t>(const store::AuditEntry&)> audit;
     std::function<Result<std::vector<store::AuditEntry>>(const store::AuditQuery&)> loadAudit;
+    // The token in force named as a user, with its dashboard password (none: no such token, or
+    // it has no password).
+    std::function<Result<std::optional<store::PasswordLogin>>(const std::string& name)> findLogin;
   };
   struct Handlers {
     LocationApi* locationApi = nullptr;
@@ -187,7 +196,7 @@ class AdminRoutes {
   static constexpr std::string_view kOpenApiPath = "/api/v1/openapi.json";
   static constexpr std::string_view kSessionPath = "/api/v1/session";
 
-  static constexpr std::array<RouteSpec, 45> kRouteTable{{
+  static constexpr std::array<RouteSpec, 46> kRouteTable{{
       {"/healthz", "GET"},
       {"/readyz", "GET"},
       {"/metrics", "GET"},
@@ -197,6 +206,7 @@ class AdminRoutes {
       {"/dashboard", "GET"},
       {"/dashboard.css", "GET"},
       {"/dashboard.js", "GET"},
+      {"/chart.min.js", "GET"},
       {"/api/v1/session", "GET, POST, DELETE"},
       {"/api/v1/openapi.json", "GET"},
       {"/api/v1/whoami", "GET"},
@@ -259,6 +269,14 @@ class AdminRoutes {
   bool stillSignedIn(const std::string& hashOfToken, const std::string& sessionId) const;
   // POST /api/v1/session: the sign-in.
   HttpResponse signIn(const HttpRequest& r) const;
+  // The token named `name` if `password` is its dashboard password; nullopt with
+  // `unavailable` set: the store cannot be read now.
+  std::optional<store::ApiToken> passwordUser(const std::string& name, std::string_view password,
+                                              bool& unavailable) const;
+  // 401 for a failed sign-in: counted, logged with `what` was presented, and held against the
+  // address.
+  HttpResponse signInFailed(const HttpRequest& r, const std::string& what,
+                            std::string_view body) const;
   // GET and DELETE /api/v1/session; `sessionId` the cookie's ("" without one).
   HttpResponse session(const HttpRequest& r, const Principal& who, const std::string& sessionId,
                        const Sessions::Session* session) const;
@@ -280,6 +298,7 @@ class AdminRoutes {
   mutable std::unordered_map<std::string, store::ApiToken> lastRead_;
   // The dashboard's signed-in browsers.
   mutable Sessions sessions_;
+  mutable SignInLimiter signInLimiter_;
 };
 
 }  // namespace sos::admin

@@ -41,6 +41,33 @@ bool Sessions::close(std::string_view id) {
   return !id.empty() && byIdHash_.erase(tokenHash(id)) > 0;
 }
 
+int64_t SignInLimiter::waitMs(const std::string& address, int64_t nowMs) {
+  auto it = byAddress_.find(address);
+  if (it == byAddress_.end()) return 0;
+  const int64_t endsAtMs = it->second.firstAtMs + kWindowMs;
+  if (endsAtMs <= nowMs) {
+    byAddress_.erase(it);
+    return 0;
+  }
+  return it->second.count >= kMaxFailures ? endsAtMs - nowMs : 0;
+}
+
+void SignInLimiter::failed(const std::string& address, int64_t nowMs) {
+  if (byAddress_.size() >= kMaxAddresses && !byAddress_.contains(address)) {
+    std::erase_if(byAddress_,
+                  [&](const auto& kv) { return kv.second.firstAtMs + kWindowMs <= nowMs; });
+    if (byAddress_.size() >= kMaxAddresses) {
+      auto oldest = std::min_element(byAddress_.begin(), byAddress_.end(), [](auto& a, auto& b) {
+        return a.second.firstAtMs < b.second.firstAtMs;
+      });
+      byAddress_.erase(oldest);
+    }
+  }
+  Failures& f = byAddress_[address];
+  if (f.count == 0 || f.firstAtMs + kWindowMs <= nowMs) f = Failures{0, nowMs};
+  ++f.count;
+}
+
 std::string cookieValue(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     const auto semi = header.find(';');

@@ -53,6 +53,29 @@ class Sessions {
   std::unordered_map<std::string, Session> byIdHash_;
 };
 
+// Failed sign-ins per source address (issue 18): after kMaxFailures within kWindowMs, the
+// address's sign-ins are refused (429) until that window ends, before any password is hashed.
+// A success clears the address. At most kMaxAddresses are followed; beyond it, ended windows
+// are dropped first, then the oldest.
+class SignInLimiter {
+ public:
+  static constexpr int kMaxFailures = 5;
+  static constexpr int64_t kWindowMs = int64_t{5} * 60 * 1000;
+  static constexpr size_t kMaxAddresses = 10000;
+
+  // 0 when `address` may try now, else the milliseconds until it may.
+  int64_t waitMs(const std::string& address, int64_t nowMs);
+  void failed(const std::string& address, int64_t nowMs);
+  void succeeded(const std::string& address) { byAddress_.erase(address); }
+
+ private:
+  struct Failures {
+    int count = 0;
+    int64_t firstAtMs = 0;
+  };
+  std::unordered_map<std::string, Failures> byAddress_;
+};
+
 // The value of cookie `name` in a Cookie header ("a=1; sos_session=X"), or "".
 std::string cookieValue(std::string_view cookieHeader, std::string_view name);
 // The Set-Cookie value for session `id`: HttpOnly, SameSite=Strict, for the API's paths only,

@@ -176,8 +176,7 @@ void tellRequestUser(Running& run, const store::LocationRequest& r, const std::s
            "location request " + std::to_string(r.id) + " decided");
 }
 
-// /readyz: what the SIP thread last handed over, the snapshot in force, a write check of the
-// store, the alerts' outbox and the running configuration's sites. On the I/O thread.
+// /readyz (I/O thread): the SIP thread, snapshot, store, outbox and sites.
 Readiness checkReadiness(Running& run) {
   ReadinessFacts facts;
   facts.sip = run.server.health().view();
@@ -222,6 +221,7 @@ admin::AdminRoutes::Tokens tokenStore(store::Store* db) {
   };
   tokens.audit = [db](const store::AuditEntry& e) { return db->appendAudit(e); };
   tokens.loadAudit = [db](const store::AuditQuery& q) { return db->loadAudit(q); };
+  tokens.findLogin = [db](const std::string& name) { return db->findPasswordLogin(name); };
   return tokens;
 }
 

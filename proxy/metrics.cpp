@@ -312,6 +312,8 @@ void apiMetrics(std::string& out, const admin::RouteCounters& api,
   const std::atomic<uint64_t> badHost{both(&admin::RouteCounters::badHost)};
   const std::atomic<uint64_t> csrf{both(&admin::RouteCounters::csrfRefused)};
   const std::atomic<uint64_t> fallbacks{both(&admin::RouteCounters::tokenStoreFallbacks)};
+  const std::atomic<uint64_t> signInFailures{both(&admin::RouteCounters::signInFailures)};
+  const std::atomic<uint64_t> signInThrottled{both(&admin::RouteCounters::signInThrottled)};
   metric(out, "sosproxy_admin_unauthenticated_total", "counter",
          "admin API requests refused 401 (no token, or an unknown or revoked one)",
          unauthenticated);
@@ -326,6 +328,12 @@ void apiMetrics(std::string& out, const admin::RouteCounters& api,
   metric(out, "sosproxy_admin_token_store_fallbacks_total", "counter",
          "admin API requests let in on a token as last read (the store could not be read)",
          fallbacks);
+  metric(out, "sosproxy_admin_sign_in_failures_total", "counter",
+         "dashboard sign-ins refused 401: a wrong token, user or password (counted in "
+         "sosproxy_admin_unauthenticated_total too)",
+         signInFailures);
+  metric(out, "sosproxy_admin_sign_in_throttled_total", "counter",
+         "dashboard sign-ins refused 429: too many failures from the address", signInThrottled);
 }
 
 // The dashboard's live calls (issue 18): what it follows and what it could not pass on.

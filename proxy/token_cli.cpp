@@ -2,6 +2,10 @@
 
 #include "proxy/token_cli.h"
 
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -9,6 +13,7 @@
 #include <sstream>
 
 #include "admin/auth.h"
+#include "admin/password.h"
 #include "config/config.h"
 #include "proxy/cli_store.h"
 #include "store/store.h"
@@ -22,6 +27,14 @@ const char* const kTokenUsage =
   sosproxy token list --config FILE  every token: name, role, sites, subject, created, revoked
   sosproxy token revoke --config FILE NAME
                                      the token stops working at its next request
+  sosproxy token password --config FILE [--clear] NAME
+                                     set (or clear) the dashboard password of token NAME, a
+                                     super-admin, site-admin or responder: it then also signs in
+                                     at /dashboard as user NAME with that password. The password
+                                     is read from standard input (asked twice, unseen, on a
+                                     terminal), never from the command line; 10 to 1024
+                                     characters. Kept as PBKDF2-HMAC-SHA256, 600,000 rounds,
+                                     salted.
     Roles: super-admin; site-admin and responder (with --site, one or more); device (with
     --user or --mac: the one device it reports for); network-reporter (reports for any device,
     marked network-provided).
@@ -45,17 +58,19 @@ struct TokenArgs {
   std::string action, configPath, name, role, subject;
   std::vector<std::string> sites;
   std::vector<std::string> positional;
+  bool clear = false;
 };
 
 std::optional<int> parseTokenArgs(const std::vector<std::string>& args, TokenArgs& t) {
-  if (args.empty()) return tokenUsageError("give create, list or revoke");
+  if (args.empty()) return tokenUsageError("give create, list, revoke or password");
   t.action = args[0];
   if (t.action == "-h" || t.action == "--help") {
     std::cout << "Usage:\n" << kTokenUsage;
     return 0;
   }
-  if (t.action != "create" && t.action != "list" && t.action != "revoke") {
-    return tokenUsageError("unknown action '" + t.action + "' (create, list or revoke)");
+  if (t.action != "create" && t.action != "list" && t.action != "revoke" &&
+      t.action != "password") {
+    return tokenUsageError("unknown action '" + t.action + "' (create, list, revoke or password)");
   }
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -73,6 +88,9 @@ std::optional<int> parseTokenArgs(const std::vector<std::string>& args, TokenArg
     } else if (a == "--user" || a == "--mac") {
       if (!t.subject.empty()) return tokenUsageError("give --user or --mac once");
       target = &t.subject;
+    } else if (a == "--clear" && t.action == "password") {
+      t.clear = true;
+      continue;
     } else if (a == "--site") {
       auto v = value();
       if (!v) return tokenUsageError("--site needs a SITE");
@@ -89,10 +107,11 @@ std::optional<int> parseTokenArgs(const std::vector<std::string>& args, TokenArg
     *target = *v;
   }
   if (t.configPath.empty()) return tokenUsageError("no configuration given (--config FILE)");
-  if (t.action == "revoke" && t.positional.size() != 1) {
-    return tokenUsageError("revoke needs the NAME of one token");
+  const bool named = t.action == "revoke" || t.action == "password";
+  if (named && t.positional.size() != 1) {
+    return tokenUsageError(t.action + " needs the NAME of one token");
   }
-  if (t.action != "revoke" && !t.positional.empty()) {
+  if (!named && !t.positional.empty()) {
     return tokenUsageError("unexpected argument '" + t.positional[0] + "'");
   }
   if (t.action == "create" && (t.name.empty() || t.role.empty())) {
@@ -121,6 +140,95 @@ int listTokens(store::Store& store) {
   return 0;
 }
 
+// One line of standard input, its line end dropped; on a terminal, asked for with `prompt` and
+// not echoed. nullopt at end of input.
+std::optional<std::string> readSecretLine(const char* prompt) {
+  const bool terminal = isatty(STDIN_FILENO) == 1;
+  termios before{};
+  if (terminal) {
+    std::cerr << prompt << std::flush;
+    tcgetattr(STDIN_FILENO, &before);
+    termios quiet = before;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  const bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (terminal) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &before);
+    std::cerr << "\n";
+  }
+  if (!got) return std::nullopt;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// The password to set, read and checked; nullopt (and the reason printed) if there is none.
+std::optional<std::string> readNewPassword(const std::string& name) {
+  const std::string prompt = "Dashboard password for \"" + name + "\": ";
+  auto password = readSecretLine(prompt.c_str());
+  if (!password) {
+    std::cerr << "sosproxy token: no password on standard input\n";
+    return std::nullopt;
+  }
+  if (password->size() < admin::kMinPasswordLength ||
+      password->size() > admin::kMaxPasswordLength) {
+    std::cerr << "sosproxy token: the password must have " << admin::kMinPasswordLength << " to "
+              << admin::kMaxPasswordLength << " characters\n";
+    return std::nullopt;
+  }
+  if (isatty(STDIN_FILENO) == 1 && readSecretLine("Again: ") != password) {
+    std::cerr << "sosproxy token: the two passwords differ\n";
+    return std::nullopt;
+  }
+  return password;
+}
+
+// `token password`: only a dashboard role's token in force takes one.
+int setPassword(store::Store& db, const TokenArgs& t) {
+  const std::string& name = t.positional[0];
+  auto all = db.listTokens();
+  if (!all.ok()) {
+    std::cerr << "sosproxy token: " << all.error().message << "\n";
+    return 1;
+  }
+  const auto& tokens = all.value();
+  auto it = std::find_if(tokens.begin(), tokens.end(), [&](const store::ApiToken& k) {
+    return k.name == name && k.revokedAtMs == 0;
+  });
+  if (it == tokens.end()) {
+    std::cerr << "sosproxy token: no token in force is named \"" << name << "\"\n";
+    return 2;
+  }
+  if (it->role != "super-admin" && it->role != "site-admin" && it->role != "responder") {
+    std::cerr << "sosproxy token: \"" << name << "\" is a " << it->role
+              << " token; only super-admin, site-admin and responder tokens sign in to the "
+                 "dashboard\n";
+    return 2;
+  }
+  std::optional<store::PasswordHash> hash;
+  if (!t.clear) {
+    auto password = readNewPassword(name);
+    if (!password) return 2;
+    try {
+      hash = admin::hashPassword(*password);
+    } catch (const std::exception& e) {
+      std::cerr << "sosproxy token: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  const std::string action = t.clear ? "token.password-clear" : "token.password-set";
+  store::AuditEntry e{0, cliNowMs(), cliActor(), "cli", action, "token:" + name, "", "", ""};
+  auto set = db.setTokenPassword(name, hash ? &*hash : nullptr, e.atMs, &e);
+  if (!set.ok()) {
+    std::cerr << "sosproxy token: " << set.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "token \"" << name << "\": dashboard password " << (t.clear ? "cleared" : "set")
+            << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int runTokenCommand(const std::vector<std::string>& args) {
@@ -136,6 +244,7 @@ int runTokenCommand(const std::vector<std::string>& args) {
   if (!store) return status;
   auto& db = *store;
   if (t.action == "list") return listTokens(db);
+  if (t.action == "password") return setPassword(db, t);
 
   const std::string actor = cliActor();
   if (t.action == "revoke") {

@@ -1,6 +1,7 @@
 #pragma once
-// `sosproxy token create|list|revoke`: API tokens (admin/auth.h) managed from the command line,
-// in the database of the configuration's store.path. The running proxy sees a new or revoked
+// `sosproxy token create|list|revoke|password`: API tokens (admin/auth.h) and their dashboard
+// passwords (admin/password.h) managed from the command line, in the database of the
+// configuration's store.path. The running proxy sees a new or revoked
 // token at its next request (it looks tokens up in the database), so no restart is needed.
 
 #include <string>

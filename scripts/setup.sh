@@ -39,6 +39,7 @@ build=(
   libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
   libssl-dev               # HMAC-SHA256 of webhook alerts; HTTPS, TLS of webhooks and mail; SIP over TLS certificate checks
   openssl                  # the tests make their own CA and certificates (tests/integration)
+  libjs-chart.js           # Chart.js, the dashboard's charts (compiled into sosproxy)
   sqlite3                  # the sqlite3 shell, to read call records by hand
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester               # sipp: integration and load tests

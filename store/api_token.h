@@ -20,6 +20,20 @@ struct ApiToken {
   int64_t revokedAtMs = 0;  // 0: in force
 };
 
+// A token's dashboard password (issue 18), as kept: never the password, its salted
+// PBKDF2-HMAC-SHA256 (admin/password.h), salt and hash in lower-case hex.
+struct PasswordHash {
+  std::string salt;
+  std::string hash;
+  int iterations = 0;
+};
+
+// A password sign-in's record: the token in force named as the user, with its password.
+struct PasswordLogin {
+  ApiToken token;
+  PasswordHash password;
+};
+
 // One change: who (the token's name and role), what (an action on an object, with the object's
 // JSON before and after; "" for none), when, and the site it concerns ("" for none).
 struct AuditEntry {

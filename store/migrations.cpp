@@ -419,7 +419,22 @@ CREATE TABLE test_call_status (
 );
 )sql";
 
-constexpr std::array<Migration, 12> kMigrations{{
+// Passwords for the dashboard's sign-in (issue 18): a token of a super-admin, site-admin or
+// responder may have one, set by `sosproxy token password`; its name is the user name. Only a
+// salted PBKDF2-HMAC-SHA256 of the password is kept (admin/password.h), with its iteration count
+// so that a later count can be chosen without locking out the passwords set before. A revoked
+// token's password signs in nobody (the sign-in reads tokens in force only).
+constexpr const char* kSchema13 = R"sql(
+CREATE TABLE api_token_passwords (
+  token_id   INTEGER PRIMARY KEY REFERENCES api_tokens(id) ON DELETE CASCADE,
+  salt       TEXT NOT NULL,
+  hash       TEXT NOT NULL,
+  iterations INTEGER NOT NULL CHECK (iterations > 0),
+  set_at     INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 13> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -433,6 +448,7 @@ constexpr std::array<Migration, 12> kMigrations{{
     {11, "when users answered the location sharing question", kSchema11},
     {12, "scheduled test calls, where each trunk stands, and their alerts in the outbox",
      kSchema12},
+    {13, "dashboard sign-in passwords of API tokens", kSchema13},
 }};
 
 }  // namespace

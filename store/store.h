@@ -164,6 +164,12 @@ class Store {
   // False when no token in force has that name.
   Result<bool> revokeToken(const std::string& name, int64_t atMs,
                            const AuditEntry* audit = nullptr);
+  // The dashboard password of the token in force named `name` (issue 18): set (replacing any),
+  // or cleared when `password` is null. False when no token in force has that name.
+  Result<bool> setTokenPassword(const std::string& name, const PasswordHash* password, int64_t atMs,
+                                const AuditEntry* audit = nullptr);
+  // The token in force named `name` and its password, or none (no such token, or it has none).
+  Result<std::optional<PasswordLogin>> findPasswordLogin(const std::string& name);
 
   // A company location written through the API (issue 16): `text` is one location as the seed
   // file writes one under `locations:` (JSON is YAML too), checked by the seed's own rules

@@ -105,6 +105,58 @@ Result<bool> Store::revokeToken(const std::string& name, int64_t atMs, const Aud
   return true;
 }
 
+Result<bool> Store::setTokenPassword(const std::string& name, const PasswordHash* password,
+                                     int64_t atMs, const AuditEntry* audit) {
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) return Error{"store.write", path_ + ": " + tx.error()};
+  int64_t id = 0;
+  {
+    Statement s(db_, "SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL");
+    if (!s.text(1, name).row()) {
+      if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+      return false;
+    }
+    id = s.columnInt(0);
+  }
+  Statement write(db_, password == nullptr
+                           ? "DELETE FROM api_token_passwords WHERE token_id = ?"
+                           : "INSERT OR REPLACE INTO api_token_passwords "
+                             "(token_id, salt, hash, iterations, set_at) VALUES (?, ?, ?, ?, ?)");
+  write.integer(1, id);
+  if (password != nullptr) {
+    write.text(2, password->salt).text(3, password->hash).integer(4, password->iterations);
+    write.integer(5, atMs);
+  }
+  if (!write.run()) return Error{"store.write", path_ + ": token password: " + write.error()};
+  if (audit != nullptr) {
+    if (auto r = insertAudit(db_, *audit, path_); !r.ok()) return r.error();
+  }
+  if (!tx.commit()) return Error{"store.write", path_ + ": " + tx.error()};
+  return true;
+}
+
+Result<std::optional<PasswordLogin>> Store::findPasswordLogin(const std::string& name) {
+  std::vector<ApiToken> found;
+  PasswordHash password;
+  {
+    Statement s(db_,
+                "SELECT t.id, t.name, t.role, t.subject, t.hash, t.created_at, t.revoked_at, "
+                "p.salt, p.hash, p.iterations FROM api_tokens t JOIN api_token_passwords p ON "
+                "p.token_id = t.id WHERE t.name = ? AND t.revoked_at IS NULL");
+    s.text(1, name);
+    if (s.row()) {
+      found.push_back(tokenFrom(s));
+      password.salt = s.columnText(7);
+      password.hash = s.columnText(8);
+      password.iterations = static_cast<int>(s.columnInt(9));
+    }
+    if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+  }
+  if (found.empty()) return std::optional<PasswordLogin>{};
+  if (auto r = fillSites(db_, found, path_); !r.ok()) return r.error();
+  return std::optional<PasswordLogin>{PasswordLogin{std::move(found.front()), password}};
+}
+
 Result<int64_t> Store::appendAudit(const AuditEntry& entry) {
   if (auto r = insertAudit(db_, entry, path_); !r.ok()) return r.error();
   return sqlite3_last_insert_rowid(db_);

@@ -1,5 +1,5 @@
-// The dashboard (served at /dashboard): an admin or a responder signs in with an API token and
-// sees the emergency calls of their sites live (GET /api/v1/events, Server-Sent Events: a
+// The dashboard (served at /dashboard): an admin or a responder signs in with an API token (or
+// a user name and the password `sosproxy token password` set for that token) and sees the emergency calls of their sites live (GET /api/v1/events, Server-Sent Events: a
 // snapshot, then each change), the trunks, the location-tracking figures (admins: GET
 // /api/v1/dashboard/location-tracking) and the call history (GET /api/v1/calls). The token is
 // sent once, to POST /api/v1/session, and is not kept: the browser holds the session's HttpOnly
@@ -116,16 +116,46 @@ function signedIn(s) {
   $('nav-tracking').hidden = !isAdmin();
 }
 
-// A bar `part` of `whole` wide.
-function bar(id, part, whole) {
-  $(id).style.width = (whole > 0 ? (100 * part) / whole : 0) + '%';
+// The figures' charts (Chart.js, served by sosproxy at /chart.min.js), made at the first
+// figures and updated in place after.
+const COLORS = {yes: '#1f5fa8', no: '#d0d0d0', company: '#1f7a3a', personal: '#1f5fa8',
+  unknown: '#b0451f'};
+const charts = {};
+
+// A doughnut of `values` (in `labels`' order).
+function pie(id, labels, values, colors) {
+  if (charts[id]) {
+    charts[id].data.datasets[0].data = values;
+    charts[id].update();
+    return;
+  }
+  charts[id] = new Chart($(id), {
+    type: 'doughnut',
+    data: {labels, datasets: [{data: values, backgroundColor: colors}]},
+    options: {animation: false, responsive: false, plugins: {legend: {position: 'right'}}},
+  });
 }
 
-function stack(id, counts, total) {
-  for (const where of ['company', 'personal', 'unknown']) {
-    const span = $(id).querySelector('.' + where);
-    span.style.width = (total > 0 ? (100 * counts[where]) / total : 0) + '%';
+// Where users and IP phones are now: one stacked bar each.
+function nowChart(now) {
+  const id = 'now-chart';
+  const wheres = ['company', 'personal', 'unknown'];
+  const data = (where) => [now.users.counts[where], now.phones.counts[where]];
+  if (charts[id]) {
+    wheres.forEach((where, i) => { charts[id].data.datasets[i].data = data(where); });
+    charts[id].update();
+    return;
   }
+  charts[id] = new Chart($(id), {
+    type: 'bar',
+    data: {
+      labels: ['Users', 'IP phones'],
+      datasets: wheres.map((where) => ({label: where, data: data(where),
+        backgroundColor: COLORS[where]})),
+    },
+    options: {animation: false, responsive: false, indexAxis: 'y',
+      scales: {x: {stacked: true, ticks: {precision: 0}}, y: {stacked: true}}},
+  });
 }
 
 function cell(row, text, className) {
@@ -133,6 +163,7 @@ function cell(row, text, className) {
   td.textContent = text;
   if (className) td.className = className;
   row.appendChild(td);
+  return td;
 }
 
 function age(ms) {
@@ -160,6 +191,17 @@ function people(id, entries) {
 function nowRows(id, entries) {
   const rows = entries.map((e) => {
     const tr = document.createElement('tr');
+    tr.dataset.user = e.user;
+    if (e.device) tr.dataset.device = e.device;
+    const ask = cell(tr, '');
+    if (id === 'now-users-list') {
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.className = 'ask';
+      box.value = e.user;
+      box.setAttribute('aria-label', 'Ask ' + e.user + ' again');
+      ask.appendChild(box);
+    }
     cell(tr, person(e));
     cell(tr, e.device || '');
     cell(tr, e.network || 'none');
@@ -167,6 +209,16 @@ function nowRows(id, entries) {
     cell(tr, (FOUND_BY[e.found_by] || e.found_by) + (e.evidence ? ': ' + e.evidence : ''));
     cell(tr, age(e.age_ms));
     cell(tr, e.where, 'where-' + e.where);
+    const act = cell(tr, '');
+    // A network seen away from any company location may be one: attach it to one.
+    if (e.where !== 'company' && (e.ip || e.bssid)) {
+      const attach = document.createElement('button');
+      attach.type = 'button';
+      attach.className = 'attach-open';
+      attach.textContent = 'Attach network';
+      attach.addEventListener('click', () => openAttach(e).catch(failed));
+      act.appendChild(attach);
+    }
     return tr;
   });
   $(id).replaceChildren(...rows);
@@ -175,18 +227,21 @@ function nowRows(id, entries) {
 function show(t) {
   $('nomadic-count').textContent = t.nomadic.count;
   $('nomadic-of').textContent = t.nomadic.of;
-  bar('nomadic-bar', t.nomadic.count, t.nomadic.of);
+  pie('nomadic-chart', ['enabled', 'not enabled'], [t.nomadic.count, t.nomadic.of - t.nomadic.count],
+    [COLORS.yes, COLORS.no]);
   people('nomadic-list', t.nomadic.entries);
 
   $('sharing-count').textContent = t.sharing.count;
   $('sharing-of').textContent = t.sharing.of;
-  bar('sharing-bar', t.sharing.count, t.sharing.of);
+  pie('sharing-chart', ['allow', 'do not allow'], [t.sharing.count, t.sharing.of - t.sharing.count],
+    [COLORS.yes, COLORS.no]);
   people('sharing-list', t.sharing.entries);
 
   const a = t.emergency_address;
   $('address-personal').textContent = a.personal;
   $('address-default').textContent = a.default;
-  bar('address-bar', a.personal, a.personal + a.default);
+  pie('address-chart', ['personal', 'default'], [a.personal, a.default],
+    [COLORS.personal, COLORS.no]);
   $('address-list').replaceChildren(...a.entries.map((e) => {
     const tr = document.createElement('tr');
     cell(tr, person(e));
@@ -199,7 +254,8 @@ function show(t) {
   const p = t.personal_locations;
   $('personal-detectable').textContent = p.detectable;
   $('personal-not-detectable').textContent = p.not_detectable;
-  bar('personal-bar', p.detectable, p.detectable + p.not_detectable);
+  pie('personal-chart', ['detectable', 'not detectable'], [p.detectable, p.not_detectable],
+    [COLORS.yes, COLORS.no]);
   $('personal-list').replaceChildren(...p.entries.map((e) => {
     const tr = document.createElement('tr');
     cell(tr, e.name + ' (' + e.key + ')');
@@ -214,9 +270,9 @@ function show(t) {
     for (const where of ['company', 'personal', 'unknown']) {
       $('now-' + kind + '-' + where).textContent = n.counts[where];
     }
-    stack('now-' + kind + '-bar', n.counts, n.total);
     nowRows('now-' + kind + '-list', n.entries);
   }
+  nowChart(t.now);
   $('tracking-at').textContent = 'as of ' + new Date(t.at_ms).toLocaleString();
 }
 
@@ -245,8 +301,145 @@ async function refresh() {
   say('Loading…');
   const t = await api('GET', TRACKING_PATH + (site ? '?site=' + encodeURIComponent(site) : ''));
   show(t);
+  await loadQueue();
   say('');
   showError('');
+}
+
+// ---- Actions from the lists (admins; the API scopes each to the admin's sites) ----
+
+let attachFor = null;  // the list entry whose network the attach form is about
+
+// Ask users again where they are (POST /api/v1/prompts/retrigger).
+async function retrigger(users) {
+  if (!users.length) {
+    $('retrigger-result').textContent = 'Select a user first.';
+    return;
+  }
+  const done = await api('POST', '/api/v1/prompts/retrigger', {users});
+  $('retrigger-result').textContent = 'Asked again: ' + done.reset.join(', ') +
+    (done.emailed.length ? ' (e-mailed: ' + done.emailed.join(', ') + ')' : '');
+  await refresh();
+}
+
+// The network of a list entry as a location takes it: its BSSID, else its IP as a /32.
+function networkOf(e) {
+  return e.bssid || (e.ip ? e.ip + '/32' : '');
+}
+
+function networkBody(text) {
+  return text.includes('/') || !text.includes(':') ? {subnet: text} : {bssid: text};
+}
+
+function fillLocations(id, locations) {
+  $(id).replaceChildren(...locations.map((l) => {
+    const option = document.createElement('option');
+    option.value = l.key;
+    option.textContent = l.name + ' (' + l.key + ')';
+    return option;
+  }));
+}
+
+let siteLocations = [];
+
+async function openAttach(e) {
+  attachFor = e;
+  const list = await api('GET', '/api/v1/locations?limit=1000&site=' + encodeURIComponent(e.site));
+  siteLocations = list.locations;
+  fillLocations('attach-location', siteLocations);
+  fillLocations('create-like', siteLocations);
+  $('attach-what').textContent = 'seen by ' + person(e) + ' (site ' + e.site + ')';
+  $('attach-network').value = networkOf(e);
+  for (const id of ['create-name', 'create-floor', 'create-room']) $(id).value = '';
+  $('attach-result').textContent = '';
+  $('attach').hidden = false;
+  $('attach').scrollIntoView({block: 'nearest'});
+}
+
+async function attachNetwork() {
+  const key = $('attach-location').value;
+  const network = $('attach-network').value.trim();
+  await api('POST', '/api/v1/locations/' + encodeURIComponent(key) + '/networks',
+    networkBody(network));
+  $('attach-result').textContent = network + ' attached to ' + key + '.';
+  await refresh();
+}
+
+// A new company location at another's address (its floor and room as given), with the network.
+async function createWithNetwork() {
+  const name = $('create-name').value.trim();
+  const like = siteLocations.find((l) => l.key === $('create-like').value);
+  if (!name || !like) {
+    $('attach-result').textContent = 'Give the new location a name and an address to copy.';
+    return;
+  }
+  const civic = Object.assign({}, like.civic);
+  delete civic.FLR;
+  delete civic.ROOM;
+  if ($('create-floor').value.trim()) civic.FLR = $('create-floor').value.trim();
+  if ($('create-room').value.trim()) civic.ROOM = $('create-room').value.trim();
+  const key = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const network = networkBody($('attach-network').value.trim());
+  const body = {key, name, kind: 'company', site: attachFor.site, civic};
+  if (network.subnet) body.subnets = [network.subnet];
+  if (network.bssid) body.bssids = [network.bssid];
+  await api('POST', '/api/v1/locations', body);
+  $('attach-result').textContent = 'Location ' + key + ' created with ' +
+    (network.subnet || network.bssid) + '.';
+  await refresh();
+}
+
+// The approval queue (GET /api/v1/location-requests?state=pending).
+async function loadQueue() {
+  const answer = await api('GET', '/api/v1/location-requests?state=pending');
+  const site = $('site').value;
+  const pending = answer.requests.filter((r) => !site || r.site === site);
+  $('queue-list').replaceChildren(...pending.map(queueRow));
+  $('queue-none').hidden = pending.length > 0;
+}
+
+function queueRow(r) {
+  const tr = document.createElement('tr');
+  tr.dataset.requestId = r.id;
+  const f = r.fields || {};
+  cell(tr, when(r.submitted_at_ms));
+  cell(tr, r.extension);
+  cell(tr, r.site);
+  cell(tr, r.name);
+  cell(tr, ['HNO', 'RD', 'STS', 'FLR', 'ROOM', 'A3', 'PC', 'country']
+    .filter((k) => f[k]).map((k) => f[k]).join(' '));
+  cell(tr, [f.subnets, f.bssids, f.switches].filter((v) => v).join('; '));
+  const decide = cell(tr, '');
+  const approve = document.createElement('button');
+  approve.type = 'button';
+  approve.className = 'approve';
+  approve.textContent = 'Approve';
+  approve.addEventListener('click', () => decideRequest(r, 'approve', {}).catch(failed));
+  const reason = document.createElement('input');
+  reason.className = 'reason';
+  reason.placeholder = 'Why not';
+  reason.setAttribute('aria-label', 'Reason to reject ' + r.name);
+  const reject = document.createElement('button');
+  reject.type = 'button';
+  reject.className = 'reject';
+  reject.textContent = 'Reject';
+  reject.addEventListener('click', () => {
+    if (!reason.value.trim()) {
+      $('queue-result').textContent = 'Say why it is rejected.';
+      return;
+    }
+    decideRequest(r, 'reject', {reason: reason.value.trim()}).catch(failed);
+  });
+  decide.append(approve, ' ', reason, ' ', reject);
+  return tr;
+}
+
+async function decideRequest(r, action, body) {
+  const done = await api('POST', '/api/v1/location-requests/' + r.id + '/' + action, body);
+  $('queue-result').textContent = action === 'approve'
+    ? '"' + r.name + '" approved as location ' + done.location + '.'
+    : '"' + r.name + '" rejected.';
+  await refresh();
 }
 
 async function start(s) {
@@ -633,17 +826,26 @@ async function showStory(callId) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  $('sign-in-form').addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const token = $('token').value.trim();
-    $('token').value = '';
+  const signIn = async (body) => {
     showError('');
     say('Signing in…');
     try {
-      await start(await api('POST', '/api/v1/session', {token}));
+      await start(await api('POST', '/api/v1/session', body));
     } catch (e) {
       failed(e);
     }
+  };
+  $('sign-in-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const token = $('token').value.trim();
+    $('token').value = '';
+    signIn({token});
+  });
+  $('password-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = {username: $('username').value.trim(), password: $('password').value};
+    $('password').value = '';
+    signIn(body);
   });
   $('sign-out').addEventListener('click', async () => {
     try {
@@ -678,6 +880,19 @@ document.addEventListener('DOMContentLoaded', () => {
     if (alarmCall) acknowledge(alarmCall, $('new-call-ack'));
   });
   $('new-call-dismiss').addEventListener('click', () => quietAlarm());
+  $('retrigger-selected').addEventListener('click', () => {
+    const users = [...document.querySelectorAll('#now-users-list input.ask:checked')]
+      .map((box) => box.value);
+    retrigger(users).catch(failed);
+  });
+  $('retrigger-all').addEventListener('click', () => {
+    const users = [...document.querySelectorAll('#now-users-list tr')].map((r) => r.dataset.user);
+    retrigger(users).catch(failed);
+  });
+  $('attach-submit').addEventListener('click', () => attachNetwork().catch(failed));
+  $('create-submit').addEventListener('click', () => createWithNetwork().catch(failed));
+  $('attach-cancel').addEventListener('click', () => { $('attach').hidden = true; });
+  $('attach').addEventListener('submit', (event) => event.preventDefault());
   // Browsers let a page play sound once the user has interacted with it.
   document.addEventListener('click', () => {
     if (audio && audio.state === 'suspended') audio.resume();

@@ -86,7 +86,7 @@ start_sosproxy() {
   "$1" --config "$2" </dev/null >"$work/sosproxy.stdout" 2>"$work/sosproxy.stderr" &
   proxy_pid=$!
   pids+=("$proxy_pid")
-  proxy_ready() { grep -q '^sosproxy ready:' "$work/sosproxy.stdout" || ! kill -0 "$proxy_pid" 2>/dev/null; }
+  proxy_ready() { grep -qs '^sosproxy ready:' "$work/sosproxy.stdout" || ! kill -0 "$proxy_pid" 2>/dev/null; }
   if ! wait_until 20 proxy_ready || ! kill -0 "$proxy_pid" 2>/dev/null; then
     cat "$work/sosproxy.stdout" "$work/sosproxy.stderr" >&2
     die "sosproxy did not get ready"

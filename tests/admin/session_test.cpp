@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/password.h"
 #include "admin/routes.h"
 
 namespace sos::admin {
@@ -64,6 +65,17 @@ class Session : public ::testing::Test {
       audit.push_back(e);
       return static_cast<int64_t>(audit.size());
     };
+    h.tokens.findLogin =
+        [this](const std::string& name) -> Result<std::optional<store::PasswordLogin>> {
+      ++loginReads;
+      for (const auto& [hash, t] : tokens) {
+        auto kept = passwords.find(name);
+        if (t.name == name && t.revokedAtMs == 0 && kept != passwords.end()) {
+          return std::optional<store::PasswordLogin>{store::PasswordLogin{t, kept->second}};
+        }
+      }
+      return std::optional<store::PasswordLogin>{};
+    };
     h.reload = [this] {
       ++reloads;
       return AdminRoutes::ReloadOutcome{true, "{\"reloaded\":true}\n"};
@@ -109,7 +121,23 @@ class Session : public ::testing::Test {
     return r;
   }
 
+  // A password as the CLI keeps it, with few rounds so that the tests stay quick (the count is
+  // the stored hash's own).
+  void setPassword(const std::string& name, const std::string& password) {
+    passwords[name] = hashPassword(password, 1000);
+  }
+
+  static HttpRequest passwordSignIn(const std::string& user, const std::string& password,
+                                    const std::string& from = "192.0.2.7") {
+    HttpRequest r =
+        request("POST", "/api/v1/session", json{{"username", user}, {"password", password}}.dump());
+    r.peerAddress = from;
+    return r;
+  }
+
   std::map<std::string, store::ApiToken> tokens;
+  std::map<std::string, store::PasswordHash> passwords;  // by token name
+  int loginReads = 0;
   std::vector<store::AuditEntry> audit;
   int reloads = 0;
   int64_t now = 1'700'000'000'000;
@@ -285,6 +313,86 @@ TEST(Cookies, TheNamedCookieIsFoundAmongOthers) {
   EXPECT_FALSE(sameSecret("abc", "abd"));
   EXPECT_FALSE(sameSecret("abc", "ab"));
   EXPECT_FALSE(sameSecret("", ""));
+}
+
+TEST_F(Session, APasswordSignsInAsItsTokenWithItsRoleAndSites) {
+  setPassword("london-admin", "correct horse battery");
+  auto r = routes();
+  HttpResponse out = r.handle(passwordSignIn("london-admin", "correct horse battery"));
+  ASSERT_EQ(out.status, 201) << out.body;
+  const std::string cookie = header(out, "Set-Cookie");
+  EXPECT_NE(cookie.find("; HttpOnly"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("; SameSite=Strict"), std::string::npos) << cookie;
+  const json body = json::parse(out.body);
+  EXPECT_EQ(body["name"], "london-admin");
+  EXPECT_EQ(body["role"], "site-admin");
+  EXPECT_EQ(body["sites"], json::array({"London"}));
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].action, "session.open");
+  EXPECT_EQ(audit[0].after, "password");
+  // The cookie is scoped like the token: the London admin may not reload, and changes need
+  // the CSRF token.
+  SignedIn s{cookie.substr(0, cookie.find(';')), body["csrf"]};
+  HttpResponse whoami = r.handle(withCookie(request("GET", "/api/v1/whoami"), s));
+  ASSERT_EQ(whoami.status, 200);
+  EXPECT_EQ(json::parse(whoami.body)["sites"], json::array({"London"}));
+  EXPECT_EQ(r.handle(withCookie(request("POST", "/api/v1/admin/reload"), s)).status, 403);
+  EXPECT_EQ(r.handle(withCookie(request("POST", "/api/v1/admin/reload"), s, s.csrf)).status, 403);
+  EXPECT_EQ(reloads, 0);
+  // Revoking the token ends the password's sign-ins too.
+  tokens[tokenHash("secret-london-admin")].revokedAtMs = now;
+  EXPECT_EQ(r.handle(withCookie(request("GET", "/api/v1/whoami"), s)).status, 401);
+  EXPECT_EQ(r.handle(passwordSignIn("london-admin", "correct horse battery")).status, 401);
+}
+
+TEST_F(Session, AWrongPasswordAndAnUnknownUserGetTheSameAnswer) {
+  setPassword("ops", "correct horse battery");
+  auto r = routes();
+  HttpResponse wrong = r.handle(passwordSignIn("ops", "correct horse batterY"));
+  HttpResponse unknown = r.handle(passwordSignIn("nobody", "correct horse battery"));
+  // A token without a password is no user either.
+  HttpResponse noPassword = r.handle(passwordSignIn("desk", ""));
+  for (const HttpResponse* out : {&wrong, &unknown, &noPassword}) {
+    EXPECT_EQ(out->status, 401);
+    EXPECT_EQ(out->body, "{\"error\":\"unknown user or wrong password\"}\n");
+    EXPECT_EQ(header(*out, "Set-Cookie"), "");
+  }
+  EXPECT_EQ(loginReads, 3);
+  EXPECT_EQ(r.counters().signInFailures.load(), 3u);
+  EXPECT_EQ(r.counters().unauthenticated.load(), 3u);
+  EXPECT_TRUE(audit.empty());
+  // A token and a password together, or a user without a password, is no sign-in.
+  EXPECT_EQ(
+      r.handle(
+           request("POST", "/api/v1/session",
+                   json{{"token", "secret-ops"}, {"username", "ops"}, {"password", "x"}}.dump()))
+          .status,
+      400);
+  EXPECT_EQ(r.handle(request("POST", "/api/v1/session", json{{"username", "ops"}}.dump())).status,
+            400);
+}
+
+TEST_F(Session, RepeatedFailuresFromOneAddressAreHeldOff) {
+  setPassword("ops", "correct horse battery");
+  auto r = routes();
+  for (int i = 0; i < SignInLimiter::kMaxFailures; ++i) {
+    EXPECT_EQ(r.handle(passwordSignIn("ops", "guess " + std::to_string(i))).status, 401);
+  }
+  const int readsBefore = loginReads;
+  // Now even the right password waits, and no password is looked up or hashed.
+  HttpResponse held = r.handle(passwordSignIn("ops", "correct horse battery"));
+  EXPECT_EQ(held.status, 429) << held.body;
+  EXPECT_EQ(header(held, "Retry-After"), std::to_string(SignInLimiter::kWindowMs / 1000));
+  EXPECT_EQ(
+      r.handle(request("POST", "/api/v1/session", json{{"token", "secret-ops"}}.dump())).status,
+      429);
+  EXPECT_EQ(loginReads, readsBefore);
+  EXPECT_EQ(r.counters().signInThrottled.load(), 2u);
+  // Another address is not held off.
+  EXPECT_EQ(r.handle(passwordSignIn("ops", "correct horse battery", "192.0.2.8")).status, 201);
+  // When the window has passed, the address may try again.
+  now += SignInLimiter::kWindowMs;
+  EXPECT_EQ(r.handle(passwordSignIn("ops", "correct horse battery")).status, 201);
 }
 
 }  // namespace

@@ -9,12 +9,33 @@ Scenarios:
   figures     sign in with a super-admin's token typed into the form; each of the five
               location-tracking figures on the page is the one GET
               /api/v1/dashboard/location-tracking answers the same token (read here with it as
-              a bearer token), for every site and for the site filter's HQ; the token is kept
+              a bearer token), for every site and for the site filter's HQ, and so are the
+              values each figure's chart (Chart.js, served by sosproxy) draws on its canvas; the token is kept
               nowhere in the page, the session cookie is out of the page's reach (HttpOnly);
               a reload keeps the session, and signing out ends it
   site-admin  sign in with a London site-admin's token: the site filter offers London only,
               the figures are London's, and no list (every drill-in opened) names an HQ user
   refused     a wrong token: the refusal (HTTP 401), no figures, and no session
+  password    (TOKEN is USER:PASSWORD, a London site-admin's set by `sosproxy token password`)
+              a wrong password is refused (HTTP 401) on the page; the right one signs in as the
+              user, London's only: the figures are those the API answers the session, and no
+              HQ user is listed; the password is kept nowhere in the page
+  actions     (a super-admin; its test has 1002 report from 10.1.9.20 and 2001 from 10.2.9.9,
+              both unknown, and 1002 submit "HQ Annex" and "Bob's Shed") each action of the
+              lists, checked in the API afterwards: the selected users asked again (the audit
+              trail's prompts.retrigger names them); 1002's network attached to HQ Floor 3
+              (the location has it, and 1002 is now there); a new London Annex at London
+              Office's address, floor 2, made with 2001's network; HQ Annex approved (a company
+              location now) and Bob's Shed rejected with its reason
+  actions-london  (a London site-admin, the same data) the queue lists no HQ request, "ask every
+              user listed" asks London's users only, and the API refuses this session an HQ
+              user (403) even from the page
+  responder   (an HQ responder, the actions' data) the location tracking, its lists and their
+              actions and the approval queue are not shown; the API refuses this session a
+              re-trigger and an approval made from the page anyway (403), and nothing changes
+  hold        (bench/dashboard-load.sh) sign in, wait for the live calls to connect, tell
+              "ready", and keep the page open, updating, until told "stop" (at most 10 min);
+              prints how many recent emergency calls the page lists then
   live-call   (with its test, through files in --out) sign in, wait for the live calls to
               connect and tell the test "ready"; the test places a 911 from 1001 (it tells
               "placed" with the time); the call appears without a reload within 2 s of
@@ -32,8 +53,9 @@ Scenarios:
 Prints one line per step; exit status 0 when every step passed, 1 with the reason (and a
 screenshot, failure.png, in --out) when one did not. With SOS_SCREENSHOT_DIR set, the figures
 scenario writes dashboard-tracking.png there (the README's), every list opened, the live-call
-scenario dashboard-live-call.png (the new call ringing on the page) and the trunks scenario
-dashboard-trunks.png (il-psap-a down).
+scenario dashboard-live-call.png (the new call ringing on the page), the trunks scenario
+dashboard-trunks.png (il-psap-a down) and the actions scenario dashboard-queue.png (after its
+list actions, before its approval and rejection).
 """
 
 import json
@@ -100,6 +122,46 @@ def same_figures(browser, answer, where):
     step(where + ": " + ", ".join(shown))
 
 
+CHARTS = ["nomadic-chart", "sharing-chart", "address-chart", "personal-chart", "now-chart"]
+
+
+def chart_values(answer):
+    """What each chart must draw, from the API's answer."""
+    n, sh = answer["nomadic"], answer["sharing"]
+    a, p, now = answer["emergency_address"], answer["personal_locations"], answer["now"]
+    return {
+        "nomadic-chart": [[n["count"], n["of"] - n["count"]]],
+        "sharing-chart": [[sh["count"], sh["of"] - sh["count"]]],
+        "address-chart": [[a["personal"], a["default"]]],
+        "personal-chart": [[p["detectable"], p["not_detectable"]]],
+        "now-chart": [[now["users"]["counts"][w], now["phones"]["counts"][w]]
+                      for w in ["company", "personal", "unknown"]],
+    }
+
+
+def same_charts(browser, answer, where):
+    """Each figure's chart is Chart.js's (served by sosproxy itself), drawn on its canvas with
+    the API's values."""
+    want = chart_values(answer)
+
+    def drawn():
+        return browser.script(
+            "const out = {};"
+            "for (const id of arguments[0]) {"
+            "  const c = window.Chart && Chart.getChart(id);"
+            "  out[id] = c && c.canvas === document.getElementById(id) && c.canvas.width > 0"
+            "    ? c.data.datasets.map((d) => d.data) : null; }"
+            "return out;", CHARTS)
+    browser.wait(lambda: drawn() == want, "the charts to draw the API's figures for %s: %r, "
+                 "not %r" % (where, want, drawn()))
+    version = browser.script("return Chart.version;")
+    scripts = browser.script("return performance.getEntriesByType('resource')"
+                             ".map((e) => e.name).filter((n) => n.endsWith('.js'));")
+    check(scripts and all(n.startswith(browser.script("return location.origin;"))
+                          for n in scripts), "a script from elsewhere: %r" % scripts)
+    step("%s: Chart.js %s draws %s" % (where, version, drawn()))
+
+
 def open_lists(browser):
     browser.script("document.querySelectorAll('details').forEach((d) => { d.open = true; });")
 
@@ -118,6 +180,7 @@ def screenshot_of(browser, path, keep):
 def figures(browser, url, token, screenshots):
     sign_in(browser, url, token)
     same_figures(browser, api(url, token, TRACKING), "every site")
+    same_charts(browser, api(url, token, TRACKING), "every site")
     # The drill-in list of where users are: one row per user the API lists, as it places them.
     open_lists(browser)
     answer = api(url, token, TRACKING)
@@ -138,6 +201,7 @@ def figures(browser, url, token, screenshots):
     browser.script("document.getElementById('site').value = 'HQ';")
     browser.find("#filter button[type=submit]").click()
     same_figures(browser, api(url, token, TRACKING + "?site=HQ"), "site HQ")
+    same_charts(browser, api(url, token, TRACKING + "?site=HQ"), "site HQ")
 
     check("sos_session" not in browser.script("return document.cookie;"),
           "the session cookie is readable by the page")
@@ -164,6 +228,7 @@ def site_admin(browser, url, token, _):
     options = [o.text for o in browser.find_all("#site option")]
     check(options == ["All my sites", "London"], "the site filter offers %r" % options)
     same_figures(browser, api(url, token, TRACKING), "London's admin")
+    same_charts(browser, api(url, token, TRACKING), "London's admin")
     open_lists(browser)
     text = browser.script("return document.getElementById('tracking').innerText;")
     for name in HQ_USERS:
@@ -188,6 +253,223 @@ def refused(browser, url, token, _):
     browser.wait(lambda: browser.find("#sign-in").displayed, "the sign-in form after a reload")
     check(not browser.find("#tracking").displayed, "a refused sign-in left a session")
     step("refused: " + message)
+
+
+def session_get(browser, path):
+    """GET `path` as the page's session (its cookie), from inside the page."""
+    return json.loads(browser.script(
+        "const x = new XMLHttpRequest(); x.open('GET', arguments[0], false); x.send();"
+        "return x.responseText;", path))
+
+
+def password(browser, url, token, _):
+    user, secret = token.split(":", 1)
+    browser.get(url + "/dashboard")
+    browser.wait(lambda: browser.find("#password-form").displayed, "the password form")
+    browser.find("#username").type(user)
+    browser.find("#password").type(secret + "x")
+    browser.find("#password-form button[type=submit]").click()
+    browser.wait(lambda: browser.find("#error").displayed, "the refusal of a wrong password")
+    message = text_of(browser, "#error")
+    check("HTTP 401" in message and "wrong password" in message, "the refusal: " + message)
+    check(not browser.find("#tracking").displayed, "figures are shown after a refusal")
+    step("a wrong password: " + message)
+
+    browser.find("#username").clear()
+    browser.find("#username").type(user)
+    browser.find("#password").type(secret)
+    browser.find("#password-form button[type=submit]").click()
+    browser.wait(lambda: browser.find("#tracking").displayed, "the figures after sign-in")
+    browser.wait(lambda: text_of(browser, "#tracking-at") != "", "the figures to load")
+    who = text_of(browser, "#who-text")
+    check(user in who and "site-admin of London" in who, "signed in as " + who)
+    check(browser.find("#password").dom_property("value") == "", "the password stays in the form")
+    step("signed in by password: " + who)
+    options = [o.text for o in browser.find_all("#site option")]
+    check(options == ["All my sites", "London"], "the site filter offers %r" % options)
+    same_figures(browser, session_get(browser, TRACKING), "London's admin by password")
+    open_lists(browser)
+    text = browser.script("return document.getElementById('tracking').innerText;")
+    for name in HQ_USERS:
+        check(name not in text, "an HQ user (%s) is shown to London's admin:\n%s" % (name, text))
+    check("2001" in text and "David" in text, "London's user is not listed:\n" + text)
+    html = browser.script("return document.documentElement.outerHTML;")
+    check(secret not in html, "the password is in the page")
+    step("no HQ user on the page; London's: " +
+         " | ".join(r.text.replace("\n", " ") for r in browser.find_all("#now-users-list tr")))
+
+
+def page_post(browser, path, body):
+    """POST `body` to `path` as the page does (its cookie and CSRF token): [status, JSON]."""
+    return browser.script(
+        "const x = new XMLHttpRequest(); x.open('POST', arguments[0], false);"
+        "x.setRequestHeader('Content-Type', 'application/json');"
+        "x.setRequestHeader('X-CSRF-Token', csrf); x.send(arguments[1]);"
+        "return [x.status, x.responseText];", path, json.dumps(body))
+
+
+def set_select(browser, css, value):
+    browser.script("const s = document.querySelector(arguments[0]); s.value = arguments[1];"
+                   "s.dispatchEvent(new Event('change'));", css, value)
+    check(browser.find(css).dom_property("value") == value, "%s offers no %s" % (css, value))
+
+
+def entry_of(url, token, kind, user):
+    entries = api(url, token, TRACKING)["now"][kind]["entries"]
+    return next(e for e in entries if e["user"] == user)
+
+
+def latest_retrigger(url, token):
+    for e in api(url, token, "/api/v1/audit?limit=50")["entries"]:
+        if e["action"] == "prompts.retrigger":
+            return sorted(json.loads(e["after"])["users"])
+    return None
+
+
+def open_attach(browser, user, network):
+    browser.find('#now-users-list tr[data-user="%s"] button.attach-open' % user).click()
+    browser.wait(lambda: browser.find("#attach").displayed and
+                 browser.find("#attach-network").dom_property("value") == network,
+                 "the attach form for %s's network %s" % (user, network))
+
+
+def queue_row(browser, name):
+    for row in browser.find_all("#queue-list tr"):
+        if name in row.text:
+            return row.attribute("data-request-id")
+    return None
+
+
+def actions(browser, url, token, screenshots):
+    sign_in(browser, url, token)
+    open_lists(browser)
+    # Re-trigger the selected users.
+    for user in ["1002", "1003"]:
+        browser.find('#now-users-list tr[data-user="%s"] input.ask' % user).click()
+    browser.find("#retrigger-selected").click()
+    browser.wait(lambda: "Asked again: 1002, 1003" in text_of(browser, "#retrigger-result"),
+                 "the re-trigger's answer")
+    check(latest_retrigger(url, token) == ["1002", "1003"],
+          "the audit trail's re-trigger: %r" % latest_retrigger(url, token))
+    step("re-trigger: %s; the audit trail: %r" % (text_of(browser, "#retrigger-result"),
+                                                 latest_retrigger(url, token)))
+
+    # Attach 1002's network to an existing location.
+    check(entry_of(url, token, "users", "1002")["where"] == "unknown", "1002 is placed already")
+    open_attach(browser, "1002", "10.1.9.20/32")
+    set_select(browser, "#attach-location", "hq-floor-3")
+    browser.find("#attach-submit").click()
+    browser.wait(lambda: "attached to hq-floor-3" in text_of(browser, "#attach-result"),
+                 "the attach's answer")
+    location = api(url, token, "/api/v1/locations/hq-floor-3")
+    check("10.1.9.20/32" in location.get("subnets", []), "HQ Floor 3 has %r" % location)
+    placed = entry_of(url, token, "users", "1002")
+    check(placed["where"] == "company" and placed["location"]["key"] == "hq-floor-3",
+          "1002 is now %r" % placed)
+    browser.wait(lambda: "company" in text_of(browser, '#now-users-list tr[data-user="1002"]'),
+                 "1002 at a company location on the page")
+    step("attached: HQ Floor 3's subnets %r; 1002: %s" % (location["subnets"],
+                                                          placed["location"]["name"]))
+
+    # A new location at another's address, with 2001's network.
+    open_attach(browser, "2001", "10.2.9.9/32")
+    browser.find("#create-name").type("London Annex")
+    set_select(browser, "#create-like", "london-office")
+    browser.find("#create-floor").type("2")
+    browser.find("#create-submit").click()
+    browser.wait(lambda: "london-annex created" in text_of(browser, "#attach-result"),
+                 "the new location's answer")
+    made = api(url, token, "/api/v1/locations/london-annex")
+    office = api(url, token, "/api/v1/locations/london-office")
+    check(made["site"] == "London" and made["kind"] == "company" and
+          made["subnets"] == ["10.2.9.9/32"] and made["civic"]["FLR"] == "2" and
+          made["civic"]["RD"] == office["civic"]["RD"], "the new location: %r" % made)
+    placed = entry_of(url, token, "users", "2001")
+    check(placed["where"] == "company" and placed["location"]["key"] == "london-annex",
+          "2001 is now %r" % placed)
+    step("created: %r; 2001 is there" % made)
+
+    # The approval queue.
+    pending = {r["name"]: r for r in
+               api(url, token, "/api/v1/location-requests?state=pending")["requests"]}
+    check(sorted(pending) == ["Bob's Shed", "HQ Annex"], "pending: %r" % sorted(pending))
+    browser.wait(lambda: queue_row(browser, "HQ Annex") and queue_row(browser, "Bob's Shed"),
+                 "both requests in the queue")
+    if screenshots:
+        screenshot_of(browser, Path(screenshots) / "dashboard-queue.png", ["tracking"])
+    annex = queue_row(browser, "HQ Annex")
+    browser.find('#queue-list tr[data-request-id="%s"] button.approve' % annex).click()
+    browser.wait(lambda: "approved as location hq-annex" in text_of(browser, "#queue-result"),
+                 "the approval's answer")
+    approved = api(url, token, "/api/v1/locations/hq-annex")
+    check(approved["kind"] == "company" and approved["site"] == "HQ", "hq-annex: %r" % approved)
+    shed = queue_row(browser, "Bob's Shed")
+    row = '#queue-list tr[data-request-id="%s"]' % shed
+    browser.find(row + " input.reason").type("Not a company place")
+    browser.find(row + " button.reject").click()
+    browser.wait(lambda: "rejected" in text_of(browser, "#queue-result"), "the rejection")
+    decided = {r["name"]: r for r in api(url, token, "/api/v1/location-requests")["requests"]}
+    check(decided["HQ Annex"]["state"] == "approved" and
+          decided["HQ Annex"]["location"] == "hq-annex", "HQ Annex: %r" % decided["HQ Annex"])
+    check(decided["Bob's Shed"]["state"] == "rejected" and
+          decided["Bob's Shed"]["reason"] == "Not a company place",
+          "Bob's Shed: %r" % decided["Bob's Shed"])
+    browser.wait(lambda: browser.find("#queue-none").displayed, "the queue empty on the page")
+    step("approved: hq-annex %r; rejected: %r" % (approved["civic"], decided["Bob's Shed"]["reason"]))
+
+
+def actions_london(browser, url, token, _):
+    sign_in(browser, url, token)
+    open_lists(browser)
+    check(api(url, token, "/api/v1/location-requests?state=pending")["requests"] == [],
+          "the API lists HQ's requests to London's admin")
+    check(browser.find("#queue-none").displayed and not browser.find_all("#queue-list tr"),
+          "the queue lists a request to London's admin")
+    browser.find("#retrigger-all").click()
+    browser.wait(lambda: "Asked again:" in text_of(browser, "#retrigger-result"),
+                 "the re-trigger's answer")
+    check(text_of(browser, "#retrigger-result") == "Asked again: 2001",
+          "London's admin asked " + text_of(browser, "#retrigger-result"))
+    status, body = page_post(browser, "/api/v1/prompts/retrigger", {"users": ["1001"]})
+    check(status == 403, "an HQ user asked again by London's admin: %s %s" % (status, body))
+    status, body = page_post(browser, "/api/v1/locations/hq-floor-3/networks",
+                             {"subnet": "10.1.7.0/24"})
+    check(status == 403, "London's admin attached a network to HQ: %s %s" % (status, body))
+    step("London's admin: %s; HQ refused: 403 %s" % (text_of(browser, "#retrigger-result"), body))
+
+
+def responder(browser, url, token, _):
+    browser.get(url + "/dashboard")
+    browser.wait(lambda: browser.find("#sign-in-form").displayed, "the sign-in form")
+    browser.find("#token").type(token)
+    browser.find("#sign-in-form button[type=submit]").click()
+    browser.wait(lambda: browser.find("#calls").displayed, "the live calls after sign-in")
+    step("signed in: " + text_of(browser, "#who-text"))
+    for css in ["#tracking", "#nav-tracking", "#queue", "#retrigger-selected", "#retrigger-all",
+                "#attach", "#attach-submit", "#create-submit"]:
+        check(not browser.find(css).displayed, css + " is shown to a responder")
+    shown = browser.script("return [...document.querySelectorAll('button')]"
+                           ".filter((b) => b.offsetParent !== null).map((b) => b.textContent);")
+    check(all(b in ["Sign out", "Search"] for b in shown), "a responder is offered %r" % shown)
+    step("no list action is offered; the buttons shown: %r" % shown)
+    status, body = page_post(browser, "/api/v1/prompts/retrigger", {"users": ["1002"]})
+    check(status == 403, "a responder re-triggered: %s %s" % (status, body))
+    status, body = page_post(browser, "/api/v1/location-requests/1/approve", {})
+    check(status == 403, "a responder approved: %s %s" % (status, body))
+    status, body = page_post(browser, "/api/v1/locations/hq-floor-3/networks",
+                             {"subnet": "10.1.7.0/24"})
+    check(status == 403, "a responder attached a network: %s %s" % (status, body))
+    step("the API refuses the responder's session: 403 %s" % body.strip())
+
+
+def hold(browser, url, token, _):
+    sign_in(browser, url, token)
+    browser.wait(lambda: text_of(browser, "#live-status") == "live", "the live calls to connect")
+    tell("ready")
+    await_told("stop", timeout=600)
+    check(text_of(browser, "#live-status") == "live", "the live calls are no longer connected")
+    step("the page stayed live; it lists %d recent emergency calls" %
+         len(browser.find_all("#calls-recent tr[data-call-id]")))
 
 
 def stable_text(browser, css):
@@ -348,6 +630,8 @@ def history(browser, url, token, _):
 
 
 SCENARIOS = {"figures": figures, "site-admin": site_admin, "refused": refused,
+             "password": password, "actions": actions, "actions-london": actions_london,
+             "responder": responder, "hold": hold,
              "live-call": live_call, "trunks": trunks, "history": history}
 
 

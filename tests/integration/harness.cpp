@@ -52,12 +52,12 @@ namespace fs = std::filesystem;
 // Process
 
 Process::Process(const std::vector<std::string>& argv, const fs::path& stdoutPath,
-                 const fs::path& stderrPath)
+                 const fs::path& stderrPath, const fs::path& stdinPath)
     : argv_(argv), stdoutPath_(stdoutPath), stderrPath_(stderrPath) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  // No stdin: SIPp and sosproxy must behave as they do under CI, where there is no terminal.
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // No terminal: SIPp and sosproxy must behave as they do under CI.
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdinPath.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdoutPath.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderrPath.c_str(),
@@ -354,12 +354,17 @@ HttpReply httpRequest(const std::string& method, uint16_t port, const std::strin
 }
 
 CommandRun runCommand(const std::vector<std::string>& argv, const fs::path& dir,
-                      milliseconds timeout) {
+                      milliseconds timeout, const std::optional<std::string>& input) {
   static std::atomic<int> n{0};
   const std::string name = "command-" + std::to_string(++n);
   CommandRun run;
+  fs::path stdinPath = "/dev/null";
+  if (input) {
+    stdinPath = dir / (name + ".stdin");
+    writeFile(stdinPath, *input);
+  }
   {
-    Process p(argv, dir / (name + ".stdout"), dir / (name + ".stderr"));
+    Process p(argv, dir / (name + ".stdout"), dir / (name + ".stderr"), stdinPath);
     run.commandLine = p.commandLine();
     run.status = p.wait(timeout);
     if (!run.status) p.stop();

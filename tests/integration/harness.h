@@ -28,8 +28,10 @@ using std::chrono::milliseconds;
 // a grace period.
 class Process {
  public:
+  // Standard input is `stdinPath` (by default nothing: no terminal).
   Process(const std::vector<std::string>& argv, const std::filesystem::path& stdoutPath,
-          const std::filesystem::path& stderrPath);
+          const std::filesystem::path& stderrPath,
+          const std::filesystem::path& stdinPath = "/dev/null");
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -167,8 +169,10 @@ struct CommandRun {
   std::string out, err;
   std::string commandLine;
 };
+// `input`, when given, is the command's standard input.
 CommandRun runCommand(const std::vector<std::string>& argv, const std::filesystem::path& dir,
-                      milliseconds timeout = milliseconds(60000));
+                      milliseconds timeout = milliseconds(60000),
+                      const std::optional<std::string>& input = std::nullopt);
 
 // Runs `sosproxy token create --config CONFIG ARGS...` and returns the token it printed, or ""
 // (with the command's output in `error`) when it failed.

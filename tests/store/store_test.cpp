@@ -151,17 +151,17 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 12);
+    EXPECT_EQ(store->schemaVersion(), 13);
   }
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(one("PRAGMA journal_mode"), "wal");
   auto applied = rows("SELECT version FROM schema_migrations");
-  EXPECT_EQ(applied,
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
+                                               "11", "12", "13"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 12);
+  EXPECT_EQ(again->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -623,6 +623,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
+      "DROP TABLE api_token_passwords;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -636,9 +637,10 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 12);
+  EXPECT_EQ(store->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+                                      "13"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -766,6 +768,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
+      "DROP TABLE api_token_passwords;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -777,9 +780,10 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 12);
+  EXPECT_EQ(store->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+                                      "13"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -809,6 +813,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
       "DROP TABLE data_version; ALTER TABLE devices DROP COLUMN brand;"
       "ALTER TABLE devices DROP COLUMN model; ALTER TABLE devices DROP COLUMN common_area;"
+      "DROP TABLE api_token_passwords;"
       "DROP TABLE api_token_sites; DROP TABLE api_tokens; DROP TABLE audit_log;"
       "ALTER TABLE device_reports DROP COLUMN network_provided;"
       "DROP TABLE notification_jobs;"
@@ -818,9 +823,10 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 12);
+  EXPECT_EQ(store->schemaVersion(), 13);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
-            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+                                      "13"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1213,6 +1219,50 @@ TEST_F(StoreTest, PsapRouteMistakesInTheSeedAreRefusedAtTheirPlace) {
     EXPECT_EQ(r.error().message, seed + ":" + c.problem);
     expectNoSeedRows();
   }
+}
+
+// Dashboard passwords (issue 18): kept for a token in force by its name, replaced, cleared,
+// audited in the same transaction, and found no more once the token is revoked.
+TEST_F(StoreTest, ATokensPasswordIsFoundByItsNameUntilClearedOrRevoked) {
+  auto store = open();
+  ApiToken t;
+  t.name = "london-desk";
+  t.role = "site-admin";
+  t.sites = {"London"};
+  t.hash = std::string(64, 'a');
+  t.createdAtMs = 1000;
+  ASSERT_TRUE(store->createToken(t).ok());
+  EXPECT_FALSE(store->findPasswordLogin("london-desk").value().has_value());
+  const PasswordHash kept{"00112233", "aabbccdd", 600000};
+  AuditEntry set{0, 2000, "cli:ops", "cli", "token.password-set", "token:london-desk", "", "", ""};
+  EXPECT_TRUE(store->setTokenPassword("london-desk", &kept, 2000, &set).value());
+  EXPECT_FALSE(store->setTokenPassword("nobody", &kept, 2000).value());
+  auto found = store->findPasswordLogin("london-desk");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_TRUE(found.value().has_value());
+  EXPECT_EQ(found.value()->token.name, "london-desk");
+  EXPECT_EQ(found.value()->token.hash, std::string(64, 'a'));
+  EXPECT_EQ(found.value()->token.sites, std::vector<std::string>{"London"});
+  EXPECT_EQ(found.value()->password.salt, "00112233");
+  EXPECT_EQ(found.value()->password.hash, "aabbccdd");
+  EXPECT_EQ(found.value()->password.iterations, 600000);
+  EXPECT_FALSE(store->findPasswordLogin("nobody").value().has_value());
+  // Set again: replaced, one row.
+  const PasswordHash other{"44556677", "eeff0011", 1000};
+  EXPECT_TRUE(store->setTokenPassword("london-desk", &other, 3000).value());
+  EXPECT_EQ(store->findPasswordLogin("london-desk").value()->password.salt, "44556677");
+  EXPECT_EQ(one("SELECT COUNT(*) FROM api_token_passwords"), "1");
+  // Cleared, then set and revoked: found no more either way.
+  EXPECT_TRUE(store->setTokenPassword("london-desk", nullptr, 4000).value());
+  EXPECT_FALSE(store->findPasswordLogin("london-desk").value().has_value());
+  EXPECT_TRUE(store->setTokenPassword("london-desk", &kept, 5000).value());
+  EXPECT_TRUE(store->revokeToken("london-desk", 6000).value());
+  EXPECT_FALSE(store->findPasswordLogin("london-desk").value().has_value());
+  EXPECT_FALSE(store->setTokenPassword("london-desk", &kept, 7000).value());
+  auto trail = store->loadAudit({});
+  ASSERT_TRUE(trail.ok());
+  ASSERT_EQ(trail.value().size(), 1u);
+  EXPECT_EQ(trail.value()[0].action, "token.password-set");
 }
 
 // API tokens (issue 16): only the hash is kept, a name is used once, a revoked token is found
