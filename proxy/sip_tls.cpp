@@ -138,8 +138,8 @@ std::string addTlsTransport(nta_agent_t* agent, const std::string& uriHost,
       // A connection Sofia closes (a certificate that fails the checks, the peer gone) fails
       // the transactions waiting on it at once (nta's 503): a TLS failure toward a PSAP trunk
       // fails over now, not at the response timeout.
-      TPTAG_SDWN_ERROR(1),
-      TPTAG_QUEUESIZE(1000), TPTAG_IDLE(idleMs), TPTAG_TIMEOUT(messageMs), TAG_END());
+      TPTAG_SDWN_ERROR(1), TPTAG_QUEUESIZE(1000), TPTAG_IDLE(idleMs), TPTAG_TIMEOUT(messageMs),
+      TAG_END());
   if (rc < 0) {
     return "cannot listen on " + url + " (" +
            (errno != 0 ? std::string(std::strerror(errno)) : "TLS set-up failed") +

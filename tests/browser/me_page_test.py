@@ -210,7 +210,10 @@ def delete_address(browser, url, token, _):
                              {"If-Match": etag})
     check(status == 200, "the rename: HTTP " + str(status) + " " + repr(renamed))
     browser.find("#personal-list li button").click()
-    browser.wait(lambda: browser.find("#error").displayed, "the refusal of the stale Delete")
+    # The refusal is shown at once, then again with what the list holds now: wait for that.
+    browser.wait(lambda: browser.find("#error").displayed and
+                 "was not deleted" in text_of(browser, "#error"),
+                 "the refusal of the stale Delete")
     message = text_of(browser, "#error")
     check("HTTP 412" in message and "was not deleted" in message, "the refusal: " + message)
     browser.wait(lambda: "Home, renamed" in text_of(browser, "#personal-list"),
