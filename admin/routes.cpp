@@ -234,6 +234,16 @@ HttpResponse AdminRoutes::signIn(const HttpRequest& r) const {
     out.headers.emplace_back("Retry-After", std::to_string((waitMs + 999) / 1000));
     return out;
   }
+  if (byPassword && !signInLimiter_.takeHash(nowMs())) {
+    counters_.signInThrottled.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn(
+        "admin API: password sign-in from {} refused: more than {} a second from all "
+        "addresses",
+        r.peerAddress, SignInLimiter::kHashesPerSecond);
+    auto out = jsonError(429, "too many password sign-ins at once: try again in a second");
+    out.headers.emplace_back("Retry-After", "1");
+    return out;
+  }
   bool unavailable = false;
   std::string hash;
   std::optional<store::ApiToken> found;

@@ -52,6 +52,18 @@ int64_t SignInLimiter::waitMs(const std::string& address, int64_t nowMs) {
   return it->second.count >= kMaxFailures ? endsAtMs - nowMs : 0;
 }
 
+bool SignInLimiter::takeHash(int64_t nowMs) {
+  if (hashRefilledAtMs_ != 0 && nowMs > hashRefilledAtMs_) {
+    hashTokens_ =
+        std::min<double>(kHashBurst, hashTokens_ + static_cast<double>(nowMs - hashRefilledAtMs_) *
+                                                       kHashesPerSecond / 1000.0);
+  }
+  hashRefilledAtMs_ = std::max(hashRefilledAtMs_, nowMs);
+  if (hashTokens_ < 1) return false;
+  hashTokens_ -= 1;
+  return true;
+}
+
 void SignInLimiter::failed(const std::string& address, int64_t nowMs) {
   if (byAddress_.size() >= kMaxAddresses && !byAddress_.contains(address)) {
     std::erase_if(byAddress_,

@@ -68,7 +68,17 @@ class SignInLimiter {
   void failed(const std::string& address, int64_t nowMs);
   void succeeded(const std::string& address) { byAddress_.erase(address); }
 
+  // Password sign-ins of all addresses together: each costs a PBKDF2 of about 0.2 s on the I/O
+  // thread, which also delivers the responders' alerts and takes the location reports. At most
+  // kHashesPerSecond a second (kHashBurst at once): false (and nothing taken) when a password
+  // may not be checked now, so that many addresses cannot keep that thread busy hashing.
+  static constexpr int kHashesPerSecond = 2;
+  static constexpr int kHashBurst = 4;
+  bool takeHash(int64_t nowMs);
+
  private:
+  double hashTokens_ = kHashBurst;
+  int64_t hashRefilledAtMs_ = 0;
   struct Failures {
     int count = 0;
     int64_t firstAtMs = 0;
