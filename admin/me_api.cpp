@@ -133,8 +133,10 @@ HttpResponse MeApi::handle(const HttpRequest& r, std::string_view path, const Pr
     }
     spdlog::info("admin API: {} {} location sharing", user->extension,
                  allowed ? "allows" : "does not allow");
+    // `user` points into the snapshot being replaced: keep its extension before letting go.
+    const std::string extension = user->extension;
     snapshot = deps_.snapshot();
-    user = snapshot ? snapshot->findUser(user->extension) : nullptr;
+    user = snapshot ? snapshot->findUser(extension) : nullptr;
     if (user == nullptr) return jsonError(500, "the user cannot be read back");
   }
 
