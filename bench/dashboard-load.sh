@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Does the dashboard slow down call set-up? (issue 18, must-show 4)
 #
-#   bench/dashboard-load.sh [SOSPROXY_BIN] [--rate R] [--seconds N] [--keep]
+#   bench/dashboard-load.sh [SOSPROXY_BIN] [--rate R] [--seconds N] [--pin] [--keep]
 #
-# Two runs, each a fresh sosproxy on the demo enterprise and fresh SIPp peers on loopback: R 911
+# Four runs, each a fresh sosproxy on the demo enterprise and fresh SIPp peers on loopback: R 911
 # calls a second (default 500) for N seconds (default 20) from bench/uac-e911.xml with the
 # callers of bench/callers.csv, answered by bench/uas-answer.xml on the PSAP trunk il-psap-a.
 #   no page    nobody follows the dashboard
+#   stream     curl follows the live calls' stream (/api/v1/events, Server-Sent Events) with a
+#              super-admin's token: all of sosproxy's work for a dashboard, no browser
+#   page nice  headless Chromium holds /dashboard open (as below) at nice 19: the browser barely
+#              competes for this machine's CPUs, as when it runs on the safety desk's computer
 #   page open  headless Chromium holds /dashboard open, signed in as a super-admin, its live
 #              calls connected (Server-Sent Events) and updating with every call, for the whole
-#              run (tests/browser/dashboard_test.py, scenario "hold")
+#              run (tests/browser/dashboard_test.py, scenario "hold"), at the same priority as
+#              sosproxy: on a machine of 2 CPUs it competes with sosproxy and SIPp for them
 # It then prints, side by side, the time sosproxy adds to each INVITE (its INVITE in -> the
 # INVITE toward the trunk out) from its own histogram in /metrics (sosproxy_invite_added_seconds:
 # p50 and p99 interpolated within its buckets, and the mean from its sum), with the calls
 # answered and failed, the events the live calls took (sosproxy_dashboard_call_events_total,
 # taken whether a page follows or not) and the messages a page could not take in time
 # (sosproxy_dashboard_messages_dropped_total: it got a fresh snapshot instead).
+# --pin gives sosproxy (all its threads) CPU 0 and everything else (SIPp, curl, Chromium) CPU 1
+# in every run, as when the browser runs on another computer and the load comes from the network.
 # SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing. Reports, never
 # judges: the exit status is non-zero only when a run could not be done (a missing program, a
 # process that did not start).
@@ -28,8 +35,9 @@ bin="$root/build/proxy/sosproxy"
 rate=500
 seconds=20
 keep=0
+pin=0
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "dashboard-load: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -37,6 +45,7 @@ while [[ $# -gt 0 ]]; do
     --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
     --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
     --keep) keep=1; shift ;;
+    --pin) pin=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --*) usage >&2; die "unknown option $1" ;;
     *) bin="$1"; shift ;;
@@ -84,9 +93,9 @@ histogram_figures() {
     }' "$1"
 }
 
-# run_once NAME PAGE(0|1): one run; sets its figures in fig_NAME.
+# run_once NAME: one run (nopage, stream, pagenice or page); sets its figures in fig_NAME.
 run_once() {
-  local name="$1" page="$2" dir calls limit proxy_port uas_port admin_port token
+  local name="$1" dir calls limit proxy_port uas_port admin_port token
   local p3 p4 p5 uac_pid holder_pid="" rc
   dir="$work/$name"
   mkdir -p "$dir"
@@ -102,11 +111,21 @@ run_once() {
     >"$dir/token" 2>"$dir/token.err" || { cat "$dir/token.err" >&2; die "no token made"; }
   token="$(cat "$dir/token")"
   start_sosproxy "$bin" "$dir/sosproxy.yaml"
+  [[ "$pin" -eq 1 ]] && { taskset -a -p -c 0 "$proxy_pid" >/dev/null || die "taskset failed"; }
   start_answerer "$dir" "$uas_port" "$calls" "$limit"
 
-  if [[ "$page" -eq 1 ]]; then
+  if [[ "$name" == stream ]]; then
+    curl -sN -H "Authorization: Bearer $token" "http://127.0.0.1:$admin_port/api/v1/events" \
+      </dev/null >"$dir/stream.txt" 2>"$dir/stream.err" &
+    holder_pid=$!
+    pids+=("$holder_pid")
+    stream_ready() { [[ -s "$dir/stream.txt" ]] || ! kill -0 "$holder_pid" 2>/dev/null; }
+    wait_until 30 stream_ready && [[ -s "$dir/stream.txt" ]] || die "the live stream did not open"
+  elif [[ "$name" == page* ]]; then
+    local niceness=0
+    [[ "$name" == pagenice ]] && niceness=19
     mkdir -p "$dir/browser"
-    python3 "$root/tests/browser/dashboard_test.py" --url "http://127.0.0.1:$admin_port" \
+    nice -n "$niceness" python3 "$root/tests/browser/dashboard_test.py" --url "http://127.0.0.1:$admin_port" \
       --token "$token" --out "$dir/browser" hold </dev/null >"$dir/browser.out" 2>&1 &
     holder_pid=$!
     pids+=("$holder_pid")
@@ -129,7 +148,9 @@ run_once() {
   wait "$uac_pid" || rc=$?
 
   metrics >"$dir/metrics.txt" || die "no /metrics from sosproxy"
-  if [[ -n "$holder_pid" ]]; then
+  if [[ "$name" == stream ]]; then
+    stop_pid "$holder_pid"
+  elif [[ -n "$holder_pid" ]]; then
     echo stop >"$dir/browser/stop.part" && mv "$dir/browser/stop.part" "$dir/browser/stop"
     wait "$holder_pid" || true
   fi
@@ -141,26 +162,38 @@ run_once() {
   dropped="$(awk '$1 == "sosproxy_dashboard_messages_dropped_total" { print $2 }' "$dir/metrics.txt")"
   streams="$(awk '$1 == "sosproxy_dashboard_streams" { print $2 }' "$dir/metrics.txt")"
   page_said="$(grep -h 'stayed live\|FAILED' "$dir/browser.out" 2>/dev/null | tail -1 || true)"
+  [[ "$name" == stream ]] &&
+    page_said="curl took $(wc -c <"$dir/stream.txt") bytes in $(grep -c '^data:' "$dir/stream.txt") messages"
   printf -v "fig_$name" '%s|%s|%s|%s|%s|%s|%s|%s' "$figures" "${ok:-?}" "${failed:-?}" \
     "${events:-?}" "${dropped:-?}" "${streams:-?}" "$rc" "${page_said:--}"
   stop_pid "$uas_pid"
   stop_pid "$proxy_pid"
 }
 
-echo "dashboard-load: $((rate * seconds)) 911 calls at $rate/s per run, $(nproc) CPUs, $(date -u +%FT%TZ)"
-run_once nopage 0
-run_once page 1
+pinned=""
+cpus="$(nproc)"
+if [[ "$pin" -eq 1 ]]; then
+  [[ "$cpus" -ge 2 ]] || die "--pin needs 2 CPUs"
+  taskset -p -c 1 $$ >/dev/null || die "taskset failed"  # what this script starts inherits it
+  pinned=", sosproxy on CPU 0, the rest on CPU 1"
+fi
+echo "dashboard-load: $((rate * seconds)) 911 calls at $rate/s per run, $cpus CPUs$pinned, $(date -u +%FT%TZ)"
+for name in nopage stream pagenice page; do run_once "$name"; done
 
 printf '\n%-10s %10s %10s %10s %8s %8s %7s %13s %9s\n' run "p50 ms" "p99 ms" "mean ms" \
   invites answered failed "live events" "dropped"
-for name in nopage page; do
+for name in nopage stream pagenice page; do
   v="fig_$name"
   IFS='|' read -r figures ok failed events dropped streams rc page_said <<<"${!v}"
   read -r p50 p99 mean count <<<"$figures"
-  label="no page"; [[ "$name" == page ]] && label="page open"
+  case "$name" in
+    nopage) label="no page" ;; stream) label="stream" ;; pagenice) label="page nice" ;;
+    *) label="page open" ;;
+  esac
   printf '%-10s %10s %10s %10s %8s %8s %7s %13s %9s\n' "$label" "$p50" "$p99" "$mean" "$count" \
     "$ok" "$failed" "$events" "$dropped"
-  [[ "$name" == page ]] && echo "           the page: $page_said (dashboards following at the end: $streams)"
+  [[ "$name" == stream ]] && echo "           the stream: $page_said"
+  [[ "$name" == page* ]] && echo "           the page: $page_said (dashboards following at the end: $streams)"
   [[ "$rc" -ne 0 ]] && echo "           SIPp's caller ended with status $rc (calls failed or timed out)"
 done
 echo "(sosproxy_invite_added_seconds: INVITE in -> INVITE toward the PSAP trunk out; p50/p99"
