@@ -7,6 +7,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -20,7 +23,10 @@
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -82,13 +88,25 @@ std::shared_ptr<ssl::context> clientContext(const std::string& caFile) {
   return context;
 }
 
+// One connection to a server: the strand everything done with it runs on, the socket, and TLS
+// once started. A webhook's connection can outlive its attempt (IdleConnections, below).
+struct Connection {
+  explicit Connection(asio::io_context& io) : strand(asio::make_strand(io)), socket(strand) {}
+  asio::strand<asio::io_context::executor_type> strand;
+  tcp::socket socket;
+  std::shared_ptr<ssl::context> context;        // before the stream that refers to it
+  std::optional<ssl::stream<tcp::socket&>> tls;  // once TLS has started
+};
+
 // What both channels share: one connection, one deadline for the whole attempt, and `done`
 // called once by whichever comes first, the end of the dialogue or the deadline. Everything runs
-// on a strand, so that the deadline and the I/O never race even when several threads run the
-// io_context. Each pending handler holds the attempt alive; finish() closes the socket and
-// cancels the timer and the lookup, so that all of them complete (aborted) and the attempt goes
-// away. A host name is looked up by Asio's resolver, whose getaddrinfo runs on a thread of its
-// own: the I/O thread does not wait on DNS (and the SIP thread never sees it).
+// on the connection's strand, so that the deadline and the I/O never race even when several
+// threads run the io_context. Each pending handler holds the attempt alive; finish() closes the
+// socket (unless the connection was kept for another attempt) and cancels the timer and the
+// lookup, so that all of them complete (aborted) and the attempt goes away. A host name is
+// looked up by Asio's resolver, whose getaddrinfo runs on a thread of its own: the I/O thread
+// does not wait on DNS (and the SIP thread never sees it). An attempt given an open connection
+// (`reused`) starts with onConnected() at once.
 class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
   virtual ~Attempt() = default;
@@ -96,9 +114,10 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
  protected:
   // `channel` prefixes the TLS error code ("webhook" -> "webhook.tls").
   Attempt(asio::io_context& io, std::string host, uint16_t port, std::chrono::milliseconds timeout,
-          Done done, std::string channel)
-      : strand_(asio::make_strand(io)),
-        socket_(strand_),
+          Done done, std::string channel, std::shared_ptr<Connection> reused = nullptr)
+      : reused_(reused != nullptr),
+        connection_(reused ? std::move(reused) : std::make_shared<Connection>(io)),
+        strand_(connection_->strand),
         timer_(strand_),
         resolver_(strand_),
         host_(std::move(host)),
@@ -121,15 +140,29 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
                  "no answer within " + std::to_string(timeout_.count()) + " ms (" + stage_ + ")"};
   }
 
-  void finish(Result<void> result) {
+  // `keepConnection`: the connection has been handed on (IdleConnections) and stays open.
+  void finish(Result<void> result, bool keepConnection = false) {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
     resolver_.cancel();
     error_code ignored;
-    socket_.close(ignored);
+    if (!keepConnection) connection_->socket.close(ignored);
     auto done = std::exchange(done_, nullptr);
     if (done) done(std::move(result));
+  }
+
+  // Ends this attempt without reporting: `done`, for another attempt to report through.
+  Done handOver() {
+    Done done = std::exchange(done_, nullptr);
+    finish(Result<void>{});
+    return done;
+  }
+  // What is left of the deadline (at least 1 ms).
+  std::chrono::milliseconds timeLeft() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        startedAt_ + timeout_ - std::chrono::steady_clock::now());
+    return std::max(left, std::chrono::milliseconds(1));
   }
 
   bool finished() const { return finished_; }
@@ -145,14 +178,15 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   // with CHANNEL.tls.
   void startTls(const std::string& caFile, std::function<void()> then) {
     stage_ = "TLS handshake with " + hostPortText(host_, port_);
+    Connection& c = *connection_;
     try {
-      context_ = clientContext(caFile);
+      c.context = clientContext(caFile);
     } catch (const boost::system::system_error& e) {
       return finish(Error{channel_ + ".tls", "cannot use the CA file '" + printable(caFile) +
                                                  "': " + e.code().message()});
     }
-    tls_.emplace(socket_, *context_);
-    SSL* ssl = tls_->native_handle();
+    c.tls.emplace(c.socket, *c.context);
+    SSL* ssl = c.tls->native_handle();
     error_code ec;
     asio::ip::make_address(host_, ec);
     if (ec) {
@@ -161,7 +195,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
     } else {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str());
     }
-    tls_->async_handshake(ssl::stream_base::client,
+    c.tls->async_handshake(ssl::stream_base::client,
                           [self = shared_from_this(), then = std::move(then)](error_code ec) {
                             if (self->finished_) return;
                             if (ec) return self->finish(self->tlsError(ec));
@@ -172,29 +206,40 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   // Calls `f` with the stream the dialogue goes over now: TLS once started, else the socket.
   template <class F>
   void withStream(F&& f) {
-    if (tls_) {
-      f(*tls_);
+    if (connection_->tls) {
+      f(*connection_->tls);
     } else {
-      f(socket_);
+      f(connection_->socket);
     }
   }
 
-  bool encrypted() const { return tls_.has_value(); }
+  bool encrypted() const { return connection_->tls.has_value(); }
+  bool reused() const { return reused_; }
   const std::string& host() const { return host_; }
+  const std::shared_ptr<Connection>& connection() const { return connection_; }
 
+ private:
+  const bool reused_;
+  std::shared_ptr<Connection> connection_;  // before the strand, the timer and the lookup
+
+ protected:
   asio::strand<asio::io_context::executor_type> strand_;
-  tcp::socket socket_;
   std::string stage_;  // what the attempt waits for, for the timeout's message
 
  private:
   void start() {
     stage_ = "looking up " + host_;
+    startedAt_ = std::chrono::steady_clock::now();
     timer_.expires_after(timeout_);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       // A timer cancelled by finish() completes with an error; one that expired just before
       // finish() may still come with success, and finish() then ignores it.
       if (!ec) self->finish(self->onDeadline());
     });
+    if (reused_) {
+      stage_ = "connected to " + hostPortText(host_, port_);
+      return onConnected();
+    }
     error_code numeric;
     asio::ip::make_address(host_, numeric);
     auto flags = tcp::resolver::numeric_service;
@@ -214,7 +259,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   void connect(const tcp::resolver::results_type& found) {
     stage_ = "connecting to " + hostPortText(host_, port_);
     asio::async_connect(
-        socket_, found, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+        connection_->socket, found, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
           if (self->finished_) return;
           if (ec) {
             return self->finish(Error{"connect", "cannot connect to " +
@@ -227,7 +272,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
 
   // A certificate refused says why (OpenSSL's verify result); anything else, the error.
   Error tlsError(error_code ec) {
-    const long verify = SSL_get_verify_result(tls_->native_handle());
+    const long verify = SSL_get_verify_result(connection_->tls->native_handle());
     std::string why = ec.message();
     if (verify != X509_V_OK) {
       why = std::string("certificate not accepted: ") + X509_verify_cert_error_string(verify);
@@ -242,8 +287,7 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   std::chrono::milliseconds timeout_;
   Done done_;
   std::string channel_;
-  std::shared_ptr<ssl::context> context_;         // before the stream that refers to it
-  std::optional<ssl::stream<tcp::socket&>> tls_;  // once TLS has started
+  std::chrono::steady_clock::time_point startedAt_;
   bool finished_ = false;
 };
 
@@ -321,13 +365,70 @@ Result<HttpUrl> parseHttpUrl(const std::string& url) {
   return out;
 }
 
+// Webhook connections the server keeps open, for the next request to the same server: no new
+// TCP connection and no new TLS handshake for the alerts of a call after the first. Per
+// io_context (an Asio service, gone with it), by scheme, host, port and CA file; at most
+// kIdlePerServer each, for kIdleFor each. A connection taken is checked first: one the server
+// has closed meanwhile (or that holds bytes nobody asked for) is dropped.
+class IdleConnections final : public asio::execution_context::service {
+ public:
+  using key_type = IdleConnections;
+  static inline asio::execution_context::id id;  // NOLINT(readability-identifier-naming): Asio's
+  explicit IdleConnections(asio::execution_context& context) : service(context) {}
+
+  static constexpr size_t kIdlePerServer = 4;
+  static constexpr std::chrono::seconds kIdleFor{30};
+
+  std::shared_ptr<Connection> take(const std::string& server) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    std::shared_ptr<Connection> found;
+    // The most recently kept first: the least likely to have been closed by the server.
+    while (!found) {
+      const auto [from, to] = idle_.equal_range(server);
+      if (from == to) break;
+      const auto last = std::prev(to);
+      if (now - last->second.since < kIdleFor && stillOpen(last->second.connection->socket))
+        found = last->second.connection;
+      idle_.erase(last);
+    }
+    return found;
+  }
+
+  void keep(const std::string& server, std::shared_ptr<Connection> connection) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (idle_.count(server) >= kIdlePerServer) idle_.erase(idle_.find(server));  // the oldest
+    idle_.emplace(server, Idle{std::move(connection), std::chrono::steady_clock::now()});
+  }
+
+ private:
+  struct Idle {
+    std::shared_ptr<Connection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  void shutdown() override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    idle_.clear();
+  }
+
+  // Nothing to read yet, and not closed: a peek that would block.
+  static bool stillOpen(tcp::socket& socket) {
+    if (!socket.is_open()) return false;
+    char byte = 0;
+    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  std::mutex mutex_;
+  std::multimap<std::string, Idle> idle_;  // in the order kept, within a server
+};
+
 class WebhookAttempt final : public Attempt {
  public:
   WebhookAttempt(asio::io_context& io, const HttpUrl& url, WebhookRequest r,
                  const std::string& signature, Done done)
-      : Attempt(io, url.host, url.port, r.timeout, std::move(done), "webhook"),
-        https_(url.tls),
-        caFile_(r.caFile) {
+      : WebhookAttempt(io, url, std::move(done), r.timeout, r.caFile) {
     request_.method(http::verb::post);
     request_.target(url.target);
     request_.version(11);
@@ -336,8 +437,7 @@ class WebhookAttempt final : public Attempt {
     request_.set(http::field::content_type, "application/json");
     if (!signature.empty()) request_.set(kSignatureHeader, "sha256=" + signature);
     if (!r.delivery.empty()) request_.set(kDeliveryHeader, r.delivery);
-    // One request per connection: nothing to keep, and no stale connection to find dead later.
-    request_.keep_alive(false);
+    request_.keep_alive(true);  // HTTP/1.1's default: the connection may serve the next alert
     request_.body() = std::move(r.body);
     request_.prepare_payload();
   }
@@ -345,8 +445,36 @@ class WebhookAttempt final : public Attempt {
   void run() { begin(); }
 
  private:
+  // On a connection kept open, if there is one for this server; else on a new one.
+  WebhookAttempt(asio::io_context& io, const HttpUrl& url, Done done,
+                 std::chrono::milliseconds timeout, std::string caFile, bool fresh = false)
+      : Attempt(io, url.host, url.port, timeout, std::move(done), "webhook",
+                fresh ? nullptr
+                      : asio::use_service<IdleConnections>(io).take(serverKey(url, caFile))),
+        io_(io),
+        url_(url),
+        https_(url.tls),
+        caFile_(std::move(caFile)) {}
+
+  static std::string serverKey(const HttpUrl& url, const std::string& caFile) {
+    return std::string(url.tls ? "https " : "http ") + hostPortText(url.host, url.port) + " " +
+           caFile;
+  }
+
+  // A kept connection the server closed before it answered (its idle timeout came just as
+  // the request left): the same request once more on a new connection, within what is left of
+  // the deadline. A receiver that did read the first can drop the repeat by its delivery id.
+  void retryOnNewConnection() {
+    const std::chrono::milliseconds left = timeLeft();
+    Done done = handOver();
+    auto retry = std::shared_ptr<WebhookAttempt>(
+        new WebhookAttempt(io_, url_, std::move(done), left, caFile_, /*fresh=*/true));
+    retry->request_ = std::move(request_);
+    retry->run();
+  }
+
   void onConnected() override {
-    if (!https_) return send();
+    if (!https_ || encrypted()) return send();
     startTls(caFile_, [self = self<WebhookAttempt>()] { self->send(); });
   }
 
@@ -361,6 +489,7 @@ class WebhookAttempt final : public Attempt {
 
   void onWritten(error_code ec) {
     if (finished()) return;
+    if (ec && reused()) return retryOnNewConnection();
     if (ec) return finish(Error{"webhook.io", "sending the request failed: " + ec.message()});
     stage_ = "waiting for the answer";
     read();
@@ -379,22 +508,31 @@ class WebhookAttempt final : public Attempt {
   void onRead(error_code ec) {
     if (finished()) return;
     // The status line decides; a body cut short or too long changes nothing about it.
-    if (ec && !parser_->is_header_done())
+    if (ec && !parser_->is_header_done()) {
+      if (reused() && !answered_) return retryOnNewConnection();
       return finish(Error{"webhook.io", "no HTTP answer: " + ec.message()});
+    }
+    answered_ = true;
     const auto& response = parser_->get();
     unsigned status = response.result_int();
     // An interim answer (100 Continue, 102 Processing): the final one follows.
     if (!ec && status >= 100 && status < 200 && status != 101) return read();
-    if (status >= 200 && status < 300) return finish(Result<void>{});
+    // A whole answer on a connection the server keeps open: kept for the next alert.
+    const bool keep = !ec && parser_->is_done() && response.keep_alive() && buffer_.size() == 0;
+    if (keep) asio::use_service<IdleConnections>(io_).keep(serverKey(url_, caFile_), connection());
+    if (status >= 200 && status < 300) return finish(Result<void>{}, keep);
     std::string message = "HTTP " + std::to_string(status);
     if (!response.reason().empty())
       message += " " + printable({response.reason().data(), response.reason().size()});
     if (!ec && !response.body().empty()) message += ": " + printable(response.body(), 200);
-    finish(Error{"webhook.status", message});
+    finish(Error{"webhook.status", message}, keep);
   }
 
+  asio::io_context& io_;
+  HttpUrl url_;
   bool https_;
   std::string caFile_;
+  bool answered_ = false;  // an answer (interim or final) came on this connection
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;

@@ -268,10 +268,11 @@ std::optional<Listeners> openListeners(boost::asio::io_context& io, const config
   return l;
 }
 
-// SIGHUP, on the I/O thread: the configuration, and the admin server's certificate (a renewed
-// one takes effect for connections accepted from then on).
-void reloadAll(ConfigReloader& reloader, Listeners& l) {
+// SIGHUP, on the I/O thread: the configuration, the admin server's certificate and the SIP TLS
+// transport's (a renewed one takes effect for connections made from then on).
+void reloadAll(ConfigReloader& reloader, Listeners& l, Server& server) {
   (void)reloader.reload();
+  server.reloadSipTls();
   for (auto* server : {l.admin.get(), l.device.get()}) {
     if (server == nullptr || !server->https()) continue;
     if (auto error = server->reloadTls()) {
@@ -382,9 +383,9 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   // After the ready line: the SIP sockets listen and the admin server accepts.
   systemd.notify("READY=1\nSTATUS=SIP on " + server.listening());
 
-  int status = waitForStopSignal([&io, &reloader, &routingLog, &http] {
+  int status = waitForStopSignal([&io, &reloader, &routingLog, &http, &server] {
     routingLog.reopen();  // logrotate: the writer thread opens the file by its name again
-    boost::asio::post(io, [&reloader, &http] { reloadAll(reloader, *http); });
+    boost::asio::post(io, [&reloader, &http, &server] { reloadAll(reloader, *http, server); });
   });
   systemd.notify("STOPPING=1");
   server.health().setStopping();

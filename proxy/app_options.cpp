@@ -49,7 +49,8 @@ and the log level take effect for new calls; a file with errors is refused, ever
 logged, and the running configuration kept. Listen address, port and transports, the admin
 server, the store and the routing log's path and format need a restart.
 POST /api/v1/admin/reload on the admin port does the same as SIGHUP. SIGHUP also opens the
-routing log file again by its name (after logrotate has moved it away).
+routing log file again by its name (after logrotate has moved it away), and the TLS
+certificate, key and CA files (listen.tls, admin.tls) for new connections.
 --version prints the version and the commit it was built from.
 Exit status: 0 stopped normally, 1 could not start (e.g. address in use), 2 bad command line
 or configuration (every problem is listed as FILE:LINE:COLUMN: KEY: message).

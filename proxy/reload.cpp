@@ -26,6 +26,13 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
   return out;
 }
 
+bool sameSipTls(const std::optional<config::SipTls>& a, const std::optional<config::SipTls>& b) {
+  if (!a || !b) return a.has_value() == b.has_value();
+  return a->port == b->port && a->certificate == b->certificate && a->key == b->key &&
+         a->ca == b->ca && a->verifyServerNames == b->verifyServerNames &&
+         a->requireClientCertificates == b->requireClientCertificates;
+}
+
 }  // namespace
 
 void ConfigOverrides::applyTo(config::Config& c) const {
@@ -54,6 +61,7 @@ std::vector<std::string> restartOnlyChanges(const config::Config& running,
   check(running.listen.address != next.listen.address, "listen.address");
   check(running.listen.port != next.listen.port, "listen.port");
   check(running.listen.transports != next.listen.transports, "listen.transports");
+  check(!sameSipTls(running.listen.tls, next.listen.tls), "listen.tls");
   check(running.store.path != next.store.path, "store.path");
   check(running.store.seed != next.store.seed, "store.seed");
   check(running.admin.address != next.admin.address, "admin.address");
@@ -74,6 +82,7 @@ void keepRestartOnly(const config::Config& running, config::Config& next) {
   next.listen.address = running.listen.address;
   next.listen.port = running.listen.port;
   next.listen.transports = running.listen.transports;
+  next.listen.tls = running.listen.tls;  // SIGHUP reads the same files again
   next.store = running.store;
   // admin.allowed_hosts and admin.metrics_public take effect at once.
   next.admin.address = running.admin.address;

@@ -71,7 +71,7 @@ std::string listenUrl(const config::Listen& l) {
 // The nta agent, listening as `config` says (UDP and TCP on listen.port, TLS on its own port),
 // its requests outside a dialog going to `edge`. Null, with why in `error`, when it cannot.
 nta_agent_t* createAgent(su_root_t* root, const config::Config& config, Edge* edge,
-                         std::string& error) {
+                         SipTlsTransport& tls, std::string& error) {
   const config::Listen& l = config.listen;
   const config::Edge& limits = config.edge;
   const std::string url = listenUrl(l);
@@ -98,9 +98,9 @@ nta_agent_t* createAgent(su_root_t* root, const config::Config& config, Edge* ed
     return nullptr;
   }
   if (listed(l, config::Transport::Tls) && l.tls) {
-    const std::string why = addTlsTransport(agent, hostForUri(l.address), *l.tls,
-                                            static_cast<unsigned>(limits.tcpIdleTimeoutMs),
-                                            static_cast<unsigned>(limits.tcpMessageTimeoutMs));
+    const std::string why = tls.add(agent, hostForUri(l.address), *l.tls,
+                                    static_cast<unsigned>(limits.tcpIdleTimeoutMs),
+                                    static_cast<unsigned>(limits.tcpMessageTimeoutMs));
     if (!why.empty()) {
       nta_agent_destroy(agent);
       error = "SIP over TLS: " + why;
@@ -174,7 +174,8 @@ Server::Server(std::shared_ptr<const config::Config> config,
       router_(std::move(router)),
       log_(log),
       counters_(std::make_unique<B2buaCounters>()),
-      health_(std::make_unique<SipHealth>()) {}
+      health_(std::make_unique<SipHealth>()),
+      sipTls_(std::make_unique<SipTlsTransport>()) {}
 
 Server::~Server() { stop(); }
 
@@ -223,6 +224,20 @@ bool Server::post(std::function<void(B2bua&)> fn) {
   return su_msg_send(m) == 0;
 }
 
+void Server::reloadSipTls() {
+  const config::Listen& l = config_->listen;
+  if (!l.tls || !listed(l, config::Transport::Tls)) return;
+  const bool posted = post([tls = *l.tls, transport = sipTls_.get()](B2bua&) {
+    if (const std::string why = transport->reload(tls); !why.empty()) {
+      spdlog::error("SIP over TLS: keeping the certificate in use: {}", why);
+    } else {
+      spdlog::info("SIP over TLS: certificate {}, key and CAs read again (for connections from now on)",
+                   tls.certificate);
+    }
+  });
+  if (!posted) spdlog::warn("SIP over TLS: certificates not read again: the SIP thread is not running");
+}
+
 bool Server::setRouter(std::shared_ptr<const routing::Router> router,
                        std::chrono::milliseconds timeout) {
   auto taken = std::make_shared<std::promise<void>>();
@@ -257,7 +272,7 @@ void Server::run(const std::shared_ptr<State>& state) {
   // (no default leg): it refuses strangers without a transaction and hands the rest on.
   auto edge = std::make_unique<Edge>(root, log_, counters_->edge);
   std::string error;
-  nta_agent_t* agent = createAgent(root, *config_, edge.get(), error);
+  nta_agent_t* agent = createAgent(root, *config_, edge.get(), *sipTls_, error);
   if (agent == nullptr) {
     su_root_destroy(root);
     state->ready.set_value(error);

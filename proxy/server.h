@@ -26,6 +26,7 @@ namespace sos::proxy {
 
 class B2bua;
 struct B2buaCounters;
+class SipTlsTransport;
 class SystemdNotifier;
 
 class Server {
@@ -79,6 +80,10 @@ class Server {
   bool setRouter(std::shared_ptr<const routing::Router> router,
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
+  // SIGHUP: the SIP TLS transport's certificate, key and CAs read again from listen.tls's
+  // files, on the SIP thread (logged there). Any thread; nothing when TLS is not listened on.
+  void reloadSipTls();
+
   const B2buaCounters& counters() const { return *counters_; }
   // The SIP thread's heartbeat and the trunks it found down (/healthz, /readyz; issue 21).
   SipHealth& health() { return *health_; }
@@ -102,6 +107,7 @@ class Server {
   std::shared_ptr<const routing::LocationSnapshot> initialLocations_;
   std::unique_ptr<B2buaCounters> counters_;
   std::unique_ptr<SipHealth> health_;
+  std::unique_ptr<SipTlsTransport> sipTls_;  // used on the SIP thread only
   LiveFeed liveFeed_;
   const SystemdNotifier* systemd_ = nullptr;
   std::function<void(std::vector<model::CallbackTarget>)> elinSink_;

@@ -3,6 +3,7 @@
 #include "proxy/sip_tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,23 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <vector>
+
+namespace {
+
+// The contexts SSL_CTX_new makes on this thread while SipTlsTransport::add runs (null otherwise).
+thread_local std::vector<SSL_CTX*>* contextsMade = nullptr;
+
+}  // namespace
+
+// Sofia makes its TLS context with SSL_CTX_new and keeps it to itself; this definition takes
+// the place of OpenSSL's for the whole process (the dynamic linker finds the program's own
+// first) and does what OpenSSL 3's does, noting the context while a transport is added.
+extern "C" SSL_CTX* SSL_CTX_new(const SSL_METHOD* method) {
+  SSL_CTX* context = SSL_CTX_new_ex(nullptr, nullptr, method);
+  if (context != nullptr && contextsMade != nullptr) contextsMade->push_back(context);
+  return context;
+}
 
 namespace sos::proxy {
 
@@ -83,24 +101,54 @@ std::string opensslReason() {
   return reason != nullptr ? reason : "unknown reason";
 }
 
-}  // namespace
 
-std::string checkTlsFiles(const config::SipTls& tls) {
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
-  if (!ctx) return "OpenSSL cannot make a TLS context (" + opensslReason() + ")";
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+struct ChainDeleter {
+  void operator()(STACK_OF(X509) * chain) const { sk_X509_pop_free(chain, X509_free); }
+};
+struct NamesDeleter {
+  void operator()(STACK_OF(X509_NAME) * names) const { sk_X509_NAME_pop_free(names, X509_NAME_free); }
+};
+
+// Everything `tls`'s files hold, read before any of it goes into a context: the certificate,
+// the chain after it in the same file, the key, the CAs to verify with, and the CA names a
+// caller is asked for.
+struct TlsMaterial {
+  X509Ptr certificate{nullptr, X509_free};
+  std::unique_ptr<STACK_OF(X509), ChainDeleter> chain;
+  KeyPtr key{nullptr, EVP_PKEY_free};
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store{nullptr, X509_STORE_free};
+  std::unique_ptr<STACK_OF(X509_NAME), NamesDeleter> caNames;
+};
+
+std::string readMaterial(const config::SipTls& tls, TlsMaterial& m) {
   ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.certificate.c_str()) != 1)
-    return "certificate " + tls.certificate + " holds no PEM certificate (" + opensslReason() + ")";
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return "key " + tls.key + " holds no PEM private key (" + opensslReason() + ")";
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(tls.certificate.c_str(), "r"),
+                                               BIO_free);
+  if (in) m.certificate.reset(PEM_read_bio_X509_AUX(in.get(), nullptr, nullptr, nullptr));
+  if (!m.certificate) {
+    return "certificate " + tls.certificate + " holds no PEM certificate (" + opensslReason() +
+           ")";
+  }
+  m.chain.reset(sk_X509_new_null());
+  while (X509* next = PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr))
+    sk_X509_push(m.chain.get(), next);
+  ERR_clear_error();  // the end of the file
+  in.reset(BIO_new_file(tls.key.c_str(), "r"));
+  if (in) m.key.reset(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr));
+  if (!m.key) return "key " + tls.key + " holds no PEM private key (" + opensslReason() + ")";
+  if (X509_check_private_key(m.certificate.get(), m.key.get()) != 1) {
     ERR_clear_error();
     return "key " + tls.key + " is not the key of certificate " + tls.certificate;
   }
-  if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca.c_str(), nullptr) != 1)
+  m.store.reset(X509_STORE_new());
+  if (!m.store || X509_STORE_load_file(m.store.get(), tls.ca.c_str()) != 1)
     return "ca " + tls.ca + " holds no PEM CA certificate (" + opensslReason() + ")";
-  if (const X509* cert = SSL_CTX_get0_certificate(ctx.get());
-      cert != nullptr && X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+  m.caNames.reset(SSL_load_client_CA_file(tls.ca.c_str()));
+  ERR_clear_error();
+  if (X509_cmp_current_time(X509_get0_notAfter(m.certificate.get())) < 0) {
     spdlog::warn(
         "SIP over TLS: certificate {} has expired: callers and trunks that check it "
         "will refuse the connection",
@@ -109,14 +157,35 @@ std::string checkTlsFiles(const config::SipTls& tls) {
   return "";
 }
 
+// Puts `m` into `context` (each call takes its part or a reference to it): new handshakes
+// show the certificate with its chain and verify with the CAs.
+std::string useMaterial(SSL_CTX* context, TlsMaterial& m) {
+  if (SSL_CTX_use_certificate(context, m.certificate.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(context, m.key.get()) != 1 ||
+      SSL_CTX_set1_chain(context, m.chain.get()) != 1)
+    return "OpenSSL did not take the certificate (" + opensslReason() + ")";
+  SSL_CTX_set_cert_store(context, m.store.release());
+  if (m.caNames) SSL_CTX_set_client_CA_list(context, m.caNames.release());
+  return "";
+}
+
+}  // namespace
+
+std::string checkTlsFiles(const config::SipTls& tls) {
+  TlsMaterial material;
+  return readMaterial(tls, material);
+}
+
 unsigned tlsVerifyPolicy(const config::SipTls& tls) {
   unsigned policy = tls.verifyServerNames ? TPTLS_VERIFY_SUBJECTS_OUT : TPTLS_VERIFY_OUT;
   if (tls.requireClientCertificates) policy |= TPTLS_VERIFY_IN;
   return policy;
 }
 
-std::string addTlsTransport(nta_agent_t* agent, const std::string& uriHost,
-                            const config::SipTls& tls, unsigned idleMs, unsigned messageMs) {
+SipTlsTransport::~SipTlsTransport() { SSL_CTX_free(context_); }
+
+std::string SipTlsTransport::add(nta_agent_t* agent, const std::string& uriHost,
+                                 const config::SipTls& tls, unsigned idleMs, unsigned messageMs) {
   std::string why = checkTlsFiles(tls);
   if (!why.empty()) return why;
   const std::string certificate = readAll(tls.certificate, why);
@@ -132,6 +201,8 @@ std::string addTlsTransport(nta_agent_t* agent, const std::string& uriHost,
   // A sips: URL: nta binds TLS for sips: only (sip: gives UDP, TCP and SCTP).
   const std::string url = "sips:" + uriHost + ":" + std::to_string(tls.port) + ";transport=tls";
   errno = 0;
+  std::vector<SSL_CTX*> made;
+  contextsMade = &made;
   const int rc = nta_agent_add_tport(
       agent, URL_STRING_MAKE(url.c_str()), TPTAG_CERTIFICATE(dir.path().c_str()),
       TPTAG_TLS_VERIFY_POLICY(tlsVerifyPolicy(tls)), TPTAG_TLS_VERIFY_DEPTH(8),
@@ -140,15 +211,35 @@ std::string addTlsTransport(nta_agent_t* agent, const std::string& uriHost,
       // fails over now, not at the response timeout.
       TPTAG_SDWN_ERROR(1), TPTAG_QUEUESIZE(1000), TPTAG_IDLE(idleMs), TPTAG_TIMEOUT(messageMs),
       TAG_END());
+  contextsMade = nullptr;
   if (rc < 0) {
     return "cannot listen on " + url + " (" +
            (errno != 0 ? std::string(std::strerror(errno)) : "TLS set-up failed") +
            "; is the key the certificate's, and are both PEM?)";
   }
+  // Sofia made one context, for the transport's server side and its connections out alike.
+  if (made.size() == 1 && SSL_CTX_up_ref(made.front()) == 1) {
+    context_ = made.front();
+    // Read as reload() reads them: the chain after the certificate is sent too (Sofia alone
+    // sends the certificate only).
+    if (std::string problem = reload(tls); !problem.empty()) return problem;
+  } else {
+    spdlog::warn(
+        "SIP over TLS: Sofia's TLS context was not found ({} made): the certificate files "
+        "are read at start only",
+        made.size());
+  }
   spdlog::info("SIP over TLS on {}: server names of trunks {}, client certificates {}", url,
                tls.verifyServerNames ? "verified" : "not verified",
                tls.requireClientCertificates ? "required" : "not asked for");
   return "";
+}
+
+std::string SipTlsTransport::reload(const config::SipTls& tls) {
+  if (context_ == nullptr) return "Sofia's TLS context was not found at start; restart sosproxy";
+  TlsMaterial material;
+  if (std::string why = readMaterial(tls, material); !why.empty()) return why;
+  return useMaterial(context_, material);
 }
 
 }  // namespace sos::proxy

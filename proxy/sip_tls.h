@@ -10,6 +10,8 @@
 #include "config/config.h"
 #include "proxy/sofia.h"
 
+struct ssl_ctx_st;
+
 namespace sos::proxy {
 
 // Sofia's verification policy for `tls` (TPTLS_VERIFY_*): a trunk's certificate must chain to
@@ -24,9 +26,30 @@ unsigned tlsVerifyPolicy(const config::SipTls& tls);
 // An expired certificate is not refused here; it is logged as a warning.
 std::string checkTlsFiles(const config::SipTls& tls);
 
-// Adds a TLS transport to `agent` on `uriHost`:tls.port (`uriHost` with IPv6 brackets), with
-// the TCP limits the other transports have. Empty when it listens, else why not.
-std::string addTlsTransport(nta_agent_t* agent, const std::string& uriHost,
-                            const config::SipTls& tls, unsigned idleMs, unsigned messageMs);
+// Sofia's TLS transport on an nta agent, and the OpenSSL context Sofia made for it. Sofia has no
+// call to read certificate files again, so the context is taken as Sofia creates it (this
+// program defines SSL_CTX_new, which does what OpenSSL's does and notes the context while add()
+// runs) and the certificate chain, key and CAs are put into it by this class: at start, and
+// again by reload() (SIGHUP) without a restart. Connections made from then on use what was
+// read; those already up keep theirs. Used on the SIP thread only (Sofia's handshakes run
+// there, so nothing reads the context while it changes).
+class SipTlsTransport {
+ public:
+  SipTlsTransport() = default;
+  ~SipTlsTransport();
+  SipTlsTransport(const SipTlsTransport&) = delete;
+  SipTlsTransport& operator=(const SipTlsTransport&) = delete;
+
+  // Adds a TLS transport to `agent` on `uriHost`:tls.port (`uriHost` with IPv6 brackets), with
+  // the TCP limits the other transports have. Empty when it listens, else why not.
+  std::string add(nta_agent_t* agent, const std::string& uriHost, const config::SipTls& tls,
+                  unsigned idleMs, unsigned messageMs);
+  // Reads tls's files again (checked as at start) into the transport's context. Empty when
+  // they took effect, else why not: the certificate, key and CAs in use then stay.
+  std::string reload(const config::SipTls& tls);
+
+ private:
+  ssl_ctx_st* context_ = nullptr;  // Sofia's, with a reference of our own
+};
 
 }  // namespace sos::proxy

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -146,6 +147,27 @@ class SipTls : public B2buaTest {
     return uac;
   }
 
+  // What openssl s_client printed of its handshake with sosproxy's TLS port, verifying the
+  // name sosproxy.test against the test CA ("subject=..." names the certificate shown,
+  // "Verify return code: 0 (ok)" the verification).
+  std::string handshake(const std::string& name) {
+    Process client({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(tlsPort_),
+                    "-CAfile", ca_.ca.string(), "-verify_hostname", "sosproxy.test"},
+                   dir_.path() / (name + ".stdout"), dir_.path() / (name + ".stderr"));
+    EXPECT_TRUE(client.wait(milliseconds(15000)).has_value()) << client.commandLine();
+    return readFile(client.stdoutPath());
+  }
+  static std::string subjectLine(const std::string& text) {
+    const size_t at = text.find("\nsubject=");
+    return at == std::string::npos ? "" : text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  }
+  // Waits for `text` in sosproxy's operational log.
+  bool logged(const std::string& text) {
+    return waitFor(
+        [&] { return readFile(proxy_->process()->stderrPath()).find(text) != std::string::npos; },
+        milliseconds(10000));
+  }
+
   TestCertificates ca_;
   uint16_t tlsPort_ = 0;
   std::unique_ptr<Socat> callerTunnel_;
@@ -226,6 +248,43 @@ TEST_F(SipTls, RequiredClientCertificatesKeepOutACallerWithoutOne) {
   auto uac = callOverTls("psap-b.test");  // any certificate the test CA signed
   EXPECT_EQ(uac->wait(), 0) << report({uac.get(), psapA.get()}) << callerTunnel_->report();
   EXPECT_EQ(psapA->wait(), 0) << report({uac.get(), psapA.get()});
+}
+
+// A renewed certificate and key, written over the files listen.tls names, are shown from the next
+// handshake on after SIGHUP, with no restart; a key that is not the certificate's is refused on
+// SIGHUP with the reason, and the certificate in use stays.
+TEST_F(SipTls, RenewedCertificateFilesAreShownAfterSighupAndABrokenPairIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(startTlsProxy());
+  const std::string before = handshake("before");
+  EXPECT_NE(before.find("Verify return code: 0 (ok)"), std::string::npos) << before;
+  EXPECT_NE(subjectLine(before).find("sosproxy.test"), std::string::npos) << before;
+  EXPECT_EQ(subjectLine(before).find("renewed"), std::string::npos) << before;
+
+  // The renewal: the same name, a new key, another subject, over the same files.
+  const std::string error = signTestCertificate(ca_, certs() / "renewed.crt",
+                                                certs() / "renewed.key", "renewed.sosproxy.test",
+                                                "DNS:sosproxy.test");
+  ASSERT_TRUE(error.empty()) << error;
+  writeFile(certs() / "sosproxy.test.crt", readFile(certs() / "renewed.crt"));
+  writeFile(certs() / "sosproxy.test.key", readFile(certs() / "renewed.key"));
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGHUP));
+  ASSERT_TRUE(logged("SIP over TLS: certificate " + cert("sosproxy.test.crt") +
+                     ", key and CAs read again"))
+      << proxy_->output();
+  const std::string renewed = handshake("renewed");
+  EXPECT_NE(renewed.find("Verify return code: 0 (ok)"), std::string::npos) << renewed;
+  EXPECT_NE(subjectLine(renewed).find("renewed.sosproxy.test"), std::string::npos) << renewed;
+
+  // A key of another certificate: refused, the renewed pair stays in use.
+  writeFile(certs() / "sosproxy.test.key", readFile(certs() / "psap-a.test.key"));
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGHUP));
+  ASSERT_TRUE(logged("SIP over TLS: keeping the certificate in use: key " +
+                     cert("sosproxy.test.key") + " is not the key of certificate " +
+                     cert("sosproxy.test.crt")))
+      << proxy_->output();
+  const std::string kept = handshake("kept");
+  EXPECT_NE(kept.find("Verify return code: 0 (ok)"), std::string::npos) << kept;
+  EXPECT_NE(subjectLine(kept).find("renewed.sosproxy.test"), std::string::npos) << kept;
 }
 
 TEST_F(SipTls, AKeyThatIsNotTheCertificatesStopsTheStartWithTheReason) {

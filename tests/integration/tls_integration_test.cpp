@@ -8,6 +8,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <set>
+#include <string>
 
 #include "b2bua_fixture.h"
 
@@ -200,6 +203,11 @@ TEST_F(TlsAlerts, WebhookOverHttpsAndMailThroughStartTlsAndAuth) {
   EXPECT_NE(jsonField(mail, "data").find("1001"), std::string::npos) << mail;
   // The password is in no log line.
   EXPECT_EQ(proxy_->output().find("s3cret"), std::string::npos);
+  // The call's alerts that did not overlap went over one connection (kept open by the receiver).
+  std::set<std::string> connections;
+  for (const auto& l : hook.lines()) connections.insert(jsonField(l, "client_port"));
+  std::printf("[ measured ] %zu webhook deliveries over %zu HTTPS connections\n",
+              hook.lines().size(), connections.size());
 }
 
 TEST_F(TlsAlerts, WebhookWithCertificateForAnotherNameIsRefusedAndCounted) {

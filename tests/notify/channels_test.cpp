@@ -43,7 +43,9 @@ void runUntil(asio::io_context& io, const std::optional<Result<void>>& outcome,
 tcp::endpoint loopback() { return {asio::ip::make_address("127.0.0.1"), 0}; }
 
 // Records each request, then answers `status` (or, when `silent`, reads nothing and never
-// answers, holding the connection open).
+// answers, holding the connection open). The connection is closed after the answer unless
+// `keepAlive`; `closeAfterAnswer` closes it after an answer that said keep-alive (a server's idle
+// timeout); `dropRequest` N closes a connection on its Nth request without answering.
 class HttpServer {
  public:
   explicit HttpServer(asio::io_context& io, tcp::endpoint at = loopback()) : acceptor_(io, at) {
@@ -53,6 +55,9 @@ class HttpServer {
 
   unsigned status = 200;
   bool silent = false;
+  bool keepAlive = false;
+  bool closeAfterAnswer = false;
+  int dropRequest = 0;
   int accepted = 0;
   std::vector<http::request<http::string_body>> requests;
 
@@ -63,6 +68,7 @@ class HttpServer {
     beast::flat_buffer buffer;
     http::request<http::string_body> request;
     http::response<http::string_body> response;
+    int served = 0;
   };
 
   void accept() {
@@ -77,18 +83,27 @@ class HttpServer {
   }
 
   void serve(std::shared_ptr<Connection> c) {
+    c->request = {};
     http::async_read(c->socket, c->buffer, c->request, [this, c](error_code ec, size_t) {
       if (ec) return;
       requests.push_back(c->request);
+      error_code ignored;
+      if (++c->served == dropRequest) {
+        c->socket.close(ignored);
+        return;
+      }
+      c->response = {};
       c->response.result(status);
       c->response.version(11);
       c->response.set(http::field::content_type, "text/plain");
       c->response.body() = status / 100 == 2 ? "" : "receiver says no";
-      c->response.keep_alive(false);
+      c->response.keep_alive(keepAlive);
       c->response.prepare_payload();
-      http::async_write(c->socket, c->response, [c](error_code, size_t) {
+      http::async_write(c->socket, c->response, [this, c](error_code ec, size_t) {
         error_code ignored;
+        if (!ec && keepAlive && !closeAfterAnswer) return serve(c);
         c->socket.shutdown(tcp::socket::shutdown_send, ignored);
+        if (closeAfterAnswer) c->socket.close(ignored);
       });
     });
   }
@@ -296,7 +311,7 @@ TEST_F(Channels, WebhookPostArrivesSignedWithDeliveryId) {
   EXPECT_EQ(got[http::field::host], "127.0.0.1:" + std::to_string(server.port()));
   EXPECT_EQ(got[http::field::content_type], "application/json");
   EXPECT_EQ(got[http::field::content_length], std::to_string(r.body.size()));
-  EXPECT_EQ(got[http::field::connection], "close");
+  EXPECT_EQ(got.count(http::field::connection), 0u);  // HTTP/1.1: kept open unless said
   EXPECT_EQ(got.body(), r.body);
   EXPECT_EQ(got[kSignatureHeader], "sha256=" + hmacSha256Hex("s3cret", got.body()));
   EXPECT_EQ(got[kDeliveryHeader], "job-17");
@@ -313,6 +328,75 @@ TEST_F(Channels, WebhookWithoutSecretHasNoSignatureAndAnyTwoHundredDelivers) {
   ASSERT_EQ(server.requests.size(), 1u);
   EXPECT_EQ(server.requests[0].target(), "/");
   EXPECT_EQ(server.requests[0].count(kSignatureHeader), 0u);
+}
+
+// A server that keeps its connections open gets a call's alerts over one connection; one that
+// closes them gets a connection each.
+TEST_F(Channels, WebhookConnectionKeptOpenServesTheNextAlert) {
+  HttpServer server(io);
+  server.keepAlive = true;
+  WebhookRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/alerts";
+  for (const char* id : {"job-1", "job-2", "job-3"}) {
+    r.delivery = id;
+    outcome.reset();
+    auto result = webhook(r);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+  }
+  EXPECT_EQ(server.accepted, 1);
+  ASSERT_EQ(server.requests.size(), 3u);
+  EXPECT_EQ(server.requests[2][kDeliveryHeader], "job-3");
+
+  HttpServer closing(io);
+  r.url = "http://127.0.0.1:" + std::to_string(closing.port()) + "/alerts";
+  for (int i = 0; i < 2; ++i) {
+    outcome.reset();
+    auto result = webhook(r);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+  }
+  EXPECT_EQ(closing.accepted, 2);
+  EXPECT_EQ(calls, 5);
+}
+
+// The server closes a kept connection after its answer (its idle timeout): the next alert goes
+// over a new connection and is delivered.
+TEST_F(Channels, WebhookConnectionClosedByTheServerIsNotUsedAgain) {
+  HttpServer server(io);
+  server.keepAlive = true;
+  server.closeAfterAnswer = true;
+  WebhookRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/alerts";
+  for (int i = 0; i < 2; ++i) {
+    outcome.reset();
+    auto result = webhook(r);
+    ASSERT_TRUE(result.ok()) << result.error().code << ": " << result.error().message;
+  }
+  EXPECT_EQ(server.accepted, 2);
+  EXPECT_EQ(server.requests.size(), 2u);
+  EXPECT_EQ(calls, 2);
+}
+
+// The kept connection is closed as the next request arrives, unanswered: the request goes once
+// more over a new connection, with the same delivery id, and `done` reports once.
+TEST_F(Channels, WebhookDroppedOnAKeptConnectionIsSentOnceMoreOnANewOne) {
+  HttpServer server(io);
+  server.keepAlive = true;
+  server.dropRequest = 2;
+  WebhookRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/alerts";
+  r.delivery = "job-1";
+  ASSERT_TRUE(webhook(r).ok());
+  outcome.reset();
+  r.delivery = "job-2";
+  auto result = webhook(r);
+  ASSERT_TRUE(result.ok()) << result.error().code << ": " << result.error().message;
+  EXPECT_EQ(server.accepted, 2);
+  ASSERT_EQ(server.requests.size(), 3u);
+  EXPECT_EQ(server.requests[1][kDeliveryHeader], "job-2");
+  EXPECT_EQ(server.requests[2][kDeliveryHeader], "job-2");
+  io.restart();
+  io.poll();
+  EXPECT_EQ(calls, 2);
 }
 
 TEST_F(Channels, WebhookServerErrorIsAnError) {

@@ -141,13 +141,21 @@ TEST(RestartOnly, NamesEachChangedSetting) {
   b.logging.format = config::LogFormat::Json;
   b.logging.level = "debug";  // applied at once: not listed
   b.listen.hostName = "sos.example";
+  b.listen.tls = config::SipTls{};
+  b.listen.tls->certificate = "/etc/sosproxy/sip.crt";
   EXPECT_EQ(restartOnlyChanges(a, b),
-            (std::vector<std::string>{"listen.address", "listen.transports", "store.path",
+            (std::vector<std::string>{"listen.address", "listen.transports", "listen.tls",
+                                      "store.path",
                                       "admin.port", "logging.format", "logging.routing_log"}));
   keepRestartOnly(a, b);
   EXPECT_TRUE(restartOnlyChanges(a, b).empty());
   EXPECT_EQ(b.logging.level, "debug");
   EXPECT_EQ(b.listen.hostName, "sos.example");
+  // Another file name for the same certificate: a restart (SIGHUP reads the running names).
+  a.listen.tls = config::SipTls{};
+  b.listen.tls = a.listen.tls;
+  b.listen.tls->key = "/etc/sosproxy/other.key";
+  EXPECT_EQ(restartOnlyChanges(a, b), (std::vector<std::string>{"listen.tls"}));
 }
 
 TEST(ReloadJson, AnswerCarriesTheOutcome) {

@@ -12,7 +12,8 @@ HMAC-SHA256(S, body) and appends one JSON line to FILE before it answers:
     {"path": "/alerts", "delivery": <X-Sosproxy-Delivery or null>, "signature_ok": true,
      "body": <the body parsed as JSON, or the raw text when it is not JSON>,
      "method": "POST", "content_type": ..., "signature": <header value or null>,
-     "status": <the status answered, null with --blackhole>, "tls": <over HTTPS>}
+     "status": <the status answered, null with --blackhole>, "tls": <over HTTPS>,
+     "client_port": <the client's port: requests over one connection share it>}
 
 Each line is flushed and fsync'ed on its own, so a test can read FILE while this runs. The answer
 is --status (default 200) with an empty body.
@@ -111,6 +112,7 @@ def make_handler(secret, recorder, status, blackhole):
                 "signature": signature,
                 "status": None if blackhole else status,
                 "tls": isinstance(self.connection, ssl.SSLSocket),
+                "client_port": self.client_address[1],
             })
             if blackhole:
                 self._hold()
