@@ -3,6 +3,7 @@
 #include "admin/http_server.h"
 #include "proxy/allocator.h"
 #include "proxy/dns_guard.h"
+#include "proxy/sip_tls.h"
 #include "proxy/sofia_log.h"
 #include "proxy/version.h"
 
@@ -291,6 +292,9 @@ void edgeMetrics(std::string& out, const EdgeCounters& e) {
          "TCP connections closed above edge.max_tcp_connections", e.tcpClosedOverCap);
   metric(out, "sosproxy_descriptor_limit", "gauge", "open-file limit in force (RLIMIT_NOFILE)",
          e.descriptorLimit);
+  metric(out, "sosproxy_sip_tls_connections_released_total", "counter",
+         "SIP TLS connections closed whose OpenSSL state was freed",
+         SipTlsTransport::connectionsReleased());
   metric(out, "sosproxy_udp_oversize_over_tcp_total", "counter",
          "requests too large for a UDP datagram sent to their trunk over TCP", e.oversizeOverTcp);
   metric(out, "sosproxy_udp_oversize_trimmed_total", "counter",

@@ -7,15 +7,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -23,6 +26,30 @@ namespace {
 
 // The contexts SSL_CTX_new makes on this thread while SipTlsTransport::add runs (null otherwise).
 thread_local std::vector<SSL_CTX*>* contextsMade = nullptr;
+
+// Sofia's TLS context once its transport is added: connections it closes are released below.
+std::atomic<SSL_CTX*> sofiaContext{nullptr};
+
+// Connections Sofia has closed, waiting to be freed (see SSL_shutdown below), and how many were.
+std::mutex closedMutex;
+std::vector<SSL*> closedConnections;
+std::atomic<uint64_t> releasedCount{0};
+
+void releaseClosed(std::vector<SSL*>& closed) {
+  for (SSL* ssl : closed) SSL_free(ssl);
+  releasedCount.fetch_add(closed.size(), std::memory_order_relaxed);
+  closed.clear();
+}
+
+using ShutdownFunction = int (*)(SSL*);
+
+ShutdownFunction opensslShutdown() {
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): dlsym's result is a function
+  void* found = dlvsym(RTLD_NEXT, "SSL_shutdown", "OPENSSL_3.0.0");
+  if (found == nullptr) found = dlsym(RTLD_NEXT, "SSL_shutdown");
+  return reinterpret_cast<ShutdownFunction>(found);
+  // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
+}
 
 }  // namespace
 
@@ -33,6 +60,37 @@ extern "C" SSL_CTX* SSL_CTX_new(const SSL_METHOD* method) {
   SSL_CTX* context = SSL_CTX_new_ex(nullptr, nullptr, method);
   if (context != nullptr && contextsMade != nullptr) contextsMade->push_back(context);
   return context;
+}
+
+// Debian's Sofia-SIP 1.12.11 closes a TLS connection (tls_free) with SSL_shutdown, then
+// SSL_CTX_free (the reference the connection's SSL_new took) and BIO_free of the socket's BIO,
+// and never frees the SSL: about 65 KB a connection stayed behind, for good. SSL_shutdown of a
+// connection of Sofia's context is that moment (Sofia calls it nowhere else), so this one,
+// after OpenSSL's, takes a reference to the BIO and to the context for the SSL (in place of
+// those Sofia drops next) and frees the SSL, with them, at the next such call, once Sofia's
+// tls_free has returned, or when the transport goes. Every other SSL (the admin server's, the
+// alerts') is OpenSSL's business alone.
+extern "C" int SSL_shutdown(SSL* ssl) {
+  static const ShutdownFunction openssl = opensslShutdown();
+  const int result = openssl != nullptr ? openssl(ssl) : -1;
+  SSL_CTX* sofia = sofiaContext.load(std::memory_order_acquire);
+  if (ssl != nullptr && sofia != nullptr && SSL_get_SSL_CTX(ssl) == sofia) {
+    std::vector<SSL*> earlier;
+    {
+      const std::lock_guard<std::mutex> lock(closedMutex);
+      earlier.swap(closedConnections);
+      BIO* bio = SSL_get_rbio(ssl);
+      if (bio != nullptr && BIO_up_ref(bio) == 1) {
+        if (SSL_CTX_up_ref(sofia) == 1) {
+          closedConnections.push_back(ssl);
+        } else {
+          BIO_free(bio);
+        }
+      }
+    }
+    releaseClosed(earlier);
+  }
+  return result;
 }
 
 namespace sos::proxy {
@@ -182,7 +240,22 @@ unsigned tlsVerifyPolicy(const config::SipTls& tls) {
   return policy;
 }
 
-SipTlsTransport::~SipTlsTransport() { SSL_CTX_free(context_); }
+SipTlsTransport::~SipTlsTransport() {
+  if (context_ == nullptr) return;
+  // The agent is gone: Sofia has closed every connection; what it left is freed now.
+  std::vector<SSL*> closed;
+  {
+    const std::lock_guard<std::mutex> lock(closedMutex);
+    closed.swap(closedConnections);
+  }
+  releaseClosed(closed);
+  sofiaContext.store(nullptr, std::memory_order_release);
+  SSL_CTX_free(context_);
+}
+
+const std::atomic<uint64_t>& SipTlsTransport::connectionsReleased() {
+  return releasedCount;
+}
 
 std::string SipTlsTransport::add(nta_agent_t* agent, const std::string& uriHost,
                                  const config::SipTls& tls, unsigned idleMs, unsigned messageMs) {
@@ -220,6 +293,7 @@ std::string SipTlsTransport::add(nta_agent_t* agent, const std::string& uriHost,
   // Sofia made one context, for the transport's server side and its connections out alike.
   if (made.size() == 1 && SSL_CTX_up_ref(made.front()) == 1) {
     context_ = made.front();
+    sofiaContext.store(context_, std::memory_order_release);
     // Read as reload() reads them: the chain after the certificate is sent too (Sofia alone
     // sends the certificate only).
     if (std::string problem = reload(tls); !problem.empty()) return problem;

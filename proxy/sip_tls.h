@@ -5,6 +5,8 @@
 // the transport is created, and the directory is removed right after: no copy of the key stays
 // behind. Runs on the SIP thread, before the first request.
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "config/config.h"
@@ -47,6 +49,10 @@ class SipTlsTransport {
   // Reads tls's files again (checked as at start) into the transport's context. Empty when
   // they took effect, else why not: the certificate, key and CAs in use then stay.
   std::string reload(const config::SipTls& tls);
+
+  // TLS connections Sofia closed whose OpenSSL state was freed (proxy/sip_tls.cpp,
+  // SSL_shutdown: Sofia alone would have kept it). Any thread.
+  static const std::atomic<uint64_t>& connectionsReleased();
 
  private:
   ssl_ctx_st* context_ = nullptr;  // Sofia's, with a reference of our own
