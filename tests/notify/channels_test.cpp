@@ -436,6 +436,21 @@ TEST_F(Channels, WebhookSilentServerTimesOut) {
   EXPECT_EQ(calls, 1);
 }
 
+// A name that cannot be looked up (an empty label: refused before any DNS server is asked) is
+// the "dns" error, with the name.
+TEST_F(Channels, WebhookHostThatCannotBeLookedUpIsADnsError) {
+  WebhookRequest r;
+  r.url = "https://no..such.invalid/alerts";
+  r.body = "{}";
+  r.timeout = 10s;
+  auto result = webhook(r);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, "dns") << result.error().message;
+  EXPECT_NE(result.error().message.find("cannot look up 'no..such.invalid'"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(calls, 1);
+}
+
 TEST_F(Channels, WebhookConnectionRefused) {
   WebhookRequest r;
   r.url = "http://127.0.0.1:" + std::to_string(closedPort(io)) + "/alerts";
