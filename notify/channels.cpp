@@ -94,7 +94,7 @@ struct Connection {
   explicit Connection(asio::io_context& io) : strand(asio::make_strand(io)), socket(strand) {}
   asio::strand<asio::io_context::executor_type> strand;
   tcp::socket socket;
-  std::shared_ptr<ssl::context> context;        // before the stream that refers to it
+  std::shared_ptr<ssl::context> context;         // before the stream that refers to it
   std::optional<ssl::stream<tcp::socket&>> tls;  // once TLS has started
 };
 
@@ -196,11 +196,11 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str());
     }
     c.tls->async_handshake(ssl::stream_base::client,
-                          [self = shared_from_this(), then = std::move(then)](error_code ec) {
-                            if (self->finished_) return;
-                            if (ec) return self->finish(self->tlsError(ec));
-                            then();
-                          });
+                           [self = shared_from_this(), then = std::move(then)](error_code ec) {
+                             if (self->finished_) return;
+                             if (ec) return self->finish(self->tlsError(ec));
+                             then();
+                           });
   }
 
   // Calls `f` with the stream the dialogue goes over now: TLS once started, else the socket.
@@ -259,7 +259,8 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   void connect(const tcp::resolver::results_type& found) {
     stage_ = "connecting to " + hostPortText(host_, port_);
     asio::async_connect(
-        connection_->socket, found, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+        connection_->socket, found,
+        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
           if (self->finished_) return;
           if (ec) {
             return self->finish(Error{"connect", "cannot connect to " +
@@ -448,9 +449,9 @@ class WebhookAttempt final : public Attempt {
   // On a connection kept open, if there is one for this server; else on a new one.
   WebhookAttempt(asio::io_context& io, const HttpUrl& url, Done done,
                  std::chrono::milliseconds timeout, std::string caFile, bool fresh = false)
-      : Attempt(io, url.host, url.port, timeout, std::move(done), "webhook",
-                fresh ? nullptr
-                      : asio::use_service<IdleConnections>(io).take(serverKey(url, caFile))),
+      : Attempt(
+            io, url.host, url.port, timeout, std::move(done), "webhook",
+            fresh ? nullptr : asio::use_service<IdleConnections>(io).take(serverKey(url, caFile))),
         io_(io),
         url_(url),
         https_(url.tls),

@@ -231,11 +231,13 @@ void Server::reloadSipTls() {
     if (const std::string why = transport->reload(tls); !why.empty()) {
       spdlog::error("SIP over TLS: keeping the certificate in use: {}", why);
     } else {
-      spdlog::info("SIP over TLS: certificate {}, key and CAs read again (for connections from now on)",
-                   tls.certificate);
+      spdlog::info(
+          "SIP over TLS: certificate {}, key and CAs read again (for connections from now on)",
+          tls.certificate);
     }
   });
-  if (!posted) spdlog::warn("SIP over TLS: certificates not read again: the SIP thread is not running");
+  if (!posted)
+    spdlog::warn("SIP over TLS: certificates not read again: the SIP thread is not running");
 }
 
 bool Server::setRouter(std::shared_ptr<const routing::Router> router,

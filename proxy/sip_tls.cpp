@@ -2,12 +2,12 @@
 
 #include "proxy/sip_tls.h"
 
+#include <dlfcn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
-#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,7 +159,6 @@ std::string opensslReason() {
   return reason != nullptr ? reason : "unknown reason";
 }
 
-
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
@@ -167,7 +166,9 @@ struct ChainDeleter {
   void operator()(STACK_OF(X509) * chain) const { sk_X509_pop_free(chain, X509_free); }
 };
 struct NamesDeleter {
-  void operator()(STACK_OF(X509_NAME) * names) const { sk_X509_NAME_pop_free(names, X509_NAME_free); }
+  void operator()(STACK_OF(X509_NAME) * names) const {
+    sk_X509_NAME_pop_free(names, X509_NAME_free);
+  }
 };
 
 // Everything `tls`'s files hold, read before any of it goes into a context: the certificate,
@@ -187,8 +188,7 @@ std::string readMaterial(const config::SipTls& tls, TlsMaterial& m) {
                                                BIO_free);
   if (in) m.certificate.reset(PEM_read_bio_X509_AUX(in.get(), nullptr, nullptr, nullptr));
   if (!m.certificate) {
-    return "certificate " + tls.certificate + " holds no PEM certificate (" + opensslReason() +
-           ")";
+    return "certificate " + tls.certificate + " holds no PEM certificate (" + opensslReason() + ")";
   }
   m.chain.reset(sk_X509_new_null());
   while (X509* next = PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr))
@@ -253,9 +253,7 @@ SipTlsTransport::~SipTlsTransport() {
   SSL_CTX_free(context_);
 }
 
-const std::atomic<uint64_t>& SipTlsTransport::connectionsReleased() {
-  return releasedCount;
-}
+const std::atomic<uint64_t>& SipTlsTransport::connectionsReleased() { return releasedCount; }
 
 std::string SipTlsTransport::add(nta_agent_t* agent, const std::string& uriHost,
                                  const config::SipTls& tls, unsigned idleMs, unsigned messageMs) {

@@ -261,15 +261,15 @@ TEST_F(SipTls, RenewedCertificateFilesAreShownAfterSighupAndABrokenPairIsRefused
   EXPECT_EQ(subjectLine(before).find("renewed"), std::string::npos) << before;
 
   // The renewal: the same name, a new key, another subject, over the same files.
-  const std::string error = signTestCertificate(ca_, certs() / "renewed.crt",
-                                                certs() / "renewed.key", "renewed.sosproxy.test",
-                                                "DNS:sosproxy.test");
+  const std::string error =
+      signTestCertificate(ca_, certs() / "renewed.crt", certs() / "renewed.key",
+                          "renewed.sosproxy.test", "DNS:sosproxy.test");
   ASSERT_TRUE(error.empty()) << error;
   writeFile(certs() / "sosproxy.test.crt", readFile(certs() / "renewed.crt"));
   writeFile(certs() / "sosproxy.test.key", readFile(certs() / "renewed.key"));
   ASSERT_TRUE(proxy_->process()->sendSignal(SIGHUP));
-  ASSERT_TRUE(logged("SIP over TLS: certificate " + cert("sosproxy.test.crt") +
-                     ", key and CAs read again"))
+  ASSERT_TRUE(
+      logged("SIP over TLS: certificate " + cert("sosproxy.test.crt") + ", key and CAs read again"))
       << proxy_->output();
   const std::string renewed = handshake("renewed");
   EXPECT_NE(renewed.find("Verify return code: 0 (ok)"), std::string::npos) << renewed;
@@ -297,9 +297,8 @@ TEST_F(SipTls, ClosedConnectionsAreReleased) {
     const std::string shown = handshake("connection-" + std::to_string(i));
     ASSERT_NE(shown.find("Verify return code: 0 (ok)"), std::string::npos) << shown;
   }
-  EXPECT_TRUE(waitFor(
-      [&] { return metric("sosproxy_sip_tls_connections_released_total") >= 4; },
-      milliseconds(10000)))
+  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_sip_tls_connections_released_total") >= 4; },
+                      milliseconds(10000)))
       << metrics();
   EXPECT_LE(metric("sosproxy_sip_tls_connections_released_total"), 5);
 }

@@ -143,10 +143,10 @@ TEST(RestartOnly, NamesEachChangedSetting) {
   b.listen.hostName = "sos.example";
   b.listen.tls = config::SipTls{};
   b.listen.tls->certificate = "/etc/sosproxy/sip.crt";
-  EXPECT_EQ(restartOnlyChanges(a, b),
-            (std::vector<std::string>{"listen.address", "listen.transports", "listen.tls",
-                                      "store.path",
-                                      "admin.port", "logging.format", "logging.routing_log"}));
+  EXPECT_EQ(
+      restartOnlyChanges(a, b),
+      (std::vector<std::string>{"listen.address", "listen.transports", "listen.tls", "store.path",
+                                "admin.port", "logging.format", "logging.routing_log"}));
   keepRestartOnly(a, b);
   EXPECT_TRUE(restartOnlyChanges(a, b).empty());
   EXPECT_EQ(b.logging.level, "debug");
