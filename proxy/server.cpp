@@ -227,15 +227,24 @@ bool Server::post(std::function<void(B2bua&)> fn) {
 void Server::reloadSipTls() {
   const config::Listen& l = config_->listen;
   if (!l.tls || !listed(l, config::Transport::Tls)) return;
-  const bool posted = post([tls = *l.tls, transport = sipTls_.get()](B2bua&) {
-    if (const std::string why = transport->reload(tls); !why.empty()) {
-      spdlog::error("SIP over TLS: keeping the certificate in use: {}", why);
-    } else {
-      spdlog::info(
-          "SIP over TLS: certificate {}, key and CAs read again (for connections from now on)",
-          tls.certificate);
-    }
-  });
+  // The files are read here (the caller's thread, not the SIP thread: it never reads a disk
+  // once calls run); only putting them into the transport is the SIP thread's.
+  std::string why;
+  std::shared_ptr<SipTlsFiles> files = readSipTlsFiles(*l.tls, why);
+  if (!files) {
+    spdlog::error("SIP over TLS: keeping the certificate in use: {}", why);
+    return;
+  }
+  const bool posted =
+      post([files, certificate = l.tls->certificate, transport = sipTls_.get()](B2bua&) {
+        if (const std::string problem = transport->use(*files); !problem.empty()) {
+          spdlog::error("SIP over TLS: keeping the certificate in use: {}", problem);
+        } else {
+          spdlog::info(
+              "SIP over TLS: certificate {}, key and CAs read again (for connections from now on)",
+              certificate);
+        }
+      });
   if (!posted)
     spdlog::warn("SIP over TLS: certificates not read again: the SIP thread is not running");
 }

@@ -80,8 +80,9 @@ class Server {
   bool setRouter(std::shared_ptr<const routing::Router> router,
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
-  // SIGHUP: the SIP TLS transport's certificate, key and CAs read again from listen.tls's
-  // files, on the SIP thread (logged there). Any thread; nothing when TLS is not listened on.
+  // SIGHUP: listen.tls's certificate, key and CAs read again on the calling thread (not the SIP
+  // thread) and put into the SIP TLS transport on the SIP thread (logged there). Nothing when
+  // TLS is not listened on.
   void reloadSipTls();
 
   const B2buaCounters& counters() const { return *counters_; }

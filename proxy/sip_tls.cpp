@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -68,8 +70,9 @@ extern "C" SSL_CTX* SSL_CTX_new(const SSL_METHOD* method) {
 // connection of Sofia's context is that moment (Sofia calls it nowhere else), so this one,
 // after OpenSSL's, takes a reference to the BIO and to the context for the SSL (in place of
 // those Sofia drops next) and frees the SSL, with them, at the next such call, once Sofia's
-// tls_free has returned, or when the transport goes. Every other SSL (the admin server's, the
-// alerts') is OpenSSL's business alone.
+// tls_free has returned, or when the transport goes. Only with Sofia-SIP 1.12 (sofiaContext is
+// set for no other: SipTlsTransport::add). Every other SSL (the admin server's, the alerts') is
+// OpenSSL's business alone.
 extern "C" int SSL_shutdown(SSL* ssl) {
   static const ShutdownFunction openssl = opensslShutdown();
   const int result = openssl != nullptr ? openssl(ssl) : -1;
@@ -78,6 +81,10 @@ extern "C" int SSL_shutdown(SSL* ssl) {
     std::vector<SSL*> earlier;
     {
       const std::lock_guard<std::mutex> lock(closedMutex);
+      // The same SSL shut down twice (a Sofia that calls it again) is taken once.
+      const bool known = std::find(closedConnections.begin(), closedConnections.end(), ssl) !=
+                         closedConnections.end();
+      if (known) return result;
       earlier.swap(closedConnections);
       BIO* bio = SSL_get_rbio(ssl);
       if (bio != nullptr && BIO_up_ref(bio) == 1) {
@@ -94,6 +101,29 @@ extern "C" int SSL_shutdown(SSL* ssl) {
 }
 
 namespace sos::proxy {
+
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+struct ChainDeleter {
+  void operator()(STACK_OF(X509) * chain) const { sk_X509_pop_free(chain, X509_free); }
+};
+struct NamesDeleter {
+  void operator()(STACK_OF(X509_NAME) * names) const {
+    sk_X509_NAME_pop_free(names, X509_NAME_free);
+  }
+};
+
+// Everything `tls`'s files hold, read before any of it goes into a context: the certificate,
+// the chain after it in the same file, the key, the CAs to verify with, and the CA names a
+// caller is asked for.
+struct SipTlsFiles {
+  X509Ptr certificate{nullptr, X509_free};
+  std::unique_ptr<STACK_OF(X509), ChainDeleter> chain;
+  KeyPtr key{nullptr, EVP_PKEY_free};
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store{nullptr, X509_STORE_free};
+  std::unique_ptr<STACK_OF(X509_NAME), NamesDeleter> caNames;
+};
 
 namespace {
 
@@ -159,30 +189,7 @@ std::string opensslReason() {
   return reason != nullptr ? reason : "unknown reason";
 }
 
-using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-struct ChainDeleter {
-  void operator()(STACK_OF(X509) * chain) const { sk_X509_pop_free(chain, X509_free); }
-};
-struct NamesDeleter {
-  void operator()(STACK_OF(X509_NAME) * names) const {
-    sk_X509_NAME_pop_free(names, X509_NAME_free);
-  }
-};
-
-// Everything `tls`'s files hold, read before any of it goes into a context: the certificate,
-// the chain after it in the same file, the key, the CAs to verify with, and the CA names a
-// caller is asked for.
-struct TlsMaterial {
-  X509Ptr certificate{nullptr, X509_free};
-  std::unique_ptr<STACK_OF(X509), ChainDeleter> chain;
-  KeyPtr key{nullptr, EVP_PKEY_free};
-  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store{nullptr, X509_STORE_free};
-  std::unique_ptr<STACK_OF(X509_NAME), NamesDeleter> caNames;
-};
-
-std::string readMaterial(const config::SipTls& tls, TlsMaterial& m) {
+std::string readMaterial(const config::SipTls& tls, SipTlsFiles& m) {
   ERR_clear_error();
   std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(tls.certificate.c_str(), "r"),
                                                BIO_free);
@@ -217,7 +224,7 @@ std::string readMaterial(const config::SipTls& tls, TlsMaterial& m) {
 
 // Puts `m` into `context` (each call takes its part or a reference to it): new handshakes
 // show the certificate with its chain and verify with the CAs.
-std::string useMaterial(SSL_CTX* context, TlsMaterial& m) {
+std::string useMaterial(SSL_CTX* context, SipTlsFiles& m) {
   if (SSL_CTX_use_certificate(context, m.certificate.get()) != 1 ||
       SSL_CTX_use_PrivateKey(context, m.key.get()) != 1 ||
       SSL_CTX_set1_chain(context, m.chain.get()) != 1)
@@ -230,8 +237,14 @@ std::string useMaterial(SSL_CTX* context, TlsMaterial& m) {
 }  // namespace
 
 std::string checkTlsFiles(const config::SipTls& tls) {
-  TlsMaterial material;
+  SipTlsFiles material;
   return readMaterial(tls, material);
+}
+
+std::shared_ptr<SipTlsFiles> readSipTlsFiles(const config::SipTls& tls, std::string& why) {
+  auto files = std::make_shared<SipTlsFiles>();
+  why = readMaterial(tls, *files);
+  return why.empty() ? files : nullptr;
 }
 
 unsigned tlsVerifyPolicy(const config::SipTls& tls) {
@@ -291,10 +304,18 @@ std::string SipTlsTransport::add(nta_agent_t* agent, const std::string& uriHost,
   // Sofia made one context, for the transport's server side and its connections out alike.
   if (made.size() == 1 && SSL_CTX_up_ref(made.front()) == 1) {
     context_ = made.front();
-    sofiaContext.store(context_, std::memory_order_release);
-    // Read as reload() reads them: the chain after the certificate is sent too (Sofia alone
+    // Only the Sofia-SIP 1.12 line leaves its connections' SSL behind (later ones free it in
+    // tls_free, where freeing it again would be a double free).
+    if (std::string_view(nta_version).starts_with("1.12.")) {
+      sofiaContext.store(context_, std::memory_order_release);
+    } else {
+      spdlog::info("SIP over TLS: Sofia-SIP {} frees its own closed connections", nta_version);
+    }
+    // Put in as SIGHUP puts them: the chain after the certificate is sent too (Sofia alone
     // sends the certificate only).
-    if (std::string problem = reload(tls); !problem.empty()) return problem;
+    SipTlsFiles files;
+    if (std::string problem = readMaterial(tls, files); !problem.empty()) return problem;
+    if (std::string problem = use(files); !problem.empty()) return problem;
   } else {
     spdlog::warn(
         "SIP over TLS: Sofia's TLS context was not found ({} made): the certificate files "
@@ -307,11 +328,9 @@ std::string SipTlsTransport::add(nta_agent_t* agent, const std::string& uriHost,
   return "";
 }
 
-std::string SipTlsTransport::reload(const config::SipTls& tls) {
+std::string SipTlsTransport::use(SipTlsFiles& files) {
   if (context_ == nullptr) return "Sofia's TLS context was not found at start; restart sosproxy";
-  TlsMaterial material;
-  if (std::string why = readMaterial(tls, material); !why.empty()) return why;
-  return useMaterial(context_, material);
+  return useMaterial(context_, files);
 }
 
 }  // namespace sos::proxy

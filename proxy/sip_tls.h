@@ -3,10 +3,11 @@
 // directory (agent.pem: certificate and private key; cafile.pem: the CAs it trusts), so the
 // files listen.tls names are copied into a private directory (0700, files 0600) for the moment
 // the transport is created, and the directory is removed right after: no copy of the key stays
-// behind. Runs on the SIP thread, before the first request.
+// behind. The transport is added on the SIP thread, before the first request.
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "config/config.h"
@@ -28,13 +29,21 @@ unsigned tlsVerifyPolicy(const config::SipTls& tls);
 // An expired certificate is not refused here; it is logged as a warning.
 std::string checkTlsFiles(const config::SipTls& tls);
 
+// What listen.tls's files hold (the certificate with the chain after it, the key, the CAs),
+// read and checked, ready to go into the transport (SipTlsTransport::use).
+struct SipTlsFiles;
+// Reads and checks `tls`'s files as checkTlsFiles does. Null, with why in `why`, when they do
+// not make a working set-up. It reads the disk: not on the SIP thread once calls run (SIGHUP
+// reads them on the I/O thread).
+std::shared_ptr<SipTlsFiles> readSipTlsFiles(const config::SipTls& tls, std::string& why);
+
 // Sofia's TLS transport on an nta agent, and the OpenSSL context Sofia made for it. Sofia has no
 // call to read certificate files again, so the context is taken as Sofia creates it (this
 // program defines SSL_CTX_new, which does what OpenSSL's does and notes the context while add()
 // runs) and the certificate chain, key and CAs are put into it by this class: at start, and
-// again by reload() (SIGHUP) without a restart. Connections made from then on use what was
-// read; those already up keep theirs. Used on the SIP thread only (Sofia's handshakes run
-// there, so nothing reads the context while it changes).
+// again by use() (SIGHUP, with the files the I/O thread read) without a restart. Connections made
+// from then on use what was read; those already up keep theirs. Used on the SIP thread only
+// (Sofia's handshakes run there, so nothing reads the context while it changes).
 class SipTlsTransport {
  public:
   SipTlsTransport() = default;
@@ -46,9 +55,9 @@ class SipTlsTransport {
   // the TCP limits the other transports have. Empty when it listens, else why not.
   std::string add(nta_agent_t* agent, const std::string& uriHost, const config::SipTls& tls,
                   unsigned idleMs, unsigned messageMs);
-  // Reads tls's files again (checked as at start) into the transport's context. Empty when
-  // they took effect, else why not: the certificate, key and CAs in use then stay.
-  std::string reload(const config::SipTls& tls);
+  // Puts files read by readSipTlsFiles into the transport's context. Empty when they took
+  // effect, else why not: the certificate, key and CAs in use then stay. SIP thread.
+  std::string use(SipTlsFiles& files);
 
   // TLS connections Sofia closed whose OpenSSL state was freed (proxy/sip_tls.cpp,
   // SSL_shutdown: Sofia alone would have kept it). Any thread.
