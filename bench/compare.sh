@@ -3,7 +3,7 @@
 #
 #   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--warmup N] [--rates "R1 R2 ..."]
 #                    [--bisect N] [--cpu-rate R] [--series "S1 S2 ..."] [--kamailio-children N]
-#                    [--kamailio-shm MB] [--keep]
+#                    [--kamailio-shm MB] [--overload F] [--set PATH=VALUE] [--keep]
 #
 # Five series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
 # is loaded at; 0 leaves it out) for the figure that travels between machines: CPU microseconds
@@ -23,6 +23,11 @@
 # --quick: --cpu-rate 100 and rates "200 400", 2 s each with no warm-up, no bisection (what CI
 # runs, so the harness cannot rot). --series: only these of the five (e.g. "sos-e911 sos-plain"
 # to compare two sosproxy builds).
+# --overload F: after the ramp, one more step of each 911 series at F times the limit it found
+# (default 1.5; 0: none), printing the calls it completed per second within the window (past the
+# limit SIPp finishes long after its last new call), the failed calls and the retransmissions.
+# --set PATH=VALUE: a setting of sosproxy's configuration for every sosproxy step (repeatable;
+# e.g. --set limits.udp_invite_gate=false to measure without the INVITE gate).
 # --kamailio-children: Kamailio's UDP workers (-n, default 1: its best on 2 cores in the anchor's
 # measurements); --kamailio-shm: its shared memory (-m, default 1024 MB, the anchor's; -M 16 MB
 # private memory per process). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
@@ -49,8 +54,10 @@ bisect_given=0
 seconds_given=0
 warmup_given=0
 cpu_rate_given=0
+overload=1.5
+sos_sets=()
 
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -64,6 +71,8 @@ while [[ $# -gt 0 ]]; do
     --series) only_series="${2:?--series needs a value}"; shift 2 ;;
     --bisect) bisect="${2:?--bisect needs a value}"; bisect_given=1; shift 2 ;;
     --kamailio-children) kam_children="${2:?--kamailio-children needs a value}"; shift 2 ;;
+    --overload) overload="${2:?--overload needs a value}"; shift 2 ;;
+    --set) sos_sets+=("${2:?--set needs PATH=VALUE}"); shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --*) usage >&2; die "unknown option $1" ;;
@@ -76,11 +85,13 @@ if [[ "$quick" -eq 1 ]]; then
   [[ "$warmup_given" -eq 1 ]] || warmup=0
   [[ "$cpu_rate_given" -eq 1 ]] || cpu_rate=100
   [[ "$bisect_given" -eq 1 ]] || bisect=0
+  overload=0
 fi
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
 [[ "$warmup" =~ ^[0-9]+$ ]] || die "--warmup must be a number of seconds (0 or more)"
 [[ "$cpu_rate" =~ ^[0-9]+$ ]] || die "--cpu-rate must be a number of calls per second (0: none)"
 [[ "$kam_shm" =~ ^[0-9]+$ && "$kam_shm" -gt 0 ]] || die "--kamailio-shm must be a positive number of MB"
+[[ "$overload" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--overload must be a factor (e.g. 1.5; 0: none)"
 [[ "$bisect" =~ ^[0-9]+$ ]] || die "--bisect must be a number of steps (0 or more)"
 [[ "$kam_children" =~ ^[0-9]+$ && "$kam_children" -gt 0 ]] || die "--kamailio-children must be a positive integer"
 for r in $rates; do [[ "$r" =~ ^[0-9]+$ && "$r" -gt 0 ]] || die "--rates must be positive integers"; done
@@ -204,6 +215,12 @@ run_step() {
   t0="$(ticks "${tpids[@]}")"
   [[ "$warmup" -gt 0 ]] && window_ok="$(stat 'SuccessfulCall(C)' "$dir/uac.csv")"
   [[ "$window_ok" =~ ^[0-9]+$ ]] || window_ok=0
+  # The window's end: the calls completed by then, whether or not SIPp is still busy (past the
+  # limit, with calls put off by retransmissions, it finishes long after its last new call).
+  local window_end_ok=""
+  window_over() { ! kill -0 "$uac_pid" 2>/dev/null || (( $(date +%s%N) - start_ns >= (warmup + seconds) * 1000000000 )); }
+  wait_until $((warmup + seconds + 5)) window_over || true
+  window_end_ok="$(stat 'SuccessfulCall(C)' "$dir/uac.csv")"
   set +e; wait "$uac_pid"; rc=$?; set -e
   end_ns="$(date +%s%N)"
   # Kamailio may have forked more workers after start: take the tree again.
@@ -226,6 +243,7 @@ run_step() {
   ok="$(stat 'SuccessfulCall(C)' "$dir/uac.csv")"
   failed="$(stat 'FailedCall(C)' "$dir/uac.csv")"
   retrans="$(stat 'Retransmissions(C)' "$dir/uac.csv")"
+  step_failed="$failed"; step_retrans="$retrans"
   elapsed="$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')"
   # CPU microseconds per call completed in the window (after the warm-up).
   step_us_per_call="-"
@@ -234,6 +252,10 @@ run_step() {
       'BEGIN { printf "%.0f", t / hz * 1e6 / n }')"
   fi
   achieved="$(awk -v n="$ok" -v t="$elapsed" 'BEGIN { if (t > 0 && n ~ /^[0-9]+$/) printf "%.0f", n / t; else print "?" }')"
+  # Calls completed per second in the window (SIPp writes its counts once a second).
+  step_served="?"
+  [[ "$window_end_ok" =~ ^[0-9]+$ && "$window_ok" =~ ^[0-9]+$ ]] &&
+    step_served="$(awk -v a="$window_ok" -v b="$window_end_ok" -v t="$seconds" 'BEGIN { printf "%.0f", (b - a) / t }')"
   # Another program took a port between our check and SIPp's bind: the step did not run.
   if grep -q 'Unable to bind' "$dir/uac.stdout" "$dir/uas.stdout" 2>/dev/null; then
     echo "  $series $rate/s: a port was taken meanwhile (SIPp could not bind), trying the step again"
@@ -251,13 +273,13 @@ run_step() {
         "$achieved" -ge $((rate * 9 / 10)) ]]; then
     verdict=PASS
   fi
-  printf '  %-11s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s, CPU %s s in the window (%s us a call), peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
-    "$series" "$rate" "$ok" "$calls" "$failed" "$retrans" "$achieved" "$elapsed" "$step_cpu" \
+  printf '  %-11s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s (%s in the window), CPU %s s in the window (%s us a call), peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
+    "$series" "$rate" "$ok" "$calls" "$failed" "$retrans" "$achieved" "$elapsed" "$step_served" "$step_cpu" \
     "$step_us_per_call" "$step_rss" "$step_rtd" "$step_added" "$verdict"
   [[ "$verdict" == PASS ]]
 }
 
-declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call
+declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call over_line
 all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
@@ -316,6 +338,15 @@ for s in $all_series; do
       first_fail[$s]="$mid"
     fi
   done
+  # Past the limit: served calls per second in the window, against the limit.
+  if [[ "$s" == *-e911 && "${best_rate[$s]}" =~ ^[0-9]+$ && "${best_rate[$s]}" -gt 0 ]] &&
+     awk -v f="$overload" 'BEGIN { exit !(f > 0) }'; then
+    over_rate="$(awk -v f="$overload" -v m="${best_rate[$s]}" 'BEGIN { printf "%.0f", f * m }')"
+    step_rc=0
+    run_step "$s" "$over_rate" || step_rc=$?
+    [[ "$step_rc" -eq 2 ]] && { run_step "$s" "$over_rate" || true; }
+    over_line[$s]="$s at $over_rate calls/s ($overload x its limit ${best_rate[$s]}$( [[ "${best_rate[$s]}" -eq "$top_rate" ]] && echo ", the highest rate tried")): served $step_served calls/s in the window ($(awk -v a="$step_served" -v m="${best_rate[$s]}" 'BEGIN { if (a ~ /^[0-9]+$/) printf "%.0f", 100 * a / m; else print "?" }') % of the limit; target >= 90 %), $step_failed failed, $step_retrans retransmissions"
+  fi
 done
 
 what() {
@@ -390,6 +421,9 @@ for s in sos-e911 sos-plain; do
   [[ "$half" -gt 0 ]] || continue
   v="${step_results["$s $half"]}"
   echo "$s at $half calls/s (half of $m or less): sosproxy added p50/p90/p99 ${v%%|*} ms, INVITE->200 p50/p90/p99 ${v#*|} ms (target: added p99 under 2 ms)"
+done
+for s in $all_series; do
+  [[ -n "${over_line[$s]:-}" ]] && echo "Past the limit: ${over_line[$s]}"
 done
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 exit 0

@@ -26,11 +26,14 @@ media_port() {
 }
 # write_sosproxy_config FILE PROXY_PORT CARRIER_PORT PSAP_A_PORT [ADMIN_PORT]: sosproxy ($bin) on
 # the demo enterprise as the load scripts run it (write_demo_config in scripts/lib/run.sh), over
-# UDP only, with its admin API (and /metrics) on ADMIN_PORT, or on a free port.
+# UDP only, with its admin API (and /metrics) on ADMIN_PORT, or on a free port; then each
+# PATH=VALUE of the array sos_sets, if the script has one.
 write_sosproxy_config() {
-  local proxy_port="$2" admin_port="${5:-$(free_port)}"
+  local proxy_port="$2" admin_port="${5:-$(free_port)}" s
   local -A trunk_ports=([carrier]="$3" [il-psap-a]="$4")
-  write_demo_config "$bin" "$1" udp --set "listen.transports=[udp]"
+  local extra=()
+  for s in ${sos_sets[@]+"${sos_sets[@]}"}; do extra+=(--set "$s"); done
+  write_demo_config "$bin" "$1" udp --set "listen.transports=[udp]" "${extra[@]}"
 }
 
 # start_answerer DIR PORT CALLS LIMIT_SECONDS: bench/uas-answer.xml listening on PORT (UDP), its

@@ -98,6 +98,9 @@ struct Limits {
   // than this), or callers start retransmitting because answers come slowly, new ordinary calls
   // get 503 for the next 2 s, so that emergency calls are still served at once. 0: never.
   int overloadLagMs = 100;
+  // Past capacity over UDP: INVITEs dropped in the kernel while the SIP port's receive queue is
+  // long (proxy/invite_gate.h), so that calls under way keep their answers. Read at start.
+  bool udpInviteGate = true;
   // On SIGTERM or SIGINT, how long calls in progress are given to end (issue 14): meanwhile new
   // ordinary calls get 503, emergency calls and PSAP callbacks are still routed. 0: stop at once.
   int drainSeconds = 30;

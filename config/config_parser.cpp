@@ -585,7 +585,7 @@ void Parser::readAdmin(const YamlValue& v) {
 
 void Parser::readLimits(const YamlValue& v) {
   auto f = fields(v, {"ordinary_calls_per_second", "ordinary_burst", "max_ordinary_calls",
-                      "overload_lag_ms", "drain_s"});
+                      "overload_lag_ms", "udp_invite_gate", "drain_s"});
   if (!f) {
     return;
   }
@@ -604,6 +604,9 @@ void Parser::readLimits(const YamlValue& v) {
   }
   if (auto d = get(*f, v, "drain_s")) {
     limits.drainSeconds = count(*d).value_or(limits.drainSeconds);
+  }
+  if (auto g = get(*f, v, "udp_invite_gate")) {
+    limits.udpInviteGate = boolean(*g).value_or(limits.udpInviteGate);
   }
 }
 

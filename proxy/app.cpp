@@ -32,6 +32,7 @@
 #include "proxy/admin_wiring.h"
 #include "proxy/app_options.h"
 #include "proxy/b2bua.h"
+#include "proxy/batch_post.h"
 #include "proxy/health.h"
 #include "proxy/lint_cli.h"
 #include "proxy/live_dashboard.h"
@@ -193,29 +194,40 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
 // What the SIP thread hands over to be kept, written on the I/O thread so that a slow or locked
 // database never holds up a call: ELIN -> caller mappings after each emergency call (reloaded
 // here from the last run), and each call's record once its INVITE has an outcome (a record
-// that cannot be written is still in the routing log), then shown to `onRecord` (the
-// dashboard's live calls).
-void connectStore(Server& server, LocationService& locations, boost::asio::io_context& io,
-                  const std::function<void(const store::CallRecord&)>& onRecord) {
-  server.setElinPersistence(
-      [&io, &locations](std::vector<model::CallbackTarget> mappings) {
-        boost::asio::post(io, [&locations, m = std::move(mappings)] {
-          if (auto r = locations.saveElinMappings(m); !r.ok())
-            spdlog::warn("ELIN callback mappings not saved: {}", r.error().message);
-        });
-      },
-      locations.loadElinMappings());
-  server.setCallRecordSink([&io, &locations, onRecord](RoutingLogEntry e) {
-    const int64_t endedAtMs = unixMsNow();
-    boost::asio::post(io, [&locations, onRecord, e = std::move(e), endedAtMs] {
-      const store::CallRecord record = callRecordFrom(e, endedAtMs);
-      if (auto r = locations.saveCallRecord(record); !r.ok()) {
-        spdlog::warn("call record of call {} ({} {}) not saved: {}", e.callId, e.outcome, e.status,
-                     r.error().message);
-      }
-      if (onRecord) onRecord(record);
-    });
+// that cannot be written is still in the routing log), then shown to the dashboard's live
+// calls. Both go in batches (proxy/batch_post.h): written kRecordBatch after the first of a
+// batch, the call records in one transaction; the returned flush writes what waits (at a stop).
+constexpr std::chrono::milliseconds kRecordBatch{20};
+
+std::function<void()> connectStore(Server& server, LocationService& locations,
+                                   boost::asio::io_context& io, LiveDashboard& live) {
+  // Each set of mappings is the whole set: of a batch only the newest is written.
+  using Mappings = std::vector<model::CallbackTarget>;
+  auto elins = std::make_shared<BatchPost<Mappings>>(
+      io, kRecordBatch, [&locations](std::vector<Mappings>& sets) {
+        if (auto r = locations.saveElinMappings(sets.back()); !r.ok())
+          spdlog::warn("ELIN callback mappings not saved: {}", r.error().message);
+      });
+  server.setElinPersistence([elins](Mappings m) { elins->add(std::move(m)); },
+                            locations.loadElinMappings());
+  // The entry and when the call's INVITE had its outcome; made a record on the I/O thread.
+  using Ended = std::pair<RoutingLogEntry, int64_t>;
+  auto batch = std::make_shared<BatchPost<Ended>>(
+      io, kRecordBatch, [&locations, &live](std::vector<Ended>& ended) {
+        std::vector<store::CallRecord> records;
+        records.reserve(ended.size());
+        for (const auto& [entry, endedAtMs] : ended)
+          records.push_back(callRecordFrom(entry, endedAtMs));
+        locations.saveCallRecords(records);
+        for (const auto& record : records) live.record(record);
+      });
+  server.setCallRecordSink([batch](RoutingLogEntry e) {
+    batch->add(Ended{std::move(e), unixMsNow()});
   });
+  return [batch, elins] {
+    elins->flush();
+    batch->flush();
+  };
 }
 
 // Location data another process changed (the CLI's import, issue 16) is looked for once a
@@ -302,10 +314,11 @@ void printReady(const Options& opts, const config::Config& cfg, const Server& se
 // still pending stay in the outbox for the next start.
 void stopIo(boost::asio::io_context& io,
             boost::asio::executor_work_guard<boost::asio::io_context::executor_type>& work,
-            std::thread& ioThread, std::unique_ptr<notify::Notifier>& notifier,
-            LiveDashboard& live) {
+            std::thread& ioThread, std::unique_ptr<notify::Notifier>& notifier, LiveDashboard& live,
+            const std::function<void()>& flushRecords) {
   std::promise<void> drained;
-  boost::asio::post(io, [&drained, &notifier, &live] {
+  boost::asio::post(io, [&drained, &notifier, &live, &flushRecords] {
+    flushRecords();
     live.stop();
     if (notifier) notifier->stop();
     drained.set_value();
@@ -365,7 +378,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   run.deviceRoutes = &deviceRoutes;
   std::optional<Listeners> http = openListeners(io, *cfg, routes, deviceRoutes);
   if (!http) return 1;
-  connectStore(server, locations, io, [&live](const store::CallRecord& r) { live.record(r); });
+  const std::function<void()> flushRecords = connectStore(server, locations, io, live);
   connectTestCalls(server, locations, io, notifier);  // scheduled test calls (issue 21)
   if (auto error = server.start()) {
     std::cerr << "sosproxy: " << *error << "\n";
@@ -391,7 +404,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   server.health().setStopping();
   drain(server, cfg->limits.drainSeconds);
   if (http->admin) http->admin->stop();
-  stopIo(io, work, ioThread, notifier, live);
+  stopIo(io, work, ioThread, notifier, live, flushRecords);
   server.stop();
   // No event comes any more (the SIP thread is gone): the outbox writer writes what it still
   // holds and its thread ends, before the loggers it logs to go away.

@@ -7,6 +7,7 @@
 
 #include "base/counters.h"
 #include "proxy/edge_policy.h"
+#include "proxy/invite_gate.h"
 
 namespace sos::proxy {
 
@@ -59,6 +60,7 @@ struct B2buaCounters {
   std::atomic<uint64_t> overloads{0};  // times ordinary-call shedding began
   std::atomic<uint64_t> settled{0};    // held calls that let go of their set-up transactions
   EdgeCounters edge;                   // what the SIP edge refused, dropped and closed (issue 14)
+  InviteGateCounters gate;             // INVITEs held back while the UDP queue is long (issue 19)
 };
 
 }  // namespace sos::proxy

@@ -182,12 +182,37 @@ Result<int64_t> LocationService::saveCallRecord(const store::CallRecord& record)
   } else {
     ++counters_.callRecordsNotSaved;
   }
-  // Without a database file the records live in memory: only the newest are kept.
-  if (r.ok() && inMemory_ && r.value() % kPruneEvery == 0) {
-    if (auto p = store_->pruneCallRecords(kRecordsInMemory); !p.ok())
-      spdlog::warn("call records in memory not pruned: {}", p.error().message);
-  }
+  if (r.ok()) pruneAfter(r.value(), 1);
   return r;
+}
+
+size_t LocationService::saveCallRecords(const std::vector<store::CallRecord>& records) {
+  if (records.empty()) return 0;
+  if (store_) {
+    if (auto r = store_->saveCallRecords(records); r.ok()) {
+      counters_.callRecordsSaved += records.size();
+      pruneAfter(r.value(), static_cast<int64_t>(records.size()));
+      return records.size();
+    }
+  }
+  size_t saved = 0;
+  for (const auto& record : records) {
+    if (auto r = saveCallRecord(record); r.ok()) {
+      ++saved;
+    } else {
+      spdlog::warn("call record of call {} ({} {}) not saved: {}", record.callId, record.outcome,
+                   record.status, r.error().message);
+    }
+  }
+  return saved;
+}
+
+// Without a database file the records live in memory: only the newest are kept, pruned each
+// time the row ids pass a multiple of kPruneEvery.
+void LocationService::pruneAfter(int64_t lastId, int64_t written) {
+  if (!inMemory_ || lastId / kPruneEvery == (lastId - written) / kPruneEvery) return;
+  if (auto p = store_->pruneCallRecords(kRecordsInMemory); !p.ok())
+    spdlog::warn("call records in memory not pruned: {}", p.error().message);
 }
 
 Result<std::vector<store::CallRecord>> LocationService::loadCallRecords(size_t limit) {

@@ -71,6 +71,9 @@ class LocationService {
   // Call records: one per call whose INVITE had its outcome, written to the store in force (the
   // in-memory one when there is no database file), counted saved or not saved.
   Result<int64_t> saveCallRecord(const store::CallRecord& record);
+  // Several at once, in one transaction; if that fails, one by one, so that one bad record does
+  // not cost the others. Returns how many were saved.
+  size_t saveCallRecords(const std::vector<store::CallRecord>& records);
   Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
   const LocationCounters& counters() const { return counters_; }
   LocationCounters& counters() { return counters_; }  // the I/O thread's own counts
@@ -91,6 +94,7 @@ class LocationService {
  private:
   bool openStore(const std::string& path);
   void publish(std::shared_ptr<const routing::LocationSnapshot> snap);
+  void pruneAfter(int64_t lastId, int64_t written);
 
   std::shared_ptr<const config::Config> config_;
   Publish publish_;

@@ -104,6 +104,16 @@ void callMetrics(std::string& out, const B2buaCounters& c) {
          c.ordinaryLimited);
   metric(out, "sosproxy_overloads_total", "counter",
          "times sosproxy began refusing ordinary calls because it could not keep up", c.overloads);
+  metric(out, "sosproxy_sip_udp_kernel_drops_total", "counter",
+         "datagrams the kernel dropped on the SIP UDP sockets: a full receive queue or INVITEs "
+         "held back",
+         c.gate.kernelDrops);
+  metric(out, "sosproxy_invite_gate_closings_total", "counter",
+         "times a long UDP receive queue made sosproxy drop a share of INVITEs before reading them",
+         c.gate.closings);
+  metric(out, "sosproxy_invite_gate_drop_per_mille", "gauge",
+         "INVITE requests over UDP dropped before they are read now, per thousand (0 to 900)",
+         c.gate.dropPermille);
 }
 
 // The time sosproxy adds to an INVITE (issue 21): cumulative buckets, as the text format wants

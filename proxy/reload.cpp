@@ -73,6 +73,7 @@ std::vector<std::string> restartOnlyChanges(const config::Config& running,
   check(running.admin.tls.certFile != next.admin.tls.certFile ||
             running.admin.tls.keyFile != next.admin.tls.keyFile,
         "admin.tls");
+  check(running.limits.udpInviteGate != next.limits.udpInviteGate, "limits.udp_invite_gate");
   check(running.logging.format != next.logging.format, "logging.format");
   check(running.logging.routingLog != next.logging.routingLog, "logging.routing_log");
   return changed;
@@ -84,6 +85,7 @@ void keepRestartOnly(const config::Config& running, config::Config& next) {
   next.listen.transports = running.listen.transports;
   next.listen.tls = running.listen.tls;  // SIGHUP reads the same files again
   next.store = running.store;
+  next.limits.udpInviteGate = running.limits.udpInviteGate;
   // admin.allowed_hosts and admin.metrics_public take effect at once.
   next.admin.address = running.admin.address;
   next.admin.port = running.admin.port;

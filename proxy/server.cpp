@@ -13,6 +13,7 @@
 #include "proxy/b2bua.h"
 #include "proxy/dns_guard.h"
 #include "proxy/edge.h"
+#include "proxy/invite_gate.h"
 #include "proxy/sip_heartbeat.h"
 #include "proxy/sip_loop.h"
 #include "proxy/sip_tls.h"
@@ -294,6 +295,10 @@ void Server::run(const std::shared_ptr<State>& state) {
 
   const B2bua::Contacts contacts = contactsFor(l);
   auto b2bua = std::make_unique<B2bua>(agent, root, router_, log_, contacts, *counters_);
+  // Past capacity over UDP: INVITEs held back in the kernel while the queue is long.
+  auto gate = listed(l, config::Transport::Udp) && config_->limits.udpInviteGate
+                  ? std::make_unique<InviteGate>(root, l.port, counters_->gate)
+                  : nullptr;
   edge->attach(agent, b2bua.get(), l.port);
   b2bua->setElinPersistence(elinSink_, std::move(initialElins_));
   b2bua->setCallRecordSink(recordSink_);
@@ -324,6 +329,7 @@ void Server::run(const std::shared_ptr<State>& state) {
   state->running = false;
   state->b2bua = nullptr;
   spdlog::info("SIP thread stopping; {} calls active", counters_->active.load());
+  gate.reset();
   edge.reset();
   tests.reset();  // reads the B2BUA: goes first
   b2bua.reset();  // releases the calls' legs and transactions while the agent still exists

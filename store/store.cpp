@@ -545,13 +545,14 @@ Result<void> Store::pruneCallRecords(size_t keep) {
   return {};
 }
 
-Result<int64_t> Store::saveCallRecord(const CallRecord& r) {
-  // One statement, so its own transaction: a record lands whole or not at all.
-  Statement insert(db_,
-                   "INSERT INTO call_records (call_id, started_at, ended_at, caller, dialed, "
-                   "emergency, test, site, location, location_by, elin, pidf, trunk, route, "
-                   "attempts, outcome, status, duration_ms, reason) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+namespace {
+
+constexpr const char* kInsertCallRecord =
+    "INSERT INTO call_records (call_id, started_at, ended_at, caller, dialed, emergency, test, "
+    "site, location, location_by, elin, pidf, trunk, route, attempts, outcome, status, "
+    "duration_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+void bindCallRecord(Statement& insert, const CallRecord& r) {
   insert.text(1, r.callId)
       .integer(2, r.startedAtMs)
       .integer(3, r.endedAtMs)
@@ -571,9 +572,33 @@ Result<int64_t> Store::saveCallRecord(const CallRecord& r) {
       .integer(17, r.status)
       .real(18, r.durationMs)
       .textOrNull(19, r.reason);
+}
+
+}  // namespace
+
+Result<int64_t> Store::saveCallRecord(const CallRecord& r) {
+  // One statement, so its own transaction: a record lands whole or not at all.
+  Statement insert(db_, kInsertCallRecord);
+  bindCallRecord(insert, r);
   if (!insert.run()) {
     return Error{"store.write", path_ + ": call record " + r.callId + ": " + insert.error()};
   }
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<int64_t> Store::saveCallRecords(const std::vector<CallRecord>& records) {
+  if (records.empty()) return int64_t{0};
+  Transaction tx(db_, Transaction::Kind::Write);
+  if (!tx.begun()) return Error{"store.write", path_ + ": " + tx.error()};
+  Statement insert(db_, kInsertCallRecord);
+  for (const CallRecord& r : records) {
+    bindCallRecord(insert, r);
+    if (!insert.run()) {
+      return Error{"store.write", path_ + ": call record " + r.callId + ": " + insert.error()};
+    }
+    insert.reset();
+  }
+  if (!tx.commit()) return Error{"store.write", path_ + ": " + tx.error()};
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 

@@ -113,6 +113,9 @@ class Store {
   // Call records: one row per call, appended when its INVITE has its outcome. Returns the new
   // row's id (also the insertion order, which breaks ties on started_at).
   Result<int64_t> saveCallRecord(const CallRecord& record);
+  // Several records in one transaction, in their order: all land or none. Returns the last
+  // row's id (0 for none).
+  Result<int64_t> saveCallRecords(const std::vector<CallRecord>& records);
   // The `limit` most recent records, newest (latest started_at) first.
   Result<std::vector<CallRecord>> loadCallRecords(size_t limit);
   // The records `query` selects, newest first (by id, the order they were written).

@@ -597,6 +597,7 @@ TEST(ConfigTest, DemoHasTimersEmergencyRoutingAndLimits) {
   EXPECT_EQ(c.limits.ordinaryCallsPerSecond, 0);
   EXPECT_EQ(c.limits.ordinaryBurst, 0);
   EXPECT_EQ(c.limits.maxOrdinaryCalls, 0);
+  EXPECT_TRUE(c.limits.udpInviteGate);
 }
 
 TEST(ConfigTest, AbsentTimersRoutingAndLimitsTakeTheirDefaults) {
@@ -870,6 +871,18 @@ TEST(ConfigTest, BoundaryMistakesAreRefused) {
     ASSERT_EQ(found.size(), 1u) << (r.ok() ? "accepted" : r.error().message);
     EXPECT_EQ(found[0], c.problem);
   }
+}
+
+TEST(ConfigTest, UdpInviteGateIsAYesOrNo) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"limits:", "  udp_invite_gate: false"});
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r.value().limits.udpInviteGate);
+  lines.back() = "  udp_invite_gate: sometimes";
+  const auto p = problems(parseConfig(text(lines), "t.yaml"));
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].rfind("t.yaml:16:20: limits.udp_invite_gate: ", 0), 0u) << p[0];
 }
 
 TEST(ConfigTest, LimitsAreNonNegativeWholeNumbers) {

@@ -3,12 +3,31 @@
 // they go to the emergency response centre. The carrier trunk is a live SIPp UAS during these
 // tests, so a misrouted INVITE would show in its trace.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
 
 #include "b2bua_fixture.h"
 
 namespace sos::itest {
 namespace {
+
+// A process's state letter in /proc/PID/stat ('T' once SIGSTOP has taken it), or 0.
+char processState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(") ");
+  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
+}
 
 class EmergencyCall : public B2buaTest {
  protected:
@@ -64,6 +83,53 @@ TEST_F(EmergencyCall, Dial911ReachesPsapA) {
             0u)
       << psapRequestLine();
   expectRoutedToPsapA("911");
+}
+
+// Issue 19, past capacity over UDP. While sosproxy is stopped (SIGSTOP) its UDP socket's queue
+// fills and overflows; once it runs again it drops INVITEs in the kernel while the queue is long,
+// says so, counts it, and reads every INVITE again once the queue is short; a 911 placed then
+// reaches PSAP-A with its PIDF-LO as any other.
+TEST_F(EmergencyCall, AFullUdpQueueHoldsInvitesBackUntilItIsShortThenA911GoesThrough) {
+  startProxy("udp", /*withLocations=*/true);
+  const pid_t pid = proxy_->process()->pid();
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(ports_.proxy);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  const auto stoppedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(waitFor([&] { return processState(pid) == 'T'; }, milliseconds(5000)));
+  // 8000 datagrams of 1200 bytes: more than the 8 MB the kernel gives the socket at most. Not
+  // SIP: the B2BUA drops each after a look.
+  const std::string junk(1200, 'x');
+  for (int i = 0; i < 8000; ++i)
+    sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  close(fd);
+  // Stopped for longer than the gate's 100 ms between checks, so that a check is due before the
+  // queue is read: the B2BUA would read this junk in less time than that.
+  std::this_thread::sleep_until(stoppedAt + milliseconds(300));
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("of INVITE requests now dropped before they are read") !=
+               std::string::npos;
+      },
+      milliseconds(10000)))
+      << proxy_->output();
+  EXPECT_TRUE(waitFor(
+      [&] { return proxy_->output().find("receive queue short again") != std::string::npos; },
+      milliseconds(20000)))
+      << proxy_->output();
+  EXPECT_GE(metric("sosproxy_invite_gate_closings_total"), 1);
+  EXPECT_GT(metric("sosproxy_sip_udp_kernel_drops_total"), 0);
+  EXPECT_EQ(metric("sosproxy_invite_gate_drop_per_mille"), 0);
+  ASSERT_NO_FATAL_FAILURE(runEmergency("uac-911-expect-200.xml", ""));
+  expectRoutedToPsapA("911");
+  const std::string invite = findMessage(*psap_, true, "INVITE ");
+  EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
+  EXPECT_NE(invite.find("<gp:geopriv>"), std::string::npos) << invite;
 }
 
 TEST_F(EmergencyCall, ServiceUrnSosFireIsEmergency) {

@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/location_service.h"
 
@@ -100,6 +101,32 @@ TEST(CallRecord, AWriteTheStoreRefusesIsCountedAsNotSaved) {
       << r.error().message;
   EXPECT_EQ(service->counters().callRecordsSaved.load(), 1u);
   EXPECT_EQ(service->counters().callRecordsNotSaved.load(), 1u);
+}
+
+// Records come in batches (issue 19): one transaction each; a record the store refuses costs
+// only itself, the batch's others are then written one by one.
+TEST(CallRecord, ABatchIsSavedWholeAndARefusedRecordCostsOnlyItself) {
+  auto service = startedService("");
+  std::vector<store::CallRecord> batch;
+  for (const char* id : {"b1", "b2", "b3"}) {
+    auto r = callRecordFrom(finalFailedOver(), 5000);
+    r.callId = id;
+    batch.push_back(r);
+  }
+  EXPECT_EQ(service->saveCallRecords(batch), 3u);
+  batch[0].callId = "c1";
+  batch[1].callId = "c2";
+  batch[1].durationMs = std::numeric_limits<double>::quiet_NaN();
+  batch[2].callId = "c3";
+  EXPECT_EQ(service->saveCallRecords(batch), 2u);
+  auto loaded = service->loadCallRecords(10);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  std::vector<std::string> ids;
+  for (const auto& r : loaded.value()) ids.push_back(r.callId);
+  EXPECT_EQ(ids, (std::vector<std::string>{"c3", "c1", "b3", "b2", "b1"}));
+  EXPECT_EQ(service->counters().callRecordsSaved.load(), 5u);
+  EXPECT_EQ(service->counters().callRecordsNotSaved.load(), 1u);
+  EXPECT_EQ(service->saveCallRecords({}), 0u);
 }
 
 }  // namespace

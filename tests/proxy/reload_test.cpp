@@ -139,14 +139,15 @@ TEST(RestartOnly, NamesEachChangedSetting) {
   b.store.path = "/elsewhere.db";
   b.logging.routingLog = "routing.log";
   b.logging.format = config::LogFormat::Json;
+  b.limits.udpInviteGate = false;
   b.logging.level = "debug";  // applied at once: not listed
   b.listen.hostName = "sos.example";
   b.listen.tls = config::SipTls{};
   b.listen.tls->certificate = "/etc/sosproxy/sip.crt";
-  EXPECT_EQ(
-      restartOnlyChanges(a, b),
-      (std::vector<std::string>{"listen.address", "listen.transports", "listen.tls", "store.path",
-                                "admin.port", "logging.format", "logging.routing_log"}));
+  EXPECT_EQ(restartOnlyChanges(a, b),
+            (std::vector<std::string>{"listen.address", "listen.transports", "listen.tls",
+                                      "store.path", "admin.port", "limits.udp_invite_gate",
+                                      "logging.format", "logging.routing_log"}));
   keepRestartOnly(a, b);
   EXPECT_TRUE(restartOnlyChanges(a, b).empty());
   EXPECT_EQ(b.logging.level, "debug");

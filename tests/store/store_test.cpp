@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -715,6 +716,36 @@ TEST_F(StoreTest, ACallRecordRoundTripsThroughTheDatabase) {
   EXPECT_EQ(r.status, 200);
   EXPECT_DOUBLE_EQ(r.durationMs, 211.5);
   EXPECT_EQ(r.reason, "");
+}
+
+// Issue 19: a batch of records in one transaction, in order; a record SQLite refuses (a NaN
+// duration is bound as NULL, which duration_ms does not take) leaves none of its batch behind.
+TEST_F(StoreTest, ABatchOfCallRecordsLandsWholeOrNotAtAll) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  std::vector<CallRecord> batch;
+  for (const char* id : {"x1", "x2", "x3"}) {
+    CallRecord r = failedOverCall();
+    r.callId = id;
+    batch.push_back(r);
+  }
+  auto last = store->saveCallRecords(batch);
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  EXPECT_EQ(one("SELECT group_concat(call_id, ',') FROM (SELECT call_id FROM call_records "
+                "ORDER BY id)"),
+            "x1,x2,x3");
+  EXPECT_EQ(one("SELECT max(id) FROM call_records"), std::to_string(last.value()));
+  batch[0].callId = "y1";
+  batch[1].callId = "y2";
+  batch[1].durationMs = std::numeric_limits<double>::quiet_NaN();
+  auto refused = store->saveCallRecords(batch);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("call record y2"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(one("SELECT count(*) FROM call_records"), "3");
+  auto none = store->saveCallRecords({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.value(), 0);
 }
 
 TEST_F(StoreTest, CallRecordsAreListedNewestFirstUpToTheLimit) {
