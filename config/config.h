@@ -219,12 +219,21 @@ struct Logging {
   std::string routingLog = "-";  // path of the routing log; "-" is standard output
 };
 
-// The SQLite store (store/). Both paths are resolved at load: an absolute path stays as written,
-// a relative one is taken from the configuration file's directory, so the same file works
+// The store (store/): an embedded SQLite file (the default, one node), or a PostgreSQL database
+// several nodes share. Both paths are resolved at load: an absolute path stays as written, a
+// relative one is taken from the configuration file's directory, so the same file works
 // whatever directory sosproxy is started from.
+enum class StoreBackend { Sqlite, Postgresql };
 struct Store {
-  std::string path;  // the database file; empty: no database, data lives in memory only
-  std::string seed;  // YAML location data loaded into an empty store; empty: none
+  StoreBackend backend = StoreBackend::Sqlite;
+  std::string path;  // sqlite: the database file; empty: no database, data lives in memory only
+  std::string postgresql;  // postgresql: libpq's connection URI (postgresql://user@host:port/db)
+  std::string seed;        // YAML location data loaded into an empty store; empty: none
+
+  // What store::Store::open takes: the file, or the URI; "" for none (in memory only).
+  const std::string& database() const {
+    return backend == StoreBackend::Postgresql ? postgresql : path;
+  }
 };
 
 // How the caller's location is chosen (routing::ResolverSettings is built from this).

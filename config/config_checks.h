@@ -49,6 +49,8 @@ inline constexpr Names<SmtpTls, 4> kSmtpTls{{{"off", SmtpTls::Off},
                                              {"optional", SmtpTls::Optional},
                                              {"required", SmtpTls::Required},
                                              {"implicit", SmtpTls::Implicit}}};
+inline constexpr Names<StoreBackend, 2> kStoreBackends{
+    {{"sqlite", StoreBackend::Sqlite}, {"postgresql", StoreBackend::Postgresql}}};
 inline constexpr Names<LogFormat, 2> kFormats{
     {{"text", LogFormat::Text}, {"json", LogFormat::Json}}};
 inline constexpr Names<std::string_view, 5> kLevels{{{"trace", "trace"},

@@ -481,15 +481,42 @@ void Parser::readLogging(const YamlValue& v) {
 }
 
 void Parser::readStore(const YamlValue& v) {
-  auto f = fields(v, {"path", "seed"});
+  auto f = fields(v, {"backend", "path", "postgresql", "seed"});
   if (!f) {
     return;
   }
-  if (auto p = get(*f, v, "path")) {
-    config_.store.path = besideSource(nonEmpty(*p));
+  Store& store = config_.store;
+  auto backend = get(*f, v, "backend");
+  bool backendKnown = true;  // an unknown one is reported; the keys are not checked against it
+  if (backend) {
+    auto chosen = choice(*backend, kStoreBackends);
+    backendKnown = chosen.has_value();
+    store.backend = chosen.value_or(store.backend);
+  }
+  auto path = get(*f, v, "path");
+  if (path) {
+    store.path = besideSource(nonEmpty(*path));
+  }
+  auto postgresql = get(*f, v, "postgresql");
+  if (postgresql) {
+    store.postgresql = nonEmpty(*postgresql);
+    const std::string& uri = store.postgresql;
+    if (!uri.empty() && uri.rfind("postgresql://", 0) != 0 && uri.rfind("postgres://", 0) != 0) {
+      report(postgresql->mark, postgresql->key,
+             "expected a connection URI, postgresql://USER@HOST:PORT/DATABASE");
+    }
   }
   if (auto s = get(*f, v, "seed")) {
-    config_.store.seed = besideSource(nonEmpty(*s));
+    store.seed = besideSource(nonEmpty(*s));
+  }
+  if (!backendKnown) return;
+  const bool pg = store.backend == StoreBackend::Postgresql;
+  if (pg && !postgresql) {
+    report(backend->mark, backend->key, "postgresql needs store.postgresql, its connection URI");
+  }
+  if (!pg && postgresql) {
+    report(postgresql->mark, postgresql->key,
+           "is the postgresql backend's; set store.backend: postgresql to use it");
   }
 }
 

@@ -43,6 +43,7 @@
 #include "proxy/routing_log.h"
 #include "proxy/server.h"
 #include "proxy/sofia.h"
+#include "proxy/store_watch.h"
 #include "proxy/systemd.h"
 #include "proxy/test_call_records.h"
 #include "routing/router.h"
@@ -165,8 +166,9 @@ void blockStopSignals() {
 // jobs are written by the outbox's own writer thread, on a connection of its own to the
 // database file, the moment the SIP thread hands it over. A store in memory cannot be shared
 // with a second connection: its jobs are written by the I/O thread. In memory because the
-// database of store.path could not be opened is an alarm (the alerts would not survive a
-// restart); without store.path it is the configuration's choice. Null without a store.
+// database of store.path (or store.postgresql) could not be opened is an alarm (the alerts
+// would not survive a restart); without either it is the configuration's choice. Null without a
+// store.
 std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& locations,
                                                boost::asio::io_context& io,
                                                std::shared_ptr<const config::Config> cfg) {
@@ -230,25 +232,22 @@ std::function<void()> connectStore(Server& server, LocationService& locations,
   };
 }
 
-// Location data another process changed (the CLI's import, issue 16) is looked for once a
-// second on the I/O thread; the next call after a change sees it.
-class DataPoll {
- public:
-  DataPoll(boost::asio::io_context& io, LocationService& locations)
-      : timer_(io), locations_(locations) {}
-  void start() {
-    timer_.expires_after(std::chrono::seconds(1));
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      locations_.rebuildIfChanged();
-      start();
-    });
-  }
-
- private:
-  boost::asio::steady_timer timer_;
-  LocationService& locations_;
-};
+// Other processes' and nodes' changes to the store (store_watch.h); device reports and ELIN
+// mappings another node saved go to the SIP thread's planner as this node's own do.
+std::unique_ptr<StoreWatch> watchStore(boost::asio::io_context& io, LocationService& locations,
+                                       Server& server, const config::Config& cfg) {
+  const bool shared = cfg.store.backend == config::StoreBackend::Postgresql;
+  return std::make_unique<StoreWatch>(
+      io, locations, shared ? cfg.store.postgresql : "",
+      [&server](const model::DeviceReport& r) {
+        server.post([r](B2bua& b) { b.plannerState().addReport(r); });
+      },
+      [&server](std::vector<model::CallbackTarget> m) {
+        server.post([m = std::move(m)](B2bua& b) mutable {
+          b.plannerState().mergeCallbacks(std::move(m));
+        });
+      });
+}
 
 // The admin port and the phones' own listener (admin.device_listen), when configured.
 struct Listeners {
@@ -388,8 +387,8 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   if (http->device) http->device->start();
   // Alerts a previous run left pending go out first (nothing is lost to a crash).
   if (notifier) boost::asio::post(io, [&notifier] { notifier->start(); });
-  DataPoll poll(io, locations);
-  poll.start();
+  auto watch = watchStore(io, locations, server, *cfg);
+  watch->start();
   live.start();
   std::thread ioThread([&io] { io.run(); });
   printReady(opts, *cfg, server, *http);

@@ -18,14 +18,14 @@ std::unique_ptr<store::Store> openConfiguredStore(const std::string& configPath,
     std::cerr << cfg.error().message << "\n";
     return nullptr;
   }
-  if (cfg.value().store.path.empty()) {
+  if (cfg.value().store.database().empty()) {
     std::cerr << "sosproxy " << command << ": " << configPath
               << ": store.path is not set, so the data lives in memory and cannot be changed "
                  "from the command line; set store.path to a database file\n";
     return nullptr;
   }
   exitStatus = 1;
-  auto store = store::Store::open(cfg.value().store.path);
+  auto store = store::Store::open(cfg.value().store.database());
   if (!store.ok()) {
     std::cerr << "sosproxy " << command << ": " << store.error().message << "\n";
     return nullptr;

@@ -11,9 +11,10 @@
 
 namespace sos::proxy {
 
-// The store of the configuration's store.path, its seed loaded when it has no locations yet (as
-// a start would). On failure prints "sosproxy COMMAND: why" and sets `exitStatus`: 2 for a bad
-// configuration or no store.path, 1 when the database cannot be opened or seeded.
+// The store of the configuration's store.path (or store.postgresql), its seed loaded when it has no
+// locations yet (as a start would). On failure prints "sosproxy COMMAND: why" and sets
+// `exitStatus`: 2 for a bad configuration or no store.path, 1 when the database cannot be opened or
+// seeded.
 std::unique_ptr<store::Store> openConfiguredStore(const std::string& configPath,
                                                   const std::string& command, int& exitStatus);
 

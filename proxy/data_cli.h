@@ -1,8 +1,8 @@
 #pragma once
 // `sosproxy import` and `sosproxy export`: users, desk phones and company locations as CSV
-// files (issue 16), in the database of the configuration's store.path. A running sosproxy on
-// that database sees an import within a second (it watches the store's data version) and routes
-// the next call by it; no restart, no reload.
+// files (issue 16), in the database of the configuration's store.path (or store.postgresql). A
+// running sosproxy on that database sees an import within a second (it watches the store's data
+// version) and routes the next call by it; no restart, no reload.
 
 #include <string>
 #include <vector>

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/clock.h"
 #include "routing/call_planner.h"
 
 namespace sos::proxy {
@@ -18,10 +19,16 @@ routing::ResolverSettings LocationService::settingsFrom(const config::Config& co
   return routing::resolverSettings(config);
 }
 
+// The store as the log shows it: the file, or the PostgreSQL server without a password.
+static std::string shownStore(const std::string& path) {
+  return store::Store::isPostgresql(path) ? store::Store::describePostgresql(path) : path;
+}
+
 bool LocationService::openStore(const std::string& path) {
   auto opened = store::Store::open(path);
   if (!opened.ok()) {
-    spdlog::warn("location store {}: {}", path, opened.error().message);
+    // The error names the store already (without a password).
+    spdlog::warn("location store: {}", opened.error().message);
     openError_ = opened.error().message;
     return false;
   }
@@ -32,14 +39,14 @@ bool LocationService::openStore(const std::string& path) {
       spdlog::error("location seed {} not loaded:\n{}", config_->store.seed,
                     seeded.error().message);
     } else if (seeded.value()) {
-      spdlog::info("location store {} seeded from {}", path, config_->store.seed);
+      spdlog::info("location store {} seeded from {}", shownStore(path), config_->store.seed);
     }
   }
   return true;
 }
 
 void LocationService::start() {
-  const std::string& path = config_->store.path;
+  const std::string& path = config_->store.database();
   bool ok = !path.empty() && openStore(path);
   if (!ok) {
     if (!path.empty()) {
@@ -53,10 +60,10 @@ void LocationService::start() {
 }
 
 std::optional<std::string> LocationService::storeProblem() {
-  const std::string& path = config_->store.path;
+  const std::string& path = config_->store.database();
   if (path.empty()) return std::nullopt;
   if (inMemory_ || !store_) {
-    return "the database " + path +
+    return "the database " + shownStore(path) +
            " could not be opened at start: running on the seed data in memory";
   }
   auto writable = store_->checkWritable();
@@ -130,7 +137,7 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
 
 Result<void> LocationService::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
-  return store_->saveElinMappings(mappings);
+  return store_->saveElinMappings(mappings, unixMsNow());
 }
 
 std::vector<model::CallbackTarget> LocationService::loadElinMappings() {

@@ -38,6 +38,12 @@ struct LocationCounters {
   // the one it came from; "no-address": it named none).
   std::atomic<uint64_t> deskPhoneMessagesSent{0};
   LabelledCounts deskPhoneMessagesWithheld;
+  // PostgreSQL's change feed (proxy/store_watch.h, issue 22): notifications heard (a node hears
+  // its own writes too), device reports read from it, feeds lost.
+  std::atomic<uint64_t> storeChangesHeard{0};
+  std::atomic<uint64_t> storeReportsHeard{0};
+  std::atomic<uint64_t> storeElinReads{0};  // ELIN mappings read because the feed said so
+  std::atomic<uint64_t> storeFeedLosses{0};
 };
 
 // A call's record from its final routing-log entry. `endedAtMs` (Unix ms) is when the outcome

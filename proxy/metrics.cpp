@@ -197,6 +197,20 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
          l.reportsSaved);
   metric(out, "sosproxy_location_reports_not_saved_total", "counter",
          "device reports used in memory only (store unavailable)", l.reportsNotSaved);
+  metric(out, "sosproxy_store_changes_heard_total", "counter",
+         "notifications of the PostgreSQL store's change feed (data changes and device reports, "
+         "this node's own included)",
+         l.storeChangesHeard);
+  metric(out, "sosproxy_store_reports_heard_total", "counter",
+         "device reports read from the store because its change feed named them (any node's)",
+         l.storeReportsHeard);
+  metric(out, "sosproxy_store_elin_mapping_reads_total", "counter",
+         "reads of the ELIN callback mappings because the store's change feed said a node "
+         "saved some",
+         l.storeElinReads);
+  metric(out, "sosproxy_store_feed_losses_total", "counter",
+         "PostgreSQL change feeds lost (the once-a-second check stands in until one is open)",
+         l.storeFeedLosses);
   metric(out, "sosproxy_call_records_saved_total", "counter",
          "call records written to the store (one per call with an outcome)", l.callRecordsSaved);
   metric(out, "sosproxy_call_records_not_saved_total", "counter",

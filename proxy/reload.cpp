@@ -62,7 +62,9 @@ std::vector<std::string> restartOnlyChanges(const config::Config& running,
   check(running.listen.port != next.listen.port, "listen.port");
   check(running.listen.transports != next.listen.transports, "listen.transports");
   check(!sameSipTls(running.listen.tls, next.listen.tls), "listen.tls");
+  check(running.store.backend != next.store.backend, "store.backend");
   check(running.store.path != next.store.path, "store.path");
+  check(running.store.postgresql != next.store.postgresql, "store.postgresql");
   check(running.store.seed != next.store.seed, "store.seed");
   check(running.admin.address != next.admin.address, "admin.address");
   check(running.admin.port != next.admin.port, "admin.port");

@@ -25,6 +25,14 @@ void PlannerState::setLocations(std::shared_ptr<const LocationSnapshot> snapshot
   locations_ = std::move(snapshot);
 }
 
+void PlannerState::mergeCallbacks(std::vector<model::CallbackTarget> mappings) {
+  if (elins_) {
+    elins_->callbacks().restore(std::move(mappings));
+    return;
+  }
+  for (auto& m : mappings) saved_.push_back(std::move(m));
+}
+
 // The report a call of this user is located by: a fresh network-provided one beats the phone's
 // own (routing::preferredReport).
 void PlannerState::addReport(const model::DeviceReport& report) {

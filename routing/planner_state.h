@@ -25,6 +25,10 @@ class PlannerState {
   void setLocations(std::shared_ptr<const LocationSnapshot> snapshot, int64_t callbackWindowMs);
   // The mappings saved before a restart, taken over by the first snapshot's pools.
   void restoreCallbacks(std::vector<model::CallbackTarget> saved) { saved_ = std::move(saved); }
+  // ELIN mappings another node made (issue 22), merged into the pools' callback map: per ELIN
+  // the latest assignment wins (CallbackMap::restore). Before the first snapshot they wait with
+  // the ones restoreCallbacks() gave.
+  void mergeCallbacks(std::vector<model::CallbackTarget> mappings);
   // A device's network report: held when it is the one its user's calls should be located by.
   void addReport(const model::DeviceReport& report);
 

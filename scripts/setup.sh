@@ -25,6 +25,7 @@ esac
 runtime=(
   libsofia-sip-ua0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsqlite3-0 libjemalloc2 libssl3
   libxml2
+  libpq5                   # the store's PostgreSQL engine (store.backend: postgresql)
   adduser logrotate        # the .deb's postinst (system user) and /etc/logrotate.d/sosproxy
   sqlite3                  # the sqlite3 shell, to read call records by hand
 )
@@ -36,6 +37,8 @@ build=(
   nlohmann-json3-dev       # JSON routing log
   libboost-dev             # Asio/Beast (admin server, notifications)
   libsqlite3-dev           # location store
+  libpq-dev                # ... and its PostgreSQL engine (libpq)
+  postgresql               # the store tests against PostgreSQL (scripts/pg-local.sh, a scratch server)
   libjemalloc-dev          # sosproxy's allocator (README: Dependencies)
   libssl-dev               # HMAC-SHA256 of webhook alerts; HTTPS, TLS of webhooks and mail; SIP over TLS certificate checks
   openssl                  # the tests make their own CA and certificates (tests/integration)

@@ -2,8 +2,9 @@
 # The README's test command and what CI runs. First the include graph, the sizes, the format
 # of the sources and clang-tidy (no build needed: scripts/check-style.sh), then three builds of
 # sosproxy, each with the tests it is there for:
-#   ASan+UBSan (build-asan/)  every unit and integration test, and the PIDF-LO corpus and
-#                              RFC 4475 tables;
+#   ASan+UBSan (build-asan/)  every unit and integration test, the store tests once more
+#                              against a scratch PostgreSQL (scripts/pg-local.sh), and the
+#                              PIDF-LO corpus and RFC 4475 tables;
 #   ThreadSanitizer (build-tsan/)  only the binary: the ASan build's integration tests start it
 #                              instead of their own (SOS_TEST_SOSPROXY), the real binary with all
 #                              its threads (SIP, I/O, log writers) under load from real SIPp peers
@@ -37,6 +38,14 @@ phase "asan build"
 scripts/build.sh asan
 phase "asan tests: all"
 ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300 --no-tests=error
+
+phase "store tests against PostgreSQL (ASan build, a scratch server of scripts/pg-local.sh)"
+# One process, the tests in order: each empties the database the one before it used.
+pg_dir=$(mktemp -d /tmp/sosproxy-pg.XXXXXX)
+trap 'scripts/pg-local.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
+SOSPROXY_TEST_POSTGRESQL=$(scripts/pg-local.sh start "$pg_dir") build-asan/tests/store_test \
+  --gtest_brief=1
+scripts/pg-local.sh stop "$pg_dir"
 
 phase "tsan build"
 scripts/build.sh tsan sosproxy

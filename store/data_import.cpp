@@ -3,8 +3,6 @@
 
 #include "store/data_import.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -544,7 +542,7 @@ namespace {
 
 // Every stored record of a kind in its canonical text form, in key order. Lists keep the order
 // they were written in (ELINs: their pool order).
-Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
+Result<std::vector<DataRecord>> readRecords(Db* db, DataKind kind) {
   std::vector<DataRecord> out;
   auto failed = [](const Statement& s) { return Error{"store.read", s.error()}; };
   auto yes = [](int64_t v) { return std::string(v != 0 ? "yes" : "no"); };
@@ -661,7 +659,7 @@ Result<std::vector<DataRecord>> readRecords(sqlite3* db, DataKind kind) {
 
 class DataImport {
  public:
-  DataImport(sqlite3* db, const std::string& path, const ImportRequest& request)
+  DataImport(Db* db, const std::string& path, const ImportRequest& request)
       : db_(db),
         path_(path),
         request_(request),
@@ -704,7 +702,7 @@ class DataImport {
                    "decided_by = ?, location_key = ? WHERE id = ? AND state = 'pending'");
     mark.integer(1, request_.atMs).text(2, request_.actor).text(3, inputOrder_.front());
     if (!mark.integer(4, request_.approvesRequest).run()) return failure(mark.error());
-    if (sqlite3_changes(db_) == 0) {
+    if (db_->changes() == 0) {
       return Error{"store.conflict", "location request " +
                                          std::to_string(request_.approvesRequest) +
                                          " is not pending (decided already, or never made)"};
@@ -1106,7 +1104,7 @@ class DataImport {
   Result<void> writePersonal(const Changes& added, const Changes& changed, const Changes& gone);
   Result<void> writeSites(const Changes& added, const Changes& changed, const Changes& gone);
 
-  sqlite3* db_;
+  Db* db_;
   const std::string path_;
   const ImportRequest& request_;
   const Schema& schema_;
@@ -1212,7 +1210,7 @@ Result<void> DataImport::write(const ImportResult& result) {
   } else {
     std::string error;
     // A default's row is deleted and written back in one transaction: checked at commit.
-    if (!exec(db_, "PRAGMA defer_foreign_keys = ON", &error)) return failure(error);
+    if (!deferForeignKeys(db_, &error)) return failure(error);
     static const char* const kChildren[] = {"location_elins", "subnets", "bssids", "switches"};
     for (const auto& list : {changed, gone}) {
       for (const auto* c : list) {

@@ -1,14 +1,26 @@
 #pragma once
-// Internal to store/: thin RAII wrappers over the SQLite C API and the civic-address column table.
-// Not installed and not included outside store/; same thread rules as Store.
+// Internal to store/: thin RAII wrappers over the two database engines' C APIs (SQLite, the
+// embedded default; PostgreSQL through libpq, for several nodes on one database) and the
+// civic-address column table. Not installed and not included outside store/; same thread rules
+// as Store.
+//
+// The statements are written once, in the SQL both engines accept (ON CONFLICT, COALESCE,
+// CASE, window functions). Three things differ and are handled here rather than at each
+// statement: placeholders ('?' becomes $1, $2, ... for PostgreSQL), the id of the row just
+// inserted (Db::lastInsertId), and insertion order ("rowid" is PostgreSQL's "ctid"). The
+// migrations' DDL is adapted by migrate() (pgDdl in migrations.cpp).
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "model/location.h"
@@ -16,12 +28,71 @@
 
 namespace sos::store {
 
+// libpq's message (PQerrorMessage) without its trailing newline.
+std::string pgMessage(const char* message);
+
+// A PostgreSQL connection to `conninfo` (a URI or key=value string) with a 3 s connect timeout
+// and TCP keepalives unless the string sets its own, named `applicationName` on the server.
+// Returns it even when it failed (PQfinish it), with `error` saying why; `error` is left as it
+// was on success.
+PGconn* pgConnect(const std::string& conninfo, const char* applicationName, std::string* error);
+
+// One open connection to either engine; owns it (closes it when destroyed).
+class Db {
+ public:
+  enum class Backend { Sqlite, Postgresql };
+  explicit Db(sqlite3* lite) : lite_(lite) {}
+  explicit Db(PGconn* pg) : pg_(pg) {}
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  Backend backend() const { return pg_ != nullptr ? Backend::Postgresql : Backend::Sqlite; }
+  bool postgresql() const { return pg_ != nullptr; }
+  sqlite3* lite() const { return lite_; }
+  PGconn* pg() const { return pg_; }
+
+  // Rows inserted, changed or deleted by the last statement run on this connection.
+  int64_t changes() const;
+  // The id given to the row this connection inserted last (a table whose id the database
+  // assigns); 0 when there is none. PostgreSQL: lastval() of the session, one round trip.
+  int64_t lastInsertId();
+
+  // PostgreSQL: connects to `conninfo` (pgConnect), then runs `setup` (session settings), again
+  // after each reconnection. `error` is "" when both succeeded. Returns the connection even when it
+  // failed (`error` says why): it is tried again before the next statement.
+  static std::unique_ptr<Db> connectPostgresql(const std::string& conninfo, std::string setup,
+                                               std::string* error);
+  // Can a statement be sent? PostgreSQL: a connection the server or the network closed is
+  // opened again first (at most once every kReconnectEvery; `error` says why not). Not inside
+  // a transaction: its statements fail until it ends, so none of it lands outside it. SQLite:
+  // always.
+  bool usable(std::string* error);
+  static constexpr auto kReconnectEvery = std::chrono::seconds(1);
+
+ private:
+  friend class Statement;
+  friend class Transaction;
+  friend bool exec(Db* db, const char* sql, std::string* error);
+  bool runSetup(std::string* error);
+  // PostgreSQL: sends a statement (with `values` when not null, as text) on a usable
+  // connection; null when there is none (`error` says why).
+  PGresult* pgSend(const char* sql, const std::vector<const char*>* values, std::string* error);
+  sqlite3* lite_ = nullptr;
+  PGconn* pg_ = nullptr;
+  int64_t pgChanges_ = 0;
+  std::string pgSetup_;
+  bool inTransaction_ = false;
+  std::chrono::steady_clock::time_point lastReconnect_{};
+  std::string reconnectError_;
+};
+
 // One prepared statement. Values are always bound, never spliced into the SQL text.
 // The first failure (prepare, bind or step) is kept with SQLite's message of that moment,
 // because a later ROLLBACK would overwrite sqlite3_errmsg().
 class Statement {
  public:
-  Statement(sqlite3* db, std::string_view sql);
+  Statement(Db* db, std::string_view sql);
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -46,20 +117,38 @@ class Statement {
 
  private:
   void fail(int rc);
-  sqlite3* db_;
+  void failPg(const std::string& message);
+  Statement& bindPg(int index, std::optional<std::string> value);
+  bool rowPg();
+  Db* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  // PostgreSQL: the text with $n placeholders, the values bound (nullopt for NULL), the result
+  // once run and the row read last (-1 before the first).
+  std::string pgSql_;
+  std::vector<std::optional<std::string>> pgValues_;
+  PGresult* pgResult_ = nullptr;
+  int pgRow_ = -1;
   std::string error_;
 };
 
-// Runs SQL without values (DDL, PRAGMA, BEGIN/COMMIT). On failure `error` gets SQLite's message.
-bool exec(sqlite3* db, const char* sql, std::string* error);
+// SQLite's statement text for PostgreSQL: '?' (outside quoted literals and names) becomes $1,
+// $2, ... in order, '?N' becomes $N, and the word rowid ctid.
+std::string pgStatementText(std::string_view sql);
+
+// Runs SQL without values (DDL, PRAGMA, BEGIN/COMMIT). On failure `error` gets the engine's
+// message.
+bool exec(Db* db, const char* sql, std::string* error);
+
+// Foreign keys checked at the commit rather than at each statement, for the rest of the
+// caller's transaction (an import that replaces rows other rows refer to).
+bool deferForeignKeys(Db* db, std::string* error);
 
 // BEGIN (IMMEDIATE for writers, so two writers queue on the busy timeout instead of one failing
 // with SQLITE_BUSY at its first write) and ROLLBACK unless commit() succeeded.
 class Transaction {
  public:
   enum class Kind { Read, Write };
-  Transaction(sqlite3* db, Kind kind);
+  Transaction(Db* db, Kind kind);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -69,25 +158,29 @@ class Transaction {
   const std::string& error() const { return error_; }
 
  private:
-  sqlite3* db_;
+  Db* db_;
   bool active_ = false;
   std::string error_;
 };
+
+// Is this an engine's message for a duplicate key (SQLite's "UNIQUE constraint failed",
+// PostgreSQL's "violates unique constraint")?
+bool uniqueViolation(std::string_view message);
 
 // "?, ?, ?": `n` bound values, for an IN list or a VALUES row (n >= 1).
 std::string placeholders(size_t n);
 
 // Appends one audit-trail row in the caller's transaction (tokens, location edits).
-Result<void> insertAudit(sqlite3* db, const AuditEntry& entry, const std::string& path);
+Result<void> insertAudit(Db* db, const AuditEntry& entry, const std::string& path);
 
 // Counts one more change of the routing data (migration 7: data_version), in the caller's
 // transaction. Every writer of locations, networks, users, devices or sites calls it.
-Result<void> bumpDataVersion(sqlite3* db, const std::string& path);
+Result<void> bumpDataVersion(Db* db, const std::string& path);
 
 // Applies pending migrations, each in its own transaction; returns the schema version reached.
 // `path` is for messages only.
-Result<int> migrate(sqlite3* db, const std::string& path);
-int currentSchemaVersion(sqlite3* db);
+Result<int> migrate(Db* db, const std::string& path);
+int currentSchemaVersion(Db* db);
 
 // RFC 5139 civic address elements: the name a seed file uses (the RFC's own spelling), the
 // column that stores it, and the member that holds it. Migration 1 has one column for each;

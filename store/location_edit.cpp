@@ -2,8 +2,6 @@
 // read by the seed's parser, so an edit passes exactly the checks a seed file does, with the
 // same messages; the rows are written by the seed's writer.
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <regex>
 #include <sstream>
@@ -106,14 +104,14 @@ Result<Store::LocationWrite> Store::putLocation(const std::string& text, const s
   if (exists) {
     // Checked at commit: a default that names this key sees it again once it is written back.
     std::string error;
-    if (!exec(db_, "PRAGMA defer_foreign_keys = ON", &error)) return failure(error);
+    if (!deferForeignKeys(db_, &error)) return failure(error);
     // Its ELINs and networks go with it (ON DELETE CASCADE) and come back as the text says.
     Statement remove(db_, "DELETE FROM locations WHERE key = ?");
     if (!remove.text(1, location.key).run()) return failure(remove.error());
   }
   if (auto refused = writeSeed(db_, seed, kSource)) {
     const std::string& m = refused->message;
-    if (m.find("UNIQUE constraint failed") != std::string::npos) {
+    if (uniqueViolation(m)) {
       return Error{"store.conflict", asTextProblems(m) + " (another location has it already)"};
     }
     return Error{refused->code, asTextProblems(m)};
@@ -142,7 +140,7 @@ Result<bool> Store::deleteLocation(const std::string& key, const AuditEntry& aud
   }
   Statement remove(db_, "DELETE FROM locations WHERE key = ?");
   if (!remove.text(1, key).run()) return failure(remove.error());
-  if (sqlite3_changes(db_) == 0) return false;
+  if (db_->changes() == 0) return false;
   if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
   if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
   if (!tx.commit()) return failure(tx.error());

@@ -1,8 +1,6 @@
 // The user loop's writes (store.h, issue 17): company locations submitted for approval, prompts
 // re-triggered, users' e-mail addresses, their answer to the location sharing question.
 
-#include <sqlite3.h>
-
 #include "store/db.h"
 #include "store/store.h"
 
@@ -41,7 +39,7 @@ Result<void> Store::submitLocationRequest(LocationRequest& request, const AuditE
   insert.text(1, request.site).text(2, request.extension).text(3, request.name);
   insert.text(4, request.fields).integer(5, request.submittedAtMs);
   if (!insert.run()) return failure(insert.error());
-  request.id = sqlite3_last_insert_rowid(db_);
+  request.id = db_->lastInsertId();
   request.state = "pending";
   AuditEntry entry = audit;
   entry.object = "location-request:" + std::to_string(request.id);
@@ -86,7 +84,7 @@ Result<bool> Store::rejectLocationRequest(int64_t id, const std::string& reason,
                    "decided_by = ?, reason = ? WHERE id = ? AND state = 'pending'");
   reject.integer(1, audit.atMs).text(2, audit.actor).text(3, reason).integer(4, id);
   if (!reject.run()) return failure(reject.error());
-  if (sqlite3_changes(db_) == 0) return false;
+  if (db_->changes() == 0) return false;
   if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
   if (!tx.commit()) return failure(tx.error());
   return true;
@@ -126,7 +124,7 @@ Result<bool> Store::answerLocationPermission(const std::string& extension, bool 
   if (!set.integer(1, allowed ? 1 : 0).integer(2, atMs).text(3, extension).run()) {
     return failure(set.error());
   }
-  if (sqlite3_changes(db_) == 0) return false;
+  if (db_->changes() == 0) return false;
   if (auto logged = insertAudit(db_, audit, path_); !logged.ok()) return logged.error();
   if (auto bumped = bumpDataVersion(db_, path_); !bumped.ok()) return bumped.error();
   if (!tx.commit()) return failure(tx.error());

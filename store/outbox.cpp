@@ -3,8 +3,6 @@
 
 #include "store/store.h"
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,14 +60,15 @@ CallAlert readAlert(const Statement& s) {
 // connection at the same moment, and are not this statement's to overwrite.
 constexpr const char* kInsertAlert =
     "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
-    "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
+    "details) VALUES (?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?) "
     "ON CONFLICT (call_id) DO UPDATE SET details = excluded.details";
 
 constexpr const char* kUpsertAlert =
     "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
-    "details) VALUES (?, ?, ?, NULLIF(?, 0), ?, ?) "
+    "details) VALUES (?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?) "
     "ON CONFLICT (call_id) DO UPDATE SET site = excluded.site, "
-    "first_event_at = min(first_event_at, excluded.first_event_at), "
+    "first_event_at = CASE WHEN excluded.first_event_at < call_alerts.first_event_at "
+    "THEN excluded.first_event_at ELSE call_alerts.first_event_at END, "
     "escalate_at = excluded.escalate_at, escalated_tier = excluded.escalated_tier, "
     "details = excluded.details";
 
@@ -84,12 +83,12 @@ void bindAlert(Statement& s, const CallAlert& a) {
 
 // Inserts `jobs` (filling in their ids) inside the caller's transaction; the error when one
 // could not be.
-std::optional<std::string> insertJobs(sqlite3* db, std::vector<NotificationJob>& jobs) {
+std::optional<std::string> insertJobs(Db* db, std::vector<NotificationJob>& jobs) {
   Statement insert(db,
                    "INSERT INTO notification_jobs (delivery_id, call_id, event, tier, channel, "
                    "target, payload, state, attempts, next_attempt_at, created_at, "
                    "delivered_at, last_error, test) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)");
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?)");
   for (auto& j : jobs) {
     insert.reset();
     insert.text(1, j.deliveryId)
@@ -109,7 +108,7 @@ std::optional<std::string> insertJobs(sqlite3* db, std::vector<NotificationJob>&
     if (!insert.run()) {
       return "job for " + j.target + ": " + insert.error();
     }
-    j.id = sqlite3_last_insert_rowid(db);
+    j.id = db->lastInsertId();
   }
   return std::nullopt;
 }
@@ -160,9 +159,10 @@ Result<void> Store::recordEscalation(std::vector<NotificationJob>& jobs, const s
   if (auto failed = insertJobs(db_, jobs)) {
     return failure(*failed);
   }
-  Statement update(db_,
-                   "UPDATE call_alerts SET escalated_tier = ?, escalate_at = NULLIF(?, 0) "
-                   "WHERE call_id = ?");
+  Statement update(
+      db_,
+      "UPDATE call_alerts SET escalated_tier = ?, escalate_at = NULLIF(CAST(? AS BIGINT), 0) "
+      "WHERE call_id = ?");
   update.integer(1, tier).integer(2, escalateAtMs).text(3, callId);
   if (!update.run()) {
     return failure(update.error());
@@ -211,7 +211,7 @@ Result<bool> Store::markNotificationDelivered(int64_t id, int64_t atMs) {
     return Error{"store.write",
                  path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
   }
-  return sqlite3_changes(db_) > 0;
+  return db_->changes() > 0;
 }
 
 Result<bool> Store::markNotificationRetry(int64_t id, int64_t nextAttemptAtMs,
@@ -224,7 +224,7 @@ Result<bool> Store::markNotificationRetry(int64_t id, int64_t nextAttemptAtMs,
     return Error{"store.write",
                  path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
   }
-  return sqlite3_changes(db_) > 0;
+  return db_->changes() > 0;
 }
 
 Result<bool> Store::markNotificationGivenUp(int64_t id, const std::string& error) {
@@ -236,7 +236,7 @@ Result<bool> Store::markNotificationGivenUp(int64_t id, const std::string& error
     return Error{"store.write",
                  path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
   }
-  return sqlite3_changes(db_) > 0;
+  return db_->changes() > 0;
 }
 
 Result<void> Store::upsertCallAlert(const CallAlert& alert) {
@@ -278,7 +278,7 @@ Result<bool> Store::acknowledgeCallAlert(const std::string& callId, const std::s
   if (!ack.run()) {
     return failure(ack.error());
   }
-  bool known = sqlite3_changes(db_) > 0;
+  bool known = db_->changes() > 0;
   if (!known) {
     Statement exists(db_, "SELECT EXISTS (SELECT 1 FROM call_alerts WHERE call_id = ?)");
     exists.text(1, callId);

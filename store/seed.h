@@ -12,9 +12,9 @@
 #include "config/yaml_reader.h"
 #include "model/location.h"
 
-struct sqlite3;
-
 namespace sos::store {
+
+class Db;
 
 template <class Row>
 struct Placed {
@@ -52,6 +52,6 @@ Result<Seed> parseSeed(const std::string& yamlText, const std::string& sourceNam
 // Inserts every row of `seed`, in the caller's transaction. On the first row the database
 // refuses (a constraint the parser did not foresee, a full disk) returns that problem, code
 // "store.seed-failed", at the row's place in the file; the caller then rolls back.
-std::optional<Error> writeSeed(sqlite3* db, const Seed& seed, const std::string& sourceName);
+std::optional<Error> writeSeed(Db* db, const Seed& seed, const std::string& sourceName);
 
 }  // namespace sos::store

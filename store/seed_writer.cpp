@@ -42,7 +42,7 @@ void bindCivic(Statement& s, int first, const model::CivicAddress& civic) {
 // Writes every seed row; on the first refusal returns the problem at that row's place.
 class SeedWriter {
  public:
-  SeedWriter(sqlite3* db, std::string source) : db_(db), source_(std::move(source)) {}
+  SeedWriter(Db* db, std::string source) : db_(db), source_(std::move(source)) {}
 
   std::optional<Error> write(const Seed& seed) {
     std::string civic = civicColumns();
@@ -166,14 +166,14 @@ class SeedWriter {
     return ok;
   }
 
-  sqlite3* db_;
+  Db* db_;
   std::string source_;
   std::optional<Error> error_;
 };
 
 }  // namespace
 
-std::optional<Error> writeSeed(sqlite3* db, const Seed& seed, const std::string& sourceName) {
+std::optional<Error> writeSeed(Db* db, const Seed& seed, const std::string& sourceName) {
   return SeedWriter(db, sourceName).write(seed);
 }
 

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "model/mac.h"
+#include "store/change_feed.h"
 #include "store/db.h"
 #include "store/seed.h"
 
@@ -94,12 +95,17 @@ constexpr const char* kLatestReportsSql =
     "  SELECT *, row_number() OVER ("
     "    PARTITION BY COALESCE('mac ' || mac, 'extension ' || extension), network_provided"
     "    ORDER BY reported_at_ms DESC, id DESC) AS newest"
-    "  FROM device_reports)"
+    "  FROM device_reports) AS reports"
     " WHERE newest = 1 ORDER BY extension, mac, reported_at_ms";
 
 }  // namespace
 
+bool Store::isPostgresql(const std::string& path) {
+  return path.rfind("postgresql://", 0) == 0 || path.rfind("postgres://", 0) == 0;
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous synchronous) {
+  if (isPostgresql(path)) return openPostgresql(path, synchronous);
   auto failure = [&](const std::string& why) { return Error{"store.open", path + ": " + why}; };
   if (path.empty()) {
     return failure("no database path given");
@@ -113,15 +119,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous 
       return failure("cannot create directory " + parent.string() + ": " + ec.message());
     }
   }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
+  sqlite3* lite = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &lite,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
   // Owned from here, even when opening failed (SQLite still allocates the handle).
-  std::unique_ptr<Store> store(new Store(db, path));
+  std::unique_ptr<Store> store(new Store(new Db(lite), path));
   if (rc != SQLITE_OK) {
-    return failure(db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    return failure(lite != nullptr ? sqlite3_errmsg(lite) : sqlite3_errstr(rc));
   }
-  sqlite3_busy_handler(db, &Store::waitForLock, store.get());
+  sqlite3_busy_handler(lite, &Store::waitForLock, store.get());
   // WAL lets the snapshot reader run while the I/O thread writes; NORMAL is durable enough in
   // WAL mode for the location data (a power cut may lose the last commits, never corrupt), FULL
   // is for the outbox's writer. These are also the first statements to read the file, so a file
@@ -131,11 +137,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous 
        {"PRAGMA journal_mode=WAL",
         synchronous == Synchronous::Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON"}) {
-    if (!exec(db, pragma, &error)) {
+    if (!exec(store->db_, pragma, &error)) {
       return failure(error);
     }
   }
-  auto migrated = migrate(db, path);
+  auto migrated = migrate(store->db_, path);
   if (!migrated.ok()) {
     return migrated.error();
   }
@@ -143,24 +149,75 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous 
   return store;
 }
 
+// The connection string as messages show it: without a password.
+std::string Store::describePostgresql(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return "postgresql://(a connection string libpq cannot read)";
+  }
+  std::string user, host, port, dbname;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string_view key = o->keyword;
+    if (key == "user") user = o->val;
+    if (key == "host") host = o->val;
+    if (key == "port") port = o->val;
+    if (key == "dbname") dbname = o->val;
+  }
+  PQconninfoFree(options);
+  return "postgresql://" + (user.empty() ? "" : user + "@") + host +
+         (port.empty() ? "" : ":" + port) + "/" + dbname;
+}
+
+Result<std::unique_ptr<Store>> Store::openPostgresql(const std::string& conninfo,
+                                                     Synchronous synchronous) {
+  const std::string shown = describePostgresql(conninfo);
+  auto failure = [&](const std::string& why) { return Error{"store.open", shown + ": " + why}; };
+  // As SQLite's synchronous: Normal may lose the last commits if the server crashes, never
+  // corrupts; Full waits for the WAL on disk at each commit (the outbox's writer).
+  std::string setup = synchronous == Synchronous::Full
+                          ? "SET synchronous_commit = on; SET client_min_messages = warning"
+                          : "SET synchronous_commit = off; SET client_min_messages = warning";
+  std::string error;
+  auto db = Db::connectPostgresql(conninfo, std::move(setup), &error);
+  std::unique_ptr<Store> store(new Store(db.release(), shown));
+  store->conninfo_ = conninfo;
+  if (!error.empty()) return failure(error);
+  auto migrated = migrate(store->db_, shown);
+  if (!migrated.ok()) {
+    return migrated.error();
+  }
+  return store;
+}
+
 Result<bool> Store::checkWritable() {
   auto failure = [&](const std::string& why) {
     return Error{"store.unwritable", path_ + ": " + why};
   };
-  if (fileId_) {
-    auto now = fileIdentity(path_);
-    if (!now)
-      return failure("the database file is gone (deleted while open): writes would be lost");
-    if (*now != *fileId_)
-      return failure("the database file was replaced while open: writes go to the old one");
+  if (db_->postgresql()) {
+    Statement standby(db_, "SELECT pg_is_in_recovery()");
+    if (!standby.row()) return failure(standby.error());
+    if (standby.columnInt(0) != 0) return failure("the server is a standby (read-only)");
+  } else {
+    if (fileId_) {
+      auto now = fileIdentity(path_);
+      if (!now)
+        return failure("the database file is gone (deleted while open): writes would be lost");
+      if (*now != *fileId_)
+        return failure("the database file was replaced while open: writes go to the old one");
+    }
+    if (sqlite3_db_readonly(db_->lite(), "main") == 1) {
+      return failure("the database is read-only");
+    }
   }
-  if (sqlite3_db_readonly(db_, "main") == 1) return failure("the database is read-only");
   Transaction probe(db_, Transaction::Kind::Write);
   if (!probe.begun()) return failure(probe.error());
   return true;  // the destructor rolls back: nothing was written
 }
 
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::~Store() { delete db_; }
 
 // SQLite's busy handler: true (try again) until kBusyTimeout has passed since the first try.
 int Store::waitForLock(void* store, int tries) {
@@ -175,14 +232,19 @@ int Store::waitForLock(void* store, int tries) {
 int Store::schemaVersion() const { return currentSchemaVersion(db_); }
 
 Store::Synchronous Store::synchronous() const {
+  if (db_->postgresql()) {
+    Statement s(db_, "SHOW synchronous_commit");
+    return s.row() && s.columnText(0) == "on" ? Synchronous::Full : Synchronous::Normal;
+  }
   Statement s(db_, "PRAGMA synchronous");
   // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA: this store sets only the two, FULL and above sync commits.
   return s.row() && s.columnInt(0) >= 2 ? Synchronous::Full : Synchronous::Normal;
 }
 
 std::string Store::fileName() const {
+  if (db_->postgresql()) return conninfo_;
   // SQLite gives "" (or null) for a database in memory or a temporary one.
-  const char* name = sqlite3_db_filename(db_, "main");
+  const char* name = sqlite3_db_filename(db_->lite(), "main");
   return name != nullptr ? name : "";
 }
 
@@ -399,6 +461,19 @@ Result<std::vector<model::DeviceReport>> Store::latestReports() {
   return out;
 }
 
+Result<std::optional<model::DeviceReport>> Store::reportById(int64_t id) {
+  Statement s(db_,
+              "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
+              "FROM device_reports WHERE id = ?");
+  if (!s.integer(1, id).row()) {
+    if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+    return std::optional<model::DeviceReport>{};
+  }
+  return std::optional<model::DeviceReport>{
+      model::DeviceReport{s.columnText(0), s.columnText(1), s.columnText(2), s.columnText(3),
+                          s.columnText(4), s.columnText(5), s.columnInt(6), s.columnInt(7) != 0}};
+}
+
 Result<std::optional<model::DeviceReport>> Store::latestReport(const std::string& extension) {
   Statement s(db_,
               "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "
@@ -466,6 +541,7 @@ Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
   if (!insert.run()) {
     return dbError(insert);
   }
+  const int64_t reportId = db_->postgresql() ? db_->lastInsertId() : 0;
   ReportOutcome outcome;
   if (std::string network = networkIdentity(bssid, chassis, report.port, report.ip);
       !network.empty()) {
@@ -475,7 +551,14 @@ Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
     if (!seen.text(1, extension).text(2, network).integer(3, report.reportedAtMs).run()) {
       return dbError(seen);
     }
-    outcome.newNetwork = sqlite3_changes(db_) == 1;
+    outcome.newNetwork = db_->changes() == 1;
+  }
+  if (db_->postgresql()) {
+    // The other nodes read it by its id when their change feeds hear of it at the commit.
+    Statement notify(db_, "SELECT pg_notify(?, ?)");
+    if (!notify.text(1, kReportsChannel).text(2, std::to_string(reportId)).run()) {
+      return dbError(notify);
+    }
   }
   if (!tx.commit()) {
     return Error{"store.write", path_ + ": " + tx.error()};
@@ -484,18 +567,24 @@ Result<Store::ReportOutcome> Store::saveReport(model::DeviceReport& report) {
   return outcome;
 }
 
-Result<void> Store::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
+Result<void> Store::saveElinMappings(const std::vector<model::CallbackTarget>& mappings,
+                                     int64_t nowMs) {
   Transaction tx(db_, Transaction::Kind::Write);
   if (!tx.begun()) {
     return Error{"store.write", path_ + ": " + tx.error()};
   }
-  Statement clear(db_, "DELETE FROM elin_mappings");
-  if (!clear.run()) {
-    return Error{"store.write", path_ + ": " + clear.error()};
+  Statement ended(db_, "DELETE FROM elin_mappings WHERE expires_at_ms <= ?");
+  if (!ended.integer(1, nowMs).run()) {
+    return Error{"store.write", path_ + ": " + ended.error()};
   }
   Statement insert(db_,
                    "INSERT INTO elin_mappings (elin, extension, did, contact, call_id, "
-                   "assigned_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                   "assigned_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (elin) DO UPDATE SET extension = excluded.extension, "
+                   "did = excluded.did, contact = excluded.contact, call_id = excluded.call_id, "
+                   "assigned_at_ms = excluded.assigned_at_ms, "
+                   "expires_at_ms = excluded.expires_at_ms "
+                   "WHERE excluded.assigned_at_ms >= elin_mappings.assigned_at_ms");
   for (const auto& m : mappings) {
     insert.reset();
     insert.text(1, m.elin)
@@ -507,6 +596,11 @@ Result<void> Store::saveElinMappings(const std::vector<model::CallbackTarget>& m
         .integer(7, m.expiresAtMs);
     if (!insert.run()) {
       return Error{"store.write", path_ + ": " + insert.error()};
+    }
+  }
+  if (db_->postgresql()) {
+    if (std::string error; !exec(db_, (std::string("NOTIFY ") + kElinChannel).c_str(), &error)) {
+      return Error{"store.write", path_ + ": " + error};
     }
   }
   if (!tx.commit()) {
@@ -583,7 +677,7 @@ Result<int64_t> Store::saveCallRecord(const CallRecord& r) {
   if (!insert.run()) {
     return Error{"store.write", path_ + ": call record " + r.callId + ": " + insert.error()};
   }
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  return db_->lastInsertId();
 }
 
 Result<int64_t> Store::saveCallRecords(const std::vector<CallRecord>& records) {
@@ -599,7 +693,7 @@ Result<int64_t> Store::saveCallRecords(const std::vector<CallRecord>& records) {
     insert.reset();
   }
   if (!tx.commit()) return Error{"store.write", path_ + ": " + tx.error()};
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  return db_->lastInsertId();
 }
 
 namespace {

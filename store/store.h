@@ -26,9 +26,9 @@
 #include "store/notification_job.h"
 #include "store/test_call.h"
 
-struct sqlite3;
-
 namespace sos::store {
+
+class Db;
 
 class Store {
  public:
@@ -40,8 +40,14 @@ class Store {
 
   // Opens (creating if needed) the database at `path`, sets WAL and a busy timeout, and applies
   // pending migrations in one transaction each. Errors name the path and SQLite's message.
+  // A `path` that begins postgresql:// or postgres:// is a libpq connection URI instead: the
+  // store is then that PostgreSQL database (the same tables, migrations and behaviour; several
+  // sosproxy nodes may share it). Its messages show the server without the password.
   static Result<std::unique_ptr<Store>> open(const std::string& path,
                                              Synchronous synchronous = Synchronous::Normal);
+  static bool isPostgresql(const std::string& path);
+  // "postgresql://user@host:port/dbname" of a connection string, for messages.
+  static std::string describePostgresql(const std::string& conninfo);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -87,6 +93,9 @@ class Store {
   // loadLocationData reads them: for a reader that needs them newer than a snapshot's (device
   // reports do not move the data version).
   Result<std::vector<model::DeviceReport>> latestReports();
+  // The report stored with this id, or none (issue 22: another node saved it and its change
+  // feed named it).
+  Result<std::optional<model::DeviceReport>> reportById(int64_t id);
   // The latest report of any of this user's devices (the network's or the phone's), or none.
   Result<std::optional<model::DeviceReport>> latestReport(const std::string& extension);
 
@@ -105,9 +114,12 @@ class Store {
   Result<bool> answerLocationPermission(const std::string& extension, bool allowed, int64_t atMs,
                                         const AuditEntry& audit);
 
-  // The ELIN -> caller mappings (issue 4): replaced as a whole in one transaction (there is one
-  // row per ELIN, so the set is small), and read back at start-up.
-  Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
+  // The ELIN -> caller mappings (issue 4), one row per ELIN, read back at start-up. In one
+  // transaction: each mapping given is written unless the row holds a later assignment of its
+  // ELIN, and every row whose window has ended by `nowMs` is deleted. So several nodes on one
+  // database (issue 22) each write the mappings they hold without removing one another's; with
+  // PostgreSQL the other nodes hear of it at the commit (kElinChannel) and read them.
+  Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings, int64_t nowMs);
   Result<std::vector<model::CallbackTarget>> loadElinMappings();
 
   // Call records: one row per call, appended when its INVITE has its outcome. Returns the new
@@ -237,10 +249,13 @@ class Store {
   Result<std::vector<AuditEntry>> loadAudit(const AuditQuery& query);
 
  private:
-  explicit Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  explicit Store(Db* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static Result<std::unique_ptr<Store>> openPostgresql(const std::string& conninfo,
+                                                       Synchronous synchronous);
   static int waitForLock(void* store, int tries);
-  sqlite3* db_;
-  std::string path_;
+  Db* db_;                // owned
+  std::string path_;      // for messages: the file, or the PostgreSQL server without a password
+  std::string conninfo_;  // PostgreSQL: the connection string as given
   std::chrono::steady_clock::time_point waitingSince_;  // of the lock waitForLock waits for
   // The database file's identity once opened (device, inode); none for a store in memory.
   std::optional<std::pair<uint64_t, uint64_t>> fileId_;

@@ -1,7 +1,5 @@
 // Scheduled test calls' results and each site's and trunk's status (store.h, issue 21).
 
-#include <sqlite3.h>
-
 #include "store/db.h"
 #include "store/store.h"
 
@@ -51,7 +49,7 @@ TestCallStatus updated(TestCallStatus t, const TestCallResult& r) {
   return t;
 }
 
-Result<void> insertResult(sqlite3* db, const TestCallResult& r, const std::string& path) {
+Result<void> insertResult(Db* db, const TestCallResult& r, const std::string& path) {
   Statement insert(db,
                    "INSERT INTO test_calls (site, trunk, destination, call_id, location, "
                    "started_at, outcome, status, reason, duration_ms) "
@@ -71,12 +69,21 @@ Result<void> insertResult(sqlite3* db, const TestCallResult& r, const std::strin
   return {};
 }
 
-Result<void> writeStatus(sqlite3* db, const TestCallStatus& t, const std::string& path) {
+Result<void> writeStatus(Db* db, const TestCallStatus& t, const std::string& path) {
   Statement s(db,
-              "INSERT OR REPLACE INTO test_call_status (site, trunk, last_test_at, "
+              "INSERT INTO test_call_status (site, trunk, last_test_at, "
               "last_success_at, last_success_destination, last_failure_at, last_failure_outcome, "
               "last_failure_status, last_failure_reason, consecutive_failures, tests, failures) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (site, trunk) DO UPDATE SET last_test_at = excluded.last_test_at, "
+              "last_success_at = excluded.last_success_at, "
+              "last_success_destination = excluded.last_success_destination, "
+              "last_failure_at = excluded.last_failure_at, "
+              "last_failure_outcome = excluded.last_failure_outcome, "
+              "last_failure_status = excluded.last_failure_status, "
+              "last_failure_reason = excluded.last_failure_reason, "
+              "consecutive_failures = excluded.consecutive_failures, tests = excluded.tests, "
+              "failures = excluded.failures");
   s.text(1, t.site).text(2, t.trunk).integer(3, t.lastTestAtMs);
   if (t.lastSuccessAtMs != 0) s.integer(4, t.lastSuccessAtMs);
   s.textOrNull(5, t.lastSuccessDestination);

@@ -1,7 +1,5 @@
 // API tokens and the audit trail (store.h, issue 16).
 
-#include <sqlite3.h>
-
 #include "store/db.h"
 #include "store/store.h"
 
@@ -9,7 +7,7 @@ namespace sos::store {
 namespace {
 
 // The sites of every token, read in one pass.
-Result<void> fillSites(sqlite3* db, std::vector<ApiToken>& tokens, const std::string& path) {
+Result<void> fillSites(Db* db, std::vector<ApiToken>& tokens, const std::string& path) {
   for (auto& t : tokens) {
     Statement s(db, "SELECT site FROM api_token_sites WHERE token_id = ? ORDER BY site");
     s.integer(1, t.id);
@@ -50,9 +48,11 @@ Result<void> Store::createToken(ApiToken& token, const AuditEntry* audit) {
   insert.text(1, token.name).text(2, token.role).textOrNull(3, token.subject);
   insert.text(4, token.hash).integer(5, token.createdAtMs);
   if (!insert.run()) return Error{"store.write", path_ + ": token: " + insert.error()};
-  token.id = sqlite3_last_insert_rowid(db_);
+  token.id = db_->lastInsertId();
   for (const auto& site : token.sites) {
-    Statement s(db_, "INSERT OR IGNORE INTO api_token_sites (token_id, site) VALUES (?, ?)");
+    Statement s(db_,
+                "INSERT INTO api_token_sites (token_id, site) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING");
     if (!s.integer(1, token.id).text(2, site).run()) {
       return Error{"store.write", path_ + ": token site: " + s.error()};
     }
@@ -97,7 +97,7 @@ Result<bool> Store::revokeToken(const std::string& name, int64_t atMs, const Aud
   if (!s.integer(1, atMs).text(2, name).run()) {
     return Error{"store.write", path_ + ": " + s.error()};
   }
-  if (sqlite3_changes(db_) == 0) return false;
+  if (db_->changes() == 0) return false;
   if (audit != nullptr) {
     if (auto r = insertAudit(db_, *audit, path_); !r.ok()) return r.error();
   }
@@ -120,8 +120,11 @@ Result<bool> Store::setTokenPassword(const std::string& name, const PasswordHash
   }
   Statement write(db_, password == nullptr
                            ? "DELETE FROM api_token_passwords WHERE token_id = ?"
-                           : "INSERT OR REPLACE INTO api_token_passwords "
-                             "(token_id, salt, hash, iterations, set_at) VALUES (?, ?, ?, ?, ?)");
+                           : "INSERT INTO api_token_passwords "
+                             "(token_id, salt, hash, iterations, set_at) VALUES (?, ?, ?, ?, ?) "
+                             "ON CONFLICT (token_id) DO UPDATE SET salt = excluded.salt, "
+                             "hash = excluded.hash, iterations = excluded.iterations, "
+                             "set_at = excluded.set_at");
   write.integer(1, id);
   if (password != nullptr) {
     write.text(2, password->salt).text(3, password->hash).integer(4, password->iterations);
@@ -159,7 +162,7 @@ Result<std::optional<PasswordLogin>> Store::findPasswordLogin(const std::string&
 
 Result<int64_t> Store::appendAudit(const AuditEntry& entry) {
   if (auto r = insertAudit(db_, entry, path_); !r.ok()) return r.error();
-  return sqlite3_last_insert_rowid(db_);
+  return db_->lastInsertId();
 }
 
 Result<std::vector<AuditEntry>> Store::loadAudit(const AuditQuery& q) {

@@ -431,6 +431,49 @@ TEST(ConfigTest, StoreKeysAreChecked) {
   EXPECT_EQ(found[1], "t.yaml:17:3: store.seeds: unknown key; did you mean \"seed\"?");
 }
 
+// Issue 22: the PostgreSQL backend takes a connection URI instead of a file (a store.path left
+// in the file is not used), and it cannot go without one.
+TEST(ConfigTest, APostgresqlStoreNeedsItsUriAndNotAFile) {
+  auto lines = kValid;
+  lines.insert(lines.end(), {"store:", "  path: var/sos.db", "  backend: postgresql",
+                             "  postgresql: postgresql://sosproxy@db.example.com:5432/sos",
+                             "  seed: seed.yaml"});
+  auto r = parseConfig(text(lines), "/etc/sosproxy/main.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().store.backend, StoreBackend::Postgresql);
+  EXPECT_EQ(r.value().store.database(), "postgresql://sosproxy@db.example.com:5432/sos");
+  EXPECT_EQ(r.value().store.seed, "/etc/sosproxy/seed.yaml");
+
+  auto bad = kValid;
+  bad.insert(bad.end(), {"store:", "  backend: postgres", "  postgresql: db.example.com"});
+  auto found = problems(parseConfig(text(bad), "t.yaml"));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].rfind("t.yaml:16:12: store.backend: \"postgres\" is not one of sqlite, "
+                           "postgresql",
+                           0),
+            0u)
+      << found[0];
+  EXPECT_EQ(found[1],
+            "t.yaml:17:15: store.postgresql: expected a connection URI, "
+            "postgresql://USER@HOST:PORT/DATABASE");
+
+  bad[15] = "  backend: postgresql";
+  bad[16] = "  path: sos.db";
+  found = problems(parseConfig(text(bad), "t.yaml"));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0],
+            "t.yaml:16:12: store.backend: postgresql needs store.postgresql, its "
+            "connection URI");
+
+  bad[15] = "  backend: sqlite";
+  bad[16] = "  postgresql: postgresql://localhost/sos";
+  found = problems(parseConfig(text(bad), "t.yaml"));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0],
+            "t.yaml:17:15: store.postgresql: is the postgresql backend's; set "
+            "store.backend: postgresql to use it");
+}
+
 TEST(ConfigTest, PrecedenceNamesAreCheckedAndUnique) {
   auto lines = kValid;
   lines.insert(lines.end(), {"location:", "  precedence: [bssid, subnet, subnett, bssid, gps]"});

@@ -96,11 +96,13 @@ std::string B2buaTest::metrics() {
   return m.body;
 }
 
-long B2buaTest::metric(const std::string& name) {
-  // Appended, not `"\n" + metrics()`: GCC 12 at -O3 warns about that form (-Wrestrict, a
-  // false positive).
+long B2buaTest::metric(const std::string& name) { return metricIn(metrics(), name); }
+
+long metricIn(const std::string& metrics, const std::string& name) {
+  // Appended, not `"\n" + metrics`: GCC 12 at -O3 warns about that form (-Wrestrict, a false
+  // positive).
   std::string body = "\n";
-  body += metrics();
+  body += metrics;
   std::string line = "\n";
   line += name;
   line += ' ';

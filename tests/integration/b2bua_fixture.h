@@ -12,6 +12,10 @@
 
 namespace sos::itest {
 
+// The value of one metric in a /metrics body: an unlabelled one's, or the sum of a labelled
+// one's series; -1 when absent.
+long metricIn(const std::string& metrics, const std::string& name);
+
 class B2buaTest : public ::testing::Test {
  protected:
   B2buaTest();

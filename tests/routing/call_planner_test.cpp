@@ -462,6 +462,36 @@ TEST_F(CallPlannerTest, ACallbackMappingOutlivesASnapshotSwapAndARestart) {
   EXPECT_TRUE(p.tally.callbackToCaller);
 }
 
+// Issue 22: a mapping another node made (read from the shared store) routes this node's callback;
+// an older one for the same ELIN does not replace the newer one this node holds.
+TEST_F(CallPlannerTest, AnotherNodesCallbackMappingIsMergedNewestAssignmentFirst) {
+  PlannerState otherNode;
+  otherNode.setLocations(demoSnapshot(), 300'000);
+  model::CallerIdentity who{"1002", "+12175551002", "sip:1002@10.1.2.77:5062", "e1@pbx"};
+  ASSERT_EQ(otherNode.elins()->assign(*snapshot_->findLocation("hq-floor-2"), who, kNow).elin,
+            "+12175550102");
+  EXPECT_NE(plan(from("psap", "sip:+12175550102@x", "127.0.0.1")).requestUser, "1002");
+  state_.mergeCallbacks(otherNode.elins()->callbacks().snapshot());
+  CallPlan p = plan(from("psap", "sip:+12175550102@x", "127.0.0.1"));
+  EXPECT_EQ(p.requestUser, "1002");
+  EXPECT_TRUE(p.tally.callbackToCaller);
+
+  model::CallbackTarget older = otherNode.elins()->callbacks().snapshot().at(0);
+  older.caller.extension = "1001";
+  older.assignedAtMs -= 1000;
+  state_.mergeCallbacks({older});
+  EXPECT_EQ(plan(from("psap", "sip:+12175550102@x", "127.0.0.1")).requestUser, "1002");
+
+  // Before the first snapshot they wait, and its pools take them over.
+  PlannerState starting;
+  starting.mergeCallbacks(otherNode.elins()->callbacks().snapshot());
+  starting.setLocations(demoSnapshot(), 300'000);
+  EXPECT_EQ(CallPlanner(starting.inputs(*router_))
+                .plan(request(from("psap", "sip:+12175550102@x", "127.0.0.1")), kNow)
+                .requestUser,
+            "1002");
+}
+
 TEST_F(CallPlannerTest, ANetworkReportIsNotUndoneByThePhonesOwnAMinuteLater) {
   model::DeviceReport network;
   network.extension = "1002";

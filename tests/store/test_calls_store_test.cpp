@@ -3,13 +3,13 @@
 // failure kept whatever the pruning of old results; the statuses read back by site.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 
 #include "store/store.h"
+#include "tests/store/test_database.h"
 
 namespace sos::store {
 namespace {
@@ -22,7 +22,12 @@ class TestCallsStore : public ::testing::Test {
     std::string pattern = (fs::path(::testing::TempDir()) / "test_calls_store.XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
-    auto opened = Store::open((dir_ / "sos.db").string());
+    target_ = (dir_ / "sos.db").string();
+    if (const std::string pg = testing::testPostgresql(); !pg.empty()) {
+      testing::emptyPostgresql(pg);
+      target_ = pg;
+    }
+    auto opened = Store::open(target_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened).value();
   }
@@ -54,6 +59,7 @@ class TestCallsStore : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string target_;  // the SQLite file, or the PostgreSQL URI the tests are given
   std::unique_ptr<Store> store_;
 };
 
@@ -88,7 +94,7 @@ TEST_F(TestCallsStore, StatusesAreReadBackBySiteAndSurviveAReopen) {
   save(result("HQ", "il-psap-b", "rejected", 1000, 503));
   save(result("London", "uk-999", "answered", 1000, 200));
   store_.reset();
-  auto reopened = Store::open((dir_ / "sos.db").string());
+  auto reopened = Store::open(target_);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
   store_ = std::move(reopened).value();
   auto all = store_->testCallStatuses();
@@ -153,16 +159,10 @@ TEST_F(TestCallsStore, TheOutboxTakesTestCallAlertsAndKeepsItsJobsThroughTheMigr
   ASSERT_TRUE(store_->insertNotificationJobs(jobs).ok());
   // As a store at migration 11 left it: migration 12 runs again at the next open.
   store_.reset();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "sos.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE test_calls; DROP TABLE test_call_status;"
-                         "DELETE FROM schema_migrations WHERE version = 12",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
-  auto reopened = Store::open((dir_ / "sos.db").string());
+  testing::executeSql(target_,
+                      "DROP TABLE test_calls; DROP TABLE test_call_status;"
+                      "DELETE FROM schema_migrations WHERE version = 12");
+  auto reopened = Store::open(target_);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
   store_ = std::move(reopened).value();
   EXPECT_EQ(store_->schemaVersion(), 13);

@@ -1,0 +1,112 @@
+#include "proxy/store_watch.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+namespace sos::proxy {
+
+StoreWatch::StoreWatch(boost::asio::io_context& io, LocationService& locations,
+                       std::string postgresql, ReportSink reports, ElinSink elins)
+    : io_(io),
+      timer_(io),
+      locations_(locations),
+      postgresql_(std::move(postgresql)),
+      reports_(std::move(reports)),
+      elins_(std::move(elins)) {}
+
+StoreWatch::~StoreWatch() {
+  if (socket_) socket_->release();
+}
+
+void StoreWatch::start() {
+  if (!postgresql_.empty()) openFeed();
+  timer_.expires_after(std::chrono::seconds(1));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) check();
+  });
+}
+
+void StoreWatch::check() {
+  if (!postgresql_.empty() && !feed_) openFeed();
+  // The backstop: a notification missed while the feed was down is a version seen here.
+  locations_.rebuildIfChanged();
+  start();
+}
+
+void StoreWatch::openFeed() {
+  std::string error;
+  feed_ = store::ChangeFeed::open(postgresql_, &error);
+  if (!feed_) {
+    if (!feedFailing_) {
+      spdlog::warn(
+          "store change feed not open ({}): other nodes' changes are seen within a "
+          "second instead",
+          error);
+    }
+    feedFailing_ = true;
+    return;
+  }
+  if (feedFailing_) spdlog::info("store change feed open again");
+  feedFailing_ = false;
+  socket_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, feed_->socket());
+  waitForFeed();
+  // What changed before the feed listened: the version check finds it.
+  locations_.rebuildIfChanged();
+}
+
+void StoreWatch::waitForFeed() {
+  socket_->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec == boost::asio::error::operation_aborted || !feed_) return;
+                        readFeed();
+                      });
+}
+
+void StoreWatch::readFeed() {
+  std::vector<store::ChangeFeed::Change> changes;
+  std::string error;
+  if (!feed_->take(changes, &error)) {
+    dropFeed(error);
+    return;
+  }
+  bool data = false;
+  bool elins = false;
+  for (const auto& c : changes) {
+    ++locations_.counters().storeChangesHeard;
+    if (c.channel == store::kDataChannel) data = true;
+    if (c.channel == store::kElinChannel) elins = true;
+    if (c.channel != store::kReportsChannel || !locations_.store()) continue;
+    char* end = nullptr;
+    const long long id = std::strtoll(c.payload.c_str(), &end, 10);
+    if (end == c.payload.c_str()) continue;
+    auto report = locations_.store()->reportById(id);
+    if (report.ok() && report.value()) {
+      ++locations_.counters().storeReportsHeard;
+      reports_(*report.value());
+    } else if (!report.ok()) {
+      spdlog::warn("device report {} another node saved not read: {}", id, report.error().message);
+    }
+  }
+  if (data) locations_.rebuildIfChanged();
+  if (elins) {
+    // A handful of rows (one per ELIN in use); several notifications read them once.
+    ++locations_.counters().storeElinReads;
+    elins_(locations_.loadElinMappings());
+  }
+  waitForFeed();
+}
+
+void StoreWatch::dropFeed(const std::string& why) {
+  ++locations_.counters().storeFeedLosses;
+  spdlog::warn("store change feed lost ({}); opened again at the next check, within a second", why);
+  if (socket_) {
+    socket_->cancel();
+    socket_->release();
+    socket_.reset();
+  }
+  feed_.reset();
+}
+
+}  // namespace sos::proxy

@@ -1,0 +1,61 @@
+#pragma once
+// Location data changed by another process or node reaches this one's snapshot on the I/O
+// thread: the store's data version is read once a second (the CLI's import, issue 16; any
+// engine), and with PostgreSQL the store's change feed (store/change_feed.h, issue 22) says so
+// at the other node's commit, so the rebuild starts within milliseconds. Device reports another
+// node saved come the same way, read by their id and handed to `reports` (the SIP thread's
+// planner), and so do ELIN callback mappings (all of the store's, handed to `elins`, which
+// merges them: a PSAP may call an ELIN back through any node). A feed that cannot be opened, or is
+// lost, leaves the once-a-second check in force; it is opened again at a later check, with a log
+// line either way.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/callback.h"
+#include "model/location.h"
+#include "proxy/location_service.h"
+#include "store/change_feed.h"
+
+namespace sos::proxy {
+
+class StoreWatch {
+ public:
+  using ReportSink = std::function<void(const model::DeviceReport&)>;
+  using ElinSink = std::function<void(std::vector<model::CallbackTarget>)>;
+  // `postgresql`: the store's connection URI ("" for SQLite: the version check only).
+  StoreWatch(boost::asio::io_context& io, LocationService& locations, std::string postgresql,
+             ReportSink reports, ElinSink elins);
+  ~StoreWatch();
+  StoreWatch(const StoreWatch&) = delete;
+  StoreWatch& operator=(const StoreWatch&) = delete;
+
+  // The first check in a second; the feed at once. Counts go to the service's counters
+  // (storeChangesHeard, storeReportsHeard, storeFeedLosses).
+  void start();
+
+ private:
+  void check();
+  void openFeed();
+  void waitForFeed();
+  void readFeed();
+  void dropFeed(const std::string& why);
+
+  boost::asio::io_context& io_;
+  boost::asio::steady_timer timer_;
+  LocationService& locations_;
+  std::string postgresql_;
+  ReportSink reports_;
+  ElinSink elins_;
+  std::unique_ptr<store::ChangeFeed> feed_;
+  // Waits on the feed's socket; libpq owns the descriptor (released, never closed, here).
+  std::unique_ptr<boost::asio::posix::stream_descriptor> socket_;
+  bool feedFailing_ = false;  // the last try failed: logged once until one succeeds
+};
+
+}  // namespace sos::proxy
