@@ -69,30 +69,34 @@ class TwoNodes : public B2buaTest {
     return metricIn(m.body, name);
   }
 
-  // A 911 from `caller` at `contactHost` through node B; il-psap-a (`psapScenario`) answers.
-  // Returns node B's route line; the INVITE il-psap-a received into `psapInvite`.
-  RoutingLogLine call911AtNodeB(const std::string& caller, const std::string& contactHost,
-                                const std::string& psapScenario, std::string* psapInvite) {
-    auto psap = startTrunk(psapScenario, ports_.psapA, "il-psap-a-" + caller);
-    SippOptions o = call911Options(caller, contactHost, "caller-" + caller + "-at-b");
-    o.remote = "127.0.0.1:" + std::to_string(portsB_.proxy);
+  // A 911 from `caller` at `contactHost` through node B (or node A, `atNodeA`); il-psap-a
+  // (`psapScenario`) answers. Returns that node's route line; the INVITE il-psap-a received
+  // into `psapInvite`.
+  RoutingLogLine call911(const std::string& caller, const std::string& contactHost,
+                         const std::string& psapScenario, std::string* psapInvite,
+                         bool atNodeA = false) {
+    const std::string node = atNodeA ? "a" : "b";
+    auto psap = startTrunk(psapScenario, ports_.psapA, "il-psap-a-" + caller + "-" + node);
+    SippOptions o = call911Options(caller, contactHost, "caller-" + caller + "-at-" + node);
+    if (!atNodeA) o.remote = "127.0.0.1:" + std::to_string(portsB_.proxy);
     Sipp uac(o, dir_.path());
     EXPECT_TRUE(uac.start());
     EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()}) << nodeB_->output();
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()}) << nodeB_->output();
     if (psapInvite) *psapInvite = findMessage(*psap, true, "INVITE ");
     const std::string callId = inviteCallId(uac, false);
+    const fs::path log = atNodeA ? routingLogPath_ : routingLogB_;
     RoutingLogLine found;
     waitFor(
         [&] {
-          for (auto& line : readRoutingLog(routingLogB_)) {
+          for (auto& line : readRoutingLog(log)) {
             if (line.get("event") == "route" && line.get("call_id") == callId) found = line;
           }
           return !found.raw.empty();
         },
         milliseconds(10000));
-    EXPECT_FALSE(found.raw.empty()) << "no route line at node B for " << callId << "\n"
-                                    << readFile(routingLogB_);
+    EXPECT_FALSE(found.raw.empty()) << "no route line at node " << node << " for " << callId << "\n"
+                                    << readFile(log);
     return found;
   }
 
@@ -132,7 +136,7 @@ TEST_F(TwoNodes, ALocationCreatedThroughNodeAsApiRoutesA911AtNodeB) {
   EXPECT_GT(metricB("sosproxy_store_changes_heard_total"), heardBefore);
 
   std::string invite;
-  auto line = call911AtNodeB("1001", "10.1.4.20", "uas-psap-expect-pidf.xml", &invite);
+  auto line = call911("1001", "10.1.4.20", "uas-psap-expect-pidf.xml", &invite);
   EXPECT_EQ(line.get("location"), "HQ Floor 4") << line.raw;
   EXPECT_EQ(line.get("location_by").rfind("subnet", 0), 0u) << line.raw;
   EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>4</([a-z]+:)?FLR>"))) << invite;
@@ -150,9 +154,29 @@ TEST_F(TwoNodes, ADeviceReportToNodeAMovesTheNext911AtNodeB) {
   ASSERT_TRUE(waitFor([&] { return metricB("sosproxy_store_reports_heard_total") >= 1; },
                       milliseconds(10000)))
       << nodeB_->output();
-  auto line = call911AtNodeB("1002", "192.0.2.10", "uas-psap-expect-pidf.xml", nullptr);
+  auto line = call911("1002", "192.0.2.10", "uas-psap-expect-pidf.xml", nullptr);
   EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
   EXPECT_EQ(line.get("location_by").rfind("bssid", 0), 0u) << line.raw;
+}
+
+// Must-show 4, the call path: with PostgreSQL stopped, both nodes route 911 calls on their last
+// snapshot, with the caller's location and its PIDF-LO; each says on /readyz that its store takes
+// no writes.
+TEST_F(TwoNodes, WithPostgresqlStoppedBothNodesStillRouteEmergencyCallsWithTheirLocation) {
+  const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
+  auto stopped = runCommand({script.string(), "stop", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(stopped.status, std::optional<int>(0)) << stopped.err;
+  for (const bool atNodeA : {true, false}) {
+    std::string invite;
+    auto line = call911("1001", "10.1.2.45", "uas-psap-expect-pidf.xml", &invite, atNodeA);
+    EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+    EXPECT_EQ(line.get("pidf"), "added") << line.raw;
+    EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>2</([a-z]+:)?FLR>")))
+        << invite;
+    const auto ready = httpRequest("GET", atNodeA ? ports_.admin : portsB_.admin, "/readyz");
+    EXPECT_EQ(ready.status, 503) << ready.body;
+    EXPECT_NE(ready.body.find("{\"check\":\"store\""), std::string::npos) << ready.body;
+  }
 }
 
 // Must-show 2: the PSAP calls back the ELIN node A showed for 1001's 911, through node B, and
