@@ -126,13 +126,60 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
     ++counters_.reportsNotSaved;
     return Error{"store.unavailable", "no location store"};
   }
+  const model::DeviceReport given = report;
   auto r = store_->saveReport(report);
   if (r.ok()) {
     ++counters_.reportsSaved;
   } else {
     ++counters_.reportsNotSaved;
+    if (r.error().code == "store.write") keep(unsavedReports_, given, "device report");
   }
   return r;
+}
+
+template <class T>
+void LocationService::keep(std::deque<T>& queue, const T& item, const char* what) {
+  if (queue.size() >= kMaxUnsaved) {
+    queue.pop_front();
+    ++counters_.unsavedDropped;
+    spdlog::warn("store: more than {} unsaved of one kind; the oldest {} dropped", kMaxUnsaved,
+                 what);
+  }
+  queue.push_back(item);
+  counters_.unsavedWaiting = unsavedReports_.size() + unsavedRecords_.size();
+}
+
+void LocationService::retryUnsaved() {
+  if (unsavedReports_.empty() && unsavedRecords_.empty()) return;
+  if (!store_ || !store_->checkWritable().ok()) return;  // not yet: the next second
+  const size_t waiting = unsavedReports_.size() + unsavedRecords_.size();
+  // Each in order; a refusal with the store writable is the item's own (dropped), without it
+  // the store went away again (kept for the next try).
+  auto drain = [&](auto& queue, auto save, std::atomic<uint64_t>& replayed, const char* what) {
+    while (!queue.empty()) {
+      auto item = queue.front();
+      if (auto r = save(item); !r.ok()) {
+        if (!store_->checkWritable().ok()) return false;
+        spdlog::warn("store: a kept {} refused, dropped: {}", what, r.error().message);
+        ++counters_.unsavedDropped;
+      } else {
+        ++replayed;
+      }
+      queue.pop_front();
+    }
+    return true;
+  };
+  const bool reports = drain(
+      unsavedReports_, [&](model::DeviceReport& r) { return store_->saveReport(r); },
+      counters_.writesReplayed, "device report");
+  if (reports) {
+    drain(
+        unsavedRecords_, [&](const store::CallRecord& c) { return store_->saveCallRecord(c); },
+        counters_.writesReplayed, "call record");
+  }
+  counters_.unsavedWaiting = unsavedReports_.size() + unsavedRecords_.size();
+  spdlog::info("store takes writes again: {} of {} kept device reports and call records written",
+               waiting - counters_.unsavedWaiting, waiting);
 }
 
 Result<void> LocationService::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
@@ -206,6 +253,10 @@ size_t LocationService::saveCallRecords(const std::vector<store::CallRecord>& re
   for (const auto& record : records) {
     if (auto r = saveCallRecord(record); r.ok()) {
       ++saved;
+    } else if (!inMemory_) {
+      spdlog::warn("call record of call {} ({} {}) not saved now, kept to be written later: {}",
+                   record.callId, record.outcome, record.status, r.error().message);
+      keep(unsavedRecords_, record, "call record");
     } else {
       spdlog::warn("call record of call {} ({} {}) not saved: {}", record.callId, record.outcome,
                    record.status, r.error().message);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,11 @@ struct LocationCounters {
   std::atomic<uint64_t> storeReportsHeard{0};
   std::atomic<uint64_t> storeElinReads{0};  // ELIN mappings read because the feed said so
   std::atomic<uint64_t> storeFeedLosses{0};
+  // Writes the store could not take, kept and written later (LocationService::retryUnsaved):
+  // written then, dropped (over the cap, or refused once the store took writes again), waiting.
+  std::atomic<uint64_t> writesReplayed{0};
+  std::atomic<uint64_t> unsavedDropped{0};
+  std::atomic<uint64_t> unsavedWaiting{0};
 };
 
 // A call's record from its final routing-log entry. `endedAtMs` (Unix ms) is when the outcome
@@ -81,6 +87,13 @@ class LocationService {
   // not cost the others. Returns how many were saved.
   size_t saveCallRecords(const std::vector<store::CallRecord>& records);
   Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
+  // Device reports and call records the store could not take (a write error: the database
+  // down, unreachable or locked; not a report naming nobody) are kept in memory, oldest first,
+  // at most kMaxUnsaved of each (the oldest dropped beyond, counted), and written here, in
+  // order, once the store takes writes again (Store::checkWritable). Called once a second by
+  // the I/O thread (StoreWatch). One the writable store still refuses is dropped with a warning.
+  void retryUnsaved();
+  static constexpr size_t kMaxUnsaved = 10000;
   const LocationCounters& counters() const { return counters_; }
   LocationCounters& counters() { return counters_; }  // the I/O thread's own counts
   // Why the store cannot take a write now (for /readyz), or none when it can: the database of
@@ -101,6 +114,8 @@ class LocationService {
   bool openStore(const std::string& path);
   void publish(std::shared_ptr<const routing::LocationSnapshot> snap);
   void pruneAfter(int64_t lastId, int64_t written);
+  template <class T>
+  void keep(std::deque<T>& queue, const T& item, const char* what);
 
   std::shared_ptr<const config::Config> config_;
   Publish publish_;
@@ -108,6 +123,8 @@ class LocationService {
   mutable std::mutex mutex_;  // guards snapshot_ (read by the admin API, written by rebuilds)
   std::shared_ptr<const routing::LocationSnapshot> snapshot_;
   bool inMemory_ = false;  // no database file: call records are pruned to the newest
+  std::deque<model::DeviceReport> unsavedReports_;
+  std::deque<store::CallRecord> unsavedRecords_;
   std::string openError_;
   static constexpr size_t kRecordsInMemory = 10000;
   static constexpr int64_t kPruneEvery = 1000;

@@ -22,6 +22,10 @@ StoreWatch::~StoreWatch() {
 
 void StoreWatch::start() {
   if (!postgresql_.empty()) openFeed();
+  scheduleCheck();
+}
+
+void StoreWatch::scheduleCheck() {
   timer_.expires_after(std::chrono::seconds(1));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) check();
@@ -30,9 +34,11 @@ void StoreWatch::start() {
 
 void StoreWatch::check() {
   if (!postgresql_.empty() && !feed_) openFeed();
-  // The backstop: a notification missed while the feed was down is a version seen here.
+  // What could not be written while the database was away; then the backstop: a notification
+  // missed while the feed was down is a version seen here.
+  locations_.retryUnsaved();
   locations_.rebuildIfChanged();
-  start();
+  scheduleCheck();
 }
 
 void StoreWatch::openFeed() {
@@ -52,8 +58,31 @@ void StoreWatch::openFeed() {
   feedFailing_ = false;
   socket_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, feed_->socket());
   waitForFeed();
-  // What changed before the feed listened: the version check finds it.
+  catchUp();
+}
+
+// What was written while no feed listened (before the first, or while one was lost): the
+// version check finds a data change; reports after the last one handed over are read by id;
+// the ELIN mappings are read whole.
+void StoreWatch::catchUp() {
   locations_.rebuildIfChanged();
+  store::Store* db = locations_.store();
+  if (db == nullptr) return;
+  if (!lastReportId_) {
+    // The first feed: the snapshot holds the reports so far.
+    if (auto last = db->lastReportId(); last.ok()) lastReportId_ = last.value();
+    return;
+  }
+  if (auto missed = db->reportsAfter(*lastReportId_, kCatchUpReports); missed.ok()) {
+    for (const auto& [id, report] : missed.value()) handOver(id, report);
+  }
+  elins_(locations_.loadElinMappings());
+}
+
+void StoreWatch::handOver(int64_t id, const model::DeviceReport& report) {
+  ++locations_.counters().storeReportsHeard;
+  if (!lastReportId_ || id > *lastReportId_) lastReportId_ = id;
+  reports_(report);
 }
 
 void StoreWatch::waitForFeed() {
@@ -83,8 +112,7 @@ void StoreWatch::readFeed() {
     if (end == c.payload.c_str()) continue;
     auto report = locations_.store()->reportById(id);
     if (report.ok() && report.value()) {
-      ++locations_.counters().storeReportsHeard;
-      reports_(*report.value());
+      handOver(id, *report.value());
     } else if (!report.ok()) {
       spdlog::warn("device report {} another node saved not read: {}", id, report.error().message);
     }

@@ -4,7 +4,8 @@
 // engine), and with PostgreSQL the store's change feed (store/change_feed.h, issue 22) says so
 // at the other node's commit, so the rebuild starts within milliseconds. Device reports another
 // node saved come the same way, read by their id and handed to `reports` (the SIP thread's
-// planner), and so do ELIN callback mappings (all of the store's, handed to `elins`, which
+// planner); when a lost feed is open again, the reports saved meanwhile are read too. So do
+// ELIN callback mappings (all of the store's, handed to `elins`, which
 // merges them: a PSAP may call an ELIN back through any node). A feed that cannot be opened, or is
 // lost, leaves the once-a-second check in force; it is opened again at a later check, with a log
 // line either way.
@@ -12,8 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,11 +43,17 @@ class StoreWatch {
   void start();
 
  private:
+  void scheduleCheck();
   void check();
   void openFeed();
   void waitForFeed();
   void readFeed();
   void dropFeed(const std::string& why);
+  void catchUp();
+  void handOver(int64_t id, const model::DeviceReport& report);
+  // Reports read at once when a feed opens again; older ones missed are left to the next
+  // snapshot (a feed away for that long is a database away for that long).
+  static constexpr size_t kCatchUpReports = 10000;
 
   boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
@@ -55,7 +64,8 @@ class StoreWatch {
   std::unique_ptr<store::ChangeFeed> feed_;
   // Waits on the feed's socket; libpq owns the descriptor (released, never closed, here).
   std::unique_ptr<boost::asio::posix::stream_descriptor> socket_;
-  bool feedFailing_ = false;  // the last try failed: logged once until one succeeds
+  bool feedFailing_ = false;             // the last try failed: logged once until one succeeds
+  std::optional<int64_t> lastReportId_;  // the newest report handed over (or in the snapshot)
 };
 
 }  // namespace sos::proxy

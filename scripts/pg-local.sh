@@ -107,11 +107,14 @@ if ! ours "$dir"; then
   as_user touch "$data/pg-local.conf"
 fi
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT.
+# port_free PORT: nothing listens on 127.0.0.1:PORT. With SO_REUSEADDR, as the server binds:
+# the connections of a server just stopped (TIME_WAIT) do not keep its port from a restart.
 port_free() {
   if command -v python3 >/dev/null; then
-    python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$1" \
-      2>/dev/null
+    python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
   elif command -v ss >/dev/null; then
     [[ -z "$(ss -Htln "sport = :$1")" ]]
   else

@@ -474,6 +474,31 @@ Result<std::optional<model::DeviceReport>> Store::reportById(int64_t id) {
                           s.columnText(4), s.columnText(5), s.columnInt(6), s.columnInt(7) != 0}};
 }
 
+Result<std::vector<std::pair<int64_t, model::DeviceReport>>> Store::reportsAfter(int64_t afterId,
+                                                                                 size_t limit) {
+  Statement s(db_,
+              "SELECT id, extension, mac, ip, bssid, chassis, port, reported_at_ms, "
+              "network_provided FROM device_reports WHERE id > ? ORDER BY id LIMIT ?");
+  s.integer(1, afterId)
+      .integer(2,
+               static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  std::vector<std::pair<int64_t, model::DeviceReport>> out;
+  while (s.row()) {
+    out.emplace_back(
+        s.columnInt(0),
+        model::DeviceReport{s.columnText(1), s.columnText(2), s.columnText(3), s.columnText(4),
+                            s.columnText(5), s.columnText(6), s.columnInt(7), s.columnInt(8) != 0});
+  }
+  if (s.failed()) return Error{"store.read", path_ + ": " + s.error()};
+  return out;
+}
+
+Result<int64_t> Store::lastReportId() {
+  Statement s(db_, "SELECT COALESCE(MAX(id), 0) FROM device_reports");
+  if (!s.row()) return Error{"store.read", path_ + ": " + s.error()};
+  return s.columnInt(0);
+}
+
 Result<std::optional<model::DeviceReport>> Store::latestReport(const std::string& extension) {
   Statement s(db_,
               "SELECT extension, mac, ip, bssid, chassis, port, reported_at_ms, network_provided "

@@ -96,6 +96,12 @@ class Store {
   // The report stored with this id, or none (issue 22: another node saved it and its change
   // feed named it).
   Result<std::optional<model::DeviceReport>> reportById(int64_t id);
+  // The reports stored after the one with id `afterId`, oldest first, at most `limit`, each
+  // with its id (a node whose change feed was away catches up with them); and the newest id
+  // (0 for none).
+  Result<std::vector<std::pair<int64_t, model::DeviceReport>>> reportsAfter(int64_t afterId,
+                                                                            size_t limit);
+  Result<int64_t> lastReportId();
   // The latest report of any of this user's devices (the network's or the phone's), or none.
   Result<std::optional<model::DeviceReport>> latestReport(const std::string& extension);
 

@@ -179,6 +179,49 @@ TEST_F(TwoNodes, WithPostgresqlStoppedBothNodesStillRouteEmergencyCallsWithTheir
   }
 }
 
+// Must-show 4, what is written meanwhile: a device report node A receives and the record of a
+// 911 node A routes while PostgreSQL is stopped are kept, and written once it is back; node B
+// then hears of the report and locates 1002's next 911 by it.
+TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItReturns) {
+  const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
+  // Once used, the token is known to node A without the database (a token never read is 503
+  // while the database is away).
+  auto used = httpRequest("GET", ports_.admin, "/api/v1/personal-locations", "",
+                          {{"Authorization", "Bearer " + phone}});
+  ASSERT_EQ(used.status, 200) << used.body;
+  const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
+  auto stopped = runCommand({script.string(), "stop", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(stopped.status, std::optional<int>(0)) << stopped.err;
+
+  auto reported = httpRequest("POST", ports_.admin, "/api/v1/location-reports",
+                              R"({"extension":"1002","bssid":"00:11:22:33:44:55"})",
+                              {{"Authorization", "Bearer " + phone}});
+  ASSERT_EQ(reported.status, 200) << reported.body;
+  EXPECT_NE(reported.body.find("\"saved\":false"), std::string::npos) << reported.body;
+  auto during = call911("1001", "10.1.2.45", "uas-psap-expect-pidf.xml", nullptr, true);
+  EXPECT_EQ(during.get("location"), "HQ Floor 2") << during.raw;
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_store_writes_waiting") == 2; }, milliseconds(10000)))
+      << metrics();
+
+  auto restarted = runCommand({script.string(), "start", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(restarted.status, std::optional<int>(0)) << restarted.err;
+  ASSERT_TRUE(waitFor([&] { return metric("sosproxy_store_writes_replayed_total") == 2; },
+                      milliseconds(20000)))
+      << metrics() << proxy_->output();
+  EXPECT_EQ(metric("sosproxy_store_writes_waiting"), 0);
+  auto record = runCommand(
+      {"psql", pgUrl_, "-Atc",
+       "SELECT location FROM call_records WHERE call_id = '" + during.get("call_id") + "'"},
+      dir_.path());
+  EXPECT_EQ(record.out, "HQ Floor 2\n") << record.err;
+  ASSERT_TRUE(waitFor([&] { return metricB("sosproxy_store_reports_heard_total") >= 1; },
+                      milliseconds(20000)))
+      << nodeB_->output();
+  auto line = call911("1002", "192.0.2.10", "uas-psap-expect-pidf.xml", nullptr);
+  EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
+}
+
 // Must-show 2: the PSAP calls back the ELIN node A showed for 1001's 911, through node B, and
 // 1001's phone rings. Node A writes the mapping (a batch, 20 ms after the call) with a NOTIFY;
 // node B reads the mappings and merges them into its SIP thread's callback map. How long after

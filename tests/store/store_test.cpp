@@ -548,6 +548,32 @@ TEST_F(StoreTest, ReportsTellANewNetworkFromAKnownOne) {
             "00:aa:bb:cc:dd:ee");
 }
 
+// Issue 22: a node whose change feed was away reads the reports saved meanwhile, by id.
+TEST_F(StoreTest, ReportsAfterAnIdAreReadOldestFirstUpToALimit) {
+  auto store = openSeeded();
+  auto none = store->lastReportId();
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_EQ(none.value(), 0);
+  for (int64_t at : {1000, 2000, 3000}) {
+    model::DeviceReport r{"1003", "", "203.0.113." + std::to_string(at / 1000), "", "", "", at};
+    ASSERT_TRUE(store->saveReport(r).ok());
+  }
+  auto last = store->lastReportId();
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  const int64_t first = last.value() - 2;
+  auto after = store->reportsAfter(first, 10);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  ASSERT_EQ(after.value().size(), 2u);
+  EXPECT_EQ(after.value()[0].first, first + 1);
+  EXPECT_EQ(after.value()[0].second.ip, "203.0.113.2");
+  EXPECT_EQ(after.value()[1].second.reportedAtMs, 3000);
+  auto limited = store->reportsAfter(0, 1);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited.value().size(), 1u);
+  EXPECT_EQ(limited.value()[0].first, first);
+  EXPECT_EQ(limited.value()[0].second.extension, "1003");
+}
+
 // Issue 22: another node hears of a change in the routing data, of each device report and of
 // ELIN mappings saved, by PostgreSQL's NOTIFY at the writer's commit, and reads a report by the
 // id it names.
