@@ -146,13 +146,19 @@ void LocationService::keep(std::deque<T>& queue, const T& item, const char* what
                  what);
   }
   queue.push_back(item);
-  counters_.unsavedWaiting = unsavedReports_.size() + unsavedRecords_.size();
+  counters_.unsavedWaiting = waiting();
 }
 
 void LocationService::retryUnsaved() {
-  if (unsavedReports_.empty() && unsavedRecords_.empty()) return;
+  const size_t before = waiting();
+  if (before == 0) return;
   if (!store_ || !store_->checkWritable().ok()) return;  // not yet: the next second
-  const size_t waiting = unsavedReports_.size() + unsavedRecords_.size();
+  if (unsavedElins_) {
+    if (store_->saveElinMappings(*unsavedElins_, unixMsNow()).ok()) {
+      unsavedElins_.reset();
+      ++counters_.writesReplayed;
+    }
+  }
   // Each in order; a refusal with the store writable is the item's own (dropped), without it
   // the store went away again (kept for the next try).
   auto drain = [&](auto& queue, auto save, std::atomic<uint64_t>& replayed, const char* what) {
@@ -177,14 +183,28 @@ void LocationService::retryUnsaved() {
         unsavedRecords_, [&](const store::CallRecord& c) { return store_->saveCallRecord(c); },
         counters_.writesReplayed, "call record");
   }
-  counters_.unsavedWaiting = unsavedReports_.size() + unsavedRecords_.size();
-  spdlog::info("store takes writes again: {} of {} kept device reports and call records written",
-               waiting - counters_.unsavedWaiting, waiting);
+  counters_.unsavedWaiting = waiting();
+  spdlog::info(
+      "store takes writes again: {} of {} kept device reports, call records and ELIN mapping "
+      "sets written",
+      before - counters_.unsavedWaiting, before);
 }
 
 Result<void> LocationService::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
-  return store_->saveElinMappings(mappings, unixMsNow());
+  auto r = store_->saveElinMappings(mappings, unixMsNow());
+  // Each set is the whole of this node's: the newest one not written is the one to write later.
+  if (r.ok()) {
+    unsavedElins_.reset();
+  } else if (!inMemory_) {
+    unsavedElins_ = mappings;
+  }
+  counters_.unsavedWaiting = waiting();
+  return r;
+}
+
+size_t LocationService::waiting() const {
+  return unsavedReports_.size() + unsavedRecords_.size() + (unsavedElins_ ? 1 : 0);
 }
 
 std::vector<model::CallbackTarget> LocationService::loadElinMappings() {

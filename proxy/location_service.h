@@ -46,7 +46,8 @@ struct LocationCounters {
   std::atomic<uint64_t> storeElinReads{0};  // ELIN mappings read because the feed said so
   std::atomic<uint64_t> storeFeedLosses{0};
   // Writes the store could not take, kept and written later (LocationService::retryUnsaved):
-  // written then, dropped (over the cap, or refused once the store took writes again), waiting.
+  // written then, dropped (over the cap, or refused once the store took writes again), waiting
+  // (reports and records each, and an ELIN mapping set as one).
   std::atomic<uint64_t> writesReplayed{0};
   std::atomic<uint64_t> unsavedDropped{0};
   std::atomic<uint64_t> unsavedWaiting{0};
@@ -77,7 +78,8 @@ class LocationService {
 
   std::shared_ptr<const routing::LocationSnapshot> snapshot() const;
   Result<store::Store::ReportOutcome> saveReport(model::DeviceReport& report);
-  // ELIN -> caller mappings (issue 4): written after every assignment, read at start-up.
+  // ELIN -> caller mappings (issue 4): written after every assignment (a set not written is
+  // kept for retryUnsaved), read at start-up.
   Result<void> saveElinMappings(const std::vector<model::CallbackTarget>& mappings);
   std::vector<model::CallbackTarget> loadElinMappings();
   // Call records: one per call whose INVITE had its outcome, written to the store in force (the
@@ -90,7 +92,8 @@ class LocationService {
   // Device reports and call records the store could not take (a write error: the database
   // down, unreachable or locked; not a report naming nobody) are kept in memory, oldest first,
   // at most kMaxUnsaved of each (the oldest dropped beyond, counted), and written here, in
-  // order, once the store takes writes again (Store::checkWritable). Called once a second by
+  // order, once the store takes writes again (Store::checkWritable); so is the newest set of
+  // ELIN mappings not written (the first, before them). Called once a second by
   // the I/O thread (StoreWatch). One the writable store still refuses is dropped with a warning.
   void retryUnsaved();
   static constexpr size_t kMaxUnsaved = 10000;
@@ -125,6 +128,8 @@ class LocationService {
   bool inMemory_ = false;  // no database file: call records are pruned to the newest
   std::deque<model::DeviceReport> unsavedReports_;
   std::deque<store::CallRecord> unsavedRecords_;
+  std::optional<std::vector<model::CallbackTarget>> unsavedElins_;  // the newest set not written
+  size_t waiting() const;
   std::string openError_;
   static constexpr size_t kRecordsInMemory = 10000;
   static constexpr int64_t kPruneEvery = 1000;

@@ -209,14 +209,16 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
          "saved some",
          l.storeElinReads);
   metric(out, "sosproxy_store_writes_replayed_total", "counter",
-         "device reports and call records written after the store could not take them at first",
+         "device reports, call records and ELIN mapping sets written after the store could not "
+         "take them at first",
          l.writesReplayed);
   metric(out, "sosproxy_store_writes_dropped_total", "counter",
          "kept device reports and call records dropped (over the cap, or refused by the store "
          "once it took writes again)",
          l.unsavedDropped);
   metric(out, "sosproxy_store_writes_waiting", "gauge",
-         "device reports and call records kept until the store takes writes again",
+         "device reports, call records and ELIN mapping sets kept until the store takes writes "
+         "again",
          l.unsavedWaiting);
   metric(out, "sosproxy_store_feed_losses_total", "counter",
          "PostgreSQL change feeds lost (the once-a-second check stands in until one is open)",

@@ -232,27 +232,61 @@ class TwoNodesElinTrunk : public TwoNodes {
     ports_.psapAMode = "elin";  // il-psap-a shows the caller's ELIN (both nodes' configurations)
     TwoNodes::SetUp();
   }
+
+  // A 911 from 1001 in Room 301 through node A, its phone listening on `phonePort`; returns the
+  // ELIN il-psap-a was shown.
+  std::string emergencyFrom1001AtNodeA(uint16_t phonePort) {
+    std::string emergencyCallId;
+    {
+      auto psap = startTrunk("uas-psap-expect-elin.xml", ports_.psapA, "il-psap-a");
+      SippOptions o = call911Options("1001", "127.0.0.1", "caller-1001-at-a");
+      o.sets = {{"caller", "1001"},
+                {"contact_host", "127.0.0.1"},
+                {"contact_port", std::to_string(phonePort)},
+                {"pani", "IEEE-802.11; i-wlan-node-id=001122334455"}};
+      Sipp uac(o, dir_.path());
+      EXPECT_TRUE(uac.start());
+      EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+      EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+      emergencyCallId = inviteCallId(uac, false);
+    }
+    return waitForLogLine({{"event", "route"}, {"call_id", emergencyCallId}}).get("elin");
+  }
+
+  // The PSAP calls `elin` back through node B: 1001's phone (on `phonePort`) must ring, and node
+  // B's route line say so.
+  void callBackThroughNodeB(const std::string& elin, uint16_t phonePort) {
+    auto phone = startTrunk("uas-answer-expect-bye.xml", phonePort, "phone-1001");
+    SippOptions back;
+    back.scenario = "uac-call-caller-hangs-up.xml";
+    back.name = "psap-callback-via-b";
+    back.remote = "127.0.0.1:" + std::to_string(portsB_.proxy);
+    back.service = elin;
+    Sipp psap(back, dir_.path());
+    ASSERT_TRUE(psap.start());
+    EXPECT_EQ(psap.wait(), 0) << report({&psap, phone.get()}) << nodeB_->output();
+    EXPECT_EQ(phone->wait(), 0) << report({&psap, phone.get()});
+    EXPECT_EQ(countMessages(*phone, true, "INVITE "), 1) << report({phone.get()});
+    const std::string callId = inviteCallId(psap, false);
+    RoutingLogLine atB;
+    waitFor(
+        [&] {
+          for (auto& l : readRoutingLog(routingLogB_)) {
+            if (l.get("event") == "route" && l.get("call_id") == callId) atB = l;
+          }
+          return !atB.raw.empty();
+        },
+        milliseconds(10000));
+    EXPECT_EQ(atB.get("trunk"), "callback") << atB.raw << "\n" << readFile(routingLogB_);
+    EXPECT_NE(atB.get("reason").find("to 1001"), std::string::npos) << atB.raw;
+  }
 };
 
 TEST_F(TwoNodesElinTrunk, APsapCallingTheElinBackThroughNodeBReachesTheCaller) {
   const uint16_t phonePort = pickFreePort();
-  std::string emergencyCallId;
-  {
-    auto psap = startTrunk("uas-psap-expect-elin.xml", ports_.psapA, "il-psap-a");
-    SippOptions o = call911Options("1001", "127.0.0.1", "caller-1001-at-a");
-    o.sets = {{"caller", "1001"},
-              {"contact_host", "127.0.0.1"},
-              {"contact_port", std::to_string(phonePort)},
-              {"pani", "IEEE-802.11; i-wlan-node-id=001122334455"}};
-    Sipp uac(o, dir_.path());
-    ASSERT_TRUE(uac.start());
-    EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
-    EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
-    emergencyCallId = inviteCallId(uac, false);
-  }
+  const std::string elin = emergencyFrom1001AtNodeA(phonePort);
   const auto answered = std::chrono::steady_clock::now();
-  auto line = waitForLogLine({{"event", "route"}, {"call_id", emergencyCallId}});
-  ASSERT_EQ(line.get("elin"), "+12175550131") << line.raw;
+  ASSERT_EQ(elin, "+12175550131");
   ASSERT_TRUE(waitFor([&] { return metricB("sosproxy_store_elin_mapping_reads_total") >= 1; },
                       milliseconds(10000)))
       << nodeB_->output();
@@ -262,30 +296,31 @@ TEST_F(TwoNodesElinTrunk, APsapCallingTheElinBackThroughNodeBReachesTheCaller) {
       "node B read node A's ELIN mapping at most %lld ms after the 911 ended (read every "
       "20 ms)\n",
       static_cast<long long>(took.count()) + 20);
+  callBackThroughNodeB(elin, phonePort);
+}
 
-  auto phone = startTrunk("uas-answer-expect-bye.xml", phonePort, "phone-1001");
-  SippOptions back;
-  back.scenario = "uac-call-caller-hangs-up.xml";
-  back.name = "psap-callback-via-b";
-  back.remote = "127.0.0.1:" + std::to_string(portsB_.proxy);
-  back.service = "+12175550131";
-  Sipp psap(back, dir_.path());
-  ASSERT_TRUE(psap.start());
-  EXPECT_EQ(psap.wait(), 0) << report({&psap, phone.get()}) << nodeB_->output();
-  EXPECT_EQ(phone->wait(), 0) << report({&psap, phone.get()});
-  EXPECT_EQ(countMessages(*phone, true, "INVITE "), 1) << report({phone.get()});
-  const std::string callId = inviteCallId(psap, false);
-  RoutingLogLine atB;
-  waitFor(
-      [&] {
-        for (auto& l : readRoutingLog(routingLogB_)) {
-          if (l.get("event") == "route" && l.get("call_id") == callId) atB = l;
-        }
-        return !atB.raw.empty();
-      },
-      milliseconds(10000));
-  EXPECT_EQ(atB.get("trunk"), "callback") << atB.raw << "\n" << readFile(routingLogB_);
-  EXPECT_NE(atB.get("reason").find("to 1001"), std::string::npos) << atB.raw;
+// Must-show 2 and 4 together: the 911 through node A happens while PostgreSQL is stopped, so its
+// ELIN mapping cannot be written; node A keeps it and writes it when the database is back, and
+// the PSAP's callback through node B reaches 1001.
+TEST_F(TwoNodesElinTrunk, AMappingMadeWhilePostgresqlIsDownReachesNodeBWhenItReturns) {
+  const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
+  auto stopped = runCommand({script.string(), "stop", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(stopped.status, std::optional<int>(0)) << stopped.err;
+  const uint16_t phonePort = pickFreePort();
+  ASSERT_EQ(emergencyFrom1001AtNodeA(phonePort), "+12175550131");
+  // The call record and the mapping set.
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_store_writes_waiting") == 2; }, milliseconds(10000)))
+      << metrics();
+  auto restarted = runCommand({script.string(), "start", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(restarted.status, std::optional<int>(0)) << restarted.err;
+  ASSERT_TRUE(waitFor([&] { return metric("sosproxy_store_writes_replayed_total") == 2; },
+                      milliseconds(20000)))
+      << metrics() << proxy_->output();
+  ASSERT_TRUE(waitFor([&] { return metricB("sosproxy_store_elin_mapping_reads_total") >= 1; },
+                      milliseconds(20000)))
+      << nodeB_->output();
+  callBackThroughNodeB("+12175550131", phonePort);
 }
 
 }  // namespace
