@@ -206,7 +206,7 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
          l.storeReportsHeard);
   metric(out, "sosproxy_store_elin_mapping_reads_total", "counter",
          "reads of the ELIN callback mappings because the store's change feed said a node "
-         "saved some",
+         "saved some, or opened again after a loss",
          l.storeElinReads);
   metric(out, "sosproxy_store_writes_replayed_total", "counter",
          "device reports, call records and ELIN mapping sets written after the store could not "

@@ -76,6 +76,7 @@ void StoreWatch::catchUp() {
   if (auto missed = db->reportsAfter(*lastReportId_, kCatchUpReports); missed.ok()) {
     for (const auto& [id, report] : missed.value()) handOver(id, report);
   }
+  ++locations_.counters().storeElinReads;
   elins_(locations_.loadElinMappings());
 }
 
