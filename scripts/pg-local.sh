@@ -3,9 +3,9 @@
 #
 #   scripts/pg-local.sh start DIR   makes a cluster in DIR/data (DIR absent or empty), or starts
 #                                   again the one an earlier start left there; listens on a free
-#                                   port on 127.0.0.1 only, with the database and superuser
-#                                   sosproxy; prints the connection string (also in DIR/conninfo)
-#                                   as the only line on stdout. Log: DIR/postgres.log.
+#                                   port on 127.0.0.1 only, superuser sosproxy, a database of
+#                                   its own (sosproxy_XXXXXXXX); prints the connection string
+#                                   (also in DIR/conninfo) alone on stdout. Log: DIR/postgres.log.
 #   scripts/pg-local.sh stop DIR    stops it (fast shutdown); nothing to do is not an error
 #   scripts/pg-local.sh url DIR     prints DIR/conninfo
 #
@@ -138,7 +138,9 @@ if as_user "$bin/pg_ctl" status -D "$data" >/dev/null 2>&1; then
 else
   # The port of the last run when it is still free, so DIR/conninfo stays the same.
   port="$(sed -n 's/^port = //p' "$data/pg-local.conf")"
-  if [[ -z "$port" ]] || ! port_free "$port"; then port="$(next_port 54320)"; fi
+  # From a random place in 54320-58319, so that servers started at once (tests in parallel)
+  # seldom try the same ports.
+  if [[ -z "$port" ]] || ! port_free "$port"; then port="$(next_port $((54320 + RANDOM % 4000)))"; fi
   deadline=$((SECONDS + 30))
   # Another start may take the same port between the test and the bind: then try the next one.
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
@@ -175,12 +177,17 @@ head -n 1 "$data/postmaster.pid" >"$dir/pid"
 psql() {
   "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U sosproxy -d postgres "$@"
 }
-if [[ -z "$(psql -Atc "select 1 from pg_database where datname = 'sosproxy'")" ]]; then
-  psql -c 'create database sosproxy owner sosproxy' >/dev/null ||
-    die "could not create the database sosproxy on 127.0.0.1:$port"
+# The database's name is the cluster's own (sosproxy_ and 8 hex digits, kept in DIR/dbname): a
+# client of a stopped server whose port another scratch server took meanwhile finds no such
+# database there, as if the server were still down.
+[[ -f "$dir/dbname" ]] || printf 'sosproxy_%08x\n' "$((RANDOM * 32768 + RANDOM))" >"$dir/dbname"
+dbname="$(cat "$dir/dbname")"
+if [[ -z "$(psql -Atc "select 1 from pg_database where datname = '$dbname'")" ]]; then
+  psql -c "create database $dbname owner sosproxy" >/dev/null ||
+    die "could not create the database $dbname on 127.0.0.1:$port"
 fi
 
-url="postgresql://sosproxy@127.0.0.1:$port/sosproxy"
+url="postgresql://sosproxy@127.0.0.1:$port/$dbname"
 echo "$url" >"$dir/conninfo"
 echo "pg-local: PostgreSQL $(cat "$data/PG_VERSION") on 127.0.0.1:$port as" \
   "${run_user:-$(id -un)}, data in $data, log $log; stop with: $0 stop $dir" >&2
