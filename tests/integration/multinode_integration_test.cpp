@@ -63,6 +63,21 @@ class TwoNodes : public B2buaTest {
     }
   }
 
+  // The route line of `callId` in the routing log at `log` (either node's), waited for up to
+  // 10 s; empty (raw "") when none came.
+  static RoutingLogLine routeLine(const fs::path& log, const std::string& callId) {
+    RoutingLogLine found;
+    waitFor(
+        [&] {
+          for (auto& line : readRoutingLog(log)) {
+            if (line.get("event") == "route" && line.get("call_id") == callId) found = line;
+          }
+          return !found.raw.empty();
+        },
+        milliseconds(10000));
+    return found;
+  }
+
   long metricB(const std::string& name) {
     auto m = httpRequest("GET", portsB_.admin, "/metrics");
     EXPECT_EQ(m.status, 200) << m.body;
@@ -86,15 +101,7 @@ class TwoNodes : public B2buaTest {
     if (psapInvite) *psapInvite = findMessage(*psap, true, "INVITE ");
     const std::string callId = inviteCallId(uac, false);
     const fs::path log = atNodeA ? routingLogPath_ : routingLogB_;
-    RoutingLogLine found;
-    waitFor(
-        [&] {
-          for (auto& line : readRoutingLog(log)) {
-            if (line.get("event") == "route" && line.get("call_id") == callId) found = line;
-          }
-          return !found.raw.empty();
-        },
-        milliseconds(10000));
+    RoutingLogLine found = routeLine(log, callId);
     EXPECT_FALSE(found.raw.empty()) << "no route line at node " << node << " for " << callId << "\n"
                                     << readFile(log);
     return found;
@@ -267,16 +274,7 @@ class TwoNodesElinTrunk : public TwoNodes {
     EXPECT_EQ(psap.wait(), 0) << report({&psap, phone.get()}) << nodeB_->output();
     EXPECT_EQ(phone->wait(), 0) << report({&psap, phone.get()});
     EXPECT_EQ(countMessages(*phone, true, "INVITE "), 1) << report({phone.get()});
-    const std::string callId = inviteCallId(psap, false);
-    RoutingLogLine atB;
-    waitFor(
-        [&] {
-          for (auto& l : readRoutingLog(routingLogB_)) {
-            if (l.get("event") == "route" && l.get("call_id") == callId) atB = l;
-          }
-          return !atB.raw.empty();
-        },
-        milliseconds(10000));
+    RoutingLogLine atB = routeLine(routingLogB_, inviteCallId(psap, false));
     EXPECT_EQ(atB.get("trunk"), "callback") << atB.raw << "\n" << readFile(routingLogB_);
     EXPECT_NE(atB.get("reason").find("to 1001"), std::string::npos) << atB.raw;
   }
