@@ -229,6 +229,9 @@ struct Store {
   std::string path;  // sqlite: the database file; empty: no database, data lives in memory only
   std::string postgresql;  // postgresql: libpq's connection URI (postgresql://user@host:port/db)
   std::string seed;        // YAML location data loaded into an empty store; empty: none
+  // This node's name among those sharing the database (who claimed which pending alert);
+  // empty: HOSTNAME:SIP-PORT, set by the proxy at start (nodeNameOr).
+  std::string nodeName;
 
   // What store::Store::open takes: the file, or the URI; "" for none (in memory only).
   const std::string& database() const {
@@ -332,6 +335,10 @@ struct Notifications {
                                    // is given up
   int retryInitialMs = 1000;       // backoff doubles from here ...
   int retryMaxMs = 60000;          // ... up to this (at most 300 s), the cap past maxAttempts too
+  // Several nodes on one database (issue 22): a node's claim on the alerts it works lasts this
+  // long unless it renews it (it does, every third of it); past it, another node takes them
+  // over. It is how long a dead node's pending alerts and escalations wait.
+  int leaseMs = 15000;
 };
 
 // Scheduled test calls for every site (issue 21), unless a site says otherwise

@@ -432,7 +432,7 @@ std::vector<Responder> Parser::responders(const YamlValue& v) {
 
 void Parser::readNotifications(const YamlValue& v) {
   auto f = fields(v, {"smtp", "escalate_after_s", "timeout_s", "max_attempts", "retry_initial_s",
-                      "retry_max_s", "webhook_ca_file"});
+                      "retry_max_s", "webhook_ca_file", "lease_s"});
   if (!f) {
     return;
   }
@@ -461,6 +461,14 @@ void Parser::readNotifications(const YamlValue& v) {
   if (auto r = get(*f, v, "retry_max_s")) {
     n.retryMaxMs = timeoutMs(*r).value_or(n.retryMaxMs);
   }
+  if (auto l = get(*f, v, "lease_s")) {
+    auto ms = timeoutMs(*l);
+    if (ms && *ms < 1000) {
+      report(l->mark, l->key, "is too short; expected at least 1 second");
+    } else if (ms) {
+      n.leaseMs = *ms;
+    }
+  }
 }
 
 void Parser::readLogging(const YamlValue& v) {
@@ -481,7 +489,7 @@ void Parser::readLogging(const YamlValue& v) {
 }
 
 void Parser::readStore(const YamlValue& v) {
-  auto f = fields(v, {"backend", "path", "postgresql", "seed"});
+  auto f = fields(v, {"backend", "path", "postgresql", "seed", "node_name"});
   if (!f) {
     return;
   }
@@ -508,6 +516,9 @@ void Parser::readStore(const YamlValue& v) {
   }
   if (auto s = get(*f, v, "seed")) {
     store.seed = besideSource(nonEmpty(*s));
+  }
+  if (auto n = get(*f, v, "node_name")) {
+    store.nodeName = nonEmpty(*n);
   }
   if (!backendKnown) return;
   const bool pg = store.backend == StoreBackend::Postgresql;

@@ -84,8 +84,9 @@ MailRequest relayRequest(const config::Notifications& n);
 
 // SIP MESSAGE (RFC 3428): sent by the SIP thread; `done` is called back on the I/O thread.
 struct SipMessageRequest {
-  std::string uri;   // "sip:security-desk@127.0.0.1:5094"
-  std::string body;  // text/plain
+  std::string uri;       // "sip:security-desk@127.0.0.1:5094"
+  std::string body;      // text/plain
+  std::string delivery;  // the job's delivery id, sent as X-Sosproxy-Delivery; "" for none
   std::chrono::milliseconds timeout{5000};
 };
 using SipSender = std::function<void(SipMessageRequest, Done)>;

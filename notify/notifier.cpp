@@ -14,7 +14,8 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <limits>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "base/clock.h"
@@ -34,7 +35,7 @@ milliseconds escalateAfterOf(const config::Config& config, std::optional<millise
 WrittenEvent Notifier::Recorder::write(store::Store& store, const CallEvent& e, DeliveryIds& ids,
                                        SteadyTime queuedAt) {
   const auto config = this->config();
-  WrittenEvent w = writeEvent(store, *config, e, escalateAfter(*config), ids);
+  WrittenEvent w = writeEvent(store, *config, e, escalateAfter(*config), ids, node_);
   count(w);
   if (!w.jobs.empty()) {
     // How long after the SIP thread handed the event over its jobs were written (committed:
@@ -144,7 +145,7 @@ void Notifier::Impl::escalate(const std::string& callId) {
     // Nobody left to alert (the configuration may have changed since the call): the alert
     // stays unacknowledged, but no timer waits for it.
     std::vector<store::NotificationJob> none;
-    if (auto r = store.recordEscalation(none, callId, row.escalatedTier, 0); !r.ok()) {
+    if (auto r = store.recordEscalation(none, callId, row.escalatedTier, 0, node); !r.ok()) {
       spdlog::error("call {}: end of escalation not written: {}", callId, r.error().message);
     }
     alerts.erase(it);
@@ -163,12 +164,20 @@ void Notifier::Impl::escalate(const std::string& callId) {
   row.escalateAtMs = nextTier(*site, tier) != 0
                          ? now + escalateAfterOf(*config, escalateAfterOverride).count()
                          : 0;
+  claimFor(w.jobs, node, *config, now);
+  auto recorded = store.recordEscalation(w.jobs, callId, tier, row.escalateAtMs, node);
+  if (recorded.ok() && !recorded.value()) {
+    // Another node claimed the call's alert since (this node's claim ran out): it escalates.
+    spdlog::info("call {}: its escalation is another node's now; not escalated here", callId);
+    alerts.erase(it);
+    return;
+  }
   counters.escalations.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("call {}: {}; escalating to tier {} ({} responder(s) of {})", callId, e.detail, tier,
                w.jobs.size(), site->name);
-  if (auto r = store.recordEscalation(w.jobs, callId, tier, row.escalateAtMs); !r.ok()) {
+  if (!recorded.ok()) {
     w.stored = false;
-    w.error = r.error().message;
+    w.error = recorded.error().message;
   }
   recorder->count(w);
   const bool again = row.escalateAtMs != 0;
@@ -183,42 +192,22 @@ void Notifier::Impl::escalate(const std::string& callId) {
 void Notifier::Impl::start() {
   stopped = false;
   const int64_t now = unixMsNow();
-  const int maxAttempts = std::max(settings().maxAttempts, 1);
+  // Alone on its database, a node resumes everything pending; among others, its own, those
+  // nobody claimed and those whose claim ran out.
+  store::OutboxClaim claim;
+  claim.node = node;
+  claim.nowMs = now;
+  claim.leaseUntilMs = now + settings().leaseMs;
+  claim.scope = shared ? store::ClaimScope::OwnOrExpired : store::ClaimScope::Everything;
   size_t resumed = 0;
-  if (auto due = store.loadDueNotificationJobs(std::numeric_limits<int64_t>::max()); due.ok()) {
-    for (auto& j : due.value()) {
-      resumedJobs.insert(j.id);
-      if (jobs.count(j.id) != 0) {
-        continue;  // an event that came before start(): already being tried
-      }
-      int64_t key = j.id;
-      milliseconds delay(std::max<int64_t>(j.nextAttemptAtMs - now, 0));
-      Active& a = jobs[key];
-      a.job = std::move(j);
-      a.timer = std::make_unique<boost::asio::steady_timer>(io);
-      if (a.job.attempts >= maxAttempts && !a.job.test) {
-        setFailing(a, true);
-      }
-      waitThenAttempt(key, delay);
-      ++resumed;
-    }
+  if (auto due = store.claimNotificationJobs(claim); due.ok()) {
+    resumed = adoptJobs(std::move(due).value(), true);
   } else {
     spdlog::error("responder alerts: pending jobs not read: {}", due.error().message);
   }
   size_t resumedEscalations = 0;
-  if (auto due = store.loadEscalationsDue(std::numeric_limits<int64_t>::max()); due.ok()) {
-    for (auto& row : due.value()) {
-      resumedAlerts.insert(row.callId);
-      if (alerts.count(row.callId) != 0) {
-        continue;
-      }
-      std::string callId = row.callId;
-      Alert& a = alerts[callId];
-      a.row = std::move(row);
-      a.timer = std::make_unique<boost::asio::steady_timer>(io);
-      scheduleEscalation(callId);
-      ++resumedEscalations;
-    }
+  if (auto due = store.claimEscalations(claim); due.ok()) {
+    resumedEscalations = adoptAlerts(std::move(due).value(), true);
   } else {
     spdlog::error("responder alerts: escalations not read: {}", due.error().message);
   }
@@ -230,6 +219,123 @@ void Notifier::Impl::start() {
     alarm = std::make_unique<boost::asio::steady_timer>(io);
     repeatAlarm();
   }
+  if (shared) {
+    leaseTimer = std::make_unique<boost::asio::steady_timer>(io);
+    keepClaims();
+  }
+}
+
+size_t Notifier::Impl::adoptJobs(std::vector<store::NotificationJob> due, bool atStart) {
+  const int64_t now = unixMsNow();
+  const int maxAttempts = std::max(settings().maxAttempts, 1);
+  size_t adopted = 0;
+  for (auto& j : due) {
+    if (atStart) {
+      resumedJobs.insert(j.id);
+    }
+    if (jobs.count(j.id) != 0) {
+      continue;  // an event that came before start(), or this node's own: already being tried
+    }
+    int64_t key = j.id;
+    milliseconds delay(std::max<int64_t>(j.nextAttemptAtMs - now, 0));
+    Active& a = jobs[key];
+    a.job = std::move(j);
+    a.timer = std::make_unique<boost::asio::steady_timer>(io);
+    if (a.job.attempts >= maxAttempts && !a.job.test) {
+      setFailing(a, true);
+    }
+    if (!atStart) {
+      tell(AlertChange::What::Queued, a.job, key);
+    }
+    waitThenAttempt(key, delay);
+    ++adopted;
+  }
+  return adopted;
+}
+
+size_t Notifier::Impl::adoptAlerts(std::vector<store::CallAlert> due, bool atStart) {
+  size_t adopted = 0;
+  for (auto& row : due) {
+    if (atStart) {
+      resumedAlerts.insert(row.callId);
+    }
+    if (alerts.count(row.callId) != 0) {
+      continue;
+    }
+    std::string callId = row.callId;
+    Alert& a = alerts[callId];
+    a.row = std::move(row);
+    a.timer = std::make_unique<boost::asio::steady_timer>(io);
+    scheduleEscalation(callId);
+    ++adopted;
+  }
+  return adopted;
+}
+
+void Notifier::Impl::keepClaims() {
+  const auto every = milliseconds(std::clamp(settings().leaseMs / 3, 100, 1000));
+  leaseTimer->expires_after(every);
+  leaseTimer->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!self || ec || self->stopped) {
+      return;
+    }
+    self->guarded("claims", [&] { self->renewAndTakeOver(); });
+    self->keepClaims();
+  });
+}
+
+// A renewal that fails (the database away) is logged once per outage: the jobs are still
+// tried from memory, and once the claim has run out another node may try them too (receivers
+// drop the repeat by its delivery id).
+void Notifier::Impl::renewAndTakeOver() {
+  const int64_t now = unixMsNow();
+  if (auto r = store.renewOutboxClaims(node, now + settings().leaseMs); !r.ok()) {
+    counters.claimRenewalsFailed.fetch_add(1, std::memory_order_relaxed);
+    if (!renewalFailing) {
+      spdlog::error("responder alerts: the claims of node {} not renewed: {}", node,
+                    r.error().message);
+    }
+    renewalFailing = true;
+    return;
+  }
+  if (renewalFailing) {
+    spdlog::info("responder alerts: the claims of node {} renewed again", node);
+    renewalFailing = false;
+  }
+  store::OutboxClaim claim;
+  claim.node = node;
+  claim.nowMs = now;
+  claim.leaseUntilMs = now + settings().leaseMs;
+  claim.scope = store::ClaimScope::Expired;
+  size_t jobsTaken = 0;
+  size_t alertsTaken = 0;
+  std::set<std::string> calls;
+  if (auto due = store.claimNotificationJobs(claim); due.ok()) {
+    for (const auto& j : due.value()) {
+      if (jobs.count(j.id) == 0) calls.insert(j.callId);
+    }
+    jobsTaken = adoptJobs(std::move(due).value(), false);
+  }
+  if (auto due = store.claimEscalations(claim); due.ok()) {
+    for (const auto& a : due.value()) {
+      if (alerts.count(a.callId) == 0) calls.insert(a.callId);
+    }
+    alertsTaken = adoptAlerts(std::move(due).value(), false);
+  }
+  if (jobsTaken + alertsTaken == 0) {
+    return;
+  }
+  counters.jobsTakenOver.fetch_add(jobsTaken, std::memory_order_relaxed);
+  counters.escalationsTakenOver.fetch_add(alertsTaken, std::memory_order_relaxed);
+  std::string names;
+  for (const auto& c : calls) {
+    names += (names.empty() ? "" : ", ") + c;
+  }
+  spdlog::warn(
+      "responder alerts: node {} took over {} pending job(s) and {} escalation(s) whose "
+      "node's claim ran out (call {})",
+      node, jobsTaken, alertsTaken, names);
 }
 
 // The outbox could not be opened: said at start (setOutbox) and again every alarmEvery, as
@@ -259,6 +365,7 @@ void Notifier::Impl::stop() {
   jobs.clear();
   alerts.clear();
   alarm.reset();
+  leaseTimer.reset();
   counters.failing.store(0, std::memory_order_relaxed);
 }
 
@@ -345,6 +452,9 @@ void Notifier::setOutbox(Outbox outbox) {
   impl_->outboxProblem = outbox.problem;
   impl_->alarmEvery = std::max(outbox.alarmEvery, std::chrono::milliseconds(1));
   impl_->recorder->setPersisted(outbox.problem.empty());
+  impl_->recorder->setNode(outbox.node);
+  impl_->node = outbox.node;
+  impl_->shared = outbox.shared;
   counters_.outboxUp.store(outbox.problem.empty() ? 1 : 0, std::memory_order_relaxed);
   if (!outbox.problem.empty()) {
     Impl::raiseAlarm(outbox.problem);

@@ -66,6 +66,12 @@ struct NotifyCounters {
   // loses those not yet delivered.
   std::atomic<uint64_t> notPersisted{0};
   std::atomic<uint64_t> outboxUp{1};  // gauge: 0 while the outbox could not be opened
+  // Several nodes on one database: pending jobs and escalations of another node whose claim ran
+  // out (a node that died), taken over by this one; and renewals of this node's claims that
+  // failed (the database away: past the lease, another node may take them over).
+  std::atomic<uint64_t> jobsTakenOver{0};
+  std::atomic<uint64_t> escalationsTakenOver{0};
+  std::atomic<uint64_t> claimRenewalsFailed{0};
   // Each delivery attempt by channel (webhook, email, sip) and outcome: delivered, failed (to be
   // tried again), given-up (a test call's, past max_attempts).
   LabelledCounts attempts;
@@ -122,6 +128,12 @@ class Notifier {
     std::string path;
     std::string problem;
     std::chrono::milliseconds alarmEvery{60000};
+    // This node's name in the outbox's claims (store.node_name), and whether other nodes share
+    // the database (PostgreSQL): then start() resumes only this node's own pending alerts, those
+    // nobody claimed and those whose claim ran out, keeps its claims renewed, and takes over
+    // those of other nodes whose claims run out. Alone on its database, start() resumes all.
+    std::string node;
+    bool shared = false;
   };
   // Main thread, once, before start() and before the first event. Without it, events are written
   // on the I/O thread. When the writer cannot open its connection, that is logged as an error
@@ -131,8 +143,9 @@ class Notifier {
   std::optional<std::string> outboxProblem() const;
 
   // Resumes the jobs a previous run left pending, and the escalation timers of unacknowledged
-  // calls. Call once on the I/O thread, before or after the first events arrive: a job is
-  // tried once in a run, whether start() or its event's writing handed it over first.
+  // calls (with a shared outbox, see Outbox::shared, those this node may claim). Call once on
+  // the I/O thread, before or after the first events arrive: a job is tried once in a run,
+  // whether start() or its event's writing handed it over first.
   void start();
   // I/O thread: no further attempts or escalations in this run; what is pending stays in the
   // outbox for the next start(). Events posted later are still written, not tried.

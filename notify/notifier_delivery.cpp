@@ -85,6 +85,7 @@ void Notifier::Impl::attempt(int64_t key) {
       SipMessageRequest r;
       r.uri = job.target;
       r.body = job.payload;
+      r.delivery = job.deliveryId;
       r.timeout = timeout;
       channels.sip(std::move(r), done);
     } else {
@@ -188,9 +189,18 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
                  delay.count(), error);
   }
   if (stored) {
-    if (auto r = store.markNotificationRetry(key, job.nextAttemptAtMs, error); !r.ok()) {
+    auto r = store.markNotificationRetry(key, job.nextAttemptAtMs, error, node);
+    if (!r.ok()) {
       spdlog::error("call {}: retry of alert {} not written: {}", job.callId, key,
                     r.error().message);
+    } else if (!r.value()) {
+      // Delivered by another node, or taken over by one after this node's claim ran out: the
+      // other node tries it from now on.
+      spdlog::info("call {}: alert {} is no longer this node's to try", job.callId, key);
+      tell(AlertChange::What::Failed, job, key, error);
+      setFailing(a, false);
+      jobs.erase(it);
+      return;
     }
   }
   tell(AlertChange::What::Failed, job, key, error);

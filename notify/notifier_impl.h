@@ -50,6 +50,7 @@ class Notifier::Recorder {
   }
   // Set before the first event (Notifier::setOutbox), read after.
   void setPersisted(bool persisted) { persisted_ = persisted; }
+  void setNode(std::string node) { node_ = std::move(node); }
 
   // Writes `e` through `store` (the thread's own), then counts and logs what was written.
   WrittenEvent write(store::Store& store, const CallEvent& e, DeliveryIds& ids,
@@ -63,6 +64,7 @@ class Notifier::Recorder {
   const std::optional<milliseconds> escalateAfter_;
   NotifyCounters& counters_;
   bool persisted_ = true;
+  std::string node_;  // whose claim the jobs written carry; "" for none
 };
 
 // The outbox at work, on the I/O thread.
@@ -110,8 +112,12 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // read it and still be handing them over, and they must not be tried twice.
   std::set<int64_t> resumedJobs;
   std::set<std::string> resumedAlerts;
-  std::string outboxProblem;                         // set before start(); see Notifier::Outbox
-  std::function<void(const AlertChange&)> observer;  // Notifier::setObserver
+  std::string outboxProblem;  // set before start(); see Notifier::Outbox
+  std::string node;           // likewise
+  bool shared = false;        // likewise
+  std::unique_ptr<boost::asio::steady_timer> leaseTimer;  // shared: renewals and takeovers
+  bool renewalFailing = false;                            // the last renewal failed
+  std::function<void(const AlertChange&)> observer;       // Notifier::setObserver
 
   // Tells the observer, if any, of a change to `job`.
   void tell(AlertChange::What what, const store::NotificationJob& job, int64_t key,
@@ -139,6 +145,14 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   void scheduleEscalation(const std::string& callId);
   void escalate(const std::string& callId);
   void start();
+  // What a claim took: tried and escalated from now on, unless this run has them already.
+  // Returns how many were new to it.
+  size_t adoptJobs(std::vector<store::NotificationJob> due, bool atStart);
+  size_t adoptAlerts(std::vector<store::CallAlert> due, bool atStart);
+  // Shared outbox: every third of the lease, this node's claims are renewed and those of other
+  // nodes that ran out are taken over.
+  void keepClaims();
+  void renewAndTakeOver();
   static void raiseAlarm(const std::string& problem);
   void repeatAlarm();
   void stop();

@@ -62,8 +62,20 @@ std::vector<store::NotificationJob> jobsFor(const config::Site& site, const Call
   return out;
 }
 
+void claimFor(std::vector<store::NotificationJob>& jobs, const std::string& node,
+              const config::Config& config, int64_t nowMs) {
+  if (node.empty()) {
+    return;
+  }
+  for (auto& j : jobs) {
+    j.claimedBy = node;
+    j.leaseUntilMs = nowMs + config.notifications.leaseMs;
+  }
+}
+
 WrittenEvent writeEvent(store::Store& store, const config::Config& config, const CallEvent& e,
-                        std::chrono::milliseconds escalateAfter, DeliveryIds& ids) {
+                        std::chrono::milliseconds escalateAfter, DeliveryIds& ids,
+                        const std::string& node) {
   WrittenEvent out;
   out.callId = e.callId;
   const config::Site* site = alertSite(config, e.site);
@@ -79,6 +91,7 @@ WrittenEvent writeEvent(store::Store& store, const config::Config& config, const
   out.site = site->name;
   const int64_t now = unixMsNow();
   out.jobs = jobsFor(*site, e, toString(e.kind), 1, now, ids);
+  claimFor(out.jobs, node, config, now);
 
   std::optional<store::CallAlert> alert;
   auto known = store.loadCallAlert(e.callId);
@@ -94,6 +107,10 @@ WrittenEvent writeEvent(store::Store& store, const config::Config& config, const
     a.escalateAtMs = now + escalateAfter.count();
     a.escalatedTier = 1;
     a.details = eventToJson(e);
+    if (!node.empty()) {
+      a.claimedBy = node;
+      a.leaseUntilMs = now + config.notifications.leaseMs;
+    }
     alert = a;
     out.newAlert = std::move(a);
   }

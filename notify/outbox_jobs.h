@@ -61,8 +61,15 @@ struct WrittenEvent {
   std::string error;   // why not stored
 };
 
-// Writes the jobs of `e` and its call's alert to `store` in one transaction.
+// Claims `jobs` for `node` (this node, "" for none) for notifications.lease_s of `config` from
+// `nowMs`.
+void claimFor(std::vector<store::NotificationJob>& jobs, const std::string& node,
+              const config::Config& config, int64_t nowMs);
+
+// Writes the jobs of `e` and its call's alert to `store` in one transaction, claimed for
+// `node` (see claimFor; a new alert too).
 WrittenEvent writeEvent(store::Store& store, const config::Config& config, const CallEvent& e,
-                        std::chrono::milliseconds escalateAfter, DeliveryIds& ids);
+                        std::chrono::milliseconds escalateAfter, DeliveryIds& ids,
+                        const std::string& node = "");
 
 }  // namespace sos::notify

@@ -2,8 +2,10 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -47,6 +49,7 @@
 #include "proxy/systemd.h"
 #include "proxy/test_call_records.h"
 #include "routing/router.h"
+#include "store/store.h"
 
 namespace sos::proxy {
 
@@ -161,6 +164,16 @@ void blockStopSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+// This node's name among those sharing the database: store.node_name, else HOSTNAME:SIP-PORT
+// (stable across restarts, distinct for two nodes on one host).
+std::string nodeName(const config::Config& cfg) {
+  if (!cfg.store.nodeName.empty()) return cfg.store.nodeName;
+  std::array<char, 256> host{};
+  std::string name = "localhost";
+  if (gethostname(host.data(), host.size() - 1) == 0 && host[0] != '\0') name = host.data();
+  return name + ":" + std::to_string(cfg.listen.port);
+}
+
 // Responder alerts (issue 6): an outbox in the same store, worked by the I/O thread. SIP
 // MESSAGEs go out through the SIP thread; their answers come back here. Issue 14: each event's
 // jobs are written by the outbox's own writer thread, on a connection of its own to the
@@ -183,10 +196,13 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
     });
     if (!posted) (*shared)(Error{"sip.down", "the SIP thread is not running"});
   };
+  const std::string node = nodeName(*cfg);
   auto notifier =
       std::make_unique<notify::Notifier>(io, *locations.store(), std::move(cfg), std::move(sip));
   notify::Notifier::Outbox outbox;
   outbox.path = locations.store()->fileName();
+  outbox.node = node;
+  outbox.shared = store::Store::isPostgresql(outbox.path);
   if (!locations.openError().empty())
     outbox.problem = "the outbox's database could not be opened at start: " + locations.openError();
   notifier->setOutbox(std::move(outbox));

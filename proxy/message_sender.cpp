@@ -41,6 +41,10 @@ void MessageSender::send(const notify::SipMessageRequest& request, notify::Done 
     su_home_t* home = msg_home(msg);
     const std::string from =
         "<sip:sosproxy@" + host_ + ">;tag=" + nta_agent_newtag(home, "%s", agent_);
+    // The same on every attempt and from every node: a receiver drops a repeat by it.
+    const std::string delivery =
+        request.delivery.empty() ? ""
+                                 : std::string(notify::kDeliveryHeader) + ": " + request.delivery;
     ok = sip_add_tl(msg, sip_object(msg),
                     SIPTAG_REQUEST(sip_request_create(
                         home, SIP_METHOD_MESSAGE, URL_STRING_MAKE(request.uri.c_str()), nullptr)),
@@ -48,6 +52,7 @@ void MessageSender::send(const notify::SipMessageRequest& request, notify::Done 
                     SIPTAG_CALL_ID(sip_call_id_create(home, nullptr)),
                     SIPTAG_CSEQ(sip_cseq_create(home, 1, SIP_METHOD_MESSAGE)),
                     SIPTAG_MAX_FORWARDS_STR("70"),
+                    SIPTAG_HEADER_STR(delivery.empty() ? nullptr : delivery.c_str()),
                     SIPTAG_CONTENT_TYPE_STR("text/plain;charset=utf-8"),
                     SIPTAG_PAYLOAD_STR(request.body.c_str()), TAG_END()) >= 0 &&
          sip_object(msg)->sip_request != nullptr;

@@ -275,6 +275,15 @@ void notifyMetrics(std::string& out, const notify::NotifyCounters& n) {
          "responder alerts kept in memory only because the outbox's database could not be "
          "opened",
          n.notPersisted);
+  metric(out, "sosproxy_alert_jobs_taken_over_total", "counter",
+         "pending responder alerts of another node whose claim ran out, taken over by this node",
+         n.jobsTakenOver);
+  metric(out, "sosproxy_alert_escalations_taken_over_total", "counter",
+         "escalation timers of another node whose claim ran out, taken over by this node",
+         n.escalationsTakenOver);
+  metric(out, "sosproxy_alert_claim_renewals_failed_total", "counter",
+         "renewals of this node's claims on its pending alerts that the database refused",
+         n.claimRenewalsFailed);
   labelled(out, "sosproxy_alert_attempts_total",
            "responder alert delivery attempts by channel (webhook, email, sip) and outcome "
            "(delivered, failed and to be tried again, given-up)",

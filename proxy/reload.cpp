@@ -66,6 +66,7 @@ std::vector<std::string> restartOnlyChanges(const config::Config& running,
   check(running.store.path != next.store.path, "store.path");
   check(running.store.postgresql != next.store.postgresql, "store.postgresql");
   check(running.store.seed != next.store.seed, "store.seed");
+  check(running.store.nodeName != next.store.nodeName, "store.node_name");
   check(running.admin.address != next.admin.address, "admin.address");
   check(running.admin.port != next.admin.port, "admin.port");
   check(running.admin.enabled != next.admin.enabled, "admin.enabled");

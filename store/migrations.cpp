@@ -439,7 +439,19 @@ CREATE TABLE api_token_passwords (
 );
 )sql";
 
-constexpr std::array<Migration, 13> kMigrations{{
+// Several nodes on one database (issue 22): each pending job and each alert with a tier to come
+// is worked by the node that claimed it (claimed_by: its store.node_name) until lease_until
+// (Unix ms), which that node keeps moving forward while it runs; past it, another node takes
+// the row over. Rows written before have no claim: the first node to start takes them.
+constexpr const char* kSchema14 = R"sql(
+ALTER TABLE notification_jobs ADD COLUMN claimed_by TEXT;
+ALTER TABLE notification_jobs ADD COLUMN lease_until INTEGER;
+ALTER TABLE call_alerts ADD COLUMN claimed_by TEXT;
+ALTER TABLE call_alerts ADD COLUMN lease_until INTEGER;
+CREATE INDEX notification_jobs_claimed ON notification_jobs(claimed_by) WHERE state = 'pending';
+)sql";
+
+constexpr std::array<Migration, 14> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -454,6 +466,7 @@ constexpr std::array<Migration, 13> kMigrations{{
     {12, "scheduled test calls, where each trunk stands, and their alerts in the outbox",
      kSchema12},
     {13, "dashboard sign-in passwords of API tokens", kSchema13},
+    {14, "claims and leases of pending alerts, for several nodes", kSchema14},
 }};
 
 // The migrations' DDL as PostgreSQL takes it. Written for SQLite, it differs in types only:

@@ -28,6 +28,10 @@ struct NotificationJob {
   int64_t deliveredAtMs = 0;  // 0 until delivered
   std::string lastError;      // why the latest failed attempt failed
   bool test = false;          // a test call's
+  // The node working the job (store.node_name) and until when its claim holds unless renewed
+  // (Unix ms): past it, another node sharing the database takes the job over. "" and 0: none.
+  std::string claimedBy;
+  int64_t leaseUntilMs = 0;
 };
 
 // One emergency call whose responders were alerted: when its next tier is due, which tier was
@@ -43,6 +47,25 @@ struct CallAlert {
   // The call's last known details, opaque to the store (the notifier's JSON of its event), so
   // that an escalation after a restart says what the first alerts said.
   std::string details;
+  // The node that escalates the call (store.node_name) and until when its claim holds, as for
+  // a job.
+  std::string claimedBy;
+  int64_t leaseUntilMs = 0;
+};
+
+// Which pending jobs, and unacknowledged alerts with a tier still to alert, a claim takes for
+// `node` (Store::claimNotificationJobs, Store::claimEscalations).
+enum class ClaimScope {
+  Everything,    // all of them: a node alone on its database (SQLite), at start
+  OwnOrExpired,  // its own, those nobody claimed, and those whose lease has run out: a node
+                 // starting among others
+  Expired,       // those nobody claimed or whose lease has run out: a node that died
+};
+struct OutboxClaim {
+  std::string node;
+  int64_t nowMs = 0;         // leases that end by now have run out
+  int64_t leaseUntilMs = 0;  // the lease of what is claimed
+  ClaimScope scope = ClaimScope::Expired;
 };
 
 }  // namespace sos::store

@@ -3,6 +3,7 @@
 
 #include "store/store.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,7 +16,7 @@ namespace {
 
 constexpr const char* kJobColumns =
     "id, delivery_id, call_id, event, tier, channel, target, payload, state, attempts, "
-    "next_attempt_at, created_at, delivered_at, last_error, test";
+    "next_attempt_at, created_at, delivered_at, last_error, test, claimed_by, lease_until";
 
 NotificationJob readJob(const Statement& s) {
   NotificationJob j;
@@ -34,12 +35,14 @@ NotificationJob readJob(const Statement& s) {
   j.deliveredAtMs = s.columnInt(12);
   j.lastError = s.columnText(13);
   j.test = s.columnInt(14) != 0;
+  j.claimedBy = s.columnText(15);
+  j.leaseUntilMs = s.columnInt(16);
   return j;
 }
 
 constexpr const char* kAlertColumns =
     "call_id, site, first_event_at, escalate_at, escalated_tier, acknowledged_by, "
-    "acknowledged_at, details";
+    "acknowledged_at, details, claimed_by, lease_until";
 
 CallAlert readAlert(const Statement& s) {
   CallAlert a;
@@ -51,6 +54,8 @@ CallAlert readAlert(const Statement& s) {
   a.acknowledgedBy = s.columnText(5);
   a.acknowledgedAtMs = s.columnInt(6);
   a.details = s.columnText(7);
+  a.claimedBy = s.columnText(8);
+  a.leaseUntilMs = s.columnInt(9);
   return a;
 }
 
@@ -58,19 +63,23 @@ CallAlert readAlert(const Statement& s) {
 // A new call's alert, or the details of one alerted before (a later event of the call): its
 // tier, escalation and acknowledgement are written by the I/O thread, perhaps on another
 // connection at the same moment, and are not this statement's to overwrite.
+// Its claim too: the node that escalates it is the one that wrote it first.
 constexpr const char* kInsertAlert =
     "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
-    "details) VALUES (?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?) "
+    "details, claimed_by, lease_until) "
+    "VALUES (?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0)) "
     "ON CONFLICT (call_id) DO UPDATE SET details = excluded.details";
 
 constexpr const char* kUpsertAlert =
     "INSERT INTO call_alerts (call_id, site, first_event_at, escalate_at, escalated_tier, "
-    "details) VALUES (?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?) "
+    "details, claimed_by, lease_until) "
+    "VALUES (?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0)) "
     "ON CONFLICT (call_id) DO UPDATE SET site = excluded.site, "
     "first_event_at = CASE WHEN excluded.first_event_at < call_alerts.first_event_at "
     "THEN excluded.first_event_at ELSE call_alerts.first_event_at END, "
     "escalate_at = excluded.escalate_at, escalated_tier = excluded.escalated_tier, "
-    "details = excluded.details";
+    "details = excluded.details, claimed_by = excluded.claimed_by, "
+    "lease_until = excluded.lease_until";
 
 void bindAlert(Statement& s, const CallAlert& a) {
   s.text(1, a.callId)
@@ -78,7 +87,33 @@ void bindAlert(Statement& s, const CallAlert& a) {
       .integer(3, a.firstEventAtMs)
       .integer(4, a.escalateAtMs)
       .integer(5, a.escalatedTier)
-      .text(6, a.details);
+      .text(6, a.details)
+      .textOrNull(7, a.claimedBy)
+      .integer(8, a.leaseUntilMs);
+}
+
+// The rows of a claim (see ClaimScope): ?1 the node, ?3 now. PostgreSQL locks the rows it
+// takes and skips those another node's claim is taking at the same moment (a SQLite database
+// has one writer at a time).
+std::string claimCondition(ClaimScope scope) {
+  switch (scope) {
+    case ClaimScope::Everything:
+      return "CAST(?3 AS BIGINT) IS NOT NULL";  // always true; names ?3 for PostgreSQL
+    case ClaimScope::OwnOrExpired:
+      return "(claimed_by IS NULL OR claimed_by = ?1 OR lease_until IS NULL OR "
+             "lease_until <= ?3)";
+    case ClaimScope::Expired:
+      break;
+  }
+  return "(claimed_by IS NULL OR lease_until IS NULL OR lease_until <= ?3)";
+}
+
+std::string claimStatement(const Db* db, const char* table, const char* key, const char* pending,
+                           const char* columns, ClaimScope scope) {
+  return std::string("UPDATE ") + table + " SET claimed_by = ?1, lease_until = ?2 WHERE " + key +
+         " IN (SELECT " + key + " FROM " + table + " WHERE " + pending + " AND " +
+         claimCondition(scope) + " ORDER BY " + key + " LIMIT ?4" +
+         (db->postgresql() ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING " + columns;
 }
 
 // Inserts `jobs` (filling in their ids) inside the caller's transaction; the error when one
@@ -87,8 +122,9 @@ std::optional<std::string> insertJobs(Db* db, std::vector<NotificationJob>& jobs
   Statement insert(db,
                    "INSERT INTO notification_jobs (delivery_id, call_id, event, tier, channel, "
                    "target, payload, state, attempts, next_attempt_at, created_at, "
-                   "delivered_at, last_error, test) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?)");
+                   "delivered_at, last_error, test, claimed_by, lease_until) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0), ?, ?, "
+                   "?, NULLIF(CAST(? AS BIGINT), 0))");
   for (auto& j : jobs) {
     insert.reset();
     insert.text(1, j.deliveryId)
@@ -104,7 +140,9 @@ std::optional<std::string> insertJobs(Db* db, std::vector<NotificationJob>& jobs
         .integer(11, j.createdAtMs)
         .integer(12, j.deliveredAtMs)
         .textOrNull(13, j.lastError)
-        .integer(14, j.test ? 1 : 0);
+        .integer(14, j.test ? 1 : 0)
+        .textOrNull(15, j.claimedBy)
+        .integer(16, j.leaseUntilMs);
     if (!insert.run()) {
       return "job for " + j.target + ": " + insert.error();
     }
@@ -144,8 +182,8 @@ Result<void> Store::insertNotificationJobs(std::vector<NotificationJob>& jobs,
   return {};
 }
 
-Result<void> Store::recordEscalation(std::vector<NotificationJob>& jobs, const std::string& callId,
-                                     int tier, int64_t escalateAtMs) {
+Result<bool> Store::recordEscalation(std::vector<NotificationJob>& jobs, const std::string& callId,
+                                     int tier, int64_t escalateAtMs, const std::string& node) {
   auto failure = [&](const std::string& why) {
     for (auto& j : jobs) {
       j.id = 0;
@@ -159,18 +197,25 @@ Result<void> Store::recordEscalation(std::vector<NotificationJob>& jobs, const s
   if (auto failed = insertJobs(db_, jobs)) {
     return failure(*failed);
   }
-  Statement update(
-      db_,
-      "UPDATE call_alerts SET escalated_tier = ?, escalate_at = NULLIF(CAST(? AS BIGINT), 0) "
-      "WHERE call_id = ?");
-  update.integer(1, tier).integer(2, escalateAtMs).text(3, callId);
+  Statement update(db_,
+                   "UPDATE call_alerts SET escalated_tier = ?1, "
+                   "escalate_at = NULLIF(CAST(?2 AS BIGINT), 0) WHERE call_id = ?3 AND "
+                   "(?4 = '' OR claimed_by IS NULL OR claimed_by = ?4)");
+  update.integer(1, tier).integer(2, escalateAtMs).text(3, callId).text(4, node);
   if (!update.run()) {
     return failure(update.error());
+  }
+  if (db_->changes() == 0) {
+    // Another node's now (or no such call): its jobs are not written either.
+    for (auto& j : jobs) {
+      j.id = 0;
+    }
+    return false;  // the transaction rolls back
   }
   if (!tx.commit()) {
     return failure(tx.error());
   }
-  return {};
+  return true;
 }
 
 Result<std::vector<NotificationJob>> Store::loadDueNotificationJobs(int64_t untilMs) {
@@ -215,11 +260,12 @@ Result<bool> Store::markNotificationDelivered(int64_t id, int64_t atMs) {
 }
 
 Result<bool> Store::markNotificationRetry(int64_t id, int64_t nextAttemptAtMs,
-                                          const std::string& error) {
+                                          const std::string& error, const std::string& node) {
   Statement s(db_,
-              "UPDATE notification_jobs SET attempts = attempts + 1, next_attempt_at = ?, "
-              "last_error = ? WHERE id = ? AND state = 'pending'");
-  s.integer(1, nextAttemptAtMs).textOrNull(2, error).integer(3, id);
+              "UPDATE notification_jobs SET attempts = attempts + 1, next_attempt_at = ?1, "
+              "last_error = ?2 WHERE id = ?3 AND state = 'pending' AND "
+              "(?4 = '' OR claimed_by IS NULL OR claimed_by = ?4)");
+  s.integer(1, nextAttemptAtMs).textOrNull(2, error).integer(3, id).text(4, node);
   if (!s.run()) {
     return Error{"store.write",
                  path_ + ": responder alert " + std::to_string(id) + ": " + s.error()};
@@ -306,6 +352,67 @@ Result<std::vector<CallAlert>> Store::loadEscalationsDue(int64_t untilMs) {
     return Error{"store.read", path_ + ": call alerts: " + s.error()};
   }
   return out;
+}
+
+Result<std::vector<NotificationJob>> Store::claimNotificationJobs(const OutboxClaim& claim,
+                                                                  int limit) {
+  std::vector<NotificationJob> out;
+  Statement s(db_, claimStatement(db_, "notification_jobs", "id", "state = 'pending'", kJobColumns,
+                                  claim.scope));
+  s.textOrNull(1, claim.node)
+      .integer(2, claim.leaseUntilMs)
+      .integer(3, claim.nowMs)
+      .integer(4, limit);
+  while (s.row()) {
+    out.push_back(readJob(s));
+  }
+  if (s.failed()) {
+    return Error{"store.write", path_ + ": claiming responder alerts: " + s.error()};
+  }
+  std::sort(out.begin(), out.end(), [](const NotificationJob& a, const NotificationJob& b) {
+    return a.nextAttemptAtMs != b.nextAttemptAtMs ? a.nextAttemptAtMs < b.nextAttemptAtMs
+                                                  : a.id < b.id;
+  });
+  return out;
+}
+
+Result<std::vector<CallAlert>> Store::claimEscalations(const OutboxClaim& claim, int limit) {
+  std::vector<CallAlert> out;
+  Statement s(db_, claimStatement(db_, "call_alerts", "call_id",
+                                  "acknowledged_at IS NULL AND escalate_at IS NOT NULL",
+                                  kAlertColumns, claim.scope));
+  s.textOrNull(1, claim.node)
+      .integer(2, claim.leaseUntilMs)
+      .integer(3, claim.nowMs)
+      .integer(4, limit);
+  while (s.row()) {
+    out.push_back(readAlert(s));
+  }
+  if (s.failed()) {
+    return Error{"store.write", path_ + ": claiming call alerts: " + s.error()};
+  }
+  std::sort(out.begin(), out.end(), [](const CallAlert& a, const CallAlert& b) {
+    return a.escalateAtMs != b.escalateAtMs ? a.escalateAtMs < b.escalateAtMs : a.callId < b.callId;
+  });
+  return out;
+}
+
+Result<void> Store::renewOutboxClaims(const std::string& node, int64_t leaseUntilMs) {
+  Statement jobs(db_,
+                 "UPDATE notification_jobs SET lease_until = ?1 WHERE claimed_by = ?2 AND "
+                 "state = 'pending'");
+  jobs.integer(1, leaseUntilMs).text(2, node);
+  if (!jobs.run()) {
+    return Error{"store.write", path_ + ": renewing the claims of " + node + ": " + jobs.error()};
+  }
+  Statement alerts(db_,
+                   "UPDATE call_alerts SET lease_until = ?1 WHERE claimed_by = ?2 AND "
+                   "acknowledged_at IS NULL AND escalate_at IS NOT NULL");
+  alerts.integer(1, leaseUntilMs).text(2, node);
+  if (!alerts.run()) {
+    return Error{"store.write", path_ + ": renewing the claims of " + node + ": " + alerts.error()};
+  }
+  return {};
 }
 
 }  // namespace sos::store

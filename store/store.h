@@ -150,8 +150,10 @@ class Store {
                                       const CallAlert* alert = nullptr);
   // Writes an escalation's `jobs` (their ids filled in) and the call's new tier and next
   // escalation time (0: none) in one transaction; the alert's details are left as they are.
-  Result<void> recordEscalation(std::vector<NotificationJob>& jobs, const std::string& callId,
-                                int tier, int64_t escalateAtMs);
+  // With a `node`, only while the alert is that node's (or nobody's): false, and nothing
+  // written, when another node has claimed it since (or no alert has that call id).
+  Result<bool> recordEscalation(std::vector<NotificationJob>& jobs, const std::string& callId,
+                                int tier, int64_t escalateAtMs, const std::string& node = "");
   // Pending jobs whose next attempt is due by `untilMs`, earliest first (INT64_MAX: all).
   Result<std::vector<NotificationJob>> loadDueNotificationJobs(int64_t untilMs);
   // Every job of a call, in the order written.
@@ -160,7 +162,9 @@ class Store {
   // that id (delivered or given up already, or never written). Only a test call's alert is
   // ever given up (issue 14): an emergency call's is retried until delivered.
   Result<bool> markNotificationDelivered(int64_t id, int64_t atMs);
-  Result<bool> markNotificationRetry(int64_t id, int64_t nextAttemptAtMs, const std::string& error);
+  // With a `node`, a retry is written only while the job is that node's (or nobody's).
+  Result<bool> markNotificationRetry(int64_t id, int64_t nextAttemptAtMs, const std::string& error,
+                                     const std::string& node = "");
   Result<bool> markNotificationGivenUp(int64_t id, const std::string& error);
 
   // Writes a call's alert whole; a call alerted before keeps its first_event_at and
@@ -173,6 +177,17 @@ class Store {
   // Unacknowledged alerts whose next tier is due by `untilMs`, earliest first (INT64_MAX: all
   // that still have a tier to escalate to).
   Result<std::vector<CallAlert>> loadEscalationsDue(int64_t untilMs);
+
+  // Several nodes on one database (issue 22): each pending job and each alert with a tier to
+  // come is worked by the node that claimed it, for as long as its lease lasts. A claim takes
+  // at most `limit` of them (see ClaimScope) for claim.node until claim.leaseUntilMs and
+  // returns them (jobs earliest due first, alerts earliest escalation first); on PostgreSQL
+  // rows another node is claiming at the same moment are skipped (FOR UPDATE SKIP LOCKED).
+  Result<std::vector<NotificationJob>> claimNotificationJobs(const OutboxClaim& claim,
+                                                             int limit = 1000);
+  Result<std::vector<CallAlert>> claimEscalations(const OutboxClaim& claim, int limit = 1000);
+  // Moves the lease of everything `node` has claimed and still works on to `leaseUntilMs`.
+  Result<void> renewOutboxClaims(const std::string& node, int64_t leaseUntilMs);
 
   // API tokens (issue 16). createToken fills in the id; a name already used (even by a revoked
   // token) is refused ("store.conflict"). `audit`, when given, is written in the same

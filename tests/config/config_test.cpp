@@ -474,6 +474,27 @@ TEST(ConfigTest, APostgresqlStoreNeedsItsUriAndNotAFile) {
             "store.backend: postgresql to use it");
 }
 
+// Issue 22: a node's name in the outbox's claims, and how long a claim lasts unrenewed.
+TEST(ConfigTest, ANodeNameAndTheLeaseOfItsAlertClaims) {
+  auto defaults = parseConfig(text(kValid), "t.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults.value().store.nodeName, "");  // HOSTNAME:SIP-PORT, chosen at start
+  EXPECT_EQ(defaults.value().notifications.leaseMs, 15000);
+
+  auto lines = kValid;
+  lines.insert(lines.end(),
+               {"store:", "  node_name: sos-east-1", "notifications:", "  lease_s: 2.5"});
+  auto r = parseConfig(text(lines), "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().store.nodeName, "sos-east-1");
+  EXPECT_EQ(r.value().notifications.leaseMs, 2500);
+
+  lines[17] = "  lease_s: 0.5";
+  EXPECT_EQ(problems(parseConfig(text(lines), "t.yaml")),
+            (std::vector<std::string>{
+                "t.yaml:18:12: notifications.lease_s: is too short; expected at least 1 second"}));
+}
+
 TEST(ConfigTest, PrecedenceNamesAreCheckedAndUnique) {
   auto lines = kValid;
   lines.insert(lines.end(), {"location:", "  precedence: [bssid, subnet, subnett, bssid, gps]"});

@@ -44,16 +44,8 @@ class Alerts : public B2buaTest {
   void startReceivers() {
     ASSERT_TRUE(webhook_->start()) << webhook_->lastError();
     ASSERT_TRUE(smtp_->start()) << smtp_->lastError();
-    // The desk takes every MESSAGE of the call (started, answered, ended).
-    // Takes the MESSAGEs of every call (started, answered, ended) until the test ends.
-    SippOptions o;
-    o.scenario = "uas-message-receive.xml";
-    o.name = "desk";
-    o.port = ports_.securityDesk;
-    o.calls = 50;
-    o.timeoutSeconds = 90;
-    desk_ = std::make_unique<Sipp>(o, dir_.path());
-    ASSERT_TRUE(desk_->start()) << desk_->report();
+    // The desk takes the MESSAGEs of every call (started, answered, ended) until the test ends.
+    desk_ = startSecurityDesk();
   }
 
   // The 911 caller: 1001 at 10.1.2.45 (HQ Floor 2).

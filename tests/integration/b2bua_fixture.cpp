@@ -47,6 +47,18 @@ std::unique_ptr<Sipp> B2buaTest::startTrunk(const std::string& scenario, uint16_
   return sipp;
 }
 
+std::unique_ptr<Sipp> B2buaTest::startSecurityDesk() {
+  SippOptions o;
+  o.scenario = "uas-message-receive.xml";
+  o.name = "desk";
+  o.port = ports_.securityDesk;
+  o.calls = 50;
+  o.timeoutSeconds = 90;
+  auto desk = std::make_unique<Sipp>(o, dir_.path());
+  EXPECT_TRUE(desk->start()) << desk->report();
+  return desk;
+}
+
 std::unique_ptr<Sipp> B2buaTest::startCaller(const std::string& scenario, const std::string& name,
                                              const std::string& service,
                                              const std::string& transport,

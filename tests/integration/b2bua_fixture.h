@@ -47,6 +47,9 @@ class B2buaTest : public ::testing::Test {
                                    const std::string& name, const std::string& transport = "u1",
                                    std::vector<std::pair<std::string, std::string>> sets = {},
                                    int timeoutSeconds = 40);
+  // HQ's security desk (ports_.securityDesk): a SIPp UAS taking up to 50 SIP MESSAGE alerts
+  // within 90 s, already listening when this returns.
+  std::unique_ptr<Sipp> startSecurityDesk();
   // A SIPp UAC sending to sosproxy (started, not waited for).
   std::unique_ptr<Sipp> startCaller(const std::string& scenario, const std::string& name,
                                     const std::string& service, const std::string& transport = "u1",

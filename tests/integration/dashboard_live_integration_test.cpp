@@ -237,14 +237,7 @@ TEST_F(DashboardLive, ANew911AppearsLiveAndAcknowledgeOnThePageStopsTheEscalatio
   SmtpReceiver smtp(dir_.path(), ports_.smtp);
   ASSERT_TRUE(webhook.start()) << webhook.lastError();
   ASSERT_TRUE(smtp.start()) << smtp.lastError();
-  SippOptions deskOptions;
-  deskOptions.scenario = "uas-message-receive.xml";
-  deskOptions.name = "desk";
-  deskOptions.port = ports_.securityDesk;
-  deskOptions.calls = 50;
-  deskOptions.timeoutSeconds = 90;
-  Sipp desk(deskOptions, dir_.path());
-  ASSERT_TRUE(desk.start()) << desk.report();
+  auto desk = startSecurityDesk();
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   auto psapA = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a");
 

@@ -3,11 +3,16 @@
 // seeds the database with the demo enterprise; node B has SIP and admin ports of its own and
 // the same trunks, so the same SIPp PSAP answers either.
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include "b2bua_fixture.h"
@@ -227,6 +232,130 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
       << nodeB_->output();
   auto line = call911("1002", "192.0.2.10", "uas-psap-expect-pidf.xml", nullptr);
   EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
+}
+
+// Must-show 3: kill -9 of node A right after a 911 whose alerts are still pending (no receiver is
+// up yet, so node A's attempts fail). Once node A's claim has run out (notifications.lease_s: 2),
+// node B takes over the call's pending jobs and its escalation. With the receivers up, each job
+// is delivered once, by node B: each receiver counts what it got by delivery id (the webhook's
+// and the SIP MESSAGE's X-Sosproxy-Delivery header, the e-mail's Message-ID). Nobody
+// acknowledges, so node B alerts tier 2 (facilities@hq.example) at the escalation time.
+class TwoNodesAlerts : public TwoNodes {
+ protected:
+  void SetUp() override {
+    ports_.responders = true;
+    ports_.escalateAfter = "8";
+    ports_.sets.push_back({"notifications.lease_s", "2"});
+    webhook_ = std::make_unique<WebhookReceiver>(dir_.path(), ports_.webhookSecret, ports_.webhook);
+    smtp_ = std::make_unique<SmtpReceiver>(dir_.path(), ports_.smtp);
+    TwoNodes::SetUp();
+  }
+
+  // One value of psql's unaligned output (the first column of the first row).
+  std::string sql(const std::string& query) {
+    auto r = runCommand({"psql", pgUrl_, "-Atc", query}, dir_.path());
+    EXPECT_EQ(r.status, std::optional<int>(0)) << query << "\n" << r.err;
+    return std::regex_replace(r.out, std::regex("\\s+$"), "");
+  }
+  long count(const std::string& query) { return std::atol(sql(query).c_str()); }
+
+  // How many times each delivery id reached its receiver.
+  std::map<std::string, int> received() {
+    std::map<std::string, int> ids;
+    for (const auto& l : webhook_->lines()) ++ids[jsonField(l, "delivery")];
+    static const std::regex messageId("Message-ID: <([0-9a-f]+)@sosproxy>", std::regex::icase);
+    for (const auto& l : smtp_->lines()) {
+      std::smatch m;
+      const std::string data = jsonField(l, "data");
+      if (std::regex_search(data, m, messageId)) ++ids[m[1]];
+    }
+    for (const auto& m : traceMessages(desk_->messages(), true)) {
+      if (m.rfind("MESSAGE ", 0) == 0) ++ids[headerValue(m, "X-Sosproxy-Delivery")];
+    }
+    return ids;
+  }
+
+  std::unique_ptr<WebhookReceiver> webhook_;
+  std::unique_ptr<SmtpReceiver> smtp_;
+  std::unique_ptr<Sipp> desk_;
+};
+
+TEST_F(TwoNodesAlerts, AfterAKill9OfNodeANodeBDeliversEachPendingAlertOnceAndEscalates) {
+  const RoutingLogLine routed = call911("1001", "10.1.2.45", "uas-psap-answer.xml", nullptr, true);
+  const std::string cid = routed.get("call_id");
+  ASSERT_FALSE(cid.empty()) << routed.raw;
+  const std::string ofCall = " FROM notification_jobs WHERE call_id = '" + cid + "'";
+  // The call's three events (started, answered, ended), each to HQ's three tier-1 responders,
+  // in the outbox, claimed by node A, and tried by it at least once.
+  ASSERT_TRUE(
+      waitFor([&] { return count("SELECT count(*)" + ofCall + " AND state = 'pending'") == 9; },
+              milliseconds(15000)))
+      << sql("SELECT event, channel, state" + ofCall) << proxy_->output();
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_alert_retries_total") >= 3; }, milliseconds(15000)))
+      << metrics();
+  const std::string nodeA = sql("SELECT DISTINCT claimed_by" + ofCall);
+  EXPECT_TRUE(std::regex_match(nodeA, std::regex(".+:" + std::to_string(ports_.proxy)))) << nodeA;
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
+  ASSERT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  proxy_.reset();
+  const long pendingAtKill = count("SELECT count(*)" + ofCall + " AND state = 'pending'");
+  EXPECT_EQ(pendingAtKill, 9);
+
+  ASSERT_TRUE(webhook_->start()) << webhook_->lastError();
+  ASSERT_TRUE(smtp_->start()) << smtp_->lastError();
+  desk_ = startSecurityDesk();
+
+  ASSERT_TRUE(waitFor([&] { return metricB("sosproxy_alert_jobs_taken_over_total") == 9; },
+                      milliseconds(20000)))
+      << nodeB_->output();
+  const auto tookOver =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - killed);
+  std::printf(
+      "node B took node A's 9 pending alerts over at most %lld ms after the kill -9 "
+      "(lease 2 s; read every 20 ms)\n",
+      static_cast<long long>(tookOver.count()) + 20);
+  EXPECT_EQ(metricB("sosproxy_alert_escalations_taken_over_total"), 1);
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return nodeB_->output().find("took over 9 pending job(s) and 1 escalation(s)") !=
+               std::string::npos;
+      },
+      milliseconds(5000)))
+      << nodeB_->output();
+
+  // Tier 2, by node B, after escalate_after_s without an acknowledgement.
+  ASSERT_TRUE(waitFor([&] { return count("SELECT count(*)" + ofCall + " AND tier = 2") == 1; },
+                      milliseconds(30000)))
+      << nodeB_->output();
+  ASSERT_TRUE(
+      waitFor([&] { return count("SELECT count(*)" + ofCall + " AND state = 'pending'") == 0; },
+              milliseconds(30000)))
+      << sql("SELECT event, channel, state, claimed_by, last_error" + ofCall) << nodeB_->output();
+  const std::string nodeB = sql("SELECT DISTINCT claimed_by" + ofCall);
+  EXPECT_TRUE(std::regex_match(nodeB, std::regex(".+:" + std::to_string(portsB_.proxy)))) << nodeB;
+  EXPECT_NE(nodeB_->output().find("call " + cid + ": not acknowledged"), std::string::npos)
+      << nodeB_->output();
+
+  // Every job of the call reached its receiver exactly once.
+  auto ids = runCommand({"psql", pgUrl_, "-Atc", "SELECT delivery_id" + ofCall + " ORDER BY id"},
+                        dir_.path());
+  std::istringstream jobs(ids.out);
+  std::map<std::string, int> got;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        got = received();
+        return got.size() >= 10;
+      },
+      milliseconds(10000)))
+      << webhook_->report() << smtp_->report() << desk_->report();
+  int n = 0;
+  for (std::string id; std::getline(jobs, id); ++n) {
+    EXPECT_EQ(got[id], 1) << "delivery " << id;
+  }
+  EXPECT_EQ(n, 10);
+  EXPECT_EQ(got.size(), 10u);
 }
 
 // Must-show 2: the PSAP calls back the ELIN node A showed for 1001's 911, through node B, and

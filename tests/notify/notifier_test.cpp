@@ -728,7 +728,7 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
     std::shared_ptr<HoldingSink> sink;
     ~Release() { sink->release(); }
   } release{hold};
-  notifier->setOutbox({path, "", 60000ms});
+  notifier->setOutbox({path, "", 60000ms, "node-a", false});
   EXPECT_EQ(notifier->counters().outboxUp, 1u);
   EXPECT_FALSE(notifier->outboxProblem().has_value());
   notifier->post(started("first"));
@@ -763,7 +763,7 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
 TEST_F(NotifierTest, WithTheWriterThreadCallsEscalateWithTheirLatestDetailsUnlessAcknowledged) {
   const std::string path = useDatabaseFile();
   auto notifier = make(makeConfig(true), 300ms);
-  notifier->setOutbox({path, "", 60000ms});
+  notifier->setOutbox({path, "", 60000ms, "node-a", false});
   notifier->start();
   notifier->post(started("acked"));
   ASSERT_TRUE(runUntil([&] { return deliveredJobs("acked") == 3; }));
@@ -813,7 +813,7 @@ TEST_F(NotifierTest, AnOutboxThatCouldNotBeOpenedIsAnAlarmAndTheAlertsStillGoOut
   notifier->setOutbox({"",
                        "the outbox's database could not be opened at start: "
                        "/var/lib/sosproxy/sos.db: file is not a database",
-                       30ms});
+                       30ms, "", false});
   EXPECT_EQ(alarms(), 1);
   EXPECT_EQ(notifier->counters().outboxUp, 0u);
   ASSERT_TRUE(notifier->outboxProblem().has_value());

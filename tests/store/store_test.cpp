@@ -144,7 +144,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 13);
+    EXPECT_EQ(store->schemaVersion(), 14);
   }
   if (testPostgresql().empty()) {
     EXPECT_TRUE(fs::exists(path_));
@@ -152,11 +152,11 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   }
   auto applied = rows("SELECT version FROM schema_migrations");
   EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
-                                               "11", "12", "13"}));
+                                               "11", "12", "13", "14"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 13);
+  EXPECT_EQ(again->schemaVersion(), 14);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -755,10 +755,10 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 13);
+  EXPECT_EQ(store->schemaVersion(), 14);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13"}));
+                                      "13", "14"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -950,10 +950,10 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 13);
+  EXPECT_EQ(store->schemaVersion(), 14);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13"}));
+                                      "13", "14"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -994,14 +994,15 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 13);
+  EXPECT_EQ(store->schemaVersion(), 14);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13"}));
+                                      "13", "14"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
-                                      "notification_jobs_call_id", "notification_jobs_pending"}));
+                                      "notification_jobs_call_id", "notification_jobs_claimed",
+                                      "notification_jobs_pending"}));
   // The rows of version 4 are kept, and the outbox is empty and usable at once.
   EXPECT_EQ(one("SELECT call_id, outcome FROM call_records"), "1-4242@127.0.0.1|answered");
   auto due = store->loadDueNotificationJobs(INT64_MAX);
@@ -1112,6 +1113,88 @@ TEST_F(StoreTest, NotificationJobsRoundTripWithTheirCallAlert) {
   auto unknown = store->loadCallAlert("another call");
   ASSERT_TRUE(unknown.ok()) << unknown.error().message;
   EXPECT_FALSE(unknown.value().has_value());
+}
+
+// Issue 22: several nodes on one database. A job or an alert is worked by the node that
+// claimed it while its lease lasts: another node's claim takes only what nobody claimed or what
+// ran out; the owner's renewal keeps its own; a node that lost a claim can neither record a
+// retry nor escalate.
+TEST_F(StoreTest, ClaimsTakeWhatNobodyHoldsAndLeasesThatRanOut) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto jobs = startedJobs();
+  for (auto& j : jobs) {
+    j.claimedBy = "node-a";
+    j.leaseUntilMs = 1000;
+  }
+  CallAlert alert = startedAlert();
+  alert.claimedBy = "node-a";
+  alert.leaseUntilMs = 1000;
+  ASSERT_TRUE(store->insertNotificationJobs(jobs, &alert).ok());
+  EXPECT_EQ(one("SELECT claimed_by, lease_until FROM call_alerts"), "node-a|1000");
+
+  auto claim = [&](const std::string& node, int64_t now, ClaimScope scope) {
+    OutboxClaim c;
+    c.node = node;
+    c.nowMs = now;
+    c.leaseUntilMs = now + 1000;
+    c.scope = scope;
+    auto taken = store->claimNotificationJobs(c);
+    EXPECT_TRUE(taken.ok()) << taken.error().message;
+    auto escalations = store->claimEscalations(c);
+    EXPECT_TRUE(escalations.ok()) << escalations.error().message;
+    return std::make_pair(taken.ok() ? taken.value().size() : 99,
+                          escalations.ok() ? escalations.value().size() : 99);
+  };
+  // Node A's lease holds until 1000: node B takes nothing, node A restarting takes its own.
+  EXPECT_EQ(claim("node-b", 500, ClaimScope::Expired), std::make_pair(size_t{0}, size_t{0}));
+  EXPECT_EQ(claim("node-a", 500, ClaimScope::OwnOrExpired), std::make_pair(size_t{3}, size_t{1}));
+  EXPECT_EQ(one("SELECT DISTINCT claimed_by || '|' || lease_until FROM notification_jobs"),
+            "node-a|1500");
+  ASSERT_TRUE(store->renewOutboxClaims("node-a", 2000).ok());
+  EXPECT_EQ(claim("node-b", 1999, ClaimScope::Expired), std::make_pair(size_t{0}, size_t{0}));
+  EXPECT_EQ(claim("node-c", 1999, ClaimScope::OwnOrExpired), std::make_pair(size_t{0}, size_t{0}));
+
+  // Node A stops renewing: past 2000 node B takes the three jobs and the escalation over.
+  EXPECT_EQ(claim("node-b", 2000, ClaimScope::Expired), std::make_pair(size_t{3}, size_t{1}));
+  EXPECT_EQ(rows("SELECT claimed_by, lease_until FROM notification_jobs ORDER BY id"),
+            (std::vector<std::string>{"node-b|3000", "node-b|3000", "node-b|3000"}));
+  EXPECT_EQ(one("SELECT claimed_by, lease_until FROM call_alerts"), "node-b|3000");
+  // Node A, late, may not record a retry or escalate; node B may.
+  auto lateRetry = store->markNotificationRetry(jobs[0].id, 5000, "timeout", "node-a");
+  ASSERT_TRUE(lateRetry.ok()) << lateRetry.error().message;
+  EXPECT_FALSE(lateRetry.value());
+  auto retry = store->markNotificationRetry(jobs[0].id, 5000, "timeout", "node-b");
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_TRUE(retry.value());
+  std::vector<NotificationJob> tier2(1);
+  tier2[0].deliveryId = "d-tier-2";
+  tier2[0].callId = alert.callId;
+  tier2[0].event = "escalation";
+  tier2[0].tier = 2;
+  tier2[0].channel = "email";
+  tier2[0].target = "facilities@example.com";
+  tier2[0].payload = "Not acknowledged\n911 from 1001";
+  tier2[0].claimedBy = "node-a";
+  auto lateEscalation = store->recordEscalation(tier2, alert.callId, 2, 0, "node-a");
+  ASSERT_TRUE(lateEscalation.ok()) << lateEscalation.error().message;
+  EXPECT_FALSE(lateEscalation.value());
+  EXPECT_EQ(tier2[0].id, 0);
+  EXPECT_EQ(one("SELECT count(*), max(tier) FROM notification_jobs"), "3|1");
+  tier2[0].claimedBy = "node-b";
+  auto escalated = store->recordEscalation(tier2, alert.callId, 2, 0, "node-b");
+  ASSERT_TRUE(escalated.ok()) << escalated.error().message;
+  EXPECT_TRUE(escalated.value());
+  EXPECT_GT(tier2[0].id, 0);
+  EXPECT_EQ(one("SELECT escalated_tier, escalate_at FROM call_alerts"), "2|NULL");
+
+  // A node alone on its database takes everything pending, whoever claimed it; a delivered job
+  // is nobody's to claim, nor is an alert with no tier left.
+  ASSERT_TRUE(store->markNotificationDelivered(jobs[1].id, 5000).value());
+  EXPECT_EQ(claim("node-c", 0, ClaimScope::Everything), std::make_pair(size_t{3}, size_t{0}));
+  EXPECT_EQ(rows("SELECT delivery_id, claimed_by FROM notification_jobs ORDER BY id"),
+            (std::vector<std::string>{"d-webhook|node-c", "d-email|node-b", "d-sip|node-c",
+                                      "d-tier-2|node-c"}));
 }
 
 TEST_F(StoreTest, JobsAreWrittenAllOrNothing) {
