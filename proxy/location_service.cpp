@@ -71,6 +71,38 @@ std::optional<std::string> LocationService::storeProblem() {
   return std::nullopt;
 }
 
+void LocationService::checkStore() {
+  // A SQLite file is looked at by /readyz only: probing its write lock each second would wait
+  // on an import or the outbox writer holding it, and call that an outage.
+  if (config_->store.backend != config::StoreBackend::Postgresql && !inMemory_) return;
+  const auto problem = storeProblem();
+  const auto now = std::chrono::steady_clock::now();
+  if (!problem) {
+    if (storeDownSince_) {
+      spdlog::info(
+          "store: the database takes writes again after {} s away",
+          std::chrono::duration_cast<std::chrono::seconds>(now - *storeDownSince_).count());
+      storeDownSince_.reset();
+      counters_.storeUp = 1;
+    }
+    return;
+  }
+  if (!storeDownSince_) {
+    storeDownSince_ = now;
+    counters_.storeUp = 0;
+    ++counters_.storeOutages;
+  } else if (now - lastAlarm_ < kAlarmEvery) {
+    return;
+  }
+  lastAlarm_ = now;
+  spdlog::error(
+      "ALARM: store: {} (for {} s); calls are routed on the location snapshot in force; device "
+      "reports, call records and ELIN mappings not written are kept in memory ({} waiting) "
+      "until it takes writes again",
+      *problem, std::chrono::duration_cast<std::chrono::seconds>(now - *storeDownSince_).count(),
+      waiting());
+}
+
 void LocationService::rebuild() {
   model::LocationData data;
   if (store_) {

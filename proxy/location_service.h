@@ -10,6 +10,7 @@
 // Each logs a warning and bumps a counter.
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,10 @@ struct LocationCounters {
   std::atomic<uint64_t> writesReplayed{0};
   std::atomic<uint64_t> unsavedDropped{0};
   std::atomic<uint64_t> unsavedWaiting{0};
+  // The store's availability as the once-a-second check saw it (LocationService::checkStore):
+  // 1 while it takes writes, 0 while it does not (ALARM); how many times it went away.
+  std::atomic<uint64_t> storeUp{1};
+  std::atomic<uint64_t> storeOutages{0};
 };
 
 // A call's record from its final routing-log entry. `endedAtMs` (Unix ms) is when the outcome
@@ -104,6 +109,13 @@ class LocationService {
   // Store::checkWritable() failed. A configuration without store.path keeps its data in memory
   // by choice: nothing to report.
   std::optional<std::string> storeProblem();
+  // Once a second (StoreWatch), I/O thread: a PostgreSQL store that stops taking writes, or a
+  // database that could not be opened at start (running on the seed in memory), is an ALARM
+  // line at once and every kAlarmEvery while it lasts, and the storeUp gauge at 0; its return
+  // is an info line with how long it was away. A configuration without a database has nothing
+  // to say.
+  void checkStore();
+  static constexpr std::chrono::seconds kAlarmEvery{60};
   // Why the database of store.path could not be opened at start (its path and SQLite's
   // message), so that the data lives in memory; "" when it was opened, or there is none.
   const std::string& openError() const { return openError_; }
@@ -131,6 +143,8 @@ class LocationService {
   std::optional<std::vector<model::CallbackTarget>> unsavedElins_;  // the newest set not written
   size_t waiting() const;
   std::string openError_;
+  std::optional<std::chrono::steady_clock::time_point> storeDownSince_;  // checkStore's
+  std::chrono::steady_clock::time_point lastAlarm_{};
   static constexpr size_t kRecordsInMemory = 10000;
   static constexpr int64_t kPruneEvery = 1000;
   LocationCounters counters_;

@@ -220,6 +220,13 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
          "device reports, call records and ELIN mapping sets kept until the store takes writes "
          "again",
          l.unsavedWaiting);
+  metric(out, "sosproxy_store_up", "gauge",
+         "1 while the store takes writes; 0 while it does not (ALARM; calls are routed on the "
+         "snapshot in force)",
+         l.storeUp);
+  metric(out, "sosproxy_store_outages_total", "counter",
+         "times the store stopped taking writes, as the once-a-second check saw it",
+         l.storeOutages);
   metric(out, "sosproxy_store_feed_losses_total", "counter",
          "PostgreSQL change feeds lost (the once-a-second check stands in until one is open)",
          l.storeFeedLosses);

@@ -36,6 +36,7 @@ void StoreWatch::check() {
   if (!postgresql_.empty() && !feed_) openFeed();
   // What could not be written while the database was away; then the backstop: a notification
   // missed while the feed was down is a version seen here.
+  locations_.checkStore();
   locations_.retryUnsaved();
   locations_.rebuildIfChanged();
   scheduleCheck();

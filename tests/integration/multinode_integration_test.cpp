@@ -215,6 +215,20 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
   ASSERT_TRUE(
       waitFor([&] { return metric("sosproxy_store_writes_waiting") == 2; }, milliseconds(10000)))
       << metrics();
+  // The outage is an alarm: a gauge and an ALARM line saying what is kept.
+  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_store_up") == 0; }, milliseconds(10000)))
+      << metrics();
+  EXPECT_EQ(metric("sosproxy_store_outages_total"), 1);
+  EXPECT_TRUE(waitFor(
+      [&] {
+        const std::string out = proxy_->output();
+        const auto alarm = out.find("ALARM: store: ");
+        return alarm != std::string::npos &&
+               out.find("calls are routed on the location snapshot in force", alarm) !=
+                   std::string::npos;
+      },
+      milliseconds(10000)))
+      << proxy_->output();
 
   auto restarted = runCommand({script.string(), "start", pgDir_.path().string()}, dir_.path());
   ASSERT_EQ(restarted.status, std::optional<int>(0)) << restarted.err;
@@ -222,6 +236,15 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
                       milliseconds(20000)))
       << metrics() << proxy_->output();
   EXPECT_EQ(metric("sosproxy_store_writes_waiting"), 0);
+  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_store_up") == 1; }, milliseconds(10000)))
+      << metrics();
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find("store: the database takes writes again after") !=
+               std::string::npos;
+      },
+      milliseconds(10000)))
+      << proxy_->output();
   auto record = runCommand(
       {"psql", pgUrl_, "-Atc",
        "SELECT location FROM call_records WHERE call_id = '" + during.get("call_id") + "'"},
