@@ -83,6 +83,9 @@ void Notifier::Impl::track(WrittenEvent w) {
     for (auto& j : w.jobs) {
       j.id = nextUnstoredKey--;
     }
+    if (w.newAlert && unsavedAlerts.size() < kMaxUnsaved) {
+      unsavedAlerts.emplace(w.callId, *w.newAlert);
+    }
   }
   if (stopped) {
     return;  // written: the next start() sends them
@@ -131,12 +134,21 @@ void Notifier::Impl::escalate(const std::string& callId) {
   // The store has the last word: on the acknowledgement (the admin API may have written it
   // for a call this run alerted twice, a repeated Call-ID), and on the call's details, which
   // the writer thread brings up to date with each event of the call.
+  bool inStore = false;
   if (auto stored = store.loadCallAlert(callId); stored.ok() && stored.value()) {
-    if (stored.value()->acknowledgedAtMs != 0 || stored.value()->escalateAtMs == 0) {
+    const store::CallAlert& now = *stored.value();
+    if (now.acknowledgedAtMs != 0 || now.escalateAtMs == 0) {
       alerts.erase(it);
       return;
     }
-    row = *stored.value();
+    if (!node.empty() && !now.claimedBy.empty() && now.claimedBy != node) {
+      spdlog::info("call {}: its escalation is node {}'s now; not escalated here", callId,
+                   now.claimedBy);
+      alerts.erase(it);
+      return;
+    }
+    row = now;
+    inStore = true;
   }
   const config::Site* site = alertSite(*config, row.site);
   const int tier = site != nullptr ? nextTier(*site, row.escalatedTier) : 0;
@@ -167,10 +179,14 @@ void Notifier::Impl::escalate(const std::string& callId) {
   claimFor(w.jobs, node, *config, now);
   auto recorded = store.recordEscalation(w.jobs, callId, tier, row.escalateAtMs, node);
   if (recorded.ok() && !recorded.value()) {
-    // Another node claimed the call's alert since (this node's claim ran out): it escalates.
-    spdlog::info("call {}: its escalation is another node's now; not escalated here", callId);
-    alerts.erase(it);
-    return;
+    if (inStore) {
+      // Another node claimed the call's alert since it was read: that node escalates.
+      spdlog::info("call {}: its escalation is another node's now; not escalated here", callId);
+      alerts.erase(it);
+      return;
+    }
+    // The alert was never written (the store was away at the call): escalated from memory.
+    recorded = Error{"store.write", "the call's alert is not in the outbox"};
   }
   counters.escalations.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("call {}: {}; escalating to tier {} ({} responder(s) of {})", callId, e.detail, tier,
@@ -219,10 +235,8 @@ void Notifier::Impl::start() {
     alarm = std::make_unique<boost::asio::steady_timer>(io);
     repeatAlarm();
   }
-  if (shared) {
-    leaseTimer = std::make_unique<boost::asio::steady_timer>(io);
-    keepClaims();
-  }
+  tickTimer = std::make_unique<boost::asio::steady_timer>(io);
+  keepClaims();
 }
 
 size_t Notifier::Impl::adoptJobs(std::vector<store::NotificationJob> due, bool atStart) {
@@ -273,16 +287,97 @@ size_t Notifier::Impl::adoptAlerts(std::vector<store::CallAlert> due, bool atSta
 }
 
 void Notifier::Impl::keepClaims() {
-  const auto every = milliseconds(std::clamp(settings().leaseMs / 3, 100, 1000));
-  leaseTimer->expires_after(every);
-  leaseTimer->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+  const auto every = milliseconds(shared ? std::clamp(settings().leaseMs / 3, 100, 1000) : 1000);
+  tickTimer->expires_after(every);
+  tickTimer->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (!self || ec || self->stopped) {
       return;
     }
-    self->guarded("claims", [&] { self->renewAndTakeOver(); });
+    if (self->shared) {
+      self->guarded("claims", [&] { self->renewAndTakeOver(); });
+    }
+    self->guarded("kept writes", [&] { self->replayUnsaved(); });
     self->keepClaims();
   });
+}
+
+void Notifier::Impl::keepUnsaved(const store::NotificationJob& job) {
+  if (unsavedDone.size() >= kMaxUnsaved) {
+    spdlog::warn("call {}: outcome of alert {} not kept for the outbox (over {} waiting)",
+                 job.callId, job.deliveryId, kMaxUnsaved);
+    return;
+  }
+  unsavedDone.push_back(job);
+}
+
+void Notifier::Impl::replayUnsaved() {
+  // What to write, by call: the jobs still being tried first (in the order of `keys`), then
+  // those finished.
+  std::map<std::string, std::vector<store::NotificationJob>> byCall;
+  std::map<std::string, std::vector<int64_t>> keys;
+  const int64_t now = unixMsNow();
+  for (const auto& [key, a] : jobs) {
+    if (key < 0 && a.storedId == 0) {
+      store::NotificationJob j = a.job;
+      j.id = 0;
+      j.state = "pending";
+      if (!node.empty()) {
+        j.claimedBy = node;
+        j.leaseUntilMs = now + settings().leaseMs;
+      }
+      byCall[j.callId].push_back(std::move(j));
+      keys[a.job.callId].push_back(key);
+    }
+  }
+  for (const auto& j : unsavedDone) {
+    byCall[j.callId].push_back(j);
+  }
+  for (const auto& [callId, alert] : unsavedAlerts) {
+    byCall[callId];
+  }
+  if (byCall.empty() || !store.checkWritable().ok()) {
+    return;
+  }
+  size_t jobsWritten = 0;
+  std::set<std::string> done;
+  for (auto& [callId, list] : byCall) {
+    if (auto r = store.insertNotificationJobs(list); !r.ok()) {
+      spdlog::warn("call {}: alerts kept in memory not written yet: {}", callId, r.error().message);
+      break;
+    }
+    const auto& pending = keys[callId];
+    for (size_t i = 0; i < pending.size(); ++i) {
+      jobs[pending[i]].storedId = list[i].id;
+    }
+    if (auto u = unsavedAlerts.find(callId); u != unsavedAlerts.end()) {
+      store::CallAlert alert = u->second;
+      if (auto live = alerts.find(callId); live != alerts.end()) {
+        alert = live->second.row;  // its tier and escalation time as of now
+      }
+      if (!node.empty()) {
+        alert.claimedBy = node;
+        alert.leaseUntilMs = now + settings().leaseMs;
+      }
+      if (auto r = store.upsertCallAlert(alert); !r.ok()) {
+        spdlog::warn("call {}: its alert kept in memory not written yet: {}", callId,
+                     r.error().message);
+        break;
+      }
+      unsavedAlerts.erase(u);
+    }
+    jobsWritten += list.size();
+    done.insert(callId);
+  }
+  std::erase_if(unsavedDone,
+                [&](const store::NotificationJob& j) { return done.count(j.callId) != 0; });
+  if (jobsWritten > 0) {
+    counters.replayed.fetch_add(jobsWritten, std::memory_order_relaxed);
+    spdlog::info(
+        "responder alerts: the outbox takes writes again: {} alert job(s) of {} call(s) tried "
+        "from memory meanwhile written to it",
+        jobsWritten, done.size());
+  }
 }
 
 // A renewal that fails (the database away) is logged once per outage: the jobs are still
@@ -365,7 +460,7 @@ void Notifier::Impl::stop() {
   jobs.clear();
   alerts.clear();
   alarm.reset();
-  leaseTimer.reset();
+  tickTimer.reset();
   counters.failing.store(0, std::memory_order_relaxed);
 }
 

@@ -72,6 +72,8 @@ struct NotifyCounters {
   std::atomic<uint64_t> jobsTakenOver{0};
   std::atomic<uint64_t> escalationsTakenOver{0};
   std::atomic<uint64_t> claimRenewalsFailed{0};
+  // Jobs tried from memory because the store could not take them, written to it later.
+  std::atomic<uint64_t> replayed{0};
   // Each delivery attempt by channel (webhook, email, sip) and outcome: delivered, failed (to be
   // tried again), given-up (a test call's, past max_attempts).
   LabelledCounts attempts;

@@ -121,7 +121,9 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
   a.inFlight = false;
   a.timer->cancel();
   store::NotificationJob& job = a.job;
-  const bool stored = key > 0;
+  // A job first tried from memory (a negative key) may have been written since (replayUnsaved).
+  const int64_t id = key > 0 ? key : a.storedId;
+  const bool stored = id > 0;
   const int attempts = job.attempts + 1;
   const int maxAttempts = std::max(settings().maxAttempts, 1);
   if (result.ok()) {
@@ -131,7 +133,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
                 "call {}: {} alert delivered by {} to {} (attempt {})", job.callId, job.event,
                 job.channel, job.target, attempts);
     if (stored) {
-      if (auto r = store.markNotificationDelivered(key, unixMsNow()); !r.ok()) {
+      if (auto r = store.markNotificationDelivered(id, unixMsNow()); !r.ok()) {
         spdlog::error(
             "call {}: delivery of alert {} not written (it may be sent again after a "
             "restart): {}",
@@ -139,6 +141,11 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
       }
     }
     job.attempts = attempts;
+    if (!stored) {
+      job.state = "delivered";
+      job.deliveredAtMs = unixMsNow();
+      keepUnsaved(job);
+    }
     tell(AlertChange::What::Delivered, job, key);
     setFailing(a, false);
     jobs.erase(it);
@@ -157,12 +164,17 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
     spdlog::error("call {}: {} alert of a test call by {} to {} given up after {} attempts: {}",
                   job.callId, job.event, job.channel, job.target, attempts, error);
     if (stored) {
-      if (auto r = store.markNotificationGivenUp(key, error); !r.ok()) {
+      if (auto r = store.markNotificationGivenUp(id, error); !r.ok()) {
         spdlog::error("call {}: giving up alert {} not written: {}", job.callId, key,
                       r.error().message);
       }
     }
     job.attempts = attempts;
+    if (!stored) {
+      job.state = "given_up";
+      job.lastError = error;
+      keepUnsaved(job);
+    }
     tell(AlertChange::What::GivenUp, job, key, error);
     setFailing(a, false);
     jobs.erase(it);
@@ -189,7 +201,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
                  delay.count(), error);
   }
   if (stored) {
-    auto r = store.markNotificationRetry(key, job.nextAttemptAtMs, error, node);
+    auto r = store.markNotificationRetry(id, job.nextAttemptAtMs, error, node);
     if (!r.ok()) {
       spdlog::error("call {}: retry of alert {} not written: {}", job.callId, key,
                     r.error().message);

@@ -87,6 +87,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
     uint64_t attempt = 0;  // numbers the attempts: a report of an earlier one is stale
     bool inFlight = false;
     bool failing = false;  // past max_attempts: counted in the failing gauge
+    int64_t storedId = 0;  // a job first tried from memory, once written to the outbox
   };
   // An unacknowledged call with a tier left to alert.
   struct Alert {
@@ -112,12 +113,18 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // read it and still be handing them over, and they must not be tried twice.
   std::set<int64_t> resumedJobs;
   std::set<std::string> resumedAlerts;
-  std::string outboxProblem;  // set before start(); see Notifier::Outbox
-  std::string node;           // likewise
-  bool shared = false;        // likewise
-  std::unique_ptr<boost::asio::steady_timer> leaseTimer;  // shared: renewals and takeovers
-  bool renewalFailing = false;                            // the last renewal failed
-  std::function<void(const AlertChange&)> observer;       // Notifier::setObserver
+  std::string outboxProblem;                             // set before start(); see Notifier::Outbox
+  std::string node;                                      // likewise
+  bool shared = false;                                   // likewise
+  std::unique_ptr<boost::asio::steady_timer> tickTimer;  // claims, and writes kept for later
+  bool renewalFailing = false;                           // the last renewal failed
+  // What the store could not take when it came (tried from memory meanwhile), written once it
+  // takes writes again (replayUnsaved): jobs finished before that, and new call alerts (with
+  // their tier and escalation time as this run has them then), at most kMaxUnsaved of each.
+  std::vector<store::NotificationJob> unsavedDone;
+  std::map<std::string, store::CallAlert> unsavedAlerts;  // by Call-ID
+  static constexpr size_t kMaxUnsaved = 10000;
+  std::function<void(const AlertChange&)> observer;  // Notifier::setObserver
 
   // Tells the observer, if any, of a change to `job`.
   void tell(AlertChange::What what, const store::NotificationJob& job, int64_t key,
@@ -149,10 +156,15 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // Returns how many were new to it.
   size_t adoptJobs(std::vector<store::NotificationJob> due, bool atStart);
   size_t adoptAlerts(std::vector<store::CallAlert> due, bool atStart);
-  // Shared outbox: every third of the lease, this node's claims are renewed and those of other
-  // nodes that ran out are taken over.
+  // Every second (a shared outbox: every third of the lease, if shorter), this node's claims
+  // are renewed and those of other nodes that ran out are taken over (a shared outbox), and
+  // what the store could not take is written (replayUnsaved).
   void keepClaims();
   void renewAndTakeOver();
+  // Writes to the outbox what was tried from memory because the store could not take it,
+  // once it takes writes again; each call's jobs in one transaction.
+  void replayUnsaved();
+  void keepUnsaved(const store::NotificationJob& job);
   static void raiseAlarm(const std::string& problem);
   void repeatAlarm();
   void stop();

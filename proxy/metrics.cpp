@@ -288,6 +288,10 @@ void notifyMetrics(std::string& out, const notify::NotifyCounters& n) {
   metric(out, "sosproxy_alert_escalations_taken_over_total", "counter",
          "escalation timers of another node whose claim ran out, taken over by this node",
          n.escalationsTakenOver);
+  metric(out, "sosproxy_alerts_replayed_total", "counter",
+         "responder alert jobs tried from memory because the outbox could not take them, "
+         "written to it once it could",
+         n.replayed);
   metric(out, "sosproxy_alert_claim_renewals_failed_total", "counter",
          "renewals of this node's claims on its pending alerts that the database refused",
          n.claimRenewalsFailed);

@@ -381,6 +381,60 @@ TEST_F(TwoNodesAlerts, AfterAKill9OfNodeANodeBDeliversEachPendingAlertOnceAndEsc
   EXPECT_EQ(got.size(), 10u);
 }
 
+// Must-show 4, alerts: a 911 through node A while PostgreSQL is stopped. Its alerts cannot be
+// written to the outbox; node A delivers them from memory at once, and once the database is
+// back writes them (delivered) and the call's alert (claimed by node A) to the outbox, so
+// nothing of the call is missing there. Nobody acknowledges: node A alerts tier 2 from the
+// written alert. Each receiver gets each delivery id once.
+TEST_F(TwoNodesAlerts, AlertsOfACallWhilePostgresqlIsDownAreDeliveredThenWrittenToTheOutbox) {
+  ASSERT_TRUE(webhook_->start()) << webhook_->lastError();
+  ASSERT_TRUE(smtp_->start()) << smtp_->lastError();
+  desk_ = startSecurityDesk();
+  const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
+  auto stopped = runCommand({script.string(), "stop", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(stopped.status, std::optional<int>(0)) << stopped.err;
+
+  const RoutingLogLine routed = call911("1001", "10.1.2.45", "uas-psap-answer.xml", nullptr, true);
+  const std::string cid = routed.get("call_id");
+  ASSERT_FALSE(cid.empty()) << routed.raw;
+  // Started, answered, ended: three alerts on each of HQ's three tier-1 channels, from memory.
+  ASSERT_TRUE(waitFor([&] { return received().size() == 9; }, milliseconds(15000)))
+      << webhook_->report() << smtp_->report() << desk_->report() << proxy_->output();
+  EXPECT_GE(metric("sosproxy_alerts_not_queued_total"), 3);
+
+  auto restarted = runCommand({script.string(), "start", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(restarted.status, std::optional<int>(0)) << restarted.err;
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_alerts_replayed_total") == 9; }, milliseconds(20000)))
+      << metrics() << proxy_->output();
+  const std::string ofCall = " FROM notification_jobs WHERE call_id = '" + cid + "'";
+  EXPECT_EQ(sql("SELECT count(*), min(state), max(state)" + ofCall + " AND tier = 1"),
+            "9|delivered|delivered");
+  const std::string alertRow = sql(
+      "SELECT claimed_by, acknowledged_at IS NULL FROM call_alerts WHERE call_id = '" + cid + "'");
+  EXPECT_TRUE(std::regex_match(alertRow, std::regex(".+:" + std::to_string(ports_.proxy) + "\\|t")))
+      << alertRow;
+
+  // Tier 2 at the escalation time, written to the outbox and delivered once.
+  ASSERT_TRUE(waitFor([&] { return sql("SELECT state" + ofCall + " AND tier = 2") == "delivered"; },
+                      milliseconds(30000)))
+      << proxy_->output();
+  auto ids = runCommand({"psql", pgUrl_, "-Atc", "SELECT delivery_id" + ofCall + " ORDER BY id"},
+                        dir_.path());
+  std::map<std::string, int> got;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        got = received();
+        return got.size() >= 10;
+      },
+      milliseconds(10000)));
+  std::istringstream jobs(ids.out);
+  int n = 0;
+  for (std::string id; std::getline(jobs, id); ++n) EXPECT_EQ(got[id], 1) << "delivery " << id;
+  EXPECT_EQ(n, 10);
+  EXPECT_EQ(got.size(), 10u);
+}
+
 // Must-show 2: the PSAP calls back the ELIN node A showed for 1001's 911, through node B, and
 // 1001's phone rings. Node A writes the mapping (a batch, 20 ms after the call) with a NOTIFY;
 // node B reads the mappings and merges them into its SIP thread's callback map. How long after
