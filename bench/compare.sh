@@ -5,7 +5,7 @@
 #                    [--bisect N] [--cpu-rate R] [--series "S1 S2 ..."] [--kamailio-children N]
 #                    [--kamailio-shm MB] [--overload F] [--set PATH=VALUE] [--keep]
 #
-# Five series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
+# Six series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
 # is loaded at; 0 leaves it out) for the figure that travels between machines: CPU microseconds
 # per call. Then a ramp over --rates (calls per second; default "400 800 1200 1600 2000 2400 2800
 # 3200") that stops at the first rate where a call fails, then --bisect more steps (default 2)
@@ -20,8 +20,10 @@
 #                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
 #   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
+#   sos-e911-pg   sos-e911 with store.backend postgresql: a scratch server of scripts/pg-local.sh
+#                 for the whole run, on the same machine (each step a fresh sosproxy on it)
 # --quick: --cpu-rate 100 and rates "200 400", 2 s each with no warm-up, no bisection (what CI
-# runs, so the harness cannot rot). --series: only these of the five (e.g. "sos-e911 sos-plain"
+# runs, so the harness cannot rot). --series: only these of the six (e.g. "sos-e911 sos-plain"
 # to compare two sosproxy builds).
 # --overload F: after the ramp, one more step of each 911 series at F times the limit it found
 # (default 1.5; 0: none), printing the calls it completed per second within the window (past the
@@ -100,6 +102,18 @@ for r in $rates; do [[ "$r" =~ ^[0-9]+$ && "$r" -gt 0 ]] || die "--rates must be
 command -v sipp >/dev/null || die "sipp is not on PATH"
 have_kamailio=0
 command -v kamailio >/dev/null && have_kamailio=1
+have_postgresql=0
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && have_postgresql=1
+# The scratch PostgreSQL server of sos-e911-pg, started at its first step, stopped on the way out.
+pg_dir=""
+pg_url=""
+step_sets=()
+# shellcheck disable=SC2317  # called by cleanup (scripts/lib/run.sh) on the way out
+cleanup_more() {
+  [[ -n "$pg_dir" ]] || return 0
+  "$root/scripts/pg-local.sh" stop "$pg_dir" >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/sosproxy-compare.XXXXXX")"
 # shellcheck source=../scripts/lib/run.sh
@@ -186,6 +200,16 @@ run_step() {
       target="127.0.0.1:$kp" ;;
     sos)
       local sp; sp="$(free_port)"
+      step_sets=()
+      if [[ "$series" == sos-e911-pg ]]; then
+        if [[ -z "$pg_url" ]]; then
+          pg_dir="$(mktemp -d /tmp/sosproxy-compare-pg.XXXXXX)"
+          pg_url="$("$root/scripts/pg-local.sh" start "$pg_dir" 2>"$pg_dir.log")" ||
+            { cat "$pg_dir.log" >&2; die "the scratch PostgreSQL server did not start"; }
+          rm -f "$pg_dir.log"
+        fi
+        step_sets=("store.backend=postgresql" "store.postgresql=$pg_url")
+      fi
       if [[ "$dial" == 911 ]]; then
         write_sosproxy_config "$dir/sosproxy.yaml" "$sp" "$(free_port)" "$uas_port"
       else
@@ -280,7 +304,7 @@ run_step() {
 }
 
 declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call over_line
-all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain"
+all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain sos-e911-pg"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
     [[ " $all_series " == *" $s "* ]] || die "--series: unknown series $s (of: $all_series)"
@@ -294,6 +318,11 @@ echo "compare: CPU per call at $cpu_rate calls/s, then rates \"$rates\" calls/s;
 echo "compare: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1); sosproxy $bin; $( [[ $have_kamailio -eq 1 ]] && kamailio -v 2>/dev/null | head -1 | awk '{ print $2, $3 }' || echo "kamailio not installed")"
 for s in $all_series; do
   best_rate[$s]=0; first_fail[$s]="-"; best_cpu[$s]="-"; best_rss[$s]="-"; best_rtd[$s]="-"; best_added[$s]="-"
+  if [[ "$s" == sos-e911-pg && "$have_postgresql" -eq 0 ]]; then
+    echo "series $s: not installed (no PostgreSQL server binaries under /usr/lib/postgresql)"
+    best_rate[$s]="not installed"
+    continue
+  fi
   if [[ "$s" == kam-* && "$have_kamailio" -eq 0 ]]; then
     echo "series $s: not installed (no kamailio on PATH)"
     best_rate[$s]="not installed"
@@ -356,6 +385,7 @@ what() {
     sos-e911) echo "911 via sosproxy (BSSID/subnet, PIDF-LO)" ;;
     kam-plain) echo "ordinary via Kamailio" ;;
     sos-plain) echo "ordinary via sosproxy" ;;
+    sos-e911-pg) echo "911 via sosproxy, store on PostgreSQL" ;;
   esac
 }
 echo
@@ -408,6 +438,11 @@ ratio() { # ratio SOS KAM LABEL TARGET
 }
 ratio sos-e911 kam-e911 "emergency calls" 1.0
 ratio sos-plain kam-plain "ordinary calls " 1.2
+# The call path never reads the store: the backend should not change the 911 figures.
+if [[ "${best_rate[sos-e911-pg]:-}" =~ ^[0-9]+$ && -n "${best_rate[sos-e911]:-}" ]]; then
+  echo "911 calls/s by store backend: SQLite ${best_rate[sos-e911]}, PostgreSQL ${best_rate[sos-e911-pg]}" \
+       "(CPU per call at $cpu_rate/s: ${cpu_per_call[sos-e911]:--} us, ${cpu_per_call[sos-e911-pg]:--} us)"
+fi
 # The latency target is set at half of sosproxy's highest rate: the step closest to it at or below.
 for s in sos-e911 sos-plain; do
   m="${best_rate[$s]:-}"

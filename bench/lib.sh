@@ -32,7 +32,9 @@ write_sosproxy_config() {
   local proxy_port="$2" admin_port="${5:-$(free_port)}" s
   local -A trunk_ports=([carrier]="$3" [il-psap-a]="$4")
   local extra=()
-  for s in ${sos_sets[@]+"${sos_sets[@]}"}; do extra+=(--set "$s"); done
+  for s in ${sos_sets[@]+"${sos_sets[@]}"} ${step_sets[@]+"${step_sets[@]}"}; do
+    extra+=(--set "$s")
+  done
   write_demo_config "$bin" "$1" udp --set "listen.transports=[udp]" "${extra[@]}"
 }
 

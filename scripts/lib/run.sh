@@ -6,6 +6,8 @@
 pids=()
 cleanup() {
   local pid
+  # A sourcing script's own things to stop first (a scratch database server), when it has any.
+  if declare -F cleanup_more >/dev/null; then cleanup_more || true; fi
   for pid in "${pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
