@@ -39,12 +39,14 @@ scripts/build.sh asan
 phase "asan tests: all"
 ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300 --no-tests=error
 
-phase "store tests against PostgreSQL (ASan build, a scratch server of scripts/pg-local.sh)"
+phase "store and outbox tests against PostgreSQL (ASan build, a scratch server of scripts/pg-local.sh)"
 # One process, the tests in order: each empties the database the one before it used.
 pg_dir=$(mktemp -d /tmp/sosproxy-pg.XXXXXX)
 trap 'scripts/pg-local.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
-SOSPROXY_TEST_POSTGRESQL=$(scripts/pg-local.sh start "$pg_dir") build-asan/tests/store_test \
-  --gtest_brief=1
+pg_url=$(scripts/pg-local.sh start "$pg_dir")
+SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/store_test --gtest_brief=1
+SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/notify_test --gtest_brief=1 \
+  --gtest_filter='NotifierTest.*'
 scripts/pg-local.sh stop "$pg_dir"
 
 phase "tsan build"

@@ -14,7 +14,6 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -35,6 +34,7 @@
 #include "notify/messages.h"
 #include "sample_event.h"
 #include "store/store.h"
+#include "tests/store/test_database.h"
 
 namespace sos::notify {
 namespace {
@@ -193,8 +193,12 @@ class FakeChannels {
 
 class NotifierTest : public ::testing::Test {
  protected:
+  // The outbox in memory, or with SOSPROXY_TEST_POSTGRESQL (tests/store/test_database.h) that
+  // PostgreSQL database, emptied first: the same tests on both engines.
   NotifierTest() : work_(boost::asio::make_work_guard(io_)) {
-    auto opened = store::Store::open(":memory:");
+    const std::string pg = store::testing::testPostgresql();
+    if (!pg.empty()) store::testing::emptyPostgresql(pg);
+    auto opened = store::Store::open(pg.empty() ? ":memory:" : pg);
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened).value();
   }
@@ -207,8 +211,9 @@ class NotifierTest : public ::testing::Test {
   }
 
   // Replaces the store in memory by a database file in a directory of its own (removed at the
-  // end); returns the file's path.
+  // end); returns the file's path. With PostgreSQL: its URI, the store staying as it is.
   std::string useDatabaseFile() {
+    if (const std::string pg = store::testing::testPostgresql(); !pg.empty()) return pg;
     dir_ = (std::filesystem::path(::testing::TempDir()) / "notifier_test.XXXXXX").string();
     EXPECT_NE(mkdtemp(dir_.data()), nullptr);
     const std::string path = dir_ + "/sos.db";
@@ -652,10 +657,7 @@ TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
 TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
   const std::string path = useDatabaseFile();
   // Another hand breaks the outbox under the running store.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE notification_jobs", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  store::testing::executeSql(path, "DROP TABLE notification_jobs");
 
   auto notifier = make(makeConfig());
   notifier->start();
