@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "notify/messages.h"
 #include "sample_event.h"
 #include "store/store.h"
@@ -652,6 +653,62 @@ TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
   fake_.held[0](Error{"timeout", "late"});
   io_.poll();
   EXPECT_EQ(jobTo(jobsOf("1-4242@127.0.0.1"), kWebhook)->state, "delivered");
+}
+
+// Issue 22: other nodes on the database (Outbox::shared). A node resumes only its own pending
+// jobs, those nobody claimed and those whose claim ran out; another node's live claim, on a job
+// or on a call's escalation, is left to that node until it runs out, then taken over (and
+// counted), and the escalation is this node's from then on.
+TEST_F(NotifierTest, AmongNodesOnlyWhatAnotherNodeNoLongerHoldsIsTakenOver) {
+  const std::string path = useDatabaseFile();
+  const int64_t now = unixMsNow();
+  std::vector<store::NotificationJob> jobs(2);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].deliveryId = i == 0 ? "d-live" : "d-dead";
+    jobs[i].callId = "1-4242@127.0.0.1";
+    jobs[i].event = "started";
+    jobs[i].channel = "webhook";
+    jobs[i].target = kWebhook;
+    jobs[i].payload = "{}";
+    jobs[i].nextAttemptAtMs = now;
+    jobs[i].createdAtMs = now;
+    jobs[i].claimedBy = "node-b";
+    jobs[i].leaseUntilMs = i == 0 ? now + 600000 : now - 1;
+  }
+  store::CallAlert alert;
+  alert.callId = "1-4242@127.0.0.1";
+  alert.site = "HQ";
+  alert.firstEventAtMs = now;
+  alert.escalateAtMs = now;  // due: only its holder may escalate it
+  alert.details = "{}";
+  alert.claimedBy = "node-b";
+  alert.leaseUntilMs = now + 600000;
+  ASSERT_TRUE(store_->insertNotificationJobs(jobs, &alert).ok());
+
+  auto cfg = makeConfig(true);
+  cfg->notifications.leaseMs = 1000;
+  auto notifier = make(cfg);
+  notifier->setOutbox({path, "", 60000ms, "node-a", true});
+  notifier->start();
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kWebhook) == 1; }));
+  EXPECT_EQ(fake_.to(kWebhook)[0]->delivery, "d-dead");
+  ASSERT_FALSE(
+      runUntil([&] { return fake_.count(kWebhook) > 1 || fake_.count(kManagers) > 0; }, 500ms));
+  EXPECT_EQ(notifier->counters().jobsTakenOver, 0u);
+
+  // Node B stops renewing: its claims run out, node A takes them over.
+  store::testing::executeSql(path,
+                             "UPDATE notification_jobs SET lease_until = 1; "
+                             "UPDATE call_alerts SET lease_until = 1");
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kWebhook) == 2 && fake_.count(kManagers) == 1; }));
+  EXPECT_EQ(fake_.to(kWebhook)[1]->delivery, "d-live");
+  EXPECT_EQ(notifier->counters().jobsTakenOver, 1u);
+  EXPECT_EQ(notifier->counters().escalationsTakenOver, 1u);
+  EXPECT_EQ(notifier->counters().escalations, 1u);
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 3; }));
+  EXPECT_EQ(store::testing::queryRows(
+                path, "SELECT DISTINCT claimed_by || '|' || state FROM notification_jobs"),
+            std::vector<std::string>{"node-a|delivered"});
 }
 
 TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
