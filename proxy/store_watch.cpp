@@ -33,10 +33,12 @@ void StoreWatch::scheduleCheck() {
 }
 
 void StoreWatch::check() {
-  if (!postgresql_.empty() && !feed_) openFeed();
+  // The store's own connection is the probe (a reconnection that never blocks for long): the
+  // feed, whose connection is made in one go, is opened again only once the store is back.
+  locations_.checkStore();
+  if (!postgresql_.empty() && !feed_ && locations_.counters().storeUp.load() == 1) openFeed();
   // What could not be written while the database was away; then the backstop: a notification
   // missed while the feed was down is a version seen here.
-  locations_.checkStore();
   locations_.retryUnsaved();
   locations_.rebuildIfChanged();
   scheduleCheck();

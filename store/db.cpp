@@ -4,6 +4,8 @@
 
 #include "store/db.h"
 
+#include <poll.h>
+
 #include <cctype>
 #include <charconv>
 #include <climits>
@@ -67,15 +69,18 @@ PGconn* pgConnect(const std::string& conninfo, const char* applicationName, std:
   // Defaults first; the connection string (expanded from "dbname") overrides any of them. A
   // server that does not answer costs 3 s at most per try; a dead peer is noticed within about
   // 25 s of silence rather than the system's two hours.
-  const std::array<const char*, 7> keywords{"connect_timeout",
+  // tcp_user_timeout: a statement sent to a host that stopped answering fails after 5 s
+  // instead of waiting for the keepalives.
+  const std::array<const char*, 8> keywords{"connect_timeout",
                                             "keepalives_idle",
                                             "keepalives_interval",
                                             "keepalives_count",
+                                            "tcp_user_timeout",
                                             "application_name",
                                             "dbname",
                                             nullptr};
-  const std::array<const char*, 7> values{"3",    "10", "5", "3", applicationName, conninfo.c_str(),
-                                          nullptr};
+  const std::array<const char*, 8> values{
+      "3", "10", "5", "3", "5000", applicationName, conninfo.c_str(), nullptr};
   PGconn* pg = PQconnectdbParams(keywords.data(), values.data(), 1);
   if (pg == nullptr) {
     *error = "out of memory";
@@ -120,32 +125,67 @@ PGresult* Db::pgSend(const char* sql, const std::vector<const char*>* values, st
     PQclear(result);
     lastReconnect_ = {};
     reconnectError_.clear();
-    if (!usable(error)) return nullptr;
+    // The server answered a moment ago: worth waiting for, up to the connect timeout.
+    if (!usable(error, kConnectTimeout)) return nullptr;
     result = send();
   }
   return result;
 }
 
-bool Db::usable(std::string* error) {
-  if (pg_ == nullptr || PQstatus(pg_) == CONNECTION_OK) return true;
+bool Db::usable(std::string* error) { return usable(error, kConnectStep); }
+
+bool Db::usable(std::string* error, std::chrono::milliseconds wait) {
+  if (pg_ == nullptr || (!resetting_ && PQstatus(pg_) == CONNECTION_OK)) return true;
   if (inTransaction_) {
     *error = "the connection to the database was lost during a transaction";
     return false;
   }
   const auto now = std::chrono::steady_clock::now();
-  if (now - lastReconnect_ < kReconnectEvery && !reconnectError_.empty()) {
-    *error = reconnectError_;
-    return false;
+  if (!resetting_) {
+    if (now - lastReconnect_ < kReconnectEvery && !reconnectError_.empty()) {
+      *error = reconnectError_;
+      return false;
+    }
+    lastReconnect_ = now;
+    if (PQresetStart(pg_) == 0) {
+      reconnectError_ = "no connection to the database: " + pgMessage(PQerrorMessage(pg_));
+      *error = reconnectError_;
+      return false;
+    }
+    resetting_ = true;
+    resetStatus_ = PGRES_POLLING_WRITING;  // libpq: wait for writing first
   }
-  lastReconnect_ = now;
-  PQreset(pg_);
-  if (PQstatus(pg_) != CONNECTION_OK) {
+  // Driven without blocking: at most `wait` on the socket per call (kConnectStep, but for a
+  // statement that found the connection closed), so that a host that does not answer never
+  // holds the calling thread (the I/O thread) for long; each later statement takes it
+  // further, until it is up, refused or past kConnectTimeout.
+  const auto stepEnd = now + wait;
+  while (resetStatus_ != PGRES_POLLING_OK && resetStatus_ != PGRES_POLLING_FAILED) {
+    pollfd p{PQsocket(pg_),
+             static_cast<short>(resetStatus_ == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        stepEnd - std::chrono::steady_clock::now());
+    if (p.fd < 0 || left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0) break;
+    resetStatus_ = PQresetPoll(pg_);
+  }
+  if (resetStatus_ == PGRES_POLLING_OK) {
+    resetting_ = false;
+    reconnectError_.clear();
+    return runSetup(error);
+  }
+  if (resetStatus_ == PGRES_POLLING_FAILED) {
+    resetting_ = false;
     reconnectError_ = "no connection to the database: " + pgMessage(PQerrorMessage(pg_));
-    *error = reconnectError_;
+  } else if (std::chrono::steady_clock::now() - lastReconnect_ >= kConnectTimeout) {
+    resetting_ = false;  // the next try starts over (PQresetStart closes this one)
+    reconnectError_ = "no connection to the database: no answer within " +
+                      std::to_string(kConnectTimeout.count()) + " s";
+  } else {
+    *error = "connecting to the database again";
     return false;
   }
-  reconnectError_.clear();
-  return runSetup(error);
+  *error = reconnectError_;
+  return false;
 }
 
 std::string pgStatementText(std::string_view sql) {

@@ -64,17 +64,24 @@ class Db {
   static std::unique_ptr<Db> connectPostgresql(const std::string& conninfo, std::string setup,
                                                std::string* error);
   // Can a statement be sent? PostgreSQL: a connection the server or the network closed is
-  // opened again first (at most once every kReconnectEvery; `error` says why not). Not inside
-  // a transaction: its statements fail until it ends, so none of it lands outside it. SQLite:
-  // always.
+  // opened again first (started at most once every kReconnectEvery; `error` says why not). Not
+  // inside a transaction: its statements fail until it ends, so none of it lands outside it.
+  // SQLite: always.
   bool usable(std::string* error);
   static constexpr auto kReconnectEvery = std::chrono::seconds(1);
+  // A reconnection is driven without blocking (PQresetStart, PQresetPoll): each call of
+  // usable() waits at most kConnectStep on the socket, and one not done within kConnectTimeout
+  // is given up (tried again after kReconnectEvery).
+  static constexpr auto kConnectStep = std::chrono::milliseconds(50);
+  static constexpr auto kConnectTimeout = std::chrono::seconds(3);
 
  private:
   friend class Statement;
   friend class Transaction;
   friend bool exec(Db* db, const char* sql, std::string* error);
   bool runSetup(std::string* error);
+  // usable(), waiting at most `wait` on a reconnection's socket in this call.
+  bool usable(std::string* error, std::chrono::milliseconds wait);
   // PostgreSQL: sends a statement (with `values` when not null, as text) on a usable
   // connection; null when there is none (`error` says why).
   PGresult* pgSend(const char* sql, const std::vector<const char*>* values, std::string* error);
@@ -83,8 +90,10 @@ class Db {
   int64_t pgChanges_ = 0;
   std::string pgSetup_;
   bool inTransaction_ = false;
-  std::chrono::steady_clock::time_point lastReconnect_{};
+  std::chrono::steady_clock::time_point lastReconnect_{};  // the last reconnection's start
   std::string reconnectError_;
+  bool resetting_ = false;  // a reconnection under way
+  PostgresPollingStatusType resetStatus_ = PGRES_POLLING_FAILED;
 };
 
 // One prepared statement. Values are always bound, never spliced into the SQL text.
