@@ -11,17 +11,21 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "store/change_feed.h"
+#include "tests/store/tcp_relay.h"
 #include "tests/store/test_database.h"
 
 namespace sos::store {
@@ -30,6 +34,7 @@ namespace {
 using testing::emptyPostgresql;
 using testing::executeSql;
 using testing::queryRows;
+using testing::TcpRelay;
 using testing::testPostgresql;
 
 namespace fs = std::filesystem;
@@ -884,6 +889,64 @@ TEST_F(StoreTest, APostgresqlConnectionTheServerClosedIsOpenedAgain) {
   auto loaded = store->loadCallRecords(10);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   EXPECT_EQ(loaded.value().size(), 2u);
+}
+
+// A database host that stops answering (tests/store/tcp_relay.h: the connection closed, and a
+// new one completes in the kernel and then hears nothing). The statement that finds the
+// connection closed waits for a new one up to the 3 s connect timeout, once; every later one
+// drives the reconnection for at most 50 ms and fails at once, so the I/O thread that makes
+// them is never held long. Once the host answers again, the store is back by itself. The
+// longest of those later calls is printed (the test does not fail on a time).
+TEST_F(StoreTest, AReconnectionToADatabaseThatStoppedAnsweringNeverHoldsTheCallerLong) {
+  if (testPostgresql().empty()) GTEST_SKIP() << "PostgreSQL only: SQLite has no server";
+  std::smatch port;
+  const std::string url = testPostgresql();
+  ASSERT_TRUE(std::regex_search(url, port, std::regex(":([0-9]+)/"))) << url;
+  TcpRelay relay(static_cast<uint16_t>(std::stoi(port[1])));
+  ASSERT_NE(relay.port(), 0);
+  auto opened = Store::open(
+      std::regex_replace(url, std::regex(":[0-9]+/"), ":" + std::to_string(relay.port()) + "/"));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto store = std::move(opened).value();
+  ASSERT_TRUE(store->checkWritable().ok());
+
+  relay.freeze();
+  const auto frozenAt = std::chrono::steady_clock::now();
+  // The first statements after the freeze: until one finds the connection closed.
+  Result<bool> r = store->checkWritable();
+  while (r.ok() && std::chrono::steady_clock::now() - frozenAt < std::chrono::seconds(10)) {
+    r = store->checkWritable();
+  }
+  ASSERT_FALSE(r.ok());
+  bool driven = false;   // a call that found a reconnection under way and left it so
+  bool givenUp = false;  // one that gave a reconnection up after 3 s
+  std::chrono::steady_clock::duration longest{};
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!(driven && givenUp) && std::chrono::steady_clock::now() < until) {
+    const auto before = std::chrono::steady_clock::now();
+    r = store->checkWritable();
+    longest = std::max(longest, std::chrono::steady_clock::now() - before);
+    ASSERT_FALSE(r.ok());
+    const std::string& why = r.error().message;
+    driven = driven || why.find("connecting to the database again") != std::string::npos;
+    givenUp = givenUp || why.find("no answer within 3 s") != std::string::npos;
+    ::poll(nullptr, 0, 20);  // a statement every 20 ms, as a busy I/O thread would
+  }
+  EXPECT_TRUE(driven);
+  EXPECT_TRUE(givenUp);
+  std::printf(
+      "[ measured ] a database host that does not answer: the longest statement after the "
+      "first took %.1f ms\n",
+      std::chrono::duration<double, std::milli>(longest).count());
+
+  relay.thaw();
+  const auto thawed = std::chrono::steady_clock::now();
+  while (!store->checkWritable().ok() &&
+         std::chrono::steady_clock::now() - thawed < std::chrono::seconds(15)) {
+    ::poll(nullptr, 0, 20);
+  }
+  auto saved = store->saveCallRecord(failedOverCall());
+  EXPECT_TRUE(saved.ok()) << saved.error().message;
 }
 
 TEST_F(StoreTest, CallRecordsAreListedNewestFirstUpToTheLimit) {
