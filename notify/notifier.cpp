@@ -355,6 +355,9 @@ void Notifier::Impl::replayUnsaved() {
       if (auto live = alerts.find(callId); live != alerts.end()) {
         alert = live->second.row;  // its tier and escalation time as of now
       }
+      if (u->second.acknowledgedAtMs != 0) {
+        alert.escalateAtMs = 0;  // acknowledged meanwhile (acknowledge)
+      }
       if (!node.empty()) {
         alert.claimedBy = node;
         alert.leaseUntilMs = now + settings().leaseMs;
@@ -363,6 +366,14 @@ void Notifier::Impl::replayUnsaved() {
         spdlog::warn("call {}: its alert kept in memory not written yet: {}", callId,
                      r.error().message);
         break;
+      }
+      if (u->second.acknowledgedAtMs != 0) {
+        if (auto r = store.acknowledgeCallAlert(callId, u->second.acknowledgedBy,
+                                                u->second.acknowledgedAtMs);
+            !r.ok()) {
+          spdlog::warn("call {}: its acknowledgement kept in memory not written: {}", callId,
+                       r.error().message);
+        }
       }
       unsavedAlerts.erase(u);
     }
@@ -474,7 +485,14 @@ Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::s
     if (it == alerts.end()) {
       return r.error();
     }
-    // Known in this run: the escalation stops now, even if a restart would resume it.
+    // Known in this run: the escalation stops now, even if a restart would resume it. An
+    // alert never written yet is written (replayUnsaved) with no escalation left and this
+    // acknowledgement.
+    if (auto u = unsavedAlerts.find(callId); u != unsavedAlerts.end()) {
+      u->second.escalateAtMs = 0;
+      u->second.acknowledgedBy = by;
+      u->second.acknowledgedAtMs = unixMsNow();
+    }
     first = true;
   } else if (!r.value()) {
     return false;

@@ -1106,6 +1106,20 @@ std::vector<NotificationJob> startedJobs() {
   return jobs;
 }
 
+// The tier-2 job of an escalation of `callId`.
+std::vector<NotificationJob> tier2Job(const std::string& callId, const std::string& target,
+                                      const std::string& payload) {
+  std::vector<NotificationJob> jobs(1);
+  jobs[0].deliveryId = "d-tier-2";
+  jobs[0].callId = callId;
+  jobs[0].event = "escalation";
+  jobs[0].tier = 2;
+  jobs[0].channel = "email";
+  jobs[0].target = target;
+  jobs[0].payload = payload;
+  return jobs;
+}
+
 CallAlert startedAlert() {
   CallAlert a;
   a.callId = "1-4242@127.0.0.1";
@@ -1230,14 +1244,7 @@ TEST_F(StoreTest, ClaimsTakeWhatNobodyHoldsAndLeasesThatRanOut) {
   auto retry = store->markNotificationRetry(jobs[0].id, 5000, "timeout", "node-b");
   ASSERT_TRUE(retry.ok()) << retry.error().message;
   EXPECT_TRUE(retry.value());
-  std::vector<NotificationJob> tier2(1);
-  tier2[0].deliveryId = "d-tier-2";
-  tier2[0].callId = alert.callId;
-  tier2[0].event = "escalation";
-  tier2[0].tier = 2;
-  tier2[0].channel = "email";
-  tier2[0].target = "facilities@example.com";
-  tier2[0].payload = "Not acknowledged\n911 from 1001";
+  auto tier2 = tier2Job(alert.callId, "facilities@example.com", "Not acknowledged\n911 from 1001");
   tier2[0].claimedBy = "node-a";
   auto lateEscalation = store->recordEscalation(tier2, alert.callId, 2, 0, "node-a");
   ASSERT_TRUE(lateEscalation.ok()) << lateEscalation.error().message;
@@ -1413,14 +1420,7 @@ TEST_F(StoreTest, EventsAndEscalationsWriteTheirOwnPartsOfACallAlert) {
   const CallAlert alert = startedAlert();
   ASSERT_TRUE(store->insertNotificationJobs(jobs, &alert).ok());
 
-  std::vector<NotificationJob> tier2(1);
-  tier2[0].deliveryId = "d-tier-2";
-  tier2[0].callId = alert.callId;
-  tier2[0].event = "escalation";
-  tier2[0].tier = 2;
-  tier2[0].channel = "email";
-  tier2[0].target = "facilities@hq.example";
-  tier2[0].payload = "NOT ACKNOWLEDGED";
+  auto tier2 = tier2Job(alert.callId, "facilities@hq.example", "NOT ACKNOWLEDGED");
   auto escalated = store->recordEscalation(tier2, alert.callId, 2, 1700000240000);
   ASSERT_TRUE(escalated.ok()) << escalated.error().message;
   EXPECT_GT(tier2[0].id, jobs[2].id);
@@ -1464,14 +1464,7 @@ TEST_F(StoreTest, AnEscalationIsWrittenAllOrNothing) {
   }
 
   // Written: the jobs, the tier and the next escalation time; the details stay as they were.
-  std::vector<NotificationJob> tier2(1);
-  tier2[0].deliveryId = "d-tier-2";
-  tier2[0].callId = alert.callId;
-  tier2[0].event = "escalation";
-  tier2[0].tier = 2;
-  tier2[0].channel = "email";
-  tier2[0].target = "facilities@hq.example";
-  tier2[0].payload = "NOT ACKNOWLEDGED";
+  auto tier2 = tier2Job(alert.callId, "facilities@hq.example", "NOT ACKNOWLEDGED");
   auto escalated = store->recordEscalation(tier2, alert.callId, 2, 1700000240000);
   ASSERT_TRUE(escalated.ok()) << escalated.error().message;
   EXPECT_GT(tier2[0].id, jobs[2].id);
