@@ -2,14 +2,16 @@
 # The README's test command and what CI runs. First the include graph, the sizes, the format
 # of the sources and clang-tidy (no build needed: scripts/check-style.sh), then three builds of
 # sosproxy, each with the tests it is there for:
-#   ASan+UBSan (build-asan/)  every unit and integration test, the store tests once more
+#   ASan+UBSan (build-asan/)  every unit and integration test on SQLite, the store's, the
+#                              outbox's, the planner's and the dashboard's unit tests once more
 #                              against a scratch PostgreSQL (scripts/pg-local.sh), and the
 #                              PIDF-LO corpus and RFC 4475 tables;
-#   ThreadSanitizer (build-tsan/)  only the binary: the ASan build's integration tests start it
-#                              instead of their own (SOS_TEST_SOSPROXY), the real binary with all
-#                              its threads (SIP, I/O, log writers) under load from real SIPp peers
-#                              (not the browser tests: a page in Chromium adds no thread of
-#                              sosproxy's);
+#   ThreadSanitizer (build-tsan/)  only the binary: the ASan build's integration tests (the
+#                              browser's too) start it instead of their own (SOS_TEST_SOSPROXY),
+#                              each on a database of its own on that PostgreSQL server: the real
+#                              binary with all its threads (SIP, I/O, log writers, the change
+#                              feed) under load from real SIPp peers, and the whole integration
+#                              suite on store.backend postgresql;
 #   release (build/)          the binary that ships: packed as a .deb and tested, then the
 #                              fuzz, load, flood and comparison scripts in quick mode.
 # Each phase prints how long the run has taken so far.
@@ -39,22 +41,27 @@ scripts/build.sh asan
 phase "asan tests: all"
 ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300 --no-tests=error
 
-phase "store and outbox tests against PostgreSQL (ASan build, a scratch server of scripts/pg-local.sh)"
-# One process, the tests in order: each empties the database the one before it used.
+phase "store, outbox, planner and dashboard unit tests against PostgreSQL (ASan build, a scratch server of scripts/pg-local.sh)"
+# One process each, the tests in order: each empties the database the one before it used.
 pg_dir=$(mktemp -d /tmp/sosproxy-pg.XXXXXX)
 trap 'scripts/pg-local.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
 pg_url=$(scripts/pg-local.sh start "$pg_dir")
 SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/store_test --gtest_brief=1
 SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/notify_test --gtest_brief=1 \
   --gtest_filter='NotifierTest.*'
-scripts/pg-local.sh stop "$pg_dir"
+SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/planner_test --gtest_brief=1
+SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/admin_test --gtest_brief=1 \
+  --gtest_filter='Dashboard.*'
 
 phase "tsan build"
 scripts/build.sh tsan sosproxy
-phase "tsan tests: label integration, not browser, against the ThreadSanitizer binary"
-SOS_TEST_SOSPROXY="$PWD/build-tsan/proxy/sosproxy" \
+phase "tsan tests: label integration, store.backend postgresql, against the ThreadSanitizer binary"
+# Each test makes a database of its own on the scratch server (tests/integration/b2bua_fixture.h);
+# the few about SQLite's file skip themselves.
+SOSPROXY_TEST_POSTGRESQL=$pg_url SOS_TEST_SOSPROXY="$PWD/build-tsan/proxy/sosproxy" \
   ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300 --no-tests=error \
-  -L integration -LE browser
+  -L integration
+scripts/pg-local.sh stop "$pg_dir"
 
 phase "release build"
 release_targets=(sosproxy)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/store.h"
+#include "tests/store/test_database.h"
 
 namespace sos::admin {
 namespace {
@@ -25,7 +26,13 @@ const std::string kDemoSeed = std::string(SOS_SOURCE_DIR) + "/config/examples/de
 class Dashboard : public ::testing::Test {
  protected:
   Dashboard() {
-    auto opened = store::Store::open(":memory:");
+    // In memory, or the database of SOSPROXY_TEST_POSTGRESQL emptied (test_database.h).
+    std::string target = ":memory:";
+    if (const std::string pg = store::testing::testPostgresql(); !pg.empty()) {
+      store::testing::emptyPostgresql(pg);
+      target = pg;
+    }
+    auto opened = store::Store::open(target);
     EXPECT_TRUE(opened.ok());
     db = std::move(opened.value());
     auto seeded = db->seedIfEmpty(kDemoSeed);

@@ -5,7 +5,6 @@
 // 421; what a token did is in the audit trail under its name.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -19,23 +18,6 @@ namespace sos::itest {
 namespace {
 
 using nlohmann::json;
-
-// One number from sosproxy's database, read-only (-1 when it cannot be read).
-long long countRows(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  long long n = -1;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(h, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-      n = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return n;
-}
 
 class AdminApi : public B2buaTest {
  protected:
@@ -118,17 +100,17 @@ TEST_F(AdminApi, NoTokenIs401OnEveryApiRoute) {
 
 TEST_F(AdminApi, ADeviceTokenOf1002CannotReportFor1001) {
   const std::string phone = makeToken("phone-1002", {"--role", "device", "--user", "1002"});
-  const auto before = countRows(storePath(), "SELECT COUNT(*) FROM device_reports");
+  const auto before = storeCount("SELECT COUNT(*) FROM device_reports");
   ASSERT_GE(before, 0);
   auto refused =
       as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1001","ip":"10.2.1.20"})");
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_EQ(json::parse(refused.body)["error"], "this token reports for extension 1002 only");
-  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM device_reports"), before);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM device_reports"), before);
   // Its own report is taken.
   auto own = as(phone, "POST", "/api/v1/location-reports", R"({"extension":"1002"})");
   EXPECT_EQ(own.status, 200) << own.body;
-  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM device_reports"), before + 1);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM device_reports"), before + 1);
   EXPECT_EQ(metric("sosproxy_admin_forbidden_total"), 1);
   // The refusal is logged with the token's name (the log is written by a thread of its own).
   EXPECT_TRUE(outputShows("location report refused for token \"phone-1002\"", milliseconds(5000)))
@@ -153,28 +135,22 @@ TEST_F(AdminApi, ASiteAdminOfHqCannotReportForLondonOrAcknowledgeForIt) {
   EXPECT_EQ(as(hq, "POST", "/api/v1/location-reports", R"({"extension":"1001"})").status, 200);
 
   const std::string cid = call911();
-  ASSERT_TRUE(waitFor(
-      [&] {
-        return countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE site = 'HQ'") == 1;
-      },
-      milliseconds(15000)))
+  ASSERT_TRUE(
+      waitFor([&] { return storeCount("SELECT COUNT(*) FROM call_alerts WHERE site = 'HQ'") == 1; },
+              milliseconds(15000)))
       << proxy_->output();
   const std::string ack = "/api/v1/calls/" + cid + "/acknowledge";
   auto notYours = as(london, "POST", ack, R"({"by":"london guard"})");
   EXPECT_EQ(notYours.status, 403) << notYours.body;
-  EXPECT_EQ(
-      countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by IS NULL"), 1);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by IS NULL"), 1);
   auto yours = as(hq, "POST", ack, R"({"by":"hq guard"})");
   EXPECT_EQ(yours.status, 200) << yours.body;
-  EXPECT_EQ(
-      countRows(storePath(), "SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by = 'hq guard'"),
-      1);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM call_alerts WHERE acknowledged_by = 'hq guard'"), 1);
 
   // The call's record: HQ's admin reads it (JSON and CSV), London's admin may not.
   ASSERT_TRUE(waitFor(
       [&] {
-        return countRows(storePath(),
-                         "SELECT COUNT(*) FROM call_records WHERE call_id = '" + cid + "'") == 1;
+        return storeCount("SELECT COUNT(*) FROM call_records WHERE call_id = '" + cid + "'") == 1;
       },
       milliseconds(15000)));
   auto record = as(hq, "GET", "/api/v1/calls/" + cid);
@@ -327,8 +303,7 @@ TEST_F(AdminApi, UsersDeskPhonesAndImportsStayInsideASiteAdminsSites) {
   EXPECT_NE(dry.body.find(R"("added":1)"), std::string::npos) << dry.body;
   EXPECT_NE(dry.body.find(R"("written":false)"), std::string::npos) << dry.body;
   EXPECT_EQ(as(hq, "GET", "/api/v1/users/1005").status, 404);  // nothing written so far
-  EXPECT_EQ(
-      countRows(storePath(), "SELECT COUNT(*) FROM users WHERE extension IN ('1005', '1006')"), 0);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM users WHERE extension IN ('1005', '1006')"), 0);
 
   auto imported =
       as(hq, "POST", "/api/v1/import/users", "extension,name,site\n1005,Dana Ames,HQ\n", csv);
@@ -528,7 +503,7 @@ TEST_F(AdminApi, ARejectedCompanyLocationMailsItsUserTheReason) {
   ASSERT_EQ(mine.size(), 1u) << me.body;
   EXPECT_EQ(mine[0]["state"], "rejected");
   EXPECT_EQ(mine[0]["reason"], "not a company site");
-  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM locations WHERE name = 'Bob''s Shed'"), 0);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM locations WHERE name = 'Bob''s Shed'"), 0);
 }
 
 // Issue 17: re-triggering two selected HQ users sends exactly two e-mails and resets exactly
@@ -785,14 +760,13 @@ TEST_F(AdminApi, AnAdminOfTheSiteAttachesANetworkToALocationAndTheNext911UsesIt)
   EXPECT_EQ(as("", "POST", path, subnet).status, 401);
   EXPECT_EQ(as(london, "POST", path, subnet).status, 403);
   EXPECT_EQ(as(desk, "POST", path, subnet).status, 403);
-  EXPECT_EQ(countRows(storePath(), "SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24'"), 0);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24'"), 0);
   auto added = as(hq, "POST", path, subnet);
   ASSERT_EQ(added.status, 200) << added.body;
   EXPECT_NE(added.body.find(R"("10.1.9.0/24")"), std::string::npos) << added.body;
   EXPECT_EQ(as(hq, "POST", path, subnet).status, 409);
-  EXPECT_EQ(countRows(storePath(),
-                      "SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24' "
-                      "AND location_key = 'hq-floor-2'"),
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM subnets WHERE cidr = '10.1.9.0/24' "
+                       "AND location_key = 'hq-floor-2'"),
             1);
   auto trail = as(hq, "GET", "/api/v1/audit");
   EXPECT_NE(trail.body.find(R"("action":"location.network-add")"), std::string::npos) << trail.body;

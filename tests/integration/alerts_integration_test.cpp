@@ -7,12 +7,12 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <cstdio>
 #include <cstdlib>
 
 #include "b2bua_fixture.h"
+#include "tests/store/test_database.h"
 
 namespace sos::itest {
 namespace {
@@ -63,6 +63,11 @@ class Alerts : public B2buaTest {
     EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
     if (psapOut) *psapOut = std::move(psap);
     return inviteCallId(uac, false);
+  }
+
+  // Rows of the outbox in `state`, read from the store as an operator would.
+  long long outboxJobs(const std::string& state) const {
+    return storeCount("SELECT COUNT(*) FROM notification_jobs WHERE state = '" + state + "'");
   }
 
   // The receiver lines of `event` for this call.
@@ -199,47 +204,29 @@ TEST_F(Alerts, ADeadWebhookCostsTheCallAndTheOtherChannelsNothing) {
       << metrics();
 }
 
-// Rows of the outbox in `state`, read from the database file as an operator would.
-int outboxJobs(const std::filesystem::path& db, const std::string& state) {
-  sqlite3* h = nullptr;
-  int n = -1;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(h, 2000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM notification_jobs WHERE state = ?", -1, &st,
-                           nullptr) == SQLITE_OK) {
-      sqlite3_bind_text(st, 1, state.c_str(), -1, SQLITE_TRANSIENT);
-      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return n;
-}
-
 TEST_F(Alerts, AKill9LosesNoAlertAndRepeatsNone) {
   // No receiver is up yet: every alert of the call stays pending in the outbox.
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   const std::string cid = call911();
-  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") >= 3; }, milliseconds(15000)))
+  ASSERT_TRUE(waitFor([&] { return outboxJobs("pending") >= 3; }, milliseconds(15000)))
       << proxy_->output();
   ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
   EXPECT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
-  const int pending = outboxJobs(storePath(), "pending");
+  const int pending = outboxJobs("pending");
   std::printf("[ measured ] %d alert jobs pending in the outbox at kill -9\n", pending);
 
   // The receivers come up, sosproxy starts again on the same database.
   ASSERT_NO_FATAL_FAILURE(startReceivers());
   proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
-  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") == 0; }, milliseconds(30000)))
+  ASSERT_TRUE(waitFor([&] { return outboxJobs("pending") == 0; }, milliseconds(30000)))
       << proxy_->output();
-  EXPECT_EQ(outboxJobs(storePath(), "given_up"), 0);
+  EXPECT_EQ(outboxJobs("given_up"), 0);
 
   // Exactly once per channel: one "started" alert on each.
   EXPECT_EQ(webhookLines(cid, "started").size(), 1u) << webhook_->report();
   // Every job delivered once: as many deliveries in all as jobs in the outbox.
-  const int delivered = outboxJobs(storePath(), "delivered");
+  const int delivered = outboxJobs("delivered");
   const int messages = countMessages(*desk_, true, "MESSAGE ");
   const int hooks = static_cast<int>(webhook_->lines().size());
   const int mailsIn = static_cast<int>(smtp_->lines().size());
@@ -267,7 +254,7 @@ TEST_F(Alerts, AKill9RightAfterRoutingLosesNoAlertAndRepeatsNone) {
       waitFor([&] { return countMessages(*psap, true, "INVITE ") >= 1; }, milliseconds(15000)))
       << report({uac.get(), psap.get()});
   const auto psapHadIt = Clock::now();
-  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") >= 3; }, milliseconds(15000)))
+  ASSERT_TRUE(waitFor([&] { return outboxJobs("pending") >= 3; }, milliseconds(15000)))
       << report({uac.get(), psap.get()});
   const auto durable = Clock::now();
   ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
@@ -280,7 +267,7 @@ TEST_F(Alerts, AKill9RightAfterRoutingLosesNoAlertAndRepeatsNone) {
   uac->process()->stop();
   psap->process()->stop();
   // HQ's tier 1: the webhook, security@hq.example and the security desk, none delivered.
-  EXPECT_EQ(outboxJobs(storePath(), "pending"), 3) << firstRun;
+  EXPECT_EQ(outboxJobs("pending"), 3) << firstRun;
   // sosproxy's own measure, when its log line left the process before the kill.
   const double written = outboxLatencyMs(firstRun, cid);
   char routedToDurable[64] = "(its log line was lost with the process)";
@@ -296,9 +283,9 @@ TEST_F(Alerts, AKill9RightAfterRoutingLosesNoAlertAndRepeatsNone) {
   ASSERT_NO_FATAL_FAILURE(startReceivers());
   proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
-  ASSERT_TRUE(waitFor([&] { return outboxJobs(storePath(), "pending") == 0; }, milliseconds(30000)))
+  ASSERT_TRUE(waitFor([&] { return outboxJobs("pending") == 0; }, milliseconds(30000)))
       << proxy_->output();
-  EXPECT_EQ(outboxJobs(storePath(), "delivered"), 3);
+  EXPECT_EQ(outboxJobs("delivered"), 3);
   // Exactly once on each channel, and nothing else.
   EXPECT_EQ(webhookLines(cid, "started").size(), 1u) << webhook_->report();
   EXPECT_EQ(mails("security@hq.example", cid).size(), 1u) << smtp_->report();
@@ -315,6 +302,9 @@ TEST_F(Alerts, AKill9RightAfterRoutingLosesNoAlertAndRepeatsNone) {
 // lose them. That is a loud alarm, not a quiet fallback: an ALARM line, sosproxy_alert_outbox_up
 // at 0 and /readyz not ready for it; and the 911 call and its alerts still go through.
 TEST_F(Alerts, AnOutboxThatCannotOpenIsAnAlarmAndTheCallAndItsAlertsStillGoThrough) {
+  SOS_SQLITE_ONLY(
+      "a file that is not a database: PostgreSQL has no file (TwoNodesAlerts stops "
+      "the server instead)");
   writeFile(storePath(), std::string(4096, 'x'));  // no SQLite database
   ASSERT_NO_FATAL_FAILURE(startReceivers());
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));

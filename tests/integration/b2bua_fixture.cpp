@@ -1,14 +1,71 @@
 #include "b2bua_fixture.h"
 
+#include <libpq-fe.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+
+#include "tests/store/test_database.h"
 
 namespace sos::itest {
+
+namespace {
+
+// Runs `sql` on the server at `url`; "" when it went through, else the server's message.
+std::string runOn(const std::string& url, const std::string& sql) {
+  PGconn* pg = PQconnectdb(url.c_str());
+  std::string error;
+  if (PQstatus(pg) != CONNECTION_OK) {
+    error = PQerrorMessage(pg);
+  } else {
+    PGresult* r = PQexec(pg, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(pg);
+  return error;
+}
+
+}  // namespace
+
+ScratchDatabase::ScratchDatabase(const std::string& serverUrl) : serverUrl_(serverUrl) {
+  // postgresql://user@host:port/NAME[?options]: a new NAME on the same server.
+  const auto slash = serverUrl.rfind('/');
+  const auto query = serverUrl.find('?', slash == std::string::npos ? 0 : slash);
+  if (slash == std::string::npos || slash + 1 >= serverUrl.size()) {
+    error_ = "SOSPROXY_TEST_POSTGRESQL names no database: " + serverUrl;
+    return;
+  }
+  static std::atomic<int> made{0};
+  const std::string base = serverUrl.substr(slash + 1, query - slash - 1);
+  name_ = base.substr(0, 40) + "_" + std::to_string(::getpid()) + "_" + std::to_string(++made);
+  error_ = runOn(serverUrl, "CREATE DATABASE " + name_);
+  if (!error_.empty()) {
+    error_ = "cannot create the database " + name_ + ": " + error_;
+    name_.clear();
+    return;
+  }
+  url_ = serverUrl.substr(0, slash + 1) + name_ +
+         (query == std::string::npos ? "" : serverUrl.substr(query));
+}
+
+ScratchDatabase::~ScratchDatabase() {
+  if (!name_.empty()) runOn(serverUrl_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+}
 
 B2buaTest::B2buaTest()
     : dir_("sosproxy-it"),
       ports_(pickDemoPorts()),
       configPath_(dir_.path() / "sosproxy.yaml"),
-      routingLogPath_(dir_.path() / "routing.log") {}
+      routingLogPath_(dir_.path() / "routing.log") {
+  if (const char* server = std::getenv("SOSPROXY_TEST_POSTGRESQL"); server && *server) {
+    database_ = std::make_unique<ScratchDatabase>(server);
+    if (database_->url().empty()) ADD_FAILURE() << database_->error();
+    ports_.storePostgresql = database_->url();
+  }
+}
 
 void B2buaTest::TearDown() {
   if (!proxy_ || !proxy_->process()) return;
@@ -27,6 +84,15 @@ void B2buaTest::startProxy(const std::string& trunkTransport, bool withLocations
   proxy_->setLauncher(proxyLauncher_);
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError() << "\n--- config:\n"
                                           << readFile(configPath_);
+}
+
+std::vector<std::string> B2buaTest::storeRows(const std::string& sql) const {
+  return store::testing::queryRows(storeTarget(), sql);
+}
+
+long long B2buaTest::storeCount(const std::string& sql) const {
+  const auto rows = storeRows(sql);
+  return rows.size() == 1 ? std::atoll(rows[0].c_str()) : -1;
 }
 
 std::unique_ptr<Sipp> B2buaTest::startTrunk(const std::string& scenario, uint16_t port,

@@ -12,6 +12,24 @@
 
 namespace sos::itest {
 
+// Issue 22: the integration suite on PostgreSQL. SOSPROXY_TEST_POSTGRESQL names a database on a
+// scratch server (what scripts/pg-local.sh prints); each test then has a database of its own on
+// that server, made by the constructor and dropped (its connections ended) by the destructor,
+// so that tests running at once never share one.
+class ScratchDatabase {
+ public:
+  explicit ScratchDatabase(const std::string& serverUrl);
+  ~ScratchDatabase();
+  ScratchDatabase(const ScratchDatabase&) = delete;
+  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+  // The new database's URI; "" when it could not be made (error() says why).
+  const std::string& url() const { return url_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string serverUrl_, name_, url_, error_;
+};
+
 // The value of one metric in a /metrics body: an unlabelled one's, or the sum of a labelled
 // one's series; -1 when absent.
 long metricIn(const std::string& metrics, const std::string& name);
@@ -28,8 +46,19 @@ class B2buaTest : public ::testing::Test {
   // With `withLocations`, the store is a file in the test's directory, seeded with the demo
   // enterprise's location data (config/examples/demo-locations.yaml).
   void startProxy(const std::string& trunkTransport = "udp", bool withLocations = false);
-  // Without `withLocations` the store is that file too, holding no locations.
+  // Without `withLocations` the store is that file too, holding no locations. Under
+  // SOSPROXY_TEST_POSTGRESQL the store is this test's database on that server instead
+  // (ports_.storePostgresql): storeTarget() names whichever it is, for queryRows
+  // (tests/store/test_database.h); tests of the file itself skip (SOS_SQLITE_ONLY).
   std::filesystem::path storePath() const { return dir_.path() / "sosproxy.db"; }
+  std::string storeTarget() const {
+    return ports_.storePostgresql.empty() ? storePath().string() : ports_.storePostgresql;
+  }
+  // The rows of `sql` on the store, each row's columns joined by '|' (NULL as "NULL"), read
+  // through a connection of its own as an operator would; a failure is a test failure.
+  std::vector<std::string> storeRows(const std::string& sql) const;
+  // The number a `SELECT COUNT(*) ...` gives; -1 when it gave none.
+  long long storeCount(const std::string& sql) const;
 
   // The admin API as a super-admin: the token is made once per test by `sosproxy token create`
   // (after startProxy, which writes the configuration).
@@ -78,6 +107,7 @@ class B2buaTest : public ::testing::Test {
   std::string report(std::initializer_list<const Sipp*> peers) const;
 
   TempDir dir_;
+  std::unique_ptr<ScratchDatabase> database_;  // under SOSPROXY_TEST_POSTGRESQL only
   DemoPorts ports_;
   std::filesystem::path configPath_;
   std::filesystem::path routingLogPath_;

@@ -6,7 +6,6 @@
 // here (harness.h, DemoPorts).
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "b2bua_fixture.h"
@@ -24,41 +24,6 @@ namespace {
 
 constexpr double kResponseTimeoutMs = 2000;
 constexpr double kRingTimeoutMs = 4000;
-
-// The newest call_records row of `callId` in the database at `path`, column name -> text (NULL
-// as ""), read as another process would: a read-only connection beside sosproxy's writer (WAL
-// lets it read while sosproxy writes). Empty when there is no such row yet; `error` gets
-// SQLite's message when the file cannot be read.
-std::map<std::string, std::string> callRecord(const std::filesystem::path& path,
-                                              const std::string& callId, std::string& error) {
-  std::map<std::string, std::string> row;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    error = db != nullptr ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return row;
-  }
-  sqlite3_busy_timeout(db, 1000);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT * FROM call_records WHERE call_id = ? ORDER BY id DESC LIMIT 1",
-                         -1, &stmt, nullptr) != SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-  } else {
-    sqlite3_bind_text(stmt, 1, callId.c_str(), -1, SQLITE_TRANSIENT);
-    if (int rc = sqlite3_step(stmt); rc == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-        const unsigned char* text = sqlite3_column_text(stmt, i);
-        row[sqlite3_column_name(stmt, i)] = text ? reinterpret_cast<const char*>(text) : "";
-      }
-    } else if (rc != SQLITE_DONE) {
-      error = sqlite3_errmsg(db);
-    }
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return row;
-}
 
 class Failover : public B2buaTest {
  protected:
@@ -200,15 +165,24 @@ TEST_F(Failover, EveryAttemptIsInTheCallRecord) {
   const std::string cid = inviteCallId(*uac, false);
   ASSERT_FALSE(cid.empty()) << report({uac.get()});
   auto final = finalLine(cid);
+  // The newest call_records row of the call, read from the store as another process would.
+  const std::vector<std::string> columns{
+      "attempts", "trunk",    "outcome", "status",     "emergency", "test",       "caller",
+      "dialed",   "location", "route",   "started_at", "ended_at",  "duration_ms"};
+  std::string select = "SELECT ";
+  for (const auto& c : columns) select += (c == columns.front() ? "" : ", ") + c;
+  select += " FROM call_records WHERE call_id = '" + cid + "' ORDER BY id DESC LIMIT 1";
   std::map<std::string, std::string> row;
-  std::string error;
   ASSERT_TRUE(waitFor(
       [&] {
-        row = callRecord(storePath(), cid, error);
-        return !row.empty();
+        const auto rows = storeRows(select);
+        if (rows.empty()) return false;
+        std::stringstream values(rows.front());
+        for (const auto& c : columns) std::getline(values, row[c], '|');
+        return true;
       },
       milliseconds(10000)))
-      << "no call record for " << cid << " in " << storePath() << " (" << error << ")\n"
+      << "no call record for " << cid << " in " << storeTarget() << "\n"
       << routingLogText() << proxy_->output();
   const int64_t afterMs = unixMsNow();
 

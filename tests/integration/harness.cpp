@@ -519,10 +519,15 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
     set("admin.device_listen",
         "{address: 127.0.0.1, port: " + std::to_string(ports.deviceReports) + "}");
   }
-  set("store", storeDb.empty() ? "{}"
-               : seed.empty()  ? "{path: " + yamlQuoted(storeDb.string()) + "}"
-                               : "{path: " + yamlQuoted(storeDb.string()) +
-                                    ", seed: " + yamlQuoted(seed.string()) + "}");
+  if (storeDb.empty()) {
+    set("store", "{}");
+  } else {
+    std::string store = ports.storePostgresql.empty() ? "{path: " + yamlQuoted(storeDb.string())
+                                                      : "{backend: postgresql, postgresql: " +
+                                                            yamlQuoted(ports.storePostgresql);
+    if (!seed.empty()) store += ", seed: " + yamlQuoted(seed.string());
+    set("store", store + "}");
+  }
   if (ports.callbackWindowSeconds > 0) {
     set("location.callback_window_s", std::to_string(ports.callbackWindowSeconds));
   }

@@ -143,6 +143,9 @@ struct DemoPorts {
   uint16_t smtp = 0;                  // the SMTP server
   std::string escalateAfter = "120";  // notifications.escalate_after_s
   std::string webhookSecret = "test-webhook-secret";
+  // Issue 22: a PostgreSQL URI; when set, a test's store (demoConfigYaml's `storeDb`) is that
+  // database instead of the SQLite file (store.backend postgresql, seeded the same way).
+  std::string storePostgresql;
 };
 
 DemoPorts pickDemoPorts();
@@ -334,8 +337,9 @@ std::vector<std::string> jsonArrayItems(const std::string& json);
 // source, and one on 127.0.0.3 a phone that may call but is neither in pbx_sources nor in
 // network_sources, which hold 127.0.0.1/32), no coordinates-based routing (boundaries) and no
 // last resort, responders only when asked for, and the routing log at `routingLog`. With
-// `storeDb`, the location store lives there and is seeded from `seed` (issue 3); without, there
-// is no store. Throws std::runtime_error if the demo cannot be read or changed so.
+// `storeDb`, the location store lives there (or in ports.storePostgresql's database, when set)
+// and is seeded from `seed` (issue 3); without, there is no store. Throws std::runtime_error if the
+// demo cannot be read or changed so.
 std::string demoConfigYaml(const DemoPorts& ports, const std::filesystem::path& routingLog,
                            const std::filesystem::path& storeDb = {},
                            const std::filesystem::path& seed = {});

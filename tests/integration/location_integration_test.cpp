@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "b2bua_fixture.h"
+#include "tests/store/test_database.h"
 
 namespace sos::itest {
 namespace {
@@ -579,6 +580,9 @@ TEST_F(LocatedCall, ReportApiRefusesBadJsonWithTheReason) {
 // The database goes away under a running sosproxy: calls are located from the snapshot in
 // memory as before.
 TEST_F(LocatedCall, DeletedDatabaseChangesNothingForCalls) {
+  SOS_SQLITE_ONLY(
+      "a file deleted under sosproxy: PostgreSQL has no file (TwoNodes stops the "
+      "server instead)");
   ASSERT_TRUE(std::filesystem::exists(storePath()));
   for (const char* suffix : {"", "-wal", "-shm"})
     std::filesystem::remove(storePath().string() + suffix);
@@ -589,6 +593,7 @@ TEST_F(LocatedCall, DeletedDatabaseChangesNothingForCalls) {
 // Another process holds an exclusive lock on the database: calls still resolve and route, and
 // a device report still reaches the call path although it cannot be saved.
 TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
+  SOS_SQLITE_ONLY("SQLite's exclusive file lock (TwoNodes stops the PostgreSQL server instead)");
   ASSERT_FALSE(adminToken().empty());  // written before the lock is taken
   const auto lockOut = dir_.path() / "locker.stdout";
   Process locker({"python3", "-c",
@@ -716,20 +721,10 @@ TEST_F(Callback, MappingSurvivesACrashAndRestart) {
   const uint16_t phonePort = pickFreePort();
   const std::string elin = emergencyFrom1001(phonePort);
   ASSERT_EQ(elin, "+12175550131");
-  const auto out = dir_.path() / "query.stdout";
-  const bool saved = waitFor(
-      [&] {
-        Process q({"python3", "-c",
-                   "import sqlite3, sys\n"
-                   "c = sqlite3.connect(sys.argv[1], timeout=5)\n"
-                   "print(c.execute(\"SELECT extension FROM elin_mappings WHERE elin = ?\",\n"
-                   "                (sys.argv[2],)).fetchall())\n",
-                   storePath().string(), elin},
-                  out, dir_.path() / "query.stderr");
-        return q.wait(milliseconds(10000)) == 0 && readFile(out).find("1001") != std::string::npos;
-      },
-      milliseconds(10000));
-  ASSERT_TRUE(saved) << readFile(out) << readFile(dir_.path() / "query.stderr");
+  const std::string query = "SELECT extension FROM elin_mappings WHERE elin = '" + elin + "'";
+  const bool saved = waitFor([&] { return storeRows(query) == std::vector<std::string>{"1001"}; },
+                             milliseconds(10000));
+  ASSERT_TRUE(saved) << testing::PrintToString(storeRows(query));
 
   ::kill(proxy_->process()->pid(), SIGKILL);
   proxy_->process()->wait(milliseconds(10000));

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "b2bua_fixture.h"
+#include "tests/store/test_database.h"
 
 namespace sos::itest {
 namespace {
@@ -258,6 +259,7 @@ TEST_F(Ops, NotReadyWhileEveryTrunkOfASitesRouteIsDownByItsProbe) {
 // README: a database deleted while sosproxy runs changes nothing for calls; it is no longer
 // ready, though: what it writes now would be lost.
 TEST_F(Ops, NotReadyWhenTheDatabaseIsDeletedWhileOpen) {
+  SOS_SQLITE_ONLY("a database file deleted while open: PostgreSQL has no file");
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   ASSERT_EQ(get("/readyz").status, 200);
   fs::remove(storePath());

@@ -7,7 +7,6 @@
 // routing log.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
 
@@ -20,27 +19,6 @@ using nlohmann::json;
 
 // HQ's default location (config/examples/demo-locations.yaml): the test calls carry it.
 constexpr const char* kHqElin = "+12175550100";
-
-// How many jobs of `event` on `channel` the outbox holds, read-only (-1 when it cannot be read).
-long long outboxJobs(const std::filesystem::path& db, const std::string& event,
-                     const std::string& channel) {
-  sqlite3* h = nullptr;
-  long long n = -1;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(h, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT COUNT(*) FROM notification_jobs WHERE event = ? AND channel = ?",
-                           -1, &st, nullptr) == SQLITE_OK) {
-      sqlite3_bind_text(st, 1, event.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(st, 2, channel.c_str(), -1, SQLITE_TRANSIENT);
-      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return n;
-}
 
 class TestCalls : public B2buaTest {
  protected:
@@ -150,7 +128,9 @@ TEST_F(TestCalls, EachTrunkIsTestedItsResultReportedAndATrunkFailingTwiceAlerts)
       },
       milliseconds(30000)))
       << row("il-psap-b").dump() << proxy_->output();
-  EXPECT_EQ(outboxJobs(storePath(), "test_call_failed", "webhook"), 1);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM notification_jobs WHERE event = 'test_call_failed' "
+                       "AND channel = 'webhook'"),
+            1);
 
   // The compliance report: every site and trunk, last success, last failure and its reason.
   const json passing = row("il-psap-a");

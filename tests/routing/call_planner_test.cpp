@@ -11,6 +11,7 @@
 #include "model/e164.h"
 #include "store/store.h"
 #include "tests/routing/test_time.h"
+#include "tests/store/test_database.h"
 
 namespace sos::routing {
 namespace {
@@ -32,7 +33,13 @@ std::shared_ptr<const Router> demoRouter() {
 }
 
 std::shared_ptr<const LocationSnapshot> demoSnapshot() {
-  auto store = store::Store::open(":memory:");
+  // In memory, or the database of SOSPROXY_TEST_POSTGRESQL emptied (test_database.h).
+  std::string target = ":memory:";
+  if (const std::string pg = store::testing::testPostgresql(); !pg.empty()) {
+    store::testing::emptyPostgresql(pg);
+    target = pg;
+  }
+  auto store = store::Store::open(target);
   EXPECT_TRUE(store.ok()) << store.error().message;
   auto seeded = store.value()->seedIfEmpty(std::string(SOS_SOURCE_DIR) +
                                            "/config/examples/demo-locations.yaml");

@@ -47,6 +47,7 @@ inline std::vector<std::string> queryRows(const std::string& target, const std::
   }
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(target.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);  // a running sosproxy may be writing
   sqlite3_stmt* stmt = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
       << sqlite3_errmsg(db);
