@@ -262,6 +262,10 @@ std::unique_ptr<StoreWatch> watchStore(boost::asio::io_context& io, LocationServ
         server.post([m = std::move(m)](B2bua& b) mutable {
           b.plannerState().mergeCallbacks(std::move(m));
         });
+      },
+      nodeName(cfg),
+      [&server](routing::ElinShare share) {
+        server.post([share](B2bua& b) { b.plannerState().setElinShare(share); });
       });
 }
 

@@ -2,19 +2,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
+
+#include "base/clock.h"
 
 namespace sos::proxy {
 
 StoreWatch::StoreWatch(boost::asio::io_context& io, LocationService& locations,
-                       std::string postgresql, ReportSink reports, ElinSink elins)
+                       std::string postgresql, ReportSink reports, ElinSink elins, std::string node,
+                       ShareSink share)
     : io_(io),
       timer_(io),
       locations_(locations),
       postgresql_(std::move(postgresql)),
       reports_(std::move(reports)),
-      elins_(std::move(elins)) {}
+      elins_(std::move(elins)),
+      node_(std::move(node)),
+      share_(std::move(share)) {}
 
 StoreWatch::~StoreWatch() {
   if (socket_) socket_->release();
@@ -41,7 +47,34 @@ void StoreWatch::check() {
   // missed while the feed was down is a version seen here.
   locations_.retryUnsaved();
   locations_.rebuildIfChanged();
+  if (!postgresql_.empty() && share_ && locations_.counters().storeUp.load() == 1) heartbeat();
   scheduleCheck();
+}
+
+void StoreWatch::heartbeat() {
+  store::Store* db = locations_.store();
+  if (db == nullptr) return;
+  const auto nowMs = unixMsNow();
+  auto alive = db->heartbeatNode(node_, nowMs, kNodeAliveMs);
+  if (!alive.ok()) {
+    spdlog::warn("node {} not said alive ({}): its share of the ELIN pools stays as it was", node_,
+                 alive.error().message);
+    return;
+  }
+  const auto& names = alive.value();
+  const auto me = std::find(names.begin(), names.end(), node_);
+  if (me == names.end()) return;  // not read back: a clock far behind the others'
+  const routing::ElinShare share{static_cast<int>(me - names.begin()),
+                                 static_cast<int>(names.size())};
+  if (lastShare_ == share) return;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  spdlog::info(
+      "ELIN pools: node {} is {} of {} nodes alive ({}); it hands out the ELINs at positions {}, "
+      "{}, ... of each pool before the others",
+      node_, share.index + 1, share.count, list, share.index + 1, share.index + 1 + share.count);
+  lastShare_ = share;
+  share_(share);
 }
 
 void StoreWatch::openFeed() {

@@ -6,7 +6,10 @@
 // node saved come the same way, read by their id and handed to `reports` (the SIP thread's
 // planner); when a lost feed is open again, the reports saved meanwhile are read too. So do
 // ELIN callback mappings (all of the store's, handed to `elins`, which
-// merges them: a PSAP may call an ELIN back through any node). A feed that cannot be opened, or is
+// merges them: a PSAP may call an ELIN back through any node). With PostgreSQL each check also
+// says this node is alive (Store::heartbeatNode) and hands its share of the ELIN pools among the
+// nodes heard from in the last kNodeAliveMs to `share` when it changes (routing::ElinShare); while
+// the database is away the last share stays. A feed that cannot be opened, or is
 // lost, leaves the once-a-second check in force; it is opened again at a later check, with a log
 // line either way.
 
@@ -23,6 +26,7 @@
 #include "model/callback.h"
 #include "model/location.h"
 #include "proxy/location_service.h"
+#include "routing/elin.h"
 #include "store/change_feed.h"
 
 namespace sos::proxy {
@@ -31,9 +35,11 @@ class StoreWatch {
  public:
   using ReportSink = std::function<void(const model::DeviceReport&)>;
   using ElinSink = std::function<void(std::vector<model::CallbackTarget>)>;
-  // `postgresql`: the store's connection URI ("" for SQLite: the version check only).
+  using ShareSink = std::function<void(routing::ElinShare)>;
+  // `postgresql`: the store's connection URI ("" for SQLite: the version check only); `node`:
+  // this node's store.node_name.
   StoreWatch(boost::asio::io_context& io, LocationService& locations, std::string postgresql,
-             ReportSink reports, ElinSink elins);
+             ReportSink reports, ElinSink elins, std::string node = "", ShareSink share = {});
   ~StoreWatch();
   StoreWatch(const StoreWatch&) = delete;
   StoreWatch& operator=(const StoreWatch&) = delete;
@@ -51,6 +57,9 @@ class StoreWatch {
   void dropFeed(const std::string& why);
   void catchUp();
   void handOver(int64_t id, const model::DeviceReport& report);
+  void heartbeat();
+  // A node not heard from for this long is no longer given a share of the ELIN pools.
+  static constexpr int64_t kNodeAliveMs = 5000;
   // Reports read at once when a feed opens again; older ones missed are left to the next
   // snapshot (a feed away for that long is a database away for that long).
   static constexpr size_t kCatchUpReports = 10000;
@@ -61,6 +70,9 @@ class StoreWatch {
   std::string postgresql_;
   ReportSink reports_;
   ElinSink elins_;
+  std::string node_;
+  ShareSink share_;
+  std::optional<routing::ElinShare> lastShare_;
   std::unique_ptr<store::ChangeFeed> feed_;
   // Waits on the feed's socket; libpq owns the descriptor (released, never closed, here).
   std::unique_ptr<boost::asio::posix::stream_descriptor> socket_;

@@ -156,12 +156,18 @@ ElinChoice ElinAllocator::assign(const Location& loc, const CallerIdentity& call
   return choice;
 }
 
+void ElinAllocator::setShare(ElinShare share) {
+  const bool whole = share.count < 1 || share.index < 0 || share.index >= share.count;
+  share_ = whole ? ElinShare{} : share;
+}
+
 ElinChoice ElinAllocator::pick(const std::vector<std::string>& pool, const CallerIdentity& caller,
                                int64_t nowMs) {
   struct Candidate {
     const std::string* elin;     // as configured
     std::string key;             // digits
     const CallbackTarget* held;  // current mapping, live or not, or null
+    bool ours;                   // in this node's share of the pool (rule 2)
   };
   std::vector<Candidate> candidates;
   candidates.reserve(pool.size());
@@ -171,7 +177,8 @@ ElinChoice ElinAllocator::pick(const std::vector<std::string>& pool, const Calle
                                  [&](const Candidate& c) { return c.key == key; });
     if (!duplicate) {
       const CallbackTarget* held = callbacks_.find(key);
-      candidates.push_back({&e, std::move(key), held});
+      const bool ours = static_cast<int>(candidates.size() % share_.count) == share_.index;
+      candidates.push_back({&e, std::move(key), held, ours});
     }
   }
 
@@ -180,6 +187,10 @@ ElinChoice ElinAllocator::pick(const std::vector<std::string>& pool, const Calle
   const Candidate* busy = nullptr;  // rule 3
   constexpr int64_t kNeverUsed = std::numeric_limits<int64_t>::min();
   auto lastUsed = [&](const Candidate* c) { return c->held ? c->held->assignedAtMs : kNeverUsed; };
+  // Rule 2's order: this node's share first, then the least recently used.
+  auto idleBefore = [&](const Candidate* a, const Candidate* b) {
+    return a->ours != b->ours ? a->ours : lastUsed(a) < lastUsed(b);
+  };
   // Strict '<' everywhere keeps the first in pool order on ties.
   for (const Candidate& c : candidates) {
     bool live = c.held != nullptr && nowMs < c.held->expiresAtMs;
@@ -188,7 +199,7 @@ ElinChoice ElinAllocator::pick(const std::vector<std::string>& pool, const Calle
     } else if (live) {
       if (busy == nullptr || lastUsed(&c) < lastUsed(busy)) busy = &c;
     } else {
-      if (idle == nullptr || lastUsed(&c) < lastUsed(idle)) idle = &c;
+      if (idle == nullptr || idleBefore(&c, idle)) idle = &c;
     }
   }
   const Candidate* chosen = mine ? mine : idle ? idle : busy;

@@ -83,6 +83,17 @@ class CallbackMap {
   std::unordered_map<std::string, model::CallbackTarget> byElin_;
 };
 
+// This node's share of each ELIN pool when several nodes route on one database (issue 22):
+// the ELINs at pool positions p with p % count == index. A node hands out an idle ELIN of its
+// share before any other, so two nodes routing calls from one place in the same instant (before
+// either hears of the other's mapping, or while the database is away) present different ELINs
+// as long as the pool has one for each. One node alone: index 0 of 1, the whole pool.
+struct ElinShare {
+  int index = 0;
+  int count = 1;
+  bool operator==(const ElinShare&) const = default;
+};
+
 class ElinAllocator {
  public:
   // siteDefaultElins: site name -> the ELIN used when a location of that site has none
@@ -95,12 +106,18 @@ class ElinAllocator {
   // nowMs + window. In order:
   //  1. the caller already holds a live mapping on one of the pool's ELINs: that one again, so
   //     a repeated 911 call does not take a second ELIN from the pool (no warning);
-  //  2. an ELIN of the pool with no live mapping, least recently used first (ties, e.g. never
-  //     used, in pool order, which the store keeps least recently used first);
+  //  2. an ELIN of the pool with no live mapping, of this node's share first (setShare), then
+  //     least recently used first (ties, e.g. never used, in pool order, which the store keeps
+  //     least recently used first);
   //  3. all busy: the least recently assigned one, with reusedLive set and counted.
   // A location with no usable ELIN takes its site's default ELIN (same rules), fromFallback set.
   // With no site default either, elin is empty and fromFallback set.
   ElinChoice assign(const model::Location& loc, const model::CallerIdentity& caller, int64_t nowMs);
+
+  // This node's share of the pools (rule 2 of assign); a count under 1 or an index outside it
+  // is taken as the whole pool.
+  void setShare(ElinShare share);
+  const ElinShare& share() const { return share_; }
 
   CallbackMap& callbacks() { return callbacks_; }
   const CallbackMap& callbacks() const { return callbacks_; }
@@ -116,6 +133,7 @@ class ElinAllocator {
   int64_t windowMs_;
   CallbackMap callbacks_;
   ElinCounters counters_;
+  ElinShare share_;
 };
 
 }  // namespace sos::routing

@@ -21,8 +21,14 @@ void PlannerState::setLocations(std::shared_ptr<const LocationSnapshot> snapshot
     next->callbacks().restore(std::move(saved_));
     saved_.clear();
   }
+  next->setShare(share_);
   elins_ = std::move(next);
   locations_ = std::move(snapshot);
+}
+
+void PlannerState::setElinShare(ElinShare share) {
+  share_ = share;
+  if (elins_) elins_->setShare(share);
 }
 
 void PlannerState::mergeCallbacks(std::vector<model::CallbackTarget> mappings) {

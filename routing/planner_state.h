@@ -29,6 +29,8 @@ class PlannerState {
   // the latest assignment wins (CallbackMap::restore). Before the first snapshot they wait with
   // the ones restoreCallbacks() gave.
   void mergeCallbacks(std::vector<model::CallbackTarget> mappings);
+  // This node's share of the ELIN pools (routing::ElinShare), kept for every later snapshot.
+  void setElinShare(ElinShare share);
   // A device's network report: held when it is the one its user's calls should be located by.
   void addReport(const model::DeviceReport& report);
 
@@ -42,6 +44,7 @@ class PlannerState {
   std::unordered_map<std::string, model::DeviceReport> reports_;  // by extension
   std::unique_ptr<ElinAllocator> elins_;
   std::vector<model::CallbackTarget> saved_;
+  ElinShare share_;
 };
 
 }  // namespace sos::routing

@@ -451,7 +451,17 @@ ALTER TABLE call_alerts ADD COLUMN lease_until INTEGER;
 CREATE INDEX notification_jobs_claimed ON notification_jobs(claimed_by) WHERE state = 'pending';
 )sql";
 
-constexpr std::array<Migration, 14> kMigrations{{
+// The nodes on one database (issue 22): each says it is alive once a second; those heard from
+// lately share out the ELINs of each pool (routing::ElinShare), so that two nodes routing
+// emergency calls from one place at once hand out different ELINs.
+constexpr const char* kSchema15 = R"sql(
+CREATE TABLE nodes (
+  name       TEXT PRIMARY KEY,
+  seen_at_ms INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 15> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -467,6 +477,7 @@ constexpr std::array<Migration, 14> kMigrations{{
      kSchema12},
     {13, "dashboard sign-in passwords of API tokens", kSchema13},
     {14, "claims and leases of pending alerts, for several nodes", kSchema14},
+    {15, "the nodes sharing the database", kSchema15},
 }};
 
 // The migrations' DDL as PostgreSQL takes it. Written for SQLite, it differs in types only:

@@ -415,4 +415,23 @@ Result<void> Store::renewOutboxClaims(const std::string& node, int64_t leaseUnti
   return {};
 }
 
+Result<std::vector<std::string>> Store::heartbeatNode(const std::string& node, int64_t nowMs,
+                                                      int64_t aliveWithinMs) {
+  Statement seen(db_,
+                 "INSERT INTO nodes (name, seen_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO "
+                 "UPDATE SET seen_at_ms = excluded.seen_at_ms");
+  seen.text(1, node).integer(2, nowMs);
+  if (!seen.run()) {
+    return Error{"store.write", path_ + ": saying node " + node + " is alive: " + seen.error()};
+  }
+  Statement alive(db_, "SELECT name FROM nodes WHERE seen_at_ms >= ?1 ORDER BY name");
+  alive.integer(1, nowMs - aliveWithinMs);
+  std::vector<std::string> names;
+  while (alive.row()) names.push_back(alive.columnText(0));
+  if (alive.failed()) {
+    return Error{"store.read", path_ + ": reading the nodes alive: " + alive.error()};
+  }
+  return names;
+}
+
 }  // namespace sos::store

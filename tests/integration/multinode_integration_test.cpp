@@ -12,8 +12,10 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "b2bua_fixture.h"
 
@@ -485,6 +487,33 @@ class TwoNodesElinTrunk : public TwoNodes {
     EXPECT_NE(atB.get("reason").find("to 1001"), std::string::npos) << atB.raw;
   }
 };
+
+// Two callers at HQ Floor 2 (a pool of two ELINs), one through each node, while PostgreSQL is
+// stopped: neither node hears of the other's mapping, yet the PSAP is shown two different ELINs,
+// so each call can be called back. Each node hands out its own share of the pool first, agreed
+// on while the database was up (the nodes alive, in the database's order of names).
+TEST_F(TwoNodesElinTrunk, TwoCallersAtOnePlaceThroughTwoNodesAreShownDifferentElins) {
+  const std::string shared = "of 2 nodes alive";
+  ASSERT_TRUE(outputShows(shared)) << proxy_->output();
+  ASSERT_TRUE(waitFor([&] { return nodeB_->output().find(shared) != std::string::npos; },
+                      milliseconds(10000)))
+      << nodeB_->output();
+  const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
+  auto stopped = runCommand({script.string(), "stop", pgDir_.path().string()}, dir_.path());
+  ASSERT_EQ(stopped.status, std::optional<int>(0)) << stopped.err;
+  std::set<std::string> shown;
+  for (const auto& [caller, host, atNodeA] :
+       {std::tuple{"1001", "10.1.2.45", true}, std::tuple{"1002", "10.1.2.46", false}}) {
+    std::string invite;
+    auto line = call911(caller, host, "uas-psap-expect-elin.xml", &invite, atNodeA);
+    EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+    const std::string pai = headerValue(invite, "P-Asserted-Identity");
+    EXPECT_NE(pai.find(line.get("elin")), std::string::npos) << pai << "\n" << line.raw;
+    shown.insert(line.get("elin"));
+  }
+  EXPECT_EQ(shown, (std::set<std::string>{"+12175550102", "+12175550112"}))
+      << proxy_->output() << nodeB_->output();
+}
 
 TEST_F(TwoNodesElinTrunk, APsapCallingTheElinBackThroughNodeBReachesTheCaller) {
   const uint16_t phonePort = pickFreePort();

@@ -132,6 +132,41 @@ TEST(ElinAllocator, ExhaustedPoolReusesOldestLiveElinAndCountsIt) {
   EXPECT_EQ(a.counters().reusesOfLiveElin, 2u);
 }
 
+// Issue 22: two nodes on one database, neither yet aware of the other's mapping (the change
+// feed's few milliseconds, or the database away): each hands out an idle ELIN of its own share
+// first, so two callers at one place get different ELINs; once the other's mapping is merged,
+// the usual rules hold.
+TEST(ElinAllocator, TwoNodesHandOutDifferentElinsOfAPoolAtOnce) {
+  ElinAllocator nodeA = demoAllocator();
+  ElinAllocator nodeB = demoAllocator();
+  nodeA.setShare({0, 2});
+  nodeB.setShare({1, 2});
+  const ElinChoice a = nodeA.assign(kFloor2, k1001, kT0);
+  const ElinChoice b = nodeB.assign(kFloor2, k1002, kT0);
+  EXPECT_EQ(a.elin, "+12175550102");
+  EXPECT_EQ(b.elin, "+12175550112");
+  EXPECT_FALSE(a.reusedLive || b.reusedLive);
+  // Node B hears of node A's mapping: the pool is full there, so the next caller takes the
+  // ELIN assigned longest ago (a tie here: the pool's first), counted.
+  nodeB.callbacks().restore(nodeA.callbacks().snapshot());
+  const ElinChoice c = nodeB.assign(kFloor2, k1003, kT0 + kMinute);
+  EXPECT_TRUE(c.reusedLive);
+  // Without a share (one node), the pool's first idle ELIN as before.
+  ElinAllocator alone = demoAllocator();
+  alone.setShare({1, 1});  // an index outside the count: the whole pool
+  EXPECT_EQ(alone.share().count, 1);
+  EXPECT_EQ(alone.assign(kFloor2, k1002, kT0).elin, "+12175550102");
+  // A third node's share of a pool of two is empty: it takes the least recently used idle one.
+  ElinAllocator nodeC = demoAllocator();
+  nodeC.setShare({2, 3});
+  nodeC.callbacks().restore({{k1001, "+12175550102", kT0 - kWindow - kHour, kT0 - kHour}});
+  EXPECT_EQ(nodeC.assign(kFloor2, k1003, kT0).elin, "+12175550112");
+  // Its own share when it has one: position 3 of a pool of three.
+  const Location three =
+      company("hq-three", "HQ", {"+12175550102", "+12175550112", "+12175550122"});
+  EXPECT_EQ(nodeC.assign(three, k1002, kT0).elin, "+12175550122");
+}
+
 TEST(ElinAllocator, NoElinFallsBackToSiteDefault) {
   ElinAllocator a = demoAllocator();
   Location floor4 = company("hq-floor-4", "HQ", {});

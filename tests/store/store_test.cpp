@@ -149,7 +149,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 14);
+    EXPECT_EQ(store->schemaVersion(), 15);
   }
   if (testPostgresql().empty()) {
     EXPECT_TRUE(fs::exists(path_));
@@ -157,11 +157,11 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   }
   auto applied = rows("SELECT version FROM schema_migrations");
   EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
-                                               "11", "12", "13", "14"}));
+                                               "11", "12", "13", "14", "15"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 14);
+  EXPECT_EQ(again->schemaVersion(), 15);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -740,7 +740,7 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
   }
   // Back to the schema version 2 wrote, rows and all, as an older sosproxy left it.
   execute(
-      "DROP TABLE test_calls; DROP TABLE test_call_status;"
+      "DROP TABLE nodes; DROP TABLE test_calls; DROP TABLE test_call_status;"
       "ALTER TABLE users DROP COLUMN location_permission_at_ms;"
       "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
@@ -760,10 +760,10 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 14);
+  EXPECT_EQ(store->schemaVersion(), 15);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13", "14"}));
+                                      "13", "14", "15"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -995,7 +995,7 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
   }
   // Back to the schema version 3 wrote, as an older sosproxy left it.
   execute(
-      "DROP TABLE test_calls; DROP TABLE test_call_status;"
+      "DROP TABLE nodes; DROP TABLE test_calls; DROP TABLE test_call_status;"
       "ALTER TABLE users DROP COLUMN location_permission_at_ms;"
       "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
@@ -1013,10 +1013,10 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 14);
+  EXPECT_EQ(store->schemaVersion(), 15);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13", "14"}));
+                                      "13", "14", "15"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -1041,7 +1041,7 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
   }
   // Back to the schema version 4 wrote, as an older sosproxy left it.
   execute(
-      "DROP TABLE test_calls; DROP TABLE test_call_status;"
+      "DROP TABLE nodes; DROP TABLE test_calls; DROP TABLE test_call_status;"
       "ALTER TABLE users DROP COLUMN location_permission_at_ms;"
       "ALTER TABLE personal_locations DROP COLUMN hold_until_ms;"
       "DROP TABLE location_requests; ALTER TABLE users DROP COLUMN email;"
@@ -1057,10 +1057,10 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 14);
+  EXPECT_EQ(store->schemaVersion(), 15);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13", "14"}));
+                                      "13", "14", "15"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1196,6 +1196,27 @@ TEST_F(StoreTest, NotificationJobsRoundTripWithTheirCallAlert) {
 // claimed it while its lease lasts: another node's claim takes only what nobody claimed or what
 // ran out; the owner's renewal keeps its own; a node that lost a claim can neither record a
 // retry nor escalate.
+// Issue 22: each node says it is alive once a second and reads who else is; those heard from
+// within the window, in the database's order of names, share out the ELIN pools.
+TEST_F(StoreTest, NodesSayTheyAreAliveAndReadWhoElseIs) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto alone = store->heartbeatNode("node-b", 10'000, 5000);
+  ASSERT_TRUE(alone.ok()) << alone.error().message;
+  EXPECT_EQ(alone.value(), std::vector<std::string>{"node-b"});
+  ASSERT_TRUE(store->heartbeatNode("node-a", 11'000, 5000).ok());
+  auto both = store->heartbeatNode("node-b", 12'000, 5000);
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_EQ(both.value(), (std::vector<std::string>{"node-a", "node-b"}));
+  // node-a is not heard from again: 5 s after its last word it is no longer counted; its row
+  // stays, one per name, and comes back to life with its next word.
+  auto later = store->heartbeatNode("node-b", 16'001, 5000);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later.value(), std::vector<std::string>{"node-b"});
+  EXPECT_EQ(one("SELECT COUNT(*) FROM nodes"), "2");
+  EXPECT_EQ(one("SELECT seen_at_ms FROM nodes WHERE name = 'node-b'"), "16001");
+}
+
 TEST_F(StoreTest, ClaimsTakeWhatNobodyHoldsAndLeasesThatRanOut) {
   auto store = open();
   ASSERT_NE(store, nullptr);
