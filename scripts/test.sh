@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command and what CI runs. First the include graph, the sizes, the format
-# of the sources and clang-tidy (no build needed: scripts/check-style.sh), then three builds of
+# The README's test command and what CI runs. First the include graph, the sizes and the format
+# of the sources; clang-tidy (no build needed: scripts/check-style.sh) starts then and runs
+# beside everything else at the lowest priority, its result read at the end; then three builds of
 # sosproxy, each with the tests it is there for:
 #   ASan+UBSan (build-asan/)  every unit and integration test on SQLite, the store's, the
 #                              outbox's, the planner's and the dashboard's unit tests once more
@@ -33,8 +34,24 @@ phase "sizes (files and functions of proxy/ and routing/)"
 scripts/check-sizes.sh
 phase "format (clang-format)"
 scripts/check-style.sh --format
-phase "clang-tidy (library sources, one translation unit each)"
-scripts/check-style.sh --tidy
+# clang-tidy (library sources, one translation unit each) takes about six minutes of both cores
+# and waits for nothing, while the builds link on one core and the integration tests spend much
+# of their time waiting on SIPp, timers and browsers: so it runs beside them at the lowest
+# priority, in a session of its own, and its findings are printed, and fail the run, at the end.
+tidy_log=$(mktemp /tmp/sosproxy-tidy.XXXXXX)
+pg_dir=""
+cleanup() {
+  [[ -n "${tidy_pid:-}" ]] && kill -- "-$tidy_pid" 2>/dev/null
+  if [[ -n "$pg_dir" ]]; then
+    scripts/pg-local.sh stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
+  rm -f "$tidy_log"
+}
+trap cleanup EXIT
+phase "clang-tidy started beside what follows (nice 19; its result at the end)"
+nice -n 19 setsid scripts/check-style.sh --tidy >"$tidy_log" 2>&1 &
+tidy_pid=$!
 
 phase "asan build"
 scripts/build.sh asan
@@ -44,7 +61,6 @@ ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300 --no-tests=er
 phase "store, outbox, planner and dashboard unit tests against PostgreSQL (ASan build, a scratch server of scripts/pg-local.sh)"
 # One process each, the tests in order: each empties the database the one before it used.
 pg_dir=$(mktemp -d /tmp/sosproxy-pg.XXXXXX)
-trap 'scripts/pg-local.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
 pg_url=$(scripts/pg-local.sh start "$pg_dir")
 SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/store_test --gtest_brief=1
 SOSPROXY_TEST_POSTGRESQL=$pg_url build-asan/tests/notify_test --gtest_brief=1 \
@@ -93,4 +109,10 @@ phase "established-calls memory script, quick mode"
 bench/hold-calls.sh build/proxy/sosproxy --quick
 phase "import benchmark, quick mode"
 bench/import-bench.sh build/proxy/sosproxy --quick
+phase "clang-tidy (started at the beginning): its result"
+tidy_status=0
+wait "$tidy_pid" || tidy_status=$?
+tidy_pid=""
+cat "$tidy_log"
+[[ "$tidy_status" -eq 0 ]] || { echo "clang-tidy failed (status $tidy_status)" >&2; exit 1; }
 phase "all passed"

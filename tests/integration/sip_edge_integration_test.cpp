@@ -378,6 +378,9 @@ TEST_F(SipEdge, TcpConnectionsOfStrangersAndIdleOnesAreClosed) {
   ASSERT_TRUE(idle.ok());
   EXPECT_TRUE(idle.closedByPeer(milliseconds(4000))) << "an idle connection stayed open";
   EXPECT_GE(metric("sosproxy_edge_tcp_closed_untrusted_total"), 1) << metrics();
+  // With none left open, the count says so (without asking the kernel: Sofia holds none).
+  EXPECT_TRUE(waitFor([&] { return metric("sosproxy_tcp_connections") == 0; }, milliseconds(4000)))
+      << metrics();
 }
 
 // Above edge.max_tcp_connections the busiest peer gives up connections (here all five come
