@@ -60,8 +60,30 @@ LiveCalls::Call& LiveCalls::find(const std::string& callId, int64_t atMs) {
   if (added) {
     it->second.known.callId = callId;
     it->second.startedAtMs = atMs;
+    // What was reported of it before it appeared.
+    if (auto e = early_.find(callId); e != early_.end()) {
+      for (const LiveDelivery& d : e->second.deliveries) addDelivery(it->second, d);
+      if (!e->second.acknowledgedBy.empty()) {
+        addAcknowledgement(it->second, e->second.acknowledgedBy, e->second.acknowledgedAtMs);
+      }
+      early_.erase(e);
+    }
   }
   return it->second;
+}
+
+LiveCalls::Early& LiveCalls::hold(const std::string& callId) {
+  auto [it, added] = early_.try_emplace(callId);
+  if (added) earlyOrder_.push_back(callId);
+  // The oldest go first (a call that never appears); ids whose call appeared are dropped as
+  // they reach the front, and the order never holds more than twice the cap.
+  while (!earlyOrder_.empty() && earlyOrder_.front() != callId &&
+         (early_.size() > kEarlyKept || earlyOrder_.size() > 2 * kEarlyKept ||
+          early_.count(earlyOrder_.front()) == 0)) {
+    early_.erase(earlyOrder_.front());
+    earlyOrder_.pop_front();
+  }
+  return early_[callId];
 }
 
 void LiveCalls::changed(const std::string& callId, Call& c, int64_t atMs) {
@@ -133,8 +155,16 @@ void LiveCalls::event(const LiveCallEvent& e) {
 
 void LiveCalls::delivery(const std::string& callId, const LiveDelivery& d) {
   auto it = calls_.find(callId);
-  if (it == calls_.end()) return;
-  Call& c = it->second;
+  if (it == calls_.end()) {
+    // Its first event comes with the next pump (every 100 ms); its alerts may go out sooner.
+    hold(callId).deliveries.push_back(d);
+    return;
+  }
+  addDelivery(it->second, d);
+  changed(callId, it->second, unixMsNow());
+}
+
+void LiveCalls::addDelivery(Call& c, const LiveDelivery& d) {
   c.alerted = true;
   auto [slot, added] = c.deliveries.try_emplace(d.job, d);
   if (!added) {
@@ -146,19 +176,28 @@ void LiveCalls::delivery(const std::string& callId, const LiveDelivery& d) {
     c.story.push_back(std::to_string(unixMsNow()) + " not acknowledged: alerting tier " +
                       std::to_string(d.tier));
   }
-  changed(callId, c, unixMsNow());
 }
 
 void LiveCalls::acknowledged(const std::string& callId, const std::string& by, int64_t atMs) {
   auto it = calls_.find(callId);
-  if (it == calls_.end()) return;
-  Call& c = it->second;
-  if (!c.acknowledgedBy.empty()) return;  // the first acknowledgement is the one kept
+  if (it == calls_.end()) {
+    Early& e = hold(callId);
+    if (e.acknowledgedBy.empty()) {
+      e.acknowledgedBy = by;
+      e.acknowledgedAtMs = atMs;
+    }
+    return;
+  }
+  if (addAcknowledgement(it->second, by, atMs)) changed(callId, it->second, atMs);
+}
+
+bool LiveCalls::addAcknowledgement(Call& c, const std::string& by, int64_t atMs) {
+  if (!c.acknowledgedBy.empty()) return false;  // the first acknowledgement is the one kept
   c.alerted = true;
   c.acknowledgedBy = by;
   c.acknowledgedAtMs = atMs;
   c.story.push_back(std::to_string(atMs) + " acknowledged by " + by);
-  changed(callId, c, atMs);
+  return true;
 }
 
 void LiveCalls::record(const store::CallRecord& r) {

@@ -161,7 +161,20 @@ class LiveCalls {
     bool needsSnapshot = true;  // after a message it could not take
   };
 
+  // Alert deliveries and an acknowledgement reported for a call not seen yet: its first event
+  // reaches LiveCalls with the next pump, every 100 ms, and its alerts may be delivered sooner.
+  // Applied when the call appears; at most kEarlyKept calls' worth, the oldest dropped first.
+  struct Early {
+    std::vector<LiveDelivery> deliveries;
+    std::string acknowledgedBy;
+    int64_t acknowledgedAtMs = 0;
+  };
+  static constexpr size_t kEarlyKept = 256;
+
   Call& find(const std::string& callId, int64_t atMs);
+  Early& hold(const std::string& callId);
+  static void addDelivery(Call& c, const LiveDelivery& d);
+  static bool addAcknowledgement(Call& c, const std::string& by, int64_t atMs);
   void changed(const std::string& callId, Call& c, int64_t atMs);
   void ended(const std::string& callId);
   void trim();
@@ -176,6 +189,8 @@ class LiveCalls {
   std::map<std::string, Call> calls_;   // by the caller's Call-ID
   std::deque<std::string> endedOrder_;  // oldest first
   std::set<std::string> dirty_;         // changed since the last flush
+  std::map<std::string, Early> early_;  // by Call-ID, of calls not seen yet
+  std::deque<std::string> earlyOrder_;  // early_'s ids, oldest first (some already applied)
   bool trunksDirty_ = false;
   bool resyncAll_ = false;
   std::vector<Stream> streams_;

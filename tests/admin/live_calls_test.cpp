@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "base/clock.h"
 
@@ -127,6 +129,41 @@ TEST_F(Live, ACallsMomentsAlertsAndAcknowledgementMakeOneRow) {
   EXPECT_EQ(c["in_progress"], false);
   EXPECT_EQ(c["attempts"], "il-psap-a:200");
   EXPECT_EQ(c["ended_at_ms"], 9000);
+}
+
+// A call's alerts can go out before its first event reaches the dashboard (events come every
+// 100 ms, the outbox does not wait): what was reported of it is kept and shown when it appears,
+// so its row says its responders were alerted and offers Acknowledge at once. What is kept for
+// calls that never appear is bounded: the oldest goes first.
+TEST_F(Live, AlertsReportedBeforeTheCallAppearsAreShownWithIt) {
+  live.delivery("c1",
+                LiveDelivery{7, "started", 1, "email", "security@hq.example", "delivered", 1});
+  live.delivery("c1", LiveDelivery{8, "started", 1, "sip", "sip:desk@hq.example", "pending"});
+  live.acknowledged("c1", "guard 1", 1100);
+  live.acknowledged("c1", "guard 2", 1200);  // the first is kept
+  EXPECT_EQ(live.calls(), 0u);
+  EXPECT_TRUE(snapshotOf(kSuper)["calls"].empty());
+
+  live.event(started("c1", "HQ", 1000));
+  auto calls = snapshotOf(kSuper)["calls"];
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["alerted"], true);
+  EXPECT_EQ(calls[0]["alerts"]["delivered"], 1);
+  EXPECT_EQ(calls[0]["alerts"]["pending"], 1);
+  EXPECT_EQ(calls[0]["acknowledged_by"], "guard 1");
+  EXPECT_EQ(calls[0]["acknowledged_at_ms"], 1100);
+
+  for (int i = 0; i < 300; ++i) {
+    live.delivery("ghost-" + std::to_string(i),
+                  LiveDelivery{100 + i, "started", 1, "email", "security@hq.example", "pending"});
+  }
+  live.event(started("ghost-0", "HQ", 2000));  // reported 300 calls ago: let go
+  live.event(started("ghost-299", "HQ", 2001));
+  std::map<std::string, bool> alerted;
+  const json after = snapshotOf(kSuper);
+  for (const json& c : after["calls"]) alerted[c["call_id"]] = c["alerted"];
+  EXPECT_EQ(alerted,
+            (std::map<std::string, bool>{{"c1", true}, {"ghost-0", false}, {"ghost-299", true}}));
 }
 
 TEST_F(Live, AnEmergencyCallThatReachedNoTrunkComesFromItsRecord) {
