@@ -46,6 +46,8 @@ struct LocationCounters {
   std::atomic<uint64_t> storeReportsHeard{0};
   std::atomic<uint64_t> storeElinReads{0};  // ELIN mappings read because the feed said so
   std::atomic<uint64_t> storeFeedLosses{0};
+  // Heartbeats that found another process speaking for this node's store.node_name.
+  std::atomic<uint64_t> nodeNameClashes{0};
   // Writes the store could not take, kept and written later (LocationService::retryUnsaved):
   // written then, dropped (over the cap, or refused once the store took writes again), waiting
   // (reports and records each, and an ELIN mapping set as one).

@@ -230,6 +230,9 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
   metric(out, "sosproxy_store_feed_losses_total", "counter",
          "PostgreSQL change feeds lost (the once-a-second check stands in until one is open)",
          l.storeFeedLosses);
+  metric(out, "sosproxy_store_node_name_clashes_total", "counter",
+         "heartbeats that found another process using this node's store.node_name (ALARM)",
+         l.nodeNameClashes);
   metric(out, "sosproxy_call_records_saved_total", "counter",
          "call records written to the store (one per call with an outcome)", l.callRecordsSaved);
   metric(out, "sosproxy_call_records_not_saved_total", "counter",

@@ -1,8 +1,12 @@
 #include "proxy/store_watch.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -20,6 +24,7 @@ StoreWatch::StoreWatch(boost::asio::io_context& io, LocationService& locations,
       reports_(std::move(reports)),
       elins_(std::move(elins)),
       node_(std::move(node)),
+      instance_(makeInstance()),
       share_(std::move(share)) {}
 
 StoreWatch::~StoreWatch() {
@@ -55,13 +60,14 @@ void StoreWatch::heartbeat() {
   store::Store* db = locations_.store();
   if (db == nullptr) return;
   const auto nowMs = unixMsNow();
-  auto alive = db->heartbeatNode(node_, nowMs, kNodeAliveMs);
+  auto alive = db->heartbeatNode(node_, instance_, nowMs, kNodeAliveMs);
   if (!alive.ok()) {
     spdlog::warn("node {} not said alive ({}): its share of the ELIN pools stays as it was", node_,
                  alive.error().message);
     return;
   }
-  const auto& names = alive.value();
+  if (!alive.value().otherInstance.empty()) nameClash(alive.value(), nowMs);
+  const auto& names = alive.value().alive;
   const auto me = std::find(names.begin(), names.end(), node_);
   if (me == names.end()) return;  // not read back: a clock far behind the others'
   const routing::ElinShare share{static_cast<int>(me - names.begin()),
@@ -75,6 +81,27 @@ void StoreWatch::heartbeat() {
       node_, share.index + 1, share.count, list, share.index + 1, share.index + 1 + share.count);
   lastShare_ = share;
   share_(share);
+}
+
+// Another process says it is this node: the two share each other's claims on alerts and one
+// share of the ELIN pools, so two callers at one place may be shown one ELIN. Calls go on as
+// before; the log says so once a minute until it stops.
+void StoreWatch::nameClash(const store::Store::NodeHeartbeat& beat, int64_t nowMs) {
+  ++locations_.counters().nodeNameClashes;
+  if (lastClashLogMs_ && nowMs - *lastClashLogMs_ < kClashLogEveryMs) return;
+  lastClashLogMs_ = nowMs;
+  spdlog::error(
+      "ALARM: store.node_name {} is used by another process too ({}, heard from {} ms ago; this "
+      "one is {}): the two share their claims on alerts and their share of the ELIN pools; give "
+      "each node a store.node_name of its own",
+      node_, beat.otherInstance, nowMs - beat.otherSeenAtMs, instance_);
+}
+
+std::string StoreWatch::makeInstance() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  std::random_device random;
+  return fmt::format("{} pid {} {:08x}", host.data(), getpid(), random());
 }
 
 void StoreWatch::openFeed() {

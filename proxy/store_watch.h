@@ -11,7 +11,8 @@
 // nodes heard from in the last kNodeAliveMs to `share` when it changes (routing::ElinShare); while
 // the database is away the last share stays. A feed that cannot be opened, or is
 // lost, leaves the once-a-second check in force; it is opened again at a later check, with a log
-// line either way.
+// line either way. Another process saying it is this node (one store.node_name given to two)
+// is an ALARM once a minute and a count (nodeNameClashes).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -28,6 +29,7 @@
 #include "proxy/location_service.h"
 #include "routing/elin.h"
 #include "store/change_feed.h"
+#include "store/store.h"
 
 namespace sos::proxy {
 
@@ -58,8 +60,11 @@ class StoreWatch {
   void catchUp();
   void handOver(int64_t id, const model::DeviceReport& report);
   void heartbeat();
+  void nameClash(const store::Store::NodeHeartbeat& beat, int64_t nowMs);
+  static std::string makeInstance();
   // A node not heard from for this long is no longer given a share of the ELIN pools.
   static constexpr int64_t kNodeAliveMs = 5000;
+  static constexpr int64_t kClashLogEveryMs = 60'000;
   // Reports read at once when a feed opens again; older ones missed are left to the next
   // snapshot (a feed away for that long is a database away for that long).
   static constexpr size_t kCatchUpReports = 10000;
@@ -71,7 +76,9 @@ class StoreWatch {
   ReportSink reports_;
   ElinSink elins_;
   std::string node_;
+  std::string instance_;  // this process, as the nodes table says who spoke for node_ last
   ShareSink share_;
+  std::optional<int64_t> lastClashLogMs_;
   std::optional<routing::ElinShare> lastShare_;
   std::unique_ptr<store::ChangeFeed> feed_;
   // Waits on the feed's socket; libpq owns the descriptor (released, never closed, here).

@@ -38,6 +38,8 @@ scripts/check-style.sh --format
 # and waits for nothing, while the builds link on one core and the integration tests spend much
 # of their time waiting on SIPp, timers and browsers: so it runs beside them at the lowest
 # priority, in a session of its own, and its findings are printed, and fail the run, at the end.
+# A new session is a scheduling group of its own on a kernel with autogroups, where nice counts
+# only within the group: the group itself is given nice 19 too.
 tidy_log=$(mktemp /tmp/sosproxy-tidy.XXXXXX)
 pg_dir=""
 cleanup() {
@@ -50,7 +52,8 @@ cleanup() {
 }
 trap cleanup EXIT
 phase "clang-tidy started beside what follows (nice 19; its result at the end)"
-nice -n 19 setsid scripts/check-style.sh --tidy >"$tidy_log" 2>&1 &
+tidy='echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 scripts/check-style.sh --tidy'
+setsid bash -c "$tidy" >"$tidy_log" 2>&1 &
 tidy_pid=$!
 
 phase "asan build"

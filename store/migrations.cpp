@@ -461,7 +461,14 @@ CREATE TABLE nodes (
 );
 )sql";
 
-constexpr std::array<Migration, 15> kMigrations{{
+// Which process says a node is alive (issue 22): two nodes given the same store.node_name would
+// share each other's claims and ELIN share; the heartbeat reads the instance that spoke last
+// under its name and tells the node when it was another one.
+constexpr const char* kSchema16 = R"sql(
+ALTER TABLE nodes ADD COLUMN instance TEXT;
+)sql";
+
+constexpr std::array<Migration, 16> kMigrations{{
     {1, "locations, network map, users, devices and reports", kSchema1},
     {2, "ELIN callback mappings", kSchema2},
     {3, "PSAP route override of a location", kSchema3},
@@ -478,6 +485,7 @@ constexpr std::array<Migration, 15> kMigrations{{
     {13, "dashboard sign-in passwords of API tokens", kSchema13},
     {14, "claims and leases of pending alerts, for several nodes", kSchema14},
     {15, "the nodes sharing the database", kSchema15},
+    {16, "which process speaks for each node", kSchema16},
 }};
 
 // The migrations' DDL as PostgreSQL takes it. Written for SQLite, it differs in types only:

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/db.h"
@@ -415,23 +416,41 @@ Result<void> Store::renewOutboxClaims(const std::string& node, int64_t leaseUnti
   return {};
 }
 
-Result<std::vector<std::string>> Store::heartbeatNode(const std::string& node, int64_t nowMs,
-                                                      int64_t aliveWithinMs) {
+Result<Store::NodeHeartbeat> Store::heartbeatNode(const std::string& node,
+                                                  const std::string& instance, int64_t nowMs,
+                                                  int64_t aliveWithinMs) {
+  NodeHeartbeat out;
+  {
+    // Rows from before migration 16 have no instance (read as ""): nobody to tell apart.
+    Statement last(db_, "SELECT instance, seen_at_ms FROM nodes WHERE name = ?1");
+    last.text(1, node);
+    if (last.row()) {
+      std::string other = last.columnText(0);
+      if (!other.empty() && other != instance && last.columnInt(1) >= nowMs - aliveWithinMs) {
+        out.otherInstance = std::move(other);
+        out.otherSeenAtMs = last.columnInt(1);
+      }
+    }
+    if (last.failed()) {
+      return Error{"store.read",
+                   path_ + ": reading who spoke for node " + node + ": " + last.error()};
+    }
+  }
   Statement seen(db_,
-                 "INSERT INTO nodes (name, seen_at_ms) VALUES (?1, ?2) ON CONFLICT (name) DO "
-                 "UPDATE SET seen_at_ms = excluded.seen_at_ms");
-  seen.text(1, node).integer(2, nowMs);
+                 "INSERT INTO nodes (name, seen_at_ms, instance) VALUES (?1, ?2, ?3) ON CONFLICT "
+                 "(name) DO UPDATE SET seen_at_ms = excluded.seen_at_ms, instance = "
+                 "excluded.instance");
+  seen.text(1, node).integer(2, nowMs).text(3, instance);
   if (!seen.run()) {
     return Error{"store.write", path_ + ": saying node " + node + " is alive: " + seen.error()};
   }
   Statement alive(db_, "SELECT name FROM nodes WHERE seen_at_ms >= ?1 ORDER BY name");
   alive.integer(1, nowMs - aliveWithinMs);
-  std::vector<std::string> names;
-  while (alive.row()) names.push_back(alive.columnText(0));
+  while (alive.row()) out.alive.push_back(alive.columnText(0));
   if (alive.failed()) {
     return Error{"store.read", path_ + ": reading the nodes alive: " + alive.error()};
   }
-  return names;
+  return out;
 }
 
 }  // namespace sos::store

@@ -188,11 +188,19 @@ class Store {
   Result<std::vector<CallAlert>> claimEscalations(const OutboxClaim& claim, int limit = 1000);
   // Moves the lease of everything `node` has claimed and still works on to `leaseUntilMs`.
   Result<void> renewOutboxClaims(const std::string& node, int64_t leaseUntilMs);
-  // Says that `node` is alive at nowMs, and returns the names of the nodes heard from since
-  // nowMs - aliveWithinMs (this one included), in the database's order of names: every node
-  // reads the same list, and so the same share of each ELIN pool (routing::ElinShare).
-  Result<std::vector<std::string>> heartbeatNode(const std::string& node, int64_t nowMs,
-                                                 int64_t aliveWithinMs);
+  // Says that `node` is alive at nowMs, spoken for by `instance` (this process: host, pid and
+  // a random part), and returns the names of the nodes heard from since nowMs - aliveWithinMs
+  // (this one included), in the database's order of names: every node reads the same list, and
+  // so the same share of each ELIN pool (routing::ElinShare). When another instance spoke for
+  // `node` within that window, `otherInstance` names it: two processes with one
+  // store.node_name.
+  struct NodeHeartbeat {
+    std::vector<std::string> alive;
+    std::string otherInstance;  // "" when none
+    int64_t otherSeenAtMs = 0;
+  };
+  Result<NodeHeartbeat> heartbeatNode(const std::string& node, const std::string& instance,
+                                      int64_t nowMs, int64_t aliveWithinMs);
 
   // API tokens (issue 16). createToken fills in the id; a name already used (even by a revoked
   // token) is refused ("store.conflict"). `audit`, when given, is written in the same

@@ -265,6 +265,43 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
 // is delivered once, by node B: each receiver counts what it got by delivery id (the webhook's
 // and the SIP MESSAGE's X-Sosproxy-Delivery header, the e-mail's Message-ID). Nobody
 // acknowledges, so node B alerts tier 2 (facilities@hq.example) at the escalation time.
+// Two processes given one store.node_name (a configuration copied without changing it): each
+// finds the other speaking for its name in the table of nodes, logs an ALARM and counts it,
+// and still routes 911 calls with their location.
+class TwoNodesOneName : public TwoNodes {
+ protected:
+  void SetUp() override {
+    ports_.sets.push_back({"store.node_name", "copied-node"});
+    TwoNodes::SetUp();
+  }
+};
+
+TEST_F(TwoNodesOneName, EachNodeRaisesAnAlarmAndStillRoutesEmergencyCalls) {
+  const std::string alarm = "ALARM: store.node_name copied-node is used by another process too (";
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return proxy_->output().find(alarm) != std::string::npos &&
+               nodeB_->output().find(alarm) != std::string::npos;
+      },
+      milliseconds(15000)))
+      << "node A:\n"
+      << proxy_->output() << "\nnode B:\n"
+      << nodeB_->output();
+  EXPECT_GE(metric("sosproxy_store_node_name_clashes_total"), 1);
+  EXPECT_GE(metricB("sosproxy_store_node_name_clashes_total"), 1);
+  // Node A's alarm names node B's process (its pid), and the other way round.
+  const std::string pidA = std::to_string(proxy_->process()->pid());
+  const std::string pidB = std::to_string(nodeB_->process()->pid());
+  EXPECT_NE(proxy_->output().find(" pid " + pidB + " "), std::string::npos) << proxy_->output();
+  EXPECT_NE(nodeB_->output().find(" pid " + pidA + " "), std::string::npos) << nodeB_->output();
+
+  std::string invite;
+  const RoutingLogLine routed = call911("1001", "10.1.2.45", "uas-psap-expect-pidf.xml", &invite);
+  EXPECT_EQ(routed.get("location"), "HQ Floor 2") << routed.raw;
+  EXPECT_EQ(routed.get("pidf"), "added") << routed.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>2</([a-z]+:)?FLR>"))) << invite;
+}
+
 class TwoNodesAlerts : public TwoNodes {
  protected:
   void SetUp() override {

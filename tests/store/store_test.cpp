@@ -149,7 +149,7 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   {
     auto store = open();
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->schemaVersion(), 15);
+    EXPECT_EQ(store->schemaVersion(), 16);
   }
   if (testPostgresql().empty()) {
     EXPECT_TRUE(fs::exists(path_));
@@ -157,11 +157,11 @@ TEST_F(StoreTest, MigrationsApplyOnceAndReopeningKeepsTheSchema) {
   }
   auto applied = rows("SELECT version FROM schema_migrations");
   EXPECT_EQ(applied, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
-                                               "11", "12", "13", "14", "15"}));
+                                               "11", "12", "13", "14", "15", "16"}));
 
   auto again = open();
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->schemaVersion(), 15);
+  EXPECT_EQ(again->schemaVersion(), 16);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"), applied);
 }
 
@@ -760,10 +760,10 @@ TEST_F(StoreTest, ADatabaseAtMigration2IsUpgradedKeepingItsRows) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 15);
+  EXPECT_EQ(store->schemaVersion(), 16);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13", "14", "15"}));
+                                      "13", "14", "15", "16"}));
   EXPECT_EQ(one("SELECT key, name, psap_route FROM locations"), "hq-lobby|HQ Lobby|");
   auto loaded = store->loadLocationData();
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -1013,10 +1013,10 @@ TEST_F(StoreTest, ADatabaseAtMigration3IsUpgradedWithCallRecords) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 15);
+  EXPECT_EQ(store->schemaVersion(), 16);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13", "14", "15"}));
+                                      "13", "14", "15", "16"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name = 'call_records' ORDER BY name"),
             (std::vector<std::string>{"call_records", "call_records_call_id",
                                       "call_records_started_at"}));
@@ -1057,10 +1057,10 @@ TEST_F(StoreTest, ADatabaseAtMigration4IsUpgradedWithTheAlertOutbox) {
 
   auto store = open();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schemaVersion(), 15);
+  EXPECT_EQ(store->schemaVersion(), 16);
   EXPECT_EQ(rows("SELECT version FROM schema_migrations"),
             (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                      "13", "14", "15"}));
+                                      "13", "14", "15", "16"}));
   EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE tbl_name IN ('notification_jobs', "
                  "'call_alerts') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
             (std::vector<std::string>{"call_alerts", "call_alerts_escalate_at", "notification_jobs",
@@ -1201,20 +1201,53 @@ TEST_F(StoreTest, NotificationJobsRoundTripWithTheirCallAlert) {
 TEST_F(StoreTest, NodesSayTheyAreAliveAndReadWhoElseIs) {
   auto store = open();
   ASSERT_NE(store, nullptr);
-  auto alone = store->heartbeatNode("node-b", 10'000, 5000);
+  auto alone = store->heartbeatNode("node-b", "host-b pid 2", 10'000, 5000);
   ASSERT_TRUE(alone.ok()) << alone.error().message;
-  EXPECT_EQ(alone.value(), std::vector<std::string>{"node-b"});
-  ASSERT_TRUE(store->heartbeatNode("node-a", 11'000, 5000).ok());
-  auto both = store->heartbeatNode("node-b", 12'000, 5000);
+  EXPECT_EQ(alone.value().alive, std::vector<std::string>{"node-b"});
+  EXPECT_EQ(alone.value().otherInstance, "");
+  ASSERT_TRUE(store->heartbeatNode("node-a", "host-a pid 1", 11'000, 5000).ok());
+  auto both = store->heartbeatNode("node-b", "host-b pid 2", 12'000, 5000);
   ASSERT_TRUE(both.ok()) << both.error().message;
-  EXPECT_EQ(both.value(), (std::vector<std::string>{"node-a", "node-b"}));
+  EXPECT_EQ(both.value().alive, (std::vector<std::string>{"node-a", "node-b"}));
+  EXPECT_EQ(both.value().otherInstance, "");
   // node-a is not heard from again: 5 s after its last word it is no longer counted; its row
   // stays, one per name, and comes back to life with its next word.
-  auto later = store->heartbeatNode("node-b", 16'001, 5000);
+  auto later = store->heartbeatNode("node-b", "host-b pid 2", 16'001, 5000);
   ASSERT_TRUE(later.ok());
-  EXPECT_EQ(later.value(), std::vector<std::string>{"node-b"});
+  EXPECT_EQ(later.value().alive, std::vector<std::string>{"node-b"});
   EXPECT_EQ(one("SELECT COUNT(*) FROM nodes"), "2");
   EXPECT_EQ(one("SELECT seen_at_ms FROM nodes WHERE name = 'node-b'"), "16001");
+  EXPECT_EQ(one("SELECT instance FROM nodes WHERE name = 'node-b'"), "host-b pid 2");
+}
+
+// Two processes given one store.node_name: each heartbeat reads who spoke for the name last,
+// and tells the node when it was another process within the window. One that went quiet
+// longer ago (a node restarted under its name: a new pid) is no clash.
+TEST_F(StoreTest, TwoProcessesUnderOneNodeNameAreTold) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->heartbeatNode("node-a", "host-1 pid 10", 10'000, 5000).ok());
+  auto second = store->heartbeatNode("node-a", "host-2 pid 20", 10'400, 5000);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second.value().otherInstance, "host-1 pid 10");
+  EXPECT_EQ(second.value().otherSeenAtMs, 10'000);
+  EXPECT_EQ(second.value().alive, std::vector<std::string>{"node-a"});
+  auto first = store->heartbeatNode("node-a", "host-1 pid 10", 11'000, 5000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first.value().otherInstance, "host-2 pid 20");
+  // The same process again: no clash.
+  auto again = store->heartbeatNode("node-a", "host-1 pid 10", 12'000, 5000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value().otherInstance, "");
+  // A restart under the same name after the last word is older than the window: no clash.
+  auto restarted = store->heartbeatNode("node-a", "host-1 pid 11", 17'001, 5000);
+  ASSERT_TRUE(restarted.ok());
+  EXPECT_EQ(restarted.value().otherInstance, "");
+  // A row from before migration 16 has no instance: nobody to tell apart.
+  execute("UPDATE nodes SET instance = NULL");
+  auto old = store->heartbeatNode("node-a", "host-1 pid 12", 17'500, 5000);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old.value().otherInstance, "");
 }
 
 TEST_F(StoreTest, ClaimsTakeWhatNobodyHoldsAndLeasesThatRanOut) {

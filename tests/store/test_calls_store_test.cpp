@@ -165,7 +165,7 @@ TEST_F(TestCallsStore, TheOutboxTakesTestCallAlertsAndKeepsItsJobsThroughTheMigr
   auto reopened = Store::open(target_);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
   store_ = std::move(reopened).value();
-  EXPECT_EQ(store_->schemaVersion(), 15);
+  EXPECT_EQ(store_->schemaVersion(), 16);
   auto kept = store_->loadNotificationJobs("call-1");
   ASSERT_TRUE(kept.ok()) << kept.error().message;
   ASSERT_EQ(kept.value().size(), 1u);
