@@ -25,6 +25,7 @@ StoreWatch::StoreWatch(boost::asio::io_context& io, LocationService& locations,
       elins_(std::move(elins)),
       node_(std::move(node)),
       instance_(makeInstance()),
+      startedAtMs_(unixMsNow()),
       share_(std::move(share)) {}
 
 StoreWatch::~StoreWatch() {
@@ -66,7 +67,10 @@ void StoreWatch::heartbeat() {
                  alive.error().message);
     return;
   }
-  if (!alive.value().otherInstance.empty()) nameClash(alive.value(), nowMs);
+  // Another process heard from since this one started: a node restarted within the window
+  // finds its previous process's last word, older than its own start, and that is no clash.
+  if (!alive.value().otherInstance.empty() && alive.value().otherSeenAtMs >= startedAtMs_)
+    nameClash(alive.value(), nowMs);
   const auto& names = alive.value().alive;
   const auto me = std::find(names.begin(), names.end(), node_);
   if (me == names.end()) return;  // not read back: a clock far behind the others'

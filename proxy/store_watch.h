@@ -77,6 +77,7 @@ class StoreWatch {
   ElinSink elins_;
   std::string node_;
   std::string instance_;  // this process, as the nodes table says who spoke for node_ last
+  int64_t startedAtMs_;   // when this watch was made (the process's start, near enough)
   ShareSink share_;
   std::optional<int64_t> lastClashLogMs_;
   std::optional<routing::ElinShare> lastShare_;

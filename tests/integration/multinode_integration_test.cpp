@@ -302,6 +302,25 @@ TEST_F(TwoNodesOneName, EachNodeRaisesAnAlarmAndStillRoutesEmergencyCalls) {
   EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>2</([a-z]+:)?FLR>"))) << invite;
 }
 
+// A node restarted under its own name within the heartbeat's window finds its previous
+// process's last word in the table of nodes: older than its own start, that is no clash.
+TEST_F(TwoNodes, ANodeRestartedAtOnceUnderItsNameRaisesNoAlarm) {
+  const std::string share = "ELIN pools: node ";
+  ASSERT_TRUE(waitFor([&] { return nodeB_->output().find(share) != std::string::npos; },
+                      milliseconds(10000)))
+      << nodeB_->output();
+  ASSERT_EQ(nodeB_->process()->stop(milliseconds(20000)), std::optional<int>(0));
+  ASSERT_TRUE(nodeB_->start(dir_.path() / "node-b" / "sosproxy.yaml"))
+      << nodeB_->lastError() << "\n"
+      << nodeB_->output();
+  // The restarted process's first heartbeat logs its share; the check is made on that one.
+  ASSERT_TRUE(waitFor([&] { return nodeB_->output().find(share) != std::string::npos; },
+                      milliseconds(10000)))
+      << nodeB_->output();
+  EXPECT_EQ(nodeB_->output().find("ALARM: store.node_name"), std::string::npos) << nodeB_->output();
+  EXPECT_EQ(metricB("sosproxy_store_node_name_clashes_total"), 0);
+}
+
 class TwoNodesAlerts : public TwoNodes {
  protected:
   void SetUp() override {
