@@ -31,6 +31,7 @@ runtime=(
 )
 build=(
   build-essential cmake ninja-build pkg-config
+  lld                      # the linker the builds use when it is there (CMakeLists.txt: SOS_LLD)
   libsofia-sip-ua-dev      # SIP stack (nta transaction layer)
   libyaml-cpp-dev          # configuration
   libspdlog-dev libfmt-dev # logging

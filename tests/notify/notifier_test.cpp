@@ -725,6 +725,51 @@ TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
   EXPECT_EQ(fake_.count(kWebhook), 1u);
 }
 
+// An acknowledgement made while the store takes no writes, of an alert it never took either: the
+// alert is written when the store is back, acknowledged and with no escalation left, so a
+// restart (or another node) does not escalate a call a guard has already taken.
+TEST_F(NotifierTest, AnAcknowledgementMadeWhileTheStoreIsAwayIsWrittenWithItsAlert) {
+  const std::string db = useDatabaseFile();
+  // Another hand takes the outbox's tables away under the running store, then puts them back.
+  store::testing::executeSql(db,
+                             "ALTER TABLE notification_jobs RENAME TO notification_jobs_away; "
+                             "ALTER TABLE call_alerts RENAME TO call_alerts_away");
+  auto first = make(makeConfig(true), 200ms);
+  first->start();
+  first->post(started("acked"));
+  ASSERT_TRUE(runUntil([&] { return first->counters().delivered == 3; }));
+  EXPECT_EQ(first->counters().notQueued, 1u);
+  auto ack = first->acknowledge("acked", "guard-7");
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_TRUE(ack.value());
+  EXPECT_EQ(first->counters().acknowledged, 1u);
+  EXPECT_FALSE(store_->loadCallAlert("acked").ok());  // still away
+
+  store::testing::executeSql(db,
+                             "ALTER TABLE notification_jobs_away RENAME TO notification_jobs; "
+                             "ALTER TABLE call_alerts_away RENAME TO call_alerts");
+  ASSERT_TRUE(runUntil([&] { return first->counters().replayed == 3; }));
+  auto alert = store_->loadCallAlert("acked");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->acknowledgedBy, "guard-7");
+  EXPECT_GT(alert.value()->acknowledgedAtMs, 0);
+  EXPECT_EQ(alert.value()->escalateAtMs, 0);
+  EXPECT_EQ(alert.value()->escalatedTier, 1);
+  EXPECT_EQ(deliveredJobs("acked"), 3u);
+  first.reset();
+
+  // A restart, past the 200 ms the acknowledged call's tier 2 would have been due at: only the
+  // new call escalates.
+  auto second = make(makeConfig(true), 200ms);
+  second->start();
+  second->post(started("not acked"));
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  io_.poll();
+  EXPECT_EQ(second->counters().escalations, 1u);
+  EXPECT_EQ(jobsOf("acked").size(), 3u);
+  EXPECT_EQ(jobsOf("not acked").size(), 4u);
+}
+
 // ---- The outbox's own writer (issue 14) ----
 
 // A log sink that holds the thread that logs a line containing `text` until release(). The
