@@ -45,9 +45,17 @@ pending() {  # pending NAME LIST...: is NAME on the list?
 if [[ "$mode" != tidy ]]; then
   command -v clang-format >/dev/null || { echo "check-style: clang-format is not installed" >&2; exit 2; }
   mapfile -t sources < <(git ls-files '*.cpp' '*.h')
+  # One clang-format for all the files (a process per file took 38 s); it names each file that
+  # is not formatted in "FILE:LINE:COLUMN: error: code should be clang-formatted" lines.
+  declare -A unformatted=()
+  format_out=$(clang-format --dry-run --Werror "${sources[@]}" 2>&1) || true
+  while IFS= read -r line; do
+    [[ "$line" =~ ^(.+):[0-9]+:[0-9]+:\ (error|warning):\ code\ should\ be\ clang-formatted ]] &&
+      unformatted["${BASH_REMATCH[1]}"]=1
+  done <<<"$format_out"
   bad=() late=()
   for f in "${sources[@]}"; do
-    if clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then
+    if [[ -z "${unformatted[$f]+set}" ]]; then
       pending "$f" "${format_pending[@]}" && late+=("$f")
     elif ! pending "$f" "${format_pending[@]}"; then
       bad+=("$f")
