@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace sos::proxy {
 
@@ -18,43 +19,66 @@ LineWriter::~LineWriter() {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
-  stopRequested_.notify_one();
+  wake_.notify_one();
   writer_.join();  // it writes everything still queued before it returns
   if (ownsOut_) std::fclose(out_);
 }
 
 void LineWriter::push(std::string line) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (queue_.size() >= queueLines_) {
-    queue_.pop_front();
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (queue_.size() >= queueLines_) {
+      queue_.pop_front();
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+    queue_.push_back(std::move(line));
+    // Only a writer asleep is woken, once: a busy one comes round every flushEvery_ on its own.
+    wake = std::exchange(asleep_, false);
   }
-  queue_.push_back(std::move(line));
-  // No notify: the writer comes round every flushEvery_ on its own.
+  if (wake) wake_.notify_one();
 }
 
 void LineWriter::reopen(std::string path, ReopenDone done) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reopenPath_ = std::move(path);
+    reopenDone_ = std::move(done);
+    wake = std::exchange(asleep_, false);
+  }
+  if (wake) wake_.notify_one();  // the caller does not wait for it
+}
+
+bool LineWriter::asleep() {
   std::lock_guard<std::mutex> lock(mutex_);
-  reopenPath_ = std::move(path);
-  reopenDone_ = std::move(done);
-  // No notify: the writer comes round within flushEvery_, and the caller does not wait.
+  return asleep_;
 }
 
 void LineWriter::run() {
   std::deque<std::string> batch;
   std::string block;
+  bool quiet = false;  // the last round had nothing to do
   for (;;) {
     bool stopping = false;
     std::string reopenPath;
     ReopenDone reopenDone;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      stopRequested_.wait_for(lock, flushEvery_, [this] { return stop_; });
+      if (quiet) {
+        asleep_ = true;
+        wake_.wait(lock, [this] { return stop_ || !queue_.empty() || !reopenPath_.empty(); });
+        asleep_ = false;
+      }
+      // A round: lines that come within flushEvery_ go out together.
+      wake_.wait_for(lock, flushEvery_, [this] { return stop_; });
+      rounds_.fetch_add(1, std::memory_order_relaxed);
       batch.swap(queue_);
       stopping = stop_;
       reopenPath.swap(reopenPath_);
       reopenDone.swap(reopenDone_);
     }
+    quiet = batch.empty() && reopenPath.empty();
     if (!batch.empty()) {
       block.clear();
       for (const auto& l : batch) block += l;

@@ -33,7 +33,7 @@ std::vector<int> SipLoop::epollDescriptors() {
 }
 
 void SipLoop::run() {
-  spdlog::info("SIP thread: {}", ownWait() ? "waits at least 0.5 ms between polls"
+  spdlog::info("SIP thread: {}", ownWait() ? "waits for timers in whole milliseconds, rounded up"
                                            : "Sofia's own event loop (no epoll descriptor of "
                                              "its own found)");
   if (epollFd_ < 0) {
@@ -44,14 +44,14 @@ void SipLoop::run() {
   using std::chrono::milliseconds;
   while (!stopping_) {
     // Everything due now, without waiting; then how long until the next timer (whole ms,
-    // rounded down; SU_WAIT_FOREVER for none).
+    // rounded down; SU_WAIT_FOREVER for none), which is less than a millisecond more.
     ++rounds_;
     const su_duration_t next = su_root_step(root_, 0);
     if (stopping_) break;
     timespec wait{};
     timespec* waitFor = nullptr;  // none: until a socket or a posted message
     if (next != SU_WAIT_FOREVER) {
-      microseconds us = std::max<microseconds>(milliseconds(next), kMinWait);
+      microseconds us = std::max<microseconds>(milliseconds(next) + milliseconds(1), kMinWait);
       wait.tv_sec = static_cast<time_t>(us.count() / 1000000);
       wait.tv_nsec = static_cast<long>(us.count() % 1000000) * 1000;
       waitFor = &wait;

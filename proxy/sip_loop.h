@@ -5,8 +5,11 @@
 // close, and on a virtual machine, where each system call is dear, that polling took most of
 // the SIP thread's time at a few hundred calls per second. SipLoop runs the same work
 // (su_root_step: posted messages, due timers, ready sockets; nothing waited for) and waits
-// itself, on the epoll descriptor of the root's port, at least kMinWait at a time: a socket or
-// a posted message still wakes it at once; a timer fires at most that much later.
+// itself, on the epoll descriptor of the root's port, until the next timer in whole
+// milliseconds rounded up (at least kMinWait): a socket or a posted message still wakes it at
+// once; a timer fires up to a millisecond late, and the wait that ends is the one that fires
+// it. (Rounded down, the wait ended before the timer was due, and one or two more of kMinWait
+// followed: two or three sleeps and wake-ups a timer, idle or not.)
 
 #include <chrono>
 #include <cstdint>

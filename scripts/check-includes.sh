@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the include graph of the libraries (docs/ARCHITECTURE.md, "Libraries and arrows"):
 # each folder includes only its own headers and those of the folders below it, so the arrows
-# point one way, and nothing of Sofia-SIP appears outside proxy/. Reads the sources only (no
-# build needed); prints every offending line as FILE:LINE: what is wrong, and exits 1 if any.
+# point one way, nothing of Sofia-SIP appears outside proxy/, and no source includes a .cpp
+# file. Reads the sources only (no build needed); prints every offending line as FILE:LINE:
+# what is wrong, and exits 1 if any.
 #
 #   scripts/check-includes.sh
 #
@@ -46,6 +47,10 @@ for folder in "${!allowed[@]}"; do
     # of this script's 20 s).
     included="$text"
     [[ "$text" =~ $include_re ]] && included="${BASH_REMATCH[1]}"
+    if [[ "$included" == *.cpp ]]; then
+      report "$file:$line: includes $included: a source is compiled, never included"
+      continue
+    fi
     if [[ "$folder" != proxy && "$included" =~ $sofia ]]; then
       report "$file:$line: $folder/ includes $included: Sofia-SIP stays inside proxy/"
       continue

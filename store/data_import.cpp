@@ -1030,7 +1030,9 @@ class DataImport {
                               {"switches", "switch port"}}) {
       const int column = columnIndex(schema_, name);
       // A personal location's networks are its own ("I am home"): two may share one.
-      if (column < 0 || (request_.kind == DataKind::PersonalLocations && what != "ELIN")) continue;
+      if (column < 0 ||
+          (request_.kind == DataKind::PersonalLocations && std::string_view(what) != "ELIN"))
+        continue;
       for (const auto& item : listItems(row.values[column])) {
         claim(key, row, column, item, what);
         if (what == std::string_view("ELIN") && row.fromInput) {
