@@ -32,6 +32,18 @@ case "$flavour" in
                                   -DSOS_TSAN=ON -DSOS_BUILD_BENCH=OFF) ;;
   *) echo "build: unknown flavour '$flavour' (release, asan or tsan)" >&2; exit 2 ;;
 esac
+# The sanitizer builds compile with clang when it is installed (scripts/setup.sh installs it for
+# the fuzz targets and the checks): from scratch, unity, on 2 cores, the ASan build took 367 s of
+# CPU against GCC's 755, the ThreadSanitizer binary 256 against 343; and clang's UBSan checks each
+# virtual call's dynamic type too (vptr). The release build, the binary that ships, is GCC's.
+# SOS_SANITIZER_CXX=g++ keeps GCC. A directory configured with another compiler starts afresh.
+if [[ "$flavour" != release ]]; then
+  cxx=$(command -v "${SOS_SANITIZER_CXX:-clang++}" || command -v c++)
+  flags+=(-DCMAKE_CXX_COMPILER="$cxx")
+  if [[ -f "$dir/CMakeCache.txt" ]] && ! grep -qx "CMAKE_CXX_COMPILER:FILEPATH=$cxx" "$dir/CMakeCache.txt"; then
+    rm -rf "$dir"
+  fi
+fi
 unity=${SOS_UNITY:-OFF}
 cmake -S . -B "$dir" -G Ninja -DSOS_WERROR=ON "${flags[@]}" -DCMAKE_UNITY_BUILD="$unity" \
   -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DSOS_UNIT_TESTS_WHOLE="${SOS_UNIT_TESTS_WHOLE:-OFF}" >/dev/null

@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 
+# Line tables only (-g1), as scripts/build.sh's builds: a crash's stack still names file and line.
+# SOS_UNITY=ON (the test command sets it) builds unity translation units, as scripts/build.sh.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOS_WERROR=ON \
-  -DSOS_FUZZ=ON -DSOS_BUILD_TESTS=OFF -DSOS_BUILD_BENCH=OFF >/dev/null
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DCMAKE_UNITY_BUILD="${SOS_UNITY:-OFF}" \
+  -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DSOS_FUZZ=ON -DSOS_BUILD_TESTS=OFF -DSOS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j 2 --target pidf_parse_fuzz headers_fuzz multipart_fuzz sip_edge_fuzz
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

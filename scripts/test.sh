@@ -17,7 +17,9 @@
 #                              fuzz, load, flood and comparison scripts in quick mode.
 # Each phase prints how long the run has taken so far.
 # The builds are unity builds (scripts/build.sh): from scratch, as on a fresh clone, they take
-# well under half the time.
+# well under half the time. The two sanitizer builds compile with clang (scripts/build.sh says
+# why), the release build with GCC: the libraries and the binary build warning-free with both,
+# the tests with clang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SOS_UNITY=${SOS_UNITY:-ON}

@@ -317,9 +317,19 @@ async function retrigger(users) {
     return;
   }
   const done = await api('POST', '/api/v1/prompts/retrigger', {users});
-  $('retrigger-result').textContent = 'Asked again: ' + done.reset.join(', ') +
-    (done.emailed.length ? ' (e-mailed: ' + done.emailed.join(', ') + ')' : '');
-  await refresh();
+  await answerAfterRefresh('retrigger-result', 'Asked again: ' + done.reset.join(', ') +
+    (done.emailed.length ? ' (e-mailed: ' + done.emailed.join(', ') + ')' : ''));
+}
+
+// Shows an action's answer in element `id` once the lists are redrawn with its change, so that
+// what is read or clicked after the answer appears is the new list (a row typed into just before
+// a redraw would lose its text); shown too when the redraw fails, whose error then follows.
+async function answerAfterRefresh(id, text) {
+  try {
+    await refresh();
+  } finally {
+    $(id).textContent = text;
+  }
 }
 
 // The network of a list entry as a location takes it: its BSSID, else its IP as a /32.
@@ -361,8 +371,7 @@ async function attachNetwork() {
   const network = $('attach-network').value.trim();
   await api('POST', '/api/v1/locations/' + encodeURIComponent(key) + '/networks',
     networkBody(network));
-  $('attach-result').textContent = network + ' attached to ' + key + '.';
-  await refresh();
+  await answerAfterRefresh('attach-result', network + ' attached to ' + key + '.');
 }
 
 // A new company location at another's address (its floor and room as given), with the network.
@@ -384,9 +393,8 @@ async function createWithNetwork() {
   if (network.subnet) body.subnets = [network.subnet];
   if (network.bssid) body.bssids = [network.bssid];
   await api('POST', '/api/v1/locations', body);
-  $('attach-result').textContent = 'Location ' + key + ' created with ' +
-    (network.subnet || network.bssid) + '.';
-  await refresh();
+  await answerAfterRefresh('attach-result', 'Location ' + key + ' created with ' +
+    (network.subnet || network.bssid) + '.');
 }
 
 // The approval queue (GET /api/v1/location-requests?state=pending).
@@ -436,10 +444,9 @@ function queueRow(r) {
 
 async function decideRequest(r, action, body) {
   const done = await api('POST', '/api/v1/location-requests/' + r.id + '/' + action, body);
-  $('queue-result').textContent = action === 'approve'
+  await answerAfterRefresh('queue-result', action === 'approve'
     ? '"' + r.name + '" approved as location ' + done.location + '.'
-    : '"' + r.name + '" rejected.';
-  await refresh();
+    : '"' + r.name + '" rejected.');
 }
 
 async function start(s) {

@@ -30,7 +30,7 @@ int lowestFreeDescriptor() {
 }
 
 TEST(HttpServer, AcceptFailuresBackOffAndServingResumes) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SOS_UNDER_ASAN)
   // The sanitizers' runtime probes memory through a pipe of its own: with no descriptor left it
   // reports errors that are not there, so the condition cannot be made under it.
   GTEST_SKIP() << "not under the sanitizers (they need free descriptors themselves)";
