@@ -22,7 +22,7 @@
 #   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
 #   sos-e911-pg   sos-e911 with store.backend postgresql: a scratch server of scripts/pg-local.sh
 #                 for the whole run, on the same machine (each step a fresh sosproxy on it)
-# --quick: --cpu-rate 100 and rates "200 400", 2 s each with no warm-up, no bisection (what CI
+# --quick: --cpu-rate 100 and rate 400, 2 s each with no warm-up, no bisection (what CI
 # runs, so the harness cannot rot). --series: only these of the six (e.g. "sos-e911 sos-plain"
 # to compare two sosproxy builds).
 # --overload F: after the ramp, one more step of each 911 series at F times the limit it found
@@ -82,7 +82,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ "$quick" -eq 1 ]]; then
-  [[ "$rates_given" -eq 1 ]] || rates="200 400"
+  [[ "$rates_given" -eq 1 ]] || rates="400"
   [[ "$seconds_given" -eq 1 ]] || seconds=2
   [[ "$warmup_given" -eq 1 ]] || warmup=0
   [[ "$cpu_rate_given" -eq 1 ]] || cpu_rate=100
