@@ -48,6 +48,7 @@
 #include "proxy/store_watch.h"
 #include "proxy/systemd.h"
 #include "proxy/test_call_records.h"
+#include "routing/elin.h"
 #include "routing/router.h"
 #include "store/store.h"
 
@@ -248,6 +249,25 @@ std::function<void()> connectStore(Server& server, LocationService& locations,
   };
 }
 
+// This node's new share of the ELIN pools (on the SIP thread), and a warning naming the pools
+// too small to give it an ELIN of its own (routing::poolsWithoutShare).
+void applyElinShare(B2bua& b, routing::ElinShare share) {
+  b.plannerState().setElinShare(share);
+  const auto& snapshot = b.plannerState().locations();
+  if (!snapshot) return;
+  const auto pools = routing::poolsWithoutShare(snapshot->data().locations, share);
+  if (pools.empty()) return;
+  std::string list;
+  for (const auto* l : pools) {
+    list += (list.empty() ? "" : ", ") + l->key + " (" + std::to_string(l->elins.size()) + ")";
+  }
+  spdlog::warn(
+      "ELIN pools: node {} of {} has no ELIN of its own at {} location(s), ELINs in brackets: {}; "
+      "two callers at one of them through two nodes at once may be shown one ELIN; give each "
+      "pool {} ELINs or more",
+      share.index + 1, share.count, pools.size(), list, share.count);
+}
+
 // Other processes' and nodes' changes to the store (store_watch.h); device reports and ELIN
 // mappings another node saved go to the SIP thread's planner as this node's own do.
 std::unique_ptr<StoreWatch> watchStore(boost::asio::io_context& io, LocationService& locations,
@@ -265,7 +285,7 @@ std::unique_ptr<StoreWatch> watchStore(boost::asio::io_context& io, LocationServ
       },
       nodeName(cfg),
       [&server](routing::ElinShare share) {
-        server.post([share](B2bua& b) { b.plannerState().setElinShare(share); });
+        server.post([share](B2bua& b) { applyElinShare(b, share); });
       });
 }
 

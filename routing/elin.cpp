@@ -156,6 +156,22 @@ ElinChoice ElinAllocator::assign(const Location& loc, const CallerIdentity& call
   return choice;
 }
 
+std::vector<const model::Location*> poolsWithoutShare(const std::vector<model::Location>& locations,
+                                                      ElinShare share) {
+  std::vector<const model::Location*> out;
+  if (share.count < 2 || share.index < 0 || share.index >= share.count) return out;
+  for (const auto& loc : locations) {
+    if (loc.elins.empty()) continue;
+    std::vector<std::string> keys;
+    for (const auto& e : loc.elins) {
+      std::string key = CallbackMap::keyOf(e);
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+    }
+    if (static_cast<int>(keys.size()) <= share.index) out.push_back(&loc);
+  }
+  return out;
+}
+
 void ElinAllocator::setShare(ElinShare share) {
   const bool whole = share.count < 1 || share.index < 0 || share.index >= share.count;
   share_ = whole ? ElinShare{} : share;

@@ -72,11 +72,12 @@ class CallbackMap {
   // already held), the mapping assigned last wins.
   void restore(std::vector<model::CallbackTarget> mappings);
 
+  // Key: the ELIN's digits without '+'. Configured ELINs are E.164, so these are unique.
+  static std::string keyOf(std::string_view elin);
+
  private:
   friend class ElinAllocator;
 
-  // Key: the ELIN's digits without '+'. Configured ELINs are E.164, so these are unique.
-  static std::string keyOf(std::string_view elin);
   const model::CallbackTarget* find(const std::string& key) const;
   void put(const std::string& key, model::CallbackTarget target);
 
@@ -93,6 +94,14 @@ struct ElinShare {
   int count = 1;
   bool operator==(const ElinShare&) const = default;
 };
+
+// The locations whose ELIN pool gives this node none of its own under `share`: fewer distinct
+// ELINs than share.index + 1. Two callers at one such place routed through two nodes in the same
+// instant may be shown one ELIN (each node's rule 2 falls back to the least recently used).
+// Empty pools are left out (their calls take the site default); so is everything when the node
+// is alone.
+std::vector<const model::Location*> poolsWithoutShare(const std::vector<model::Location>& locations,
+                                                      ElinShare share);
 
 class ElinAllocator {
  public:

@@ -564,6 +564,21 @@ TEST_F(TwoNodesElinTrunk, TwoCallersAtOnePlaceThroughTwoNodesAreShownDifferentEl
   ASSERT_TRUE(waitFor([&] { return nodeB_->output().find(shared) != std::string::npos; },
                       milliseconds(10000)))
       << nodeB_->output();
+  // The second of the two nodes has no ELIN of its own in the demo's pools of one, and says so.
+  const std::string noneOwn = "node 2 of 2 has no ELIN of its own at 3 location(s)";
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return (proxy_->output().find(noneOwn) != std::string::npos) !=
+               (nodeB_->output().find(noneOwn) != std::string::npos);
+      },
+      milliseconds(10000)))
+      << proxy_->output() << nodeB_->output();
+  const std::string warned =
+      proxy_->output().find(noneOwn) != std::string::npos ? proxy_->output() : nodeB_->output();
+  for (const char* pool : {"hq-lobby (1)", "hq-floor-3 (1)", "hq-room-301 (1)"}) {
+    EXPECT_NE(warned.find(pool), std::string::npos) << pool << "\n" << warned;
+  }
+  EXPECT_EQ(warned.find("hq-floor-2 ("), std::string::npos) << warned;
   const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
   auto stopped = runCommand({script.string(), "stop", pgDir_.path().string()}, dir_.path());
   ASSERT_EQ(stopped.status, std::optional<int>(0)) << stopped.err;

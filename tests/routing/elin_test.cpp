@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tests/routing/test_time.h"
 
@@ -165,6 +166,28 @@ TEST(ElinAllocator, TwoNodesHandOutDifferentElinsOfAPoolAtOnce) {
   const Location three =
       company("hq-three", "HQ", {"+12175550102", "+12175550112", "+12175550122"});
   EXPECT_EQ(nodeC.assign(three, k1002, kT0).elin, "+12175550122");
+}
+
+// The pools the start-up warning names (proxy/app.cpp): those with fewer distinct ELINs than this
+// node's position in the share, so it has none of its own there.
+TEST(ElinAllocator, PoolsTooSmallForANodesShareAreNamed) {
+  const std::vector<Location> locations{
+      company("one", "HQ", {"+12175550102"}),
+      company("two", "HQ", {"+12175550102", "+12175550112"}),
+      company("twice-the-same", "HQ", {"+12175550102", "+1 217 555 0102"}),
+      company("none", "HQ", {}),
+  };
+  auto keys = [&](ElinShare share) {
+    std::vector<std::string> out;
+    for (const auto* l : poolsWithoutShare(locations, share)) out.push_back(l->key);
+    return out;
+  };
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(keys({0, 1}), Keys{});  // alone: the whole pool
+  EXPECT_EQ(keys({0, 2}), Keys{});  // the first node has the first ELIN of every pool
+  EXPECT_EQ(keys({1, 2}), (Keys{"one", "twice-the-same"}));
+  EXPECT_EQ(keys({2, 3}), (Keys{"one", "two", "twice-the-same"}));
+  EXPECT_EQ(keys({3, 2}), Keys{});  // an index outside the count: the whole pool
 }
 
 TEST(ElinAllocator, NoElinFallsBackToSiteDefault) {
