@@ -258,8 +258,8 @@ void applyElinShare(B2bua& b, routing::ElinShare share) {
   const auto pools = routing::poolsWithoutShare(snapshot->data().locations, share);
   if (pools.empty()) return;
   std::string list;
-  for (const auto* l : pools) {
-    list += (list.empty() ? "" : ", ") + l->key + " (" + std::to_string(l->elins.size()) + ")";
+  for (const auto& p : pools) {
+    list += (list.empty() ? "" : ", ") + p.location->key + " (" + std::to_string(p.elins) + ")";
   }
   spdlog::warn(
       "ELIN pools: node {} of {} has no ELIN of its own at {} location(s), ELINs in brackets: {}; "

@@ -37,6 +37,21 @@ bool sameCaller(const CallerIdentity& a, const CallerIdentity& b) {
   return false;
 }
 
+// The pool's ELINs as configured with their keys, each key once: of ELINs written twice (e.g.
+// with and without spaces), the first.
+std::vector<std::pair<const std::string*, std::string>> distinctElins(
+    const std::vector<std::string>& pool) {
+  std::vector<std::pair<const std::string*, std::string>> out;
+  out.reserve(pool.size());
+  for (const std::string& e : pool) {
+    std::string key = CallbackMap::keyOf(e);
+    const bool seen =
+        std::any_of(out.begin(), out.end(), [&](const auto& d) { return d.second == key; });
+    if (!seen) out.emplace_back(&e, std::move(key));
+  }
+  return out;
+}
+
 int64_t saturatingAdd(int64_t a, int64_t b) {
   // b is a positive window; only the upper bound can be crossed.
   return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
@@ -156,18 +171,14 @@ ElinChoice ElinAllocator::assign(const Location& loc, const CallerIdentity& call
   return choice;
 }
 
-std::vector<const model::Location*> poolsWithoutShare(const std::vector<model::Location>& locations,
-                                                      ElinShare share) {
-  std::vector<const model::Location*> out;
+std::vector<PoolWithoutShare> poolsWithoutShare(const std::vector<model::Location>& locations,
+                                                ElinShare share) {
+  std::vector<PoolWithoutShare> out;
   if (share.count < 2 || share.index < 0 || share.index >= share.count) return out;
   for (const auto& loc : locations) {
     if (loc.elins.empty()) continue;
-    std::vector<std::string> keys;
-    for (const auto& e : loc.elins) {
-      std::string key = CallbackMap::keyOf(e);
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
-    }
-    if (static_cast<int>(keys.size()) <= share.index) out.push_back(&loc);
+    const size_t elins = distinctElins(loc.elins).size();
+    if (static_cast<int>(elins) <= share.index) out.push_back({&loc, elins});
   }
   return out;
 }
@@ -187,15 +198,10 @@ ElinChoice ElinAllocator::pick(const std::vector<std::string>& pool, const Calle
   };
   std::vector<Candidate> candidates;
   candidates.reserve(pool.size());
-  for (const std::string& e : pool) {
-    std::string key = CallbackMap::keyOf(e);
-    bool duplicate = std::any_of(candidates.begin(), candidates.end(),
-                                 [&](const Candidate& c) { return c.key == key; });
-    if (!duplicate) {
-      const CallbackTarget* held = callbacks_.find(key);
-      const bool ours = static_cast<int>(candidates.size() % share_.count) == share_.index;
-      candidates.push_back({&e, std::move(key), held, ours});
-    }
+  for (auto& [elin, key] : distinctElins(pool)) {
+    const CallbackTarget* held = callbacks_.find(key);
+    const bool ours = static_cast<int>(candidates.size() % share_.count) == share_.index;
+    candidates.push_back({elin, std::move(key), held, ours});
   }
 
   const Candidate* mine = nullptr;  // rule 1

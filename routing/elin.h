@@ -12,6 +12,7 @@
 // Pure: no I/O and no clock of its own. Time is Unix milliseconds passed in by the caller;
 // logging and metrics are the proxy's job, from the flags and counters returned here.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -95,13 +96,18 @@ struct ElinShare {
   bool operator==(const ElinShare&) const = default;
 };
 
+// A location whose ELIN pool gives this node none of its own, with its distinct ELINs.
+struct PoolWithoutShare {
+  const model::Location* location;
+  size_t elins;
+};
 // The locations whose ELIN pool gives this node none of its own under `share`: fewer distinct
 // ELINs than share.index + 1. Two callers at one such place routed through two nodes in the same
 // instant may be shown one ELIN (each node's rule 2 falls back to the least recently used).
 // Empty pools are left out (their calls take the site default); so is everything when the node
 // is alone.
-std::vector<const model::Location*> poolsWithoutShare(const std::vector<model::Location>& locations,
-                                                      ElinShare share);
+std::vector<PoolWithoutShare> poolsWithoutShare(const std::vector<model::Location>& locations,
+                                                ElinShare share);
 
 class ElinAllocator {
  public:

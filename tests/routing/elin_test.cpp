@@ -168,8 +168,9 @@ TEST(ElinAllocator, TwoNodesHandOutDifferentElinsOfAPoolAtOnce) {
   EXPECT_EQ(nodeC.assign(three, k1002, kT0).elin, "+12175550122");
 }
 
-// The pools the start-up warning names (proxy/app.cpp): those with fewer distinct ELINs than this
-// node's position in the share, so it has none of its own there.
+// The pools a node's warning names when its share changes (proxy/app.cpp): those with fewer
+// distinct ELINs than its position in the share, so it has none of its own there, each with its
+// distinct ELINs (a number written twice counts once).
 TEST(ElinAllocator, PoolsTooSmallForANodesShareAreNamed) {
   const std::vector<Location> locations{
       company("one", "HQ", {"+12175550102"}),
@@ -179,14 +180,16 @@ TEST(ElinAllocator, PoolsTooSmallForANodesShareAreNamed) {
   };
   auto keys = [&](ElinShare share) {
     std::vector<std::string> out;
-    for (const auto* l : poolsWithoutShare(locations, share)) out.push_back(l->key);
+    for (const auto& p : poolsWithoutShare(locations, share)) {
+      out.push_back(p.location->key + " " + std::to_string(p.elins));
+    }
     return out;
   };
   using Keys = std::vector<std::string>;
   EXPECT_EQ(keys({0, 1}), Keys{});  // alone: the whole pool
   EXPECT_EQ(keys({0, 2}), Keys{});  // the first node has the first ELIN of every pool
-  EXPECT_EQ(keys({1, 2}), (Keys{"one", "twice-the-same"}));
-  EXPECT_EQ(keys({2, 3}), (Keys{"one", "two", "twice-the-same"}));
+  EXPECT_EQ(keys({1, 2}), (Keys{"one 1", "twice-the-same 1"}));
+  EXPECT_EQ(keys({2, 3}), (Keys{"one 1", "two 2", "twice-the-same 1"}));
   EXPECT_EQ(keys({3, 2}), Keys{});  // an index outside the count: the whole pool
 }
 
