@@ -12,10 +12,16 @@
 namespace sos::notify {
 
 Result<std::unique_ptr<OutboxWriter>> OutboxWriter::start(const std::string& path, Write write) {
-  auto opened = store::Store::open(path, store::Store::Synchronous::Full);
+  // A PostgreSQL server that does not answer now is connected to when it does (until then
+  // each write fails as in an outage of a running node).
+  std::string unreachable;
+  auto opened =
+      store::Store::openWhenReachable(path, store::Store::Synchronous::Full, &unreachable);
   if (!opened.ok()) {
     return opened.error();
   }
+  if (!unreachable.empty())
+    spdlog::warn("responder alerts: the outbox's writer waits for its database: {}", unreachable);
   return std::unique_ptr<OutboxWriter>(
       new OutboxWriter(std::move(opened).value(), std::move(write)));
 }

@@ -38,7 +38,8 @@ class OutboxWriter {
   using Write = std::function<void(store::Store& store, CallEvent event, SteadyTime queuedAt)>;
 
   // Opens the writer's connection to the database file at `path` and starts its thread. The
-  // Error says why the connection could not be opened (no thread is started then).
+  // Error says why the connection could not be opened (no thread is started then); a
+  // PostgreSQL server that does not answer yet is not an error (Store::openWhenReachable).
   static Result<std::unique_ptr<OutboxWriter>> start(const std::string& path, Write write);
   // Writes what is still queued, then ends the thread.
   ~OutboxWriter();

@@ -25,7 +25,9 @@ static std::string shownStore(const std::string& path) {
 }
 
 bool LocationService::openStore(const std::string& path) {
-  auto opened = store::Store::open(path);
+  std::string unreachable;
+  auto opened =
+      store::Store::openWhenReachable(path, store::Store::Synchronous::Normal, &unreachable);
   if (!opened.ok()) {
     // The error names the store already (without a password).
     spdlog::warn("location store: {}", opened.error().message);
@@ -33,16 +35,26 @@ bool LocationService::openStore(const std::string& path) {
     return false;
   }
   store_ = std::move(opened).value();
-  if (!config_->store.seed.empty()) {
-    auto seeded = store_->seedIfEmpty(config_->store.seed);
-    if (!seeded.ok()) {
-      spdlog::error("location seed {} not loaded:\n{}", config_->store.seed,
-                    seeded.error().message);
-    } else if (seeded.value()) {
-      spdlog::info("location store {} seeded from {}", shownStore(path), config_->store.seed);
-    }
+  if (!unreachable.empty()) {
+    awaiting_ = unreachable;
+    spdlog::warn(
+        "location store: {}; calls are routed on the seed data until the database answers "
+        "(tried each second)",
+        unreachable);
+    return true;
   }
+  seedStore(*store_, path);
   return true;
+}
+
+void LocationService::seedStore(store::Store& store, const std::string& path) {
+  if (config_->store.seed.empty()) return;
+  auto seeded = store.seedIfEmpty(config_->store.seed);
+  if (!seeded.ok()) {
+    spdlog::error("location seed {} not loaded:\n{}", config_->store.seed, seeded.error().message);
+  } else if (seeded.value()) {
+    spdlog::info("location store {} seeded from {}", shownStore(path), config_->store.seed);
+  }
 }
 
 void LocationService::start() {
@@ -56,7 +68,21 @@ void LocationService::start() {
     ok = openStore(":memory:");
     inMemory_ = true;
   }
-  rebuild();
+  if (awaiting_.empty()) {
+    rebuild();
+    return;
+  }
+  // The database did not answer: the seed's data, read through a store in memory that is
+  // dropped at once, until it does (rebuildIfChanged).
+  ++counters_.storeFallbacks;
+  model::LocationData data;
+  if (auto memory = store::Store::open(":memory:"); memory.ok()) {
+    seedStore(*memory.value(), ":memory:");
+    if (auto loaded = memory.value()->loadLocationData(); loaded.ok())
+      data = std::move(loaded).value();
+  }
+  data.version = 0;  // not the database's
+  publishData(std::move(data));
 }
 
 std::optional<std::string> LocationService::storeProblem() {
@@ -67,8 +93,11 @@ std::optional<std::string> LocationService::storeProblem() {
            " could not be opened at start: running on the seed data in memory";
   }
   auto writable = store_->checkWritable();
-  if (!writable.ok()) return writable.error().message;
-  return std::nullopt;
+  if (writable.ok()) return std::nullopt;
+  if (!awaiting_.empty())
+    return "not reached since the start, calls routed on the seed data: " +
+           writable.error().message;
+  return writable.error().message;
 }
 
 void LocationService::checkStore() {
@@ -116,6 +145,10 @@ void LocationService::rebuild() {
       data = std::move(loaded).value();
     }
   }
+  publishData(std::move(data));
+}
+
+void LocationService::publishData(model::LocationData data) {
   auto snap = routing::LocationSnapshot::build(std::move(data), settingsFrom(*config_));
   for (const auto& w : snap->warnings()) spdlog::warn("location data: {}", w);
   spdlog::info("location snapshot: {} locations, {} subnets, {} BSSIDs, {} switch ports, {} users",
@@ -128,6 +161,16 @@ void LocationService::rebuildIfChanged() {
   if (!store_) return;
   auto version = store_->dataVersion();
   if (!version.ok()) return;
+  if (!awaiting_.empty()) {
+    // The first answer of a database that did not answer at the start: its data replaces the
+    // seed's (seeded first if it has none, as at a start).
+    awaiting_.clear();
+    const std::string& path = config_->store.database();
+    spdlog::info("location store {} reached: its data replaces the seed's", shownStore(path));
+    seedStore(*store_, path);
+    rebuild();
+    return;
+  }
   const auto current = snapshot();
   if (current && current->data().version == version.value()) return;
   spdlog::info("location data changed in the store (version {}); rebuilding the snapshot",

@@ -4,6 +4,8 @@
 // the I/O thread (start() on the main thread before any other thread uses it).
 //
 // Fallbacks (the emergency path never depends on the database):
+// - a PostgreSQL server that does not answer at the start: the seed file's data until it does
+//   (the store connects then; what could not be written meanwhile is written then);
 // - the database cannot be opened or read: an in-memory store seeded from the seed file;
 // - that fails too: a snapshot with no data, whose account default is "unknown location";
 // - a rebuild fails: the previous snapshot stays in force.
@@ -129,6 +131,8 @@ class LocationService {
 
  private:
   bool openStore(const std::string& path);
+  void seedStore(store::Store& store, const std::string& path);
+  void publishData(model::LocationData data);
   void publish(std::shared_ptr<const routing::LocationSnapshot> snap);
   void pruneAfter(int64_t lastId, int64_t written);
   template <class T>
@@ -145,6 +149,9 @@ class LocationService {
   std::optional<std::vector<model::CallbackTarget>> unsavedElins_;  // the newest set not written
   size_t waiting() const;
   std::string openError_;
+  // Why the PostgreSQL database did not answer at the start (the snapshot is the seed's until
+  // it does); "" once it has, or when it did.
+  std::string awaiting_;
   std::optional<std::chrono::steady_clock::time_point> storeDownSince_;  // checkStore's
   std::chrono::steady_clock::time_point lastAlarm_{};
   static constexpr size_t kRecordsInMemory = 10000;

@@ -190,7 +190,8 @@ void trunkMetrics(std::string& out, const B2buaCounters& c, const std::vector<Tr
 // The location data, call records and configuration reloads (the I/O thread's counters).
 void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounters& r) {
   metric(out, "sosproxy_store_fallbacks_total", "counter",
-         "starts on seed data in memory because the database was unusable", l.storeFallbacks);
+         "starts on seed data because the database was unusable or did not answer",
+         l.storeFallbacks);
   metric(out, "sosproxy_location_rebuild_failures_total", "counter",
          "location snapshot rebuilds that kept the previous snapshot", l.rebuildFailures);
   metric(out, "sosproxy_location_reports_saved_total", "counter", "device reports saved",

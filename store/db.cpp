@@ -134,8 +134,19 @@ PGresult* Db::pgSend(const char* sql, const std::vector<const char*>* values, st
 
 bool Db::usable(std::string* error) { return usable(error, kConnectStep); }
 
+bool Db::runFirstConnect(std::string* error) {
+  if (!firstConnect_) return true;
+  // Taken out while it runs: its own statements find the connection up and nothing to do.
+  auto work = std::move(firstConnect_);
+  firstConnect_ = nullptr;
+  if (work(error)) return true;
+  firstConnect_ = std::move(work);
+  return false;
+}
+
 bool Db::usable(std::string* error, std::chrono::milliseconds wait) {
-  if (pg_ == nullptr || (!resetting_ && PQstatus(pg_) == CONNECTION_OK)) return true;
+  if (pg_ == nullptr) return true;
+  if (!resetting_ && PQstatus(pg_) == CONNECTION_OK) return runFirstConnect(error);
   if (inTransaction_) {
     *error = "the connection to the database was lost during a transaction";
     return false;
@@ -171,7 +182,7 @@ bool Db::usable(std::string* error, std::chrono::milliseconds wait) {
   if (resetStatus_ == PGRES_POLLING_OK) {
     resetting_ = false;
     reconnectError_.clear();
-    return runSetup(error);
+    return runSetup(error) && runFirstConnect(error);
   }
   if (resetStatus_ == PGRES_POLLING_FAILED) {
     resetting_ = false;

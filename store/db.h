@@ -16,6 +16,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,12 +75,20 @@ class Db {
   // is given up (tried again after kReconnectEvery).
   static constexpr auto kConnectStep = std::chrono::milliseconds(50);
   static constexpr auto kConnectTimeout = std::chrono::seconds(3);
+  // PostgreSQL: work for the first time the connection is up (a store opened while the server
+  // could not be reached: its migrations), run by usable() before any other statement is sent.
+  // It may send statements itself. Until it succeeds every usable() tries it again and fails
+  // with its error.
+  void setFirstConnect(std::function<bool(std::string* error)> work) {
+    firstConnect_ = std::move(work);
+  }
 
  private:
   friend class Statement;
   friend class Transaction;
   friend bool exec(Db* db, const char* sql, std::string* error);
   bool runSetup(std::string* error);
+  bool runFirstConnect(std::string* error);
   // usable(), waiting at most `wait` on a reconnection's socket in this call.
   bool usable(std::string* error, std::chrono::milliseconds wait);
   // PostgreSQL: sends a statement (with `values` when not null, as text) on a usable
@@ -89,6 +98,7 @@ class Db {
   PGconn* pg_ = nullptr;
   int64_t pgChanges_ = 0;
   std::string pgSetup_;
+  std::function<bool(std::string*)> firstConnect_;
   bool inTransaction_ = false;
   std::chrono::steady_clock::time_point lastReconnect_{};  // the last reconnection's start
   std::string reconnectError_;

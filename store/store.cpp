@@ -105,7 +105,7 @@ bool Store::isPostgresql(const std::string& path) {
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous synchronous) {
-  if (isPostgresql(path)) return openPostgresql(path, synchronous);
+  if (isPostgresql(path)) return openPostgresql(path, synchronous, nullptr);
   auto failure = [&](const std::string& why) { return Error{"store.open", path + ": " + why}; };
   if (path.empty()) {
     return failure("no database path given");
@@ -149,6 +149,17 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Synchronous 
   return store;
 }
 
+namespace {
+bool libpqCanRead(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  PQfreemem(error);
+  if (options == nullptr) return false;
+  PQconninfoFree(options);
+  return true;
+}
+}  // namespace
+
 // The connection string as messages show it: without a password.
 std::string Store::describePostgresql(const std::string& conninfo) {
   char* error = nullptr;
@@ -171,8 +182,16 @@ std::string Store::describePostgresql(const std::string& conninfo) {
          (port.empty() ? "" : ":" + port) + "/" + dbname;
 }
 
+Result<std::unique_ptr<Store>> Store::openWhenReachable(const std::string& path,
+                                                        Synchronous synchronous,
+                                                        std::string* unreachable) {
+  if (isPostgresql(path)) return openPostgresql(path, synchronous, unreachable);
+  return open(path, synchronous);
+}
+
 Result<std::unique_ptr<Store>> Store::openPostgresql(const std::string& conninfo,
-                                                     Synchronous synchronous) {
+                                                     Synchronous synchronous,
+                                                     std::string* unreachable) {
   const std::string shown = describePostgresql(conninfo);
   auto failure = [&](const std::string& why) { return Error{"store.open", shown + ": " + why}; };
   // As SQLite's synchronous: Normal may lose the last commits if the server crashes, never
@@ -184,7 +203,18 @@ Result<std::unique_ptr<Store>> Store::openPostgresql(const std::string& conninfo
   auto db = Db::connectPostgresql(conninfo, std::move(setup), &error);
   std::unique_ptr<Store> store(new Store(db.release(), shown));
   store->conninfo_ = conninfo;
-  if (!error.empty()) return failure(error);
+  if (!error.empty()) {
+    // A string libpq cannot read never connects: that is the configuration's error.
+    if (unreachable == nullptr || !libpqCanRead(conninfo)) return failure(error);
+    *unreachable = shown + ": " + error;
+    Db* const db = store->db_;
+    db->setFirstConnect([db, shown](std::string* why) {
+      auto migrated = migrate(db, shown);
+      if (!migrated.ok()) *why = migrated.error().message;
+      return migrated.ok();
+    });
+    return store;
+  }
   auto migrated = migrate(store->db_, shown);
   if (!migrated.ok()) {
     return migrated.error();

@@ -45,6 +45,14 @@ class Store {
   // sosproxy nodes may share it). Its messages show the server without the password.
   static Result<std::unique_ptr<Store>> open(const std::string& path,
                                              Synchronous synchronous = Synchronous::Normal);
+  // The same, but a PostgreSQL server that cannot be reached now (down, the network away, the
+  // login refused) is no error: the store is returned with `unreachable` saying why, and
+  // connects at a statement once the server answers (a try at most once a second, never
+  // waiting long), applying the pending migrations before anything else. Its statements fail
+  // until then. `unreachable` is left empty when the store is connected, or not PostgreSQL.
+  static Result<std::unique_ptr<Store>> openWhenReachable(const std::string& path,
+                                                          Synchronous synchronous,
+                                                          std::string* unreachable);
   static bool isPostgresql(const std::string& path);
   // "postgresql://user@host:port/dbname" of a connection string, for messages.
   static std::string describePostgresql(const std::string& conninfo);
@@ -284,8 +292,10 @@ class Store {
 
  private:
   explicit Store(Db* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // `unreachable` null: a connection that fails is an error; else see openWhenReachable.
   static Result<std::unique_ptr<Store>> openPostgresql(const std::string& conninfo,
-                                                       Synchronous synchronous);
+                                                       Synchronous synchronous,
+                                                       std::string* unreachable);
   static int waitForLock(void* store, int tries);
   Db* db_;                // owned
   std::string path_;      // for messages: the file, or the PostgreSQL server without a password

@@ -30,6 +30,14 @@ class ScratchDatabase {
   std::string serverUrl_, name_, url_, error_;
 };
 
+// A location the demo's seed does not have, for the API (POST /api/v1/locations): HQ Floor 4,
+// subnet 10.1.4.0/24, one ELIN.
+inline constexpr const char* kHqFloor4Location =
+    R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
+    "civic": {"country": "US", "A1": "IL", "A3": "Springfield", "HNO": "100", "RD": "Main",
+              "STS": "St", "FLR": "4", "PC": "62701"},
+    "elins": ["+12175550104"], "subnets": ["10.1.4.0/24"]})";
+
 // The value of one metric in a /metrics body: an unlabelled one's, or the sum of a labelled
 // one's series; -1 when absent.
 long metricIn(const std::string& metrics, const std::string& name);

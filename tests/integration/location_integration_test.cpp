@@ -189,10 +189,7 @@ TEST_F(LocatedCall, AReportForAnotherUserIsRefusedAndDoesNotMoveTheirNext911) {
 // Issue 16: a location created through the API routes the very next 911, without a restart,
 // and once deleted the next call falls back to the site's default.
 TEST_F(LocatedCall, ALocationCreatedThroughTheApiRoutesTheNextCallUntilDeleted) {
-  const std::string floor4 = R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
-    "civic": {"country": "US", "A1": "IL", "A3": "Springfield", "HNO": "100", "RD": "Main",
-              "STS": "St", "FLR": "4", "PC": "62701"},
-    "elins": ["+12175550104"], "subnets": ["10.1.4.0/24"]})";
+  const std::string floor4 = kHqFloor4Location;
   auto made = api("POST", "/api/v1/locations", floor4);
   ASSERT_EQ(made.status, 201) << made.body;
   EXPECT_NE(made.body.find("\"subnets\":[\"10.1.4.0/24\"]"), std::string::npos) << made.body;

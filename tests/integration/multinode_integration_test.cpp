@@ -49,13 +49,38 @@ class TwoNodes : public B2buaTest {
     const fs::path dirB = dir_.path() / "node-b";
     fs::create_directories(dirB);
     routingLogB_ = dirB / "routing.log";
-    const fs::path configB = dirB / "sosproxy.yaml";
-    writeFile(configB, demoConfigYaml(portsB_, routingLogB_, dirB / "unused.db",
-                                      fs::path(SOS_SOURCE_DIR) / "config" / "examples" /
-                                          "demo-locations.yaml"));
-    nodeB_ = std::make_unique<Sosproxy>(sosproxyBinary(), dirB);
+    configB_ = dirB / "sosproxy.yaml";
+    writeFile(configB_, demoConfigYaml(portsB_, routingLogB_, dirB / "unused.db",
+                                       fs::path(SOS_SOURCE_DIR) / "config" / "examples" /
+                                           "demo-locations.yaml"));
+    startNodeB();
+  }
+
+  void startNodeB() {
+    nodeB_ = std::make_unique<Sosproxy>(sosproxyBinary(), configB_.parent_path());
     nodeB_->setLauncher(proxyLauncher_);
-    ASSERT_TRUE(nodeB_->start(configB)) << nodeB_->lastError() << "\n" << nodeB_->output();
+    ASSERT_TRUE(nodeB_->start(configB_)) << nodeB_->lastError() << "\n" << nodeB_->output();
+  }
+
+  // The location of the call record of `callId` in the database, as psql prints it (a line;
+  // "" for none, with psql's error on a failure).
+  std::string recordedLocation(const std::string& callId) {
+    auto record = runCommand({"psql", pgUrl_, "-Atc",
+                              "SELECT location FROM call_records WHERE call_id = '" + callId + "'"},
+                             dir_.path());
+    return record.out + record.err;
+  }
+
+  // Whether node B's output has `text` within `within`.
+  bool nodeBSays(const std::string& text, milliseconds within = milliseconds(10000)) {
+    return waitFor([&] { return nodeB_->output().find(text) != std::string::npos; }, within);
+  }
+
+  void pgLocal(const std::string& verb) {
+    const fs::path script = fs::path(SOS_SOURCE_DIR) / "scripts" / "pg-local.sh";
+    auto done = runCommand({script.string(), verb, pgDir_.path().string()}, dir_.path(),
+                           milliseconds(60000));
+    ASSERT_EQ(done.status, std::optional<int>(0)) << verb << ": " << done.err;
   }
 
   void TearDown() override {
@@ -118,6 +143,7 @@ class TwoNodes : public B2buaTest {
   std::string pgUrl_;
   bool pgStarted_ = false;
   DemoPorts portsB_;
+  fs::path configB_;
   fs::path routingLogB_;
   std::unique_ptr<Sosproxy> nodeB_;
 };
@@ -127,10 +153,7 @@ class TwoNodes : public B2buaTest {
 // A's 201 to node B's rebuild is printed (the figure; the test waits for the rebuild, up to 10 s,
 // rather than failing on a time; it is read every 20 ms).
 TEST_F(TwoNodes, ALocationCreatedThroughNodeAsApiRoutesA911AtNodeB) {
-  const std::string floor4 = R"({"key": "hq-floor-4", "name": "HQ Floor 4", "site": "HQ",
-    "civic": {"country": "US", "A1": "IL", "A3": "Springfield", "HNO": "100", "RD": "Main",
-              "STS": "St", "FLR": "4", "PC": "62701"},
-    "elins": ["+12175550104"], "subnets": ["10.1.4.0/24"]})";
+  const std::string floor4 = kHqFloor4Location;
   const long heardBefore = metricB("sosproxy_store_changes_heard_total");
   auto made = api("POST", "/api/v1/locations", floor4);
   ASSERT_EQ(made.status, 201) << made.body;
@@ -247,16 +270,61 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
       },
       milliseconds(10000)))
       << proxy_->output();
-  auto record = runCommand(
-      {"psql", pgUrl_, "-Atc",
-       "SELECT location FROM call_records WHERE call_id = '" + during.get("call_id") + "'"},
-      dir_.path());
-  EXPECT_EQ(record.out, "HQ Floor 2\n") << record.err;
+  EXPECT_EQ(recordedLocation(during.get("call_id")), "HQ Floor 2\n");
   ASSERT_TRUE(waitFor([&] { return metricB("sosproxy_store_reports_heard_total") >= 1; },
                       milliseconds(20000)))
       << nodeB_->output();
   auto line = call911("1002", "192.0.2.10", "uas-psap-expect-pidf.xml", nullptr);
   EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
+}
+
+// A node that starts while PostgreSQL is down routes 911 calls on the seed's data (here the
+// site default: the seed has no subnet for 10.1.4.20) and says so on /readyz; once the server
+// answers, the node connects, the database's data replaces the seed's (node A's hq-floor-4
+// locates the next 911 and goes to the PSAP in its PIDF-LO), and the record of the call made
+// meanwhile is written.
+TEST_F(TwoNodes, ANodeStartedWhilePostgresqlIsDownUsesTheDatabaseOnceItAnswers) {
+  const std::string floor4 = kHqFloor4Location;
+  auto made = api("POST", "/api/v1/locations", floor4);
+  ASSERT_EQ(made.status, 201) << made.body;
+  ASSERT_EQ(nodeB_->process()->stop(milliseconds(20000)), std::optional<int>(0))
+      << nodeB_->output();
+  pgLocal("stop");
+  startNodeB();
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(
+      nodeBSays("calls are routed on the seed data until the database answers (tried each second)"))
+      << nodeB_->output();
+  const auto notReady = httpRequest("GET", portsB_.admin, "/readyz");
+  EXPECT_EQ(notReady.status, 503) << notReady.body;
+  EXPECT_NE(notReady.body.find("not reached since the start, calls routed on the seed data"),
+            std::string::npos)
+      << notReady.body;
+
+  const RoutingLogLine meanwhile =
+      call911("1001", "10.1.4.20", "uas-psap-expect-pidf.xml", nullptr);
+  EXPECT_EQ(meanwhile.get("location"), "HQ Lobby") << meanwhile.raw;
+  EXPECT_EQ(meanwhile.get("location_by").rfind("site-default", 0), 0u) << meanwhile.raw;
+  ASSERT_TRUE(
+      waitFor([&] { return metricB("sosproxy_store_writes_waiting") == 1; }, milliseconds(10000)))
+      << nodeB_->output();
+  EXPECT_EQ(metricB("sosproxy_store_fallbacks_total"), 1);
+
+  pgLocal("start");
+  ASSERT_TRUE(nodeBSays("reached: its data replaces the seed's", milliseconds(20000)))
+      << nodeB_->output();
+  EXPECT_TRUE(waitFor([&] { return httpRequest("GET", portsB_.admin, "/readyz").status == 200; },
+                      milliseconds(10000)))
+      << nodeB_->output();
+  std::string invite;
+  const RoutingLogLine after = call911("1001", "10.1.4.20", "uas-psap-expect-pidf.xml", &invite);
+  EXPECT_EQ(after.get("location"), "HQ Floor 4") << after.raw;
+  EXPECT_EQ(after.get("location_by").rfind("subnet", 0), 0u) << after.raw;
+  EXPECT_TRUE(std::regex_search(invite, std::regex("<([a-z]+:)?FLR>4</([a-z]+:)?FLR>"))) << invite;
+  EXPECT_TRUE(waitFor([&] { return metricB("sosproxy_store_writes_replayed_total") == 1; },
+                      milliseconds(10000)))
+      << nodeB_->output();
+  EXPECT_EQ(recordedLocation(meanwhile.get("call_id")), "HQ Lobby\n");
 }
 
 // Must-show 3: kill -9 of node A right after a 911 whose alerts are still pending (no receiver is

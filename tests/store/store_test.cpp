@@ -18,6 +18,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -897,15 +898,24 @@ TEST_F(StoreTest, APostgresqlConnectionTheServerClosedIsOpenedAgain) {
 // drives the reconnection for at most 50 ms and fails at once, so the I/O thread that makes
 // them is never held long. Once the host answers again, the store is back by itself. The
 // longest of those later calls is printed (the test does not fail on a time).
-TEST_F(StoreTest, AReconnectionToADatabaseThatStoppedAnsweringNeverHoldsTheCallerLong) {
-  if (testPostgresql().empty()) GTEST_SKIP() << "PostgreSQL only: SQLite has no server";
-  std::smatch port;
+// The test server's URL through a TcpRelay to its port, made into `relay`; "" when there is
+// none (the test then skips: SQLite has no server).
+std::string throughRelay(std::unique_ptr<TcpRelay>* relay) {
   const std::string url = testPostgresql();
-  ASSERT_TRUE(std::regex_search(url, port, std::regex(":([0-9]+)/"))) << url;
-  TcpRelay relay(static_cast<uint16_t>(std::stoi(port[1])));
-  ASSERT_NE(relay.port(), 0);
-  auto opened = Store::open(
-      std::regex_replace(url, std::regex(":[0-9]+/"), ":" + std::to_string(relay.port()) + "/"));
+  std::smatch port;
+  if (url.empty() || !std::regex_search(url, port, std::regex(":([0-9]+)/"))) return "";
+  *relay = std::make_unique<TcpRelay>(static_cast<uint16_t>(std::stoi(port[1])));
+  if ((*relay)->port() == 0) return "";
+  return std::regex_replace(url, std::regex(":[0-9]+/"),
+                            ":" + std::to_string((*relay)->port()) + "/");
+}
+
+TEST_F(StoreTest, AReconnectionToADatabaseThatStoppedAnsweringNeverHoldsTheCallerLong) {
+  std::unique_ptr<TcpRelay> relayMade;
+  const std::string viaRelay = throughRelay(&relayMade);
+  if (viaRelay.empty()) GTEST_SKIP() << "PostgreSQL only: SQLite has no server";
+  TcpRelay& relay = *relayMade;
+  auto opened = Store::open(viaRelay);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   auto store = std::move(opened).value();
   ASSERT_TRUE(store->checkWritable().ok());
@@ -947,6 +957,59 @@ TEST_F(StoreTest, AReconnectionToADatabaseThatStoppedAnsweringNeverHoldsTheCalle
   }
   auto saved = store->saveCallRecord(failedOverCall());
   EXPECT_TRUE(saved.ok()) << saved.error().message;
+}
+
+// A store opened while its server does not answer (a node started during an outage):
+// openWhenReachable() gives the store and says why; its statements fail until the server
+// answers, and then the first one connects and applies the migrations (the database here is a
+// new one, with no tables) before it runs.
+TEST_F(StoreTest, AStoreOpenedWhileItsServerDoesNotAnswerConnectsAndMigratesOnceItDoes) {
+  std::unique_ptr<TcpRelay> relayMade;
+  const std::string viaRelay = throughRelay(&relayMade);
+  if (viaRelay.empty()) GTEST_SKIP() << "PostgreSQL only: SQLite has no server";
+  TcpRelay& relay = *relayMade;
+  const std::string url = testPostgresql();
+  relay.freeze();
+  std::string unreachable;
+  auto opened = Store::openWhenReachable(viaRelay, Store::Synchronous::Normal, &unreachable);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_NE(unreachable.find("timeout expired"), std::string::npos) << unreachable;
+  auto store = std::move(opened).value();
+  auto version = store->dataVersion();
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().message.find("database"), std::string::npos) << version.error().message;
+  EXPECT_TRUE(queryRows(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") ==
+              std::vector<std::string>{"0"});
+
+  relay.thaw();
+  const auto thawed = std::chrono::steady_clock::now();
+  while (!store->checkWritable().ok() &&
+         std::chrono::steady_clock::now() - thawed < std::chrono::seconds(15)) {
+    ::poll(nullptr, 0, 20);
+  }
+  version = store->dataVersion();
+  ASSERT_TRUE(version.ok()) << version.error().message;
+  EXPECT_EQ(queryRows(url, "SELECT max(version) FROM schema_migrations"),
+            std::vector<std::string>{std::to_string(store->schemaVersion())});
+  EXPECT_GE(store->schemaVersion(), 16);
+  auto saved = store->saveCallRecord(failedOverCall());
+  EXPECT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_EQ(rows("SELECT call_id FROM call_records"),
+            std::vector<std::string>{failedOverCall().callId});
+}
+
+// A PostgreSQL connection string that libpq cannot read is the configuration's error, with or
+// without waiting for the server; a SQLite path opens as with open().
+TEST_F(StoreTest, OpenWhenReachableStillRefusesAConnectionStringLibpqCannotRead) {
+  std::string unreachable;
+  auto opened = Store::openWhenReachable("postgresql://[::1/nowhere", Store::Synchronous::Normal,
+                                         &unreachable);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, "store.open");
+  EXPECT_TRUE(unreachable.empty()) << unreachable;
+  auto memory = Store::openWhenReachable(":memory:", Store::Synchronous::Normal, &unreachable);
+  ASSERT_TRUE(memory.ok()) << memory.error().message;
+  EXPECT_TRUE(unreachable.empty()) << unreachable;
 }
 
 TEST_F(StoreTest, CallRecordsAreListedNewestFirstUpToTheLimit) {
