@@ -115,7 +115,7 @@ void Notifier::Impl::scheduleEscalation(const std::string& callId) {
     return;
   }
   Alert& a = it->second;
-  a.timer->expires_after(milliseconds(std::max<int64_t>(a.row.escalateAtMs - unixMsNow(), 0)));
+  a.timer->expires_after(milliseconds(std::max<int64_t>(a.row.escalateAtMs - sharedMsNow(), 0)));
   a.timer->async_wait([weak = weak_from_this(), callId](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (!self || ec || self->stopped) {
@@ -152,7 +152,7 @@ void Notifier::Impl::escalate(const std::string& callId) {
   }
   const config::Site* site = alertSite(*config, row.site);
   const int tier = site != nullptr ? nextTier(*site, row.escalatedTier) : 0;
-  const int64_t now = unixMsNow();
+  const int64_t now = sharedMsNow();
   if (tier == 0) {
     // Nobody left to alert (the configuration may have changed since the call): the alert
     // stays unacknowledged, but no timer waits for it.
@@ -207,7 +207,7 @@ void Notifier::Impl::escalate(const std::string& callId) {
 
 void Notifier::Impl::start() {
   stopped = false;
-  const int64_t now = unixMsNow();
+  const int64_t now = sharedMsNow();
   // Alone on its database, a node resumes everything pending; among others, its own, those
   // nobody claimed and those whose claim ran out.
   store::OutboxClaim claim;
@@ -240,7 +240,7 @@ void Notifier::Impl::start() {
 }
 
 size_t Notifier::Impl::adoptJobs(std::vector<store::NotificationJob> due, bool atStart) {
-  const int64_t now = unixMsNow();
+  const int64_t now = sharedMsNow();
   const int maxAttempts = std::max(settings().maxAttempts, 1);
   size_t adopted = 0;
   for (auto& j : due) {
@@ -316,7 +316,7 @@ void Notifier::Impl::replayUnsaved() {
   // those finished.
   std::map<std::string, std::vector<store::NotificationJob>> byCall;
   std::map<std::string, std::vector<int64_t>> keys;
-  const int64_t now = unixMsNow();
+  const int64_t now = sharedMsNow();
   for (const auto& [key, a] : jobs) {
     if (key < 0 && a.storedId == 0) {
       store::NotificationJob j = a.job;
@@ -395,7 +395,7 @@ void Notifier::Impl::replayUnsaved() {
 // tried from memory, and once the claim has run out another node may try them too (receivers
 // drop the repeat by its delivery id).
 void Notifier::Impl::renewAndTakeOver() {
-  const int64_t now = unixMsNow();
+  const int64_t now = sharedMsNow();
   if (auto r = store.renewOutboxClaims(node, now + settings().leaseMs); !r.ok()) {
     counters.claimRenewalsFailed.fetch_add(1, std::memory_order_relaxed);
     if (!renewalFailing) {
@@ -478,7 +478,7 @@ void Notifier::Impl::stop() {
 Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::string& by) {
   auto known = store.loadCallAlert(callId);
   bool first = known.ok() && known.value() && known.value()->acknowledgedAtMs == 0;
-  auto r = store.acknowledgeCallAlert(callId, by, unixMsNow());
+  auto r = store.acknowledgeCallAlert(callId, by, sharedMsNow());
   auto it = alerts.find(callId);
   if (!r.ok()) {
     spdlog::error("call {}: acknowledgement by {} not written: {}", callId, by, r.error().message);
@@ -491,7 +491,7 @@ Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::s
     if (auto u = unsavedAlerts.find(callId); u != unsavedAlerts.end()) {
       u->second.escalateAtMs = 0;
       u->second.acknowledgedBy = by;
-      u->second.acknowledgedAtMs = unixMsNow();
+      u->second.acknowledgedAtMs = sharedMsNow();
     }
     first = true;
   } else if (!r.value()) {
@@ -508,7 +508,7 @@ Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::s
       c.what = AlertChange::What::Acknowledged;
       c.callId = callId;
       c.by = by;
-      c.atMs = unixMsNow();
+      c.atMs = sharedMsNow();
       try {
         observer(c);
       } catch (const std::exception& e) {
@@ -534,7 +534,7 @@ void Notifier::Impl::tell(AlertChange::What what, const store::NotificationJob& 
   c.target = job.target;
   c.attempts = job.attempts;
   c.error = error;
-  c.atMs = unixMsNow();
+  c.atMs = sharedMsNow();
   try {
     observer(c);
   } catch (const std::exception& e) {

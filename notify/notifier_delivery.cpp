@@ -133,7 +133,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
                 "call {}: {} alert delivered by {} to {} (attempt {})", job.callId, job.event,
                 job.channel, job.target, attempts);
     if (stored) {
-      if (auto r = store.markNotificationDelivered(id, unixMsNow()); !r.ok()) {
+      if (auto r = store.markNotificationDelivered(id, sharedMsNow()); !r.ok()) {
         spdlog::error(
             "call {}: delivery of alert {} not written (it may be sent again after a "
             "restart): {}",
@@ -143,7 +143,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
     job.attempts = attempts;
     if (!stored) {
       job.state = "delivered";
-      job.deliveredAtMs = unixMsNow();
+      job.deliveredAtMs = sharedMsNow();
       keepUnsaved(job);
     }
     tell(AlertChange::What::Delivered, job, key);
@@ -184,7 +184,7 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
   // every retry_max_s (the backoff's cap) until delivered, and failing until then.
   const milliseconds delay = backoff(attempts);
   job.attempts = attempts;
-  job.nextAttemptAtMs = unixMsNow() + delay.count();
+  job.nextAttemptAtMs = sharedMsNow() + delay.count();
   job.lastError = error;
   counters.retries.fetch_add(1, std::memory_order_relaxed);
   counters.attempts.add(job.channel, "failed");

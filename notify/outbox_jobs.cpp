@@ -89,7 +89,7 @@ WrittenEvent writeEvent(store::Store& store, const config::Config& config, const
                  e.site, site->name);
   }
   out.site = site->name;
-  const int64_t now = unixMsNow();
+  const int64_t now = sharedMsNow();
   out.jobs = jobsFor(*site, e, toString(e.kind), 1, now, ids);
   claimFor(out.jobs, node, config, now);
 

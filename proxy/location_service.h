@@ -50,6 +50,9 @@ struct LocationCounters {
   std::atomic<uint64_t> storeFeedLosses{0};
   // Heartbeats that found another process speaking for this node's store.node_name.
   std::atomic<uint64_t> nodeNameClashes{0};
+  // How far the database server's clock is ahead of this host's, ms (negative: behind), as
+  // the last heartbeat measured it (PostgreSQL).
+  std::atomic<int64_t> clockOffsetMs{0};
   // Writes the store could not take, kept and written later (LocationService::retryUnsaved):
   // written then, dropped (over the cap, or refused once the store took writes again), waiting
   // (reports and records each, and an ELIN mapping set as one).

@@ -234,6 +234,10 @@ void dataMetrics(std::string& out, const LocationCounters& l, const ReloadCounte
   metric(out, "sosproxy_store_node_name_clashes_total", "counter",
          "heartbeats that found another process using this node's store.node_name (ALARM)",
          l.nodeNameClashes);
+  metric(out, "sosproxy_store_clock_offset_ms", "gauge",
+         "how far the database server's clock is ahead of this host's (negative: behind), "
+         "as the last heartbeat measured it; times shared with other nodes use the server's",
+         l.clockOffsetMs);
   metric(out, "sosproxy_call_records_saved_total", "counter",
          "call records written to the store (one per call with an outcome)", l.callRecordsSaved);
   metric(out, "sosproxy_call_records_not_saved_total", "counter",

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <random>
 #include <utility>
 #include <vector>
@@ -60,7 +61,8 @@ void StoreWatch::check() {
 void StoreWatch::heartbeat() {
   store::Store* db = locations_.store();
   if (db == nullptr) return;
-  const auto nowMs = unixMsNow();
+  measureClock(*db);
+  const auto nowMs = sharedMsNow();
   auto alive = db->heartbeatNode(node_, instance_, nowMs, kNodeAliveMs);
   if (!alive.ok()) {
     spdlog::warn("node {} not said alive ({}): its share of the ELIN pools stays as it was", node_,
@@ -69,7 +71,8 @@ void StoreWatch::heartbeat() {
   }
   // Another process heard from since this one started: a node restarted within the window
   // finds its previous process's last word, older than its own start, and that is no clash.
-  if (!alive.value().otherInstance.empty() && alive.value().otherSeenAtMs >= startedAtMs_)
+  if (!alive.value().otherInstance.empty() &&
+      alive.value().otherSeenAtMs >= startedAtMs_ + sharedClockOffsetMs())
     nameClash(alive.value(), nowMs);
   const auto& names = alive.value().alive;
   const auto me = std::find(names.begin(), names.end(), node_);
@@ -85,6 +88,28 @@ void StoreWatch::heartbeat() {
       node_, share.index + 1, share.count, list, share.index + 1, share.index + 1 + share.count);
   lastShare_ = share;
   share_(share);
+}
+
+// The database server's clock against this host's: the offset every node applies is its own to
+// the one server, so all of them agree on the time within a round trip.
+void StoreWatch::measureClock(store::Store& db) {
+  const int64_t before = unixMsNow();
+  auto server = db.databaseClockMs();
+  if (!server.ok()) return;  // the last offset stays
+  const int64_t offset = clockOffsetMs(before, server.value(), unixMsNow());
+  setSharedClockOffsetMs(offset);
+  locations_.counters().clockOffsetMs = offset;
+  if (std::abs(offset - loggedOffsetMs_) < kClockLogStepMs) return;
+  if (std::abs(offset) < kClockLogStepMs) {
+    spdlog::info("clock: this host's clock agrees with the database server's again ({} ms)",
+                 offset);
+  } else {
+    spdlog::warn(
+        "clock: this host's clock is {} ms {} the database server's; heartbeats, alert claims and "
+        "escalations use the server's time",
+        std::abs(offset), offset > 0 ? "behind" : "ahead of");
+  }
+  loggedOffsetMs_ = offset;
 }
 
 // Another process says it is this node: the two share each other's claims on alerts and one

@@ -12,7 +12,9 @@
 // the database is away the last share stays. A feed that cannot be opened, or is
 // lost, leaves the once-a-second check in force; it is opened again at a later check, with a log
 // line either way. Another process saying it is this node (one store.node_name given to two)
-// is an ALARM once a minute and a count (nodeNameClashes).
+// is an ALARM once a minute and a count (nodeNameClashes). Before each heartbeat it reads the
+// database server's clock and makes the offset of this host's the shared clock's
+// (base/clock.h: sharedMsNow), logging it when it moves by kClockLogStepMs or more.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -61,10 +63,12 @@ class StoreWatch {
   void handOver(int64_t id, const model::DeviceReport& report);
   void heartbeat();
   void nameClash(const store::Store::NodeHeartbeat& beat, int64_t nowMs);
+  void measureClock(store::Store& db);
   static std::string makeInstance();
   // A node not heard from for this long is no longer given a share of the ELIN pools.
   static constexpr int64_t kNodeAliveMs = 5000;
   static constexpr int64_t kClashLogEveryMs = 60'000;
+  static constexpr int64_t kClockLogStepMs = 1000;
   // Reports read at once when a feed opens again; older ones missed are left to the next
   // snapshot (a feed away for that long is a database away for that long).
   static constexpr size_t kCatchUpReports = 10000;
@@ -76,8 +80,9 @@ class StoreWatch {
   ReportSink reports_;
   ElinSink elins_;
   std::string node_;
-  std::string instance_;  // this process, as the nodes table says who spoke for node_ last
-  int64_t startedAtMs_;   // when this watch was made (the process's start, near enough)
+  std::string instance_;        // this process, as the nodes table says who spoke for node_ last
+  int64_t startedAtMs_;         // when this watch was made (the process's start, near enough)
+  int64_t loggedOffsetMs_ = 0;  // the clock offset last logged (0: none logged)
   ShareSink share_;
   std::optional<int64_t> lastClashLogMs_;
   std::optional<routing::ElinShare> lastShare_;

@@ -416,6 +416,15 @@ Result<void> Store::renewOutboxClaims(const std::string& node, int64_t leaseUnti
   return {};
 }
 
+Result<int64_t> Store::databaseClockMs() {
+  Statement now(db_, db_->postgresql()
+                         ? "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+                         : "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)");
+  if (!now.row())
+    return Error{"store.read", path_ + ": reading the database's clock: " + now.error()};
+  return now.columnInt(0);
+}
+
 Result<Store::NodeHeartbeat> Store::heartbeatNode(const std::string& node,
                                                   const std::string& instance, int64_t nowMs,
                                                   int64_t aliveWithinMs) {

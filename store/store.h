@@ -202,6 +202,9 @@ class Store {
   // so the same share of each ELIN pool (routing::ElinShare). When another instance spoke for
   // `node` within that window, `otherInstance` names it: two processes with one
   // store.node_name.
+  // The database's own clock, Unix milliseconds (PostgreSQL: the server's; SQLite: this
+  // host's): what the nodes sharing it measure their clocks against (base/clock.h).
+  Result<int64_t> databaseClockMs();
   struct NodeHeartbeat {
     std::vector<std::string> alive;
     std::string otherInstance;  // "" when none

@@ -387,6 +387,15 @@ TEST_F(TwoNodes, ANodeRestartedAtOnceUnderItsNameRaisesNoAlarm) {
       << nodeB_->output();
   EXPECT_EQ(nodeB_->output().find("ALARM: store.node_name"), std::string::npos) << nodeB_->output();
   EXPECT_EQ(metricB("sosproxy_store_node_name_clashes_total"), 0);
+  // The heartbeat measured the server's clock: on this one host, within a second of this one's.
+  const std::string m = httpRequest("GET", portsB_.admin, "/metrics").body;
+  std::smatch offset;
+  ASSERT_TRUE(
+      std::regex_search(m, offset, std::regex("\nsosproxy_store_clock_offset_ms (-?[0-9]+)\n")))
+      << m;
+  EXPECT_LT(std::abs(std::stol(offset[1])), 1000) << offset[0];
+  EXPECT_EQ(nodeB_->output().find("clock: this host's clock is"), std::string::npos)
+      << nodeB_->output();
 }
 
 class TwoNodesAlerts : public TwoNodes {

@@ -61,6 +61,19 @@ config::Responder responder(config::Responder::Channel channel, std::string targ
   return r;
 }
 
+// A pending job of the "started" event, as a previous run or another node left it in the outbox.
+store::NotificationJob leftJob(std::string deliveryId, std::string callId, std::string channel,
+                               std::string target, std::string payload) {
+  store::NotificationJob j;
+  j.deliveryId = std::move(deliveryId);
+  j.callId = std::move(callId);
+  j.event = "started";
+  j.channel = std::move(channel);
+  j.target = std::move(target);
+  j.payload = std::move(payload);
+  return j;
+}
+
 std::shared_ptr<config::Config> makeConfig(bool withHigherTiers = false) {
   auto cfg = std::make_shared<config::Config>();
   config::Site hq;
@@ -486,13 +499,8 @@ TEST_F(NotifierTest, AResumedJobPastMaxAttemptsIsFailingUntilDelivered) {
   using O = FakeChannels::Outcome;
   auto cfg = makeConfig();
   cfg->notifications.maxAttempts = 2;
-  auto jobs = std::vector<store::NotificationJob>(1);
-  jobs[0].deliveryId = "d-1";
-  jobs[0].callId = "old call";
-  jobs[0].event = "started";
-  jobs[0].channel = "sip";
-  jobs[0].target = kDesk;
-  jobs[0].payload = "911 call";
+  auto jobs =
+      std::vector<store::NotificationJob>{leftJob("d-1", "old call", "sip", kDesk, "911 call")};
   jobs[0].attempts = 5;
   ASSERT_TRUE(store_->insertNotificationJobs(jobs).ok());
   fake_.script[kDesk] = {O::Hold};
@@ -662,14 +670,10 @@ TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
 TEST_F(NotifierTest, AmongNodesOnlyWhatAnotherNodeNoLongerHoldsIsTakenOver) {
   const std::string path = useDatabaseFile();
   const int64_t now = unixMsNow();
-  std::vector<store::NotificationJob> jobs(2);
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    jobs[i].deliveryId = i == 0 ? "d-live" : "d-dead";
-    jobs[i].callId = "1-4242@127.0.0.1";
-    jobs[i].event = "started";
-    jobs[i].channel = "webhook";
-    jobs[i].target = kWebhook;
-    jobs[i].payload = "{}";
+  std::vector<store::NotificationJob> jobs;
+  for (size_t i = 0; i < 2; ++i) {
+    jobs.push_back(
+        leftJob(i == 0 ? "d-live" : "d-dead", "1-4242@127.0.0.1", "webhook", kWebhook, "{}"));
     jobs[i].nextAttemptAtMs = now;
     jobs[i].createdAtMs = now;
     jobs[i].claimedBy = "node-b";
@@ -709,6 +713,43 @@ TEST_F(NotifierTest, AmongNodesOnlyWhatAnotherNodeNoLongerHoldsIsTakenOver) {
   EXPECT_EQ(store::testing::queryRows(
                 path, "SELECT DISTINCT claimed_by || '|' || state FROM notification_jobs"),
             std::vector<std::string>{"node-a|delivered"});
+}
+
+// A host whose clock is a minute ahead of the database server's (base/clock.h: the store watch
+// measured the offset): another node's claim that runs for 10 s more by the server's clock was
+// already out by this host's. The notifier goes by the shared clock, so it leaves the claim alone
+// until it runs out; the claims it makes itself are in the server's time too.
+TEST_F(NotifierTest, AClaimIsJudgedByTheDatabaseServersClockNotThisHosts) {
+  const std::string path = useDatabaseFile();
+  struct Offset {
+    Offset() { setSharedClockOffsetMs(-60000); }
+    ~Offset() { setSharedClockOffsetMs(0); }
+  } aheadOfTheServer;
+  const int64_t serverNow = sharedMsNow();
+  std::vector<store::NotificationJob> jobs{
+      leftJob("d-live", "1-4242@127.0.0.1", "webhook", kWebhook, "{}")};
+  jobs[0].nextAttemptAtMs = serverNow;
+  jobs[0].createdAtMs = serverNow;
+  jobs[0].claimedBy = "node-b";
+  jobs[0].leaseUntilMs = serverNow + 10000;  // 50 s ago by this host's clock
+  ASSERT_TRUE(store_->insertNotificationJobs(jobs, nullptr).ok());
+
+  auto cfg = makeConfig();
+  cfg->notifications.leaseMs = 30000;
+  auto notifier = make(cfg);
+  notifier->setOutbox({path, "", 60000ms, "node-a", true});
+  notifier->start();
+  ASSERT_FALSE(runUntil([&] { return fake_.count(kWebhook) > 0; }, 500ms));
+  EXPECT_EQ(notifier->counters().jobsTakenOver, 0u);
+
+  notifier->post(started("own"));
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().queued == 3; }));
+  const auto rows = store::testing::queryRows(
+      path, "SELECT min(lease_until) FROM notification_jobs WHERE call_id = 'own'");
+  ASSERT_EQ(rows.size(), 1u);
+  const int64_t leaseEnds = std::stoll(rows[0]);
+  EXPECT_GE(leaseEnds, serverNow + 30000);
+  EXPECT_LT(leaseEnds, serverNow + 30000 + 20000);  // not this host's time (60 s later)
 }
 
 TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "store/change_feed.h"
 #include "tests/store/tcp_relay.h"
 #include "tests/store/test_database.h"
@@ -1010,6 +1011,19 @@ TEST_F(StoreTest, OpenWhenReachableStillRefusesAConnectionStringLibpqCannotRead)
   auto memory = Store::openWhenReachable(":memory:", Store::Synchronous::Normal, &unreachable);
   ASSERT_TRUE(memory.ok()) << memory.error().message;
   EXPECT_TRUE(unreachable.empty()) << unreachable;
+}
+
+// The database's clock, which the nodes sharing it measure theirs against: the server's (here
+// on this host, so within a second of this host's clock), or SQLite's, which is this host's.
+TEST_F(StoreTest, TheDatabasesClockIsReadInUnixMilliseconds) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  const int64_t before = unixMsNow();
+  auto clock = store->databaseClockMs();
+  const int64_t after = unixMsNow();
+  ASSERT_TRUE(clock.ok()) << clock.error().message;
+  EXPECT_GE(clock.value(), before - 1000);
+  EXPECT_LE(clock.value(), after + 1000);
 }
 
 TEST_F(StoreTest, CallRecordsAreListedNewestFirstUpToTheLimit) {
