@@ -207,6 +207,16 @@ void Notifier::Impl::escalate(const std::string& callId) {
 
 void Notifier::Impl::start() {
   stopped = false;
+  resumePending = !resume();
+  if (!outboxProblem.empty()) {
+    alarm = std::make_unique<boost::asio::steady_timer>(io);
+    repeatAlarm();
+  }
+  tickTimer = std::make_unique<boost::asio::steady_timer>(io);
+  keepClaims();
+}
+
+bool Notifier::Impl::resume() {
   const int64_t now = sharedMsNow();
   // Alone on its database, a node resumes everything pending; among others, its own, those
   // nobody claimed and those whose claim ran out.
@@ -215,28 +225,29 @@ void Notifier::Impl::start() {
   claim.nowMs = now;
   claim.leaseUntilMs = now + settings().leaseMs;
   claim.scope = shared ? store::ClaimScope::OwnOrExpired : store::ClaimScope::Everything;
+  // Logged once: a start that could not read is tried again each tick while the outage lasts.
+  const bool quiet = resumePending;
+  bool read = true;
   size_t resumed = 0;
   if (auto due = store.claimNotificationJobs(claim); due.ok()) {
     resumed = adoptJobs(std::move(due).value(), true);
   } else {
-    spdlog::error("responder alerts: pending jobs not read: {}", due.error().message);
+    read = false;
+    if (!quiet) spdlog::error("responder alerts: pending jobs not read: {}", due.error().message);
   }
   size_t resumedEscalations = 0;
   if (auto due = store.claimEscalations(claim); due.ok()) {
     resumedEscalations = adoptAlerts(std::move(due).value(), true);
   } else {
-    spdlog::error("responder alerts: escalations not read: {}", due.error().message);
+    read = false;
+    if (!quiet) spdlog::error("responder alerts: escalations not read: {}", due.error().message);
   }
   if (resumed + resumedEscalations > 0) {
     spdlog::info("responder alerts: resuming {} pending job(s) and {} escalation(s)", resumed,
                  resumedEscalations);
   }
-  if (!outboxProblem.empty()) {
-    alarm = std::make_unique<boost::asio::steady_timer>(io);
-    repeatAlarm();
-  }
-  tickTimer = std::make_unique<boost::asio::steady_timer>(io);
-  keepClaims();
+  if (read && quiet) spdlog::info("responder alerts: the outbox read after the start");
+  return read;
 }
 
 size_t Notifier::Impl::adoptJobs(std::vector<store::NotificationJob> due, bool atStart) {
@@ -294,7 +305,11 @@ void Notifier::Impl::keepClaims() {
     if (!self || ec || self->stopped) {
       return;
     }
-    if (self->shared) {
+    // What this node resumes first: its previous run's claims are its own to renew then.
+    if (self->resumePending) {
+      self->guarded("resume", [&] { self->resumePending = !self->resume(); });
+    }
+    if (self->shared && !self->resumePending) {
       self->guarded("claims", [&] { self->renewAndTakeOver(); });
     }
     self->guarded("kept writes", [&] { self->replayUnsaved(); });

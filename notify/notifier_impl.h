@@ -118,6 +118,9 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   bool shared = false;                                   // likewise
   std::unique_ptr<boost::asio::steady_timer> tickTimer;  // claims, and writes kept for later
   bool renewalFailing = false;                           // the last renewal failed
+  // start() could not read what was pending (the database away at the start): tried again at
+  // each tick until it can, before this node renews claims that may be its previous run's.
+  bool resumePending = false;
   // What the store could not take when it came (tried from memory meanwhile), written once it
   // takes writes again (replayUnsaved): jobs finished before that, and new call alerts (with
   // their tier and escalation time as this run has them then), at most kMaxUnsaved of each.
@@ -152,6 +155,8 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   void scheduleEscalation(const std::string& callId);
   void escalate(const std::string& callId);
   void start();
+  // What a start resumes (see Notifier::start); false when the outbox could not be read.
+  bool resume();
   // What a claim took: tried and escalated from now on, unless this run has them already.
   // Returns how many were new to it.
   size_t adoptJobs(std::vector<store::NotificationJob> due, bool atStart);

@@ -20,8 +20,9 @@ Result<std::unique_ptr<OutboxWriter>> OutboxWriter::start(const std::string& pat
   if (!opened.ok()) {
     return opened.error();
   }
-  if (!unreachable.empty())
+  if (!unreachable.empty()) {
     spdlog::warn("responder alerts: the outbox's writer waits for its database: {}", unreachable);
+  }
   return std::unique_ptr<OutboxWriter>(
       new OutboxWriter(std::move(opened).value(), std::move(write)));
 }

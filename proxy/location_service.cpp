@@ -78,8 +78,9 @@ void LocationService::start() {
   model::LocationData data;
   if (auto memory = store::Store::open(":memory:"); memory.ok()) {
     seedStore(*memory.value(), ":memory:");
-    if (auto loaded = memory.value()->loadLocationData(); loaded.ok())
+    if (auto loaded = memory.value()->loadLocationData(); loaded.ok()) {
       data = std::move(loaded).value();
+    }
   }
   data.version = 0;  // not the database's
   publishData(std::move(data));
@@ -94,9 +95,10 @@ std::optional<std::string> LocationService::storeProblem() {
   }
   auto writable = store_->checkWritable();
   if (writable.ok()) return std::nullopt;
-  if (!awaiting_.empty())
+  if (!awaiting_.empty()) {
     return "not reached since the start, calls routed on the seed data: " +
            writable.error().message;
+  }
   return writable.error().message;
 }
 

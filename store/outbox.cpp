@@ -420,8 +420,9 @@ Result<int64_t> Store::databaseClockMs() {
   Statement now(db_, db_->postgresql()
                          ? "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
                          : "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)");
-  if (!now.row())
+  if (!now.row()) {
     return Error{"store.read", path_ + ": reading the database's clock: " + now.error()};
+  }
   return now.columnInt(0);
 }
 

@@ -752,6 +752,38 @@ TEST_F(NotifierTest, AClaimIsJudgedByTheDatabaseServersClockNotThisHosts) {
   EXPECT_LT(leaseEnds, serverNow + 30000 + 20000);  // not this host's time (60 s later)
 }
 
+// A node restarted while its outbox cannot be read (the database away at the start): its
+// previous run's pending job, still under its claim, is resumed once the outbox can be read,
+// before the node renews its claims (renewing first would keep the job claimed by a node that
+// never tries it, and from every other node).
+TEST_F(NotifierTest, APendingJobLeftByThisNodesLastRunIsResumedOnceTheOutboxCanBeRead) {
+  const std::string path = useDatabaseFile();
+  const int64_t now = unixMsNow();
+  std::vector<store::NotificationJob> jobs{
+      leftJob("d-left", "1-4242@127.0.0.1", "webhook", kWebhook, "{}")};
+  jobs[0].nextAttemptAtMs = now;
+  jobs[0].createdAtMs = now;
+  jobs[0].claimedBy = "node-a";
+  jobs[0].leaseUntilMs = now + 600000;
+  ASSERT_TRUE(store_->insertNotificationJobs(jobs, nullptr).ok());
+  store::testing::executeSql(path,
+                             "ALTER TABLE notification_jobs RENAME TO notification_jobs_away");
+
+  auto cfg = makeConfig();
+  cfg->notifications.leaseMs = 300;
+  auto notifier = make(cfg);
+  notifier->setOutbox({path, "", 60000ms, "node-a", true});
+  notifier->start();
+  ASSERT_FALSE(runUntil([&] { return fake_.count(kWebhook) > 0; }, 300ms));
+
+  store::testing::executeSql(path,
+                             "ALTER TABLE notification_jobs_away RENAME TO notification_jobs");
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kWebhook) == 1; }));
+  EXPECT_EQ(fake_.to(kWebhook)[0]->delivery, "d-left");
+  ASSERT_TRUE(runUntil([&] { return notifier->counters().delivered == 1; }));
+  ASSERT_FALSE(runUntil([&] { return fake_.count(kWebhook) > 1; }, 300ms));
+}
+
 TEST_F(NotifierTest, AStoreThatCannotWriteCostsTheRespondersNothing) {
   const std::string path = useDatabaseFile();
   // Another hand breaks the outbox under the running store.
