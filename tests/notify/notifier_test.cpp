@@ -74,6 +74,19 @@ store::NotificationJob leftJob(std::string deliveryId, std::string callId, std::
   return j;
 }
 
+// A pending webhook job of call 1-4242@127.0.0.1, due at `atMs`, claimed by `node` until
+// `leaseUntilMs` (another node's, or this node's previous run's).
+store::NotificationJob claimedJob(std::string deliveryId, std::string node, int64_t atMs,
+                                  int64_t leaseUntilMs) {
+  store::NotificationJob j =
+      leftJob(std::move(deliveryId), "1-4242@127.0.0.1", "webhook", kWebhook, "{}");
+  j.nextAttemptAtMs = atMs;
+  j.createdAtMs = atMs;
+  j.claimedBy = std::move(node);
+  j.leaseUntilMs = leaseUntilMs;
+  return j;
+}
+
 std::shared_ptr<config::Config> makeConfig(bool withHigherTiers = false) {
   auto cfg = std::make_shared<config::Config>();
   config::Site hq;
@@ -670,15 +683,8 @@ TEST_F(NotifierTest, ARestartDeliversWhatWasPendingExactlyOnce) {
 TEST_F(NotifierTest, AmongNodesOnlyWhatAnotherNodeNoLongerHoldsIsTakenOver) {
   const std::string path = useDatabaseFile();
   const int64_t now = unixMsNow();
-  std::vector<store::NotificationJob> jobs;
-  for (size_t i = 0; i < 2; ++i) {
-    jobs.push_back(
-        leftJob(i == 0 ? "d-live" : "d-dead", "1-4242@127.0.0.1", "webhook", kWebhook, "{}"));
-    jobs[i].nextAttemptAtMs = now;
-    jobs[i].createdAtMs = now;
-    jobs[i].claimedBy = "node-b";
-    jobs[i].leaseUntilMs = i == 0 ? now + 600000 : now - 1;
-  }
+  std::vector<store::NotificationJob> jobs{claimedJob("d-live", "node-b", now, now + 600000),
+                                           claimedJob("d-dead", "node-b", now, now - 1)};
   store::CallAlert alert;
   alert.callId = "1-4242@127.0.0.1";
   alert.site = "HQ";
@@ -726,12 +732,9 @@ TEST_F(NotifierTest, AClaimIsJudgedByTheDatabaseServersClockNotThisHosts) {
     ~Offset() { setSharedClockOffsetMs(0); }
   } aheadOfTheServer;
   const int64_t serverNow = sharedMsNow();
+  // The lease ran out 50 s ago by this host's clock.
   std::vector<store::NotificationJob> jobs{
-      leftJob("d-live", "1-4242@127.0.0.1", "webhook", kWebhook, "{}")};
-  jobs[0].nextAttemptAtMs = serverNow;
-  jobs[0].createdAtMs = serverNow;
-  jobs[0].claimedBy = "node-b";
-  jobs[0].leaseUntilMs = serverNow + 10000;  // 50 s ago by this host's clock
+      claimedJob("d-live", "node-b", serverNow, serverNow + 10000)};
   ASSERT_TRUE(store_->insertNotificationJobs(jobs, nullptr).ok());
 
   auto cfg = makeConfig();
@@ -759,12 +762,7 @@ TEST_F(NotifierTest, AClaimIsJudgedByTheDatabaseServersClockNotThisHosts) {
 TEST_F(NotifierTest, APendingJobLeftByThisNodesLastRunIsResumedOnceTheOutboxCanBeRead) {
   const std::string path = useDatabaseFile();
   const int64_t now = unixMsNow();
-  std::vector<store::NotificationJob> jobs{
-      leftJob("d-left", "1-4242@127.0.0.1", "webhook", kWebhook, "{}")};
-  jobs[0].nextAttemptAtMs = now;
-  jobs[0].createdAtMs = now;
-  jobs[0].claimedBy = "node-a";
-  jobs[0].leaseUntilMs = now + 600000;
+  std::vector<store::NotificationJob> jobs{claimedJob("d-left", "node-a", now, now + 600000)};
   ASSERT_TRUE(store_->insertNotificationJobs(jobs, nullptr).ok());
   store::testing::executeSql(path,
                              "ALTER TABLE notification_jobs RENAME TO notification_jobs_away");
