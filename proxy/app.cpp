@@ -348,16 +348,17 @@ void printReady(const Options& opts, const config::Config& cfg, const Server& se
             << std::endl;
 }
 
-// The I/O thread finishes what is queued (the last ELIN mappings and call records) and stops
-// before the SIP thread, so nothing is posted to a SIP thread that is going away. Alert jobs
-// still pending stay in the outbox for the next start.
+// The I/O thread finishes what is queued (the last ELIN mappings and call records, and what a
+// database away kept) and stops before the SIP thread, so nothing is posted to a SIP thread that
+// is going away. Alert jobs still pending stay in the outbox for the next start.
 void stopIo(boost::asio::io_context& io,
             boost::asio::executor_work_guard<boost::asio::io_context::executor_type>& work,
             std::thread& ioThread, std::unique_ptr<notify::Notifier>& notifier, LiveDashboard& live,
-            const std::function<void()>& flushRecords) {
+            const std::function<void()>& flushRecords, LocationService& locations) {
   std::promise<void> drained;
-  boost::asio::post(io, [&drained, &notifier, &live, &flushRecords] {
+  boost::asio::post(io, [&drained, &notifier, &live, &flushRecords, &locations] {
     flushRecords();
+    locations.stopping();
     live.stop();
     if (notifier) notifier->stop();
     drained.set_value();
@@ -443,7 +444,7 @@ int serve(const Options& opts, const std::shared_ptr<const config::Config>& cfg,
   server.health().setStopping();
   drain(server, cfg->limits.drainSeconds);
   if (http->admin) http->admin->stop();
-  stopIo(io, work, ioThread, notifier, live, flushRecords);
+  stopIo(io, work, ioThread, notifier, live, flushRecords, locations);
   server.stop();
   // No event comes any more (the SIP thread is gone): the outbox writer writes what it still
   // holds and its thread ends, before the loggers it logs to go away.

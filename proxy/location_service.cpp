@@ -267,6 +267,15 @@ void LocationService::retryUnsaved() {
       before - counters_.unsavedWaiting, before);
 }
 
+void LocationService::stopping() {
+  retryUnsaved();
+  if (waiting() == 0) return;
+  spdlog::error(
+      "store: stopping with {} device report(s), {} call record(s) and {} ELIN mapping set(s) "
+      "the database did not take: they are lost (the call records are in the routing log)",
+      unsavedReports_.size(), unsavedRecords_.size(), unsavedElins_ ? 1 : 0);
+}
+
 Result<void> LocationService::saveElinMappings(const std::vector<model::CallbackTarget>& mappings) {
   if (!store_) return Error{"store.unavailable", "no location store"};
   auto r = store_->saveElinMappings(mappings, unixMsNow());

@@ -109,15 +109,20 @@ class LocationService {
   // the I/O thread (StoreWatch). One the writable store still refuses is dropped with a warning.
   void retryUnsaved();
   static constexpr size_t kMaxUnsaved = 10000;
+  // At a stop, after the last call records were handed over: one more try of what is kept,
+  // then an error line naming what is lost with the process.
+  void stopping();
   const LocationCounters& counters() const { return counters_; }
   LocationCounters& counters() { return counters_; }  // the I/O thread's own counts
   // Why the store cannot take a write now (for /readyz), or none when it can: the database of
-  // store.path could not be opened at start (running on the seed data in memory), or
+  // store.path could not be opened at start (running on the seed data in memory), the
+  // PostgreSQL server has not answered since the start (routing on the seed's data), or
   // Store::checkWritable() failed. A configuration without store.path keeps its data in memory
   // by choice: nothing to report.
   std::optional<std::string> storeProblem();
-  // Once a second (StoreWatch), I/O thread: a PostgreSQL store that stops taking writes, or a
-  // database that could not be opened at start (running on the seed in memory), is an ALARM
+  // Once a second (StoreWatch), I/O thread: a PostgreSQL store that stops taking writes (or has
+  // not answered since the start), or a database that could not be opened at start (running on
+  // the seed in memory), is an ALARM
   // line at once and every kAlarmEvery while it lasts, and the storeUp gauge at 0; its return
   // is an info line with how long it was away. A configuration without a database has nothing
   // to say.

@@ -278,6 +278,25 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
   EXPECT_EQ(line.get("location"), "HQ Room 301") << line.raw;
 }
 
+// A node stopped while PostgreSQL is down tries what it kept once more and, the database still
+// away, says what is lost with it: here the record of the 911 it routed meanwhile (the routing
+// log has the call).
+TEST_F(TwoNodes, ANodeStoppedWhilePostgresqlIsDownSaysWhatIsLost) {
+  pgLocal("stop");
+  const RoutingLogLine during =
+      call911("1001", "10.1.2.45", "uas-psap-expect-pidf.xml", nullptr, true);
+  EXPECT_EQ(during.get("location"), "HQ Floor 2") << during.raw;
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_store_writes_waiting") == 1; }, milliseconds(10000)))
+      << metrics();
+  ASSERT_EQ(proxy_->process()->stop(milliseconds(20000)), std::optional<int>(0))
+      << proxy_->output();
+  EXPECT_NE(proxy_->output().find("store: stopping with 0 device report(s), 1 call record(s) and 0 "
+                                  "ELIN mapping set(s) the database did not take: they are lost"),
+            std::string::npos)
+      << proxy_->output();
+}
+
 // A node that starts while PostgreSQL is down routes 911 calls on the seed's data (here the
 // site default: the seed has no subnet for 10.1.4.20) and says so on /readyz; once the server
 // answers, the node connects, the database's data replaces the seed's (node A's hq-floor-4
