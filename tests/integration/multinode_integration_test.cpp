@@ -320,10 +320,14 @@ TEST_F(TwoNodes, ANodeStartedWhilePostgresqlIsDownUsesTheDatabaseOnceItAnswers) 
             std::string::npos)
       << notReady.body;
 
+  std::string lobbyInvite;
   const RoutingLogLine meanwhile =
-      call911("1001", "10.1.4.20", "uas-psap-expect-pidf.xml", nullptr);
+      call911("1001", "10.1.4.20", "uas-psap-expect-pidf.xml", &lobbyInvite);
   EXPECT_EQ(meanwhile.get("location"), "HQ Lobby") << meanwhile.raw;
   EXPECT_EQ(meanwhile.get("location_by").rfind("site-default", 0), 0u) << meanwhile.raw;
+  // The PSAP got the seed's lobby (floor 1) in the PIDF-LO.
+  EXPECT_TRUE(std::regex_search(lobbyInvite, std::regex("<([a-z]+:)?FLR>1</([a-z]+:)?FLR>")))
+      << lobbyInvite;
   ASSERT_TRUE(
       waitFor([&] { return metricB("sosproxy_store_writes_waiting") == 1; }, milliseconds(10000)))
       << nodeB_->output();

@@ -256,6 +256,18 @@ class NotifierTest : public ::testing::Test {
                                       escalateAfter);
   }
 
+  // Node A among nodes on the outbox at `path` (Outbox::shared), started, its claims lasting
+  // `leaseMs`.
+  std::unique_ptr<Notifier> startNodeA(const std::string& path, int leaseMs,
+                                       bool withHigherTiers = false) {
+    auto cfg = makeConfig(withHigherTiers);
+    cfg->notifications.leaseMs = leaseMs;
+    auto notifier = make(cfg);
+    notifier->setOutbox({path, "", 60000ms, "node-a", true});
+    notifier->start();
+    return notifier;
+  }
+
   // Runs the I/O thread's work here until `condition` holds; false when it did not in time.
   bool runUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
     const auto deadline = Clock::now() + limit;
@@ -695,11 +707,7 @@ TEST_F(NotifierTest, AmongNodesOnlyWhatAnotherNodeNoLongerHoldsIsTakenOver) {
   alert.leaseUntilMs = now + 600000;
   ASSERT_TRUE(store_->insertNotificationJobs(jobs, &alert).ok());
 
-  auto cfg = makeConfig(true);
-  cfg->notifications.leaseMs = 1000;
-  auto notifier = make(cfg);
-  notifier->setOutbox({path, "", 60000ms, "node-a", true});
-  notifier->start();
+  auto notifier = startNodeA(path, 1000, true);
   ASSERT_TRUE(runUntil([&] { return fake_.count(kWebhook) == 1; }));
   EXPECT_EQ(fake_.to(kWebhook)[0]->delivery, "d-dead");
   ASSERT_FALSE(
@@ -737,11 +745,7 @@ TEST_F(NotifierTest, AClaimIsJudgedByTheDatabaseServersClockNotThisHosts) {
       claimedJob("d-live", "node-b", serverNow, serverNow + 10000)};
   ASSERT_TRUE(store_->insertNotificationJobs(jobs, nullptr).ok());
 
-  auto cfg = makeConfig();
-  cfg->notifications.leaseMs = 30000;
-  auto notifier = make(cfg);
-  notifier->setOutbox({path, "", 60000ms, "node-a", true});
-  notifier->start();
+  auto notifier = startNodeA(path, 30000);
   ASSERT_FALSE(runUntil([&] { return fake_.count(kWebhook) > 0; }, 500ms));
   EXPECT_EQ(notifier->counters().jobsTakenOver, 0u);
 
@@ -767,11 +771,7 @@ TEST_F(NotifierTest, APendingJobLeftByThisNodesLastRunIsResumedOnceTheOutboxCanB
   store::testing::executeSql(path,
                              "ALTER TABLE notification_jobs RENAME TO notification_jobs_away");
 
-  auto cfg = makeConfig();
-  cfg->notifications.leaseMs = 300;
-  auto notifier = make(cfg);
-  notifier->setOutbox({path, "", 60000ms, "node-a", true});
-  notifier->start();
+  auto notifier = startNodeA(path, 300);
   ASSERT_FALSE(runUntil([&] { return fake_.count(kWebhook) > 0; }, 300ms));
 
   store::testing::executeSql(path,
