@@ -5,7 +5,7 @@
 #                    [--bisect N] [--cpu-rate R] [--series "S1 S2 ..."] [--kamailio-children N]
 #                    [--kamailio-shm MB] [--overload F] [--set PATH=VALUE] [--keep]
 #
-# Six series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
+# Seven series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
 # is loaded at; 0 leaves it out) for the figure that travels between machines: CPU microseconds
 # per call. Then a ramp over --rates (calls per second; default "400 800 1200 1600 2000 2400 2800
 # 3200") that stops at the first rate where a call fails, then --bisect more steps (default 2)
@@ -19,11 +19,13 @@
 #   sos-e911      911 through sosproxy on the demo enterprise (located by BSSID or subnet,
 #                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
-#   sos-plain     an ordinary number through sosproxy (to the carrier trunk)
+#   sos-plain     an ordinary number through sosproxy to the carrier trunk, relayed without
+#                 state (edge.ordinary_relay: stateless, sosproxy's leanest setting for them)
+#   sos-plain-b2bua  the same through the B2BUA (edge.ordinary_relay: b2bua, the default)
 #   sos-e911-pg   sos-e911 with store.backend postgresql: a scratch server of scripts/pg-local.sh
 #                 for the whole run, on the same machine (each step a fresh sosproxy on it)
 # --quick: --cpu-rate 100 and rate 400, 2 s each with no warm-up, no bisection (what CI
-# runs, so the harness cannot rot). --series: only these of the six (e.g. "sos-e911 sos-plain"
+# runs, so the harness cannot rot). --series: only these of the seven (e.g. "sos-e911 sos-plain"
 # to compare two sosproxy builds).
 # --overload F: after the ramp, one more step of each 911 series at F times the limit it found
 # (default 1.5; 0: none), printing the calls it completed per second within the window (past the
@@ -59,7 +61,7 @@ cpu_rate_given=0
 overload=1.5
 sos_sets=()
 
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -174,7 +176,7 @@ run_step() {
   local series="$1" rate="$2" kind dial target calls dir uas_port uac_pid uas_pid rc
   local tpid="" tpids=() t0 t1 start_ns end_ns limit
   kind="${series%%-*}"
-  case "$series" in *-plain) dial=5551234 ;; *) dial=911 ;; esac
+  case "$series" in *-plain|*-plain-b2bua) dial=5551234 ;; *) dial=911 ;; esac
   calls=$((rate * (warmup + seconds)))
   limit=$(((warmup + seconds) * 3 + 30))
   dir="$work/$series-$rate"
@@ -210,6 +212,10 @@ run_step() {
         fi
         step_sets=("store.backend=postgresql" "store.postgresql=$pg_url")
       fi
+      # Ordinary calls: sosproxy's leanest setting for them (as Kamailio gets its best), and the
+      # B2BUA's, which keeps each call's state.
+      [[ "$series" == sos-plain ]] && step_sets=("edge.ordinary_relay=stateless")
+      [[ "$series" == sos-plain-b2bua ]] && step_sets=("edge.ordinary_relay=b2bua")
       if [[ "$dial" == 911 ]]; then
         write_sosproxy_config "$dir/sosproxy.yaml" "$sp" "$(free_port)" "$uas_port"
       else
@@ -297,14 +303,14 @@ run_step() {
         "$achieved" -ge $((rate * 9 / 10)) ]]; then
     verdict=PASS
   fi
-  printf '  %-11s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s (%s in the window), CPU %s s in the window (%s us a call), peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
+  printf '  %-15s %5s/s  %6s of %6s ok, %s failed, %s retransmissions, %s calls/s over %s s (%s in the window), CPU %s s in the window (%s us a call), peak RSS %s MB, INVITE->200 p50/p90/p99 %s ms, added %s ms  %s\n' \
     "$series" "$rate" "$ok" "$calls" "$failed" "$retrans" "$achieved" "$elapsed" "$step_served" "$step_cpu" \
     "$step_us_per_call" "$step_rss" "$step_rtd" "$step_added" "$verdict"
   [[ "$verdict" == PASS ]]
 }
 
 declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call over_line
-all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain sos-e911-pg"
+all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain sos-plain-b2bua sos-e911-pg"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
     [[ " $all_series " == *" $s "* ]] || die "--series: unknown series $s (of: $all_series)"
@@ -384,7 +390,8 @@ what() {
     kam-e911) echo "911 via Kamailio ($kam_children worker$( [[ $kam_children -gt 1 ]] && echo s))" ;;
     sos-e911) echo "911 via sosproxy (BSSID/subnet, PIDF-LO)" ;;
     kam-plain) echo "ordinary via Kamailio" ;;
-    sos-plain) echo "ordinary via sosproxy" ;;
+    sos-plain) echo "ordinary via sosproxy (stateless relay)" ;;
+    sos-plain-b2bua) echo "ordinary via sosproxy (B2BUA)" ;;
     sos-e911-pg) echo "911 via sosproxy, store on PostgreSQL" ;;
   esac
 }
@@ -394,7 +401,7 @@ if [[ "$cpu_rate" -gt 0 ]]; then
   echo "(Kamailio: all its processes) in the $seconds s window, divided by the calls completed in it."
   for s in $all_series; do
     [[ "$s" == sipp-direct ]] && continue
-    printf '  %-11s %s us\n' "$s" "${cpu_per_call[$s]:--}"
+    printf '  %-15s %s us\n' "$s" "${cpu_per_call[$s]:--}"
   done
   cpu_ratio() { # cpu_ratio SOS KAM LABEL TARGET
     local a="${cpu_per_call[$1]:-}" b="${cpu_per_call[$2]:-}"
@@ -403,6 +410,7 @@ if [[ "$cpu_rate" -gt 0 ]]; then
   }
   cpu_ratio sos-e911 kam-e911 "emergency calls" 1.0
   cpu_ratio sos-plain kam-plain "ordinary calls " 0.8
+  cpu_ratio sos-plain-b2bua kam-plain "ordinary calls, B2BUA" 0.8
   echo
 fi
 echo "Highest rate with zero failed calls (each step $warmup s of warm-up, then a $seconds s window;"
@@ -415,14 +423,14 @@ echo "and both proxy hops; sipp-direct is the floor without a proxy. SIPp's cloc
 echo "pass of its event loop, so its figures come in coarse steps. sosproxy added: added_ms of its"
 echo "routing log (INVITE in -> INVITE out, sosproxy's own measure), milliseconds."
 echo
-printf '| %-11s | %-44s | %-11s | %-8s | %-5s | %-11s | %-23s | %-24s |\n' series what "max calls/s" "fails at" "CPU s" "peak RSS MB" "INVITE->200 p50/p90/p99" "sosproxy added p50/p90/p99"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-------------" "----------------------------------------------" "-------------" "----------" "-------" "-------------" "-------------------------" "--------------------------"
+printf '| %-15s | %-44s | %-11s | %-8s | %-5s | %-11s | %-23s | %-24s |\n' series what "max calls/s" "fails at" "CPU s" "peak RSS MB" "INVITE->200 p50/p90/p99" "sosproxy added p50/p90/p99"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-----------------" "----------------------------------------------" "-------------" "----------" "-------" "-------------" "-------------------------" "--------------------------"
 for s in $all_series; do
   m="${best_rate[$s]}"
   [[ "$m" =~ ^[0-9]+$ && "$m" -eq "$top_rate" ]] && m="$m+"
   rtd="${best_rtd[$s]}"; [[ "$rtd" == "-" ]] || rtd="$rtd ms"
   added="${best_added[$s]}"; [[ "$added" == "-" ]] || added="$added ms"
-  printf '| %-11s | %-44s | %-11s | %-8s | %-5s | %-11s | %-23s | %-24s |\n' "$s" "$(what "$s")" "$m" \
+  printf '| %-15s | %-44s | %-11s | %-8s | %-5s | %-11s | %-23s | %-24s |\n' "$s" "$(what "$s")" "$m" \
     "${first_fail[$s]}" "${best_cpu[$s]}" "${best_rss[$s]}" "$rtd" "$added"
 done
 echo

@@ -12,6 +12,7 @@
 namespace sos::config {
 
 using detail::kModes;
+using detail::kOrdinaryRelays;
 using detail::kSmtpTls;
 using detail::kTransports;
 using detail::kUntrustedPolicies;
@@ -100,6 +101,7 @@ std::string_view toString(Transport t) { return nameOf(kTransports, t); }
 std::string_view toString(TrunkMode m) { return nameOf(kModes, m); }
 
 std::string_view toString(UntrustedPolicy p) { return nameOf(kUntrustedPolicies, p); }
+std::string_view toString(OrdinaryRelay r) { return nameOf(kOrdinaryRelays, r); }
 
 std::string_view toString(SmtpTls t) { return nameOf(kSmtpTls, t); }
 

@@ -114,8 +114,19 @@ enum class UntrustedPolicy {
   Drop,    // no answer at all
 };
 
+// How ordinary calls cross sosproxy.
+enum class OrdinaryRelay {
+  B2bua,      // two legs with their transactions: limits, call records, the routing log's outcome
+  Stateless,  // relayed as a stateless proxy (RFC 3261 16.11): no state kept per call
+};
+
 struct Edge {
   UntrustedPolicy untrusted = UntrustedPolicy::Reject;
+  // Stateless: ordinary calls that arrive over UDP for a UDP carrier trunk are forwarded
+  // without transactions (Via, Record-Route and Max-Forwards changed, the PAI and the
+  // access-network mark the source cannot vouch for removed); emergency calls, PSAP callbacks
+  // and everything else keep the B2BUA.
+  OrdinaryRelay ordinaryRelay = OrdinaryRelay::B2bua;
   int untrustedRepliesPerSource = 5;    // answers per second to one source address, then dropped
   int untrustedRepliesPerSecond = 200;  // answers per second to all untrusted sources together
   int maxServerTransactions = 100000;   // beyond: new ordinary calls get 503, other requests none
@@ -417,6 +428,7 @@ std::string_view toString(Transport t);
 std::string_view toString(TrunkMode m);
 std::string_view toString(Responder::Channel c);  // "webhook", "email", "sip"
 std::string_view toString(UntrustedPolicy p);     // "reject", "drop"
+std::string_view toString(OrdinaryRelay r);       // "b2bua", "stateless"
 std::string_view toString(SmtpTls t);             // "off", "optional", "required", "implicit"
 
 }  // namespace sos::config

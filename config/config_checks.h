@@ -45,6 +45,8 @@ inline constexpr Names<TrunkMode, 4> kModes{{{"plain", TrunkMode::Plain},
                                              {"both", TrunkMode::Both}}};
 inline constexpr Names<UntrustedPolicy, 2> kUntrustedPolicies{
     {{"reject", UntrustedPolicy::Reject}, {"drop", UntrustedPolicy::Drop}}};
+inline constexpr Names<OrdinaryRelay, 2> kOrdinaryRelays{
+    {{"b2bua", OrdinaryRelay::B2bua}, {"stateless", OrdinaryRelay::Stateless}}};
 inline constexpr Names<SmtpTls, 4> kSmtpTls{{{"off", SmtpTls::Off},
                                              {"optional", SmtpTls::Optional},
                                              {"required", SmtpTls::Required},

@@ -651,13 +651,16 @@ void Parser::readLimits(const YamlValue& v) {
 void Parser::readEdge(const YamlValue& v) {
   auto f = fields(v, {"untrusted", "untrusted_replies_per_source", "untrusted_replies_per_second",
                       "max_server_transactions", "max_tcp_connections", "tcp_idle_timeout_s",
-                      "tcp_message_timeout_s"});
+                      "tcp_message_timeout_s", "ordinary_relay"});
   if (!f) {
     return;
   }
   Edge& edge = config_.edge;
   if (auto u = get(*f, v, "untrusted")) {
     edge.untrusted = choice(*u, kUntrustedPolicies).value_or(edge.untrusted);
+  }
+  if (auto r = get(*f, v, "ordinary_relay")) {
+    edge.ordinaryRelay = choice(*r, kOrdinaryRelays).value_or(edge.ordinaryRelay);
   }
   if (auto r = get(*f, v, "untrusted_replies_per_source")) {
     edge.untrustedRepliesPerSource = count(*r).value_or(edge.untrustedRepliesPerSource);

@@ -93,6 +93,9 @@ class B2bua {
   routing::PlannerState& plannerState() { return state_; }
   Admission& admission() { return admission_; }
   const TrunkMonitor& trunks() const { return *trunks_; }
+  // Ordinary-call limits (config limits:): null when this ordinary call may go on, else why not.
+  // Calls relayed without state (edge.ordinary_relay: stateless) are not counted as in progress.
+  const char* admitOrdinary();
 
   // Sofia callbacks (C linkage-compatible static functions).
   static int onRequest(Leg* leg, nta_leg_t* nleg, nta_incoming_t* irq, const sip_t* sip);
@@ -115,8 +118,6 @@ class B2bua {
   // The last trunk of the route timed out: 408 to the caller (TrunkAttempts' hook).
   void exhausted(Call& call, const std::string& why);
   void scheduleReap();
-  // Ordinary-call limits (config limits:): empty when this ordinary call may go on, else why not.
-  const char* admitOrdinary();
 
   // ---- A new INVITE (b2bua_invite.cpp) ----
   // The planner over what this B2BUA holds now: routing, locations, reports, callbacks.

@@ -1,6 +1,7 @@
 #include "proxy/edge.h"
 
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -30,18 +31,11 @@ routing::CallRequest headersOnly(msg_t* msg, const sip_t* sip) {
     r.paiUser = pai->paid_url->url_user;
   if (sip->sip_contact && sip->sip_contact->m_url->url_host)
     r.contactHost = sip->sip_contact->m_url->url_host;
+  r.psapCallback = sip->sip_priority && sip->sip_priority->g_string &&
+                   strcasecmp(sip->sip_priority->g_string, "psap-callback") == 0;
   r.sourceAddress = sourceAddress(msg);
   r.transport = sourceTransport(msg);
   return r;
-}
-
-// RFC 3261 18.2.2 sends responses to a Via's maddr; RFC 3581 to where the request came from.
-// sosproxy answers the source: a maddr naming a host would make Sofia resolve it on the SIP
-// thread, and one naming another address would make us reflect answers at it.
-bool dropMaddr(sip_t* sip) {
-  if (sip->sip_via == nullptr || sip->sip_via->v_maddr == nullptr) return false;
-  msg_header_remove_param(sip->sip_via->v_common, "maddr");
-  return true;
 }
 
 }  // namespace
@@ -92,8 +86,14 @@ void Edge::applySettings() {
   replies_.setRates(settings_.untrustedRepliesPerSource, settings_.untrustedRepliesPerSource,
                     settings_.untrustedRepliesPerSecond);
   trunkAddresses_.clear();
-  for (const auto& t : cfg.trunks)
+  carrierHop_.clear();
+  carrierAddress_.reset();
+  for (const auto& t : cfg.trunks) {
     if (auto a = model::parseIpAddress(t.host)) trunkAddresses_.push_back(*a);
+    if (t.name != cfg.carrierTrunk) continue;
+    carrierAddress_ = model::parseIpAddress(t.host);
+    if (t.transport == config::Transport::Udp) carrierHop_ = nextHopFor(t);
+  }
   // Connection timers: the primaries' parameters are their connections' too (tport.c).
   for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
     if (tport_is_tcp(tp)) {
@@ -122,6 +122,7 @@ void Edge::logCause(EdgeCause cause, const std::string& detail) {
 
 void Edge::message(msg_t* msg, sip_t* sip) {
   if (sip == nullptr || sip->sip_request == nullptr) {
+    if (sip != nullptr && relayResponse(msg, sip)) return;
     // A response that matched no client transaction (nta found none): nothing to relay it to.
     counters_.strayResponses.fetch_add(1, std::memory_order_relaxed);
     msg_destroy(msg);
@@ -129,6 +130,10 @@ void Edge::message(msg_t* msg, sip_t* sip) {
   }
   applySettings();
   const std::shared_ptr<const routing::Router> router = b2bua_->router();
+  // Only a request of a dialog (a To-tag) follows the relay's Record-Route: a new call that
+  // names it in a Route still meets the edge and the B2BUA (an emergency call its location).
+  if (relay_ && sip->sip_to && sip->sip_to->a_tag && relay_->routedHere(sip))
+    return relayInDialog(msg, sip, *router);
   const routing::CallRequest req = headersOnly(msg, sip);
   const routing::RouteDecision d = router->decide(req);
 
@@ -144,10 +149,20 @@ void Edge::message(msg_t* msg, sip_t* sip) {
     nta_agent_get_stats(agent_, NTATAG_S_IRQ_HASH_USED_REF(irqs), TAG_END());
     f.serverTransactions = irqs;
   }
+  // The CANCEL or ACK of a failed INVITE relayed without state follows it (no transaction
+  // holds it; the ACK carries the answer's To-tag).
+  if ((f.method == EdgeMethod::Ack ||
+       (!f.toTag && sip->sip_request->rq_method == sip_method_cancel)) &&
+      f.knownScheme && relays(d, req))
+    return relayInitial(msg, sip, d, req, *router);
   const EdgeVerdict v = screen(f, settings_);
 
   if (v.cause == EdgeCause::Untrusted) return refuseUntrusted(msg, sip, v, d, req);
-  if (v.action == EdgeVerdict::Action::Accept) return accept(msg, sip, v, req);
+  if (v.action == EdgeVerdict::Action::Accept) {
+    if (f.method == EdgeMethod::Invite && !f.toTag && relays(d, req))
+      return relayInitial(msg, sip, d, req, *router);
+    return accept(msg, sip, v, req);
+  }
   const char* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
   logCause(v.cause, std::string(method) + " " + req.requestUri + " from " + req.sourceAddress +
                         (v.status ? " answered " + std::to_string(v.status) : " dropped"));

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "proxy/edge_policy.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
+#include "proxy/stateless_relay.h"
 #include "routing/router.h"
 
 namespace sos::proxy {
@@ -57,6 +59,20 @@ class Edge {
   // Answers `msg` without a transaction (nta_msg_treply takes `msg`).
   void reply(msg_t* msg, sip_t* sip, int status, bool closeAfter = false);
   void accept(msg_t* msg, sip_t* sip, const EdgeVerdict& v, const routing::CallRequest& req);
+  // edge.ordinary_relay: stateless (proxy/edge_relay.cpp). Does this request of an ordinary
+  // call go through the stateless relay?
+  // A PSAP callback among them keeps the B2BUA.
+  bool relays(const routing::RouteDecision& d, const routing::CallRequest& req) const;
+  // An ordinary call's INVITE (after the limits), CANCEL or ACK: to the carrier trunk.
+  void relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
+                    const routing::CallRequest& req, const routing::Router& router);
+  // A request of a dialog with the relay's Record-Route as its top Route: on, when its source
+  // may reach where it goes (a trusted network's phone to the carrier trunk, the carrier trunk
+  // to a trusted network).
+  void relayInDialog(msg_t* msg, sip_t* sip, const routing::Router& router);
+  // A response to what the relay sent: on by its Via when it comes from a trusted network or a
+  // trunk. False: not the relay's.
+  bool relayResponse(msg_t* msg, sip_t* sip);
   // The configuration in force changed (a reload): rates and TCP timers follow it.
   void applySettings();
   bool fromTrunk(const std::string& source) const;
@@ -73,6 +89,9 @@ class Edge {
   nta_agent_t* agent_ = nullptr;
   B2bua* b2bua_ = nullptr;
   uint16_t sipPort_ = 0;
+  std::unique_ptr<StatelessRelay> relay_;           // null without a UDP listener
+  std::string carrierHop_;                          // nextHopFor(the carrier trunk), for the relay
+  std::optional<model::IpAddress> carrierAddress_;  // the carrier trunk's address
   su_timer_t* sweepTimer_ = nullptr;
   su_timer_t* closeTimer_ = nullptr;
   // Connections the last sweep chose to close, closed kClosesPerTick at a time.

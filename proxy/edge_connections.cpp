@@ -164,6 +164,14 @@ void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
   agent_ = agent;
   b2bua_ = b2bua;
   sipPort_ = sipPort;
+  // The stateless relay's Record-Route names sosproxy's UDP address as its Via does.
+  for (const sip_via_t* v = nta_agent_via(agent); v != nullptr; v = v->v_next) {
+    if (v->v_protocol && strcasecmp(v->v_protocol, "SIP/2.0/UDP") == 0 && v->v_host) {
+      relay_ = std::make_unique<StatelessRelay>(agent, v->v_host,
+                                                v->v_port ? v->v_port : std::to_string(sipPort));
+      break;
+    }
+  }
   applySettings();
   sweepTimer_ = su_timer_create(su_root_task(root_), kSweepMs);
   if (sweepTimer_)

@@ -101,6 +101,12 @@ struct EdgeCounters {
   std::atomic<int64_t> descriptorLimit{0};      // gauge: RLIMIT_NOFILE in force
   std::atomic<uint64_t> oversizeOverTcp{0};     // requests too big for UDP sent over TCP
   std::atomic<uint64_t> oversizeTrimmed{0};     // emergency INVITEs trimmed to fit UDP
+  // edge.ordinary_relay: stateless
+  std::atomic<uint64_t> relayedInitial{0};    // ordinary INVITEs (and their CANCELs, ACKs) relayed
+  std::atomic<uint64_t> relayedInDialog{0};   // requests of relayed dialogs
+  std::atomic<uint64_t> relayedResponses{0};  // responses relayed by their Via
+  std::atomic<uint64_t> relayRefused{0};      // in-dialog requests to where their source may not go
+  std::atomic<uint64_t> relayLimited{0};      // ordinary INVITEs answered 503 by the limits
 };
 
 // Methods sosproxy takes (Allow) and bodies it reads (Accept), for OPTIONS, 405 and 501.

@@ -364,6 +364,17 @@ void edgeMetrics(std::string& out, const EdgeCounters& e) {
   metric(out, "sosproxy_udp_oversize_trimmed_total", "counter",
          "emergency INVITEs too large for a UDP datagram trimmed to what the PSAP needs",
          e.oversizeTrimmed);
+  metric(out, "sosproxy_relay_initial_total", "counter",
+         "ordinary INVITEs, and their CANCELs and ACKs, relayed without state", e.relayedInitial);
+  metric(out, "sosproxy_relay_in_dialog_total", "counter",
+         "requests of dialogs relayed without state", e.relayedInDialog);
+  metric(out, "sosproxy_relay_responses_total", "counter",
+         "responses relayed without state by their Via", e.relayedResponses);
+  metric(out, "sosproxy_relay_refused_total", "counter",
+         "requests with sosproxy's Record-Route refused: their source may not reach where they go",
+         e.relayRefused);
+  metric(out, "sosproxy_relay_limited_total", "counter",
+         "ordinary INVITEs to relay without state answered 503 by the limits", e.relayLimited);
 }
 
 // Both listeners' refusals count together: a spoofing attempt on the phones' listener is one

@@ -296,6 +296,13 @@ routing::CallRequest toCallRequest(msg_t* msg, const sip_t* sip) {
   return r;
 }
 
+// RFC 3261 18.2.2 sends responses to a Via's maddr; RFC 3581 to where the request came from.
+bool dropMaddr(sip_t* sip) {
+  if (sip->sip_via == nullptr || sip->sip_via->v_maddr == nullptr) return false;
+  msg_header_remove_param(sip->sip_via->v_common, "maddr");
+  return true;
+}
+
 std::string uriHost(const std::string& host) {
   return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
 }

@@ -25,6 +25,11 @@ std::string sourceAddress(msg_t* msg, unsigned* port = nullptr);
 // "udp", "tcp" or "tls" for a received message.
 std::string sourceTransport(msg_t* msg);
 
+// Removes the top Via's maddr: sosproxy answers the source (RFC 3581), never a host the Via
+// names (Sofia would resolve it on the SIP thread, or reflect answers at another address).
+// True when there was one.
+bool dropMaddr(sip_t* sip);
+
 // Host part for a URI: IPv6 literals need brackets (RFC 3261 25.1).
 std::string uriHost(const std::string& host);
 // Where requests to a trunk go: "sip:127.0.0.1:5090;transport=udp"; a TLS trunk with a

@@ -195,6 +195,13 @@ void CallPlanner::identify(CallPlan& p, CallRequest& req) const {
   p.caller = callerOf(req);
 }
 
+bool CallPlanner::isCallback(CallRequest req, const RouteDecision& decision, int64_t nowMs) const {
+  CallPlan p;
+  p.decision = decision;
+  p.req = std::move(req);
+  return planCallback(p, nowMs);
+}
+
 // A PSAP calls back from its trunk, which need not be inside trusted_networks: a callback is
 // accepted from a trusted source or from the address of a configured trunk. True when this
 // call is one, with its hop planned.

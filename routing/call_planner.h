@@ -140,6 +140,9 @@ class CallPlanner {
   // device's own location, where the caller is, and the PSAP route. Never throws: a failure to
   // locate routes the call without a location.
   CallPlan plan(CallRequest req, int64_t nowMs) const;
+  // Would plan() take this request, whose Router::decide gave `decision`, for a PSAP callback?
+  // The edge asks before it relays an ordinary call without state (edge.ordinary_relay).
+  bool isCallback(CallRequest req, const RouteDecision& decision, int64_t nowMs) const;
 
   // The ELIN for one attempt of an emergency call at its location (RFC 6881 ELIN mode): from the
   // location's pool, else the site default, else the caller's own DID. Records the mapping in

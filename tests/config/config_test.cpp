@@ -1047,6 +1047,7 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   EXPECT_EQ(c.value().edge.maxTcpConnections, 4096);
   EXPECT_EQ(c.value().edge.tcpIdleTimeoutMs, 600000);
   EXPECT_EQ(c.value().edge.tcpMessageTimeoutMs, 10000);
+  EXPECT_EQ(c.value().edge.ordinaryRelay, OrdinaryRelay::B2bua);
   EXPECT_FALSE(c.value().trunks[0].tcpFallback);
 
   auto lines = kValid;
@@ -1058,7 +1059,8 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
                              "  max_server_transactions: 0",        // 20
                              "  max_tcp_connections: 100",          // 21
                              "  tcp_idle_timeout_s: 30",            // 22
-                             "  tcp_message_timeout_s: 0.5"});      // 23
+                             "  tcp_message_timeout_s: 0.5",        // 23
+                             "  ordinary_relay: stateless"});       // 24
   auto r = parseConfig(text(lines), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Edge& e = r.value().edge;
@@ -1071,12 +1073,15 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   EXPECT_EQ(e.tcpMessageTimeoutMs, 500);
   EXPECT_TRUE(r.value().trunks[0].tcpFallback);
   EXPECT_EQ(toString(e.untrusted), "drop");
+  EXPECT_EQ(e.ordinaryRelay, OrdinaryRelay::Stateless);
+  EXPECT_EQ(toString(e.ordinaryRelay), "stateless");
 
   auto bad = lines;
   bad[5] = "    tcp_fallback: yes";
   bad[16] = "  untrusted: refuse";
   bad[21] = "  tcp_idle_timeout_s: 0";
   bad[22] = "  tcp_message_timeout_s: 0.05";
+  bad[23] = "  ordinary_relay: proxy";
   EXPECT_EQ(problems(parseConfig(text(bad), "t.yaml")),
             (std::vector<std::string>{
                 "t.yaml:6:19: trunks[0].tcp_fallback: \"yes\" is not valid; expected true or "
@@ -1086,6 +1091,7 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
                 "from 0.1 to 86400, e.g. 600",
                 "t.yaml:23:26: edge.tcp_message_timeout_s: \"0.05\" is not valid; expected at "
                 "least 0.1",
+                "t.yaml:24:19: edge.ordinary_relay: \"proxy\" is not one of b2bua, stateless",
             }));
 
   auto tcpTrunk = lines;

@@ -732,6 +732,26 @@ TEST_F(Callback, MappingSurvivesACrashAndRestart) {
   EXPECT_NE(line.get("reason").find("to 1001"), std::string::npos) << line.raw;
 }
 
+// With ordinary calls relayed without state (edge.ordinary_relay: stateless), a PSAP's call to an
+// ELIN still takes the B2BUA to the caller's phone: the PSAP's trunk (127.0.0.1) is inside
+// trusted_networks here too, so only the callback check keeps it from the carrier.
+class CallbackWithStatelessRelay : public Callback {
+ protected:
+  void SetUp() override {
+    ports_.sets.emplace_back("edge.ordinary_relay", "stateless");
+    Callback::SetUp();
+  }
+};
+
+TEST_F(CallbackWithStatelessRelay, TheCallersPhoneStillRings) {
+  const uint16_t phonePort = pickFreePort();
+  const std::string elin = emergencyFrom1001(phonePort);
+  ASSERT_EQ(elin, "+12175550131");
+  auto line = callBack(elin, phonePort, "phone-1001");
+  EXPECT_NE(line.get("reason").find("to 1001"), std::string::npos) << line.raw;
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 0) << metrics();
+}
+
 class CallbackShortWindow : public Callback {
  protected:
   void SetUp() override {

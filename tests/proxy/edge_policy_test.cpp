@@ -2,6 +2,7 @@
 // before a transaction exists. And the per-source rate limiter of the answers to strangers.
 
 #include "proxy/edge_policy.h"
+#include "proxy/stateless_relay.h"
 
 #include <gtest/gtest.h>
 
@@ -145,6 +146,23 @@ TEST(EdgePolicy, LogLimiterWritesOneLinePerIntervalAndCountsTheRest) {
   for (int i = 1; i < 5; ++i) EXPECT_FALSE(log.shouldLog(t0 + std::chrono::seconds(i), suppressed));
   EXPECT_TRUE(log.shouldLog(t0 + std::chrono::seconds(10), suppressed));
   EXPECT_EQ(suppressed, 4u);
+}
+
+// The stateless relay's branches (RFC 3261 16.11): the same incoming branch gives the same one
+// (a retransmission, the CANCEL and the ACK of a failure leave with their INVITE's), another key
+// or another incoming branch gives another, and only a branch made with the key is recognised.
+TEST(StatelessRelayBranch, IsDerivedFromTheIncomingBranchWithAKey) {
+  const std::string b = relayBranch(42, "z9hG4bK-phone-1");
+  EXPECT_EQ(b.size(), 25u);
+  EXPECT_EQ(b.rfind("z9hG4bKsl", 0), 0u) << b;
+  EXPECT_EQ(relayBranch(42, "z9hG4bK-phone-1"), b);
+  EXPECT_NE(relayBranch(43, "z9hG4bK-phone-1"), b);
+  EXPECT_NE(relayBranch(42, "z9hG4bK-phone-2"), b);
+  EXPECT_TRUE(isRelayBranch(42, b, "z9hG4bK-phone-1"));
+  EXPECT_FALSE(isRelayBranch(43, b, "z9hG4bK-phone-1"));
+  EXPECT_FALSE(isRelayBranch(42, b, "z9hG4bK-phone-2"));
+  EXPECT_FALSE(isRelayBranch(42, "z9hG4bKsl0123456789abcdef", "z9hG4bK-phone-1"));
+  EXPECT_FALSE(isRelayBranch(42, b.substr(0, 24), "z9hG4bK-phone-1"));
 }
 
 }  // namespace

@@ -1,0 +1,293 @@
+// edge.ordinary_relay: stateless, against the real sosproxy: an ordinary call crosses it as a
+// stateless proxy's would (RFC 3261 16.11): what the carrier receives is what the phone sent
+// but for sosproxy's Via, its Record-Route, Max-Forwards and what the phone could not vouch for;
+// the answers, the ACK and the BYE find their way by Via and Route; a CANCEL and the ACK of a
+// failure leave with their INVITE's branch; a response sosproxy did not cause is dropped; a
+// request with sosproxy's Record-Route goes nowhere its source may not reach; an emergency call
+// still takes the B2BUA with its PIDF-LO.
+
+#include <gtest/gtest.h>
+
+#include <strings.h>
+
+#include <thread>
+
+#include "b2bua_fixture.h"
+#include "raw_sip.h"
+
+namespace sos::itest {
+namespace {
+
+// Every value of the header `name` in `message`, in order.
+std::vector<std::string> headerValues(const std::string& message, const std::string& name) {
+  std::vector<std::string> out;
+  const std::string head = message.substr(0, message.find("\r\n\r\n"));
+  size_t pos = 0;
+  while ((pos = head.find("\r\n", pos)) != std::string::npos) {
+    pos += 2;
+    const size_t eol = std::min(head.find("\r\n", pos), head.size());
+    const std::string line = head.substr(pos, eol - pos);
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        strncasecmp(line.c_str(), name.c_str(), name.size()) == 0) {
+      std::string v = line.substr(name.size() + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+std::string bodyOf(const std::string& message) {
+  const size_t end = message.find("\r\n\r\n");
+  return end == std::string::npos ? "" : message.substr(end + 4);
+}
+
+// The carrier's answer to `request`: its Vias, Record-Route, From, Call-ID and CSeq copied,
+// its To with `toTag`, the carrier's Contact.
+std::string answer(const std::string& request, const std::string& status, const std::string& toTag,
+                   uint16_t carrierPort) {
+  std::string m = "SIP/2.0 " + status + "\r\n";
+  for (const auto& v : headerValues(request, "Via")) m += "Via: " + v + "\r\n";
+  for (const auto& r : headerValues(request, "Record-Route")) m += "Record-Route: " + r + "\r\n";
+  m += "From: " + rawHeader(request, "From") + "\r\n";
+  std::string to = rawHeader(request, "To");
+  if (to.find(";tag=") == std::string::npos) to += ";tag=" + toTag;
+  m += "To: " + to + "\r\n";
+  m += "Call-ID: " + rawHeader(request, "Call-ID") + "\r\n";
+  m += "CSeq: " + rawHeader(request, "CSeq") + "\r\n";
+  m += "Contact: <sip:carrier@127.0.0.1:" + std::to_string(carrierPort) + ">\r\n";
+  m += "Content-Length: 0\r\n\r\n";
+  return m;
+}
+
+std::string branchOf(const std::string& via) {
+  const size_t at = via.find("branch=");
+  return at == std::string::npos ? "" : via.substr(at + 7, via.find(';', at) - at - 7);
+}
+
+class StatelessRelayTest : public B2buaTest {
+ protected:
+  void SetUp() override {
+    ports_.sets.emplace_back("edge.ordinary_relay", "stateless");
+    startProxy("udp", /*withLocations=*/true);
+    ASSERT_TRUE(carrier_.ok());
+    ASSERT_TRUE(phone_.ok());
+  }
+  std::string proxyPort() const { return std::to_string(ports_.proxy); }
+  std::string ourRoute() const { return "<sip:127.0.0.1:" + proxyPort() + ";lr;sosrelay>"; }
+  RawRequest ordinaryInvite(const std::string& callId) {
+    RawRequest r;
+    r.requestUri = "sip:5551234@127.0.0.1:" + proxyPort();
+    r.callId = callId;
+    r.branch = "z9hG4bK-" + callId;
+    r.body = sdpOffer(phone_.ip());
+    return r;
+  }
+  // The phone sends, the carrier receives (within 10 s).
+  std::string phoneToCarrier(const RawRequest& r) {
+    EXPECT_TRUE(phone_.send(buildRequest(r, phone_.ip(), phone_.port()), ports_.proxy));
+    return carrier_.receiveStarting(r.method + " ", milliseconds(10000)).value_or("");
+  }
+  // The carrier answers, the phone receives the answer (within 10 s).
+  std::string carrierToPhone(const std::string& response) {
+    EXPECT_TRUE(carrier_.send(response, ports_.proxy));
+    return phone_.receiveStarting(startLine(response).substr(0, 11), milliseconds(10000))
+        .value_or("");
+  }
+
+  RawUdp carrier_{"127.0.0.1", ports_.carrier};
+  RawUdp phone_{"127.0.0.3"};  // trusted, neither in pbx_sources nor in network_sources
+};
+
+// A whole call: INVITE, 180, 200, ACK, BYE and its 200, each checked where it arrives.
+TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
+  RawRequest invite = ordinaryInvite("relay-call");
+  invite.extra =
+      "P-Asserted-Identity: <sip:1003@pbx.hq.example>\r\n"
+      "P-Access-Network-Info: IEEE-802.11; i-wlan-node-id=001122334455; network-provided\r\n"
+      "X-Trace: kept as sent\r\n";
+  const std::string sent = buildRequest(invite, phone_.ip(), phone_.port());
+  const std::string got = phoneToCarrier(invite);
+  ASSERT_FALSE(got.empty()) << routingLogText();
+
+  EXPECT_EQ(startLine(got), "INVITE " + invite.requestUri + " SIP/2.0");
+  const auto vias = headerValues(got, "Via");
+  ASSERT_EQ(vias.size(), 2u) << got;
+  EXPECT_EQ(vias[0].rfind("SIP/2.0/UDP 127.0.0.1:" + proxyPort() + ";", 0), 0u) << got;
+  EXPECT_EQ(branchOf(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
+  // nta notes the port the phone sent from (rport, RFC 3581), nothing else changes.
+  EXPECT_EQ(vias[1], rawHeader(sent, "Via") + ";rport=" + std::to_string(phone_.port())) << got;
+  EXPECT_EQ(headerValues(got, "Record-Route"), std::vector<std::string>{ourRoute()}) << got;
+  EXPECT_EQ(rawHeader(got, "Max-Forwards"), "69") << got;
+  for (const char* same : {"From", "To", "Call-ID", "CSeq", "Contact", "X-Trace", "Content-Type"})
+    EXPECT_EQ(rawHeader(got, same), rawHeader(sent, same)) << same << "\n" << got;
+  EXPECT_EQ(bodyOf(got), invite.body) << got;
+  // 127.0.0.3 may vouch for neither the caller's identity nor the network.
+  EXPECT_EQ(rawHeader(got, "P-Asserted-Identity"), "") << got;
+  EXPECT_EQ(rawHeader(got, "P-Access-Network-Info"), "IEEE-802.11; i-wlan-node-id=001122334455")
+      << got;
+
+  const std::string ringing =
+      carrierToPhone(answer(got, "180 Ringing", "carrier-1", ports_.carrier));
+  ASSERT_FALSE(ringing.empty());
+  EXPECT_EQ(headerValues(ringing, "Via"), std::vector<std::string>{vias[1]}) << ringing;
+  const std::string ok = carrierToPhone(answer(got, "200 OK", "carrier-1", ports_.carrier));
+  ASSERT_FALSE(ok.empty());
+  EXPECT_EQ(headerValues(ok, "Via"), std::vector<std::string>{vias[1]}) << ok;
+  EXPECT_EQ(headerValues(ok, "Record-Route"), std::vector<std::string>{ourRoute()}) << ok;
+
+  // The dialog's requests follow the Record-Route: sosproxy pops its Route and sends them on.
+  RawRequest ack = invite;
+  ack.method = "ACK";
+  ack.requestUri = "sip:carrier@127.0.0.1:" + std::to_string(ports_.carrier);
+  ack.toUri = invite.requestUri;
+  ack.toTag = "carrier-1";
+  ack.branch = "z9hG4bK-relay-call-ack";
+  ack.body.clear();
+  ack.extra = "Route: " + ourRoute() + "\r\n";
+  const std::string gotAck = phoneToCarrier(ack);
+  ASSERT_FALSE(gotAck.empty());
+  EXPECT_EQ(startLine(gotAck), "ACK " + ack.requestUri + " SIP/2.0");
+  EXPECT_EQ(rawHeader(gotAck, "Route"), "") << gotAck;
+  EXPECT_EQ(headerValues(gotAck, "Via").size(), 2u) << gotAck;
+
+  RawRequest bye = ack;
+  bye.method = "BYE";
+  bye.cseq = 2;
+  bye.branch = "z9hG4bK-relay-call-bye";
+  const std::string gotBye = phoneToCarrier(bye);
+  ASSERT_FALSE(gotBye.empty());
+  EXPECT_EQ(rawHeader(gotBye, "Route"), "") << gotBye;
+  EXPECT_EQ(rawHeader(gotBye, "Max-Forwards"), "69") << gotBye;
+  const std::string byeOk = carrierToPhone(answer(gotBye, "200 OK", "carrier-1", ports_.carrier));
+  EXPECT_EQ(rawHeader(byeOk, "CSeq"), "2 BYE") << byeOk;
+
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 1) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 2) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_responses_total"), 3) << metrics();
+  // No call was held: nothing for the B2BUA's counts.
+  EXPECT_EQ(metric("sosproxy_calls_total"), 0) << metrics();
+}
+
+// RFC 3261 16.11: the CANCEL and the ACK of the 487 reach the carrier with the INVITE's branch,
+// so that the carrier matches them to it; the 487 and the CANCEL's 200 reach the phone.
+TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
+  RawRequest invite = ordinaryInvite("relay-cancel");
+  // Sent without Max-Forwards: the relay adds one (RFC 3261 16.6 step 3), among the headers.
+  std::string withoutMf = buildRequest(invite, phone_.ip(), phone_.port());
+  withoutMf.erase(withoutMf.find("Max-Forwards: 70\r\n"), 18);
+  ASSERT_TRUE(phone_.send(withoutMf, ports_.proxy));
+  const std::string got = carrier_.receiveStarting("INVITE ", milliseconds(10000)).value_or("");
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(rawHeader(got, "Max-Forwards"), "70") << got;
+  EXPECT_EQ(bodyOf(got), invite.body) << got;
+  const std::string branch = branchOf(headerValues(got, "Via")[0]);
+
+  RawRequest cancel = invite;
+  cancel.method = "CANCEL";
+  cancel.body.clear();
+  const std::string gotCancel = phoneToCarrier(cancel);
+  ASSERT_FALSE(gotCancel.empty());
+  EXPECT_EQ(branchOf(headerValues(gotCancel, "Via")[0]), branch) << gotCancel;
+  EXPECT_EQ(rawHeader(gotCancel, "CSeq"), "1 CANCEL") << gotCancel;
+  EXPECT_EQ(rawHeader(gotCancel, "Record-Route"), "") << gotCancel;
+
+  const std::string cancelOk = carrierToPhone(answer(gotCancel, "200 OK", "c2", ports_.carrier));
+  EXPECT_EQ(rawHeader(cancelOk, "CSeq"), "1 CANCEL") << cancelOk;
+  const std::string terminated =
+      carrierToPhone(answer(got, "487 Request Terminated", "c2", ports_.carrier));
+  EXPECT_EQ(statusOf(terminated), 487) << terminated;
+
+  RawRequest ack = invite;
+  ack.method = "ACK";
+  ack.toTag = "c2";
+  ack.body.clear();
+  const std::string gotAck = phoneToCarrier(ack);
+  ASSERT_FALSE(gotAck.empty());
+  EXPECT_EQ(branchOf(headerValues(gotAck, "Via")[0]), branch) << gotAck;
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 3) << metrics();
+}
+
+// A response sosproxy did not cause (a branch it did not make, or from an untrusted source) is
+// dropped, not reflected at the address its Via names; a request carrying sosproxy's
+// Record-Route goes only from a phone to a trunk or from a trunk to a phone.
+TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
+  const std::string got = phoneToCarrier(ordinaryInvite("relay-forged"));
+  ASSERT_FALSE(got.empty());
+  const auto vias = headerValues(got, "Via");
+  std::string forged = answer(got, "200 OK", "f1", ports_.carrier);
+  const std::string realBranch = branchOf(vias[0]);
+  forged.replace(forged.find(realBranch), realBranch.size(), "z9hG4bKsl0123456789abcdef");
+  ASSERT_TRUE(carrier_.send(forged, ports_.proxy));
+  RawUdp stranger("127.0.0.2");
+  ASSERT_TRUE(stranger.send(answer(got, "200 OK", "f2", ports_.carrier), ports_.proxy));
+  for (int i = 0; i < 100 && metric("sosproxy_edge_stray_responses_total") < 2; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(metric("sosproxy_edge_stray_responses_total"), 2) << metrics();
+  EXPECT_FALSE(phone_.receive(milliseconds(300))) << "a forged response was relayed";
+  EXPECT_EQ(metric("sosproxy_relay_responses_total"), 0) << metrics();
+
+  // From a phone to another phone's address (127.0.0.3 is no trunk): refused.
+  RawRequest bye;
+  bye.method = "BYE";
+  bye.requestUri = "sip:1002@127.0.0.3:5062";
+  bye.callId = "relay-forged-bye";
+  bye.branch = "z9hG4bK-relay-forged-bye";
+  bye.toTag = "t1";
+  bye.extra = "Route: " + ourRoute() + "\r\n";
+  ASSERT_TRUE(phone_.send(buildRequest(bye, phone_.ip(), phone_.port()), ports_.proxy));
+  const auto refused = phone_.receive(milliseconds(5000));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(statusOf(*refused), 403) << *refused;
+  // From a stranger to the carrier: refused as well.
+  bye.requestUri = "sip:carrier@127.0.0.1:" + std::to_string(ports_.carrier);
+  bye.branch += "-2";
+  ASSERT_TRUE(stranger.send(buildRequest(bye, stranger.ip(), stranger.port()), ports_.proxy));
+  const auto refused2 = stranger.receive(milliseconds(5000));
+  ASSERT_TRUE(refused2);
+  EXPECT_EQ(statusOf(*refused2), 403) << *refused2;
+  EXPECT_EQ(metric("sosproxy_relay_refused_total"), 2) << metrics();
+  EXPECT_FALSE(carrier_.receive(milliseconds(300))) << "a refused request reached the carrier";
+}
+
+// A new call (no To-tag) that names the relay's Record-Route, and after it a PSAP trunk, in its
+// Route set does not take the relay past the edge: the 911 is the B2BUA's, located, and the
+// PSAP's stand-in receives the B2BUA's own INVITE with a PIDF-LO.
+TEST_F(StatelessRelayTest, ANewCallNamingTheRelaysRouteStillMeetsTheB2bua) {
+  RawUdp psap("127.0.0.1", ports_.psapA);
+  ASSERT_TRUE(psap.ok());
+  RawRequest call = ordinaryInvite("relay-route-911");
+  call.requestUri = "sip:911@127.0.0.1:" + proxyPort();
+  call.extra = "Route: " + ourRoute() + ", <sip:127.0.0.1:" + std::to_string(ports_.psapA) +
+               ";lr>\r\n";
+  ASSERT_TRUE(phone_.send(buildRequest(call, phone_.ip(), phone_.port()), ports_.proxy));
+  const std::string got = psap.receiveStarting("INVITE ", milliseconds(10000)).value_or("");
+  ASSERT_FALSE(got.empty()) << routingLogText();
+  EXPECT_NE(rawHeader(got, "Call-ID"), call.callId) << got;
+  EXPECT_NE(got.find("application/pidf+xml"), std::string::npos) << got;
+  EXPECT_EQ(headerValues(got, "Via").size(), 1u) << got;
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", call.callId}});
+  EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
+  EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 0) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 0) << metrics();
+}
+
+// The stateless relay is for ordinary calls only: a 911 still crosses the B2BUA, and the PSAP's
+// stand-in checks its PIDF-LO (HQ Floor 2 for 1001's phone at 10.1.2.45).
+TEST_F(StatelessRelayTest, AnEmergencyCallStillTakesTheB2buaWithItsLocation) {
+  auto psap = startTrunk("uas-psap-expect-pidf.xml", ports_.psapA, "il-psap-a");
+  Sipp uac(call911Options("1001", "10.1.2.45", "relay-911"), dir_.path());
+  ASSERT_TRUE(uac.start());
+  EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+  EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+  const std::string invite = findMessage(*psap, true, "INVITE ");
+  EXPECT_NE(invite.find("application/pidf+xml"), std::string::npos) << invite;
+  EXPECT_NE(inviteCallId(*psap, true), inviteCallId(uac, false)) << "not a B2BUA's second leg";
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", inviteCallId(uac, false)}});
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+  EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 0) << metrics();
+}
+
+}  // namespace
+}  // namespace sos::itest
