@@ -32,7 +32,9 @@ void Edge::relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
       e.caller = !req.paiUser.empty() ? req.paiUser : req.fromUser;
       e.dialed = d.match.dialed;
       e.site = d.site ? d.site->name : "";
-      e.source = req.sourceAddress;
+      unsigned port = 0;
+      (void)sourceAddress(msg, &port);
+      e.source = uriHost(req.sourceAddress) + ":" + std::to_string(port) + "/udp";
       e.outcome = "rejected";
       e.status = 503;
       e.reason = limited;

@@ -250,6 +250,40 @@ TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
   EXPECT_FALSE(carrier_.receive(milliseconds(300))) << "a refused request reached the carrier";
 }
 
+// The ordinary-call limits still hold for calls relayed without state: with one call a second
+// (a bucket of one), of two INVITEs sent back to back the first reaches the carrier and the
+// second is answered 503 with Retry-After, with its routing-log line.
+class StatelessRelayLimited : public StatelessRelayTest {
+ protected:
+  void SetUp() override {
+    ports_.extraYaml =
+        "limits:\n  ordinary_calls_per_second: 1\n  ordinary_burst: 1\n  overload_lag_ms: 0\n"
+        "  drain_s: 2\n";
+    StatelessRelayTest::SetUp();
+  }
+};
+
+TEST_F(StatelessRelayLimited, AnOrdinaryCallOverTheLimitGets503) {
+  const RawRequest first = ordinaryInvite("relay-limit-1");
+  const RawRequest second = ordinaryInvite("relay-limit-2");
+  ASSERT_TRUE(phone_.send(buildRequest(first, phone_.ip(), phone_.port()), ports_.proxy));
+  ASSERT_TRUE(phone_.send(buildRequest(second, phone_.ip(), phone_.port()), ports_.proxy));
+  const std::string got = carrier_.receiveStarting("INVITE ", milliseconds(10000)).value_or("");
+  EXPECT_EQ(rawHeader(got, "Call-ID"), first.callId) << got;
+  const std::string refused =
+      phone_.receiveStarting("SIP/2.0 503", milliseconds(10000)).value_or("");
+  EXPECT_EQ(rawHeader(refused, "Call-ID"), second.callId) << refused;
+  EXPECT_EQ(rawHeader(refused, "Retry-After"), "5") << refused;
+  auto line = waitForLogLine({{"event", "route"}, {"call_id", second.callId}});
+  EXPECT_EQ(line.get("outcome"), "rejected") << line.raw;
+  EXPECT_EQ(line.get("status"), "503") << line.raw;
+  EXPECT_EQ(line.get("reason"), "ordinary-call limit reached") << line.raw;
+  EXPECT_EQ(line.get("source"), "127.0.0.3:" + std::to_string(phone_.port()) + "/udp") << line.raw;
+  EXPECT_EQ(metric("sosproxy_relay_limited_total"), 1) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 1) << metrics();
+  EXPECT_FALSE(carrier_.receive(milliseconds(300))) << "the refused INVITE reached the carrier";
+}
+
 // A new call (no To-tag) that names the relay's Record-Route, and after it a PSAP trunk, in its
 // Route set does not take the relay past the edge: the 911 is the B2BUA's, located, and the
 // PSAP's stand-in receives the B2BUA's own INVITE with a PIDF-LO.
@@ -258,8 +292,8 @@ TEST_F(StatelessRelayTest, ANewCallNamingTheRelaysRouteStillMeetsTheB2bua) {
   ASSERT_TRUE(psap.ok());
   RawRequest call = ordinaryInvite("relay-route-911");
   call.requestUri = "sip:911@127.0.0.1:" + proxyPort();
-  call.extra = "Route: " + ourRoute() + ", <sip:127.0.0.1:" + std::to_string(ports_.psapA) +
-               ";lr>\r\n";
+  call.extra =
+      "Route: " + ourRoute() + ", <sip:127.0.0.1:" + std::to_string(ports_.psapA) + ";lr>\r\n";
   ASSERT_TRUE(phone_.send(buildRequest(call, phone_.ip(), phone_.port()), ports_.proxy));
   const std::string got = psap.receiveStarting("INVITE ", milliseconds(10000)).value_or("");
   ASSERT_FALSE(got.empty()) << routingLogText();
