@@ -81,14 +81,6 @@ std::vector<std::string> messagesOf(const Sipp& sipp, bool received, const std::
   return out;
 }
 
-// The body of a traced message: the Content-Length bytes after the blank line.
-std::string bodyOf(const std::string& message) {
-  size_t at = message.find("\r\n\r\n");
-  if (at == std::string::npos) return "";
-  const long length = std::atol(headerValue(message, "Content-Length").c_str());
-  return message.substr(at + 4, static_cast<size_t>(std::max(0L, length)));
-}
-
 // A header value without its optional white space ("a; b = c" -> "a;b=c").
 std::string compact(const std::string& v) {
   std::string out;

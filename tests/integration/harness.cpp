@@ -745,6 +745,13 @@ std::vector<std::string> traceStartLines(const std::string& trace, bool received
   return out;
 }
 
+std::string bodyOf(const std::string& message) {
+  const size_t at = message.find("\r\n\r\n");
+  if (at == std::string::npos) return "";
+  const long length = std::atol(headerValue(message, "Content-Length").c_str());
+  return message.substr(at + 4, static_cast<size_t>(std::max(0L, length)));
+}
+
 std::string headerValue(const std::string& message, const std::string& header) {
   std::istringstream in(message);
   std::string line;

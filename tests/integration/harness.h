@@ -434,5 +434,7 @@ std::vector<std::string> traceMessages(const std::string& trace, bool received);
 std::vector<std::string> traceStartLines(const std::string& trace, bool received);
 // The value of `header` in `message` (first occurrence, full name, case-insensitive), or "".
 std::string headerValue(const std::string& message, const std::string& header);
+// The body of a message: the Content-Length bytes after the blank line ("" without one).
+std::string bodyOf(const std::string& message);
 
 }  // namespace sos::itest

@@ -19,7 +19,7 @@ namespace sos::itest {
 namespace {
 
 // Every value of the header `name` in `message`, in order.
-std::vector<std::string> headerValues(const std::string& message, const std::string& name) {
+std::vector<std::string> relayHeaderValues(const std::string& message, const std::string& name) {
   std::vector<std::string> out;
   const std::string head = message.substr(0, message.find("\r\n\r\n"));
   size_t pos = 0;
@@ -37,18 +37,14 @@ std::vector<std::string> headerValues(const std::string& message, const std::str
   return out;
 }
 
-std::string bodyOf(const std::string& message) {
-  const size_t end = message.find("\r\n\r\n");
-  return end == std::string::npos ? "" : message.substr(end + 4);
-}
-
 // The carrier's answer to `request`: its Vias, Record-Route, From, Call-ID and CSeq copied,
 // its To with `toTag`, the carrier's Contact.
-std::string answer(const std::string& request, const std::string& status, const std::string& toTag,
-                   uint16_t carrierPort) {
+std::string carrierAnswer(const std::string& request, const std::string& status,
+                          const std::string& toTag, uint16_t carrierPort) {
   std::string m = "SIP/2.0 " + status + "\r\n";
-  for (const auto& v : headerValues(request, "Via")) m += "Via: " + v + "\r\n";
-  for (const auto& r : headerValues(request, "Record-Route")) m += "Record-Route: " + r + "\r\n";
+  for (const auto& v : relayHeaderValues(request, "Via")) m += "Via: " + v + "\r\n";
+  for (const auto& r : relayHeaderValues(request, "Record-Route"))
+    m += "Record-Route: " + r + "\r\n";
   m += "From: " + rawHeader(request, "From") + "\r\n";
   std::string to = rawHeader(request, "To");
   if (to.find(";tag=") == std::string::npos) to += ";tag=" + toTag;
@@ -60,7 +56,7 @@ std::string answer(const std::string& request, const std::string& status, const 
   return m;
 }
 
-std::string branchOf(const std::string& via) {
+std::string viaBranch(const std::string& via) {
   const size_t at = via.find("branch=");
   return at == std::string::npos ? "" : via.substr(at + 7, via.find(';', at) - at - 7);
 }
@@ -111,13 +107,13 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   ASSERT_FALSE(got.empty()) << routingLogText();
 
   EXPECT_EQ(startLine(got), "INVITE " + invite.requestUri + " SIP/2.0");
-  const auto vias = headerValues(got, "Via");
+  const auto vias = relayHeaderValues(got, "Via");
   ASSERT_EQ(vias.size(), 2u) << got;
   EXPECT_EQ(vias[0].rfind("SIP/2.0/UDP 127.0.0.1:" + proxyPort() + ";", 0), 0u) << got;
-  EXPECT_EQ(branchOf(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
+  EXPECT_EQ(viaBranch(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
   // nta notes the port the phone sent from (rport, RFC 3581), nothing else changes.
   EXPECT_EQ(vias[1], rawHeader(sent, "Via") + ";rport=" + std::to_string(phone_.port())) << got;
-  EXPECT_EQ(headerValues(got, "Record-Route"), std::vector<std::string>{ourRoute()}) << got;
+  EXPECT_EQ(relayHeaderValues(got, "Record-Route"), std::vector<std::string>{ourRoute()}) << got;
   EXPECT_EQ(rawHeader(got, "Max-Forwards"), "69") << got;
   for (const char* same : {"From", "To", "Call-ID", "CSeq", "Contact", "X-Trace", "Content-Type"})
     EXPECT_EQ(rawHeader(got, same), rawHeader(sent, same)) << same << "\n" << got;
@@ -128,13 +124,13 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
       << got;
 
   const std::string ringing =
-      carrierToPhone(answer(got, "180 Ringing", "carrier-1", ports_.carrier));
+      carrierToPhone(carrierAnswer(got, "180 Ringing", "carrier-1", ports_.carrier));
   ASSERT_FALSE(ringing.empty());
-  EXPECT_EQ(headerValues(ringing, "Via"), std::vector<std::string>{vias[1]}) << ringing;
-  const std::string ok = carrierToPhone(answer(got, "200 OK", "carrier-1", ports_.carrier));
+  EXPECT_EQ(relayHeaderValues(ringing, "Via"), std::vector<std::string>{vias[1]}) << ringing;
+  const std::string ok = carrierToPhone(carrierAnswer(got, "200 OK", "carrier-1", ports_.carrier));
   ASSERT_FALSE(ok.empty());
-  EXPECT_EQ(headerValues(ok, "Via"), std::vector<std::string>{vias[1]}) << ok;
-  EXPECT_EQ(headerValues(ok, "Record-Route"), std::vector<std::string>{ourRoute()}) << ok;
+  EXPECT_EQ(relayHeaderValues(ok, "Via"), std::vector<std::string>{vias[1]}) << ok;
+  EXPECT_EQ(relayHeaderValues(ok, "Record-Route"), std::vector<std::string>{ourRoute()}) << ok;
 
   // The dialog's requests follow the Record-Route: sosproxy pops its Route and sends them on.
   RawRequest ack = invite;
@@ -149,7 +145,7 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   ASSERT_FALSE(gotAck.empty());
   EXPECT_EQ(startLine(gotAck), "ACK " + ack.requestUri + " SIP/2.0");
   EXPECT_EQ(rawHeader(gotAck, "Route"), "") << gotAck;
-  EXPECT_EQ(headerValues(gotAck, "Via").size(), 2u) << gotAck;
+  EXPECT_EQ(relayHeaderValues(gotAck, "Via").size(), 2u) << gotAck;
 
   RawRequest bye = ack;
   bye.method = "BYE";
@@ -159,7 +155,8 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   ASSERT_FALSE(gotBye.empty());
   EXPECT_EQ(rawHeader(gotBye, "Route"), "") << gotBye;
   EXPECT_EQ(rawHeader(gotBye, "Max-Forwards"), "69") << gotBye;
-  const std::string byeOk = carrierToPhone(answer(gotBye, "200 OK", "carrier-1", ports_.carrier));
+  const std::string byeOk =
+      carrierToPhone(carrierAnswer(gotBye, "200 OK", "carrier-1", ports_.carrier));
   EXPECT_EQ(rawHeader(byeOk, "CSeq"), "2 BYE") << byeOk;
 
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 1) << metrics();
@@ -181,21 +178,22 @@ TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(rawHeader(got, "Max-Forwards"), "70") << got;
   EXPECT_EQ(bodyOf(got), invite.body) << got;
-  const std::string branch = branchOf(headerValues(got, "Via")[0]);
+  const std::string branch = viaBranch(relayHeaderValues(got, "Via")[0]);
 
   RawRequest cancel = invite;
   cancel.method = "CANCEL";
   cancel.body.clear();
   const std::string gotCancel = phoneToCarrier(cancel);
   ASSERT_FALSE(gotCancel.empty());
-  EXPECT_EQ(branchOf(headerValues(gotCancel, "Via")[0]), branch) << gotCancel;
+  EXPECT_EQ(viaBranch(relayHeaderValues(gotCancel, "Via")[0]), branch) << gotCancel;
   EXPECT_EQ(rawHeader(gotCancel, "CSeq"), "1 CANCEL") << gotCancel;
   EXPECT_EQ(rawHeader(gotCancel, "Record-Route"), "") << gotCancel;
 
-  const std::string cancelOk = carrierToPhone(answer(gotCancel, "200 OK", "c2", ports_.carrier));
+  const std::string cancelOk =
+      carrierToPhone(carrierAnswer(gotCancel, "200 OK", "c2", ports_.carrier));
   EXPECT_EQ(rawHeader(cancelOk, "CSeq"), "1 CANCEL") << cancelOk;
   const std::string terminated =
-      carrierToPhone(answer(got, "487 Request Terminated", "c2", ports_.carrier));
+      carrierToPhone(carrierAnswer(got, "487 Request Terminated", "c2", ports_.carrier));
   EXPECT_EQ(statusOf(terminated), 487) << terminated;
 
   RawRequest ack = invite;
@@ -204,7 +202,7 @@ TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
   ack.body.clear();
   const std::string gotAck = phoneToCarrier(ack);
   ASSERT_FALSE(gotAck.empty());
-  EXPECT_EQ(branchOf(headerValues(gotAck, "Via")[0]), branch) << gotAck;
+  EXPECT_EQ(viaBranch(relayHeaderValues(gotAck, "Via")[0]), branch) << gotAck;
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 3) << metrics();
 }
 
@@ -214,13 +212,13 @@ TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
 TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
   const std::string got = phoneToCarrier(ordinaryInvite("relay-forged"));
   ASSERT_FALSE(got.empty());
-  const auto vias = headerValues(got, "Via");
-  std::string forged = answer(got, "200 OK", "f1", ports_.carrier);
-  const std::string realBranch = branchOf(vias[0]);
+  const auto vias = relayHeaderValues(got, "Via");
+  std::string forged = carrierAnswer(got, "200 OK", "f1", ports_.carrier);
+  const std::string realBranch = viaBranch(vias[0]);
   forged.replace(forged.find(realBranch), realBranch.size(), "z9hG4bKsl0123456789abcdef");
   ASSERT_TRUE(carrier_.send(forged, ports_.proxy));
   RawUdp stranger("127.0.0.2");
-  ASSERT_TRUE(stranger.send(answer(got, "200 OK", "f2", ports_.carrier), ports_.proxy));
+  ASSERT_TRUE(stranger.send(carrierAnswer(got, "200 OK", "f2", ports_.carrier), ports_.proxy));
   for (int i = 0; i < 100 && metric("sosproxy_edge_stray_responses_total") < 2; ++i)
     std::this_thread::sleep_for(milliseconds(50));
   EXPECT_EQ(metric("sosproxy_edge_stray_responses_total"), 2) << metrics();
@@ -299,7 +297,7 @@ TEST_F(StatelessRelayTest, ANewCallNamingTheRelaysRouteStillMeetsTheB2bua) {
   ASSERT_FALSE(got.empty()) << routingLogText();
   EXPECT_NE(rawHeader(got, "Call-ID"), call.callId) << got;
   EXPECT_NE(got.find("application/pidf+xml"), std::string::npos) << got;
-  EXPECT_EQ(headerValues(got, "Via").size(), 1u) << got;
+  EXPECT_EQ(relayHeaderValues(got, "Via").size(), 1u) << got;
   auto line = waitForLogLine({{"event", "route"}, {"call_id", call.callId}});
   EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
   EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 0) << metrics();
