@@ -2,13 +2,17 @@
 # sosproxy side by side with Kamailio and with SIPp alone, on loopback, with free ports.
 #
 #   bench/compare.sh [SOSPROXY_BIN] [--quick] [--seconds N] [--warmup N] [--rates "R1 R2 ..."]
-#                    [--bisect N] [--cpu-rate R] [--series "S1 S2 ..."] [--kamailio-children N]
+#                    [--bisect N] [--cpu-rate R] [--cpu-repeat N] [--series "S1 S2 ..."]
+#                    [--kamailio-children N]
 #                    [--kamailio-shm MB] [--overload F] [--set PATH=VALUE] [--keep]
 #
-# Seven series. Each first runs one step at --cpu-rate (default 300 calls/s, a rate neither side
-# is loaded at; 0 leaves it out) for the figure that travels between machines: CPU microseconds
-# per call. Then a ramp over --rates (calls per second; default "400 800 1200 1600 2000 2400 2800
-# 3200") that stops at the first rate where a call fails, then --bisect more steps (default 2)
+# Seven series. First, for the figure that travels between machines (CPU microseconds per call),
+# every series runs one step at --cpu-rate (default 300 calls/s, a rate neither side is loaded
+# at; 0 leaves it out), the series taking turns, and that round is made --cpu-repeat times
+# (default 3): the median of each series' steps is its figure, so a slow minute of the machine
+# falls on every series alike. Then each series runs a ramp over --rates (calls per second;
+# default "400 800 1200 1600 2000 2400 2800 3200") that stops at the first rate where a call
+# fails, then --bisect more steps (default 2)
 # halving the gap between the last rate that passed and the first that failed. Every step is a
 # fresh process under test and fresh SIPp peers, placing rate * (--warmup + --seconds) calls
 # (default 10 s of warm-up, then a 30 s window, as the Kamailio anchor measures) from
@@ -24,7 +28,7 @@
 #   sos-plain-b2bua  the same through the B2BUA (edge.ordinary_relay: b2bua, the default)
 #   sos-e911-pg   sos-e911 with store.backend postgresql: a scratch server of scripts/pg-local.sh
 #                 for the whole run, on the same machine (each step a fresh sosproxy on it)
-# --quick: --cpu-rate 100 and rate 400, 2 s each with no warm-up, no bisection (what CI
+# --quick: --cpu-rate 100 once and rate 400, 2 s each with no warm-up, no bisection (what CI
 # runs, so the harness cannot rot). --series: only these of the seven (e.g. "sos-e911 sos-plain"
 # to compare two sosproxy builds).
 # --overload F: after the ramp, one more step of each 911 series at F times the limit it found
@@ -34,9 +38,9 @@
 # e.g. --set limits.udp_invite_gate=false to measure without the INVITE gate).
 # --kamailio-children: Kamailio's UDP workers (-n, default 1: its best on 2 cores in the anchor's
 # measurements); --kamailio-shm: its shared memory (-m, default 1024 MB, the anchor's; -M 16 MB
-# private memory per process). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds nothing; a
-# missing kamailio prints its series as "not installed". Reports, never judges: the exit status
-# is non-zero only when the run could not be done.
+# private memory per process). SOSPROXY_BIN defaults to build/proxy/sosproxy. Installs and builds
+# nothing; a missing kamailio prints its series as "not installed". Reports, never judges: the
+# exit status is non-zero only when the run could not be done.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -58,10 +62,12 @@ bisect_given=0
 seconds_given=0
 warmup_given=0
 cpu_rate_given=0
+cpu_repeat=3
+cpu_repeat_given=0
 overload=1.5
 sos_sets=()
 
-usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -70,6 +76,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="${2:?--seconds needs a value}"; seconds_given=1; shift 2 ;;
     --warmup) warmup="${2:?--warmup needs a value}"; warmup_given=1; shift 2 ;;
     --cpu-rate) cpu_rate="${2:?--cpu-rate needs a value}"; cpu_rate_given=1; shift 2 ;;
+    --cpu-repeat) cpu_repeat="${2:?--cpu-repeat needs a value}"; cpu_repeat_given=1; shift 2 ;;
     --kamailio-shm) kam_shm="${2:?--kamailio-shm needs a value}"; shift 2 ;;
     --rates) rates="${2:?--rates needs a value}"; rates_given=1; shift 2 ;;
     --series) only_series="${2:?--series needs a value}"; shift 2 ;;
@@ -88,12 +95,14 @@ if [[ "$quick" -eq 1 ]]; then
   [[ "$seconds_given" -eq 1 ]] || seconds=2
   [[ "$warmup_given" -eq 1 ]] || warmup=0
   [[ "$cpu_rate_given" -eq 1 ]] || cpu_rate=100
+  [[ "$cpu_repeat_given" -eq 1 ]] || cpu_repeat=1
   [[ "$bisect_given" -eq 1 ]] || bisect=0
   overload=0
 fi
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || die "--seconds must be a positive integer"
 [[ "$warmup" =~ ^[0-9]+$ ]] || die "--warmup must be a number of seconds (0 or more)"
 [[ "$cpu_rate" =~ ^[0-9]+$ ]] || die "--cpu-rate must be a number of calls per second (0: none)"
+[[ "$cpu_repeat" =~ ^[0-9]+$ && "$cpu_repeat" -gt 0 ]] || die "--cpu-repeat must be a positive number of rounds"
 [[ "$kam_shm" =~ ^[0-9]+$ && "$kam_shm" -gt 0 ]] || die "--kamailio-shm must be a positive number of MB"
 [[ "$overload" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--overload must be a factor (e.g. 1.5; 0: none)"
 [[ "$bisect" =~ ^[0-9]+$ ]] || die "--bisect must be a number of steps (0 or more)"
@@ -179,7 +188,8 @@ run_step() {
   case "$series" in *-plain|*-plain-b2bua) dial=5551234 ;; *) dial=911 ;; esac
   calls=$((rate * (warmup + seconds)))
   limit=$(((warmup + seconds) * 3 + 30))
-  dir="$work/$series-$rate"
+  step_no=$((step_no + 1))
+  dir="$work/$(printf '%03d' "$step_no")-$series-$rate"
   mkdir -p "$dir"
   uas_port="$(free_port)"
 
@@ -294,7 +304,8 @@ run_step() {
   fi
   step_rtd="$(percentiles "$dir")"
   step_added="-"
-  [[ "$kind" == sos ]] && step_added="$(added_percentiles "$dir/routing.log")"
+  # The stateless relay writes no routing-log line for the calls it relays.
+  [[ "$kind" == sos && "$series" != sos-plain ]] && step_added="$(added_percentiles "$dir/routing.log")"
   step_results["$series $rate"]="$step_added|$step_rtd"
   # A step passes when every call was placed and completed, none failed, SIPp exited 0, and the
   # calls came at 90% of the rate asked or more (SIPp could keep up).
@@ -310,6 +321,8 @@ run_step() {
 }
 
 declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call over_line
+declare -A cpu_runs
+step_no=0
 all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain sos-plain-b2bua sos-e911-pg"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
@@ -322,8 +335,10 @@ for r in $rates; do [[ "$r" -gt "$top_rate" ]] && top_rate="$r"; done
 
 echo "compare: CPU per call at $cpu_rate calls/s, then rates \"$rates\" calls/s; each step $warmup s of warm-up, then a $seconds s window; Kamailio -m $kam_shm -M 16 -n $kam_children; UDP on 127.0.0.1; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 echo "compare: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1); sosproxy $bin; $( [[ $have_kamailio -eq 1 ]] && kamailio -v 2>/dev/null | head -1 | awk '{ print $2, $3 }' || echo "kamailio not installed")"
+installed_series=""
 for s in $all_series; do
   best_rate[$s]=0; first_fail[$s]="-"; best_cpu[$s]="-"; best_rss[$s]="-"; best_rtd[$s]="-"; best_added[$s]="-"
+  cpu_per_call[$s]="-"; cpu_runs[$s]=""
   if [[ "$s" == sos-e911-pg && "$have_postgresql" -eq 0 ]]; then
     echo "series $s: not installed (no PostgreSQL server binaries under /usr/lib/postgresql)"
     best_rate[$s]="not installed"
@@ -334,15 +349,32 @@ for s in $all_series; do
     best_rate[$s]="not installed"
     continue
   fi
+  installed_series+=" $s"
+done
+# CPU per call: the series take turns, --cpu-repeat rounds; sipp-direct has no process under test.
+# A step where calls failed counts all the same, marked with '!'.
+if [[ "$cpu_rate" -gt 0 ]]; then
+  for ((round = 1; round <= cpu_repeat; round++)); do
+    echo "CPU round $round of $cpu_repeat at $cpu_rate calls/s:"
+    for s in $installed_series; do
+      [[ "$s" == sipp-direct ]] && continue
+      step_rc=0
+      run_step "$s" "$cpu_rate" || step_rc=$?
+      [[ "$step_rc" -eq 2 ]] && { step_rc=0; run_step "$s" "$cpu_rate" || step_rc=$?; }
+      v="$step_us_per_call"
+      [[ "$step_rc" -eq 0 ]] || v="$v!"
+      cpu_runs[$s]="${cpu_runs[$s]:+${cpu_runs[$s]} }$v"
+    done
+  done
+  # The median of the rounds' figures ('!' and '-' steps included as they are; '-' sorts last).
+  for s in $installed_series; do
+    [[ -n "${cpu_runs[$s]}" ]] || continue
+    cpu_per_call[$s]="$(tr ' ' '\n' <<<"${cpu_runs[$s]}" | tr -d '!' | sed 's/^-$/999999999/' | sort -n |
+      awk '{ v[NR] = $1 } END { m = v[int((NR + 1) / 2)]; print (m == 999999999 ? "-" : m) }')"
+  done
+fi
+for s in $installed_series; do
   echo "series $s:"
-  cpu_per_call[$s]="-"
-  if [[ "$cpu_rate" -gt 0 ]]; then
-    step_rc=0
-    run_step "$s" "$cpu_rate" || step_rc=$?
-    [[ "$step_rc" -eq 2 ]] && { step_rc=0; run_step "$s" "$cpu_rate" || step_rc=$?; }
-    cpu_per_call[$s]="$step_us_per_call"
-    [[ "$step_rc" -eq 0 ]] || cpu_per_call[$s]="$step_us_per_call (calls failed)"
-  fi
   for r in $rates; do
     step_rc=0
     run_step "$s" "$r" || step_rc=$?
@@ -399,14 +431,19 @@ echo
 if [[ "$cpu_rate" -gt 0 ]]; then
   echo "CPU per call at $cpu_rate calls/s: user+system microseconds of the process under test"
   echo "(Kamailio: all its processes) in the $seconds s window, divided by the calls completed in it."
+  echo "Each series' figure is the median of its $cpu_repeat step(s), one a round, the series taking turns"
+  echo "('!': calls failed in that step)."
   for s in $all_series; do
     [[ "$s" == sipp-direct ]] && continue
-    printf '  %-15s %s us\n' "$s" "${cpu_per_call[$s]:--}"
+    printf '  %-15s %s us  (rounds: %s)\n' "$s" "${cpu_per_call[$s]:--}" "${cpu_runs[$s]:--}"
   done
   cpu_ratio() { # cpu_ratio SOS KAM LABEL TARGET
-    local a="${cpu_per_call[$1]:-}" b="${cpu_per_call[$2]:-}"
+    local a="${cpu_per_call[$1]:-}" b="${cpu_per_call[$2]:-}" per_round
     [[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ && "$b" -gt 0 ]] || return 0
-    echo "$3: CPU per call sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b us; target <= $4)"
+    # The same ratio round by round (the two steps of a round ran minutes apart at most).
+    per_round="$(paste -d' ' <(tr ' ' '\n' <<<"${cpu_runs[$1]}") <(tr ' ' '\n' <<<"${cpu_runs[$2]}") |
+      awk '{ gsub(/!/, ""); if ($1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $2 > 0) printf "%s%.2f", sep, $1 / $2; else printf "%s-", sep; sep = " " }')"
+    echo "$3: CPU per call sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b us; target <= $4; round by round: $per_round)"
   }
   cpu_ratio sos-e911 kam-e911 "emergency calls" 1.0
   cpu_ratio sos-plain kam-plain "ordinary calls " 0.8
@@ -452,7 +489,7 @@ if [[ "${best_rate[sos-e911-pg]:-}" =~ ^[0-9]+$ && -n "${best_rate[sos-e911]:-}"
        "(CPU per call at $cpu_rate/s: ${cpu_per_call[sos-e911]:--} us, ${cpu_per_call[sos-e911-pg]:--} us)"
 fi
 # The latency target is set at half of sosproxy's highest rate: the step closest to it at or below.
-for s in sos-e911 sos-plain; do
+for s in sos-e911 sos-plain sos-plain-b2bua; do
   m="${best_rate[$s]:-}"
   [[ "$m" =~ ^[0-9]+$ && "$m" -gt 0 ]] || continue
   half=0
@@ -463,7 +500,11 @@ for s in sos-e911 sos-plain; do
   done
   [[ "$half" -gt 0 ]] || continue
   v="${step_results["$s $half"]}"
-  echo "$s at $half calls/s (half of $m or less): sosproxy added p50/p90/p99 ${v%%|*} ms, INVITE->200 p50/p90/p99 ${v#*|} ms (target: added p99 under 2 ms)"
+  if [[ "${v%%|*}" == "-" ]]; then
+    echo "$s at $half calls/s (half of $m or less): INVITE->200 p50/p90/p99 ${v#*|} ms (the stateless relay logs no added time)"
+  else
+    echo "$s at $half calls/s (half of $m or less): sosproxy added p50/p90/p99 ${v%%|*} ms, INVITE->200 p50/p90/p99 ${v#*|} ms (target: added p99 under 1 ms)"
+  fi
 done
 for s in $all_series; do
   [[ -n "${over_line[$s]:-}" ]] && echo "Past the limit: ${over_line[$s]}"
