@@ -153,13 +153,13 @@ void Edge::message(msg_t* msg, sip_t* sip) {
   // holds it; the ACK carries the answer's To-tag).
   if ((f.method == EdgeMethod::Ack ||
        (!f.toTag && sip->sip_request->rq_method == sip_method_cancel)) &&
-      f.knownScheme && relays(d, req))
+      f.knownScheme && relays(d, req, false))
     return relayInitial(msg, sip, d, req, *router);
   const EdgeVerdict v = screen(f, settings_);
 
   if (v.cause == EdgeCause::Untrusted) return refuseUntrusted(msg, sip, v, d, req);
   if (v.action == EdgeVerdict::Action::Accept) {
-    if (f.method == EdgeMethod::Invite && !f.toTag && relays(d, req))
+    if (f.method == EdgeMethod::Invite && !f.toTag && relays(d, req, true))
       return relayInitial(msg, sip, d, req, *router);
     return accept(msg, sip, v, req);
   }

@@ -60,9 +60,9 @@ class Edge {
   void reply(msg_t* msg, sip_t* sip, int status, bool closeAfter = false);
   void accept(msg_t* msg, sip_t* sip, const EdgeVerdict& v, const routing::CallRequest& req);
   // edge.ordinary_relay: stateless (proxy/edge_relay.cpp). Does this request of an ordinary
-  // call go through the stateless relay?
-  // A PSAP callback among them keeps the B2BUA.
-  bool relays(const routing::RouteDecision& d, const routing::CallRequest& req) const;
+  // call go through the stateless relay? An INVITE (`invite`) that is a PSAP's callback keeps
+  // the B2BUA.
+  bool relays(const routing::RouteDecision& d, const routing::CallRequest& req, bool invite) const;
   // An ordinary call's INVITE (after the limits), CANCEL or ACK: to the carrier trunk.
   void relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
                     const routing::CallRequest& req, const routing::Router& router);

@@ -12,12 +12,15 @@
 
 namespace sos::proxy {
 
-bool Edge::relays(const routing::RouteDecision& d, const routing::CallRequest& req) const {
+bool Edge::relays(const routing::RouteDecision& d, const routing::CallRequest& req,
+                  bool invite) const {
+  // A PSAP's callback keeps the B2BUA. Only its INVITE needs the question: its CANCEL, and the
+  // ACK of its failure, meet the B2BUA's transaction in nta before they get here.
   return relay_ && settings_.ordinaryRelay == config::OrdinaryRelay::Stateless &&
          d.action == routing::Action::RelayOrdinary && !carrierHop_.empty() &&
          req.transport == "udp" &&
-         !routing::CallPlanner(b2bua_->plannerState().inputs(*b2bua_->router()))
-              .isCallback(req, d, unixMsNow());
+         !(invite && routing::CallPlanner(b2bua_->plannerState().inputs(*b2bua_->router()))
+                         .isCallback(req, d, unixMsNow()));
 }
 
 void Edge::relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
