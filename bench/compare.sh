@@ -443,7 +443,9 @@ if [[ "$cpu_rate" -gt 0 ]]; then
     # The same ratio round by round (the two steps of a round ran minutes apart at most).
     per_round="$(paste -d' ' <(tr ' ' '\n' <<<"${cpu_runs[$1]}") <(tr ' ' '\n' <<<"${cpu_runs[$2]}") |
       awk '{ gsub(/!/, ""); if ($1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $2 > 0) printf "%s%.2f", sep, $1 / $2; else printf "%s-", sep; sep = " " }')"
-    echo "$3: CPU per call sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b us; target <= $4; round by round: $per_round)"
+    local failed=""
+    [[ "${cpu_runs[$1]}${cpu_runs[$2]}" == *'!'* ]] && failed=" (calls failed in a round: not a clean figure)"
+    echo "$3: CPU per call sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b us; target <= $4; round by round: $per_round)$failed"
   }
   cpu_ratio sos-e911 kam-e911 "emergency calls" 1.0
   cpu_ratio sos-plain kam-plain "ordinary calls " 0.8
