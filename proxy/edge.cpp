@@ -86,14 +86,18 @@ void Edge::applySettings() {
   replies_.setRates(settings_.untrustedRepliesPerSource, settings_.untrustedRepliesPerSource,
                     settings_.untrustedRepliesPerSecond);
   trunkAddresses_.clear();
-  carrierHop_.clear();
+  carrierHost_.clear();
   carrierAddress_.reset();
   for (const auto& t : cfg.trunks) {
     if (auto a = model::parseIpAddress(t.host)) trunkAddresses_.push_back(*a);
     if (t.name != cfg.carrierTrunk) continue;
     carrierAddress_ = model::parseIpAddress(t.host);
-    if (t.transport == config::Transport::Udp) carrierHop_ = nextHopFor(t);
+    if (t.transport == config::Transport::Udp && carrierAddress_) {
+      carrierHost_ = t.host;
+      carrierPort_ = t.port;
+    }
   }
+  if (tap_) tap_->setOn(settings_.ordinaryRelay == config::OrdinaryRelay::Stateless);
   // Connection timers: the primaries' parameters are their connections' too (tport.c).
   for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
     if (tport_is_tcp(tp)) {
@@ -122,18 +126,17 @@ void Edge::logCause(EdgeCause cause, const std::string& detail) {
 
 void Edge::message(msg_t* msg, sip_t* sip) {
   if (sip == nullptr || sip->sip_request == nullptr) {
-    if (sip != nullptr && relayResponse(msg, sip)) return;
+    if (sip != nullptr && relayFromSofia(msg)) return;
     // A response that matched no client transaction (nta found none): nothing to relay it to.
     counters_.strayResponses.fetch_add(1, std::memory_order_relaxed);
     msg_destroy(msg);
     return;
   }
   applySettings();
-  const std::shared_ptr<const routing::Router> router = b2bua_->router();
   // Only a request of a dialog (a To-tag) follows the relay's Record-Route: a new call that
   // names it in a Route still meets the edge and the B2BUA (an emergency call its location).
-  if (relay_ && sip->sip_to && sip->sip_to->a_tag && relay_->routedHere(sip))
-    return relayInDialog(msg, sip, *router);
+  if (sip->sip_to && sip->sip_to->a_tag && sip->sip_route && relayFromSofia(msg)) return;
+  const std::shared_ptr<const routing::Router> router = b2bua_->router();
   const routing::CallRequest req = headersOnly(msg, sip);
   const routing::RouteDecision d = router->decide(req);
 

@@ -21,6 +21,7 @@
 
 #include "model/network.h"
 #include "proxy/edge_policy.h"
+#include "proxy/relay_tap.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
 #include "proxy/stateless_relay.h"
@@ -51,6 +52,11 @@ class Edge {
 
   // nta_message_f: owns `msg` from here on.
   static int onMessage(Edge* edge, nta_agent_t* agent, msg_t* msg, sip_t* sip);
+  // Before each turn of Sofia's loop: the stateless relay's datagrams taken off the SIP port
+  // (proxy/relay_tap.h).
+  void takeRelayed() {
+    if (tap_) tap_->take();
+  }
 
  private:
   void message(msg_t* msg, sip_t* sip);
@@ -66,13 +72,15 @@ class Edge {
   // An ordinary call's INVITE (after the limits), CANCEL or ACK: to the carrier trunk.
   void relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
                     const routing::CallRequest& req, const routing::Router& router);
-  // A request of a dialog with the relay's Record-Route as its top Route: on, when its source
+  // One of the relay's messages, as bytes (from the tap, or written back from Sofia's): a
+  // request of a relayed dialog (its top Route the relay's Record-Route) goes on when its source
   // may reach where it goes (a trusted network's phone to the carrier trunk, the carrier trunk
-  // to a trusted network).
-  void relayInDialog(msg_t* msg, sip_t* sip, const routing::Router& router);
-  // A response to what the relay sent: on by its Via when it comes from a trusted network or a
-  // trunk. False: not the relay's.
-  bool relayResponse(msg_t* msg, sip_t* sip);
+  // to a trusted network), else 403; a response goes back by its Via when the relay put that
+  // Via there and it comes from a trusted network or a trunk. False: not the relay's.
+  bool relayDatagram(const wire::Message& m, const Peer& from);
+  // The same for a message Sofia read (over TCP, or one the tap could not read): written out
+  // and read as bytes. True when it was the relay's (`msg` then destroyed).
+  bool relayFromSofia(msg_t* msg);
   // The configuration in force changed (a reload): rates and TCP timers follow it.
   void applySettings();
   bool fromTrunk(const std::string& source) const;
@@ -89,8 +97,10 @@ class Edge {
   nta_agent_t* agent_ = nullptr;
   B2bua* b2bua_ = nullptr;
   uint16_t sipPort_ = 0;
-  std::unique_ptr<StatelessRelay> relay_;           // null without a UDP listener
-  std::string carrierHop_;                          // nextHopFor(the carrier trunk), for the relay
+  std::unique_ptr<RelayTap> tap_;          // the SIP port's UDP sockets; null: none
+  std::unique_ptr<StatelessRelay> relay_;  // null without a UDP listener
+  std::string carrierHost_;  // the carrier trunk's address when it takes UDP, for the relay
+  uint16_t carrierPort_ = 0;
   std::optional<model::IpAddress> carrierAddress_;  // the carrier trunk's address
   su_timer_t* sweepTimer_ = nullptr;
   su_timer_t* closeTimer_ = nullptr;

@@ -105,8 +105,10 @@ struct EdgeCounters {
   std::atomic<uint64_t> relayedInitial{0};    // ordinary INVITEs (and their CANCELs, ACKs) relayed
   std::atomic<uint64_t> relayedInDialog{0};   // requests of relayed dialogs
   std::atomic<uint64_t> relayedResponses{0};  // responses relayed by their Via
-  std::atomic<uint64_t> relayRefused{0};      // in-dialog requests to where their source may not go
-  std::atomic<uint64_t> relayLimited{0};      // ordinary INVITEs answered 503 by the limits
+  std::atomic<uint64_t> relayTaken{
+      0};  // of the relay's datagrams, those taken before Sofia read them
+  std::atomic<uint64_t> relayRefused{0};  // in-dialog requests to where their source may not go
+  std::atomic<uint64_t> relayLimited{0};  // ordinary INVITEs answered 503 by the limits
 };
 
 // Methods sosproxy takes (Allow) and bodies it reads (Accept), for OPTIONS, 405 and 501.

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <charconv>
+
 #include "base/clock.h"
 #include "proxy/b2bua.h"
 #include "proxy/edge.h"
@@ -16,9 +18,8 @@ bool Edge::relays(const routing::RouteDecision& d, const routing::CallRequest& r
                   bool invite) const {
   // A PSAP's callback keeps the B2BUA. Only its INVITE needs the question: its CANCEL, and the
   // ACK of its failure, meet the B2BUA's transaction in nta before they get here.
-  return relay_ && settings_.ordinaryRelay == config::OrdinaryRelay::Stateless &&
-         d.action == routing::Action::RelayOrdinary && !carrierHop_.empty() &&
-         req.transport == "udp" &&
+  return relay_ && tap_->on() && d.action == routing::Action::RelayOrdinary &&
+         !carrierHost_.empty() && req.transport == "udp" &&
          !(invite && routing::CallPlanner(b2bua_->plannerState().inputs(*b2bua_->router()))
                          .isCallback(req, d, unixMsNow()));
 }
@@ -62,44 +63,70 @@ void Edge::relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
     drop.networkMark = v.networkMarkDropped;
     drop.accessNetworkInfo = rights.pAccessNetworkInfo;  // the mark taken out
   }
-  if (relay_->forwardInitial(msg, sip, carrierHop_, drop) == 0)
+  if (relay_->forwardInitial(msg, sip, carrierHost_, carrierPort_, drop) == 0)
     counters_.relayedInitial.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Edge::relayInDialog(msg_t* msg, sip_t* sip, const routing::Router& router) {
-  const std::string source = sourceAddress(msg);
-  const std::string dest = StatelessRelay::nextHost(sip);
+bool Edge::relayDatagram(const wire::Message& m, const Peer& from) {
+  if (!relay_) return false;
+  applySettings();
+  const std::shared_ptr<const routing::Router> router = b2bua_->router();
+  if (m.response) {
+    // Anything else (the B2BUA's, a forgery, from a stranger) is Sofia's: a stray when no
+    // transaction of nta's matches it.
+    if (!relay_->sentByUs(m) || (!router->trusts(from.ip) && !fromTrunk(from.ip))) return false;
+    relay_->forwardResponse(m);
+    counters_.relayedResponses.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const wire::Header* to = m.first(wire::Kind::To);
+  if (to == nullptr || !wire::hasTag(to->value) || m.first(wire::Kind::Via) == nullptr ||
+      !relay_->routedHere(m))
+    return false;
+  std::string_view host;
+  std::string_view portText;
+  unsigned port = 5060;
+  const bool routable =
+      StatelessRelay::nextHop(m, host, portText) &&
+      (portText.empty() ||
+       (std::from_chars(portText.data(), portText.data() + portText.size(), port).ec ==
+            std::errc() &&
+        port > 0 && port < 65536));
+  const std::string dest(bareHost(host));
   const auto isCarrier = [&](const std::string& address) {
     auto a = model::parseIpAddress(address);
     return a && carrierAddress_ && *a == *carrierAddress_;
   };
-  const bool allowed =
-      (router.trusts(source) && isCarrier(dest)) || (isCarrier(source) && router.trusts(dest));
+  const bool allowed = routable && ((router->trusts(from.ip) && isCarrier(dest)) ||
+                                    (isCarrier(from.ip) && router->trusts(dest)));
   if (!allowed) {
     counters_.relayRefused.fetch_add(1, std::memory_order_relaxed);
-    const char* method = sip->sip_request->rq_method_name ? sip->sip_request->rq_method_name : "?";
-    logCause(EdgeCause::Untrusted, std::string(method) + " with sosproxy's Record-Route from " +
-                                       source + " to " + (dest.empty() ? "(none)" : dest) +
+    logCause(EdgeCause::Untrusted, std::string(m.method) + " with sosproxy's Record-Route from " +
+                                       from.ip + " to " + (dest.empty() ? "(none)" : dest) +
                                        " refused: only phones to the carrier and back");
-    if (sip->sip_request->rq_method == sip_method_ack) {
-      msg_destroy(msg);
-      return;
-    }
-    return reply(msg, sip, 403);
+    if (m.method != "ACK") relay_->answer(m, from, 403, "Forbidden");
+    return true;
   }
-  if (dropMaddr(sip)) counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
-  if (relay_->forwardInDialog(msg, sip) == 0)
+  if (relay_->forwardInDialog(m, from, dest, static_cast<uint16_t>(port)) == 0)
     counters_.relayedInDialog.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
-bool Edge::relayResponse(msg_t* msg, sip_t* sip) {
-  if (!relay_) return false;
-  applySettings();
-  const std::string source = sourceAddress(msg);
-  if (!b2bua_->router()->trusts(source) && !fromTrunk(source)) return false;
-  if (!relay_->forwardResponse(msg, sip)) return false;
-  counters_.relayedResponses.fetch_add(1, std::memory_order_relaxed);
-  return true;
+bool Edge::relayFromSofia(msg_t* msg) {
+  if (!relay_ || !tap_->on()) return false;
+  su_home_t home[1] = {SU_HOME_INIT(home)};
+  size_t len = 0;
+  char* text = msg_as_string(home, msg, reinterpret_cast<msg_pub_t*>(sip_object(msg)), 0, &len);
+  wire::Message m;
+  Peer from;
+  unsigned port = 0;
+  from.ip = sourceAddress(msg, &port);
+  from.port = static_cast<uint16_t>(port);
+  const bool taken = text != nullptr && wire::parse(std::string_view(text, len), m, nullptr) &&
+                     relayDatagram(m, from);
+  su_home_deinit(home);
+  if (taken) msg_destroy(msg);
+  return taken;
 }
 
 }  // namespace sos::proxy

@@ -370,6 +370,10 @@ void edgeMetrics(std::string& out, const EdgeCounters& e) {
          "requests of dialogs relayed without state", e.relayedInDialog);
   metric(out, "sosproxy_relay_responses_total", "counter",
          "responses relayed without state by their Via", e.relayedResponses);
+  metric(out, "sosproxy_relay_taken_total", "counter",
+         "requests and responses of calls relayed without state taken off the SIP port before "
+         "Sofia read them",
+         e.relayTaken);
   metric(out, "sosproxy_relay_refused_total", "counter",
          "requests with sosproxy's Record-Route refused: their source may not reach where they go",
          e.relayRefused);

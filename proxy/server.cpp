@@ -319,6 +319,7 @@ void Server::run(const std::shared_ptr<State>& state) {
   state->ready.set_value(std::nullopt);
 
   SipLoop loop(root, rootEpoll(epollsBefore, SipLoop::epollDescriptors()));
+  loop.setBeforeStep([e = edge.get()] { e->takeRelayed(); });
   state->loop = &loop;
   loop.run();
   state->loop = nullptr;

@@ -46,6 +46,7 @@ void SipLoop::run() {
     // Everything due now, without waiting; then how long until the next timer (whole ms,
     // rounded down; SU_WAIT_FOREVER for none), which is less than a millisecond more.
     ++rounds_;
+    if (beforeStep_) beforeStep_();
     const su_duration_t next = su_root_step(root_, 0);
     if (stopping_) break;
     timespec wait{};

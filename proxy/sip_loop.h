@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "proxy/sofia.h"
@@ -30,6 +31,8 @@ class SipLoop {
   // `epollFd` < 0: Sofia's own su_root_run.
   SipLoop(su_root_t* root, int epollFd) : root_(root), epollFd_(epollFd) {}
 
+  // Called before each su_root_step of run()'s own loop (not under Sofia's su_root_run).
+  void setBeforeStep(std::function<void()> f) { beforeStep_ = std::move(f); }
   // Runs until stop() (called on the SIP thread, from a posted message).
   void run();
   void stop();
@@ -42,6 +45,7 @@ class SipLoop {
   int epollFd_;
   bool stopping_ = false;
   uint64_t rounds_ = 0;
+  std::function<void()> beforeStep_;
 };
 
 }  // namespace sos::proxy

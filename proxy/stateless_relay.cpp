@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <charconv>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -36,6 +37,15 @@ std::string branchOf(const sip_via_t* via, const sip_t* sip) {
   std::string id = sip->sip_call_id && sip->sip_call_id->i_id ? sip->sip_call_id->i_id : "";
   if (sip->sip_cseq) id += " " + std::to_string(sip->sip_cseq->cs_seq);
   return id;
+}
+
+// The same for a message read as bytes.
+std::string branchOf(const wire::Via& via, const wire::Message& m) {
+  if (!via.branch.empty()) return std::string(via.branch);
+  const wire::Header* id = m.first(wire::Kind::CallId);
+  const wire::Header* cseq = m.first(wire::Kind::CSeq);
+  return std::string(id ? id->value : "") + " " +
+         std::string(wire::cseqNumber(cseq ? cseq->value : ""));
 }
 
 bool sameText(const char* a, const std::string& b) {
@@ -80,60 +90,22 @@ bool isRelayBranch(uint64_t key, std::string_view branch, std::string_view incom
          strncasecmp(branch.data(), relayBranch(key, incoming).c_str(), branch.size()) == 0;
 }
 
-StatelessRelay::StatelessRelay(nta_agent_t* agent, std::string host, std::string port)
+StatelessRelay::StatelessRelay(nta_agent_t* agent, std::string host, std::string port,
+                               const RelayTap& tap)
     : agent_(agent),
       host_(std::move(host)),
       port_(std::move(port)),
+      tap_(tap),
       recordRoute_("<sip:" + uriHost(host_) + ":" + port_ + ";lr;" + kMarker + ">"),
       key_(randomKey()) {}
 
-bool StatelessRelay::viaIsOurs(const sip_via_t* via) const {
-  if (via == nullptr || via->v_branch == nullptr ||
-      std::string_view(via->v_branch).substr(0, kBranchPrefix.size()) != kBranchPrefix)
-    return false;
-  for (const sip_via_t* v = nta_agent_via(agent_); v != nullptr; v = v->v_next) {
-    if (strcasecmp(v->v_host, via->v_host) != 0) continue;
-    const char* mine = v->v_port ? v->v_port : "5060";
-    const char* theirs = via->v_port ? via->v_port : "5060";
-    if (strcmp(mine, theirs) == 0) return true;
-  }
-  return false;
+std::string StatelessRelay::viaValue(std::string_view branch) const {
+  std::string v = "SIP/2.0/UDP " + uriHost(host_) + ":" + port_ + ";branch=";
+  v.append(branch);
+  return v;
 }
 
-bool StatelessRelay::routedHere(const sip_t* sip) const {
-  if (sip->sip_route == nullptr) return false;
-  const url_t* u = sip->sip_route->r_url;
-  if (!url_has_param(u, kMarker) || !sameText(u->url_host, host_)) return false;
-  return u->url_port ? port_ == u->url_port : port_ == "5060";
-}
-
-std::string StatelessRelay::nextHost(const sip_t* sip) {
-  const sip_route_t* next = sip->sip_route ? sip->sip_route->r_next : nullptr;
-  const url_t* u =
-      next && url_has_param(next->r_url, "lr") ? next->r_url : sip->sip_request->rq_url;
-  return u && u->url_host ? u->url_host : "";
-}
-
-int StatelessRelay::send(msg_t* msg, sip_t* sip, const char* nextHop) {
-  const std::string branch = relayBranch(key_, branchOf(sip->sip_via, sip));
-  const bool ack = sip->sip_request->rq_method == sip_method_ack;
-  if (!countDown(msg, sip)) {
-    if (ack) {
-      msg_destroy(msg);
-    } else {
-      nta_msg_treply(agent_, msg, SIP_483_TOO_MANY_HOPS, TAG_END());
-    }
-    return 483;
-  }
-  const std::string method = sip->sip_request->rq_method_name;
-  // nta adds sosproxy's Via with this branch and sends without keeping a transaction.
-  if (nta_msg_tsend(agent_, msg, nextHop ? URL_STRING_MAKE(nextHop) : nullptr,
-                    NTATAG_BRANCH_KEY(branch.c_str()), TAG_END()) < 0)
-    spdlog::debug("relay: {} could not be sent on", method);
-  return 0;
-}
-
-int StatelessRelay::forwardInitial(msg_t* msg, sip_t* sip, const std::string& nextHop,
+int StatelessRelay::forwardInitial(msg_t* msg, sip_t* sip, const std::string& host, uint16_t port,
                                    const Unvouched& drop) {
   // A Route naming sosproxy (a phone's outbound proxy setting) has done its work.
   if (sip->sip_route && sameText(sip->sip_route->r_url->url_host, host_))
@@ -159,30 +131,160 @@ int StatelessRelay::forwardInitial(msg_t* msg, sip_t* sip, const std::string& ne
     }
   }
   removeAll(msg, sip, gone);
-  if (sip->sip_request->rq_method == sip_method_invite) {
-    sip_record_route_t* rr = sip_record_route_make(msg_home(msg), recordRoute_.c_str());
-    if (rr == nullptr || sip_header_insert(msg, sip, reinterpret_cast<sip_header_t*>(rr)) < 0) {
-      spdlog::warn("relay: no Record-Route could be added to INVITE {} (out of memory?)",
-                   sip->sip_call_id ? sip->sip_call_id->i_id : "?");
+  const bool invite = sip->sip_request->rq_method == sip_method_invite;
+  const std::string branch = relayBranch(key_, branchOf(sip->sip_via, sip));
+  if (!countDown(msg, sip)) {
+    if (sip->sip_request->rq_method == sip_method_ack) {
+      msg_destroy(msg);
+    } else {
+      nta_msg_treply(agent_, msg, SIP_483_TOO_MANY_HOPS, TAG_END());
+    }
+    return 483;
+  }
+  // The message as Sofia writes it (the sender's Via with nta's received and rport), then
+  // sosproxy's Via and Record-Route on top.
+  size_t len = 0;
+  char* text = sip_complete_message(msg) < 0 ? nullptr
+               : msg_serialize(msg, reinterpret_cast<msg_pub_t*>(sip)) < 0
+                   ? nullptr
+                   : msg_as_string(msg_home(msg), msg, reinterpret_cast<msg_pub_t*>(sip), 0, &len);
+  wire::Message m;
+  const char* why = nullptr;
+  if (text == nullptr || !wire::parse(std::string_view(text, len), m, &why)) {
+    spdlog::warn("relay: {} {} could not be written ({})", sip->sip_request->rq_method_name,
+                 sip->sip_call_id ? sip->sip_call_id->i_id : "?", why ? why : "out of memory");
+    msg_destroy(msg);
+    return 0;
+  }
+  const std::string via = viaValue(branch);
+  wire::RequestEdits edits;
+  edits.via = via;
+  if (invite) edits.recordRoute = recordRoute_;
+  wire::forwardRequest(m, edits, out_);
+  if (!tap_.send(out_, host, port))
+    spdlog::debug("relay: {} could not be sent on", sip->sip_request->rq_method_name);
+  msg_destroy(msg);
+  return 0;
+}
+
+bool StatelessRelay::routedHere(const wire::Message& m) const {
+  const wire::Header* route = m.first(wire::Kind::Route);
+  wire::Uri u;
+  return route != nullptr && wire::parseUri(wire::splitFirst(route->value).first, u) &&
+         u.hasParam(kMarker) && bareHost(u.host) == bareHost(host_) &&
+         (u.port.empty() ? port_ == "5060" : u.port == port_);
+}
+
+bool StatelessRelay::nextHop(const wire::Message& m, std::string_view& host,
+                             std::string_view& port) {
+  // The Route after ours: the rest of its header line, or the next Route line.
+  std::string_view next;
+  if (const wire::Header* ours = m.first(wire::Kind::Route)) {
+    next = wire::splitFirst(wire::splitFirst(ours->value).rest).first;
+    for (size_t i = static_cast<size_t>(ours - m.headers.data()) + 1; i < m.count && next.empty();
+         ++i) {
+      if (m.headers[i].kind == wire::Kind::Route) next = wire::splitFirst(m.headers[i].value).first;
     }
   }
-  return send(msg, sip, nextHop.c_str());
-}
-
-int StatelessRelay::forwardInDialog(msg_t* msg, sip_t* sip) {
-  sip_header_remove(msg, sip, reinterpret_cast<sip_header_t*>(sip->sip_route));
-  return send(msg, sip, nullptr);
-}
-
-bool StatelessRelay::forwardResponse(msg_t* msg, sip_t* sip) {
-  const sip_via_t* top = sip->sip_via;
-  if (!viaIsOurs(top) || top->v_next == nullptr) return false;
-  if (!isRelayBranch(key_, top->v_branch, branchOf(top->v_next, sip))) return false;
-  const int status = sip->sip_status ? sip->sip_status->st_status : 0;
-  // nta removes the top Via and sends to the next one (its received and rport).
-  if (nta_msg_tsend(agent_, msg, nullptr, TAG_END()) < 0)
-    spdlog::debug("relay: a {} response could not be sent on", status);
+  wire::Uri u;
+  if (!next.empty() && wire::parseUri(next, u) && u.hasParam("lr")) {
+    host = u.host;
+    port = u.port;
+    return true;
+  }
+  if (!wire::parseUri(m.uri, u)) return false;
+  host = u.host;
+  port = u.port;
   return true;
+}
+
+StatelessRelay::SenderVia StatelessRelay::senderVia(const wire::Message& m, const Peer& from) {
+  SenderVia s;
+  const wire::Header* top = m.first(wire::Kind::Via);
+  wire::Via via;
+  if (top == nullptr || !wire::parseVia(wire::splitFirst(top->value).first, via)) return s;
+  if (via.received.empty() && bareHost(via.host) != from.ip) s.suffix = ";received=" + from.ip;
+  if (via.rport && via.rportValue.empty()) s.rport = std::to_string(from.port);
+  return s;
+}
+
+int StatelessRelay::forwardInDialog(const wire::Message& m, const Peer& from, std::string_view host,
+                                    uint16_t port) {
+  // Max-Forwards counted down (RFC 3261 16.6 step 3); at 0, 483.
+  std::string maxForwards = "70";
+  if (const wire::Header* mf = m.first(wire::Kind::MaxForwards)) {
+    unsigned long n = 0;
+    const auto [end, ec] =
+        std::from_chars(mf->value.data(), mf->value.data() + mf->value.size(), n);
+    if (ec != std::errc() || n == 0) {
+      if (m.method != "ACK") answer(m, from, 483, "Too Many Hops");
+      return 483;
+    }
+    maxForwards = std::to_string(n - 1);
+  }
+  const wire::Header* top = m.first(wire::Kind::Via);
+  wire::Via via;
+  if (top != nullptr) (void)wire::parseVia(wire::splitFirst(top->value).first, via);
+  const std::string ourVia = viaValue(relayBranch(key_, branchOf(via, m)));
+  const SenderVia sender = senderVia(m, from);
+  wire::RequestEdits edits;
+  edits.via = ourVia;
+  edits.topViaSuffix = sender.suffix;
+  edits.rportValue = sender.rport;
+  edits.popRoute = true;
+  edits.maxForwards = maxForwards;
+  wire::forwardRequest(m, edits, out_);
+  if (!tap_.send(out_, host, port)) spdlog::debug("relay: {} could not be sent on", m.method);
+  return 0;
+}
+
+std::string_view StatelessRelay::secondVia(const wire::Message& m) {
+  const wire::Header* first = m.first(wire::Kind::Via);
+  if (first == nullptr) return {};
+  std::string_view next = wire::splitFirst(wire::splitFirst(first->value).rest).first;
+  for (size_t i = static_cast<size_t>(first - m.headers.data()) + 1; i < m.count && next.empty();
+       ++i) {
+    if (m.headers[i].kind == wire::Kind::Via) next = wire::splitFirst(m.headers[i].value).first;
+  }
+  return next;
+}
+
+bool StatelessRelay::sentByUs(const wire::Message& m) const {
+  const wire::Header* first = m.first(wire::Kind::Via);
+  wire::Via ours;
+  if (first == nullptr || !wire::parseVia(wire::splitFirst(first->value).first, ours) ||
+      ours.branch.substr(0, kBranchPrefix.size()) != kBranchPrefix ||
+      bareHost(ours.host) != bareHost(host_) || (ours.port.empty() ? "5060" : ours.port) != port_)
+    return false;
+  wire::Via below;
+  if (!wire::parseVia(secondVia(m), below)) return false;
+  return isRelayBranch(key_, ours.branch, branchOf(below, m));
+}
+
+void StatelessRelay::forwardResponse(const wire::Message& m) {
+  wire::Via below;
+  // RFC 3261 18.2.2 and RFC 3581: to the received address and the rport when the Via has them.
+  if (!wire::parseVia(secondVia(m), below) ||
+      strcasecmp(std::string(below.transport).c_str(), "UDP") != 0) {
+    spdlog::debug("relay: a {} response's next Via is no UDP one", m.status);
+    return;
+  }
+  const std::string_view host = below.received.empty() ? below.host : below.received;
+  const std::string_view portText =
+      !below.rportValue.empty() ? below.rportValue : (below.port.empty() ? "5060" : below.port);
+  unsigned port = 0;
+  std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  wire::forwardResponse(m, out_);
+  if (port == 0 || port > 65535 || !tap_.send(out_, host, static_cast<uint16_t>(port)))
+    spdlog::debug("relay: a {} response could not be sent on", m.status);
+}
+
+void StatelessRelay::answer(const wire::Message& m, const Peer& from, int status,
+                            std::string_view phrase) {
+  const SenderVia sender = senderVia(m, from);
+  wire::answer(m, status, phrase, sender.suffix, sender.rport, out_);
+  // To the source and its port: where a phone behind NAT, and any UDP sender, hears it.
+  tap_.send(out_, from.ip, from.port);
 }
 
 }  // namespace sos::proxy

@@ -2,10 +2,12 @@
 // Ordinary calls relayed as a stateless proxy (edge.ordinary_relay: stateless; RFC 3261 16.11).
 // An ordinary call's INVITE over UDP goes to the UDP carrier trunk with sosproxy's Via on top and
 // its Record-Route, so that the dialog's requests come back through here; responses go back by
-// their Via; nothing is kept between messages. The Via's branch is derived from the incoming
-// one with a key made at the start, so that a retransmission, its CANCEL and the ACK of a
-// failure leave with the branch of their INVITE, and so that a response is relayed only when
-// its top Via is one this relay put there (a spoofed response is dropped, not reflected).
+// their Via; nothing is kept between messages. The responses and the dialog's requests are
+// taken off the SIP port before Sofia reads them (proxy/relay_tap.h) and relayed as bytes. The
+// Via's branch is derived from the incoming one with a key made at the start, so that a
+// retransmission, its CANCEL and the ACK of a failure leave with the branch of their INVITE, and so
+// that a response is relayed only when its top Via is one this relay put there (a spoofed response
+// is dropped, not reflected).
 //
 // The edge (proxy/edge.cpp) decides what comes here: the trust of sources and destinations and
 // the ordinary-call limits are its. SIP thread only.
@@ -14,7 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.h"
+#include "proxy/relay_tap.h"
+#include "proxy/sip_wire.h"
 #include "proxy/sofia.h"
 
 namespace sos::proxy {
@@ -28,8 +31,9 @@ bool isRelayBranch(uint64_t key, std::string_view branch, std::string_view incom
 
 class StatelessRelay {
  public:
-  // `host` and `port`: sosproxy's UDP address as its Via and the Record-Route name it.
-  StatelessRelay(nta_agent_t* agent, std::string host, std::string port);
+  // `host` and `port`: sosproxy's UDP address as its Via and the Record-Route name it. What
+  // the relay sends leaves from `tap`'s sockets (the SIP port's).
+  StatelessRelay(nta_agent_t* agent, std::string host, std::string port, const RelayTap& tap);
 
   // What a request forwarded by forwardInitial had taken out (the edge decides it).
   struct Unvouched {
@@ -37,36 +41,53 @@ class StatelessRelay {
     bool networkMark = false;       // "network-provided" P-Access-Network-Info from elsewhere
     std::string accessNetworkInfo;  // with networkMark: the P-Access-Network-Info that goes
   };
-  // An ordinary call's INVITE, or the CANCEL or ACK of one: a Route naming sosproxy removed,
-  // Max-Forwards counted down, what the source cannot vouch for removed, sosproxy's
-  // Record-Route added (INVITE), and sent to `nextHop` (nextHopFor(carrier)). Takes `msg`.
-  // Returns the status answered instead (483) or 0; false-y sends are logged.
-  int forwardInitial(msg_t* msg, sip_t* sip, const std::string& nextHop, const Unvouched& drop);
+  // An ordinary call's INVITE, or the CANCEL or ACK of one, as Sofia read it: a Route naming
+  // sosproxy removed, Max-Forwards counted down, what the source cannot vouch for removed,
+  // sosproxy's Via and (INVITE) Record-Route added, and sent to `host`:`port` (the carrier
+  // trunk). Takes `msg`. Returns the status answered instead (483)
+  // or 0; false-y sends are logged.
+  int forwardInitial(msg_t* msg, sip_t* sip, const std::string& host, uint16_t port,
+                     const Unvouched& drop);
 
+  // The relay's datagrams as bytes (proxy/sip_wire.h), read by the edge:
   // Does the request's top Route name this relay's Record-Route (a request of a dialog it
   // relayed)?
-  bool routedHere(const sip_t* sip) const;
-  // The host the request goes to once the top Route is popped: the next loose Route's host, or
-  // the Request-URI's.
-  static std::string nextHost(const sip_t* sip);
-  // A request of such a dialog: the top Route popped, Max-Forwards counted down, sent on.
-  // Takes `msg`; returns the status answered instead (483) or 0.
-  int forwardInDialog(msg_t* msg, sip_t* sip);
-
-  // A response whose top Via this relay put there: the Via removed, sent to the next one.
-  // Takes `msg` when it returns true; false: not ours, `msg` untouched.
-  bool forwardResponse(msg_t* msg, sip_t* sip);
+  bool routedHere(const wire::Message& m) const;
+  // Where the request goes once the top Route is popped: the next loose Route's host and port,
+  // or the Request-URI's. False when neither is a sip: URI.
+  static bool nextHop(const wire::Message& m, std::string_view& host, std::string_view& port);
+  // A request of such a dialog from `from`: the top Route popped, Max-Forwards counted down,
+  // sosproxy's Via on top, sent to `host`:`port`. Returns the status answered instead (483;
+  // none for an ACK) or 0.
+  int forwardInDialog(const wire::Message& m, const Peer& from, std::string_view host,
+                      uint16_t port);
+  // Is the response's top Via one this relay put there (its address, and a branch its key made
+  // for the Via below)?
+  bool sentByUs(const wire::Message& m) const;
+  // Such a response: the Via removed, sent to the next one (its received and rport).
+  void forwardResponse(const wire::Message& m);
+  // Answers the request `m` from `from` with `status` and no body.
+  void answer(const wire::Message& m, const Peer& from, int status, std::string_view phrase);
 
  private:
-  bool viaIsOurs(const sip_via_t* via) const;
-  int send(msg_t* msg, sip_t* sip, const char* nextHop);
-  std::string incomingBranch(const sip_t* sip) const;
+  // The sender's Via as it goes on: ";received=" when it named another address, its bare rport
+  // filled in (RFC 3261 18.2.1, RFC 3581).
+  struct SenderVia {
+    std::string suffix;
+    std::string rport;
+  };
+  static SenderVia senderVia(const wire::Message& m, const Peer& from);
+  std::string viaValue(std::string_view branch) const;
+  // The Via below the top one (in the same header line or the next Via line); empty: none.
+  static std::string_view secondVia(const wire::Message& m);
 
   nta_agent_t* agent_;
   std::string host_;
   std::string port_;
+  const RelayTap& tap_;
   std::string recordRoute_;
   uint64_t key_;
+  std::string out_;  // the datagram being written
 };
 
 }  // namespace sos::proxy

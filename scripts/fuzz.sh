@@ -13,7 +13,7 @@ seconds=${1:-20}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOS_WERROR=ON \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DCMAKE_UNITY_BUILD="${SOS_UNITY:-OFF}" \
   -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DSOS_FUZZ=ON -DSOS_BUILD_TESTS=OFF -DSOS_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j 2 --target pidf_parse_fuzz headers_fuzz multipart_fuzz sip_edge_fuzz
+cmake --build build-fuzz -j 2 --target pidf_parse_fuzz headers_fuzz multipart_fuzz sip_edge_fuzz sip_wire_fuzz
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -21,7 +21,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 status=0
-for pair in pidf_parse_fuzz:pidf headers_fuzz:headers multipart_fuzz:multipart sip_edge_fuzz:sip; do
+for pair in pidf_parse_fuzz:pidf headers_fuzz:headers multipart_fuzz:multipart sip_edge_fuzz:sip sip_wire_fuzz:sip; do
   target=${pair%%:*}
   corpus=${pair##*:}
   mkdir -p "$scratch/$corpus" "$scratch/artifacts-$target"

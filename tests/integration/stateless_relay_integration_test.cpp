@@ -162,6 +162,8 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 1) << metrics();
   EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 2) << metrics();
   EXPECT_EQ(metric("sosproxy_relay_responses_total"), 3) << metrics();
+  // The 180, the 200, the ACK, the BYE and its 200 never met Sofia: taken off the SIP port.
+  EXPECT_EQ(metric("sosproxy_relay_taken_total"), 5) << metrics();
   // No call was held: nothing for the B2BUA's counts.
   EXPECT_EQ(metric("sosproxy_calls_total"), 0) << metrics();
 }
@@ -224,6 +226,7 @@ TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
   EXPECT_EQ(metric("sosproxy_edge_stray_responses_total"), 2) << metrics();
   EXPECT_FALSE(phone_.receive(milliseconds(300))) << "a forged response was relayed";
   EXPECT_EQ(metric("sosproxy_relay_responses_total"), 0) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_taken_total"), 0) << metrics();  // Sofia's, as strays
 
   // From a phone to another phone's address (127.0.0.3 is no trunk): refused.
   RawRequest bye;
@@ -245,7 +248,37 @@ TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
   ASSERT_TRUE(refused2);
   EXPECT_EQ(statusOf(*refused2), 403) << *refused2;
   EXPECT_EQ(metric("sosproxy_relay_refused_total"), 2) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_taken_total"), 2) << metrics();
   EXPECT_FALSE(carrier_.receive(milliseconds(300))) << "a refused request reached the carrier";
+}
+
+// A request of a relayed dialog that Sofia reads (over TCP here, where nothing is taken off the
+// SIP port before it) is relayed all the same: written out, read as bytes, sent on over UDP.
+TEST_F(StatelessRelayTest, ADialogsRequestSofiaReadsIsRelayedToo) {
+  RawRequest bye;
+  bye.method = "BYE";
+  bye.requestUri = "sip:carrier@127.0.0.1:" + std::to_string(ports_.carrier);
+  bye.callId = "relay-tcp-bye";
+  bye.branch = "z9hG4bK-relay-tcp-bye";
+  bye.toTag = "t1";
+  bye.extra = "Route: " + ourRoute() + "\r\nX-Trace: kept\r\n";
+  RawTcp tcp(ports_.proxy, "127.0.0.3");
+  ASSERT_TRUE(tcp.ok());
+  std::string sent = buildRequest(bye, "127.0.0.3", 5099);
+  sent.replace(sent.find("SIP/2.0/UDP"), 11, "SIP/2.0/TCP");
+  ASSERT_TRUE(tcp.send(sent));
+  const std::string got = carrier_.receiveStarting("BYE ", milliseconds(10000)).value_or("");
+  ASSERT_FALSE(got.empty()) << metrics();
+  EXPECT_EQ(startLine(got), "BYE " + bye.requestUri + " SIP/2.0");
+  EXPECT_EQ(rawHeader(got, "Route"), "") << got;
+  EXPECT_EQ(rawHeader(got, "X-Trace"), "kept") << got;
+  EXPECT_EQ(rawHeader(got, "Max-Forwards"), "69") << got;
+  const auto vias = relayHeaderValues(got, "Via");
+  ASSERT_EQ(vias.size(), 2u) << got;
+  EXPECT_EQ(viaBranch(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
+  EXPECT_EQ(vias[1].rfind("SIP/2.0/TCP 127.0.0.3:5099;branch=z9hG4bK-relay-tcp-bye", 0), 0u) << got;
+  EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 1) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_taken_total"), 0) << metrics();
 }
 
 // The ordinary-call limits still hold for calls relayed without state: with one call a second
