@@ -147,8 +147,6 @@ int B2bua::newRequest(nta_incoming_t* irq, const sip_t* sip) {
   }
 }
 
-// ---- Sending ----
-
 void B2bua::sendAck(Call& call, Leg& to, uint32_t cseq, const sip_t* ack) {
   if (to.leg != nullptr && !relay_.sendAck(to.leg, cseq, ack))
     spdlog::warn("call {}: could not send ACK", call.log.callId);
@@ -293,6 +291,8 @@ void B2bua::ackOrCancel(Txn& txn, const sip_t* sip) {
     return;
   }
   if (sip->sip_request->rq_method == sip_method_ack) {
+    // Only the ACK of a 2xx goes on (RFC 3261 13.2.2.4); that of a failure ends with its txn.
+    if (txn.irq != nullptr && nta_incoming_status(txn.irq) >= 300) return;
     Leg& to = other(call, txn.from);
     sendAck(call, to, txn.outCseq, sip);
     if (txn.initial && call.state == CallState::Answered) {

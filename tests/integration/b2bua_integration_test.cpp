@@ -84,6 +84,11 @@ TEST_F(OrdinaryCall, CallerCancelsWhileRinging) {
   ASSERT_NO_FATAL_FAILURE(runCall("uac-cancel-while-ringing.xml", "uas-ring-expect-cancel.xml"));
   EXPECT_EQ(countMessages(*caller_, true, "SIP/2.0 487"), 1) << report({caller_.get()});
   EXPECT_EQ(countMessages(*carrier_, true, "CANCEL "), 1) << report({carrier_.get()});
+  // The caller's ACK of its 487 ends at sosproxy (hop by hop): the carrier gets nta's ACK of
+  // its own 487 only, and no ACK goes anywhere else (once one went to the trunk leg's To, here
+  // sosproxy itself, and came back a stray).
+  EXPECT_EQ(countMessages(*carrier_, true, "ACK "), 1) << report({carrier_.get()});
+  EXPECT_EQ(metric("sosproxy_edge_stray_acks_total"), 0) << metrics();
   expectSeparateLegs();
   expectRouted("cancelled");
 }
