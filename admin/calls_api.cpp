@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/request_text.h"
+#include "store/call_record_json.h"
 
 namespace sos::admin {
 namespace {
@@ -15,29 +16,6 @@ using nlohmann::json;
 bool number(const std::string& s, int64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && end == s.data() + s.size() && out >= 0;
-}
-
-json recordJson(const store::CallRecord& r) {
-  return json{{"id", r.id},
-              {"call_id", r.callId},
-              {"started_at_ms", r.startedAtMs},
-              {"ended_at_ms", r.endedAtMs},
-              {"caller", r.caller},
-              {"dialed", r.dialed},
-              {"emergency", r.emergency},
-              {"test", r.test},
-              {"site", r.site},
-              {"location", r.location},
-              {"location_by", r.locationBy},
-              {"elin", r.elin},
-              {"pidf", r.pidf},
-              {"trunk", r.trunk},
-              {"route", r.route},
-              {"attempts", r.attempts},
-              {"outcome", r.outcome},
-              {"status", r.status},
-              {"duration_ms", r.durationMs},
-              {"reason", r.reason}};
 }
 
 std::string csvField(const std::string& v) {
@@ -89,7 +67,7 @@ HttpResponse CallsApi::handle(const HttpRequest& r, std::string_view path, const
     json records = json::array();
     for (const auto& rec : found.value()) {
       if (!who.coversSite(rec.site)) return jsonError(403, "that call is not of your sites");
-      records.push_back(recordJson(rec));
+      records.push_back(store::toJson(rec));
     }
     json out{{"call_id", q.callId}, {"records", records}};
     auto alert = deps_.alert(q.callId);
@@ -157,7 +135,7 @@ HttpResponse CallsApi::handle(const HttpRequest& r, std::string_view path, const
     return out;
   }
   json list = json::array();
-  for (const auto& rec : found.value()) list.push_back(recordJson(rec));
+  for (const auto& rec : found.value()) list.push_back(store::toJson(rec));
   return HttpResponse{200, "application/json", jsonText(json{{"calls", list}}), {}};
 }
 

@@ -243,6 +243,10 @@ struct Store {
   // This node's name among those sharing the database (who claimed which pending alert);
   // empty: HOSTNAME:SIP-PORT, set by the proxy at start (nodeNameOr).
   std::string nodeName;
+  // The file that keeps the writes the database could not take across a crash
+  // (proxy/store_spool.h). Empty: PATH.spool beside a SQLite file; for PostgreSQL
+  // sosproxy-SIPPORT.spool in the working directory.
+  std::string spool;
 
   // What store::Store::open takes: the file, or the URI; "" for none (in memory only).
   const std::string& database() const {

@@ -489,7 +489,7 @@ void Parser::readLogging(const YamlValue& v) {
 }
 
 void Parser::readStore(const YamlValue& v) {
-  auto f = fields(v, {"backend", "path", "postgresql", "seed", "node_name"});
+  auto f = fields(v, {"backend", "path", "postgresql", "seed", "node_name", "spool"});
   if (!f) {
     return;
   }
@@ -516,6 +516,9 @@ void Parser::readStore(const YamlValue& v) {
   }
   if (auto s = get(*f, v, "seed")) {
     store.seed = besideSource(nonEmpty(*s));
+  }
+  if (auto sp = get(*f, v, "spool")) {
+    store.spool = besideSource(nonEmpty(*sp));
   }
   if (auto n = get(*f, v, "node_name")) {
     store.nodeName = nonEmpty(*n);

@@ -4,14 +4,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "base/clock.h"
 #include "routing/call_planner.h"
 
 namespace sos::proxy {
 
+namespace {
+
+// store.spool, or where it is when not set (config/config.h).
+std::string spoolPath(const config::Config& c) {
+  if (!c.store.spool.empty()) return c.store.spool;
+  if (c.store.backend == config::StoreBackend::Postgresql) {
+    return c.store.postgresql.empty() ? "" : "sosproxy-" + std::to_string(c.listen.port) + ".spool";
+  }
+  return c.store.path.empty() ? "" : c.store.path + ".spool";
+}
+
+}  // namespace
+
 LocationService::LocationService(std::shared_ptr<const config::Config> config, Publish publish)
-    : config_(std::move(config)), publish_(std::move(publish)) {}
+    : config_(std::move(config)), publish_(std::move(publish)), spool_(spoolPath(*config_)) {}
 
 LocationService::~LocationService() = default;
 
@@ -68,6 +82,7 @@ void LocationService::start() {
     ok = openStore(":memory:");
     inMemory_ = true;
   }
+  loadSpool();
   if (awaiting_.empty()) {
     rebuild();
     return;
@@ -214,8 +229,39 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
   return r;
 }
 
+void LocationService::loadSpool() {
+  if (spool_.path().empty()) return;
+  if (inMemory_) {
+    // Written into a store in memory, they would be lost with it: left for a start that opens
+    // the database.
+    if (std::filesystem::exists(spool_.path()))
+      spdlog::warn("store: the spool file {} is left as it is until the database opens",
+                   spool_.path());
+    return;
+  }
+  StoreSpool::Kept kept = spool_.load();
+  if (kept.unreadable > 0)
+    spdlog::warn(
+        "store: {} line(s) of the spool file {} could not be read (cut short by a "
+        "crash?): skipped",
+        kept.unreadable, spool_.path());
+  const size_t total = kept.reports.size() + kept.records.size() + (kept.elins ? 1 : 0);
+  if (total == 0) return;
+  while (kept.reports.size() > kMaxUnsaved) kept.reports.pop_front();
+  while (kept.records.size() > kMaxUnsaved) kept.records.pop_front();
+  unsavedReports_ = std::move(kept.reports);
+  unsavedRecords_ = std::move(kept.records);
+  unsavedElins_ = std::move(kept.elins);
+  counters_.unsavedWaiting = waiting();
+  spdlog::warn(
+      "store: {} device report(s), {} call record(s) and {} ELIN mapping set(s) that a previous "
+      "run could not write read from the spool file {}: written once the store takes writes",
+      unsavedReports_.size(), unsavedRecords_.size(), unsavedElins_ ? 1 : 0, spool_.path());
+}
+
 template <class T>
 void LocationService::keep(std::deque<T>& queue, const T& item, const char* what) {
+  spool_.append(item);
   if (queue.size() >= kMaxUnsaved) {
     queue.pop_front();
     ++counters_.unsavedDropped;
@@ -229,6 +275,7 @@ void LocationService::keep(std::deque<T>& queue, const T& item, const char* what
 void LocationService::retryUnsaved() {
   const size_t before = waiting();
   if (before == 0) return;
+  spool_.sync();
   if (!store_ || !store_->checkWritable().ok()) return;  // not yet: the next second
   if (unsavedElins_) {
     if (store_->saveElinMappings(*unsavedElins_, unixMsNow()).ok()) {
@@ -261,6 +308,8 @@ void LocationService::retryUnsaved() {
         counters_.writesReplayed, "call record");
   }
   counters_.unsavedWaiting = waiting();
+  if (counters_.unsavedWaiting != before)
+    spool_.rewrite(unsavedReports_, unsavedRecords_, unsavedElins_);
   spdlog::info(
       "store takes writes again: {} of {} kept device reports, call records and ELIN mapping "
       "sets written",
@@ -270,6 +319,14 @@ void LocationService::retryUnsaved() {
 void LocationService::stopping() {
   retryUnsaved();
   if (waiting() == 0) return;
+  spool_.sync();
+  if (!spool_.path().empty()) {
+    spdlog::warn(
+        "store: stopping with {} device report(s), {} call record(s) and {} ELIN mapping set(s) "
+        "the database did not take: kept in the spool file {}, written after the next start",
+        unsavedReports_.size(), unsavedRecords_.size(), unsavedElins_ ? 1 : 0, spool_.path());
+    return;
+  }
   spdlog::error(
       "store: stopping with {} device report(s), {} call record(s) and {} ELIN mapping set(s) "
       "the database did not take: they are lost (the call records are in the routing log)",
@@ -281,9 +338,13 @@ Result<void> LocationService::saveElinMappings(const std::vector<model::Callback
   auto r = store_->saveElinMappings(mappings, unixMsNow());
   // Each set is the whole of this node's: the newest one not written is the one to write later.
   if (r.ok()) {
-    unsavedElins_.reset();
+    if (unsavedElins_) {
+      unsavedElins_.reset();
+      spool_.rewrite(unsavedReports_, unsavedRecords_, unsavedElins_);
+    }
   } else if (!inMemory_) {
     unsavedElins_ = mappings;
+    spool_.append(mappings);
   }
   counters_.unsavedWaiting = waiting();
   return r;

@@ -25,6 +25,7 @@
 #include "base/counters.h"
 #include "config/config.h"
 #include "proxy/routing_log.h"
+#include "proxy/store_spool.h"
 #include "routing/location_resolver.h"
 #include "store/store.h"
 
@@ -103,14 +104,16 @@ class LocationService {
   Result<std::vector<store::CallRecord>> loadCallRecords(size_t limit);
   // Device reports and call records the store could not take (a write error: the database
   // down, unreachable or locked; not a report naming nobody) are kept in memory, oldest first,
-  // at most kMaxUnsaved of each (the oldest dropped beyond, counted), and written here, in
-  // order, once the store takes writes again (Store::checkWritable); so is the newest set of
-  // ELIN mappings not written (the first, before them). Called once a second by
+  // at most kMaxUnsaved of each (the oldest dropped beyond, counted), and in the spool file
+  // (proxy/store_spool.h), and written here, in order, once the store takes writes again
+  // (Store::checkWritable); so is the newest set of ELIN mappings not written (the first,
+  // before them). The spool file is then written anew with what is left. Called once a second by
   // the I/O thread (StoreWatch). One the writable store still refuses is dropped with a warning.
   void retryUnsaved();
   static constexpr size_t kMaxUnsaved = 10000;
   // At a stop, after the last call records were handed over: one more try of what is kept,
-  // then an error line naming what is lost with the process.
+  // then a line naming what the spool file keeps for the next start (an error line naming what
+  // is lost with the process when there is no spool file).
   void stopping();
   const LocationCounters& counters() const { return counters_; }
   LocationCounters& counters() { return counters_; }  // the I/O thread's own counts
@@ -145,6 +148,8 @@ class LocationService {
   void pruneAfter(int64_t lastId, int64_t written);
   template <class T>
   void keep(std::deque<T>& queue, const T& item, const char* what);
+  // The kept writes a previous run left in the spool file (start()).
+  void loadSpool();
 
   std::shared_ptr<const config::Config> config_;
   Publish publish_;
@@ -155,6 +160,7 @@ class LocationService {
   std::deque<model::DeviceReport> unsavedReports_;
   std::deque<store::CallRecord> unsavedRecords_;
   std::optional<std::vector<model::CallbackTarget>> unsavedElins_;  // the newest set not written
+  StoreSpool spool_;  // the kept writes on disk (store.spool)
   size_t waiting() const;
   std::string openError_;
   // Why the PostgreSQL database did not answer at the start (the snapshot is the seed's until

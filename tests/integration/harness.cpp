@@ -522,9 +522,12 @@ std::string demoConfigYaml(const DemoPorts& ports, const fs::path& routingLog,
   if (storeDb.empty()) {
     set("store", "{}");
   } else {
-    std::string store = ports.storePostgresql.empty() ? "{path: " + yamlQuoted(storeDb.string())
-                                                      : "{backend: postgresql, postgresql: " +
-                                                            yamlQuoted(ports.storePostgresql);
+    // With PostgreSQL the spool file would be in the working directory: in the test's own.
+    std::string store =
+        ports.storePostgresql.empty()
+            ? "{path: " + yamlQuoted(storeDb.string())
+            : "{backend: postgresql, postgresql: " + yamlQuoted(ports.storePostgresql) +
+                  ", spool: " + yamlQuoted(storeDb.string() + ".spool");
     if (!seed.empty()) store += ", seed: " + yamlQuoted(seed.string());
     set("store", store + "}");
   }

@@ -25,6 +25,24 @@ class LocatedCall : public B2buaTest {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true)); }
 
+  // Another process takes the SQLite database's exclusive lock and holds it (up to 120 s).
+  void lockDatabase(std::unique_ptr<Process>& locker) {
+    const auto lockOut = dir_.path() / "locker.stdout";
+    locker = std::make_unique<Process>(
+        std::vector<std::string>{"python3", "-c",
+                                 "import sqlite3, sys, time\n"
+                                 "c = sqlite3.connect(sys.argv[1], isolation_level=None, "
+                                 "timeout=10)\n"
+                                 "c.execute('BEGIN EXCLUSIVE')\n"
+                                 "print('locked', flush=True)\n"
+                                 "time.sleep(120)\n",
+                                 storePath().string()},
+        lockOut, dir_.path() / "locker.stderr");
+    ASSERT_TRUE(waitFor([&] { return readFile(lockOut).find("locked") != std::string::npos; },
+                        milliseconds(15000)))
+        << readFile(dir_.path() / "locker.stderr");
+  }
+
   // Places an emergency call from `caller` with this network data, answered by a SIPp PSAP
   // running `psapScenario` on `psapPort`; returns sosproxy's route line. `psapInvite`, when
   // given, receives the INVITE the PSAP got.
@@ -592,18 +610,8 @@ TEST_F(LocatedCall, DeletedDatabaseChangesNothingForCalls) {
 TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
   SOS_SQLITE_ONLY("SQLite's exclusive file lock (TwoNodes stops the PostgreSQL server instead)");
   ASSERT_FALSE(adminToken().empty());  // written before the lock is taken
-  const auto lockOut = dir_.path() / "locker.stdout";
-  Process locker({"python3", "-c",
-                  "import sqlite3, sys, time\n"
-                  "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)\n"
-                  "c.execute('BEGIN EXCLUSIVE')\n"
-                  "print('locked', flush=True)\n"
-                  "time.sleep(120)\n",
-                  storePath().string()},
-                 lockOut, dir_.path() / "locker.stderr");
-  ASSERT_TRUE(waitFor([&] { return readFile(lockOut).find("locked") != std::string::npos; },
-                      milliseconds(15000)))
-      << readFile(dir_.path() / "locker.stderr");
+  std::unique_ptr<Process> locker;
+  ASSERT_NO_FATAL_FAILURE(lockDatabase(locker));
 
   auto line = call911("1001", "10.1.2.45", "IEEE-802.3");
   EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
@@ -614,7 +622,54 @@ TEST_F(LocatedCall, LockedDatabaseChangesNothingForCalls) {
   EXPECT_NE(res.body.find("\"saved\":false"), std::string::npos) << res.body;
   auto fromReport = call911("1002", "192.0.2.10", "IEEE-802.3");
   EXPECT_EQ(fromReport.get("location"), "HQ Room 301") << fromReport.raw;
-  locker.stop();
+  locker->stop();
+}
+
+// What the database could not take survives a crash: a device report and a 911's call record
+// made while another process holds the database's lock are kept in the spool file beside it;
+// sosproxy killed (kill -9), the lock released and sosproxy started again, both are written and
+// the spool file goes.
+TEST_F(LocatedCall, WritesTheLockedDatabaseDidNotTakeSurviveAKill9) {
+  SOS_SQLITE_ONLY("SQLite's exclusive file lock (TwoNodes stops the PostgreSQL server instead)");
+  ASSERT_FALSE(adminToken().empty());  // written before the lock is taken
+  std::unique_ptr<Process> locker;
+  ASSERT_NO_FATAL_FAILURE(lockDatabase(locker));
+
+  auto res = api("POST", "/api/v1/location-reports",
+                 R"({"extension":"1002","bssid":"00:11:22:33:44:55"})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_NE(res.body.find("\"saved\":false"), std::string::npos) << res.body;
+  auto line = call911("1001", "10.1.2.45", "IEEE-802.3");
+  EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
+  ASSERT_TRUE(
+      waitFor([&] { return metric("sosproxy_store_writes_waiting") == 2; }, milliseconds(30000)))
+      << metrics();
+  const std::filesystem::path spool = storePath().string() + ".spool";
+  const std::string kept = readFile(spool);
+  EXPECT_NE(kept.find("{\"report\":{\"bssid\":\"00:11:22:33:44:55\",\"chassis\":\"\","
+                      "\"extension\":\"1002\""),
+            std::string::npos)
+      << kept;
+  EXPECT_NE(kept.find("\"call_id\":\"" + line.get("call_id") + "\""), std::string::npos) << kept;
+
+  ::kill(proxy_->process()->pid(), SIGKILL);
+  proxy_->process()->wait(milliseconds(10000));
+  locker->stop();
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+  EXPECT_TRUE(
+      outputShows("store: 1 device report(s), 1 call record(s) and 0 ELIN mapping set(s) "
+                  "that a previous run could not write read from the spool file"))
+      << proxy_->output();
+  ASSERT_TRUE(waitFor([&] { return metric("sosproxy_store_writes_replayed_total") == 2; },
+                      milliseconds(20000)))
+      << metrics() << proxy_->output();
+  EXPECT_EQ(
+      storeRows("SELECT location FROM call_records WHERE call_id = '" + line.get("call_id") + "'"),
+      std::vector<std::string>{"HQ Floor 2"});
+  EXPECT_EQ(storeRows("SELECT bssid FROM device_reports WHERE extension = '1002'"),
+            std::vector<std::string>{"00:11:22:33:44:55"});
+  EXPECT_TRUE(waitFor([&] { return !std::filesystem::exists(spool); }, milliseconds(5000)));
 }
 
 // What the PSAP receives (issue 4): the Room 301 call reaches il-psap-a (PIDF-LO mode) with a
@@ -750,6 +805,23 @@ TEST_F(CallbackWithStatelessRelay, TheCallersPhoneStillRings) {
   auto line = callBack(elin, phonePort, "phone-1001");
   EXPECT_NE(line.get("reason").find("to 1001"), std::string::npos) << line.raw;
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 0) << metrics();
+}
+
+// The PSAP gives up on its callback while the caller's phone rings: its CANCEL meets the
+// B2BUA's transaction in nta (the stateless relay takes none of the callback's messages), and the
+// phone gets the B2BUA's CANCEL.
+TEST_F(CallbackWithStatelessRelay, ThePsapsCancelStopsTheCallersPhone) {
+  const uint16_t phonePort = pickFreePort();
+  const std::string elin = emergencyFrom1001(phonePort);
+  ASSERT_EQ(elin, "+12175550131");
+  auto phone = startTrunk("uas-ring-expect-cancel.xml", phonePort, "phone-1001");
+  auto psap = startCaller("uac-cancel-while-ringing.xml", "psap-callback", elin);
+  EXPECT_EQ(psap->wait(), 0) << report({psap.get(), phone.get()});
+  EXPECT_EQ(phone->wait(), 0) << report({psap.get(), phone.get()});
+  EXPECT_EQ(countMessages(*phone, true, "CANCEL "), 1) << report({phone.get()});
+  EXPECT_NE(inviteCallId(*phone, true), inviteCallId(*psap, false)) << "not the B2BUA's leg";
+  EXPECT_EQ(metric("sosproxy_relay_initial_total"), 0) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_taken_total"), 0) << metrics();
 }
 
 class CallbackShortWindow : public Callback {

@@ -38,10 +38,13 @@ class TwoNodes : public B2buaTest {
     pgStarted_ = true;
     ports_.sets.push_back({"store.backend", "postgresql"});
     ports_.sets.push_back({"store.postgresql", pgUrl_});
+    ports_.sets.push_back({"store.spool", (dir_.path() / "node-a.spool").string()});
     startProxy("udp", true);  // node A: seeds the database with the demo's locations
     if (HasFatalFailure()) return;
 
     portsB_ = ports_;
+    for (auto& [key, value] : portsB_.sets)  // each node's own
+      if (key == "store.spool") value = (dir_.path() / "node-b.spool").string();
     const DemoPorts fresh = pickDemoPorts();
     portsB_.proxy = fresh.proxy;
     portsB_.admin = fresh.admin;
@@ -279,9 +282,9 @@ TEST_F(TwoNodes, AReportAndACallRecordMadeWhilePostgresqlIsDownAreWrittenWhenItR
 }
 
 // A node stopped while PostgreSQL is down tries what it kept once more and, the database still
-// away, says what is lost with it: here the record of the 911 it routed meanwhile (the routing
-// log has the call).
-TEST_F(TwoNodes, ANodeStoppedWhilePostgresqlIsDownSaysWhatIsLost) {
+// away, says where it keeps it: here the record of the 911 it routed meanwhile, in its spool
+// file. Started again once the database is back, it writes the record.
+TEST_F(TwoNodes, ANodeStoppedWhilePostgresqlIsDownWritesWhatItKeptAfterItsNextStart) {
   pgLocal("stop");
   const RoutingLogLine during =
       call911("1001", "10.1.2.45", "uas-psap-expect-pidf.xml", nullptr, true);
@@ -291,10 +294,24 @@ TEST_F(TwoNodes, ANodeStoppedWhilePostgresqlIsDownSaysWhatIsLost) {
       << metrics();
   ASSERT_EQ(proxy_->process()->stop(milliseconds(20000)), std::optional<int>(0))
       << proxy_->output();
+  const fs::path spool = dir_.path() / "node-a.spool";
   EXPECT_NE(proxy_->output().find("store: stopping with 0 device report(s), 1 call record(s) and 0 "
-                                  "ELIN mapping set(s) the database did not take: they are lost"),
+                                  "ELIN mapping set(s) the database did not take: kept in the "
+                                  "spool file " +
+                                  spool.string() + ", written after the next start"),
             std::string::npos)
       << proxy_->output();
+  EXPECT_NE(readFile(spool).find("\"call_id\":\"" + during.get("call_id") + "\""),
+            std::string::npos);
+
+  pgLocal("start");
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+  ASSERT_TRUE(waitFor([&] { return metric("sosproxy_store_writes_replayed_total") == 1; },
+                      milliseconds(20000)))
+      << metrics() << proxy_->output();
+  EXPECT_EQ(recordedLocation(during.get("call_id")), "HQ Floor 2\n");
+  EXPECT_FALSE(fs::exists(spool));
 }
 
 // A node that starts while PostgreSQL is down routes 911 calls on the seed's data (here the
