@@ -76,8 +76,9 @@ class Edge {
   // request of a relayed dialog (its top Route the relay's Record-Route) goes on when its source
   // may reach where it goes (a trusted network's phone to the carrier trunk, the carrier trunk
   // to a trusted network), else 403; a response goes back by its Via when the relay put that
-  // Via there and it comes from a trusted network or a trunk. False: not the relay's.
-  bool relayDatagram(const wire::Message& m, const Peer& from);
+  // Via there and it comes from a trusted network or a trunk. False: not the relay's. `tapped`:
+  // taken off the queue before Sofia read it (counted so before it leaves).
+  bool relayDatagram(const wire::Message& m, const Peer& from, bool tapped);
   // The same for a message Sofia read (over TCP, or one the tap could not read): written out
   // and read as bytes. True when it was the relay's (`msg` then destroyed).
   bool relayFromSofia(msg_t* msg);

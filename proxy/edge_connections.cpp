@@ -168,12 +168,14 @@ void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
   // The stateless relay's Record-Route names sosproxy's UDP address as its Via does.
   for (const sip_via_t* v = nta_agent_via(agent); v != nullptr; v = v->v_next) {
     if (v->v_protocol && strcasecmp(v->v_protocol, "SIP/2.0/UDP") == 0 && v->v_host) {
-      tap_ = std::make_unique<RelayTap>(
-          InviteGate::udpSockets(sipPort),
-          [this](const wire::Message& m, const Peer& from) { return relayDatagram(m, from); },
-          counters_.relayTaken);
+      tap_ = std::make_unique<RelayTap>(InviteGate::udpSockets(sipPort),
+                                        [this](const wire::Message& m, const Peer& from) {
+                                          return relayDatagram(m, from, true);
+                                        });
       relay_ = std::make_unique<StatelessRelay>(
-          agent, v->v_host, v->v_port ? v->v_port : std::to_string(sipPort), *tap_);
+          agent, v->v_host, v->v_port ? v->v_port : std::to_string(sipPort), *tap_,
+          StatelessRelay::Counts{counters_.relayedInitial, counters_.relayedInDialog,
+                                 counters_.relayedResponses});
       break;
     }
   }

@@ -63,11 +63,10 @@ void Edge::relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
     drop.networkMark = v.networkMarkDropped;
     drop.accessNetworkInfo = rights.pAccessNetworkInfo;  // the mark taken out
   }
-  if (relay_->forwardInitial(msg, sip, carrierHost_, carrierPort_, drop) == 0)
-    counters_.relayedInitial.fetch_add(1, std::memory_order_relaxed);
+  (void)relay_->forwardInitial(msg, sip, carrierHost_, carrierPort_, drop);
 }
 
-bool Edge::relayDatagram(const wire::Message& m, const Peer& from) {
+bool Edge::relayDatagram(const wire::Message& m, const Peer& from, bool tapped) {
   if (!relay_) return false;
   applySettings();
   const std::shared_ptr<const routing::Router> router = b2bua_->router();
@@ -75,14 +74,15 @@ bool Edge::relayDatagram(const wire::Message& m, const Peer& from) {
     // Anything else (the B2BUA's, a forgery, from a stranger) is Sofia's: a stray when no
     // transaction of nta's matches it.
     if (!relay_->sentByUs(m) || (!router->trusts(from.ip) && !fromTrunk(from.ip))) return false;
+    if (tapped) counters_.relayTaken.fetch_add(1, std::memory_order_relaxed);
     relay_->forwardResponse(m);
-    counters_.relayedResponses.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
   const wire::Header* to = m.first(wire::Kind::To);
   if (to == nullptr || !wire::hasTag(to->value) || m.first(wire::Kind::Via) == nullptr ||
       !relay_->routedHere(m))
     return false;
+  if (tapped) counters_.relayTaken.fetch_add(1, std::memory_order_relaxed);
   std::string_view host;
   std::string_view portText;
   unsigned port = 5060;
@@ -107,8 +107,7 @@ bool Edge::relayDatagram(const wire::Message& m, const Peer& from) {
     if (m.method != "ACK") relay_->answer(m, from, 403, "Forbidden");
     return true;
   }
-  if (relay_->forwardInDialog(m, from, dest, static_cast<uint16_t>(port)) == 0)
-    counters_.relayedInDialog.fetch_add(1, std::memory_order_relaxed);
+  (void)relay_->forwardInDialog(m, from, dest, static_cast<uint16_t>(port));
   return true;
 }
 
@@ -123,7 +122,7 @@ bool Edge::relayFromSofia(msg_t* msg) {
   from.ip = sourceAddress(msg, &port);
   from.port = static_cast<uint16_t>(port);
   const bool taken = text != nullptr && wire::parse(std::string_view(text, len), m, nullptr) &&
-                     relayDatagram(m, from);
+                     relayDatagram(m, from, false);
   su_home_deinit(home);
   if (taken) msg_destroy(msg);
   return taken;

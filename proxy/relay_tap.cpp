@@ -70,8 +70,8 @@ std::string_view bareHost(std::string_view host) {
   return host;
 }
 
-RelayTap::RelayTap(std::vector<int> fds, Handler handler, std::atomic<uint64_t>& taken)
-    : fds_(std::move(fds)), handler_(std::move(handler)), taken_(taken), buffer_(kDatagram) {
+RelayTap::RelayTap(std::vector<int> fds, Handler handler)
+    : fds_(std::move(fds)), handler_(std::move(handler)), buffer_(kDatagram) {
   for (int fd : fds_) families_.push_back(familyOf(fd));
 }
 
@@ -99,7 +99,6 @@ void RelayTap::take() {
         took = true;  // not handed to Sofia twice
       }
       if (!took) break;
-      taken_.fetch_add(1, std::memory_order_relaxed);
       (void)recv(fd, buffer_.data(), 0, MSG_DONTWAIT);  // the datagram leaves the queue
     }
   }

@@ -8,7 +8,6 @@
 // a read and a sendto, instead of Sofia's transport (FIONREAD before each read, SO_ERROR before
 // each write), its parser and its encoder. SIP thread only.
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,8 +29,8 @@ class RelayTap {
   // True: the handler took the datagram (relayed, answered or dropped it); false: Sofia's.
   using Handler = std::function<bool(const wire::Message& m, const Peer& from)>;
 
-  // `fds`: the SIP port's UDP sockets (Sofia's; not owned). `taken` counts what was taken.
-  RelayTap(std::vector<int> fds, Handler handler, std::atomic<uint64_t>& taken);
+  // `fds`: the SIP port's UDP sockets (Sofia's; not owned).
+  RelayTap(std::vector<int> fds, Handler handler);
 
   // Looks only while on (edge.ordinary_relay: stateless): otherwise every datagram is Sofia's
   // without a look.
@@ -51,7 +50,6 @@ class RelayTap {
   std::vector<int> families_;  // AF_INET or AF_INET6 of each of fds_
   Handler handler_;
   bool on_ = false;
-  std::atomic<uint64_t>& taken_;
   std::vector<char> buffer_;
   wire::Message message_;
 };

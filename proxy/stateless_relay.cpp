@@ -91,11 +91,12 @@ bool isRelayBranch(uint64_t key, std::string_view branch, std::string_view incom
 }
 
 StatelessRelay::StatelessRelay(nta_agent_t* agent, std::string host, std::string port,
-                               const RelayTap& tap)
+                               const RelayTap& tap, Counts counts)
     : agent_(agent),
       host_(std::move(host)),
       port_(std::move(port)),
       tap_(tap),
+      counts_(counts),
       recordRoute_("<sip:" + uriHost(host_) + ":" + port_ + ";lr;" + kMarker + ">"),
       key_(randomKey()) {}
 
@@ -161,6 +162,7 @@ int StatelessRelay::forwardInitial(msg_t* msg, sip_t* sip, const std::string& ho
   edits.via = via;
   if (invite) edits.recordRoute = recordRoute_;
   wire::forwardRequest(m, edits, out_);
+  counts_.initial.fetch_add(1, std::memory_order_relaxed);
   if (!tap_.send(out_, host, port))
     spdlog::debug("relay: {} could not be sent on", sip->sip_request->rq_method_name);
   msg_destroy(msg);
@@ -234,6 +236,7 @@ int StatelessRelay::forwardInDialog(const wire::Message& m, const Peer& from, st
   edits.popRoute = true;
   edits.maxForwards = maxForwards;
   wire::forwardRequest(m, edits, out_);
+  counts_.inDialog.fetch_add(1, std::memory_order_relaxed);
   if (!tap_.send(out_, host, port)) spdlog::debug("relay: {} could not be sent on", m.method);
   return 0;
 }
@@ -275,6 +278,7 @@ void StatelessRelay::forwardResponse(const wire::Message& m) {
   unsigned port = 0;
   std::from_chars(portText.data(), portText.data() + portText.size(), port);
   wire::forwardResponse(m, out_);
+  counts_.responses.fetch_add(1, std::memory_order_relaxed);
   if (port == 0 || port > 65535 || !tap_.send(out_, host, static_cast<uint16_t>(port)))
     spdlog::debug("relay: a {} response could not be sent on", m.status);
 }

@@ -12,6 +12,7 @@
 // The edge (proxy/edge.cpp) decides what comes here: the trust of sources and destinations and
 // the ordinary-call limits are its. SIP thread only.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,9 +32,16 @@ bool isRelayBranch(uint64_t key, std::string_view branch, std::string_view incom
 
 class StatelessRelay {
  public:
+  // What was relayed, counted before it leaves (whoever received it sees it counted).
+  struct Counts {
+    std::atomic<uint64_t>& initial;    // INVITEs, their CANCELs and ACKs
+    std::atomic<uint64_t>& inDialog;   // requests of relayed dialogs
+    std::atomic<uint64_t>& responses;  // responses
+  };
   // `host` and `port`: sosproxy's UDP address as its Via and the Record-Route name it. What
   // the relay sends leaves from `tap`'s sockets (the SIP port's).
-  StatelessRelay(nta_agent_t* agent, std::string host, std::string port, const RelayTap& tap);
+  StatelessRelay(nta_agent_t* agent, std::string host, std::string port, const RelayTap& tap,
+                 Counts counts);
 
   // What a request forwarded by forwardInitial had taken out (the edge decides it).
   struct Unvouched {
@@ -85,6 +93,7 @@ class StatelessRelay {
   std::string host_;
   std::string port_;
   const RelayTap& tap_;
+  Counts counts_;
   std::string recordRoute_;
   uint64_t key_;
   std::string out_;  // the datagram being written
