@@ -41,10 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (out.size() < body.size() || out.compare(out.size() - body.size(), body.size(), body) != 0)
     std::abort();  // the body goes on as it came
+  // What is written reads back as the same kind of message (a request gains up to three header
+  // lines: one with as many as the reader takes cannot be read back).
   static Message again;
-  if (!parse(out, again, nullptr) || again.response != m.response || again.status != m.status ||
-      again.method != m.method || again.uri != m.uri)
-    std::abort();  // what is written reads back as the same kind of message
+  const bool room = m.response || m.count + 3 <= Message::kMaxHeaders;
+  if (room && (!parse(out, again, nullptr) || again.response != m.response ||
+               again.status != m.status || again.method != m.method || again.uri != m.uri))
+    std::abort();
   if (!m.response) answer(m, 403, "Forbidden", ";received=192.0.2.1", "5070", out);
   return 0;
 }

@@ -216,6 +216,8 @@ bool parse(std::string_view d, Message& m, const char** why) {
     if (colon == std::string_view::npos) return fail(why, "a header line without a colon");
     const std::string_view name = trim(l.substr(0, colon));
     if (name.empty()) return fail(why, "a header without a name");
+    for (char c : name)
+      if (!tokenChar(c)) return fail(why, "a header name that is no token");
     if (m.count == Message::kMaxHeaders) return fail(why, "too many header lines");
     Header& h = m.headers[m.count++];
     h.kind = kindOf(name);

@@ -63,6 +63,8 @@ TEST(SipWire, RefusesWhatItCannotPassOn) {
   EXPECT_STREQ(why, "no empty line after the headers");
   EXPECT_FALSE(parse("BYE sip:a SIP/2.0\r\nno colon here\r\n\r\n", m, &why));
   EXPECT_STREQ(why, "a header line without a colon");
+  EXPECT_FALSE(parse("BYE sip:a SIP/2.0\r\n\r!a name: x\r\n\r\n", m, &why));
+  EXPECT_STREQ(why, "a header name that is no token");
   EXPECT_FALSE(parse("BYE sip:a SIP/2.0\r\nContent-Length: 9\r\n\r\nshort", m, &why));
   EXPECT_STREQ(why, "a body shorter than its Content-Length");
   EXPECT_FALSE(parse("BYE sip:a SIP/2.0\r\nContent-Length: 1x\r\n\r\n", m, &why));
