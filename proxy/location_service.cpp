@@ -234,17 +234,19 @@ void LocationService::loadSpool() {
   if (inMemory_) {
     // Written into a store in memory, they would be lost with it: left for a start that opens
     // the database.
-    if (std::filesystem::exists(spool_.path()))
+    if (std::filesystem::exists(spool_.path())) {
       spdlog::warn("store: the spool file {} is left as it is until the database opens",
                    spool_.path());
+    }
     return;
   }
   StoreSpool::Kept kept = spool_.load();
-  if (kept.unreadable > 0)
+  if (kept.unreadable > 0) {
     spdlog::warn(
         "store: {} line(s) of the spool file {} could not be read (cut short by a "
         "crash?): skipped",
         kept.unreadable, spool_.path());
+  }
   const size_t total = kept.reports.size() + kept.records.size() + (kept.elins ? 1 : 0);
   if (total == 0) return;
   while (kept.reports.size() > kMaxUnsaved) kept.reports.pop_front();

@@ -77,10 +77,11 @@ size_t paramEnd(std::string_view s, size_t from, std::string_view stops) {
   bool quoted = false;
   for (size_t i = from; i < s.size(); ++i) {
     if (quoted) {
-      if (s[i] == '\\')
+      if (s[i] == '\\') {
         ++i;
-      else if (s[i] == '"')
+      } else if (s[i] == '"') {
         quoted = false;
+      }
     } else if (s[i] == '"') {
       quoted = true;
     } else if (stops.find(s[i]) != std::string_view::npos) {
@@ -248,10 +249,11 @@ Split splitFirst(std::string_view value) {
   for (size_t i = 0; i < value.size(); ++i) {
     const char c = value[i];
     if (quoted) {
-      if (c == '\\')
+      if (c == '\\') {
         ++i;
-      else if (c == '"')
+      } else if (c == '"') {
         quoted = false;
+      }
     } else if (c == '"') {
       quoted = true;
     } else if (c == '<') {
