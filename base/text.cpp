@@ -72,6 +72,30 @@ std::string_view trimLws(std::string_view s) {
   return s;
 }
 
+size_t valueEnd(std::string_view s, size_t from) {
+  bool quoted = false;
+  bool bracket = false;
+  for (size_t i = from; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '<') {
+      bracket = true;
+    } else if (c == '>') {
+      bracket = false;
+    } else if (c == ',' && !bracket) {
+      return i;
+    }
+  }
+  return s.size();
+}
+
 bool equalsNoCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

@@ -31,6 +31,9 @@ bool isDigits(std::string_view s, std::string_view alsoAllowed = {});
 
 // SIP linear white space (space, tab, CR, LF: RFC 3261 LWS with folding) at either end removed.
 std::string_view trimLws(std::string_view s);
+// Where the element of a comma-separated header value that begins at `from` ends: the first
+// comma outside quoted strings and <...> (RFC 3261 section 7.3.1), or s.size() when none.
+size_t valueEnd(std::string_view s, size_t from = 0);
 // Spaces and tabs at either end removed (a field of a CSV cell or a YAML scalar, not SIP LWS).
 std::string_view trimBlanks(std::string_view s);
 // The lower case of an ASCII letter; any other character as it is (no locale).

@@ -15,30 +15,12 @@ constexpr size_t kMaxValues = 16;
 // Splits at commas that are outside <...> and outside quoted strings (RFC 3261 section 25.1).
 std::vector<std::string_view> splitValues(std::string_view s) {
   std::vector<std::string_view> out;
-  bool quoted = false;
-  bool bracket = false;
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (quoted) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '<') {
-      bracket = true;
-    } else if (c == '>') {
-      bracket = false;
-    } else if (c == ',' && !bracket) {
-      out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
+  for (size_t start = 0;;) {
+    const size_t end = valueEnd(s, start);
+    out.push_back(s.substr(start, end - start));
+    if (end == s.size()) return out;
+    start = end + 1;
   }
-  out.push_back(s.substr(start));
-  return out;
 }
 
 std::string unquoted(std::string_view v) {

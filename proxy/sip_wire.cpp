@@ -1,8 +1,8 @@
 #include "proxy/sip_wire.h"
 
-#include <strings.h>
-
 #include <charconv>
+
+#include "base/text.h"
 
 namespace sos::proxy::wire {
 
@@ -10,25 +10,15 @@ namespace {
 
 bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool same(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 Kind kindOf(std::string_view name) {
-  if (same(name, "Via") || same(name, "v")) return Kind::Via;
-  if (same(name, "Route")) return Kind::Route;
-  if (same(name, "Max-Forwards")) return Kind::MaxForwards;
-  if (same(name, "To") || same(name, "t")) return Kind::To;
-  if (same(name, "From") || same(name, "f")) return Kind::From;
-  if (same(name, "Call-ID") || same(name, "i")) return Kind::CallId;
-  if (same(name, "CSeq")) return Kind::CSeq;
-  if (same(name, "Content-Length") || same(name, "l")) return Kind::ContentLength;
+  if (equalsNoCase(name, "Via") || equalsNoCase(name, "v")) return Kind::Via;
+  if (equalsNoCase(name, "Route")) return Kind::Route;
+  if (equalsNoCase(name, "Max-Forwards")) return Kind::MaxForwards;
+  if (equalsNoCase(name, "To") || equalsNoCase(name, "t")) return Kind::To;
+  if (equalsNoCase(name, "From") || equalsNoCase(name, "f")) return Kind::From;
+  if (equalsNoCase(name, "Call-ID") || equalsNoCase(name, "i")) return Kind::CallId;
+  if (equalsNoCase(name, "CSeq")) return Kind::CSeq;
+  if (equalsNoCase(name, "Content-Length") || equalsNoCase(name, "l")) return Kind::ContentLength;
   return Kind::Other;
 }
 
@@ -51,7 +41,7 @@ bool fail(const char** why, const char* what) {
 
 // Reads a start line into `m`: "SIP/2.0 NNN phrase" or "METHOD URI SIP/2.0".
 bool startLine(std::string_view line, Message& m, const char** why) {
-  if (line.size() >= 12 && same(line.substr(0, 8), "SIP/2.0 ")) {
+  if (line.size() >= 12 && equalsNoCase(line.substr(0, 8), "SIP/2.0 ")) {
     const std::string_view code = line.substr(8, 3);
     if (!digits(code) || (line.size() > 11 && line[11] != ' '))
       return fail(why, "a status line without a status code");
@@ -62,7 +52,8 @@ bool startLine(std::string_view line, Message& m, const char** why) {
   }
   const size_t sp1 = line.find(' ');
   const size_t sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 <= sp1 + 1 || !same(line.substr(sp2 + 1), "SIP/2.0"))
+  if (sp1 == std::string_view::npos || sp2 <= sp1 + 1 ||
+      !equalsNoCase(line.substr(sp2 + 1), "SIP/2.0"))
     return fail(why, "neither a request line nor a status line of SIP/2.0");
   m.method = line.substr(0, sp1);
   m.uri = line.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -105,8 +96,8 @@ void eachParam(std::string_view params, F&& f) {
     size_t lead = 0;
     while (lead < p.size() && space(p[lead])) ++lead;
     const size_t eq = p.find('=');
-    const std::string_view name = trim(p.substr(0, eq));
-    const std::string_view value = eq == std::string_view::npos ? "" : trim(p.substr(eq + 1));
+    const std::string_view name = trimLws(p.substr(0, eq));
+    const std::string_view value = eq == std::string_view::npos ? "" : trimLws(p.substr(eq + 1));
     if (f(name, value, pos + 1 + lead, eq != std::string_view::npos)) return;
     pos = end;
   }
@@ -208,14 +199,14 @@ bool parse(std::string_view d, Message& m, const char** why) {
       if (m.count == 0) return fail(why, "a continuation line before any header");
       Header& h = m.headers[m.count - 1];
       const size_t vb = static_cast<size_t>(h.value.data() - d.data());
-      h.value = trim(d.substr(vb, pos + l.size() - vb));
+      h.value = trimLws(d.substr(vb, pos + l.size() - vb));
       h.end = e + 1;
       pos = e + 1;
       continue;
     }
     const size_t colon = l.find(':');
     if (colon == std::string_view::npos) return fail(why, "a header line without a colon");
-    const std::string_view name = trim(l.substr(0, colon));
+    const std::string_view name = trimLws(l.substr(0, colon));
     if (name.empty()) return fail(why, "a header without a name");
     for (char c : name)
       if (!tokenChar(c)) return fail(why, "a header name that is no token");
@@ -226,7 +217,7 @@ bool parse(std::string_view d, Message& m, const char** why) {
     h.end = e + 1;
     size_t vb = pos + colon + 1;
     while (vb < pos + l.size() && (d[vb] == ' ' || d[vb] == '\t')) ++vb;
-    h.value = trim(d.substr(vb, pos + l.size() - vb));
+    h.value = trimLws(d.substr(vb, pos + l.size() - vb));
     pos = e + 1;
   }
   const size_t available = d.size() - m.bodyBegin;
@@ -244,27 +235,9 @@ bool parse(std::string_view d, Message& m, const char** why) {
 }
 
 Split splitFirst(std::string_view value) {
-  bool quoted = false;
-  int angle = 0;
-  for (size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (quoted) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '<') {
-      ++angle;
-    } else if (c == '>') {
-      if (angle > 0) --angle;
-    } else if (c == ',' && angle == 0) {
-      return {trim(value.substr(0, i)), trim(value.substr(i + 1))};
-    }
-  }
-  return {trim(value), {}};
+  const size_t end = valueEnd(value);
+  if (end == value.size()) return {trimLws(value), {}};
+  return {trimLws(value.substr(0, end)), trimLws(value.substr(end + 1))};
 }
 
 bool parseVia(std::string_view v, Via& out) {
@@ -289,11 +262,11 @@ bool parseVia(std::string_view v, Via& out) {
   if (!hostPort(v, pos, out.host, out.port, " \t\r\n;,")) return false;
   const std::string_view params = v.substr(pos);
   eachParam(params, [&](std::string_view name, std::string_view value, size_t at, bool hasValue) {
-    if (same(name, "branch")) {
+    if (equalsNoCase(name, "branch")) {
       out.branch = value;
-    } else if (same(name, "received")) {
+    } else if (equalsNoCase(name, "received")) {
       out.received = value;
-    } else if (same(name, "rport")) {
+    } else if (equalsNoCase(name, "rport")) {
       out.rport = true;
       out.rportValue = value;
       if (!hasValue) out.rportAt = pos + at;
@@ -306,7 +279,7 @@ bool parseVia(std::string_view v, Via& out) {
 bool Uri::hasParam(std::string_view name) const {
   bool found = false;
   eachParam(params, [&](std::string_view n, std::string_view, size_t, bool) {
-    return found = same(n, name);
+    return found = equalsNoCase(n, name);
   });
   return found;
 }
@@ -314,7 +287,7 @@ bool Uri::hasParam(std::string_view name) const {
 std::string_view Uri::param(std::string_view name) const {
   std::string_view found;
   eachParam(params, [&](std::string_view n, std::string_view value, size_t, bool) {
-    if (!same(n, name)) return false;
+    if (!equalsNoCase(n, name)) return false;
     found = value;
     return true;
   });
@@ -323,17 +296,17 @@ std::string_view Uri::param(std::string_view name) const {
 
 bool parseUri(std::string_view text, Uri& out) {
   out = Uri{};
-  std::string_view s = trim(text);
+  std::string_view s = trimLws(text);
   const size_t lt = paramEnd(s, 0, "<");
   if (lt < s.size()) {
     const size_t gt = s.find('>', lt);
     if (gt == std::string_view::npos) return false;
-    s = trim(s.substr(lt + 1, gt - lt - 1));
+    s = trimLws(s.substr(lt + 1, gt - lt - 1));
   }
   size_t pos = 0;
-  if (s.size() > 4 && same(s.substr(0, 4), "sip:")) {
+  if (s.size() > 4 && equalsNoCase(s.substr(0, 4), "sip:")) {
     pos = 4;
-  } else if (s.size() > 5 && same(s.substr(0, 5), "sips:")) {
+  } else if (s.size() > 5 && equalsNoCase(s.substr(0, 5), "sips:")) {
     pos = 5;
   } else {
     return false;
@@ -347,7 +320,7 @@ bool parseUri(std::string_view text, Uri& out) {
 }
 
 std::string_view cseqNumber(std::string_view value) {
-  value = trim(value);
+  value = trimLws(value);
   size_t n = 0;
   while (n < value.size() && value[n] >= '0' && value[n] <= '9') ++n;
   return value.substr(0, n);
@@ -358,7 +331,7 @@ bool hasTag(std::string_view to) {
   const std::string_view params = gt == std::string_view::npos ? to : to.substr(gt + 1);
   bool found = false;
   eachParam(params, [&](std::string_view n, std::string_view, size_t, bool) {
-    return found = same(n, "tag");
+    return found = equalsNoCase(n, "tag");
   });
   return found;
 }
