@@ -1,9 +1,9 @@
 #pragma once
-// SIP messages read and written as bytes, for the stateless relay's own UDP socket
-// (proxy/relay_port.h): only what a stateless proxy needs of a datagram (RFC 3261 16.11) is
-// looked at (the start line, the top Via, the top Route, Max-Forwards, the To-tag, and the
-// headers an answer copies); every other byte passes as it came. Nothing is allocated but the
-// output string. No Sofia; any thread.
+// SIP messages read and written as bytes, for the stateless relay's datagrams taken off the SIP
+// port before Sofia reads them (proxy/relay_tap.h): only what a stateless proxy needs of a datagram
+// (RFC 3261 16.11) is looked at (the start line, the top Via, the top Route, Max-Forwards, the
+// To-tag, and the headers an answer copies); every other byte passes as it came. Nothing is
+// allocated but the output string. No Sofia; any thread.
 
 #include <array>
 #include <cstddef>
