@@ -107,6 +107,9 @@ void Notifier::Impl::track(WrittenEvent w) {
     a.timer = std::make_unique<boost::asio::steady_timer>(io);
     scheduleEscalation(w.callId);
   }
+  if (!w.stored) {
+    writeSpool();  // before anything else: the call's alerts exist nowhere but here
+  }
 }
 
 void Notifier::Impl::scheduleEscalation(const std::string& callId) {
@@ -207,6 +210,7 @@ void Notifier::Impl::escalate(const std::string& callId) {
 
 void Notifier::Impl::start() {
   stopped = false;
+  loadSpool();
   resumePending = !resume();
   if (!outboxProblem.empty()) {
     alarm = std::make_unique<boost::asio::steady_timer>(io);
@@ -313,6 +317,9 @@ void Notifier::Impl::keepClaims() {
       self->guarded("claims", [&] { self->renewAndTakeOver(); });
     }
     self->guarded("kept writes", [&] { self->replayUnsaved(); });
+    if (self->spoolDirty) {
+      self->guarded("spool", [&] { self->writeSpool(); });
+    }
     self->keepClaims();
   });
 }
@@ -324,6 +331,86 @@ void Notifier::Impl::keepUnsaved(const store::NotificationJob& job) {
     return;
   }
   unsavedDone.push_back(job);
+}
+
+store::CallAlert Notifier::Impl::unsavedAlertNow(const std::string& callId,
+                                                 const store::CallAlert& kept) const {
+  store::CallAlert alert = kept;
+  if (auto live = alerts.find(callId); live != alerts.end()) {
+    alert = live->second.row;  // its tier and escalation time as of now
+  }
+  if (kept.acknowledgedAtMs != 0) {
+    alert.escalateAtMs = 0;  // acknowledged meanwhile (acknowledge)
+  }
+  return alert;
+}
+
+void Notifier::Impl::writeSpool() {
+  spoolDirty = false;
+  if (spool.path().empty()) {
+    return;
+  }
+  std::vector<store::NotificationJob> kept;
+  for (const auto& [key, a] : jobs) {
+    if (key < 0 && a.storedId == 0) {
+      kept.push_back(a.job);
+      kept.back().state = "pending";
+    }
+  }
+  kept.insert(kept.end(), unsavedDone.begin(), unsavedDone.end());
+  std::vector<store::CallAlert> calls;
+  for (const auto& [callId, u] : unsavedAlerts) {
+    calls.push_back(unsavedAlertNow(callId, u));
+    calls.back().acknowledgedBy = u.acknowledgedBy;
+    calls.back().acknowledgedAtMs = u.acknowledgedAtMs;
+  }
+  spool.write(kept, calls);
+}
+
+void Notifier::Impl::loadSpool() {
+  if (spool.path().empty()) {
+    return;
+  }
+  AlertSpool::Kept kept = spool.load();
+  if (kept.unreadable > 0) {
+    spdlog::warn(
+        "responder alerts: {} line(s) of the spool file {} could not be read (cut "
+        "short by a crash?): skipped",
+        kept.unreadable, spool.path());
+  }
+  if (kept.jobs.empty() && kept.alerts.empty()) {
+    return;
+  }
+  const int64_t now = sharedMsNow();
+  size_t pending = 0;
+  for (auto& j : kept.jobs) {
+    if (j.state != "pending") {
+      keepUnsaved(j);
+      continue;
+    }
+    const int64_t key = nextUnstoredKey--;
+    Active& a = jobs[key];
+    a.job = std::move(j);
+    a.timer = std::make_unique<boost::asio::steady_timer>(io);
+    tell(AlertChange::What::Queued, a.job, key);
+    waitThenAttempt(key, milliseconds(std::max<int64_t>(a.job.nextAttemptAtMs - now, 0)));
+    ++pending;
+  }
+  for (auto& row : kept.alerts) {
+    const std::string callId = row.callId;
+    if (row.acknowledgedAtMs == 0 && row.escalateAtMs != 0 && alerts.count(callId) == 0) {
+      Alert& a = alerts[callId];
+      a.row = row;
+      a.timer = std::make_unique<boost::asio::steady_timer>(io);
+      scheduleEscalation(callId);
+    }
+    unsavedAlerts.emplace(callId, std::move(row));
+  }
+  spdlog::info(
+      "responder alerts: {} alert job(s) ({} still to deliver) and {} call alert(s) that a "
+      "previous run could not write to the outbox read from the spool file {}: tried from "
+      "here, written to the outbox once it takes writes",
+      pending + unsavedDone.size(), pending, unsavedAlerts.size(), spool.path());
 }
 
 void Notifier::Impl::replayUnsaved() {
@@ -366,13 +453,7 @@ void Notifier::Impl::replayUnsaved() {
       jobs[pending[i]].storedId = list[i].id;
     }
     if (auto u = unsavedAlerts.find(callId); u != unsavedAlerts.end()) {
-      store::CallAlert alert = u->second;
-      if (auto live = alerts.find(callId); live != alerts.end()) {
-        alert = live->second.row;  // its tier and escalation time as of now
-      }
-      if (u->second.acknowledgedAtMs != 0) {
-        alert.escalateAtMs = 0;  // acknowledged meanwhile (acknowledge)
-      }
+      store::CallAlert alert = unsavedAlertNow(callId, u->second);
       if (!node.empty()) {
         alert.claimedBy = node;
         alert.leaseUntilMs = now + settings().leaseMs;
@@ -397,6 +478,9 @@ void Notifier::Impl::replayUnsaved() {
   }
   std::erase_if(unsavedDone,
                 [&](const store::NotificationJob& j) { return done.count(j.callId) != 0; });
+  if (!done.empty()) {
+    writeSpool();  // what is left, or no file
+  }
   if (jobsWritten > 0) {
     counters.replayed.fetch_add(jobsWritten, std::memory_order_relaxed);
     spdlog::info(
@@ -481,6 +565,20 @@ void Notifier::Impl::repeatAlarm() {
 }
 
 void Notifier::Impl::stop() {
+  size_t pending = 0;
+  for (const auto& [key, a] : jobs) {
+    pending += key < 0 && a.storedId == 0 ? 1 : 0;
+  }
+  if (!stopped && pending + unsavedDone.size() + unsavedAlerts.size() > 0) {
+    writeSpool();
+    spdlog::warn(
+        "responder alerts: stopping with {} alert job(s) still to deliver, {} finished and {} "
+        "call alert(s) the outbox did not take{}",
+        pending, unsavedDone.size(), unsavedAlerts.size(),
+        spool.path().empty() ? ": lost (no spool file)"
+                             : ": kept in the spool file " + spool.path() +
+                                   ", tried and written after the next start");
+  }
   stopped = true;
   // Timers are cancelled with their owners; reports still on their way find no job.
   jobs.clear();
@@ -504,6 +602,7 @@ Result<bool> Notifier::Impl::acknowledge(const std::string& callId, const std::s
     // alert never written yet is written (replayUnsaved) with no escalation left and this
     // acknowledgement.
     if (auto u = unsavedAlerts.find(callId); u != unsavedAlerts.end()) {
+      spoolDirty = true;
       u->second.escalateAtMs = 0;
       u->second.acknowledgedBy = by;
       u->second.acknowledgedAtMs = sharedMsNow();
@@ -583,6 +682,7 @@ void Notifier::setOutbox(Outbox outbox) {
   impl_->recorder->setNode(outbox.node);
   impl_->node = outbox.node;
   impl_->shared = outbox.shared;
+  impl_->spool = AlertSpool(outbox.spool);
   counters_.outboxUp.store(outbox.problem.empty() ? 1 : 0, std::memory_order_relaxed);
   if (!outbox.problem.empty()) {
     Impl::raiseAlarm(outbox.problem);

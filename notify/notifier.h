@@ -136,6 +136,9 @@ class Notifier {
     // those of other nodes whose claims run out. Alone on its database, start() resumes all.
     std::string node;
     bool shared = false;
+    // The file that keeps the alerts the outbox could not take (the database away) across a
+    // stop or a crash (notify/alert_spool.h); empty: none.
+    std::string spool;
   };
   // Main thread, once, before start() and before the first event. Without it, events are written
   // on the I/O thread. When the writer cannot open its connection, that is logged as an error

@@ -120,6 +120,9 @@ void Notifier::Impl::finish(int64_t key, uint64_t number, const Result<void>& re
   Active& a = it->second;
   a.inFlight = false;
   a.timer->cancel();
+  if (key < 0 && a.storedId == 0) {
+    spoolDirty = true;  // its attempts or its outcome, for the spool file at the next tick
+  }
   store::NotificationJob& job = a.job;
   // A job first tried from memory (a negative key) may have been written since (replayUnsaved).
   const int64_t id = key > 0 ? key : a.storedId;

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 
+#include "notify/alert_spool.h"
 #include "notify/notifier.h"
 #include "notify/outbox_jobs.h"
 #include "store/notification_job.h"
@@ -127,6 +128,11 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   std::vector<store::NotificationJob> unsavedDone;
   std::map<std::string, store::CallAlert> unsavedAlerts;  // by Call-ID
   static constexpr size_t kMaxUnsaved = 10000;
+  // The same on disk (Outbox::spool): written when the store refuses a call's alerts, at the
+  // tick after any of them changed (spoolDirty), when they are written to the outbox, and at
+  // stop(); read back by start().
+  AlertSpool spool;
+  bool spoolDirty = false;
   std::function<void(const AlertChange&)> observer;  // Notifier::setObserver
 
   // Tells the observer, if any, of a change to `job`.
@@ -170,6 +176,12 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // once it takes writes again; each call's jobs in one transaction.
   void replayUnsaved();
   void keepUnsaved(const store::NotificationJob& job);
+  // A call's alert kept for the outbox, as this run has it now (its tier and escalation time;
+  // none left once acknowledged).
+  store::CallAlert unsavedAlertNow(const std::string& callId, const store::CallAlert& kept) const;
+  // The spool file written anew with what the outbox has not taken; reading it back at start.
+  void writeSpool();
+  void loadSpool();
   static void raiseAlarm(const std::string& problem);
   void repeatAlarm();
   void stop();

@@ -204,6 +204,8 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
   outbox.path = locations.store()->fileName();
   outbox.node = node;
   outbox.shared = store::Store::isPostgresql(outbox.path);
+  // Beside the store's spool file: the responder alerts the outbox could not take.
+  if (!locations.spoolFile().empty()) outbox.spool = locations.spoolFile() + ".alerts";
   if (!locations.openError().empty())
     outbox.problem = "the outbox's database could not be opened at start: " + locations.openError();
   notifier->setOutbox(std::move(outbox));

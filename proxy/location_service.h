@@ -115,6 +115,8 @@ class LocationService {
   // then a line naming what the spool file keeps for the next start (an error line naming what
   // is lost with the process when there is no spool file).
   void stopping();
+  // The spool file's path (store.spool, or its default); empty: none.
+  const std::string& spoolFile() const { return spool_.path(); }
   const LocationCounters& counters() const { return counters_; }
   LocationCounters& counters() { return counters_; }  // the I/O thread's own counts
   // Why the store cannot take a write now (for /readyz), or none when it can: the database of

@@ -6,10 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "store/call_record_json.h"
+#include "store/json_lines.h"
 
 namespace sos::proxy {
 
@@ -71,11 +72,6 @@ std::vector<model::CallbackTarget> elinsFrom(const json& j) {
   return out;
 }
 
-// Invalid UTF-8 (a header's bytes in a call record) is written replaced, never refused.
-std::string line(const char* kind, json value) {
-  return json{{kind, std::move(value)}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
 }  // namespace
 
 StoreSpool::StoreSpool(std::string path) : path_(std::move(path)) {}
@@ -87,25 +83,17 @@ StoreSpool::~StoreSpool() {
 StoreSpool::Kept StoreSpool::load() const {
   Kept kept;
   if (path_.empty()) return kept;
-  std::ifstream in(path_);
-  std::string text;
-  while (std::getline(in, text)) {
-    if (text.empty()) continue;
-    try {
-      const json j = json::parse(text);
-      if (j.contains("report")) {
-        kept.reports.push_back(reportFrom(j.at("report")));
-      } else if (j.contains("record")) {
-        kept.records.push_back(store::callRecordFromJson(j.at("record")));
-      } else if (j.contains("elins")) {
-        kept.elins = elinsFrom(j.at("elins"));
-      } else {
-        ++kept.unreadable;
-      }
-    } catch (const std::exception&) {
-      ++kept.unreadable;  // a line cut short by a crash, or not ours
+  kept.unreadable = store::readJsonLines(path_, [&](const std::string& kind, const json& value) {
+    if (kind == "report") {
+      kept.reports.push_back(reportFrom(value));
+    } else if (kind == "record") {
+      kept.records.push_back(store::callRecordFromJson(value));
+    } else if (kind == "elins") {
+      kept.elins = elinsFrom(value);
+    } else {
+      throw std::invalid_argument("not a kept write: " + kind);
     }
-  }
+  });
   return kept;
 }
 
@@ -127,15 +115,15 @@ void StoreSpool::appendLine(const std::string& text) {
 }
 
 void StoreSpool::append(const model::DeviceReport& report) {
-  appendLine(line("report", toJson(report)));
+  appendLine(store::jsonLine("report", toJson(report)));
 }
 
 void StoreSpool::append(const store::CallRecord& record) {
-  appendLine(line("record", store::toJson(record)));
+  appendLine(store::jsonLine("record", store::toJson(record)));
 }
 
 void StoreSpool::append(const std::vector<model::CallbackTarget>& elins) {
-  appendLine(line("elins", toJson(elins)));
+  appendLine(store::jsonLine("elins", toJson(elins)));
 }
 
 void StoreSpool::rewrite(const std::deque<model::DeviceReport>& reports,
@@ -152,24 +140,15 @@ void StoreSpool::rewrite(const std::deque<model::DeviceReport>& reports,
     std::filesystem::remove(path_, ec);
     return;
   }
-  const std::string next = path_ + ".new";
-  std::FILE* out = std::fopen(next.c_str(), "we");
-  bool ok = out != nullptr;
-  auto put = [&](const std::string& text) {
-    ok = ok && std::fwrite(text.data(), 1, text.size(), out) == text.size();
-  };
-  if (elins) put(line("elins", toJson(*elins)));
-  for (const auto& r : reports) put(line("report", toJson(r)));
-  for (const auto& c : records) put(line("record", store::toJson(c)));
-  ok = ok && std::fflush(out) == 0 && fdatasync(fileno(out)) == 0;
-  if (out) std::fclose(out);
-  if (ok) std::filesystem::rename(next, path_, ec);
-  if (!ok || ec) {
+  std::string text;
+  if (elins) text += store::jsonLine("elins", toJson(*elins));
+  for (const auto& r : reports) text += store::jsonLine("report", toJson(r));
+  for (const auto& c : records) text += store::jsonLine("record", store::toJson(c));
+  if (const std::string error = store::replaceFile(path_, text); !error.empty()) {
     spdlog::error(
         "store: the spool file {} could not be written anew ({}): it may hold writes "
         "already made, which a restart would make again",
-        path_, ec ? ec.message() : std::strerror(errno));
-    std::filesystem::remove(next, ec);
+        path_, error);
   }
 }
 

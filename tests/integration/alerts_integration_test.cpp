@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "b2bua_fixture.h"
 #include "tests/store/test_database.h"
@@ -233,6 +234,58 @@ TEST_F(Alerts, AKill9LosesNoAlertAndRepeatsNone) {
   EXPECT_EQ(hooks + mailsIn + messages, delivered)
       << hooks << " webhooks, " << mailsIn << " mails, " << messages << " MESSAGEs\n"
       << webhook_->report() << smtp_->report();
+}
+
+// A 911 while another process holds the SQLite database's lock: the outbox cannot take the
+// call's alerts, so they are tried from memory (no receiver is up: none is delivered) and kept
+// in the spool file beside the store's. kill -9, the lock released, the receivers up, sosproxy
+// started again: it reads the file back, delivers each alert once with the delivery id of its
+// first attempt, writes them all to the outbox, and removes the file.
+TEST_F(Alerts, AlertsTheLockedDatabaseDidNotTakeSurviveAKill9) {
+  SOS_SQLITE_ONLY("SQLite's exclusive file lock (TwoNodesAlerts stops the PostgreSQL server)");
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  std::unique_ptr<Process> locker;
+  ASSERT_NO_FATAL_FAILURE(lockDatabase(locker));
+  const std::string cid = call911();
+  const std::filesystem::path spool = storePath().string() + ".spool.alerts";
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const std::string kept = readFile(spool);
+        return kept.find("\"event\":\"ended\"") != std::string::npos &&
+               kept.find("\"call_id\":\"" + cid + "\"") != std::string::npos;
+      },
+      milliseconds(15000)))
+      << readFile(spool) << proxy_->output();
+  EXPECT_NE(readFile(spool).find("{\"alert\":{"), std::string::npos) << readFile(spool);
+  ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
+  EXPECT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
+  locker->stop();
+
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+  EXPECT_TRUE(
+      outputShows("call alert(s) that a previous run could not write to the outbox read "
+                  "from the spool file"))
+      << proxy_->output();
+  ASSERT_TRUE(waitFor([&] { return webhookLines(cid, "ended").size() == 1; }, milliseconds(30000)))
+      << webhook_->report() << proxy_->output();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return storeCount("SELECT COUNT(*) FROM notification_jobs WHERE call_id = '" + cid +
+                          "' AND state = 'delivered'") >= 9;
+      },
+      milliseconds(30000)))
+      << storeCount("SELECT COUNT(*) FROM notification_jobs") << " jobs\n"
+      << proxy_->output();
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM notification_jobs WHERE call_id = '" + cid +
+                       "' AND state <> 'delivered'"),
+            0);
+  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM call_alerts WHERE call_id = '" + cid + "'"), 1);
+  for (const char* event : {"started", "answered", "ended"}) {
+    EXPECT_EQ(webhookLines(cid, event).size(), 1u) << event << "\n" << webhook_->report();
+  }
+  EXPECT_TRUE(waitFor([&] { return !std::filesystem::exists(spool); }, milliseconds(5000)));
 }
 
 // Issue 14: kill -9 right after the 911 is routed: the PSAP has the INVITE and has not answered

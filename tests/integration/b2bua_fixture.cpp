@@ -95,6 +95,23 @@ long long B2buaTest::storeCount(const std::string& sql) const {
   return rows.size() == 1 ? std::atoll(rows[0].c_str()) : -1;
 }
 
+void B2buaTest::lockDatabase(std::unique_ptr<Process>& locker) {
+  const auto lockOut = dir_.path() / "locker.stdout";
+  locker = std::make_unique<Process>(
+      std::vector<std::string>{"python3", "-c",
+                               "import sqlite3, sys, time\n"
+                               "c = sqlite3.connect(sys.argv[1], isolation_level=None, "
+                               "timeout=10)\n"
+                               "c.execute('BEGIN EXCLUSIVE')\n"
+                               "print('locked', flush=True)\n"
+                               "time.sleep(120)\n",
+                               storePath().string()},
+      lockOut, dir_.path() / "locker.stderr");
+  ASSERT_TRUE(waitFor([&] { return readFile(lockOut).find("locked") != std::string::npos; },
+                      milliseconds(15000)))
+      << readFile(dir_.path() / "locker.stderr");
+}
+
 std::unique_ptr<Sipp> B2buaTest::startTrunk(const std::string& scenario, uint16_t port,
                                             const std::string& name, const std::string& transport,
                                             std::vector<std::pair<std::string, std::string>> sets,

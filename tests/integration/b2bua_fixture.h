@@ -67,6 +67,8 @@ class B2buaTest : public ::testing::Test {
   std::vector<std::string> storeRows(const std::string& sql) const;
   // The number a `SELECT COUNT(*) ...` gives; -1 when it gave none.
   long long storeCount(const std::string& sql) const;
+  // Another process takes the SQLite database's exclusive lock and holds it (up to 120 s).
+  void lockDatabase(std::unique_ptr<Process>& locker);
 
   // The admin API as a super-admin: the token is made once per test by `sosproxy token create`
   // (after startProxy, which writes the configuration).

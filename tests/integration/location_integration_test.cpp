@@ -25,24 +25,6 @@ class LocatedCall : public B2buaTest {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true)); }
 
-  // Another process takes the SQLite database's exclusive lock and holds it (up to 120 s).
-  void lockDatabase(std::unique_ptr<Process>& locker) {
-    const auto lockOut = dir_.path() / "locker.stdout";
-    locker = std::make_unique<Process>(
-        std::vector<std::string>{"python3", "-c",
-                                 "import sqlite3, sys, time\n"
-                                 "c = sqlite3.connect(sys.argv[1], isolation_level=None, "
-                                 "timeout=10)\n"
-                                 "c.execute('BEGIN EXCLUSIVE')\n"
-                                 "print('locked', flush=True)\n"
-                                 "time.sleep(120)\n",
-                                 storePath().string()},
-        lockOut, dir_.path() / "locker.stderr");
-    ASSERT_TRUE(waitFor([&] { return readFile(lockOut).find("locked") != std::string::npos; },
-                        milliseconds(15000)))
-        << readFile(dir_.path() / "locker.stderr");
-  }
-
   // Places an emergency call from `caller` with this network data, answered by a SIPp PSAP
   // running `psapScenario` on `psapPort`; returns sosproxy's route line. `psapInvite`, when
   // given, receives the INVITE the PSAP got.

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "notify/alert_spool.h"
 #include "notify/messages.h"
 #include "sample_event.h"
 #include "store/store.h"
@@ -263,7 +264,7 @@ class NotifierTest : public ::testing::Test {
     auto cfg = makeConfig(withHigherTiers);
     cfg->notifications.leaseMs = leaseMs;
     auto notifier = make(cfg);
-    notifier->setOutbox({path, "", 60000ms, "node-a", true});
+    notifier->setOutbox({path, "", 60000ms, "node-a", true, ""});
     notifier->start();
     return notifier;
   }
@@ -841,6 +842,71 @@ TEST_F(NotifierTest, AnAcknowledgementMadeWhileTheStoreIsAwayIsWrittenWithItsAle
   EXPECT_EQ(jobsOf("not acked").size(), 4u);
 }
 
+// A node stopped while the store takes no writes, with an alert its receiver has not taken yet
+// and a tier-2 escalation still to come: the spool file holds both from the moment the store
+// refused them. The next run delivers the alert with the same delivery id, escalates on time,
+// and writes everything to the outbox once it takes writes; the file is then removed.
+TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun) {
+  const std::string db = useDatabaseFile();
+  const std::string spool = db + ".spool.alerts";
+  store::testing::executeSql(db,
+                             "ALTER TABLE notification_jobs RENAME TO notification_jobs_away; "
+                             "ALTER TABLE call_alerts RENAME TO call_alerts_away");
+  fake_.script[kWebhook] = std::deque<FakeChannels::Outcome>(1000, FakeChannels::Outcome::Fail);
+  Notifier::Outbox outbox;
+  outbox.spool = spool;
+  auto first = make(makeConfig(true), 3000ms);
+  first->setOutbox(outbox);
+  first->start();
+  first->post(started("kept"));
+  ASSERT_TRUE(runUntil([&] { return first->counters().delivered == 2; }));  // e-mail, SIP
+  ASSERT_TRUE(runUntil([&] { return first->counters().retries >= 2; }));
+  EXPECT_EQ(first->counters().notQueued, 1u);
+  // On the disk before the stop: a crash now loses nothing either.
+  AlertSpool::Kept onDisk = AlertSpool(spool).load();
+  ASSERT_EQ(onDisk.jobs.size(), 3u);
+  ASSERT_EQ(onDisk.alerts.size(), 1u);
+  EXPECT_EQ(onDisk.alerts[0].callId, "kept");
+  EXPECT_GT(onDisk.alerts[0].escalateAtMs, 0);
+  first->stop();
+  first.reset();
+  onDisk = AlertSpool(spool).load();
+  ASSERT_EQ(onDisk.jobs.size(), 3u);
+  const auto pending = std::find_if(onDisk.jobs.begin(), onDisk.jobs.end(),
+                                    [](const auto& j) { return j.state == "pending"; });
+  ASSERT_NE(pending, onDisk.jobs.end());
+  EXPECT_EQ(pending->target, kWebhook);
+  EXPECT_GE(pending->attempts, 2);
+  EXPECT_EQ(std::count_if(onDisk.jobs.begin(), onDisk.jobs.end(),
+                          [](const auto& j) { return j.state == "delivered"; }),
+            2);
+
+  // The next run, the receiver back, the outbox still away.
+  fake_.script[kWebhook].clear();
+  const size_t webhookTries = fake_.count(kWebhook);
+  auto second = make(makeConfig(true), 3000ms);
+  second->setOutbox(outbox);
+  second->start();
+  ASSERT_TRUE(runUntil([&] { return second->counters().delivered == 1; }));
+  ASSERT_EQ(fake_.count(kWebhook), webhookTries + 1);
+  EXPECT_EQ(fake_.to(kWebhook).back()->delivery, fake_.to(kWebhook).front()->delivery);
+  EXPECT_EQ(fake_.to(kWebhook).back()->body, fake_.to(kWebhook).front()->body);
+  // Tier 2, due 3 s after the first alert, escalated by this run from the spooled alert.
+  ASSERT_TRUE(runUntil([&] { return fake_.count(kManagers) == 1; }));
+  EXPECT_EQ(second->counters().escalations, 1u);
+
+  store::testing::executeSql(db,
+                             "ALTER TABLE notification_jobs_away RENAME TO notification_jobs; "
+                             "ALTER TABLE call_alerts_away RENAME TO call_alerts");
+  ASSERT_TRUE(runUntil([&] { return second->counters().replayed == 4; }));
+  EXPECT_EQ(jobsOf("kept").size(), 4u);
+  EXPECT_EQ(deliveredJobs("kept"), 4u);
+  auto alert = store_->loadCallAlert("kept");
+  ASSERT_TRUE(alert.ok() && alert.value().has_value());
+  EXPECT_EQ(alert.value()->escalatedTier, 2);
+  EXPECT_FALSE(std::filesystem::exists(spool));
+}
+
 // ---- The outbox's own writer (issue 14) ----
 
 // A log sink that holds the thread that logs a line containing `text` until release(). The
@@ -903,7 +969,7 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
     std::shared_ptr<HoldingSink> sink;
     ~Release() { sink->release(); }
   } release{hold};
-  notifier->setOutbox({path, "", 60000ms, "node-a", false});
+  notifier->setOutbox({path, "", 60000ms, "node-a", false, ""});
   EXPECT_EQ(notifier->counters().outboxUp, 1u);
   EXPECT_FALSE(notifier->outboxProblem().has_value());
   notifier->post(started("first"));
@@ -938,7 +1004,7 @@ TEST_F(NotifierTest, TheWriterThreadWritesAnEventsJobsAtOnceAndEachIsTriedOnce) 
 TEST_F(NotifierTest, WithTheWriterThreadCallsEscalateWithTheirLatestDetailsUnlessAcknowledged) {
   const std::string path = useDatabaseFile();
   auto notifier = make(makeConfig(true), 300ms);
-  notifier->setOutbox({path, "", 60000ms, "node-a", false});
+  notifier->setOutbox({path, "", 60000ms, "node-a", false, ""});
   notifier->start();
   notifier->post(started("acked"));
   ASSERT_TRUE(runUntil([&] { return deliveredJobs("acked") == 3; }));
@@ -988,7 +1054,7 @@ TEST_F(NotifierTest, AnOutboxThatCouldNotBeOpenedIsAnAlarmAndTheAlertsStillGoOut
   notifier->setOutbox({"",
                        "the outbox's database could not be opened at start: "
                        "/var/lib/sosproxy/sos.db: file is not a database",
-                       30ms, "", false});
+                       30ms, "", false, ""});
   EXPECT_EQ(alarms(), 1);
   EXPECT_EQ(notifier->counters().outboxUp, 0u);
   ASSERT_TRUE(notifier->outboxProblem().has_value());
