@@ -154,7 +154,8 @@ peak_rss_kb() {
   done
   echo "$m"
 }
-# percentiles FILE: p50/p90/p99 of SIPp's -trace_rtt response times (whole milliseconds).
+# percentiles FILE: p50/p90/p99 of SIPp's -trace_rtt response times, rounded to whole milliseconds
+# (SIPp writes some with a fraction, e.g. 335.999).
 percentiles() {
   local f
   f="$(ls "$1"/*_rtt.csv 2>/dev/null | head -1)"
@@ -165,7 +166,7 @@ percentiles() {
            i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
            i90 = int(NR * 0.90); if (i90 < 1) i90 = 1
            i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
-           printf "%s/%s/%s", v[i50], v[i90], v[i99] }'
+           printf "%.0f/%.0f/%.0f", v[i50], v[i90], v[i99] }'
 }
 
 # added_percentiles ROUTING_LOG: p50/p90/p99 of added_ms, sosproxy's own INVITE in -> INVITE out
