@@ -848,7 +848,9 @@ TEST_F(NotifierTest, AnAcknowledgementMadeWhileTheStoreIsAwayIsWrittenWithItsAle
 // and writes everything to the outbox once it takes writes; the file is then removed.
 TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun) {
   const std::string db = useDatabaseFile();
-  const std::string spool = db + ".spool.alerts";
+  std::string spoolDir = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX");
+  ASSERT_NE(mkdtemp(spoolDir.data()), nullptr);
+  const std::string spool = spoolDir + "/sos.db.spool.alerts";
   store::testing::executeSql(db,
                              "ALTER TABLE notification_jobs RENAME TO notification_jobs_away; "
                              "ALTER TABLE call_alerts RENAME TO call_alerts_away");
@@ -905,6 +907,7 @@ TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun)
   ASSERT_TRUE(alert.ok() && alert.value().has_value());
   EXPECT_EQ(alert.value()->escalatedTier, 2);
   EXPECT_FALSE(std::filesystem::exists(spool));
+  std::filesystem::remove_all(spoolDir);
 }
 
 // ---- The outbox's own writer (issue 14) ----
