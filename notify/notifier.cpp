@@ -385,9 +385,11 @@ void Notifier::Impl::loadSpool() {
   size_t pending = 0;
   for (auto& j : kept.jobs) {
     if (j.state != "pending") {
+      spooledCalls.insert(j.callId);
       keepUnsaved(j);
       continue;
     }
+    spooledCalls.insert(j.callId);
     const int64_t key = nextUnstoredKey--;
     Active& a = jobs[key];
     a.job = std::move(j);
@@ -398,6 +400,7 @@ void Notifier::Impl::loadSpool() {
   }
   for (auto& row : kept.alerts) {
     const std::string callId = row.callId;
+    spooledCalls.insert(callId);
     if (row.acknowledgedAtMs == 0 && row.escalateAtMs != 0 && alerts.count(callId) == 0) {
       Alert& a = alerts[callId];
       a.row = row;
@@ -444,7 +447,37 @@ void Notifier::Impl::replayUnsaved() {
   size_t jobsWritten = 0;
   std::set<std::string> done;
   for (auto& [callId, list] : byCall) {
-    if (auto r = store.insertNotificationJobs(list); !r.ok()) {
+    if (spooledCalls.count(callId) != 0) {
+      // A previous run may have written some of them just before it ended, before its spool
+      // file was written anew: those are in the outbox already (their delivery ids are unique).
+      auto stored = store.loadNotificationJobs(callId);
+      if (!stored.ok()) {
+        spdlog::warn("call {}: alerts kept in memory not written yet: {}", callId,
+                     stored.error().message);
+        break;
+      }
+      std::map<std::string, int64_t> inOutbox;
+      for (const auto& j : stored.value()) {
+        inOutbox.emplace(j.deliveryId, j.id);
+      }
+      std::vector<store::NotificationJob> fresh;
+      std::vector<int64_t> freshKeys;
+      const std::vector<int64_t>& tried = keys[callId];  // the first entries of `list`
+      for (size_t i = 0; i < list.size(); ++i) {
+        const auto found = inOutbox.find(list[i].deliveryId);
+        if (found == inOutbox.end()) {
+          fresh.push_back(std::move(list[i]));
+          if (i < tried.size()) {
+            freshKeys.push_back(tried[i]);
+          }
+        } else if (i < tried.size()) {
+          jobs[tried[i]].storedId = found->second;
+        }
+      }
+      list = std::move(fresh);
+      keys[callId] = std::move(freshKeys);
+    }
+    if (auto r = list.empty() ? Result<void>{} : store.insertNotificationJobs(list); !r.ok()) {
       spdlog::warn("call {}: alerts kept in memory not written yet: {}", callId, r.error().message);
       break;
     }
@@ -475,6 +508,7 @@ void Notifier::Impl::replayUnsaved() {
     }
     jobsWritten += list.size();
     done.insert(callId);
+    spooledCalls.erase(callId);
   }
   std::erase_if(unsavedDone,
                 [&](const store::NotificationJob& j) { return done.count(j.callId) != 0; });

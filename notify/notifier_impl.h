@@ -133,6 +133,8 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // stop(); read back by start().
   AlertSpool spool;
   bool spoolDirty = false;
+  // The calls whose alerts start() read from the spool file: some may be in the outbox already.
+  std::set<std::string> spooledCalls;
   std::function<void(const AlertChange&)> observer;  // Notifier::setObserver
 
   // Tells the observer, if any, of a change to `job`.

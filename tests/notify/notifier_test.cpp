@@ -910,6 +910,37 @@ TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun)
   std::filesystem::remove_all(spoolDir);
 }
 
+// A run that ended between writing its kept alerts to the outbox and writing its spool file
+// anew left them in both. The next run writes only what the outbox lacks (delivery ids are
+// unique there: writing them again would fail every second), and removes the file.
+TEST_F(NotifierTest, AKeptAlertTheOutboxAlreadyHasIsNotWrittenTwice) {
+  const std::string db = useDatabaseFile();
+  std::string spoolDir = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX");
+  ASSERT_NE(mkdtemp(spoolDir.data()), nullptr);
+  const std::string spool = spoolDir + "/sos.db.spool.alerts";
+  const int64_t now = unixMsNow();
+  store::NotificationJob written = claimedJob("d-written", "", now, 0);
+  store::NotificationJob onlyKept = claimedJob("d-only-kept", "", now, 0);
+  onlyKept.state = "delivered";
+  onlyKept.attempts = 1;
+  onlyKept.deliveredAtMs = now;
+  std::vector<store::NotificationJob> inOutbox{written};
+  ASSERT_TRUE(store_->insertNotificationJobs(inOutbox, nullptr).ok());
+  ASSERT_TRUE(AlertSpool(spool).write({written, onlyKept}, {}));
+
+  auto notifier = make(makeConfig());
+  Notifier::Outbox outbox;
+  outbox.spool = spool;
+  notifier->setOutbox(outbox);
+  notifier->start();
+  ASSERT_TRUE(runUntil([&] { return !std::filesystem::exists(spool); }));
+  EXPECT_EQ(notifier->counters().replayed, 1u);
+  const auto rows = jobsOf("1-4242@127.0.0.1");
+  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_TRUE(runUntil([&] { return deliveredJobs("1-4242@127.0.0.1") == 2; }));
+  std::filesystem::remove_all(spoolDir);
+}
+
 // ---- The outbox's own writer (issue 14) ----
 
 // A log sink that holds the thread that logs a line containing `text` until release(). The
