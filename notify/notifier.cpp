@@ -384,12 +384,11 @@ void Notifier::Impl::loadSpool() {
   const int64_t now = sharedMsNow();
   size_t pending = 0;
   for (auto& j : kept.jobs) {
+    spooledCalls.insert(j.callId);
     if (j.state != "pending") {
-      spooledCalls.insert(j.callId);
       keepUnsaved(j);
       continue;
     }
-    spooledCalls.insert(j.callId);
     const int64_t key = nextUnstoredKey--;
     Active& a = jobs[key];
     a.job = std::move(j);
