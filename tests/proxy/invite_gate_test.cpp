@@ -145,15 +145,36 @@ TEST_F(Sockets, NoShareDropsNothing) {
   EXPECT_EQ(receivedBeforeMarker().size(), 50U);
 }
 
-TEST_F(Sockets, UdpSocketsOfAPortAreFoundAndATcpOneIsNot) {
-  const uint16_t port = ntohs(to_.sin_port);
-  const int tcp = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(tcp, 0);
-  sockaddr_in a = to_;
-  ASSERT_EQ(bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+// A TCP socket and a UDP one on the same port: the TCP port is taken first (free TCP ports
+// are fewer among parallel tests), then a UDP socket on it, tried again on another port if that
+// one's UDP side is taken.
+TEST(SocketsOfAPort, UdpSocketsOfAPortAreFoundAndATcpOneIsNot) {
+  int tcp = -1;
+  int udp = -1;
+  uint16_t port = 0;
+  for (int attempt = 0; attempt < 50 && udp < 0; ++attempt) {
+    if (tcp >= 0) close(tcp);
+    tcp = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(tcp, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(tcp, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port = ntohs(a.sin_port);
+    udp = socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(udp, 0);
+    if (bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(udp);
+      udp = -1;
+    }
+  }
+  ASSERT_GE(udp, 0) << "no port free for both TCP and UDP in 50 tries";
   const auto found = InviteGate::udpSockets(port);
   close(tcp);
-  EXPECT_EQ(found, std::vector<int>{rx_});
+  close(udp);
+  EXPECT_EQ(found, std::vector<int>{udp});
 }
 
 }  // namespace
