@@ -3,14 +3,17 @@
 #
 #   bench/dashboard-load.sh [SOSPROXY_BIN] [--rate R] [--seconds N] [--pin] [--keep]
 #
-# Four runs, each a fresh sosproxy on the demo enterprise and fresh SIPp peers on loopback: R 911
+# Five runs, each a fresh sosproxy on the demo enterprise and fresh SIPp peers on loopback: R 911
 # calls a second (default 500) for N seconds (default 20) from bench/uac-e911.xml with the
 # callers of bench/callers.csv, answered by bench/uas-answer.xml on the PSAP trunk il-psap-a.
 #   no page    nobody follows the dashboard
 #   stream     curl follows the live calls' stream (/api/v1/events, Server-Sent Events) with a
 #              super-admin's token: all of sosproxy's work for a dashboard, no browser
-#   page nice  headless Chromium holds /dashboard open (as below) at nice 19: the browser barely
-#              competes for this machine's CPUs, as when it runs on the safety desk's computer
+#   page idle  headless Chromium holds /dashboard open (as below) under SCHED_IDLE (chrt --idle):
+#              it runs only on a CPU that nothing else wants at that moment, and a waking SIPp or
+#              sosproxy takes the CPU from it at once, the nearest this machine comes to the
+#              browser on the safety desk's own computer
+#   page nice  the same at nice 19: a lower share of the CPUs, but no such priority on waking
 #   page open  headless Chromium holds /dashboard open, signed in as a super-admin, its live
 #              calls connected (Server-Sent Events) and updating with every call, for the whole
 #              run (tests/browser/dashboard_test.py, scenario "hold"), at the same priority as
@@ -37,7 +40,7 @@ seconds=20
 keep=0
 pin=0
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "dashboard-load: $*" >&2; exit 2; }
 
 while [[ $# -gt 0 ]]; do
@@ -93,7 +96,7 @@ histogram_figures() {
     }' "$1"
 }
 
-# run_once NAME: one run (nopage, stream, pagenice or page); sets its figures in fig_NAME.
+# run_once NAME: one run (nopage, stream, pageidle, pagenice or page); sets its figures in fig_NAME.
 run_once() {
   local name="$1" dir calls limit proxy_port uas_port admin_port token
   local p3 p4 p5 uac_pid holder_pid="" rc
@@ -122,10 +125,11 @@ run_once() {
     stream_ready() { [[ -s "$dir/stream.txt" ]] || ! kill -0 "$holder_pid" 2>/dev/null; }
     wait_until 30 stream_ready && [[ -s "$dir/stream.txt" ]] || die "the live stream did not open"
   elif [[ "$name" == page* ]]; then
-    local niceness=0
-    [[ "$name" == pagenice ]] && niceness=19
+    local priority=(nice -n 0)
+    [[ "$name" == pagenice ]] && priority=(nice -n 19)
+    [[ "$name" == pageidle ]] && priority=(chrt --idle 0)
     mkdir -p "$dir/browser"
-    nice -n "$niceness" python3 "$root/tests/browser/dashboard_test.py" --url "http://127.0.0.1:$admin_port" \
+    "${priority[@]}" python3 "$root/tests/browser/dashboard_test.py" --url "http://127.0.0.1:$admin_port" \
       --token "$token" --out "$dir/browser" hold </dev/null >"$dir/browser.out" 2>&1 &
     holder_pid=$!
     pids+=("$holder_pid")
@@ -178,16 +182,17 @@ if [[ "$pin" -eq 1 ]]; then
   pinned=", sosproxy on CPU 0, the rest on CPU 1"
 fi
 echo "dashboard-load: $((rate * seconds)) 911 calls at $rate/s per run, $cpus CPUs$pinned, $(date -u +%FT%TZ)"
-for name in nopage stream pagenice page; do run_once "$name"; done
+for name in nopage stream pageidle pagenice page; do run_once "$name"; done
 
 printf '\n%-10s %10s %10s %10s %8s %8s %7s %13s %9s\n' run "p50 ms" "p99 ms" "mean ms" \
   invites answered failed "live events" "dropped"
-for name in nopage stream pagenice page; do
+for name in nopage stream pageidle pagenice page; do
   v="fig_$name"
   IFS='|' read -r figures ok failed events dropped streams rc page_said <<<"${!v}"
   read -r p50 p99 mean count <<<"$figures"
   case "$name" in
-    nopage) label="no page" ;; stream) label="stream" ;; pagenice) label="page nice" ;;
+    nopage) label="no page" ;; stream) label="stream" ;; pageidle) label="page idle" ;;
+    pagenice) label="page nice" ;;
     *) label="page open" ;;
   esac
   printf '%-10s %10s %10s %10s %8s %8s %7s %13s %9s\n' "$label" "$p50" "$p99" "$mean" "$count" \
