@@ -106,7 +106,7 @@ run_once() {
   limit=$((seconds * 3 + 30))
   proxy_port="$(free_port)"; uas_port="$(free_port)"; admin_port="$(free_port)"
   write_sosproxy_config "$dir/demo.yaml" "$proxy_port" "$(free_port)" "$uas_port" "$admin_port"
-  # Both runs keep the demo in a database (the dashboard's token must be kept somewhere), so that
+  # Every run keeps the demo in a database (the dashboard's token must be kept somewhere), so that
   # the page is the only difference between them.
   "$bin" print-config "$dir/demo.yaml" --set "store.path=$dir/sos.db" >"$dir/sosproxy.yaml" ||
     die "could not give the run a database"

@@ -97,11 +97,13 @@ bool AlertSpool::write(const std::vector<store::NotificationJob>& jobs,
   if (jobs.empty() && alerts.empty()) {
     std::error_code ec;
     std::filesystem::remove(path_, ec);
+    written_.clear();
     return true;
   }
   std::string text;
   for (const auto& a : alerts) text += store::jsonLine("alert", toJson(a));
   for (const auto& j : jobs) text += store::jsonLine("job", toJson(j));
+  if (text == written_) return true;
   if (const std::string error = store::replaceFile(path_, text); !error.empty()) {
     if (!warned_) {
       spdlog::error(
@@ -110,9 +112,11 @@ bool AlertSpool::write(const std::vector<store::NotificationJob>& jobs,
           path_, error);
     }
     warned_ = true;
+    written_.clear();
     return false;
   }
   warned_ = false;
+  written_ = std::move(text);
   return true;
 }
 

@@ -30,14 +30,16 @@ class AlertSpool {
   const std::string& path() const { return path_; }
   // What a previous run left. Empty when there is no file.
   Kept load() const;
-  // The file written anew with `jobs` and `alerts`; removed when both are empty. False when it
-  // could not be written (logged, once until it can again).
+  // The file written anew with `jobs` and `alerts`; removed when both are empty; left as it is
+  // when this spool wrote the same last. False when it could not be written (logged, once until
+  // it can again).
   bool write(const std::vector<store::NotificationJob>& jobs,
              const std::vector<store::CallAlert>& alerts);
 
  private:
   std::string path_;
   bool warned_ = false;
+  std::string written_;  // what this spool last wrote ("": nothing, or the file removed)
 };
 
 }  // namespace sos::notify

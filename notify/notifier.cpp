@@ -79,6 +79,9 @@ void Notifier::Impl::onEvent(const CallEvent& e, SteadyTime queuedAt) {
 // take is still tried, from memory only: the responders hear of the call even if a restart
 // would not remember it.
 void Notifier::Impl::track(WrittenEvent w) {
+  if (w.stored && memoryOutbox) {
+    keepInMemorySpool(w.callId);
+  }
   if (!w.stored) {
     for (auto& j : w.jobs) {
       j.id = nextUnstoredKey--;
@@ -317,7 +320,7 @@ void Notifier::Impl::keepClaims() {
       self->guarded("claims", [&] { self->renewAndTakeOver(); });
     }
     self->guarded("kept writes", [&] { self->replayUnsaved(); });
-    if (self->spoolDirty) {
+    if (self->spoolDirty || !self->memoryCalls.empty()) {
       self->guarded("spool", [&] { self->writeSpool(); });
     }
     self->keepClaims();
@@ -364,7 +367,33 @@ void Notifier::Impl::writeSpool() {
     calls.back().acknowledgedBy = u.acknowledgedBy;
     calls.back().acknowledgedAtMs = u.acknowledgedAtMs;
   }
+  // The outbox in memory: its rows as they are now (attempts, tiers, acknowledgements).
+  for (const auto& callId : memoryCalls) {
+    auto rows = store.loadNotificationJobs(callId);
+    auto alert = store.loadCallAlert(callId);
+    if (!rows.ok() || !alert.ok()) {
+      spdlog::warn("call {}: alerts not read from the outbox in memory for the spool file: {}",
+                   callId, (rows.ok() ? alert.error() : rows.error()).message);
+      continue;
+    }
+    kept.insert(kept.end(), rows.value().begin(), rows.value().end());
+    if (alert.value()) {
+      calls.push_back(std::move(*alert.value()));
+    }
+  }
   spool.write(kept, calls);
+}
+
+void Notifier::Impl::keepInMemorySpool(const std::string& callId) {
+  if (spool.path().empty() || memoryCalls.count(callId) != 0) {
+    return;
+  }
+  if (memoryCalls.size() >= kMaxUnsaved) {
+    spdlog::warn("call {}: alerts not kept in the spool file {} (over {} calls in it)", callId,
+                 spool.path(), kMaxUnsaved);
+    return;
+  }
+  memoryCalls.insert(callId);
 }
 
 void Notifier::Impl::loadSpool() {
@@ -508,6 +537,9 @@ void Notifier::Impl::replayUnsaved() {
     jobsWritten += list.size();
     done.insert(callId);
     spooledCalls.erase(callId);
+    if (memoryOutbox) {
+      keepInMemorySpool(callId);
+    }
   }
   std::erase_if(unsavedDone,
                 [&](const store::NotificationJob& j) { return done.count(j.callId) != 0; });
@@ -578,11 +610,18 @@ void Notifier::Impl::renewAndTakeOver() {
 
 // The outbox could not be opened: said at start (setOutbox) and again every alarmEvery, as
 // long as this run lasts (only a restart opens the database again).
-void Notifier::Impl::raiseAlarm(const std::string& problem) {
+void Notifier::Impl::raiseAlarm(const std::string& problem, const std::string& spoolPath) {
+  if (spoolPath.empty()) {
+    spdlog::error(
+        "ALARM: responder alerts: {}; alerts are kept in memory only (a restart loses those not "
+        "yet delivered) until sosproxy is restarted on a working database",
+        problem);
+    return;
+  }
   spdlog::error(
-      "ALARM: responder alerts: {}; alerts are kept in memory only (a restart loses those not "
-      "yet delivered) until sosproxy is restarted on a working database",
-      problem);
+      "ALARM: responder alerts: {}; alerts are kept in memory and in the spool file {} (a "
+      "restart goes on with them) until sosproxy is restarted on a working database",
+      problem, spoolPath);
 }
 
 void Notifier::Impl::repeatAlarm() {
@@ -592,7 +631,7 @@ void Notifier::Impl::repeatAlarm() {
     if (!self || ec || self->stopped) {
       return;
     }
-    raiseAlarm(self->outboxProblem);
+    raiseAlarm(self->outboxProblem, self->spool.path());
     self->repeatAlarm();
   });
 }
@@ -602,7 +641,13 @@ void Notifier::Impl::stop() {
   for (const auto& [key, a] : jobs) {
     pending += key < 0 && a.storedId == 0 ? 1 : 0;
   }
-  if (!stopped && pending + unsavedDone.size() + unsavedAlerts.size() > 0) {
+  if (!stopped && !memoryCalls.empty()) {
+    writeSpool();
+    spdlog::warn(
+        "responder alerts: stopping with the outbox in memory: the alerts of {} call(s) kept in "
+        "the spool file {}, tried and written after the next start",
+        memoryCalls.size(), spool.path());
+  } else if (!stopped && pending + unsavedDone.size() + unsavedAlerts.size() > 0) {
     writeSpool();
     spdlog::warn(
         "responder alerts: stopping with {} alert job(s) still to deliver, {} finished and {} "
@@ -716,9 +761,10 @@ void Notifier::setOutbox(Outbox outbox) {
   impl_->node = outbox.node;
   impl_->shared = outbox.shared;
   impl_->spool = AlertSpool(outbox.spool);
+  impl_->memoryOutbox = !outbox.problem.empty();
   counters_.outboxUp.store(outbox.problem.empty() ? 1 : 0, std::memory_order_relaxed);
   if (!outbox.problem.empty()) {
-    Impl::raiseAlarm(outbox.problem);
+    Impl::raiseAlarm(outbox.problem, impl_->spool.path());
   }
   if (outbox.path.empty()) {
     return;

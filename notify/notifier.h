@@ -137,7 +137,8 @@ class Notifier {
     std::string node;
     bool shared = false;
     // The file that keeps the alerts the outbox could not take (the database away) across a
-    // stop or a crash (notify/alert_spool.h); empty: none.
+    // stop or a crash (notify/alert_spool.h); with `problem` set (the outbox in memory), all the
+    // alerts of the run's calls. Empty: none.
     std::string spool;
   };
   // Main thread, once, before start() and before the first event. Without it, events are written

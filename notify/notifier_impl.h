@@ -135,6 +135,12 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   bool spoolDirty = false;
   // The calls whose alerts start() read from the spool file: some may be in the outbox already.
   std::set<std::string> spooledCalls;
+  // The outbox is in memory (Outbox::problem: its database could not be opened at start): the
+  // spool file then holds everything of the calls whose alerts it took (memoryCalls, at most
+  // kMaxUnsaved), written anew at each tick where any of it changed and at stop(), so that a
+  // restart, onto the database or again in memory, goes on with them.
+  bool memoryOutbox = false;
+  std::set<std::string> memoryCalls;
   std::function<void(const AlertChange&)> observer;  // Notifier::setObserver
 
   // Tells the observer, if any, of a change to `job`.
@@ -181,10 +187,13 @@ struct Notifier::Impl : std::enable_shared_from_this<Impl> {
   // A call's alert kept for the outbox, as this run has it now (its tier and escalation time;
   // none left once acknowledged).
   store::CallAlert unsavedAlertNow(const std::string& callId, const store::CallAlert& kept) const;
-  // The spool file written anew with what the outbox has not taken; reading it back at start.
+  // The spool file written anew with what the outbox has not taken (and, with the outbox in
+  // memory, all it has of memoryCalls); reading it back at start.
   void writeSpool();
   void loadSpool();
-  static void raiseAlarm(const std::string& problem);
+  // With the outbox in memory: `callId`'s alerts are kept in the spool file from now on.
+  void keepInMemorySpool(const std::string& callId);
+  static void raiseAlarm(const std::string& problem, const std::string& spoolPath);
   void repeatAlarm();
   void stop();
   Result<bool> acknowledge(const std::string& callId, const std::string& by);

@@ -204,11 +204,9 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
   outbox.path = locations.store()->fileName();
   outbox.node = node;
   outbox.shared = store::Store::isPostgresql(outbox.path);
-  // Beside the store's spool file: the responder alerts the outbox could not take. Not while
-  // the outbox is in memory (its database could not be opened): a file a previous run left is
-  // read by a start that opens the database, as the store's own spool file is.
-  if (!locations.spoolFile().empty() && locations.openError().empty())
-    outbox.spool = locations.spoolFile() + ".alerts";
+  // Beside the store's spool file: the responder alerts the outbox could not take, or, with the
+  // outbox in memory (its database could not be opened), all the alerts of this run's calls.
+  if (!locations.spoolFile().empty()) outbox.spool = locations.spoolFile() + ".alerts";
   if (!locations.openError().empty())
     outbox.problem = "the outbox's database could not be opened at start: " + locations.openError();
   notifier->setOutbox(std::move(outbox));

@@ -49,6 +49,46 @@ class Alerts : public B2buaTest {
     desk_ = startSecurityDesk();
   }
 
+  // Waits until the alerts' spool file holds call `cid`'s "ended" job and an alert, then kill -9.
+  void killWithAlertsSpooled(const std::string& cid, const std::filesystem::path& spool) {
+    ASSERT_TRUE(waitFor(
+        [&] {
+          const std::string kept = readFile(spool);
+          return kept.find("\"event\":\"ended\"") != std::string::npos &&
+                 kept.find("\"call_id\":\"" + cid + "\"") != std::string::npos;
+        },
+        milliseconds(15000)))
+        << readFile(spool) << proxy_->output();
+    EXPECT_NE(readFile(spool).find("{\"alert\":{"), std::string::npos) << readFile(spool);
+    ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
+    EXPECT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
+  }
+
+  // After a restart on the spool file a kill left: each of the call's nine alerts delivered
+  // once (its three events to the webhook) and in the outbox, its alert row written, the file
+  // removed.
+  void expectEachAlertOnceInTheOutbox(const std::string& cid, const std::filesystem::path& spool) {
+    ASSERT_TRUE(
+        waitFor([&] { return webhookLines(cid, "ended").size() == 1; }, milliseconds(30000)))
+        << webhook_->report() << proxy_->output();
+    ASSERT_TRUE(waitFor(
+        [&] {
+          return storeCount("SELECT COUNT(*) FROM notification_jobs WHERE call_id = '" + cid +
+                            "' AND state = 'delivered'") >= 9;
+        },
+        milliseconds(30000)))
+        << storeCount("SELECT COUNT(*) FROM notification_jobs") << " jobs\n"
+        << proxy_->output();
+    EXPECT_EQ(storeCount("SELECT COUNT(*) FROM notification_jobs WHERE call_id = '" + cid +
+                         "' AND state <> 'delivered'"),
+              0);
+    EXPECT_EQ(storeCount("SELECT COUNT(*) FROM call_alerts WHERE call_id = '" + cid + "'"), 1);
+    for (const char* event : {"started", "answered", "ended"}) {
+      EXPECT_EQ(webhookLines(cid, event).size(), 1u) << event << "\n" << webhook_->report();
+    }
+    EXPECT_TRUE(waitFor([&] { return !std::filesystem::exists(spool); }, milliseconds(5000)));
+  }
+
   // The 911 caller: 1001 at 10.1.2.45 (HQ Floor 2).
   SippOptions caller911() {
     return call911Options("1001", "10.1.2.45", "caller-" + std::to_string(n_));
@@ -248,17 +288,7 @@ TEST_F(Alerts, AlertsTheLockedDatabaseDidNotTakeSurviveAKill9) {
   ASSERT_NO_FATAL_FAILURE(lockDatabase(locker));
   const std::string cid = call911();
   const std::filesystem::path spool = storePath().string() + ".spool.alerts";
-  ASSERT_TRUE(waitFor(
-      [&] {
-        const std::string kept = readFile(spool);
-        return kept.find("\"event\":\"ended\"") != std::string::npos &&
-               kept.find("\"call_id\":\"" + cid + "\"") != std::string::npos;
-      },
-      milliseconds(15000)))
-      << readFile(spool) << proxy_->output();
-  EXPECT_NE(readFile(spool).find("{\"alert\":{"), std::string::npos) << readFile(spool);
-  ASSERT_TRUE(proxy_->process()->sendSignal(SIGKILL));
-  EXPECT_EQ(proxy_->process()->wait(milliseconds(10000)), 128 + SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(killWithAlertsSpooled(cid, spool));
   locker->stop();
 
   ASSERT_NO_FATAL_FAILURE(startReceivers());
@@ -268,24 +298,28 @@ TEST_F(Alerts, AlertsTheLockedDatabaseDidNotTakeSurviveAKill9) {
       outputShows("call alert(s) that a previous run could not write to the outbox read "
                   "from the spool file"))
       << proxy_->output();
-  ASSERT_TRUE(waitFor([&] { return webhookLines(cid, "ended").size() == 1; }, milliseconds(30000)))
-      << webhook_->report() << proxy_->output();
-  ASSERT_TRUE(waitFor(
-      [&] {
-        return storeCount("SELECT COUNT(*) FROM notification_jobs WHERE call_id = '" + cid +
-                          "' AND state = 'delivered'") >= 9;
-      },
-      milliseconds(30000)))
-      << storeCount("SELECT COUNT(*) FROM notification_jobs") << " jobs\n"
-      << proxy_->output();
-  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM notification_jobs WHERE call_id = '" + cid +
-                       "' AND state <> 'delivered'"),
-            0);
-  EXPECT_EQ(storeCount("SELECT COUNT(*) FROM call_alerts WHERE call_id = '" + cid + "'"), 1);
-  for (const char* event : {"started", "answered", "ended"}) {
-    EXPECT_EQ(webhookLines(cid, event).size(), 1u) << event << "\n" << webhook_->report();
-  }
-  EXPECT_TRUE(waitFor([&] { return !std::filesystem::exists(spool); }, milliseconds(5000)));
+  ASSERT_NO_FATAL_FAILURE(expectEachAlertOnceInTheOutbox(cid, spool));
+}
+
+// The ALARM case: the database could not be opened at start, so the outbox is in memory. A 911
+// with no receiver up: its alerts are in the spool file beside the store's within a tick.
+// kill -9, the database file mended (removed: the start makes a new one), the receivers up,
+// sosproxy started again: each alert reaches its receiver once, all of them are written to the
+// outbox, and the file is removed.
+TEST_F(Alerts, AlertsOfARunWithTheOutboxInMemorySurviveAKill9) {
+  SOS_SQLITE_ONLY("a file that is not a database: PostgreSQL has no file");
+  writeFile(storePath(), std::string(4096, 'x'));  // no SQLite database
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  const std::string cid = call911();
+  const std::filesystem::path spool = storePath().string() + ".spool.alerts";
+  ASSERT_NO_FATAL_FAILURE(killWithAlertsSpooled(cid, spool));
+  std::filesystem::remove(storePath());
+
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  proxy_ = std::make_unique<Sosproxy>(sosproxyBinary(), dir_.path());
+  ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
+  EXPECT_EQ(metric("sosproxy_alert_outbox_up"), 1);
+  ASSERT_NO_FATAL_FAILURE(expectEachAlertOnceInTheOutbox(cid, spool));
 }
 
 // Issue 14: kill -9 right after the 911 is routed: the PSAP has the INVITE and has not answered

@@ -941,6 +941,98 @@ TEST_F(NotifierTest, AKeptAlertTheOutboxAlreadyHasIsNotWrittenTwice) {
   std::filesystem::remove_all(spoolDir);
 }
 
+// With the outbox in memory (its database could not be opened at start: the ALARM case), the
+// spool file holds all the alerts of the run's calls, rewritten each tick. A restart in memory
+// again goes on with them and keeps them with its own; a restart onto the database writes them
+// all to the outbox and removes the file.
+TEST_F(NotifierTest, WithTheOutboxInMemoryEachRunsAlertsAreKeptInTheSpoolFileForTheNext) {
+  const std::string db = useDatabaseFile();
+  std::string spoolDir = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX");
+  ASSERT_NE(mkdtemp(spoolDir.data()), nullptr);
+  const std::string spool = spoolDir + "/sos.db.spool.alerts";
+  Notifier::Outbox inMemory{
+      "", "the outbox's database could not be opened at start: test", 60000ms, "", false, spool};
+  const auto memoryStore = [] {
+    auto opened = store::Store::open(":memory:");
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    return std::move(opened).value();
+  };
+  const auto makeOn = [&](store::Store& store) {
+    return std::make_unique<Notifier>(io_, store, makeConfig(true), fake_.channels(), 60000ms);
+  };
+  const auto keptOf = [](const AlertSpool::Kept& k, const std::string& callId) {
+    return std::count_if(k.jobs.begin(), k.jobs.end(),
+                         [&](const auto& j) { return j.callId == callId; });
+  };
+
+  // First run: the webhook's receiver down.
+  fake_.script[kWebhook] = std::deque<FakeChannels::Outcome>(1000, FakeChannels::Outcome::Fail);
+  auto memory1 = memoryStore();
+  auto first = makeOn(*memory1);
+  first->setOutbox(inMemory);
+  first->start();
+  first->post(started("first"));
+  ASSERT_TRUE(runUntil([&] { return first->counters().delivered == 2; }));  // e-mail, SIP
+  ASSERT_TRUE(runUntil([&] { return first->counters().retries >= 2; }));
+  // On the disk within a tick, before any stop: a kill -9 now loses nothing.
+  ASSERT_TRUE(runUntil([&] { return keptOf(AlertSpool(spool).load(), "first") == 3; }, 5s));
+  first->stop();
+  first.reset();
+  AlertSpool::Kept onDisk = AlertSpool(spool).load();
+  ASSERT_EQ(onDisk.jobs.size(), 3u);
+  ASSERT_EQ(onDisk.alerts.size(), 1u);
+  EXPECT_EQ(onDisk.alerts[0].callId, "first");
+  const auto pending = std::find_if(onDisk.jobs.begin(), onDisk.jobs.end(),
+                                    [](const auto& j) { return j.state == "pending"; });
+  ASSERT_NE(pending, onDisk.jobs.end());
+  EXPECT_EQ(pending->target, kWebhook);
+  EXPECT_GE(pending->attempts, 2);
+
+  // Second run, again in memory (a new, empty one), the receiver back: the first run's webhook
+  // goes out with its delivery id, and the file keeps both calls.
+  fake_.script[kWebhook].clear();
+  const size_t webhookTries = fake_.count(kWebhook);
+  auto memory2 = memoryStore();
+  auto second = makeOn(*memory2);
+  second->setOutbox(inMemory);
+  second->start();
+  ASSERT_TRUE(runUntil([&] { return second->counters().delivered == 1; }));
+  ASSERT_EQ(fake_.count(kWebhook), webhookTries + 1);
+  EXPECT_EQ(fake_.to(kWebhook).back()->delivery, fake_.to(kWebhook).front()->delivery);
+  second->post(started("second"));
+  ASSERT_TRUE(runUntil([&] { return second->counters().delivered == 4; }));
+  ASSERT_TRUE(runUntil(
+      [&] {
+        const AlertSpool::Kept k = AlertSpool(spool).load();
+        return keptOf(k, "first") == 3 && keptOf(k, "second") == 3 &&
+               std::all_of(k.jobs.begin(), k.jobs.end(),
+                           [](const auto& j) { return j.state == "delivered"; });
+      },
+      5s));
+  second->stop();
+  second.reset();
+  EXPECT_EQ(AlertSpool(spool).load().alerts.size(), 2u);
+
+  // Third run, on the database: everything written to the outbox, nothing sent again.
+  const size_t sentBefore = fake_.sent.size();
+  auto third = make(makeConfig(true), 60000ms);
+  Notifier::Outbox onDatabase;
+  onDatabase.spool = spool;
+  third->setOutbox(onDatabase);
+  third->start();
+  ASSERT_TRUE(runUntil([&] { return !std::filesystem::exists(spool); }));
+  EXPECT_EQ(third->counters().replayed, 6u);
+  EXPECT_EQ(deliveredJobs("first"), 3u);
+  EXPECT_EQ(deliveredJobs("second"), 3u);
+  for (const char* call : {"first", "second"}) {
+    auto alert = store_->loadCallAlert(call);
+    ASSERT_TRUE(alert.ok() && alert.value().has_value()) << call;
+  }
+  EXPECT_EQ(fake_.sent.size(), sentBefore);
+  (void)db;
+  std::filesystem::remove_all(spoolDir);
+}
+
 // ---- The outbox's own writer (issue 14) ----
 
 // A log sink that holds the thread that logs a line containing `text` until release(). The
