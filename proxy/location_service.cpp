@@ -222,6 +222,7 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
   auto r = store_->saveReport(report);
   if (r.ok()) {
     ++counters_.reportsSaved;
+    if (inMemory_) spool_.append(given);  // the store in memory goes with the process
   } else {
     ++counters_.reportsNotSaved;
     if (r.error().code == "store.write") keep(unsavedReports_, given, "device report");
@@ -231,15 +232,6 @@ Result<store::Store::ReportOutcome> LocationService::saveReport(model::DeviceRep
 
 void LocationService::loadSpool() {
   if (spool_.path().empty()) return;
-  if (inMemory_) {
-    // Written into a store in memory, they would be lost with it: left for a start that opens
-    // the database.
-    if (std::filesystem::exists(spool_.path())) {
-      spdlog::warn("store: the spool file {} is left as it is until the database opens",
-                   spool_.path());
-    }
-    return;
-  }
   StoreSpool::Kept kept = spool_.load();
   if (kept.unreadable > 0) {
     spdlog::warn(
@@ -251,6 +243,20 @@ void LocationService::loadSpool() {
   if (total == 0) return;
   while (kept.reports.size() > kMaxUnsaved) kept.reports.pop_front();
   while (kept.records.size() > kMaxUnsaved) kept.records.pop_front();
+  if (inMemory_) {
+    // Into this run's store in memory, for its calls and pages; the file stays as it is, this
+    // run's own writes appended to it, for a start that opens the database.
+    for (auto& report : kept.reports) (void)store_->saveReport(report);
+    if (!kept.records.empty())
+      (void)store_->saveCallRecords({kept.records.begin(), kept.records.end()});
+    if (kept.elins) (void)store_->saveElinMappings(*kept.elins, unixMsNow());
+    spdlog::warn(
+        "store: {} device report(s), {} call record(s) and {} ELIN mapping set(s) that a previous "
+        "run could not write read from the spool file {}: in the store in memory, and kept in the "
+        "file with this run's writes until a start that opens the database",
+        kept.reports.size(), kept.records.size(), kept.elins ? 1 : 0, spool_.path());
+    return;
+  }
   unsavedReports_ = std::move(kept.reports);
   unsavedRecords_ = std::move(kept.records);
   unsavedElins_ = std::move(kept.elins);
@@ -275,9 +281,9 @@ void LocationService::keep(std::deque<T>& queue, const T& item, const char* what
 }
 
 void LocationService::retryUnsaved() {
+  spool_.sync();  // on the seed data in memory, its writes are appended without waiting
   const size_t before = waiting();
   if (before == 0) return;
-  spool_.sync();
   if (!store_ || !store_->checkWritable().ok()) return;  // not yet: the next second
   if (unsavedElins_) {
     if (store_->saveElinMappings(*unsavedElins_, unixMsNow()).ok()) {
@@ -320,6 +326,14 @@ void LocationService::retryUnsaved() {
 
 void LocationService::stopping() {
   retryUnsaved();
+  if (inMemory_ && !spool_.path().empty() && std::filesystem::exists(spool_.path())) {
+    spdlog::warn(
+        "store: stopping on the seed data in memory: the device reports, call records and ELIN "
+        "mappings written meanwhile are kept in the spool file {}, written to the database by a "
+        "start that opens it",
+        spool_.path());
+    return;
+  }
   if (waiting() == 0) return;
   spool_.sync();
   if (!spool_.path().empty()) {
@@ -340,6 +354,7 @@ Result<void> LocationService::saveElinMappings(const std::vector<model::Callback
   auto r = store_->saveElinMappings(mappings, unixMsNow());
   // Each set is the whole of this node's: the newest one not written is the one to write later.
   if (r.ok()) {
+    if (inMemory_) spool_.append(mappings);
     if (unsavedElins_) {
       unsavedElins_.reset();
       spool_.rewrite(unsavedReports_, unsavedRecords_, unsavedElins_);
@@ -402,6 +417,7 @@ Result<int64_t> LocationService::saveCallRecord(const store::CallRecord& record)
   auto r = store_->saveCallRecord(record);
   if (r.ok()) {
     ++counters_.callRecordsSaved;
+    if (inMemory_) spool_.append(record);
   } else {
     ++counters_.callRecordsNotSaved;
   }
@@ -414,6 +430,9 @@ size_t LocationService::saveCallRecords(const std::vector<store::CallRecord>& re
   if (store_) {
     if (auto r = store_->saveCallRecords(records); r.ok()) {
       counters_.callRecordsSaved += records.size();
+      if (inMemory_) {
+        for (const auto& record : records) spool_.append(record);
+      }
       pruneAfter(r.value(), static_cast<int64_t>(records.size()));
       return records.size();
     }

@@ -99,7 +99,15 @@ StoreSpool::Kept StoreSpool::load() const {
 
 void StoreSpool::appendLine(const std::string& text) {
   if (path_.empty()) return;
-  if (file_ == nullptr) file_ = std::fopen(path_.c_str(), "ae");
+  if (file_ == nullptr) {
+    file_ = std::fopen(path_.c_str(), "a+e");
+    // A previous run's last line cut short by a crash is ended first: the next line must not
+    // join it (the cut line is skipped when read, this one is not).
+    if (file_ != nullptr && std::fseek(file_, -1, SEEK_END) == 0) {
+      const int last = std::fgetc(file_);
+      if (last != EOF && last != '\n') std::fputc('\n', file_);
+    }
+  }
   if (file_ == nullptr || std::fwrite(text.data(), 1, text.size(), file_) != text.size() ||
       std::fflush(file_) != 0) {
     if (!warned_) {

@@ -4,9 +4,12 @@
 // kept in memory (LocationService::retryUnsaved) is appended to the file as one JSON line as it
 // is kept, the file is written anew with what is left whenever kept writes are written or
 // dropped (and emptied when none is left), and at the start a file a previous run left is read
-// back into the kept writes. A line cut short by a crash in the middle of writing it is skipped
-// with a warning. The file is written without fsync: a process that dies keeps what it wrote;
-// LocationService syncs it once a second while it holds anything. I/O thread only.
+// back into the kept writes. On the seed data in memory (the database could not be opened at
+// start) every write of the run is appended, and a file a previous run left is read into the
+// store in memory and kept, for a start that opens the database. A line cut short by a crash in
+// the middle of writing it is skipped with a warning. The file is written without fsync: a process
+// that dies keeps what it wrote; LocationService syncs it once a second while it holds anything.
+// I/O thread only.
 
 #include <cstdio>
 #include <deque>

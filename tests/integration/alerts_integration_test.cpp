@@ -301,17 +301,25 @@ TEST_F(Alerts, AlertsTheLockedDatabaseDidNotTakeSurviveAKill9) {
   ASSERT_NO_FATAL_FAILURE(expectEachAlertOnceInTheOutbox(cid, spool));
 }
 
-// The ALARM case: the database could not be opened at start, so the outbox is in memory. A 911
-// with no receiver up: its alerts are in the spool file beside the store's within a tick.
-// kill -9, the database file mended (removed: the start makes a new one), the receivers up,
-// sosproxy started again: each alert reaches its receiver once, all of them are written to the
-// outbox, and the file is removed.
-TEST_F(Alerts, AlertsOfARunWithTheOutboxInMemorySurviveAKill9) {
+// The ALARM case: the database could not be opened at start, so the outbox and the store are in
+// memory. A 911 with no receiver up: its alerts are in the alerts' spool file within a tick, its
+// call record in the store's. kill -9, the database file mended (removed: the start makes a new
+// one), the receivers up, sosproxy started again: each alert reaches its receiver once, all of
+// them and the call record are written to the database, and both files are removed.
+TEST_F(Alerts, ARunWhoseDatabaseDidNotOpenLosesNoAlertOrCallRecordToAKill9) {
   SOS_SQLITE_ONLY("a file that is not a database: PostgreSQL has no file");
   writeFile(storePath(), std::string(4096, 'x'));  // no SQLite database
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
   const std::string cid = call911();
   const std::filesystem::path spool = storePath().string() + ".spool.alerts";
+  const std::filesystem::path records = storePath().string() + ".spool";
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return readFile(records).find("{\"record\":{\"attempts\":\"il-psap-a:200\",\"call_id\":\"" +
+                                      cid + "\"") != std::string::npos;
+      },
+      milliseconds(15000)))
+      << readFile(records) << proxy_->output();
   ASSERT_NO_FATAL_FAILURE(killWithAlertsSpooled(cid, spool));
   std::filesystem::remove(storePath());
 
@@ -320,6 +328,11 @@ TEST_F(Alerts, AlertsOfARunWithTheOutboxInMemorySurviveAKill9) {
   ASSERT_TRUE(proxy_->start(configPath_)) << proxy_->lastError();
   EXPECT_EQ(metric("sosproxy_alert_outbox_up"), 1);
   ASSERT_NO_FATAL_FAILURE(expectEachAlertOnceInTheOutbox(cid, spool));
+  EXPECT_EQ(storeRows("SELECT location || ' ' || trunk || ' ' || outcome FROM call_records "
+                      "WHERE call_id = '" +
+                      cid + "'"),
+            std::vector<std::string>{"HQ Floor 2 il-psap-a answered"});
+  EXPECT_TRUE(waitFor([&] { return !std::filesystem::exists(records); }, milliseconds(5000)));
 }
 
 // Issue 14: kill -9 right after the 911 is routed: the PSAP has the INVITE and has not answered

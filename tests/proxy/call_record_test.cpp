@@ -4,12 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "proxy/location_service.h"
+#include "proxy/store_spool.h"
 
 namespace sos::proxy {
 namespace {
@@ -36,9 +41,11 @@ RoutingLogEntry finalFailedOver() {
   return e;
 }
 
-std::unique_ptr<LocationService> startedService(const std::string& storePath) {
+std::unique_ptr<LocationService> startedService(const std::string& storePath,
+                                                const std::string& seed = "") {
   auto config = std::make_shared<config::Config>();
   config->store.path = storePath;
+  config->store.seed = seed;
   auto service = std::make_unique<LocationService>(config, nullptr);
   service->start();
   return service;
@@ -127,6 +134,85 @@ TEST(CallRecord, ABatchIsSavedWholeAndARefusedRecordCostsOnlyItself) {
   EXPECT_EQ(service->counters().callRecordsSaved.load(), 5u);
   EXPECT_EQ(service->counters().callRecordsNotSaved.load(), 1u);
   EXPECT_EQ(service->saveCallRecords({}), 0u);
+}
+
+// On the seed data in memory (the database file could not be opened at start), every write of
+// the run is appended to the spool file beside it. The next run, again in memory, has them in its
+// store and keeps them in the file with its own; a run that opens the database writes them all
+// and removes the file.
+TEST(CallRecord, WritesOnTheSeedDataInMemoryAreKeptInTheSpoolFileForTheNextRun) {
+  std::string dir = (std::filesystem::path(::testing::TempDir()) / "memory_spool.XXXXXX");
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string db = dir + "/sos.db";
+  const std::string spool = db + ".spool";
+  const auto garbage = [&] { std::ofstream(db) << std::string(4096, 'x'); };
+  // The demo's data, where 1002 is a user: a report names a known user.
+  const std::string seed = std::string(SOS_SOURCE_DIR) + "/config/examples/demo-locations.yaml";
+  const auto record = [](const char* id) {
+    auto r = callRecordFrom(finalFailedOver(), 5000);
+    r.callId = id;
+    return r;
+  };
+  const auto ids = [](LocationService& service) {
+    std::vector<std::string> out;
+    auto loaded = service.loadCallRecords(10);
+    EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+    if (loaded.ok()) {
+      for (const auto& r : loaded.value()) out.push_back(r.callId);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  model::DeviceReport report;
+  report.extension = "1002";
+  report.bssid = "00:11:22:33:44:55";
+  report.reportedAtMs = 4000;
+  model::CallbackTarget mapping;
+  mapping.caller.extension = "1001";
+  mapping.caller.did = "+12175551001";
+  mapping.elin = "+12175550102";
+  mapping.assignedAtMs = 4000;
+  mapping.expiresAtMs = unixMsNow() + 3600000;
+
+  garbage();
+  {
+    auto first = startedService(db, seed);
+    EXPECT_EQ(first->counters().storeFallbacks.load(), 1u);
+    ASSERT_TRUE(first->saveCallRecord(record("first")).ok());
+    model::DeviceReport given = report;
+    ASSERT_TRUE(first->saveReport(given).ok());
+    ASSERT_TRUE(first->saveElinMappings({mapping}).ok());
+    first->stopping();
+  }
+  StoreSpool::Kept kept = StoreSpool(spool).load();
+  EXPECT_EQ(kept.records.size(), 1u);
+  EXPECT_EQ(kept.reports.size(), 1u);
+  ASSERT_TRUE(kept.elins.has_value());
+
+  {
+    auto second = startedService(db, seed);  // the file still no database
+    EXPECT_EQ(ids(*second), std::vector<std::string>{"first"});
+    const auto elins = second->loadElinMappings();
+    ASSERT_EQ(elins.size(), 1u);
+    EXPECT_EQ(elins[0].elin, "+12175550102");
+    EXPECT_EQ(second->saveCallRecords({record("second")}), 1u);
+    second->stopping();
+  }
+  kept = StoreSpool(spool).load();
+  EXPECT_EQ(kept.records.size(), 2u);
+  EXPECT_EQ(kept.reports.size(), 1u);
+
+  std::filesystem::remove(db);
+  {
+    auto third = startedService(db, seed);  // a new database: the kept writes go into it
+    EXPECT_EQ(third->counters().storeFallbacks.load(), 0u);
+    third->retryUnsaved();
+    EXPECT_EQ(ids(*third), (std::vector<std::string>{"first", "second"}));
+    EXPECT_EQ(third->loadElinMappings().size(), 1u);
+    EXPECT_EQ(third->counters().writesReplayed.load(), 4u);
+    EXPECT_FALSE(std::filesystem::exists(spool));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

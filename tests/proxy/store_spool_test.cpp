@@ -96,6 +96,19 @@ TEST_F(StoreSpoolTest, ALineCutShortByACrashIsSkipped) {
   EXPECT_EQ(kept.unreadable, 1u);
 }
 
+// A run that appends to a file whose last line a crash cut short starts on a line of its own.
+TEST_F(StoreSpoolTest, AnAppendAfterALineCutShortStartsALineOfItsOwn) {
+  std::ofstream(path()) << "{\"record\":{\"call_id\":\"cut";
+  {
+    StoreSpool spool(path());
+    spool.append(record("after"));
+  }
+  const StoreSpool::Kept kept = StoreSpool(path()).load();
+  ASSERT_EQ(kept.records.size(), 1u);
+  EXPECT_EQ(kept.records[0].callId, "after");
+  EXPECT_EQ(kept.unreadable, 1u);
+}
+
 TEST_F(StoreSpoolTest, WrittenAnewItHoldsWhatIsLeftAndGoesWhenNothingIs) {
   StoreSpool spool(path());
   spool.append(record("written"));
