@@ -349,10 +349,11 @@ HttpResponse LiveCalls::openStream(const Principal& who, std::function<bool()> s
     counters_.streamsOpened.fetch_add(1, std::memory_order_relaxed);
     streams_.push_back(Stream{who, std::move(s), check, 0, 0, true});
     counters_.streams.store(streams_.size(), std::memory_order_relaxed);
-    // The browser reconnects by itself after 3 s when the connection breaks.
+    // The browser reconnects by itself 1 s after the connection breaks (sosproxy restarted, a
+    // proxy in between timed it out): the safety desk's page is back within a second or two.
     Stream& added = streams_.back();
     const int64_t now = unixMsNow();
-    if (added.out->send("retry: 3000\n\n")) added.lastSentMs = now;
+    if (added.out->send("retry: 1000\n\n")) added.lastSentMs = now;
     added.lastCheckedMs = now;
     if (sendTo(added, message("snapshot", snapshotJson(who, now)), now)) {
       added.needsSnapshot = false;

@@ -150,6 +150,8 @@ TEST_F(DashboardLive, ALondonSiteAdminReceivesNoHqCallEvents) {
         << s->text();
     EXPECT_EQ(s->text().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << s->text();
     EXPECT_NE(s->text().find("Content-Type: text/event-stream"), std::string::npos);
+    // Before the snapshot: a browser reconnects 1 s after the stream breaks.
+    EXPECT_LT(s->text().find("retry: 1000\n\n"), s->text().find("event: snapshot")) << s->text();
   }
   ASSERT_TRUE(waitFor([&] { return !noToken.text().empty(); }, milliseconds(5000)));
   EXPECT_EQ(noToken.text().rfind("HTTP/1.1 401", 0), 0u) << noToken.text();
