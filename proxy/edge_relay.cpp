@@ -97,8 +97,14 @@ bool Edge::relayDatagram(const wire::Message& m, const Peer& from, bool tapped) 
     auto a = model::parseIpAddress(address);
     return a && carrierAddress_ && *a == *carrierAddress_;
   };
-  const bool allowed = routable && ((router->trusts(from.ip) && isCarrier(dest)) ||
-                                    (isCarrier(from.ip) && router->trusts(dest)));
+  // A phone to the carrier and back; or a phone to the carrier's Contact, and from anywhere to
+  // the phone's, as the Route's dialog token names them.
+  using Toward = StatelessRelay::Toward;
+  const bool allowed =
+      routable && ((router->trusts(from.ip) &&
+                    (isCarrier(dest) || relay_->tokenAllows(m, Toward::Carrier, host, portText))) ||
+                   ((isCarrier(from.ip) || relay_->tokenAllows(m, Toward::Phone, host, portText)) &&
+                    router->trusts(dest)));
   if (!allowed) {
     counters_.relayRefused.fetch_add(1, std::memory_order_relaxed);
     logCause(EdgeCause::Untrusted, std::string(m.method) + " with sosproxy's Record-Route from " +

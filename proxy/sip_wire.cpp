@@ -13,6 +13,8 @@ bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 Kind kindOf(std::string_view name) {
   if (equalsNoCase(name, "Via") || equalsNoCase(name, "v")) return Kind::Via;
   if (equalsNoCase(name, "Route")) return Kind::Route;
+  if (equalsNoCase(name, "Record-Route")) return Kind::RecordRoute;
+  if (equalsNoCase(name, "Contact") || equalsNoCase(name, "m")) return Kind::Contact;
   if (equalsNoCase(name, "Max-Forwards")) return Kind::MaxForwards;
   if (equalsNoCase(name, "To") || equalsNoCase(name, "t")) return Kind::To;
   if (equalsNoCase(name, "From") || equalsNoCase(name, "f")) return Kind::From;
@@ -326,6 +328,11 @@ std::string_view cseqNumber(std::string_view value) {
   return value.substr(0, n);
 }
 
+std::string_view cseqMethod(std::string_view value) {
+  value = trimLws(value);
+  return trimLws(value.substr(cseqNumber(value).size()));
+}
+
 bool hasTag(std::string_view to) {
   const size_t gt = to.find('>');
   const std::string_view params = gt == std::string_view::npos ? to : to.substr(gt + 1);
@@ -364,16 +371,22 @@ void forwardRequest(const Message& m, const RequestEdits& e, std::string& out) {
   out.append(m.data.substr(m.bodyBegin, m.bodyLength));
 }
 
-void forwardResponse(const Message& m, std::string& out) {
+void forwardResponse(const Message& m, std::string& out, std::string_view firstRecordRoute) {
   out.clear();
-  out.reserve(m.data.size());
+  out.reserve(m.data.size() + firstRecordRoute.size());
   out.append(m.data.substr(0, m.headersBegin));
   const Header* via = m.first(Kind::Via);
+  const Header* recordRoute = firstRecordRoute.empty() ? nullptr : m.first(Kind::RecordRoute);
   for (size_t i = 0; i < m.count; ++i) {
     const Header& h = m.headers[i];
     if (&h == via) {
       const Split s = splitFirst(h.value);
       if (!s.rest.empty()) line(out, namePart(m, h), s.rest);
+    } else if (&h == recordRoute) {
+      const Split s = splitFirst(h.value);
+      std::string value(firstRecordRoute);
+      if (!s.rest.empty()) value.append(", ").append(s.rest);
+      line(out, namePart(m, h), value);
     } else {
       out.append(m.data.substr(h.begin, h.end - h.begin));
     }

@@ -13,7 +13,19 @@
 
 namespace sos::proxy::wire {
 
-enum class Kind : uint8_t { Other, Via, Route, MaxForwards, To, From, CallId, CSeq, ContentLength };
+enum class Kind : uint8_t {
+  Other,
+  Via,
+  Route,
+  RecordRoute,
+  MaxForwards,
+  To,
+  From,
+  CallId,
+  CSeq,
+  Contact,
+  ContentLength
+};
 
 struct Header {
   Kind kind = Kind::Other;
@@ -81,6 +93,8 @@ bool parseUri(std::string_view text, Uri& out);
 
 // The number of a CSeq value ("2 BYE" -> "2").
 std::string_view cseqNumber(std::string_view value);
+// The method of a CSeq value ("2 BYE" -> "BYE").
+std::string_view cseqMethod(std::string_view value);
 // Does the To value carry a tag parameter?
 bool hasTag(std::string_view toValue);
 
@@ -95,8 +109,9 @@ struct RequestEdits {
 };
 // `m` (a request) as it leaves with `edits`, into `out` (cleared first).
 void forwardRequest(const Message& m, const RequestEdits& edits, std::string& out);
-// `m` (a response) without its first Via value, into `out` (cleared first).
-void forwardResponse(const Message& m, std::string& out);
+// `m` (a response) without its first Via value, into `out` (cleared first); with
+// `firstRecordRoute`, the first Record-Route value replaced by it.
+void forwardResponse(const Message& m, std::string& out, std::string_view firstRecordRoute = {});
 // A response to the request `m` without a body: its Vias (the top one with `topViaSuffix` and
 // `rportValue` as in forwardRequest), From, To, Call-ID and CSeq as received.
 void answer(const Message& m, int status, std::string_view phrase, std::string_view topViaSuffix,

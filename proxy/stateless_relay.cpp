@@ -1,10 +1,11 @@
 #include "proxy/stateless_relay.h"
 
+#include <openssl/params.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <cctype>
 #include <charconv>
-#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -16,20 +17,6 @@ namespace {
 
 constexpr std::string_view kBranchPrefix = "z9hG4bKsl";
 constexpr const char* kMarker = "sosrelay";  // the Record-Route's parameter that names the relay
-
-// FNV-1a over the key's bytes, then the text.
-uint64_t keyedHash(uint64_t key, std::string_view text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (int i = 0; i < 8; ++i) {
-    h ^= (key >> (i * 8)) & 0xff;
-    h *= 1099511628211ULL;
-  }
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 // What a request without a branch is known by (RFC 2543 clients): its Call-ID and CSeq number.
 std::string branchOf(const sip_via_t* via, const sip_t* sip) {
@@ -71,23 +58,62 @@ void removeAll(msg_t* msg, sip_t* sip, const std::vector<sip_header_t*>& headers
   for (sip_header_t* h : headers) sip_header_remove(msg, sip, h);
 }
 
-uint64_t randomKey() {
+std::string randomKey() {
   std::random_device rd;
-  return (uint64_t{rd()} << 32) ^ rd();
+  std::string key;
+  for (int i = 0; i < 8; ++i) {
+    const uint32_t word = rd();
+    key.append(reinterpret_cast<const char*>(&word), sizeof word);
+  }
+  return key;
 }
 
 }  // namespace
 
-std::string relayBranch(uint64_t key, std::string_view incoming) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(keyedHash(key, incoming)));
-  return std::string(kBranchPrefix) + hex;
+RelayMac::RelayMac(std::string_view key) {
+  mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  ctx_ = mac_ != nullptr ? EVP_MAC_CTX_new(mac_) : nullptr;
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (ctx_ != nullptr && EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()),
+                                      key.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx_);
+    ctx_ = nullptr;
+  }
 }
 
-bool isRelayBranch(uint64_t key, std::string_view branch, std::string_view incoming) {
+RelayMac::~RelayMac() {
+  EVP_MAC_CTX_free(ctx_);
+  EVP_MAC_free(mac_);
+}
+
+std::string RelayMac::hex16(std::string_view text) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t length = 0;
+  // Initialised again with the key given at first (its inner and outer states kept).
+  if (ctx_ == nullptr || EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1 ||
+      EVP_MAC_final(ctx_, out, &length, sizeof out) != 1 || length < 8)
+    return std::string(16, '-');  // matches nothing a relay wrote
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (size_t i = 0; i < 8; ++i) {
+    hex[2 * i] = kHex[out[i] >> 4U];
+    hex[2 * i + 1] = kHex[out[i] & 15U];
+  }
+  return hex;
+}
+
+std::string relayBranch(RelayMac& mac, std::string_view incoming) {
+  std::string text = "branch\n";
+  text.append(incoming);
+  return std::string(kBranchPrefix) + mac.hex16(text);
+}
+
+bool isRelayBranch(RelayMac& mac, std::string_view branch, std::string_view incoming) {
   return branch.size() == kBranchPrefix.size() + 16 && branch.starts_with(kBranchPrefix) &&
-         strncasecmp(branch.data(), relayBranch(key, incoming).c_str(), branch.size()) == 0;
+         strncasecmp(branch.data(), relayBranch(mac, incoming).c_str(), branch.size()) == 0;
 }
 
 StatelessRelay::StatelessRelay(nta_agent_t* agent, std::string host, std::string port,
@@ -97,8 +123,53 @@ StatelessRelay::StatelessRelay(nta_agent_t* agent, std::string host, std::string
       port_(std::move(port)),
       tap_(tap),
       counts_(counts),
-      recordRoute_("<sip:" + uriHost(host_) + ":" + port_ + ";lr;" + kMarker + ">"),
-      key_(randomKey()) {}
+      mac_(randomKey()) {}
+
+std::string StatelessRelay::recordRoute(std::string_view token) const {
+  std::string rr = "<sip:" + uriHost(host_) + ":" + port_ + ";lr;" + kMarker;
+  if (!token.empty()) rr.append(";tok=").append(token);
+  return rr + ">";
+}
+
+std::string StatelessRelay::dialogToken(Toward toward, std::string_view callId,
+                                        std::string_view host, std::string_view port) const {
+  std::string text = toward == Toward::Phone ? "to-phone\n" : "to-carrier\n";
+  text.append(callId);
+  text.push_back('\n');
+  for (char c : bareHost(host)) text.push_back(static_cast<char>(tolower(c)));
+  text.push_back(':');
+  text.append(port.empty() ? std::string_view("5060") : port);
+  return mac_.hex16(text);
+}
+
+bool StatelessRelay::tokenAllows(const wire::Message& m, Toward toward, std::string_view host,
+                                 std::string_view port) const {
+  const wire::Header* route = m.first(wire::Kind::Route);
+  const wire::Header* callId = m.first(wire::Kind::CallId);
+  wire::Uri u;
+  if (route == nullptr || callId == nullptr ||
+      !wire::parseUri(wire::splitFirst(route->value).first, u))
+    return false;
+  const std::string_view token = u.param("tok");
+  return token.size() == 16 && token == dialogToken(toward, callId->value, host, port);
+}
+
+std::string StatelessRelay::answerersRecordRoute(const wire::Message& m) const {
+  const wire::Header* cseq = m.first(wire::Kind::CSeq);
+  const wire::Header* contact = m.first(wire::Kind::Contact);
+  const wire::Header* rr = m.first(wire::Kind::RecordRoute);
+  const wire::Header* callId = m.first(wire::Kind::CallId);
+  if (m.status <= 100 || m.status >= 300 || cseq == nullptr || contact == nullptr ||
+      rr == nullptr || callId == nullptr || wire::cseqMethod(cseq->value) != "INVITE")
+    return {};
+  wire::Uri ours;
+  wire::Uri answerer;
+  if (!wire::parseUri(wire::splitFirst(rr->value).first, ours) || !ours.hasParam(kMarker) ||
+      bareHost(ours.host) != bareHost(host_) || ours.port != port_ ||
+      !wire::parseUri(wire::splitFirst(contact->value).first, answerer))
+    return {};
+  return recordRoute(dialogToken(Toward::Carrier, callId->value, answerer.host, answerer.port));
+}
 
 std::string StatelessRelay::viaValue(std::string_view branch) const {
   std::string v = "SIP/2.0/UDP " + uriHost(host_) + ":" + port_ + ";branch=";
@@ -133,7 +204,7 @@ int StatelessRelay::forwardInitial(msg_t* msg, sip_t* sip, const std::string& ho
   }
   removeAll(msg, sip, gone);
   const bool invite = sip->sip_request->rq_method == sip_method_invite;
-  const std::string branch = relayBranch(key_, branchOf(sip->sip_via, sip));
+  const std::string branch = relayBranch(mac_, branchOf(sip->sip_via, sip));
   if (!countDown(msg, sip)) {
     if (sip->sip_request->rq_method == sip_method_ack) {
       msg_destroy(msg);
@@ -160,7 +231,17 @@ int StatelessRelay::forwardInitial(msg_t* msg, sip_t* sip, const std::string& ho
   const std::string via = viaValue(branch);
   wire::RequestEdits edits;
   edits.via = via;
-  if (invite) edits.recordRoute = recordRoute_;
+  std::string recordRouteValue;
+  if (invite) {
+    // The caller's Contact: where the answerer's requests of the dialog will go.
+    const url_t* contact = sip->sip_contact ? sip->sip_contact->m_url : nullptr;
+    recordRouteValue = recordRoute(
+        contact != nullptr && contact->url_host != nullptr && sip->sip_call_id != nullptr
+            ? dialogToken(Toward::Phone, sip->sip_call_id->i_id, contact->url_host,
+                          contact->url_port ? contact->url_port : "")
+            : "");
+    edits.recordRoute = recordRouteValue;
+  }
   wire::forwardRequest(m, edits, out_);
   counts_.initial.fetch_add(1, std::memory_order_relaxed);
   if (!tap_.send(out_, host, port))
@@ -227,7 +308,7 @@ int StatelessRelay::forwardInDialog(const wire::Message& m, const Peer& from, st
   const wire::Header* top = m.first(wire::Kind::Via);
   wire::Via via;
   if (top != nullptr) (void)wire::parseVia(wire::splitFirst(top->value).first, via);
-  const std::string ourVia = viaValue(relayBranch(key_, branchOf(via, m)));
+  const std::string ourVia = viaValue(relayBranch(mac_, branchOf(via, m)));
   const SenderVia sender = senderVia(m, from);
   wire::RequestEdits edits;
   edits.via = ourVia;
@@ -261,7 +342,7 @@ bool StatelessRelay::sentByUs(const wire::Message& m) const {
     return false;
   wire::Via below;
   if (!wire::parseVia(secondVia(m), below)) return false;
-  return isRelayBranch(key_, ours.branch, branchOf(below, m));
+  return isRelayBranch(mac_, ours.branch, branchOf(below, m));
 }
 
 void StatelessRelay::forwardResponse(const wire::Message& m) {
@@ -277,7 +358,7 @@ void StatelessRelay::forwardResponse(const wire::Message& m) {
       !below.rportValue.empty() ? below.rportValue : (below.port.empty() ? "5060" : below.port);
   unsigned port = 0;
   std::from_chars(portText.data(), portText.data() + portText.size(), port);
-  wire::forwardResponse(m, out_);
+  wire::forwardResponse(m, out_, answerersRecordRoute(m));
   counts_.responses.fetch_add(1, std::memory_order_relaxed);
   if (port == 0 || port > 65535 || !tap_.send(out_, host, static_cast<uint16_t>(port)))
     spdlog::debug("relay: a {} response could not be sent on", m.status);

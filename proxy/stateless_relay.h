@@ -9,8 +9,19 @@
 // that a response is relayed only when its top Via is one this relay put there (a spoofed response
 // is dropped, not reflected).
 //
+// The Record-Route carries a dialog token (";tok=", 16 hex digits of an HMAC-SHA256 with the
+// same key, over the direction, the Call-ID and the far end's Contact host and port): in the
+// INVITE, toward the phone over its Contact; rewritten in the INVITE's 1xx and 2xx responses
+// with a Contact (RFC 3261 16.7 step 4), toward the carrier over the answerer's. A dialog's
+// request whose token matches its direction and destination is one the dialog's other end sent
+// to the address that end was given, so a carrier that answers from another address than its
+// trunk's (its Contact elsewhere) still gets, and sends, the dialog's requests; a token made by
+// another run of sosproxy matches nothing.
+//
 // The edge (proxy/edge.cpp) decides what comes here: the trust of sources and destinations and
 // the ordinary-call limits are its. SIP thread only.
+
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <cstdint>
@@ -23,12 +34,29 @@
 
 namespace sos::proxy {
 
+// HMAC-SHA256 with a key given once, the first 8 bytes of each in hex (16 digits): the relay's
+// branches and dialog tokens, of which a phone that sees them learns nothing of the key. The
+// key's inner and outer states are worked out once; each use costs the hash of its text. One
+// thread at a time.
+class RelayMac {
+ public:
+  explicit RelayMac(std::string_view key);
+  ~RelayMac();
+  RelayMac(const RelayMac&) = delete;
+  RelayMac& operator=(const RelayMac&) = delete;
+  std::string hex16(std::string_view text);
+
+ private:
+  EVP_MAC* mac_ = nullptr;
+  EVP_MAC_CTX* ctx_ = nullptr;  // null: OpenSSL refused (every MAC is then "-" x 16)
+};
+
 // The branch the relay gives a request whose top Via carries `incoming` (the request's own
-// branch, or for a request with none, its Call-ID and CSeq): "z9hG4bKsl" and 16 hex digits
-// keyed by `key`.
-std::string relayBranch(uint64_t key, std::string_view incoming);
-// Is `branch` one relayBranch(key, incoming) made?
-bool isRelayBranch(uint64_t key, std::string_view branch, std::string_view incoming);
+// branch, or for a request with none, its Call-ID and CSeq): "z9hG4bKsl" and the MAC of
+// "branch\n" and `incoming`.
+std::string relayBranch(RelayMac& mac, std::string_view incoming);
+// Is `branch` one relayBranch(mac, incoming) made?
+bool isRelayBranch(RelayMac& mac, std::string_view branch, std::string_view incoming);
 
 class StatelessRelay {
  public:
@@ -64,6 +92,16 @@ class StatelessRelay {
   // Where the request goes once the top Route is popped: the next loose Route's host and port,
   // or the Request-URI's. False when neither is a sip: URI.
   static bool nextHop(const wire::Message& m, std::string_view& host, std::string_view& port);
+  // Which end of a relayed dialog a token lets requests reach: the phone (the INVITE's token,
+  // over its Contact) or the carrier (the answer's, over the carrier's Contact).
+  enum class Toward { Phone, Carrier };
+  // Does the top Route's dialog token name `host`:`port` (nextHop's) for the request's Call-ID,
+  // toward that end?
+  bool tokenAllows(const wire::Message& m, Toward toward, std::string_view host,
+                   std::string_view port) const;
+  // The dialog token of `callId` toward `host`:`port` (no port: 5060).
+  std::string dialogToken(Toward toward, std::string_view callId, std::string_view host,
+                          std::string_view port) const;
   // A request of such a dialog from `from`: the top Route popped, Max-Forwards counted down,
   // sosproxy's Via on top, sent to `host`:`port`. Returns the status answered instead (483;
   // none for an ACK) or 0.
@@ -94,9 +132,13 @@ class StatelessRelay {
   std::string port_;
   const RelayTap& tap_;
   Counts counts_;
-  std::string recordRoute_;
-  uint64_t key_;
-  std::string out_;  // the datagram being written
+  // sosproxy's Record-Route value, with `token` when not empty.
+  std::string recordRoute(std::string_view token) const;
+  // A response's Record-Route rewritten for the phone's side of the dialog (see above), or "".
+  std::string answerersRecordRoute(const wire::Message& m) const;
+
+  mutable RelayMac mac_;  // keyed with 32 random bytes made at the start
+  std::string out_;       // the datagram being written
 };
 
 }  // namespace sos::proxy

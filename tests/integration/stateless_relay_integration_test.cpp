@@ -10,6 +10,7 @@
 
 #include <strings.h>
 
+#include <regex>
 #include <thread>
 
 #include "b2bua_fixture.h"
@@ -38,9 +39,10 @@ std::vector<std::string> relayHeaderValues(const std::string& message, const std
 }
 
 // The carrier's answer to `request`: its Vias, Record-Route, From, Call-ID and CSeq copied,
-// its To with `toTag`, the carrier's Contact.
+// its To with `toTag`, the carrier's Contact (at `contactIp`:`carrierPort`).
 std::string carrierAnswer(const std::string& request, const std::string& status,
-                          const std::string& toTag, uint16_t carrierPort) {
+                          const std::string& toTag, uint16_t carrierPort,
+                          const std::string& contactIp = "127.0.0.1") {
   std::string m = "SIP/2.0 " + status + "\r\n";
   for (const auto& v : relayHeaderValues(request, "Via")) m += "Via: " + v + "\r\n";
   for (const auto& r : relayHeaderValues(request, "Record-Route"))
@@ -51,7 +53,7 @@ std::string carrierAnswer(const std::string& request, const std::string& status,
   m += "To: " + to + "\r\n";
   m += "Call-ID: " + rawHeader(request, "Call-ID") + "\r\n";
   m += "CSeq: " + rawHeader(request, "CSeq") + "\r\n";
-  m += "Contact: <sip:carrier@127.0.0.1:" + std::to_string(carrierPort) + ">\r\n";
+  m += "Contact: <sip:carrier@" + contactIp + ":" + std::to_string(carrierPort) + ">\r\n";
   m += "Content-Length: 0\r\n\r\n";
   return m;
 }
@@ -71,6 +73,10 @@ class StatelessRelayTest : public B2buaTest {
   }
   std::string proxyPort() const { return std::to_string(ports_.proxy); }
   std::string ourRoute() const { return "<sip:127.0.0.1:" + proxyPort() + ";lr;sosrelay>"; }
+  // sosproxy's Record-Route with a dialog token (16 hex digits), as the relay writes it.
+  std::regex ourTokenRoute() const {
+    return std::regex("<sip:127\\.0\\.0\\.1:" + proxyPort() + ";lr;sosrelay;tok=[0-9a-f]{16}>");
+  }
   RawRequest ordinaryInvite(const std::string& callId) {
     RawRequest r;
     r.requestUri = "sip:5551234@127.0.0.1:" + proxyPort();
@@ -113,7 +119,9 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   EXPECT_EQ(viaBranch(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
   // nta notes the port the phone sent from (rport, RFC 3581), nothing else changes.
   EXPECT_EQ(vias[1], rawHeader(sent, "Via") + ";rport=" + std::to_string(phone_.port())) << got;
-  EXPECT_EQ(relayHeaderValues(got, "Record-Route"), std::vector<std::string>{ourRoute()}) << got;
+  const auto inviteRoutes = relayHeaderValues(got, "Record-Route");
+  ASSERT_EQ(inviteRoutes.size(), 1u) << got;
+  EXPECT_TRUE(std::regex_match(inviteRoutes[0], ourTokenRoute())) << got;
   EXPECT_EQ(rawHeader(got, "Max-Forwards"), "69") << got;
   for (const char* same : {"From", "To", "Call-ID", "CSeq", "Contact", "X-Trace", "Content-Type"})
     EXPECT_EQ(rawHeader(got, same), rawHeader(sent, same)) << same << "\n" << got;
@@ -130,7 +138,11 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   const std::string ok = carrierToPhone(carrierAnswer(got, "200 OK", "carrier-1", ports_.carrier));
   ASSERT_FALSE(ok.empty());
   EXPECT_EQ(relayHeaderValues(ok, "Via"), std::vector<std::string>{vias[1]}) << ok;
-  EXPECT_EQ(relayHeaderValues(ok, "Record-Route"), std::vector<std::string>{ourRoute()}) << ok;
+  // sosproxy's Record-Route, its token now over the carrier's Contact (RFC 3261 16.7 step 4).
+  const auto okRoutes = relayHeaderValues(ok, "Record-Route");
+  ASSERT_EQ(okRoutes.size(), 1u) << ok;
+  EXPECT_TRUE(std::regex_match(okRoutes[0], ourTokenRoute())) << ok;
+  EXPECT_NE(okRoutes[0], inviteRoutes[0]) << ok;
 
   // The dialog's requests follow the Record-Route: sosproxy pops its Route and sends them on.
   RawRequest ack = invite;
@@ -250,6 +262,77 @@ TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
   EXPECT_EQ(metric("sosproxy_relay_refused_total"), 2) << metrics();
   EXPECT_EQ(metric("sosproxy_relay_taken_total"), 2) << metrics();
   EXPECT_FALSE(carrier_.receive(milliseconds(300))) << "a refused request reached the carrier";
+}
+
+// A carrier whose Contact is not its trunk's address (its answers come from the trunk, its
+// dialog's requests go to and come from 127.0.0.2): the dialog token in sosproxy's Record-Route
+// lets the phone's BYE reach that address and the carrier's BYE from there reach the phone; a
+// Route whose token names another address is refused, as is one without a token.
+TEST_F(StatelessRelayTest, ACarrierAnsweringFromAnotherAddressGetsAndSendsTheDialogsRequests) {
+  RawUdp elsewhere("127.0.0.2");  // the carrier's other address: neither a trunk nor trusted
+  ASSERT_TRUE(elsewhere.ok());
+  RawRequest invite = ordinaryInvite("relay-elsewhere");
+  // The phone's Contact: its own address, where the carrier's requests are to reach it.
+  const std::string phoneContact = "sip:1001@" + phone_.ip() + ":" + std::to_string(phone_.port());
+  std::string sent = buildRequest(invite, phone_.ip(), phone_.port());
+  sent.replace(sent.find("sip:1001@10.1.2.45:5060"), 23, phoneContact);
+  ASSERT_TRUE(phone_.send(sent, ports_.proxy));
+  const std::string got = carrier_.receiveStarting("INVITE ", milliseconds(10000)).value_or("");
+  ASSERT_FALSE(got.empty()) << routingLogText();
+  const std::string inviteRoute = relayHeaderValues(got, "Record-Route").at(0);
+  const std::string ok =
+      carrierToPhone(carrierAnswer(got, "200 OK", "else-1", elsewhere.port(), elsewhere.ip()));
+  ASSERT_FALSE(ok.empty());
+  const std::string okRoute = relayHeaderValues(ok, "Record-Route").at(0);
+  ASSERT_TRUE(std::regex_match(okRoute, ourTokenRoute())) << ok;
+
+  // The phone's BYE to the carrier's Contact, through the route the 200 gave it.
+  RawRequest bye = invite;
+  bye.method = "BYE";
+  bye.requestUri = "sip:carrier@127.0.0.2:" + std::to_string(elsewhere.port());
+  bye.toUri = invite.requestUri;
+  bye.toTag = "else-1";
+  bye.cseq = 2;
+  bye.branch = "z9hG4bK-relay-elsewhere-bye";
+  bye.body.clear();
+  bye.extra = "Route: " + okRoute + "\r\n";
+  ASSERT_TRUE(phone_.send(buildRequest(bye, phone_.ip(), phone_.port()), ports_.proxy));
+  const std::string gotBye = elsewhere.receiveStarting("BYE ", milliseconds(10000)).value_or("");
+  ASSERT_FALSE(gotBye.empty()) << metrics();
+  EXPECT_EQ(startLine(gotBye), "BYE " + bye.requestUri + " SIP/2.0");
+  EXPECT_EQ(rawHeader(gotBye, "Route"), "") << gotBye;
+
+  // The same with the INVITE's token (over the phone's Contact), or with none: refused.
+  for (const std::string& route : {inviteRoute, ourRoute()}) {
+    bye.branch += "-x";
+    bye.extra = "Route: " + route + "\r\n";
+    ASSERT_TRUE(phone_.send(buildRequest(bye, phone_.ip(), phone_.port()), ports_.proxy));
+    const auto refused = phone_.receive(milliseconds(5000));
+    ASSERT_TRUE(refused) << route;
+    EXPECT_EQ(statusOf(*refused), 403) << *refused;
+  }
+
+  // The carrier's BYE from its other address to the phone, through the INVITE's route.
+  RawRequest back;
+  back.method = "BYE";
+  back.requestUri = phoneContact;
+  back.callId = invite.callId;
+  back.branch = "z9hG4bK-relay-elsewhere-back";
+  back.toTag = "else-1";
+  back.extra = "Route: " + inviteRoute + "\r\n";
+  ASSERT_TRUE(elsewhere.send(buildRequest(back, elsewhere.ip(), elsewhere.port()), ports_.proxy));
+  const std::string gotBack = phone_.receiveStarting("BYE ", milliseconds(10000)).value_or("");
+  ASSERT_FALSE(gotBack.empty()) << metrics();
+  EXPECT_EQ(startLine(gotBack), "BYE " + phoneContact + " SIP/2.0");
+  // Without the token, 127.0.0.2 is a stranger: refused.
+  back.branch += "-x";
+  back.extra = "Route: " + ourRoute() + "\r\n";
+  ASSERT_TRUE(elsewhere.send(buildRequest(back, elsewhere.ip(), elsewhere.port()), ports_.proxy));
+  const auto refused = elsewhere.receive(milliseconds(5000));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(statusOf(*refused), 403) << *refused;
+  EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 2) << metrics();
+  EXPECT_EQ(metric("sosproxy_relay_refused_total"), 3) << metrics();
 }
 
 // A request of a relayed dialog that Sofia reads (over TCP here, where nothing is taken off the

@@ -186,6 +186,30 @@ TEST(SipWire, ARelayedResponseLosesOnlyTheFirstVia) {
             "CSeq: 1 BYE\r\n\r\n");
 }
 
+// RFC 3261 16.7 step 4: the relay may rewrite its own Record-Route value in a response; the
+// other values of that header line, and the other Record-Route lines, pass as they came.
+TEST(SipWire, ARelayedResponseMayHaveItsFirstRecordRouteValueRewritten) {
+  Message m;
+  ASSERT_TRUE(
+      parse("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP me;branch=z9hG4bKsl1\r\n"
+            "Via: SIP/2.0/UDP phone;branch=z9hG4bK2\r\n"
+            "Record-Route: <sip:me;lr;sosrelay;tok=a>, <sip:other;lr>\r\n"
+            "Record-Route: <sip:third;lr>\r\nm: <sip:carrier@10.9.9.9:5080>\r\n"
+            "CSeq: 1 INVITE\r\n\r\n",
+            m, nullptr));
+  ASSERT_NE(m.first(Kind::RecordRoute), nullptr);
+  EXPECT_EQ(m.first(Kind::Contact)->value, "<sip:carrier@10.9.9.9:5080>");
+  EXPECT_EQ(cseqMethod(m.first(Kind::CSeq)->value), "INVITE");
+  EXPECT_EQ(cseqMethod("  12   BYE "), "BYE");
+  std::string out;
+  forwardResponse(m, out, "<sip:me;lr;sosrelay;tok=b>");
+  EXPECT_EQ(out,
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP phone;branch=z9hG4bK2\r\n"
+            "Record-Route: <sip:me;lr;sosrelay;tok=b>, <sip:other;lr>\r\n"
+            "Record-Route: <sip:third;lr>\r\nm: <sip:carrier@10.9.9.9:5080>\r\n"
+            "CSeq: 1 INVITE\r\n\r\n");
+}
+
 TEST(SipWire, AnAnswerCopiesWhatRfc3261Wants) {
   Message m;
   ASSERT_TRUE(parse(kBye, m, nullptr));
