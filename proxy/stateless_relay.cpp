@@ -81,6 +81,11 @@ RelayMac::RelayMac(std::string_view key) {
     EVP_MAC_CTX_free(ctx_);
     ctx_ = nullptr;
   }
+  if (ctx_ == nullptr) {
+    spdlog::error(
+        "relay: OpenSSL gave no HMAC-SHA256: no response and no dialog request is taken as the "
+        "relay's");
+  }
 }
 
 RelayMac::~RelayMac() {
@@ -95,7 +100,7 @@ std::string RelayMac::hex16(std::string_view text) {
   if (ctx_ == nullptr || EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1 ||
       EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1 ||
       EVP_MAC_final(ctx_, out, &length, sizeof out) != 1 || length < 8)
-    return std::string(16, '-');  // matches nothing a relay wrote
+    return {};  // no branch or token of this relay's is ever empty: matches nothing
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex(16, '0');
   for (size_t i = 0; i < 8; ++i) {

@@ -44,11 +44,12 @@ class RelayMac {
   ~RelayMac();
   RelayMac(const RelayMac&) = delete;
   RelayMac& operator=(const RelayMac&) = delete;
+  // Empty when OpenSSL fails: a branch or token made of it is never one this relay checks.
   std::string hex16(std::string_view text);
 
  private:
   EVP_MAC* mac_ = nullptr;
-  EVP_MAC_CTX* ctx_ = nullptr;  // null: OpenSSL refused (every MAC is then "-" x 16)
+  EVP_MAC_CTX* ctx_ = nullptr;  // null: OpenSSL refused (every MAC is then empty)
 };
 
 // The branch the relay gives a request whose top Via carries `incoming` (the request's own
