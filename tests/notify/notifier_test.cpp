@@ -236,6 +236,9 @@ class NotifierTest : public ::testing::Test {
     if (!dir_.empty()) {
       std::filesystem::remove_all(dir_);
     }
+    if (!spoolDir_.empty()) {
+      std::filesystem::remove_all(spoolDir_);
+    }
   }
 
   // Replaces the store in memory by a database file in a directory of its own (removed at the
@@ -303,7 +306,16 @@ class NotifierTest : public ::testing::Test {
                          [](const auto& j) { return j.state == "delivered"; });
   }
 
-  std::string dir_;  // of a database file, when a test uses one
+  // An alert spool file's path in a directory of its own, removed at the end (never named
+  // after the database: with PostgreSQL that is a URI).
+  std::string spoolFile() {
+    spoolDir_ = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX").string();
+    EXPECT_NE(mkdtemp(spoolDir_.data()), nullptr);
+    return spoolDir_ + "/sos.db.spool.alerts";
+  }
+
+  std::string dir_;       // of a database file, when a test uses one
+  std::string spoolDir_;  // of an alert spool file, when a test uses one
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<store::Store> store_;
@@ -848,9 +860,7 @@ TEST_F(NotifierTest, AnAcknowledgementMadeWhileTheStoreIsAwayIsWrittenWithItsAle
 // and writes everything to the outbox once it takes writes; the file is then removed.
 TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun) {
   const std::string db = useDatabaseFile();
-  std::string spoolDir = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX");
-  ASSERT_NE(mkdtemp(spoolDir.data()), nullptr);
-  const std::string spool = spoolDir + "/sos.db.spool.alerts";
+  const std::string spool = spoolFile();
   store::testing::executeSql(db,
                              "ALTER TABLE notification_jobs RENAME TO notification_jobs_away; "
                              "ALTER TABLE call_alerts RENAME TO call_alerts_away");
@@ -907,7 +917,6 @@ TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun)
   ASSERT_TRUE(alert.ok() && alert.value().has_value());
   EXPECT_EQ(alert.value()->escalatedTier, 2);
   EXPECT_FALSE(std::filesystem::exists(spool));
-  std::filesystem::remove_all(spoolDir);
 }
 
 // A run that ended between writing its kept alerts to the outbox and writing its spool file
@@ -915,9 +924,7 @@ TEST_F(NotifierTest, AlertsTheStoreDidNotTakeAreKeptInTheSpoolFileForTheNextRun)
 // unique there: writing them again would fail every second), and removes the file.
 TEST_F(NotifierTest, AKeptAlertTheOutboxAlreadyHasIsNotWrittenTwice) {
   const std::string db = useDatabaseFile();
-  std::string spoolDir = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX");
-  ASSERT_NE(mkdtemp(spoolDir.data()), nullptr);
-  const std::string spool = spoolDir + "/sos.db.spool.alerts";
+  const std::string spool = spoolFile();
   const int64_t now = unixMsNow();
   store::NotificationJob written = claimedJob("d-written", "", now, 0);
   store::NotificationJob onlyKept = claimedJob("d-only-kept", "", now, 0);
@@ -938,7 +945,6 @@ TEST_F(NotifierTest, AKeptAlertTheOutboxAlreadyHasIsNotWrittenTwice) {
   const auto rows = jobsOf("1-4242@127.0.0.1");
   ASSERT_EQ(rows.size(), 2u);
   ASSERT_TRUE(runUntil([&] { return deliveredJobs("1-4242@127.0.0.1") == 2; }));
-  std::filesystem::remove_all(spoolDir);
 }
 
 // With the outbox in memory (its database could not be opened at start: the ALARM case), the
@@ -947,9 +953,7 @@ TEST_F(NotifierTest, AKeptAlertTheOutboxAlreadyHasIsNotWrittenTwice) {
 // all to the outbox and removes the file.
 TEST_F(NotifierTest, WithTheOutboxInMemoryEachRunsAlertsAreKeptInTheSpoolFileForTheNext) {
   const std::string db = useDatabaseFile();
-  std::string spoolDir = (std::filesystem::path(::testing::TempDir()) / "alert_spool.XXXXXX");
-  ASSERT_NE(mkdtemp(spoolDir.data()), nullptr);
-  const std::string spool = spoolDir + "/sos.db.spool.alerts";
+  const std::string spool = spoolFile();
   Notifier::Outbox inMemory{
       "", "the outbox's database could not be opened at start: test", 60000ms, "", false, spool};
   const auto memoryStore = [] {
@@ -1030,7 +1034,6 @@ TEST_F(NotifierTest, WithTheOutboxInMemoryEachRunsAlertsAreKeptInTheSpoolFileFor
   }
   EXPECT_EQ(fake_.sent.size(), sentBefore);
   (void)db;
-  std::filesystem::remove_all(spoolDir);
 }
 
 // ---- The outbox's own writer (issue 14) ----

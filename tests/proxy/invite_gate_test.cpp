@@ -53,6 +53,14 @@ TEST(GateControl, SmallBufferUsesAQuarterOfIt) {
   EXPECT_EQ(g.next(123, 0), GateControl::kStep) << "no buffer size: nothing to go by";
 }
 
+// 127.0.0.1, port 0 (the system chooses).
+sockaddr_in loopback() {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
 // A UDP socket on 127.0.0.1 with a free port, and a sender.
 class Sockets : public ::testing::Test {
  protected:
@@ -61,9 +69,7 @@ class Sockets : public ::testing::Test {
     tx_ = socket(AF_INET, SOCK_DGRAM, 0);
     ASSERT_GE(rx_, 0);
     ASSERT_GE(tx_, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in a = loopback();
     ASSERT_EQ(bind(rx_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     socklen_t len = sizeof to_;
     ASSERT_EQ(getsockname(rx_, reinterpret_cast<sockaddr*>(&to_), &len), 0);
@@ -156,9 +162,7 @@ TEST(SocketsOfAPort, UdpSocketsOfAPortAreFoundAndATcpOneIsNot) {
     if (tcp >= 0) close(tcp);
     tcp = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(tcp, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in a = loopback();
     ASSERT_EQ(bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     socklen_t len = sizeof a;
     ASSERT_EQ(getsockname(tcp, reinterpret_cast<sockaddr*>(&a), &len), 0);
