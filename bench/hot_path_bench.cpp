@@ -144,7 +144,7 @@ void SipEdgeToCallRequest(benchmark::State& state) {
 }
 BENCHMARK(SipEdgeToCallRequest);
 
-// The stateless relay's branch for a request (an HMAC-SHA256 of the incoming branch; made once
+// The stateless relay's branch for a request (a SipHash-2-4 of the incoming branch; made once
 // for each request it relays and checked once for each response).
 void RelayBranch(benchmark::State& state) {
   proxy::RelayMac mac(std::string(32, 'k'));

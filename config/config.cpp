@@ -11,6 +11,7 @@
 
 namespace sos::config {
 
+using detail::kEmergencyRelays;
 using detail::kModes;
 using detail::kOrdinaryRelays;
 using detail::kSmtpTls;
@@ -101,6 +102,7 @@ std::string_view toString(Transport t) { return nameOf(kTransports, t); }
 std::string_view toString(TrunkMode m) { return nameOf(kModes, m); }
 
 std::string_view toString(UntrustedPolicy p) { return nameOf(kUntrustedPolicies, p); }
+std::string_view toString(EmergencyRelay r) { return nameOf(kEmergencyRelays, r); }
 std::string_view toString(OrdinaryRelay r) { return nameOf(kOrdinaryRelays, r); }
 
 std::string_view toString(SmtpTls t) { return nameOf(kSmtpTls, t); }

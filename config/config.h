@@ -120,6 +120,12 @@ enum class OrdinaryRelay {
   Stateless,  // relayed as a stateless proxy (RFC 3261 16.11): no state kept per call
 };
 
+// How emergency calls cross sosproxy.
+enum class EmergencyRelay {
+  B2bua,     // two legs with their transactions (nta's)
+  Stateful,  // relayed as a transaction-stateful proxy (RFC 3261 16) of sosproxy's own
+};
+
 struct Edge {
   UntrustedPolicy untrusted = UntrustedPolicy::Reject;
   // Stateless: ordinary calls that arrive over UDP for a UDP carrier trunk are forwarded
@@ -127,6 +133,11 @@ struct Edge {
   // access-network mark the source cannot vouch for removed); emergency calls, PSAP callbacks
   // and everything else keep the B2BUA.
   OrdinaryRelay ordinaryRelay = OrdinaryRelay::B2bua;
+  // Stateful: an emergency call that arrives over UDP and whose every trunk takes UDP (without
+  // tcp_fallback) crosses as a transaction-stateful proxy would (proxy/emergency_relay.h): the
+  // same location, PIDF-LO, ELIN, failover, routing log, call record and responder events, the
+  // caller's Call-ID and tags kept end to end. Everything else keeps the B2BUA.
+  EmergencyRelay emergencyRelay = EmergencyRelay::B2bua;
   int untrustedRepliesPerSource = 5;    // answers per second to one source address, then dropped
   int untrustedRepliesPerSecond = 200;  // answers per second to all untrusted sources together
   int maxServerTransactions = 100000;   // beyond: new ordinary calls get 503, other requests none
@@ -432,6 +443,7 @@ std::string_view toString(Transport t);
 std::string_view toString(TrunkMode m);
 std::string_view toString(Responder::Channel c);  // "webhook", "email", "sip"
 std::string_view toString(UntrustedPolicy p);     // "reject", "drop"
+std::string_view toString(EmergencyRelay r);      // "b2bua", "stateful"
 std::string_view toString(OrdinaryRelay r);       // "b2bua", "stateless"
 std::string_view toString(SmtpTls t);             // "off", "optional", "required", "implicit"
 

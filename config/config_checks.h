@@ -47,6 +47,8 @@ inline constexpr Names<UntrustedPolicy, 2> kUntrustedPolicies{
     {{"reject", UntrustedPolicy::Reject}, {"drop", UntrustedPolicy::Drop}}};
 inline constexpr Names<OrdinaryRelay, 2> kOrdinaryRelays{
     {{"b2bua", OrdinaryRelay::B2bua}, {"stateless", OrdinaryRelay::Stateless}}};
+inline constexpr Names<EmergencyRelay, 2> kEmergencyRelays{
+    {{"b2bua", EmergencyRelay::B2bua}, {"stateful", EmergencyRelay::Stateful}}};
 inline constexpr Names<SmtpTls, 4> kSmtpTls{{{"off", SmtpTls::Off},
                                              {"optional", SmtpTls::Optional},
                                              {"required", SmtpTls::Required},

@@ -654,7 +654,7 @@ void Parser::readLimits(const YamlValue& v) {
 void Parser::readEdge(const YamlValue& v) {
   auto f = fields(v, {"untrusted", "untrusted_replies_per_source", "untrusted_replies_per_second",
                       "max_server_transactions", "max_tcp_connections", "tcp_idle_timeout_s",
-                      "tcp_message_timeout_s", "ordinary_relay"});
+                      "tcp_message_timeout_s", "ordinary_relay", "emergency_relay"});
   if (!f) {
     return;
   }
@@ -664,6 +664,9 @@ void Parser::readEdge(const YamlValue& v) {
   }
   if (auto r = get(*f, v, "ordinary_relay")) {
     edge.ordinaryRelay = choice(*r, kOrdinaryRelays).value_or(edge.ordinaryRelay);
+  }
+  if (auto r = get(*f, v, "emergency_relay")) {
+    edge.emergencyRelay = choice(*r, kEmergencyRelays).value_or(edge.emergencyRelay);
   }
   if (auto r = get(*f, v, "untrusted_replies_per_source")) {
     edge.untrustedRepliesPerSource = count(*r).value_or(edge.untrustedRepliesPerSource);

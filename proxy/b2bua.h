@@ -103,6 +103,7 @@ class B2bua {
   static int onAckOrCancel(TxnMagic* txn, nta_incoming_t* irq, const sip_t* sip);
 
  private:
+  friend class EmergencyRelay;  // its calls are planned, logged and told as the B2BUA's
   int newRequest(nta_incoming_t* irq, const sip_t* sip);
   int newInvite(nta_incoming_t* irq, const sip_t* sip);
   int inDialog(Leg& leg, nta_incoming_t* irq, const sip_t* sip);

@@ -97,7 +97,13 @@ void Edge::applySettings() {
       carrierPort_ = t.port;
     }
   }
-  if (tap_) tap_->setOn(settings_.ordinaryRelay == config::OrdinaryRelay::Stateless);
+  // Calls the emergency relay holds keep the tap on after a reload turned it off: their
+  // responses are read there.
+  if (tap_) {
+    tap_->setOn(settings_.ordinaryRelay == config::OrdinaryRelay::Stateless ||
+                settings_.emergencyRelay == config::EmergencyRelay::Stateful ||
+                (emergency_ && emergency_->held() > 0));
+  }
   // Connection timers: the primaries' parameters are their connections' too (tport.c).
   for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {
     if (tport_is_tcp(tp)) {
@@ -133,6 +139,8 @@ void Edge::message(msg_t* msg, sip_t* sip) {
     return;
   }
   applySettings();
+  // A retransmission, CANCEL or ACK of an emergency INVITE relayed with state.
+  if (emergency_ && emergency_->held() > 0 && emergency_->request(msg, sip)) return;
   // Only a request of a dialog (a To-tag) follows the relay's Record-Route: a new call that
   // names it in a Route still meets the edge and the B2BUA (an emergency call its location).
   if (sip->sip_to && sip->sip_to->a_tag && sip->sip_route && relayFromSofia(msg)) return;
@@ -162,6 +170,7 @@ void Edge::message(msg_t* msg, sip_t* sip) {
 
   if (v.cause == EdgeCause::Untrusted) return refuseUntrusted(msg, sip, v, d, req);
   if (v.action == EdgeVerdict::Action::Accept) {
+    if (f.emergency && !f.toTag && relayEmergency(msg, sip, req)) return;
     if (f.method == EdgeMethod::Invite && !f.toTag && relays(d, req, true))
       return relayInitial(msg, sip, d, req, *router);
     return accept(msg, sip, v, req);

@@ -21,6 +21,7 @@
 
 #include "model/network.h"
 #include "proxy/edge_policy.h"
+#include "proxy/emergency_relay.h"
 #include "proxy/relay_tap.h"
 #include "proxy/routing_log.h"
 #include "proxy/sofia.h"
@@ -69,6 +70,9 @@ class Edge {
   // call go through the stateless relay? An INVITE (`invite`) that is a PSAP's callback keeps
   // the B2BUA.
   bool relays(const routing::RouteDecision& d, const routing::CallRequest& req, bool invite) const;
+  // edge.emergency_relay: stateful (proxy/emergency_relay.h): an emergency INVITE over UDP the
+  // edge accepted goes through the emergency relay when it takes it (true: `msg` taken).
+  bool relayEmergency(msg_t* msg, sip_t* sip, const routing::CallRequest& req);
   // An ordinary call's INVITE (after the limits), CANCEL or ACK: to the carrier trunk.
   void relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
                     const routing::CallRequest& req, const routing::Router& router);
@@ -98,8 +102,9 @@ class Edge {
   nta_agent_t* agent_ = nullptr;
   B2bua* b2bua_ = nullptr;
   uint16_t sipPort_ = 0;
-  std::unique_ptr<RelayTap> tap_;          // the SIP port's UDP sockets; null: none
-  std::unique_ptr<StatelessRelay> relay_;  // null without a UDP listener
+  std::unique_ptr<RelayTap> tap_;              // the SIP port's UDP sockets; null: none
+  std::unique_ptr<StatelessRelay> relay_;      // null without a UDP listener
+  std::unique_ptr<EmergencyRelay> emergency_;  // made with relay_
   std::string carrierHost_;  // the carrier trunk's address when it takes UDP, for the relay
   uint16_t carrierPort_ = 0;
   std::optional<model::IpAddress> carrierAddress_;  // the carrier trunk's address

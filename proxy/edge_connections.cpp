@@ -176,6 +176,7 @@ void Edge::attach(nta_agent_t* agent, B2bua* b2bua, uint16_t sipPort) {
           agent, v->v_host, v->v_port ? v->v_port : std::to_string(sipPort), *tap_,
           StatelessRelay::Counts{counters_.relayedInitial, counters_.relayedInDialog,
                                  counters_.relayedResponses});
+      emergency_ = std::make_unique<EmergencyRelay>(root_, *b2bua, *relay_, *tap_);
       break;
     }
   }

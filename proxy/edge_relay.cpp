@@ -18,10 +18,21 @@ bool Edge::relays(const routing::RouteDecision& d, const routing::CallRequest& r
                   bool invite) const {
   // A PSAP's callback keeps the B2BUA. Only its INVITE needs the question: its CANCEL, and the
   // ACK of its failure, meet the B2BUA's transaction in nta before they get here.
-  return relay_ && tap_->on() && d.action == routing::Action::RelayOrdinary &&
-         !carrierHost_.empty() && req.transport == "udp" &&
+  return relay_ && tap_->on() && settings_.ordinaryRelay == config::OrdinaryRelay::Stateless &&
+         d.action == routing::Action::RelayOrdinary && !carrierHost_.empty() &&
+         req.transport == "udp" &&
          !(invite && routing::CallPlanner(b2bua_->plannerState().inputs(*b2bua_->router()))
                          .isCallback(req, d, unixMsNow()));
+}
+
+bool Edge::relayEmergency(msg_t* msg, sip_t* sip, const routing::CallRequest& req) {
+  if (!emergency_ || settings_.emergencyRelay != config::EmergencyRelay::Stateful ||
+      req.transport != "udp")
+    return false;
+  if (dropMaddr(sip)) counters_.maddrIgnored.fetch_add(1, std::memory_order_relaxed);
+  unsigned port = 0;
+  (void)sourceAddress(msg, &port);
+  return emergency_->invite(msg, sip, Peer{req.sourceAddress, static_cast<uint16_t>(port)});
 }
 
 void Edge::relayInitial(msg_t* msg, sip_t* sip, const routing::RouteDecision& d,
@@ -73,7 +84,12 @@ bool Edge::relayDatagram(const wire::Message& m, const Peer& from, bool tapped) 
   if (m.response) {
     // Anything else (the B2BUA's, a forgery, from a stranger) is Sofia's: a stray when no
     // transaction of nta's matches it.
-    if (!relay_->sentByUs(m) || (!router->trusts(from.ip) && !fromTrunk(from.ip))) return false;
+    if (!router->trusts(from.ip) && !fromTrunk(from.ip)) return false;
+    if (emergency_ && emergency_->held() > 0 && emergency_->response(m)) {
+      if (tapped) counters_.relayTaken.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (!relay_->sentByUs(m)) return false;
     if (tapped) counters_.relayTaken.fetch_add(1, std::memory_order_relaxed);
     relay_->forwardResponse(m);
     return true;
@@ -113,7 +129,8 @@ bool Edge::relayDatagram(const wire::Message& m, const Peer& from, bool tapped) 
     if (m.method != "ACK") relay_->answer(m, from, 403, "Forbidden");
     return true;
   }
-  (void)relay_->forwardInDialog(m, from, dest, static_cast<uint16_t>(port));
+  if (relay_->forwardInDialog(m, from, dest, static_cast<uint16_t>(port)) == 0 && emergency_)
+    emergency_->dialogRequest(m);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "base/text.h"
+#include "proxy/copy_skip.h"
 
 namespace sos::proxy::wire {
 
@@ -369,6 +370,84 @@ void forwardRequest(const Message& m, const RequestEdits& e, std::string& out) {
   if (!maxForwards && !e.maxForwards.empty()) line(out, "Max-Forwards: ", e.maxForwards);
   out.append("\r\n");
   out.append(m.data.substr(m.bodyBegin, m.bodyLength));
+}
+
+namespace {
+
+// Does forwardInvite leave out the header `h` (by its name) under `skip`?
+bool skipped(const Message& m, const Header& h, unsigned skip) {
+  std::string_view name = namePart(m, h);
+  name = trimLws(name.substr(0, name.find(':')));
+  const auto is = [&](std::string_view a, std::string_view b = {}) {
+    return equalsNoCase(name, a) || (!b.empty() && equalsNoCase(name, b));
+  };
+  if (h.kind == Kind::Route || h.kind == Kind::ContentLength) return true;
+  return ((skip & kSkipBody) && is("Content-Type", "c")) ||
+         ((skip & kSkipIdentity) && is("P-Asserted-Identity")) ||
+         ((skip & kSkipGeolocation) && (is("Geolocation") || is("Geolocation-Routing"))) ||
+         ((skip & kSkipBodyHeaders) &&
+          (is("Content-Disposition") || is("Content-Encoding", "e") || is("Content-Language"))) ||
+         ((skip & kSkipAccessNetworkInfo) && is("P-Access-Network-Info")) ||
+         ((skip & kSkipLongUnknown) && h.kind == Kind::Other && h.value.size() > kLongHeader);
+}
+
+// The From value with its URI's user replaced ("<sip:1001@host>;tag=a" -> "<sip:ELIN@host>...").
+void fromWithUser(std::string& out, std::string_view from, std::string_view user) {
+  const size_t scheme = from.find("sip:") != std::string_view::npos    ? from.find("sip:") + 4
+                        : from.find("sips:") != std::string_view::npos ? from.find("sips:") + 5
+                                                                       : std::string_view::npos;
+  const size_t at = scheme == std::string_view::npos ? scheme : from.find('@', scheme);
+  const size_t close = from.find_first_of(">;", scheme == std::string_view::npos ? 0 : scheme);
+  if (scheme == std::string_view::npos) {
+    out.append(from);
+    return;
+  }
+  out.append(from.substr(0, scheme));
+  out.append(user);
+  if (at != std::string_view::npos && at < close) {
+    out.append(from.substr(at));
+  } else {
+    out.push_back('@');  // no user in it: the host follows
+    out.append(from.substr(scheme));
+  }
+}
+
+}  // namespace
+
+void forwardInvite(const Message& m, const RequestEdits& e, const InviteEdits& i,
+                   std::string& out) {
+  const std::string_view body =
+      (i.skip & kSkipBody) ? i.body : m.data.substr(m.bodyBegin, m.bodyLength);
+  out.clear();
+  out.reserve(m.data.size() + body.size() + i.extraHeaders.size() + 256);
+  out.append(m.method).append(" ").append(i.uri).append(" SIP/2.0\r\n");
+  line(out, "Via: ", e.via);
+  if (!e.recordRoute.empty()) line(out, "Record-Route: ", e.recordRoute);
+  const Header* via = m.first(Kind::Via);
+  bool maxForwards = false;
+  for (size_t k = 0; k < m.count; ++k) {
+    const Header& h = m.headers[k];
+    if (&h == via) {
+      topVia(out, m, h, e.topViaSuffix, e.rportValue);
+    } else if (h.kind == Kind::MaxForwards && !maxForwards) {
+      line(out, namePart(m, h), e.maxForwards);
+      maxForwards = true;
+    } else if (h.kind == Kind::From && !i.fromUser.empty()) {
+      out.append(namePart(m, h));
+      fromWithUser(out, h.value, i.fromUser);
+      out.append("\r\n");
+    } else if (!skipped(m, h, i.skip) && h.kind != Kind::MaxForwards) {
+      out.append(m.data.substr(h.begin, h.end - h.begin));
+    }
+  }
+  if (!maxForwards) line(out, "Max-Forwards: ", e.maxForwards);
+  if (!i.identity.empty()) line(out, "P-Asserted-Identity: ", i.identity);
+  out.append(i.extraHeaders);
+  if (!i.extraHeaders.empty() && !i.extraHeaders.ends_with("\r\n")) out.append("\r\n");
+  if ((i.skip & kSkipBody) && !body.empty()) line(out, "Content-Type: ", i.contentType);
+  line(out, "Content-Length: ", std::to_string(body.size()));
+  out.append("\r\n");
+  out.append(body);
 }
 
 void forwardResponse(const Message& m, std::string& out, std::string_view firstRecordRoute) {

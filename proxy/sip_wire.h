@@ -109,6 +109,19 @@ struct RequestEdits {
 };
 // `m` (a request) as it leaves with `edits`, into `out` (cleared first).
 void forwardRequest(const Message& m, const RequestEdits& edits, std::string& out);
+// What forwardInvite changes besides RequestEdits: an emergency INVITE toward its trunk, as an
+// EmergencyInvite (proxy/emergency_invite.h) says.
+struct InviteEdits {
+  std::string_view uri;           // the Request-URI toward the trunk
+  unsigned skip = 0;              // CopySkip flags (proxy/copy_skip.h): what does not go on
+  std::string_view contentType;   // with kSkipBody: the new body's type
+  std::string_view body;          // with kSkipBody: the new body (empty: none)
+  std::string_view extraHeaders;  // CRLF-separated header lines added
+  std::string_view fromUser;      // not empty: the From URI's user becomes this
+  std::string_view identity;      // not empty: a P-Asserted-Identity with this value added
+};
+// `m` (an INVITE) with `e` and `i`, every Route taken off (it goes to the trunk), into `out`.
+void forwardInvite(const Message& m, const RequestEdits& e, const InviteEdits& i, std::string& out);
 // `m` (a response) without its first Via value, into `out` (cleared first); with
 // `firstRecordRoute`, the first Record-Route value replaced by it.
 void forwardResponse(const Message& m, std::string& out, std::string_view firstRecordRoute = {});

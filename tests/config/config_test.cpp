@@ -1048,6 +1048,7 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   EXPECT_EQ(c.value().edge.tcpIdleTimeoutMs, 600000);
   EXPECT_EQ(c.value().edge.tcpMessageTimeoutMs, 10000);
   EXPECT_EQ(c.value().edge.ordinaryRelay, OrdinaryRelay::B2bua);
+  EXPECT_EQ(c.value().edge.emergencyRelay, EmergencyRelay::B2bua);
   EXPECT_FALSE(c.value().trunks[0].tcpFallback);
 
   auto lines = kValid;
@@ -1060,7 +1061,8 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
                              "  max_tcp_connections: 100",          // 21
                              "  tcp_idle_timeout_s: 30",            // 22
                              "  tcp_message_timeout_s: 0.5",        // 23
-                             "  ordinary_relay: stateless"});       // 24
+                             "  ordinary_relay: stateless",         // 24
+                             "  emergency_relay: stateful"});       // 25
   auto r = parseConfig(text(lines), "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Edge& e = r.value().edge;
@@ -1075,6 +1077,8 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   EXPECT_EQ(toString(e.untrusted), "drop");
   EXPECT_EQ(e.ordinaryRelay, OrdinaryRelay::Stateless);
   EXPECT_EQ(toString(e.ordinaryRelay), "stateless");
+  EXPECT_EQ(e.emergencyRelay, EmergencyRelay::Stateful);
+  EXPECT_EQ(toString(e.emergencyRelay), "stateful");
 
   auto bad = lines;
   bad[5] = "    tcp_fallback: yes";
@@ -1082,6 +1086,7 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
   bad[21] = "  tcp_idle_timeout_s: 0";
   bad[22] = "  tcp_message_timeout_s: 0.05";
   bad[23] = "  ordinary_relay: proxy";
+  bad[24] = "  emergency_relay: stateless";
   EXPECT_EQ(problems(parseConfig(text(bad), "t.yaml")),
             (std::vector<std::string>{
                 "t.yaml:6:19: trunks[0].tcp_fallback: \"yes\" is not valid; expected true or "
@@ -1092,6 +1097,7 @@ TEST(ConfigTest, EdgeSettingsHaveSafeDefaultsAndAreChecked) {
                 "t.yaml:23:26: edge.tcp_message_timeout_s: \"0.05\" is not valid; expected at "
                 "least 0.1",
                 "t.yaml:24:19: edge.ordinary_relay: \"proxy\" is not one of b2bua, stateless",
+                "t.yaml:25:20: edge.emergency_relay: \"stateless\" is not one of b2bua, stateful",
             }));
 
   auto tcpTrunk = lines;

@@ -223,4 +223,39 @@ std::string rawHeader(const std::string& message, const std::string& name) {
   return "";
 }
 
+std::vector<std::string> headerValues(const std::string& message, const std::string& name) {
+  std::vector<std::string> out;
+  const std::string head = message.substr(0, message.find("\r\n\r\n"));
+  size_t pos = 0;
+  while ((pos = head.find("\r\n", pos)) != std::string::npos) {
+    pos += 2;
+    const size_t eol = std::min(head.find("\r\n", pos), head.size());
+    const std::string line = head.substr(pos, eol - pos);
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        strncasecmp(line.c_str(), name.c_str(), name.size()) == 0) {
+      std::string v = line.substr(name.size() + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+std::string answerFrom(const std::string& request, const std::string& status,
+                       const std::string& toTag, uint16_t carrierPort,
+                       const std::string& contactIp) {
+  std::string m = "SIP/2.0 " + status + "\r\n";
+  for (const auto& v : headerValues(request, "Via")) m += "Via: " + v + "\r\n";
+  for (const auto& r : headerValues(request, "Record-Route")) m += "Record-Route: " + r + "\r\n";
+  m += "From: " + rawHeader(request, "From") + "\r\n";
+  std::string to = rawHeader(request, "To");
+  if (to.find(";tag=") == std::string::npos) to += ";tag=" + toTag;
+  m += "To: " + to + "\r\n";
+  m += "Call-ID: " + rawHeader(request, "Call-ID") + "\r\n";
+  m += "CSeq: " + rawHeader(request, "CSeq") + "\r\n";
+  m += "Contact: <sip:carrier@" + contactIp + ":" + std::to_string(carrierPort) + ">\r\n";
+  m += "Content-Length: 0\r\n\r\n";
+  return m;
+}
+
 }  // namespace sos::itest

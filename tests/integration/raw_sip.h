@@ -104,6 +104,15 @@ std::string buildRequest(const RawRequest& r, const std::string& localIp, uint16
 // A small SDP offer from `ip`.
 std::string sdpOffer(const std::string& ip);
 
+// Every value of the header `name` in `message`, in order (one a header line).
+std::vector<std::string> headerValues(const std::string& message, const std::string& name);
+
+// A trunk's answer to `request`: its Vias, Record-Route, From, Call-ID and CSeq copied, its To
+// with `toTag`, a Contact at `contactIp`:`port`.
+std::string answerFrom(const std::string& request, const std::string& status,
+                       const std::string& toTag, uint16_t port,
+                       const std::string& contactIp = "127.0.0.1");
+
 // The value of the first header named `name` in `message` ("" when absent).
 std::string rawHeader(const std::string& message, const std::string& name);
 

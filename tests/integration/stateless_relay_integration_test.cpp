@@ -19,45 +19,6 @@
 namespace sos::itest {
 namespace {
 
-// Every value of the header `name` in `message`, in order.
-std::vector<std::string> relayHeaderValues(const std::string& message, const std::string& name) {
-  std::vector<std::string> out;
-  const std::string head = message.substr(0, message.find("\r\n\r\n"));
-  size_t pos = 0;
-  while ((pos = head.find("\r\n", pos)) != std::string::npos) {
-    pos += 2;
-    const size_t eol = std::min(head.find("\r\n", pos), head.size());
-    const std::string line = head.substr(pos, eol - pos);
-    if (line.size() > name.size() && line[name.size()] == ':' &&
-        strncasecmp(line.c_str(), name.c_str(), name.size()) == 0) {
-      std::string v = line.substr(name.size() + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      out.push_back(v);
-    }
-  }
-  return out;
-}
-
-// The carrier's answer to `request`: its Vias, Record-Route, From, Call-ID and CSeq copied,
-// its To with `toTag`, the carrier's Contact (at `contactIp`:`carrierPort`).
-std::string carrierAnswer(const std::string& request, const std::string& status,
-                          const std::string& toTag, uint16_t carrierPort,
-                          const std::string& contactIp = "127.0.0.1") {
-  std::string m = "SIP/2.0 " + status + "\r\n";
-  for (const auto& v : relayHeaderValues(request, "Via")) m += "Via: " + v + "\r\n";
-  for (const auto& r : relayHeaderValues(request, "Record-Route"))
-    m += "Record-Route: " + r + "\r\n";
-  m += "From: " + rawHeader(request, "From") + "\r\n";
-  std::string to = rawHeader(request, "To");
-  if (to.find(";tag=") == std::string::npos) to += ";tag=" + toTag;
-  m += "To: " + to + "\r\n";
-  m += "Call-ID: " + rawHeader(request, "Call-ID") + "\r\n";
-  m += "CSeq: " + rawHeader(request, "CSeq") + "\r\n";
-  m += "Contact: <sip:carrier@" + contactIp + ":" + std::to_string(carrierPort) + ">\r\n";
-  m += "Content-Length: 0\r\n\r\n";
-  return m;
-}
-
 std::string viaBranch(const std::string& via) {
   const size_t at = via.find("branch=");
   return at == std::string::npos ? "" : via.substr(at + 7, via.find(';', at) - at - 7);
@@ -113,13 +74,13 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   ASSERT_FALSE(got.empty()) << routingLogText();
 
   EXPECT_EQ(startLine(got), "INVITE " + invite.requestUri + " SIP/2.0");
-  const auto vias = relayHeaderValues(got, "Via");
+  const auto vias = headerValues(got, "Via");
   ASSERT_EQ(vias.size(), 2u) << got;
   EXPECT_EQ(vias[0].rfind("SIP/2.0/UDP 127.0.0.1:" + proxyPort() + ";", 0), 0u) << got;
   EXPECT_EQ(viaBranch(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
   // nta notes the port the phone sent from (rport, RFC 3581), nothing else changes.
   EXPECT_EQ(vias[1], rawHeader(sent, "Via") + ";rport=" + std::to_string(phone_.port())) << got;
-  const auto inviteRoutes = relayHeaderValues(got, "Record-Route");
+  const auto inviteRoutes = headerValues(got, "Record-Route");
   ASSERT_EQ(inviteRoutes.size(), 1u) << got;
   EXPECT_TRUE(std::regex_match(inviteRoutes[0], ourTokenRoute())) << got;
   EXPECT_EQ(rawHeader(got, "Max-Forwards"), "69") << got;
@@ -132,14 +93,14 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
       << got;
 
   const std::string ringing =
-      carrierToPhone(carrierAnswer(got, "180 Ringing", "carrier-1", ports_.carrier));
+      carrierToPhone(answerFrom(got, "180 Ringing", "carrier-1", ports_.carrier));
   ASSERT_FALSE(ringing.empty());
-  EXPECT_EQ(relayHeaderValues(ringing, "Via"), std::vector<std::string>{vias[1]}) << ringing;
-  const std::string ok = carrierToPhone(carrierAnswer(got, "200 OK", "carrier-1", ports_.carrier));
+  EXPECT_EQ(headerValues(ringing, "Via"), std::vector<std::string>{vias[1]}) << ringing;
+  const std::string ok = carrierToPhone(answerFrom(got, "200 OK", "carrier-1", ports_.carrier));
   ASSERT_FALSE(ok.empty());
-  EXPECT_EQ(relayHeaderValues(ok, "Via"), std::vector<std::string>{vias[1]}) << ok;
+  EXPECT_EQ(headerValues(ok, "Via"), std::vector<std::string>{vias[1]}) << ok;
   // sosproxy's Record-Route, its token now over the carrier's Contact (RFC 3261 16.7 step 4).
-  const auto okRoutes = relayHeaderValues(ok, "Record-Route");
+  const auto okRoutes = headerValues(ok, "Record-Route");
   ASSERT_EQ(okRoutes.size(), 1u) << ok;
   EXPECT_TRUE(std::regex_match(okRoutes[0], ourTokenRoute())) << ok;
   EXPECT_NE(okRoutes[0], inviteRoutes[0]) << ok;
@@ -157,7 +118,7 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   ASSERT_FALSE(gotAck.empty());
   EXPECT_EQ(startLine(gotAck), "ACK " + ack.requestUri + " SIP/2.0");
   EXPECT_EQ(rawHeader(gotAck, "Route"), "") << gotAck;
-  EXPECT_EQ(relayHeaderValues(gotAck, "Via").size(), 2u) << gotAck;
+  EXPECT_EQ(headerValues(gotAck, "Via").size(), 2u) << gotAck;
 
   RawRequest bye = ack;
   bye.method = "BYE";
@@ -168,7 +129,7 @@ TEST_F(StatelessRelayTest, AnOrdinaryCallArrivesAsSentButForWhatAProxyChanges) {
   EXPECT_EQ(rawHeader(gotBye, "Route"), "") << gotBye;
   EXPECT_EQ(rawHeader(gotBye, "Max-Forwards"), "69") << gotBye;
   const std::string byeOk =
-      carrierToPhone(carrierAnswer(gotBye, "200 OK", "carrier-1", ports_.carrier));
+      carrierToPhone(answerFrom(gotBye, "200 OK", "carrier-1", ports_.carrier));
   EXPECT_EQ(rawHeader(byeOk, "CSeq"), "2 BYE") << byeOk;
 
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 1) << metrics();
@@ -192,22 +153,22 @@ TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(rawHeader(got, "Max-Forwards"), "70") << got;
   EXPECT_EQ(bodyOf(got), invite.body) << got;
-  const std::string branch = viaBranch(relayHeaderValues(got, "Via")[0]);
+  const std::string branch = viaBranch(headerValues(got, "Via")[0]);
 
   RawRequest cancel = invite;
   cancel.method = "CANCEL";
   cancel.body.clear();
   const std::string gotCancel = phoneToCarrier(cancel);
   ASSERT_FALSE(gotCancel.empty());
-  EXPECT_EQ(viaBranch(relayHeaderValues(gotCancel, "Via")[0]), branch) << gotCancel;
+  EXPECT_EQ(viaBranch(headerValues(gotCancel, "Via")[0]), branch) << gotCancel;
   EXPECT_EQ(rawHeader(gotCancel, "CSeq"), "1 CANCEL") << gotCancel;
   EXPECT_EQ(rawHeader(gotCancel, "Record-Route"), "") << gotCancel;
 
   const std::string cancelOk =
-      carrierToPhone(carrierAnswer(gotCancel, "200 OK", "c2", ports_.carrier));
+      carrierToPhone(answerFrom(gotCancel, "200 OK", "c2", ports_.carrier));
   EXPECT_EQ(rawHeader(cancelOk, "CSeq"), "1 CANCEL") << cancelOk;
   const std::string terminated =
-      carrierToPhone(carrierAnswer(got, "487 Request Terminated", "c2", ports_.carrier));
+      carrierToPhone(answerFrom(got, "487 Request Terminated", "c2", ports_.carrier));
   EXPECT_EQ(statusOf(terminated), 487) << terminated;
 
   RawRequest ack = invite;
@@ -216,7 +177,7 @@ TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
   ack.body.clear();
   const std::string gotAck = phoneToCarrier(ack);
   ASSERT_FALSE(gotAck.empty());
-  EXPECT_EQ(viaBranch(relayHeaderValues(gotAck, "Via")[0]), branch) << gotAck;
+  EXPECT_EQ(viaBranch(headerValues(gotAck, "Via")[0]), branch) << gotAck;
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 3) << metrics();
 }
 
@@ -226,13 +187,13 @@ TEST_F(StatelessRelayTest, ACancelAndTheAckOfTheFailureFollowTheInvitesBranch) {
 TEST_F(StatelessRelayTest, ForgedResponsesAndRoutesGoNowhere) {
   const std::string got = phoneToCarrier(ordinaryInvite("relay-forged"));
   ASSERT_FALSE(got.empty());
-  const auto vias = relayHeaderValues(got, "Via");
-  std::string forged = carrierAnswer(got, "200 OK", "f1", ports_.carrier);
+  const auto vias = headerValues(got, "Via");
+  std::string forged = answerFrom(got, "200 OK", "f1", ports_.carrier);
   const std::string realBranch = viaBranch(vias[0]);
   forged.replace(forged.find(realBranch), realBranch.size(), "z9hG4bKsl0123456789abcdef");
   ASSERT_TRUE(carrier_.send(forged, ports_.proxy));
   RawUdp stranger("127.0.0.2");
-  ASSERT_TRUE(stranger.send(carrierAnswer(got, "200 OK", "f2", ports_.carrier), ports_.proxy));
+  ASSERT_TRUE(stranger.send(answerFrom(got, "200 OK", "f2", ports_.carrier), ports_.proxy));
   for (int i = 0; i < 100 && metric("sosproxy_edge_stray_responses_total") < 2; ++i)
     std::this_thread::sleep_for(milliseconds(50));
   EXPECT_EQ(metric("sosproxy_edge_stray_responses_total"), 2) << metrics();
@@ -279,11 +240,11 @@ TEST_F(StatelessRelayTest, ACarrierAnsweringFromAnotherAddressGetsAndSendsTheDia
   ASSERT_TRUE(phone_.send(sent, ports_.proxy));
   const std::string got = carrier_.receiveStarting("INVITE ", milliseconds(10000)).value_or("");
   ASSERT_FALSE(got.empty()) << routingLogText();
-  const std::string inviteRoute = relayHeaderValues(got, "Record-Route").at(0);
+  const std::string inviteRoute = headerValues(got, "Record-Route").at(0);
   const std::string ok =
-      carrierToPhone(carrierAnswer(got, "200 OK", "else-1", elsewhere.port(), elsewhere.ip()));
+      carrierToPhone(answerFrom(got, "200 OK", "else-1", elsewhere.port(), elsewhere.ip()));
   ASSERT_FALSE(ok.empty());
-  const std::string okRoute = relayHeaderValues(ok, "Record-Route").at(0);
+  const std::string okRoute = headerValues(ok, "Record-Route").at(0);
   ASSERT_TRUE(std::regex_match(okRoute, ourTokenRoute())) << ok;
 
   // The phone's BYE to the carrier's Contact, through the route the 200 gave it.
@@ -356,7 +317,7 @@ TEST_F(StatelessRelayTest, ADialogsRequestSofiaReadsIsRelayedToo) {
   EXPECT_EQ(rawHeader(got, "Route"), "") << got;
   EXPECT_EQ(rawHeader(got, "X-Trace"), "kept") << got;
   EXPECT_EQ(rawHeader(got, "Max-Forwards"), "69") << got;
-  const auto vias = relayHeaderValues(got, "Via");
+  const auto vias = headerValues(got, "Via");
   ASSERT_EQ(vias.size(), 2u) << got;
   EXPECT_EQ(viaBranch(vias[0]).rfind("z9hG4bKsl", 0), 0u) << got;
   EXPECT_EQ(vias[1].rfind("SIP/2.0/TCP 127.0.0.3:5099;branch=z9hG4bK-relay-tcp-bye", 0), 0u) << got;
@@ -413,7 +374,7 @@ TEST_F(StatelessRelayTest, ANewCallNamingTheRelaysRouteStillMeetsTheB2bua) {
   ASSERT_FALSE(got.empty()) << routingLogText();
   EXPECT_NE(rawHeader(got, "Call-ID"), call.callId) << got;
   EXPECT_NE(got.find("application/pidf+xml"), std::string::npos) << got;
-  EXPECT_EQ(relayHeaderValues(got, "Via").size(), 1u) << got;
+  EXPECT_EQ(headerValues(got, "Via").size(), 1u) << got;
   auto line = waitForLogLine({{"event", "route"}, {"call_id", call.callId}});
   EXPECT_EQ(line.get("trunk"), "il-psap-a") << line.raw;
   EXPECT_EQ(metric("sosproxy_relay_in_dialog_total"), 0) << metrics();
