@@ -6,7 +6,7 @@
 #                    [--kamailio-children N]
 #                    [--kamailio-shm MB] [--overload F] [--set PATH=VALUE] [--keep]
 #
-# Seven series. First, for the figure that travels between machines (CPU microseconds per call),
+# Eight series. First, for the figure that travels between machines (CPU microseconds per call),
 # every series runs one step at --cpu-rate (default 300 calls/s, a rate neither side is loaded
 # at; 0 leaves it out), the series taking turns, and that round is made --cpu-repeat times
 # (default 3): the median of each series' steps is its figure, so a slow minute of the machine
@@ -21,15 +21,18 @@
 #   sipp-direct   SIPp caller straight to the SIPp answerer (the load generator's own ceiling)
 #   kam-e911      911 through Kamailio with bench/kamailio/kamailio.cfg (ELIN, PIDF-LO, relay)
 #   sos-e911      911 through sosproxy on the demo enterprise (located by BSSID or subnet,
-#                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE)
+#                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE), relayed
+#                 as a transaction-stateful proxy (edge.emergency_relay: stateful, sosproxy's
+#                 leanest setting for them)
+#   sos-e911-b2bua  the same through the B2BUA (edge.emergency_relay: b2bua, the default)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
 #   sos-plain     an ordinary number through sosproxy to the carrier trunk, relayed without
 #                 state (edge.ordinary_relay: stateless, sosproxy's leanest setting for them)
 #   sos-plain-b2bua  the same through the B2BUA (edge.ordinary_relay: b2bua, the default)
-#   sos-e911-pg   sos-e911 with store.backend postgresql: a scratch server of scripts/pg-local.sh
+#   sos-e911-pg   sos-e911 (the relay) with store.backend postgresql: a scratch server of scripts/pg-local.sh
 #                 for the whole run, on the same machine (each step a fresh sosproxy on it)
 # --quick: --cpu-rate 100 once and rate 400, 2 s each with no warm-up, no bisection (what CI
-# runs, so the harness cannot rot). --series: only these of the seven (e.g. "sos-e911 sos-plain"
+# runs, so the harness cannot rot). --series: only these of the eight (e.g. "sos-e911 sos-plain"
 # to compare two sosproxy builds).
 # --overload F: after the ramp, one more step of each 911 series at F times the limit it found
 # (default 1.5; 0: none), printing the calls it completed per second within the window (past the
@@ -221,12 +224,15 @@ run_step() {
             { cat "$pg_dir.log" >&2; die "the scratch PostgreSQL server did not start"; }
           rm -f "$pg_dir.log"
         fi
-        step_sets=("store.backend=postgresql" "store.postgresql=$pg_url")
+        step_sets=("store.backend=postgresql" "store.postgresql=$pg_url"
+                   "edge.emergency_relay=stateful")
       fi
       # Ordinary calls: sosproxy's leanest setting for them (as Kamailio gets its best), and the
       # B2BUA's, which keeps each call's state.
       [[ "$series" == sos-plain ]] && step_sets=("edge.ordinary_relay=stateless")
       [[ "$series" == sos-plain-b2bua ]] && step_sets=("edge.ordinary_relay=b2bua")
+      [[ "$series" == sos-e911 ]] && step_sets=("edge.emergency_relay=stateful")
+      [[ "$series" == sos-e911-b2bua ]] && step_sets=("edge.emergency_relay=b2bua")
       if [[ "$dial" == 911 ]]; then
         write_sosproxy_config "$dir/sosproxy.yaml" "$sp" "$(free_port)" "$uas_port"
       else
@@ -324,7 +330,7 @@ run_step() {
 declare -A best_rate best_cpu best_rss best_rtd best_added first_fail step_results cpu_per_call over_line
 declare -A cpu_runs
 step_no=0
-all_series="sipp-direct kam-e911 sos-e911 kam-plain sos-plain sos-plain-b2bua sos-e911-pg"
+all_series="sipp-direct kam-e911 sos-e911 sos-e911-b2bua kam-plain sos-plain sos-plain-b2bua sos-e911-pg"
 if [[ -n "$only_series" ]]; then
   for s in $only_series; do
     [[ " $all_series " == *" $s "* ]] || die "--series: unknown series $s (of: $all_series)"
@@ -407,7 +413,7 @@ for s in $installed_series; do
     fi
   done
   # Past the limit: served calls per second in the window, against the limit.
-  if [[ "$s" == *-e911 && "${best_rate[$s]}" =~ ^[0-9]+$ && "${best_rate[$s]}" -gt 0 ]] &&
+  if [[ "$s" == *-e911* && "$s" != *-pg && "${best_rate[$s]}" =~ ^[0-9]+$ && "${best_rate[$s]}" -gt 0 ]] &&
      awk -v f="$overload" 'BEGIN { exit !(f > 0) }'; then
     over_rate="$(awk -v f="$overload" -v m="${best_rate[$s]}" 'BEGIN { printf "%.0f", f * m }')"
     step_rc=0
@@ -421,7 +427,8 @@ what() {
   case "$1" in
     sipp-direct) echo "SIPp caller -> SIPp answerer, 911, no proxy" ;;
     kam-e911) echo "911 via Kamailio ($kam_children worker$( [[ $kam_children -gt 1 ]] && echo s))" ;;
-    sos-e911) echo "911 via sosproxy (BSSID/subnet, PIDF-LO)" ;;
+    sos-e911) echo "911 via sosproxy (stateful relay, PIDF-LO)" ;;
+    sos-e911-b2bua) echo "911 via sosproxy (B2BUA, PIDF-LO)" ;;
     kam-plain) echo "ordinary via Kamailio" ;;
     sos-plain) echo "ordinary via sosproxy (stateless relay)" ;;
     sos-plain-b2bua) echo "ordinary via sosproxy (B2BUA)" ;;
@@ -449,6 +456,7 @@ if [[ "$cpu_rate" -gt 0 ]]; then
     echo "$3: CPU per call sosproxy/Kamailio = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') ($a / $b us; target <= $4; round by round: $per_round)$failed"
   }
   cpu_ratio sos-e911 kam-e911 "emergency calls" 1.0
+  cpu_ratio sos-e911-b2bua kam-e911 "emergency calls, B2BUA" 1.0
   cpu_ratio sos-plain kam-plain "ordinary calls " 0.8
   cpu_ratio sos-plain-b2bua kam-plain "ordinary calls, B2BUA" 0.8
   echo
@@ -492,7 +500,7 @@ if [[ "${best_rate[sos-e911-pg]:-}" =~ ^[0-9]+$ && -n "${best_rate[sos-e911]:-}"
        "(CPU per call at $cpu_rate/s: ${cpu_per_call[sos-e911]:--} us, ${cpu_per_call[sos-e911-pg]:--} us)"
 fi
 # The latency target is set at half of sosproxy's highest rate: the step closest to it at or below.
-for s in sos-e911 sos-plain sos-plain-b2bua; do
+for s in sos-e911 sos-e911-b2bua sos-plain sos-plain-b2bua; do
   m="${best_rate[$s]:-}"
   [[ "$m" =~ ^[0-9]+$ && "$m" -gt 0 ]] || continue
   half=0

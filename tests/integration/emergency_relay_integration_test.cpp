@@ -246,6 +246,37 @@ TEST_F(EmergencyRelayTest, TheCallersCancelReachesTheRingingTrunk) {
   EXPECT_EQ(final.get("outcome"), "cancelled") << final.raw;
 }
 
+// RFC 6442 section 4.3: a 424 to sosproxy's PIDF-LO is ACKed and the INVITE goes again to the
+// same trunk, a new transaction, with HQ Floor 2's ELIN as the caller and the SDP alone.
+TEST_F(EmergencyRelayTest, A424IsRetriedOnTheSameTrunkWithTheElinOnly) {
+  const RawRequest invite = emergencyInvite("er-424");
+  send(invite);
+  const std::string first = receive(psapA_, "INVITE ");
+  ASSERT_FALSE(first.empty()) << routingLogText();
+  ASSERT_NE(bodyOf(first).find("application/pidf+xml"), std::string::npos) << first;
+  ASSERT_TRUE(psapA_.send(answerFrom(first, "424 Bad Location Information", "psap-1", ports_.psapA),
+                          ports_.proxy));
+  const std::string ack = receive(psapA_, "ACK ");
+  ASSERT_FALSE(ack.empty());
+  EXPECT_EQ(headerValues(ack, "Via"), std::vector<std::string>{headerValues(first, "Via")[0]});
+  const std::string again = receive(psapA_, "INVITE ");
+  ASSERT_FALSE(again.empty()) << routingLogText();
+  EXPECT_NE(branchOf(headerValues(again, "Via")[0]), branchOf(headerValues(first, "Via")[0]));
+  EXPECT_EQ(rawHeader(again, "Call-ID"), invite.callId);
+  EXPECT_TRUE(std::regex_match(rawHeader(again, "From"),
+                               std::regex("<sip:\\+121755501[01]2@127\\.0\\.0\\.3:[0-9]+>;tag=.+")))
+      << again;
+  EXPECT_EQ(rawHeader(again, "Geolocation"), "") << again;
+  EXPECT_EQ(bodyOf(again), invite.body) << again;
+  ASSERT_TRUE(psapA_.send(answerFrom(again, "200 OK", "psap-2", ports_.psapA), ports_.proxy));
+  EXPECT_FALSE(receive(phone_, "SIP/2.0 200").empty());
+  auto retry = waitForLogLine({{"event", "retry"}, {"call_id", invite.callId}});
+  EXPECT_EQ(retry.get("status"), "424") << retry.raw;
+  auto final = waitForLogLine({{"event", "final"}, {"call_id", invite.callId}});
+  EXPECT_EQ(final.get("outcome"), "answered") << final.raw;
+  EXPECT_EQ(final.get("attempts"), "il-psap-a:424 il-psap-a:200") << final.raw;
+}
+
 // What the relay does not take keeps the B2BUA: here il-psap-a moves large requests to TCP
 // (tcp_fallback), which the relay does not do, so the PSAP receives the B2BUA's own leg (over
 // TCP: with its PIDF-LO the INVITE is over 1300 bytes).
