@@ -253,6 +253,16 @@ void EmergencyRelay::lateResponse(Record& r, Attempt& a, const wire::Message& m)
     passOn(r, m, false);  // the answer again: the caller's ACK has not reached the trunk yet
     return;
   }
+  if (&a == r.current && !r.finished) {
+    // The trunk answered as the caller's CANCEL went: the answer goes to the caller, whose UA
+    // ends the call (RFC 3261 9.1, 15), as a proxy passes on a 2xx after a CANCEL.
+    a.final = true;
+    r.call.attempts +=
+        (r.call.attempts.empty() ? "" : " ") + a.trunk + ":" + std::to_string(m.status);
+    passOn(r, m, false);
+    finish(r, "answered", m.status, "answered as the caller cancelled");
+    return;
+  }
   // An answer nobody wants any more (an attempt given up, a call cancelled or answered
   // elsewhere): confirmed and hung up.
   if (!a.final) {
@@ -300,6 +310,14 @@ void EmergencyRelay::tick(Record& r) {
     forget(r);
     return;
   }
+  if (now >= r.trimAt) {
+    // Answered for 64*T1: no retransmission of its set-up can come any more (RFC 3261
+    // 17.1.1.2, 17.2.1); a held call keeps its plan and routing-log entry, not its bytes.
+    r.trimAt = Clock::time_point::max();
+    std::string().swap(r.request);
+    std::string().swap(r.lastAnswer);
+    for (auto& a : r.attempts) std::string().swap(a->invite);
+  }
   Attempt* a = r.current;
   if (a != nullptr && !a->final && !a->abandoned) {
     if (now >= a->deadline) {
@@ -314,15 +332,22 @@ void EmergencyRelay::tick(Record& r) {
 }
 
 void EmergencyRelay::arm(Record& r) {
-  Clock::time_point next = r.forgetAt;
+  Clock::time_point next = std::min(r.forgetAt, r.trimAt);
   if (const Attempt* a = r.current; a != nullptr && !a->final && !a->abandoned) {
     next = std::min(next, a->deadline);
     if (!a->provisional) next = std::min(next, a->retransmitAt);
   }
-  if (next == r.armedAt) return;
-  r.armedAt = next;
-  due_.emplace(next, r.key);
+  if (r.armed && r.due->first == next) return;
+  disarm(r);
+  r.due = due_.emplace(next, &r);
+  r.armed = true;
   if (next < timerAt_) setTimer();
+}
+
+void EmergencyRelay::disarm(Record& r) {
+  if (!r.armed) return;
+  due_.erase(r.due);
+  r.armed = false;
 }
 
 void EmergencyRelay::setTimer() {
@@ -353,12 +378,9 @@ void EmergencyRelay::expire() {
   timerAt_ = Clock::time_point::max();
   const auto now = Clock::now();
   while (!due_.empty() && due_.begin()->first <= now) {
-    const auto [at, key] = *due_.begin();
-    due_.erase(due_.begin());
-    auto it = calls_.find(key);
-    if (it == calls_.end() || it->second->armedAt != at) continue;  // stale
-    it->second->armedAt = Clock::time_point::max();
-    tick(*it->second);
+    Record& r = *due_.begin()->second;
+    disarm(r);
+    tick(r);  // arms r again, or forgets it
   }
   setTimer();
 }

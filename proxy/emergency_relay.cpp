@@ -204,6 +204,7 @@ void EmergencyRelay::finish(Record& r, std::string outcome, int status, std::str
   if (answered) {
     r.answered = true;
     r.forgetAt = Clock::now() + std::chrono::milliseconds(kMaxHeldMs);
+    r.trimAt = Clock::now() + std::chrono::milliseconds(kKeepAfterFinalMs);
   } else {
     end(r, r.call.outcome);
   }
@@ -219,6 +220,7 @@ void EmergencyRelay::end(Record& r, const std::string& how) {
 
 void EmergencyRelay::forget(Record& r) {
   end(r, r.call.outcome.empty() ? "ended" : r.call.outcome);
+  disarm(r);
   for (auto& a : r.attempts) {
     byBranch_.erase(a->branch);
     if (!a->byeBranch.empty()) byBranch_.erase(a->byeBranch);

@@ -116,7 +116,9 @@ class EmergencyRelay {
     bool answered = false;
     bool ended = false;
     Clock::time_point forgetAt = Clock::time_point::max();
-    Clock::time_point armedAt = Clock::time_point::max();  // its entry in due_
+    Clock::time_point trimAt = Clock::time_point::max();      // answered: the bytes go 64*T1 on
+    std::multimap<Clock::time_point, Record*>::iterator due;  // its entry in due_
+    bool armed = false;
   };
 
   // One Sofia timer for all records, set for the earliest of due_.
@@ -124,6 +126,7 @@ class EmergencyRelay {
   void expire();
   void tick(Record& r);
   void arm(Record& r);  // r's next moment into due_
+  void disarm(Record& r);
   void setTimer();
   bool tryNext(Record& r, int failedStatus, const std::string& why);
   bool start(Record& r, const config::Trunk& trunk);
@@ -153,9 +156,8 @@ class EmergencyRelay {
   std::unordered_map<std::string, std::unique_ptr<Record>> calls_;  // by the caller's branch
   std::unordered_map<std::string, Record*> byBranch_;               // by an attempt's branch
   std::unordered_map<std::string, Record*> byCallId_;
-  // When each record has something to do (by the caller's branch); an entry whose time is not
-  // its record's armedAt any more is skipped.
-  std::multimap<Clock::time_point, std::string> due_;
+  // When each record has something to do next: one entry a record, moved as that changes.
+  std::multimap<Clock::time_point, Record*> due_;
   su_timer_t* timer_ = nullptr;
   Clock::time_point timerAt_ = Clock::time_point::max();
   std::string newBranch();

@@ -203,6 +203,32 @@ TEST_F(Alerts, A911AlertsEveryChannelWithCallerCallbackAndAddress) {
   }
 }
 
+// A 911 relayed with state (edge.emergency_relay: stateful) alerts as through the B2BUA: the
+// webhook gets its started, answered and ended once each, with the address; the PSAP's stand-in
+// saw the caller's own Call-ID.
+TEST_F(Alerts, A911RelayedWithStateAlertsAsThroughTheB2bua) {
+  ports_.sets.emplace_back("edge.emergency_relay", "stateful");
+  ASSERT_NO_FATAL_FAILURE(startReceivers());
+  ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
+  auto psap = startTrunk("uas-psap-answer.xml", ports_.psapA, "il-psap-a-relayed", "u1",
+                         {{"proxied", "1"}});
+  Sipp uac(caller911(), dir_.path());
+  ASSERT_TRUE(uac.start());
+  EXPECT_EQ(uac.wait(), 0) << report({&uac, psap.get()});
+  EXPECT_EQ(psap->wait(), 0) << report({&uac, psap.get()});
+  const std::string cid = inviteCallId(uac, false);
+  EXPECT_EQ(inviteCallId(*psap, true), cid) << "one dialog, end to end";
+  for (const char* event : {"started", "answered", "ended"}) {
+    ASSERT_TRUE(waitFor([&] { return webhookLines(cid, event).size() == 1; }, milliseconds(15000)))
+        << event << "\n"
+        << webhook_->report() << proxy_->output();
+  }
+  const std::string body = jsonField(webhookLines(cid, "started").front(), "body");
+  EXPECT_EQ(jsonField(jsonField(body, "location"), "name"), "HQ Floor 2") << body;
+  EXPECT_EQ(jsonField(body, "psap_trunk"), "il-psap-a") << body;
+  EXPECT_EQ(jsonField(body, "callback_number"), kCallback) << body;
+}
+
 TEST_F(Alerts, ADeadWebhookCostsTheCallAndTheOtherChannelsNothing) {
   ASSERT_NO_FATAL_FAILURE(startReceivers());
   ASSERT_NO_FATAL_FAILURE(startProxy("udp", /*withLocations=*/true));
