@@ -123,11 +123,16 @@ bool EmergencyRelay::request(msg_t* msg, sip_t* sip) {
   if (r.finished || r.cancelled) return true;
   r.cancelled = true;
   spdlog::info("call {}: the caller cancelled", r.callId);
+  // A trunk that has said nothing cannot be cancelled yet (RFC 3261 9.1): its attempt is given
+  // up (no more retransmissions) and cancelled when it speaks; the caller then gets its 487 now.
   for (auto& a : r.attempts) {
-    if (!a->final && !a->cancelSent) cancel(*a);
+    if (a->final || a->cancelSent) continue;
+    if (a->provisional) {
+      cancel(*a);
+    } else {
+      a->abandoned = true;
+    }
   }
-  // A trunk that has said nothing cannot be cancelled yet (RFC 3261 9.1): the caller gets its
-  // 487 now, the attempt is cancelled when it speaks.
   if (r.current == nullptr || !r.current->provisional) {
     answerCaller(r, 487, "Request Terminated");
     finish(r, "cancelled", 487, "cancelled by the caller");

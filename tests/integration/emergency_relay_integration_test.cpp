@@ -246,6 +246,29 @@ TEST_F(EmergencyRelayTest, TheCallersCancelReachesTheRingingTrunk) {
   EXPECT_EQ(final.get("outcome"), "cancelled") << final.raw;
 }
 
+// A CANCEL before the trunk said anything: the caller gets 200 and 487 at once, the INVITE is no
+// longer sent again, and the trunk gets its CANCEL as soon as it speaks (RFC 3261 9.1).
+TEST_F(EmergencyRelayTest, ACancelBeforeTheTrunkSpeaksWaitsForItsFirstResponse) {
+  const RawRequest invite = emergencyInvite("er-early-cancel");
+  send(invite);
+  const std::string got = receive(psapA_, "INVITE ");
+  ASSERT_FALSE(got.empty()) << routingLogText();
+  RawRequest cancel = invite;
+  cancel.method = "CANCEL";
+  cancel.body.clear();
+  send(cancel);
+  EXPECT_EQ(rawHeader(receive(phone_, "SIP/2.0 200"), "CSeq"), "1 CANCEL");
+  EXPECT_FALSE(receive(phone_, "SIP/2.0 487").empty());
+  // Timer A would have sent it again within 500 ms; given up, it is not.
+  EXPECT_EQ(psapA_.receiveStarting("INVITE ", milliseconds(1200)), std::nullopt);
+  ASSERT_TRUE(psapA_.send(answerFrom(got, "180 Ringing", "psap-1", ports_.psapA), ports_.proxy));
+  const std::string gotCancel = receive(psapA_, "CANCEL ");
+  ASSERT_FALSE(gotCancel.empty());
+  EXPECT_EQ(headerValues(gotCancel, "Via"), std::vector<std::string>{headerValues(got, "Via")[0]});
+  auto final = waitForLogLine({{"event", "final"}, {"call_id", invite.callId}});
+  EXPECT_EQ(final.get("outcome"), "cancelled") << final.raw;
+}
+
 // RFC 6442 section 4.3: a 424 to sosproxy's PIDF-LO is ACKed and the INVITE goes again to the
 // same trunk, a new transaction, with HQ Floor 2's ELIN as the caller and the SDP alone.
 TEST_F(EmergencyRelayTest, A424IsRetriedOnTheSameTrunkWithTheElinOnly) {
