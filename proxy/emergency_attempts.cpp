@@ -387,37 +387,34 @@ void EmergencyRelay::expire() {
 
 // ---- Requests of an attempt, hop by hop ----
 
+void EmergencyRelay::sendBare(const Attempt& a, std::string_view method, std::string_view uri,
+                              std::string_view branch, const wire::Message& invite,
+                              std::string_view to, std::string_view cseq) {
+  out_.clear();
+  out_.append(method).append(" ").append(uri).append(" SIP/2.0\r\n");
+  out_.append("Via: ").append(relay_.viaValue(branch)).append("\r\n");
+  out_.append("Max-Forwards: 70\r\n");
+  out_.append("From: ").append(value(invite, wire::Kind::From)).append("\r\n");
+  out_.append("To: ").append(to).append("\r\n");
+  out_.append("Call-ID: ").append(value(invite, wire::Kind::CallId)).append("\r\n");
+  out_.append("CSeq: ").append(cseq).append(" ").append(method).append("\r\n");
+  out_.append("Content-Length: 0\r\n\r\n");
+  tap_.send(out_, a.host, a.port);
+}
+
 void EmergencyRelay::ackFailure(const Attempt& a, const wire::Message& response) {
   wire::Message inv;
   if (!wire::parse(a.invite, inv, nullptr)) return;
-  out_.clear();
-  out_.append("ACK ").append(a.requestUri).append(" SIP/2.0\r\n");
-  out_.append("Via: ").append(relay_.viaValue(a.branch)).append("\r\n");
-  out_.append("Max-Forwards: 70\r\n");
-  out_.append("From: ").append(value(inv, wire::Kind::From)).append("\r\n");
-  out_.append("To: ").append(value(response, wire::Kind::To)).append("\r\n");
-  out_.append("Call-ID: ").append(value(inv, wire::Kind::CallId)).append("\r\n");
-  out_.append("CSeq: ").append(wire::cseqNumber(value(inv, wire::Kind::CSeq))).append(" ACK\r\n");
-  out_.append("Content-Length: 0\r\n\r\n");
-  tap_.send(out_, a.host, a.port);
+  sendBare(a, "ACK", a.requestUri, a.branch, inv, value(response, wire::Kind::To),
+           wire::cseqNumber(value(inv, wire::Kind::CSeq)));
 }
 
 void EmergencyRelay::cancel(Attempt& a) {
   wire::Message inv;
   if (!wire::parse(a.invite, inv, nullptr)) return;
   a.cancelSent = true;
-  out_.clear();
-  out_.append("CANCEL ").append(a.requestUri).append(" SIP/2.0\r\n");
-  out_.append("Via: ").append(relay_.viaValue(a.branch)).append("\r\n");
-  out_.append("Max-Forwards: 70\r\n");
-  out_.append("From: ").append(value(inv, wire::Kind::From)).append("\r\n");
-  out_.append("To: ").append(value(inv, wire::Kind::To)).append("\r\n");
-  out_.append("Call-ID: ").append(value(inv, wire::Kind::CallId)).append("\r\n");
-  out_.append("CSeq: ")
-      .append(wire::cseqNumber(value(inv, wire::Kind::CSeq)))
-      .append(" CANCEL\r\n");
-  out_.append("Content-Length: 0\r\n\r\n");
-  tap_.send(out_, a.host, a.port);
+  sendBare(a, "CANCEL", a.requestUri, a.branch, inv, value(inv, wire::Kind::To),
+           wire::cseqNumber(value(inv, wire::Kind::CSeq)));
 }
 
 void EmergencyRelay::hangUp(Attempt& a, const wire::Message& answer) {
@@ -433,19 +430,9 @@ void EmergencyRelay::hangUp(Attempt& a, const wire::Message& answer) {
   const std::string_view n = wire::cseqNumber(value(inv, wire::Kind::CSeq));
   std::from_chars(n.data(), n.data() + n.size(), cseq);
   a.byeBranch = newBranch();
-  for (const char* method : {"ACK", "BYE"}) {
-    const bool bye = method[0] == 'B';
-    out_.clear();
-    out_.append(method).append(" ").append(target).append(" SIP/2.0\r\n");
-    out_.append("Via: ").append(relay_.viaValue(bye ? a.byeBranch : newBranch())).append("\r\n");
-    out_.append("Max-Forwards: 70\r\n");
-    out_.append("From: ").append(value(inv, wire::Kind::From)).append("\r\n");
-    out_.append("To: ").append(value(answer, wire::Kind::To)).append("\r\n");
-    out_.append("Call-ID: ").append(value(inv, wire::Kind::CallId)).append("\r\n");
-    out_.append("CSeq: ").append(std::to_string(bye ? cseq + 1 : cseq)).append(" ");
-    out_.append(method).append("\r\nContent-Length: 0\r\n\r\n");
-    tap_.send(out_, a.host, a.port);
-  }
+  const std::string_view to = value(answer, wire::Kind::To);
+  sendBare(a, "ACK", target, newBranch(), inv, to, std::to_string(cseq));
+  sendBare(a, "BYE", target, a.byeBranch, inv, to, std::to_string(cseq + 1));
 }
 
 }  // namespace sos::proxy

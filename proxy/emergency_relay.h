@@ -141,6 +141,10 @@ class EmergencyRelay {
   void ackFailure(const Attempt& a, const wire::Message& response);
   void cancel(Attempt& a);
   void hangUp(Attempt& a, const wire::Message& answer);
+  // One of those, without a body, from `invite`'s From and Call-ID, to the attempt's trunk.
+  void sendBare(const Attempt& a, std::string_view method, std::string_view uri,
+                std::string_view branch, const wire::Message& invite, std::string_view to,
+                std::string_view cseq);
   // To the caller: an answer made here, or a trunk's response passed on (kept for
   // retransmissions when it is `keep`).
   void answerCaller(Record& r, int status, std::string_view phrase);

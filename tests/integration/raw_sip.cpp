@@ -258,4 +258,9 @@ std::string answerFrom(const std::string& request, const std::string& status,
   return m;
 }
 
+std::string viaBranch(const std::string& via) {
+  const size_t at = via.find("branch=");
+  return at == std::string::npos ? "" : via.substr(at + 7, via.find(';', at) - at - 7);
+}
+
 }  // namespace sos::itest

@@ -107,6 +107,9 @@ std::string sdpOffer(const std::string& ip);
 // Every value of the header `name` in `message`, in order (one a header line).
 std::vector<std::string> headerValues(const std::string& message, const std::string& name);
 
+// The branch parameter of a Via value ("" when it has none).
+std::string viaBranch(const std::string& via);
+
 // A trunk's answer to `request`: its Vias, Record-Route, From, Call-ID and CSeq copied, its To
 // with `toTag`, a Contact at `contactIp`:`port`.
 std::string answerFrom(const std::string& request, const std::string& status,

@@ -19,11 +19,6 @@
 namespace sos::itest {
 namespace {
 
-std::string viaBranch(const std::string& via) {
-  const size_t at = via.find("branch=");
-  return at == std::string::npos ? "" : via.substr(at + 7, via.find(';', at) - at - 7);
-}
-
 class StatelessRelayTest : public B2buaTest {
  protected:
   void SetUp() override {
