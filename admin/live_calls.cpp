@@ -381,6 +381,11 @@ void LiveCalls::flush(int64_t nowMs) {
     for (auto& s : streams_) s.needsSnapshot = true;
     resyncAll_ = false;
   }
+  if (streams_.empty()) {  // nobody watching: a stream that comes starts with a snapshot
+    dirty_.clear();
+    trunksDirty_ = false;
+    return;
+  }
   // Each changed call's JSON once, with the site that decides who sees it.
   std::vector<std::pair<std::string, std::string>> rows;
   for (const auto& id : dirty_) {

@@ -219,7 +219,7 @@ std::unique_ptr<notify::Notifier> makeNotifier(Server& server, LocationService& 
 // that cannot be written is still in the routing log), then shown to the dashboard's live
 // calls. Both go in batches (proxy/batch_post.h): written kRecordBatch after the first of a
 // batch, the call records in one transaction; the returned flush writes what waits (at a stop).
-constexpr std::chrono::milliseconds kRecordBatch{20};
+constexpr std::chrono::milliseconds kRecordBatch{100};
 
 std::function<void()> connectStore(Server& server, LocationService& locations,
                                    boost::asio::io_context& io, LiveDashboard& live) {

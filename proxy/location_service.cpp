@@ -430,9 +430,7 @@ size_t LocationService::saveCallRecords(const std::vector<store::CallRecord>& re
   if (store_) {
     if (auto r = store_->saveCallRecords(records); r.ok()) {
       counters_.callRecordsSaved += records.size();
-      if (inMemory_) {
-        for (const auto& record : records) spool_.append(record);
-      }
+      if (inMemory_) spool_.append(records);
       pruneAfter(r.value(), static_cast<int64_t>(records.size()));
       return records.size();
     }

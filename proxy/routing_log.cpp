@@ -19,12 +19,22 @@ std::string isoTimestamp(std::chrono::system_clock::time_point tp) {
   using namespace std::chrono;
   auto secs = floor<seconds>(tp);
   auto ms = duration_cast<milliseconds>(tp - secs).count();
-  std::time_t t = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
+  // The date and time to the second, made again only when the second changes (each thread its
+  // own): most lines of a busy second share it.
+  thread_local seconds madeFor = seconds::min();
+  thread_local std::string made;
+  if (secs.time_since_epoch() != madeFor) {
+    std::time_t t = system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    made.assign(buf, n);
+    madeFor = secs.time_since_epoch();
+  }
+  std::string out;
+  out.reserve(made.size() + 5);
+  out = made;
   char frac[8];
   auto [end, ec] = std::to_chars(frac, frac + sizeof frac, 1000 + ms);  // "1412" -> ".412"
   (void)ec;
@@ -95,7 +105,11 @@ class TextLine {
     if (!line_.empty()) line_ += ' ';
     line_ += key;
     line_ += '=';
-    line_ += needsQuotes(value) ? quote(value) : std::string(value);
+    if (needsQuotes(value)) {
+      line_ += quote(value);
+    } else {
+      line_ += value;
+    }
   }
   std::string take() { return std::move(line_); }
 

@@ -130,6 +130,12 @@ void StoreSpool::append(const store::CallRecord& record) {
   appendLine(store::jsonLine("record", store::toJson(record)));
 }
 
+void StoreSpool::append(const std::vector<store::CallRecord>& records) {
+  std::string lines;
+  for (const auto& r : records) lines += store::jsonLine("record", store::toJson(r));
+  if (!lines.empty()) appendLine(lines);
+}
+
 void StoreSpool::append(const std::vector<model::CallbackTarget>& elins) {
   appendLine(store::jsonLine("elins", toJson(elins)));
 }

@@ -43,6 +43,8 @@ class StoreSpool {
   Kept load() const;
   void append(const model::DeviceReport& report);
   void append(const store::CallRecord& record);
+  // A batch of records in one write.
+  void append(const std::vector<store::CallRecord>& records);
   void append(const std::vector<model::CallbackTarget>& elins);
   // The file written anew (a temporary file renamed over it) with `kept`; removed when it holds
   // nothing.

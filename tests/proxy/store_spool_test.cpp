@@ -84,6 +84,25 @@ TEST_F(StoreSpoolTest, WhatIsAppendedReadsBackInOrder) {
   EXPECT_EQ(kept.unreadable, 0u);
 }
 
+// A batch of records goes in one write, each its own line.
+TEST_F(StoreSpoolTest, ABatchOfRecordsReadsBackAsItsRecords) {
+  {
+    StoreSpool spool(path());
+    spool.append(record("first"));
+    spool.append(std::vector<store::CallRecord>{record("b1"), record("b2"), record("b3")});
+    spool.append(std::vector<store::CallRecord>{});
+    spool.append(record("last"));
+  }
+  const StoreSpool::Kept kept = StoreSpool(path()).load();
+  ASSERT_EQ(kept.records.size(), 5u);
+  EXPECT_EQ(kept.records[0].callId, "first");
+  EXPECT_EQ(kept.records[1].callId, "b1");
+  EXPECT_EQ(kept.records[2].callId, "b2");
+  EXPECT_EQ(kept.records[3].callId, "b3");
+  EXPECT_EQ(kept.records[4].callId, "last");
+  EXPECT_EQ(kept.unreadable, 0u);
+}
+
 TEST_F(StoreSpoolTest, ALineCutShortByACrashIsSkipped) {
   {
     StoreSpool spool(path());
