@@ -22,13 +22,14 @@
 #   kam-e911      911 through Kamailio with bench/kamailio/kamailio.cfg (ELIN, PIDF-LO, relay)
 #   sos-e911      911 through sosproxy on the demo enterprise (located by BSSID or subnet,
 #                 PIDF-LO built, routed to the PSAP trunk il-psap-a, answered, BYE), relayed
-#                 as a transaction-stateful proxy (edge.emergency_relay: stateful, sosproxy's
-#                 leanest setting for them)
-#   sos-e911-b2bua  the same through the B2BUA (edge.emergency_relay: b2bua, the default)
+#                 as a transaction-stateful proxy, sosproxy's leanest setting: both relays on
+#                 (edge.emergency_relay: stateful, edge.ordinary_relay: stateless; with both,
+#                 the SIP thread allocates through a thread cache, proxy/allocator.h)
+#   sos-e911-b2bua  the same through the B2BUA (both settings at their default, b2bua)
 #   kam-plain     an ordinary number through Kamailio (relayed unchanged)
 #   sos-plain     an ordinary number through sosproxy to the carrier trunk, relayed without
-#                 state (edge.ordinary_relay: stateless, sosproxy's leanest setting for them)
-#   sos-plain-b2bua  the same through the B2BUA (edge.ordinary_relay: b2bua, the default)
+#                 state, with the leanest setting as sos-e911
+#   sos-plain-b2bua  the same through the B2BUA (both settings at their default, b2bua)
 #   sos-e911-pg   sos-e911 (the relay) with store.backend postgresql: a scratch server of scripts/pg-local.sh
 #                 for the whole run, on the same machine (each step a fresh sosproxy on it)
 # --quick: --cpu-rate 100 once and rate 400, 2 s each with no warm-up, no bisection (what CI
@@ -225,14 +226,18 @@ run_step() {
           rm -f "$pg_dir.log"
         fi
         step_sets=("store.backend=postgresql" "store.postgresql=$pg_url"
-                   "edge.emergency_relay=stateful")
+                   "edge.emergency_relay=stateful" "edge.ordinary_relay=stateless")
       fi
       # Ordinary calls: sosproxy's leanest setting for them (as Kamailio gets its best), and the
       # B2BUA's, which keeps each call's state.
-      [[ "$series" == sos-plain ]] && step_sets=("edge.ordinary_relay=stateless")
-      [[ "$series" == sos-plain-b2bua ]] && step_sets=("edge.ordinary_relay=b2bua")
-      [[ "$series" == sos-e911 ]] && step_sets=("edge.emergency_relay=stateful")
-      [[ "$series" == sos-e911-b2bua ]] && step_sets=("edge.emergency_relay=b2bua")
+      [[ "$series" == sos-plain ]] &&
+        step_sets=("edge.ordinary_relay=stateless" "edge.emergency_relay=stateful")
+      [[ "$series" == sos-plain-b2bua ]] &&
+        step_sets=("edge.ordinary_relay=b2bua" "edge.emergency_relay=b2bua")
+      [[ "$series" == sos-e911 ]] &&
+        step_sets=("edge.emergency_relay=stateful" "edge.ordinary_relay=stateless")
+      [[ "$series" == sos-e911-b2bua ]] &&
+        step_sets=("edge.emergency_relay=b2bua" "edge.ordinary_relay=b2bua")
       if [[ "$dial" == 911 ]]; then
         write_sosproxy_config "$dir/sosproxy.yaml" "$sp" "$(free_port)" "$uas_port"
       else

@@ -45,10 +45,14 @@ struct Arenas {
   std::array<unsigned, 2> index{};  // by Lifetime
   std::array<size_t, 2> threadArenaMib{};
   size_t threadArenaMibLength = 0;
+  std::array<size_t, 3> flushMib{};  // thread.tcache.flush
+  size_t flushMibLength = 0;
 };
 
 // Set on the thread prepareSipThread() ran on; read only there.
 thread_local bool prepared = false;
+// Set by setThreadCache() on that thread: its cache is on and flushed at each switch of arena.
+thread_local bool cached = false;
 
 // jemalloc purges an arena outright when the last thread bound to it moves to another one: at
 // every Scope, with only the SIP thread on them. So each arena also has a thread of its own that
@@ -101,6 +105,9 @@ Arenas makeArenas() {
   size_t length = made.threadArenaMib.size();
   if (j.nameToMib("thread.arena", made.threadArenaMib.data(), &length) != 0) return made;
   made.threadArenaMibLength = length;
+  length = made.flushMib.size();
+  if (j.nameToMib("thread.tcache.flush", made.flushMib.data(), &length) != 0) return made;
+  made.flushMibLength = length;
   made.ok = true;
   return made;
 }
@@ -116,6 +123,7 @@ unsigned arenaFor(Lifetime lifetime) { return arenas().index[lifetime == Lifetim
 bool switchArena(unsigned next, unsigned* previous) {
   const Arenas& a = arenas();
   size_t size = sizeof *previous;
+  if (cached) jemalloc().byMib(a.flushMib.data(), a.flushMibLength, nullptr, nullptr, nullptr, 0);
   return jemalloc().byMib(a.threadArenaMib.data(), a.threadArenaMibLength, previous, &size, &next,
                           sizeof next) == 0;
 }
@@ -145,6 +153,18 @@ bool prepareSipThread() {
   if (!switchArena(arenaFor(Lifetime::Transaction), &previous)) return false;
   prepared = true;
   return true;
+}
+
+void setThreadCache(bool on) {
+  if (!prepared || on == cached) return;
+  if (jemalloc().ctl("thread.tcache.enabled", nullptr, nullptr, &on, sizeof on) == 0) cached = on;
+}
+
+bool threadCache() {
+  if (!prepared) return false;
+  bool on = false;
+  size_t size = sizeof on;
+  return jemalloc().ctl("thread.tcache.enabled", &on, &size, nullptr, 0) == 0 && on;
 }
 
 int arenaOf(const void* p) {

@@ -22,6 +22,16 @@ uint64_t heapInUse();
 // pages. Returns false, changing nothing, when the allocator is not jemalloc.
 bool prepareSipThread();
 
+// On the thread prepareSipThread() prepared: a thread cache in front of the arenas (on) or none
+// (off, as prepared). With the cache, each switch of arena (a Scope) flushes it first, so that
+// a call's state never takes memory cached from the transactions' arena. Those flushes cost more
+// than the arena locks the cache saves where scopes switch several times a call (the B2BUA's
+// calls), and the cache saves without them where they do not (the relays' messages). Does nothing
+// on another thread.
+void setThreadCache(bool on);
+// Whether the calling thread has the cache setThreadCache() gives (for tests and diagnosis).
+bool threadCache();
+
 enum class Lifetime {
   Call,         // kept until the call ends
   Transaction,  // messages and transactions: freed within 64*T1 (the SIP thread's default)

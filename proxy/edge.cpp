@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "proxy/allocator.h"
 #include "proxy/b2bua.h"
 #include "proxy/sip_edge.h"
 #include "proxy/sofia_log.h"
@@ -103,6 +104,18 @@ void Edge::applySettings() {
     tap_->setOn(settings_.ordinaryRelay == config::OrdinaryRelay::Stateless ||
                 settings_.emergencyRelay == config::EmergencyRelay::Stateful ||
                 (emergency_ && emergency_->held() > 0));
+  }
+  // With both relays on the B2BUA carries only what they do not take, and the SIP thread's
+  // messages are cheaper with a thread cache (proxy/allocator.h).
+  const bool cache = settings_.ordinaryRelay == config::OrdinaryRelay::Stateless &&
+                     settings_.emergencyRelay == config::EmergencyRelay::Stateful;
+  if (cache != allocator::threadCache()) {
+    allocator::setThreadCache(cache);
+    if (allocator::threadCache() == cache) {
+      spdlog::info("SIP thread: {}", cache
+                                         ? "a thread cache in front of its arenas (both relays on)"
+                                         : "no thread cache (a relay is off)");
+    }
   }
   // Connection timers: the primaries' parameters are their connections' too (tport.c).
   for (tport_t* tp = tport_primaries(nta_agent_tports(agent_)); tp; tp = tport_next(tp)) {

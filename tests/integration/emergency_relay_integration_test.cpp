@@ -302,6 +302,7 @@ class EmergencyRelayFallback : public B2buaTest {
  protected:
   void SetUp() override {
     ports_.sets.emplace_back("edge.emergency_relay", "stateful");
+    ports_.sets.emplace_back("edge.ordinary_relay", "stateless");  // both: the thread cache
     ports_.psapATcpFallback = true;
     startProxy("udp", /*withLocations=*/true);
   }
@@ -330,6 +331,7 @@ class EmergencyRelaySipp : public B2buaTest {
  protected:
   void SetUp() override {
     ports_.sets.emplace_back("edge.emergency_relay", "stateful");
+    ports_.sets.emplace_back("edge.ordinary_relay", "stateless");  // both: the thread cache
     startProxy("udp", /*withLocations=*/true);
   }
 };
@@ -348,6 +350,9 @@ TEST_F(EmergencyRelaySipp, APsapStandInFindsTheLocationInTheCallersOwnDialog) {
   EXPECT_EQ(line.get("location"), "HQ Floor 2") << line.raw;
   EXPECT_EQ(line.get("outcome"), "answered") << line.raw;
   EXPECT_EQ(metric("sosproxy_relay_initial_total"), 0) << metrics();
+#ifdef SOS_WITH_JEMALLOC
+  EXPECT_TRUE(outputShows("SIP thread: a thread cache in front of its arenas (both relays on)"));
+#endif
 }
 
 }  // namespace

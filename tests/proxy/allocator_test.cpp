@@ -62,6 +62,47 @@ TEST(Allocator, PreparedThreadAllocatesEachLifetimeFromItsOwnArena) {
   });
 }
 
+// With the thread cache on, memory the transactions freed is not handed to a call's state: each
+// switch of arena flushes the cache first.
+TEST(Allocator, WithTheThreadCacheEachLifetimeStillHasItsOwnArena) {
+  onNewThread([] {
+    ASSERT_TRUE(prepareSipThread());
+    EXPECT_FALSE(threadCache()) << "prepared without one";
+    setThreadCache(true);
+    ASSERT_TRUE(threadCache());
+    const int call = arenaIndex(Lifetime::Call);
+    const int transaction = arenaIndex(Lifetime::Transaction);
+    {
+      Block freed(200);  // freed into the cache
+      EXPECT_EQ(arenaOf(freed.p), transaction);
+    }
+    {
+      const Scope keep(Lifetime::Call);
+      Block kept(200);
+      EXPECT_EQ(arenaOf(kept.p), call);
+      {
+        Block freedToo(300);
+        EXPECT_EQ(arenaOf(freedToo.p), call);
+      }
+      const Scope message(Lifetime::Transaction);
+      Block sent(300);
+      EXPECT_EQ(arenaOf(sent.p), transaction);
+    }
+    Block last(200);
+    EXPECT_EQ(arenaOf(last.p), transaction);
+    setThreadCache(false);
+    EXPECT_FALSE(threadCache());
+  });
+}
+
+TEST(Allocator, TheThreadCacheIsLeftAloneOnAThreadThatWasNotPrepared) {
+  onNewThread([] {
+    const bool before = threadCache();
+    setThreadCache(!before);
+    EXPECT_EQ(threadCache(), before);
+  });
+}
+
 TEST(Allocator, ArenasAreMadeOnceForTheProcess) {
   int first = -1, second = -1;
   onNewThread([&] {
@@ -118,6 +159,8 @@ TEST(Allocator, WithoutJemallocNothingChanges) {
     EXPECT_EQ(arenaIndex(Lifetime::Call), -1);
     Block before(200);
     EXPECT_EQ(arenaOf(before.p), -1);
+    setThreadCache(true);  // harmless
+    EXPECT_FALSE(threadCache());
     const Scope keep(Lifetime::Call);  // harmless
     Block inside(200);
     EXPECT_NE(inside.p, nullptr);
