@@ -506,7 +506,9 @@ def live_call(browser, url, token, screenshots):
     # When the page drew it (its own clock, not this script's polling), against when sosproxy
     # routed it (its INVITE left toward the PSAP: the call's started_at_ms) and when the test
     # started the SIPp caller.
-    shown = int(browser.find(row_css(call_id)).attribute("data-shown-at"))
+    # Read again if the page drew the row anew meanwhile (the call's record comes after it).
+    shown = int(browser.wait(lambda: browser.find(row_css(call_id)).attribute("data-shown-at"),
+                             "when the page drew the call"))
     started = {c["call_id"]: c for c in api(url, token, "/api/v1/dashboard/calls")["calls"]}
     routed = started[call_id]["started_at_ms"]
     placed = int(await_told("placed", timeout=10))
